@@ -1,0 +1,100 @@
+"""The one clock: monotonic seconds for durations, aware UTC datetimes for records.
+
+No other module reads the system time. ``RealClock`` is for the bench; ``VirtualClock`` is for
+simulation and tests: it either jumps instantly to each wake-up (``speed=None``) or runs at a
+chosen speed-up factor.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from abc import ABC, abstractmethod
+from datetime import UTC, datetime, timedelta
+
+#: A fixed, recognisable start for simulated runs (records stay UTC).
+DEFAULT_VIRTUAL_START = datetime(2026, 11, 20, 9, 0, 0, tzinfo=UTC)
+
+
+class Clock(ABC):
+    """Time source for everything in sweattest."""
+
+    @abstractmethod
+    def monotonic(self) -> float:
+        """Seconds on a monotonic scale, for durations and timers."""
+
+    @abstractmethod
+    def utcnow(self) -> datetime:
+        """The current time as an aware UTC datetime, for records."""
+
+    @abstractmethod
+    def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` of this clock's time."""
+
+    def sleep_until(self, monotonic_deadline: float) -> None:
+        """Wait until ``monotonic()`` reaches ``monotonic_deadline`` (no-op if already past)."""
+        remaining = monotonic_deadline - self.monotonic()
+        if remaining > 0:
+            self.sleep(remaining)
+
+
+class RealClock(Clock):
+    """Wall time, for the bench."""
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def utcnow(self) -> datetime:
+        return datetime.now(UTC)
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            time.sleep(seconds)
+
+
+class VirtualClock(Clock):
+    """Simulated time.
+
+    ``speed=None`` (instant): ``sleep`` returns at once with the clock advanced to the wake-up, so a
+    35-minute test replays in well under a second. ``speed=N``: virtual time runs N times faster
+    than wall time and ``sleep`` really waits ``seconds / N``.
+    """
+
+    def __init__(self, start: datetime = DEFAULT_VIRTUAL_START, speed: float | None = None):
+        if start.tzinfo is None or start.utcoffset() != timedelta(0):
+            raise ValueError("VirtualClock start must be an aware UTC datetime")
+        if speed is not None and speed <= 0:
+            raise ValueError("speed must be a positive factor, or None for instant")
+        self._start = start.astimezone(UTC)
+        self.speed = speed
+        self._lock = threading.Lock()
+        self._offset = 0.0  # virtual seconds since start, for instant mode
+        self._wall_anchor = time.monotonic()
+
+    @property
+    def instant(self) -> bool:
+        return self.speed is None
+
+    def monotonic(self) -> float:
+        if self.speed is None:
+            with self._lock:
+                return self._offset
+        return self._offset + (time.monotonic() - self._wall_anchor) * self.speed
+
+    def utcnow(self) -> datetime:
+        return self._start + timedelta(seconds=self.monotonic())
+
+    def sleep(self, seconds: float) -> None:
+        if seconds <= 0:
+            return
+        if self.speed is None:
+            with self._lock:
+                self._offset += seconds
+        else:
+            time.sleep(seconds / self.speed)
+
+    def advance(self, seconds: float) -> None:
+        """Move an instant clock forward (tests, simulators). Same as ``sleep`` in instant mode."""
+        if self.speed is not None:
+            raise RuntimeError("advance() is for an instant VirtualClock; a sped-up clock runs by itself")
+        self.sleep(seconds)
