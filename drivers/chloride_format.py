@@ -2,9 +2,9 @@
 
 One line per analysis, sent unsolicited, ASCII, CR LF::
 
-    SAMPLE;0012;2026-11-20;09:41:07;ST123-L;45.2;mmol/L;OK;*5C
-    QC;0013;2026-11-20;09:43:30;NORMAL;98.7;mmol/L;OK;QC2291*1B
-    ERROR;0014;2026-11-20;09:45:55;ST123-R;;;E01;*44
+    SAMPLE;0012;2026-11-20;09:41:07;ST123-L;45.2;mmol/L;OK;*25
+    QC;0013;2026-11-20;09:43:30;NORMAL;98.7;mmol/L;OK;QC2291*6C
+    ERROR;0014;2026-11-20;09:45:55;ST123-R;;;E01;*5D
 
 Fields: record (SAMPLE | QC | CAL | ERROR), sequence number, analyzer date and time, id (sample id; QC
 level; calibration standard), chloride, unit, status (``OK``, flags joined by ``,``, or the error code
