@@ -22,6 +22,13 @@ import serial
 from sweattest.clock import Clock, RealClock
 from sweattest.errors import DeviceError, ProtocolError, ValidationError
 
+try:  # a terminal whose far end vanished fails tcflush with termios.error, not OSError
+    from termios import error as _TermiosError
+
+    PORT_ERRORS: tuple[type[BaseException], ...] = (serial.SerialException, OSError, _TermiosError)
+except ImportError:  # pragma: no cover - Windows
+    PORT_ERRORS = (serial.SerialException, OSError)
+
 CHECK_CABLE = "Check that the device is switched on and its cable is plugged in, then retry."
 
 
@@ -75,7 +82,7 @@ class LineDevice:
         try:
             self.port.write(data)
             self.port.flush()
-        except (serial.SerialException, OSError) as exc:
+        except PORT_ERRORS as exc:
             raise self.error(DeviceError, f"lost the connection while sending {command!r} ({exc}).",
                              command, b"", CHECK_CABLE) from None
 
@@ -89,7 +96,7 @@ class LineDevice:
         self._rxbuf.clear()
         try:
             self.port.reset_input_buffer()
-        except (serial.SerialException, OSError) as exc:
+        except PORT_ERRORS as exc:
             raise self.error(DeviceError, f"lost the connection ({exc}).", command, b"",
                              CHECK_CABLE) from None
 
@@ -139,7 +146,7 @@ class LineDevice:
                 if waiting:
                     chunk += self.port.read(min(waiting, self.max_line))
             return chunk
-        except (serial.SerialException, OSError) as exc:
+        except PORT_ERRORS as exc:
             raise self.error(DeviceError, f"lost the connection while waiting for the reply to {command!r} "
                              f"({exc}).", command, bytes(self._rxbuf), CHECK_CABLE) from None
 
