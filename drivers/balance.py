@@ -184,7 +184,7 @@ class Balance(LineDevice):
             return self.command(command, timeout_s)
         except BalanceNotExecutable:
             if self._dynamic():
-                raise self._unstable(command, timeout_s) from None
+                raise self._unstable(command, timeout_s, cancelled=False) from None
             raise
         except ProtocolError:
             raise
@@ -194,7 +194,7 @@ class Balance(LineDevice):
             self._cancel()
             if not self._dynamic():
                 raise
-            raise self._unstable(command, timeout_s) from None
+            raise self._unstable(command, timeout_s, cancelled=True) from None
 
     def _cancel(self) -> None:
         """``@`` cancels the command still waiting for stability, so its late reply cannot be taken for
@@ -212,7 +212,7 @@ class Balance(LineDevice):
             return False
         return status == "D"
 
-    def _unstable(self, command: str, timeout_s: float) -> BalanceUnstable:
-        return BalanceUnstable(f"balance: the reading did not become stable within {timeout_s:g} s "
-                               "(the waiting command was cancelled; any tare is cleared).",
+    def _unstable(self, command: str, timeout_s: float, cancelled: bool) -> BalanceUnstable:
+        note = " (the waiting command was cancelled; any tare is cleared)" if cancelled else ""
+        return BalanceUnstable(f"balance: the reading did not become stable within {timeout_s:g} s{note}.",
                                device="balance", command=command, action=ACTIONS[BalanceUnstable])
