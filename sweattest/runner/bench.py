@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import serial
+
+import drivers  # noqa: F401 - registers the sim:// URL handler
 from drivers.balance import Balance
 from drivers.chloridometer import Chloridometer
 from drivers.inducer import Inducer
-
-import drivers  # noqa: F401 - registers the sim:// URL handler
 from sweattest.errors import DeviceError
 
 

@@ -10,9 +10,9 @@ import random
 import uuid
 
 import pint
-from drivers.simulators.clocks import set_clock
 
 import drivers  # noqa: F401 - registers sim://
+from drivers.simulators.clocks import set_clock
 from sweattest.clock import Clock
 from sweattest.protocol import Protocol
 from sweattest.runner.bench import Bench, BenchUrls

@@ -11,6 +11,7 @@ from sweattest.procedure.diagram import mermaid
 from sweattest.procedure.events import Event
 from sweattest.procedure.table import EVENTS, INTERNAL_EVENTS, SITE_STATES, TRANSITIONS, lookup
 from sweattest.protocol import load_protocol
+from sweattest.rules.adequacy import assess_volume, assess_weights
 from sweattest.units import Q_
 
 AT = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
@@ -32,9 +33,13 @@ def _data(event: str, kind: str) -> dict:
 
 
 def _run_in(state: str, method: str):
-    run = new_run("R1", load_protocol(method), ["left_forearm"])
+    protocol = load_protocol(method)
+    run = new_run("R1", protocol, ["left_forearm"])
+    thirty = Q_(30, "min")
+    adequacy = (assess_weights(protocol, Q_(1012.4, "mg"), Q_(1112.4, "mg"), thirty) if protocol.gravimetric
+                else assess_volume(protocol, Q_(22, "uL"), thirty))
     site = replace(run.sites[0], state=state, pre_weight=Q_(1012.4, "mg"), collection_started_t=0.0,
-                   collection_time=Q_(30, "min"))
+                   collection_time=thirty, adequacy=adequacy)
     return run.with_site(site)
 
 
