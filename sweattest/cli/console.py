@@ -73,7 +73,8 @@ class ConsoleReporter(Reporter):
         self._print(f"[{clock_text(event.t)}] REFUSED {event.kind}: {reason}")
 
     def stimulation(self, site, t, setpoint_ma, current_ma, voltage_v, charge_ma_min, duration_s) -> None:
-        line = (f"  stimulating {site:<14} {clock_text(t)[3:]} of {clock_text(duration_s)[3:]} {bar(t / duration_s)} {current_ma:5.2f} mA "
+        elapsed = f"{clock_text(t)[3:]} of {clock_text(duration_s)[3:]}"
+        line = (f"  stimulating {site:<14} {elapsed} {bar(t / duration_s)} {current_ma:5.2f} mA "
                 f"(set {setpoint_ma:4.2f})  {voltage_v:5.1f} V  {charge_ma_min:5.2f} mA·min")
         if t - self._last_stim_line.get(site, -1e9) >= STIM_LINE_EVERY_S or t >= duration_s:
             self._last_stim_line[site] = t
