@@ -8,6 +8,7 @@ from typing import TextIO
 from sweattest.procedure.events import Event
 from sweattest.procedure.model import RunState
 from sweattest.runner.reporting import Reporter
+from sweattest.units import format_quantity
 
 #: Seconds of stimulation between two printed current lines when output is not a terminal.
 STIM_LINE_EVERY_S = 30.0
@@ -28,7 +29,8 @@ class ConsoleReporter(Reporter):
     def __init__(self, out: TextIO | None = None):
         self.out = out or sys.stdout
         self.tty = self.out.isatty()
-        self._last_stim_line = -1e9
+        self._last_stim_line: dict[str, float] = {}
+        self._countdown_seen: set[str] = set()
         self._last_state = None
         self._now = 0.0
 
@@ -50,12 +52,12 @@ class ConsoleReporter(Reporter):
         if event.kind == "abort":
             detail = f": {event.data.get('reason', '')}"
         elif event.kind == "finish_stimulation":
-            detail = f": delivered {event.data['charge']:.2f~P}"
+            detail = f": delivered {format_quantity(event.data['charge'], 2)}"
         elif event.kind == "measure_sample":
             site = run.site(event.site)
             sample = site.adequacy.sample if site.adequacy else None
             verdict = "adequate" if site.adequacy and site.adequacy.adequate else "QNS"
-            detail = f": sample {sample:~P} -> {verdict}" if sample is not None else ""
+            detail = f": sample {format_quantity(sample)} -> {verdict}" if sample is not None else ""
         elif event.kind == "analyze":
             site = run.site(event.site)
             text = site.chloride.text if site.chloride else None
@@ -71,10 +73,11 @@ class ConsoleReporter(Reporter):
         self._print(f"[{clock_text(event.t)}] REFUSED {event.kind}: {reason}")
 
     def stimulation(self, site, t, setpoint_ma, current_ma, voltage_v, charge_ma_min, duration_s) -> None:
-        line = (f"  stimulating {site:<14} {clock_text(t)} {bar(t / duration_s)} {current_ma:5.2f} mA "
+        elapsed = f"{clock_text(t)[3:]} of {clock_text(duration_s)[3:]}"
+        line = (f"  stimulating {site:<14} {elapsed} {bar(t / duration_s)} {current_ma:5.2f} mA "
                 f"(set {setpoint_ma:4.2f})  {voltage_v:5.1f} V  {charge_ma_min:5.2f} mA·min")
-        if t - self._last_stim_line >= STIM_LINE_EVERY_S or t >= duration_s:
-            self._last_stim_line = t
+        if t - self._last_stim_line.get(site, -1e9) >= STIM_LINE_EVERY_S or t >= duration_s:
+            self._last_stim_line[site] = t
             self._print(line)
         else:
             self._live(line)
@@ -82,9 +85,11 @@ class ConsoleReporter(Reporter):
     def countdown(self, site, remaining_s, total_s) -> None:
         done = 1.0 - remaining_s / total_s if total_s > 0 else 1.0
         line = f"  collecting  {site:<14} {bar(done)} {clock_text(remaining_s)} left"
-        if self.tty:
+        first = site not in self._countdown_seen
+        self._countdown_seen.add(site)
+        if self.tty and not first:
             self._live(line)
-        elif int(round(remaining_s)) % 300 == 0:
+        elif first or int(round(remaining_s)) % 300 == 0:
             self._print(line)
 
     def message(self, text: str) -> None:

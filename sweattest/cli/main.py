@@ -18,6 +18,7 @@ COMMANDS = (
     "sweattest.cli.demo",
     "sweattest.cli.run",
     "sweattest.cli.protocol",
+    "sweattest.cli.interpret",
     "sweattest.cli.simulate",
 )
 

@@ -36,6 +36,7 @@ SRC_QNS = "Macroduct 3710 manual; CFF 2007 (sheet §2, §4: QNS only when both s
 SRC_HIGHER = "sweattest conservative default, no guideline states it (sheet §4: follow the higher value)"
 SRC_DIFFERENCE = ("lab-configurable default, no guideline states it (sheet §4: > 10 mmol/L with both "
                   "< 60; Mackay 2008, Rock & LeGrys)")
+SRC_PENDING = "CFF 2007 (sheet §4: each adequate site is analysed and reported separately)"
 SRC_RANGE_HIGH = "CLSI C34 (sheet §3: above the upper limit not reported; repeat the test)"
 
 

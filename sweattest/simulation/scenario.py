@@ -5,14 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from drivers.simulators.balance import FAULTS as BALANCE_FAULTS
+from drivers.simulators.chloridometer import FAULTS as ANALYZER_FAULTS
+from drivers.simulators.inducer import FAULTS as INDUCER_FAULTS
 from sweattest.errors import ValidationError
 from sweattest.fields import field, number_field
 
-#: Fault kinds each simulated device accepts in a scenario.
+#: Fault kinds each simulated device accepts in a scenario: exactly what its simulator can inject.
 FAULT_KINDS: dict[str, tuple[str, ...]] = {
-    "inducer": ("open_circuit", "high_impedance", "no_response", "disconnect"),
-    "balance": ("unstable", "overload", "underload"),
-    "chloridometer": ("error", "garbled", "silent"),
+    "inducer": tuple(INDUCER_FAULTS),
+    "balance": tuple(BALANCE_FAULTS),
+    "chloridometer": tuple(ANALYZER_FAULTS),
 }
 
 

@@ -38,9 +38,9 @@ def simulated_bench(clock: Clock, protocol: Protocol, scenario: Scenario, sites:
         if fault.device == "inducer":
             bench.inducer.port.simulator.inject(fault.kind, channel=sites.index(fault.site) + 1, at_s=fault.at_s)
         elif fault.device == "balance" and bench.balance is not None:
-            bench.balance.port.simulator.inject(fault.kind)
+            bench.balance.port.simulator.inject(fault.kind, at_s=fault.at_s or None)
         elif fault.device == "chloridometer":
-            bench.analyzer.port.simulator.inject(fault.kind)
+            bench.analyzer.port.simulator.inject(fault.kind, at_s=fault.at_s or None)
     return bench
 
 

@@ -3,8 +3,11 @@
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from sweattest.errors import UnitError, ValidationError
+from sweattest.protocol import load_protocol
 from sweattest.rules.adequacy import assess_volume, assess_weights, sample_weight
 from sweattest.rules.findings import Severity, codes
 from sweattest.units import Q_
@@ -120,3 +123,19 @@ def test_finding_carries_its_source(macroduct):
     finding = assess_volume(macroduct, Q_(10, "uL"), Q_(30, "min")).findings[0]
     assert finding.to_dict()["severity"] == "block"
     assert "CLSI C34" in finding.source and "CFF 2007" in finding.source
+
+
+@given(pre=st.integers(1, 50_000_000), sample=st.integers(0, 10_000))
+def test_weighed_sample_is_exact_for_any_balance_reading(pre, sample):
+    # CLSI C34: readings at 0.1 mg; the difference is the exact decimal difference
+    pre_mg, post_mg = pre / 10, (pre + sample) / 10
+    assert sample_weight(Q_(pre_mg, "mg"), Q_(post_mg, "mg")).magnitude == sample / 10
+
+
+@given(volume=st.floats(0, 100, allow_nan=False), minutes=st.floats(30, 120, allow_nan=False))
+def test_longer_collection_never_rescues_a_sample(volume, minutes):
+    # CLSI C34 (sheet §2): a collection beyond 30 min is never more adequate than the same sample in 30 min
+    protocol = load_protocol("macroduct")
+    at_30 = assess_volume(protocol, Q_(volume, "uL"), Q_(30, "min")).adequate
+    longer = assess_volume(protocol, Q_(volume, "uL"), Q_(minutes, "min")).adequate
+    assert not longer or at_30

@@ -1,0 +1,182 @@
+"""``Store``: every write commits before it returns (write-ahead: the runner acts only after)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+import sqlalchemy as sa
+
+from sweattest.clock import Clock, RealClock
+from sweattest.errors import StoreError
+from sweattest.store import schema
+from sweattest.store.migrations import migrate
+
+ENV_VAR = "SWEATTEST_DB"
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    run_id: str
+    seq: int
+    kind: str
+    site: str | None
+    at: datetime
+    t: float
+    data: dict[str, Any]
+    accepted: bool
+
+
+def resolve_url(url: str | None = None) -> str:
+    """``url``, else $SWEATTEST_DB, else SQLite in the user data folder. A plain path means SQLite."""
+    url = url or os.environ.get(ENV_VAR)
+    if not url:
+        folder = Path(platformdirs.user_data_dir("sweattest"))
+        folder.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{folder / 'sweattest.db'}"
+    if "://" not in url:
+        return f"sqlite:///{Path(url).expanduser().resolve()}"
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def open_store(url: str | None = None, clock: Clock | None = None) -> Store:
+    return Store(resolve_url(url), clock or RealClock())
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=FULL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=5000")
+    cur.close()
+
+
+class Store:
+    def __init__(self, url: str, clock: Clock):
+        self.url = url
+        self.clock = clock
+        try:
+            self.engine = sa.create_engine(url, future=True)
+        except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as exc:
+            raise StoreError(f"cannot use the run store {_safe(url)}: {exc}. Give a URL such as "
+                             "sqlite:///runs.db or postgresql+psycopg://user@host/db") from None
+        if self.engine.dialect.name == "sqlite":
+            path = self.engine.url.database
+            if path and path != ":memory:" and not Path(path).parent.is_dir():
+                raise StoreError(f"cannot open the run store {_safe(url)}: folder {Path(path).parent} "
+                                 "does not exist")
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+        try:
+            migrate(self.engine, self.clock.utcnow())
+        except sa.exc.OperationalError as exc:
+            raise StoreError(f"cannot open the run store {_safe(url)}: {exc.orig}") from None
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- writes (each commits before returning) --------------------------------------------------------
+    def create_run(self, run_id: str, *, accession: str, method: str, operator: str, patient_mrn: str,
+                   created_at: datetime, order: dict[str, Any]) -> None:
+        with self._begin() as conn:
+            conn.execute(schema.runs.insert().values(
+                run_id=run_id, accession=accession, method=method, operator=operator, patient_mrn=patient_mrn,
+                created_at=created_at, state="created", updated_at=created_at, order_json=order))
+
+    def append_event(self, run_id: str, *, kind: str, site: str | None, at: datetime, t: float,
+                     data: dict[str, Any], accepted: bool = True) -> int:
+        ev = schema.events
+        with self._begin() as conn:
+            seq = conn.execute(sa.select(sa.func.coalesce(sa.func.max(ev.c.seq), 0) + 1)
+                               .where(ev.c.run_id == run_id)).scalar_one()
+            conn.execute(ev.insert().values(run_id=run_id, seq=seq, kind=kind, site=site, at=at, t=t, data=data,
+                                            accepted=accepted))
+        return seq
+
+    def append_readings(self, run_id: str, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        with self._begin() as conn:
+            conn.execute(schema.readings.insert(), [
+                {"run_id": run_id, "site": r.get("site"), "kind": r["kind"], "at": r["at"], "t": r["t"],
+                 "data": r["data"]} for r in rows])
+
+    def set_run_state(self, run_id: str, state: str, at: datetime) -> None:
+        with self._begin() as conn:
+            conn.execute(schema.runs.update().where(schema.runs.c.run_id == run_id)
+                         .values(state=state, updated_at=at))
+
+    # -- reads ---------------------------------------------------------------------------------------
+    def get_run(self, run_id: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(schema.runs).where(schema.runs.c.run_id == run_id)).mappings().first()
+        return None if row is None else _run(row)
+
+    def list_runs(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(schema.runs).order_by(schema.runs.c.created_at)).mappings().all()
+        return [_run(r) for r in rows]
+
+    def events(self, run_id: str) -> list[StoredEvent]:
+        ev = schema.events
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(ev).where(ev.c.run_id == run_id).order_by(ev.c.seq)).mappings().all()
+        return [StoredEvent(run_id=r["run_id"], seq=r["seq"], kind=r["kind"], site=r["site"], at=r["at"], t=r["t"],
+                            data=r["data"], accepted=bool(r["accepted"])) for r in rows]
+
+    def readings(self, run_id: str, site: str | None = None, kind: str | None = None) -> list[dict[str, Any]]:
+        rd = schema.readings
+        query = sa.select(rd).where(rd.c.run_id == run_id)
+        if site is not None:
+            query = query.where(rd.c.site == site)
+        if kind is not None:
+            query = query.where(rd.c.kind == kind)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(rd.c.id)).mappings().all()
+        return [{"site": r["site"], "kind": r["kind"], "at": r["at"], "t": r["t"], "data": r["data"]} for r in rows]
+
+    def _begin(self):
+        return _Writing(self)
+
+
+class _Writing:
+    """A transaction whose database errors become StoreError (the caller must not act on a lost write)."""
+
+    def __init__(self, store: Store):
+        self._cm = store.engine.begin()
+        self._url = store.url
+
+    def __enter__(self) -> sa.Connection:
+        try:
+            return self._cm.__enter__()
+        except sa.exc.SQLAlchemyError as exc:
+            raise StoreError(f"cannot write to the run store {_safe(self._url)}: {exc}") from None
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        try:
+            self._cm.__exit__(exc_type, exc, tb)  # commits, or rolls back on an exception
+        except sa.exc.SQLAlchemyError as err:
+            raise StoreError(f"cannot write to the run store {_safe(self._url)}: {err}") from None
+        if isinstance(exc, sa.exc.SQLAlchemyError):
+            raise StoreError(f"cannot write to the run store {_safe(self._url)}: {exc.orig or exc}") from exc
+        return False
+
+
+def _run(row) -> dict[str, Any]:
+    out = dict(row)
+    out["order"] = out.pop("order_json")
+    return out
+
+
+def _safe(url: str) -> str:
+    """The URL without a password, for messages and logs."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return "<unreadable URL>"
