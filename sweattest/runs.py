@@ -32,3 +32,30 @@ def stored_event(e) -> Event:
     data = dict(e.data)
     actor = data.pop("actor", "system")
     return Event(kind=e.kind, at=e.at, t=e.t, site=e.site, data=from_jsonable(data), actor=actor)
+
+
+def record_event(store, clock, run_id: str, kind: str, *, site: str | None = None,
+                 data: dict[str, Any] | None = None, actor: str = "system") -> RunState:
+    """Apply one event to a stored run (review, report, abort...) with the runner's discipline: the core
+    decides (pure), the event is committed, then the new state is returned. A refused event is recorded as
+    refused and raises ``ProcedureError``."""
+    from sweattest.errors import ProcedureError
+    from sweattest.jsonable import to_jsonable
+    from sweattest.procedure import apply
+
+    run, _ = load_run(store, run_id)
+    events = store.events(run_id)
+    last_t = events[-1].t if events else 0.0
+    created = store.get_run(run_id)["created_at"]
+    t = max(last_t, (clock.utcnow() - created).total_seconds())
+    event = Event(kind=kind, at=clock.utcnow(), t=round(t, 3), site=site, data=data or {}, actor=actor)
+    payload = to_jsonable(event.data) | {"actor": actor}
+    try:
+        new_run, _ = apply(run, event)
+    except (ProcedureError, ValidationError) as exc:
+        store.append_event(run_id, kind=kind, site=site, at=event.at, t=event.t,
+                           data=payload | {"refused": str(exc)}, accepted=False)
+        raise
+    store.append_event(run_id, kind=kind, site=site, at=event.at, t=event.t, data=payload, accepted=True)
+    store.set_run_state(run_id, new_run.state, event.at)
+    return new_run
