@@ -92,6 +92,7 @@ class InducerSim(LineSimulator):
         if ohm <= 0:
             raise ValueError(f"skin load must be positive, got {resistance}")
         with self.lock:
+            self.touch()
             self._channel(channel).load_ohm = ohm
 
     def inject(self, kind: str, channel: int = 1, at_s: float | None = None) -> None:
@@ -99,6 +100,7 @@ class InducerSim(LineSimulator):
         if kind not in FAULTS:
             raise ValueError(f"unknown inducer fault {kind!r}; expected one of {', '.join(FAULTS)}")
         with self.lock:
+            self.touch()
             ch = self._channel(channel)
             if at_s is None:
                 self._trigger(ch, kind, self.clock.monotonic())
@@ -107,7 +109,7 @@ class InducerSim(LineSimulator):
 
     def output_state(self, channel: int) -> bool:
         with self.lock:
-            self.update()
+            self.sync()
             return self._channel(channel).output
 
     def _channel(self, n: int) -> Channel:

@@ -90,8 +90,10 @@ def run_stimulation(inducer, channel: int, plan: StimulationPlan, clock: Clock, 
                 break
             if t >= plan.duration_s:
                 break
-            setpoint = plan.setpoint_ma(t + period)
-            inducer.set_current(channel, Q_(setpoint, "mA"))
+            next_setpoint = plan.setpoint_ma(t + period)
+            if next_setpoint != setpoint:  # the hold phase needs no traffic on a 9600-baud line
+                inducer.set_current(channel, Q_(next_setpoint, "mA"))
+            setpoint = next_setpoint
             if len(buffer) >= FLUSH_EVERY_S * poll_hz:
                 record(buffer)
                 buffer = []
