@@ -56,7 +56,8 @@ def perform_simulated_run(order: Order, scenario: Scenario, *, store, clock: Clo
     try:
         bench.inducer.all_outputs_off()  # forced off at start-up, before anything else
         store.create_run(run_id, accession=order.accession, method=order.method, operator=order.operator,
-                         patient_mrn=order.patient.mrn, created_at=clock.utcnow(), order=order.as_dict())
+                         patient_mrn=order.patient.mrn, created_at=clock.utcnow(),
+                         order=order.as_dict() | {"simulation": scenario.as_dict()})
         operator = SimulatedOperator(order.operator, clock, bench, order.protocol, scenario)
         runner = Runner(store=store, clock=clock, bench=bench, operator=operator, run=run,
                         order=order.as_dict() | {"pilocarpine_lot": {"lot": order.pilocarpine_lot,
