@@ -20,7 +20,9 @@ def run_record(run: RunState, order: dict[str, Any], *, generated_at) -> dict[st
         "run_id": run.run_id,
         "state": run.state,
         "generated_at": generated_at.isoformat(),
-        "order": order,
+        # a simulated (demo, training) run must never pass for a patient result; its scenario stays in the store
+        "simulated": "simulation" in order,
+        "order": {k: v for k, v in order.items() if k != "simulation"},
         "method": {"name": p.name, "title": p.title, "collection_device": p.device,
                    "collection_kind": p.collection_kind, "analysis": p.analysis_method,
                    "current": format_quantity(p.current), "duration": format_quantity(p.duration),
