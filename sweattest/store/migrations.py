@@ -1,7 +1,8 @@
 """Versioned, named, transactional schema migrations recorded in ``schema_migrations``.
 
 An upgraded installation applies the migrations it has not seen yet, in order, each in its own
-transaction, and keeps its data. Never edit a released migration: add a new one.
+transaction, and keeps its data. Never edit a released migration: add a new one. A migration creates the
+tables as they were at its version (``_v1`` below is frozen), so a later migration can alter them.
 """
 
 from __future__ import annotations
@@ -12,17 +13,43 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from sweattest.store import schema
+from sweattest.store.types import UTCDateTime
 
 Migration = tuple[int, str, Callable[[sa.Connection], None]]
 
+GENESIS_HASH = "0" * 64
+
+_v1 = sa.MetaData()
+sa.Table(
+    "runs", _v1,
+    sa.Column("run_id", sa.String(40), primary_key=True),
+    sa.Column("accession", sa.String(40), nullable=False, index=True),
+    sa.Column("method", sa.String(40), nullable=False),
+    sa.Column("operator", sa.String(80), nullable=False, index=True),
+    sa.Column("patient_mrn", sa.String(40), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False, index=True),
+    sa.Column("state", sa.String(32), nullable=False, index=True),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("order_json", sa.JSON, nullable=False),
+)
+for _table in (schema.events, schema.readings):
+    _table.to_metadata(_v1)
+
 
 def _initial(conn: sa.Connection) -> None:
-    for table in (schema.runs, schema.events, schema.readings):
+    for name in ("runs", "events", "readings"):
+        _v1.tables[name].create(conn)
+
+
+def _users_signatures_audit(conn: sa.Connection) -> None:
+    for table in (schema.users, schema.signatures, schema.result_versions, schema.audit, schema.audit_head):
         table.create(conn)
+    conn.execute(schema.audit_head.insert().values(id=1, last_id=0, last_hash=GENESIS_HASH))
 
 
 MIGRATIONS: list[Migration] = [
     (1, "runs, events and readings", _initial),
+    (2, "users, e-signatures, result versions and the hash-chained audit trail", _users_signatures_audit),
 ]
 
 

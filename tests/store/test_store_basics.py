@@ -73,10 +73,12 @@ def test_bad_urls_are_clear(url, message):
 def test_migrations_are_recorded_once(tmp_path):
     import sqlalchemy as sa
 
+    from sweattest.store.migrations import MIGRATIONS
+
     path = str(tmp_path / "runs.db")
     open_store(path).close()
     s = open_store(path)
     with s.engine.connect() as conn:
         versions = [r.version for r in conn.execute(sa.text("select version from schema_migrations"))]
     s.close()
-    assert versions == [1]
+    assert versions == sorted(v for v, _, _ in MIGRATIONS)
