@@ -26,6 +26,12 @@ runs = sa.Table(
     sa.Column("state", sa.String(32), nullable=False, index=True),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Column("order_json", sa.JSON, nullable=False),
+    # denormalized for QA queries (migration 3), kept up to date by the store as events are recorded
+    sa.Column("age_group", sa.String(8), nullable=True),  # "<=3m" or ">3m" at the test date; NULL: no dob
+    sa.Column("sites_measured", sa.Integer, nullable=True),  # sites with a sample measured, once judged
+    sa.Column("qns", sa.Boolean, nullable=True),  # every measured site QNS; NULL: not judged yet
+    sa.Column("reported_at", UTCDateTime, nullable=True),
+    sa.Index("ix_runs_qa", "created_at", "operator", "age_group", "qns"),
 )
 
 events = sa.Table(
@@ -111,4 +117,20 @@ audit_head = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("last_id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), nullable=False),
     sa.Column("last_hash", sa.String(64), nullable=False),
+)
+
+# -- QC results of the chloride analyzer (migration 3) -------------------------------------------------
+qc_results = sa.Table(
+    "qc_results", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("analyzer", sa.String(40), nullable=False),
+    sa.Column("level", sa.String(20), nullable=False),
+    sa.Column("lot", sa.String(40), nullable=False),
+    sa.Column("target_mean", sa.Float, nullable=False),  # mmol/L
+    sa.Column("target_sd", sa.Float, nullable=False),  # mmol/L
+    sa.Column("value", sa.Float, nullable=False),  # mmol/L
+    sa.Column("qc_run", sa.String(40), nullable=False),  # the analytical run the control belongs to
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("who", sa.String(80), nullable=False),
+    sa.Index("ix_qc_results_analyzer_level", "analyzer", "level", "at"),
 )

@@ -12,9 +12,10 @@ import platformdirs
 import sqlalchemy as sa
 
 from sweattest.clock import Clock, RealClock
-from sweattest.errors import StoreError
+from sweattest.errors import StoreError, SweatTestError, ValidationError
 from sweattest.store import schema
 from sweattest.store.chain import append_audit
+from sweattest.store.derived import JUDGED_STATES, age_group, qns_verdict
 from sweattest.store.migrations import migrate
 
 ENV_VAR = "SWEATTEST_DB"
@@ -95,7 +96,8 @@ class Store:
         with self._begin() as conn:
             conn.execute(schema.runs.insert().values(
                 run_id=run_id, accession=accession, method=method, operator=operator, patient_mrn=patient_mrn,
-                created_at=created_at, state="created", updated_at=created_at, order_json=order))
+                created_at=created_at, state="created", updated_at=created_at, order_json=order,
+                age_group=age_group(order, created_at)))
             append_audit(conn, run_id=run_id, who=operator, what="create_run", at=created_at,
                          new={"accession": accession, "method": method, "operator": operator,
                               "patient_mrn": patient_mrn})
@@ -122,9 +124,43 @@ class Store:
                  "data": r["data"]} for r in rows])
 
     def set_run_state(self, run_id: str, state: str, at: datetime) -> None:
+        """Record the run's state after an accepted event; once every site has its verdict, also the QA
+        columns (QNS judged from the replayed events, the reporting time)."""
+        values: dict[str, Any] = {"state": state, "updated_at": at}
+        if state in JUDGED_STATES:
+            values |= self._judged(run_id)
+        if state == "reported":
+            values["reported_at"] = at
         with self._begin() as conn:
-            conn.execute(schema.runs.update().where(schema.runs.c.run_id == run_id)
-                         .values(state=state, updated_at=at))
+            conn.execute(schema.runs.update().where(schema.runs.c.run_id == run_id).values(**values))
+
+    def _judged(self, run_id: str) -> dict[str, Any]:
+        from sweattest.runs import load_run
+
+        try:
+            run, _ = load_run(self, run_id)
+        except SweatTestError:  # a run that does not replay keeps its QA columns empty; the events stay
+            return {}
+        measured, qns = qns_verdict(run)
+        return {"sites_measured": measured, "qns": qns}
+
+    def add_qc_result(self, *, analyzer: str, level: str, lot: str, target_mean: float, target_sd: float,
+                      value: float, qc_run: str, at: datetime, who: str) -> int:
+        """Record one control result (mmol/L) with its lot's target; audited."""
+        if target_sd <= 0:
+            raise ValidationError(f"QC lot {lot}: target SD must be above 0 mmol/L")
+        row = {"analyzer": analyzer, "level": level, "lot": lot, "target_mean": float(target_mean),
+               "target_sd": float(target_sd), "value": float(value), "qc_run": qc_run, "at": at, "who": who}
+        with self._begin() as conn:
+            new_id = conn.execute(schema.qc_results.insert().values(**row)).inserted_primary_key[0]
+            append_audit(conn, who=who, what="qc_result", at=at, new={k: v for k, v in row.items() if k != "at"})
+        return int(new_id)
+
+    def qc_results(self, analyzer: str, level: str) -> list[dict[str, Any]]:
+        qc = schema.qc_results
+        query = sa.select(qc).where(qc.c.analyzer == analyzer, qc.c.level == level).order_by(qc.c.at, qc.c.id)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
 
     # -- reads ---------------------------------------------------------------------------------------
     def get_run(self, run_id: str) -> dict[str, Any] | None:
