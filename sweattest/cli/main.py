@@ -21,6 +21,7 @@ COMMANDS = (
     "sweattest.cli.protocol",
     "sweattest.cli.interpret",
     "sweattest.cli.simulate",
+    "sweattest.cli.audit",
 )
 
 
