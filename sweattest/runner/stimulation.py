@@ -129,15 +129,17 @@ def _flush(record: SampleSink, buffer: list[dict]) -> None:
 
 
 def _force_off(inducer, channel: int) -> bool:
-    """Switch the output off; try twice; report whether the device confirmed it."""
+    """Switch the output off first (one command), then zero the setpoint; try twice; report whether the
+    device confirmed the output is off."""
     for _ in range(2):
         try:
-            inducer.set_current(channel, Q_(0.0, "mA"))
-        except Exception:  # noqa: BLE001 - the output-off below matters more than the setpoint
-            pass
-        try:
             inducer.output_off(channel)
-            return True
         except Exception as exc:  # noqa: BLE001 - never let the off path raise
             log.critical("inducer output %s off NOT confirmed: %s", channel, exc)
+            continue
+        try:
+            inducer.set_current(channel, Q_(0.0, "mA"))
+        except Exception:  # noqa: BLE001 - the output is already off; a stale setpoint is harmless
+            pass
+        return True
     return False
