@@ -14,7 +14,7 @@ RECORD_VERSION = 1
 
 def run_record(run: RunState, order: dict[str, Any], *, generated_at) -> dict[str, Any]:
     p = run.protocol
-    interp = interpretation(run) if any(s.adequacy is not None for s in run.sites) else None
+    interp = interpretation(run)
     return {
         "record_version": RECORD_VERSION,
         "run_id": run.run_id,

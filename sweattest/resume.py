@@ -60,10 +60,9 @@ def resume_simulated(store, run_id: str, *, out_dir: Path, speed: float | None =
         runner.recover()
         run = runner.run_until_results()
     finally:
-        try:
-            bench.inducer.all_outputs_off()
-        finally:
-            bench.close()
+        warning = bench.shutdown()
+        if warning and reporter is not None:
+            reporter.message(warning)
     record = run_record(run, order, generated_at=clock.utcnow())
     return RunResult(run=run, record=record, out_dir=out_dir, files=write_outputs(record, out_dir))
 

@@ -66,10 +66,9 @@ def perform_simulated_run(order: Order, scenario: Scenario, *, store, clock: Clo
         runner.feed("verify_patient", data={"mrn": order.patient.mrn, "accession": order.accession})
         run = runner.run_until_results()
     finally:
-        try:
-            bench.inducer.all_outputs_off()
-        finally:
-            bench.close()
+        warning = bench.shutdown()
+        if warning and reporter is not None:
+            reporter.message(warning)
     record = run_record(run, stored_order, generated_at=clock.utcnow())
     return RunResult(run=run, record=record, out_dir=out_dir, files=write_outputs(record, out_dir))
 
