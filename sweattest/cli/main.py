@@ -21,6 +21,8 @@ COMMANDS = (
     "sweattest.cli.interpret",
     "sweattest.cli.simulate",
     "sweattest.cli.audit",
+    "sweattest.cli.user",
+    "sweattest.cli.signoff",
 )
 
 
