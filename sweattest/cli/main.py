@@ -23,6 +23,7 @@ COMMANDS = (
     "sweattest.cli.audit",
     "sweattest.cli.user",
     "sweattest.cli.signoff",
+    "sweattest.cli.qa",
 )
 
 
