@@ -68,7 +68,8 @@ def interpretive_ranges(record: dict[str, Any], name: str) -> dict[str, Any]:
         on = datetime.fromisoformat(first_collection(record) or record["generated_at"]).date()
         age = Q_((on - dob).days, "day")
     rs = range_set(name, age)
-    return {"source": rs.source, "rows": [
+    return {"source": rs.source, "unlikely_max": rs.unlikely_max, "intermediate_max": rs.intermediate_max,
+            "rows": [
         {"range": f"≤ {rs.unlikely_max} mmol/L", "wording": rs.wording["cf_unlikely"]},
         {"range": f"{rs.unlikely_max + 1}–{rs.intermediate_max} mmol/L", "wording": rs.wording["intermediate"]},
         {"range": f"≥ {rs.intermediate_max + 1} mmol/L", "wording": rs.wording["cf_likely"]}]}
