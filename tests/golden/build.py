@@ -18,7 +18,7 @@ START = datetime(2026, 3, 8, 6, 0, tzinfo=UTC)
 RUN_ID = "R20260308-GOLDEN01"
 #: Every HL7 delimiter, markup and a quote in one patient name; a comment with a line break.
 HOSTILE_FAMILY = "O'Brien|Smith^<script>alert(1)</script>&~\\"
-HOSTILE_COMMENT = "Patient anxious; =cmd|' /C calc'!A0\nsecond line: see ~ & \\ | ^"
+HOSTILE_COMMENT = "=cmd|' /C calc'!A0 patient anxious\nsecond line: see ~ & \\ | ^"
 
 
 def demo_order(hostile: bool = False) -> dict:

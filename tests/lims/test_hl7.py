@@ -79,7 +79,7 @@ def test_hostile_patient_and_comment_are_escaped(hostile):
     assert text(given_name) == "Ann & <b>Marie</b>"
     notes = [n[3] for n in segments(msg, "NTE")]
     comment = [n for n in notes if text(n).startswith("Comment:")]
-    assert comment == ["Comment: Patient anxious; =cmd\\F\\' /C calc'!A0\\.br\\second line: see \\R\\ \\T\\ "
+    assert comment == ["Comment: =cmd\\F\\' /C calc'!A0 patient anxious\\.br\\second line: see \\R\\ \\T\\ "
                        "\\E\\ \\F\\ \\S\\"]
     assert msg.count("\r") == len(msg.split("\r")) - 1 and "\n" not in msg
 

@@ -45,7 +45,7 @@ def test_hostile_names_and_comments_are_escaped(hostile):
     assert "O&#39;Brien|Smith^&lt;script&gt;alert(1)&lt;/script&gt;&amp;~\\" in html
     assert "Ann &amp; &lt;b&gt;Marie&lt;/b&gt;" in html
     # the comment keeps its line break as <br>, and nothing else of it becomes markup
-    assert "Patient anxious; =cmd|&#39; /C calc&#39;!A0<br>\nsecond line: see ~ &amp; \\ | ^" in html
+    assert "=cmd|&#39; /C calc&#39;!A0 patient anxious<br>\nsecond line: see ~ &amp; \\ | ^" in html
 
 
 def test_flags_for_qns_and_repeat(demo):
