@@ -17,6 +17,8 @@ from sweattest.units import format_quantity
 RECORD_VERSION = 2
 #: QC status when no QC result is linked to the run's analytical run.
 QC_NOT_RECORDED = {"status": "not_recorded", "detail": "no QC result is linked to this analytical run"}
+#: A simulated analyzer runs no control material: the report says so rather than claiming QC passed.
+SIMULATED_QC = {"status": "simulated"}
 
 
 def run_record(run: RunState, order: dict[str, Any], *, generated_at, qc: dict[str, Any] | None = None,
@@ -31,7 +33,9 @@ def run_record(run: RunState, order: dict[str, Any], *, generated_at, qc: dict[s
         "run_id": run.run_id,
         "state": run.state,
         "generated_at": generated_at.isoformat(),
-        "order": order,
+        # a simulated (demo, training) run must never pass for a patient result; its scenario stays in the store
+        "simulated": "simulation" in order,
+        "order": {k: v for k, v in order.items() if k != "simulation"},
         "method": {"name": p.name, "title": p.title, "collection_device": p.device,
                    "collection_kind": p.collection_kind, "analysis": p.analysis_method,
                    "current": format_quantity(p.current), "duration": format_quantity(p.duration),
@@ -43,7 +47,7 @@ def run_record(run: RunState, order: dict[str, Any], *, generated_at, qc: dict[s
             "repeat_recommended": interp.repeat_recommended,
             "findings": [f.to_dict() for f in interp.findings]},
         "reviewer": run.reviewer,
-        "qc": dict(qc) if qc else dict(QC_NOT_RECORDED),
+        "qc": dict(qc) if qc else dict(SIMULATED_QC if "simulation" in order else QC_NOT_RECORDED),
         "performed": _performed(run, order, signatures),
         "reviewed": _reviewed(run, signatures),
         "report": _report_status(run, corrections),

@@ -18,7 +18,7 @@ COLUMNS = ("schema_version", "run_id", "accession", "report_version", "result_st
            "chloride_mmol_l", "chloride_text", "chloride_unit", "sample_amount", "sample_unit", "adequate",
            "sweat_rate_g_m2_min", "collection_started_at", "collection_minutes", "stimulation_charge_ma_min",
            "interpretation_category", "interpretation", "repeat_recommended", "performed_by", "reviewed_by",
-           "reviewed_at", "released_at", "comment")
+           "reviewed_at", "released_at", "comment", "simulated")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -75,7 +75,7 @@ def _row(record: dict[str, Any], s: dict[str, Any]) -> list[Any]:
             (s["collection"].get("minutes") or "").split(" ")[0], charge,
             interp.get("category"), interp.get("wording"), interp.get("repeat_recommended"),
             record["performed"]["by"], reviewed.get("by"), utc(reviewed.get("at")), utc(report.get("released_at")),
-            order.get("comment")]
+            order.get("comment"), bool(record.get("simulated"))]
 
 
 def _text(value: Any) -> str:

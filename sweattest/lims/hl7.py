@@ -47,8 +47,8 @@ def render_oru(record: dict[str, Any], config: LabConfig | None = None, *, sent_
     """The ORU^R01 message for ``record``'s current version; segments end with CR."""
     config = config or LabConfig()
     status = RESULT_STATUS[record["report"]["status"]]
-    segments = [_msh(config, sent_at, control_id or new_control_id()), _pid(record, config),
-                _orc(record, config), _obr(record, config, status)]
+    segments = [_msh(config, sent_at, control_id or new_control_id(), bool(record.get("simulated"))),
+                _pid(record, config), _orc(record, config), _obr(record, config, status)]
     segments += _notes(record)
     set_id = 0
     for index, site in enumerate(record["sites"], start=1):
@@ -77,11 +77,12 @@ def _ts(value: str | datetime | None) -> str:
     return at.astimezone(UTC).strftime("%Y%m%d%H%M%S+0000")
 
 
-def _msh(config: LabConfig, sent_at: datetime, control_id: str) -> str:
+def _msh(config: LabConfig, sent_at: datetime, control_id: str, simulated: bool) -> str:
     h = config.hl7
+    processing_id = "T" if simulated else h.processing_id  # a simulated run is never a production result
     return "|".join(["MSH", "^~\\&", escape(h.sending_application), escape(h.sending_facility),
                      escape(h.receiving_application), escape(h.receiving_facility), _ts(sent_at), "",
-                     "ORU^R01^ORU_R01", escape(control_id), h.processing_id, VERSION, "", "", "AL", "NE", "",
+                     "ORU^R01^ORU_R01", escape(control_id), processing_id, VERSION, "", "", "AL", "NE", "",
                      CHARSET])
 
 

@@ -12,8 +12,10 @@ import platformdirs
 import sqlalchemy as sa
 
 from sweattest.clock import Clock, RealClock
-from sweattest.errors import StoreError
+from sweattest.errors import StoreError, SweatTestError, ValidationError
 from sweattest.store import schema
+from sweattest.store.chain import append_audit
+from sweattest.store.derived import JUDGED_STATES, age_group, qns_verdict
 from sweattest.store.migrations import migrate
 
 ENV_VAR = "SWEATTEST_DB"
@@ -56,6 +58,12 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=5000")
     cur.close()
+    dbapi_conn.isolation_level = None  # transactions are begun by _sqlite_begin
+
+
+def _sqlite_begin(conn: sa.Connection) -> None:
+    """Writes take the write lock at BEGIN (IMMEDIATE): no write can fail half-way on a stale snapshot."""
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("writing") else "BEGIN")
 
 
 class Store:
@@ -73,6 +81,7 @@ class Store:
                 raise StoreError(f"cannot open the run store {_safe(url)}: folder {Path(path).parent} "
                                  "does not exist")
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+            sa.event.listen(self.engine, "begin", _sqlite_begin)
         try:
             migrate(self.engine, self.clock.utcnow())
         except sa.exc.OperationalError as exc:
@@ -87,7 +96,11 @@ class Store:
         with self._begin() as conn:
             conn.execute(schema.runs.insert().values(
                 run_id=run_id, accession=accession, method=method, operator=operator, patient_mrn=patient_mrn,
-                created_at=created_at, state="created", updated_at=created_at, order_json=order))
+                created_at=created_at, state="created", updated_at=created_at, order_json=order,
+                age_group=age_group(order, created_at)))
+            append_audit(conn, run_id=run_id, who=operator, what="create_run", at=created_at,
+                         new={"accession": accession, "method": method, "operator": operator,
+                              "patient_mrn": patient_mrn})
 
     def append_event(self, run_id: str, *, kind: str, site: str | None, at: datetime, t: float,
                      data: dict[str, Any], accepted: bool = True) -> int:
@@ -97,6 +110,9 @@ class Store:
                                .where(ev.c.run_id == run_id)).scalar_one()
             conn.execute(ev.insert().values(run_id=run_id, seq=seq, kind=kind, site=site, at=at, t=t, data=data,
                                             accepted=accepted))
+            append_audit(conn, run_id=run_id, who=str(data.get("actor", "system")),
+                         what=kind if accepted else f"{kind} (refused)", at=at,
+                         why=data.get("refused") or data.get("reason"), new=_audited(site, data))
         return seq
 
     def append_readings(self, run_id: str, rows: list[dict[str, Any]]) -> None:
@@ -108,9 +124,43 @@ class Store:
                  "data": r["data"]} for r in rows])
 
     def set_run_state(self, run_id: str, state: str, at: datetime) -> None:
+        """Record the run's state after an accepted event; once every site has its verdict, also the QA
+        columns (QNS judged from the replayed events, the reporting time)."""
+        values: dict[str, Any] = {"state": state, "updated_at": at}
+        if state in JUDGED_STATES:
+            values |= self._judged(run_id)
+        if state == "reported":
+            values["reported_at"] = at
         with self._begin() as conn:
-            conn.execute(schema.runs.update().where(schema.runs.c.run_id == run_id)
-                         .values(state=state, updated_at=at))
+            conn.execute(schema.runs.update().where(schema.runs.c.run_id == run_id).values(**values))
+
+    def _judged(self, run_id: str) -> dict[str, Any]:
+        from sweattest.runs import load_run
+
+        try:
+            run, _ = load_run(self, run_id)
+        except SweatTestError:  # a run that does not replay keeps its QA columns empty; the events stay
+            return {}
+        measured, qns = qns_verdict(run)
+        return {"sites_measured": measured, "qns": qns}
+
+    def add_qc_result(self, *, analyzer: str, level: str, lot: str, target_mean: float, target_sd: float,
+                      value: float, qc_run: str, at: datetime, who: str) -> int:
+        """Record one control result (mmol/L) with its lot's target; audited."""
+        if target_sd <= 0:
+            raise ValidationError(f"QC lot {lot}: target SD must be above 0 mmol/L")
+        row = {"analyzer": analyzer, "level": level, "lot": lot, "target_mean": float(target_mean),
+               "target_sd": float(target_sd), "value": float(value), "qc_run": qc_run, "at": at, "who": who}
+        with self._begin() as conn:
+            new_id = conn.execute(schema.qc_results.insert().values(**row)).inserted_primary_key[0]
+            append_audit(conn, who=who, what="qc_result", at=at, new={k: v for k, v in row.items() if k != "at"})
+        return int(new_id)
+
+    def qc_results(self, analyzer: str, level: str) -> list[dict[str, Any]]:
+        qc = schema.qc_results
+        query = sa.select(qc).where(qc.c.analyzer == analyzer, qc.c.level == level).order_by(qc.c.at, qc.c.id)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
 
     # -- reads ---------------------------------------------------------------------------------------
     def get_run(self, run_id: str) -> dict[str, Any] | None:
@@ -141,31 +191,53 @@ class Store:
             rows = conn.execute(query.order_by(rd.c.id)).mappings().all()
         return [{"site": r["site"], "kind": r["kind"], "at": r["at"], "t": r["t"], "data": r["data"]} for r in rows]
 
-    def _begin(self):
+    def writing(self) -> _Writing:
+        """A write transaction (context manager yielding the connection); commits on leaving, database errors
+        become ``StoreError``. Audit entries written with ``append_audit`` inside it commit with the change."""
         return _Writing(self)
+
+    _begin = writing
 
 
 class _Writing:
     """A transaction whose database errors become StoreError (the caller must not act on a lost write)."""
 
     def __init__(self, store: Store):
-        self._cm = store.engine.begin()
+        self._engine = store.engine
         self._url = store.url
+        self._conn: sa.Connection | None = None
+        self._tx: sa.RootTransaction | None = None
 
     def __enter__(self) -> sa.Connection:
         try:
-            return self._cm.__enter__()
+            self._conn = self._engine.connect().execution_options(writing=True)
+            self._tx = self._conn.begin()
+            return self._conn
         except sa.exc.SQLAlchemyError as exc:
+            if self._conn is not None:
+                self._conn.close()
             raise StoreError(f"cannot write to the run store {_safe(self._url)}: {exc}") from None
 
     def __exit__(self, exc_type, exc, tb) -> bool:
+        assert self._conn is not None and self._tx is not None
         try:
-            self._cm.__exit__(exc_type, exc, tb)  # commits, or rolls back on an exception
+            if exc_type is None:
+                self._tx.commit()
+            else:
+                self._tx.rollback()
         except sa.exc.SQLAlchemyError as err:
             raise StoreError(f"cannot write to the run store {_safe(self._url)}: {err}") from None
+        finally:
+            self._conn.close()
         if isinstance(exc, sa.exc.SQLAlchemyError):
             raise StoreError(f"cannot write to the run store {_safe(self._url)}: {exc.orig or exc}") from exc
         return False
+
+
+def _audited(site: str | None, data: dict[str, Any]) -> dict[str, Any]:
+    """What an event's audit entry records as the new value: its data (without the actor) and its site."""
+    new = {k: v for k, v in data.items() if k != "actor"}
+    return new | {"site": site} if site else new
 
 
 def _run(row) -> dict[str, Any]:

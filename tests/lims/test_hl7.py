@@ -20,7 +20,7 @@ def test_demo_message_header_patient_order(demo):
     msg = render_oru(demo, sent_at=SENT)
     strict(msg)
     assert msg.startswith("MSH|^~\\&|SWEATTEST|SWEATLAB|LIMS|HOSPITAL|20260308070000+0000||ORU^R01^ORU_R01|")
-    assert field(msg, "MSH", 11) == "P" and field(msg, "MSH", 12) == "2.5.1"
+    assert field(msg, "MSH", 11) == "T" and field(msg, "MSH", 12) == "2.5.1"
     assert field(msg, "MSH", 18) == "UNICODE UTF-8"
     assert len(field(msg, "MSH", 10)) == 32
     assert field(msg, "PID", 3) == "MRN0012345^^^SWEATLAB^MR" and field(msg, "PID", 5) == "Doe^Jane"

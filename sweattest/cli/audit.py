@@ -1,0 +1,49 @@
+"""`sweattest audit verify` and `sweattest audit show RUN_ID`: the tamper-evident audit trail."""
+
+from __future__ import annotations
+
+import argparse
+
+from sweattest.audit import format_history, history, verify
+from sweattest.cli.storeopts import add_db_option, store_from
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("audit", help="verify the audit trail's hash chain or show a run's history",
+                       description="The audit trail is append-only and hash-chained: each entry holds the "
+                                   "SHA-256 of the previous entry's hash and its own canonical form.")
+    actions = p.add_subparsers(dest="audit_command", metavar="ACTION")
+    actions.required = True
+    v = actions.add_parser("verify", help="walk the whole chain; exit 1 at the first broken link",
+                           description="Check every entry's link and hash. Prints 'audit trail intact: N "
+                                       "entries', or the first broken entry with what was expected and found "
+                                       "(exit status 1).")
+    add_db_option(v)
+    v.set_defaults(func=_verify)
+    s = actions.add_parser("show", help="print one run's history (UTC times, who, what, why, old -> new)",
+                           description="Print the audit entries of one run, oldest first.")
+    s.add_argument("run_id", metavar="RUN_ID")
+    add_db_option(s)
+    s.set_defaults(func=_show)
+
+
+def _verify(args: argparse.Namespace) -> int:
+    store = store_from(args)
+    try:
+        result = verify(store)
+    finally:
+        store.close()
+    print(result.message())
+    return 0 if result.intact else 1
+
+
+def _show(args: argparse.Namespace) -> int:
+    store = store_from(args)
+    try:
+        entries = history(store, args.run_id)
+    finally:
+        store.close()
+    print(f"run {args.run_id}: {len(entries)} audit entries (times UTC)")
+    for line in format_history(entries):
+        print(line)
+    return 0
