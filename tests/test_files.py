@@ -10,7 +10,7 @@ from sweattest.files import FILE_MODE, write_atomic
 
 def test_written_file_is_complete_and_readable_by_others_per_umask(tmp_path):
     path = write_atomic(tmp_path / "r.csv", "a,b\r\n")
-    assert path.read_text() == "a,b\r\n"
+    assert path.read_bytes() == b"a,b\r\n"
     assert stat.S_IMODE(path.stat().st_mode) == FILE_MODE
     assert [p.name for p in tmp_path.iterdir()] == ["r.csv"]
 
