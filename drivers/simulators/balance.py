@@ -63,6 +63,7 @@ class BalanceSim(LineSimulator):
         """The total load on the pan becomes ``mass``; the reading is dynamic until it settles."""
         grams = float(parse_quantity(mass, "mass", "load on the balance").to("g").magnitude)
         with self.lock:
+            self.touch()
             self.previous_g = self.gross_now()
             self.load_g = grams
             self.changed_at = self.clock.monotonic()
@@ -77,6 +78,7 @@ class BalanceSim(LineSimulator):
             raise ValueError(f"unknown balance fault {kind!r}; expected one of {', '.join(FAULTS)}")
         if kind in WEIGHING_FAULTS:
             with self.lock:
+                self.touch()
                 self.weighing_faults.add(kind)
         else:
             self.inject_common(kind, at_s)

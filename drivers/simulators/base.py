@@ -49,16 +49,18 @@ class LineSimulator:
         #: (kind, at monotonic) faults that switch on at a clock time
         self._timed_faults: list[tuple[str, float]] = []
         self.received_lines: list[str] = []
+        self._synced_at: float | None = None
 
     # --- transport side -------------------------------------------------------------------------
 
     def receive(self, data: bytes) -> None:
         """Bytes written by the host; complete lines are handled at once."""
         with self.lock:
-            self.update()
+            self.sync()
             self._check_connected()
             if self.active_faults & {"silent", "no_response"}:
                 return  # a hung device: nothing is read, nothing is answered
+            self._synced_at = None  # a command may change what update() decides
             self._inbuf += data
             while True:
                 idx = self._inbuf.find(b"\n")
@@ -78,13 +80,13 @@ class LineSimulator:
     def next_due(self) -> float | None:
         """Clock time at which the next queued output has fully arrived, or ``None``."""
         with self.lock:
-            self.update()
+            self.sync()
             return self._out[0][0] if self._out else None
 
     def pop_due(self, now: float | None = None) -> bytes:
         """All output whose arrival time has come."""
         with self.lock:
-            self.update()
+            self.sync()
             self._check_connected()
             now = self.clock.monotonic() if now is None else now
             chunks = []
@@ -143,6 +145,18 @@ class LineSimulator:
 
     # --- time and faults ------------------------------------------------------------------------
 
+    def sync(self) -> None:
+        """``update()`` unless it already ran at this clock time with nothing changed since (the transport
+        asks many times per byte; update() is a function of the state and the time only)."""
+        now = self.clock.monotonic()
+        if now != self._synced_at:
+            self.update()
+            self._synced_at = now
+
+    def touch(self) -> None:
+        """State was changed from outside (a hook, a fault): the next sync() must update()."""
+        self._synced_at = None
+
     def update(self) -> None:
         """Bring time-driven state up to the clock's present (subclasses extend)."""
         now = self.clock.monotonic()
@@ -156,6 +170,7 @@ class LineSimulator:
         if kind not in COMMON_FAULTS:
             raise ValueError(f"unknown fault {kind!r}; expected one of {', '.join(COMMON_FAULTS)}")
         with self.lock:
+            self.touch()
             if at_s is None or at_s <= 0:
                 self.active_faults.add(kind)
             else:
@@ -163,5 +178,6 @@ class LineSimulator:
 
     def clear_faults(self) -> None:
         with self.lock:
+            self.touch()
             self.active_faults.clear()
             self._timed_faults.clear()

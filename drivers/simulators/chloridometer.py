@@ -71,6 +71,7 @@ class ChloridometerSim(LineSimulator):
         if kind not in FAULTS:
             raise ValueError(f"unknown chloridometer fault {kind!r}; expected one of {', '.join(FAULTS)}")
         with self.lock:
+            self.touch()
             if kind in ONE_SHOT:
                 self.next_faults.append(kind)
             else:
@@ -81,7 +82,8 @@ class ChloridometerSim(LineSimulator):
     def _analyze(self, record: str, ident: str, truth: pint.Quantity, lot: str) -> None:
         mmol = float(parse_quantity(truth, "concentration", f"{record} {ident}").to("mmol/L").magnitude)
         with self.lock:
-            self.update()
+            self.touch()
+            self.sync()
             now = self.clock.monotonic()
             start = max(now, self.busy_until)
             self.busy_until = start + self.analysis_s

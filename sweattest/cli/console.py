@@ -73,10 +73,13 @@ class ConsoleReporter(Reporter):
         self._print(f"[{clock_text(event.t)}] REFUSED {event.kind}: {reason}")
 
     def stimulation(self, site, t, setpoint_ma, current_ma, voltage_v, charge_ma_min, duration_s) -> None:
+        due = t - self._last_stim_line.get(site, -1e9) >= STIM_LINE_EVERY_S or t >= duration_s
+        if not (due or self.tty):
+            return  # called at 10 Hz: build a line only when one is shown
         elapsed = f"{clock_text(t)[3:]} of {clock_text(duration_s)[3:]}"
         line = (f"  stimulating {site:<14} {elapsed} {bar(t / duration_s)} {current_ma:5.2f} mA "
                 f"(set {setpoint_ma:4.2f})  {voltage_v:5.1f} V  {charge_ma_min:5.2f} mA·min")
-        if t - self._last_stim_line.get(site, -1e9) >= STIM_LINE_EVERY_S or t >= duration_s:
+        if due:
             self._last_stim_line[site] = t
             self._print(line)
         else:

@@ -17,6 +17,7 @@ from sweattest.errors import SweatTestError
 COMMANDS = (
     "sweattest.cli.demo",
     "sweattest.cli.run",
+    "sweattest.cli.resume",
     "sweattest.cli.protocol",
     "sweattest.cli.interpret",
     "sweattest.cli.simulate",
