@@ -23,8 +23,8 @@ QNS_COLUMNS = ("operator", "month", "age_group", "tests", "qns", "rate_pct", "ta
 def qns_rate(store, where: RunFilter | None = None, *, by_operator: bool = True) -> pd.DataFrame:
     """One row per (operator, month, age group): tests, QNS tests, rate in %, target in %, breach."""
     r = schema.runs
-    month = sa.func.substr(r.c.created_at, 1, 7).label("month")
-    group = sa.func.coalesce(r.c.age_group, UNKNOWN_AGE).label("age_group")
+    month = r.c.month.label("month")
+    group = r.c.age_group.label("age_group")  # NULL (no date of birth) becomes "unknown" below
     operator = (r.c.operator if by_operator else sa.literal("all")).label("operator")
     query = (sa.select(operator, month, group, sa.func.count().label("tests"),
                        sa.func.sum(sa.case((r.c.qns, 1), else_=0)).label("qns"))
@@ -33,6 +33,7 @@ def qns_rate(store, where: RunFilter | None = None, *, by_operator: bool = True)
     with store.engine.connect() as conn:
         rows = conn.execute(query).all()
     frame = pd.DataFrame(rows, columns=list(QNS_COLUMNS[:5]))
+    frame["age_group"] = frame["age_group"].fillna(UNKNOWN_AGE)
     frame["qns"] = frame["qns"].astype(int)
     frame["rate_pct"] = (100.0 * frame["qns"] / frame["tests"]).round(1)
     frame["target_pct"] = frame["age_group"].map(QNS_TARGETS)
