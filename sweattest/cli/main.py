@@ -22,6 +22,8 @@ COMMANDS = (
     "sweattest.cli.interpret",
     "sweattest.cli.simulate",
     "sweattest.cli.audit",
+    "sweattest.cli.report",
+    "sweattest.cli.export",
 )
 
 
