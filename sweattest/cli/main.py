@@ -25,6 +25,8 @@ COMMANDS = (
     "sweattest.cli.user",
     "sweattest.cli.signoff",
     "sweattest.cli.qa",
+    "sweattest.cli.report",
+    "sweattest.cli.export",
 )
 
 
