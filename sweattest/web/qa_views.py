@@ -47,7 +47,8 @@ def run_detail(request: Request, user, form, error: str | None = None, status_co
         return PlainTextResponse(str(exc), status_code=404)
     target = run.protocol.current.to("mA").magnitude
     duration = run.protocol.duration.to("s").magnitude
-    traces = {s.site: trace_svg(ctx.store.readings(run_id, site=s.site, kind="stimulation_sample"), target,
+    traces = {s.site: trace_svg([r["data"] for r in ctx.store.readings(run_id, site=s.site, kind="stimulation_sample")],
+                                target,
                                 duration) for s in run.sites}
     events = ctx.store.events(run_id)
     return ctx.render(request, user, "qa_run.html", status_code=status_code, run=run, order=order,
