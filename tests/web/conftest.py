@@ -32,7 +32,7 @@ def accounts_for_tests(store) -> Accounts:
 def web_app(tmp_path):
     clock = VirtualClock(speed=2000)
     store = open_store(str(tmp_path / "runs.db"), clock)
-    app = create_app(store, clock, accounts_for_tests(store), simulate=True, secret_key="test-secret")
+    app = create_app(store, clock, accounts_for_tests(store), simulate=True, pace=None, secret_key="test-secret")
     yield app
     app.state.web.bench.close()
     store.close()
