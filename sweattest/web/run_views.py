@@ -40,7 +40,7 @@ def run_page(request: Request, user, form, error: str | None = None, status_code
     record = run_record(run, order, generated_at=ctx.clock.utcnow())
     return ctx.render(request, user, "run.html", status_code=status_code, run=run, order=order, record=record,
                       screen=screen(run, session), alarms=alarms(events), error=error,
-                      signatures=_signatures(ctx, run_id), fq=format_quantity,
+                      signatures=_signatures(ctx, run_id), fq=format_quantity, pdf_available=_pdf() is not None,
                       target=format_quantity(run.protocol.current), duration_s=run.protocol.duration.to("s").magnitude)
 
 
@@ -121,10 +121,16 @@ def report_html(request: Request, user, form) -> Response:
     return HTMLResponse(render_html(record, status), headers={"content-security-policy": REPORT_CSP})
 
 
+def _pdf():
+    """The PDF renderer of sweattest.report, when this installation has one."""
+    import sweattest.report
+
+    return getattr(sweattest.report, "render_pdf", None)
+
+
 def report_pdf(request: Request, user, form) -> Response:
-    try:
-        from sweattest.report import render_pdf  # type: ignore[attr-defined]
-    except ImportError:
+    render_pdf = _pdf()
+    if render_pdf is None:
         return PlainTextResponse("PDF reports are not available in this installation; print the HTML report",
                                  status_code=404)
     try:
