@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from sweattest.clock import Clock, VirtualClock
+from sweattest.config import LabConfig
 from sweattest.errors import ValidationError
 from sweattest.procedure.model import RunState
 from sweattest.procedure.table import SITE_STATES
@@ -40,7 +41,8 @@ def last_recorded(store, run_id: str) -> datetime:
 
 
 def resume_simulated(store, run_id: str, *, out_dir: Path, speed: float | None = None,
-                     reporter: Reporter | None = None, clock: Clock | None = None) -> RunResult:
+                     reporter: Reporter | None = None, clock: Clock | None = None,
+                     config: LabConfig | None = None) -> RunResult:
     run, order = load_run(store, run_id)
     if "simulation" not in order:
         raise ValidationError(f"run {run_id} was performed on real instruments: resume it at its bench "
@@ -59,4 +61,4 @@ def resume_simulated(store, run_id: str, *, out_dir: Path, speed: float | None =
         runner.recover()
         return runner.run_until_results()
 
-    return finish(on_bench(bench, reporter, recover), order, clock, out_dir)
+    return finish(on_bench(bench, reporter, recover), order, clock, out_dir, config)

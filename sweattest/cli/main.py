@@ -27,6 +27,7 @@ COMMANDS = (
     "sweattest.cli.qa",
     "sweattest.cli.report",
     "sweattest.cli.export",
+    "sweattest.cli.serve",
 )
 
 

@@ -54,6 +54,11 @@ class StimulationInterrupted(Exception):
         self.outcome = outcome
 
 
+class StimulationStopped(Exception):
+    """Raised by the progress callback to stop the loop at once (emergency stop from the bench): the loop ends
+    with the output off and a fault ``emergency_stop`` carrying this message; the run goes on safely."""
+
+
 SampleSink = Callable[[list[dict]], None]
 Progress = Callable[[float, float, float, float, float], None]  # t, setpoint, current, voltage, charge
 
@@ -106,6 +111,8 @@ def run_stimulation(inducer, channel: int, plan: StimulationPlan, clock: Clock, 
             if len(buffer) >= FLUSH_EVERY_S * poll_hz:
                 record(buffer)
                 buffer = []
+    except StimulationStopped as exc:
+        fault = Fault("emergency_stop", f"{exc}. Output switched off.")
     except DeviceError as exc:
         fault = Fault("lost_communication", f"lost communication with the inducer ({exc}). Output switched "
                       "off; the inducer's watchdog also turns it off. Check the cable and the inducer.")
