@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from sweattest.cli.console import ConsoleReporter
-from sweattest.cli.options import terminate_as_interrupt
+from sweattest.cli.options import add_config_option, terminate_as_interrupt
 from sweattest.cli.run import _summary
 from sweattest.config import load_config
 from sweattest.resume import resume_simulated, unfinished_runs
@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--db", default=None, help="run store URL or SQLite path")
     p.add_argument("--out", type=Path, default=None, help="folder for the resumed runs' files")
     p.add_argument("--speed", default="instant", help="simulated time: 'instant' (default) or a factor")
-    p.add_argument("--config", default=None, help="lab configuration file (default: $SWEATTEST_CONFIG)")
+    add_config_option(p)
     p.set_defaults(func=_resume)
 
 
