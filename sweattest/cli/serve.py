@@ -8,7 +8,9 @@ import os
 import secrets
 import sys
 
+from sweattest.cli.options import add_config_option
 from sweattest.clock import RealClock
+from sweattest.config import load_config
 from sweattest.errors import ValidationError
 from sweattest.store import open_store
 from sweattest.web.accounts import default_accounts
@@ -24,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="training: all three instruments are simulators; a scenario is picked per test")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this computer)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    p.add_argument("--config", default=None, help="lab configuration file (sweattest.toml)")
+    add_config_option(p)
     p.add_argument("--db", default=None,
                    help="run store URL or SQLite path (default: $SWEATTEST_DB, else the user data folder)")
     p.add_argument("--speed", type=float, default=30.0,
@@ -41,8 +43,7 @@ def _serve(args: argparse.Namespace) -> int:
         raise ValidationError(f"--speed: {args.speed:g}; give a positive factor such as 30")
     if not 0 < args.port < 65536:
         raise ValidationError(f"--port: {args.port}; give a port between 1 and 65535")
-    if args.config:
-        os.environ.setdefault("SWEATTEST_CONFIG", args.config)
+    config = load_config(args.config)  # a bad file stops here, with the file and key named
     accounts = default_accounts()
     clock = RealClock()
     store = open_store(args.db, clock)
@@ -51,7 +52,8 @@ def _serve(args: argparse.Namespace) -> int:
               "  sweattest user add ADMIN_NAME --role admin --full-name 'Full Name'", file=sys.stderr)
         return 2
     secret = os.environ.get(SECRET_ENV) or secrets.token_urlsafe(32)
-    app = create_app(store, clock, accounts, simulate=args.simulate, pace=args.speed, secret_key=secret)
+    app = create_app(store, clock, accounts, simulate=args.simulate, pace=args.speed, secret_key=secret,
+                     config=config)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     mode = "training (simulated instruments)" if args.simulate else "no instruments attached"
     print(f"sweattest: bench UI on http://{args.host}:{args.port}/ ({mode}); Ctrl-C stops it")

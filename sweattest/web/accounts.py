@@ -1,13 +1,12 @@
 """The account and e-signature services the web UI uses: the same modules as ``sweattest user`` and the
-sign-off commands (sweattest.users, sweattest.signoff). Tests may pass stand-ins with the same functions."""
+sign-off commands (sweattest.users, sweattest.signoff)."""
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from typing import Any
 
-from sweattest.errors import ConfigError
+from sweattest import signoff, users
 
 
 @dataclass(frozen=True)
@@ -17,11 +16,7 @@ class Accounts:
 
 
 def default_accounts() -> Accounts:
-    try:
-        return Accounts(importlib.import_module("sweattest.users"), importlib.import_module("sweattest.signoff"))
-    except ImportError as exc:
-        raise ConfigError(f"user accounts and e-signatures are not available in this installation ({exc}); "
-                          "install a sweattest version with `sweattest user`") from None
+    return Accounts(users, signoff)
 
 
 def field_of(item: Any, name: str, default: Any = None) -> Any:

@@ -14,6 +14,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from sweattest.clock import Clock
+from sweattest.config import LabConfig
 from sweattest.resources import data_dir
 from sweattest.web import auth_views, bench_views, qa_views, run_views
 from sweattest.web.accounts import Accounts
@@ -47,10 +48,11 @@ ROUTES: tuple[tuple[str, tuple[str, ...], tuple[str, ...], Any], ...] = (
 
 
 def create_app(store, clock: Clock, accounts: Accounts, *, simulate: bool = False, pace: float | None = 30.0,
-               secret_key: str | None = None) -> Starlette:
+               secret_key: str | None = None, config: LabConfig | None = None) -> Starlette:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(data_dir("templates") / "web")),
                              autoescape=True, undefined=jinja2.StrictUndefined)
     context = WebContext(store=store, clock=clock, accounts=accounts, simulate=simulate, env=env,
+                         config=config or LabConfig(),
                          bench=BenchManager(store, clock, simulate=simulate, pace=pace),
                          order_book=TRAINING_ORDERS if simulate else {},
                          scenarios=TRAINING_SCENARIOS if simulate else {})

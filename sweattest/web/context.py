@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from sweattest.clock import Clock
+from sweattest.config import LabConfig
 from sweattest.web.accounts import Accounts
 from sweattest.web.bench import BenchManager
 from sweattest.web.drafts import Draft
@@ -24,6 +25,7 @@ class WebContext:
     bench: BenchManager
     simulate: bool
     env: jinja2.Environment
+    config: LabConfig = field(default_factory=LabConfig)
     order_book: dict[str, dict[str, Any]] = field(default_factory=dict)
     scenarios: dict[str, tuple[str, dict]] = field(default_factory=dict)
     drafts: dict[str, Draft] = field(default_factory=dict)

@@ -10,7 +10,8 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 
 from sweattest.errors import SweatTestError
 from sweattest.record import run_record
-from sweattest.report import render_html
+from sweattest.report import render_html, render_pdf
+from sweattest.report.stored import stored_record
 from sweattest.runs import load_run
 from sweattest.units import format_quantity
 from sweattest.web.accounts import field_of
@@ -40,7 +41,7 @@ def run_page(request: Request, user, form, error: str | None = None, status_code
     record = run_record(run, order, generated_at=ctx.clock.utcnow())
     return ctx.render(request, user, "run.html", status_code=status_code, run=run, order=order, record=record,
                       screen=screen(run, session), alarms=alarms(events), error=error,
-                      signatures=_signatures(ctx, run_id), fq=format_quantity, pdf_available=_pdf() is not None,
+                      signatures=_signatures(ctx, run_id), fq=format_quantity,
                       target=format_quantity(run.protocol.current), duration_s=run.protocol.duration.to("s").magnitude)
 
 
@@ -108,37 +109,25 @@ def sign(request: Request, user, form) -> Response:
 
 
 def _record(request: Request):
-    ctx, run_id, run, order = _load(request)
-    status = "final" if run.state == "reported" else "preliminary"
-    return ctx, run_record(run, order, generated_at=ctx.clock.utcnow()), status
+    """The report record of the run's current result version: the service `sweattest report` uses."""
+    ctx = web(request)
+    return ctx, stored_record(ctx.store, request.path_params["run_id"], ctx.clock)
 
 
 def report_html(request: Request, user, form) -> Response:
     try:
-        _, record, status = _record(request)
+        ctx, record = _record(request)
     except SweatTestError as exc:
         return PlainTextResponse(str(exc), status_code=404)
-    return HTMLResponse(render_html(record, status), headers={"content-security-policy": REPORT_CSP})
-
-
-def _pdf():
-    """The PDF renderer of sweattest.report, when this installation has one."""
-    import sweattest.report
-
-    return getattr(sweattest.report, "render_pdf", None)
+    return HTMLResponse(render_html(record, ctx.config), headers={"content-security-policy": REPORT_CSP})
 
 
 def report_pdf(request: Request, user, form) -> Response:
-    render_pdf = _pdf()
-    if render_pdf is None:
-        return PlainTextResponse("PDF reports are not available in this installation; print the HTML report",
-                                 status_code=404)
     try:
-        _, record, status = _record(request)
+        ctx, record = _record(request)
     except SweatTestError as exc:
         return PlainTextResponse(str(exc), status_code=404)
-    pdf = render_pdf(record, status)
-    return Response(pdf, media_type="application/pdf",
+    return Response(render_pdf(record, ctx.config), media_type="application/pdf",
                     headers={"content-disposition": f'inline; filename="{record["run_id"]}.pdf"'})
 
 

@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-import importlib
-
 import pytest
 from starlette.testclient import TestClient
 
 from sweattest.clock import VirtualClock
 from sweattest.store import open_store
-from sweattest.web.accounts import Accounts
+from sweattest.web.accounts import Accounts, default_accounts
 from sweattest.web.app import create_app
-from tests.web.accounts_standin import make_accounts
 
 PASSWORD = "correct horse 42"
 USERS = {"tech": ("tech1", "Tess Tech"), "reviewer": ("rev1", "Rita Reviewer"), "admin": ("admin1", "Ada Admin")}
 
 
 def accounts_for_tests(store) -> Accounts:
-    """The real account services when installed, else the stand-ins; one user per role either way."""
-    try:
-        accounts = Accounts(importlib.import_module("sweattest.users"), importlib.import_module("sweattest.signoff"))
-    except ImportError:
-        accounts = Accounts(*make_accounts())
+    """The real account services, with one user per role."""
+    accounts = default_accounts()
     for role, (username, name) in USERS.items():
         accounts.users.add_user(store, username, name, role, PASSWORD, actor="setup")
     return accounts
