@@ -1,0 +1,246 @@
+"""The run store: runs, their events (write-ahead log) and their readings.
+
+Every write commits before the method returns, so the runner acts only on what is on disk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from sweattest.clock import Clock, RealClock
+from sweattest.errors import StoreError
+from sweattest.store import engine as engines
+from sweattest.store.migrations import migrate
+from sweattest.store.schema import events, readings, runs
+from sweattest.store.values import check_plain_json, check_time
+
+#: State of a run that has been created and not yet started.
+INITIAL_STATE = "created"
+
+_READING_FIELDS = ("site", "kind", "at", "t", "data")
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """One committed event of a run, as read back from the store."""
+
+    run_id: str
+    seq: int
+    kind: str
+    site: str | None
+    at: datetime
+    t: float
+    data: dict[str, Any]
+    accepted: bool
+
+
+class Store:
+    """Runs, events and readings in one database (SQLite or PostgreSQL)."""
+
+    def __init__(self, engine: sa.Engine, clock: Clock | None = None):
+        self.engine = engine
+        self.clock = clock or RealClock()
+
+    @property
+    def backend(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self.engine.dialect.name
+
+    def describe(self) -> str:
+        return engines.describe(self.engine.url)
+
+    # --- transactions -------------------------------------------------------------------------
+
+    @contextmanager
+    def write(self) -> Iterator[sa.Connection]:
+        """One write transaction, committed on leaving the block (SQLite: taken with BEGIN IMMEDIATE)."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execution_options(sqlite_begin="IMMEDIATE")
+                with conn.begin():
+                    yield conn
+        except sa.exc.DBAPIError as exc:
+            raise StoreError(f"the run store at {self.describe()} refused a write: "
+                             f"{_reason(exc)}; nothing from this step was stored") from exc
+
+    @contextmanager
+    def read(self) -> Iterator[sa.Connection]:
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        except sa.exc.DBAPIError as exc:
+            raise StoreError(f"cannot read the run store at {self.describe()}: {_reason(exc)}") from exc
+
+    # --- runs ----------------------------------------------------------------------------------
+
+    def create_run(self, run_id: str, *, accession: str, method: str, operator: str, patient_mrn: str,
+                   created_at: datetime, order: dict[str, Any]) -> None:
+        """Record a new run in state ``created``; a run id already used is refused."""
+        when = check_time(created_at, "created_at")
+        order = check_plain_json(order, "order")
+        for field, value in (("run_id", run_id), ("accession", accession), ("method", method),
+                             ("operator", operator), ("patient_mrn", patient_mrn)):
+            if not isinstance(value, str) or not value.strip():
+                raise StoreError(f"{field} must be non-empty text; run {run_id!r} was not created")
+        with self.write() as conn:
+            if conn.execute(sa.select(runs.c.run_id).where(runs.c.run_id == run_id)).first():
+                raise StoreError(f"run {run_id} already exists; use a new run id "
+                                 "(the stored run is unchanged)")
+            conn.execute(runs.insert().values(
+                run_id=run_id, accession=accession, method=method, operator=operator,
+                patient_mrn=patient_mrn, created_at=when, state=INITIAL_STATE, updated_at=when,
+                order_json=order))
+            self._after_create(conn, run_id, operator, created_at, order)
+
+    def set_run_state(self, run_id: str, state: str, at: datetime) -> None:
+        """Set the run's current state (its events remain the record of how it got there)."""
+        when = check_time(at, "at")
+        with self.write() as conn:
+            old = self._require_run(conn, run_id)
+            conn.execute(runs.update().where(runs.c.run_id == run_id).values(state=state, updated_at=when))
+            self._after_state(conn, run_id, old, state, at)
+
+    def get_run(self, run_id: str) -> dict[str, Any] | None:
+        with self.read() as conn:
+            row = conn.execute(sa.select(runs).where(runs.c.run_id == run_id)).mappings().first()
+        return None if row is None else run_from_row(row)
+
+    def list_runs(self, *, state: str | None = None, operator: str | None = None,
+                  method: str | None = None, since: datetime | None = None,
+                  until: datetime | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+        """Runs in creation order, filtered; ``since`` inclusive, ``until`` exclusive."""
+        query = sa.select(runs).order_by(runs.c.created_at, runs.c.run_id)
+        if state is not None:
+            query = query.where(runs.c.state == state)
+        if operator is not None:
+            query = query.where(runs.c.operator == operator)
+        if method is not None:
+            query = query.where(runs.c.method == method)
+        if since is not None:
+            query = query.where(runs.c.created_at >= check_time(since, "since"))
+        if until is not None:
+            query = query.where(runs.c.created_at < check_time(until, "until"))
+        if limit is not None:
+            query = query.limit(limit)
+        with self.read() as conn:
+            return [run_from_row(row) for row in conn.execute(query).mappings()]
+
+    # --- events --------------------------------------------------------------------------------
+
+    def append_event(self, run_id: str, *, kind: str, site: str | None, at: datetime, t: float,
+                     data: dict[str, Any], accepted: bool = True) -> int:
+        """Commit one event and return its sequence number (1, 2, ... per run)."""
+        row = {"kind": kind, "site": site, "at": check_time(at, "at"), "t": _seconds(t),
+               "data": check_plain_json(data, f"data of event {kind!r}"), "accepted": bool(accepted)}
+        with self.write() as conn:
+            self._require_run(conn, run_id)
+            last = conn.execute(sa.select(sa.func.max(events.c.seq))
+                                .where(events.c.run_id == run_id)).scalar()
+            seq = (last or 0) + 1
+            conn.execute(events.insert().values(run_id=run_id, seq=seq, **row))
+        return seq
+
+    def events(self, run_id: str) -> list[StoredEvent]:
+        query = sa.select(events).where(events.c.run_id == run_id).order_by(events.c.seq)
+        with self.read() as conn:
+            return [StoredEvent(run_id=r["run_id"], seq=r["seq"], kind=r["kind"], site=r["site"],
+                                at=r["at"], t=r["t"], data=r["data"],
+                                accepted=bool(r["accepted"]))
+                    for r in conn.execute(query).mappings()]
+
+    # --- readings ------------------------------------------------------------------------------
+
+    def append_readings(self, run_id: str, rows: list[dict[str, Any]]) -> None:
+        """Commit a batch of readings in one transaction: all of them or none."""
+        prepared = [_reading_row(run_id, i, row) for i, row in enumerate(rows)]
+        if not prepared:
+            return
+        with self.write() as conn:
+            self._require_run(conn, run_id)
+            conn.execute(readings.insert(), prepared)
+
+    def readings(self, run_id: str, site: str | None = None, kind: str | None = None) -> list[dict[str, Any]]:
+        query = sa.select(readings).where(readings.c.run_id == run_id).order_by(readings.c.id)
+        if site is not None:
+            query = query.where(readings.c.site == site)
+        if kind is not None:
+            query = query.where(readings.c.kind == kind)
+        with self.read() as conn:
+            return [{"site": r["site"], "kind": r["kind"], "at": r["at"], "t": r["t"], "data": r["data"]}
+                    for r in conn.execute(query).mappings()]
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- hooks and helpers ---------------------------------------------------------------------
+
+    def _require_run(self, conn: sa.Connection, run_id: str) -> dict[str, Any]:
+        row = conn.execute(sa.select(runs).where(runs.c.run_id == run_id)).mappings().first()
+        if row is None:
+            raise StoreError(f"no run {run_id!r} in the store at {self.describe()}; "
+                             "check the run id (nothing was stored)")
+        return dict(row)
+
+    def _after_create(self, conn: sa.Connection, run_id: str, operator: str, at: datetime,
+                      order: dict[str, Any]) -> None:
+        """Extension point: records written in the same transaction as a new run."""
+
+    def _after_state(self, conn: sa.Connection, run_id: str, old: dict[str, Any], state: str,
+                     at: datetime) -> None:
+        """Extension point: records written in the same transaction as a state change."""
+
+
+def open_store(url: str | None = None, *, clock: Clock | None = None) -> Store:
+    """Open (and create or upgrade) the run store at ``url``, ``SWEATTEST_DB`` or the default file."""
+    engine = engines.create_engine(engines.resolve_url(url))
+    store = Store(engine, clock)
+    try:
+        migrate(engine, store.clock)
+    except sa.exc.DBAPIError as exc:
+        engine.dispose()
+        raise StoreError(f"cannot prepare the run store at {store.describe()}: {_reason(exc)}") from exc
+    except BaseException:
+        engine.dispose()
+        raise
+    return store
+
+
+def run_from_row(row: Any) -> dict[str, Any]:
+    """A run as a plain dict (times are aware UTC datetimes), with its order under ``order``."""
+    out = dict(row)
+    out["order"] = out.pop("order_json")
+    return out
+
+
+def _reading_row(run_id: str, index: int, row: dict[str, Any]) -> dict[str, Any]:
+    missing = [f for f in _READING_FIELDS if f not in row]
+    extra = sorted(set(row) - set(_READING_FIELDS))
+    if missing or extra:
+        raise StoreError(f"reading {index} of run {run_id} has missing fields {missing} or unknown "
+                              f"fields {extra}; expected {list(_READING_FIELDS)}; no reading of the batch "
+                              "was stored")
+    return {"run_id": run_id, "site": row["site"], "kind": row["kind"],
+            "at": check_time(row["at"], f"at of reading {index}"), "t": _seconds(row["t"]),
+            "data": check_plain_json(row["data"], f"data of reading {index}")}
+
+
+def _seconds(t: float) -> float:
+    if isinstance(t, bool) or not isinstance(t, (int, float)):
+        raise StoreError(f"t must be procedure seconds as a number, got {t!r}; nothing was stored")
+    return float(t)
+
+
+def _reason(exc: sa.exc.DBAPIError) -> str:
+    return str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
