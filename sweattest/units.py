@@ -6,6 +6,7 @@ naming where the value came from, never a silent conversion.
 
 from __future__ import annotations
 
+import functools
 import re
 from decimal import Decimal
 from typing import Any
@@ -16,6 +17,10 @@ from sweattest.errors import UnitError
 
 ureg = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
 ureg.formatter.default_format = "~P"
+# Unit strings ("mA", "mmol/L") are parsed on every conversion; the result is an immutable container, so
+# memoising the parse is safe, and it makes a 10 Hz loop over pint quantities cheap.
+ureg.parse_units_as_container = functools.lru_cache(maxsize=1024)(ureg.parse_units_as_container)
+ureg.parse_units = functools.lru_cache(maxsize=1024)(ureg.parse_units)
 Q_ = ureg.Quantity
 Quantity = pint.Quantity
 
@@ -35,6 +40,7 @@ DIMENSIONS: dict[str, str] = {
 }
 
 
+@functools.cache
 def dimensionality(kind: str):
     return ureg(DIMENSIONS[kind]).dimensionality
 
@@ -64,7 +70,7 @@ def parse_quantity(value: Any, kind: str, where: str) -> pint.Quantity:
         raise UnitError(f"{where}: {value!r} has no unit; write it like '{_example(kind)}'")
     else:
         raise UnitError(f"{where}: expected a {kind} such as '{_example(kind)}', got {value!r}")
-    if q.dimensionality != ureg(expected).dimensionality:
+    if q.dimensionality != dimensionality(kind):
         raise UnitError(
             f"{where}: {format_quantity(q)} is not a {kind} (expected units like {expected})"
         )

@@ -18,6 +18,8 @@ COMMANDS = (
     "sweattest.cli.demo",
     "sweattest.cli.run",
     "sweattest.cli.protocol",
+    "sweattest.cli.interpret",
+    "sweattest.cli.simulate",
 )
 
 

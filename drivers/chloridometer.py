@@ -1,0 +1,81 @@
+"""Coulometric chloride analyzer: reads the result line it sends after each analysis.
+
+The analyzer talks, the host listens (docs/protocols/chloridometer.md): no commands, so no input is
+flushed. An ERROR record raises ``AnalyzerError`` naming the code and what to do (the sample must be run
+again; no result exists to record). A bad checksum, a garbled or incomplete line raises ProtocolError.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pint
+
+from drivers import chloride_format as fmt
+from drivers.base import LineDevice
+from sweattest.errors import DeviceError, ProtocolError
+from sweattest.units import Q_
+
+RESULT_TIMEOUT_S = 120.0
+UNREADABLE = ("Check the cable and the baud rate; then run the sample again or enter the result from the "
+              "analyzer's display with a second tech's check.")
+
+
+class AnalyzerError(DeviceError):
+    """The analyzer could not measure a sample or control; ``code`` is its error code (E01...)."""
+
+    def __init__(self, message: str, *, code: str, sample_id: str, **kw: Any):
+        super().__init__(message, **kw)
+        self.code = code
+        self.sample_id = sample_id
+
+
+@dataclass(frozen=True)
+class AnalyzerResult:
+    record: str  # "sample" | "qc" | "calibration"
+    sample_id: str  # sample id; QC level; calibration standard
+    chloride: pint.Quantity | None
+    flags: tuple[str, ...] = ()
+    error: str | None = None
+    level: str | None = None
+    lot: str | None = None
+    seq: int = 0
+    analyzed_at: str = ""  # the analyzer's own date and time, as sent
+
+
+def parse_result(line: str) -> AnalyzerResult:
+    """One result line -> AnalyzerResult; ProtocolError if malformed, AnalyzerError for ERROR records."""
+    raw = line.encode("ascii", "backslashreplace")
+    try:
+        f = fmt.split(line)
+    except fmt.FormatError as exc:
+        raise ProtocolError(f"chloridometer: unreadable result line ({exc}).", device="chloridometer",
+                            received=raw, action=UNREADABLE) from None
+    if f.record == "ERROR":
+        what, action = fmt.ERROR_CODES.get(f.status, ("unknown error code", "See the analyzer's manual."))
+        raise AnalyzerError(f"chloridometer: analysis of {f.id!r} failed with {f.status} ({what}).",
+                            code=f.status, sample_id=f.id, device="chloridometer", received=raw,
+                            action=action)
+    record = fmt.RECORDS[f.record]
+    flags = () if f.status == "OK" else tuple(f.status.split(","))
+    return AnalyzerResult(record=record, sample_id=f.id, chloride=Q_(float(f.value), "mmol/L"), flags=flags,
+                          level=f.id if record == "qc" else None, lot=f.lot or None, seq=f.seq,
+                          analyzed_at=f"{f.date}T{f.time}")
+
+
+class Chloridometer(LineDevice):
+    """A chloridometer that sends one line per analysis."""
+
+    device = "chloridometer"
+    write_terminator = b"\r\n"
+    read_terminator = b"\r\n"
+    timeout_s = RESULT_TIMEOUT_S
+
+    def __init__(self, port: Any, **kw: Any):
+        super().__init__(port, **kw)
+
+    def read_result(self, timeout_s: float = RESULT_TIMEOUT_S) -> AnalyzerResult:
+        """The next result the analyzer sends, within ``timeout_s``."""
+        line = self.read_line("", timeout_s)
+        return parse_result(line)

@@ -1,0 +1,199 @@
+"""Iontophoresis current source: SCPI over serial, one channel per site (docs/protocols/inducer.md).
+
+Lines end in LF both ways; 9600 8N1. Numbers go on the wire in SI units (A, V, s); the driver takes and
+returns pint quantities. Limits are checked before anything is sent and never clipped: 4 mA is the hard
+ceiling whatever a protocol file says. Every state change that matters for safety is read back.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pint
+
+from drivers.base import LineDevice, strict_range
+from sweattest.errors import DeviceError, ProtocolError, ValidationError
+from sweattest.units import Q_, parse_quantity
+
+MAX_CURRENT_MA = 4.0
+MAX_COMPLIANCE_V = 40.0
+MAX_WATCHDOG_S = 3600.0
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[Ee][+-]?\d+)?\Z")
+_ERROR = re.compile(r'([+-]?\d+),"([^"]*)"\Z')
+CHECK_INDUCER = "Switch the inducer off and on, check its cable, and restart the stimulation."
+
+
+def parse_number(text: str) -> float:
+    """A SCPI NR1/NR2/NR3 reply (``1.500000E-03``); anything else is a ProtocolError."""
+    t = text.strip()
+    if not _NUMBER.match(t):
+        raise ProtocolError(f"inducer: expected a number, got {text!r}.", device="inducer",
+                            received=text.encode("ascii", "backslashreplace"), action=CHECK_INDUCER)
+    return float(t)
+
+
+def parse_error(text: str) -> tuple[int, str]:
+    """A ``SYSTem:ERRor?`` reply: ``-222,"Data out of range"``."""
+    m = _ERROR.match(text.strip())
+    if not m:
+        raise ProtocolError(f"inducer: expected an error entry like 0,\"No error\", got {text!r}.",
+                            device="inducer", received=text.encode("ascii", "backslashreplace"),
+                            action=CHECK_INDUCER)
+    return int(m.group(1)), m.group(2)
+
+
+def parse_bool(text: str) -> bool:
+    t = text.strip()
+    if t not in ("0", "1"):
+        raise ProtocolError(f"inducer: expected 0 or 1, got {text!r}.", device="inducer",
+                            received=text.encode("ascii", "backslashreplace"), action=CHECK_INDUCER)
+    return t == "1"
+
+
+class Inducer(LineDevice):
+    """A SCPI current source with ``channels`` independent outputs."""
+
+    device = "inducer"
+    write_terminator = b"\n"
+    read_terminator = b"\n"
+    timeout_s = 0.5
+
+    def __init__(self, port: Any, channels: int = 2, **kw: Any):
+        super().__init__(port, **kw)
+        self.channels = channels
+
+    # --- IEEE 488.2 ---------------------------------------------------------------------------------
+
+    def identify(self) -> str:
+        """``*IDN?``: manufacturer,model,serial,firmware."""
+        reply = self.query("*IDN?")
+        if reply.count(",") != 3:
+            raise self._protocol("*IDN?", reply, "an identification like MAKER,MODEL,SERIAL,FIRMWARE")
+        return reply
+
+    def reset(self) -> None:
+        """``*RST`` then ``*OPC?``: every output off, setpoints zero."""
+        self.write("*RST")
+        self.wait_complete()
+        self.check_errors("*RST")
+
+    def wait_complete(self) -> None:
+        reply = self.query("*OPC?")
+        if reply.strip() != "1":
+            raise self._protocol("*OPC?", reply, "1")
+
+    def errors(self) -> list[tuple[int, str]]:
+        """Drain ``SYSTem:ERRor?`` until ``0,"No error"`` (at most 20 entries)."""
+        found = []
+        for _ in range(20):
+            code, text = self._parse(parse_error, "SYST:ERR?")
+            if code == 0:
+                return found
+            found.append((code, text))
+        raise self.error(DeviceError, "the error queue does not empty.", "SYST:ERR?", b"", CHECK_INDUCER)
+
+    def check_errors(self, command: str) -> None:
+        errs = self.errors()
+        if errs:
+            listed = "; ".join(f"{c} {t}" for c, t in errs)
+            raise self.error(DeviceError, f"the inducer refused {command!r}: {listed}.", command, b"",
+                             "Check the protocol settings; the output state was not changed by this command.")
+
+    # --- outputs ------------------------------------------------------------------------------------
+
+    def output_on(self, channel: int) -> None:
+        self._set_output(channel, True)
+
+    def output_off(self, channel: int) -> None:
+        """Switch ``channel`` off and confirm with ``OUTP?``."""
+        self._set_output(channel, False)
+
+    def all_outputs_off(self) -> None:
+        """Switch every channel off, each confirmed; all are tried even if one fails."""
+        failures = []
+        for ch in range(1, self.channels + 1):
+            try:
+                self.output_off(ch)
+            except DeviceError as exc:
+                failures.append(exc)
+        if failures:
+            raise failures[0]
+
+    def output_state(self, channel: int) -> bool:
+        ch = self._ch(channel)
+        return self._parse(parse_bool, f"OUTP{ch}?")
+
+    def _set_output(self, channel: int, on: bool) -> None:
+        ch = self._ch(channel)
+        command = f"OUTP{ch} {'ON' if on else 'OFF'}"
+        self.flush_input(command)
+        self.write(command)
+        if self.output_state(ch) != on:
+            state = "on" if on else "off"
+            raise self.error(DeviceError, f"output {ch} did not switch {state}.", command, b"",
+                             "Disconnect the electrodes from the patient now, then check the inducer."
+                             if not on else CHECK_INDUCER)
+
+    # --- settings -----------------------------------------------------------------------------------
+
+    def set_current(self, channel: int, current: pint.Quantity) -> None:
+        """Setpoint of ``channel``; 0 to 4 mA, else ValidationError (never clipped). Read back."""
+        ch = self._ch(channel)
+        ma = float(parse_quantity(current, "current", f"inducer channel {ch} current").to("mA").magnitude)
+        strict_range(ma, 0.0, MAX_CURRENT_MA, f"inducer channel {ch} current (mA)")
+        amps = ma / 1000.0
+        self._set_and_verify(f"SOUR{ch}:CURR", amps, f"{amps:.6E}")
+
+    def set_compliance(self, channel: int, voltage: pint.Quantity) -> None:
+        """Compliance (maximum output voltage) of ``channel``; above 0 and up to 40 V."""
+        ch = self._ch(channel)
+        where = f"inducer channel {ch} compliance"
+        volts = float(parse_quantity(voltage, "voltage", where).to("V").magnitude)
+        if volts <= 0:
+            raise ValidationError(f"inducer channel {ch} compliance must be above 0 V; nothing was sent.")
+        strict_range(volts, 0.0, MAX_COMPLIANCE_V, f"inducer channel {ch} compliance (V)")
+        self._set_and_verify(f"SOUR{ch}:VOLT:PROT", volts, f"{volts:.6E}")
+
+    def set_watchdog(self, seconds: float) -> None:
+        """Outputs go off if the host is silent this long (0 disables)."""
+        strict_range(float(seconds), 0.0, MAX_WATCHDOG_S, "inducer watchdog (s)")
+        self._set_and_verify("SYST:WDOG", float(seconds), f"{float(seconds):g}")
+
+    def _set_and_verify(self, header: str, value: float, text: str) -> None:
+        command = f"{header} {text}"
+        self.flush_input(command)
+        self.write(command)
+        back = self._parse(parse_number, f"{header}?")
+        if abs(back - value) > max(1e-9, abs(value) * 1e-6):
+            self.check_errors(command)
+            raise self.error(DeviceError, f"{header} reads back {back:g}, sent {value:g}.", command, b"",
+                             CHECK_INDUCER)
+
+    # --- measurement --------------------------------------------------------------------------------
+
+    def measure(self, channel: int) -> tuple[pint.Quantity, pint.Quantity]:
+        """(current in mA, voltage in V) at the output of ``channel``."""
+        ch = self._ch(channel)
+        amps = self._parse(parse_number, f"MEAS{ch}:CURR?")
+        volts = self._parse(parse_number, f"MEAS{ch}:VOLT?")
+        return Q_(amps * 1000.0, "mA"), Q_(volts, "V")
+
+    # --- helpers ------------------------------------------------------------------------------------
+
+    def _ch(self, channel: int) -> int:
+        if isinstance(channel, bool) or not isinstance(channel, int) or not 1 <= channel <= self.channels:
+            raise ValidationError(f"inducer channel must be 1 to {self.channels}, got {channel!r}.")
+        return channel
+
+    def _parse(self, parser, command: str):
+        reply = self.query(command)
+        try:
+            return parser(reply)
+        except ProtocolError as exc:
+            raise self.error(ProtocolError, f"unexpected reply to {command!r}: {reply!r}.", command,
+                             reply.encode("ascii"), exc.action or CHECK_INDUCER) from None
+
+    def _protocol(self, command: str, reply: str, expected: str) -> ProtocolError:
+        return self.error(ProtocolError, f"unexpected reply to {command!r}: {reply!r} (expected {expected}).",
+                          command, reply.encode("ascii"), CHECK_INDUCER)

@@ -1,0 +1,110 @@
+"""Simulated coulometric chloridometer: one result line per analysis, after the analysis time.
+
+The tech loads a sample (``load_sample``), runs a control (``run_control``) or calibrates
+(``calibrate``); the analyzer titrates one vial at a time and sends each result line when its analysis
+is done (default 20 s), with seeded noise of about 1.5 % CV plus 0.3 mmol/L. ``inject`` gives the next
+analysis an error code (E01-E06), corrupts the checksum, or makes the line garbled, silent or
+disconnected. The format is in drivers/chloride_format.py and docs/protocols/chloridometer.md.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pint
+
+from drivers import chloride_format as fmt
+from drivers.simulators import options as opt
+from drivers.simulators.base import COMMON_FAULTS, LineSimulator
+from sweattest.clock import Clock
+from sweattest.units import parse_quantity
+
+ONE_SHOT = tuple(fmt.ERROR_CODES) + ("bad_checksum",)
+FAULTS = ONE_SHOT + COMMON_FAULTS
+CV = 0.015
+SD_FLOOR = 0.3
+
+
+class ChloridometerSim(LineSimulator):
+    name = "chloridometer"
+    rx_terminator = b"\r\n"
+    tx_terminator = b"\r\n"
+    URL_FORM = ("sim://chloridometer?analysis=20s&fault=KIND[@60s]&seed=N&clock=NAME  (fault KIND: "
+                + "|".join(FAULTS) + ")")
+
+    def __init__(self, clock: Clock, *, seed: int = 0, baudrate: int = 9600, analysis_s: float = 20.0):
+        super().__init__(clock, seed=seed, baudrate=baudrate)
+        self.analysis_s = analysis_s
+        self.seq = 0
+        self.busy_until = clock.monotonic()
+        self.next_faults: list[str] = []
+
+    @classmethod
+    def from_url_options(cls, options: dict[str, list[str]], baudrate: int = 9600) -> ChloridometerSim:
+        opt.check_known(options, ("analysis", "fault"))
+        clock, seed = opt.common(options)
+        sim = cls(clock, seed=seed, baudrate=baudrate,
+                  analysis_s=opt.seconds(opt.one(options, "analysis", "20"), "analysis"))
+        for spec in opt.faults(options, FAULTS):
+            sim.inject(spec.kind, at_s=spec.at_s)
+        return sim
+
+    def handle(self, line: str) -> str | None:
+        return None  # the analyzer only talks; what the host sends is ignored
+
+    # --- hooks --------------------------------------------------------------------------------------
+
+    def load_sample(self, sample_id: str, chloride: pint.Quantity) -> None:
+        """Analyze a sample whose true chloride is ``chloride``; the result line follows the analysis."""
+        self._analyze("SAMPLE", sample_id, chloride, "")
+
+    def run_control(self, level: str, lot: str, target: pint.Quantity) -> None:
+        """Analyze a control of ``level`` and ``lot`` whose assigned value is ``target``."""
+        self._analyze("QC", level, target, lot)
+
+    def calibrate(self, standard: str = "STD100", lot: str = "", value: pint.Quantity | None = None) -> None:
+        self._analyze("CAL", standard, value if value is not None else parse_quantity("100 mmol/L",
+                      "concentration", "standard"), lot)
+
+    def inject(self, kind: str, at_s: float | None = None, channel: int | None = None) -> None:
+        """An error code or ``bad_checksum`` for the next analysis; a device-wide fault now or later."""
+        if kind not in FAULTS:
+            raise ValueError(f"unknown chloridometer fault {kind!r}; expected one of {', '.join(FAULTS)}")
+        with self.lock:
+            self.touch()
+            if kind in ONE_SHOT:
+                self.next_faults.append(kind)
+            else:
+                self.inject_common(kind, at_s)
+
+    # --- analysis -----------------------------------------------------------------------------------
+
+    def _analyze(self, record: str, ident: str, truth: pint.Quantity, lot: str) -> None:
+        mmol = float(parse_quantity(truth, "concentration", f"{record} {ident}").to("mmol/L").magnitude)
+        with self.lock:
+            self.touch()
+            self.sync()
+            now = self.clock.monotonic()
+            start = max(now, self.busy_until)
+            self.busy_until = start + self.analysis_s
+            fault = self.next_faults.pop(0) if self.next_faults else None
+            value = max(0.0, mmol * (1.0 + self.rng.gauss(0.0, CV)) + self.rng.gauss(0.0, SD_FLOOR))
+            self.seq = self.seq % 9999 + 1
+            stamp = self.clock.utcnow() + timedelta(seconds=self.busy_until - now)
+            fields = fmt.ResultLine(record, self.seq, stamp.strftime("%Y-%m-%d"), stamp.strftime("%H:%M:%S"),
+                                    ident, f"{value:.1f}", "mmol/L", _status(value), lot)
+            if fault in fmt.ERROR_CODES:
+                fields = fmt.ResultLine("ERROR", self.seq, fields.date, fields.time, ident, "", "", fault,
+                                        lot)
+            line = fmt.build(fields)
+            if fault == "bad_checksum":
+                line = line[:-2] + ("00" if line[-2:] != "00" else "01")
+            self.send(line, delay_s=self.busy_until - now)
+
+
+def _status(value: float) -> str:
+    if value < 10.0:
+        return "LOW"
+    if value > 160.0:
+        return "HIGH"
+    return "OK"

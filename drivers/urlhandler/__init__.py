@@ -1,0 +1,1 @@
+"""pyserial URL handlers of sweattest: ``sim://`` (simulated instruments)."""

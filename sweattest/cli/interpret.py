@@ -1,0 +1,24 @@
+"""`sweattest interpret CASE.json`: the manual-entry worksheet (format: docs/interpret.md)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from sweattest.interpret import interpret_case
+from sweattest.jsonfile import read_json
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("interpret", help="interpret a sweat-test case entered by hand (JSON worksheet)",
+                       description="Apply the clinical rules (adequacy, chloride range, bilateral agreement, "
+                                   "CFF 2017 interpretation, eligibility) to CASE.json and print the result "
+                                   "as JSON.")
+    p.add_argument("case", metavar="CASE.json", help="the case file, or - to read it from stdin")
+    p.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    result = interpret_case(read_json(args.case, "case"))
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+    return 0

@@ -1,0 +1,45 @@
+"""Options shared by the commands that perform runs: --db, --out, --speed."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+from pathlib import Path
+
+from sweattest.clock import RealClock, VirtualClock
+from sweattest.errors import ValidationError
+
+
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", type=Path, default=None,
+                   help="folder for the run record, report and LIMS files (default: a new folder here)")
+    p.add_argument("--speed", default="instant",
+                   help="simulated time: 'instant' (default) or a speed-up factor such as 60")
+    p.add_argument("--db", default=None,
+                   help="run store URL or SQLite path (default: $SWEATTEST_DB, else the user data folder)")
+
+
+def simulated_clock(speed: str) -> VirtualClock:
+    start = RealClock().utcnow().replace(microsecond=0)
+    if speed == "instant":
+        return VirtualClock(start=start)
+    try:
+        factor = float(speed)
+    except ValueError:
+        factor = 0.0
+    if factor <= 0:
+        raise ValidationError(f"--speed: {speed!r}; use 'instant' or a positive factor such as 60")
+    return VirtualClock(start=start, speed=factor)
+
+
+def out_dir(arg: Path | None, accession: str, run_id: str) -> Path:
+    return arg if arg is not None else Path.cwd() / f"sweattest-{accession}-{run_id}"
+
+
+def terminate_as_interrupt() -> None:
+    """SIGTERM stops a run like Ctrl-C: the stimulation loop switches the output off and records why."""
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
+
+    signal.signal(signal.SIGTERM, handler)

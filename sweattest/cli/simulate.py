@@ -1,0 +1,101 @@
+"""`sweattest simulate inducer|balance|chloridometer`: a simulated instrument on a pseudo-terminal.
+
+Prints the device path on its first line and serves until SIGINT or SIGTERM, so any serial program
+(the drivers, a terminal program, a vendor tool) can talk to it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+
+from sweattest.errors import ConfigError
+
+DEVICES = ("inducer", "balance", "chloridometer")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "simulate", help="serve a simulated instrument on a pseudo-terminal",
+        description="Serve a simulated instrument on a pseudo-terminal; prints the device path first, "
+                    "then serves until interrupted. Faults as in sim:// URLs, e.g. "
+                    "--fault open_circuit@120s:1 (inducer), --fault unstable (balance), --fault E01 "
+                    "(chloridometer).")
+    p.add_argument("device", choices=DEVICES)
+    p.add_argument("--fault", action="append", default=[], metavar="KIND[@TIME][:CHANNEL]",
+                   help="inject a fault (repeatable)")
+    p.add_argument("--baud", type=int, default=9600, help="baud rate of the terminal (default 9600)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the simulated noise (default 0)")
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="a simulator option as in its sim:// URL, e.g. load=1:12kohm, settle=1s, mass=1.2g")
+    p.add_argument("--sample", action="append", default=[], metavar="ID=CHLORIDE",
+                   help="chloridometer: a sample loaded at start, e.g. ST123-L=45mmol/L (repeatable)")
+    p.set_defaults(func=_simulate)
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from drivers.simulators.pty_server import PtyServer
+    from drivers.urlhandler.protocol_sim import DEVICES as SIMULATORS
+
+    sim = _build(args, SIMULATORS)
+    try:
+        server = PtyServer(sim, args.baud)
+    except ValueError as exc:
+        raise ConfigError(f"--baud: {exc}") from None
+    print(server.path, flush=True)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: server.stop())
+    for item in args.sample:
+        sample_id, _, chloride = item.partition("=")
+        sim.load_sample(sample_id, chloride)
+    server.serve()
+    print(f"{args.device} simulator stopped", file=sys.stderr)
+    return 0
+
+
+def _build(args: argparse.Namespace, simulators: dict):
+    import importlib
+
+    from sweattest.units import parse_quantity
+
+    module, name = simulators[args.device]
+    cls = getattr(importlib.import_module(module), name)
+    options: dict[str, list[str]] = {"seed": [str(args.seed)]}
+    for item in args.option:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--option {item!r}: write it as KEY=VALUE, e.g. settle=1s")
+        options.setdefault(key, []).append(value)
+    if args.fault:
+        options["fault"] = args.fault
+    if args.sample and args.device != "chloridometer":
+        raise ConfigError("--sample is for the chloridometer only")
+    for item in args.sample:
+        sample_id, sep, chloride = item.partition("=")
+        if not sep or not sample_id:
+            raise ConfigError(f"--sample {item!r}: write it as ID=CHLORIDE, e.g. ST123-L=45mmol/L")
+        parse_quantity(chloride, "concentration", f"--sample {item!r}")
+    try:
+        return cls.from_url_options(options, baudrate=args.baud)
+    except (ValueError, KeyError) as exc:
+        raise ConfigError(f"simulate {args.device}: {exc.args[0] if exc.args else exc}; "
+                          f"options as in {cls.URL_FORM}") from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m sweattest.cli.simulate DEVICE ...``: the same command, loading only what it needs."""
+    from sweattest.errors import SweatTestError
+
+    parser = argparse.ArgumentParser(prog="sweattest")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["simulate", *(sys.argv[1:] if argv is None else argv)])
+    try:
+        return int(args.func(args) or 0)
+    except SweatTestError as exc:
+        print(f"sweattest: error: {exc}", file=sys.stderr)
+        return exc.exit_status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Result files for the hospital LIMS."""

@@ -1,0 +1,6 @@
+"""The imperative shell: carries out the procedure core's effects with drivers and the clock."""
+
+from sweattest.runner.engine import Runner
+from sweattest.runner.reporting import NullReporter, Reporter
+
+__all__ = ["Runner", "Reporter", "NullReporter"]

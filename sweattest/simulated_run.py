@@ -1,0 +1,83 @@
+"""One complete run on the simulated bench, from a validated order and scenario to the output files.
+
+The same runner, core and drivers as at a real bench; only the instruments are simulators and the tech's
+hands are simulated. Used by ``sweattest demo`` and ``sweattest run --simulate``.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from sweattest.clock import Clock
+from sweattest.errors import ValidationError
+from sweattest.files import write_atomic
+from sweattest.lims.csv_file import render_csv
+from sweattest.order import Order
+from sweattest.procedure import new_run
+from sweattest.procedure.model import RunState
+from sweattest.record import run_record
+from sweattest.report import render_html
+from sweattest.rules.findings import Severity
+from sweattest.rules.reagents import check_pilocarpine_lot
+from sweattest.runner import Reporter, Runner
+from sweattest.simulation.scenario import Scenario
+from sweattest.simulation.world import SimulatedOperator, simulated_bench
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run: RunState
+    record: dict
+    out_dir: Path
+    files: dict[str, Path]
+
+
+def new_run_id(clock: Clock) -> str:
+    return f"R{clock.utcnow():%Y%m%d}-{uuid.uuid4().hex[:8].upper()}"
+
+
+def check_order_now(order: Order, clock: Clock) -> None:
+    """Checks that depend on today's date, done before anything is written."""
+    findings = check_pilocarpine_lot(order.pilocarpine_lot, order.pilocarpine_expires, clock.utcnow().date())
+    for f in findings:
+        if f.severity == Severity.BLOCK:
+            raise ValidationError(f"order.pilocarpine_lot.expires: {f.message}")
+
+
+def perform_simulated_run(order: Order, scenario: Scenario, *, store, clock: Clock, out_dir: Path,
+                          reporter: Reporter | None = None, run_id: str | None = None) -> RunResult:
+    check_order_now(order, clock)
+    run_id = run_id or new_run_id(clock)
+    run = new_run(run_id, order.protocol, order.sites)
+    bench = simulated_bench(clock, order.protocol, scenario, order.sites)
+    try:
+        bench.inducer.all_outputs_off()  # forced off at start-up, before anything else
+        store.create_run(run_id, accession=order.accession, method=order.method, operator=order.operator,
+                         patient_mrn=order.patient.mrn, created_at=clock.utcnow(), order=order.as_dict())
+        operator = SimulatedOperator(order.operator, clock, bench, order.protocol, scenario)
+        runner = Runner(store=store, clock=clock, bench=bench, operator=operator, run=run,
+                        order=order.as_dict() | {"pilocarpine_lot": {"lot": order.pilocarpine_lot,
+                                                                     "expires": order.pilocarpine_expires}},
+                        reporter=reporter)
+        runner.feed("verify_patient", data={"mrn": order.patient.mrn, "accession": order.accession})
+        run = runner.run_until_results()
+    finally:
+        try:
+            bench.inducer.all_outputs_off()
+        finally:
+            bench.close()
+    record = run_record(run, order.as_dict(), generated_at=clock.utcnow())
+    return RunResult(run=run, record=record, out_dir=out_dir, files=write_outputs(record, out_dir))
+
+
+def write_outputs(record: dict, out_dir: Path) -> dict[str, Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = f"{record['order']['accession']}_{record['run_id']}"
+    return {
+        "json": write_atomic(out_dir / f"{stem}.json", json.dumps(record, indent=2, ensure_ascii=False) + "\n"),
+        "html": write_atomic(out_dir / f"{stem}.html", render_html(record)),
+        "csv": write_atomic(out_dir / f"{stem}.csv", render_csv(record)),
+    }

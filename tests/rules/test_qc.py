@@ -1,0 +1,108 @@
+"""QC: two control levels per run (CLSI C34; CLIA), Westgard multirule (CLSI C34, sheet §3), release
+gate and calibration due date. Each Westgard rule has a series that trips it and one that just does not.
+
+Targets: normal lot N1 mean 40, SD 2 mmol/L; abnormal lot A1 mean 100, SD 4 mmol/L; values are given
+as z-scores (SDs from the mean) to read the rules directly.
+"""
+
+from datetime import date
+
+import pytest
+
+from sweattest.errors import ValidationError
+from sweattest.rules.findings import Severity, codes
+from sweattest.rules.qc import (
+    ControlLot,
+    ControlResult,
+    QCRun,
+    can_release,
+    check_calibration,
+    evaluate_run,
+)
+from sweattest.units import Q_
+
+TARGETS = {"N1": ControlLot("normal", "N1", Q_(40, "mmol/L"), Q_(2, "mmol/L")),
+           "A1": ControlLot("abnormal", "A1", Q_(100, "mmol/L"), Q_(4, "mmol/L"))}
+
+
+def qc_run(run_id, z_normal, z_abnormal=0.0, analyzer="CC3400-1"):
+    return QCRun(run_id, analyzer, (
+        ControlResult("normal", "N1", Q_(40 + 2 * z_normal, "mmol/L")),
+        ControlResult("abnormal", "A1", Q_(100 + 4 * z_abnormal, "mmol/L"))))
+
+
+def history(pairs):
+    return [qc_run(f"r{i}", n, a) for i, (n, a) in enumerate(pairs)]
+
+
+# (history pairs (z normal, z abnormal), current pair, expected codes, source)
+WESTGARD_CASES = [
+    ([], (0.5, -0.5), [], "in control"),
+    ([], (2.0, 0), [], "Westgard 1-2s: exactly 2 SD does not trip"),
+    ([], (2.1, 0), ["westgard_1_2s"], "Westgard 1-2s: beyond 2 SD warns"),
+    ([], (3.0, 0), ["westgard_1_2s"], "Westgard 1-3s: exactly 3 SD does not reject"),
+    ([], (-3.1, 0), ["westgard_1_3s"], "Westgard 1-3s: beyond 3 SD rejects"),
+    ([], (2.1, 2.1), ["westgard_2_2s"], "Westgard 2-2s: both levels beyond +2 SD"),
+    ([], (2.1, 2.0), ["westgard_1_2s"], "Westgard 2-2s: second only at 2 SD does not trip"),
+    ([], (2.1, -2.1), ["westgard_r_4s"], "Westgard R-4s: +2 SD and -2 SD in one run"),
+    ([], (2.1, -2.0), ["westgard_1_2s"], "Westgard R-4s: -2.0 is not beyond -2 SD"),
+    ([(1.1, 0), (1.1, 0), (1.1, 0)], (1.1, 0), ["westgard_4_1s"], "Westgard 4-1s: four runs > +1 SD"),
+    ([(1.1, 0), (1.1, 0), (1.0, 0)], (1.1, 0), [], "Westgard 4-1s: one at exactly 1 SD breaks it"),
+    ([(0.5, 1.5), (0.2, 1.2)], (0.3, 0.1), [], "Westgard 4-1s across levels needs four in a row"),
+    ([(-1.2, -1.5)], (-1.1, -1.3), ["westgard_4_1s"], "Westgard 4-1s across levels: two runs x 2"),
+    ([(0.3, 0)] * 9, (0.1, 0), ["westgard_10_x"], "Westgard 10-x: ten normal controls above the mean"),
+    ([(0.3, 0)] * 8, (0.1, 0), [], "Westgard 10-x: nine do not reject"),
+    ([(0.3, -0.2)] * 4 + [(0.4, 0.3)] * 1, (0.2, 0.1), [], "10-x across levels needs ten in a row"),
+    ([(-0.1, -0.2)] * 4, (-0.3, -0.4), ["westgard_10_x"], "Westgard 10-x across levels: 5 runs x 2"),
+    ([(2.1, 0)], (2.2, 0), ["westgard_1_2s", "westgard_2_2s_across"],
+     "Westgard 2-2s across runs within one level"),
+    ([(2.1, 0)], (-2.2, 0), ["westgard_1_2s"], "Westgard 2-2s across runs: opposite sides do not trip"),
+]
+
+
+@pytest.mark.parametrize(("past", "current", "expected", "source"), WESTGARD_CASES)
+def test_westgard_rules(past, current, expected, source):
+    result = evaluate_run(qc_run("now", *current), TARGETS, history(past))
+    assert codes(result.findings) == expected, source
+    assert result.rejected is any(c != "westgard_1_2s" for c in expected), source
+
+
+def test_history_of_another_analyzer_is_ignored():
+    past = [qc_run(f"r{i}", 1.5, 0, analyzer="CC3400-2") for i in range(3)]
+    assert evaluate_run(qc_run("now", 1.5), TARGETS, past).findings == ()
+
+
+def test_release_gate():
+    # CLSI C34 (sheet §3): results released only when QC is in control
+    assert [(f.code, f.severity) for f in can_release(None)] == [("qc_missing", Severity.BLOCK)]
+    rejected = evaluate_run(qc_run("now", 3.5), TARGETS)
+    assert codes(can_release(rejected)) == ["qc_rejected"]
+    assert "westgard_1_3s" in can_release(rejected)[0].message
+    assert can_release(evaluate_run(qc_run("now", 2.5), TARGETS)) == []  # 1-2s warning only
+    one_level = QCRun("now", "CC3400-1", (ControlResult("normal", "N1", Q_(40, "mmol/L")),))
+    assert codes(can_release(evaluate_run(one_level, TARGETS))) == ["qc_rejected"]
+    assert codes(evaluate_run(one_level, TARGETS).findings) == ["qc_levels_missing"]
+
+
+@pytest.mark.parametrize(("result", "match"), [
+    (ControlResult("normal", "N9", Q_(40, "mmol/L")), "no target"),
+    (ControlResult("abnormal", "N1", Q_(40, "mmol/L")), "normal control"),
+    (ControlResult("normal", "N1", Q_(40, "mg")), "normal control"),
+])
+def test_qc_bad_input(result, match):
+    with pytest.raises(ValidationError, match=match):
+        evaluate_run(QCRun("now", "CC3400-1", (result,)), TARGETS)
+
+
+# (last calibrated, on, expected codes, source)
+CALIBRATION_CASES = [
+    (date(2026, 11, 1), date(2026, 11, 29), [], "CLSI C34: within a 30-day interval"),
+    (date(2026, 11, 1), date(2026, 12, 1), ["calibration_due"], "due on last + interval"),
+    (date(2026, 11, 1), date(2026, 12, 2), ["calibration_overdue"], "overdue blocks analysis"),
+]
+
+
+@pytest.mark.parametrize(("last", "on", "expected", "source"), CALIBRATION_CASES)
+def test_calibration_due_per_analyzer(last, on, expected, source):
+    findings = check_calibration("CC3400-1", last, Q_(30, "day"), on)
+    assert codes(findings) == expected, source

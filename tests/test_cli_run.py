@@ -1,0 +1,83 @@
+"""`sweattest run`: bad order or scenario files give one clear line, exit 2, and leave nothing behind."""
+
+import json
+
+import pytest
+
+from sweattest.cli.main import main
+from sweattest.store import open_store
+
+
+def _run(write_json, order, scenario, out, db_url):
+    args = ["run", "--order", write_json("order.json", order), "--simulate",
+            write_json("scenario.json", scenario), "--out", str(out), "--db", db_url]
+    return main(args)
+
+
+def _nothing_written(out, db_url):
+    assert not out.exists()
+    store = open_store(db_url)
+    try:
+        assert store.list_runs() == []
+    finally:
+        store.close()
+
+
+def test_a_good_order_runs(write_json, order_doc, scenario_doc, tmp_path, db_url, capsys):
+    assert _run(write_json, order_doc, scenario_doc, tmp_path / "out", db_url) == 0
+    record = json.loads(next((tmp_path / "out").glob("*.json")).read_text())
+    assert record["order"]["accession"] == "ST-2026-000123"
+
+
+def _set(doc, path, value):
+    keys = path.split(".")
+    for k in keys[:-1]:
+        doc = doc[k]
+    if value is _DELETE:
+        del doc[keys[-1]]
+    else:
+        doc[keys[-1]] = value
+
+
+_DELETE = object()
+
+
+@pytest.mark.parametrize("path, value, message", [
+    ("patient.dob", _DELETE, "order.patient.dob: missing"),
+    ("patient.dob", "01/06/2025", "order.patient.dob: '01/06/2025' is not a date; write it as YYYY-MM-DD"),
+    ("patient.sex", "female", "order.patient.sex: 'female'; use one of F, M, O, U"),
+    ("sites", "left_forearm", "order.sites: expected a list"),
+    ("sites", ["left_forearm", "chest"], "order.sites[1]: unknown site 'chest'"),
+    ("method", "sweatpatch", "order.method: unknown method 'sweatpatch'"),
+    ("accession", 123, "order.accession: expected a string"),
+    ("pilocarpine_lot.expires", "2020-01-31", "order.pilocarpine_lot.expires:"),
+])
+def test_bad_orders_name_the_field(write_json, order_doc, scenario_doc, tmp_path, db_url, capsys, path, value,
+                                   message):
+    _set(order_doc, path, value)
+    assert _run(write_json, order_doc, scenario_doc, tmp_path / "out", db_url) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err and "Traceback" not in err
+    _nothing_written(tmp_path / "out", db_url)
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda s: s["sites"].pop("right_forearm"), "scenario.sites.right_forearm: missing"),
+    (lambda s: s["sites"]["left_forearm"].update(chloride_mmol_l="45"),
+     "scenario.sites.left_forearm.chloride_mmol_l: expected a number"),
+    (lambda s: s.update(faults=[{"device": "inducer", "site": "left_forearm", "kind": "fire"}]),
+     "scenario.faults[0].kind: 'fire' is not a inducer fault"),
+])
+def test_bad_scenarios_name_the_field(write_json, order_doc, scenario_doc, tmp_path, db_url, capsys, edit,
+                                      message):
+    edit(scenario_doc)
+    assert _run(write_json, order_doc, scenario_doc, tmp_path / "out", db_url) == 2
+    assert message in capsys.readouterr().err
+    _nothing_written(tmp_path / "out", db_url)
+
+
+def test_invalid_json_names_the_file(write_json, scenario_doc, tmp_path, db_url, capsys):
+    assert _run(write_json, '{"accession": "ST-1",', scenario_doc, tmp_path / "out", db_url) == 2
+    err = capsys.readouterr().err
+    assert "order file" in err and "is not valid JSON" in err
+    _nothing_written(tmp_path / "out", db_url)

@@ -1,0 +1,183 @@
+"""The worksheet service (sweattest.interpret): issue 4 case format, rules applied per site and per test."""
+
+import copy
+
+import pytest
+
+from sweattest.errors import ValidationError
+from sweattest.interpret import interpret_case
+
+CASE = {
+    "method": "macroduct",
+    "patient": {"dob": "2025-06-01", "gestational_age_weeks_at_birth": 39, "weight_kg": 4.1},
+    "collected_at": "2026-11-20T10:00:00Z",
+    "sites": [{"site": "left_forearm", "collection_min": 30, "volume_ul": 22, "chloride_mmol_l": 45},
+              {"site": "right_forearm", "collection_min": 30, "volume_ul": 18, "chloride_mmol_l": 41}],
+}
+
+GAUZE = {
+    "method": "gibson_cooke",
+    "patient": {"dob": "2025-06-01"},
+    "collected_at": "2026-11-20T10:00:00Z",
+    "sites": [{"site": "right_forearm", "collection_min": 30, "pre_weight_mg": 1012.4, "post_weight_mg": 1101.9,
+               "eluate_chloride_mmol_l": 3.1, "eluate_volume_ml": 1.0}],
+}
+
+
+def case(base=CASE, **changes):
+    doc = copy.deepcopy(base)
+    for path, value in changes.items():
+        target = doc
+        keys = path.split("__")
+        for key in keys[:-1]:
+            target = target[int(key)] if key.isdigit() else target[key]
+        if value is ...:
+            del target[keys[-1]]
+        else:
+            target[keys[-1]] = value
+    return doc
+
+
+def test_macroduct_case():
+    out = interpret_case(CASE)
+    assert set(out) == {"sites", "interpretation", "repeat_recommended", "findings"}
+    left = out["sites"][0]
+    assert left == {"site": "left_forearm", "adequate": True, "sample": "22 uL", "sweat_rate_g_m2_min": 1.4,
+                    "reportable_chloride": "45", "findings": []}
+    assert out["sites"][1]["reportable_chloride"] == "41"
+    assert out["interpretation"] == "intermediate"  # CFF 2017: 30-59
+    assert out["repeat_recommended"] is False
+    assert out["findings"] == []
+
+
+def test_gauze_case_with_eluate():
+    # CLSI C34 App. A: 3.1 x (1000 + 89.5) / 89.5 = 37.7 -> "38"
+    out = interpret_case(GAUZE)
+    site = out["sites"][0]
+    assert site["sample"] == "89.5 mg"
+    assert site["reportable_chloride"] == "38"
+    assert out["interpretation"] == "intermediate"
+
+
+def test_gauze_chloride_entered_directly():
+    doc = case(GAUZE, sites__0__eluate_chloride_mmol_l=..., sites__0__eluate_volume_ml=...,
+               sites__0__chloride_mmol_l=62.5)
+    assert interpret_case(doc)["interpretation"] == "cf_likely"
+
+
+def test_one_site_qns():
+    out = interpret_case(case(sites__1__volume_ul=14.9))
+    right = out["sites"][1]
+    assert right["adequate"] is False and right["reportable_chloride"] is None
+    assert [f["code"] for f in right["findings"]] == ["sample_qns", "sweat_rate_low",
+                                                      "chloride_not_reported_qns"]
+    assert out["interpretation"] == "intermediate"
+    assert [f["code"] for f in out["findings"]] == ["site_qns"]
+
+
+def test_both_sites_qns():
+    out = interpret_case(case(sites__0__volume_ul=10, sites__1__volume_ul=12))
+    assert out["interpretation"] is None
+    assert out["repeat_recommended"] is True
+    assert [f["code"] for f in out["findings"]] == ["test_qns"]
+
+
+@pytest.mark.parametrize(("chloride", "text", "category"), [
+    (9.9, "<10", "cf_unlikely"), (29.4, "29", "cf_unlikely"), (29.5, "30", "intermediate"),
+    (59.5, "60", "cf_likely"), (160, "160", "cf_likely"), (160.5, None, None)])
+def test_single_site_reporting_boundaries(chloride, text, category):
+    # CLSI C34 range (sheet §3), rounding (sheet §4), CFF 2017 categories
+    doc = case(sites=[{"site": "left_forearm", "collection_min": 30, "volume_ul": 20, "chloride_mmol_l": chloride}])
+    out = interpret_case(doc)
+    assert out["sites"][0]["reportable_chloride"] == text
+    assert out["interpretation"] == category
+    assert out["repeat_recommended"] is (text is None)
+
+
+def test_bilateral_difference_recommends_repeat():
+    # sheet §4 lab default: > 10 mmol/L between sites with both < 60
+    out = interpret_case(case(sites__0__chloride_mmol_l=20, sites__1__chloride_mmol_l=31))
+    assert out["repeat_recommended"] is True
+    assert "bilateral_difference" in [f["code"] for f in out["findings"]]
+
+
+def test_patient_eligibility_findings():
+    doc = case(patient={"dob": "2026-11-12", "gestational_age_weeks_at_birth": 34, "weight_kg": 1.9,
+                        "conditions": ["eczema"]})
+    codes = [f["code"] for f in interpret_case(doc)["findings"]]
+    assert codes == ["age_under_10_days", "corrected_ga_under_36_weeks", "weight_2kg_or_less",
+                     "condition_eczema"]
+
+
+def test_long_collection_flagged():
+    out = interpret_case(case(sites__0__collection_min=40, sites__0__volume_ul=19))
+    assert [f["code"] for f in out["sites"][0]["findings"]][:2] == ["collection_too_long", "sample_qns"]
+
+
+def test_adequate_site_without_chloride():
+    out = interpret_case(case(sites__1__chloride_mmol_l=...))
+    assert out["sites"][1]["reportable_chloride"] is None
+    assert "chloride_missing" in [f["code"] for f in out["findings"]]
+
+
+# (changes, field named in the error)
+BAD_CASES = [
+    ({"method": "pilogel"}, "method"),
+    ({"method": ...}, "method"),
+    ({"collected_at": "2026-11-20T10:00:00"}, "collected_at"),
+    ({"collected_at": "yesterday"}, "collected_at"),
+    ({"patient__dob": "01/06/2025"}, "patient.dob"),
+    ({"patient__dob": ...}, "patient.dob"),
+    ({"patient__dob": "2027-01-01"}, "patient.dob"),
+    ({"patient__weight_kg": "4.1"}, "patient.weight_kg"),
+    ({"patient__gestational_age_weeks_at_birth": 60}, "patient.gestational_age_weeks_at_birth"),
+    ({"patient__conditions": ["flu"]}, "patient.conditions[0]"),
+    ({"patient__mrn": "x"}, "patient.mrn"),
+    ({"sites": []}, "sites"),
+    ({"sites__1__site": "left_forearm"}, "sites"),
+    ({"sites__0__volume_ul": ...}, "sites[0].volume_ul"),
+    ({"sites__0__volume_ul": -1}, "sites[0].volume_ul"),
+    ({"sites__0__volume_ul": True}, "sites[0].volume_ul"),
+    ({"sites__0__collection_min": 0}, "sites[0].collection_min"),
+    ({"sites__0__pre_weight_mg": 1000}, "sites[0].pre_weight_mg"),
+    ({"sites__0__chloride_mmol_l": -3}, "sites[0].chloride_mmol_l"),
+    ({"sites__0__colection_min": 30}, "sites[0].colection_min"),
+]
+
+
+@pytest.mark.parametrize(("changes", "field"), BAD_CASES)
+def test_bad_input_names_the_field(changes, field):
+    doc = case(**changes)
+    before = copy.deepcopy(doc)
+    with pytest.raises(ValidationError) as err:
+        interpret_case(doc)
+    assert str(err.value).startswith(field), str(err.value)
+    assert "\n" not in str(err.value)
+    assert doc == before  # the entered case is left as it was
+
+
+BAD_GAUZE = [
+    ({"sites__0__post_weight_mg": 1000.0}, "sites[0].post_weight_mg"),
+    ({"sites__0__pre_weight_mg": 0}, "sites[0].pre_weight_mg"),
+    ({"sites__0__pre_weight_mg": ...}, "sites[0].pre_weight_mg"),
+    ({"sites__0__volume_ul": 20}, "sites[0].volume_ul"),
+    ({"sites__0__eluate_volume_ml": ...}, "sites[0].eluate_volume_ml"),
+    ({"sites__0__eluate_volume_ml": 0}, "sites[0].eluate_volume_ml"),
+    ({"sites__0__blank_mmol_l": 5}, "sites[0].blank_mmol_l"),
+    ({"sites__0__chloride_mmol_l": 40}, "sites[0].chloride_mmol_l"),
+]
+
+
+@pytest.mark.parametrize(("changes", "field"), BAD_GAUZE)
+def test_bad_gauze_input_names_the_field(changes, field):
+    # CLSI C34: an impossible weight is an error to correct, never a QNS
+    with pytest.raises(ValidationError) as err:
+        interpret_case(case(GAUZE, **changes))
+    assert str(err.value).startswith(field), str(err.value)
+
+
+def test_not_an_object():
+    with pytest.raises(ValidationError, match="case"):
+        interpret_case([1, 2])
+    with pytest.raises(ValidationError, match=r"sites\[0\]"):
+        interpret_case(case(sites=["left_forearm"]))

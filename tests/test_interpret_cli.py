@@ -1,0 +1,69 @@
+"""`sweattest interpret CASE.json` / `-`: JSON on stdout; bad input gives one stderr line and exit 2."""
+
+import importlib.util
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sweattest.cli import main as cli_main
+from tests.test_interpret import CASE
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def interpret_only(monkeypatch):
+    """The interpret command on its own: other commands are tested in their own files."""
+    monkeypatch.setattr(cli_main, "COMMANDS", ("sweattest.cli.interpret",))
+
+
+def test_interpret_file(tmp_path, capsys):
+    path = tmp_path / "case.json"
+    path.write_text(json.dumps(CASE), encoding="utf-8")
+    assert cli_main.main(["interpret", str(path)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["interpretation"] == "intermediate"
+    assert [s["reportable_chloride"] for s in out["sites"]] == ["45", "41"]
+
+
+def test_interpret_stdin(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "stdin", io.StringIO(json.dumps(CASE)))
+    assert cli_main.main(["interpret", "-"]) == 0
+    assert json.loads(capsys.readouterr().out)["sites"][0]["sample"] == "22 uL"
+
+
+@pytest.mark.parametrize(("text", "named"), [
+    ('{"method": "macroduct"', "not valid JSON"),
+    (json.dumps({**CASE, "collected_at": "2026-11-20"}), "collected_at"),
+    (json.dumps({**CASE, "sites": [{"site": "left_forearm", "collection_min": 30}]}), "sites[0].volume_ul"),
+])
+def test_bad_input_one_line_exit_2(tmp_path, capsys, text, named):
+    path = tmp_path / "case.json"
+    path.write_text(text, encoding="utf-8")
+    assert cli_main.main(["interpret", str(path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.splitlines()
+    assert len(lines) == 1 and named in lines[0]
+    assert path.read_text(encoding="utf-8") == text  # the case file is untouched
+
+
+def test_missing_file(tmp_path, capsys):
+    assert cli_main.main(["interpret", str(tmp_path / "nope.json")]) == 2
+    assert "not found" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(importlib.util.find_spec("drivers") is None,
+                    reason="the full command line needs the instrument drivers package")
+def test_python_dash_m_sweattest_interpret():
+    proc = subprocess.run([sys.executable, "-m", "sweattest", "interpret", "-"], input=json.dumps(CASE),
+                          capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["interpretation"] == "intermediate"
+    bad = subprocess.run([sys.executable, "-m", "sweattest", "interpret", "-"], input="{}",
+                         capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert bad.returncode == 2 and len(bad.stderr.splitlines()) == 1 and "method" in bad.stderr

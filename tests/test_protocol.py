@@ -1,0 +1,56 @@
+"""Protocols are data: validated on load with one error naming the file, the key and the problem."""
+
+import pytest
+
+from sweattest.errors import ConfigError
+from sweattest.protocol import list_protocols, load_protocol
+from sweattest.units import Q_
+
+
+def test_shipped_methods_hold_the_sheet_values():
+    macro = load_protocol("macroduct")
+    assert macro.current == Q_(1.5, "mA") and macro.duration == Q_(5, "min")
+    assert macro.minimum_sample == Q_(15, "uL") and not macro.gravimetric
+    gc = load_protocol("gibson_cooke")
+    assert gc.minimum_sample == Q_(75, "mg") and gc.gravimetric
+    assert gc.max_collection_time == Q_(30, "min")
+    assert all(src.strip() for src in macro.sources.values())
+    assert [p.stem for p in list_protocols()] == ["gibson_cooke", "macroduct"]
+
+
+def _write(tmp_path, text: str):
+    base = (load_protocol("macroduct").path).read_text(encoding="utf-8")
+    path = tmp_path / "lab.toml"
+    path.write_text(text(base) if callable(text) else text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda b: b.replace('"1.5 mA"', '"5 mA"'), r"stimulation.current: 5 mA exceeds the hard limit of 4 mA"),
+    (lambda b: b.replace('"1.5 mA"', '"1.5 mg"'), r"stimulation.current: 1.5 mg is not a current"),
+    (lambda b: b.replace('"15 uL"', '"15 mg"'), r"collection.minimum_sample: 15 mg is not a volume"),
+    (lambda b: b.replace('"5 min"', '"0.5 min"'), r"stimulation.duration: 0.5 min is out of range"),
+    (lambda b: b.replace('"volumetric"', '"guess"'), r"collection.kind: 'guess' is not allowed"),
+    (lambda b: b.replace('tolerance =', 'tolerence ='), r"stimulation.tolerence: unknown key"),
+    (lambda b: b.replace(', source = "CLSI C34: collection not longer than 30 minutes"', ""),
+     r"collection.max_time: every value needs a 'source'"),
+    (lambda b: b.replace("[analysis]", "[analysis\n"), r"not valid TOML"),
+    (lambda b: "\n".join(ln for ln in b.splitlines() if not ln.startswith("area")), r"collection.area: missing"),
+])
+def test_a_bad_file_names_file_key_and_problem(tmp_path, edit, message):
+    path = _write(tmp_path, edit)
+    with pytest.raises(ConfigError, match=message) as err:
+        load_protocol(path)
+    assert str(path) in str(err.value)
+
+
+def test_unknown_method_lists_the_known_ones():
+    with pytest.raises(ConfigError, match="unknown method 'nope'; known methods: gibson_cooke, macroduct"):
+        load_protocol("nope")
+
+
+def test_a_lab_folder_adds_a_method_without_code(tmp_path):
+    base = load_protocol("macroduct").path.read_text(encoding="utf-8")
+    (tmp_path / "macroduct_infant.toml").write_text(base.replace('name = "macroduct"',
+                                                                 'name = "macroduct_infant"'))
+    assert load_protocol("macroduct_infant", tmp_path).name == "macroduct_infant"

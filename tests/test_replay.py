@@ -1,0 +1,59 @@
+"""Write-ahead: a run's state is rebuilt from its recorded events and matches what the runner had."""
+
+import json
+
+from freezegun import freeze_time
+
+from sweattest.cli.main import main
+from sweattest.record import run_record
+from sweattest.runs import load_run
+from sweattest.store import open_store
+
+
+def test_every_demo_run_rebuilds_from_its_events(tmp_path, db_url, write_json, order_doc, scenario_doc):
+    scenario_doc["faults"] = [{"device": "inducer", "site": "right_forearm", "kind": "open_circuit", "at_s": 90}]
+    with freeze_time("2026-11-20 09:00:00"):
+        assert main(["demo", "--out", str(tmp_path / "a"), "--db", db_url]) == 0
+        assert main(["run", "--order", write_json("o.json", order_doc), "--simulate",
+                     write_json("s.json", scenario_doc), "--out", str(tmp_path / "b"), "--db", db_url]) == 0
+    store = open_store(db_url)
+    try:
+        runs = store.list_runs()
+        assert len(runs) == 2
+        for row in runs:
+            folder = tmp_path / ("a" if any((tmp_path / "a").glob(f"*{row['run_id']}.json")) else "b")
+            written = json.loads(next(folder.glob(f"*{row['run_id']}.json")).read_text())
+            run, order = load_run(store, row["run_id"])
+            rebuilt = run_record(run, order, generated_at=__import__("datetime").datetime.fromisoformat(
+                written["generated_at"]))
+            assert rebuilt == written
+            assert run.state == row["state"]
+    finally:
+        store.close()
+
+
+def test_review_and_report_are_recorded_on_a_stored_run(tmp_path, db_url):
+    import pytest
+
+    from sweattest.clock import VirtualClock
+    from sweattest.errors import ProcedureError
+    from sweattest.runs import record_event
+
+    with freeze_time("2026-11-20 09:00:00"):
+        assert main(["demo", "--out", str(tmp_path / "a"), "--db", db_url]) == 0
+    store = open_store(db_url)
+    try:
+        [row] = store.list_runs()
+        clock = VirtualClock(start=row["created_at"])
+        clock.sleep(3600)
+        with pytest.raises(ProcedureError, match="cannot report when the run is result_ready"):
+            record_event(store, clock, row["run_id"], "report", actor="rev1")
+        run = record_event(store, clock, row["run_id"], "review", data={"reviewer": "rev1"}, actor="rev1")
+        assert run.state == "reviewed" and run.reviewer == "rev1"
+        run = record_event(store, clock, row["run_id"], "report", actor="rev1")
+        assert run.state == "reported" and store.get_run(row["run_id"])["state"] == "reported"
+        refused = [e for e in store.events(row["run_id"]) if not e.accepted]
+        assert [e.kind for e in refused] == ["report"] and "result_ready" in refused[0].data["refused"]
+        assert load_run(store, row["run_id"])[0].state == "reported"
+    finally:
+        store.close()
