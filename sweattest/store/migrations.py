@@ -3,8 +3,7 @@
 Each migration is numbered and named and describes the tables as they were when it was written
 (never the current ``schema.py``), so an old database upgrades step by step and keeps its data.
 A migration and its record commit together; a failure leaves the database at the previous version.
-On PostgreSQL an
-advisory lock keeps two stations from migrating the same database at once.
+On PostgreSQL an advisory lock keeps two stations from migrating the same database at once.
 """
 
 from __future__ import annotations
