@@ -20,6 +20,7 @@ COMMANDS = (
     "sweattest.cli.protocol",
     "sweattest.cli.interpret",
     "sweattest.cli.simulate",
+    "sweattest.cli.audit",
 )
 
 

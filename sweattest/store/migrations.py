@@ -110,3 +110,6 @@ def migrate(engine: sa.Engine, clock: Clock) -> list[int]:
 def _lock(conn: sa.Connection) -> None:
     if conn.dialect.name == "postgresql":
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+
+
+from sweattest.store import migrations_later  # noqa: E402,F401  (registers migrations 2 onwards)

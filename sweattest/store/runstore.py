@@ -15,9 +15,12 @@ import sqlalchemy as sa
 
 from sweattest.clock import Clock, RealClock
 from sweattest.errors import StoreError
+from sweattest.procedure.table import FINAL_STATES
 from sweattest.store import engine as engines
+from sweattest.store.auditlog import append_audit
 from sweattest.store.migrations import migrate
-from sweattest.store.schema import events, readings, runs
+from sweattest.store.patient import age_group, order_dob
+from sweattest.store.schema import events, qc_results, readings, runs
 from sweattest.store.values import check_plain_json, check_time
 
 #: State of a run that has been created and not yet started.
@@ -92,19 +95,56 @@ class Store:
             if conn.execute(sa.select(runs.c.run_id).where(runs.c.run_id == run_id)).first():
                 raise StoreError(f"run {run_id} already exists; use a new run id "
                                  "(the stored run is unchanged)")
+            dob = order_dob(order)
             conn.execute(runs.insert().values(
                 run_id=run_id, accession=accession, method=method, operator=operator,
                 patient_mrn=patient_mrn, created_at=when, state=INITIAL_STATE, updated_at=when,
-                order_json=order))
-            self._after_create(conn, run_id, operator, created_at, order)
+                order_json=order, patient_dob=dob, age_group=age_group(dob, when)))
+            append_audit(conn, who=operator, what="run created", at=when, run_id=run_id,
+                         new={"accession": accession, "method": method, "patient_mrn": patient_mrn,
+                              "state": INITIAL_STATE})
 
-    def set_run_state(self, run_id: str, state: str, at: datetime) -> None:
-        """Set the run's current state (its events remain the record of how it got there)."""
+    def set_run_state(self, run_id: str, state: str, at: datetime, *, who: str | None = None,
+                      why: str | None = None) -> None:
+        """Set the run's current state (its events remain the record of how it got there).
+
+        A final state (reported, aborted) also sets ``finished_at`` once. The change is audited, by
+        ``who`` (default: the run's operator).
+        """
         when = check_time(at, "at")
         with self.write() as conn:
             old = self._require_run(conn, run_id)
-            conn.execute(runs.update().where(runs.c.run_id == run_id).values(state=state, updated_at=when))
-            self._after_state(conn, run_id, old, state, at)
+            values: dict[str, Any] = {"state": state, "updated_at": when}
+            if state in FINAL_STATES and old["finished_at"] is None:
+                values["finished_at"] = when
+            conn.execute(runs.update().where(runs.c.run_id == run_id).values(**values))
+            if old["state"] != state:
+                append_audit(conn, who=who or old["operator"], what="state changed", at=when, run_id=run_id,
+                             why=why, old={"state": old["state"]}, new={"state": state})
+
+    # --- audit and QC ----------------------------------------------------------------------------
+
+    def audit(self, *, who: str, what: str, at: datetime, run_id: str | None = None, why: str | None = None,
+              old: Any = None, new: Any = None, conn: sa.Connection | None = None) -> int:
+        """Append an audit entry; inside ``with store.write() as conn`` pass ``conn`` so the entry commits
+        with the change it records. Returns the entry's id."""
+        if conn is not None:
+            return append_audit(conn, who=who, what=what, at=at, run_id=run_id, why=why, old=old, new=new)
+        with self.write() as own:
+            return append_audit(own, who=who, what=what, at=at, run_id=run_id, why=why, old=old, new=new)
+
+    def record_qc(self, *, analyzer: str, level: str, at: datetime, value: float, who: str,
+                  unit: str = "mmol/L", lot: str | None = None, target_mean: float | None = None,
+                  target_sd: float | None = None) -> int:
+        """Store one control result (audited); returns its id."""
+        when = check_time(at, "at")
+        row = {"analyzer": analyzer, "level": level, "lot": lot, "at": when, "value": _number(value, "value"),
+               "unit": unit, "target_mean": target_mean, "target_sd": target_sd, "who": who}
+        with self.write() as conn:
+            qc_id = conn.execute(qc_results.insert().values(**row)).inserted_primary_key[0]
+            append_audit(conn, who=who, what="QC result", at=when,
+                         new={k: v for k, v in row.items() if k not in ("at", "who")} | {"id": qc_id})
+        return qc_id
 
     def get_run(self, run_id: str) -> dict[str, Any] | None:
         with self.read() as conn:
@@ -136,7 +176,7 @@ class Store:
     def append_event(self, run_id: str, *, kind: str, site: str | None, at: datetime, t: float,
                      data: dict[str, Any], accepted: bool = True) -> int:
         """Commit one event and return its sequence number (1, 2, ... per run)."""
-        row = {"kind": kind, "site": site, "at": check_time(at, "at"), "t": _seconds(t),
+        row = {"kind": kind, "site": site, "at": check_time(at, "at"), "t": _number(t),
                "data": check_plain_json(data, f"data of event {kind!r}"), "accepted": bool(accepted)}
         with self.write() as conn:
             self._require_run(conn, run_id)
@@ -193,14 +233,6 @@ class Store:
                              "check the run id (nothing was stored)")
         return dict(row)
 
-    def _after_create(self, conn: sa.Connection, run_id: str, operator: str, at: datetime,
-                      order: dict[str, Any]) -> None:
-        """Extension point: records written in the same transaction as a new run."""
-
-    def _after_state(self, conn: sa.Connection, run_id: str, old: dict[str, Any], state: str,
-                     at: datetime) -> None:
-        """Extension point: records written in the same transaction as a state change."""
-
 
 def open_store(url: str | None = None, *, clock: Clock | None = None) -> Store:
     """Open (and create or upgrade) the run store at ``url``, ``SWEATTEST_DB`` or the default file."""
@@ -232,13 +264,13 @@ def _reading_row(run_id: str, index: int, row: dict[str, Any]) -> dict[str, Any]
                               f"fields {extra}; expected {list(_READING_FIELDS)}; no reading of the batch "
                               "was stored")
     return {"run_id": run_id, "site": row["site"], "kind": row["kind"],
-            "at": check_time(row["at"], f"at of reading {index}"), "t": _seconds(row["t"]),
+            "at": check_time(row["at"], f"at of reading {index}"), "t": _number(row["t"]),
             "data": check_plain_json(row["data"], f"data of reading {index}")}
 
 
-def _seconds(t: float) -> float:
+def _number(t: float, field: str = "t") -> float:
     if isinstance(t, bool) or not isinstance(t, (int, float)):
-        raise StoreError(f"t must be procedure seconds as a number, got {t!r}; nothing was stored")
+        raise StoreError(f"{field} must be a number, got {t!r}; nothing was stored")
     return float(t)
 
 
