@@ -21,6 +21,7 @@ COMMANDS = (
     "sweattest.cli.interpret",
     "sweattest.cli.simulate",
     "sweattest.cli.audit",
+    "sweattest.cli.user",
 )
 
 

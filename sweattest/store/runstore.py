@@ -17,6 +17,7 @@ from sweattest.clock import Clock, RealClock
 from sweattest.errors import StoreError
 from sweattest.procedure.table import FINAL_STATES
 from sweattest.store import engine as engines
+from sweattest.store import results
 from sweattest.store.auditlog import append_audit
 from sweattest.store.migrations import migrate
 from sweattest.store.patient import age_group, order_dob
@@ -132,6 +133,20 @@ class Store:
             return append_audit(conn, who=who, what=what, at=at, run_id=run_id, why=why, old=old, new=new)
         with self.write() as own:
             return append_audit(own, who=who, what=what, at=at, run_id=run_id, why=why, old=old, new=new)
+
+    def record_result(self, run_id: str, result: dict[str, Any], *, who: str, at: datetime) -> int:
+        """Store the run's final result (version 1; ``result["qns"]`` is required). Later changes go
+        through an e-signed amendment (``sweattest.users.amend_result``). Returns the version."""
+        with self.write() as conn:
+            if results.latest_version(conn, run_id) is not None:
+                raise StoreError(f"run {run_id} already has a final result; change it only by an amendment "
+                                 "with a reason (the stored result is unchanged)")
+            return results.add_version(conn, run_id, result, who=who, at=at, reason=None)
+
+    def result_versions(self, run_id: str) -> list[dict[str, Any]]:
+        """Every version of the run's result, oldest first (version, status, at, who, reason, result)."""
+        with self.read() as conn:
+            return results.versions(conn, run_id)
 
     def record_qc(self, *, analyzer: str, level: str, at: datetime, value: float, who: str,
                   unit: str = "mmol/L", lot: str | None = None, target_mean: float | None = None,
