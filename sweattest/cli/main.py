@@ -22,6 +22,7 @@ COMMANDS = (
     "sweattest.cli.simulate",
     "sweattest.cli.audit",
     "sweattest.cli.user",
+    "sweattest.cli.qa",
 )
 
 
