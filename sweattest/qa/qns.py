@@ -24,11 +24,11 @@ COLUMNS = ["operator", "month", "age_group", "tests", "qns", "rate", "target", "
 
 def qns_counts(store: Store, *, since: datetime | None = None, until: datetime | None = None,
                operator: str | None = None) -> pd.DataFrame:
-    month = sa.func.substr(runs.c.created_at, 1, 7, type_=sa.String).label("month")
+    month = runs.c.created_month.label("month")
     query = (sa.select(runs.c.operator, month, runs.c.age_group, sa.func.count().label("tests"),
                        sa.func.sum(sa.case((runs.c.qns, 1), else_=0)).label("qns"))
              .where(runs.c.qns.is_not(None))
-             .group_by(runs.c.operator, month, runs.c.age_group))
+             .group_by(runs.c.operator, runs.c.created_month, runs.c.age_group))
     if since is not None:
         query = query.where(runs.c.created_at >= since)
     if until is not None:

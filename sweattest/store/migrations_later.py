@@ -84,11 +84,13 @@ def _users(conn: sa.Connection) -> None:
 
 @migration(4, "QA columns on runs and QC results")
 def _qa(conn: sa.Connection) -> None:
-    for name, kind in (("patient_dob", "VARCHAR(10)"), ("age_group", "VARCHAR(8)"),
+    for name, kind in (("created_month", "VARCHAR(7)"), ("patient_dob", "VARCHAR(10)"), ("age_group", "VARCHAR(8)"),
                        ("finished_at", "VARCHAR(32)"), ("qns", "BOOLEAN"), ("result_status", "VARCHAR(16)"),
                        ("result_version", "INTEGER")):
         conn.exec_driver_sql(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
-    conn.exec_driver_sql("CREATE INDEX ix_runs_qa ON runs (operator, created_at, age_group, qns)")
+    conn.exec_driver_sql("UPDATE runs SET created_month = substr(created_at, 1, 7)")
+    conn.exec_driver_sql(
+        "CREATE INDEX ix_runs_qa ON runs (operator, created_month, age_group, qns, created_at)")
     md = sa.MetaData()
     sa.Table(
         "qc_results", md,

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -100,7 +100,8 @@ class Store:
             conn.execute(runs.insert().values(
                 run_id=run_id, accession=accession, method=method, operator=operator,
                 patient_mrn=patient_mrn, created_at=when, state=INITIAL_STATE, updated_at=when,
-                order_json=order, patient_dob=dob, age_group=age_group(dob, when)))
+                order_json=order, created_month=when.astimezone(UTC).strftime("%Y-%m"), patient_dob=dob,
+                age_group=age_group(dob, when)))
             append_audit(conn, who=operator, what="run created", at=when, run_id=run_id,
                          new={"accession": accession, "method": method, "patient_mrn": patient_mrn,
                               "state": INITIAL_STATE})

@@ -27,6 +27,7 @@ runs = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Column("order_json", sa.JSON, nullable=False),
     # added by migration 4, read by QA (docs/store.md)
+    sa.Column("created_month", sa.String(7), nullable=True),  # YYYY-MM (UTC) of created_at
     sa.Column("patient_dob", sa.String(10), nullable=True),
     sa.Column("age_group", sa.String(8), nullable=True),
     sa.Column("finished_at", UTCDateTime, nullable=True),
@@ -124,4 +125,4 @@ qc_results = sa.Table(
     sa.Index("ix_qc_analyzer_level_at", "analyzer", "level", "at"),
 )
 
-sa.Index("ix_runs_qa", runs.c.operator, runs.c.created_at, runs.c.age_group, runs.c.qns)
+sa.Index("ix_runs_qa", runs.c.operator, runs.c.created_month, runs.c.age_group, runs.c.qns, runs.c.created_at)
