@@ -1,123 +1,144 @@
-"""Checking and reading the audit trail: ``sweattest audit verify`` and ``sweattest audit show``.
+"""The audit trail as QA reads it: verify the hash chain, show one run's history.
 
-The chain format is described in ``sweattest.store.auditlog`` and docs/store.md.
+Entries are written by the store and the services (``sweattest.store.chain.append_audit``) in the same
+transaction as the change they record; nothing here writes. Chain format: docs/store.md.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
-from sweattest.store import Store
-from sweattest.store.auditlog import GENESIS, canonical_entry
-from sweattest.store.schema import audit
+from sweattest.errors import ValidationError
+from sweattest.store import schema
+from sweattest.store.chain import entry_hash, entry_text
+from sweattest.store.migrations import GENESIS_HASH
 
+_COLUMNS = "id, run_id, who, what, at, why, old, new, prev_hash, hash"
 _BATCH = 20_000
-#: prev_hash is not read in the walk: each hash is recomputed from the previous entry's stored hash,
-#: and prev_hash is looked up only to explain a break.
-_SELECT = "SELECT id, run_id, who, what, at, why, old, new, hash FROM audit ORDER BY id"
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    run_id: str | None
+    who: str
+    what: str
+    at: datetime
+    why: str | None
+    old: Any
+    new: Any
 
 
 @dataclass(frozen=True)
 class Verification:
-    """Outcome of walking the chain: ``broken`` is None when every link holds."""
+    """``intact`` with the number of entries, or the first broken link: which entry, what was expected
+    there and what was found."""
 
+    intact: bool
     entries: int
-    head_hash: str
-    broken_at: int | None = None
-    broken: str | None = None
+    broken_id: int | None = None
+    problem: str = ""
+    expected: str = ""
+    found: str = ""
 
-    @property
-    def intact(self) -> bool:
-        return self.broken is None
+    def message(self) -> str:
+        if self.intact:
+            return f"audit trail intact: {self.entries} entries"
+        return (f"audit trail BROKEN at entry {self.broken_id}: {self.problem} "
+                f"(expected {self.expected}, found {self.found})")
 
 
-def verify(store: Store) -> Verification:
-    """Walk the whole chain in id order; stop at the first broken link and say what is wrong there.
-
-    Reads through the driver's own cursor (a server-side cursor on PostgreSQL) in a tight loop: about
-    a million entries in a few seconds.
-    """
-    with store.read() as conn:
+def verify(store) -> Verification:
+    """Walk the whole chain in id order; stop at the first entry that does not check."""
+    with store.engine.connect() as conn:
+        head_id, head_hash = conn.execute(sa.select(schema.audit_head.c.last_id, schema.audit_head.c.last_hash)
+                                          ).one()
         raw = conn.connection.dbapi_connection
-        postgres = conn.dialect.name == "postgresql"
-        cursor = raw.cursor(name="sweattest_audit_verify") if postgres else raw.cursor()
-        try:
-            if postgres:
-                cursor.itersize = _BATCH
-            cursor.execute(_SELECT)
-            result = _walk(cursor)
-        finally:
-            cursor.close()
-        if result.broken_at is not None and result.broken is None:
-            result = _explain(conn, result)
-        return result
+        expected_id, prev = 1, GENESIS_HASH
+        for rows in _batches(raw):
+            for entry_id, run_id, who, what, at, why, old, new, prev_hash, digest in rows:
+                broken = _check(entry_id, expected_id, prev, prev_hash,
+                                entry_hash(prev_hash, entry_text(entry_id, run_id, who, what, at, why, old, new)),
+                                digest)
+                if broken:
+                    return broken
+                expected_id, prev = entry_id + 1, digest
+    last = expected_id - 1
+    if (last, prev) != (head_id, head_hash):
+        return Verification(False, last, last + 1, "entries are missing at the end of the trail",
+                            f"last entry {head_id} with hash {head_hash[:16]}",
+                            f"last entry {last} with hash {prev[:16]}")
+    return Verification(True, last)
 
 
-def _walk(rows) -> Verification:  # noqa: ANN001 - a DB-API cursor
-    sha256, entry = hashlib.sha256, canonical_entry
-    prev, expected = GENESIS, 1
-    for id_, run_id, who, what, at, why, old, new, digest in rows:
-        if id_ != expected:
-            return Verification(expected - 1, prev, expected,
-                                f"entry {expected} is missing: the entry after {expected - 1} is {id_} "
-                                "(entries deleted or renumbered)")
-        if sha256((prev + entry(id_, run_id, who, what, at, why, old, new)).encode()).hexdigest() != digest:
-            return Verification(expected - 1, prev, id_)
-        prev, expected = digest, expected + 1
-    return Verification(entries=expected - 1, head_hash=prev)
+def _check(entry_id: int, expected_id: int, prev: str, prev_hash: str, computed: str,
+           digest: str) -> Verification | None:
+    n = expected_id - 1
+    if entry_id != expected_id:
+        return Verification(False, n, expected_id, "an entry is missing or out of order",
+                            f"entry {expected_id}", f"entry {entry_id}")
+    if prev_hash != prev:
+        return Verification(False, n, entry_id, f"does not link to entry {entry_id - 1}",
+                            f"previous hash {prev[:16]}", f"{prev_hash[:16]}")
+    if computed != digest:
+        return Verification(False, n, entry_id, "the entry was changed after it was written",
+                            f"hash {computed[:16]}", f"{digest[:16]}")
+    return None
 
 
-def _explain(conn: sa.Connection, result: Verification) -> Verification:
-    """Say whether the entry at the break was edited or no longer links to the one before."""
-    stored_prev = conn.execute(sa.select(audit.c.prev_hash).where(audit.c.id == result.broken_at)).scalar()
-    if stored_prev != result.head_hash:
-        why = (f"entry {result.broken_at} does not link to entry {result.broken_at - 1} "
-               "(entries deleted, inserted or reordered)")
-    else:
-        why = f"entry {result.broken_at} no longer matches its hash (edited after it was written)"
-    return Verification(result.entries, result.head_hash, result.broken_at, why)
+def _batches(raw) -> Iterator[list[tuple]]:
+    cursor = raw.cursor()
+    try:
+        cursor.execute(f"SELECT {_COLUMNS} FROM audit ORDER BY id")
+        while rows := cursor.fetchmany(_BATCH):
+            yield rows
+    finally:
+        cursor.close()
 
 
-def history(store: Store, run_id: str) -> list[dict[str, Any]]:
-    """A run's audit entries, oldest first, with old/new values decoded."""
-    query = sa.select(audit).where(audit.c.run_id == run_id).order_by(audit.c.id)
-    with store.read() as conn:
-        rows = conn.execute(query).mappings().all()
-    return [dict(r) | {"old": _json(r["old"]), "new": _json(r["new"])} for r in rows]
+def history(store, run_id: str) -> list[AuditEntry]:
+    """A run's audit entries, oldest first."""
+    au = schema.audit
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.select(au).where(au.c.run_id == run_id).order_by(au.c.id)).mappings().all()
+    if not rows and store.get_run(run_id) is None:
+        raise ValidationError(f"no run {run_id!r} in the store; `sweattest qa runs` lists the runs")
+    return [AuditEntry(r["id"], r["run_id"], r["who"], r["what"], r["at"], r["why"], json.loads(r["old"]),
+                       json.loads(r["new"])) for r in rows]
 
 
-def format_entry(entry: dict[str, Any]) -> str:
-    """One readable line: when (UTC), who, what, the change, and why."""
-    at: datetime = entry["at"]
-    parts = [f"{at:%Y-%m-%d %H:%M:%S}Z", f"#{entry['id']}", entry["who"], entry["what"]]
-    change = _change(entry["old"], entry["new"])
-    if change:
-        parts.append(change)
-    if entry["why"]:
-        parts.append(f"because: {entry['why']}")
-    return "  ".join(parts)
+def format_history(entries: list[AuditEntry]) -> list[str]:
+    """One readable line per entry: UTC time, who, what, why, old -> new."""
+    lines = []
+    for e in entries:
+        line = f"{e.at:%Y-%m-%d %H:%M:%S}Z  {e.who:<12} {e.what}"
+        if e.why:
+            line += f"  (why: {e.why})"
+        change = _change(e.old, e.new)
+        if change:
+            line += f"  {change}"
+        lines.append(line)
+    return lines
 
 
 def _change(old: Any, new: Any) -> str:
-    if isinstance(old, dict) and isinstance(new, dict):
-        keys = [k for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
-        return ", ".join(f"{k}: {_show(old.get(k))} -> {_show(new.get(k))}" for k in keys)
-    if old is None and isinstance(new, dict):
-        return ", ".join(f"{k}={_show(v)}" for k, v in sorted(new.items()))
-    if old is None and new is None:
-        return ""
-    return f"{_show(old)} -> {_show(new)}"
+    if old is None:
+        return "" if new in (None, {}) else _short(new)
+    return f"{_short(old)} -> {_short(new)}"
 
 
-def _show(value: Any) -> str:
-    return "-" if value is None else value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-
-
-def _json(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
+def _short(value: Any) -> str:
+    if isinstance(value, dict):
+        parts = []
+        for k, v in value.items():
+            if isinstance(v, dict) and set(v) == {"value", "unit"}:
+                v = f"{v['value']} {v['unit']}"
+            parts.append(f"{k}={v}")
+        return ", ".join(parts)
+    return str(value)

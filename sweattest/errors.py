@@ -54,3 +54,7 @@ class ProtocolError(DeviceError):
 
 class StoreError(SweatTestError):
     """The run store cannot be opened or written."""
+
+
+class AuthError(SweatTestError):
+    """A user name and password did not authenticate (one message for every reason, by design)."""

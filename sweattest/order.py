@@ -39,6 +39,8 @@ class Order:
     operator: str
     pilocarpine_lot: str
     pilocarpine_expires: date
+    #: the ordering clinician's or lab's comment, printed on the report and sent to the LIMS (NTE)
+    comment: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         p = self.patient
@@ -47,7 +49,8 @@ class Order:
                             "sex": p.sex},
                 "ordering_provider": self.ordering_provider, "method": self.method, "sites": list(self.sites),
                 "operator": self.operator,
-                "pilocarpine_lot": {"lot": self.pilocarpine_lot, "expires": self.pilocarpine_expires.isoformat()}}
+                "pilocarpine_lot": {"lot": self.pilocarpine_lot, "expires": self.pilocarpine_expires.isoformat()},
+                **({"comment": self.comment} if self.comment else {})}
 
 
 def parse_order(doc: Any) -> Order:
@@ -78,7 +81,10 @@ def parse_order(doc: Any) -> Order:
     if len(set(sites)) != len(sites):
         raise ValidationError("order.sites: a site is listed twice")
     lot = field(doc, "pilocarpine_lot", "order", dict)
-    return Order(accession=accession, patient=patient,
+    comment = doc.get("comment", "")
+    if not isinstance(comment, str):
+        raise ValidationError("order.comment: expected text (line breaks allowed)")
+    return Order(comment=comment.strip(), accession=accession, patient=patient,
                  ordering_provider=field(doc, "ordering_provider", "order", str), method=method,
                  protocol=protocol, sites=tuple(sites), operator=field(doc, "operator", "order", str),
                  pilocarpine_lot=field(lot, "lot", "order.pilocarpine_lot", str),

@@ -52,11 +52,12 @@ def perform_simulated_run(order: Order, scenario: Scenario, *, store, clock: Clo
     check_order_now(order, clock)
     run_id = run_id or new_run_id(clock)
     run = new_run(run_id, order.protocol, order.sites)
+    stored_order = order.as_dict() | {"simulation": scenario.as_dict()}
     bench = simulated_bench(clock, order.protocol, scenario, order.sites)
     try:
         bench.inducer.all_outputs_off()  # forced off at start-up, before anything else
         store.create_run(run_id, accession=order.accession, method=order.method, operator=order.operator,
-                         patient_mrn=order.patient.mrn, created_at=clock.utcnow(), order=order.as_dict())
+                         patient_mrn=order.patient.mrn, created_at=clock.utcnow(), order=stored_order)
         operator = SimulatedOperator(order.operator, clock, bench, order.protocol, scenario)
         runner = Runner(store=store, clock=clock, bench=bench, operator=operator, run=run,
                         order=order.as_dict() | {"pilocarpine_lot": {"lot": order.pilocarpine_lot,
@@ -65,11 +66,10 @@ def perform_simulated_run(order: Order, scenario: Scenario, *, store, clock: Clo
         runner.feed("verify_patient", data={"mrn": order.patient.mrn, "accession": order.accession})
         run = runner.run_until_results()
     finally:
-        try:
-            bench.inducer.all_outputs_off()
-        finally:
-            bench.close()
-    record = run_record(run, order.as_dict(), generated_at=clock.utcnow())
+        warning = bench.shutdown()
+        if warning and reporter is not None:
+            reporter.message(warning)
+    record = run_record(run, stored_order, generated_at=clock.utcnow())
     return RunResult(run=run, record=record, out_dir=out_dir, files=write_outputs(record, out_dir))
 
 

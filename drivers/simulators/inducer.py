@@ -20,7 +20,7 @@ from drivers.simulators import options as opt
 from drivers.simulators.base import COMMON_FAULTS, LineSimulator
 from drivers.simulators.scpi import ScpiError, ScpiParser, boolean, number
 from sweattest.clock import Clock
-from sweattest.units import parse_quantity
+from sweattest.units import Q_, parse_quantity
 
 LOAD_FAULTS = ("open_circuit", "high_impedance")
 FAULTS = LOAD_FAULTS + tuple(k for k in COMMON_FAULTS if k != "silent")
@@ -47,6 +47,10 @@ class Channel:
     pending: list[tuple[str, float]] = field(default_factory=list)
     #: (clock time, what) for the record: "on", "off", "watchdog_off", "fault:<kind>"
     events: list[tuple[float, str]] = field(default_factory=list)
+    #: the charge truly delivered into the load (ampere-seconds), integrated by the simulator itself
+    delivered_as: float = 0.0
+    flow_a: float = 0.0
+    flow_since: float | None = None
 
 
 class InducerSim(LineSimulator):
@@ -122,6 +126,7 @@ class InducerSim(LineSimulator):
     def update(self) -> None:
         super().update()
         now = self.clock.monotonic()
+        self._account(now)
         trip = None
         if self.watchdog_s > 0 and any(c.output for c in self.channels.values()):
             if now - self.last_host_activity >= self.watchdog_s:
@@ -138,6 +143,20 @@ class InducerSim(LineSimulator):
                 if ch.output:
                     self._switch(ch, False, trip, "watchdog_off")
             self.scpi.push_error(*WATCHDOG_ERROR)
+        self._account(now)
+
+    def _account(self, now: float) -> None:
+        """Delivered charge: the current has been constant since the last state change."""
+        for ch in self.channels.values():
+            if ch.flow_since is not None:
+                ch.delivered_as += ch.flow_a * (now - ch.flow_since)
+            ch.flow_a, ch.flow_since = self.actual(ch)[0], now
+
+    def delivered_charge(self, channel: int) -> pint.Quantity:
+        """The charge this channel has delivered into its load, in mA*min."""
+        with self.lock:
+            self.sync()
+            return Q_(self._channel(channel).delivered_as * 1000.0 / 60.0, "mA*min")
 
     def _trigger(self, ch: Channel, kind: str, at: float) -> None:
         ch.events.append((at, f"fault:{kind}"))
@@ -187,7 +206,9 @@ class InducerSim(LineSimulator):
     # --- SCPI ---------------------------------------------------------------------------------------
 
     def handle(self, line: str) -> str | None:
-        return self.scpi.execute(line)
+        reply = self.scpi.execute(line)
+        self._account(self.clock.monotonic())  # a command may have changed the current from now on
+        return reply
 
     def _suffix(self, n: int) -> Channel:
         if n not in self.channels:

@@ -1,55 +1,49 @@
-"""`sweattest audit verify|show`: check the hash chain; print a run's history."""
+"""`sweattest audit verify` and `sweattest audit show RUN_ID`: the tamper-evident audit trail."""
 
 from __future__ import annotations
 
 import argparse
 
-from sweattest.audit import format_entry, history, verify
-from sweattest.store import open_store
+from sweattest.audit import format_history, history, verify
+from sweattest.cli.storeopts import add_db_option, store_from
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("audit", help="verify the tamper-evident audit trail; show a run's history",
-                       description="The audit trail is append-only and SHA-256 hash-chained "
-                                   "(docs/store.md).")
-    ps = p.add_subparsers(dest="action", metavar="ACTION")
-    ps.required = True
-    v = ps.add_parser("verify", help="walk the whole chain; report the first broken link (exit 1)")
+    p = sub.add_parser("audit", help="verify the audit trail's hash chain or show a run's history",
+                       description="The audit trail is append-only and hash-chained: each entry holds the "
+                                   "SHA-256 of the previous entry's hash and its own canonical form.")
+    actions = p.add_subparsers(dest="audit_command", metavar="ACTION")
+    actions.required = True
+    v = actions.add_parser("verify", help="walk the whole chain; exit 1 at the first broken link",
+                           description="Check every entry's link and hash. Prints 'audit trail intact: N "
+                                       "entries', or the first broken entry with what was expected and found "
+                                       "(exit status 1).")
     add_db_option(v)
     v.set_defaults(func=_verify)
-    s = ps.add_parser("show", help="print one run's audit history, oldest first")
+    s = actions.add_parser("show", help="print one run's history (UTC times, who, what, why, old -> new)",
+                           description="Print the audit entries of one run, oldest first.")
     s.add_argument("run_id", metavar="RUN_ID")
     add_db_option(s)
     s.set_defaults(func=_show)
 
 
-def add_db_option(p: argparse.ArgumentParser) -> None:
-    """--db for every command that reads or changes the run store (audit, user, qa)."""
-    p.add_argument("--db", default=None,
-                   help="run store URL or SQLite path (default: $SWEATTEST_DB, else the user data folder)")
-
-
 def _verify(args: argparse.Namespace) -> int:
-    with open_store(args.db) as store:
+    store = store_from(args)
+    try:
         result = verify(store)
-    if result.intact:
-        print(f"audit trail intact: {result.entries} entries (head {result.head_hash})")
-        return 0
-    print(f"audit trail BROKEN at entry {result.broken_at}: {result.broken}")
-    print(f"entries 1-{result.entries} are intact (last good hash {result.head_hash})")
-    return 1
+    finally:
+        store.close()
+    print(result.message())
+    return 0 if result.intact else 1
 
 
 def _show(args: argparse.Namespace) -> int:
-    with open_store(args.db) as store:
+    store = store_from(args)
+    try:
         entries = history(store, args.run_id)
-        run = store.get_run(args.run_id)
-    if run is None and not entries:
-        print(f"no run {args.run_id} and no audit entries for it")
-        return 1
-    if run is not None:
-        print(f"run {run['run_id']}  accession {run['accession']}  method {run['method']}  "
-              f"operator {run['operator']}  state {run['state']}")
-    for entry in entries:
-        print("  " + format_entry(entry))
+    finally:
+        store.close()
+    print(f"run {args.run_id}: {len(entries)} audit entries (times UTC)")
+    for line in format_history(entries):
+        print(line)
     return 0

@@ -17,11 +17,13 @@ from sweattest.errors import SweatTestError
 COMMANDS = (
     "sweattest.cli.demo",
     "sweattest.cli.run",
+    "sweattest.cli.resume",
     "sweattest.cli.protocol",
     "sweattest.cli.interpret",
     "sweattest.cli.simulate",
     "sweattest.cli.audit",
     "sweattest.cli.user",
+    "sweattest.cli.signoff",
     "sweattest.cli.qa",
 )
 

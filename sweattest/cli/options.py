@@ -19,17 +19,21 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
                    help="run store URL or SQLite path (default: $SWEATTEST_DB, else the user data folder)")
 
 
-def simulated_clock(speed: str) -> VirtualClock:
-    start = RealClock().utcnow().replace(microsecond=0)
+def parse_speed(speed: str) -> float | None:
+    """``instant`` -> None; a positive factor -> that factor."""
     if speed == "instant":
-        return VirtualClock(start=start)
+        return None
     try:
         factor = float(speed)
     except ValueError:
         factor = 0.0
     if factor <= 0:
         raise ValidationError(f"--speed: {speed!r}; use 'instant' or a positive factor such as 60")
-    return VirtualClock(start=start, speed=factor)
+    return factor
+
+
+def simulated_clock(speed: str) -> VirtualClock:
+    return VirtualClock(start=RealClock().utcnow().replace(microsecond=0), speed=parse_speed(speed))
 
 
 def out_dir(arg: Path | None, accession: str, run_id: str) -> Path:

@@ -81,3 +81,17 @@ class ResultsReady(Effect):
 @dataclass(frozen=True)
 class RunFinished(Effect):
     """Every site is reported or aborted."""
+
+
+@dataclass(frozen=True)
+class AbortInterrupted(Effect):
+    """Recovery: the site was stimulating when the process stopped. Output off, site aborted with the
+    charge recorded so far; stimulation is never resumed."""
+
+    site: str
+    channel: int
+
+
+@dataclass(frozen=True)
+class VerifyPatient(Effect):
+    """Recovery: the run was created but the patient's identity was not yet confirmed."""

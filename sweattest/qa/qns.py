@@ -1,66 +1,53 @@
-"""QNS rate per operator and month, split at patient age 3 months (CFF 2007 targets).
+"""QNS rate per operator and month, split at the patient age of 3 months (CFF 2007 targets).
 
-A run counts once (a test = a patient visit) when its result has been recorded (``runs.qns`` is not
-null); it is QNS when every site was QNS. Targets (CFF 2007, sweat-testing sheet §2): at most 5 % for
-patients over 3 months, at most 10 % for patients 3 months or younger. The aggregation runs in SQL
-over the ``ix_runs_qa`` index, so a million runs take well under a second.
+Counted per test (run): a test is QNS when every site with a measured sample was QNS. Runs without a
+measured sample (aborted before collection) are not counted. Aggregated in SQL over the runs' QA columns.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import pandas as pd
 import sqlalchemy as sa
 
-from sweattest.store import Store
-from sweattest.store.patient import INFANT, OLDER
-from sweattest.store.schema import runs
+from sweattest.qa.filters import RunFilter
+from sweattest.store import schema
+from sweattest.store.derived import INFANT, OLDER
 
-SRC = "CFF 2007 (sweat-testing sheet §2: QNS <= 5 % over 3 months, <= 10 % at 3 months or younger)"
-TARGETS = {OLDER: 0.05, INFANT: 0.10}
-COLUMNS = ["operator", "month", "age_group", "tests", "qns", "rate", "target", "breach"]
+#: CFF 2007 (sweat-testing sheet §2): QNS rate at most 5 % over 3 months of age, 10 % up to 3 months.
+QNS_TARGETS = {OLDER: 5.0, INFANT: 10.0}
+SOURCE = "CFF 2007 (Legrys et al., J Pediatr 2007;151:85-89)"
+UNKNOWN_AGE = "unknown"
+QNS_COLUMNS = ("operator", "month", "age_group", "tests", "qns", "rate_pct", "target_pct", "breach")
 
 
-def qns_counts(store: Store, *, since: datetime | None = None, until: datetime | None = None,
-               operator: str | None = None) -> pd.DataFrame:
-    month = runs.c.created_month.label("month")
-    query = (sa.select(runs.c.operator, month, runs.c.age_group, sa.func.count().label("tests"),
-                       sa.func.sum(sa.case((runs.c.qns, 1), else_=0)).label("qns"))
-             .where(runs.c.qns.is_not(None))
-             .group_by(runs.c.operator, runs.c.created_month, runs.c.age_group))
-    if since is not None:
-        query = query.where(runs.c.created_at >= since)
-    if until is not None:
-        query = query.where(runs.c.created_at < until)
-    if operator is not None:
-        query = query.where(runs.c.operator == operator)
-    with store.read() as conn:
+def qns_rate(store, where: RunFilter | None = None, *, by_operator: bool = True) -> pd.DataFrame:
+    """One row per (operator, month, age group): tests, QNS tests, rate in %, target in %, breach."""
+    r = schema.runs
+    month = sa.func.substr(r.c.created_at, 1, 7).label("month")
+    group = sa.func.coalesce(r.c.age_group, UNKNOWN_AGE).label("age_group")
+    operator = (r.c.operator if by_operator else sa.literal("all")).label("operator")
+    query = (sa.select(operator, month, group, sa.func.count().label("tests"),
+                       sa.func.sum(sa.case((r.c.qns, 1), else_=0)).label("qns"))
+             .where(r.c.qns.is_not(None)).group_by(operator, month, group).order_by(operator, month, group))
+    query = (where or RunFilter()).apply(query)
+    with store.engine.connect() as conn:
         rows = conn.execute(query).all()
-    return pd.DataFrame([tuple(r) for r in rows], columns=["operator", "month", "age_group", "tests", "qns"])
-
-
-def qns_rate(store: Store, **filters) -> pd.DataFrame:  # noqa: ANN003 - same filters as qns_counts
-    """Tests, QNS count, rate, target and breach per operator, month and age group."""
-    frame = qns_counts(store, **filters)
-    frame["age_group"] = frame["age_group"].fillna("unknown")
-    frame["tests"] = frame["tests"].astype(int)
+    frame = pd.DataFrame(rows, columns=list(QNS_COLUMNS[:5]))
     frame["qns"] = frame["qns"].astype(int)
-    frame["rate"] = frame["qns"] / frame["tests"]
-    frame["target"] = frame["age_group"].map(TARGETS)
-    frame["breach"] = frame["rate"] > frame["target"]
-    return frame.sort_values(["month", "operator", "age_group"]).reset_index(drop=True)[COLUMNS]
+    frame["rate_pct"] = (100.0 * frame["qns"] / frame["tests"]).round(1)
+    frame["target_pct"] = frame["age_group"].map(QNS_TARGETS)
+    frame["breach"] = frame["rate_pct"] > frame["target_pct"]
+    return frame
 
 
-def format_rates(frame: pd.DataFrame) -> str:
-    """Readable table; breaches marked with '!' and 'BREACH'."""
+def format_qns(frame: pd.DataFrame) -> str:
     if frame.empty:
-        return "no runs with a recorded result in this period\n"
-    lines = [f"{'month':<8} {'operator':<14} {'age':<8} {'tests':>6} {'QNS':>5} {'rate':>7} {'target':>7}"]
+        return "no tests with a measured sample match\n"
+    lines = [f"QNS rate per test; targets {SOURCE}: <= 5 % over 3 months, <= 10 % up to 3 months",
+             f"{'operator':<14} {'month':<8} {'age':<8} {'tests':>7} {'QNS':>6} {'rate':>7} {'target':>7}"]
     for row in frame.itertuples(index=False):
-        target = "-" if pd.isna(row.target) else f"<={row.target:.0%}"
-        mark = "  ! BREACH" if row.breach else ""
-        lines.append(f"{row.month:<8} {row.operator:<14} {row.age_group:<8} {row.tests:>6} {row.qns:>5} "
-                     f"{row.rate:>7.1%} {target:>7}{mark}")
-    lines.append(f"targets: {SRC}")
+        target = "-" if pd.isna(row.target_pct) else f"{row.target_pct:.0f} %"
+        mark = "  BREACH" if row.breach else ""
+        lines.append(f"{row.operator:<14} {row.month:<8} {row.age_group:<8} {row.tests:>7} {row.qns:>6} "
+                     f"{row.rate_pct:>5.1f} % {target:>7}{mark}")
     return "\n".join(lines) + "\n"

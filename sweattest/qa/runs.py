@@ -1,102 +1,89 @@
-"""`qa runs`: the run list as a DataFrame, filtered, and its export formats."""
+"""`qa runs`: the runs as a pandas DataFrame, and its export as a table, CSV, JSON lines or Parquet."""
 
 from __future__ import annotations
 
+import io
 import json
-import sys
-from datetime import datetime
 from pathlib import Path
-from typing import TextIO
 
 import pandas as pd
 import sqlalchemy as sa
 
 from sweattest.errors import ValidationError
-from sweattest.store import Store
-from sweattest.store.schema import runs
+from sweattest.files import write_atomic
+from sweattest.qa.filters import RunFilter
+from sweattest.store import schema
 
+RUN_COLUMNS = ("run_id", "accession", "status", "operator", "method", "started_at", "reported_at",
+               "patient_mrn", "age_group", "sites_measured", "qns")
 FORMATS = ("table", "csv", "json", "parquet")
-COLUMNS = ["run_id", "accession", "status", "operator", "method", "started_at", "finished_at", "qns",
-           "result_status", "patient_mrn"]
 
 
-def run_table(store: Store, *, since: datetime | None = None, until: datetime | None = None,
-              operator: str | None = None, status: str | None = None, method: str | None = None) -> pd.DataFrame:
-    """Runs in start order; ``since`` inclusive, ``until`` exclusive (aware UTC)."""
-    query = sa.select(runs.c.run_id, runs.c.accession, runs.c.state.label("status"), runs.c.operator,
-                      runs.c.method, runs.c.created_at.label("started_at"), runs.c.finished_at, runs.c.qns,
-                      runs.c.result_status, runs.c.patient_mrn).order_by(runs.c.created_at, runs.c.run_id)
-    for column, value in ((runs.c.operator, operator), (runs.c.state, status), (runs.c.method, method)):
-        if value is not None:
-            query = query.where(column == value)
-    if since is not None:
-        query = query.where(runs.c.created_at >= since)
-    if until is not None:
-        query = query.where(runs.c.created_at < until)
-    with store.read() as conn:
-        rows = conn.execute(query).mappings().all()
-    frame = pd.DataFrame([dict(r) for r in rows], columns=COLUMNS)
+def runs_frame(store, where: RunFilter | None = None) -> pd.DataFrame:
+    r = schema.runs
+    query = sa.select(r.c.run_id, r.c.accession, r.c.state.label("status"), r.c.operator, r.c.method,
+                      r.c.created_at.label("started_at"), r.c.reported_at, r.c.patient_mrn, r.c.age_group,
+                      r.c.sites_measured, r.c.qns).order_by(r.c.created_at, r.c.run_id)
+    query = (where or RunFilter()).apply(query)
+    with store.engine.connect() as conn:
+        rows = conn.execute(query).all()
+    frame = pd.DataFrame(rows, columns=list(RUN_COLUMNS))
+    for column in ("started_at", "reported_at"):
+        frame[column] = pd.to_datetime(frame[column], utc=True)
     frame["qns"] = frame["qns"].astype("boolean")
+    frame["sites_measured"] = frame["sites_measured"].astype("Int64")
     return frame
 
 
-def export(frame: pd.DataFrame, fmt: str, out: Path | None, stream: TextIO | None = None) -> None:
-    """Write ``frame`` as a table, CSV, JSON lines or Parquet (to ``out``, or ``stream``)."""
+def write_frame(frame: pd.DataFrame, fmt: str, out: Path | None) -> str | None:
+    """Write ``frame`` to ``out`` (atomically) or return the text for stdout."""
     if fmt not in FORMATS:
         raise ValidationError(f"--format {fmt!r}: use one of {', '.join(FORMATS)}")
     if fmt == "parquet":
-        _parquet(frame, out)
-        return
-    text = {"table": _table, "csv": _csv, "json": json_lines}[fmt](frame)
+        return _parquet(frame, out)
+    text = _text(frame, fmt)
     if out is None:
-        (stream or sys.stdout).write(text)
-    else:
-        out.write_text(text, encoding="utf-8")
+        return text
+    write_atomic(out, text)
+    return None
 
 
-def json_lines(frame: pd.DataFrame) -> str:
-    """One JSON object per run; times as ISO 8601 UTC, missing values as null."""
-    lines = []
-    for record in frame.to_dict(orient="records"):
-        lines.append(json.dumps({k: _plain(v) for k, v in record.items()}, ensure_ascii=False))
-    return "".join(line + "\n" for line in lines)
-
-
-def _plain(value):  # noqa: ANN001, ANN202 - pandas cell
-    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and pd.isna(value)):
-        return None
-    if isinstance(value, datetime):
-        return value.isoformat().replace("+00:00", "Z")
-    if hasattr(value, "item"):
-        return value.item()
-    return value
-
-
-def _table(frame: pd.DataFrame) -> str:
+def _text(frame: pd.DataFrame, fmt: str) -> str:
+    if fmt == "csv":
+        return frame.to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%SZ")
+    if fmt == "json":
+        return "".join(json.dumps(_plain(rec), ensure_ascii=False) + "\n" for rec in frame.to_dict("records"))
     if frame.empty:
         return "no runs match\n"
-    shown = frame.drop(columns=["patient_mrn"]).copy()
-    for column in ("started_at", "finished_at"):
-        shown[column] = [_minute(v) for v in shown[column]]
-    return shown.to_string(index=False, na_rep="-") + "\n"
+    shown = frame.copy()
+    for column in ("started_at", "reported_at"):
+        shown[column] = shown[column].dt.strftime("%Y-%m-%d %H:%MZ").fillna("")
+    return shown.to_string(index=False, na_rep="") + "\n"
 
 
-def _minute(value) -> str:  # noqa: ANN001
-    return "-" if value is None or value is pd.NaT else f"{value:%Y-%m-%d %H:%M}Z"
-
-
-def _csv(frame: pd.DataFrame) -> str:
-    out = frame.copy()
-    for column in ("started_at", "finished_at"):
-        out[column] = [_plain(v) for v in out[column]]
-    return out.to_csv(index=False, lineterminator="\n")
+def _plain(record: dict) -> dict:
+    out = {}
+    for key, value in record.items():
+        if value is pd.NaT or value is None or (not isinstance(value, str) and pd.isna(value)):
+            out[key] = None
+        elif isinstance(value, pd.Timestamp):
+            out[key] = value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        elif hasattr(value, "item"):
+            out[key] = value.item()
+        else:
+            out[key] = value
+    return out
 
 
 def _parquet(frame: pd.DataFrame, out: Path | None) -> None:
     if out is None:
-        raise ValidationError("--format parquet writes a file: add --out FILE.parquet")
+        raise ValidationError("--format parquet writes a file: give --out FILE.parquet")
     try:
-        frame.to_parquet(out, index=False)
+        import pyarrow  # noqa: F401
     except ImportError:
-        raise ValidationError("--format parquet needs pyarrow (pip install 'sweattest[parquet]'); "
-                              "use --format csv or json meanwhile; nothing was written") from None
+        raise ValidationError("--format parquet needs pyarrow, which is not installed (pip install pyarrow); "
+                              "use --format csv or json instead") from None
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    write_atomic(out, buffer.getvalue())
+    return None

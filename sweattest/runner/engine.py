@@ -24,6 +24,7 @@ from sweattest.runner.operator import Operator
 from sweattest.runner.reporting import Reporter
 from sweattest.runner.stimulation import StimulationInterrupted, run_stimulation
 from sweattest.stimulation import StimulationPlan
+from sweattest.units import Q_
 
 #: How often a waiting timer reports its countdown, in procedure seconds.
 COUNTDOWN_STEP_S = 60.0
@@ -33,7 +34,7 @@ MEASURE_ATTEMPTS = 2
 
 class Runner:
     def __init__(self, *, store, clock: Clock, bench: Bench, operator: Operator, run: RunState,
-                 order: dict[str, Any], reporter: Reporter | None = None):
+                 order: dict[str, Any], reporter: Reporter | None = None, t_offset: float = 0.0):
         self.store = store
         self.clock = clock
         self.bench = bench
@@ -46,14 +47,15 @@ class Runner:
         self._timer_started: dict[tuple[str, str], float] = {}
         self.results_ready = False
         self.finished = False
-        self._t0 = clock.monotonic()
+        self._t0 = clock.monotonic() - t_offset  # procedure time continues across a restart
         self._handlers: dict[type, Callable[[Any], None]] = {
             fx.CheckReadiness: self._check_readiness, fx.PreWeigh: self._pre_weigh,
             fx.Stimulate: self._stimulate, fx.OutputOff: self._output_off,
             fx.ApplyCollector: self._apply_collector, fx.StartTimer: self._start_timer,
             fx.CancelTimer: self._cancel_timer, fx.MeasureSample: self._measure_sample,
             fx.Analyze: self._analyze, fx.ResultsReady: self._results_ready,
-            fx.RunFinished: self._run_finished,
+            fx.RunFinished: self._run_finished, fx.AbortInterrupted: self._abort_interrupted,
+            fx.VerifyPatient: self._verify_patient,
         }
 
     # -- events -------------------------------------------------------------------------------------
@@ -83,6 +85,13 @@ class Runner:
             data["refused"] = refused
         self.store.append_event(self.run.run_id, kind=event.kind, site=event.site, at=event.at, t=event.t,
                                 data=data, accepted=accepted)
+
+    def recover(self) -> None:
+        """After a crash: every output off first, then what ``procedure.recovery`` decides."""
+        from sweattest.procedure.recovery import recovery
+
+        self.bench.inducer.all_outputs_off()
+        self.queue.extend(recovery(self.run))
 
     # -- the loop -----------------------------------------------------------------------------------
     def run_until_results(self) -> RunState:
@@ -145,6 +154,8 @@ class Runner:
         return None
 
     def _stimulate(self, e: fx.Stimulate) -> None:
+        if self.run.site(e.site).state not in {"ready", "pre_weighed"}:
+            return  # already started or aborted: a second request for the same site is void
         self.feed("start_stimulation", site=e.site, data={"channel": e.channel})
         plan = StimulationPlan.from_protocol(self.run.protocol)
 
@@ -175,6 +186,19 @@ class Runner:
             "reason": fault.message if fault else "stimulation stopped", "code": fault.code if fault else "",
             "charge": outcome.charge, "samples": outcome.samples,
             "output_off_confirmed": outcome.output_off_confirmed})
+
+    def _abort_interrupted(self, e: fx.AbortInterrupted) -> None:
+        self._output_off(fx.OutputOff(e.site, e.channel))
+        samples = self.store.readings(self.run.run_id, site=e.site, kind="stimulation_sample")
+        charge = samples[-1]["data"].get("charge_ma_min", 0.0) if samples else 0.0
+        self.feed("abort", site=e.site, data={
+            "reason": "the program stopped during stimulation (crash or power loss); output forced off at "
+                      "restart; stimulation is never resumed: prepare a fresh site to repeat",
+            "code": "interrupted_stimulation", "charge": Q_(charge, "mA*min"), "samples": len(samples)})
+
+    def _verify_patient(self, _: fx.VerifyPatient) -> None:
+        self.feed("verify_patient", data={"mrn": self.order["patient"]["mrn"],
+                                          "accession": self.order["accession"]})
 
     def _output_off(self, e: fx.OutputOff) -> None:
         try:

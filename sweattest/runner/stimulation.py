@@ -23,6 +23,15 @@ log = logging.getLogger(__name__)
 POLL_HZ = 10.0
 #: Seconds of host silence after which the inducer switches its output off by itself.
 WATCHDOG_S = 1.0
+#: In accelerated simulation the watchdog is stretched to this much of the host's wall time: a 1 s watchdog
+#: at 1200x would be under 1 ms of wall time, and ordinary host latency would trip it.
+WATCHDOG_WALL_S = 0.05
+
+
+def watchdog_for(clock: Clock) -> float:
+    """The watchdog period in this clock's seconds: 1 s, stretched on a sped-up virtual clock."""
+    speed = getattr(clock, "speed", None)
+    return max(WATCHDOG_S, WATCHDOG_WALL_S * speed) if speed else WATCHDOG_S
 #: Readings are committed to the store in batches of this many seconds of stimulation.
 FLUSH_EVERY_S = 1.0
 
@@ -64,7 +73,7 @@ def run_stimulation(inducer, channel: int, plan: StimulationPlan, clock: Clock, 
     t0 = clock.monotonic()
     try:
         inducer.output_off(channel)
-        inducer.set_watchdog(WATCHDOG_S)
+        inducer.set_watchdog(watchdog_for(clock))
         inducer.set_compliance(channel, Q_(plan.compliance_v, "V"))
         inducer.set_current(channel, Q_(0.0, "mA"))
         inducer.output_on(channel)
@@ -120,15 +129,17 @@ def _flush(record: SampleSink, buffer: list[dict]) -> None:
 
 
 def _force_off(inducer, channel: int) -> bool:
-    """Switch the output off; try twice; report whether the device confirmed it."""
+    """Switch the output off first (one command), then zero the setpoint; try twice; report whether the
+    device confirmed the output is off."""
     for _ in range(2):
         try:
-            inducer.set_current(channel, Q_(0.0, "mA"))
-        except Exception:  # noqa: BLE001 - the output-off below matters more than the setpoint
-            pass
-        try:
             inducer.output_off(channel)
-            return True
         except Exception as exc:  # noqa: BLE001 - never let the off path raise
             log.critical("inducer output %s off NOT confirmed: %s", channel, exc)
+            continue
+        try:
+            inducer.set_current(channel, Q_(0.0, "mA"))
+        except Exception:  # noqa: BLE001 - the output is already off; a stale setpoint is harmless
+            pass
+        return True
     return False

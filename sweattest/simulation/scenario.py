@@ -40,6 +40,13 @@ class Scenario:
     faults: tuple[Fault, ...]
     seed: int
 
+    def as_dict(self) -> dict:
+        """The scenario as SCENARIO.json has it (recorded with a simulated run, so it can be resumed)."""
+        return {"sites": {k: vars(v) for k, v in self.sites.items()},
+                "faults": [{"device": f.device, "kind": f.kind, "site": f.site, "at_s": f.at_s}
+                           for f in self.faults],
+                "seed": self.seed}
+
 
 def parse_scenario(doc: Any, order_sites: tuple[str, ...]) -> Scenario:
     if not isinstance(doc, dict):

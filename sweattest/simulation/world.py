@@ -57,6 +57,14 @@ class SimulatedOperator:
         self._collector_applied: dict[str, float] = {}
         self._container: dict[str, pint.Quantity] = {}
 
+    def restore(self, run, clock_now_t: float) -> None:
+        """After a restart: what this tech had done is in the run's record (collector times, containers)."""
+        for s in run.sites:
+            if s.collection_started_t is not None:
+                self._collector_applied[s.site] = self.clock.monotonic() - (clock_now_t - s.collection_started_t)
+            if s.pre_weight is not None:
+                self._container[s.site] = s.pre_weight
+
     def place_on_balance(self, site: str, purpose: str) -> None:
         if site not in self._container:  # a sealed gauze container weighs about a gram
             self._container[site] = Q_(round(self._rng.uniform(950.0, 1100.0), 1), "mg")

@@ -3,7 +3,6 @@
 SQLite by default (WAL, synchronous=FULL: a committed event survives a power cut), PostgreSQL by URL.
 """
 
-from sweattest.store.engine import resolve_url
-from sweattest.store.runstore import INITIAL_STATE, Store, StoredEvent, open_store
+from sweattest.store.store import Store, StoredEvent, open_store, resolve_url
 
-__all__ = ["INITIAL_STATE", "Store", "StoredEvent", "open_store", "resolve_url"]
+__all__ = ["Store", "StoredEvent", "open_store", "resolve_url"]

@@ -1,115 +1,105 @@
-"""Versioned schema migrations: named, transactional functions recorded in ``schema_migrations``.
+"""Versioned, named, transactional schema migrations recorded in ``schema_migrations``.
 
-Each migration is numbered and named and describes the tables as they were when it was written
-(never the current ``schema.py``), so an old database upgrades step by step and keeps its data.
-A migration and its record commit together; a failure leaves the database at the previous version.
-On PostgreSQL an advisory lock keeps two stations from migrating the same database at once.
+An upgraded installation applies the migrations it has not seen yet, in order, each in its own
+transaction, and keeps its data. Never edit a released migration: add a new one. A migration creates the
+tables as they were at its version (``_v1`` below is frozen), so a later migration can alter them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 import sqlalchemy as sa
 
-from sweattest.clock import Clock
-from sweattest.errors import StoreError
-from sweattest.store.schema import schema_migrations
+from sweattest.store import schema
 from sweattest.store.types import UTCDateTime
 
-Migration = Callable[[sa.Connection], None]
+Migration = tuple[int, str, Callable[[sa.Connection], None]]
 
-#: (version, name, function), applied in version order; a released migration is never edited.
-MIGRATIONS: list[tuple[int, str, Migration]] = []
+GENESIS_HASH = "0" * 64
 
-_PG_LOCK_KEY = 0x5357_4541  # "SWEA": serialises migrations across stations sharing one database
-
-
-def migration(version: int, name: str) -> Callable[[Migration], Migration]:
-    def register(fn: Migration) -> Migration:
-        MIGRATIONS.append((version, name, fn))
-        return fn
-    return register
-
-
-@migration(1, "runs, events and readings")
-def _runs_events_readings(conn: sa.Connection) -> None:
-    md = sa.MetaData()
-    sa.Table(
-        "runs", md,
-        sa.Column("run_id", sa.String(40), primary_key=True),
-        sa.Column("accession", sa.String(40), nullable=False, index=True),
-        sa.Column("method", sa.String(40), nullable=False),
-        sa.Column("operator", sa.String(80), nullable=False, index=True),
-        sa.Column("patient_mrn", sa.String(40), nullable=False),
-        sa.Column("created_at", UTCDateTime, nullable=False, index=True),
-        sa.Column("state", sa.String(32), nullable=False, index=True),
-        sa.Column("updated_at", UTCDateTime, nullable=False),
-        sa.Column("order_json", sa.JSON, nullable=False),
-    )
-    sa.Table(
-        "events", md,
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("run_id", sa.String(40), sa.ForeignKey("runs.run_id"), nullable=False),
-        sa.Column("seq", sa.Integer, nullable=False),
-        sa.Column("kind", sa.String(40), nullable=False),
-        sa.Column("site", sa.String(40), nullable=True),
-        sa.Column("at", UTCDateTime, nullable=False),
-        sa.Column("t", sa.Float, nullable=False),
-        sa.Column("data", sa.JSON, nullable=False),
-        sa.Column("accepted", sa.Boolean, nullable=False),
-        sa.UniqueConstraint("run_id", "seq", name="uq_events_run_seq"),
-    )
-    sa.Table(
-        "readings", md,
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("run_id", sa.String(40), sa.ForeignKey("runs.run_id"), nullable=False),
-        sa.Column("site", sa.String(40), nullable=True),
-        sa.Column("kind", sa.String(40), nullable=False),
-        sa.Column("at", UTCDateTime, nullable=False),
-        sa.Column("t", sa.Float, nullable=False),
-        sa.Column("data", sa.JSON, nullable=False),
-        sa.Index("ix_readings_run_site_kind", "run_id", "site", "kind"),
-    )
-    md.create_all(conn)
+_v1 = sa.MetaData()
+sa.Table(
+    "runs", _v1,
+    sa.Column("run_id", sa.String(40), primary_key=True),
+    sa.Column("accession", sa.String(40), nullable=False, index=True),
+    sa.Column("method", sa.String(40), nullable=False),
+    sa.Column("operator", sa.String(80), nullable=False, index=True),
+    sa.Column("patient_mrn", sa.String(40), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False, index=True),
+    sa.Column("state", sa.String(32), nullable=False, index=True),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("order_json", sa.JSON, nullable=False),
+)
+for _table in (schema.events, schema.readings):
+    _table.to_metadata(_v1)
 
 
-def applied(conn: sa.Connection) -> list[int]:
-    """Versions of the migrations already applied to this database."""
-    if not sa.inspect(conn).has_table("schema_migrations"):
-        return []
-    return sorted(conn.execute(sa.select(schema_migrations.c.version)).scalars())
+def _initial(conn: sa.Connection) -> None:
+    for name in ("runs", "events", "readings"):
+        _v1.tables[name].create(conn)
 
 
-def migrate(engine: sa.Engine, clock: Clock) -> list[int]:
-    """Bring the database up to date; returns the versions applied now (empty when already current)."""
-    known = {version for version, _, _ in MIGRATIONS}
-    now: list[int] = []
+def _users_signatures_audit(conn: sa.Connection) -> None:
+    for table in (schema.users, schema.signatures, schema.result_versions, schema.audit, schema.audit_head):
+        table.create(conn)
+    conn.execute(schema.audit_head.insert().values(id=1, last_id=0, last_hash=GENESIS_HASH))
+
+
+def _qa_columns(conn: sa.Connection) -> None:
+    """Denormalized QA columns on runs (filled for existing runs from their orders), and QC results."""
+    runs = schema.runs
+    for name in ("age_group", "sites_measured", "qns", "reported_at"):
+        column = runs.c[name]
+        kind = column.type.compile(dialect=conn.dialect)
+        conn.exec_driver_sql(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
+    sa.Index("ix_runs_qa", runs.c.created_at, runs.c.operator, runs.c.age_group, runs.c.qns).create(conn)
+    schema.qc_results.create(conn)
+    from sweattest.store.derived import age_group
+
+    for run_id, created_at, order in conn.execute(sa.select(runs.c.run_id, runs.c.created_at, runs.c.order_json)):
+        conn.execute(runs.update().where(runs.c.run_id == run_id).values(age_group=age_group(order, created_at)))
+
+
+MIGRATIONS: list[Migration] = [
+    (1, "runs, events and readings", _initial),
+    (2, "users, e-signatures, result versions and the hash-chained audit trail", _users_signatures_audit),
+    (3, "QA columns on runs (age group, QNS, reported time) and QC results", _qa_columns),
+]
+
+
+def applied(conn: sa.Connection) -> set[int]:
+    return {row.version for row in conn.execute(sa.select(schema.schema_migrations.c.version))}
+
+
+#: PostgreSQL advisory lock key held while migrating, so two stations starting at once migrate once.
+MIGRATION_LOCK = 0x5EA7_7E57
+
+
+def migrate(engine: sa.Engine, now: datetime) -> list[int]:
+    """Apply pending migrations; return the versions applied."""
+    if engine.dialect.name != "postgresql":
+        return _migrate(engine, now)
+    with engine.connect() as lock:
+        lock.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+        try:
+            return _migrate(engine, now)
+        finally:
+            lock.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
+            lock.commit()
+
+
+def _migrate(engine: sa.Engine, now: datetime) -> list[int]:
+    schema.schema_migrations.create(engine, checkfirst=True)
+    done: list[int] = []
     with engine.connect() as conn:
-        conn.execution_options(sqlite_begin="IMMEDIATE")
-        with conn.begin():
-            _lock(conn)
-            schema_migrations.create(conn, checkfirst=True)
-            unknown = sorted(set(applied(conn)) - known)
-        if unknown:
-            raise StoreError(
-                f"the run store was written by a newer sweattest (schema versions {unknown}); "
-                "upgrade sweattest on this station before opening it")
-        for version, name, fn in sorted(MIGRATIONS, key=lambda m: m[0]):
-            with conn.begin():
-                _lock(conn)
-                if version in applied(conn):
-                    continue
-                fn(conn)
-                conn.execute(schema_migrations.insert().values(version=version, name=name,
-                                                               applied_at=clock.utcnow()))
-            now.append(version)
-    return now
-
-
-def _lock(conn: sa.Connection) -> None:
-    if conn.dialect.name == "postgresql":
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
-
-
-from sweattest.store import migrations_later  # noqa: E402,F401  (registers migrations 2 onwards)
+        have = applied(conn)
+    for version, name, fn in MIGRATIONS:
+        if version in have:
+            continue
+        with engine.begin() as conn:
+            fn(conn)
+            conn.execute(schema.schema_migrations.insert().values(version=version, name=name, applied_at=now))
+        done.append(version)
+    return done

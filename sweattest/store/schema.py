@@ -26,14 +26,12 @@ runs = sa.Table(
     sa.Column("state", sa.String(32), nullable=False, index=True),
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Column("order_json", sa.JSON, nullable=False),
-    # added by migration 4, read by QA (docs/store.md)
-    sa.Column("created_month", sa.String(7), nullable=True),  # YYYY-MM (UTC) of created_at
-    sa.Column("patient_dob", sa.String(10), nullable=True),
-    sa.Column("age_group", sa.String(8), nullable=True),
-    sa.Column("finished_at", UTCDateTime, nullable=True),
-    sa.Column("qns", sa.Boolean, nullable=True),
-    sa.Column("result_status", sa.String(16), nullable=True),
-    sa.Column("result_version", sa.Integer, nullable=True),
+    # denormalized for QA queries (migration 3), kept up to date by the store as events are recorded
+    sa.Column("age_group", sa.String(8), nullable=True),  # "<=3m" or ">3m" at the test date; NULL: no dob
+    sa.Column("sites_measured", sa.Integer, nullable=True),  # sites with a sample measured, once judged
+    sa.Column("qns", sa.Boolean, nullable=True),  # every measured site QNS; NULL: not judged yet
+    sa.Column("reported_at", UTCDateTime, nullable=True),
+    sa.Index("ix_runs_qa", "created_at", "operator", "age_group", "qns"),
 )
 
 events = sa.Table(
@@ -62,28 +60,14 @@ readings = sa.Table(
     sa.Index("ix_readings_run_site_kind", "run_id", "site", "kind"),
 )
 
-#: Append-only, hash-chained: hash = SHA-256(prev_hash + canonical JSON of the entry). See auditlog.py.
-audit = sa.Table(
-    "audit", metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("run_id", sa.String(40), nullable=True, index=True),
-    sa.Column("who", sa.String(80), nullable=False),
-    sa.Column("what", sa.String(80), nullable=False),
-    sa.Column("at", UTCDateTime, nullable=False),
-    sa.Column("why", sa.Text, nullable=True),
-    sa.Column("old", sa.Text, nullable=True),
-    sa.Column("new", sa.Text, nullable=True),
-    sa.Column("prev_hash", sa.String(64), nullable=False),
-    sa.Column("hash", sa.String(64), nullable=False),
-)
-
+# -- users, e-signatures, amendments (migration 2) ------------------------------------------------------
 users = sa.Table(
     "users", metadata,
     sa.Column("username", sa.String(80), primary_key=True),
     sa.Column("full_name", sa.String(200), nullable=False),
-    sa.Column("role", sa.String(16), nullable=False),
-    sa.Column("password_hash", sa.Text, nullable=False),
-    sa.Column("disabled", sa.Boolean, nullable=False),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("password_hash", sa.String(200), nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
 )
 
@@ -92,37 +76,61 @@ signatures = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("run_id", sa.String(40), sa.ForeignKey("runs.run_id"), nullable=False, index=True),
     sa.Column("username", sa.String(80), sa.ForeignKey("users.username"), nullable=False),
-    sa.Column("meaning", sa.String(16), nullable=False),
+    sa.Column("full_name", sa.String(200), nullable=False),
+    sa.Column("meaning", sa.String(20), nullable=False),
     sa.Column("at", UTCDateTime, nullable=False),
-    sa.Column("result_version", sa.Integer, nullable=True),
+    sa.Column("reason", sa.Text, nullable=True),
+    sa.Column("version", sa.Integer, nullable=False),
 )
 
-#: Version 1 is the final result; each amendment adds a version with its reason (never an overwrite).
 result_versions = sa.Table(
     "result_versions", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("run_id", sa.String(40), sa.ForeignKey("runs.run_id"), nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("changes", sa.JSON, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("by", sa.String(80), sa.ForeignKey("users.username"), nullable=False),
     sa.Column("at", UTCDateTime, nullable=False),
-    sa.Column("who", sa.String(80), nullable=False),
-    sa.Column("reason", sa.Text, nullable=True),
-    sa.Column("result", sa.JSON, nullable=False),
-    sa.PrimaryKeyConstraint("run_id", "version", name="pk_result_versions"),
+    sa.UniqueConstraint("run_id", "version", name="uq_result_versions_run_version"),
 )
 
+# -- the audit trail (migration 2): append-only, hash-chained; format in docs/store.md ------------------
+audit = sa.Table(
+    "audit", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=False),
+    sa.Column("run_id", sa.String(40), nullable=True, index=True),
+    sa.Column("who", sa.String(80), nullable=False),
+    sa.Column("what", sa.String(80), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("why", sa.Text, nullable=True),
+    sa.Column("old", sa.Text, nullable=False),  # canonical JSON text (hashed as stored)
+    sa.Column("new", sa.Text, nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)
+
+#: One row (id 1): the last entry's id and hash. Appends lock it, so the chain never forks; verify compares
+#: the chain's end with it, so cutting entries off the end is detected too.
+audit_head = sa.Table(
+    "audit_head", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("last_id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), nullable=False),
+    sa.Column("last_hash", sa.String(64), nullable=False),
+)
+
+# -- QC results of the chloride analyzer (migration 3) -------------------------------------------------
 qc_results = sa.Table(
     "qc_results", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("analyzer", sa.String(80), nullable=False),
-    sa.Column("level", sa.String(40), nullable=False),
-    sa.Column("lot", sa.String(40), nullable=True),
+    sa.Column("analyzer", sa.String(40), nullable=False),
+    sa.Column("level", sa.String(20), nullable=False),
+    sa.Column("lot", sa.String(40), nullable=False),
+    sa.Column("target_mean", sa.Float, nullable=False),  # mmol/L
+    sa.Column("target_sd", sa.Float, nullable=False),  # mmol/L
+    sa.Column("value", sa.Float, nullable=False),  # mmol/L
+    sa.Column("qc_run", sa.String(40), nullable=False),  # the analytical run the control belongs to
     sa.Column("at", UTCDateTime, nullable=False),
-    sa.Column("value", sa.Float, nullable=False),
-    sa.Column("unit", sa.String(16), nullable=False),
-    sa.Column("target_mean", sa.Float, nullable=True),
-    sa.Column("target_sd", sa.Float, nullable=True),
     sa.Column("who", sa.String(80), nullable=False),
-    sa.Index("ix_qc_analyzer_level_at", "analyzer", "level", "at"),
+    sa.Index("ix_qc_results_analyzer_level", "analyzer", "level", "at"),
 )
-
-sa.Index("ix_runs_qa", runs.c.operator, runs.c.created_month, runs.c.age_group, runs.c.qns, runs.c.created_at)

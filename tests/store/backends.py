@@ -1,72 +1,100 @@
-"""Fresh stores on each backend for the store and QA tests.
+"""Store fixtures for both backends, and runs built event by event (import the fixtures into a test module).
 
-PostgreSQL tests use the server at ``SWEATTEST_TEST_PG`` (default: postgres on 127.0.0.1:5432, database
-``test``), each in its own schema dropped afterwards. They are skipped when the server cannot be
-reached, except under ``CI=true`` or ``SWEATTEST_REQUIRE_POSTGRES=1``, where that is a failure.
+``store`` runs every test on SQLite and on PostgreSQL (127.0.0.1:5432, database ``test``; each test gets
+a fresh schema, dropped afterwards). PostgreSQL tests skip when the server is unreachable, except when
+CI=true or SWEATTEST_REQUIRE_POSTGRES=1: then an unreachable server fails the test.
 """
 
 from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
 
+from sweattest.clock import VirtualClock
+from sweattest.runs import record_event
+from sweattest.store import Store
+from sweattest.units import Q_
+
 PG_URL = os.environ.get("SWEATTEST_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-BACKENDS = ["sqlite", "postgres"]
+START = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
 
 def postgres_required() -> bool:
     return os.environ.get("CI", "").lower() == "true" or os.environ.get("SWEATTEST_REQUIRE_POSTGRES") == "1"
 
 
-_pg_reachable: bool | None = None
-
-
-def _postgres_admin() -> sa.Engine:
-    global _pg_reachable
-    engine = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    if _pg_reachable is None:
-        try:
-            with engine.connect():
-                _pg_reachable = True
-        except sa.exc.OperationalError as exc:
-            _pg_reachable = False
-            reason = str(exc.orig).splitlines()[0]
-            if postgres_required():
-                pytest.fail(f"PostgreSQL at {PG_URL} is required here (CI) but unreachable: {reason}")
-    if not _pg_reachable:
-        if postgres_required():
-            pytest.fail(f"PostgreSQL at {PG_URL} is required here (CI) but unreachable")
-        pytest.skip(f"PostgreSQL at {PG_URL} is not reachable")
-    return engine
-
-
-@contextmanager
-def postgres_url() -> Iterator[str]:
-    """A URL whose connections work in a fresh, private schema (dropped afterwards)."""
-    admin = _postgres_admin()
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+def postgres_schema_url() -> tuple[str, sa.Engine, str]:
+    """A URL whose connections use a fresh schema; skips (or fails in CI) when PostgreSQL is unreachable."""
+    admin = sa.create_engine(PG_URL)
+    name = f"t_{uuid.uuid4().hex[:12]}"
     try:
-        url = sa.engine.make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'CREATE SCHEMA "{name}"'))
+    except (sa.exc.OperationalError, ImportError) as exc:
         admin.dispose()
+        if postgres_required():
+            pytest.fail(f"PostgreSQL at {PG_URL} is required here (CI) but unreachable: {exc}")
+        pytest.skip(f"PostgreSQL at {PG_URL} unreachable")
+    return f"{PG_URL}?options=-csearch_path%3D{name}", admin, name
 
 
-@contextmanager
-def backend_url(backend: str, tmp_path: Path) -> Iterator[str]:
-    if backend == "sqlite":
-        yield str(tmp_path / "runs.db")
-    else:
-        with postgres_url() as url:
-            yield url
+def drop_schema(admin: sa.Engine, name: str) -> None:
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA "{name}" CASCADE'))
+    admin.dispose()
 
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request, tmp_path):
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'runs.db'}"
+        return
+    url, admin, name = postgres_schema_url()
+    yield url
+    drop_schema(admin, name)
+
+
+@pytest.fixture
+def clock():
+    return VirtualClock(start=START)
+
+
+@pytest.fixture
+def store(store_url, clock):
+    s = Store(store_url, clock)
+    yield s
+    s.close()
+
+
+def make_run(store, clock, run_id: str = "R1", *, operator: str = "tech1", sites=("left_forearm", "right_forearm"),
+             volumes=(40, 40), chlorides=(45, 48), dob: str = "2025-06-01", accession: str | None = None) -> str:
+    """A volumetric (Macroduct) run taken to result_ready through the procedure core, event by event.
+    A volume under 15 µL makes its site QNS."""
+    order = {"accession": accession or f"ST-{run_id}", "method": "macroduct", "sites": list(sites),
+             "operator": operator, "patient": {"mrn": "MRN1", "dob": dob, "family": "Doe", "given": "J",
+                                               "sex": "F"}}
+    store.create_run(run_id, accession=order["accession"], method="macroduct", operator=operator,
+                     patient_mrn="MRN1", created_at=clock.utcnow(), order=order)
+
+    def ev(kind, site=None, **data):
+        clock.sleep(10)
+        record_event(store, clock, run_id, kind, site=site, data=data, actor=operator)
+
+    ev("verify_patient")
+    ev("check_ready")
+    for site in sites:
+        ev("start_stimulation", site)
+        clock.sleep(300)
+        ev("finish_stimulation", site, charge=Q_(2.5, "mA*min"))
+        ev("start_collection", site)
+    clock.sleep(1800)
+    for site, volume, chloride in zip(sites, volumes, chlorides, strict=True):
+        ev("finish_collection", site)
+        ev("measure_sample", site, volume=Q_(volume, "uL"))
+        if volume >= 15:
+            ev("analyze", site, chloride=Q_(chloride, "mmol/L"))
+    return run_id

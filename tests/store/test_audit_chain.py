@@ -1,135 +1,133 @@
-"""The audit trail: every change is chained; edits, deletions and reordering behind the program's back
-are caught by `sweattest audit verify` on both backends."""
+"""The audit trail: every event is audited in its own transaction, and any edit, deletion or reordering
+made behind the program's back is caught by `sweattest audit verify`, on both backends."""
 
-from __future__ import annotations
-
-import json
-from datetime import UTC, datetime, timedelta
+import threading
 
 import pytest
 import sqlalchemy as sa
 
-from sweattest.audit import format_entry, history, verify
-from sweattest.cli import audit as audit_cli
-from sweattest.store.auditlog import canonical_entry
-from sweattest.store.values import canonical_json
+from sweattest.audit import format_history, history, verify
+from sweattest.cli.main import main
+from sweattest.store import Store
+from tests.store import backends
+from tests.store.backends import START, make_run
 
-T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
-
-
-def make_history(store, runs=3):
-    for i in range(runs):
-        store.create_run(f"R{i}", accession=f"A{i}", method="macroduct", operator="amy", patient_mrn="M",
-                         created_at=T0 + timedelta(minutes=i), order={"patient": {"dob": "2020-01-01"}})
-        store.set_run_state(f"R{i}", "stimulating", T0 + timedelta(minutes=i, seconds=30))
-    store.audit(who="qa1", what="comment", at=T0 + timedelta(hours=1), run_id="R1", why="reviewed logbook",
-                new={"note": "Ünïcode ok"})
+store_url, store, clock = backends.store_url, backends.store, backends.clock  # both backends
 
 
-def tamper(store, *statements):
-    """Run SQL as someone with direct database access would, bypassing the append-only triggers."""
-    drop = _trigger_sql(store.backend)
+@pytest.fixture
+def audited(store, clock):
+    make_run(store, clock, sites=("left_forearm",), volumes=(40,), chlorides=(45,))
+    return store
+
+
+def _sql(store, text, **params):
     with store.engine.begin() as conn:
-        for s in drop:
-            conn.exec_driver_sql(s)
-        for s in statements:
-            conn.exec_driver_sql(s)
+        conn.execute(sa.text(text), params)
 
 
-def _trigger_sql(backend):
-    if backend == "postgresql":
-        return ["DROP TRIGGER audit_no_change ON audit"]
-    return ["DROP TRIGGER audit_no_update", "DROP TRIGGER audit_no_delete"]
+def test_every_event_has_an_audit_entry_and_the_chain_is_intact(audited):
+    events = audited.events("R1")
+    entries = history(audited, "R1")
+    assert [e.what for e in entries] == ["create_run"] + [e.kind for e in events]
+    assert {e.who for e in entries} == {"tech1"}
+    result = verify(audited)
+    assert result.intact and result.entries == len(entries)
+    assert result.message() == f"audit trail intact: {len(entries)} entries"
 
 
-def cli(store, *argv):
-    parser = __import__("argparse").ArgumentParser()
-    audit_cli.register(parser.add_subparsers())
-    args = parser.parse_args(["audit", *argv, "--db", store.engine.url.render_as_string(hide_password=False)])
-    return args.func(args)
+def test_history_reads_as_a_story(audited):
+    lines = format_history(history(audited, "R1"))
+    assert lines[0].startswith("2026-11-20 09:00:00Z  tech1")
+    assert any("analyze" in line and "chloride=45 mmol/l" in line for line in lines)
 
 
-def test_changes_are_audited_and_chain_is_intact(store, capsys):
-    make_history(store)
-    result = verify(store)
-    assert result.intact and result.entries == 7
-    assert cli(store, "verify") == 0
-    assert "audit trail intact: 7 entries" in capsys.readouterr().out
+def test_an_edited_entry_is_caught(audited):
+    _sql(audited, "update audit set new = :v where id = 5", v='{"chloride":{"unit":"mmol/L","value":30}}')
+    result = verify(audited)
+    assert not result.intact and result.broken_id == 5 and "changed" in result.problem
+    assert result.entries == 4
 
 
-def test_empty_trail_is_intact(store):
-    assert verify(store).intact and verify(store).entries == 0
+def test_an_edited_time_or_author_is_caught(audited):
+    _sql(audited, "update audit set who = 'someone' where id = 3")
+    assert verify(audited).broken_id == 3
 
 
-def test_canonical_form_is_canonical_json_of_the_entry(store):
-    make_history(store)
-    with store.engine.connect() as conn:
-        row = conn.exec_driver_sql("SELECT id, run_id, who, what, at, why, old, new FROM audit WHERE id = 7").one()
-    as_dict = {"id": row[0], "run_id": row[1], "who": row[2], "what": row[3], "at": row[4], "why": row[5],
-               "old": None, "new": json.loads(row[7])}
-    assert canonical_entry(*row) == canonical_json(as_dict)
+def test_a_deleted_entry_is_caught(audited):
+    _sql(audited, "delete from audit where id = 4")
+    result = verify(audited)
+    assert (result.intact, result.broken_id) == (False, 4)
+    assert "entry 4" in result.expected and "entry 5" in result.found
 
 
-def test_direct_update_is_refused_by_the_database(store):
-    make_history(store)
-    with pytest.raises(sa.exc.DatabaseError, match="append-only"):
-        with store.engine.begin() as conn:
-            conn.exec_driver_sql("UPDATE audit SET who = 'eve' WHERE id = 2")
-    with pytest.raises(sa.exc.DatabaseError, match="append-only"):
-        with store.engine.begin() as conn:
-            conn.exec_driver_sql("DELETE FROM audit WHERE id = 2")
-    assert verify(store).intact
+def test_entries_cut_off_the_end_are_caught(audited):
+    last = verify(audited).entries
+    _sql(audited, "delete from audit where id = :id", id=last)
+    result = verify(audited)
+    assert not result.intact and "missing at the end" in result.problem
 
 
-@pytest.mark.parametrize("statements, broken_at, words", [
-    (["UPDATE audit SET who = 'eve' WHERE id = 3"], 3, "edited"),
-    (["UPDATE audit SET new = '{\"state\":\"reported\"}' WHERE id = 2"], 2, "edited"),
-    (["UPDATE audit SET at = '2026-11-20T08:00:00.000000Z' WHERE id = 5"], 5, "edited"),
-    (["DELETE FROM audit WHERE id = 4"], 4, "missing"),
-    (["DELETE FROM audit WHERE id = 1"], 1, "missing"),
-    # swap two entries' positions, keeping each one's own hash
-    (["UPDATE audit SET id = 100 WHERE id = 3", "UPDATE audit SET id = 3 WHERE id = 4",
-      "UPDATE audit SET id = 4 WHERE id = 100"], 3, "does not link"),
-    # swap the contents of two entries but keep the ids and hashes in place
-    (["UPDATE audit SET what = CASE id WHEN 2 THEN 'run created' ELSE 'state changed' END, "
-      "old = CASE id WHEN 2 THEN NULL ELSE '{\"state\":\"created\"}' END WHERE id IN (1, 2)"], 1, "edited"),
-])
-def test_tampering_is_caught_at_the_first_broken_link(store, capsys, statements, broken_at, words):
-    make_history(store)
-    tamper(store, *statements)
-    result = verify(store)
-    assert not result.intact
-    assert result.broken_at == broken_at and words in result.broken
-    assert cli(store, "verify") == 1
+def test_reordered_entries_are_caught(audited):
+    _sql(audited, "update audit set id = -1 where id = 3")
+    _sql(audited, "update audit set id = 3 where id = 4")
+    _sql(audited, "update audit set id = 4 where id = -1")
+    assert (verify(audited).intact, verify(audited).broken_id) == (False, 3)
+
+
+def test_a_relinked_entry_is_caught(audited):
+    """Rewriting an entry and its own hash still breaks the next entry's link."""
+    from sweattest.store.chain import entry_hash, entry_text
+
+    with audited.engine.begin() as conn:
+        row = conn.execute(sa.text("select * from audit where id = 2")).mappings().one()
+        forged = entry_text(2, row["run_id"], "intruder", row["what"], row["at"], row["why"], row["old"], row["new"])
+        conn.execute(sa.text("update audit set who = 'intruder', hash = :h where id = 2"),
+                     {"h": entry_hash(row["prev_hash"], forged)})
+    result = verify(audited)
+    assert result.broken_id == 3 and "does not link" in result.problem
+
+
+def test_verify_command_exit_status(audited, store_url, capsys):
+    assert main(["audit", "verify", "--db", store_url]) == 0
+    assert capsys.readouterr().out.startswith("audit trail intact: ")
+    _sql(audited, "update audit set why = 'nothing happened' where id = 2")
+    assert main(["audit", "verify", "--db", store_url]) == 1
     out = capsys.readouterr().out
-    assert f"BROKEN at entry {broken_at}" in out
+    assert "BROKEN at entry 2" in out and "expected hash" in out
 
 
-def test_audit_entry_commits_with_the_change_it_records(store):
-    make_history(store, runs=1)
-    with pytest.raises(RuntimeError):
-        with store.write() as conn:
-            store.audit(who="amy", what="note", at=T0, run_id="R0", conn=conn)
-            raise RuntimeError("the change failed")
-    assert [e["what"] for e in history(store, "R0")] == ["run created", "state changed"]
-    assert verify(store).intact
+def test_show_command_prints_the_history(audited, store_url, capsys):
+    assert main(["audit", "show", "R1", "--db", store_url]) == 0
+    out = capsys.readouterr().out
+    assert "run R1:" in out and "verify_patient" in out and "tech1" in out
+    assert main(["audit", "show", "nope", "--db", store_url]) == 2
+    assert "no run 'nope'" in capsys.readouterr().err
 
 
-def test_show_prints_a_runs_history_readably(store, capsys):
-    make_history(store)
-    assert cli(store, "show", "R1") == 0
-    out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("run R1  accession A1")
-    assert "amy  state changed  state: created -> stimulating" in out[2]
-    assert "qa1  comment  note=Ünïcode ok  because: reviewed logbook" in out[3]
-    assert out[1].strip().startswith("2026-11-20 09:01:00Z")
+def test_two_stations_appending_at_once_keep_one_chain(store_url, clock):
+    first = Store(store_url, clock)
+    for run_id in ("A", "B"):
+        first.create_run(run_id, accession=f"ST-{run_id}", method="macroduct", operator="tech1",
+                         patient_mrn="M", created_at=START, order={})
+    errors = []
 
+    def station(run_id):
+        s = Store(store_url, clock)
+        try:
+            for i in range(40):
+                s.append_event(run_id, kind="note", site=None, at=START, t=i, data={"actor": run_id, "i": i})
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        finally:
+            s.close()
 
-def test_show_unknown_run(store, capsys):
-    assert cli(store, "show", "nope") == 1
-    assert "no run nope" in capsys.readouterr().out
-
-
-def test_format_entry_with_plain_values():
-    entry = {"id": 1, "at": T0, "who": "a", "what": "x", "why": None, "old": 1, "new": 2}
-    assert format_entry(entry) == "2026-11-20 09:00:00Z  #1  a  x  1 -> 2"
+    threads = [threading.Thread(target=station, args=(r,)) for r in ("A", "B")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    result = verify(first)
+    assert result.intact and result.entries == 2 + 80
+    first.close()

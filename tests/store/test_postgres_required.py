@@ -22,7 +22,7 @@ def test_unreachable_postgres_fails_only_where_required(env, outcome, status):
     clean |= env | {"SWEATTEST_TEST_PG": "postgresql+psycopg://nobody@127.0.0.1:1/none"}
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-         "tests/store/test_store_runs.py::test_unknown_run_is_none"],
+         "tests/store/test_store_basics.py::test_events_are_numbered_and_come_back_as_written"],
         cwd=ROOT, env=clean, capture_output=True, text=True, timeout=120)
     summary = proc.stdout.strip().splitlines()[-1]
     assert "1 passed" in summary and f"1 {outcome}" in summary, proc.stdout

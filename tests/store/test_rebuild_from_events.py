@@ -13,6 +13,9 @@ from sweattest.order import parse_order
 from sweattest.runs import load_run
 from sweattest.simulated_run import perform_simulated_run
 from sweattest.simulation.scenario import parse_scenario
+from tests.store import backends
+
+store_url, store, clock = backends.store_url, backends.store, backends.clock  # both backends
 
 
 def _qns_left(doc):
@@ -29,8 +32,7 @@ def _open_circuit(doc):
 def test_every_demo_run_rebuilds_from_its_events(store, tmp_path, variant):
     order = parse_order(copy.deepcopy(DEMO_ORDER))
     scenario = parse_scenario(variant(copy.deepcopy(DEMO_SCENARIO)), order.sites)
-    clock = VirtualClock()
-    result = perform_simulated_run(order, scenario, store=store, clock=clock, out_dir=tmp_path / "out")
+    result = perform_simulated_run(order, scenario, store=store, clock=VirtualClock(), out_dir=tmp_path / "out")
     rebuilt, stored_order = load_run(store, result.run.run_id)
     assert rebuilt == result.run
     assert store.get_run(result.run.run_id)["state"] == result.run.state

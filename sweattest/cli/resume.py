@@ -1,0 +1,47 @@
+"""`sweattest resume`: bring runs left unfinished by a crash or power loss back under control."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from sweattest.cli.console import ConsoleReporter
+from sweattest.cli.options import terminate_as_interrupt
+from sweattest.cli.run import _summary
+from sweattest.resume import resume_simulated, unfinished_runs
+from sweattest.store import open_store
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("resume", help="resume or abort runs left unfinished by a crash or power loss",
+                       description="Finds unfinished runs. Inducer outputs are forced off; a site caught "
+                                   "stimulating is aborted with the reason; collections resume from their "
+                                   "recorded start; readings already recorded are kept.")
+    p.add_argument("run_id", nargs="?", help="only this run (default: every unfinished run)")
+    p.add_argument("--db", default=None, help="run store URL or SQLite path")
+    p.add_argument("--out", type=Path, default=None, help="folder for the resumed runs' files")
+    p.add_argument("--speed", default="instant", help="simulated time: 'instant' (default) or a factor")
+    p.set_defaults(func=_resume)
+
+
+def _resume(args: argparse.Namespace) -> int:
+    from sweattest.cli.options import parse_speed
+
+    speed = parse_speed(args.speed)
+    store = open_store(args.db)
+    terminate_as_interrupt()
+    try:
+        rows = [r for r in unfinished_runs(store) if args.run_id in (None, r["run_id"])]
+        if not rows:
+            print("sweattest: no unfinished runs" + (f" with id {args.run_id}" if args.run_id else ""))
+            return 0
+        for row in rows:
+            print(f"sweattest: resuming run {row['run_id']} (accession {row['accession']}, was {row['state']})")
+            folder = args.out or Path.cwd() / f"sweattest-{row['accession']}-{row['run_id']}"
+            result = resume_simulated(store, row["run_id"], out_dir=folder, speed=speed,
+                                      reporter=ConsoleReporter())
+            _summary(result.record)
+            print(f"Files written to {result.out_dir}")
+    finally:
+        store.close()
+    return 0

@@ -1,0 +1,43 @@
+"""HL7 v2 text escaping with the standard delimiters ``|^~\\&``.
+
+Every text value goes through ``escape`` before it is placed in a field: ``|`` -> ``\\F\\``, ``^`` ->
+``\\S\\``, ``~`` -> ``\\R\\``, ``\\`` -> ``\\E\\``, ``&`` -> ``\\T\\``; a line break (CR LF, LF or CR) ->
+``\\.br\\`` (HL7 v2.5.1 chapter 2.7; formatted text); any other control character (which could break
+MLLP framing, e.g. 0x0B) -> ``\\Xhh\\``. One pass over the characters, so an escape sequence
+is never escaped twice and a backslash is never lost (python-hl7 #84, hapi #7).
+"""
+
+from __future__ import annotations
+
+import re
+
+FIELD, COMPONENT, REPETITION, ESCAPE, SUBCOMPONENT = "|", "^", "~", "\\", "&"
+ENCODING_CHARACTERS = COMPONENT + REPETITION + ESCAPE + SUBCOMPONENT
+_ESCAPES = {FIELD: "\\F\\", COMPONENT: "\\S\\", REPETITION: "\\R\\", ESCAPE: "\\E\\", SUBCOMPONENT: "\\T\\"}
+_UNESCAPES = {"F": FIELD, "S": COMPONENT, "R": REPETITION, "E": ESCAPE, "T": SUBCOMPONENT, ".br": "\n"}
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_SEQUENCE = re.compile(r"\\(F|S|R|E|T|\.br|X[0-9A-Fa-f]{2})\\")
+
+
+def escape(text: object) -> str:
+    """``text`` made safe for any HL7 field, component or subcomponent."""
+    s = _LINE_BREAK.sub("\n", "" if text is None else str(text))
+    return "".join(_one(ch) for ch in s)
+
+
+def _one(ch: str) -> str:
+    if ch == "\n":
+        return "\\.br\\"
+    if ch < " " or ch == "\x7f":
+        return f"\\X{ord(ch):02X}\\"
+    return _ESCAPES.get(ch, ch)
+
+
+def unescape(text: str) -> str:
+    """The inverse of ``escape`` (line breaks come back as LF)."""
+    return _SEQUENCE.sub(_unescaped, text)
+
+
+def _unescaped(m: re.Match) -> str:
+    code = m.group(1)
+    return chr(int(code[1:], 16)) if code.startswith("X") else _UNESCAPES[code]

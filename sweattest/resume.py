@@ -1,0 +1,73 @@
+"""Crash recovery: find runs the program left unfinished and bring each back under control.
+
+Outputs are forced off first; a site caught stimulating is aborted with the reason and the charge
+recorded so far (never resumed); a collection resumes with the time left from the recorded start, or
+ends at once (flagged as too long by the adequacy rule) when the maximum has passed; readings already
+recorded are kept. Simulated runs record their scenario, so they resume on the same simulated bench.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from sweattest.clock import Clock, VirtualClock
+from sweattest.errors import ValidationError
+from sweattest.procedure.table import SITE_STATES
+from sweattest.record import run_record
+from sweattest.runner import Reporter, Runner
+from sweattest.runs import load_run
+from sweattest.simulated_run import RunResult, write_outputs
+from sweattest.simulation.scenario import parse_scenario
+from sweattest.simulation.world import SimulatedOperator, simulated_bench
+
+#: A run whose derived state comes before this one is unfinished: the runner still had work to do.
+FIRST_DONE_STATE = "result_ready"
+
+
+def unfinished_runs(store) -> list[dict]:
+    done = SITE_STATES.index(FIRST_DONE_STATE)
+    return [r for r in store.list_runs() if r["state"] in SITE_STATES and SITE_STATES.index(r["state"]) < done]
+
+
+def last_recorded(store, run_id: str) -> datetime:
+    """The latest time anything of the run was recorded: the process stopped after it."""
+    times = [e.at for e in store.events(run_id)[-1:]]
+    readings = store.readings(run_id)
+    if readings:
+        times.append(readings[-1]["at"])
+    return max(times) if times else store.get_run(run_id)["created_at"]
+
+
+def resume_simulated(store, run_id: str, *, out_dir: Path, speed: float | None = None,
+                     reporter: Reporter | None = None, clock: Clock | None = None) -> RunResult:
+    run, order = load_run(store, run_id)
+    if "simulation" not in order:
+        raise ValidationError(f"run {run_id} was performed on real instruments: resume it at its bench "
+                              "(sweattest serve), where the tech can check the patient and the devices")
+    scenario = parse_scenario(order["simulation"], tuple(order["sites"]))
+    created = store.get_run(run_id)["created_at"]
+    clock = clock or VirtualClock(start=last_recorded(store, run_id), speed=speed)
+    t_offset = (clock.utcnow() - created).total_seconds()
+    bench = simulated_bench(clock, run.protocol, scenario, tuple(order["sites"]))
+    try:
+        operator = SimulatedOperator(order["operator"], clock, bench, run.protocol, scenario)
+        operator.restore(run, t_offset)
+        runner = Runner(store=store, clock=clock, bench=bench, operator=operator, run=run,
+                        order=order | {"pilocarpine_lot": {"lot": order["pilocarpine_lot"]["lot"],
+                                                           "expires": _date(order["pilocarpine_lot"]["expires"])}},
+                        reporter=reporter, t_offset=t_offset)
+        runner.recover()
+        run = runner.run_until_results()
+    finally:
+        warning = bench.shutdown()
+        if warning and reporter is not None:
+            reporter.message(warning)
+    record = run_record(run, order, generated_at=clock.utcnow())
+    return RunResult(run=run, record=record, out_dir=out_dir, files=write_outputs(record, out_dir))
+
+
+def _date(text: str):
+    from datetime import date
+
+    return date.fromisoformat(text)

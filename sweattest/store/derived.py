@@ -1,0 +1,30 @@
+"""Values the store keeps beside a run for QA queries, derived from its order and its events."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+#: CFF 2007 QNS targets are set per patient age: up to and including 3 months, and older.
+INFANT, OLDER = "<=3m", ">3m"
+#: Run states from which every site has its verdict (adequate or QNS), so a run's QNS can be judged.
+JUDGED_STATES = frozenset({"result_ready", "reviewed", "reported", "aborted"})
+
+
+def age_group(order: dict[str, Any] | None, tested: datetime) -> str | None:
+    """"<=3m" when the patient was at most 3 calendar months old on the test date, else ">3m"; None
+    without a date of birth."""
+    try:
+        dob = date.fromisoformat(str(((order or {}).get("patient") or {})["dob"]))
+    except (KeyError, TypeError, ValueError):
+        return None
+    months = (tested.year - dob.year) * 12 + tested.month - dob.month - (tested.day < dob.day)
+    return INFANT if months < 3 or (months == 3 and tested.day == dob.day) else OLDER
+
+
+def qns_verdict(run) -> tuple[int, bool | None]:
+    """(sites with a measured sample, whether the test is QNS): QNS when every such site was QNS."""
+    judged = [s for s in run.sites if s.adequacy is not None]
+    if not judged:
+        return 0, None
+    return len(judged), all(not s.adequacy.adequate for s in judged)

@@ -1,0 +1,43 @@
+"""Helpers for tests that stop a real `sweattest run` process: start it, kill it after N lines of output."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def start_run(tmp: Path, order: dict, scenario: dict, db: Path, speed: float, tag: str) -> subprocess.Popen:
+    (tmp / f"order-{tag}.json").write_text(json.dumps(order))
+    (tmp / f"scenario-{tag}.json").write_text(json.dumps(scenario))
+    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
+    return subprocess.Popen(
+        [sys.executable, "-m", "sweattest", "run", "--order", str(tmp / f"order-{tag}.json"), "--simulate",
+         str(tmp / f"scenario-{tag}.json"), "--speed", str(speed), "--db", str(db), "--out", str(tmp / f"out-{tag}")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+def stop_after(proc: subprocess.Popen, lines: int, sig: int = signal.SIGKILL, until=None) -> list[str]:
+    """Read ``lines`` lines of the run's output (or up to the line for which ``until(line)`` holds), then
+    send ``sig``. Reading blocks on the process itself: no sleeping on wall time."""
+    seen: list[str] = []
+    for line in proc.stdout:
+        seen.append(line)
+        if (until is not None and until(line)) or (until is None and len(seen) >= lines):
+            break
+    else:
+        raise AssertionError("the run ended before the moment to stop it:\n" + "".join(seen[-5:]))
+    proc.send_signal(sig)
+    proc.wait(timeout=60)
+    return seen
+
+
+def snapshot(store, run_id: str) -> tuple[list, list]:
+    events = [(e.seq, e.kind, e.site, e.at, e.data, e.accepted) for e in store.events(run_id)]
+    readings = [(r["site"], r["kind"], r["t"], r["data"]) for r in store.readings(run_id)]
+    return events, readings

@@ -1,0 +1,1 @@
+from tests.report.conftest import demo, hostile  # noqa: F401  (shared module-scoped runs)

@@ -1,0 +1,118 @@
+"""HL7 v2.5.1 ORU^R01: every message validates with hl7apy at STRICT; fields checked by position."""
+
+from datetime import UTC, datetime
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sweattest.lims.hl7 import render_oru
+from sweattest.lims.hl7_escape import escape, unescape
+from tests.lims.hl7_oracle import field, segments, strict, text
+
+SENT = datetime(2026, 3, 8, 7, 0, tzinfo=UTC)
+
+
+def _with_report(record, status, corrections=()):
+    return {**record, "report": {**record["report"], "status": status, "corrections": list(corrections)}}
+
+
+def test_demo_message_header_patient_order(demo):
+    msg = render_oru(demo, sent_at=SENT)
+    strict(msg)
+    assert msg.startswith("MSH|^~\\&|SWEATTEST|SWEATLAB|LIMS|HOSPITAL|20260308070000+0000||ORU^R01^ORU_R01|")
+    assert field(msg, "MSH", 11) == "T" and field(msg, "MSH", 12) == "2.5.1"
+    assert field(msg, "MSH", 18) == "UNICODE UTF-8"
+    assert len(field(msg, "MSH", 10)) == 32
+    assert field(msg, "PID", 3) == "MRN0012345^^^SWEATLAB^MR" and field(msg, "PID", 5) == "Doe^Jane"
+    assert field(msg, "PID", 7) == "20250601" and field(msg, "PID", 8) == "F"
+    assert field(msg, "ORC", 1) == "RE" and field(msg, "ORC", 2) == "ST-2026-000123"
+    assert field(msg, "OBR", 2) == "ST-2026-000123" and field(msg, "OBR", 25) == "P"
+    assert field(msg, "OBR", 7) == "20260308060500+0000"
+    assert field(msg, "OBR", 16) == "^A. Smith MD"
+
+
+def test_chloride_per_site_with_loinc_ucum_flags_and_status(demo):
+    msg = render_oru(_with_report(demo, "final"), sent_at=SENT)
+    strict(msg)
+    obx = segments(msg, "OBX")
+    assert all(o[2] in {"NM", "SN", "CWE"} for o in obx)  # OBX-2 always typed
+    chloride = [o for o in obx if o[3].startswith("2077-6^")]
+    assert [(o[4], o[5], o[6], o[7], o[8], o[11]) for o in chloride] == [
+        ("1", "45", "mmol/L^mmol/L^UCUM", "0-29", "A", "F"), ("2", "48", "mmol/L^mmol/L^UCUM", "0-29", "A", "F")]
+    assert chloride[0][3] == "2077-6^Chloride [Moles/volume] in Sweat^LN"
+    volumes = [(o[4], o[5], o[6]) for o in obx if o[3].startswith("SWVOL^")]
+    assert volumes == [("1", "40", "uL^uL^UCUM"), ("2", "35", "uL^uL^UCUM")]
+    charge = [o for o in obx if o[3].startswith("SWCHG^")]
+    assert charge[0][6] == "mA.min^mA.min^UCUM"
+    assert [o[1] for o in obx] == [str(i) for i in range(1, len(obx) + 1)]
+    assert field(msg, "OBR", 25) == "F" and field(msg, "ORC", 5) == "CM"
+
+
+def test_control_ids_are_unique(demo):
+    ids = {field(render_oru(demo, sent_at=SENT), "MSH", 10) for _ in range(200)}
+    assert len(ids) == 200
+
+
+def test_qns_below_range_and_abnormal_flags(demo):
+    left, right = demo["sites"]
+    record = {**demo, "sites": [
+        {**left, "chloride": {"value_mmol_l": 8, "reportable": "<10", "repeat_required": False}},
+        {**right, "adequate": False, "chloride": None, "sample": "9.0 µL"}]}
+    msg = render_oru(record, sent_at=SENT)
+    strict(msg)
+    chloride = [o for o in segments(msg, "OBX") if o[3].startswith("2077-6^")]
+    assert (chloride[0][2], chloride[0][5], chloride[0][8]) == ("SN", "<^10", "N")
+    assert (chloride[1][2], chloride[1][5], chloride[1][11]) == ("NM", "", "X")
+    assert any(o[3].startswith("SWADQ^") and o[5].startswith("QNS^") for o in segments(msg, "OBX"))
+    likely = {**demo, "sites": [{**left, "chloride": {"value_mmol_l": 61, "reportable": "61",
+                                                      "repeat_required": False}}]}
+    assert [o[8] for o in segments(render_oru(likely, sent_at=SENT), "OBX") if o[3].startswith("2077-6")] == ["H"]
+
+
+def test_hostile_patient_and_comment_are_escaped(hostile):
+    msg = render_oru(hostile, sent_at=SENT)
+    strict(msg)
+    pid5 = field(msg, "PID", 5)
+    assert pid5 == "O'Brien\\F\\Smith\\S\\<script>alert(1)</script>\\T\\\\R\\\\E\\^Ann \\T\\ <b>Marie</b>"
+    family, given_name = pid5.split("^")
+    assert text(family) == "O'Brien|Smith^<script>alert(1)</script>&~\\"
+    assert text(given_name) == "Ann & <b>Marie</b>"
+    notes = [n[3] for n in segments(msg, "NTE")]
+    comment = [n for n in notes if text(n).startswith("Comment:")]
+    assert comment == ["Comment: =cmd\\F\\' /C calc'!A0 patient anxious\\.br\\second line: see \\R\\ \\T\\ "
+                       "\\E\\ \\F\\ \\S\\"]
+    assert msg.count("\r") == len(msg.split("\r")) - 1 and "\n" not in msg
+
+
+def test_correction_is_a_new_message_with_status_c(demo):
+    correction = {"version": 2, "at": "2026-03-09T10:00:00+00:00", "by": "rev1", "reason": "transcription\nerror",
+                  "changes": [{"field": "left_forearm.chloride", "old": "45", "new": 46}]}
+    first = render_oru(_with_report(demo, "final"), sent_at=SENT)
+    corrected = render_oru(_with_report(demo, "corrected", [correction]), sent_at=SENT)
+    strict(corrected)
+    assert field(first, "MSH", 10) != field(corrected, "MSH", 10)
+    assert {o[11] for o in segments(corrected, "OBX")} == {"C"} and field(corrected, "OBR", 25) == "C"
+    note = [n[3] for n in segments(corrected, "NTE") if "Corrected" in n[3]]
+    assert note == ["Corrected (version 2) by rev1 at 2026-03-09T10:00:00+00:00: left_forearm.chloride: 45 -> 46. "
+                    "Reason: transcription\\.br\\error"]
+
+
+DELIMITERS = "|^~\\&\r\n"
+
+
+@given(st.text(alphabet=st.sampled_from(list(DELIMITERS) + ["a", "E", "F", "S", "R", "T", "X", ".", "b", "r", "0",
+                                                             "é", "\x0b"])))
+def test_escape_round_trips_every_delimiter_and_line_break(value):
+    escaped = escape(value)
+    assert not any(ch in escaped for ch in "|^~&\r\n\x0b")
+    expected = value.replace("\r\n", "\n").replace("\r", "\n")
+    assert unescape(escaped) == expected
+
+
+@given(st.text(min_size=1, max_size=40))
+def test_any_comment_keeps_the_message_structure(demo, value):
+    record = {**demo, "order": {**demo["order"], "comment": value,
+                                "patient": {**demo["order"]["patient"], "family": value}}}
+    msg = render_oru(record, sent_at=SENT)
+    assert len(segments(msg, "PID")[0]) == 9 and field(msg, "PID", 5).count("^") == 1
+    assert text(field(msg, "PID", 5).split("^")[0]) == value.replace("\r\n", "\n").replace("\r", "\n")

@@ -1,0 +1,85 @@
+"""The accredited-lab report: every required element, lab time zone, escaping, lab templates, PDF."""
+
+import io
+from dataclasses import replace
+
+import pypdf
+import pytest
+
+from sweattest.config import Lab, LabConfig
+from sweattest.errors import ConfigError
+from sweattest.report import render_html, render_pdf
+
+NY = LabConfig(lab=replace(Lab(), name="Boston Children's Sweat Lab", timezone="America/New_York",
+                           clia="22D0123456", director="Dr. Q. Director"))
+
+
+def test_report_holds_every_required_element(demo):
+    html = render_html(demo, NY)
+    for text in [
+        "Boston Children&#39;s Sweat Lab", "1 Example Street", "Tel. +1 555 0100", "Dr. Q. Director",
+        "CLIA 22D0123456", "CAP 0000000",                      # lab identity
+        "Doe, Jane", "MRN0012345", "2025-06-01", "<td>F</td>",  # two identifiers, DOB, sex
+        "ST-2026-000123", "A. Smith MD",                         # accession, ordering provider
+        "Left forearm", "Right forearm", "coulometric", "macroduct",  # sites, method
+        "1.5 mA for 5.0 min", "charge 7.0 mA·min",               # stimulation per site
+        "40.0 µL", "adequate", "2.52",                           # sample, adequacy, sweat rate
+        "<strong>45</strong>", "<strong>48</strong>",            # chloride per site
+        "≤ 29 mmol/L", "30–59 mmol/L", "≥ 60 mmol/L", "intermediate; CF possible",  # ranges, wording
+        "Simulated analyzer", "Performed by", "tech1", "not yet reviewed",  # QC, sign-off
+        "preliminary report", "Version 1",                       # status
+    ]:
+        assert text in html, text
+
+
+def test_times_are_shown_in_the_lab_time_zone(demo):
+    # collection started 06:05 UTC on 8 March 2026: 01:05 in Boston, before the change to daylight time
+    html = render_html(demo, NY)
+    assert "2026-03-08 01:05 EST" in html and "America/New_York" in html
+    assert "06:05 UTC" in render_html(demo)
+
+
+def test_hostile_names_and_comments_are_escaped(hostile):
+    html = render_html(hostile)
+    assert "<script>" not in html and "<b>Marie</b>" not in html
+    assert "O&#39;Brien|Smith^&lt;script&gt;alert(1)&lt;/script&gt;&amp;~\\" in html
+    assert "Ann &amp; &lt;b&gt;Marie&lt;/b&gt;" in html
+    # the comment keeps its line break as <br>, and nothing else of it becomes markup
+    assert "=cmd|&#39; /C calc&#39;!A0 patient anxious<br>\nsecond line: see ~ &amp; \\ | ^" in html
+
+
+def test_flags_for_qns_and_repeat(demo):
+    record = {**demo, "sites": [dict(demo["sites"][0]), dict(demo["sites"][1], adequate=False, chloride=None,
+                                                                sample="9.0 µL")],
+              "interpretation": dict(demo["interpretation"], repeat_recommended=True)}
+    html = render_html(record)
+    assert "Right forearm: QNS — quantity not sufficient (sample 9.0 µL)" in html
+    assert "Repeat sweat test recommended." in html
+
+
+def test_lab_template_folder_overrides_blocks_and_stays_escaped(demo, tmp_path):
+    (tmp_path / "report.html").write_text(
+        '{% extends "shipped/report.html" %}{% block header %}<h1>OUR LAB {{ order.patient.family }}'
+        '</h1>{% endblock %}', encoding="utf-8")
+    hostile = {**demo, "order": {**demo["order"], "patient": {**demo["order"]["patient"], "family": "<i>x"}}}
+    html = render_html(hostile, LabConfig(template_folder=tmp_path))
+    assert "<h1>OUR LAB &lt;i&gt;x</h1>" in html and "Results per site" in html
+
+
+def test_broken_lab_template_is_a_clear_error(demo, tmp_path):
+    (tmp_path / "report.html").write_text("{% if %}", encoding="utf-8")
+    with pytest.raises(ConfigError, match="report template report.html"):
+        render_html(demo, LabConfig(template_folder=tmp_path))
+
+
+def test_pdf_has_the_report_text_and_page_x_of_y(demo):
+    pdf = render_pdf(demo, NY)
+    assert pdf.startswith(b"%PDF")
+    reader = pypdf.PdfReader(io.BytesIO(pdf))
+    text = "\n".join(p.extract_text() for p in reader.pages)
+    n = len(reader.pages)
+    for page in range(1, n + 1):
+        assert f"Page {page} of {n}" in text
+    for needle in ("Boston Children's Sweat Lab", "Doe, Jane", "MRN0012345", "ST-2026-000123", "45", "48",
+                   "PRELIMINARY", "intermediate; CF possible", "01:05 EST"):
+        assert needle in text, needle

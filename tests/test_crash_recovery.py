@@ -1,0 +1,153 @@
+"""A power cut mid-run never loses a reading or leaves current flowing (DESIGN principle 6, issue 5).
+
+A real `sweattest run` process on a sped-up clock is killed with SIGKILL at random moments; `sweattest
+resume` then brings the run back: outputs forced off, a site caught stimulating aborted with the reason,
+collections resumed from their recorded start. Every recorded event and reading survives unchanged.
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+
+import pytest
+
+from sweattest.cli.main import main
+from sweattest.clock import RealClock
+from sweattest.runs import load_run, record_event
+from sweattest.store import open_store
+from tests.crashing import snapshot, start_run, stop_after
+
+TRIALS = 30
+
+
+def _one_minute_into_left(line: str) -> bool:
+    return "stimulating left_forearm" in line and " 01:0" in line
+SPEED = 1200  # a 40-minute bilateral run takes about two seconds
+
+
+def _resume_and_finish(db, tmp, trial):
+    before = {}
+    store = open_store(str(db))
+    try:
+        for row in store.list_runs():
+            before[row["run_id"]] = snapshot(store, row["run_id"])
+    finally:
+        store.close()
+    assert main(["resume", "--db", str(db), "--out", str(tmp / f"resumed-{trial}")]) == 0
+    store = open_store(str(db))
+    try:
+        for run_id, (events, readings) in before.items():
+            after_events, after_readings = snapshot(store, run_id)
+            assert after_events[: len(events)] == events, "a recorded event changed or vanished"
+            assert after_readings[: len(readings)] == readings, "a recorded reading changed or vanished"
+            run, _ = load_run(store, run_id)
+            assert run.state in {"result_ready", "aborted"}, run.state
+            for site in run.sites:
+                assert site.state in {"result_ready", "aborted"}
+                if site.state == "aborted":
+                    assert site.abort_reason
+            if run.state == "result_ready":
+                run = record_event(store, RealClock(), run_id, "review", data={"reviewer": "rev1"}, actor="rev1")
+                run = record_event(store, RealClock(), run_id, "report", actor="rev1")
+            assert run.state in {"reported", "aborted"}
+        return before
+    finally:
+        store.close()
+
+
+def _interrupted_stimulations(db) -> int:
+    store = open_store(str(db))
+    try:
+        return sum(1 for row in store.list_runs() for e in store.events(row["run_id"])
+                   if e.kind == "abort" and e.data.get("code") == "interrupted_stimulation")
+    finally:
+        store.close()
+
+
+def test_sigkill_at_random_moments_then_resume(tmp_path, order_doc, scenario_doc):
+    rng = random.Random(20261124)
+    killed_in_stimulation = 0
+    for trial in range(TRIALS):
+        db = tmp_path / f"runs-{trial}.db"
+        proc = start_run(tmp_path, order_doc, scenario_doc, db, SPEED, str(trial))
+        stop_after(proc, lines=rng.randint(1, 40))
+        _resume_and_finish(db, tmp_path, trial)
+        killed_in_stimulation += _interrupted_stimulations(db)
+    assert killed_in_stimulation >= 1  # the random moments include the dangerous phase
+
+
+def test_a_run_killed_during_stimulation_aborts_that_site_and_finishes_the_other(tmp_path, order_doc,
+                                                                                 scenario_doc):
+    db = tmp_path / "runs.db"
+    proc = start_run(tmp_path, order_doc, scenario_doc, db, SPEED, "stim")
+    stop_after(proc, lines=0, until=_one_minute_into_left)
+    _resume_and_finish(db, tmp_path, "stim")
+    store = open_store(str(db))
+    try:
+        [row] = store.list_runs()
+        run, _ = load_run(store, row["run_id"])
+        left, right = run.sites
+        assert left.state == "aborted" and "never resumed" in left.abort_reason
+        assert 0 < left.charge.to("mA*min").magnitude < 7.0  # the charge delivered before the crash
+        assert right.state == "reported"
+        samples = store.readings(row["run_id"], site="left_forearm", kind="stimulation_sample")
+        assert samples and left.charge.magnitude == samples[-1]["data"]["charge_ma_min"]
+    finally:
+        store.close()
+
+
+def test_a_run_killed_during_collection_resumes_the_remaining_time(tmp_path, order_doc, scenario_doc):
+    db = tmp_path / "runs.db"
+    proc = start_run(tmp_path, order_doc, scenario_doc, db, SPEED, "coll")
+    stop_after(proc, lines=0, until=lambda line: "start_collection" in line and "right_forearm" in line)
+    _resume_and_finish(db, tmp_path, "coll")
+    store = open_store(str(db))
+    try:
+        [row] = store.list_runs()
+        run, _ = load_run(store, row["run_id"])
+        for site in run.sites:
+            assert site.state == "reported"
+            minutes = site.collection_time.to("min").magnitude
+            assert 30.0 <= minutes < 30.5  # the full collection time, counted from the recorded start
+    finally:
+        store.close()
+
+
+def test_collection_past_its_maximum_during_an_outage_is_flagged(tmp_path, order_doc, scenario_doc):
+    from datetime import timedelta
+
+    from sweattest.clock import VirtualClock
+    from sweattest.resume import last_recorded, resume_simulated
+
+    db = tmp_path / "runs.db"
+    proc = start_run(tmp_path, order_doc, scenario_doc, db, SPEED, "late")
+    stop_after(proc, lines=0, until=lambda line: "start_collection" in line and "right_forearm" in line)
+    store = open_store(str(db))
+    try:
+        [row] = store.list_runs()
+        late = VirtualClock(start=last_recorded(store, row["run_id"]) + timedelta(hours=2))
+        result = resume_simulated(store, row["run_id"], out_dir=tmp_path / "late-out", clock=late)
+        for site in result.run.sites:
+            assert site.collection_time.to("min").magnitude > 60
+            assert "collection_too_long" in {f.code for f in site.adequacy.findings}
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_sigterm_or_sigint_during_stimulation_switches_off_and_records_why(tmp_path, order_doc, scenario_doc,
+                                                                           sig):
+    db = tmp_path / "runs.db"
+    proc = start_run(tmp_path, order_doc, scenario_doc, db, SPEED, "term")
+    stop_after(proc, lines=0, sig=sig, until=_one_minute_into_left)
+    assert proc.returncode == 130
+    assert "interrupted" in proc.stderr.read()
+    store = open_store(str(db))
+    try:
+        [row] = store.list_runs()
+        aborts = [e for e in store.events(row["run_id"]) if e.kind == "abort"]
+        assert [(e.site, e.data["code"]) for e in aborts] == [("left_forearm", "interrupted")]
+        assert aborts[0].data["output_off_confirmed"] is True
+    finally:
+        store.close()

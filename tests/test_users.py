@@ -1,0 +1,68 @@
+"""Users and roles: scrypt-hashed passwords, one message for every failed sign-in, audited changes."""
+
+import pytest
+import sqlalchemy as sa
+
+from sweattest.audit import verify
+from sweattest.errors import AuthError, ValidationError
+from sweattest.store import schema
+from sweattest.users import ROLES, User, add_user, authenticate, disable_user, get_user, list_users
+from tests.store import backends
+
+store_url, store, clock = backends.store_url, backends.store, backends.clock  # both backends
+
+
+def test_a_user_signs_in_with_their_password_only(store):
+    user = add_user(store, "rev1", "Rita Reviewer", "reviewer", "correct horse", actor="admin")
+    assert user == User("rev1", "Rita Reviewer", "reviewer", True)
+    assert authenticate(store, "rev1", "correct horse") == user
+    with store.engine.connect() as conn:
+        stored = conn.execute(sa.select(schema.users.c.password_hash)).scalar_one()
+    assert "correct horse" not in stored and stored.startswith("scrypt$16384$8$1$")
+
+
+def test_every_failed_sign_in_says_the_same(store):
+    add_user(store, "rev1", "Rita Reviewer", "reviewer", "correct horse")
+    add_user(store, "tech2", "Tom Tech", "tech", "battery staple")
+    disable_user(store, "tech2", actor="admin")
+    messages = set()
+    for name, password in [("rev1", "wrong password"), ("nobody", "correct horse"), ("tech2", "battery staple")]:
+        with pytest.raises(AuthError) as err:
+            authenticate(store, name, password)
+        messages.add(str(err.value))
+    assert len(messages) == 1
+
+
+@pytest.mark.parametrize("args, message", [
+    (("rev1", "R", "reviewer", "short"), "at least 8 characters"),
+    (("rev1", "R", "boss", "long enough"), "use one of tech, reviewer, admin"),
+    (("Bad Name", "R", "tech", "long enough"), "user name"),
+    (("rev2", " ", "tech", "long enough"), "full name"),
+])
+def test_bad_new_users_are_refused_and_nothing_is_written(store, args, message):
+    with pytest.raises(ValidationError, match=message):
+        add_user(store, *args)
+    assert list_users(store) == []
+
+
+def test_a_duplicate_user_name_is_refused_and_the_first_kept(store):
+    add_user(store, "rev1", "Rita Reviewer", "reviewer", "correct horse")
+    with pytest.raises(ValidationError, match="already exists"):
+        add_user(store, "rev1", "Someone Else", "admin", "other password")
+    assert get_user(store, "rev1").full_name == "Rita Reviewer"
+    assert authenticate(store, "rev1", "correct horse").role == "reviewer"
+
+
+def test_user_changes_are_in_the_audit_trail_without_passwords(store):
+    add_user(store, "rev1", "Rita Reviewer", "reviewer", "correct horse", actor="boss")
+    disable_user(store, "rev1", actor="boss")
+    assert [u.active for u in list_users(store)] == [False]
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.select(schema.audit).order_by(schema.audit.c.id)).mappings().all()
+    assert [(r["who"], r["what"]) for r in rows] == [("boss", "add_user"), ("boss", "disable_user")]
+    assert all("correct horse" not in r["new"] for r in rows)
+    assert verify(store).intact
+
+
+def test_roles():
+    assert ROLES == ("tech", "reviewer", "admin")
