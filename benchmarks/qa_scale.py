@@ -1,4 +1,4 @@
-"""QA at scale: a SQLite store of 1,000,000 synthetic runs (with events and audit entries); times
+"""QA at scale: a SQLite store of 1,000,000 synthetic runs (2 events and 2 audit entries each); times
 `qa qns-rate` and `audit verify` over it.
 
 Goals: QNS rate <= 1 s; audit verify <= 5 s per million entries. The store is built with bulk inserts
@@ -28,9 +28,9 @@ from sweattest.audit import verify  # noqa: E402
 from sweattest.clock import VirtualClock  # noqa: E402
 from sweattest.qa.qns import qns_rate  # noqa: E402
 from sweattest.store import open_store  # noqa: E402
-from sweattest.store.auditlog import GENESIS, canonical_entry, entry_hash  # noqa: E402
-from sweattest.store.patient import age_group  # noqa: E402
-from sweattest.store.values import canonical_json  # noqa: E402
+from sweattest.store.chain import canonical_json, entry_hash, entry_text  # noqa: E402
+from sweattest.store.derived import age_group  # noqa: E402
+from sweattest.store.migrations import GENESIS_HASH as GENESIS  # noqa: E402
 
 START = datetime(2024, 1, 1, 8, 0, tzinfo=UTC)
 FMT = "%Y-%m-%dT%H:%M:%S.%fZ"
@@ -53,26 +53,29 @@ def build(path: Path, n_runs: int, seed: int = 1) -> dict[str, int]:
             dob = (created - timedelta(days=rng.choice((20, 60, 400, 3000)))).date().isoformat()
             qns = rng.random() < 0.05
             run_id, operator = f"R{i:07d}", OPERATORS[i % len(OPERATORS)]
+            order = {"patient": {"dob": dob}}
             runs.append((run_id, f"ACC{i:07d}", "macroduct", operator, f"MRN{i % 700_000:07d}", at, "reported",
-                         done, '{"sites":["left_forearm","right_forearm"]}', at[:7], dob, age_group(dob, created),
-                         done, qns, "final", 1))
+                         done, json.dumps(order), age_group(order, created), 2, qns, done, at[:7]))
             events.append((run_id, 1, "verify_patient", None, at, 0.0, f'{{"actor":"{operator}"}}', True))
-            events.append((run_id, 2, "release", "left_forearm", done, 3000.0, f'{{"qns":{str(qns).lower()}}}',
-                           True))
-            new = canonical_json({"accession": f"ACC{i:07d}", "method": "macroduct",
-                                  "patient_mrn": f"MRN{i % 700_000:07d}", "state": "created"})
-            aid = i + 1
-            digest = entry_hash(prev, canonical_entry(aid, run_id, operator, "run created", at, None, None, new))
-            audit.append((aid, run_id, operator, "run created", at, None, None, new, prev, digest))
-            prev = digest
+            events.append((run_id, 2, "report", None, done, 3000.0, f'{{"actor":"{operator}"}}', True))
+            for what, when, new in (
+                    ("create_run", at, canonical_json({"accession": f"ACC{i:07d}", "method": "macroduct",
+                                                       "operator": operator,
+                                                       "patient_mrn": f"MRN{i % 700_000:07d}"})),
+                    ("report", done, "{}")):
+                aid = len(audit) + 1 + counts["audit"]
+                digest = entry_hash(prev, entry_text(aid, run_id, operator, what, when, None, "null", new))
+                audit.append((aid, run_id, operator, what, when, None, "null", new, prev, digest))
+                prev = digest
         db.execute("BEGIN")
         db.executemany("INSERT INTO runs (run_id, accession, method, operator, patient_mrn, created_at, state, "
-                       "updated_at, order_json, created_month, patient_dob, age_group, finished_at, qns, "
-                       "result_status, result_version) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", runs)
+                       "updated_at, order_json, age_group, sites_measured, qns, reported_at, created_month) "
+                       "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", runs)
         db.executemany("INSERT INTO events (run_id, seq, kind, site, at, t, data, accepted) "
                        "VALUES (?,?,?,?,?,?,?,?)", events)
         db.executemany("INSERT INTO audit (id, run_id, who, what, at, why, old, new, prev_hash, hash) "
                        "VALUES (?,?,?,?,?,?,?,?,?,?)", audit)
+        db.execute("UPDATE audit_head SET last_id = ?, last_hash = ? WHERE id = 1", (audit[-1][0], prev))
         db.execute("COMMIT")
         counts["runs"] += len(runs)
         counts["events"] += len(events)
@@ -101,7 +104,7 @@ def main() -> None:
             qns_s, frame = _timed(lambda: qns_rate(store))
             print(f"qa qns-rate: {qns_s:.3f} s, {len(frame)} rows, {int(frame['breach'].sum())} breaches")
             verify_s, result = _timed(lambda: verify(store))
-            print(f"audit verify: {verify_s:.3f} s, intact={result.intact}, entries={result.entries}")
+            print(f"audit verify: {verify_s:.3f} s, {result.message()}")
         finally:
             store.close()
         if args.keep and args.db is None:

@@ -62,10 +62,20 @@ def _qa_columns(conn: sa.Connection) -> None:
         conn.execute(runs.update().where(runs.c.run_id == run_id).values(age_group=age_group(order, created_at)))
 
 
+def _qa_month(conn: sa.Connection) -> None:
+    """The UTC month of each run as a column, and a covering index, so the QNS rate of a million runs
+    is one index scan grouped in index order."""
+    conn.exec_driver_sql("ALTER TABLE runs ADD COLUMN created_month VARCHAR(7)")
+    conn.exec_driver_sql("UPDATE runs SET created_month = substr(created_at, 1, 7)")
+    conn.exec_driver_sql(
+        "CREATE INDEX ix_runs_qa_month ON runs (operator, created_month, age_group, qns, created_at)")
+
+
 MIGRATIONS: list[Migration] = [
     (1, "runs, events and readings", _initial),
     (2, "users, e-signatures, result versions and the hash-chained audit trail", _users_signatures_audit),
     (3, "QA columns on runs (age group, QNS, reported time) and QC results", _qa_columns),
+    (4, "UTC month of each run for QA, with a covering index", _qa_month),
 ]
 
 

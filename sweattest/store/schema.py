@@ -32,6 +32,9 @@ runs = sa.Table(
     sa.Column("qns", sa.Boolean, nullable=True),  # every measured site QNS; NULL: not judged yet
     sa.Column("reported_at", UTCDateTime, nullable=True),
     sa.Index("ix_runs_qa", "created_at", "operator", "age_group", "qns"),
+    # migration 4: the run's UTC month ("YYYY-MM") for the QNS rate, grouped in index order
+    sa.Column("created_month", sa.String(7), nullable=True),
+    sa.Index("ix_runs_qa_month", "operator", "created_month", "age_group", "qns", "created_at"),
 )
 
 events = sa.Table(

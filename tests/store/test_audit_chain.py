@@ -131,3 +131,17 @@ def test_two_stations_appending_at_once_keep_one_chain(store_url, clock):
     result = verify(first)
     assert result.intact and result.entries == 2 + 80
     first.close()
+
+
+@pytest.mark.parametrize("who, what, why, run_id", [
+    ("tech1", "create_run", None, "R1"),
+    ('qu"o\\te', "ünï\u00e9 \u2028 \t\n\x01", "because \ud83d\ude00", None),
+])
+def test_entry_text_is_the_canonical_json_of_the_entry(who, what, why, run_id):
+    from sweattest.store.chain import canonical_json, entry_text
+
+    old, new = {"a": [1, None, "x"]}, {"é": {"value": 1.5, "unit": "mA"}}
+    entry = {"at": "2026-11-20T09:00:00.000000Z", "id": 7, "new": new, "old": old, "run_id": run_id,
+             "what": what, "who": who, "why": why}
+    text = entry_text(7, run_id, who, what, entry["at"], why, canonical_json(old), canonical_json(new))
+    assert text == canonical_json(entry)
