@@ -71,11 +71,31 @@ def _qa_month(conn: sa.Connection) -> None:
         "CREATE INDEX ix_runs_qa_month ON runs (operator, created_month, age_group, qns, created_at)")
 
 
+#: The audit trail refuses UPDATE and DELETE in the database itself; dropping these needs owner rights,
+#: and whatever is changed after that still breaks the hash chain.
+APPEND_ONLY = {
+    "sqlite": ("CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit "
+               "BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END",
+               "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit "
+               "BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END"),
+    "postgresql": ("CREATE FUNCTION audit_append_only() RETURNS trigger AS $$ BEGIN "
+                   "RAISE EXCEPTION 'the audit trail is append-only'; END $$ LANGUAGE plpgsql",
+                   "CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit "
+                   "FOR EACH ROW EXECUTE FUNCTION audit_append_only()"),
+}
+
+
+def _append_only(conn: sa.Connection) -> None:
+    for statement in APPEND_ONLY[conn.dialect.name]:
+        conn.exec_driver_sql(statement)
+
+
 MIGRATIONS: list[Migration] = [
     (1, "runs, events and readings", _initial),
     (2, "users, e-signatures, result versions and the hash-chained audit trail", _users_signatures_audit),
     (3, "QA columns on runs (age group, QNS, reported time) and QC results", _qa_columns),
     (4, "UTC month of each run for QA, with a covering index", _qa_month),
+    (5, "audit trail append-only in the database (UPDATE and DELETE refused)", _append_only),
 ]
 
 

@@ -21,9 +21,29 @@ def audited(store, clock):
     return store
 
 
+def _bypass_append_only(conn):
+    """What someone with owner rights would do first: drop the triggers that refuse UPDATE and DELETE."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("DROP TRIGGER IF EXISTS audit_no_change ON audit"))
+    else:
+        conn.execute(sa.text("DROP TRIGGER IF EXISTS audit_no_update"))
+        conn.execute(sa.text("DROP TRIGGER IF EXISTS audit_no_delete"))
+
+
 def _sql(store, text, **params):
+    """Change the trail behind the program's back."""
     with store.engine.begin() as conn:
+        _bypass_append_only(conn)
         conn.execute(sa.text(text), params)
+
+
+@pytest.mark.parametrize("statement", ["update audit set who = 'someone' where id = 3",
+                                       "delete from audit where id = 3"])
+def test_the_database_refuses_changes_to_the_trail(audited, statement):
+    with pytest.raises(sa.exc.DatabaseError, match="append-only"):
+        with audited.engine.begin() as conn:
+            conn.execute(sa.text(statement))
+    assert verify(audited).intact
 
 
 def test_every_event_has_an_audit_entry_and_the_chain_is_intact(audited):
@@ -80,6 +100,7 @@ def test_a_relinked_entry_is_caught(audited):
     from sweattest.store.chain import entry_hash, entry_text
 
     with audited.engine.begin() as conn:
+        _bypass_append_only(conn)
         row = conn.execute(sa.text("select * from audit where id = 2")).mappings().one()
         forged = entry_text(2, row["run_id"], "intruder", row["what"], row["at"], row["why"], row["old"], row["new"])
         conn.execute(sa.text("update audit set who = 'intruder', hash = :h where id = 2"),
