@@ -8,18 +8,24 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from sweattest.clock import Clock
+from sweattest.config import LabConfig, load_config
 from sweattest.errors import ValidationError
 from sweattest.files import write_atomic
 from sweattest.lims.csv_file import render_csv
+from sweattest.lims.delivery import file_safe
+from sweattest.lims.hl7 import render_oru
 from sweattest.order import Order
 from sweattest.procedure import new_run
 from sweattest.procedure.model import RunState
 from sweattest.record import run_record
 from sweattest.report import render_html
+from sweattest.report.pdf import html_to_pdf
 from sweattest.rules.findings import Severity
 from sweattest.rules.reagents import check_pilocarpine_lot
 from sweattest.runner import Reporter, Runner
@@ -48,36 +54,55 @@ def check_order_now(order: Order, clock: Clock) -> None:
 
 
 def perform_simulated_run(order: Order, scenario: Scenario, *, store, clock: Clock, out_dir: Path,
-                          reporter: Reporter | None = None, run_id: str | None = None) -> RunResult:
+                          reporter: Reporter | None = None, run_id: str | None = None,
+                          config: LabConfig | None = None) -> RunResult:
     check_order_now(order, clock)
     run_id = run_id or new_run_id(clock)
     run = new_run(run_id, order.protocol, order.sites)
     stored_order = order.as_dict() | {"simulation": scenario.as_dict()}
     bench = simulated_bench(clock, order.protocol, scenario, order.sites)
-    try:
+
+    def perform() -> RunState:
         bench.inducer.all_outputs_off()  # forced off at start-up, before anything else
         store.create_run(run_id, accession=order.accession, method=order.method, operator=order.operator,
                          patient_mrn=order.patient.mrn, created_at=clock.utcnow(), order=stored_order)
         operator = SimulatedOperator(order.operator, clock, bench, order.protocol, scenario)
-        runner = Runner(store=store, clock=clock, bench=bench, operator=operator, run=run,
-                        order=order.as_dict() | {"pilocarpine_lot": {"lot": order.pilocarpine_lot,
-                                                                     "expires": order.pilocarpine_expires}},
+        runner = Runner(store=store, clock=clock, bench=bench, operator=operator, run=run, order=stored_order,
                         reporter=reporter)
         runner.feed("verify_patient", data={"mrn": order.patient.mrn, "accession": order.accession})
-        run = runner.run_until_results()
+        return runner.run_until_results()
+
+    return finish(on_bench(bench, reporter, perform), stored_order, clock, out_dir, config)
+
+
+def on_bench(bench, reporter: Reporter | None, body: Callable[[], RunState]) -> RunState:
+    """Run ``body``; whatever happens, switch every output off and close the instruments after it."""
+    try:
+        return body()
     finally:
         warning = bench.shutdown()
         if warning and reporter is not None:
             reporter.message(warning)
+
+
+def finish(run: RunState, stored_order: dict, clock: Clock, out_dir: Path,
+           config: LabConfig | None = None) -> RunResult:
     record = run_record(run, stored_order, generated_at=clock.utcnow())
-    return RunResult(run=run, record=record, out_dir=out_dir, files=write_outputs(record, out_dir))
+    return RunResult(run=run, record=record, out_dir=out_dir, files=write_outputs(record, out_dir, config))
 
 
-def write_outputs(record: dict, out_dir: Path) -> dict[str, Path]:
+def write_outputs(record: dict, out_dir: Path, config: LabConfig | None = None) -> dict[str, Path]:
+    """The run record (JSON), the report (HTML, PDF) and the LIMS files (HL7 ORU^R01, CSV), each written
+    atomically. ``config`` defaults to the lab configuration from $SWEATTEST_CONFIG (else built-in)."""
+    config = config or load_config()
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = f"{record['order']['accession']}_{record['run_id']}"
+    stem = f"{file_safe(record['order']['accession'])}_{record['run_id']}"
+    html = render_html(record, config)
+    sent_at = datetime.fromisoformat(record["generated_at"])
     return {
         "json": write_atomic(out_dir / f"{stem}.json", json.dumps(record, indent=2, ensure_ascii=False) + "\n"),
-        "html": write_atomic(out_dir / f"{stem}.html", render_html(record)),
+        "html": write_atomic(out_dir / f"{stem}.html", html),
+        "pdf": write_atomic(out_dir / f"{stem}.pdf", html_to_pdf(html)),
+        "hl7": write_atomic(out_dir / f"{stem}.hl7", render_oru(record, config, sent_at=sent_at)),
         "csv": write_atomic(out_dir / f"{stem}.csv", render_csv(record)),
     }

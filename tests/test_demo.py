@@ -15,7 +15,7 @@ def test_demo_runs_a_bilateral_test_and_writes_its_files(tmp_path, db_url, capsy
     assert "collecting  right_forearm" in text and "left" in text
     assert "interpretation: " in text and f"Files written to {out}" in text
     files = sorted(p.suffix for p in out.iterdir())
-    assert files == [".csv", ".html", ".json"]
+    assert files == [".csv", ".hl7", ".html", ".json", ".pdf"]
     record = json.loads(next(out.glob("*.json")).read_text())
     assert [s["site"] for s in record["sites"]] == ["left_forearm", "right_forearm"]
     for site in record["sites"]:

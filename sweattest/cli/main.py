@@ -25,6 +25,9 @@ COMMANDS = (
     "sweattest.cli.user",
     "sweattest.cli.signoff",
     "sweattest.cli.qa",
+    "sweattest.cli.report",
+    "sweattest.cli.export",
+    "sweattest.cli.serve",
 )
 
 

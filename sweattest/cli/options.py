@@ -15,8 +15,14 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
                    help="folder for the run record, report and LIMS files (default: a new folder here)")
     p.add_argument("--speed", default="instant",
                    help="simulated time: 'instant' (default) or a speed-up factor such as 60")
+    add_config_option(p)
     p.add_argument("--db", default=None,
                    help="run store URL or SQLite path (default: $SWEATTEST_DB, else the user data folder)")
+
+
+def add_config_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", type=Path, default=None,
+                   help="lab configuration file (default: $SWEATTEST_CONFIG, else built-in; docs/config.md)")
 
 
 def parse_speed(speed: str) -> float | None:

@@ -6,8 +6,9 @@ import argparse
 from pathlib import Path
 
 from sweattest.cli.console import ConsoleReporter
-from sweattest.cli.options import terminate_as_interrupt
+from sweattest.cli.options import add_config_option, terminate_as_interrupt
 from sweattest.cli.run import _summary
+from sweattest.config import load_config
 from sweattest.resume import resume_simulated, unfinished_runs
 from sweattest.store import open_store
 
@@ -21,6 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--db", default=None, help="run store URL or SQLite path")
     p.add_argument("--out", type=Path, default=None, help="folder for the resumed runs' files")
     p.add_argument("--speed", default="instant", help="simulated time: 'instant' (default) or a factor")
+    add_config_option(p)
     p.set_defaults(func=_resume)
 
 
@@ -28,6 +30,7 @@ def _resume(args: argparse.Namespace) -> int:
     from sweattest.cli.options import parse_speed
 
     speed = parse_speed(args.speed)
+    config = load_config(args.config)
     store = open_store(args.db)
     terminate_as_interrupt()
     try:
@@ -39,7 +42,7 @@ def _resume(args: argparse.Namespace) -> int:
             print(f"sweattest: resuming run {row['run_id']} (accession {row['accession']}, was {row['state']})")
             folder = args.out or Path.cwd() / f"sweattest-{row['accession']}-{row['run_id']}"
             result = resume_simulated(store, row["run_id"], out_dir=folder, speed=speed,
-                                      reporter=ConsoleReporter())
+                                      reporter=ConsoleReporter(), config=config)
             _summary(result.record)
             print(f"Files written to {result.out_dir}")
     finally:

@@ -8,6 +8,7 @@ from typing import Any
 
 from sweattest.cli.console import ConsoleReporter
 from sweattest.cli.options import add_run_options, out_dir, simulated_clock, terminate_as_interrupt
+from sweattest.config import load_config
 from sweattest.errors import ValidationError
 from sweattest.jsonfile import read_json
 from sweattest.order import parse_order
@@ -35,6 +36,7 @@ def execute(order_doc: Any, scenario_doc: Any, args: argparse.Namespace) -> int:
     """Validate everything, then run; nothing is written if the inputs are wrong."""
     order = parse_order(order_doc)
     scenario = parse_scenario(scenario_doc, order.sites)
+    config = load_config(args.config)
     clock = simulated_clock(args.speed)
     check_order_now(order, clock)
     if args.out is not None and args.out.exists() and not args.out.is_dir():
@@ -48,7 +50,7 @@ def execute(order_doc: Any, scenario_doc: Any, args: argparse.Namespace) -> int:
           f"sites: {', '.join(order.sites)}")
     try:
         result = perform_simulated_run(order, scenario, store=store, clock=clock, out_dir=folder,
-                                       reporter=reporter, run_id=run_id)
+                                       reporter=reporter, run_id=run_id, config=config)
     finally:
         store.close()
     _summary(result.record)

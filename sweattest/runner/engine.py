@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from sweattest.clock import Clock
@@ -22,7 +23,7 @@ from sweattest.rules.reagents import check_pilocarpine_lot
 from sweattest.runner.bench import Bench
 from sweattest.runner.operator import Operator
 from sweattest.runner.reporting import Reporter
-from sweattest.runner.stimulation import StimulationInterrupted, run_stimulation
+from sweattest.runner.stimulation import StimulationInterrupted, StimulationStopped, run_stimulation
 from sweattest.stimulation import StimulationPlan
 from sweattest.units import Q_
 
@@ -48,6 +49,7 @@ class Runner:
         self.results_ready = False
         self.finished = False
         self._t0 = clock.monotonic() - t_offset  # procedure time continues across a restart
+        self.stop_reason: str | None = None
         self._handlers: dict[type, Callable[[Any], None]] = {
             fx.CheckReadiness: self._check_readiness, fx.PreWeigh: self._pre_weigh,
             fx.Stimulate: self._stimulate, fx.OutputOff: self._output_off,
@@ -57,6 +59,11 @@ class Runner:
             fx.RunFinished: self._run_finished, fx.AbortInterrupted: self._abort_interrupted,
             fx.VerifyPatient: self._verify_patient,
         }
+
+    def request_stop(self, reason: str) -> None:
+        """Emergency stop (safe from another thread): the site stimulating now stops at the next reading with
+        its output off and is aborted with ``reason``; no further site is stimulated. Collections go on."""
+        self.stop_reason = reason.strip() or "emergency stop"
 
     # -- events -------------------------------------------------------------------------------------
     def elapsed(self) -> float:
@@ -120,7 +127,8 @@ class Runner:
     # -- effects ------------------------------------------------------------------------------------
     def _check_readiness(self, _: fx.CheckReadiness) -> None:
         lot = self.order["pilocarpine_lot"]
-        findings = check_pilocarpine_lot(lot["lot"], lot["expires"], self.clock.utcnow().date())
+        expires = lot["expires"] if isinstance(lot["expires"], date) else date.fromisoformat(lot["expires"])
+        findings = check_pilocarpine_lot(lot["lot"], expires, self.clock.utcnow().date())
         blocks = [f for f in findings if f.severity == Severity.BLOCK]
         if blocks:
             self.feed("abort", data={"reason": blocks[0].message, "code": blocks[0].code})
@@ -156,6 +164,9 @@ class Runner:
     def _stimulate(self, e: fx.Stimulate) -> None:
         if self.run.site(e.site).state not in {"ready", "pre_weighed"}:
             return  # already started or aborted: a second request for the same site is void
+        if self.stop_reason is not None:
+            self.feed("abort", site=e.site, data={"reason": self.stop_reason, "code": "emergency_stop"})
+            return
         self.feed("start_stimulation", site=e.site, data={"channel": e.channel})
         plan = StimulationPlan.from_protocol(self.run.protocol)
 
@@ -166,6 +177,8 @@ class Runner:
                 for r in rows])
 
         def progress(t, sp, i, v, q):
+            if self.stop_reason is not None:
+                raise StimulationStopped(self.stop_reason)
             self.reporter.stimulation(e.site, t, sp, i, v, q, plan.duration_s)
 
         try:

@@ -25,7 +25,7 @@ POLL_HZ = 10.0
 WATCHDOG_S = 1.0
 #: In accelerated simulation the watchdog is stretched to this much of the host's wall time: a 1 s watchdog
 #: at 1200x would be under 1 ms of wall time, and ordinary host latency would trip it.
-WATCHDOG_WALL_S = 0.05
+WATCHDOG_WALL_S = 0.25
 
 
 def watchdog_for(clock: Clock) -> float:
@@ -52,6 +52,11 @@ class StimulationInterrupted(Exception):
     def __init__(self, outcome: StimulationOutcome):
         super().__init__(outcome.fault.message if outcome.fault else "stimulation interrupted")
         self.outcome = outcome
+
+
+class StimulationStopped(Exception):
+    """Raised by the progress callback to stop the loop at once (emergency stop from the bench): the loop ends
+    with the output off and a fault ``emergency_stop`` carrying this message; the run goes on safely."""
 
 
 SampleSink = Callable[[list[dict]], None]
@@ -106,6 +111,8 @@ def run_stimulation(inducer, channel: int, plan: StimulationPlan, clock: Clock, 
             if len(buffer) >= FLUSH_EVERY_S * poll_hz:
                 record(buffer)
                 buffer = []
+    except StimulationStopped as exc:
+        fault = Fault("emergency_stop", f"{exc}. Output switched off.")
     except DeviceError as exc:
         fault = Fault("lost_communication", f"lost communication with the inducer ({exc}). Output switched "
                       "off; the inducer's watchdog also turns it off. Check the cable and the inducer.")

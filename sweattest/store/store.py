@@ -97,7 +97,7 @@ class Store:
             conn.execute(schema.runs.insert().values(
                 run_id=run_id, accession=accession, method=method, operator=operator, patient_mrn=patient_mrn,
                 created_at=created_at, state="created", updated_at=created_at, order_json=order,
-                age_group=age_group(order, created_at), created_month=_utc_month(created_at)))
+                month=f"{created_at.astimezone(UTC):%Y-%m}", age_group=age_group(order, created_at)))
             append_audit(conn, run_id=run_id, who=operator, what="create_run", at=created_at,
                          new={"accession": accession, "method": method, "operator": operator,
                               "patient_mrn": patient_mrn})
@@ -238,11 +238,6 @@ def _audited(site: str | None, data: dict[str, Any]) -> dict[str, Any]:
     """What an event's audit entry records as the new value: its data (without the actor) and its site."""
     new = {k: v for k, v in data.items() if k != "actor"}
     return new | {"site": site} if site else new
-
-
-def _utc_month(at: datetime) -> str | None:
-    """``YYYY-MM`` of ``at`` in UTC (a naive time is refused when the row is written)."""
-    return at.astimezone(UTC).strftime("%Y-%m") if isinstance(at, datetime) and at.tzinfo else None
 
 
 def _run(row) -> dict[str, Any]:

@@ -1,0 +1,47 @@
+"""`sweattest export RUN_ID --format hl7|csv --to DIR`: deliver a stored run's result to the LIMS."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from sweattest.cli.options import add_config_option
+from sweattest.cli.storeopts import add_db_option, store_from
+from sweattest.clock import RealClock
+from sweattest.config import load_config
+from sweattest.errors import ValidationError
+from sweattest.lims.delivery import FORMATS, export_run
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("export", help="deliver a stored run's result file (HL7 ORU^R01 or CSV) to a folder",
+                       description="Writes the run's current result version atomically into DIR under a "
+                                   "stable name; a version already delivered there is not sent again. Every "
+                                   "export is recorded in the audit trail. Formats: docs/hl7.md, docs/lims-csv.md.")
+    p.add_argument("run_id", metavar="RUN_ID")
+    p.add_argument("--format", required=True, choices=FORMATS)
+    p.add_argument("--to", type=Path, default=None, metavar="DIR",
+                   help="destination folder (default: the drop folder of the lab configuration)")
+    p.add_argument("--as", dest="actor", default="system", help="who exports (recorded in the audit trail)")
+    add_config_option(p)
+    add_db_option(p)
+    p.set_defaults(func=_export)
+
+
+def _export(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    folder = args.to or config.drop_folder
+    if folder is None:
+        raise ValidationError("--to: give the destination folder (or set [lims] drop_folder in the lab "
+                              "configuration)")
+    store = store_from(args)
+    try:
+        result = export_run(store, RealClock(), args.run_id, args.format, folder, config=config, actor=args.actor)
+    finally:
+        store.close()
+    if result.created:
+        extra = f" (message control ID {result.control_id})" if result.control_id else ""
+        print(f"exported {result.path}{extra}")
+    else:
+        print(f"already delivered: {result.path} (this result version was exported to this folder before)")
+    return 0

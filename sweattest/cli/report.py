@@ -1,0 +1,55 @@
+"""`sweattest report RUN_ID [--pdf] [--out FILE]`: the report of a stored run (current result version)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from sweattest.cli.options import add_config_option
+from sweattest.cli.storeopts import add_db_option, store_from
+from sweattest.clock import RealClock
+from sweattest.config import load_config
+from sweattest.errors import ValidationError
+from sweattest.files import write_atomic
+from sweattest.lims.delivery import file_safe
+from sweattest.report import render_html
+from sweattest.report.stored import stored_record
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("report", help="write the lab report of a stored run (HTML, or PDF with --pdf)",
+                       description="Renders the run's current result version (preliminary, final or corrected) "
+                                   "from the lab's report template, times in the lab's time zone.")
+    p.add_argument("run_id", metavar="RUN_ID")
+    p.add_argument("--pdf", action="store_true", help="write PDF instead of HTML")
+    p.add_argument("--out", type=Path, default=None,
+                   help="file to write (default: ACCESSION_RUNID_vN.html|pdf in the current folder)")
+    add_config_option(p)
+    add_db_option(p)
+    p.set_defaults(func=_report)
+
+
+def _report(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    if args.out is not None and args.out.is_dir():
+        raise ValidationError(f"--out: {args.out} is a folder; give a file name")
+    if args.out is not None and not args.out.parent.is_dir():
+        raise ValidationError(f"--out: folder {args.out.parent} does not exist")
+    store = store_from(args)
+    try:
+        record = stored_record(store, args.run_id, RealClock())
+    finally:
+        store.close()
+    html = render_html(record, config)
+    suffix = "pdf" if args.pdf else "html"
+    out = args.out or Path.cwd() / (f"{file_safe(record['order']['accession'])}_{record['run_id']}"
+                                    f"_v{record['report']['version']}.{suffix}")
+    if args.pdf:
+        from sweattest.report.pdf import html_to_pdf
+
+        write_atomic(out, html_to_pdf(html))
+    else:
+        write_atomic(out, html)
+    print(f"{record['report']['status']} report of run {record['run_id']} (version {record['report']['version']}) "
+          f"written to {out}")
+    return 0

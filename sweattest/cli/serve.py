@@ -1,0 +1,62 @@
+"""`sweattest serve`: the bench and QA web app on this computer (http://127.0.0.1:8000 by default)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import secrets
+import sys
+
+from sweattest.clock import RealClock
+from sweattest.errors import ValidationError
+from sweattest.store import open_store
+from sweattest.web.accounts import default_accounts
+
+SECRET_ENV = "SWEATTEST_SECRET_KEY"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("serve", help="the bench and QA web app (local web server)",
+                       description="Serve the bench flow for lab techs and the QA pages. Binds to 127.0.0.1 "
+                                   "unless --host says otherwise. See docs/ui.md.")
+    p.add_argument("--simulate", action="store_true",
+                   help="training: all three instruments are simulators; a scenario is picked per test")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this computer)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--config", default=None, help="lab configuration file (sweattest.toml)")
+    p.add_argument("--db", default=None,
+                   help="run store URL or SQLite path (default: $SWEATTEST_DB, else the user data folder)")
+    p.add_argument("--speed", type=float, default=30.0,
+                   help="with --simulate: training runs go this many times faster than real time (default 30)")
+    p.set_defaults(func=_serve)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from sweattest.web.app import create_app
+
+    if args.speed <= 0:
+        raise ValidationError(f"--speed: {args.speed:g}; give a positive factor such as 30")
+    if not 0 < args.port < 65536:
+        raise ValidationError(f"--port: {args.port}; give a port between 1 and 65535")
+    if args.config:
+        os.environ.setdefault("SWEATTEST_CONFIG", args.config)
+    accounts = default_accounts()
+    clock = RealClock()
+    store = open_store(args.db, clock)
+    if not list(accounts.users.list_users(store)):
+        print("sweattest: no users yet. Create the first administrator, then start again:\n"
+              "  sweattest user add ADMIN_NAME --role admin --full-name 'Full Name'", file=sys.stderr)
+        return 2
+    secret = os.environ.get(SECRET_ENV) or secrets.token_urlsafe(32)
+    app = create_app(store, clock, accounts, simulate=args.simulate, pace=args.speed, secret_key=secret)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    mode = "training (simulated instruments)" if args.simulate else "no instruments attached"
+    print(f"sweattest: bench UI on http://{args.host}:{args.port}/ ({mode}); Ctrl-C stops it")
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, log_level="info", server_header=False)
+    finally:
+        store.close()
+    return 0

@@ -1,0 +1,76 @@
+"""The bench and QA web application (Starlette): routes, roles, templates, and the shared services."""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from typing import Any
+
+import jinja2
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from sweattest.clock import Clock
+from sweattest.resources import data_dir
+from sweattest.web import auth_views, bench_views, qa_views, run_views
+from sweattest.web.accounts import Accounts
+from sweattest.web.bench import BenchManager
+from sweattest.web.context import WebContext
+from sweattest.web.security import ADMIN, BENCH, QA, REVIEW, VIEW, SecurityHeaders, guard
+from sweattest.web.training import TRAINING_ORDERS, TRAINING_SCENARIOS
+
+#: (path, methods, roles, view). Every route but log-in and static files is guarded.
+ROUTES: tuple[tuple[str, tuple[str, ...], tuple[str, ...], Any], ...] = (
+    ("/", ("GET",), VIEW, auth_views.home),
+    ("/logout", ("POST",), VIEW, auth_views.logout),
+    ("/bench", ("GET",), BENCH, bench_views.bench_home),
+    ("/bench/new", ("GET", "POST"), BENCH, bench_views.new_test),
+    ("/bench/draft/{draft_id}/{step}", ("GET", "POST"), BENCH, bench_views.draft_step),
+    ("/runs/{run_id}", ("GET",), VIEW, run_views.run_page),
+    ("/runs/{run_id}/live", ("GET",), VIEW, run_views.live),
+    ("/runs/{run_id}/confirm", ("POST",), BENCH, run_views.confirm),
+    ("/runs/{run_id}/stop", ("POST",), BENCH, run_views.emergency_stop),
+    ("/runs/{run_id}/sign", ("POST",), BENCH, run_views.sign),
+    ("/runs/{run_id}/report", ("GET",), VIEW, run_views.report_html),
+    ("/runs/{run_id}/report.pdf", ("GET",), VIEW, run_views.report_pdf),
+    ("/qa/runs", ("GET",), VIEW, qa_views.runs_list),
+    ("/qa/runs/{run_id}", ("GET",), VIEW, qa_views.run_detail),
+    ("/qa/runs/{run_id}/amend", ("POST",), REVIEW, qa_views.amend),
+    ("/qa/qc", ("GET",), QA, qa_views.qc_page),
+    ("/qa/qc.png", ("GET",), QA, qa_views.qc_png),
+    ("/qa/qns", ("GET",), QA, qa_views.qns_page),
+    ("/admin/users", ("GET",), ADMIN, qa_views.users_page),
+)
+
+
+def create_app(store, clock: Clock, accounts: Accounts, *, simulate: bool = False, pace: float | None = 30.0,
+               secret_key: str | None = None) -> Starlette:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(data_dir("templates") / "web")),
+                             autoescape=True, undefined=jinja2.StrictUndefined)
+    context = WebContext(store=store, clock=clock, accounts=accounts, simulate=simulate, env=env,
+                         bench=BenchManager(store, clock, simulate=simulate, pace=pace),
+                         order_book=TRAINING_ORDERS if simulate else {},
+                         scenarios=TRAINING_SCENARIOS if simulate else {})
+    routes = [Route(path, guard(roles, view), methods=list(methods)) for path, methods, roles, view in ROUTES]
+    routes += [Route("/login", auth_views.login, methods=["GET", "POST"]),
+               Mount("/static", StaticFiles(directory=str(data_dir("templates") / "web" / "static")),
+                     name="static")]
+    app = Starlette(routes=routes, middleware=[
+        Middleware(SecurityHeaders),
+        Middleware(SessionMiddleware, secret_key=secret_key or secrets.token_urlsafe(32),
+                   session_cookie="sweattest_session", same_site="strict", max_age=12 * 3600)],
+        lifespan=_lifespan)
+    app.state.web = context
+    return app
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: Starlette):
+    yield
+    app.state.web.bench.close()
+
+
+__all__ = ["ROUTES", "WebContext", "create_app"]

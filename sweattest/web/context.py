@@ -1,0 +1,39 @@
+"""What every view needs: the store, the clock, the services, the templates, the open drafts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import jinja2
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from sweattest.clock import Clock
+from sweattest.web.accounts import Accounts
+from sweattest.web.bench import BenchManager
+from sweattest.web.drafts import Draft
+from sweattest.web.security import csrf_token
+
+
+@dataclass
+class WebContext:
+    store: Any
+    clock: Clock
+    accounts: Accounts
+    bench: BenchManager
+    simulate: bool
+    env: jinja2.Environment
+    order_book: dict[str, dict[str, Any]] = field(default_factory=dict)
+    scenarios: dict[str, tuple[str, dict]] = field(default_factory=dict)
+    drafts: dict[str, Draft] = field(default_factory=dict)
+
+    def render(self, request: Request, user, name: str, status_code: int = 200, **ctx: Any) -> HTMLResponse:
+        ctx.setdefault("error", None)
+        html = self.env.get_template(name).render(user=user, csrf=csrf_token(request), simulate=self.simulate,
+                                                  **ctx)
+        return HTMLResponse(html, status_code=status_code)
+
+
+def web(request: Request) -> WebContext:
+    return request.app.state.web

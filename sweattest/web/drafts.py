@@ -1,0 +1,130 @@
+"""The steps before a run exists: accession, patient identity, eligibility, method and sites, pilocarpine
+lot, electrode checklist. Each step validates with the clinical rules (sweattest.rules) and the order
+parser; the views only show what these functions return. Nothing is written until the run starts."""
+
+from __future__ import annotations
+
+import copy
+import secrets
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sweattest.errors import ValidationError
+from sweattest.order import Order, parse_order
+from sweattest.procedure.model import SITES
+from sweattest.protocol import list_protocols, load_protocol
+from sweattest.rules.eligibility import CONDITIONS, Override, check_patient, decide
+from sweattest.rules.findings import Finding, Severity
+from sweattest.rules.reagents import check_pilocarpine_lot
+
+STEPS = ("identify", "eligibility", "method", "lot", "checklist")
+
+#: Electrode placement checklist (CLSI C34; sweat-testing sheet section 1). Every item must be ticked.
+CHECKLIST: tuple[tuple[str, str], ...] = (
+    ("skin", "Skin at each site cleaned with deionised water and dried; intact, no eczema"),
+    ("gel", "Pilocarpine gel discs (the scanned lot) seated in both electrodes"),
+    ("anode", "Positive (red) electrode on the flexor forearm, negative electrode beside it"),
+    ("straps", "Straps snug; nothing crosses the chest or the head"),
+    ("leads", "Leads connected to the inducer channel for each site"),
+)
+
+
+@dataclass
+class Draft:
+    """A test being prepared at the bench by one user."""
+
+    id: str
+    owner: str
+    order: dict[str, Any]
+    done: set[str] = field(default_factory=set)
+    findings: list[Finding] = field(default_factory=list)
+    overrides: list[Override] = field(default_factory=list)
+    scenario: str = "normal"
+
+    @property
+    def next_step(self) -> str:
+        return next((s for s in STEPS if s not in self.done), "start")
+
+    def parsed(self) -> Order:
+        return parse_order(self.order)
+
+
+def open_draft(order_book: dict[str, dict[str, Any]], accession: str, owner: str) -> Draft:
+    """A draft from the order the scanned accession label names."""
+    code = accession.strip()
+    if not code:
+        raise ValidationError("accession: scan the accession label on the request form")
+    if code not in order_book:
+        raise ValidationError(f"accession {code}: no open order with this number. Check the label, or ask the "
+                              "ward to send the order")
+    order = copy.deepcopy(order_book[code]) | {"operator": owner}
+    return Draft(id=secrets.token_urlsafe(9), owner=owner, order=order)
+
+
+def identify(draft: Draft, mrn: str, dob: str) -> None:
+    """Both patient identifiers (wristband) must match the order."""
+    patient = draft.order["patient"]
+    if not mrn.strip() or not dob.strip():
+        raise ValidationError("scan or type both identifiers from the wristband: MRN and date of birth")
+    if mrn.strip() != patient["mrn"] or dob.strip() != patient["dob"]:
+        raise ValidationError("the wristband does not match the order: do NOT test. Check the patient's "
+                              "identity and the request form with a colleague")
+    draft.done.add("identify")
+
+
+def eligibility(draft: Draft, conditions: list[str], reason: str, by: str, on: datetime) -> list[Finding]:
+    """Check the patient; warnings pass only with a reason, blocks never. Returns the findings to show."""
+    born = date.fromisoformat(draft.order["patient"]["dob"])
+    findings = check_patient(born, on, conditions=conditions)
+    warnings = [f for f in findings if f.severity is Severity.WARN]
+    overrides = [Override(f.code, reason, by) for f in warnings] if reason.strip() else []
+    decision = decide(findings, overrides)
+    draft.findings, draft.overrides = findings, list(decision.overrides)
+    if decision.allowed:
+        draft.done.add("eligibility")
+    return findings
+
+
+def methods() -> list[tuple[str, str]]:
+    return [(p.stem, load_protocol(p.stem).title) for p in list_protocols()]
+
+
+def choose_method(draft: Draft, method: str, sites: list[str], scenario: str | None,
+                  scenarios: dict[str, Any]) -> None:
+    if scenario is not None:
+        if scenario not in scenarios:
+            raise ValidationError(f"training scenario {scenario!r}: pick one from the list")
+        draft.scenario = scenario
+    ordered = [s for s in SITES if s in sites]
+    parse_order(draft.order | {"method": method, "sites": ordered})  # the order's own validation
+    draft.order |= {"method": method, "sites": ordered}
+    draft.done.add("method")
+
+
+def scan_lot(draft: Draft, lot: str, expires: str, today: date) -> None:
+    try:
+        expiry = date.fromisoformat(expires.strip())
+    except ValueError:
+        raise ValidationError(f"expiry {expires!r}: give the date on the pack as YYYY-MM-DD") from None
+    blocks = [f for f in check_pilocarpine_lot(lot, expiry, today) if f.severity is Severity.BLOCK]
+    if blocks:
+        raise ValidationError(blocks[0].message)
+    draft.order["pilocarpine_lot"] = {"lot": lot.strip(), "expires": expiry.isoformat()}
+    draft.done.add("lot")
+
+
+def checklist(draft: Draft, ticked: list[str]) -> None:
+    missing = [text for key, text in CHECKLIST if key not in ticked]
+    if missing:
+        raise ValidationError(f"check every item before stimulation; not yet ticked: {missing[0]}")
+    draft.done.add("checklist")
+
+
+def eligibility_record(draft: Draft) -> dict[str, Any]:
+    """What the run keeps about eligibility: every finding and every override with its reason."""
+    return {"findings": [f.to_dict() for f in draft.findings], "overrides": [o.to_dict() for o in draft.overrides]}
+
+
+__all__ = ["CHECKLIST", "CONDITIONS", "STEPS", "Draft", "checklist", "choose_method", "eligibility",
+           "eligibility_record", "identify", "methods", "open_draft", "scan_lot"]

@@ -1,0 +1,59 @@
+"""Training orders and scenarios for ``sweattest serve --simulate``: what the order book and the simulated
+patients hold when no LIMS and no instruments are attached."""
+
+from __future__ import annotations
+
+import copy
+from datetime import datetime
+from typing import Any
+
+from sweattest.clock import RealClock, VirtualClock
+from sweattest.demo import DEMO_ORDER, DEMO_SCENARIO
+
+#: Orders waiting at the bench, by accession (the label the tech scans).
+TRAINING_ORDERS: dict[str, dict[str, Any]] = {
+    DEMO_ORDER["accession"]: DEMO_ORDER,
+    "ST-2026-000124": DEMO_ORDER | {
+        "accession": "ST-2026-000124", "method": "gibson_cooke",
+        "patient": {"mrn": "MRN0067890", "family": "Roe", "given": "Sam", "dob": "2019-03-14", "sex": "M"}},
+}
+
+_FAULT = copy.deepcopy(DEMO_SCENARIO) | {
+    "faults": [{"device": "inducer", "kind": "open_circuit", "site": "right_forearm", "at_s": 90}]}
+_LOW = copy.deepcopy(DEMO_SCENARIO)
+_LOW["sites"]["right_forearm"]["sweat_rate_g_m2_min"] = 0.5
+
+#: Simulated patients the trainer can pick: name -> (title, scenario document).
+TRAINING_SCENARIOS: dict[str, tuple[str, dict[str, Any]]] = {
+    "normal": ("Both sites normal", DEMO_SCENARIO),
+    "open_circuit": ("Electrode comes loose on the right forearm during stimulation", _FAULT),
+    "low_sweat": ("Little sweat on the right forearm (QNS)", _LOW),
+}
+
+
+def scenario_for(name: str, sites: tuple[str, ...]) -> dict[str, Any]:
+    """The scenario document for ``name``, with truth for every ordered site (unknown sites copy the first)."""
+    doc = copy.deepcopy(TRAINING_SCENARIOS[name][1])
+    first = next(iter(doc["sites"].values()))
+    doc["sites"] = {s: doc["sites"].get(s, first) for s in sites}
+    doc["faults"] = [f for f in doc["faults"] if f.get("site") in (None, *sites)]
+    return doc
+
+
+class PacedClock(VirtualClock):
+    """A training run's own clock. Virtual time moves only when the run sleeps, by exactly the time asked
+    (as the instant clock: a slow disk or a busy machine never looks like a silent host to the simulated
+    inducer's watchdog), and each sleep is paced on the wall clock so a trainee sees the run ``pace``
+    times faster than real time."""
+
+    def __init__(self, start: datetime, pace: float):
+        super().__init__(start=start)
+        if pace <= 0:
+            raise ValueError("pace must be a positive factor")
+        self.pace = pace
+        self._wall = RealClock()
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            self._wall.sleep(seconds / self.pace)
+            super().sleep(seconds)

@@ -1,0 +1,53 @@
+"""Regenerate the golden files: ``python -m tests.golden.regenerate`` (from the repository root).
+
+The demo run and the hostile-name run on the virtual clock with a fixed run id, rendered for a lab in
+America/New_York; HL7 with a fixed message control ID. Review the diff before committing.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+from sweattest.config import Lab, LabConfig
+from sweattest.lims.csv_file import render_csv
+from sweattest.lims.hl7 import render_oru
+from sweattest.report import render_html
+from tests.golden.build import demo_order, simulated
+
+FOLDER = Path(__file__).resolve().parent
+CONFIG = LabConfig(lab=replace(Lab(), name="Golden City Children's Hospital Sweat Laboratory",
+                               timezone="America/New_York", clia="22D0123456"))
+CONTROL_ID = "0" * 32
+CASES = {"demo": False, "hostile": True}
+
+
+def outputs(record: dict) -> dict[str, str]:
+    from datetime import datetime
+
+    sent_at = datetime.fromisoformat(record["generated_at"])
+    return {"html": render_html(record, CONFIG),
+            "hl7": render_oru(record, CONFIG, sent_at=sent_at, control_id=CONTROL_ID),
+            "csv": render_csv(record)}
+
+
+def records() -> dict[str, dict]:
+    out = {}
+    for name, hostile in CASES.items():
+        with tempfile.TemporaryDirectory() as tmp:
+            result, _ = simulated(Path(tmp), demo_order(hostile=hostile))
+            out[name] = result.record
+    return out
+
+
+def main() -> None:
+    for name, record in records().items():
+        for ext, text in outputs(record).items():
+            path = FOLDER / f"{name}.{ext}"
+            path.write_bytes(text.encode("utf-8"))
+            print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,119 @@
+"""Sign-off, automatic LIMS delivery, re-export without duplicates, the corrected report end to end."""
+
+import io
+from datetime import timedelta
+
+import pypdf
+import pytest
+
+from sweattest import audit
+from sweattest.cli.main import main
+from sweattest.clock import VirtualClock
+from sweattest.config import LabConfig
+from sweattest.lims.delivery import export_run
+from sweattest.signoff import amend, sign
+from sweattest.store import open_store
+from sweattest.users import add_user
+from tests.golden.build import RUN_ID, START, demo_order, simulated
+from tests.lims.hl7_oracle import field, segments, strict, text
+
+STEM = f"ST-2026-000123_{RUN_ID}"
+
+
+@pytest.fixture
+def signed(tmp_path, monkeypatch):
+    """A hostile-named demo run, signed off by a reviewer with a drop folder configured."""
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    cfg = tmp_path / "sweattest.toml"
+    cfg.write_text(f'[lab]\ntimezone = "America/New_York"\n[lims]\ndrop_folder = "{drop}"\n', encoding="utf-8")
+    monkeypatch.setenv("SWEATTEST_CONFIG", str(cfg))
+    _, url = simulated(tmp_path, demo_order(hostile=True))
+    store = open_store(url)
+    clock = VirtualClock(start=START + timedelta(hours=2))
+    add_user(store, "rev1", "Rita Reviewer", "reviewer", "correct horse")
+    sign(store, clock, RUN_ID, "rev1", "correct horse", "reviewed")
+    yield store, clock, drop, url, cfg
+    store.close()
+
+
+def test_sign_off_delivers_final_hl7_and_csv_once(signed, capsys):
+    store, clock, drop, url, cfg = signed
+    assert sorted(p.name for p in drop.iterdir()) == [f"{STEM}_v1.csv", f"{STEM}_v1.hl7"]
+    msg = (drop / f"{STEM}_v1.hl7").read_bytes().decode("utf-8")
+    strict(msg)
+    assert field(msg, "OBR", 25) == "F" and {o[11] for o in segments(msg, "OBX")} == {"F"}
+    assert text(field(msg, "PID", 5).split("^")[0]) == "O'Brien|Smith^<script>alert(1)</script>&~\\"
+    assert "result_status" in (drop / f"{STEM}_v1.csv").read_text(encoding="utf-8")
+    # exporting the same version again to the same folder creates nothing and records nothing
+    before = [e for e in audit.history(store, RUN_ID) if e.what.startswith("export")]
+    assert main(["export", RUN_ID, "--format", "hl7", "--db", url]) == 0
+    assert "already delivered" in capsys.readouterr().out
+    assert sorted(p.name for p in drop.iterdir()) == [f"{STEM}_v1.csv", f"{STEM}_v1.hl7"]
+    after = [e for e in audit.history(store, RUN_ID) if e.what.startswith("export")]
+    assert len(before) == len(after) == 2
+    assert after[0].who == "rev1" and after[0].new["control_id"] == field(msg, "MSH", 10)
+    assert audit.verify(store).intact
+
+
+def test_export_to_another_folder_is_recorded(signed, tmp_path, capsys):
+    store, clock, drop, url, cfg = signed
+    other = tmp_path / "other"
+    other.mkdir()
+    assert main(["export", RUN_ID, "--format", "csv", "--to", str(other), "--db", url, "--as", "qa1"]) == 0
+    assert f"exported {other / (STEM + '_v1.csv')}" in capsys.readouterr().out
+    [entry] = [e for e in audit.history(store, RUN_ID) if e.what == "export csv" and e.who == "qa1"]
+    assert entry.new["folder"] == str(other.resolve()) and entry.new["version"] == 1
+
+
+def test_failed_write_leaves_no_file_and_no_audit_entry(signed, tmp_path, monkeypatch):
+    store, clock, drop, url, cfg = signed
+    target = tmp_path / "failing"
+    target.mkdir()
+
+    def broken(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("sweattest.files.os.replace", broken)
+    entries = len(audit.history(store, RUN_ID))
+    with pytest.raises(OSError):
+        export_run(store, clock, RUN_ID, "hl7", target, config=LabConfig())
+    assert list(target.iterdir()) == []  # no partial file, no temp file left
+    assert len(audit.history(store, RUN_ID)) == entries
+
+
+def test_corrected_report_end_to_end(signed, tmp_path, capsys):
+    store, clock, drop, url, cfg = signed
+    version = amend(store, clock, RUN_ID, "rev1", "correct horse", changes={"left_forearm.chloride": 62},
+                    reason="transcription error\nanalyzer printout re-read")
+    assert version == 2
+    msg = (drop / f"{STEM}_v2.hl7").read_bytes().decode("utf-8")
+    strict(msg)
+    chloride = [o for o in segments(msg, "OBX") if o[3].startswith("2077-6^")]
+    assert [(o[5], o[8], o[11]) for o in chloride] == [("62", "H", "C"), ("48", "A", "C")]
+    assert field(msg, "OBR", 25) == "C"
+    note = [text(n[3]) for n in segments(msg, "NTE") if "Corrected" in n[3]]
+    assert note == ["Corrected (version 2) by rev1 at 2026-03-08T08:00:00+00:00: left_forearm.chloride: 45 -> 62. "
+                    "Reason: transcription error\nanalyzer printout re-read"]
+    assert "CF likely" in text(segments(msg, "NTE")[0][3])
+    csv_text = (drop / f"{STEM}_v2.csv").read_text(encoding="utf-8")
+    assert ",2,corrected," in csv_text and ",62,62," in csv_text
+    out = tmp_path / "corrected.pdf"
+    assert main(["report", RUN_ID, "--pdf", "--out", str(out), "--db", url, "--config", str(cfg)]) == 0
+    assert "corrected report" in capsys.readouterr().out
+    pdf_text = "\n".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(out.read_bytes())).pages)
+    for needle in ("CORRECTED", "Corrections", "left_forearm.chloride: 45 → 62", "transcription error",
+                   "analyzer printout re-read", "Rita Reviewer", "04:00 EDT"):  # after the change to daylight time
+        assert needle in pdf_text, needle
+    html_out = tmp_path / "corrected.html"
+    assert main(["report", RUN_ID, "--out", str(html_out), "--db", url, "--config", str(cfg)]) == 0
+    html = html_out.read_text(encoding="utf-8")
+    assert "transcription error<br>\nanalyzer printout re-read" in html and "<script>" not in html
+    assert audit.verify(store).intact
+
+
+def test_report_of_unknown_run_is_a_clear_error(signed, tmp_path, capsys):
+    store, clock, drop, url, cfg = signed
+    assert main(["report", "R-NOPE", "--db", url, "--out", str(tmp_path / "x.html")]) == 2
+    assert "no run 'R-NOPE'" in capsys.readouterr().err
+    assert not (tmp_path / "x.html").exists()

@@ -1,0 +1,59 @@
+"""Fixtures: a web app on a temp SQLite store and a sped-up virtual clock, with one user per role."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+from starlette.testclient import TestClient
+
+from sweattest.clock import VirtualClock
+from sweattest.store import open_store
+from sweattest.web.accounts import Accounts
+from sweattest.web.app import create_app
+from tests.web.accounts_standin import make_accounts
+
+PASSWORD = "correct horse 42"
+USERS = {"tech": ("tech1", "Tess Tech"), "reviewer": ("rev1", "Rita Reviewer"), "admin": ("admin1", "Ada Admin")}
+
+
+def accounts_for_tests(store) -> Accounts:
+    """The real account services when installed, else the stand-ins; one user per role either way."""
+    try:
+        accounts = Accounts(importlib.import_module("sweattest.users"), importlib.import_module("sweattest.signoff"))
+    except ImportError:
+        accounts = Accounts(*make_accounts())
+    for role, (username, name) in USERS.items():
+        accounts.users.add_user(store, username, name, role, PASSWORD, actor="setup")
+    return accounts
+
+
+@pytest.fixture
+def web_app(tmp_path):
+    clock = VirtualClock(speed=2000)
+    store = open_store(str(tmp_path / "runs.db"), clock)
+    app = create_app(store, clock, accounts_for_tests(store), simulate=True, pace=None, secret_key="test-secret")
+    yield app
+    app.state.web.bench.close()
+    store.close()
+
+
+def csrf_of(client: TestClient) -> str:
+    """The CSRF token of the client's session (any page renders it; the log-in page is public)."""
+    import re
+    html = client.get("/login").text
+    return re.search(r'name="csrf" value="([^"]+)"', html).group(1)
+
+
+def log_in(client: TestClient, role: str) -> None:
+    client.cookies.clear()
+    token = csrf_of(client)
+    r = client.post("/login", data={"username": USERS[role][0], "password": PASSWORD, "csrf": token},
+                    follow_redirects=False)
+    assert r.status_code == 303, r.text
+
+
+@pytest.fixture
+def client(web_app):
+    with TestClient(web_app, base_url="http://127.0.0.1") as c:
+        yield c

@@ -1,0 +1,143 @@
+"""The bench flow through the test client: each step's checks, prompts and sign-off."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from sweattest.runs import load_run
+from tests.web.conftest import PASSWORD, csrf_of, log_in
+
+GOOD = {"identify": {"mrn": "MRN0012345", "dob": "2025-06-01"}, "eligibility": {},
+        "method": {"method": "macroduct", "site": ["left_forearm", "right_forearm"], "scenario": "normal"},
+        "lot": {"lot": "PG1234", "expires": "2099-12-31"},
+        "checklist": {"item": ["skin", "gel", "anode", "straps", "leads"]}}
+
+
+def open_test(client, token, accession="ST-2026-000123") -> str:
+    r = client.post("/bench/new", data={"csrf": token, "accession": accession}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    return r.headers["location"].rsplit("/", 1)[0]
+
+
+def step(client, token, base, name, data):
+    return client.post(f"{base}/{name}", data={"csrf": token, **data}, follow_redirects=False)
+
+
+def start_run(client, token, scenario="normal") -> str:
+    base = open_test(client, token)
+    for name, data in GOOD.items():
+        r = step(client, token, base, name, data | ({"scenario": scenario} if name == "method" else {}))
+        assert r.status_code == 303, (name, r.text)
+    return r.headers["location"]
+
+
+def wait_for_prompt(client, run_url, web_app, kind=None):
+    session = web_app.state.web.bench.session(run_url.rsplit("/", 1)[1])
+    for _ in range(2000):
+        prompt = session.operator.prompt
+        if prompt is not None and (kind is None or prompt.kind == kind):
+            return prompt
+        session.thread.join(timeout=0.01)
+        if not session.active:
+            return None
+    raise AssertionError("no prompt")
+
+
+@pytest.fixture
+def tech(client):
+    log_in(client, "tech")
+    return csrf_of(client)
+
+
+def test_unknown_accession_and_wrong_wristband_stop_the_test(client, tech, web_app):
+    r = client.post("/bench/new", data={"csrf": tech, "accession": "ST-0000-999"})
+    assert r.status_code == 422 and "no open order" in r.text
+    base = open_test(client, tech)
+    r = step(client, tech, base, "identify", {"mrn": "MRN0012345", "dob": "2025-06-02"})
+    assert r.status_code == 422 and "does not match the order" in r.text
+    r = client.get(f"{base}/lot", follow_redirects=False)  # no skipping ahead
+    assert r.headers["location"].endswith("/identify")
+    assert web_app.state.web.store.list_runs() == []
+
+
+def test_a_warning_needs_a_reason_and_the_reason_is_recorded(client, tech, web_app):
+    base = open_test(client, tech)
+    step(client, tech, base, "identify", GOOD["identify"])
+    r = step(client, tech, base, "eligibility", {"condition": "eczema"})
+    assert r.status_code == 200 and "contraindication: eczema" in r.text and "Reason to proceed" in r.text
+    r = step(client, tech, base, "eligibility", {"condition": "eczema", "reason": "eczema on the legs only"})
+    assert r.headers["location"].endswith("/method")
+    for name in ("method", "lot", "checklist"):
+        r = step(client, tech, base, name, GOOD[name])
+    run_id = r.headers["location"].rsplit("/", 1)[1]
+    verify = next(e for e in web_app.state.web.store.events(run_id) if e.kind == "verify_patient")
+    assert verify.data["overrides"] == [{"code": "condition_eczema", "reason": "eczema on the legs only",
+                                         "by": "tech1"}]
+
+
+def test_an_expired_lot_blocks_and_an_unticked_checklist_holds(client, tech, web_app):
+    base = open_test(client, tech)
+    for name in ("identify", "eligibility", "method"):
+        step(client, tech, base, name, GOOD[name])
+    r = step(client, tech, base, "lot", {"lot": "PG9", "expires": "2020-01-31"})
+    assert r.status_code == 422 and "expired on 2020-01-31" in r.text and "blocked" in r.text
+    r = step(client, tech, base, "lot", {"lot": "PG9", "expires": "31/01/2030"})
+    assert r.status_code == 422 and "YYYY-MM-DD" in r.text
+    step(client, tech, base, "lot", GOOD["lot"])
+    r = step(client, tech, base, "checklist", {"item": ["skin", "gel"]})
+    assert r.status_code == 422 and "not yet ticked" in r.text
+    assert web_app.state.web.store.list_runs() == []
+
+
+def test_a_whole_run_from_the_browser_to_the_final_report(client, tech, web_app):
+    run_url = start_run(client, tech)
+    run_id = run_url.rsplit("/", 1)[1]
+    while (prompt := wait_for_prompt(client, run_url, web_app)) is not None:
+        data = {"csrf": tech, "prompt": str(prompt.id)}
+        if prompt.kind == "read_volume":
+            r = client.post(f"{run_url}/confirm", data=data | {"amount": "fifty"})
+            assert r.status_code == 422 and "cannot read" in r.text  # the prompt stays; nothing lost
+            data["amount"] = re.search(r"coil shows ([\d.]+)", prompt.hint).group(1)
+        assert client.post(f"{run_url}/confirm", data=data, follow_redirects=False).status_code == 303
+        r = client.post(f"{run_url}/confirm", data=data)  # the same confirmation again (second tab)
+        assert "already confirmed" in r.text
+    page = client.get(run_url).text
+    assert 'data-screen="result"' in page and "45 mmol/L" in page and "intermediate" in page
+    r = client.post(f"{run_url}/sign", data={"csrf": tech, "meaning": "performed", "password": PASSWORD},
+                    follow_redirects=False)
+    assert r.status_code == 303
+    log_in(client, "reviewer")
+    rev = csrf_of(client)
+    r = client.post(f"{run_url}/sign", data={"csrf": rev, "meaning": "reviewed", "password": "nope"})
+    assert r.status_code == 422
+    r = client.post(f"{run_url}/sign", data={"csrf": rev, "meaning": "reviewed", "password": PASSWORD},
+                    follow_redirects=False)
+    assert r.status_code == 303
+    run, _ = load_run(web_app.state.web.store, run_id)
+    assert run.state == "reported"
+    report = client.get(f"/runs/{run_id}/report")
+    assert "final" in report.text.lower() and "Doe" in report.text
+    detail = client.get(f"/qa/runs/{run_id}").text
+    assert "verify_patient" in detail and "review" in detail and "<polyline" in detail
+
+
+def test_emergency_stop_aborts_the_stimulating_site_and_says_the_output_is_off(client, tech, web_app):
+    web_app.state.web.bench.pace = 50.0  # slow enough to press the button during stimulation
+    run_url = start_run(client, tech)
+    run_id = run_url.rsplit("/", 1)[1]
+    session = web_app.state.web.bench.session(run_id)
+    for _ in range(500):
+        if session.live.stimulating:
+            break
+        session.thread.join(timeout=0.01)
+    r = client.post(f"{run_url}/stop", data={"csrf": tech}, follow_redirects=False)
+    assert r.status_code == 303
+    page = client.get(run_url).text
+    assert "STIMULATION STOPPED" in page and "emergency stop by tech1" in page and "Output is OFF" in page
+    session.thread.join(timeout=20)
+    run, _ = load_run(web_app.state.web.store, run_id)
+    assert [s.state for s in run.sites] == ["aborted", "aborted"]
+    simulator = session.bench.inducer.port.simulator
+    assert not any(simulator.output_state(ch) for ch in (1, 2))
