@@ -63,10 +63,42 @@ def _qa_columns(conn: sa.Connection) -> None:
                                                                          age_group=age_group(order, created_at)))
 
 
+def _month_for_early_stores(conn: sa.Connection) -> None:
+    """Stores that applied migration 3 before it carried the ``month`` column get it now (filled from
+    ``created_at``), with the QA index over it; stores that already have it are left as they are."""
+    if "month" in {c["name"] for c in sa.inspect(conn).get_columns("runs")}:
+        return
+    conn.exec_driver_sql("ALTER TABLE runs ADD COLUMN month VARCHAR(7)")
+    conn.exec_driver_sql("UPDATE runs SET month = substr(created_at, 1, 7)")
+    conn.exec_driver_sql("DROP INDEX ix_runs_qa")
+    conn.exec_driver_sql("CREATE INDEX ix_runs_qa ON runs (operator, month, age_group, qns)")
+
+
+#: The audit trail refuses UPDATE and DELETE in the database itself; dropping these needs owner rights,
+#: and whatever is changed after that still breaks the hash chain.
+APPEND_ONLY = {
+    "sqlite": ("CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit "
+               "BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END",
+               "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit "
+               "BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END"),
+    "postgresql": ("CREATE FUNCTION audit_append_only() RETURNS trigger AS $$ BEGIN "
+                   "RAISE EXCEPTION 'the audit trail is append-only'; END $$ LANGUAGE plpgsql",
+                   "CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit "
+                   "FOR EACH ROW EXECUTE FUNCTION audit_append_only()"),
+}
+
+
+def _append_only(conn: sa.Connection) -> None:
+    for statement in APPEND_ONLY[conn.dialect.name]:
+        conn.exec_driver_sql(statement)
+
+
 MIGRATIONS: list[Migration] = [
     (1, "runs, events and readings", _initial),
     (2, "users, e-signatures, result versions and the hash-chained audit trail", _users_signatures_audit),
     (3, "QA columns on runs (age group, QNS, reported time) and QC results", _qa_columns),
+    (4, "month column for stores migrated before migration 3 carried it", _month_for_early_stores),
+    (5, "audit trail append-only in the database (UPDATE and DELETE refused)", _append_only),
 ]
 
 

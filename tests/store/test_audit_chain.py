@@ -21,9 +21,29 @@ def audited(store, clock):
     return store
 
 
+def _bypass_append_only(conn):
+    """What someone with owner rights would do first: drop the triggers that refuse UPDATE and DELETE."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("DROP TRIGGER IF EXISTS audit_no_change ON audit"))
+    else:
+        conn.execute(sa.text("DROP TRIGGER IF EXISTS audit_no_update"))
+        conn.execute(sa.text("DROP TRIGGER IF EXISTS audit_no_delete"))
+
+
 def _sql(store, text, **params):
+    """Change the trail behind the program's back."""
     with store.engine.begin() as conn:
+        _bypass_append_only(conn)
         conn.execute(sa.text(text), params)
+
+
+@pytest.mark.parametrize("statement", ["update audit set who = 'someone' where id = 3",
+                                       "delete from audit where id = 3"])
+def test_the_database_refuses_changes_to_the_trail(audited, statement):
+    with pytest.raises(sa.exc.DatabaseError, match="append-only"):
+        with audited.engine.begin() as conn:
+            conn.execute(sa.text(statement))
+    assert verify(audited).intact
 
 
 def test_every_event_has_an_audit_entry_and_the_chain_is_intact(audited):
@@ -80,6 +100,7 @@ def test_a_relinked_entry_is_caught(audited):
     from sweattest.store.chain import entry_hash, entry_text
 
     with audited.engine.begin() as conn:
+        _bypass_append_only(conn)
         row = conn.execute(sa.text("select * from audit where id = 2")).mappings().one()
         forged = entry_text(2, row["run_id"], "intruder", row["what"], row["at"], row["why"], row["old"], row["new"])
         conn.execute(sa.text("update audit set who = 'intruder', hash = :h where id = 2"),
@@ -131,3 +152,17 @@ def test_two_stations_appending_at_once_keep_one_chain(store_url, clock):
     result = verify(first)
     assert result.intact and result.entries == 2 + 80
     first.close()
+
+
+@pytest.mark.parametrize("who, what, why, run_id", [
+    ("tech1", "create_run", None, "R1"),
+    ('qu"o\\te', "ünï\u00e9 \u2028 \t\n\x01", "because \ud83d\ude00", None),
+])
+def test_entry_text_is_the_canonical_json_of_the_entry(who, what, why, run_id):
+    from sweattest.store.chain import canonical_json, entry_text
+
+    old, new = {"a": [1, None, "x"]}, {"é": {"value": 1.5, "unit": "mA"}}
+    entry = {"at": "2026-11-20T09:00:00.000000Z", "id": 7, "new": new, "old": old, "run_id": run_id,
+             "what": what, "who": who, "why": why}
+    text = entry_text(7, run_id, who, what, entry["at"], why, canonical_json(old), canonical_json(new))
+    assert text == canonical_json(entry)

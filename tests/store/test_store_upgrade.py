@@ -1,0 +1,33 @@
+"""A store migrated before migration 3 carried the month column upgrades and keeps its runs."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from sweattest.qa.qns import qns_rate
+from sweattest.store import Store
+from tests.store import backends
+from tests.store.backends import make_run
+
+store_url, clock = backends.store_url, backends.clock  # both backends
+
+
+def test_store_without_month_column_gets_it_on_opening(store_url, clock):
+    store = Store(store_url, clock)
+    make_run(store, clock, volumes=(5, 5))
+    with store.engine.begin() as conn:  # the shape migration 3 once left behind
+        conn.execute(sa.text("DROP INDEX ix_runs_qa"))
+        conn.execute(sa.text("ALTER TABLE runs DROP COLUMN month"))
+        conn.execute(sa.text("CREATE INDEX ix_runs_qa ON runs (created_at, operator, age_group, qns)"))
+        conn.execute(sa.text("DELETE FROM schema_migrations WHERE version = 4"))
+    store.close()
+    store = Store(store_url, clock)
+    try:
+        assert store.get_run("R1")["month"] == "2026-11"
+        frame = qns_rate(store)
+        assert (frame["tests"].tolist(), frame["qns"].tolist()) == ([1], [1])
+        with store.engine.connect() as conn:
+            versions = conn.execute(sa.text("SELECT version FROM schema_migrations ORDER BY version")).scalars()
+            assert list(versions) == [1, 2, 3, 4, 5]
+    finally:
+        store.close()
