@@ -53,11 +53,12 @@ class RealClock(Clock):
 
 
 class VirtualClock(Clock):
-    """Simulated time.
+    """Simulated time: it moves only when someone sleeps, by exactly the time asked.
 
-    ``speed=None`` (instant): ``sleep`` returns at once with the clock advanced to the wake-up, so a
-    35-minute test replays in well under a second. ``speed=N``: virtual time runs N times faster
-    than wall time and ``sleep`` really waits ``seconds / N``.
+    ``speed=None`` (instant): ``sleep`` returns at once, so a 35-minute test replays in well under a
+    second. ``speed=N``: each sleep also waits ``seconds / N`` of wall time, so a person sees the run N times
+    faster than real time. Either way the computation between sleeps takes no simulated time: a busy
+    machine never looks like a silent host to a simulated device's watchdog, and a run is reproducible.
     """
 
     def __init__(self, start: datetime = DEFAULT_VIRTUAL_START, speed: float | None = None):
@@ -68,18 +69,15 @@ class VirtualClock(Clock):
         self._start = start.astimezone(UTC)
         self.speed = speed
         self._lock = threading.Lock()
-        self._offset = 0.0  # virtual seconds since start, for instant mode
-        self._wall_anchor = time.monotonic()
+        self._offset = 0.0  # simulated seconds since start
 
     @property
     def instant(self) -> bool:
         return self.speed is None
 
     def monotonic(self) -> float:
-        if self.speed is None:
-            with self._lock:
-                return self._offset
-        return self._offset + (time.monotonic() - self._wall_anchor) * self.speed
+        with self._lock:
+            return self._offset
 
     def utcnow(self) -> datetime:
         return self._start + timedelta(seconds=self.monotonic())
@@ -87,14 +85,13 @@ class VirtualClock(Clock):
     def sleep(self, seconds: float) -> None:
         if seconds <= 0:
             return
-        if self.speed is None:
-            with self._lock:
-                self._offset += seconds
-        else:
+        if self.speed is not None:
             time.sleep(seconds / self.speed)
+        with self._lock:
+            self._offset += seconds
 
     def advance(self, seconds: float) -> None:
-        """Move an instant clock forward (tests, simulators). Same as ``sleep`` in instant mode."""
-        if self.speed is not None:
-            raise RuntimeError("advance() is for an instant VirtualClock; a sped-up clock runs by itself")
-        self.sleep(seconds)
+        """Move simulated time forward without waiting (tests, simulators)."""
+        if seconds > 0:
+            with self._lock:
+                self._offset += seconds

@@ -23,15 +23,7 @@ log = logging.getLogger(__name__)
 POLL_HZ = 10.0
 #: Seconds of host silence after which the inducer switches its output off by itself.
 WATCHDOG_S = 1.0
-#: In accelerated simulation the watchdog is stretched to this much of the host's wall time: a 1 s watchdog
-#: at 1200x would be under 1 ms of wall time, and ordinary host latency would trip it.
-WATCHDOG_WALL_S = 0.25
 
-
-def watchdog_for(clock: Clock) -> float:
-    """The watchdog period in this clock's seconds: 1 s, stretched on a sped-up virtual clock."""
-    speed = getattr(clock, "speed", None)
-    return max(WATCHDOG_S, WATCHDOG_WALL_S * speed) if speed else WATCHDOG_S
 #: Readings are committed to the store in batches of this many seconds of stimulation.
 FLUSH_EVERY_S = 1.0
 
@@ -78,7 +70,7 @@ def run_stimulation(inducer, channel: int, plan: StimulationPlan, clock: Clock, 
     t0 = clock.monotonic()
     try:
         inducer.output_off(channel)
-        inducer.set_watchdog(watchdog_for(clock))
+        inducer.set_watchdog(WATCHDOG_S)
         inducer.set_compliance(channel, Q_(plan.compliance_v, "V"))
         inducer.set_current(channel, Q_(0.0, "mA"))
         inducer.output_on(channel)

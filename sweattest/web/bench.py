@@ -20,7 +20,6 @@ from sweattest.simulated_run import check_order_now, new_run_id
 from sweattest.simulation.scenario import parse_scenario
 from sweattest.simulation.world import SimulatedOperator, simulated_bench
 from sweattest.units import format_quantity, parse_quantity
-from sweattest.web.training import PacedClock
 
 log = logging.getLogger(__name__)
 
@@ -237,7 +236,7 @@ class BenchManager:
     def _run_clock(self) -> Clock:
         """Each training run has its own clock, starting now: paced, or instant when ``pace`` is None."""
         start = self.clock.utcnow()
-        return VirtualClock(start=start) if self.pace is None else PacedClock(start, self.pace)
+        return VirtualClock(start=start, speed=self.pace)
 
     def session(self, run_id: str) -> BenchSession | None:
         return self.sessions.get(run_id)

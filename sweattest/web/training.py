@@ -4,10 +4,8 @@ patients hold when no LIMS and no instruments are attached."""
 from __future__ import annotations
 
 import copy
-from datetime import datetime
 from typing import Any
 
-from sweattest.clock import RealClock, VirtualClock
 from sweattest.demo import DEMO_ORDER, DEMO_SCENARIO
 
 #: Orders waiting at the bench, by accession (the label the tech scans).
@@ -38,22 +36,3 @@ def scenario_for(name: str, sites: tuple[str, ...]) -> dict[str, Any]:
     doc["sites"] = {s: doc["sites"].get(s, first) for s in sites}
     doc["faults"] = [f for f in doc["faults"] if f.get("site") in (None, *sites)]
     return doc
-
-
-class PacedClock(VirtualClock):
-    """A training run's own clock. Virtual time moves only when the run sleeps, by exactly the time asked
-    (as the instant clock: a slow disk or a busy machine never looks like a silent host to the simulated
-    inducer's watchdog), and each sleep is paced on the wall clock so a trainee sees the run ``pace``
-    times faster than real time."""
-
-    def __init__(self, start: datetime, pace: float):
-        super().__init__(start=start)
-        if pace <= 0:
-            raise ValueError("pace must be a positive factor")
-        self.pace = pace
-        self._wall = RealClock()
-
-    def sleep(self, seconds: float) -> None:
-        if seconds > 0:
-            self._wall.sleep(seconds / self.pace)
-            super().sleep(seconds)
