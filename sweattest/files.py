@@ -7,11 +7,23 @@ import tempfile
 from pathlib import Path
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+#: Permissions of a file written here: as an ordinary new file (mkstemp's own 0600 would keep a LIMS
+#: import service running as another user from reading it).
+FILE_MODE = 0o666 & ~_umask()
+
+
 def write_atomic(path: Path, data: str | bytes) -> Path:
     path = Path(path)
     payload = data.encode("utf-8") if isinstance(data, str) else data
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
+        os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "wb") as fh:
             fh.write(payload)
             fh.flush()

@@ -27,7 +27,7 @@ def run_record(run: RunState, order: dict[str, Any], *, generated_at, qc: dict[s
     """The record of ``run``. ``signatures``: dicts with username, full_name, meaning, at (datetime);
     ``corrections``: the amendments applied to ``run`` (sweattest.report.amendments), oldest first."""
     p = run.protocol
-    interp = interpretation(run) if any(s.adequacy is not None for s in run.sites) else None
+    interp = interpretation(run)
     return {
         "record_version": RECORD_VERSION,
         "run_id": run.run_id,

@@ -13,11 +13,11 @@ from pathlib import Path
 
 from sweattest.clock import Clock, VirtualClock
 from sweattest.errors import ValidationError
+from sweattest.procedure.model import RunState
 from sweattest.procedure.table import SITE_STATES
-from sweattest.record import run_record
 from sweattest.runner import Reporter, Runner
 from sweattest.runs import load_run
-from sweattest.simulated_run import RunResult, write_outputs
+from sweattest.simulated_run import RunResult, finish, on_bench
 from sweattest.simulation.scenario import parse_scenario
 from sweattest.simulation.world import SimulatedOperator, simulated_bench
 
@@ -50,25 +50,13 @@ def resume_simulated(store, run_id: str, *, out_dir: Path, speed: float | None =
     clock = clock or VirtualClock(start=last_recorded(store, run_id), speed=speed)
     t_offset = (clock.utcnow() - created).total_seconds()
     bench = simulated_bench(clock, run.protocol, scenario, tuple(order["sites"]))
-    try:
+
+    def recover() -> RunState:
         operator = SimulatedOperator(order["operator"], clock, bench, run.protocol, scenario)
         operator.restore(run, t_offset)
-        runner = Runner(store=store, clock=clock, bench=bench, operator=operator, run=run,
-                        order=order | {"pilocarpine_lot": {"lot": order["pilocarpine_lot"]["lot"],
-                                                           "expires": _date(order["pilocarpine_lot"]["expires"])}},
+        runner = Runner(store=store, clock=clock, bench=bench, operator=operator, run=run, order=order,
                         reporter=reporter, t_offset=t_offset)
         runner.recover()
-        run = runner.run_until_results()
-    finally:
-        try:
-            bench.inducer.all_outputs_off()
-        finally:
-            bench.close()
-    record = run_record(run, order, generated_at=clock.utcnow())
-    return RunResult(run=run, record=record, out_dir=out_dir, files=write_outputs(record, out_dir))
+        return runner.run_until_results()
 
-
-def _date(text: str):
-    from datetime import date
-
-    return date.fromisoformat(text)
+    return finish(on_bench(bench, reporter, recover), order, clock, out_dir)

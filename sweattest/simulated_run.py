@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -60,22 +61,31 @@ def perform_simulated_run(order: Order, scenario: Scenario, *, store, clock: Clo
     run = new_run(run_id, order.protocol, order.sites)
     stored_order = order.as_dict() | {"simulation": scenario.as_dict()}
     bench = simulated_bench(clock, order.protocol, scenario, order.sites)
-    try:
+
+    def perform() -> RunState:
         bench.inducer.all_outputs_off()  # forced off at start-up, before anything else
         store.create_run(run_id, accession=order.accession, method=order.method, operator=order.operator,
                          patient_mrn=order.patient.mrn, created_at=clock.utcnow(), order=stored_order)
         operator = SimulatedOperator(order.operator, clock, bench, order.protocol, scenario)
-        runner = Runner(store=store, clock=clock, bench=bench, operator=operator, run=run,
-                        order=order.as_dict() | {"pilocarpine_lot": {"lot": order.pilocarpine_lot,
-                                                                     "expires": order.pilocarpine_expires}},
+        runner = Runner(store=store, clock=clock, bench=bench, operator=operator, run=run, order=stored_order,
                         reporter=reporter)
         runner.feed("verify_patient", data={"mrn": order.patient.mrn, "accession": order.accession})
-        run = runner.run_until_results()
+        return runner.run_until_results()
+
+    return finish(on_bench(bench, reporter, perform), stored_order, clock, out_dir)
+
+
+def on_bench(bench, reporter: Reporter | None, body: Callable[[], RunState]) -> RunState:
+    """Run ``body``; whatever happens, switch every output off and close the instruments after it."""
+    try:
+        return body()
     finally:
-        try:
-            bench.inducer.all_outputs_off()
-        finally:
-            bench.close()
+        warning = bench.shutdown()
+        if warning and reporter is not None:
+            reporter.message(warning)
+
+
+def finish(run: RunState, stored_order: dict, clock: Clock, out_dir: Path) -> RunResult:
     record = run_record(run, stored_order, generated_at=clock.utcnow())
     return RunResult(run=run, record=record, out_dir=out_dir, files=write_outputs(record, out_dir, config))
 

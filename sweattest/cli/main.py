@@ -22,6 +22,9 @@ COMMANDS = (
     "sweattest.cli.interpret",
     "sweattest.cli.simulate",
     "sweattest.cli.audit",
+    "sweattest.cli.user",
+    "sweattest.cli.signoff",
+    "sweattest.cli.qa",
     "sweattest.cli.report",
     "sweattest.cli.export",
 )

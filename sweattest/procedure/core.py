@@ -199,7 +199,8 @@ def _results(run: RunState) -> list[fx.Effect]:
 
 
 def interpretation(run: RunState):
-    """The run's interpretation from its sites' outcomes (CFF 2017, via the rules)."""
+    """The run's interpretation from its sites' outcomes (CFF 2017, via the rules); None when no site
+    that was not aborted has a measured sample."""
     outcomes = [SiteOutcome(site=s.site, adequacy=s.adequacy, chloride=s.chloride)
                 for s in run.sites if s.state != "aborted" and s.adequacy is not None]
-    return interpret(outcomes)
+    return interpret(outcomes) if outcomes else None

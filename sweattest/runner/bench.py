@@ -8,6 +8,7 @@ import drivers  # noqa: F401 - registers the sim:// URL handler
 from drivers.balance import Balance
 from drivers.chloridometer import Chloridometer
 from drivers.inducer import Inducer
+from sweattest.errors import DeviceError
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,19 @@ class Bench:
                 driver.close()
             raise
         return cls(inducer=inducer, analyzer=analyzer, balance=balance)
+
+    def shutdown(self) -> str | None:
+        """End of a run: every output off, ports closed. Never raises; returns a warning for the tech if
+        the inducer did not confirm its outputs are off."""
+        warning = None
+        try:
+            self.inducer.all_outputs_off()
+        except DeviceError as exc:
+            warning = (f"WARNING: the inducer did not confirm that its outputs are off ({exc}). Switch the "
+                       "inducer off at its power switch and remove the electrodes.")
+        finally:
+            self.close()
+        return warning
 
     def close(self) -> None:
         for driver in (self.inducer, self.analyzer, self.balance):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from sweattest.clock import Clock
@@ -120,7 +121,8 @@ class Runner:
     # -- effects ------------------------------------------------------------------------------------
     def _check_readiness(self, _: fx.CheckReadiness) -> None:
         lot = self.order["pilocarpine_lot"]
-        findings = check_pilocarpine_lot(lot["lot"], lot["expires"], self.clock.utcnow().date())
+        expires = lot["expires"] if isinstance(lot["expires"], date) else date.fromisoformat(lot["expires"])
+        findings = check_pilocarpine_lot(lot["lot"], expires, self.clock.utcnow().date())
         blocks = [f for f in findings if f.severity == Severity.BLOCK]
         if blocks:
             self.feed("abort", data={"reason": blocks[0].message, "code": blocks[0].code})

@@ -25,7 +25,7 @@ POLL_HZ = 10.0
 WATCHDOG_S = 1.0
 #: In accelerated simulation the watchdog is stretched to this much of the host's wall time: a 1 s watchdog
 #: at 1200x would be under 1 ms of wall time, and ordinary host latency would trip it.
-WATCHDOG_WALL_S = 0.05
+WATCHDOG_WALL_S = 0.25
 
 
 def watchdog_for(clock: Clock) -> float:

@@ -19,6 +19,8 @@ from sweattest.store import schema
 from sweattest.store.types import UTCDateTime
 
 _dumps = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str).encode
+_string = json.encoder.encode_basestring  # what _dumps does with a str (ensure_ascii=False), without its overhead
+_sha256 = hashlib.sha256
 _UTC = UTCDateTime()
 
 
@@ -29,13 +31,16 @@ def canonical_json(value: Any) -> str:
 
 def entry_text(entry_id: int, run_id: str | None, who: str, what: str, at_text: str, why: str | None,
                old_text: str, new_text: str) -> str:
-    """The canonical form of one entry (its fields as stored)."""
-    return (f'{{"at":{_dumps(at_text)},"id":{entry_id},"new":{new_text},"old":{old_text},'
-            f'"run_id":{_dumps(run_id)},"what":{_dumps(what)},"who":{_dumps(who)},"why":{_dumps(why)}}}')
+    """The canonical form of one entry (its fields as stored): the same text as ``canonical_json`` of the
+    entry, built without re-encoding ``old`` and ``new`` (this runs once per entry in ``audit verify``)."""
+    run = "null" if run_id is None else _string(run_id)
+    reason = "null" if why is None else _string(why)
+    return (f'{{"at":{_string(at_text)},"id":{entry_id},"new":{new_text},"old":{old_text},'
+            f'"run_id":{run},"what":{_string(what)},"who":{_string(who)},"why":{reason}}}')
 
 
 def entry_hash(prev_hash: str, text: str) -> str:
-    return hashlib.sha256((prev_hash + text).encode("utf-8")).hexdigest()
+    return _sha256((prev_hash + text).encode("utf-8")).hexdigest()
 
 
 def append_audit(conn: sa.Connection, *, who: str, what: str, at: datetime, run_id: str | None = None,

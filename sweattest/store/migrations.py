@@ -50,16 +50,17 @@ def _users_signatures_audit(conn: sa.Connection) -> None:
 def _qa_columns(conn: sa.Connection) -> None:
     """Denormalized QA columns on runs (filled for existing runs from their orders), and QC results."""
     runs = schema.runs
-    for name in ("age_group", "sites_measured", "qns", "reported_at"):
+    for name in ("month", "age_group", "sites_measured", "qns", "reported_at"):
         column = runs.c[name]
         kind = column.type.compile(dialect=conn.dialect)
         conn.exec_driver_sql(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
-    sa.Index("ix_runs_qa", runs.c.created_at, runs.c.operator, runs.c.age_group, runs.c.qns).create(conn)
+    sa.Index("ix_runs_qa", runs.c.operator, runs.c.month, runs.c.age_group, runs.c.qns).create(conn)
     schema.qc_results.create(conn)
     from sweattest.store.derived import age_group
 
     for run_id, created_at, order in conn.execute(sa.select(runs.c.run_id, runs.c.created_at, runs.c.order_json)):
-        conn.execute(runs.update().where(runs.c.run_id == run_id).values(age_group=age_group(order, created_at)))
+        conn.execute(runs.update().where(runs.c.run_id == run_id).values(month=f"{created_at:%Y-%m}",
+                                                                         age_group=age_group(order, created_at)))
 
 
 MIGRATIONS: list[Migration] = [

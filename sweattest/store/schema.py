@@ -27,11 +27,12 @@ runs = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=False),
     sa.Column("order_json", sa.JSON, nullable=False),
     # denormalized for QA queries (migration 3), kept up to date by the store as events are recorded
+    sa.Column("month", sa.String(7), nullable=True),  # "YYYY-MM" of created_at (UTC), for monthly QA
     sa.Column("age_group", sa.String(8), nullable=True),  # "<=3m" or ">3m" at the test date; NULL: no dob
     sa.Column("sites_measured", sa.Integer, nullable=True),  # sites with a sample measured, once judged
     sa.Column("qns", sa.Boolean, nullable=True),  # every measured site QNS; NULL: not judged yet
     sa.Column("reported_at", UTCDateTime, nullable=True),
-    sa.Index("ix_runs_qa", "created_at", "operator", "age_group", "qns"),
+    sa.Index("ix_runs_qa", "operator", "month", "age_group", "qns"),
 )
 
 events = sa.Table(

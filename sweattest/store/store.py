@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -97,7 +97,7 @@ class Store:
             conn.execute(schema.runs.insert().values(
                 run_id=run_id, accession=accession, method=method, operator=operator, patient_mrn=patient_mrn,
                 created_at=created_at, state="created", updated_at=created_at, order_json=order,
-                age_group=age_group(order, created_at)))
+                month=f"{created_at.astimezone(UTC):%Y-%m}", age_group=age_group(order, created_at)))
             append_audit(conn, run_id=run_id, who=operator, what="create_run", at=created_at,
                          new={"accession": accession, "method": method, "operator": operator,
                               "patient_mrn": patient_mrn})

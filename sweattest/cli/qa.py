@@ -1,0 +1,118 @@
+"""`sweattest qa runs|qns-rate|qc-chart|summary`: QA views of the run store."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from sweattest.cli.storeopts import add_db_option, store_from
+from sweattest.qa.filters import RunFilter, parse_date
+from sweattest.qa.qc_chart import chart_points, render_chart
+from sweattest.qa.qns import format_qns, qns_rate
+from sweattest.qa.runs import FORMATS, runs_frame, write_frame
+from sweattest.qa.summary import format_summary, month_summary
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("qa", help="QA views: run lists, QNS rates, Levey-Jennings charts, monthly summary",
+                       description="Quality-assurance views of the run store.")
+    actions = p.add_subparsers(dest="qa_command", metavar="VIEW")
+    actions.required = True
+    r = actions.add_parser("runs", help="list runs (filters; table, CSV, JSON lines or Parquet)",
+                           description="List runs. --format json prints one JSON object per line.")
+    _filters(r, status=True)
+    r.add_argument("--format", default="table", choices=FORMATS)
+    r.add_argument("--out", type=Path, help="write to this file instead of stdout (required for parquet)")
+    r.set_defaults(func=_runs)
+    q = actions.add_parser("qns-rate", help="QNS rate per operator and month, split at 3 months of age",
+                           description="QNS rate per test, by operator and month, for patients up to 3 months "
+                                       "and older; CFF 2007 targets (<= 10 %% and <= 5 %%); breaches marked.")
+    _filters(q, status=False)
+    q.add_argument("--format", default="table", choices=("table", "csv", "json"))
+    q.set_defaults(func=_qns)
+    c = actions.add_parser("qc-chart", help="Levey-Jennings chart of one analyzer's control level (PNG)",
+                           description="Levey-Jennings chart with mean and ±1/2/3 SD; Westgard violations "
+                                       "marked (orange: warning, red: rejection).")
+    c.add_argument("--analyzer", required=True, metavar="ID")
+    c.add_argument("--level", required=True, metavar="LEVEL", help="control level, e.g. normal or abnormal")
+    c.add_argument("--lot", help="control lot (default: the latest)")
+    c.add_argument("--out", type=Path, required=True, metavar="FILE.png")
+    add_db_option(c)
+    c.set_defaults(func=_chart)
+    s = actions.add_parser("summary", help="one month: runs, QNS rate, repeats, turnaround time",
+                           description="Summary of one month (UTC dates).")
+    s.add_argument("--month", required=True, metavar="YYYY-MM")
+    s.add_argument("--format", default="table", choices=("table", "json"))
+    add_db_option(s)
+    s.set_defaults(func=_summary)
+
+
+def _filters(p: argparse.ArgumentParser, *, status: bool) -> None:
+    p.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD", help="first day (UTC), inclusive")
+    p.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD", help="last day (UTC), inclusive")
+    p.add_argument("--operator")
+    p.add_argument("--method")
+    if status:
+        p.add_argument("--status", help="run state, e.g. reported, aborted, result_ready")
+    add_db_option(p)
+
+
+def _where(args: argparse.Namespace) -> RunFilter:
+    return RunFilter(parse_date(args.date_from, "--from"), parse_date(args.date_to, "--to"), args.operator,
+                     getattr(args, "status", None), args.method)
+
+
+def _runs(args: argparse.Namespace) -> int:
+    where = _where(args)
+    store = store_from(args)
+    try:
+        text = write_frame(runs_frame(store, where), args.format, args.out)
+    finally:
+        store.close()
+    if text is not None:
+        sys.stdout.write(text)
+    return 0
+
+
+def _qns(args: argparse.Namespace) -> int:
+    where = _where(args)
+    store = store_from(args)
+    try:
+        frame = qns_rate(store, where)
+    finally:
+        store.close()
+    if args.format == "table":
+        sys.stdout.write(format_qns(frame))
+    else:
+        sys.stdout.write(write_frame(frame, args.format, None) or "")
+    return 0
+
+
+def _chart(args: argparse.Namespace) -> int:
+    store = store_from(args)
+    try:
+        points, target = chart_points(store, args.analyzer, args.level, args.lot)
+    finally:
+        store.close()
+    title = (f"Levey-Jennings: analyzer {args.analyzer}, {args.level} control, lot {target['lot']} "
+             f"(mean {target['mean']:g}, SD {target['sd']:g} mmol/L)")
+    render_chart(points, target, title, args.out)
+    flagged = [p for p in points if p.violations]
+    print(f"wrote {args.out}: {len(points)} controls, {len(flagged)} with Westgard findings")
+    for p in flagged:
+        print(f"  {p.at:%Y-%m-%d %H:%M}Z run {p.qc_run}: {p.value:g} mmol/L  {', '.join(p.violations)}"
+              f"{'  (rejected)' if p.rejected else ''}")
+    return 0
+
+
+def _summary(args: argparse.Namespace) -> int:
+    store = store_from(args)
+    try:
+        summary = month_summary(store, args.month)
+    finally:
+        store.close()
+    print(json.dumps(summary) if args.format == "json" else format_summary(summary), end="\n" if args.format ==
+          "json" else "")
+    return 0

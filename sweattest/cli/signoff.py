@@ -1,0 +1,52 @@
+"""`sweattest sign RUN_ID --as USER --meaning reviewed`: an electronic signature (password asked again);
+`--amend FILE.json --reason TEXT` corrects a final result as a new version."""
+
+from __future__ import annotations
+
+import argparse
+
+from sweattest.cli.storeopts import add_db_option, add_password_options, read_password, store_from
+from sweattest.clock import RealClock
+from sweattest.jsonfile import read_json
+from sweattest.signoff import MEANINGS, amend, sign
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("sign", help="sign a run electronically (performed, reviewed) or amend a final result",
+                       description="Electronic signature: asks for the password again and records the "
+                                   "meaning. 'reviewed' (reviewer or admin, never the run's operator) makes "
+                                   "the run final. A final result changes only with --amend and --reason, "
+                                   "recorded as a new version signed 'corrected'.")
+    p.add_argument("run_id", metavar="RUN_ID")
+    p.add_argument("--as", dest="username", required=True, metavar="USER", help="the signing user")
+    p.add_argument("--meaning", choices=[m for m in MEANINGS if m != "corrected"],
+                   help="what the signature means")
+    p.add_argument("--amend", metavar="CHANGES.json",
+                   help="amend the final result: a JSON object of changed fields (or - for stdin)")
+    p.add_argument("--reason", help="why (required with --amend)")
+    add_password_options(p)
+    add_db_option(p)
+    p.set_defaults(func=_sign)
+
+
+def _sign(args: argparse.Namespace) -> int:
+    from sweattest.errors import ValidationError
+
+    if bool(args.amend) == bool(args.meaning):
+        raise ValidationError("give either --meaning (performed or reviewed) or --amend CHANGES.json")
+    changes = read_json(args.amend, "changes") if args.amend else None
+    password = read_password(args, f"Password for {args.username} (signing {args.run_id}): ")
+    store = store_from(args)
+    clock = RealClock()
+    try:
+        if changes is not None:
+            version = amend(store, clock, args.run_id, args.username, password, changes=changes,
+                            reason=args.reason or "")
+            print(f"run {args.run_id}: amended as version {version}, signed corrected by {args.username}")
+        else:
+            s = sign(store, clock, args.run_id, args.username, password, args.meaning, reason=args.reason)
+            print(f"run {args.run_id}: signed {s.meaning} by {s.full_name} ({s.username}) at "
+                  f"{s.at:%Y-%m-%d %H:%M:%S}Z")
+    finally:
+        store.close()
+    return 0

@@ -1,0 +1,66 @@
+"""`sweattest user add|list|disable`: accounts for techs, reviewers and admins."""
+
+from __future__ import annotations
+
+import argparse
+
+from sweattest.cli.storeopts import add_db_option, add_password_options, read_password, store_from
+from sweattest.users import ROLES, add_user, disable_user, list_users
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("user", help="add, list or disable users (tech, reviewer, admin)",
+                       description="User accounts. Passwords are asked without echo (or read from stdin with "
+                                   "--password-stdin) and kept only as scrypt hashes.")
+    actions = p.add_subparsers(dest="user_command", metavar="ACTION")
+    actions.required = True
+    a = actions.add_parser("add", help="add a user", description="Add a user with a role and a password "
+                           "(at least 8 characters).")
+    a.add_argument("username")
+    a.add_argument("--name", required=True, help="full name, printed with the user's signatures")
+    a.add_argument("--role", required=True, choices=ROLES)
+    a.add_argument("--by", default="admin", help="who is adding the user (recorded in the audit trail)")
+    add_password_options(a)
+    add_db_option(a)
+    a.set_defaults(func=_add)
+    ls = actions.add_parser("list", help="list users", description="List users with role and status.")
+    add_db_option(ls)
+    ls.set_defaults(func=_list)
+    d = actions.add_parser("disable", help="disable a user (accounts are never deleted)",
+                           description="Disable an account; its signatures stay on record.")
+    d.add_argument("username")
+    d.add_argument("--by", default="admin", help="who is disabling the user (recorded in the audit trail)")
+    add_db_option(d)
+    d.set_defaults(func=_disable)
+
+
+def _add(args: argparse.Namespace) -> int:
+    password = read_password(args, f"Password for {args.username}: ")
+    store = store_from(args)
+    try:
+        user = add_user(store, args.username, args.name, args.role, password, actor=args.by)
+    finally:
+        store.close()
+    print(f"added {user.username} ({user.full_name}) as {user.role}")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    store = store_from(args)
+    try:
+        users = list_users(store)
+    finally:
+        store.close()
+    for u in users:
+        print(f"{u.username:<16} {u.role:<9} {'active' if u.active else 'disabled':<9} {u.full_name}")
+    return 0
+
+
+def _disable(args: argparse.Namespace) -> int:
+    store = store_from(args)
+    try:
+        user = disable_user(store, args.username, actor=args.by)
+    finally:
+        store.close()
+    print(f"disabled {user.username}")
+    return 0

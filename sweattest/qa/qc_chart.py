@@ -1,0 +1,101 @@
+"""Levey-Jennings chart of one analyzer's control level: mean and ±1/2/3 SD lines, Westgard violations
+marked (rules from ``sweattest.rules.qc``, evaluated run by run with the runs before as history)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sweattest.errors import ValidationError
+from sweattest.files import write_atomic
+from sweattest.rules.findings import Severity
+from sweattest.rules.qc import ControlLot, ControlResult, QCRun, evaluate_run
+from sweattest.units import Q_
+
+
+@dataclass(frozen=True)
+class ChartPoint:
+    at: object
+    value: float
+    qc_run: str
+    violations: tuple[str, ...]  # Westgard codes of the analytical run this control belongs to
+    rejected: bool
+
+
+def chart_points(store, analyzer: str, level: str, lot: str | None = None) -> tuple[list[ChartPoint], dict]:
+    """The level's controls on the chosen lot (default: the latest) and that lot's target."""
+    rows = [r for lv in _levels(store, analyzer) for r in store.qc_results(analyzer, lv)]
+    mine = [r for r in rows if r["level"] == level]
+    if not mine:
+        raise ValidationError(f"no QC results for analyzer {analyzer!r} level {level!r}; record QC first")
+    lot = lot or mine[-1]["lot"]
+    target = next((r for r in reversed(mine) if r["lot"] == lot), None)
+    if target is None:
+        raise ValidationError(f"no {level} QC results on lot {lot!r} for analyzer {analyzer!r}")
+    verdicts = _westgard(analyzer, rows)
+    points = [ChartPoint(r["at"], r["value"], r["qc_run"], *verdicts[r["qc_run"]]) for r in mine if r["lot"] == lot]
+    return points, {"lot": lot, "mean": target["target_mean"], "sd": target["target_sd"]}
+
+
+def _levels(store, analyzer: str) -> list[str]:
+    import sqlalchemy as sa
+
+    from sweattest.store import schema
+
+    qc = schema.qc_results
+    with store.engine.connect() as conn:
+        return list(conn.execute(sa.select(qc.c.level).where(qc.c.analyzer == analyzer).distinct()).scalars())
+
+
+def _westgard(analyzer: str, rows: list[dict]) -> dict[str, tuple[tuple[str, ...], bool]]:
+    rows = sorted(rows, key=lambda r: (r["at"], r["id"]))
+    targets = {r["lot"]: ControlLot(r["level"], r["lot"], Q_(r["target_mean"], "mmol/L"), Q_(r["target_sd"], "mmol/L"))
+               for r in rows}
+    runs: dict[str, list[ControlResult]] = {}
+    for r in rows:
+        runs.setdefault(r["qc_run"], []).append(ControlResult(r["level"], r["lot"], Q_(r["value"], "mmol/L")))
+    history: list[QCRun] = []
+    out = {}
+    for run_id, results in runs.items():
+        run = QCRun(run_id, analyzer, tuple(results))
+        verdict = evaluate_run(run, targets, history)
+        codes = tuple(f.code for f in verdict.findings if f.code.startswith("westgard"))
+        out[run_id] = (codes, any(f.severity is Severity.BLOCK and f.code.startswith("westgard")
+                                  for f in verdict.findings))
+        history.append(run)
+    return out
+
+
+def render_chart(points: list[ChartPoint], target: dict, title: str, out: Path) -> Path:
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    mean, sd = target["mean"], target["sd"]
+    fig = Figure(figsize=(10, 5), dpi=100)
+    ax = fig.add_subplot()
+    xs = list(range(1, len(points) + 1))
+    ax.plot(xs, [p.value for p in points], marker="o", color="black", linewidth=1, label="control")
+    ax.axhline(mean, color="green", linewidth=1.5, label=f"mean {mean:g}")
+    for k, color in ((1, "#88aa88"), (2, "orange"), (3, "red")):
+        for sign in (1, -1):
+            ax.axhline(mean + sign * k * sd, color=color, linestyle="--", linewidth=1,
+                       label=f"±{k} SD" if sign == 1 else None)
+    for x, p in zip(xs, points, strict=True):
+        if p.violations:
+            ax.plot(x, p.value, marker="o", markersize=12, fillstyle="none",
+                    color="red" if p.rejected else "orange")
+            ax.annotate(", ".join(c.removeprefix("westgard_") for c in p.violations), (x, p.value),
+                        textcoords="offset points", xytext=(0, 10), ha="center", fontsize=7,
+                        color="red" if p.rejected else "orange")
+    ax.set_title(title)
+    ax.set_xlabel("control run")
+    ax.set_ylabel("chloride (mmol/L)")
+    ax.set_ylim(mean - 4 * sd, mean + 4 * sd)
+    ax.legend(loc="upper right", fontsize=7)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return write_atomic(out, buffer.getvalue())

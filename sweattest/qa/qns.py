@@ -1,0 +1,54 @@
+"""QNS rate per operator and month, split at the patient age of 3 months (CFF 2007 targets).
+
+Counted per test (run): a test is QNS when every site with a measured sample was QNS. Runs without a
+measured sample (aborted before collection) are not counted. Aggregated in SQL over the runs' QA columns.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import sqlalchemy as sa
+
+from sweattest.qa.filters import RunFilter
+from sweattest.store import schema
+from sweattest.store.derived import INFANT, OLDER
+
+#: CFF 2007 (sweat-testing sheet §2): QNS rate at most 5 % over 3 months of age, 10 % up to 3 months.
+QNS_TARGETS = {OLDER: 5.0, INFANT: 10.0}
+SOURCE = "CFF 2007 (Legrys et al., J Pediatr 2007;151:85-89)"
+UNKNOWN_AGE = "unknown"
+QNS_COLUMNS = ("operator", "month", "age_group", "tests", "qns", "rate_pct", "target_pct", "breach")
+
+
+def qns_rate(store, where: RunFilter | None = None, *, by_operator: bool = True) -> pd.DataFrame:
+    """One row per (operator, month, age group): tests, QNS tests, rate in %, target in %, breach."""
+    r = schema.runs
+    month = r.c.month.label("month")
+    group = r.c.age_group.label("age_group")  # NULL (no date of birth) becomes "unknown" below
+    operator = (r.c.operator if by_operator else sa.literal("all")).label("operator")
+    query = (sa.select(operator, month, group, sa.func.count().label("tests"),
+                       sa.func.sum(sa.case((r.c.qns, 1), else_=0)).label("qns"))
+             .where(r.c.qns.is_not(None)).group_by(operator, month, group).order_by(operator, month, group))
+    query = (where or RunFilter()).apply(query)
+    with store.engine.connect() as conn:
+        rows = conn.execute(query).all()
+    frame = pd.DataFrame(rows, columns=list(QNS_COLUMNS[:5]))
+    frame["age_group"] = frame["age_group"].fillna(UNKNOWN_AGE)
+    frame["qns"] = frame["qns"].astype(int)
+    frame["rate_pct"] = (100.0 * frame["qns"] / frame["tests"]).round(1)
+    frame["target_pct"] = frame["age_group"].map(QNS_TARGETS)
+    frame["breach"] = frame["rate_pct"] > frame["target_pct"]
+    return frame
+
+
+def format_qns(frame: pd.DataFrame) -> str:
+    if frame.empty:
+        return "no tests with a measured sample match\n"
+    lines = [f"QNS rate per test; targets {SOURCE}: <= 5 % over 3 months, <= 10 % up to 3 months",
+             f"{'operator':<14} {'month':<8} {'age':<8} {'tests':>7} {'QNS':>6} {'rate':>7} {'target':>7}"]
+    for row in frame.itertuples(index=False):
+        target = "-" if pd.isna(row.target_pct) else f"{row.target_pct:.0f} %"
+        mark = "  BREACH" if row.breach else ""
+        lines.append(f"{row.operator:<14} {row.month:<8} {row.age_group:<8} {row.tests:>7} {row.qns:>6} "
+                     f"{row.rate_pct:>5.1f} % {target:>7}{mark}")
+    return "\n".join(lines) + "\n"

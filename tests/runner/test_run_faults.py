@@ -1,0 +1,86 @@
+"""Faults in a whole simulated run: the faulted site ends aborted with its reason, the other site's run is
+unaffected, and nothing already recorded is lost (scenario faults as `sweattest run --simulate` takes them)."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from sweattest.clock import VirtualClock
+from sweattest.demo import DEMO_ORDER, DEMO_SCENARIO
+from sweattest.order import parse_order
+from sweattest.simulated_run import perform_simulated_run
+from sweattest.simulation.scenario import parse_scenario
+from sweattest.store import open_store
+
+PHASES = {"ramp_up": 8, "hold": 150, "ramp_down": 292}
+#: Faults of one channel's load: the other channel's site goes on untouched.
+LOAD_FAULTS = ("open_circuit", "high_impedance")
+#: Faults of the whole inducer: no site may be stimulated with it; each aborts with its reason.
+DEVICE_FAULTS = ("garbled", "no_response", "disconnect")
+
+
+def _perform(tmp_path, faults, method="macroduct"):
+    order_doc = copy.deepcopy(DEMO_ORDER) | {"method": method}
+    scenario_doc = copy.deepcopy(DEMO_SCENARIO) | {"faults": faults}
+    order = parse_order(order_doc)
+    store = open_store(str(tmp_path / "runs.db"))
+    try:
+        result = perform_simulated_run(order, parse_scenario(scenario_doc, order.sites), store=store,
+                                       clock=VirtualClock(), out_dir=tmp_path / "out")
+        events = store.events(result.run.run_id)
+    finally:
+        store.close()
+    return result, events
+
+
+@pytest.mark.parametrize("phase", PHASES)
+@pytest.mark.parametrize("kind", LOAD_FAULTS)
+def test_a_load_fault_aborts_its_site_only(tmp_path, kind, phase):
+    fault = {"device": "inducer", "site": "left_forearm", "kind": kind, "at_s": PHASES[phase]}
+    result, events = _perform(tmp_path, [fault])
+    left, right = result.run.sites
+    assert left.state == "aborted" and left.abort_reason
+    assert left.charge is not None and left.charge.to("mA*min").magnitude < 7.0
+    [abort] = [e for e in events if e.kind == "abort"]
+    assert abort.site == "left_forearm" and abort.data["code"] in {
+        "open_circuit", "compliance_voltage", "lost_communication", "current_deviation"}
+    assert right.state == "result_ready" and right.chloride.text is not None  # the other site is unaffected
+    assert result.record["interpretation"]["category"] == "intermediate"
+
+
+@pytest.mark.parametrize("phase", PHASES)
+@pytest.mark.parametrize("kind", DEVICE_FAULTS)
+def test_a_broken_inducer_stops_the_site_and_stimulates_no_other(tmp_path, kind, phase):
+    fault = {"device": "inducer", "site": "left_forearm", "kind": kind, "at_s": PHASES[phase]}
+    result, events = _perform(tmp_path, [fault])
+    left, right = result.run.sites
+    aborts = {e.site: e.data for e in events if e.kind == "abort"}
+    assert aborts["left_forearm"]["code"] == "lost_communication"
+    assert 0 < left.charge.to("mA*min").magnitude < 7.0  # what was delivered before the link broke
+    assert right.state == "aborted" and aborts["right_forearm"]["code"] == "lost_communication"
+    assert right.charge.magnitude == 0  # never switched on
+    assert result.record["interpretation"] is None and result.files  # the record is still written
+
+
+def test_an_analyzer_error_code_is_retried_once_then_succeeds(tmp_path):
+    result, events = _perform(tmp_path, [{"device": "chloridometer", "kind": "E03"}])
+    assert [s.state for s in result.run.sites] == ["result_ready", "result_ready"]
+
+
+def test_a_silent_analyzer_aborts_the_analysis_with_the_reason_and_keeps_the_sample(tmp_path):
+    result, events = _perform(tmp_path, [{"device": "chloridometer", "kind": "silent"}])
+    for site in result.run.sites:
+        assert site.state == "aborted" and "chloride analysis failed" in site.abort_reason
+        assert site.adequacy is not None and site.adequacy.adequate  # the measured sample stays recorded
+    assert [e.kind for e in events].count("measure_sample") == 2
+
+
+@pytest.mark.parametrize("kind, words", [("unstable", "did not become stable"), ("overload", "overload"),
+                                         ("underload", "underload")])
+def test_balance_faults_abort_the_weighing_with_a_clear_reason(tmp_path, kind, words):
+    result, _ = _perform(tmp_path, [{"device": "balance", "kind": kind}], method="gibson_cooke")
+    for site in result.run.sites:
+        assert site.state == "aborted" and "pre-weighing failed" in site.abort_reason
+        assert words in site.abort_reason.lower()

@@ -1,0 +1,56 @@
+"""`sweattest sign`: review signature from the command line, amendments with a reason, wrong passwords."""
+
+import io
+import json
+
+from sweattest.cli.main import main
+from sweattest.signoff import signatures, versions
+from sweattest.store import open_store
+from sweattest.users import add_user
+from tests.store.backends import START, make_run
+
+
+def _stdin(monkeypatch, text):
+    monkeypatch.setattr("sys.stdin", io.StringIO(text))
+
+
+def _prepare(db_url):
+    from sweattest.clock import VirtualClock
+
+    store = open_store(db_url, VirtualClock(start=START))
+    add_user(store, "rev1", "Rita Reviewer", "reviewer", "review password")
+    make_run(store, store.clock)
+    store.close()
+
+
+def test_review_then_amend(db_url, monkeypatch, capsys, tmp_path):
+    _prepare(db_url)
+    _stdin(monkeypatch, "review password\n")
+    assert main(["sign", "R1", "--as", "rev1", "--meaning", "reviewed", "--password-stdin", "--db", db_url]) == 0
+    assert "signed reviewed by Rita Reviewer (rev1)" in capsys.readouterr().out
+    changes = tmp_path / "changes.json"
+    changes.write_text(json.dumps({"comment": "sample haemolysed"}))
+    monkeypatch.setattr("getpass.getpass", lambda prompt: "review password")
+    assert main(["sign", "R1", "--as", "rev1", "--amend", str(changes), "--reason", "comment missing",
+                 "--db", db_url]) == 0
+    assert "amended as version 2" in capsys.readouterr().out
+    store = open_store(db_url)
+    assert [s.meaning for s in signatures(store, "R1")] == ["reviewed", "corrected"]
+    assert versions(store, "R1")[0].reason == "comment missing"
+    assert store.get_run("R1")["state"] == "reported"
+    store.close()
+
+
+def test_a_wrong_password_signs_nothing(db_url, monkeypatch, capsys):
+    _prepare(db_url)
+    _stdin(monkeypatch, "guess\n")
+    assert main(["sign", "R1", "--as", "rev1", "--meaning", "reviewed", "--password-stdin", "--db", db_url]) == 1
+    assert "authentication failed" in capsys.readouterr().err
+    store = open_store(db_url)
+    assert signatures(store, "R1") == [] and store.get_run("R1")["state"] == "result_ready"
+    store.close()
+
+
+def test_meaning_or_amend_is_required(db_url, capsys):
+    assert main(["sign", "R1", "--as", "rev1", "--db", db_url]) == 2
+    assert "either --meaning" in capsys.readouterr().err
