@@ -72,7 +72,7 @@ def perform_simulated_run(order: Order, scenario: Scenario, *, store, clock: Clo
         runner.feed("verify_patient", data={"mrn": order.patient.mrn, "accession": order.accession})
         return runner.run_until_results()
 
-    return finish(on_bench(bench, reporter, perform), stored_order, clock, out_dir)
+    return finish(on_bench(bench, reporter, perform), stored_order, clock, out_dir, config)
 
 
 def on_bench(bench, reporter: Reporter | None, body: Callable[[], RunState]) -> RunState:
@@ -85,7 +85,8 @@ def on_bench(bench, reporter: Reporter | None, body: Callable[[], RunState]) -> 
             reporter.message(warning)
 
 
-def finish(run: RunState, stored_order: dict, clock: Clock, out_dir: Path) -> RunResult:
+def finish(run: RunState, stored_order: dict, clock: Clock, out_dir: Path,
+           config: LabConfig | None = None) -> RunResult:
     record = run_record(run, stored_order, generated_at=clock.utcnow())
     return RunResult(run=run, record=record, out_dir=out_dir, files=write_outputs(record, out_dir, config))
 
