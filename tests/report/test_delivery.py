@@ -117,3 +117,21 @@ def test_report_of_unknown_run_is_a_clear_error(signed, tmp_path, capsys):
     assert main(["report", "R-NOPE", "--db", url, "--out", str(tmp_path / "x.html")]) == 2
     assert "no run 'R-NOPE'" in capsys.readouterr().err
     assert not (tmp_path / "x.html").exists()
+
+
+def test_export_needs_a_folder(signed, tmp_path, capsys, monkeypatch):
+    store, clock, drop, url, cfg = signed
+    monkeypatch.delenv("SWEATTEST_CONFIG")
+    assert main(["export", RUN_ID, "--format", "csv", "--db", url]) == 2
+    assert "--to: give the destination folder" in capsys.readouterr().err
+    missing = tmp_path / "missing"
+    assert main(["export", RUN_ID, "--format", "csv", "--to", str(missing), "--db", url]) == 2
+    assert "not a folder" in capsys.readouterr().err and not missing.exists()
+
+
+def test_bad_config_stops_the_demo_before_anything_is_written(tmp_path, capsys):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text("[lab]\ntimezone = 'Nowhere/Else'\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["demo", "--out", str(out), "--db", str(tmp_path / "r.db"), "--config", str(cfg)]) == 2
+    assert "[lab] timezone" in capsys.readouterr().err and not out.exists()

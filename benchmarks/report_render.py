@@ -1,0 +1,58 @@
+"""Render time of the demo report: median of 20 HTML and 20 PDF renders (goals: HTML <= 20 ms, PDF <= 1 s).
+
+Run from the repository root: ``python benchmarks/report_render.py``. The last line is one JSON object.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sweattest.lims.csv_file import render_csv  # noqa: E402
+from sweattest.lims.hl7 import render_oru  # noqa: E402
+from sweattest.report import render_html  # noqa: E402
+from sweattest.report.pdf import html_to_pdf  # noqa: E402
+from tests.golden.build import simulated  # noqa: E402
+from tests.golden.regenerate import CONFIG  # noqa: E402
+
+REPEATS = 20
+
+
+def median_ms(fn) -> float:
+    times = []
+    for _ in range(REPEATS):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return round(statistics.median(times) * 1000, 2)
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        record = simulated(Path(tmp))[0].record
+    render_html(record, CONFIG)  # template compiled once, as in a running program
+    html = render_html(record, CONFIG)
+    sent_at = datetime.fromisoformat(record["generated_at"])
+    figures = {
+        "html_median_ms": median_ms(lambda: render_html(record, CONFIG)),
+        "pdf_median_ms": median_ms(lambda: html_to_pdf(render_html(record, CONFIG))),
+        "hl7_median_ms": median_ms(lambda: render_oru(record, CONFIG, sent_at=sent_at)),
+        "csv_median_ms": median_ms(lambda: render_csv(record)),
+        "repeats": REPEATS,
+        "html_bytes": len(html.encode()),
+        "goal_html_ms": 20, "goal_pdf_ms": 1000,
+    }
+    for key, value in figures.items():
+        print(f"{key:>16}: {value}")
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
