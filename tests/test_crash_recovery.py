@@ -26,7 +26,7 @@ def _one_minute_into_left(line: str) -> bool:
     """A live line of the left site's stimulation at least 50 s in (the line shows 'MM:SS of 05:00')."""
     found = re.search(r"stimulating left_forearm\s+(\d\d):(\d\d) of", line)
     return found is not None and 50 <= int(found[1]) * 60 + int(found[2]) < 240
-SPEED = 1200  # a 40-minute bilateral run sleeps about two seconds of wall time
+SPEED = 2400  # a 40-minute bilateral run sleeps about one second of wall time
 
 
 def _resume_and_finish(db, tmp, trial):
