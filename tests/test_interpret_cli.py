@@ -15,12 +15,6 @@ from tests.test_interpret import CASE
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(autouse=True)
-def interpret_only(monkeypatch):
-    """The interpret command on its own: other commands are tested in their own files."""
-    monkeypatch.setattr(cli_main, "COMMANDS", ("sweattest.cli.interpret",))
-
-
 def test_interpret_file(tmp_path, capsys):
     path = tmp_path / "case.json"
     path.write_text(json.dumps(CASE), encoding="utf-8")

@@ -13,25 +13,27 @@ import sys
 from sweattest import __version__
 from sweattest.errors import SweatTestError
 
-#: Subcommand modules, in the order they appear in ``sweattest --help``.
-COMMANDS = (
-    "sweattest.cli.demo",
-    "sweattest.cli.run",
-    "sweattest.cli.resume",
-    "sweattest.cli.protocol",
-    "sweattest.cli.interpret",
-    "sweattest.cli.simulate",
-    "sweattest.cli.audit",
-    "sweattest.cli.user",
-    "sweattest.cli.signoff",
-    "sweattest.cli.qa",
-    "sweattest.cli.report",
-    "sweattest.cli.export",
-    "sweattest.cli.serve",
-)
+#: Each command and the module that holds it, in the order of ``sweattest --help``. Only the module of the
+#: command being run is imported, so a command starts without loading every other command's libraries.
+COMMANDS: dict[str, str] = {
+    "demo": "sweattest.cli.demo",
+    "run": "sweattest.cli.run",
+    "resume": "sweattest.cli.resume",
+    "protocol": "sweattest.cli.protocol",
+    "interpret": "sweattest.cli.interpret",
+    "simulate": "sweattest.cli.simulate",
+    "audit": "sweattest.cli.audit",
+    "user": "sweattest.cli.user",
+    "sign": "sweattest.cli.signoff",
+    "qa": "sweattest.cli.qa",
+    "report": "sweattest.cli.report",
+    "export": "sweattest.cli.export",
+    "serve": "sweattest.cli.serve",
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser for ``command`` alone, or for every command (help, or a name that is not a command)."""
     parser = argparse.ArgumentParser(
         prog="sweattest",
         description="Cystic-fibrosis sweat-test laboratory: run, simulate, interpret and report sweat tests.",
@@ -39,13 +41,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"sweattest {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for name in COMMANDS:
+    if command in COMMANDS:
+        modules = [COMMANDS[command]]
+    else:  # --version needs no command; help and mistakes list them all
+        modules = [] if command == "--version" else list(COMMANDS.values())
+    for name in modules:
         importlib.import_module(name).register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv[0] if argv else None)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
