@@ -49,7 +49,7 @@ def _serve(args: argparse.Namespace) -> int:
     store = open_store(args.db, clock)
     if not list(accounts.users.list_users(store)):
         print("sweattest: no users yet. Create the first administrator, then start again:\n"
-              "  sweattest user add ADMIN_NAME --role admin --full-name 'Full Name'", file=sys.stderr)
+              "  sweattest user add ADMIN_NAME --role admin --name 'Full Name'", file=sys.stderr)
         return 2
     secret = os.environ.get(SECRET_ENV) or secrets.token_urlsafe(32)
     app = create_app(store, clock, accounts, simulate=args.simulate, pace=args.speed, secret_key=secret,

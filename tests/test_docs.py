@@ -1,0 +1,39 @@
+"""The README documents every command, and every command line it shows is one the CLI accepts."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+
+from sweattest.cli.main import COMMANDS, build_parser
+
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+USE = README[README.index("## Use"):README.index("## Library use")]
+LINES = [ln.split("  #")[0].strip() for ln in USE.splitlines() if ln.startswith("sweattest ")]
+
+
+def test_every_command_is_in_the_readme_with_help_text():
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    helps = {c.dest: c.help for c in sub._choices_actions}
+    for command in COMMANDS:
+        assert re.search(rf"^sweattest {command}\b", USE, re.M), f"README does not show `sweattest {command}`"
+        assert helps.get(command), f"`sweattest {command}` has no help text"
+
+
+def _concrete(line: str) -> list[str]:
+    """A README usage line made concrete: first alternative of a|b, optional [..] parts dropped."""
+    line = line.split(" | ")[0]
+    line = re.sub(r"\[[^\]]*\]", "", line)
+    line = re.sub(r"(\S+?)\|\S+", r"\1", line)
+    return shlex.split(line)[1:]
+
+
+@pytest.mark.parametrize("line", LINES)
+def test_readme_command_lines_parse(line):
+    argv = _concrete(line)
+    parser = build_parser(argv[0])
+    parser.parse_args(argv)  # raises SystemExit(2) on an option the CLI does not know
