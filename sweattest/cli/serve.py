@@ -54,6 +54,8 @@ def _serve(args: argparse.Namespace) -> int:
     secret = os.environ.get(SECRET_ENV) or secrets.token_urlsafe(32)
     app = create_app(store, clock, accounts, simulate=args.simulate, pace=args.speed, secret_key=secret,
                      config=config)
+    for run_id in app.state.web.bench.resume_unfinished():  # a crash or power cut left these unfinished
+        print(f"sweattest: run {run_id} was unfinished: outputs forced off, resumed at this station")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     mode = "training (simulated instruments)" if args.simulate else "no instruments attached"
     print(f"sweattest: bench UI on http://{args.host}:{args.port}/ ({mode}); Ctrl-C stops it")

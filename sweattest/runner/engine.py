@@ -94,11 +94,16 @@ class Runner:
                                 data=data, accepted=accepted)
 
     def recover(self) -> None:
-        """After a crash: every output off first, then what ``procedure.recovery`` decides."""
+        """After a crash: every output off, and a site caught stimulating aborted with the reason, before
+        this returns; the rest of what ``procedure.recovery`` decides is queued for the run loop."""
         from sweattest.procedure.recovery import recovery
 
         self.bench.inducer.all_outputs_off()
-        self.queue.extend(recovery(self.run))
+        for effect in recovery(self.run):
+            if isinstance(effect, fx.AbortInterrupted):
+                self._abort_interrupted(effect)
+            else:
+                self.queue.append(effect)
 
     # -- the loop -----------------------------------------------------------------------------------
     def run_until_results(self) -> RunState:

@@ -15,7 +15,9 @@ from sweattest.clock import Clock, VirtualClock
 from sweattest.errors import ProcedureError, ValidationError
 from sweattest.order import Order
 from sweattest.procedure import new_run
+from sweattest.resume import last_recorded, unfinished_runs
 from sweattest.runner import Reporter, Runner
+from sweattest.runs import load_run
 from sweattest.simulated_run import check_order_now, new_run_id
 from sweattest.simulation.scenario import parse_scenario
 from sweattest.simulation.world import SimulatedOperator, simulated_bench
@@ -166,10 +168,10 @@ class BenchSession:
             log.exception("run %s stopped", self.run_id)
             self.error = f"{type(exc).__name__}: {exc}"
         finally:
-            try:
-                self.bench.inducer.all_outputs_off()
-            finally:
-                self.bench.close()
+            warning = self.bench.shutdown()
+            if warning:
+                log.critical("run %s: %s", self.run_id, warning)
+                self.error = warning
 
     @property
     def active(self) -> bool:
@@ -209,7 +211,7 @@ class BenchManager:
         bench = simulated_bench(clock, order.protocol, scenario, order.sites)
         try:
             bench.inducer.all_outputs_off()  # forced off at start-up, before anything else
-            doc = order.as_dict() | {"eligibility": eligibility}
+            doc = order.as_dict() | {"eligibility": eligibility, "simulation": scenario.as_dict()}
             self.store.create_run(run_id, accession=order.accession, method=order.method,
                                   operator=operator_name, patient_mrn=order.patient.mrn,
                                   created_at=clock.utcnow(), order=doc)
@@ -217,21 +219,55 @@ class BenchManager:
                                    SimulatedOperator(operator_name, clock, bench, order.protocol, scenario))
             live = Live()
             runner = Runner(store=self.store, clock=clock, bench=bench, operator=operator,
-                            run=new_run(run_id, order.protocol, order.sites),
-                            order=doc | {"pilocarpine_lot": {"lot": order.pilocarpine_lot,
-                                                             "expires": order.pilocarpine_expires}},
+                            run=new_run(run_id, order.protocol, order.sites), order=doc,
                             reporter=WebReporter(live))
             runner.feed("verify_patient", data={"mrn": order.patient.mrn, "accession": order.accession,
                                                 "overrides": eligibility["overrides"]})
         except BaseException:
-            bench.inducer.all_outputs_off()
-            bench.close()
+            bench.shutdown()
             raise
-        session = BenchSession(run_id, runner, operator, live, bench)
-        with self._lock:
-            self.sessions[run_id] = session
-        session.thread.start()
+        self._launch(BenchSession(run_id, runner, operator, live, bench))
         return run_id
+
+    def _launch(self, session: BenchSession) -> None:
+        with self._lock:
+            self.sessions[session.run_id] = session
+        session.thread.start()
+
+    def resume_unfinished(self) -> list[str]:
+        """At start-up: every run a crash left unfinished is brought back under control (outputs off, a site
+        caught stimulating aborted with the reason, collections resumed from their recorded start) and
+        continues at this station. Runs on real instruments are left for `sweattest resume` at their bench."""
+        resumed = []
+        for row in unfinished_runs(self.store):
+            if row["run_id"] in self.sessions:
+                continue  # already running at this station
+            run, order = load_run(self.store, row["run_id"])
+            if not self.simulate or "simulation" not in order:
+                log.warning("run %s is unfinished; resume it at its bench with `sweattest resume %s`",
+                            row["run_id"], row["run_id"])
+                continue
+            self._resume(row["run_id"], run, order)
+            resumed.append(row["run_id"])
+        return resumed
+
+    def _resume(self, run_id: str, run, order: dict[str, Any]) -> None:
+        scenario = parse_scenario(order["simulation"], tuple(order["sites"]))
+        clock = VirtualClock(start=last_recorded(self.store, run_id), speed=self.pace)
+        t_offset = (clock.utcnow() - self.store.get_run(run_id)["created_at"]).total_seconds()
+        bench = simulated_bench(clock, run.protocol, scenario, tuple(order["sites"]))
+        simulated = SimulatedOperator(order["operator"], clock, bench, run.protocol, scenario)
+        simulated.restore(run, t_offset)
+        operator, live = WebOperator(order["operator"], simulated), Live()
+        runner = Runner(store=self.store, clock=clock, bench=bench, operator=operator, run=run, order=order,
+                        reporter=WebReporter(live), t_offset=t_offset)
+        try:
+            runner.recover()
+        except BaseException:
+            bench.shutdown()
+            raise
+        log.warning("run %s was unfinished at start-up: resumed (outputs forced off)", run_id)
+        self._launch(BenchSession(run_id, runner, operator, live, bench))
 
     def _run_clock(self) -> Clock:
         """Each training run has its own clock, starting now: paced, or instant when ``pace`` is None."""

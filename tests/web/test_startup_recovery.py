@@ -1,0 +1,34 @@
+"""The bench UI at start-up finds runs a crash left unfinished and brings them back under control."""
+
+from __future__ import annotations
+
+from sweattest.clock import VirtualClock
+from sweattest.runs import load_run
+from sweattest.store import open_store
+from sweattest.web.app import create_app
+from tests.crashing import start_run, stop_after
+from tests.web.conftest import accounts_for_tests
+
+
+def _left_one_minute_in(line: str) -> bool:
+    return "stimulating left_forearm" in line and " 01:" in line
+
+
+def test_start_up_resumes_a_run_killed_during_stimulation(tmp_path, order_doc, scenario_doc):
+    db = tmp_path / "runs.db"
+    stop_after(start_run(tmp_path, order_doc, scenario_doc, db, 2400, "web"), lines=0, until=_left_one_minute_in)
+    clock = VirtualClock(speed=None)
+    store = open_store(str(db), clock)
+    app = create_app(store, clock, accounts_for_tests(store), simulate=True, pace=None, secret_key="k")
+    try:
+        [run_id] = [r["run_id"] for r in store.list_runs()]
+        assert app.state.web.bench.resume_unfinished() == [run_id]
+        session = app.state.web.bench.session(run_id)
+        assert session is not None
+        run, _ = load_run(store, run_id)
+        left = run.site("left_forearm")
+        assert left.state == "aborted" and "never resumed" in left.abort_reason
+        assert app.state.web.bench.resume_unfinished() == []  # running here now: not picked up twice
+    finally:
+        app.state.web.bench.close()
+        store.close()
