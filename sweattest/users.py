@@ -56,7 +56,27 @@ def check_password(password: str, stored: str) -> bool:
 _DUMMY_HASH = hash_password("not a password", salt=b"\0" * SALT_BYTES)
 
 
-def add_user(store, username: str, full_name: str, role: str, password: str, *, actor: str = "admin") -> User:
+def admin_required(store) -> bool:
+    """Whether managing users needs an administrator's password: once an active admin exists, it does.
+    Before that (a new installation) the first administrator can be created."""
+    with store.engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(schema.users).where(
+            (schema.users.c.role == "admin") & (schema.users.c.active == sa.true()))).scalar_one() > 0
+
+
+def authorize_admin(store, actor: str, password: str | None) -> None:
+    """Refuse unless ``actor`` proves to be an active administrator (21 CFR 11.10(d),(g): authority checks)."""
+    if not admin_required(store):
+        return
+    if password is None:
+        raise AuthError("managing users needs an administrator: give the administrator's user name and password")
+    if authenticate(store, actor, password).role != "admin":
+        raise AuthError(f"{actor} is not an administrator; only an administrator can manage users")
+
+
+def add_user(store, username: str, full_name: str, role: str, password: str, *, actor: str = "admin",
+             actor_password: str | None = None) -> User:
+    authorize_admin(store, actor, actor_password)
     username = username.strip()
     if not _USERNAME.match(username):
         raise ValidationError(f"user name {username!r}: use 2-40 lower-case letters, digits, '.', '_' or '-'")
@@ -100,8 +120,9 @@ def list_users(store) -> list[User]:
     return [_user(r) for r in rows]
 
 
-def disable_user(store, username: str, *, actor: str) -> User:
+def disable_user(store, username: str, *, actor: str, actor_password: str | None = None) -> User:
     """Disable an account (users are never deleted: their signatures keep their names)."""
+    authorize_admin(store, actor, actor_password)
     user = get_user(store, username)
     if user is None:
         raise ValidationError(f"no user {username!r}; `sweattest user list` shows the users")

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 from sweattest.cli.storeopts import add_db_option, add_password_options, read_password, store_from
-from sweattest.users import ROLES, add_user, disable_user, list_users
+from sweattest.errors import ValidationError
+from sweattest.users import ROLES, add_user, admin_required, disable_user, list_users
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -19,7 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("username")
     a.add_argument("--name", required=True, help="full name, printed with the user's signatures")
     a.add_argument("--role", required=True, choices=ROLES)
-    a.add_argument("--by", default="admin", help="who is adding the user (recorded in the audit trail)")
+    a.add_argument("--by", default=None, metavar="ADMIN",
+                   help="the administrator adding the user (their password is asked first); not needed only "
+                        "for the first administrator of a new installation")
     add_password_options(a)
     add_db_option(a)
     a.set_defaults(func=_add)
@@ -29,16 +32,29 @@ def register(sub: argparse._SubParsersAction) -> None:
     d = actions.add_parser("disable", help="disable a user (accounts are never deleted)",
                            description="Disable an account; its signatures stay on record.")
     d.add_argument("username")
-    d.add_argument("--by", default="admin", help="who is disabling the user (recorded in the audit trail)")
+    d.add_argument("--by", required=True, metavar="ADMIN",
+                   help="the administrator disabling the user (their password is asked)")
+    add_password_options(d)
     add_db_option(d)
     d.set_defaults(func=_disable)
 
 
+def _admin_password(args: argparse.Namespace, store) -> str | None:
+    """The acting administrator's password, asked first (with --password-stdin: the first line)."""
+    if not admin_required(store):
+        return None
+    if not args.by:
+        raise ValidationError("--by ADMIN: an administrator must add users (their password is asked)")
+    return read_password(args, f"Password of administrator {args.by}: ")
+
+
 def _add(args: argparse.Namespace) -> int:
-    password = read_password(args, f"Password for {args.username}: ")
     store = store_from(args)
     try:
-        user = add_user(store, args.username, args.name, args.role, password, actor=args.by)
+        admin_password = _admin_password(args, store)
+        password = read_password(args, f"Password for the new user {args.username}: ")
+        user = add_user(store, args.username, args.name, args.role, password, actor=args.by or args.username,
+                        actor_password=admin_password)
     finally:
         store.close()
     print(f"added {user.username} ({user.full_name}) as {user.role}")
@@ -59,7 +75,7 @@ def _list(args: argparse.Namespace) -> int:
 def _disable(args: argparse.Namespace) -> int:
     store = store_from(args)
     try:
-        user = disable_user(store, args.username, actor=args.by)
+        user = disable_user(store, args.username, actor=args.by, actor_password=_admin_password(args, store))
     finally:
         store.close()
     print(f"disabled {user.username}")
