@@ -61,4 +61,4 @@ def resume_simulated(store, run_id: str, *, out_dir: Path, speed: float | None =
         runner.recover()
         return runner.run_until_results()
 
-    return finish(on_bench(bench, reporter, recover), order, clock, out_dir, config)
+    return finish(store, on_bench(bench, reporter, recover), order, clock, out_dir, config)

@@ -62,6 +62,7 @@ def sign(store, clock, run_id: str, username: str, password: str, meaning: str, 
     if meaning == "reviewed":
         _check_reviewer(store, user, row)
         _check_state(store, run_id, "result_ready", "review")
+        _check_qc(store, run_id)
     if meaning == "performed" and user.username != row["operator"]:
         raise ValidationError(f"only the run's operator ({row['operator']}) can sign it as performed")
     signature = _record_signature(store, clock, user, run_id, meaning, reason)
@@ -151,6 +152,16 @@ def _check_reviewer(store, user: User, row: dict) -> None:
     if user.username == row["operator"] or performed:
         raise ValidationError(f"a tech cannot review their own run: {user.username} performed run "
                               f"{row['run_id']}; another reviewer must sign it")
+
+
+def _check_qc(store, run_id: str) -> None:
+    """Patient results cannot be final while their analytical run's QC is missing or rejected (CLSI C34;
+    CLIA; sweat-testing sheet section 3)."""
+    from sweattest.analytical_qc import release_findings
+
+    blocks = release_findings(store, run_id)
+    if blocks:
+        raise ValidationError(f"run {run_id} cannot be final: {blocks[0].message}")
 
 
 def _check_state(store, run_id: str, wanted: str, action: str) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from sweattest.analytical_qc import qc_status
 from sweattest.clock import Clock
 from sweattest.config import LabConfig, load_config
 from sweattest.errors import ValidationError
@@ -72,7 +73,7 @@ def perform_simulated_run(order: Order, scenario: Scenario, *, store, clock: Clo
         runner.feed("verify_patient", data={"mrn": order.patient.mrn, "accession": order.accession})
         return runner.run_until_results()
 
-    return finish(on_bench(bench, reporter, perform), stored_order, clock, out_dir, config)
+    return finish(store, on_bench(bench, reporter, perform), stored_order, clock, out_dir, config)
 
 
 def on_bench(bench, reporter: Reporter | None, body: Callable[[], RunState]) -> RunState:
@@ -85,9 +86,9 @@ def on_bench(bench, reporter: Reporter | None, body: Callable[[], RunState]) -> 
             reporter.message(warning)
 
 
-def finish(run: RunState, stored_order: dict, clock: Clock, out_dir: Path,
+def finish(store, run: RunState, stored_order: dict, clock: Clock, out_dir: Path,
            config: LabConfig | None = None) -> RunResult:
-    record = run_record(run, stored_order, generated_at=clock.utcnow())
+    record = run_record(run, stored_order, generated_at=clock.utcnow(), qc=qc_status(store, run.run_id))
     return RunResult(run=run, record=record, out_dir=out_dir, files=write_outputs(record, out_dir, config))
 
 

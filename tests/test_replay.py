@@ -4,6 +4,7 @@ import json
 
 from freezegun import freeze_time
 
+from sweattest.analytical_qc import qc_status
 from sweattest.cli.main import main
 from sweattest.record import run_record
 from sweattest.runs import load_run
@@ -25,7 +26,7 @@ def test_every_demo_run_rebuilds_from_its_events(tmp_path, db_url, write_json, o
             written = json.loads(next(folder.glob(f"*{row['run_id']}.json")).read_text())
             run, order = load_run(store, row["run_id"])
             rebuilt = run_record(run, order, generated_at=__import__("datetime").datetime.fromisoformat(
-                written["generated_at"]))
+                written["generated_at"]), qc=qc_status(store, row["run_id"]))
             assert rebuilt == written
             assert run.state == row["state"]
     finally:

@@ -9,6 +9,7 @@ disconnected. The format is in drivers/chloride_format.py and docs/protocols/chl
 
 from __future__ import annotations
 
+import random
 from datetime import timedelta
 
 import pint
@@ -38,6 +39,8 @@ class ChloridometerSim(LineSimulator):
         self.seq = 0
         self.busy_until = clock.monotonic()
         self.next_faults: list[str] = []
+        #: separate noise streams: running controls does not change a patient sample's simulated result
+        self.noise = {record: random.Random(f"{seed}/{record}") for record in ("QC", "CAL")}
 
     @classmethod
     def from_url_options(cls, options: dict[str, list[str]], baudrate: int = 9600) -> ChloridometerSim:
@@ -88,7 +91,8 @@ class ChloridometerSim(LineSimulator):
             start = max(now, self.busy_until)
             self.busy_until = start + self.analysis_s
             fault = self.next_faults.pop(0) if self.next_faults else None
-            value = max(0.0, mmol * (1.0 + self.rng.gauss(0.0, CV)) + self.rng.gauss(0.0, SD_FLOOR))
+            rng = self.noise.get(record, self.rng)
+            value = max(0.0, mmol * (1.0 + rng.gauss(0.0, CV)) + rng.gauss(0.0, SD_FLOOR))
             self.seq = self.seq % 9999 + 1
             stamp = self.clock.utcnow() + timedelta(seconds=self.busy_until - now)
             fields = fmt.ResultLine(record, self.seq, stamp.strftime("%Y-%m-%d"), stamp.strftime("%H:%M:%S"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sweattest.analytical_qc import qc_status
 from sweattest.clock import Clock
 from sweattest.record import run_record
 from sweattest.report.amendments import apply_amendments
@@ -18,4 +19,5 @@ def stored_record(store, run_id: str, clock: Clock) -> dict[str, Any]:
     run, order, corrections = apply_amendments(run, order, versions(store, run_id))
     signed = [{"username": s.username, "full_name": s.full_name, "meaning": s.meaning, "at": s.at}
               for s in signatures(store, run_id)]
-    return run_record(run, order, generated_at=clock.utcnow(), signatures=signed, corrections=corrections)
+    return run_record(run, order, generated_at=clock.utcnow(), signatures=signed, corrections=corrections,
+                      qc=qc_status(store, run_id))

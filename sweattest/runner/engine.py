@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+from sweattest.analytical_qc import ANALYZER, CONTROL_LOTS, has_qc, qc_run_id
 from sweattest.clock import Clock
 from sweattest.errors import DeviceError, ProcedureError, ValidationError
 from sweattest.jsonable import to_jsonable
@@ -243,7 +244,36 @@ class Runner:
         else:
             self.feed("measure_sample", site=e.site, data={"volume": self.operator.read_volume(e.site)})
 
+    def _ensure_qc(self) -> str | None:
+        """The analytical run's QC: both control levels once per analyzer and day, before patient samples
+        (CLSI C34; CLIA). Each result is stored (audited); Westgard judges them at release."""
+        day = self.clock.utcnow().date()
+        qc_run = qc_run_id(ANALYZER, day)
+        if has_qc(self.store, ANALYZER, day):
+            return qc_run
+        for lot in CONTROL_LOTS:
+            self.operator.run_control(lot.level, lot.lot)
+            try:
+                result = self.bench.analyzer.read_result(timeout_s=120.0)
+            except DeviceError as exc:
+                self.reporter.message(f"QC {lot.level} control: chloridometer: {exc}; results cannot be final "
+                                      "until QC is run")
+                return None
+            if result.record != "qc" or result.level != lot.level:
+                self.reporter.message(f"QC {lot.level} control: the chloridometer reported {result.record} "
+                                      f"{result.sample_id!r}; results cannot be final until QC is run")
+                return None
+            value = result.chloride.to("mmol/L").magnitude
+            self.store.add_qc_result(analyzer=ANALYZER, level=lot.level, lot=lot.lot,
+                                     target_mean=lot.mean.to("mmol/L").magnitude,
+                                     target_sd=lot.sd.to("mmol/L").magnitude, value=value, qc_run=qc_run,
+                                     at=self.clock.utcnow(), who=self.operator.name)
+            self.reporter.message(f"QC {lot.level} control {lot.lot}: {value:g} mmol/L (target "
+                                  f"{lot.mean.magnitude:g} ± {lot.sd.magnitude:g})")
+        return qc_run
+
     def _analyze(self, e: fx.Analyze) -> None:
+        qc_run = self._ensure_qc()
         last: Exception | None = None
         for _ in range(MEASURE_ATTEMPTS):
             self.operator.load_analyzer(e.site, e.sample_id)
@@ -258,7 +288,7 @@ class Runner:
                                    f"{e.sample_id!r}", device="chloridometer")
                 continue
             self.feed("analyze", site=e.site, data={"chloride": result.chloride, "sample_id": result.sample_id,
-                                                     "flags": list(result.flags)})
+                                                     "flags": list(result.flags), "qc_run": qc_run})
             return
         self.feed("abort", site=e.site, data={"reason": f"chloride analysis failed: {last}", "code": "analyzer"})
 

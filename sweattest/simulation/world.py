@@ -80,6 +80,12 @@ class SimulatedOperator:
         """The coil is read to the nearest microlitre."""
         return Q_(round(self._sweat_mass(site).to("mg").magnitude / SWEAT_DENSITY_MG_PER_UL), "uL")
 
+    def run_control(self, level: str, lot: str) -> None:
+        from sweattest.analytical_qc import CONTROL_LOTS
+
+        target = next(c.mean for c in CONTROL_LOTS if c.level == level and c.lot == lot)
+        self.bench.analyzer.port.simulator.run_control(level, lot, target)
+
     def load_analyzer(self, site: str, sample_id: str) -> None:
         chloride = Q_(self.scenario.sites[site].chloride_mmol_l, "mmol/L")
         if self.protocol.gravimetric:  # the analyzer sees the eluate, diluted by the elution water

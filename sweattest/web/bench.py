@@ -38,13 +38,15 @@ class Prompt:
     """One thing the tech must do by hand, and the button that says it is done."""
 
     id: int
-    kind: str  # place_on_balance | apply_collector | read_volume | load_analyzer
-    site: str
+    kind: str  # place_on_balance | apply_collector | read_volume | run_control | load_analyzer
+    site: str  # "" for a step of the analytical run (QC), not of one site
     text: str
     action: str
     purpose: str | None = None
     sample_id: str | None = None
     hint: str | None = None
+    level: str | None = None
+    lot: str | None = None
 
 
 class WebOperator:
@@ -77,7 +79,7 @@ class WebOperator:
         """The tech's confirmation from the browser; a stale prompt (other tab, double click) is refused."""
         with self._cond:
             prompt = self.prompt
-            if prompt is None or prompt.id != prompt_id:
+            if prompt is None or prompt.id != prompt_id or self._answered:  # answered, not yet taken up
                 raise ValidationError("this step was already confirmed (another tab or a double click); "
                                       "the screen now shows the current step")
             answer = None
@@ -114,6 +116,12 @@ class WebOperator:
             hint = f"Training: the coil shows {format_quantity(self.simulated.read_volume(site))}"
         return self._ask("read_volume", site, f"Remove the collector from {_label(site)} and read the sweat "
                          "volume on the coil.", "Save the volume", hint=hint)
+
+    def run_control(self, level: str, lot: str) -> None:
+        self._ask("run_control", "", f"Today's quality control: put the {level} control (lot {lot}) into the "
+                  "chloridometer and press its start key.", "Control loaded: analyse", level=level, lot=lot)
+        if self.simulated:
+            self.simulated.run_control(level, lot)
 
     def load_analyzer(self, site: str, sample_id: str) -> None:
         self._ask("load_analyzer", site, f"Load sample {sample_id} ({_label(site)}) into the chloridometer and "

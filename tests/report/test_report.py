@@ -26,7 +26,7 @@ def test_report_holds_every_required_element(demo):
         "40.0 µL", "adequate", "2.52",                           # sample, adequacy, sweat rate
         "<strong>45</strong>", "<strong>48</strong>",            # chloride per site
         "≤ 29 mmol/L", "30–59 mmol/L", "≥ 60 mmol/L", "intermediate; CF possible",  # ranges, wording
-        "Simulated analyzer", "Performed by", "tech1", "not yet reviewed",  # QC, sign-off
+        "QC in control (two levels)", "Performed by", "tech1", "not yet reviewed",  # QC, sign-off
         "preliminary report", "Version 1",                       # status
     ]:
         assert text in html, text

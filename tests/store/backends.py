@@ -71,9 +71,11 @@ def store(store_url, clock):
 
 
 def make_run(store, clock, run_id: str = "R1", *, operator: str = "tech1", sites=("left_forearm", "right_forearm"),
-             volumes=(40, 40), chlorides=(45, 48), dob: str = "2025-06-01", accession: str | None = None) -> str:
+             volumes=(40, 40), chlorides=(45, 48), dob: str = "2025-06-01", accession: str | None = None,
+             qc: str = "in_control") -> str:
     """A volumetric (Macroduct) run taken to result_ready through the procedure core, event by event.
-    A volume under 15 µL makes its site QNS."""
+    A volume under 15 µL makes its site QNS. ``qc``: the analytical run's controls are "in_control" (at
+    their targets), "rejected" (the normal control 5 SD high) or "missing" (none run)."""
     order = {"accession": accession or f"ST-{run_id}", "method": "macroduct", "sites": list(sites),
              "operator": operator, "patient": {"mrn": "MRN1", "dob": dob, "family": "Doe", "given": "J",
                                                "sex": "F"}}
@@ -92,9 +94,24 @@ def make_run(store, clock, run_id: str = "R1", *, operator: str = "tech1", sites
         ev("finish_stimulation", site, charge=Q_(2.5, "mA*min"))
         ev("start_collection", site)
     clock.sleep(1800)
+    qc_run = None if qc == "missing" else _controls(store, clock, operator, rejected=qc == "rejected")
     for site, volume, chloride in zip(sites, volumes, chlorides, strict=True):
         ev("finish_collection", site)
         ev("measure_sample", site, volume=Q_(volume, "uL"))
         if volume >= 15:
-            ev("analyze", site, chloride=Q_(chloride, "mmol/L"))
+            ev("analyze", site, chloride=Q_(chloride, "mmol/L"), qc_run=qc_run)
     return run_id
+
+
+def _controls(store, clock, who: str, *, rejected: bool) -> str:
+    """Both control levels of today's analytical run, as the bench records them (once per day)."""
+    from sweattest.analytical_qc import ANALYZER, CONTROL_LOTS, has_qc, qc_run_id
+
+    day = clock.utcnow().date()
+    if not has_qc(store, ANALYZER, day):
+        for lot in CONTROL_LOTS:
+            mean, sd = lot.mean.magnitude, lot.sd.magnitude
+            value = mean + 5 * sd if rejected and lot.level == "normal" else mean
+            store.add_qc_result(analyzer=ANALYZER, level=lot.level, lot=lot.lot, target_mean=mean, target_sd=sd,
+                                value=value, qc_run=qc_run_id(ANALYZER, day), at=clock.utcnow(), who=who)
+    return qc_run_id(ANALYZER, day)

@@ -52,8 +52,9 @@ def test_every_event_has_an_audit_entry_and_the_chain_is_intact(audited):
     assert [e.what for e in entries] == ["create_run"] + [e.kind for e in events]
     assert {e.who for e in entries} == {"tech1"}
     result = verify(audited)
-    assert result.intact and result.entries == len(entries)
-    assert result.message() == f"audit trail intact: {len(entries)} entries"
+    controls = 2  # the analytical run's two control results, audited outside any patient run
+    assert result.intact and result.entries == len(entries) + controls
+    assert result.message() == f"audit trail intact: {len(entries) + controls} entries"
 
 
 def test_history_reads_as_a_story(audited):
