@@ -7,18 +7,10 @@ from sweattest.analytical_qc import qc_status, release_findings
 from sweattest.errors import ValidationError
 from sweattest.runs import load_run
 from sweattest.signoff import sign, signatures
-from sweattest.users import add_user
 from tests.store import backends
 from tests.store.backends import make_run
 
-store_url, store, clock = backends.store_url, backends.store, backends.clock  # both backends
-
-
-@pytest.fixture
-def staff(store):
-    add_user(store, "tech1", "Tina Tech", "tech", "tech password")
-    add_user(store, "rev1", "Rita Reviewer", "reviewer", "review password")
-    return store
+store_url, store, clock, staff = backends.store_url, backends.store, backends.clock, backends.staff  # both backends
 
 
 def test_qc_in_control_releases_the_results(staff, clock):

@@ -10,14 +10,7 @@ from sweattest.users import add_user
 from tests.store import backends
 from tests.store.backends import make_run
 
-store_url, store, clock = backends.store_url, backends.store, backends.clock  # both backends
-
-
-@pytest.fixture
-def staff(store):
-    add_user(store, "tech1", "Tina Tech", "tech", "tech password")
-    add_user(store, "rev1", "Rita Reviewer", "reviewer", "review password")
-    return store
+store_url, store, clock, staff = backends.store_url, backends.store, backends.clock, backends.staff  # both backends
 
 
 def test_review_signature_makes_the_run_final(staff, clock):

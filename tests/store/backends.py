@@ -115,3 +115,13 @@ def _controls(store, clock, who: str, *, rejected: bool) -> str:
             store.add_qc_result(analyzer=ANALYZER, level=lot.level, lot=lot.lot, target_mean=mean, target_sd=sd,
                                 value=value, qc_run=qc_run_id(ANALYZER, day), at=clock.utcnow(), who=who)
     return qc_run_id(ANALYZER, day)
+
+
+@pytest.fixture
+def staff(store):
+    """The store with a tech (tech1, the runs' operator) and a reviewer (rev1)."""
+    from sweattest.users import add_user
+
+    add_user(store, "tech1", "Tina Tech", "tech", "tech password")
+    add_user(store, "rev1", "Rita Reviewer", "reviewer", "review password")
+    return store
