@@ -81,8 +81,8 @@ def _parquet(frame: pd.DataFrame, out: Path | None) -> None:
     try:
         import pyarrow  # noqa: F401
     except ImportError:
-        raise ValidationError("--format parquet needs pyarrow, which is not installed (pip install pyarrow); "
-                              "use --format csv or json instead") from None
+        raise ValidationError("--format parquet needs pyarrow, which is not installed "
+                              "(pip install 'sweattest[parquet]'); use --format csv or json instead") from None
     buffer = io.BytesIO()
     frame.to_parquet(buffer, index=False)
     write_atomic(out, buffer.getvalue())
