@@ -37,9 +37,14 @@ RESULT_STATUS = {"preliminary": "P", "final": "F", "corrected": "C"}
 NOT_OBTAINED = "X"
 
 
+#: HL7 v2.5.1 MSH-10 (message control ID, ST) is at most 20 characters.
+CONTROL_ID_LENGTH = 20
+
+
 def new_control_id() -> str:
-    """MSH-10: a random UUID (32 hex digits), unique per message (never time-based, never a lab ID)."""
-    return uuid.uuid4().hex.upper()
+    """MSH-10: 20 hex digits of a random UUID (80 random bits), unique per message without being time-based
+    or a lab identifier, and within the field's 20-character limit so a strict receiver accepts it."""
+    return uuid.uuid4().hex.upper()[:CONTROL_ID_LENGTH]
 
 
 def render_oru(record: dict[str, Any], config: LabConfig | None = None, *, sent_at: datetime,

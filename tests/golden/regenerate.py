@@ -19,7 +19,7 @@ from tests.golden.build import demo_order, simulated
 FOLDER = Path(__file__).resolve().parent
 CONFIG = LabConfig(lab=replace(Lab(), name="Golden City Children's Hospital Sweat Laboratory",
                                timezone="America/New_York", clia="22D0123456"))
-CONTROL_ID = "0" * 32
+CONTROL_ID = "0" * 20
 CASES = {"demo": False, "hostile": True}
 
 

@@ -22,7 +22,7 @@ def test_demo_message_header_patient_order(demo):
     assert msg.startswith("MSH|^~\\&|SWEATTEST|SWEATLAB|LIMS|HOSPITAL|20260308070000+0000||ORU^R01^ORU_R01|")
     assert field(msg, "MSH", 11) == "T" and field(msg, "MSH", 12) == "2.5.1"
     assert field(msg, "MSH", 18) == "UNICODE UTF-8"
-    assert len(field(msg, "MSH", 10)) == 32
+    assert len(field(msg, "MSH", 10)) == 20
     assert field(msg, "PID", 3) == "MRN0012345^^^SWEATLAB^MR" and field(msg, "PID", 5) == "Doe^Jane"
     assert field(msg, "PID", 7) == "20250601" and field(msg, "PID", 8) == "F"
     assert field(msg, "ORC", 1) == "RE" and field(msg, "ORC", 2) == "ST-2026-000123"
@@ -48,9 +48,10 @@ def test_chloride_per_site_with_loinc_ucum_flags_and_status(demo):
     assert field(msg, "OBR", 25) == "F" and field(msg, "ORC", 5) == "CM"
 
 
-def test_control_ids_are_unique(demo):
+def test_control_ids_are_unique_and_fit_msh_10(demo):
     ids = {field(render_oru(demo, sent_at=SENT), "MSH", 10) for _ in range(200)}
     assert len(ids) == 200
+    assert all(len(i) == 20 for i in ids)  # HL7 v2.5.1: MSH-10 is at most 20 characters
 
 
 def test_qns_below_range_and_abnormal_flags(demo):
