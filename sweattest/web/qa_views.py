@@ -3,7 +3,8 @@ Levey-Jennings charts, QNS rate, amendments, and the user list. The figures come
 
 from __future__ import annotations
 
-import importlib
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
@@ -11,6 +12,8 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from sweattest.errors import SweatTestError
 from sweattest.procedure.table import SITE_STATES
+from sweattest.qa import qns_rate
+from sweattest.qa.qc_chart import chart_points, render_chart
 from sweattest.runs import load_run
 from sweattest.web.accounts import field_of
 from sweattest.web.context import web
@@ -53,8 +56,8 @@ def run_detail(request: Request, user, form, error: str | None = None, status_co
     events = ctx.store.events(run_id)
     return ctx.render(request, user, "qa_run.html", status_code=status_code, run=run, order=order,
                       row=ctx.store.get_run(run_id), events=events, traces=traces, error=error,
-                      versions=_call(ctx.accounts.signoff, "versions", ctx.store, run_id),
-                      signatures=_call(ctx.accounts.signoff, "signatures", ctx.store, run_id), field_of=field_of)
+                      versions=ctx.accounts.signoff.versions(ctx.store, run_id),
+                      signatures=ctx.accounts.signoff.signatures(ctx.store, run_id), field_of=field_of)
 
 
 def amend(request: Request, user, form) -> Response:
@@ -73,17 +76,18 @@ def qc_page(request: Request, user, form) -> Response:
     ctx = web(request)
     analyzer = request.query_params.get("analyzer", "")
     level = request.query_params.get("level", "")
-    return ctx.render(request, user, "qa_qc.html", analyzer=analyzer, level=level, available=_qa() is not None)
+    return ctx.render(request, user, "qa_qc.html", analyzer=analyzer, level=level)
 
 
 def qc_png(request: Request, user, form) -> Response:
+    """The Levey-Jennings chart of one analyzer and control level (the service `sweattest qa qc-chart` uses)."""
     ctx = web(request)
-    qa = _qa()
-    if qa is None or not hasattr(qa, "qc_chart_png"):
-        return PlainTextResponse("QC charts are not available in this installation", status_code=404)
+    analyzer = request.query_params.get("analyzer", "")
+    level = request.query_params.get("level", "")
     try:
-        png = qa.qc_chart_png(ctx.store, analyzer=request.query_params.get("analyzer", ""),
-                              level=request.query_params.get("level", ""))
+        points, target = chart_points(ctx.store, analyzer, level)
+        with tempfile.TemporaryDirectory() as folder:
+            png = render_chart(points, target, f"{analyzer} level {level}", Path(folder) / "qc.png").read_bytes()
     except SweatTestError as exc:
         return PlainTextResponse(str(exc), status_code=422)
     return Response(png, media_type="image/png")
@@ -91,17 +95,14 @@ def qc_png(request: Request, user, form) -> Response:
 
 def qns_page(request: Request, user, form) -> Response:
     ctx = web(request)
-    qa = _qa()
     table, error = None, None
-    if qa is not None and hasattr(qa, "qns_rate"):
-        try:
-            table = qa.qns_rate(ctx.store)
-        except SweatTestError as exc:
-            error = str(exc)
+    try:
+        table = qns_rate(ctx.store)
+    except SweatTestError as exc:
+        error = str(exc)
     rows = [] if table is None else table.to_dict("records")
     columns = [] if table is None else [str(c) for c in table.columns]
-    return ctx.render(request, user, "qa_qns.html", rows=rows, columns=columns, error=error,
-                      available=qa is not None)
+    return ctx.render(request, user, "qa_qns.html", rows=rows, columns=columns, error=error)
 
 
 def users_page(request: Request, user, form) -> Response:
@@ -110,20 +111,3 @@ def users_page(request: Request, user, form) -> Response:
               "role": field_of(u, "role"), "active": field_of(u, "active")}
              for u in ctx.accounts.users.list_users(ctx.store)]
     return ctx.render(request, user, "admin_users.html", users=users)
-
-
-def _qa():
-    try:
-        return importlib.import_module("sweattest.qa")
-    except ImportError:
-        return None
-
-
-def _call(module, name: str, *args) -> list:
-    fn = getattr(module, name, None)
-    if fn is None:
-        return []
-    try:
-        return list(fn(*args))
-    except SweatTestError:
-        return []

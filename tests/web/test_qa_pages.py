@@ -1,0 +1,34 @@
+"""QA pages show the real figures: the Levey-Jennings chart of the controls the bench ran, and QNS rates."""
+
+from __future__ import annotations
+
+from sweattest.analytical_qc import ANALYZER
+from sweattest.clock import VirtualClock
+from sweattest.demo import DEMO_ORDER, DEMO_SCENARIO
+from sweattest.order import parse_order
+from sweattest.simulated_run import perform_simulated_run
+from sweattest.simulation.scenario import parse_scenario
+from tests.web.conftest import log_in
+
+
+def _a_run(web_app, tmp_path):
+    order = parse_order(DEMO_ORDER)
+    perform_simulated_run(order, parse_scenario(DEMO_SCENARIO, order.sites), store=web_app.state.web.store,
+                          clock=VirtualClock(), out_dir=tmp_path / "out")
+
+
+def test_levey_jennings_chart_of_the_controls_run_at_the_bench(client, web_app, tmp_path):
+    _a_run(web_app, tmp_path)
+    log_in(client, "reviewer")
+    page = client.get(f"/qa/qc?analyzer={ANALYZER}&level=normal")
+    assert page.status_code == 200 and 'class="chart"' in page.text
+    png = client.get(f"/qa/qc.png?analyzer={ANALYZER}&level=normal")
+    assert png.status_code == 200 and png.headers["content-type"] == "image/png"
+    assert png.content.startswith(b"\x89PNG") and len(png.content) > 5000
+
+
+def test_qns_rate_table_lists_the_runs(client, web_app, tmp_path):
+    _a_run(web_app, tmp_path)
+    log_in(client, "reviewer")
+    page = client.get("/qa/qns")
+    assert page.status_code == 200 and "tech1" in page.text and "No runs yet" not in page.text
