@@ -8,13 +8,14 @@ recorded are kept. Simulated runs record their scenario, so they resume on the s
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sweattest.clock import Clock, VirtualClock
 from sweattest.config import LabConfig
 from sweattest.errors import ValidationError
-from sweattest.procedure.model import RunState
 from sweattest.procedure.table import SITE_STATES
 from sweattest.runner import Reporter, Runner
 from sweattest.runs import load_run
@@ -40,25 +41,34 @@ def last_recorded(store, run_id: str) -> datetime:
     return max(times) if times else store.get_run(run_id)["created_at"]
 
 
-def resume_simulated(store, run_id: str, *, out_dir: Path, speed: float | None = None,
-                     reporter: Reporter | None = None, clock: Clock | None = None,
-                     config: LabConfig | None = None) -> RunResult:
+def prepare_resume(store, run_id: str, *, speed: float | None = None, clock: Clock | None = None,
+                   reporter: Reporter | None = None, operator_for: Callable[[SimulatedOperator], Any] | None = None):
+    """The run's simulated bench and runner, brought back under control: outputs off and a site caught
+    stimulating aborted before this returns; the rest is queued. ``operator_for`` wraps the simulated tech
+    (the web UI puts its own operator in front). Returns (runner, bench, order, clock)."""
     run, order = load_run(store, run_id)
     if "simulation" not in order:
         raise ValidationError(f"run {run_id} was performed on real instruments: resume it at its bench "
                               "(sweattest serve), where the tech can check the patient and the devices")
     scenario = parse_scenario(order["simulation"], tuple(order["sites"]))
-    created = store.get_run(run_id)["created_at"]
     clock = clock or VirtualClock(start=last_recorded(store, run_id), speed=speed)
-    t_offset = (clock.utcnow() - created).total_seconds()
+    t_offset = (clock.utcnow() - store.get_run(run_id)["created_at"]).total_seconds()
     bench = simulated_bench(clock, run.protocol, scenario, tuple(order["sites"]))
-
-    def recover() -> RunState:
-        operator = SimulatedOperator(order["operator"], clock, bench, run.protocol, scenario)
-        operator.restore(run, t_offset)
+    try:
+        simulated = SimulatedOperator(order["operator"], clock, bench, run.protocol, scenario)
+        simulated.restore(run, t_offset)
+        operator = operator_for(simulated) if operator_for else simulated
         runner = Runner(store=store, clock=clock, bench=bench, operator=operator, run=run, order=order,
                         reporter=reporter, t_offset=t_offset)
         runner.recover()
-        return runner.run_until_results()
+    except BaseException:
+        bench.shutdown()
+        raise
+    return runner, bench, order, clock
 
-    return finish(store, on_bench(bench, reporter, recover), order, clock, out_dir, config)
+
+def resume_simulated(store, run_id: str, *, out_dir: Path, speed: float | None = None,
+                     reporter: Reporter | None = None, clock: Clock | None = None,
+                     config: LabConfig | None = None) -> RunResult:
+    runner, bench, order, clock = prepare_resume(store, run_id, speed=speed, clock=clock, reporter=reporter)
+    return finish(store, on_bench(bench, reporter, runner.run_until_results), order, clock, out_dir, config)

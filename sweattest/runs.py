@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sweattest.errors import ValidationError
-from sweattest.jsonable import from_jsonable
-from sweattest.procedure import new_run, replay
+from sweattest.errors import ProcedureError, ValidationError
+from sweattest.jsonable import from_jsonable, to_jsonable
+from sweattest.procedure import apply, new_run, replay
 from sweattest.procedure.events import Event
 from sweattest.procedure.model import RunState
 from sweattest.protocol import load_protocol
@@ -34,28 +34,30 @@ def stored_event(e) -> Event:
     return Event(kind=e.kind, at=e.at, t=e.t, site=e.site, data=from_jsonable(data), actor=actor)
 
 
+def commit_event(store, run: RunState, event: Event):
+    """The write-ahead step: the core decides (pure), the event is committed, the run's state updated; only
+    then may its effects be carried out. Returns (new state, effects). A refused event is recorded as refused
+    and its ``ProcedureError`` / ``ValidationError`` raised."""
+    payload = to_jsonable(event.data) | {"actor": event.actor}
+    try:
+        new_run, effects = apply(run, event)
+    except (ProcedureError, ValidationError) as exc:
+        store.append_event(run.run_id, kind=event.kind, site=event.site, at=event.at, t=event.t,
+                           data=payload | {"refused": str(exc)}, accepted=False)
+        raise
+    store.append_event(run.run_id, kind=event.kind, site=event.site, at=event.at, t=event.t, data=payload,
+                       accepted=True)
+    store.set_run_state(run.run_id, new_run.state, event.at)
+    return new_run, effects
+
+
 def record_event(store, clock, run_id: str, kind: str, *, site: str | None = None,
                  data: dict[str, Any] | None = None, actor: str = "system") -> RunState:
-    """Apply one event to a stored run (review, report, abort...) with the runner's discipline: the core
-    decides (pure), the event is committed, then the new state is returned. A refused event is recorded as
-    refused and raises ``ProcedureError``."""
-    from sweattest.errors import ProcedureError
-    from sweattest.jsonable import to_jsonable
-    from sweattest.procedure import apply
-
+    """Apply one event to a stored run (review, report, abort...) outside a live runner."""
     run, _ = load_run(store, run_id)
     events = store.events(run_id)
     last_t = events[-1].t if events else 0.0
     created = store.get_run(run_id)["created_at"]
     t = max(last_t, (clock.utcnow() - created).total_seconds())
     event = Event(kind=kind, at=clock.utcnow(), t=round(t, 3), site=site, data=data or {}, actor=actor)
-    payload = to_jsonable(event.data) | {"actor": actor}
-    try:
-        new_run, _ = apply(run, event)
-    except (ProcedureError, ValidationError) as exc:
-        store.append_event(run_id, kind=kind, site=site, at=event.at, t=event.t,
-                           data=payload | {"refused": str(exc)}, accepted=False)
-        raise
-    store.append_event(run_id, kind=kind, site=site, at=event.at, t=event.t, data=payload, accepted=True)
-    store.set_run_state(run_id, new_run.state, event.at)
-    return new_run
+    return commit_event(store, run, event)[0]

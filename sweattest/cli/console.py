@@ -32,7 +32,6 @@ class ConsoleReporter(Reporter):
         self._last_stim_line: dict[str, float] = {}
         self._countdown_seen: set[str] = set()
         self._last_state = None
-        self._now = 0.0
 
     def _print(self, text: str) -> None:
         if self.tty:
@@ -46,7 +45,6 @@ class ConsoleReporter(Reporter):
             self.out.flush()
 
     def event(self, run: RunState, event: Event) -> None:
-        self._now = event.t
         where = event.site or "run"
         detail = ""
         if event.kind == "abort":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -65,7 +65,6 @@ class RunState:
     protocol: Protocol
     sites: tuple[SiteRecord, ...]
     reviewer: str | None = None
-    meta: dict[str, Any] = field(default_factory=dict)
 
     @property
     def state(self) -> str:

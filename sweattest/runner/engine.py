@@ -14,8 +14,6 @@ from typing import Any
 from sweattest.analytical_qc import ANALYZER, CONTROL_LOTS, has_qc, qc_run_id
 from sweattest.clock import Clock
 from sweattest.errors import DeviceError, ProcedureError, ValidationError
-from sweattest.jsonable import to_jsonable
-from sweattest.procedure import apply
 from sweattest.procedure import effects as fx
 from sweattest.procedure.events import Event
 from sweattest.procedure.model import RunState
@@ -25,6 +23,7 @@ from sweattest.runner.bench import Bench
 from sweattest.runner.operator import Operator
 from sweattest.runner.reporting import Reporter
 from sweattest.runner.stimulation import StimulationInterrupted, StimulationStopped, run_stimulation
+from sweattest.runs import commit_event
 from sweattest.stimulation import StimulationPlan
 from sweattest.units import Q_
 
@@ -75,24 +74,12 @@ class Runner:
         event = Event(kind=kind, at=self.clock.utcnow(), t=round(self.elapsed(), 3), site=site,
                       data=data or {}, actor=actor or self.operator.name)
         try:
-            new_run, effects = apply(self.run, event)
+            self.run, effects = commit_event(self.store, self.run, event)
         except (ProcedureError, ValidationError) as exc:
-            self._record(event, accepted=False, refused=str(exc))
             self.reporter.refused(self.run, event, str(exc))
             raise
-        self._record(event, accepted=True)
-        self.run = new_run
-        self.store.set_run_state(self.run.run_id, self.run.state, event.at)
         self.reporter.event(self.run, event)
         self.queue.extend(effects)
-
-    def _record(self, event: Event, accepted: bool, refused: str | None = None) -> None:
-        data = to_jsonable(event.data)
-        data["actor"] = event.actor
-        if refused:
-            data["refused"] = refused
-        self.store.append_event(self.run.run_id, kind=event.kind, site=event.site, at=event.at, t=event.t,
-                                data=data, accepted=accepted)
 
     def recover(self) -> None:
         """After a crash: every output off, and a site caught stimulating aborted with the reason, before

@@ -25,5 +25,3 @@ class Reporter:
     def message(self, text: str) -> None:
         """A line for the tech."""
 
-
-NullReporter = Reporter

@@ -15,7 +15,7 @@ from sweattest.clock import Clock, VirtualClock
 from sweattest.errors import ProcedureError, ValidationError
 from sweattest.order import Order
 from sweattest.procedure import new_run
-from sweattest.resume import last_recorded, unfinished_runs
+from sweattest.resume import prepare_resume, unfinished_runs
 from sweattest.runner import Reporter, Runner
 from sweattest.runs import load_run
 from sweattest.simulated_run import check_order_now, new_run_id
@@ -250,32 +250,22 @@ class BenchManager:
         for row in unfinished_runs(self.store):
             if row["run_id"] in self.sessions:
                 continue  # already running at this station
-            run, order = load_run(self.store, row["run_id"])
+            _, order = load_run(self.store, row["run_id"])
             if not self.simulate or "simulation" not in order:
                 log.warning("run %s is unfinished; resume it at its bench with `sweattest resume %s`",
                             row["run_id"], row["run_id"])
                 continue
-            self._resume(row["run_id"], run, order)
+            self._resume(row["run_id"])
             resumed.append(row["run_id"])
         return resumed
 
-    def _resume(self, run_id: str, run, order: dict[str, Any]) -> None:
-        scenario = parse_scenario(order["simulation"], tuple(order["sites"]))
-        clock = VirtualClock(start=last_recorded(self.store, run_id), speed=self.pace)
-        t_offset = (clock.utcnow() - self.store.get_run(run_id)["created_at"]).total_seconds()
-        bench = simulated_bench(clock, run.protocol, scenario, tuple(order["sites"]))
-        simulated = SimulatedOperator(order["operator"], clock, bench, run.protocol, scenario)
-        simulated.restore(run, t_offset)
-        operator, live = WebOperator(order["operator"], simulated), Live()
-        runner = Runner(store=self.store, clock=clock, bench=bench, operator=operator, run=run, order=order,
-                        reporter=WebReporter(live), t_offset=t_offset)
-        try:
-            runner.recover()
-        except BaseException:
-            bench.shutdown()
-            raise
+    def _resume(self, run_id: str) -> None:
+        live = Live()
+        runner, bench, order, _ = prepare_resume(
+            self.store, run_id, speed=self.pace, reporter=WebReporter(live),
+            operator_for=lambda simulated: WebOperator(simulated.name, simulated))
         log.warning("run %s was unfinished at start-up: resumed (outputs forced off)", run_id)
-        self._launch(BenchSession(run_id, runner, operator, live, bench))
+        self._launch(BenchSession(run_id, runner, runner.operator, live, bench))
 
     def _run_clock(self) -> Clock:
         """Each training run has its own clock, starting now: paced, or instant when ``pace`` is None."""
