@@ -23,10 +23,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from sweattest.bench.demo import DEMO_ORDER, DEMO_SCENARIO  # noqa: E402
 from sweattest.cli.main import main as sweattest  # noqa: E402
-from sweattest.demo import DEMO_ORDER, DEMO_SCENARIO  # noqa: E402
-from sweattest.runs import load_run  # noqa: E402
-from sweattest.store import open_store  # noqa: E402
+from sweattest.record.runs import load_run  # noqa: E402
+from sweattest.record.store import open_store  # noqa: E402
 from tests.crashing import snapshot, start_run, stop_after  # noqa: E402
 
 

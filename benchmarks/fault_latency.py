@@ -1,7 +1,7 @@
 """Fault-to-output-off latency of the stimulation loop, and the accuracy of the charge it records.
 
 1. Latency: the simulated inducer serves a pseudo-terminal at 9600 baud on the wall clock; sweattest's own
-   stimulation loop (``sweattest.runner.stimulation.run_stimulation``, 10 Hz) drives it through the SCPI
+   stimulation loop (``sweattest.bench.runner.stimulation.run_stimulation``, 10 Hz) drives it through the SCPI
    driver with a short profile (0.1 s ramps, 1.5 s). An open circuit is injected at a random moment, N times
    (default 50). Latency is the simulator's own record: the moment its output relay opened minus the
    moment the fault began.
@@ -32,11 +32,11 @@ from drivers.inducer import Inducer  # noqa: E402
 from drivers.simulators.clocks import set_clock  # noqa: E402
 from drivers.simulators.inducer import InducerSim  # noqa: E402
 from drivers.simulators.pty_server import PtyServer  # noqa: E402
-from sweattest.clock import RealClock, VirtualClock  # noqa: E402
-from sweattest.protocol import load_protocol  # noqa: E402
-from sweattest.runner.stimulation import POLL_HZ, run_stimulation  # noqa: E402
-from sweattest.stimulation import StimulationPlan  # noqa: E402
-from sweattest.units import Q_  # noqa: E402
+from sweattest.bench.runner.stimulation import POLL_HZ, run_stimulation  # noqa: E402
+from sweattest.core.clock import RealClock, VirtualClock  # noqa: E402
+from sweattest.core.protocol import load_protocol  # noqa: E402
+from sweattest.core.stimulation import StimulationPlan  # noqa: E402
+from sweattest.core.units import Q_  # noqa: E402
 
 BAUD = 9600
 #: A short profile so fifty faults take about a minute of wall time; the loop is the product's own.

@@ -21,12 +21,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sweattest.audit import verify  # noqa: E402
-from sweattest.clock import VirtualClock  # noqa: E402
+from sweattest.core.clock import VirtualClock  # noqa: E402
 from sweattest.qa import qns_rate  # noqa: E402
-from sweattest.store import open_store  # noqa: E402
-from sweattest.store.chain import canonical_json, entry_hash, entry_text  # noqa: E402
-from sweattest.store.migrations import GENESIS_HASH  # noqa: E402
+from sweattest.record.audit import verify  # noqa: E402
+from sweattest.record.store import open_store  # noqa: E402
+from sweattest.record.store.chain import canonical_json, entry_hash, entry_text  # noqa: E402
+from sweattest.record.store.migrations import GENESIS_HASH  # noqa: E402
 
 START = datetime(2024, 1, 1, 8, 0, tzinfo=UTC)
 OPERATORS = [f"tech{i}" for i in range(1, 13)]

@@ -15,10 +15,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sweattest.lims.csv_file import render_csv  # noqa: E402
-from sweattest.lims.hl7 import render_oru  # noqa: E402
-from sweattest.report import render_html  # noqa: E402
-from sweattest.report.pdf import html_to_pdf  # noqa: E402
+from sweattest.outputs.lims.csv_file import render_csv  # noqa: E402
+from sweattest.outputs.lims.hl7 import render_oru  # noqa: E402
+from sweattest.outputs.report import render_html  # noqa: E402
+from sweattest.outputs.report.pdf import html_to_pdf  # noqa: E402
 from tests.golden.build import simulated  # noqa: E402
 from tests.golden.regenerate import CONFIG  # noqa: E402
 

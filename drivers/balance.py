@@ -14,8 +14,8 @@ from typing import Any
 import pint
 
 from drivers.base import LineDevice
-from sweattest.errors import DeviceError, ProtocolError
-from sweattest.units import Q_, ureg
+from sweattest.core.errors import DeviceError, ProtocolError
+from sweattest.core.units import Q_, ureg
 
 STABLE_TIMEOUT_S = 15.0
 _VALUE = re.compile(r"[+-]?\d+(?:\.\d+)?\Z")

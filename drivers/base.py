@@ -19,8 +19,8 @@ from typing import Any, Self
 
 import serial
 
-from sweattest.clock import Clock, RealClock
-from sweattest.errors import DeviceError, ProtocolError, ValidationError
+from sweattest.core.clock import Clock, RealClock
+from sweattest.core.errors import DeviceError, ProtocolError, ValidationError
 
 try:  # a terminal whose far end vanished fails tcflush with termios.error, not OSError
     from termios import error as _TermiosError

@@ -14,8 +14,8 @@ import pint
 
 from drivers import chloride_format as fmt
 from drivers.base import LineDevice
-from sweattest.errors import DeviceError, ProtocolError
-from sweattest.units import Q_
+from sweattest.core.errors import DeviceError, ProtocolError
+from sweattest.core.units import Q_
 
 RESULT_TIMEOUT_S = 120.0
 UNREADABLE = ("Check the cable and the baud rate; then run the sample again or enter the result from the "

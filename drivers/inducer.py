@@ -13,8 +13,8 @@ from typing import Any
 import pint
 
 from drivers.base import LineDevice, strict_range
-from sweattest.errors import DeviceError, ProtocolError, ValidationError
-from sweattest.units import Q_, parse_quantity
+from sweattest.core.errors import DeviceError, ProtocolError, ValidationError
+from sweattest.core.units import Q_, parse_quantity
 
 MAX_CURRENT_MA = 4.0
 MAX_COMPLIANCE_V = 40.0

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from sweattest.demo import DEMO_ORDER, DEMO_SCENARIO
+from sweattest.bench.demo import DEMO_ORDER, DEMO_SCENARIO
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from sweattest.cli.main import main
-from sweattest.store import open_store
+from sweattest.record.store import open_store
 
 
 def _run(write_json, order, scenario, out, db_url):

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sweattest.clock import RealClock, VirtualClock
+from sweattest.core.clock import RealClock, VirtualClock
 
 
 def test_instant_clock_jumps_to_the_wake_up_without_waiting():
@@ -23,7 +23,7 @@ def test_sleep_until_a_past_deadline_does_not_go_back():
 
 def test_sped_up_clock_waits_a_fraction_of_each_sleep_on_the_wall(monkeypatch):
     waited = []
-    monkeypatch.setattr("sweattest.clock.time.sleep", waited.append)
+    monkeypatch.setattr("sweattest.core.clock.time.sleep", waited.append)
     clock = VirtualClock(speed=60)
     clock.sleep(60)  # one simulated minute is one wall second
     assert waited == [pytest.approx(1.0)]
@@ -32,7 +32,7 @@ def test_sped_up_clock_waits_a_fraction_of_each_sleep_on_the_wall(monkeypatch):
 
 def test_simulated_time_does_not_move_while_the_program_computes(monkeypatch):
     wall = [1000.0]
-    monkeypatch.setattr("sweattest.clock.time.sleep", lambda s: wall.__setitem__(0, wall[0] + s))
+    monkeypatch.setattr("sweattest.core.clock.time.sleep", lambda s: wall.__setitem__(0, wall[0] + s))
     clock = VirtualClock(speed=1200)
     before = clock.monotonic()
     wall[0] += 5.0  # a slow disk write: five wall seconds pass without a sleep

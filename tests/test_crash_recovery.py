@@ -14,9 +14,9 @@ import signal
 import pytest
 
 from sweattest.cli.main import main
-from sweattest.clock import RealClock
-from sweattest.runs import load_run, record_event
-from sweattest.store import open_store
+from sweattest.core.clock import RealClock
+from sweattest.record.runs import load_run, record_event
+from sweattest.record.store import open_store
 from tests.crashing import snapshot, start_run, stop_after
 
 TRIALS = 30
@@ -120,8 +120,8 @@ def test_a_run_killed_during_collection_resumes_the_remaining_time(tmp_path, ord
 def test_collection_past_its_maximum_during_an_outage_is_flagged(tmp_path, order_doc, scenario_doc):
     from datetime import timedelta
 
-    from sweattest.clock import VirtualClock
-    from sweattest.resume import last_recorded, resume_simulated
+    from sweattest.bench.resume import last_recorded, resume_simulated
+    from sweattest.core.clock import VirtualClock
 
     db = tmp_path / "runs.db"
     proc = start_run(tmp_path, order_doc, scenario_doc, db, SPEED, "late")

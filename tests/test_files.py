@@ -5,7 +5,7 @@ import stat
 
 import pytest
 
-from sweattest.files import FILE_MODE, write_atomic
+from sweattest.outputs.files import FILE_MODE, write_atomic
 
 
 def test_written_file_is_complete_and_readable_by_others_per_umask(tmp_path):

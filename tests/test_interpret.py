@@ -1,11 +1,11 @@
-"""The worksheet service (sweattest.interpret): issue 4 case format, rules applied per site and per test."""
+"""The worksheet service (sweattest.bench.interpret): issue 4 case format, rules applied per site and per test."""
 
 import copy
 
 import pytest
 
-from sweattest.errors import ValidationError
-from sweattest.interpret import interpret_case
+from sweattest.bench.interpret import interpret_case
+from sweattest.core.errors import ValidationError
 
 CASE = {
     "method": "macroduct",

@@ -2,9 +2,9 @@
 
 import pytest
 
-from sweattest.errors import ConfigError
-from sweattest.protocol import list_protocols, load_protocol
-from sweattest.units import Q_
+from sweattest.core.errors import ConfigError
+from sweattest.core.protocol import list_protocols, load_protocol
+from sweattest.core.units import Q_
 
 
 def test_shipped_methods_hold_the_sheet_values():

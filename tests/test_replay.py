@@ -4,11 +4,11 @@ import json
 
 from freezegun import freeze_time
 
-from sweattest.analytical_qc import qc_status
 from sweattest.cli.main import main
-from sweattest.record import run_record
-from sweattest.runs import load_run
-from sweattest.store import open_store
+from sweattest.qa.analytical_qc import qc_status
+from sweattest.record.run_record import run_record
+from sweattest.record.runs import load_run
+from sweattest.record.store import open_store
 
 
 def test_every_demo_run_rebuilds_from_its_events(tmp_path, db_url, write_json, order_doc, scenario_doc):
@@ -36,9 +36,9 @@ def test_every_demo_run_rebuilds_from_its_events(tmp_path, db_url, write_json, o
 def test_review_and_report_are_recorded_on_a_stored_run(tmp_path, db_url):
     import pytest
 
-    from sweattest.clock import VirtualClock
-    from sweattest.errors import ProcedureError
-    from sweattest.runs import record_event
+    from sweattest.core.clock import VirtualClock
+    from sweattest.core.errors import ProcedureError
+    from sweattest.record.runs import record_event
 
     with freeze_time("2026-11-20 09:00:00"):
         assert main(["demo", "--out", str(tmp_path / "a"), "--db", db_url]) == 0

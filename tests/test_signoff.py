@@ -2,11 +2,11 @@
 
 import pytest
 
-from sweattest.audit import history, verify
-from sweattest.errors import AuthError, ProcedureError, ValidationError
-from sweattest.runs import load_run
-from sweattest.signoff import MEANINGS, amend, sign, signatures, versions
-from sweattest.users import add_user
+from sweattest.core.errors import AuthError, ProcedureError, ValidationError
+from sweattest.record.audit import history, verify
+from sweattest.record.runs import load_run
+from sweattest.record.signoff import MEANINGS, amend, sign, signatures, versions
+from sweattest.record.users import add_user
 from tests.store import backends
 from tests.store.backends import make_run
 

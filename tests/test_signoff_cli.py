@@ -4,9 +4,9 @@ import io
 import json
 
 from sweattest.cli.main import main
-from sweattest.signoff import signatures, versions
-from sweattest.store import open_store
-from sweattest.users import add_user
+from sweattest.record.signoff import signatures, versions
+from sweattest.record.store import open_store
+from sweattest.record.users import add_user
 from tests.store.backends import START, make_run
 
 
@@ -15,7 +15,7 @@ def _stdin(monkeypatch, text):
 
 
 def _prepare(db_url):
-    from sweattest.clock import VirtualClock
+    from sweattest.core.clock import VirtualClock
 
     store = open_store(db_url, VirtualClock(start=START))
     add_user(store, "rev1", "Rita Reviewer", "reviewer", "review password")

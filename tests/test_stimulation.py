@@ -2,9 +2,9 @@
 
 import pytest
 
-from sweattest.protocol import load_protocol
-from sweattest.stimulation import MonitorState, StimulationPlan, check
-from sweattest.units import Q_
+from sweattest.core.protocol import load_protocol
+from sweattest.core.stimulation import MonitorState, StimulationPlan, check
+from sweattest.core.units import Q_
 
 PLAN = StimulationPlan.from_protocol(load_protocol("macroduct"))
 

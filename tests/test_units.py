@@ -2,8 +2,8 @@
 
 import pytest
 
-from sweattest.errors import UnitError
-from sweattest.units import Q_, format_quantity, parse_quantity
+from sweattest.core.errors import UnitError
+from sweattest.core.units import Q_, format_quantity, parse_quantity
 
 
 @pytest.mark.parametrize("text, kind, expected", [

@@ -3,10 +3,10 @@
 import pytest
 import sqlalchemy as sa
 
-from sweattest.audit import verify
-from sweattest.errors import AuthError, ValidationError
-from sweattest.store import schema
-from sweattest.users import ROLES, User, add_user, authenticate, disable_user, get_user, list_users
+from sweattest.core.errors import AuthError, ValidationError
+from sweattest.record.audit import verify
+from sweattest.record.store import schema
+from sweattest.record.users import ROLES, User, add_user, authenticate, disable_user, get_user, list_users
 from tests.store import backends
 
 store_url, store, clock = backends.store_url, backends.store, backends.clock  # both backends

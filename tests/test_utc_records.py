@@ -8,7 +8,7 @@ import pytest
 from freezegun import freeze_time
 
 from sweattest.cli.main import main
-from sweattest.store import open_store
+from sweattest.record.store import open_store
 
 
 @pytest.fixture

@@ -15,8 +15,8 @@ import pint
 
 from drivers.simulators import options as opt
 from drivers.simulators.base import COMMON_FAULTS, LineSimulator
-from sweattest.clock import Clock
-from sweattest.units import parse_quantity
+from sweattest.core.clock import Clock
+from sweattest.core.units import parse_quantity
 
 WEIGHING_FAULTS = ("unstable", "overload", "underload")
 FAULTS = WEIGHING_FAULTS + COMMON_FAULTS

@@ -13,7 +13,7 @@ import random
 import threading
 from collections import deque
 
-from sweattest.clock import Clock
+from sweattest.core.clock import Clock
 
 #: Faults every simulator offers, device-wide.
 COMMON_FAULTS = ("garbled", "silent", "no_response", "disconnect")

@@ -17,8 +17,8 @@ import pint
 from drivers import chloride_format as fmt
 from drivers.simulators import options as opt
 from drivers.simulators.base import COMMON_FAULTS, LineSimulator
-from sweattest.clock import Clock
-from sweattest.units import parse_quantity
+from sweattest.core.clock import Clock
+from sweattest.core.units import parse_quantity
 
 ONE_SHOT = tuple(fmt.ERROR_CODES) + ("bad_checksum",)
 FAULTS = ONE_SHOT + COMMON_FAULTS

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 
-from sweattest.clock import Clock, RealClock
+from sweattest.core.clock import Clock, RealClock
 
 _lock = threading.Lock()
 _clocks: dict[str, Clock] = {}

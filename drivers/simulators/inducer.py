@@ -19,8 +19,8 @@ import pint
 from drivers.simulators import options as opt
 from drivers.simulators.base import COMMON_FAULTS, LineSimulator
 from drivers.simulators.scpi import ScpiError, ScpiParser, boolean, number
-from sweattest.clock import Clock
-from sweattest.units import Q_, parse_quantity
+from sweattest.core.clock import Clock
+from sweattest.core.units import Q_, parse_quantity
 
 LOAD_FAULTS = ("open_circuit", "high_impedance")
 FAULTS = LOAD_FAULTS + tuple(k for k in COMMON_FAULTS if k != "silent")

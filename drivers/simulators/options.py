@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import pint
 
 from drivers.simulators.clocks import get_clock
-from sweattest.clock import Clock
-from sweattest.errors import UnitError
-from sweattest.units import parse_quantity
+from sweattest.core.clock import Clock
+from sweattest.core.errors import UnitError
+from sweattest.core.units import parse_quantity
 
 COMMON = ("seed", "clock")
 

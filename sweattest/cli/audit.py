@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from sweattest.audit import format_history, history, verify
 from sweattest.cli.storeopts import add_db_option, store_from
+from sweattest.record.audit import format_history, history, verify
 
 
 def register(sub: argparse._SubParsersAction) -> None:

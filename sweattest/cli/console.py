@@ -5,10 +5,10 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from sweattest.procedure.events import Event
-from sweattest.procedure.model import RunState
-from sweattest.runner.reporting import Reporter
-from sweattest.units import format_quantity
+from sweattest.bench.runner.reporting import Reporter
+from sweattest.core.procedure.events import Event
+from sweattest.core.procedure.model import RunState
+from sweattest.core.units import format_quantity
 
 #: Seconds of stimulation between two printed current lines when output is not a terminal.
 STIM_LINE_EVERY_S = 30.0

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+from sweattest.bench.demo import DEMO_ORDER, DEMO_SCENARIO
 from sweattest.cli.options import add_run_options
 from sweattest.cli.run import execute
-from sweattest.demo import DEMO_ORDER, DEMO_SCENARIO
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from sweattest.bench.config import load_config
 from sweattest.cli.options import add_config_option
 from sweattest.cli.storeopts import add_db_option, store_from
-from sweattest.clock import RealClock
-from sweattest.config import load_config
-from sweattest.errors import ValidationError
-from sweattest.lims.delivery import FORMATS, export_run
+from sweattest.core.clock import RealClock
+from sweattest.core.errors import ValidationError
+from sweattest.outputs.lims.delivery import FORMATS, export_run
 
 
 def register(sub: argparse._SubParsersAction) -> None:

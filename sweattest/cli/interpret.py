@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from sweattest.interpret import interpret_case
-from sweattest.jsonfile import read_json
+from sweattest.bench.interpret import interpret_case
+from sweattest.core.jsonfile import read_json
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -11,7 +11,7 @@ import importlib
 import sys
 
 from sweattest import __version__
-from sweattest.errors import SweatTestError
+from sweattest.core.errors import SweatTestError
 
 #: Each command and the module that holds it, in the order of ``sweattest --help``. Only the module of the
 #: command being run is imported, so a command starts without loading every other command's libraries.

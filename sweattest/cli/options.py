@@ -6,8 +6,8 @@ import argparse
 import signal
 from pathlib import Path
 
-from sweattest.clock import RealClock, VirtualClock
-from sweattest.errors import ValidationError
+from sweattest.core.clock import RealClock, VirtualClock
+from sweattest.core.errors import ValidationError
 
 
 def add_run_options(p: argparse.ArgumentParser) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sweattest.protocol import list_protocols, load_protocol
+from sweattest.core.protocol import list_protocols, load_protocol
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -39,7 +39,7 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _diagram(args: argparse.Namespace) -> int:
-    from sweattest.procedure.diagram import mermaid
+    from sweattest.core.procedure.diagram import mermaid
 
     print(mermaid())
     return 0

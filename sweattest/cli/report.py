@@ -5,15 +5,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from sweattest.bench.config import load_config
 from sweattest.cli.options import add_config_option
 from sweattest.cli.storeopts import add_db_option, store_from
-from sweattest.clock import RealClock
-from sweattest.config import load_config
-from sweattest.errors import ValidationError
-from sweattest.files import write_atomic
-from sweattest.lims.delivery import file_safe
-from sweattest.report import render_html
-from sweattest.report.stored import stored_record
+from sweattest.core.clock import RealClock
+from sweattest.core.errors import ValidationError
+from sweattest.outputs.files import write_atomic
+from sweattest.outputs.lims.delivery import file_safe
+from sweattest.outputs.report import render_html
+from sweattest.outputs.report.stored import stored_record
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -45,7 +45,7 @@ def _report(args: argparse.Namespace) -> int:
     out = args.out or Path.cwd() / (f"{file_safe(record['order']['accession'])}_{record['run_id']}"
                                     f"_v{record['report']['version']}.{suffix}")
     if args.pdf:
-        from sweattest.report.pdf import html_to_pdf
+        from sweattest.outputs.report.pdf import html_to_pdf
 
         write_atomic(out, html_to_pdf(html))
     else:

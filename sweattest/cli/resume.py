@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from sweattest.bench.config import load_config
+from sweattest.bench.resume import resume_simulated, unfinished_runs
 from sweattest.cli.console import ConsoleReporter
 from sweattest.cli.options import add_config_option, terminate_as_interrupt
 from sweattest.cli.run import _summary
-from sweattest.config import load_config
-from sweattest.resume import resume_simulated, unfinished_runs
-from sweattest.store import open_store
+from sweattest.record.store import open_store
 
 
 def register(sub: argparse._SubParsersAction) -> None:

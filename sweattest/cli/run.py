@@ -6,15 +6,15 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from sweattest.bench.config import load_config
+from sweattest.bench.order import parse_order
+from sweattest.bench.simulated_run import check_order_now, new_run_id, perform_simulated_run
+from sweattest.bench.simulation.scenario import parse_scenario
 from sweattest.cli.console import ConsoleReporter
 from sweattest.cli.options import add_run_options, out_dir, simulated_clock, terminate_as_interrupt
-from sweattest.config import load_config
-from sweattest.errors import ValidationError
-from sweattest.jsonfile import read_json
-from sweattest.order import parse_order
-from sweattest.simulated_run import check_order_now, new_run_id, perform_simulated_run
-from sweattest.simulation.scenario import parse_scenario
-from sweattest.store import open_store
+from sweattest.core.errors import ValidationError
+from sweattest.core.jsonfile import read_json
+from sweattest.record.store import open_store
 
 
 def register(sub: argparse._SubParsersAction) -> None:

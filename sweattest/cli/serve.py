@@ -8,11 +8,11 @@ import os
 import secrets
 import sys
 
+from sweattest.bench.config import load_config
 from sweattest.cli.options import add_config_option
-from sweattest.clock import RealClock
-from sweattest.config import load_config
-from sweattest.errors import ValidationError
-from sweattest.store import open_store
+from sweattest.core.clock import RealClock
+from sweattest.core.errors import ValidationError
+from sweattest.record.store import open_store
 from sweattest.web.accounts import default_accounts
 
 SECRET_ENV = "SWEATTEST_SECRET_KEY"

@@ -6,9 +6,9 @@ from __future__ import annotations
 import argparse
 
 from sweattest.cli.storeopts import add_db_option, add_password_options, read_password, store_from
-from sweattest.clock import RealClock
-from sweattest.jsonfile import read_json
-from sweattest.signoff import MEANINGS, amend, sign
+from sweattest.core.clock import RealClock
+from sweattest.core.jsonfile import read_json
+from sweattest.record.signoff import MEANINGS, amend, sign
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _sign(args: argparse.Namespace) -> int:
-    from sweattest.errors import ValidationError
+    from sweattest.core.errors import ValidationError
 
     if bool(args.amend) == bool(args.meaning):
         raise ValidationError("give either --meaning (performed or reviewed) or --amend CHANGES.json")

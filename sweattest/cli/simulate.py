@@ -10,7 +10,7 @@ import argparse
 import signal
 import sys
 
-from sweattest.errors import ConfigError
+from sweattest.core.errors import ConfigError
 
 DEVICES = ("inducer", "balance", "chloridometer")
 
@@ -57,7 +57,7 @@ def _simulate(args: argparse.Namespace) -> int:
 def _build(args: argparse.Namespace, simulators: dict):
     import importlib
 
-    from sweattest.units import parse_quantity
+    from sweattest.core.units import parse_quantity
 
     module, name = simulators[args.device]
     cls = getattr(importlib.import_module(module), name)
@@ -85,7 +85,7 @@ def _build(args: argparse.Namespace, simulators: dict):
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m sweattest.cli.simulate DEVICE ...``: the same command, loading only what it needs."""
-    from sweattest.errors import SweatTestError
+    from sweattest.core.errors import SweatTestError
 
     parser = argparse.ArgumentParser(prog="sweattest")
     register(parser.add_subparsers(dest="command", required=True))

@@ -6,8 +6,8 @@ import argparse
 import getpass
 import sys
 
-from sweattest.errors import ValidationError
-from sweattest.store import Store, open_store
+from sweattest.core.errors import ValidationError
+from sweattest.record.store import Store, open_store
 
 
 def add_db_option(p: argparse.ArgumentParser) -> None:

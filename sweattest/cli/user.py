@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 from sweattest.cli.storeopts import add_db_option, add_password_options, read_password, store_from
-from sweattest.errors import ValidationError
-from sweattest.users import ROLES, add_user, admin_required, disable_user, list_users
+from sweattest.core.errors import ValidationError
+from sweattest.record.users import ROLES, add_user, admin_required, disable_user, list_users
 
 
 def register(sub: argparse._SubParsersAction) -> None:

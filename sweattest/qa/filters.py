@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
 
-from sweattest.errors import ValidationError
-from sweattest.store import schema
+from sweattest.core.errors import ValidationError
+from sweattest.record.store import schema
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,16 @@
 """Levey-Jennings chart of one analyzer's control level: mean and ±1/2/3 SD lines, Westgard violations
-marked (rules from ``sweattest.rules.qc``, evaluated run by run with the runs before as history)."""
+marked (rules from ``sweattest.core.rules.qc``, evaluated run by run with the runs before as history)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
-from sweattest.errors import ValidationError
-from sweattest.files import write_atomic
-from sweattest.rules.findings import Severity
-from sweattest.rules.qc import ControlLot, ControlResult, QCRun, evaluate_run
-from sweattest.units import Q_
+from sweattest.core.errors import ValidationError
+from sweattest.core.rules.findings import Severity
+from sweattest.core.rules.qc import ControlLot, ControlResult, QCRun, evaluate_run
+from sweattest.core.units import Q_
+from sweattest.outputs.files import write_atomic
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ def chart_points(store, analyzer: str, level: str, lot: str | None = None) -> tu
 def _levels(store, analyzer: str) -> list[str]:
     import sqlalchemy as sa
 
-    from sweattest.store import schema
+    from sweattest.record.store import schema
 
     qc = schema.qc_results
     with store.engine.connect() as conn:

@@ -10,8 +10,8 @@ import pandas as pd
 import sqlalchemy as sa
 
 from sweattest.qa.filters import RunFilter
-from sweattest.store import schema
-from sweattest.store.derived import INFANT, OLDER
+from sweattest.record.store import schema
+from sweattest.record.store.derived import INFANT, OLDER
 
 #: CFF 2007 (sweat-testing sheet §2): QNS rate at most 5 % over 3 months of age, 10 % up to 3 months.
 QNS_TARGETS = {OLDER: 5.0, INFANT: 10.0}

@@ -9,10 +9,10 @@ from pathlib import Path
 import pandas as pd
 import sqlalchemy as sa
 
-from sweattest.errors import ValidationError
-from sweattest.files import write_atomic
+from sweattest.core.errors import ValidationError
+from sweattest.outputs.files import write_atomic
 from sweattest.qa.filters import RunFilter
-from sweattest.store import schema
+from sweattest.record.store import schema
 
 RUN_COLUMNS = ("run_id", "accession", "status", "operator", "method", "started_at", "reported_at",
                "patient_mrn", "age_group", "sites_measured", "qns")

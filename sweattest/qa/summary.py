@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sweattest.qa.filters import RunFilter, parse_month
 from sweattest.qa.qns import qns_rate
 from sweattest.qa.runs import runs_frame
-from sweattest.store import schema
+from sweattest.record.store import schema
 
 
 def month_summary(store, month: str) -> dict[str, Any]:

@@ -1,12 +1,12 @@
 """The account and e-signature services the web UI uses: the same modules as ``sweattest user`` and the
-sign-off commands (sweattest.users, sweattest.signoff)."""
+sign-off commands (sweattest.record.users, sweattest.record.signoff)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from sweattest import signoff, users
+from sweattest.record import signoff, users
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,9 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from sweattest.clock import Clock
-from sweattest.config import LabConfig
-from sweattest.resources import data_dir
+from sweattest.bench.config import LabConfig
+from sweattest.core.clock import Clock
+from sweattest.core.resources import data_dir
 from sweattest.web import auth_views, bench_views, qa_views, run_views
 from sweattest.web.accounts import Accounts
 from sweattest.web.bench import BenchManager

@@ -8,7 +8,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from sweattest.errors import SweatTestError
+from sweattest.core.errors import SweatTestError
 from sweattest.web.context import web
 from sweattest.web.security import csrf_ok, csrf_token, current_user, login_session
 

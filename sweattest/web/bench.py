@@ -11,17 +11,17 @@ from typing import Any
 
 import pint
 
-from sweattest.clock import Clock, VirtualClock
-from sweattest.errors import ProcedureError, ValidationError
-from sweattest.order import Order
-from sweattest.procedure import new_run
-from sweattest.resume import prepare_resume, unfinished_runs
-from sweattest.runner import Reporter, Runner
-from sweattest.runs import load_run
-from sweattest.simulated_run import check_order_now, new_run_id
-from sweattest.simulation.scenario import parse_scenario
-from sweattest.simulation.world import SimulatedOperator, simulated_bench
-from sweattest.units import format_quantity, parse_quantity
+from sweattest.bench.order import Order
+from sweattest.bench.resume import prepare_resume, unfinished_runs
+from sweattest.bench.runner import Reporter, Runner
+from sweattest.bench.simulated_run import check_order_now, new_run_id
+from sweattest.bench.simulation.scenario import parse_scenario
+from sweattest.bench.simulation.world import SimulatedOperator, simulated_bench
+from sweattest.core.clock import Clock, VirtualClock
+from sweattest.core.errors import ProcedureError, ValidationError
+from sweattest.core.procedure import new_run
+from sweattest.core.units import format_quantity, parse_quantity
+from sweattest.record.runs import load_run
 
 log = logging.getLogger(__name__)
 

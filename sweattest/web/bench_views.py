@@ -7,10 +7,10 @@ import logging
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
-from sweattest.errors import SweatTestError
-from sweattest.procedure.model import SITES
-from sweattest.rules.findings import Severity
-from sweattest.runs import load_run
+from sweattest.core.errors import SweatTestError
+from sweattest.core.procedure.model import SITES
+from sweattest.core.rules.findings import Severity
+from sweattest.record.runs import load_run
 from sweattest.web import drafts
 from sweattest.web.context import web
 from sweattest.web.training import scenario_for

@@ -1,5 +1,5 @@
 """The steps before a run exists: accession, patient identity, eligibility, method and sites, pilocarpine
-lot, electrode checklist. Each step validates with the clinical rules (sweattest.rules) and the order
+lot, electrode checklist. Each step validates with the clinical rules (sweattest.core.rules) and the order
 parser; the views only show what these functions return. Nothing is written until the run starts."""
 
 from __future__ import annotations
@@ -10,13 +10,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sweattest.errors import ValidationError
-from sweattest.order import Order, parse_order
-from sweattest.procedure.model import SITES
-from sweattest.protocol import list_protocols, load_protocol
-from sweattest.rules.eligibility import CONDITIONS, Override, check_patient, decide
-from sweattest.rules.findings import Finding, Severity
-from sweattest.rules.reagents import check_pilocarpine_lot
+from sweattest.bench.order import Order, parse_order
+from sweattest.core.errors import ValidationError
+from sweattest.core.procedure.model import SITES
+from sweattest.core.protocol import list_protocols, load_protocol
+from sweattest.core.rules.eligibility import CONDITIONS, Override, check_patient, decide
+from sweattest.core.rules.findings import Finding, Severity
+from sweattest.core.rules.reagents import check_pilocarpine_lot
 
 STEPS = ("identify", "eligibility", "method", "lot", "checklist")
 

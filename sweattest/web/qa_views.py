@@ -10,11 +10,11 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
-from sweattest.errors import SweatTestError
-from sweattest.procedure.table import SITE_STATES
+from sweattest.core.errors import SweatTestError
+from sweattest.core.procedure.table import SITE_STATES
 from sweattest.qa import qns_rate
 from sweattest.qa.qc_chart import chart_points, render_chart
-from sweattest.runs import load_run
+from sweattest.record.runs import load_run
 from sweattest.web.accounts import field_of
 from sweattest.web.context import web
 from sweattest.web.plots import trace_svg

@@ -8,12 +8,12 @@ import logging
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 
-from sweattest.errors import SweatTestError
-from sweattest.record import run_record
-from sweattest.report import render_html, render_pdf
-from sweattest.report.stored import stored_record
-from sweattest.runs import load_run
-from sweattest.units import format_quantity
+from sweattest.core.errors import SweatTestError
+from sweattest.core.units import format_quantity
+from sweattest.outputs.report import render_html, render_pdf
+from sweattest.outputs.report.stored import stored_record
+from sweattest.record.run_record import run_record
+from sweattest.record.runs import load_run
 from sweattest.web.accounts import field_of
 from sweattest.web.context import web
 from sweattest.web.screens import alarms, live_data, screen

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sweattest.procedure.model import RunState
+from sweattest.core.procedure.model import RunState
 from sweattest.web.bench import BenchSession
 
 

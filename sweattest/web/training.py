@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from sweattest.demo import DEMO_ORDER, DEMO_SCENARIO
+from sweattest.bench.demo import DEMO_ORDER, DEMO_SCENARIO
 
 #: Orders waiting at the bench, by accession (the label the tech scans).
 TRAINING_ORDERS: dict[str, dict[str, Any]] = {

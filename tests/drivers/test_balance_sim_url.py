@@ -12,8 +12,8 @@ from drivers.balance import (
     BalanceUnderload,
     BalanceUnstable,
 )
-from sweattest.errors import DeviceError, ProtocolError
-from sweattest.units import Q_, ureg
+from sweattest.core.errors import DeviceError, ProtocolError
+from sweattest.core.units import Q_, ureg
 
 
 def open_balance(vclock, query="") -> Balance:

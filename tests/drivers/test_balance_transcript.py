@@ -11,8 +11,8 @@ from __future__ import annotations
 import pytest
 
 from drivers.balance import Balance, BalanceNotExecutable, BalanceOverload, BalanceUnderload
-from sweattest.errors import DeviceError, ProtocolError
-from sweattest.units import Q_
+from sweattest.core.errors import DeviceError, ProtocolError
+from sweattest.core.units import Q_
 from tests.drivers.transcript import TranscriptPort
 
 

@@ -6,8 +6,8 @@ import pytest
 import serial
 
 from drivers.chloridometer import AnalyzerError, Chloridometer
-from sweattest.errors import DeviceError, ProtocolError
-from sweattest.units import Q_
+from sweattest.core.errors import DeviceError, ProtocolError
+from sweattest.core.units import Q_
 
 
 def open_analyzer(vclock, query="") -> Chloridometer:

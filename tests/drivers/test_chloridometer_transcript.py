@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 
 from drivers.chloridometer import AnalyzerError, Chloridometer
-from sweattest.errors import ProtocolError
-from sweattest.units import Q_
+from sweattest.core.errors import ProtocolError
+from sweattest.core.units import Q_
 from tests.drivers.transcript import TranscriptPort
 
 LINES = [

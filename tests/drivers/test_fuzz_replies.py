@@ -10,7 +10,7 @@ from drivers import chloride_format as fmt
 from drivers.balance import Balance, parse_reply, parse_text, parse_weight
 from drivers.chloridometer import Chloridometer, parse_result
 from drivers.inducer import Inducer, parse_bool, parse_error, parse_number
-from sweattest.errors import DeviceError
+from sweattest.core.errors import DeviceError
 from tests.drivers.transcript import TranscriptPort
 
 text = st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x10FFFF), max_size=60)

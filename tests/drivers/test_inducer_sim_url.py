@@ -6,8 +6,8 @@ import pytest
 import serial
 
 from drivers.inducer import Inducer
-from sweattest.errors import DeviceError, ProtocolError, ValidationError
-from sweattest.units import Q_
+from sweattest.core.errors import DeviceError, ProtocolError, ValidationError
+from sweattest.core.units import Q_
 
 
 def open_inducer(vclock, query="", channels=2) -> Inducer:

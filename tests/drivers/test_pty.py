@@ -22,9 +22,9 @@ from drivers.simulators.balance import BalanceSim
 from drivers.simulators.chloridometer import ChloridometerSim
 from drivers.simulators.inducer import InducerSim
 from drivers.simulators.pty_server import PtyServer
-from sweattest.clock import RealClock
-from sweattest.errors import DeviceError
-from sweattest.units import Q_
+from sweattest.core.clock import RealClock
+from sweattest.core.errors import DeviceError
+from sweattest.core.units import Q_
 
 
 @pytest.fixture
@@ -89,7 +89,7 @@ SIMULATE = [sys.executable, "-m", "sweattest.cli.simulate"]
 
 def full_cli():
     """``sweattest simulate`` through the main entry point, once every subcommand imports."""
-    pytest.importorskip("sweattest.store")
+    pytest.importorskip("sweattest.record.store")
     return [sys.executable, "-m", "sweattest", "simulate"]
 
 

@@ -3,7 +3,7 @@ is then delivered, and at the end every pair must have been used (as pymeasure's
 
 from __future__ import annotations
 
-from sweattest.clock import VirtualClock
+from sweattest.core.clock import VirtualClock
 
 
 class TranscriptPort:

@@ -6,12 +6,12 @@ import copy
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sweattest.clock import VirtualClock
-from sweattest.demo import DEMO_ORDER, DEMO_SCENARIO
-from sweattest.order import parse_order
-from sweattest.simulated_run import perform_simulated_run
-from sweattest.simulation.scenario import parse_scenario
-from sweattest.store import open_store
+from sweattest.bench.demo import DEMO_ORDER, DEMO_SCENARIO
+from sweattest.bench.order import parse_order
+from sweattest.bench.simulated_run import perform_simulated_run
+from sweattest.bench.simulation.scenario import parse_scenario
+from sweattest.core.clock import VirtualClock
+from sweattest.record.store import open_store
 
 #: 06:00 UTC on the day the US changes to daylight saving time: the report shows lab-zone times.
 START = datetime(2026, 3, 8, 6, 0, tzinfo=UTC)

@@ -10,10 +10,10 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-from sweattest.config import Lab, LabConfig
-from sweattest.lims.csv_file import render_csv
-from sweattest.lims.hl7 import render_oru
-from sweattest.report import render_html
+from sweattest.bench.config import Lab, LabConfig
+from sweattest.outputs.lims.csv_file import render_csv
+from sweattest.outputs.lims.hl7 import render_oru
+from sweattest.outputs.report import render_html
 from tests.golden.build import demo_order, simulated
 
 FOLDER = Path(__file__).resolve().parent

@@ -3,7 +3,7 @@
 from hl7apy.consts import VALIDATION_LEVEL
 from hl7apy.parser import parse_message
 
-from sweattest.lims.hl7_escape import unescape
+from sweattest.outputs.lims.hl7_escape import unescape
 
 
 def strict(message: str):

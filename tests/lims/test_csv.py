@@ -5,7 +5,7 @@ import io
 
 import pytest
 
-from sweattest.lims.csv_file import COLUMNS, neutralize, render_csv
+from sweattest.outputs.lims.csv_file import COLUMNS, neutralize, render_csv
 
 
 def _rows(text):

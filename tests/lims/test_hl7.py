@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sweattest.lims.hl7 import render_oru
-from sweattest.lims.hl7_escape import escape, unescape
+from sweattest.outputs.lims.hl7 import render_oru
+from sweattest.outputs.lims.hl7_escape import escape, unescape
 from tests.lims.hl7_oracle import field, segments, strict, text
 
 SENT = datetime(2026, 3, 8, 7, 0, tzinfo=UTC)

@@ -5,14 +5,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from sweattest.errors import ProcedureError
-from sweattest.procedure import apply, new_run
-from sweattest.procedure.diagram import mermaid
-from sweattest.procedure.events import Event
-from sweattest.procedure.table import EVENTS, INTERNAL_EVENTS, SITE_STATES, TRANSITIONS, lookup
-from sweattest.protocol import load_protocol
-from sweattest.rules.adequacy import assess_volume, assess_weights
-from sweattest.units import Q_
+from sweattest.core.errors import ProcedureError
+from sweattest.core.procedure import apply, new_run
+from sweattest.core.procedure.diagram import mermaid
+from sweattest.core.procedure.events import Event
+from sweattest.core.procedure.table import EVENTS, INTERNAL_EVENTS, SITE_STATES, TRANSITIONS, lookup
+from sweattest.core.protocol import load_protocol
+from sweattest.core.rules.adequacy import assess_volume, assess_weights
+from sweattest.core.units import Q_
 
 AT = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 EXTERNAL = [e for e in EVENTS if e not in INTERNAL_EVENTS]

@@ -7,11 +7,11 @@ from datetime import timedelta
 import pytest
 
 from sweattest.cli.main import main
-from sweattest.errors import ValidationError
+from sweattest.core.errors import ValidationError
 from sweattest.qa import month_summary, qns_rate, runs_frame
 from sweattest.qa.filters import RunFilter, parse_date
 from sweattest.qa.qc_chart import chart_points
-from sweattest.runs import record_event
+from sweattest.record.runs import record_event
 from tests.store import backends
 from tests.store.backends import START, make_run
 

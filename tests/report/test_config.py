@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from sweattest.config import BUILT_IN, load_config
-from sweattest.errors import ConfigError
+from sweattest.bench.config import BUILT_IN, load_config
+from sweattest.core.errors import ConfigError
 
 GOOD = """
 [lab]

@@ -6,14 +6,14 @@ from datetime import timedelta
 import pypdf
 import pytest
 
-from sweattest import audit
+from sweattest.bench.config import LabConfig
 from sweattest.cli.main import main
-from sweattest.clock import VirtualClock
-from sweattest.config import LabConfig
-from sweattest.lims.delivery import export_run
-from sweattest.signoff import amend, sign
-from sweattest.store import open_store
-from sweattest.users import add_user
+from sweattest.core.clock import VirtualClock
+from sweattest.outputs.lims.delivery import export_run
+from sweattest.record import audit
+from sweattest.record.signoff import amend, sign
+from sweattest.record.store import open_store
+from sweattest.record.users import add_user
 from tests.golden.build import RUN_ID, START, demo_order, simulated
 from tests.lims.hl7_oracle import field, segments, strict, text
 
@@ -74,7 +74,7 @@ def test_failed_write_leaves_no_file_and_no_audit_entry(signed, tmp_path, monkey
     def broken(*args):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("sweattest.files.os.replace", broken)
+    monkeypatch.setattr("sweattest.outputs.files.os.replace", broken)
     entries = len(audit.history(store, RUN_ID))
     with pytest.raises(OSError):
         export_run(store, clock, RUN_ID, "hl7", target, config=LabConfig())

@@ -6,9 +6,9 @@ from dataclasses import replace
 import pypdf
 import pytest
 
-from sweattest.config import Lab, LabConfig
-from sweattest.errors import ConfigError
-from sweattest.report import render_html, render_pdf
+from sweattest.bench.config import Lab, LabConfig
+from sweattest.core.errors import ConfigError
+from sweattest.outputs.report import render_html, render_pdf
 
 NY = LabConfig(lab=replace(Lab(), name="Boston Children's Sweat Lab", timezone="America/New_York",
                            clia="22D0123456", director="Dr. Q. Director"))

@@ -2,7 +2,7 @@ import dataclasses
 
 import pytest
 
-from sweattest.protocol import load_protocol
+from sweattest.core.protocol import load_protocol
 
 
 @pytest.fixture(scope="session")

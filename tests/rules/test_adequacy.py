@@ -6,11 +6,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sweattest.errors import UnitError, ValidationError
-from sweattest.protocol import load_protocol
-from sweattest.rules.adequacy import assess_volume, assess_weights, sample_weight
-from sweattest.rules.findings import Severity, codes
-from sweattest.units import Q_
+from sweattest.core.errors import UnitError, ValidationError
+from sweattest.core.protocol import load_protocol
+from sweattest.core.rules.adequacy import assess_volume, assess_weights, sample_weight
+from sweattest.core.rules.findings import Severity, codes
+from sweattest.core.units import Q_
 
 # (volume uL, minutes, adequate, source)
 VOLUME_CASES = [

@@ -3,10 +3,10 @@ whole mmol/L rounding half up once at the end (sheet §4)."""
 
 import pytest
 
-from sweattest.errors import UnitError, ValidationError
-from sweattest.rules.chloride import report_chloride, round_half_up, sweat_chloride_from_eluate
-from sweattest.rules.findings import Severity, codes
-from sweattest.units import Q_
+from sweattest.core.errors import UnitError, ValidationError
+from sweattest.core.rules.chloride import report_chloride, round_half_up, sweat_chloride_from_eluate
+from sweattest.core.rules.findings import Severity, codes
+from sweattest.core.units import Q_
 
 # (measured mmol/L, text, reportable, repeat_required, source)
 REPORT_CASES = [

@@ -4,10 +4,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from sweattest.errors import ValidationError
-from sweattest.rules.eligibility import Override, check_patient, check_site, decide
-from sweattest.rules.findings import Severity, codes
-from sweattest.units import Q_
+from sweattest.core.errors import ValidationError
+from sweattest.core.rules.eligibility import Override, check_patient, check_site, decide
+from sweattest.core.rules.findings import Severity, codes
+from sweattest.core.units import Q_
 
 ON = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 BORN = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)

@@ -2,12 +2,12 @@
 
 import pytest
 
-from sweattest.errors import ValidationError
-from sweattest.rules.adequacy import assess_volume
-from sweattest.rules.chloride import report_chloride
-from sweattest.rules.findings import Severity, codes
-from sweattest.rules.interpretation import QNS_WORDING, SiteOutcome, interpret
-from sweattest.units import Q_
+from sweattest.core.errors import ValidationError
+from sweattest.core.rules.adequacy import assess_volume
+from sweattest.core.rules.chloride import report_chloride
+from sweattest.core.rules.findings import Severity, codes
+from sweattest.core.rules.interpretation import QNS_WORDING, SiteOutcome, interpret
+from sweattest.core.units import Q_
 
 
 def site(protocol, name, chloride, volume=22):

@@ -9,9 +9,9 @@ from datetime import date
 
 import pytest
 
-from sweattest.errors import ValidationError
-from sweattest.rules.findings import Severity, codes
-from sweattest.rules.qc import (
+from sweattest.core.errors import ValidationError
+from sweattest.core.rules.findings import Severity, codes
+from sweattest.core.rules.qc import (
     ControlLot,
     ControlResult,
     QCRun,
@@ -19,7 +19,7 @@ from sweattest.rules.qc import (
     check_calibration,
     evaluate_run,
 )
-from sweattest.units import Q_
+from sweattest.core.units import Q_
 
 TARGETS = {"N1": ControlLot("normal", "N1", Q_(40, "mmol/L"), Q_(2, "mmol/L")),
            "A1": ControlLot("abnormal", "A1", Q_(100, "mmol/L"), Q_(4, "mmol/L"))}

@@ -4,9 +4,9 @@ from datetime import date
 
 import pytest
 
-from sweattest.errors import ValidationError
-from sweattest.rules.findings import Severity, has_block
-from sweattest.rules.reagents import check_pilocarpine_lot
+from sweattest.core.errors import ValidationError
+from sweattest.core.rules.findings import Severity, has_block
+from sweattest.core.rules.reagents import check_pilocarpine_lot
 
 # (expires, on, blocked, source)
 LOT_CASES = [

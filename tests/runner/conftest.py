@@ -9,7 +9,7 @@ import pytest
 import drivers  # noqa: F401 - registers sim://
 from drivers.inducer import Inducer
 from drivers.simulators.clocks import set_clock
-from sweattest.clock import VirtualClock
+from sweattest.core.clock import VirtualClock
 
 _names = itertools.count()
 

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from sweattest.clock import VirtualClock
-from sweattest.demo import DEMO_ORDER, DEMO_SCENARIO
-from sweattest.order import parse_order
-from sweattest.procedure import new_run
-from sweattest.runner import Reporter, Runner
-from sweattest.simulation.scenario import parse_scenario
-from sweattest.simulation.world import SimulatedOperator, simulated_bench
-from sweattest.store import open_store
+from sweattest.bench.demo import DEMO_ORDER, DEMO_SCENARIO
+from sweattest.bench.order import parse_order
+from sweattest.bench.runner import Reporter, Runner
+from sweattest.bench.simulation.scenario import parse_scenario
+from sweattest.bench.simulation.world import SimulatedOperator, simulated_bench
+from sweattest.core.clock import VirtualClock
+from sweattest.core.procedure import new_run
+from sweattest.record.store import open_store
 
 
 class StopAfter(Reporter):

@@ -7,12 +7,12 @@ import copy
 
 import pytest
 
-from sweattest.clock import VirtualClock
-from sweattest.demo import DEMO_ORDER, DEMO_SCENARIO
-from sweattest.order import parse_order
-from sweattest.simulated_run import perform_simulated_run
-from sweattest.simulation.scenario import parse_scenario
-from sweattest.store import open_store
+from sweattest.bench.demo import DEMO_ORDER, DEMO_SCENARIO
+from sweattest.bench.order import parse_order
+from sweattest.bench.simulated_run import perform_simulated_run
+from sweattest.bench.simulation.scenario import parse_scenario
+from sweattest.core.clock import VirtualClock
+from sweattest.record.store import open_store
 
 PHASES = {"ramp_up": 8, "hold": 150, "ramp_down": 292}
 #: Faults of one channel's load: the other channel's site goes on untouched.

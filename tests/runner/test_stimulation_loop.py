@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import pytest
 
-from sweattest.errors import StoreError
-from sweattest.protocol import load_protocol
-from sweattest.runner.stimulation import StimulationInterrupted, run_stimulation
-from sweattest.stimulation import StimulationPlan
+from sweattest.bench.runner.stimulation import StimulationInterrupted, run_stimulation
+from sweattest.core.errors import StoreError
+from sweattest.core.protocol import load_protocol
+from sweattest.core.stimulation import StimulationPlan
 
 PLAN = StimulationPlan.from_protocol(load_protocol("macroduct"))
 PHASES = {"ramp_up": 10.0, "hold": 150.0, "ramp_down": 290.0}
@@ -60,7 +60,7 @@ def test_every_fault_in_every_phase_ends_with_the_output_off(inducer, clock, kin
 
 @pytest.mark.parametrize("phase", PHASES)
 def test_skin_resistance_rising_past_compliance_stops_at_compliance(inducer, clock, phase):
-    from sweattest.units import Q_
+    from sweattest.core.units import Q_
 
     def progress(t, *_):
         if t >= PHASES[phase]:
@@ -72,7 +72,7 @@ def test_skin_resistance_rising_past_compliance_stops_at_compliance(inducer, clo
 
 
 def test_output_is_forced_off_before_start(inducer, clock):
-    from sweattest.units import Q_
+    from sweattest.core.units import Q_
 
     inducer.set_compliance(1, Q_(24, "V"))
     inducer.set_current(1, Q_(1.0, "mA"))

@@ -14,10 +14,10 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
-from sweattest.clock import VirtualClock
-from sweattest.runs import record_event
-from sweattest.store import Store
-from sweattest.units import Q_
+from sweattest.core.clock import VirtualClock
+from sweattest.core.units import Q_
+from sweattest.record.runs import record_event
+from sweattest.record.store import Store
 
 PG_URL = os.environ.get("SWEATTEST_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 START = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -105,7 +105,7 @@ def make_run(store, clock, run_id: str = "R1", *, operator: str = "tech1", sites
 
 def _controls(store, clock, who: str, *, rejected: bool) -> str:
     """Both control levels of today's analytical run, as the bench records them (once per day)."""
-    from sweattest.analytical_qc import ANALYZER, CONTROL_LOTS, has_qc, qc_run_id
+    from sweattest.qa.analytical_qc import ANALYZER, CONTROL_LOTS, has_qc, qc_run_id
 
     day = clock.utcnow().date()
     if not has_qc(store, ANALYZER, day):
@@ -120,7 +120,7 @@ def _controls(store, clock, who: str, *, rejected: bool) -> str:
 @pytest.fixture
 def staff(store):
     """The store with a tech (tech1, the runs' operator) and a reviewer (rev1)."""
-    from sweattest.users import add_user
+    from sweattest.record.users import add_user
 
     add_user(store, "tech1", "Tina Tech", "tech", "tech password")
     add_user(store, "rev1", "Rita Reviewer", "reviewer", "review password")

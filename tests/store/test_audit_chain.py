@@ -6,9 +6,9 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from sweattest.audit import format_history, history, verify
 from sweattest.cli.main import main
-from sweattest.store import Store
+from sweattest.record.audit import format_history, history, verify
+from sweattest.record.store import Store
 from tests.store import backends
 from tests.store.backends import START, make_run
 
@@ -98,7 +98,7 @@ def test_reordered_entries_are_caught(audited):
 
 def test_a_relinked_entry_is_caught(audited):
     """Rewriting an entry and its own hash still breaks the next entry's link."""
-    from sweattest.store.chain import entry_hash, entry_text
+    from sweattest.record.store.chain import entry_hash, entry_text
 
     with audited.engine.begin() as conn:
         _bypass_append_only(conn)
@@ -160,7 +160,7 @@ def test_two_stations_appending_at_once_keep_one_chain(store_url, clock):
     ('qu"o\\te', "ünï\u00e9 \u2028 \t\n\x01", "because \ud83d\ude00", None),
 ])
 def test_entry_text_is_the_canonical_json_of_the_entry(who, what, why, run_id):
-    from sweattest.store.chain import canonical_json, entry_text
+    from sweattest.record.store.chain import canonical_json, entry_text
 
     old, new = {"a": [1, None, "x"]}, {"é": {"value": 1.5, "unit": "mA"}}
     entry = {"at": "2026-11-20T09:00:00.000000Z", "id": 7, "new": new, "old": old, "run_id": run_id,

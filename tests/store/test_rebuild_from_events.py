@@ -7,12 +7,12 @@ import copy
 
 import pytest
 
-from sweattest.clock import VirtualClock
-from sweattest.demo import DEMO_ORDER, DEMO_SCENARIO
-from sweattest.order import parse_order
-from sweattest.runs import load_run
-from sweattest.simulated_run import perform_simulated_run
-from sweattest.simulation.scenario import parse_scenario
+from sweattest.bench.demo import DEMO_ORDER, DEMO_SCENARIO
+from sweattest.bench.order import parse_order
+from sweattest.bench.simulated_run import perform_simulated_run
+from sweattest.bench.simulation.scenario import parse_scenario
+from sweattest.core.clock import VirtualClock
+from sweattest.record.runs import load_run
 from tests.store import backends
 
 store_url, store, clock = backends.store_url, backends.store, backends.clock  # both backends

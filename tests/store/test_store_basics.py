@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 import sqlalchemy as sa
 
-from sweattest.errors import StoreError
-from sweattest.store import Store, open_store
-from sweattest.store.migrations import MIGRATIONS
+from sweattest.core.errors import StoreError
+from sweattest.record.store import Store, open_store
+from sweattest.record.store.migrations import MIGRATIONS
 from tests.store import backends
 
 store_url, store, clock = backends.store_url, backends.store, backends.clock  # both backends
@@ -81,7 +81,7 @@ def test_migrations_are_recorded_once(store_url, clock):
 
 
 def test_an_upgraded_store_keeps_its_runs_and_events(store_url, clock, monkeypatch):
-    from sweattest.store import migrations
+    from sweattest.record.store import migrations
 
     monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:1])
     old = Store(store_url, clock)

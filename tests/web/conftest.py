@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from starlette.testclient import TestClient
 
-from sweattest.clock import VirtualClock
-from sweattest.store import open_store
+from sweattest.core.clock import VirtualClock
+from sweattest.record.store import open_store
 from sweattest.web.accounts import Accounts, default_accounts
 from sweattest.web.app import create_app
 

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from sweattest.runs import load_run
+from sweattest.record.runs import load_run
 from tests.web.conftest import PASSWORD, csrf_of, log_in
 
 GOOD = {"identify": {"mrn": "MRN0012345", "dob": "2025-06-01"}, "eligibility": {},

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from sweattest.clock import VirtualClock
-from sweattest.store import open_store
+from sweattest.core.clock import VirtualClock
+from sweattest.record.store import open_store
 from sweattest.web.app import create_app
 from tests.web.conftest import PASSWORD, USERS, accounts_for_tests
 

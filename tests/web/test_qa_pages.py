@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from sweattest.analytical_qc import ANALYZER
-from sweattest.clock import VirtualClock
-from sweattest.demo import DEMO_ORDER, DEMO_SCENARIO
-from sweattest.order import parse_order
-from sweattest.simulated_run import perform_simulated_run
-from sweattest.simulation.scenario import parse_scenario
+from sweattest.bench.demo import DEMO_ORDER, DEMO_SCENARIO
+from sweattest.bench.order import parse_order
+from sweattest.bench.simulated_run import perform_simulated_run
+from sweattest.bench.simulation.scenario import parse_scenario
+from sweattest.core.clock import VirtualClock
+from sweattest.qa.analytical_qc import ANALYZER
 from tests.web.conftest import log_in
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from sweattest.demo import DEMO_ORDER, DEMO_SCENARIO
-from sweattest.order import parse_order
-from sweattest.simulated_run import perform_simulated_run
-from sweattest.simulation.scenario import parse_scenario
+from sweattest.bench.demo import DEMO_ORDER, DEMO_SCENARIO
+from sweattest.bench.order import parse_order
+from sweattest.bench.simulated_run import perform_simulated_run
+from sweattest.bench.simulation.scenario import parse_scenario
 from tests.web.conftest import USERS, csrf_of, log_in
 
 #: Who may call what: written out here so a change to the app's table is a visible change to this test.

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sweattest.clock import VirtualClock
-from sweattest.runs import load_run
-from sweattest.store import open_store
+from sweattest.core.clock import VirtualClock
+from sweattest.record.runs import load_run
+from sweattest.record.store import open_store
 from sweattest.web.app import create_app
 from tests.crashing import start_run, stop_after
 from tests.web.conftest import accounts_for_tests

@@ -1,0 +1,1 @@
+"""Performing runs: the runner, instruments, simulation, orders and the lab configuration."""

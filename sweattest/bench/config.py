@@ -1,0 +1,152 @@
+"""The lab's configuration: identity printed on reports, display time zone, HL7 identities, LIMS delivery.
+
+Read from a TOML file (``--config FILE``, else ``$SWEATTEST_CONFIG``, else built-in defaults that make
+the demo work without a file). Every problem is one ``ConfigError`` naming the file, the key and the fix.
+The file format is documented in docs/config.md.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sweattest.core.errors import ConfigError
+
+ENV_VAR = "SWEATTEST_CONFIG"
+BUILT_IN = "built-in defaults"
+#: CLIA numbers: two digits, the letter D, seven digits (e.g. 99D9999999).
+_CLIA = re.compile(r"^\d{2}D\d{7}$")
+#: HL7 HD namespace IDs: printable, no HL7 delimiters, at most 20 characters (HL7 v2.5.1 IS length).
+_HD = re.compile(r"^[^|^~\\&\r\n]{1,20}$")
+
+
+@dataclass(frozen=True)
+class Lab:
+    name: str = "Sweat Test Laboratory (demonstration)"
+    address: str = "1 Example Street, Springfield"
+    phone: str = "+1 555 0100"
+    director: str = "Laboratory Director, MD"
+    accreditation: str = "CAP 0000000 (demonstration)"
+    clia: str = "99D9999999"
+    timezone: str = "UTC"
+
+
+@dataclass(frozen=True)
+class Hl7Identity:
+    sending_application: str = "SWEATTEST"
+    sending_facility: str = "SWEATLAB"
+    receiving_application: str = "LIMS"
+    receiving_facility: str = "HOSPITAL"
+    processing_id: str = "P"
+
+
+@dataclass(frozen=True)
+class LabConfig:
+    lab: Lab = field(default_factory=Lab)
+    hl7: Hl7Identity = field(default_factory=Hl7Identity)
+    #: folder the LIMS imports from; results are delivered there on sign-off when set
+    drop_folder: Path | None = None
+    #: the lab's own report templates, looked up before the shipped ones
+    template_folder: Path | None = None
+    #: interpretive range set printed on the report (sweattest.core.rules.interpretation.RANGE_SETS)
+    ranges: str = "cff_2017"
+    source: str = BUILT_IN
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.lab.timezone)
+
+
+_SECTIONS: dict[str, dict[str, type]] = {
+    "lab": {k: str for k in Lab.__dataclass_fields__},
+    "hl7": {k: str for k in Hl7Identity.__dataclass_fields__},
+    "lims": {"drop_folder": str},
+    "report": {"template_folder": str, "ranges": str},
+}
+
+
+def load_config(path: str | Path | None = None) -> LabConfig:
+    """The configuration from ``path``, else ``$SWEATTEST_CONFIG``, else the built-in defaults."""
+    chosen = path if path is not None else os.environ.get(ENV_VAR) or None
+    if chosen is None:
+        return LabConfig()
+    file = Path(chosen).expanduser()
+    try:
+        doc = tomllib.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{file}: configuration file not found; check --config or ${ENV_VAR}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{file}: cannot be read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: not valid TOML: {exc}; fix the syntax") from None
+    return parse_config(doc, file)
+
+
+def parse_config(doc: dict[str, Any], file: Path) -> LabConfig:
+    """Validate a parsed TOML document; relative folders are taken relative to the file's folder."""
+    _check_shape(doc, file)
+    lab = Lab(**doc.get("lab", {}))
+    hl7 = Hl7Identity(**doc.get("hl7", {}))
+    _check_lab(lab, file)
+    _check_hl7(hl7, file)
+    report = doc.get("report", {})
+    ranges = report.get("ranges", "cff_2017")
+    from sweattest.core.rules.interpretation import RANGE_SETS
+
+    if ranges not in RANGE_SETS:
+        raise ConfigError(f"{file}: [report] ranges = {ranges!r}: use one of {', '.join(RANGE_SETS)}")
+    return LabConfig(lab=lab, hl7=hl7, ranges=ranges, source=str(file),
+                     drop_folder=_folder(doc.get("lims", {}), "lims", "drop_folder", file),
+                     template_folder=_folder(report, "report", "template_folder", file))
+
+
+def _check_shape(doc: dict[str, Any], file: Path) -> None:
+    for section, value in doc.items():
+        if section not in _SECTIONS:
+            raise ConfigError(f"{file}: unknown section [{section}]; use {', '.join(f'[{s}]' for s in _SECTIONS)}")
+        if not isinstance(value, dict):
+            raise ConfigError(f"{file}: {section} must be a section ([{section}]), not a value")
+        for key, item in value.items():
+            if key not in _SECTIONS[section]:
+                raise ConfigError(f"{file}: [{section}] unknown key {key!r}; known keys: "
+                                  f"{', '.join(_SECTIONS[section])}")
+            if not isinstance(item, str) or not item.strip():
+                raise ConfigError(f"{file}: [{section}] {key} must be a non-empty text in quotes")
+
+
+def _check_lab(lab: Lab, file: Path) -> None:
+    try:
+        ZoneInfo(lab.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{file}: [lab] timezone = {lab.timezone!r} is not a known time zone; use an IANA "
+                          "name such as 'America/New_York' or 'Europe/London'") from None
+    if not _CLIA.match(lab.clia):
+        raise ConfigError(f"{file}: [lab] clia = {lab.clia!r}: a CLIA number is 2 digits, 'D', 7 digits "
+                          "(e.g. '99D9999999')")
+
+
+def _check_hl7(hl7: Hl7Identity, file: Path) -> None:
+    for key in ("sending_application", "sending_facility", "receiving_application", "receiving_facility"):
+        if not _HD.match(getattr(hl7, key)):
+            raise ConfigError(f"{file}: [hl7] {key} = {getattr(hl7, key)!r}: at most 20 characters, without "
+                              "| ^ ~ \\ & or line breaks")
+    if hl7.processing_id not in ("P", "T", "D"):
+        raise ConfigError(f"{file}: [hl7] processing_id = {hl7.processing_id!r}: use P (production), "
+                          "T (training) or D (debugging)")
+
+
+def _folder(section: dict[str, Any], name: str, key: str, file: Path) -> Path | None:
+    if key not in section:
+        return None
+    folder = Path(section[key]).expanduser()
+    if not folder.is_absolute():
+        folder = (file.parent / folder).resolve()
+    if not folder.is_dir():
+        raise ConfigError(f"{file}: [{name}] {key} = {section[key]!r}: folder {folder} does not exist; "
+                          "create it or fix the path")
+    return folder

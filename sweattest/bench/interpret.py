@@ -1,0 +1,229 @@
+"""The manual-entry worksheet: interpret one sweat-test case given as JSON (format: docs/interpret.md).
+
+``interpret_case(doc)`` validates the whole case first (every error names its field), builds quantities,
+and runs the clinical rules of ``sweattest.core.rules``; it returns the output document. No I/O, no clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sweattest.core.errors import ConfigError, ValidationError
+from sweattest.core.fields import date_field, field, number_field
+from sweattest.core.protocol import Protocol, load_protocol
+from sweattest.core.rules.adequacy import Adequacy, assess_volume, assess_weights
+from sweattest.core.rules.chloride import ChlorideReport, report_chloride, sweat_chloride_from_eluate
+from sweattest.core.rules.eligibility import CONDITIONS, check_patient, check_site
+from sweattest.core.rules.findings import Finding, Severity
+from sweattest.core.rules.interpretation import SiteOutcome, interpret
+from sweattest.core.units import Q_
+
+METHODS = ("macroduct", "gibson_cooke")
+CASE_KEYS = {"method", "patient", "collected_at", "sites"}
+PATIENT_KEYS = {"dob", "gestational_age_weeks_at_birth", "weight_kg", "conditions"}
+SITE_KEYS = {"site", "collection_min", "volume_ul", "pre_weight_mg", "post_weight_mg", "chloride_mmol_l",
+             "eluate_chloride_mmol_l", "eluate_volume_ml", "blank_mmol_l"}
+SRC_QNS_NOT_ANALYSED = "CLSI C34; CFF 2007 (sheet §2: no chloride is analysed or reported for a QNS site)"
+
+
+@dataclass(frozen=True)
+class SiteEntry:
+    """One site of the worksheet, as quantities."""
+
+    site: str
+    where: str
+    minutes: Any
+    volume: Any = None
+    pre: Any = None
+    post: Any = None
+    chloride: Any = None
+    eluate_chloride: Any = None
+    eluate_volume: Any = None
+    blank: Any = None
+
+
+def interpret_case(doc: Any) -> dict[str, Any]:
+    """Validate a case document and return the output document (see docs/interpret.md)."""
+    protocol, patient_findings, entries = parse_case(doc)
+    sites_out, outcomes = [], []
+    for entry in entries:
+        outcome, findings = _site(protocol, entry)
+        outcomes.append(outcome)
+        sites_out.append(_site_doc(outcome, findings))
+    result = interpret(outcomes)
+    findings = list(patient_findings) + list(result.findings)
+    return {"sites": sites_out, "interpretation": result.category,
+            "repeat_recommended": result.repeat_recommended,
+            "findings": [f.to_dict() for f in findings]}
+
+
+def parse_case(doc: Any) -> tuple[Protocol, list[Finding], list[SiteEntry]]:
+    if not isinstance(doc, dict):
+        raise ValidationError("case: expected a JSON object with method, patient, collected_at and sites")
+    _no_unknown(doc, CASE_KEYS, "case")
+    method = field(doc, "method", "", str)
+    if method not in METHODS:
+        raise ValidationError(f"method: {method!r} is not a method; use one of {', '.join(METHODS)}")
+    try:
+        protocol = load_protocol(method)
+    except ConfigError as exc:
+        raise ValidationError(f"method: {exc}") from None
+    collected_at = _datetime(field(doc, "collected_at", "", str), "collected_at")
+    patient_findings = _patient(field(doc, "patient", "", dict), collected_at)
+    sites = field(doc, "sites", "", list)
+    if not sites:
+        raise ValidationError("sites: empty; give one or two collection sites")
+    entries = [_entry(protocol, s, f"sites[{i}]") for i, s in enumerate(sites)]
+    names = [e.site for e in entries]
+    if len(set(names)) != len(names):
+        raise ValidationError("sites: a site is listed twice; sites are never pooled, give each once")
+    return protocol, patient_findings, entries
+
+
+def _patient(pdoc: dict[str, Any], collected_at: datetime) -> list[Finding]:
+    _no_unknown(pdoc, PATIENT_KEYS, "patient")
+    dob = date_field(pdoc, "dob", "patient")
+    ga = number_field(pdoc, "gestational_age_weeks_at_birth", "patient", required=False, minimum=20, maximum=45)
+    weight = number_field(pdoc, "weight_kg", "patient", required=False, minimum=0.1, maximum=300)
+    conditions = field(pdoc, "conditions", "patient", list, required=False, default=[])
+    for i, code in enumerate(conditions):
+        if code not in CONDITIONS:
+            raise ValidationError(f"patient.conditions[{i}]: unknown condition {code!r}; use one of "
+                                  f"{', '.join(CONDITIONS)}")
+    if dob > collected_at.date():
+        raise ValidationError("patient.dob: the date of birth is after collected_at; correct it")
+    return check_patient(dob, collected_at, gestational_age_weeks_at_birth=ga,
+                         weight=None if weight is None else Q_(weight, "kg"), conditions=conditions)
+
+
+def _entry(protocol: Protocol, sdoc: Any, where: str) -> SiteEntry:
+    if not isinstance(sdoc, dict):
+        raise ValidationError(f"{where}: expected an object with site, collection_min and the sample")
+    _no_unknown(sdoc, SITE_KEYS, where)
+    site = field(sdoc, "site", where, str)
+    minutes = number_field(sdoc, "collection_min", where, minimum=0, maximum=240)
+    if minutes <= 0:
+        raise ValidationError(f"{where}.collection_min: must be above 0 minutes")
+    num = _numbers(sdoc, where)
+    if protocol.gravimetric:
+        if "volume_ul" in num:
+            raise ValidationError(f"{where}.volume_ul: {protocol.name} collects by weight; give "
+                                  "pre_weight_mg and post_weight_mg instead")
+        _need_pair(num, ("pre_weight_mg", "post_weight_mg"), where, "the gauze or filter paper weights")
+    else:
+        for key in ("pre_weight_mg", "post_weight_mg", "eluate_chloride_mmol_l", "eluate_volume_ml",
+                    "blank_mmol_l"):
+            if key in num:
+                raise ValidationError(f"{where}.{key}: {protocol.name} reads the sample as a volume; "
+                                      "give volume_ul and chloride_mmol_l")
+        if "volume_ul" not in num:
+            raise ValidationError(f"{where}.volume_ul: missing; give the collected volume in uL")
+    _plausible(num, where)
+    eluate = [k for k in ("eluate_chloride_mmol_l", "eluate_volume_ml") if k in num]
+    if eluate and "chloride_mmol_l" in num:
+        raise ValidationError(f"{where}.chloride_mmol_l: give either chloride_mmol_l or the eluate pair, "
+                              "not both")
+    if eluate or "blank_mmol_l" in num:
+        _need_pair(num, ("eluate_chloride_mmol_l", "eluate_volume_ml"), where, "the eluate pair")
+    return SiteEntry(site=site, where=where, minutes=Q_(minutes, "min"), volume=_q(num, "volume_ul", "uL"),
+                     pre=_q(num, "pre_weight_mg", "mg"), post=_q(num, "post_weight_mg", "mg"),
+                     chloride=_q(num, "chloride_mmol_l", "mmol/L"),
+                     eluate_chloride=_q(num, "eluate_chloride_mmol_l", "mmol/L"),
+                     eluate_volume=_q(num, "eluate_volume_ml", "mL"), blank=_q(num, "blank_mmol_l", "mmol/L"))
+
+
+def _plausible(num: dict[str, float], where: str) -> None:
+    """Entry errors to correct (never a QNS): impossible weights, blank above the eluate, empty eluate."""
+    if num.get("pre_weight_mg", 1) <= 0:
+        raise ValidationError(f"{where}.pre_weight_mg: a container weighs more than 0 mg; re-weigh or correct it")
+    if "post_weight_mg" in num and num["post_weight_mg"] < num.get("pre_weight_mg", 0):
+        raise ValidationError(f"{where}.post_weight_mg: {num['post_weight_mg']} mg is below the pre weight "
+                              f"{num['pre_weight_mg']} mg; re-weigh or correct the entry")
+    if num.get("eluate_volume_ml", 1) <= 0:
+        raise ValidationError(f"{where}.eluate_volume_ml: must be above 0 mL")
+    if num.get("blank_mmol_l", 0) > num.get("eluate_chloride_mmol_l", float("inf")):
+        raise ValidationError(f"{where}.blank_mmol_l: the pad blank is above the eluate chloride; repeat the "
+                              "blank or the eluate measurement")
+
+
+def _numbers(sdoc: dict[str, Any], where: str) -> dict[str, float]:
+    out = {}
+    for key in SITE_KEYS - {"site", "collection_min"}:
+        value = number_field(sdoc, key, where, required=False, minimum=0, maximum=100000)
+        if value is not None:
+            out[key] = value
+    return out
+
+
+def _need_pair(num: dict[str, float], keys: tuple[str, str], where: str, what: str) -> None:
+    for key in keys:
+        if key not in num:
+            raise ValidationError(f"{where}.{key}: missing; give {what} ({keys[0]} and {keys[1]})")
+
+
+def _q(num: dict[str, float], key: str, unit: str):
+    return Q_(num[key], unit) if key in num else None
+
+
+def _site(protocol: Protocol, e: SiteEntry) -> tuple[SiteOutcome, list[Finding]]:
+    """Adequacy, then chloride for an adequate site only (CLSI C34; sheet §2)."""
+    findings = check_site(e.site)
+    try:
+        if protocol.gravimetric:
+            adequacy: Adequacy = assess_weights(protocol, e.pre, e.post, e.minutes)
+        else:
+            adequacy = assess_volume(protocol, e.volume, e.minutes)
+    except ValidationError as exc:
+        raise ValidationError(f"{e.where}: {exc}") from None
+    findings += adequacy.findings
+    report: ChlorideReport | None = None
+    has_chloride = e.chloride is not None or e.eluate_chloride is not None
+    if not adequacy.adequate:
+        if has_chloride:
+            findings.append(Finding("chloride_not_reported_qns", Severity.WARN, f"{e.site} is QNS: the "
+                                    "chloride entered is not reported", SRC_QNS_NOT_ANALYSED))
+    elif has_chloride:
+        chloride = e.chloride
+        if chloride is None:
+            try:
+                chloride = sweat_chloride_from_eluate(protocol, e.eluate_chloride, e.eluate_volume,
+                                                      adequacy.sample, e.blank)
+            except ValidationError as exc:
+                raise ValidationError(f"{e.where}: {exc}") from None
+        report = report_chloride(protocol, chloride)
+        findings += report.findings
+    return SiteOutcome(e.site, adequacy, report), findings
+
+
+def _site_doc(outcome: SiteOutcome, findings: list[Finding]) -> dict[str, Any]:
+    adequacy = outcome.adequacy
+    assert adequacy is not None
+    sample = adequacy.sample
+    if sample.dimensionality == Q_(1, "mg").dimensionality:
+        sample_text = f"{sample.to('mg').magnitude:.1f} mg"
+    else:
+        sample_text = f"{sample.to('uL').magnitude:g} uL"
+    chloride = outcome.chloride
+    return {"site": outcome.site, "adequate": adequacy.adequate, "sample": sample_text,
+            "sweat_rate_g_m2_min": round(float(adequacy.sweat_rate.to("g/m**2/min").magnitude), 1),
+            "reportable_chloride": chloride.text if chloride is not None and chloride.reportable else None,
+            "findings": [f.to_dict() for f in findings]}
+
+
+def _datetime(text: str, where: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(f"{where}: {text!r} is not a date and time; write it like "
+                              "2026-11-20T10:00:00Z") from None
+    if value.tzinfo is None:
+        raise ValidationError(f"{where}: {text!r} has no time zone; add Z for UTC or an offset like +01:00")
+    return value
+
+
+def _no_unknown(doc: dict[str, Any], allowed: set[str], where: str) -> None:
+    unknown = sorted(set(doc) - allowed)
+    if unknown:
+        raise ValidationError(f"{where}.{unknown[0]}: unknown field; expected one of {', '.join(sorted(allowed))}")

@@ -1,0 +1,286 @@
+"""The runner: write-ahead event recording, effect dispatch and timers on the one Clock.
+
+For each event: the core computes the next state (pure), the event is committed to the store, and only
+then are its effects carried out. A refused event is recorded as refused and raises ``ProcedureError``.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from sweattest.bench.runner.bench import Bench
+from sweattest.bench.runner.operator import Operator
+from sweattest.bench.runner.reporting import Reporter
+from sweattest.bench.runner.stimulation import StimulationInterrupted, StimulationStopped, run_stimulation
+from sweattest.core.clock import Clock
+from sweattest.core.errors import DeviceError, ProcedureError, ValidationError
+from sweattest.core.procedure import effects as fx
+from sweattest.core.procedure.events import Event
+from sweattest.core.procedure.model import RunState
+from sweattest.core.rules.findings import Severity
+from sweattest.core.rules.reagents import check_pilocarpine_lot
+from sweattest.core.stimulation import StimulationPlan
+from sweattest.core.units import Q_
+from sweattest.qa.analytical_qc import ANALYZER, CONTROL_LOTS, has_qc, qc_run_id
+from sweattest.record.runs import commit_event
+
+#: How often a waiting timer reports its countdown, in procedure seconds.
+COUNTDOWN_STEP_S = 60.0
+#: Attempts for a measurement that is safe to repeat (the sample is still there).
+MEASURE_ATTEMPTS = 2
+
+
+class Runner:
+    def __init__(self, *, store, clock: Clock, bench: Bench, operator: Operator, run: RunState,
+                 order: dict[str, Any], reporter: Reporter | None = None, t_offset: float = 0.0):
+        self.store = store
+        self.clock = clock
+        self.bench = bench
+        self.operator = operator
+        self.run = run
+        self.order = order
+        self.reporter = reporter or Reporter()
+        self.queue: deque[fx.Effect] = deque()
+        self.timers: dict[tuple[str, str], tuple[float, str]] = {}
+        self._timer_started: dict[tuple[str, str], float] = {}
+        self.results_ready = False
+        self.finished = False
+        self._t0 = clock.monotonic() - t_offset  # procedure time continues across a restart
+        self.stop_reason: str | None = None
+        self._handlers: dict[type, Callable[[Any], None]] = {
+            fx.CheckReadiness: self._check_readiness, fx.PreWeigh: self._pre_weigh,
+            fx.Stimulate: self._stimulate, fx.OutputOff: self._output_off,
+            fx.ApplyCollector: self._apply_collector, fx.StartTimer: self._start_timer,
+            fx.CancelTimer: self._cancel_timer, fx.MeasureSample: self._measure_sample,
+            fx.Analyze: self._analyze, fx.ResultsReady: self._results_ready,
+            fx.RunFinished: self._run_finished, fx.AbortInterrupted: self._abort_interrupted,
+            fx.VerifyPatient: self._verify_patient,
+        }
+
+    def request_stop(self, reason: str) -> None:
+        """Emergency stop (safe from another thread): the site stimulating now stops at the next reading with
+        its output off and is aborted with ``reason``; no further site is stimulated. Collections go on."""
+        self.stop_reason = reason.strip() or "emergency stop"
+
+    # -- events -------------------------------------------------------------------------------------
+    def elapsed(self) -> float:
+        return self.clock.monotonic() - self._t0
+
+    def feed(self, kind: str, site: str | None = None, data: dict[str, Any] | None = None,
+             actor: str | None = None) -> None:
+        event = Event(kind=kind, at=self.clock.utcnow(), t=round(self.elapsed(), 3), site=site,
+                      data=data or {}, actor=actor or self.operator.name)
+        try:
+            self.run, effects = commit_event(self.store, self.run, event)
+        except (ProcedureError, ValidationError) as exc:
+            self.reporter.refused(self.run, event, str(exc))
+            raise
+        self.reporter.event(self.run, event)
+        self.queue.extend(effects)
+
+    def recover(self) -> None:
+        """After a crash: every output off, and a site caught stimulating aborted with the reason, before
+        this returns; the rest of what ``procedure.recovery`` decides is queued for the run loop."""
+        from sweattest.core.procedure.recovery import recovery
+
+        self.bench.inducer.all_outputs_off()
+        for effect in recovery(self.run):
+            if isinstance(effect, fx.AbortInterrupted):
+                self._abort_interrupted(effect)
+            else:
+                self.queue.append(effect)
+
+    # -- the loop -----------------------------------------------------------------------------------
+    def run_until_results(self) -> RunState:
+        """Carry out effects and fire timers until every site has a result or was aborted."""
+        while not (self.results_ready or self.finished):
+            if self.queue:
+                effect = self.queue.popleft()
+                self._handlers[type(effect)](effect)
+            elif self.timers:
+                self._wait_for_next_timer()
+            else:
+                raise ProcedureError(f"run {self.run.run_id} is stuck in state {self.run.state}: "
+                                     "nothing left to do", state=self.run.state)
+        return self.run
+
+    def _wait_for_next_timer(self) -> None:
+        (site, name), (due, event) = min(self.timers.items(), key=lambda kv: kv[1][0])
+        total = due - self._timer_started.get((site, name), self.elapsed())
+        while (remaining := due - self.elapsed()) > 1e-9:
+            self.reporter.countdown(site, remaining, total)
+            self.clock.sleep(min(COUNTDOWN_STEP_S, remaining))
+        self.reporter.countdown(site, 0.0, total)
+        del self.timers[(site, name)]
+        self.feed(event, site=site, actor="timer")
+
+    # -- effects ------------------------------------------------------------------------------------
+    def _check_readiness(self, _: fx.CheckReadiness) -> None:
+        lot = self.order["pilocarpine_lot"]
+        expires = lot["expires"] if isinstance(lot["expires"], date) else date.fromisoformat(lot["expires"])
+        findings = check_pilocarpine_lot(lot["lot"], expires, self.clock.utcnow().date())
+        blocks = [f for f in findings if f.severity == Severity.BLOCK]
+        if blocks:
+            self.feed("abort", data={"reason": blocks[0].message, "code": blocks[0].code})
+            return
+        try:
+            inducer_id = self.bench.inducer.identify()
+            self.bench.inducer.all_outputs_off()
+            balance_id = self.bench.balance.identify() if self.bench.balance else None
+        except DeviceError as exc:
+            self.feed("abort", data={"reason": f"instrument check failed: {exc}", "code": "device_check"})
+            return
+        self.feed("check_ready", data={"pilocarpine_lot": lot["lot"], "lot_expires": str(lot["expires"]),
+                                       "inducer": inducer_id, "balance": balance_id})
+
+    def _pre_weigh(self, e: fx.PreWeigh) -> None:
+        weight = self._weigh(e.site, "pre")
+        if weight is not None:
+            self.feed("pre_weigh", site=e.site, data={"weight": weight})
+
+    def _weigh(self, site: str, purpose: str):
+        assert self.bench.balance is not None
+        last: DeviceError | None = None
+        for _ in range(MEASURE_ATTEMPTS):
+            self.operator.place_on_balance(site, purpose)
+            try:
+                return self.bench.balance.stable_weight()
+            except DeviceError as exc:
+                last = exc
+                self.reporter.message(f"{site}: balance: {exc}")
+        self.feed("abort", site=site, data={"reason": f"{purpose}-weighing failed: {last}", "code": "balance"})
+        return None
+
+    def _stimulate(self, e: fx.Stimulate) -> None:
+        if self.run.site(e.site).state not in {"ready", "pre_weighed"}:
+            return  # already started or aborted: a second request for the same site is void
+        if self.stop_reason is not None:
+            self.feed("abort", site=e.site, data={"reason": self.stop_reason, "code": "emergency_stop"})
+            return
+        self.feed("start_stimulation", site=e.site, data={"channel": e.channel})
+        plan = StimulationPlan.from_protocol(self.run.protocol)
+
+        def record(rows: list[dict]) -> None:
+            stamp = self.clock.utcnow()
+            self.store.append_readings(self.run.run_id, [
+                {"site": e.site, "kind": "stimulation_sample", "at": stamp, "t": r["t"], "data": r}
+                for r in rows])
+
+        def progress(t, sp, i, v, q):
+            if self.stop_reason is not None:
+                raise StimulationStopped(self.stop_reason)
+            self.reporter.stimulation(e.site, t, sp, i, v, q, plan.duration_s)
+
+        try:
+            outcome = run_stimulation(self.bench.inducer, e.channel, plan, self.clock, record, progress)
+        except StimulationInterrupted as exc:
+            self._abort_stimulation(e.site, exc.outcome)
+            raise exc.__cause__ from None
+        if outcome.completed:
+            self.feed("finish_stimulation", site=e.site,
+                      data={"charge": outcome.charge, "samples": outcome.samples,
+                            "output_off_confirmed": outcome.output_off_confirmed})
+        else:
+            self._abort_stimulation(e.site, outcome)
+
+    def _abort_stimulation(self, site: str, outcome) -> None:
+        fault = outcome.fault
+        self.feed("abort", site=site, data={
+            "reason": fault.message if fault else "stimulation stopped", "code": fault.code if fault else "",
+            "charge": outcome.charge, "samples": outcome.samples,
+            "output_off_confirmed": outcome.output_off_confirmed})
+
+    def _abort_interrupted(self, e: fx.AbortInterrupted) -> None:
+        self._output_off(fx.OutputOff(e.site, e.channel))
+        samples = self.store.readings(self.run.run_id, site=e.site, kind="stimulation_sample")
+        charge = samples[-1]["data"].get("charge_ma_min", 0.0) if samples else 0.0
+        self.feed("abort", site=e.site, data={
+            "reason": "the program stopped during stimulation (crash or power loss); output forced off at "
+                      "restart; stimulation is never resumed: prepare a fresh site to repeat",
+            "code": "interrupted_stimulation", "charge": Q_(charge, "mA*min"), "samples": len(samples)})
+
+    def _verify_patient(self, _: fx.VerifyPatient) -> None:
+        self.feed("verify_patient", data={"mrn": self.order["patient"]["mrn"],
+                                          "accession": self.order["accession"]})
+
+    def _output_off(self, e: fx.OutputOff) -> None:
+        try:
+            self.bench.inducer.output_off(e.channel)
+        except DeviceError as exc:
+            self.reporter.message(f"{e.site}: WARNING output off not confirmed: {exc}")
+
+    def _apply_collector(self, e: fx.ApplyCollector) -> None:
+        self.operator.apply_collector(e.site)
+        self.feed("start_collection", site=e.site)
+
+    def _start_timer(self, e: fx.StartTimer) -> None:
+        self.timers[(e.site, e.name)] = (e.due_t, e.event)
+        self._timer_started[(e.site, e.name)] = self.elapsed()
+
+    def _cancel_timer(self, e: fx.CancelTimer) -> None:
+        self.timers.pop((e.site, e.name), None)
+
+    def _measure_sample(self, e: fx.MeasureSample) -> None:
+        if e.gravimetric:
+            weight = self._weigh(e.site, "post")
+            if weight is not None:
+                self.feed("measure_sample", site=e.site, data={"weight": weight})
+        else:
+            self.feed("measure_sample", site=e.site, data={"volume": self.operator.read_volume(e.site)})
+
+    def _ensure_qc(self) -> str | None:
+        """The analytical run's QC: both control levels once per analyzer and day, before patient samples
+        (CLSI C34; CLIA). Each result is stored (audited); Westgard judges them at release."""
+        day = self.clock.utcnow().date()
+        qc_run = qc_run_id(ANALYZER, day)
+        if has_qc(self.store, ANALYZER, day):
+            return qc_run
+        for lot in CONTROL_LOTS:
+            self.operator.run_control(lot.level, lot.lot)
+            try:
+                result = self.bench.analyzer.read_result(timeout_s=120.0)
+            except DeviceError as exc:
+                self.reporter.message(f"QC {lot.level} control: chloridometer: {exc}; results cannot be final "
+                                      "until QC is run")
+                return None
+            if result.record != "qc" or result.level != lot.level:
+                self.reporter.message(f"QC {lot.level} control: the chloridometer reported {result.record} "
+                                      f"{result.sample_id!r}; results cannot be final until QC is run")
+                return None
+            value = result.chloride.to("mmol/L").magnitude
+            self.store.add_qc_result(analyzer=ANALYZER, level=lot.level, lot=lot.lot,
+                                     target_mean=lot.mean.to("mmol/L").magnitude,
+                                     target_sd=lot.sd.to("mmol/L").magnitude, value=value, qc_run=qc_run,
+                                     at=self.clock.utcnow(), who=self.operator.name)
+            self.reporter.message(f"QC {lot.level} control {lot.lot}: {value:g} mmol/L (target "
+                                  f"{lot.mean.magnitude:g} ± {lot.sd.magnitude:g})")
+        return qc_run
+
+    def _analyze(self, e: fx.Analyze) -> None:
+        qc_run = self._ensure_qc()
+        last: Exception | None = None
+        for _ in range(MEASURE_ATTEMPTS):
+            self.operator.load_analyzer(e.site, e.sample_id)
+            try:
+                result = self.bench.analyzer.read_result(timeout_s=120.0)
+            except DeviceError as exc:
+                last = exc
+                self.reporter.message(f"{e.site}: chloridometer: {exc}")
+                continue
+            if result.sample_id != e.sample_id:
+                last = DeviceError(f"the chloridometer reported sample {result.sample_id!r}, expected "
+                                   f"{e.sample_id!r}", device="chloridometer")
+                continue
+            self.feed("analyze", site=e.site, data={"chloride": result.chloride, "sample_id": result.sample_id,
+                                                     "flags": list(result.flags), "qc_run": qc_run})
+            return
+        self.feed("abort", site=e.site, data={"reason": f"chloride analysis failed: {last}", "code": "analyzer"})
+
+    def _results_ready(self, _: fx.ResultsReady) -> None:
+        self.results_ready = True
+
+    def _run_finished(self, _: fx.RunFinished) -> None:
+        self.finished = True

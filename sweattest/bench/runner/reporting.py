@@ -1,0 +1,27 @@
+"""What the runner tells the person watching: steps, live current, countdowns. The CLI and UI implement it."""
+
+from __future__ import annotations
+
+from sweattest.core.procedure.events import Event
+from sweattest.core.procedure.model import RunState
+
+
+class Reporter:
+    """Hooks called by the runner; the default does nothing."""
+
+    def event(self, run: RunState, event: Event) -> None:
+        """An event was recorded and applied."""
+
+    def refused(self, run: RunState, event: Event, reason: str) -> None:
+        """An event was refused by the procedure (and recorded as refused)."""
+
+    def stimulation(self, site: str, t: float, setpoint_ma: float, current_ma: float, voltage_v: float,
+                    charge_ma_min: float, duration_s: float) -> None:
+        """A current/voltage reading during stimulation."""
+
+    def countdown(self, site: str, remaining_s: float, total_s: float) -> None:
+        """Time left on a running timer (collection)."""
+
+    def message(self, text: str) -> None:
+        """A line for the tech."""
+

@@ -1,0 +1,144 @@
+"""The safe stimulation loop: the one place where current flows through a patient's skin.
+
+Output is forced off before start and on every exit path (normal end, fault, lost communication, any
+exception, SIGINT/SIGTERM). The inducer's own watchdog turns the output off if this loop falls silent.
+Readings are polled at ``poll_hz`` (10 Hz or faster); the charge is integrated from the readings.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pint
+
+from sweattest.core.clock import Clock
+from sweattest.core.errors import DeviceError
+from sweattest.core.stimulation import Fault, MonitorState, StimulationPlan, check
+from sweattest.core.units import Q_
+
+log = logging.getLogger(__name__)
+
+POLL_HZ = 10.0
+#: Seconds of host silence after which the inducer switches its output off by itself.
+WATCHDOG_S = 1.0
+
+#: Readings are committed to the store in batches of this many seconds of stimulation.
+FLUSH_EVERY_S = 1.0
+
+
+@dataclass(frozen=True)
+class StimulationOutcome:
+    completed: bool
+    charge: pint.Quantity  # mA*min, integrated from the readings
+    fault: Fault | None
+    samples: int
+    output_off_confirmed: bool
+
+
+class StimulationInterrupted(Exception):
+    """The loop was stopped by a signal or an unexpected error; the output is off. Carries the outcome;
+    the original exception is the ``__cause__``."""
+
+    def __init__(self, outcome: StimulationOutcome):
+        super().__init__(outcome.fault.message if outcome.fault else "stimulation interrupted")
+        self.outcome = outcome
+
+
+class StimulationStopped(Exception):
+    """Raised by the progress callback to stop the loop at once (emergency stop from the bench): the loop ends
+    with the output off and a fault ``emergency_stop`` carrying this message; the run goes on safely."""
+
+
+SampleSink = Callable[[list[dict]], None]
+Progress = Callable[[float, float, float, float, float], None]  # t, setpoint, current, voltage, charge
+
+
+def run_stimulation(inducer, channel: int, plan: StimulationPlan, clock: Clock, record: SampleSink,
+                    progress: Progress | None = None, poll_hz: float = POLL_HZ) -> StimulationOutcome:
+    """Ramp up, hold and ramp down on ``channel``; stop with the output off at the first fault."""
+    period = 1.0 / poll_hz
+    charge_ma_s = 0.0
+    samples = 0
+    buffer: list[dict] = []
+    fault: Fault | None = None
+    state = MonitorState()
+    last_t = 0.0
+    last_current = 0.0
+    interrupted: BaseException | None = None
+    t0 = clock.monotonic()
+    try:
+        inducer.output_off(channel)
+        inducer.set_watchdog(WATCHDOG_S)
+        inducer.set_compliance(channel, Q_(plan.compliance_v, "V"))
+        inducer.set_current(channel, Q_(0.0, "mA"))
+        inducer.output_on(channel)
+        t0 = clock.monotonic()
+        setpoint = 0.0
+        tick = 0
+        while True:
+            tick += 1
+            clock.sleep_until(t0 + tick * period)
+            t = clock.monotonic() - t0
+            current_q, voltage_q = inducer.measure(channel)
+            current = float(current_q.to("mA").magnitude)
+            voltage = float(voltage_q.to("V").magnitude)
+            charge_ma_s += (current + last_current) / 2.0 * (t - last_t)
+            last_t, last_current = t, current
+            samples += 1
+            state, fault = check(plan, state, t, setpoint, current, voltage)
+            buffer.append({"t": round(t, 3), "setpoint_ma": round(setpoint, 4), "current_ma": round(current, 4),
+                           "voltage_v": round(voltage, 3), "charge_ma_min": round(charge_ma_s / 60.0, 5)})
+            if progress is not None:
+                progress(t, setpoint, current, voltage, charge_ma_s / 60.0)
+            if fault is not None:
+                break
+            if t >= plan.duration_s:
+                break
+            next_setpoint = plan.setpoint_ma(t + period)
+            if next_setpoint != setpoint:  # the hold phase needs no traffic on a 9600-baud line
+                inducer.set_current(channel, Q_(next_setpoint, "mA"))
+            setpoint = next_setpoint
+            if len(buffer) >= FLUSH_EVERY_S * poll_hz:
+                record(buffer)
+                buffer = []
+    except StimulationStopped as exc:
+        fault = Fault("emergency_stop", f"{exc}. Output switched off.")
+    except DeviceError as exc:
+        fault = Fault("lost_communication", f"lost communication with the inducer ({exc}). Output switched "
+                      "off; the inducer's watchdog also turns it off. Check the cable and the inducer.")
+    except BaseException as exc:  # SIGINT/SIGTERM arrive as exceptions; anything else is a fault too
+        interrupted = exc
+        fault = Fault("interrupted" if isinstance(exc, KeyboardInterrupt | SystemExit) else "software_error",
+                      f"stimulation stopped: {type(exc).__name__}: {exc}. Output switched off.")
+    finally:
+        off = _force_off(inducer, channel)
+    _flush(record, buffer)
+    outcome = StimulationOutcome(fault is None, Q_(charge_ma_s / 60.0, "mA*min"), fault, samples, off)
+    if interrupted is not None:
+        raise StimulationInterrupted(outcome) from interrupted
+    return outcome
+
+
+def _flush(record: SampleSink, buffer: list[dict]) -> None:
+    if buffer:
+        record(buffer)
+        buffer.clear()
+
+
+def _force_off(inducer, channel: int) -> bool:
+    """Switch the output off first (one command), then zero the setpoint; try twice; report whether the
+    device confirmed the output is off."""
+    for _ in range(2):
+        try:
+            inducer.output_off(channel)
+        except Exception as exc:  # noqa: BLE001 - never let the off path raise
+            log.critical("inducer output %s off NOT confirmed: %s", channel, exc)
+            continue
+        try:
+            inducer.set_current(channel, Q_(0.0, "mA"))
+        except Exception:  # noqa: BLE001 - the output is already off; a stale setpoint is harmless
+            pass
+        return True
+    return False

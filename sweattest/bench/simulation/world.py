@@ -1,0 +1,101 @@
+"""The simulated bench: simulators on the run's clock, and a simulated tech who acts on them.
+
+The simulated truth (sweat rate, chloride, skin resistance) comes from the scenario; what sweattest
+records comes only through the drivers, exactly as at a real bench.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+
+import pint
+
+import drivers  # noqa: F401 - registers sim://
+from drivers.simulators.clocks import set_clock
+from sweattest.bench.runner.bench import Bench, BenchUrls
+from sweattest.bench.simulation.scenario import Scenario
+from sweattest.core.clock import Clock
+from sweattest.core.protocol import Protocol
+from sweattest.core.units import Q_
+
+#: Sweat density used to turn a collected mass into a volume (sweat-testing sheet section 2).
+SWEAT_DENSITY_MG_PER_UL = 1.0
+
+
+def simulated_bench(clock: Clock, protocol: Protocol, scenario: Scenario, sites: tuple[str, ...]) -> Bench:
+    """Open the three simulators through their sim:// URLs, on ``clock``, with the scenario's faults."""
+    name = f"run-{uuid.uuid4().hex[:8]}"
+    set_clock(clock, name)
+    loads = ",".join(f"{i + 1}:{scenario.sites[s].skin_resistance_kohm}kohm" for i, s in enumerate(sites))
+    urls = BenchUrls(
+        inducer=f"sim://inducer?channels={len(sites)}&load={loads}&seed={scenario.seed}&clock={name}",
+        analyzer=f"sim://chloridometer?seed={scenario.seed}&clock={name}",
+        balance=f"sim://balance?seed={scenario.seed}&clock={name}" if protocol.gravimetric else None,
+    )
+    bench = Bench.open(urls)
+    for fault in scenario.faults:
+        if fault.device == "inducer":
+            bench.inducer.port.simulator.inject(fault.kind, channel=sites.index(fault.site) + 1, at_s=fault.at_s)
+        elif fault.device == "balance" and bench.balance is not None:
+            bench.balance.port.simulator.inject(fault.kind, at_s=fault.at_s or None)
+        elif fault.device == "chloridometer":
+            bench.analyzer.port.simulator.inject(fault.kind, at_s=fault.at_s or None)
+    return bench
+
+
+class SimulatedOperator:
+    """A tech who follows every prompt at once and handles the samples carefully."""
+
+    def __init__(self, name: str, clock: Clock, bench: Bench, protocol: Protocol, scenario: Scenario):
+        self.name = name
+        self.clock = clock
+        self.bench = bench
+        self.protocol = protocol
+        self.scenario = scenario
+        self._rng = random.Random(scenario.seed)
+        self._collector_applied: dict[str, float] = {}
+        self._container: dict[str, pint.Quantity] = {}
+
+    def restore(self, run, clock_now_t: float) -> None:
+        """After a restart: what this tech had done is in the run's record (collector times, containers)."""
+        for s in run.sites:
+            if s.collection_started_t is not None:
+                self._collector_applied[s.site] = self.clock.monotonic() - (clock_now_t - s.collection_started_t)
+            if s.pre_weight is not None:
+                self._container[s.site] = s.pre_weight
+
+    def place_on_balance(self, site: str, purpose: str) -> None:
+        if site not in self._container:  # a sealed gauze container weighs about a gram
+            self._container[site] = Q_(round(self._rng.uniform(950.0, 1100.0), 1), "mg")
+        mass = self._container[site]
+        if purpose == "post":
+            mass = mass + self._sweat_mass(site)
+        self.bench.balance.port.simulator.place(mass)
+
+    def apply_collector(self, site: str) -> None:
+        self._collector_applied[site] = self.clock.monotonic()
+
+    def read_volume(self, site: str) -> pint.Quantity:
+        """The coil is read to the nearest microlitre."""
+        return Q_(round(self._sweat_mass(site).to("mg").magnitude / SWEAT_DENSITY_MG_PER_UL), "uL")
+
+    def run_control(self, level: str, lot: str) -> None:
+        from sweattest.qa.analytical_qc import CONTROL_LOTS
+
+        target = next(c.mean for c in CONTROL_LOTS if c.level == level and c.lot == lot)
+        self.bench.analyzer.port.simulator.run_control(level, lot, target)
+
+    def load_analyzer(self, site: str, sample_id: str) -> None:
+        chloride = Q_(self.scenario.sites[site].chloride_mmol_l, "mmol/L")
+        if self.protocol.gravimetric:  # the analyzer sees the eluate, diluted by the elution water
+            sweat_ul = self._sweat_mass(site).to("mg").magnitude / SWEAT_DENSITY_MG_PER_UL
+            eluate_ul = self.protocol.eluate_volume.to("uL").magnitude
+            chloride = chloride * sweat_ul / (eluate_ul + sweat_ul)
+        self.bench.analyzer.port.simulator.load_sample(sample_id, chloride)
+
+    def _sweat_mass(self, site: str) -> pint.Quantity:
+        started = self._collector_applied.get(site, self.clock.monotonic())
+        minutes = (self.clock.monotonic() - started) / 60.0
+        rate = Q_(self.scenario.sites[site].sweat_rate_g_m2_min, "g/m**2/min")
+        return (rate * self.protocol.area * Q_(minutes, "min")).to("mg")

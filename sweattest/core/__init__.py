@@ -1,0 +1,1 @@
+"""The pure core: procedure state machine, clinical rules, units, clock, methods, errors."""

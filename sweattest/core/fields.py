@@ -1,0 +1,56 @@
+"""Typed field access for JSON documents: each error names the field path and the fix."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sweattest.core.errors import ValidationError
+
+_MISSING = object()
+
+
+def field(doc: dict[str, Any], key: str, where: str, kind: type | tuple[type, ...], *,
+          required: bool = True, default: Any = None) -> Any:
+    if not isinstance(doc, dict):
+        raise ValidationError(f"{where}: expected an object")
+    value = doc.get(key, _MISSING)
+    path = f"{where}.{key}" if where else key
+    if value is _MISSING or value is None:
+        if required:
+            raise ValidationError(f"{path}: missing; add it")
+        return default
+    if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
+        raise ValidationError(f"{path}: expected {_name(kind)}, got {value!r}")
+    if not isinstance(value, kind):
+        raise ValidationError(f"{path}: expected {_name(kind)}, got {type(value).__name__} {value!r}")
+    if isinstance(value, str) and not value.strip():
+        raise ValidationError(f"{path}: empty; give a value")
+    return value
+
+
+def date_field(doc: dict[str, Any], key: str, where: str, *, required: bool = True) -> date | None:
+    text = field(doc, key, where, str, required=required)
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(f"{where}.{key}: {text!r} is not a date; write it as YYYY-MM-DD") from None
+
+
+def number_field(doc: dict[str, Any], key: str, where: str, *, required: bool = True,
+                 minimum: float | None = None, maximum: float | None = None) -> float | None:
+    value = field(doc, key, where, (int, float), required=required)
+    if value is None:
+        return None
+    if minimum is not None and value < minimum or maximum is not None and value > maximum:
+        raise ValidationError(f"{where}.{key}: {value} is out of range ({minimum} to {maximum})")
+    return float(value)
+
+
+def _name(kind: type | tuple[type, ...]) -> str:
+    names = {str: "a string", int: "a number", float: "a number", list: "a list", dict: "an object",
+             bool: "true or false"}
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join(dict.fromkeys(names.get(k, k.__name__) for k in kinds))

@@ -1,0 +1,25 @@
+"""Reading JSON input files with errors that name the file and the problem."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from sweattest.core.errors import ValidationError
+
+
+def read_json(path: str | Path, what: str) -> Any:
+    """Parse ``path`` (``-`` for stdin); ``what`` names the document in errors ("order", "scenario")."""
+    try:
+        text = sys.stdin.read() if str(path) == "-" else Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ValidationError(f"{what} file {path} not found; check the path") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValidationError(f"{what} file {path} cannot be read: {exc}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValidationError(f"{what} file {path} is not valid JSON: {exc.msg} at line {exc.lineno} "
+                              f"column {exc.colno}; fix the JSON syntax") from None

@@ -1,0 +1,235 @@
+"""Procedure definitions as data: one TOML file per method in ``protocols/``.
+
+The loader checks every key's type, unit and range and raises one ``ConfigError`` naming the file, the
+key and the problem. Whatever a file says, stimulation current never exceeds the hard limit of 4 mA
+(CLSI C34: Gibson-Cooke current not to exceed 4 mA).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pint
+
+from sweattest.core.errors import ConfigError, UnitError
+from sweattest.core.resources import data_dir
+from sweattest.core.units import Q_, parse_quantity
+
+#: CLSI C34: current not to exceed 4 mA. Enforced whatever a protocol file says.
+HARD_CURRENT_LIMIT = Q_(4, "mA")
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What one protocol key must hold: a quantity of ``kind`` within [low, high], or one of ``choices``."""
+
+    section: str
+    key: str
+    kind: str | None = None
+    low: str | None = None
+    high: str | None = None
+    choices: tuple[str, ...] = ()
+    required: bool = True
+    low_inclusive: bool = False
+
+
+SPECS: tuple[Spec, ...] = (
+    Spec("stimulation", "current", "current", "0 mA", "4 mA"),
+    Spec("stimulation", "ramp_time", "time", "0 s", "60 s", low_inclusive=True),
+    Spec("stimulation", "duration", "time", "1 min", "10 min"),
+    Spec("stimulation", "tolerance", "current", "0 mA", "1 mA"),
+    Spec("stimulation", "grace_time", "time", "0 s", "10 s", low_inclusive=True),
+    Spec("stimulation", "compliance_voltage", "voltage", "1 V", "80 V"),
+    Spec("stimulation", "pilocarpine", "fraction", "0 percent", "5 percent"),
+    Spec("collection", "device", choices=("macroduct", "gauze", "filter_paper")),
+    Spec("collection", "kind", choices=("volumetric", "gravimetric")),
+    Spec("collection", "area", "area", "0.5 cm**2", "100 cm**2"),
+    Spec("collection", "max_time", "time", "5 min", "60 min"),
+    Spec("collection", "minimum_sample", None),  # volume or mass, per collection.kind
+    Spec("collection", "minimum_sweat_rate", "sweat_rate", "0 g/m**2/min", "10 g/m**2/min"),
+    Spec("analysis", "method", choices=("coulometric", "mercuric_nitrate")),
+    Spec("analysis", "eluate_volume", "volume", "0.05 mL", "10 mL", required=False),
+    Spec("analysis", "eluate_formula", choices=("total_volume", "eluate_only"), required=False),
+    Spec("analysis", "lower_limit", "concentration", "0 mmol/L", "50 mmol/L", low_inclusive=True),
+    Spec("analysis", "upper_limit", "concentration", "100 mmol/L", "250 mmol/L"),
+)
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """A validated method. Values are pint quantities; ``sources`` maps ``section.key`` to its source."""
+
+    name: str
+    title: str
+    path: Path
+    current: pint.Quantity
+    ramp_time: pint.Quantity
+    duration: pint.Quantity
+    tolerance: pint.Quantity
+    grace_time: pint.Quantity
+    compliance_voltage: pint.Quantity
+    pilocarpine: pint.Quantity
+    device: str
+    collection_kind: str
+    area: pint.Quantity
+    max_collection_time: pint.Quantity
+    minimum_sample: pint.Quantity
+    minimum_sweat_rate: pint.Quantity
+    analysis_method: str
+    lower_limit: pint.Quantity
+    upper_limit: pint.Quantity
+    eluate_volume: pint.Quantity | None = None
+    eluate_formula: str | None = None
+    sources: dict[str, str] = field(default_factory=dict)
+    raw_values: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def gravimetric(self) -> bool:
+        return self.collection_kind == "gravimetric"
+
+    def rows(self) -> list[tuple[str, str, str]]:
+        """(key, value, source) for display, in file order."""
+        out = []
+        for spec in SPECS:
+            dotted = f"{spec.section}.{spec.key}"
+            if dotted in self.sources:
+                out.append((dotted, str(self.raw_values[dotted]), self.sources[dotted]))
+        return out
+
+
+def protocol_dirs(extra: Path | None = None) -> list[Path]:
+    """Where methods are looked up: a lab's own folder first (if given), then the shipped ones."""
+    dirs = [extra] if extra else []
+    dirs.append(data_dir("protocols"))
+    return dirs
+
+
+def list_protocols(extra: Path | None = None) -> list[Path]:
+    seen: dict[str, Path] = {}
+    for folder in protocol_dirs(extra):
+        for path in sorted(folder.glob("*.toml")):
+            seen.setdefault(path.stem, path)
+    return [seen[k] for k in sorted(seen)]
+
+
+def find_protocol(name: str, extra: Path | None = None) -> Path:
+    for path in list_protocols(extra):
+        if path.stem == name:
+            return path
+    known = ", ".join(p.stem for p in list_protocols(extra)) or "none"
+    raise ConfigError(f"unknown method {name!r}; known methods: {known}")
+
+
+def load_protocol(name_or_path: str | Path, extra: Path | None = None) -> Protocol:
+    path = Path(name_or_path)
+    if path.suffix != ".toml":
+        path = find_protocol(str(name_or_path), extra)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    return parse_protocol(data, path)
+
+
+def parse_protocol(data: dict[str, Any], path: Path) -> Protocol:
+    where = str(path)
+    name = data.get("name")
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"{where}: key 'name' is missing or not a string")
+    title = data.get("title", name)
+    known_sections = {s.section for s in SPECS}
+    for section in data:
+        if section not in known_sections | {"name", "title"}:
+            raise ConfigError(f"{where}: unknown key {section!r}; expected one of "
+                              f"name, title, {', '.join(sorted(known_sections))}")
+    values: dict[str, Any] = {}
+    raw: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    for section in known_sections:
+        table = data.get(section, {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: [{section}] must be a table")
+        allowed = {s.key for s in SPECS if s.section == section}
+        for key in table:
+            if key not in allowed:
+                raise ConfigError(f"{where}: {section}.{key}: unknown key; expected one of "
+                                  f"{', '.join(sorted(allowed))}")
+    for spec in SPECS:
+        dotted = f"{spec.section}.{spec.key}"
+        entry = data.get(spec.section, {}).get(spec.key)
+        if entry is None:
+            if spec.required:
+                raise ConfigError(f"{where}: {dotted}: missing; add {spec.key} = {{ value = ..., source = ... }}")
+            values[dotted] = None
+            continue
+        if not isinstance(entry, dict) or "value" not in entry:
+            raise ConfigError(f"{where}: {dotted}: write it as {{ value = \"...\", source = \"...\" }}")
+        source = entry.get("source")
+        if not isinstance(source, str) or not source.strip():
+            raise ConfigError(f"{where}: {dotted}: every value needs a 'source' note (guideline or manual)")
+        raw[dotted] = entry["value"]
+        sources[dotted] = source
+        values[dotted] = _value(spec, entry["value"], data, f"{where}: {dotted}")
+    proto = Protocol(
+        name=name, title=str(title), path=path,
+        current=values["stimulation.current"], ramp_time=values["stimulation.ramp_time"],
+        duration=values["stimulation.duration"], tolerance=values["stimulation.tolerance"],
+        grace_time=values["stimulation.grace_time"],
+        compliance_voltage=values["stimulation.compliance_voltage"],
+        pilocarpine=values["stimulation.pilocarpine"], device=values["collection.device"],
+        collection_kind=values["collection.kind"], area=values["collection.area"],
+        max_collection_time=values["collection.max_time"],
+        minimum_sample=values["collection.minimum_sample"],
+        minimum_sweat_rate=values["collection.minimum_sweat_rate"],
+        analysis_method=values["analysis.method"], lower_limit=values["analysis.lower_limit"],
+        upper_limit=values["analysis.upper_limit"], eluate_volume=values["analysis.eluate_volume"],
+        eluate_formula=values["analysis.eluate_formula"], sources=sources, raw_values=raw,
+    )
+    _cross_checks(proto, where)
+    return proto
+
+
+def _value(spec: Spec, value: Any, data: dict[str, Any], where: str) -> Any:
+    if spec.choices:
+        if value not in spec.choices:
+            raise ConfigError(f"{where}: {value!r} is not allowed; use one of {', '.join(spec.choices)}")
+        return value
+    kind = spec.kind
+    if kind is None:  # minimum_sample: a volume for volumetric, a mass for gravimetric
+        collection_kind = data.get("collection", {}).get("kind", {})
+        collection_kind = collection_kind.get("value") if isinstance(collection_kind, dict) else None
+        kind = "mass" if collection_kind == "gravimetric" else "volume"
+    try:
+        q = parse_quantity(value, kind, where)
+    except UnitError as exc:
+        raise ConfigError(str(exc)) from None
+    if spec.low is not None:
+        low = Q_(spec.low)
+        if q < low or (q == low and not spec.low_inclusive):
+            raise ConfigError(f"{where}: {value} is out of range; it must be above {spec.low}"
+                              if not spec.low_inclusive else
+                              f"{where}: {value} is out of range; it must be at least {spec.low}")
+    if spec.high is not None and q > Q_(spec.high):
+        if spec.kind == "current":
+            raise ConfigError(f"{where}: {value} exceeds the hard limit of {HARD_CURRENT_LIMIT:~P} "
+                              "(CLSI C34: current not to exceed 4 mA); lower it")
+        raise ConfigError(f"{where}: {value} is out of range; it must be at most {spec.high}")
+    return q
+
+
+def _cross_checks(p: Protocol, where: str) -> None:
+    if 2 * p.ramp_time >= p.duration:
+        raise ConfigError(f"{where}: stimulation.ramp_time: ramp up and down ({p.ramp_time:~P} each) "
+                          f"must fit inside stimulation.duration ({p.duration:~P})")
+    if p.tolerance >= p.current:
+        raise ConfigError(f"{where}: stimulation.tolerance must be smaller than stimulation.current")
+    if p.lower_limit >= p.upper_limit:
+        raise ConfigError(f"{where}: analysis.lower_limit must be below analysis.upper_limit")
+    if p.gravimetric and p.eluate_volume is None:
+        raise ConfigError(f"{where}: analysis.eluate_volume: required for gravimetric collection "
+                          "(the pad is eluted before analysis)")

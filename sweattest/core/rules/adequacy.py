@@ -1,0 +1,134 @@
+"""Sample adequacy (QNS) and sweat rate.
+
+Sources (sweat-testing sheet §2):
+- CLSI C34; CFF 2007: minimum sample 15 uL (Macroduct coil) / 75 mg (gauze, filter paper) in 30 min,
+  equivalent to a sweat rate of 1 g/m2/min. Adequacy is decided by the minimum sample alone.
+- CLSI C34: collection 30 minutes at most; a longer collection is flagged and the minimum rises in
+  proportion (minimum x minutes / 30), so a long collection never turns a QNS into an adequate sample.
+- CLSI C34: gravimetric sample = post - pre weight on an analytical balance (readability 0.1 mg).
+- Sweat rate (g/m2/min) = sample (mg) / (area (m2) x minutes) / 1000; sweat density 1 mg/uL. Reported
+  for information only; it is not a second threshold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from sweattest.core.errors import ValidationError
+from sweattest.core.protocol import Protocol
+from sweattest.core.rules.findings import Finding, Severity
+from sweattest.core.units import Q_, Quantity, format_quantity, require
+
+#: Sweat density used to turn a volume into a mass (sheet §2: taken as 1 mg/uL).
+SWEAT_DENSITY = Q_(1, "mg/uL")
+#: Analytical balance readability (CLSI C34: analytical balance, 0.1 mg).
+BALANCE_READABILITY = Decimal("0.1")
+
+SRC_MINIMUM = "CLSI C34; CFF 2007 (sheet §2: minimum sample 15 uL / 75 mg in 30 min)"
+SRC_MAX_TIME = "CLSI C34 (sheet §2: collection 30 min at most; minimum x minutes / 30 beyond)"
+SRC_RATE = "CLSI C34 (sheet §2: sweat rate 1 g/m2/min, informational)"
+SRC_WEIGHT = "CLSI C34 (sheet §2: sample = post - pre at the balance readability, 0.1 mg)"
+
+
+@dataclass(frozen=True)
+class Adequacy:
+    """Whether one site's sample is enough for chloride analysis; not adequate means QNS."""
+
+    adequate: bool
+    sample: Quantity
+    sweat_rate: Quantity
+    findings: tuple[Finding, ...]
+
+
+def assess_volume(protocol: Protocol, volume: Quantity, collection_time: Quantity) -> Adequacy:
+    """Adequacy of a volumetric (Macroduct coil) sample of ``volume`` collected for ``collection_time``."""
+    if protocol.gravimetric:
+        raise ValidationError(f"method {protocol.name} collects by weight: enter pre and post weights, "
+                              "not a volume")
+    volume = require(volume, "volume", "sample volume")
+    minutes = _collection_minutes(collection_time)
+    if volume.magnitude < 0:
+        raise ValidationError(f"sample volume {format_quantity(volume)} is negative: correct the reading "
+                              "(a dry collector is 0 uL)")
+    return _assess(protocol, volume.to("uL"), volume * SWEAT_DENSITY, minutes)
+
+
+def assess_weights(protocol: Protocol, pre: Quantity, post: Quantity, collection_time: Quantity) -> Adequacy:
+    """Adequacy of a gravimetric sample weighed ``pre`` and ``post`` collection (CLSI C34 Appendix A)."""
+    if not protocol.gravimetric:
+        raise ValidationError(f"method {protocol.name} reads the sample as a volume: enter the volume, "
+                              "not weights")
+    minutes = _collection_minutes(collection_time)
+    sample = sample_weight(pre, post)
+    return _assess(protocol, sample, sample, minutes)
+
+
+def sample_weight(pre: Quantity, post: Quantity) -> Quantity:
+    """post - pre, computed in Decimal at the balance readability: 1112.4 - 1012.4 is exactly 100.0 mg.
+
+    A negative, zero or falling weight is an entry or weighing error to correct, never a QNS.
+    """
+    pre_mg = _readability(require(pre, "mass", "pre weight"), "pre weight")
+    post_mg = _readability(require(post, "mass", "post weight"), "post weight")
+    if post_mg < pre_mg:
+        raise ValidationError(f"post weight {post_mg} mg is below pre weight {pre_mg} mg: re-weigh or "
+                              "correct the entry (a sample cannot weigh less than nothing)")
+    return Q_(float(post_mg - pre_mg), "mg")
+
+
+def sweat_rate(sample_mass: Quantity, area: Quantity, collection_time: Quantity) -> Quantity:
+    """g/m2/min = mg / (m2 x min) / 1000 (sheet §2; 1 mg/(cm2 min) = 10 g/m2/min)."""
+    return (sample_mass / (area * collection_time)).to("g/m**2/min")
+
+
+def minimum_for(protocol: Protocol, collection_time: Quantity) -> Quantity:
+    """The minimum sample for a collection of ``collection_time`` (CLSI C34; sheet §2).
+
+    Up to the protocol's maximum time the minimum is the protocol's; beyond it the minimum rises in
+    proportion (minimum x minutes / 30 with the 30-minute maximum).
+    """
+    if collection_time <= protocol.max_collection_time:
+        return protocol.minimum_sample
+    return protocol.minimum_sample * (collection_time / protocol.max_collection_time).to("dimensionless")
+
+
+def _assess(protocol: Protocol, sample: Quantity, mass: Quantity, minutes: Quantity) -> Adequacy:
+    findings: list[Finding] = []
+    minimum = minimum_for(protocol, minutes)
+    if minutes > protocol.max_collection_time:
+        findings.append(Finding(
+            "collection_too_long", Severity.WARN,
+            f"collection ran {format_quantity(minutes)}, longer than the "
+            f"{format_quantity(protocol.max_collection_time)} maximum; minimum sample raised to "
+            f"{format_quantity(minimum.to(sample.units), 1)}", SRC_MAX_TIME))
+    # compared at 1e-9 so that float noise in a scaled minimum never decides a boundary case
+    adequate = round(sample.to(minimum.units).magnitude - minimum.magnitude, 9) >= 0
+    rate = sweat_rate(mass, protocol.area, minutes)
+    if not adequate:
+        findings.append(Finding(
+            "sample_qns", Severity.BLOCK,
+            f"QNS: {format_quantity(sample)} is below the minimum of "
+            f"{format_quantity(minimum.to(sample.units), 1)}; no chloride is analysed for this site",
+            SRC_MINIMUM))
+    if rate < protocol.minimum_sweat_rate:
+        findings.append(Finding(
+            "sweat_rate_low", Severity.INFO,
+            f"sweat rate {format_quantity(rate, 2)} is below {format_quantity(protocol.minimum_sweat_rate)} "
+            "(information only; adequacy is decided by the minimum sample)", SRC_RATE))
+    return Adequacy(adequate=adequate, sample=sample, sweat_rate=rate, findings=tuple(findings))
+
+
+def _collection_minutes(collection_time: Quantity) -> Quantity:
+    t = require(collection_time, "time", "collection time").to("min")
+    if t.magnitude <= 0:
+        raise ValidationError(f"collection time {format_quantity(t)} must be above 0 min: correct it")
+    return t
+
+
+def _readability(q: Quantity, what: str) -> Decimal:
+    mg = Decimal(repr(float(q.to("mg").magnitude))).quantize(BALANCE_READABILITY, ROUND_HALF_UP)
+    if mg <= 0:
+        raise ValidationError(f"{what} {mg} mg is impossible (a container weighs more than 0 mg): "
+                              "re-weigh or correct the entry")
+    return mg

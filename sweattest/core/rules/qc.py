@@ -1,0 +1,178 @@
+"""Quality control of the chloride analyzer: control levels, Westgard rules, release gate, calibration.
+
+Sources (sweat-testing sheet §3):
+- CLSI C34; CLIA: at least two levels of control (normal and abnormal, about 40 and 100 mmol/L) each
+  analytical run; target mean and SD per control lot.
+- Westgard multirule (as cited by CLSI C34): 1-2s warning; 1-3s, 2-2s, R-4s rejection within a run;
+  4-1s and 10-x rejection across runs (and 2-2s across runs within one level).
+- CLSI C34: patient results are released only when QC is in control.
+- CLSI C34: calibration check with a NaCl standard per the analyzer's manual; the interval is set per
+  analyzer.
+
+"Beyond 2s" means |z| > 2: a control exactly at mean + 2 SD does not trip 1-2s.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sweattest.core.errors import ValidationError
+from sweattest.core.rules.findings import Finding, Severity
+from sweattest.core.units import Quantity, require
+
+SRC_LEVELS = "CLSI C34; CLIA (sheet §3: two control levels each analytical run)"
+SRC_WESTGARD = "CLSI C34 (sheet §3: Westgard rules; 1-2s warning, 1-3s 2-2s R-4s 4-1s 10-x rejection)"
+SRC_RELEASE = "CLSI C34 (sheet §3: patient results released only when QC is in control)"
+SRC_CALIBRATION = "CLSI C34 (sheet §3: calibration check with a NaCl standard per the analyzer's manual)"
+REQUIRED_LEVELS = 2
+
+
+@dataclass(frozen=True)
+class ControlLot:
+    """Target mean and SD of one control material lot at one level (e.g. "normal", "abnormal")."""
+
+    level: str
+    lot: str
+    mean: Quantity
+    sd: Quantity
+
+
+@dataclass(frozen=True)
+class ControlResult:
+    level: str
+    lot: str
+    value: Quantity
+
+
+@dataclass(frozen=True)
+class QCRun:
+    """The control results of one analytical run on one analyzer, in measurement order."""
+
+    run_id: str
+    analyzer: str
+    results: tuple[ControlResult, ...]
+
+
+@dataclass(frozen=True)
+class RunQC:
+    """The QC verdict of one analytical run."""
+
+    run_id: str
+    levels: tuple[str, ...]
+    rejected: bool
+    findings: tuple[Finding, ...]
+
+
+def z_scores(run: QCRun, targets: Mapping[str, ControlLot]) -> list[tuple[str, float]]:
+    """(level, z) for each control of ``run``; ``targets`` maps a lot number to its target."""
+    out = []
+    for r in run.results:
+        target = targets.get(r.lot)
+        if target is None:
+            raise ValidationError(f"QC run {run.run_id}: control lot {r.lot!r} has no target mean and SD; "
+                                  "enter the lot's targets first")
+        if target.level != r.level:
+            raise ValidationError(f"QC run {run.run_id}: lot {r.lot!r} is a {target.level} control, "
+                                  f"not {r.level}")
+        value = require(r.value, "concentration", f"QC {r.level} control").to("mmol/L").magnitude
+        mean = require(target.mean, "concentration", f"lot {r.lot} mean").to("mmol/L").magnitude
+        sd = require(target.sd, "concentration", f"lot {r.lot} SD").to("mmol/L").magnitude
+        if sd <= 0:
+            raise ValidationError(f"lot {r.lot}: SD must be above 0 mmol/L")
+        out.append((r.level, round((value - mean) / sd, 9)))
+    return out
+
+
+def evaluate_run(run: QCRun, targets: Mapping[str, ControlLot], history: Sequence[QCRun] = ()) -> RunQC:
+    """Westgard multirule on ``run`` with earlier runs of the same analyzer (oldest first) in ``history``."""
+    current = z_scores(run, targets)
+    earlier = [z for past in history if past.analyzer == run.analyzer for z in z_scores(past, targets)]
+    findings = _within_run(current) + _across_runs(earlier, current)
+    levels = tuple(dict.fromkeys(level for level, _ in current))
+    if len(levels) < REQUIRED_LEVELS:
+        findings.append(Finding("qc_levels_missing", Severity.BLOCK, f"QC run {run.run_id} has "
+                                f"{len(levels)} control level(s); two levels are required", SRC_LEVELS))
+    rejected = any(f.severity is Severity.BLOCK for f in findings)
+    return RunQC(run.run_id, levels, rejected, tuple(findings))
+
+
+def can_release(run_qc: RunQC | None) -> list[Finding]:
+    """Findings that keep the patient results of an analytical run from being final (empty: release)."""
+    if run_qc is None:
+        return [Finding("qc_missing", Severity.BLOCK, "no QC for this analytical run: run both control "
+                        "levels before results can be final", SRC_RELEASE)]
+    if run_qc.rejected:
+        rules = ", ".join(f.code for f in run_qc.findings if f.severity is Severity.BLOCK)
+        return [Finding("qc_rejected", Severity.BLOCK, f"QC of run {run_qc.run_id} is rejected ({rules}): "
+                        "fix the analyzer, rerun QC and re-analyse the samples", SRC_RELEASE)]
+    return []
+
+
+def calibration_due(last_calibrated: date, interval: Quantity) -> date:
+    days = require(interval, "time", "calibration interval").to("day").magnitude
+    if days <= 0:
+        raise ValidationError("calibration interval must be above 0 days")
+    return last_calibrated + timedelta(days=int(days))
+
+
+def check_calibration(analyzer: str, last_calibrated: date, interval: Quantity, on: date) -> list[Finding]:
+    """The analyzer's calibration is due on last + interval; after that day analysis is blocked."""
+    due = calibration_due(last_calibrated, interval)
+    if on > due:
+        return [Finding("calibration_overdue", Severity.BLOCK, f"analyzer {analyzer}: calibration was due "
+                        f"{due.isoformat()}; calibrate before analysing", SRC_CALIBRATION)]
+    if on == due:
+        return [Finding("calibration_due", Severity.WARN, f"analyzer {analyzer}: calibration is due today",
+                        SRC_CALIBRATION)]
+    return []
+
+
+def _reject(code: str, text: str) -> Finding:
+    return Finding(code, Severity.BLOCK, f"QC rejected by Westgard {text}", SRC_WESTGARD)
+
+
+def _within_run(current: list[tuple[str, float]]) -> list[Finding]:
+    zs = [z for _, z in current]
+    out = []
+    if any(abs(z) > 3 for z in zs):
+        out.append(_reject("westgard_1_3s", "1-3s: a control is beyond 3 SD"))
+    if _same_side(zs, 2, 2, anywhere=True):
+        out.append(_reject("westgard_2_2s", "2-2s: two controls beyond 2 SD on the same side"))
+    if any(z > 2 for z in zs) and any(z < -2 for z in zs):
+        out.append(_reject("westgard_r_4s", "R-4s: one control beyond +2 SD and another beyond -2 SD"))
+    if not out and any(abs(z) > 2 for z in zs):
+        out.append(Finding("westgard_1_2s", Severity.WARN, "QC warning (Westgard 1-2s): a control is "
+                           "beyond 2 SD; inspect the other rules and the trend", SRC_WESTGARD))
+    return out
+
+
+def _across_runs(earlier: list[tuple[str, float]], current: list[tuple[str, float]]) -> list[Finding]:
+    """Across-run rules on windows that end with this run's controls, per level and across levels."""
+    out: list[Finding] = []
+    series = [earlier + current]
+    series += [[lz for lz in earlier + current if lz[0] == level] for level in dict.fromkeys(lv for lv, _ in current)]
+    new = len(current)
+    if any(_same_side([z for _, z in s], 4, 1, last=new if s is series[0] else 1) for s in series):
+        out.append(_reject("westgard_4_1s", "4-1s: four consecutive controls beyond 1 SD on the same side"))
+    if any(_same_side([z for _, z in s], 10, 0, last=new if s is series[0] else 1) for s in series):
+        out.append(_reject("westgard_10_x", "10-x: ten consecutive controls on the same side of the mean"))
+    if any(_same_side([z for _, z in s], 2, 2, last=1) for s in series[1:]):
+        out.append(_reject("westgard_2_2s_across", "2-2s across runs: one level beyond 2 SD on the same "
+                           "side in two consecutive runs"))
+    return out
+
+
+def _same_side(zs: list[float], n: int, limit: float, *, anywhere: bool = False, last: int = 1) -> bool:
+    """True when ``n`` consecutive values are all > +limit or all < -limit.
+
+    ``anywhere``: any window; otherwise only windows that include one of the ``last`` values.
+    """
+    for end in range(n, len(zs) + 1):
+        if not anywhere and end <= len(zs) - last:
+            continue
+        window = zs[end - n:end]
+        if all(z > limit for z in window) or all(z < -limit for z in window):
+            return True
+    return False

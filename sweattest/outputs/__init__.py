@@ -1,0 +1,1 @@
+"""What leaves the lab bench: reports, LIMS files, atomic file writes."""

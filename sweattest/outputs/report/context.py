@@ -1,0 +1,96 @@
+"""What a report template receives: the run record, the lab, and display helpers (lab time zone).
+
+No clinical rule lives in a template: flags, ranges and wording come from the record and the rules.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from markupsafe import Markup, escape
+
+from sweattest.bench.config import LabConfig
+from sweattest.core.rules.interpretation import range_set
+from sweattest.core.units import Q_
+
+SITE_NAMES = {"left_forearm": "Left forearm", "right_forearm": "Right forearm",
+              "left_upper_arm": "Left upper arm", "right_upper_arm": "Right upper arm",
+              "left_thigh": "Left thigh", "right_thigh": "Right thigh"}
+CATEGORY_NAMES = {"cf_unlikely": "CF unlikely", "intermediate": "Intermediate", "cf_likely": "CF likely"}
+QC_NAMES = {"in_control": "QC in control (two levels) for this analytical run",
+            "simulated": "Simulated analyzer: no control material was run",
+            "not_recorded": "QC not recorded for this analytical run",
+            "rejected": "QC REJECTED: results must not be released"}
+
+
+def local_time(value: str | datetime | None, zone: ZoneInfo) -> str:
+    """An ISO UTC time shown in the lab's time zone, e.g. ``2026-03-08 09:30 EDT``."""
+    if not value:
+        return "—"
+    at = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return at.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def nl2br(text: Any) -> Markup:
+    """Text with its line breaks kept, everything else escaped."""
+    lines = str(text or "").replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return Markup("<br>\n").join(escape(line) for line in lines)
+
+
+def report_context(record: dict[str, Any], config: LabConfig) -> dict[str, Any]:
+    zone = config.zone
+    return {
+        **record,
+        "lab": config.lab,
+        "zone_name": config.lab.timezone,
+        "ranges": interpretive_ranges(record, config.ranges),
+        "flags": flags(record),
+        "qc_text": QC_NAMES.get(record["qc"]["status"], record["qc"]["status"]),
+        "collected_at": first_collection(record),
+        "site_name": lambda site: SITE_NAMES.get(site, site.replace("_", " ")),
+        "category_name": lambda c: CATEGORY_NAMES.get(c, c or "—"),
+        "local": lambda value: local_time(value, zone),
+    }
+
+
+def first_collection(record: dict[str, Any]) -> str | None:
+    starts = [s["collection"]["started_at"] for s in record["sites"] if s["collection"]["started_at"]]
+    return min(starts) if starts else None
+
+
+def interpretive_ranges(record: dict[str, Any], name: str) -> dict[str, Any]:
+    """The range set the interpretation uses, as rows for the report."""
+    age = None
+    if name == "clsi_c34_a3":
+        dob = date.fromisoformat(record["order"]["patient"]["dob"])
+        on = datetime.fromisoformat(first_collection(record) or record["generated_at"]).date()
+        age = Q_((on - dob).days, "day")
+    rs = range_set(name, age)
+    return {"source": rs.source, "unlikely_max": rs.unlikely_max, "intermediate_max": rs.intermediate_max,
+            "rows": [
+        {"range": f"≤ {rs.unlikely_max} mmol/L", "wording": rs.wording["cf_unlikely"]},
+        {"range": f"{rs.unlikely_max + 1}–{rs.intermediate_max} mmol/L", "wording": rs.wording["intermediate"]},
+        {"range": f"≥ {rs.intermediate_max + 1} mmol/L", "wording": rs.wording["cf_likely"]}]}
+
+
+def flags(record: dict[str, Any]) -> list[str]:
+    """Flags and comments the report prints: QNS, repeat, aborts, rule findings (warnings and blocks)."""
+    out: list[str] = []
+    for s in record["sites"]:
+        name = SITE_NAMES.get(s["site"], s["site"])
+        if s["state"] == "aborted":
+            out.append(f"{name}: site aborted — {s['abort_reason']}")
+        elif s.get("adequate") is False:
+            out.append(f"{name}: QNS — quantity not sufficient (sample {s['sample']}); no chloride reported")
+        for f in s["findings"]:
+            if f.get("severity") != "info":
+                out.append(f"{name}: {f['message']}")
+    interp = record.get("interpretation") or {}
+    for f in interp.get("findings", []):
+        if f.get("severity") != "info" and f["message"] not in out:
+            out.append(f["message"])
+    if interp.get("repeat_recommended"):
+        out.append("Repeat sweat test recommended.")
+    return out

@@ -1,0 +1,1 @@
+"""The store and what it keeps: runs, events, audit chain, users, signatures."""

@@ -1,0 +1,165 @@
+"""The audit trail as QA reads it: verify the hash chain, show one run's history.
+
+Entries are written by the store and the services (``sweattest.record.store.chain.append_audit``) in the same
+transaction as the change they record; nothing here writes. Chain format: docs/store.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from sweattest.core.errors import ValidationError
+from sweattest.record.store import schema
+from sweattest.record.store.chain import entry_text
+from sweattest.record.store.migrations import GENESIS_HASH
+
+_COLUMNS = "id, run_id, who, what, at, why, old, new, hash"
+_BATCH = 20_000
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    run_id: str | None
+    who: str
+    what: str
+    at: datetime
+    why: str | None
+    old: Any
+    new: Any
+
+
+@dataclass(frozen=True)
+class Verification:
+    """``intact`` with the number of entries, or the first broken link: which entry, what was expected
+    there and what was found."""
+
+    intact: bool
+    entries: int
+    broken_id: int | None = None
+    problem: str = ""
+    expected: str = ""
+    found: str = ""
+
+    def message(self) -> str:
+        if self.intact:
+            return f"audit trail intact: {self.entries} entries"
+        return (f"audit trail BROKEN at entry {self.broken_id}: {self.problem} "
+                f"(expected {self.expected}, found {self.found})")
+
+
+def verify(store) -> Verification:
+    """Walk the whole chain in id order; stop at the first entry that does not check."""
+    with store.engine.connect() as conn:
+        head_id, head_hash = conn.execute(sa.select(schema.audit_head.c.last_id, schema.audit_head.c.last_hash)
+                                          ).one()
+        expected_id, prev = _walk(conn.connection.dbapi_connection)
+        if isinstance(prev, Verification):
+            return prev
+    last = expected_id - 1
+    if (last, prev) != (head_id, head_hash):
+        return Verification(False, last, last + 1, "entries are missing at the end of the trail",
+                            f"last entry {head_id} with hash {head_hash[:16]}",
+                            f"last entry {last} with hash {prev[:16]}")
+    return Verification(True, last)
+
+
+def _walk(raw) -> tuple[int, str | Verification]:
+    """(next expected id, last hash), or the first broken link. This runs once per entry over millions of
+    entries: the fast path hashes with the previous entry's hash and reads ``prev_hash`` only to explain a
+    mismatch."""
+    expected_id, prev = 1, GENESIS_HASH
+    sha, text = hashlib.sha256, entry_text
+    for rows in _batches(raw):
+        for entry_id, run_id, who, what, at, why, old, new, digest in rows:
+            computed = sha((prev + text(entry_id, run_id, who, what, at, why, old, new)).encode()).hexdigest()
+            if entry_id != expected_id or computed != digest:
+                prev_hash = _prev_hash(raw, entry_id)
+                computed = sha((prev_hash + text(entry_id, run_id, who, what, at, why, old, new)).encode()
+                               ).hexdigest()
+                return expected_id, _check(entry_id, expected_id, prev, prev_hash, computed, digest)
+            expected_id, prev = entry_id + 1, digest
+    return expected_id, prev
+
+
+def _prev_hash(raw, entry_id: int) -> str:
+    cursor = raw.cursor()
+    try:
+        cursor.execute(f"SELECT prev_hash FROM audit WHERE id = {int(entry_id)}")
+        return cursor.fetchone()[0]
+    finally:
+        cursor.close()
+
+
+def _check(entry_id: int, expected_id: int, prev: str, prev_hash: str, computed: str,
+           digest: str) -> Verification | None:
+    n = expected_id - 1
+    if entry_id != expected_id:
+        return Verification(False, n, expected_id, "an entry is missing or out of order",
+                            f"entry {expected_id}", f"entry {entry_id}")
+    if prev_hash != prev:
+        return Verification(False, n, entry_id, f"does not link to entry {entry_id - 1}",
+                            f"previous hash {prev[:16]}", f"{prev_hash[:16]}")
+    if computed != digest:
+        return Verification(False, n, entry_id, "the entry was changed after it was written",
+                            f"hash {computed[:16]}", f"{digest[:16]}")
+    return None
+
+
+def _batches(raw) -> Iterator[list[tuple]]:
+    cursor = raw.cursor()
+    try:
+        cursor.execute(f"SELECT {_COLUMNS} FROM audit ORDER BY id")
+        while rows := cursor.fetchmany(_BATCH):
+            yield rows
+    finally:
+        cursor.close()
+
+
+def history(store, run_id: str) -> list[AuditEntry]:
+    """A run's audit entries, oldest first."""
+    au = schema.audit
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.select(au).where(au.c.run_id == run_id).order_by(au.c.id)).mappings().all()
+    if not rows and store.get_run(run_id) is None:
+        raise ValidationError(f"no run {run_id!r} in the store; `sweattest qa runs` lists the runs")
+    return [AuditEntry(r["id"], r["run_id"], r["who"], r["what"], r["at"], r["why"], json.loads(r["old"]),
+                       json.loads(r["new"])) for r in rows]
+
+
+def format_history(entries: list[AuditEntry]) -> list[str]:
+    """One readable line per entry: UTC time, who, what, why, old -> new."""
+    lines = []
+    for e in entries:
+        line = f"{e.at:%Y-%m-%d %H:%M:%S}Z  {e.who:<12} {e.what}"
+        if e.why:
+            line += f"  (why: {e.why})"
+        change = _change(e.old, e.new)
+        if change:
+            line += f"  {change}"
+        lines.append(line)
+    return lines
+
+
+def _change(old: Any, new: Any) -> str:
+    if old is None:
+        return "" if new in (None, {}) else _short(new)
+    return f"{_short(old)} -> {_short(new)}"
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, dict):
+        parts = []
+        for k, v in value.items():
+            if isinstance(v, dict) and set(v) == {"value", "unit"}:
+                v = f"{v['value']} {v['unit']}"
+            parts.append(f"{k}={v}")
+        return ", ".join(parts)
+    return str(value)

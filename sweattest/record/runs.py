@@ -1,0 +1,63 @@
+"""Runs as the store holds them: a run's state is rebuilt from its accepted events (write-ahead log)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sweattest.core.errors import ProcedureError, ValidationError
+from sweattest.core.jsonable import from_jsonable, to_jsonable
+from sweattest.core.procedure import apply, new_run, replay
+from sweattest.core.procedure.events import Event
+from sweattest.core.procedure.model import RunState
+from sweattest.core.protocol import load_protocol
+
+
+def stored_order(row: dict[str, Any]) -> dict[str, Any]:
+    order = row.get("order", row.get("order_json"))
+    return json.loads(order) if isinstance(order, str) else order
+
+
+def load_run(store, run_id: str) -> tuple[RunState, dict[str, Any]]:
+    """The run's current state, replayed from its events, and its order."""
+    row = store.get_run(run_id)
+    if row is None:
+        raise ValidationError(f"no run {run_id!r} in the store; `sweattest qa runs` lists the runs")
+    order = stored_order(row)
+    run = new_run(run_id, load_protocol(order["method"]), order["sites"])
+    return replay(run, [stored_event(e) for e in store.events(run_id) if e.accepted]), order
+
+
+def stored_event(e) -> Event:
+    data = dict(e.data)
+    actor = data.pop("actor", "system")
+    return Event(kind=e.kind, at=e.at, t=e.t, site=e.site, data=from_jsonable(data), actor=actor)
+
+
+def commit_event(store, run: RunState, event: Event):
+    """The write-ahead step: the core decides (pure), the event is committed, the run's state updated; only
+    then may its effects be carried out. Returns (new state, effects). A refused event is recorded as refused
+    and its ``ProcedureError`` / ``ValidationError`` raised."""
+    payload = to_jsonable(event.data) | {"actor": event.actor}
+    try:
+        new_run, effects = apply(run, event)
+    except (ProcedureError, ValidationError) as exc:
+        store.append_event(run.run_id, kind=event.kind, site=event.site, at=event.at, t=event.t,
+                           data=payload | {"refused": str(exc)}, accepted=False)
+        raise
+    store.append_event(run.run_id, kind=event.kind, site=event.site, at=event.at, t=event.t, data=payload,
+                       accepted=True)
+    store.set_run_state(run.run_id, new_run.state, event.at)
+    return new_run, effects
+
+
+def record_event(store, clock, run_id: str, kind: str, *, site: str | None = None,
+                 data: dict[str, Any] | None = None, actor: str = "system") -> RunState:
+    """Apply one event to a stored run (review, report, abort...) outside a live runner."""
+    run, _ = load_run(store, run_id)
+    events = store.events(run_id)
+    last_t = events[-1].t if events else 0.0
+    created = store.get_run(run_id)["created_at"]
+    t = max(last_t, (clock.utcnow() - created).total_seconds())
+    event = Event(kind=kind, at=clock.utcnow(), t=round(t, 3), site=site, data=data or {}, actor=actor)
+    return commit_event(store, run, event)[0]

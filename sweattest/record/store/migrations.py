@@ -1,0 +1,138 @@
+"""Versioned, named, transactional schema migrations recorded in ``schema_migrations``.
+
+An upgraded installation applies the migrations it has not seen yet, in order, each in its own
+transaction, and keeps its data. Never edit a released migration: add a new one. A migration creates the
+tables as they were at its version (``_v1`` below is frozen), so a later migration can alter them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from sweattest.record.store import schema
+from sweattest.record.store.types import UTCDateTime
+
+Migration = tuple[int, str, Callable[[sa.Connection], None]]
+
+GENESIS_HASH = "0" * 64
+
+_v1 = sa.MetaData()
+sa.Table(
+    "runs", _v1,
+    sa.Column("run_id", sa.String(40), primary_key=True),
+    sa.Column("accession", sa.String(40), nullable=False, index=True),
+    sa.Column("method", sa.String(40), nullable=False),
+    sa.Column("operator", sa.String(80), nullable=False, index=True),
+    sa.Column("patient_mrn", sa.String(40), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False, index=True),
+    sa.Column("state", sa.String(32), nullable=False, index=True),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("order_json", sa.JSON, nullable=False),
+)
+for _table in (schema.events, schema.readings):
+    _table.to_metadata(_v1)
+
+
+def _initial(conn: sa.Connection) -> None:
+    for name in ("runs", "events", "readings"):
+        _v1.tables[name].create(conn)
+
+
+def _users_signatures_audit(conn: sa.Connection) -> None:
+    for table in (schema.users, schema.signatures, schema.result_versions, schema.audit, schema.audit_head):
+        table.create(conn)
+    conn.execute(schema.audit_head.insert().values(id=1, last_id=0, last_hash=GENESIS_HASH))
+
+
+def _qa_columns(conn: sa.Connection) -> None:
+    """Denormalized QA columns on runs (filled for existing runs from their orders), and QC results."""
+    runs = schema.runs
+    for name in ("month", "age_group", "sites_measured", "qns", "reported_at"):
+        column = runs.c[name]
+        kind = column.type.compile(dialect=conn.dialect)
+        conn.exec_driver_sql(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
+    sa.Index("ix_runs_qa", runs.c.operator, runs.c.month, runs.c.age_group, runs.c.qns).create(conn)
+    schema.qc_results.create(conn)
+    from sweattest.record.store.derived import age_group
+
+    for run_id, created_at, order in conn.execute(sa.select(runs.c.run_id, runs.c.created_at, runs.c.order_json)):
+        conn.execute(runs.update().where(runs.c.run_id == run_id).values(month=f"{created_at:%Y-%m}",
+                                                                         age_group=age_group(order, created_at)))
+
+
+def _month_for_early_stores(conn: sa.Connection) -> None:
+    """Stores that applied migration 3 before it carried the ``month`` column get it now (filled from
+    ``created_at``), with the QA index over it; stores that already have it are left as they are."""
+    if "month" in {c["name"] for c in sa.inspect(conn).get_columns("runs")}:
+        return
+    conn.exec_driver_sql("ALTER TABLE runs ADD COLUMN month VARCHAR(7)")
+    conn.exec_driver_sql("UPDATE runs SET month = substr(created_at, 1, 7)")
+    conn.exec_driver_sql("DROP INDEX ix_runs_qa")
+    conn.exec_driver_sql("CREATE INDEX ix_runs_qa ON runs (operator, month, age_group, qns)")
+
+
+#: The audit trail refuses UPDATE and DELETE in the database itself; dropping these needs owner rights,
+#: and whatever is changed after that still breaks the hash chain.
+APPEND_ONLY = {
+    "sqlite": ("CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit "
+               "BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END",
+               "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit "
+               "BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END"),
+    "postgresql": ("CREATE FUNCTION audit_append_only() RETURNS trigger AS $$ BEGIN "
+                   "RAISE EXCEPTION 'the audit trail is append-only'; END $$ LANGUAGE plpgsql",
+                   "CREATE TRIGGER audit_no_change BEFORE UPDATE OR DELETE ON audit "
+                   "FOR EACH ROW EXECUTE FUNCTION audit_append_only()"),
+}
+
+
+def _append_only(conn: sa.Connection) -> None:
+    for statement in APPEND_ONLY[conn.dialect.name]:
+        conn.exec_driver_sql(statement)
+
+
+MIGRATIONS: list[Migration] = [
+    (1, "runs, events and readings", _initial),
+    (2, "users, e-signatures, result versions and the hash-chained audit trail", _users_signatures_audit),
+    (3, "QA columns on runs (age group, QNS, reported time) and QC results", _qa_columns),
+    (4, "month column for stores migrated before migration 3 carried it", _month_for_early_stores),
+    (5, "audit trail append-only in the database (UPDATE and DELETE refused)", _append_only),
+]
+
+
+def applied(conn: sa.Connection) -> set[int]:
+    return {row.version for row in conn.execute(sa.select(schema.schema_migrations.c.version))}
+
+
+#: PostgreSQL advisory lock key held while migrating, so two stations starting at once migrate once.
+MIGRATION_LOCK = 0x5EA7_7E57
+
+
+def migrate(engine: sa.Engine, now: datetime) -> list[int]:
+    """Apply pending migrations; return the versions applied."""
+    if engine.dialect.name != "postgresql":
+        return _migrate(engine, now)
+    with engine.connect() as lock:
+        lock.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+        try:
+            return _migrate(engine, now)
+        finally:
+            lock.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
+            lock.commit()
+
+
+def _migrate(engine: sa.Engine, now: datetime) -> list[int]:
+    schema.schema_migrations.create(engine, checkfirst=True)
+    done: list[int] = []
+    with engine.connect() as conn:
+        have = applied(conn)
+    for version, name, fn in MIGRATIONS:
+        if version in have:
+            continue
+        with engine.begin() as conn:
+            fn(conn)
+            conn.execute(schema.schema_migrations.insert().values(version=version, name=name, applied_at=now))
+        done.append(version)
+    return done

@@ -1,0 +1,254 @@
+"""``Store``: every write commits before it returns (write-ahead: the runner acts only after)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+import sqlalchemy as sa
+
+from sweattest.core.clock import Clock, RealClock
+from sweattest.core.errors import StoreError, SweatTestError, ValidationError
+from sweattest.record.store import schema
+from sweattest.record.store.chain import append_audit
+from sweattest.record.store.derived import JUDGED_STATES, age_group, qns_verdict
+from sweattest.record.store.migrations import migrate
+
+ENV_VAR = "SWEATTEST_DB"
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    run_id: str
+    seq: int
+    kind: str
+    site: str | None
+    at: datetime
+    t: float
+    data: dict[str, Any]
+    accepted: bool
+
+
+def resolve_url(url: str | None = None) -> str:
+    """``url``, else $SWEATTEST_DB, else SQLite in the user data folder. A plain path means SQLite."""
+    url = url or os.environ.get(ENV_VAR)
+    if not url:
+        folder = Path(platformdirs.user_data_dir("sweattest"))
+        folder.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{folder / 'sweattest.db'}"
+    if "://" not in url:
+        return f"sqlite:///{Path(url).expanduser().resolve()}"
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def open_store(url: str | None = None, clock: Clock | None = None) -> Store:
+    return Store(resolve_url(url), clock or RealClock())
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=FULL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=5000")
+    cur.close()
+    dbapi_conn.isolation_level = None  # transactions are begun by _sqlite_begin
+
+
+def _sqlite_begin(conn: sa.Connection) -> None:
+    """Writes take the write lock at BEGIN (IMMEDIATE): no write can fail half-way on a stale snapshot."""
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("writing") else "BEGIN")
+
+
+class Store:
+    def __init__(self, url: str, clock: Clock):
+        self.url = url
+        self.clock = clock
+        try:
+            self.engine = sa.create_engine(url, future=True)
+        except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as exc:
+            raise StoreError(f"cannot use the run store {_safe(url)}: {exc}. Give a URL such as "
+                             "sqlite:///runs.db or postgresql+psycopg://user@host/db") from None
+        if self.engine.dialect.name == "sqlite":
+            path = self.engine.url.database
+            if path and path != ":memory:" and not Path(path).parent.is_dir():
+                raise StoreError(f"cannot open the run store {_safe(url)}: folder {Path(path).parent} "
+                                 "does not exist")
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+            sa.event.listen(self.engine, "begin", _sqlite_begin)
+        try:
+            migrate(self.engine, self.clock.utcnow())
+        except sa.exc.OperationalError as exc:
+            raise StoreError(f"cannot open the run store {_safe(url)}: {exc.orig}") from None
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- writes (each commits before returning) --------------------------------------------------------
+    def create_run(self, run_id: str, *, accession: str, method: str, operator: str, patient_mrn: str,
+                   created_at: datetime, order: dict[str, Any]) -> None:
+        with self._begin() as conn:
+            conn.execute(schema.runs.insert().values(
+                run_id=run_id, accession=accession, method=method, operator=operator, patient_mrn=patient_mrn,
+                created_at=created_at, state="created", updated_at=created_at, order_json=order,
+                month=f"{created_at.astimezone(UTC):%Y-%m}", age_group=age_group(order, created_at)))
+            append_audit(conn, run_id=run_id, who=operator, what="create_run", at=created_at,
+                         new={"accession": accession, "method": method, "operator": operator,
+                              "patient_mrn": patient_mrn})
+
+    def append_event(self, run_id: str, *, kind: str, site: str | None, at: datetime, t: float,
+                     data: dict[str, Any], accepted: bool = True) -> int:
+        ev = schema.events
+        with self._begin() as conn:
+            seq = conn.execute(sa.select(sa.func.coalesce(sa.func.max(ev.c.seq), 0) + 1)
+                               .where(ev.c.run_id == run_id)).scalar_one()
+            conn.execute(ev.insert().values(run_id=run_id, seq=seq, kind=kind, site=site, at=at, t=t, data=data,
+                                            accepted=accepted))
+            append_audit(conn, run_id=run_id, who=str(data.get("actor", "system")),
+                         what=kind if accepted else f"{kind} (refused)", at=at,
+                         why=data.get("refused") or data.get("reason"), new=_audited(site, data))
+        return seq
+
+    def append_readings(self, run_id: str, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        with self._begin() as conn:
+            conn.execute(schema.readings.insert(), [
+                {"run_id": run_id, "site": r.get("site"), "kind": r["kind"], "at": r["at"], "t": r["t"],
+                 "data": r["data"]} for r in rows])
+
+    def set_run_state(self, run_id: str, state: str, at: datetime) -> None:
+        """Record the run's state after an accepted event; once every site has its verdict, also the QA
+        columns (QNS judged from the replayed events, the reporting time)."""
+        values: dict[str, Any] = {"state": state, "updated_at": at}
+        if state in JUDGED_STATES:
+            values |= self._judged(run_id)
+        if state == "reported":
+            values["reported_at"] = at
+        with self._begin() as conn:
+            conn.execute(schema.runs.update().where(schema.runs.c.run_id == run_id).values(**values))
+
+    def _judged(self, run_id: str) -> dict[str, Any]:
+        from sweattest.record.runs import load_run
+
+        try:
+            run, _ = load_run(self, run_id)
+        except SweatTestError:  # a run that does not replay keeps its QA columns empty; the events stay
+            return {}
+        measured, qns = qns_verdict(run)
+        return {"sites_measured": measured, "qns": qns}
+
+    def add_qc_result(self, *, analyzer: str, level: str, lot: str, target_mean: float, target_sd: float,
+                      value: float, qc_run: str, at: datetime, who: str) -> int:
+        """Record one control result (mmol/L) with its lot's target; audited."""
+        if target_sd <= 0:
+            raise ValidationError(f"QC lot {lot}: target SD must be above 0 mmol/L")
+        row = {"analyzer": analyzer, "level": level, "lot": lot, "target_mean": float(target_mean),
+               "target_sd": float(target_sd), "value": float(value), "qc_run": qc_run, "at": at, "who": who}
+        with self._begin() as conn:
+            new_id = conn.execute(schema.qc_results.insert().values(**row)).inserted_primary_key[0]
+            append_audit(conn, who=who, what="qc_result", at=at, new={k: v for k, v in row.items() if k != "at"})
+        return int(new_id)
+
+    def qc_results(self, analyzer: str, level: str) -> list[dict[str, Any]]:
+        qc = schema.qc_results
+        query = sa.select(qc).where(qc.c.analyzer == analyzer, qc.c.level == level).order_by(qc.c.at, qc.c.id)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings()]
+
+    # -- reads ---------------------------------------------------------------------------------------
+    def get_run(self, run_id: str) -> dict[str, Any] | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(schema.runs).where(schema.runs.c.run_id == run_id)).mappings().first()
+        return None if row is None else _run(row)
+
+    def list_runs(self) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(schema.runs).order_by(schema.runs.c.created_at)).mappings().all()
+        return [_run(r) for r in rows]
+
+    def events(self, run_id: str) -> list[StoredEvent]:
+        ev = schema.events
+        with self.engine.connect() as conn:
+            rows = conn.execute(sa.select(ev).where(ev.c.run_id == run_id).order_by(ev.c.seq)).mappings().all()
+        return [StoredEvent(run_id=r["run_id"], seq=r["seq"], kind=r["kind"], site=r["site"], at=r["at"], t=r["t"],
+                            data=r["data"], accepted=bool(r["accepted"])) for r in rows]
+
+    def readings(self, run_id: str, site: str | None = None, kind: str | None = None) -> list[dict[str, Any]]:
+        rd = schema.readings
+        query = sa.select(rd).where(rd.c.run_id == run_id)
+        if site is not None:
+            query = query.where(rd.c.site == site)
+        if kind is not None:
+            query = query.where(rd.c.kind == kind)
+        with self.engine.connect() as conn:
+            rows = conn.execute(query.order_by(rd.c.id)).mappings().all()
+        return [{"site": r["site"], "kind": r["kind"], "at": r["at"], "t": r["t"], "data": r["data"]} for r in rows]
+
+    def writing(self) -> _Writing:
+        """A write transaction (context manager yielding the connection); commits on leaving, database errors
+        become ``StoreError``. Audit entries written with ``append_audit`` inside it commit with the change."""
+        return _Writing(self)
+
+    _begin = writing
+
+
+class _Writing:
+    """A transaction whose database errors become StoreError (the caller must not act on a lost write)."""
+
+    def __init__(self, store: Store):
+        self._engine = store.engine
+        self._url = store.url
+        self._conn: sa.Connection | None = None
+        self._tx: sa.RootTransaction | None = None
+
+    def __enter__(self) -> sa.Connection:
+        try:
+            self._conn = self._engine.connect().execution_options(writing=True)
+            self._tx = self._conn.begin()
+            return self._conn
+        except sa.exc.SQLAlchemyError as exc:
+            if self._conn is not None:
+                self._conn.close()
+            raise StoreError(f"cannot write to the run store {_safe(self._url)}: {exc}") from None
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        assert self._conn is not None and self._tx is not None
+        try:
+            if exc_type is None:
+                self._tx.commit()
+            else:
+                self._tx.rollback()
+        except sa.exc.SQLAlchemyError as err:
+            raise StoreError(f"cannot write to the run store {_safe(self._url)}: {err}") from None
+        finally:
+            self._conn.close()
+        if isinstance(exc, sa.exc.SQLAlchemyError):
+            raise StoreError(f"cannot write to the run store {_safe(self._url)}: {exc.orig or exc}") from exc
+        return False
+
+
+def _audited(site: str | None, data: dict[str, Any]) -> dict[str, Any]:
+    """What an event's audit entry records as the new value: its data (without the actor) and its site."""
+    new = {k: v for k, v in data.items() if k != "actor"}
+    return new | {"site": site} if site else new
+
+
+def _run(row) -> dict[str, Any]:
+    out = dict(row)
+    out["order"] = out.pop("order_json")
+    return out
+
+
+def _safe(url: str) -> str:
+    """The URL without a password, for messages and logs."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return "<unreadable URL>"

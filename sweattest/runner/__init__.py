@@ -1,6 +1,0 @@
-"""The imperative shell: carries out the procedure core's effects with drivers and the clock."""
-
-from sweattest.runner.engine import Runner
-from sweattest.runner.reporting import Reporter
-
-__all__ = ["Runner", "Reporter"]
