@@ -14,11 +14,12 @@ from typing import Any
 import pint
 
 from drivers.base import LineDevice
-from sweattest.core.errors import DeviceError, ProtocolError
-from sweattest.core.units import Q_, ureg
+from sweattest.core.errors import DeviceError, ProtocolError, UnitError
+from sweattest.core.units import Q_, parse_number, parse_unit
 
 STABLE_TIMEOUT_S = 15.0
-_VALUE = re.compile(r"[+-]?\d+(?:\.\d+)?\Z")
+#: MT-SICS writes weights without an exponent; the number itself is read by the one number grammar
+_VALUE = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?\Z")
 _UNITS = {"g": "g", "mg": "mg", "kg": "kg", "ug": "ug"}
 #: commands whose reply starts with another name than the command's own
 REPLY_ID = {"SI": "S", "@": "I4"}
@@ -92,7 +93,13 @@ def parse_weight(values: list[str], command: str, line: str) -> pint.Quantity:
                             f"{line!r}.", device="balance", command=command,
                             received=line.encode("ascii", "backslashreplace"),
                             action="Set the balance's unit to g and retry.")
-    return Q_(float(values[0]), ureg(_UNITS[values[1]]).units)
+    try:
+        grams = float(parse_number(values[0], "balance"))
+    except UnitError:
+        raise ProtocolError(f"balance: the weight in the reply to {command!r} is not a finite number: {line!r}.",
+                            device="balance", command=command, received=line.encode("ascii", "backslashreplace"),
+                            action="Check the balance's display and retry.") from None
+    return Q_(grams, parse_unit(_UNITS[values[1]], "balance"))
 
 
 def parse_text(values: list[str], command: str, line: str) -> str:

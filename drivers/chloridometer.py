@@ -14,8 +14,8 @@ import pint
 
 from drivers import chloride_format as fmt
 from drivers.base import LineDevice
-from sweattest.core.errors import DeviceError, ProtocolError
-from sweattest.core.units import Q_
+from sweattest.core.errors import DeviceError, ProtocolError, UnitError
+from sweattest.core.units import Q_, parse_number
 
 RESULT_TIMEOUT_S = 120.0
 UNREADABLE = ("Check the cable and the baud rate; then run the sample again or enter the result from the "
@@ -59,7 +59,12 @@ def parse_result(line: str) -> AnalyzerResult:
                             action=action)
     record = fmt.RECORDS[f.record]
     flags = () if f.status == "OK" else tuple(f.status.split(","))
-    return AnalyzerResult(record=record, sample_id=f.id, chloride=Q_(float(f.value), "mmol/L"), flags=flags,
+    try:
+        chloride = Q_(float(parse_number(f.value, f"chloride of {f.id!r}")), "mmol/L")
+    except UnitError as exc:
+        raise ProtocolError(f"chloridometer: unreadable result line ({exc}).", device="chloridometer",
+                            received=raw, action=UNREADABLE) from None
+    return AnalyzerResult(record=record, sample_id=f.id, chloride=chloride, flags=flags,
                           level=f.id if record == "qc" else None, lot=f.lot or None, seq=f.seq,
                           analyzed_at=f"{f.date}T{f.time}")
 

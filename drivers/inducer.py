@@ -13,24 +13,35 @@ from typing import Any
 import pint
 
 from drivers.base import LineDevice, strict_range
-from sweattest.core.errors import DeviceError, ProtocolError, ValidationError
+from sweattest.core import units
+from sweattest.core.errors import DeviceError, ProtocolError, UnitError, ValidationError
 from sweattest.core.units import Q_, parse_quantity
 
 MAX_CURRENT_MA = 4.0
 MAX_COMPLIANCE_V = 40.0
 MAX_WATCHDOG_S = 3600.0
-_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[Ee][+-]?\d+)?\Z")
+#: SCPI-99 7.2.1: +/-9.9E+37 is infinity, 9.91E+37 not-a-number
+_SCPI_NOT_A_VALUE = re.compile(r"[+-]?9\.91?0*E\+?0*37", re.IGNORECASE)
 _ERROR = re.compile(r'([+-]?\d+),"([^"]*)"\Z')
 CHECK_INDUCER = "Switch the inducer off and on, check its cable, and restart the stimulation."
 
 
 def parse_number(text: str) -> float:
-    """A SCPI NR1/NR2/NR3 reply (``1.500000E-03``); anything else is a ProtocolError."""
+    """A SCPI NR1/NR2/NR3 reply (``1.500000E-03``); anything else is a ProtocolError.
+
+    SCPI writes infinity as 9.9E+37 and not-a-number as 9.91E+37: the inducer could not measure, which is
+    never a value to act on.
+    """
     t = text.strip()
-    if not _NUMBER.match(t):
-        raise ProtocolError(f"inducer: expected a number, got {text!r}.", device="inducer",
-                            received=text.encode("ascii", "backslashreplace"), action=CHECK_INDUCER)
-    return float(t)
+    received = text.encode("ascii", "backslashreplace")
+    if _SCPI_NOT_A_VALUE.fullmatch(t):
+        raise ProtocolError(f"inducer: replied {t}, SCPI's code for not-a-number or infinity (no valid "
+                            "reading).", device="inducer", received=received, action=CHECK_INDUCER)
+    try:
+        return float(units.parse_number(t, "inducer", wire=True))
+    except UnitError:
+        raise ProtocolError(f"inducer: expected a number, got {text!r}.", device="inducer", received=received,
+                            action=CHECK_INDUCER) from None
 
 
 def parse_error(text: str) -> tuple[int, str]:

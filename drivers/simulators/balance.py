@@ -16,7 +16,8 @@ import pint
 from drivers.simulators import options as opt
 from drivers.simulators.base import COMMON_FAULTS, LineSimulator
 from sweattest.core.clock import Clock
-from sweattest.core.units import parse_quantity
+from sweattest.core.errors import UnitError
+from sweattest.core.units import parse_number, parse_quantity
 
 WEIGHING_FAULTS = ("unstable", "overload", "underload")
 FAULTS = WEIGHING_FAULTS + COMMON_FAULTS
@@ -205,8 +206,8 @@ class BalanceSim(LineSimulator):
             if len(args) != 2 or args[1] != "g":
                 return "EL"
             try:
-                self.tare_g = float(args[0])
-            except ValueError:
+                self.tare_g = float(parse_number(args[0], "tare"))
+            except UnitError:
                 return "EL"
         return f"TA A {self._value(self.tare_g)}"
 

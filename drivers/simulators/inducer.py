@@ -76,14 +76,14 @@ class InducerSim(LineSimulator):
     def from_url_options(cls, options: dict[str, list[str]], baudrate: int = 9600) -> InducerSim:
         opt.check_known(options, ("channels", "load", "fault", "watchdog"))
         clock, seed = opt.common(options)
-        channels = int(opt.one(options, "channels", "2"))
+        channels = opt.integer(opt.one(options, "channels", "2"), "channels")
         sim = cls(clock, channels=channels, seed=seed, baudrate=baudrate,
                   watchdog_s=opt.seconds(opt.one(options, "watchdog", "0"), "watchdog"))
         for item in filter(None, (opt.one(options, "load", "") or "").split(",")):
             ch, sep, value = item.partition(":")
             if not sep:
                 raise ValueError(f"load must be CHANNEL:RESISTANCE such as 1:10kohm, got {item!r}")
-            sim.set_load(int(ch), opt.quantity(value, "resistance", f"load {item!r}"))
+            sim.set_load(opt.integer(ch, f"load {item!r}"), opt.quantity(value, "resistance", f"load {item!r}"))
         for spec in opt.faults(options, FAULTS):
             sim.inject(spec.kind, channel=spec.channel or 1, at_s=spec.at_s)
         return sim

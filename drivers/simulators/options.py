@@ -9,7 +9,7 @@ import pint
 from drivers.simulators.clocks import get_clock
 from sweattest.core.clock import Clock
 from sweattest.core.errors import UnitError
-from sweattest.core.units import parse_quantity
+from sweattest.core.units import NUMBER, parse_number, parse_quantity
 
 COMMON = ("seed", "clock")
 
@@ -38,12 +38,18 @@ def one(options: dict[str, list[str]], key: str, default: str | None = None) -> 
 
 def common(options: dict[str, list[str]]) -> tuple[Clock, int]:
     """The clock (``clock=NAME``) and the seed (``seed=N``) of a simulator."""
-    seed_text = one(options, "seed", "0")
+    return get_clock(one(options, "clock", "default")), integer(one(options, "seed", "0"), "seed")
+
+
+def integer(text: str, where: str) -> int:
+    """A whole number in the one number grammar (no ``1_000``, ``0x10`` or non-ASCII digits)."""
     try:
-        seed = int(seed_text)
-    except ValueError:
-        raise ValueError(f"seed must be an integer, got {seed_text!r}") from None
-    return get_clock(one(options, "clock", "default")), seed
+        value = parse_number(text, where)
+    except UnitError as exc:
+        raise ValueError(str(exc)) from None
+    if not isinstance(value, int):
+        raise ValueError(f"{where}: must be a whole number, got {text!r}")
+    return value
 
 
 def quantity(text: str, kind: str, where: str) -> pint.Quantity:
@@ -55,10 +61,12 @@ def quantity(text: str, kind: str, where: str) -> pint.Quantity:
 
 def seconds(text: str, where: str) -> float:
     """``120s``, ``2min`` or a bare number of seconds."""
-    try:
-        return float(text)
-    except ValueError:
-        return float(quantity(text, "time", where).to("s").magnitude)
+    if NUMBER.fullmatch(text.strip()):
+        try:
+            return float(parse_number(text, where))
+        except UnitError as exc:
+            raise ValueError(str(exc)) from None
+    return float(quantity(text, "time", where).to("s").magnitude)
 
 
 def faults(options: dict[str, list[str]], kinds: tuple[str, ...]) -> list[FaultSpec]:
@@ -75,8 +83,5 @@ def fault_spec(item: str, kinds: tuple[str, ...]) -> FaultSpec:
     kind, _, at = rest.partition("@")
     if kind not in kinds:
         raise ValueError(f"unknown fault {kind!r}; expected one of {', '.join(kinds)}")
-    try:
-        ch = int(channel) if channel else None
-    except ValueError:
-        raise ValueError(f"fault channel must be a number, got {channel!r} in {item!r}") from None
+    ch = integer(channel, f"fault channel in {item!r}") if channel else None
     return FaultSpec(kind, seconds(at, f"fault {item!r}") if at else None, ch)

@@ -12,6 +12,9 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sweattest.core.errors import UnitError
+from sweattest.core.units import parse_number
+
 #: IEEE 488.2 / SCPI-99 standard error numbers used by the simulators.
 ERRORS = {
     -100: "Command error",
@@ -130,12 +133,9 @@ class ScpiParser:
 def number(text: str) -> float:
     """A SCPI decimal numeric program data (``1.5E-3``, ``0.0015``)."""
     try:
-        value = float(text)
-    except ValueError:
+        return float(parse_number(text, "SCPI parameter", wire=True))
+    except UnitError:
         raise ScpiError(-104, f"{text!r} is not a number") from None
-    if value != value or value in (float("inf"), float("-inf")):
-        raise ScpiError(-104, f"{text!r} is not a number")
-    return value
 
 
 def boolean(text: str) -> bool:

@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any
 
 from sweattest.core.errors import ValidationError
+from sweattest.core.units import finite
 
 _MISSING = object()
 
@@ -44,6 +45,7 @@ def number_field(doc: dict[str, Any], key: str, where: str, *, required: bool = 
     value = field(doc, key, where, (int, float), required=required)
     if value is None:
         return None
+    finite(value, f"{where}.{key}")
     if minimum is not None and value < minimum or maximum is not None and value > maximum:
         raise ValidationError(f"{where}.{key}: {value} is out of range ({minimum} to {maximum})")
     return float(value)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pint
 
-from sweattest.core.units import Q_
+from sweattest.core.units import Q_, parse_unit
 
 
 def to_jsonable(obj: Any) -> Any:
@@ -33,7 +33,7 @@ def from_jsonable(obj: Any) -> Any:
     """Inverse of ``to_jsonable`` for event data: {"value", "unit"} dicts become quantities again."""
     if isinstance(obj, dict):
         if set(obj) == {"value", "unit"} and isinstance(obj["unit"], str):
-            return Q_(obj["value"], obj["unit"])
+            return Q_(obj["value"], parse_unit(obj["unit"], "stored quantity"))
         return {k: from_jsonable(v) for k, v in obj.items()}
     if isinstance(obj, list):
         return [from_jsonable(v) for v in obj]

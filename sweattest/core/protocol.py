@@ -16,7 +16,7 @@ import pint
 
 from sweattest.core.errors import ConfigError, UnitError
 from sweattest.core.resources import data_dir
-from sweattest.core.units import Q_, parse_quantity
+from sweattest.core.units import DIMENSIONS, Q_, finite, parse_quantity
 
 #: CLSI C34: current not to exceed 4 mA. Enforced whatever a protocol file says.
 HARD_CURRENT_LIMIT = Q_(4, "mA")
@@ -206,20 +206,28 @@ def _value(spec: Spec, value: Any, data: dict[str, Any], where: str) -> Any:
         kind = "mass" if collection_kind == "gravimetric" else "volume"
     try:
         q = parse_quantity(value, kind, where)
+        # bounds compare plain numbers in one unit, after conversion; a value that is not finite there
+        # (nan, inf, 1e400 from TOML) would pass every comparison, so it is refused first
+        unit = DIMENSIONS[kind]
+        m = finite(q.to(unit).magnitude, where)
     except UnitError as exc:
         raise ConfigError(str(exc)) from None
     if spec.low is not None:
-        low = Q_(spec.low)
-        if q < low or (q == low and not spec.low_inclusive):
+        low = _bound(spec.low, kind, unit)
+        if m < low or (m == low and not spec.low_inclusive):
             raise ConfigError(f"{where}: {value} is out of range; it must be above {spec.low}"
                               if not spec.low_inclusive else
                               f"{where}: {value} is out of range; it must be at least {spec.low}")
-    if spec.high is not None and q > Q_(spec.high):
+    if spec.high is not None and m > _bound(spec.high, kind, unit):
         if spec.kind == "current":
             raise ConfigError(f"{where}: {value} exceeds the hard limit of {HARD_CURRENT_LIMIT:~P} "
                               "(CLSI C34: current not to exceed 4 mA); lower it")
         raise ConfigError(f"{where}: {value} is out of range; it must be at most {spec.high}")
     return q
+
+
+def _bound(text: str, kind: str, unit: str) -> float:
+    return parse_quantity(text, kind, "protocol key limits").to(unit).magnitude
 
 
 def _cross_checks(p: Protocol, where: str) -> None:

@@ -7,6 +7,7 @@ naming where the value came from, never a silent conversion.
 from __future__ import annotations
 
 import functools
+import math
 import re
 from decimal import Decimal
 from typing import Any
@@ -42,43 +43,157 @@ DIMENSIONS: dict[str, str] = {
 
 @functools.cache
 def dimensionality(kind: str):
-    return ureg(DIMENSIONS[kind]).dimensionality
+    return parse_unit(DIMENSIONS[kind], "sweattest.core.units.DIMENSIONS").dimensionality
+
+
+#: The only written form of a number: ``[sign] digits [. digits] [e|E [sign] digits]``, ASCII digits only.
+#: No arithmetic, NaN, infinity, decimal comma, thousands separator, ``0x`` or ``_`` ever reaches float().
+_DIGITS = "[0-9]"
+NUMBER = re.compile(rf"(?P<mantissa>[+-]?{_DIGITS}+(?:\.{_DIGITS}+)?)(?:[eE](?P<exponent>[+-]?{_DIGITS}+))?")
+#: IEEE 488.2 response data may also write ``.5`` and ``5.``; device drivers accept those forms too.
+WIRE_NUMBER = re.compile(
+    rf"(?P<mantissa>[+-]?(?:{_DIGITS}+\.?{_DIGITS}*|\.{_DIGITS}+))(?:[eE](?P<exponent>[+-]?{_DIGITS}+))?")
+#: Unit names joined by ``*``, ``/`` and integer powers: ``mA``, ``mmol/L``, ``g/m**2/min``, ``µL``, ``%``.
+_NAME = r"(?:[A-Za-zµμΩ]+|%)(?:\*\*[+-]?[0-9])?"
+UNIT = re.compile(rf"{_NAME}(?:[*/·]{_NAME})*")
+_QUANTITY = re.compile(rf"(?P<number>\S*?)\s*(?P<unit>{UNIT.pattern})?")
+MAX_EXPONENT = 30
+MAX_DIGITS = 30
+MAX_TEXT = 64
+_NOT_FINITE = re.compile(r"[+-]?(?:nan|inf(?:inity)?)(?![A-Za-z])", re.IGNORECASE)
+
+
+def parse_number(text: str, where: str, *, wire: bool = False) -> int | float:
+    """The finite number written as ``text`` (see ``NUMBER``); a UnitError saying what to write otherwise.
+
+    ``wire=True`` also accepts IEEE 488.2's ``.5`` and ``5.`` (instrument replies, never a person's entry).
+    A whole number stays an int, as JSON and TOML keep it.
+    """
+    t = text.strip()
+    m = (WIRE_NUMBER if wire else NUMBER).fullmatch(t) if len(t) <= MAX_TEXT else None
+    if m is None:
+        raise UnitError(f"{where}: {_why_not_a_number(text)}")
+    mantissa, exponent = m.group("mantissa"), m.group("exponent")
+    if len(mantissa.lstrip("+-").replace(".", "")) > MAX_DIGITS:
+        raise UnitError(f"{where}: {t} has more than {MAX_DIGITS} digits; write it with an exponent, like 1.5e-3")
+    if exponent is not None and (len(exponent.lstrip("+-")) > 3 or abs(int(exponent)) > MAX_EXPONENT):
+        raise UnitError(f"{where}: {t}: the exponent is outside -{MAX_EXPONENT} to {MAX_EXPONENT}; "
+                        "check the value")
+    value = int(mantissa) if exponent is None and "." not in mantissa else float(t)
+    return finite(value, where)
+
+
+def finite(value: Any, where: str) -> Any:
+    """``value`` (a number, as JSON or TOML give it) if it is a finite number; else a UnitError."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        raise UnitError(f"{where}: expected a number, got {value!r}")
+    try:
+        ok = math.isfinite(value)
+    except (OverflowError, ValueError):  # an int too large for a float; a signalling NaN
+        ok = False
+    if not ok:
+        raise UnitError(f"{where}: {value!r} is not a finite number; give a real measured value")
+    return value
+
+
+def _why_not_a_number(text: str) -> str:
+    t = text.strip()
+    shown = t if len(t) <= MAX_TEXT else t[:MAX_TEXT] + "..."
+    if not t:
+        return "empty; give a number"
+    if len(t) > MAX_TEXT:
+        return f"{shown!r} is too long to be a number; give one number"
+    if "," in t:
+        fixed = t.replace(",", ".", 1) if t.count(",") == 1 else t.replace(",", "")
+        return f"{t}: use a decimal point ({fixed}), not a comma; write numbers without thousands separators"
+    if _NOT_FINITE.match(t):
+        return f"{t!r} is not a number; give a finite measured value"
+    return (f"cannot read {shown!r} as a number; write digits with an optional decimal point and exponent, "
+            "like 1.5 or 1.5e-3 (no arithmetic, no parentheses, no separators)")
+
+
+def parse_unit(text: str, where: str) -> pint.Unit:
+    """A unit written as names joined by ``*``, ``/`` and integer powers; pint sees nothing else."""
+    t = text.strip()
+    if len(t) > MAX_TEXT or not UNIT.fullmatch(t):
+        raise UnitError(f"{where}: {t!r} is not a unit; write unit names joined by * and /, like mA, "
+                        "mmol/L or g/m**2/min")
+    try:
+        return _pint_unit(t.replace("µ", "u").replace("μ", "u").replace("·", "*"))
+    except (pint.errors.PintError, ValueError, TypeError, AttributeError, SyntaxError):
+        raise UnitError(f"{where}: {t!r} is not a known unit; use units like mA, min, mg, uL, mmol/L") from None
+
+
+@functools.lru_cache(maxsize=1024)
+def _pint_unit(text: str) -> pint.Unit:
+    return ureg.Unit(text)
 
 
 def parse_quantity(value: Any, kind: str, where: str) -> pint.Quantity:
-    """Parse ``value`` (a string such as ``"1.5 mA"`` or a Quantity) and check it is a ``kind``.
+    """Parse ``value`` (a string such as ``"1.5 mA"`` or a Quantity) and check it is a finite ``kind``.
 
     ``where`` names the origin (``"protocols/macroduct.toml: stimulation.current"``) and appears in
-    every error.
+    every error. Text is a number (``NUMBER``), optional spaces and a unit (``UNIT``), and nothing else;
+    it must stay finite once converted to the kind's usual unit.
     """
-    expected = DIMENSIONS[kind]
     if isinstance(value, pint.Quantity):
         q = value
     elif isinstance(value, str):
-        text = value.strip()
-        if not text:
-            raise UnitError(f"{where}: empty value; give a {kind} such as '{_example(kind)}'")
-        try:
-            q = ureg.Quantity(text.replace("µ", "u").replace("·", "*"))
-        except (pint.errors.PintError, ValueError, TypeError, AttributeError, SyntaxError) as exc:
-            raise UnitError(
-                f"{where}: cannot read {value!r} as a {kind}; write it like '{_example(kind)}' ({exc})"
-            ) from None
-        if not isinstance(q, pint.Quantity):
-            q = ureg.Quantity(q)
+        q = _from_text(value, kind, where)
     elif isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        finite(value, where)
         raise UnitError(f"{where}: {value!r} has no unit; write it like '{_example(kind)}'")
     else:
         raise UnitError(f"{where}: expected a {kind} such as '{_example(kind)}', got {value!r}")
     if q.dimensionality != dimensionality(kind):
         raise UnitError(
-            f"{where}: {format_quantity(q)} is not a {kind} (expected units like {expected})"
+            f"{where}: {format_quantity(q)} is not a {kind} (expected units like {DIMENSIONS[kind]})"
         )
+    if not _finite_magnitude(q.magnitude) or (
+            isinstance(value, str) and not _finite_magnitude(q.to(DIMENSIONS[kind]).magnitude)):
+        raise UnitError(f"{where}: {value} is not a finite {kind}; give a real measured value")
     return q
 
 
+def _from_text(value: str, kind: str, where: str) -> pint.Quantity:
+    text = value.strip()
+    example = f"write a {kind} like '{_example(kind)}'"
+    if not text:
+        raise UnitError(f"{where}: empty value; {example}")
+    if len(text) > MAX_TEXT:
+        raise UnitError(f"{where}: {text[:MAX_TEXT]!r}... is too long for a {kind}; {example}")
+    m = _QUANTITY.fullmatch(text)
+    if _NOT_FINITE.match(text):
+        raise UnitError(f"{where}: {_why_not_a_number(text)}; {example}")
+    if m is None:  # spaces inside the number, or junk after the unit
+        raise UnitError(f"{where}: cannot read {text!r} as one number and a unit; {example}")
+    number, unit = m.group("number"), m.group("unit")
+    if not number:
+        raise UnitError(f"{where}: {text!r} has no number; {example}")
+    try:
+        magnitude = parse_number(number, where)
+    except UnitError as exc:
+        raise UnitError(f"{exc}; {example}") from None
+    if not unit:
+        raise UnitError(f"{where}: {text} has no unit; {example}")
+    return Q_(magnitude, parse_unit(unit, where))
+
+
+def _finite_magnitude(magnitude: Any) -> bool:
+    try:
+        return math.isfinite(magnitude)
+    except (TypeError, OverflowError, ValueError):
+        return False
+
+
+def number_in(value: Any, unit: str, kind: str, where: str) -> pint.Quantity:
+    """A number given without its unit (a JSON number, or text in the number grammar) as a ``unit`` quantity."""
+    number = parse_number(value, where) if isinstance(value, str) else finite(value, where)
+    return parse_quantity(Q_(number, parse_unit(unit, where)), kind, where)
+
+
 def require(q: pint.Quantity, kind: str, where: str) -> pint.Quantity:
-    """Check an existing quantity's dimension; return it unchanged."""
+    """Check an existing quantity's dimension and that it is finite; return it unchanged."""
     return parse_quantity(q, kind, where)
 
 

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from sweattest.core.errors import ProcedureError, ValidationError
 from sweattest.core.jsonable import to_jsonable
+from sweattest.core.units import number_in
 from sweattest.record.store import schema
 from sweattest.record.store.chain import append_audit, canonical_json
 from sweattest.record.users import User, authenticate
@@ -84,6 +85,9 @@ def amend(store, clock, run_id: str, username: str, password: str, *, changes: d
         raise ValidationError("amendment: a reason is required (it is printed on the corrected report)")
     if not isinstance(changes, dict) or not changes or not all(isinstance(k, str) and k for k in changes):
         raise ValidationError("amendment: give the changed fields as a non-empty object of name -> new value")
+    for key, new in changes.items():
+        if key.endswith(".chloride"):  # checked before anything is written; the report applies it
+            number_in(new, "mmol/L", "concentration", f"amendment {key} (a number in mmol/L, e.g. 45)")
     user = authenticate(store, username, password)
     if user.role not in REVIEWER_ROLES:
         raise ValidationError(f"{user.username} is a {user.role}: only a reviewer or admin can amend a result")

@@ -85,7 +85,7 @@ class WebOperator:
             answer = None
             if prompt.kind == "read_volume":
                 answer = parse_quantity(value or "", "volume", f"volume read off the coil ({prompt.site})")
-                if answer.magnitude <= 0:
+                if answer.to("uL").magnitude <= 0:
                     raise ValidationError(f"volume {value}: read the coil again; enter the volume above 0")
             self._answer, self._answered = answer, True
             self._cond.notify_all()

@@ -19,7 +19,7 @@ from typing import Any
 from sweattest.core.errors import ValidationError
 from sweattest.core.procedure.model import RunState
 from sweattest.core.rules.chloride import report_chloride
-from sweattest.core.units import Q_
+from sweattest.core.units import number_in
 
 
 def apply_amendments(run: RunState, order: dict[str, Any], versions: list[Any]
@@ -40,6 +40,14 @@ def apply_amendments(run: RunState, order: dict[str, Any], versions: list[Any]
     return run, order, corrections
 
 
+def amended_chloride(key: str, new: Any):
+    """The new chloride of an amendment: a finite number in mmol/L (a JSON number or its text)."""
+    try:
+        return number_in(new, "mmol/L", "concentration", f"amendment {key}")
+    except ValidationError as exc:
+        raise ValidationError(f"{exc}; give the chloride as a number in mmol/L, e.g. 45") from None
+
+
 def _apply(run: RunState, order: dict[str, Any], key: str, new: Any):
     if key == "comment":
         old = order.get("comment")
@@ -48,9 +56,6 @@ def _apply(run: RunState, order: dict[str, Any], key: str, new: Any):
     if field == "chloride" and site_name in {s.site for s in run.sites}:
         site = run.site(site_name)
         old = site.chloride.text if site.chloride is not None else None
-        try:
-            value = Q_(float(new), "mmol/L")
-        except (TypeError, ValueError):
-            raise ValidationError(f"amendment {key}: {new!r} is not a chloride in mmol/L") from None
+        value = amended_chloride(key, new)
         return run.with_site(replace(site, chloride=report_chloride(run.protocol, value))), order, old
     return run, order, None
