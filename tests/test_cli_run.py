@@ -1,6 +1,7 @@
 """`sweattest run`: bad order or scenario files give one clear line, exit 2, and leave nothing behind."""
 
 import json
+import re
 
 import pytest
 
@@ -80,4 +81,45 @@ def test_invalid_json_names_the_file(write_json, scenario_doc, tmp_path, db_url,
     assert _run(write_json, '{"accession": "ST-1",', scenario_doc, tmp_path / "out", db_url) == 2
     err = capsys.readouterr().err
     assert "order file" in err and "is not valid JSON" in err
+    _nothing_written(tmp_path / "out", db_url)
+
+
+def _json_with(doc, path, literal):
+    """The document as JSON with ``literal`` written verbatim at ``path`` (NaN, Infinity, 1e999999 ...)."""
+    _set(doc, path, "@@VALUE@@")
+    return json.dumps(doc).replace('"@@VALUE@@"', literal)
+
+
+@pytest.mark.parametrize("literal, message", [
+    ("NaN", "order file .* NaN is not a number"),
+    ("Infinity", "order file .* Infinity is not a number"),
+    ("-Infinity", "order file .* -Infinity is not a number"),
+    ("9**9**9", "order file .* is not valid JSON"),
+    ("1" + "0" * 5000, "order file .* a number is too long"),
+])
+def test_an_order_with_a_number_that_is_not_finite_is_refused(write_json, order_doc, scenario_doc, tmp_path,
+                                                              db_url, capsys, literal, message):
+    text = _json_with(order_doc, "accession", literal)
+    assert _run(write_json, text, scenario_doc, tmp_path / "out", db_url) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and re.search(message, err) and "Traceback" not in err
+    _nothing_written(tmp_path / "out", db_url)
+
+
+@pytest.mark.parametrize("path, literal, message", [
+    ("sites.left_forearm.chloride_mmol_l", "NaN", "scenario file .* NaN is not a number"),
+    ("sites.left_forearm.sweat_rate_g_m2_min", "Infinity", "scenario file .* Infinity is not a number"),
+    ("sites.left_forearm.chloride_mmol_l", "1e999999",
+     r"scenario.sites.left_forearm.chloride_mmol_l: inf is not a finite number"),
+    ("sites.left_forearm.chloride_mmol_l", "1" + "0" * 400,
+     r"scenario.sites.left_forearm.chloride_mmol_l: a number of 401 digits is not a finite number"),
+    ("sites.left_forearm.chloride_mmol_l", '"9**9**9"', r"chloride_mmol_l: expected a number"),
+    ("sites.left_forearm.chloride_mmol_l", "1e3", r"chloride_mmol_l: 1000.0 is out of range"),
+])
+def test_a_scenario_with_a_number_that_is_not_finite_is_refused(write_json, order_doc, scenario_doc, tmp_path,
+                                                                db_url, capsys, path, literal, message):
+    text = _json_with(scenario_doc, path, literal)
+    assert _run(write_json, order_doc, text, tmp_path / "out", db_url) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and re.search(message, err) and "Traceback" not in err
     _nothing_written(tmp_path / "out", db_url)

@@ -61,3 +61,35 @@ def test_python_dash_m_sweattest_interpret():
     bad = subprocess.run([sys.executable, "-m", "sweattest", "interpret", "-"], input="{}",
                          capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert bad.returncode == 2 and len(bad.stderr.splitlines()) == 1 and "method" in bad.stderr
+
+
+def _case_with(path: tuple, literal: str) -> str:
+    doc = json.loads(json.dumps(CASE))
+    target = doc
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = "@@VALUE@@"
+    return json.dumps(doc).replace('"@@VALUE@@"', literal)
+
+
+@pytest.mark.parametrize(("path", "literal", "named"), [
+    (("sites", 0, "volume_ul"), "NaN", "NaN is not a number; give a finite measured value"),
+    (("sites", 0, "chloride_mmol_l"), "Infinity", "Infinity is not a number"),
+    (("sites", 0, "collection_min"), "-Infinity", "-Infinity is not a number"),
+    (("patient", "weight_kg"), "NaN", "NaN is not a number"),
+    (("sites", 0, "volume_ul"), "1e999999", "sites[0].volume_ul: inf is not a finite number"),
+    (("sites", 0, "chloride_mmol_l"), "1" + "0" * 400, "sites[0].chloride_mmol_l: a number of 401 digits"),
+    (("sites", 0, "volume_ul"), '"9**9**9"', "sites[0].volume_ul: expected a number"),
+    (("sites", 0, "volume_ul"), '"35,5"', "sites[0].volume_ul: expected a number"),
+    (("sites", 0, "volume_ul"), "2e5", "sites[0].volume_ul: 200000.0 is out of range"),
+])
+def test_a_worksheet_number_that_is_not_finite_is_refused(tmp_path, capsys, path, literal, named):
+    case_file = tmp_path / "case.json"
+    text = _case_with(path, literal)
+    case_file.write_text(text, encoding="utf-8")
+    assert cli_main.main(["interpret", str(case_file)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.splitlines()
+    assert len(lines) == 1 and named in lines[0], lines
+    assert case_file.read_text(encoding="utf-8") == text and sorted(tmp_path.iterdir()) == [case_file]

@@ -1,5 +1,7 @@
 """Protocols are data: validated on load with one error naming the file, the key and the problem."""
 
+import time
+
 import pytest
 
 from sweattest.core.errors import ConfigError
@@ -54,3 +56,31 @@ def test_a_lab_folder_adds_a_method_without_code(tmp_path):
     (tmp_path / "macroduct_infant.toml").write_text(base.replace('name = "macroduct"',
                                                                  'name = "macroduct_infant"'))
     assert load_protocol("macroduct_infant", tmp_path).name == "macroduct_infant"
+
+
+@pytest.mark.parametrize("old, new, message", [
+    ('"0.15 mA"', '"nan mA"', r"stimulation.tolerance: 'nan mA' is not a number"),
+    ('"0.15 mA"', 'nan', r"stimulation.tolerance: nan is not a finite number"),
+    ('"2 s"', '"inf s"', r"stimulation.grace_time: 'inf s' is not a number"),
+    ('"2 s"', 'inf', r"stimulation.grace_time: inf is not a finite number"),
+    ('"1.5 mA"', '"1e400 mA"', r"stimulation.current: 1e400: the exponent is outside -30 to 30"),
+    ('"1.5 mA"', '1e400', r"stimulation.current: inf is not a finite number"),
+    ('"5 min"', '"9**9**6 s"', r"stimulation.duration: cannot read '9\*\*9\*\*6' as a number"),
+    ('"1.5 mA"', '"2*0.75 mA"', r"stimulation.current: cannot read '2\*0.75' as a number"),
+    ('"15 uL"', '"15,5 uL"', r"collection.minimum_sample: 15,5: use a decimal point \(15.5\), not a comma"),
+    ('"5 min"', '"0.0003 h"', r"stimulation.duration: 0.0003 h is out of range; it must be above 1 min"),
+    ('"1.5 mA"', '"0.005 A"', r"stimulation.current: 0.005 A exceeds the hard limit of 4 mA"),
+])
+def test_a_value_that_is_not_a_finite_number_names_file_and_key(tmp_path, old, new, message):
+    path = _write(tmp_path, lambda b: b.replace(old, new, 1))
+    started = time.perf_counter()
+    with pytest.raises(ConfigError, match=message) as err:
+        load_protocol(path)
+    assert str(path) in str(err.value)
+    assert time.perf_counter() - started < 0.5  # refused before any arithmetic, not after it
+
+
+def test_bounds_compare_after_conversion(tmp_path):
+    path = _write(tmp_path, lambda b: b.replace('"1.5 mA"', '"0.0015 A"', 1).replace('"5 min"', '"300 s"', 1))
+    proto = load_protocol(path)
+    assert proto.current == Q_(1.5, "mA") and proto.duration == Q_(5, "min")

@@ -92,7 +92,8 @@ def finite(value: Any, where: str) -> Any:
     except (OverflowError, ValueError):  # an int too large for a float; a signalling NaN
         ok = False
     if not ok:
-        raise UnitError(f"{where}: {value!r} is not a finite number; give a real measured value")
+        shown = repr(value) if len(repr(value)) <= MAX_TEXT else f"a number of {len(repr(value))} digits"
+        raise UnitError(f"{where}: {shown} is not a finite number; give a real measured value")
     return value
 
 

@@ -58,6 +58,11 @@ def test_file_by_environment_with_relative_folders(tmp_path, monkeypatch):
     ("[lims]\ndrop_folder = 'nowhere'\n", ["[lims] drop_folder", "does not exist"]),
     ("[report]\nranges = 'old'\n", ["[report] ranges", "cff_2017"]),
     ("[lab\n", ["not valid TOML"]),
+    # the lab configuration holds no numbers: a number where text belongs is refused, NaN and inf too
+    ("[lab]\ntimezone = nan\n", ["[lab] timezone", "text in quotes"]),
+    ("[lab]\nphone = inf\n", ["[lab] phone", "text in quotes"]),
+    ("[lab]\nclia = 1e400\n", ["[lab] clia", "text in quotes"]),
+    ("[report]\nranges = 9**9**9\n", ["not valid TOML"]),
 ])
 def test_bad_file_names_file_and_key(tmp_path, text, words):
     path = tmp_path / "sweattest.toml"
