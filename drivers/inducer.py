@@ -202,7 +202,8 @@ class Inducer(LineDevice):
         try:
             return parser(reply)
         except ProtocolError as exc:
-            raise self.error(ProtocolError, f"unexpected reply to {command!r}: {reply!r}.", command,
+            why = str(exc).removeprefix("inducer: ").removesuffix(f" {exc.action}").rstrip(".")
+            raise self.error(ProtocolError, f"unexpected reply to {command!r}: {reply!r} ({why}).", command,
                              reply.encode("ascii"), exc.action or CHECK_INDUCER) from None
 
     def _protocol(self, command: str, reply: str, expected: str) -> ProtocolError:

@@ -1,0 +1,65 @@
+"""The volume typed at the bench: one number and a unit, refused at once when it is anything else.
+
+Typing ``9**9**9`` once froze the whole server while pint evaluated it; ``35,5`` was stored as 355 uL.
+Each bad entry is refused within milliseconds, the prompt stays open, and the runner keeps waiting for
+a good value, which it then receives unchanged.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from sweattest.core.errors import ValidationError
+from sweattest.core.units import Q_
+from sweattest.web.bench import WebOperator
+
+
+@pytest.fixture
+def waiting():
+    """A runner thread waiting at the read-volume prompt; yields (operator, prompt id, answers, thread)."""
+    op = WebOperator("tech1")
+    answers: list = []
+    runner = threading.Thread(target=lambda: answers.append(op.read_volume("left_forearm")), daemon=True)
+    runner.start()
+    for _ in range(500):
+        if op.prompt is not None:
+            break
+        runner.join(timeout=0.01)
+    assert op.prompt is not None and op.prompt.kind == "read_volume"
+    yield op, op.prompt.id, answers, runner
+    op.close()
+    runner.join(timeout=5)
+
+
+@pytest.mark.parametrize("typed, message", [
+    ("9**9**9 uL", "cannot read '9**9**9' as a number"),
+    ("9**9**9", "cannot read '9**9**9' as a number"),
+    ("1e999999 uL", "1e999999: the exponent is outside -30 to 30"),
+    ("NaN uL", "'NaN uL' is not a number"),
+    ("nan", "'nan' is not a number"),
+    ("inf uL", "'inf uL' is not a number"),
+    ("-Infinity uL", "'-Infinity uL' is not a number"),
+    ("35,5 uL", "35,5: use a decimal point (35.5), not a comma"),
+    ("1,000 uL", "1,000: use a decimal point"),
+    ("(35) uL", "cannot read '(35)' as a number"),
+    ("35.5 mg", "35.5 mg is not a volume"),
+    ("uL", "'uL' has no number"),
+    ("", "empty value"),
+    ("0 uL", "enter the volume above 0"),
+    ("-0.001 mL", "enter the volume above 0"),
+])
+def test_a_bad_volume_is_refused_at_once_and_nothing_is_taken(waiting, typed, message):
+    op, prompt_id, answers, runner = waiting
+    started = time.perf_counter()
+    with pytest.raises(ValidationError) as err:
+        op.confirm(prompt_id, typed)
+    assert time.perf_counter() - started < 0.25  # refused in milliseconds; the server is not frozen
+    assert message in str(err.value)
+    assert "left_forearm" in str(err.value) or "volume" in str(err.value)
+    assert op.prompt is not None and op.prompt.id == prompt_id and answers == []  # still waiting; nothing stored
+    op.confirm(prompt_id, "35.5 uL")  # the tech corrects the entry on the same prompt
+    runner.join(timeout=5)  # returns as soon as the runner has taken the answer
+    assert answers == [Q_(35.5, "uL")]
