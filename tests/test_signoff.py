@@ -106,3 +106,22 @@ def test_corrected_is_signed_through_an_amendment(staff, clock):
     make_run(staff, clock)
     with pytest.raises(ValidationError, match="amending"):
         sign(staff, clock, "R1", "rev1", "review password", "corrected")
+
+
+@pytest.mark.parametrize("new, message", [
+    ("nan", "'nan' is not a number"), (float("nan"), "nan is not a finite number"),
+    (float("inf"), "inf is not a finite number"), ("9**9**9", "cannot read '9**9**9' as a number"),
+    ("1e999999", "the exponent is outside -30 to 30"), ("45,5", "45,5: use a decimal point (45.5)"),
+    (True, "expected a number, got True"),
+])
+def test_an_amended_chloride_that_is_not_a_finite_number_is_refused_before_it_is_stored(staff, clock, new,
+                                                                                       message):
+    make_run(staff, clock)
+    sign(staff, clock, "R1", "rev1", "review password", "reviewed")
+    entries = len(history(staff, "R1"))
+    with pytest.raises(ValidationError, match="amendment left_forearm.chloride") as err:
+        amend(staff, clock, "R1", "rev1", "review password", changes={"left_forearm.chloride": new},
+              reason="transcription error")
+    assert message in str(err.value)
+    assert versions(staff, "R1") == [] and len(history(staff, "R1")) == entries
+    assert [s.meaning for s in signatures(staff, "R1")] == ["reviewed"]
