@@ -163,9 +163,9 @@ def _from_text(value: str, kind: str, where: str) -> pint.Quantity:
         raise UnitError(f"{where}: empty value; {example}")
     if len(text) > MAX_TEXT:
         raise UnitError(f"{where}: {text[:MAX_TEXT]!r}... is too long for a {kind}; {example}")
-    m = _QUANTITY.fullmatch(text)
     if _NOT_FINITE.match(text):
         raise UnitError(f"{where}: {_why_not_a_number(text)}; {example}")
+    m = _QUANTITY.fullmatch(text)
     if m is None:  # spaces inside the number, or junk after the unit
         raise UnitError(f"{where}: cannot read {text!r} as one number and a unit; {example}")
     number, unit = m.group("number"), m.group("unit")
