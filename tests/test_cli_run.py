@@ -123,3 +123,15 @@ def test_a_scenario_with_a_number_that_is_not_finite_is_refused(write_json, orde
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and re.search(message, err) and "Traceback" not in err
     _nothing_written(tmp_path / "out", db_url)
+
+
+@pytest.mark.parametrize("speed", ["nan", "inf", "-inf", "9**9**9", "1e999999", "1,5", "0"])
+def test_a_speed_that_is_not_a_positive_finite_number_is_refused(write_json, order_doc, scenario_doc, tmp_path,
+                                                                 db_url, capsys, speed):
+    args = ["run", "--order", write_json("order.json", order_doc), "--simulate",
+            write_json("scenario.json", scenario_doc), "--out", str(tmp_path / "out"), "--db", db_url,
+            f"--speed={speed}"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert f"--speed: {speed!r}; use 'instant' or a positive factor such as 60" in err
+    _nothing_written(tmp_path / "out", db_url)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sweattest.core.clock import RealClock, VirtualClock
 from sweattest.core.errors import ValidationError
+from sweattest.core.units import parse_number
 
 
 def add_run_options(p: argparse.ArgumentParser) -> None:
@@ -30,8 +31,8 @@ def parse_speed(speed: str) -> float | None:
     if speed == "instant":
         return None
     try:
-        factor = float(speed)
-    except ValueError:
+        factor = float(parse_number(speed, "--speed"))
+    except ValidationError:
         factor = 0.0
     if factor <= 0:
         raise ValidationError(f"--speed: {speed!r}; use 'instant' or a positive factor such as 60")
