@@ -30,7 +30,7 @@ class ConsoleReporter(Reporter):
         self.out = out or sys.stdout
         self.tty = self.out.isatty()
         self._last_stim_line: dict[str, float] = {}
-        self._countdown_seen: set[str] = set()
+        self._countdown_seen: set[tuple[str, str]] = set()
         self._last_state = None
 
     def _print(self, text: str) -> None:
@@ -83,11 +83,11 @@ class ConsoleReporter(Reporter):
         else:
             self._live(line)
 
-    def countdown(self, site, remaining_s, total_s) -> None:
+    def countdown(self, site, remaining_s, total_s, what: str = "collecting") -> None:
         done = 1.0 - remaining_s / total_s if total_s > 0 else 1.0
-        line = f"  collecting  {site:<14} {bar(done)} {clock_text(remaining_s)} left"
-        first = site not in self._countdown_seen
-        self._countdown_seen.add(site)
+        line = f"  {what:<11} {site:<14} {bar(done)} {clock_text(remaining_s)} left"
+        first = (what, site) not in self._countdown_seen
+        self._countdown_seen.add((what, site))
         if self.tty and not first:
             self._live(line)
         elif first or int(round(remaining_s)) % 300 == 0:
