@@ -53,6 +53,7 @@ def test_stable_weight_polls_until_the_unit_appears():
     (b"+111.25507 mg ", Q_(111.25507, "mg")),         # microbalance, value from column 2, unit mg
     (b"G     +  20.0000 g  ", Q_(20000.0, "mg")),     # gross weight, no tare set
     (b"N     +   1.0124 kg ", Q_(1012400.0, "mg")),
+    (b"+ 1.012[4] g  ", Q_(1012.4, "mg")),           # a non-verified digit in brackets
 ])
 def test_weight_lines_in_their_formats(line, weight):
     bal, port = replay([(P, line + b"\r\n")])
