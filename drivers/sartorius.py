@@ -51,7 +51,7 @@ ZERO_TOLERANCE_MG = 1.0
 #: ID codes of a net (or, with no tare, gross) weight in the 22-character format
 WEIGHT_IDS = ("N", "N1", "G")
 _UNITS = {"g": "g", "mg": "mg", "kg": "kg"}
-_NUMBER = re.compile(r"(\d+\.?\d*|\.\d+)\Z")
+_NUMBER = re.compile(r"(\d+\.?\d*|\.\d+)\Z", re.ASCII)
 _INFO = re.compile(r"[A-Za-z0-9][A-Za-z0-9.\-_/]*\Z")
 _OVERLOAD = ("H", "HH", "High")
 _UNDERLOAD = ("L", "LL", "Low")

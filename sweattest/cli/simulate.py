@@ -1,5 +1,8 @@
 """`sweattest simulate inducer|balance|chloridometer`: a simulated instrument on a pseudo-terminal.
 
+``--model`` picks the instrument model where there are several: ``balance --model sartorius-sbi`` serves a
+Sartorius SBI balance instead of the default MT-SICS one.
+
 Prints the device path on its first line and serves until SIGINT or SIGTERM, so any serial program
 (the drivers, a terminal program, a vendor tool) can talk to it.
 """
@@ -23,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Serve a simulated instrument on a pseudo-terminal; prints the device path first, "
                     "then serves until interrupted. Faults as in sim:// URLs, e.g. "
                     "--fault open_circuit@120s:1 (inducer), --fault unstable (balance), --fault E01 "
-                    "(chloridometer).")
+                    "(chloridometer); --model sartorius-sbi for a Sartorius balance.")
     p.add_argument("device", choices=DEVICES)
     p.add_argument("--model", default=None, metavar="MODEL",
                    help="the instrument model to simulate; balance: mt-sics (default) or sartorius-sbi")
