@@ -50,7 +50,8 @@ class ConsoleReporter(Reporter):
         if event.kind == "abort":
             detail = f": {event.data.get('reason', '')}"
         elif event.kind == "finish_stimulation":
-            detail = f": delivered {format_quantity(event.data['charge'], 2)}"
+            detail = (f": delivered {format_quantity(event.data['charge'], 2)}" if "charge" in event.data
+                      else ": stand-alone inducer completed (confirmed by the tech; no current trace)")
         elif event.kind == "measure_sample":
             site = run.site(event.site)
             sample = site.adequacy.sample if site.adequacy else None

@@ -106,16 +106,17 @@ def _text(item: dict[str, Any], key: str, where: str, *, required: bool) -> str 
 
 
 def _check_port(port: str, where: str) -> None:
-    """A device path that exists, or a pyserial URL of a known scheme."""
+    """A device path, or a pyserial URL of a known scheme. Whether the device is there is checked when it is
+    opened (an unplugged adapter must not stop the configuration from loading)."""
     if "://" in port:
         scheme = urlsplit(port).scheme
         if scheme not in URL_SCHEMES:
             raise ConfigError(f"{where}: port = {port!r}: unknown URL scheme {scheme!r}; use a device path "
                               f"such as /dev/ttyUSB0 or one of {', '.join(s + '://' for s in URL_SCHEMES)}")
         return
-    if not os.path.exists(port):
-        raise ConfigError(f"{where}: port = {port!r} does not exist; check the cable and the device name "
-                          "(ls /dev/serial/by-id/ lists the serial devices)")
+    if not port.startswith("/"):
+        raise ConfigError(f"{where}: port = {port!r}: give the device path (e.g. /dev/ttyUSB0 or "
+                          "/dev/serial/by-id/...) or a URL such as socket://host:port")
 
 
 def _check_unique(found: tuple[InstrumentConfig, ...], file: Path) -> None:

@@ -4,9 +4,11 @@ implementing its role (roles.py), and one line here."""
 from __future__ import annotations
 
 import importlib
+import os
 
 from sweattest.bench.instruments.config import MODELS, InstrumentConfig
 from sweattest.core.clock import Clock
+from sweattest.core.errors import DeviceError
 
 REGISTRY: dict[tuple[str, str], str] = {
     ("inducer", "scpi"): "sweattest.bench.instruments.scpi_inducer:ScpiInducer",
@@ -22,6 +24,10 @@ assert set(REGISTRY) == {(role, model) for role, models in MODELS.items() for mo
 
 def open_instrument(config: InstrumentConfig, clock: Clock, **options):
     """Open one configured instrument through its model's class; DeviceError if it cannot be opened."""
+    if config.port is not None and "://" not in config.port and not os.path.exists(config.port):
+        raise DeviceError(f"{config.label}: port {config.port} does not exist.", device=config.role,
+                          action="Check that the instrument is connected and switched on, and the device name "
+                                 "(ls /dev/serial/by-id/ lists the serial devices).")
     module, name = REGISTRY[(config.role, config.model)].split(":")
     cls = getattr(importlib.import_module(module), name)
     if config.model == "manual":
