@@ -175,6 +175,10 @@ class WebReporter(Reporter):
                                        "voltage_v": voltage_v, "charge_ma_min": charge_ma_min,
                                        "duration_s": duration_s}
 
+    def countdown(self, site, remaining_s, total_s, what: str = "collecting") -> None:
+        if what == "stimulating":  # a stand-alone inducer: no current to show, only its time
+            self.live.stimulating[site] = {"t": total_s - remaining_s, "duration_s": total_s, "standalone": True}
+
     def message(self, text: str) -> None:
         self.live.messages = (self.live.messages + [text])[-5:]
 

@@ -37,7 +37,8 @@ def screen(run: RunState, session: BenchSession | None) -> dict[str, Any]:
     return {"name": name, "prompt": prompt, "key": key, "active": active,
             "stimulating": stimulating[0] if stimulating else None,
             "error": session.error if session else None,
-            "notice": session.operator.notice if active else None}
+            "notice": session.operator.notice if active else None,
+            "standalone": active and not session.bench.inducer.host_controlled}
 
 
 def alarms(events) -> list[dict[str, Any]]:

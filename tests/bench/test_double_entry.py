@@ -32,11 +32,13 @@ def test_two_entries_that_agree_are_accepted_with_both_authors():
     reading = double_entry(Typist(("45.2 mmol/L", "tech1"), ("45.2 mmol/L", "tech2")), "chloride", "concentration",
                            "chloride of S1")
     assert reading.value == Q_(45.2, "mmol/L")
-    assert reading.source["entries"] == [{"value": "45.2 mmol/L", "by": "tech1"}, {"value": "45.2 mmol/L", "by": "tech2"}]
+    assert reading.source["entries"] == [{"value": "45.2 mmol/L", "by": "tech1"},
+                                         {"value": "45.2 mmol/L", "by": "tech2"}]
 
 
 def test_two_entries_that_disagree_are_refused_and_asked_again():
-    typist = Typist(("45.2 mmol/L", "tech1"), ("45.3 mmol/L", "tech1"), ("45.2 mmol/L", "tech1"), ("45.2 mmol/L", "tech1"))
+    typist = Typist(("45.2 mmol/L", "tech1"), ("45.3 mmol/L", "tech1"), ("45.2 mmol/L", "tech1"),
+                    ("45.2 mmol/L", "tech1"))
     reading = double_entry(typist, "chloride", "concentration", "chloride of S1")
     assert reading.value == Q_(45.2, "mmol/L")
     assert typist.told == ["chloride of S1: the two entries disagree (45.2 mmol/L and 45.3 mmol/L); read the "

@@ -8,7 +8,7 @@ import datetime as dt
 
 from tests.bench.conftest import instrument_table, sweattest, write_config
 
-LATER = (dt.date.today() + dt.timedelta(days=90)).isoformat()
+LATER = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=90)).isoformat()
 
 
 def test_every_instrument_present_and_right_is_ready(tmp_path, simulators):

@@ -73,8 +73,6 @@ class Tech:
 
 
 def run_cli(monkeypatch, tmp_path, config: Path, tech_for, *extra: str) -> tuple[int, str, Tech]:
-    order = json.loads((ROOT / "docs" / "examples" / "order.json").read_text(encoding="utf-8")) \
-        if (ROOT / "docs" / "examples" / "order.json").exists() else None
     from sweattest.bench.demo import DEMO_ORDER
 
     order = dict(DEMO_ORDER, method=str(short_method(tmp_path)))
@@ -103,7 +101,8 @@ def stored(tmp_path):
 def test_scpi_inducer_and_line_analyzer_on_pseudo_terminals(monkeypatch, tmp_path, simulators):
     inducer = simulators.start("inducer", "--baud", "115200", "--seed", "3", "--option", "load=1:10kohm,2:12kohm")
     analyzer = simulators.start("chloridometer", "--option", "analysis=0.2s")
-    config = write_config(tmp_path, instrument_table("inducer", "scpi", inducer, baudrate=115200, serial_number="000003"),
+    config = write_config(tmp_path,
+                          instrument_table("inducer", "scpi", inducer, baudrate=115200, serial_number="000003"),
                           instrument_table("analyzer", "line", analyzer))
     status, out, tech = run_cli(monkeypatch, tmp_path, config, lambda out: Tech(out, analyzer))
     assert status == 0, out
@@ -124,8 +123,8 @@ def test_standalone_inducer_and_manual_analyzer_typed_twice(monkeypatch, tmp_pat
                           instrument_table("analyzer", "manual", serial_number="CC3400-5"))
     typed = {"Type the chloride of the normal": ["40 mmol/L", "40 mmol/L"],
              "Type the chloride of the abnormal": ["100 mmol/L", "100 mmol/L"],
-             "-1 (left_forearm)": ["45.5 mmol/L", "45,5 mmol/L", "45.6 mmol/L", "45.5 mmol/L", "45.5 mmol/L"],
-             "-2 (right_forearm)": ["48 mmol/L", "48 mmol/L"]}
+             "-1 (left forearm)": ["45.5 mmol/L", "45,5 mmol/L", "45.6 mmol/L", "45.5 mmol/L", "45.5 mmol/L"],
+             "-2 (right forearm)": ["48 mmol/L", "48 mmol/L"]}
     status, out, tech = run_cli(monkeypatch, tmp_path, config, lambda out: Tech(out, typed=typed))
     assert status == 0, out
     run, events, readings = stored(tmp_path)
@@ -166,7 +165,8 @@ def test_speed_is_refused_on_instruments_that_are_not_simulators(tmp_path):
     done = sweattest("run", "--order", str(tmp_path / "order.json"), "--config", str(config), "--db",
                      str(tmp_path / "runs.db"), "--speed", "60", input="")
     assert done.returncode == 2
-    assert "--speed: the inducer, analyzer on this bench did not identify itself as a sweattest simulator" in done.stderr
+    assert ("--speed: the inducer, analyzer on this bench did not identify itself as a sweattest simulator"
+            in done.stderr)
     store = open_store(str(tmp_path / "runs.db"))
     try:
         assert store.list_runs() == []  # refused before the run was created

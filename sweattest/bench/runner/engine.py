@@ -279,7 +279,7 @@ class Runner:
         for _ in range(MEASURE_ATTEMPTS):
             self.operator.load_analyzer(e.site, e.sample_id)
             try:
-                reading = self.bench.analyzer.read_result(e.sample_id, f"sample {e.sample_id} ({e.site})",
+                reading = self.bench.analyzer.read_result(e.sample_id, f"sample {e.sample_id} ({_label(e.site)})",
                                                           self.operator, 120.0)
             except DeviceError as exc:
                 last = exc
@@ -301,3 +301,7 @@ class Runner:
 
     def _run_finished(self, _: fx.RunFinished) -> None:
         self.finished = True
+
+
+def _label(site: str) -> str:
+    return site.replace("_", " ")
