@@ -5,6 +5,7 @@ Time is a virtual clock paced 600 times faster than real time, so the method's m
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -15,11 +16,10 @@ from sweattest.core.clock import VirtualClock
 from sweattest.record.runs import load_run
 from sweattest.record.store import open_store
 from sweattest.web.app import create_app
-from tests.web.conftest import PASSWORD, accounts_for_tests
-from tests.web.test_e2e_browser import base_url, browser, free_port, log_in, playwright_api, shots  # noqa: F401
+from tests.web.conftest import CHROMIUM, PASSWORD, accounts_for_tests
+from tests.web.test_e2e_browser import base_url, free_port, log_in, playwright_api
 
-pytestmark = pytest.mark.skipif(not __import__("pathlib").Path("/usr/bin/chromium").exists(),
-                                reason="chromium is installed by .ci/setup-chromium")
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is installed by .ci/setup-chromium")
 
 TYPED = {"normal control": "40", "abnormal control": "100", "-1 (left forearm)": "45", "-2 (right forearm)": "48"}
 
