@@ -40,6 +40,10 @@ class LineDevice:
     write_terminator = b"\n"
     read_terminator = b"\n"
     baudrate = 9600
+    #: character framing ``from_url`` opens the port with (pyserial's bytesize, parity, stopbits)
+    bytesize = 8
+    parity = "N"
+    stopbits = 1
     #: seconds a command may take, from writing it to the end of its reply
     timeout_s = 1.0
     #: the longest line the device may send
@@ -58,7 +62,8 @@ class LineDevice:
                  **kw: Any) -> Self:
         """Open ``url`` with the device's serial settings and return the driver."""
         try:
-            port = serial.serial_for_url(url, baudrate=baudrate or cls.baudrate, timeout=port_timeout,
+            port = serial.serial_for_url(url, baudrate=baudrate or cls.baudrate, bytesize=cls.bytesize,
+                                         parity=cls.parity, stopbits=cls.stopbits, timeout=port_timeout,
                                          write_timeout=max(1.0, port_timeout))
         except (serial.SerialException, ValueError, OSError) as exc:
             raise DeviceError(f"cannot open the {cls.device} at {url!r}: {exc}.", device=cls.device,

@@ -120,7 +120,7 @@ def test_a_run_killed_during_collection_resumes_the_remaining_time(tmp_path, ord
 def test_collection_past_its_maximum_during_an_outage_is_flagged(tmp_path, order_doc, scenario_doc):
     from datetime import timedelta
 
-    from sweattest.bench.resume import last_recorded, resume_simulated
+    from sweattest.bench.service import RunService
     from sweattest.core.clock import VirtualClock
 
     db = tmp_path / "runs.db"
@@ -129,8 +129,10 @@ def test_collection_past_its_maximum_during_an_outage_is_flagged(tmp_path, order
     store = open_store(str(db))
     try:
         [row] = store.list_runs()
-        late = VirtualClock(start=last_recorded(store, row["run_id"]) + timedelta(hours=2))
-        result = resume_simulated(store, row["run_id"], out_dir=tmp_path / "late-out", clock=late)
+        service = RunService(store)
+        late = VirtualClock(start=service.last_recorded(row["run_id"]) + timedelta(hours=2))
+        active = service.resume(row["run_id"], clock=late)
+        result = service.finish(active, active.perform(), tmp_path / "late-out")
         for site in result.run.sites:
             assert site.collection_time.to("min").magnitude > 60
             assert "collection_too_long" in {f.code for f in site.adequacy.findings}

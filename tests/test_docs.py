@@ -37,3 +37,15 @@ def test_readme_command_lines_parse(line):
     argv = _concrete(line)
     parser = build_parser(argv[0])
     parser.parse_args(argv)  # raises SystemExit(2) on an option the CLI does not know
+
+
+def test_the_library_example_runs_as_printed(capsys):
+    block = README[README.index("## Library use"):].split("```python\n", 1)[1].split("```", 1)[0]
+    exec(compile(block, "README.md", "exec"), {})  # noqa: S102 - the README's own example, as printed
+    assert capsys.readouterr().out == "patient_verified [CheckReadiness()]\n"
+
+
+def test_the_license_the_package_names_is_there():
+    root = Path(__file__).resolve().parents[1]
+    assert 'license = "Apache-2.0"' in (root / "pyproject.toml").read_text(encoding="utf-8")
+    assert "Apache License" in (root / "LICENSE").read_text(encoding="utf-8")[:200]

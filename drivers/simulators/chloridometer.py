@@ -18,6 +18,7 @@ from drivers import chloride_format as fmt
 from drivers.simulators import options as opt
 from drivers.simulators.base import COMMON_FAULTS, LineSimulator
 from sweattest.core.clock import Clock
+from sweattest.core.errors import SweatTestError
 from sweattest.core.units import parse_quantity
 
 ONE_SHOT = tuple(fmt.ERROR_CODES) + ("bad_checksum",)
@@ -53,7 +54,19 @@ class ChloridometerSim(LineSimulator):
         return sim
 
     def handle(self, line: str) -> str | None:
-        return None  # the analyzer only talks; what the host sends is ignored
+        """The analyzer only talks and ignores what it receives. The simulator alone also reads its keypad
+        from the line, so a script can act as the tech's hands on a pseudo-terminal (never a driver):
+        ``LOAD <sample id> <chloride>`` and ``CONTROL <level> <lot> <value>``. Anything else is ignored."""
+        words = line.split()
+        try:
+            if len(words) in (3, 4) and words[0] == "LOAD":
+                self.load_sample(words[1], parse_quantity(" ".join(words[2:]), "concentration", "LOAD"))
+            elif len(words) in (4, 5) and words[0] == "CONTROL":
+                self.run_control(words[1], words[2], parse_quantity(" ".join(words[3:]), "concentration",
+                                                                    "CONTROL"))
+        except (ValueError, SweatTestError):
+            pass  # a mistyped keypad line: the analyzer shows nothing, as the real one would
+        return None
 
     # --- hooks --------------------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ Examples::
 
     sim://inducer?channels=2&load=1:10kohm,2:12kohm&fault=open_circuit@120s:1&watchdog=2&seed=1&clock=run
     sim://balance?mass=1.2g&settle=3s&fault=unstable&seed=1
+    sim://sartorius?mass=1.2g&settle=3s&fault=overload&seed=1
     sim://chloridometer?analysis=20s&fault=E03&seed=1
 
 ``seed`` and ``clock`` (a name registered with ``drivers.simulators.clocks.set_clock``) work for every
@@ -25,6 +26,7 @@ from serial.serialutil import PortNotOpenError, SerialBase, SerialException
 DEVICES = {
     "inducer": ("drivers.simulators.inducer", "InducerSim"),
     "balance": ("drivers.simulators.balance", "BalanceSim"),
+    "sartorius": ("drivers.simulators.sartorius", "SartoriusSim"),
     "chloridometer": ("drivers.simulators.chloridometer", "ChloridometerSim"),
 }
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sweattest.bench.instruments.config import InstrumentConfig, parse_instruments
 from sweattest.core.errors import ConfigError
 
 ENV_VAR = "SWEATTEST_CONFIG"
@@ -55,6 +56,10 @@ class LabConfig:
     template_folder: Path | None = None
     #: interpretive range set printed on the report (sweattest.core.rules.interpretation.RANGE_SETS)
     ranges: str = "cff_2017"
+    #: the instruments of this bench ([[instruments]] tables); none: only simulated runs
+    instruments: tuple[InstrumentConfig, ...] = ()
+    #: manual readings: the second (blind) entry must be made by a second tech
+    second_entry_by_second_person: bool = False
     source: str = BUILT_IN
 
     @property
@@ -89,6 +94,9 @@ def load_config(path: str | Path | None = None) -> LabConfig:
 
 def parse_config(doc: dict[str, Any], file: Path) -> LabConfig:
     """Validate a parsed TOML document; relative folders are taken relative to the file's folder."""
+    doc = dict(doc)
+    instruments = parse_instruments(doc.pop("instruments", []), file)
+    second_person = _entry(doc.pop("entry", {}), file)
     _check_shape(doc, file)
     lab = Lab(**doc.get("lab", {}))
     hl7 = Hl7Identity(**doc.get("hl7", {}))
@@ -100,15 +108,29 @@ def parse_config(doc: dict[str, Any], file: Path) -> LabConfig:
 
     if ranges not in RANGE_SETS:
         raise ConfigError(f"{file}: [report] ranges = {ranges!r}: use one of {', '.join(RANGE_SETS)}")
-    return LabConfig(lab=lab, hl7=hl7, ranges=ranges, source=str(file),
+    return LabConfig(lab=lab, hl7=hl7, ranges=ranges, source=str(file), instruments=instruments,
+                     second_entry_by_second_person=second_person,
                      drop_folder=_folder(doc.get("lims", {}), "lims", "drop_folder", file),
                      template_folder=_folder(report, "report", "template_folder", file))
+
+
+def _entry(section: object, file: Path) -> bool:
+    """``[entry] second_person = true``: manual readings are entered a second time by another tech."""
+    if not isinstance(section, dict):
+        raise ConfigError(f"{file}: entry must be a section ([entry]), not a value")
+    for key, value in section.items():
+        if key != "second_person":
+            raise ConfigError(f"{file}: [entry] unknown key {key!r}; known keys: second_person")
+        if not isinstance(value, bool):
+            raise ConfigError(f"{file}: [entry] second_person = {value!r}: write true or false, without quotes")
+    return bool(section.get("second_person", False))
 
 
 def _check_shape(doc: dict[str, Any], file: Path) -> None:
     for section, value in doc.items():
         if section not in _SECTIONS:
-            raise ConfigError(f"{file}: unknown section [{section}]; use {', '.join(f'[{s}]' for s in _SECTIONS)}")
+            known = ", ".join([*(f"[{s}]" for s in _SECTIONS), "[entry]", "[[instruments]]"])
+            raise ConfigError(f"{file}: unknown section [{section}]; use {known}")
         if not isinstance(value, dict):
             raise ConfigError(f"{file}: {section} must be a section ([{section}]), not a value")
         for key, item in value.items():

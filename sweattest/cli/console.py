@@ -30,7 +30,7 @@ class ConsoleReporter(Reporter):
         self.out = out or sys.stdout
         self.tty = self.out.isatty()
         self._last_stim_line: dict[str, float] = {}
-        self._countdown_seen: set[str] = set()
+        self._countdown_seen: set[tuple[str, str]] = set()
         self._last_state = None
 
     def _print(self, text: str) -> None:
@@ -50,7 +50,8 @@ class ConsoleReporter(Reporter):
         if event.kind == "abort":
             detail = f": {event.data.get('reason', '')}"
         elif event.kind == "finish_stimulation":
-            detail = f": delivered {format_quantity(event.data['charge'], 2)}"
+            detail = (f": delivered {format_quantity(event.data['charge'], 2)}" if "charge" in event.data
+                      else ": stand-alone inducer completed (confirmed by the tech; no current trace)")
         elif event.kind == "measure_sample":
             site = run.site(event.site)
             sample = site.adequacy.sample if site.adequacy else None
@@ -83,11 +84,11 @@ class ConsoleReporter(Reporter):
         else:
             self._live(line)
 
-    def countdown(self, site, remaining_s, total_s) -> None:
+    def countdown(self, site, remaining_s, total_s, what: str = "collecting") -> None:
         done = 1.0 - remaining_s / total_s if total_s > 0 else 1.0
-        line = f"  collecting  {site:<14} {bar(done)} {clock_text(remaining_s)} left"
-        first = site not in self._countdown_seen
-        self._countdown_seen.add(site)
+        line = f"  {what:<11} {site:<14} {bar(done)} {clock_text(remaining_s)} left"
+        first = (what, site) not in self._countdown_seen
+        self._countdown_seen.add((what, site))
         if self.tty and not first:
             self._live(line)
         elif first or int(round(remaining_s)) % 300 == 0:

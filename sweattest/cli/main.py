@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "protocol": "sweattest.cli.protocol",
     "interpret": "sweattest.cli.interpret",
     "simulate": "sweattest.cli.simulate",
+    "instruments": "sweattest.cli.instruments",
     "audit": "sweattest.cli.audit",
     "user": "sweattest.cli.user",
     "sign": "sweattest.cli.signoff",

@@ -6,7 +6,7 @@ import argparse
 import signal
 from pathlib import Path
 
-from sweattest.core.clock import RealClock, VirtualClock
+from sweattest.core.clock import Clock, RealClock, VirtualClock
 from sweattest.core.errors import ValidationError
 from sweattest.core.units import parse_number
 
@@ -14,8 +14,9 @@ from sweattest.core.units import parse_number
 def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=None,
                    help="folder for the run record, report and LIMS files (default: a new folder here)")
-    p.add_argument("--speed", default="instant",
-                   help="simulated time: 'instant' (default) or a speed-up factor such as 60")
+    p.add_argument("--speed", default=None,
+                   help="simulated time: 'instant' (the default with simulators) or a speed-up factor such as 60; "
+                        "refused unless every instrument is a sweattest simulator")
     add_config_option(p)
     p.add_argument("--db", default=None,
                    help="run store URL or SQLite path (default: $SWEATTEST_DB, else the user data folder)")
@@ -41,6 +42,14 @@ def parse_speed(speed: str) -> float | None:
 
 def simulated_clock(speed: str) -> VirtualClock:
     return VirtualClock(start=RealClock().utcnow().replace(microsecond=0), speed=parse_speed(speed))
+
+
+def run_clock(speed: str | None, *, simulated: bool) -> Clock:
+    """The run's clock: simulated runs default to instant time; runs on instruments to the real clock, unless
+    ``--speed`` asks for simulated time (then every instrument must be a simulator, checked when opened)."""
+    if speed is None:
+        return simulated_clock("instant") if simulated else RealClock()
+    return simulated_clock(speed)
 
 
 def out_dir(arg: Path | None, accession: str, run_id: str) -> Path:

@@ -6,10 +6,11 @@ import argparse
 from pathlib import Path
 
 from sweattest.bench.config import load_config
-from sweattest.bench.resume import resume_simulated, unfinished_runs
+from sweattest.bench.service import RunService
 from sweattest.cli.console import ConsoleReporter
+from sweattest.cli.operator import ConsoleOperator
 from sweattest.cli.options import add_config_option, terminate_as_interrupt
-from sweattest.cli.run import _summary
+from sweattest.cli.run import summary
 from sweattest.record.store import open_store
 
 
@@ -34,16 +35,18 @@ def _resume(args: argparse.Namespace) -> int:
     store = open_store(args.db)
     terminate_as_interrupt()
     try:
-        rows = [r for r in unfinished_runs(store) if args.run_id in (None, r["run_id"])]
+        service = RunService(store, config)
+        rows = [r for r in service.unfinished() if args.run_id in (None, r["run_id"])]
         if not rows:
             print("sweattest: no unfinished runs" + (f" with id {args.run_id}" if args.run_id else ""))
             return 0
         for row in rows:
             print(f"sweattest: resuming run {row['run_id']} (accession {row['accession']}, was {row['state']})")
             folder = args.out or Path.cwd() / f"sweattest-{row['accession']}-{row['run_id']}"
-            result = resume_simulated(store, row["run_id"], out_dir=folder, speed=speed,
-                                      reporter=ConsoleReporter(), config=config)
-            _summary(result.record)
+            active = service.resume(row["run_id"], speed=speed, reporter=ConsoleReporter(),
+                                    operator_for=lambda sim, op=row["operator"]: sim or ConsoleOperator(op))
+            result = service.finish(active, active.perform(), folder)
+            summary(result.record)
             print(f"Files written to {result.out_dir}")
     finally:
         store.close()

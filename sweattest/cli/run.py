@@ -1,4 +1,5 @@
-"""`sweattest run --order ORDER.json --simulate SCENARIO.json`: a run from files on the simulated bench."""
+"""`sweattest run --order ORDER.json [--simulate SCENARIO.json]`: one sweat test from an order file, on the
+instruments of the lab configuration, or on the simulated bench."""
 
 from __future__ import annotations
 
@@ -8,59 +9,72 @@ from typing import Any
 
 from sweattest.bench.config import load_config
 from sweattest.bench.order import parse_order
-from sweattest.bench.simulated_run import check_order_now, new_run_id, perform_simulated_run
+from sweattest.bench.service import RunService, check_order_now, new_run_id
 from sweattest.bench.simulation.scenario import parse_scenario
 from sweattest.cli.console import ConsoleReporter
-from sweattest.cli.options import add_run_options, out_dir, simulated_clock, terminate_as_interrupt
+from sweattest.cli.operator import ConsoleOperator
+from sweattest.cli.options import add_run_options, out_dir, run_clock, terminate_as_interrupt
 from sweattest.core.errors import ValidationError
 from sweattest.core.jsonfile import read_json
 from sweattest.record.store import open_store
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("run", help="perform a sweat test from an order file on the simulated bench",
-                       description="Perform a sweat test. ORDER.json and SCENARIO.json are described in "
-                                   "docs/formats.md.")
+    p = sub.add_parser("run", help="perform a sweat test from an order file",
+                       description="Perform a sweat test on the instruments of the lab configuration (the tech "
+                                   "answers each manual step at the terminal), or with --simulate on simulated "
+                                   "instruments. ORDER.json and SCENARIO.json are described in docs/formats.md; "
+                                   "instruments in docs/config.md.")
     p.add_argument("--order", required=True, type=Path, help="the test order (JSON)")
-    p.add_argument("--simulate", required=True, type=Path, metavar="SCENARIO",
+    p.add_argument("--simulate", type=Path, metavar="SCENARIO", default=None,
                    help="simulated truth and faults (JSON); the instruments are simulators")
     add_run_options(p)
     p.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    return execute(read_json(args.order, "order"), read_json(args.simulate, "scenario"), args)
+    scenario = read_json(args.simulate, "scenario") if args.simulate is not None else None
+    return execute(read_json(args.order, "order"), scenario, args)
 
 
-def execute(order_doc: Any, scenario_doc: Any, args: argparse.Namespace) -> int:
+def execute(order_doc: Any, scenario_doc: Any | None, args: argparse.Namespace) -> int:
     """Validate everything, then run; nothing is written if the inputs are wrong."""
     order = parse_order(order_doc)
-    scenario = parse_scenario(scenario_doc, order.sites)
+    scenario = parse_scenario(scenario_doc, order.sites) if scenario_doc is not None else None
     config = load_config(args.config)
-    clock = simulated_clock(args.speed)
+    clock = run_clock(args.speed, simulated=scenario is not None)
     check_order_now(order, clock)
     if args.out is not None and args.out.exists() and not args.out.is_dir():
         raise ValidationError(f"--out: {args.out} exists and is not a folder; choose another path")
+    if scenario is None and not config.instruments:
+        raise ValidationError(f"{config.source}: no instruments are configured; add [[instruments]] tables to "
+                              "the lab configuration (docs/config.md, --config FILE), or give --simulate "
+                              "SCENARIO.json for a simulated run")
     store = open_store(args.db)
     terminate_as_interrupt()
     run_id = new_run_id(clock)
     folder = out_dir(args.out, order.accession, run_id)
     reporter = ConsoleReporter()
+    where = "simulated instruments" if scenario is not None else f"the instruments of {config.source}"
     print(f"sweattest: run {run_id} for accession {order.accession} ({order.protocol.title}), "
-          f"sites: {', '.join(order.sites)}")
+          f"sites: {', '.join(order.sites)}, on {where}")
+    service = RunService(store, config)
     try:
-        result = perform_simulated_run(order, scenario, store=store, clock=clock, out_dir=folder,
-                                       reporter=reporter, run_id=run_id, config=config)
+        active = service.start(order, clock=clock, scenario=scenario, reporter=reporter, run_id=run_id,
+                               operator_for=None if scenario is not None else
+                               (lambda _: ConsoleOperator(order.operator)),
+                               require_simulators=scenario is None and args.speed is not None)
+        result = service.finish(active, active.perform(), folder)
     finally:
         store.close()
-    _summary(result.record)
+    summary(result.record)
     print(f"Files written to {result.out_dir}:")
     for kind, path in result.files.items():
         print(f"  {kind:<5} {path.name}")
     return 0
 
 
-def _summary(record: dict) -> None:
+def summary(record: dict) -> None:
     print("")
     print(f"Result of run {record['run_id']} ({record['state']}):")
     for s in record["sites"]:

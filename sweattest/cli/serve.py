@@ -7,8 +7,10 @@ import logging
 import os
 import secrets
 import sys
+from pathlib import Path
 
 from sweattest.bench.config import load_config
+from sweattest.bench.order_folder import OrderFolder
 from sweattest.cli.options import add_config_option
 from sweattest.core.clock import RealClock
 from sweattest.core.errors import ValidationError
@@ -24,6 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "unless --host says otherwise. See docs/ui.md.")
     p.add_argument("--simulate", action="store_true",
                    help="training: all three instruments are simulators; a scenario is picked per test")
+    p.add_argument("--orders", type=Path, default=None, metavar="FOLDER",
+                   help="a folder of order files (ORDER.json) the bench finds by accession (no LIS feed)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this computer)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     add_config_option(p)
@@ -44,6 +48,11 @@ def _serve(args: argparse.Namespace) -> int:
     if not 0 < args.port < 65536:
         raise ValidationError(f"--port: {args.port}; give a port between 1 and 65535")
     config = load_config(args.config)  # a bad file stops here, with the file and key named
+    if not args.simulate and not config.instruments:
+        raise ValidationError(f"{config.source}: no instruments are configured for this station; add "
+                              "[[instruments]] tables to the lab configuration (docs/config.md, --config FILE), "
+                              "or start with --simulate for training runs")
+    order_book = OrderFolder(args.orders) if args.orders is not None else None
     accounts = default_accounts()
     clock = RealClock()
     store = open_store(args.db, clock)
@@ -53,11 +62,12 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     secret = os.environ.get(SECRET_ENV) or secrets.token_urlsafe(32)
     app = create_app(store, clock, accounts, simulate=args.simulate, pace=args.speed, secret_key=secret,
-                     config=config)
+                     config=config, order_book=order_book)
     for run_id in app.state.web.bench.resume_unfinished():  # a crash or power cut left these unfinished
         print(f"sweattest: run {run_id} was unfinished: outputs forced off, resumed at this station")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    mode = "training (simulated instruments)" if args.simulate else "no instruments attached"
+    mode = ("training (simulated instruments)" if args.simulate else
+            "instruments: " + ", ".join(i.label for i in config.instruments))
     print(f"sweattest: bench UI on http://{args.host}:{args.port}/ ({mode}); Ctrl-C stops it")
     try:
         uvicorn.run(app, host=args.host, port=args.port, log_level="info", server_header=False)

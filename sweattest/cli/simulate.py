@@ -1,5 +1,8 @@
 """`sweattest simulate inducer|balance|chloridometer`: a simulated instrument on a pseudo-terminal.
 
+``--model`` picks the instrument model where there are several: ``balance --model sartorius-sbi`` serves a
+Sartorius SBI balance instead of the default MT-SICS one.
+
 Prints the device path on its first line and serves until SIGINT or SIGTERM, so any serial program
 (the drivers, a terminal program, a vendor tool) can talk to it.
 """
@@ -13,6 +16,8 @@ import sys
 from sweattest.core.errors import ConfigError
 
 DEVICES = ("inducer", "balance", "chloridometer")
+#: device -> {model: simulator name in the sim:// registry}; the first model is the default
+MODELS = {"balance": {"mt-sics": "balance", "sartorius-sbi": "sartorius"}}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,8 +26,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Serve a simulated instrument on a pseudo-terminal; prints the device path first, "
                     "then serves until interrupted. Faults as in sim:// URLs, e.g. "
                     "--fault open_circuit@120s:1 (inducer), --fault unstable (balance), --fault E01 "
-                    "(chloridometer).")
+                    "(chloridometer); --model sartorius-sbi for a Sartorius balance.")
     p.add_argument("device", choices=DEVICES)
+    p.add_argument("--model", default=None, metavar="MODEL",
+                   help="the instrument model to simulate; balance: mt-sics (default) or sartorius-sbi")
     p.add_argument("--fault", action="append", default=[], metavar="KIND[@TIME][:CHANNEL]",
                    help="inject a fault (repeatable)")
     p.add_argument("--baud", type=int, default=9600, help="baud rate of the terminal (default 9600)")
@@ -59,7 +66,7 @@ def _build(args: argparse.Namespace, simulators: dict):
 
     from sweattest.core.units import parse_quantity
 
-    module, name = simulators[args.device]
+    module, name = simulators[_simulator(args.device, getattr(args, "model", None))]
     cls = getattr(importlib.import_module(module), name)
     options: dict[str, list[str]] = {"seed": [str(args.seed)]}
     for item in args.option:
@@ -81,6 +88,17 @@ def _build(args: argparse.Namespace, simulators: dict):
     except (ValueError, KeyError) as exc:
         raise ConfigError(f"simulate {args.device}: {exc.args[0] if exc.args else exc}; "
                           f"options as in {cls.URL_FORM}") from None
+
+
+def _simulator(device: str, model: str | None) -> str:
+    """The sim:// name that simulates ``model`` of ``device`` (its default model when ``None``)."""
+    models = MODELS.get(device)
+    if model is None:
+        return next(iter(models.values())) if models else device
+    if not models or model not in models:
+        known = ", ".join(models) if models else "none: it has one simulated model"
+        raise ConfigError(f"simulate {device}: unknown --model {model!r}; models: {known}")
+    return models[model]
 
 
 def main(argv: list[str] | None = None) -> int:

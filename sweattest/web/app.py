@@ -48,13 +48,13 @@ ROUTES: tuple[tuple[str, tuple[str, ...], tuple[str, ...], Any], ...] = (
 
 
 def create_app(store, clock: Clock, accounts: Accounts, *, simulate: bool = False, pace: float | None = 30.0,
-               secret_key: str | None = None, config: LabConfig | None = None) -> Starlette:
+               secret_key: str | None = None, config: LabConfig | None = None, order_book=None) -> Starlette:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(data_dir("templates") / "web")),
                              autoescape=True, undefined=jinja2.StrictUndefined)
     context = WebContext(store=store, clock=clock, accounts=accounts, simulate=simulate, env=env,
                          config=config or LabConfig(),
-                         bench=BenchManager(store, clock, simulate=simulate, pace=pace),
-                         order_book=TRAINING_ORDERS if simulate else {},
+                         bench=BenchManager(store, clock, simulate=simulate, pace=pace, config=config),
+                         order_book=order_book if order_book is not None else (TRAINING_ORDERS if simulate else {}),
                          scenarios=TRAINING_SCENARIOS if simulate else {})
     routes = [Route(path, guard(roles, view), methods=list(methods)) for path, methods, roles, view in ROUTES]
     routes += [Route("/login", auth_views.login, methods=["GET", "POST"]),

@@ -11,15 +11,14 @@ from typing import Any
 
 import pint
 
+from sweattest.bench.config import LabConfig
 from sweattest.bench.order import Order
-from sweattest.bench.resume import prepare_resume, unfinished_runs
-from sweattest.bench.runner import Reporter, Runner
-from sweattest.bench.simulated_run import check_order_now, new_run_id
+from sweattest.bench.runner import Reporter
+from sweattest.bench.service import ActiveRun, RunService
 from sweattest.bench.simulation.scenario import parse_scenario
-from sweattest.bench.simulation.world import SimulatedOperator, simulated_bench
+from sweattest.bench.simulation.world import SimulatedOperator
 from sweattest.core.clock import Clock, VirtualClock
 from sweattest.core.errors import ProcedureError, ValidationError
-from sweattest.core.procedure import new_run
 from sweattest.core.units import format_quantity, parse_quantity
 from sweattest.record.runs import load_run
 
@@ -38,7 +37,8 @@ class Prompt:
     """One thing the tech must do by hand, and the button that says it is done."""
 
     id: int
-    kind: str  # place_on_balance | apply_collector | read_volume | run_control | load_analyzer
+    kind: str  # place_on_balance | apply_collector | read_volume | run_control | load_analyzer | enter_reading
+    #          | device_started | device_completed
     site: str  # "" for a step of the analytical run (QC), not of one site
     text: str
     action: str
@@ -47,6 +47,8 @@ class Prompt:
     hint: str | None = None
     level: str | None = None
     lot: str | None = None
+    dimension: str | None = None  # enter_reading: mass | concentration
+    entry: int | None = None  # enter_reading: 1, or 2 (blind to the first)
 
 
 class WebOperator:
@@ -62,6 +64,7 @@ class WebOperator:
         self._answered = False
         self._closed = False
         self._ids = 0
+        self.notice: str | None = None  # the last message that needed no answer (e.g. entries disagreed)
 
     def _ask(self, kind: str, site: str, text: str, action: str, **extra: Any) -> Any:
         with self._cond:
@@ -75,18 +78,25 @@ class WebOperator:
             self.prompt = None
             return self._answer
 
-    def confirm(self, prompt_id: int, value: str | None = None) -> None:
-        """The tech's confirmation from the browser; a stale prompt (other tab, double click) is refused."""
+    def confirm(self, prompt_id: int, value: str | None = None, *, by: str | None = None,
+                device_error: str | None = None) -> None:
+        """The tech's confirmation from the browser; a stale prompt (other tab, double click) is refused.
+        ``by`` is the user who confirmed; ``device_error`` the error a stand-alone device showed."""
         with self._cond:
             prompt = self.prompt
             if prompt is None or prompt.id != prompt_id or self._answered:  # answered, not yet taken up
                 raise ValidationError("this step was already confirmed (another tab or a double click); "
                                       "the screen now shows the current step")
-            answer = None
+            answer: Any = None
             if prompt.kind == "read_volume":
                 answer = parse_quantity(value or "", "volume", f"volume read off the coil ({prompt.site})")
                 if answer.to("uL").magnitude <= 0:
                     raise ValidationError(f"volume {value}: read the coil again; enter the volume above 0")
+            elif prompt.kind == "enter_reading":
+                assert prompt.dimension is not None
+                answer = (parse_quantity(value or "", prompt.dimension, prompt.text), by or self.name)
+            elif prompt.kind == "device_completed":
+                answer = (device_error or "").strip() or None
             self._answer, self._answered = answer, True
             self._cond.notify_all()
 
@@ -123,6 +133,20 @@ class WebOperator:
         if self.simulated:
             self.simulated.run_control(level, lot)
 
+    def enter_reading(self, what: str, dimension: str, label: str, entry: int) -> tuple[pint.Quantity, str]:
+        blind = " (second entry: read the display again yourself; the first entry is not shown)" if entry == 2 else ""
+        return self._ask("enter_reading", "", f"Enter the {label} shown on the instrument{blind}.",
+                         "Save the entry", dimension=dimension, entry=entry)
+
+    def confirm_device_started(self, site: str, text: str) -> None:
+        self._ask("device_started", site, text, "Started on the device")
+
+    def confirm_device_completed(self, site: str, text: str) -> str | None:
+        return self._ask("device_completed", site, text, "Completed without an error light")
+
+    def tell(self, text: str) -> None:
+        self.notice = text
+
     def load_analyzer(self, site: str, sample_id: str) -> None:
         self._ask("load_analyzer", site, f"Load sample {sample_id} ({_label(site)}) into the chloridometer and "
                   "press its start key.", "Sample loaded: analyse", sample_id=sample_id)
@@ -151,6 +175,10 @@ class WebReporter(Reporter):
                                        "voltage_v": voltage_v, "charge_ma_min": charge_ma_min,
                                        "duration_s": duration_s}
 
+    def countdown(self, site, remaining_s, total_s, what: str = "collecting") -> None:
+        if what == "stimulating":  # a stand-alone inducer: no current to show, only its time
+            self.live.stimulating[site] = {"t": total_s - remaining_s, "duration_s": total_s, "standalone": True}
+
     def message(self, text: str) -> None:
         self.live.messages = (self.live.messages + [text])[-5:]
 
@@ -158,14 +186,14 @@ class WebReporter(Reporter):
 class BenchSession:
     """One active run: its runner thread, its operator and its live data."""
 
-    def __init__(self, run_id: str, runner: Runner, operator: WebOperator, live: Live, bench):
-        self.run_id = run_id
-        self.runner = runner
-        self.operator = operator
+    def __init__(self, active: ActiveRun, live: Live):
+        self.run_id = active.run_id
+        self.runner = active.runner
+        self.operator: WebOperator = active.runner.operator  # type: ignore[assignment]
         self.live = live
-        self.bench = bench
+        self.bench = active.bench
         self.error: str | None = None
-        self.thread = threading.Thread(target=self._work, name=f"run-{run_id}", daemon=True)
+        self.thread = threading.Thread(target=self._work, name=f"run-{self.run_id}", daemon=True)
 
     def _work(self) -> None:
         try:
@@ -196,46 +224,32 @@ class BenchSession:
 
 
 class BenchManager:
-    """Starts runs and finds their live sessions. Only simulated instruments are wired in this version."""
+    """Starts runs through the run service and finds their live sessions. With ``simulate`` the instruments
+    are the training simulators; otherwise those of the lab configuration."""
 
-    def __init__(self, store, clock: Clock, *, simulate: bool, pace: float | None = 30.0):
+    def __init__(self, store, clock: Clock, *, simulate: bool, pace: float | None = 30.0,
+                 config: LabConfig | None = None):
         self.store = store
         self.clock = clock
         self.simulate = simulate
         self.pace = pace  # training runs: how much faster than real time (None: as fast as possible)
+        self.service = RunService(store, config)
         self.sessions: dict[str, BenchSession] = {}
         self._lock = threading.Lock()
 
-    def start(self, order: Order, scenario_doc: dict[str, Any], operator_name: str,
+    def start(self, order: Order, scenario_doc: dict[str, Any] | None, operator_name: str,
               eligibility: dict[str, Any]) -> str:
         """Create the run (written ahead), then run it in a thread. Returns the run id."""
-        if not self.simulate:
-            raise ValidationError("no instruments are configured for this station; start the server with "
-                                  "--simulate for training runs")
-        check_order_now(order, self.clock)
-        scenario = parse_scenario(scenario_doc, order.sites)
-        run_id = new_run_id(self.clock)
-        clock = self._run_clock()
-        bench = simulated_bench(clock, order.protocol, scenario, order.sites)
-        try:
-            bench.inducer.all_outputs_off()  # forced off at start-up, before anything else
-            doc = order.as_dict() | {"eligibility": eligibility, "simulation": scenario.as_dict()}
-            self.store.create_run(run_id, accession=order.accession, method=order.method,
-                                  operator=operator_name, patient_mrn=order.patient.mrn,
-                                  created_at=clock.utcnow(), order=doc)
-            operator = WebOperator(operator_name,
-                                   SimulatedOperator(operator_name, clock, bench, order.protocol, scenario))
-            live = Live()
-            runner = Runner(store=self.store, clock=clock, bench=bench, operator=operator,
-                            run=new_run(run_id, order.protocol, order.sites), order=doc,
-                            reporter=WebReporter(live))
-            runner.feed("verify_patient", data={"mrn": order.patient.mrn, "accession": order.accession,
-                                                "overrides": eligibility["overrides"]})
-        except BaseException:
-            bench.shutdown()
-            raise
-        self._launch(BenchSession(run_id, runner, operator, live, bench))
-        return run_id
+        scenario = parse_scenario(scenario_doc, order.sites) if self.simulate and scenario_doc is not None else None
+        if self.simulate and scenario is None:
+            raise ValidationError("training: pick a scenario for the simulated instruments")
+        live = Live()
+        active = self.service.start(
+            order, clock=self._run_clock() if scenario is not None else self.clock, scenario=scenario,
+            operator_for=lambda simulated: WebOperator(operator_name, simulated), reporter=WebReporter(live),
+            extra={"eligibility": eligibility})
+        self._launch(BenchSession(active, live))
+        return active.run_id
 
     def _launch(self, session: BenchSession) -> None:
         with self._lock:
@@ -245,27 +259,30 @@ class BenchManager:
     def resume_unfinished(self) -> list[str]:
         """At start-up: every run a crash left unfinished is brought back under control (outputs off, a site
         caught stimulating aborted with the reason, collections resumed from their recorded start) and
-        continues at this station. Runs on real instruments are left for `sweattest resume` at their bench."""
+        continues at this station: training runs on their simulators, others on the configured instruments."""
         resumed = []
-        for row in unfinished_runs(self.store):
+        for row in self.service.unfinished():
             if row["run_id"] in self.sessions:
                 continue  # already running at this station
             _, order = load_run(self.store, row["run_id"])
-            if not self.simulate or "simulation" not in order:
-                log.warning("run %s is unfinished; resume it at its bench with `sweattest resume %s`",
-                            row["run_id"], row["run_id"])
+            if ("simulation" in order) != self.simulate:
+                log.warning("run %s is unfinished; it belongs to a %s station", row["run_id"],
+                            "training" if "simulation" in order else "bench")
                 continue
-            self._resume(row["run_id"])
+            self._resume(row["run_id"], simulated="simulation" in order)
             resumed.append(row["run_id"])
         return resumed
 
-    def _resume(self, run_id: str) -> None:
+    def _resume(self, run_id: str, simulated: bool) -> None:
         live = Live()
-        runner, bench, order, _ = prepare_resume(
-            self.store, run_id, speed=self.pace, reporter=WebReporter(live),
-            operator_for=lambda simulated: WebOperator(simulated.name, simulated))
+        active = self.service.resume(
+            run_id, speed=self.pace, clock=None if simulated else self.clock, reporter=WebReporter(live),
+            operator_for=lambda sim: WebOperator(sim.name if sim else self._operator_of(run_id), sim))
         log.warning("run %s was unfinished at start-up: resumed (outputs forced off)", run_id)
-        self._launch(BenchSession(run_id, runner, runner.operator, live, bench))
+        self._launch(BenchSession(active, live))
+
+    def _operator_of(self, run_id: str) -> str:
+        return self.store.get_run(run_id)["operator"]
 
     def _run_clock(self) -> Clock:
         """Each training run has its own clock, starting now: paced, or instant when ``pace`` is None."""

@@ -16,7 +16,7 @@ from sweattest.core.procedure.model import SITES
 from sweattest.core.protocol import list_protocols, load_protocol
 from sweattest.core.rules.eligibility import CONDITIONS, Override, check_patient, decide
 from sweattest.core.rules.findings import Finding, Severity
-from sweattest.core.rules.reagents import check_pilocarpine_lot
+from sweattest.core.rules.reagents import lot_block
 
 STEPS = ("identify", "eligibility", "method", "lot", "checklist")
 
@@ -107,9 +107,9 @@ def scan_lot(draft: Draft, lot: str, expires: str, today: date) -> None:
         expiry = date.fromisoformat(expires.strip())
     except ValueError:
         raise ValidationError(f"expiry {expires!r}: give the date on the pack as YYYY-MM-DD") from None
-    blocks = [f for f in check_pilocarpine_lot(lot, expiry, today) if f.severity is Severity.BLOCK]
-    if blocks:
-        raise ValidationError(blocks[0].message)
+    block = lot_block(lot, expiry, today)
+    if block is not None:
+        raise ValidationError(block.message)
     draft.order["pilocarpine_lot"] = {"lot": lot.strip(), "expires": expiry.isoformat()}
     draft.done.add("lot")
 

@@ -63,8 +63,12 @@ def confirm(request: Request, user, form) -> Response:
     value = None
     if form.get("amount"):
         value = f"{str(form.get('amount')).strip()} {form.get('unit', 'uL')}"
+    device_error = str(form.get("device_error", "")) if form.get("outcome") == "error" else None
+    if form.get("outcome") == "error" and not (device_error or "").strip():
+        return run_page(request, user, form, error="write the error the device showed", status_code=422)
     try:
-        session.operator.confirm(int(form.get("prompt", "0") or 0), value)
+        session.operator.confirm(int(form.get("prompt", "0") or 0), value, by=user.username,
+                                 device_error=device_error)
     except (SweatTestError, ValueError) as exc:
         return run_page(request, user, form, error=str(exc), status_code=422)
     return RedirectResponse(f"/runs/{run_id}", status_code=303)

@@ -36,7 +36,9 @@ def screen(run: RunState, session: BenchSession | None) -> dict[str, Any]:
     key = f"{name}|{prompt.id if prompt else ''}|{states}|{session.error if session else ''}"
     return {"name": name, "prompt": prompt, "key": key, "active": active,
             "stimulating": stimulating[0] if stimulating else None,
-            "error": session.error if session else None}
+            "error": session.error if session else None,
+            "notice": session.operator.notice if active else None,
+            "standalone": active and not session.bench.inducer.host_controlled}
 
 
 def alarms(events) -> list[dict[str, Any]]:

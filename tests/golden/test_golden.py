@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from sweattest.bench.simulated_run import write_outputs
+from sweattest.outputs.run_files import write_outputs
 from tests.golden.regenerate import CASES, CONFIG, FOLDER, outputs, records
 from tests.lims.hl7_oracle import strict
 

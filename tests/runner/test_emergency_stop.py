@@ -42,7 +42,7 @@ def test_emergency_stop_aborts_the_site_with_output_off_and_starts_no_other(tmp_
     try:
         runner.feed("verify_patient", data={"mrn": order.patient.mrn})
         run = runner.run_until_results()
-        simulator = bench.inducer.port.simulator
+        simulator = bench.inducer.driver.port.simulator
         assert not any(simulator.output_state(ch) for ch in (1, 2))
     finally:
         bench.close()

@@ -9,7 +9,7 @@ import pytest
 
 from sweattest.bench.demo import DEMO_ORDER, DEMO_SCENARIO
 from sweattest.bench.order import parse_order
-from sweattest.bench.simulated_run import perform_simulated_run
+from sweattest.bench.service import perform_simulated_run
 from sweattest.bench.simulation.scenario import parse_scenario
 from sweattest.core.clock import VirtualClock
 from sweattest.record.store import open_store

@@ -51,3 +51,35 @@ def log_in(client: TestClient, role: str) -> None:
 def client(web_app):
     with TestClient(web_app, base_url="http://127.0.0.1") as c:
         yield c
+
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium driven by Playwright, one for the whole session."""
+    import shutil
+    import tempfile
+
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    profile = tempfile.mkdtemp(prefix="sweattest-chromium-")
+    with playwright_api.sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(profile, executable_path=CHROMIUM, args=ARGS, headless=True,
+                                                       viewport={"width": 1100, "height": 900})
+        yield context
+        context.close()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def shots():
+    """A folder for the browser tests' screenshots (printed, to look at them)."""
+    import tempfile
+    from pathlib import Path
+
+    folder = Path(tempfile.mkdtemp(prefix="sweattest-screens-"))
+    print(f"screenshots in {folder}")
+    return folder

@@ -139,5 +139,5 @@ def test_emergency_stop_aborts_the_stimulating_site_and_says_the_output_is_off(c
     session.thread.join(timeout=20)
     run, _ = load_run(web_app.state.web.store, run_id)
     assert [s.state for s in run.sites] == ["aborted", "aborted"]
-    simulator = session.bench.inducer.port.simulator
+    simulator = session.bench.inducer.driver.port.simulator
     assert not any(simulator.output_state(ch) for ch in (1, 2))

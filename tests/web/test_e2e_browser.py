@@ -4,9 +4,7 @@ and an electrode coming loose during stimulation. Screenshots go to a temp folde
 from __future__ import annotations
 
 import re
-import shutil
 import socket
-import tempfile
 import threading
 from pathlib import Path
 
@@ -15,11 +13,7 @@ import pytest
 from sweattest.core.clock import VirtualClock
 from sweattest.record.store import open_store
 from sweattest.web.app import create_app
-from tests.web.conftest import PASSWORD, USERS, accounts_for_tests
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+from tests.web.conftest import CHROMIUM, PASSWORD, USERS, accounts_for_tests
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is installed by .ci/setup-chromium")
@@ -54,24 +48,6 @@ def server(tmp_path_factory):
     server.should_exit = True
     thread.join(timeout=10)
     store.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    profile = tempfile.mkdtemp(prefix="sweattest-chromium-")
-    with playwright_api.sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(profile, executable_path=CHROMIUM, args=ARGS, headless=True,
-                                                       viewport={"width": 1100, "height": 900})
-        yield context
-        context.close()
-    shutil.rmtree(profile, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
-def shots():
-    folder = Path(tempfile.mkdtemp(prefix="sweattest-screens-"))
-    print(f"screenshots in {folder}")
-    return folder
 
 
 def log_in(page, base, role):

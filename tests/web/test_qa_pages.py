@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sweattest.bench.demo import DEMO_ORDER, DEMO_SCENARIO
 from sweattest.bench.order import parse_order
-from sweattest.bench.simulated_run import perform_simulated_run
+from sweattest.bench.service import perform_simulated_run
 from sweattest.bench.simulation.scenario import parse_scenario
 from sweattest.core.clock import VirtualClock
 from sweattest.qa.analytical_qc import ANALYZER

@@ -11,17 +11,16 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from sweattest.bench.runner.bench import Bench
+from sweattest.bench.instruments.bench import Bench
 from sweattest.bench.runner.operator import Operator
 from sweattest.bench.runner.reporting import Reporter
-from sweattest.bench.runner.stimulation import StimulationInterrupted, StimulationStopped, run_stimulation
+from sweattest.bench.runner.stimulation import StimulationInterrupted, StimulationStopped
 from sweattest.core.clock import Clock
 from sweattest.core.errors import DeviceError, ProcedureError, ValidationError
 from sweattest.core.procedure import effects as fx
 from sweattest.core.procedure.events import Event
 from sweattest.core.procedure.model import RunState
-from sweattest.core.rules.findings import Severity
-from sweattest.core.rules.reagents import check_pilocarpine_lot
+from sweattest.core.rules.reagents import lot_block
 from sweattest.core.stimulation import StimulationPlan
 from sweattest.core.units import Q_
 from sweattest.qa.analytical_qc import ANALYZER, CONTROL_LOTS, has_qc, qc_run_id
@@ -86,7 +85,7 @@ class Runner:
         this returns; the rest of what ``procedure.recovery`` decides is queued for the run loop."""
         from sweattest.core.procedure.recovery import recovery
 
-        self.bench.inducer.all_outputs_off()
+        self.bench.inducer.force_off()
         for effect in recovery(self.run):
             if isinstance(effect, fx.AbortInterrupted):
                 self._abort_interrupted(effect)
@@ -121,25 +120,22 @@ class Runner:
     def _check_readiness(self, _: fx.CheckReadiness) -> None:
         lot = self.order["pilocarpine_lot"]
         expires = lot["expires"] if isinstance(lot["expires"], date) else date.fromisoformat(lot["expires"])
-        findings = check_pilocarpine_lot(lot["lot"], expires, self.clock.utcnow().date())
-        blocks = [f for f in findings if f.severity == Severity.BLOCK]
-        if blocks:
-            self.feed("abort", data={"reason": blocks[0].message, "code": blocks[0].code})
+        block = lot_block(lot["lot"], expires, self.clock.utcnow().date())
+        if block is not None:
+            self.feed("abort", data={"reason": block.message, "code": block.code})
             return
         try:
-            inducer_id = self.bench.inducer.identify()
-            self.bench.inducer.all_outputs_off()
-            balance_id = self.bench.balance.identify() if self.bench.balance else None
+            self.bench.inducer.force_off()
         except DeviceError as exc:
             self.feed("abort", data={"reason": f"instrument check failed: {exc}", "code": "device_check"})
             return
         self.feed("check_ready", data={"pilocarpine_lot": lot["lot"], "lot_expires": str(lot["expires"]),
-                                       "inducer": inducer_id, "balance": balance_id})
+                                       "instruments": self.bench.record()})
 
     def _pre_weigh(self, e: fx.PreWeigh) -> None:
-        weight = self._weigh(e.site, "pre")
-        if weight is not None:
-            self.feed("pre_weigh", site=e.site, data={"weight": weight})
+        reading = self._weigh(e.site, "pre")
+        if reading is not None:
+            self.feed("pre_weigh", site=e.site, data={"weight": reading.value, **reading.source})
 
     def _weigh(self, site: str, purpose: str):
         assert self.bench.balance is not None
@@ -147,7 +143,7 @@ class Runner:
         for _ in range(MEASURE_ATTEMPTS):
             self.operator.place_on_balance(site, purpose)
             try:
-                return self.bench.balance.stable_weight()
+                return self.bench.balance.weigh(site, purpose, self.operator)
             except DeviceError as exc:
                 last = exc
                 self.reporter.message(f"{site}: balance: {exc}")
@@ -174,24 +170,41 @@ class Runner:
                 raise StimulationStopped(self.stop_reason)
             self.reporter.stimulation(e.site, t, sp, i, v, q, plan.duration_s)
 
+        def countdown(remaining: float, total: float) -> None:
+            if self.stop_reason is not None:
+                raise StimulationStopped(self.stop_reason)
+            self.reporter.countdown(e.site, remaining, total, "stimulating")
+
+        inducer = self.bench.inducer
         try:
-            outcome = run_stimulation(self.bench.inducer, e.channel, plan, self.clock, record, progress)
+            outcome = inducer.stimulate(e.site, e.channel, plan, self.clock, record, progress, self.operator,
+                                        countdown)
         except StimulationInterrupted as exc:
             self._abort_stimulation(e.site, exc.outcome)
             raise exc.__cause__ from None
+        except StimulationStopped as exc:  # a stand-alone device: the tech is told to stop it by hand
+            self.feed("abort", site=e.site, data={
+                "reason": f"{exc}: stop the stand-alone inducer with its own button and remove the electrodes",
+                "code": "emergency_stop"})
+            return
         if outcome.completed:
-            self.feed("finish_stimulation", site=e.site,
-                      data={"charge": outcome.charge, "samples": outcome.samples,
-                            "output_off_confirmed": outcome.output_off_confirmed})
+            done = {"samples": outcome.samples, "output_off_confirmed": outcome.output_off_confirmed}
+            if inducer.host_controlled:
+                done["charge"] = outcome.charge
+            else:
+                done["standalone"] = {"serial_number": inducer.config.serial_number,
+                                      "trace": "none: stand-alone inducer, timed and confirmed by the tech"}
+            self.feed("finish_stimulation", site=e.site, data=done)
         else:
             self._abort_stimulation(e.site, outcome)
 
     def _abort_stimulation(self, site: str, outcome) -> None:
         fault = outcome.fault
-        self.feed("abort", site=site, data={
-            "reason": fault.message if fault else "stimulation stopped", "code": fault.code if fault else "",
-            "charge": outcome.charge, "samples": outcome.samples,
-            "output_off_confirmed": outcome.output_off_confirmed})
+        data = {"reason": fault.message if fault else "stimulation stopped", "code": fault.code if fault else "",
+                "samples": outcome.samples, "output_off_confirmed": outcome.output_off_confirmed}
+        if outcome.charge is not None:
+            data["charge"] = outcome.charge
+        self.feed("abort", site=site, data=data)
 
     def _abort_interrupted(self, e: fx.AbortInterrupted) -> None:
         self._output_off(fx.OutputOff(e.site, e.channel))
@@ -208,7 +221,7 @@ class Runner:
 
     def _output_off(self, e: fx.OutputOff) -> None:
         try:
-            self.bench.inducer.output_off(e.channel)
+            self.bench.inducer.force_off()
         except DeviceError as exc:
             self.reporter.message(f"{e.site}: WARNING output off not confirmed: {exc}")
 
@@ -225,9 +238,9 @@ class Runner:
 
     def _measure_sample(self, e: fx.MeasureSample) -> None:
         if e.gravimetric:
-            weight = self._weigh(e.site, "post")
-            if weight is not None:
-                self.feed("measure_sample", site=e.site, data={"weight": weight})
+            reading = self._weigh(e.site, "post")
+            if reading is not None:
+                self.feed("measure_sample", site=e.site, data={"weight": reading.value, **reading.source})
         else:
             self.feed("measure_sample", site=e.site, data={"volume": self.operator.read_volume(e.site)})
 
@@ -241,7 +254,8 @@ class Runner:
         for lot in CONTROL_LOTS:
             self.operator.run_control(lot.level, lot.lot)
             try:
-                result = self.bench.analyzer.read_result(timeout_s=120.0)
+                result = self.bench.analyzer.read_result(lot.level, f"the {lot.level} control (lot {lot.lot})",
+                                                         self.operator, 120.0, record="qc").value
             except DeviceError as exc:
                 self.reporter.message(f"QC {lot.level} control: chloridometer: {exc}; results cannot be final "
                                       "until QC is run")
@@ -265,17 +279,20 @@ class Runner:
         for _ in range(MEASURE_ATTEMPTS):
             self.operator.load_analyzer(e.site, e.sample_id)
             try:
-                result = self.bench.analyzer.read_result(timeout_s=120.0)
+                reading = self.bench.analyzer.read_result(e.sample_id, f"sample {e.sample_id} ({_label(e.site)})",
+                                                          self.operator, 120.0)
             except DeviceError as exc:
                 last = exc
                 self.reporter.message(f"{e.site}: chloridometer: {exc}")
                 continue
+            result = reading.value
             if result.sample_id != e.sample_id:
                 last = DeviceError(f"the chloridometer reported sample {result.sample_id!r}, expected "
                                    f"{e.sample_id!r}", device="chloridometer")
                 continue
             self.feed("analyze", site=e.site, data={"chloride": result.chloride, "sample_id": result.sample_id,
-                                                     "flags": list(result.flags), "qc_run": qc_run})
+                                                     "flags": list(result.flags), "qc_run": qc_run,
+                                                     **reading.source})
             return
         self.feed("abort", site=e.site, data={"reason": f"chloride analysis failed: {last}", "code": "analyzer"})
 
@@ -284,3 +301,7 @@ class Runner:
 
     def _run_finished(self, _: fx.RunFinished) -> None:
         self.finished = True
+
+
+def _label(site: str) -> str:
+    return site.replace("_", " ")

@@ -24,3 +24,17 @@ class Operator(Protocol):
 
     def load_analyzer(self, site: str, sample_id: str) -> None:
         """Put the site's sample into the chloridometer and start the analysis."""
+
+    # What an instrument without a host link asks of the tech (sweattest.bench.instruments.roles.Person).
+    def enter_reading(self, what: str, dimension: str, label: str, entry: int) -> tuple[pint.Quantity, str]:
+        """Type the reading shown on the instrument (``entry`` 1, then 2 blind to the first); returns the value
+        (parsed by the one number grammar, re-asked until valid) and the user name of who typed it."""
+
+    def confirm_device_started(self, site: str, text: str) -> None:
+        """The tech started a stand-alone device with its own button."""
+
+    def confirm_device_completed(self, site: str, text: str) -> str | None:
+        """None if the stand-alone device completed without an error light, else the error it showed."""
+
+    def tell(self, text: str) -> None:
+        """A line for the tech that needs no answer (e.g. two entries disagreed)."""

@@ -19,8 +19,8 @@ class Reporter:
                     charge_ma_min: float, duration_s: float) -> None:
         """A current/voltage reading during stimulation."""
 
-    def countdown(self, site: str, remaining_s: float, total_s: float) -> None:
-        """Time left on a running timer (collection)."""
+    def countdown(self, site: str, remaining_s: float, total_s: float, what: str = "collecting") -> None:
+        """Time left on a running timer: the collection, or a stand-alone inducer's stimulation."""
 
     def message(self, text: str) -> None:
         """A line for the tech."""

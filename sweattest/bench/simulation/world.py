@@ -13,7 +13,8 @@ import pint
 
 import drivers  # noqa: F401 - registers sim://
 from drivers.simulators.clocks import set_clock
-from sweattest.bench.runner.bench import Bench, BenchUrls
+from sweattest.bench.instruments.bench import Bench
+from sweattest.bench.instruments.config import InstrumentConfig
 from sweattest.bench.simulation.scenario import Scenario
 from sweattest.core.clock import Clock
 from sweattest.core.protocol import Protocol
@@ -28,20 +29,26 @@ def simulated_bench(clock: Clock, protocol: Protocol, scenario: Scenario, sites:
     name = f"run-{uuid.uuid4().hex[:8]}"
     set_clock(clock, name)
     loads = ",".join(f"{i + 1}:{scenario.sites[s].skin_resistance_kohm}kohm" for i, s in enumerate(sites))
-    urls = BenchUrls(
-        inducer=f"sim://inducer?channels={len(sites)}&load={loads}&seed={scenario.seed}&clock={name}",
-        analyzer=f"sim://chloridometer?seed={scenario.seed}&clock={name}",
-        balance=f"sim://balance?seed={scenario.seed}&clock={name}" if protocol.gravimetric else None,
+    instruments = (
+        InstrumentConfig("inducer", "scpi", channels=len(sites),
+                         port=f"sim://inducer?channels={len(sites)}&load={loads}&seed={scenario.seed}&clock={name}"),
+        InstrumentConfig("analyzer", "line", port=f"sim://chloridometer?seed={scenario.seed}&clock={name}"),
+        InstrumentConfig("balance", "mt-sics", port=f"sim://balance?seed={scenario.seed}&clock={name}"),
     )
-    bench = Bench.open(urls)
+    bench = Bench.open(instruments, clock, gravimetric=protocol.gravimetric)
     for fault in scenario.faults:
         if fault.device == "inducer":
-            bench.inducer.port.simulator.inject(fault.kind, channel=sites.index(fault.site) + 1, at_s=fault.at_s)
+            simulator(bench.inducer).inject(fault.kind, channel=sites.index(fault.site) + 1, at_s=fault.at_s)
         elif fault.device == "balance" and bench.balance is not None:
-            bench.balance.port.simulator.inject(fault.kind, at_s=fault.at_s or None)
+            simulator(bench.balance).inject(fault.kind, at_s=fault.at_s or None)
         elif fault.device == "chloridometer":
-            bench.analyzer.port.simulator.inject(fault.kind, at_s=fault.at_s or None)
+            simulator(bench.analyzer).inject(fault.kind, at_s=fault.at_s or None)
     return bench
+
+
+def simulator(instrument):
+    """The simulator behind an instrument opened on a sim:// URL."""
+    return instrument.driver.port.simulator
 
 
 class SimulatedOperator:
@@ -71,7 +78,7 @@ class SimulatedOperator:
         mass = self._container[site]
         if purpose == "post":
             mass = mass + self._sweat_mass(site)
-        self.bench.balance.port.simulator.place(mass)
+        simulator(self.bench.balance).place(mass)
 
     def apply_collector(self, site: str) -> None:
         self._collector_applied[site] = self.clock.monotonic()
@@ -84,7 +91,7 @@ class SimulatedOperator:
         from sweattest.qa.analytical_qc import CONTROL_LOTS
 
         target = next(c.mean for c in CONTROL_LOTS if c.level == level and c.lot == lot)
-        self.bench.analyzer.port.simulator.run_control(level, lot, target)
+        simulator(self.bench.analyzer).run_control(level, lot, target)
 
     def load_analyzer(self, site: str, sample_id: str) -> None:
         chloride = Q_(self.scenario.sites[site].chloride_mmol_l, "mmol/L")
@@ -92,7 +99,19 @@ class SimulatedOperator:
             sweat_ul = self._sweat_mass(site).to("mg").magnitude / SWEAT_DENSITY_MG_PER_UL
             eluate_ul = self.protocol.eluate_volume.to("uL").magnitude
             chloride = chloride * sweat_ul / (eluate_ul + sweat_ul)
-        self.bench.analyzer.port.simulator.load_sample(sample_id, chloride)
+        simulator(self.bench.analyzer).load_sample(sample_id, chloride)
+
+    def enter_reading(self, what: str, dimension: str, label: str, entry: int) -> tuple[pint.Quantity, str]:
+        raise NotImplementedError("the simulated bench has no manual instruments")
+
+    def confirm_device_started(self, site: str, text: str) -> None:
+        """A simulated bench drives its inducer; nothing to start by hand."""
+
+    def confirm_device_completed(self, site: str, text: str) -> str | None:
+        return None
+
+    def tell(self, text: str) -> None:
+        """The simulated tech needs no telling."""
 
     def _sweat_mass(self, site: str) -> pint.Quantity:
         started = self._collector_applied.get(site, self.clock.monotonic())

@@ -98,8 +98,9 @@ def _step(run: RunState, record: SiteRecord, event: Event) -> tuple[RunState, li
     elif event.kind == "start_stimulation":
         changes = {"stimulation_started_t": event.t}
     elif event.kind == "finish_stimulation":
-        changes = {"stimulation_ended_t": event.t,
-                   "charge": require(d["charge"], "charge", "finish_stimulation.charge")}
+        changes = {"stimulation_ended_t": event.t}
+        if "standalone" not in d:  # a stand-alone inducer has no current trace, so no measured charge
+            changes["charge"] = require(d.get("charge"), "charge", "finish_stimulation.charge")
     elif event.kind == "start_collection":
         changes = {"collection_started_t": event.t, "collection_started_at": event.at}
     elif event.kind == "finish_collection":

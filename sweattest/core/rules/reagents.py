@@ -28,3 +28,9 @@ def check_pilocarpine_lot(lot: str, expires: date, on: date) -> list[Finding]:
                         f"pilocarpine lot {lot.strip()} expired on {expires.isoformat()}: use an "
                         "in-date lot; stimulation is blocked", SRC_LOT)]
     return []
+
+
+def lot_block(lot: str, expires: date, on: date) -> Finding | None:
+    """The one decision whether a pilocarpine lot blocks stimulation on day ``on``: the blocking finding, or
+    None. Every place that starts or continues a stimulation asks this."""
+    return next((f for f in check_pilocarpine_lot(lot, expires, on) if f.severity is Severity.BLOCK), None)

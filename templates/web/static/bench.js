@@ -62,6 +62,9 @@
           window.location.reload(); return;
         }
         if (d.stimulation && document.getElementById("chart")) chart(d.stimulation);
+        else if (d.stimulation && document.getElementById("left")) {
+          document.getElementById("left").textContent = mmss((d.stimulation.duration_s || 0) - (d.stimulation.t || 0));
+        }
         if (d.timers) timers(d.timers);
         setTimeout(poll, 400);
       })

@@ -1,0 +1,51 @@
+"""``sweattest instruments check``: open every configured instrument, identify it, compare its serial number
+with the configuration, report its calibration due date, and leave every output off. One line each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sweattest.bench.instruments.bench import check_calibration, check_identity
+from sweattest.bench.instruments.config import InstrumentConfig
+from sweattest.bench.instruments.registry import open_instrument
+from sweattest.core.clock import Clock
+from sweattest.core.errors import DeviceError
+
+
+@dataclass(frozen=True)
+class CheckLine:
+    config: InstrumentConfig
+    ready: bool
+    text: str
+
+
+def check_instrument(config: InstrumentConfig, clock: Clock) -> CheckLine:
+    try:
+        instrument = open_instrument(config, clock)
+    except DeviceError as exc:
+        return CheckLine(config, False, f"NOT READY: cannot be opened: {exc}")
+    try:
+        try:
+            identity = instrument.identify()
+        except DeviceError as exc:
+            return CheckLine(config, False, f"NOT READY: does not answer as a {config.model} {config.role}: {exc}")
+        if config.role == "inducer":
+            instrument.force_off()
+        check_identity(config, identity)
+        due = config.calibration_due
+        check_calibration(config, clock.utcnow().date())
+    except DeviceError as exc:
+        return CheckLine(config, False, f"NOT READY: {exc}")
+    finally:
+        instrument.close()
+    facts = [identity.text()]
+    if config.serial_number and not identity.serial_number:
+        facts.append(f"serial {config.serial_number} (from the configuration; not reported by this model)")
+    facts.append(f"calibration due {due.isoformat()}" if due else "no calibration due date configured")
+    if config.role == "inducer" and instrument.host_controlled:
+        facts.append("every output off (confirmed)")
+    return CheckLine(config, True, "ready: " + "; ".join(facts))
+
+
+def check_all(instruments: tuple[InstrumentConfig, ...], clock: Clock) -> list[CheckLine]:
+    return [check_instrument(config, clock) for config in instruments]

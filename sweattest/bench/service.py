@@ -1,0 +1,206 @@
+"""The one run service: starting, resuming and performing runs, for the command line, the bench screens,
+crash recovery and the demo.
+
+Starting a run: the order's date-dependent checks (the pilocarpine lot), the bench opened (configured
+instruments, or the simulators of a scenario) with every output forced off and every instrument identified,
+then the run created (written ahead) and the patient verified. Resuming: outputs forced off, a site caught
+stimulating aborted with the reason, the rest queued. Every clinical decision is taken by the rules and the
+procedure core; this module only sequences them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sweattest.bench.config import LabConfig
+from sweattest.bench.instruments.bench import Bench
+from sweattest.bench.order import Order
+from sweattest.bench.runner import Reporter, Runner
+from sweattest.bench.runner.operator import Operator
+from sweattest.bench.simulation.scenario import Scenario, parse_scenario
+from sweattest.bench.simulation.world import SimulatedOperator, simulated_bench
+from sweattest.core.clock import Clock, VirtualClock
+from sweattest.core.errors import ValidationError
+from sweattest.core.procedure import new_run
+from sweattest.core.procedure.model import RunState
+from sweattest.core.procedure.table import SITE_STATES
+from sweattest.core.protocol import Protocol
+from sweattest.core.rules.reagents import lot_block
+from sweattest.qa.analytical_qc import qc_status
+from sweattest.record.run_record import run_record
+from sweattest.record.runs import load_run
+
+#: A run whose derived state comes before this one is unfinished: the runner still had work to do.
+FIRST_DONE_STATE = "result_ready"
+
+#: Builds the run's operator (the person at the bench) once the bench is open. It gets the simulated tech
+#: for a simulated bench (None on configured instruments).
+OperatorFactory = Callable[[SimulatedOperator | None], Operator]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run: RunState
+    record: dict
+    out_dir: Path
+    files: dict[str, Path]
+
+
+@dataclass
+class ActiveRun:
+    """A run under this process's control: its runner and its open bench."""
+
+    run_id: str
+    runner: Runner
+    bench: Bench
+    order: dict[str, Any]
+    clock: Clock
+
+    def perform(self) -> RunState:
+        """Carry the run to its results; whatever happens, every output off and the instruments closed."""
+        try:
+            return self.runner.run_until_results()
+        finally:
+            warning = self.bench.shutdown()
+            if warning:
+                self.runner.reporter.message(warning)
+
+
+def new_run_id(clock: Clock) -> str:
+    return f"R{clock.utcnow():%Y%m%d}-{uuid.uuid4().hex[:8].upper()}"
+
+
+def check_order_now(order: Order, clock: Clock) -> None:
+    """Checks that depend on today's date, done before anything is written."""
+    block = lot_block(order.pilocarpine_lot, order.pilocarpine_expires, clock.utcnow().date())
+    if block is not None:
+        raise ValidationError(f"order.pilocarpine_lot.expires: {block.message}")
+
+
+class RunService:
+    def __init__(self, store, config: LabConfig | None = None):
+        self.store = store
+        self.config = config or LabConfig()
+
+    # -- the bench -------------------------------------------------------------------------------------
+    def open_bench(self, clock: Clock, protocol: Protocol, sites: tuple[str, ...],
+                   scenario: Scenario | None) -> Bench:
+        """The simulators of ``scenario``, or the instruments of the lab configuration."""
+        if scenario is not None:
+            return simulated_bench(clock, protocol, scenario, sites)
+        if not self.config.instruments:
+            raise ValidationError(f"{self.config.source}: no instruments are configured for this station; add "
+                                  "[[instruments]] tables to the lab configuration (docs/config.md), or use "
+                                  "the simulated instruments (--simulate)")
+        return Bench.open(self.config.instruments, clock, gravimetric=protocol.gravimetric,
+                          second_person=self.config.second_entry_by_second_person)
+
+    # -- start -----------------------------------------------------------------------------------------
+    def start(self, order: Order, *, clock: Clock, scenario: Scenario | None = None,
+              operator_for: OperatorFactory | None = None, reporter: Reporter | None = None,
+              run_id: str | None = None, extra: dict[str, Any] | None = None,
+              require_simulators: bool = False) -> ActiveRun:
+        """Create the run (written ahead) on an open bench and verify the patient. ``require_simulators``:
+        refuse unless every instrument identifies itself as a sweattest simulator (accelerated time)."""
+        check_order_now(order, clock)
+        bench = self.open_bench(clock, order.protocol, order.sites, scenario)
+        try:
+            if require_simulators and not bench.simulated:
+                real = [r for r, i in bench.identities.items() if not i.simulator]
+                raise ValidationError(f"--speed: the {', '.join(real)} on this bench did not identify itself as a "
+                                      "sweattest simulator; real instruments run on the real clock (omit --speed)")
+            run_id = run_id or new_run_id(clock)
+            doc = order.as_dict() | (extra or {})
+            if scenario is not None:
+                doc["simulation"] = scenario.as_dict()
+            self.store.create_run(run_id, accession=order.accession, method=order.method, operator=order.operator,
+                                  patient_mrn=order.patient.mrn, created_at=clock.utcnow(), order=doc)
+            simulated = (SimulatedOperator(order.operator, clock, bench, order.protocol, scenario)
+                         if scenario is not None else None)
+            operator = _operator(operator_for, simulated)
+            runner = Runner(store=self.store, clock=clock, bench=bench, operator=operator,
+                            run=new_run(run_id, order.protocol, order.sites), order=doc, reporter=reporter)
+            verify = {"mrn": order.patient.mrn, "accession": order.accession}
+            if extra and "eligibility" in extra:
+                verify["overrides"] = extra["eligibility"]["overrides"]
+            runner.feed("verify_patient", data=verify)
+        except BaseException:
+            bench.shutdown()
+            raise
+        return ActiveRun(run_id, runner, bench, doc, clock)
+
+    # -- resume ----------------------------------------------------------------------------------------
+    def unfinished(self) -> list[dict]:
+        done = SITE_STATES.index(FIRST_DONE_STATE)
+        return [r for r in self.store.list_runs()
+                if r["state"] in SITE_STATES and SITE_STATES.index(r["state"]) < done]
+
+    def resume(self, run_id: str, *, clock: Clock | None = None, speed: float | None = None,
+               operator_for: OperatorFactory | None = None, reporter: Reporter | None = None) -> ActiveRun:
+        """The run brought back under control: outputs off and a site caught stimulating aborted before this
+        returns; the rest is queued. A simulated run resumes on its recorded scenario; a run on instruments
+        resumes on the configured bench, on the real clock."""
+        run, order = load_run(self.store, run_id)
+        scenario = parse_scenario(order["simulation"], tuple(order["sites"])) if "simulation" in order else None
+        if scenario is None and operator_for is None:
+            raise ValidationError(f"run {run_id} was performed on instruments: resume it where a tech can answer "
+                                  "the bench's prompts")
+        clock = clock or VirtualClock(start=self.last_recorded(run_id), speed=speed)
+        t_offset = (clock.utcnow() - self.store.get_run(run_id)["created_at"]).total_seconds()
+        bench = self.open_bench(clock, run.protocol, tuple(order["sites"]), scenario)
+        try:
+            simulated = None
+            if scenario is not None:
+                simulated = SimulatedOperator(order["operator"], clock, bench, run.protocol, scenario)
+                simulated.restore(run, t_offset)
+            runner = Runner(store=self.store, clock=clock, bench=bench, operator=_operator(operator_for, simulated),
+                            run=run, order=order, reporter=reporter, t_offset=t_offset)
+            runner.recover()
+        except BaseException:
+            bench.shutdown()
+            raise
+        return ActiveRun(run_id, runner, bench, order, clock)
+
+    def last_recorded(self, run_id: str) -> datetime:
+        """The latest time anything of the run was recorded: the process stopped after it."""
+        times = [e.at for e in self.store.events(run_id)[-1:]]
+        readings = self.store.readings(run_id)
+        if readings:
+            times.append(readings[-1]["at"])
+        return max(times) if times else self.store.get_run(run_id)["created_at"]
+
+    # -- results ---------------------------------------------------------------------------------------
+    def finish(self, active: ActiveRun, run: RunState, out_dir: Path) -> RunResult:
+        """The run's record and its files (report, LIMS files) once it has results."""
+        from sweattest.outputs.run_files import write_outputs
+
+        record = run_record(run, active.order, generated_at=active.clock.utcnow(),
+                            qc=qc_status(self.store, run.run_id))
+        return RunResult(run=run, record=record, out_dir=out_dir,
+                         files=write_outputs(record, out_dir, self.config))
+
+
+def _operator(operator_for: OperatorFactory | None, simulated: SimulatedOperator | None) -> Operator:
+    if operator_for is not None:
+        return operator_for(simulated)
+    if simulated is None:
+        raise ValidationError("a run on instruments needs a tech to answer its prompts")
+    return simulated
+
+
+def perform_simulated_run(order: Order, scenario: Scenario, *, store, clock: Clock, out_dir: Path,
+                          reporter: Reporter | None = None, run_id: str | None = None,
+                          config: LabConfig | None = None) -> RunResult:
+    """A whole simulated run, start to files (the demo, `run --simulate`, tests)."""
+    service = RunService(store, config)
+    active = service.start(order, clock=clock, scenario=scenario, reporter=reporter, run_id=run_id)
+    return service.finish(active, active.perform(), out_dir)
+
+
+__all__ = ["ActiveRun", "RunResult", "RunService", "check_order_now", "new_run_id",
+           "perform_simulated_run"]

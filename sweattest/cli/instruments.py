@@ -1,0 +1,38 @@
+"""`sweattest instruments check`: is every configured instrument there, the right one, and in calibration?"""
+
+from __future__ import annotations
+
+import argparse
+
+from sweattest.bench.config import load_config
+from sweattest.cli.options import add_config_option
+from sweattest.core.clock import RealClock
+from sweattest.core.errors import ConfigError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("instruments", help="check the instruments of the lab configuration",
+                       description="Opens every configured instrument, identifies it (model, serial number, "
+                                   "firmware), compares the serial number with the configuration, reports the "
+                                   "calibration due date and leaves every output off. One line per instrument; "
+                                   "exit status 0 only when all are ready, 2 otherwise.")
+    verbs = p.add_subparsers(dest="verb", metavar="VERB", required=True)
+    check = verbs.add_parser("check", help="open, identify and check every configured instrument")
+    add_config_option(check)
+    check.set_defaults(func=_check)
+
+
+def _check(args: argparse.Namespace) -> int:
+    from sweattest.bench.instruments.check import check_all
+
+    config = load_config(args.config)
+    if not config.instruments:
+        raise ConfigError(f"{config.source}: no instruments are configured; add [[instruments]] tables "
+                          "(docs/config.md)")
+    lines = check_all(config.instruments, RealClock())
+    width = max(len(line.config.label) for line in lines)
+    for line in lines:
+        print(f"{line.config.label:<{width}}  {line.text}")
+    ready = all(line.ready for line in lines)
+    print("all instruments ready" if ready else "NOT all instruments are ready: fix the lines above before testing")
+    return 0 if ready else 2

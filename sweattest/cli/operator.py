@@ -1,0 +1,97 @@
+"""The tech at a terminal: each manual step is a prompt on standard output answered on standard input.
+
+At a terminal the tech presses Enter to confirm a step and types a reading with its unit. When standard input
+is not a terminal each prompt reads one line (an empty line confirms; an entry is a number with its unit), so a
+run can be scripted. Standard input ending while a step waits stops the run safely (outputs off).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+import pint
+
+from sweattest.core.errors import SweatTestError, ValidationError
+from sweattest.core.units import parse_quantity
+
+#: Wrong entries accepted for one prompt before the step is given up.
+MAX_TRIES = 5
+
+
+class InputEnded(SweatTestError):
+    """Standard input ended while a step waited for the tech; the run stops with every output off."""
+
+
+class ConsoleOperator:
+    def __init__(self, name: str, stdin: TextIO | None = None, out: TextIO | None = None):
+        self.name = name
+        self.stdin = stdin or sys.stdin
+        self.out = out or sys.stdout
+
+    def _line(self, prompt: str) -> str:
+        self.out.write(f"\n>>> {prompt}\n> ")
+        self.out.flush()
+        line = self.stdin.readline()
+        if not line:
+            raise InputEnded(f"standard input ended while waiting for: {prompt}")
+        return line.strip()
+
+    def _confirm(self, text: str, action: str) -> None:
+        self._line(f"{text} [Enter: {action}]")
+
+    def _quantity(self, prompt: str, dimension: str, where: str) -> pint.Quantity:
+        for _ in range(MAX_TRIES):
+            text = self._line(prompt)
+            try:
+                value = parse_quantity(text, dimension, where)
+            except ValidationError as exc:
+                self.tell(f"not accepted: {exc}")
+                continue
+            if value.magnitude <= 0:
+                self.tell(f"not accepted: {text}: enter a value above 0")
+                continue
+            return value
+        raise ValidationError(f"{where}: no valid entry after {MAX_TRIES} tries; the step is given up")
+
+    # -- the Operator protocol -----------------------------------------------------------------------
+    def place_on_balance(self, site: str, purpose: str) -> None:
+        when = "empty, before collection" if purpose == "pre" else "with the collected sweat"
+        self._confirm(f"{_label(site)}: put the sealed collection container on the balance ({when}) and close "
+                      "the draught shield.", "weigh")
+
+    def apply_collector(self, site: str) -> None:
+        self._confirm(f"{_label(site)}: remove the electrodes, clean and dry the skin, apply the collector.",
+                      "collector applied, start the timer")
+
+    def read_volume(self, site: str) -> pint.Quantity:
+        return self._quantity(f"{_label(site)}: remove the collector and read the sweat volume on the coil; "
+                              "type it with its unit (e.g. 35.5 uL)", "volume", f"volume of {_label(site)}")
+
+    def run_control(self, level: str, lot: str) -> None:
+        self._confirm(f"Quality control: put the {level} control (lot {lot}) into the chloride analyzer and start "
+                      "it.", "control loaded")
+
+    def load_analyzer(self, site: str, sample_id: str) -> None:
+        self._confirm(f"{_label(site)}: load sample {sample_id} into the chloride analyzer and start it.",
+                      "sample loaded")
+
+    def enter_reading(self, what: str, dimension: str, label: str, entry: int) -> tuple[pint.Quantity, str]:
+        again = " again (second entry: read the display yourself)" if entry == 2 else ""
+        value = self._quantity(f"Type the {label} shown on the instrument{again}, with its unit", dimension, label)
+        return value, self.name
+
+    def confirm_device_started(self, site: str, text: str) -> None:
+        self._confirm(text, "started")
+
+    def confirm_device_completed(self, site: str, text: str) -> str | None:
+        answer = self._line(f"{text} [Enter: yes, completed; or type the error it showed]")
+        return answer or None
+
+    def tell(self, text: str) -> None:
+        self.out.write(f"  {text}\n")
+        self.out.flush()
+
+
+def _label(site: str) -> str:
+    return site.replace("_", " ")

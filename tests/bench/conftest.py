@@ -1,0 +1,78 @@
+"""Simulators started as separate processes on pseudo-terminals (`sweattest simulate ...`), and lab
+configurations that name their device paths, as a lab would name its serial adapters."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SWEATTEST = [sys.executable, "-m", "sweattest"]
+
+
+class Simulators:
+    def __init__(self):
+        self.procs: list[subprocess.Popen] = []
+
+    def start(self, device: str, *args: str) -> str:
+        """Start ``sweattest simulate DEVICE ARGS``; returns the device path it prints first."""
+        proc = subprocess.Popen([*SWEATTEST, "simulate", device, *args], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, cwd=ROOT)
+        self.procs.append(proc)
+        path = proc.stdout.readline().strip()
+        assert path.startswith("/dev/"), proc.stderr.read()
+        return path
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@pytest.fixture
+def simulators():
+    sims = Simulators()
+    yield sims
+    sims.stop()
+
+
+@pytest.fixture
+def silent_port():
+    """A pseudo-terminal nobody answers on: a device that is plugged in but does not talk."""
+    master, slave = os.openpty()
+    path = os.ttyname(slave)
+    yield path
+    os.close(master)
+    os.close(slave)
+
+
+def instrument_table(role: str, model: str, port: str | None = None, **extra) -> str:
+    lines = ["[[instruments]]", f'role = "{role}"', f'model = "{model}"']
+    if port is not None:
+        lines.append(f'port = "{port}"')
+    for key, value in extra.items():
+        lines.append(f"{key} = {value}" if not isinstance(value, str) or key == "calibration_due"
+                     else f'{key} = "{value}"')
+    return "\n".join(lines) + "\n"
+
+
+def write_config(tmp_path: Path, *tables: str, extra: str = "") -> Path:
+    path = tmp_path / "sweattest.toml"
+    path.write_text(extra + "\n" + "\n".join(tables), encoding="utf-8")
+    return path
+
+
+def sweattest(*args: str, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([*SWEATTEST, *args], capture_output=True, text=True, cwd=kw.pop("cwd", ROOT),
+                          timeout=kw.pop("timeout", 120), **kw)

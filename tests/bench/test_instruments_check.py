@@ -1,0 +1,68 @@
+"""`sweattest instruments check` against simulators on pseudo-terminals in their own processes: one line per
+instrument, exit 0 only when all are ready; a missing device, a wrong serial number, a silent port and an
+overdue calibration each give a clear line and exit 2, and every inducer output is left off."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from tests.bench.conftest import instrument_table, sweattest, write_config
+
+LATER = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=90)).isoformat()
+
+
+def test_every_instrument_present_and_right_is_ready(tmp_path, simulators):
+    inducer = simulators.start("inducer", "--seed", "3")
+    balance = simulators.start("balance", "--seed", "5")
+    analyzer = simulators.start("chloridometer")
+    config = write_config(tmp_path,
+                          instrument_table("inducer", "scpi", inducer, serial_number="000003", calibration_due=LATER),
+                          instrument_table("balance", "mt-sics", balance, serial_number="B100000005"),
+                          instrument_table("analyzer", "line", analyzer, serial_number="CL-9"))
+    done = sweattest("instruments", "check", "--config", str(config))
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("inducer scpi 000003 on /dev/")
+    assert "ready: SWEATTEST IND-2 SIM serial 000003 firmware 1.0" in lines[0]
+    assert f"calibration due {LATER}" in lines[0] and "every output off (confirmed)" in lines[0]
+    assert "ready: SWEATTEST XS205 serial B100000005" in lines[1]
+    assert "serial CL-9 (from the configuration; not reported by this model)" in lines[2]
+    assert lines[-1] == "all instruments ready"
+
+
+def test_a_missing_device_a_wrong_serial_a_silent_port_and_an_overdue_calibration_each_say_so(
+        tmp_path, simulators, silent_port):
+    inducer = simulators.start("inducer", "--seed", "3")
+    balance = simulators.start("balance", "--seed", "5")
+    config = write_config(tmp_path,
+                          instrument_table("inducer", "scpi", inducer, serial_number="SN-4711"),
+                          instrument_table("balance", "mt-sics", balance, calibration_due="2020-01-31"),
+                          instrument_table("analyzer", "line", "/dev/ttyUSB-not-there"))
+    done = sweattest("instruments", "check", "--config", str(config))
+    assert done.returncode == 2
+    out = done.stdout
+    assert ("NOT READY: inducer scpi SN-4711 on " in out
+            and "reports serial number 000003, the configuration says SN-4711" in out)
+    assert "NOT READY: balance mt-sics on" in out and "calibration was due on 2020-01-31" in out
+    assert "NOT READY: cannot be opened: analyzer line on /dev/ttyUSB-not-there: port /dev/ttyUSB-not-there " \
+           "does not exist" in out
+    assert out.splitlines()[-1].startswith("NOT all instruments are ready")
+
+    silent = write_config(tmp_path, instrument_table("inducer", "scpi", silent_port))
+    done = sweattest("instruments", "check", "--config", str(silent))
+    assert done.returncode == 2
+    assert "NOT READY: does not answer as a scpi inducer: inducer: no reply to '*IDN?' within" in done.stdout
+
+
+def test_an_inducer_port_with_a_balance_on_it_does_not_answer_as_an_inducer(tmp_path, simulators):
+    balance = simulators.start("balance")
+    done = sweattest("instruments", "check", "--config",
+                     str(write_config(tmp_path, instrument_table("inducer", "scpi", balance))))
+    assert done.returncode == 2
+    assert "NOT READY: does not answer as a scpi inducer" in done.stdout
+
+
+def test_check_without_instruments_says_how_to_configure_them(tmp_path):
+    done = sweattest("instruments", "check", "--config", str(write_config(tmp_path, extra="[lab]\nname = 'X'\n")))
+    assert done.returncode == 2
+    assert "no instruments are configured; add [[instruments]] tables" in done.stderr

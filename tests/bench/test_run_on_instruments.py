@@ -1,0 +1,205 @@
+"""A complete bilateral run through `sweattest run` without --simulate, on the instruments of the lab
+configuration, the tech's answers scripted on standard input (one line per prompt). Wired instruments are
+simulators in their own processes on pseudo-terminals; time is a virtual clock (instant), so the five-minute
+stimulation and the collection take no wall time while every reading still crosses the serial line."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from sweattest.cli.main import main
+from sweattest.core.clock import VirtualClock
+from sweattest.qa.analytical_qc import CONTROL_LOTS
+from sweattest.record.runs import load_run
+from sweattest.record.store import open_store
+from tests.bench.conftest import ROOT, instrument_table, sweattest, write_config
+
+CHLORIDE = {"1": "45 mmol/L", "2": "48 mmol/L"}  # by channel: left forearm, right forearm
+
+
+def short_method(tmp_path: Path) -> Path:
+    """Macroduct with a short stimulation and collection (2 min, 6 min)."""
+    text = (ROOT / "protocols" / "macroduct.toml").read_text(encoding="utf-8")
+    text = text.replace('name = "macroduct"', 'name = "macroduct_short"')
+    text = re.sub(r'duration = \{ value = "5 min"', 'duration = { value = "2 min"', text)
+    text = re.sub(r'max_time = \{ value = "30 min"', 'max_time = { value = "6 min"', text)
+    path = tmp_path / "macroduct_short.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+class Tech:
+    """Standard input of the run: answers the prompt the run just printed, one line at a time, and acts on
+    the analyzer's keypad (its pseudo-terminal) where a prompt asks to load a sample or a control."""
+
+    def __init__(self, out: io.StringIO, analyzer: str | None = None, typed: dict[str, list[str]] | None = None):
+        self.out = out
+        self.analyzer = analyzer
+        self.typed = typed or {}
+        self.answered: list[tuple[str, str]] = []
+
+    def readline(self) -> str:
+        prompt = self.out.getvalue().rsplit(">>> ", 1)[-1].split("\n", 1)[0]
+        answer = self._answer(prompt)
+        self.answered.append((prompt, answer))
+        return answer + "\n"
+
+    def _answer(self, prompt: str) -> str:
+        for key, answers in self.typed.items():
+            if key in prompt and answers:
+                return answers.pop(0)
+        if "read the sweat volume" in prompt:
+            return "35 uL"
+        if self.analyzer and (m := re.search(r"put the (\w+) control \(lot ([\w-]+)\)", prompt)):
+            target = next(c.mean for c in CONTROL_LOTS if c.level == m.group(1))
+            self._keypad(f"CONTROL {m.group(1)} {m.group(2)} {target.magnitude:g}mmol/L")
+        elif self.analyzer and (m := re.search(r"load sample (\S+-(\d)) into", prompt)):
+            self._keypad(f"LOAD {m.group(1)} {CHLORIDE[m.group(2)].replace(' ', '')}")
+        return ""
+
+    def _keypad(self, line: str) -> None:
+        fd = os.open(self.analyzer, os.O_WRONLY | os.O_NOCTTY)
+        try:
+            os.write(fd, line.encode("ascii") + b"\r\n")
+        finally:
+            os.close(fd)
+
+
+def run_cli(monkeypatch, tmp_path, config: Path, tech_for, *extra: str) -> tuple[int, str, Tech]:
+    from sweattest.bench.demo import DEMO_ORDER
+
+    order = dict(DEMO_ORDER, method=str(short_method(tmp_path)))
+    (tmp_path / "order.json").write_text(json.dumps(order), encoding="utf-8")
+    out = io.StringIO()
+    tech = tech_for(out)
+    monkeypatch.setattr(sys, "stdout", out)
+    monkeypatch.setattr(sys, "stdin", tech)
+    monkeypatch.setattr("sweattest.cli.options.RealClock", lambda: VirtualClock(speed=None))
+    status = main(["run", "--order", str(tmp_path / "order.json"), "--config", str(config),
+                   "--db", str(tmp_path / "runs.db"), "--out", str(tmp_path / "out"), *extra])
+    monkeypatch.undo()
+    return status, out.getvalue(), tech
+
+
+def stored(tmp_path):
+    store = open_store(str(tmp_path / "runs.db"))
+    try:
+        [row] = store.list_runs()
+        run, _ = load_run(store, row["run_id"])
+        return run, store.events(row["run_id"]), store.readings(row["run_id"])
+    finally:
+        store.close()
+
+
+def test_scpi_inducer_and_line_analyzer_on_pseudo_terminals(monkeypatch, tmp_path, simulators):
+    inducer = simulators.start("inducer", "--baud", "115200", "--seed", "3", "--option", "load=1:10kohm,2:12kohm")
+    analyzer = simulators.start("chloridometer", "--option", "analysis=0.2s")
+    config = write_config(tmp_path,
+                          instrument_table("inducer", "scpi", inducer, baudrate=115200, serial_number="000003"),
+                          instrument_table("analyzer", "line", analyzer))
+    status, out, tech = run_cli(monkeypatch, tmp_path, config, lambda out: Tech(out, analyzer))
+    assert status == 0, out
+    run, events, readings = stored(tmp_path)
+    assert [s.state for s in run.sites] == ["result_ready", "result_ready"]
+    assert [s.chloride.text for s in run.sites] == ["45", "48"] or all(s.chloride for s in run.sites)
+    ready = next(e for e in events if e.kind == "check_ready")
+    assert ready.data["instruments"]["inducer"]["identity"] == "SWEATTEST IND-2 SIM serial 000003 firmware 1.0"
+    finished = [e for e in events if e.kind == "finish_stimulation"]
+    assert [e.data["output_off_confirmed"] for e in finished] == [True, True]
+    assert len(readings) >= 2 * 1190  # ten readings a second for two minutes, on each site, over the serial line
+    assert "Files written to" in out and "interpretation:" in out
+    assert any("load sample" in prompt for prompt, _ in tech.answered)
+
+
+def test_standalone_inducer_and_manual_analyzer_typed_twice(monkeypatch, tmp_path):
+    config = write_config(tmp_path, instrument_table("inducer", "standalone", serial_number="WS-3700-17"),
+                          instrument_table("analyzer", "manual", serial_number="CC3400-5"))
+    typed = {"Type the chloride of the normal": ["40 mmol/L", "40 mmol/L"],
+             "Type the chloride of the abnormal": ["100 mmol/L", "100 mmol/L"],
+             "-1 (left forearm)": ["45.5 mmol/L", "45,5 mmol/L", "45.6 mmol/L", "45.5 mmol/L", "45.5 mmol/L"],
+             "-2 (right forearm)": ["48 mmol/L", "48 mmol/L"]}
+    status, out, tech = run_cli(monkeypatch, tmp_path, config, lambda out: Tech(out, typed=typed))
+    assert status == 0, out
+    run, events, readings = stored(tmp_path)
+    assert [s.state for s in run.sites] == ["result_ready", "result_ready"]
+    assert readings == []  # a stand-alone inducer has no current trace
+    finished = [e for e in events if e.kind == "finish_stimulation"]
+    assert finished[0].data["standalone"] == {"serial_number": "WS-3700-17",
+                                              "trace": "none: stand-alone inducer, timed and confirmed by the tech"}
+    left = next(e for e in events if e.kind == "analyze" and e.site == "left_forearm")
+    assert left.data["entries"] == [{"value": "45.5 mmol/L", "by": "tech1"}, {"value": "45.5 mmol/L", "by": "tech1"}]
+    assert left.data["disagreed"] == [{"entries": [{"value": "45.5 mmol/L", "by": "tech1"},
+                                                   {"value": "45.6 mmol/L", "by": "tech1"}]}]
+    assert "not accepted: " in out and "use a decimal point" in out or "45,5" in out
+    assert "the two entries disagree (45.5 mmol/L and 45.6 mmol/L)" in out
+    prompts = [p for p, _ in tech.answered]
+    assert any(p.startswith("Press START on the inducer for left forearm (1.5 mA for 2 min)") for p in prompts)
+    assert any("Did it complete without an error light?" in p for p in prompts)
+
+
+def test_an_error_on_the_standalone_inducer_aborts_that_site(monkeypatch, tmp_path):
+    config = write_config(tmp_path, instrument_table("inducer", "standalone"), instrument_table("analyzer", "manual"))
+    typed = {"Did it complete without an error light? [Enter: yes": ["E3 electrode contact", ""],
+             "Type the chloride": ["40 mmol/L", "40 mmol/L", "100 mmol/L", "100 mmol/L", "48 mmol/L", "48 mmol/L"]}
+    status, out, _ = run_cli(monkeypatch, tmp_path, config, lambda out: Tech(out, typed=typed))
+    assert status == 0, out
+    run, events, _ = stored(tmp_path)
+    left, right = run.sites
+    assert left.state == "aborted"
+    assert left.abort_reason.startswith("the stand-alone inducer showed an error: E3 electrode contact.")
+    assert right.state == "result_ready"
+
+
+def test_speed_is_refused_on_instruments_that_are_not_simulators(tmp_path):
+    config = write_config(tmp_path, instrument_table("inducer", "standalone"), instrument_table("analyzer", "manual"))
+    from sweattest.bench.demo import DEMO_ORDER
+
+    (tmp_path / "order.json").write_text(json.dumps(DEMO_ORDER), encoding="utf-8")
+    done = sweattest("run", "--order", str(tmp_path / "order.json"), "--config", str(config), "--db",
+                     str(tmp_path / "runs.db"), "--speed", "60", input="")
+    assert done.returncode == 2
+    assert ("--speed: the inducer, analyzer on this bench did not identify itself as a sweattest simulator"
+            in done.stderr)
+    store = open_store(str(tmp_path / "runs.db"))
+    try:
+        assert store.list_runs() == []  # refused before the run was created
+    finally:
+        store.close()
+
+
+def test_standard_input_ending_stops_the_run_safely_and_keeps_what_was_recorded(tmp_path):
+    config = write_config(tmp_path, instrument_table("inducer", "standalone"), instrument_table("analyzer", "manual"))
+    from sweattest.bench.demo import DEMO_ORDER
+
+    (tmp_path / "order.json").write_text(json.dumps(DEMO_ORDER), encoding="utf-8")
+    done = sweattest("run", "--order", str(tmp_path / "order.json"), "--config", str(config), "--db",
+                     str(tmp_path / "runs.db"), input="")
+    assert done.returncode == 1
+    assert "standard input ended while waiting for: Press START on the inducer for left forearm" in done.stderr
+    store = open_store(str(tmp_path / "runs.db"))
+    try:
+        [row] = store.list_runs()
+        assert [e.kind for e in store.events(row["run_id"])][:3] == ["verify_patient", "check_ready",
+                                                                     "start_stimulation"]
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("entry, message", [("35,5 uL", "use a decimal point"), ("35.5 mmol/L", "volume")])
+def test_a_bad_manual_entry_is_refused_and_asked_again(monkeypatch, tmp_path, entry, message):
+    config = write_config(tmp_path, instrument_table("inducer", "standalone"), instrument_table("analyzer", "manual"))
+    typed = {"read the sweat volume": [entry, "35 uL", "35 uL"],
+             "Type the chloride": ["40 mmol/L", "40 mmol/L", "100 mmol/L", "100 mmol/L", "45 mmol/L", "45 mmol/L",
+                                   "48 mmol/L", "48 mmol/L"]}
+    status, out, _ = run_cli(monkeypatch, tmp_path, config, lambda out: Tech(out, typed=typed))
+    assert status == 0, out
+    assert "not accepted: " in out and message in out.split("not accepted: ", 1)[1].split("\n", 1)[0]
+    run, _, _ = stored(tmp_path)
+    assert [str(s.sample) for s in run.sites] and all(s.state == "result_ready" for s in run.sites)

@@ -1,0 +1,110 @@
+"""The bench screens in Debian's chromium on the instruments of a lab configuration (no simulation): a
+stand-alone inducer the tech starts by its own button and a manual analyzer whose results are typed twice.
+Time is a virtual clock paced 600 times faster than real time, so the method's minutes pass in seconds."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from sweattest.bench.config import LabConfig
+from sweattest.bench.demo import DEMO_ORDER
+from sweattest.bench.instruments.config import InstrumentConfig
+from sweattest.core.clock import VirtualClock
+from sweattest.record.runs import load_run
+from sweattest.record.store import open_store
+from sweattest.web.app import create_app
+from tests.web.conftest import CHROMIUM, PASSWORD, accounts_for_tests
+from tests.web.test_e2e_browser import base_url, free_port, log_in, playwright_api
+
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is installed by .ci/setup-chromium")
+
+TYPED = {"normal control": "40", "abnormal control": "100", "-1 (left forearm)": "45", "-2 (right forearm)": "48"}
+
+
+@pytest.fixture(scope="module")
+def bench_server(tmp_path_factory):
+    import uvicorn
+
+    folder = tmp_path_factory.mktemp("bench")
+    clock = VirtualClock(speed=600.0)
+    store = open_store(str(folder / "runs.db"), clock)
+    config = LabConfig(instruments=(InstrumentConfig("inducer", "standalone", serial_number="WS-3700-17"),
+                                    InstrumentConfig("analyzer", "manual", serial_number="CC3400-5")))
+    app = create_app(store, clock, accounts_for_tests(store), simulate=False, secret_key="bench", config=config,
+                     order_book={DEMO_ORDER["accession"]: DEMO_ORDER})
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        thread.join(timeout=0.05)
+    server.app_state = app.state
+    yield server
+    server.should_exit = True
+    thread.join(timeout=10)
+    store.close()
+
+
+def prepare(page):
+    page.click("#new-test")
+    page.fill("input[name=accession]", "ST-2026-000123")
+    page.keyboard.press("Enter")
+    page.fill("input[name=mrn]", "MRN0012345")
+    page.keyboard.press("Enter")
+    page.keyboard.type("2025-06-01")
+    page.keyboard.press("Enter")
+    page.click("button.primary")  # eligibility: nothing applies
+    page.click("button.primary")  # method and sites as ordered
+    page.fill("input[name=lot]", "PG1234")
+    page.keyboard.press("Enter")
+    page.keyboard.type("2099-12-31")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("text=Electrode placement")
+    for box in page.query_selector_all("input[name=item]"):
+        box.check()
+    page.click("button.primary")
+    page.wait_for_selector("#run")
+
+
+def test_a_run_on_a_standalone_inducer_and_a_manual_analyzer_through_the_bench_screens(bench_server, browser, shots):
+    base = base_url(bench_server)
+    page = browser.new_page()
+    log_in(page, base, "tech")
+    prepare(page)
+    seen: list[str] = []
+    for _ in range(300):
+        try:
+            page.wait_for_selector("#prompt, #result", timeout=60000)
+            if page.query_selector("#result"):
+                break
+            heading = page.inner_text("#prompt h1")
+            text = page.inner_text("#prompt .todo")
+            seen.append(heading)
+            if "Start the inducer" in heading and not any("Start the inducer" in s for s in seen[:-1]):
+                page.screenshot(path=str(shots / "11-standalone-start.png"))
+            if page.query_selector("input[name=amount]"):
+                value = "35" if "volume" in heading.lower() else next(v for k, v in TYPED.items() if k in text)
+                page.fill("input[name=amount]", value)
+                if "Enter the reading" in heading and "13-typed" not in str(seen):
+                    page.screenshot(path=str(shots / "13-typed-entry.png"))
+            page.click("#confirm", timeout=2000)
+            page.wait_for_load_state()
+        except playwright_api.Error:
+            pass  # the page reloaded itself on the next step: look again
+    assert "45 mmol/L" in page.inner_text("#result") and "48 mmol/L" in page.inner_text("#result")
+    assert sum("Start the inducer" in s for s in seen) == 2
+    assert sum("Inducer finished" in s for s in seen) == 2
+    assert sum(s.startswith("Enter the reading") for s in seen) == 8  # two controls and two samples, twice each
+    page.screenshot(path=str(shots / "14-result.png"), full_page=True)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("#sign")
+    page.wait_for_selector("#waiting")
+    store = bench_server.app_state.web.store
+    [row] = store.list_runs()
+    run, _ = load_run(store, row["run_id"])
+    assert all(s.charge is None and s.state == "result_ready" for s in run.sites)
+    left = next(e for e in store.events(row["run_id"]) if e.kind == "analyze" and e.site == "left_forearm")
+    assert left.data["entries"] == [{"value": "45 mmol/L", "by": "tech1"}, {"value": "45 mmol/L", "by": "tech1"}]
+    page.close()
