@@ -32,8 +32,8 @@ from drivers.balance import (
     BalanceUnstable,
 )
 from drivers.base import LineDevice
-from sweattest.core.errors import DeviceError, ProtocolError
-from sweattest.core.units import Q_, ureg
+from sweattest.core.errors import DeviceError, ProtocolError, UnitError
+from sweattest.core.units import Q_, parse_number, parse_unit
 
 ESC = "\x1b"
 PRINT = ESC + "P"
@@ -83,7 +83,7 @@ class SbiReading:
     def quantity(self) -> pint.Quantity:
         if self.unit is None:
             raise ValueError("an unstable SBI reading has no unit")
-        return Q_(self.value, ureg(_UNITS[self.unit]).units)
+        return Q_(self.value, parse_unit(_UNITS[self.unit], "balance"))
 
 
 def _protocol(message: str, command: str, line: str, action: str = CHECK_SETTINGS) -> ProtocolError:
@@ -120,7 +120,10 @@ def parse_weight_line(line: str, command: str = PRINT) -> SbiReading:
     if unit and unit not in _UNITS:
         raise _protocol(f"weight in the unit {unit!r} in {line!r}; sweattest takes g, mg or kg.", command, line,
                         "Set the balance's weighing unit to g, then weigh again.")
-    value = float(number) * (-1.0 if sign == "-" else 1.0)
+    try:
+        value = float(parse_number(number, "balance", wire=True)) * (-1.0 if sign == "-" else 1.0)
+    except UnitError:
+        raise _protocol(f"the weight in {line!r} is not a finite number.", command, line) from None
     return SbiReading(value, unit or None, ident, line)
 
 

@@ -14,6 +14,7 @@ from drivers import chloride_format as fmt
 from drivers.balance import Balance
 from drivers.chloridometer import Chloridometer
 from drivers.inducer import Inducer, parse_number
+from drivers.sartorius import parse_weight_line
 from sweattest.core.errors import ProtocolError
 from sweattest.core.units import Q_
 from tests.drivers.transcript import TranscriptPort
@@ -83,3 +84,15 @@ def test_a_chloride_that_is_not_a_finite_number_is_a_protocol_error(value):
 def test_a_chloride_in_its_usual_form_still_parses():
     port = TranscriptPort([(None, _result_line("45.2"))])
     assert Chloridometer(port, clock=port.clock).read_result().chloride == Q_(45.2, "mmol/L")
+
+
+@pytest.mark.parametrize("line, grams", [("+   123.56 g  ", 123.56), ("-     0.03 g  ", -0.03),
+                                         ("+      .5  g  ", 0.5), ("+ 1.012[4] g  ", 1.0124)])
+def test_sartorius_weights_still_parse(line, grams):
+    assert parse_weight_line(line).quantity() == Q_(grams, "g")
+
+
+@pytest.mark.parametrize("line", ["+      nan g  ", "+      inf g  ", "+   1e+400 g  ", "+   1,0124 g  "])
+def test_a_sartorius_weight_that_is_not_a_plain_number_is_a_protocol_error(line):
+    with pytest.raises(ProtocolError, match="balance: garbled weight line"):
+        parse_weight_line(line)

@@ -7,6 +7,7 @@ a good value, which it then receives unchanged.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 
@@ -14,7 +15,7 @@ import pytest
 
 from sweattest.core.errors import ValidationError
 from sweattest.core.units import Q_
-from sweattest.web.bench import WebOperator
+from sweattest.web.bench import OperatorGone, WebOperator
 
 
 @pytest.fixture
@@ -63,3 +64,33 @@ def test_a_bad_volume_is_refused_at_once_and_nothing_is_taken(waiting, typed, me
     op.confirm(prompt_id, "35.5 uL")  # the tech corrects the entry on the same prompt
     runner.join(timeout=5)  # returns as soon as the runner has taken the answer
     assert answers == [Q_(35.5, "uL")]
+
+
+@pytest.mark.parametrize("dimension, typed, message", [
+    ("mass", "nan mg", "'nan mg' is not a number"),
+    ("mass", "9**9**9 mg", "cannot read '9**9**9' as a number"),
+    ("mass", "1e999999 g", "the exponent is outside -30 to 30"),
+    ("mass", "1012,4 mg", "1012,4: use a decimal point (1012.4), not a comma"),
+    ("concentration", "inf mmol/L", "'inf mmol/L' is not a number"),
+    ("concentration", "(45) mmol/L", "cannot read '(45)' as a number"),
+])
+def test_a_typed_instrument_reading_follows_the_same_grammar(dimension, typed, message):
+    op = WebOperator("tech1")
+    answers: list = []
+    def wait_for_the_tech():
+        with contextlib.suppress(OperatorGone):  # the bench closes at the end of the test
+            answers.append(op.enter_reading("weight", dimension, "weight", 1))
+    runner = threading.Thread(target=wait_for_the_tech, daemon=True)
+    runner.start()
+    for _ in range(500):
+        if op.prompt is not None:
+            break
+        runner.join(timeout=0.01)
+    prompt_id = op.prompt.id
+    started = time.perf_counter()
+    with pytest.raises(ValidationError, match="Enter the weight shown on the instrument") as err:
+        op.confirm(prompt_id, typed)
+    assert time.perf_counter() - started < 0.25 and message in str(err.value)
+    assert op.prompt is not None and answers == []
+    op.close()
+    runner.join(timeout=5)
