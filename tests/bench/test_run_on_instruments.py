@@ -202,4 +202,5 @@ def test_a_bad_manual_entry_is_refused_and_asked_again(monkeypatch, tmp_path, en
     assert status == 0, out
     assert "not accepted: " in out and message in out.split("not accepted: ", 1)[1].split("\n", 1)[0]
     run, _, _ = stored(tmp_path)
-    assert [str(s.sample) for s in run.sites] and all(s.state == "result_ready" for s in run.sites)
+    assert [s.adequacy.sample.to("uL").magnitude for s in run.sites] == [35, 35]
+    assert all(s.state == "result_ready" for s in run.sites)
