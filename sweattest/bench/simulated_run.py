@@ -66,7 +66,8 @@ def perform_simulated_run(order: Order, scenario: Scenario, *, store, clock: Clo
     def perform() -> RunState:
         bench.inducer.all_outputs_off()  # forced off at start-up, before anything else
         store.create_run(run_id, accession=order.accession, method=order.method, operator=order.operator,
-                         patient_mrn=order.patient.mrn, created_at=clock.utcnow(), order=stored_order)
+                         patient_mrn=order.patient.mrn, created_at=clock.utcnow(), order=stored_order,
+                         protocol=order.protocol)
         operator = SimulatedOperator(order.operator, clock, bench, order.protocol, scenario)
         runner = Runner(store=store, clock=clock, bench=bench, operator=operator, run=run, order=stored_order,
                         reporter=reporter)

@@ -222,7 +222,7 @@ class BenchManager:
             doc = order.as_dict() | {"eligibility": eligibility, "simulation": scenario.as_dict()}
             self.store.create_run(run_id, accession=order.accession, method=order.method,
                                   operator=operator_name, patient_mrn=order.patient.mrn,
-                                  created_at=clock.utcnow(), order=doc)
+                                  created_at=clock.utcnow(), order=doc, protocol=order.protocol)
             operator = WebOperator(operator_name,
                                    SimulatedOperator(operator_name, clock, bench, order.protocol, scenario))
             live = Live()

@@ -7,6 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from sweattest.core.errors import StoreError
+from sweattest.core.protocol import load_protocol
 from sweattest.record.store import Store, open_store
 from sweattest.record.store.migrations import MIGRATIONS
 from tests.store import backends
@@ -18,7 +19,8 @@ AT = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
 def _run(store, run_id="R1"):
     store.create_run(run_id, accession="ST-1", method="macroduct", operator="tech1", patient_mrn="MRN1",
-                     created_at=AT, order={"accession": "ST-1", "sites": ["left_forearm"]})
+                     created_at=AT, order={"accession": "ST-1", "sites": ["left_forearm"]},
+                     protocol=load_protocol("macroduct"))
 
 
 def test_events_are_numbered_and_come_back_as_written(store):
