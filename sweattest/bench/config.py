@@ -1,4 +1,5 @@
-"""The lab's configuration: identity printed on reports, display time zone, HL7 identities, LIMS delivery.
+"""The lab's configuration: identity printed on reports, display time zone, HL7 identities, LIMS delivery,
+the lab's own methods folder.
 
 Read from a TOML file (``--config FILE``, else ``$SWEATTEST_CONFIG``, else built-in defaults that make
 the demo work without a file). Every problem is one ``ConfigError`` naming the file, the key and the fix.
@@ -56,6 +57,8 @@ class LabConfig:
     #: interpretive range set printed on the report (sweattest.core.rules.interpretation.RANGE_SETS)
     ranges: str = "cff_2017"
     source: str = BUILT_IN
+    #: the lab's own method files ([protocols] folder), looked up before the shipped ones
+    protocol_folder: Path | None = None
 
     @property
     def zone(self) -> ZoneInfo:
@@ -68,6 +71,7 @@ _SECTIONS: dict[str, dict[str, type]] = {
     "lims": {"drop_folder": str},
     "report": {"template_folder": str, "ranges": str},
 }
+_SECTIONS["protocols"] = {"folder": str}  # the lab's own methods
 
 
 def load_config(path: str | Path | None = None) -> LabConfig:
@@ -102,7 +106,8 @@ def parse_config(doc: dict[str, Any], file: Path) -> LabConfig:
         raise ConfigError(f"{file}: [report] ranges = {ranges!r}: use one of {', '.join(RANGE_SETS)}")
     return LabConfig(lab=lab, hl7=hl7, ranges=ranges, source=str(file),
                      drop_folder=_folder(doc.get("lims", {}), "lims", "drop_folder", file),
-                     template_folder=_folder(report, "report", "template_folder", file))
+                     template_folder=_folder(report, "report", "template_folder", file),
+                     protocol_folder=_folder(doc.get("protocols", {}), "protocols", "folder", file))
 
 
 def _check_shape(doc: dict[str, Any], file: Path) -> None:
