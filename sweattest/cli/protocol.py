@@ -14,12 +14,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("protocol", help="list, show and diagram the procedure definitions (methods)",
                        description="Methods are TOML files: the shipped ones, and the lab's own in the folder "
                                    "named by [protocols] folder in the lab configuration (docs/config.md).")
-    add_config_option(p)
     ps = p.add_subparsers(dest="action", metavar="ACTION")
     ps.required = True
-    ps.add_parser("list", help="list the known methods and where each comes from").set_defaults(func=_list)
+    listing = ps.add_parser("list", help="list the known methods and where each comes from")
+    add_config_option(listing)
+    listing.set_defaults(func=_list)
     show = ps.add_parser("show", help="show one method's values and their sources")
     show.add_argument("name")
+    add_config_option(show)
     show.set_defaults(func=_show)
     ps.add_parser("diagram", help="print the procedure state machine as a Mermaid diagram").set_defaults(
         func=_diagram)
