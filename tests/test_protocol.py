@@ -2,8 +2,14 @@
 
 import pytest
 
-from sweattest.core.errors import ConfigError
-from sweattest.core.protocol import list_protocols, load_protocol
+from sweattest.core.errors import ConfigError, TamperError
+from sweattest.core.protocol import (
+    list_protocols,
+    load_protocol,
+    parse_protocol_text,
+    protocol_from_snapshot,
+    protocol_hash,
+)
 from sweattest.core.units import Q_
 
 
@@ -54,3 +60,14 @@ def test_a_lab_folder_adds_a_method_without_code(tmp_path):
     (tmp_path / "macroduct_infant.toml").write_text(base.replace('name = "macroduct"',
                                                                  'name = "macroduct_infant"'))
     assert load_protocol("macroduct_infant", tmp_path).name == "macroduct_infant"
+
+
+def test_a_method_from_text_keeps_its_text_and_names_its_source_in_errors():
+    text = load_protocol("macroduct").path.read_text(encoding="utf-8")
+    proto = parse_protocol_text(text, "run R1 snapshot")
+    assert proto.text == text and proto.sha256 == protocol_hash(text) and proto == load_protocol("macroduct")
+    with pytest.raises(ConfigError, match=r"^run R1 snapshot: collection.minimum_sample: 15 mg is not a volume"):
+        parse_protocol_text(text.replace('"15 uL"', '"15 mg"'), "run R1 snapshot")
+    with pytest.raises(TamperError, match="does not match its hash"):
+        protocol_from_snapshot(text + "\n", proto.sha256, "run R1")
+    assert protocol_from_snapshot(text, proto.sha256, "run R1") == proto

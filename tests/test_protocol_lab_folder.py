@@ -104,3 +104,15 @@ def test_interpret_uses_a_lab_method(lab, tmp_path, capsys, monkeypatch):
     assert json.loads(capsys.readouterr().out)["sites"]
     assert main(["interpret", str(case)]) == 2  # without the lab's folder the method is unknown
     assert "unknown method 'macroduct_infant'" in capsys.readouterr().err
+
+
+def test_the_bench_offers_and_accepts_a_lab_method(lab):
+    from sweattest.web import drafts
+
+    folder = load_config(lab).protocol_folder
+    offered = dict(drafts.methods(folder))
+    assert offered["macroduct"].startswith("Lab: ") and offered["macroduct_infant"].startswith("Infant: ")
+    order = DEMO_ORDER | {"operator": "tech1"}
+    draft = drafts.open_draft({order["accession"]: order}, order["accession"], "tech1", folder)
+    drafts.choose_method(draft, "macroduct_infant", ["left_forearm"], None, {})
+    assert draft.parsed().protocol.name == "macroduct_infant"

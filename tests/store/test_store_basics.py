@@ -97,6 +97,7 @@ def test_an_upgraded_store_keeps_its_runs_and_events(store_url, clock, monkeypat
     new = Store(store_url, clock)
     row = new.get_run("R0")
     assert row["accession"] == "ST-0" and row["age_group"] == "<=3m" and row["qns"] is None
+    assert row["protocol_text"] is None and row["protocol_sha256"] is None  # no method snapshot: file by name
     new.append_event("R0", kind="verify_patient", site=None, at=AT, t=0, data={"actor": "tech1"})
     assert [e.kind for e in new.events("R0")] == ["verify_patient"]
     new.close()
