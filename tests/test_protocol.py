@@ -4,8 +4,14 @@ import time
 
 import pytest
 
-from sweattest.core.errors import ConfigError
-from sweattest.core.protocol import list_protocols, load_protocol
+from sweattest.core.errors import ConfigError, TamperError
+from sweattest.core.protocol import (
+    list_protocols,
+    load_protocol,
+    parse_protocol_text,
+    protocol_from_snapshot,
+    protocol_hash,
+)
 from sweattest.core.units import Q_
 
 
@@ -84,3 +90,13 @@ def test_bounds_compare_after_conversion(tmp_path):
     path = _write(tmp_path, lambda b: b.replace('"1.5 mA"', '"0.0015 A"', 1).replace('"5 min"', '"300 s"', 1))
     proto = load_protocol(path)
     assert proto.current == Q_(1.5, "mA") and proto.duration == Q_(5, "min")
+
+def test_a_method_from_text_keeps_its_text_and_names_its_source_in_errors():
+    text = load_protocol("macroduct").path.read_text(encoding="utf-8")
+    proto = parse_protocol_text(text, "run R1 snapshot")
+    assert proto.text == text and proto.sha256 == protocol_hash(text) and proto == load_protocol("macroduct")
+    with pytest.raises(ConfigError, match=r"^run R1 snapshot: collection.minimum_sample: 15 mg is not a volume"):
+        parse_protocol_text(text.replace('"15 uL"', '"15 mg"'), "run R1 snapshot")
+    with pytest.raises(TamperError, match="does not match its hash"):
+        protocol_from_snapshot(text + "\n", proto.sha256, "run R1")
+    assert protocol_from_snapshot(text, proto.sha256, "run R1") == proto

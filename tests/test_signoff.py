@@ -3,6 +3,7 @@
 import pytest
 
 from sweattest.core.errors import AuthError, ProcedureError, ValidationError
+from sweattest.core.protocol import load_protocol
 from sweattest.record.audit import history, verify
 from sweattest.record.runs import load_run
 from sweattest.record.signoff import MEANINGS, amend, sign, signatures, versions
@@ -59,7 +60,8 @@ def test_the_operator_signs_performed(staff, clock):
 
 def test_a_run_without_results_cannot_be_reviewed(staff, clock):
     staff.create_run("R2", accession="ST-2", method="macroduct", operator="tech1", patient_mrn="M",
-                     created_at=clock.utcnow(), order={"method": "macroduct", "sites": ["left_forearm"]})
+                     created_at=clock.utcnow(), order={"method": "macroduct", "sites": ["left_forearm"]},
+                     protocol=load_protocol("macroduct"))
     with pytest.raises(ProcedureError, match="it is created"):
         sign(staff, clock, "R2", "rev1", "review password", "reviewed")
     assert signatures(staff, "R2") == []

@@ -1,4 +1,5 @@
-"""The lab's configuration: identity printed on reports, display time zone, HL7 identities, LIMS delivery.
+"""The lab's configuration: identity printed on reports, display time zone, HL7 identities, LIMS delivery,
+the lab's own methods folder.
 
 Read from a TOML file (``--config FILE``, else ``$SWEATTEST_CONFIG``, else built-in defaults that make
 the demo work without a file). Every problem is one ``ConfigError`` naming the file, the key and the fix.
@@ -61,6 +62,8 @@ class LabConfig:
     #: manual readings: the second (blind) entry must be made by a second tech
     second_entry_by_second_person: bool = False
     source: str = BUILT_IN
+    #: the lab's own method files ([protocols] folder), looked up before the shipped ones
+    protocol_folder: Path | None = None
 
     @property
     def zone(self) -> ZoneInfo:
@@ -73,6 +76,7 @@ _SECTIONS: dict[str, dict[str, type]] = {
     "lims": {"drop_folder": str},
     "report": {"template_folder": str, "ranges": str},
 }
+_SECTIONS["protocols"] = {"folder": str}  # the lab's own methods
 
 
 def load_config(path: str | Path | None = None) -> LabConfig:
@@ -111,7 +115,8 @@ def parse_config(doc: dict[str, Any], file: Path) -> LabConfig:
     return LabConfig(lab=lab, hl7=hl7, ranges=ranges, source=str(file), instruments=instruments,
                      second_entry_by_second_person=second_person,
                      drop_folder=_folder(doc.get("lims", {}), "lims", "drop_folder", file),
-                     template_folder=_folder(report, "report", "template_folder", file))
+                     template_folder=_folder(report, "report", "template_folder", file),
+                     protocol_folder=_folder(doc.get("protocols", {}), "protocols", "folder", file))
 
 
 def _entry(section: object, file: Path) -> bool:

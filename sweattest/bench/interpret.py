@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sweattest.core.errors import ConfigError, ValidationError
@@ -20,7 +21,6 @@ from sweattest.core.rules.findings import Finding, Severity
 from sweattest.core.rules.interpretation import SiteOutcome, interpret
 from sweattest.core.units import Q_
 
-METHODS = ("macroduct", "gibson_cooke")
 CASE_KEYS = {"method", "patient", "collected_at", "sites"}
 PATIENT_KEYS = {"dob", "gestational_age_weeks_at_birth", "weight_kg", "conditions"}
 SITE_KEYS = {"site", "collection_min", "volume_ul", "pre_weight_mg", "post_weight_mg", "chloride_mmol_l",
@@ -44,9 +44,10 @@ class SiteEntry:
     blank: Any = None
 
 
-def interpret_case(doc: Any) -> dict[str, Any]:
-    """Validate a case document and return the output document (see docs/interpret.md)."""
-    protocol, patient_findings, entries = parse_case(doc)
+def interpret_case(doc: Any, protocols: Path | None = None) -> dict[str, Any]:
+    """Validate a case document and return the output document (see docs/interpret.md). The case's method
+    is looked up in the lab's ``protocols`` folder first, then the shipped methods."""
+    protocol, patient_findings, entries = parse_case(doc, protocols)
     sites_out, outcomes = [], []
     for entry in entries:
         outcome, findings = _site(protocol, entry)
@@ -59,15 +60,13 @@ def interpret_case(doc: Any) -> dict[str, Any]:
             "findings": [f.to_dict() for f in findings]}
 
 
-def parse_case(doc: Any) -> tuple[Protocol, list[Finding], list[SiteEntry]]:
+def parse_case(doc: Any, protocols: Path | None = None) -> tuple[Protocol, list[Finding], list[SiteEntry]]:
     if not isinstance(doc, dict):
         raise ValidationError("case: expected a JSON object with method, patient, collected_at and sites")
     _no_unknown(doc, CASE_KEYS, "case")
     method = field(doc, "method", "", str)
-    if method not in METHODS:
-        raise ValidationError(f"method: {method!r} is not a method; use one of {', '.join(METHODS)}")
     try:
-        protocol = load_protocol(method)
+        protocol = load_protocol(method, protocols)
     except ConfigError as exc:
         raise ValidationError(f"method: {exc}") from None
     collected_at = _datetime(field(doc, "collected_at", "", str), "collected_at")

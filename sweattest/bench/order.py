@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from sweattest.core.errors import ConfigError, ValidationError
@@ -53,7 +54,9 @@ class Order:
                 **({"comment": self.comment} if self.comment else {})}
 
 
-def parse_order(doc: Any) -> Order:
+def parse_order(doc: Any, protocols: Path | None = None) -> Order:
+    """Validate an order; its method is looked up in the lab's ``protocols`` folder first, then the shipped
+    methods."""
     if not isinstance(doc, dict):
         raise ValidationError("order: expected a JSON object")
     accession = field(doc, "accession", "order", str)
@@ -69,7 +72,7 @@ def parse_order(doc: Any) -> Order:
         raise ValidationError(f"order.patient.sex: {patient.sex!r}; use one of {', '.join(SEXES)}")
     method = field(doc, "method", "order", str)
     try:
-        protocol = load_protocol(method)
+        protocol = load_protocol(method, protocols)
     except ConfigError as exc:
         raise ValidationError(f"order.method: {exc}") from None
     sites = field(doc, "sites", "order", list)

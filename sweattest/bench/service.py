@@ -119,7 +119,8 @@ class RunService:
             if scenario is not None:
                 doc["simulation"] = scenario.as_dict()
             self.store.create_run(run_id, accession=order.accession, method=order.method, operator=order.operator,
-                                  patient_mrn=order.patient.mrn, created_at=clock.utcnow(), order=doc)
+                                  patient_mrn=order.patient.mrn, created_at=clock.utcnow(), order=doc,
+                                  protocol=order.protocol)
             simulated = (SimulatedOperator(order.operator, clock, bench, order.protocol, scenario)
                          if scenario is not None else None)
             operator = _operator(operator_for, simulated)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 
+from sweattest.bench.config import load_config
 from sweattest.bench.interpret import interpret_case
+from sweattest.cli.options import add_config_option
 from sweattest.core.jsonfile import read_json
 
 
@@ -15,10 +17,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "CFF 2017 interpretation, eligibility) to CASE.json and print the result "
                                    "as JSON.")
     p.add_argument("case", metavar="CASE.json", help="the case file, or - to read it from stdin")
+    add_config_option(p)
     p.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    result = interpret_case(read_json(args.case, "case"))
+    result = interpret_case(read_json(args.case, "case"), load_config(args.config).protocol_folder)
     print(json.dumps(result, indent=2, ensure_ascii=False))
     return 0

@@ -39,9 +39,9 @@ def _run(args: argparse.Namespace) -> int:
 
 def execute(order_doc: Any, scenario_doc: Any | None, args: argparse.Namespace) -> int:
     """Validate everything, then run; nothing is written if the inputs are wrong."""
-    order = parse_order(order_doc)
-    scenario = parse_scenario(scenario_doc, order.sites) if scenario_doc is not None else None
     config = load_config(args.config)
+    order = parse_order(order_doc, config.protocol_folder)
+    scenario = parse_scenario(scenario_doc, order.sites) if scenario_doc is not None else None
     clock = run_clock(args.speed, simulated=scenario is not None)
     check_order_now(order, clock)
     if args.out is not None and args.out.exists() and not args.out.is_dir():

@@ -52,6 +52,10 @@ class ProtocolError(DeviceError):
     """An instrument answered with bytes that do not follow its protocol."""
 
 
+class TamperError(SweatTestError):
+    """Something stored does not match the hash recorded with it: it was changed outside sweattest."""
+
+
 class StoreError(SweatTestError):
     """The run store cannot be opened or written."""
 

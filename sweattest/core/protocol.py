@@ -3,18 +3,23 @@
 The loader checks every key's type, unit and range and raises one ``ConfigError`` naming the file, the
 key and the problem. Whatever a file says, stimulation current never exceeds the hard limit of 4 mA
 (CLSI C34: Gibson-Cooke current not to exceed 4 mA).
+
+A ``Protocol`` keeps the text it was read from. A run stores that text and its SHA-256 hash when it is
+created (its method snapshot) and is replayed from it with ``protocol_from_snapshot``, never from the file
+as it is today.
 """
 
 from __future__ import annotations
 
+import hashlib
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pint
 
-from sweattest.core.errors import ConfigError, UnitError
+from sweattest.core.errors import ConfigError, TamperError, UnitError
 from sweattest.core.resources import data_dir
 from sweattest.core.units import DIMENSIONS, Q_, finite, parse_quantity
 
@@ -64,7 +69,8 @@ class Protocol:
 
     name: str
     title: str
-    path: Path
+    #: where it was read from (a file, or the run whose snapshot it is); not part of the method's identity
+    path: Path = field(compare=False)
     current: pint.Quantity
     ramp_time: pint.Quantity
     duration: pint.Quantity
@@ -85,6 +91,13 @@ class Protocol:
     eluate_formula: str | None = None
     sources: dict[str, str] = field(default_factory=dict)
     raw_values: dict[str, Any] = field(default_factory=dict, repr=False)
+    #: the TOML text the method was read from: what a run stores as its method snapshot
+    text: str = field(default="", repr=False, compare=False)
+
+    @property
+    def sha256(self) -> str:
+        """The hash of ``text``, stored with every run beside the text."""
+        return protocol_hash(self.text)
 
     @property
     def gravimetric(self) -> bool:
@@ -128,12 +141,38 @@ def load_protocol(name_or_path: str | Path, extra: Path | None = None) -> Protoc
     if path.suffix != ".toml":
         path = find_protocol(str(name_or_path), extra)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc})") from None
+    return parse_protocol_text(text, path)
+
+
+def parse_protocol_text(text: str, name_or_path: str | Path) -> Protocol:
+    """Validate a method given as TOML text; ``name_or_path`` names it in every error message."""
+    path = Path(name_or_path)
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
-    return parse_protocol(data, path)
+    return replace(parse_protocol(data, path), text=text)
+
+
+def protocol_hash(text: str) -> str:
+    """SHA-256 (hex) of a method's text, as stored with a run."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def protocol_from_snapshot(text: str, expected_hash: str, where: str = "method snapshot") -> Protocol:
+    """The method a run was created with, from the text stored with it. A text whose hash is not the one
+    stored beside it was changed after the run was created: it is refused, never used."""
+    actual = protocol_hash(text)
+    if actual != expected_hash:
+        raise TamperError(f"{where}: the stored method text does not match its hash (stored {expected_hash[:12]}…, "
+                          f"text hashes to {actual[:12]}…); it was changed after the run was created. Do not "
+                          "report this run; run `sweattest audit verify` and tell the laboratory director")
+    return parse_protocol_text(text, where)
 
 
 def parse_protocol(data: dict[str, Any], path: Path) -> Protocol:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sweattest.core.errors import ProcedureError, ValidationError
+from sweattest.core.errors import ProcedureError, TamperError, ValidationError
 from sweattest.core.jsonable import from_jsonable, to_jsonable
 from sweattest.core.procedure import apply, new_run, replay
 from sweattest.core.procedure.events import Event
 from sweattest.core.procedure.model import RunState
-from sweattest.core.protocol import load_protocol
+from sweattest.core.protocol import Protocol, load_protocol, protocol_from_snapshot
 
 
 def stored_order(row: dict[str, Any]) -> dict[str, Any]:
@@ -24,8 +24,21 @@ def load_run(store, run_id: str) -> tuple[RunState, dict[str, Any]]:
     if row is None:
         raise ValidationError(f"no run {run_id!r} in the store; `sweattest qa runs` lists the runs")
     order = stored_order(row)
-    run = new_run(run_id, load_protocol(order["method"]), order["sites"])
+    run = new_run(run_id, stored_protocol(row, order), order["sites"])
     return replay(run, [stored_event(e) for e in store.events(run_id) if e.accepted]), order
+
+
+def stored_protocol(row: dict[str, Any], order: dict[str, Any]) -> Protocol:
+    """The method the run was created with, from its stored snapshot (refused if its hash does not match).
+    Runs created before the store kept snapshots have none: they use the shipped method of the same name."""
+    text, digest = row.get("protocol_text"), row.get("protocol_sha256")
+    if text is None and digest is None:
+        return load_protocol(order["method"])
+    if text is None or digest is None:
+        raise TamperError(f"run {row['run_id']}: half of its method snapshot is missing (text or hash); it was "
+                          "changed after the run was created. Do not report this run; run `sweattest audit "
+                          "verify` and tell the laboratory director")
+    return protocol_from_snapshot(text, digest, f"run {row['run_id']}: method {order['method']!r} as stored")
 
 
 def stored_event(e) -> Event:

@@ -38,7 +38,7 @@ def new_test(request: Request, user, form) -> Response:
         return ctx.render(request, user, "accession.html", error=None, accession="")
     accession = str(form.get("accession", ""))
     try:
-        draft = drafts.open_draft(ctx.order_book, accession, user.username)
+        draft = drafts.open_draft(ctx.order_book, accession, user.username, ctx.config.protocol_folder)
     except SweatTestError as exc:
         return ctx.render(request, user, "accession.html", status_code=422, error=str(exc), accession=accession)
     ctx.drafts[draft.id] = draft
@@ -65,8 +65,9 @@ def draft_step(request: Request, user, form) -> Response:
     return ctx.render(request, user, f"step_{step}.html", status_code=200 if error is None else 422,
                       draft=draft, step=step, title=TITLES[step], steps=TITLES, error=error,
                       findings=findings, blocked=any(f.severity is Severity.BLOCK for f in findings),
-                      conditions=drafts.CONDITIONS, checklist=drafts.CHECKLIST, methods=drafts.methods(),
-                      sites=SITES, scenarios=ctx.scenarios, form=form or {},
+                      conditions=drafts.CONDITIONS, checklist=drafts.CHECKLIST,
+                      methods=drafts.methods(ctx.config.protocol_folder), sites=SITES, scenarios=ctx.scenarios,
+                      form=form or {},
                       picked=form.getlist("condition") if form is not None else [])
 
 

@@ -8,6 +8,7 @@ import copy
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 from sweattest.bench.order import Order, parse_order
@@ -41,16 +42,19 @@ class Draft:
     findings: list[Finding] = field(default_factory=list)
     overrides: list[Override] = field(default_factory=list)
     scenario: str = "normal"
+    #: the lab's own methods folder (lab configuration), looked up before the shipped methods
+    protocols: Path | None = None
 
     @property
     def next_step(self) -> str:
         return next((s for s in STEPS if s not in self.done), "start")
 
     def parsed(self) -> Order:
-        return parse_order(self.order)
+        return parse_order(self.order, self.protocols)
 
 
-def open_draft(order_book: dict[str, dict[str, Any]], accession: str, owner: str) -> Draft:
+def open_draft(order_book: dict[str, dict[str, Any]], accession: str, owner: str,
+               protocols: Path | None = None) -> Draft:
     """A draft from the order the scanned accession label names."""
     code = accession.strip()
     if not code:
@@ -59,7 +63,7 @@ def open_draft(order_book: dict[str, dict[str, Any]], accession: str, owner: str
         raise ValidationError(f"accession {code}: no open order with this number. Check the label, or ask the "
                               "ward to send the order")
     order = copy.deepcopy(order_book[code]) | {"operator": owner}
-    return Draft(id=secrets.token_urlsafe(9), owner=owner, order=order)
+    return Draft(id=secrets.token_urlsafe(9), owner=owner, order=order, protocols=protocols)
 
 
 def identify(draft: Draft, mrn: str, dob: str) -> None:
@@ -86,8 +90,8 @@ def eligibility(draft: Draft, conditions: list[str], reason: str, by: str, on: d
     return findings
 
 
-def methods() -> list[tuple[str, str]]:
-    return [(p.stem, load_protocol(p.stem).title) for p in list_protocols()]
+def methods(protocols: Path | None = None) -> list[tuple[str, str]]:
+    return [(p.stem, load_protocol(p).title) for p in list_protocols(protocols)]
 
 
 def choose_method(draft: Draft, method: str, sites: list[str], scenario: str | None,
@@ -97,7 +101,7 @@ def choose_method(draft: Draft, method: str, sites: list[str], scenario: str | N
             raise ValidationError(f"training scenario {scenario!r}: pick one from the list")
         draft.scenario = scenario
     ordered = [s for s in SITES if s in sites]
-    parse_order(draft.order | {"method": method, "sites": ordered})  # the order's own validation
+    parse_order(draft.order | {"method": method, "sites": ordered}, draft.protocols)  # the order's own validation
     draft.order |= {"method": method, "sites": ordered}
     draft.done.add("method")
 

@@ -31,7 +31,8 @@ def test_emergency_stop_aborts_the_site_with_output_off_and_starts_no_other(tmp_
     scenario = parse_scenario(DEMO_SCENARIO, order.sites)
     store = open_store(str(tmp_path / "runs.db"), clock)
     store.create_run("R1", accession=order.accession, method=order.method, operator="tech1",
-                     patient_mrn=order.patient.mrn, created_at=clock.utcnow(), order=order.as_dict())
+                     patient_mrn=order.patient.mrn, created_at=clock.utcnow(), order=order.as_dict(),
+                     protocol=order.protocol)
     bench = simulated_bench(clock, order.protocol, scenario, order.sites)
     reporter = StopAfter()
     runner = Runner(store=store, clock=clock, bench=bench, run=new_run("R1", order.protocol, order.sites),

@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from sweattest.core.clock import VirtualClock
+from sweattest.core.protocol import load_protocol
 from sweattest.core.units import Q_
 from sweattest.record.runs import record_event
 from sweattest.record.store import Store
@@ -80,7 +81,8 @@ def make_run(store, clock, run_id: str = "R1", *, operator: str = "tech1", sites
              "operator": operator, "patient": {"mrn": "MRN1", "dob": dob, "family": "Doe", "given": "J",
                                                "sex": "F"}}
     store.create_run(run_id, accession=order["accession"], method="macroduct", operator=operator,
-                     patient_mrn="MRN1", created_at=clock.utcnow(), order=order)
+                     patient_mrn="MRN1", created_at=clock.utcnow(), order=order,
+                     protocol=load_protocol("macroduct"))
 
     def ev(kind, site=None, **data):
         clock.sleep(10)

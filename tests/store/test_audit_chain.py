@@ -7,6 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from sweattest.cli.main import main
+from sweattest.core.protocol import load_protocol
 from sweattest.record.audit import format_history, history, verify
 from sweattest.record.store import Store
 from tests.store import backends
@@ -131,7 +132,8 @@ def test_two_stations_appending_at_once_keep_one_chain(store_url, clock):
     first = Store(store_url, clock)
     for run_id in ("A", "B"):
         first.create_run(run_id, accession=f"ST-{run_id}", method="macroduct", operator="tech1",
-                         patient_mrn="M", created_at=START, order={})
+                         patient_mrn="M", created_at=START, order={},
+                         protocol=load_protocol("macroduct"))
     errors = []
 
     def station(run_id):

@@ -7,6 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from sweattest.core.errors import StoreError
+from sweattest.core.protocol import load_protocol
 from sweattest.record.store import Store, open_store
 from sweattest.record.store.migrations import MIGRATIONS
 from tests.store import backends
@@ -18,7 +19,8 @@ AT = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
 def _run(store, run_id="R1"):
     store.create_run(run_id, accession="ST-1", method="macroduct", operator="tech1", patient_mrn="MRN1",
-                     created_at=AT, order={"accession": "ST-1", "sites": ["left_forearm"]})
+                     created_at=AT, order={"accession": "ST-1", "sites": ["left_forearm"]},
+                     protocol=load_protocol("macroduct"))
 
 
 def test_events_are_numbered_and_come_back_as_written(store):
@@ -95,6 +97,7 @@ def test_an_upgraded_store_keeps_its_runs_and_events(store_url, clock, monkeypat
     new = Store(store_url, clock)
     row = new.get_run("R0")
     assert row["accession"] == "ST-0" and row["age_group"] == "<=3m" and row["qns"] is None
+    assert row["protocol_text"] is None and row["protocol_sha256"] is None  # no method snapshot: file by name
     new.append_event("R0", kind="verify_patient", site=None, at=AT, t=0, data={"actor": "tech1"})
     assert [e.kind for e in new.events("R0")] == ["verify_patient"]
     new.close()

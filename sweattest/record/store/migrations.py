@@ -93,12 +93,21 @@ def _append_only(conn: sa.Connection) -> None:
         conn.exec_driver_sql(statement)
 
 
+def _method_snapshot(conn: sa.Connection) -> None:
+    """Each run keeps the text and hash of the method it was created with. Runs already stored are left
+    without one (they replay against the method file of the same name, as before)."""
+    for name in ("protocol_text", "protocol_sha256"):
+        kind = schema.runs.c[name].type.compile(dialect=conn.dialect)
+        conn.exec_driver_sql(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
+
+
 MIGRATIONS: list[Migration] = [
     (1, "runs, events and readings", _initial),
     (2, "users, e-signatures, result versions and the hash-chained audit trail", _users_signatures_audit),
     (3, "QA columns on runs (age group, QNS, reported time) and QC results", _qa_columns),
     (4, "month column for stores migrated before migration 3 carried it", _month_for_early_stores),
     (5, "audit trail append-only in the database (UPDATE and DELETE refused)", _append_only),
+    (6, "method snapshot on runs (protocol text and its SHA-256)", _method_snapshot),
 ]
 
 

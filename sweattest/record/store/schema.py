@@ -32,6 +32,10 @@ runs = sa.Table(
     sa.Column("sites_measured", sa.Integer, nullable=True),  # sites with a sample measured, once judged
     sa.Column("qns", sa.Boolean, nullable=True),  # every measured site QNS; NULL: not judged yet
     sa.Column("reported_at", UTCDateTime, nullable=True),
+    # the method the run was created with (migration 6); NULL for runs created before it: those replay
+    # against the shipped method file of the same name
+    sa.Column("protocol_text", sa.Text, nullable=True),
+    sa.Column("protocol_sha256", sa.String(64), nullable=True),
     sa.Index("ix_runs_qa", "operator", "month", "age_group", "qns"),
 )
 

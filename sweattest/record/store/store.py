@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from sweattest.core.clock import Clock, RealClock
 from sweattest.core.errors import StoreError, SweatTestError, ValidationError
+from sweattest.core.protocol import Protocol
 from sweattest.record.store import schema
 from sweattest.record.store.chain import append_audit
 from sweattest.record.store.derived import JUDGED_STATES, age_group, qns_verdict
@@ -92,15 +93,21 @@ class Store:
 
     # -- writes (each commits before returning) --------------------------------------------------------
     def create_run(self, run_id: str, *, accession: str, method: str, operator: str, patient_mrn: str,
-                   created_at: datetime, order: dict[str, Any]) -> None:
+                   created_at: datetime, order: dict[str, Any], protocol: Protocol) -> None:
+        """A new run with its method snapshot: ``protocol``'s text and hash are stored with it (the audit
+        entry records the hash), and the run is replayed against them from then on."""
+        if not protocol.text:
+            raise ValidationError(f"run {run_id}: method {method!r} carries no text to store with the run; "
+                                  "load it with load_protocol or parse_protocol_text")
         with self._begin() as conn:
             conn.execute(schema.runs.insert().values(
                 run_id=run_id, accession=accession, method=method, operator=operator, patient_mrn=patient_mrn,
                 created_at=created_at, state="created", updated_at=created_at, order_json=order,
-                month=f"{created_at.astimezone(UTC):%Y-%m}", age_group=age_group(order, created_at)))
+                month=f"{created_at.astimezone(UTC):%Y-%m}", age_group=age_group(order, created_at),
+                protocol_text=protocol.text, protocol_sha256=protocol.sha256))
             append_audit(conn, run_id=run_id, who=operator, what="create_run", at=created_at,
                          new={"accession": accession, "method": method, "operator": operator,
-                              "patient_mrn": patient_mrn})
+                              "patient_mrn": patient_mrn, "protocol_sha256": protocol.sha256})
 
     def append_event(self, run_id: str, *, kind: str, site: str | None, at: datetime, t: float,
                      data: dict[str, Any], accepted: bool = True) -> int:
@@ -169,8 +176,10 @@ class Store:
         return None if row is None else _run(row)
 
     def list_runs(self) -> list[dict[str, Any]]:
+        """Every run, oldest first, without its method text (``get_run`` has it)."""
+        columns = [c for c in schema.runs.c if c.name != "protocol_text"]
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(schema.runs).order_by(schema.runs.c.created_at)).mappings().all()
+            rows = conn.execute(sa.select(*columns).order_by(schema.runs.c.created_at)).mappings().all()
         return [_run(r) for r in rows]
 
     def events(self, run_id: str) -> list[StoredEvent]:
