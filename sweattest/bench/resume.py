@@ -21,7 +21,8 @@ from sweattest.bench.simulation.world import SimulatedOperator, simulated_bench
 from sweattest.core.clock import Clock, VirtualClock
 from sweattest.core.errors import ValidationError
 from sweattest.core.procedure.table import SITE_STATES
-from sweattest.record.runs import load_run
+from sweattest.record.lease import Lease, acquire
+from sweattest.record.runs import load_run_at
 
 #: A run whose derived state comes before this one is unfinished: the runner still had work to do.
 FIRST_DONE_STATE = "result_ready"
@@ -42,33 +43,47 @@ def last_recorded(store, run_id: str) -> datetime:
 
 
 def prepare_resume(store, run_id: str, *, speed: float | None = None, clock: Clock | None = None,
-                   reporter: Reporter | None = None, operator_for: Callable[[SimulatedOperator], Any] | None = None):
+                   reporter: Reporter | None = None, operator_for: Callable[[SimulatedOperator], Any] | None = None,
+                   lease: Lease | None = None):
     """The run's simulated bench and runner, brought back under control: outputs off and a site caught
     stimulating aborted before this returns; the rest is queued. ``operator_for`` wraps the simulated tech
-    (the web UI puts its own operator in front). Returns (runner, bench, order, clock)."""
-    run, order = load_run(store, run_id)
-    if "simulation" not in order:
-        raise ValidationError(f"run {run_id} was performed on real instruments: resume it at its bench "
-                              "(sweattest serve), where the tech can check the patient and the devices")
-    scenario = parse_scenario(order["simulation"], tuple(order["sites"]))
-    clock = clock or VirtualClock(start=last_recorded(store, run_id), speed=speed)
-    t_offset = (clock.utcnow() - store.get_run(run_id)["created_at"]).total_seconds()
-    bench = simulated_bench(clock, run.protocol, scenario, tuple(order["sites"]))
+    (the web UI puts its own operator in front). The run is leased first (``lease``, else taken now:
+    ``RunLeased`` if a live process performs it); ``runner.lease`` is to be released when done.
+    Returns (runner, bench, order, clock)."""
+    lease = lease or acquire(store, run_id)
+    try:
+        run, order, seq = load_run_at(store, run_id)
+        if "simulation" not in order:
+            raise ValidationError(f"run {run_id} was performed on real instruments: resume it at its bench "
+                                  "(sweattest serve), where the tech can check the patient and the devices")
+        scenario = parse_scenario(order["simulation"], tuple(order["sites"]))
+        clock = clock or VirtualClock(start=last_recorded(store, run_id), speed=speed)
+        t_offset = (clock.utcnow() - store.get_run(run_id)["created_at"]).total_seconds()
+        bench = simulated_bench(clock, run.protocol, scenario, tuple(order["sites"]))
+    except BaseException:
+        lease.release()
+        raise
     try:
         simulated = SimulatedOperator(order["operator"], clock, bench, run.protocol, scenario)
         simulated.restore(run, t_offset)
         operator = operator_for(simulated) if operator_for else simulated
         runner = Runner(store=store, clock=clock, bench=bench, operator=operator, run=run, order=order,
-                        reporter=reporter, t_offset=t_offset)
+                        reporter=reporter, t_offset=t_offset, lease=lease, seq=seq)
         runner.recover()
     except BaseException:
         bench.shutdown()
+        lease.release()
         raise
     return runner, bench, order, clock
 
 
 def resume_simulated(store, run_id: str, *, out_dir: Path, speed: float | None = None,
                      reporter: Reporter | None = None, clock: Clock | None = None,
-                     config: LabConfig | None = None) -> RunResult:
-    runner, bench, order, clock = prepare_resume(store, run_id, speed=speed, clock=clock, reporter=reporter)
-    return finish(store, on_bench(bench, reporter, runner.run_until_results), order, clock, out_dir, config)
+                     config: LabConfig | None = None, lease: Lease | None = None) -> RunResult:
+    runner, bench, order, clock = prepare_resume(store, run_id, speed=speed, clock=clock, reporter=reporter,
+                                                 lease=lease)
+    try:
+        run = on_bench(bench, reporter, runner.run_until_results)
+    finally:
+        runner.lease.release()
+    return finish(store, run, order, clock, out_dir, config)

@@ -31,6 +31,7 @@ from sweattest.outputs.lims.hl7 import render_oru
 from sweattest.outputs.report import render_html
 from sweattest.outputs.report.pdf import html_to_pdf
 from sweattest.qa.analytical_qc import qc_status
+from sweattest.record.lease import Lease
 from sweattest.record.run_record import run_record
 
 
@@ -65,13 +66,18 @@ def perform_simulated_run(order: Order, scenario: Scenario, *, store, clock: Clo
 
     def perform() -> RunState:
         bench.inducer.all_outputs_off()  # forced off at start-up, before anything else
+        lease = Lease(store, run_id)
         store.create_run(run_id, accession=order.accession, method=order.method, operator=order.operator,
-                         patient_mrn=order.patient.mrn, created_at=clock.utcnow(), order=stored_order)
-        operator = SimulatedOperator(order.operator, clock, bench, order.protocol, scenario)
-        runner = Runner(store=store, clock=clock, bench=bench, operator=operator, run=run, order=stored_order,
-                        reporter=reporter)
-        runner.feed("verify_patient", data={"mrn": order.patient.mrn, "accession": order.accession})
-        return runner.run_until_results()
+                         patient_mrn=order.patient.mrn, created_at=clock.utcnow(), order=stored_order,
+                         lease=lease.for_new_run())
+        try:
+            operator = SimulatedOperator(order.operator, clock, bench, order.protocol, scenario)
+            runner = Runner(store=store, clock=clock, bench=bench, operator=operator, run=run, order=stored_order,
+                            reporter=reporter, lease=lease)
+            runner.feed("verify_patient", data={"mrn": order.patient.mrn, "accession": order.accession})
+            return runner.run_until_results()
+        finally:
+            lease.release()
 
     return finish(store, on_bench(bench, reporter, perform), stored_order, clock, out_dir, config)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,9 +19,10 @@ from sweattest.bench.simulated_run import check_order_now, new_run_id
 from sweattest.bench.simulation.scenario import parse_scenario
 from sweattest.bench.simulation.world import SimulatedOperator, simulated_bench
 from sweattest.core.clock import Clock, VirtualClock
-from sweattest.core.errors import ProcedureError, ValidationError
+from sweattest.core.errors import ProcedureError, RunLeased, ValidationError
 from sweattest.core.procedure import new_run
 from sweattest.core.units import format_quantity, parse_quantity
+from sweattest.record.lease import Lease
 from sweattest.record.runs import load_run
 
 log = logging.getLogger(__name__)
@@ -62,6 +64,8 @@ class WebOperator:
         self._answered = False
         self._closed = False
         self._ids = 0
+        #: called about once a second while a person is waited for (the runner's lease renewal)
+        self.keep_alive: Callable[[], None] = lambda: None
 
     def _ask(self, kind: str, site: str, text: str, action: str, **extra: Any) -> Any:
         with self._cond:
@@ -72,6 +76,7 @@ class WebOperator:
                 if self._closed:
                     raise OperatorGone("the bench session was closed")
                 self._cond.wait(timeout=1.0)  # a person is being waited for; no procedure time involved
+                self.keep_alive()
             self.prompt = None
             return self._answer
 
@@ -177,6 +182,7 @@ class BenchSession:
             self.error = f"{type(exc).__name__}: {exc}"
         finally:
             warning = self.bench.shutdown()
+            self.runner.lease.release()
             if warning:
                 log.critical("run %s: %s", self.run_id, warning)
                 self.error = warning
@@ -217,22 +223,25 @@ class BenchManager:
         run_id = new_run_id(self.clock)
         clock = self._run_clock()
         bench = simulated_bench(clock, order.protocol, scenario, order.sites)
+        lease = Lease(self.store, run_id)
         try:
             bench.inducer.all_outputs_off()  # forced off at start-up, before anything else
             doc = order.as_dict() | {"eligibility": eligibility, "simulation": scenario.as_dict()}
             self.store.create_run(run_id, accession=order.accession, method=order.method,
                                   operator=operator_name, patient_mrn=order.patient.mrn,
-                                  created_at=clock.utcnow(), order=doc)
+                                  created_at=clock.utcnow(), order=doc, lease=lease.for_new_run())
             operator = WebOperator(operator_name,
                                    SimulatedOperator(operator_name, clock, bench, order.protocol, scenario))
             live = Live()
             runner = Runner(store=self.store, clock=clock, bench=bench, operator=operator,
                             run=new_run(run_id, order.protocol, order.sites), order=doc,
-                            reporter=WebReporter(live))
+                            reporter=WebReporter(live), lease=lease)
+            operator.keep_alive = lease.renew
             runner.feed("verify_patient", data={"mrn": order.patient.mrn, "accession": order.accession,
                                                 "overrides": eligibility["overrides"]})
         except BaseException:
             bench.shutdown()
+            lease.release()
             raise
         self._launch(BenchSession(run_id, runner, operator, live, bench))
         return run_id
@@ -242,10 +251,11 @@ class BenchManager:
             self.sessions[session.run_id] = session
         session.thread.start()
 
-    def resume_unfinished(self) -> list[str]:
+    def resume_unfinished(self, left_alone: Callable[[str], None] = log.warning) -> list[str]:
         """At start-up: every run a crash left unfinished is brought back under control (outputs off, a site
         caught stimulating aborted with the reason, collections resumed from their recorded start) and
-        continues at this station. Runs on real instruments are left for `sweattest resume` at their bench."""
+        continues at this station. Runs on real instruments are left for `sweattest resume` at their bench;
+        runs another live process performs (it holds the lease) are left alone, told to ``left_alone``."""
         resumed = []
         for row in unfinished_runs(self.store):
             if row["run_id"] in self.sessions:
@@ -255,7 +265,11 @@ class BenchManager:
                 log.warning("run %s is unfinished; resume it at its bench with `sweattest resume %s`",
                             row["run_id"], row["run_id"])
                 continue
-            self._resume(row["run_id"])
+            try:
+                self._resume(row["run_id"])
+            except RunLeased as exc:
+                left_alone(str(exc))
+                continue
             resumed.append(row["run_id"])
         return resumed
 
@@ -264,6 +278,7 @@ class BenchManager:
         runner, bench, order, _ = prepare_resume(
             self.store, run_id, speed=self.pace, reporter=WebReporter(live),
             operator_for=lambda simulated: WebOperator(simulated.name, simulated))
+        runner.operator.keep_alive = runner.lease.renew
         log.warning("run %s was unfinished at start-up: resumed (outputs forced off)", run_id)
         self._launch(BenchSession(run_id, runner, runner.operator, live, bench))
 

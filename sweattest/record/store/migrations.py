@@ -93,12 +93,19 @@ def _append_only(conn: sa.Connection) -> None:
         conn.exec_driver_sql(statement)
 
 
+def _run_leases(conn: sa.Connection) -> None:
+    """The lease of a live run: which process performs it, and until when (NULL: nobody)."""
+    conn.exec_driver_sql("ALTER TABLE runs ADD COLUMN lease_owner VARCHAR(120)")
+    conn.exec_driver_sql("ALTER TABLE runs ADD COLUMN lease_until VARCHAR(32)")
+
+
 MIGRATIONS: list[Migration] = [
     (1, "runs, events and readings", _initial),
     (2, "users, e-signatures, result versions and the hash-chained audit trail", _users_signatures_audit),
     (3, "QA columns on runs (age group, QNS, reported time) and QC results", _qa_columns),
     (4, "month column for stores migrated before migration 3 carried it", _month_for_early_stores),
     (5, "audit trail append-only in the database (UPDATE and DELETE refused)", _append_only),
+    (6, "run leases: one process performs a live run", _run_leases),
 ]
 
 

@@ -32,6 +32,9 @@ runs = sa.Table(
     sa.Column("sites_measured", sa.Integer, nullable=True),  # sites with a sample measured, once judged
     sa.Column("qns", sa.Boolean, nullable=True),  # every measured site QNS; NULL: not judged yet
     sa.Column("reported_at", UTCDateTime, nullable=True),
+    # the process performing the run (migration 6; sweattest/record/lease.py): host:pid:random, and until when
+    sa.Column("lease_owner", sa.String(120), nullable=True),
+    sa.Column("lease_until", UTCDateTime, nullable=True),
     sa.Index("ix_runs_qa", "operator", "month", "age_group", "qns"),
 )
 
