@@ -32,7 +32,7 @@ from sweattest.record.runs import commit_event
 
 #: How often a waiting timer reports its countdown, in procedure seconds.
 COUNTDOWN_STEP_S = 60.0
-#: Longest sleep between lease renewals while a timer runs, in procedure seconds.
+#: Longest sleep between lease renewals while a timer runs, in seconds of wall time.
 RENEW_STEP_S = 1.0
 #: Attempts for a measurement that is safe to repeat (the sample is still there).
 MEASURE_ATTEMPTS = 2
@@ -126,11 +126,12 @@ class Runner:
     def _wait_for_next_timer(self) -> None:
         (site, name), (due, event) = min(self.timers.items(), key=lambda kv: kv[1][0])
         total = due - self._timer_started.get((site, name), self.elapsed())
+        renew_step = RENEW_STEP_S * self.clock.speed if self.clock.speed else COUNTDOWN_STEP_S
         while (remaining := due - self.elapsed()) > 1e-9:
             self.reporter.countdown(site, remaining, total)
             report_at = self.elapsed() + min(COUNTDOWN_STEP_S, remaining)
             while (step := report_at - self.elapsed()) > 1e-9:
-                self.clock.sleep(min(RENEW_STEP_S, step))
+                self.clock.sleep(min(renew_step, step))
                 self.lease.renew()
         self.reporter.countdown(site, 0.0, total)
         del self.timers[(site, name)]
