@@ -17,7 +17,7 @@ from sweattest.cli.main import main
 from sweattest.core.clock import RealClock
 from sweattest.record.runs import load_run, record_event
 from sweattest.record.store import open_store
-from tests.crashing import snapshot, start_run, stop_after
+from tests.crashing import leases_run_out, snapshot, start_run, stop_after
 
 TRIALS = 30
 
@@ -30,6 +30,7 @@ SPEED = 2400  # a 40-minute bilateral run sleeps about one second of wall time
 
 
 def _resume_and_finish(db, tmp, trial):
+    leases_run_out(db)  # the killed process's lease has run out (its time to live passed)
     before = {}
     store = open_store(str(db))
     try:
@@ -126,6 +127,7 @@ def test_collection_past_its_maximum_during_an_outage_is_flagged(tmp_path, order
     db = tmp_path / "runs.db"
     proc = start_run(tmp_path, order_doc, scenario_doc, db, SPEED, "late")
     stop_after(proc, lines=0, until=lambda line: "start_collection" in line and "right_forearm" in line)
+    leases_run_out(db)
     store = open_store(str(db))
     try:
         [row] = store.list_runs()
@@ -154,5 +156,6 @@ def test_sigterm_or_sigint_during_stimulation_switches_off_and_records_why(tmp_p
         aborts = [e for e in store.events(row["run_id"]) if e.kind == "abort"]
         assert [(e.site, e.data["code"]) for e in aborts] == [("left_forearm", "interrupted")]
         assert aborts[0].data["output_off_confirmed"] is True
+        assert row["lease_owner"] is None  # stopped cleanly: the run is free to resume at once
     finally:
         store.close()

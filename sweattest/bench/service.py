@@ -32,8 +32,9 @@ from sweattest.core.procedure.table import SITE_STATES
 from sweattest.core.protocol import Protocol
 from sweattest.core.rules.reagents import lot_block
 from sweattest.qa.analytical_qc import qc_status
+from sweattest.record.lease import Lease
 from sweattest.record.run_record import run_record
-from sweattest.record.runs import load_run
+from sweattest.record.runs import load_run_at
 
 #: A run whose derived state comes before this one is unfinished: the runner still had work to do.
 FIRST_DONE_STATE = "result_ready"
@@ -62,13 +63,17 @@ class ActiveRun:
     clock: Clock
 
     def perform(self) -> RunState:
-        """Carry the run to its results; whatever happens, every output off and the instruments closed."""
+        """Carry the run to its results; whatever happens, every output off, the instruments closed and the
+        run's lease given up."""
         try:
             return self.runner.run_until_results()
         finally:
-            warning = self.bench.shutdown()
-            if warning:
-                self.runner.reporter.message(warning)
+            try:
+                warning = self.bench.shutdown()
+                if warning:
+                    self.runner.reporter.message(warning)
+            finally:
+                self.runner.lease.release()
 
 
 def new_run_id(clock: Clock) -> str:
@@ -109,6 +114,7 @@ class RunService:
         refuse unless every instrument identifies itself as a sweattest simulator (accelerated time)."""
         check_order_now(order, clock)
         bench = self.open_bench(clock, order.protocol, order.sites, scenario)
+        lease: Lease | None = None
         try:
             if require_simulators and not bench.simulated:
                 real = [r for r, i in bench.identities.items() if not i.simulator]
@@ -118,20 +124,24 @@ class RunService:
             doc = order.as_dict() | (extra or {})
             if scenario is not None:
                 doc["simulation"] = scenario.as_dict()
+            lease = Lease(self.store, run_id)
             self.store.create_run(run_id, accession=order.accession, method=order.method, operator=order.operator,
                                   patient_mrn=order.patient.mrn, created_at=clock.utcnow(), order=doc,
-                                  protocol=order.protocol)
+                                  protocol=order.protocol, lease=lease.for_new_run())
             simulated = (SimulatedOperator(order.operator, clock, bench, order.protocol, scenario)
                          if scenario is not None else None)
-            operator = _operator(operator_for, simulated)
+            operator = _operator(operator_for, simulated, lease)
             runner = Runner(store=self.store, clock=clock, bench=bench, operator=operator,
-                            run=new_run(run_id, order.protocol, order.sites), order=doc, reporter=reporter)
+                            run=new_run(run_id, order.protocol, order.sites), order=doc, reporter=reporter,
+                            lease=lease)
             verify = {"mrn": order.patient.mrn, "accession": order.accession}
             if extra and "eligibility" in extra:
                 verify["overrides"] = extra["eligibility"]["overrides"]
             runner.feed("verify_patient", data=verify)
         except BaseException:
             bench.shutdown()
+            if lease is not None:
+                lease.release()
             raise
         return ActiveRun(run_id, runner, bench, doc, clock)
 
@@ -146,24 +156,31 @@ class RunService:
         """The run brought back under control: outputs off and a site caught stimulating aborted before this
         returns; the rest is queued. A simulated run resumes on its recorded scenario; a run on instruments
         resumes on the configured bench, on the real clock."""
-        run, order = load_run(self.store, run_id)
-        scenario = parse_scenario(order["simulation"], tuple(order["sites"])) if "simulation" in order else None
-        if scenario is None and operator_for is None:
-            raise ValidationError(f"run {run_id} was performed on instruments: resume it where a tech can answer "
-                                  "the bench's prompts")
-        clock = clock or VirtualClock(start=self.last_recorded(run_id), speed=speed)
-        t_offset = (clock.utcnow() - self.store.get_run(run_id)["created_at"]).total_seconds()
-        bench = self.open_bench(clock, run.protocol, tuple(order["sites"]), scenario)
+        lease = Lease(self.store, run_id).acquire()  # RunLeased: a live process performs it; left alone
+        try:
+            run, order, seq = load_run_at(self.store, run_id)
+            scenario = parse_scenario(order["simulation"], tuple(order["sites"])) if "simulation" in order else None
+            if scenario is None and operator_for is None:
+                raise ValidationError(f"run {run_id} was performed on instruments: resume it where a tech can "
+                                      "answer the bench's prompts")
+            clock = clock or VirtualClock(start=self.last_recorded(run_id), speed=speed)
+            t_offset = (clock.utcnow() - self.store.get_run(run_id)["created_at"]).total_seconds()
+            bench = self.open_bench(clock, run.protocol, tuple(order["sites"]), scenario)
+        except BaseException:
+            lease.release()
+            raise
         try:
             simulated = None
             if scenario is not None:
                 simulated = SimulatedOperator(order["operator"], clock, bench, run.protocol, scenario)
                 simulated.restore(run, t_offset)
-            runner = Runner(store=self.store, clock=clock, bench=bench, operator=_operator(operator_for, simulated),
-                            run=run, order=order, reporter=reporter, t_offset=t_offset)
+            runner = Runner(store=self.store, clock=clock, bench=bench,
+                            operator=_operator(operator_for, simulated, lease), run=run, order=order,
+                            reporter=reporter, t_offset=t_offset, lease=lease, seq=seq)
             runner.recover()
         except BaseException:
             bench.shutdown()
+            lease.release()
             raise
         return ActiveRun(run_id, runner, bench, order, clock)
 
@@ -186,12 +203,16 @@ class RunService:
                          files=write_outputs(record, out_dir, self.config))
 
 
-def _operator(operator_for: OperatorFactory | None, simulated: SimulatedOperator | None) -> Operator:
+def _operator(operator_for: OperatorFactory | None, simulated: SimulatedOperator | None, lease: Lease) -> Operator:
     if operator_for is not None:
-        return operator_for(simulated)
-    if simulated is None:
+        operator = operator_for(simulated)
+    elif simulated is None:
         raise ValidationError("a run on instruments needs a tech to answer its prompts")
-    return simulated
+    else:
+        operator = simulated
+    if hasattr(operator, "keep_alive"):  # an operator that waits for a person renews the lease meanwhile
+        operator.keep_alive = lease.renew
+    return operator
 
 
 def perform_simulated_run(order: Order, scenario: Scenario, *, store, clock: Clock, out_dir: Path,

@@ -11,6 +11,7 @@ from sweattest.cli.console import ConsoleReporter
 from sweattest.cli.operator import ConsoleOperator
 from sweattest.cli.options import add_config_option, terminate_as_interrupt
 from sweattest.cli.run import summary
+from sweattest.core.errors import RunLeased
 from sweattest.record.store import open_store
 
 
@@ -18,7 +19,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("resume", help="resume or abort runs left unfinished by a crash or power loss",
                        description="Finds unfinished runs. Inducer outputs are forced off; a site caught "
                                    "stimulating is aborted with the reason; collections resume from their "
-                                   "recorded start; readings already recorded are kept.")
+                                   "recorded start; readings already recorded are kept. A run another "
+                                   "process is performing (it holds the run's lease) is left alone.")
     p.add_argument("run_id", nargs="?", help="only this run (default: every unfinished run)")
     p.add_argument("--db", default=None, help="run store URL or SQLite path")
     p.add_argument("--out", type=Path, default=None, help="folder for the resumed runs' files")
@@ -41,10 +43,16 @@ def _resume(args: argparse.Namespace) -> int:
             print("sweattest: no unfinished runs" + (f" with id {args.run_id}" if args.run_id else ""))
             return 0
         for row in rows:
+            try:
+                active = service.resume(row["run_id"], speed=speed, reporter=ConsoleReporter(),
+                                        operator_for=lambda sim, op=row["operator"]: sim or ConsoleOperator(op))
+            except RunLeased as exc:
+                if args.run_id:
+                    raise
+                print(f"sweattest: {exc}")
+                continue
             print(f"sweattest: resuming run {row['run_id']} (accession {row['accession']}, was {row['state']})")
             folder = args.out or Path.cwd() / f"sweattest-{row['accession']}-{row['run_id']}"
-            active = service.resume(row["run_id"], speed=speed, reporter=ConsoleReporter(),
-                                    operator_for=lambda sim, op=row["operator"]: sim or ConsoleOperator(op))
             result = service.finish(active, active.perform(), folder)
             summary(result.record)
             print(f"Files written to {result.out_dir}")

@@ -63,7 +63,8 @@ def _serve(args: argparse.Namespace) -> int:
     secret = os.environ.get(SECRET_ENV) or secrets.token_urlsafe(32)
     app = create_app(store, clock, accounts, simulate=args.simulate, pace=args.speed, secret_key=secret,
                      config=config, order_book=order_book)
-    for run_id in app.state.web.bench.resume_unfinished():  # a crash or power cut left these unfinished
+    # a crash or power cut left these unfinished; runs another live process performs are left alone
+    for run_id in app.state.web.bench.resume_unfinished(lambda message: print(f"sweattest: {message}")):
         print(f"sweattest: run {run_id} was unfinished: outputs forced off, resumed at this station")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     mode = ("training (simulated instruments)" if args.simulate else

@@ -19,6 +19,9 @@ DEFAULT_VIRTUAL_START = datetime(2026, 11, 20, 9, 0, 0, tzinfo=UTC)
 class Clock(ABC):
     """Time source for everything in sweattest."""
 
+    #: How many of this clock's seconds pass per second of wall time; None: instant (no wall time passes).
+    speed: float | None = 1.0
+
     @abstractmethod
     def monotonic(self) -> float:
         """Seconds on a monotonic scale, for durations and timers."""

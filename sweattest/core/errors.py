@@ -33,6 +33,15 @@ class ProcedureError(SweatTestError):
         self.event = event
 
 
+class RunLeased(ProcedureError):
+    """Another live process performs this run (it holds the run's lease): it is left alone."""
+
+
+class RunTakenOver(ProcedureError):
+    """The run was changed by another process, or another process now holds its lease: this process
+    stops working on it (outputs off) and writes nothing more to it."""
+
+
 class DeviceError(SweatTestError):
     """An instrument failed: silent, disconnected, or reported an error."""
 

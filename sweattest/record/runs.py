@@ -11,6 +11,7 @@ from sweattest.core.procedure import apply, new_run, replay
 from sweattest.core.procedure.events import Event
 from sweattest.core.procedure.model import RunState
 from sweattest.core.protocol import Protocol, load_protocol, protocol_from_snapshot
+from sweattest.record.lease import process_owner
 
 
 def stored_order(row: dict[str, Any]) -> dict[str, Any]:
@@ -20,12 +21,21 @@ def stored_order(row: dict[str, Any]) -> dict[str, Any]:
 
 def load_run(store, run_id: str) -> tuple[RunState, dict[str, Any]]:
     """The run's current state, replayed from its events, and its order."""
+    run, order, _ = load_run_at(store, run_id)
+    return run, order
+
+
+def load_run_at(store, run_id: str) -> tuple[RunState, dict[str, Any], int]:
+    """The run's current state, its order, and the sequence number of the last event replayed (0: none):
+    a writer passes it to ``commit_event`` so its event applies to the run as stored."""
     row = store.get_run(run_id)
     if row is None:
         raise ValidationError(f"no run {run_id!r} in the store; `sweattest qa runs` lists the runs")
     order = stored_order(row)
+    events = store.events(run_id)
     run = new_run(run_id, stored_protocol(row, order), order["sites"])
-    return replay(run, [stored_event(e) for e in store.events(run_id) if e.accepted]), order
+    run = replay(run, [stored_event(e) for e in events if e.accepted])
+    return run, order, events[-1].seq if events else 0
 
 
 def stored_protocol(row: dict[str, Any], order: dict[str, Any]) -> Protocol:
@@ -47,19 +57,23 @@ def stored_event(e) -> Event:
     return Event(kind=e.kind, at=e.at, t=e.t, site=e.site, data=from_jsonable(data), actor=actor)
 
 
-def commit_event(store, run: RunState, event: Event):
+def commit_event(store, run: RunState, event: Event, *, after: int | None = None, owner: str | None = None):
     """The write-ahead step: the core decides (pure), the event is committed, the run's state updated; only
     then may its effects be carried out. Returns (new state, effects). A refused event is recorded as refused
-    and its ``ProcedureError`` / ``ValidationError`` raised."""
+    and its ``ProcedureError`` / ``ValidationError`` raised.
+
+    ``after``: the sequence number of the last event ``run`` was built from; ``owner``: the writer's lease
+    owner id. If the stored run moved on since, or another live process holds it, ``RunTakenOver`` is raised
+    and nothing is written: the event would apply to the run as remembered, not as stored."""
     payload = to_jsonable(event.data) | {"actor": event.actor}
     try:
         new_run, effects = apply(run, event)
     except (ProcedureError, ValidationError) as exc:
         store.append_event(run.run_id, kind=event.kind, site=event.site, at=event.at, t=event.t,
-                           data=payload | {"refused": str(exc)}, accepted=False)
+                           data=payload | {"refused": str(exc)}, accepted=False, after=after, owner=owner)
         raise
     store.append_event(run.run_id, kind=event.kind, site=event.site, at=event.at, t=event.t, data=payload,
-                       accepted=True)
+                       accepted=True, after=after, owner=owner)
     store.set_run_state(run.run_id, new_run.state, event.at)
     return new_run, effects
 
@@ -67,10 +81,10 @@ def commit_event(store, run: RunState, event: Event):
 def record_event(store, clock, run_id: str, kind: str, *, site: str | None = None,
                  data: dict[str, Any] | None = None, actor: str = "system") -> RunState:
     """Apply one event to a stored run (review, report, abort...) outside a live runner."""
-    run, _ = load_run(store, run_id)
+    run, _, last_seq = load_run_at(store, run_id)
     events = store.events(run_id)
     last_t = events[-1].t if events else 0.0
     created = store.get_run(run_id)["created_at"]
     t = max(last_t, (clock.utcnow() - created).total_seconds())
     event = Event(kind=kind, at=clock.utcnow(), t=round(t, 3), site=site, data=data or {}, actor=actor)
-    return commit_event(store, run, event)[0]
+    return commit_event(store, run, event, after=last_seq, owner=process_owner())[0]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +19,7 @@ from sweattest.bench.service import ActiveRun, RunService
 from sweattest.bench.simulation.scenario import parse_scenario
 from sweattest.bench.simulation.world import SimulatedOperator
 from sweattest.core.clock import Clock, VirtualClock
-from sweattest.core.errors import ProcedureError, ValidationError
+from sweattest.core.errors import ProcedureError, RunLeased, ValidationError
 from sweattest.core.units import format_quantity, parse_quantity
 from sweattest.record.runs import load_run
 
@@ -65,6 +66,8 @@ class WebOperator:
         self._closed = False
         self._ids = 0
         self.notice: str | None = None  # the last message that needed no answer (e.g. entries disagreed)
+        #: called about once a second while a person is waited for (the runner's lease renewal)
+        self.keep_alive: Callable[[], None] = lambda: None
 
     def _ask(self, kind: str, site: str, text: str, action: str, **extra: Any) -> Any:
         with self._cond:
@@ -75,6 +78,7 @@ class WebOperator:
                 if self._closed:
                     raise OperatorGone("the bench session was closed")
                 self._cond.wait(timeout=1.0)  # a person is being waited for; no procedure time involved
+                self.keep_alive()
             self.prompt = None
             return self._answer
 
@@ -205,6 +209,7 @@ class BenchSession:
             self.error = f"{type(exc).__name__}: {exc}"
         finally:
             warning = self.bench.shutdown()
+            self.runner.lease.release()
             if warning:
                 log.critical("run %s: %s", self.run_id, warning)
                 self.error = warning
@@ -256,10 +261,11 @@ class BenchManager:
             self.sessions[session.run_id] = session
         session.thread.start()
 
-    def resume_unfinished(self) -> list[str]:
+    def resume_unfinished(self, left_alone: Callable[[str], None] = log.warning) -> list[str]:
         """At start-up: every run a crash left unfinished is brought back under control (outputs off, a site
         caught stimulating aborted with the reason, collections resumed from their recorded start) and
-        continues at this station: training runs on their simulators, others on the configured instruments."""
+        continues at this station: training runs on their simulators, others on the configured instruments.
+        Runs another live process performs (it holds the lease) are left alone, told to ``left_alone``."""
         resumed = []
         for row in self.service.unfinished():
             if row["run_id"] in self.sessions:
@@ -269,7 +275,11 @@ class BenchManager:
                 log.warning("run %s is unfinished; it belongs to a %s station", row["run_id"],
                             "training" if "simulation" in order else "bench")
                 continue
-            self._resume(row["run_id"], simulated="simulation" in order)
+            try:
+                self._resume(row["run_id"], simulated="simulation" in order)
+            except RunLeased as exc:
+                left_alone(str(exc))
+                continue
             resumed.append(row["run_id"])
         return resumed
 

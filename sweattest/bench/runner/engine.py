@@ -2,6 +2,8 @@
 
 For each event: the core computes the next state (pure), the event is committed to the store, and only
 then are its effects carried out. A refused event is recorded as refused and raises ``ProcedureError``.
+Each event is committed after the last one this runner knows and under its run's lease: if another process
+changed the run or holds it, ``RunTakenOver`` stops the runner (outputs off) with nothing written.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from sweattest.bench.runner.operator import Operator
 from sweattest.bench.runner.reporting import Reporter
 from sweattest.bench.runner.stimulation import StimulationInterrupted, StimulationStopped
 from sweattest.core.clock import Clock
-from sweattest.core.errors import DeviceError, ProcedureError, ValidationError
+from sweattest.core.errors import DeviceError, ProcedureError, RunTakenOver, ValidationError
 from sweattest.core.procedure import effects as fx
 from sweattest.core.procedure.events import Event
 from sweattest.core.procedure.model import RunState
@@ -24,17 +26,23 @@ from sweattest.core.rules.reagents import lot_block
 from sweattest.core.stimulation import StimulationPlan
 from sweattest.core.units import Q_
 from sweattest.qa.analytical_qc import ANALYZER, CONTROL_LOTS, has_qc, qc_run_id
+from sweattest.record.lease import NoLease
 from sweattest.record.runs import commit_event
 
 #: How often a waiting timer reports its countdown, in procedure seconds.
 COUNTDOWN_STEP_S = 60.0
+#: Longest sleep between lease renewals while a timer runs, in seconds of wall time.
+RENEW_STEP_S = 1.0
 #: Attempts for a measurement that is safe to repeat (the sample is still there).
 MEASURE_ATTEMPTS = 2
 
 
 class Runner:
     def __init__(self, *, store, clock: Clock, bench: Bench, operator: Operator, run: RunState,
-                 order: dict[str, Any], reporter: Reporter | None = None, t_offset: float = 0.0):
+                 order: dict[str, Any], reporter: Reporter | None = None, t_offset: float = 0.0,
+                 lease=None, seq: int = 0):
+        """``lease``: the run's lease held by this process (``record.lease.Lease``), renewed as the runner
+        works; ``seq``: the sequence number of the run's last stored event (0: a new run)."""
         self.store = store
         self.clock = clock
         self.bench = bench
@@ -42,6 +50,8 @@ class Runner:
         self.run = run
         self.order = order
         self.reporter = reporter or Reporter()
+        self.lease = lease or NoLease()
+        self.seq = seq
         self.queue: deque[fx.Effect] = deque()
         self.timers: dict[tuple[str, str], tuple[float, str]] = {}
         self._timer_started: dict[tuple[str, str], float] = {}
@@ -73,10 +83,15 @@ class Runner:
         event = Event(kind=kind, at=self.clock.utcnow(), t=round(self.elapsed(), 3), site=site,
                       data=data or {}, actor=actor or self.operator.name)
         try:
-            self.run, effects = commit_event(self.store, self.run, event)
+            self.run, effects = commit_event(self.store, self.run, event, after=self.seq, owner=self.lease.owner)
+        except RunTakenOver as exc:
+            self.reporter.message(str(exc))
+            raise
         except (ProcedureError, ValidationError) as exc:
+            self.seq += 1  # recorded as refused
             self.reporter.refused(self.run, event, str(exc))
             raise
+        self.seq += 1
         self.reporter.event(self.run, event)
         self.queue.extend(effects)
 
@@ -96,6 +111,7 @@ class Runner:
     def run_until_results(self) -> RunState:
         """Carry out effects and fire timers until every site has a result or was aborted."""
         while not (self.results_ready or self.finished):
+            self.lease.renew()
             if self.queue:
                 effect = self.queue.popleft()
                 self._handlers[type(effect)](effect)
@@ -109,9 +125,13 @@ class Runner:
     def _wait_for_next_timer(self) -> None:
         (site, name), (due, event) = min(self.timers.items(), key=lambda kv: kv[1][0])
         total = due - self._timer_started.get((site, name), self.elapsed())
+        renew_step = RENEW_STEP_S * self.clock.speed if self.clock.speed else COUNTDOWN_STEP_S
         while (remaining := due - self.elapsed()) > 1e-9:
             self.reporter.countdown(site, remaining, total)
-            self.clock.sleep(min(COUNTDOWN_STEP_S, remaining))
+            report_at = self.elapsed() + min(COUNTDOWN_STEP_S, remaining)
+            while (step := report_at - self.elapsed()) > 1e-9:
+                self.clock.sleep(min(renew_step, step))
+                self.lease.renew()
         self.reporter.countdown(site, 0.0, total)
         del self.timers[(site, name)]
         self.feed(event, site=site, actor="timer")
@@ -168,6 +188,10 @@ class Runner:
         def progress(t, sp, i, v, q):
             if self.stop_reason is not None:
                 raise StimulationStopped(self.stop_reason)
+            try:
+                self.lease.renew()  # writes at most once per second
+            except RunTakenOver as exc:
+                raise StimulationStopped(str(exc)) from None
             self.reporter.stimulation(e.site, t, sp, i, v, q, plan.duration_s)
 
         def countdown(remaining: float, total: float) -> None:

@@ -100,6 +100,11 @@ def _method_snapshot(conn: sa.Connection) -> None:
         kind = schema.runs.c[name].type.compile(dialect=conn.dialect)
         conn.exec_driver_sql(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
 
+def _run_leases(conn: sa.Connection) -> None:
+    """The lease of a live run: which process performs it, and until when (NULL: nobody)."""
+    conn.exec_driver_sql("ALTER TABLE runs ADD COLUMN lease_owner VARCHAR(120)")
+    conn.exec_driver_sql("ALTER TABLE runs ADD COLUMN lease_until VARCHAR(32)")
+
 
 MIGRATIONS: list[Migration] = [
     (1, "runs, events and readings", _initial),
@@ -108,6 +113,7 @@ MIGRATIONS: list[Migration] = [
     (4, "month column for stores migrated before migration 3 carried it", _month_for_early_stores),
     (5, "audit trail append-only in the database (UPDATE and DELETE refused)", _append_only),
     (6, "method snapshot on runs (protocol text and its SHA-256)", _method_snapshot),
+    (7, "run leases: one process performs a live run", _run_leases),
 ]
 
 

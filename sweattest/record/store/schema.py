@@ -36,6 +36,9 @@ runs = sa.Table(
     # against the shipped method file of the same name
     sa.Column("protocol_text", sa.Text, nullable=True),
     sa.Column("protocol_sha256", sa.String(64), nullable=True),
+    # the process performing the run (migration 6; sweattest/record/lease.py): host:pid:random, and until when
+    sa.Column("lease_owner", sa.String(120), nullable=True),
+    sa.Column("lease_until", UTCDateTime, nullable=True),
     sa.Index("ix_runs_qa", "operator", "month", "age_group", "qns"),
 )
 

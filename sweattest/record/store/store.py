@@ -12,8 +12,9 @@ import platformdirs
 import sqlalchemy as sa
 
 from sweattest.core.clock import Clock, RealClock
-from sweattest.core.errors import StoreError, SweatTestError, ValidationError
+from sweattest.core.errors import RunTakenOver, StoreError, SweatTestError, ValidationError
 from sweattest.core.protocol import Protocol
+from sweattest.record.lease import held_by
 from sweattest.record.store import schema
 from sweattest.record.store.chain import append_audit
 from sweattest.record.store.derived import JUDGED_STATES, age_group, qns_verdict
@@ -93,34 +94,72 @@ class Store:
 
     # -- writes (each commits before returning) --------------------------------------------------------
     def create_run(self, run_id: str, *, accession: str, method: str, operator: str, patient_mrn: str,
-                   created_at: datetime, order: dict[str, Any], protocol: Protocol) -> None:
+                   created_at: datetime, order: dict[str, Any], protocol: Protocol,
+                   lease: tuple[str, datetime] | None = None) -> None:
         """A new run with its method snapshot: ``protocol``'s text and hash are stored with it (the audit
-        entry records the hash), and the run is replayed against them from then on."""
+        entry records the hash), and the run is replayed against them from then on. ``lease``: (owner, until):
+        the run is created already leased to the process that performs it."""
         if not protocol.text:
             raise ValidationError(f"run {run_id}: method {method!r} carries no text to store with the run; "
                                   "load it with load_protocol or parse_protocol_text")
+        owner, until = lease or (None, None)
         with self._begin() as conn:
             conn.execute(schema.runs.insert().values(
                 run_id=run_id, accession=accession, method=method, operator=operator, patient_mrn=patient_mrn,
                 created_at=created_at, state="created", updated_at=created_at, order_json=order,
                 month=f"{created_at.astimezone(UTC):%Y-%m}", age_group=age_group(order, created_at),
-                protocol_text=protocol.text, protocol_sha256=protocol.sha256))
+                protocol_text=protocol.text, protocol_sha256=protocol.sha256, lease_owner=owner, lease_until=until))
             append_audit(conn, run_id=run_id, who=operator, what="create_run", at=created_at,
                          new={"accession": accession, "method": method, "operator": operator,
                               "patient_mrn": patient_mrn, "protocol_sha256": protocol.sha256})
 
     def append_event(self, run_id: str, *, kind: str, site: str | None, at: datetime, t: float,
-                     data: dict[str, Any], accepted: bool = True) -> int:
+                     data: dict[str, Any], accepted: bool = True, after: int | None = None,
+                     owner: str | None = None) -> int:
+        """Append the run's next event. ``after``: the sequence number of the last event the writer knows
+        (0: none); ``owner``: the writer's lease owner id. If the stored run has moved on, or another live
+        process holds its lease, ``RunTakenOver`` is raised and nothing is written."""
         ev = schema.events
         with self._begin() as conn:
+            lease = conn.execute(sa.select(schema.runs.c.lease_owner, schema.runs.c.lease_until)
+                                 .where(schema.runs.c.run_id == run_id).with_for_update()).first()
             seq = conn.execute(sa.select(sa.func.coalesce(sa.func.max(ev.c.seq), 0) + 1)
                                .where(ev.c.run_id == run_id)).scalar_one()
+            if owner is not None and lease is not None and lease.lease_owner not in (None, owner) \
+                    and lease.lease_until > self.clock.utcnow():
+                raise RunTakenOver(f"{held_by(run_id, lease.lease_owner, lease.lease_until)}; this station "
+                                   "stops working on it (outputs off) and records nothing more",
+                                   event=kind)
+            if after is not None and seq != after + 1:
+                raise RunTakenOver(f"run {run_id} was changed by another process (it has {seq - 1} events, this "
+                                   f"station knew {after}); this station stops working on it (outputs off) and "
+                                   "records nothing more", event=kind)
             conn.execute(ev.insert().values(run_id=run_id, seq=seq, kind=kind, site=site, at=at, t=t, data=data,
                                             accepted=accepted))
             append_audit(conn, run_id=run_id, who=str(data.get("actor", "system")),
                          what=kind if accepted else f"{kind} (refused)", at=at,
                          why=data.get("refused") or data.get("reason"), new=_audited(site, data))
         return seq
+
+    # -- leases (sweattest/record/lease.py): one conditional UPDATE each, so of two processes one wins --
+    def take_lease(self, run_id: str, owner: str, until: datetime, now: datetime, *,
+                   renewing: bool = False) -> bool:
+        """Lease the run to ``owner`` until ``until`` if nobody holds it, its lease expired by ``now``, or
+        ``owner`` holds it already; ``renewing``: only in that last case. True if ``owner`` holds it now."""
+        runs = schema.runs
+        mine = runs.c.lease_owner == owner
+        free = sa.or_(mine, runs.c.lease_owner.is_(None), runs.c.lease_until <= now)
+        with self._begin() as conn:
+            result = conn.execute(runs.update().where(runs.c.run_id == run_id, mine if renewing else free)
+                                  .values(lease_owner=owner, lease_until=until))
+        return result.rowcount == 1
+
+    def release_lease(self, run_id: str, owner: str) -> None:
+        """Give the run's lease up, if ``owner`` still holds it."""
+        runs = schema.runs
+        with self._begin() as conn:
+            conn.execute(runs.update().where(runs.c.run_id == run_id, runs.c.lease_owner == owner)
+                         .values(lease_owner=None, lease_until=None))
 
     def append_readings(self, run_id: str, rows: list[dict[str, Any]]) -> None:
         if not rows:

@@ -1,0 +1,122 @@
+"""Run leases: a live run is performed by one process only (DESIGN principle 12).
+
+The process that creates or resumes a run leases it in the store: owner ``host:pid:random`` and an expiry
+time on the store's clock. The owner renews the lease while it works (the runner's loop, its timers and the
+stimulation progress) at most once per second and at least every third of the time to live; it releases
+the lease when the run is done or the process stops cleanly. A lease not renewed for its time to live has
+expired: the process is taken for dead, and ``sweattest resume`` or a starting ``sweattest serve`` may take
+the run over. A run whose lease is live is left alone.
+
+Time to live: 15 s; ``$SWEATTEST_LEASE_TTL`` (seconds, above 0) sets another.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from datetime import datetime, timedelta
+
+from sweattest.core.errors import ConfigError, RunLeased, RunTakenOver, ValidationError
+
+TTL_ENV = "SWEATTEST_LEASE_TTL"
+DEFAULT_TTL_S = 15.0
+#: Renewals are at least this many seconds apart (the 10 Hz stimulation loop renews through this).
+MIN_RENEW_GAP_S = 1.0
+
+_owner: tuple[int, str] | None = None
+
+
+def lease_ttl(environ: dict[str, str] | None = None) -> float:
+    """The lease time to live in seconds: ``$SWEATTEST_LEASE_TTL``, else 15."""
+    text = (os.environ if environ is None else environ).get(TTL_ENV, "").strip()
+    if not text:
+        return DEFAULT_TTL_S
+    try:
+        ttl = float(text)
+    except ValueError:
+        ttl = float("nan")
+    if not ttl > 0 or ttl == float("inf"):
+        raise ConfigError(f"{TTL_ENV}={text!r}: give the run lease time to live in seconds, above 0 "
+                          f"(default {DEFAULT_TTL_S:g}), or unset it")
+    return ttl
+
+
+def process_owner() -> str:
+    """This process's owner id, ``host:pid:random`` (a new one in a forked child)."""
+    global _owner
+    pid = os.getpid()
+    if _owner is None or _owner[0] != pid:
+        _owner = (pid, f"{socket.gethostname()}:{pid}:{secrets.token_hex(4)}")
+    return _owner[1]
+
+
+def held_by(run_id: str, owner: str, until: datetime) -> str:
+    """'run R is being performed by host:pid (lease until 12:00:05 UTC)'."""
+    who = owner.rsplit(":", 1)[0]
+    return f"run {run_id} is being performed by {who} (lease until {until:%H:%M:%S} UTC)"
+
+
+class Lease:
+    """The lease of one run by this process. ``renew`` may be called as often as wanted: it writes at most
+    once per second. Times come from ``store.clock``."""
+
+    def __init__(self, store, run_id: str, *, owner: str | None = None, ttl_s: float | None = None):
+        self.store = store
+        self.run_id = run_id
+        self.owner = owner or process_owner()
+        self.ttl_s = lease_ttl() if ttl_s is None else ttl_s
+        self._renewed: float | None = None
+
+    def _until(self) -> datetime:
+        self._renewed = self.store.clock.monotonic()
+        return self.store.clock.utcnow() + timedelta(seconds=self.ttl_s)
+
+    def for_new_run(self) -> tuple[str, datetime]:
+        """(owner, until) for ``Store.create_run``: the run is created leased."""
+        return self.owner, self._until()
+
+    def acquire(self) -> Lease:
+        """Take the run's lease, or raise ``RunLeased`` naming the live process that holds it."""
+        now = self.store.clock.utcnow()
+        if self.store.take_lease(self.run_id, self.owner, self._until(), now):
+            return self
+        row = self.store.get_run(self.run_id)
+        if row is None:
+            raise ValidationError(f"no run {self.run_id!r} in the store; `sweattest qa runs` lists the runs")
+        if row["lease_owner"] is None or row["lease_until"] <= now:  # released or expired meanwhile
+            return self.acquire()
+        raise RunLeased(f"{held_by(self.run_id, row['lease_owner'], row['lease_until'])}; left alone. "
+                        "Resume it when that process has stopped (its lease then runs out)", state=row["state"])
+
+    def renew(self) -> None:
+        """Extend the lease (at most once per second; at least every third of the time to live when called
+        that often). Raises ``RunTakenOver`` if another process holds it now."""
+        if self._renewed is not None and \
+                self.store.clock.monotonic() - self._renewed < max(MIN_RENEW_GAP_S, self.ttl_s / 3):
+            return
+        if not self.store.take_lease(self.run_id, self.owner, self._until(), self.store.clock.utcnow(),
+                                     renewing=True):
+            raise RunTakenOver(f"run {self.run_id} was taken over by another process; this station stops "
+                               "working on it (outputs off) and records nothing more")
+
+    def release(self) -> None:
+        """Give the lease up (the run is done or this process stops); harmless if another holds it now."""
+        self.store.release_lease(self.run_id, self.owner)
+
+
+class NoLease:
+    """For a runner outside a lease (tests of the runner alone): renewing and releasing do nothing."""
+
+    owner: str | None = None
+
+    def renew(self) -> None:
+        pass
+
+    def release(self) -> None:
+        pass
+
+
+def acquire(store, run_id: str) -> Lease:
+    """This process's lease of ``run_id``, taken now; ``RunLeased`` if a live process holds it."""
+    return Lease(store, run_id).acquire()

@@ -1,0 +1,109 @@
+"""Two real processes and one run: `sweattest resume` leaves a run another live process performs alone, and
+takes it over only once that process's lease has run out (DESIGN principle 12).
+
+The run is a real `sweattest run` process on a paced clock; the second process is `sweattest resume`.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+from datetime import timedelta
+
+import pytest
+
+from sweattest.bench.service import RunService
+from sweattest.cli.main import main
+from sweattest.core.clock import RealClock, VirtualClock
+from sweattest.core.errors import RunLeased
+from sweattest.record.runs import load_run
+from sweattest.record.store import Store, open_store, resolve_url
+from tests.crashing import read_until, start_run, stop_after
+
+#: The demo run lasts about 12 s of wall time: resume is tried while the first site is stimulating.
+LIVE_SPEED = 600
+#: A fast run for the takeover (it is killed one minute into the first stimulation).
+KILL_SPEED = 2400
+
+
+def _one_minute_into_left(line: str) -> bool:
+    found = re.search(r"stimulating left_forearm\s+(\d\d):(\d\d) of", line)
+    return found is not None and 60 <= int(found[1]) * 60 + int(found[2]) < 240
+
+
+def test_resume_leaves_a_run_that_another_live_process_performs_alone(tmp_path, order_doc, scenario_doc,
+                                                                      capsys):
+    db = tmp_path / "runs.db"
+    proc = start_run(tmp_path, order_doc, scenario_doc, db, LIVE_SPEED, "live")
+    try:
+        read_until(proc, _one_minute_into_left)
+        store = open_store(str(db))
+        [row] = store.list_runs()
+        run_id = row["run_id"]
+        events_before = len(store.events(run_id))
+        store.close()
+        assert main(["resume", "--db", str(db), "--out", str(tmp_path / "resumed")]) == 0
+        assert main(["resume", run_id, "--db", str(db), "--out", str(tmp_path / "resumed")]) == 1
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    printed = capsys.readouterr()
+    held = rf"run {run_id} is being performed by {re.escape(socket.gethostname())}:{proc.pid} " \
+           r"\(lease until \d\d:\d\d:\d\d UTC\); left alone"
+    assert re.search(rf"^sweattest: {held}", printed.out, re.M)
+    assert re.search(rf"^sweattest: error: {held}", printed.err, re.M)
+    assert "resuming" not in printed.out
+    store = open_store(str(db))
+    try:
+        events = store.events(run_id)
+        assert len(events) > events_before
+        assert [e.seq for e in events] == list(range(1, len(events) + 1))
+        assert all(e.accepted for e in events) and not [e for e in events if e.kind == "abort"]
+        run, _ = load_run(store, run_id)
+        assert [s.state for s in run.sites] == ["result_ready", "result_ready"]
+        assert store.get_run(run_id)["lease_owner"] is None  # released when the run was done
+    finally:
+        store.close()
+    assert not (tmp_path / "resumed").exists()
+    [hl7] = list(tmp_path.rglob("*.hl7"))
+    assert hl7.parent == tmp_path / "out-live"
+    [html] = list(tmp_path.rglob("*.html"))
+    assert run_id in html.read_text(encoding="utf-8") and "Files written to" in out
+
+
+def test_resume_takes_over_a_killed_run_once_its_lease_has_run_out(tmp_path, order_doc, scenario_doc):
+    db = tmp_path / "runs.db"
+    proc = start_run(tmp_path, order_doc, scenario_doc, db, KILL_SPEED, "kill", env={"SWEATTEST_LEASE_TTL": "1"})
+    stop_after(proc, lines=0, until=_one_minute_into_left)  # SIGKILL: no clean release
+    killed_at = RealClock().utcnow()
+    store = open_store(str(db))
+    [row] = store.list_runs()
+    store.close()
+    run_id, until = row["run_id"], row["lease_until"]
+    assert row["lease_owner"].startswith(f"{socket.gethostname()}:{proc.pid}:")
+    assert until <= killed_at + timedelta(seconds=1)  # the 1 s time to live from the environment
+
+    just_before = Store(resolve_url(str(db)), VirtualClock(start=until - timedelta(milliseconds=1)))
+    try:
+        with pytest.raises(RunLeased, match=f"run {run_id} is being performed by .*; left alone"):
+            RunService(just_before).resume(run_id)
+    finally:
+        just_before.close()
+    assert not (tmp_path / "too-early").exists()
+
+    ran_out = Store(resolve_url(str(db)), VirtualClock(start=until))
+    try:
+        service = RunService(ran_out)
+        active = service.resume(run_id)
+        result = service.finish(active, active.perform(), tmp_path / "resumed")
+        left, right = result.run.sites
+        assert left.state == "aborted" and "never resumed" in left.abort_reason
+        assert right.state == "result_ready"
+        assert ran_out.get_run(run_id)["lease_owner"] is None
+    finally:
+        ran_out.close()
+    [hl7] = list(tmp_path.rglob("*.hl7"))
+    assert hl7.parent == tmp_path / "resumed"
