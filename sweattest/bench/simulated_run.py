@@ -83,7 +83,7 @@ def on_bench(bench, reporter: Reporter | None, body: Callable[[], RunState]) -> 
     finally:
         warning = bench.shutdown()
         if warning and reporter is not None:
-            reporter.message(warning)
+            reporter.alarm(None, warning)
 
 
 def finish(store, run: RunState, stored_order: dict, clock: Clock, out_dir: Path,

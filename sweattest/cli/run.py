@@ -14,7 +14,12 @@ from sweattest.cli.console import ConsoleReporter
 from sweattest.cli.options import add_run_options, out_dir, simulated_clock, terminate_as_interrupt
 from sweattest.core.errors import ValidationError
 from sweattest.core.jsonfile import read_json
+from sweattest.record.alarms import inducer_alarms
 from sweattest.record.store import open_store
+
+#: Exit status of a run that ended unsafe or without any result: an inducer alarm (its output or setpoint could
+#: not be confirmed off), or every site aborted. Bad input is 2 (nothing was run); an error during the run 1.
+EXIT_NOT_SAFE_OR_NO_RESULT = 3
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -51,12 +56,25 @@ def execute(order_doc: Any, scenario_doc: Any, args: argparse.Namespace) -> int:
     try:
         result = perform_simulated_run(order, scenario, store=store, clock=clock, out_dir=folder,
                                        reporter=reporter, run_id=run_id, config=config)
+        alarms = inducer_alarms(store, run_id)
     finally:
         store.close()
     _summary(result.record)
     print(f"Files written to {result.out_dir}:")
     for kind, path in result.files.items():
         print(f"  {kind:<5} {path.name}")
+    return _final_line(result.run, [a.reason for a in alarms] + reporter.alarms)
+
+
+def _final_line(run, alarms: list[str]) -> int:
+    """The last line says whether the run ended safe and with a result; the exit status says it to scripts."""
+    if alarms:
+        print(f"sweattest: INDUCER NOT CONFIRMED SAFE: {alarms[0]} (exit status {EXIT_NOT_SAFE_OR_NO_RESULT})")
+        return EXIT_NOT_SAFE_OR_NO_RESULT
+    if all(s.state == "aborted" for s in run.sites):
+        print(f"sweattest: every site was aborted; there is no result for this run: repeat the test "
+              f"(exit status {EXIT_NOT_SAFE_OR_NO_RESULT})")
+        return EXIT_NOT_SAFE_OR_NO_RESULT
     return 0
 
 
