@@ -28,6 +28,10 @@ _ERROR = re.compile(r'([+-]?\d+),"([^"]*)"\Z')
 CHECK_INDUCER = "Switch the inducer off and on, check its cable, and restart the stimulation."
 
 
+class SettingNotTaken(DeviceError):
+    """The inducer answered, but a setting reads back other than what was sent (a command not carried out)."""
+
+
 def parse_number(text: str) -> float:
     """A SCPI NR1/NR2/NR3 reply (``1.500000E-03``); anything else is a ProtocolError."""
     t = text.strip()
@@ -230,7 +234,7 @@ class Inducer(LineDevice):
         back = self._parse(parse_number, f"{header}?")
         if abs(back - value) > max(1e-9, abs(value) * 1e-6):
             self.check_errors(command)
-            raise self.error(DeviceError, f"{header} reads back {back:g}, sent {value:g}.", command, b"",
+            raise self.error(SettingNotTaken, f"{header} reads back {back:g}, sent {value:g}.", command, b"",
                              CHECK_INDUCER)
 
     # --- measurement --------------------------------------------------------------------------------

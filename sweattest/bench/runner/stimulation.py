@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import pint
 
-from drivers.inducer_latch import FAULTY_ACTION
+from drivers.inducer import SettingNotTaken
+from drivers.inducer_latch import FAULTY_ACTION, declare_faulty
 from drivers.inducer_off import OffReport
 from sweattest.core.clock import Clock
 from sweattest.core.errors import DeviceError
@@ -126,6 +127,8 @@ def run_stimulation(inducer, channel: int, plan: StimulationPlan, clock: Clock, 
         fault = Fault("inducer_faulty", f"{exc} The output was never switched on.")
     except StimulationStopped as exc:
         fault = Fault("emergency_stop", f"{exc}.")
+    except SettingNotTaken as exc:
+        fault = Fault("inducer_error", f"the inducer did not carry out a setting ({exc}).")
     except DeviceError as exc:
         if inducer.faulty() is not None:
             fault = Fault("inducer_faulty", f"the inducer refused to go on: {exc}")
@@ -175,6 +178,8 @@ def _force_off(inducer, channel: int) -> OffReport | None:
     """The off sequence of the driver (both barriers, read back, repeated, then latched faulty)."""
     try:
         return inducer.safe_off(channel)
-    except BaseException as exc:  # noqa: BLE001 - safe_off never raises; a broken driver must not hide the fault
+    except Exception as exc:  # noqa: BLE001 - safe_off never raises; a broken driver must not hide the fault
         log.critical("inducer channel %s: off sequence failed: %s", channel, exc)
+        declare_faulty(str(getattr(inducer, "port_name", repr(inducer))), getattr(inducer, "serial", None),
+                       f"off sequence failed: {type(exc).__name__}: {exc}")
         return None
