@@ -23,6 +23,8 @@ MAX_COMPLIANCE_V = 40.0
 MAX_WATCHDOG_S = 3600.0
 #: Attempts of the off sequence before the inducer is declared faulty (each within the device timeout).
 OFF_ATTEMPTS = 2
+#: Seconds of silence that show no late reply is still on its way (the device answers within 0.1 s).
+DRAIN_S = 0.2
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[Ee][+-]?\d+)?\Z")
 _ERROR = re.compile(r'([+-]?\d+),"([^"]*)"\Z')
 CHECK_INDUCER = "Switch the inducer off and on, check its cable, and restart the stimulation."
@@ -74,6 +76,14 @@ class Inducer(LineDevice):
         self.port_name = str(getattr(port, "port", None) or getattr(port, "name", None) or repr(port))
         #: its serial number, once ``identify()`` has read it
         self.serial: str | None = None
+        #: a query was sent whose reply was not read (interrupted, timed out, garbled): it may still arrive
+        self._reply_pending = False
+
+    def query(self, command: str, timeout_s: float | None = None) -> str:
+        self._reply_pending = True
+        reply = super().query(command, timeout_s)
+        self._reply_pending = False
+        return reply
 
     # --- IEEE 488.2 ---------------------------------------------------------------------------------
 
@@ -149,6 +159,8 @@ class Inducer(LineDevice):
                 self._send_quietly(f"SOUR{ch}:CURR 0")
             for ch in pending:
                 self._send_quietly(f"OUTP{ch} OFF")
+            if self._reply_pending:
+                self._drain()
             for ch in pending:
                 zero, zero_text = self._read_quietly(f"SOUR{ch}:CURR?", lambda r: abs(parse_number(r)) < 1e-9)
                 off, off_text = self._read_quietly(f"OUTP{ch}?", lambda r: not parse_bool(r))
@@ -181,6 +193,15 @@ class Inducer(LineDevice):
                              f"{', serial ' + entry.serial if entry.serial else ''}) was declared faulty "
                              f"({entry.reason}) and is never switched on again by this program.", command, b"",
                              FAULTY_ACTION)
+
+    def _drain(self) -> None:
+        """Read and drop late replies until the line is silent, so each read-back gets its own reply."""
+        try:
+            for _ in range(10):
+                self.read_raw_line("late reply", DRAIN_S)
+        except Exception:  # noqa: BLE001 - silence (or a dead port, which the read-backs will show)
+            pass
+        self._reply_pending = False
 
     def _send_quietly(self, command: str) -> None:
         try:
