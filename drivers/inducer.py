@@ -13,6 +13,8 @@ from typing import Any
 import pint
 
 from drivers.base import LineDevice, strict_range
+from drivers.inducer_latch import FAULTY_ACTION, FaultyInducer, declare_faulty, faulty
+from drivers.inducer_off import ChannelOff, OffReport
 from sweattest.core import units
 from sweattest.core.errors import DeviceError, ProtocolError, UnitError, ValidationError
 from sweattest.core.units import Q_, parse_quantity
@@ -22,8 +24,16 @@ MAX_COMPLIANCE_V = 40.0
 MAX_WATCHDOG_S = 3600.0
 #: SCPI-99 7.2.1: +/-9.9E+37 is infinity, 9.91E+37 not-a-number
 _SCPI_NOT_A_VALUE = re.compile(r"[+-]?9\.91?0*E\+?0*37", re.IGNORECASE)
+#: Attempts of the off sequence before the inducer is declared faulty (each within the device timeout).
+OFF_ATTEMPTS = 2
+#: Seconds of silence that show no late reply is still on its way (the device answers within 0.1 s).
+DRAIN_S = 0.2
 _ERROR = re.compile(r'([+-]?\d+),"([^"]*)"\Z')
 CHECK_INDUCER = "Switch the inducer off and on, check its cable, and restart the stimulation."
+
+
+class SettingNotTaken(DeviceError):
+    """The inducer answered, but a setting reads back other than what was sent (a command not carried out)."""
 
 
 def parse_number(text: str) -> float:
@@ -73,6 +83,18 @@ class Inducer(LineDevice):
     def __init__(self, port: Any, channels: int = 2, **kw: Any):
         super().__init__(port, **kw)
         self.channels = channels
+        #: where this inducer is plugged in (its pyserial URL or device path), part of its identity
+        self.port_name = str(getattr(port, "port", None) or getattr(port, "name", None) or repr(port))
+        #: its serial number, once ``identify()`` has read it
+        self.serial: str | None = None
+        #: a query was sent whose reply was not read (interrupted, timed out, garbled): it may still arrive
+        self._reply_pending = False
+
+    def query(self, command: str, timeout_s: float | None = None) -> str:
+        self._reply_pending = True
+        reply = super().query(command, timeout_s)
+        self._reply_pending = False
+        return reply
 
     # --- IEEE 488.2 ---------------------------------------------------------------------------------
 
@@ -81,6 +103,7 @@ class Inducer(LineDevice):
         reply = self.query("*IDN?")
         if reply.count(",") != 3:
             raise self._protocol("*IDN?", reply, "an identification like MAKER,MODEL,SERIAL,FIRMWARE")
+        self.serial = reply.split(",")[2].strip() or None
         return reply
 
     def reset(self) -> None:
@@ -114,37 +137,100 @@ class Inducer(LineDevice):
     # --- outputs ------------------------------------------------------------------------------------
 
     def output_on(self, channel: int) -> None:
-        self._set_output(channel, True)
-
-    def output_off(self, channel: int) -> None:
-        """Switch ``channel`` off and confirm with ``OUTP?``."""
-        self._set_output(channel, False)
-
-    def all_outputs_off(self) -> None:
-        """Switch every channel off, each confirmed; all are tried even if one fails."""
-        failures = []
-        for ch in range(1, self.channels + 1):
-            try:
-                self.output_off(ch)
-            except DeviceError as exc:
-                failures.append(exc)
-        if failures:
-            raise failures[0]
+        """Close the output relay of ``channel``, confirmed with ``OUTP?``; refused on a faulty inducer."""
+        ch = self._ch(channel)
+        self._refuse_if_faulty(f"OUTP{ch} ON")
+        command = f"OUTP{ch} ON"
+        self.flush_input(command)
+        self.write(command)
+        if not self.output_state(ch):
+            raise self.error(DeviceError, f"output {ch} did not switch on.", command, b"", CHECK_INDUCER)
 
     def output_state(self, channel: int) -> bool:
         ch = self._ch(channel)
         return self._parse(parse_bool, f"OUTP{ch}?")
 
-    def _set_output(self, channel: int, on: bool) -> None:
-        ch = self._ch(channel)
-        command = f"OUTP{ch} {'ON' if on else 'OFF'}"
-        self.flush_input(command)
-        self.write(command)
-        if self.output_state(ch) != on:
-            state = "on" if on else "off"
-            raise self.error(DeviceError, f"output {ch} did not switch {state}.", command, b"",
-                             "Disconnect the electrodes from the patient now, then check the inducer."
-                             if not on else CHECK_INDUCER)
+    def safe_off(self, channel: int | None = None) -> OffReport:
+        """Remove the energy from every channel (``channel`` first) with two independent barriers, in the
+        order that is fastest: ``SOUR<n>:CURR 0`` for every channel, ``OUTP<n> OFF`` for every channel, then
+        ``SOUR<n>:CURR?`` and ``OUTP<n>?`` read back. What is not confirmed is sent and read again; if it is
+        still not confirmed, the inducer is declared faulty. Never raises: the report says what was and was
+        not confirmed."""
+        order = list(range(1, self.channels + 1))
+        if channel is not None:
+            order.remove(self._ch(channel))
+            order.insert(0, channel)
+        reads: dict[int, tuple[list[str], list[str]]] = {ch: ([], []) for ch in order}
+        done: dict[int, tuple[bool, bool]] = {ch: (False, False) for ch in order}
+        for _ in range(OFF_ATTEMPTS):
+            pending = [ch for ch in order if done[ch] != (True, True)]
+            if not pending:
+                break
+            for ch in pending:
+                self._send_quietly(f"SOUR{ch}:CURR 0")
+            for ch in pending:
+                self._send_quietly(f"OUTP{ch} OFF")
+            if self._reply_pending:
+                self._drain()
+            for ch in pending:
+                zero, zero_text = self._read_quietly(f"SOUR{ch}:CURR?", lambda r: abs(parse_number(r)) < 1e-9)
+                off, off_text = self._read_quietly(f"OUTP{ch}?", lambda r: not parse_bool(r))
+                reads[ch][0].append(zero_text)
+                reads[ch][1].append(off_text)
+                done[ch] = (zero, off)
+        channels = tuple(ChannelOff(ch, done[ch][0], done[ch][1], tuple(reads[ch][0]), tuple(reads[ch][1]))
+                         for ch in order)
+        report = OffReport(channels)
+        if not report.confirmed:
+            declare_faulty(self.port_name, self.serial, f"off not confirmed: {report.describe()}")
+            report = OffReport(channels, faulty=True)
+        return report
+
+    def all_outputs_off(self) -> None:
+        """``safe_off`` of every channel; DeviceError if the inducer did not confirm both barriers."""
+        report = self.safe_off()
+        if not report.confirmed:
+            raise self.error(DeviceError, f"the outputs could not be confirmed off ({report.describe()}); the "
+                             "inducer is declared faulty.", "OUTP OFF", b"", FAULTY_ACTION)
+
+    def faulty(self) -> FaultyInducer | None:
+        """The latch entry when this inducer was declared faulty in this process, else None."""
+        return faulty(self.port_name, self.serial)
+
+    def _refuse_if_faulty(self, command: str) -> None:
+        entry = self.faulty()
+        if entry is not None:
+            raise self.error(DeviceError, f"refused {command!r}: this inducer ({self.port_name}"
+                             f"{', serial ' + entry.serial if entry.serial else ''}) was declared faulty "
+                             f"({entry.reason}) and is never switched on again by this program.", command, b"",
+                             FAULTY_ACTION)
+
+    def _drain(self) -> None:
+        """Read and drop late replies until the line is silent, so each read-back gets its own reply."""
+        try:
+            for _ in range(10):
+                self.read_raw_line("late reply", DRAIN_S)
+        except Exception:  # noqa: BLE001 - silence (or a dead port, which the read-backs will show)
+            pass
+        self._reply_pending = False
+
+    def _send_quietly(self, command: str) -> None:
+        try:
+            self.flush_input(command)
+            self.write(command)
+        except Exception:  # noqa: BLE001 - the off path goes on to the next barrier whatever happens
+            pass
+
+    def _read_quietly(self, command: str, confirms) -> tuple[bool, str]:
+        """(confirmed, what was read) for one read-back query; never raises."""
+        try:
+            reply = self.query(command)
+        except Exception:  # noqa: BLE001
+            return False, "no valid reply"
+        try:
+            return bool(confirms(reply)), reply.strip()
+        except ProtocolError:
+            return False, repr(reply)
 
     # --- settings -----------------------------------------------------------------------------------
 
@@ -153,6 +239,8 @@ class Inducer(LineDevice):
         ch = self._ch(channel)
         ma = float(parse_quantity(current, "current", f"inducer channel {ch} current").to("mA").magnitude)
         strict_range(ma, 0.0, MAX_CURRENT_MA, f"inducer channel {ch} current (mA)")
+        if ma > 0:
+            self._refuse_if_faulty(f"SOUR{ch}:CURR")
         amps = ma / 1000.0
         self._set_and_verify(f"SOUR{ch}:CURR", amps, f"{amps:.6E}")
 
@@ -178,7 +266,7 @@ class Inducer(LineDevice):
         back = self._parse(parse_number, f"{header}?")
         if abs(back - value) > max(1e-9, abs(value) * 1e-6):
             self.check_errors(command)
-            raise self.error(DeviceError, f"{header} reads back {back:g}, sent {value:g}.", command, b"",
+            raise self.error(SettingNotTaken, f"{header} reads back {back:g}, sent {value:g}.", command, b"",
                              CHECK_INDUCER)
 
     # --- measurement --------------------------------------------------------------------------------

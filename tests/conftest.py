@@ -32,3 +32,13 @@ def write_json(tmp_path):
         path.write_text(doc if isinstance(doc, str) else json.dumps(doc), encoding="utf-8")
         return str(path)
     return write
+
+
+@pytest.fixture(autouse=True)
+def _no_inducer_latched_from_another_test():
+    """The faulty-inducer latch lasts for the process; each test starts with none latched."""
+    from drivers import inducer_latch
+
+    inducer_latch.clear()
+    yield
+    inducer_latch.clear()

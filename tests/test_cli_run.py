@@ -135,3 +135,27 @@ def test_a_speed_that_is_not_a_positive_finite_number_is_refused(write_json, ord
     err = capsys.readouterr().err
     assert f"--speed: {speed!r}; use 'instant' or a positive factor such as 60" in err
     _nothing_written(tmp_path / "out", db_url)
+
+def test_a_run_whose_every_site_aborts_exits_3_and_says_why(write_json, order_doc, scenario_doc, tmp_path, db_url,
+                                                             capsys):
+    scenario_doc["faults"] = [{"device": "inducer", "kind": "open_circuit", "site": site, "at_s": 10}
+                              for site in ("left_forearm", "right_forearm")]
+    assert _run(write_json, order_doc, scenario_doc, tmp_path / "out", db_url) == 3
+    out = capsys.readouterr().out
+    assert out.rstrip().splitlines()[-1] == ("sweattest: every site was aborted; there is no result for this run: "
+                                             "repeat the test (exit status 3)")
+    assert "ALARM" not in out  # the inducer confirmed both barriers each time: no inducer alarm
+
+
+def test_an_output_not_confirmed_off_at_the_normal_end_alarms_and_exits_3(write_json, order_doc, scenario_doc,
+                                                                          tmp_path, db_url, capsys):
+    scenario_doc["faults"] = [{"device": "inducer", "kind": "stuck_relay", "site": "left_forearm", "at_s": 200}]
+    assert _run(write_json, order_doc, scenario_doc, tmp_path / "out", db_url) == 3
+    out = capsys.readouterr().out
+    banner = out.index("!! ALARM (left forearm): THE INDUCER IS NOT CONFIRMED SAFE")
+    assert "Switch the inducer off at its power switch NOW and remove the electrodes." in out[banner:]
+    last = out.rstrip().splitlines()[-1]
+    assert last.startswith("sweattest: INDUCER NOT CONFIRMED SAFE: stimulation completed, but the inducer is not "
+                           "confirmed safe. Off check: setpoint 0 confirmed; output NOT confirmed off (OUTP1? read 1 "
+                           "twice).") and last.endswith("(exit status 3)")
+    assert "right_forearm  ABORTED: not stimulated: the inducer was declared faulty" in out

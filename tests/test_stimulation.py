@@ -29,12 +29,22 @@ def test_a_reading_within_tolerance_is_no_fault():
 
 def test_open_circuit_is_immediate():
     _, fault = check(PLAN, MonitorState(), 100, 1.5, 0.0, 24.0)
-    assert fault.code == "open_circuit" and "Output is off" in fault.message
+    assert fault.code == "open_circuit" and "no current flows (0.000 mA)" in fault.message
+    # the monitor does not know whether the output went off: the loop adds what the inducer confirmed
+    assert "output is off" not in fault.message.lower()
 
 
-def test_compliance_voltage_is_immediate():
-    _, fault = check(PLAN, MonitorState(), 100, 1.5, 1.0, 23.6)
+@pytest.mark.parametrize("current_ma", [1.0, 0.012])  # rising skin resistance; 2 MOhm at 24 V passes 12 uA
+def test_high_skin_impedance_at_the_compliance_limit_is_not_an_open_circuit(current_ma):
+    _, fault = check(PLAN, MonitorState(), 100, 1.5, current_ma, 23.6)
     assert fault.code == "compliance_voltage"
+    assert fault.message.startswith("high skin impedance 100.0 s into stimulation: compliance limit reached "
+                                    f"(23.6 V of 24.0 V) with {current_ma:.3f} mA flowing instead of 1.50 mA")
+
+
+def test_no_current_at_the_compliance_voltage_is_an_open_circuit_even_on_the_ramp():
+    _, fault = check(PLAN, MonitorState(), 0.1, 0.0075, 0.0, 24.0)
+    assert fault.code == "open_circuit"
 
 
 def test_over_current_is_immediate():

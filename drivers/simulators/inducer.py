@@ -6,12 +6,17 @@ a little seeded measurement noise. The delivered current is limited by the compl
 ``I = min(setpoint, compliance / R)``, ``V = I * R``. An open circuit gives ``I = 0, V = compliance``; a
 high impedance (a dried-out electrode) drives the output into its compliance limit. The device-side
 watchdog switches every output off when the host has been silent for ``SYSTem:WDOG`` seconds, and
-queues error +301. The command set is in docs/protocols/inducer.md.
+queues error +301. Two component faults defeat the off barriers: ``stuck_relay`` (the output relay no
+longer opens: ``OUTP OFF``, ``*RST`` and the watchdog leave it closed, ``OUTP?`` reads 1) and
+``stuck_setpoint`` (``SOUR:CURR`` is ignored; the setpoint keeps its value). Every command line received is
+kept in ``received`` (the last ``RECEIVED_KEPT``) so tests can check what the host sent. The command set is
+in docs/protocols/inducer.md.
 """
 
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass, field
 
 import pint
@@ -23,7 +28,8 @@ from sweattest.core.clock import Clock
 from sweattest.core.units import Q_, parse_quantity
 
 LOAD_FAULTS = ("open_circuit", "high_impedance")
-FAULTS = LOAD_FAULTS + tuple(k for k in COMMON_FAULTS if k != "silent")
+STUCK_FAULTS = ("stuck_relay", "stuck_setpoint")
+FAULTS = LOAD_FAULTS + STUCK_FAULTS + tuple(k for k in COMMON_FAULTS if k != "silent")
 MAX_CURRENT_A = 4.0e-3
 MAX_COMPLIANCE_V = 40.0
 DEFAULT_COMPLIANCE_V = 24.0
@@ -32,6 +38,7 @@ HIGH_IMPEDANCE_OHM = 2.0e6
 HYDRATION_TAU_S = 240.0
 IDN = "SWEATTEST,IND-{channels} SIM,{serial:06d},1.0"
 WATCHDOG_ERROR = (301, "Watchdog expired; all outputs off")
+RECEIVED_KEPT = 20_000
 
 
 @dataclass
@@ -44,6 +51,7 @@ class Channel:
     on_since: float | None = None
     stimulated_s: float = 0.0  # accumulated time with output on (the skin hydrates)
     load_fault: str | None = None
+    stuck: set[str] = field(default_factory=set)  # STUCK_FAULTS in effect on this channel
     pending: list[tuple[str, float]] = field(default_factory=list)
     #: (clock time, what) for the record: "on", "off", "watchdog_off", "fault:<kind>"
     events: list[tuple[float, str]] = field(default_factory=list)
@@ -70,6 +78,8 @@ class InducerSim(LineSimulator):
         self.watchdog_s = watchdog_s
         self.serial = seed % 1_000_000
         self.scpi = ScpiParser()
+        #: command lines received, oldest first
+        self.received: deque[str] = deque(maxlen=RECEIVED_KEPT)
         self._routes()
 
     @classmethod
@@ -162,10 +172,15 @@ class InducerSim(LineSimulator):
         ch.events.append((at, f"fault:{kind}"))
         if kind in LOAD_FAULTS:
             ch.load_fault = kind
+        elif kind in STUCK_FAULTS:
+            ch.stuck.add(kind)
         else:
             self.active_faults.add(kind)
 
     def _switch(self, ch: Channel, on: bool, at: float, what: str) -> None:
+        if not on and ch.output and "stuck_relay" in ch.stuck:
+            ch.events.append((at, f"{what}_refused"))  # the relay contacts are welded
+            return
         if on and not ch.output:
             ch.on_since = at
         elif not on and ch.output and ch.on_since is not None:
@@ -206,6 +221,7 @@ class InducerSim(LineSimulator):
     # --- SCPI ---------------------------------------------------------------------------------------
 
     def handle(self, line: str) -> str | None:
+        self.received.append(line)
         reply = self.scpi.execute(line)
         self._account(self.clock.monotonic())  # a command may have changed the current from now on
         return reply
@@ -236,7 +252,8 @@ class InducerSim(LineSimulator):
         ch, value = self._suffix(n), number(arg)
         if not 0.0 <= value <= MAX_CURRENT_A:
             raise ScpiError(-222, f"current {value:g} A outside 0 to {MAX_CURRENT_A:g} A")
-        ch.setpoint_a = value
+        if "stuck_setpoint" not in ch.stuck:
+            ch.setpoint_a = value
 
     def _set_compliance(self, n: int, arg: str) -> None:
         ch, value = self._suffix(n), number(arg)
@@ -262,6 +279,7 @@ class InducerSim(LineSimulator):
         for ch in self.channels.values():
             if ch.output:
                 self._switch(ch, False, now, "off")
-            ch.setpoint_a = 0.0
+            if "stuck_setpoint" not in ch.stuck:
+                ch.setpoint_a = 0.0
             ch.compliance_v = DEFAULT_COMPLIANCE_V
         self.watchdog_s = self.power_on_watchdog_s

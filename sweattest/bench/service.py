@@ -71,7 +71,7 @@ class ActiveRun:
             try:
                 warning = self.bench.shutdown()
                 if warning:
-                    self.runner.reporter.message(warning)
+                    self.runner.reporter.alarm(None, warning)
             finally:
                 self.runner.lease.release()
 

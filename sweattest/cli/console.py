@@ -32,6 +32,8 @@ class ConsoleReporter(Reporter):
         self._last_stim_line: dict[str, float] = {}
         self._countdown_seen: set[tuple[str, str]] = set()
         self._last_state = None
+        #: the inducer alarms raised during the run, in order (the command's exit status depends on them)
+        self.alarms: list[str] = []
 
     def _print(self, text: str) -> None:
         if self.tty:
@@ -96,3 +98,10 @@ class ConsoleReporter(Reporter):
 
     def message(self, text: str) -> None:
         self._print(f"  {text}")
+
+    def alarm(self, site, text) -> None:
+        self.alarms.append(text)
+        rule = "!" * 78
+        where = f" ({site.replace('_', ' ')})" if site else ""
+        self._print(f"{rule}\n!! ALARM{where}: THE INDUCER IS NOT CONFIRMED SAFE\n!! {text}\n"
+                    f"!! Switch the inducer off at its power switch NOW and remove the electrodes.\n{rule}")

@@ -16,7 +16,12 @@ from sweattest.cli.operator import ConsoleOperator
 from sweattest.cli.options import add_run_options, out_dir, run_clock, terminate_as_interrupt
 from sweattest.core.errors import ValidationError
 from sweattest.core.jsonfile import read_json
+from sweattest.record.alarms import inducer_alarms
 from sweattest.record.store import open_store
+
+#: Exit status of a run that ended unsafe or without any result: an inducer alarm (its output or setpoint could
+#: not be confirmed off), or every site aborted. Bad input is 2 (nothing was run); an error during the run 1.
+EXIT_NOT_SAFE_OR_NO_RESULT = 3
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -65,12 +70,25 @@ def execute(order_doc: Any, scenario_doc: Any | None, args: argparse.Namespace) 
                                (lambda _: ConsoleOperator(order.operator)),
                                require_simulators=scenario is None and args.speed is not None)
         result = service.finish(active, active.perform(), folder)
+        alarms = inducer_alarms(store, run_id)
     finally:
         store.close()
     summary(result.record)
     print(f"Files written to {result.out_dir}:")
     for kind, path in result.files.items():
         print(f"  {kind:<5} {path.name}")
+    return _final_line(result.run, [a.reason for a in alarms] + reporter.alarms)
+
+
+def _final_line(run, alarms: list[str]) -> int:
+    """The last line says whether the run ended safe and with a result; the exit status says it to scripts."""
+    if alarms:
+        print(f"sweattest: INDUCER NOT CONFIRMED SAFE: {alarms[0]} (exit status {EXIT_NOT_SAFE_OR_NO_RESULT})")
+        return EXIT_NOT_SAFE_OR_NO_RESULT
+    if all(s.state == "aborted" for s in run.sites):
+        print(f"sweattest: every site was aborted; there is no result for this run: repeat the test "
+              f"(exit status {EXIT_NOT_SAFE_OR_NO_RESULT})")
+        return EXIT_NOT_SAFE_OR_NO_RESULT
     return 0
 
 

@@ -15,12 +15,11 @@ import pint
 from sweattest.core.protocol import HARD_CURRENT_LIMIT, Protocol
 from sweattest.core.units import Q_
 
-#: Open circuit: almost no current flows although the output is at its compliance voltage.
-OPEN_CIRCUIT_FRACTION = 0.05
+#: Open circuit: no current flows (at most this many mA, the measurement's zero) at the compliance voltage.
+#: A current above it at compliance is high skin impedance (2 MOhm at 24 V still passes 0.012 mA).
+OPEN_CIRCUIT_MA = 0.005
 #: Compliance reached: the output voltage is within this fraction of the compliance limit.
 COMPLIANCE_FRACTION = 0.98
-#: Below this setpoint (mA) the deviation and open-circuit checks are not meaningful (ramp ends).
-MIN_CHECKED_SETPOINT_MA = 0.1
 
 
 @dataclass(frozen=True)
@@ -86,14 +85,16 @@ def check(plan: StimulationPlan, state: MonitorState, t: float, setpoint_ma: flo
     """Judge one reading taken at ``t`` while ``setpoint_ma`` was commanded."""
     at = f"{t:.1f} s into stimulation"
     if voltage_v >= COMPLIANCE_FRACTION * plan.compliance_v:
-        if setpoint_ma >= MIN_CHECKED_SETPOINT_MA and current_ma <= OPEN_CIRCUIT_FRACTION * setpoint_ma:
-            return state, Fault("open_circuit", f"open circuit {at}: electrode lifted or gel dried. Output "
-                                "is off. Check the electrode contact; restart needs a fresh site preparation.")
-        return state, Fault("compliance_voltage", f"compliance voltage reached {at} ({voltage_v:.1f} V): skin "
-                            "resistance too high. Output is off. Check the electrodes and the skin site.")
+        if current_ma <= OPEN_CIRCUIT_MA:
+            return state, Fault("open_circuit", f"open circuit {at}: no current flows ({current_ma:.3f} mA) at "
+                                f"the compliance voltage ({voltage_v:.1f} V): electrode lifted, lead unplugged or "
+                                "gel dried. Check the electrode contact; a restart needs a fresh site preparation.")
+        return state, Fault("compliance_voltage", f"high skin impedance {at}: compliance limit reached "
+                            f"({voltage_v:.1f} V of {plan.compliance_v:.1f} V) with {current_ma:.3f} mA flowing "
+                            f"instead of {setpoint_ma:.2f} mA. Check the electrodes and the skin site.")
     if current_ma > plan.target_ma + plan.tolerance_ma or current_ma > float(HARD_CURRENT_LIMIT.magnitude):
         return state, Fault("over_current", f"current {current_ma:.2f} mA above the set {plan.target_ma:.2f} mA "
-                            f"{at}. Output is off. Take the inducer out of service and call engineering.")
+                            f"{at}. Take the inducer out of service and call engineering.")
     deviating = abs(current_ma - setpoint_ma) > plan.tolerance_ma
     if not deviating:
         return MonitorState(None), None
@@ -101,5 +102,5 @@ def check(plan: StimulationPlan, state: MonitorState, t: float, setpoint_ma: flo
     if t - since >= plan.grace_s:
         return MonitorState(since), Fault(
             "current_deviation", f"current {current_ma:.2f} mA instead of {setpoint_ma:.2f} mA for "
-            f"{t - since:.1f} s ({at}). Output is off. Check the electrodes and the inducer.")
+            f"{t - since:.1f} s ({at}). Check the electrodes and the inducer.")
     return MonitorState(since), None

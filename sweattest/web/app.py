@@ -34,6 +34,7 @@ ROUTES: tuple[tuple[str, tuple[str, ...], tuple[str, ...], Any], ...] = (
     ("/runs/{run_id}/live", ("GET",), VIEW, run_views.live),
     ("/runs/{run_id}/confirm", ("POST",), BENCH, run_views.confirm),
     ("/runs/{run_id}/stop", ("POST",), BENCH, run_views.emergency_stop),
+    ("/runs/{run_id}/alarms/{seq}/acknowledge", ("POST",), BENCH, run_views.acknowledge_alarm),
     ("/runs/{run_id}/sign", ("POST",), BENCH, run_views.sign),
     ("/runs/{run_id}/report", ("GET",), VIEW, run_views.report_html),
     ("/runs/{run_id}/report.pdf", ("GET",), VIEW, run_views.report_pdf),

@@ -165,6 +165,8 @@ class Live:
     trace: dict[str, list[tuple[float, float, float]]] = field(default_factory=dict)  # site -> (t, sp, i)
     stimulating: dict[str, dict[str, float]] = field(default_factory=dict)
     messages: list[str] = field(default_factory=list)
+    #: inducer alarms raised by the runner (the stored events keep them and their acknowledgement)
+    alarms: list[str] = field(default_factory=list)
 
 
 class WebReporter(Reporter):
@@ -185,6 +187,9 @@ class WebReporter(Reporter):
 
     def message(self, text: str) -> None:
         self.live.messages = (self.live.messages + [text])[-5:]
+
+    def alarm(self, site: str | None, text: str) -> None:
+        self.live.alarms = self.live.alarms + [text]
 
 
 class BenchSession:

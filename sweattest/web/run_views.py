@@ -12,6 +12,7 @@ from sweattest.core.errors import SweatTestError
 from sweattest.core.units import format_quantity
 from sweattest.outputs.report import render_html, render_pdf
 from sweattest.outputs.report.stored import stored_record
+from sweattest.record.alarms import acknowledge, inducer_alarms
 from sweattest.record.run_record import run_record
 from sweattest.record.runs import load_run
 from sweattest.web.accounts import field_of
@@ -41,6 +42,7 @@ def run_page(request: Request, user, form, error: str | None = None, status_code
     record = run_record(run, order, generated_at=ctx.clock.utcnow())
     return ctx.render(request, user, "run.html", status_code=status_code, run=run, order=order, record=record,
                       screen=screen(run, session), alarms=alarms(events), error=error,
+                      inducer_alarms=inducer_alarms(ctx.store, run_id),
                       signatures=_signatures(ctx, run_id), fq=format_quantity,
                       target=format_quantity(run.protocol.current), duration_s=run.protocol.duration.to("s").magnitude)
 
@@ -95,6 +97,18 @@ def _wait_stopped(ctx, session) -> None:
         if not any(s.state == "stimulating" for s in run.sites):
             return
         session.thread.join(timeout=0.05)  # waits for the runner thread, not for procedure time
+
+
+def acknowledge_alarm(request: Request, user, form) -> Response:
+    """The tech confirms the inducer was switched off at its power switch and the electrodes removed."""
+    ctx = web(request)
+    run_id = request.path_params["run_id"]
+    try:
+        acknowledge(ctx.store, run_id, int(request.path_params["seq"]), user.username, ctx.clock.utcnow())
+    except (SweatTestError, ValueError) as exc:
+        return run_page(request, user, form, error=str(exc), status_code=409)
+    log.warning("run %s: inducer alarm %s acknowledged by %s", run_id, request.path_params["seq"], user.username)
+    return RedirectResponse(f"/runs/{run_id}", status_code=303)
 
 
 def sign(request: Request, user, form) -> Response:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from sweattest.core.procedure.model import RunState
+from sweattest.record.alarms import raises_alarm
 from sweattest.web.bench import BenchSession
 
 
@@ -33,7 +34,8 @@ def screen(run: RunState, session: BenchSession | None) -> dict[str, Any]:
     else:
         name = "interrupted"
     states = ",".join(f"{s.site}:{s.state}" for s in run.sites)
-    key = f"{name}|{prompt.id if prompt else ''}|{states}|{session.error if session else ''}"
+    raised = len(session.live.alarms) if session else 0
+    key = f"{name}|{prompt.id if prompt else ''}|{states}|{session.error if session else ''}|{raised}"
     return {"name": name, "prompt": prompt, "key": key, "active": active,
             "stimulating": stimulating[0] if stimulating else None,
             "error": session.error if session else None,
@@ -42,12 +44,15 @@ def screen(run: RunState, session: BenchSession | None) -> dict[str, Any]:
 
 
 def alarms(events) -> list[dict[str, Any]]:
-    """Stimulation faults of this run, from its stored abort events (the stimulation loop's aborts carry
-    ``output_off_confirmed``; an emergency stop before a site started carries its code)."""
+    """Stimulation faults of this run with the inducer confirmed safe, from its stored abort events (the
+    stimulation loop's aborts carry ``output_off_confirmed``; an emergency stop before a site started carries
+    its code). An inducer not confirmed safe is an inducer alarm (``sweattest.record.alarms``) instead."""
     out = []
     for e in events:
         code = (e.data or {}).get("code", "")
         data = e.data or {}
+        if raises_alarm(data):
+            continue
         if e.kind == "abort" and e.accepted and e.site and ("output_off_confirmed" in data
                                                            or code == "emergency_stop"):
             out.append({"site": e.site, "code": code, "reason": e.data.get("reason", ""),
@@ -58,7 +63,8 @@ def alarms(events) -> list[dict[str, Any]]:
 def live_data(run: RunState, session: BenchSession | None) -> dict[str, Any]:
     """The live update: the screen key, the stimulation trace and values, and the collection timers."""
     current = screen(run, session)
-    data: dict[str, Any] = {"key": current["key"], "screen": current["name"], "stimulation": None, "timers": {}}
+    data: dict[str, Any] = {"key": current["key"], "screen": current["name"], "stimulation": None, "timers": {},
+                            "alarms": list(session.live.alarms) if session is not None else []}
     if session is None or not current["active"]:
         return data
     site = current["stimulating"]

@@ -18,6 +18,9 @@ TRAINING_ORDERS: dict[str, dict[str, Any]] = {
 
 _FAULT = copy.deepcopy(DEMO_SCENARIO) | {
     "faults": [{"device": "inducer", "kind": "open_circuit", "site": "right_forearm", "at_s": 90}]}
+_STUCK = copy.deepcopy(DEMO_SCENARIO) | {"faults": [
+    {"device": "inducer", "kind": "stuck_relay", "site": "left_forearm", "at_s": 60},
+    {"device": "inducer", "kind": "open_circuit", "site": "left_forearm", "at_s": 90}]}
 _LOW = copy.deepcopy(DEMO_SCENARIO)
 _LOW["sites"]["right_forearm"]["sweat_rate_g_m2_min"] = 0.5
 
@@ -25,6 +28,8 @@ _LOW["sites"]["right_forearm"]["sweat_rate_g_m2_min"] = 0.5
 TRAINING_SCENARIOS: dict[str, tuple[str, dict[str, Any]]] = {
     "normal": ("Both sites normal", DEMO_SCENARIO),
     "open_circuit": ("Electrode comes loose on the right forearm during stimulation", _FAULT),
+    "stuck_relay": ("Electrode comes loose on the left forearm and the inducer's output relay does not open",
+                    _STUCK),
     "low_sweat": ("Little sweat on the right forearm (QNS)", _LOW),
 }
 

@@ -59,23 +59,48 @@ def test_refused_setting_reports_the_device_error():
     port.assert_consumed()
 
 
-def test_output_on_and_off_are_confirmed():
-    ind, port = replay([(b"OUTP1 ON\n", None), (b"OUTP1?\n", b"1\n"), (b"OUTP1 OFF\n", None), (b"OUTP1?\n", b"0\n")])
+#: The off sequence of a two-channel inducer: every setpoint zeroed, every output opened, both read back.
+SAFE_OFF = [(b"SOUR1:CURR 0\n", None), (b"SOUR2:CURR 0\n", None), (b"OUTP1 OFF\n", None), (b"OUTP2 OFF\n", None)]
+
+
+def test_output_on_is_confirmed_and_off_zeroes_the_setpoint_first_then_opens_the_relay():
+    ind, port = replay([(b"OUTP1 ON\n", None), (b"OUTP1?\n", b"1\n"), *SAFE_OFF,
+                        (b"SOUR1:CURR?\n", b"0.000000E+00\n"), (b"OUTP1?\n", b"0\n"),
+                        (b"SOUR2:CURR?\n", b"0.000000E+00\n"), (b"OUTP2?\n", b"0\n")])
     ind.output_on(1)
-    ind.output_off(1)
+    report = ind.safe_off(1)
+    assert report.confirmed and not report.faulty
+    assert report.describe() == "setpoint 0 confirmed; output confirmed off"
     port.assert_consumed()
 
 
-def test_output_that_stays_on_is_an_error_telling_to_disconnect_the_patient():
-    ind, port = replay([(b"OUTP1 OFF\n", None), (b"OUTP1?\n", b"1\n")])
-    with pytest.raises(DeviceError, match="did not switch off.*Disconnect the electrodes"):
-        ind.output_off(1)
+def test_a_relay_that_stays_closed_is_retried_once_then_the_inducer_is_latched_faulty():
+    ind, port = replay([*SAFE_OFF,
+                        (b"SOUR1:CURR?\n", b"0.000000E+00\n"), (b"OUTP1?\n", b"1\n"),
+                        (b"SOUR2:CURR?\n", b"0.000000E+00\n"), (b"OUTP2?\n", b"0\n"),
+                        (b"SOUR1:CURR 0\n", None), (b"OUTP1 OFF\n", None),  # channel 2 is confirmed: not resent
+                        (b"SOUR1:CURR?\n", b"0.000000E+00\n"), (b"OUTP1?\n", b"1\n")])
+    report = ind.safe_off(1)
+    port.assert_consumed()
+    assert not report.confirmed and report.faulty and not report.output_off and report.setpoint_zero
+    assert report.describe() == "setpoint 0 confirmed; output NOT confirmed off (OUTP1? read 1 twice)"
+    with pytest.raises(DeviceError, match="declared faulty.*power switch"):
+        ind.output_on(1)
+    with pytest.raises(DeviceError, match="declared faulty"):
+        ind.set_current(2, Q_(0.5, "mA"))
+    port.pairs += [(b"SOUR2:CURR 0.000000E+00\n", None), (b"SOUR2:CURR?\n", b"0.000000E+00\n")]
+    ind.set_current(2, Q_(0, "mA"))  # a zero setpoint stays allowed: it only removes energy
     port.assert_consumed()
 
 
-def test_all_outputs_off_tries_every_channel():
-    ind, port = replay([(b"OUTP1 OFF\n", None), (b"OUTP1?\n", b"1\n"), (b"OUTP2 OFF\n", None), (b"OUTP2?\n", b"0\n")])
-    with pytest.raises(DeviceError):
+def test_all_outputs_off_raises_when_a_channel_is_not_confirmed():
+    ind, port = replay([*SAFE_OFF,
+                        (b"SOUR1:CURR?\n", b"1.500000E-03\n"), (b"OUTP1?\n", b"0\n"),
+                        (b"SOUR2:CURR?\n", b"0.000000E+00\n"), (b"OUTP2?\n", b"0\n"),
+                        (b"SOUR1:CURR 0\n", None), (b"OUTP1 OFF\n", None),
+                        (b"SOUR1:CURR?\n", b"1.500000E-03\n"), (b"OUTP1?\n", b"0\n")])
+    with pytest.raises(DeviceError, match=r"setpoint NOT confirmed 0 \(SOUR1:CURR\? read 1.500000E-03 twice\); "
+                       "output confirmed off.*power switch"):
         ind.all_outputs_off()
     port.assert_consumed()
 

@@ -16,9 +16,9 @@ from sweattest.core.stimulation import StimulationPlan
 
 PLAN = StimulationPlan.from_protocol(load_protocol("macroduct"))
 PHASES = {"ramp_up": 10.0, "hold": 150.0, "ramp_down": 290.0}
-#: The simulator's high_impedance fault is 2 MOhm: at 24 V compliance only 12 uA flow, which no inducer can
-#: tell from an open circuit; a resistance that merely rises too far is the compliance test below.
-EXPECTED = {"open_circuit": "open_circuit", "high_impedance": "open_circuit",
+#: The simulator's high_impedance fault is 2 MOhm: at 24 V compliance 12 uA still flow, so it is named high skin
+#: impedance (compliance limit reached), not an open circuit (no current at all).
+EXPECTED = {"open_circuit": "open_circuit", "high_impedance": "compliance_voltage",
             "garbled": "lost_communication", "no_response": "lost_communication",
             "disconnect": "lost_communication"}
 

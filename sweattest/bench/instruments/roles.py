@@ -76,6 +76,12 @@ class InducerRole(Protocol):
     def force_off(self) -> None:
         """Every output off and confirmed; DeviceError if any is not."""
 
+    def safe_off(self, channel: int | None = None) -> Any:
+        """The off sequence with its two barriers (``channel`` first); returns an ``OffReport``, never raises."""
+
+    def faulty(self) -> Any:
+        """The latch entry when this inducer was declared faulty in this process, else None."""
+
     def stimulate(self, site: str, channel: int, plan: StimulationPlan, clock: Clock, record: SampleSink,
                   progress: Progress | None, person: Person) -> Any:
         """One site's stimulation; returns a ``StimulationOutcome``."""

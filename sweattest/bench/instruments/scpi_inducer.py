@@ -4,6 +4,8 @@ through the safe stimulation loop."""
 from __future__ import annotations
 
 from drivers.inducer import Inducer
+from drivers.inducer_latch import FaultyInducer
+from drivers.inducer_off import OffReport
 from sweattest.bench.instruments.config import InstrumentConfig
 from sweattest.bench.instruments.roles import Identity
 from sweattest.bench.runner.stimulation import run_stimulation
@@ -33,6 +35,12 @@ class ScpiInducer:
 
     def force_off(self) -> None:
         self.driver.all_outputs_off()
+
+    def safe_off(self, channel: int | None = None) -> OffReport:
+        return self.driver.safe_off(channel)
+
+    def faulty(self) -> FaultyInducer | None:
+        return self.driver.faulty()
 
     def stimulate(self, site, channel, plan, clock, record, progress, person, countdown=None):
         return run_stimulation(self.driver, channel, plan, clock, record, progress)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from drivers.inducer_off import OffReport
 from sweattest.bench.instruments.config import InstrumentConfig
 from sweattest.bench.instruments.roles import Identity, Person
 from sweattest.bench.runner.stimulation import StimulationOutcome
@@ -37,6 +38,13 @@ class StandaloneInducer:
     def force_off(self) -> None:
         """No host link: the device's own fail-safe ends its current."""
 
+    def safe_off(self, channel: int | None = None) -> OffReport:
+        """Nothing to switch or read back: the report has no channel (and is not a fault)."""
+        return OffReport(channels=())
+
+    def faulty(self) -> None:
+        return None
+
     def stimulate(self, site: str, channel: int, plan: StimulationPlan, clock: Clock, record, progress,
                   person: Person, countdown: Callable[[float, float], None] | None = None) -> StimulationOutcome:
         minutes = plan.duration_s / 60.0
@@ -56,7 +64,7 @@ class StandaloneInducer:
             fault = Fault("device_error", f"the stand-alone inducer showed an error: {error}. Its own "
                           "fail-safe ended the current. Remove the electrodes; prepare a fresh site to repeat.")
         return StimulationOutcome(completed=fault is None, charge=None, fault=fault, samples=0,
-                                  output_off_confirmed=True)
+                                  off=OffReport(channels=()))
 
     def close(self) -> None:
         pass

@@ -13,10 +13,11 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+from drivers.inducer_latch import FAULTY_ACTION
 from sweattest.bench.instruments.bench import Bench
 from sweattest.bench.runner.operator import Operator
 from sweattest.bench.runner.reporting import Reporter
-from sweattest.bench.runner.stimulation import StimulationInterrupted, StimulationStopped
+from sweattest.bench.runner.stimulation import StimulationInterrupted, StimulationStopped, off_words
 from sweattest.core.clock import Clock
 from sweattest.core.errors import DeviceError, ProcedureError, RunTakenOver, ValidationError
 from sweattest.core.procedure import effects as fx
@@ -59,6 +60,7 @@ class Runner:
         self.finished = False
         self._t0 = clock.monotonic() - t_offset  # procedure time continues across a restart
         self.stop_reason: str | None = None
+        self._alarm_raised = False
         self._handlers: dict[type, Callable[[Any], None]] = {
             fx.CheckReadiness: self._check_readiness, fx.PreWeigh: self._pre_weigh,
             fx.Stimulate: self._stimulate, fx.OutputOff: self._output_off,
@@ -145,9 +147,17 @@ class Runner:
             self.feed("abort", data={"reason": block.message, "code": block.code})
             return
         try:
-            self.bench.inducer.force_off()
+            off = self.bench.inducer.safe_off()
         except DeviceError as exc:
             self.feed("abort", data={"reason": f"instrument check failed: {exc}", "code": "device_check"})
+            return
+        faulty = self.bench.inducer.faulty()
+        if faulty is not None:
+            reason = (f"the inducer is not safe to use: {off.describe() if not off.confirmed else faulty.reason}; "
+                      f"it is declared faulty. {FAULTY_ACTION}")
+            self._inducer_alarm(None, reason)
+            self.feed("abort", data={"reason": reason, "code": "inducer_faulty", "inducer_faulty": True,
+                                     "output_off_confirmed": off.output_off, "off_check": off.describe()})
             return
         self.feed("check_ready", data={"pilocarpine_lot": lot["lot"], "lot_expires": str(lot["expires"]),
                                        "instruments": self.bench.record()})
@@ -175,6 +185,12 @@ class Runner:
             return  # already started or aborted: a second request for the same site is void
         if self.stop_reason is not None:
             self.feed("abort", site=e.site, data={"reason": self.stop_reason, "code": "emergency_stop"})
+            return
+        faulty = self.bench.inducer.faulty()
+        if faulty is not None:  # never switched on again in this process; the alarm was raised when latched
+            self.feed("abort", site=e.site, data={
+                "reason": f"not stimulated: the inducer was declared faulty earlier ({faulty.reason}). "
+                          f"{FAULTY_ACTION}", "code": "inducer_faulty", "inducer_faulty": True})
             return
         self.feed("start_stimulation", site=e.site, data={"channel": e.channel})
         plan = StimulationPlan.from_protocol(self.run.protocol)
@@ -212,42 +228,58 @@ class Runner:
                 "code": "emergency_stop"})
             return
         if outcome.completed:
-            done = {"samples": outcome.samples, "output_off_confirmed": outcome.output_off_confirmed}
+            data = {"samples": outcome.samples} | _off_data(outcome)
             if inducer.host_controlled:
-                done["charge"] = outcome.charge
+                data["charge"] = outcome.charge
             else:
-                done["standalone"] = {"serial_number": inducer.config.serial_number,
+                data["standalone"] = {"serial_number": inducer.config.serial_number,
                                       "trace": "none: stand-alone inducer, timed and confirmed by the tech"}
-            self.feed("finish_stimulation", site=e.site, data=done)
+            if outcome.inducer_faulty:
+                data["reason"] = ("stimulation completed, but the inducer is not confirmed safe. "
+                                  f"{off_words(outcome.off)}")
+                self._inducer_alarm(e.site, data["reason"])
+            self.feed("finish_stimulation", site=e.site, data=data)
         else:
             self._abort_stimulation(e.site, outcome)
 
     def _abort_stimulation(self, site: str, outcome) -> None:
         fault = outcome.fault
-        data = {"reason": fault.message if fault else "stimulation stopped", "code": fault.code if fault else "",
-                "samples": outcome.samples, "output_off_confirmed": outcome.output_off_confirmed}
+        reason = fault.message if fault else f"stimulation stopped. {off_words(outcome.off)}"
+        if outcome.inducer_faulty:
+            self._inducer_alarm(site, reason)
+        data = {"reason": reason, "code": fault.code if fault else "", "samples": outcome.samples}
         if outcome.charge is not None:
             data["charge"] = outcome.charge
-        self.feed("abort", site=site, data=data)
+        self.feed("abort", site=site, data=data | _off_data(outcome))
+
+    def _inducer_alarm(self, site: str | None, text: str) -> None:
+        """The red alarm: the inducer is not confirmed safe. Raised once per run; stored events keep it."""
+        if not self._alarm_raised:
+            self._alarm_raised = True
+            self.reporter.alarm(site, text)
 
     def _abort_interrupted(self, e: fx.AbortInterrupted) -> None:
-        self._output_off(fx.OutputOff(e.site, e.channel))
+        off = self.bench.inducer.safe_off(e.channel)
         samples = self.store.readings(self.run.run_id, site=e.site, kind="stimulation_sample")
         charge = samples[-1]["data"].get("charge_ma_min", 0.0) if samples else 0.0
+        reason = ("the program stopped during stimulation (crash or power loss); off sequence at restart; "
+                  f"stimulation is never resumed: prepare a fresh site to repeat. {off_words(off)}")
+        if not off.confirmed:
+            self._inducer_alarm(e.site, reason)
         self.feed("abort", site=e.site, data={
-            "reason": "the program stopped during stimulation (crash or power loss); output forced off at "
-                      "restart; stimulation is never resumed: prepare a fresh site to repeat",
-            "code": "interrupted_stimulation", "charge": Q_(charge, "mA*min"), "samples": len(samples)})
+            "reason": reason, "code": "interrupted_stimulation", "charge": Q_(charge, "mA*min"),
+            "samples": len(samples), "output_off_confirmed": off.output_off, "setpoint_zero_confirmed":
+            off.setpoint_zero, "inducer_faulty": not off.confirmed, "off_check": off.describe()})
 
     def _verify_patient(self, _: fx.VerifyPatient) -> None:
         self.feed("verify_patient", data={"mrn": self.order["patient"]["mrn"],
                                           "accession": self.order["accession"]})
 
     def _output_off(self, e: fx.OutputOff) -> None:
-        try:
-            self.bench.inducer.force_off()
-        except DeviceError as exc:
-            self.reporter.message(f"{e.site}: WARNING output off not confirmed: {exc}")
+        off = self.bench.inducer.safe_off(e.channel)
+        if not off.confirmed:
+            self.reporter.message(f"{e.site}: WARNING output off not confirmed: {off.describe()}")
+            self._inducer_alarm(e.site, f"{e.site}: {off_words(off)}")
 
     def _apply_collector(self, e: fx.ApplyCollector) -> None:
         self.operator.apply_collector(e.site)
@@ -329,3 +361,12 @@ class Runner:
 
 def _label(site: str) -> str:
     return site.replace("_", " ")
+
+
+def _off_data(outcome) -> dict[str, Any]:
+    """What the off sequence at the end of a stimulation confirmed, as stored with the event."""
+    off = outcome.off
+    return {"output_off_confirmed": outcome.output_off_confirmed,
+            "setpoint_zero_confirmed": off is not None and off.setpoint_zero,
+            "inducer_faulty": outcome.inducer_faulty,
+            "off_check": off.describe() if off is not None else "off sequence could not be run"}

@@ -25,3 +25,7 @@ class Reporter:
     def message(self, text: str) -> None:
         """A line for the tech."""
 
+    def alarm(self, site: str | None, text: str) -> None:
+        """The inducer is not confirmed safe: the tech must switch it off at its power switch and remove the
+        electrodes. Shown prominently until acknowledged (the default prints nothing; the store keeps it)."""
+

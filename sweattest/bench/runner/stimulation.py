@@ -1,7 +1,9 @@
 """The safe stimulation loop: the one place where current flows through a patient's skin.
 
-Output is forced off before start and on every exit path (normal end, fault, lost communication, any
-exception, SIGINT/SIGTERM). The inducer's own watchdog turns the output off if this loop falls silent.
+Before start and on every exit path (normal end, fault, lost communication, any exception, SIGINT/SIGTERM)
+the inducer's ``safe_off`` zeroes the setpoint and opens the output, both read back; the outcome carries
+what was and was not confirmed, and a reason that says so. An inducer that was declared faulty is never
+switched on. The inducer's own watchdog turns the output off if this loop falls silent.
 Readings are polled at ``poll_hz`` (10 Hz or faster); the charge is integrated from the readings.
 """
 
@@ -13,6 +15,9 @@ from dataclasses import dataclass
 
 import pint
 
+from drivers.inducer import SettingNotTaken
+from drivers.inducer_latch import FAULTY_ACTION, declare_faulty
+from drivers.inducer_off import OffReport
 from sweattest.core.clock import Clock
 from sweattest.core.errors import DeviceError
 from sweattest.core.stimulation import Fault, MonitorState, StimulationPlan, check
@@ -31,10 +36,21 @@ FLUSH_EVERY_S = 1.0
 @dataclass(frozen=True)
 class StimulationOutcome:
     completed: bool
-    charge: pint.Quantity  # mA*min, integrated from the readings
+    charge: pint.Quantity | None  # mA*min, integrated from the readings (None: no trace, a stand-alone inducer)
     fault: Fault | None
     samples: int
-    output_off_confirmed: bool
+    #: what the off sequence at the end confirmed (None only if no off sequence could be run at all)
+    off: OffReport | None
+
+    @property
+    def output_off_confirmed(self) -> bool:
+        """The output relay read back open on every channel."""
+        return self.off is not None and self.off.output_off
+
+    @property
+    def inducer_faulty(self) -> bool:
+        """The off sequence did not confirm both barriers: the inducer is latched faulty."""
+        return self.off is None or not self.off.confirmed
 
 
 class StimulationInterrupted(Exception):
@@ -44,6 +60,10 @@ class StimulationInterrupted(Exception):
     def __init__(self, outcome: StimulationOutcome):
         super().__init__(outcome.fault.message if outcome.fault else "stimulation interrupted")
         self.outcome = outcome
+
+
+class _NotSafeToStart(Exception):
+    """The inducer is latched faulty or did not confirm its outputs off before start: nothing is switched on."""
 
 
 class StimulationStopped(Exception):
@@ -69,7 +89,7 @@ def run_stimulation(inducer, channel: int, plan: StimulationPlan, clock: Clock, 
     interrupted: BaseException | None = None
     t0 = clock.monotonic()
     try:
-        inducer.output_off(channel)
+        _safe_to_start(inducer, channel)
         inducer.set_watchdog(WATCHDOG_S)
         inducer.set_compliance(channel, Q_(plan.compliance_v, "V"))
         inducer.set_current(channel, Q_(0.0, "mA"))
@@ -103,22 +123,40 @@ def run_stimulation(inducer, channel: int, plan: StimulationPlan, clock: Clock, 
             if len(buffer) >= FLUSH_EVERY_S * poll_hz:
                 record(buffer)
                 buffer = []
+    except _NotSafeToStart as exc:
+        fault = Fault("inducer_faulty", f"{exc} The output was never switched on.")
     except StimulationStopped as exc:
-        fault = Fault("emergency_stop", f"{exc}. Output switched off.")
+        fault = Fault("emergency_stop", f"{exc}.")
+    except SettingNotTaken as exc:
+        fault = Fault("inducer_error", f"the inducer did not carry out a setting ({exc}).")
     except DeviceError as exc:
-        fault = Fault("lost_communication", f"lost communication with the inducer ({exc}). Output switched "
-                      "off; the inducer's watchdog also turns it off. Check the cable and the inducer.")
+        if inducer.faulty() is not None:
+            fault = Fault("inducer_faulty", f"the inducer refused to go on: {exc}")
+        else:
+            fault = Fault("lost_communication", f"lost communication with the inducer ({exc}). The inducer's "
+                          "watchdog also turns the output off. Check the cable and the inducer.")
     except BaseException as exc:  # SIGINT/SIGTERM arrive as exceptions; anything else is a fault too
         interrupted = exc
         fault = Fault("interrupted" if isinstance(exc, KeyboardInterrupt | SystemExit) else "software_error",
-                      f"stimulation stopped: {type(exc).__name__}: {exc}. Output switched off.")
+                      f"stimulation stopped: {type(exc).__name__}: {exc}.")
     finally:
         off = _force_off(inducer, channel)
+    if fault is not None:
+        fault = Fault(fault.code, f"{fault.message} {off_words(off)}")
     _flush(record, buffer)
     outcome = StimulationOutcome(fault is None, Q_(charge_ma_s / 60.0, "mA*min"), fault, samples, off)
     if interrupted is not None:
         raise StimulationInterrupted(outcome) from interrupted
     return outcome
+
+
+def off_words(off: OffReport | None) -> str:
+    """The truthful end of a reason: what the off sequence confirmed, and what to do if it did not."""
+    if off is None:
+        return f"Output off could NOT be checked. The inducer is declared faulty. {FAULTY_ACTION}"
+    if off.confirmed:
+        return f"Off check: {off.describe()}."
+    return f"Off check: {off.describe()}. The inducer is declared faulty. {FAULTY_ACTION}"
 
 
 def _flush(record: SampleSink, buffer: list[dict]) -> None:
@@ -127,18 +165,21 @@ def _flush(record: SampleSink, buffer: list[dict]) -> None:
         buffer.clear()
 
 
-def _force_off(inducer, channel: int) -> bool:
-    """Switch the output off first (one command), then zero the setpoint; try twice; report whether the
-    device confirmed the output is off."""
-    for _ in range(2):
-        try:
-            inducer.output_off(channel)
-        except Exception as exc:  # noqa: BLE001 - never let the off path raise
-            log.critical("inducer output %s off NOT confirmed: %s", channel, exc)
-            continue
-        try:
-            inducer.set_current(channel, Q_(0.0, "mA"))
-        except Exception:  # noqa: BLE001 - the output is already off; a stale setpoint is harmless
-            pass
-        return True
-    return False
+def _safe_to_start(inducer, channel: int) -> None:
+    entry = inducer.faulty()
+    if entry is not None:
+        raise _NotSafeToStart(f"the inducer was declared faulty earlier ({entry.reason}).")
+    before = inducer.safe_off(channel)
+    if not before.confirmed:
+        raise _NotSafeToStart(f"the inducer could not be confirmed off before stimulation ({before.describe()}).")
+
+
+def _force_off(inducer, channel: int) -> OffReport | None:
+    """The off sequence of the driver (both barriers, read back, repeated, then latched faulty)."""
+    try:
+        return inducer.safe_off(channel)
+    except Exception as exc:  # noqa: BLE001 - safe_off never raises; a broken driver must not hide the fault
+        log.critical("inducer channel %s: off sequence failed: %s", channel, exc)
+        declare_faulty(str(getattr(inducer, "port_name", repr(inducer))), getattr(inducer, "serial", None),
+                       f"off sequence failed: {type(exc).__name__}: {exc}")
+        return None

@@ -1,0 +1,71 @@
+"""Inducer alarms of a run and their acknowledgement by the tech.
+
+An alarm is a stored event whose off check did not confirm the inducer safe (``inducer_faulty`` or
+``output_off_confirmed`` false, on an abort or a finish of stimulation) or that was refused because the
+inducer had been declared faulty. The alarm stays until a person acknowledges it; the acknowledgement is an
+entry of the audit chain (who, when, which event), so it is tamper-evident like the rest of the record.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sweattest.core.errors import ValidationError
+from sweattest.record.audit import history
+from sweattest.record.store.chain import append_audit
+
+ACKNOWLEDGE = "acknowledge_alarm"
+
+
+@dataclass(frozen=True)
+class InducerAlarm:
+    seq: int  # the stored event that raised it
+    site: str | None
+    reason: str
+    output_off: bool
+    at: datetime
+    acknowledged_by: str | None = None
+    acknowledged_at: datetime | None = None
+
+    @property
+    def acknowledged(self) -> bool:
+        return self.acknowledged_by is not None
+
+
+def raises_alarm(data: dict[str, Any]) -> bool:
+    """Whether an event's data says its off check did not confirm the inducer safe (a site refused because the
+    inducer was already latched faulty carries no off check of its own and raises no second alarm)."""
+    return data.get("output_off_confirmed") is False or (bool(data.get("inducer_faulty")) and "off_check" in data)
+
+
+def inducer_alarms(store, run_id: str) -> list[InducerAlarm]:
+    """The run's inducer alarms, oldest first, each with its acknowledgement if any."""
+    acks = {e.new.get("event"): e for e in history(store, run_id) if e.what == ACKNOWLEDGE and e.new}
+    out = []
+    for e in store.events(run_id):
+        data = e.data or {}
+        if not (e.accepted and e.kind in ("abort", "finish_stimulation") and raises_alarm(data)):
+            continue
+        ack = acks.get(e.seq)
+        out.append(InducerAlarm(e.seq, e.site, str(data.get("reason") or data.get("off_check") or ""),
+                                data.get("output_off_confirmed", False) is True, e.at,
+                                ack.who if ack else None, ack.at if ack else None))
+    return out
+
+
+def acknowledge(store, run_id: str, seq: int, who: str, at: datetime) -> InducerAlarm:
+    """Record that ``who`` acknowledged the alarm of event ``seq`` at ``at``; a second acknowledgement of the
+    same alarm is refused."""
+    alarm = next((a for a in inducer_alarms(store, run_id) if a.seq == seq), None)
+    if alarm is None:
+        raise ValidationError(f"run {run_id} has no inducer alarm {seq}; reload the run's screen")
+    if alarm.acknowledged:
+        raise ValidationError(f"this alarm was already acknowledged by {alarm.acknowledged_by}; the screen now "
+                              "shows it as acknowledged")
+    with store.writing() as conn:
+        append_audit(conn, run_id=run_id, who=who, what=ACKNOWLEDGE, at=at,
+                     why="inducer not confirmed safe: switched off at its power switch, electrodes removed",
+                     new={"event": seq, "site": alarm.site})
+    return InducerAlarm(alarm.seq, alarm.site, alarm.reason, alarm.output_off, alarm.at, who, at)

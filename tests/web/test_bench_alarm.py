@@ -1,0 +1,44 @@
+"""The inducer alarm at the bench: an inducer whose output relay does not open is declared faulty, the tech
+sees a red alarm telling them to switch it off at its power switch and remove the electrodes, and the alarm
+stays on the run's screen until acknowledged; the acknowledgement is audited with who and when."""
+
+from __future__ import annotations
+
+from sweattest.record.audit import history
+from sweattest.record.runs import load_run
+from tests.web.conftest import csrf_of, log_in
+from tests.web.test_bench_flow import start_run
+
+ALARM = "INDUCER NOT CONFIRMED SAFE"
+
+
+def test_a_stuck_relay_alarms_until_the_tech_acknowledges_it(client, web_app):
+    log_in(client, "tech")
+    tech = csrf_of(client)
+    run_url = start_run(client, tech, scenario="stuck_relay")
+    run_id = run_url.rsplit("/", 1)[1]
+    session = web_app.state.web.bench.session(run_id)
+    session.thread.join(timeout=30)  # both sites abort: nothing waits for the tech
+    assert not session.active
+
+    [raised] = session.live.alarms
+    assert "output NOT confirmed off (OUTP1? read 1 twice)" in raised and "power switch" in raised
+    live = client.get(f"{run_url}/live").json()
+    assert live["alarms"] == [raised]
+    run, _ = load_run(web_app.state.web.store, run_id)
+    left, right = run.sites
+    assert left.state == right.state == "aborted" and "declared faulty" in right.abort_reason
+    assert "OUTP2 ON" not in session.bench.inducer.driver.port.simulator.received
+
+    for _ in range(2):  # a reload shows it again: it stays until acknowledged
+        page = client.get(run_url).text
+        assert ALARM in page and "Switch the inducer off at its power switch now" in page
+    seq = int(page.split("/alarms/", 1)[1].split("/", 1)[0])
+    r = client.post(f"{run_url}/alarms/{seq}/acknowledge", data={"csrf": tech}, follow_redirects=False)
+    assert r.status_code == 303
+    page = client.get(run_url).text
+    assert ALARM not in page and "acknowledged by tech1" in page
+    [entry] = [e for e in history(web_app.state.web.store, run_id) if e.what == "acknowledge_alarm"]
+    assert entry.who == "tech1" and entry.new["event"] == seq
+    r = client.post(f"{run_url}/alarms/{seq}/acknowledge", data={"csrf": tech})
+    assert r.status_code == 409 and "already acknowledged by tech1" in r.text
