@@ -159,13 +159,13 @@ class Runner:
         self.feed("start_stimulation", site=e.site, data={"channel": e.channel})
         plan = StimulationPlan.from_protocol(self.run.protocol)
 
-        def record(rows: list[dict]) -> None:
+        def record(rows: list[dict]) -> None:  # called by the loop's writer thread, never in the loop
             stamp = self.clock.utcnow()
             self.store.append_readings(self.run.run_id, [
                 {"site": e.site, "kind": "stimulation_sample", "at": stamp, "t": r["t"], "data": r}
                 for r in rows])
 
-        def progress(t, sp, i, v, q):
+        def progress(t, sp, i, v, q):  # in the loop: memory only (the stop flag, the live display)
             if self.stop_reason is not None:
                 raise StimulationStopped(self.stop_reason)
             self.reporter.stimulation(e.site, t, sp, i, v, q, plan.duration_s)
@@ -188,7 +188,8 @@ class Runner:
                 "code": "emergency_stop"})
             return
         if outcome.completed:
-            done = {"samples": outcome.samples, "output_off_confirmed": outcome.output_off_confirmed}
+            done = {"samples": outcome.samples, "output_off_confirmed": outcome.output_off_confirmed,
+                    **_poll_data(outcome)}
             if inducer.host_controlled:
                 done["charge"] = outcome.charge
             else:
@@ -201,7 +202,8 @@ class Runner:
     def _abort_stimulation(self, site: str, outcome) -> None:
         fault = outcome.fault
         data = {"reason": fault.message if fault else "stimulation stopped", "code": fault.code if fault else "",
-                "samples": outcome.samples, "output_off_confirmed": outcome.output_off_confirmed}
+                "samples": outcome.samples, "output_off_confirmed": outcome.output_off_confirmed,
+                **_poll_data(outcome)}
         if outcome.charge is not None:
             data["charge"] = outcome.charge
         self.feed("abort", site=site, data=data)
@@ -305,3 +307,8 @@ class Runner:
 
 def _label(site: str) -> str:
     return site.replace("_", " ")
+
+
+def _poll_data(outcome) -> dict[str, float]:
+    """The loop's poll timing, when a loop polled (a stand-alone inducer is not polled)."""
+    return outcome.poll_timing.as_data() if outcome.poll_timing.polls else {}

@@ -2,7 +2,9 @@
 
 Output is forced off before start and on every exit path (normal end, fault, lost communication, any
 exception, SIGINT/SIGTERM). The inducer's own watchdog turns the output off if this loop falls silent.
-Readings are polled at ``poll_hz`` (10 Hz or faster); the charge is integrated from the readings.
+Readings are polled at ``poll_hz`` (10 Hz or faster); the charge is integrated from the readings. The readings
+are committed by a writer thread (``readings.ReadingsWriter``), so nothing on the loop's path waits for the
+store; the time between polls is measured on the loop's clock and reported with the outcome.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 
 import pint
 
+from sweattest.bench.runner.readings import ReadingsWriter, SampleSink, WriterBehind
 from sweattest.core.clock import Clock
 from sweattest.core.errors import DeviceError
 from sweattest.core.stimulation import Fault, MonitorState, StimulationPlan, check
@@ -24,8 +27,27 @@ POLL_HZ = 10.0
 #: Seconds of host silence after which the inducer switches its output off by itself.
 WATCHDOG_S = 1.0
 
-#: Readings are committed to the store in batches of this many seconds of stimulation.
-FLUSH_EVERY_S = 1.0
+
+
+@dataclass(frozen=True)
+class PollTiming:
+    """Seconds between consecutive readings, on the loop's clock: a starved loop shows here."""
+
+    max_s: float = 0.0
+    p99_s: float = 0.0
+    polls: int = 0
+
+    @classmethod
+    def of(cls, intervals: list[float]) -> PollTiming:
+        if not intervals:
+            return cls()
+        ordered = sorted(intervals)
+        return cls(max_s=round(ordered[-1], 4), p99_s=round(ordered[min(len(ordered) - 1,
+                                                                         int(0.99 * len(ordered)))], 4),
+                   polls=len(ordered))
+
+    def as_data(self) -> dict[str, float]:
+        return {"poll_interval_max_s": self.max_s, "poll_interval_p99_s": self.p99_s}
 
 
 @dataclass(frozen=True)
@@ -35,6 +57,7 @@ class StimulationOutcome:
     fault: Fault | None
     samples: int
     output_off_confirmed: bool
+    poll_timing: PollTiming = PollTiming()
 
 
 class StimulationInterrupted(Exception):
@@ -51,17 +74,21 @@ class StimulationStopped(Exception):
     with the output off and a fault ``emergency_stop`` carrying this message; the run goes on safely."""
 
 
-SampleSink = Callable[[list[dict]], None]
 Progress = Callable[[float, float, float, float, float], None]  # t, setpoint, current, voltage, charge
 
 
 def run_stimulation(inducer, channel: int, plan: StimulationPlan, clock: Clock, record: SampleSink,
                     progress: Progress | None = None, poll_hz: float = POLL_HZ) -> StimulationOutcome:
-    """Ramp up, hold and ramp down on ``channel``; stop with the output off at the first fault."""
+    """Ramp up, hold and ramp down on ``channel``; stop with the output off at the first fault.
+
+    ``record`` is called from a writer thread with batches of readings, in order; ``progress`` is called in
+    the loop at every reading and must not wait for anything (it may raise ``StimulationStopped``)."""
     period = 1.0 / poll_hz
     charge_ma_s = 0.0
     samples = 0
+    writer = ReadingsWriter(record, clock, poll_hz, name=f"readings-ch{channel}")
     buffer: list[dict] = []
+    intervals: list[float] = []
     fault: Fault | None = None
     state = MonitorState()
     last_t = 0.0
@@ -85,6 +112,8 @@ def run_stimulation(inducer, channel: int, plan: StimulationPlan, clock: Clock, 
             current = float(current_q.to("mA").magnitude)
             voltage = float(voltage_q.to("V").magnitude)
             charge_ma_s += (current + last_current) / 2.0 * (t - last_t)
+            if tick > 1:
+                intervals.append(t - last_t)
             last_t, last_current = t, current
             samples += 1
             state, fault = check(plan, state, t, setpoint, current, voltage)
@@ -100,31 +129,40 @@ def run_stimulation(inducer, channel: int, plan: StimulationPlan, clock: Clock, 
             if next_setpoint != setpoint:  # the hold phase needs no traffic on a 9600-baud line
                 inducer.set_current(channel, Q_(next_setpoint, "mA"))
             setpoint = next_setpoint
-            if len(buffer) >= FLUSH_EVERY_S * poll_hz:
-                record(buffer)
+            if len(buffer) >= writer.batch_size:
+                writer.hand_over(buffer)  # raises a failed write; waits only on a store far behind
                 buffer = []
     except StimulationStopped as exc:
         fault = Fault("emergency_stop", f"{exc}. Output switched off.")
     except DeviceError as exc:
         fault = Fault("lost_communication", f"lost communication with the inducer ({exc}). Output switched "
                       "off; the inducer's watchdog also turns it off. Check the cable and the inducer.")
+    except WriterBehind as exc:
+        fault = Fault("readings_not_saved", f"{exc}. Output switched off: readings are never lost. Check the "
+                      "database connection and free disk space.")
     except BaseException as exc:  # SIGINT/SIGTERM arrive as exceptions; anything else is a fault too
         interrupted = exc
-        fault = Fault("interrupted" if isinstance(exc, KeyboardInterrupt | SystemExit) else "software_error",
-                      f"stimulation stopped: {type(exc).__name__}: {exc}. Output switched off.")
+        fault = _fault_of(exc)
     finally:
         off = _force_off(inducer, channel)
-    _flush(record, buffer)
-    outcome = StimulationOutcome(fault is None, Q_(charge_ma_s / 60.0, "mA*min"), fault, samples, off)
+        try:
+            writer.close(buffer)  # after the output is off: commit every reading left, join the writer
+        except BaseException as exc:  # noqa: BLE001 - a reading not saved stops the run; the output is off
+            if interrupted is None:
+                interrupted = exc
+                fault = fault or _fault_of(exc)
+            elif exc is not interrupted:
+                log.error("readings not saved after the stimulation stopped: %s", exc)
+    outcome = StimulationOutcome(fault is None, Q_(charge_ma_s / 60.0, "mA*min"), fault, samples, off,
+                                 PollTiming.of(intervals))
     if interrupted is not None:
         raise StimulationInterrupted(outcome) from interrupted
     return outcome
 
 
-def _flush(record: SampleSink, buffer: list[dict]) -> None:
-    if buffer:
-        record(buffer)
-        buffer.clear()
+def _fault_of(exc: BaseException) -> Fault:
+    return Fault("interrupted" if isinstance(exc, KeyboardInterrupt | SystemExit) else "software_error",
+                 f"stimulation stopped: {type(exc).__name__}: {exc}. Output switched off.")
 
 
 def _force_off(inducer, channel: int) -> bool:
