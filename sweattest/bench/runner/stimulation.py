@@ -10,6 +10,8 @@ store; the time between polls is measured on the loop's clock and reported with 
 from __future__ import annotations
 
 import logging
+import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -26,6 +28,10 @@ log = logging.getLogger(__name__)
 POLL_HZ = 10.0
 #: Seconds of host silence after which the inducer switches its output off by itself.
 WATCHDOG_S = 1.0
+#: The loop's thread asks the operating system for this priority (nice value; lower is sooner), so that a busy
+#: computer (report renders, many screens) still wakes it on time. Needs CAP_SYS_NICE (or RLIMIT_NICE) on
+#: Linux; without it the loop runs at normal priority and says so in the log.
+LOOP_NICE = -10
 
 
 
@@ -86,7 +92,8 @@ def run_stimulation(inducer, channel: int, plan: StimulationPlan, clock: Clock, 
     period = 1.0 / poll_hz
     charge_ma_s = 0.0
     samples = 0
-    writer = ReadingsWriter(record, clock, poll_hz, name=f"readings-ch{channel}")
+    writer = ReadingsWriter(record, clock, poll_hz, name=f"readings-ch{channel}")  # before the priority: not raised
+    priority = _LoopPriority()
     buffer: list[dict] = []
     intervals: list[float] = []
     fault: Fault | None = None
@@ -145,6 +152,7 @@ def run_stimulation(inducer, channel: int, plan: StimulationPlan, clock: Clock, 
         fault = _fault_of(exc)
     finally:
         off = _force_off(inducer, channel)
+        priority.restore()
         try:
             writer.close(buffer)  # after the output is off: commit every reading left, join the writer
         except BaseException as exc:  # noqa: BLE001 - a reading not saved stops the run; the output is off
@@ -158,6 +166,32 @@ def run_stimulation(inducer, channel: int, plan: StimulationPlan, clock: Clock, 
     if interrupted is not None:
         raise StimulationInterrupted(outcome) from interrupted
     return outcome
+
+
+class _LoopPriority:
+    """The calling thread at ``LOOP_NICE`` until ``restore`` (Linux: the nice value belongs to the thread)."""
+
+    def __init__(self) -> None:
+        self._tid = threading.get_native_id()
+        self._before: int | None = None
+        if not hasattr(os, "setpriority"):
+            return
+        try:
+            before = os.getpriority(os.PRIO_PROCESS, self._tid)
+            if before > LOOP_NICE:
+                os.setpriority(os.PRIO_PROCESS, self._tid, LOOP_NICE)
+                self._before = before
+        except OSError as exc:
+            log.warning("stimulation loop at normal priority (%s): grant the service CAP_SYS_NICE so a busy "
+                        "computer cannot delay it", exc)
+
+    def restore(self) -> None:
+        if self._before is not None:
+            try:
+                os.setpriority(os.PRIO_PROCESS, self._tid, self._before)
+            except OSError as exc:  # lowering one's priority is always allowed; report and go on
+                log.warning("stimulation loop priority not restored: %s", exc)
+            self._before = None
 
 
 def _fault_of(exc: BaseException) -> Fault:
