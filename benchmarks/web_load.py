@@ -26,7 +26,7 @@ import uvicorn
 
 from sweattest.bench.demo import DEMO_ORDER, DEMO_SCENARIO
 from sweattest.bench.order import parse_order
-from sweattest.bench.simulated_run import perform_simulated_run
+from sweattest.bench.service import perform_simulated_run
 from sweattest.bench.simulation.scenario import parse_scenario
 from sweattest.core.clock import RealClock, VirtualClock
 from sweattest.record.store import open_store
