@@ -74,6 +74,7 @@ def create_app(store, clock: Clock, accounts: Accounts, *, simulate: bool = Fals
 async def _lifespan(app: Starlette):
     yield
     app.state.web.bench.close()
+    app.state.web.pdf.close()
 
 
 __all__ = ["ROUTES", "WebContext", "create_app"]

@@ -300,7 +300,11 @@ class BenchManager:
         return self.store.get_run(run_id)["operator"]
 
     def _run_clock(self) -> Clock:
-        """Each training run has its own clock, starting now: paced, or instant when ``pace`` is None."""
+        """Each training run has its own clock, starting now: paced, or instant when ``pace`` is None. At pace 1
+        the run is in real time on the station's clock, as at a bench with instruments: a busy machine then
+        shows in the run's timing, as it would there."""
+        if self.pace == 1.0:
+            return self.clock
         start = self.clock.utcnow()
         return VirtualClock(start=start, speed=self.pace)
 

@@ -14,6 +14,7 @@ from sweattest.core.clock import Clock
 from sweattest.web.accounts import Accounts
 from sweattest.web.bench import BenchManager
 from sweattest.web.drafts import Draft
+from sweattest.web.pdf_process import PdfRenderer
 from sweattest.web.security import csrf_token
 
 
@@ -29,6 +30,7 @@ class WebContext:
     order_book: dict[str, dict[str, Any]] = field(default_factory=dict)
     scenarios: dict[str, tuple[str, dict]] = field(default_factory=dict)
     drafts: dict[str, Draft] = field(default_factory=dict)
+    pdf: PdfRenderer = field(default_factory=PdfRenderer)
 
     def render(self, request: Request, user, name: str, status_code: int = 200, **ctx: Any) -> HTMLResponse:
         ctx.setdefault("error", None)

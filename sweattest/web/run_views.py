@@ -10,7 +10,7 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 
 from sweattest.core.errors import SweatTestError
 from sweattest.core.units import format_quantity
-from sweattest.outputs.report import render_html, render_pdf
+from sweattest.outputs.report import render_html
 from sweattest.outputs.report.stored import stored_record
 from sweattest.record.alarms import acknowledge, inducer_alarms
 from sweattest.record.run_record import run_record
@@ -145,7 +145,8 @@ def report_pdf(request: Request, user, form) -> Response:
         ctx, record = _record(request)
     except SweatTestError as exc:
         return PlainTextResponse(str(exc), status_code=404)
-    return Response(render_pdf(record, ctx.config), media_type="application/pdf",
+    pdf = ctx.pdf.render(render_html(record, ctx.config))  # in a process of its own: never holds a stimulation
+    return Response(pdf, media_type="application/pdf",
                     headers={"content-disposition": f'inline; filename="{record["run_id"]}.pdf"'})
 
 

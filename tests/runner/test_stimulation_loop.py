@@ -7,6 +7,8 @@ charge so far recorded; the other channel is never touched. Sources: Webster 370
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from sweattest.bench.runner.stimulation import StimulationInterrupted, run_stimulation
@@ -126,3 +128,38 @@ def test_current_is_polled_at_10_hz_or_faster(inducer, clock):
     _, rows = _run(inducer, clock)
     gaps = [b["t"] - a["t"] for a, b in zip(rows, rows[1:], strict=False)]
     assert max(gaps) <= 0.1 + 1e-6
+
+
+def test_a_store_that_stops_taking_readings_stops_the_stimulation_and_loses_none(inducer, clock, monkeypatch):
+    from sweattest.bench.runner import readings
+
+    monkeypatch.setattr(readings, "MAX_WAIT_STEPS", 3)  # the instant clock stands still while the loop waits
+    saved: list[dict] = []
+    recovered = threading.Event()
+    stimulating: list[bool] = []
+
+    def stuck_store(rows):
+        recovered.wait(timeout=30)
+        saved.extend(rows)
+
+    switch_off = inducer.safe_off
+
+    def safe_off(channel=None):
+        report = switch_off(channel)
+        if stimulating:
+            recovered.set()  # the store comes back after the loop has stopped
+        return report
+
+    inducer.safe_off = safe_off
+    outcome, _ = _run(inducer, clock, sink=stuck_store, progress=lambda *_: stimulating.append(True))
+    assert outcome.fault.code == "readings_not_saved"
+    assert "Off check: setpoint 0 confirmed; output confirmed off." in outcome.fault.message
+    assert outcome.output_off_confirmed and inducer.port.simulator.output_state(1) is False
+    assert readings.BACKLOG_S * 10 <= outcome.samples <= (readings.BACKLOG_S + 3) * 10  # stopped as it fell behind
+    assert [r["t"] for r in saved] == sorted({r["t"] for r in saved}) and len(saved) == outcome.samples
+
+
+def test_the_poll_intervals_are_reported_with_the_outcome(inducer, clock):
+    outcome, _ = _run(inducer, clock)
+    assert outcome.poll_timing.polls == outcome.samples - 1
+    assert outcome.poll_timing.max_s == pytest.approx(0.1) and outcome.poll_timing.p99_s == pytest.approx(0.1)

@@ -195,24 +195,32 @@ class Runner:
         self.feed("start_stimulation", site=e.site, data={"channel": e.channel})
         plan = StimulationPlan.from_protocol(self.run.protocol)
 
-        def record(rows: list[dict]) -> None:
+        taken_over: list[str] = []
+
+        def record(rows: list[dict]) -> None:  # called by the loop's writer thread, never in the loop
             stamp = self.clock.utcnow()
             self.store.append_readings(self.run.run_id, [
                 {"site": e.site, "kind": "stimulation_sample", "at": stamp, "t": r["t"], "data": r}
                 for r in rows])
+            try:
+                self.lease.renew()  # here, not in the loop: the lease is a store write (at most once a second)
+            except RunTakenOver as exc:
+                taken_over.append(str(exc))  # the loop sees it at its next reading and stops, output off
 
-        def progress(t, sp, i, v, q):
+        def progress(t, sp, i, v, q):  # in the loop: memory only (the stop flag, the live display)
+            if self.stop_reason is not None:
+                raise StimulationStopped(self.stop_reason)
+            if taken_over:
+                raise StimulationStopped(taken_over[0])
+            self.reporter.stimulation(e.site, t, sp, i, v, q, plan.duration_s)
+
+        def countdown(remaining: float, total: float) -> None:  # a stand-alone inducer's time, in this thread
             if self.stop_reason is not None:
                 raise StimulationStopped(self.stop_reason)
             try:
-                self.lease.renew()  # writes at most once per second
+                self.lease.renew()
             except RunTakenOver as exc:
                 raise StimulationStopped(str(exc)) from None
-            self.reporter.stimulation(e.site, t, sp, i, v, q, plan.duration_s)
-
-        def countdown(remaining: float, total: float) -> None:
-            if self.stop_reason is not None:
-                raise StimulationStopped(self.stop_reason)
             self.reporter.countdown(e.site, remaining, total, "stimulating")
 
         inducer = self.bench.inducer
@@ -228,7 +236,7 @@ class Runner:
                 "code": "emergency_stop"})
             return
         if outcome.completed:
-            data = {"samples": outcome.samples} | _off_data(outcome)
+            data = {"samples": outcome.samples} | _off_data(outcome) | _poll_data(outcome)
             if inducer.host_controlled:
                 data["charge"] = outcome.charge
             else:
@@ -247,7 +255,8 @@ class Runner:
         reason = fault.message if fault else f"stimulation stopped. {off_words(outcome.off)}"
         if outcome.inducer_faulty:
             self._inducer_alarm(site, reason)
-        data = {"reason": reason, "code": fault.code if fault else "", "samples": outcome.samples}
+        data = {"reason": reason, "code": fault.code if fault else "", "samples": outcome.samples,
+                **_poll_data(outcome)}
         if outcome.charge is not None:
             data["charge"] = outcome.charge
         self.feed("abort", site=site, data=data | _off_data(outcome))
@@ -370,3 +379,8 @@ def _off_data(outcome) -> dict[str, Any]:
             "setpoint_zero_confirmed": off is not None and off.setpoint_zero,
             "inducer_faulty": outcome.inducer_faulty,
             "off_check": off.describe() if off is not None else "off sequence could not be run"}
+
+
+def _poll_data(outcome) -> dict[str, float]:
+    """The loop's poll timing, when a loop polled (a stand-alone inducer is not polled)."""
+    return outcome.poll_timing.as_data() if outcome.poll_timing.polls else {}

@@ -4,12 +4,16 @@ Before start and on every exit path (normal end, fault, lost communication, any 
 the inducer's ``safe_off`` zeroes the setpoint and opens the output, both read back; the outcome carries
 what was and was not confirmed, and a reason that says so. An inducer that was declared faulty is never
 switched on. The inducer's own watchdog turns the output off if this loop falls silent.
-Readings are polled at ``poll_hz`` (10 Hz or faster); the charge is integrated from the readings.
+Readings are polled at ``poll_hz`` (10 Hz or faster); the charge is integrated from the readings. The readings
+are committed by a writer thread (``readings.ReadingsWriter``), so nothing on the loop's path waits for the
+store; the time between polls is measured on the loop's clock and reported with the outcome.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -18,6 +22,7 @@ import pint
 from drivers.inducer import SettingNotTaken
 from drivers.inducer_latch import FAULTY_ACTION, declare_faulty
 from drivers.inducer_off import OffReport
+from sweattest.bench.runner.readings import ReadingsWriter, SampleSink, WriterBehind
 from sweattest.core.clock import Clock
 from sweattest.core.errors import DeviceError
 from sweattest.core.stimulation import Fault, MonitorState, StimulationPlan, check
@@ -28,9 +33,31 @@ log = logging.getLogger(__name__)
 POLL_HZ = 10.0
 #: Seconds of host silence after which the inducer switches its output off by itself.
 WATCHDOG_S = 1.0
+#: The loop's thread asks the operating system for this priority (nice value; lower is sooner), so that a busy
+#: computer (report renders, many screens) still wakes it on time. Needs CAP_SYS_NICE (or RLIMIT_NICE) on
+#: Linux; without it the loop runs at normal priority and says so in the log.
+LOOP_NICE = -10
 
-#: Readings are committed to the store in batches of this many seconds of stimulation.
-FLUSH_EVERY_S = 1.0
+
+@dataclass(frozen=True)
+class PollTiming:
+    """Seconds between consecutive readings, on the loop's clock: a starved loop shows here."""
+
+    max_s: float = 0.0
+    p99_s: float = 0.0
+    polls: int = 0
+
+    @classmethod
+    def of(cls, intervals: list[float]) -> PollTiming:
+        if not intervals:
+            return cls()
+        ordered = sorted(intervals)
+        return cls(max_s=round(ordered[-1], 4), p99_s=round(ordered[min(len(ordered) - 1,
+                                                                         int(0.99 * len(ordered)))], 4),
+                   polls=len(ordered))
+
+    def as_data(self) -> dict[str, float]:
+        return {"poll_interval_max_s": self.max_s, "poll_interval_p99_s": self.p99_s}
 
 
 @dataclass(frozen=True)
@@ -41,6 +68,7 @@ class StimulationOutcome:
     samples: int
     #: what the off sequence at the end confirmed (None only if no off sequence could be run at all)
     off: OffReport | None
+    poll_timing: PollTiming = PollTiming()
 
     @property
     def output_off_confirmed(self) -> bool:
@@ -71,17 +99,22 @@ class StimulationStopped(Exception):
     with the output off and a fault ``emergency_stop`` carrying this message; the run goes on safely."""
 
 
-SampleSink = Callable[[list[dict]], None]
 Progress = Callable[[float, float, float, float, float], None]  # t, setpoint, current, voltage, charge
 
 
 def run_stimulation(inducer, channel: int, plan: StimulationPlan, clock: Clock, record: SampleSink,
                     progress: Progress | None = None, poll_hz: float = POLL_HZ) -> StimulationOutcome:
-    """Ramp up, hold and ramp down on ``channel``; stop with the output off at the first fault."""
+    """Ramp up, hold and ramp down on ``channel``; stop with the output off at the first fault.
+
+    ``record`` is called from a writer thread with batches of readings, in order; ``progress`` is called in
+    the loop at every reading and must not wait for anything (it may raise ``StimulationStopped``)."""
     period = 1.0 / poll_hz
     charge_ma_s = 0.0
     samples = 0
+    writer = ReadingsWriter(record, clock, poll_hz, name=f"readings-ch{channel}")  # before the priority: not raised
+    priority = _LoopPriority()
     buffer: list[dict] = []
+    intervals: list[float] = []
     fault: Fault | None = None
     state = MonitorState()
     last_t = 0.0
@@ -105,6 +138,8 @@ def run_stimulation(inducer, channel: int, plan: StimulationPlan, clock: Clock, 
             current = float(current_q.to("mA").magnitude)
             voltage = float(voltage_q.to("V").magnitude)
             charge_ma_s += (current + last_current) / 2.0 * (t - last_t)
+            if tick > 1:
+                intervals.append(t - last_t)
             last_t, last_current = t, current
             samples += 1
             state, fault = check(plan, state, t, setpoint, current, voltage)
@@ -120,8 +155,8 @@ def run_stimulation(inducer, channel: int, plan: StimulationPlan, clock: Clock, 
             if next_setpoint != setpoint:  # the hold phase needs no traffic on a 9600-baud line
                 inducer.set_current(channel, Q_(next_setpoint, "mA"))
             setpoint = next_setpoint
-            if len(buffer) >= FLUSH_EVERY_S * poll_hz:
-                record(buffer)
+            if len(buffer) >= writer.batch_size:
+                writer.hand_over(buffer)  # raises a failed write; waits only on a store far behind
                 buffer = []
     except _NotSafeToStart as exc:
         fault = Fault("inducer_faulty", f"{exc} The output was never switched on.")
@@ -135,16 +170,27 @@ def run_stimulation(inducer, channel: int, plan: StimulationPlan, clock: Clock, 
         else:
             fault = Fault("lost_communication", f"lost communication with the inducer ({exc}). The inducer's "
                           "watchdog also turns the output off. Check the cable and the inducer.")
+    except WriterBehind as exc:
+        fault = Fault("readings_not_saved", f"{exc}. Readings are never lost: check the database connection "
+                      "and free disk space.")
     except BaseException as exc:  # SIGINT/SIGTERM arrive as exceptions; anything else is a fault too
         interrupted = exc
-        fault = Fault("interrupted" if isinstance(exc, KeyboardInterrupt | SystemExit) else "software_error",
-                      f"stimulation stopped: {type(exc).__name__}: {exc}.")
+        fault = _fault_of(exc)
     finally:
         off = _force_off(inducer, channel)
+        priority.restore()
+        try:
+            writer.close(buffer)  # after the output is off: commit every reading left, join the writer
+        except BaseException as exc:  # noqa: BLE001 - a reading not saved stops the run; the output is off
+            if interrupted is None:
+                interrupted = exc
+                fault = fault or _fault_of(exc)
+            elif exc is not interrupted:
+                log.error("readings not saved after the stimulation stopped: %s", exc)
     if fault is not None:
         fault = Fault(fault.code, f"{fault.message} {off_words(off)}")
-    _flush(record, buffer)
-    outcome = StimulationOutcome(fault is None, Q_(charge_ma_s / 60.0, "mA*min"), fault, samples, off)
+    outcome = StimulationOutcome(fault is None, Q_(charge_ma_s / 60.0, "mA*min"), fault, samples, off,
+                                 PollTiming.of(intervals))
     if interrupted is not None:
         raise StimulationInterrupted(outcome) from interrupted
     return outcome
@@ -159,10 +205,35 @@ def off_words(off: OffReport | None) -> str:
     return f"Off check: {off.describe()}. The inducer is declared faulty. {FAULTY_ACTION}"
 
 
-def _flush(record: SampleSink, buffer: list[dict]) -> None:
-    if buffer:
-        record(buffer)
-        buffer.clear()
+class _LoopPriority:
+    """The calling thread at ``LOOP_NICE`` until ``restore`` (Linux: the nice value belongs to the thread)."""
+
+    def __init__(self) -> None:
+        self._tid = threading.get_native_id()
+        self._before: int | None = None
+        if not hasattr(os, "setpriority"):
+            return
+        try:
+            before = os.getpriority(os.PRIO_PROCESS, self._tid)
+            if before > LOOP_NICE:
+                os.setpriority(os.PRIO_PROCESS, self._tid, LOOP_NICE)
+                self._before = before
+        except OSError as exc:
+            log.warning("stimulation loop at normal priority (%s): grant the service CAP_SYS_NICE so a busy "
+                        "computer cannot delay it", exc)
+
+    def restore(self) -> None:
+        if self._before is not None:
+            try:
+                os.setpriority(os.PRIO_PROCESS, self._tid, self._before)
+            except OSError as exc:  # lowering one's priority is always allowed; report and go on
+                log.warning("stimulation loop priority not restored: %s", exc)
+            self._before = None
+
+
+def _fault_of(exc: BaseException) -> Fault:
+    return Fault("interrupted" if isinstance(exc, KeyboardInterrupt | SystemExit) else "software_error",
+                 f"stimulation stopped: {type(exc).__name__}: {exc}.")
 
 
 def _safe_to_start(inducer, channel: int) -> None:
