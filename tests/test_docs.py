@@ -49,3 +49,15 @@ def test_the_license_the_package_names_is_there():
     root = Path(__file__).resolve().parents[1]
     assert 'license = "Apache-2.0"' in (root / "pyproject.toml").read_text(encoding="utf-8")
     assert "Apache License" in (root / "LICENSE").read_text(encoding="utf-8")[:200]
+
+
+def test_every_test_the_safety_table_names_exists():
+    root = Path(__file__).resolve().parents[1]
+    table = (root / "docs" / "safety.md").read_text(encoding="utf-8")
+    named = re.findall(r"`?(tests/[\w/]+\.py)(?:::(\w+))?", table)
+    assert len(named) > 20
+    for path, test in named:
+        assert (root / path).is_file(), f"docs/safety.md names {path}, which does not exist"
+        if test:
+            assert re.search(rf"^def {test}\(", (root / path).read_text(encoding="utf-8"), re.M), \
+                f"docs/safety.md names {path}::{test}, which does not exist"
