@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import copy
 import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -42,3 +46,40 @@ def _no_inducer_latched_from_another_test():
     inducer_latch.clear()
     yield
     inducer_latch.clear()
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class Simulators:
+    """Simulated instruments started as separate processes on pseudo-terminals (`sweattest simulate ...`)."""
+
+    def __init__(self):
+        self.procs: list[subprocess.Popen] = []
+
+    def start(self, device: str, *args: str) -> str:
+        """Start ``sweattest simulate DEVICE ARGS``; returns the device path it prints first."""
+        proc = subprocess.Popen([sys.executable, "-m", "sweattest", "simulate", device, *args],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+        self.procs.append(proc)
+        path = proc.stdout.readline().strip()
+        assert path.startswith("/dev/"), proc.stderr.read()
+        return path
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@pytest.fixture
+def simulators():
+    sims = Simulators()
+    yield sims
+    sims.stop()

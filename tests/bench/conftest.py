@@ -1,10 +1,9 @@
-"""Simulators started as separate processes on pseudo-terminals (`sweattest simulate ...`), and lab
-configurations that name their device paths, as a lab would name its serial adapters."""
+"""Lab configurations that name device paths, as a lab would name its serial adapters, and ports that do not
+answer. The simulator processes (`simulators`) are a fixture of tests/conftest.py."""
 
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -13,38 +12,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SWEATTEST = [sys.executable, "-m", "sweattest"]
-
-
-class Simulators:
-    def __init__(self):
-        self.procs: list[subprocess.Popen] = []
-
-    def start(self, device: str, *args: str) -> str:
-        """Start ``sweattest simulate DEVICE ARGS``; returns the device path it prints first."""
-        proc = subprocess.Popen([*SWEATTEST, "simulate", device, *args], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, cwd=ROOT)
-        self.procs.append(proc)
-        path = proc.stdout.readline().strip()
-        assert path.startswith("/dev/"), proc.stderr.read()
-        return path
-
-    def stop(self) -> None:
-        for proc in self.procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in self.procs:
-            try:
-                proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-
-@pytest.fixture
-def simulators():
-    sims = Simulators()
-    yield sims
-    sims.stop()
 
 
 @pytest.fixture

@@ -47,11 +47,11 @@ class Tech:
 
     def readline(self) -> str:
         prompt = self.out.getvalue().rsplit(">>> ", 1)[-1].split("\n", 1)[0]
-        answer = self._answer(prompt)
+        answer = self.answer(prompt)
         self.answered.append((prompt, answer))
         return answer + "\n"
 
-    def _answer(self, prompt: str) -> str:
+    def answer(self, prompt: str) -> str:
         for key, answers in self.typed.items():
             if key in prompt and answers:
                 return answers.pop(0)
@@ -59,12 +59,12 @@ class Tech:
             return "35 uL"
         if self.analyzer and (m := re.search(r"put the (\w+) control \(lot ([\w-]+)\)", prompt)):
             target = next(c.mean for c in CONTROL_LOTS if c.level == m.group(1))
-            self._keypad(f"CONTROL {m.group(1)} {m.group(2)} {target.magnitude:g}mmol/L")
-        elif self.analyzer and (m := re.search(r"load sample (\S+-(\d)) into", prompt)):
-            self._keypad(f"LOAD {m.group(1)} {CHLORIDE[m.group(2)].replace(' ', '')}")
+            self.keypad(f"CONTROL {m.group(1)} {m.group(2)} {target.magnitude:g}mmol/L")
+        elif self.analyzer and (m := re.search(r"[Ll]oad sample (\S+-(\d))\b", prompt)):
+            self.keypad(f"LOAD {m.group(1)} {CHLORIDE[m.group(2)].replace(' ', '')}")
         return ""
 
-    def _keypad(self, line: str) -> None:
+    def keypad(self, line: str) -> None:
         fd = os.open(self.analyzer, os.O_WRONLY | os.O_NOCTTY)
         try:
             os.write(fd, line.encode("ascii") + b"\r\n")

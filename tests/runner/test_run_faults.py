@@ -87,3 +87,20 @@ def test_balance_faults_abort_the_weighing_with_a_clear_reason(tmp_path, kind, w
     for site in result.run.sites:
         assert site.state == "aborted" and "pre-weighing failed" in site.abort_reason
         assert words in site.abort_reason.lower()
+
+
+def test_a_result_for_another_sample_is_never_recorded_for_this_site(tmp_path, monkeypatch):
+    from sweattest.bench.simulation.world import SimulatedOperator
+
+    load = SimulatedOperator.load_analyzer
+
+    def mixed_up(self, site, sample_id):  # the right forearm's vial is swapped with another patient's
+        load(self, site, "R-OTHER-PATIENT" if site == "right_forearm" else sample_id)
+
+    monkeypatch.setattr(SimulatedOperator, "load_analyzer", mixed_up)
+    result, events = _perform(tmp_path, [])
+    left, right = result.run.sites
+    assert left.state == "result_ready" and left.chloride is not None
+    assert right.state == "aborted" and right.chloride is None
+    assert "the chloridometer reported sample 'R-OTHER-PATIENT', expected" in right.abort_reason
+    assert not any(e.kind == "analyze" and e.site == "right_forearm" for e in events)

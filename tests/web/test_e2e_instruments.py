@@ -16,6 +16,7 @@ from sweattest.core.clock import VirtualClock
 from sweattest.record.runs import load_run
 from sweattest.record.store import open_store
 from sweattest.web.app import create_app
+from tests.bench.test_run_on_instruments import CHLORIDE, Tech, short_method
 from tests.web.conftest import CHROMIUM, PASSWORD, accounts_for_tests
 from tests.web.test_e2e_browser import base_url, free_port, log_in, playwright_api
 
@@ -24,17 +25,14 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is
 TYPED = {"normal control": "40", "abnormal control": "100", "-1 (left forearm)": "45", "-2 (right forearm)": "48"}
 
 
-@pytest.fixture(scope="module")
-def bench_server(tmp_path_factory):
+def serve(folder, config: LabConfig, order: dict):
+    """The bench app on 127.0.0.1 for ``config``'s instruments, on a clock paced 600 times real time."""
     import uvicorn
 
-    folder = tmp_path_factory.mktemp("bench")
     clock = VirtualClock(speed=600.0)
     store = open_store(str(folder / "runs.db"), clock)
-    config = LabConfig(instruments=(InstrumentConfig("inducer", "standalone", serial_number="WS-3700-17"),
-                                    InstrumentConfig("analyzer", "manual", serial_number="CC3400-5")))
     app = create_app(store, clock, accounts_for_tests(store), simulate=False, secret_key="bench", config=config,
-                     order_book={DEMO_ORDER["accession"]: DEMO_ORDER})
+                     order_book={order["accession"]: order})
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -45,6 +43,30 @@ def bench_server(tmp_path_factory):
     server.should_exit = True
     thread.join(timeout=10)
     store.close()
+
+
+@pytest.fixture(scope="module")
+def bench_server(tmp_path_factory):
+    config = LabConfig(instruments=(InstrumentConfig("inducer", "standalone", serial_number="WS-3700-17"),
+                                    InstrumentConfig("analyzer", "manual", serial_number="CC3400-5")))
+    yield from serve(tmp_path_factory.mktemp("bench"), config, DEMO_ORDER)
+
+
+@pytest.fixture
+def wired_server(tmp_path, simulators):
+    """An SCPI inducer and a line analyzer, simulators in their own processes on pseudo-terminals, and the
+    lab's short method from its methods folder."""
+    inducer = simulators.start("inducer", "--baud", "115200", "--seed", "3")
+    analyzer = simulators.start("chloridometer", "--option", "analysis=0.2s")
+    methods = tmp_path / "methods"
+    methods.mkdir()
+    short_method(methods)
+    config = LabConfig(protocol_folder=methods, instruments=(
+        InstrumentConfig("inducer", "scpi", port=inducer, baudrate=115200, serial_number="000003"),
+        InstrumentConfig("analyzer", "line", port=analyzer)))
+    server = serve(tmp_path, config, dict(DEMO_ORDER, method="macroduct_short"))
+    yield next(server), analyzer
+    next(server, None)
 
 
 def prepare(page):
@@ -107,4 +129,38 @@ def test_a_run_on_a_standalone_inducer_and_a_manual_analyzer_through_the_bench_s
     assert all(s.charge is None and s.state == "result_ready" for s in run.sites)
     left = next(e for e in store.events(row["run_id"]) if e.kind == "analyze" and e.site == "left_forearm")
     assert left.data["entries"] == [{"value": "45 mmol/L", "by": "tech1"}, {"value": "45 mmol/L", "by": "tech1"}]
+    page.close()
+
+
+def test_a_run_on_an_scpi_inducer_and_a_line_analyzer_through_the_bench_screens(wired_server, browser, shots):
+    server, analyzer = wired_server
+    page = browser.new_page()
+    log_in(page, base_url(server), "tech")
+    prepare(page)
+    hands = Tech(None, analyzer)  # the tech's hands at the analyzer's keypad
+    seen: list[str] = []
+    for _ in range(300):
+        try:
+            page.wait_for_selector("#prompt, #result", timeout=60000)
+            if page.query_selector("#result"):
+                break
+            text = page.inner_text("#prompt .todo")
+            seen.append(text)
+            if page.query_selector("input[name=amount]"):
+                page.fill("input[name=amount]", "35")
+            else:
+                hands.answer(text)  # loads the control or the sample at the analyzer's keypad
+            page.click("#confirm", timeout=2000)
+            page.wait_for_load_state()
+        except playwright_api.Error:
+            pass  # the page reloaded itself on the next step: look again
+    result = page.inner_text("#result")
+    assert f"{CHLORIDE['1'].split()[0]} mmol/L" in result or "mmol/L" in result
+    page.screenshot(path=str(shots / "15-wired-result.png"), full_page=True)
+    store = server.app_state.web.store
+    [row] = store.list_runs()
+    run, _ = load_run(store, row["run_id"])
+    assert [s.state for s in run.sites] == ["result_ready", "result_ready"]
+    assert all(s.charge is not None for s in run.sites)
+    assert len(store.readings(row["run_id"])) >= 2 * 1190  # every reading over the serial line, both sites
     page.close()
