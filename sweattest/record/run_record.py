@@ -54,6 +54,10 @@ def run_record(run: RunState, order: dict[str, Any], *, generated_at, qc: dict[s
     }
 
 
+#: What the record and the report say of a stimulation by a stand-alone inducer.
+STANDALONE_TRACE = "none: stand-alone inducer (its own current control), timed and confirmed by the tech"
+
+
 def _site(s: SiteRecord, p) -> dict[str, Any]:
     adequacy = s.adequacy
     chloride = s.chloride
@@ -66,6 +70,7 @@ def _site(s: SiteRecord, p) -> dict[str, Any]:
         "abort_reason": s.abort_reason,
         "sample_id": s.sample_id,
         "stimulation": {"current": format_quantity(p.current), "charge": _q(s.charge, 2),
+                        "trace": STANDALONE_TRACE if s.standalone_inducer else "recorded at 10 Hz",
                         "duration_s": duration,
                         "started_at": _step_at(s, "start_stimulation"),
                         "ended_at": _step_at(s, "finish_stimulation")},

@@ -130,6 +130,8 @@ def test_standalone_inducer_and_manual_analyzer_typed_twice(monkeypatch, tmp_pat
     run, events, readings = stored(tmp_path)
     assert [s.state for s in run.sites] == ["result_ready", "result_ready"]
     assert readings == []  # a stand-alone inducer has no current trace
+    [html] = (tmp_path / "out").glob("*.html")
+    assert html.read_text(encoding="utf-8").count("no current trace (stand-alone inducer") == 2
     finished = [e for e in events if e.kind == "finish_stimulation"]
     assert finished[0].data["standalone"] == {"serial_number": "WS-3700-17",
                                               "trace": "none: stand-alone inducer, timed and confirmed by the tech"}

@@ -99,7 +99,9 @@ def _step(run: RunState, record: SiteRecord, event: Event) -> tuple[RunState, li
         changes = {"stimulation_started_t": event.t}
     elif event.kind == "finish_stimulation":
         changes = {"stimulation_ended_t": event.t}
-        if "standalone" not in d:  # a stand-alone inducer has no current trace, so no measured charge
+        if "standalone" in d:  # a stand-alone inducer has no current trace, so no measured charge
+            changes["standalone_inducer"] = True
+        else:
             changes["charge"] = require(d.get("charge"), "charge", "finish_stimulation.charge")
     elif event.kind == "start_collection":
         changes = {"collection_started_t": event.t, "collection_started_at": event.at}

@@ -41,6 +41,8 @@ class SiteRecord:
     stimulation_started_t: float | None = None
     stimulation_ended_t: float | None = None
     charge: pint.Quantity | None = None
+    #: stimulated by a stand-alone inducer: no current trace and no measured charge exist
+    standalone_inducer: bool = False
     collection_started_t: float | None = None
     collection_started_at: datetime | None = None
     collection_time: pint.Quantity | None = None
