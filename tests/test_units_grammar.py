@@ -131,7 +131,7 @@ def test_whatever_the_grammar_accepts_is_finite_and_round_trips(number, space, u
     try:
         q = parse_quantity(text, kind, "where")
     except UnitError as exc:  # only the declared limits may refuse a well-formed number
-        assert "exponent is outside" in str(exc) or "more than 30 digits" in str(exc)
+        assert any(limit in str(exc) for limit in ("exponent is outside", "more than 30 digits", "is too long for"))
         return
     assert math.isfinite(q.magnitude)
     assert q.magnitude == (int(number) if set(number) <= set("+-0123456789") else float(number))

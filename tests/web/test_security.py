@@ -21,6 +21,7 @@ EXPECTED = {
     "/runs/{run_id}/live": {"tech", "reviewer", "admin"},
     "/runs/{run_id}/confirm": {"tech", "reviewer"},
     "/runs/{run_id}/stop": {"tech", "reviewer"},
+    "/runs/{run_id}/alarms/{seq}/acknowledge": {"tech", "reviewer"},
     "/runs/{run_id}/sign": {"tech", "reviewer"},
     "/runs/{run_id}/report": {"tech", "reviewer", "admin"},
     "/runs/{run_id}/report.pdf": {"tech", "reviewer", "admin"},
@@ -61,7 +62,7 @@ def test_every_route_as_every_role(client, web_app, run_id, role):
     for path, methods, roles in guarded_routes(web_app):
         if path == "/logout":
             continue  # would end the session under test; covered below
-        url = path.format(run_id=run_id, draft_id="nosuchdraft", step="identify")
+        url = path.format(run_id=run_id, draft_id="nosuchdraft", step="identify", seq=1)
         for method in methods:
             r = client.request(method, url, data={"csrf": token} if method == "POST" else None,
                                follow_redirects=False)
