@@ -7,7 +7,9 @@ run can be scripted. Standard input ending while a step waits stops the run safe
 
 from __future__ import annotations
 
+import select
 import sys
+from collections.abc import Callable
 from typing import TextIO
 
 import pint
@@ -17,6 +19,8 @@ from sweattest.core.units import parse_quantity
 
 #: Wrong entries accepted for one prompt before the step is given up.
 MAX_TRIES = 5
+#: Seconds between two lease renewals while the terminal waits for the tech.
+KEEP_ALIVE_S = 1.0
 
 
 class InputEnded(SweatTestError):
@@ -28,14 +32,27 @@ class ConsoleOperator:
         self.name = name
         self.stdin = stdin or sys.stdin
         self.out = out or sys.stdout
+        #: called about once a second while the tech is waited for (the run's lease renewal)
+        self.keep_alive: Callable[[], None] = lambda: None
 
     def _line(self, prompt: str) -> str:
         self.out.write(f"\n>>> {prompt}\n> ")
         self.out.flush()
+        self._wait_for_input()
         line = self.stdin.readline()
         if not line:
             raise InputEnded(f"standard input ended while waiting for: {prompt}")
         return line.strip()
+
+    def _wait_for_input(self) -> None:
+        """While the tech reads the prompt, the run's lease is kept (``keep_alive``, set by the run service),
+        so no other station takes over a run that waits at this terminal."""
+        try:
+            fd = self.stdin.fileno()
+        except (AttributeError, OSError, ValueError):
+            return  # not a file (a script's stream): read at once
+        while not select.select([fd], [], [], KEEP_ALIVE_S)[0]:
+            self.keep_alive()
 
     def _confirm(self, text: str, action: str) -> None:
         self._line(f"{text} [Enter: {action}]")
