@@ -106,6 +106,11 @@ def summary(record: dict) -> None:
         print(f"  {s['site']:<14} sample {s['sample']} ({verdict}), sweat rate "
               f"{s['sweat_rate_g_m2_min']} g/m²/min, {cl}")
     interp = record.get("interpretation") or {}
-    print(f"  interpretation: {interp.get('wording') or 'none (no reportable result)'}")
+    if interp.get("withheld"):
+        print(f"  interpretation: none; {interp['withheld']}")
+    else:
+        print(f"  interpretation: {interp.get('wording') or 'none (no reportable result)'}")
+    for o in (record.get("eligibility") or {}).get("overrides", []):
+        print(f"  eligibility: proceeded despite {o['code']}: {o['reason']} ({o['by']})")
     if interp.get("repeat_recommended"):
         print("  REPEAT RECOMMENDED")
