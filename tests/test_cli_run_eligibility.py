@@ -124,3 +124,26 @@ def test_a_lab_that_sets_2_weeks_as_its_minimum_age_refuses_a_10_day_old(write_j
     assert _run(write_json, doc, scenario_doc, tmp_path / "out", db_url, "--config", str(config)) == 2
     assert "under the minimum age of 2 week" in capsys.readouterr().err
     _nothing_written(tmp_path / "out", db_url)
+
+
+def test_collection_to_analysis_past_the_lab_limit_is_flagged_in_the_record_and_report(
+        write_json, order_doc, scenario_doc, tmp_path, db_url, capsys):
+    """CFF 2017 statement 5: analyse within a few hours; the lab's limit here is 30 s, so the left site
+    (analysed a minute after its collection ended) is flagged and the right one (20 s) is not."""
+    config = tmp_path / "sweattest.toml"
+    config.write_text('[analysis]\nmax_delay = "30 s"\n', encoding="utf-8")
+    assert _run(write_json, order_doc, scenario_doc, tmp_path / "out", db_url, "--config", str(config)) == 0
+    record = json.loads(next((tmp_path / "out").glob("*.json")).read_text())
+    left, right = record["sites"]
+    assert left["analysis"]["delay_min"] == 1 and left["analysis"]["limit"]["max_delay"] == "30 s"
+    assert [f["code"] for f in left["findings"]].count("analysis_delayed") == 1
+    assert "analysis_delayed" not in [f["code"] for f in right["findings"]]
+    html = next((tmp_path / "out").glob("*.html")).read_text()
+    assert "left_forearm: analysed more than 30 s after collection (delay 1 min)" in html
+
+
+def test_by_default_a_same_day_analysis_is_not_flagged(write_json, order_doc, scenario_doc, tmp_path, db_url):
+    assert _run(write_json, order_doc, scenario_doc, tmp_path / "out", db_url) == 0
+    record = json.loads(next((tmp_path / "out").glob("*.json")).read_text())
+    assert all(s["analysis"]["limit"]["max_delay"] == "same day" for s in record["sites"])
+    assert not any(f["code"] == "analysis_delayed" for s in record["sites"] for f in s["findings"])
