@@ -58,6 +58,10 @@ REFUSED = [
     ({}, {"conditions": ["flu"]}, "order.conditions[0]: unknown condition 'flu'", "the order's own validation"),
     ({"weight": "3.2"}, {}, "order.patient.weight: 3.2 has no unit", "units travel with numbers"),
     ({"weight": "3.2 weeks"}, {}, "order.patient.weight: 3.2 week is not a mass", "units travel with numbers"),
+    ({"weight": 3.2}, {}, 'order.patient.weight: 3.2: write it as text with its unit, like "3.2 kg"',
+     "units travel with numbers"),
+    ({"gestational_age_at_birth": "50 weeks"}, {}, "order.patient.gestational_age_at_birth: 50 weeks is not a "
+     "possible value (20-45 week)", "an impossible gestational age is an entry error"),
     ({"weight": "32 kg"}, {"overrides": [{"code": "condition_eczema", "reason": "x"}]},
      "override 'condition_eczema': there is no such finding", "an override must name a finding"),
     ({}, {"overrides": [{"code": "condition_eczema"}]}, "order.overrides[0]: expected", "order format"),
