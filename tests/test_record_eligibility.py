@@ -49,3 +49,18 @@ def test_a_block_finding_withholds_the_interpretation_in_the_record(tmp_path):
     assert interp["category"] is None and interp["wording"] is None and interp["repeat_recommended"] is True
     assert "age_under_minimum" in interp["withheld"] and "Repeat the test" in interp["withheld"]
     assert record["sites"][0]["chloride"]["reportable"]  # the measurement stays on record, uninterpreted
+
+
+def test_the_report_prints_why_the_interpretation_is_withheld_and_no_category(tmp_path):
+    from sweattest.outputs.report import render_html
+
+    store, result = _finished_run(tmp_path)
+    try:
+        run, order = load_run(store, result.run.run_id)
+        order["eligibility"]["findings"].append(BLOCK)
+        html = render_html(run_record(run, order, generated_at=datetime(2026, 11, 20, 12, tzinfo=UTC)))
+    finally:
+        store.close()
+    assert "No interpretation: interpretation withheld: patient is under the minimum age of 48 h" in html
+    assert "Repeat the test" in html and "BLOCK: patient is under the minimum age" in html
+    assert "Intermediate" not in html.split('id="interpretation"')[1].split("</p>")[0]

@@ -22,7 +22,7 @@ from sweattest.core.rules.reagents import lot_block
 
 STEPS = ("identify", "eligibility", "method", "lot", "checklist")
 
-#: Electrode placement checklist (CLSI C34; sweat-testing sheet section 1). Every item must be ticked.
+#: Electrode placement checklist (CLSI C34: site preparation and electrode placement). Every item must be ticked.
 CHECKLIST: tuple[tuple[str, str], ...] = (
     ("skin", "Skin at each site cleaned with deionised water and dried; intact, no eczema"),
     ("gel", "Pilocarpine gel discs (the scanned lot) seated in both electrodes"),
