@@ -105,8 +105,37 @@ def test_patient_eligibility_findings():
     doc = case(patient={"dob": "2026-11-12", "gestational_age_weeks_at_birth": 34, "weight_kg": 1.9,
                         "conditions": ["eczema"]})
     codes = [f["code"] for f in interpret_case(doc)["findings"]]
-    assert codes == ["age_under_10_days", "corrected_ga_under_36_weeks", "weight_2kg_or_less",
+    assert codes == ["age_under_10_days", "corrected_ga_under_minimum", "weight_at_or_under_minimum",
                      "condition_eczema"]
+
+
+# (changes, blocking code, source): a block withholds the interpretation; the test is to be repeated
+WITHHELD_CASES = [
+    ({"patient__dob": "2026-11-20"}, "age_under_minimum", "CLSI C34; CFF 2007: under 48 hours of age"),
+    ({"patient__dob": "2026-11-19"}, "age_under_minimum", "CLSI C34; CFF 2007: about 34 hours of age"),
+    ({"sites__0__site": "chest"}, "site_not_allowed", "CLSI C34: never stimulate across the chest"),
+]
+
+
+@pytest.mark.parametrize(("changes", "code", "source"), WITHHELD_CASES)
+def test_a_block_withholds_the_interpretation(changes, code, source):
+    doc = case(**changes, sites__0__chloride_mmol_l=75, sites__1__chloride_mmol_l=72)
+    out = interpret_case(doc)
+    assert out["interpretation"] is None, source
+    assert code in out["withheld"] and "Repeat the test" in out["withheld"], source
+    assert out["repeat_recommended"] is True, source
+    assert code in [f["code"] for f in out["findings"]], source
+    assert "cf_likely" not in str(out), source
+
+
+def test_without_a_block_the_same_case_is_interpreted():
+    out = interpret_case(case(sites__0__chloride_mmol_l=75, sites__1__chloride_mmol_l=72))
+    assert out["interpretation"] == "cf_likely" and "withheld" not in out
+
+
+def test_a_worksheet_birth_in_the_future_is_refused():
+    with pytest.raises(ValidationError, match="patient.dob"):
+        interpret_case(case(patient__dob="2026-11-21"))
 
 
 def test_long_collection_flagged():

@@ -17,7 +17,10 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sweattest.bench.instruments.config import InstrumentConfig, parse_instruments
-from sweattest.core.errors import ConfigError
+from sweattest.core.errors import ConfigError, SweatTestError
+from sweattest.core.rules.analysis_delay import DelayLimit, parse_limit
+from sweattest.core.rules.eligibility import Limits
+from sweattest.core.units import parse_quantity
 
 ENV_VAR = "SWEATTEST_CONFIG"
 BUILT_IN = "built-in defaults"
@@ -64,6 +67,10 @@ class LabConfig:
     source: str = BUILT_IN
     #: the lab's own method files ([protocols] folder), looked up before the shipped ones
     protocol_folder: Path | None = None
+    #: eligibility limits where guidelines differ ([eligibility]); CFF 2017 / CFF 2007 values by default
+    eligibility: Limits = field(default_factory=Limits)
+    #: longest time from end of collection to analysis before the result is flagged ([analysis] max_delay)
+    analysis_delay: DelayLimit = field(default_factory=DelayLimit)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -77,6 +84,10 @@ _SECTIONS: dict[str, dict[str, type]] = {
     "report": {"template_folder": str, "ranges": str},
 }
 _SECTIONS["protocols"] = {"folder": str}  # the lab's own methods
+#: [eligibility] limit -> what kind of quantity it is
+_ELIGIBILITY = {"min_age": "time", "recommended_age": "time", "min_weight": "mass", "min_corrected_ga": "time"}
+_SECTIONS["eligibility"] = {k: str for k in _ELIGIBILITY}
+_SECTIONS["analysis"] = {"max_delay": str}
 
 
 def load_config(path: str | Path | None = None) -> LabConfig:
@@ -114,9 +125,38 @@ def parse_config(doc: dict[str, Any], file: Path) -> LabConfig:
         raise ConfigError(f"{file}: [report] ranges = {ranges!r}: use one of {', '.join(RANGE_SETS)}")
     return LabConfig(lab=lab, hl7=hl7, ranges=ranges, source=str(file), instruments=instruments,
                      second_entry_by_second_person=second_person,
+                     eligibility=_eligibility(doc.get("eligibility", {}), file),
+                     analysis_delay=_analysis(doc.get("analysis", {}), lab.timezone, file),
                      drop_folder=_folder(doc.get("lims", {}), "lims", "drop_folder", file),
                      template_folder=_folder(report, "report", "template_folder", file),
                      protocol_folder=_folder(doc.get("protocols", {}), "protocols", "folder", file))
+
+
+def _eligibility(section: dict[str, str], file: Path) -> Limits:
+    """``[eligibility]``: each limit a quantity (``min_age = "2 weeks"``, ``min_weight = "3 kg"``)."""
+    values = {}
+    for key, kind in _ELIGIBILITY.items():
+        if key in section:
+            try:
+                q = parse_quantity(section[key], kind, f"[eligibility] {key}")
+            except SweatTestError as exc:
+                raise ConfigError(f"{file}: {exc}") from None
+            if q.magnitude <= 0:
+                raise ConfigError(f"{file}: [eligibility] {key} = {section[key]!r} must be above 0")
+            values[key] = q
+    limits = Limits(**values)
+    if limits.recommended_age < limits.min_age:
+        raise ConfigError(f"{file}: [eligibility] recommended_age is below min_age; the age under which a test "
+                          "is blocked cannot be above the age from which it is recommended")
+    return limits
+
+
+def _analysis(section: dict[str, str], timezone: str, file: Path) -> DelayLimit:
+    """``[analysis] max_delay = "same day"`` (the default) or a time such as ``"4 h"``."""
+    try:
+        return parse_limit(section.get("max_delay", "same day"), timezone, "[analysis] max_delay")
+    except SweatTestError as exc:
+        raise ConfigError(f"{file}: {exc}") from None
 
 
 def _entry(section: object, file: Path) -> bool:

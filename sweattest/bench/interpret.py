@@ -16,8 +16,8 @@ from sweattest.core.fields import date_field, field, number_field
 from sweattest.core.protocol import Protocol, load_protocol
 from sweattest.core.rules.adequacy import Adequacy, assess_volume, assess_weights
 from sweattest.core.rules.chloride import ChlorideReport, report_chloride, sweat_chloride_from_eluate
-from sweattest.core.rules.eligibility import CONDITIONS, check_patient, check_site
-from sweattest.core.rules.findings import Finding, Severity
+from sweattest.core.rules.eligibility import CONDITIONS, DEFAULT_LIMITS, Limits, assess, check_site
+from sweattest.core.rules.findings import Finding, Severity, withheld_because
 from sweattest.core.rules.interpretation import SiteOutcome, interpret
 from sweattest.core.units import Q_
 
@@ -25,7 +25,7 @@ CASE_KEYS = {"method", "patient", "collected_at", "sites"}
 PATIENT_KEYS = {"dob", "gestational_age_weeks_at_birth", "weight_kg", "conditions"}
 SITE_KEYS = {"site", "collection_min", "volume_ul", "pre_weight_mg", "post_weight_mg", "chloride_mmol_l",
              "eluate_chloride_mmol_l", "eluate_volume_ml", "blank_mmol_l"}
-SRC_QNS_NOT_ANALYSED = "CLSI C34; CFF 2007 (sheet §2: no chloride is analysed or reported for a QNS site)"
+SRC_QNS_NOT_ANALYSED = "CLSI C34; CFF 2007 (no chloride is analysed or reported for a QNS site)"
 
 
 @dataclass(frozen=True)
@@ -44,23 +44,30 @@ class SiteEntry:
     blank: Any = None
 
 
-def interpret_case(doc: Any, protocols: Path | None = None) -> dict[str, Any]:
+def interpret_case(doc: Any, protocols: Path | None = None, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
     """Validate a case document and return the output document (see docs/interpret.md). The case's method
-    is looked up in the lab's ``protocols`` folder first, then the shipped methods."""
-    protocol, patient_findings, entries = parse_case(doc, protocols)
+    is looked up in the lab's ``protocols`` folder first, then the shipped methods. A block finding of the
+    case (eligibility: patient or site) withholds the interpretation."""
+    protocol, case_findings, entries = parse_case(doc, protocols, limits)
     sites_out, outcomes = [], []
     for entry in entries:
         outcome, findings = _site(protocol, entry)
         outcomes.append(outcome)
         sites_out.append(_site_doc(outcome, findings))
+    withheld = withheld_because(case_findings)
+    if withheld is not None:
+        return {"sites": sites_out, "interpretation": None, "withheld": withheld, "repeat_recommended": True,
+                "findings": [f.to_dict() for f in case_findings]}
     result = interpret(outcomes)
-    findings = list(patient_findings) + list(result.findings)
+    findings = list(case_findings) + list(result.findings)
     return {"sites": sites_out, "interpretation": result.category,
             "repeat_recommended": result.repeat_recommended,
             "findings": [f.to_dict() for f in findings]}
 
 
-def parse_case(doc: Any, protocols: Path | None = None) -> tuple[Protocol, list[Finding], list[SiteEntry]]:
+def parse_case(doc: Any, protocols: Path | None = None,
+               limits: Limits = DEFAULT_LIMITS) -> tuple[Protocol, list[Finding], list[SiteEntry]]:
+    """The method, the case's eligibility findings (patient and sites) and the site entries."""
     if not isinstance(doc, dict):
         raise ValidationError("case: expected a JSON object with method, patient, collected_at and sites")
     _no_unknown(doc, CASE_KEYS, "case")
@@ -70,7 +77,7 @@ def parse_case(doc: Any, protocols: Path | None = None) -> tuple[Protocol, list[
     except ConfigError as exc:
         raise ValidationError(f"method: {exc}") from None
     collected_at = _datetime(field(doc, "collected_at", "", str), "collected_at")
-    patient_findings = _patient(field(doc, "patient", "", dict), collected_at)
+    pdoc = field(doc, "patient", "", dict)
     sites = field(doc, "sites", "", list)
     if not sites:
         raise ValidationError("sites: empty; give one or two collection sites")
@@ -78,10 +85,11 @@ def parse_case(doc: Any, protocols: Path | None = None) -> tuple[Protocol, list[
     names = [e.site for e in entries]
     if len(set(names)) != len(names):
         raise ValidationError("sites: a site is listed twice; sites are never pooled, give each once")
-    return protocol, patient_findings, entries
+    return protocol, _eligibility(pdoc, collected_at, names, limits), entries
 
 
-def _patient(pdoc: dict[str, Any], collected_at: datetime) -> list[Finding]:
+def _eligibility(pdoc: dict[str, Any], collected_at: datetime, sites: list[str], limits: Limits) -> list[Finding]:
+    """The case's eligibility findings, by the same check as a run (sweattest.core.rules.eligibility.assess)."""
     _no_unknown(pdoc, PATIENT_KEYS, "patient")
     dob = date_field(pdoc, "dob", "patient")
     ga = number_field(pdoc, "gestational_age_weeks_at_birth", "patient", required=False, minimum=20, maximum=45)
@@ -93,8 +101,9 @@ def _patient(pdoc: dict[str, Any], collected_at: datetime) -> list[Finding]:
                                   f"{', '.join(CONDITIONS)}")
     if dob > collected_at.date():
         raise ValidationError("patient.dob: the date of birth is after collected_at; correct it")
-    return check_patient(dob, collected_at, gestational_age_weeks_at_birth=ga,
-                         weight=None if weight is None else Q_(weight, "kg"), conditions=conditions)
+    return list(assess(dob, collected_at, sites=sites, gestational_age_at_birth=None if ga is None else Q_(ga, "week"),
+                       weight=None if weight is None else Q_(weight, "kg"), conditions=conditions,
+                       limits=limits).findings)
 
 
 def _entry(protocol: Protocol, sdoc: Any, where: str) -> SiteEntry:
@@ -167,8 +176,8 @@ def _q(num: dict[str, float], key: str, unit: str):
 
 
 def _site(protocol: Protocol, e: SiteEntry) -> tuple[SiteOutcome, list[Finding]]:
-    """Adequacy, then chloride for an adequate site only (CLSI C34; sheet §2)."""
-    findings = check_site(e.site)
+    """Adequacy, then chloride for an adequate site only (CLSI C34)."""
+    findings = check_site(e.site)  # shown with the site; the case's own check withholds the interpretation
     try:
         if protocol.gravimetric:
             adequacy: Adequacy = assess_weights(protocol, e.pre, e.post, e.minutes)

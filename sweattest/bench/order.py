@@ -1,4 +1,5 @@
-"""The test order (ORDER.json): patient, accession, method, sites, operator, pilocarpine lot.
+"""The test order (ORDER.json): patient (with weight and gestational age at birth when known), accession,
+method, sites, operator, pilocarpine lot, the patient's conditions and the overrides of eligibility warnings.
 
 Validated completely before anything is written: a bad order leaves no run behind. Format: docs/formats.md.
 """
@@ -15,6 +16,8 @@ from sweattest.core.errors import ConfigError, ValidationError
 from sweattest.core.fields import date_field, field
 from sweattest.core.procedure.model import SITES
 from sweattest.core.protocol import Protocol, load_protocol
+from sweattest.core.rules.eligibility import CONDITIONS
+from sweattest.core.units import Quantity, format_quantity, parse_quantity
 
 SEXES = ("F", "M", "O", "U")
 _ACCESSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{2,39}$")
@@ -27,6 +30,16 @@ class Patient:
     given: str
     dob: date
     sex: str
+    weight: Quantity | None = None
+    gestational_age_at_birth: Quantity | None = None
+
+
+@dataclass(frozen=True)
+class OrderOverride:
+    """The reason to proceed despite one eligibility warning (its finding code)."""
+
+    code: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -42,16 +55,28 @@ class Order:
     pilocarpine_expires: date
     #: the ordering clinician's or lab's comment, printed on the report and sent to the LIMS (NTE)
     comment: str = ""
+    #: contraindications present (sweattest.core.rules.eligibility.CONDITIONS keys)
+    conditions: tuple[str, ...] = ()
+    #: one reason per eligibility warning the tech or clinician decided to proceed despite
+    overrides: tuple[OrderOverride, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         p = self.patient
+        patient: dict[str, Any] = {"mrn": p.mrn, "family": p.family, "given": p.given, "dob": p.dob.isoformat(),
+                                   "sex": p.sex}
+        if p.weight is not None:
+            patient["weight"] = format_quantity(p.weight)
+        if p.gestational_age_at_birth is not None:
+            patient["gestational_age_at_birth"] = format_quantity(p.gestational_age_at_birth)
         return {"accession": self.accession,
-                "patient": {"mrn": p.mrn, "family": p.family, "given": p.given, "dob": p.dob.isoformat(),
-                            "sex": p.sex},
+                "patient": patient,
                 "ordering_provider": self.ordering_provider, "method": self.method, "sites": list(self.sites),
                 "operator": self.operator,
                 "pilocarpine_lot": {"lot": self.pilocarpine_lot, "expires": self.pilocarpine_expires.isoformat()},
-                **({"comment": self.comment} if self.comment else {})}
+                **({"comment": self.comment} if self.comment else {}),
+                **({"conditions": list(self.conditions)} if self.conditions else {}),
+                **({"overrides": [{"code": o.code, "reason": o.reason} for o in self.overrides]}
+                   if self.overrides else {})}
 
 
 def parse_order(doc: Any, protocols: Path | None = None) -> Order:
@@ -67,7 +92,9 @@ def parse_order(doc: Any, protocols: Path | None = None) -> Order:
     patient = Patient(
         mrn=field(pdoc, "mrn", "order.patient", str), family=field(pdoc, "family", "order.patient", str),
         given=field(pdoc, "given", "order.patient", str), dob=date_field(pdoc, "dob", "order.patient"),
-        sex=field(pdoc, "sex", "order.patient", str))
+        sex=field(pdoc, "sex", "order.patient", str),
+        weight=_quantity(pdoc, "weight", "mass", "3.2 kg", (0.2, 300, "kg")),
+        gestational_age_at_birth=_quantity(pdoc, "gestational_age_at_birth", "time", "38 weeks", (20, 45, "week")))
     if patient.sex not in SEXES:
         raise ValidationError(f"order.patient.sex: {patient.sex!r}; use one of {', '.join(SEXES)}")
     method = field(doc, "method", "order", str)
@@ -88,7 +115,50 @@ def parse_order(doc: Any, protocols: Path | None = None) -> Order:
     if not isinstance(comment, str):
         raise ValidationError("order.comment: expected text (line breaks allowed)")
     return Order(comment=comment.strip(), accession=accession, patient=patient,
+                 conditions=_conditions(doc), overrides=_overrides(doc),
                  ordering_provider=field(doc, "ordering_provider", "order", str), method=method,
                  protocol=protocol, sites=tuple(sites), operator=field(doc, "operator", "order", str),
                  pilocarpine_lot=field(lot, "lot", "order.pilocarpine_lot", str),
                  pilocarpine_expires=date_field(lot, "expires", "order.pilocarpine_lot"))
+
+
+def _quantity(pdoc: dict[str, Any], key: str, kind: str, example: str,
+              plausible: tuple[float, float, str]) -> Quantity | None:
+    """An optional patient quantity written with its unit (``"3.2 kg"``), within what a patient can be."""
+    where = f"order.patient.{key}"
+    value = pdoc.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValidationError(f"{where}: {value!r}: write it as text with its unit, like \"{example}\"")
+    q = parse_quantity(value, kind, where)
+    low, high, unit = plausible
+    if not low <= q.to(unit).magnitude <= high:
+        raise ValidationError(f"{where}: {value} is not a possible value ({low}-{high} {unit}); correct it")
+    return q
+
+
+def _conditions(doc: dict[str, Any]) -> tuple[str, ...]:
+    conditions = field(doc, "conditions", "order", list, required=False, default=[])
+    for i, code in enumerate(conditions):
+        if not isinstance(code, str) or code not in CONDITIONS:
+            raise ValidationError(f"order.conditions[{i}]: unknown condition {code!r}; use one of "
+                                  f"{', '.join(CONDITIONS)}")
+    if len(set(conditions)) != len(conditions):
+        raise ValidationError("order.conditions: a condition is listed twice")
+    return tuple(conditions)
+
+
+def _overrides(doc: dict[str, Any]) -> tuple[OrderOverride, ...]:
+    out: list[OrderOverride] = []
+    for i, item in enumerate(field(doc, "overrides", "order", list, required=False, default=[])):
+        where = f"order.overrides[{i}]"
+        if not isinstance(item, dict) or set(item) != {"code", "reason"}:
+            raise ValidationError(f"{where}: expected {{\"code\": \"<finding code>\", \"reason\": \"<why>\"}}")
+        code, reason = field(item, "code", where, str).strip(), field(item, "reason", where, str).strip()
+        if not code or not reason:
+            raise ValidationError(f"{where}: give the warning's code and the reason to proceed; both are recorded")
+        if any(o.code == code for o in out):
+            raise ValidationError(f"{where}: {code} is overridden twice; give one reason per warning")
+        out.append(OrderOverride(code, reason))
+    return tuple(out)

@@ -30,6 +30,7 @@ from sweattest.core.procedure import new_run
 from sweattest.core.procedure.model import RunState
 from sweattest.core.procedure.table import SITE_STATES
 from sweattest.core.protocol import Protocol
+from sweattest.core.rules.eligibility import Decision, Limits, Override, assess
 from sweattest.core.rules.reagents import lot_block
 from sweattest.qa.analytical_qc import qc_status
 from sweattest.record.lease import Lease
@@ -80,11 +81,33 @@ def new_run_id(clock: Clock) -> str:
     return f"R{clock.utcnow():%Y%m%d}-{uuid.uuid4().hex[:8].upper()}"
 
 
-def check_order_now(order: Order, clock: Clock) -> None:
-    """Checks that depend on today's date, done before anything is written."""
+def eligibility_of(order: Order, on: datetime, limits: Limits) -> Decision:
+    """The eligibility of the order's patient at ``on``: the one check for the command line, the bench and
+    the run service (CFF 2017, CFF 2007, CLSI C34 via sweattest.core.rules.eligibility). A date of birth in
+    the future is a ValidationError."""
+    p = order.patient
+    overrides = [Override(o.code, o.reason, order.operator) for o in order.overrides]
+    try:
+        return assess(p.dob, on, sites=order.sites, gestational_age_at_birth=p.gestational_age_at_birth,
+                      weight=p.weight, conditions=order.conditions, overrides=overrides, limits=limits)
+    except ValidationError as exc:
+        raise ValidationError(f"order: {exc}") from None
+
+
+def check_order_now(order: Order, clock: Clock, limits: Limits) -> Decision:
+    """Checks that depend on today's date, done before anything is written: the pilocarpine lot and the
+    patient's eligibility. A block, or a warning without its own reason, refuses the order: no run is
+    created and nothing is stimulated."""
     block = lot_block(order.pilocarpine_lot, order.pilocarpine_expires, clock.utcnow().date())
     if block is not None:
         raise ValidationError(f"order.pilocarpine_lot.expires: {block.message}")
+    decision = eligibility_of(order, clock.utcnow(), limits)
+    refusal = decision.refusal()
+    if refusal is not None:
+        raise ValidationError(f"accession {order.accession}: the patient may not be tested now; {refusal}. "
+                              "No run was created. Correct the order, add a reason per warning to "
+                              "order.overrides, or book the test later")
+    return decision
 
 
 class RunService:
@@ -112,7 +135,7 @@ class RunService:
               require_simulators: bool = False) -> ActiveRun:
         """Create the run (written ahead) on an open bench and verify the patient. ``require_simulators``:
         refuse unless every instrument identifies itself as a sweattest simulator (accelerated time)."""
-        check_order_now(order, clock)
+        decision = check_order_now(order, clock, self.config.eligibility)
         bench = self.open_bench(clock, order.protocol, order.sites, scenario)
         lease: Lease | None = None
         try:
@@ -122,6 +145,9 @@ class RunService:
                                       "sweattest simulator; real instruments run on the real clock (omit --speed)")
             run_id = run_id or new_run_id(clock)
             doc = order.as_dict() | (extra or {})
+            # kept with the run: what eligibility found, each override's reason, the limits then in force
+            doc["eligibility"] = decision.to_dict() | {"limits": self.config.eligibility.as_dict()}
+            doc["analysis"] = self.config.analysis_delay.as_dict()
             if scenario is not None:
                 doc["simulation"] = scenario.as_dict()
             lease = Lease(self.store, run_id)
@@ -134,9 +160,8 @@ class RunService:
             runner = Runner(store=self.store, clock=clock, bench=bench, operator=operator,
                             run=new_run(run_id, order.protocol, order.sites), order=doc, reporter=reporter,
                             lease=lease)
-            verify = {"mrn": order.patient.mrn, "accession": order.accession}
-            if extra and "eligibility" in extra:
-                verify["overrides"] = extra["eligibility"]["overrides"]
+            verify = {"mrn": order.patient.mrn, "accession": order.accession,
+                      "overrides": [o.to_dict() for o in decision.overrides]}
             runner.feed("verify_patient", data=verify)
         except BaseException:
             bench.shutdown()
@@ -224,5 +249,5 @@ def perform_simulated_run(order: Order, scenario: Scenario, *, store, clock: Clo
     return service.finish(active, active.perform(), out_dir)
 
 
-__all__ = ["ActiveRun", "RunResult", "RunService", "check_order_now", "new_run_id",
+__all__ = ["ActiveRun", "RunResult", "RunService", "check_order_now", "eligibility_of", "new_run_id",
            "perform_simulated_run"]

@@ -48,7 +48,7 @@ def execute(order_doc: Any, scenario_doc: Any | None, args: argparse.Namespace) 
     order = parse_order(order_doc, config.protocol_folder)
     scenario = parse_scenario(scenario_doc, order.sites) if scenario_doc is not None else None
     clock = run_clock(args.speed, simulated=scenario is not None)
-    check_order_now(order, clock)
+    check_order_now(order, clock, config.eligibility)
     if args.out is not None and args.out.exists() and not args.out.is_dir():
         raise ValidationError(f"--out: {args.out} exists and is not a folder; choose another path")
     if scenario is None and not config.instruments:
@@ -106,6 +106,11 @@ def summary(record: dict) -> None:
         print(f"  {s['site']:<14} sample {s['sample']} ({verdict}), sweat rate "
               f"{s['sweat_rate_g_m2_min']} g/m²/min, {cl}")
     interp = record.get("interpretation") or {}
-    print(f"  interpretation: {interp.get('wording') or 'none (no reportable result)'}")
+    if interp.get("withheld"):
+        print(f"  interpretation: none; {interp['withheld']}")
+    else:
+        print(f"  interpretation: {interp.get('wording') or 'none (no reportable result)'}")
+    for o in (record.get("eligibility") or {}).get("overrides", []):
+        print(f"  eligibility: proceeded despite {o['code']}: {o['reason']} ({o['by']})")
     if interp.get("repeat_recommended"):
         print("  REPEAT RECOMMENDED")

@@ -1,7 +1,9 @@
 """The run record: everything known about a run, as plain data for JSON, reports and LIMS files.
 
 Version 2 adds per-site stimulation current, collection end, QC status, performed/reviewed by with times,
-and the report's status (preliminary, final, corrected) with its version and corrections.
+and the report's status (preliminary, final, corrected) with its version and corrections. Version 3 adds the
+eligibility findings and override reasons, the time from collection to analysis per site (flagged past the
+lab's limit), and an interpretation withheld, with the reason, when a block finding exists for the run.
 """
 
 from __future__ import annotations
@@ -12,9 +14,15 @@ from typing import Any
 from sweattest.core.jsonable import to_jsonable
 from sweattest.core.procedure.core import interpretation
 from sweattest.core.procedure.model import RunState, SiteRecord
+from sweattest.core.rules.analysis_delay import DelayLimit, check_delay, delay_minutes, limit_from_dict
+from sweattest.core.rules.findings import Finding, Severity, withheld_because
 from sweattest.core.units import format_quantity
 
-RECORD_VERSION = 2
+RECORD_VERSION = 3
+#: Runs started before the analysis limit was kept with the run are checked against the default (same day).
+DEFAULT_DELAY = DelayLimit()
+#: What a run started before eligibility was kept with it says about eligibility.
+NO_ELIGIBILITY = {"findings": [], "overrides": []}
 #: QC status when no QC result is linked to the run's analytical run.
 QC_NOT_RECORDED = {"status": "not_recorded", "detail": "no QC result is linked to this analytical run"}
 #: A simulated analyzer runs no control material: the report says so rather than claiming QC passed.
@@ -28,6 +36,10 @@ def run_record(run: RunState, order: dict[str, Any], *, generated_at, qc: dict[s
     ``corrections``: the amendments applied to ``run`` (sweattest.outputs.report.amendments), oldest first."""
     p = run.protocol
     interp = interpretation(run)
+    eligibility = dict(order.get("eligibility") or NO_ELIGIBILITY)
+    withheld = withheld_because(Finding(f["code"], Severity(f["severity"]), f["message"], f["source"])
+                                for f in eligibility["findings"])
+    delay = limit_from_dict(order["analysis"]) if "analysis" in order else DEFAULT_DELAY
     return {
         "record_version": RECORD_VERSION,
         "run_id": run.run_id,
@@ -35,14 +47,15 @@ def run_record(run: RunState, order: dict[str, Any], *, generated_at, qc: dict[s
         "generated_at": generated_at.isoformat(),
         # a simulated (demo, training) run must never pass for a patient result; its scenario stays in the store
         "simulated": "simulation" in order,
-        "order": {k: v for k, v in order.items() if k != "simulation"},
+        "order": {k: v for k, v in order.items() if k not in {"simulation", "eligibility", "analysis"}},
+        "eligibility": eligibility,
         "method": {"name": p.name, "title": p.title, "collection_device": p.device,
                    "collection_kind": p.collection_kind, "analysis": p.analysis_method,
                    "current": format_quantity(p.current), "duration": format_quantity(p.duration),
                    "minimum_sample": format_quantity(p.minimum_sample),
                    "max_collection_time": format_quantity(p.max_collection_time)},
-        "sites": [_site(s, p) for s in run.sites],
-        "interpretation": None if interp is None else {
+        "sites": [_site(s, p, delay) for s in run.sites],
+        "interpretation": _withheld(withheld) if withheld is not None else None if interp is None else {
             "category": interp.category, "wording": interp.wording,
             "repeat_recommended": interp.repeat_recommended,
             "findings": [f.to_dict() for f in interp.findings]},
@@ -58,7 +71,22 @@ def run_record(run: RunState, order: dict[str, Any], *, generated_at, qc: dict[s
 STANDALONE_TRACE = "none: stand-alone inducer (its own current control), timed and confirmed by the tech"
 
 
-def _site(s: SiteRecord, p) -> dict[str, Any]:
+def _withheld(reason: str) -> dict[str, Any]:
+    """No interpretation category beside a block: why, and that the test is to be repeated."""
+    return {"category": None, "wording": None, "withheld": reason, "repeat_recommended": True, "findings": []}
+
+
+def _analysis(s: SiteRecord, limit: DelayLimit) -> tuple[dict[str, Any] | None, list[Finding]]:
+    """When the site was analysed, how long after the end of collection, and a warning past the limit."""
+    ended, analysed = _step_time(s, "finish_collection"), _step_time(s, "analyze")
+    if ended is None or analysed is None:
+        return None, []
+    return ({"at": analysed.isoformat(), "delay_min": delay_minutes(ended, analysed), "limit": limit.as_dict()},
+            check_delay(ended, analysed, limit, s.site))
+
+
+def _site(s: SiteRecord, p, limit: DelayLimit) -> dict[str, Any]:
+    analysis, late = _analysis(s, limit)
     adequacy = s.adequacy
     chloride = s.chloride
     sample = adequacy.sample if adequacy is not None else (s.volume if s.volume is not None else None)
@@ -86,10 +114,18 @@ def _site(s: SiteRecord, p) -> dict[str, Any]:
         "chloride": None if chloride is None else {
             "value_mmol_l": round(float(chloride.value.to("mmol/L").magnitude), 2),
             "reportable": chloride.text, "repeat_required": chloride.repeat_required},
-        "findings": to_jsonable([f.to_dict() for f in _findings(s)]),
+        "analysis": analysis,
+        "findings": to_jsonable([f.to_dict() for f in _findings(s) + late]),
         "steps": [{"from": st.source, "event": st.event, "to": st.target, "at": st.at.isoformat(), "t": st.t}
                   for st in s.steps],
     }
+
+
+def _step_time(s: SiteRecord, event: str) -> datetime | None:
+    for st in reversed(s.steps):
+        if st.event == event:
+            return st.at
+    return None
 
 
 def _step_at(s: SiteRecord, event: str) -> str | None:

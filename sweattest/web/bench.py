@@ -247,8 +247,7 @@ class BenchManager:
         self.sessions: dict[str, BenchSession] = {}
         self._lock = threading.Lock()
 
-    def start(self, order: Order, scenario_doc: dict[str, Any] | None, operator_name: str,
-              eligibility: dict[str, Any]) -> str:
+    def start(self, order: Order, scenario_doc: dict[str, Any] | None, operator_name: str) -> str:
         """Create the run (written ahead), then run it in a thread. Returns the run id."""
         scenario = parse_scenario(scenario_doc, order.sites) if self.simulate and scenario_doc is not None else None
         if self.simulate and scenario is None:
@@ -256,8 +255,7 @@ class BenchManager:
         live = Live()
         active = self.service.start(
             order, clock=self._run_clock() if scenario is not None else self.clock, scenario=scenario,
-            operator_for=lambda simulated: WebOperator(operator_name, simulated), reporter=WebReporter(live),
-            extra={"eligibility": eligibility})
+            operator_for=lambda simulated: WebOperator(operator_name, simulated), reporter=WebReporter(live))
         self._launch(BenchSession(active, live))
         return active.run_id
 

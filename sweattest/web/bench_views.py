@@ -68,15 +68,18 @@ def draft_step(request: Request, user, form) -> Response:
                       conditions=drafts.CONDITIONS, checklist=drafts.CHECKLIST,
                       methods=drafts.methods(ctx.config.protocol_folder), sites=SITES, scenarios=ctx.scenarios,
                       form=form or {},
-                      picked=form.getlist("condition") if form is not None else [])
+                      picked=form.getlist("condition") if form is not None else draft.ordered["conditions"],
+                      reasons={o["code"]: o["reason"] for o in draft.order.get("overrides", [])})
 
 
 def _submit(ctx, draft: drafts.Draft, step: str, form, user) -> list:
     if step == "identify":
         drafts.identify(draft, str(form.get("mrn", "")), str(form.get("dob", "")))
     elif step == "eligibility":
-        return drafts.eligibility(draft, form.getlist("condition"), str(form.get("reason", "")), user.username,
-                                  ctx.clock.utcnow())
+        reasons = {key.removeprefix("reason_"): str(form.get(key, "")) for key in form.keys()
+                   if key.startswith("reason_")}
+        return drafts.eligibility(draft, form.getlist("condition"), reasons, ctx.clock.utcnow(),
+                                  ctx.config.eligibility)
     elif step == "method":
         drafts.choose_method(draft, str(form.get("method", "")), form.getlist("site"),
                              form.get("scenario") if ctx.simulate else None, ctx.scenarios)
@@ -92,7 +95,7 @@ def _after(ctx, draft: drafts.Draft, step: str, user) -> Response:
         return RedirectResponse(f"/bench/draft/{draft.id}/{draft.next_step}", status_code=303)
     order = draft.parsed()
     scenario = scenario_for(draft.scenario, order.sites) if ctx.simulate else None
-    run_id = ctx.bench.start(order, scenario, user.username, drafts.eligibility_record(draft))
+    run_id = ctx.bench.start(order, scenario, user.username)
     ctx.drafts.pop(draft.id, None)
     log.info("run %s started by %s", run_id, user.username)
     return RedirectResponse(f"/runs/{run_id}", status_code=303)

@@ -12,16 +12,17 @@ from pathlib import Path
 from typing import Any
 
 from sweattest.bench.order import Order, parse_order
+from sweattest.bench.service import eligibility_of
 from sweattest.core.errors import ValidationError
 from sweattest.core.procedure.model import SITES
 from sweattest.core.protocol import list_protocols, load_protocol
-from sweattest.core.rules.eligibility import CONDITIONS, Override, check_patient, decide
+from sweattest.core.rules.eligibility import CONDITIONS, DEFAULT_LIMITS, Limits, Override
 from sweattest.core.rules.findings import Finding, Severity
 from sweattest.core.rules.reagents import lot_block
 
 STEPS = ("identify", "eligibility", "method", "lot", "checklist")
 
-#: Electrode placement checklist (CLSI C34; sweat-testing sheet section 1). Every item must be ticked.
+#: Electrode placement checklist (CLSI C34: site preparation and electrode placement). Every item must be ticked.
 CHECKLIST: tuple[tuple[str, str], ...] = (
     ("skin", "Skin at each site cleaned with deionised water and dried; intact, no eczema"),
     ("gel", "Pilocarpine gel discs (the scanned lot) seated in both electrodes"),
@@ -41,6 +42,8 @@ class Draft:
     done: set[str] = field(default_factory=set)
     findings: list[Finding] = field(default_factory=list)
     overrides: list[Override] = field(default_factory=list)
+    #: what the order itself says (conditions, override reasons); the bench adds to it, never removes
+    ordered: dict[str, Any] = field(default_factory=dict)
     scenario: str = "normal"
     #: the lab's own methods folder (lab configuration), looked up before the shipped methods
     protocols: Path | None = None
@@ -63,7 +66,8 @@ def open_draft(order_book: dict[str, dict[str, Any]], accession: str, owner: str
         raise ValidationError(f"accession {code}: no open order with this number. Check the label, or ask the "
                               "ward to send the order")
     order = copy.deepcopy(order_book[code]) | {"operator": owner}
-    return Draft(id=secrets.token_urlsafe(9), owner=owner, order=order, protocols=protocols)
+    ordered = {"conditions": list(order.get("conditions", [])), "overrides": list(order.get("overrides", []))}
+    return Draft(id=secrets.token_urlsafe(9), owner=owner, order=order, protocols=protocols, ordered=ordered)
 
 
 def identify(draft: Draft, mrn: str, dob: str) -> None:
@@ -77,17 +81,25 @@ def identify(draft: Draft, mrn: str, dob: str) -> None:
     draft.done.add("identify")
 
 
-def eligibility(draft: Draft, conditions: list[str], reason: str, by: str, on: datetime) -> list[Finding]:
-    """Check the patient; warnings pass only with a reason, blocks never. Returns the findings to show."""
-    born = date.fromisoformat(draft.order["patient"]["dob"])
-    findings = check_patient(born, on, conditions=conditions)
-    warnings = [f for f in findings if f.severity is Severity.WARN]
-    overrides = [Override(f.code, reason, by) for f in warnings] if reason.strip() else []
-    decision = decide(findings, overrides)
-    draft.findings, draft.overrides = findings, list(decision.overrides)
+def eligibility(draft: Draft, conditions: list[str], reasons: dict[str, str], on: datetime,
+                limits: Limits = DEFAULT_LIMITS) -> list[Finding]:
+    """Check the patient with the run service's own check (sweattest.bench.service.eligibility_of): the
+    order's conditions and those ticked at the bench; each warning passes only with its own reason (the order's,
+    or one typed at the bench), blocks never. Returns the findings to show."""
+    ticked = list(dict.fromkeys([*draft.ordered["conditions"], *conditions]))
+    given = {o["code"]: o["reason"] for o in draft.ordered["overrides"]}
+    given |= {code: text.strip() for code, text in reasons.items() if text.strip()}
+    trial = draft.order | {"conditions": ticked, "overrides": []}
+    found = eligibility_of(parse_order(trial, draft.protocols), on, limits).findings
+    warnings = [f.code for f in found if f.severity is Severity.WARN]
+    draft.order = trial | {"overrides": [{"code": c, "reason": given[c]} for c in warnings if c in given]}
+    decision = eligibility_of(draft.parsed(), on, limits)
+    draft.findings, draft.overrides = list(found), list(decision.overrides)
     if decision.allowed:
         draft.done.add("eligibility")
-    return findings
+    else:
+        draft.done.discard("eligibility")
+    return list(found)
 
 
 def methods(protocols: Path | None = None) -> list[tuple[str, str]]:
@@ -125,10 +137,5 @@ def checklist(draft: Draft, ticked: list[str]) -> None:
     draft.done.add("checklist")
 
 
-def eligibility_record(draft: Draft) -> dict[str, Any]:
-    """What the run keeps about eligibility: every finding and every override with its reason."""
-    return {"findings": [f.to_dict() for f in draft.findings], "overrides": [o.to_dict() for o in draft.overrides]}
-
-
 __all__ = ["CHECKLIST", "CONDITIONS", "STEPS", "Draft", "checklist", "choose_method", "eligibility",
-           "eligibility_record", "identify", "methods", "open_draft", "scan_lot"]
+           "identify", "methods", "open_draft", "scan_lot"]

@@ -66,8 +66,9 @@ def test_a_warning_needs_a_reason_and_the_reason_is_recorded(client, tech, web_a
     base = open_test(client, tech)
     step(client, tech, base, "identify", GOOD["identify"])
     r = step(client, tech, base, "eligibility", {"condition": "eczema"})
-    assert r.status_code == 200 and "contraindication: eczema" in r.text and "Reason to proceed" in r.text
-    r = step(client, tech, base, "eligibility", {"condition": "eczema", "reason": "eczema on the legs only"})
+    assert r.status_code == 200 and "contraindication: eczema" in r.text and 'name="reason_condition_eczema"' in r.text
+    r = step(client, tech, base, "eligibility", {"condition": "eczema",
+                                                 "reason_condition_eczema": "eczema on the legs only"})
     assert r.headers["location"].endswith("/method")
     for name in ("method", "lot", "checklist"):
         r = step(client, tech, base, name, GOOD[name])

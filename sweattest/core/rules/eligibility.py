@@ -1,17 +1,19 @@
 """Who may be tested, when, and where on the body; overrides of warnings with a recorded reason.
 
-Sources (sweat-testing sheet §1, §4):
-- CFF 2017: newborn-screen-positive infants are tested once > 2 kg and >= 36 weeks corrected
-  gestational age, as soon as possible after 10 days of age (ideally by 4 weeks).
-- CFF/CLSI teaching: >= 2 weeks of age for asymptomatic infants.
-- Labs do not collect under 48 hours of age: a block, never overridden.
+Sources:
+- CFF 2017 (Farrell et al., J Pediatr 2017;181S:S4-S15): newborn-screen-positive infants are tested once
+  > 2 kg and >= 36 weeks corrected gestational age, as soon as possible after 10 days of age (ideally by
+  4 weeks).
+- CFF 2007 (LeGrys et al.) and CLSI C34 teaching: >= 2 weeks of age for asymptomatic infants; labs do not
+  collect under 48 hours of age (a block, never overridden).
+- ACB 2014 (UK guideline, 2nd version): >= 2 weeks and >= 3 kg. The limits where guidelines differ are lab
+  configuration (``Limits``; ``[eligibility]`` in sweattest.toml) with the CFF 2017 values as defaults.
 - CLSI C34: warn on dehydration, oedema, systemic illness, systemic corticosteroids, eczema or broken
   skin, oxygen by open delivery; CLSI C34 (2024) adds implanted electronic devices, epilepsy and
-  pregnancy as reasons to consult first. These are warnings: the tech may proceed with a recorded reason.
-- CLSI C34 (sheet §1 safety): never stimulate across the chest or the head, never over broken, inflamed
-  or eczematous skin; use the flexor forearm, or the upper arm / thigh in small infants. A site that
-  breaks this is blocked (choose another site); the sheet lists skin at the site among the warnings of
-  §4 and as a "never" in §1: the stricter statement is followed.
+  pregnancy as reasons to consult first. These are warnings: the tech may proceed with a recorded reason,
+  one reason per warning.
+- CLSI C34: never stimulate across the chest or the head, never over broken, inflamed or eczematous skin;
+  use the flexor forearm, or the upper arm / thigh in small infants. A site that breaks this is blocked.
 """
 
 from __future__ import annotations
@@ -24,22 +26,39 @@ from sweattest.core.errors import ValidationError
 from sweattest.core.rules.findings import Finding, Severity
 from sweattest.core.units import Q_, Quantity, format_quantity, require
 
-SRC_48H = "CLSI C34; CFF 2017 (sheet §4: labs do not collect under 48 hours of age)"
-SRC_10D = "CFF 2017 (sheet §4: as soon as possible after 10 days of age)"
-SRC_2W = "CFF/CLSI teaching (sheet §4: >= 2 weeks for asymptomatic infants)"
-SRC_CGA = "CFF 2017 (sheet §4: >= 36 weeks corrected gestational age)"
-SRC_WEIGHT = "CFF 2017 (sheet §4: tested once > 2 kg)"
-SRC_CONDITION = "CLSI C34 (sheet §4: contraindications to warn on)"
-SRC_CONSULT = "CLSI C34 (2024) (sheet §4: consult first)"
-SRC_SITE = "CLSI C34 (sheet §1: flexor forearm, or upper arm/thigh in small infants; never chest or head)"
-SRC_SKIN = "CLSI C34 (sheet §1, §4: never over broken, inflamed or eczematous skin)"
-SRC_OVERRIDE = "sheet §4: below the blocks a tech may proceed with a recorded reason"
+SRC_MIN_AGE = "CLSI C34; CFF 2007 (labs do not collect under 48 hours of age)"
+SRC_10D = "CFF 2017 (as soon as possible after 10 days of age)"
+SRC_RECOMMENDED_AGE = "CFF 2007; CLSI C34 (>= 2 weeks for asymptomatic infants); ACB 2014 (>= 2 weeks)"
+SRC_CGA = "CFF 2017 (>= 36 weeks corrected gestational age)"
+SRC_WEIGHT = "CFF 2017 (tested once > 2 kg); ACB 2014 (>= 3 kg)"
+SRC_CONDITION = "CLSI C34 (contraindications to warn on)"
+SRC_CONSULT = "CLSI C34 (2024) (consult first)"
+SRC_SITE = "CLSI C34 (flexor forearm, or upper arm/thigh in small infants; never chest or head)"
+SRC_SKIN = "CLSI C34 (never over broken, inflamed or eczematous skin)"
+SRC_OVERRIDE = "CLSI C34 (below the blocks a tech may proceed with a recorded reason)"
 
-MIN_AGE = timedelta(hours=48)
-WEIGHT_LIMIT = Q_(2, "kg")
-CGA_LIMIT_WEEKS = 36
 
-#: Contraindications (sheet §4): code -> (text, source)
+@dataclass(frozen=True)
+class Limits:
+    """The limits where guidelines differ: lab configuration, CFF 2017 / CFF 2007 values by default."""
+
+    #: under this age: block (CLSI C34; CFF 2007: 48 hours)
+    min_age: Quantity = Q_(48, "h")
+    #: under this age: warning (CFF 2007 / CLSI C34 teaching, ACB 2014: 2 weeks)
+    recommended_age: Quantity = Q_(2, "week")
+    #: at or under this weight: warning (CFF 2017: tested once > 2 kg; ACB 2014 uses 3 kg)
+    min_weight: Quantity = Q_(2, "kg")
+    #: corrected gestational age under this: warning (CFF 2017: 36 weeks)
+    min_corrected_ga: Quantity = Q_(36, "week")
+
+    def as_dict(self) -> dict[str, str]:
+        return {k: format_quantity(getattr(self, k)) for k in self.__dataclass_fields__}
+
+
+#: The CFF 2017 / CFF 2007 limits, used when the lab configures none.
+DEFAULT_LIMITS = Limits()
+
+#: Contraindications: code -> (text, source)
 CONDITIONS: dict[str, tuple[str, str]] = {
     "dehydration": ("dehydration", SRC_CONDITION),
     "oedema": ("oedema", SRC_CONDITION),
@@ -59,7 +78,7 @@ SKIN_PROBLEMS = ("broken", "inflamed", "eczematous")
 
 @dataclass(frozen=True)
 class Override:
-    """A tech's decision to proceed despite a warning; the reason is recorded with the run."""
+    """A tech's decision to proceed despite one warning; the reason is recorded with the run."""
 
     code: str
     reason: str
@@ -71,30 +90,54 @@ class Override:
 
 @dataclass(frozen=True)
 class Decision:
-    """Whether the test may proceed: no block and every warning overridden with a reason."""
+    """Whether the test may proceed: no block and every warning overridden with its own reason."""
 
     allowed: bool
     findings: tuple[Finding, ...]
     overrides: tuple[Override, ...]
 
+    @property
+    def blocks(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity is Severity.BLOCK]
 
-def check_patient(born: date | datetime, on: datetime, *, gestational_age_weeks_at_birth: float | None = None,
-                  weight: Quantity | None = None, conditions: Iterable[str] = ()) -> list[Finding]:
+    @property
+    def pending(self) -> list[Finding]:
+        """Warnings that still need a reason."""
+        done = {o.code for o in self.overrides}
+        return [f for f in self.findings if f.severity is Severity.WARN and f.code not in done]
+
+    def refusal(self) -> str | None:
+        """Why the test may not proceed, and what to do; None when it may."""
+        if self.blocks:
+            return ("do not stimulate: " + "; ".join(f.message for f in self.blocks))
+        if self.pending:
+            return ("each warning needs its own recorded reason to proceed; no reason yet for: "
+                    + "; ".join(f"{f.code} ({f.message})" for f in self.pending))
+        return None
+
+    def to_dict(self) -> dict:
+        return {"findings": [f.to_dict() for f in self.findings], "overrides": [o.to_dict() for o in self.overrides]}
+
+
+def check_patient(born: date | datetime, on: datetime, *, gestational_age_at_birth: Quantity | None = None,
+                  weight: Quantity | None = None, conditions: Iterable[str] = (),
+                  limits: Limits = DEFAULT_LIMITS) -> list[Finding]:
     """Eligibility of a patient born ``born`` for collection at ``on`` (aware datetime)."""
     if on.tzinfo is None:
         raise ValidationError("collection time must carry a time zone (e.g. 2026-11-20T10:00:00Z)")
-    findings = _age(born, on)
+    findings = _age(born, on, limits)
     days = (on.astimezone(UTC).date() - _birth_date(born)).days
-    if gestational_age_weeks_at_birth is not None:
-        findings.extend(_corrected_ga(gestational_age_weeks_at_birth, days))
+    if gestational_age_at_birth is not None:
+        findings.extend(_corrected_ga(gestational_age_at_birth, days, limits))
     if weight is not None:
         w = require(weight, "mass", "patient weight")
         if w.magnitude <= 0:
             raise ValidationError(f"patient weight {format_quantity(w)} must be above 0: correct it")
-        if w <= WEIGHT_LIMIT:
-            findings.append(Finding("weight_2kg_or_less", Severity.WARN, f"weight {format_quantity(w.to('kg'))}"
-                                    " is not above 2 kg: testing is recommended once > 2 kg", SRC_WEIGHT))
-    for code in conditions:
+        if w <= limits.min_weight:
+            findings.append(Finding(
+                "weight_at_or_under_minimum", Severity.WARN, f"weight {format_quantity(w.to('kg'))} is not above "
+                f"{format_quantity(limits.min_weight.to('kg'))}: test once the weight is above it", SRC_WEIGHT))
+    for code in dict.fromkeys(conditions):
         if code not in CONDITIONS:
             raise ValidationError(f"unknown condition {code!r}; use one of {', '.join(CONDITIONS)}")
         text, source = CONDITIONS[code]
@@ -103,7 +146,7 @@ def check_patient(born: date | datetime, on: datetime, *, gestational_age_weeks_
 
 
 def check_site(site: str, skin: Iterable[str] = ()) -> list[Finding]:
-    """A stimulation site: an allowed body site with intact skin (CLSI C34; sheet §1)."""
+    """A stimulation site: an allowed body site with intact skin (CLSI C34)."""
     findings = []
     if site not in SITES:
         findings.append(Finding("site_not_allowed", Severity.BLOCK, f"site {site!r} is not a stimulation "
@@ -117,35 +160,49 @@ def check_site(site: str, skin: Iterable[str] = ()) -> list[Finding]:
 
 
 def decide(findings: Sequence[Finding], overrides: Iterable[Override] = ()) -> Decision:
-    """Apply a tech's overrides: a warning may be overridden with a reason; a block never."""
+    """Apply a tech's overrides: each warning may be overridden with its own reason; a block never."""
     by_code = {f.code: f for f in findings}
-    accepted: list[Override] = []
+    accepted: dict[str, Override] = {}
     for o in overrides:
         finding = by_code.get(o.code)
         if finding is None:
-            raise ValidationError(f"override {o.code!r}: there is no such finding to override")
+            raise ValidationError(f"override {o.code!r}: there is no such finding to override; remove it "
+                                  f"(findings: {', '.join(by_code) or 'none'})")
         if finding.severity is Severity.BLOCK:
             raise ValidationError(f"override {o.code!r}: a block cannot be overridden ({finding.message})")
         if not o.reason.strip() or not o.by.strip():
             raise ValidationError(f"override {o.code!r}: give a reason and who decided; both are recorded")
-        accepted.append(o)
-    overridden = {o.code for o in accepted}
+        if o.code in accepted:
+            raise ValidationError(f"override {o.code!r} is given twice: give one reason per warning")
+        accepted[o.code] = o
     out = list(findings)
     out += [Finding("override", Severity.INFO, f"{o.code} overridden by {o.by}: {o.reason}", SRC_OVERRIDE)
-            for o in accepted]
+            for o in accepted.values()]
     blocked = any(f.severity is Severity.BLOCK for f in findings)
-    pending = [f for f in findings if f.severity is Severity.WARN and f.code not in overridden]
-    allowed = not blocked and not pending
-    return Decision(allowed, tuple(out), tuple(accepted))
+    pending = [f for f in findings if f.severity is Severity.WARN and f.code not in accepted]
+    return Decision(not blocked and not pending, tuple(out), tuple(accepted.values()))
+
+
+def assess(born: date | datetime, on: datetime, *, sites: Iterable[str] = (),
+           gestational_age_at_birth: Quantity | None = None, weight: Quantity | None = None,
+           conditions: Iterable[str] = (), overrides: Iterable[Override] = (),
+           limits: Limits = DEFAULT_LIMITS) -> Decision:
+    """The one eligibility check for a run, the bench and the worksheet: the patient, each site, and the
+    tech's overrides (one reason per warning)."""
+    findings = check_patient(born, on, gestational_age_at_birth=gestational_age_at_birth, weight=weight,
+                             conditions=conditions, limits=limits)
+    for site in sites:
+        findings += check_site(site)
+    return decide(findings, overrides)
 
 
 def _birth_date(born: date | datetime) -> date:
     return born.astimezone(UTC).date() if isinstance(born, datetime) else born
 
 
-def _age(born: date | datetime, on: datetime) -> list[Finding]:
+def _age(born: date | datetime, on: datetime, limits: Limits) -> list[Finding]:
     """Age rules. With a date of birth only, the birth is taken at the end of that day (UTC), so the
-    48-hour block is never lifted early."""
+    minimum age is never reached early."""
     if isinstance(born, datetime):
         if born.tzinfo is None:
             raise ValidationError("time of birth must carry a time zone")
@@ -154,24 +211,28 @@ def _age(born: date | datetime, on: datetime) -> list[Finding]:
         earliest_age = on - datetime.combine(born + timedelta(days=1), time(0), tzinfo=UTC)
     days = (on.astimezone(UTC).date() - _birth_date(born)).days
     if days < 0 or (isinstance(born, datetime) and born > on):
-        raise ValidationError("date of birth is after the collection time: correct the date of birth")
-    if earliest_age < MIN_AGE:
-        return [Finding("age_under_48h", Severity.BLOCK, "patient is under 48 hours old: do not collect; "
-                        "book the test later", SRC_48H)]
+        raise ValidationError("the date of birth is in the future (after the collection time): correct the "
+                              "date of birth on the order")
+    minimum = timedelta(seconds=float(limits.min_age.to("s").magnitude))
+    if earliest_age < minimum:
+        return [Finding("age_under_minimum", Severity.BLOCK, f"patient is under the minimum age of "
+                        f"{format_quantity(limits.min_age)}: do not collect; book the test later", SRC_MIN_AGE)]
     if days < 10:
         return [Finding("age_under_10_days", Severity.WARN, f"patient is {days} days old: test after 10 days "
                         "of age", SRC_10D)]
-    if days < 14:
-        return [Finding("age_under_2_weeks", Severity.WARN, f"patient is {days} days old: for asymptomatic "
-                        "infants test from 2 weeks of age", SRC_2W)]
+    if days < float(limits.recommended_age.to("day").magnitude):
+        return [Finding("age_under_recommended", Severity.WARN, f"patient is {days} days old: for asymptomatic "
+                        f"infants test from {format_quantity(limits.recommended_age)} of age",
+                        SRC_RECOMMENDED_AGE)]
     return []
 
 
-def _corrected_ga(ga_weeks: float, age_days: int) -> list[Finding]:
-    if isinstance(ga_weeks, bool) or not 20 <= ga_weeks <= 45:
-        raise ValidationError(f"gestational age at birth {ga_weeks!r} weeks is impossible: give 20-45 weeks")
-    corrected = ga_weeks + age_days / 7
-    if round(corrected, 9) < CGA_LIMIT_WEEKS:
-        return [Finding("corrected_ga_under_36_weeks", Severity.WARN, f"corrected gestational age "
-                        f"{corrected:.1f} weeks is under 36 weeks", SRC_CGA)]
+def _corrected_ga(ga: Quantity, age_days: int, limits: Limits) -> list[Finding]:
+    weeks = float(require(ga, "time", "gestational age at birth").to("week").magnitude)
+    if not 20 <= weeks <= 45:
+        raise ValidationError(f"gestational age at birth {format_quantity(ga)} is impossible: give 20-45 weeks")
+    corrected = weeks + age_days / 7
+    if round(corrected, 9) < float(limits.min_corrected_ga.to("week").magnitude):
+        return [Finding("corrected_ga_under_minimum", Severity.WARN, f"corrected gestational age "
+                        f"{corrected:.1f} weeks is under {format_quantity(limits.min_corrected_ga)}", SRC_CGA)]
     return []
