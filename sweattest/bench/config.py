@@ -108,7 +108,7 @@ def parse_config(doc: dict[str, Any], file: Path) -> LabConfig:
     _check_hl7(hl7, file)
     report = doc.get("report", {})
     ranges = report.get("ranges", "cff_2017")
-    from sweattest.core.rules.interpretation import RANGE_SETS
+    from sweattest.core.rules.ranges import RANGE_SETS
 
     if ranges not in RANGE_SETS:
         raise ConfigError(f"{file}: [report] ranges = {ranges!r}: use one of {', '.join(RANGE_SETS)}")

@@ -22,6 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    result = interpret_case(read_json(args.case, "case"), load_config(args.config).protocol_folder)
+    config = load_config(args.config)
+    result = interpret_case(read_json(args.case, "case"), config.protocol_folder, config.ranges)
     print(json.dumps(result, indent=2, ensure_ascii=False))
     return 0
