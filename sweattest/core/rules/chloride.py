@@ -59,14 +59,13 @@ class ChlorideReport:
 
 def site_chloride(protocol: Protocol, measured: Quantity, *, sweat_mass: Quantity | None = None,
                   eluate_volume: Quantity | None = None, blank: Quantity | None = None) -> ChlorideReport:
-    """The site's chloride from what the analyzer ``measured``: the sweat itself (Macroduct) or the eluate
-    of a pad of ``sweat_mass`` (gravimetric; ``eluate_volume`` defaults to the protocol's)."""
+    """The site's chloride from what the analyzer ``measured``: the sweat itself, or, given ``sweat_mass``,
+    the eluate of a pad holding that much sweat (``eluate_volume`` defaults to the protocol's)."""
     c = require(measured, "concentration", "measured chloride").to("mmol/L")
     if c.magnitude < 0:
         raise ValidationError(f"chloride {format_quantity(c)} is negative: correct the entry")
-    if not protocol.gravimetric:
+    if sweat_mass is None:
         return report_chloride(protocol, c)
-    assert sweat_mass is not None, "a gravimetric site's chloride needs the sweat weight"
     low = protocol.lower_limit.to("mmol/L")
     if c < low:
         text = f"<{_limit_text(low)} mmol/L (eluate), not reportable"
