@@ -104,7 +104,9 @@ def _site(s: SiteRecord, p, r: SiteResult) -> dict[str, Any]:
         "flag": r.flag,
         # numbers in the units named here, for file formats; the texts beside them are for display
         "amounts": {"sample": _m(sample, unit), "sample_unit": unit, "collection_min": _m(s.collection_time, "min"),
-                    "current_ma": _m(p.current, "mA"), "charge_ma_min": _m(s.charge, "mA*min"),
+                    "current_ma": _m(p.current, "mA"),
+                    # the charge integral to 0.01 mA·min, as the inducer display and the report show it
+                    "charge_ma_min": None if s.charge is None else round(_m(s.charge, "mA*min"), 2),
                     "analyzer_chloride_mmol_l": _m(s.analyzer_chloride, "mmol/L")},
         "stimulation": {"current": format_quantity(p.current), "charge": _q(s.charge, 2),
                         "duration_s": duration,
