@@ -37,7 +37,6 @@ SRC_HIGHER = "sweattest conservative default, no guideline states it (the interp
 SRC_DIFFERENCE = ("lab-configurable default, no guideline states it (> 10 mmol/L with both < 60; Mackay 2008, "
                   "Rock & LeGrys)")
 SRC_PENDING = "CFF 2007 (each adequate site is analysed and reported separately)"
-SRC_NOT_REPORTABLE = "CLSI C34 (a result outside the measuring range is not reported; repeat the test)"
 SRC_INTERMEDIATE = "CFF 2017 (an intermediate result calls for a repeat sweat test and CFTR analysis)"
 
 
@@ -56,9 +55,6 @@ def interpret(outcomes: list[SiteOutcome], ranges: RangeSet = CFF_2017, *, withh
         if statuses[o.site] is SiteStatus.PENDING:
             findings.append(Finding("chloride_missing", Severity.WARN, f"{o.site}: adequate sample but no "
                                     "chloride result yet; the interpretation is incomplete", SRC_PENDING))
-        elif statuses[o.site] is SiteStatus.NOT_REPORTABLE:
-            findings.append(Finding("site_not_reportable", Severity.WARN, f"{o.site}: chloride not "
-                                    "reportable; repeat the test", SRC_NOT_REPORTABLE))
     if measured and len(qns) == len(measured):
         findings.append(Finding("test_qns", Severity.BLOCK, f"all sites QNS ({', '.join(qns)}): "
                                 "no chloride; repeat the test", SRC_QNS))

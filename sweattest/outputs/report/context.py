@@ -86,10 +86,13 @@ def flags(record: dict[str, Any]) -> list[str]:
         for f in s["findings"]:
             if f.get("severity") != "info":
                 out.append(f"{name}: {f['message']}")
-    interp = record.get("interpretation") or {}
-    for f in interp.get("findings", []):
-        if f.get("severity") != "info" and f["message"] not in out:
-            out.append(f["message"])
+    interp = record["interpretation"]
+    for f in interp["findings"]:
+        message = f["message"]
+        for s in record["sites"]:  # test-level messages name sites by id; the report by their names
+            message = message.replace(s["site"], SITE_NAMES.get(s["site"], s["site"]))
+        if f.get("severity") != "info" and message not in out:
+            out.append(message)
     if interp.get("repeat_recommended"):
         out.append("Repeat sweat test recommended.")
     return out
