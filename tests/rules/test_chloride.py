@@ -4,8 +4,13 @@
 import pytest
 
 from sweattest.core.errors import UnitError, ValidationError
-from sweattest.core.rules.chloride import (ChlorideStatus, report_chloride, round_half_up, site_chloride,
-                                          sweat_chloride_from_eluate)
+from sweattest.core.rules.chloride import (
+    ChlorideStatus,
+    report_chloride,
+    round_half_up,
+    site_chloride,
+    sweat_chloride_from_eluate,
+)
 from sweattest.core.rules.findings import Severity, codes
 from sweattest.core.units import Q_
 
