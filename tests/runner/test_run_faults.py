@@ -87,3 +87,25 @@ def test_balance_faults_abort_the_weighing_with_a_clear_reason(tmp_path, kind, w
     for site in result.run.sites:
         assert site.state == "aborted" and "pre-weighing failed" in site.abort_reason
         assert words in site.abort_reason.lower()
+
+
+def test_a_balance_reading_beyond_what_a_gauze_can_hold_is_refused_and_kept(tmp_path):
+    # CLSI C34 Appendix A: a gauze yields tens to a few hundred mg; 20 g/m2/min on 25.8 cm2 for 30 min would be
+    # about 1550 mg: an instrument error, refused naming the 500 mg limit, weighed again, then the site aborted
+    scenario = copy.deepcopy(DEMO_SCENARIO)
+    scenario["sites"]["left_forearm"]["sweat_rate_g_m2_min"] = 20
+    order = parse_order(copy.deepcopy(DEMO_ORDER) | {"method": "gibson_cooke"})
+    store = open_store(str(tmp_path / "runs.db"))
+    try:
+        result = perform_simulated_run(order, parse_scenario(scenario, order.sites), store=store,
+                                       clock=VirtualClock(), out_dir=tmp_path / "out")
+        events = store.events(result.run.run_id)
+    finally:
+        store.close()
+    left, right = result.run.sites
+    assert left.state == "aborted" and "above the 500 mg maximum (CLSI C34 Appendix A" in left.abort_reason
+    assert right.state == "result_ready"
+    refused = [e for e in events if e.kind == "measure_sample" and e.site == "left_forearm"]
+    assert len(refused) == 2 and not any(e.accepted for e in refused)  # both readings kept, marked refused
+    assert all("500 mg maximum" in e.data["refused"] for e in refused)
+    assert result.record["interpretation"]["repeat_recommended"] is True
