@@ -55,7 +55,7 @@ class LabConfig:
     drop_folder: Path | None = None
     #: the lab's own report templates, looked up before the shipped ones
     template_folder: Path | None = None
-    #: interpretive range set printed on the report (sweattest.core.rules.interpretation.RANGE_SETS)
+    #: interpretive range set printed on the report (sweattest.core.rules.ranges.RANGE_SETS)
     ranges: str = "cff_2017"
     #: the instruments of this bench ([[instruments]] tables); none: only simulated runs
     instruments: tuple[InstrumentConfig, ...] = ()

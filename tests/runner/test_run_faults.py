@@ -64,7 +64,10 @@ def test_a_broken_inducer_stops_the_site_and_stimulates_no_other(tmp_path, kind,
     assert right.state == "aborted" and aborts["right_forearm"]["code"] == "inducer_faulty"
     assert "not stimulated: the inducer was declared faulty" in aborts["right_forearm"]["reason"]
     assert right.charge is None or right.charge.magnitude == 0  # never switched on
-    assert result.record["interpretation"] is None and result.files  # the record is still written
+    assert result.files  # the record is still written, and says what to do (CLSI C34: an aborted test is repeated)
+    interp = result.record["interpretation"]
+    assert (interp["category"], interp["repeat_recommended"]) == (None, True)
+    assert interp["wording"] == "No result: the test was aborted; repeat the test."
 
 
 def test_an_analyzer_error_code_is_retried_once_then_succeeds(tmp_path):

@@ -125,7 +125,7 @@ def _obr(record: dict[str, Any], config: LabConfig, status: str) -> str:
 
 def _notes(record: dict[str, Any]) -> list[str]:
     texts: list[str] = []
-    interp = record.get("interpretation") or {}
+    interp = record["interpretation"]
     texts.append(f"Interpretation: {interp['wording']}")
     ranges = interp["ranges"]
     texts.append(f"Interpretive ranges: {ranges['name']} ({ranges['group']}); {ranges['source']}")
