@@ -21,8 +21,8 @@ def test_demo_runs_a_bilateral_test_and_writes_its_files(tmp_path, db_url, capsy
     for site in record["sites"]:
         assert site["state"] == "result_ready" and site["adequate"] is True
         assert float(site["stimulation"]["charge"].split()[0]) > 6.9
-    assert [s["chloride"]["reportable"] for s in record["sites"]] == ["45", "48"] or all(
-        40 <= int(s["chloride"]["reportable"]) <= 53 for s in record["sites"])
+    assert [s["chloride"]["text"] for s in record["sites"]] == ["45", "48"] or all(
+        40 <= int(s["chloride"]["text"]) <= 53 for s in record["sites"])
     assert record["interpretation"]["category"] == "intermediate"
     html = next(out.glob("*.html")).read_text()
     assert "ST-2026-000123" in html and "Doe, Jane" in html

@@ -20,7 +20,7 @@ GAUZE = {
     "patient": {"dob": "2025-06-01"},
     "collected_at": "2026-11-20T10:00:00Z",
     "sites": [{"site": "right_forearm", "collection_min": 30, "pre_weight_mg": 1012.4, "post_weight_mg": 1101.9,
-               "eluate_chloride_mmol_l": 3.1, "eluate_volume_ml": 1.0}],
+               "eluate_chloride_mmol_l": 11.7, "eluate_volume_ml": 0.2}],
 }
 
 
@@ -40,18 +40,21 @@ def case(base=CASE, **changes):
 
 def test_macroduct_case():
     out = interpret_case(CASE)
-    assert set(out) == {"sites", "interpretation", "repeat_recommended", "findings"}
+    assert set(out) == {"sites", "interpretation", "wording", "range_set", "repeat_recommended", "withheld",
+                        "findings"}
     left = out["sites"][0]
     assert left == {"site": "left_forearm", "adequate": True, "sample": "22 uL", "sweat_rate_g_m2_min": 1.4,
-                    "reportable_chloride": "45", "findings": []}
+                    "status": "reported", "reportable_chloride": "45", "chloride_text": "45", "flag": "A",
+                    "findings": []}
     assert out["sites"][1]["reportable_chloride"] == "41"
     assert out["interpretation"] == "intermediate"  # CFF 2017: 30-59
-    assert out["repeat_recommended"] is False
+    assert out["repeat_recommended"] is True  # CFF 2017: intermediate -> repeat sweat test and CFTR analysis
+    assert out["range_set"]["name"] == "cff_2017" and out["withheld"] is None
     assert out["findings"] == []
 
 
 def test_gauze_case_with_eluate():
-    # CLSI C34 App. A: 3.1 x (1000 + 89.5) / 89.5 = 37.7 -> "38"
+    # CLSI C34 App. A: 11.7 x (200 + 89.5) / 89.5 = 37.8 -> "38"; the eluate is within 10-160 mmol/L
     out = interpret_case(GAUZE)
     site = out["sites"][0]
     assert site["sample"] == "89.5 mg"
@@ -86,16 +89,17 @@ def test_both_sites_qns():
     (9.9, "<10", "cf_unlikely"), (29.4, "29", "cf_unlikely"), (29.5, "30", "intermediate"),
     (59.5, "60", "cf_likely"), (160, "160", "cf_likely"), (160.5, None, None)])
 def test_single_site_reporting_boundaries(chloride, text, category):
-    # CLSI C34 range (sheet §3), rounding (sheet §4), CFF 2017 categories
+    # CLSI C34 range and whole-number rounding, CFF 2017 categories
     doc = case(sites=[{"site": "left_forearm", "collection_min": 30, "volume_ul": 20, "chloride_mmol_l": chloride}])
     out = interpret_case(doc)
     assert out["sites"][0]["reportable_chloride"] == text
     assert out["interpretation"] == category
-    assert out["repeat_recommended"] is (text is None)
+    # CFF 2017: intermediate -> repeat; CLSI C34: not reportable -> repeat
+    assert out["repeat_recommended"] is (text is None or category == "intermediate")
 
 
 def test_bilateral_difference_recommends_repeat():
-    # sheet §4 lab default: > 10 mmol/L between sites with both < 60
+    # lab default (Mackay 2008): > 10 mmol/L between sites with both < 60
     out = interpret_case(case(sites__0__chloride_mmol_l=20, sites__1__chloride_mmol_l=31))
     assert out["repeat_recommended"] is True
     assert "bilateral_difference" in [f["code"] for f in out["findings"]]
@@ -130,7 +134,7 @@ def test_a_block_withholds_the_interpretation(changes, code, source):
 
 def test_without_a_block_the_same_case_is_interpreted():
     out = interpret_case(case(sites__0__chloride_mmol_l=75, sites__1__chloride_mmol_l=72))
-    assert out["interpretation"] == "cf_likely" and "withheld" not in out
+    assert out["interpretation"] == "cf_likely" and out["withheld"] is None
 
 
 def test_a_worksheet_birth_in_the_future_is_refused():
@@ -192,7 +196,7 @@ BAD_GAUZE = [
     ({"sites__0__volume_ul": 20}, "sites[0].volume_ul"),
     ({"sites__0__eluate_volume_ml": ...}, "sites[0].eluate_volume_ml"),
     ({"sites__0__eluate_volume_ml": 0}, "sites[0].eluate_volume_ml"),
-    ({"sites__0__blank_mmol_l": 5}, "sites[0].blank_mmol_l"),
+    ({"sites__0__blank_mmol_l": 12}, "sites[0].blank_mmol_l"),
     ({"sites__0__chloride_mmol_l": 40}, "sites[0].chloride_mmol_l"),
 ]
 
@@ -210,3 +214,67 @@ def test_not_an_object():
         interpret_case([1, 2])
     with pytest.raises(ValidationError, match=r"sites\[0\]"):
         interpret_case(case(sites=["left_forearm"]))
+
+
+# (changes, expected site fields, source)
+SAFETY_CASES = [
+    ({"sites__0__pre_weight_mg": 1000.04, "sites__0__post_weight_mg": 1075.03},
+     {"adequate": False, "sample": "74.99 mg", "status": "qns"},
+     "CLSI C34: weights keep the balance's precision; 74.99 mg is QNS, not a rounded adequate 75.0"),
+    ({"sites__0__eluate_chloride_mmol_l": 3.0, "sites__0__eluate_volume_ml": 1.0},
+     {"reportable_chloride": None, "chloride_text": "<10 mmol/L (eluate), not reportable",
+      "status": "not_reportable"},
+     "CLSI C34: the analyzer's range applies to the eluate; 3.0 mmol/L is never multiplied up to 33"),
+]
+
+
+@pytest.mark.parametrize(("changes", "expected", "source"), SAFETY_CASES)
+def test_gauze_precision_and_eluate_range(changes, expected, source):
+    out = interpret_case(case(GAUZE, **changes))
+    site = out["sites"][0]
+    assert {k: site[k] for k in expected} == expected, source
+    assert out["interpretation"] is None and out["repeat_recommended"] is True, source
+
+
+# (case, changes, limit, source)
+IMPLAUSIBLE = [
+    (CASE, {"sites__0__volume_ul": 5000}, "above the 85 µL maximum (Macroduct 3710 manual",
+     "Macroduct 3710 manual: the coil holds about 85 uL"),
+    (CASE, {"sites__0__volume_ul": 22000}, "above the 85 µL maximum", "Macroduct 3710 manual"),
+    (GAUZE, {"sites__0__post_weight_mg": 1612.5}, "above the 500 mg maximum (CLSI C34 Appendix A",
+     "CLSI C34 Appendix A: a gauze yields tens to a few hundred mg"),
+]
+
+
+@pytest.mark.parametrize(("base", "changes", "limit", "source"), IMPLAUSIBLE)
+def test_implausible_sample_is_refused_naming_the_limit(base, changes, limit, source):
+    doc = case(base, **changes)
+    before = copy.deepcopy(doc)
+    with pytest.raises(ValidationError) as err:
+        interpret_case(doc)
+    assert str(err.value).startswith("sites[0]: sample") and limit in str(err.value), source
+    assert doc == before
+
+
+# (ranges, dob, chloride, category, source)
+WORKSHEET_RANGES = [
+    ("clsi_c34_a3", "2025-06-20", 35, "cf_unlikely", "CLSI C34-A3: 17 months, <= 39 normal"),
+    ("uk_2014", "2025-06-20", 60, "intermediate", "ACB 2014: 60 is intermediate"),
+    ("uk_2014", "2026-08-01", 30, "intermediate", "ACB 2014: under 6 months 30-60 intermediate"),
+    ("cff_2017", "2025-06-20", 60, "cf_likely", "CFF 2017: >= 60 CF likely"),
+]
+
+
+@pytest.mark.parametrize(("ranges", "dob", "chloride", "category", "source"), WORKSHEET_RANGES)
+def test_case_chooses_its_range_set(ranges, dob, chloride, category, source):
+    doc = case(ranges=ranges, patient__dob=dob,
+               sites=[{"site": "left_forearm", "collection_min": 30, "volume_ul": 22, "chloride_mmol_l": chloride}])
+    out = interpret_case(doc)
+    assert (out["interpretation"], out["range_set"]["name"]) == (category, ranges), source
+    assert out["wording"].startswith("Sweat chloride"), source
+
+
+def test_unknown_range_set_lists_the_known_ones():
+    with pytest.raises(ValidationError, match="ranges: unknown range set 'who_2020'; known range sets: cff_2017, "
+                                              "clsi_c34_a3, uk_2014"):
+        interpret_case(case(ranges="who_2020"))

@@ -34,6 +34,11 @@ def test_interpret_stdin(monkeypatch, capsys):
     ('{"method": "macroduct"', "not valid JSON"),
     (json.dumps({**CASE, "collected_at": "2026-11-20"}), "collected_at"),
     (json.dumps({**CASE, "sites": [{"site": "left_forearm", "collection_min": 30}]}), "sites[0].volume_ul"),
+    (json.dumps({**CASE, "ranges": "nccls_1994"}), "ranges: unknown range set 'nccls_1994'; known range sets: "
+                                                   "cff_2017, clsi_c34_a3, uk_2014"),
+    (json.dumps({**CASE, "sites": [{"site": "left_forearm", "collection_min": 30, "volume_ul": 22000}]}),
+     "sites[0]: sample volume 22000.0 µL is above the 85 µL maximum"),
+    ('{"method": "macroduct", "sites": [{"volume_ul": 22,5}]}', "not valid JSON"),
 ])
 def test_bad_input_one_line_exit_2(tmp_path, capsys, text, named):
     path = tmp_path / "case.json"
@@ -93,3 +98,19 @@ def test_a_worksheet_number_that_is_not_finite_is_refused(tmp_path, capsys, path
     lines = captured.err.splitlines()
     assert len(lines) == 1 and named in lines[0], lines
     assert case_file.read_text(encoding="utf-8") == text and sorted(tmp_path.iterdir()) == [case_file]
+
+
+def test_lab_configuration_chooses_the_range_set_and_the_case_overrides_it(tmp_path, capsys):
+    # CLSI C34-A3 vs ACB 2014: a 17-month-old with 40 mmol/L is intermediate under both; 60 splits them
+    config = tmp_path / "lab.toml"
+    config.write_text('[report]\nranges = "clsi_c34_a3"\n', encoding="utf-8")
+    doc = {**CASE, "sites": [{"site": "left_forearm", "collection_min": 30, "volume_ul": 22, "chloride_mmol_l": 35}]}
+    path = tmp_path / "case.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    assert cli_main.main(["interpret", str(path), "--config", str(config)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["range_set"]["name"], out["interpretation"]) == ("clsi_c34_a3", "cf_unlikely")
+    path.write_text(json.dumps({**doc, "ranges": "cff_2017"}), encoding="utf-8")
+    assert cli_main.main(["interpret", str(path), "--config", str(config)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["range_set"]["name"], out["interpretation"]) == ("cff_2017", "intermediate")

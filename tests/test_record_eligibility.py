@@ -46,9 +46,10 @@ def test_a_block_finding_withholds_the_interpretation_in_the_record(tmp_path):
     finally:
         store.close()
     interp = record["interpretation"]
-    assert interp["category"] is None and interp["wording"] is None and interp["repeat_recommended"] is True
+    assert interp["category"] is None and interp["repeat_recommended"] is True
+    assert interp["wording"].startswith("Interpretation withheld: ")  # never blank: it says why
     assert "age_under_minimum" in interp["withheld"] and "Repeat the test" in interp["withheld"]
-    assert record["sites"][0]["chloride"]["reportable"]  # the measurement stays on record, uninterpreted
+    assert record["sites"][0]["chloride"]["text"]  # the measurement stays on record, uninterpreted
 
 
 def test_the_report_prints_why_the_interpretation_is_withheld_and_no_category(tmp_path):

@@ -58,7 +58,7 @@ class LabConfig:
     drop_folder: Path | None = None
     #: the lab's own report templates, looked up before the shipped ones
     template_folder: Path | None = None
-    #: interpretive range set printed on the report (sweattest.core.rules.interpretation.RANGE_SETS)
+    #: interpretive range set printed on the report (sweattest.core.rules.ranges.RANGE_SETS)
     ranges: str = "cff_2017"
     #: the instruments of this bench ([[instruments]] tables); none: only simulated runs
     instruments: tuple[InstrumentConfig, ...] = ()
@@ -119,7 +119,7 @@ def parse_config(doc: dict[str, Any], file: Path) -> LabConfig:
     _check_hl7(hl7, file)
     report = doc.get("report", {})
     ranges = report.get("ranges", "cff_2017")
-    from sweattest.core.rules.interpretation import RANGE_SETS
+    from sweattest.core.rules.ranges import RANGE_SETS
 
     if ranges not in RANGE_SETS:
         raise ConfigError(f"{file}: [report] ranges = {ranges!r}: use one of {', '.join(RANGE_SETS)}")

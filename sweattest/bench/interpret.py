@@ -15,13 +15,15 @@ from sweattest.core.errors import ConfigError, ValidationError
 from sweattest.core.fields import date_field, field, number_field
 from sweattest.core.protocol import Protocol, load_protocol
 from sweattest.core.rules.adequacy import Adequacy, assess_volume, assess_weights
-from sweattest.core.rules.chloride import ChlorideReport, report_chloride, sweat_chloride_from_eluate
+from sweattest.core.rules.chloride import ChlorideReport, site_chloride
 from sweattest.core.rules.eligibility import CONDITIONS, DEFAULT_LIMITS, Limits, assess, check_site
 from sweattest.core.rules.findings import Finding, Severity, withheld_because
-from sweattest.core.rules.interpretation import SiteOutcome, interpret
+from sweattest.core.rules.interpretation import interpret
+from sweattest.core.rules.ranges import RangeSet, range_set
+from sweattest.core.rules.result import SiteOutcome, SiteResult
 from sweattest.core.units import Q_
 
-CASE_KEYS = {"method", "patient", "collected_at", "sites"}
+CASE_KEYS = {"method", "patient", "collected_at", "sites", "ranges"}
 PATIENT_KEYS = {"dob", "gestational_age_weeks_at_birth", "weight_kg", "conditions"}
 SITE_KEYS = {"site", "collection_min", "volume_ul", "pre_weight_mg", "post_weight_mg", "chloride_mmol_l",
              "eluate_chloride_mmol_l", "eluate_volume_ml", "blank_mmol_l"}
@@ -44,33 +46,34 @@ class SiteEntry:
     blank: Any = None
 
 
-def interpret_case(doc: Any, protocols: Path | None = None, limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
+def interpret_case(doc: Any, protocols: Path | None = None, ranges: str = "cff_2017",
+                   limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
     """Validate a case document and return the output document (see docs/interpret.md). The case's method
-    is looked up in the lab's ``protocols`` folder first, then the shipped methods. A block finding of the
-    case (eligibility: patient or site) withholds the interpretation."""
-    protocol, case_findings, entries = parse_case(doc, protocols, limits)
-    sites_out, outcomes = [], []
+    is looked up in the lab's ``protocols`` folder first, then the shipped methods; its range set is the
+    case's ``ranges`` field, else the lab's ``ranges``. A block finding of the case (eligibility: patient or
+    site) withholds the interpretation."""
+    protocol, patient_findings, entries, rs = parse_case(doc, protocols, ranges, limits)
+    outcomes, site_findings = [], []
     for entry in entries:
         outcome, findings = _site(protocol, entry)
         outcomes.append(outcome)
-        sites_out.append(_site_doc(outcome, findings))
-    withheld = withheld_because(case_findings)
-    if withheld is not None:
-        return {"sites": sites_out, "interpretation": None, "withheld": withheld, "repeat_recommended": True,
-                "findings": [f.to_dict() for f in case_findings]}
-    result = interpret(outcomes)
-    findings = list(case_findings) + list(result.findings)
-    return {"sites": sites_out, "interpretation": result.category,
-            "repeat_recommended": result.repeat_recommended,
+        site_findings.append(findings)
+    result = interpret(outcomes, rs, withheld=withheld_because(patient_findings))
+    findings = list(patient_findings) + list(result.findings)
+    return {"sites": [_site_doc(o, r, f) for o, r, f in zip(outcomes, result.sites, site_findings, strict=True)],
+            "interpretation": result.category, "wording": result.wording,
+            "range_set": {"name": rs.name, "group": rs.group, "source": rs.source},
+            "repeat_recommended": result.repeat_recommended, "withheld": result.withheld,
             "findings": [f.to_dict() for f in findings]}
 
 
-def parse_case(doc: Any, protocols: Path | None = None,
-               limits: Limits = DEFAULT_LIMITS) -> tuple[Protocol, list[Finding], list[SiteEntry]]:
-    """The method, the case's eligibility findings (patient and sites) and the site entries."""
+def parse_case(doc: Any, protocols: Path | None = None, ranges: str = "cff_2017", limits: Limits = DEFAULT_LIMITS
+               ) -> tuple[Protocol, list[Finding], list[SiteEntry], RangeSet]:
+    """The method, the case's eligibility findings (patient and sites), the site entries and the range set."""
     if not isinstance(doc, dict):
         raise ValidationError("case: expected a JSON object with method, patient, collected_at and sites")
     _no_unknown(doc, CASE_KEYS, "case")
+    name = field(doc, "ranges", "", str, required=False, default=ranges)
     method = field(doc, "method", "", str)
     try:
         protocol = load_protocol(method, protocols)
@@ -85,7 +88,13 @@ def parse_case(doc: Any, protocols: Path | None = None,
     names = [e.site for e in entries]
     if len(set(names)) != len(names):
         raise ValidationError("sites: a site is listed twice; sites are never pooled, give each once")
-    return protocol, _eligibility(pdoc, collected_at, names, limits), entries
+    case_findings = _eligibility(pdoc, collected_at, names, limits)
+    age = Q_((collected_at.date() - date_field(pdoc, "dob", "patient")).days, "day")
+    try:
+        rs = range_set(name, age)
+    except ValidationError as exc:
+        raise ValidationError(f"ranges: {exc}") from None
+    return protocol, case_findings, entries, rs
 
 
 def _eligibility(pdoc: dict[str, Any], collected_at: datetime, sites: list[str], limits: Limits) -> list[Finding]:
@@ -193,30 +202,34 @@ def _site(protocol: Protocol, e: SiteEntry) -> tuple[SiteOutcome, list[Finding]]
             findings.append(Finding("chloride_not_reported_qns", Severity.WARN, f"{e.site} is QNS: the "
                                     "chloride entered is not reported", SRC_QNS_NOT_ANALYSED))
     elif has_chloride:
-        chloride = e.chloride
-        if chloride is None:
-            try:
-                chloride = sweat_chloride_from_eluate(protocol, e.eluate_chloride, e.eluate_volume,
-                                                      adequacy.sample, e.blank)
-            except ValidationError as exc:
-                raise ValidationError(f"{e.where}: {exc}") from None
-        report = report_chloride(protocol, chloride)
+        try:
+            if e.chloride is not None:
+                report = site_chloride(protocol, e.chloride)
+            else:
+                report = site_chloride(protocol, e.eluate_chloride, sweat_mass=adequacy.sample,
+                                       eluate_volume=e.eluate_volume, blank=e.blank)
+        except ValidationError as exc:
+            raise ValidationError(f"{e.where}: {exc}") from None
         findings += report.findings
     return SiteOutcome(e.site, adequacy, report), findings
 
 
-def _site_doc(outcome: SiteOutcome, findings: list[Finding]) -> dict[str, Any]:
+def _site_doc(outcome: SiteOutcome, result: SiteResult, findings: list[Finding]) -> dict[str, Any]:
     adequacy = outcome.adequacy
     assert adequacy is not None
     sample = adequacy.sample
+    # as weighed or read, at the balance's precision: the one rounding is for display (.10g drops float noise)
     if sample.dimensionality == Q_(1, "mg").dimensionality:
-        sample_text = f"{sample.to('mg').magnitude:.1f} mg"
+        sample_text = f"{sample.to('mg').magnitude:.10g} mg"
     else:
-        sample_text = f"{sample.to('uL').magnitude:g} uL"
-    chloride = outcome.chloride
+        sample_text = f"{sample.to('uL').magnitude:.10g} uL"
+    chloride = result.chloride
     return {"site": outcome.site, "adequate": adequacy.adequate, "sample": sample_text,
             "sweat_rate_g_m2_min": round(float(adequacy.sweat_rate.to("g/m**2/min").magnitude), 1),
+            "status": result.status,
             "reportable_chloride": chloride.text if chloride is not None and chloride.reportable else None,
+            "chloride_text": None if chloride is None else chloride.text,
+            "flag": result.flag,
             "findings": [f.to_dict() for f in findings]}
 
 

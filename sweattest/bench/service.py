@@ -223,7 +223,7 @@ class RunService:
         from sweattest.outputs.run_files import write_outputs
 
         record = run_record(run, active.order, generated_at=active.clock.utcnow(),
-                            qc=qc_status(self.store, run.run_id))
+                            qc=qc_status(self.store, run.run_id), ranges=self.config.ranges)
         return RunResult(run=run, record=record, out_dir=out_dir,
                          files=write_outputs(record, out_dir, self.config))
 

@@ -61,8 +61,8 @@ class ConsoleReporter(Reporter):
             detail = f": sample {format_quantity(sample)} -> {verdict}" if sample is not None else ""
         elif event.kind == "analyze":
             site = run.site(event.site)
-            text = site.chloride.text if site.chloride else None
-            detail = f": chloride {text if text is not None else 'not reportable'} mmol/L"
+            c = site.chloride
+            detail = "" if c is None else f": chloride {c.text}{' mmol/L' if c.reportable else ''}"
         targets = [s for s in run.sites if event.site in (None, s.site)]
         states = ", ".join(sorted({s.state for s in targets}))
         self._print(f"[{clock_text(event.t)}] {where:<14} {event.kind:<19} -> {states}{detail}")

@@ -37,7 +37,7 @@ def _report(args: argparse.Namespace) -> int:
         raise ValidationError(f"--out: folder {args.out.parent} does not exist")
     store = store_from(args)
     try:
-        record = stored_record(store, args.run_id, RealClock())
+        record = stored_record(store, args.run_id, RealClock(), config.ranges)
     finally:
         store.close()
     html = render_html(record, config)

@@ -100,9 +100,9 @@ def summary(record: dict) -> None:
             print(f"  {s['site']:<14} ABORTED: {s['abort_reason']}")
             continue
         verdict = "adequate" if s["adequate"] else "QNS"
-        chloride = (s.get("chloride") or {}).get("reportable")
-        cl = f"chloride {chloride} mmol/L" if chloride else ("no chloride (QNS)" if not s["adequate"]
-                                                              else "chloride not reportable")
+        chloride = s.get("chloride") or {}
+        cl = (f"chloride {chloride['text']} mmol/L" if s["status"] in {"reported", "below_range"}
+              else f"chloride {chloride['text']}" if chloride else "no chloride (QNS)")
         print(f"  {s['site']:<14} sample {s['sample']} ({verdict}), sweat rate "
               f"{s['sweat_rate_g_m2_min']} g/m²/min, {cl}")
     interp = record.get("interpretation") or {}

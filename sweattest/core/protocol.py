@@ -25,6 +25,13 @@ from sweattest.core.units import DIMENSIONS, Q_, finite, parse_quantity
 
 #: CLSI C34: current not to exceed 4 mA. Enforced whatever a protocol file says.
 HARD_CURRENT_LIMIT = Q_(4, "mA")
+#: collection.maximum_sample when a method file (or an older run's snapshot) does not give it: what the
+#: collection can physically yield; a sample above it is an entry or instrument error.
+MAXIMUM_SAMPLE_DEFAULT = {"volumetric": "85 uL", "gravimetric": "500 mg"}
+MAXIMUM_SAMPLE_SOURCE = {
+    "volumetric": "Macroduct 3710 manual: the coil holds about 85 uL",
+    "gravimetric": "CLSI C34 Appendix A: a 2x2 in gauze yields tens to a few hundred mg in 30 min",
+}
 
 
 @dataclass(frozen=True)
@@ -54,6 +61,7 @@ SPECS: tuple[Spec, ...] = (
     Spec("collection", "area", "area", "0.5 cm**2", "100 cm**2"),
     Spec("collection", "max_time", "time", "5 min", "60 min"),
     Spec("collection", "minimum_sample", None),  # volume or mass, per collection.kind
+    Spec("collection", "maximum_sample", None, required=False),  # plausibility limit, volume or mass
     Spec("collection", "minimum_sweat_rate", "sweat_rate", "0 g/m**2/min", "10 g/m**2/min"),
     Spec("analysis", "method", choices=("coulometric", "mercuric_nitrate")),
     Spec("analysis", "eluate_volume", "volume", "0.05 mL", "10 mL", required=False),
@@ -83,6 +91,8 @@ class Protocol:
     area: pint.Quantity
     max_collection_time: pint.Quantity
     minimum_sample: pint.Quantity
+    #: the most the collection can physically yield; above it a reading is refused (plausibility)
+    maximum_sample: pint.Quantity
     minimum_sweat_rate: pint.Quantity
     analysis_method: str
     lower_limit: pint.Quantity
@@ -224,6 +234,9 @@ def parse_protocol(data: dict[str, Any], path: Path) -> Protocol:
         collection_kind=values["collection.kind"], area=values["collection.area"],
         max_collection_time=values["collection.max_time"],
         minimum_sample=values["collection.minimum_sample"],
+        maximum_sample=values["collection.maximum_sample"] or parse_quantity(
+            MAXIMUM_SAMPLE_DEFAULT.get(values["collection.kind"], "85 uL"),
+            "mass" if values["collection.kind"] == "gravimetric" else "volume", where),
         minimum_sweat_rate=values["collection.minimum_sweat_rate"],
         analysis_method=values["analysis.method"], lower_limit=values["analysis.lower_limit"],
         upper_limit=values["analysis.upper_limit"], eluate_volume=values["analysis.eluate_volume"],
@@ -239,7 +252,7 @@ def _value(spec: Spec, value: Any, data: dict[str, Any], where: str) -> Any:
             raise ConfigError(f"{where}: {value!r} is not allowed; use one of {', '.join(spec.choices)}")
         return value
     kind = spec.kind
-    if kind is None:  # minimum_sample: a volume for volumetric, a mass for gravimetric
+    if kind is None:  # minimum_sample, maximum_sample: a volume for volumetric, a mass for gravimetric
         collection_kind = data.get("collection", {}).get("kind", {})
         collection_kind = collection_kind.get("value") if isinstance(collection_kind, dict) else None
         kind = "mass" if collection_kind == "gravimetric" else "volume"
@@ -277,6 +290,9 @@ def _cross_checks(p: Protocol, where: str) -> None:
         raise ConfigError(f"{where}: stimulation.tolerance must be smaller than stimulation.current")
     if p.lower_limit >= p.upper_limit:
         raise ConfigError(f"{where}: analysis.lower_limit must be below analysis.upper_limit")
+    if p.maximum_sample <= p.minimum_sample:
+        raise ConfigError(f"{where}: collection.maximum_sample ({p.maximum_sample:~P}) must be above "
+                          f"collection.minimum_sample ({p.minimum_sample:~P})")
     if p.gravimetric and p.eluate_volume is None:
         raise ConfigError(f"{where}: analysis.eluate_volume: required for gravimetric collection "
                           "(the pad is eluted before analysis)")

@@ -1,28 +1,38 @@
 """The run record: everything known about a run, as plain data for JSON, reports and LIMS files.
 
 Version 2 adds per-site stimulation current, collection end, QC status, performed/reviewed by with times,
-and the report's status (preliminary, final, corrected) with its version and corrections. Version 3 adds the
-eligibility findings and override reasons, the time from collection to analysis per site (flagged past the
-lab's limit), and an interpretation withheld, with the reason, when a block finding exists for the run.
+and the report's status (preliminary, final, corrected) with its version and corrections.
+Version 3 keeps the one result (sweattest.core.rules.result) as values: per site the status, chloride
+(whole mmol/L, comparator, text), category and HL7 flag, and the amounts as numbers in declared units; the
+interpretation with the range set it used (name, age group, bands, source), ``repeat_recommended`` (never
+blank) and ``withheld``. Reports and LIMS files format these values; they never parse a text of the record.
+It also keeps the eligibility findings and override reasons, the time from collection to analysis per site
+(flagged past the lab's limit), and the interpretation withheld, with the reason, when a block finding exists.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sweattest.core.jsonable import to_jsonable
-from sweattest.core.procedure.core import interpretation
+from sweattest.core.procedure.core import result
 from sweattest.core.procedure.model import RunState, SiteRecord
 from sweattest.core.rules.analysis_delay import DelayLimit, check_delay, delay_minutes, limit_from_dict
 from sweattest.core.rules.findings import Finding, Severity, withheld_because
-from sweattest.core.units import format_quantity
+from sweattest.core.rules.ranges import RangeSet, range_set
+from sweattest.core.rules.result import SiteResult, SweatResult
+from sweattest.core.units import Q_, format_quantity, magnitude_in
 
 RECORD_VERSION = 3
+#: Display digits of a sample: a weight at the analytical balance's 0.01 mg, a coil volume at 0.1 uL.
+SAMPLE_DIGITS = {"mg": 2, "uL": 1}
 #: Runs started before the analysis limit was kept with the run are checked against the default (same day).
 DEFAULT_DELAY = DelayLimit()
 #: What a run started before eligibility was kept with it says about eligibility.
 NO_ELIGIBILITY = {"findings": [], "overrides": []}
+#: What the record and the report say of a stimulation by a stand-alone inducer.
+STANDALONE_TRACE = "none: stand-alone inducer (its own current control), timed and confirmed by the tech"
 #: QC status when no QC result is linked to the run's analytical run.
 QC_NOT_RECORDED = {"status": "not_recorded", "detail": "no QC result is linked to this analytical run"}
 #: A simulated analyzer runs no control material: the report says so rather than claiming QC passed.
@@ -30,16 +40,19 @@ SIMULATED_QC = {"status": "simulated"}
 
 
 def run_record(run: RunState, order: dict[str, Any], *, generated_at, qc: dict[str, Any] | None = None,
-               signatures: list[dict[str, Any]] | tuple = (), corrections: list[dict[str, Any]] | tuple = ()
-               ) -> dict[str, Any]:
+               signatures: list[dict[str, Any]] | tuple = (), corrections: list[dict[str, Any]] | tuple = (),
+               ranges: str = "cff_2017", withheld: str | None = None) -> dict[str, Any]:
     """The record of ``run``. ``signatures``: dicts with username, full_name, meaning, at (datetime);
-    ``corrections``: the amendments applied to ``run`` (sweattest.outputs.report.amendments), oldest first."""
+    ``corrections``: the amendments applied to ``run`` (sweattest.outputs.report.amendments), oldest first;
+    ``ranges``: the lab's range set (by name; chosen for the patient's age at collection). A block finding
+    among the run's stored eligibility findings withholds the interpretation (``withheld``: another reason)."""
     p = run.protocol
-    interp = interpretation(run)
     eligibility = dict(order.get("eligibility") or NO_ELIGIBILITY)
-    withheld = withheld_because(Finding(f["code"], Severity(f["severity"]), f["message"], f["source"])
-                                for f in eligibility["findings"])
+    withheld = withheld or withheld_because(Finding(f["code"], Severity(f["severity"]), f["message"],
+                                                    f["source"]) for f in eligibility["findings"])
     delay = limit_from_dict(order["analysis"]) if "analysis" in order else DEFAULT_DELAY
+    res = result(run, run_ranges(run, order, ranges, generated_at), withheld)
+    by_site = {s.site: s for s in res.sites}
     return {
         "record_version": RECORD_VERSION,
         "run_id": run.run_id,
@@ -54,11 +67,8 @@ def run_record(run: RunState, order: dict[str, Any], *, generated_at, qc: dict[s
                    "current": format_quantity(p.current), "duration": format_quantity(p.duration),
                    "minimum_sample": format_quantity(p.minimum_sample),
                    "max_collection_time": format_quantity(p.max_collection_time)},
-        "sites": [_site(s, p, delay) for s in run.sites],
-        "interpretation": _withheld(withheld) if withheld is not None else None if interp is None else {
-            "category": interp.category, "wording": interp.wording,
-            "repeat_recommended": interp.repeat_recommended,
-            "findings": [f.to_dict() for f in interp.findings]},
+        "sites": [_site(s, p, by_site[s.site], delay) for s in run.sites],
+        "interpretation": _interpretation(res),
         "reviewer": run.reviewer,
         "qc": dict(qc) if qc else dict(SIMULATED_QC if "simulation" in order else QC_NOT_RECORDED),
         "performed": _performed(run, order, signatures),
@@ -67,13 +77,29 @@ def run_record(run: RunState, order: dict[str, Any], *, generated_at, qc: dict[s
     }
 
 
-#: What the record and the report say of a stimulation by a stand-alone inducer.
-STANDALONE_TRACE = "none: stand-alone inducer (its own current control), timed and confirmed by the tech"
+def run_ranges(run: RunState, order: dict[str, Any], name: str, generated_at) -> RangeSet:
+    """The range set ``name`` for the patient's age on the day of the first collection (else of the record)."""
+    starts = [s.collection_started_at for s in run.sites if s.collection_started_at is not None]
+    on = (min(starts) if starts else generated_at).date()
+    age = Q_((on - date.fromisoformat(order["patient"]["dob"])).days, "day")
+    return range_set(name, age)
 
 
-def _withheld(reason: str) -> dict[str, Any]:
-    """No interpretation category beside a block: why, and that the test is to be repeated."""
-    return {"category": None, "wording": None, "withheld": reason, "repeat_recommended": True, "findings": []}
+def _interpretation(res: SweatResult) -> dict[str, Any]:
+    rs = res.ranges
+    return {"category": res.category, "wording": res.wording, "repeat_recommended": res.repeat_recommended,
+            "withheld": res.withheld, "findings": [f.to_dict() for f in res.findings],
+            "ranges": {"name": rs.name, "group": rs.group, "source": rs.source,
+                       "bands": [{"category": b.category, "low": b.low, "high": b.high, "wording": b.wording}
+                                 for b in rs.bands]}}
+
+
+def _chloride(r: SiteResult) -> dict[str, Any] | None:
+    c = r.chloride
+    if c is None:
+        return None
+    return {"status": c.status, "value_mmol_l": None if c.value is None else int(c.value.to("mmol/L").magnitude),
+            "comparator": c.comparator, "text": c.text, "repeat_required": c.repeat_required}
 
 
 def _analysis(s: SiteRecord, limit: DelayLimit) -> tuple[dict[str, Any] | None, list[Finding]]:
@@ -85,11 +111,12 @@ def _analysis(s: SiteRecord, limit: DelayLimit) -> tuple[dict[str, Any] | None, 
             check_delay(ended, analysed, limit, s.site))
 
 
-def _site(s: SiteRecord, p, limit: DelayLimit) -> dict[str, Any]:
+def _site(s: SiteRecord, p, r: SiteResult, limit: DelayLimit) -> dict[str, Any]:
     analysis, late = _analysis(s, limit)
     adequacy = s.adequacy
-    chloride = s.chloride
     sample = adequacy.sample if adequacy is not None else (s.volume if s.volume is not None else None)
+    unit = "mg" if p.gravimetric else "uL"
+    digits = SAMPLE_DIGITS[unit]
     duration = (None if s.stimulation_ended_t is None or s.stimulation_started_t is None
                 else round(s.stimulation_ended_t - s.stimulation_started_t, 1))
     return {
@@ -97,6 +124,15 @@ def _site(s: SiteRecord, p, limit: DelayLimit) -> dict[str, Any]:
         "state": s.state,
         "abort_reason": s.abort_reason,
         "sample_id": s.sample_id,
+        "status": r.status,
+        "category": r.category,
+        "flag": r.flag,
+        # numbers in the units named here, for file formats; the texts beside them are for display
+        "amounts": {"sample": _m(sample, unit), "sample_unit": unit, "collection_min": _m(s.collection_time, "min"),
+                    "current_ma": _m(p.current, "mA"),
+                    # the charge integral to 0.01 mA·min, as the inducer display and the report show it
+                    "charge_ma_min": None if s.charge is None else round(_m(s.charge, "mA*min"), 2),
+                    "analyzer_chloride_mmol_l": _m(s.analyzer_chloride, "mmol/L")},
         "stimulation": {"current": format_quantity(p.current), "charge": _q(s.charge, 2),
                         "trace": STANDALONE_TRACE if s.standalone_inducer else "recorded at 10 Hz",
                         "duration_s": duration,
@@ -105,15 +141,13 @@ def _site(s: SiteRecord, p, limit: DelayLimit) -> dict[str, Any]:
         "collection": {"started_at": s.collection_started_at.isoformat() if s.collection_started_at else None,
                        "ended_at": _step_at(s, "finish_collection"),
                        "minutes": _q(s.collection_time, 1)},
-        "pre_weight": _q(s.pre_weight, 1), "post_weight": _q(s.post_weight, 1),
-        "sample": _q(sample, 1),
+        "pre_weight": _q(s.pre_weight, digits), "post_weight": _q(s.post_weight, digits),
+        "sample": None if sample is None else format_quantity(sample.to(unit), digits),
         "adequate": None if adequacy is None else adequacy.adequate,
         "sweat_rate_g_m2_min": None if adequacy is None else round(
             float(adequacy.sweat_rate.to("g/m**2/min").magnitude), 2),
         "analyzer_chloride": _q(s.analyzer_chloride, 1),
-        "chloride": None if chloride is None else {
-            "value_mmol_l": round(float(chloride.value.to("mmol/L").magnitude), 2),
-            "reportable": chloride.text, "repeat_required": chloride.repeat_required},
+        "chloride": _chloride(r),
         "analysis": analysis,
         "findings": to_jsonable([f.to_dict() for f in _findings(s) + late]),
         "steps": [{"from": st.source, "event": st.event, "to": st.target, "at": st.at.isoformat(), "t": st.t}
@@ -181,3 +215,7 @@ def _findings(s: SiteRecord) -> list:
 
 def _q(q, digits: int) -> str | None:
     return None if q is None else format_quantity(q, digits)
+
+
+def _m(q, unit: str) -> float | None:
+    return None if q is None else magnitude_in(q, unit)

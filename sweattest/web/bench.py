@@ -20,6 +20,8 @@ from sweattest.bench.simulation.scenario import parse_scenario
 from sweattest.bench.simulation.world import SimulatedOperator
 from sweattest.core.clock import Clock, VirtualClock
 from sweattest.core.errors import ProcedureError, RunLeased, ValidationError
+from sweattest.core.protocol import Protocol
+from sweattest.core.rules.adequacy import check_plausible
 from sweattest.core.units import format_quantity, parse_quantity
 from sweattest.record.runs import load_run
 
@@ -56,9 +58,11 @@ class WebOperator:
     """The Operator protocol for the browser: each call publishes a prompt and blocks until confirmed.
     With ``simulated`` set, the confirmed action is also performed on the simulators."""
 
-    def __init__(self, name: str, simulated: SimulatedOperator | None = None):
+    def __init__(self, name: str, simulated: SimulatedOperator | None = None, protocol: Protocol | None = None):
         self.name = name
         self.simulated = simulated
+        #: the run's method: a volume it cannot yield is refused on the prompt, before the runner takes it
+        self.protocol = protocol
         self.prompt: Prompt | None = None
         self._cond = threading.Condition()
         self._answer: Any = None
@@ -96,6 +100,8 @@ class WebOperator:
                 answer = parse_quantity(value or "", "volume", f"volume read off the coil ({prompt.site})")
                 if answer.to("uL").magnitude <= 0:
                     raise ValidationError(f"volume {value}: read the coil again; enter the volume above 0")
+                if self.protocol is not None:
+                    check_plausible(self.protocol, answer)
             elif prompt.kind == "enter_reading":
                 assert prompt.dimension is not None
                 answer = (parse_quantity(value or "", prompt.dimension, prompt.text), by or self.name)
@@ -255,7 +261,8 @@ class BenchManager:
         live = Live()
         active = self.service.start(
             order, clock=self._run_clock() if scenario is not None else self.clock, scenario=scenario,
-            operator_for=lambda simulated: WebOperator(operator_name, simulated), reporter=WebReporter(live))
+            operator_for=lambda simulated: WebOperator(operator_name, simulated, order.protocol),
+            reporter=WebReporter(live))
         self._launch(BenchSession(active, live))
         return active.run_id
 
@@ -288,9 +295,10 @@ class BenchManager:
 
     def _resume(self, run_id: str, simulated: bool) -> None:
         live = Live()
+        run, _ = load_run(self.store, run_id)
         active = self.service.resume(
             run_id, speed=self.pace, clock=None if simulated else self.clock, reporter=WebReporter(live),
-            operator_for=lambda sim: WebOperator(sim.name if sim else self._operator_of(run_id), sim))
+            operator_for=lambda sim: WebOperator(sim.name if sim else self._operator_of(run_id), sim, run.protocol))
         log.warning("run %s was unfinished at start-up: resumed (outputs forced off)", run_id)
         self._launch(BenchSession(active, live))
 

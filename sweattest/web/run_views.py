@@ -39,7 +39,7 @@ def run_page(request: Request, user, form, error: str | None = None, status_code
         return PlainTextResponse(str(exc), status_code=404)
     session = ctx.bench.session(run_id)
     events = ctx.store.events(run_id)
-    record = run_record(run, order, generated_at=ctx.clock.utcnow())
+    record = run_record(run, order, generated_at=ctx.clock.utcnow(), ranges=ctx.config.ranges)
     return ctx.render(request, user, "run.html", status_code=status_code, run=run, order=order, record=record,
                       screen=screen(run, session), alarms=alarms(events), error=error,
                       inducer_alarms=inducer_alarms(ctx.store, run_id),
@@ -129,7 +129,7 @@ def sign(request: Request, user, form) -> Response:
 def _record(request: Request):
     """The report record of the run's current result version: the service `sweattest report` uses."""
     ctx = web(request)
-    return ctx, stored_record(ctx.store, request.path_params["run_id"], ctx.clock)
+    return ctx, stored_record(ctx.store, request.path_params["run_id"], ctx.clock, ctx.config.ranges)
 
 
 def report_html(request: Request, user, form) -> Response:

@@ -206,3 +206,35 @@ def test_a_bad_manual_entry_is_refused_and_asked_again(monkeypatch, tmp_path, en
     run, _, _ = stored(tmp_path)
     assert [s.adequacy.sample.to("uL").magnitude for s in run.sites] == [35, 35]
     assert all(s.state == "result_ready" for s in run.sites)
+
+
+# (volumes typed at the console, state of the left forearm, sample kept, source)
+IMPLAUSIBLE_ENTRIES = [
+    (["5000 uL", "35 uL"], "result_ready", 35, "Macroduct 3710 manual: a coil holds about 85 uL; asked again"),
+    (["5000 uL", "22000 uL"], "aborted", None, "Macroduct 3710 manual: refused twice, the site is aborted"),
+]
+
+
+@pytest.mark.parametrize(("entries", "state", "sample", "source"), IMPLAUSIBLE_ENTRIES)
+def test_a_volume_the_coil_cannot_hold_is_refused_naming_the_limit(monkeypatch, tmp_path, entries, state, sample,
+                                                                   source):
+    config = write_config(tmp_path, instrument_table("inducer", "standalone"), instrument_table("analyzer", "manual"))
+    typed = {"left forearm: remove the collector and read the sweat volume": list(entries),
+             "Type the chloride": ["40 mmol/L", "40 mmol/L", "100 mmol/L", "100 mmol/L", "45 mmol/L", "45 mmol/L",
+                                   "48 mmol/L", "48 mmol/L"]}
+    status, out, _ = run_cli(monkeypatch, tmp_path, config, lambda out: Tech(out, typed=typed))
+    assert status == 0, out
+    assert "not accepted: sample volume 5000.0 µL is above the 85 µL maximum (Macroduct 3710 manual" in out, source
+    run, events, _ = stored(tmp_path)
+    left = run.site("left_forearm")
+    assert left.state == state, source
+    if sample is None:
+        assert left.abort_reason.startswith("sample not accepted: sample volume 22000.0 µL"), source
+    else:
+        assert left.adequacy.sample.to("uL").magnitude == sample, source
+    assert run.site("right_forearm").state == "result_ready"
+    # nothing is lost: every reading typed is in the record, the refused ones marked refused with the reason
+    left_readings = [e for e in events if e.kind == "measure_sample" and e.site == "left_forearm"]
+    assert len(left_readings) == 2, source
+    assert not left_readings[0].accepted and "85 µL maximum" in left_readings[0].data["refused"]
+    assert "5000" in json.dumps(left_readings[0].data["volume"])

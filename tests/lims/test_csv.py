@@ -1,4 +1,4 @@
-"""LIMS CSV schema 2: one row per site, explicit status, UTC times, UTF-8, formula injection neutralized."""
+"""LIMS CSV schema 3: one row per site, explicit status, UTC times, UTF-8, formula injection neutralized."""
 
 import csv
 import io
@@ -6,6 +6,7 @@ import io
 import pytest
 
 from sweattest.outputs.lims.csv_file import COLUMNS, neutralize, render_csv
+from tests.lims.records import record_of
 
 
 def _rows(text):
@@ -16,25 +17,49 @@ def test_demo_rows(demo):
     text = render_csv(demo)
     assert text.startswith(",".join(COLUMNS) + "\r\n")
     left, right = _rows(text)
-    assert left["schema_version"] == "2" and left["site"] == "left_forearm" and left["site_status"] == "reported"
+    assert left["schema_version"] == "3" and left["site"] == "left_forearm" and left["site_status"] == "reported"
     assert (left["chloride_mmol_l"], right["chloride_mmol_l"]) == ("45", "48")
-    assert left["sample_amount"] == "40.0" and left["sample_unit"] == "uL" and left["adequate"] == "true"
+    assert left["sample_amount"] == "40" and left["sample_unit"] == "uL" and left["adequate"] == "true"
     assert left["collection_started_at"] == "2026-03-08T06:05:00Z"
     assert left["result_status"] == "preliminary" and left["report_version"] == "1"
     assert left["interpretation_category"] == "intermediate" and left["mrn"] == "MRN0012345"
+    assert (left["repeat_recommended"], left["range_set"], left["flag"]) == ("true", "cff_2017", "A")
 
 
-def test_qns_and_aborted_sites_have_explicit_status_never_blank(demo):
-    left, right = demo["sites"]
-    record = {**demo, "sites": [{**left, "adequate": False, "chloride": None},
-                                {**right, "state": "aborted", "abort_reason": "open circuit", "chloride": None}]}
-    rows = _rows(render_csv(record))
-    assert [r["site_status"] for r in rows] == ["qns", "aborted"]
-    assert all(r["chloride_mmol_l"] == "" for r in rows)  # no number at all, and the status says why
-    low = {**demo, "sites": [{**left, "chloride": {"value_mmol_l": 8, "reportable": "<10",
-                                                   "repeat_required": False}}]}
-    [row] = _rows(render_csv(low))
-    assert (row["site_status"], row["chloride_mmol_l"], row["chloride_text"]) == ("below_range", "", "<10")
+# (sites, method, [(site_status, chloride_mmol_l, chloride_text, flag)], repeat, source)
+STATUS_CASES = [
+    ({"left_forearm": (10, 45), "right_forearm": "abort"}, "macroduct",
+     [("qns", "", "QNS", ""), ("aborted", "", "aborted", "")], "true",
+     "Macroduct 3710; CFF 2007: QNS is a status, never a blank chloride (a LIMS reads blank as 0)"),
+    ({"left_forearm": "abort"}, "macroduct", [("aborted", "", "aborted", "")], "true",
+     "CLSI C34: an aborted test is repeated; repeat_recommended is never blank"),
+    ({"left_forearm": (22, 8)}, "macroduct", [("below_range", "", "<10", "N")], "false",
+     "CLSI C34: below the analyzer's 10 mmol/L reported as <10; CFF 2017 CF unlikely"),
+    ({"left_forearm": (22, 170)}, "macroduct",
+     [("not_reportable", "", "not reportable (above the measuring range)", "")], "true",
+     "CLSI C34: above 160 not reported, repeat"),
+    ({"left_forearm": (100, 3.0)}, "gibson_cooke",
+     [("not_reportable", "", "<10 mmol/L (eluate), not reportable", "")], "true",
+     "CLSI C34: an eluate below the analyzer's range is not multiplied up to 33"),
+    ({"left_forearm": (22, 61)}, "macroduct", [("reported", "61", "61", "H")], "false",
+     "CFF 2017: >= 60 CF likely, HL7 table 0078 H"),
+]
+
+
+@pytest.mark.parametrize(("sites", "method", "expected", "repeat", "source"), STATUS_CASES)
+def test_every_site_has_an_explicit_status_and_repeat_is_never_blank(sites, method, expected, repeat, source):
+    rows = _rows(render_csv(record_of(sites, method)))
+    got = [(r["site_status"], r["chloride_mmol_l"], r["chloride_text"], r["flag"]) for r in rows]
+    assert got == expected, source
+    assert all(r["repeat_recommended"] == repeat for r in rows), source
+    assert all(r["interpretation"] for r in rows), source
+
+
+def test_weight_keeps_the_balance_precision():
+    # CLSI C34: 1075.03 - 1000.04 mg... here 74.99 mg over a 1000 mg container: QNS, and written as 74.99
+    [row] = _rows(render_csv(record_of({"left_forearm": (74.99, 45)}, "gibson_cooke")))
+    assert (row["sample_amount"], row["sample_unit"], row["adequate"], row["site_status"]) == (
+        "74.99", "mg", "false", "qns")
 
 
 def test_hostile_names_and_comment_survive_and_formulas_are_neutralized(hostile):

@@ -2,12 +2,14 @@
 
 from datetime import UTC, datetime
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from sweattest.outputs.lims.hl7 import render_oru
 from sweattest.outputs.lims.hl7_escape import escape, unescape
 from tests.lims.hl7_oracle import field, segments, strict, text
+from tests.lims.records import record_of
 
 SENT = datetime(2026, 3, 8, 7, 0, tzinfo=UTC)
 
@@ -54,20 +56,47 @@ def test_control_ids_are_unique_and_fit_msh_10(demo):
     assert all(len(i) == 20 for i in ids)  # HL7 v2.5.1: MSH-10 is at most 20 characters
 
 
-def test_qns_below_range_and_abnormal_flags(demo):
-    left, right = demo["sites"]
-    record = {**demo, "sites": [
-        {**left, "chloride": {"value_mmol_l": 8, "reportable": "<10", "repeat_required": False}},
-        {**right, "adequate": False, "chloride": None, "sample": "9.0 µL"}]}
+def test_qns_below_range_and_abnormal_flags():
+    record = record_of({"left_forearm": (22, 8), "right_forearm": (9, None)})
     msg = render_oru(record, sent_at=SENT)
     strict(msg)
     chloride = [o for o in segments(msg, "OBX") if o[3].startswith("2077-6^")]
     assert (chloride[0][2], chloride[0][5], chloride[0][8]) == ("SN", "<^10", "N")
     assert (chloride[1][2], chloride[1][5], chloride[1][11]) == ("NM", "", "X")
     assert any(o[3].startswith("SWADQ^") and o[5].startswith("QNS^") for o in segments(msg, "OBX"))
-    likely = {**demo, "sites": [{**left, "chloride": {"value_mmol_l": 61, "reportable": "61",
-                                                      "repeat_required": False}}]}
+    likely = record_of({"left_forearm": (22, 61)})
     assert [o[8] for o in segments(render_oru(likely, sent_at=SENT), "OBX") if o[3].startswith("2077-6")] == ["H"]
+
+
+# (range set, dob, chloride, OBX-7, OBX-8, interpretation starts, source)
+RANGE_CASES = [
+    ("cff_2017", "2025-06-01", 35, "0-29", "A", "Sweat chloride 30-59", "CFF 2017: 30-59 intermediate"),
+    ("clsi_c34_a3", "2025-06-20", 35, "0-39", "N", "Sweat chloride <= 39 mmol/L (age > 6 months)",
+     "CLSI C34-A3: 17 months old, 35 is normal: text, OBX-7 and OBX-8 agree"),
+    ("clsi_c34_a3", "2026-08-01", 35, "0-29", "A", "Sweat chloride 30-59 mmol/L (age <= 6 months)",
+     "CLSI C34-A3: under 6 months 30-59 intermediate"),
+    ("uk_2014", "2025-06-01", 60, "0-39", "A", "Sweat chloride 40-60", "ACB 2014: 60 is intermediate"),
+    ("uk_2014", "2026-08-01", 30, "0-29", "A", "Sweat chloride 30-60", "ACB 2014: under 6 months 30-60"),
+    ("uk_2014", "2025-06-01", 61, "0-39", "H", "Sweat chloride > 60", "ACB 2014: > 60 supports the diagnosis"),
+]
+
+
+@pytest.mark.parametrize(("ranges", "dob", "chloride", "obx7", "obx8", "wording", "source"), RANGE_CASES)
+def test_the_chosen_range_set_reaches_obx7_obx8_and_the_interpretation(ranges, dob, chloride, obx7, obx8, wording,
+                                                                       source):
+    msg = render_oru(record_of({"left_forearm": (22, chloride)}, dob=dob, ranges=ranges), sent_at=SENT)
+    [obx] = [o for o in segments(msg, "OBX") if o[3].startswith("2077-6^")]
+    assert (obx[7], obx[8]) == (obx7, obx8), source
+    notes = [n[3] for n in segments(msg, "NTE")]
+    assert notes[0].startswith(f"Interpretation: {wording}"), source
+    assert notes[1].startswith(f"Interpretive ranges: {ranges}"), source
+
+
+def test_withheld_interpretation_sends_no_flag():
+    msg = render_oru(record_of({"left_forearm": (22, 65)}, withheld="patient under 48 hours of age"), sent_at=SENT)
+    [obx] = [o for o in segments(msg, "OBX") if o[3].startswith("2077-6^")]
+    assert obx[8] == ""
+    assert segments(msg, "NTE")[0][3].startswith("Interpretation: Interpretation withheld: patient under 48 hours")
 
 
 def test_hostile_patient_and_comment_are_escaped(hostile):

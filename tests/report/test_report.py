@@ -9,6 +9,7 @@ import pytest
 from sweattest.bench.config import Lab, LabConfig
 from sweattest.core.errors import ConfigError
 from sweattest.outputs.report import render_html, render_pdf
+from tests.lims.records import record_of
 
 NY = LabConfig(lab=replace(Lab(), name="Boston Children's Sweat Lab", timezone="America/New_York",
                            clia="22D0123456", director="Dr. Q. Director"))
@@ -48,13 +49,38 @@ def test_hostile_names_and_comments_are_escaped(hostile):
     assert "=cmd|&#39; /C calc&#39;!A0 patient anxious<br>\nsecond line: see ~ &amp; \\ | ^" in html
 
 
-def test_flags_for_qns_and_repeat(demo):
-    record = {**demo, "sites": [dict(demo["sites"][0]), dict(demo["sites"][1], adequate=False, chloride=None,
-                                                                sample="9.0 µL")],
-              "interpretation": dict(demo["interpretation"], repeat_recommended=True)}
-    html = render_html(record)
+def test_flags_for_qns_and_repeat():
+    html = render_html(record_of({"left_forearm": (22, 45), "right_forearm": (9, None)}))
     assert "Right forearm: QNS — quantity not sufficient (sample 9.0 µL)" in html
-    assert "Repeat sweat test recommended." in html
+    assert "Repeat sweat test recommended." in html  # CFF 2017: 45 is intermediate
+
+
+# (range set, dob, chloride, first range row, interpretation, source)
+REPORT_RANGE_CASES = [
+    ("cff_2017", "2025-06-20", 35, "≤ 29 mmol/L", "Sweat chloride 30-59 mmol/L: intermediate",
+     "CFF 2017: all ages"),
+    ("clsi_c34_a3", "2025-06-20", 35, "≤ 39 mmol/L", "Sweat chloride &lt;= 39 mmol/L (age &gt; 6 months): normal",
+     "CLSI C34-A3: 17 months old, 35 mmol/L: the text matches the table printed"),
+    ("uk_2014", "2025-06-20", 60, "≤ 39 mmol/L", "Sweat chloride 40-60 mmol/L (6 months or over): intermediate",
+     "ACB 2014 UK guideline: 60 is intermediate"),
+]
+
+
+@pytest.mark.parametrize(("ranges", "dob", "chloride", "row", "wording", "source"), REPORT_RANGE_CASES)
+def test_interpretation_and_range_table_come_from_one_range_set(ranges, dob, chloride, row, wording, source):
+    html = render_html(record_of({"left_forearm": (22, chloride)}, dob=dob, ranges=ranges))
+    interp = html.split('id="interpretation">')[1].split("</p>")[0]
+    assert interp.startswith(wording), source
+    table = html.split('id="ranges">')[1].split("</table>")[0]
+    assert f"<td>{row}</td>" in table.split("</tr>")[1], source
+
+
+def test_eluate_below_range_prints_not_reportable_never_a_number():
+    # CLSI C34: the analyzer's range applies to the eluate; 3.0 mmol/L is never multiplied up to 33
+    html = render_html(record_of({"left_forearm": (100, 3.0)}, "gibson_cooke"))
+    results = html.split('id="results">')[1].split("</table>")[0]
+    assert "&lt;10 mmol/L (eluate), not reportable" in results and ">33<" not in results
+    assert "No reportable result: repeat the test." in html
 
 
 def test_lab_template_folder_overrides_blocks_and_stays_escaped(demo, tmp_path):

@@ -1,4 +1,4 @@
-"""Sample adequacy: CLSI C34; CFF 2007 (sheet §2). Each boundary row cites its source."""
+"""Sample adequacy: CLSI C34; CFF 2007. Each boundary row cites its source."""
 
 from decimal import Decimal
 
@@ -7,10 +7,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sweattest.core.errors import UnitError, ValidationError
-from sweattest.core.protocol import load_protocol
-from sweattest.core.rules.adequacy import assess_volume, assess_weights, sample_weight
+from sweattest.core.protocol import load_protocol, parse_protocol_text
+from sweattest.core.rules.adequacy import assess_volume, assess_weights, check_plausible, sample_weight
 from sweattest.core.rules.findings import Severity, codes
-from sweattest.core.units import Q_
+from sweattest.core.units import Q_, parse_quantity
 
 # (volume uL, minutes, adequate, source)
 VOLUME_CASES = [
@@ -19,9 +19,9 @@ VOLUME_CASES = [
     (22, 30, True, "CLSI C34: well above the minimum"),
     (15, 20, True, "CLSI C34: a shorter collection keeps the 15 uL minimum"),
     (0, 30, False, "CLSI C34: a dry collector is QNS, not an error"),
-    (19.9, 40, False, "CLSI C34 (sheet §2): 40 min raises the minimum to 15 x 40/30 = 20 uL"),
-    (20, 40, True, "CLSI C34 (sheet §2): 20 uL in 40 min meets the raised minimum"),
-    (15, 30.5, False, "CLSI C34 (sheet §2): just over 30 min, 15 uL no longer enough"),
+    (19.9, 40, False, "CLSI C34: 40 min raises the minimum to 15 x 40/30 = 20 uL"),
+    (20, 40, True, "CLSI C34: 20 uL in 40 min meets the raised minimum"),
+    (15, 30.5, False, "CLSI C34: just over 30 min, 15 uL no longer enough"),
 ]
 
 
@@ -37,8 +37,8 @@ WEIGHT_CASES = [
     (1012.4, 1087.3, 30, False, "CLSI C34; CFF 2007: gauze >= 75 mg in 30 min; 74.9 mg is QNS"),
     (1012.4, 1087.4, 30, True, "CLSI C34; CFF 2007: exactly 75.0 mg is adequate"),
     (1012.4, 1112.4, 30, True, "CLSI C34: 100.0 mg"),
-    (1000.0, 1099.9, 40, False, "CLSI C34 (sheet §2): 40 min raises the minimum to 100 mg"),
-    (1000.0, 1100.0, 40, True, "CLSI C34 (sheet §2): 100.0 mg in 40 min meets it"),
+    (1000.0, 1099.9, 40, False, "CLSI C34: 40 min raises the minimum to 100 mg"),
+    (1000.0, 1100.0, 40, True, "CLSI C34: 100.0 mg in 40 min meets it"),
 ]
 
 
@@ -92,7 +92,7 @@ def test_method_mismatch_is_refused(macroduct, gibson_cooke):
 
 
 def test_long_collection_is_flagged_and_never_rescues_a_qns(macroduct):
-    # CLSI C34 (sheet §2): > 30 min flagged; minimum x minutes / 30
+    # CLSI C34: > 30 min flagged; minimum x minutes / 30
     result = assess_volume(macroduct, Q_(18, "uL"), Q_(45, "min"))
     assert codes(result.findings) == ["collection_too_long", "sample_qns", "sweat_rate_low"]
     assert result.findings[0].severity is Severity.WARN
@@ -101,7 +101,7 @@ def test_long_collection_is_flagged_and_never_rescues_a_qns(macroduct):
 
 
 def test_sweat_rate_is_informational(macroduct, gibson_cooke):
-    # sheet §2: 15 uL / (5.3 cm2 x 30 min) = 0.94 g/m2/min, and the sample is adequate
+    # CLSI C34: 15 uL / (5.3 cm2 x 30 min) = 0.94 g/m2/min, and the sample is adequate
     result = assess_volume(macroduct, Q_(15, "uL"), Q_(30, "min"))
     assert result.sweat_rate.to("g/m**2/min").magnitude == pytest.approx(0.943, abs=1e-3)
     assert result.adequate
@@ -125,16 +125,71 @@ def test_finding_carries_its_source(macroduct):
     assert "CLSI C34" in finding.source and "CFF 2007" in finding.source
 
 
-@given(pre=st.integers(1, 50_000_000), sample=st.integers(0, 10_000))
+@given(pre=st.integers(1, 5_000_000_000), sample=st.integers(0, 100_000))
 def test_weighed_sample_is_exact_for_any_balance_reading(pre, sample):
-    # CLSI C34: readings at 0.1 mg; the difference is the exact decimal difference
-    pre_mg, post_mg = pre / 10, (pre + sample) / 10
-    assert sample_weight(Q_(pre_mg, "mg"), Q_(post_mg, "mg")).magnitude == sample / 10
+    # CLSI C34: readings at 0.01 mg keep their precision; the difference is the exact decimal difference
+    pre_mg, post_mg = pre / 100, (pre + sample) / 100
+    assert sample_weight(Q_(pre_mg, "mg"), Q_(post_mg, "mg")).magnitude == sample / 100
 
 
-@given(volume=st.floats(0, 100, allow_nan=False), minutes=st.floats(30, 120, allow_nan=False))
+# (pre mg, post mg, sample mg, adequate, source)
+PRECISION_CASES = [
+    (1000.04, 1075.03, 74.99, False, "CLSI C34: 74.99 mg is below 75 mg: QNS (rounding each weight made it 75.0)"),
+    (1000.05, 1075.05, 75.0, True, "CLSI C34: 75.00 mg is the minimum: adequate"),
+    (1012.4, 1112.4, 100.0, True, "CLSI C34: 0.1 mg readings: exactly 100.0 mg"),
+    (1000.0, 1074.999, 74.999, False, "CLSI C34: a finer balance keeps its digits too"),
+]
+
+
+@pytest.mark.parametrize(("pre", "post", "sample", "adequate", "source"), PRECISION_CASES)
+def test_weights_keep_the_balance_precision(gibson_cooke, pre, post, sample, adequate, source):
+    result = assess_weights(gibson_cooke, Q_(pre, "mg"), Q_(post, "mg"), Q_(30, "min"))
+    assert result.sample.magnitude == sample, source
+    assert result.adequate is adequate, source
+
+
+# (method, sample, accepted, source)
+PLAUSIBILITY_CASES = [
+    ("macroduct", "85 uL", True, "Macroduct 3710 manual: the coil holds about 85 uL"),
+    ("macroduct", "85.1 uL", False, "Macroduct 3710 manual: more than the coil holds"),
+    ("macroduct", "5000 uL", False, "Macroduct 3710 manual: 5000 uL from a coil is an entry error"),
+    ("macroduct", "22000 uL", False, "Macroduct 3710 manual: the worksheet's 22,000 uL"),
+    ("gibson_cooke", "500 mg", True, "CLSI C34 Appendix A: a few hundred mg from a 2x2 in gauze"),
+    ("gibson_cooke", "500.01 mg", False, "CLSI C34 Appendix A: beyond what a gauze yields in 30 min"),
+]
+
+
+@pytest.mark.parametrize(("method", "sample", "accepted", "source"), PLAUSIBILITY_CASES)
+def test_implausible_sample_is_refused_naming_the_limit(method, sample, accepted, source):
+    protocol = load_protocol(method)
+    amount = parse_quantity(sample, "volume" if method == "macroduct" else "mass", "test")
+    if accepted:
+        check_plausible(protocol, amount)
+        return
+    with pytest.raises(ValidationError) as err:
+        if method == "macroduct":
+            assess_volume(protocol, amount, Q_(30, "min"))
+        else:
+            assess_weights(protocol, Q_(1000, "mg"), Q_(1000, "mg") + amount, Q_(30, "min"))
+    limit = "85 µL" if method == "macroduct" else "500 mg"
+    assert f"above the {limit} maximum" in str(err.value), source
+    assert ("Macroduct 3710" if method == "macroduct" else "CLSI C34") in str(err.value), source
+
+
+def test_a_method_file_sets_its_own_maximum(tmp_path):
+    text = load_protocol("macroduct").text.replace('maximum_sample = { value = "85 uL"',
+                                                   'maximum_sample = { value = "60 uL"')
+    protocol = parse_protocol_text(text, tmp_path / "lab.toml")
+    with pytest.raises(ValidationError, match="above the 60 µL maximum"):
+        assess_volume(protocol, Q_(61, "uL"), Q_(30, "min"))
+    no_key = "\n".join(line for line in load_protocol("macroduct").text.splitlines()
+                        if not line.startswith("maximum_sample"))
+    assert parse_protocol_text(no_key, tmp_path / "old.toml").maximum_sample == Q_(85, "uL")
+
+
+@given(volume=st.floats(0, 85, allow_nan=False), minutes=st.floats(30, 120, allow_nan=False))
 def test_longer_collection_never_rescues_a_sample(volume, minutes):
-    # CLSI C34 (sheet §2): a collection beyond 30 min is never more adequate than the same sample in 30 min
+    # CLSI C34: a collection beyond 30 min is never more adequate than the same sample in 30 min
     protocol = load_protocol("macroduct")
     at_30 = assess_volume(protocol, Q_(volume, "uL"), Q_(30, "min")).adequate
     longer = assess_volume(protocol, Q_(volume, "uL"), Q_(minutes, "min")).adequate

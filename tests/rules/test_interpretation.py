@@ -1,4 +1,5 @@
-"""Interpretation: CFF 2017 ranges (sheet §4), bilateral rules (CFF 2007; Macroduct 3710; sheet §4)."""
+"""The one result: range sets (CFF 2017; CLSI C34-A3; ACB 2014 UK guideline), repeat, flags, bilateral rules
+(CFF 2007; Macroduct 3710 manual)."""
 
 import pytest
 
@@ -6,7 +7,9 @@ from sweattest.core.errors import ValidationError
 from sweattest.core.rules.adequacy import assess_volume
 from sweattest.core.rules.chloride import report_chloride
 from sweattest.core.rules.findings import Severity, codes
-from sweattest.core.rules.interpretation import QNS_WORDING, SiteOutcome, interpret
+from sweattest.core.rules.interpretation import ABORTED_WORDING, QNS_WORDING, interpret
+from sweattest.core.rules.ranges import CFF_2017, RANGE_SETS, range_set
+from sweattest.core.rules.result import SiteOutcome, SiteStatus
 from sweattest.core.units import Q_
 
 
@@ -16,69 +19,93 @@ def site(protocol, name, chloride, volume=22):
     return SiteOutcome(name, adequacy, report)
 
 
-# (measured mmol/L, category, source)
+# (measured mmol/L, category, HL7 OBX-8 flag, repeat, source)
 CATEGORY_CASES = [
-    (5, "cf_unlikely", "CFF 2017: '<10' is CF unlikely"),
-    (29, "cf_unlikely", "CFF 2017: <= 29 CF unlikely"),
-    (29.4, "cf_unlikely", "CFF 2017 + sheet §4 rounding: 29.4 -> 29"),
-    (29.5, "intermediate", "CFF 2017 + sheet §4 rounding: 29.5 -> 30"),
-    (30, "intermediate", "CFF 2017: 30-59 intermediate"),
-    (59, "intermediate", "CFF 2017: 30-59 intermediate"),
-    (59.4, "intermediate", "CFF 2017 + sheet §4 rounding: 59.4 -> 59"),
-    (59.5, "cf_likely", "CFF 2017 + sheet §4 rounding: 59.5 -> 60"),
-    (60, "cf_likely", "CFF 2017: >= 60 CF likely"),
-    (160, "cf_likely", "CFF 2017; CLSI C34 upper limit still reportable"),
+    (5, "cf_unlikely", "N", False, "CFF 2017: '<10' is CF unlikely; HL7 table 0078 N"),
+    (29, "cf_unlikely", "N", False, "CFF 2017: <= 29 CF unlikely"),
+    (29.4, "cf_unlikely", "N", False, "CFF 2017; CLSI C34 whole-number rounding: 29.4 -> 29"),
+    (29.5, "intermediate", "A", True, "CFF 2017: 29.5 -> 30 intermediate; repeat sweat test and CFTR analysis"),
+    (30, "intermediate", "A", True, "CFF 2017: 30-59 intermediate calls for a repeat sweat test and CFTR analysis"),
+    (59, "intermediate", "A", True, "CFF 2017: 30-59 intermediate; repeat"),
+    (59.4, "intermediate", "A", True, "CFF 2017; CLSI C34 rounding: 59.4 -> 59"),
+    (59.5, "cf_likely", "H", False, "CFF 2017; CLSI C34 rounding: 59.5 -> 60"),
+    (60, "cf_likely", "H", False, "CFF 2017: >= 60 CF likely; HL7 table 0078 H"),
+    (160, "cf_likely", "H", False, "CFF 2017; CLSI C34 upper limit still reportable"),
 ]
 
 
-@pytest.mark.parametrize(("measured", "category", "source"), CATEGORY_CASES)
-def test_cff_2017_categories(macroduct, measured, category, source):
+@pytest.mark.parametrize(("measured", "category", "flag", "repeat", "source"), CATEGORY_CASES)
+def test_cff_2017_categories_flags_and_repeat(macroduct, measured, category, flag, repeat, source):
     result = interpret([site(macroduct, "left_forearm", measured)])
     assert result.category == category, source
-    assert result.wording and result.repeat_recommended is False
+    assert result.sites[0].flag == flag, source
+    assert result.repeat_recommended is repeat, source
+    assert result.wording == CFF_2017.wording(result.category)
+    assert result.ranges.name == "cff_2017"
 
 
-# (age days, measured, category, source)
-C34_A3_CASES = [
-    (150, 35, "intermediate", "CLSI C34-A3: <= 6 months 30-59 intermediate"),
-    (300, 35, "cf_unlikely", "CLSI C34-A3: > 6 months <= 39 normal"),
-    (300, 39, "cf_unlikely", "CLSI C34-A3: > 6 months 39 normal"),
-    (300, 40, "intermediate", "CLSI C34-A3: > 6 months 40-59 intermediate"),
-    (300, 60, "cf_likely", "CLSI C34-A3: >= 60"),
+def test_intermediate_wording_says_repeat_and_cftr(macroduct):
+    # CFF 2017: an intermediate result calls for a repeat sweat test and CFTR analysis
+    result = interpret([site(macroduct, "left_forearm", 45)])
+    assert "repeat the sweat test" in result.wording and "CFTR" in result.wording
+
+
+# (range set, age days, measured, category, source)
+RANGE_SET_CASES = [
+    ("clsi_c34_a3", 150, 35, "intermediate", "CLSI C34-A3: <= 6 months 30-59 intermediate"),
+    ("clsi_c34_a3", 182, 35, "intermediate", "CLSI C34-A3: exactly 6 months is the infant group"),
+    ("clsi_c34_a3", 300, 35, "cf_unlikely", "CLSI C34-A3: > 6 months <= 39 normal"),
+    ("clsi_c34_a3", 517, 35, "cf_unlikely", "CLSI C34-A3: 17 months, 35 is normal (the issue's case)"),
+    ("clsi_c34_a3", 300, 39, "cf_unlikely", "CLSI C34-A3: > 6 months 39 normal"),
+    ("clsi_c34_a3", 300, 40, "intermediate", "CLSI C34-A3: > 6 months 40-59 intermediate"),
+    ("clsi_c34_a3", 300, 60, "cf_likely", "CLSI C34-A3: >= 60"),
+    ("uk_2014", 100, 29, "cf_unlikely", "ACB 2014: under 6 months < 30 unlikely"),
+    ("uk_2014", 100, 30, "intermediate", "ACB 2014: under 6 months 30-60 intermediate"),
+    ("uk_2014", 100, 60, "intermediate", "ACB 2014: 60 is intermediate under the UK wording"),
+    ("uk_2014", 100, 61, "cf_likely", "ACB 2014: > 60 supports the diagnosis"),
+    ("uk_2014", 183, 35, "cf_unlikely", "ACB 2014: from 6 months < 40 unlikely"),
+    ("uk_2014", 400, 39, "cf_unlikely", "ACB 2014: from 6 months < 40 unlikely"),
+    ("uk_2014", 400, 40, "intermediate", "ACB 2014: from 6 months 40-60 intermediate"),
+    ("uk_2014", 400, 60, "intermediate", "ACB 2014: 60 is intermediate (CFF 2017 would say CF likely)"),
+    ("uk_2014", 400, 61, "cf_likely", "ACB 2014: > 60 supports the diagnosis"),
+    ("cff_2017", 400, 60, "cf_likely", "CFF 2017: >= 60 CF likely at all ages"),
 ]
 
 
-@pytest.mark.parametrize(("age_days", "measured", "category", "source"), C34_A3_CASES)
-def test_older_range_set_is_selectable(macroduct, age_days, measured, category, source):
-    result = interpret([site(macroduct, "left_forearm", measured)], ranges="clsi_c34_a3",
-                       age=Q_(age_days, "day"))
+@pytest.mark.parametrize(("name", "age_days", "measured", "category", "source"), RANGE_SET_CASES)
+def test_range_sets(macroduct, name, age_days, measured, category, source):
+    rs = range_set(name, Q_(age_days, "day"))
+    result = interpret([site(macroduct, "left_forearm", measured)], rs)
     assert result.category == category, source
+    assert result.wording == rs.wording(result.category) and result.ranges is rs, source
 
 
 def test_range_set_errors(macroduct):
     with pytest.raises(ValidationError, match="age"):
-        interpret([site(macroduct, "l", 40)], ranges="clsi_c34_a3")
-    with pytest.raises(ValidationError, match="unknown range set"):
-        interpret([site(macroduct, "l", 40)], ranges="nccls_1994")
+        range_set("clsi_c34_a3")
+    with pytest.raises(ValidationError, match="known range sets: cff_2017, clsi_c34_a3, uk_2014"):
+        range_set("nccls_1994", Q_(100, "day"))
     with pytest.raises(ValidationError, match="sites"):
         interpret([])
+    assert RANGE_SETS == ("cff_2017", "clsi_c34_a3", "uk_2014")
 
 
 def test_bilateral_follows_higher_and_flags_discordance(macroduct):
-    # sheet §4: sweattest's conservative default (no guideline states it)
+    # sweattest's conservative default (no guideline states it); 31 is intermediate: CFF 2017 repeat
     result = interpret([site(macroduct, "left_forearm", 28), site(macroduct, "right_forearm", 31)])
     assert result.category == "intermediate"
     assert codes(result.findings) == ["bilateral_discordant"]
-    assert result.repeat_recommended is False
+    assert [s.flag for s in result.sites] == ["N", "A"]
+    assert result.repeat_recommended is True
 
 
 # (left, right, flagged, source)
 DIFFERENCE_CASES = [
-    (20, 30, False, "sheet §4 lab default: a difference of exactly 10 mmol/L is not flagged"),
-    (20, 31, True, "sheet §4 lab default: > 10 mmol/L with both < 60 flagged, repeat"),
-    (49, 60, False, "sheet §4: the rule applies only when both are < 60"),
-    (48, 59, True, "sheet §4: both < 60, 11 apart"),
-    (5, 21, True, "sheet §4: '<10' site compared by its measured value"),
+    (10, 20, False, "lab default (Mackay 2008): a difference of exactly 10 mmol/L is not flagged"),
+    (10, 21, True, "lab default (Mackay 2008): > 10 mmol/L with both < 60 flagged, repeat"),
+    (49, 60, False, "lab default: the rule applies only when both are < 60"),
+    (48, 59, True, "lab default: both < 60, 11 apart"),
+    (5, 21, True, "lab default: a '<10' site compared by its limit"),
 ]
 
 
@@ -86,11 +113,13 @@ DIFFERENCE_CASES = [
 def test_bilateral_difference_limit(macroduct, left, right, flagged, source):
     result = interpret([site(macroduct, "left_forearm", left), site(macroduct, "right_forearm", right)])
     assert ("bilateral_difference" in codes(result.findings)) is flagged, source
-    assert result.repeat_recommended is flagged, source
+    if result.category != "intermediate":
+        assert result.repeat_recommended is flagged, source
 
 
 def test_difference_limit_is_configurable(macroduct):
-    sites = [site(macroduct, "left_forearm", 20), site(macroduct, "right_forearm", 28)]
+    sites = [site(macroduct, "left_forearm", 12), site(macroduct, "right_forearm", 20)]
+    assert not interpret(sites).repeat_recommended
     assert interpret(sites, difference_limit=Q_(7, "mmol/L")).repeat_recommended
 
 
@@ -99,28 +128,51 @@ def test_one_site_qns_reports_the_other_with_a_flag(macroduct):
     result = interpret([site(macroduct, "left_forearm", 0, volume=10), site(macroduct, "right_forearm", 65)])
     assert result.category == "cf_likely"
     assert [(f.code, f.severity) for f in result.findings] == [("site_qns", Severity.WARN)]
-    assert "left_forearm" in result.findings[0].message
+    assert [s.status for s in result.sites] == [SiteStatus.QNS, SiteStatus.REPORTED]
 
 
-def test_both_sites_qns(macroduct):
-    result = interpret([site(macroduct, "left_forearm", 0, volume=10),
-                        site(macroduct, "right_forearm", 0, volume=14.9)])
-    assert result.category is None
-    assert result.wording == QNS_WORDING == "QNS — quantity not sufficient, repeat test"
-    assert result.repeat_recommended
-    assert codes(result.findings) == ["test_qns"]
+# (sites as (chloride, volume, aborted), wording, source): no reportable result -> repeat, never blank
+NO_RESULT_CASES = [
+    ([(0, 10, False), (0, 14.9, False)], QNS_WORDING, "Macroduct 3710; CFF 2007: both QNS, repeat"),
+    ([(0, 10, False), (0, 22, True)], QNS_WORDING, "CFF 2007: the only measured site QNS, repeat"),
+    ([(0, 22, True), (0, 22, True)], ABORTED_WORDING, "CLSI C34: an aborted test is repeated"),
+    ([(170, 22, False)], "No reportable result: repeat the test.", "CLSI C34: above 160 not reported, repeat"),
+]
+
+
+@pytest.mark.parametrize(("sites", "wording", "source"), NO_RESULT_CASES)
+def test_no_reportable_result_means_repeat(macroduct, sites, wording, source):
+    outcomes = []
+    for i, (cl, vol, aborted) in enumerate(sites):
+        o = site(macroduct, ["left_forearm", "right_forearm"][i], cl, vol)
+        outcomes.append(SiteOutcome(o.site, None if aborted else o.adequacy, None if aborted else o.chloride,
+                                    aborted=aborted))
+    result = interpret(outcomes)
+    assert result.category is None, source
+    assert result.wording == wording, source
+    assert result.repeat_recommended is True, source
+    assert all(s.flag is None for s in result.sites)
 
 
 def test_unreportable_site_requires_repeat(macroduct):
-    result = interpret([site(macroduct, "left_forearm", 170)])
-    assert result.category is None and result.repeat_recommended
-    both = interpret([site(macroduct, "left_forearm", 170), site(macroduct, "right_forearm", 45)])
-    assert both.category == "intermediate" and both.repeat_recommended
-    assert codes(both.findings) == ["site_not_reportable"]
+    both = interpret([site(macroduct, "left_forearm", 170), site(macroduct, "right_forearm", 65)])
+    assert both.category == "cf_likely" and both.repeat_recommended
+    assert codes(both.findings) == []  # the site's own chloride finding says why (CLSI C34)
+    assert codes(both.sites[0].chloride.findings) == ["chloride_above_range"]
 
 
-def test_adequate_site_without_chloride_is_incomplete(macroduct):
+def test_adequate_site_without_chloride_is_pending(macroduct):
     adequacy = assess_volume(macroduct, Q_(22, "uL"), Q_(30, "min"))
     result = interpret([SiteOutcome("left_forearm", adequacy, None), site(macroduct, "right_forearm", 20)])
     assert result.category == "cf_unlikely"
     assert codes(result.findings) == ["chloride_missing"]
+    assert result.sites[0].status is SiteStatus.PENDING
+
+
+def test_withheld_interpretation_has_no_category_no_flags_and_repeat(macroduct):
+    # "never an interpretation beside a block": the hook a blocking finding fills
+    result = interpret([site(macroduct, "left_forearm", 65)], withheld="patient under 48 hours of age")
+    assert result.category is None and result.withheld == "patient under 48 hours of age"
+    assert result.wording.startswith("Interpretation withheld: patient under 48 hours of age")
+    assert result.repeat_recommended is True
+    assert result.sites[0].flag is None and result.sites[0].status is SiteStatus.REPORTED

@@ -64,7 +64,10 @@ def test_a_broken_inducer_stops_the_site_and_stimulates_no_other(tmp_path, kind,
     assert right.state == "aborted" and aborts["right_forearm"]["code"] == "inducer_faulty"
     assert "not stimulated: the inducer was declared faulty" in aborts["right_forearm"]["reason"]
     assert right.charge is None or right.charge.magnitude == 0  # never switched on
-    assert result.record["interpretation"] is None and result.files  # the record is still written
+    assert result.files  # the record is still written, and says what to do (CLSI C34: an aborted test is repeated)
+    interp = result.record["interpretation"]
+    assert (interp["category"], interp["repeat_recommended"]) == (None, True)
+    assert interp["wording"] == "No result: the test was aborted; repeat the test."
 
 
 def test_an_analyzer_error_code_is_retried_once_then_succeeds(tmp_path):
@@ -104,3 +107,25 @@ def test_a_result_for_another_sample_is_never_recorded_for_this_site(tmp_path, m
     assert right.state == "aborted" and right.chloride is None
     assert "the chloridometer reported sample 'R-OTHER-PATIENT', expected" in right.abort_reason
     assert not any(e.kind == "analyze" and e.site == "right_forearm" for e in events)
+
+
+def test_a_balance_reading_beyond_what_a_gauze_can_hold_is_refused_and_kept(tmp_path):
+    # CLSI C34 Appendix A: a gauze yields tens to a few hundred mg; 20 g/m2/min on 25.8 cm2 for 30 min would be
+    # about 1550 mg: an instrument error, refused naming the 500 mg limit, weighed again, then the site aborted
+    scenario = copy.deepcopy(DEMO_SCENARIO)
+    scenario["sites"]["left_forearm"]["sweat_rate_g_m2_min"] = 20
+    order = parse_order(copy.deepcopy(DEMO_ORDER) | {"method": "gibson_cooke"})
+    store = open_store(str(tmp_path / "runs.db"))
+    try:
+        result = perform_simulated_run(order, parse_scenario(scenario, order.sites), store=store,
+                                       clock=VirtualClock(), out_dir=tmp_path / "out")
+        events = store.events(result.run.run_id)
+    finally:
+        store.close()
+    left, right = result.run.sites
+    assert left.state == "aborted" and "above the 500 mg maximum (CLSI C34 Appendix A" in left.abort_reason
+    assert right.state == "result_ready"
+    refused = [e for e in events if e.kind == "measure_sample" and e.site == "left_forearm"]
+    assert len(refused) == 2 and not any(e.accepted for e in refused)  # both readings kept, marked refused
+    assert all("500 mg maximum" in e.data["refused"] for e in refused)
+    assert result.record["interpretation"]["repeat_recommended"] is True

@@ -94,3 +94,33 @@ def test_a_typed_instrument_reading_follows_the_same_grammar(dimension, typed, m
     assert op.prompt is not None and answers == []
     op.close()
     runner.join(timeout=5)
+
+
+# (typed, refused with, source)
+IMPLAUSIBLE = [
+    ("5000 uL", "5000.0 µL is above the 85 µL maximum (Macroduct 3710 manual", "Macroduct 3710: coil about 85 uL"),
+    ("22 mL", "22000.0 µL is above the 85 µL maximum", "Macroduct 3710: the worksheet's 22,000 uL typed in mL"),
+    ("85.5 uL", "85.5 µL is above the 85 µL maximum", "Macroduct 3710: just over what the coil holds"),
+]
+
+
+@pytest.mark.parametrize(("typed", "message", "source"), IMPLAUSIBLE)
+def test_a_volume_the_coil_cannot_hold_is_refused_on_the_prompt(typed, message, source):
+    from sweattest.core.protocol import load_protocol
+
+    op = WebOperator("tech1", protocol=load_protocol("macroduct"))
+    answers: list = []
+    runner = threading.Thread(target=lambda: answers.append(op.read_volume("left_forearm")), daemon=True)
+    runner.start()
+    for _ in range(500):
+        if op.prompt is not None:
+            break
+        runner.join(timeout=0.01)
+    prompt_id = op.prompt.id
+    with pytest.raises(ValidationError) as err:
+        op.confirm(prompt_id, typed)
+    assert message in str(err.value), source
+    assert op.prompt is not None and op.prompt.id == prompt_id and answers == [], source  # still waiting
+    op.confirm(prompt_id, "85 uL")  # the coil's full capacity is accepted
+    runner.join(timeout=5)
+    assert answers == [Q_(85, "uL")]

@@ -302,12 +302,25 @@ class Runner:
         self.timers.pop((e.site, e.name), None)
 
     def _measure_sample(self, e: fx.MeasureSample) -> None:
-        if e.gravimetric:
-            reading = self._weigh(e.site, "post")
-            if reading is not None:
-                self.feed("measure_sample", site=e.site, data={"weight": reading.value, **reading.source})
-        else:
-            self.feed("measure_sample", site=e.site, data={"volume": self.operator.read_volume(e.site)})
+        """The sample, weighed or read. A reading the rules refuse (e.g. more than the collection can hold)
+        is recorded as refused, told to the tech and measured again; after MEASURE_ATTEMPTS the site is
+        aborted with the reason. Every reading stays in the record."""
+        refused = ""
+        for _ in range(MEASURE_ATTEMPTS):
+            if e.gravimetric:
+                reading = self._weigh(e.site, "post")
+                if reading is None:
+                    return  # the site was aborted: the balance failed
+                data = {"weight": reading.value, **reading.source}
+            else:
+                data = {"volume": self.operator.read_volume(e.site)}
+            try:
+                self.feed("measure_sample", site=e.site, data=data)
+                return
+            except ValidationError as exc:
+                refused = str(exc)
+                self.operator.tell(f"{_label(e.site)}: not accepted: {refused}")
+        self.feed("abort", site=e.site, data={"reason": f"sample not accepted: {refused}", "code": "sample"})
 
     def _ensure_qc(self) -> str | None:
         """The analytical run's QC: both control levels once per analyzer and day, before patient samples

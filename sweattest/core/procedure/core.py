@@ -11,8 +11,10 @@ from sweattest.core.procedure.model import SITES, RunState, SiteRecord
 from sweattest.core.procedure.table import EVENTS, INTERNAL_EVENTS, lookup
 from sweattest.core.protocol import Protocol
 from sweattest.core.rules.adequacy import assess_volume, assess_weights
-from sweattest.core.rules.chloride import report_chloride, sweat_chloride_from_eluate
-from sweattest.core.rules.interpretation import SiteOutcome, interpret
+from sweattest.core.rules.chloride import site_chloride
+from sweattest.core.rules.interpretation import interpret
+from sweattest.core.rules.ranges import CFF_2017, RangeSet
+from sweattest.core.rules.result import SiteOutcome, SweatResult
 from sweattest.core.units import Q_, require
 
 #: Events that, without a site, apply to every site in a state that allows them.
@@ -121,7 +123,7 @@ def _step(run: RunState, record: SiteRecord, event: Event) -> tuple[RunState, li
 
 
 def _measured(p: Protocol, record: SiteRecord, event: Event) -> SiteRecord:
-    """Sample in: decide adequacy by the minimum sample (sweat-testing sheet section 2)."""
+    """Sample in: decide adequacy by the minimum sample (CLSI C34; CFF 2007)."""
     d = event.data
     minutes = record.collection_time or Q_(0, "min")
     if p.gravimetric:
@@ -140,10 +142,7 @@ def _measured(p: Protocol, record: SiteRecord, event: Event) -> SiteRecord:
 
 def _analyzed(p: Protocol, record: SiteRecord, event: Event) -> SiteRecord:
     measured = require(event.data["chloride"], "concentration", "analyze.chloride")
-    chloride = measured
-    if p.gravimetric:
-        chloride = sweat_chloride_from_eluate(p, measured, p.eluate_volume, record.adequacy.sample)
-    report = report_chloride(p, chloride)
+    report = site_chloride(p, measured, sweat_mass=record.adequacy.sample if p.gravimetric else None)
     record = replace(record, analyzer_chloride=measured, chloride=report)
     return record.moved("result_ready", "release_result", event.at, event.t)
 
@@ -201,9 +200,9 @@ def _results(run: RunState) -> list[fx.Effect]:
     return [fx.ResultsReady()]
 
 
-def interpretation(run: RunState):
-    """The run's interpretation from its sites' outcomes (CFF 2017, via the rules); None when no site
-    that was not aborted has a measured sample."""
-    outcomes = [SiteOutcome(site=s.site, adequacy=s.adequacy, chloride=s.chloride)
-                for s in run.sites if s.state != "aborted" and s.adequacy is not None]
-    return interpret(outcomes) if outcomes else None
+def result(run: RunState, ranges: RangeSet = CFF_2017, withheld: str | None = None) -> SweatResult:
+    """The run's one result from its sites (aborted sites included, as aborted), interpreted with ``ranges``;
+    ``withheld``: why a block withholds the interpretation."""
+    outcomes = [SiteOutcome(site=s.site, adequacy=s.adequacy, chloride=s.chloride, aborted=s.state == "aborted")
+                for s in run.sites]
+    return interpret(outcomes, ranges, withheld=withheld)

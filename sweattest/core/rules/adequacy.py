@@ -1,11 +1,16 @@
 """Sample adequacy (QNS) and sweat rate.
 
-Sources (sweat-testing sheet §2):
+Sources:
 - CLSI C34; CFF 2007: minimum sample 15 uL (Macroduct coil) / 75 mg (gauze, filter paper) in 30 min,
   equivalent to a sweat rate of 1 g/m2/min. Adequacy is decided by the minimum sample alone.
 - CLSI C34: collection 30 minutes at most; a longer collection is flagged and the minimum rises in
   proportion (minimum x minutes / 30), so a long collection never turns a QNS into an adequate sample.
-- CLSI C34: gravimetric sample = post - pre weight on an analytical balance (readability 0.1 mg).
+- CLSI C34: gravimetric sample = post - pre weight on an analytical balance. Both weights keep the
+  balance's own precision (0.01 mg on a semi-micro balance) through the subtraction; the sample is rounded
+  once, for display only, so 1075.03 - 1000.04 mg is a QNS 74.99 mg, never an adequate 75.0 mg.
+- Plausibility (collection.maximum_sample): a Macroduct coil holds about 85 uL (Macroduct 3710 manual); a
+  2x2 in gauze yields tens to a few hundred mg (CLSI C34 Appendix A). A sample beyond what the method can
+  physically yield is an entry or instrument error: refused, naming the limit, never a result.
 - Sweat rate (g/m2/min) = sample (mg) / (area (m2) x minutes) / 1000; sweat density 1 mg/uL. Reported
   for information only; it is not a second threshold.
 """
@@ -13,22 +18,19 @@ Sources (sweat-testing sheet §2):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from sweattest.core.errors import ValidationError
-from sweattest.core.protocol import Protocol
+from sweattest.core.protocol import MAXIMUM_SAMPLE_SOURCE, Protocol
 from sweattest.core.rules.findings import Finding, Severity
 from sweattest.core.units import Q_, Quantity, format_quantity, require
 
-#: Sweat density used to turn a volume into a mass (sheet §2: taken as 1 mg/uL).
+#: Sweat density used to turn a volume into a mass (CLSI C34: taken as 1 mg/uL).
 SWEAT_DENSITY = Q_(1, "mg/uL")
-#: Analytical balance readability (CLSI C34: analytical balance, 0.1 mg).
-BALANCE_READABILITY = Decimal("0.1")
 
-SRC_MINIMUM = "CLSI C34; CFF 2007 (sheet §2: minimum sample 15 uL / 75 mg in 30 min)"
-SRC_MAX_TIME = "CLSI C34 (sheet §2: collection 30 min at most; minimum x minutes / 30 beyond)"
-SRC_RATE = "CLSI C34 (sheet §2: sweat rate 1 g/m2/min, informational)"
-SRC_WEIGHT = "CLSI C34 (sheet §2: sample = post - pre at the balance readability, 0.1 mg)"
+SRC_MINIMUM = "CLSI C34; CFF 2007 (minimum sample 15 uL / 75 mg in 30 min)"
+SRC_MAX_TIME = "CLSI C34 (collection 30 min at most; minimum x minutes / 30 beyond)"
+SRC_RATE = "CLSI C34 (sweat rate 1 g/m2/min, informational)"
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ def assess_volume(protocol: Protocol, volume: Quantity, collection_time: Quantit
     if volume.magnitude < 0:
         raise ValidationError(f"sample volume {format_quantity(volume)} is negative: correct the reading "
                               "(a dry collector is 0 uL)")
+    check_plausible(protocol, volume)
     return _assess(protocol, volume.to("uL"), volume * SWEAT_DENSITY, minutes)
 
 
@@ -61,29 +64,43 @@ def assess_weights(protocol: Protocol, pre: Quantity, post: Quantity, collection
                               "not weights")
     minutes = _collection_minutes(collection_time)
     sample = sample_weight(pre, post)
+    check_plausible(protocol, sample)
     return _assess(protocol, sample, sample, minutes)
 
 
 def sample_weight(pre: Quantity, post: Quantity) -> Quantity:
-    """post - pre, computed in Decimal at the balance readability: 1112.4 - 1012.4 is exactly 100.0 mg.
+    """post - pre in Decimal at the precision each weight was read with (CLSI C34): 1112.4 - 1012.4 is
+    exactly 100.0 mg and 1075.03 - 1000.04 is 74.99 mg; nothing is rounded here.
 
     A negative, zero or falling weight is an entry or weighing error to correct, never a QNS.
     """
-    pre_mg = _readability(require(pre, "mass", "pre weight"), "pre weight")
-    post_mg = _readability(require(post, "mass", "post weight"), "post weight")
+    pre_mg = _exact_mg(require(pre, "mass", "pre weight"), "pre weight")
+    post_mg = _exact_mg(require(post, "mass", "post weight"), "post weight")
     if post_mg < pre_mg:
         raise ValidationError(f"post weight {post_mg} mg is below pre weight {pre_mg} mg: re-weigh or "
                               "correct the entry (a sample cannot weigh less than nothing)")
     return Q_(float(post_mg - pre_mg), "mg")
 
 
+def check_plausible(protocol: Protocol, sample: Quantity) -> None:
+    """Refuse a sample the method cannot physically yield (collection.maximum_sample and its source)."""
+    limit = protocol.maximum_sample
+    if sample.to(limit.units).magnitude > limit.magnitude:
+        what = "weight" if protocol.gravimetric else "volume"
+        source = protocol.sources.get("collection.maximum_sample", MAXIMUM_SAMPLE_SOURCE[protocol.collection_kind])
+        raise ValidationError(
+            f"sample {what} {format_quantity(sample.to(limit.units), 2)} is above the {format_quantity(limit)} "
+            f"maximum ({source}): an entry or instrument error, not a result; "
+            f"{'re-weigh' if protocol.gravimetric else 'read the coil again'} and enter the value shown")
+
+
 def sweat_rate(sample_mass: Quantity, area: Quantity, collection_time: Quantity) -> Quantity:
-    """g/m2/min = mg / (m2 x min) / 1000 (sheet §2; 1 mg/(cm2 min) = 10 g/m2/min)."""
+    """g/m2/min = mg / (m2 x min) / 1000 (CLSI C34; 1 mg/(cm2 min) = 10 g/m2/min)."""
     return (sample_mass / (area * collection_time)).to("g/m**2/min")
 
 
 def minimum_for(protocol: Protocol, collection_time: Quantity) -> Quantity:
-    """The minimum sample for a collection of ``collection_time`` (CLSI C34; sheet §2).
+    """The minimum sample for a collection of ``collection_time`` (CLSI C34).
 
     Up to the protocol's maximum time the minimum is the protocol's; beyond it the minimum rises in
     proportion (minimum x minutes / 30 with the 30-minute maximum).
@@ -126,8 +143,9 @@ def _collection_minutes(collection_time: Quantity) -> Quantity:
     return t
 
 
-def _readability(q: Quantity, what: str) -> Decimal:
-    mg = Decimal(repr(float(q.to("mg").magnitude))).quantize(BALANCE_READABILITY, ROUND_HALF_UP)
+def _exact_mg(q: Quantity, what: str) -> Decimal:
+    """The weight in mg as the decimal it was written or read as (the shortest repr of the float)."""
+    mg = Decimal(repr(float(q.to("mg").magnitude)))
     if mg <= 0:
         raise ValidationError(f"{what} {mg} mg is impossible (a container weighs more than 0 mg): "
                               "re-weigh or correct the entry")

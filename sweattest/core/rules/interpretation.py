@@ -1,158 +1,125 @@
-"""Interpretation of a test's site results: interpretive ranges, bilateral agreement, QNS sites.
+"""Interpretation of a test's sites into its one result (``result.SweatResult``).
 
-Sources (sweat-testing sheet §4):
-- CFF 2017 (Farrell et al., all ages): <= 29 mmol/L CF unlikely; 30-59 intermediate; >= 60 CF likely.
-  This is the default range set. The older CLSI C34-A3 (2009) set, superseded by CFF 2017 but still used
-  by some labs, is available by name: <= 6 months as CFF 2017; > 6 months <= 39 normal, 40-59
-  intermediate, >= 60 CF likely.
+Sources:
+- Range sets and HL7 flags: ``ranges`` (CFF 2017 default; CLSI C34-A3; ACB 2014 UK guideline).
 - CFF 2007; Macroduct 3710 manual: sites are reported separately, never pooled; a test is QNS only when
-  both sites are QNS; one QNS site: the adequate site is reported with a comment.
+  every measured site is QNS; one QNS site: the adequate site is reported with a comment.
+- CFF 2017: an intermediate result calls for a repeat sweat test and CFTR analysis; a test without a
+  reportable result (QNS, not reportable, aborted) is repeated (CLSI C34).
 - Bilateral values in different categories: the interpretation follows the higher value (sweattest's
   conservative default; no guideline states it) and the discordance is flagged.
 - Between-site difference > 10 mmol/L while both are < 60 mmol/L: flagged for review and repeat
   (lab-configurable default; Mackay 2008 between-site SD about 4 mmol/L; Rock & LeGrys between-arm CV).
+- A block withholds the interpretation (never an interpretation beside a block): ``withheld`` says why,
+  and the test is to be repeated.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from sweattest.core.errors import ValidationError
-from sweattest.core.rules.adequacy import Adequacy
-from sweattest.core.rules.chloride import ChlorideReport, round_half_up
+from sweattest.core.rules.chloride import ChlorideReport, ChlorideStatus, round_half_up
 from sweattest.core.rules.findings import Finding, Severity
+from sweattest.core.rules.ranges import CFF_2017, FLAGS, Category, RangeSet
+from sweattest.core.rules.result import SiteOutcome, SiteResult, SiteStatus, SweatResult
 from sweattest.core.units import Q_, Quantity, require
 
-CATEGORIES = ("cf_unlikely", "intermediate", "cf_likely")
 QNS_WORDING = "QNS — quantity not sufficient, repeat test"
-#: Lab-configurable default for the between-site difference that is flagged (sheet §4).
+NO_RESULT_WORDING = "No reportable result: repeat the test."
+ABORTED_WORDING = "No result: the test was aborted; repeat the test."
+PENDING_WORDING = "No interpretation yet: results pending."
+#: Lab-configurable default for the between-site difference that is flagged.
 SITE_DIFFERENCE_LIMIT = Q_(10, "mmol/L")
-#: Below this both sites must be for the difference rule to apply (sheet §4).
+#: Below this both sites must be for the difference rule to apply.
 DIFFERENCE_RULE_CEILING = Q_(60, "mmol/L")
 
-SRC_CFF2017 = "CFF 2017 (Farrell et al., J Pediatr 2017;181S:S4-S15; sheet §4 interpretive ranges)"
-SRC_C34A3 = "CLSI C34-A3 (2009), superseded by CFF 2017 (sheet §4 older ranges)"
-SRC_QNS = "Macroduct 3710 manual; CFF 2007 (sheet §2, §4: QNS only when both sites are QNS)"
-SRC_HIGHER = "sweattest conservative default, no guideline states it (sheet §4: follow the higher value)"
-SRC_DIFFERENCE = ("lab-configurable default, no guideline states it (sheet §4: > 10 mmol/L with both "
-                  "< 60; Mackay 2008, Rock & LeGrys)")
-SRC_PENDING = "CFF 2007 (sheet §4: each adequate site is analysed and reported separately)"
-SRC_RANGE_HIGH = "CLSI C34 (sheet §3: above the upper limit not reported; repeat the test)"
+SRC_QNS = "Macroduct 3710 manual; CFF 2007 (QNS only when every site is QNS)"
+SRC_HIGHER = "sweattest conservative default, no guideline states it (the interpretation follows the higher value)"
+SRC_DIFFERENCE = ("lab-configurable default, no guideline states it (> 10 mmol/L with both < 60; Mackay 2008, "
+                  "Rock & LeGrys)")
+SRC_PENDING = "CFF 2007 (each adequate site is analysed and reported separately)"
+SRC_INTERMEDIATE = "CFF 2017 (an intermediate result calls for a repeat sweat test and CFTR analysis)"
 
 
-@dataclass(frozen=True)
-class SiteOutcome:
-    """One collection site's adequacy (None: not assessed) and chloride (None: QNS or not analysed)."""
-
-    site: str
-    adequacy: Adequacy | None
-    chloride: ChlorideReport | None
-
-
-@dataclass(frozen=True)
-class Interpretation:
-    category: str | None
-    wording: str | None
-    repeat_recommended: bool
-    findings: tuple[Finding, ...]
-
-
-@dataclass(frozen=True)
-class RangeSet:
-    """Interpretive ranges: whole mmol/L upper bounds of the unlikely and intermediate bands."""
-
-    name: str
-    unlikely_max: int
-    intermediate_max: int
-    wording: dict[str, str]
-    source: str
-
-    def category(self, whole_mmol_l: int) -> str:
-        if whole_mmol_l <= self.unlikely_max:
-            return "cf_unlikely"
-        if whole_mmol_l <= self.intermediate_max:
-            return "intermediate"
-        return "cf_likely"
-
-
-_CFF2017_WORDING = {
-    "cf_unlikely": "Sweat chloride <= 29 mmol/L: CF unlikely.",
-    "intermediate": ("Sweat chloride 30-59 mmol/L: intermediate; CF possible. Further evaluation "
-                     "recommended (CFTR genetic analysis, repeat sweat test)."),
-    "cf_likely": ("Sweat chloride >= 60 mmol/L: CF likely (with clinical presentation or a positive "
-                  "newborn screen); confirm per CF Foundation guidelines."),
-}
-CFF_2017 = RangeSet("cff_2017", 29, 59, _CFF2017_WORDING, SRC_CFF2017)
-C34_A3_INFANT = RangeSet("clsi_c34_a3", 29, 59, {
-    "cf_unlikely": "Sweat chloride <= 29 mmol/L (age <= 6 months): CF unlikely.",
-    "intermediate": "Sweat chloride 30-59 mmol/L (age <= 6 months): intermediate; CF possible.",
-    "cf_likely": "Sweat chloride >= 60 mmol/L: CF likely.",
-}, SRC_C34A3)
-C34_A3_OLDER = RangeSet("clsi_c34_a3", 39, 59, {
-    "cf_unlikely": "Sweat chloride <= 39 mmol/L (age > 6 months): normal.",
-    "intermediate": "Sweat chloride 40-59 mmol/L (age > 6 months): intermediate; CF possible.",
-    "cf_likely": "Sweat chloride >= 60 mmol/L: CF likely.",
-}, SRC_C34A3)
-RANGE_SETS = ("cff_2017", "clsi_c34_a3")
-
-
-def range_set(name: str = "cff_2017", age: Quantity | None = None) -> RangeSet:
-    """The interpretive ranges by name; CLSI C34-A3 needs the patient's age (6-month split)."""
-    if name == "cff_2017":
-        return CFF_2017
-    if name == "clsi_c34_a3":
-        if age is None:
-            raise ValidationError("range set clsi_c34_a3 needs the patient's age (ranges differ at 6 months)")
-        months = require(age, "time", "patient age").to("day").magnitude / (365.25 / 12)
-        return C34_A3_INFANT if months <= 6 else C34_A3_OLDER
-    raise ValidationError(f"unknown range set {name!r}; use one of {', '.join(RANGE_SETS)}")
-
-
-def interpret(outcomes: list[SiteOutcome], ranges: str = "cff_2017", age: Quantity | None = None,
-              difference_limit: Quantity = SITE_DIFFERENCE_LIMIT) -> Interpretation:
-    """Interpret a test's sites (CFF 2017 by default; see the module notes for each rule's source)."""
+def interpret(outcomes: list[SiteOutcome], ranges: RangeSet = CFF_2017, *, withheld: str | None = None,
+              difference_limit: Quantity = SITE_DIFFERENCE_LIMIT) -> SweatResult:
+    """The test's result from its sites, interpreted with ``ranges``. ``withheld``: why a block withholds
+    the interpretation (then no category, no flags, repeat recommended)."""
     if not outcomes:
         raise ValidationError("sites: at least one collection site is needed to interpret a test")
-    rs = range_set(ranges, age)
     findings: list[Finding] = []
-    qns = [o.site for o in outcomes if o.adequacy is not None and not o.adequacy.adequate]
-    if len(qns) == len(outcomes):
+    statuses = {o.site: _status(o) for o in outcomes}
+    measured = [o for o in outcomes if statuses[o.site] is not SiteStatus.ABORTED and o.adequacy is not None]
+    qns = [o.site for o in measured if statuses[o.site] is SiteStatus.QNS]
+    reportable = [(o.site, o.chloride) for o in measured if o.chloride is not None and o.chloride.reportable]
+    for o in measured:
+        if statuses[o.site] is SiteStatus.PENDING:
+            findings.append(Finding("chloride_missing", Severity.WARN, f"{o.site}: adequate sample but no "
+                                    "chloride result yet; the interpretation is incomplete", SRC_PENDING))
+    if measured and len(qns) == len(measured):
         findings.append(Finding("test_qns", Severity.BLOCK, f"all sites QNS ({', '.join(qns)}): "
                                 "no chloride; repeat the test", SRC_QNS))
-        return Interpretation(None, QNS_WORDING, True, tuple(findings))
-    for site in qns:
-        findings.append(Finding("site_qns", Severity.WARN, f"{site} was QNS; the result is reported "
-                                "from the adequate site only", SRC_QNS))
-    repeat = False
-    reportable: list[tuple[str, ChlorideReport]] = []
-    for o in outcomes:
-        if o.site in qns:
-            continue
-        if o.chloride is None:
-            findings.append(Finding("chloride_missing", Severity.WARN, f"{o.site}: adequate sample but no "
-                                    "chloride result yet; the interpretation is incomplete", SRC_QNS))
-        elif not o.chloride.reportable:
-            repeat = True
-            findings.append(Finding("site_not_reportable", Severity.WARN, f"{o.site}: chloride not "
-                                    "reportable; repeat the test", SRC_RANGE_HIGH))
-        else:
-            reportable.append((o.site, o.chloride))
-    if not reportable:
-        return Interpretation(None, None, repeat, tuple(findings))
-    bilateral, repeat_b = _bilateral(reportable, rs, difference_limit)
-    findings.extend(bilateral)
-    highest = max(_whole(c) for _, c in reportable)
-    category = rs.category(highest)
-    return Interpretation(category, rs.wording[category], repeat or repeat_b, tuple(findings))
+    elif reportable:
+        findings += [Finding("site_qns", Severity.WARN, f"{site} was QNS; the result is reported from the "
+                             "adequate site only", SRC_QNS) for site in qns]
+    category = None
+    repeat = any(statuses[o.site] is SiteStatus.NOT_REPORTABLE for o in measured)
+    if reportable and withheld is None:
+        bilateral, repeat_b = _bilateral(reportable, ranges, difference_limit)
+        findings.extend(bilateral)
+        category = ranges.category(max(_whole(c) for _, c in reportable))
+        repeat = repeat or repeat_b or category is Category.INTERMEDIATE  # CFF 2017 (SRC_INTERMEDIATE)
+    pending = any(s is SiteStatus.PENDING for s in statuses.values())
+    if category is None and (withheld is not None or not pending):
+        repeat = True
+    sites = tuple(_site_result(o, statuses[o.site], ranges, withheld) for o in outcomes)
+    return SweatResult(sites, category, _wording(category, ranges, withheld, statuses, bool(qns)), ranges,
+                       repeat, withheld, tuple(findings))
+
+
+def _status(o: SiteOutcome) -> SiteStatus:
+    if o.aborted:
+        return SiteStatus.ABORTED
+    if o.adequacy is not None and not o.adequacy.adequate:
+        return SiteStatus.QNS
+    if o.chloride is None:
+        return SiteStatus.PENDING
+    return {ChlorideStatus.REPORTED: SiteStatus.REPORTED, ChlorideStatus.BELOW_RANGE: SiteStatus.BELOW_RANGE,
+            ChlorideStatus.NOT_REPORTABLE: SiteStatus.NOT_REPORTABLE}[o.chloride.status]
+
+
+def _site_result(o: SiteOutcome, status: SiteStatus, ranges: RangeSet, withheld: str | None) -> SiteResult:
+    chloride = o.chloride if status in {SiteStatus.REPORTED, SiteStatus.BELOW_RANGE,
+                                        SiteStatus.NOT_REPORTABLE} else None
+    if withheld is not None or chloride is None or not chloride.reportable:
+        return SiteResult(o.site, status, chloride, None, None)
+    category = ranges.category(_whole(chloride))
+    return SiteResult(o.site, status, chloride, category, FLAGS[category])
+
+
+def _wording(category: Category | None, ranges: RangeSet, withheld: str | None,
+             statuses: dict[str, SiteStatus], any_qns: bool) -> str:
+    if withheld is not None:
+        if withheld.lower().startswith("interpretation withheld"):  # findings.withheld_because says it all
+            return withheld[:1].upper() + withheld[1:]
+        return f"Interpretation withheld: {withheld}. Repeat the test."
+    if category is not None:
+        return ranges.wording(category)
+    values = set(statuses.values())
+    if SiteStatus.PENDING in values:
+        return PENDING_WORDING
+    if values == {SiteStatus.ABORTED}:
+        return ABORTED_WORDING
+    return QNS_WORDING if any_qns and values <= {SiteStatus.QNS, SiteStatus.ABORTED} else NO_RESULT_WORDING
 
 
 def _whole(report: ChlorideReport) -> int:
+    assert report.value is not None
     return round_half_up(report.value)
 
 
 def _bilateral(reportable: list[tuple[str, ChlorideReport]], rs: RangeSet,
                difference_limit: Quantity) -> tuple[list[Finding], bool]:
-    """Discordance and between-site difference flags (sheet §4)."""
+    """Discordance and between-site difference flags."""
     if len(reportable) < 2:
         return [], False
     findings: list[Finding] = []

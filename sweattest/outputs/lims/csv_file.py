@@ -1,4 +1,4 @@
-"""LIMS CSV: one row per site result, schema version 2 (documented in docs/lims-csv.md).
+"""LIMS CSV: one row per site result, schema version 3 (documented in docs/lims-csv.md).
 
 UTF-8, CR LF line ends, a header row; times ISO 8601 in UTC (``Z``); an explicit ``site_status`` column
 (a QNS site is never a blank chloride: LIMS importers read blanks as 0); cells starting with = + - @ TAB
@@ -12,13 +12,13 @@ import io
 from datetime import UTC, datetime
 from typing import Any
 
-CSV_SCHEMA_VERSION = "2"
+CSV_SCHEMA_VERSION = "3"
 COLUMNS = ("schema_version", "run_id", "accession", "report_version", "result_status", "mrn", "patient_family",
            "patient_given", "dob", "sex", "ordering_provider", "method", "site", "sample_id", "site_status",
            "chloride_mmol_l", "chloride_text", "chloride_unit", "sample_amount", "sample_unit", "adequate",
            "sweat_rate_g_m2_min", "collection_started_at", "collection_minutes", "stimulation_charge_ma_min",
-           "interpretation_category", "interpretation", "repeat_recommended", "performed_by", "reviewed_by",
-           "reviewed_at", "released_at", "comment", "simulated")
+           "interpretation_category", "interpretation", "repeat_recommended", "range_set", "flag", "performed_by",
+           "reviewed_by", "reviewed_at", "released_at", "comment", "simulated")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -34,20 +34,6 @@ def utc(value: str | None) -> str:
     return datetime.fromisoformat(value).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def site_status(site: dict[str, Any]) -> str:
-    """reported | below_range | qns | not_reportable | aborted | pending (never blank)."""
-    chloride = site.get("chloride") or {}
-    if site["state"] == "aborted":
-        return "aborted"
-    if site.get("adequate") is False:
-        return "qns"
-    if chloride and chloride.get("reportable") is None:
-        return "not_reportable"
-    if chloride.get("reportable", "").startswith("<"):
-        return "below_range"
-    return "reported" if chloride else "pending"
-
-
 def render_csv(record: dict[str, Any]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
@@ -59,23 +45,34 @@ def render_csv(record: dict[str, Any]) -> str:
 
 def _row(record: dict[str, Any], s: dict[str, Any]) -> list[Any]:
     order, patient = record["order"], record["order"]["patient"]
-    interp = record.get("interpretation") or {}
+    interp = record["interpretation"]
     report = record["report"]
     reviewed = record.get("reviewed") or {}
-    status = site_status(s)
+    status = s["status"]
     chloride = s.get("chloride") or {}
-    amount, unit = (s["sample"].split(" ", 1) if s.get("sample") else ("", ""))
-    whole = chloride.get("reportable") if status == "reported" else ""
-    charge = (s["stimulation"].get("charge") or "").split(" ")[0]
+    amounts = s["amounts"]
+    whole = chloride["value_mmol_l"] if status == "reported" else None
     return [CSV_SCHEMA_VERSION, record["run_id"], order["accession"], report["version"], report["status"],
             patient["mrn"], patient["family"], patient["given"], patient["dob"], patient["sex"],
             order["ordering_provider"], record["method"]["name"], s["site"], s["sample_id"], status,
-            whole, chloride.get("reportable") or "", "mmol/L", amount, unit.replace("µ", "u"),
+            whole, chloride.get("text") or _STATUS_TEXT[status], "mmol/L", _number(amounts["sample"]),
+            amounts["sample_unit"] if amounts["sample"] is not None else "",
             s.get("adequate"), s.get("sweat_rate_g_m2_min"), utc(s["collection"]["started_at"]),
-            (s["collection"].get("minutes") or "").split(" ")[0], charge,
-            interp.get("category"), interp.get("wording"), interp.get("repeat_recommended"),
+            _number(amounts["collection_min"]), _number(amounts["charge_ma_min"]),
+            interp["category"], interp["wording"], interp["repeat_recommended"], interp["ranges"]["name"],
+            s["flag"],
             record["performed"]["by"], reviewed.get("by"), utc(reviewed.get("at")), utc(report.get("released_at")),
             order.get("comment"), bool(record.get("simulated"))]
+
+
+#: chloride_text of a site without chloride: never blank.
+_STATUS_TEXT = {"qns": "QNS", "aborted": "aborted", "pending": "pending", "not_reportable": "not reportable",
+                "reported": "", "below_range": ""}
+
+
+def _number(value: float | None) -> str:
+    """A plain number as the file declares it; no float noise (74.99, not 74.99000000000001)."""
+    return "" if value is None else f"{value:.10g}"
 
 
 def _text(value: Any) -> str:

@@ -69,7 +69,7 @@ def export_run(store, clock: Clock, run_id: str, fmt: str, folder: Path, *, conf
     folder = Path(folder)
     if not folder.is_dir():
         raise ValidationError(f"--to {folder}: not a folder; create it or give the LIMS drop folder")
-    record = stored_record(store, run_id, clock)
+    record = stored_record(store, run_id, clock, config.ranges)
     name = export_name(record, fmt)
     target = folder / name
     if _already_delivered(store, run_id, name, folder):

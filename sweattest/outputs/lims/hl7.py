@@ -14,16 +14,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sweattest.bench.config import LabConfig
-from sweattest.core.units import magnitude_in, parse_quantity
 from sweattest.outputs.lims.hl7_escape import escape
-from sweattest.outputs.report.context import SITE_NAMES, flags, interpretive_ranges
+from sweattest.outputs.report.context import SITE_NAMES, flags
 
 VERSION = "2.5.1"
 CHARSET = "UNICODE UTF-8"
 SEGMENT_END = "\r"
 CHLORIDE = ("2077-6", "Chloride [Moles/volume] in Sweat", "LN")
 PANEL = ("SWEATCL", "Sweat chloride test", "L")
-#: The lab's local codes (sweat-testing sheet §5: local codes unless a LOINC is configured)
+#: The lab's local codes (LOINC covers only the chloride, 2077-6; local codes for the rest unless a LOINC is configured)
 SITE = ("SWSITE", "Sweat collection site", "L")
 VOLUME = ("SWVOL", "Sweat sample volume", "L")
 WEIGHT = ("SWWT", "Sweat sample weight", "L")
@@ -57,7 +56,7 @@ def render_oru(record: dict[str, Any], config: LabConfig | None = None, *, sent_
     segments += _notes(record)
     set_id = 0
     for index, site in enumerate(record["sites"], start=1):
-        for obx in _site_observations(record, site, config, status):
+        for obx in _site_observations(record, site, status):
             set_id += 1
             segments.append(_segment("OBX", str(set_id), *_obx_fields(obx, index, site)))
     return SEGMENT_END.join(segments) + SEGMENT_END
@@ -126,8 +125,10 @@ def _obr(record: dict[str, Any], config: LabConfig, status: str) -> str:
 
 def _notes(record: dict[str, Any]) -> list[str]:
     texts: list[str] = []
-    interp = record.get("interpretation") or {}
-    texts.append(f"Interpretation: {interp.get('wording') or 'no reportable result'}")
+    interp = record["interpretation"]
+    texts.append(f"Interpretation: {interp['wording']}")
+    ranges = interp["ranges"]
+    texts.append(f"Interpretive ranges: {ranges['name']} ({ranges['group']}); {ranges['source']}")
     texts += flags(record)
     comment = record["order"].get("comment")
     if comment:
@@ -140,56 +141,52 @@ def _notes(record: dict[str, Any]) -> list[str]:
     return [_segment("NTE", str(i), "L", escape(t)) for i, t in enumerate(texts, start=1)]
 
 
-def _site_observations(record: dict[str, Any], site: dict[str, Any], config: LabConfig, status: str
-                       ) -> list[dict[str, Any]]:
+def _site_observations(record: dict[str, Any], site: dict[str, Any], status: str) -> list[dict[str, Any]]:
     name = SITE_NAMES.get(site["site"], site["site"])
     obs = [{"type": "CWE", "code": SITE, "value": f"{escape(site['site'])}^{escape(name)}^L"}]
-    obs.append(_chloride(record, site, config, status))
-    if site["sample"]:
-        kind = "mass" if record["method"]["collection_kind"] == "gravimetric" else "volume"
-        unit, code = ("mg", WEIGHT) if kind == "mass" else ("uL", VOLUME)
-        obs.append(_number(code, parse_quantity(site["sample"], kind, "record sample"), unit, unit))
+    obs.append(_chloride(record, site))
+    amounts = site["amounts"]
+    if amounts["sample"] is not None:
+        unit = amounts["sample_unit"]
+        obs.append(_number(WEIGHT if unit == "mg" else VOLUME, amounts["sample"], unit))
     if site["adequate"] is not None:
         adequacy = "ADEQ^Adequate^L" if site["adequate"] else "QNS^Quantity not sufficient^L"
         obs.append({"type": "CWE", "code": ADEQUACY, "value": adequacy})
     if site["sweat_rate_g_m2_min"] is not None:
         obs.append({"type": "NM", "code": SWEAT_RATE, "value": _num(site["sweat_rate_g_m2_min"]),
                     "units": "g/(m2.min)^g/(m2.min)^UCUM"})
-    if site["collection"]["minutes"]:
-        obs.append(_number(COLLECTION_TIME, parse_quantity(site["collection"]["minutes"], "time", "record"),
-                           "min", "min"))
-    obs.append(_number(CURRENT, parse_quantity(site["stimulation"]["current"], "current", "record"), "mA", "mA"))
-    if site["stimulation"]["charge"]:
-        obs.append(_number(CHARGE, parse_quantity(site["stimulation"]["charge"], "charge", "record"),
-                           "mA*min", "mA.min"))
+    if amounts["collection_min"]:
+        obs.append(_number(COLLECTION_TIME, amounts["collection_min"], "min"))
+    obs.append(_number(CURRENT, amounts["current_ma"], "mA"))
+    if amounts["charge_ma_min"] is not None:
+        obs.append(_number(CHARGE, amounts["charge_ma_min"], "mA.min"))
     for o in obs:
         o.setdefault("status", status)
         o["at"] = site["collection"]["started_at"]
     return obs
 
 
-def _number(code, quantity, pint_unit: str, ucum: str) -> dict[str, Any]:
-    return {"type": "NM", "code": code, "value": _num(magnitude_in(quantity, pint_unit)),
-            "units": f"{ucum}^{ucum}^UCUM"}
+def _number(code, value: float, ucum: str) -> dict[str, Any]:
+    return {"type": "NM", "code": code, "value": _num(value), "units": f"{ucum}^{ucum}^UCUM"}
 
 
 def _num(value: float) -> str:
     return f"{float(value):.6g}" if float(value) != int(value) else str(int(value))
 
 
-def _chloride(record: dict[str, Any], site: dict[str, Any], config: LabConfig, status: str) -> dict[str, Any]:
-    units = "mmol/L^mmol/L^UCUM"
-    ranges = interpretive_ranges(record, config.ranges)
-    unlikely_max, likely_min = ranges["unlikely_max"], ranges["intermediate_max"] + 1
-    out: dict[str, Any] = {"type": "NM", "code": CHLORIDE, "units": units, "range": f"0-{unlikely_max}"}
-    text = (site.get("chloride") or {}).get("reportable")
-    if site["state"] == "aborted" or not text:
+def _chloride(record: dict[str, Any], site: dict[str, Any]) -> dict[str, Any]:
+    """OBX for LOINC 2077-6: the value, OBX-7 the range set's CF-unlikely band, OBX-8 the site's flag."""
+    normal = record["interpretation"]["ranges"]["bands"][0]
+    out: dict[str, Any] = {"type": "NM", "code": CHLORIDE, "units": "mmol/L^mmol/L^UCUM",
+                           "range": f"{normal['low']}-{normal['high']}"}
+    chloride = site.get("chloride") or {}
+    if site["status"] not in {"reported", "below_range"}:
         return out | {"value": "", "status": NOT_OBTAINED}
-    if text.startswith("<"):
-        return out | {"type": "SN", "value": f"<^{escape(text[1:])}", "flag": "N"}
-    value = int(text)
-    flag = "N" if value <= unlikely_max else ("H" if value >= likely_min else "A")
-    return out | {"value": str(value), "flag": flag}
+    flag = site["flag"] or ""
+    if chloride["comparator"]:
+        return out | {"type": "SN", "value": f"{escape(chloride['comparator'])}^{chloride['value_mmol_l']}",
+                      "flag": flag}
+    return out | {"value": str(chloride["value_mmol_l"]), "flag": flag}
 
 
 def _obx_fields(obx: dict[str, Any], sub_id: int, site: dict[str, Any]) -> list[str]:

@@ -5,15 +5,13 @@ No clinical rule lives in a template: flags, ranges and wording come from the re
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from markupsafe import Markup, escape
 
 from sweattest.bench.config import LabConfig
-from sweattest.core.rules.interpretation import range_set
-from sweattest.core.units import Q_
 
 SITE_NAMES = {"left_forearm": "Left forearm", "right_forearm": "Right forearm",
               "left_upper_arm": "Left upper arm", "right_upper_arm": "Right upper arm",
@@ -45,7 +43,7 @@ def report_context(record: dict[str, Any], config: LabConfig) -> dict[str, Any]:
         **record,
         "lab": config.lab,
         "zone_name": config.lab.timezone,
-        "ranges": interpretive_ranges(record, config.ranges),
+        "ranges": interpretive_ranges(record),
         "flags": flags(record),
         "qc_text": QC_NAMES.get(record["qc"]["status"], record["qc"]["status"]),
         "collected_at": first_collection(record),
@@ -60,19 +58,20 @@ def first_collection(record: dict[str, Any]) -> str | None:
     return min(starts) if starts else None
 
 
-def interpretive_ranges(record: dict[str, Any], name: str) -> dict[str, Any]:
-    """The range set the interpretation uses, as rows for the report."""
-    age = None
-    if name == "clsi_c34_a3":
-        dob = date.fromisoformat(record["order"]["patient"]["dob"])
-        on = datetime.fromisoformat(first_collection(record) or record["generated_at"]).date()
-        age = Q_((on - dob).days, "day")
-    rs = range_set(name, age)
-    return {"source": rs.source, "unlikely_max": rs.unlikely_max, "intermediate_max": rs.intermediate_max,
-            "rows": [
-        {"range": f"≤ {rs.unlikely_max} mmol/L", "wording": rs.wording["cf_unlikely"]},
-        {"range": f"{rs.unlikely_max + 1}–{rs.intermediate_max} mmol/L", "wording": rs.wording["intermediate"]},
-        {"range": f"≥ {rs.intermediate_max + 1} mmol/L", "wording": rs.wording["cf_likely"]}]}
+def band_text(band: dict[str, Any]) -> str:
+    """A band of whole mmol/L as the report prints it: ``≤ 29``, ``30–59``, ``≥ 60`` mmol/L."""
+    if band["low"] == 0:
+        return f"≤ {band['high']} mmol/L"
+    if band["high"] is None:
+        return f"≥ {band['low']} mmol/L"
+    return f"{band['low']}–{band['high']} mmol/L"
+
+
+def interpretive_ranges(record: dict[str, Any]) -> dict[str, Any]:
+    """The range set the record's interpretation used, as rows for the report."""
+    rs = record["interpretation"]["ranges"]
+    return {"name": rs["name"], "group": rs["group"], "source": rs["source"],
+            "rows": [{"range": band_text(b), "wording": b["wording"]} for b in rs["bands"]]}
 
 
 def flags(record: dict[str, Any]) -> list[str]:
@@ -87,10 +86,13 @@ def flags(record: dict[str, Any]) -> list[str]:
         for f in s["findings"]:
             if f.get("severity") != "info":
                 out.append(f"{name}: {f['message']}")
-    interp = record.get("interpretation") or {}
-    for f in interp.get("findings", []):
-        if f.get("severity") != "info" and f["message"] not in out:
-            out.append(f["message"])
+    interp = record["interpretation"]
+    for f in interp["findings"]:
+        message = f["message"]
+        for s in record["sites"]:  # test-level messages name sites by id; the report by their names
+            message = message.replace(s["site"], SITE_NAMES.get(s["site"], s["site"]))
+        if f.get("severity") != "info" and message not in out:
+            out.append(message)
     if interp.get("repeat_recommended"):
         out.append("Repeat sweat test recommended.")
     return out

@@ -11,8 +11,9 @@ from sweattest.record.run_record import run_record
 from sweattest.record.runs import load_run
 
 
-def stored_record(store, run_id: str, clock: Clock) -> dict[str, Any]:
-    """The run's current result version as a record (corrected when amended)."""
+def stored_record(store, run_id: str, clock: Clock, ranges: str = "cff_2017") -> dict[str, Any]:
+    """The run's current result version as a record (corrected when amended), interpreted with the lab's
+    range set ``ranges``."""
     from sweattest.record.signoff import signatures, versions
 
     run, order = load_run(store, run_id)
@@ -20,4 +21,4 @@ def stored_record(store, run_id: str, clock: Clock) -> dict[str, Any]:
     signed = [{"username": s.username, "full_name": s.full_name, "meaning": s.meaning, "at": s.at}
               for s in signatures(store, run_id)]
     return run_record(run, order, generated_at=clock.utcnow(), signatures=signed, corrections=corrections,
-                      qc=qc_status(store, run_id))
+                      qc=qc_status(store, run_id), ranges=ranges)

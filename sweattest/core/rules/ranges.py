@@ -1,0 +1,125 @@
+"""Interpretive range sets: which band a whole-mmol/L sweat chloride falls in, and its HL7 flag.
+
+Sources:
+- ``cff_2017`` (default) — CFF 2017 (Farrell et al., J Pediatr 2017;181S:S4-S15), all ages:
+  <= 29 mmol/L CF unlikely; 30-59 intermediate; >= 60 CF likely.
+- ``clsi_c34_a3`` — CLSI C34-A3 (2009), superseded by CFF 2017 but still used by some labs:
+  up to 6 months of age as CFF 2017; over 6 months <= 39 normal, 40-59 intermediate, >= 60 CF likely.
+- ``uk_2014`` — ACB 2014 UK guideline (Guidelines for the performance of the sweat test for the
+  investigation of cystic fibrosis in the UK, 2nd version, 2014): under 6 months < 30 unlikely, 30-60
+  intermediate; from 6 months < 40 unlikely, 40-60 intermediate; > 60 supports the diagnosis. Under the UK
+  wording 60 mmol/L is intermediate.
+- HL7 v2.5.1 table 0078 (OBX-8): N normal (CF unlikely), A abnormal (intermediate), H above the high
+  limit (CF likely). OBX-7 carries the CF-unlikely band as the reference range.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sweattest.core.errors import ValidationError
+from sweattest.core.units import Quantity, require
+
+
+class Category(StrEnum):
+    CF_UNLIKELY = "cf_unlikely"
+    INTERMEDIATE = "intermediate"
+    CF_LIKELY = "cf_likely"
+
+
+class Flag(StrEnum):
+    """HL7 v2.5.1 table 0078 abnormal flags, as OBX-8 carries them."""
+
+    NORMAL = "N"
+    ABNORMAL = "A"
+    HIGH = "H"
+
+
+FLAGS = {Category.CF_UNLIKELY: Flag.NORMAL, Category.INTERMEDIATE: Flag.ABNORMAL, Category.CF_LIKELY: Flag.HIGH}
+
+
+@dataclass(frozen=True)
+class Band:
+    """Whole mmol/L from ``low`` to ``high`` inclusive (``high`` None: no upper bound)."""
+
+    category: Category
+    low: int
+    high: int | None
+    wording: str
+
+
+@dataclass(frozen=True)
+class RangeSet:
+    """The range set a result was interpreted with: its name, the age group it was chosen for, its bands."""
+
+    name: str
+    group: str
+    bands: tuple[Band, Band, Band]
+    source: str
+
+    def category(self, whole_mmol_l: int) -> Category:
+        for band in self.bands:
+            if band.high is None or whole_mmol_l <= band.high:
+                return band.category
+        raise AssertionError("the last band has no upper bound")
+
+    def wording(self, category: Category) -> str:
+        return next(b.wording for b in self.bands if b.category is category)
+
+    @property
+    def normal(self) -> Band:
+        return self.bands[0]
+
+
+def _bands(unlikely_max: int, intermediate_max: int, wording: tuple[str, str, str]) -> tuple[Band, Band, Band]:
+    return (Band(Category.CF_UNLIKELY, 0, unlikely_max, wording[0]),
+            Band(Category.INTERMEDIATE, unlikely_max + 1, intermediate_max, wording[1]),
+            Band(Category.CF_LIKELY, intermediate_max + 1, None, wording[2]))
+
+
+SRC_CFF2017 = "CFF 2017 (Farrell et al., J Pediatr 2017;181S:S4-S15), all ages"
+SRC_C34A3 = "CLSI C34-A3 (2009), superseded by CFF 2017"
+SRC_UK2014 = ("ACB 2014 UK guideline (Guidelines for the performance of the sweat test for the investigation "
+              "of cystic fibrosis in the UK, 2nd version, 2014)")
+_REPEAT = "repeat the sweat test and refer for CFTR genetic analysis"
+
+CFF_2017 = RangeSet("cff_2017", "all ages", _bands(29, 59, (
+    "Sweat chloride <= 29 mmol/L: CF unlikely.",
+    f"Sweat chloride 30-59 mmol/L: intermediate; CF possible. Further evaluation recommended: {_REPEAT}.",
+    "Sweat chloride >= 60 mmol/L: CF likely (with clinical presentation or a positive newborn screen); "
+    "confirm per CF Foundation guidelines.")), SRC_CFF2017)
+C34_A3_INFANT = RangeSet("clsi_c34_a3", "age 6 months or under", _bands(29, 59, (
+    "Sweat chloride <= 29 mmol/L (age <= 6 months): CF unlikely.",
+    f"Sweat chloride 30-59 mmol/L (age <= 6 months): intermediate; CF possible; {_REPEAT}.",
+    "Sweat chloride >= 60 mmol/L: CF likely.")), SRC_C34A3)
+C34_A3_OLDER = RangeSet("clsi_c34_a3", "age over 6 months", _bands(39, 59, (
+    "Sweat chloride <= 39 mmol/L (age > 6 months): normal.",
+    f"Sweat chloride 40-59 mmol/L (age > 6 months): intermediate; CF possible; {_REPEAT}.",
+    "Sweat chloride >= 60 mmol/L: CF likely.")), SRC_C34A3)
+UK_2014_INFANT = RangeSet("uk_2014", "age under 6 months", _bands(29, 60, (
+    "Sweat chloride < 30 mmol/L (under 6 months): CF unlikely.",
+    f"Sweat chloride 30-60 mmol/L (under 6 months): intermediate; CF possible; {_REPEAT}.",
+    "Sweat chloride > 60 mmol/L: supports the diagnosis of CF.")), SRC_UK2014)
+UK_2014_OLDER = RangeSet("uk_2014", "age 6 months or over", _bands(39, 60, (
+    "Sweat chloride < 40 mmol/L (6 months or over): CF unlikely.",
+    f"Sweat chloride 40-60 mmol/L (6 months or over): intermediate; CF possible; {_REPEAT}.",
+    "Sweat chloride > 60 mmol/L: supports the diagnosis of CF.")), SRC_UK2014)
+
+RANGE_SETS = ("cff_2017", "clsi_c34_a3", "uk_2014")
+DAYS_PER_MONTH = 365.25 / 12
+
+
+def range_set(name: str = "cff_2017", age: Quantity | None = None) -> RangeSet:
+    """The range set ``name`` for a patient of ``age``; the C34-A3 and UK sets split at 6 months
+    (C34-A3: 6 months or under is the infant group; UK 2014: under 6 months)."""
+    if name not in RANGE_SETS:
+        raise ValidationError(f"unknown range set {name!r}; known range sets: {', '.join(RANGE_SETS)}")
+    if name == "cff_2017":
+        return CFF_2017
+    if age is None:
+        raise ValidationError(f"range set {name} needs the patient's age (its ranges differ at 6 months)")
+    months = require(age, "time", "patient age").to("day").magnitude / DAYS_PER_MONTH
+    if name == "clsi_c34_a3":
+        return C34_A3_INFANT if months <= 6 else C34_A3_OLDER
+    return UK_2014_INFANT if months < 6 else UK_2014_OLDER
