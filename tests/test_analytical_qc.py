@@ -4,9 +4,9 @@ two control levels each day of testing; results released only when QC is in cont
 import pytest
 
 from sweattest.core.errors import ValidationError
-from sweattest.qa.analytical_qc import qc_status, release_findings
+from sweattest.outputs.release import sign, signatures
+from sweattest.record.analytical_qc import qc_status, release_findings
 from sweattest.record.runs import load_run
-from sweattest.record.signoff import sign, signatures
 from tests.store import backends
 from tests.store.backends import make_run
 

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from sweattest.bench.config import load_config
 from sweattest.bench.demo import DEMO_ORDER, DEMO_SCENARIO
 from sweattest.cli.main import main
+from sweattest.core.config import load_config
 from sweattest.core.errors import ConfigError
 from sweattest.core.resources import data_dir
 from sweattest.record.store import open_store

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from sweattest.bench.config import load_config
 from sweattest.bench.demo import DEMO_ORDER, DEMO_SCENARIO
 from sweattest.bench.order import parse_order
 from sweattest.bench.runner import Reporter
@@ -19,6 +18,7 @@ from sweattest.bench.service import RunService, perform_simulated_run
 from sweattest.bench.simulation.scenario import parse_scenario
 from sweattest.cli.main import main
 from sweattest.core.clock import VirtualClock
+from sweattest.core.config import load_config
 from sweattest.core.errors import TamperError, ValidationError
 from sweattest.core.protocol import load_protocol, protocol_hash
 from sweattest.core.resources import data_dir

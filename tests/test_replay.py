@@ -5,7 +5,7 @@ import json
 from freezegun import freeze_time
 
 from sweattest.cli.main import main
-from sweattest.qa.analytical_qc import qc_status
+from sweattest.record.analytical_qc import qc_status
 from sweattest.record.run_record import run_record
 from sweattest.record.runs import load_run
 from sweattest.record.store import open_store

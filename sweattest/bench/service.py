@@ -17,7 +17,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sweattest.bench.config import LabConfig
 from sweattest.bench.instruments.bench import Bench
 from sweattest.bench.order import Order
 from sweattest.bench.runner import Reporter, Runner
@@ -25,6 +24,7 @@ from sweattest.bench.runner.operator import Operator
 from sweattest.bench.simulation.scenario import Scenario, parse_scenario
 from sweattest.bench.simulation.world import SimulatedOperator, simulated_bench
 from sweattest.core.clock import Clock, VirtualClock
+from sweattest.core.config import LabConfig
 from sweattest.core.errors import ValidationError
 from sweattest.core.procedure import new_run
 from sweattest.core.procedure.model import RunState
@@ -32,7 +32,7 @@ from sweattest.core.procedure.table import SITE_STATES
 from sweattest.core.protocol import Protocol
 from sweattest.core.rules.eligibility import Decision, Limits, Override, assess
 from sweattest.core.rules.reagents import lot_block
-from sweattest.qa.analytical_qc import qc_status
+from sweattest.record.analytical_qc import qc_status
 from sweattest.record.lease import Lease
 from sweattest.record.run_record import run_record
 from sweattest.record.runs import load_run_at

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from sweattest.bench.config import load_config
 from sweattest.cli.options import add_config_option
 from sweattest.core.clock import RealClock
+from sweattest.core.config import load_config
 from sweattest.core.errors import ConfigError
 
 

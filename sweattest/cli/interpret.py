@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 
-from sweattest.bench.config import load_config
 from sweattest.bench.interpret import interpret_case
 from sweattest.cli.options import add_config_option
+from sweattest.core.config import load_config
 from sweattest.core.jsonfile import read_json
 
 

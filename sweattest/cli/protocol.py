@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sweattest.bench.config import load_config
 from sweattest.cli.options import add_config_option
+from sweattest.core.config import load_config
 from sweattest.core.protocol import list_protocols, load_protocol
 
 

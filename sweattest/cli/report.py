@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sweattest.bench.config import load_config
 from sweattest.cli.options import add_config_option
 from sweattest.cli.storeopts import add_db_option, store_from
 from sweattest.core.clock import RealClock
+from sweattest.core.config import load_config
 from sweattest.core.errors import ValidationError
 from sweattest.outputs.files import write_atomic
 from sweattest.outputs.lims.delivery import file_safe

@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sweattest.bench.config import load_config
 from sweattest.bench.service import RunService
 from sweattest.cli.console import ConsoleReporter
 from sweattest.cli.operator import ConsoleOperator
 from sweattest.cli.options import add_config_option, terminate_as_interrupt
 from sweattest.cli.run import summary
+from sweattest.core.config import load_config
 from sweattest.core.errors import RunLeased
 from sweattest.record.store import open_store
 

@@ -7,13 +7,13 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from sweattest.bench.config import load_config
 from sweattest.bench.order import parse_order
 from sweattest.bench.service import RunService, check_order_now, new_run_id
 from sweattest.bench.simulation.scenario import parse_scenario
 from sweattest.cli.console import ConsoleReporter
 from sweattest.cli.operator import ConsoleOperator
 from sweattest.cli.options import add_run_options, out_dir, run_clock, terminate_as_interrupt
+from sweattest.core.config import load_config
 from sweattest.core.errors import ValidationError
 from sweattest.core.jsonfile import read_json
 from sweattest.record.alarms import inducer_alarms

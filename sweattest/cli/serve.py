@@ -9,10 +9,10 @@ import secrets
 import sys
 from pathlib import Path
 
-from sweattest.bench.config import load_config
 from sweattest.bench.order_folder import OrderFolder
 from sweattest.cli.options import add_config_option
 from sweattest.core.clock import RealClock
+from sweattest.core.config import load_config
 from sweattest.core.errors import ValidationError
 from sweattest.record.store import open_store
 from sweattest.web.accounts import default_accounts

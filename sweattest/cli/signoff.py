@@ -8,7 +8,7 @@ import argparse
 from sweattest.cli.storeopts import add_db_option, add_password_options, read_password, store_from
 from sweattest.core.clock import RealClock
 from sweattest.core.jsonfile import read_json
-from sweattest.record.signoff import MEANINGS, amend, sign
+from sweattest.outputs.release import MEANINGS, amend, sign
 
 
 def register(sub: argparse._SubParsersAction) -> None:

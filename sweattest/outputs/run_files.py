@@ -7,7 +7,7 @@ import json
 from datetime import datetime
 from pathlib import Path
 
-from sweattest.bench.config import LabConfig, load_config
+from sweattest.core.config import LabConfig, load_config
 from sweattest.outputs.files import write_atomic
 from sweattest.outputs.lims.csv_file import render_csv
 from sweattest.outputs.lims.delivery import file_safe

@@ -72,7 +72,6 @@ def sign(store, clock, run_id: str, username: str, password: str, meaning: str, 
 
         record_event(store, clock, run_id, "review", data={"reviewer": user.username}, actor=user.username)
         record_event(store, clock, run_id, "report", actor=user.username)
-        _deliver(store, clock, run_id, user.username)
     return signature
 
 
@@ -103,16 +102,7 @@ def amend(store, clock, run_id: str, username: str, password: str, *, changes: d
         _insert_signature(conn, user, run_id, "corrected", now, reason, version)
         append_audit(conn, run_id=run_id, who=user.username, what="amend", at=now, why=reason,
                      old={k: old.get(k) for k in changes}, new=changes | {"version": version})
-    _deliver(store, clock, run_id, user.username)
     return version
-
-
-def _deliver(store, clock, run_id: str, actor: str) -> None:
-    """Automatic LIMS delivery of the signed result when the lab configuration names a drop folder."""
-    from sweattest.bench.config import load_config
-    from sweattest.outputs.lims.delivery import deliver_on_signoff
-
-    deliver_on_signoff(store, clock, run_id, load_config(), actor)
 
 
 def signatures(store, run_id: str) -> list[Signature]:
@@ -161,7 +151,7 @@ def _check_reviewer(store, user: User, row: dict) -> None:
 def _check_qc(store, run_id: str) -> None:
     """Patient results cannot be final while their analytical run's QC is missing or rejected (CLSI C34;
     CLIA; sweat-testing sheet section 3)."""
-    from sweattest.qa.analytical_qc import release_findings
+    from sweattest.record.analytical_qc import release_findings
 
     blocks = release_findings(store, run_id)
     if blocks:

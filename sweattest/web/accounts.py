@@ -1,12 +1,13 @@
 """The account and e-signature services the web UI uses: the same modules as ``sweattest user`` and the
-sign-off commands (sweattest.record.users, sweattest.record.signoff)."""
+sign-off commands (sweattest.record.users, sweattest.outputs.release)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from sweattest.record import signoff, users
+from sweattest.outputs import release
+from sweattest.record import users
 
 
 @dataclass(frozen=True)
@@ -16,7 +17,7 @@ class Accounts:
 
 
 def default_accounts() -> Accounts:
-    return Accounts(users, signoff)
+    return Accounts(users, release)
 
 
 def field_of(item: Any, name: str, default: Any = None) -> Any:

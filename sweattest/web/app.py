@@ -13,8 +13,8 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from sweattest.bench.config import LabConfig
 from sweattest.core.clock import Clock
+from sweattest.core.config import LabConfig
 from sweattest.core.resources import data_dir
 from sweattest.web import auth_views, bench_views, qa_views, run_views
 from sweattest.web.accounts import Accounts

@@ -12,13 +12,13 @@ from typing import Any
 
 import pint
 
-from sweattest.bench.config import LabConfig
 from sweattest.bench.order import Order
 from sweattest.bench.runner import Reporter
 from sweattest.bench.service import ActiveRun, RunService
 from sweattest.bench.simulation.scenario import parse_scenario
 from sweattest.bench.simulation.world import SimulatedOperator
 from sweattest.core.clock import Clock, VirtualClock
+from sweattest.core.config import LabConfig
 from sweattest.core.errors import ProcedureError, RunLeased, ValidationError
 from sweattest.core.protocol import Protocol
 from sweattest.core.rules.adequacy import check_plausible

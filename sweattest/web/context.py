@@ -9,8 +9,8 @@ import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from sweattest.bench.config import LabConfig
 from sweattest.core.clock import Clock
+from sweattest.core.config import LabConfig
 from sweattest.web.accounts import Accounts
 from sweattest.web.bench import BenchManager
 from sweattest.web.drafts import Draft

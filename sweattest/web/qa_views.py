@@ -66,7 +66,7 @@ def amend(request: Request, user, form) -> Response:
     changes = {"comment": str(form.get("comment", "")).strip()}
     try:
         ctx.accounts.signoff.amend(ctx.store, ctx.clock, run_id, user.username, str(form.get("password", "")),
-                                   changes=changes, reason=str(form.get("reason", "")))
+                                   changes=changes, reason=str(form.get("reason", "")), config=ctx.config)
     except SweatTestError as exc:
         return run_detail(request, user, form, error=str(exc), status_code=422)
     return RedirectResponse(f"/qa/runs/{run_id}", status_code=303)

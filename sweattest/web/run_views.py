@@ -119,7 +119,7 @@ def sign(request: Request, user, form) -> Response:
         return run_page(request, user, form, error="choose what your signature means", status_code=422)
     try:
         ctx.accounts.signoff.sign(ctx.store, ctx.clock, run_id, user.username, str(form.get("password", "")),
-                                  meaning)
+                                  meaning, config=ctx.config)
     except SweatTestError as exc:
         return run_page(request, user, form, error=str(exc), status_code=422)
     log.info("run %s signed (%s) by %s", run_id, meaning, user.username)

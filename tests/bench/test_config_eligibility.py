@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from sweattest.bench.config import LabConfig, load_config
+from sweattest.core.config import LabConfig, load_config
 from sweattest.core.errors import ConfigError
 from sweattest.core.units import Q_
 

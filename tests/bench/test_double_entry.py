@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from sweattest.bench.instruments.config import InstrumentConfig
 from sweattest.bench.instruments.double_entry import double_entry
 from sweattest.bench.instruments.manual import ManualAnalyzer, ManualBalance
 from sweattest.core.errors import DeviceError, ValidationError
+from sweattest.core.instruments import InstrumentConfig
 from sweattest.core.units import Q_, parse_quantity
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from sweattest.bench.config import load_config
+from sweattest.core.config import load_config
 from sweattest.core.errors import ConfigError
 
 GOOD = """

@@ -6,12 +6,12 @@ from __future__ import annotations
 import copy
 from datetime import UTC, datetime
 
-from sweattest.bench.config import LabConfig
 from sweattest.bench.demo import DEMO_ORDER, DEMO_SCENARIO
 from sweattest.bench.order import parse_order
 from sweattest.bench.service import RunService
 from sweattest.bench.simulation.scenario import parse_scenario
 from sweattest.core.clock import VirtualClock
+from sweattest.core.config import LabConfig
 from sweattest.core.rules.eligibility import Limits
 from sweattest.core.units import Q_
 from sweattest.record.store import open_store

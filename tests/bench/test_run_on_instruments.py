@@ -16,7 +16,7 @@ import pytest
 
 from sweattest.cli.main import main
 from sweattest.core.clock import VirtualClock
-from sweattest.qa.analytical_qc import CONTROL_LOTS
+from sweattest.record.analytical_qc import CONTROL_LOTS
 from sweattest.record.runs import load_run
 from sweattest.record.store import open_store
 from tests.bench.conftest import ROOT, instrument_table, sweattest, write_config

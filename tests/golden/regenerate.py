@@ -10,7 +10,7 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-from sweattest.bench.config import Lab, LabConfig
+from sweattest.core.config import Lab, LabConfig
 from sweattest.outputs.lims.csv_file import render_csv
 from sweattest.outputs.lims.hl7 import render_oru
 from sweattest.outputs.report import render_html

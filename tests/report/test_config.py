@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from sweattest.bench.config import BUILT_IN, load_config
+from sweattest.core.config import BUILT_IN, load_config
 from sweattest.core.errors import ConfigError
 
 GOOD = """

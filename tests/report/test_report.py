@@ -6,7 +6,7 @@ from dataclasses import replace
 import pypdf
 import pytest
 
-from sweattest.bench.config import Lab, LabConfig
+from sweattest.core.config import Lab, LabConfig
 from sweattest.core.errors import ConfigError
 from sweattest.outputs.report import render_html, render_pdf
 from tests.lims.records import record_of

@@ -107,7 +107,7 @@ def make_run(store, clock, run_id: str = "R1", *, operator: str = "tech1", sites
 
 def _controls(store, clock, who: str, *, rejected: bool) -> str:
     """Both control levels of today's analytical run, as the bench records them (once per day)."""
-    from sweattest.qa.analytical_qc import ANALYZER, CONTROL_LOTS, has_qc, qc_run_id
+    from sweattest.record.analytical_qc import ANALYZER, CONTROL_LOTS, has_qc, qc_run_id
 
     day = clock.utcnow().date()
     if not has_qc(store, ANALYZER, day):

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from sweattest.bench.config import LabConfig
 from sweattest.bench.demo import DEMO_ORDER
-from sweattest.bench.instruments.config import InstrumentConfig
 from sweattest.core.clock import VirtualClock
+from sweattest.core.config import LabConfig
+from sweattest.core.instruments import InstrumentConfig
 from sweattest.record.runs import load_run
 from sweattest.record.store import open_store
 from sweattest.web.app import create_app

@@ -7,7 +7,7 @@ from sweattest.bench.order import parse_order
 from sweattest.bench.service import perform_simulated_run
 from sweattest.bench.simulation.scenario import parse_scenario
 from sweattest.core.clock import VirtualClock
-from sweattest.qa.analytical_qc import ANALYZER
+from sweattest.record.analytical_qc import ANALYZER
 from tests.web.conftest import log_in
 
 

@@ -10,11 +10,11 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 import drivers  # noqa: F401 - registers the sim:// URL handler
-from sweattest.bench.instruments.config import InstrumentConfig
 from sweattest.bench.instruments.registry import open_instrument
 from sweattest.bench.instruments.roles import AnalyzerRole, BalanceRole, Identity, InducerRole
 from sweattest.core.clock import Clock
 from sweattest.core.errors import ConfigError, DeviceError
+from sweattest.core.instruments import InstrumentConfig
 
 
 @dataclass

@@ -6,10 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sweattest.bench.instruments.bench import check_calibration, check_identity
-from sweattest.bench.instruments.config import InstrumentConfig
 from sweattest.bench.instruments.registry import open_instrument
 from sweattest.core.clock import Clock
 from sweattest.core.errors import DeviceError
+from sweattest.core.instruments import InstrumentConfig
 
 
 @dataclass(frozen=True)

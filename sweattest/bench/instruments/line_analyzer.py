@@ -5,9 +5,9 @@ who it is: its serial number is the configured one."""
 from __future__ import annotations
 
 from drivers.chloridometer import Chloridometer
-from sweattest.bench.instruments.config import InstrumentConfig
 from sweattest.bench.instruments.roles import Identity, Person, Reading
 from sweattest.core.clock import Clock
+from sweattest.core.instruments import InstrumentConfig
 
 
 class LineAnalyzer:

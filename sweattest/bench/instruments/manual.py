@@ -4,10 +4,10 @@ Sherwood 926S). The tech types what the display shows, twice (double_entry.py)."
 from __future__ import annotations
 
 from drivers.chloridometer import AnalyzerResult
-from sweattest.bench.instruments.config import InstrumentConfig
 from sweattest.bench.instruments.double_entry import double_entry
 from sweattest.bench.instruments.roles import Identity, Person, Reading
 from sweattest.core.clock import Clock
+from sweattest.core.instruments import InstrumentConfig
 
 
 class _Manual:

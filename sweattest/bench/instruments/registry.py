@@ -6,9 +6,9 @@ from __future__ import annotations
 import importlib
 import os
 
-from sweattest.bench.instruments.config import MODELS, InstrumentConfig
 from sweattest.core.clock import Clock
 from sweattest.core.errors import DeviceError
+from sweattest.core.instruments import MODELS, InstrumentConfig
 
 REGISTRY: dict[tuple[str, str], str] = {
     ("inducer", "scpi"): "sweattest.bench.instruments.scpi_inducer:ScpiInducer",

@@ -6,11 +6,11 @@ from __future__ import annotations
 from drivers.inducer import Inducer
 from drivers.inducer_latch import FaultyInducer
 from drivers.inducer_off import OffReport
-from sweattest.bench.instruments.config import InstrumentConfig
 from sweattest.bench.instruments.roles import Identity
 from sweattest.bench.runner.stimulation import run_stimulation
 from sweattest.core.clock import Clock
 from sweattest.core.errors import ProtocolError
+from sweattest.core.instruments import InstrumentConfig
 
 
 class ScpiInducer:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import importlib
 
-from sweattest.bench.instruments.config import InstrumentConfig
 from sweattest.bench.instruments.roles import Identity, Person, Reading
 from sweattest.core.clock import Clock
+from sweattest.core.instruments import InstrumentConfig
 
 DRIVERS = {"mt-sics": ("drivers.balance", "Balance"), "sartorius-sbi": ("drivers.sartorius", "SartoriusBalance")}
 

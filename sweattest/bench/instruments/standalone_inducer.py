@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from drivers.inducer_off import OffReport
-from sweattest.bench.instruments.config import InstrumentConfig
 from sweattest.bench.instruments.roles import Identity, Person
 from sweattest.bench.runner.stimulation import StimulationOutcome
 from sweattest.core.clock import Clock
+from sweattest.core.instruments import InstrumentConfig
 from sweattest.core.stimulation import Fault, StimulationPlan
 
 #: Seconds between two countdown updates while the device stimulates.

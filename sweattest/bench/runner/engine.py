@@ -26,7 +26,7 @@ from sweattest.core.procedure.model import RunState
 from sweattest.core.rules.reagents import lot_block
 from sweattest.core.stimulation import StimulationPlan
 from sweattest.core.units import Q_
-from sweattest.qa.analytical_qc import ANALYZER, CONTROL_LOTS, has_qc, qc_run_id
+from sweattest.record.analytical_qc import ANALYZER, CONTROL_LOTS, has_qc, qc_run_id
 from sweattest.record.lease import NoLease
 from sweattest.record.runs import commit_event
 

@@ -14,9 +14,9 @@ import pint
 import drivers  # noqa: F401 - registers sim://
 from drivers.simulators.clocks import set_clock
 from sweattest.bench.instruments.bench import Bench
-from sweattest.bench.instruments.config import InstrumentConfig
 from sweattest.bench.simulation.scenario import Scenario
 from sweattest.core.clock import Clock
+from sweattest.core.instruments import InstrumentConfig
 from sweattest.core.protocol import Protocol
 from sweattest.core.units import Q_
 
@@ -88,7 +88,7 @@ class SimulatedOperator:
         return Q_(round(self._sweat_mass(site).to("mg").magnitude / SWEAT_DENSITY_MG_PER_UL), "uL")
 
     def run_control(self, level: str, lot: str) -> None:
-        from sweattest.qa.analytical_qc import CONTROL_LOTS
+        from sweattest.record.analytical_qc import CONTROL_LOTS
 
         target = next(c.mean for c in CONTROL_LOTS if c.level == level and c.lot == lot)
         simulator(self.bench.analyzer).run_control(level, lot, target)

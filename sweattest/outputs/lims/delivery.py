@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sweattest.bench.config import LabConfig
 from sweattest.core.clock import Clock
+from sweattest.core.config import LabConfig
 from sweattest.core.errors import SweatTestError, ValidationError
 from sweattest.outputs.files import write_atomic
 

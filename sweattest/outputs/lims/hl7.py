@@ -13,7 +13,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sweattest.bench.config import LabConfig
+from sweattest.core.config import LabConfig
 from sweattest.outputs.lims.hl7_escape import escape
 from sweattest.outputs.report.context import SITE_NAMES, flags
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import jinja2
 
-from sweattest.bench.config import LabConfig
+from sweattest.core.config import LabConfig
 from sweattest.core.errors import ConfigError
 from sweattest.core.resources import data_dir
 from sweattest.outputs.report.context import nl2br, report_context

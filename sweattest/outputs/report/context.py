@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from markupsafe import Markup, escape
 
-from sweattest.bench.config import LabConfig
+from sweattest.core.config import LabConfig
 
 SITE_NAMES = {"left_forearm": "Left forearm", "right_forearm": "Right forearm",
               "left_upper_arm": "Left upper arm", "right_upper_arm": "Right upper arm",

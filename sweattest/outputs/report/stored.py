@@ -6,7 +6,7 @@ from typing import Any
 
 from sweattest.core.clock import Clock
 from sweattest.outputs.report.amendments import apply_amendments
-from sweattest.qa.analytical_qc import qc_status
+from sweattest.record.analytical_qc import qc_status
 from sweattest.record.run_record import run_record
 from sweattest.record.runs import load_run
 

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sweattest.bench.instruments.config import InstrumentConfig, parse_instruments
 from sweattest.core.errors import ConfigError, SweatTestError
+from sweattest.core.instruments import InstrumentConfig, parse_instruments
 from sweattest.core.rules.analysis_delay import DelayLimit, parse_limit
 from sweattest.core.rules.eligibility import Limits
 from sweattest.core.units import parse_quantity
