@@ -84,8 +84,10 @@ class SimulatedOperator:
         self._collector_applied[site] = self.clock.monotonic()
 
     def read_volume(self, site: str) -> pint.Quantity:
-        """The coil is read to the nearest microlitre."""
-        return Q_(round(self._sweat_mass(site).to("mg").magnitude / SWEAT_DENSITY_MG_PER_UL), "uL")
+        """The coil is read to the nearest microlitre; a full coil holds no more than its capacity (the
+        method's maximum sample): sweat beyond it is lost, as on a real collector."""
+        sweat_ul = self._sweat_mass(site).to("mg").magnitude / SWEAT_DENSITY_MG_PER_UL
+        return Q_(round(min(sweat_ul, self.protocol.maximum_sample.to("uL").magnitude)), "uL")
 
     def run_control(self, level: str, lot: str) -> None:
         from sweattest.record.analytical_qc import CONTROL_LOTS
