@@ -27,7 +27,7 @@ from sweattest.bench.demo import DEMO_ORDER, DEMO_SCENARIO  # noqa: E402
 from sweattest.cli.main import main as sweattest  # noqa: E402
 from sweattest.record.runs import load_run  # noqa: E402
 from sweattest.record.store import open_store  # noqa: E402
-from tests.crashing import snapshot, start_run, stop_after  # noqa: E402
+from tests.crashing import leases_run_out, snapshot, start_run, stop_after  # noqa: E402
 
 
 def trial(tmp: Path, n: int, rng: random.Random, speed: float) -> dict:
@@ -37,6 +37,7 @@ def trial(tmp: Path, n: int, rng: random.Random, speed: float) -> dict:
         stop_after(proc, lines=rng.randint(1, 45))
     except AssertionError:  # the run finished before the chosen moment: a kill after the end
         pass
+    leases_run_out(db)  # the killed process's lease has run out (its time to live passed)
     store = open_store(str(db))
     before = {r["run_id"]: (r["state"], snapshot(store, r["run_id"])) for r in store.list_runs()}
     store.close()
