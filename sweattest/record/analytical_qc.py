@@ -82,7 +82,20 @@ def qc_status(store, run_id: str) -> dict[str, Any] | None:
         return {"status": "not_recorded", "detail": f"no QC recorded for {', '.join(qc_runs)}"}
     if any(v.rejected for v in verdicts):
         codes = sorted({f.code for v in verdicts for f in v.findings if f.severity.value == "block"})
-        return {"status": "rejected", "detail": f"{', '.join(qc_runs)}: {', '.join(codes)}"}
+        return {"status": "rejected", "detail": f"{', '.join(qc_runs)}: {', '.join(codes)}",
+                "lots": control_lots(store, qc_runs)}
     warnings = sorted({f.code for v in verdicts for f in v.findings})
     detail = f"analytical run {', '.join(qc_runs)}" + (f"; warning {', '.join(warnings)}" if warnings else "")
-    return {"status": "in_control", "detail": detail}
+    return {"status": "in_control", "detail": detail, "lots": control_lots(store, qc_runs)}
+
+
+def control_lots(store, qc_runs: list[str]) -> list[str]:
+    """The control lots measured in the analytical runs, e.g. ``normal QCN-2611``."""
+    lots: dict[str, None] = {}
+    for qc_run in qc_runs:
+        analyzer = qc_run.rsplit("/", 1)[0]
+        for lot in CONTROL_LOTS:
+            for row in store.qc_results(analyzer, lot.level):
+                if row["qc_run"] == qc_run:
+                    lots[f"{row['level']} {row['lot']}"] = None
+    return list(lots)
