@@ -150,8 +150,9 @@ def _site(s: SiteRecord, p, r: SiteResult, limit: DelayLimit) -> dict[str, Any]:
         "collection": {"started_at": s.collection_started_at.isoformat() if s.collection_started_at else None,
                        "ended_at": _step_at(s, "finish_collection"),
                        "minutes": _q(s.collection_time, 1)},
-        "pre_weight": _q(s.pre_weight, digits), "post_weight": _q(s.post_weight, digits),
-        "sample": None if sample is None else format_quantity(sample.to(unit), digits),
+        # texts at the instrument's precision, trailing zeros kept: 1012.40 mg on a 0.01 mg balance
+        "pre_weight": _fixed(s.pre_weight, unit, digits), "post_weight": _fixed(s.post_weight, unit, digits),
+        "sample": _fixed(sample, unit, digits),
         "adequate": None if adequacy is None else adequacy.adequate,
         "sweat_rate_g_m2_min": None if adequacy is None else round(
             float(adequacy.sweat_rate.to("g/m**2/min").magnitude), 2),
@@ -224,6 +225,14 @@ def _findings(s: SiteRecord) -> list:
 
 def _q(q, digits: int) -> str | None:
     return None if q is None else format_quantity(q, digits)
+
+
+def _fixed(q, unit: str, digits: int) -> str | None:
+    """``q`` in ``unit`` with exactly ``digits`` decimals (``100.00 mg``)."""
+    if q is None:
+        return None
+    unit_text = format_quantity(q.to(unit)).split(" ", 1)[1]  # as displayed: µL, mg
+    return f"{magnitude_in(q, unit):.{digits}f} {unit_text}"
 
 
 def _m(q, unit: str) -> float | None:
