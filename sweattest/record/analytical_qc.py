@@ -3,7 +3,7 @@ Westgard rules (``sweattest.core.rules.qc``), and the release gate that keeps pa
 while their analytical run's QC is missing or rejected.
 
 Sources: CLSI C34 and CLIA (at least two levels of control, normal and abnormal, each day of testing / each
-analytical run; patient results released only when QC is in control) — sweat-testing sheet section 3.
+analytical run; patient results released only when QC is in control).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from sweattest.core.units import Q_
 
 #: The bench's chloridometer, as QC results name it.
 ANALYZER = "chloridometer-1"
-#: The control materials in use: normal and abnormal levels (sheet section 3: e.g. ~40 and ~100 mmol/L),
+#: The control materials in use: normal and abnormal levels (CLSI C34: e.g. ~40 and ~100 mmol/L),
 #: each lot with the target mean and SD the lab established for it.
 CONTROL_LOTS: tuple[ControlLot, ...] = (
     ControlLot("normal", "QCN-2611", Q_(40.0, "mmol/L"), Q_(1.5, "mmol/L")),
