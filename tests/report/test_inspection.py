@@ -68,8 +68,8 @@ def test_reporting_limits_and_rounding_are_stated(demo):
 
 def test_weights_keep_the_balance_readability():
     html = render_html(record_of({"left_forearm": (100, 30)}, "gibson_cooke"), NY)
-    assert "pre 1000.00 mg, post 1100.00 mg" in html and "100.00 mg" in html
-    assert "at its readability of 0.01 mg" in section(html, "instruments")
+    assert "pre 1000.00 mg<br>post 1100.00 mg" in html and "100.00 mg" in html
+    assert "Balance: not recorded; weights kept and shown at its readability of 0.01 mg" in section(html, "instruments")
 
 
 def test_device_commands_stay_out_of_the_clinical_flags():
