@@ -1,5 +1,5 @@
 """Patient results cannot be final while their analytical run's QC is missing or rejected (CLSI C34; CLIA:
-two control levels each day of testing; results released only when QC is in control; sheet section 3)."""
+two control levels each day of testing; results released only when QC is in control)."""
 
 import pytest
 

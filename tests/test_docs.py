@@ -61,3 +61,23 @@ def test_every_test_the_safety_table_names_exists():
         if test:
             assert re.search(rf"^def {test}\(", (root / path).read_text(encoding="utf-8"), re.M), \
                 f"docs/safety.md names {path}::{test}, which does not exist"
+
+
+ROOT = Path(__file__).resolve().parents[1]
+#: Sources must be ones a reader can look up: guidelines and manuals, never an internal sheet.
+CHECKED_FOLDERS = ("sweattest", "protocols", "docs", "templates")
+
+
+def test_no_source_points_to_an_internal_sheet():
+    found = [str(p.relative_to(ROOT)) for folder in CHECKED_FOLDERS for p in (ROOT / folder).rglob("*")
+             if p.is_file() and p.suffix in {".py", ".md", ".toml", ".html", ".txt", ".json"}
+             and re.search(r"sheet (§|section)", p.read_text(encoding="utf-8"), re.I)]
+    assert not found, f"cite the public source (CLSI C34, CFF 2007, CFF 2017, ACB 2014, a manual) in {found}"
+
+
+def test_rules_without_a_guideline_figure_say_so():
+    rules = (ROOT / "docs" / "rules.md").read_text(encoding="utf-8")
+    plain = rules[rules.index("## Where no guideline gives the figure"):]
+    for rule in ("10 mmol/L", "higher value", "half up", "<10"):
+        assert rule in plain, rule
+    assert plain.count("no guideline") + plain.count("No guideline") >= 4

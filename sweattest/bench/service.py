@@ -221,9 +221,11 @@ class RunService:
     def finish(self, active: ActiveRun, run: RunState, out_dir: Path) -> RunResult:
         """The run's record and its files (report, LIMS files) once it has results."""
         from sweattest.outputs.run_files import write_outputs
+        from sweattest.record.run_instruments import recorded_instruments
 
         record = run_record(run, active.order, generated_at=active.clock.utcnow(),
-                            qc=qc_status(self.store, run.run_id), ranges=self.config.ranges)
+                            qc=qc_status(self.store, run.run_id), ranges=self.config.ranges,
+                            instruments=recorded_instruments(self.store, run.run_id))
         return RunResult(run=run, record=record, out_dir=out_dir,
                          files=write_outputs(record, out_dir, self.config))
 

@@ -13,9 +13,9 @@ from sweattest.qa.filters import RunFilter
 from sweattest.record.store import schema
 from sweattest.record.store.derived import INFANT, OLDER
 
-#: CFF 2007 (sweat-testing sheet §2): QNS rate at most 5 % over 3 months of age, 10 % up to 3 months.
+#: CFF 2007 (LeGrys et al., J Pediatr 2007;151:85-89): QNS rate at most 5 % over 3 months of age, 10 % up to 3 months.
 QNS_TARGETS = {OLDER: 5.0, INFANT: 10.0}
-SOURCE = "CFF 2007 (Legrys et al., J Pediatr 2007;151:85-89)"
+SOURCE = "CFF 2007 (LeGrys et al., J Pediatr 2007;151:85-89)"
 UNKNOWN_AGE = "unknown"
 QNS_COLUMNS = ("operator", "month", "age_group", "tests", "qns", "rate_pct", "target_pct", "breach")
 

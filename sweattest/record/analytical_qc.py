@@ -3,7 +3,7 @@ Westgard rules (``sweattest.core.rules.qc``), and the release gate that keeps pa
 while their analytical run's QC is missing or rejected.
 
 Sources: CLSI C34 and CLIA (at least two levels of control, normal and abnormal, each day of testing / each
-analytical run; patient results released only when QC is in control) — sweat-testing sheet section 3.
+analytical run; patient results released only when QC is in control).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from sweattest.core.units import Q_
 
 #: The bench's chloridometer, as QC results name it.
 ANALYZER = "chloridometer-1"
-#: The control materials in use: normal and abnormal levels (sheet section 3: e.g. ~40 and ~100 mmol/L),
+#: The control materials in use: normal and abnormal levels (CLSI C34: e.g. ~40 and ~100 mmol/L),
 #: each lot with the target mean and SD the lab established for it.
 CONTROL_LOTS: tuple[ControlLot, ...] = (
     ControlLot("normal", "QCN-2611", Q_(40.0, "mmol/L"), Q_(1.5, "mmol/L")),
@@ -82,7 +82,20 @@ def qc_status(store, run_id: str) -> dict[str, Any] | None:
         return {"status": "not_recorded", "detail": f"no QC recorded for {', '.join(qc_runs)}"}
     if any(v.rejected for v in verdicts):
         codes = sorted({f.code for v in verdicts for f in v.findings if f.severity.value == "block"})
-        return {"status": "rejected", "detail": f"{', '.join(qc_runs)}: {', '.join(codes)}"}
+        return {"status": "rejected", "detail": f"{', '.join(qc_runs)}: {', '.join(codes)}",
+                "lots": control_lots(store, qc_runs)}
     warnings = sorted({f.code for v in verdicts for f in v.findings})
     detail = f"analytical run {', '.join(qc_runs)}" + (f"; warning {', '.join(warnings)}" if warnings else "")
-    return {"status": "in_control", "detail": detail}
+    return {"status": "in_control", "detail": detail, "lots": control_lots(store, qc_runs)}
+
+
+def control_lots(store, qc_runs: list[str]) -> list[str]:
+    """The control lots measured in the analytical runs, e.g. ``normal QCN-2611``."""
+    lots: dict[str, None] = {}
+    for qc_run in qc_runs:
+        analyzer = qc_run.rsplit("/", 1)[0]
+        for lot in CONTROL_LOTS:
+            for row in store.qc_results(analyzer, lot.level):
+                if row["qc_run"] == qc_run:
+                    lots[f"{row['level']} {row['lot']}"] = None
+    return list(lots)

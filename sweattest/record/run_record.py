@@ -8,6 +8,8 @@ interpretation with the range set it used (name, age group, bands, source), ``re
 blank) and ``withheld``. Reports and LIMS files format these values; they never parse a text of the record.
 It also keeps the eligibility findings and override reasons, the time from collection to analysis per site
 (flagged past the lab's limit), and the interpretation withheld, with the reason, when a block finding exists.
+Later additions to version 3 (optional for readers): ``instruments`` (as the run's readiness check recorded
+them, None: not recorded), and in ``method`` the analyzer's measuring range and the balance readability.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from sweattest.core.units import Q_, format_quantity, magnitude_in
 RECORD_VERSION = 3
 #: Display digits of a sample: a weight at the analytical balance's 0.01 mg, a coil volume at 0.1 uL.
 SAMPLE_DIGITS = {"mg": 2, "uL": 1}
+#: The readability of the analytical balance the weights are kept and shown at (SAMPLE_DIGITS["mg"]).
+WEIGHT_READABILITY = "0.01 mg"
 #: Runs started before the analysis limit was kept with the run are checked against the default (same day).
 DEFAULT_DELAY = DelayLimit()
 #: What a run started before eligibility was kept with it says about eligibility.
@@ -41,11 +45,13 @@ SIMULATED_QC = {"status": "simulated"}
 
 def run_record(run: RunState, order: dict[str, Any], *, generated_at, qc: dict[str, Any] | None = None,
                signatures: list[dict[str, Any]] | tuple = (), corrections: list[dict[str, Any]] | tuple = (),
-               ranges: str = "cff_2017", withheld: str | None = None) -> dict[str, Any]:
+               ranges: str = "cff_2017", withheld: str | None = None,
+               instruments: dict[str, Any] | None = None) -> dict[str, Any]:
     """The record of ``run``. ``signatures``: dicts with username, full_name, meaning, at (datetime);
     ``corrections``: the amendments applied to ``run`` (sweattest.outputs.report.amendments), oldest first;
     ``ranges``: the lab's range set (by name; chosen for the patient's age at collection). A block finding
-    among the run's stored eligibility findings withholds the interpretation (``withheld``: another reason)."""
+    among the run's stored eligibility findings withholds the interpretation (``withheld``: another reason).
+    ``instruments``: role -> instrument (sweattest.record.run_instruments), None when not recorded."""
     p = run.protocol
     eligibility = dict(order.get("eligibility") or NO_ELIGIBILITY)
     withheld = withheld or withheld_because(Finding(f["code"], Severity(f["severity"]), f["message"],
@@ -66,7 +72,10 @@ def run_record(run: RunState, order: dict[str, Any], *, generated_at, qc: dict[s
                    "collection_kind": p.collection_kind, "analysis": p.analysis_method,
                    "current": format_quantity(p.current), "duration": format_quantity(p.duration),
                    "minimum_sample": format_quantity(p.minimum_sample),
-                   "max_collection_time": format_quantity(p.max_collection_time)},
+                   "max_collection_time": format_quantity(p.max_collection_time),
+                   "lower_limit": format_quantity(p.lower_limit), "upper_limit": format_quantity(p.upper_limit),
+                   "weight_readability": WEIGHT_READABILITY if p.gravimetric else None},
+        "instruments": instruments,
         "sites": [_site(s, p, by_site[s.site], delay) for s in run.sites],
         "interpretation": _interpretation(res),
         "reviewer": run.reviewer,
@@ -141,8 +150,9 @@ def _site(s: SiteRecord, p, r: SiteResult, limit: DelayLimit) -> dict[str, Any]:
         "collection": {"started_at": s.collection_started_at.isoformat() if s.collection_started_at else None,
                        "ended_at": _step_at(s, "finish_collection"),
                        "minutes": _q(s.collection_time, 1)},
-        "pre_weight": _q(s.pre_weight, digits), "post_weight": _q(s.post_weight, digits),
-        "sample": None if sample is None else format_quantity(sample.to(unit), digits),
+        # texts at the instrument's precision, trailing zeros kept: 1012.40 mg on a 0.01 mg balance
+        "pre_weight": _fixed(s.pre_weight, unit, digits), "post_weight": _fixed(s.post_weight, unit, digits),
+        "sample": _fixed(sample, unit, digits),
         "adequate": None if adequacy is None else adequacy.adequate,
         "sweat_rate_g_m2_min": None if adequacy is None else round(
             float(adequacy.sweat_rate.to("g/m**2/min").magnitude), 2),
@@ -215,6 +225,14 @@ def _findings(s: SiteRecord) -> list:
 
 def _q(q, digits: int) -> str | None:
     return None if q is None else format_quantity(q, digits)
+
+
+def _fixed(q, unit: str, digits: int) -> str | None:
+    """``q`` in ``unit`` with exactly ``digits`` decimals (``100.00 mg``)."""
+    if q is None:
+        return None
+    unit_text = format_quantity(q.to(unit)).split(" ", 1)[1]  # as displayed: µL, mg
+    return f"{magnitude_in(q, unit):.{digits}f} {unit_text}"
 
 
 def _m(q, unit: str) -> float | None:

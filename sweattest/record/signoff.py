@@ -150,7 +150,7 @@ def _check_reviewer(store, user: User, row: dict) -> None:
 
 def _check_qc(store, run_id: str) -> None:
     """Patient results cannot be final while their analytical run's QC is missing or rejected (CLSI C34;
-    CLIA; sweat-testing sheet section 3)."""
+    CLIA)."""
     from sweattest.record.analytical_qc import release_findings
 
     blocks = release_findings(store, run_id)

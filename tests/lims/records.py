@@ -16,9 +16,11 @@ AT = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 
 
 def record_of(sites: dict[str, tuple | str], method: str = "macroduct", dob: str = "2025-06-01",
-              ranges: str = "cff_2017", withheld: str | None = None) -> dict:
+              ranges: str = "cff_2017", withheld: str | None = None, final: bool = False,
+              order: dict | None = None) -> dict:
     """``sites``: site -> (sample, chloride as measured) with sample a volume (uL) or the post weight over a
-    1000 mg container (mg), chloride None for not analysed; or "abort"."""
+    1000 mg container (mg), chloride None for not analysed; or "abort" (or ("abort", reason)).
+    ``final``: reviewed and reported; ``order``: keys that replace the demo order's."""
     protocol = load_protocol(method)
     run = new_run("R-TEST", protocol, list(sites))
     clock = {"t": 0.0}
@@ -32,8 +34,8 @@ def record_of(sites: dict[str, tuple | str], method: str = "macroduct", dob: str
     ev("verify_patient")
     ev("check_ready")
     for site, spec in sites.items():
-        if spec == "abort":
-            ev("abort", site, reason="open circuit")
+        if spec == "abort" or spec[0] == "abort":
+            ev("abort", site, reason="open circuit" if spec == "abort" else spec[1])
             continue
         sample, chloride = spec
         if protocol.gravimetric:
@@ -48,5 +50,9 @@ def record_of(sites: dict[str, tuple | str], method: str = "macroduct", dob: str
             ev("measure_sample", site, volume=Q_(sample, "uL"))
         if chloride is not None and run.site(site).state == "adequate":
             ev("analyze", site, chloride=Q_(chloride, "mmol/L"))
-    order = dict(DEMO_ORDER, method=method, sites=list(sites), patient=dict(DEMO_ORDER["patient"], dob=dob))
+    if final:
+        ev("review", reviewer="rev1")
+        ev("report")
+    order = dict(DEMO_ORDER, method=method, sites=list(sites), patient=dict(DEMO_ORDER["patient"], dob=dob),
+                 **(order or {}))
     return run_record(run, order, generated_at=AT + timedelta(hours=1), ranges=ranges, withheld=withheld)

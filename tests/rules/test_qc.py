@@ -1,4 +1,4 @@
-"""QC: two control levels per run (CLSI C34; CLIA), Westgard multirule (CLSI C34, sheet §3), release
+"""QC: two control levels per run (CLSI C34; CLIA), Westgard multirule (as cited by CLSI C34), release
 gate and calibration due date. Each Westgard rule has a series that trips it and one that just does not.
 
 Targets: normal lot N1 mean 40, SD 2 mmol/L; abnormal lot A1 mean 100, SD 4 mmol/L; values are given
@@ -73,7 +73,7 @@ def test_history_of_another_analyzer_is_ignored():
 
 
 def test_release_gate():
-    # CLSI C34 (sheet §3): results released only when QC is in control
+    # CLSI C34: results released only when QC is in control
     assert [(f.code, f.severity) for f in can_release(None)] == [("qc_missing", Severity.BLOCK)]
     rejected = evaluate_run(qc_run("now", 3.5), TARGETS)
     assert codes(can_release(rejected)) == ["qc_rejected"]

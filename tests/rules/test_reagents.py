@@ -1,4 +1,4 @@
-"""Pilocarpine lot expiry: CLSI C34 (sheet §1, §3): an expired lot blocks stimulation."""
+"""Pilocarpine lot expiry: CLSI C34: an expired lot blocks stimulation."""
 
 from datetime import date
 

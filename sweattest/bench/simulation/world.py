@@ -20,7 +20,7 @@ from sweattest.core.instruments import InstrumentConfig
 from sweattest.core.protocol import Protocol
 from sweattest.core.units import Q_
 
-#: Sweat density used to turn a collected mass into a volume (sweat-testing sheet section 2).
+#: Sweat density used to turn a collected mass into a volume (CLSI C34 Appendix A: 1 mg/uL).
 SWEAT_DENSITY_MG_PER_UL = 1.0
 
 

@@ -12,7 +12,7 @@ from sweattest.core.procedure.table import FINAL_STATES, SITE_STATES
 from sweattest.core.protocol import Protocol
 
 #: Stimulation sites a run may use. The current path must never cross the chest or the head
-#: (sweat-testing sheet section 1): forearm flexor surface, or upper arm / thigh in small infants.
+#: (CLSI C34, site selection): forearm flexor surface, or upper arm / thigh in small infants.
 SITES: tuple[str, ...] = (
     "left_forearm", "right_forearm", "left_upper_arm", "right_upper_arm", "left_thigh", "right_thigh",
 )

@@ -1,8 +1,9 @@
 """What a run needs after the process stopped unexpectedly (crash, power loss, SIGKILL). Pure.
 
-Sources: sweat-testing sheet section 1 (a site whose stimulation stopped early is not collected: abort it,
-record the delivered charge); section 2 (collection not longer than the maximum; a longer one is flagged
-and the minimum rises in proportion). Collection timers resume from the recorded start time.
+Sources: CLSI C34 (stimulation for the stated time: a site whose stimulation stopped early is not collected;
+abort it and record the delivered charge); CLSI C34 (collection for at most 30 minutes; a longer one is
+flagged and the minimum rises in proportion, a sweattest default: docs/rules.md). Collection timers
+resume from the recorded start time.
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ Sources:
   the dilution is undone. An eluate below the lower limit is "< limit, not reportable" (multiplying an
   unmeasurable value by the dilution would invent a sweat chloride); a direct reading below it is reported
   as "<10". Above 160 mmol/L sweat chloride is physiologically implausible: not reported, repeat the test.
-- CLSI C34: chloride reported in mmol/L as a whole number, rounded half up once, at the end.
+- CLSI C34: chloride reported in mmol/L as a whole number. Rounding half up, once, at the end, and the
+  lower limit figure of 10 mmol/L are sweattest defaults: no guideline states them (docs/rules.md).
 """
 
 from __future__ import annotations

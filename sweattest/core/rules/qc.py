@@ -1,6 +1,6 @@
 """Quality control of the chloride analyzer: control levels, Westgard rules, release gate, calibration.
 
-Sources (sweat-testing sheet §3):
+Sources:
 - CLSI C34; CLIA: at least two levels of control (normal and abnormal, about 40 and 100 mmol/L) each
   analytical run; target mean and SD per control lot.
 - Westgard multirule (as cited by CLSI C34): 1-2s warning; 1-3s, 2-2s, R-4s rejection within a run;
@@ -22,10 +22,10 @@ from sweattest.core.errors import ValidationError
 from sweattest.core.rules.findings import Finding, Severity
 from sweattest.core.units import Quantity, require
 
-SRC_LEVELS = "CLSI C34; CLIA (sheet §3: two control levels each analytical run)"
-SRC_WESTGARD = "CLSI C34 (sheet §3: Westgard rules; 1-2s warning, 1-3s 2-2s R-4s 4-1s 10-x rejection)"
-SRC_RELEASE = "CLSI C34 (sheet §3: patient results released only when QC is in control)"
-SRC_CALIBRATION = "CLSI C34 (sheet §3: calibration check with a NaCl standard per the analyzer's manual)"
+SRC_LEVELS = "CLSI C34; CLIA (two control levels each analytical run)"
+SRC_WESTGARD = "CLSI C34 (Westgard rules; 1-2s warning, 1-3s 2-2s R-4s 4-1s 10-x rejection)"
+SRC_RELEASE = "CLSI C34 (patient results released only when QC is in control)"
+SRC_CALIBRATION = "CLSI C34 (calibration check with a NaCl standard per the analyzer's manual)"
 REQUIRED_LEVELS = 2
 
 

@@ -1,7 +1,7 @@
 """Reagent checks before stimulation.
 
-Source: CLSI C34 (sheet §1, §3 QA): pilocarpine nitrate 0.5 %; reagents are used within their expiry
-and their lot is recorded for every run. An expired pilocarpine lot blocks stimulation.
+Source: CLSI C34 (stimulation reagents; quality assurance): pilocarpine nitrate 0.5 %; reagents are used
+within their expiry and their lot is recorded for every run. An expired pilocarpine lot blocks stimulation.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from datetime import date
 from sweattest.core.errors import ValidationError
 from sweattest.core.rules.findings import Finding, Severity
 
-SRC_LOT = "CLSI C34 (sheet §1, §3: reagents within expiry, lot recorded; an expired lot blocks stimulation)"
+SRC_LOT = "CLSI C34 (reagents within expiry, lot recorded; an expired lot blocks stimulation)"
 
 
 def check_pilocarpine_lot(lot: str, expires: date, on: date) -> list[Finding]:

@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 from markupsafe import Markup, escape
 
 from sweattest.core.config import LabConfig
+from sweattest.outputs.report.clinical_text import clinical_text
+from sweattest.outputs.report.facts import age_at, indication, instrument_text, reporting_limits
 
 SITE_NAMES = {"left_forearm": "Left forearm", "right_forearm": "Right forearm",
               "left_upper_arm": "Left upper arm", "right_upper_arm": "Right upper arm",
@@ -31,6 +33,14 @@ def local_time(value: str | datetime | None, zone: ZoneInfo) -> str:
     return at.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
+def local_clock(value: str | datetime | None, zone: ZoneInfo) -> str:
+    """Only the time of day in the lab's zone, e.g. ``09:30``: the end of a span whose start gives the date."""
+    if not value:
+        return "—"
+    at = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return at.astimezone(zone).strftime("%H:%M")
+
+
 def nl2br(text: Any) -> Markup:
     """Text with its line breaks kept, everything else escaped."""
     lines = str(text or "").replace("\r\n", "\n").replace("\r", "\n").split("\n")
@@ -47,9 +57,16 @@ def report_context(record: dict[str, Any], config: LabConfig) -> dict[str, Any]:
         "flags": flags(record),
         "qc_text": QC_NAMES.get(record["qc"]["status"], record["qc"]["status"]),
         "collected_at": first_collection(record),
+        "age": age_at(record["order"]["patient"]["dob"], first_collection(record), zone),
+        "indication": indication(record["order"]),
+        "analyzer": instrument_text(record, "analyzer"),
+        "balance": instrument_text(record, "balance"),
+        "reporting_limits": reporting_limits(record["method"]),
+        "qc_lots": ", ".join(record["qc"].get("lots") or []) or None,
         "site_name": lambda site: SITE_NAMES.get(site, site.replace("_", " ")),
         "category_name": lambda c: CATEGORY_NAMES.get(c, c or "—"),
         "local": lambda value: local_time(value, zone),
+        "clock": lambda value: local_clock(value, zone),
     }
 
 
@@ -75,20 +92,21 @@ def interpretive_ranges(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def flags(record: dict[str, Any]) -> list[str]:
-    """Flags and comments the report prints: QNS, repeat, aborts, rule findings (warnings and blocks)."""
+    """Flags and comments the report prints: QNS, repeat, aborts, rule findings (warnings and blocks), with
+    device commands summarised (sweattest.outputs.report.clinical_text)."""
     out: list[str] = []
     for s in record["sites"]:
         name = SITE_NAMES.get(s["site"], s["site"])
         if s["state"] == "aborted":
-            out.append(f"{name}: site aborted — {s['abort_reason']}")
+            out.append(f"{name}: site aborted — {clinical_text(s['abort_reason'] or 'no reason recorded')}")
         elif s.get("adequate") is False:
             out.append(f"{name}: QNS — quantity not sufficient (sample {s['sample']}); no chloride reported")
         for f in s["findings"]:
             if f.get("severity") != "info":
-                out.append(f"{name}: {f['message']}")
+                out.append(f"{name}: {clinical_text(f['message'])}")
     interp = record["interpretation"]
     for f in interp["findings"]:
-        message = f["message"]
+        message = clinical_text(f["message"])
         for s in record["sites"]:  # test-level messages name sites by id; the report by their names
             message = message.replace(s["site"], SITE_NAMES.get(s["site"], s["site"]))
         if f.get("severity") != "info" and message not in out:

@@ -1,0 +1,59 @@
+"""Facts the report states beside the results: age at collection, indication, instruments, reporting limits.
+
+They are formatted here from the record; none is a clinical rule of its own.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+NOT_RECORDED = "not recorded"
+#: CLSI C34: whole mmol/L, rounded half up once at the end; the analyzer's measuring range (lab-configurable).
+LIMITS_SOURCE = "CLSI C34"
+
+
+def age_at(dob: str, at: str | None, zone: ZoneInfo) -> str:
+    """The patient's age on the local date of ``at`` (first collection): days under a month, months under
+    two years, then years and months."""
+    if not at:
+        return "—"
+    born = date.fromisoformat(dob)
+    on = datetime.fromisoformat(at).astimezone(zone).date()
+    days = (on - born).days
+    months = (on.year - born.year) * 12 + on.month - born.month - (on.day < born.day)
+    if months < 1:
+        return f"{days} day{'s' if days != 1 else ''}"
+    if months < 24:
+        return f"{months} month{'s' if months != 1 else ''} ({days} days)"
+    return f"{months // 12} years {months % 12} month{'s' if months % 12 != 1 else ''}"
+
+
+def indication(order: dict[str, Any]) -> str | None:
+    """Why the test was ordered: the order's ``indication``, else its ``comment``; None: not given."""
+    return order.get("indication") or order.get("comment") or None
+
+
+def instrument_text(record: dict[str, Any], role: str) -> str:
+    """The instrument of ``role`` as the run's readiness check recorded it, or "not recorded"."""
+    inst = (record.get("instruments") or {}).get(role)
+    if not inst:
+        return NOT_RECORDED
+    parts = [inst.get("identity") or inst.get("model") or role]
+    if inst.get("serial_number") and inst["serial_number"] not in parts[0]:
+        parts.append(f"serial {inst['serial_number']}")
+    return ", ".join(parts)
+
+
+def reporting_limits(method: dict[str, Any]) -> str:
+    """The line that states how chloride is reported, from the run's method."""
+    low, high = method.get("lower_limit"), method.get("upper_limit")
+    if low is None or high is None:
+        return f"Chloride reported in whole mmol/L, rounded half up ({LIMITS_SOURCE})."
+    if method.get("collection_kind") == "gravimetric":  # the range applies to the eluate measured
+        below = f"an eluate below {low} is not reportable"
+    else:
+        below = f"below {low} reported as <{low.split()[0]}"
+    return (f"Chloride reported in whole mmol/L, rounded half up; {below}; above {high} not reported "
+            f"(implausible; repeat the test) ({LIMITS_SOURCE}).")
