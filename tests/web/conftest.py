@@ -22,14 +22,19 @@ def accounts_for_tests(store) -> Accounts:
     return accounts
 
 
-@pytest.fixture
-def web_app(tmp_path):
+def make_web_app(folder):
+    """The app on a fresh SQLite store in ``folder``, training instruments, one user per role."""
     clock = VirtualClock(speed=2000)
-    store = open_store(str(tmp_path / "runs.db"), clock)
+    store = open_store(str(folder / "runs.db"), clock)
     app = create_app(store, clock, accounts_for_tests(store), simulate=True, pace=None, secret_key="test-secret")
     yield app
     app.state.web.bench.close()
     store.close()
+
+
+@pytest.fixture
+def web_app(tmp_path):
+    yield from make_web_app(tmp_path)
 
 
 def csrf_of(client: TestClient) -> str:
