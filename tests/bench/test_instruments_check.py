@@ -66,3 +66,11 @@ def test_check_without_instruments_says_how_to_configure_them(tmp_path):
     done = sweattest("instruments", "check", "--config", str(write_config(tmp_path, extra="[lab]\nname = 'X'\n")))
     assert done.returncode == 2
     assert "no instruments are configured; add [[instruments]] tables" in done.stderr
+
+
+def test_a_sartorius_balance_is_opened_and_identified_through_the_registry(tmp_path, simulators):
+    balance = simulators.start("balance", "--model", "sartorius-sbi")
+    config = write_config(tmp_path, instrument_table("balance", "sartorius-sbi", balance))
+    done = sweattest("instruments", "check", "--config", str(config))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.startswith("balance sartorius-sbi on /dev/") and "ready: SWEATTEST SIM serial" in done.stdout
