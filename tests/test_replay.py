@@ -5,9 +5,7 @@ import json
 from freezegun import freeze_time
 
 from sweattest.cli.main import main
-from sweattest.record.analytical_qc import qc_status
-from sweattest.record.run_instruments import recorded_instruments
-from sweattest.record.run_record import run_record
+from sweattest.record.run_record import stored_run_record
 from sweattest.record.runs import load_run
 from sweattest.record.store import open_store
 
@@ -26,9 +24,8 @@ def test_every_demo_run_rebuilds_from_its_events(tmp_path, db_url, write_json, o
             folder = tmp_path / ("a" if any((tmp_path / "a").glob(f"*{row['run_id']}.json")) else "b")
             written = json.loads(next(folder.glob(f"*{row['run_id']}.json")).read_text())
             run, order = load_run(store, row["run_id"])
-            rebuilt = run_record(run, order, generated_at=__import__("datetime").datetime.fromisoformat(
-                written["generated_at"]), qc=qc_status(store, row["run_id"]),
-                instruments=recorded_instruments(store, row["run_id"]))
+            rebuilt = stored_run_record(store, run, order, generated_at=__import__("datetime").datetime.fromisoformat(
+                written["generated_at"]))
             assert rebuilt == written
             assert run.state == row["state"]
     finally:

@@ -32,9 +32,8 @@ from sweattest.core.procedure.table import SITE_STATES
 from sweattest.core.protocol import Protocol
 from sweattest.core.rules.eligibility import Decision, Limits, Override, assess
 from sweattest.core.rules.reagents import lot_block
-from sweattest.record.analytical_qc import qc_status
 from sweattest.record.lease import Lease
-from sweattest.record.run_record import run_record
+from sweattest.record.run_record import stored_run_record
 from sweattest.record.runs import load_run_at
 
 #: A run whose derived state comes before this one is unfinished: the runner still had work to do.
@@ -221,11 +220,9 @@ class RunService:
     def finish(self, active: ActiveRun, run: RunState, out_dir: Path) -> RunResult:
         """The run's record and its files (report, LIMS files) once it has results."""
         from sweattest.outputs.run_files import write_outputs
-        from sweattest.record.run_instruments import recorded_instruments
 
-        record = run_record(run, active.order, generated_at=active.clock.utcnow(),
-                            qc=qc_status(self.store, run.run_id), ranges=self.config.ranges,
-                            instruments=recorded_instruments(self.store, run.run_id))
+        record = stored_run_record(self.store, run, active.order, generated_at=active.clock.utcnow(),
+                                   ranges=self.config.ranges)
         return RunResult(run=run, record=record, out_dir=out_dir,
                          files=write_outputs(record, out_dir, self.config))
 

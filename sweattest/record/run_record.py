@@ -25,6 +25,8 @@ from sweattest.core.rules.findings import Finding, Severity, withheld_because
 from sweattest.core.rules.ranges import RangeSet, range_set
 from sweattest.core.rules.result import SiteResult, SweatResult
 from sweattest.core.units import Q_, format_quantity, magnitude_in
+from sweattest.record.analytical_qc import qc_status
+from sweattest.record.run_instruments import recorded_instruments
 
 RECORD_VERSION = 3
 #: Display digits of a sample: a weight at the analytical balance's 0.01 mg, a coil volume at 0.1 uL.
@@ -84,6 +86,13 @@ def run_record(run: RunState, order: dict[str, Any], *, generated_at, qc: dict[s
         "reviewed": _reviewed(run, signatures),
         "report": _report_status(run, corrections),
     }
+
+
+def stored_run_record(store, run: RunState, order: dict[str, Any], **kw: Any) -> dict[str, Any]:
+    """``run_record`` with what the store keeps beside the run's events: its QC status and the instruments
+    its ``check_ready`` event recorded."""
+    return run_record(run, order, qc=qc_status(store, run.run_id),
+                      instruments=recorded_instruments(store, run.run_id), **kw)
 
 
 def run_ranges(run: RunState, order: dict[str, Any], name: str, generated_at) -> RangeSet:

@@ -6,9 +6,7 @@ from typing import Any
 
 from sweattest.core.clock import Clock
 from sweattest.outputs.report.amendments import apply_amendments
-from sweattest.record.analytical_qc import qc_status
-from sweattest.record.run_instruments import recorded_instruments
-from sweattest.record.run_record import run_record
+from sweattest.record.run_record import stored_run_record
 from sweattest.record.runs import load_run
 
 
@@ -21,5 +19,5 @@ def stored_record(store, run_id: str, clock: Clock, ranges: str = "cff_2017") ->
     run, order, corrections = apply_amendments(run, order, versions(store, run_id))
     signed = [{"username": s.username, "full_name": s.full_name, "meaning": s.meaning, "at": s.at}
               for s in signatures(store, run_id)]
-    return run_record(run, order, generated_at=clock.utcnow(), signatures=signed, corrections=corrections,
-                      qc=qc_status(store, run_id), ranges=ranges, instruments=recorded_instruments(store, run_id))
+    return stored_run_record(store, run, order, generated_at=clock.utcnow(), signatures=signed,
+                             corrections=corrections, ranges=ranges)
