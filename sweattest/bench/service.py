@@ -234,8 +234,7 @@ def _operator(operator_for: OperatorFactory | None, simulated: SimulatedOperator
         raise ValidationError("a run on instruments needs a tech to answer its prompts")
     else:
         operator = simulated
-    if hasattr(operator, "keep_alive"):  # an operator that waits for a person renews the lease meanwhile
-        operator.keep_alive = lease.renew
+    operator.keep_alive = lease.renew  # an operator that waits for a person renews the lease meanwhile
     return operator
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 import pint
@@ -9,6 +10,8 @@ import pint
 
 class Operator(Protocol):
     name: str
+    #: called about once a second while a person is waited for (the run service sets the lease renewal)
+    keep_alive: Callable[[], None]
 
     def place_on_balance(self, site: str, purpose: str) -> None:
         """Put the site's sealed collection container on the balance (``purpose``: "pre" or "post")."""

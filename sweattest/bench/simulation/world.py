@@ -62,6 +62,7 @@ class SimulatedOperator:
         self.scenario = scenario
         self._rng = random.Random(scenario.seed)
         self._collector_applied: dict[str, float] = {}
+        self.keep_alive = lambda: None  # the simulated tech never keeps the run waiting
         self._container: dict[str, pint.Quantity] = {}
 
     def restore(self, run, clock_now_t: float) -> None:
