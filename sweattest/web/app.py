@@ -38,12 +38,13 @@ ROUTES: tuple[tuple[str, tuple[str, ...], tuple[str, ...], Any], ...] = (
     ("/runs/{run_id}/sign", ("POST",), BENCH, run_views.sign),
     ("/runs/{run_id}/report", ("GET",), VIEW, run_views.report_html),
     ("/runs/{run_id}/report.pdf", ("GET",), VIEW, run_views.report_pdf),
-    ("/qa/runs", ("GET",), VIEW, qa_views.runs_list),
+    ("/qa/runs", ("GET", "POST"), VIEW, qa_views.runs_list),
     ("/qa/runs/{run_id}", ("GET",), VIEW, qa_views.run_detail),
     ("/qa/runs/{run_id}/amend", ("POST",), REVIEW, qa_views.amend),
     ("/qa/qc", ("GET",), QA, qa_views.qc_page),
     ("/qa/qc.png", ("GET",), QA, qa_views.qc_png),
     ("/qa/qns", ("GET",), QA, qa_views.qns_page),
+    ("/qa/turnaround", ("GET",), QA, qa_views.turnaround_page),
     ("/admin/users", ("GET",), ADMIN, qa_views.users_page),
 )
 
