@@ -4,6 +4,7 @@ marked (rules from ``sweattest.core.rules.qc``, evaluated run by run with the ru
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from sweattest.core.errors import ValidationError
@@ -109,6 +110,8 @@ def render_chart(points: list[ChartPoint], target: dict, title: str, out: Path) 
                         color="red" if p.rejected else "orange")
     ax.set_title(title)
     ax.set_xlabel("date (UTC)")
+    if len(set(xs)) == 1:  # one day of QC: a week around it, not years
+        ax.set_xlim(xs[0] - timedelta(days=3), xs[0] + timedelta(days=3))
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))
     fig.autofmt_xdate()
     ax.set_ylabel("chloride (mmol/L)")

@@ -17,6 +17,10 @@ from sweattest.record.store import schema
 #: States in which the operator signs the run as performed (a result exists), and in which a reviewer signs.
 PERFORMED_STATES = frozenset({"result_ready", "reviewed", "reported"})
 REVIEW_STATES = frozenset({"result_ready"})
+#: A list's short words for a site without a chloride, and for the interpretation (the report has the wording).
+STATUS_WORDS = {"qns": "QNS", "below_range": "below range", "not_reportable": "not reportable",
+                "aborted": "aborted", "pending": "pending"}
+CATEGORY_WORDS = {"cf_unlikely": "CF unlikely", "intermediate": "intermediate", "cf_likely": "CF likely"}
 #: What each flag on a row means, for the page's legend.
 FLAGS = {"H": "chloride in the CF-likely band", "A": "chloride in the intermediate band",
          "QNS": "quantity not sufficient", "QC": "QC rejected, or none recorded for the analysis",
@@ -78,15 +82,16 @@ def run_summary(store, row: dict[str, Any], clock, ranges: str = "cff_2017") -> 
     run's current result version (amendments applied), as the report states them."""
     order = stored_order(row)
     out = {"patient": patient_name(order), "mrn": row["patient_mrn"], "result": "", "interpretation": "",
+           "wording": "",
            "flags": ["training"] if "simulation" in order else []}
     try:
         record = stored_record(store, row["run_id"], clock, ranges)
     except SweatTestError as exc:
-        return out | {"result": "", "interpretation": f"cannot be shown: {exc}"}
+        return out | {"interpretation": "cannot be shown", "wording": str(exc)}
     parts, flags = [], out["flags"]
     for site in record["sites"]:
         chloride = site["chloride"]
-        text = chloride["text"] if chloride else str(site["status"]).replace("_", " ")
+        text = chloride["text"] if chloride else STATUS_WORDS.get(str(site["status"]), str(site["status"]))
         parts.append(f"{_side(site['site'])} {text}")
         if site["flag"] in ("H", "A") and site["flag"] not in flags:
             flags.append(site["flag"])
@@ -100,7 +105,8 @@ def run_summary(store, row: dict[str, Any], clock, ranges: str = "cff_2017") -> 
         flags.append("repeat")
     if record["report"].get("corrections"):
         flags.append("amended")
-    return out | {"result": " · ".join(parts), "interpretation": interp["wording"], "flags": flags}
+    return out | {"result": " · ".join(parts), "interpretation": CATEGORY_WORDS.get(interp["category"], "none"),
+                  "wording": interp["wording"], "flags": flags}
 
 
 def _side(site: str) -> str:
