@@ -78,10 +78,10 @@ def _signed(store) -> dict[str, set[tuple[str, str]]]:
 
 
 def run_summary(store, row: dict[str, Any], clock, ranges: str = "cff_2017") -> dict[str, Any]:
-    """What a runs list shows of one run: patient, result per site, interpretation and flags, from the
+    """What a runs list shows of one run: patient, result per site (one text each), interpretation and flags, from the
     run's current result version (amendments applied), as the report states them."""
     order = stored_order(row)
-    out = {"patient": patient_name(order), "mrn": row["patient_mrn"], "result": "", "interpretation": "",
+    out = {"patient": patient_name(order), "mrn": row["patient_mrn"], "result": [], "interpretation": "",
            "wording": "",
            "flags": ["training"] if "simulation" in order else []}
     try:
@@ -105,7 +105,7 @@ def run_summary(store, row: dict[str, Any], clock, ranges: str = "cff_2017") -> 
         flags.append("repeat")
     if record["report"].get("corrections"):
         flags.append("amended")
-    return out | {"result": " · ".join(parts), "interpretation": CATEGORY_WORDS.get(interp["category"], "none"),
+    return out | {"result": parts, "interpretation": CATEGORY_WORDS.get(interp["category"], "none"),
                   "wording": interp["wording"], "flags": flags}
 
 

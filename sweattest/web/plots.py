@@ -29,18 +29,19 @@ def trace_svg(rows: list[dict[str, Any]], target_ma: float, duration_s: float) -
 
 
 def bars(values: list[tuple[str, float]], unit: str, limits: list[float] = ()) -> dict[str, Any]:
-    """A month-by-month bar chart for ``bars.svg.html``: one bar per (label, value), dashed lines at
+    """A month-by-month bar chart for the ``bar_chart`` macro (macros.html): one bar per (label, value), dashed lines at
     ``limits`` (targets), the scale from 0 to the largest of them."""
     top = max([v for _, v in values] + list(limits) + [1.0]) * 1.1
     inner_w, inner_h = WIDTH - 2 * PAD, HEIGHT - 2 * PAD
     slot = inner_w / max(len(values), 1)
+    bar = min(slot * 0.7, 60.0)
 
     def y(v: float) -> float:
         return round(HEIGHT - PAD - inner_h * v / top, 1)
 
     return {"width": WIDTH, "height": HEIGHT, "pad": PAD, "unit": unit, "top": round(top, 1),
-            "bars": [{"label": label, "value": v, "x": round(PAD + i * slot + slot * 0.15, 1),
-                      "w": round(slot * 0.7, 1), "y": y(v), "h": round(HEIGHT - PAD - y(v), 1),
+            "bars": [{"label": label, "value": v, "x": round(PAD + (i + 0.5) * slot - bar / 2, 1),
+                      "w": round(bar, 1), "y": y(v), "h": round(HEIGHT - PAD - y(v), 1),
                       "mid": round(PAD + (i + 0.5) * slot, 1)}
                      for i, (label, v) in enumerate(values)],
             "limits": [{"value": v, "y": y(v)} for v in limits]}

@@ -51,15 +51,16 @@ def site(tmp_path_factory):
     done = perform_simulated_run(order, parse_scenario(DEMO_SCENARIO, order.sites), store=store, clock=clock,
                                  out_dir=folder / "out").run.run_id
     app = create_app(store, VirtualClock(), accounts, simulate=True, pace=None, secret_key="a11y")
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning",
+                                           timeout_graceful_shutdown=1))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
         thread.join(timeout=0.05)
     yield {"base": f"http://127.0.0.1:{server.config.port}", "done": done, "amended": "QA1", "app": app}
+    app.state.web.bench.close()  # the run left collecting after its alarm
     server.should_exit = True
     thread.join(timeout=10)
-    app.state.web.bench.close()
     store.close()
 
 

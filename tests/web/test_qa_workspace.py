@@ -87,7 +87,7 @@ def test_runs_list_shows_patient_result_interpretation_and_flags(client):
     assert "Left forearm 65" in result and "Right forearm 70" in result
     assert interpretation == "CF likely" and table["N3"][7] == "intermediate"
     assert flags.split() == ["H"]
-    assert table["N1"][-1].split() == ["QNS", "repeat"] and table["N1"][6] == "Left forearm QNS · Right forearm QNS"
+    assert table["N1"][-1].split() == ["QNS", "repeat"] and table["N1"][6] == "Left forearm QNS Right forearm QNS"
     assert table["N3"][-1].split() == ["A", "repeat", "amended"] and table["N3"][5] == "reported"
     assert "QC" in table["D1"][-1].split()
 
