@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from sweattest.core.errors import SweatTestError
 from sweattest.outputs.report.stored import stored_record
+from sweattest.qa.filters import RunFilter
 from sweattest.record.runs import stored_order
 from sweattest.record.signoff import REVIEWER_ROLES
 from sweattest.record.store import schema
@@ -17,6 +18,8 @@ from sweattest.record.store import schema
 #: States in which the operator signs the run as performed (a result exists), and in which a reviewer signs.
 PERFORMED_STATES = frozenset({"result_ready", "reviewed", "reported"})
 REVIEW_STATES = frozenset({"result_ready"})
+#: A run row as the lists read it (the method text stays in the store; ``stored_order`` reads ``order_json``).
+_COLUMNS = [c for c in schema.runs.c if c.name != "protocol_text"]
 #: A list's short words for a site without a chloride, and for the interpretation (the report has the wording).
 STATUS_WORDS = {"qns": "QNS", "below_range": "below range", "not_reportable": "not reportable",
                 "aborted": "aborted", "pending": "pending"}
@@ -53,28 +56,31 @@ def matches(row: dict[str, Any], text: str, names: dict[str, str]) -> bool:
     return any(text in str(f).lower() for f in fields)
 
 
-def awaiting_signature(store, username: str, role: str) -> list[tuple[dict[str, Any], str]]:
+def find_runs(store, where: RunFilter, text: str, names: dict[str, str], limit: int) -> tuple[list[dict], int]:
+    """The newest ``limit`` runs that pass ``where`` (in SQL) and the free search ``text``, and how many
+    match in all. Without a search text only ``limit`` rows are read."""
+    query = where.apply(sa.select(*_COLUMNS)).order_by(schema.runs.c.created_at.desc(), schema.runs.c.run_id.desc())
+    with store.engine.connect() as conn:
+        if not text.strip():
+            total = conn.execute(where.apply(sa.select(sa.func.count()).select_from(schema.runs))).scalar_one()
+            return [dict(r) for r in conn.execute(query.limit(limit)).mappings()], total
+        found = [dict(r) for r in conn.execute(query).mappings() if matches(r, text, names)]
+    return found[:limit], len(found)
+
+
+def awaiting_signature(store, username: str, role: str, limit: int = 500) -> list[tuple[dict[str, Any], str]]:
     """(run row, meaning) for each run that needs ``username``'s signature, oldest first: "performed" on the
     runs they operated that have a result, "reviewed" (reviewers and admins) on other operators' results."""
-    signed = _signed(store)
-    out = []
-    for row in store.list_runs():
-        have = signed.get(row["run_id"], set())
-        if row["operator"] == username:
-            if row["state"] in PERFORMED_STATES and (username, "performed") not in have:
-                out.append((row, "performed"))
-        elif role in REVIEWER_ROLES and row["state"] in REVIEW_STATES and not any(m == "reviewed" for _, m in have):
-            out.append((row, "reviewed"))
-    return out
-
-
-def _signed(store) -> dict[str, set[tuple[str, str]]]:
-    sg = schema.signatures
-    out: dict[str, set[tuple[str, str]]] = {}
+    r, sg = schema.runs, schema.signatures
+    performed = sa.exists().where(sg.c.run_id == r.c.run_id, sg.c.username == username, sg.c.meaning == "performed")
+    reviewed = sa.exists().where(sg.c.run_id == r.c.run_id, sg.c.meaning == "reviewed")
+    wanted = (r.c.operator == username) & r.c.state.in_(sorted(PERFORMED_STATES)) & ~performed
+    if role in REVIEWER_ROLES:
+        wanted = wanted | ((r.c.operator != username) & r.c.state.in_(sorted(REVIEW_STATES)) & ~reviewed)
+    query = sa.select(*_COLUMNS).where(wanted).order_by(r.c.created_at, r.c.run_id).limit(limit)
     with store.engine.connect() as conn:
-        for run_id, username, meaning in conn.execute(sa.select(sg.c.run_id, sg.c.username, sg.c.meaning)):
-            out.setdefault(run_id, set()).add((username, meaning))
-    return out
+        rows = [dict(row) for row in conn.execute(query).mappings()]
+    return [(row, "performed" if row["operator"] == username else "reviewed") for row in rows]
 
 
 def run_summary(store, row: dict[str, Any], clock, ranges: str = "cff_2017") -> dict[str, Any]:

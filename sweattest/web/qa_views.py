@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
@@ -15,10 +14,11 @@ from sweattest.core.errors import SweatTestError
 from sweattest.core.procedure.table import SITE_STATES
 from sweattest.qa import QNS_TARGETS, qns_rate
 from sweattest.qa.audit_trail import audit_rows, person
+from sweattest.qa.filters import RunFilter, parse_date
 from sweattest.qa.qc_chart import chart_points, qc_choices, render_chart, rule_name
 from sweattest.qa.qns import SOURCE as QNS_SOURCE
 from sweattest.qa.trend import qns_trend, turnaround_trend
-from sweattest.qa.workspace import FLAGS, awaiting_signature, full_names, matches, patient_name, run_summary
+from sweattest.qa.workspace import FLAGS, awaiting_signature, find_runs, full_names, patient_name, run_summary
 from sweattest.record.runs import load_run, stored_order
 from sweattest.web.accounts import field_of
 from sweattest.web.context import web
@@ -37,22 +37,19 @@ def runs_list(request: Request, user, form) -> Response:
     chosen = {k: str(given.get(k, "")).strip() for k in FILTERS}
     chosen["q"] = str(form.get("q", "")).strip() if form is not None else ""
     names = full_names(ctx.store)
-    runs = [r for r in ctx.store.list_runs() if _matches(r, chosen) and matches(r, chosen["q"], names)]
-    runs.reverse()  # newest first
-    shown = [r | run_summary(ctx.store, r, ctx.clock, ctx.config.ranges) for r in runs[:SHOWN]]
+    runs, total, error = [], 0, None
+    try:
+        where = RunFilter(date_from=parse_date(chosen["date_from"] or None, "From"),
+                          date_to=parse_date(chosen["date_to"] or None, "To"),
+                          status=chosen["state"] or None, method=chosen["method"] or None)
+        runs, total = find_runs(ctx.store, where, chosen["q"], names, SHOWN)
+    except SweatTestError as exc:
+        error = str(exc)
+    shown = [r | run_summary(ctx.store, r, ctx.clock, ctx.config.ranges) for r in runs]
     queue = [(r | {"patient": patient_name(stored_order(r))}, meaning)
              for r, meaning in awaiting_signature(ctx.store, user.username, user.role)]
-    return ctx.render(request, user, "qa_runs.html", runs=shown, chosen=chosen, states=SITE_STATES,
-                      total=len(runs), queue=queue, person=_person(names), flags=FLAGS,
-                      local=_local(ctx))
-
-
-def _matches(row: dict[str, Any], chosen: dict[str, str]) -> bool:
-    day = row["created_at"].date().isoformat()
-    return ((not chosen["state"] or row["state"] == chosen["state"])
-            and (not chosen["method"] or row["method"] == chosen["method"])
-            and (not chosen["date_from"] or day >= chosen["date_from"])
-            and (not chosen["date_to"] or day <= chosen["date_to"]))
+    return ctx.render(request, user, "qa_runs.html", runs=shown, chosen=chosen, states=SITE_STATES, total=total,
+                      queue=queue, person=_person(names), flags=FLAGS, local=_local(ctx), error=error)
 
 
 def _person(names: dict[str, str]):
@@ -104,7 +101,9 @@ def qc_page(request: Request, user, form) -> Response:
     choices = qc_choices(ctx.store)
     analyzer = request.query_params.get("analyzer", "") or next(iter(choices), "")
     levels = choices.get(analyzer, [])
-    level = request.query_params.get("level", "") or (levels[0] if levels else "")
+    level = request.query_params.get("level", "")
+    if level not in levels:  # another analyzer's level, or none chosen: this analyzer's first
+        level = levels[0] if levels else ""
     points, target, error = [], None, None
     if analyzer and level:
         try:

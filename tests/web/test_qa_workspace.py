@@ -146,3 +146,12 @@ def test_audit_trail_in_words_with_names_units_lab_time_and_the_amendment(client
     amendment = audit[-1]
     assert amendment[3] == "amendment (version 2)" and amendment[5] == "Rita Reviewer (rev1)"
     assert "comment: — → haemolysed sample" in amendment[7] and "reason: comment omitted" in amendment[7]
+
+
+def test_runs_filters_by_state_and_date_and_refuses_a_bad_date_in_one_line(client):
+    log_in(client, "reviewer")
+    r = client.post("/qa/runs", data={"csrf": csrf_of(client), "state": "reported", "date_to": "2026-11-30"})
+    assert [row[0] for row in rows(r.text, "runs")] == ["N3"]
+    r = client.post("/qa/runs", data={"csrf": csrf_of(client), "date_from": "2026-13-01"})
+    error = re.search(r'id="error">([^<]*)<', r.text).group(1)
+    assert r.status_code == 200 and error == "From &#39;2026-13-01&#39;: use a date such as 2026-11-01"
