@@ -4,6 +4,8 @@ awaiting the logged-in user's "performed" or "reviewed" signature)."""
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 import sqlalchemy as sa
@@ -64,8 +66,28 @@ def find_runs(store, where: RunFilter, text: str, names: dict[str, str], limit: 
         if not text.strip():
             total = conn.execute(where.apply(sa.select(sa.func.count()).select_from(schema.runs))).scalar_one()
             return [dict(r) for r in conn.execute(query.limit(limit)).mappings()], total
-        found = [dict(r) for r in conn.execute(query).mappings() if matches(r, text, names)]
+        rows = conn.execute(query.where(_may_match(text, names))).mappings()
+        found = [dict(r) for r in rows if matches(r, text, names)]
     return found[:limit], len(found)
+
+
+def _may_match(text: str, names: dict[str, str]) -> sa.ColumnElement:
+    """The search narrowed in SQL (``matches`` decides): the text in the accession, MRN or operator, an
+    operator whose name holds it, or every word of it in the order's stored JSON (names not in ASCII are
+    stored escaped, so each word is looked for as typed and as escaped)."""
+    r = schema.runs
+    text = text.strip().lower()
+    people = sorted(u for u, n in names.items() if text in u.lower() or text in n.lower())
+    order = sa.cast(r.c.order_json, sa.Text)
+    words = re.findall(r"\w+", text) or [text]
+    in_order = sa.and_(*(sa.or_(_like(order, w), _like(order, json.dumps(w)[1:-1])) for w in words))
+    return sa.or_(_like(r.c.accession, text), _like(r.c.patient_mrn, text), _like(r.c.operator, text),
+                  r.c.operator.in_(people), in_order)
+
+
+def _like(column, text: str) -> sa.ColumnElement:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return sa.func.lower(column).like(f"%{escaped}%", escape="\\")
 
 
 def awaiting_signature(store, username: str, role: str, limit: int = 500) -> list[tuple[dict[str, Any], str]]:

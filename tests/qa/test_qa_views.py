@@ -156,3 +156,23 @@ def test_workspace_queries_on_both_backends(lab):
                       ("D1", "reviewed")]
     assert [(row["run_id"], meaning) for row, meaning in awaiting_signature(lab, "tech2", "tech")] == [
         ("N5", "performed")]
+
+
+def test_free_search_on_both_backends(lab, clock):
+    """Accession, MRN, names (in any case, not only ASCII) and operators by part, narrowed in SQL."""
+    from sweattest.qa.filters import RunFilter
+    from sweattest.qa.workspace import find_runs
+
+    make_run(lab, clock, "U1", patient={"mrn": "MRN-9_1%", "family": "Müller", "given": "Zoë"}, operator="tech2")
+    names = {"tech1": "Tina Tech", "tech2": "Ülrich Second"}
+
+    def found(text):
+        rows, total = find_runs(lab, RunFilter(), text, names, 100)
+        assert total == len(rows)
+        return [r["run_id"] for r in rows]
+
+    assert found("st-n3") == ["N3"] and found("9_1%") == ["U1"] and found("9%") == []
+    assert found("müller") == ["U1"] and found("MÜLLER") == ["U1"] and found("zoë müller") == ["U1"]
+    assert found("müller, zoë") == ["U1"] and found("ülrich") == ["U1", "N5"] and found("ina te") == [
+        "D1", "N4", "N3", "N2", "N1"]
+    assert found("nobody") == [] and len(found("doe")) == 6
