@@ -60,29 +60,37 @@ def matches(row: dict[str, Any], text: str, names: dict[str, str]) -> bool:
 
 def find_runs(store, where: RunFilter, text: str, names: dict[str, str], limit: int) -> tuple[list[dict], int]:
     """The newest ``limit`` runs that pass ``where`` (in SQL) and the free search ``text``, and how many
-    match in all. Without a search text only ``limit`` rows are read."""
-    query = where.apply(sa.select(*_COLUMNS)).order_by(schema.runs.c.created_at.desc(), schema.runs.c.run_id.desc())
+    match in all. Without a search text only ``limit`` rows are read; with one, SQL narrows the runs and
+    ``matches`` decides for those only its order's words brought in."""
+    r = schema.runs
+    newest = (r.c.created_at.desc(), r.c.run_id.desc())
     with store.engine.connect() as conn:
         if not text.strip():
-            total = conn.execute(where.apply(sa.select(sa.func.count()).select_from(schema.runs))).scalar_one()
-            return [dict(r) for r in conn.execute(query.limit(limit)).mappings()], total
-        rows = conn.execute(query.where(_may_match(text, names))).mappings()
-        found = [dict(r) for r in rows if matches(r, text, names)]
-    return found[:limit], len(found)
+            total = conn.execute(where.apply(sa.select(sa.func.count()).select_from(r))).scalar_one()
+            rows = conn.execute(where.apply(sa.select(*_COLUMNS)).order_by(*newest).limit(limit)).mappings()
+            return [dict(row) for row in rows], total
+        sure, in_order = _search(text, names)
+        query = where.apply(sa.select(r.c.run_id, r.c.accession, r.c.patient_mrn, r.c.operator, sure.label("sure"),
+                                      sa.cast(r.c.order_json, sa.Text).label("order_json"))
+                            .where(sure | in_order)).order_by(*newest)
+        ids = [row["run_id"] for row in conn.execute(query).mappings() if row["sure"] or matches(row, text, names)]
+        picked = ids[:limit]
+        rows = conn.execute(sa.select(*_COLUMNS).where(r.c.run_id.in_(picked)).order_by(*newest)).mappings()
+        return [dict(row) for row in rows], len(ids)
 
 
-def _may_match(text: str, names: dict[str, str]) -> sa.ColumnElement:
-    """The search narrowed in SQL (``matches`` decides): the text in the accession, MRN or operator, an
-    operator whose name holds it, or every word of it in the order's stored JSON (names not in ASCII are
-    stored escaped, so each word is looked for as typed and as escaped)."""
+def _search(text: str, names: dict[str, str]) -> tuple[sa.ColumnElement, sa.ColumnElement]:
+    """The free search in SQL: (``sure``: the text is in the accession, MRN or operator, or in the operator's
+    name; ``in_order``: every word of it is in the order's stored JSON, which ``matches`` then decides).
+    Names not in ASCII are stored escaped in the JSON, so each word is looked for as typed and as escaped."""
     r = schema.runs
     text = text.strip().lower()
     people = sorted(u for u, n in names.items() if text in u.lower() or text in n.lower())
     order = sa.cast(r.c.order_json, sa.Text)
     words = re.findall(r"\w+", text) or [text]
     in_order = sa.and_(*(sa.or_(_like(order, w), _like(order, json.dumps(w)[1:-1])) for w in words))
-    return sa.or_(_like(r.c.accession, text), _like(r.c.patient_mrn, text), _like(r.c.operator, text),
-                  r.c.operator.in_(people), in_order)
+    return (sa.or_(_like(r.c.accession, text), _like(r.c.patient_mrn, text), _like(r.c.operator, text),
+                   r.c.operator.in_(people)), in_order)
 
 
 def _like(column, text: str) -> sa.ColumnElement:

@@ -26,7 +26,7 @@ from sweattest.web.plots import bars, trace_svg
 
 FILTERS = ("state", "method", "date_from", "date_to")
 #: Rows a runs list shows (newest first); each row's result is replayed from its events.
-SHOWN = 100
+SHOWN = 50
 
 
 def runs_list(request: Request, user, form) -> Response:
