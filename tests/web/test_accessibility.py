@@ -25,6 +25,7 @@ AXE = Path(__file__).parent / "axe" / "axe.min.js"
 #: Served to the page as one of its own scripts, so the page's content security policy stays as it is.
 AXE_URL = "/static/axe.min.js"
 WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+FOCUS_STOPS = 4
 VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "tablet": {"width": 800, "height": 1280}}
 #: Interactive controls that must be 44x44 px (WCAG 2.5.5 AAA size, the lab's rule for gloved hands); links
 #: inside a sentence or a table cell are exempt, as WCAG exempts inline targets.
@@ -107,15 +108,20 @@ def check(page, name: str, shots: Path, viewport: str) -> list[str]:
         .map(([e, r]) => `${e.tagName.toLowerCase()} ${e.name || e.id || e.textContent.trim().slice(0, 20)} `
                          + `${Math.round(r.width)}x${Math.round(r.height)}`)""", CONTROLS)
     problems += [f"{name}: target under 44x44 px: {s}" for s in small]
-    page.keyboard.press("Tab")
-    unfocused = page.evaluate("""() => { const e = document.activeElement;
-        const any = document.querySelector('a[href], button, input:not([type=hidden]), select, textarea');
-        if (!e || e === document.body) return any ? 'nothing' : '';  // a page without controls (the report)
-        const s = getComputedStyle(e);
-        return (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2) || s.boxShadow !== 'none'
-            ? '' : (e.tagName + ' ' + (e.name || e.textContent.trim().slice(0, 20))); }""")
-    if unfocused:
-        problems.append(f"{name}: keyboard focus not visible on {unfocused}")
+    controls = page.evaluate("!!document.querySelector('a[href], button, input:not([type=hidden]), select')")
+    for stop in range(FOCUS_STOPS):  # the first few keyboard stops each show where the focus is
+        page.keyboard.press("Tab")
+        unfocused = page.evaluate("""() => { const e = document.activeElement;
+            if (!e || e === document.body) return 'end';  // past the last control, or none (the report)
+            const s = getComputedStyle(e);
+            return (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) >= 2) || s.boxShadow !== 'none'
+                ? '' : (e.tagName + ' ' + (e.name || e.textContent.trim().slice(0, 20))); }""")
+        if unfocused == "end":
+            if stop == 0 and controls:
+                problems.append(f"{name}: the keyboard reaches no control")
+            break
+        if unfocused:
+            problems.append(f"{name}: keyboard focus not visible on {unfocused}")
     return problems
 
 
