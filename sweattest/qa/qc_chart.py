@@ -82,7 +82,8 @@ def _westgard(analyzer: str, rows: list[dict]) -> dict[str, tuple[tuple[str, ...
     return out
 
 
-def render_chart(points: list[ChartPoint], target: dict, title: str, out: Path) -> Path:
+def render_chart(points: list[ChartPoint], target: dict, title: str, out: Path, zone=None) -> Path:
+    """The chart as a PNG at ``out``; dates in ``zone`` (a ZoneInfo; default UTC)."""
     import io
 
     import matplotlib
@@ -109,10 +110,10 @@ def render_chart(points: list[ChartPoint], target: dict, title: str, out: Path) 
                         textcoords="offset points", xytext=(0, 10), ha="center", fontsize=7,
                         color="red" if p.rejected else "orange")
     ax.set_title(title)
-    ax.set_xlabel("date (UTC)")
+    ax.set_xlabel(f"date ({zone.key if zone is not None else 'UTC'})")
     if len(set(xs)) == 1:  # one day of QC: a week around it, not years
         ax.set_xlim(xs[0] - timedelta(days=3), xs[0] + timedelta(days=3))
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d", tz=zone))
     fig.autofmt_xdate()
     ax.set_ylabel("chloride (mmol/L)")
     ax.set_ylim(mean - 4 * sd, mean + 4 * sd)

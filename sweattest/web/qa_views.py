@@ -122,7 +122,8 @@ def qc_png(request: Request, user, form) -> Response:
     try:
         points, target = chart_points(ctx.store, analyzer, level)
         with tempfile.TemporaryDirectory() as folder:
-            png = render_chart(points, target, f"{analyzer} level {level}", Path(folder) / "qc.png").read_bytes()
+            png = render_chart(points, target, f"{analyzer} level {level}", Path(folder) / "qc.png",
+                               ctx.config.zone).read_bytes()
     except SweatTestError as exc:
         return PlainTextResponse(str(exc), status_code=422)
     return Response(png, media_type="image/png")
