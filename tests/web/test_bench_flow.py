@@ -121,7 +121,7 @@ def test_a_whole_run_from_the_browser_to_the_final_report(client, tech, web_app)
     report = client.get(f"/runs/{run_id}/report")
     assert "final" in report.text.lower() and "Doe" in report.text
     detail = client.get(f"/qa/runs/{run_id}").text
-    assert "verify_patient" in detail and "review" in detail and "<polyline" in detail
+    assert "verify patient" in detail and "review" in detail and "<polyline" in detail
 
 
 def test_emergency_stop_aborts_the_stimulating_site_and_says_the_output_is_off(client, tech, web_app):
