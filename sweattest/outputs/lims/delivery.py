@@ -1,9 +1,10 @@
 """Delivering result files to a LIMS drop folder: atomic, stable names, once per version, audited.
 
 A file is named ``<accession>_<run_id>_v<version>.<hl7|csv>``: unique per run, result version and
-format, and the same name every time. It is written to a temp file in the folder, fsynced and renamed
-(``write_atomic``) inside the store transaction that records the export in the audit trail: a failed write
-leaves no partial file and no audit entry; a failed audit write rolls back before the caller is told.
+format, and the same name every time. The message is first committed to the outbox (sweattest.lis.outbox) with
+its audit entry; then it is written to a temp file in the folder, fsynced and renamed (``write_atomic``).
+A failed audit write leaves no file and no message; a failed file write leaves no partial file and the
+message pending, and the next export writes the same bytes (the same control ID).
 Exporting a version already delivered to that folder does nothing (the audit trail says it was sent), so
 a LIMS that has consumed the file never receives it twice.
 """
@@ -16,10 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+
 from sweattest.core.clock import Clock
 from sweattest.core.config import LabConfig
 from sweattest.core.errors import SweatTestError, ValidationError
+from sweattest.lis import outbox
 from sweattest.outputs.files import write_atomic
+from sweattest.record.store.chain import append_audit
 
 FORMATS = ("hl7", "csv")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
@@ -60,9 +65,12 @@ def render(record: dict[str, Any], fmt: str, config: LabConfig, clock: Clock) ->
 
 def export_run(store, clock: Clock, run_id: str, fmt: str, folder: Path, *, config: LabConfig,
                actor: str = "system") -> Export:
-    """Deliver the run's current result version as ``fmt`` into ``folder``."""
+    """Deliver the run's current result version as ``fmt`` into ``folder``.
+
+    The audit entry and the outbox row (with the message itself) commit first; only then is the file
+    renamed into the folder. A write that fails after the commit leaves the message pending, and the next
+    export writes the very same bytes (same control ID), never a second message."""
     from sweattest.outputs.report.stored import stored_record
-    from sweattest.record.store.chain import append_audit
 
     if fmt not in FORMATS:
         raise ValidationError(f"--format {fmt!r}: use one of {', '.join(FORMATS)}")
@@ -72,21 +80,76 @@ def export_run(store, clock: Clock, run_id: str, fmt: str, folder: Path, *, conf
     record = stored_record(store, run_id, clock, config.ranges)
     name = export_name(record, fmt)
     target = folder / name
-    if _already_delivered(store, run_id, name, folder):
+    where = str(folder.resolve())
+    version = record["report"]["version"]
+    message = outbox.find(store, run_id, version, fmt, outbox.FOLDER, where)
+    if message is None and _already_delivered(store, run_id, name, folder):
+        return Export(target, created=False)  # delivered before the outbox kept drop-folder messages
+    if message is not None and message.state == outbox.DELIVERED:
         return Export(target, created=False)
-    data, control_id = render(record, fmt, config, clock)
-    with store.writing() as conn:
-        write_atomic(target, data)
-        append_audit(conn, run_id=run_id, who=actor, what=f"export {fmt}", at=clock.utcnow(),
-                     new={"file": name, "folder": str(folder.resolve()), "format": fmt,
-                          "version": record["report"]["version"], "status": record["report"]["status"],
-                          "control_id": control_id, "sha256": hashlib.sha256(data).hexdigest()})
+    if message is None:
+        data, control_id = render(record, fmt, config, clock)
+        now = clock.utcnow()
+        with store.writing() as conn:
+            message_id = outbox.queue(conn, run_id=run_id, version=version, fmt=fmt, channel=outbox.FOLDER,
+                                      destination=where, name=name, control_id=control_id,
+                                      body=data.decode("utf-8"), at=now, who=actor)
+            append_audit(conn, run_id=run_id, who=actor, what=f"export {fmt}", at=now,
+                         new={"file": name, "folder": where, "format": fmt, "version": version,
+                              "status": record["report"]["status"], "control_id": control_id,
+                              "sha256": hashlib.sha256(data).hexdigest()})
+    else:
+        message_id, data, control_id = message.id, message.body.encode("utf-8"), message.control_id
+    write_atomic(target, data)
+    outbox.delivered(store, message_id, clock.utcnow(), who=actor, note=str(target))
     return Export(target, created=True, control_id=control_id)
 
 
+def queue_for_lis(store, clock: Clock, run_id: str, config: LabConfig, actor: str) -> int | None:
+    """Queue the run's current result version as ORU^R01 for the LIS address of the configuration (the
+    sender delivers it); None when no address is configured or this version is queued already."""
+    from sweattest.outputs.lims.hl7 import new_control_id, render_oru
+    from sweattest.outputs.report.stored import stored_record
+
+    if config.lis.send_to is None:
+        return None
+    destination = "{}:{}".format(*config.lis.send_to)
+    record = stored_record(store, run_id, clock, config.ranges)
+    version = record["report"]["version"]
+    if outbox.find(store, run_id, version, "hl7", outbox.MLLP, destination) is not None:
+        return None
+    now = clock.utcnow()
+    control_id = new_control_id()
+    body = render_oru(record, config, sent_at=now, control_id=control_id)
+    with store.writing() as conn:
+        return outbox.queue(conn, run_id=run_id, version=version, fmt="hl7", channel=outbox.MLLP,
+                            destination=destination, name=export_name(record, "hl7"), control_id=control_id,
+                            body=body, at=now, who=actor)
+
+
+def queue_unsent(store, clock: Clock, config: LabConfig) -> list[int]:
+    """Queue every released result version the LIS has no message for (a process stopped between the
+    signature and the queueing): run when the sender starts. Returns the new messages' ids."""
+    from sweattest.record.store import schema
+
+    if config.lis.send_to is None:
+        return []
+    runs = schema.runs
+    with store.engine.connect() as conn:
+        reported = [r[0] for r in conn.execute(sa.select(runs.c.run_id).where(runs.c.state == "reported")
+                                               .order_by(runs.c.reported_at))]
+    queued = [queue_for_lis(store, clock, run_id, config, "system") for run_id in reported]
+    return [q for q in queued if q is not None]
+
+
 def deliver_on_signoff(store, clock: Clock, run_id: str, config: LabConfig, actor: str) -> list[Export]:
-    """Automatic delivery when a run is signed off or amended: every format into the drop folder, if the
-    lab configuration names one."""
+    """Automatic delivery when a run is signed off or amended: the ORU^R01 queued for the LIS (when an
+    address is configured), then every format into the drop folder (when the configuration names one)."""
+    try:
+        queue_for_lis(store, clock, run_id, config, actor)
+    except SweatTestError as exc:
+        raise DeliveryError(f"run {run_id} is signed, but its result could not be queued for the LIS: {exc}; "
+                            "it is queued when `sweattest lis serve` starts") from None
     if config.drop_folder is None:
         return []
     try:
