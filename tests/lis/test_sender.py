@@ -9,9 +9,9 @@ from sweattest.outputs.lims.delivery import queue_unsent
 from sweattest.outputs.release import amend, sign
 from sweattest.record.audit import history, verify
 from tests.golden.build import RUN_ID
+from tests.lims.hl7_oracle import field, strict
 from tests.lis.conftest import config_for
 from tests.lis.peers import Lis
-from tests.lims.hl7_oracle import field, strict
 
 
 def _signed(run_store, address: str):

@@ -1,0 +1,166 @@
+"""The worklist: orders received from the LIS, waiting for their test.
+
+``receive`` takes one order message (from the MLLP listener or the order folder) and returns the
+acknowledgement to send back. An accepted new order is stored with its placer and filler numbers, the
+patient's identifiers and the ordering provider; a cancel removes an order whose test has not started and
+is refused once it has. The message is recorded once per sender and control ID (MSH-10): a repeat gets
+the first acknowledgement again and changes nothing. Each write is audited in its transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from sweattest.core.clock import Clock
+from sweattest.core.config import LabConfig
+from sweattest.core.errors import ValidationError
+from sweattest.lis.ack import APPLICATION_INTERNAL_ERROR, DUPLICATE_KEY, UNKNOWN_KEY, Problem, build_ack, header
+from sweattest.lis.orders import LisOrder, Rejected, parse_order_message
+from sweattest.record.store import schema
+from sweattest.record.store.chain import append_audit
+
+OPEN, STARTED, CANCELLED = "open", "started", "cancelled"
+#: who the audit trail names for what the LIS did
+LIS_ACTOR = "lis"
+
+
+@dataclass(frozen=True)
+class WorklistOrder:
+    id: int
+    placer: str
+    filler: str | None
+    mrn: str
+    test_code: str
+    state: str
+    order: dict[str, Any]
+    control_id: str
+    received_at: datetime
+    run_id: str | None
+
+    @property
+    def accession(self) -> str:
+        return self.placer
+
+    def summary(self) -> dict[str, Any]:
+        p = self.order["patient"]
+        return {"accession": self.placer, "filler": self.filler, "mrn": self.mrn, "family": p["family"],
+                "given": p["given"], "dob": p["dob"], "sex": p["sex"], "provider": self.order["provider"]["name"],
+                "test": self.test_code, "state": self.state, "received_at": self.received_at.isoformat(),
+                "run_id": self.run_id}
+
+
+def receive(store, clock: Clock, text: str, config: LabConfig) -> str:
+    """Process one order message; returns the ACK (AA, AE or AR with ERR)."""
+    now = clock.utcnow()
+    hl7 = config.hl7
+
+    def ack(code: str, problem: Problem | None = None) -> str:
+        return build_ack(text, code, problem, application=hl7.sending_application, facility=hl7.sending_facility,
+                         at=now)
+
+    msh = header(text)
+    sender, control_id = ("^".join(msh[3:5]), msh[10]) if len(msh) > 10 else ("", "")
+    if control_id:
+        earlier = _earlier_ack(store, sender, control_id)
+        if earlier is not None:
+            return earlier
+    try:
+        order = parse_order_message(text, config.lis)
+    except Rejected as exc:
+        return ack(exc.code, exc.problem)
+    try:
+        with store.writing() as conn:
+            if order.action == "new":
+                _place(conn, order, now)
+            else:
+                _cancel(conn, order, now)
+            answer = ack("AA")
+            conn.execute(schema.lis_messages.insert().values(sender=sender, control_id=control_id,
+                                                             kind=order.message_type, ack_code="AA", ack=answer,
+                                                             received_at=now))
+    except Rejected as exc:
+        return ack(exc.code, exc.problem)
+    return answer
+
+
+def _earlier_ack(store, sender: str, control_id: str) -> str | None:
+    lm = schema.lis_messages
+    with store.engine.connect() as conn:
+        return conn.execute(sa.select(lm.c.ack).where(lm.c.sender == sender, lm.c.control_id == control_id)).scalar()
+
+
+def _place(conn: sa.Connection, order: LisOrder, now: datetime) -> None:
+    lo = schema.lis_orders
+    existing = conn.execute(sa.select(lo.c.state).where(lo.c.placer == order.placer)).scalar()
+    if existing is not None:
+        raise Rejected("AE", Problem(DUPLICATE_KEY, f"order {order.placer} is already on the worklist ({existing}); "
+                                     "send a cancel first to replace it", ("ORC", 2)))
+    conn.execute(lo.insert().values(placer=order.placer, filler=order.filler, mrn=order.patient["mrn"],
+                                    test_code=order.test_code, state=OPEN, order_json=order.as_dict(),
+                                    control_id=order.control_id, received_at=now))
+    append_audit(conn, who=LIS_ACTOR, what="lis order", at=now,
+                 new={"accession": order.placer, "filler": order.filler, "mrn": order.patient["mrn"],
+                      "provider": order.provider, "test": order.test_code, "control_id": order.control_id})
+
+
+def _cancel(conn: sa.Connection, order: LisOrder, now: datetime) -> None:
+    lo = schema.lis_orders
+    row = conn.execute(sa.select(lo.c.state, lo.c.run_id).where(lo.c.placer == order.placer)).first()
+    if row is None:
+        raise Rejected("AE", Problem(UNKNOWN_KEY, f"order {order.placer} is not on the worklist", ("ORC", 2)))
+    if row.state == STARTED:
+        raise Rejected("AE", Problem(APPLICATION_INTERNAL_ERROR, f"order {order.placer} cannot be cancelled: its "
+                                     f"test has started (run {row.run_id}); call the laboratory", ("ORC", 1)))
+    if row.state == OPEN:
+        conn.execute(lo.update().where(lo.c.placer == order.placer).values(state=CANCELLED))
+        append_audit(conn, who=LIS_ACTOR, what="lis cancel", at=now, old={"state": OPEN},
+                     new={"accession": order.placer, "state": CANCELLED, "control_id": order.control_id})
+
+
+def open_orders(store) -> list[WorklistOrder]:
+    """The orders waiting for their test, oldest first."""
+    lo = schema.lis_orders
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.select(lo).where(lo.c.state == OPEN).order_by(lo.c.id)).mappings().all()
+    return [_order(r) for r in rows]
+
+
+def find(store, accession: str) -> WorklistOrder | None:
+    lo = schema.lis_orders
+    with store.engine.connect() as conn:
+        row = conn.execute(sa.select(lo).where(lo.c.placer == accession)).mappings().first()
+    return None if row is None else _order(row)
+
+
+def open_order(store, accession: str) -> WorklistOrder:
+    """The open order of ``accession``, or a ValidationError that says why there is none."""
+    order = find(store, accession)
+    if order is None:
+        raise ValidationError(f"accession {accession!r} is not on the worklist; check the label, or use the "
+                              "order file when the LIS has not sent the order")
+    if order.state != OPEN:
+        detail = f" (run {order.run_id})" if order.run_id else ""
+        raise ValidationError(f"order {accession} is {order.state}{detail}; it cannot be run again")
+    return order
+
+
+def mark_started(conn: sa.Connection, accession: str, run_id: str, at: datetime, who: str) -> None:
+    """Inside the transaction that creates the run: the order leaves the worklist (a cancel is refused from
+    now on)."""
+    lo = schema.lis_orders
+    done = conn.execute(lo.update().where(lo.c.placer == accession, lo.c.state == OPEN)
+                        .values(state=STARTED, run_id=run_id)).rowcount
+    if done != 1:
+        raise ValidationError(f"order {accession} is no longer open on the worklist (cancelled or started)")
+    append_audit(conn, run_id=run_id, who=who, what="lis order started", at=at, old={"state": OPEN},
+                 new={"accession": accession, "state": STARTED})
+
+
+def _order(row) -> WorklistOrder:
+    return WorklistOrder(id=row["id"], placer=row["placer"], filler=row["filler"], mrn=row["mrn"],
+                         test_code=row["test_code"], state=row["state"], order=row["order_json"],
+                         control_id=row["control_id"], received_at=row["received_at"], run_id=row["run_id"])
