@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sweattest.core.clock import Clock
 from sweattest.core.config import LabConfig
 from sweattest.core.errors import ValidationError
+from sweattest.core.lis_config import LisConfig
 from sweattest.lis.ack import APPLICATION_INTERNAL_ERROR, DUPLICATE_KEY, UNKNOWN_KEY, Problem, build_ack, header
 from sweattest.lis.orders import LisOrder, Rejected, parse_order_message
 from sweattest.record.store import schema
@@ -146,6 +147,57 @@ def open_order(store, accession: str) -> WorklistOrder:
         detail = f" (run {order.run_id})" if order.run_id else ""
         raise ValidationError(f"order {accession} is {order.state}{detail}; it cannot be run again")
     return order
+
+
+def listed_order(store, order) -> WorklistOrder | None:
+    """The LIS order a run of ``order`` (a bench Order) performs, if its accession is on the worklist. An
+    order that is no longer open, or whose patient is not the one being tested, stops the run before it
+    exists."""
+    found = find(store, order.accession)
+    if found is None:
+        return None
+    if found.state != OPEN:
+        detail = f" (run {found.run_id})" if found.run_id else ""
+        raise ValidationError(f"order {order.accession} is {found.state} on the worklist{detail}; it is not run again")
+    patient = found.order["patient"]
+    if patient["mrn"] != order.patient.mrn or patient["dob"] != order.patient.dob.isoformat():
+        raise ValidationError(f"order {order.accession}: the patient (MRN, date of birth) is not the one the LIS "
+                              "ordered the test for: do NOT test; check the request form")
+    return found
+
+
+def bench_order(order: WorklistOrder, lis: LisConfig) -> dict[str, Any]:
+    """The order as the bench prepares it (docs/formats.md), from what the LIS sent: the lab's method and
+    sites for the test; the operator and the pilocarpine lot are added at the bench (the lot here is a
+    placeholder that has expired, so a run can never start without scanning the real one)."""
+    p = order.order["patient"]
+    return {"accession": order.placer,
+            "patient": {"mrn": p["mrn"], "family": p["family"], "given": p["given"], "dob": p["dob"],
+                        "sex": p["sex"]},
+            "ordering_provider": order.order["provider"]["name"] or "(not given by the LIS)",
+            "method": lis.method, "sites": list(lis.sites),
+            "pilocarpine_lot": {"lot": "not scanned", "expires": "2000-01-01"}}
+
+
+class WorklistBook:
+    """What the bench finds when a label is scanned: the open LIS order of that accession, else the orders
+    of ``fallback`` (an order folder, the training orders)."""
+
+    def __init__(self, store, lis: LisConfig, fallback: Any = None):
+        self.store, self.lis, self.fallback = store, lis, fallback if fallback is not None else {}
+
+    def __contains__(self, accession: object) -> bool:
+        if isinstance(accession, str):
+            found = find(self.store, accession)
+            if found is not None and found.state == OPEN:
+                return True
+        return accession in self.fallback
+
+    def __getitem__(self, accession: str) -> dict[str, Any]:
+        found = find(self.store, accession)
+        if found is not None and found.state == OPEN:
+            return bench_order(found, self.lis)
+        return self.fallback[accession]
 
 
 def mark_started(conn: sa.Connection, accession: str, run_id: str, at: datetime, who: str) -> None:
