@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import threading
+from pathlib import Path
 
 from sweattest.cli.options import add_config_option
 from sweattest.cli.storeopts import add_db_option, store_from
 from sweattest.core.clock import RealClock
+from sweattest.core.errors import ValidationError
 from sweattest.lis import outbox
+from sweattest.lis.simulator import ANSWERS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -34,6 +38,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_config_option(s)
     add_db_option(s)
     s.set_defaults(func=_serve)
+    m = actions.add_parser("simulate", help="a simulated LIS: send orders, receive results and answer them",
+                           description="Sends the order messages of FILE (HL7, one message per MSH line) to "
+                                       "sweattest's order listener, then receives results on PORT, answering "
+                                       "each as --answer says, and prints what it received.")
+    m.add_argument("--orders", type=Path, metavar="FILE", help="order messages to send (HL7 text)")
+    m.add_argument("--to", default=None, metavar="HOST:PORT",
+                   help="sweattest's order listener (default: [lis] listen of the lab configuration)")
+    m.add_argument("--listen", type=int, default=None, metavar="PORT",
+                   help="port to receive results on (127.0.0.1); 0 picks a free one")
+    m.add_argument("--answer", choices=ANSWERS, default="AA", help="answer to each result (none: stay silent)")
+    m.add_argument("--results", type=int, default=None, metavar="N", help="stop after N results (default: Ctrl-C)")
+    add_config_option(m)
+    m.set_defaults(func=_simulate)
 
 
 def _outbox(args: argparse.Namespace) -> int:
@@ -76,3 +93,44 @@ def _serve(args: argparse.Namespace) -> int:
     from sweattest.lis.service import serve_until_interrupted
 
     return serve_until_interrupted(args.config, args.db)
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from sweattest.core.config import load_config
+    from sweattest.core.lis_config import address
+    from sweattest.lis.simulator import SimulatedLis, split_messages
+
+    if args.orders is None and args.listen is None:
+        raise ValidationError("give --orders FILE to send orders, --listen PORT to receive results, or both")
+    messages = []
+    if args.orders is not None:
+        try:
+            messages = split_messages(args.orders.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValidationError(f"--orders {args.orders}: cannot be read: {exc}") from None
+        if not messages:
+            raise ValidationError(f"--orders {args.orders}: no message (each starts with a line MSH|...)")
+    to = None
+    if messages:
+        to = address(args.to, "--to") if args.to else load_config(args.config).lis.listen
+        if to is None:
+            raise ValidationError("--to: give sweattest's order listener as HOST:PORT (or set [lis] listen)")
+    lis = SimulatedLis(args.listen if args.listen is not None else 0, args.answer, say=_say)
+    if args.listen is not None:
+        lis.start()
+        _say("simulated LIS receiving results on {}:{} (answer {})".format(*lis.address, args.answer))
+    try:
+        if messages:
+            lis.send_orders(messages, to)
+        if args.listen is not None and args.results:
+            lis.wait_for(args.results, None)
+        elif args.listen is not None:
+            threading.Event().wait()  # until Ctrl-C
+    finally:
+        if args.listen is not None:
+            lis.stop()
+    return 0
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)

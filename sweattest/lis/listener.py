@@ -19,9 +19,10 @@ IDLE_TIMEOUT = 300.0
 
 
 class OrderListener:
-    """``receive(text) -> ack text``; ``reject(text, problem) -> ack text`` answers what cannot be read."""
+    """``receive(text) -> ack text`` (None: answer nothing); ``reject(text, problem) -> ack text`` answers what
+    cannot be read."""
 
-    def __init__(self, address: tuple[str, int], receive: Callable[[str], str],
+    def __init__(self, address: tuple[str, int], receive: Callable[[str], str | None],
                  reject: Callable[[str, Problem], str]):
         self.receive, self.reject = receive, reject
         listener = self
@@ -64,7 +65,8 @@ class OrderListener:
                 log.exception("order message could not be processed")
                 answer = self.reject(text, Problem(APPLICATION_INTERNAL_ERROR, f"not stored: {exc}"))
                 answer = answer.replace("MSA|AR|", "MSA|AE|", 1)  # the sender may try again
-            sock.sendall(frame(answer))
+            if answer is not None:
+                sock.sendall(frame(answer))
 
     def start(self) -> OrderListener:
         self.thread = threading.Thread(target=self.server.serve_forever, name="lis-listener", daemon=True)
