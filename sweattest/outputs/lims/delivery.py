@@ -26,7 +26,11 @@ from sweattest.lis import outbox
 from sweattest.outputs.files import write_atomic
 from sweattest.record.store.chain import append_audit
 
-FORMATS = ("hl7", "csv")
+FORMATS = ("hl7", "csv", "fhir")
+#: what is delivered into the drop folder on sign-off
+DROP_FORMATS = ("hl7", "csv")
+#: file name ending of each format
+SUFFIX = {"hl7": "hl7", "csv": "csv", "fhir": "fhir.json"}
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
@@ -47,7 +51,8 @@ def file_safe(text: str) -> str:
 
 
 def export_name(record: dict[str, Any], fmt: str) -> str:
-    return f"{file_safe(record['order']['accession'])}_{record['run_id']}_v{record['report']['version']}.{fmt}"
+    return (f"{file_safe(record['order']['accession'])}_{record['run_id']}_v{record['report']['version']}"
+            f".{SUFFIX[fmt]}")
 
 
 def render(record: dict[str, Any], fmt: str, config: LabConfig, clock: Clock) -> tuple[bytes, str | None]:
@@ -60,6 +65,10 @@ def render(record: dict[str, Any], fmt: str, config: LabConfig, clock: Clock) ->
         from sweattest.outputs.lims.csv_file import render_csv
 
         return render_csv(record).encode("utf-8"), None
+    if fmt == "fhir":
+        from sweattest.outputs.lims.fhir import render_fhir
+
+        return render_fhir(record, config).encode("utf-8"), None
     raise ValidationError(f"--format {fmt!r}: use one of {', '.join(FORMATS)}")
 
 
@@ -154,7 +163,7 @@ def deliver_on_signoff(store, clock: Clock, run_id: str, config: LabConfig, acto
         return []
     try:
         return [export_run(store, clock, run_id, fmt, config.drop_folder, config=config, actor=actor)
-                for fmt in FORMATS]
+                for fmt in DROP_FORMATS]
     except (OSError, SweatTestError) as exc:
         raise DeliveryError(f"run {run_id} is signed, but delivery to the LIMS drop folder {config.drop_folder} "
                             f"failed: {exc}; fix the folder and run `sweattest export {run_id} --format hl7` "
