@@ -27,7 +27,7 @@ DEFAULT_CODES: dict[str, tuple[str, str, str]] = {
 }
 _ADDRESS = re.compile(r"^(?P<host>[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:]+\]):(?P<port>\d{1,5})$")
 _CODE_PART = re.compile(r"^[^|^~\\&\r\n]{1,80}$")
-_KEYS = ("listen", "order_folder", "send_to", "ack_timeout_s", "method", "sites", "codes")
+_KEYS = ("listen", "order_folder", "send_to", "ack_timeout_s", "retry_delays_s", "method", "sites", "codes")
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,8 @@ class LisConfig:
     send_to: tuple[str, int] | None = None
     #: seconds to wait for the LIS's acknowledgement of a result
     ack_timeout_s: float = 30.0
+    #: seconds before each retry of a result not acknowledged; the last one repeats until the LIS answers
+    retry_delays_s: tuple[float, ...] = (5, 15, 60, 300, 900)
     #: the method and sites a run of an LIS order uses (the LIS orders the test, the lab its method)
     method: str = "macroduct"
     sites: tuple[str, ...] = ("left_forearm", "right_forearm")
@@ -84,6 +86,13 @@ def parse_lis(section: Any, file: Path) -> LisConfig:
             raise ConfigError(f"{file}: [lis] ack_timeout_s = {timeout!r}: a number of seconds, above 0 and at "
                               "most 600, without quotes")
         values["ack_timeout_s"] = float(timeout)
+    if "retry_delays_s" in section:
+        delays = section["retry_delays_s"]
+        if not isinstance(delays, list) or not delays or any(
+                isinstance(d, bool) or not isinstance(d, int | float) or not 0 < d <= 86400 for d in delays):
+            raise ConfigError(f"{file}: [lis] retry_delays_s = {delays!r}: a list of seconds above 0, e.g. "
+                              "[5, 15, 60, 300, 900]")
+        values["retry_delays_s"] = tuple(float(d) for d in delays)
     if "method" in section:
         if not isinstance(section["method"], str) or not section["method"].strip():
             raise ConfigError(f"{file}: [lis] method must be the name of a method in quotes, e.g. \"macroduct\"")

@@ -16,14 +16,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sweattest.core.clock import Clock
+from sweattest.core.lis_config import LisConfig
 from sweattest.lis import outbox
 from sweattest.lis.ack import read_ack
 from sweattest.lis.mllp import FrameError, exchange
 
 log = logging.getLogger(__name__)
 
-#: Seconds before each retry: 5 s, 15 s, 1 min, 5 min, then every 15 min until the LIS answers.
-DELAYS: tuple[float, ...] = (5, 15, 60, 300, 900)
+#: Seconds before each retry (``[lis] retry_delays_s``): 5 s, 15 s, 1 min, 5 min, then every 15 min.
+DELAYS: tuple[float, ...] = LisConfig().retry_delays_s
 #: How often an idle sender looks for newly queued messages (seconds).
 IDLE_POLL = 2.0
 

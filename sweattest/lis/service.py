@@ -42,7 +42,8 @@ class LisService:
             started.append(f"orders from the folder {lis.order_folder}")
         if lis.send_to:
             queued = queue_unsent(self.store, self.clock, self.config)
-            sender = Sender(self.store, self.clock, lis.send_to, ack_timeout_s=lis.ack_timeout_s)
+            sender = Sender(self.store, self.clock, lis.send_to, ack_timeout_s=lis.ack_timeout_s,
+                            delays=lis.retry_delays_s)
             self._thread("lis-sender", sender.serve, self.stop_event)
             started.append("results to {}:{}".format(*lis.send_to) +
                            (f" ({len(queued)} released results queued now)" if queued else ""))

@@ -1,4 +1,4 @@
-"""A released-ready demo run (built once per module, copied per test) and a LIS peer."""
+"""A released-ready demo run (built once, copied per test) and a LIS peer."""
 
 import shutil
 from dataclasses import replace
@@ -15,7 +15,7 @@ from tests.golden.build import START, simulated
 from tests.lis.peers import Lis
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def ready_db(tmp_path_factory):
     """A SQLite store holding the demo run at result_ready and a reviewer rev1."""
     folder = tmp_path_factory.mktemp("ready")

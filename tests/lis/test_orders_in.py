@@ -16,7 +16,7 @@ from sweattest.lis.mllp import FrameReader, frame
 from sweattest.lis.order_drop import process_folder
 from sweattest.lis.worklist import find, open_orders, receive
 from sweattest.record.audit import verify
-from sweattest.record.store import schema
+from sweattest.record.store import Store, schema
 from tests.lis.messages import oml, orm
 from tests.store import backends
 
@@ -98,12 +98,14 @@ def test_a_cancel_removes_an_open_order_and_is_refused_once_started(store, clock
     (orm().replace("|P|2.5.1", "|P|3.0"), "AR", "HL7 version '3.0'"),
     (orm().replace("20250601", "2025-06-01"), "AE", "PID-7 (date of birth)"),
 ])
-def test_malformed_orders_are_answered_with_the_reason_and_store_nothing(store, clock, message, code, text):
+def test_malformed_orders_are_answered_with_the_reason_and_store_nothing(tmp_path, clock, message, code, text):
+    store = Store(f"sqlite:///{tmp_path / 'runs.db'}", clock)  # parsing is the same on both backends
     raw = receive(store, clock, message, LabConfig())
     answer = read_ack(raw)
     assert (answer.code, answer.control_id) == (code, "MSG0001") and text in answer.text
     assert "\rERR|" in raw
     assert _stored(store) == (0, 0)
+    store.close()
 
 
 def test_broken_frames_and_a_10_mb_message_are_refused_and_store_nothing(store, listener):
