@@ -118,8 +118,8 @@ def _cancel(conn: sa.Connection, order: LisOrder, now: datetime) -> None:
                                      f"test has started (run {row.run_id}); call the laboratory", ("ORC", 1)))
     if row.state == OPEN:
         conn.execute(lo.update().where(lo.c.placer == order.placer).values(state=CANCELLED))
-        append_audit(conn, who=LIS_ACTOR, what="lis cancel", at=now, old={"state": OPEN},
-                     new={"accession": order.placer, "state": CANCELLED, "control_id": order.control_id})
+    append_audit(conn, who=LIS_ACTOR, what="lis cancel", at=now, old={"state": row.state},
+                 new={"accession": order.placer, "state": CANCELLED, "control_id": order.control_id})
 
 
 def open_orders(store) -> list[WorklistOrder]:
