@@ -9,6 +9,7 @@ Every change is recorded in the audit trail in the same transaction.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -33,7 +34,7 @@ class Message:
     destination: str
     name: str
     control_id: str | None
-    body: str
+    body: str | None
     state: str
     attempts: int
     next_attempt_at: datetime | None
@@ -51,8 +52,9 @@ class Message:
 
 
 def queue(conn: sa.Connection, *, run_id: str, version: int, fmt: str, channel: str, destination: str, name: str,
-          control_id: str | None, body: str, at: datetime, who: str) -> int:
-    """Queue one message inside the caller's transaction (with the release it belongs to); returns its id."""
+          control_id: str | None, body: str | None, at: datetime, who: str) -> int:
+    """Queue one message inside the caller's transaction (with the release it belongs to); returns its id.
+    ``body`` None: the message is rendered after the release commits (``rendered``), before it is sent."""
     new_id = conn.execute(schema.outbox.insert().values(
         run_id=run_id, version=version, format=fmt, channel=channel, destination=destination, name=name,
         control_id=control_id, body=body, state=PENDING, attempts=0, next_attempt_at=at, created_at=at,
@@ -104,6 +106,26 @@ def next_to_send(store, channel: str = MLLP, destination: str | None = None) -> 
     return None if row is None else Message(**row)
 
 
+def unrendered(store) -> list[Message]:
+    """Messages queued with their release whose text is not written yet, oldest first."""
+    ob = schema.outbox
+    with store.engine.connect() as conn:
+        return [Message(**r) for r in conn.execute(sa.select(ob).where(ob.c.body.is_(None)).order_by(ob.c.id))
+                .mappings()]
+
+
+def rendered(store, message_id: int, at: datetime, *, body: str, control_id: str | None) -> None:
+    """Fix the message's text and control ID, once: every attempt sends these bytes."""
+    ob = schema.outbox
+    with store.writing() as conn:
+        done = conn.execute(ob.update().where(ob.c.id == message_id, ob.c.body.is_(None))
+                            .values(body=body, control_id=control_id)).rowcount
+        if done:
+            append_audit(conn, run_id=_run_of(conn, message_id), who="system", what="outbox message", at=at,
+                         new={"message": message_id, "control_id": control_id,
+                              "sha256": hashlib.sha256(body.encode("utf-8")).hexdigest()})
+
+
 def delivered(store, message_id: int, at: datetime, *, who: str = "system", note: str | None = None) -> None:
     """The LIS accepted the message (AA), or its file is in the drop folder: it is never sent again."""
     _change(store, message_id, at, who, "outbox delivered", note,
@@ -134,6 +156,9 @@ def failed(store, message_id: int, at: datetime, error: str) -> None:
 def resend(store, message_id: int, at: datetime, who: str) -> Message:
     """Re-queue a failed or delivered message: the same body and control ID, sent again now."""
     message = get(store, message_id)
+    if message.body is None:
+        raise ValidationError(f"message {message_id} was never written ({message.last_error or 'not rendered'}); "
+                              "it cannot be sent")
     if message.state == PENDING:
         raise ValidationError(f"message {message_id} is already waiting to be sent (attempt {message.attempts + 1} "
                               f"at {_iso(message.next_attempt_at)})")

@@ -40,12 +40,14 @@ class Attempt:
 class Sender:
     def __init__(self, store, clock: Clock, address: tuple[str, int], *, ack_timeout_s: float = 30.0,
                  delays: Sequence[float] = DELAYS,
-                 exchange: Callable[[tuple[str, int], str, float], str] = exchange):
+                 exchange: Callable[[tuple[str, int], str, float], str] = exchange,
+                 render: Callable[[], object] | None = None):
         self.store, self.clock, self.address = store, clock, address
         self.destination = f"{address[0]}:{address[1]}"
         self.timeout = ack_timeout_s
         self.delays = tuple(delays)
         self._exchange = exchange
+        self._render = render  # writes the text of messages queued with their signature (after a crash)
 
     def delay(self, attempts: int) -> float:
         """Seconds to wait after the ``attempts``-th failed attempt (1, 2, ...)."""
@@ -54,9 +56,14 @@ class Sender:
     def send_next(self) -> Attempt:
         """One attempt at the oldest pending message for this address, if it is due."""
         message = outbox.next_to_send(self.store, outbox.MLLP, self.destination)
+        if message is not None and message.body is None and self._render is not None:
+            self._render()
+            message = outbox.next_to_send(self.store, outbox.MLLP, self.destination)
         if message is None:
             return Attempt(None, "idle")
         now = self.clock.utcnow()
+        if message.body is None:  # its signature is committed; its text is being written
+            return Attempt(message.id, "waiting", next_at=now + timedelta(seconds=IDLE_POLL))
         if message.next_attempt_at is not None and message.next_attempt_at > now:
             return Attempt(message.id, "waiting", next_at=message.next_attempt_at)
         try:

@@ -28,7 +28,7 @@ class LisService:
 
     def start(self) -> list[str]:
         """Start what is configured; returns one line per part started."""
-        from sweattest.outputs.lims.delivery import queue_unsent
+        from sweattest.outputs.lims.delivery import render_queued
 
         lis, started = self.config.lis, []
         take = partial(receive, self.store, self.clock, config=self.config)
@@ -41,12 +41,11 @@ class LisService:
             self._thread("lis-order-folder", watch, lis.order_folder, lambda text: take(text), self.stop_event)
             started.append(f"orders from the folder {lis.order_folder}")
         if lis.send_to:
-            queued = queue_unsent(self.store, self.clock, self.config)
             sender = Sender(self.store, self.clock, lis.send_to, ack_timeout_s=lis.ack_timeout_s,
-                            delays=lis.retry_delays_s)
+                            delays=lis.retry_delays_s,
+                            render=lambda: render_queued(self.store, self.clock, self.config))
             self._thread("lis-sender", sender.serve, self.stop_event)
-            started.append("results to {}:{}".format(*lis.send_to) +
-                           (f" ({len(queued)} released results queued now)" if queued else ""))
+            started.append("results to {}:{}".format(*lis.send_to))
         return started
 
     def _thread(self, name: str, target, *args) -> None:

@@ -5,8 +5,9 @@ from datetime import timedelta
 
 from sweattest.lis import outbox
 from sweattest.lis.sender import Sender
-from sweattest.outputs.lims.delivery import queue_unsent
+from sweattest.outputs.lims.delivery import lis_release, render_queued
 from sweattest.outputs.release import amend, sign
+from sweattest.record import signoff
 from sweattest.record.audit import history, verify
 from tests.golden.build import RUN_ID
 from tests.lims.hl7_oracle import field, strict
@@ -30,7 +31,10 @@ def test_sign_off_queues_the_result_and_the_lis_receives_it_once(run_store, lis)
     store, clock, config = _signed(run_store, lis.address)
     [queued] = outbox.messages(store)
     assert (queued.state, queued.channel, queued.destination, queued.version) == ("pending", "mllp", lis.address, 1)
-    assert [e.what for e in history(store, RUN_ID)][-4:] == ["sign reviewed", "review", "report", "outbox queue"]
+    whats = [e.what for e in history(store, RUN_ID)]
+    assert whats[-5:] == ["sign reviewed", "outbox queue", "review", "report", "outbox message"]
+    signed = [e for e in history(store, RUN_ID) if e.what in ("sign reviewed", "outbox queue")]
+    assert signed[0].at == signed[1].at  # queued in the signature's own transaction
     sender = _sender(store, clock, config)
     assert sender.send_next().outcome == "delivered"
     assert sender.send_next().outcome == "idle"
@@ -114,10 +118,31 @@ def test_a_correction_follows_the_original_in_order(run_store, lis):
     assert [m.version for m in outbox.messages(store, state="delivered")] == [1, 2]
 
 
-def test_a_result_signed_before_the_queue_write_is_queued_when_the_sender_starts(run_store, lis):
+def test_a_crash_right_after_the_signature_loses_nothing(run_store, lis):
     store, clock, _ = run_store
-    sign(store, clock, RUN_ID, "rev1", "correct horse", "reviewed", config=config_for(lis.address).__class__())
-    assert outbox.messages(store, channel="mllp") == []  # signed while no LIS was configured, or stopped there
     config = config_for(lis.address)
-    assert len(queue_unsent(store, clock, config)) == 1
-    assert queue_unsent(store, clock, config) == []  # once
+    # the signature commits with the message queued; the process dies before writing the message's text
+    signoff.sign(store, clock, RUN_ID, "rev1", "correct horse", "reviewed",
+                 releasing=lis_release(config, clock, "rev1"))
+    [queued] = outbox.messages(store)
+    assert queued.body is None and queued.state == "pending"
+    bare = _sender(store, clock, config)
+    assert bare.send_next().outcome == "waiting" and lis.received == []  # never an empty message
+    sender = _sender(store, clock, config, render=lambda: render_queued(store, clock, config))
+    assert sender.send_next().outcome == "delivered"
+    [message] = outbox.messages(store)
+    assert lis.control_ids() == [message.control_id] and field(lis.received[0], "OBR", 25) == "F"
+
+
+def test_a_version_amended_before_its_message_was_written_is_not_sent(run_store, lis):
+    store, clock, _ = run_store
+    config = config_for(lis.address)
+    signoff.sign(store, clock, RUN_ID, "rev1", "correct horse", "reviewed",
+                 releasing=lis_release(config, clock, "rev1"))
+    amend(store, clock, RUN_ID, "rev1", "correct horse", changes={"left_forearm.chloride": 62},
+          reason="transcription error", config=config)
+    first, second = outbox.messages(store)
+    assert first.state == "failed" and "amended" in first.last_error and second.version == 2
+    sender = _sender(store, clock, config)
+    assert sender.send_next().outcome == "delivered" and sender.send_next().outcome == "idle"
+    assert field(lis.received[0], "OBR", 25) == "C"

@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-
 from sweattest.core.clock import Clock
 from sweattest.core.config import LabConfig
 from sweattest.core.errors import SweatTestError, ValidationError
@@ -114,51 +112,51 @@ def export_run(store, clock: Clock, run_id: str, fmt: str, folder: Path, *, conf
     return Export(target, created=True, control_id=control_id)
 
 
-def queue_for_lis(store, clock: Clock, run_id: str, config: LabConfig, actor: str) -> int | None:
-    """Queue the run's current result version as ORU^R01 for the LIS address of the configuration (the
-    sender delivers it); None when no address is configured or this version is queued already."""
-    from sweattest.outputs.lims.hl7 import new_control_id, render_oru
-    from sweattest.outputs.report.stored import stored_record
-
+def lis_release(config: LabConfig, clock: Clock, actor: str):
+    """The write that queues a released result version for the LIS (``[lis] send_to``) in the transaction of
+    the signature or amendment that releases it (sweattest.record.signoff ``releasing``); None without an
+    LIS address. The message's text is written right after the release commits (``render_queued``)."""
     if config.lis.send_to is None:
         return None
     destination = "{}:{}".format(*config.lis.send_to)
-    record = stored_record(store, run_id, clock, config.ranges)
-    version = record["report"]["version"]
-    if outbox.find(store, run_id, version, "hl7", outbox.MLLP, destination) is not None:
-        return None
-    now = clock.utcnow()
-    control_id = new_control_id()
-    body = render_oru(record, config, sent_at=now, control_id=control_id)
-    with store.writing() as conn:
-        return outbox.queue(conn, run_id=run_id, version=version, fmt="hl7", channel=outbox.MLLP,
-                            destination=destination, name=export_name(record, "hl7"), control_id=control_id,
-                            body=body, at=now, who=actor)
+
+    def release(conn, run_id: str, version: int) -> None:
+        outbox.queue(conn, run_id=run_id, version=version, fmt="hl7", channel=outbox.MLLP, destination=destination,
+                     name=f"{run_id}_v{version}.hl7", control_id=None, body=None, at=clock.utcnow(), who=actor)
+    return release
 
 
-def queue_unsent(store, clock: Clock, config: LabConfig) -> list[int]:
-    """Queue every released result version the LIS has no message for (a process stopped between the
-    signature and the queueing): run when the sender starts. Returns the new messages' ids."""
-    from sweattest.record.store import schema
+def render_queued(store, clock: Clock, config: LabConfig) -> list[int]:
+    """Write the ORU^R01 of every message queued with its release and not rendered yet (right after the
+    release, or when the sender starts after a crash); returns their ids. A version amended before its
+    message was written is not sent (failed, for QA): the correction that replaced it is."""
+    from sweattest.outputs.lims.hl7 import new_control_id, render_oru
+    from sweattest.outputs.report.stored import stored_record
 
-    if config.lis.send_to is None:
-        return []
-    runs = schema.runs
-    with store.engine.connect() as conn:
-        reported = [r[0] for r in conn.execute(sa.select(runs.c.run_id).where(runs.c.state == "reported")
-                                               .order_by(runs.c.reported_at))]
-    queued = [queue_for_lis(store, clock, run_id, config, "system") for run_id in reported]
-    return [q for q in queued if q is not None]
+    done = []
+    for message in outbox.unrendered(store):
+        now = clock.utcnow()
+        record = stored_record(store, message.run_id, clock, config.ranges)
+        if record["report"]["version"] != message.version:
+            outbox.failed(store, message.id, now, f"version {message.version} was amended (now version "
+                                                  f"{record['report']['version']}) before it was sent; the "
+                                                  "correction is sent instead")
+            continue
+        control_id = new_control_id()
+        outbox.rendered(store, message.id, now, body=render_oru(record, config, sent_at=now, control_id=control_id),
+                        control_id=control_id)
+        done.append(message.id)
+    return done
 
 
 def deliver_on_signoff(store, clock: Clock, run_id: str, config: LabConfig, actor: str) -> list[Export]:
-    """Automatic delivery when a run is signed off or amended: the ORU^R01 queued for the LIS (when an
-    address is configured), then every format into the drop folder (when the configuration names one)."""
+    """Automatic delivery when a run is signed off or amended: the ORU^R01 queued for the LIS with the
+    signature is written, then every format goes into the drop folder (when the configuration names one)."""
     try:
-        queue_for_lis(store, clock, run_id, config, actor)
+        render_queued(store, clock, config)
     except SweatTestError as exc:
-        raise DeliveryError(f"run {run_id} is signed, but its result could not be queued for the LIS: {exc}; "
-                            "it is queued when `sweattest lis serve` starts") from None
+        raise DeliveryError(f"run {run_id} is signed and queued for the LIS, but its message could not be "
+                            f"written: {exc}; it is written when the LIS sender starts") from None
     if config.drop_folder is None:
         return []
     try:
