@@ -3,12 +3,15 @@
 ``receive`` takes one order message (from the MLLP listener or the order folder) and returns the
 acknowledgement to send back. An accepted new order is stored with its placer and filler numbers, the
 patient's identifiers and the ordering provider; a cancel removes an order whose test has not started and
-is refused once it has. The message is recorded once per sender and control ID (MSH-10): a repeat gets
-the first acknowledgement again and changes nothing. Each write is audited in its transaction.
+is refused once it has. The message is recorded once per sender and control ID (MSH-10): the same message
+again gets the first acknowledgement and changes nothing; another message with a control ID already used
+is refused (AE). Each write is audited in its transaction.
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -65,10 +68,14 @@ def receive(store, clock: Clock, text: str, config: LabConfig) -> str:
 
     msh = header(text)
     sender, control_id = ("^".join(msh[3:5]), msh[10]) if len(msh) > 10 else ("", "")
+    digest = hashlib.sha256("\r".join(s for s in re.split(r"\r\n|\r|\n", text) if s).encode("utf-8")).hexdigest()
     if control_id:
-        earlier = _earlier_ack(store, sender, control_id)
+        earlier = _earlier(store, sender, control_id)
+        if earlier is not None and earlier.sha256 == digest:
+            return earlier.ack  # the same message again: the same answer, nothing changes
         if earlier is not None:
-            return earlier
+            return ack("AE", Problem(DUPLICATE_KEY, f"message control ID {control_id} was already used for another "
+                                     "message; give each message its own MSH-10", ("MSH", 10)))
     try:
         order = parse_order_message(text, config.lis)
     except Rejected as exc:
@@ -81,17 +88,18 @@ def receive(store, clock: Clock, text: str, config: LabConfig) -> str:
                 _cancel(conn, order, now)
             answer = ack("AA")
             conn.execute(schema.lis_messages.insert().values(sender=sender, control_id=control_id,
-                                                             kind=order.message_type, ack_code="AA", ack=answer,
-                                                             received_at=now))
+                                                             kind=order.message_type, sha256=digest, ack_code="AA",
+                                                             ack=answer, received_at=now))
     except Rejected as exc:
         return ack(exc.code, exc.problem)
     return answer
 
 
-def _earlier_ack(store, sender: str, control_id: str) -> str | None:
+def _earlier(store, sender: str, control_id: str):
     lm = schema.lis_messages
     with store.engine.connect() as conn:
-        return conn.execute(sa.select(lm.c.ack).where(lm.c.sender == sender, lm.c.control_id == control_id)).scalar()
+        return conn.execute(sa.select(lm.c.ack, lm.c.sha256)
+                            .where(lm.c.sender == sender, lm.c.control_id == control_id)).first()
 
 
 def _place(conn: sa.Connection, order: LisOrder, now: datetime) -> None:

@@ -17,6 +17,7 @@ from sweattest.lis.order_drop import process_folder
 from sweattest.lis.worklist import find, open_orders, receive
 from sweattest.record.audit import verify
 from sweattest.record.store import Store, schema
+from tests.lims.hl7_oracle import strict
 from tests.lis.messages import oml, orm
 from tests.store import backends
 
@@ -64,6 +65,8 @@ def test_orders_over_mllp_land_on_the_worklist_once(store, listener):
     codes = [read_ack(a) for a in answers]
     assert [(a.code, a.control_id) for a in codes] == [("AA", "MSG0001"), ("AA", "MSG0002"), ("AA", "MSG0001")]
     assert answers[2] == answers[0]  # the same acknowledgement again
+    reused = read_ack(_send_with_python_hl7(listener.address[1], orm(placer="ACC-1003"))[0])
+    assert reused.code == "AE" and "MSG0001 was already used for another message" in reused.text
     assert [o.accession for o in open_orders(store)] == ["ACC-1001", "ACC-2001"]
     order = find(store, "ACC-1001")
     assert (order.filler, order.mrn, order.order["provider"]) == ("F1001", "MRN555",
@@ -104,6 +107,7 @@ def test_malformed_orders_are_answered_with_the_reason_and_store_nothing(tmp_pat
     answer = read_ack(raw)
     assert (answer.code, answer.control_id) == (code, "MSG0001") and text in answer.text
     assert "\rERR|" in raw
+    strict(raw)  # the acknowledgement itself is valid HL7 v2.5.1
     assert _stored(store) == (0, 0)
     store.close()
 

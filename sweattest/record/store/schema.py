@@ -191,6 +191,7 @@ lis_messages = sa.Table(
     sa.Column("sender", sa.String(100), nullable=False),
     sa.Column("control_id", sa.String(40), nullable=False),
     sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),  # of the message (segments ending CR)
     sa.Column("ack_code", sa.String(2), nullable=False),
     sa.Column("ack", sa.Text, nullable=False),
     sa.Column("received_at", UTCDateTime, nullable=False),
