@@ -106,6 +106,17 @@ def next_to_send(store, channel: str = MLLP, destination: str | None = None) -> 
     return None if row is None else Message(**row)
 
 
+def claim(store, message_id: int, now: datetime, until: datetime) -> bool:
+    """Take the message for one attempt (until ``until``), if it is due and no other sender took it: one
+    conditional UPDATE, so of two stations sending from one database only one sends it."""
+    ob = schema.outbox
+    with store.writing() as conn:
+        taken = conn.execute(ob.update().where(ob.c.id == message_id, ob.c.state == PENDING,
+                                               sa.or_(ob.c.next_attempt_at.is_(None), ob.c.next_attempt_at <= now))
+                             .values(next_attempt_at=until)).rowcount
+    return taken == 1
+
+
 def unrendered(store) -> list[Message]:
     """Messages queued with their release whose text is not written yet, oldest first."""
     ob = schema.outbox

@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 DELAYS: tuple[float, ...] = LisConfig().retry_delays_s
 #: How often an idle sender looks for newly queued messages (seconds).
 IDLE_POLL = 2.0
+#: A message is taken for one attempt for the acknowledgement timeout plus this (seconds, for connecting).
+CLAIM_MARGIN = 30.0
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,8 @@ class Sender:
             return Attempt(message.id, "waiting", next_at=now + timedelta(seconds=IDLE_POLL))
         if message.next_attempt_at is not None and message.next_attempt_at > now:
             return Attempt(message.id, "waiting", next_at=message.next_attempt_at)
+        if not outbox.claim(self.store, message.id, now, now + timedelta(seconds=self.timeout + CLAIM_MARGIN)):
+            return Attempt(message.id, "waiting", next_at=now + timedelta(seconds=IDLE_POLL))  # another sender
         try:
             answer = read_ack(self._exchange(self.address, message.body, self.timeout))
         except TimeoutError:

@@ -4,6 +4,7 @@ first, and shown and re-queued from the command line."""
 import json
 import socket
 import threading
+from datetime import timedelta
 
 from sweattest.cli.main import main
 from sweattest.lis import outbox
@@ -71,3 +72,15 @@ def test_outbox_and_resend_commands(store, clock, store_url, capsys):
     assert "already waiting to be sent" in capsys.readouterr().err
     assert main(["lis", "resend", "999", "--db", store_url]) == 2
     assert "no message 999 in the outbox" in capsys.readouterr().err
+
+
+def test_two_stations_sending_from_one_database_do_not_both_send_a_message(store, clock):
+    make_run(store, clock)
+    message_id = _queue(store, clock, "127.0.0.1:9")
+    now = clock.utcnow()
+    assert outbox.claim(store, message_id, now, now + timedelta(seconds=35))
+    assert not outbox.claim(store, message_id, now, now + timedelta(seconds=35))  # the other station waits
+    other = Sender(store, clock, ("127.0.0.1", 9), ack_timeout_s=5)
+    assert other.send_next().outcome == "waiting"
+    clock.advance(36)  # the first station died mid-attempt: the message is taken up again
+    assert outbox.claim(store, message_id, clock.utcnow(), clock.utcnow() + timedelta(seconds=35))
