@@ -95,10 +95,11 @@ def messages(store, *, state: str | None = None, channel: str | None = None) -> 
 
 
 def next_to_send(store, channel: str = MLLP, destination: str | None = None) -> Message | None:
-    """The oldest pending message: messages leave in the order they were released (a later result or a
-    correction never overtakes an earlier one)."""
+    """The oldest pending message whose text is written: messages leave in the order they were released (a
+    later result or a correction never overtakes an earlier one)."""
     ob = schema.outbox
-    query = sa.select(ob).where(ob.c.channel == channel, ob.c.state == PENDING).order_by(ob.c.id).limit(1)
+    query = (sa.select(ob).where(ob.c.channel == channel, ob.c.state == PENDING, ob.c.body.is_not(None))
+             .order_by(ob.c.id).limit(1))
     if destination is not None:
         query = query.where(ob.c.destination == destination)
     with store.engine.connect() as conn:
@@ -118,11 +119,11 @@ def claim(store, message_id: int, now: datetime, until: datetime) -> bool:
 
 
 def unrendered(store) -> list[Message]:
-    """Messages queued with their release whose text is not written yet, oldest first."""
+    """Pending messages queued with their release whose text is not written yet, oldest first."""
     ob = schema.outbox
+    query = sa.select(ob).where(ob.c.body.is_(None), ob.c.state == PENDING).order_by(ob.c.id)
     with store.engine.connect() as conn:
-        return [Message(**r) for r in conn.execute(sa.select(ob).where(ob.c.body.is_(None)).order_by(ob.c.id))
-                .mappings()]
+        return [Message(**r) for r in conn.execute(query).mappings()]
 
 
 def rendered(store, message_id: int, at: datetime, *, body: str, control_id: str | None) -> None:

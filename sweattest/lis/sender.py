@@ -57,15 +57,12 @@ class Sender:
 
     def send_next(self) -> Attempt:
         """One attempt at the oldest pending message for this address, if it is due."""
-        message = outbox.next_to_send(self.store, outbox.MLLP, self.destination)
-        if message is not None and message.body is None and self._render is not None:
+        if self._render is not None and outbox.unrendered(self.store):
             self._render()
-            message = outbox.next_to_send(self.store, outbox.MLLP, self.destination)
+        message = outbox.next_to_send(self.store, outbox.MLLP, self.destination)
         if message is None:
             return Attempt(None, "idle")
         now = self.clock.utcnow()
-        if message.body is None:  # its signature is committed; its text is being written
-            return Attempt(message.id, "waiting", next_at=now + timedelta(seconds=IDLE_POLL))
         if message.next_attempt_at is not None and message.next_attempt_at > now:
             return Attempt(message.id, "waiting", next_at=message.next_attempt_at)
         if not outbox.claim(self.store, message.id, now, now + timedelta(seconds=self.timeout + CLAIM_MARGIN)):

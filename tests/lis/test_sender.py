@@ -127,7 +127,7 @@ def test_a_crash_right_after_the_signature_loses_nothing(run_store, lis):
     [queued] = outbox.messages(store)
     assert queued.body is None and queued.state == "pending"
     bare = _sender(store, clock, config)
-    assert bare.send_next().outcome == "waiting" and lis.received == []  # never an empty message
+    assert bare.send_next().outcome == "idle" and lis.received == []  # never an empty message
     sender = _sender(store, clock, config, render=lambda: render_queued(store, clock, config))
     assert sender.send_next().outcome == "delivered"
     [message] = outbox.messages(store)
@@ -146,3 +146,13 @@ def test_a_version_amended_before_its_message_was_written_is_not_sent(run_store,
     sender = _sender(store, clock, config)
     assert sender.send_next().outcome == "delivered" and sender.send_next().outcome == "idle"
     assert field(lis.received[0], "OBR", 25) == "C"
+
+
+def test_a_message_is_never_written_before_its_run_is_reported(run_store, lis):
+    store, clock, _ = run_store
+    config = config_for(lis.address)
+    with store.writing() as conn:  # the signature has committed; the review and report events have not yet
+        lis_release(config, clock, "rev1")(conn, RUN_ID, 1)
+    sender = _sender(store, clock, config, render=lambda: render_queued(store, clock, config))
+    assert sender.send_next().outcome == "idle" and lis.received == []
+    assert outbox.messages(store)[0].body is None

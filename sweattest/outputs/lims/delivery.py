@@ -128,8 +128,9 @@ def lis_release(config: LabConfig, clock: Clock, actor: str):
 
 def render_queued(store, clock: Clock, config: LabConfig) -> list[int]:
     """Write the ORU^R01 of every message queued with its release and not rendered yet (right after the
-    release, or when the sender starts after a crash); returns their ids. A version amended before its
-    message was written is not sent (failed, for QA): the correction that replaced it is."""
+    release, or by the sender after a crash); returns their ids. A message is written only once its run is
+    reported (the signature commits before the review and report events: never a preliminary result). A
+    version amended before its message was written is not sent (failed, for QA): the correction is."""
     from sweattest.outputs.lims.hl7 import new_control_id, render_oru
     from sweattest.outputs.report.stored import stored_record
 
@@ -137,6 +138,8 @@ def render_queued(store, clock: Clock, config: LabConfig) -> list[int]:
     for message in outbox.unrendered(store):
         now = clock.utcnow()
         record = stored_record(store, message.run_id, clock, config.ranges)
+        if record["report"]["status"] not in ("final", "corrected"):
+            continue  # signed a moment ago: the run is being reported
         if record["report"]["version"] != message.version:
             outbox.failed(store, message.id, now, f"version {message.version} was amended (now version "
                                                   f"{record['report']['version']}) before it was sent; the "
