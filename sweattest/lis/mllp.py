@@ -9,6 +9,7 @@ import socket
 from sweattest.core.errors import SweatTestError
 
 START, END = b"\x0b", b"\x1c\r"
+_BETWEEN = b"\r\n\t "
 #: The largest message accepted (an order is a few hundred bytes; a result a few kilobytes).
 MAX_MESSAGE = 1024 * 1024
 
@@ -42,9 +43,11 @@ class FrameReader:
         return bool(chunk)
 
     def read(self) -> bytes | None:
-        while not self.buffer:
+        while not self.buffer.lstrip(_BETWEEN):  # line ends some peers send between frames are not a message
+            self.buffer = b""
             if not self._more():
                 return None
+        self.buffer = self.buffer.lstrip(_BETWEEN)
         if not self.buffer.startswith(START):
             first, head = self.buffer[:1].hex(), self.buffer[:4096]
             self._skip()

@@ -126,6 +126,11 @@ def test_broken_frames_and_a_10_mb_message_are_refused_and_store_nothing(store, 
     assert cut.code == "AR" and "closed in the middle" in cut.text
     assert _stored(store) == (0, 0)
     assert read_ack(_send_with_python_hl7(port, orm())[0]).code == "AA"  # the listener still serves
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:  # a line end between frames is no message
+        sock.sendall(frame(orm(control="M7", placer="ACC-1007")) + b"\r\n"
+                     + frame(orm(control="M8", placer="ACC-1008")))
+        reader = FrameReader(sock)
+        assert [read_ack(reader.read().decode()).code for _ in range(2)] == ["AA", "AA"]
 
 
 def test_orders_dropped_as_files(store, clock, tmp_path):
