@@ -22,13 +22,14 @@ sys.path.insert(0, str(ROOT))
 from sweattest.core.clock import RealClock  # noqa: E402
 from sweattest.core.config import LabConfig  # noqa: E402
 from sweattest.core.protocol import load_protocol  # noqa: E402
-from sweattest.lis import outbox  # noqa: E402
 from sweattest.lis.listener import OrderListener, rejecter  # noqa: E402
 from sweattest.lis.mllp import FrameReader, frame  # noqa: E402
 from sweattest.lis.sender import Sender  # noqa: E402
 from sweattest.lis.simulator import SimulatedLis  # noqa: E402
-from sweattest.lis.worklist import open_orders, receive  # noqa: E402
+from sweattest.lis.worklist import receive  # noqa: E402
+from sweattest.record import outbox  # noqa: E402
 from sweattest.record.store import open_store  # noqa: E402
+from sweattest.record.worklist import open_orders  # noqa: E402
 from tests.lis.messages import orm  # noqa: E402
 
 

@@ -33,10 +33,10 @@ from sweattest.core.procedure.table import SITE_STATES
 from sweattest.core.protocol import Protocol
 from sweattest.core.rules.eligibility import Decision, Limits, Override, assess
 from sweattest.core.rules.reagents import lot_block
-from sweattest.lis.worklist import listed_order, mark_started
 from sweattest.record.lease import Lease
 from sweattest.record.run_record import stored_run_record
 from sweattest.record.runs import load_run_at
+from sweattest.record.worklist import listed_order, mark_started
 
 #: A run whose derived state comes before this one is unfinished: the runner still had work to do.
 FIRST_DONE_STATE = "result_ready"

@@ -11,8 +11,8 @@ from sweattest.cli.options import add_config_option
 from sweattest.cli.storeopts import add_db_option, store_from
 from sweattest.core.clock import RealClock
 from sweattest.core.errors import ValidationError
-from sweattest.lis import outbox
 from sweattest.lis.simulator import ANSWERS
+from sweattest.record import outbox
 
 
 def register(sub: argparse._SubParsersAction) -> None:

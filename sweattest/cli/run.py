@@ -52,7 +52,8 @@ def _run(args: argparse.Namespace) -> int:
 
 def _worklist_order(args: argparse.Namespace) -> dict[str, Any]:
     """The worklist's open order of ``--accession`` with the operator and the lot given here."""
-    from sweattest.lis.worklist import bench_order, open_order
+    from sweattest.lis.worklist import bench_order
+    from sweattest.record.worklist import open_order
 
     missing = [f"--{name.replace('_', '-')}" for name in ("operator", "lot", "lot_expires")
                if not (getattr(args, name) or "").strip()]

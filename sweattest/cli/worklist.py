@@ -6,7 +6,7 @@ import argparse
 import json
 
 from sweattest.cli.storeopts import add_db_option, store_from
-from sweattest.lis.worklist import open_orders
+from sweattest.record.worklist import open_orders
 
 
 def register(sub: argparse._SubParsersAction) -> None:

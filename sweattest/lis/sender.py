@@ -17,9 +17,9 @@ from datetime import datetime, timedelta
 
 from sweattest.core.clock import Clock
 from sweattest.core.lis_config import LisConfig
-from sweattest.lis import outbox
 from sweattest.lis.ack import read_ack
 from sweattest.lis.mllp import FrameError, exchange
+from sweattest.record import outbox
 
 log = logging.getLogger(__name__)
 

@@ -107,7 +107,7 @@ def qns_page(request: Request, user, form) -> Response:
 
 def lis_page(request: Request, user, form) -> Response:
     """Messages to the LIS that failed (refused with AR) or are still waiting after a failed attempt."""
-    from sweattest.lis import outbox
+    from sweattest.record import outbox
 
     ctx = web(request)
     rows = [m.summary() for m in outbox.messages(ctx.store) if m.state == outbox.FAILED

@@ -3,7 +3,8 @@ checked against it, and starting the test takes it off the worklist."""
 
 from sweattest.core.config import LabConfig
 from sweattest.lis.ack import read_ack
-from sweattest.lis.worklist import WorklistBook, find, receive
+from sweattest.lis.worklist import WorklistBook, receive
+from sweattest.record.worklist import find
 from sweattest.web.training import TRAINING_ORDERS
 from tests.lis.messages import orm
 from tests.web.conftest import client, csrf_of, log_in, web_app  # noqa: F401  (fixtures)

@@ -8,9 +8,9 @@ from hl7apy.core import Message
 from hl7apy.mllp import AbstractHandler, MLLPServer
 from hl7apy.parser import parse_message
 
-from sweattest.lis import outbox
 from sweattest.lis.sender import Sender
 from sweattest.outputs.release import sign
+from sweattest.record import outbox
 from tests.golden.build import RUN_ID
 from tests.lis.conftest import config_for
 

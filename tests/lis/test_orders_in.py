@@ -14,9 +14,10 @@ from sweattest.lis.ack import read_ack
 from sweattest.lis.listener import OrderListener, rejecter
 from sweattest.lis.mllp import FrameReader, frame
 from sweattest.lis.order_drop import process_folder
-from sweattest.lis.worklist import find, open_orders, receive
+from sweattest.lis.worklist import receive
 from sweattest.record.audit import verify
 from sweattest.record.store import Store, schema
+from sweattest.record.worklist import find, open_orders
 from tests.lims.hl7_oracle import strict
 from tests.lis.messages import oml, orm
 from tests.store import backends
@@ -84,7 +85,7 @@ def test_a_cancel_removes_an_open_order_and_is_refused_once_started(store, clock
     answer = read_ack(receive(store, clock, orm(control="C1", control_code="CA"), config))
     assert answer.code == "AA" and find(store, "ACC-1001").state == "cancelled"
     with store.writing() as conn:  # the bench starts ACC-1002's test
-        from sweattest.lis.worklist import mark_started
+        from sweattest.record.worklist import mark_started
         mark_started(conn, "ACC-1002", "R-STARTED", clock.utcnow(), "tech1")
     refused = read_ack(receive(store, clock, orm(control="C2", placer="ACC-1002", control_code="CA"), config))
     assert refused.code == "AE" and "cannot be cancelled: its test has started (run R-STARTED)" in refused.text

@@ -7,8 +7,8 @@ import subprocess
 import sys
 import time
 
-from sweattest.lis import outbox
 from sweattest.outputs.release import sign
+from sweattest.record import outbox
 from tests.golden.build import RUN_ID
 from tests.lis.conftest import config_for
 from tests.lis.peers import Lis

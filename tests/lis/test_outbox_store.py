@@ -7,8 +7,8 @@ import threading
 from datetime import timedelta
 
 from sweattest.cli.main import main
-from sweattest.lis import outbox
 from sweattest.lis.sender import Sender
+from sweattest.record import outbox
 from sweattest.record.audit import history, verify
 from tests.lis.peers import Lis
 from tests.store import backends

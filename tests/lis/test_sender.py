@@ -3,11 +3,10 @@ growing delays while the LIS is down, silent or answers AE, stopped on AR, never
 
 from datetime import timedelta
 
-from sweattest.lis import outbox
 from sweattest.lis.sender import Sender
 from sweattest.outputs.lims.delivery import lis_release, render_queued
 from sweattest.outputs.release import amend, sign
-from sweattest.record import signoff
+from sweattest.record import outbox, signoff
 from sweattest.record.audit import history, verify
 from tests.golden.build import RUN_ID
 from tests.lims.hl7_oracle import field, strict

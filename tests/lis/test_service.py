@@ -10,7 +10,7 @@ from sweattest.core.lis_config import LisConfig
 from sweattest.lis.ack import read_ack
 from sweattest.lis.mllp import exchange
 from sweattest.lis.service import LisService
-from sweattest.lis.worklist import open_orders
+from sweattest.record.worklist import open_orders
 from tests.lis.messages import orm
 
 

@@ -6,12 +6,13 @@ import threading
 
 from sweattest.cli.main import main
 from sweattest.core.config import LabConfig
-from sweattest.lis import outbox
 from sweattest.lis.listener import OrderListener, rejecter
 from sweattest.lis.sender import Sender
 from sweattest.lis.simulator import SimulatedLis
-from sweattest.lis.worklist import open_orders, receive
+from sweattest.lis.worklist import receive
 from sweattest.outputs.release import sign
+from sweattest.record import outbox
+from sweattest.record.worklist import open_orders
 from tests.golden.build import RUN_ID
 from tests.lis.conftest import config_for
 from tests.lis.messages import orm

@@ -12,8 +12,9 @@ from sweattest.core.clock import VirtualClock
 from sweattest.core.config import LabConfig
 from sweattest.core.errors import ValidationError
 from sweattest.lis.ack import read_ack
-from sweattest.lis.worklist import WorklistBook, find, receive
+from sweattest.lis.worklist import WorklistBook, receive
 from sweattest.record.store import open_store
+from sweattest.record.worklist import find
 from sweattest.web.drafts import identify, open_draft
 from tests.lis.messages import orm
 

@@ -11,10 +11,9 @@ from sweattest.cli.main import main
 from sweattest.core.clock import VirtualClock
 from sweattest.core.config import LabConfig
 from sweattest.core.errors import StoreError
-from sweattest.lis import outbox
 from sweattest.outputs.lims.delivery import export_run
 from sweattest.outputs.release import amend, sign
-from sweattest.record import audit
+from sweattest.record import audit, outbox
 from sweattest.record.store import open_store
 from sweattest.record.users import add_user
 from tests.golden.build import RUN_ID, START, demo_order, simulated

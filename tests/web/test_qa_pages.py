@@ -35,7 +35,7 @@ def test_qns_rate_table_lists_the_runs(client, web_app, tmp_path):
 
 
 def test_lis_page_shows_the_results_the_lis_refused(client, web_app, tmp_path):
-    from sweattest.lis import outbox
+    from sweattest.record import outbox
 
     store = web_app.state.web.store
     _a_run(web_app, tmp_path)

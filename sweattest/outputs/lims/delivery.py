@@ -1,7 +1,7 @@
 """Delivering result files to a LIMS drop folder: atomic, stable names, once per version, audited.
 
 A file is named ``<accession>_<run_id>_v<version>.<hl7|csv>``: unique per run, result version and
-format, and the same name every time. The message is first committed to the outbox (sweattest.lis.outbox) with
+format, and the same name every time. The message is first committed to the outbox (sweattest.record.outbox) with
 its audit entry; then it is written to a temp file in the folder, fsynced and renamed (``write_atomic``).
 A failed audit write leaves no file and no message; a failed file write leaves no partial file and the
 message pending, and the next export writes the same bytes (the same control ID).
@@ -20,8 +20,8 @@ from typing import Any
 from sweattest.core.clock import Clock
 from sweattest.core.config import LabConfig
 from sweattest.core.errors import SweatTestError, ValidationError
-from sweattest.lis import outbox
 from sweattest.outputs.files import write_atomic
+from sweattest.record import outbox
 from sweattest.record.store.chain import append_audit
 
 FORMATS = ("hl7", "csv", "fhir")
