@@ -9,6 +9,7 @@ result version, signed "corrected". Each write records an audit entry in the sam
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -49,10 +50,16 @@ class ResultVersion:
     at: datetime
 
 
+#: A write that belongs with a releasing signature (the result queued for the LIS): called with the
+#: signature's connection, the run id and the result version, inside its transaction.
+Releasing = Callable[[Any, str, int], None]
+
+
 def sign(store, clock, run_id: str, username: str, password: str, meaning: str, *,
-         reason: str | None = None) -> Signature:
+         reason: str | None = None, releasing: Releasing | None = None) -> Signature:
     """Sign a run after re-authenticating. "reviewed" needs a reviewer or admin who is not the run's
-    operator, and makes the run final; "corrected" signatures come only from ``amend``."""
+    operator, and makes the run final; "corrected" signatures come only from ``amend``. ``releasing``
+    runs in the transaction of a "reviewed" signature."""
     if meaning not in MEANINGS:
         raise ValidationError(f"meaning {meaning!r}: use one of {', '.join(MEANINGS)}")
     if meaning == "corrected":
@@ -66,7 +73,8 @@ def sign(store, clock, run_id: str, username: str, password: str, meaning: str, 
         _check_qc(store, run_id)
     if meaning == "performed" and user.username != row["operator"]:
         raise ValidationError(f"only the run's operator ({row['operator']}) can sign it as performed")
-    signature = _record_signature(store, clock, user, run_id, meaning, reason)
+    signature = _record_signature(store, clock, user, run_id, meaning, reason,
+                                  releasing if meaning == "reviewed" else None)
     if meaning == "reviewed":
         from sweattest.record.runs import record_event
 
@@ -76,9 +84,9 @@ def sign(store, clock, run_id: str, username: str, password: str, meaning: str, 
 
 
 def amend(store, clock, run_id: str, username: str, password: str, *, changes: dict[str, Any],
-          reason: str) -> int:
+          reason: str, releasing: Releasing | None = None) -> int:
     """Change a final result: a new version with the changes and the reason, signed "corrected"; returns
-    the new version number. Needs a reviewer or admin."""
+    the new version number. Needs a reviewer or admin. ``releasing`` runs in the amendment's transaction."""
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError("amendment: a reason is required (it is printed on the corrected report)")
@@ -102,6 +110,8 @@ def amend(store, clock, run_id: str, username: str, password: str, *, changes: d
         _insert_signature(conn, user, run_id, "corrected", now, reason, version)
         append_audit(conn, run_id=run_id, who=user.username, what="amend", at=now, why=reason,
                      old={k: old.get(k) for k in changes}, new=changes | {"version": version})
+        if releasing is not None:
+            releasing(conn, run_id, version)
     return version
 
 
@@ -121,11 +131,14 @@ def versions(store, run_id: str) -> list[ResultVersion]:
     return [ResultVersion(r["run_id"], r["version"], r["changes"], r["reason"], r["by"], r["at"]) for r in rows]
 
 
-def _record_signature(store, clock, user: User, run_id: str, meaning: str, reason: str | None) -> Signature:
+def _record_signature(store, clock, user: User, run_id: str, meaning: str, reason: str | None,
+                      releasing: Releasing | None = None) -> Signature:
     now = clock.utcnow()
     with store.writing() as conn:
         version = _current_version(conn, run_id)
         _insert_signature(conn, user, run_id, meaning, now, reason, version)
+        if releasing is not None:
+            releasing(conn, run_id, version)
     return Signature(run_id, user.username, user.full_name, meaning, now, reason, version)
 
 

@@ -45,6 +45,7 @@ ROUTES: tuple[tuple[str, tuple[str, ...], tuple[str, ...], Any], ...] = (
     ("/qa/qc.png", ("GET",), QA, qa_views.qc_png),
     ("/qa/qns", ("GET",), QA, qa_views.qns_page),
     ("/qa/turnaround", ("GET",), QA, qa_views.turnaround_page),
+    ("/qa/lis", ("GET",), QA, qa_views.lis_page),
     ("/admin/users", ("GET",), ADMIN, qa_views.users_page),
 )
 

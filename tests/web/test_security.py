@@ -32,6 +32,7 @@ EXPECTED = {
     "/qa/qc.png": {"reviewer", "admin"},
     "/qa/qns": {"reviewer", "admin"},
     "/qa/turnaround": {"reviewer", "admin"},
+    "/qa/lis": {"reviewer", "admin"},
     "/admin/users": {"admin"},
 }
 
