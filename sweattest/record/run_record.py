@@ -50,7 +50,7 @@ def run_record(run: RunState, order: dict[str, Any], *, generated_at, qc: dict[s
                ranges: str = "cff_2017", withheld: str | None = None,
                instruments: dict[str, Any] | None = None) -> dict[str, Any]:
     """The record of ``run``. ``signatures``: dicts with username, full_name, meaning, at (datetime);
-    ``corrections``: the amendments applied to ``run`` (sweattest.outputs.report.amendments), oldest first;
+    ``corrections``: the amendments applied to ``run`` (sweattest.record.amendable), oldest first;
     ``ranges``: the lab's range set (by name; chosen for the patient's age at collection). A block finding
     among the run's stored eligibility findings withholds the interpretation (``withheld``: another reason).
     ``instruments``: role -> instrument (sweattest.record.run_instruments), None when not recorded."""
@@ -199,9 +199,10 @@ def _signed(signatures, meaning: str) -> dict[str, Any] | None:
 
 
 def _performed(run: RunState, order: dict[str, Any], signatures) -> dict[str, Any]:
+    """Who performed the run, from the "performed" signature; before it, the order's operator, not signed."""
     sig = _signed(signatures, "performed")
     return {"by": sig["username"] if sig else order["operator"],
-            "name": sig.get("full_name") if sig else None,
+            "name": sig.get("full_name") if sig else None, "signed": sig is not None,
             "at": _iso(sig["at"]) if sig else _last_step_at(run, {"release_result", "abort"})}
 
 

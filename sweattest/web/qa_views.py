@@ -14,6 +14,7 @@ from sweattest.core.errors import SweatTestError
 from sweattest.core.procedure.table import SITE_STATES
 from sweattest.qa import qns_rate
 from sweattest.qa.qc_chart import chart_points, render_chart
+from sweattest.record.amendable import fields
 from sweattest.record.runs import load_run
 from sweattest.web.accounts import field_of
 from sweattest.web.context import web
@@ -57,13 +58,14 @@ def run_detail(request: Request, user, form, error: str | None = None, status_co
     return ctx.render(request, user, "qa_run.html", status_code=status_code, run=run, order=order,
                       row=ctx.store.get_run(run_id), events=events, traces=traces, error=error,
                       versions=ctx.accounts.signoff.versions(ctx.store, run_id),
-                      signatures=ctx.accounts.signoff.signatures(ctx.store, run_id), field_of=field_of)
+                      signatures=ctx.accounts.signoff.signatures(ctx.store, run_id), field_of=field_of,
+                      amendable=fields(run))
 
 
 def amend(request: Request, user, form) -> Response:
     ctx = web(request)
     run_id = request.path_params["run_id"]
-    changes = {"comment": str(form.get("comment", "")).strip()}
+    changes = {str(form.get("field", "")): str(form.get("value", ""))}
     try:
         ctx.accounts.signoff.amend(ctx.store, ctx.clock, run_id, user.username, str(form.get("password", "")),
                                    changes=changes, reason=str(form.get("reason", "")), config=ctx.config)

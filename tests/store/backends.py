@@ -79,7 +79,8 @@ def make_run(store, clock, run_id: str = "R1", *, operator: str = "tech1", sites
     their targets), "rejected" (the normal control 5 SD high) or "missing" (none run)."""
     order = {"accession": accession or f"ST-{run_id}", "method": "macroduct", "sites": list(sites),
              "operator": operator, "patient": {"mrn": "MRN1", "dob": dob, "family": "Doe", "given": "J",
-                                               "sex": "F"}}
+                                               "sex": "F"},
+             "ordering_provider": "Dr P", "pilocarpine_lot": {"lot": "PG1", "expires": "2027-01-31"}}
     store.create_run(run_id, accession=order["accession"], method="macroduct", operator=operator,
                      patient_mrn="MRN1", created_at=clock.utcnow(), order=order,
                      protocol=load_protocol("macroduct"))
@@ -127,3 +128,10 @@ def staff(store):
     add_user(store, "tech1", "Tina Tech", "tech", "tech password")
     add_user(store, "rev1", "Rita Reviewer", "reviewer", "review password")
     return store
+
+
+def sign_performed(store, clock, run_id: str = "R1") -> None:
+    """The operator tech1 (``staff``) signs the run "performed", as a run needs before its review."""
+    from sweattest.record.signoff import sign
+
+    sign(store, clock, run_id, "tech1", "tech password", "performed")
