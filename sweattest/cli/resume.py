@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import getpass
+import socket
 from pathlib import Path
 
 from sweattest.bench.service import RunService
@@ -29,6 +31,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_resume)
 
 
+def station_user() -> str:
+    """Who resumes from this terminal: the signed-in system user at this computer (``user@host``)."""
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):
+        user = "unknown user"
+    return f"{user}@{socket.gethostname()}"
+
+
 def _resume(args: argparse.Namespace) -> int:
     from sweattest.cli.options import parse_speed
 
@@ -44,7 +55,7 @@ def _resume(args: argparse.Namespace) -> int:
             return 0
         for row in rows:
             try:
-                active = service.resume(row["run_id"], speed=speed, reporter=ConsoleReporter(),
+                active = service.resume(row["run_id"], speed=speed, reporter=ConsoleReporter(), by=station_user(),
                                         operator_for=lambda sim, op=row["operator"]: sim or ConsoleOperator(op))
             except RunLeased as exc:
                 if args.run_id:

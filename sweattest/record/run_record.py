@@ -9,7 +9,9 @@ blank) and ``withheld``. Reports and LIMS files format these values; they never 
 It also keeps the eligibility findings and override reasons, the time from collection to analysis per site
 (flagged past the lab's limit), and the interpretation withheld, with the reason, when a block finding exists.
 Later additions to version 3 (optional for readers): ``instruments`` (as the run's readiness check recorded
-them, None: not recorded), and in ``method`` the analyzer's measuring range and the balance readability.
+them, None: not recorded), and in ``method`` the analyzer's measuring range and the balance readability;
+``resumed`` (each time the run was brought back after its process stopped: at, by, state_found) and in
+``performed`` whether it was signed (``signed``).
 """
 
 from __future__ import annotations
@@ -84,6 +86,8 @@ def run_record(run: RunState, order: dict[str, Any], *, generated_at, qc: dict[s
         "qc": dict(qc) if qc else dict(SIMULATED_QC if "simulation" in order else QC_NOT_RECORDED),
         "performed": _performed(run, order, signatures),
         "reviewed": _reviewed(run, signatures),
+        # each time the run was brought back after its process stopped (crash, power loss), outputs forced off
+        "resumed": [{"at": r.at.isoformat(), "by": r.by, "state_found": r.state_found} for r in run.resumptions],
         "report": _report_status(run, corrections),
     }
 
