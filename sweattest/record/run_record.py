@@ -16,12 +16,12 @@ them, None: not recorded), and in ``method`` the analyzer's measuring range and 
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sweattest.core.jsonable import to_jsonable
 from sweattest.core.procedure.core import result
-from sweattest.core.procedure.model import RunState, SiteRecord
+from sweattest.core.procedure.model import RunState, SiteRecord, Step
 from sweattest.core.rules.analysis_delay import DelayLimit, check_delay, delay_minutes, limit_from_dict
 from sweattest.core.rules.findings import Finding, Severity, withheld_because
 from sweattest.core.rules.ranges import RangeSet, range_set
@@ -125,12 +125,15 @@ def _chloride(r: SiteResult) -> dict[str, Any] | None:
 
 
 def _analysis(s: SiteRecord, limit: DelayLimit) -> tuple[dict[str, Any] | None, list[Finding]]:
-    """When the site was analysed, how long after the end of collection, and a warning past the limit."""
-    ended, analysed = _step_time(s, "finish_collection"), _step_time(s, "analyze")
+    """When the site was analysed, how long after the end of collection, and a warning past the limit. The
+    delay is the procedure's (``t``): a simulated run's sample waits on the simulated clock, whatever the
+    time its records were written at."""
+    ended, analysed = _step(s, "finish_collection"), _step(s, "analyze")
     if ended is None or analysed is None:
         return None, []
-    return ({"at": analysed.isoformat(), "delay_min": delay_minutes(ended, analysed), "limit": limit.as_dict()},
-            check_delay(ended, analysed, limit, s.site))
+    waited = ended.at + timedelta(seconds=analysed.t - ended.t)
+    return ({"at": analysed.at.isoformat(), "delay_min": delay_minutes(ended.at, waited), "limit": limit.as_dict()},
+            check_delay(ended.at, waited, limit, s.site))
 
 
 def _site(s: SiteRecord, p, r: SiteResult, limit: DelayLimit) -> dict[str, Any]:
@@ -178,10 +181,10 @@ def _site(s: SiteRecord, p, r: SiteResult, limit: DelayLimit) -> dict[str, Any]:
     }
 
 
-def _step_time(s: SiteRecord, event: str) -> datetime | None:
+def _step(s: SiteRecord, event: str) -> Step | None:
     for st in reversed(s.steps):
         if st.event == event:
-            return st.at
+            return st
     return None
 
 
