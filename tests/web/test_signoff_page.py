@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.testclient import TestClient
 
-from sweattest.record.signoff import amend
+from sweattest.record.signoff import versions
 from sweattest.record.users import add_user
 from tests.store.backends import make_run
 from tests.web.conftest import PASSWORD, csrf_of, log_in
@@ -34,6 +34,14 @@ def test_a_reviewer_who_performed_the_run_is_offered_performed_then_another_revi
         r = client.post("/runs/R1/sign", data={"csrf": csrf_of(client), "meaning": "reviewed",
                                                "password": PASSWORD}, follow_redirects=False)
         assert r.status_code == 303
-        amend(store, clock, "R1", "rev2", PASSWORD, changes={"left_forearm.chloride": 62}, reason="misread")
+        assert 'option>left_forearm.chloride<' in client.get("/qa/runs/R1").text
+        form = {"csrf": csrf_of(client), "field": "left_forearm.chloride", "reason": "misread", "password": PASSWORD}
+        r = client.post("/qa/runs/R1/amend", data=form | {"value": "45 mmol/L"})
+        assert r.status_code == 422 and "cannot read &#39;45 mmol/L&#39; as a number" in r.text
+        r = client.post("/qa/runs/R1/amend", data=form | {"field": "right_forarm.chloride", "value": "50"})
+        assert r.status_code == 422 and "not a field that can change" in r.text
+        assert versions(store, "R1") == []
+        r = client.post("/qa/runs/R1/amend", data=form | {"value": "62"}, follow_redirects=False)
+        assert r.status_code == 303
         page = client.get("/runs/R1").text
         assert ">62 mmol/L<" in page and ">45 mmol/L<" not in page
