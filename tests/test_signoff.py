@@ -65,6 +65,8 @@ def test_a_run_without_results_cannot_be_reviewed(staff, clock):
                      protocol=load_protocol("macroduct"))
     with pytest.raises(ProcedureError, match="it is created"):
         sign(staff, clock, "R2", "rev1", "review password", "reviewed")
+    with pytest.raises(ProcedureError, match="cannot sign performed run R2: it is created"):
+        sign(staff, clock, "R2", "tech1", "tech password", "performed")
     assert signatures(staff, "R2") == []
 
 

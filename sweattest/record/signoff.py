@@ -77,6 +77,7 @@ def sign(store, clock, run_id: str, username: str, password: str, meaning: str, 
             raise ValidationError(f"only the run's operator ({row['operator']}) can sign it as performed")
         if any(s.meaning == "performed" for s in signed):
             raise ValidationError(f"run {run_id} is already signed performed")
+        _check_state(store, run_id, "result_ready", "sign performed")
     signature = _record_signature(store, clock, user, run_id, meaning, reason)
     if meaning == "reviewed":
         from sweattest.record.runs import record_event
