@@ -19,7 +19,7 @@ from sweattest.core.protocol import Protocol, load_protocol
 from sweattest.core.rules.eligibility import CONDITIONS
 from sweattest.core.units import Quantity, format_quantity, parse_quantity
 
-_ACCESSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{2,39}$")
+ACCESSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{2,39}$")
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ def parse_order(doc: Any, protocols: Path | None = None) -> Order:
     if not isinstance(doc, dict):
         raise ValidationError("order: expected a JSON object")
     accession = field(doc, "accession", "order", str)
-    if not _ACCESSION.match(accession):
+    if not ACCESSION.match(accession):
         raise ValidationError(f"order.accession: {accession!r} is not an accession number "
                               "(3-40 letters, digits, . _ / -)")
     pdoc = field(doc, "patient", "order", dict)

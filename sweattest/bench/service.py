@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ from sweattest.core.rules.reagents import lot_block
 from sweattest.record.lease import Lease
 from sweattest.record.run_record import stored_run_record
 from sweattest.record.runs import load_run_at, procedure_time
+from sweattest.record.worklist import listed_order, mark_started
 
 #: A run whose derived state comes before this one is unfinished: the runner still had work to do.
 FIRST_DONE_STATE = "result_ready"
@@ -149,10 +151,17 @@ class RunService:
             doc["analysis"] = self.config.analysis_delay.as_dict()
             if scenario is not None:
                 doc["simulation"] = scenario.as_dict()
+            listed = listed_order(self.store, order)
+            if listed is not None:
+                doc["lis"] = listed.order  # placer and filler numbers, identifiers, provider: echoed in results
             lease = Lease(self.store, run_id)
+            created_at = self.store.clock.utcnow()  # a record carries the time it is written
             self.store.create_run(run_id, accession=order.accession, method=order.method, operator=order.operator,
-                                  patient_mrn=order.patient.mrn, created_at=self.store.clock.utcnow(), order=doc,
-                                  protocol=order.protocol, lease=lease.for_new_run())
+                                  patient_mrn=order.patient.mrn, created_at=created_at, order=doc,
+                                  protocol=order.protocol, lease=lease.for_new_run(),
+                                  within=None if listed is None else
+                                  partial(mark_started, accession=order.accession, run_id=run_id, at=created_at,
+                                          who=order.operator))
             simulated = (SimulatedOperator(order.operator, clock, bench, order.protocol, scenario)
                          if scenario is not None else None)
             operator = _operator(operator_for, simulated, lease)

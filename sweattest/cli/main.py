@@ -33,6 +33,8 @@ COMMANDS: dict[str, str] = {
     "report": "sweattest.cli.report",
     "export": "sweattest.cli.export",
     "serve": "sweattest.cli.serve",
+    "lis": "sweattest.cli.lis",
+    "worklist": "sweattest.cli.worklist",
 }
 
 

@@ -12,6 +12,7 @@ checked as on entry (sweattest.record.amendable). Each write records an audit en
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -52,11 +53,17 @@ class ResultVersion:
     at: datetime
 
 
+#: A write that belongs with a releasing signature (the result queued for the LIS): called with the
+#: signature's connection, the run id and the result version, inside its transaction.
+Releasing = Callable[[Any, str, int], None]
+
+
 def sign(store, clock, run_id: str, username: str, password: str, meaning: str, *,
-         reason: str | None = None) -> Signature:
+         reason: str | None = None, releasing: Releasing | None = None) -> Signature:
     """Sign a run after re-authenticating. "performed" comes from the run's operator; "reviewed" needs a
     reviewer or admin who did not perform the run, after the "performed" signature, and makes the run final;
-    "corrected" signatures come only from ``amend``."""
+    "corrected" signatures come only from ``amend``. ``releasing`` runs in the transaction of a "reviewed"
+    signature."""
     if meaning not in MEANINGS:
         raise ValidationError(f"meaning {meaning!r}: use one of {', '.join(MEANINGS)}")
     if meaning == "corrected":
@@ -78,7 +85,8 @@ def sign(store, clock, run_id: str, username: str, password: str, meaning: str, 
         if any(s.meaning == "performed" for s in signed):
             raise ValidationError(f"run {run_id} is already signed performed")
         _check_state(store, run_id, "result_ready", "sign performed")
-    signature = _record_signature(store, clock, user, run_id, meaning, reason)
+    signature = _record_signature(store, clock, user, run_id, meaning, reason,
+                                  releasing if meaning == "reviewed" else None)
     if meaning == "reviewed":
         from sweattest.record.runs import record_event
 
@@ -102,10 +110,11 @@ def offered(store, run_id: str, username: str, role: str) -> str | None:
 
 
 def amend(store, clock, run_id: str, username: str, password: str, *, changes: dict[str, Any],
-          reason: str) -> int:
+          reason: str, releasing: Releasing | None = None) -> int:
     """Change a final result: a new version with the changes and the reason, signed "corrected"; returns
     the new version number. Needs a reviewer or admin who did not perform the run; each change is checked
-    as on entry against the current version and must change something."""
+    as on entry against the current version and must change something. ``releasing`` runs in the
+    amendment's transaction."""
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError("amendment: a reason is required (it is printed on the corrected report)")
@@ -127,6 +136,8 @@ def amend(store, clock, run_id: str, username: str, password: str, *, changes: d
                          .values(patient_mrn=changes["patient.mrn"]))
         append_audit(conn, run_id=run_id, who=user.username, what="amend", at=now, why=reason,
                      old=old, new=changes | {"version": version})
+        if releasing is not None:
+            releasing(conn, run_id, version)
     return version
 
 
@@ -155,11 +166,14 @@ def current_result(store, run_id: str):
     return apply_amendments(run, order, versions(store, run_id))
 
 
-def _record_signature(store, clock, user: User, run_id: str, meaning: str, reason: str | None) -> Signature:
+def _record_signature(store, clock, user: User, run_id: str, meaning: str, reason: str | None,
+                      releasing: Releasing | None = None) -> Signature:
     now = clock.utcnow()
     with store.writing() as conn:
         version = _current_version(conn, run_id)
         _insert_signature(conn, user, run_id, meaning, now, reason, version)
+        if releasing is not None:
+            releasing(conn, run_id, version)
     return Signature(run_id, user.username, user.full_name, meaning, now, reason, version)
 
 

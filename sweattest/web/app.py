@@ -44,6 +44,7 @@ ROUTES: tuple[tuple[str, tuple[str, ...], tuple[str, ...], Any], ...] = (
     ("/qa/qc", ("GET",), QA, qa_views.qc_page),
     ("/qa/qc.png", ("GET",), QA, qa_views.qc_png),
     ("/qa/qns", ("GET",), QA, qa_views.qns_page),
+    ("/qa/lis", ("GET",), QA, qa_views.lis_page),
     ("/admin/users", ("GET",), ADMIN, qa_views.users_page),
 )
 

@@ -107,6 +107,16 @@ def qns_page(request: Request, user, form) -> Response:
     return ctx.render(request, user, "qa_qns.html", rows=rows, columns=columns, error=error)
 
 
+def lis_page(request: Request, user, form) -> Response:
+    """Messages to the LIS that failed (refused with AR) or are still waiting after a failed attempt."""
+    from sweattest.record import outbox
+
+    ctx = web(request)
+    rows = [m.summary() for m in outbox.messages(ctx.store) if m.state == outbox.FAILED
+            or (m.state == outbox.PENDING and m.attempts > 0)]
+    return ctx.render(request, user, "qa_lis.html", rows=rows)
+
+
 def users_page(request: Request, user, form) -> Response:
     ctx = web(request)
     users = [{"username": field_of(u, "username"), "full_name": field_of(u, "full_name"),

@@ -31,6 +31,7 @@ EXPECTED = {
     "/qa/qc": {"reviewer", "admin"},
     "/qa/qc.png": {"reviewer", "admin"},
     "/qa/qns": {"reviewer", "admin"},
+    "/qa/lis": {"reviewer", "admin"},
     "/admin/users": {"admin"},
 }
 
