@@ -13,13 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from sweattest.core.errors import ConfigError, ValidationError
-from sweattest.core.fields import date_field, field
+from sweattest.core.fields import SEXES, date_field, field
 from sweattest.core.procedure.model import SITES
 from sweattest.core.protocol import Protocol, load_protocol
 from sweattest.core.rules.eligibility import CONDITIONS
 from sweattest.core.units import Quantity, format_quantity, parse_quantity
 
-SEXES = ("F", "M", "O", "U")
 ACCESSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{2,39}$")
 
 

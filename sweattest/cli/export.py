@@ -10,6 +10,7 @@ from sweattest.cli.storeopts import add_db_option, store_from
 from sweattest.core.clock import RealClock
 from sweattest.core.config import load_config
 from sweattest.core.errors import ValidationError
+from sweattest.outputs.files import check_folder
 from sweattest.outputs.lims.delivery import FORMATS, export_run
 
 
@@ -35,6 +36,7 @@ def _export(args: argparse.Namespace) -> int:
     if folder is None:
         raise ValidationError("--to: give the destination folder (or set [lims] drop_folder in the lab "
                               "configuration)")
+    check_folder(folder, "--to", create=False)  # exists and can be written to, before anything is rendered
     store = store_from(args)
     try:
         result = export_run(store, RealClock(), args.run_id, args.format, folder, config=config, actor=args.actor)

@@ -77,16 +77,14 @@ def execute(order_doc: Any, scenario_doc: Any | None, args: argparse.Namespace) 
     scenario = parse_scenario(scenario_doc, order.sites) if scenario_doc is not None else None
     clock = run_clock(args.speed, simulated=scenario is not None)
     check_order_now(order, clock, config.eligibility)
-    if args.out is not None and args.out.exists() and not args.out.is_dir():
-        raise ValidationError(f"--out: {args.out} exists and is not a folder; choose another path")
+    run_id = new_run_id(clock)
+    folder = out_dir(args.out, order.accession, run_id)  # checked before the 40-minute procedure, not after
     if scenario is None and not config.instruments:
         raise ValidationError(f"{config.source}: no instruments are configured; add [[instruments]] tables to "
                               "the lab configuration (docs/config.md, --config FILE), or give --simulate "
                               "SCENARIO.json for a simulated run")
     store = open_store(args.db)
     terminate_as_interrupt()
-    run_id = new_run_id(clock)
-    folder = out_dir(args.out, order.accession, run_id)
     reporter = ConsoleReporter()
     where = "simulated instruments" if scenario is not None else f"the instruments of {config.source}"
     print(f"sweattest: run {run_id} for accession {order.accession} ({order.protocol.title}), "

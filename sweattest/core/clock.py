@@ -21,6 +21,8 @@ class Clock(ABC):
 
     #: How many of this clock's seconds pass per second of wall time; None: instant (no wall time passes).
     speed: float | None = 1.0
+    #: A simulated clock: its time is the procedure's, not the time records are written at.
+    virtual: bool = False
 
     @abstractmethod
     def monotonic(self) -> float:
@@ -63,6 +65,8 @@ class VirtualClock(Clock):
     faster than real time. Either way the computation between sleeps takes no simulated time: a busy
     machine never looks like a silent host to a simulated device's watchdog, and a run is reproducible.
     """
+
+    virtual = True
 
     def __init__(self, start: datetime = DEFAULT_VIRTUAL_START, speed: float | None = None):
         if start.tzinfo is None or start.utcoffset() != timedelta(0):

@@ -107,6 +107,8 @@ def load_config(path: str | Path | None = None) -> LabConfig:
         raise ConfigError(f"{file}: cannot be read: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file}: not valid TOML: {exc}; fix the syntax") from None
+    except RecursionError:
+        raise ConfigError(f"{file}: nested too deeply to be a lab configuration; check the file") from None
     return parse_config(doc, file)
 
 

@@ -10,9 +10,9 @@ from typing import Any
 from sweattest.core.config import LabConfig, load_config
 from sweattest.outputs.lims.delivery import deliver_on_signoff, lis_release
 from sweattest.record import signoff
-from sweattest.record.signoff import MEANINGS, signatures, versions
+from sweattest.record.signoff import MEANINGS, offered, signatures, versions
 
-__all__ = ["MEANINGS", "amend", "sign", "signatures", "versions"]
+__all__ = ["MEANINGS", "amend", "offered", "sign", "signatures", "versions"]
 
 
 def sign(store, clock, run_id: str, username: str, password: str, meaning: str, *, reason: str | None = None,

@@ -298,6 +298,7 @@ class BenchManager:
         run, _ = load_run(self.store, run_id)
         active = self.service.resume(
             run_id, speed=self.pace, clock=None if simulated else self.clock, reporter=WebReporter(live),
+            by="station start-up",
             operator_for=lambda sim: WebOperator(sim.name if sim else self._operator_of(run_id), sim, run.protocol))
         log.warning("run %s was unfinished at start-up: resumed (outputs forced off)", run_id)
         self._launch(BenchSession(active, live))

@@ -19,6 +19,7 @@ from sweattest.qa.qc_chart import chart_points, qc_choices, render_chart, rule_n
 from sweattest.qa.qns import SOURCE as QNS_SOURCE
 from sweattest.qa.trend import qns_trend, turnaround_trend
 from sweattest.qa.workspace import FLAGS, awaiting_signature, find_runs, full_names, patient_name, run_summary
+from sweattest.record.amendable import fields
 from sweattest.record.runs import load_run, stored_order
 from sweattest.web.accounts import field_of
 from sweattest.web.context import web
@@ -79,13 +80,14 @@ def run_detail(request: Request, user, form, error: str | None = None, status_co
                       row=ctx.store.get_run(run_id), audit=audit, traces=traces, error=error,
                       person=_person(names), local=_local(ctx), zone_name=ctx.config.lab.timezone,
                       versions=ctx.accounts.signoff.versions(ctx.store, run_id),
-                      signatures=ctx.accounts.signoff.signatures(ctx.store, run_id), field_of=field_of)
+                      signatures=ctx.accounts.signoff.signatures(ctx.store, run_id), field_of=field_of,
+                      amendable=fields(run))
 
 
 def amend(request: Request, user, form) -> Response:
     ctx = web(request)
     run_id = request.path_params["run_id"]
-    changes = {"comment": str(form.get("comment", "")).strip()}
+    changes = {str(form.get("field", "")): str(form.get("value", ""))}
     try:
         ctx.accounts.signoff.amend(ctx.store, ctx.clock, run_id, user.username, str(form.get("password", "")),
                                    changes=changes, reason=str(form.get("reason", "")), config=ctx.config)

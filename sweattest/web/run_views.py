@@ -13,8 +13,6 @@ from sweattest.core.units import format_quantity
 from sweattest.outputs.report import render_html
 from sweattest.outputs.report.stored import stored_record
 from sweattest.record.alarms import acknowledge, inducer_alarms
-from sweattest.record.run_instruments import recorded_instruments
-from sweattest.record.run_record import run_record
 from sweattest.record.runs import load_run
 from sweattest.web.accounts import field_of
 from sweattest.web.context import web
@@ -40,9 +38,10 @@ def run_page(request: Request, user, form, error: str | None = None, status_code
         return PlainTextResponse(str(exc), status_code=404)
     session = ctx.bench.session(run_id)
     events = ctx.store.events(run_id)
-    record = run_record(run, order, generated_at=ctx.clock.utcnow(), ranges=ctx.config.ranges,
-                        instruments=recorded_instruments(ctx.store, run_id))
-    return ctx.render(request, user, "run.html", status_code=status_code, run=run, order=order, record=record,
+    record = stored_record(ctx.store, run_id, ctx.clock, ctx.config.ranges)  # amendments applied
+    offer = ctx.accounts.signoff.offered(ctx.store, run_id, user.username, user.role)
+    return ctx.render(request, user, "run.html", status_code=status_code, run=run, order=record["order"],
+                      record=record, offer=offer,
                       screen=screen(run, session), alarms=alarms(events), error=error,
                       inducer_alarms=inducer_alarms(ctx.store, run_id),
                       signatures=_signatures(ctx, run_id), fq=format_quantity,

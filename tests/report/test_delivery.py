@@ -34,6 +34,8 @@ def signed(tmp_path, monkeypatch):
     store = open_store(url)
     clock = VirtualClock(start=START + timedelta(hours=2))
     add_user(store, "rev1", "Rita Reviewer", "reviewer", "correct horse")
+    add_user(store, "tech1", "Tina Tech", "tech", "tech horse")
+    sign(store, clock, RUN_ID, "tech1", "tech horse", "performed")
     sign(store, clock, RUN_ID, "rev1", "correct horse", "reviewed")
     yield store, clock, drop, url, cfg
     store.close()

@@ -80,7 +80,8 @@ def make_run(store, clock, run_id: str = "R1", *, operator: str = "tech1", sites
     the patient's MRN and names."""
     order = {"accession": accession or f"ST-{run_id}", "method": "macroduct", "sites": list(sites),
              "operator": operator, "patient": {"mrn": "MRN1", "dob": dob, "family": "Doe", "given": "J",
-                                               "sex": "F"} | (patient or {})}
+                                               "sex": "F"} | (patient or {}),
+             "ordering_provider": "Dr P", "pilocarpine_lot": {"lot": "PG1", "expires": "2027-01-31"}}
     store.create_run(run_id, accession=order["accession"], method="macroduct", operator=operator,
                      patient_mrn=order["patient"]["mrn"], created_at=clock.utcnow(), order=order,
                      protocol=load_protocol("macroduct"))
@@ -128,3 +129,10 @@ def staff(store):
     add_user(store, "tech1", "Tina Tech", "tech", "tech password")
     add_user(store, "rev1", "Rita Reviewer", "reviewer", "review password")
     return store
+
+
+def sign_performed(store, clock, run_id: str = "R1") -> None:
+    """The operator tech1 (``staff``) signs the run "performed", as a run needs before its review."""
+    from sweattest.record.signoff import sign
+
+    sign(store, clock, run_id, "tech1", "tech password", "performed")

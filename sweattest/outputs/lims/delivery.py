@@ -12,7 +12,6 @@ a LIMS that has consumed the file never receives it twice.
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from typing import Any
 from sweattest.core.clock import Clock
 from sweattest.core.config import LabConfig
 from sweattest.core.errors import SweatTestError, ValidationError
-from sweattest.outputs.files import write_atomic
+from sweattest.outputs.files import file_safe, write_atomic
 from sweattest.record import outbox
 from sweattest.record.store.chain import append_audit
 
@@ -29,7 +28,6 @@ FORMATS = ("hl7", "csv", "fhir")
 DROP_FORMATS = ("hl7", "csv")
 #: file name ending of each format
 SUFFIX = {"hl7": "hl7", "csv": "csv", "fhir": "fhir.json"}
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
 class DeliveryError(SweatTestError):
@@ -41,11 +39,6 @@ class Export:
     path: Path
     created: bool  # False: this version was already delivered to this folder
     control_id: str | None = None
-
-
-def file_safe(text: str) -> str:
-    """Text usable in a file name on every system (accessions may hold ``/``)."""
-    return _UNSAFE.sub("-", text)
 
 
 def export_name(record: dict[str, Any], fmt: str) -> str:

@@ -154,7 +154,7 @@ def _notes(record: dict[str, Any]) -> list[str]:
         texts.append(f"Comment: {comment}")
     for c in record["report"]["corrections"]:
         changes = "; ".join(f"{ch['field']}: {ch['old'] if ch['old'] is not None else '-'} -> {ch['new']}"
-                            for ch in c["changes"])
+                            + (" (not applied)" if ch.get("not_applied") else "") for ch in c["changes"])
         texts.append(f"Corrected (version {c['version']}) by {c['by']} at {c['at']}: {changes}. "
                      f"Reason: {c['reason']}")
     return [_segment("NTE", str(i), "L", escape(t)) for i, t in enumerate(texts, start=1)]
