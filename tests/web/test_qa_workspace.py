@@ -34,6 +34,7 @@ def web_app(tmp_path_factory):
              patient={"mrn": "MRN77", "family": "Martin", "given": "Louise"})
     make_run(store, clock, "N3", operator="tech2")
     clock.sleep((store.get_run("N3")["created_at"] + timedelta(hours=2) - clock.utcnow()).total_seconds())
+    accounts.signoff.sign(store, clock, "N3", "tech2", PASSWORD, "performed")
     accounts.signoff.sign(store, clock, "N3", "rev1", PASSWORD, "reviewed")
     clock.sleep(timedelta(days=2).total_seconds())
     store.add_qc_result(analyzer=ANALYZER, level="normal", lot="QCN-2611", target_mean=40.0, target_sd=1.5,
@@ -44,7 +45,8 @@ def web_app(tmp_path_factory):
                      config=LabConfig(lab=Lab(timezone="Europe/Paris")))
     with TestClient(app, base_url="http://127.0.0.1") as client:
         log_in(client, "reviewer")
-        r = client.post("/qa/runs/N3/amend", data={"csrf": csrf_of(client), "comment": "haemolysed sample",
+        r = client.post("/qa/runs/N3/amend", data={"csrf": csrf_of(client), "field": "comment",
+                                                   "value": "haemolysed sample",
                                                    "reason": "comment omitted", "password": PASSWORD})
         assert r.status_code == 200, r.text
     yield app
