@@ -20,6 +20,9 @@ from sweattest.record.runs import load_run
 from sweattest.web.context import web
 from sweattest.web.screens import live_data
 
+#: Screens of a run that has ended: nothing more is sent.
+FINAL = ("result", "reported", "aborted")
+
 #: Tells the browser how long to wait before reconnecting after the stream ends or breaks (milliseconds).
 RETRY_MS = 1000
 
@@ -56,6 +59,8 @@ async def _stream(ctx, run_id: str, view, stored, last_event_id: str) -> AsyncIt
     started = loop.time()
     if view is None:  # a stored run (finished, or performed elsewhere): its screen, then heartbeats
         yield frame(json.dumps(stored, separators=(",", ":"), default=str))
+        if stored["screen"] in FINAL:
+            return  # nothing more will happen to it; its screen does not reconnect
         while loop.time() - started < ctx.live_stream_s:
             await asyncio.sleep(ctx.live_heartbeat_s)  # wall time between heartbeats, not procedure time
             if ctx.bench.session(run_id) is not None:

@@ -53,20 +53,43 @@ def tech(client):
 
 def test_unknown_accession_and_wrong_wristband_stop_the_test(client, tech, web_app):
     r = client.post("/bench/new", data={"csrf": tech, "accession": "ST-0000-999"})
-    assert r.status_code == 422 and "no open order" in r.text
+    assert r.url.path == "/bench/new" and "no open order" in r.text and 'value="ST-0000-999"' in r.text
     base = open_test(client, tech)
-    r = step(client, tech, base, "identify", {"mrn": "MRN0012345", "dob": "2025-06-02"})
-    assert r.status_code == 422 and "does not match the order" in r.text
     r = client.get(f"{base}/lot", follow_redirects=False)  # no skipping ahead
     assert r.headers["location"].endswith("/identify")
+    r = step(client, tech, base, "identify", {"mrn": "MRN0012345", "dob": "2025-06-02"})
+    assert r.headers["location"] == "/bench/new"  # cancelled: start again from the accession
+    page = client.get("/bench/new").text
+    assert "does not match the order" in page and "cancelled and recorded" in page
+    assert "start again" in client.get(f"{base}/identify").text.lower()  # the draft is gone
     assert web_app.state.web.store.list_runs() == []
+
+
+def test_a_wristband_mismatch_on_a_later_visit_cancels_the_earlier_pass(client, tech, web_app):
+    import sqlalchemy as sa
+
+    from sweattest.record.store import schema
+
+    base = open_test(client, tech)
+    for name in ("identify", "eligibility", "method", "lot"):
+        assert step(client, tech, base, name, GOOD[name]).status_code == 303
+    r = step(client, tech, base, "identify", {"mrn": "MRN0099999", "dob": "2025-06-01"})  # Back, other patient
+    assert r.headers["location"] == "/bench/new"
+    r = step(client, tech, base, "checklist", GOOD["checklist"])  # the checklist is not reachable any more
+    assert r.status_code == 404 and "start again with the accession" in r.text.lower()
+    assert web_app.state.web.store.list_runs() == []
+    au = schema.audit
+    with web_app.state.web.store.engine.connect() as conn:
+        [entry] = conn.execute(sa.select(au).where(au.c.what == "cancel_test")).mappings().all()
+    assert entry["who"] == "tech1" and "wristband does not match" in entry["why"] and '"identify"' in entry["new"]
 
 
 def test_a_warning_needs_a_reason_and_the_reason_is_recorded(client, tech, web_app):
     base = open_test(client, tech)
     step(client, tech, base, "identify", GOOD["identify"])
     r = step(client, tech, base, "eligibility", {"condition": "eczema"})
-    assert r.status_code == 200 and "contraindication: eczema" in r.text and 'name="reason_condition_eczema"' in r.text
+    r = client.get(r.headers["location"])
+    assert "contraindication: eczema" in r.text and 'name="reason_condition_eczema"' in r.text
     r = step(client, tech, base, "eligibility", {"condition": "eczema",
                                                  "reason_condition_eczema": "eczema on the legs only"})
     assert r.headers["location"].endswith("/method")
@@ -83,12 +106,16 @@ def test_an_expired_lot_blocks_and_an_unticked_checklist_holds(client, tech, web
     for name in ("identify", "eligibility", "method"):
         step(client, tech, base, name, GOOD[name])
     r = step(client, tech, base, "lot", {"lot": "PG9", "expires": "2020-01-31"})
-    assert r.status_code == 422 and "expired on 2020-01-31" in r.text and "blocked" in r.text
+    assert r.headers["location"] == f"{base}/lot"  # post, redirect, get: Back never meets a posted page
+    page = client.get(r.headers["location"]).text
+    assert "expired on 2020-01-31" in page and "blocked" in page and 'value="PG9"' in page
     r = step(client, tech, base, "lot", {"lot": "PG9", "expires": "31/01/2030"})
-    assert r.status_code == 422 and "YYYY-MM-DD" in r.text
+    page = client.get(r.headers["location"]).text
+    assert "YYYY-MM-DD" in page and 'value="31/01/2030"' in page  # what was typed stays
     step(client, tech, base, "lot", GOOD["lot"])
     r = step(client, tech, base, "checklist", {"item": ["skin", "gel"]})
-    assert r.status_code == 422 and "not yet ticked" in r.text
+    page = client.get(r.headers["location"]).text
+    assert "not yet ticked" in page and page.count("checked") == 2
     assert web_app.state.web.store.list_runs() == []
 
 
