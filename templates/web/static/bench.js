@@ -63,7 +63,7 @@
   }
 
   // -- the chart: axes with ticks, target, tolerance band, ramp phases, readings outside the band --------
-  var W = 640, H = 240, L = 50, R = 16, T = 16, B = 40;
+  var W = 640, H = 240, L = 50, R = 16, T = 22, B = 40;
   var target = +run.dataset.target, tol = +run.dataset.tol, ramp = +run.dataset.ramp, dur = +run.dataset.duration;
   var imax = Math.ceil((target + tol) * 1.2 * 4) / 4;
   var trace = [];
@@ -97,7 +97,7 @@
       grid.appendChild(svg("line", { x1: x(s), x2: x(s), y1: T, y2: H - B + 5, "class": s ? "tick" : "axisline" }));
       grid.appendChild(svg("text", { x: x(s), y: H - B + 20, "class": "axis", "text-anchor": "middle" }, (s / 60) + " min"));
     }
-    grid.appendChild(svg("text", { x: 6, y: T + 4, "class": "axis" }, "mA"));
+    grid.appendChild(svg("text", { x: 4, y: T - 4, "class": "axis" }, "mA"));
   }
   function plot() {
     var cur = $("cur"); if (!cur) return;
@@ -118,7 +118,7 @@
     text("left", mmss(left));
     if (s.i !== undefined) { text("current", s.i.toFixed(2)); text("charge", (s.q || 0).toFixed(2)); }
     var rail = $("rail-" + s.site);
-    if (rail) rail.querySelector(".railtime").textContent = "stimulating · " + mmss(left) + " left";
+    if (rail) rail.querySelector(".railtime").textContent = mmss(left) + " left";
     if (s.i !== undefined && $("stim") && $("stim").dataset.site === s.site) {
       var last = trace[trace.length - 1];
       if (!last || s.t - last[0] >= 1) { trace.push([s.t, s.sp, s.i]); plot(); }
@@ -167,7 +167,7 @@
   }
 
   // -- the live updates ------------------------------------------------------------------------------
-  var source = null, lastUpdate = Date.now(), lost = null, beat = 2000;
+  var source = null, lastUpdate = Date.now(), lost = null, beat = 1000 * (+run.dataset.beat || 2);
   function banner(title, detail) {
     var box = $("conn"); if (!box) return;
     box.hidden = false; document.body.classList.add("disconnected");
