@@ -44,6 +44,11 @@ def screen(run: RunState, session: BenchSession | None) -> dict[str, Any]:
             "standalone": active and not session.bench.inducer.host_controlled}
 
 
+def said_once(reason: str) -> str:
+    """A stop's reason without its off check: the screen says once, on its own line, that the output is off."""
+    return reason.split(" Off check:", 1)[0]
+
+
 def alarms(store, run_id: str) -> list[dict[str, Any]]:
     """Stimulation faults of this run with the inducer confirmed safe (``sweattest.record.alarms``), each with
     its acknowledgement if any. An inducer not confirmed safe is an inducer alarm instead."""
@@ -51,7 +56,8 @@ def alarms(store, run_id: str) -> list[dict[str, Any]]:
     out = []
     for seq, e in stopped_sites(store, run_id).items():
         who, at = acks.get(seq, (None, None))
-        out.append({"seq": seq, "site": e.site, "code": e.data.get("code", ""), "reason": e.data.get("reason", ""),
+        out.append({"seq": seq, "site": e.site, "code": e.data.get("code", ""),
+                    "reason": said_once(e.data.get("reason", "")),
                     "output_off": e.data.get("output_off_confirmed", True), "at": e.at,
                     "acknowledged_by": who, "acknowledged_at": at})
     return out

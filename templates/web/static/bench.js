@@ -97,7 +97,7 @@
       grid.appendChild(svg("line", { x1: x(s), x2: x(s), y1: T, y2: H - B + 5, "class": s ? "tick" : "axisline" }));
       grid.appendChild(svg("text", { x: x(s), y: H - B + 20, "class": "axis", "text-anchor": "middle" }, (s / 60) + " min"));
     }
-    grid.appendChild(svg("text", { x: 4, y: T - 4, "class": "axis" }, "mA"));
+    grid.appendChild(svg("text", { x: L + 4, y: T - 6, "class": "axis" }, "mA"));
   }
   function plot() {
     var cur = $("cur"); if (!cur) return;
@@ -118,7 +118,7 @@
     text("left", mmss(left));
     if (s.i !== undefined) { text("current", s.i.toFixed(2)); text("charge", (s.q || 0).toFixed(2)); }
     var rail = $("rail-" + s.site);
-    if (rail) rail.querySelector(".railtime").textContent = mmss(left) + " left";
+    if (rail && rail.classList.contains("st-stimulating")) rail.querySelector(".railtime").textContent = mmss(left) + " left";
     if (s.i !== undefined && $("stim") && $("stim").dataset.site === s.site) {
       var last = trace[trace.length - 1];
       if (!last || s.t - last[0] >= 1) { trace.push([s.t, s.sp, s.i]); plot(); }
