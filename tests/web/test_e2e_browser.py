@@ -27,6 +27,11 @@ BENCH, TABLET = {"width": 1280, "height": 800}, {"width": 800, "height": 1280}
 BEAT_S, STREAM_S = 0.5, 1.5  # short, so a lost session or server shows within seconds
 
 
+def base_url(server) -> str:
+    """The address of a uvicorn server started on a fixed port (used by the instrument tests too)."""
+    return f"http://127.0.0.1:{server.config.port}"
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
