@@ -62,6 +62,8 @@ class RunView:
         self.alarms: list[str] = []
         #: alarms of timing (a collection about to run past its maximum, a prompt left unconfirmed): id -> text
         self.timing_alarms: dict[str, str] = {}
+        #: timing alarms acknowledged (no more sound while they last): id -> who and when, as shown
+        self.silenced: dict[str, str] = {}
         self._last_reading_sent = -1.0e9
         self._pending_reading: dict[str, Any] | None = None
 
@@ -108,9 +110,12 @@ class RunView:
                     "timers": dict(self.timers), "target_ma": self.target_ma}
 
     def key(self) -> str:
-        """The screen's key: it changes whenever the run's page must be drawn again (the step, a site's state,
-        an alarm raised or acknowledged)."""
-        return f"{self.screen.get('key', '')}|{','.join(sorted(self.timing_alarms))}|{self.acks}"
+        return self.key_for(self.screen.get("key", ""))
+
+    def key_for(self, screen_key: str) -> str:
+        """The key of a screen: it changes whenever the run's page must be drawn again (the step, a site's
+        state, an alarm raised or acknowledged)."""
+        return f"{screen_key}|{','.join(sorted(self.timing_alarms))}|{self.acks}"
 
     def _screen_part(self) -> dict[str, Any]:
         return {"key": self.key(), "screen": self.screen.get("name", ""),
@@ -125,7 +130,8 @@ class RunView:
 
     def alarm_list(self) -> list[dict[str, str]]:
         out = [{"id": f"inducer-{i}", "level": "inducer", "text": t} for i, t in enumerate(self.alarms)]
-        out += [{"id": k, "level": "timing", "text": t} for k, t in sorted(self.timing_alarms.items())]
+        out += [{"id": k, "level": "timing", "text": t, "acknowledged": self.silenced.get(k)}
+                for k, t in sorted(self.timing_alarms.items())]
         return out
 
     def set_screen(self, screen: dict[str, Any]) -> None:
@@ -160,9 +166,18 @@ class RunView:
             self.publish("timers", timers=timers)
 
     def set_timing_alarms(self, alarms: dict[str, str]) -> None:
-        if alarms != self.timing_alarms:
+        if alarms.keys() != self.timing_alarms.keys():
+            self.silenced = {k: v for k, v in self.silenced.items() if k in alarms}
             self.timing_alarms = alarms
             self.publish("screen", **self._screen_part())
+        else:
+            self.timing_alarms = alarms  # the same alarms; their words may count on (overdue for N s)
+
+    def silence(self, alarm: str, acknowledged: str) -> None:
+        """A timing alarm acknowledged (``acknowledged``: by whom and when, as shown): it stays shown until its
+        cause is gone, without sound."""
+        self.silenced[alarm] = acknowledged
+        self.acknowledged()
 
     def acknowledged(self) -> None:
         """An alarm of the run was acknowledged (its record is in the store): every screen draws it again."""

@@ -91,3 +91,10 @@ def acknowledge(store, run_id: str, seq: int, who: str, at: datetime) -> Inducer
         append_audit(conn, run_id=run_id, who=who, what=ACKNOWLEDGE, at=at, why=why,
                      new={"event": seq, "site": alarm.site})
     return InducerAlarm(alarm.seq, alarm.site, alarm.reason, alarm.output_off, alarm.at, who, at)
+
+
+def acknowledge_timing(store, run_id: str, alarm: str, text: str, who: str, at: datetime) -> None:
+    """Record that ``who`` acknowledged, at ``at``, a timing alarm of the run's screens (a collection about to
+    run past its maximum time, a collector left waiting): ``alarm`` names it, ``text`` is what it said."""
+    with store.writing() as conn:
+        append_audit(conn, run_id=run_id, who=who, what=ACKNOWLEDGE, at=at, why=text, new={"alarm": alarm})

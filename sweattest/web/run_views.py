@@ -12,7 +12,7 @@ from sweattest.core.errors import SweatTestError
 from sweattest.core.units import format_quantity
 from sweattest.outputs.report import render_html
 from sweattest.outputs.report.stored import stored_record
-from sweattest.record.alarms import acknowledge, inducer_alarms
+from sweattest.record.alarms import acknowledge, acknowledge_timing, inducer_alarms
 from sweattest.record.run_instruments import recorded_instruments
 from sweattest.record.run_record import run_record
 from sweattest.record.runs import load_run
@@ -48,7 +48,7 @@ def run_page(request: Request, user, form) -> Response:
     flash = flash if flash and flash.get("run") == run_id else {}
     current = screen(run, session)
     view = session.view if session is not None else None
-    key = f"{current['key']}|{','.join(sorted(view.timing_alarms))}|{view.acks}" if view else current["key"]
+    key = view.key_for(current["key"]) if view else current["key"]
     timers = dict(view.timers) if view else {}
     return ctx.render(request, user, "run.html", run=run, order=order, record=record,
                       screen=current, key=key, alarms=alarms(ctx.store, run_id), error=flash.get("error"),
@@ -124,6 +124,8 @@ def acknowledge_alarm(request: Request, user, form) -> Response:
     """The tech confirms the inducer was switched off at its power switch and the electrodes removed."""
     ctx = web(request)
     run_id = request.path_params["run_id"]
+    if not request.path_params["seq"].isdigit():
+        return _acknowledge_timing(request, ctx, run_id, request.path_params["seq"], user)
     try:
         acknowledge(ctx.store, run_id, int(request.path_params["seq"]), user.username, ctx.clock.utcnow())
     except (SweatTestError, ValueError) as exc:
@@ -132,6 +134,20 @@ def acknowledge_alarm(request: Request, user, form) -> Response:
     session = ctx.bench.session(run_id)
     if session is not None:
         session.view.acknowledged()
+    return _back(request, run_id)
+
+
+def _acknowledge_timing(request: Request, ctx, run_id: str, alarm: str, user) -> Response:
+    """A timing alarm of the screens (a collection about to run past its maximum, a collector waiting): who
+    acknowledged it and when is recorded; it stays shown, silent, until its cause is gone."""
+    session = ctx.bench.session(run_id)
+    text = session.view.timing_alarms.get(alarm) if session is not None else None
+    if text is None:
+        return _back(request, run_id, "this alarm has ended; the screen shows what is happening now")
+    at = ctx.clock.utcnow()
+    acknowledge_timing(ctx.store, run_id, alarm, text, user.username, at)
+    session.view.silence(alarm, f"{user.username} at {at.astimezone(ctx.bench.zone):%H:%M:%S}")
+    log.warning("run %s: alarm %s acknowledged by %s", run_id, alarm, user.username)
     return _back(request, run_id)
 
 

@@ -108,8 +108,37 @@ def test_the_events_endpoint_for_a_live_run_and_a_reconnection(client, web_app):
     last = r.text.split("id: ")[1].split("\n")[0]
     session.view.acknowledged()  # something happens while the screen is away
     again = client.get(f"{run_url}/events", headers={"last-event-id": last})
-    assert [f["type"] for f in frames(again.text) if f["type"] != "beat"] == ["screen"]  # only what it missed
+    missed = [f["type"] for f in frames(again.text) if f["type"] not in ("beat", "stim")]
+    assert missed == ["screen"]  # only what it missed, no snapshot
     stale = client.get(f"{run_url}/events", headers={"last-event-id": "0000-1"})  # another server's numbers
     assert frames(stale.text)[0]["type"] == "snapshot"
     client.cookies.clear()  # logged out: refused, the screen says so
     assert client.get(f"{run_url}/events", follow_redirects=False).status_code == 303
+
+
+def test_a_timing_alarm_sounds_until_acknowledged_and_the_acknowledgement_is_recorded(client, web_app,
+                                                                                       monkeypatch):
+    from sweattest.record.audit import history
+    from tests.web.conftest import csrf_of
+
+    text = ("Left forearm: the collection reaches its maximum time at 10:42:00. Finish this step, then remove "
+            "the collector from left forearm.")
+    monkeypatch.setattr("sweattest.web.bench.timing_alarms", lambda *args: {"collect-left_forearm": text})
+    log_in(client, "tech")
+    token = csrf_of(client)
+    run_url = start_run(client, token)
+    wait_for_prompt(client, run_url, web_app)
+    session = web_app.state.web.bench.session(run_url.rsplit("/", 1)[1])
+    for _ in range(200):  # the station's ticker raises it within a quarter of a second
+        if session.view.timing_alarms:
+            break
+        session.thread.join(timeout=0.01)
+    page = client.get(run_url).text
+    assert text in page and 'id="timing-collect-left_forearm" data-sound="alarm"' in page
+    assert 'form="ack-form-collect-left_forearm"' in page  # the bar's focused primary action acknowledges it
+    r = client.post(f"{run_url}/alarms/collect-left_forearm/acknowledge", data={"csrf": token})
+    assert "Acknowledged by tech1 at" in r.text and 'data-sound="alarm"' not in r.text
+    [ack] = [e for e in history(web_app.state.web.store, session.run_id) if e.what == "acknowledge_alarm"]
+    assert ack.who == "tech1" and ack.why == text and ack.new == {"alarm": "collect-left_forearm"}
+    r = client.post(f"{run_url}/alarms/prompt-right_forearm/acknowledge", data={"csrf": token})
+    assert "this alarm has ended" in r.text
