@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from types import SimpleNamespace
 
 from sweattest.bench.live_view import READING_GAP_S, RunView, timing_alarms
@@ -85,7 +86,11 @@ def test_the_stream_pushes_each_update_without_reading_the_store():
         await stream.aclose()
         return got
 
-    got = asyncio.run(watch())
+    result: list = []  # on an event loop of its own (a browser test may hold this thread's)
+    watcher = threading.Thread(target=lambda: result.append(asyncio.run(watch())))
+    watcher.start()
+    watcher.join(timeout=30)
+    [got] = result
     assert [g["type"] for g in got] == ["stim", "stim", "stim", "screen"] and [g["t"] for g in got[:3]] == [0, 1, 2]
     assert got[3]["screen"] == "apply_collector" and got[3]["key"].startswith("apply_collector|1|")
     assert view.screens == 0  # the closed screen unsubscribed
