@@ -223,6 +223,7 @@ def test_a_bilateral_run_driven_only_by_the_keyboard(station, browser, shots):
             photograph(page, shots, "03-collecting")
     assert {"Read the volume"} <= {k.split(": ", 1)[-1] for k in seen}
     assert "45 mmol/L" in page.inner_text("#result") and "intermediate" in page.inner_text("#result")
+    assert page.evaluate("sessionStorage.getItem('sweattestChimes')") == "2"  # one per collection, none false
     photograph(page, shots, "04-result")
     assert page.evaluate("document.activeElement.id") == "password"
     keys(page, PASSWORD)

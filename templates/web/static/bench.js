@@ -48,10 +48,10 @@
     var c = ctx(); if (!c) return; var t = c.currentTime + 0.01;
     [988, 740, 988, 740].forEach(function (f, i) { tone(c, t + i * 0.22, f, 0.2, "square", 0.25); });
   }
-  function chime() {  // end of collection: soft rising notes, played to their end
+  function chime() {  // end of collection: soft rising notes, played to their end (counted for this tab)
+    try { sessionStorage.setItem("sweattestChimes", String(+(sessionStorage.getItem("sweattestChimes") || 0) + 1)); } catch (e) { /* private mode */ }
     var c = ctx(); if (!c) return; var t = c.currentTime + 0.01;
     [660, 880, 1320].forEach(function (f, i) { tone(c, t + i * 0.35, f, 1.2, "sine", 0.3); });
-    window.sweattestChimes = (window.sweattestChimes || 0) + 1;
   }
   var alarmTimer = null;
   function alarms() {
@@ -124,8 +124,12 @@
       if (!last || s.t - last[0] >= 1) { trace.push([s.t, s.sp, s.i]); plot(); }
     }
   }
-  var chimed = {};
+  var chimed = {}, known = {};
   function timers(all) {
+    Object.keys(known).forEach(function (site) {  // a collection timer that ended between two updates
+      if (!(site in all)) { delete known[site]; if (!chimed[site]) chime(); chimed[site] = false; }
+    });
+    Object.keys(all).forEach(function (site) { known[site] = true; });
     Object.keys(all).forEach(function (site) {
       var t = all[site], rail = $("rail-" + site); if (!rail) return;
       var box = rail.querySelector(".railtime");
