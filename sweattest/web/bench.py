@@ -53,6 +53,7 @@ class Prompt:
     lot: str | None = None
     dimension: str | None = None  # enter_reading: mass | concentration
     entry: int | None = None  # enter_reading: 1, or 2 (blind to the first)
+    label: str | None = None  # enter_reading: what is read, in the tech's words ("chloride of sample 1")
 
 
 class WebOperator:
@@ -109,7 +110,8 @@ class WebOperator:
                     check_plausible(self.protocol, answer)
             elif prompt.kind == "enter_reading":
                 assert prompt.dimension is not None
-                answer = (parse_quantity(value or "", prompt.dimension, prompt.text), by or self.name)
+                answer = (parse_quantity(value or "", prompt.dimension, prompt.label or prompt.dimension),
+                          by or self.name)
             elif prompt.kind == "device_completed":
                 answer = (device_error or "").strip() or None
             self._answer, self._answered = answer, True
@@ -151,7 +153,7 @@ class WebOperator:
     def enter_reading(self, what: str, dimension: str, label: str, entry: int) -> tuple[pint.Quantity, str]:
         blind = " (second entry: read the display again yourself; the first entry is not shown)" if entry == 2 else ""
         return self._ask("enter_reading", "", f"Enter the {label} shown on the instrument{blind}.",
-                         "Save the entry", dimension=dimension, entry=entry)
+                         "Save the entry", dimension=dimension, entry=entry, label=label)
 
     def confirm_device_started(self, site: str, text: str) -> None:
         self._ask("device_started", site, text, "Started on the device")

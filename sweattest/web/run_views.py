@@ -114,8 +114,8 @@ def emergency_stop(request: Request, user, form) -> Response:
 def _wait_stopped(ctx, session) -> None:
     """Give the loop a moment to switch off and record the abort, so the next screen shows it."""
     for _ in range(50):
-        run, _ = load_run(ctx.store, session.run_id)
-        if not any(s.state == "stimulating" for s in run.sites):
+        run = session.view.run  # the read model: no replay of the run per look
+        if run is None or not any(s.state == "stimulating" for s in run.sites):
             return
         session.thread.join(timeout=0.05)  # waits for the runner thread, not for procedure time
 

@@ -33,11 +33,12 @@ def start_run(client, token, scenario="normal") -> str:
     return r.headers["location"]
 
 
-def wait_for_prompt(client, run_url, web_app, kind=None):
+def wait_for_prompt(client, run_url, web_app, kind=None, after: int = 0):
+    """The prompt the run waits at (a newer one than prompt ``after``, already answered)."""
     session = web_app.state.web.bench.session(run_url.rsplit("/", 1)[1])
     for _ in range(2000):
         prompt = session.operator.prompt
-        if prompt is not None and (kind is None or prompt.kind == kind):
+        if prompt is not None and prompt.id > after and (kind is None or prompt.kind == kind):
             return prompt
         session.thread.join(timeout=0.01)
         if not session.active:
@@ -122,13 +123,17 @@ def test_an_expired_lot_blocks_and_an_unticked_checklist_holds(client, tech, web
 def test_a_whole_run_from_the_browser_to_the_final_report(client, tech, web_app):
     run_url = start_run(client, tech)
     run_id = run_url.rsplit("/", 1)[1]
-    while (prompt := wait_for_prompt(client, run_url, web_app)) is not None:
+    answered = 0
+    while (prompt := wait_for_prompt(client, run_url, web_app, after=answered)) is not None:
+        answered = prompt.id
         data = {"csrf": tech, "prompt": str(prompt.id)}
         if prompt.kind == "read_volume":
             r = client.post(f"{run_url}/confirm", data=data | {"amount": "fifty"}, follow_redirects=False)
             assert r.status_code == 303  # post, redirect, get: Back and reload never send the form again
             page = client.get(run_url).text  # the prompt stays, with the error and what was typed
-            assert "cannot read &#39;fifty&#39;" in page and 'value="fifty"' in page and "QNS below 15 µL" in page
+            shown = page.split('id="error">')[1].split("</div>")[0] if 'id="error"' in page else None
+            assert "cannot read &#39;fifty&#39;" in page, shown
+            assert 'value="fifty"' in page and "QNS below 15 µL" in page
             assert "left_forearm" not in page.split('id="error"')[1].split("</div>")[0]  # no site codes
             data["amount"] = re.search(r"coil shows ([\d.]+)", prompt.hint).group(1)
         assert client.post(f"{run_url}/confirm", data=data, follow_redirects=False).status_code == 303
