@@ -98,7 +98,10 @@ class RunView:
             self._backlog.append((self.seq, text))
             wake = list(self._subscribers)
         for w in wake:
-            w()
+            try:
+                w()
+            except RuntimeError:  # that screen's event loop has closed (server stopping): it is gone
+                self.unsubscribe(w)
         return self.seq
 
     # -- the state -----------------------------------------------------------------------------------

@@ -222,8 +222,12 @@ class BenchSession:
         """The screen recomputed from the run in memory (no store read); pushed if it changed."""
         from sweattest.web.screens import screen
 
-        if self.view.run is not None:
+        if self.view.run is None:
+            return
+        try:
             self.view.set_screen(screen(self.view.run, self))
+        except Exception:  # noqa: BLE001 - called by the runner: a screen's trouble never stops the run
+            log.exception("run %s: the screen could not be updated", self.run_id)
 
     def tick(self) -> None:
         """The station's ticker: the latest reading, the timers with their clock end times, timing alarms."""

@@ -50,6 +50,13 @@ def test_a_screen_that_reconnects_gets_what_it_missed_or_the_snapshot():
     assert view.since(2) is None  # too old: the screen gets the snapshot instead
     assert view.snapshot()["seq"] == view.seq
 
+    def closed():
+        raise RuntimeError("Event loop is closed")
+
+    view.subscribe(closed)  # a screen whose server loop has gone: the runner's reading is not disturbed
+    view.reading("left_forearm", {"t": 1.0, "sp": 1.5, "i": 1.5, "v": 7.0, "q": 0.0, "duration_s": 300.0}, now=0.0)
+    assert view.screens == 1
+
 
 def test_timing_alarms_before_a_collection_runs_past_its_maximum():
     timers = {"left_forearm": {"remaining_s": 90.0, "total_s": 1800.0, "ends_at": "10:42:00"}}
