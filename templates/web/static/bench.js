@@ -63,7 +63,7 @@
   }
 
   // -- the chart: axes with ticks, target, tolerance band, ramp phases, readings outside the band --------
-  var W = 640, H = 240, L = 50, R = 16, T = 22, B = 40;
+  var W = 640, H = 240, L = 50, R = 24, T = 22, B = 40;
   var target = +run.dataset.target, tol = +run.dataset.tol, ramp = +run.dataset.ramp, dur = +run.dataset.duration;
   var imax = Math.ceil((target + tol) * 1.2 * 4) / 4;
   var trace = [];
