@@ -235,6 +235,8 @@ def test_an_electrode_coming_loose_alarms_until_a_second_user_acknowledges(stati
     station.web.bench.pace = 300.0
     base = station.url()
     tech = new_page(browser, BENCH)
+    errors: list = []
+    tech.on("pageerror", lambda e: errors.append(e))  # the screen's script runs without an error
     log_in(tech, base, "tech")
     prepare_by_keyboard(tech, base, scenario="open_circuit")
     run_url = tech.url
@@ -247,7 +249,9 @@ def test_an_electrode_coming_loose_alarms_until_a_second_user_acknowledges(stati
     alarm = tech.inner_text(".alarm")
     assert "STIMULATION STOPPED" in alarm and "right forearm" in alarm and "Output is OFF" in alarm
     assert tech.evaluate("document.body.classList.contains('alarming')")  # the whole screen changes colour
+    wait_for(tech, lambda: tech.query_selector("#chart-right_forearm .stopline"), 5)  # where it stopped, marked
     photograph(tech, shots, "05-alarm")
+    assert errors == []
     # the reviewer, at another screen (another host name: another log-in), acknowledges it with Enter
     other = new_page(browser, TABLET)
     log_in(other, station.url("localhost"), "reviewer")
@@ -272,9 +276,9 @@ def test_session_lost_and_server_restarted_mid_collection(station, browser, shot
     prepare_by_keyboard(page, base)
     run_id = page.url.rsplit("/", 1)[1]
     page.wait_for_selector("#stim")
-    points = "(document.getElementById('cur') || {getAttribute: () => ''}).getAttribute('points') || ''"
+    points = "(document.querySelector('#chart .current') || {getAttribute: () => ''}).getAttribute('points') || ''"
     wait_for(page, lambda: len(page.evaluate(points).split()) > 20, 10)  # the chart fills in as readings arrive
-    assert page.query_selector_all("#grid text") and page.query_selector("#band").get_attribute("points")
+    assert page.query_selector_all("#chart .grid text") and page.query_selector("#chart .band").get_attribute("points")
     photograph(page, shots, "06-stimulation")
     wait_for(page, lambda: prompt_id(page) is not None)
     keys(page, "")  # collector applied on the left forearm: its collection runs

@@ -66,7 +66,6 @@
   var W = 640, H = 240, L = 50, R = 24, T = 22, B = 40;
   var target = +run.dataset.target, tol = +run.dataset.tol, ramp = +run.dataset.ramp, dur = +run.dataset.duration;
   var imax = Math.ceil((target + tol) * 1.2 * 4) / 4;
-  var trace = [];
   function x(t) { return L + (W - L - R) * Math.min(t, dur) / dur; }
   function y(i) { return H - B - (H - T - B) * Math.max(0, Math.min(i, imax)) / imax; }
   function setpoint(t) { return t < ramp ? target * t / ramp : (t > dur - ramp ? target * Math.max(0, dur - t) / ramp : target); }
@@ -76,17 +75,20 @@
     if (text !== undefined) el.textContent = text;
     return el;
   }
-  function frame() {
-    var grid = $("grid"); if (!grid || grid.childNodes.length) return;
-    var phases = $("phases");
+  var traces = {};  // site -> [[t, setpoint, current], ...]: one point per second of stimulation
+  function frame(root) {
+    var grid = root.querySelector(".grid"); if (!grid || grid.childNodes.length) return;
+    var phases = root.querySelector(".phases");
     phases.appendChild(svg("rect", { x: x(0), y: T, width: x(ramp) - x(0), height: H - T - B, "class": "ramp" }));
     phases.appendChild(svg("rect", { x: x(dur - ramp), y: T, width: x(dur) - x(dur - ramp), height: H - T - B, "class": "ramp" }));
-    var upper = [], lower = [];
-    for (var t = 0; t <= dur; t += Math.max(1, ramp / 4)) { upper.push(x(t) + "," + y(setpoint(t) + tol)); lower.unshift(x(t) + "," + y(Math.max(0, setpoint(t) - tol))); }
-    upper.push(x(dur) + "," + y(tol)); lower.unshift(x(dur) + "," + y(0));
-    $("band").setAttribute("points", upper.concat(lower).join(" "));
-    var sp = []; for (t = 0; t <= dur; t += Math.max(1, ramp / 4)) sp.push(x(t) + "," + y(setpoint(t)));
-    sp.push(x(dur) + "," + y(0)); $("sp").setAttribute("points", sp.join(" "));
+    var upper = [], lower = [], sp = [], t;
+    for (t = 0; t <= dur; t += Math.max(1, ramp / 4)) {
+      upper.push(x(t) + "," + y(setpoint(t) + tol)); lower.unshift(x(t) + "," + y(Math.max(0, setpoint(t) - tol)));
+      sp.push(x(t) + "," + y(setpoint(t)));
+    }
+    upper.push(x(dur) + "," + y(tol)); lower.unshift(x(dur) + "," + y(0)); sp.push(x(dur) + "," + y(0));
+    root.querySelector(".band").setAttribute("points", upper.concat(lower).join(" "));
+    root.querySelector(".setpoint").setAttribute("points", sp.join(" "));
     var step = imax > 2 ? 0.5 : 0.25;
     for (var i = 0; i <= imax + 1e-9; i += step) {
       grid.appendChild(svg("line", { x1: L - 5, x2: W - R, y1: y(i), y2: y(i), "class": i ? "tick" : "axisline" }));
@@ -99,15 +101,23 @@
     }
     grid.appendChild(svg("text", { x: L + 4, y: T - 6, "class": "axis" }, "mA"));
   }
-  function plot() {
-    var cur = $("cur"); if (!cur) return;
-    frame();
-    cur.setAttribute("points", trace.map(function (p) { return x(p[0]).toFixed(1) + "," + y(p[2]).toFixed(1); }).join(" "));
-    var faults = $("faults"); faults.textContent = "";
-    trace.forEach(function (p) {
+  // One chart: the live one of the site stimulating, or the one of a site whose stimulation stopped (a fault
+  // marker where it stopped). Readings outside the band are marked.
+  function draw(root) {
+    var site = root.dataset.site, points = traces[site] || [];
+    frame(root);
+    root.querySelector(".current").setAttribute("points", points.map(function (p) { return x(p[0]).toFixed(1) + "," + y(p[2]).toFixed(1); }).join(" "));
+    var faults = root.querySelector(".faults"); faults.textContent = "";
+    points.forEach(function (p) {
       if (Math.abs(p[2] - setpoint(p[0])) > tol) faults.appendChild(svg("circle", { cx: x(p[0]), cy: y(p[2]), r: 4, "class": "fault" }));
     });
+    var last = points[points.length - 1];
+    if (root.classList.contains("stopped") && last) {
+      faults.appendChild(svg("line", { x1: x(last[0]), x2: x(last[0]), y1: T, y2: H - B, "class": "stopline" }));
+      faults.appendChild(svg("text", { x: x(last[0]) + 4, y: T + 14, "class": "stoptext" }, "stopped " + mmss(last[0])));
+    }
   }
+  function charts() { run.querySelectorAll("svg.chart").forEach(draw); }
 
   // -- values in place -------------------------------------------------------------------------------
   function mmss(s) { s = Math.max(0, Math.round(s)); var m = Math.floor(s / 60), r = s % 60; return m + ":" + (r < 10 ? "0" : "") + r; }
@@ -119,9 +129,10 @@
     if (s.i !== undefined) { text("current", s.i.toFixed(2)); text("charge", (s.q || 0).toFixed(2)); }
     var rail = $("rail-" + s.site);
     if (rail && rail.classList.contains("st-stimulating")) rail.querySelector(".railtime").textContent = mmss(left) + " left";
-    if (s.i !== undefined && $("stim") && $("stim").dataset.site === s.site) {
-      var last = trace[trace.length - 1];
-      if (!last || s.t - last[0] >= 1) { trace.push([s.t, s.sp, s.i]); plot(); }
+    if (s.i !== undefined) {
+      var points = traces[s.site] = traces[s.site] || [], last = points[points.length - 1];
+      if (last && s.t < last[0]) points.length = 0;  // a new stimulation of the site (after a restart)
+      if (!last || s.t - last[0] >= 1 || s.t < last[0]) { points.push([s.t, s.sp, s.i]); var c = $("chart"); if (c) draw(c); }
     }
   }
   var chimed = {}, known = {};
@@ -162,8 +173,7 @@
         run.replaceWith(fresh); run = fresh;
         kept.forEach(function (k) { var el = $(k[0]); if (el && k[1] && !el.value) el.value = k[1]; });
         var err = $("error"); if (err) err.remove();
-        if (run.dataset.screen !== "stimulation") trace = [];
-        initForms(run); alarms();
+        initForms(run); alarms(); charts();
         if (run.dataset.final === "1" && source) { source.close(); source = null; }
       })
       .catch(function () { /* the banner tells; the next update tries again */ })
@@ -192,7 +202,7 @@
     if (lost) clearBanner();
     var d = JSON.parse(ev.data);
     if (d.type === "snapshot") {
-      if (d.trace && $("stim")) { trace = (d.trace[$("stim").dataset.site] || []).slice(); plot(); }
+      if (d.trace) { traces = d.trace; charts(); }
       stim(d.stim); timers(d.timers || {});
     } else if (d.type === "stim") { stim(d); }
     else if (d.type === "timers") { timers(d.timers); }
@@ -221,7 +231,7 @@
              "not current; watch the instruments. It reconnects by itself.");
     }
   }, 1000);
-  initForms(run); alarms();
+  initForms(run); alarms(); charts();
   if (run.dataset.final !== "1") connect();
   window.sweattestChime = chime;
 })();
