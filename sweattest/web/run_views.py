@@ -44,7 +44,8 @@ def run_page(request: Request, user, form) -> Response:
     session = ctx.bench.session(run_id)
     record = run_record(run, order, generated_at=ctx.clock.utcnow(), ranges=ctx.config.ranges,
                         instruments=recorded_instruments(ctx.store, run_id))
-    flash = request.session.pop("flash", None)
+    # a screen drawing itself again in place (?swap=1) leaves the error for the page the browser loads next
+    flash = request.session.get("flash") if request.query_params.get("swap") else request.session.pop("flash", None)
     flash = flash if flash and flash.get("run") == run_id else {}
     current = screen(run, session)
     view = session.view if session is not None else None

@@ -158,7 +158,7 @@
   function swap() {
     if (swapping) { again = true; return; }
     swapping = true;
-    fetch("/runs/" + runId, { credentials: "same-origin", cache: "no-store" })
+    fetch("/runs/" + runId + "?swap=1", { credentials: "same-origin", cache: "no-store" })
       .then(function (r) {
         if (r.redirected && /\/login/.test(r.url)) { sessionLost(); throw new Error("logged out"); }
         return r.text();
