@@ -19,6 +19,7 @@ EXPECTED = {
     "/bench/draft/{draft_id}/{step}": {"tech", "reviewer"},
     "/runs/{run_id}": {"tech", "reviewer", "admin"},
     "/runs/{run_id}/live": {"tech", "reviewer", "admin"},
+    "/runs/{run_id}/events": {"tech", "reviewer", "admin"},
     "/runs/{run_id}/confirm": {"tech", "reviewer"},
     "/runs/{run_id}/stop": {"tech", "reviewer"},
     "/runs/{run_id}/alarms/{seq}/acknowledge": {"tech", "reviewer"},
