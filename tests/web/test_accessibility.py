@@ -15,8 +15,8 @@ from sweattest.bench.service import perform_simulated_run
 from sweattest.bench.simulation.scenario import parse_scenario
 from sweattest.core.clock import VirtualClock
 from tests.store.backends import START, make_run
-from tests.web.conftest import CHROMIUM, PASSWORD, accounts_for_tests
-from tests.web.test_e2e_browser import free_port, log_in, tick_and_start
+from tests.web.conftest import CHROMIUM, PASSWORD, USERS, accounts_for_tests
+from tests.web.test_e2e_browser import free_port
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is installed by .ci/setup-chromium")
@@ -46,6 +46,7 @@ def site(tmp_path_factory):
     accounts = accounts_for_tests(store)
     make_run(store, clock, "QA1", volumes=(5, 40))
     make_run(store, clock, "QA2", chlorides=(65, 70), qc="rejected")
+    accounts.signoff.sign(store, clock, "QA1", "tech1", PASSWORD, "performed")
     accounts.signoff.sign(store, clock, "QA1", "rev1", PASSWORD, "reviewed")
     accounts.signoff.amend(store, clock, "QA1", "rev1", PASSWORD, changes={"comment": "checked"}, reason="typo")
     order = parse_order(DEMO_ORDER)
@@ -109,8 +110,12 @@ def check(page, name: str, shots: Path, viewport: str) -> list[str]:
                          + `${Math.round(r.width)}x${Math.round(r.height)}`)""", CONTROLS)
     problems += [f"{name}: target under 44x44 px: {s}" for s in small]
     controls = page.evaluate("!!document.querySelector('a[href], button, input:not([type=hidden]), select')")
+    # a step's primary action has the focus when the page loads (a scanner's Enter confirms it): that is the
+    # first stop; the others follow it (Shift+Tab, since the action bar is the last thing on the page)
+    focused = page.evaluate("document.activeElement && document.activeElement !== document.body")
     for stop in range(FOCUS_STOPS):  # the first few keyboard stops each show where the focus is
-        page.keyboard.press("Tab")
+        if stop or not focused:
+            page.keyboard.press("Shift+Tab" if focused else "Tab")
         unfocused = page.evaluate("""() => { const e = document.activeElement;
             if (!e || e === document.body) return 'end';  // past the last control, or none (the report)
             const s = getComputedStyle(e);
@@ -123,6 +128,21 @@ def check(page, name: str, shots: Path, viewport: str) -> list[str]:
         if unfocused:
             problems.append(f"{name}: keyboard focus not visible on {unfocused}")
     return problems
+
+
+def log_in(page, base, role):
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", USERS[role][0])
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form[action='/login'] button")
+    page.wait_for_url(lambda url: "/login" not in url)
+
+
+def tick_and_start(page):
+    for box in page.query_selector_all("input[name=item]"):
+        box.check()
+    page.click("button.primary")
+    page.wait_for_selector("#run")
 
 
 def live_screens(page, visit) -> None:
@@ -139,7 +159,7 @@ def live_screens(page, visit) -> None:
                 visit(f"run-{name}")
             if name == "alarm":
                 break
-            if page.query_selector("#prompt #confirm"):
+            if page.query_selector("#prompt") and page.query_selector("#confirm"):
                 page.click("#confirm", timeout=2000)
             else:
                 page.wait_for_timeout(200)  # stimulation: its screen changes by itself
