@@ -20,6 +20,8 @@ from sweattest.core.jsonable import to_jsonable
 from sweattest.core.units import number_in
 from sweattest.record.store import schema
 from sweattest.record.store.chain import append_audit, canonical_json
+from sweattest.record.store.rowhash import range_item
+from sweattest.record.store.signed import signed_content
 from sweattest.record.users import User, authenticate
 
 MEANINGS = ("performed", "reviewed", "corrected")
@@ -97,11 +99,13 @@ def amend(store, clock, run_id: str, username: str, password: str, *, changes: d
     with store.writing() as conn:
         version = _current_version(conn, run_id) + 1
         old = _amended_values(conn, run_id)
-        conn.execute(schema.result_versions.insert().values(run_id=run_id, version=version, changes=changes,
-                                                            reason=reason, by=user.username, at=now))
+        version_id = conn.execute(schema.result_versions.insert().values(
+            run_id=run_id, version=version, changes=changes, reason=reason, by=user.username, at=now
+        )).inserted_primary_key[0]
         _insert_signature(conn, user, run_id, "corrected", now, reason, version)
         append_audit(conn, run_id=run_id, who=user.username, what="amend", at=now, why=reason,
-                     old={k: old.get(k) for k in changes}, new=changes | {"version": version})
+                     old={k: old.get(k) for k in changes}, new=changes | {"version": version},
+                     rows=[range_item(conn, "result_versions", version_id, version_id)])
     return version
 
 
@@ -131,11 +135,14 @@ def _record_signature(store, clock, user: User, run_id: str, meaning: str, reaso
 
 def _insert_signature(conn, user: User, run_id: str, meaning: str, at: datetime, reason: str | None,
                       version: int) -> None:
-    conn.execute(schema.signatures.insert().values(run_id=run_id, username=user.username,
-                                                   full_name=user.full_name, meaning=meaning, at=at,
-                                                   reason=reason, version=version))
+    """The signature binds to the hash of what it signs (``sweattest.record.store.signed``)."""
+    signed_seq, signed_hash = signed_content(conn, run_id, version)
+    signature_id = conn.execute(schema.signatures.insert().values(
+        run_id=run_id, username=user.username, full_name=user.full_name, meaning=meaning, at=at, reason=reason,
+        version=version, signed_seq=signed_seq, signed_hash=signed_hash)).inserted_primary_key[0]
     append_audit(conn, run_id=run_id, who=user.username, what=f"sign {meaning}", at=at, why=reason,
-                 new={"meaning": meaning, "full_name": user.full_name, "version": version})
+                 new={"meaning": meaning, "full_name": user.full_name, "version": version,
+                      "signed_hash": signed_hash}, rows=[range_item(conn, "signatures", signature_id, signature_id)])
 
 
 def _check_reviewer(store, user: User, row: dict) -> None:

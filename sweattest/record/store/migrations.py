@@ -106,6 +106,32 @@ def _run_leases(conn: sa.Connection) -> None:
     conn.exec_driver_sql("ALTER TABLE runs ADD COLUMN lease_until VARCHAR(32)")
 
 
+def _whole_record_chain(conn: sa.Connection) -> None:
+    """The whole record under the chain: the columns that carry row hashes, the guards of the other
+    append-only tables, and one entry chaining the rows already stored (as they are now)."""
+    from sweattest.record.store import guards
+    from sweattest.record.store.chain_existing import chain_existing_rows
+
+    for table, name in (("audit", "rows"), ("audit_head", "readings_from"), ("audit_head", "readings_to"),
+                        ("audit_head", "readings_acc"), ("signatures", "signed_seq"),
+                        ("signatures", "signed_hash")):
+        _add_column(conn, schema.metadata.tables[table].c[name])
+    guards.create(conn)
+    chain_existing_rows(conn)
+
+
+def _add_column(conn: sa.Connection, column: sa.Column) -> None:
+    """Add ``column`` as the schema defines it, unless the table was created with it already (the tables of
+    migration 2 are created as the schema defines them today)."""
+    table = column.table.name
+    if column.name in {c["name"] for c in sa.inspect(conn).get_columns(table)}:
+        return
+    kind = column.type.compile(dialect=conn.dialect)
+    default = f" DEFAULT {column.server_default.arg}" if column.server_default is not None else ""
+    null = "" if column.nullable else " NOT NULL"
+    conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {column.name} {kind}{default}{null}")
+
+
 MIGRATIONS: list[Migration] = [
     (1, "runs, events and readings", _initial),
     (2, "users, e-signatures, result versions and the hash-chained audit trail", _users_signatures_audit),
@@ -114,6 +140,8 @@ MIGRATIONS: list[Migration] = [
     (5, "audit trail append-only in the database (UPDATE and DELETE refused)", _append_only),
     (6, "method snapshot on runs (protocol text and its SHA-256)", _method_snapshot),
     (7, "run leases: one process performs a live run", _run_leases),
+    (8, "the whole record under the hash chain (row hashes, signatures bound to what they sign, guards)",
+     _whole_record_chain),
 ]
 
 
@@ -147,6 +175,7 @@ def _migrate(engine: sa.Engine, now: datetime) -> list[int]:
         if version in have:
             continue
         with engine.begin() as conn:
+            conn.info["migrating_at"] = now
             fn(conn)
             conn.execute(schema.schema_migrations.insert().values(version=version, name=name, applied_at=now))
         done.append(version)

@@ -89,6 +89,10 @@ signatures = sa.Table(
     sa.Column("at", UTCDateTime, nullable=False),
     sa.Column("reason", sa.Text, nullable=True),
     sa.Column("version", sa.Integer, nullable=False),
+    # what was signed (migration 8): the run's last event then, and the hash of the run's content, its events up
+    # to that one and its result versions up to ``version`` (NULL for signatures made before migration 8)
+    sa.Column("signed_seq", sa.Integer, nullable=True),
+    sa.Column("signed_hash", sa.String(64), nullable=True),
 )
 
 result_versions = sa.Table(
@@ -114,6 +118,7 @@ audit = sa.Table(
     sa.Column("why", sa.Text, nullable=True),
     sa.Column("old", sa.Text, nullable=False),  # canonical JSON text (hashed as stored)
     sa.Column("new", sa.Text, nullable=False),
+    sa.Column("rows", sa.Text, nullable=True),  # chain items of the rows written with it (migration 8)
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
 )
@@ -125,6 +130,13 @@ audit_head = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("last_id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), nullable=False),
     sa.Column("last_hash", sa.String(64), nullable=False),
+    # readings folded into the chain (migration 8): ids up to readings_from are sealed by an entry; those up to
+    # readings_to are folded into readings_acc, which the next entry seals
+    sa.Column("readings_from", sa.BigInteger().with_variant(sa.Integer, "sqlite"), nullable=False,
+              server_default="0"),
+    sa.Column("readings_to", sa.BigInteger().with_variant(sa.Integer, "sqlite"), nullable=False,
+              server_default="0"),
+    sa.Column("readings_acc", sa.String(64), nullable=True),
 )
 
 # -- QC results of the chloride analyzer (migration 3) -------------------------------------------------

@@ -16,9 +16,10 @@ from sweattest.core.errors import RunTakenOver, StoreError, SweatTestError, Vali
 from sweattest.core.protocol import Protocol
 from sweattest.record.lease import held_by
 from sweattest.record.store import schema
-from sweattest.record.store.chain import append_audit
+from sweattest.record.store.chain import append_audit, fold_readings, lock_head
 from sweattest.record.store.derived import JUDGED_STATES, age_group, qns_verdict
 from sweattest.record.store.migrations import migrate
+from sweattest.record.store.rowhash import keyed_item, range_item
 
 ENV_VAR = "SWEATTEST_DB"
 
@@ -111,7 +112,8 @@ class Store:
                 protocol_text=protocol.text, protocol_sha256=protocol.sha256, lease_owner=owner, lease_until=until))
             append_audit(conn, run_id=run_id, who=operator, what="create_run", at=created_at,
                          new={"accession": accession, "method": method, "operator": operator,
-                              "patient_mrn": patient_mrn, "protocol_sha256": protocol.sha256})
+                              "patient_mrn": patient_mrn, "protocol_sha256": protocol.sha256},
+                         rows=[keyed_item(conn, "runs", run_id)])
 
     def append_event(self, run_id: str, *, kind: str, site: str | None, at: datetime, t: float,
                      data: dict[str, Any], accepted: bool = True, after: int | None = None,
@@ -134,11 +136,12 @@ class Store:
                 raise RunTakenOver(f"run {run_id} was changed by another process (it has {seq - 1} events, this "
                                    f"station knew {after}); this station stops working on it (outputs off) and "
                                    "records nothing more", event=kind)
-            conn.execute(ev.insert().values(run_id=run_id, seq=seq, kind=kind, site=site, at=at, t=t, data=data,
-                                            accepted=accepted))
+            event_id = conn.execute(ev.insert().values(run_id=run_id, seq=seq, kind=kind, site=site, at=at, t=t,
+                                                       data=data, accepted=accepted)).inserted_primary_key[0]
             append_audit(conn, run_id=run_id, who=str(data.get("actor", "system")),
                          what=kind if accepted else f"{kind} (refused)", at=at,
-                         why=data.get("refused") or data.get("reason"), new=_audited(site, data))
+                         why=data.get("refused") or data.get("reason"), new=_audited(site, data),
+                         rows=[range_item(conn, "events", event_id, event_id)])
         return seq
 
     # -- leases (sweattest/record/lease.py): one conditional UPDATE each, so of two processes one wins --
@@ -162,12 +165,16 @@ class Store:
                          .values(lease_owner=None, lease_until=None))
 
     def append_readings(self, run_id: str, rows: list[dict[str, Any]]) -> None:
+        """Device samples, committed together and folded into the chain in the same transaction (the next
+        audit entry seals them)."""
         if not rows:
             return
         with self._begin() as conn:
+            lock_head(conn)
             conn.execute(schema.readings.insert(), [
                 {"run_id": run_id, "site": r.get("site"), "kind": r["kind"], "at": r["at"], "t": r["t"],
                  "data": r["data"]} for r in rows])
+            fold_readings(conn)
 
     def set_run_state(self, run_id: str, state: str, at: datetime) -> None:
         """Record the run's state after an accepted event; once every site has its verdict, also the QA
@@ -199,7 +206,8 @@ class Store:
                "target_sd": float(target_sd), "value": float(value), "qc_run": qc_run, "at": at, "who": who}
         with self._begin() as conn:
             new_id = conn.execute(schema.qc_results.insert().values(**row)).inserted_primary_key[0]
-            append_audit(conn, who=who, what="qc_result", at=at, new={k: v for k, v in row.items() if k != "at"})
+            append_audit(conn, who=who, what="qc_result", at=at, new={k: v for k, v in row.items() if k != "at"},
+                         rows=[range_item(conn, "qc_results", new_id, new_id)])
         return int(new_id)
 
     def qc_results(self, analyzer: str, level: str) -> list[dict[str, Any]]:
