@@ -100,19 +100,21 @@ def _keyed(table, rows, chained, keep) -> tuple[int, RowProblem | None]:
 def _ranged(table, rows, ranges, keep, signatures) -> tuple[int, RowProblem | None]:
     """Rows with integer ids against the chain's ranges (sorted by first id): each range's fold must match."""
     sha, encode = hashlib.sha256, _encode
-    seen, i, acc = 0, 0, ""
+    seen, i, acc, first = 0, 0, "", None
     for batch in rows:
         for row in batch:
             rid = row[0]
             while i < len(ranges) and rid > ranges[i][1]:
-                problem = _close(table, ranges[i], acc)
+                problem = _close(table, ranges[i], acc, first)
                 if problem:
                     return seen, problem
-                i, acc = i + 1, ""
+                i, acc, first = i + 1, "", None
             if i == len(ranges) or rid < ranges[i][0]:
                 return seen, RowProblem(table, _name(table, row), "the row is not in the chain (added behind the "
                                         "program's back)", "no such row", "a row")
             text = encode(row)
+            if first is None:
+                first = row
             if ranges[i][0] == ranges[i][1]:
                 acc = sha(text.encode()).hexdigest()
                 if keep is not None:
@@ -125,18 +127,21 @@ def _ranged(table, rows, ranges, keep, signatures) -> tuple[int, RowProblem | No
                 signatures.append(row)
             seen += 1
     for r in ranges[i:]:
-        problem = _close(table, r, acc)
+        problem = _close(table, r, acc, first)
         if problem:
             return seen, problem
-        acc = ""
+        acc, first = "", None
     return seen, None
 
 
-def _close(table, chained_range, acc) -> RowProblem | None:
+def _close(table, chained_range, acc, first) -> RowProblem | None:
+    """The range's fold against the chain's; named by its rows (and the run of the first row still there)."""
     lo, hi, digest, entry = chained_range
     if acc == digest:
         return None
     rows = f"{lo}" if lo == hi else f"{lo}-{hi}"
+    if first is not None and len(first) > 1 and table != "qc_results":
+        rows += f" (run {first[1]})"
     by = f"entry {entry}" if entry is not None else "the head row (not yet sealed by an entry)"
     what = "changed or removed" if lo != hi else ("removed" if acc == "" else "changed")
     return RowProblem(table, rows, f"the row{'s' if lo != hi else ''} {what} after {by} chained "
@@ -144,8 +149,7 @@ def _close(table, chained_range, acc) -> RowProblem | None:
 
 
 def _name(table: str, row: tuple) -> str:
-    return f"{row[0]} (run {row[1]})" if table in ("events", "readings", "result_versions", "signatures") \
-        else str(row[0])
+    return str(row[0]) if table == "qc_results" else f"{row[0]} (run {row[1]})"
 
 
 def _bindings(signatures, run_hashes, event_hashes, version_hashes) -> RowProblem | None:
