@@ -6,7 +6,6 @@ import pytest
 import sqlalchemy as sa
 
 from sweattest.cli.main import main
-from sweattest.core.units import Q_
 from sweattest.record.audit import verify
 from sweattest.record.signoff import amend, sign
 from sweattest.record.store import guards
@@ -161,8 +160,11 @@ def test_verify_command_names_the_first_bad_row_in_one_line(signed, store_url, c
     assert out.count("\n") == 1 and out.startswith("audit trail BROKEN at users row rev1: the row was changed")
 
 
-def test_head_command_prints_the_last_entry_and_its_hash(signed, store_url, capsys):
+def test_the_head_is_printed_by_a_command_and_on_the_report(signed, store_url, clock, capsys):
+    from sweattest.outputs.report.stored import stored_record
+
     assert main(["audit", "head", "--db", store_url]) == 0
     out = capsys.readouterr().out.strip()
     entries = verify(signed).entries
     assert out.startswith(f"audit head: entry {entries} sha256 ") and len(out.rsplit(" ", 1)[1]) == 64
+    assert stored_record(signed, "R1", clock)["audit_head"] == {"entry": entries, "sha256": out.rsplit(" ", 1)[1]}
