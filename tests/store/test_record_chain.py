@@ -151,6 +151,44 @@ def test_truncating_the_record_is_refused_and_a_truncated_trail_is_caught(signed
     assert "not in the chain" in result.problem
 
 
+def _forge_chain(store):
+    """What someone with owner rights and the chain format could do: recompute every event's item and every
+    entry's hash after an edit, and the head row."""
+    import json
+
+    from sweattest.record.store.chain import canonical_json, entry_hash, entry_text
+    from sweattest.record.store.rowhash import range_item
+
+    with store.engine.begin() as conn:
+        _drop_guards(conn)
+        prev = "0" * 64
+        for e in conn.execute(sa.text("SELECT * FROM audit ORDER BY id")).mappings().all():
+            rows = e["rows"]
+            if rows is not None:
+                rows = canonical_json([range_item(conn, *item[:3]) if item[0] == "events" else item
+                                       for item in json.loads(rows)])
+            prev = entry_hash(prev, entry_text(e["id"], e["run_id"], e["who"], e["what"], e["at"], e["why"],
+                                               e["old"], e["new"], rows))
+            conn.execute(sa.text("UPDATE audit SET rows = :r, hash = :h WHERE id = :id"), {"r": rows, "h": prev,
+                                                                                          "id": e["id"]})
+            conn.execute(sa.text("UPDATE audit SET prev_hash = :p WHERE id = :id"), {"p": prev, "id": e["id"] + 1})
+        conn.execute(sa.text("UPDATE audit_head SET last_hash = :h"), {"h": prev})
+        _restore_guards(conn)
+
+
+def test_a_signed_result_changed_and_rechained_breaks_its_signature_and_the_head(signed):
+    from sweattest.record.audit import head
+
+    kept = head(signed)  # as printed on the report
+    event_id = _id(signed, "SELECT id FROM events WHERE kind = 'analyze' AND site = 'left_forearm'")
+    _replace_in_json(signed, "events", "data", '"value": 45', '"value": 25', "id = :id", id=event_id)
+    _forge_chain(signed)
+    result = verify(signed)
+    assert (result.intact, result.table) == (False, "signatures")
+    assert result.row.endswith("(run R1, performed by tech1)") and "signed changed" in result.problem
+    assert head(signed) != kept
+
+
 def test_verify_command_names_the_first_bad_row_in_one_line(signed, store_url, capsys):
     assert main(["audit", "verify", "--db", store_url]) == 0
     capsys.readouterr()
