@@ -16,10 +16,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from sweattest.core.errors import ValidationError
-from sweattest.record.record_check import ChainItems, check_rows
 from sweattest.record.store import guards, schema
 from sweattest.record.store.chain import entry_text
 from sweattest.record.store.migrations import GENESIS_HASH
+from sweattest.record.store.verify_rows import ChainItems, check_rows
 
 _COLUMNS = "id, run_id, who, what, at, why, old, new, rows, hash"
 _BATCH = 20_000

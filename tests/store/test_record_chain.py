@@ -100,10 +100,10 @@ def test_the_patient_in_the_order_changed_is_caught(signed):
 
 
 def test_a_reading_changed_is_caught(signed):
-    reading = _id(signed, "SELECT min(id) FROM readings")
-    _tamper(signed, "UPDATE readings SET t = 9 WHERE id = :id", id=reading)
+    block = _id(signed, "SELECT min(id) FROM reading_blocks")
+    _tamper(signed, "UPDATE reading_blocks SET t_first = 9 WHERE id = :id", id=block)
     result = verify(signed)
-    assert (result.intact, result.table) == (False, "readings") and result.row.startswith(str(reading))
+    assert (result.intact, result.table, result.row) == (False, "reading_blocks", f"{block} (run R1)")
 
 
 @pytest.mark.parametrize("table", ["signatures", "result_versions"])

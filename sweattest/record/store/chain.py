@@ -9,7 +9,7 @@ as canonical JSON text, so checking an entry never re-encodes its values.
 transaction wrote (``sweattest.record.store.rowhash``): ``[table, key, hash]`` for a row of ``runs`` or
 ``users``, ``[table, first id, last id, fold]`` for rows with integer ids. Readings have no entry of their
 own: each write folds its rows into the head row (``readings_acc``, in the same transaction) and the next
-entry seals that fold as a ``readings`` item.
+entry seals that fold as a ``reading_blocks`` item.
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ _dumps = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", "
 _string = json.encoder.encode_basestring  # what _dumps does with a str (ensure_ascii=False), without its overhead
 _sha256 = hashlib.sha256
 _UTC = UTCDateTime()
+#: The table whose writes are folded into the head rather than getting entries of their own.
+FOLDED = "reading_blocks"
 
 
 def canonical_json(value: Any) -> str:
@@ -67,7 +69,7 @@ def append_audit(conn: sa.Connection, *, who: str, what: str, at: datetime, run_
     ).where(head.c.id == 1)).one()
     items = list(rows or [])
     if acc is not None:
-        items.append(["readings", sealed + 1, pending, acc])
+        items.append([FOLDED, sealed + 1, pending, acc])
     at_text = _UTC.process_bind_param(at, None)
     old_text, new_text = canonical_json(old), canonical_json(new)
     rows_text = canonical_json(items) if items else None
@@ -92,7 +94,7 @@ def fold_readings(conn: sa.Connection) -> None:
     the insert, in the same transaction); the next audit entry seals it."""
     head = schema.audit_head
     pending, acc = conn.execute(sa.select(head.c.readings_to, head.c.readings_acc).where(head.c.id == 1)).one()
-    rows = read_rows(conn, "readings", "id > :after", after=pending)
+    rows = read_rows(conn, FOLDED, "id > :after", after=pending)
     if rows:
         conn.execute(head.update().where(head.c.id == 1).values(readings_to=rows[-1][0],
                                                                 readings_acc=fold(rows, acc or "")))

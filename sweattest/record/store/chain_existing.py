@@ -6,8 +6,10 @@ import sqlalchemy as sa
 
 from sweattest.record.store import schema
 from sweattest.record.store.chain import append_audit
-from sweattest.record.store.rowhash import COLUMNS, KEYED, fold, range_item, read_rows, row_hash
+from sweattest.record.store.rowhash import KEYED, range_item, read_rows, row_hash
 
+#: The chained tables as they were at migration 8.
+TABLES = ("runs", "events", "readings", "users", "signatures", "result_versions", "qc_results")
 #: Keyed rows per entry, so a large store's migration writes entries of a bounded size.
 KEYS_PER_ENTRY = 10_000
 
@@ -15,16 +17,9 @@ KEYS_PER_ENTRY = 10_000
 def chain_existing_rows(conn: sa.Connection) -> None:
     """One ``chain_existing_rows`` entry per table that has rows (more for many keyed rows): a range item
     over every row of a table with integer ids, one item per row of ``runs`` and ``users``. Readings are
-    folded into the head like any write and sealed by the first of these entries."""
+    chained like the other tables with integer ids."""
     at = conn.info["migrating_at"]  # the time the store was opened for migrating (the store's clock)
-    head = schema.audit_head
-    last_reading = conn.execute(sa.select(sa.func.max(schema.readings.c.id))).scalar()
-    if last_reading:
-        conn.execute(head.update().where(head.c.id == 1).values(
-            readings_from=0, readings_to=last_reading, readings_acc=fold(read_rows(conn, "readings", "1 = 1"))))
-    for table in COLUMNS:
-        if table == "readings":
-            continue
+    for table in TABLES:
         if table in KEYED:
             items = [[table, row[0], row_hash(row)] for row in read_rows(conn, table, "1 = 1")]
             for i in range(0, len(items), KEYS_PER_ENTRY):
@@ -37,5 +32,3 @@ def chain_existing_rows(conn: sa.Connection) -> None:
         if count:
             append_audit(conn, who="system", what="chain_existing_rows", at=at, new={"table": table, "rows": count},
                          rows=[range_item(conn, table, lo, hi)])
-    if conn.execute(sa.select(head.c.readings_acc)).scalar() is not None:  # only readings were stored
-        append_audit(conn, who="system", what="chain_existing_rows", at=at, new={"table": "readings"})

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-#: Rows that are only ever added (the audit trail itself, migration 5, and migration 8's tables).
-APPEND_ONLY_TABLES = ("events", "readings", "signatures", "result_versions", "qc_results")
+#: Rows that are only ever added, besides the audit trail itself (migration 5): migration 8's tables, and
+#: ``reading_blocks`` in place of ``readings`` since migration 14.
+V8_TABLES = ("events", "readings", "signatures", "result_versions", "qc_results")
+APPEND_ONLY_TABLES = ("events", "reading_blocks", "signatures", "result_versions", "qc_results")
 TRUNCATE_GUARDED = ("audit", "audit_head", *APPEND_ONLY_TABLES)
 
-_PG_FUNCTION = ("CREATE FUNCTION record_append_only() RETURNS trigger AS $$ BEGIN "
+_PG_FUNCTION = ("CREATE OR REPLACE FUNCTION record_append_only() RETURNS trigger AS $$ BEGIN "
                 "RAISE EXCEPTION 'the record is append-only: %% refused on %%', TG_OP, TG_TABLE_NAME; END $$ "
                 "LANGUAGE plpgsql")
 
@@ -27,16 +29,16 @@ def expected(dialect: str) -> set[str]:
     return {f"{t}_no_{op}" for t in ("audit", *APPEND_ONLY_TABLES) for op in ("update", "delete")}
 
 
-def create(conn: sa.Connection, tables: tuple[str, ...] = APPEND_ONLY_TABLES, *, truncate: bool = True) -> None:
-    """The guards of migration 8 (``tables`` refuse UPDATE and DELETE; on PostgreSQL nothing guarded can be
-    truncated)."""
+def create(conn: sa.Connection, tables: tuple[str, ...] = APPEND_ONLY_TABLES,
+           truncate: tuple[str, ...] = TRUNCATE_GUARDED) -> None:
+    """Guards: ``tables`` refuse UPDATE and DELETE; on PostgreSQL ``truncate`` cannot be truncated."""
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(_PG_FUNCTION)
         for table in tables:
             conn.exec_driver_sql(f"CREATE TRIGGER {table}_no_change BEFORE UPDATE OR DELETE ON {table} "
                                  "FOR EACH ROW EXECUTE FUNCTION record_append_only()")
         if truncate:
-            for table in TRUNCATE_GUARDED:
+            for table in truncate:
                 conn.exec_driver_sql(f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
                                      "FOR EACH STATEMENT EXECUTE FUNCTION record_append_only()")
         return

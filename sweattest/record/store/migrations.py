@@ -116,7 +116,7 @@ def _whole_record_chain(conn: sa.Connection) -> None:
                         ("audit_head", "readings_acc"), ("signatures", "signed_seq"),
                         ("signatures", "signed_hash")):
         _add_column(conn, schema.metadata.tables[table].c[name])
-    guards.create(conn)
+    guards.create(conn, guards.V8_TABLES, ("audit", "audit_head", *guards.V8_TABLES))
     chain_existing_rows(conn)
 
 
@@ -132,6 +132,14 @@ def _add_column(conn: sa.Connection, column: sa.Column) -> None:
     conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {column.name} {kind}{default}{null}")
 
 
+def _reading_blocks(conn: sa.Connection) -> None:
+    """Readings stored compactly: the rows of ``readings`` packed into ``reading_blocks`` (after checking them
+    against the chain), chained, and the old table dropped."""
+    from sweattest.record.store.pack_readings import pack_existing_readings
+
+    pack_existing_readings(conn)
+
+
 MIGRATIONS: list[Migration] = [
     (1, "runs, events and readings", _initial),
     (2, "users, e-signatures, result versions and the hash-chained audit trail", _users_signatures_audit),
@@ -142,6 +150,7 @@ MIGRATIONS: list[Migration] = [
     (7, "run leases: one process performs a live run", _run_leases),
     (8, "the whole record under the hash chain (row hashes, signatures bound to what they sign, guards)",
      _whole_record_chain),
+    (14, "readings stored compactly: one row per write, packed", _reading_blocks),
 ]
 
 

@@ -1,10 +1,10 @@
 """The content hash of a stored row, from the bytes as stored (never re-encoding its JSON).
 
 A row's text is the JSON array of its chained columns as the database returns them: JSON columns as their
-stored text, booleans as 0/1, times as their stored UTC text. Its hash is SHA-256 of that text. Rows written
-together are folded in id order: ``fold = SHA-256(fold + text)``, starting from the empty string, so one
-row folds to its own hash. Writers read their rows back with the same query ``audit verify`` streams, so
-both hash the same bytes.
+stored text, booleans as 0/1, times as their stored UTC text, binary as hex. Its hash is SHA-256 of that
+text. Rows written together are folded in id order: ``fold = SHA-256(fold + text)``, starting from the
+empty string, so one row folds to its own hash. Writers read their rows back with the same query ``audit
+verify`` streams, so both hash the same bytes.
 """
 
 from __future__ import annotations
@@ -15,7 +15,14 @@ from collections.abc import Iterable
 
 import sqlalchemy as sa
 
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+def _hex(value):
+    if isinstance(value, bytes | memoryview):
+        return bytes(value).hex()
+    raise TypeError(f"cannot chain a {type(value).__name__}")
+
+
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_hex).encode
 _sha256 = hashlib.sha256
 
 #: Chained columns of each table (the key first). ``runs``: its content only; state, updated_at, the lease
@@ -24,7 +31,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "runs": ("run_id", "accession", "method", "operator", "patient_mrn", "created_at", "order_json", "month",
              "age_group", "protocol_sha256", "protocol_text"),
     "events": ("id", "run_id", "seq", "kind", "site", "at", "t", "data", "accepted"),
-    "readings": ("id", "run_id", "site", "kind", "at", "t", "data"),
+    "readings": ("id", "run_id", "site", "kind", "at", "t", "data"),  # until migration 14
+    "reading_blocks": ("id", "run_id", "site", "kind", "at", "t_first", "t_last", "n", "data"),
     "users": ("username", "full_name", "role", "active", "password_hash", "created_at"),
     "signatures": ("id", "run_id", "username", "full_name", "meaning", "at", "reason", "version", "signed_seq",
                    "signed_hash"),
@@ -52,8 +60,8 @@ def select_sql(table: str, dialect: str, where: str = "") -> str:
     return f'SELECT {", ".join(parts)} FROM "{table}" {where} ORDER BY "{columns[0]}"'
 
 
-def row_text(row: tuple) -> str:
-    return _encode(row)
+#: The text of a row (as read by ``select_sql``).
+row_text = _encode
 
 
 def row_hash(row: tuple) -> str:

@@ -56,6 +56,8 @@ events = sa.Table(
     sa.UniqueConstraint("run_id", "seq", name="uq_events_run_seq"),
 )
 
+#: One row per reading (migration 1); packed into ``reading_blocks`` and dropped by migration 14. Kept here for
+#: the migrations that come before.
 readings = sa.Table(
     "readings", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -66,6 +68,22 @@ readings = sa.Table(
     sa.Column("t", sa.Float, nullable=False),
     sa.Column("data", sa.JSON, nullable=False),
     sa.Index("ix_readings_run_site_kind", "run_id", "site", "kind"),
+)
+
+#: Device readings, compactly (migration 14): the readings of one write (one site, one kind, one commit) in one
+#: row, packed by ``packing.pack``; ``at`` is when they were committed, ``t_first``..``t_last`` their times.
+reading_blocks = sa.Table(
+    "reading_blocks", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String(40), sa.ForeignKey("runs.run_id"), nullable=False),
+    sa.Column("site", sa.String(40), nullable=True),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("t_first", sa.Float, nullable=False),
+    sa.Column("t_last", sa.Float, nullable=False),
+    sa.Column("n", sa.Integer, nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    sa.Index("ix_reading_blocks_run_site_kind", "run_id", "site", "kind"),
 )
 
 # -- users, e-signatures, amendments (migration 2) ------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import groupby
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from sweattest.record.store import schema
 from sweattest.record.store.chain import append_audit, fold_readings, lock_head
 from sweattest.record.store.derived import JUDGED_STATES, age_group, qns_verdict
 from sweattest.record.store.migrations import migrate
+from sweattest.record.store.packing import pack, unpack
 from sweattest.record.store.rowhash import keyed_item, range_item
 
 ENV_VAR = "SWEATTEST_DB"
@@ -165,15 +167,19 @@ class Store:
                          .values(lease_owner=None, lease_until=None))
 
     def append_readings(self, run_id: str, rows: list[dict[str, Any]]) -> None:
-        """Device samples, committed together and folded into the chain in the same transaction (the next
-        audit entry seals them)."""
+        """Device samples, committed together: one packed block per site and kind (``packing``), folded into
+        the chain in the same transaction (the next audit entry seals them)."""
         if not rows:
             return
+        blocks = []
+        for (site, kind), group in groupby(rows, key=lambda r: (r.get("site"), r["kind"])):
+            group = list(group)
+            blocks.append({"run_id": run_id, "site": site, "kind": kind, "at": group[0]["at"],
+                           "t_first": group[0]["t"], "t_last": group[-1]["t"], "n": len(group),
+                           "data": pack([(r["t"], r["data"]) for r in group])})
         with self._begin() as conn:
             lock_head(conn)
-            conn.execute(schema.readings.insert(), [
-                {"run_id": run_id, "site": r.get("site"), "kind": r["kind"], "at": r["at"], "t": r["t"],
-                 "data": r["data"]} for r in rows])
+            conn.execute(schema.reading_blocks.insert(), blocks)
             fold_readings(conn)
 
     def set_run_state(self, run_id: str, state: str, at: datetime) -> None:
@@ -237,15 +243,18 @@ class Store:
                             data=r["data"], accepted=bool(r["accepted"])) for r in rows]
 
     def readings(self, run_id: str, site: str | None = None, kind: str | None = None) -> list[dict[str, Any]]:
-        rd = schema.readings
-        query = sa.select(rd).where(rd.c.run_id == run_id)
+        """The run's readings in the order taken, one dict each (site, kind, at: when committed, t, data):
+        the one way readings are read (traces in reports and QA pages, recovery)."""
+        rb = schema.reading_blocks
+        query = sa.select(rb.c.site, rb.c.kind, rb.c.at, rb.c.data).where(rb.c.run_id == run_id)
         if site is not None:
-            query = query.where(rd.c.site == site)
+            query = query.where(rb.c.site == site)
         if kind is not None:
-            query = query.where(rd.c.kind == kind)
+            query = query.where(rb.c.kind == kind)
         with self.engine.connect() as conn:
-            rows = conn.execute(query.order_by(rd.c.id)).mappings().all()
-        return [{"site": r["site"], "kind": r["kind"], "at": r["at"], "t": r["t"], "data": r["data"]} for r in rows]
+            blocks = conn.execute(query.order_by(rb.c.id)).all()
+        return [{"site": b.site, "kind": b.kind, "at": b.at, "t": t, "data": data}
+                for b in blocks for t, data in unpack(b.data)]
 
     def writing(self) -> _Writing:
         """A write transaction (context manager yielding the connection); commits on leaving, database errors

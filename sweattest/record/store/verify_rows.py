@@ -14,13 +14,16 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from sweattest.record.store.chain import FOLDED
 from sweattest.record.store.rowhash import COLUMNS, KEYED, select_sql
+from sweattest.record.store.rowhash import row_text as _encode
 from sweattest.record.store.signed import signed_digest
 
 _BATCH = 20_000
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 #: Tables in the order they are checked (the run before what belongs to it).
-ORDER = ("runs", "users", "events", "readings", "result_versions", "signatures", "qc_results")
+#: Items of tables no longer stored (``readings``, packed into ``reading_blocks`` by migration 14, which checked
+#: them against the chain first) are not checked.
+ORDER = ("runs", "users", "events", "reading_blocks", "result_versions", "signatures", "qc_results")
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,7 @@ def check_rows(raw, dialect: str, items: ChainItems, pending: tuple[int, int, st
     not sealed yet (from, to, digest)."""
     sealed, to, acc = pending
     if acc is not None:
-        items.ranges["readings"].append((sealed + 1, to, acc, None))
+        items.ranges[FOLDED].append((sealed + 1, to, acc, None))
     checked = 0
     run_hashes: dict[str, str] = {}
     event_hashes: dict[str, list[tuple[int, str]]] = defaultdict(list)
@@ -65,7 +68,7 @@ def check_rows(raw, dialect: str, items: ChainItems, pending: tuple[int, int, st
             count, problem = _keyed(table, rows, items.keyed.get(table, {}), run_hashes if table == "runs" else None)
         else:
             keep = {"events": event_hashes, "result_versions": version_hashes}.get(table)
-            count, problem = _ranged(table, rows, sorted(items.ranges.get(table, [])), keep,
+            count, problem = check_ranged(table, rows, sorted(items.ranges.get(table, [])), keep,
                                      signatures if table == "signatures" else None)
         checked += count
         if problem is not None:
@@ -97,7 +100,7 @@ def _keyed(table, rows, chained, keep) -> tuple[int, RowProblem | None]:
     return len(seen), None
 
 
-def _ranged(table, rows, ranges, keep, signatures) -> tuple[int, RowProblem | None]:
+def check_ranged(table, rows, ranges, keep, signatures) -> tuple[int, RowProblem | None]:
     """Rows with integer ids against the chain's ranges (sorted by first id): each range's fold must match."""
     sha, encode = hashlib.sha256, _encode
     seen, i, acc, first = 0, 0, "", None
