@@ -1,12 +1,12 @@
 """`audit verify` over a busy lab's year: a SQLite store of N bilateral runs, each with its order, its events,
-its stimulation readings (10 Hz for 5 minutes per site, one packed row per write), a performed and a reviewed
-signature, and the day's QC results, every row chained as the store chains it; then the time of `audit verify`
-(the whole chain and every chained row). Goal: 3,000 runs verified in at most 5 s.
+its stimulation readings (10 Hz for 5 minutes per site, written as the bench writes them), a performed and a
+reviewed signature, and the day's QC results, every row chained as the store chains it; then the time of
+`audit verify` (the whole chain and every chained row). Goal: 3,000 runs verified in at most 5 s.
 
-The store is built through the chain's own write functions (``append_audit`` with the row items, the readings
-folded into the head), several runs per transaction, with SQLite's fsync off while building (it changes
-nothing that is stored). ``--write-every`` is the seconds of readings per write: 0.5 at the bench in real time
-(the default), about 5 in the demo at instant speed.
+The store is built through the chain's own write functions (``append_audit`` with the row items, each write
+of readings folded into the head and sealed into one block per site by the next event), several runs per
+transaction, with SQLite's fsync off while building (it changes nothing that is stored). ``--write-every``:
+seconds of readings per write (0.5 at the bench in real time, the default; about 5 in the demo).
 Usage: python benchmarks/audit_verify.py [--runs N] [--write-every S] [--keep PATH]
 Last line: one JSON object with the figures.
 """
@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -31,8 +32,9 @@ from sweattest.record.audit import verify  # noqa: E402
 from sweattest.record.signoff import _insert_signature  # noqa: E402
 from sweattest.record.store import open_store, schema  # noqa: E402
 from sweattest.record.store.chain import append_audit, fold_readings, lock_head  # noqa: E402
-from sweattest.record.store.packing import pack  # noqa: E402
+from sweattest.record.store.pending_readings import block  # noqa: E402
 from sweattest.record.store.rowhash import keyed_item, range_item  # noqa: E402
+from sweattest.record.store.types import UTCDateTime  # noqa: E402
 from sweattest.record.users import User, add_user  # noqa: E402
 
 START = datetime(2025, 1, 6, 8, 0, tzinfo=UTC)
@@ -40,6 +42,7 @@ SITES = ("left_forearm", "right_forearm")
 POLL_HZ = 10
 STIMULATION_S = 300
 RUNS_PER_TRANSACTION = 20
+_UTC_TEXT = UTCDateTime().process_bind_param
 
 
 def build(url: str, n_runs: int, write_every: float) -> None:
@@ -104,19 +107,31 @@ def _run(conn, run_id: str, at: datetime, protocol, tech: User, reviewer: User, 
 
 
 def _readings(conn, run_id: str, site: str, at: datetime, write_every: float) -> None:
-    """One site's stimulation readings as the bench writes them: one packed row per write."""
+    """One site's stimulation readings as the bench writes them: one pending row per write, each folded into
+    the head (the event that ends the stimulation seals them into one block)."""
     per_write = round(write_every * POLL_HZ)
-    samples = []
+    samples = _samples()
+    writes = []
+    for k in range(0, len(samples), per_write):
+        committed = _UTC_TEXT(at + timedelta(seconds=(k + per_write) / POLL_HZ), None)
+        writes.append(block(run_id, site, "stimulation_sample", [(committed, t, d) for t, d in
+                                                                  samples[k:k + per_write]]))
+    lock_head(conn)
+    conn.execute(schema.readings_pending.insert(), writes)
+    fold_readings(conn)  # folds the writes in id order: the same fold as one call after each write
+
+
+@cache
+def _samples() -> list[tuple[float, dict]]:
+    """A stimulation's readings: the ramp, the hold at 1.5 mA with a little noise, the charge delivered."""
+    out = []
     for i in range(1, STIMULATION_S * POLL_HZ + 1):
         t = round(i / POLL_HZ, 1)
-        samples.append((t, {"t": t, "setpoint_ma": 1.5, "current_ma": round(1.5 + (i % 7 - 3) / 10_000, 4),
-                            "voltage_v": round(13.2 + (i % 11) / 1000, 3), "charge_ma_min": round(t * 0.025, 5)}))
-    blocks = [{"run_id": run_id, "site": site, "kind": "stimulation_sample", "at": at + timedelta(seconds=t[0][0]),
-               "t_first": t[0][0], "t_last": t[-1][0], "n": len(t), "data": pack(t)}
-              for t in (samples[k:k + per_write] for k in range(0, len(samples), per_write))]
-    lock_head(conn)
-    conn.execute(schema.reading_blocks.insert(), blocks)
-    fold_readings(conn)  # folds them in id order, as one fold per write would
+        setpoint = round(min(1.5, t / 20 * 1.5, (STIMULATION_S - t) / 20 * 1.5), 3)
+        out.append((t, {"t": t, "setpoint_ma": setpoint, "current_ma": round(setpoint + (i % 7 - 3) / 10_000, 4),
+                        "voltage_v": round(setpoint * 8.85 + (i % 11) / 1000, 3),
+                        "charge_ma_min": round(t * 0.025, 5)}))
+    return out
 
 
 def _controls(conn, at: datetime) -> None:

@@ -8,8 +8,8 @@ as canonical JSON text, so checking an entry never re-encodes its values.
 ``rows`` (absent from entries written before migration 8) lists the content hashes of the rows the entry's
 transaction wrote (``sweattest.record.store.rowhash``): ``[table, key, hash]`` for a row of ``runs`` or
 ``users``, ``[table, first id, last id, fold]`` for rows with integer ids. Readings have no entry of their
-own: each write folds its rows into the head row (``readings_acc``, in the same transaction) and the next
-entry seals that fold as a ``reading_blocks`` item.
+own: each write folds its ``readings_pending`` row into the head row (``readings_acc``, in the same
+transaction); the next entry checks that fold, packs the rows into ``reading_blocks`` and chains those.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from sweattest.record.store import schema
+from sweattest.record.store.pending_readings import seal
 from sweattest.record.store.rowhash import fold, read_rows
 from sweattest.record.store.types import UTCDateTime
 
@@ -29,8 +30,9 @@ _dumps = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", "
 _string = json.encoder.encode_basestring  # what _dumps does with a str (ensure_ascii=False), without its overhead
 _sha256 = hashlib.sha256
 _UTC = UTCDateTime()
-#: The table whose writes are folded into the head rather than getting entries of their own.
-FOLDED = "reading_blocks"
+#: The table whose writes are folded into the head rather than getting entries of their own; the next entry
+#: seals them (``pending_readings.seal``).
+FOLDED = "readings_pending"
 
 
 def canonical_json(value: Any) -> str:
@@ -69,7 +71,7 @@ def append_audit(conn: sa.Connection, *, who: str, what: str, at: datetime, run_
     ).where(head.c.id == 1)).one()
     items = list(rows or [])
     if acc is not None:
-        items.append([FOLDED, sealed + 1, pending, acc])
+        items += seal(conn, sealed, pending, acc)
     at_text = _UTC.process_bind_param(at, None)
     old_text, new_text = canonical_json(old), canonical_json(new)
     rows_text = canonical_json(items) if items else None

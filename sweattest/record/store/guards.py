@@ -11,10 +11,11 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 #: Rows that are only ever added, besides the audit trail itself (migration 5): migration 8's tables, and
-#: ``reading_blocks`` in place of ``readings`` since migration 14.
+#: ``reading_blocks`` in place of ``readings`` since migration 14. ``readings_pending`` rows are removed when
+#: they are sealed into blocks: there only TRUNCATE is refused (its rows are covered by the head's fold).
 V8_TABLES = ("events", "readings", "signatures", "result_versions", "qc_results")
 APPEND_ONLY_TABLES = ("events", "reading_blocks", "signatures", "result_versions", "qc_results")
-TRUNCATE_GUARDED = ("audit", "audit_head", *APPEND_ONLY_TABLES)
+TRUNCATE_GUARDED = ("audit", "audit_head", *APPEND_ONLY_TABLES, "readings_pending")
 
 _PG_FUNCTION = ("CREATE OR REPLACE FUNCTION record_append_only() RETURNS trigger AS $$ BEGIN "
                 "RAISE EXCEPTION 'the record is append-only: %% refused on %%', TG_OP, TG_TABLE_NAME; END $$ "

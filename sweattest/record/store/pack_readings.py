@@ -2,8 +2,8 @@
 
 The readings are first checked against the chain (migration 8 chained them): tampered readings are never
 re-hashed into a clean-looking chain; the migration stops and names the first rows that do not match. Then
-consecutive readings of one write (same run, site, kind and commit time) become one block, the blocks are
-folded into the chain and sealed by one ``pack_readings`` entry, and ``readings`` is dropped.
+consecutive readings of one run, site and kind become one block (each reading keeps its commit time), the
+blocks are chained by one ``pack_readings`` entry, and ``readings`` is dropped.
 """
 
 from __future__ import annotations
@@ -14,59 +14,46 @@ import sqlalchemy as sa
 
 from sweattest.core.errors import StoreError
 from sweattest.record.store import guards, schema
-from sweattest.record.store.chain import append_audit, fold_readings, lock_head
-from sweattest.record.store.packing import pack
-from sweattest.record.store.rowhash import select_sql
+from sweattest.record.store.chain import append_audit
+from sweattest.record.store.pending_readings import block
+from sweattest.record.store.rowhash import range_item, select_sql
 from sweattest.record.store.verify_rows import check_ranged
 
-_BATCH = 5_000
+_BATCH = 20_000
 
 
 def pack_existing_readings(conn: sa.Connection) -> None:
     schema.reading_blocks.create(conn)
+    schema.readings_pending.create(conn)
     count = _check_against_chain(conn)
     if count:
         _pack(conn, count)
     conn.exec_driver_sql("DROP TABLE readings")
-    guards.create(conn, ("reading_blocks",), ("reading_blocks",))
+    guards.create(conn, ("reading_blocks",), ("reading_blocks", "readings_pending"))
 
 
 def _pack(conn: sa.Connection, count: int) -> None:
-    lock_head(conn)
-    blocks = 0
-    pending: list[dict] = []
+    """Consecutive readings of one run, site and kind become one block (a stimulation, usually)."""
+    text = schema.readings.c.at.type.process_bind_param
+    ids: list[int] = []
     current: tuple | None = None
-    readings: list[tuple[float, dict]] = []
-    rows = conn.execute(sa.select(schema.readings).order_by(schema.readings.c.id)).mappings()
-    for row in rows:
-        key = (row["run_id"], row["site"], row["kind"], row["at"])
+    readings: list = []
+    for row in conn.execute(sa.select(schema.readings).order_by(schema.readings.c.id)).mappings():
+        key = (row["run_id"], row["site"], row["kind"])
         if key != current and readings:
-            pending.append(_block(current, readings))
+            ids.append(_insert(conn, current, readings))
             readings = []
         current = key
-        readings.append((row["t"], row["data"]))
-        if len(pending) >= _BATCH:
-            blocks += _insert(conn, pending)
+        readings.append((text(row["at"], None), row["t"], row["data"]))
     if readings:
-        pending.append(_block(current, readings))
-    blocks += _insert(conn, pending)
-    fold_readings(conn)
+        ids.append(_insert(conn, current, readings))
     append_audit(conn, who="system", what="pack_readings", at=conn.info["migrating_at"],
-                 new={"readings": count, "blocks": blocks})
+                 new={"readings": count, "blocks": len(ids)}, rows=[range_item(conn, "reading_blocks", min(ids),
+                                                                                max(ids))])
 
 
-def _block(key: tuple, readings: list[tuple[float, dict]]) -> dict:
-    run_id, site, kind, at = key
-    return {"run_id": run_id, "site": site, "kind": kind, "at": at, "t_first": readings[0][0],
-            "t_last": readings[-1][0], "n": len(readings), "data": pack(readings)}
-
-
-def _insert(conn: sa.Connection, pending: list[dict]) -> int:
-    if pending:
-        conn.execute(schema.reading_blocks.insert(), pending)
-    n = len(pending)
-    pending.clear()
-    return n
+def _insert(conn: sa.Connection, key: tuple, readings: list) -> int:
+    return conn.execute(schema.reading_blocks.insert().values(**block(*key, readings))).inserted_primary_key[0]
 
 
 def _check_against_chain(conn: sa.Connection) -> int:

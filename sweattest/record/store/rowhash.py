@@ -33,6 +33,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "events": ("id", "run_id", "seq", "kind", "site", "at", "t", "data", "accepted"),
     "readings": ("id", "run_id", "site", "kind", "at", "t", "data"),  # until migration 14
     "reading_blocks": ("id", "run_id", "site", "kind", "at", "t_first", "t_last", "n", "data"),
+    "readings_pending": ("id", "run_id", "site", "kind", "at", "t_first", "t_last", "n", "data"),
     "users": ("username", "full_name", "role", "active", "password_hash", "created_at"),
     "signatures": ("id", "run_id", "username", "full_name", "meaning", "at", "reason", "version", "signed_seq",
                    "signed_hash"),

@@ -70,8 +70,10 @@ readings = sa.Table(
     sa.Index("ix_readings_run_site_kind", "run_id", "site", "kind"),
 )
 
-#: Device readings, compactly (migration 14): the readings of one write (one site, one kind, one commit) in one
-#: row, packed by ``packing.pack``; ``at`` is when they were committed, ``t_first``..``t_last`` their times.
+#: Device readings, compactly (migration 14): the readings of one run, site and kind between two audit entries
+#: (a whole stimulation, usually) in one row, packed by ``packing.pack``; ``at`` is when the last was committed,
+#: ``t_first``..``t_last`` their times. ``readings_pending`` holds the writes not sealed yet, one row each
+#: (``pending_readings``).
 reading_blocks = sa.Table(
     "reading_blocks", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -84,6 +86,13 @@ reading_blocks = sa.Table(
     sa.Column("n", sa.Integer, nullable=False),
     sa.Column("data", sa.LargeBinary, nullable=False),
     sa.Index("ix_reading_blocks_run_site_kind", "run_id", "site", "kind"),
+)
+
+readings_pending = sa.Table(
+    "readings_pending", metadata,
+    *(c.copy() for c in reading_blocks.columns),
+    sa.Index("ix_readings_pending_run_site_kind", "run_id", "site", "kind"),
+    sqlite_autoincrement=True,  # ids are never reused once sealed rows are removed: the head's fold follows them
 )
 
 # -- users, e-signatures, amendments (migration 2) ------------------------------------------------------

@@ -20,8 +20,10 @@ from sweattest.record.store import schema
 from sweattest.record.store.chain import append_audit, fold_readings, lock_head
 from sweattest.record.store.derived import JUDGED_STATES, age_group, qns_verdict
 from sweattest.record.store.migrations import migrate
-from sweattest.record.store.packing import pack, unpack
+from sweattest.record.store.packing import unpack
+from sweattest.record.store.pending_readings import block
 from sweattest.record.store.rowhash import keyed_item, range_item
+from sweattest.record.store.types import UTCDateTime
 
 ENV_VAR = "SWEATTEST_DB"
 
@@ -167,19 +169,16 @@ class Store:
                          .values(lease_owner=None, lease_until=None))
 
     def append_readings(self, run_id: str, rows: list[dict[str, Any]]) -> None:
-        """Device samples, committed together: one packed block per site and kind (``packing``), folded into
-        the chain in the same transaction (the next audit entry seals them)."""
+        """Device samples, committed together: one packed row per site and kind in ``readings_pending``, folded
+        into the chain in the same transaction (the next audit entry seals them into ``reading_blocks``)."""
         if not rows:
             return
-        blocks = []
-        for (site, kind), group in groupby(rows, key=lambda r: (r.get("site"), r["kind"])):
-            group = list(group)
-            blocks.append({"run_id": run_id, "site": site, "kind": kind, "at": group[0]["at"],
-                           "t_first": group[0]["t"], "t_last": group[-1]["t"], "n": len(group),
-                           "data": pack([(r["t"], r["data"]) for r in group])})
+        text = UTCDateTime().process_bind_param
+        blocks = [block(run_id, site, kind, [(text(r["at"], None), r["t"], r["data"]) for r in group])
+                  for (site, kind), group in groupby(rows, key=lambda r: (r.get("site"), r["kind"]))]
         with self._begin() as conn:
             lock_head(conn)
-            conn.execute(schema.reading_blocks.insert(), blocks)
+            conn.execute(schema.readings_pending.insert(), blocks)
             fold_readings(conn)
 
     def set_run_state(self, run_id: str, state: str, at: datetime) -> None:
@@ -245,16 +244,18 @@ class Store:
     def readings(self, run_id: str, site: str | None = None, kind: str | None = None) -> list[dict[str, Any]]:
         """The run's readings in the order taken, one dict each (site, kind, at: when committed, t, data):
         the one way readings are read (traces in reports and QA pages, recovery)."""
-        rb = schema.reading_blocks
-        query = sa.select(rb.c.site, rb.c.kind, rb.c.at, rb.c.data).where(rb.c.run_id == run_id)
-        if site is not None:
-            query = query.where(rb.c.site == site)
-        if kind is not None:
-            query = query.where(rb.c.kind == kind)
+        blocks = []
         with self.engine.connect() as conn:
-            blocks = conn.execute(query.order_by(rb.c.id)).all()
-        return [{"site": b.site, "kind": b.kind, "at": b.at, "t": t, "data": data}
-                for b in blocks for t, data in unpack(b.data)]
+            for table in (schema.reading_blocks, schema.readings_pending):  # sealed, then the latest writes
+                query = sa.select(table.c.site, table.c.kind, table.c.data).where(table.c.run_id == run_id)
+                if site is not None:
+                    query = query.where(table.c.site == site)
+                if kind is not None:
+                    query = query.where(table.c.kind == kind)
+                blocks += conn.execute(query.order_by(table.c.id)).all()
+        when = UTCDateTime().process_result_value
+        return [{"site": b.site, "kind": b.kind, "at": when(at, None), "t": t, "data": data}
+                for b in blocks for at, t, data in unpack(b.data)]
 
     def writing(self) -> _Writing:
         """A write transaction (context manager yielding the connection); commits on leaving, database errors

@@ -23,7 +23,8 @@ _BATCH = 20_000
 #: Tables in the order they are checked (the run before what belongs to it).
 #: Items of tables no longer stored (``readings``, packed into ``reading_blocks`` by migration 14, which checked
 #: them against the chain first) are not checked.
-ORDER = ("runs", "users", "events", "reading_blocks", "result_versions", "signatures", "qc_results")
+ORDER = ("runs", "users", "events", "reading_blocks", "readings_pending", "result_versions", "signatures",
+         "qc_results")
 
 
 @dataclass(frozen=True)
