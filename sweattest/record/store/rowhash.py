@@ -42,7 +42,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }
 #: Tables whose rows are identified by a text key rather than an integer id.
 KEYED = frozenset({"runs", "users"})
-_JSON = frozenset({"order_json", "data", "changes"})
+_JSON = frozenset({("runs", "order_json"), ("events", "data"), ("readings", "data"), ("result_versions", "changes")})
 _BOOL = frozenset({"accepted", "active"})
 
 
@@ -52,7 +52,7 @@ def select_sql(table: str, dialect: str, where: str = "") -> str:
     parts = []
     for name in columns:
         quoted = f'"{name}"'
-        if name in _JSON and dialect == "postgresql":
+        if (table, name) in _JSON and dialect == "postgresql":
             parts.append(f"{quoted}::text")
         elif name in _BOOL:
             parts.append(f"CAST({quoted} AS INTEGER)")

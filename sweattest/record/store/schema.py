@@ -90,7 +90,7 @@ reading_blocks = sa.Table(
 
 readings_pending = sa.Table(
     "readings_pending", metadata,
-    *(c.copy() for c in reading_blocks.columns),
+    *(c._copy() for c in reading_blocks.columns),
     sa.Index("ix_readings_pending_run_site_kind", "run_id", "site", "kind"),
     sqlite_autoincrement=True,  # ids are never reused once sealed rows are removed: the head's fold follows them
 )
