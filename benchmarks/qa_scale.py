@@ -1,5 +1,6 @@
-"""QA at scale: a SQLite run store of 1,000,000 synthetic runs, with their events and a valid audit chain,
-then the time of `qa qns-rate` (SQL aggregation) and `audit verify` (the whole chain).
+"""QA at scale: a SQLite run store of 1,000,000 synthetic runs, with their events and a valid audit chain
+(each entry chaining its event's row, the first one of a run also the run's row), then the time of
+`qa qns-rate` (SQL aggregation) and `audit verify` (the whole chain and every chained row).
 
 Goals: QNS rate <= 1 s; audit verify <= 5 s per million entries. The store is built directly with bulk
 inserts (executemany, one transaction per chunk) after the schema is created by the normal migrations; the
@@ -27,6 +28,7 @@ from sweattest.record.audit import verify  # noqa: E402
 from sweattest.record.store import open_store  # noqa: E402
 from sweattest.record.store.chain import canonical_json, entry_hash, entry_text  # noqa: E402
 from sweattest.record.store.migrations import GENESIS_HASH  # noqa: E402
+from sweattest.record.store.rowhash import row_hash  # noqa: E402
 
 START = datetime(2024, 1, 1, 8, 0, tzinfo=UTC)
 OPERATORS = [f"tech{i}" for i in range(1, 13)]
@@ -40,7 +42,7 @@ def build(path: Path, n_runs: int, seed: int = 1) -> int:
     rng = random.Random(seed)
     db = sqlite3.connect(path, isolation_level=None)
     db.execute("PRAGMA synchronous=OFF")
-    prev, audit_id = GENESIS_HASH, 0
+    prev, audit_id, event_id = GENESIS_HASH, 0, 0
     for first in range(0, n_runs, CHUNK):
         runs, events, audit = [], [], []
         for i in range(first, min(first + CHUNK, n_runs)):
@@ -54,16 +56,22 @@ def build(path: Path, n_runs: int, seed: int = 1) -> int:
             runs.append((run_id, f"ST-{i:07d}", "macroduct", operator, f"MRN{rng.randrange(400_000):06d}", at,
                          "reported", done.strftime(FMT), '{"sites":["left_forearm","right_forearm"]}',
                          f"{created:%Y-%m}", "<=3m" if infant else ">3m", 2, int(qns), done.strftime(FMT)))
+            run = runs[-1]  # its chained columns, as stored (rowhash.COLUMNS["runs"])
+            items = [["runs", run_id, row_hash((*run[:6], run[8], run[9], run[10], None, None))]]
             for seq, (kind, when, data) in enumerate((
                     ("measure_sample", at, {"actor": operator, "volume": {"unit": "µl", "value": 8 if qns else 40}}),
                     ("report", done.strftime(FMT), {"actor": "rev1"})), start=1):
                 data_text = canonical_json(data)
                 events.append((run_id, seq, kind, None, when, 60.0 * seq, data_text, 1))
-                audit_id += 1
+                audit_id, event_id = audit_id + 1, event_id + 1
+                h = row_hash((event_id, *events[-1]))
+                rows_text = canonical_json([*items, ["events", event_id, event_id, h]])
+                items = []
                 new_text = canonical_json({k: v for k, v in data.items() if k != "actor"})
                 digest = entry_hash(prev, entry_text(audit_id, run_id, data["actor"], kind, when, None, "null",
-                                                     new_text))
-                audit.append((audit_id, run_id, data["actor"], kind, when, None, "null", new_text, prev, digest))
+                                                     new_text, rows_text))
+                audit.append((audit_id, run_id, data["actor"], kind, when, None, "null", new_text, rows_text, prev,
+                              digest))
                 prev = digest
         db.execute("BEGIN")
         db.executemany("INSERT INTO runs (run_id, accession, method, operator, patient_mrn, created_at, state, "
@@ -71,8 +79,8 @@ def build(path: Path, n_runs: int, seed: int = 1) -> int:
                        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", runs)
         db.executemany("INSERT INTO events (run_id, seq, kind, site, at, t, data, accepted) VALUES "
                        "(?,?,?,?,?,?,?,?)", events)
-        db.executemany("INSERT INTO audit (id, run_id, who, what, at, why, old, new, prev_hash, hash) VALUES "
-                       "(?,?,?,?,?,?,?,?,?,?)", audit)
+        db.executemany("INSERT INTO audit (id, run_id, who, what, at, why, old, new, rows, prev_hash, hash) "
+                       "VALUES (?,?,?,?,?,?,?,?,?,?,?)", audit)
         db.execute("UPDATE audit_head SET last_id = ?, last_hash = ? WHERE id = 1", (audit_id, prev))
         db.execute("COMMIT")
     db.execute("ANALYZE")

@@ -16,11 +16,12 @@ from typing import Any
 import sqlalchemy as sa
 
 from sweattest.core.errors import ValidationError
-from sweattest.record.store import schema
+from sweattest.record.store import guards, schema
 from sweattest.record.store.chain import entry_text
 from sweattest.record.store.migrations import GENESIS_HASH
+from sweattest.record.store.verify_rows import ChainItems, check_rows
 
-_COLUMNS = "id, run_id, who, what, at, why, old, new, hash"
+_COLUMNS = "id, run_id, who, what, at, why, old, new, rows, hash"
 _BATCH = 20_000
 
 
@@ -38,8 +39,9 @@ class AuditEntry:
 
 @dataclass(frozen=True)
 class Verification:
-    """``intact`` with the number of entries, or the first broken link: which entry, what was expected
-    there and what was found."""
+    """``intact`` with the number of entries and rows checked, or the first thing that does not check: an
+    entry of the chain (``broken_id``), a row of the record (``table`` and ``row``) or a missing guard, with
+    what was expected there and what was found."""
 
     intact: bool
     entries: int
@@ -47,44 +49,76 @@ class Verification:
     problem: str = ""
     expected: str = ""
     found: str = ""
+    table: str | None = None
+    row: str | None = None
+    rows: int = 0
 
     def message(self) -> str:
         if self.intact:
-            return f"audit trail intact: {self.entries} entries"
-        return (f"audit trail BROKEN at entry {self.broken_id}: {self.problem} "
-                f"(expected {self.expected}, found {self.found})")
+            return (f"audit trail intact: {self.entries} entries; {self.rows} rows of the record match the "
+                    "chain")
+        if self.table is not None:
+            where = f"{self.table} row {self.row}"
+        elif self.broken_id is not None:
+            where = f"entry {self.broken_id}"
+        else:
+            where = "the database guards"
+        return f"audit trail BROKEN at {where}: {self.problem} (expected {self.expected}, found {self.found})"
 
 
 def verify(store) -> Verification:
-    """Walk the whole chain in id order; stop at the first entry that does not check."""
-    with store.engine.connect() as conn:
-        head_id, head_hash = conn.execute(sa.select(schema.audit_head.c.last_id, schema.audit_head.c.last_hash)
-                                          ).one()
-        expected_id, prev = _walk(conn.connection.dbapi_connection)
+    """Walk the whole chain in id order, then every chained row of the record against it, in one read
+    snapshot; stop at the first entry, guard or row that does not check."""
+    options = {"isolation_level": "REPEATABLE READ"} if store.engine.dialect.name == "postgresql" else {}
+    with store.engine.connect().execution_options(**options) as conn:
+        head = schema.audit_head.c
+        head_id, head_hash, *pending = conn.execute(sa.select(
+            head.last_id, head.last_hash, head.readings_from, head.readings_to, head.readings_acc)).one()
+        raw = conn.connection.dbapi_connection
+        items = ChainItems()
+        expected_id, prev = _walk(raw, items)
         if isinstance(prev, Verification):
             return prev
-    last = expected_id - 1
-    if (last, prev) != (head_id, head_hash):
-        return Verification(False, last, last + 1, "entries are missing at the end of the trail",
-                            f"last entry {head_id} with hash {head_hash[:16]}",
-                            f"last entry {last} with hash {prev[:16]}")
-    return Verification(True, last)
+        last = expected_id - 1
+        if (last, prev) != (head_id, head_hash):
+            return Verification(False, last, last + 1, "entries are missing at the end of the trail",
+                                f"last entry {head_id} with hash {head_hash[:16]}",
+                                f"last entry {last} with hash {prev[:16]}")
+        missing = guards.missing(conn)
+        if missing:
+            return Verification(False, last, None, "guards were removed from the database (owner rights were "
+                                "used behind the program's back)", "triggers " + ", ".join(missing), "none")
+        rows, problem = check_rows(raw, conn.dialect.name, items, tuple(pending))
+    if problem is not None:
+        return Verification(False, last, None, problem.problem, problem.expected, problem.found,
+                            problem.table, problem.row, rows)
+    return Verification(True, last, rows=rows)
 
 
-def _walk(raw) -> tuple[int, str | Verification]:
-    """(next expected id, last hash), or the first broken link. This runs once per entry over millions of
-    entries: the fast path hashes with the previous entry's hash and reads ``prev_hash`` only to explain a
-    mismatch."""
+def head(store) -> tuple[int, str]:
+    """The chain's head: the last entry's id and hash. Kept outside the database (printed on reports, noted
+    elsewhere), it catches even a forgery that rewrites the chain from some entry to its end."""
+    with store.engine.connect() as conn:
+        return tuple(conn.execute(sa.select(schema.audit_head.c.last_id, schema.audit_head.c.last_hash)).one())
+
+
+def _walk(raw, items: ChainItems) -> tuple[int, str | Verification]:
+    """(next expected id, last hash), or the first broken link; the row items the entries carry go into
+    ``items``. This runs once per entry over millions of entries: the fast path hashes with the previous
+    entry's hash and reads ``prev_hash`` only to explain a mismatch."""
     expected_id, prev = 1, GENESIS_HASH
-    sha, text = hashlib.sha256, entry_text
+    sha, text, add = hashlib.sha256, entry_text, items.add
     for rows in _batches(raw):
-        for entry_id, run_id, who, what, at, why, old, new, digest in rows:
-            computed = sha((prev + text(entry_id, run_id, who, what, at, why, old, new)).encode()).hexdigest()
+        for entry_id, run_id, who, what, at, why, old, new, chained, digest in rows:
+            computed = sha((prev + text(entry_id, run_id, who, what, at, why, old, new, chained)).encode()
+                           ).hexdigest()
             if entry_id != expected_id or computed != digest:
                 prev_hash = _prev_hash(raw, entry_id)
-                computed = sha((prev_hash + text(entry_id, run_id, who, what, at, why, old, new)).encode()
-                               ).hexdigest()
+                computed = sha((prev_hash + text(entry_id, run_id, who, what, at, why, old, new, chained)
+                                ).encode()).hexdigest()
                 return expected_id, _check(entry_id, expected_id, prev, prev_hash, computed, digest)
+            if chained is not None:
+                add(entry_id, chained)
             expected_id, prev = entry_id + 1, digest
     return expected_id, prev
 

@@ -93,10 +93,15 @@ def run_record(run: RunState, order: dict[str, Any], *, generated_at, qc: dict[s
 
 
 def stored_run_record(store, run: RunState, order: dict[str, Any], **kw: Any) -> dict[str, Any]:
-    """``run_record`` with what the store keeps beside the run's events: its QC status and the instruments
-    its ``check_ready`` event recorded."""
-    return run_record(run, order, qc=qc_status(store, run.run_id),
-                      instruments=recorded_instruments(store, run.run_id), **kw)
+    """``run_record`` with what the store keeps beside the run's events: its QC status, the instruments its
+    ``check_ready`` event recorded, and the audit chain's head when the record was made (``audit_head``)."""
+    from sweattest.record.audit import head
+
+    record = run_record(run, order, qc=qc_status(store, run.run_id),
+                        instruments=recorded_instruments(store, run.run_id), **kw)
+    last_id, last_hash = head(store)
+    record["audit_head"] = {"entry": last_id, "sha256": last_hash}  # kept outside the database on every report
+    return record
 
 
 def run_ranges(run: RunState, order: dict[str, Any], name: str, generated_at) -> RangeSet:

@@ -24,6 +24,8 @@ from sweattest.core.jsonable import to_jsonable
 from sweattest.record.amendable import apply_amendments, check_changes
 from sweattest.record.store import schema
 from sweattest.record.store.chain import append_audit, canonical_json
+from sweattest.record.store.rowhash import keyed_item, range_item
+from sweattest.record.store.signed import signed_content
 from sweattest.record.users import User, authenticate
 
 MEANINGS = ("performed", "reviewed", "corrected")
@@ -128,14 +130,17 @@ def amend(store, clock, run_id: str, username: str, password: str, *, changes: d
     now = clock.utcnow()
     with store.writing() as conn:
         version = _current_version(conn, run_id) + 1
-        conn.execute(schema.result_versions.insert().values(run_id=run_id, version=version, changes=changes,
-                                                            reason=reason, by=user.username, at=now))
+        version_id = conn.execute(schema.result_versions.insert().values(
+            run_id=run_id, version=version, changes=changes, reason=reason, by=user.username, at=now
+        )).inserted_primary_key[0]
         _insert_signature(conn, user, run_id, "corrected", now, reason, version)
-        if "patient.mrn" in changes:  # the run list shows the MRN from the run's row
+        chained = [range_item(conn, "result_versions", version_id, version_id)]
+        if "patient.mrn" in changes:  # the run list shows the MRN from the run's row, which the chain covers
             conn.execute(schema.runs.update().where(schema.runs.c.run_id == run_id)
                          .values(patient_mrn=changes["patient.mrn"]))
+            chained.append(keyed_item(conn, "runs", run_id))
         append_audit(conn, run_id=run_id, who=user.username, what="amend", at=now, why=reason,
-                     old=old, new=changes | {"version": version})
+                     old=old, new=changes | {"version": version}, rows=chained)
         if releasing is not None:
             releasing(conn, run_id, version)
     return version
@@ -179,11 +184,14 @@ def _record_signature(store, clock, user: User, run_id: str, meaning: str, reaso
 
 def _insert_signature(conn, user: User, run_id: str, meaning: str, at: datetime, reason: str | None,
                       version: int) -> None:
-    conn.execute(schema.signatures.insert().values(run_id=run_id, username=user.username,
-                                                   full_name=user.full_name, meaning=meaning, at=at,
-                                                   reason=reason, version=version))
+    """The signature binds to the hash of what it signs (``sweattest.record.store.signed``)."""
+    signed_seq, signed_hash = signed_content(conn, run_id, version)
+    signature_id = conn.execute(schema.signatures.insert().values(
+        run_id=run_id, username=user.username, full_name=user.full_name, meaning=meaning, at=at, reason=reason,
+        version=version, signed_seq=signed_seq, signed_hash=signed_hash)).inserted_primary_key[0]
     append_audit(conn, run_id=run_id, who=user.username, what=f"sign {meaning}", at=at, why=reason,
-                 new={"meaning": meaning, "full_name": user.full_name, "version": version})
+                 new={"meaning": meaning, "full_name": user.full_name, "version": version,
+                      "signed_hash": signed_hash}, rows=[range_item(conn, "signatures", signature_id, signature_id)])
 
 
 def _check_reviewer(user: User, row: dict, signed: list[Signature], action: str) -> None:

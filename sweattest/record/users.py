@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sweattest.core.errors import AuthError, ValidationError
 from sweattest.record.store import schema
 from sweattest.record.store.chain import append_audit
+from sweattest.record.store.rowhash import keyed_item
 
 ROLES = ("tech", "reviewer", "admin")
 MIN_PASSWORD = 8
@@ -94,7 +95,8 @@ def add_user(store, username: str, full_name: str, role: str, password: str, *, 
         conn.execute(schema.users.insert().values(username=username, full_name=user.full_name, role=role,
                                                   active=True, password_hash=hash_password(password),
                                                   created_at=now))
-        append_audit(conn, who=actor, what="add_user", at=now, new=_public(user))
+        append_audit(conn, who=actor, what="add_user", at=now, new=_public(user),
+                     rows=[keyed_item(conn, "users", username)])
     return user
 
 
@@ -132,7 +134,7 @@ def disable_user(store, username: str, *, actor: str, actor_password: str | None
     with store.writing() as conn:
         conn.execute(schema.users.update().where(schema.users.c.username == username).values(active=False))
         append_audit(conn, who=actor, what="disable_user", at=now, old={"username": username, "active": True},
-                     new={"username": username, "active": False})
+                     new={"username": username, "active": False}, rows=[keyed_item(conn, "users", username)])
     return User(user.username, user.full_name, user.role, False)
 
 

@@ -55,7 +55,9 @@ def test_every_event_has_an_audit_entry_and_the_chain_is_intact(audited):
     result = verify(audited)
     controls = 2  # the analytical run's two control results, audited outside any patient run
     assert result.intact and result.entries == len(entries) + controls
-    assert result.message() == f"audit trail intact: {len(entries) + controls} entries"
+    rows = 1 + len(events) + controls  # the run, its events, the control results
+    assert result.message() == (f"audit trail intact: {len(entries) + controls} entries; {rows} rows of the "
+                                "record match the chain")
 
 
 def test_history_reads_as_a_story(audited):
@@ -104,7 +106,8 @@ def test_a_relinked_entry_is_caught(audited):
     with audited.engine.begin() as conn:
         _bypass_append_only(conn)
         row = conn.execute(sa.text("select * from audit where id = 2")).mappings().one()
-        forged = entry_text(2, row["run_id"], "intruder", row["what"], row["at"], row["why"], row["old"], row["new"])
+        forged = entry_text(2, row["run_id"], "intruder", row["what"], row["at"], row["why"], row["old"], row["new"],
+                            row["rows"])
         conn.execute(sa.text("update audit set who = 'intruder', hash = :h where id = 2"),
                      {"h": entry_hash(row["prev_hash"], forged)})
     result = verify(audited)

@@ -106,6 +106,40 @@ def _run_leases(conn: sa.Connection) -> None:
     conn.exec_driver_sql("ALTER TABLE runs ADD COLUMN lease_until VARCHAR(32)")
 
 
+def _whole_record_chain(conn: sa.Connection) -> None:
+    """The whole record under the chain: the columns that carry row hashes, the guards of the other
+    append-only tables, and one entry chaining the rows already stored (as they are now)."""
+    from sweattest.record.store import guards
+    from sweattest.record.store.chain_existing import chain_existing_rows
+
+    for table, name in (("audit", "rows"), ("audit_head", "readings_from"), ("audit_head", "readings_to"),
+                        ("audit_head", "readings_acc"), ("signatures", "signed_seq"),
+                        ("signatures", "signed_hash")):
+        _add_column(conn, schema.metadata.tables[table].c[name])
+    guards.create(conn, guards.V8_TABLES, ("audit", "audit_head", *guards.V8_TABLES))
+    chain_existing_rows(conn)
+
+
+def _add_column(conn: sa.Connection, column: sa.Column) -> None:
+    """Add ``column`` as the schema defines it, unless the table was created with it already (the tables of
+    migration 2 are created as the schema defines them today)."""
+    table = column.table.name
+    if column.name in {c["name"] for c in sa.inspect(conn).get_columns(table)}:
+        return
+    kind = column.type.compile(dialect=conn.dialect)
+    default = f" DEFAULT {column.server_default.arg}" if column.server_default is not None else ""
+    null = "" if column.nullable else " NOT NULL"
+    conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {column.name} {kind}{default}{null}")
+
+
+def _reading_blocks(conn: sa.Connection) -> None:
+    """Readings stored compactly: the rows of ``readings`` packed into ``reading_blocks`` (after checking them
+    against the chain), chained, and the old table dropped."""
+    from sweattest.record.store.pack_readings import pack_existing_readings
+
+    pack_existing_readings(conn)
+
+
 def _outbox(conn: sa.Connection) -> None:
     """The durable outbox of messages leaving for the LIS."""
     schema.outbox.create(conn)
@@ -125,8 +159,11 @@ MIGRATIONS: list[Migration] = [
     (5, "audit trail append-only in the database (UPDATE and DELETE refused)", _append_only),
     (6, "method snapshot on runs (protocol text and its SHA-256)", _method_snapshot),
     (7, "run leases: one process performs a live run", _run_leases),
-    (11, "outbox of messages leaving for the LIS", _outbox),
-    (12, "worklist of LIS orders and the order messages received", _worklist),
+    (8, "the whole record under the hash chain (row hashes, signatures bound to what they sign, guards)",
+     _whole_record_chain),
+    (9, "outbox of messages leaving for the LIS", _outbox),
+    (10, "worklist of LIS orders and the order messages received", _worklist),
+    (11, "readings stored compactly: one row per write, packed", _reading_blocks),
 ]
 
 
@@ -160,6 +197,7 @@ def _migrate(engine: sa.Engine, now: datetime) -> list[int]:
         if version in have:
             continue
         with engine.begin() as conn:
+            conn.info["migrating_at"] = now
             fn(conn)
             conn.execute(schema.schema_migrations.insert().values(version=version, name=name, applied_at=now))
         done.append(version)

@@ -56,6 +56,8 @@ events = sa.Table(
     sa.UniqueConstraint("run_id", "seq", name="uq_events_run_seq"),
 )
 
+#: One row per reading (migration 1); packed into ``reading_blocks`` and dropped by migration 11. Kept here for
+#: the migrations that come before.
 readings = sa.Table(
     "readings", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -66,6 +68,31 @@ readings = sa.Table(
     sa.Column("t", sa.Float, nullable=False),
     sa.Column("data", sa.JSON, nullable=False),
     sa.Index("ix_readings_run_site_kind", "run_id", "site", "kind"),
+)
+
+#: Device readings, compactly (migration 11): the readings of one run, site and kind between two audit entries
+#: (a whole stimulation, usually) in one row, packed by ``packing.pack``; ``at`` is when the last was committed,
+#: ``t_first``..``t_last`` their times. ``readings_pending`` holds the writes not sealed yet, one row each
+#: (``pending_readings``).
+reading_blocks = sa.Table(
+    "reading_blocks", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String(40), sa.ForeignKey("runs.run_id"), nullable=False),
+    sa.Column("site", sa.String(40), nullable=True),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("t_first", sa.Float, nullable=False),
+    sa.Column("t_last", sa.Float, nullable=False),
+    sa.Column("n", sa.Integer, nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    sa.Index("ix_reading_blocks_run_site_kind", "run_id", "site", "kind"),
+)
+
+readings_pending = sa.Table(
+    "readings_pending", metadata,
+    *(c._copy() for c in reading_blocks.columns),
+    sa.Index("ix_readings_pending_run_site_kind", "run_id", "site", "kind"),
+    sqlite_autoincrement=True,  # ids are never reused once sealed rows are removed: the head's fold follows them
 )
 
 # -- users, e-signatures, amendments (migration 2) ------------------------------------------------------
@@ -89,6 +116,10 @@ signatures = sa.Table(
     sa.Column("at", UTCDateTime, nullable=False),
     sa.Column("reason", sa.Text, nullable=True),
     sa.Column("version", sa.Integer, nullable=False),
+    # what was signed (migration 8): the run's last event then, and the hash of the run's content, its events up
+    # to that one and its result versions up to ``version`` (NULL for signatures made before migration 8)
+    sa.Column("signed_seq", sa.Integer, nullable=True),
+    sa.Column("signed_hash", sa.String(64), nullable=True),
 )
 
 result_versions = sa.Table(
@@ -114,6 +145,7 @@ audit = sa.Table(
     sa.Column("why", sa.Text, nullable=True),
     sa.Column("old", sa.Text, nullable=False),  # canonical JSON text (hashed as stored)
     sa.Column("new", sa.Text, nullable=False),
+    sa.Column("rows", sa.Text, nullable=True),  # chain items of the rows written with it (migration 8)
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
 )
@@ -125,6 +157,13 @@ audit_head = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
     sa.Column("last_id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), nullable=False),
     sa.Column("last_hash", sa.String(64), nullable=False),
+    # readings folded into the chain (migration 8): ids up to readings_from are sealed by an entry; those up to
+    # readings_to are folded into readings_acc, which the next entry seals
+    sa.Column("readings_from", sa.BigInteger().with_variant(sa.Integer, "sqlite"), nullable=False,
+              server_default="0"),
+    sa.Column("readings_to", sa.BigInteger().with_variant(sa.Integer, "sqlite"), nullable=False,
+              server_default="0"),
+    sa.Column("readings_acc", sa.String(64), nullable=True),
 )
 
 # -- QC results of the chloride analyzer (migration 3) -------------------------------------------------
@@ -144,7 +183,7 @@ qc_results = sa.Table(
 )
 
 # -- the LIS interface (sweattest/lis; docs/lis.md) -----------------------------------------------------
-#: Messages leaving for the LIS (migration 11): queued with the signature that releases them, delivered until
+#: Messages leaving for the LIS (migration 9): queued with the signature that releases them, delivered until
 #: acknowledged, never sent again once accepted. ``channel``: "mllp" or "folder"; ``destination``: the LIS
 #: address or the drop folder. ``state``: pending, delivered (AA / file renamed into the folder), failed (AR).
 outbox = sa.Table(
@@ -168,7 +207,7 @@ outbox = sa.Table(
     sa.Index("ix_outbox_state", "channel", "state", "id"),
 )
 
-#: Orders from the LIS (migration 12): the worklist. ``state``: open, started (a run was created), cancelled.
+#: Orders from the LIS (migration 10): the worklist. ``state``: open, started (a run was created), cancelled.
 lis_orders = sa.Table(
     "lis_orders", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
@@ -183,7 +222,7 @@ lis_orders = sa.Table(
     sa.Column("run_id", sa.String(40), nullable=True),
 )
 
-#: Every order message received (migration 12), once per sender and MSH-10: a repeat is answered with the
+#: Every order message received (migration 10), once per sender and MSH-10: a repeat is answered with the
 #: acknowledgement given the first time and changes nothing.
 lis_messages = sa.Table(
     "lis_messages", metadata,

@@ -6,6 +6,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import groupby
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,13 @@ from sweattest.core.errors import RunTakenOver, StoreError, SweatTestError, Vali
 from sweattest.core.protocol import Protocol
 from sweattest.record.lease import held_by
 from sweattest.record.store import schema
-from sweattest.record.store.chain import append_audit
+from sweattest.record.store.chain import append_audit, fold_readings, lock_head
 from sweattest.record.store.derived import JUDGED_STATES, age_group, qns_verdict
 from sweattest.record.store.migrations import migrate
+from sweattest.record.store.packing import unpack
+from sweattest.record.store.pending_readings import block
+from sweattest.record.store.rowhash import keyed_item, range_item
+from sweattest.record.store.types import UTCDateTime
 
 ENV_VAR = "SWEATTEST_DB"
 
@@ -114,7 +119,8 @@ class Store:
                 protocol_text=protocol.text, protocol_sha256=protocol.sha256, lease_owner=owner, lease_until=until))
             append_audit(conn, run_id=run_id, who=operator, what="create_run", at=created_at,
                          new={"accession": accession, "method": method, "operator": operator,
-                              "patient_mrn": patient_mrn, "protocol_sha256": protocol.sha256})
+                              "patient_mrn": patient_mrn, "protocol_sha256": protocol.sha256},
+                         rows=[keyed_item(conn, "runs", run_id)])
             if within is not None:
                 within(conn)
 
@@ -139,11 +145,12 @@ class Store:
                 raise RunTakenOver(f"run {run_id} was changed by another process (it has {seq - 1} events, this "
                                    f"station knew {after}); this station stops working on it (outputs off) and "
                                    "records nothing more", event=kind)
-            conn.execute(ev.insert().values(run_id=run_id, seq=seq, kind=kind, site=site, at=at, t=t, data=data,
-                                            accepted=accepted))
+            event_id = conn.execute(ev.insert().values(run_id=run_id, seq=seq, kind=kind, site=site, at=at, t=t,
+                                                       data=data, accepted=accepted)).inserted_primary_key[0]
             append_audit(conn, run_id=run_id, who=str(data.get("actor", "system")),
                          what=kind if accepted else f"{kind} (refused)", at=at,
-                         why=data.get("refused") or data.get("reason"), new=_audited(site, data))
+                         why=data.get("refused") or data.get("reason"), new=_audited(site, data),
+                         rows=[range_item(conn, "events", event_id, event_id)])
         return seq
 
     # -- leases (sweattest/record/lease.py): one conditional UPDATE each, so of two processes one wins --
@@ -167,12 +174,17 @@ class Store:
                          .values(lease_owner=None, lease_until=None))
 
     def append_readings(self, run_id: str, rows: list[dict[str, Any]]) -> None:
+        """Device samples, committed together: one packed row per site and kind in ``readings_pending``, folded
+        into the chain in the same transaction (the next audit entry seals them into ``reading_blocks``)."""
         if not rows:
             return
+        text = UTCDateTime().process_bind_param
+        blocks = [block(run_id, site, kind, [(text(r["at"], None), r["t"], r["data"]) for r in group])
+                  for (site, kind), group in groupby(rows, key=lambda r: (r.get("site"), r["kind"]))]
         with self._begin() as conn:
-            conn.execute(schema.readings.insert(), [
-                {"run_id": run_id, "site": r.get("site"), "kind": r["kind"], "at": r["at"], "t": r["t"],
-                 "data": r["data"]} for r in rows])
+            lock_head(conn)
+            conn.execute(schema.readings_pending.insert(), blocks)
+            fold_readings(conn)
 
     def set_run_state(self, run_id: str, state: str, at: datetime) -> None:
         """Record the run's state after an accepted event; once every site has its verdict, also the QA
@@ -204,7 +216,8 @@ class Store:
                "target_sd": float(target_sd), "value": float(value), "qc_run": qc_run, "at": at, "who": who}
         with self._begin() as conn:
             new_id = conn.execute(schema.qc_results.insert().values(**row)).inserted_primary_key[0]
-            append_audit(conn, who=who, what="qc_result", at=at, new={k: v for k, v in row.items() if k != "at"})
+            append_audit(conn, who=who, what="qc_result", at=at, new={k: v for k, v in row.items() if k != "at"},
+                         rows=[range_item(conn, "qc_results", new_id, new_id)])
         return int(new_id)
 
     def qc_results(self, analyzer: str, level: str) -> list[dict[str, Any]]:
@@ -234,15 +247,20 @@ class Store:
                             data=r["data"], accepted=bool(r["accepted"])) for r in rows]
 
     def readings(self, run_id: str, site: str | None = None, kind: str | None = None) -> list[dict[str, Any]]:
-        rd = schema.readings
-        query = sa.select(rd).where(rd.c.run_id == run_id)
-        if site is not None:
-            query = query.where(rd.c.site == site)
-        if kind is not None:
-            query = query.where(rd.c.kind == kind)
+        """The run's readings in the order taken, one dict each (site, kind, at: when committed, t, data):
+        the one way readings are read (traces in reports and QA pages, recovery)."""
+        blocks = []
         with self.engine.connect() as conn:
-            rows = conn.execute(query.order_by(rd.c.id)).mappings().all()
-        return [{"site": r["site"], "kind": r["kind"], "at": r["at"], "t": r["t"], "data": r["data"]} for r in rows]
+            for table in (schema.reading_blocks, schema.readings_pending):  # sealed, then the latest writes
+                query = sa.select(table.c.site, table.c.kind, table.c.data).where(table.c.run_id == run_id)
+                if site is not None:
+                    query = query.where(table.c.site == site)
+                if kind is not None:
+                    query = query.where(table.c.kind == kind)
+                blocks += conn.execute(query.order_by(table.c.id)).all()
+        when = UTCDateTime().process_result_value
+        return [{"site": b.site, "kind": b.kind, "at": when(at, None), "t": t, "data": data}
+                for b in blocks for at, t, data in unpack(b.data)]
 
     def writing(self) -> _Writing:
         """A write transaction (context manager yielding the connection); commits on leaving, database errors

@@ -1,0 +1,62 @@
+"""The database's own guards over the record: triggers that refuse changing or removing chained rows.
+
+Migration 5 guards ``audit`` against UPDATE and DELETE; migration 8 adds the same for the other append-only
+tables of the record and, on PostgreSQL, refuses TRUNCATE of all of them (TRUNCATE fires no row trigger).
+``audit verify`` checks that every guard is still in place: dropping one needs owner rights and is itself
+a sign of tampering.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+#: Rows that are only ever added, besides the audit trail itself (migration 5): migration 8's tables, and
+#: ``reading_blocks`` in place of ``readings`` since migration 11. ``readings_pending`` rows are removed when
+#: they are sealed into blocks: there only TRUNCATE is refused (its rows are covered by the head's fold).
+V8_TABLES = ("events", "readings", "signatures", "result_versions", "qc_results")
+APPEND_ONLY_TABLES = ("events", "reading_blocks", "signatures", "result_versions", "qc_results")
+TRUNCATE_GUARDED = ("audit", "audit_head", *APPEND_ONLY_TABLES, "readings_pending")
+
+_PG_FUNCTION = ("CREATE OR REPLACE FUNCTION record_append_only() RETURNS trigger AS $$ BEGIN "
+                "RAISE EXCEPTION 'the record is append-only: %% refused on %%', TG_OP, TG_TABLE_NAME; END $$ "
+                "LANGUAGE plpgsql")
+
+
+def expected(dialect: str) -> set[str]:
+    """The names of the triggers a store of this backend must have."""
+    if dialect == "postgresql":
+        return ({"audit_no_change"} | {f"{t}_no_change" for t in APPEND_ONLY_TABLES}
+                | {f"{t}_no_truncate" for t in TRUNCATE_GUARDED})
+    return {f"{t}_no_{op}" for t in ("audit", *APPEND_ONLY_TABLES) for op in ("update", "delete")}
+
+
+def create(conn: sa.Connection, tables: tuple[str, ...] = APPEND_ONLY_TABLES,
+           truncate: tuple[str, ...] = TRUNCATE_GUARDED) -> None:
+    """Guards: ``tables`` refuse UPDATE and DELETE; on PostgreSQL ``truncate`` cannot be truncated."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(_PG_FUNCTION)
+        for table in tables:
+            conn.exec_driver_sql(f"CREATE TRIGGER {table}_no_change BEFORE UPDATE OR DELETE ON {table} "
+                                 "FOR EACH ROW EXECUTE FUNCTION record_append_only()")
+        if truncate:
+            for table in truncate:
+                conn.exec_driver_sql(f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+                                     "FOR EACH STATEMENT EXECUTE FUNCTION record_append_only()")
+        return
+    for table in tables:
+        for op in ("update", "delete"):
+            conn.exec_driver_sql(f"CREATE TRIGGER {table}_no_{op} BEFORE {op.upper()} ON {table} BEGIN "
+                                 f"SELECT RAISE(ABORT, 'the record is append-only: {op} refused on {table}'); END")
+
+
+def present(conn: sa.Connection) -> set[str]:
+    if conn.dialect.name == "postgresql":
+        return set(conn.exec_driver_sql(
+            "SELECT t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "WHERE c.relnamespace = current_schema()::regnamespace AND NOT t.tgisinternal").scalars())
+    return set(conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'").scalars())
+
+
+def missing(conn: sa.Connection) -> list[str]:
+    """Guards that should be there and are not, sorted."""
+    return sorted(expected(conn.dialect.name) - present(conn))

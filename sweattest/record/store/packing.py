@@ -1,0 +1,46 @@
+"""Readings stored compactly: many readings of one run, site and kind in one row.
+
+A row's ``data`` is zlib-compressed canonical JSON, column by column: ``{"at": [[n, AT], ...], "fields": [...],
+"t": [...], "values": [[...], ...]}`` (one list per field) when every reading has the same fields, else
+``{"at": ..., "rows": [...], "t": ...}``. ``at`` gives the time each reading was committed, run-length
+encoded (``n`` readings committed at ``AT``, stored UTC text); ``t`` is null when each reading's own ``t``
+field holds its time. Numbers are kept exactly as JSON writes them, so every reading reads back as taken.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from itertools import groupby
+from typing import Any
+
+_dumps = json.JSONEncoder(ensure_ascii=False, sort_keys=False, separators=(",", ":")).encode
+
+#: One reading: (committed at, as stored UTC text; t, seconds; data).
+Reading = tuple[str, float, dict[str, Any]]
+
+
+def pack(readings: list[Reading]) -> bytes:
+    times = [t for _, t, _ in readings]
+    datas = [d for _, _, d in readings]
+    fields = list(datas[0])
+    own_t = all(d.get("t") == t for _, t, d in readings)
+    doc: dict[str, Any] = {"at": [[len(list(g)), at] for at, g in groupby(at for at, _, _ in readings)],
+                           "t": None if own_t else times}
+    if fields and all(list(d) == fields for d in datas):
+        doc |= {"fields": fields, "values": [[d[f] for d in datas] for f in fields]}
+    else:
+        doc["rows"] = datas
+    return zlib.compress(_dumps(doc).encode("utf-8"), 9)
+
+
+def unpack(blob: bytes) -> list[Reading]:
+    doc = json.loads(zlib.decompress(bytes(blob)))
+    if "rows" in doc:
+        datas = doc["rows"]
+    else:
+        fields, columns = doc["fields"], doc["values"]
+        datas = [dict(zip(fields, values, strict=True)) for values in zip(*columns, strict=True)]
+    times = doc["t"] if doc["t"] is not None else [d["t"] for d in datas]
+    ats = [at for n, at in doc["at"] for _ in range(n)]
+    return list(zip(ats, times, datas, strict=True))

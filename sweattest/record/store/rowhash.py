@@ -1,0 +1,93 @@
+"""The content hash of a stored row, from the bytes as stored (never re-encoding its JSON).
+
+A row's text is the JSON array of its chained columns as the database returns them: JSON columns as their
+stored text, booleans as 0/1, times as their stored UTC text, binary as hex. Its hash is SHA-256 of that
+text. Rows written together are folded in id order: ``fold = SHA-256(fold + text)``, starting from the
+empty string, so one row folds to its own hash. Writers read their rows back with the same query ``audit
+verify`` streams, so both hash the same bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+
+
+def _hex(value):
+    if isinstance(value, bytes | memoryview):
+        return bytes(value).hex()
+    raise TypeError(f"cannot chain a {type(value).__name__}")
+
+
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_hex).encode
+_sha256 = hashlib.sha256
+
+#: Chained columns of each table (the key first). ``runs``: its content only; state, updated_at, the lease
+#: and the QA columns derived from events (sites_measured, qns, reported_at) are operational (docs/store.md).
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "runs": ("run_id", "accession", "method", "operator", "patient_mrn", "created_at", "order_json", "month",
+             "age_group", "protocol_sha256", "protocol_text"),
+    "events": ("id", "run_id", "seq", "kind", "site", "at", "t", "data", "accepted"),
+    "readings": ("id", "run_id", "site", "kind", "at", "t", "data"),  # until migration 11
+    "reading_blocks": ("id", "run_id", "site", "kind", "at", "t_first", "t_last", "n", "data"),
+    "readings_pending": ("id", "run_id", "site", "kind", "at", "t_first", "t_last", "n", "data"),
+    "users": ("username", "full_name", "role", "active", "password_hash", "created_at"),
+    "signatures": ("id", "run_id", "username", "full_name", "meaning", "at", "reason", "version", "signed_seq",
+                   "signed_hash"),
+    "result_versions": ("id", "run_id", "version", "changes", "reason", "by", "at"),
+    "qc_results": ("id", "analyzer", "level", "lot", "target_mean", "target_sd", "value", "qc_run", "at", "who"),
+}
+#: Tables whose rows are identified by a text key rather than an integer id.
+KEYED = frozenset({"runs", "users"})
+_JSON = frozenset({("runs", "order_json"), ("events", "data"), ("readings", "data"), ("result_versions", "changes")})
+_BOOL = frozenset({"accepted", "active"})
+
+
+def select_sql(table: str, dialect: str, where: str = "") -> str:
+    """The query that reads ``table``'s chained columns as stored, ordered by its key."""
+    columns = COLUMNS[table]
+    parts = []
+    for name in columns:
+        quoted = f'"{name}"'
+        if (table, name) in _JSON and dialect == "postgresql":
+            parts.append(f"{quoted}::text")
+        elif name in _BOOL:
+            parts.append(f"CAST({quoted} AS INTEGER)")
+        else:
+            parts.append(quoted)
+    return f'SELECT {", ".join(parts)} FROM "{table}" {where} ORDER BY "{columns[0]}"'
+
+
+#: The text of a row (as read by ``select_sql``).
+row_text = _encode
+
+
+def row_hash(row: tuple) -> str:
+    return _sha256(_encode(row).encode()).hexdigest()
+
+
+def fold(rows: Iterable[tuple], start: str = "") -> str:
+    acc = start
+    for row in rows:
+        acc = _sha256((acc + _encode(row)).encode()).hexdigest()
+    return acc
+
+
+def read_rows(conn: sa.Connection, table: str, where: str, **params) -> list[tuple]:
+    """``table``'s chained rows matching ``where`` (SQL with named parameters), as stored, by key."""
+    sql = select_sql(table, conn.dialect.name, f"WHERE {where}")
+    return [tuple(r) for r in conn.execute(sa.text(sql), params)]
+
+
+def keyed_item(conn: sa.Connection, table: str, key: str) -> list:
+    """The chain item for one row of a keyed table (runs, users): [table, key, hash]."""
+    rows = read_rows(conn, table, f'"{COLUMNS[table][0]}" = :key', key=key)
+    return [table, key, row_hash(rows[0])]
+
+
+def range_item(conn: sa.Connection, table: str, lo: int, hi: int) -> list:
+    """The chain item for rows ``lo``..``hi`` of a table with integer ids: [table, lo, hi, fold]."""
+    return [table, lo, hi, fold(read_rows(conn, table, "id BETWEEN :lo AND :hi", lo=lo, hi=hi))]
