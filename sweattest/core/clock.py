@@ -21,6 +21,9 @@ class Clock(ABC):
 
     #: How many of this clock's seconds pass per second of wall time; None: instant (no wall time passes).
     speed: float | None = 1.0
+    #: Whether this clock's time passes only when someone sleeps (a simulated clock): waiting for anything
+    #: else takes none of its time.
+    stands_still = False
 
     @abstractmethod
     def monotonic(self) -> float:
@@ -64,6 +67,8 @@ class VirtualClock(Clock):
     machine never looks like a silent host to a simulated device's watchdog, and a run is reproducible.
     """
 
+    stands_still = True
+
     def __init__(self, start: datetime = DEFAULT_VIRTUAL_START, speed: float | None = None):
         if start.tzinfo is None or start.utcoffset() != timedelta(0):
             raise ValueError("VirtualClock start must be an aware UTC datetime")
@@ -79,8 +84,7 @@ class VirtualClock(Clock):
         return self.speed is None
 
     def monotonic(self) -> float:
-        with self._lock:
-            return self._offset
+        return self._offset  # one float read is atomic; writers change it under the lock
 
     def utcnow(self) -> datetime:
         return self._start + timedelta(seconds=self.monotonic())
