@@ -159,6 +159,21 @@ def test_a_store_that_stops_taking_readings_stops_the_stimulation_and_loses_none
     assert [r["t"] for r in saved] == sorted({r["t"] for r in saved}) and len(saved) == outcome.samples
 
 
+def test_on_a_simulated_clock_each_reading_is_committed_within_one_second_of_procedure_time(inducer, clock):
+    start: list[float] = []  # the loop's clock when its procedure time was 0
+    lags: list[float] = []
+
+    def sink(rows):  # the writer thread; the loop's clock stands still until the commit is done
+        lags.append(clock.monotonic() - start[0] - rows[0]["t"])
+
+    def progress(t, *_):
+        start[:] = start or [clock.monotonic() - t]
+
+    outcome, _ = _run(inducer, clock, sink=sink, progress=progress)
+    assert outcome.completed and len(lags) >= 300  # one commit per second of stimulation
+    assert max(lags) <= 1.0 + 1e-6
+
+
 def test_the_poll_intervals_are_reported_with_the_outcome(inducer, clock):
     outcome, _ = _run(inducer, clock)
     assert outcome.poll_timing.polls == outcome.samples - 1
