@@ -133,7 +133,8 @@ def test_current_is_polled_at_10_hz_or_faster(inducer, clock):
 def test_a_store_that_stops_taking_readings_stops_the_stimulation_and_loses_none(inducer, clock, monkeypatch):
     from sweattest.bench.runner import readings
 
-    monkeypatch.setattr(readings, "MAX_WAIT_STEPS", 3)  # the instant clock stands still while the loop waits
+    monkeypatch.setattr(readings, "MAX_WAIT_STEPS", 3)  # the simulated clock stands still while the loop waits
+    clock.speed = 1000.0  # time passes while the store is stuck (on an instant clock the simulation would wait)
     saved: list[dict] = []
     recovered = threading.Event()
     stimulating: list[bool] = []
