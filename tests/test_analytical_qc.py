@@ -8,13 +8,14 @@ from sweattest.outputs.release import sign, signatures
 from sweattest.record.analytical_qc import qc_status, release_findings
 from sweattest.record.runs import load_run
 from tests.store import backends
-from tests.store.backends import make_run
+from tests.store.backends import make_run, sign_performed
 
 store_url, store, clock, staff = backends.store_url, backends.store, backends.clock, backends.staff  # both backends
 
 
 def test_qc_in_control_releases_the_results(staff, clock):
     make_run(staff, clock, qc="in_control")
+    sign_performed(staff, clock)
     assert release_findings(staff, "R1") == []
     assert qc_status(staff, "R1")["status"] == "in_control"
     sign(staff, clock, "R1", "rev1", "review password", "reviewed")
@@ -27,13 +28,15 @@ def test_qc_in_control_releases_the_results(staff, clock):
 ])
 def test_qc_rejected_or_missing_keeps_the_results_from_being_final(staff, clock, qc, code, words):
     make_run(staff, clock, qc=qc)
+    sign_performed(staff, clock)
     [finding] = release_findings(staff, "R1")
     assert finding.code == code and finding.severity.value == "block" and words in finding.message
     with pytest.raises(ValidationError, match="cannot be final") as err:
         sign(staff, clock, "R1", "rev1", "review password", "reviewed")
     assert words in str(err.value)
     run, _ = load_run(staff, "R1")
-    assert run.state == "result_ready" and signatures(staff, "R1") == []  # nothing signed, nothing lost
+    assert run.state == "result_ready"  # nothing signed, nothing lost
+    assert [s.meaning for s in signatures(staff, "R1")] == ["performed"]
 
 
 def test_a_run_without_a_chloride_result_needs_no_qc(staff, clock):

@@ -7,9 +7,11 @@ collections resumed from their recorded start. Every recorded event and reading 
 
 from __future__ import annotations
 
+import getpass
 import random
 import re
 import signal
+import socket
 
 import pytest
 
@@ -45,7 +47,11 @@ def _resume_and_finish(db, tmp, trial):
             after_events, after_readings = snapshot(store, run_id)
             assert after_events[: len(events)] == events, "a recorded event changed or vanished"
             assert after_readings[: len(readings)] == readings, "a recorded reading changed or vanished"
+            # the stop is recorded first, then any site caught stimulating aborted, then the resume
+            kinds = [e[1] for e in after_events[len(events):]]
+            assert kinds[0] == "crash" and kinds[1:kinds.index("resume")] in ([], ["abort"])
             run, _ = load_run(store, run_id)
+            assert [r.by for r in run.resumptions] == [f"{getpass.getuser()}@{socket.gethostname()}"]
             assert run.state in {"result_ready", "aborted"}, run.state
             for site in run.sites:
                 assert site.state in {"result_ready", "aborted"}

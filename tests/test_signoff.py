@@ -9,20 +9,21 @@ from sweattest.record.runs import load_run
 from sweattest.record.signoff import MEANINGS, amend, sign, signatures, versions
 from sweattest.record.users import add_user
 from tests.store import backends
-from tests.store.backends import make_run
+from tests.store.backends import make_run, sign_performed
 
 store_url, store, clock, staff = backends.store_url, backends.store, backends.clock, backends.staff  # both backends
 
 
 def test_review_signature_makes_the_run_final(staff, clock):
     make_run(staff, clock)
+    sign_performed(staff, clock)
     sig = sign(staff, clock, "R1", "rev1", "review password", "reviewed")
     assert (sig.username, sig.full_name, sig.meaning, sig.version) == ("rev1", "Rita Reviewer", "reviewed", 1)
     assert sig.at == clock.utcnow()
     run, _ = load_run(staff, "R1")
     assert run.state == "reported" and run.reviewer == "rev1"
     assert staff.get_run("R1")["state"] == "reported"
-    assert signatures(staff, "R1") == [sig]
+    assert [s.meaning for s in signatures(staff, "R1")] == ["performed", "reviewed"]
     assert [e.what for e in history(staff, "R1")][-3:] == ["sign reviewed", "review", "report"]
     assert verify(staff).intact
 
@@ -64,6 +65,8 @@ def test_a_run_without_results_cannot_be_reviewed(staff, clock):
                      protocol=load_protocol("macroduct"))
     with pytest.raises(ProcedureError, match="it is created"):
         sign(staff, clock, "R2", "rev1", "review password", "reviewed")
+    with pytest.raises(ProcedureError, match="cannot sign performed run R2: it is created"):
+        sign(staff, clock, "R2", "tech1", "tech password", "performed")
     assert signatures(staff, "R2") == []
 
 
@@ -77,6 +80,7 @@ def test_bad_meaning_and_unknown_run(staff, clock):
 
 def test_a_final_result_changes_only_by_amendment_with_a_reason(staff, clock):
     make_run(staff, clock)
+    sign_performed(staff, clock)
     with pytest.raises(ProcedureError, match="it is result_ready"):
         amend(staff, clock, "R1", "rev1", "review password", changes={"comment": "x"}, reason="typo")
     sign(staff, clock, "R1", "rev1", "review password", "reviewed")
@@ -96,7 +100,7 @@ def test_a_final_result_changes_only_by_amendment_with_a_reason(staff, clock):
     assert [(v.version, v.changes, v.reason, v.by) for v in versions(staff, "R1")] == [
         (2, {"comment": "haemolysed"}, "comment missing", "rev1"),
         (3, {"comment": "repeat advised"}, "wording", "rev1")]
-    assert [(s.meaning, s.version, s.reason) for s in signatures(staff, "R1")][1:] == [
+    assert [(s.meaning, s.version, s.reason) for s in signatures(staff, "R1")][2:] == [
         ("corrected", 2, "comment missing"), ("corrected", 3, "wording")]
     last = history(staff, "R1")[-1]
     assert (last.what, last.why, last.old, last.new) == ("amend", "wording", {"comment": "haemolysed"},
@@ -119,6 +123,7 @@ def test_corrected_is_signed_through_an_amendment(staff, clock):
 def test_an_amended_chloride_that_is_not_a_finite_number_is_refused_before_it_is_stored(staff, clock, new,
                                                                                        message):
     make_run(staff, clock)
+    sign_performed(staff, clock)
     sign(staff, clock, "R1", "rev1", "review password", "reviewed")
     entries = len(history(staff, "R1"))
     with pytest.raises(ValidationError, match="amendment left_forearm.chloride") as err:
@@ -126,4 +131,4 @@ def test_an_amended_chloride_that_is_not_a_finite_number_is_refused_before_it_is
               reason="transcription error")
     assert message in str(err.value)
     assert versions(staff, "R1") == [] and len(history(staff, "R1")) == entries
-    assert [s.meaning for s in signatures(staff, "R1")] == ["reviewed"]
+    assert [s.meaning for s in signatures(staff, "R1")] == ["performed", "reviewed"]

@@ -7,7 +7,7 @@ from sweattest.cli.main import main
 from sweattest.record.signoff import signatures, versions
 from sweattest.record.store import open_store
 from sweattest.record.users import add_user
-from tests.store.backends import START, make_run
+from tests.store.backends import START, make_run, sign_performed
 
 
 def _stdin(monkeypatch, text):
@@ -19,7 +19,9 @@ def _prepare(db_url):
 
     store = open_store(db_url, VirtualClock(start=START))
     add_user(store, "rev1", "Rita Reviewer", "reviewer", "review password")
+    add_user(store, "tech1", "Tina Tech", "tech", "tech password")
     make_run(store, store.clock)
+    sign_performed(store, store.clock)
     store.close()
 
 
@@ -35,7 +37,7 @@ def test_review_then_amend(db_url, monkeypatch, capsys, tmp_path):
                  "--db", db_url]) == 0
     assert "amended as version 2" in capsys.readouterr().out
     store = open_store(db_url)
-    assert [s.meaning for s in signatures(store, "R1")] == ["reviewed", "corrected"]
+    assert [s.meaning for s in signatures(store, "R1")] == ["performed", "reviewed", "corrected"]
     assert versions(store, "R1")[0].reason == "comment missing"
     assert store.get_run("R1")["state"] == "reported"
     store.close()
@@ -47,7 +49,8 @@ def test_a_wrong_password_signs_nothing(db_url, monkeypatch, capsys):
     assert main(["sign", "R1", "--as", "rev1", "--meaning", "reviewed", "--password-stdin", "--db", db_url]) == 1
     assert "authentication failed" in capsys.readouterr().err
     store = open_store(db_url)
-    assert signatures(store, "R1") == [] and store.get_run("R1")["state"] == "result_ready"
+    assert [s.meaning for s in signatures(store, "R1")] == ["performed"]
+    assert store.get_run("R1")["state"] == "result_ready"
     store.close()
 
 

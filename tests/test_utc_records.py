@@ -8,6 +8,7 @@ import pytest
 from freezegun import freeze_time
 
 from sweattest.cli.main import main
+from sweattest.record.runs import procedure_time
 from sweattest.record.store import open_store
 
 
@@ -35,11 +36,13 @@ def test_every_recorded_time_is_utc_across_the_dst_change(london, tmp_path, db_u
     finally:
         store.close()
     start = datetime(2026, 3, 29, 0, 50, tzinfo=UTC)
-    assert abs(events[0].at - start) < timedelta(seconds=1)
-    assert events[-1].at > datetime(2026, 3, 29, 1, 0, tzinfo=UTC)  # the run crossed the change
-    origin = events[0].at - timedelta(seconds=events[0].t)
-    for e in events:
-        assert e.at.utcoffset() == timedelta(0)
-        # no jump of an hour at 01:00 UTC: record time advances exactly with procedure time
-        assert abs(e.at - (origin + timedelta(seconds=e.t))) < timedelta(milliseconds=2)
+    # each event carries the (frozen) time it was written, and the simulated procedure's time beside it
+    assert all(abs(e.at - start) < timedelta(seconds=1) for e in events)
     assert [e.at for e in events] == sorted(e.at for e in events)
+    simulated = [procedure_time(e) for e in events]
+    assert simulated[-1] > datetime(2026, 3, 29, 1, 0, tzinfo=UTC)  # the procedure crossed the change
+    origin = simulated[0] - timedelta(seconds=events[0].t)
+    for e, at in zip(events, simulated, strict=True):
+        assert e.at.utcoffset() == timedelta(0) and at.utcoffset() == timedelta(0)
+        # no jump of an hour at 01:00 UTC: the procedure's time advances exactly with t
+        assert abs(at - (origin + timedelta(seconds=e.t))) < timedelta(milliseconds=2)

@@ -13,14 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from sweattest.core.errors import ConfigError, ValidationError
-from sweattest.core.fields import date_field, field
+from sweattest.core.fields import SEXES, date_field, field
 from sweattest.core.procedure.model import SITES
 from sweattest.core.protocol import Protocol, load_protocol
 from sweattest.core.rules.eligibility import CONDITIONS
 from sweattest.core.units import Quantity, format_quantity, parse_quantity
 
-SEXES = ("F", "M", "O", "U")
-_ACCESSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{2,39}$")
+ACCESSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{2,39}$")
 
 
 @dataclass(frozen=True)
@@ -85,7 +84,7 @@ def parse_order(doc: Any, protocols: Path | None = None) -> Order:
     if not isinstance(doc, dict):
         raise ValidationError("order: expected a JSON object")
     accession = field(doc, "accession", "order", str)
-    if not _ACCESSION.match(accession):
+    if not ACCESSION.match(accession):
         raise ValidationError(f"order.accession: {accession!r} is not an accession number "
                               "(3-40 letters, digits, . _ / -)")
     pdoc = field(doc, "patient", "order", dict)

@@ -13,7 +13,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,8 @@ from sweattest.core.rules.eligibility import Decision, Limits, Override, assess
 from sweattest.core.rules.reagents import lot_block
 from sweattest.record.lease import Lease
 from sweattest.record.run_record import stored_run_record
-from sweattest.record.runs import load_run_at
+from sweattest.record.runs import load_run_at, procedure_time
+from sweattest.record.worklist import listed_order, mark_started
 
 #: A run whose derived state comes before this one is unfinished: the runner still had work to do.
 FIRST_DONE_STATE = "result_ready"
@@ -149,10 +151,17 @@ class RunService:
             doc["analysis"] = self.config.analysis_delay.as_dict()
             if scenario is not None:
                 doc["simulation"] = scenario.as_dict()
+            listed = listed_order(self.store, order)
+            if listed is not None:
+                doc["lis"] = listed.order  # placer and filler numbers, identifiers, provider: echoed in results
             lease = Lease(self.store, run_id)
+            created_at = self.store.clock.utcnow()  # a record carries the time it is written
             self.store.create_run(run_id, accession=order.accession, method=order.method, operator=order.operator,
-                                  patient_mrn=order.patient.mrn, created_at=clock.utcnow(), order=doc,
-                                  protocol=order.protocol, lease=lease.for_new_run())
+                                  patient_mrn=order.patient.mrn, created_at=created_at, order=doc,
+                                  protocol=order.protocol, lease=lease.for_new_run(),
+                                  within=None if listed is None else
+                                  partial(mark_started, accession=order.accession, run_id=run_id, at=created_at,
+                                          who=order.operator))
             simulated = (SimulatedOperator(order.operator, clock, bench, order.protocol, scenario)
                          if scenario is not None else None)
             operator = _operator(operator_for, simulated, lease)
@@ -176,10 +185,12 @@ class RunService:
                 if r["state"] in SITE_STATES and SITE_STATES.index(r["state"]) < done]
 
     def resume(self, run_id: str, *, clock: Clock | None = None, speed: float | None = None,
-               operator_for: OperatorFactory | None = None, reporter: Reporter | None = None) -> ActiveRun:
+               operator_for: OperatorFactory | None = None, reporter: Reporter | None = None,
+               by: str = "system") -> ActiveRun:
         """The run brought back under control: outputs off and a site caught stimulating aborted before this
         returns; the rest is queued. A simulated run resumes on its recorded scenario; a run on instruments
-        resumes on the configured bench, on the real clock."""
+        resumes on the configured bench, on the real clock. The record gets a ``crash`` event (the state
+        found) and a ``resume`` event by ``by`` once every output is confirmed off."""
         lease = Lease(self.store, run_id).acquire()  # RunLeased: a live process performs it; left alone
         try:
             run, order, seq = load_run_at(self.store, run_id)
@@ -187,8 +198,9 @@ class RunService:
             if scenario is None and operator_for is None:
                 raise ValidationError(f"run {run_id} was performed on instruments: resume it where a tech can "
                                       "answer the bench's prompts")
-            clock = clock or VirtualClock(start=self.last_recorded(run_id), speed=speed)
-            t_offset = (clock.utcnow() - self.store.get_run(run_id)["created_at"]).total_seconds()
+            last_at, last_t = self._last_record(run_id)
+            clock = clock or VirtualClock(start=last_at, speed=speed)
+            t_offset = last_t + (clock.utcnow() - last_at).total_seconds()  # procedure time goes on from there
             bench = self.open_bench(clock, run.protocol, tuple(order["sites"]), scenario)
         except BaseException:
             lease.release()
@@ -201,7 +213,10 @@ class RunService:
             runner = Runner(store=self.store, clock=clock, bench=bench,
                             operator=_operator(operator_for, simulated, lease), run=run, order=order,
                             reporter=reporter, t_offset=t_offset, lease=lease, seq=seq)
-            runner.recover()
+            # the stop is recorded when it is found: the process stopped after its last record
+            runner.feed("crash", data={"state_found": run.state, "last_recorded_t": last_t}, actor="system")
+            runner.recover()  # every output forced off and confirmed (DeviceError if not), stimulating sites aborted
+            runner.feed("resume", data={"state_found": run.state, "outputs_off_confirmed": True}, actor=by)
         except BaseException:
             bench.shutdown()
             lease.release()
@@ -209,19 +224,30 @@ class RunService:
         return ActiveRun(run_id, runner, bench, order, clock)
 
     def last_recorded(self, run_id: str) -> datetime:
-        """The latest time anything of the run was recorded: the process stopped after it."""
-        times = [e.at for e in self.store.events(run_id)[-1:]]
-        readings = self.store.readings(run_id)
-        if readings:
-            times.append(readings[-1]["at"])
-        return max(times) if times else self.store.get_run(run_id)["created_at"]
+        """The latest procedure time anything of the run was recorded at: the process stopped after it."""
+        return self._last_record(run_id)[0]
+
+    def _last_record(self, run_id: str) -> tuple[datetime, float]:
+        """The procedure time (the simulated clock's, for a simulated run) and ``t`` of the run's last record:
+        its last event, or the last current reading of the stimulation that event started (readings count
+        their ``t`` from the start of the stimulation)."""
+        events = self.store.events(run_id)
+        if not events:
+            return self.store.get_run(run_id)["created_at"], 0.0
+        last = events[-1]
+        at, t = procedure_time(last), last.t
+        if last.kind == "start_stimulation" and last.accepted:
+            readings = self.store.readings(run_id, site=last.site, kind="stimulation_sample")
+            if readings:
+                at, t = at + timedelta(seconds=readings[-1]["t"]), t + readings[-1]["t"]
+        return at, t
 
     # -- results ---------------------------------------------------------------------------------------
     def finish(self, active: ActiveRun, run: RunState, out_dir: Path) -> RunResult:
         """The run's record and its files (report, LIMS files) once it has results."""
         from sweattest.outputs.run_files import write_outputs
 
-        record = stored_run_record(self.store, run, active.order, generated_at=active.clock.utcnow(),
+        record = stored_run_record(self.store, run, active.order, generated_at=self.store.clock.utcnow(),
                                    ranges=self.config.ranges)
         return RunResult(run=run, record=record, out_dir=out_dir,
                          files=write_outputs(record, out_dir, self.config))

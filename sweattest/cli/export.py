@@ -1,4 +1,4 @@
-"""`sweattest export RUN_ID --format hl7|csv --to DIR`: deliver a stored run's result to the LIMS."""
+"""`sweattest export RUN_ID --format hl7|csv|fhir --to DIR`: deliver a stored run's result to the LIMS."""
 
 from __future__ import annotations
 
@@ -10,14 +10,16 @@ from sweattest.cli.storeopts import add_db_option, store_from
 from sweattest.core.clock import RealClock
 from sweattest.core.config import load_config
 from sweattest.core.errors import ValidationError
+from sweattest.outputs.files import check_folder
 from sweattest.outputs.lims.delivery import FORMATS, export_run
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("export", help="deliver a stored run's result file (HL7 ORU^R01 or CSV) to a folder",
+    p = sub.add_parser("export", help="deliver a stored run's result file (HL7 ORU^R01, CSV, FHIR R4) to a folder",
                        description="Writes the run's current result version atomically into DIR under a "
                                    "stable name; a version already delivered there is not sent again. Every "
-                                   "export is recorded in the audit trail. Formats: docs/hl7.md, docs/lims-csv.md.")
+                                   "export is recorded in the audit trail. Formats: docs/hl7.md, docs/lims-csv.md, "
+                                   "docs/lis.md (FHIR).")
     p.add_argument("run_id", metavar="RUN_ID")
     p.add_argument("--format", required=True, choices=FORMATS)
     p.add_argument("--to", type=Path, default=None, metavar="DIR",
@@ -34,6 +36,7 @@ def _export(args: argparse.Namespace) -> int:
     if folder is None:
         raise ValidationError("--to: give the destination folder (or set [lims] drop_folder in the lab "
                               "configuration)")
+    check_folder(folder, "--to", create=False)  # exists and can be written to, before anything is rendered
     store = store_from(args)
     try:
         result = export_run(store, RealClock(), args.run_id, args.format, folder, config=config, actor=args.actor)

@@ -1,14 +1,17 @@
 """`sweattest` entry point. Each subcommand lives in its own module exposing ``register(subparsers)``.
 
 Errors of the ``SweatTestError`` family are printed as one line on stderr, without a traceback, and the
-command exits with the error's status (2 for bad input or configuration).
+command exits with the error's status (2 for bad input or configuration). So are an input that ends where
+an answer was asked for, a file system failure and input nested too deeply to read.
 """
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import importlib
 import sys
+import warnings
 
 from sweattest import __version__
 from sweattest.core.errors import SweatTestError
@@ -30,6 +33,8 @@ COMMANDS: dict[str, str] = {
     "report": "sweattest.cli.report",
     "export": "sweattest.cli.export",
     "serve": "sweattest.cli.serve",
+    "lis": "sweattest.cli.lis",
+    "worklist": "sweattest.cli.worklist",
 }
 
 
@@ -56,10 +61,27 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser(argv[0] if argv else None)
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():  # a password asked with no terminal to ask it at: say so, read nothing
+            warnings.simplefilter("error", getpass.GetPassWarning)
+            return int(args.func(args) or 0)
+    except getpass.GetPassWarning:
+        print("sweattest: error: a password is asked for but there is no terminal to type it at; give "
+              "--password-stdin and pipe it in", file=sys.stderr)
+        return 2
     except SweatTestError as exc:
         print(f"sweattest: error: {exc}", file=sys.stderr)
         return exc.exit_status
+    except EOFError:  # a question (a password) was asked with nothing to read the answer from
+        print("sweattest: error: an answer was asked for (a password) but the input ended, or there is no "
+              "terminal; type it at a terminal, or give --password-stdin and pipe it in", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a file or folder the command needed (checked before work starts where it can be)
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"sweattest: error: cannot use{where}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    except RecursionError:
+        print("sweattest: error: an input is nested too deeply to be read; check the file", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("sweattest: interrupted", file=sys.stderr)
         return 130

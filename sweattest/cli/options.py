@@ -53,7 +53,13 @@ def run_clock(speed: str | None, *, simulated: bool) -> Clock:
 
 
 def out_dir(arg: Path | None, accession: str, run_id: str) -> Path:
-    return arg if arg is not None else Path.cwd() / f"sweattest-{accession}-{run_id}"
+    """The run's output folder: ``--out``, else a new folder here named for the accession (as a safe file
+    name: an accession such as ``A/../../x`` never leaves the current folder) and the run. Checked (it exists
+    or can be created, and can be written to) before the run starts."""
+    from sweattest.outputs.files import check_folder, file_safe
+
+    folder = arg if arg is not None else Path.cwd() / f"sweattest-{file_safe(accession)}-{file_safe(run_id)}"
+    return check_folder(folder, "--out")
 
 
 def terminate_as_interrupt() -> None:

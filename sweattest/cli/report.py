@@ -10,8 +10,7 @@ from sweattest.cli.storeopts import add_db_option, store_from
 from sweattest.core.clock import RealClock
 from sweattest.core.config import load_config
 from sweattest.core.errors import ValidationError
-from sweattest.outputs.files import write_atomic
-from sweattest.outputs.lims.delivery import file_safe
+from sweattest.outputs.files import check_folder, file_safe, write_atomic
 from sweattest.outputs.report import render_html
 from sweattest.outputs.report.stored import stored_record
 
@@ -33,8 +32,8 @@ def _report(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     if args.out is not None and args.out.is_dir():
         raise ValidationError(f"--out: {args.out} is a folder; give a file name")
-    if args.out is not None and not args.out.parent.is_dir():
-        raise ValidationError(f"--out: folder {args.out.parent} does not exist")
+    # the folder written to exists and can be written to, checked before anything is rendered
+    check_folder(Path.cwd() if args.out is None else args.out.parent, "--out", create=False)
     store = store_from(args)
     try:
         record = stored_record(store, args.run_id, RealClock(), config.ranges)

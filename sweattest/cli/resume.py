@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import getpass
+import socket
 from pathlib import Path
 
 from sweattest.bench.service import RunService
 from sweattest.cli.console import ConsoleReporter
 from sweattest.cli.operator import ConsoleOperator
-from sweattest.cli.options import add_config_option, terminate_as_interrupt
+from sweattest.cli.options import add_config_option, out_dir, terminate_as_interrupt
 from sweattest.cli.run import summary
 from sweattest.core.config import load_config
-from sweattest.core.errors import RunLeased
+from sweattest.core.errors import RunLeased, ValidationError
 from sweattest.record.store import open_store
 
 
@@ -29,6 +31,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_resume)
 
 
+def station_user() -> str:
+    """Who resumes from this terminal: the signed-in system user at this computer (``user@host``)."""
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):
+        user = "unknown user"
+    return f"{user}@{socket.gethostname()}"
+
+
 def _resume(args: argparse.Namespace) -> int:
     from sweattest.cli.options import parse_speed
 
@@ -39,12 +50,18 @@ def _resume(args: argparse.Namespace) -> int:
     try:
         service = RunService(store, config)
         rows = [r for r in service.unfinished() if args.run_id in (None, r["run_id"])]
+        if args.run_id and not rows:
+            row = store.get_run(args.run_id)
+            if row is None:
+                raise ValidationError(f"no run {args.run_id!r} in the store; `sweattest qa runs` lists the runs")
+            raise ValidationError(f"run {args.run_id} is {row['state']}, not unfinished: there is nothing to resume")
         if not rows:
-            print("sweattest: no unfinished runs" + (f" with id {args.run_id}" if args.run_id else ""))
+            print("sweattest: no unfinished runs")
             return 0
         for row in rows:
+            folder = out_dir(args.out, row["accession"], row["run_id"])  # checked before the run goes on
             try:
-                active = service.resume(row["run_id"], speed=speed, reporter=ConsoleReporter(),
+                active = service.resume(row["run_id"], speed=speed, reporter=ConsoleReporter(), by=station_user(),
                                         operator_for=lambda sim, op=row["operator"]: sim or ConsoleOperator(op))
             except RunLeased as exc:
                 if args.run_id:
@@ -52,7 +69,6 @@ def _resume(args: argparse.Namespace) -> int:
                 print(f"sweattest: {exc}")
                 continue
             print(f"sweattest: resuming run {row['run_id']} (accession {row['accession']}, was {row['state']})")
-            folder = args.out or Path.cwd() / f"sweattest-{row['accession']}-{row['run_id']}"
             result = service.finish(active, active.perform(), folder)
             summary(result.record)
             print(f"Files written to {result.out_dir}")

@@ -30,7 +30,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "answers each manual step at the terminal), or with --simulate on simulated "
                                    "instruments. ORDER.json and SCENARIO.json are described in docs/formats.md; "
                                    "instruments in docs/config.md.")
-    p.add_argument("--order", required=True, type=Path, help="the test order (JSON)")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--order", type=Path, help="the test order (JSON), for a lab without an LIS feed")
+    source.add_argument("--accession", metavar="ACC",
+                        help="run the open order ACC of the worklist (from the LIS; `sweattest worklist`)")
+    p.add_argument("--operator", help="with --accession: who performs the test")
+    p.add_argument("--lot", help="with --accession: the pilocarpine lot (as on the pack)")
+    p.add_argument("--lot-expires", metavar="YYYY-MM-DD", help="with --accession: the lot's expiry date")
     p.add_argument("--simulate", type=Path, metavar="SCENARIO", default=None,
                    help="simulated truth and faults (JSON); the instruments are simulators")
     add_run_options(p)
@@ -39,7 +45,29 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     scenario = read_json(args.simulate, "scenario") if args.simulate is not None else None
-    return execute(read_json(args.order, "order"), scenario, args)
+    if args.accession is None:
+        return execute(read_json(args.order, "order"), scenario, args)
+    return execute(_worklist_order(args), scenario, args)
+
+
+def _worklist_order(args: argparse.Namespace) -> dict[str, Any]:
+    """The worklist's open order of ``--accession`` with the operator and the lot given here."""
+    from sweattest.lis.worklist import bench_order
+    from sweattest.record.worklist import open_order
+
+    missing = [f"--{name.replace('_', '-')}" for name in ("operator", "lot", "lot_expires")
+               if not (getattr(args, name) or "").strip()]
+    if missing:
+        raise ValidationError(f"--accession: give {', '.join(missing)} too (who performs the test, and the "
+                              "pilocarpine lot from the pack)")
+    config = load_config(args.config)
+    store = open_store(args.db)
+    try:
+        doc = bench_order(open_order(store, args.accession.strip()), config.lis)
+    finally:
+        store.close()
+    return doc | {"operator": args.operator.strip(),
+                  "pilocarpine_lot": {"lot": args.lot.strip(), "expires": args.lot_expires.strip()}}
 
 
 def execute(order_doc: Any, scenario_doc: Any | None, args: argparse.Namespace) -> int:
@@ -49,16 +77,14 @@ def execute(order_doc: Any, scenario_doc: Any | None, args: argparse.Namespace) 
     scenario = parse_scenario(scenario_doc, order.sites) if scenario_doc is not None else None
     clock = run_clock(args.speed, simulated=scenario is not None)
     check_order_now(order, clock, config.eligibility)
-    if args.out is not None and args.out.exists() and not args.out.is_dir():
-        raise ValidationError(f"--out: {args.out} exists and is not a folder; choose another path")
+    run_id = new_run_id(clock)
+    folder = out_dir(args.out, order.accession, run_id)  # checked before the 40-minute procedure, not after
     if scenario is None and not config.instruments:
         raise ValidationError(f"{config.source}: no instruments are configured; add [[instruments]] tables to "
                               "the lab configuration (docs/config.md, --config FILE), or give --simulate "
                               "SCENARIO.json for a simulated run")
     store = open_store(args.db)
     terminate_as_interrupt()
-    run_id = new_run_id(clock)
-    folder = out_dir(args.out, order.accession, run_id)
     reporter = ConsoleReporter()
     where = "simulated instruments" if scenario is not None else f"the instruments of {config.source}"
     print(f"sweattest: run {run_id} for accession {order.accession} ({order.protocol.title}), "

@@ -14,6 +14,7 @@ from sweattest.cli.options import add_config_option
 from sweattest.core.clock import RealClock
 from sweattest.core.config import load_config
 from sweattest.core.errors import ValidationError
+from sweattest.lis.worklist import WorklistBook
 from sweattest.record.store import open_store
 from sweattest.web.accounts import default_accounts
 
@@ -41,7 +42,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from sweattest.lis.service import LisService
     from sweattest.web.app import create_app
+    from sweattest.web.training import TRAINING_ORDERS
 
     if args.speed <= 0:
         raise ValidationError(f"--speed: {args.speed:g}; give a positive factor such as 30")
@@ -52,10 +55,11 @@ def _serve(args: argparse.Namespace) -> int:
         raise ValidationError(f"{config.source}: no instruments are configured for this station; add "
                               "[[instruments]] tables to the lab configuration (docs/config.md, --config FILE), "
                               "or start with --simulate for training runs")
-    order_book = OrderFolder(args.orders) if args.orders is not None else None
     accounts = default_accounts()
     clock = RealClock()
     store = open_store(args.db, clock)
+    fallback = OrderFolder(args.orders) if args.orders is not None else (TRAINING_ORDERS if args.simulate else {})
+    order_book = WorklistBook(store, config.lis, fallback)  # LIS orders first, then the order files
     if not list(accounts.users.list_users(store)):
         print("sweattest: no users yet. Create the first administrator, then start again:\n"
               "  sweattest user add ADMIN_NAME --role admin --name 'Full Name'", file=sys.stderr)
@@ -69,9 +73,13 @@ def _serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     mode = ("training (simulated instruments)" if args.simulate else
             "instruments: " + ", ".join(i.label for i in config.instruments))
+    lis = LisService(store, clock, config)
+    for line in lis.start():
+        print(f"sweattest: LIS: {line}")
     print(f"sweattest: bench UI on http://{args.host}:{args.port}/ ({mode}); Ctrl-C stops it")
     try:
         uvicorn.run(app, host=args.host, port=args.port, log_level="info", server_header=False)
     finally:
+        lis.stop()
         store.close()
     return 0

@@ -14,9 +14,11 @@ from sweattest.outputs.release import MEANINGS, amend, sign
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("sign", help="sign a run electronically (performed, reviewed) or amend a final result",
                        description="Electronic signature: asks for the password again and records the "
-                                   "meaning. 'reviewed' (reviewer or admin, never the run's operator) makes "
-                                   "the run final. A final result changes only with --amend and --reason, "
-                                   "recorded as a new version signed 'corrected'.")
+                                   "meaning. The run's operator signs 'performed'; then 'reviewed' (a reviewer "
+                                   "or admin who did not perform the run) makes the run final. A final result "
+                                   "changes only with --amend and --reason, by a reviewer or admin who did not "
+                                   "perform the run, recorded as a new version signed 'corrected' (fields: "
+                                   "docs/store.md, Amendments).")
     p.add_argument("run_id", metavar="RUN_ID")
     p.add_argument("--as", dest="username", required=True, metavar="USER", help="the signing user")
     p.add_argument("--meaning", choices=[m for m in MEANINGS if m != "corrected"],

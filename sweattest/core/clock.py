@@ -21,9 +21,9 @@ class Clock(ABC):
 
     #: How many of this clock's seconds pass per second of wall time; None: instant (no wall time passes).
     speed: float | None = 1.0
-    #: Whether this clock's time passes only when someone sleeps (a simulated clock): waiting for anything
-    #: else takes none of its time.
-    stands_still = False
+    #: A simulated clock: its time is the procedure's, not the time records are written at; it passes only when
+    #: someone sleeps, so waiting for anything else takes none of it.
+    virtual: bool = False
 
     @abstractmethod
     def monotonic(self) -> float:
@@ -67,7 +67,7 @@ class VirtualClock(Clock):
     machine never looks like a silent host to a simulated device's watchdog, and a run is reproducible.
     """
 
-    stands_still = True
+    virtual = True
 
     def __init__(self, start: datetime = DEFAULT_VIRTUAL_START, speed: float | None = None):
         if start.tzinfo is None or start.utcoffset() != timedelta(0):

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sweattest.core.errors import ConfigError, SweatTestError
 from sweattest.core.instruments import InstrumentConfig, parse_instruments
+from sweattest.core.lis_config import LisConfig, parse_lis
 from sweattest.core.rules.analysis_delay import DelayLimit, parse_limit
 from sweattest.core.rules.eligibility import Limits
 from sweattest.core.units import parse_quantity
@@ -71,6 +72,8 @@ class LabConfig:
     eligibility: Limits = field(default_factory=Limits)
     #: longest time from end of collection to analysis before the result is flagged ([analysis] max_delay)
     analysis_delay: DelayLimit = field(default_factory=DelayLimit)
+    #: the LIS interface ([lis], docs/lis.md): orders in, results out over MLLP, the codes of the test build
+    lis: LisConfig = field(default_factory=LisConfig)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -104,6 +107,8 @@ def load_config(path: str | Path | None = None) -> LabConfig:
         raise ConfigError(f"{file}: cannot be read: {exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file}: not valid TOML: {exc}; fix the syntax") from None
+    except RecursionError:
+        raise ConfigError(f"{file}: nested too deeply to be a lab configuration; check the file") from None
     return parse_config(doc, file)
 
 
@@ -112,6 +117,7 @@ def parse_config(doc: dict[str, Any], file: Path) -> LabConfig:
     doc = dict(doc)
     instruments = parse_instruments(doc.pop("instruments", []), file)
     second_person = _entry(doc.pop("entry", {}), file)
+    lis = parse_lis(doc.pop("lis", {}), file)
     _check_shape(doc, file)
     lab = Lab(**doc.get("lab", {}))
     hl7 = Hl7Identity(**doc.get("hl7", {}))
@@ -123,7 +129,7 @@ def parse_config(doc: dict[str, Any], file: Path) -> LabConfig:
 
     if ranges not in RANGE_SETS:
         raise ConfigError(f"{file}: [report] ranges = {ranges!r}: use one of {', '.join(RANGE_SETS)}")
-    return LabConfig(lab=lab, hl7=hl7, ranges=ranges, source=str(file), instruments=instruments,
+    return LabConfig(lab=lab, hl7=hl7, ranges=ranges, source=str(file), instruments=instruments, lis=lis,
                      second_entry_by_second_person=second_person,
                      eligibility=_eligibility(doc.get("eligibility", {}), file),
                      analysis_delay=_analysis(doc.get("analysis", {}), lab.timezone, file),
@@ -174,7 +180,7 @@ def _entry(section: object, file: Path) -> bool:
 def _check_shape(doc: dict[str, Any], file: Path) -> None:
     for section, value in doc.items():
         if section not in _SECTIONS:
-            known = ", ".join([*(f"[{s}]" for s in _SECTIONS), "[entry]", "[[instruments]]"])
+            known = ", ".join([*(f"[{s}]" for s in _SECTIONS), "[entry]", "[lis]", "[[instruments]]"])
             raise ConfigError(f"{file}: unknown section [{section}]; use {known}")
         if not isinstance(value, dict):
             raise ConfigError(f"{file}: {section} must be a section ([{section}]), not a value")

@@ -8,6 +8,9 @@ from typing import Any
 from sweattest.core.errors import ValidationError
 from sweattest.core.units import finite
 
+#: A patient's administrative sex as orders and HL7 PID-8 give it.
+SEXES = ("F", "M", "O", "U")
+
 _MISSING = object()
 
 

@@ -26,6 +26,8 @@ def read_json(path: str | Path, what: str) -> Any:
                               f"column {exc.colno}; fix the JSON syntax") from None
     except ValueError as exc:  # an integer of thousands of digits
         raise ValidationError(f"{what} file {path}: a number is too long ({exc}); check the file") from None
+    except RecursionError:
+        raise ValidationError(f"{what} file {path}: nested too deeply to be a {what}; check the file") from None
 
 
 def _refuse_constant(what: str, path: str | Path) -> Callable[[str], Any]:

@@ -166,6 +166,8 @@ def parse_protocol_text(text: str, name_or_path: str | Path) -> Protocol:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply to be a method; check the file") from None
     return replace(parse_protocol(data, path), text=text)
 
 

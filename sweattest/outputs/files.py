@@ -1,10 +1,16 @@
-"""Atomic file writes: temp file in the same folder, fsync, rename. A reader never sees half a file."""
+"""Atomic file writes: temp file in the same folder, fsync, rename. A reader never sees half a file. Output
+folders are checked before anything is produced, and names from an order become safe file names."""
 
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
+
+from sweattest.core.errors import ValidationError
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
 def _umask() -> int:
@@ -41,3 +47,34 @@ def write_atomic(path: Path, data: str | bytes) -> Path:
     finally:
         os.close(dir_fd)
     return path
+
+
+def file_safe(text: str) -> str:
+    """Text usable as one file name on every system: anything but letters, digits, ``.``, ``_`` and ``-``
+    becomes ``-`` (accessions may hold ``/``), so a name from an order never leaves its folder."""
+    safe = _UNSAFE.sub("-", text)
+    return "-" + safe if safe.startswith(".") else safe
+
+
+def check_folder(folder: Path, what: str, *, create: bool = True) -> Path:
+    """``folder`` as an output folder: it exists (or, with ``create``, can be created) and a file can be written
+    in it; else ValidationError naming ``what`` (the option). Checked before a run or a render starts; nothing
+    is created here."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ValidationError(f"{what}: {folder} is not a folder; choose a folder")
+    existing = folder
+    while not existing.exists():
+        if not create:
+            raise ValidationError(f"{what}: {folder} is not a folder (it does not exist); create it or choose another")
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ValidationError(f"{what}: {folder} cannot be created: {existing} is not a folder")
+    try:
+        with tempfile.TemporaryFile(dir=existing, prefix=".sweattest-check."):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise ValidationError(f"{what}: cannot write in {existing} ({reason}); choose a folder you can write "
+                              "to") from None
+    return folder

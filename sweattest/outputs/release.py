@@ -1,5 +1,6 @@
-"""Releasing a result: the electronic signature is recorded (sweattest.record.signoff), then a result made
-final or corrected is delivered to the LIMS drop folder of the lab configuration. The shells sign through
+"""Releasing a result: the electronic signature is recorded (sweattest.record.signoff) with the result
+queued for the LIS in its transaction (the durable outbox), then a result made final or corrected is
+delivered to the LIMS drop folder of the lab configuration. The shells sign through
 this module; the record never reaches up into what leaves the lab."""
 
 from __future__ import annotations
@@ -7,25 +8,29 @@ from __future__ import annotations
 from typing import Any
 
 from sweattest.core.config import LabConfig, load_config
-from sweattest.outputs.lims.delivery import deliver_on_signoff
+from sweattest.outputs.lims.delivery import deliver_on_signoff, lis_release
 from sweattest.record import signoff
-from sweattest.record.signoff import MEANINGS, signatures, versions
+from sweattest.record.signoff import MEANINGS, offered, signatures, versions
 
-__all__ = ["MEANINGS", "amend", "sign", "signatures", "versions"]
+__all__ = ["MEANINGS", "amend", "offered", "sign", "signatures", "versions"]
 
 
 def sign(store, clock, run_id: str, username: str, password: str, meaning: str, *, reason: str | None = None,
          config: LabConfig | None = None):
     """Sign ``run_id``; a "reviewed" signature makes the result final and delivers it."""
-    signature = signoff.sign(store, clock, run_id, username, password, meaning, reason=reason)
+    config = config or load_config()
+    signature = signoff.sign(store, clock, run_id, username, password, meaning, reason=reason,
+                             releasing=lis_release(config, clock, username))
     if meaning == "reviewed":
-        deliver_on_signoff(store, clock, run_id, config or load_config(), username)
+        deliver_on_signoff(store, clock, run_id, config, username)
     return signature
 
 
 def amend(store, clock, run_id: str, username: str, password: str, *, changes: dict[str, Any], reason: str,
           config: LabConfig | None = None) -> int:
     """Correct a final result (a new version signed "corrected") and deliver the correction."""
-    version = signoff.amend(store, clock, run_id, username, password, changes=changes, reason=reason)
-    deliver_on_signoff(store, clock, run_id, config or load_config(), username)
+    config = config or load_config()
+    version = signoff.amend(store, clock, run_id, username, password, changes=changes, reason=reason,
+                            releasing=lis_release(config, clock, username))
+    deliver_on_signoff(store, clock, run_id, config, username)
     return version

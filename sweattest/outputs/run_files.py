@@ -8,9 +8,8 @@ from datetime import datetime
 from pathlib import Path
 
 from sweattest.core.config import LabConfig, load_config
-from sweattest.outputs.files import write_atomic
+from sweattest.outputs.files import file_safe, write_atomic
 from sweattest.outputs.lims.csv_file import render_csv
-from sweattest.outputs.lims.delivery import file_safe
 from sweattest.outputs.lims.hl7 import render_oru
 from sweattest.outputs.report import render_html
 from sweattest.outputs.report.pdf import html_to_pdf

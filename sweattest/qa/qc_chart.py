@@ -1,9 +1,10 @@
-"""Levey-Jennings chart of one analyzer's control level: mean and ±1/2/3 SD lines, Westgard violations
+"""Levey-Jennings chart of one analyzer's control level by date: mean and ±1/2/3 SD lines, Westgard violations
 marked (rules from ``sweattest.core.rules.qc``, evaluated run by run with the runs before as history)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from sweattest.core.errors import ValidationError
@@ -38,13 +39,28 @@ def chart_points(store, analyzer: str, level: str, lot: str | None = None) -> tu
 
 
 def _levels(store, analyzer: str) -> list[str]:
+    return qc_choices(store).get(analyzer, [])
+
+
+def qc_choices(store) -> dict[str, list[str]]:
+    """Analyzer -> its control levels, as recorded in the QC results (sorted)."""
     import sqlalchemy as sa
 
     from sweattest.record.store import schema
 
     qc = schema.qc_results
+    out: dict[str, list[str]] = {}
     with store.engine.connect() as conn:
-        return list(conn.execute(sa.select(qc.c.level).where(qc.c.analyzer == analyzer).distinct()).scalars())
+        for analyzer, level in conn.execute(sa.select(qc.c.analyzer, qc.c.level).distinct()
+                                            .order_by(qc.c.analyzer, qc.c.level)):
+            out.setdefault(analyzer, []).append(level)
+    return out
+
+
+def rule_name(code: str) -> str:
+    """``westgard_2_2s_across`` -> ``2-2s across``: the rule as a Levey-Jennings chart names it."""
+    name = code.removeprefix("westgard_").replace("_across", " across").replace("_", "-")
+    return name.replace("r-", "R-")
 
 
 def _westgard(analyzer: str, rows: list[dict]) -> dict[str, tuple[tuple[str, ...], bool]]:
@@ -66,18 +82,20 @@ def _westgard(analyzer: str, rows: list[dict]) -> dict[str, tuple[tuple[str, ...
     return out
 
 
-def render_chart(points: list[ChartPoint], target: dict, title: str, out: Path) -> Path:
+def render_chart(points: list[ChartPoint], target: dict, title: str, out: Path, zone=None) -> Path:
+    """The chart as a PNG at ``out``; dates in ``zone`` (a ZoneInfo; default UTC)."""
     import io
 
     import matplotlib
 
     matplotlib.use("Agg")
+    import matplotlib.dates as mdates
     from matplotlib.figure import Figure
 
     mean, sd = target["mean"], target["sd"]
     fig = Figure(figsize=(10, 5), dpi=100)
     ax = fig.add_subplot()
-    xs = list(range(1, len(points) + 1))
+    xs = [p.at for p in points]
     ax.plot(xs, [p.value for p in points], marker="o", color="black", linewidth=1, label="control")
     ax.axhline(mean, color="green", linewidth=1.5, label=f"mean {mean:g}")
     for k, color in ((1, "#88aa88"), (2, "orange"), (3, "red")):
@@ -88,11 +106,15 @@ def render_chart(points: list[ChartPoint], target: dict, title: str, out: Path) 
         if p.violations:
             ax.plot(x, p.value, marker="o", markersize=12, fillstyle="none",
                     color="red" if p.rejected else "orange")
-            ax.annotate(", ".join(c.removeprefix("westgard_") for c in p.violations), (x, p.value),
+            ax.annotate(", ".join(rule_name(c) for c in p.violations), (x, p.value),
                         textcoords="offset points", xytext=(0, 10), ha="center", fontsize=7,
                         color="red" if p.rejected else "orange")
     ax.set_title(title)
-    ax.set_xlabel("control run")
+    ax.set_xlabel(f"date ({zone.key if zone is not None else 'UTC'})")
+    if len(set(xs)) == 1:  # one day of QC: a week around it, not years
+        ax.set_xlim(xs[0] - timedelta(days=3), xs[0] + timedelta(days=3))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d", tz=zone))
+    fig.autofmt_xdate()
     ax.set_ylabel("chloride (mmol/L)")
     ax.set_ylim(mean - 4 * sd, mean + 4 * sd)
     ax.legend(loc="upper right", fontsize=7)

@@ -55,17 +55,46 @@ def inducer_alarms(store, run_id: str) -> list[InducerAlarm]:
     return out
 
 
+def acknowledgements(store, run_id: str) -> dict[int, tuple[str, datetime]]:
+    """Who acknowledged the alarm of each stored event, and when (event seq -> (who, at))."""
+    return {e.new.get("event"): (e.who, e.at) for e in history(store, run_id) if e.what == ACKNOWLEDGE and e.new}
+
+
+def stopped_sites(store, run_id: str) -> dict[int, Any]:
+    """The run's stimulations stopped with the inducer confirmed safe (a fault or an emergency stop): the
+    stored abort events, by seq. An inducer not confirmed safe is an inducer alarm instead."""
+    out = {}
+    for e in store.events(run_id):
+        data = e.data or {}
+        if (e.kind == "abort" and e.accepted and e.site and not raises_alarm(data)
+                and ("output_off_confirmed" in data or data.get("code") == "emergency_stop")):
+            out[e.seq] = e
+    return out
+
+
 def acknowledge(store, run_id: str, seq: int, who: str, at: datetime) -> InducerAlarm:
-    """Record that ``who`` acknowledged the alarm of event ``seq`` at ``at``; a second acknowledgement of the
-    same alarm is refused."""
+    """Record that ``who`` acknowledged the alarm of event ``seq`` at ``at`` (an inducer alarm, or a
+    stimulation stopped); a second acknowledgement of the same alarm is refused."""
     alarm = next((a for a in inducer_alarms(store, run_id) if a.seq == seq), None)
+    why = "inducer not confirmed safe: switched off at its power switch, electrodes removed"
+    if alarm is None and (stopped := stopped_sites(store, run_id).get(seq)) is not None:
+        ack = acknowledgements(store, run_id).get(seq)
+        alarm = InducerAlarm(seq, stopped.site, str(stopped.data.get("reason", "")), True, stopped.at,
+                             ack[0] if ack else None, ack[1] if ack else None)
+        why = "stimulation stopped: electrodes removed, skin checked"
     if alarm is None:
-        raise ValidationError(f"run {run_id} has no inducer alarm {seq}; reload the run's screen")
+        raise ValidationError(f"run {run_id} has no alarm {seq}; reload the run's screen")
     if alarm.acknowledged:
         raise ValidationError(f"this alarm was already acknowledged by {alarm.acknowledged_by}; the screen now "
                               "shows it as acknowledged")
     with store.writing() as conn:
-        append_audit(conn, run_id=run_id, who=who, what=ACKNOWLEDGE, at=at,
-                     why="inducer not confirmed safe: switched off at its power switch, electrodes removed",
+        append_audit(conn, run_id=run_id, who=who, what=ACKNOWLEDGE, at=at, why=why,
                      new={"event": seq, "site": alarm.site})
     return InducerAlarm(alarm.seq, alarm.site, alarm.reason, alarm.output_off, alarm.at, who, at)
+
+
+def acknowledge_timing(store, run_id: str, alarm: str, text: str, who: str, at: datetime) -> None:
+    """Record that ``who`` acknowledged, at ``at``, a timing alarm of the run's screens (a collection about to
+    run past its maximum time, a collector left waiting): ``alarm`` names it, ``text`` is what it said."""
+    with store.writing() as conn:
+        append_audit(conn, run_id=run_id, who=who, what=ACKNOWLEDGE, at=at, why=text, new={"alarm": alarm})

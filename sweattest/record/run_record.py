@@ -9,17 +9,19 @@ blank) and ``withheld``. Reports and LIMS files format these values; they never 
 It also keeps the eligibility findings and override reasons, the time from collection to analysis per site
 (flagged past the lab's limit), and the interpretation withheld, with the reason, when a block finding exists.
 Later additions to version 3 (optional for readers): ``instruments`` (as the run's readiness check recorded
-them, None: not recorded), and in ``method`` the analyzer's measuring range and the balance readability.
+them, None: not recorded), and in ``method`` the analyzer's measuring range and the balance readability;
+``resumed`` (each time the run was brought back after its process stopped: at, by, state_found) and in
+``performed`` whether it was signed (``signed``).
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sweattest.core.jsonable import to_jsonable
 from sweattest.core.procedure.core import result
-from sweattest.core.procedure.model import RunState, SiteRecord
+from sweattest.core.procedure.model import RunState, SiteRecord, Step
 from sweattest.core.rules.analysis_delay import DelayLimit, check_delay, delay_minutes, limit_from_dict
 from sweattest.core.rules.findings import Finding, Severity, withheld_because
 from sweattest.core.rules.ranges import RangeSet, range_set
@@ -50,7 +52,7 @@ def run_record(run: RunState, order: dict[str, Any], *, generated_at, qc: dict[s
                ranges: str = "cff_2017", withheld: str | None = None,
                instruments: dict[str, Any] | None = None) -> dict[str, Any]:
     """The record of ``run``. ``signatures``: dicts with username, full_name, meaning, at (datetime);
-    ``corrections``: the amendments applied to ``run`` (sweattest.outputs.report.amendments), oldest first;
+    ``corrections``: the amendments applied to ``run`` (sweattest.record.amendable), oldest first;
     ``ranges``: the lab's range set (by name; chosen for the patient's age at collection). A block finding
     among the run's stored eligibility findings withholds the interpretation (``withheld``: another reason).
     ``instruments``: role -> instrument (sweattest.record.run_instruments), None when not recorded."""
@@ -84,6 +86,8 @@ def run_record(run: RunState, order: dict[str, Any], *, generated_at, qc: dict[s
         "qc": dict(qc) if qc else dict(SIMULATED_QC if "simulation" in order else QC_NOT_RECORDED),
         "performed": _performed(run, order, signatures),
         "reviewed": _reviewed(run, signatures),
+        # each time the run was brought back after its process stopped (crash, power loss), outputs forced off
+        "resumed": [{"at": r.at.isoformat(), "by": r.by, "state_found": r.state_found} for r in run.resumptions],
         "report": _report_status(run, corrections),
     }
 
@@ -121,12 +125,15 @@ def _chloride(r: SiteResult) -> dict[str, Any] | None:
 
 
 def _analysis(s: SiteRecord, limit: DelayLimit) -> tuple[dict[str, Any] | None, list[Finding]]:
-    """When the site was analysed, how long after the end of collection, and a warning past the limit."""
-    ended, analysed = _step_time(s, "finish_collection"), _step_time(s, "analyze")
+    """When the site was analysed, how long after the end of collection, and a warning past the limit. The
+    delay is the procedure's (``t``): a simulated run's sample waits on the simulated clock, whatever the
+    time its records were written at."""
+    ended, analysed = _step(s, "finish_collection"), _step(s, "analyze")
     if ended is None or analysed is None:
         return None, []
-    return ({"at": analysed.isoformat(), "delay_min": delay_minutes(ended, analysed), "limit": limit.as_dict()},
-            check_delay(ended, analysed, limit, s.site))
+    waited = ended.at + timedelta(seconds=analysed.t - ended.t)
+    return ({"at": analysed.at.isoformat(), "delay_min": delay_minutes(ended.at, waited), "limit": limit.as_dict()},
+            check_delay(ended.at, waited, limit, s.site))
 
 
 def _site(s: SiteRecord, p, r: SiteResult, limit: DelayLimit) -> dict[str, Any]:
@@ -174,10 +181,10 @@ def _site(s: SiteRecord, p, r: SiteResult, limit: DelayLimit) -> dict[str, Any]:
     }
 
 
-def _step_time(s: SiteRecord, event: str) -> datetime | None:
+def _step(s: SiteRecord, event: str) -> Step | None:
     for st in reversed(s.steps):
         if st.event == event:
-            return st.at
+            return st
     return None
 
 
@@ -199,9 +206,10 @@ def _signed(signatures, meaning: str) -> dict[str, Any] | None:
 
 
 def _performed(run: RunState, order: dict[str, Any], signatures) -> dict[str, Any]:
+    """Who performed the run, from the "performed" signature; before it, the order's operator, not signed."""
     sig = _signed(signatures, "performed")
     return {"by": sig["username"] if sig else order["operator"],
-            "name": sig.get("full_name") if sig else None,
+            "name": sig.get("full_name") if sig else None, "signed": sig is not None,
             "at": _iso(sig["at"]) if sig else _last_step_at(run, {"release_result", "abort"})}
 
 

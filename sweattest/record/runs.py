@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from sweattest.core.errors import ProcedureError, TamperError, ValidationError
@@ -12,6 +13,9 @@ from sweattest.core.procedure.events import Event
 from sweattest.core.procedure.model import RunState
 from sweattest.core.protocol import Protocol, load_protocol, protocol_from_snapshot
 from sweattest.record.lease import process_owner
+
+#: Key of an event's data holding the simulated clock's time of the event (see ``commit_event``).
+PROCEDURE_AT = "procedure_at"
 
 
 def stored_order(row: dict[str, Any]) -> dict[str, Any]:
@@ -54,18 +58,31 @@ def stored_protocol(row: dict[str, Any], order: dict[str, Any]) -> Protocol:
 def stored_event(e) -> Event:
     data = dict(e.data)
     actor = data.pop("actor", "system")
+    data.pop(PROCEDURE_AT, None)
     return Event(kind=e.kind, at=e.at, t=e.t, site=e.site, data=from_jsonable(data), actor=actor)
 
 
-def commit_event(store, run: RunState, event: Event, *, after: int | None = None, owner: str | None = None):
+def procedure_time(e) -> datetime:
+    """When a stored event happened on the procedure's clock (its ``at`` unless a simulated clock ran)."""
+    stamp = e.data.get(PROCEDURE_AT)
+    return datetime.fromisoformat(stamp) if stamp else e.at
+
+
+def commit_event(store, run: RunState, event: Event, *, after: int | None = None, owner: str | None = None,
+                 procedure_at: datetime | None = None):
     """The write-ahead step: the core decides (pure), the event is committed, the run's state updated; only
     then may its effects be carried out. Returns (new state, effects). A refused event is recorded as refused
     and its ``ProcedureError`` / ``ValidationError`` raised.
 
     ``after``: the sequence number of the last event ``run`` was built from; ``owner``: the writer's lease
     owner id. If the stored run moved on since, or another live process holds it, ``RunTakenOver`` is raised
-    and nothing is written: the event would apply to the run as remembered, not as stored."""
+    and nothing is written: the event would apply to the run as remembered, not as stored.
+
+    ``procedure_at``: the simulated clock's time of the event, kept beside its ``at`` (the time it was
+    written) when a simulated run's clock is not the record's."""
     payload = to_jsonable(event.data) | {"actor": event.actor}
+    if procedure_at is not None:
+        payload[PROCEDURE_AT] = procedure_at.isoformat()
     try:
         new_run, effects = apply(run, event)
     except (ProcedureError, ValidationError) as exc:

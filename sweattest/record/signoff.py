@@ -1,14 +1,18 @@
 """Electronic signatures and amendments (21 CFR Part 11 style).
 
 A signature asks for the password again and records who (user name and full name), when (UTC), what it
-means (performed, reviewed, corrected) and which version of the result it signs. Signing "reviewed" makes
-the run final (review, then report). A final result changes only through an amendment with a reason: a new
-result version, signed "corrected". Each write records an audit entry in the same transaction.
+means (performed, reviewed, corrected) and which version of the result it signs. Two people release a
+result: the run's operator signs "performed", then a reviewer or admin who did not perform it signs
+"reviewed", which makes the run final (review, then report). A final result changes only through an
+amendment with a reason, signed "corrected" by a reviewer or admin who did not perform the run (who performed
+it never signs a correction of their own work alone): a new result version whose fields and values are
+checked as on entry (sweattest.record.amendable). Each write records an audit entry in the same transaction.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,7 +21,7 @@ import sqlalchemy as sa
 
 from sweattest.core.errors import ProcedureError, ValidationError
 from sweattest.core.jsonable import to_jsonable
-from sweattest.core.units import number_in
+from sweattest.record.amendable import apply_amendments, check_changes
 from sweattest.record.store import schema
 from sweattest.record.store.chain import append_audit, canonical_json
 from sweattest.record.users import User, authenticate
@@ -49,10 +53,17 @@ class ResultVersion:
     at: datetime
 
 
+#: A write that belongs with a releasing signature (the result queued for the LIS): called with the
+#: signature's connection, the run id and the result version, inside its transaction.
+Releasing = Callable[[Any, str, int], None]
+
+
 def sign(store, clock, run_id: str, username: str, password: str, meaning: str, *,
-         reason: str | None = None) -> Signature:
-    """Sign a run after re-authenticating. "reviewed" needs a reviewer or admin who is not the run's
-    operator, and makes the run final; "corrected" signatures come only from ``amend``."""
+         reason: str | None = None, releasing: Releasing | None = None) -> Signature:
+    """Sign a run after re-authenticating. "performed" comes from the run's operator; "reviewed" needs a
+    reviewer or admin who did not perform the run, after the "performed" signature, and makes the run final;
+    "corrected" signatures come only from ``amend``. ``releasing`` runs in the transaction of a "reviewed"
+    signature."""
     if meaning not in MEANINGS:
         raise ValidationError(f"meaning {meaning!r}: use one of {', '.join(MEANINGS)}")
     if meaning == "corrected":
@@ -60,13 +71,22 @@ def sign(store, clock, run_id: str, username: str, password: str, meaning: str, 
                               "which records the changes and the reason")
     user = authenticate(store, username, password)
     row = _run_row(store, run_id)
+    signed = signatures(store, run_id)
     if meaning == "reviewed":
-        _check_reviewer(store, user, row)
+        _check_reviewer(user, row, signed, "review")
         _check_state(store, run_id, "result_ready", "review")
+        if not any(s.meaning == "performed" for s in signed):
+            raise ValidationError(f"run {run_id} is not signed performed: its operator ({row['operator']}) "
+                                  "signs it first, then a reviewer")
         _check_qc(store, run_id)
-    if meaning == "performed" and user.username != row["operator"]:
-        raise ValidationError(f"only the run's operator ({row['operator']}) can sign it as performed")
-    signature = _record_signature(store, clock, user, run_id, meaning, reason)
+    if meaning == "performed":
+        if user.username != row["operator"]:
+            raise ValidationError(f"only the run's operator ({row['operator']}) can sign it as performed")
+        if any(s.meaning == "performed" for s in signed):
+            raise ValidationError(f"run {run_id} is already signed performed")
+        _check_state(store, run_id, "result_ready", "sign performed")
+    signature = _record_signature(store, clock, user, run_id, meaning, reason,
+                                  releasing if meaning == "reviewed" else None)
     if meaning == "reviewed":
         from sweattest.record.runs import record_event
 
@@ -75,33 +95,49 @@ def sign(store, clock, run_id: str, username: str, password: str, meaning: str, 
     return signature
 
 
+def offered(store, run_id: str, username: str, role: str) -> str | None:
+    """The signature ``username`` (of ``role``) may give the run now: "performed", "reviewed" or None."""
+    row = store.get_run(run_id)
+    if row is None or row["state"] in ("reported", "aborted"):
+        return None
+    signed = signatures(store, run_id)
+    performed = [s.username for s in signed if s.meaning == "performed"]
+    if not performed:
+        return "performed" if username == row["operator"] else None
+    if role in REVIEWER_ROLES and username != row["operator"] and username not in performed:
+        return "reviewed"
+    return None
+
+
 def amend(store, clock, run_id: str, username: str, password: str, *, changes: dict[str, Any],
-          reason: str) -> int:
+          reason: str, releasing: Releasing | None = None) -> int:
     """Change a final result: a new version with the changes and the reason, signed "corrected"; returns
-    the new version number. Needs a reviewer or admin."""
+    the new version number. Needs a reviewer or admin who did not perform the run; each change is checked
+    as on entry against the current version and must change something. ``releasing`` runs in the
+    amendment's transaction."""
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError("amendment: a reason is required (it is printed on the corrected report)")
-    if not isinstance(changes, dict) or not changes or not all(isinstance(k, str) and k for k in changes):
-        raise ValidationError("amendment: give the changed fields as a non-empty object of name -> new value")
-    for key, new in changes.items():
-        if key.endswith(".chloride"):  # checked before anything is written; the report applies it
-            number_in(new, "mmol/L", "concentration", f"amendment {key} (a number in mmol/L, e.g. 45)")
     user = authenticate(store, username, password)
-    if user.role not in REVIEWER_ROLES:
-        raise ValidationError(f"{user.username} is a {user.role}: only a reviewer or admin can amend a result")
-    _run_row(store, run_id)
+    row = _run_row(store, run_id)
+    _check_reviewer(user, row, signatures(store, run_id), "amend")
     _check_state(store, run_id, "reported", "amend")
-    changes = _plain(changes)
+    run, order, _ = current_result(store, run_id)
+    changes, old = check_changes(run, order, changes)
+    changes, old = _plain(changes), _plain(old)
     now = clock.utcnow()
     with store.writing() as conn:
         version = _current_version(conn, run_id) + 1
-        old = _amended_values(conn, run_id)
         conn.execute(schema.result_versions.insert().values(run_id=run_id, version=version, changes=changes,
                                                             reason=reason, by=user.username, at=now))
         _insert_signature(conn, user, run_id, "corrected", now, reason, version)
+        if "patient.mrn" in changes:  # the run list shows the MRN from the run's row
+            conn.execute(schema.runs.update().where(schema.runs.c.run_id == run_id)
+                         .values(patient_mrn=changes["patient.mrn"]))
         append_audit(conn, run_id=run_id, who=user.username, what="amend", at=now, why=reason,
-                     old={k: old.get(k) for k in changes}, new=changes | {"version": version})
+                     old=old, new=changes | {"version": version})
+        if releasing is not None:
+            releasing(conn, run_id, version)
     return version
 
 
@@ -121,11 +157,23 @@ def versions(store, run_id: str) -> list[ResultVersion]:
     return [ResultVersion(r["run_id"], r["version"], r["changes"], r["reason"], r["by"], r["at"]) for r in rows]
 
 
-def _record_signature(store, clock, user: User, run_id: str, meaning: str, reason: str | None) -> Signature:
+def current_result(store, run_id: str):
+    """The run and its order as the current result version shows them (every amendment applied), and the
+    corrections as the report lists them."""
+    from sweattest.record.runs import load_run
+
+    run, order = load_run(store, run_id)
+    return apply_amendments(run, order, versions(store, run_id))
+
+
+def _record_signature(store, clock, user: User, run_id: str, meaning: str, reason: str | None,
+                      releasing: Releasing | None = None) -> Signature:
     now = clock.utcnow()
     with store.writing() as conn:
         version = _current_version(conn, run_id)
         _insert_signature(conn, user, run_id, meaning, now, reason, version)
+        if releasing is not None:
+            releasing(conn, run_id, version)
     return Signature(run_id, user.username, user.full_name, meaning, now, reason, version)
 
 
@@ -138,14 +186,15 @@ def _insert_signature(conn, user: User, run_id: str, meaning: str, at: datetime,
                  new={"meaning": meaning, "full_name": user.full_name, "version": version})
 
 
-def _check_reviewer(store, user: User, row: dict) -> None:
+def _check_reviewer(user: User, row: dict, signed: list[Signature], action: str) -> None:
+    """Only a reviewer or admin who did not perform the run reviews it or signs a correction of it."""
     if user.role not in REVIEWER_ROLES:
-        raise ValidationError(f"{user.username} is a {user.role}: only a reviewer or admin can review a run")
-    performed = any(s.username == user.username and s.meaning == "performed" for s in signatures(store,
-                                                                                               row["run_id"]))
+        raise ValidationError(f"{user.username} is a {user.role}: only a reviewer or admin can {action} a run")
+    performed = any(s.username == user.username and s.meaning == "performed" for s in signed)
     if user.username == row["operator"] or performed:
-        raise ValidationError(f"a tech cannot review their own run: {user.username} performed run "
-                              f"{row['run_id']}; another reviewer must sign it")
+        what = "review their own run" if action == "review" else "sign a correction of their own run alone"
+        raise ValidationError(f"a tech cannot {what}: {user.username} performed run {row['run_id']}; "
+                              f"another reviewer must {'sign it' if action == 'review' else 'amend it'}")
 
 
 def _check_qc(store, run_id: str) -> None:
@@ -179,14 +228,6 @@ def _current_version(conn, run_id: str) -> int:
     rv = schema.result_versions
     latest = conn.execute(sa.select(sa.func.max(rv.c.version)).where(rv.c.run_id == run_id)).scalar()
     return latest or ORIGINAL_VERSION
-
-
-def _amended_values(conn, run_id: str) -> dict[str, Any]:
-    rv = schema.result_versions
-    out: dict[str, Any] = {}
-    for changes in conn.execute(sa.select(rv.c.changes).where(rv.c.run_id == run_id).order_by(rv.c.version)):
-        out.update(changes[0])
-    return out
 
 
 def _plain(changes: dict[str, Any]) -> dict[str, Any]:

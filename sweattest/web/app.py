@@ -16,7 +16,7 @@ from starlette.staticfiles import StaticFiles
 from sweattest.core.clock import Clock
 from sweattest.core.config import LabConfig
 from sweattest.core.resources import data_dir
-from sweattest.web import auth_views, bench_views, qa_views, run_views
+from sweattest.web import auth_views, bench_views, live_stream, qa_views, run_views
 from sweattest.web.accounts import Accounts
 from sweattest.web.bench import BenchManager
 from sweattest.web.context import WebContext
@@ -32,31 +32,38 @@ ROUTES: tuple[tuple[str, tuple[str, ...], tuple[str, ...], Any], ...] = (
     ("/bench/draft/{draft_id}/{step}", ("GET", "POST"), BENCH, bench_views.draft_step),
     ("/runs/{run_id}", ("GET",), VIEW, run_views.run_page),
     ("/runs/{run_id}/live", ("GET",), VIEW, run_views.live),
+    ("/runs/{run_id}/events", ("GET",), VIEW, live_stream.events),
     ("/runs/{run_id}/confirm", ("POST",), BENCH, run_views.confirm),
     ("/runs/{run_id}/stop", ("POST",), BENCH, run_views.emergency_stop),
     ("/runs/{run_id}/alarms/{seq}/acknowledge", ("POST",), BENCH, run_views.acknowledge_alarm),
     ("/runs/{run_id}/sign", ("POST",), BENCH, run_views.sign),
     ("/runs/{run_id}/report", ("GET",), VIEW, run_views.report_html),
     ("/runs/{run_id}/report.pdf", ("GET",), VIEW, run_views.report_pdf),
-    ("/qa/runs", ("GET",), VIEW, qa_views.runs_list),
+    ("/qa/runs", ("GET", "POST"), VIEW, qa_views.runs_list),
     ("/qa/runs/{run_id}", ("GET",), VIEW, qa_views.run_detail),
     ("/qa/runs/{run_id}/amend", ("POST",), REVIEW, qa_views.amend),
     ("/qa/qc", ("GET",), QA, qa_views.qc_page),
     ("/qa/qc.png", ("GET",), QA, qa_views.qc_png),
     ("/qa/qns", ("GET",), QA, qa_views.qns_page),
+    ("/qa/turnaround", ("GET",), QA, qa_views.turnaround_page),
+    ("/qa/lis", ("GET",), QA, qa_views.lis_page),
     ("/admin/users", ("GET",), ADMIN, qa_views.users_page),
 )
 
 
 def create_app(store, clock: Clock, accounts: Accounts, *, simulate: bool = False, pace: float | None = 30.0,
-               secret_key: str | None = None, config: LabConfig | None = None, order_book=None) -> Starlette:
+               secret_key: str | None = None, config: LabConfig | None = None, order_book=None,
+               live_heartbeat_s: float = 2.0, live_stream_s: float = 60.0) -> Starlette:
+    """``live_heartbeat_s``: seconds between the heartbeats of a run screen's updates; ``live_stream_s``: the
+    longest life of one update stream (the screen reconnects and its log-in is checked again)."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(data_dir("templates") / "web")),
                              autoescape=True, undefined=jinja2.StrictUndefined)
     context = WebContext(store=store, clock=clock, accounts=accounts, simulate=simulate, env=env,
                          config=config or LabConfig(),
                          bench=BenchManager(store, clock, simulate=simulate, pace=pace, config=config),
                          order_book=order_book if order_book is not None else (TRAINING_ORDERS if simulate else {}),
-                         scenarios=TRAINING_SCENARIOS if simulate else {})
+                         scenarios=TRAINING_SCENARIOS if simulate else {},
+                         live_heartbeat_s=live_heartbeat_s, live_stream_s=live_stream_s)
     routes = [Route(path, guard(roles, view), methods=list(methods)) for path, methods, roles, view in ROUTES]
     routes += [Route("/login", auth_views.login, methods=["GET", "POST"]),
                Mount("/static", StaticFiles(directory=str(data_dir("templates") / "web" / "static")),

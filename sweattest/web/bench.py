@@ -7,13 +7,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import pint
 
+from sweattest.bench.live_view import RunView, ViewReporter, timer_entry, timing_alarms
 from sweattest.bench.order import Order
-from sweattest.bench.runner import Reporter
 from sweattest.bench.service import ActiveRun, RunService
 from sweattest.bench.simulation.scenario import parse_scenario
 from sweattest.bench.simulation.world import SimulatedOperator
@@ -27,8 +28,8 @@ from sweattest.record.runs import load_run
 
 log = logging.getLogger(__name__)
 
-#: Live trace points kept per site for the chart (one per second of stimulation is plenty on screen).
-TRACE_STEP_S = 1.0
+#: How often (wall seconds) the station's ticker refreshes the timers and timing alarms of every live run.
+TICK_S = 0.25
 
 
 class OperatorGone(Exception):
@@ -52,6 +53,7 @@ class Prompt:
     lot: str | None = None
     dimension: str | None = None  # enter_reading: mass | concentration
     entry: int | None = None  # enter_reading: 1, or 2 (blind to the first)
+    label: str | None = None  # enter_reading: what is read, in the tech's words ("chloride of sample 1")
 
 
 class WebOperator:
@@ -72,18 +74,22 @@ class WebOperator:
         self.notice: str | None = None  # the last message that needed no answer (e.g. entries disagreed)
         #: called about once a second while a person is waited for (the runner's lease renewal)
         self.keep_alive: Callable[[], None] = lambda: None
+        #: called when the prompt appears or is answered (the screens' read model)
+        self.on_change: Callable[[], None] = lambda: None
 
     def _ask(self, kind: str, site: str, text: str, action: str, **extra: Any) -> Any:
         with self._cond:
             self._ids += 1
             self.prompt = Prompt(self._ids, kind, site, text, action, **extra)
             self._answered = False
+            self.on_change()
             while not self._answered:
                 if self._closed:
                     raise OperatorGone("the bench session was closed")
                 self._cond.wait(timeout=1.0)  # a person is being waited for; no procedure time involved
                 self.keep_alive()
             self.prompt = None
+            self.on_change()
             return self._answer
 
     def confirm(self, prompt_id: int, value: str | None = None, *, by: str | None = None,
@@ -104,7 +110,8 @@ class WebOperator:
                     check_plausible(self.protocol, answer)
             elif prompt.kind == "enter_reading":
                 assert prompt.dimension is not None
-                answer = (parse_quantity(value or "", prompt.dimension, prompt.text), by or self.name)
+                answer = (parse_quantity(value or "", prompt.dimension, prompt.label or prompt.dimension),
+                          by or self.name)
             elif prompt.kind == "device_completed":
                 answer = (device_error or "").strip() or None
             self._answer, self._answered = answer, True
@@ -146,7 +153,7 @@ class WebOperator:
     def enter_reading(self, what: str, dimension: str, label: str, entry: int) -> tuple[pint.Quantity, str]:
         blind = " (second entry: read the display again yourself; the first entry is not shown)" if entry == 2 else ""
         return self._ask("enter_reading", "", f"Enter the {label} shown on the instrument{blind}.",
-                         "Save the entry", dimension=dimension, entry=entry)
+                         "Save the entry", dimension=dimension, entry=entry, label=label)
 
     def confirm_device_started(self, site: str, text: str) -> None:
         self._ask("device_started", site, text, "Started on the device")
@@ -164,51 +171,29 @@ class WebOperator:
             self.simulated.load_analyzer(site, sample_id)
 
 
-@dataclass
-class Live:
-    """What the screen shows between store events: the live current and the timers."""
-
-    trace: dict[str, list[tuple[float, float, float]]] = field(default_factory=dict)  # site -> (t, sp, i)
-    stimulating: dict[str, dict[str, float]] = field(default_factory=dict)
-    messages: list[str] = field(default_factory=list)
-    #: inducer alarms raised by the runner (the stored events keep them and their acknowledgement)
-    alarms: list[str] = field(default_factory=list)
-
-
-class WebReporter(Reporter):
-    def __init__(self, live: Live):
-        self.live = live
-
-    def stimulation(self, site, t, setpoint_ma, current_ma, voltage_v, charge_ma_min, duration_s):
-        points = self.live.trace.setdefault(site, [])
-        if not points or t - points[-1][0] >= TRACE_STEP_S:
-            points.append((round(t, 1), round(setpoint_ma, 3), round(current_ma, 3)))
-        self.live.stimulating[site] = {"t": t, "setpoint_ma": setpoint_ma, "current_ma": current_ma,
-                                       "voltage_v": voltage_v, "charge_ma_min": charge_ma_min,
-                                       "duration_s": duration_s}
-
-    def countdown(self, site, remaining_s, total_s, what: str = "collecting") -> None:
-        if what == "stimulating":  # a stand-alone inducer: no current to show, only its time
-            self.live.stimulating[site] = {"t": total_s - remaining_s, "duration_s": total_s, "standalone": True}
-
-    def message(self, text: str) -> None:
-        self.live.messages = (self.live.messages + [text])[-5:]
-
-    def alarm(self, site: str | None, text: str) -> None:
-        self.live.alarms = self.live.alarms + [text]
-
-
 class BenchSession:
-    """One active run: its runner thread, its operator and its live data."""
+    """One active run: its runner thread, its operator and its read model (``view``), which every open screen
+    of the run receives its updates from."""
 
-    def __init__(self, active: ActiveRun, live: Live):
+    def __init__(self, active: ActiveRun, view: RunView, reporter: ViewReporter, fmt: Callable[[datetime], str]):
         self.run_id = active.run_id
         self.runner = active.runner
         self.operator: WebOperator = active.runner.operator  # type: ignore[assignment]
-        self.live = live
+        self.view = view
         self.bench = active.bench
+        self.clock = active.clock
         self.error: str | None = None
+        self._fmt = fmt
+        self._prompt_seen: tuple[int, float] | None = None
+        self._done = False
+        view.run = active.runner.run
+        reporter.on_change = self.refresh
+        self.operator.on_change = self.refresh
         self.thread = threading.Thread(target=self._work, name=f"run-{self.run_id}", daemon=True)
+
+    @property
+    def live(self) -> RunView:
+        return self.view
 
     def _work(self) -> None:
         try:
@@ -224,10 +209,45 @@ class BenchSession:
             if warning:
                 log.critical("run %s: %s", self.run_id, warning)
                 self.error = warning
+            self._done = True
+            self.view.set_timers({})
+            self.view.set_timing_alarms({})
+            self.refresh()
 
     @property
     def active(self) -> bool:
-        return self.thread.is_alive()
+        return self.thread.is_alive() and not self._done
+
+    def refresh(self) -> None:
+        """The screen recomputed from the run in memory (no store read); pushed if it changed."""
+        from sweattest.web.screens import screen
+
+        if self.view.run is None:
+            return
+        try:
+            self.view.set_screen(screen(self.view.run, self))
+        except Exception:  # noqa: BLE001 - called by the runner: a screen's trouble never stops the run
+            log.exception("run %s: the screen could not be updated", self.run_id)
+
+    def tick(self) -> None:
+        """The station's ticker: the latest reading, the timers with their clock end times, timing alarms."""
+        now = self.runner.elapsed()
+        self.view.flush(self.clock.monotonic())
+        if not self.active:
+            return
+        utc = self.clock.utcnow()
+        timers = {site: timer_entry(t["remaining_s"], t["total_s"], utc, self._fmt)
+                  for site, t in self.collection_left().items()}
+        self.view.set_timers(timers)
+        prompt = self.operator.prompt
+        if prompt is None:
+            self._prompt_seen = None
+        elif self._prompt_seen is None or self._prompt_seen[0] != prompt.id:
+            self._prompt_seen = (prompt.id, now)
+        waited = now - self._prompt_seen[1] if self._prompt_seen else 0.0
+        stimulating = self.view.screen.get("stimulating")
+        self.view.set_timing_alarms(timing_alarms(timers, prompt.site if prompt else None,
+                                                  prompt.kind if prompt else None, waited, stimulating))
 
     def collection_left(self) -> dict[str, dict[str, float]]:
         """Seconds left on each collection timer, from the runner's own timers."""
@@ -251,25 +271,50 @@ class BenchManager:
         self.pace = pace  # training runs: how much faster than real time (None: as fast as possible)
         self.service = RunService(store, config)
         self.sessions: dict[str, BenchSession] = {}
+        self.zone = (config or LabConfig()).zone
         self._lock = threading.Lock()
+        self._ticker: threading.Thread | None = None
+        self._closing = threading.Event()
 
     def start(self, order: Order, scenario_doc: dict[str, Any] | None, operator_name: str) -> str:
         """Create the run (written ahead), then run it in a thread. Returns the run id."""
         scenario = parse_scenario(scenario_doc, order.sites) if self.simulate and scenario_doc is not None else None
         if self.simulate and scenario is None:
             raise ValidationError("training: pick a scenario for the simulated instruments")
-        live = Live()
+        view, reporter = self._view(order.protocol)
         active = self.service.start(
             order, clock=self._run_clock() if scenario is not None else self.clock, scenario=scenario,
             operator_for=lambda simulated: WebOperator(operator_name, simulated, order.protocol),
-            reporter=WebReporter(live))
-        self._launch(BenchSession(active, live))
+            reporter=reporter)
+        view.run_id = active.run_id
+        self._launch(BenchSession(active, view, reporter, self._clock_time))
         return active.run_id
+
+    def _view(self, protocol: Protocol) -> tuple[RunView, ViewReporter]:
+        view = RunView("", protocol.current.to("mA").magnitude)
+        return view, ViewReporter(view, self.clock.monotonic, lambda: None)
+
+    def _clock_time(self, at: datetime) -> str:
+        """A time of day on the lab's clock, as the screens show it."""
+        return f"{at.astimezone(self.zone):%H:%M:%S}"
 
     def _launch(self, session: BenchSession) -> None:
         with self._lock:
             self.sessions[session.run_id] = session
+            if self._ticker is None:
+                self._ticker = threading.Thread(target=self._tick, name="bench-ticker", daemon=True)
+                self._ticker.start()
+        session.refresh()
         session.thread.start()
+
+    def _tick(self) -> None:
+        """Timers and timing alarms of every live run, a few times a second, until the station closes."""
+        while not self._closing.wait(TICK_S):  # wall time between refreshes of the screens, not procedure time
+            for session in list(self.sessions.values()):
+                try:
+                    session.tick()
+                except Exception:  # noqa: BLE001 - a screen refresh never stops the station
+                    log.exception("run %s: screen refresh failed", session.run_id)
 
     def resume_unfinished(self, left_alone: Callable[[str], None] = log.warning) -> list[str]:
         """At start-up: every run a crash left unfinished is brought back under control (outputs off, a site
@@ -294,13 +339,15 @@ class BenchManager:
         return resumed
 
     def _resume(self, run_id: str, simulated: bool) -> None:
-        live = Live()
         run, _ = load_run(self.store, run_id)
+        view, reporter = self._view(run.protocol)
+        view.run_id = run_id
         active = self.service.resume(
-            run_id, speed=self.pace, clock=None if simulated else self.clock, reporter=WebReporter(live),
+            run_id, speed=self.pace, clock=None if simulated else self.clock, reporter=reporter,
+            by="station start-up",
             operator_for=lambda sim: WebOperator(sim.name if sim else self._operator_of(run_id), sim, run.protocol))
         log.warning("run %s was unfinished at start-up: resumed (outputs forced off)", run_id)
-        self._launch(BenchSession(active, live))
+        self._launch(BenchSession(active, view, reporter, self._clock_time))
 
     def _operator_of(self, run_id: str) -> str:
         return self.store.get_run(run_id)["operator"]
@@ -324,6 +371,7 @@ class BenchManager:
         session.runner.request_stop(f"emergency stop by {by}")
 
     def close(self) -> None:
+        self._closing.set()
         for session in list(self.sessions.values()):
             if session.active:
                 session.runner.request_stop("station shut down")

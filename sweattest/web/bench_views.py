@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response
 
 from sweattest.core.errors import SweatTestError
 from sweattest.core.procedure.model import SITES
 from sweattest.core.rules.findings import Severity
 from sweattest.record.runs import load_run
+from sweattest.record.store.chain import append_audit
 from sweattest.web import drafts
 from sweattest.web.context import web
 from sweattest.web.training import scenario_for
@@ -35,41 +36,73 @@ def bench_home(request: Request, user, form) -> Response:
 def new_test(request: Request, user, form) -> Response:
     ctx = web(request)
     if form is None:
-        return ctx.render(request, user, "accession.html", error=None, accession="")
+        flash = request.session.pop("bench_flash", None) or {}
+        return ctx.render(request, user, "accession.html", error=flash.get("error"),
+                          accession=flash.get("accession", ""))
     accession = str(form.get("accession", ""))
     try:
         draft = drafts.open_draft(ctx.order_book, accession, user.username, ctx.config.protocol_folder)
     except SweatTestError as exc:
-        return ctx.render(request, user, "accession.html", status_code=422, error=str(exc), accession=accession)
+        request.session["bench_flash"] = {"error": str(exc), "accession": accession}
+        return RedirectResponse("/bench/new", status_code=303)
     ctx.drafts[draft.id] = draft
     return RedirectResponse(f"/bench/draft/{draft.id}/identify", status_code=303)
 
 
 def draft_step(request: Request, user, form) -> Response:
+    """One step of the preparation. Post, redirect, get: a step that does not pass keeps its error and what
+    was typed for the next GET, so Back and reload never send a form again."""
     ctx = web(request)
     draft = ctx.drafts.get(request.path_params["draft_id"])
     step = request.path_params["step"]
     if draft is None or draft.owner != user.username or step not in drafts.STEPS:
-        return PlainTextResponse("no such test in preparation: start again with the accession", status_code=404)
-    if step != draft.next_step and step not in draft.done:
-        return RedirectResponse(f"/bench/draft/{draft.id}/{draft.next_step}", status_code=303)
-    error = None
-    findings = draft.findings if step == "eligibility" else []
+        return ctx.render(request, user, "missing.html", status_code=404,
+                          next_step="This test is not in preparation any more (it was started, cancelled, or the "
+                          "station restarted). Start again with the accession.")
+    if draft.run_id is not None:  # Back from the run's screen: the run, never a second one
+        return RedirectResponse(f"/runs/{draft.run_id}", status_code=303)
+    here = f"/bench/draft/{draft.id}/{step}"
     if form is not None:
         try:
-            findings = _submit(ctx, draft, step, form, user)
-            if step in draft.done:
-                return _after(ctx, draft, step, user)
+            draft.findings = _submit(ctx, draft, step, form, user)
+        except drafts.CheckFailed as exc:
+            return _cancel(request, ctx, draft, step, str(exc), user)
         except SweatTestError as exc:
-            error = str(exc)
-    return ctx.render(request, user, f"step_{step}.html", status_code=200 if error is None else 422,
-                      draft=draft, step=step, title=TITLES[step], steps=TITLES, error=error,
-                      findings=findings, blocked=any(f.severity is Severity.BLOCK for f in findings),
+            draft.flash = {"step": step, "error": str(exc), "form": {k: form.getlist(k) for k in form.keys()}}
+            return RedirectResponse(here, status_code=303)
+        if step in draft.done:
+            return _after(ctx, draft, step, user)
+        draft.flash = {"step": step, "error": None, "form": {k: form.getlist(k) for k in form.keys()}}
+        return RedirectResponse(here, status_code=303)
+    if step != draft.next_step and step not in draft.done:
+        return RedirectResponse(f"/bench/draft/{draft.id}/{draft.next_step}", status_code=303)
+    flash = draft.flash if draft.flash and draft.flash["step"] == step else {"error": None, "form": {}}
+    draft.flash = None
+    sent = flash["form"]
+    findings = draft.findings if step == "eligibility" else []
+    return ctx.render(request, user, f"step_{step}.html", draft=draft, step=step, title=TITLES[step],
+                      steps=TITLES, error=flash["error"], findings=findings,
+                      blocked=any(f.severity is Severity.BLOCK for f in findings),
                       conditions=drafts.CONDITIONS, checklist=drafts.CHECKLIST,
                       methods=drafts.methods(ctx.config.protocol_folder), sites=SITES, scenarios=ctx.scenarios,
-                      form=form or {},
-                      picked=form.getlist("condition") if form is not None else draft.ordered["conditions"],
+                      form={k: v[0] for k, v in sent.items() if v},
+                      ticked=sent.get("item", []),
+                      picked=sent.get("condition", draft.ordered["conditions"]),
                       reasons={o["code"]: o["reason"] for o in draft.order.get("overrides", [])})
+
+
+def _cancel(request: Request, ctx, draft: drafts.Draft, step: str, reason: str, user) -> Response:
+    """A failed identity or eligibility check: the draft is cancelled and recorded, and the tech starts again
+    from the accession."""
+    ctx.drafts.pop(draft.id, None)
+    with ctx.store.writing() as conn:
+        append_audit(conn, who=user.username, what="cancel_test", at=ctx.clock.utcnow(),
+                     why=f"{TITLES[step].lower()} check failed: {reason}",
+                     new={"accession": draft.order.get("accession"), "step": step})
+    log.warning("test %s cancelled at %s by %s: %s", draft.order.get("accession"), step, user.username, reason)
+    request.session["bench_flash"] = {"error": f"{reason}. The test was cancelled and recorded; to test this "
+                                      "patient, start again from the accession label."}
+    return RedirectResponse("/bench/new", status_code=303)
 
 
 def _submit(ctx, draft: drafts.Draft, step: str, form, user) -> list:
@@ -96,6 +129,6 @@ def _after(ctx, draft: drafts.Draft, step: str, user) -> Response:
     order = draft.parsed()
     scenario = scenario_for(draft.scenario, order.sites) if ctx.simulate else None
     run_id = ctx.bench.start(order, scenario, user.username)
-    ctx.drafts.pop(draft.id, None)
+    draft.run_id = run_id
     log.info("run %s started by %s", run_id, user.username)
     return RedirectResponse(f"/runs/{run_id}", status_code=303)

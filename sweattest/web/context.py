@@ -31,9 +31,13 @@ class WebContext:
     scenarios: dict[str, tuple[str, dict]] = field(default_factory=dict)
     drafts: dict[str, Draft] = field(default_factory=dict)
     pdf: PdfRenderer = field(default_factory=PdfRenderer)
+    #: the run screens' live updates: seconds between heartbeats, and the longest life of one stream
+    live_heartbeat_s: float = 2.0
+    live_stream_s: float = 60.0
 
     def render(self, request: Request, user, name: str, status_code: int = 200, **ctx: Any) -> HTMLResponse:
         ctx.setdefault("error", None)
+        ctx.setdefault("next_step", None)
         html = self.env.get_template(name).render(user=user, csrf=csrf_token(request), simulate=self.simulate,
                                                   **ctx)
         return HTMLResponse(html, status_code=status_code)

@@ -47,6 +47,10 @@ class Draft:
     scenario: str = "normal"
     #: the lab's own methods folder (lab configuration), looked up before the shipped methods
     protocols: Path | None = None
+    #: the run started from this draft (Back from the run's screen leads to the run, not to a dead step)
+    run_id: str | None = None
+    #: the last form sent to a step that did not pass: its error and what was typed, shown once by the step
+    flash: dict[str, Any] | None = None
 
     @property
     def next_step(self) -> str:
@@ -70,14 +74,21 @@ def open_draft(order_book: dict[str, dict[str, Any]], accession: str, owner: str
     return Draft(id=secrets.token_urlsafe(9), owner=owner, order=order, protocols=protocols, ordered=ordered)
 
 
+class CheckFailed(ValidationError):
+    """A failed identity or eligibility check: the draft is cancelled and the test starts again from the
+    accession."""
+
+
 def identify(draft: Draft, mrn: str, dob: str) -> None:
-    """Both patient identifiers (wristband) must match the order."""
+    """Both patient identifiers (wristband) must match the order. A mismatch, at the first visit or a later
+    one, fails the check (CheckFailed): an earlier pass does not count any more."""
     patient = draft.order["patient"]
     if not mrn.strip() or not dob.strip():
         raise ValidationError("scan or type both identifiers from the wristband: MRN and date of birth")
     if mrn.strip() != patient["mrn"] or dob.strip() != patient["dob"]:
-        raise ValidationError("the wristband does not match the order: do NOT test. Check the patient's "
-                              "identity and the request form with a colleague")
+        draft.done.clear()
+        raise CheckFailed("the wristband does not match the order: do NOT test. Check the patient's identity "
+                          "and the request form with a colleague")
     draft.done.add("identify")
 
 
@@ -99,6 +110,10 @@ def eligibility(draft: Draft, conditions: list[str], reasons: dict[str, str], on
         draft.done.add("eligibility")
     else:
         draft.done.discard("eligibility")
+    blocks = [f.message for f in found if f.severity is Severity.BLOCK]
+    if blocks:
+        draft.done.clear()
+        raise CheckFailed(f"the test cannot be done today: {'; '.join(blocks)}. Tell the ordering provider")
     return list(found)
 
 
@@ -137,5 +152,5 @@ def checklist(draft: Draft, ticked: list[str]) -> None:
     draft.done.add("checklist")
 
 
-__all__ = ["CHECKLIST", "CONDITIONS", "STEPS", "Draft", "checklist", "choose_method", "eligibility",
+__all__ = ["CHECKLIST", "CONDITIONS", "STEPS", "CheckFailed", "Draft", "checklist", "choose_method", "eligibility",
            "identify", "methods", "open_draft", "scan_lot"]

@@ -1,5 +1,6 @@
-"""The stimulation trace as SVG coordinates (current and target against time), drawn server-side for the
-QA pages; the bench page draws the same chart live in the browser (static/bench.js)."""
+"""Charts as SVG coordinates, drawn server-side for the QA pages: the stimulation trace (current and target
+against time; the bench page draws the same chart live in the browser, static/bench.js) and the monthly bars
+of the QA dashboards."""
 
 from __future__ import annotations
 
@@ -25,3 +26,22 @@ def trace_svg(rows: list[dict[str, Any]], target_ma: float, duration_s: float) -
             "setpoint": " ".join(xy(float(r["t"]), float(r["setpoint_ma"])) for r in picked),
             "target_y": HEIGHT - PAD - (HEIGHT - 2 * PAD) * target_ma / i_max,
             "t_max_min": round(t_max / 60.0, 1), "i_max": round(i_max, 2), "target_ma": target_ma}
+
+
+def bars(values: list[tuple[str, float]], unit: str, limits: list[float] = ()) -> dict[str, Any]:
+    """A month-by-month bar chart for the ``bar_chart`` macro (macros.html): one bar per (label, value), dashed lines at
+    ``limits`` (targets), the scale from 0 to the largest of them."""
+    top = max([v for _, v in values] + list(limits) + [1.0]) * 1.1
+    inner_w, inner_h = WIDTH - 2 * PAD, HEIGHT - 2 * PAD
+    slot = inner_w / max(len(values), 1)
+    bar = min(slot * 0.7, 60.0)
+
+    def y(v: float) -> float:
+        return round(HEIGHT - PAD - inner_h * v / top, 1)
+
+    return {"width": WIDTH, "height": HEIGHT, "pad": PAD, "unit": unit, "top": round(top, 1),
+            "bars": [{"label": label, "value": v, "x": round(PAD + (i + 0.5) * slot - bar / 2, 1),
+                      "w": round(bar, 1), "y": y(v), "h": round(HEIGHT - PAD - y(v), 1),
+                      "mid": round(PAD + (i + 0.5) * slot, 1)}
+                     for i, (label, v) in enumerate(values)],
+            "limits": [{"value": v, "y": y(v)} for v in limits]}

@@ -6,18 +6,17 @@ from __future__ import annotations
 import logging
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from sweattest.core.errors import SweatTestError
 from sweattest.core.units import format_quantity
 from sweattest.outputs.report import render_html
 from sweattest.outputs.report.stored import stored_record
-from sweattest.record.alarms import acknowledge, inducer_alarms
-from sweattest.record.run_instruments import recorded_instruments
-from sweattest.record.run_record import run_record
+from sweattest.record.alarms import acknowledge, acknowledge_timing, inducer_alarms
 from sweattest.record.runs import load_run
 from sweattest.web.accounts import field_of
 from sweattest.web.context import web
+from sweattest.web.entry import device_unit, entry_message, qns_threshold, typed_value
 from sweattest.web.screens import alarms, live_data, screen
 
 log = logging.getLogger(__name__)
@@ -33,20 +32,38 @@ def _load(request: Request):
     return ctx, run_id, run, order
 
 
-def run_page(request: Request, user, form, error: str | None = None, status_code: int = 200) -> Response:
+def run_page(request: Request, user, form) -> Response:
+    """The run's screen. An error of the last form sent comes from the session (post, redirect, get), with
+    what the tech typed, so Back and reload never post a form again."""
     try:
         ctx, run_id, run, order = _load(request)
     except SweatTestError as exc:
-        return PlainTextResponse(str(exc), status_code=404)
+        return web(request).render(request, user, "missing.html", status_code=404, error=str(exc))
     session = ctx.bench.session(run_id)
-    events = ctx.store.events(run_id)
-    record = run_record(run, order, generated_at=ctx.clock.utcnow(), ranges=ctx.config.ranges,
-                        instruments=recorded_instruments(ctx.store, run_id))
-    return ctx.render(request, user, "run.html", status_code=status_code, run=run, order=order, record=record,
-                      screen=screen(run, session), alarms=alarms(events), error=error,
+    record = stored_record(ctx.store, run_id, ctx.clock, ctx.config.ranges)  # amendments applied
+    offer = ctx.accounts.signoff.offered(ctx.store, run_id, user.username, user.role)
+    # a screen drawing itself again in place (?swap=1) leaves the error for the page the browser loads next
+    flash = request.session.get("flash") if request.query_params.get("swap") else request.session.pop("flash", None)
+    flash = flash if flash and flash.get("run") == run_id else {}
+    current = screen(run, session)
+    view = session.view if session is not None else None
+    key = view.key_for(current["key"]) if view else current["key"]
+    timers = dict(view.timers) if view else {}
+    return ctx.render(request, user, "run.html", run=run, order=record["order"], record=record, offer=offer,
+                      screen=current, key=key, alarms=alarms(ctx.store, run_id), error=flash.get("error"),
+                      typed=flash.get("typed", {}), timers=timers,
+                      timing_alarms=view.alarm_list() if view else [],
                       inducer_alarms=inducer_alarms(ctx.store, run_id),
-                      signatures=_signatures(ctx, run_id), fq=format_quantity,
+                      signatures=_signatures(ctx, run_id), fq=format_quantity, qns=qns_threshold(run.protocol),
+                      device_unit=device_unit, beat_s=ctx.live_heartbeat_s,
                       target=format_quantity(run.protocol.current), duration_s=run.protocol.duration.to("s").magnitude)
+
+
+def _back(request: Request, run_id: str, error: str | None = None, typed: dict | None = None) -> Response:
+    """Post, redirect, get: the run's screen again, with the error and what was typed kept for it."""
+    if error is not None:
+        request.session["flash"] = {"run": run_id, "error": error, "typed": typed or {}}
+    return RedirectResponse(f"/runs/{run_id}", status_code=303)
 
 
 def live(request: Request, user, form) -> Response:
@@ -62,20 +79,21 @@ def confirm(request: Request, user, form) -> Response:
     run_id = request.path_params["run_id"]
     session = ctx.bench.session(run_id)
     if session is None or not session.active:
-        return run_page(request, user, form, error="this step was already confirmed, or the run no longer waits "
-                        "for a confirmation at this station; the screen shows where it is now", status_code=409)
-    value = None
-    if form.get("amount"):
-        value = f"{str(form.get('amount')).strip()} {form.get('unit', 'uL')}"
+        return _back(request, run_id, "this step was already confirmed, or the run no longer waits for a "
+                     "confirmation at this station; the screen shows where it is now")
+    typed = {k: str(form.get(k, "")) for k in ("amount", "device_error", "prompt")}
+    prompt = session.operator.prompt
+    unit = device_unit(prompt.kind, prompt.dimension) if prompt is not None else None
+    value = typed_value(str(form.get("amount", "")), unit[0]) if unit else None
     device_error = str(form.get("device_error", "")) if form.get("outcome") == "error" else None
     if form.get("outcome") == "error" and not (device_error or "").strip():
-        return run_page(request, user, form, error="write the error the device showed", status_code=422)
+        return _back(request, run_id, "write the error the device showed", typed)
     try:
         session.operator.confirm(int(form.get("prompt", "0") or 0), value, by=user.username,
                                  device_error=device_error)
     except (SweatTestError, ValueError) as exc:
-        return run_page(request, user, form, error=str(exc), status_code=422)
-    return RedirectResponse(f"/runs/{run_id}", status_code=303)
+        return _back(request, run_id, entry_message(str(exc)), typed)
+    return _back(request, run_id)
 
 
 def emergency_stop(request: Request, user, form) -> Response:
@@ -84,7 +102,7 @@ def emergency_stop(request: Request, user, form) -> Response:
     try:
         ctx.bench.stop(run_id, user.username)
     except SweatTestError as exc:
-        return run_page(request, user, form, error=str(exc), status_code=409)
+        return _back(request, run_id, str(exc))
     log.warning("run %s: emergency stop by %s", run_id, user.username)
     session = ctx.bench.session(run_id)
     if session is not None:  # the loop stops at its next reading (0.1 s); show the outcome, not the chart
@@ -95,8 +113,8 @@ def emergency_stop(request: Request, user, form) -> Response:
 def _wait_stopped(ctx, session) -> None:
     """Give the loop a moment to switch off and record the abort, so the next screen shows it."""
     for _ in range(50):
-        run, _ = load_run(ctx.store, session.run_id)
-        if not any(s.state == "stimulating" for s in run.sites):
+        run = session.view.run  # the read model: no replay of the run per look
+        if run is None or not any(s.state == "stimulating" for s in run.sites):
             return
         session.thread.join(timeout=0.05)  # waits for the runner thread, not for procedure time
 
@@ -105,12 +123,31 @@ def acknowledge_alarm(request: Request, user, form) -> Response:
     """The tech confirms the inducer was switched off at its power switch and the electrodes removed."""
     ctx = web(request)
     run_id = request.path_params["run_id"]
+    if not request.path_params["seq"].isdigit():
+        return _acknowledge_timing(request, ctx, run_id, request.path_params["seq"], user)
     try:
         acknowledge(ctx.store, run_id, int(request.path_params["seq"]), user.username, ctx.clock.utcnow())
     except (SweatTestError, ValueError) as exc:
-        return run_page(request, user, form, error=str(exc), status_code=409)
+        return _back(request, run_id, str(exc))
     log.warning("run %s: inducer alarm %s acknowledged by %s", run_id, request.path_params["seq"], user.username)
-    return RedirectResponse(f"/runs/{run_id}", status_code=303)
+    session = ctx.bench.session(run_id)
+    if session is not None:
+        session.view.acknowledged()
+    return _back(request, run_id)
+
+
+def _acknowledge_timing(request: Request, ctx, run_id: str, alarm: str, user) -> Response:
+    """A timing alarm of the screens (a collection about to run past its maximum, a collector waiting): who
+    acknowledged it and when is recorded; it stays shown, silent, until its cause is gone."""
+    session = ctx.bench.session(run_id)
+    text = session.view.timing_alarms.get(alarm) if session is not None else None
+    if text is None:
+        return _back(request, run_id, "this alarm has ended; the screen shows what is happening now")
+    at = ctx.clock.utcnow()
+    acknowledge_timing(ctx.store, run_id, alarm, text, user.username, at)
+    session.view.silence(alarm, f"{user.username} at {at.astimezone(ctx.bench.zone):%H:%M:%S}")
+    log.warning("run %s: alarm %s acknowledged by %s", run_id, alarm, user.username)
+    return _back(request, run_id)
 
 
 def sign(request: Request, user, form) -> Response:
@@ -118,14 +155,14 @@ def sign(request: Request, user, form) -> Response:
     run_id = request.path_params["run_id"]
     meaning = str(form.get("meaning", ""))
     if meaning not in ("performed", "reviewed"):
-        return run_page(request, user, form, error="choose what your signature means", status_code=422)
+        return _back(request, run_id, "choose what your signature means")
     try:
         ctx.accounts.signoff.sign(ctx.store, ctx.clock, run_id, user.username, str(form.get("password", "")),
                                   meaning, config=ctx.config)
     except SweatTestError as exc:
-        return run_page(request, user, form, error=str(exc), status_code=422)
+        return _back(request, run_id, str(exc))
     log.info("run %s signed (%s) by %s", run_id, meaning, user.username)
-    return RedirectResponse(f"/runs/{run_id}", status_code=303)
+    return _back(request, run_id)
 
 
 def _record(request: Request):
@@ -138,7 +175,7 @@ def report_html(request: Request, user, form) -> Response:
     try:
         ctx, record = _record(request)
     except SweatTestError as exc:
-        return PlainTextResponse(str(exc), status_code=404)
+        return web(request).render(request, user, "missing.html", status_code=404, error=str(exc))
     return HTMLResponse(render_html(record, ctx.config), headers={"content-security-policy": REPORT_CSP})
 
 
@@ -146,7 +183,7 @@ def report_pdf(request: Request, user, form) -> Response:
     try:
         ctx, record = _record(request)
     except SweatTestError as exc:
-        return PlainTextResponse(str(exc), status_code=404)
+        return web(request).render(request, user, "missing.html", status_code=404, error=str(exc))
     pdf = ctx.pdf.render(render_html(record, ctx.config))  # in a process of its own: never holds a stimulation
     return Response(pdf, media_type="application/pdf",
                     headers={"content-disposition": f'inline; filename="{record["run_id"]}.pdf"'})

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from sweattest.core.procedure.model import RunState
-from sweattest.record.alarms import raises_alarm
+from sweattest.record.alarms import acknowledgements, stopped_sites
 from sweattest.web.bench import BenchSession
 
 
@@ -34,43 +34,41 @@ def screen(run: RunState, session: BenchSession | None) -> dict[str, Any]:
     else:
         name = "interrupted"
     states = ",".join(f"{s.site}:{s.state}" for s in run.sites)
-    raised = len(session.live.alarms) if session else 0
+    raised = len(session.view.alarms) if session else 0
     key = f"{name}|{prompt.id if prompt else ''}|{states}|{session.error if session else ''}|{raised}"
     return {"name": name, "prompt": prompt, "key": key, "active": active,
+            "sites": [{"site": s.site, "state": s.state} for s in run.sites],
             "stimulating": stimulating[0] if stimulating else None,
             "error": session.error if session else None,
             "notice": session.operator.notice if active else None,
             "standalone": active and not session.bench.inducer.host_controlled}
 
 
-def alarms(events) -> list[dict[str, Any]]:
-    """Stimulation faults of this run with the inducer confirmed safe, from its stored abort events (the
-    stimulation loop's aborts carry ``output_off_confirmed``; an emergency stop before a site started carries
-    its code). An inducer not confirmed safe is an inducer alarm (``sweattest.record.alarms``) instead."""
+def said_once(reason: str) -> str:
+    """A stop's reason without its off check: the screen says once, on its own line, that the output is off."""
+    return reason.split(" Off check:", 1)[0]
+
+
+def alarms(store, run_id: str) -> list[dict[str, Any]]:
+    """Stimulation faults of this run with the inducer confirmed safe (``sweattest.record.alarms``), each with
+    its acknowledgement if any. An inducer not confirmed safe is an inducer alarm instead."""
+    acks = acknowledgements(store, run_id)
     out = []
-    for e in events:
-        code = (e.data or {}).get("code", "")
-        data = e.data or {}
-        if raises_alarm(data):
-            continue
-        if e.kind == "abort" and e.accepted and e.site and ("output_off_confirmed" in data
-                                                           or code == "emergency_stop"):
-            out.append({"site": e.site, "code": code, "reason": e.data.get("reason", ""),
-                        "output_off": e.data.get("output_off_confirmed", True), "at": e.at})
+    for seq, e in stopped_sites(store, run_id).items():
+        who, at = acks.get(seq, (None, None))
+        out.append({"seq": seq, "site": e.site, "code": e.data.get("code", ""),
+                    "reason": said_once(e.data.get("reason", "")),
+                    "output_off": e.data.get("output_off_confirmed", True), "at": e.at,
+                    "acknowledged_by": who, "acknowledged_at": at})
     return out
 
 
 def live_data(run: RunState, session: BenchSession | None) -> dict[str, Any]:
-    """The live update: the screen key, the stimulation trace and values, and the collection timers."""
-    current = screen(run, session)
-    data: dict[str, Any] = {"key": current["key"], "screen": current["name"], "stimulation": None, "timers": {},
-                            "alarms": list(session.live.alarms) if session is not None else []}
-    if session is None or not current["active"]:
-        return data
-    site = current["stimulating"]
-    if site is not None:
-        values = dict(session.live.stimulating.get(site, {}))
-        data["stimulation"] = {"site": site, **values, "target_ma": run.protocol.current.to("mA").magnitude,
-                               "trace": list(session.live.trace.get(site, []))}
-    data["timers"] = session.collection_left()
-    return data
+    """What the run's screens show now: the read model's snapshot for a live run (no store read), or the
+    screen of a stored run."""
+    if session is not None:
+        return session.view.snapshot()
+    current = screen(run, None)
+    return {"type": "snapshot", "seq": 0, "run_id": run.run_id, "key": current["key"], "screen": current["name"],
+            "sites": current["sites"], "alarms": [], "notice": None, "stim": None, "trace": {}, "timers": {},
+            "target_ma": run.protocol.current.to("mA").magnitude}

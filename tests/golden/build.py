@@ -36,9 +36,10 @@ def simulated(tmp: Path, order_doc: dict | None = None, scenario_doc: dict | Non
     order = parse_order(order_doc or demo_order())
     scenario = parse_scenario(scenario_doc or copy.deepcopy(DEMO_SCENARIO), order.sites)
     url = db_url or f"sqlite:///{tmp / 'runs.db'}"
-    store = open_store(url)
+    clock = VirtualClock(start=START)
+    store = open_store(url, clock)  # records written on the run's clock: the same files every time
     try:
-        result = perform_simulated_run(order, scenario, store=store, clock=VirtualClock(start=START),
+        result = perform_simulated_run(order, scenario, store=store, clock=clock,
                                        out_dir=tmp / "out", run_id=run_id)
     finally:
         store.close()

@@ -131,3 +131,48 @@ def test_levey_jennings_chart_marks_westgard_violations(store, store_url, tmp_pa
     assert main(["qa", "qc-chart", "--analyzer", "CL-9", "--level", "normal", "--out", str(out),
                  "--db", store_url]) == 2
     assert "no QC results" in capsys.readouterr().err
+
+
+def test_workspace_queries_on_both_backends(lab):
+    """Monthly QNS and turnaround trends, the QC choices and the review queue, from SQL on either backend."""
+    from sweattest.qa.qc_chart import qc_choices
+    from sweattest.qa.trend import qns_trend, turnaround_trend
+    from sweattest.qa.workspace import awaiting_signature
+    from sweattest.record.analytical_qc import ANALYZER
+
+    assert qns_trend(lab) == [{"month": "2026-11", "tests": 5, "qns": 2, "rate_pct": 40.0, "breach": True},
+                              {"month": "2026-12", "tests": 1, "qns": 0, "rate_pct": 0.0, "breach": False}]
+    n3 = lab.get_run("N3")
+    hours = round((n3["reported_at"] - n3["created_at"]).total_seconds() / 3600.0, 1)
+    assert turnaround_trend(lab) == [
+        {"month": "2026-11", "runs": 5, "reported": 1, "median_h": hours, "p90_h": hours},
+        {"month": "2026-12", "runs": 1, "reported": 0, "median_h": None, "p90_h": None}]
+    assert qc_choices(lab) == {ANALYZER: ["abnormal", "normal"]}
+    mine = [(row["run_id"], meaning) for row, meaning in awaiting_signature(lab, "tech1", "tech")]
+    assert mine == [("N1", "performed"), ("N2", "performed"), ("N3", "performed"), ("N4", "performed"),
+                    ("D1", "performed")]
+    review = [(row["run_id"], meaning) for row, meaning in awaiting_signature(lab, "rev1", "reviewer")]
+    assert review == [("N1", "reviewed"), ("N2", "reviewed"), ("N4", "reviewed"), ("N5", "reviewed"),
+                      ("D1", "reviewed")]
+    assert [(row["run_id"], meaning) for row, meaning in awaiting_signature(lab, "tech2", "tech")] == [
+        ("N5", "performed")]
+
+
+def test_free_search_on_both_backends(lab, clock):
+    """Accession, MRN, names (in any case, not only ASCII) and operators by part, narrowed in SQL."""
+    from sweattest.qa.filters import RunFilter
+    from sweattest.qa.workspace import find_runs
+
+    make_run(lab, clock, "U1", patient={"mrn": "MRN-9_1%", "family": "Müller", "given": "Zoë"}, operator="tech2")
+    names = {"tech1": "Tina Tech", "tech2": "Ülrich Second"}
+
+    def found(text):
+        rows, total = find_runs(lab, RunFilter(), text, names, 100)
+        assert total == len(rows)
+        return [r["run_id"] for r in rows]
+
+    assert found("st-n3") == ["N3"] and found("9_1%") == ["U1"] and found("9%") == []
+    assert found("müller") == ["U1"] and found("MÜLLER") == ["U1"] and found("zoë müller") == ["U1"]
+    assert found("müller, zoë") == ["U1"] and found("ülrich") == ["U1", "N5"] and found("ina te") == [
+        "D1", "N4", "N3", "N2", "N1"]
+    assert found("nobody") == [] and len(found("doe")) == 6

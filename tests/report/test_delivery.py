@@ -1,6 +1,7 @@
 """Sign-off, automatic LIMS delivery, re-export without duplicates, the corrected report end to end."""
 
 import io
+import os
 from datetime import timedelta
 
 import pypdf
@@ -9,9 +10,10 @@ import pytest
 from sweattest.cli.main import main
 from sweattest.core.clock import VirtualClock
 from sweattest.core.config import LabConfig
+from sweattest.core.errors import StoreError
 from sweattest.outputs.lims.delivery import export_run
 from sweattest.outputs.release import amend, sign
-from sweattest.record import audit
+from sweattest.record import audit, outbox
 from sweattest.record.store import open_store
 from sweattest.record.users import add_user
 from tests.golden.build import RUN_ID, START, demo_order, simulated
@@ -32,6 +34,8 @@ def signed(tmp_path, monkeypatch):
     store = open_store(url)
     clock = VirtualClock(start=START + timedelta(hours=2))
     add_user(store, "rev1", "Rita Reviewer", "reviewer", "correct horse")
+    add_user(store, "tech1", "Tina Tech", "tech", "tech horse")
+    sign(store, clock, RUN_ID, "tech1", "tech horse", "performed")
     sign(store, clock, RUN_ID, "rev1", "correct horse", "reviewed")
     yield store, clock, drop, url, cfg
     store.close()
@@ -66,20 +70,44 @@ def test_export_to_another_folder_is_recorded(signed, tmp_path, capsys):
     assert entry.new["folder"] == str(other.resolve()) and entry.new["version"] == 1
 
 
-def test_failed_write_leaves_no_file_and_no_audit_entry(signed, tmp_path, monkeypatch):
+def test_failed_write_leaves_no_file_and_the_retry_sends_the_same_message(signed, tmp_path, monkeypatch):
     store, clock, drop, url, cfg = signed
     target = tmp_path / "failing"
     target.mkdir()
+    real_replace = os.replace
 
     def broken(*args):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr("sweattest.outputs.files.os.replace", broken)
-    entries = len(audit.history(store, RUN_ID))
     with pytest.raises(OSError):
         export_run(store, clock, RUN_ID, "hl7", target, config=LabConfig())
     assert list(target.iterdir()) == []  # no partial file, no temp file left
-    assert len(audit.history(store, RUN_ID)) == entries
+    [queued] = [e for e in audit.history(store, RUN_ID) if e.what == "export hl7" and e.new["folder"] ==
+                str(target.resolve())]  # recorded before the file was renamed into the folder
+    monkeypatch.setattr("sweattest.outputs.files.os.replace", real_replace)
+    again = export_run(store, clock, RUN_ID, "hl7", target, config=LabConfig())
+    assert again.created and again.control_id == queued.new["control_id"]
+    assert field(again.path.read_text(encoding="utf-8"), "MSH", 10) == queued.new["control_id"]
+    assert [e for e in audit.history(store, RUN_ID) if e.what == "export hl7"].count(queued) == 1
+    assert not export_run(store, clock, RUN_ID, "hl7", target, config=LabConfig()).created
+
+
+def test_failed_audit_write_leaves_no_file_and_no_message(signed, tmp_path, monkeypatch):
+    store, clock, drop, url, cfg = signed
+    target = tmp_path / "audit-fails"
+    target.mkdir()
+
+    def refused(*args, **kwargs):
+        raise StoreError("cannot write to the run store: disk I/O error")
+
+    monkeypatch.setattr("sweattest.outputs.lims.delivery.append_audit", refused)
+    with pytest.raises(StoreError):
+        export_run(store, clock, RUN_ID, "hl7", target, config=LabConfig())
+    assert list(target.iterdir()) == []
+    assert [m for m in outbox.messages(store) if m.destination == str(target.resolve())] == []
+    monkeypatch.undo()
+    assert export_run(store, clock, RUN_ID, "hl7", target, config=LabConfig()).created
 
 
 def test_corrected_report_end_to_end(signed, tmp_path, capsys):

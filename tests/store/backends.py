@@ -73,15 +73,17 @@ def store(store_url, clock):
 
 def make_run(store, clock, run_id: str = "R1", *, operator: str = "tech1", sites=("left_forearm", "right_forearm"),
              volumes=(40, 40), chlorides=(45, 48), dob: str = "2025-06-01", accession: str | None = None,
-             qc: str = "in_control") -> str:
+             qc: str = "in_control", patient: dict | None = None) -> str:
     """A volumetric (Macroduct) run taken to result_ready through the procedure core, event by event.
     A volume under 15 µL makes its site QNS. ``qc``: the analytical run's controls are "in_control" (at
-    their targets), "rejected" (the normal control 5 SD high) or "missing" (none run)."""
+    their targets), "rejected" (the normal control 5 SD high) or "missing" (none run). ``patient``: replaces
+    the patient's MRN and names."""
     order = {"accession": accession or f"ST-{run_id}", "method": "macroduct", "sites": list(sites),
              "operator": operator, "patient": {"mrn": "MRN1", "dob": dob, "family": "Doe", "given": "J",
-                                               "sex": "F"}}
+                                               "sex": "F"} | (patient or {}),
+             "ordering_provider": "Dr P", "pilocarpine_lot": {"lot": "PG1", "expires": "2027-01-31"}}
     store.create_run(run_id, accession=order["accession"], method="macroduct", operator=operator,
-                     patient_mrn="MRN1", created_at=clock.utcnow(), order=order,
+                     patient_mrn=order["patient"]["mrn"], created_at=clock.utcnow(), order=order,
                      protocol=load_protocol("macroduct"))
 
     def ev(kind, site=None, **data):
@@ -127,3 +129,10 @@ def staff(store):
     add_user(store, "tech1", "Tina Tech", "tech", "tech password")
     add_user(store, "rev1", "Rita Reviewer", "reviewer", "review password")
     return store
+
+
+def sign_performed(store, clock, run_id: str = "R1") -> None:
+    """The operator tech1 (``staff``) signs the run "performed", as a run needs before its review."""
+    from sweattest.record.signoff import sign
+
+    sign(store, clock, run_id, "tech1", "tech password", "performed")

@@ -33,11 +33,12 @@ def start_run(client, token, scenario="normal") -> str:
     return r.headers["location"]
 
 
-def wait_for_prompt(client, run_url, web_app, kind=None):
+def wait_for_prompt(client, run_url, web_app, kind=None, after: int = 0):
+    """The prompt the run waits at (a newer one than prompt ``after``, already answered)."""
     session = web_app.state.web.bench.session(run_url.rsplit("/", 1)[1])
     for _ in range(2000):
         prompt = session.operator.prompt
-        if prompt is not None and (kind is None or prompt.kind == kind):
+        if prompt is not None and prompt.id > after and (kind is None or prompt.kind == kind):
             return prompt
         session.thread.join(timeout=0.01)
         if not session.active:
@@ -53,20 +54,43 @@ def tech(client):
 
 def test_unknown_accession_and_wrong_wristband_stop_the_test(client, tech, web_app):
     r = client.post("/bench/new", data={"csrf": tech, "accession": "ST-0000-999"})
-    assert r.status_code == 422 and "no open order" in r.text
+    assert r.url.path == "/bench/new" and "no open order" in r.text and 'value="ST-0000-999"' in r.text
     base = open_test(client, tech)
-    r = step(client, tech, base, "identify", {"mrn": "MRN0012345", "dob": "2025-06-02"})
-    assert r.status_code == 422 and "does not match the order" in r.text
     r = client.get(f"{base}/lot", follow_redirects=False)  # no skipping ahead
     assert r.headers["location"].endswith("/identify")
+    r = step(client, tech, base, "identify", {"mrn": "MRN0012345", "dob": "2025-06-02"})
+    assert r.headers["location"] == "/bench/new"  # cancelled: start again from the accession
+    page = client.get("/bench/new").text
+    assert "does not match the order" in page and "cancelled and recorded" in page
+    assert "start again" in client.get(f"{base}/identify").text.lower()  # the draft is gone
     assert web_app.state.web.store.list_runs() == []
+
+
+def test_a_wristband_mismatch_on_a_later_visit_cancels_the_earlier_pass(client, tech, web_app):
+    import sqlalchemy as sa
+
+    from sweattest.record.store import schema
+
+    base = open_test(client, tech)
+    for name in ("identify", "eligibility", "method", "lot"):
+        assert step(client, tech, base, name, GOOD[name]).status_code == 303
+    r = step(client, tech, base, "identify", {"mrn": "MRN0099999", "dob": "2025-06-01"})  # Back, other patient
+    assert r.headers["location"] == "/bench/new"
+    r = step(client, tech, base, "checklist", GOOD["checklist"])  # the checklist is not reachable any more
+    assert r.status_code == 404 and "start again with the accession" in r.text.lower()
+    assert web_app.state.web.store.list_runs() == []
+    au = schema.audit
+    with web_app.state.web.store.engine.connect() as conn:
+        [entry] = conn.execute(sa.select(au).where(au.c.what == "cancel_test")).mappings().all()
+    assert entry["who"] == "tech1" and "wristband does not match" in entry["why"] and '"identify"' in entry["new"]
 
 
 def test_a_warning_needs_a_reason_and_the_reason_is_recorded(client, tech, web_app):
     base = open_test(client, tech)
     step(client, tech, base, "identify", GOOD["identify"])
     r = step(client, tech, base, "eligibility", {"condition": "eczema"})
-    assert r.status_code == 200 and "contraindication: eczema" in r.text and 'name="reason_condition_eczema"' in r.text
+    r = client.get(r.headers["location"])
+    assert "contraindication: eczema" in r.text and 'name="reason_condition_eczema"' in r.text
     r = step(client, tech, base, "eligibility", {"condition": "eczema",
                                                  "reason_condition_eczema": "eczema on the legs only"})
     assert r.headers["location"].endswith("/method")
@@ -83,23 +107,34 @@ def test_an_expired_lot_blocks_and_an_unticked_checklist_holds(client, tech, web
     for name in ("identify", "eligibility", "method"):
         step(client, tech, base, name, GOOD[name])
     r = step(client, tech, base, "lot", {"lot": "PG9", "expires": "2020-01-31"})
-    assert r.status_code == 422 and "expired on 2020-01-31" in r.text and "blocked" in r.text
+    assert r.headers["location"] == f"{base}/lot"  # post, redirect, get: Back never meets a posted page
+    page = client.get(r.headers["location"]).text
+    assert "expired on 2020-01-31" in page and "blocked" in page and 'value="PG9"' in page
     r = step(client, tech, base, "lot", {"lot": "PG9", "expires": "31/01/2030"})
-    assert r.status_code == 422 and "YYYY-MM-DD" in r.text
+    page = client.get(r.headers["location"]).text
+    assert "YYYY-MM-DD" in page and 'value="31/01/2030"' in page  # what was typed stays
     step(client, tech, base, "lot", GOOD["lot"])
     r = step(client, tech, base, "checklist", {"item": ["skin", "gel"]})
-    assert r.status_code == 422 and "not yet ticked" in r.text
+    page = client.get(r.headers["location"]).text
+    assert "not yet ticked" in page and page.count("checked") == 2
     assert web_app.state.web.store.list_runs() == []
 
 
 def test_a_whole_run_from_the_browser_to_the_final_report(client, tech, web_app):
     run_url = start_run(client, tech)
     run_id = run_url.rsplit("/", 1)[1]
-    while (prompt := wait_for_prompt(client, run_url, web_app)) is not None:
+    answered = 0
+    while (prompt := wait_for_prompt(client, run_url, web_app, after=answered)) is not None:
+        answered = prompt.id
         data = {"csrf": tech, "prompt": str(prompt.id)}
         if prompt.kind == "read_volume":
-            r = client.post(f"{run_url}/confirm", data=data | {"amount": "fifty"})
-            assert r.status_code == 422 and "cannot read" in r.text  # the prompt stays; nothing lost
+            r = client.post(f"{run_url}/confirm", data=data | {"amount": "fifty"}, follow_redirects=False)
+            assert r.status_code == 303  # post, redirect, get: Back and reload never send the form again
+            page = client.get(run_url).text  # the prompt stays, with the error and what was typed
+            shown = page.split('id="error">')[1].split("</div>")[0] if 'id="error"' in page else None
+            assert "cannot read &#39;fifty&#39;" in page, shown
+            assert 'value="fifty"' in page and "QNS below 15 µL" in page
+            assert "left_forearm" not in page.split('id="error"')[1].split("</div>")[0]  # no site codes
             data["amount"] = re.search(r"coil shows ([\d.]+)", prompt.hint).group(1)
         assert client.post(f"{run_url}/confirm", data=data, follow_redirects=False).status_code == 303
         r = client.post(f"{run_url}/confirm", data=data)  # the same confirmation again (second tab)
@@ -112,7 +147,7 @@ def test_a_whole_run_from_the_browser_to_the_final_report(client, tech, web_app)
     log_in(client, "reviewer")
     rev = csrf_of(client)
     r = client.post(f"{run_url}/sign", data={"csrf": rev, "meaning": "reviewed", "password": "nope"})
-    assert r.status_code == 422
+    assert r.url.path == f"/runs/{run_id}" and 'id="error"' in r.text  # shown on the run's own page
     r = client.post(f"{run_url}/sign", data={"csrf": rev, "meaning": "reviewed", "password": PASSWORD},
                     follow_redirects=False)
     assert r.status_code == 303
@@ -121,7 +156,7 @@ def test_a_whole_run_from_the_browser_to_the_final_report(client, tech, web_app)
     report = client.get(f"/runs/{run_id}/report")
     assert "final" in report.text.lower() and "Doe" in report.text
     detail = client.get(f"/qa/runs/{run_id}").text
-    assert "verify_patient" in detail and "review" in detail and "<polyline" in detail
+    assert "verify patient" in detail and "review" in detail and "<polyline" in detail
 
 
 def test_emergency_stop_aborts_the_stimulating_site_and_says_the_output_is_off(client, tech, web_app):

@@ -1,5 +1,8 @@
-"""End to end in Debian's chromium (Playwright): a bilateral Macroduct run from log-in to the final report,
-and an electrode coming loose during stimulation. Screenshots go to a temp folder (printed on failure)."""
+"""End to end in Debian's chromium (Playwright), on one server for the module: a bilateral run driven only by
+the keyboard (a scanner's Enter and a foot pedal), Back at every step, an electrode coming loose with the
+alarm acknowledged by a second user, the session ending mid-collection and the server restarted
+mid-collection. Each screen is photographed at 1280x800 and 800x1280 (folder printed by the ``shots``
+fixture), and the action bar must be on screen in both."""
 
 from __future__ import annotations
 
@@ -11,15 +14,21 @@ from pathlib import Path
 import pytest
 
 from sweattest.core.clock import VirtualClock
+from sweattest.record.audit import history
 from sweattest.record.store import open_store
+from sweattest.web.accounts import default_accounts
 from sweattest.web.app import create_app
 from tests.web.conftest import CHROMIUM, PASSWORD, USERS, accounts_for_tests
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is installed by .ci/setup-chromium")
 
+BENCH, TABLET = {"width": 1280, "height": 800}, {"width": 800, "height": 1280}
+BEAT_S, STREAM_S = 0.5, 1.5  # short, so a lost session or server shows within seconds
+
 
 def base_url(server) -> str:
+    """The address of a uvicorn server started on a fixed port (used by the instrument tests too)."""
     return f"http://127.0.0.1:{server.config.port}"
 
 
@@ -29,135 +38,265 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    import uvicorn
+class Station:
+    """The web app under uvicorn on a fixed port; ``restart`` stops it and starts a new process's app on the
+    same store and port, recovering unfinished runs as ``sweattest serve`` does at start-up."""
 
-    folder = tmp_path_factory.mktemp("e2e")
-    clock = VirtualClock()
-    store = open_store(str(folder / "runs.db"), clock)
-    app = create_app(store, clock, accounts_for_tests(store), simulate=True, pace=150.0, secret_key="e2e")
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        thread.join(timeout=0.05)
-    server.app_state = app.state
-    yield server
-    server.should_exit = True
-    thread.join(timeout=10)
-    store.close()
+    def __init__(self, folder: Path):
+        self.clock = VirtualClock()
+        self.store = open_store(str(folder / "runs.db"), self.clock)
+        self.port = free_port()
+        self.start(accounts_for_tests(self.store))
+
+    def start(self, accounts) -> None:
+        import uvicorn
+
+        self.app = create_app(self.store, self.clock, accounts, simulate=True, pace=300.0, secret_key="e2e",
+                              live_heartbeat_s=BEAT_S, live_stream_s=STREAM_S)
+        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
+                                                    timeout_graceful_shutdown=1))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        while not self.server.started:
+            self.thread.join(timeout=0.05)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=15)
+
+    def restart(self) -> list[str]:
+        self.stop()
+        self.start(default_accounts())
+        return self.app.state.web.bench.resume_unfinished()
+
+    @property
+    def web(self):
+        return self.app.state.web
+
+    def url(self, host: str = "127.0.0.1") -> str:
+        return f"http://{host}:{self.port}"
+
+
+@pytest.fixture(scope="module")
+def station(tmp_path_factory):
+    s = Station(tmp_path_factory.mktemp("e2e"))
+    yield s
+    s.stop()
+    s.store.close()
+
+
+def new_page(browser, size):
+    page = browser.new_page()
+    page.set_viewport_size(size)
+    return page
+
+
+def keys(page, *typed: str) -> None:
+    """Type each text and end it with Enter, as a barcode scanner does (an empty text: Enter alone). The last
+    Enter sends the form: wait for the next page."""
+    for i, text in enumerate(typed):
+        if text:
+            page.keyboard.type(text)
+        if i < len(typed) - 1:
+            page.keyboard.press("Enter")
+        else:
+            with page.expect_navigation():
+                page.keyboard.press("Enter")
 
 
 def log_in(page, base, role):
     page.goto(f"{base}/login")
-    page.fill("input[name=username]", USERS[role][0])
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form[action='/login'] button")
+    page.keyboard.type(USERS[role][0])
+    page.keyboard.press("Tab")
+    keys(page, PASSWORD)
     page.wait_for_url(lambda url: "/login" not in url)
 
 
-def prepare(page, base, scenario):
-    page.click("#new-test")
-    page.fill("input[name=accession]", "ST-2026-000123")
-    page.keyboard.press("Enter")  # a barcode scanner ends with Enter
-    page.fill("input[name=mrn]", "MRN0012345")
-    page.keyboard.press("Enter")  # moves to the next identifier
-    page.keyboard.type("2025-06-01")
-    page.keyboard.press("Enter")
-    page.click("button.primary")  # eligibility: nothing applies
-    page.select_option("select[name=scenario]", scenario)
-    page.click("button.primary")
-    page.fill("input[name=lot]", "PG1234")
-    page.keyboard.press("Enter")
-    page.keyboard.type("2099-12-31")
-    page.keyboard.press("Enter")
-    page.wait_for_selector("text=Electrode placement")
+def bar_on_screen(page) -> None:
+    """The primary action and the emergency stop are inside the window, not below the fold."""
+    size = page.viewport_size
+    for sel in ("#actionbar #confirm", "#actionbar #stop", "#actionbar #ack-primary"):
+        el = page.query_selector(sel)
+        if el is not None:
+            box = el.bounding_box()
+            assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= size["height"], (sel, size, box)
 
 
-def tick_and_start(page):
-    for box in page.query_selector_all("input[name=item]"):
-        box.check()
-    page.click("button.primary")
+def photograph(page, shots, name: str) -> None:
+    for tag, size in (("bench", BENCH), ("tablet", TABLET)):
+        page.set_viewport_size(size)
+        bar_on_screen(page)
+        page.screenshot(path=str(shots / f"{name}-{tag}.png"))
+    page.set_viewport_size(BENCH)
+
+
+def prepare_by_keyboard(page, base, shots=None, scenario: str | None = None) -> None:
+    """From the bench page to the checklist with the keyboard only, going Back at each step."""
+    page.goto(f"{base}/bench")
+    keys(page, "")  # "Start a new sweat test" has the focus
+    keys(page, "ST-2026-000123")
+    page.wait_for_selector("text=Patient identity")
+    keys(page, "MRN0012345", "2025-06-01")  # Enter after the MRN moves to the date of birth
+    page.wait_for_selector("h1:text('Eligibility')")
+    page.go_back()  # Back: the identity step again, drawn fresh; confirming it again goes on
+    page.wait_for_selector("h1:text('Patient identity')")
+    keys(page, "MRN0012345", "2025-06-01")
+    page.wait_for_selector("h1:text('Eligibility')")
+    keys(page, "")  # "Patient is eligible" has the focus
+    page.wait_for_selector("h1:text('Method and sites')")
+    if scenario:
+        page.select_option("select[name=scenario]", scenario)
+        page.focus("button.primary")
+    keys(page, "")
+    page.wait_for_selector("h1:text('Pilocarpine lot')")
+    keys(page, "PG1234", "31/12/2099")  # a wrong date: the error, and the typed values kept
+    assert "YYYY-MM-DD" in page.inner_text("#error") and page.input_value("input[name=lot]") == "PG1234"
+    page.go_back()  # Back after an error: a page, never ERR_CACHE_MISS
+    assert page.query_selector("h1") is not None and "Pilocarpine lot" in page.inner_text("h1")
+    page.fill("input[name=lot]", "")
+    page.fill("input[name=expires]", "")
+    page.focus("input[name=lot]")
+    keys(page, "PG1234", "2099-12-31")
+    page.wait_for_selector("h1:text('Electrode placement')")
+    if shots:
+        photograph(page, shots, "01-checklist")
+    for _ in range(5):  # the first box has the focus: tick it, Tab to the next
+        page.keyboard.press("Space")
+        page.keyboard.press("Tab")
+    page.focus("button.primary")
+    keys(page, "")
     page.wait_for_selector("#run")
 
 
-def test_a_bilateral_macroduct_run_from_log_in_to_the_final_report(server, browser, shots):
-    bench = server.app_state.web.bench
-    bench.pace = 150.0  # slow enough to watch the live chart fill in
-    server = base_url(server)
-    page = browser.new_page()
-    log_in(page, server, "tech")
-    prepare(page, server, "normal")
-    page.screenshot(path=str(shots / "01-checklist.png"))
-    tick_and_start(page)
-    page.wait_for_selector("#stim")
-    for _ in range(100):  # the live chart fills in while the current flows
-        if len((page.get_attribute("#cur", "points") or "").split()) > 150:
-            break
-        page.wait_for_timeout(50)
-    page.screenshot(path=str(shots / "02-stimulation.png"))
-    for session in bench.sessions.values():  # the chart has filled in: the rest of the procedure goes faster
-        session.runner.clock.speed = 3000.0
-    seen = set()
-    for _ in range(200):  # confirm each prompt until the result shows
+def prompt_id(page) -> str | None:
+    el = page.query_selector("#step-form input[name=prompt]")
+    return el.get_attribute("value") if el else None
+
+
+def wait_for(page, predicate, timeout_s: float = 30.0) -> None:
+    """Poll the page (the screen updates itself) until ``predicate`` holds; waits on the browser, in steps."""
+    for _ in range(int(timeout_s / 0.05)):
         try:
-            page.wait_for_selector("#prompt, #result", timeout=60000)
-            if page.query_selector("#result"):
-                break
-            text = page.inner_text("#prompt")
-            if page.query_selector("input[name=amount]"):
-                page.fill("input[name=amount]", re.search(r"coil shows ([\d.]+)", text).group(1))
-                seen.add("volume")
-                page.screenshot(path=str(shots / "03-volume.png"))
-            page.click("#confirm", timeout=2000)
-            page.wait_for_load_state()
+            if predicate():
+                return
         except playwright_api.Error:
-            pass  # the page reloaded itself on the next step: look again
-    assert "volume" in seen
-    assert "45 mmol/L" in page.inner_text("#result") and "intermediate" in page.inner_text("#result")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("#sign")
-    page.wait_for_selector("#waiting")
-    page.screenshot(path=str(shots / "04-result.png"), full_page=True)
+            pass  # the screen was being drawn again
+        page.wait_for_timeout(50)
+    raise AssertionError("the screen did not get there")
+
+
+def test_a_bilateral_run_driven_only_by_the_keyboard(station, browser, shots):
+    base = station.url()
+    page = new_page(browser, BENCH)
+    log_in(page, base, "tech")
+    prepare_by_keyboard(page, base, shots)
     run_url = page.url
-    log_in(page, server, "reviewer")
-    page.goto(run_url)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("#sign")
-    page.wait_for_selector("text=Result · final")
-    page.screenshot(path=str(shots / "05-final.png"), full_page=True)
-    with page.expect_popup() as popup:
-        page.click("#report-html")
-    report = popup.value
-    report.wait_for_load_state()
-    assert "final" in report.inner_text("body").lower() and "Doe" in report.inner_text("body")
-    report.screenshot(path=str(shots / "06-report.png"), full_page=True)
-    page.goto(f"{server}/qa/runs/{run_url.rsplit('/', 1)[1]}")
-    assert page.query_selector_all("svg.trace polyline.current")
-    page.screenshot(path=str(shots / "07-audit.png"), full_page=True)
+    page.go_back()  # Back during the run: the run's screen again, not a second run
+    wait_for(page, lambda: page.url == run_url and page.query_selector("#run") is not None)
+    seen, answered = set(), set()
+    while True:
+        wait_for(page, lambda: page.query_selector("#result") or (prompt_id(page) not in answered | {None}), 60)
+        if page.query_selector("#result"):
+            break
+        pid = prompt_id(page)
+        kind = page.inner_text("#prompt h1")
+        if kind not in seen:
+            seen.add(kind)
+            photograph(page, shots, f"02-prompt-{len(seen)}")
+        if page.query_selector("#amount"):
+            assert page.evaluate("document.activeElement.id") == "amount"
+            assert "QNS below 15 µL" in page.inner_text("#prompt") and "µL" in page.inner_text("#amount-unit")
+            if "typo" not in answered:  # a wrong entry once: the error in words, the typed value kept
+                answered.add("typo")
+                keys(page, "35,5")
+                assert "decimal point" in page.inner_text("#error") and page.input_value("#amount") == "35,5"
+                assert "_" not in page.inner_text("#error")
+                page.fill("#amount", "")
+            keys(page, re.search(r"coil shows ([\d.]+)", page.inner_text("#prompt")).group(1))
+        else:
+            assert page.evaluate("document.activeElement.id") == "confirm"  # Enter from a pedal confirms
+            keys(page, "")
+        answered.add(pid)
+        if page.query_selector("#rail .railsite.st-collecting") and "collecting" not in seen:
+            seen.add("collecting")
+            wait_for(page, lambda: re.search(r"ends \d\d:\d\d:\d\d", page.inner_text("#rail")), 5)
+            photograph(page, shots, "03-collecting")
+    assert {"Read the volume"} <= {k.split(": ", 1)[-1] for k in seen}
+    assert "45 mmol/L" in page.inner_text("#result") and "intermediate" in page.inner_text("#result")
+    assert page.evaluate("sessionStorage.getItem('sweattestChimes')") == "2"  # one per collection, none false
+    photograph(page, shots, "04-result")
+    assert page.evaluate("document.activeElement.id") == "password"
+    keys(page, PASSWORD)
+    page.wait_for_selector("#waiting")
     page.close()
 
 
-def test_an_electrode_coming_loose_shows_the_alarm_and_the_aborted_site(server, browser, shots):
-    server.app_state.web.bench.pace = 3000.0
-    server = base_url(server)
-    page = browser.new_page()
-    log_in(page, server, "tech")
-    prepare(page, server, "open_circuit")
-    tick_and_start(page)
-    for _ in range(200):  # confirm the left forearm's prompts until the right forearm's fault shows
-        try:
-            page.wait_for_selector("#prompt, .alarm", timeout=60000)
-            if page.query_selector(".alarm"):
-                break
-            page.click("#confirm", timeout=2000)
-        except playwright_api.Error:
-            pass  # the page reloaded itself on the next step: look again
-    alarm = page.inner_text(".alarm")
-    assert "STIMULATION STOPPED" in alarm and "right forearm" in alarm
-    assert "Output is OFF" in alarm and "open circuit" in alarm
-    assert "aborted" in page.inner_text("table.sites")
-    page.screenshot(path=str(shots / "08-alarm.png"), full_page=True)
+def test_an_electrode_coming_loose_alarms_until_a_second_user_acknowledges(station, browser, shots):
+    station.web.bench.pace = 300.0
+    base = station.url()
+    tech = new_page(browser, BENCH)
+    errors: list = []
+    tech.on("pageerror", lambda e: errors.append(e))  # the screen's script runs without an error
+    log_in(tech, base, "tech")
+    prepare_by_keyboard(tech, base, scenario="open_circuit")
+    run_url = tech.url
+    while not tech.query_selector(".alarm"):  # confirm the left forearm's prompts until the right one's fault
+        wait_for(tech, lambda: tech.query_selector(".alarm") or tech.query_selector("#actionbar #confirm"), 60)
+        if tech.query_selector("#actionbar #confirm") and not tech.query_selector(".alarm"):
+            tech.focus("#actionbar #confirm")
+            keys(tech, "")
+    wait_for(tech, lambda: tech.evaluate("window.sweattestAlarmSounding === true"))
+    alarm = tech.inner_text(".alarm")
+    assert "STIMULATION STOPPED" in alarm and "right forearm" in alarm and "Output is OFF" in alarm
+    assert tech.evaluate("document.body.classList.contains('alarming')")  # the whole screen changes colour
+    wait_for(tech, lambda: tech.query_selector("#chart-right_forearm .stopline"), 5)  # where it stopped, marked
+    photograph(tech, shots, "05-alarm")
+    assert errors == []
+    # the reviewer, at another screen (another host name: another log-in), acknowledges it with Enter
+    other = new_page(browser, TABLET)
+    log_in(other, station.url("localhost"), "reviewer")
+    other.goto(run_url.replace("127.0.0.1", "localhost"))
+    assert other.evaluate("document.activeElement.id") == "ack-primary"
+    keys(other, "")
+    assert "Acknowledged by rev1" in other.inner_text("#alarms")
+    wait_for(tech, lambda: "Acknowledged by rev1" in tech.inner_text("#alarms"), 10)  # pushed to the tech
+    wait_for(tech, lambda: tech.evaluate("window.sweattestAlarmSounding === false"), 5)
+    run_id = run_url.rsplit("/", 1)[1]
+    [ack] = [e for e in history(station.store, run_id) if e.what == "acknowledge_alarm"]
+    assert ack.who == "rev1"
+    other.close()
+    tech.close()
+
+
+def test_session_lost_and_server_restarted_mid_collection(station, browser, shots):
+    station.web.bench.pace = 60.0  # a 30-minute collection lasts 30 s: time to lose things during it
+    base = station.url()
+    page = new_page(browser, BENCH)
+    log_in(page, base, "tech")
+    prepare_by_keyboard(page, base)
+    run_id = page.url.rsplit("/", 1)[1]
+    page.wait_for_selector("#stim")
+    points = "(document.querySelector('#chart .current') || {getAttribute: () => ''}).getAttribute('points') || ''"
+    wait_for(page, lambda: len(page.evaluate(points).split()) > 20, 10)  # the chart fills in as readings arrive
+    assert page.query_selector_all("#chart .grid text") and page.query_selector("#chart .band").get_attribute("points")
+    photograph(page, shots, "06-stimulation")
+    wait_for(page, lambda: prompt_id(page) is not None)
+    keys(page, "")  # collector applied on the left forearm: its collection runs
+    wait_for(page, lambda: page.query_selector("#rail-left_forearm.st-collecting"))
+    page.context.clear_cookies()  # the session ends
+    wait_for(page, lambda: page.is_visible("#conn") and "SESSION ENDED" in page.inner_text("#conn"), 5)
+    photograph(page, shots, "07-session-ended")
+    session = station.web.bench.session(run_id)
+    wait_for(page, lambda: session.view.screen.get("name") == "apply_collector", 30)  # the run went on
+    assert session.active
+    login = page.context.new_page()
+    log_in(login, base, "tech")  # logged in again: the screen recovers by itself
+    login.close()
+    wait_for(page, lambda: not page.is_visible("#conn"), 10)
+    wait_for(page, lambda: prompt_id(page) is not None, 10)
+    resumed = station.restart()  # the server stops and comes back while the left forearm collects
+    assert run_id in resumed
+    wait_for(page, lambda: not page.is_visible("#conn") and prompt_id(page) is not None, 15)
+    assert "Apply the collector" in page.inner_text("#prompt h1")
+    assert "collecting" in page.inner_text("#rail-left_forearm")
     page.close()

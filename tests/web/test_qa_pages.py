@@ -37,3 +37,20 @@ def test_qns_rate_table_lists_the_runs(client):
     log_in(client, "reviewer")
     page = client.get("/qa/qns")
     assert page.status_code == 200 and "tech1" in page.text and "No runs yet" not in page.text
+
+
+def test_lis_page_shows_the_results_the_lis_refused(client, web_app):
+    from sweattest.record import outbox
+
+    store = web_app.state.web.store
+    [run] = store.list_runs()
+    now = web_app.state.web.clock.utcnow()
+    with store.writing() as conn:
+        message_id = outbox.queue(conn, run_id=run["run_id"], version=1, fmt="hl7", channel=outbox.MLLP,
+                                  destination="lis.example.org:2576", name="x.hl7", control_id="C" * 20,
+                                  body="MSH|...", at=now, who="rev1")
+    log_in(client, "reviewer")
+    assert "Every result queued for the LIS was accepted" in client.get("/qa/lis").text
+    outbox.failed(store, message_id, now, "AR from the LIS: unknown patient")
+    page = client.get("/qa/lis")
+    assert page.status_code == 200 and "AR from the LIS: unknown patient" in page.text and "C" * 20 in page.text

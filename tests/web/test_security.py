@@ -20,6 +20,7 @@ EXPECTED = {
     "/bench/draft/{draft_id}/{step}": {"tech", "reviewer"},
     "/runs/{run_id}": {"tech", "reviewer", "admin"},
     "/runs/{run_id}/live": {"tech", "reviewer", "admin"},
+    "/runs/{run_id}/events": {"tech", "reviewer", "admin"},
     "/runs/{run_id}/confirm": {"tech", "reviewer"},
     "/runs/{run_id}/stop": {"tech", "reviewer"},
     "/runs/{run_id}/alarms/{seq}/acknowledge": {"tech", "reviewer"},
@@ -32,6 +33,8 @@ EXPECTED = {
     "/qa/qc": {"reviewer", "admin"},
     "/qa/qc.png": {"reviewer", "admin"},
     "/qa/qns": {"reviewer", "admin"},
+    "/qa/turnaround": {"reviewer", "admin"},
+    "/qa/lis": {"reviewer", "admin"},
     "/admin/users": {"admin"},
 }
 

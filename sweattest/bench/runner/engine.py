@@ -82,10 +82,13 @@ class Runner:
 
     def feed(self, kind: str, site: str | None = None, data: dict[str, Any] | None = None,
              actor: str | None = None) -> None:
-        event = Event(kind=kind, at=self.clock.utcnow(), t=round(self.elapsed(), 3), site=site,
+        # a record carries the time it is written; a simulated run's own clock stays beside it (and in t)
+        simulated = self.clock.virtual and self.clock is not self.store.clock
+        event = Event(kind=kind, at=self.store.clock.utcnow(), t=round(self.elapsed(), 3), site=site,
                       data=data or {}, actor=actor or self.operator.name)
         try:
-            self.run, effects = commit_event(self.store, self.run, event, after=self.seq, owner=self.lease.owner)
+            self.run, effects = commit_event(self.store, self.run, event, after=self.seq, owner=self.lease.owner,
+                                             procedure_at=self.clock.utcnow() if simulated else None)
         except RunTakenOver as exc:
             self.reporter.message(str(exc))
             raise
@@ -197,10 +200,10 @@ class Runner:
 
         taken_over: list[str] = []
 
-        simulated = getattr(self.clock, "stands_still", False)
+        simulated = self.clock.virtual
 
         def record(rows: list[dict]) -> None:  # called by the loop's writer thread, never in the loop
-            stamp = self.clock.utcnow()
+            stamp = self.store.clock.utcnow()
             self.store.append_readings(self.run.run_id, [
                 {"site": e.site, "kind": "stimulation_sample", "at": stamp, "t": r["t"], "data": r}
                 for r in rows], power_safe=not simulated)
@@ -348,7 +351,7 @@ class Runner:
             self.store.add_qc_result(analyzer=ANALYZER, level=lot.level, lot=lot.lot,
                                      target_mean=lot.mean.to("mmol/L").magnitude,
                                      target_sd=lot.sd.to("mmol/L").magnitude, value=value, qc_run=qc_run,
-                                     at=self.clock.utcnow(), who=self.operator.name)
+                                     at=self.store.clock.utcnow(), who=self.operator.name)
             self.reporter.message(f"QC {lot.level} control {lot.lot}: {value:g} mmol/L (target "
                                   f"{lot.mean.magnitude:g} ± {lot.sd.magnitude:g})")
         return qc_run

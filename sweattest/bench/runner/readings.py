@@ -56,7 +56,7 @@ class ReadingsWriter:
         self._record = record
         self._clock = clock
         self._period = 1.0 / poll_hz
-        self._waits = bool(getattr(clock, "stands_still", False))
+        self._waits = bool(getattr(clock, "virtual", False))
         self._inline = self._waits and clock.speed is None
         hand_over_s = SIMULATED_HAND_OVER_S if self._waits else HAND_OVER_S
         self._queue: queue.Queue = queue.Queue(maxsize=max(1, round(BACKLOG_S / hand_over_s)))

@@ -7,8 +7,8 @@ from dataclasses import replace
 from sweattest.core.errors import ProcedureError, ValidationError
 from sweattest.core.procedure import effects as fx
 from sweattest.core.procedure.events import Event
-from sweattest.core.procedure.model import SITES, RunState, SiteRecord
-from sweattest.core.procedure.table import EVENTS, INTERNAL_EVENTS, lookup
+from sweattest.core.procedure.model import SITES, Resumption, RunState, SiteRecord
+from sweattest.core.procedure.table import EVENTS, INTERNAL_EVENTS, RECORD_EVENTS, lookup
 from sweattest.core.protocol import Protocol
 from sweattest.core.rules.adequacy import assess_volume, assess_weights
 from sweattest.core.rules.chloride import site_chloride
@@ -37,6 +37,11 @@ def new_run(run_id: str, protocol: Protocol, sites: list[str] | tuple[str, ...])
 
 def apply(run: RunState, event: Event) -> tuple[RunState, list[fx.Effect]]:
     """The next state and the effects to carry out, or ``ProcedureError`` if the event is not allowed."""
+    if event.kind in RECORD_EVENTS:
+        if event.kind == "resume":
+            found = str(event.data.get("state_found", run.state))
+            run = replace(run, resumptions=run.resumptions + (Resumption(event.at, event.actor, found),))
+        return run, []
     if event.kind in INTERNAL_EVENTS or event.kind not in EVENTS:
         raise ProcedureError(f"unknown event {event.kind!r}", state=run.state, event=event.kind)
     targets = _targets(run, event)

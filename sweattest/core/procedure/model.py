@@ -62,11 +62,21 @@ class SiteRecord:
 
 
 @dataclass(frozen=True)
+class Resumption:
+    """The run was brought back after its process stopped (crash, power loss): when, by whom, in which state."""
+
+    at: datetime
+    by: str
+    state_found: str
+
+
+@dataclass(frozen=True)
 class RunState:
     run_id: str
     protocol: Protocol
     sites: tuple[SiteRecord, ...]
     reviewer: str | None = None
+    resumptions: tuple[Resumption, ...] = ()
 
     @property
     def state(self) -> str:

@@ -1,9 +1,10 @@
 """Delivering result files to a LIMS drop folder: atomic, stable names, once per version, audited.
 
 A file is named ``<accession>_<run_id>_v<version>.<hl7|csv>``: unique per run, result version and
-format, and the same name every time. It is written to a temp file in the folder, fsynced and renamed
-(``write_atomic``) inside the store transaction that records the export in the audit trail: a failed write
-leaves no partial file and no audit entry; a failed audit write rolls back before the caller is told.
+format, and the same name every time. The message is first committed to the outbox (sweattest.record.outbox) with
+its audit entry; then it is written to a temp file in the folder, fsynced and renamed (``write_atomic``).
+A failed audit write leaves no file and no message; a failed file write leaves no partial file and the
+message pending, and the next export writes the same bytes (the same control ID).
 Exporting a version already delivered to that folder does nothing (the audit trail says it was sent), so
 a LIMS that has consumed the file never receives it twice.
 """
@@ -11,7 +12,6 @@ a LIMS that has consumed the file never receives it twice.
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,10 +19,15 @@ from typing import Any
 from sweattest.core.clock import Clock
 from sweattest.core.config import LabConfig
 from sweattest.core.errors import SweatTestError, ValidationError
-from sweattest.outputs.files import write_atomic
+from sweattest.outputs.files import file_safe, write_atomic
+from sweattest.record import outbox
+from sweattest.record.store.chain import append_audit
 
-FORMATS = ("hl7", "csv")
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+FORMATS = ("hl7", "csv", "fhir")
+#: what is delivered into the drop folder on sign-off
+DROP_FORMATS = ("hl7", "csv")
+#: file name ending of each format
+SUFFIX = {"hl7": "hl7", "csv": "csv", "fhir": "fhir.json"}
 
 
 class DeliveryError(SweatTestError):
@@ -36,13 +41,9 @@ class Export:
     control_id: str | None = None
 
 
-def file_safe(text: str) -> str:
-    """Text usable in a file name on every system (accessions may hold ``/``)."""
-    return _UNSAFE.sub("-", text)
-
-
 def export_name(record: dict[str, Any], fmt: str) -> str:
-    return f"{file_safe(record['order']['accession'])}_{record['run_id']}_v{record['report']['version']}.{fmt}"
+    return (f"{file_safe(record['order']['accession'])}_{record['run_id']}_v{record['report']['version']}"
+            f".{SUFFIX[fmt]}")
 
 
 def render(record: dict[str, Any], fmt: str, config: LabConfig, clock: Clock) -> tuple[bytes, str | None]:
@@ -55,14 +56,21 @@ def render(record: dict[str, Any], fmt: str, config: LabConfig, clock: Clock) ->
         from sweattest.outputs.lims.csv_file import render_csv
 
         return render_csv(record).encode("utf-8"), None
+    if fmt == "fhir":
+        from sweattest.outputs.lims.fhir import render_fhir
+
+        return render_fhir(record, config).encode("utf-8"), None
     raise ValidationError(f"--format {fmt!r}: use one of {', '.join(FORMATS)}")
 
 
 def export_run(store, clock: Clock, run_id: str, fmt: str, folder: Path, *, config: LabConfig,
                actor: str = "system") -> Export:
-    """Deliver the run's current result version as ``fmt`` into ``folder``."""
+    """Deliver the run's current result version as ``fmt`` into ``folder``.
+
+    The audit entry and the outbox row (with the message itself) commit first; only then is the file
+    renamed into the folder. A write that fails after the commit leaves the message pending, and the next
+    export writes the very same bytes (same control ID), never a second message."""
     from sweattest.outputs.report.stored import stored_record
-    from sweattest.record.store.chain import append_audit
 
     if fmt not in FORMATS:
         raise ValidationError(f"--format {fmt!r}: use one of {', '.join(FORMATS)}")
@@ -72,26 +80,84 @@ def export_run(store, clock: Clock, run_id: str, fmt: str, folder: Path, *, conf
     record = stored_record(store, run_id, clock, config.ranges)
     name = export_name(record, fmt)
     target = folder / name
-    if _already_delivered(store, run_id, name, folder):
+    where = str(folder.resolve())
+    version = record["report"]["version"]
+    message = outbox.find(store, run_id, version, fmt, outbox.FOLDER, where)
+    if message is None and _already_delivered(store, run_id, name, folder):
+        return Export(target, created=False)  # delivered before the outbox kept drop-folder messages
+    if message is not None and message.state == outbox.DELIVERED:
         return Export(target, created=False)
-    data, control_id = render(record, fmt, config, clock)
-    with store.writing() as conn:
-        write_atomic(target, data)
-        append_audit(conn, run_id=run_id, who=actor, what=f"export {fmt}", at=clock.utcnow(),
-                     new={"file": name, "folder": str(folder.resolve()), "format": fmt,
-                          "version": record["report"]["version"], "status": record["report"]["status"],
-                          "control_id": control_id, "sha256": hashlib.sha256(data).hexdigest()})
+    if message is None:
+        data, control_id = render(record, fmt, config, clock)
+        now = clock.utcnow()
+        with store.writing() as conn:
+            message_id = outbox.queue(conn, run_id=run_id, version=version, fmt=fmt, channel=outbox.FOLDER,
+                                      destination=where, name=name, control_id=control_id,
+                                      body=data.decode("utf-8"), at=now, who=actor)
+            append_audit(conn, run_id=run_id, who=actor, what=f"export {fmt}", at=now,
+                         new={"file": name, "folder": where, "format": fmt, "version": version,
+                              "status": record["report"]["status"], "control_id": control_id,
+                              "sha256": hashlib.sha256(data).hexdigest()})
+    else:
+        message_id, data, control_id = message.id, message.body.encode("utf-8"), message.control_id
+    write_atomic(target, data)
+    outbox.delivered(store, message_id, clock.utcnow(), who=actor, note=str(target))
     return Export(target, created=True, control_id=control_id)
 
 
+def lis_release(config: LabConfig, clock: Clock, actor: str):
+    """The write that queues a released result version for the LIS (``[lis] send_to``) in the transaction of
+    the signature or amendment that releases it (sweattest.record.signoff ``releasing``); None without an
+    LIS address. The message's text is written right after the release commits (``render_queued``)."""
+    if config.lis.send_to is None:
+        return None
+    destination = "{}:{}".format(*config.lis.send_to)
+
+    def release(conn, run_id: str, version: int) -> None:
+        outbox.queue(conn, run_id=run_id, version=version, fmt="hl7", channel=outbox.MLLP, destination=destination,
+                     name=f"{run_id}_v{version}.hl7", control_id=None, body=None, at=clock.utcnow(), who=actor)
+    return release
+
+
+def render_queued(store, clock: Clock, config: LabConfig) -> list[int]:
+    """Write the ORU^R01 of every message queued with its release and not rendered yet (right after the
+    release, or by the sender after a crash); returns their ids. A message is written only once its run is
+    reported (the signature commits before the review and report events: never a preliminary result). A
+    version amended before its message was written is not sent (failed, for QA): the correction is."""
+    from sweattest.outputs.lims.hl7 import new_control_id, render_oru
+    from sweattest.outputs.report.stored import stored_record
+
+    done = []
+    for message in outbox.unrendered(store):
+        now = clock.utcnow()
+        record = stored_record(store, message.run_id, clock, config.ranges)
+        if record["report"]["status"] not in ("final", "corrected"):
+            continue  # signed a moment ago: the run is being reported
+        if record["report"]["version"] != message.version:
+            outbox.failed(store, message.id, now, f"version {message.version} was amended (now version "
+                                                  f"{record['report']['version']}) before it was sent; the "
+                                                  "correction is sent instead")
+            continue
+        control_id = new_control_id()
+        outbox.rendered(store, message.id, now, body=render_oru(record, config, sent_at=now, control_id=control_id),
+                        control_id=control_id)
+        done.append(message.id)
+    return done
+
+
 def deliver_on_signoff(store, clock: Clock, run_id: str, config: LabConfig, actor: str) -> list[Export]:
-    """Automatic delivery when a run is signed off or amended: every format into the drop folder, if the
-    lab configuration names one."""
+    """Automatic delivery when a run is signed off or amended: the ORU^R01 queued for the LIS with the
+    signature is written, then every format goes into the drop folder (when the configuration names one)."""
+    try:
+        render_queued(store, clock, config)
+    except SweatTestError as exc:
+        raise DeliveryError(f"run {run_id} is signed and queued for the LIS, but its message could not be "
+                            f"written: {exc}; it is written when the LIS sender starts") from None
     if config.drop_folder is None:
         return []
     try:
         return [export_run(store, clock, run_id, fmt, config.drop_folder, config=config, actor=actor)
-                for fmt in FORMATS]
+                for fmt in DROP_FORMATS]
     except (OSError, SweatTestError) as exc:
         raise DeliveryError(f"run {run_id} is signed, but delivery to the LIMS drop folder {config.drop_folder} "
                             f"failed: {exc}; fix the folder and run `sweattest export {run_id} --format hl7` "

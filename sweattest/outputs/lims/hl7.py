@@ -20,17 +20,10 @@ from sweattest.outputs.report.context import SITE_NAMES, flags
 VERSION = "2.5.1"
 CHARSET = "UNICODE UTF-8"
 SEGMENT_END = "\r"
-CHLORIDE = ("2077-6", "Chloride [Moles/volume] in Sweat", "LN")
-PANEL = ("SWEATCL", "Sweat chloride test", "L")
-#: The lab's local codes (LOINC covers only the chloride, 2077-6; local codes for the rest unless a LOINC is configured)
-SITE = ("SWSITE", "Sweat collection site", "L")
-VOLUME = ("SWVOL", "Sweat sample volume", "L")
-WEIGHT = ("SWWT", "Sweat sample weight", "L")
-ADEQUACY = ("SWADQ", "Sweat sample adequacy", "L")
-SWEAT_RATE = ("SWRATE", "Sweat rate", "L")
-COLLECTION_TIME = ("SWCOLT", "Sweat collection time", "L")
-CURRENT = ("SWCUR", "Iontophoresis current", "L")
-CHARGE = ("SWCHG", "Iontophoresis charge delivered", "L")
+#: The codes of OBR-4 and each OBX-3 come from ``[lis.codes]`` (sweattest.core.lis_config: LOINC 2077-6 for the
+#: chloride, the lab's local codes for the rest unless it configures others).
+SPECIMEN_TYPE = ("SWT", "Sweat", "HL70487")
+COLLECTION_METHOD = ("PILO", "Pilocarpine iontophoresis, timed collection", "L")
 #: report status -> OBR-25 / OBX-11 result status (HL7 table 0085 / 0123)
 RESULT_STATUS = {"preliminary": "P", "final": "F", "corrected": "C"}
 NOT_OBTAINED = "X"
@@ -52,13 +45,15 @@ def render_oru(record: dict[str, Any], config: LabConfig | None = None, *, sent_
     config = config or LabConfig()
     status = RESULT_STATUS[record["report"]["status"]]
     segments = [_msh(config, sent_at, control_id or new_control_id(), bool(record.get("simulated"))),
-                _pid(record, config), _orc(record, config), _obr(record, config, status)]
+                _pid(record, config), _pv1(record), _orc(record, config), _obr(record, config, status)]
     segments += _notes(record)
-    set_id = 0
-    for index, site in enumerate(record["sites"], start=1):
-        for obx in _site_observations(record, site, status):
-            set_id += 1
-            segments.append(_segment("OBX", str(set_id), *_obx_fields(obx, index, site)))
+    performer = _performer(config)
+    observations = [(index, site, obx) for index, site in enumerate(record["sites"], start=1)
+                    for obx in _site_observations(record, site, status, config)]
+    observations += [(0, None, obx) for obx in _interpretation(record, status, config)]
+    for set_id, (index, site, obx) in enumerate(observations, start=1):
+        segments.append(_segment("OBX", str(set_id), *_obx_fields(obx, index, record, site, performer)))
+    segments += [_spm(index, site, config) for index, site in enumerate(record["sites"], start=1)]
     return SEGMENT_END.join(segments) + SEGMENT_END
 
 
@@ -92,31 +87,55 @@ def _msh(config: LabConfig, sent_at: datetime, control_id: str, simulated: bool)
 
 def _pid(record: dict[str, Any], config: LabConfig) -> str:
     p = record["order"]["patient"]
-    mrn = f"{escape(p['mrn'])}^^^{escape(config.hl7.sending_facility)}^MR"
-    return _segment("PID", "1", "", mrn, "", f"{escape(p['family'])}^{escape(p['given'])}", "",
+    lis = record["order"].get("lis") or {}
+    identifiers = (lis.get("patient") or {}).get("identifiers")
+    if identifiers:  # as the LIS sent them (MRN and any other identifiers), each escaped component by component
+        ids = "~".join("^".join(escape(part) for part in i.split("^")) for i in identifiers)
+    else:
+        ids = f"{escape(p['mrn'])}^^^{escape(config.hl7.sending_facility)}^MR"
+    return _segment("PID", "1", "", ids, "", f"{escape(p['family'])}^{escape(p['given'])}", "",
                     p["dob"].replace("-", ""), escape(p["sex"]))
 
 
+def _pv1(record: dict[str, Any]) -> str:
+    """PV1-2 the patient class (table 0004; the LIS's, else U unknown), PV1-19 the visit number it sent."""
+    visit = (record["order"].get("lis") or {}).get("visit") or {}
+    fields = [""] * 19
+    fields[0], fields[1] = "1", escape(visit.get("class") or "U")
+    fields[18] = escape(visit.get("number") or "")
+    return _segment("PV1", *fields)
+
+
+def _numbers(record: dict[str, Any], config: LabConfig) -> tuple[str, str]:
+    """Placer and filler order numbers (EI): as the LIS sent them, else the accession and the run id."""
+    lis = record["order"].get("lis") or {}
+    placer = lis.get("placer_ei") or [record["order"]["accession"]]
+    filler = lis.get("filler_ei") or [record["run_id"], config.hl7.sending_facility]
+    return "^".join(escape(p) for p in placer), "^".join(escape(p) for p in filler)
+
+
+def _provider(record: dict[str, Any]) -> str:
+    """XCN: the LIS's identifier of the ordering provider, and the name as written on the order."""
+    lis = record["order"].get("lis") or {}
+    return f"{escape((lis.get('provider') or {}).get('id', ''))}^{escape(record['order']['ordering_provider'])}"
+
+
 def _orc(record: dict[str, Any], config: LabConfig) -> str:
-    o = record["order"]
-    fac = escape(config.hl7.sending_facility)
     order_status = "IP" if record["report"]["status"] == "preliminary" else "CM"  # HL7 table 0038
-    return _segment("ORC", "RE", escape(o["accession"]), f"{escape(record['run_id'])}^{fac}", "", order_status,
-                    "", "", "", "", "", "", f"^{escape(o['ordering_provider'])}")
+    placer, filler = _numbers(record, config)
+    return _segment("ORC", "RE", placer, filler, "", order_status, "", "", "", "", "", "", _provider(record))
 
 
 def _obr(record: dict[str, Any], config: LabConfig, status: str) -> str:
-    o = record["order"]
     starts = [s["collection"]["started_at"] for s in record["sites"] if s["collection"]["started_at"]]
     ends = [s["collection"]["ended_at"] for s in record["sites"] if s["collection"].get("ended_at")]
     fields = [""] * 25
     fields[0] = "1"
-    fields[1] = escape(o["accession"])
-    fields[2] = f"{escape(record['run_id'])}^{escape(config.hl7.sending_facility)}"
-    fields[3] = _ce(PANEL)
+    fields[1], fields[2] = _numbers(record, config)
+    fields[3] = _ce(config.lis.code("panel"))
     fields[6] = _ts(min(starts) if starts else None)
     fields[7] = _ts(max(ends) if ends else None)
-    fields[15] = f"^{escape(o['ordering_provider'])}"
+    fields[15] = _provider(record)
     fields[21] = _ts(record["report"].get("released_at") or record["generated_at"])
     fields[23] = "LAB"
     fields[24] = status
@@ -135,35 +154,77 @@ def _notes(record: dict[str, Any]) -> list[str]:
         texts.append(f"Comment: {comment}")
     for c in record["report"]["corrections"]:
         changes = "; ".join(f"{ch['field']}: {ch['old'] if ch['old'] is not None else '-'} -> {ch['new']}"
-                            for ch in c["changes"])
+                            + (" (not applied)" if ch.get("not_applied") else "") for ch in c["changes"])
         texts.append(f"Corrected (version {c['version']}) by {c['by']} at {c['at']}: {changes}. "
                      f"Reason: {c['reason']}")
     return [_segment("NTE", str(i), "L", escape(t)) for i, t in enumerate(texts, start=1)]
 
 
-def _site_observations(record: dict[str, Any], site: dict[str, Any], status: str) -> list[dict[str, Any]]:
+def _site_observations(record: dict[str, Any], site: dict[str, Any], status: str,
+                       config: LabConfig) -> list[dict[str, Any]]:
     name = SITE_NAMES.get(site["site"], site["site"])
-    obs = [{"type": "CWE", "code": SITE, "value": f"{escape(site['site'])}^{escape(name)}^L"}]
-    obs.append(_chloride(record, site))
+
+    def code(observation: str) -> tuple[str, str, str]:
+        return config.lis.code(observation, site["site"])
+
+    obs = [{"type": "CWE", "code": code("site"), "value": f"{escape(site['site'])}^{escape(name)}^L"}]
+    obs.append(_chloride(record, site, code("chloride")))
     amounts = site["amounts"]
     if amounts["sample"] is not None:
         unit = amounts["sample_unit"]
-        obs.append(_number(WEIGHT if unit == "mg" else VOLUME, amounts["sample"], unit))
+        obs.append(_number(code("weight" if unit == "mg" else "volume"), amounts["sample"], unit))
     if site["adequate"] is not None:
         adequacy = "ADEQ^Adequate^L" if site["adequate"] else "QNS^Quantity not sufficient^L"
-        obs.append({"type": "CWE", "code": ADEQUACY, "value": adequacy})
+        obs.append({"type": "CWE", "code": code("adequacy"), "value": adequacy})
     if site["sweat_rate_g_m2_min"] is not None:
-        obs.append({"type": "NM", "code": SWEAT_RATE, "value": _num(site["sweat_rate_g_m2_min"]),
+        obs.append({"type": "NM", "code": code("sweat_rate"), "value": _num(site["sweat_rate_g_m2_min"]),
                     "units": "g/(m2.min)^g/(m2.min)^UCUM"})
     if amounts["collection_min"]:
-        obs.append(_number(COLLECTION_TIME, amounts["collection_min"], "min"))
-    obs.append(_number(CURRENT, amounts["current_ma"], "mA"))
+        obs.append(_number(code("collection_time"), amounts["collection_min"], "min"))
+    obs.append(_number(code("current"), amounts["current_ma"], "mA"))
     if amounts["charge_ma_min"] is not None:
-        obs.append(_number(CHARGE, amounts["charge_ma_min"], "mA.min"))
+        obs.append(_number(code("charge"), amounts["charge_ma_min"], "mA.min"))
     for o in obs:
         o.setdefault("status", status)
         o["at"] = site["collection"]["started_at"]
     return obs
+
+
+def _interpretation(record: dict[str, Any], status: str, config: LabConfig) -> list[dict[str, Any]]:
+    """One OBX for the test's interpretation (category code, the wording in NTE); none when withheld."""
+    interp = record["interpretation"]
+    if not interp.get("category") or interp.get("withheld"):
+        return []
+    category = str(interp["category"])
+    return [{"type": "CWE", "code": config.lis.code("interpretation"), "status": status,
+             "value": f"{escape(category)}^{escape(CATEGORY_TEXT.get(category, category))}^L", "at": None}]
+
+
+#: interpretation category -> OBX-5 text
+CATEGORY_TEXT = {"cf_unlikely": "CF unlikely", "intermediate": "Intermediate", "cf_likely": "CF likely"}
+
+
+def _performer(config: LabConfig) -> list[str]:
+    """OBX-23 performing organization (name, CLIA number), OBX-24 its address, OBX-25 its director."""
+    lab = config.lab
+    org = f"{escape(lab.name)}^L^^^^CLIA&2.16.840.1.113883.4.7&ISO^XX^^^{escape(lab.clia)}"
+    return [org, escape(lab.address), f"^{escape(lab.director)}"]
+
+
+def _spm(index: int, site: dict[str, Any], config: LabConfig) -> str:
+    """The specimen of one site: its sample ID (assigned by the lab: SPM-2.2), sweat, its collection method, the
+    site, collection start and end."""
+    name = SITE_NAMES.get(site["site"], site["site"])
+    collection = site["collection"]
+    fields = [""] * 17
+    fields[0] = str(index)
+    fields[1] = f"^{escape(site['sample_id'])}&{escape(config.hl7.sending_facility)}"
+    fields[3] = _ce(SPECIMEN_TYPE)
+    fields[6] = _ce(COLLECTION_METHOD)
+    fields[7] = f"{escape(site['site'])}^{escape(name)}^L"
+    if collection.get("started_at"):
+        fields[16] = f"{_ts(collection['started_at'])}^{_ts(collection.get('ended_at'))}"
+    return _segment("SPM", *fields)
 
 
 def _number(code, value: float, ucum: str) -> dict[str, Any]:
@@ -174,10 +235,11 @@ def _num(value: float) -> str:
     return f"{float(value):.6g}" if float(value) != int(value) else str(int(value))
 
 
-def _chloride(record: dict[str, Any], site: dict[str, Any]) -> dict[str, Any]:
-    """OBX for LOINC 2077-6: the value, OBX-7 the range set's CF-unlikely band, OBX-8 the site's flag."""
+def _chloride(record: dict[str, Any], site: dict[str, Any], code: tuple[str, str, str]) -> dict[str, Any]:
+    """OBX for the chloride (LOINC 2077-6 unless configured): the value, OBX-7 the range set's CF-unlikely
+    band, OBX-8 the site's flag."""
     normal = record["interpretation"]["ranges"]["bands"][0]
-    out: dict[str, Any] = {"type": "NM", "code": CHLORIDE, "units": "mmol/L^mmol/L^UCUM",
+    out: dict[str, Any] = {"type": "NM", "code": code, "units": "mmol/L^mmol/L^UCUM", "analysis": True,
                            "range": f"{normal['low']}-{normal['high']}"}
     chloride = site.get("chloride") or {}
     if site["status"] not in {"reported", "below_range"}:
@@ -189,6 +251,23 @@ def _chloride(record: dict[str, Any], site: dict[str, Any]) -> dict[str, Any]:
     return out | {"value": str(chloride["value_mmol_l"]), "flag": flag}
 
 
-def _obx_fields(obx: dict[str, Any], sub_id: int, site: dict[str, Any]) -> list[str]:
-    return [obx["type"], _ce(obx["code"]), str(sub_id), obx["value"], obx.get("units", ""), obx.get("range", ""),
-            obx.get("flag", ""), "", "", obx["status"], "", "", _ts(obx.get("at"))]
+def _obx_fields(obx: dict[str, Any], sub_id: int, record: dict[str, Any], site: dict[str, Any] | None,
+                performer: list[str]) -> list[str]:
+    """OBX-2 to OBX-25: for the chloride also OBX-18 the analyzer and OBX-19 the analysis time."""
+    fields = [obx["type"], _ce(obx["code"]), str(sub_id) if sub_id else "", obx["value"], obx.get("units", ""),
+              obx.get("range", ""), obx.get("flag", ""), "", "", obx["status"], "", "", _ts(obx.get("at"))]
+    fields += [""] * 4  # OBX-15 to OBX-18
+    if obx.get("analysis") and site is not None and obx["status"] != NOT_OBTAINED:
+        fields[16] = _equipment(record)
+        fields.append(_ts((site.get("analysis") or {}).get("at")))
+    else:
+        fields.append("")
+    fields += ["", "", "", *performer]  # OBX-20 to OBX-22 empty; OBX-23, 24, 25 the performing lab
+    return fields
+
+
+def _equipment(record: dict[str, Any]) -> str:
+    """OBX-18 (EI): the analyzer's serial number (or its identity text) and its model."""
+    analyzer = (record.get("instruments") or {}).get("analyzer") or {}
+    ident = analyzer.get("serial_number") or analyzer.get("identity") or ""
+    return f"{escape(str(ident)[:199])}^{escape(str(analyzer.get('model') or ''))}" if ident else ""

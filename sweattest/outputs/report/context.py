@@ -54,7 +54,10 @@ def report_context(record: dict[str, Any], config: LabConfig) -> dict[str, Any]:
         "lab": config.lab,
         "zone_name": config.lab.timezone,
         "ranges": interpretive_ranges(record),
-        "flags": flags(record),
+        "flags": flags(record) + [
+            f"Run interrupted (its process stopped) and resumed at {local_time(r['at'], zone)} by {r['by']}: "
+            f"found {r['state_found'].replace('_', ' ')}, inducer outputs confirmed off"
+            for r in record.get("resumed") or []],
         "qc_text": QC_NAMES.get(record["qc"]["status"], record["qc"]["status"]),
         "collected_at": first_collection(record),
         "age": age_at(record["order"]["patient"]["dob"], first_collection(record), zone),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sweattest.core.clock import Clock
-from sweattest.outputs.report.amendments import apply_amendments
+from sweattest.record.amendable import apply_amendments
 from sweattest.record.run_record import stored_run_record
 from sweattest.record.runs import load_run
 

@@ -106,6 +106,17 @@ def _run_leases(conn: sa.Connection) -> None:
     conn.exec_driver_sql("ALTER TABLE runs ADD COLUMN lease_until VARCHAR(32)")
 
 
+def _outbox(conn: sa.Connection) -> None:
+    """The durable outbox of messages leaving for the LIS."""
+    schema.outbox.create(conn)
+
+
+def _worklist(conn: sa.Connection) -> None:
+    """Orders received from the LIS (the worklist) and the order messages received."""
+    schema.lis_orders.create(conn)
+    schema.lis_messages.create(conn)
+
+
 MIGRATIONS: list[Migration] = [
     (1, "runs, events and readings", _initial),
     (2, "users, e-signatures, result versions and the hash-chained audit trail", _users_signatures_audit),
@@ -114,6 +125,8 @@ MIGRATIONS: list[Migration] = [
     (5, "audit trail append-only in the database (UPDATE and DELETE refused)", _append_only),
     (6, "method snapshot on runs (protocol text and its SHA-256)", _method_snapshot),
     (7, "run leases: one process performs a live run", _run_leases),
+    (11, "outbox of messages leaving for the LIS", _outbox),
+    (12, "worklist of LIS orders and the order messages received", _worklist),
 ]
 
 

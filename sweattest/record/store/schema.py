@@ -142,3 +142,58 @@ qc_results = sa.Table(
     sa.Column("who", sa.String(80), nullable=False),
     sa.Index("ix_qc_results_analyzer_level", "analyzer", "level", "at"),
 )
+
+# -- the LIS interface (sweattest/lis; docs/lis.md) -----------------------------------------------------
+#: Messages leaving for the LIS (migration 11): queued with the signature that releases them, delivered until
+#: acknowledged, never sent again once accepted. ``channel``: "mllp" or "folder"; ``destination``: the LIS
+#: address or the drop folder. ``state``: pending, delivered (AA / file renamed into the folder), failed (AR).
+outbox = sa.Table(
+    "outbox", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String(40), sa.ForeignKey("runs.run_id"), nullable=False, index=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("format", sa.String(10), nullable=False),
+    sa.Column("channel", sa.String(10), nullable=False),
+    sa.Column("destination", sa.String(400), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),  # the file name in a drop folder
+    sa.Column("control_id", sa.String(20), nullable=True),
+    sa.Column("body", sa.Text, nullable=True),  # NULL: queued with its signature, not yet rendered
+    sa.Column("state", sa.String(12), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", UTCDateTime, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("delivered_at", UTCDateTime, nullable=True),
+    sa.UniqueConstraint("run_id", "version", "format", "channel", "destination", name="uq_outbox_delivery"),
+    sa.Index("ix_outbox_state", "channel", "state", "id"),
+)
+
+#: Orders from the LIS (migration 12): the worklist. ``state``: open, started (a run was created), cancelled.
+lis_orders = sa.Table(
+    "lis_orders", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("placer", sa.String(40), nullable=False, unique=True),  # ORC-2 / OBR-2: the accession
+    sa.Column("filler", sa.String(40), nullable=True),  # ORC-3 / OBR-3
+    sa.Column("mrn", sa.String(40), nullable=False),
+    sa.Column("test_code", sa.String(40), nullable=False),
+    sa.Column("state", sa.String(12), nullable=False, index=True),
+    sa.Column("order_json", sa.JSON, nullable=False),  # patient, identifiers, provider, codes as received
+    sa.Column("control_id", sa.String(40), nullable=False),  # MSH-10 of the message that placed it
+    sa.Column("received_at", UTCDateTime, nullable=False),
+    sa.Column("run_id", sa.String(40), nullable=True),
+)
+
+#: Every order message received (migration 12), once per sender and MSH-10: a repeat is answered with the
+#: acknowledgement given the first time and changes nothing.
+lis_messages = sa.Table(
+    "lis_messages", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("sender", sa.String(100), nullable=False),
+    sa.Column("control_id", sa.String(40), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),  # of the message (segments ending CR)
+    sa.Column("ack_code", sa.String(2), nullable=False),
+    sa.Column("ack", sa.Text, nullable=False),
+    sa.Column("received_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("sender", "control_id", name="uq_lis_messages_sender_control"),
+)

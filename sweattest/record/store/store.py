@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -95,10 +96,12 @@ class Store:
     # -- writes (each commits before returning) --------------------------------------------------------
     def create_run(self, run_id: str, *, accession: str, method: str, operator: str, patient_mrn: str,
                    created_at: datetime, order: dict[str, Any], protocol: Protocol,
-                   lease: tuple[str, datetime] | None = None) -> None:
+                   lease: tuple[str, datetime] | None = None,
+                   within: Callable[[sa.Connection], None] | None = None) -> None:
         """A new run with its method snapshot: ``protocol``'s text and hash are stored with it (the audit
         entry records the hash), and the run is replayed against them from then on. ``lease``: (owner, until):
-        the run is created already leased to the process that performs it."""
+        the run is created already leased to the process that performs it. ``within``: a write that belongs
+        with the run's creation (the LIS order it performs leaving the worklist), in the same transaction."""
         if not protocol.text:
             raise ValidationError(f"run {run_id}: method {method!r} carries no text to store with the run; "
                                   "load it with load_protocol or parse_protocol_text")
@@ -112,6 +115,8 @@ class Store:
             append_audit(conn, run_id=run_id, who=operator, what="create_run", at=created_at,
                          new={"accession": accession, "method": method, "operator": operator,
                               "patient_mrn": patient_mrn, "protocol_sha256": protocol.sha256})
+            if within is not None:
+                within(conn)
 
     def append_event(self, run_id: str, *, kind: str, site: str | None, at: datetime, t: float,
                      data: dict[str, Any], accepted: bool = True, after: int | None = None,

@@ -1,0 +1,127 @@
+"""``[lis]`` of the lab configuration: where orders come in, where results go, and the codes of the lab's
+test build (``[lis.codes]``). Documented in docs/lis.md and docs/config.md."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sweattest.core.errors import ConfigError
+from sweattest.core.procedure.model import SITES
+
+#: observation -> (code, text, coding system): LOINC where LOINC has a code, else the lab's local code.
+DEFAULT_CODES: dict[str, tuple[str, str, str]] = {
+    "panel": ("SWEATCL", "Sweat chloride test", "L"),
+    "chloride": ("2077-6", "Chloride [Moles/volume] in Sweat", "LN"),
+    "site": ("SWSITE", "Sweat collection site", "L"),
+    "volume": ("SWVOL", "Sweat sample volume", "L"),
+    "weight": ("SWWT", "Sweat sample weight", "L"),
+    "adequacy": ("SWADQ", "Sweat sample adequacy", "L"),
+    "sweat_rate": ("SWRATE", "Sweat rate", "L"),
+    "interpretation": ("SWINT", "Sweat chloride interpretation", "L"),
+    "collection_time": ("SWCOLT", "Sweat collection time", "L"),
+    "current": ("SWCUR", "Iontophoresis current", "L"),
+    "charge": ("SWCHG", "Iontophoresis charge delivered", "L"),
+}
+_ADDRESS = re.compile(r"^(?P<host>[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:]+\]):(?P<port>\d{1,5})$")
+_CODE_PART = re.compile(r"^[^|^~\\&\r\n]{1,80}$")
+_KEYS = ("listen", "order_folder", "send_to", "ack_timeout_s", "retry_delays_s", "method", "sites", "codes")
+
+
+@dataclass(frozen=True)
+class LisConfig:
+    #: (host, port) of the MLLP listener for orders; None: off
+    listen: tuple[str, int] | None = None
+    #: folder the LIS drops order messages into; None: off
+    order_folder: Path | None = None
+    #: (host, port) results are sent to over MLLP; None: results go only to the drop folder
+    send_to: tuple[str, int] | None = None
+    #: seconds to wait for the LIS's acknowledgement of a result
+    ack_timeout_s: float = 30.0
+    #: seconds before each retry of a result not acknowledged; the last one repeats until the LIS answers
+    retry_delays_s: tuple[float, ...] = (5, 15, 60, 300, 900)
+    #: the method and sites a run of an LIS order uses (the LIS orders the test, the lab its method)
+    method: str = "macroduct"
+    sites: tuple[str, ...] = ("left_forearm", "right_forearm")
+    #: observation (or "site.observation") -> (code, text, system)
+    codes: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+
+    def code(self, observation: str, site: str | None = None) -> tuple[str, str, str]:
+        """The code sent for ``observation`` (at ``site``): the lab's own, else the default."""
+        if site is not None and f"{site}.{observation}" in self.codes:
+            return self.codes[f"{site}.{observation}"]
+        return self.codes.get(observation) or DEFAULT_CODES[observation]
+
+
+def address(text: str, where: str) -> tuple[str, int]:
+    """``host:port`` -> (host, port), or a ConfigError naming ``where``."""
+    m = _ADDRESS.match(text.strip()) if isinstance(text, str) else None
+    if not m or not 0 < int(m["port"]) < 65536:
+        raise ConfigError(f"{where} = {text!r}: write host:port, e.g. \"127.0.0.1:2575\"")
+    return m["host"].strip("[]"), int(m["port"])
+
+
+def parse_lis(section: Any, file: Path) -> LisConfig:
+    if not isinstance(section, dict):
+        raise ConfigError(f"{file}: lis must be a section ([lis]), not a value")
+    for key in section:
+        if key not in _KEYS:
+            raise ConfigError(f"{file}: [lis] unknown key {key!r}; known keys: {', '.join(_KEYS)}")
+    values: dict[str, Any] = {}
+    for key in ("listen", "send_to"):
+        if key in section:
+            values[key] = address(section[key], f"{file}: [lis] {key}")
+    if "order_folder" in section:
+        folder = Path(str(section["order_folder"])).expanduser()
+        folder = folder if folder.is_absolute() else (file.parent / folder).resolve()
+        if not folder.is_dir():
+            raise ConfigError(f"{file}: [lis] order_folder = {section['order_folder']!r}: folder {folder} does "
+                              "not exist; create it or fix the path")
+        values["order_folder"] = folder
+    if "ack_timeout_s" in section:
+        timeout = section["ack_timeout_s"]
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not 0 < timeout <= 600:
+            raise ConfigError(f"{file}: [lis] ack_timeout_s = {timeout!r}: a number of seconds, above 0 and at "
+                              "most 600, without quotes")
+        values["ack_timeout_s"] = float(timeout)
+    if "retry_delays_s" in section:
+        delays = section["retry_delays_s"]
+        if not isinstance(delays, list) or not delays or any(
+                isinstance(d, bool) or not isinstance(d, int | float) or not 0 < d <= 86400 for d in delays):
+            raise ConfigError(f"{file}: [lis] retry_delays_s = {delays!r}: a list of seconds above 0, e.g. "
+                              "[5, 15, 60, 300, 900]")
+        values["retry_delays_s"] = tuple(float(d) for d in delays)
+    if "method" in section:
+        if not isinstance(section["method"], str) or not section["method"].strip():
+            raise ConfigError(f"{file}: [lis] method must be the name of a method in quotes, e.g. \"macroduct\"")
+        values["method"] = section["method"].strip()
+    if "sites" in section:
+        sites = section["sites"]
+        if not isinstance(sites, list) or not sites or any(s not in SITES for s in sites) \
+                or len(set(sites)) != len(sites):
+            raise ConfigError(f"{file}: [lis] sites = {sites!r}: a list of one or two different sites from "
+                              f"{', '.join(SITES)}")
+        values["sites"] = tuple(sites)
+    values["codes"] = _codes(section.get("codes", {}), file)
+    return LisConfig(**values)
+
+
+def _codes(table: Any, file: Path) -> dict[str, tuple[str, str, str]]:
+    """``[lis.codes]``: ``chloride = "2077-6^Chloride [Moles/volume] in Sweat^LN"``; a key may name a site:
+    ``"left_forearm.chloride" = "..."``."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{file}: [lis.codes] must be a table of observation = \"code^text^system\"")
+    out: dict[str, tuple[str, str, str]] = {}
+    for key, value in table.items():
+        site, _, observation = key.rpartition(".")
+        if observation not in DEFAULT_CODES or (site and site not in SITES):
+            raise ConfigError(f"{file}: [lis.codes] unknown key {key!r}; use one of {', '.join(DEFAULT_CODES)}, "
+                              f"optionally after a site and a dot (\"left_forearm.chloride\")")
+        parts = value.split("^") if isinstance(value, str) else []
+        if len(parts) != 3 or not all(_CODE_PART.match(p) for p in parts):
+            raise ConfigError(f"{file}: [lis.codes] {key} = {value!r}: write \"code^text^system\", e.g. "
+                              "\"2077-6^Chloride [Moles/volume] in Sweat^LN\", without | ~ \\ &")
+        out[key] = (parts[0], parts[1], parts[2])
+    return out

@@ -1,0 +1,92 @@
+"""MLLP (HL7 v2 Minimal Lower Layer Protocol) framing: each message is sent as
+``0x0B`` + message + ``0x1C 0x0D``. A frame that does not start with 0x0B, or that grows beyond
+``MAX_MESSAGE`` bytes before its end, is an error; the reader then skips to the next frame end."""
+
+from __future__ import annotations
+
+import socket
+
+from sweattest.core.errors import SweatTestError
+
+START, END = b"\x0b", b"\x1c\r"
+_BETWEEN = b"\r\n\t "
+#: The largest message accepted (an order is a few hundred bytes; a result a few kilobytes).
+MAX_MESSAGE = 1024 * 1024
+
+
+class FrameError(SweatTestError):
+    """Bytes that are not a well-formed MLLP frame (or a frame too large). ``head``: the first bytes of the
+    message, so the answer can still name its control ID."""
+
+    def __init__(self, message: str, head: bytes = b""):
+        super().__init__(message)
+        self.head = head
+
+
+def frame(message: str | bytes) -> bytes:
+    data = message.encode("utf-8") if isinstance(message, str) else message
+    return START + data + END
+
+
+class FrameReader:
+    """Reads MLLP frames from a connected socket. ``read()`` returns the next message's bytes, None when the
+    peer closed the connection, or raises FrameError (the frame's bytes are skipped up to its end)."""
+
+    def __init__(self, sock: socket.socket, limit: int = MAX_MESSAGE):
+        self.sock = sock
+        self.limit = limit
+        self.buffer = b""
+
+    def _more(self) -> bool:
+        chunk = self.sock.recv(65536)
+        self.buffer += chunk
+        return bool(chunk)
+
+    def read(self) -> bytes | None:
+        while not self.buffer.lstrip(_BETWEEN):  # line ends some peers send between frames are not a message
+            self.buffer = b""
+            if not self._more():
+                return None
+        self.buffer = self.buffer.lstrip(_BETWEEN)
+        if not self.buffer.startswith(START):
+            first, head = self.buffer[:1].hex(), self.buffer[:4096]
+            self._skip()
+            raise FrameError(f"a message must start with the MLLP start byte 0x0B, not 0x{first}", head)
+        while True:
+            end = self.buffer.find(END)
+            if end >= 0:
+                data, self.buffer = self.buffer[1:end], self.buffer[end + len(END):]
+                if len(data) > self.limit:
+                    raise FrameError(f"message of {len(data)} bytes is larger than {self.limit} bytes", data[:4096])
+                return data
+            if len(self.buffer) > self.limit + 1:
+                head = self.buffer[1:4097]
+                self._skip()
+                raise FrameError(f"message larger than {self.limit} bytes", head)
+            if not self._more():
+                head, self.buffer = self.buffer[1:4097], b""
+                raise FrameError("the connection closed in the middle of a message (no 0x1C 0x0D frame end)", head)
+
+    def _skip(self) -> None:
+        """Drop bytes up to and including the next frame end (reading on if it has not arrived yet)."""
+        while True:
+            end = self.buffer.find(END)
+            if end >= 0:
+                self.buffer = self.buffer[end + len(END):]
+                return
+            self.buffer = self.buffer[-1:]
+            if not self._more():
+                self.buffer = b""
+                return
+
+
+def exchange(address: tuple[str, int], message: str, timeout_s: float) -> str:
+    """Send one message and return the answer (the acknowledgement); raises OSError (refused, dropped, no
+    answer within ``timeout_s``: ``TimeoutError``) or FrameError."""
+    with socket.create_connection(address, timeout=timeout_s) as sock:
+        sock.settimeout(timeout_s)
+        sock.sendall(frame(message))
+        answer = FrameReader(sock).read()
+    if answer is None:
+        raise ConnectionError("the LIS closed the connection without acknowledging")
+    return answer.decode("utf-8", errors="replace")

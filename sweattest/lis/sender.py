@@ -1,0 +1,113 @@
+"""Delivering the outbox to the LIS over MLLP: the oldest pending message first, its acknowledgement awaited
+for ``ack_timeout_s``; AA marks it delivered (never sent again), AR marks it failed (raised to QA), and a
+timeout, a refused or dropped connection, an AE or an answer that is not an acknowledgement of this message
+are tried again after growing delays. A retry sends the same bytes: the same control ID.
+
+The sender never sleeps on its own: ``send_next`` makes at most one attempt and says when the next is due;
+``serve`` loops over it until told to stop (waiting on an event, so a test or a shutdown wakes it at once).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sweattest.core.clock import Clock
+from sweattest.core.lis_config import LisConfig
+from sweattest.lis.ack import read_ack
+from sweattest.lis.mllp import FrameError, exchange
+from sweattest.record import outbox
+
+log = logging.getLogger(__name__)
+
+#: Seconds before each retry (``[lis] retry_delays_s``): 5 s, 15 s, 1 min, 5 min, then every 15 min.
+DELAYS: tuple[float, ...] = LisConfig().retry_delays_s
+#: How often an idle sender looks for newly queued messages (seconds).
+IDLE_POLL = 2.0
+#: A message is taken for one attempt for the acknowledgement timeout plus this (seconds, for connecting).
+CLAIM_MARGIN = 30.0
+
+
+@dataclass(frozen=True)
+class Attempt:
+    message_id: int | None  # None: nothing to send
+    outcome: str  # "delivered", "retry", "failed", "waiting", "idle"
+    detail: str = ""
+    next_at: datetime | None = None
+
+
+class Sender:
+    def __init__(self, store, clock: Clock, address: tuple[str, int], *, ack_timeout_s: float = 30.0,
+                 delays: Sequence[float] = DELAYS,
+                 exchange: Callable[[tuple[str, int], str, float], str] = exchange,
+                 render: Callable[[], object] | None = None):
+        self.store, self.clock, self.address = store, clock, address
+        self.destination = f"{address[0]}:{address[1]}"
+        self.timeout = ack_timeout_s
+        self.delays = tuple(delays)
+        self._exchange = exchange
+        self._render = render  # writes the text of messages queued with their signature (after a crash)
+
+    def delay(self, attempts: int) -> float:
+        """Seconds to wait after the ``attempts``-th failed attempt (1, 2, ...)."""
+        return self.delays[min(attempts, len(self.delays)) - 1]
+
+    def send_next(self) -> Attempt:
+        """One attempt at the oldest pending message for this address, if it is due."""
+        if self._render is not None and outbox.unrendered(self.store):
+            self._render()
+        message = outbox.next_to_send(self.store, outbox.MLLP, self.destination)
+        if message is None:
+            return Attempt(None, "idle")
+        now = self.clock.utcnow()
+        if message.next_attempt_at is not None and message.next_attempt_at > now:
+            return Attempt(message.id, "waiting", next_at=message.next_attempt_at)
+        if not outbox.claim(self.store, message.id, now, now + timedelta(seconds=self.timeout + CLAIM_MARGIN)):
+            return Attempt(message.id, "waiting", next_at=now + timedelta(seconds=IDLE_POLL))  # another sender
+        try:
+            answer = read_ack(self._exchange(self.address, message.body, self.timeout))
+        except TimeoutError:
+            return self._retry(message, f"no acknowledgement within {self.timeout:g} s")
+        except (OSError, FrameError) as exc:
+            return self._retry(message, f"cannot deliver to {self.destination}: {exc or type(exc).__name__}")
+        except ValueError as exc:
+            return self._retry(message, f"the LIS answered with something else than an acknowledgement: {exc}")
+        if answer.control_id != message.control_id:
+            return self._retry(message, f"the acknowledgement is for message {answer.control_id!r}, not "
+                                        f"{message.control_id!r}")
+        if answer.code in ("AA", "CA"):
+            outbox.delivered(self.store, message.id, self.clock.utcnow(), note=f"{answer.code} from {self.destination}")
+            return Attempt(message.id, "delivered")
+        text = f"{answer.code} from the LIS" + (f": {answer.text}" if answer.text else "")
+        if answer.code in ("AR", "CR"):
+            outbox.failed(self.store, message.id, self.clock.utcnow(), text)
+            log.error("LIS refused message %s (run %s): %s", message.control_id, message.run_id, text)
+            return Attempt(message.id, "failed", text)
+        return self._retry(message, text)
+
+    def _retry(self, message: outbox.Message, error: str) -> Attempt:
+        now = self.clock.utcnow()
+        next_at = now + timedelta(seconds=self.delay(message.attempts + 1))
+        outbox.retry_later(self.store, message.id, now, error, next_at)
+        log.warning("message %s (run %s) not delivered: %s; next attempt %s", message.control_id,
+                    message.run_id, error, next_at.isoformat())
+        return Attempt(message.id, "retry", error, next_at)
+
+    def serve(self, stop: threading.Event) -> None:
+        """Deliver until ``stop`` is set; a store error is logged and tried again after the idle poll."""
+        while not stop.is_set():
+            try:
+                attempt = self.send_next()
+            except Exception:  # noqa: BLE001 - the sender must outlive a store hiccup; the message stays queued
+                log.exception("LIS sender: the outbox could not be read or updated")
+                stop.wait(IDLE_POLL)
+                continue
+            if attempt.outcome in ("delivered", "failed"):
+                continue
+            wait = IDLE_POLL
+            if attempt.next_at is not None:
+                wait = min(max((attempt.next_at - self.clock.utcnow()).total_seconds(), 0.05), IDLE_POLL)
+            stop.wait(wait)

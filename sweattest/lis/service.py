@@ -1,0 +1,84 @@
+"""What ``[lis]`` turns on, started and stopped together: the MLLP order listener, the order folder and the
+result sender (``sweattest lis serve`` alone, or inside ``sweattest serve``)."""
+
+from __future__ import annotations
+
+import threading
+from functools import partial
+
+from sweattest.core.clock import Clock, RealClock
+from sweattest.core.config import LabConfig, load_config
+from sweattest.lis.listener import OrderListener, rejecter
+from sweattest.lis.order_drop import watch
+from sweattest.lis.sender import Sender
+from sweattest.lis.worklist import receive
+
+
+class LisService:
+    def __init__(self, store, clock: Clock, config: LabConfig):
+        self.store, self.clock, self.config = store, clock, config
+        self.stop_event = threading.Event()
+        self.threads: list[threading.Thread] = []
+        self.listener: OrderListener | None = None
+
+    @property
+    def enabled(self) -> bool:
+        lis = self.config.lis
+        return bool(lis.listen or lis.order_folder or lis.send_to)
+
+    def start(self) -> list[str]:
+        """Start what is configured; returns one line per part started."""
+        from sweattest.outputs.lims.delivery import render_queued
+
+        lis, started = self.config.lis, []
+        take = partial(receive, self.store, self.clock, config=self.config)
+        if lis.listen:
+            reject = rejecter(self.config.hl7.sending_application, self.config.hl7.sending_facility,
+                              self.clock.utcnow)
+            self.listener = OrderListener(lis.listen, lambda text: take(text), reject).start()
+            started.append("orders over MLLP on {}:{}".format(*self.listener.address))
+        if lis.order_folder:
+            self._thread("lis-order-folder", watch, lis.order_folder, lambda text: take(text), self.stop_event)
+            started.append(f"orders from the folder {lis.order_folder}")
+        if lis.send_to:
+            sender = Sender(self.store, self.clock, lis.send_to, ack_timeout_s=lis.ack_timeout_s,
+                            delays=lis.retry_delays_s,
+                            render=lambda: render_queued(self.store, self.clock, self.config))
+            self._thread("lis-sender", sender.serve, self.stop_event)
+            started.append("results to {}:{}".format(*lis.send_to))
+        return started
+
+    def _thread(self, name: str, target, *args) -> None:
+        thread = threading.Thread(target=target, args=args, name=name, daemon=True)
+        thread.start()
+        self.threads.append(thread)
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        if self.listener is not None:
+            self.listener.stop()
+        for thread in self.threads:
+            thread.join(10)
+
+
+def serve_until_interrupted(config_path, db: str | None) -> int:
+    from sweattest.core.errors import ConfigError
+    from sweattest.record.store import open_store
+
+    config = load_config(config_path)
+    clock = RealClock()
+    store = open_store(db, clock)
+    service = LisService(store, clock, config)
+    if not service.enabled:
+        store.close()
+        raise ConfigError(f"{config.source}: [lis] turns nothing on; set listen, order_folder or send_to "
+                          "(docs/lis.md)")
+    try:
+        for line in service.start():
+            print(f"sweattest: LIS: {line}", flush=True)
+        print("sweattest: LIS interface running; Ctrl-C stops it", flush=True)
+        service.stop_event.wait()
+    finally:
+        service.stop()
+        store.close()
+    return 0

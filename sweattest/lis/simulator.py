@@ -1,0 +1,84 @@
+"""A simulated LIS for training and interface testing: it sends order messages to sweattest's listener and
+receives results on its own MLLP port, answering AA, AE, AR or nothing, as told, and says what it received."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sweattest.lis.ack import APPLICATION_INTERNAL_ERROR, Problem, build_ack, header, read_ack
+from sweattest.lis.listener import OrderListener, rejecter
+from sweattest.lis.mllp import exchange
+
+ANSWERS = ("AA", "AE", "AR", "none")
+
+
+def split_messages(text: str) -> list[str]:
+    """The messages of an orders file: each starts with a line ``MSH|``; lines end with CR, LF or CR LF;
+    blank lines and lines starting with ``#`` are ignored. Returned with CR segment ends."""
+    messages: list[list[str]] = []
+    for line in re.split(r"\r\n|\r|\n", text):
+        if not line.strip() or line.startswith("#"):
+            continue
+        if line.startswith("MSH|") or not messages:
+            messages.append([])
+        messages[-1].append(line)
+    return ["\r".join(m) + "\r" for m in messages]
+
+
+class SimulatedLis:
+    def __init__(self, port: int, answer: str = "AA", *, host: str = "127.0.0.1",
+                 say: Callable[[str], None] = print):
+        self.answer, self.say = answer, say
+        self.received: list[str] = []
+        self.arrived = threading.Condition()
+        now = lambda: datetime.now(UTC)  # noqa: E731 - the simulator stands for another system, with its own clock
+        self._ack = lambda text, code, problem: build_ack(text, code, problem, application="SIMLIS",
+                                                          facility="SIMHOSP", at=now())
+        self.listener = OrderListener((host, port), self._result, rejecter("SIMLIS", "SIMHOSP", now))
+        self.address = self.listener.address
+
+    def _result(self, text: str) -> str | None:
+        msh = header(text)
+        accession = next((s.split("|")[2] for s in text.split("\r") if s.startswith("OBR|")), "?")
+        status = next((s.split("|")[25] for s in text.split("\r") if s.startswith("OBR|") and s.count("|") >= 25), "?")
+        kind, control = (msh[9], msh[10]) if len(msh) > 10 else ("?", "?")
+        reply = {"AA": "answered AA", "AE": "answered AE", "AR": "answered AR", "none": "not answered"}[self.answer]
+        self.say(f"received {kind} {control} for order {accession} (result status {status}): {reply}")
+        with self.arrived:
+            self.received.append(text)
+            self.arrived.notify_all()
+        if self.answer == "none":
+            return None
+        problem = None if self.answer == "AA" else Problem(APPLICATION_INTERNAL_ERROR, f"simulated {self.answer}")
+        return self._ack(text, self.answer, problem)
+
+    def start(self) -> SimulatedLis:
+        self.listener.start()
+        return self
+
+    def stop(self) -> None:
+        self.listener.stop()
+
+    def send_orders(self, messages: list[str], to: tuple[str, int], timeout_s: float = 10.0) -> list[str]:
+        """Send each order and report its acknowledgement; returns the ACK codes."""
+        codes = []
+        for message in messages:
+            msh = header(message)
+            control = msh[10] if len(msh) > 10 else "?"
+            try:
+                answer = read_ack(exchange(to, message, timeout_s))
+                detail = f": {answer.text}" if answer.text else ""
+                self.say(f"sent order {control}: {answer.code}{detail}")
+                codes.append(answer.code)
+            except (OSError, ValueError) as exc:
+                self.say(f"sent order {control}: no acknowledgement ({exc})")
+                codes.append("none")
+        return codes
+
+    def wait_for(self, count: int, timeout_s: float | None) -> bool:
+        """Until ``count`` results have arrived (or ``timeout_s`` passed)."""
+        with self.arrived:
+            return self.arrived.wait_for(lambda: len(self.received) >= count, timeout_s)

@@ -1,0 +1,199 @@
+"""FHIR R4 result of one run: a Bundle (type collection) holding the DiagnosticReport, the Patient it is
+about, a Specimen per site, an Observation per site and measure (chloride, sample weight or volume, adequacy,
+sweat rate) and, when the order came from the LIS, the ServiceRequest with its placer and filler numbers.
+Documented in docs/lis.md. Codes are those of ``[lis.codes]`` (LOINC 2077-6 for the chloride by default).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sweattest.core.config import LabConfig
+from sweattest.outputs.report.context import SITE_NAMES
+
+LOINC = "http://loinc.org"
+UCUM = "http://unitsofmeasure.org"
+#: the code system of the lab's local codes (coding system "L" in HL7 v2)
+LOCAL = "urn:sweattest:local-codes"
+V2_0487 = "http://terminology.hl7.org/CodeSystem/v2-0487"
+V2_0074 = "http://terminology.hl7.org/CodeSystem/v2-0074"
+V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"
+INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
+DATA_ABSENT = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
+#: report status -> DiagnosticReport.status and Observation.status
+STATUS = {"preliminary": "preliminary", "final": "final", "corrected": "corrected"}
+GENDER = {"F": "female", "M": "male", "O": "other", "U": "unknown"}
+SYSTEMS = {"LN": LOINC, "L": LOCAL, "HL70487": V2_0487}
+
+
+def render_fhir(record: dict[str, Any], config: LabConfig | None = None) -> str:
+    """The Bundle as JSON text (UTF-8, keys in a stable order)."""
+    return json.dumps(bundle(record, config or LabConfig()), ensure_ascii=False, indent=2) + "\n"
+
+
+def bundle(record: dict[str, Any], config: LabConfig) -> dict[str, Any]:
+    run_id, version = record["run_id"], record["report"]["version"]
+    ids = _Ids(f"{run_id}/v{version}")
+    status = STATUS[record["report"]["status"]]
+    order, lis = record["order"], record["order"].get("lis") or {}
+    patient = _patient(order, lis, config)
+    entries: list[tuple[str, dict[str, Any]]] = [(ids("Patient"), patient)]
+    subject = {"reference": ids("Patient")}
+    request = None
+    if lis:
+        request = _service_request(record, lis, config, subject)
+        entries.append((ids("ServiceRequest"), request))
+    specimens, results = [], []
+    for index, site in enumerate(record["sites"], start=1):
+        specimen_ref = ids(f"Specimen/{index}")
+        specimens.append({"reference": specimen_ref})
+        entries.append((specimen_ref, _specimen(site, subject, config)))
+        for measure, observation in _observations(record, site, status, config):
+            ref = ids(f"Observation/{index}/{measure}")
+            results.append({"reference": ref})
+            entries.append((ref, observation | {"subject": subject, "specimen": {"reference": specimen_ref}}))
+    report = _report(record, status, config, subject, results, specimens,
+                     {"reference": ids("ServiceRequest")} if request else None)
+    entries.insert(0, (ids("DiagnosticReport"), report))
+    return {"resourceType": "Bundle", "type": "collection",
+            "identifier": {"system": LOCAL, "value": f"{run_id}-v{version}"},
+            "timestamp": _instant(record["report"].get("released_at") or record["generated_at"]),
+            "entry": [{"fullUrl": url, "resource": resource} for url, resource in entries]}
+
+
+class _Ids:
+    """Stable urn:uuid references within one bundle (the same run and version give the same ids)."""
+
+    def __init__(self, seed: str):
+        self.seed = seed
+
+    def __call__(self, name: str) -> str:
+        return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'sweattest:{self.seed}/{name}')}"
+
+
+def _coding(code: tuple[str, str, str]) -> dict[str, Any]:
+    return {"coding": [{"system": SYSTEMS.get(code[2], f"{LOCAL}:{code[2]}"), "code": code[0], "display": code[1]}],
+            "text": code[1]}
+
+
+def _patient(order: dict[str, Any], lis: dict[str, Any], config: LabConfig) -> dict[str, Any]:
+    p = order["patient"]
+    identifiers = [{"type": {"coding": [{"system": V2_0203, "code": "MR"}]},
+                    "system": f"urn:sweattest:mrn:{config.hl7.sending_facility}", "value": p["mrn"]}]
+    for ident in (lis.get("patient") or {}).get("identifiers", [])[1:]:
+        parts = ident.split("^") + [""] * 5
+        identifiers.append({"system": f"urn:sweattest:id:{parts[3] or 'unknown'}", "value": parts[0]})
+    return {"resourceType": "Patient", "identifier": identifiers,
+            "name": [{"family": p["family"], "given": [p["given"]] if p["given"] else []}],
+            "gender": GENDER.get(p["sex"], "unknown"), "birthDate": p["dob"]}
+
+
+def _service_request(record: dict[str, Any], lis: dict[str, Any], config: LabConfig,
+                     subject: dict[str, str]) -> dict[str, Any]:
+    identifiers = []
+    for kind, key in (("PLAC", "placer_ei"), ("FILL", "filler_ei")):
+        parts = lis.get(key) or []
+        if parts:
+            identifiers.append({"type": {"coding": [{"system": V2_0203, "code": kind}]},
+                                "system": f"urn:sweattest:order:{parts[1] if len(parts) > 1 else 'unknown'}",
+                                "value": parts[0]})
+    provider = lis.get("provider") or {}
+    return {"resourceType": "ServiceRequest", "identifier": identifiers, "status": "completed", "intent": "order",
+            "code": _coding(config.lis.code("panel")), "subject": subject,
+            "requester": {"display": record["order"]["ordering_provider"]} | (
+                {"identifier": {"value": provider["id"]}} if provider.get("id") else {})}
+
+
+def _specimen(site: dict[str, Any], subject: dict[str, str], config: LabConfig) -> dict[str, Any]:
+    collection: dict[str, Any] = {"method": _coding(("PILO", "Pilocarpine iontophoresis, timed collection", "L")),
+                                  "bodySite": {"text": SITE_NAMES.get(site["site"], site["site"])}}
+    started, ended = site["collection"].get("started_at"), site["collection"].get("ended_at")
+    if started:
+        collection["collectedPeriod"] = {"start": _instant(started)} | ({"end": _instant(ended)} if ended else {})
+    return {"resourceType": "Specimen",
+            "identifier": [{"system": f"urn:sweattest:sample:{config.hl7.sending_facility}",
+                            "value": site["sample_id"]}],
+            "type": _coding(("SWT", "Sweat", "HL70487")), "subject": subject, "collection": collection}
+
+
+def _observations(record: dict[str, Any], site: dict[str, Any], status: str,
+                  config: LabConfig) -> list[tuple[str, dict[str, Any]]]:
+    def code(observation: str) -> dict[str, Any]:
+        return _coding(config.lis.code(observation, site["site"]))
+
+    base = {"resourceType": "Observation", "status": status,
+            "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                                      "code": "laboratory"}]}],
+            "performer": [{"display": config.lab.name}]}
+    if site["collection"].get("started_at"):
+        base["effectiveDateTime"] = _instant(site["collection"]["started_at"])
+    out = [("chloride", base | {"code": code("chloride")} | _chloride(record, site))]
+    amounts = site["amounts"]
+    if amounts["sample"] is not None:
+        unit = amounts["sample_unit"]
+        out.append(("sample", base | {"code": code("weight" if unit == "mg" else "volume"),
+                                      "valueQuantity": _quantity(amounts["sample"], unit)}))
+    if site["adequate"] is not None:
+        value = ("ADEQ", "Adequate", "L") if site["adequate"] else ("QNS", "Quantity not sufficient", "L")
+        out.append(("adequacy", base | {"code": code("adequacy"), "valueCodeableConcept": _coding(value)}))
+    if site["sweat_rate_g_m2_min"] is not None:
+        out.append(("sweat_rate", base | {"code": code("sweat_rate"),
+                                          "valueQuantity": _quantity(site["sweat_rate_g_m2_min"], "g/(m2.min)")}))
+    return out
+
+
+def _chloride(record: dict[str, Any], site: dict[str, Any]) -> dict[str, Any]:
+    normal = record["interpretation"]["ranges"]["bands"][0]
+    out: dict[str, Any] = {"referenceRange": [{"low": _quantity(normal["low"], "mmol/L"),
+                                               "high": _quantity(normal["high"], "mmol/L"),
+                                               "text": f"CF unlikely ({record['interpretation']['ranges']['name']})"}]}
+    chloride = site.get("chloride") or {}
+    if site["status"] not in {"reported", "below_range"}:
+        return out | {"dataAbsentReason": {"coding": [{"system": DATA_ABSENT, "code": "not-performed"}],
+                                           "text": str(site["status"])}}
+    value = _quantity(chloride["value_mmol_l"], "mmol/L")
+    if chloride["comparator"]:
+        value["comparator"] = chloride["comparator"]
+    if site.get("flag"):
+        out["interpretation"] = [{"coding": [{"system": INTERPRETATION, "code": str(site["flag"])}]}]
+    if (site.get("analysis") or {}).get("at"):
+        out["issued"] = _instant(site["analysis"]["at"])
+    return out | {"valueQuantity": value}
+
+
+def _report(record: dict[str, Any], status: str, config: LabConfig, subject: dict[str, str],
+            results: list[dict[str, str]], specimens: list[dict[str, str]],
+            request: dict[str, str] | None) -> dict[str, Any]:
+    interp = record["interpretation"]
+    starts = [s["collection"]["started_at"] for s in record["sites"] if s["collection"].get("started_at")]
+    ends = [s["collection"]["ended_at"] for s in record["sites"] if s["collection"].get("ended_at")]
+    report: dict[str, Any] = {
+        "resourceType": "DiagnosticReport",
+        "identifier": [{"system": f"urn:sweattest:run:{config.hl7.sending_facility}", "value": record["run_id"]}],
+        "status": status, "category": [{"coding": [{"system": V2_0074, "code": "LAB", "display": "Laboratory"}]}],
+        "code": _coding(config.lis.code("panel")), "subject": subject,
+        "issued": _instant(record["report"].get("released_at") or record["generated_at"]),
+        "performer": [{"display": config.lab.name}], "specimen": specimens, "result": results,
+        "conclusion": interp.get("wording") or interp.get("withheld") or "no reportable result"}
+    if request is not None:
+        report["basedOn"] = [request]
+    if starts:
+        report["effectivePeriod"] = {"start": _instant(min(starts))} | ({"end": _instant(max(ends))} if ends else {})
+    if interp.get("category") and not interp.get("withheld"):
+        report["conclusionCode"] = [_coding((str(interp["category"]), str(interp["category"]).replace("_", " "),
+                                             "L"))]
+    return report
+
+
+def _quantity(value: float, unit: str) -> dict[str, Any]:
+    number = float(value)
+    return {"value": int(number) if number == int(number) else round(number, 6), "unit": unit, "system": UCUM,
+            "code": unit}
+
+
+def _instant(value: str | datetime) -> str:
+    at = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

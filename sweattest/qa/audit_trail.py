@@ -1,0 +1,89 @@
+"""A run's audit trail as the QA page shows it: each stored event and each amendment in time order, with
+people by name, quantities with their units and times in the lab's time zone."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sweattest.core.errors import SweatTestError
+from sweattest.core.jsonable import from_jsonable
+from sweattest.core.units import format_quantity
+from sweattest.outputs.report.context import local_time
+from sweattest.record.audit import history
+
+#: Event data keys that name a user (shown with their full name).
+PERSON_KEYS = frozenset({"actor", "reviewer", "by", "who", "operator", "username"})
+
+
+def audit_rows(store, run_id: str, events, zone: ZoneInfo, names: dict[str, str]) -> list[dict[str, Any]]:
+    """One row per event and per amendment, oldest first: when (lab time), t (s), what, site, by whom,
+    accepted, and the details as ("name", "value") pairs."""
+    rows = [{"at": e.at, "when": _when(e.at, zone), "seq": e.seq, "t": e.t, "what": _words(e.kind),
+             "site": _words(e.site or ""), "by": person((e.data or {}).get("actor", ""), names),
+             "accepted": e.accepted, "details": details(e.data or {}, zone, names, skip={"actor"})}
+            for e in events]
+    for entry in history(store, run_id):
+        if entry.what != "amend":
+            continue
+        new = dict(entry.new or {})
+        version = new.pop("version", None)
+        changes = [(_words(k), f"{display(old_value, zone, names)} → {display(v, zone, names)}")
+                   for k, v in new.items() for old_value in [(entry.old or {}).get(k)]]
+        rows.append({"at": entry.at, "when": _when(entry.at, zone), "seq": "", "t": "",
+                     "what": f"amendment (version {version})" if version else "amendment", "site": "",
+                     "by": person(entry.who, names), "accepted": True,
+                     "details": [*changes, ("reason", entry.why or "")]})
+    rows.sort(key=lambda r: r["at"])
+    return rows
+
+
+def person(username: str, names: dict[str, str]) -> str:
+    """``Rita Reviewer (rev1)``; a user name the store does not know is shown as it is."""
+    if not username:
+        return ""
+    full = names.get(username)
+    return f"{full} ({username})" if full else username
+
+
+def details(data: dict[str, Any], zone: ZoneInfo, names: dict[str, str], skip=frozenset()) -> list[tuple[str, str]]:
+    return [(_words(k), person(v, names) if k in PERSON_KEYS and isinstance(v, str) else display(v, zone, names))
+            for k, v in data.items() if k not in skip]
+
+
+def display(value: Any, zone: ZoneInfo, names: dict[str, str]) -> str:
+    """A stored value in words: a quantity with its unit, a time in the lab's zone, yes/no, lists joined."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict):
+        if set(value) == {"value", "unit"} and isinstance(value["unit"], str):
+            try:
+                return format_quantity(from_jsonable(value))
+            except SweatTestError:  # a unit the units grammar does not know: shown as stored
+                return f"{value['value']} {value['unit']}"
+        return "; ".join(f"{_words(k)}: {display(v, zone, names)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(display(v, zone, names) for v in value)
+    if isinstance(value, str) and _is_time(value):
+        return local_time(value, zone)
+    return str(value)
+
+
+def _is_time(text: str) -> bool:
+    if len(text) < 19 or text[4] != "-" or "T" not in text:
+        return False
+    try:
+        return datetime.fromisoformat(text).tzinfo is not None
+    except ValueError:
+        return False
+
+
+def _when(at: datetime, zone: ZoneInfo) -> str:
+    return at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def _words(name: str) -> str:
+    return name.replace("_", " ")

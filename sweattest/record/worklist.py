@@ -1,0 +1,108 @@
+"""The worklist in the store: orders received from the LIS, waiting for their test (docs/lis.md).
+
+``sweattest.lis.worklist`` puts orders on it from the LIS's messages; the run service takes an order off it
+in the transaction that creates the run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from sweattest.core.errors import ValidationError
+from sweattest.record.store import schema
+from sweattest.record.store.chain import append_audit
+
+OPEN, STARTED, CANCELLED = "open", "started", "cancelled"
+#: who the audit trail names for what the LIS did
+LIS_ACTOR = "lis"
+
+
+@dataclass(frozen=True)
+class WorklistOrder:
+    id: int
+    placer: str
+    filler: str | None
+    mrn: str
+    test_code: str
+    state: str
+    order: dict[str, Any]
+    control_id: str
+    received_at: datetime
+    run_id: str | None
+
+    @property
+    def accession(self) -> str:
+        return self.placer
+
+    def summary(self) -> dict[str, Any]:
+        p = self.order["patient"]
+        return {"accession": self.placer, "filler": self.filler, "mrn": self.mrn, "family": p["family"],
+                "given": p["given"], "dob": p["dob"], "sex": p["sex"], "provider": self.order["provider"]["name"],
+                "test": self.test_code, "state": self.state, "received_at": self.received_at.isoformat(),
+                "run_id": self.run_id}
+
+
+def open_orders(store) -> list[WorklistOrder]:
+    """The orders waiting for their test, oldest first."""
+    lo = schema.lis_orders
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.select(lo).where(lo.c.state == OPEN).order_by(lo.c.id)).mappings().all()
+    return [_order(r) for r in rows]
+
+
+def find(store, accession: str) -> WorklistOrder | None:
+    lo = schema.lis_orders
+    with store.engine.connect() as conn:
+        row = conn.execute(sa.select(lo).where(lo.c.placer == accession)).mappings().first()
+    return None if row is None else _order(row)
+
+
+def open_order(store, accession: str) -> WorklistOrder:
+    """The open order of ``accession``, or a ValidationError that says why there is none."""
+    order = find(store, accession)
+    if order is None:
+        raise ValidationError(f"accession {accession!r} is not on the worklist; check the label, or use the "
+                              "order file when the LIS has not sent the order")
+    if order.state != OPEN:
+        detail = f" (run {order.run_id})" if order.run_id else ""
+        raise ValidationError(f"order {accession} is {order.state}{detail}; it cannot be run again")
+    return order
+
+
+def listed_order(store, order) -> WorklistOrder | None:
+    """The LIS order a run of ``order`` (a bench Order) performs, if its accession is on the worklist. An
+    order that is no longer open, or whose patient is not the one being tested, stops the run before it
+    exists."""
+    found = find(store, order.accession)
+    if found is None:
+        return None
+    if found.state != OPEN:
+        detail = f" (run {found.run_id})" if found.run_id else ""
+        raise ValidationError(f"order {order.accession} is {found.state} on the worklist{detail}; it is not run again")
+    patient = found.order["patient"]
+    if patient["mrn"] != order.patient.mrn or patient["dob"] != order.patient.dob.isoformat():
+        raise ValidationError(f"order {order.accession}: the patient (MRN, date of birth) is not the one the LIS "
+                              "ordered the test for: do NOT test; check the request form")
+    return found
+
+
+def mark_started(conn: sa.Connection, accession: str, run_id: str, at: datetime, who: str) -> None:
+    """Inside the transaction that creates the run: the order leaves the worklist (a cancel is refused from
+    now on)."""
+    lo = schema.lis_orders
+    done = conn.execute(lo.update().where(lo.c.placer == accession, lo.c.state == OPEN)
+                        .values(state=STARTED, run_id=run_id)).rowcount
+    if done != 1:
+        raise ValidationError(f"order {accession} is no longer open on the worklist (cancelled or started)")
+    append_audit(conn, run_id=run_id, who=who, what="lis order started", at=at, old={"state": OPEN},
+                 new={"accession": accession, "state": STARTED})
+
+
+def _order(row) -> WorklistOrder:
+    return WorklistOrder(id=row["id"], placer=row["placer"], filler=row["filler"], mrn=row["mrn"],
+                         test_code=row["test_code"], state=row["state"], order=row["order_json"],
+                         control_id=row["control_id"], received_at=row["received_at"], run_id=row["run_id"])

@@ -1,0 +1,53 @@
+"""Numbers typed at the bench: in the unit the device shows (so nobody converts), with the method's QNS
+threshold beside the field, and the grammar's refusals said in the tech's words."""
+
+from __future__ import annotations
+
+import re
+
+from sweattest.core.protocol import Protocol
+from sweattest.core.units import format_quantity
+
+#: The unit each reading is typed in: the unit its device displays (the Macroduct coil in µL, the balance in
+#: mg, the chloridometer in mmol/L). (value sent to the grammar, text shown beside the field)
+DEVICE_UNITS: dict[str, tuple[str, str]] = {"volume": ("uL", "µL"), "mass": ("mg", "mg"),
+                                            "concentration": ("mmol/L", "mmol/L")}
+
+_EXAMPLE = re.compile(r";? ?write an? \w+ like '[^']*'")
+_EXPECTED = re.compile(r" \(expected units like [^)]*\)")
+
+
+def device_unit(kind: str, dimension: str | None) -> tuple[str, str] | None:
+    """The unit a prompt's number is typed in, or None when the prompt takes no number."""
+    if kind == "read_volume":
+        return DEVICE_UNITS["volume"]
+    if kind == "enter_reading" and dimension in DEVICE_UNITS:
+        return DEVICE_UNITS[dimension]
+    return None
+
+
+def typed_value(amount: str, unit: str) -> str | None:
+    """What the grammar reads: the number the tech typed and the device's unit (None: nothing typed)."""
+    amount = amount.strip()
+    return f"{amount} {unit}" if amount else None
+
+
+def qns_threshold(protocol: Protocol) -> str:
+    """The least sample the method accepts (below it the site is QNS), as the device shows it."""
+    kind = "volume" if not protocol.gravimetric else "mass"
+    return format_quantity(protocol.minimum_sample.to(DEVICE_UNITS[kind][0]))
+
+
+def entry_message(text: str) -> str:
+    """A refusal of the number grammar said for the bench: no site codes, no example with a unit (the unit is
+    printed beside the field), µ rather than u."""
+    text = _EXAMPLE.sub("", text)
+    text = _EXPECTED.sub("", text)
+    text = re.sub(r"\b(left|right)_(forearm|arm|thigh|leg)\b", r"\1 \2", text)
+    text = re.sub(r"(\d) uL\b", r"\1 µL", text).replace(" uL ", " µL ")
+    if re.search(r"as (a|one) number|has no number|empty value", text):
+        text += "; type only the number the device shows, like 35.5 (the unit is beside the field)"
+    return text
+
+
+__all__ = ["DEVICE_UNITS", "device_unit", "entry_message", "qns_threshold", "typed_value"]

@@ -1,0 +1,33 @@
+"""At the bench: scanning the accession of an LIS order finds it on the worklist, the wristband is still
+checked against it, and starting the test takes it off the worklist."""
+
+from sweattest.core.config import LabConfig
+from sweattest.lis.ack import read_ack
+from sweattest.lis.worklist import WorklistBook, receive
+from sweattest.record.worklist import find
+from sweattest.web.training import TRAINING_ORDERS
+from tests.lis.messages import orm
+from tests.web.conftest import client, csrf_of, log_in, web_app  # noqa: F401  (fixtures)
+from tests.web.test_bench_flow import GOOD, step
+
+
+def test_a_scanned_lis_order_is_found_checked_and_started(client, web_app):  # noqa: F811
+    ctx = web_app.state.web
+    ctx.order_book = WorklistBook(ctx.store, LabConfig().lis, TRAINING_ORDERS)
+    assert read_ack(receive(ctx.store, ctx.clock, orm(), LabConfig())).code == "AA"
+    log_in(client, "tech")
+    token = csrf_of(client)
+    r = client.post("/bench/new", data={"csrf": token, "accession": "ACC-1001"}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    base = r.headers["location"].rsplit("/", 1)[0]
+    r = step(client, token, base, "identify", {"mrn": "MRN555", "dob": "2025-06-02"})
+    assert r.status_code == 422 and "does not match the order" in r.text
+    good = GOOD | {"identify": {"mrn": "MRN555", "dob": "2025-06-01"}}
+    for name, data in good.items():
+        r = step(client, token, base, name, data)
+        assert r.status_code == 303, (name, r.text)
+    order = find(ctx.store, "ACC-1001")
+    assert order.state == "started" and r.headers["location"].endswith(order.run_id)
+    assert ctx.store.get_run(order.run_id)["order"]["lis"]["placer_ei"] == ["ACC-1001", "HIS"]
+    r = client.post("/bench/new", data={"csrf": token, "accession": "ACC-1001"})
+    assert r.status_code == 422  # no longer an open order

@@ -1,0 +1,146 @@
+"""Orders in: ORM^O01 and OML^O21 over MLLP (sent by python-hl7's MLLP client) and as files; each answered
+AA, AE or AR with ERR; accepted orders land on the worklist once; cancels; malformed orders store nothing."""
+
+import asyncio
+import socket
+
+import hl7
+import hl7.mllp
+import pytest
+import sqlalchemy as sa
+
+from sweattest.core.config import LabConfig
+from sweattest.lis.ack import read_ack
+from sweattest.lis.listener import OrderListener, rejecter
+from sweattest.lis.mllp import FrameReader, frame
+from sweattest.lis.order_drop import process_folder
+from sweattest.lis.worklist import receive
+from sweattest.record.audit import verify
+from sweattest.record.store import Store, schema
+from sweattest.record.worklist import find, open_orders
+from tests.lims.hl7_oracle import strict
+from tests.lis.messages import oml, orm
+from tests.store import backends
+
+store_url, store, clock = backends.store_url, backends.store, backends.clock  # both backends
+
+
+@pytest.fixture
+def listener(store, clock):
+    config = LabConfig()
+    srv = OrderListener(("127.0.0.1", 0), lambda text: receive(store, clock, text, config),
+                        rejecter("SWEATTEST", "SWEATLAB", clock.utcnow)).start()
+    yield srv
+    srv.stop()
+
+
+def _send_with_python_hl7(port: int, *messages: str) -> list[str]:
+    async def talk():
+        reader, writer = await hl7.mllp.open_hl7_connection("127.0.0.1", port)
+        answers = []
+        try:
+            for m in messages:
+                writer.writemessage(hl7.parse(m))
+                await writer.drain()
+                answers.append(str(await asyncio.wait_for(reader.readmessage(), 5)))
+        finally:
+            writer.close()
+        return answers
+    return asyncio.run(talk())
+
+
+def _raw(port: int, data: bytes) -> str:
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(data)
+        return FrameReader(sock).read().decode()
+
+
+def _stored(store) -> tuple[int, int]:
+    with store.engine.connect() as conn:
+        return (conn.execute(sa.select(sa.func.count()).select_from(schema.lis_orders)).scalar(),
+                conn.execute(sa.select(sa.func.count()).select_from(schema.lis_messages)).scalar())
+
+
+def test_orders_over_mllp_land_on_the_worklist_once(store, listener):
+    answers = _send_with_python_hl7(listener.address[1], orm(), oml(), orm())  # the first one repeated
+    codes = [read_ack(a) for a in answers]
+    assert [(a.code, a.control_id) for a in codes] == [("AA", "MSG0001"), ("AA", "MSG0002"), ("AA", "MSG0001")]
+    assert answers[2] == answers[0]  # the same acknowledgement again
+    reused = read_ack(_send_with_python_hl7(listener.address[1], orm(placer="ACC-1003"))[0])
+    assert reused.code == "AE" and "MSG0001 was already used for another message" in reused.text
+    assert [o.accession for o in open_orders(store)] == ["ACC-1001", "ACC-2001"]
+    order = find(store, "ACC-1001")
+    assert (order.filler, order.mrn, order.order["provider"]) == ("F1001", "MRN555",
+                                                                  {"id": "1234", "name": "Marcus Welby"})
+    assert order.order["patient"]["identifiers"] == ["MRN555^^^HOSP^MR", "998877^^^NHS^NH"]
+    assert order.order["visit"] == {"class": "O", "number": "V4455"}
+    assert _stored(store) == (2, 2)
+    assert verify(store).intact
+
+
+def test_a_cancel_removes_an_open_order_and_is_refused_once_started(store, clock):
+    config = LabConfig()
+    receive(store, clock, orm(), config)
+    receive(store, clock, orm(control="MSG0003", placer="ACC-1002"), config)
+    answer = read_ack(receive(store, clock, orm(control="C1", control_code="CA"), config))
+    assert answer.code == "AA" and find(store, "ACC-1001").state == "cancelled"
+    with store.writing() as conn:  # the bench starts ACC-1002's test
+        from sweattest.record.worklist import mark_started
+        mark_started(conn, "ACC-1002", "R-STARTED", clock.utcnow(), "tech1")
+    refused = read_ack(receive(store, clock, orm(control="C2", placer="ACC-1002", control_code="CA"), config))
+    assert refused.code == "AE" and "cannot be cancelled: its test has started (run R-STARTED)" in refused.text
+    assert find(store, "ACC-1002").state == "started"
+    unknown = read_ack(receive(store, clock, orm(control="C3", placer="ACC-9999", control_code="CA"), config))
+    assert unknown.code == "AE" and "not on the worklist" in unknown.text
+
+
+@pytest.mark.parametrize("message, code, text", [
+    (orm().replace("MRN555^^^HOSP^MR~998877^^^NHS^NH", ""), "AE", "PID-3 (patient identifier list"),
+    (orm(test="GLUC"), "AE", "test 'GLUC^Sweat chloride test^L' is not performed here"),
+    (orm()[:orm().index("PID|") + 20], "AE", "the ORC segment is missing"),  # a segment cut in half, rest lost
+    (orm().replace("ORM^O01^ORM_O01", "ADT^A01^ADT_A01"), "AR", "only ORM^O01 and OML^O21"),
+    (orm().replace("|P|2.5.1", "|P|3.0"), "AR", "HL7 version '3.0'"),
+    (orm().replace("20250601", "2025-06-01"), "AE", "PID-7 (date of birth)"),
+])
+def test_malformed_orders_are_answered_with_the_reason_and_store_nothing(tmp_path, clock, message, code, text):
+    store = Store(f"sqlite:///{tmp_path / 'runs.db'}", clock)  # parsing is the same on both backends
+    raw = receive(store, clock, message, LabConfig())
+    answer = read_ack(raw)
+    assert (answer.code, answer.control_id) == (code, "MSG0001") and text in answer.text
+    assert "\rERR|" in raw
+    strict(raw)  # the acknowledgement itself is valid HL7 v2.5.1
+    assert _stored(store) == (0, 0)
+    store.close()
+
+
+def test_broken_frames_and_a_10_mb_message_are_refused_and_store_nothing(store, listener):
+    port = listener.address[1]
+    no_start = read_ack(_raw(port, orm().encode() + b"\x1c\r"))
+    assert no_start.code == "AR" and "start byte 0x0B" in no_start.text and no_start.control_id == "MSG0001"
+    huge = orm() + "NTE|1||" + "x" * (10 * 1024 * 1024) + "\r"
+    big = read_ack(_raw(port, frame(huge)))
+    assert big.code == "AR" and "larger than" in big.text and big.control_id == "MSG0001"
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:  # cut off mid-message, then closed
+        sock.sendall(b"\x0b" + orm().encode()[:60])
+        sock.shutdown(socket.SHUT_WR)
+        cut = read_ack(FrameReader(sock).read().decode())
+    assert cut.code == "AR" and "closed in the middle" in cut.text
+    assert _stored(store) == (0, 0)
+    assert read_ack(_send_with_python_hl7(port, orm())[0]).code == "AA"  # the listener still serves
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:  # a line end between frames is no message
+        sock.sendall(frame(orm(control="M7", placer="ACC-1007")) + b"\r\n"
+                     + frame(orm(control="M8", placer="ACC-1008")))
+        reader = FrameReader(sock)
+        assert [read_ack(reader.read().decode()).code for _ in range(2)] == ["AA", "AA"]
+
+
+def test_orders_dropped_as_files(store, clock, tmp_path):
+    (tmp_path / "a.hl7").write_text(orm(), encoding="utf-8")
+    (tmp_path / "b.hl7").write_text(orm(control="M2", test="GLUC").replace("\r", "\r\n"), encoding="utf-8")
+    (tmp_path / "c.part").write_text("MSH|", encoding="utf-8")  # still being written by the LIS
+    done = process_folder(tmp_path, lambda text: receive(store, clock, text, LabConfig()))
+    assert done == [("a.hl7", "AA"), ("b.hl7", "AE")]
+    assert (tmp_path / "done" / "a.hl7").exists() and (tmp_path / "rejected" / "b.hl7").exists()
+    assert read_ack((tmp_path / "ack" / "b.ack").read_text(encoding="utf-8")).text.startswith("test 'GLUC")
+    assert (tmp_path / "c.part").exists()
+    assert [o.accession for o in open_orders(store)] == ["ACC-1001"]
