@@ -3,8 +3,9 @@
 Builds a SQLite run store of ``--runs`` bilateral Macroduct runs (default 3,000: a busy lab's year), each made
 by the run service (``RunService.start`` and ``perform``) on simulated instruments at instant speed, with all
 its readings, spread over one year of procedure dates and over twelve techs; about one site in twenty-five
-collects too little sweat (QNS). Every run is then signed off by a reviewer (``sweattest.outputs.release.sign``,
-password checked), which delivers its HL7 and CSV files to the LIMS drop folder. ``--workers`` processes build
+collects too little sweat (QNS). Every run is then signed by its tech ("performed") and by a reviewer
+(``sweattest.outputs.release.sign``, passwords checked), which delivers its HL7 and CSV files to the LIMS drop
+folder. ``--workers`` processes build
 the runs side by side in the one store. Then, on that store:
 
 * ``store_kb_per_run``: the database file (WAL checkpointed) divided by the number of runs; goal <= 200;
@@ -51,6 +52,7 @@ from sweattest.record.users import add_user  # noqa: E402
 YEAR_START = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 TECHS = [f"tech{i}" for i in range(1, 13)]
 REVIEWER, REVIEWER_PASSWORD = "rev1", "review password"
+TECH_PASSWORD = "bench password"
 #: The share of sites that collect too little sweat (QNS), as a busy lab sees in infants.
 QNS_SHARE = 0.04
 
@@ -97,7 +99,9 @@ def build_part(args: tuple[str, str, list[int], int]) -> list[float]:
     try:
         for i in indices:
             run_id, clock, seconds = one_run(store, config, i, n_runs)
-            clock.advance(3600.0)  # reviewed an hour later
+            clock.advance(600.0)  # the tech signs what they performed, a reviewer an hour later
+            sign(store, clock, run_id, TECHS[i % len(TECHS)], TECH_PASSWORD, "performed", config=config)
+            clock.advance(3600.0)
             sign(store, clock, run_id, REVIEWER, REVIEWER_PASSWORD, "reviewed", config=config)
             times.append(seconds)
     finally:
@@ -108,6 +112,8 @@ def build_part(args: tuple[str, str, list[int], int]) -> list[float]:
 def build(path: Path, drop: Path, n_runs: int, workers: int) -> list[float]:
     store = open_store(str(path))
     add_user(store, REVIEWER, "Rita Reviewer", "reviewer", REVIEWER_PASSWORD)
+    for tech in TECHS:
+        add_user(store, tech, f"Tech {tech[4:]}", "tech", TECH_PASSWORD)
     store.close()
     parts = [(str(path), str(drop), list(range(w, n_runs, workers)), n_runs) for w in range(workers)]
     done = 0
