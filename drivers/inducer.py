@@ -54,6 +54,15 @@ def parse_number(text: str) -> float:
                             action=CHECK_INDUCER) from None
 
 
+def parse_pair(text: str) -> tuple[float, float]:
+    """The replies to two queries sent on one line, joined with ``;``: two numbers (see ``parse_number``)."""
+    parts = text.split(";")
+    if len(parts) != 2:
+        raise ProtocolError(f"inducer: expected two numbers joined with ';', got {text!r}.", device="inducer",
+                            received=text.encode("ascii", "backslashreplace"), action=CHECK_INDUCER)
+    return parse_number(parts[0]), parse_number(parts[1])
+
+
 def parse_error(text: str) -> tuple[int, str]:
     """A ``SYSTem:ERRor?`` reply: ``-222,"Data out of range"``."""
     m = _ERROR.match(text.strip())
@@ -272,10 +281,10 @@ class Inducer(LineDevice):
     # --- measurement --------------------------------------------------------------------------------
 
     def measure(self, channel: int) -> tuple[pint.Quantity, pint.Quantity]:
-        """(current in mA, voltage in V) at the output of ``channel``."""
+        """(current in mA, voltage in V) at the output of ``channel``, both asked on one line
+        (``MEAS<n>:CURR?;MEAS<n>:VOLT?``): one round trip per reading of the 10 Hz loop."""
         ch = self._ch(channel)
-        amps = self._parse(parse_number, f"MEAS{ch}:CURR?")
-        volts = self._parse(parse_number, f"MEAS{ch}:VOLT?")
+        amps, volts = self._parse(parse_pair, f"MEAS{ch}:CURR?;MEAS{ch}:VOLT?")
         return Q_(amps * 1000.0, "mA"), Q_(volts, "V")
 
     # --- helpers ------------------------------------------------------------------------------------

@@ -31,10 +31,17 @@ def test_wheel_contains_packages_protocols_and_templates(wheel):
 
 def test_installed_wheel_runs_the_demo_outside_the_repo(wheel, tmp_path):
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=300)
     py = venv / "bin" / "python"
-    proc = subprocess.run([str(py), "-m", "pip", "install", "-q", str(wheel)], capture_output=True, text=True,
-                          timeout=900)
+    # the dependencies come from this environment's site-packages, appended after the new venv's own (a path in
+    # a .pth file: the .pth files there, such as this checkout's editable install, are not read), so sweattest
+    # and drivers are imported from the installed wheel only
+    purelib = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+    target = subprocess.run([str(py), "-c", purelib], capture_output=True, text=True, check=True).stdout.strip()
+    here = subprocess.run([sys.executable, "-c", purelib], capture_output=True, text=True, check=True).stdout.strip()
+    (Path(target) / "sweattest-test-dependencies.pth").write_text(here + "\n")
+    proc = subprocess.run([sys.executable, "-m", "pip", "--python", str(py), "install", "-q", "--no-deps",
+                           "--no-compile", str(wheel)], capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "SWEATTEST_DB"}}
     work = tmp_path / "elsewhere"
@@ -48,3 +55,6 @@ def test_installed_wheel_runs_the_demo_outside_the_repo(wheel, tmp_path):
     shown = subprocess.run([str(py), "-m", "sweattest", "protocol", "show", "macroduct"], capture_output=True,
                            text=True, cwd=work, env=env, timeout=120)
     assert shown.returncode == 0 and "_data/protocols/macroduct.toml" in shown.stdout
+    where = subprocess.run([str(py), "-c", "import sweattest, drivers; print(sweattest.__file__, drivers.__file__)"],
+                           capture_output=True, text=True, cwd=work, env=env, timeout=120)
+    assert str(ROOT) not in where.stdout and str(venv) in where.stdout  # the wheel's code, not this checkout's

@@ -142,25 +142,28 @@ class InducerSim(LineSimulator):
             if now - self.last_host_activity >= self.watchdog_s:
                 trip = self.last_host_activity + self.watchdog_s
         horizon = trip if trip is not None else now
+        changed = trip is not None
         for ch in self.channels.values():
-            if ch.output and ch.on_since is not None:
+            if ch.pending and ch.output and ch.on_since is not None:
                 for kind, at in sorted(ch.pending, key=lambda p: p[1]):
                     if ch.on_since + at <= horizon:
                         ch.pending.remove((kind, at))
                         self._trigger(ch, kind, ch.on_since + at)
+                        changed = True
         if trip is not None:
             for ch in self.channels.values():
                 if ch.output:
                     self._switch(ch, False, trip, "watchdog_off")
             self.scpi.push_error(*WATCHDOG_ERROR)
-        self._account(now)
+        if changed:  # a fault or the watchdog changed the current from now on
+            self._account(now)
 
     def _account(self, now: float) -> None:
         """Delivered charge: the current has been constant since the last state change."""
         for ch in self.channels.values():
             if ch.flow_since is not None:
                 ch.delivered_as += ch.flow_a * (now - ch.flow_since)
-            ch.flow_a, ch.flow_since = self.actual(ch)[0], now
+            ch.flow_a, ch.flow_since = self.actual(ch, now)[0], now
 
     def delivered_charge(self, channel: int) -> pint.Quantity:
         """The charge this channel has delivered into its load, in mA*min."""
@@ -190,21 +193,21 @@ class InducerSim(LineSimulator):
 
     # --- physics ------------------------------------------------------------------------------------
 
-    def resistance_ohm(self, ch: Channel) -> float:
+    def resistance_ohm(self, ch: Channel, now: float | None = None) -> float:
         if ch.load_fault == "open_circuit":
             return math.inf
         if ch.load_fault == "high_impedance":
             return HIGH_IMPEDANCE_OHM
         t = ch.stimulated_s
         if ch.output and ch.on_since is not None:
-            t += self.clock.monotonic() - ch.on_since
+            t += (self.clock.monotonic() if now is None else now) - ch.on_since
         return ch.load_ohm * (0.75 + 0.25 * math.exp(-t / HYDRATION_TAU_S))
 
-    def actual(self, ch: Channel) -> tuple[float, float]:
+    def actual(self, ch: Channel, now: float | None = None) -> tuple[float, float]:
         """(current A, voltage V) at the output terminals, without measurement noise."""
         if not ch.output:
             return 0.0, 0.0
-        r = self.resistance_ohm(ch)
+        r = self.resistance_ohm(ch, now)
         if math.isinf(r):
             return 0.0, ch.compliance_v
         current = min(ch.setpoint_a, ch.compliance_v / r)
@@ -223,7 +226,8 @@ class InducerSim(LineSimulator):
     def handle(self, line: str) -> str | None:
         self.received.append(line)
         reply = self.scpi.execute(line)
-        self._account(self.clock.monotonic())  # a command may have changed the current from now on
+        if ";" in line or not line.rstrip().endswith("?"):
+            self._account(self.clock.monotonic())  # a command may have changed the current from now on
         return reply
 
     def _suffix(self, n: int) -> Channel:

@@ -27,6 +27,8 @@ ERRORS = {
     -224: "Illegal parameter value",
     -350: "Queue overflow",
 }
+#: How many distinct headers a parser remembers the route of (a fuzzing host cannot grow it without bound).
+ROUTES_REMEMBERED = 256
 
 
 def _mnemonic(word: str) -> str:
@@ -69,12 +71,14 @@ class ScpiParser:
 
     def __init__(self) -> None:
         self.routes: list[Route] = []
+        self._routed: dict[str, tuple[Route, list[int]]] = {}
         self.errors: deque[tuple[int, str]] = deque(maxlen=10)
 
     def add(self, pattern: str, query: Callable[..., str] | None = None,
             setter: Callable[..., None] | None = None, action: Callable[..., None] | None = None) -> None:
         """``query`` answers ``HEADER?``; ``setter`` takes ``HEADER <arg>``; ``action``: ``HEADER`` alone."""
         self.routes.append(Route(compile_header(pattern), query, setter, action))
+        self._routed.clear()
 
     def push_error(self, code: int, detail: str = "") -> None:
         text = ERRORS.get(code, "")
@@ -101,15 +105,26 @@ class ScpiParser:
                 replies.append(reply)
         return ";".join(replies) if replies else None
 
+    def _route(self, header: str) -> tuple[Route, list[int]] | None:
+        """The route of ``header`` and its numeric suffixes (remembered: a host repeats a few headers)."""
+        found = self._routed.get(header)
+        if found is None:
+            for route in self.routes:
+                m = route.regex.match(header)
+                if m:
+                    found = (route, [int(s) if s else 1 for s in m.groups()])
+                    break
+            if found is not None and len(self._routed) < ROUTES_REMEMBERED:
+                self._routed[header] = found
+        return found
+
     def _one(self, command: str) -> str | None:
         header, _, args = command.partition(" ")
         query = header.endswith("?")
         header = header.rstrip("?")
-        for route in self.routes:
-            m = route.regex.match(header)
-            if not m:
-                continue
-            suffixes = [int(s) if s else 1 for s in m.groups()]
+        found = self._route(header)
+        if found is not None:
+            route, suffixes = found
             if query:
                 if route.query is None:
                     raise ScpiError(-113, f"{header} has no query form")

@@ -100,7 +100,8 @@ class Serial(SerialBase):
         deadline = None if self._timeout is None else clock.monotonic() + self._timeout
         instant = getattr(clock, "instant", False)
         while True:
-            self._pump()
+            if len(self._rx) < size:
+                self._pump()
             if len(self._rx) >= size:
                 break
             due = self._guard(self.simulator.next_due)
@@ -135,12 +136,14 @@ class Serial(SerialBase):
         self._rx += self._guard(self.simulator.pop_due)
 
     def _guard(self, fn, *args):
-        from drivers.simulators.base import SimulatorDisconnected
-
         try:
             return fn(*args)
-        except SimulatorDisconnected as exc:
-            raise SerialException(f"device disconnected: {exc}") from None
+        except Exception as exc:
+            from drivers.simulators.base import SimulatorDisconnected
+
+            if isinstance(exc, SimulatorDisconnected):
+                raise SerialException(f"device disconnected: {exc}") from None
+            raise
 
     def _require_open(self) -> None:
         if not self.is_open:

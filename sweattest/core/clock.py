@@ -21,7 +21,8 @@ class Clock(ABC):
 
     #: How many of this clock's seconds pass per second of wall time; None: instant (no wall time passes).
     speed: float | None = 1.0
-    #: A simulated clock: its time is the procedure's, not the time records are written at.
+    #: A simulated clock: its time is the procedure's, not the time records are written at; it passes only when
+    #: someone sleeps, so waiting for anything else takes none of it.
     virtual: bool = False
 
     @abstractmethod
@@ -83,8 +84,7 @@ class VirtualClock(Clock):
         return self.speed is None
 
     def monotonic(self) -> float:
-        with self._lock:
-            return self._offset
+        return self._offset  # one float read is atomic; writers change it under the lock
 
     def utcnow(self) -> datetime:
         return self._start + timedelta(seconds=self.monotonic())

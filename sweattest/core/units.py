@@ -216,8 +216,16 @@ def _litre(units: str) -> str:
 
 
 def magnitude_in(q: pint.Quantity, unit: str) -> float:
-    """The plain number of ``q`` in ``unit``; for file formats that demand plain numbers."""
+    """The plain number of ``q`` in ``unit``; for file formats that demand plain numbers, and for the 10 Hz
+    loop (a quantity already in ``unit`` is not converted)."""
+    if q.units == _unit(unit):
+        return float(q.magnitude)
     return float(q.to(unit).magnitude)
+
+
+@functools.cache
+def _unit(unit: str) -> pint.Unit:
+    return ureg.Unit(unit)
 
 
 def _example(kind: str) -> str:

@@ -69,7 +69,7 @@ def within_timeout(driver_cls, call, reply: bytes, sent: bytes | None) -> None:
 @FAST
 @given(raw)
 def test_inducer_measure_any_bytes(reply):
-    within_timeout(Inducer, lambda d: d.measure(1), reply, b"MEAS1:CURR?\n")
+    within_timeout(Inducer, lambda d: d.measure(1), reply, b"MEAS1:CURR?;MEAS1:VOLT?\n")
 
 
 @FAST

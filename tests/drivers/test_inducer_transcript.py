@@ -106,7 +106,7 @@ def test_all_outputs_off_raises_when_a_channel_is_not_confirmed():
 
 
 def test_measure():
-    ind, port = replay([(b"MEAS1:CURR?\n", b"1.498000E-03\n"), (b"MEAS1:VOLT?\n", b"1.497000E+01\n")])
+    ind, port = replay([(b"MEAS1:CURR?;MEAS1:VOLT?\n", b"1.498000E-03;1.497000E+01\n")])
     current, voltage = ind.measure(1)
     assert current == Q_(1.498, "mA") and voltage == Q_(14.97, "V")
     port.assert_consumed()
@@ -120,21 +120,21 @@ def test_error_queue_drained():
 
 
 def test_stale_reply_is_flushed_before_the_next_query():
-    port = TranscriptPort([(b"MEAS1:CURR?\n", b"1.5E-03\n"), (b"MEAS1:VOLT?\n", b"15.0\n")])
+    port = TranscriptPort([(b"MEAS1:CURR?;MEAS1:VOLT?\n", b"1.5E-03;15.0\n")])
     port._rx += b"9.99E+00\n"  # a late answer to an earlier command, already in the buffer
     ind = Inducer(port, clock=port.clock)
     assert ind.measure(1) == (Q_(1.5, "mA"), Q_(15.0, "V"))
 
 
 def test_unexpected_reply_is_a_protocol_error_with_the_bytes():
-    ind, port = replay([(b"MEAS1:CURR?\n", b"OK\n")])
+    ind, port = replay([(b"MEAS1:CURR?;MEAS1:VOLT?\n", b"OK\n")])
     with pytest.raises(ProtocolError) as info:
         ind.measure(1)
-    assert info.value.received == b"OK" and info.value.command == "MEAS1:CURR?"
+    assert info.value.received == b"OK" and info.value.command == "MEAS1:CURR?;MEAS1:VOLT?"
 
 
 def test_partial_reply_raises_within_the_timeout():
-    ind, port = replay([(b"MEAS1:CURR?\n", b"1.5E-0")])
+    ind, port = replay([(b"MEAS1:CURR?;MEAS1:VOLT?\n", b"1.5E-0")])
     t0 = port.clock.monotonic()
     with pytest.raises(ProtocolError, match="incomplete reply"):
         ind.measure(1)

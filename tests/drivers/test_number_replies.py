@@ -50,7 +50,8 @@ def test_digits_other_than_ascii_are_refused():
     ("0x10", "expected a number, got '0x10'"),
 ])
 def test_a_reply_that_is_not_a_finite_number_is_a_protocol_error(reply, message):
-    ind = Inducer(port := TranscriptPort([(b"MEAS1:CURR?\n", reply.encode() + b"\n")]), clock=port.clock)
+    port = TranscriptPort([(b"MEAS1:CURR?;MEAS1:VOLT?\n", reply.encode() + b";1.0\n")])
+    ind = Inducer(port, clock=port.clock)
     with pytest.raises(ProtocolError) as err:
         ind.measure(1)
     assert message in str(err.value) and "Switch the inducer off and on" in str(err.value)

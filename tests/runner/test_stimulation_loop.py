@@ -133,7 +133,8 @@ def test_current_is_polled_at_10_hz_or_faster(inducer, clock):
 def test_a_store_that_stops_taking_readings_stops_the_stimulation_and_loses_none(inducer, clock, monkeypatch):
     from sweattest.bench.runner import readings
 
-    monkeypatch.setattr(readings, "MAX_WAIT_STEPS", 3)  # the instant clock stands still while the loop waits
+    monkeypatch.setattr(readings, "MAX_WAIT_STEPS", 3)  # the simulated clock stands still while the loop waits
+    clock.speed = 1000.0  # time passes while the store is stuck (on an instant clock the simulation would wait)
     saved: list[dict] = []
     recovered = threading.Event()
     stimulating: list[bool] = []
@@ -157,6 +158,21 @@ def test_a_store_that_stops_taking_readings_stops_the_stimulation_and_loses_none
     assert outcome.output_off_confirmed and inducer.port.simulator.output_state(1) is False
     assert readings.BACKLOG_S * 10 <= outcome.samples <= (readings.BACKLOG_S + 3) * 10  # stopped as it fell behind
     assert [r["t"] for r in saved] == sorted({r["t"] for r in saved}) and len(saved) == outcome.samples
+
+
+def test_on_a_simulated_clock_each_reading_is_committed_within_one_second_of_procedure_time(inducer, clock):
+    start: list[float] = []  # the loop's clock when its procedure time was 0
+    lags: list[float] = []
+
+    def sink(rows):  # the writer thread; the loop's clock stands still until the commit is done
+        lags.append(clock.monotonic() - start[0] - rows[0]["t"])
+
+    def progress(t, *_):
+        start[:] = start or [clock.monotonic() - t]
+
+    outcome, _ = _run(inducer, clock, sink=sink, progress=progress)
+    assert outcome.completed and len(lags) >= 300  # one commit per second of stimulation
+    assert max(lags) <= 1.0 + 1e-6
 
 
 def test_the_poll_intervals_are_reported_with_the_outcome(inducer, clock):

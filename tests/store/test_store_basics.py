@@ -46,6 +46,20 @@ def test_a_write_survives_reopening(store_url, clock):
     again.close()
 
 
+def test_readings_of_a_simulated_run_survive_reopening_and_later_writes_stay_power_safe(store_url, clock):
+    s = Store(store_url, clock)
+    _run(s)
+    s.append_readings("R1", [{"site": "left_forearm", "kind": "stimulation_sample", "at": AT, "t": 0.1,
+                              "data": {"current_ma": 1.5}}], power_safe=False)
+    if s.engine.dialect.name == "sqlite":  # the pooled connection went back to synchronous=FULL (2)
+        with s.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2
+    s.close()
+    again = Store(store_url, clock)
+    assert again.readings("R1", kind="stimulation_sample")[0]["data"] == {"current_ma": 1.5}
+    again.close()
+
+
 def test_other_zones_are_stored_as_utc_and_naive_times_refused(store):
     _run(store)
     plus_two = datetime(2026, 11, 20, 11, 0, tzinfo=timezone(timedelta(hours=2)))

@@ -200,11 +200,13 @@ class Runner:
 
         taken_over: list[str] = []
 
+        simulated = self.clock.virtual
+
         def record(rows: list[dict]) -> None:  # called by the loop's writer thread, never in the loop
             stamp = self.store.clock.utcnow()
             self.store.append_readings(self.run.run_id, [
                 {"site": e.site, "kind": "stimulation_sample", "at": stamp, "t": r["t"], "data": r}
-                for r in rows])
+                for r in rows], power_safe=not simulated)
             try:
                 self.lease.renew()  # here, not in the loop: the lease is a store write (at most once a second)
             except RunTakenOver as exc:

@@ -8,6 +8,13 @@ falls ``BACKLOG_S`` behind, the loop waits at most one poll period of its clock 
 (``WriterBehind``); on a simulated clock, which stands still while the loop waits, it waits for the writer
 instead. A failed write is raised to the loop (``check``) so the output is switched off. ``close`` commits what
 is left and joins the thread; the loop calls it on every exit path, after the output is off.
+
+On a simulated clock the loop hands over one second of readings at a time and waits for their commit before
+it goes on: that clock stands still meanwhile, so each reading is committed within one second of procedure time
+of being taken, however fast the simulation runs. On a sped-up clock a store that does not commit within the
+wait (``MAX_WAIT_STEPS`` steps) is left behind as on the real clock, and the backlog rule stops the loop. On an
+instant clock no time passes while anything waits, so there is no time to protect and no thread: the loop
+commits each second of readings itself (a hung store holds the simulation, whose clock stands still).
 """
 
 from __future__ import annotations
@@ -24,6 +31,8 @@ SampleSink = Callable[[list[dict]], None]
 #: Seconds of stimulation per batch handed to the writer; with one write this keeps every reading committed
 #: within one second of being taken.
 HAND_OVER_S = 0.5
+#: The same on a simulated clock, where the loop waits for each commit (the clock stands still meanwhile).
+SIMULATED_HAND_OVER_S = 1.0
 #: Seconds of readings the writer may fall behind before the loop stops on it.
 BACKLOG_S = 10.0
 #: Seconds ``close`` waits for the writer to commit what is left (a hung store is reported, not waited on).
@@ -40,29 +49,48 @@ class WriterBehind(StoreError):
 
 
 class ReadingsWriter:
-    """One thread that commits the loop's readings through ``record``, in order, each batch exactly once."""
+    """One thread that commits the loop's readings through ``record``, in order, each batch exactly once (on an
+    instant clock, the loop's own thread)."""
 
     def __init__(self, record: SampleSink, clock: Clock, poll_hz: float, name: str = "readings"):
         self._record = record
         self._clock = clock
         self._period = 1.0 / poll_hz
-        self._queue: queue.Queue = queue.Queue(maxsize=max(1, round(BACKLOG_S / HAND_OVER_S)))
-        self.batch_size = max(1, round(HAND_OVER_S * poll_hz))
+        self._waits = bool(getattr(clock, "virtual", False))
+        self._inline = self._waits and clock.speed is None
+        hand_over_s = SIMULATED_HAND_OVER_S if self._waits else HAND_OVER_S
+        self._queue: queue.Queue = queue.Queue(maxsize=max(1, round(BACKLOG_S / hand_over_s)))
+        self.batch_size = max(1, round(hand_over_s * poll_hz))
         self.error: BaseException | None = None
         self.committed = 0
+        self._handed = 0
+        self._done = threading.Condition()
         self._thread = threading.Thread(target=self._work, name=name, daemon=True)
-        self._thread.start()
+        if not self._inline:
+            self._thread.start()
 
     def hand_over(self, rows: list[dict]) -> None:
         """Queue ``rows`` for the writer, waiting only if it is ``BACKLOG_S`` behind (then at most one poll
-        period of the clock); raise the writer's failure, or ``WriterBehind``."""
+        period of the clock), or on a simulated clock for their commit; raise the writer's failure, or
+        ``WriterBehind``."""
         self.check()
         batch = list(rows)
+        if self._inline:
+            self._commit(batch)
+            self.check()
+            return
+        self._handed += len(batch)
         try:
             self._queue.put_nowait(batch)
-            return
         except queue.Full:
-            pass
+            self._wait_for_room(batch)
+        if self._waits:
+            with self._done:
+                self._done.wait_for(lambda: self.committed >= self._handed or self.error is not None,
+                                    timeout=MAX_WAIT_STEPS * WAIT_STEP_S)
+            self.check()
+
+    def _wait_for_room(self, batch: list[dict]) -> None:
         since = self._clock.monotonic()
         for _ in range(MAX_WAIT_STEPS):
             try:
@@ -83,6 +111,11 @@ class ReadingsWriter:
     def close(self, rows: list[dict]) -> None:
         """Queue the last ``rows`` (waiting for room if need be), commit everything and join the writer.
         Raises the writer's failure, or ``StoreError`` if it has not finished within ``CLOSE_TIMEOUT_S``."""
+        if self._inline:
+            if rows:
+                self._commit(list(rows))
+            self.check()
+            return
         try:
             if rows and self.error is None:
                 self._queue.put(list(rows), timeout=CLOSE_TIMEOUT_S)
@@ -108,9 +141,15 @@ class ReadingsWriter:
                     item = self._queue.get_nowait()
                 except queue.Empty:
                     break
-            if batch and self.error is None:
-                try:
-                    self._record(batch)
-                    self.committed += len(batch)
-                except BaseException as exc:  # noqa: BLE001 - raised again in the loop's thread
-                    self.error = exc
+            if batch:
+                self._commit(batch)
+                with self._done:
+                    self._done.notify_all()
+
+    def _commit(self, batch: list[dict]) -> None:
+        if self.error is None:
+            try:
+                self._record(batch)
+                self.committed += len(batch)
+            except BaseException as exc:  # noqa: BLE001 - raised again in the loop's thread
+                self.error = exc

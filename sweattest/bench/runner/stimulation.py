@@ -26,7 +26,7 @@ from sweattest.bench.runner.readings import ReadingsWriter, SampleSink, WriterBe
 from sweattest.core.clock import Clock
 from sweattest.core.errors import DeviceError
 from sweattest.core.stimulation import Fault, MonitorState, StimulationPlan, check
-from sweattest.core.units import Q_
+from sweattest.core.units import Q_, magnitude_in
 
 log = logging.getLogger(__name__)
 
@@ -135,8 +135,8 @@ def run_stimulation(inducer, channel: int, plan: StimulationPlan, clock: Clock, 
             clock.sleep_until(t0 + tick * period)
             t = clock.monotonic() - t0
             current_q, voltage_q = inducer.measure(channel)
-            current = float(current_q.to("mA").magnitude)
-            voltage = float(voltage_q.to("V").magnitude)
+            current = magnitude_in(current_q, "mA")
+            voltage = magnitude_in(voltage_q, "V")
             charge_ma_s += (current + last_current) / 2.0 * (t - last_t)
             if tick > 1:
                 intervals.append(t - last_t)
