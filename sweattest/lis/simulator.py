@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
 
+from sweattest.core.clock import RealClock
 from sweattest.lis.ack import APPLICATION_INTERNAL_ERROR, Problem, build_ack, header, read_ack
 from sweattest.lis.listener import OrderListener, rejecter
 from sweattest.lis.mllp import exchange
@@ -34,7 +34,7 @@ class SimulatedLis:
         self.answer, self.say = answer, say
         self.received: list[str] = []
         self.arrived = threading.Condition()
-        now = lambda: datetime.now(UTC)  # noqa: E731 - the simulator stands for another system, with its own clock
+        now = RealClock().utcnow  # the simulator stands for another system, with its own clock
         self._ack = lambda text, code, problem: build_ack(text, code, problem, application="SIMLIS",
                                                           facility="SIMHOSP", at=now())
         self.listener = OrderListener((host, port), self._result, rejecter("SIMLIS", "SIMHOSP", now))
