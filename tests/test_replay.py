@@ -2,12 +2,13 @@
 
 import json
 
+import sqlalchemy as sa
 from freezegun import freeze_time
 
 from sweattest.cli.main import main
 from sweattest.record.run_record import stored_run_record
 from sweattest.record.runs import load_run
-from sweattest.record.store import open_store
+from sweattest.record.store import open_store, schema
 
 
 def test_every_demo_run_rebuilds_from_its_events(tmp_path, db_url, write_json, order_doc, scenario_doc):
@@ -26,6 +27,11 @@ def test_every_demo_run_rebuilds_from_its_events(tmp_path, db_url, write_json, o
             run, order = load_run(store, row["run_id"])
             rebuilt = stored_run_record(store, run, order, generated_at=__import__("datetime").datetime.fromisoformat(
                 written["generated_at"]))
+            head = written.pop("audit_head")  # the chain's head when the file was written: an entry of the chain
+            audit = schema.audit
+            with store.engine.connect() as conn:
+                assert conn.execute(sa.select(audit.c.hash).where(audit.c.id == head["entry"])).scalar() == head["sha256"]
+            rebuilt.pop("audit_head")
             assert rebuilt == written
             assert run.state == row["state"]
     finally:
