@@ -17,15 +17,18 @@ __all__ = ["MEANINGS", "amend", "sign", "signatures", "versions"]
 def sign(store, clock, run_id: str, username: str, password: str, meaning: str, *, reason: str | None = None,
          config: LabConfig | None = None):
     """Sign ``run_id``; a "reviewed" signature makes the result final and delivers it."""
-    signature = signoff.sign(store, clock, run_id, username, password, meaning, reason=reason)
+    config = config or load_config()
+    signature = signoff.sign(store, clock, run_id, username, password, meaning, reason=reason, policy=config.access)
     if meaning == "reviewed":
-        deliver_on_signoff(store, clock, run_id, config or load_config(), username)
+        deliver_on_signoff(store, clock, run_id, config, username)
     return signature
 
 
 def amend(store, clock, run_id: str, username: str, password: str, *, changes: dict[str, Any], reason: str,
           config: LabConfig | None = None) -> int:
     """Correct a final result (a new version signed "corrected") and deliver the correction."""
-    version = signoff.amend(store, clock, run_id, username, password, changes=changes, reason=reason)
-    deliver_on_signoff(store, clock, run_id, config or load_config(), username)
+    config = config or load_config()
+    version = signoff.amend(store, clock, run_id, username, password, changes=changes, reason=reason,
+                            policy=config.access)
+    deliver_on_signoff(store, clock, run_id, config, username)
     return version

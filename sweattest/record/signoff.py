@@ -15,12 +15,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from sweattest.core.access import AccessPolicy
 from sweattest.core.errors import ProcedureError, ValidationError
 from sweattest.core.jsonable import to_jsonable
 from sweattest.core.units import number_in
 from sweattest.record.store import schema
 from sweattest.record.store.chain import append_audit, canonical_json
-from sweattest.record.users import User, authenticate
+from sweattest.record.users import DEFAULT_POLICY, User, authenticate
 
 MEANINGS = ("performed", "reviewed", "corrected")
 REVIEWER_ROLES = ("reviewer", "admin")
@@ -50,7 +51,7 @@ class ResultVersion:
 
 
 def sign(store, clock, run_id: str, username: str, password: str, meaning: str, *,
-         reason: str | None = None) -> Signature:
+         reason: str | None = None, policy: AccessPolicy = DEFAULT_POLICY) -> Signature:
     """Sign a run after re-authenticating. "reviewed" needs a reviewer or admin who is not the run's
     operator, and makes the run final; "corrected" signatures come only from ``amend``."""
     if meaning not in MEANINGS:
@@ -58,7 +59,7 @@ def sign(store, clock, run_id: str, username: str, password: str, meaning: str, 
     if meaning == "corrected":
         raise ValidationError("a correction is signed by amending the result (`sweattest sign --amend`), "
                               "which records the changes and the reason")
-    user = authenticate(store, username, password)
+    user = authenticate(store, username, password, policy=policy, where="signing")
     row = _run_row(store, run_id)
     if meaning == "reviewed":
         _check_reviewer(store, user, row)
@@ -76,7 +77,7 @@ def sign(store, clock, run_id: str, username: str, password: str, meaning: str, 
 
 
 def amend(store, clock, run_id: str, username: str, password: str, *, changes: dict[str, Any],
-          reason: str) -> int:
+          reason: str, policy: AccessPolicy = DEFAULT_POLICY) -> int:
     """Change a final result: a new version with the changes and the reason, signed "corrected"; returns
     the new version number. Needs a reviewer or admin."""
     reason = (reason or "").strip()
@@ -87,7 +88,7 @@ def amend(store, clock, run_id: str, username: str, password: str, *, changes: d
     for key, new in changes.items():
         if key.endswith(".chloride"):  # checked before anything is written; the report applies it
             number_in(new, "mmol/L", "concentration", f"amendment {key} (a number in mmol/L, e.g. 45)")
-    user = authenticate(store, username, password)
+    user = authenticate(store, username, password, policy=policy, where="signing")
     if user.role not in REVIEWER_ROLES:
         raise ValidationError(f"{user.username} is a {user.role}: only a reviewer or admin can amend a result")
     _run_row(store, run_id)
