@@ -74,3 +74,20 @@ def live_data(run: RunState, session: BenchSession | None) -> dict[str, Any]:
                                "trace": list(session.live.trace.get(site, []))}
     data["timers"] = session.collection_left()
     return data
+
+
+def station_runs(ctx) -> list[dict[str, Any]]:
+    """The runs going on at this station, for the lock screen: run id, state, step and timers (no patient
+    data), so a locked screen still shows that they go on."""
+    from sweattest.record.runs import load_run
+
+    out = []
+    for run_id, session in list(ctx.bench.sessions.items()):
+        if not session.active:
+            continue
+        run, _ = load_run(ctx.store, run_id)
+        current = screen(run, session)
+        out.append({"run_id": run_id, "state": run.state, "step": current["name"].replace("_", " "),
+                    "alarm": bool(session.live.alarms) or bool(current["error"]),
+                    "timers": {site: int(t["remaining_s"]) for site, t in session.collection_left().items()}})
+    return out

@@ -26,7 +26,7 @@ def make_web_app(folder):
     """The app on a fresh SQLite store in ``folder``, training instruments, one user per role."""
     clock = VirtualClock(speed=2000)
     store = open_store(str(folder / "runs.db"), clock)
-    app = create_app(store, clock, accounts_for_tests(store), simulate=True, pace=None, secret_key="test-secret")
+    app = create_app(store, clock, accounts_for_tests(store), simulate=True, pace=None)
     yield app
     app.state.web.bench.close()
     store.close()

@@ -36,7 +36,7 @@ def server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("e2e")
     clock = VirtualClock()
     store = open_store(str(folder / "runs.db"), clock)
-    app = create_app(store, clock, accounts_for_tests(store), simulate=True, pace=150.0, secret_key="e2e")
+    app = create_app(store, clock, accounts_for_tests(store), simulate=True, pace=150.0)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)

@@ -31,7 +31,7 @@ def serve(folder, config: LabConfig, order: dict):
 
     clock = VirtualClock(speed=600.0)
     store = open_store(str(folder / "runs.db"), clock)
-    app = create_app(store, clock, accounts_for_tests(store), simulate=False, secret_key="bench", config=config,
+    app = create_app(store, clock, accounts_for_tests(store), simulate=False, config=config,
                      order_book={order["accession"]: order})
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
