@@ -15,10 +15,11 @@ __all__ = ["MEANINGS", "amend", "sign", "signatures", "versions"]
 
 
 def sign(store, clock, run_id: str, username: str, password: str, meaning: str, *, reason: str | None = None,
-         config: LabConfig | None = None):
+         config: LabConfig | None = None, station: str | None = None):
     """Sign ``run_id``; a "reviewed" signature makes the result final and delivers it."""
     config = config or load_config()
-    signature = signoff.sign(store, clock, run_id, username, password, meaning, reason=reason, policy=config.access)
+    signature = signoff.sign(store, clock, run_id, username, password, meaning, reason=reason, policy=config.access,
+                             station=station)
     if meaning == "reviewed":
         deliver_on_signoff(store, clock, run_id, config, username)
     return signature

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from typing import Any
 
 from sweattest.core.errors import ProcedureError, TamperError, ValidationError
@@ -54,7 +55,8 @@ def stored_protocol(row: dict[str, Any], order: dict[str, Any]) -> Protocol:
 def stored_event(e) -> Event:
     data = dict(e.data)
     actor = data.pop("actor", "system")
-    return Event(kind=e.kind, at=e.at, t=e.t, site=e.site, data=from_jsonable(data), actor=actor)
+    station = data.pop("station", None)
+    return Event(kind=e.kind, at=e.at, t=e.t, site=e.site, data=from_jsonable(data), actor=actor, station=station)
 
 
 def commit_event(store, run: RunState, event: Event, *, after: int | None = None, owner: str | None = None):
@@ -65,7 +67,7 @@ def commit_event(store, run: RunState, event: Event, *, after: int | None = None
     ``after``: the sequence number of the last event ``run`` was built from; ``owner``: the writer's lease
     owner id. If the stored run moved on since, or another live process holds it, ``RunTakenOver`` is raised
     and nothing is written: the event would apply to the run as remembered, not as stored."""
-    payload = to_jsonable(event.data) | {"actor": event.actor}
+    payload = to_jsonable(event.data) | {"actor": event.actor, "station": event.station or local_station()}
     try:
         new_run, effects = apply(run, event)
     except (ProcedureError, ValidationError) as exc:
@@ -78,13 +80,19 @@ def commit_event(store, run: RunState, event: Event, *, after: int | None = None
     return new_run, effects
 
 
+def local_station() -> str:
+    """The station of what this process records itself (the command line, a timer, a device): its host."""
+    return f"host {socket.gethostname()}"
+
+
 def record_event(store, clock, run_id: str, kind: str, *, site: str | None = None,
-                 data: dict[str, Any] | None = None, actor: str = "system") -> RunState:
+                 data: dict[str, Any] | None = None, actor: str = "system", station: str | None = None) -> RunState:
     """Apply one event to a stored run (review, report, abort...) outside a live runner."""
     run, _, last_seq = load_run_at(store, run_id)
     events = store.events(run_id)
     last_t = events[-1].t if events else 0.0
     created = store.get_run(run_id)["created_at"]
     t = max(last_t, (clock.utcnow() - created).total_seconds())
-    event = Event(kind=kind, at=clock.utcnow(), t=round(t, 3), site=site, data=data or {}, actor=actor)
+    event = Event(kind=kind, at=clock.utcnow(), t=round(t, 3), site=site, data=data or {}, actor=actor,
+                  station=station)
     return commit_event(store, run, event, after=last_seq, owner=process_owner())[0]

@@ -51,7 +51,7 @@ class ResultVersion:
 
 
 def sign(store, clock, run_id: str, username: str, password: str, meaning: str, *,
-         reason: str | None = None, policy: AccessPolicy = DEFAULT_POLICY) -> Signature:
+         reason: str | None = None, policy: AccessPolicy = DEFAULT_POLICY, station: str | None = None) -> Signature:
     """Sign a run after re-authenticating. "reviewed" needs a reviewer or admin who is not the run's
     operator, and makes the run final; "corrected" signatures come only from ``amend``."""
     if meaning not in MEANINGS:
@@ -71,8 +71,9 @@ def sign(store, clock, run_id: str, username: str, password: str, meaning: str, 
     if meaning == "reviewed":
         from sweattest.record.runs import record_event
 
-        record_event(store, clock, run_id, "review", data={"reviewer": user.username}, actor=user.username)
-        record_event(store, clock, run_id, "report", actor=user.username)
+        record_event(store, clock, run_id, "review", data={"reviewer": user.username}, actor=user.username,
+                     station=station)
+        record_event(store, clock, run_id, "report", actor=user.username, station=station)
     return signature
 
 

@@ -13,6 +13,7 @@ from sweattest.core.units import format_quantity
 from sweattest.outputs.report import render_html
 from sweattest.outputs.report.stored import stored_record
 from sweattest.record.alarms import acknowledge, inducer_alarms
+from sweattest.record.refusals import record_refusal
 from sweattest.record.run_instruments import recorded_instruments
 from sweattest.record.run_record import run_record
 from sweattest.record.runs import load_run
@@ -70,10 +71,14 @@ def confirm(request: Request, user, form) -> Response:
     device_error = str(form.get("device_error", "")) if form.get("outcome") == "error" else None
     if form.get("outcome") == "error" and not (device_error or "").strip():
         return run_page(request, user, form, error="write the error the device showed", status_code=422)
+    prompt = session.operator.prompt
     try:
         session.operator.confirm(int(form.get("prompt", "0") or 0), value, by=user.username,
-                                 device_error=device_error)
+                                 device_error=device_error, station=user.station)
     except (SweatTestError, ValueError) as exc:
+        record_refusal(ctx.store, run_id, who=user.username, station=user.station, what="confirm", why=str(exc),
+                       details={"step": prompt.kind if prompt else None, "site": prompt.site if prompt else None,
+                                "operator": session.operator.name})
         return run_page(request, user, form, error=str(exc), status_code=422)
     return RedirectResponse(f"/runs/{run_id}", status_code=303)
 
@@ -82,7 +87,7 @@ def emergency_stop(request: Request, user, form) -> Response:
     ctx = web(request)
     run_id = request.path_params["run_id"]
     try:
-        ctx.bench.stop(run_id, user.username)
+        ctx.bench.stop(run_id, user.username, user.station)
     except SweatTestError as exc:
         return run_page(request, user, form, error=str(exc), status_code=409)
     log.warning("run %s: emergency stop by %s", run_id, user.username)
@@ -121,7 +126,7 @@ def sign(request: Request, user, form) -> Response:
         return run_page(request, user, form, error="choose what your signature means", status_code=422)
     try:
         ctx.accounts.signoff.sign(ctx.store, ctx.clock, run_id, user.username, str(form.get("password", "")),
-                                  meaning, config=ctx.config)
+                                  meaning, config=ctx.config, station=user.station)
     except SweatTestError as exc:
         return run_page(request, user, form, error=str(exc), status_code=422)
     log.info("run %s signed (%s) by %s", run_id, meaning, user.username)

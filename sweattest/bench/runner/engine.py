@@ -82,8 +82,9 @@ class Runner:
 
     def feed(self, kind: str, site: str | None = None, data: dict[str, Any] | None = None,
              actor: str | None = None) -> None:
+        person, station = getattr(self.operator, "acting", (self.operator.name, None))
         event = Event(kind=kind, at=self.clock.utcnow(), t=round(self.elapsed(), 3), site=site,
-                      data=data or {}, actor=actor or self.operator.name)
+                      data=data or {}, actor=actor or person, station=None if actor else station)
         try:
             self.run, effects = commit_event(self.store, self.run, event, after=self.seq, owner=self.lease.owner)
         except RunTakenOver as exc:
