@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from starlette.testclient import TestClient
 
 from sweattest.record.audit import history
