@@ -15,10 +15,11 @@ USERS = {"tech": ("tech1", "Tess Tech"), "reviewer": ("rev1", "Rita Reviewer"), 
 
 
 def accounts_for_tests(store) -> Accounts:
-    """The real account services, with one user per role."""
+    """The real account services, with one user per role (a store a command-line run used has tech1 already)."""
     accounts = default_accounts()
     for role, (username, name) in USERS.items():
-        accounts.users.add_user(store, username, name, role, PASSWORD, actor="setup")
+        if accounts.users.get_user(store, username) is None:
+            accounts.users.add_user(store, username, name, role, PASSWORD, actor="setup")
     return accounts
 
 
