@@ -63,8 +63,10 @@ def confirm(request: Request, user, form) -> Response:
     run_id = request.path_params["run_id"]
     session = ctx.bench.session(run_id)
     if session is None or not session.active:
-        return run_page(request, user, form, error="this step was already confirmed, or the run no longer waits "
-                        "for a confirmation at this station; the screen shows where it is now", status_code=409)
+        why = ("this step was already confirmed, or the run no longer waits for a confirmation at this station; "
+               "the screen shows where it is now")
+        record_refusal(ctx.store, run_id, who=user.username, station=user.station, what="confirm", why=why)
+        return run_page(request, user, form, error=why, status_code=409)
     value = None
     if form.get("amount"):
         value = f"{str(form.get('amount')).strip()} {form.get('unit', 'uL')}"

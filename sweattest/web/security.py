@@ -1,4 +1,5 @@
-"""Session login, CSRF tokens, role checks and security headers for every page.
+"""Log-in and idle-lock checks (the sessions themselves: sweattest.web.sessions), CSRF tokens, role checks and
+security headers for every page.
 
 Each endpoint is declared with the roles allowed to call it (``guard``); the roles travel with the route so
 a test can call every route as every role. POSTs need the session's CSRF token; patient data never goes
@@ -8,7 +9,6 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -16,6 +16,8 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from sweattest.web.sessions import SessionUser, active_or_locked
 
 #: Who may do what. The bench is for techs and reviewers (senior techs); QA for reviewers and admins.
 VIEW = ("tech", "reviewer", "admin")
@@ -33,15 +35,6 @@ HEADERS = {
     "referrer-policy": "no-referrer",
     "cache-control": "no-store",
 }
-
-
-@dataclass(frozen=True)
-class SessionUser:
-    username: str
-    full_name: str
-    role: str
-    #: where the person works: the web client's address (recorded with everything they do)
-    station: str = ""
 
 
 class SecurityHeaders:
@@ -97,8 +90,6 @@ def guard(roles: tuple[str, ...], endpoint: Endpoint, *, passive: bool = False) 
             if request.method == "GET":
                 return RedirectResponse("/login", status_code=303)
             return PlainTextResponse("log in first", status_code=401)
-        from sweattest.web.sessions import active_or_locked
-
         if await run_in_threadpool(active_or_locked, request, passive) == "locked" and not passive:
             if request.method == "GET":
                 return RedirectResponse("/lock", status_code=303)

@@ -7,6 +7,7 @@ idle time end or lock it wherever the cookie was copied to."""
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.base import BaseHTTPMiddleware
@@ -15,7 +16,16 @@ from starlette.responses import Response
 
 from sweattest.record import web_sessions
 from sweattest.record.users import get_user
-from sweattest.web.security import SessionUser
+
+
+@dataclass(frozen=True)
+class SessionUser:
+    username: str
+    full_name: str
+    role: str
+    #: where the person works: the web client's address (recorded with what they do)
+    station: str = ""
+
 
 COOKIE = "sweattest_session"
 #: before log-in: the log-in form's CSRF token
@@ -37,6 +47,8 @@ class ServerSessions(BaseHTTPMiddleware):
         self.secure = secure
 
     async def dispatch(self, request: Request, call_next) -> Response:
+        if request.url.path.startswith("/static/"):  # style sheets and scripts: no session looked up
+            return await call_next(request)
         request.state.web_session, request.state.user = await run_in_threadpool(_resolve, request)
         request.state.cookie = None
         login = request.cookies.get(LOGIN_COOKIE)
