@@ -105,7 +105,7 @@ def main() -> None:
         store = open_store(str(Path(folder) / "runs.db"), clock)
         accounts = default_accounts()
         accounts.users.add_user(store, TECH, "Tess Tech", "tech", PASSWORD, actor="setup")
-        app = create_app(store, clock, accounts, simulate=True, pace=1.0, secret_key="bench")
+        app = create_app(store, clock, accounts, simulate=True, pace=1.0)
         server, thread, base = _serve(app)
         bench = app.state.web.bench
         order = parse_order(DEMO_ORDER | {"operator": TECH})

@@ -177,7 +177,7 @@ def loaded_stimulation(work_dir: Path, *, rate_hz: float = 50.0, load_s: float =
         accounts = default_accounts()
         accounts.users.add_user(store, TECH, "Tess Tech", "tech", PASSWORD, actor="setup")
         finished = _finished_run(store, work_dir / "out")
-        app = create_app(store, clock, accounts, simulate=True, pace=1.0, secret_key="load-test")
+        app = create_app(store, clock, accounts, simulate=True, pace=1.0)
         with _Server(app) as base, httpx.Client(base_url=base, timeout=30.0) as tech:
             token = _log_in(tech)
             if pdf and rate_hz > 0:  # the first report starts the renderer's process: not part of the load

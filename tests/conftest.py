@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import io
 import json
 import signal
 import subprocess
 import sys
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
@@ -17,6 +20,32 @@ from sweattest.bench.demo import DEMO_ORDER, DEMO_SCENARIO
 @pytest.fixture
 def db_url(tmp_path):
     return f"sqlite:///{tmp_path / 'runs.db'}"
+
+
+#: The bench user who performs runs from the command line in tests (the demo order's operator).
+PERFORMER, PERFORMER_PASSWORD = "tech1", "tech1 bench password"
+
+
+def add_performer(db_url: str) -> None:
+    """tech1, with ``PERFORMER_PASSWORD``, in the store at ``db_url`` (a URL or a SQLite path)."""
+    from sweattest.record.store import open_store
+    from sweattest.record.users import add_user, get_user
+
+    store = open_store(str(db_url))
+    try:
+        if get_user(store, PERFORMER) is None:
+            add_user(store, PERFORMER, "Tina Tech", "tech", PERFORMER_PASSWORD, actor="setup")
+    finally:
+        store.close()
+
+
+@contextlib.contextmanager
+def as_performer(db_url: str, password: str = PERFORMER_PASSWORD):
+    """For `sweattest run`: tech1 exists in the store at ``db_url``, the password is on stdin while the block
+    runs; yields the options ``--as tech1 --password-stdin``."""
+    add_performer(db_url)
+    with mock.patch("sys.stdin", io.StringIO(password + "\n")):
+        yield ["--as", PERFORMER, "--password-stdin"]
 
 
 @pytest.fixture

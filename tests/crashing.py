@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.conftest import PERFORMER_PASSWORD, add_performer
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -17,10 +19,17 @@ def start_run(tmp: Path, order: dict, scenario: dict, db: Path, speed: float, ta
     (tmp / f"order-{tag}.json").write_text(json.dumps(order))
     (tmp / f"scenario-{tag}.json").write_text(json.dumps(scenario))
     env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1") | (env or {})
-    return subprocess.Popen(
+    add_performer(str(db))
+    password, writer = os.pipe()  # the performer's password on the run's stdin (--password-stdin)
+    os.write(writer, (PERFORMER_PASSWORD + "\n").encode())
+    os.close(writer)
+    proc = subprocess.Popen(
         [sys.executable, "-m", "sweattest", "run", "--order", str(tmp / f"order-{tag}.json"), "--simulate",
-         str(tmp / f"scenario-{tag}.json"), "--speed", str(speed), "--db", str(db), "--out", str(tmp / f"out-{tag}")],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+         str(tmp / f"scenario-{tag}.json"), "--speed", str(speed), "--db", str(db), "--out", str(tmp / f"out-{tag}"),
+         "--password-stdin"],
+        stdin=password, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    os.close(password)
+    return proc
 
 
 def read_until(proc: subprocess.Popen, until) -> list[str]:

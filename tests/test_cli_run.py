@@ -7,12 +7,38 @@ import pytest
 
 from sweattest.cli.main import main
 from sweattest.record.store import open_store
+from tests.conftest import PERFORMER_PASSWORD, as_performer
 
 
-def _run(write_json, order, scenario, out, db_url):
+def _run(write_json, order, scenario, out, db_url, password=PERFORMER_PASSWORD):
     args = ["run", "--order", write_json("order.json", order), "--simulate",
             write_json("scenario.json", scenario), "--out", str(out), "--db", db_url]
-    return main(args)
+    with as_performer(db_url, password) as actor:
+        return main(args + actor)
+
+
+def test_a_wrong_password_refuses_the_run_in_one_line_and_writes_nothing(write_json, order_doc, scenario_doc,
+                                                                          tmp_path, db_url, capsys):
+    assert _run(write_json, order_doc, scenario_doc, tmp_path / "out", db_url, password="not the password") != 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "authentication failed" in err
+    _nothing_written(tmp_path / "out", db_url)
+
+
+def test_the_run_is_recorded_under_the_person_who_gave_the_password(write_json, order_doc, scenario_doc, tmp_path,
+                                                                    db_url, capsys):
+    order_doc["operator"] = "somebody else"
+    assert _run(write_json, order_doc, scenario_doc, tmp_path / "out", db_url) == 0
+    assert "tech1 performs the run" in capsys.readouterr().out
+    store = open_store(db_url)
+    try:
+        [run] = store.list_runs()
+        assert run["operator"] == "tech1"
+        events = store.events(run["run_id"])
+        assert {e.data["actor"] for e in events} <= {"tech1", "timer"}
+        assert all(e.data["station"].startswith("host ") for e in events)
+    finally:
+        store.close()
 
 
 def _nothing_written(out, db_url):
@@ -131,7 +157,8 @@ def test_a_speed_that_is_not_a_positive_finite_number_is_refused(write_json, ord
     args = ["run", "--order", write_json("order.json", order_doc), "--simulate",
             write_json("scenario.json", scenario_doc), "--out", str(tmp_path / "out"), "--db", db_url,
             f"--speed={speed}"]
-    assert main(args) == 2
+    with as_performer(db_url) as actor:
+        assert main(args + actor) == 2
     err = capsys.readouterr().err
     assert f"--speed: {speed!r}; use 'instant' or a positive factor such as 60" in err
     _nothing_written(tmp_path / "out", db_url)

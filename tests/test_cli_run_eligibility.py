@@ -13,6 +13,7 @@ from sweattest.cli import run as cli_run
 from sweattest.cli.main import main
 from sweattest.core.clock import VirtualClock
 from sweattest.record.store import open_store
+from tests.conftest import as_performer
 
 ON = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 
@@ -23,8 +24,9 @@ def clock_at_on(monkeypatch):
 
 
 def _run(write_json, order, scenario, out, db_url, *extra):
-    return main(["run", "--order", write_json("order.json", order), "--simulate",
-                 write_json("scenario.json", scenario), "--out", str(out), "--db", db_url, *extra])
+    with as_performer(db_url) as actor:
+        return main(["run", "--order", write_json("order.json", order), "--simulate",
+                     write_json("scenario.json", scenario), "--out", str(out), "--db", db_url, *extra, *actor])
 
 
 def _nothing_written(out, db_url):

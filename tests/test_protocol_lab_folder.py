@@ -13,6 +13,7 @@ from sweattest.core.config import load_config
 from sweattest.core.errors import ConfigError
 from sweattest.core.resources import data_dir
 from sweattest.record.store import open_store
+from tests.conftest import as_performer
 from tests.test_interpret import CASE
 
 
@@ -56,8 +57,9 @@ def test_a_run_with_a_wrong_protocols_key_writes_nothing(tmp_path, capsys):
     order.write_text(json.dumps(DEMO_ORDER), encoding="utf-8")
     scenario.write_text(json.dumps(DEMO_SCENARIO), encoding="utf-8")
     db, out = tmp_path / "runs.db", tmp_path / "out"
-    status = main(["run", "--order", str(order), "--simulate", str(scenario), "--config", str(config),
-                   "--db", str(db), "--out", str(out)])
+    with as_performer(str(db)) as actor:
+        status = main(["run", "--order", str(order), "--simulate", str(scenario), "--config", str(config),
+                       "--db", str(db), "--out", str(out), *actor])
     err = capsys.readouterr().err
     assert status == 2 and "[protocols] folder = 'nowhere'" in err and len(err.strip().splitlines()) == 1
     assert not out.exists()

@@ -9,14 +9,16 @@ from sweattest.cli.main import main
 from sweattest.record.run_record import stored_run_record
 from sweattest.record.runs import load_run
 from sweattest.record.store import open_store, schema
+from tests.conftest import as_performer
 
 
 def test_every_demo_run_rebuilds_from_its_events(tmp_path, db_url, write_json, order_doc, scenario_doc):
     scenario_doc["faults"] = [{"device": "inducer", "site": "right_forearm", "kind": "open_circuit", "at_s": 90}]
     with freeze_time("2026-11-20 09:00:00"):
         assert main(["demo", "--out", str(tmp_path / "a"), "--db", db_url]) == 0
-        assert main(["run", "--order", write_json("o.json", order_doc), "--simulate",
-                     write_json("s.json", scenario_doc), "--out", str(tmp_path / "b"), "--db", db_url]) == 0
+        with as_performer(db_url) as actor:
+            assert main(["run", "--order", write_json("o.json", order_doc), "--simulate",
+                         write_json("s.json", scenario_doc), "--out", str(tmp_path / "b"), "--db", db_url, *actor]) == 0
     store = open_store(db_url)
     try:
         runs = store.list_runs()
@@ -30,7 +32,8 @@ def test_every_demo_run_rebuilds_from_its_events(tmp_path, db_url, write_json, o
             head = written.pop("audit_head")  # the chain's head when the file was written: an entry of the chain
             audit = schema.audit
             with store.engine.connect() as conn:
-                assert conn.execute(sa.select(audit.c.hash).where(audit.c.id == head["entry"])).scalar() == head["sha256"]
+                entry = conn.execute(sa.select(audit.c.hash).where(audit.c.id == head["entry"])).scalar()
+            assert entry == head["sha256"]
             rebuilt.pop("audit_head")
             assert rebuilt == written
             assert run.state == row["state"]

@@ -34,7 +34,9 @@ def test_every_failed_sign_in_says_the_same(store):
 
 
 @pytest.mark.parametrize("args, message", [
-    (("rev1", "R", "reviewer", "short"), "at least 8 characters"),
+    (("rev1", "R", "reviewer", "short"), "at least 10 characters"),
+    (("rev1", "R", "reviewer", "12345678"), "at least 10 characters"),
+    (("rev1", "R", "reviewer", "Password123"), "most common passwords"),
     (("rev1", "R", "boss", "long enough"), "use one of tech, reviewer, admin"),
     (("Bad Name", "R", "tech", "long enough"), "user name"),
     (("rev2", " ", "tech", "long enough"), "full name"),

@@ -63,7 +63,7 @@ def test_a_short_password_is_refused_and_no_user_added(db_url, monkeypatch, caps
     _stdin(monkeypatch, "short\n")
     assert main(["user", "add", "rev1", "--name", "R", "--role", "reviewer", "--password-stdin",
                  "--db", db_url]) == 2
-    assert "at least 8 characters" in capsys.readouterr().err
+    assert "at least 10 characters" in capsys.readouterr().err
     assert main(["user", "list", "--db", db_url]) == 0
     assert capsys.readouterr().out == ""
 

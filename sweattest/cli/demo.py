@@ -14,4 +14,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Runs a canned bilateral Macroduct test of a fictitious patient on "
                                    "simulated instruments and writes the record, report and LIMS file.")
     add_run_options(p)
-    p.set_defaults(func=lambda args: execute(DEMO_ORDER, DEMO_SCENARIO, args))
+    p.set_defaults(func=lambda args: execute(DEMO_ORDER, DEMO_SCENARIO, args, simulated_actor=SIMULATED_ACTOR))
+
+
+#: The demo's operator: a simulated tech, no person (the demo asks for no password).
+SIMULATED_ACTOR = "simulated-tech (demo)"

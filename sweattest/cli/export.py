@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from sweattest.cli.options import add_config_option
-from sweattest.cli.storeopts import add_db_option, store_from
+from sweattest.cli.storeopts import add_actor_options, add_db_option, authenticated_actor, store_from
 from sweattest.core.clock import RealClock
 from sweattest.core.config import load_config
 from sweattest.core.errors import ValidationError
@@ -24,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", required=True, choices=FORMATS)
     p.add_argument("--to", type=Path, default=None, metavar="DIR",
                    help="destination folder (default: the drop folder of the lab configuration)")
-    p.add_argument("--as", dest="actor", default="system", help="who exports (recorded in the audit trail)")
+    add_actor_options(p, "exports the result")
     add_config_option(p)
     add_db_option(p)
     p.set_defaults(func=_export)
@@ -39,7 +39,8 @@ def _export(args: argparse.Namespace) -> int:
     check_folder(folder, "--to", create=False)  # exists and can be written to, before anything is rendered
     store = store_from(args)
     try:
-        result = export_run(store, RealClock(), args.run_id, args.format, folder, config=config, actor=args.actor)
+        user = authenticated_actor(args, store, config.access, ("reviewer", "admin"), "export a result")
+        result = export_run(store, RealClock(), args.run_id, args.format, folder, config=config, actor=user.username)
     finally:
         store.close()
     if result.created:

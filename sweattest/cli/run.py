@@ -4,6 +4,7 @@ instruments of the lab configuration, or on the simulated bench."""
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from sweattest.bench.simulation.scenario import parse_scenario
 from sweattest.cli.console import ConsoleReporter
 from sweattest.cli.operator import ConsoleOperator
 from sweattest.cli.options import add_run_options, out_dir, run_clock, terminate_as_interrupt
+from sweattest.cli.storeopts import add_actor_options, authenticated_actor
 from sweattest.core.config import load_config
 from sweattest.core.errors import ValidationError
 from sweattest.core.jsonfile import read_json
@@ -40,7 +42,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--simulate", type=Path, metavar="SCENARIO", default=None,
                    help="simulated truth and faults (JSON); the instruments are simulators")
     add_run_options(p)
+    add_actor_options(p, "performs the run", required=False)
     p.set_defaults(func=_run)
+
+
+#: Who may perform a run: the bench roles.
+PERFORMERS = ("tech", "reviewer")
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -70,10 +77,15 @@ def _worklist_order(args: argparse.Namespace) -> dict[str, Any]:
                   "pilocarpine_lot": {"lot": args.lot.strip(), "expires": args.lot_expires.strip()}}
 
 
-def execute(order_doc: Any, scenario_doc: Any | None, args: argparse.Namespace) -> int:
-    """Validate everything, then run; nothing is written if the inputs are wrong."""
+def execute(order_doc: Any, scenario_doc: Any | None, args: argparse.Namespace, *,
+            simulated_actor: str | None = None) -> int:
+    """Validate everything, then run; nothing is written if the inputs are wrong. The run is performed by the
+    user of ``--as`` (default: the order's operator) after their password; ``simulated_actor``: the demo's
+    simulated tech instead, without a password."""
     config = load_config(args.config)
     order = parse_order(order_doc, config.protocol_folder)
+    if simulated_actor is not None:
+        order = replace(order, operator=simulated_actor)
     scenario = parse_scenario(scenario_doc, order.sites) if scenario_doc is not None else None
     clock = run_clock(args.speed, simulated=scenario is not None)
     check_order_now(order, clock, config.eligibility)
@@ -84,6 +96,16 @@ def execute(order_doc: Any, scenario_doc: Any | None, args: argparse.Namespace) 
                               "the lab configuration (docs/config.md, --config FILE), or give --simulate "
                               "SCENARIO.json for a simulated run")
     store = open_store(args.db)
+    if simulated_actor is None:
+        try:
+            args.actor = args.actor or order.operator
+            user = authenticated_actor(args, store, config.access, PERFORMERS, "perform a run")
+        except BaseException:
+            store.close()
+            raise
+        if user.username != order.operator:
+            print(f"sweattest: the order names {order.operator} as operator; {user.username} performs the run")
+            order = replace(order, operator=user.username)
     terminate_as_interrupt()
     reporter = ConsoleReporter()
     where = "simulated instruments" if scenario is not None else f"the instruments of {config.source}"

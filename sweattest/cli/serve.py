@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
-import secrets
 import sys
 from pathlib import Path
 
 from sweattest.bench.order_folder import OrderFolder
 from sweattest.cli.options import add_config_option
+from sweattest.core.access import TlsFiles
 from sweattest.core.clock import RealClock
 from sweattest.core.config import load_config
 from sweattest.core.errors import ValidationError
 from sweattest.lis.worklist import WorklistBook
 from sweattest.record.store import open_store
 from sweattest.web.accounts import default_accounts
-
-SECRET_ENV = "SWEATTEST_SECRET_KEY"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -34,6 +31,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_config_option(p)
     p.add_argument("--db", default=None,
                    help="run store URL or SQLite path (default: $SWEATTEST_DB, else the user data folder)")
+    p.add_argument("--certfile", type=Path, default=None,
+                   help="serve over HTTPS with the lab's certificate (PEM; with --keyfile; or [serve] in the "
+                        "lab configuration); the session cookie is then Secure")
+    p.add_argument("--keyfile", type=Path, default=None, help="the certificate's private key (PEM)")
     p.add_argument("--speed", type=float, default=30.0,
                    help="with --simulate: training runs go this many times faster than real time (default 30)")
     p.set_defaults(func=_serve)
@@ -55,6 +56,7 @@ def _serve(args: argparse.Namespace) -> int:
         raise ValidationError(f"{config.source}: no instruments are configured for this station; add "
                               "[[instruments]] tables to the lab configuration (docs/config.md, --config FILE), "
                               "or start with --simulate for training runs")
+    tls = tls_files(args, config)
     accounts = default_accounts()
     clock = RealClock()
     store = open_store(args.db, clock)
@@ -64,8 +66,7 @@ def _serve(args: argparse.Namespace) -> int:
         print("sweattest: no users yet. Create the first administrator, then start again:\n"
               "  sweattest user add ADMIN_NAME --role admin --name 'Full Name'", file=sys.stderr)
         return 2
-    secret = os.environ.get(SECRET_ENV) or secrets.token_urlsafe(32)
-    app = create_app(store, clock, accounts, simulate=args.simulate, pace=args.speed, secret_key=secret,
+    app = create_app(store, clock, accounts, simulate=args.simulate, pace=args.speed, secure_cookies=tls is not None,
                      config=config, order_book=order_book)
     # a crash or power cut left these unfinished; runs another live process performs are left alone
     for run_id in app.state.web.bench.resume_unfinished(lambda message: print(f"sweattest: {message}")):
@@ -76,10 +77,24 @@ def _serve(args: argparse.Namespace) -> int:
     lis = LisService(store, clock, config)
     for line in lis.start():
         print(f"sweattest: LIS: {line}")
-    print(f"sweattest: bench UI on http://{args.host}:{args.port}/ ({mode}); Ctrl-C stops it")
+    scheme = "https" if tls else "http"
+    print(f"sweattest: bench UI on {scheme}://{args.host}:{args.port}/ ({mode}); Ctrl-C stops it")
     try:
-        uvicorn.run(app, host=args.host, port=args.port, log_level="info", server_header=False)
+        uvicorn.run(app, host=args.host, port=args.port, log_level="info", server_header=False,
+                    **({"ssl_certfile": str(tls.certfile), "ssl_keyfile": str(tls.keyfile)} if tls else {}))
     finally:
         lis.stop()
         store.close()
     return 0
+
+
+def tls_files(args: argparse.Namespace, config) -> TlsFiles | None:
+    """The certificate and key from --certfile/--keyfile, else from [serve] of the lab configuration."""
+    if args.certfile is None and args.keyfile is None:
+        return config.tls
+    if args.certfile is None or args.keyfile is None:
+        raise ValidationError("--certfile and --keyfile go together: give the lab's certificate and its key")
+    for option, path in (("--certfile", args.certfile), ("--keyfile", args.keyfile)):
+        if not path.is_file():
+            raise ValidationError(f"{option}: {path} does not exist; give the lab's PEM file")
+    return TlsFiles(args.certfile, args.keyfile)

@@ -6,8 +6,10 @@ import argparse
 import getpass
 import sys
 
-from sweattest.core.errors import ValidationError
+from sweattest.core.access import AccessPolicy
+from sweattest.core.errors import AuthError, ValidationError
 from sweattest.record.store import Store, open_store
+from sweattest.record.users import User, authenticate
 
 
 def add_db_option(p: argparse.ArgumentParser) -> None:
@@ -33,3 +35,20 @@ def read_password(args: argparse.Namespace, prompt: str = "Password: ") -> str:
     if not password:
         raise ValidationError("no password given")
     return password
+
+
+def add_actor_options(p: argparse.ArgumentParser, what: str, *, required: bool = True) -> None:
+    """``--as USER`` (who ``what``, recorded as the actor) and how their password is given."""
+    p.add_argument("--as", dest="actor", required=required, metavar="USER",
+                   help=f"the user who {what} (their password is asked; recorded as the actor)")
+    add_password_options(p)
+
+
+def authenticated_actor(args: argparse.Namespace, store: Store, policy: AccessPolicy, roles: tuple[str, ...],
+                        what: str) -> User:
+    """The user of ``--as`` after their password (lock-out applies), refused unless their role may ``what``."""
+    password = read_password(args, f"Password of {args.actor} ({what}): ")
+    user = authenticate(store, args.actor, password, policy=policy, where="command line")
+    if user.role not in roles:
+        raise AuthError(f"{user.username} is a {user.role}: only a {' or '.join(roles)} can {what}")
+    return user

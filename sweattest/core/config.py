@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sweattest.core.access import AccessPolicy, TlsFiles, parse_access, parse_tls
 from sweattest.core.errors import ConfigError, SweatTestError
 from sweattest.core.instruments import InstrumentConfig, parse_instruments
 from sweattest.core.lis_config import LisConfig, parse_lis
@@ -74,6 +75,10 @@ class LabConfig:
     analysis_delay: DelayLimit = field(default_factory=DelayLimit)
     #: the LIS interface ([lis], docs/lis.md): orders in, results out over MLLP, the codes of the test build
     lis: LisConfig = field(default_factory=LisConfig)
+    #: idle lock, lock-out and password policy ([access])
+    access: AccessPolicy = field(default_factory=AccessPolicy)
+    #: the lab's certificate and key for ``sweattest serve`` over HTTPS ([serve])
+    tls: TlsFiles | None = None
 
     @property
     def zone(self) -> ZoneInfo:
@@ -118,6 +123,8 @@ def parse_config(doc: dict[str, Any], file: Path) -> LabConfig:
     instruments = parse_instruments(doc.pop("instruments", []), file)
     second_person = _entry(doc.pop("entry", {}), file)
     lis = parse_lis(doc.pop("lis", {}), file)
+    access = parse_access(doc.pop("access", {}), file)
+    tls = parse_tls(doc.pop("serve", {}), file)
     _check_shape(doc, file)
     lab = Lab(**doc.get("lab", {}))
     hl7 = Hl7Identity(**doc.get("hl7", {}))
@@ -130,7 +137,7 @@ def parse_config(doc: dict[str, Any], file: Path) -> LabConfig:
     if ranges not in RANGE_SETS:
         raise ConfigError(f"{file}: [report] ranges = {ranges!r}: use one of {', '.join(RANGE_SETS)}")
     return LabConfig(lab=lab, hl7=hl7, ranges=ranges, source=str(file), instruments=instruments, lis=lis,
-                     second_entry_by_second_person=second_person,
+                     second_entry_by_second_person=second_person, access=access, tls=tls,
                      eligibility=_eligibility(doc.get("eligibility", {}), file),
                      analysis_delay=_analysis(doc.get("analysis", {}), lab.timezone, file),
                      drop_folder=_folder(doc.get("lims", {}), "lims", "drop_folder", file),
@@ -180,7 +187,8 @@ def _entry(section: object, file: Path) -> bool:
 def _check_shape(doc: dict[str, Any], file: Path) -> None:
     for section, value in doc.items():
         if section not in _SECTIONS:
-            known = ", ".join([*(f"[{s}]" for s in _SECTIONS), "[entry]", "[lis]", "[[instruments]]"])
+            known = ", ".join([*(f"[{s}]" for s in _SECTIONS), "[entry]", "[lis]", "[access]", "[serve]",
+                               "[[instruments]]"])
             raise ConfigError(f"{file}: unknown section [{section}]; use {known}")
         if not isinstance(value, dict):
             raise ConfigError(f"{file}: {section} must be a section ([{section}]), not a value")

@@ -16,11 +16,11 @@ __all__ = ["MEANINGS", "amend", "offered", "sign", "signatures", "versions"]
 
 
 def sign(store, clock, run_id: str, username: str, password: str, meaning: str, *, reason: str | None = None,
-         config: LabConfig | None = None):
+         config: LabConfig | None = None, station: str | None = None):
     """Sign ``run_id``; a "reviewed" signature makes the result final and delivers it."""
     config = config or load_config()
     signature = signoff.sign(store, clock, run_id, username, password, meaning, reason=reason,
-                             releasing=lis_release(config, clock, username))
+                             releasing=lis_release(config, clock, username), policy=config.access, station=station)
     if meaning == "reviewed":
         deliver_on_signoff(store, clock, run_id, config, username)
     return signature
@@ -31,6 +31,6 @@ def amend(store, clock, run_id: str, username: str, password: str, *, changes: d
     """Correct a final result (a new version signed "corrected") and deliver the correction."""
     config = config or load_config()
     version = signoff.amend(store, clock, run_id, username, password, changes=changes, reason=reason,
-                            releasing=lis_release(config, clock, username))
+                            releasing=lis_release(config, clock, username), policy=config.access)
     deliver_on_signoff(store, clock, run_id, config, username)
     return version

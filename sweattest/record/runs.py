@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from datetime import datetime
 from typing import Any
 
@@ -58,8 +59,9 @@ def stored_protocol(row: dict[str, Any], order: dict[str, Any]) -> Protocol:
 def stored_event(e) -> Event:
     data = dict(e.data)
     actor = data.pop("actor", "system")
+    station = data.pop("station", None)
     data.pop(PROCEDURE_AT, None)
-    return Event(kind=e.kind, at=e.at, t=e.t, site=e.site, data=from_jsonable(data), actor=actor)
+    return Event(kind=e.kind, at=e.at, t=e.t, site=e.site, data=from_jsonable(data), actor=actor, station=station)
 
 
 def procedure_time(e) -> datetime:
@@ -80,7 +82,7 @@ def commit_event(store, run: RunState, event: Event, *, after: int | None = None
 
     ``procedure_at``: the simulated clock's time of the event, kept beside its ``at`` (the time it was
     written) when a simulated run's clock is not the record's."""
-    payload = to_jsonable(event.data) | {"actor": event.actor}
+    payload = to_jsonable(event.data) | {"actor": event.actor, "station": event.station or local_station()}
     if procedure_at is not None:
         payload[PROCEDURE_AT] = procedure_at.isoformat()
     try:
@@ -95,13 +97,19 @@ def commit_event(store, run: RunState, event: Event, *, after: int | None = None
     return new_run, effects
 
 
+def local_station() -> str:
+    """The station of what this process records itself (the command line, a timer, a device): its host."""
+    return f"host {socket.gethostname()}"
+
+
 def record_event(store, clock, run_id: str, kind: str, *, site: str | None = None,
-                 data: dict[str, Any] | None = None, actor: str = "system") -> RunState:
+                 data: dict[str, Any] | None = None, actor: str = "system", station: str | None = None) -> RunState:
     """Apply one event to a stored run (review, report, abort...) outside a live runner."""
     run, _, last_seq = load_run_at(store, run_id)
     events = store.events(run_id)
     last_t = events[-1].t if events else 0.0
     created = store.get_run(run_id)["created_at"]
     t = max(last_t, (clock.utcnow() - created).total_seconds())
-    event = Event(kind=kind, at=clock.utcnow(), t=round(t, 3), site=site, data=data or {}, actor=actor)
+    event = Event(kind=kind, at=clock.utcnow(), t=round(t, 3), site=site, data=data or {}, actor=actor,
+                  station=station)
     return commit_event(store, run, event, after=last_seq, owner=process_owner())[0]

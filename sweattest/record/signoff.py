@@ -19,6 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from sweattest.core.access import AccessPolicy
 from sweattest.core.errors import ProcedureError, ValidationError
 from sweattest.core.jsonable import to_jsonable
 from sweattest.record.amendable import apply_amendments, check_changes
@@ -26,7 +27,7 @@ from sweattest.record.store import schema
 from sweattest.record.store.chain import append_audit, canonical_json
 from sweattest.record.store.rowhash import keyed_item, range_item
 from sweattest.record.store.signed import signed_content
-from sweattest.record.users import User, authenticate
+from sweattest.record.users import DEFAULT_POLICY, User, authenticate
 
 MEANINGS = ("performed", "reviewed", "corrected")
 REVIEWER_ROLES = ("reviewer", "admin")
@@ -61,7 +62,8 @@ Releasing = Callable[[Any, str, int], None]
 
 
 def sign(store, clock, run_id: str, username: str, password: str, meaning: str, *,
-         reason: str | None = None, releasing: Releasing | None = None) -> Signature:
+         reason: str | None = None, releasing: Releasing | None = None, policy: AccessPolicy = DEFAULT_POLICY,
+         station: str | None = None) -> Signature:
     """Sign a run after re-authenticating. "performed" comes from the run's operator; "reviewed" needs a
     reviewer or admin who did not perform the run, after the "performed" signature, and makes the run final;
     "corrected" signatures come only from ``amend``. ``releasing`` runs in the transaction of a "reviewed"
@@ -71,7 +73,7 @@ def sign(store, clock, run_id: str, username: str, password: str, meaning: str, 
     if meaning == "corrected":
         raise ValidationError("a correction is signed by amending the result (`sweattest sign --amend`), "
                               "which records the changes and the reason")
-    user = authenticate(store, username, password)
+    user = authenticate(store, username, password, policy=policy, where="signing")
     row = _run_row(store, run_id)
     signed = signatures(store, run_id)
     if meaning == "reviewed":
@@ -92,8 +94,9 @@ def sign(store, clock, run_id: str, username: str, password: str, meaning: str, 
     if meaning == "reviewed":
         from sweattest.record.runs import record_event
 
-        record_event(store, clock, run_id, "review", data={"reviewer": user.username}, actor=user.username)
-        record_event(store, clock, run_id, "report", actor=user.username)
+        record_event(store, clock, run_id, "review", data={"reviewer": user.username}, actor=user.username,
+                     station=station)
+        record_event(store, clock, run_id, "report", actor=user.username, station=station)
     return signature
 
 
@@ -112,7 +115,7 @@ def offered(store, run_id: str, username: str, role: str) -> str | None:
 
 
 def amend(store, clock, run_id: str, username: str, password: str, *, changes: dict[str, Any],
-          reason: str, releasing: Releasing | None = None) -> int:
+          reason: str, releasing: Releasing | None = None, policy: AccessPolicy = DEFAULT_POLICY) -> int:
     """Change a final result: a new version with the changes and the reason, signed "corrected"; returns
     the new version number. Needs a reviewer or admin who did not perform the run; each change is checked
     as on entry against the current version and must change something. ``releasing`` runs in the
@@ -120,7 +123,7 @@ def amend(store, clock, run_id: str, username: str, password: str, *, changes: d
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError("amendment: a reason is required (it is printed on the corrected report)")
-    user = authenticate(store, username, password)
+    user = authenticate(store, username, password, policy=policy, where="signing")
     row = _run_row(store, run_id)
     _check_reviewer(user, row, signatures(store, run_id), "amend")
     _check_state(store, run_id, "reported", "amend")

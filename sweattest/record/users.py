@@ -11,16 +11,19 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
+from sweattest.core.access import AccessPolicy, check_new_password
 from sweattest.core.errors import AuthError, ValidationError
 from sweattest.record.store import schema
 from sweattest.record.store.chain import append_audit
 from sweattest.record.store.rowhash import keyed_item
+from sweattest.record.web_sessions import end_sessions
 
 ROLES = ("tech", "reviewer", "admin")
-MIN_PASSWORD = 8
+DEFAULT_POLICY = AccessPolicy()
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 SALT_BYTES = 16
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,39}$")
@@ -65,19 +68,19 @@ def admin_required(store) -> bool:
             (schema.users.c.role == "admin") & (schema.users.c.active == sa.true()))).scalar_one() > 0
 
 
-def authorize_admin(store, actor: str, password: str | None) -> None:
+def authorize_admin(store, actor: str, password: str | None, *, policy: AccessPolicy = DEFAULT_POLICY) -> None:
     """Refuse unless ``actor`` proves to be an active administrator (21 CFR 11.10(d),(g): authority checks)."""
     if not admin_required(store):
         return
     if password is None:
         raise AuthError("managing users needs an administrator: give the administrator's user name and password")
-    if authenticate(store, actor, password).role != "admin":
+    if authenticate(store, actor, password, policy=policy).role != "admin":
         raise AuthError(f"{actor} is not an administrator; only an administrator can manage users")
 
 
 def add_user(store, username: str, full_name: str, role: str, password: str, *, actor: str = "admin",
-             actor_password: str | None = None) -> User:
-    authorize_admin(store, actor, actor_password)
+             actor_password: str | None = None, policy: AccessPolicy = DEFAULT_POLICY) -> User:
+    authorize_admin(store, actor, actor_password, policy=policy)
     username = username.strip()
     if not _USERNAME.match(username):
         raise ValidationError(f"user name {username!r}: use 2-40 lower-case letters, digits, '.', '_' or '-'")
@@ -85,8 +88,7 @@ def add_user(store, username: str, full_name: str, role: str, password: str, *, 
         raise ValidationError("full name: required (it is printed with every signature)")
     if role not in ROLES:
         raise ValidationError(f"role {role!r}: use one of {', '.join(ROLES)}")
-    if len(password) < MIN_PASSWORD:
-        raise ValidationError(f"password: at least {MIN_PASSWORD} characters are required")
+    check_new_password(password, policy)
     if get_user(store, username) is not None:
         raise ValidationError(f"user {username!r} already exists; choose another user name")
     user = User(username, full_name.strip(), role, True)
@@ -94,21 +96,85 @@ def add_user(store, username: str, full_name: str, role: str, password: str, *, 
     with store.writing() as conn:
         conn.execute(schema.users.insert().values(username=username, full_name=user.full_name, role=role,
                                                   active=True, password_hash=hash_password(password),
-                                                  created_at=now))
+                                                  created_at=now, password_changed_at=now))
         append_audit(conn, who=actor, what="add_user", at=now, new=_public(user),
                      rows=[keyed_item(conn, "users", username)])
     return user
 
 
-def authenticate(store, username: str, password: str) -> User:
-    """The active user with this password, else ``AuthError`` (the same message whatever was wrong)."""
+def authenticate(store, username: str, password: str, *, policy: AccessPolicy = DEFAULT_POLICY,
+                 where: str = "log-in") -> User:
+    """The active user with this password, else ``AuthError`` (the same message whatever was wrong, except for
+    a locked account and an expired password, which say so). Wrong passwords in a row lock the account for a
+    time that doubles with each further one (``policy``); the lock-out is audited. ``where``: log-in or
+    signing, for the audit entry."""
     row = _row(store, username)
     if row is None:
         check_password(password, _DUMMY_HASH)  # same work as a real check: no timing hint
         raise AuthError(AUTH_FAILED)
-    if not check_password(password, row.password_hash) or not row.active:
+    now = store.clock.utcnow()
+    right = check_password(password, row.password_hash)
+    if row.locked_until is not None and row.locked_until > now:
+        raise AuthError(f"the account {username} is locked after repeated wrong passwords until "
+                        f"{row.locked_until:%H:%M:%S} UTC; wait, or ask an admin")
+    if not right:
+        _failed(store, row, now, policy, where)
         raise AuthError(AUTH_FAILED)
+    if not row.active:
+        raise AuthError(AUTH_FAILED)
+    if row.failed_passwords:
+        with store.writing() as conn:
+            conn.execute(schema.users.update().where(schema.users.c.username == username)
+                         .values(failed_passwords=0, locked_until=None))
+    expires = password_expires(row, policy)
+    if expires is not None and expires <= now:
+        raise AuthError(f"the password of {username} expired on {expires:%Y-%m-%d}; set a new one with "
+                        f"`sweattest user password {username}`")
     return _user(row)
+
+
+def password_expires(row, policy: AccessPolicy) -> datetime | None:
+    if not policy.password_expiry_days:
+        return None
+    return (row.password_changed_at or row.created_at) + timedelta(days=policy.password_expiry_days)
+
+
+def _failed(store, row, now: datetime, policy: AccessPolicy, where: str) -> None:
+    """Count a wrong password; lock the account when the policy says so (audited)."""
+    failures = row.failed_passwords + 1
+    lock = policy.lockout_for(failures)
+    users = schema.users
+    with store.writing() as conn:
+        conn.execute(users.update().where(users.c.username == row.username).values(
+            failed_passwords=failures, locked_until=now + lock if lock else row.locked_until))
+        if lock:
+            append_audit(conn, who=row.username, what="lock_out", at=now,
+                         why=f"{failures} wrong passwords in a row ({where})",
+                         new={"username": row.username, "locked_until": f"{now + lock:%Y-%m-%dT%H:%M:%SZ}",
+                              "locked_seconds": int(lock.total_seconds())})
+
+
+def change_password(store, username: str, old_password: str, new_password: str, *,
+                    policy: AccessPolicy = DEFAULT_POLICY) -> None:
+    """A user sets a new password, giving the current one (an expired one is accepted here)."""
+    row = _row(store, username)
+    if row is None or not check_password(old_password, row.password_hash) or not row.active:
+        if row is not None and row.active:
+            _failed(store, row, store.clock.utcnow(), policy, "password change")
+        raise AuthError(AUTH_FAILED)
+    now = store.clock.utcnow()
+    if row.locked_until is not None and row.locked_until > now:
+        raise AuthError(f"the account {username} is locked after repeated wrong passwords until "
+                        f"{row.locked_until:%H:%M:%S} UTC; wait, or ask an admin")
+    check_new_password(new_password, policy)
+    if check_password(new_password, row.password_hash):
+        raise ValidationError("password: the new password must differ from the current one")
+    with store.writing() as conn:
+        conn.execute(schema.users.update().where(schema.users.c.username == username).values(
+            password_hash=hash_password(new_password), password_changed_at=now, failed_passwords=0,
+            locked_until=None))
+        append_audit(conn, who=username, what="change_password", at=now, new={"username": username},
+                     rows=[keyed_item(conn, "users", username)])
 
 
 def get_user(store, username: str) -> User | None:
@@ -133,6 +199,7 @@ def disable_user(store, username: str, *, actor: str, actor_password: str | None
     now = store.clock.utcnow()
     with store.writing() as conn:
         conn.execute(schema.users.update().where(schema.users.c.username == username).values(active=False))
+        end_sessions(conn, username, now, "user disabled")
         append_audit(conn, who=actor, what="disable_user", at=now, old={"username": username, "active": True},
                      new={"username": username, "active": False}, rows=[keyed_item(conn, "users", username)])
     return User(user.username, user.full_name, user.role, False)

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import secrets
 from typing import Any
 
 import jinja2
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.sessions import SessionMiddleware
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -21,9 +19,10 @@ from sweattest.web.accounts import Accounts
 from sweattest.web.bench import BenchManager
 from sweattest.web.context import WebContext
 from sweattest.web.security import ADMIN, BENCH, QA, REVIEW, VIEW, SecurityHeaders, guard
+from sweattest.web.sessions import ServerSessions
 from sweattest.web.training import TRAINING_ORDERS, TRAINING_SCENARIOS
 
-#: (path, methods, roles, view). Every route but log-in and static files is guarded.
+#: (path, methods, roles, view). Every route but log-in, the lock screen and static files is guarded.
 ROUTES: tuple[tuple[str, tuple[str, ...], tuple[str, ...], Any], ...] = (
     ("/", ("GET",), VIEW, auth_views.home),
     ("/logout", ("POST",), VIEW, auth_views.logout),
@@ -50,12 +49,18 @@ ROUTES: tuple[tuple[str, tuple[str, ...], tuple[str, ...], Any], ...] = (
     ("/admin/users", ("GET",), ADMIN, qa_views.users_page),
 )
 
+#: Requests a page makes by itself: allowed on a locked screen (a live run stays visible), and not counted as
+#: the person's activity (they would keep the screen from ever locking).
+PASSIVE = frozenset({"/runs/{run_id}/live", "/runs/{run_id}/events"})
+
 
 def create_app(store, clock: Clock, accounts: Accounts, *, simulate: bool = False, pace: float | None = 30.0,
-               secret_key: str | None = None, config: LabConfig | None = None, order_book=None,
+               secure_cookies: bool = False, config: LabConfig | None = None, order_book=None,
                live_heartbeat_s: float = 2.0, live_stream_s: float = 60.0) -> Starlette:
-    """``live_heartbeat_s``: seconds between the heartbeats of a run screen's updates; ``live_stream_s``: the
-    longest life of one update stream (the screen reconnects and its log-in is checked again)."""
+    """``secure_cookies``: the app is served over HTTPS (``sweattest serve`` with the lab's certificate); the
+    session cookie is then sent only over HTTPS. ``live_heartbeat_s``: seconds between the heartbeats of a run
+    screen's updates; ``live_stream_s``: the longest life of one update stream (the screen reconnects and its
+    log-in is checked again)."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(data_dir("templates") / "web")),
                              autoescape=True, undefined=jinja2.StrictUndefined)
     context = WebContext(store=store, clock=clock, accounts=accounts, simulate=simulate, env=env,
@@ -64,14 +69,14 @@ def create_app(store, clock: Clock, accounts: Accounts, *, simulate: bool = Fals
                          order_book=order_book if order_book is not None else (TRAINING_ORDERS if simulate else {}),
                          scenarios=TRAINING_SCENARIOS if simulate else {},
                          live_heartbeat_s=live_heartbeat_s, live_stream_s=live_stream_s)
-    routes = [Route(path, guard(roles, view), methods=list(methods)) for path, methods, roles, view in ROUTES]
+    routes = [Route(path, guard(roles, view, passive=path in PASSIVE), methods=list(methods))
+              for path, methods, roles, view in ROUTES]
     routes += [Route("/login", auth_views.login, methods=["GET", "POST"]),
+               Route("/lock", auth_views.lock, methods=["GET", "POST"]),
                Mount("/static", StaticFiles(directory=str(data_dir("templates") / "web" / "static")),
                      name="static")]
     app = Starlette(routes=routes, middleware=[
-        Middleware(SecurityHeaders),
-        Middleware(SessionMiddleware, secret_key=secret_key or secrets.token_urlsafe(32),
-                   session_cookie="sweattest_session", same_site="strict", max_age=12 * 3600)],
+        Middleware(SecurityHeaders), Middleware(ServerSessions, secure=secure_cookies)],
         lifespan=_lifespan)
     app.state.web = context
     return app

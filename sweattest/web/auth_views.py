@@ -1,4 +1,4 @@
-"""Log-in, log-out and the home page."""
+"""Log-in, log-out, the lock screen and the home page."""
 
 from __future__ import annotations
 
@@ -8,9 +8,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from sweattest.core.errors import SweatTestError
+from sweattest.core.errors import AuthError
+from sweattest.record import web_sessions
+from sweattest.record.users import AUTH_FAILED
+from sweattest.web import sessions
 from sweattest.web.context import web
-from sweattest.web.security import csrf_ok, csrf_token, current_user, login_session
+from sweattest.web.screens import station_runs
+from sweattest.web.security import csrf_ok, current_user
 
 log = logging.getLogger(__name__)
 
@@ -26,12 +30,15 @@ async def login(request: Request) -> Response:
                           error="The page expired. Log in again.")
     try:
         user = await run_in_threadpool(ctx.accounts.users.authenticate, ctx.store, username,
-                                       str(form.get("password", "")))
-    except SweatTestError:
+                                       str(form.get("password", "")), policy=ctx.config.access)
+    except AuthError as exc:
         log.info("failed log-in for %r", username)
-        return ctx.render(request, None, "login.html", status_code=401, username=username,
-                          error="Wrong user name or password, or the account is disabled.")
-    login_session(request, user)
+        message = "Wrong user name or password, or the account is disabled." if str(exc) == AUTH_FAILED \
+            else str(exc)
+        return ctx.render(request, None, "login.html", status_code=401, username=username, error=message)
+    if request.state.web_session is not None:
+        await run_in_threadpool(sessions.log_out, request, "another log-in at this browser")
+    await run_in_threadpool(sessions.log_in, request, user.username)
     log.info("%s logged in", user.username)
     return RedirectResponse("/", status_code=303)
 
@@ -41,6 +48,30 @@ def home(request: Request, user, form) -> Response:
 
 
 def logout(request: Request, user, form) -> Response:
-    request.session.clear()
-    csrf_token(request)
+    sessions.log_out(request)
     return RedirectResponse("/login", status_code=303)
+
+
+async def lock(request: Request) -> Response:
+    """The locked screen: the password of the person it belongs to unlocks it; runs at the station stay
+    visible (step, no patient data) and keep running. Another person logs out and in as themselves."""
+    ctx = web(request)
+    session, user = request.state.web_session, current_user(request)
+    if session is None:
+        return RedirectResponse("/login", status_code=303)
+    if request.method == "GET":
+        if not session.locked:
+            return RedirectResponse("/", status_code=303)
+        return ctx.render(request, user, "lock.html", runs=await run_in_threadpool(station_runs, ctx))
+    form = await request.form()
+    if not csrf_ok(request, form):
+        return RedirectResponse("/lock", status_code=303)
+    try:
+        await run_in_threadpool(ctx.accounts.users.authenticate, ctx.store, user.username,
+                                str(form.get("password", "")), policy=ctx.config.access, where="unlock")
+    except AuthError as exc:
+        message = "Wrong password." if str(exc) == AUTH_FAILED else str(exc)
+        return ctx.render(request, user, "lock.html", status_code=401, error=message,
+                          runs=await run_in_threadpool(station_runs, ctx))
+    await run_in_threadpool(web_sessions.set_locked, ctx.store, session, False, "password given again")
+    return RedirectResponse("/", status_code=303)

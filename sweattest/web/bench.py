@@ -56,12 +56,24 @@ class Prompt:
     label: str | None = None  # enter_reading: what is read, in the tech's words ("chloride of sample 1")
 
 
+#: Prompts whose answer is a measured value: only the run's operator enters them (the second, blind entry of
+#: a double-entered reading may be another tech's).
+MEASURED = ("read_volume", "enter_reading")
+
+
 class WebOperator:
     """The Operator protocol for the browser: each call publishes a prompt and blocks until confirmed.
-    With ``simulated`` set, the confirmed action is also performed on the simulators."""
+    With ``simulated`` set, the confirmed action is also performed on the simulators.
 
-    def __init__(self, name: str, simulated: SimulatedOperator | None = None, protocol: Protocol | None = None):
+    ``name`` is the run's operator. Another logged-in bench user may confirm a step of the run; what follows
+    is recorded under that person and their station (``acting``). Measured values are the operator's own:
+    anyone else is refused."""
+
+    def __init__(self, name: str, simulated: SimulatedOperator | None = None, protocol: Protocol | None = None,
+                 station: str | None = None):
         self.name = name
+        #: (person, station) the runner records the next events under: whoever confirmed the last step
+        self.acting: tuple[str, str | None] = (name, station)
         self.simulated = simulated
         #: the run's method: a volume it cannot yield is refused on the prompt, before the runner takes it
         self.protocol = protocol
@@ -93,14 +105,19 @@ class WebOperator:
             return self._answer
 
     def confirm(self, prompt_id: int, value: str | None = None, *, by: str | None = None,
-                device_error: str | None = None) -> None:
-        """The tech's confirmation from the browser; a stale prompt (other tab, double click) is refused.
-        ``by`` is the user who confirmed; ``device_error`` the error a stand-alone device showed."""
+                device_error: str | None = None, station: str | None = None) -> None:
+        """The tech's confirmation from the browser; a stale prompt (other tab, double click) is refused, and
+        so is a measured value from anyone but the run's operator. ``by`` is the user who confirmed, at
+        ``station``; ``device_error`` the error a stand-alone device showed."""
         with self._cond:
             prompt = self.prompt
             if prompt is None or prompt.id != prompt_id or self._answered:  # answered, not yet taken up
                 raise ValidationError("this step was already confirmed (another tab or a double click); "
                                       "the screen now shows the current step")
+            by = by or self.name
+            if by != self.name and prompt.kind in MEASURED and prompt.entry != 2:
+                raise ValidationError(f"only the run's operator ({self.name}) enters its measured values; "
+                                      f"{by} cannot. Ask {self.name} to enter it, or to stop the run")
             answer: Any = None
             if prompt.kind == "read_volume":
                 answer = parse_quantity(value or "", "volume", f"volume read off the coil ({prompt.site})")
@@ -114,6 +131,7 @@ class WebOperator:
                           by or self.name)
             elif prompt.kind == "device_completed":
                 answer = (device_error or "").strip() or None
+            self.acting = (by, station)
             self._answer, self._answered = answer, True
             self._cond.notify_all()
 
@@ -276,7 +294,8 @@ class BenchManager:
         self._ticker: threading.Thread | None = None
         self._closing = threading.Event()
 
-    def start(self, order: Order, scenario_doc: dict[str, Any] | None, operator_name: str) -> str:
+    def start(self, order: Order, scenario_doc: dict[str, Any] | None, operator_name: str,
+              station: str | None = None) -> str:
         """Create the run (written ahead), then run it in a thread. Returns the run id."""
         scenario = parse_scenario(scenario_doc, order.sites) if self.simulate and scenario_doc is not None else None
         if self.simulate and scenario is None:
@@ -284,7 +303,7 @@ class BenchManager:
         view, reporter = self._view(order.protocol)
         active = self.service.start(
             order, clock=self._run_clock() if scenario is not None else self.clock, scenario=scenario,
-            operator_for=lambda simulated: WebOperator(operator_name, simulated, order.protocol),
+            operator_for=lambda simulated: WebOperator(operator_name, simulated, order.protocol, station),
             reporter=reporter)
         view.run_id = active.run_id
         self._launch(BenchSession(active, view, reporter, self._clock_time))
@@ -364,10 +383,11 @@ class BenchManager:
     def session(self, run_id: str) -> BenchSession | None:
         return self.sessions.get(run_id)
 
-    def stop(self, run_id: str, by: str) -> None:
+    def stop(self, run_id: str, by: str, station: str | None = None) -> None:
         session = self.sessions.get(run_id)
         if session is None or not session.active:
             raise ProcedureError(f"run {run_id} is not running at this station; nothing is stimulating")
+        session.operator.acting = (by, station)  # the abort that follows is theirs
         session.runner.request_stop(f"emergency stop by {by}")
 
     def close(self) -> None:

@@ -128,7 +128,7 @@ def _after(ctx, draft: drafts.Draft, step: str, user) -> Response:
         return RedirectResponse(f"/bench/draft/{draft.id}/{draft.next_step}", status_code=303)
     order = draft.parsed()
     scenario = scenario_for(draft.scenario, order.sites) if ctx.simulate else None
-    run_id = ctx.bench.start(order, scenario, user.username)
+    run_id = ctx.bench.start(order, scenario, user.username, user.station)
     draft.run_id = run_id
     log.info("run %s started by %s", run_id, user.username)
     return RedirectResponse(f"/runs/{run_id}", status_code=303)

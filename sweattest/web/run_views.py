@@ -13,6 +13,7 @@ from sweattest.core.units import format_quantity
 from sweattest.outputs.report import render_html
 from sweattest.outputs.report.stored import stored_record
 from sweattest.record.alarms import acknowledge, acknowledge_timing, inducer_alarms
+from sweattest.record.refusals import record_refusal
 from sweattest.record.runs import load_run
 from sweattest.web.accounts import field_of
 from sweattest.web.context import web
@@ -79,8 +80,10 @@ def confirm(request: Request, user, form) -> Response:
     run_id = request.path_params["run_id"]
     session = ctx.bench.session(run_id)
     if session is None or not session.active:
-        return _back(request, run_id, "this step was already confirmed, or the run no longer waits for a "
-                     "confirmation at this station; the screen shows where it is now")
+        why = ("this step was already confirmed, or the run no longer waits for a confirmation at this station; "
+               "the screen shows where it is now")
+        record_refusal(ctx.store, run_id, who=user.username, station=user.station, what="confirm", why=why)
+        return _back(request, run_id, why)
     typed = {k: str(form.get(k, "")) for k in ("amount", "device_error", "prompt")}
     prompt = session.operator.prompt
     unit = device_unit(prompt.kind, prompt.dimension) if prompt is not None else None
@@ -90,8 +93,11 @@ def confirm(request: Request, user, form) -> Response:
         return _back(request, run_id, "write the error the device showed", typed)
     try:
         session.operator.confirm(int(form.get("prompt", "0") or 0), value, by=user.username,
-                                 device_error=device_error)
+                                 device_error=device_error, station=user.station)
     except (SweatTestError, ValueError) as exc:
+        record_refusal(ctx.store, run_id, who=user.username, station=user.station, what="confirm", why=str(exc),
+                       details={"step": prompt.kind if prompt else None, "site": prompt.site if prompt else None,
+                                "operator": session.operator.name})
         return _back(request, run_id, entry_message(str(exc)), typed)
     return _back(request, run_id)
 
@@ -100,7 +106,7 @@ def emergency_stop(request: Request, user, form) -> Response:
     ctx = web(request)
     run_id = request.path_params["run_id"]
     try:
-        ctx.bench.stop(run_id, user.username)
+        ctx.bench.stop(run_id, user.username, user.station)
     except SweatTestError as exc:
         return _back(request, run_id, str(exc))
     log.warning("run %s: emergency stop by %s", run_id, user.username)
@@ -158,7 +164,7 @@ def sign(request: Request, user, form) -> Response:
         return _back(request, run_id, "choose what your signature means")
     try:
         ctx.accounts.signoff.sign(ctx.store, ctx.clock, run_id, user.username, str(form.get("password", "")),
-                                  meaning, config=ctx.config)
+                                  meaning, config=ctx.config, station=user.station)
     except SweatTestError as exc:
         return _back(request, run_id, str(exc))
     log.info("run %s signed (%s) by %s", run_id, meaning, user.username)

@@ -72,3 +72,18 @@ def live_data(run: RunState, session: BenchSession | None) -> dict[str, Any]:
     return {"type": "snapshot", "seq": 0, "run_id": run.run_id, "key": current["key"], "screen": current["name"],
             "sites": current["sites"], "alarms": [], "notice": None, "stim": None, "trace": {}, "timers": {},
             "target_ma": run.protocol.current.to("mA").magnitude}
+
+
+def station_runs(ctx) -> list[dict[str, Any]]:
+    """The runs going on at this station, for the lock screen: run id, state, step and timers (no patient
+    data), so a locked screen still shows that they go on. From the read models: no store read."""
+    out = []
+    for run_id, session in list(ctx.bench.sessions.items()):
+        if not session.active:
+            continue
+        snap = session.view.snapshot()
+        out.append({"run_id": run_id, "state": session.runner.run.state,
+                    "step": (snap["screen"] or "").replace("_", " "),
+                    "alarm": bool(snap["alarms"]),
+                    "timers": {site: int(t["remaining_s"]) for site, t in session.collection_left().items()}})
+    return out

@@ -1,4 +1,5 @@
-"""Session login, CSRF tokens, role checks and security headers for every page.
+"""Log-in and idle-lock checks (the sessions themselves: sweattest.web.sessions), CSRF tokens, role checks and
+security headers for every page.
 
 Each endpoint is declared with the roles allowed to call it (``guard``); the roles travel with the route so
 a test can call every route as every role. POSTs need the session's CSRF token; patient data never goes
@@ -7,9 +8,7 @@ into URLs (runs are addressed by run id)."""
 from __future__ import annotations
 
 import hmac
-import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -17,6 +16,8 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from sweattest.web.sessions import SessionUser, active_or_locked
 
 #: Who may do what. The bench is for techs and reviewers (senior techs); QA for reviewers and admins.
 VIEW = ("tech", "reviewer", "admin")
@@ -34,13 +35,6 @@ HEADERS = {
     "referrer-policy": "no-referrer",
     "cache-control": "no-store",
 }
-
-
-@dataclass(frozen=True)
-class SessionUser:
-    username: str
-    full_name: str
-    role: str
 
 
 class SecurityHeaders:
@@ -65,29 +59,19 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
-def login_session(request: Request, user: Any) -> None:
-    """A fresh session for the user who just logged in (a new CSRF token too)."""
-    request.session.clear()
-    request.session.update({"user": user.username, "name": user.full_name, "role": user.role,
-                            "csrf": secrets.token_urlsafe(32)})
-
-
 def current_user(request: Request) -> SessionUser | None:
-    s = request.session
-    if not s.get("user"):
-        return None
-    return SessionUser(s["user"], s.get("name", s["user"]), s.get("role", ""))
+    """The person of the request's open server-side session (``sweattest.web.sessions``), or None."""
+    return getattr(request.state, "user", None)
 
 
 def csrf_token(request: Request) -> str:
-    token = request.session.get("csrf")
-    if not token:
-        token = request.session["csrf"] = secrets.token_urlsafe(32)
-    return token
+    """The CSRF token: the session's, or before log-in the log-in form's own (its cookie)."""
+    session = getattr(request.state, "web_session", None)
+    return session.csrf if session is not None else request.state.login_csrf
 
 
 def csrf_ok(request: Request, form: FormData) -> bool:
-    expected = request.session.get("csrf")
+    expected = csrf_token(request)
     given = form.get("csrf")
     return bool(expected) and isinstance(given, str) and hmac.compare_digest(expected, given)
 
@@ -95,9 +79,10 @@ def csrf_ok(request: Request, form: FormData) -> bool:
 Endpoint = Callable[[Request, SessionUser, FormData | None], Response]
 
 
-def guard(roles: tuple[str, ...], endpoint: Endpoint) -> Callable:
-    """The endpoint behind login, role check and (for POST) the CSRF check. The view itself runs in a
-    worker thread (it talks to the store)."""
+def guard(roles: tuple[str, ...], endpoint: Endpoint, *, passive: bool = False) -> Callable:
+    """The endpoint behind the session check (log-in, idle lock), the role check and (for POST) the CSRF
+    check. ``passive``: a request the page makes by itself (live updates): allowed while the screen is
+    locked, and not counted as the person's activity. The view itself runs in a worker thread."""
 
     async def guarded(request: Request) -> Response:
         user = current_user(request)
@@ -105,6 +90,10 @@ def guard(roles: tuple[str, ...], endpoint: Endpoint) -> Callable:
             if request.method == "GET":
                 return RedirectResponse("/login", status_code=303)
             return PlainTextResponse("log in first", status_code=401)
+        if await run_in_threadpool(active_or_locked, request, passive) == "locked" and not passive:
+            if request.method == "GET":
+                return RedirectResponse("/lock", status_code=303)
+            return PlainTextResponse("the screen is locked: give your password again", status_code=401)
         if user.role not in roles:
             return PlainTextResponse(f"forbidden: the {user.role} role cannot open this page", status_code=403)
         form = None

@@ -20,6 +20,7 @@ from sweattest.record.analytical_qc import CONTROL_LOTS
 from sweattest.record.runs import load_run
 from sweattest.record.store import open_store
 from tests.bench.conftest import ROOT, instrument_table, sweattest, write_config
+from tests.conftest import PERFORMER_PASSWORD, add_performer
 
 CHLORIDE = {"1": "45 mmol/L", "2": "48 mmol/L"}  # by channel: left forearm, right forearm
 
@@ -81,6 +82,8 @@ def run_cli(monkeypatch, tmp_path, config: Path, tech_for, *extra: str) -> tuple
     tech = tech_for(out)
     monkeypatch.setattr(sys, "stdout", out)
     monkeypatch.setattr(sys, "stdin", tech)
+    add_performer(tmp_path / "runs.db")  # the order's operator, asked for their password at the terminal
+    monkeypatch.setattr("sweattest.cli.storeopts.getpass.getpass", lambda prompt: PERFORMER_PASSWORD)
     monkeypatch.setattr("sweattest.cli.options.RealClock", lambda: VirtualClock(speed=None))
     status = main(["run", "--order", str(tmp_path / "order.json"), "--config", str(config),
                    "--db", str(tmp_path / "runs.db"), "--out", str(tmp_path / "out"), *extra])
@@ -164,8 +167,9 @@ def test_speed_is_refused_on_instruments_that_are_not_simulators(tmp_path):
     from sweattest.bench.demo import DEMO_ORDER
 
     (tmp_path / "order.json").write_text(json.dumps(DEMO_ORDER), encoding="utf-8")
+    add_performer(tmp_path / "runs.db")
     done = sweattest("run", "--order", str(tmp_path / "order.json"), "--config", str(config), "--db",
-                     str(tmp_path / "runs.db"), "--speed", "60", input="")
+                     str(tmp_path / "runs.db"), "--speed", "60", "--password-stdin", input=PERFORMER_PASSWORD + "\n")
     assert done.returncode == 2
     assert ("--speed: the inducer, analyzer on this bench did not identify itself as a sweattest simulator"
             in done.stderr)
@@ -181,8 +185,9 @@ def test_standard_input_ending_stops_the_run_safely_and_keeps_what_was_recorded(
     from sweattest.bench.demo import DEMO_ORDER
 
     (tmp_path / "order.json").write_text(json.dumps(DEMO_ORDER), encoding="utf-8")
+    add_performer(tmp_path / "runs.db")
     done = sweattest("run", "--order", str(tmp_path / "order.json"), "--config", str(config), "--db",
-                     str(tmp_path / "runs.db"), input="")
+                     str(tmp_path / "runs.db"), "--password-stdin", input=PERFORMER_PASSWORD + "\n")
     assert done.returncode == 1
     assert "standard input ended while waiting for: Press START on the inducer for left forearm" in done.stderr
     store = open_store(str(tmp_path / "runs.db"))

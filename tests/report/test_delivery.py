@@ -41,7 +41,13 @@ def signed(tmp_path, monkeypatch):
     store.close()
 
 
-def test_sign_off_delivers_final_hl7_and_csv_once(signed, capsys):
+def _as_rev1(monkeypatch, password: str = "correct horse") -> list[str]:
+    """The exporting reviewer, with their password on stdin."""
+    monkeypatch.setattr("sys.stdin", io.StringIO(password + "\n"))
+    return ["--as", "rev1", "--password-stdin"]
+
+
+def test_sign_off_delivers_final_hl7_and_csv_once(signed, capsys, monkeypatch):
     store, clock, drop, url, cfg = signed
     assert sorted(p.name for p in drop.iterdir()) == [f"{STEM}_v1.csv", f"{STEM}_v1.hl7"]
     msg = (drop / f"{STEM}_v1.hl7").read_bytes().decode("utf-8")
@@ -51,7 +57,7 @@ def test_sign_off_delivers_final_hl7_and_csv_once(signed, capsys):
     assert "result_status" in (drop / f"{STEM}_v1.csv").read_text(encoding="utf-8")
     # exporting the same version again to the same folder creates nothing and records nothing
     before = [e for e in audit.history(store, RUN_ID) if e.what.startswith("export")]
-    assert main(["export", RUN_ID, "--format", "hl7", "--db", url]) == 0
+    assert main(["export", RUN_ID, "--format", "hl7", "--db", url, *_as_rev1(monkeypatch)]) == 0
     assert "already delivered" in capsys.readouterr().out
     assert sorted(p.name for p in drop.iterdir()) == [f"{STEM}_v1.csv", f"{STEM}_v1.hl7"]
     after = [e for e in audit.history(store, RUN_ID) if e.what.startswith("export")]
@@ -60,13 +66,14 @@ def test_sign_off_delivers_final_hl7_and_csv_once(signed, capsys):
     assert audit.verify(store).intact
 
 
-def test_export_to_another_folder_is_recorded(signed, tmp_path, capsys):
+def test_export_to_another_folder_is_recorded(signed, tmp_path, capsys, monkeypatch):
     store, clock, drop, url, cfg = signed
     other = tmp_path / "other"
     other.mkdir()
-    assert main(["export", RUN_ID, "--format", "csv", "--to", str(other), "--db", url, "--as", "qa1"]) == 0
+    assert main(["export", RUN_ID, "--format", "csv", "--to", str(other), "--db", url, *_as_rev1(monkeypatch)]) == 0
     assert f"exported {other / (STEM + '_v1.csv')}" in capsys.readouterr().out
-    [entry] = [e for e in audit.history(store, RUN_ID) if e.what == "export csv" and e.who == "qa1"]
+    [entry] = [e for e in audit.history(store, RUN_ID) if e.what == "export csv" and e.who == "rev1"
+               and e.new["folder"] == str(other.resolve())]
     assert entry.new["folder"] == str(other.resolve()) and entry.new["version"] == 1
 
 
@@ -150,10 +157,10 @@ def test_report_of_unknown_run_is_a_clear_error(signed, tmp_path, capsys):
 def test_export_needs_a_folder(signed, tmp_path, capsys, monkeypatch):
     store, clock, drop, url, cfg = signed
     monkeypatch.delenv("SWEATTEST_CONFIG")
-    assert main(["export", RUN_ID, "--format", "csv", "--db", url]) == 2
+    assert main(["export", RUN_ID, "--format", "csv", "--db", url, *_as_rev1(monkeypatch)]) == 2
     assert "--to: give the destination folder" in capsys.readouterr().err
     missing = tmp_path / "missing"
-    assert main(["export", RUN_ID, "--format", "csv", "--to", str(missing), "--db", url]) == 2
+    assert main(["export", RUN_ID, "--format", "csv", "--to", str(missing), "--db", url, *_as_rev1(monkeypatch)]) == 2
     assert "not a folder" in capsys.readouterr().err and not missing.exists()
 
 
@@ -163,3 +170,15 @@ def test_bad_config_stops_the_demo_before_anything_is_written(tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["demo", "--out", str(out), "--db", str(tmp_path / "r.db"), "--config", str(cfg)]) == 2
     assert "[lab] timezone" in capsys.readouterr().err and not out.exists()
+
+
+def test_an_export_with_a_wrong_password_is_refused_in_one_line(signed, tmp_path, capsys, monkeypatch):
+    store, clock, drop, url, cfg = signed
+    other = tmp_path / "other"
+    other.mkdir()
+    before = len(audit.history(store, RUN_ID))
+    assert main(["export", RUN_ID, "--format", "csv", "--to", str(other), "--db", url,
+                 *_as_rev1(monkeypatch, "not the password")]) != 0
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "authentication failed" in err
+    assert list(other.iterdir()) == [] and len(audit.history(store, RUN_ID)) == before

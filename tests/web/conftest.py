@@ -15,10 +15,11 @@ USERS = {"tech": ("tech1", "Tess Tech"), "reviewer": ("rev1", "Rita Reviewer"), 
 
 
 def accounts_for_tests(store) -> Accounts:
-    """The real account services, with one user per role."""
+    """The real account services, with one user per role (a store a command-line run used has tech1 already)."""
     accounts = default_accounts()
     for role, (username, name) in USERS.items():
-        accounts.users.add_user(store, username, name, role, PASSWORD, actor="setup")
+        if accounts.users.get_user(store, username) is None:
+            accounts.users.add_user(store, username, name, role, PASSWORD, actor="setup")
     return accounts
 
 
@@ -26,7 +27,7 @@ def make_web_app(folder):
     """The app on a fresh SQLite store in ``folder``, training instruments, one user per role."""
     clock = VirtualClock(speed=2000)
     store = open_store(str(folder / "runs.db"), clock)
-    app = create_app(store, clock, accounts_for_tests(store), simulate=True, pace=None, secret_key="test-secret")
+    app = create_app(store, clock, accounts_for_tests(store), simulate=True, pace=None)
     yield app
     app.state.web.bench.close()
     store.close()

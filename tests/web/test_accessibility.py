@@ -52,7 +52,7 @@ def site(tmp_path_factory):
     order = parse_order(DEMO_ORDER)
     done = perform_simulated_run(order, parse_scenario(DEMO_SCENARIO, order.sites), store=store, clock=clock,
                                  out_dir=folder / "out").run.run_id
-    app = create_app(store, VirtualClock(), accounts, simulate=True, pace=None, secret_key="a11y")
+    app = create_app(store, VirtualClock(), accounts, simulate=True, pace=None)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning",
                                            timeout_graceful_shutdown=1))
     thread = threading.Thread(target=server.run, daemon=True)

@@ -38,7 +38,7 @@ def web_app(tmp_path):
     clock = VirtualClock(speed=2000)
     store = open_store(str(tmp_path / "runs.db"), clock)
     book = {a: _order(a, p) for a, p in ORDERS.items()}
-    app = create_app(store, clock, accounts_for_tests(store), simulate=True, pace=None, secret_key="test-secret",
+    app = create_app(store, clock, accounts_for_tests(store), simulate=True, pace=None,
                      order_book=book)
     yield app
     app.state.web.bench.close()

@@ -51,7 +51,7 @@ class Station:
     def start(self, accounts) -> None:
         import uvicorn
 
-        self.app = create_app(self.store, self.clock, accounts, simulate=True, pace=300.0, secret_key="e2e",
+        self.app = create_app(self.store, self.clock, accounts, simulate=True, pace=300.0,
                               live_heartbeat_s=BEAT_S, live_stream_s=STREAM_S)
         self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
                                                     timeout_graceful_shutdown=1))

@@ -5,11 +5,14 @@ Time is a virtual clock paced 600 times faster than real time, so the method's m
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from sweattest.bench.demo import DEMO_ORDER
+from sweattest.core.access import AccessPolicy
 from sweattest.core.clock import VirtualClock
 from sweattest.core.config import LabConfig
 from sweattest.core.instruments import InstrumentConfig
@@ -31,7 +34,9 @@ def serve(folder, config: LabConfig, order: dict):
 
     clock = VirtualClock(speed=600.0)
     store = open_store(str(folder / "runs.db"), clock)
-    app = create_app(store, clock, accounts_for_tests(store), simulate=False, secret_key="bench", config=config,
+    # the run's waits move this clock 600 times faster than the tech's hands: no idle lock in between
+    config = replace(config, access=AccessPolicy(idle_lock=timedelta(days=1)))
+    app = create_app(store, clock, accounts_for_tests(store), simulate=False, config=config,
                      order_book={order["accession"]: order})
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)

@@ -41,7 +41,7 @@ def web_app(tmp_path_factory):
                         value=43.75, qc_run="extra-qc", at=clock.utcnow(), who="tech1")
     clock.sleep(timedelta(days=20).total_seconds())
     make_run(store, clock, "D1", qc="rejected")
-    app = create_app(store, clock, accounts, pace=None, secret_key="test-secret",
+    app = create_app(store, clock, accounts, pace=None,
                      config=LabConfig(lab=Lab(timezone="Europe/Paris")))
     with TestClient(app, base_url="http://127.0.0.1") as client:
         log_in(client, "reviewer")

@@ -20,7 +20,7 @@ def test_start_up_resumes_a_run_killed_during_stimulation(tmp_path, order_doc, s
     leases_run_out(db)
     clock = VirtualClock(speed=None)
     store = open_store(str(db), clock)
-    app = create_app(store, clock, accounts_for_tests(store), simulate=True, pace=None, secret_key="k")
+    app = create_app(store, clock, accounts_for_tests(store), simulate=True, pace=None)
     try:
         [run_id] = [r["run_id"] for r in store.list_runs()]
         assert app.state.web.bench.resume_unfinished() == [run_id]
@@ -42,8 +42,7 @@ def test_start_up_leaves_a_run_that_another_live_process_performs_alone(tmp_path
     try:
         read_until(proc, _left_one_minute_in)
         store = open_store(str(db))  # the store's clock is the wall clock, as in `sweattest serve`
-        app = create_app(store, VirtualClock(speed=None), accounts_for_tests(store), simulate=True, pace=None,
-                         secret_key="k")
+        app = create_app(store, VirtualClock(speed=None), accounts_for_tests(store), simulate=True, pace=None)
         [run_id] = [r["run_id"] for r in store.list_runs()]
         told: list[str] = []
         assert app.state.web.bench.resume_unfinished(told.append) == []

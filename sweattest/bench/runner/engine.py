@@ -84,8 +84,9 @@ class Runner:
              actor: str | None = None) -> None:
         # a record carries the time it is written; a simulated run's own clock stays beside it (and in t)
         simulated = self.clock.virtual and self.clock is not self.store.clock
+        person, station = getattr(self.operator, "acting", (self.operator.name, None))
         event = Event(kind=kind, at=self.store.clock.utcnow(), t=round(self.elapsed(), 3), site=site,
-                      data=data or {}, actor=actor or self.operator.name)
+                      data=data or {}, actor=actor or person, station=None if actor else station)
         try:
             self.run, effects = commit_event(self.store, self.run, event, after=self.seq, owner=self.lease.owner,
                                              procedure_at=self.clock.utcnow() if simulated else None)

@@ -21,3 +21,5 @@ class Event:
     site: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
     actor: str = "system"
+    #: where the actor works (a web client, a host); None: the host that records the event
+    station: str | None = None

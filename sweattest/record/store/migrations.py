@@ -35,6 +35,18 @@ sa.Table(
 for _table in (schema.events, schema.readings):
     _table.to_metadata(_v1)
 
+#: users as migration 2 created them (migration 9 added columns)
+_v2 = sa.MetaData()
+sa.Table(
+    "users", _v2,
+    sa.Column("username", sa.String(80), primary_key=True),
+    sa.Column("full_name", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("password_hash", sa.String(200), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
 
 def _initial(conn: sa.Connection) -> None:
     for name in ("runs", "events", "readings"):
@@ -42,7 +54,7 @@ def _initial(conn: sa.Connection) -> None:
 
 
 def _users_signatures_audit(conn: sa.Connection) -> None:
-    for table in (schema.users, schema.signatures, schema.result_versions, schema.audit, schema.audit_head):
+    for table in (_v2.tables["users"], schema.signatures, schema.result_versions, schema.audit, schema.audit_head):
         table.create(conn)
     conn.execute(schema.audit_head.insert().values(id=1, last_id=0, last_hash=GENESIS_HASH))
 
@@ -151,6 +163,14 @@ def _worklist(conn: sa.Connection) -> None:
     schema.lis_messages.create(conn)
 
 
+def _access(conn: sa.Connection) -> None:
+    """Lock-out and password age on users; the server-side web sessions."""
+    conn.exec_driver_sql("ALTER TABLE users ADD COLUMN failed_passwords INTEGER NOT NULL DEFAULT 0")
+    conn.exec_driver_sql("ALTER TABLE users ADD COLUMN locked_until VARCHAR(32)")
+    conn.exec_driver_sql("ALTER TABLE users ADD COLUMN password_changed_at VARCHAR(32)")
+    schema.web_sessions.create(conn)
+
+
 MIGRATIONS: list[Migration] = [
     (1, "runs, events and readings", _initial),
     (2, "users, e-signatures, result versions and the hash-chained audit trail", _users_signatures_audit),
@@ -164,6 +184,7 @@ MIGRATIONS: list[Migration] = [
     (9, "outbox of messages leaving for the LIS", _outbox),
     (10, "worklist of LIS orders and the order messages received", _worklist),
     (11, "readings stored compactly: one row per write, packed", _reading_blocks),
+    (12, "web sessions, lock-out after failed passwords, password age", _access),
 ]
 
 

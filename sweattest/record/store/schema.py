@@ -104,6 +104,10 @@ users = sa.Table(
     sa.Column("active", sa.Boolean, nullable=False),
     sa.Column("password_hash", sa.String(200), nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
+    # migration 9: lock-out after failed passwords, password age
+    sa.Column("failed_passwords", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("locked_until", UTCDateTime, nullable=True),
+    sa.Column("password_changed_at", UTCDateTime, nullable=True),  # NULL: when the user was created
 )
 
 signatures = sa.Table(
@@ -235,4 +239,20 @@ lis_messages = sa.Table(
     sa.Column("ack", sa.Text, nullable=False),
     sa.Column("received_at", UTCDateTime, nullable=False),
     sa.UniqueConstraint("sender", "control_id", name="uq_lis_messages_sender_control"),
+)
+
+# -- server-side web sessions (migration 12) ------------------------------------------------------------
+#: One row per log-in; the browser's cookie holds a random token, the row only its SHA-256. A session ends
+#: (``ended_at``, ``end_reason``) at log-out, when its user is disabled, or after the idle time.
+web_sessions = sa.Table(
+    "web_sessions", metadata,
+    sa.Column("token_sha256", sa.String(64), primary_key=True),
+    sa.Column("username", sa.String(80), sa.ForeignKey("users.username"), nullable=False, index=True),
+    sa.Column("station", sa.String(120), nullable=False),
+    sa.Column("csrf", sa.String(64), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("last_seen", UTCDateTime, nullable=False),
+    sa.Column("locked", sa.Boolean, nullable=False),
+    sa.Column("ended_at", UTCDateTime, nullable=True),
+    sa.Column("end_reason", sa.String(40), nullable=True),
 )
