@@ -17,6 +17,8 @@ from sweattest.core.clock import VirtualClock
 from sweattest.core.errors import ValidationError
 from sweattest.record.audit import history
 from sweattest.record.store import open_store
+from sweattest.record.users import add_user
+from tests.report.test_delivery import _as_rev1
 from tests.store.backends import START, make_run
 
 
@@ -40,14 +42,16 @@ def unwritable(tmp_path) -> Path:
 def stored(db_url):
     store = open_store(db_url, VirtualClock(start=START))
     make_run(store, store.clock)
+    add_user(store, "rev1", "Rita Reviewer", "reviewer", "correct horse", actor="setup")
     store.close()
     return db_url
 
 
-def test_export_to_a_folder_that_cannot_be_written_is_one_line(stored, unwritable, capsys):
+def test_export_to_a_folder_that_cannot_be_written_is_one_line(stored, unwritable, capsys, monkeypatch):
     store = open_store(stored)
     entries = len(history(store, "R1"))
-    assert main(["export", "R1", "--format", "hl7", "--to", str(unwritable), "--db", stored]) == 2
+    assert main(["export", "R1", "--format", "hl7", "--to", str(unwritable), "--db", stored,
+                 *_as_rev1(monkeypatch)]) == 2
     assert f"--to: cannot write in {unwritable}" in _one_line(capsys.readouterr().err)
     assert len(history(store, "R1")) == entries  # nothing recorded as sent
     store.close()
@@ -58,7 +62,8 @@ def test_a_failing_write_during_export_is_one_line(stored, tmp_path, capsys, mon
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr("sweattest.outputs.files.os.replace", full)
-    assert main(["export", "R1", "--format", "csv", "--to", str(tmp_path), "--db", stored]) == 1
+    assert main(["export", "R1", "--format", "csv", "--to", str(tmp_path), "--db", stored,
+                 *_as_rev1(monkeypatch)]) == 1
     assert "No space left on device" in _one_line(capsys.readouterr().err)
     assert [p.name for p in tmp_path.iterdir()] == ["runs.db"]  # no partial file
 

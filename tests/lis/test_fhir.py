@@ -4,6 +4,7 @@ written atomically and audited like the other formats."""
 import json
 
 from fhir.resources.R4B.bundle import Bundle
+from freezegun import freeze_time
 
 from sweattest.cli.main import main
 from sweattest.outputs.lims.fhir import bundle
@@ -13,16 +14,19 @@ from tests.golden.build import RUN_ID
 from tests.lims.records import record_of
 from tests.lis.conftest import config_for
 from tests.lis.test_result_content import LIS_ORDER
+from tests.report.test_delivery import _as_rev1
 
 
 def _validated(doc: dict) -> Bundle:
     return Bundle.model_validate(doc)  # raises on any structure or datatype error
 
 
-def test_export_fhir_writes_a_valid_bundle_and_audits_it(run_store, tmp_path, capsys):
+def test_export_fhir_writes_a_valid_bundle_and_audits_it(run_store, tmp_path, capsys, monkeypatch):
     store, clock, url = run_store
     sign(store, clock, RUN_ID, "rev1", "correct horse", "reviewed", config=config_for("127.0.0.1:9"))
-    assert main(["export", RUN_ID, "--format", "fhir", "--to", str(tmp_path), "--db", url]) == 0
+    with freeze_time(clock.utcnow()):  # the users' passwords are as old as the stored run, not expired
+        assert main(["export", RUN_ID, "--format", "fhir", "--to", str(tmp_path), "--db", url,
+                     *_as_rev1(monkeypatch)]) == 0
     [path] = tmp_path.glob("*.fhir.json")
     assert f"exported {path}" in capsys.readouterr().out
     doc = json.loads(path.read_text(encoding="utf-8"))
@@ -39,7 +43,9 @@ def test_export_fhir_writes_a_valid_bundle_and_audits_it(run_store, tmp_path, ca
     assert all(o["subject"] == report["subject"] for o in chloride)
     [entry] = [e for e in history(store, RUN_ID) if e.what == "export fhir"]
     assert entry.new["file"] == path.name
-    assert main(["export", RUN_ID, "--format", "fhir", "--to", str(tmp_path), "--db", url]) == 0
+    with freeze_time(clock.utcnow()):  # the users' passwords are as old as the stored run, not expired
+        assert main(["export", RUN_ID, "--format", "fhir", "--to", str(tmp_path), "--db", url,
+                     *_as_rev1(monkeypatch)]) == 0
     assert "already delivered" in capsys.readouterr().out
 
 

@@ -16,6 +16,7 @@ from sweattest.lis.worklist import WorklistBook, receive
 from sweattest.record.store import open_store
 from sweattest.record.worklist import find
 from sweattest.web.drafts import identify, open_draft
+from tests.conftest import as_performer
 from tests.lis.messages import orm
 
 
@@ -46,7 +47,8 @@ def test_run_by_accession_takes_the_order_off_the_worklist(ordered, tmp_path, ca
     assert main(args) == 2
     assert "--accession: give --operator, --lot, --lot-expires too" in capsys.readouterr().err
     args += ["--operator", "tech1", "--lot", "PG1234", "--lot-expires", "2099-12-31"]
-    assert main(args) == 0
+    with as_performer(url) as performer:
+        assert main(args + performer) == 0
     order = find(store, "ACC-1001")
     assert order.state == "started" and order.run_id
     run = store.get_run(order.run_id)

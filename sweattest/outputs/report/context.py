@@ -51,6 +51,7 @@ def report_context(record: dict[str, Any], config: LabConfig) -> dict[str, Any]:
     zone = config.zone
     return {
         **record,
+        "audit_head": record.get("audit_head"),  # the chain head, when the record was made from the store
         "lab": config.lab,
         "zone_name": config.lab.timezone,
         "ranges": interpretive_ranges(record),
