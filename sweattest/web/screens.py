@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sweattest.bench.runner.stimulation import POLL_HZ
 from sweattest.core.procedure.model import RunState
 from sweattest.record.alarms import acknowledgements, stopped_sites
 from sweattest.web.bench import BenchSession
@@ -59,6 +60,8 @@ def alarms(store, run_id: str) -> list[dict[str, Any]]:
         out.append({"seq": seq, "site": e.site, "code": e.data.get("code", ""),
                     "reason": said_once(e.data.get("reason", "")),
                     "output_off": e.data.get("output_off_confirmed", True), "at": e.at,
+                    # seconds into the stimulation when it stopped: one reading per poll (None: not recorded)
+                    "stopped_s": e.data["samples"] / POLL_HZ if "samples" in e.data else None,
                     "acknowledged_by": who, "acknowledged_at": at})
     return out
 

@@ -111,10 +111,12 @@
     points.forEach(function (p) {
       if (Math.abs(p[2] - setpoint(p[0])) > tol) faults.appendChild(svg("circle", { cx: x(p[0]), cy: y(p[2]), r: 4, "class": "fault" }));
     });
+    // where it stopped: the recorded stop (its readings counted), else the last point on the chart
     var last = points[points.length - 1];
-    if (root.classList.contains("stopped") && last) {
-      faults.appendChild(svg("line", { x1: x(last[0]), x2: x(last[0]), y1: T, y2: H - B, "class": "stopline" }));
-      faults.appendChild(svg("text", { x: x(last[0]) + 4, y: T + 14, "class": "stoptext" }, "stopped " + mmss(last[0])));
+    var stop = root.dataset.stop ? parseFloat(root.dataset.stop) : (last ? last[0] : null);
+    if (root.classList.contains("stopped") && stop !== null) {
+      faults.appendChild(svg("line", { x1: x(stop), x2: x(stop), y1: T, y2: H - B, "class": "stopline" }));
+      faults.appendChild(svg("text", { x: x(stop) + 4, y: T + 14, "class": "stoptext" }, "stopped " + mmss(stop)));
     }
   }
   function charts() { run.querySelectorAll("svg.chart").forEach(draw); }
