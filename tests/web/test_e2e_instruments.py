@@ -35,7 +35,7 @@ def serve(folder, config: LabConfig, order: dict):
     clock = VirtualClock(speed=600.0)
     store = open_store(str(folder / "runs.db"), clock)
     # the run's waits move this clock 600 times faster than the tech's hands: no idle lock in between
-    config = replace(config, access=AccessPolicy(idle_lock=timedelta(days=1)))
+    config = replace(config, access=AccessPolicy(idle_lock=timedelta(days=365)))
     app = create_app(store, clock, accounts_for_tests(store), simulate=False, config=config,
                      order_book={order["accession"]: order})
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
@@ -92,7 +92,7 @@ def prepare(page):
     for box in page.query_selector_all("input[name=item]"):
         box.check()
     page.click("button.primary")
-    page.wait_for_selector("#run")
+    page.wait_for_selector("#run", timeout=60000)
 
 
 def test_a_run_on_a_standalone_inducer_and_a_manual_analyzer_through_the_bench_screens(bench_server, browser, shots):
