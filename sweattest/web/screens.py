@@ -4,12 +4,14 @@ and the live view always agree."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sweattest.bench.runner.stimulation import POLL_HZ
 from sweattest.core.procedure.model import RunState
 from sweattest.record.alarms import acknowledgements, stopped_sites
-from sweattest.web.bench import BenchSession
+
+if TYPE_CHECKING:  # the bench draws its screens with these functions; only the type is named here
+    from sweattest.web.bench import BenchSession
 
 
 def screen(run: RunState, session: BenchSession | None) -> dict[str, Any]:
