@@ -35,14 +35,16 @@ def test_installed_wheel_runs_the_demo_outside_the_repo(wheel, tmp_path):
     py = venv / "bin" / "python"
     # the dependencies come from this environment's site-packages, appended after the new venv's own (a path in
     # a .pth file: the .pth files there, such as this checkout's editable install, are not read), so sweattest
-    # and drivers are imported from the installed wheel only
+    # and drivers are imported from the installed wheel only; the .pth file is written after the install
     purelib = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
     target = subprocess.run([str(py), "-c", purelib], capture_output=True, text=True, check=True).stdout.strip()
     here = subprocess.run([sys.executable, "-c", purelib], capture_output=True, text=True, check=True).stdout.strip()
-    (Path(target) / "sweattest-test-dependencies.pth").write_text(here + "\n")
     proc = subprocess.run([sys.executable, "-m", "pip", "--python", str(py), "install", "-q", "--no-deps",
                            "--no-compile", str(wheel)], capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    # only now: before the wheel is installed, pip would find this environment's sweattest through the .pth
+    # file (a regular install, as on CI) and install nothing
+    (Path(target) / "sweattest-test-dependencies.pth").write_text(here + "\n")
     env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "SWEATTEST_DB"}}
     work = tmp_path / "elsewhere"
     work.mkdir()
