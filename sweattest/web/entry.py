@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from sweattest.bench.instruments.manual import WITH_SWEAT
 from sweattest.core.protocol import Protocol
 from sweattest.core.units import format_quantity
 
@@ -38,6 +39,17 @@ def qns_threshold(protocol: Protocol) -> str:
     return format_quantity(protocol.minimum_sample.to(DEVICE_UNITS[kind][0]))
 
 
+def qns_note(kind: str, label: str | None, protocol: Protocol) -> str | None:
+    """What the bench prints beside a sample's field: the method's QNS threshold in the device's unit; None for
+    a number that is not a sample (an empty weight, a chloride)."""
+    if kind == "read_volume":
+        return f"QNS below {qns_threshold(protocol)}: less is not enough sweat for a result."
+    if kind == "enter_reading" and protocol.gravimetric and (label or "").endswith(WITH_SWEAT):
+        return (f"QNS below {qns_threshold(protocol)} of sweat: this weight less the empty weight must reach it, "
+                "or there is not enough sweat for a result.")
+    return None
+
+
 def entry_message(text: str) -> str:
     """A refusal of the number grammar said for the bench: no site codes, no example with a unit (the unit is
     printed beside the field), µ rather than u."""
@@ -50,4 +62,4 @@ def entry_message(text: str) -> str:
     return text
 
 
-__all__ = ["DEVICE_UNITS", "device_unit", "entry_message", "qns_threshold", "typed_value"]
+__all__ = ["DEVICE_UNITS", "device_unit", "entry_message", "qns_note", "qns_threshold", "typed_value"]

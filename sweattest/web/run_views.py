@@ -17,7 +17,7 @@ from sweattest.record.refusals import record_refusal
 from sweattest.record.runs import load_run
 from sweattest.web.accounts import field_of
 from sweattest.web.context import web
-from sweattest.web.entry import device_unit, entry_message, qns_threshold, typed_value
+from sweattest.web.entry import device_unit, entry_message, qns_note, typed_value
 from sweattest.web.screens import alarms, live_data, screen
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ def run_page(request: Request, user, form) -> Response:
                       typed=flash.get("typed", {}), timers=timers,
                       timing_alarms=view.alarm_list() if view else [],
                       inducer_alarms=inducer_alarms(ctx.store, run_id),
-                      signatures=_signatures(ctx, run_id), fq=format_quantity, qns=qns_threshold(run.protocol),
+                      signatures=_signatures(ctx, run_id), fq=format_quantity, qns_note=qns_note,
                       device_unit=device_unit, beat_s=ctx.live_heartbeat_s,
                       target=format_quantity(run.protocol.current), duration_s=run.protocol.duration.to("s").magnitude)
 

@@ -26,9 +26,13 @@ class _Manual:
         pass
 
 
+#: The end of a post-weigh entry's label: the weight with the sweat in it (the bench shows the QNS threshold)
+WITH_SWEAT = "with the collected sweat"
+
+
 class ManualBalance(_Manual):
     def weigh(self, site: str, purpose: str, person: Person) -> Reading:
-        when = "empty (before collection)" if purpose == "pre" else "with the collected sweat"
+        when = "empty (before collection)" if purpose == "pre" else WITH_SWEAT
         return double_entry(person, "mass", "mass", f"{site.replace('_', ' ')} weight {when}",
                             second_person=self.second_person)
 
