@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import threading
 from pathlib import Path
 
+from sweattest.cli.listing import print_listing
 from sweattest.cli.options import add_config_option
 from sweattest.cli.storeopts import add_db_option, store_from
 from sweattest.core.clock import RealClock
@@ -59,23 +59,20 @@ def _outbox(args: argparse.Namespace) -> int:
         rows = [m.summary() for m in outbox.messages(store, state=args.state)]
     finally:
         store.close()
-    if args.format == "json":
-        for row in rows:
-            print(json.dumps(row, sort_keys=True))
-        return 0
-    if not rows:
-        print("the outbox is empty")
-        return 0
-    print(f"{'ID':>5}  {'RUN':<20} {'V':>2}  {'FORMAT':<6} {'TO':<28} {'CONTROL ID':<20}  {'STATE':<9} "
-          f"{'TRIES':>5}  LAST ERROR / NEXT ATTEMPT")
-    for r in rows:
-        note = r["last_error"] or ""
-        if r["state"] == outbox.PENDING and r["next_attempt_at"]:
-            note = (note + "; " if note else "") + f"next {r['next_attempt_at']}"
-        to = f"{r['channel']} {r['destination']}"
-        print(f"{r['id']:>5}  {r['run_id']:<20} {r['version']:>2}  {r['format']:<6} {to[:28]:<28} "
-              f"{r['control_id'] or '-':<20}  {r['state']:<9} {r['attempts']:>5}  {note}")
+    print_listing(rows, args.format, empty="the outbox is empty",
+                  header=f"{'ID':>5}  {'RUN':<20} {'V':>2}  {'FORMAT':<6} {'TO':<28} {'CONTROL ID':<20}  "
+                         f"{'STATE':<9} {'TRIES':>5}  LAST ERROR / NEXT ATTEMPT",
+                  line=_message_line)
     return 0
+
+
+def _message_line(r: dict) -> str:
+    note = r["last_error"] or ""
+    if r["state"] == outbox.PENDING and r["next_attempt_at"]:
+        note = (note + "; " if note else "") + f"next {r['next_attempt_at']}"
+    to = f"{r['channel']} {r['destination']}"
+    return (f"{r['id']:>5}  {r['run_id']:<20} {r['version']:>2}  {r['format']:<6} {to[:28]:<28} "
+            f"{r['control_id'] or '-':<20}  {r['state']:<9} {r['attempts']:>5}  {note}")
 
 
 def _resend(args: argparse.Namespace) -> int:

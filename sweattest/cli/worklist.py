@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
 
+from sweattest.cli.listing import print_listing
 from sweattest.cli.storeopts import add_db_option, store_from
 from sweattest.record.worklist import open_orders
 
@@ -24,16 +24,14 @@ def _worklist(args: argparse.Namespace) -> int:
         rows = [o.summary() for o in open_orders(store)]
     finally:
         store.close()
-    if args.format == "json":
-        for row in rows:
-            print(json.dumps(row, sort_keys=True))
-        return 0
-    if not rows:
-        print("no open orders on the worklist")
-        return 0
-    print(f"{'ACCESSION':<20} {'MRN':<14} {'PATIENT':<28} {'DOB':<10} {'SEX':<3} {'ORDERED BY':<24} RECEIVED (UTC)")
-    for r in rows:
-        name = f"{r['family']}, {r['given']}"
-        print(f"{r['accession']:<20} {r['mrn']:<14} {name[:28]:<28} {r['dob']:<10} {r['sex']:<3} "
-              f"{r['provider'][:24]:<24} {r['received_at'][:19].replace('T', ' ')}")
+    print_listing(rows, args.format, empty="no open orders on the worklist",
+                  header=f"{'ACCESSION':<20} {'MRN':<14} {'PATIENT':<28} {'DOB':<10} {'SEX':<3} {'ORDERED BY':<24} "
+                         "RECEIVED (UTC)",
+                  line=_order_line)
     return 0
+
+
+def _order_line(r: dict) -> str:
+    name = f"{r['family']}, {r['given']}"
+    return (f"{r['accession']:<20} {r['mrn']:<14} {name[:28]:<28} {r['dob']:<10} {r['sex']:<3} "
+            f"{r['provider'][:24]:<24} {r['received_at'][:19].replace('T', ' ')}")
