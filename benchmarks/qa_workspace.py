@@ -13,24 +13,20 @@ import argparse
 import json
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.qa_scale import build  # noqa: E402
+from benchmarks.qa_scale import (
+    build,  # noqa: E402
+    timed,  # noqa: E402
+)
 from sweattest.core.clock import VirtualClock  # noqa: E402
 from sweattest.qa.filters import RunFilter  # noqa: E402
 from sweattest.qa.workspace import awaiting_signature, find_runs, full_names, run_summary  # noqa: E402
 from sweattest.record.store import open_store  # noqa: E402
 from sweattest.web.qa_views import SHOWN  # noqa: E402
 from tests.store.backends import START, make_run  # noqa: E402
-
-
-def timed(fn):
-    t0 = time.perf_counter()
-    result = fn()
-    return result, time.perf_counter() - t0
 
 
 def main() -> None:
