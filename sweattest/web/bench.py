@@ -209,10 +209,6 @@ class BenchSession:
         self.operator.on_change = self.refresh
         self.thread = threading.Thread(target=self._work, name=f"run-{self.run_id}", daemon=True)
 
-    @property
-    def live(self) -> RunView:
-        return self.view
-
     def _work(self) -> None:
         try:
             self.runner.run_until_results()

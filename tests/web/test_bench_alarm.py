@@ -21,7 +21,7 @@ def test_a_stuck_relay_alarms_until_the_tech_acknowledges_it(client, web_app):
     session.thread.join(timeout=30)  # both sites abort: nothing waits for the tech
     assert not session.active
 
-    [raised] = session.live.alarms
+    [raised] = session.view.alarms
     assert "output NOT confirmed off (OUTP1? read 1 twice)" in raised and "power switch" in raised
     live = client.get(f"{run_url}/live").json()
     assert [a["text"] for a in live["alarms"]] == [raised]

@@ -165,7 +165,7 @@ def test_emergency_stop_aborts_the_stimulating_site_and_says_the_output_is_off(c
     run_id = run_url.rsplit("/", 1)[1]
     session = web_app.state.web.bench.session(run_id)
     for _ in range(500):
-        if session.live.stimulating:
+        if session.view.stimulating:
             break
         session.thread.join(timeout=0.01)
     r = client.post(f"{run_url}/stop", data={"csrf": tech}, follow_redirects=False)
