@@ -185,7 +185,7 @@ def loaded_stimulation(work_dir: Path, *, rate_hz: float = 50.0, load_s: float =
             run_id = _start_run(tech, token)
             session = app.state.web.bench.session(run_id)
             for _ in range(WAIT_STEPS):
-                if session.live.stimulating or not session.active:
+                if session.view.stimulating or not session.active:
                     break
                 session.thread.join(timeout=0.05)
             where = {"live": f"/runs/{run_id}/live", "page": f"/runs/{run_id}", "qa": "/qa/runs"}

@@ -116,9 +116,13 @@ def bar_on_screen(page) -> None:
     """The primary action and the emergency stop are inside the window, not below the fold."""
     size = page.viewport_size
     for sel in ("#actionbar #confirm", "#actionbar #stop", "#actionbar #ack-primary"):
-        el = page.query_selector(sel)
+        el = box = None
+        for _ in range(3):  # no box: the screen redrew itself in place meanwhile; look again
+            el = page.query_selector(sel)
+            box = el.bounding_box() if el is not None else None
+            if el is None or box is not None:
+                break
         if el is not None:
-            box = el.bounding_box()
             assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= size["height"], (sel, size, box)
 
 
