@@ -35,6 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _validate(args: argparse.Namespace) -> int:
+    from sweattest.bench.qualification import bench_checks
     from sweattest.outputs.files import write_atomic
     from sweattest.qa.validation import run_validation
     from sweattest.qa.validation_report import check_out, render_report
@@ -47,7 +48,8 @@ def _validate(args: argparse.Namespace) -> int:
     try:
         user = authenticated_actor(args, store, config.access, SIGNERS, "sign a validation report")
         validation = run_validation(store, config, clock,
-                                    lambda text: print(f"validate: {text}", file=sys.stderr, flush=True))
+                                    lambda text: print(f"validate: {text}", file=sys.stderr, flush=True),
+                                    bench=bench_checks(config, clock))
         pdf = render_report(validation, config, user, store)
         digest = hashlib.sha256(pdf).hexdigest()
         write_atomic(out, pdf)

@@ -1,7 +1,8 @@
 """`sweattest validate`: the lab's installation qualification (IQ: version, Python, the package's files against
 their install record, configuration, the store's migrations and audit chain) and operational qualification
-(OQ: the clinical rule cases of ``validation_cases`` run against the live rule functions, a simulated run from
-order to files in a temporary store, and the configured instruments, or simulated ones when none are).
+(OQ: the clinical rule cases of ``validation_cases`` run against the live rule functions; the shell adds the
+bench's own checks, ``sweattest.bench.qualification``: a simulated run from order to files in a temporary store,
+and the configured instruments, or simulated ones when none are).
 
 Nothing here writes to the lab's store; the signed report and its audit entry are the caller's
 (``sweattest.cli.validate``, ``sweattest.record.validations``).
@@ -14,13 +15,13 @@ import hashlib
 import importlib.metadata
 import platform
 import sys
-import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
 from sweattest import __version__
-from sweattest.core.clock import Clock, VirtualClock
+from sweattest.core.clock import Clock
 from sweattest.core.config import LabConfig
 from sweattest.core.errors import SweatTestError
 from sweattest.core.protocol import load_protocol
@@ -75,17 +76,20 @@ class Validation:
         return out
 
 
-def run_validation(store, config: LabConfig, clock: Clock, progress=None) -> Validation:
-    """Every IQ and OQ check; ``progress(text)`` before each stage."""
+def run_validation(store, config: LabConfig, clock: Clock, progress=None,
+                   bench: Callable[[Callable[[str], None]], list[tuple[str, bool, str]]] | None = None) -> Validation:
+    """Every IQ and OQ check; ``progress(text)`` before each stage. ``bench(progress)``: the operational checks
+    that perform (``sweattest.bench.qualification.bench_checks``: a simulated run, the instruments), given by
+    the shell, as (name, passed, detail)."""
     say = progress or (lambda text: None)
     say("installation: version, Python, package files, configuration, store")
     checks = [check_version(), check_python(), check_files(), check_config(config), *check_store(store)]
     say(f"operational: {len(RULE_CASES)} clinical rule cases")
     rules = tuple(run_case(case) for case in RULE_CASES)
-    say("operational: a simulated run from order to files, in a temporary store")
-    checks.append(check_simulated_run(clock))
-    say("operational: instruments")
-    checks += check_instruments(config, clock)
+    if bench is None:
+        checks.append(Check(OQ, "simulated run and instruments", False, "not run"))
+    else:
+        checks += [Check(OQ, name, passed, detail) for name, passed, detail in bench(say)]
     return Validation(clock.utcnow(), __version__, tuple(checks), rules)
 
 
@@ -261,63 +265,3 @@ def _site(i: dict) -> str:
 KINDS = {"volume": _volume, "weights": _weights, "chloride": _chloride, "category": _category,
          "interpret": _interpret, "westgard": _westgard, "release": _release, "calibration": _calibration,
          "lot": _lot, "eligibility": _eligibility, "site": _site}
-
-
-# -- operational qualification: a simulated run and the instruments -------------------------------------
-def check_simulated_run(clock: Clock) -> Check:
-    """The demo's bilateral Macroduct run on simulated instruments, instant clock, into a temporary store:
-    its chlorides (45 and 48 mmol/L simulated), interpretation, files and audit trail."""
-    from sweattest.bench.demo import DEMO_ORDER, DEMO_SCENARIO
-    from sweattest.bench.order import parse_order
-    from sweattest.bench.service import perform_simulated_run
-    from sweattest.bench.simulation.scenario import parse_scenario
-    from sweattest.record.store import Store
-
-    with tempfile.TemporaryDirectory(prefix="sweattest-validate-") as folder:
-        run_clock = VirtualClock(start=clock.utcnow().replace(microsecond=0))
-        temp = Store(f"sqlite:///{Path(folder) / 'validation.db'}", run_clock)
-        try:
-            order = parse_order(DEMO_ORDER)
-            result = perform_simulated_run(order, parse_scenario(DEMO_SCENARIO, order.sites), store=temp,
-                                           clock=run_clock, out_dir=Path(folder) / "out")
-            chain = verify(temp)
-        except SweatTestError as exc:
-            return Check(OQ, "simulated run", False, f"the simulated run failed: {exc}")
-        finally:
-            temp.close()
-        record = result.record
-        chlorides = [(s.get("chloride") or {}).get("text") for s in record["sites"]]
-        interp = (record.get("interpretation") or {}).get("category")
-        files = sorted(result.files)
-        ok = chlorides == ["45", "48"] and interp == "intermediate" and chain.intact and bool(files)
-        return Check(OQ, "simulated run", ok,
-                     f"run {record['run_id']} ({record['state']}): chloride {', '.join(map(str, chlorides))} "
-                     f"mmol/L (simulated 45, 48), interpretation {interp} (expected intermediate); files "
-                     f"{', '.join(files)}; {chain.message()}")
-
-
-def check_instruments(config: LabConfig, clock: Clock) -> list[Check]:
-    from sweattest.bench.instruments.check import check_all
-
-    instruments, simulated = config.instruments, not config.instruments
-    if simulated:
-        clock = VirtualClock(start=clock.utcnow().replace(microsecond=0))
-        instruments = _simulated_instruments(clock)
-    lines = check_all(instruments, clock)
-    note = "SIMULATED (no instruments are configured): " if simulated else ""
-    return [Check(OQ, f"instrument {line.config.role} {line.config.model}", line.ready, note + line.text)
-            for line in lines]
-
-
-def _simulated_instruments(clock: VirtualClock):
-    import uuid
-
-    import drivers  # noqa: F401 - registers sim://
-    from drivers.simulators.clocks import set_clock
-    from sweattest.core.instruments import InstrumentConfig
-
-    name = f"validate-{uuid.uuid4().hex[:8]}"
-    set_clock(clock, name)
-    return (InstrumentConfig("inducer", "scpi", channels=2, port=f"sim://inducer?channels=2&clock={name}"),
-            InstrumentConfig("analyzer", "line", port=f"sim://chloridometer?clock={name}"),
-            InstrumentConfig("balance", "mt-sics", port=f"sim://balance?clock={name}"))
