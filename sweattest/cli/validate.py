@@ -12,6 +12,7 @@ from sweattest.cli.options import add_config_option
 from sweattest.cli.storeopts import add_actor_options, add_db_option, authenticated_actor, store_from
 from sweattest.core.clock import RealClock
 from sweattest.core.config import load_config
+from sweattest.core.errors import ValidationError
 
 #: Who may sign a validation report.
 SIGNERS = ("reviewer", "admin")
@@ -28,13 +29,19 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "on PASS, 1 on FAIL with the failing checks listed (docs/validation.md).")
     p.add_argument("--out", type=Path, metavar="FILE.pdf",
                    help="the report (default: sweattest-validation-YYYY-MM-DD.pdf here)")
-    add_actor_options(p, "signs the validation report")
+    p.add_argument("--list", action="store_true",
+                   help="list the validation reports recorded in the audit trail (no check is run)")
+    add_actor_options(p, "signs the validation report (required unless --list)", required=False)
     add_config_option(p)
     add_db_option(p)
     p.set_defaults(func=_validate)
 
 
 def _validate(args: argparse.Namespace) -> int:
+    if args.list:
+        return _list(args)
+    if not args.actor:
+        raise ValidationError("give --as USER: the reviewer or admin who signs the validation report")
     from sweattest.bench.qualification import bench_checks
     from sweattest.outputs.files import write_atomic
     from sweattest.qa.validation import run_validation
@@ -70,3 +77,20 @@ def _validate(args: argparse.Namespace) -> int:
         print(f"  FAILED {failure}")
     return 0 if validation.passed else 1
 
+
+
+def _list(args: argparse.Namespace) -> int:
+    from sweattest.record.validations import validations
+
+    store = store_from(args)
+    try:
+        rows = validations(store)
+    finally:
+        store.close()
+    if not rows:
+        print("no validation recorded yet: run sweattest validate --as USER")
+    for r in rows:
+        failed = f" ({len(r['failed'])} failed)" if r["failed"] else ""
+        print(f"entry {r['entry']}  {r['at']:%Y-%m-%d %H:%M}Z  {r['who']}  sweattest {r['version']}  "
+              f"{r['outcome']}{failed}  {r['report']}  sha256 {r['report_sha256']}")
+    return 0

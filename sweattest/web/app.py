@@ -48,6 +48,7 @@ ROUTES: tuple[tuple[str, tuple[str, ...], tuple[str, ...], Any], ...] = (
     ("/qa/pack", ("GET",), QA, qa_views.pack_page),
     ("/qa/pack.pdf", ("GET",), QA, qa_views.pack_pdf),
     ("/qa/pack.zip", ("GET",), QA, qa_views.pack_zip),
+    ("/qa/validations", ("GET",), QA, qa_views.validations_page),
     ("/qa/lis", ("GET",), QA, qa_views.lis_page),
     ("/admin/users", ("GET",), ADMIN, qa_views.users_page),
 )

@@ -188,6 +188,15 @@ def _pack_download(request: Request, user, render, media_type: str, suffix: str)
     return Response(body, media_type=media_type, headers={"content-disposition": f'attachment; filename="{name}"'})
 
 
+def validations_page(request: Request, user, form) -> Response:
+    """The signed validation reports recorded in the audit trail: when, who, version, outcome, the report's hash."""
+    from sweattest.record.validations import validations
+
+    ctx = web(request)
+    return ctx.render(request, user, "qa_validations.html", rows=validations(ctx.store), local=_local(ctx),
+                      person=_person(full_names(ctx.store)))
+
+
 def lis_page(request: Request, user, form) -> Response:
     """Messages to the LIS that failed (refused with AR) or are still waiting after a failed attempt."""
     from sweattest.record import outbox

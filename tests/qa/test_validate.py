@@ -70,6 +70,9 @@ def test_validation_passes_and_its_report_hash_is_in_the_audit_trail(lab, tmp_pa
     assert "PASS" in text and "Signed electronically by Rita Reviewer (rev1" in text
     assert "SIMULATED (no instruments are configured)" in text
     assert "CFF 2017 (Farrell et al." in text and "ADQ-2" in text  # each rule with its guideline and case
+    assert main(["validate", "--list", "--db", lab]) == 0
+    listed = capsys.readouterr().out
+    assert f"rev1  sweattest {entry['version']}  PASS  validation.pdf  sha256 {entry['report_sha256']}" in listed
 
 
 def test_a_rule_that_breaks_its_guideline_fails_the_validation(lab, tmp_path, capsys, monkeypatch):
@@ -106,6 +109,8 @@ def test_wrong_signer_writes_nothing(lab, tmp_path, capsys, user, password, mess
 
 
 def test_report_out_must_be_a_pdf_in_a_folder_that_exists(lab, tmp_path, capsys):
+    assert main(["validate", "--db", lab]) == 2
+    assert "give --as USER" in capsys.readouterr().err
     assert _validate(lab, tmp_path / "missing" / "v.pdf") == 2
     assert "--out" in capsys.readouterr().err
     assert _validate(lab, tmp_path / "v.txt") == 2

@@ -80,3 +80,16 @@ def test_evidence_pack_page_refuses_a_period_backwards(client):
     page = client.get("/qa/pack.pdf?date_from=2026-11-30&date_to=2026-11-01")
     assert page.status_code == 422 and "is after" in page.text and 'value="2026-11-30"' in page.text
     assert client.get("/qa/pack.zip?date_from=2026-11-31&date_to=2026-12-01").status_code == 422
+
+
+def test_validations_page_lists_the_signed_reports(client, web_app):
+    from sweattest.record.validations import record_validation
+
+    store = web_app.state.web.store
+    log_in(client, "reviewer")
+    assert "No validation recorded yet" in client.get("/qa/validations").text
+    record_validation(store, at=web_app.state.web.clock.utcnow(), who="rev1", version="0.1.0", outcome="FAIL",
+                      report_sha256="c" * 64, report_name="v.pdf", failed=["rule case ADQ-2"])
+    page = client.get("/qa/validations")
+    assert page.status_code == 200 and "c" * 64 in page.text and "FAIL (1 failed)" in page.text
+    assert "Rita Reviewer (rev1)" in page.text
