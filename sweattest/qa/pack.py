@@ -83,7 +83,7 @@ def check_out(out: Path) -> Path:
     if out.suffix.lower() != ".pdf" or out.is_dir():
         raise ValidationError(f"--out {out}: give a file name ending in .pdf (the tables go beside it, "
                               f"in {tables_path(out.with_suffix('.pdf')).name})")
-    check_folder(out.parent if str(out.parent) else Path("."), "--out", create=False)
+    check_folder(out.parent, "--out", create=False)
     return out
 
 
