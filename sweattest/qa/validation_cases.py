@@ -38,6 +38,12 @@ _LOT = "sweattest/core/rules/reagents.py"
 _ELIG = "sweattest/core/rules/eligibility.py"
 _MIN = "Minimum sample for analysis"
 
+#: The rule module -> the test file of the source tree that tests it in depth (every limit, both sides).
+RULE_TESTS = {_ADEQ: "tests/rules/test_adequacy.py", _CL: "tests/rules/test_chloride.py",
+              _RANGES: "tests/rules/test_interpretation.py", _INTERP: "tests/rules/test_interpretation.py",
+              _QC: "tests/rules/test_qc.py", _LOT: "tests/rules/test_reagents.py",
+              _ELIG: "tests/rules/test_eligibility.py"}
+
 RULE_CASES: tuple[RuleCase, ...] = (
     RuleCase("ADQ-1", _MIN, _ADEQ, adequacy.SRC_MINIMUM, "volume",
              {"method": "macroduct", "volume": "15 uL", "collection": "30 min"}, "adequate"),

@@ -10,6 +10,7 @@ import jinja2
 from sweattest.core.config import LabConfig
 from sweattest.core.errors import ConfigError, ValidationError
 from sweattest.qa.validation import Validation
+from sweattest.qa.validation_cases import RULE_TESTS
 
 TEMPLATE = "validation.html"
 
@@ -35,7 +36,7 @@ def render_html(validation: Validation, config: LabConfig, signer, store) -> str
                           f"{config.template_folder}") from None
     return template.render(v=validation, lab=config.lab, signer=signer, failures=validation.failures(),
                            at_local=validation.at.astimezone(config.zone).strftime("%Y-%m-%d %H:%M %Z"),
-                           at_utc=validation.at.strftime("%Y-%m-%d %H:%M:%SZ"), inputs=_inputs,
+                           at_utc=validation.at.strftime("%Y-%m-%d %H:%M:%SZ"), inputs=_inputs, rule_tests=RULE_TESTS,
                            store_name=store.engine.url.render_as_string())
 
 

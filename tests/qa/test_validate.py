@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sweattest.cli.main import main
 from sweattest.core.clock import VirtualClock
 from sweattest.qa.validation import RULE_CASES, run_case
+from sweattest.qa.validation_cases import RULE_TESTS
 from sweattest.record.audit import verify
 from sweattest.record.store import Store, schema
 from sweattest.record.validations import validations
@@ -52,6 +53,8 @@ def test_every_rule_case_passes_against_the_live_rules():
     failed = [(r.case.id, r.observed) for r in map(run_case, RULE_CASES) if not r.passed]
     assert failed == []
     assert all(c.source and c.rule and c.module.startswith("sweattest/core/rules/") for c in RULE_CASES)
+    root = Path(__file__).resolve().parents[2]
+    assert all((root / c.module).is_file() and (root / RULE_TESTS[c.module]).is_file() for c in RULE_CASES)
 
 
 def test_validation_passes_and_its_report_hash_is_in_the_audit_trail(lab, tmp_path, capsys):
