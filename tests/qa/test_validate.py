@@ -133,3 +133,29 @@ def test_a_changed_validation_entry_is_named_by_audit_verify(lab, tmp_path):
     _, chain = _recorded(lab)
     assert not chain.intact and chain.broken_id == entry["entry"]
     assert f"entry {entry['entry']}" in chain.message()
+
+
+def test_a_package_file_changed_after_installation_fails_the_installation_check(tmp_path, monkeypatch):
+    import base64
+    import importlib.metadata
+
+    from sweattest.qa.validation import check_files
+
+    site = tmp_path / "site-packages"
+    (site / "sweattest").mkdir(parents=True)
+    info = site / "sweattest-0.1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: sweattest\nVersion: 0.1.0\n", encoding="utf-8")
+    rows = []
+    for name, text in (("rules.py", "LIMIT = 15\n"), ("ranges.py", "CF_LIKELY = 60\n")):
+        (site / "sweattest" / name).write_text(text, encoding="utf-8")
+        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
+        rows.append(f"sweattest/{name},sha256={digest},{len(text)}")
+    (info / "RECORD").write_text("\n".join([*rows, "sweattest-0.1.0.dist-info/RECORD,,"]) + "\n", encoding="utf-8")
+    dist = importlib.metadata.PathDistribution(info)
+    monkeypatch.setattr(importlib.metadata, "distribution", lambda name: dist)
+    assert check_files().passed and "2 files of the install record match" in check_files().detail
+    (site / "sweattest" / "rules.py").write_text("LIMIT = 10\n", encoding="utf-8")
+    check = check_files()
+    assert not check.passed
+    assert check.detail == "1 of 2 files differ from the install record: sweattest/rules.py changed"
