@@ -2,8 +2,8 @@
 file and printed as one part of the pack's PDF, with the sentences that explain it and its charts.
 
 Each QA record contributes its section through a builder ``(store, where: RunFilter) -> PackSection``, listed in
-``SECTION_BUILDERS`` in the order the pack prints them. ``where`` is the pack's period (patient runs only, unless
-the pack was asked for other runs by name).
+``sweattest.qa.pack.SECTION_BUILDERS`` in the order the pack prints them. ``where`` is the pack's period
+(patient runs only, unless the pack was asked for other runs by name).
 """
 
 from __future__ import annotations
@@ -27,6 +27,3 @@ class PackSection:
 
 
 SectionBuilder = Callable[..., PackSection]
-
-#: The pack's sections, in print order. Each record's module adds its builder here.
-SECTION_BUILDERS: list[SectionBuilder] = []

@@ -84,6 +84,11 @@ def _westgard(analyzer: str, rows: list[dict]) -> dict[str, tuple[tuple[str, ...
 
 def render_chart(points: list[ChartPoint], target: dict, title: str, out: Path, zone=None) -> Path:
     """The chart as a PNG at ``out``; dates in ``zone`` (a ZoneInfo; default UTC)."""
+    return write_atomic(out, chart_png(points, target, title, zone))
+
+
+def chart_png(points: list[ChartPoint], target: dict, title: str, zone=None) -> bytes:
+    """The chart as PNG bytes; dates in ``zone`` (a ZoneInfo; default UTC)."""
     import io
 
     import matplotlib
@@ -113,11 +118,15 @@ def render_chart(points: list[ChartPoint], target: dict, title: str, out: Path, 
     ax.set_xlabel(f"date ({zone.key if zone is not None else 'UTC'})")
     if len(set(xs)) == 1:  # one day of QC: a week around it, not years
         ax.set_xlim(xs[0] - timedelta(days=3), xs[0] + timedelta(days=3))
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d", tz=zone))
+    locator = mdates.AutoDateLocator(tz=zone, maxticks=10)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, tz=zone))
     fig.autofmt_xdate()
     ax.set_ylabel("chloride (mmol/L)")
-    ax.set_ylim(mean - 4 * sd, mean + 4 * sd)
-    ax.legend(loc="upper right", fontsize=7)
+    values = [p.value for p in points]  # a control beyond 4 SD stays on the chart
+    ax.set_ylim(min([mean - 4 * sd, *(v - sd for v in values)]), max([mean + 4 * sd, *(v + sd for v in values)]))
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=7)  # outside: never over a point
+    fig.subplots_adjust(right=0.86)
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
-    return write_atomic(out, buffer.getvalue())
+    return buffer.getvalue()

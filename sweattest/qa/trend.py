@@ -28,13 +28,14 @@ def turnaround_trend(store) -> list[dict[str, Any]]:
     if runs.empty:
         return []
     runs["month"] = runs["started_at"].dt.strftime("%Y-%m")
-    runs["hours"] = (runs["reported_at"] - runs["started_at"]).dt.total_seconds() / 3600.0
-    out = []
-    for month, rows in runs.groupby("month", sort=True):
-        hours = rows["hours"].dropna()
-        out.append({"month": month, "runs": len(rows), "reported": int(hours.size),
-                    "median_h": _round(hours.median()), "p90_h": _round(hours.quantile(0.9))})
-    return out
+    return [{"month": month} | turnaround_figures(rows) for month, rows in runs.groupby("month", sort=True)]
+
+
+def turnaround_figures(runs: pd.DataFrame) -> dict[str, Any]:
+    """Runs, runs reported, median and 90th percentile hours from start to report of ``runs`` (``runs_frame``)."""
+    hours = ((runs["reported_at"] - runs["started_at"]).dt.total_seconds() / 3600.0).dropna()
+    return {"runs": len(runs), "reported": int(hours.size), "median_h": _round(hours.median()),
+            "p90_h": _round(hours.quantile(0.9))}
 
 
 def _round(value) -> float | None:

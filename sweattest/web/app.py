@@ -45,6 +45,10 @@ ROUTES: tuple[tuple[str, tuple[str, ...], tuple[str, ...], Any], ...] = (
     ("/qa/qc.png", ("GET",), QA, qa_views.qc_png),
     ("/qa/qns", ("GET",), QA, qa_views.qns_page),
     ("/qa/turnaround", ("GET",), QA, qa_views.turnaround_page),
+    ("/qa/pack", ("GET",), QA, qa_views.pack_page),
+    ("/qa/pack.pdf", ("GET",), QA, qa_views.pack_pdf),
+    ("/qa/pack.zip", ("GET",), QA, qa_views.pack_zip),
+    ("/qa/validations", ("GET",), QA, qa_views.validations_page),
     ("/qa/lis", ("GET",), QA, qa_views.lis_page),
     ("/admin/users", ("GET",), ADMIN, qa_views.users_page),
 )

@@ -148,6 +148,55 @@ def turnaround_page(request: Request, user, form) -> Response:
     return ctx.render(request, user, "qa_turnaround.html", trend=trend, chart=chart)
 
 
+def pack_page(request: Request, user, form, error: str | None = None, status_code: int = 200) -> Response:
+    """The form for the evidence pack's period; the buttons download its PDF or its tables."""
+    ctx = web(request)
+    chosen = {k: request.query_params.get(k, "") for k in ("date_from", "date_to")}
+    return ctx.render(request, user, "qa_pack.html", status_code=status_code, chosen=chosen, error=error)
+
+
+def pack_pdf(request: Request, user, form) -> Response:
+    """The evidence pack of the period as PDF, rendered in the PDF process (never beside a stimulation)."""
+    from sweattest.qa.pack import render_html
+
+    return _pack_download(request, user, lambda pack, ctx: ctx.pdf.render(render_html(pack, ctx.config)),
+                          "application/pdf", "pdf")
+
+
+def pack_zip(request: Request, user, form) -> Response:
+    """The evidence pack's tables: one CSV per section, in one zip."""
+    from sweattest.qa.pack import tables_zip
+
+    return _pack_download(request, user, lambda pack, ctx: tables_zip(pack), "application/zip", "zip")
+
+
+def _pack_download(request: Request, user, render, media_type: str, suffix: str) -> Response:
+    from sweattest.qa.pack import build_pack, default_name, pack_filter, tables_path
+
+    ctx = web(request)
+    given = request.query_params
+    try:
+        where = pack_filter(parse_date(given.get("date_from") or None, "From"),
+                            parse_date(given.get("date_to") or None, "To"))
+        pack = build_pack(ctx.store, where, generated_at=ctx.clock.utcnow(), generated_by=user.username,
+                          config=ctx.config)
+        body = render(pack, ctx)
+    except SweatTestError as exc:
+        return pack_page(request, user, None, error=str(exc), status_code=422)
+    name = default_name(where.date_from, where.date_to)
+    name = name if suffix == "pdf" else tables_path(name)
+    return Response(body, media_type=media_type, headers={"content-disposition": f'attachment; filename="{name}"'})
+
+
+def validations_page(request: Request, user, form) -> Response:
+    """The signed validation reports recorded in the audit trail: when, who, version, outcome, the report's hash."""
+    from sweattest.record.validations import validations
+
+    ctx = web(request)
+    return ctx.render(request, user, "qa_validations.html", rows=validations(ctx.store), local=_local(ctx),
+                      person=_person(full_names(ctx.store)))
+
+
 def lis_page(request: Request, user, form) -> Response:
     """Messages to the LIS that failed (refused with AR) or are still waiting after a failed attempt."""
     from sweattest.record import outbox

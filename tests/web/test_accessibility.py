@@ -49,6 +49,10 @@ def site(tmp_path_factory):
     accounts.signoff.sign(store, clock, "QA1", "tech1", PASSWORD, "performed")
     accounts.signoff.sign(store, clock, "QA1", "rev1", PASSWORD, "reviewed")
     accounts.signoff.amend(store, clock, "QA1", "rev1", PASSWORD, changes={"comment": "checked"}, reason="typo")
+    from sweattest.record.validations import record_validation
+
+    record_validation(store, at=clock.utcnow(), who="rev1", version="0.1.0", outcome="PASS", report_sha256="ab" * 32,
+                      report_name="sweattest-validation-2026-11-20.pdf", failed=[])
     order = parse_order(DEMO_ORDER)
     done = perform_simulated_run(order, parse_scenario(DEMO_SCENARIO, order.sites), store=store, clock=clock,
                                  out_dir=folder / "out").run.run_id
@@ -224,7 +228,8 @@ def test_every_screen_meets_wcag_aa_without_sideways_scrolling(page, site, shots
     log_in(page, base, "reviewer")
     for name, path in (("qa-queue", "/qa/runs"), ("qa-amended", f"/qa/runs/{site['amended']}"),
                        ("qa-qc", "/qa/qc"), ("qa-qns", "/qa/qns"), ("qa-turnaround", "/qa/turnaround"),
-                       ("qa-lis", "/qa/lis")):
+                       ("qa-lis", "/qa/lis"), ("qa-pack", "/qa/pack"),
+                       ("qa-validations", "/qa/validations")):
         visit(name, path)
     log_in(page, base, "admin")
     visit("admin-users", "/admin/users")

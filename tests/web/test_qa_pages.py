@@ -54,3 +54,42 @@ def test_lis_page_shows_the_results_the_lis_refused(client, web_app):
     outbox.failed(store, message_id, now, "AR from the LIS: unknown patient")
     page = client.get("/qa/lis")
     assert page.status_code == 200 and "AR from the LIS: unknown patient" in page.text and "C" * 20 in page.text
+
+
+def test_evidence_pack_page_downloads_the_pdf_and_the_tables(client):
+    import io
+    import zipfile
+
+    log_in(client, "reviewer")
+    page = client.get("/qa/pack")
+    assert page.status_code == 200 and 'formaction="/qa/pack.zip"' in page.text
+    today = VirtualClock().utcnow().date().isoformat()
+    period = f"date_from=2000-01-01&date_to={today}"
+    tables = client.get(f"/qa/pack.zip?{period}")
+    assert tables.status_code == 200 and tables.headers["content-type"] == "application/zip"
+    assert f'qa-pack-2000-01-01-to-{today}-tables.zip' in tables.headers["content-disposition"]
+    with zipfile.ZipFile(io.BytesIO(tables.content)) as zf:
+        qns = zf.read("qns_rate.csv").decode("utf-8").splitlines()
+    assert qns[0].startswith("operator,age_group,tests") and qns[1].startswith("tech1,")
+    pdf = client.get(f"/qa/pack.pdf?{period}")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+
+
+def test_evidence_pack_page_refuses_a_period_backwards(client):
+    log_in(client, "reviewer")
+    page = client.get("/qa/pack.pdf?date_from=2026-11-30&date_to=2026-11-01")
+    assert page.status_code == 422 and "is after" in page.text and 'value="2026-11-30"' in page.text
+    assert client.get("/qa/pack.zip?date_from=2026-11-31&date_to=2026-12-01").status_code == 422
+
+
+def test_validations_page_lists_the_signed_reports(client, web_app):
+    from sweattest.record.validations import record_validation
+
+    store = web_app.state.web.store
+    log_in(client, "reviewer")
+    assert "No validation recorded yet" in client.get("/qa/validations").text
+    record_validation(store, at=web_app.state.web.clock.utcnow(), who="rev1", version="0.1.0", outcome="FAIL",
+                      report_sha256="c" * 64, report_name="v.pdf", failed=["rule case ADQ-2"])
+    page = client.get("/qa/validations")
+    assert page.status_code == 200 and "c" * 64 in page.text and "FAIL (1 failed)" in page.text
+    assert "Rita Reviewer (rev1)" in page.text

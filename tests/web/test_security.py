@@ -35,6 +35,10 @@ EXPECTED = {
     "/qa/qns": {"reviewer", "admin"},
     "/qa/turnaround": {"reviewer", "admin"},
     "/qa/lis": {"reviewer", "admin"},
+    "/qa/pack": {"reviewer", "admin"},
+    "/qa/pack.pdf": {"reviewer", "admin"},
+    "/qa/pack.zip": {"reviewer", "admin"},
+    "/qa/validations": {"reviewer", "admin"},
     "/admin/users": {"admin"},
 }
 

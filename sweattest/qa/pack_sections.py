@@ -1,0 +1,162 @@
+"""The evidence pack's sections built from the run store: QNS rate per operator and age group against the CFF
+targets, QC with Levey-Jennings charts and Westgard violations, turnaround time, amendments with their reasons,
+and the audit chain's head and verification. Each is ``(store, where: RunFilter) -> PackSection``; ``where``
+holds the pack's period (UTC dates, inclusive)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import UTC, datetime, time, timedelta
+
+import pandas as pd
+import sqlalchemy as sa
+
+from sweattest.core.rules.qc import SRC_WESTGARD
+from sweattest.qa.filters import RunFilter
+from sweattest.qa.pack_section import PackSection
+from sweattest.qa.qc_chart import chart_png, chart_points, rule_name
+from sweattest.qa.qns import QNS_TARGETS, UNKNOWN_AGE, qns_rate
+from sweattest.qa.qns import SOURCE as QNS_SOURCE
+from sweattest.qa.runs import runs_frame
+from sweattest.qa.trend import turnaround_figures
+from sweattest.record.audit import head, verify
+from sweattest.record.store import schema
+
+TIME_FORMAT = "%Y-%m-%d %H:%M:%SZ"
+
+
+def qns_section(store, where: RunFilter) -> PackSection:
+    """Tests with a measured sample, QNS tests and the rate per operator and age group over the whole period."""
+    frame = qns_rate(store, where)
+    rows = []
+    if not frame.empty:
+        totals = frame.groupby(["operator", "age_group"], sort=True)[["tests", "qns"]].sum().reset_index()
+        for r in totals.itertuples(index=False):
+            rate = round(100.0 * r.qns / r.tests, 1)
+            target = QNS_TARGETS.get(r.age_group)
+            rows.append((r.operator, r.age_group, int(r.tests), int(r.qns), rate,
+                         "" if target is None else target, "" if target is None else ("yes" if rate > target
+                                                                                      else "no")))
+    breaches = [f"{r[0]} ({r[1]}): {r[4]:.1f} % against {r[5]:g} %" for r in rows if r[6] == "yes"]
+    notes = [f"A test is QNS when every site with a measured sample was QNS. Targets: {QNS_SOURCE}: at most "
+             "5 % of tests over 3 months of age (>3m), at most 10 % up to 3 months (<=3m); patients without a "
+             f"date of birth are counted as '{UNKNOWN_AGE}', without a target."]
+    notes.append("Targets breached: " + "; ".join(breaches) + "." if breaches else
+                 "No operator breached a target." if rows else "")
+    return PackSection("qns_rate", "QNS rate per operator and age group",
+                       ("operator", "age_group", "tests", "qns", "rate_pct", "target_pct", "breach"),
+                       tuple(rows), tuple(n for n in notes if n))
+
+
+def qc_section(store, where: RunFilter) -> PackSection:
+    """Every control result of the period with its z-score and the Westgard rules its analytical run broke,
+    and one Levey-Jennings chart per analyzer, level and lot."""
+    start, end = _bounds(where)
+    qc = schema.qc_results
+    query = sa.select(qc.c.analyzer, qc.c.level, qc.c.lot).distinct().order_by(qc.c.analyzer, qc.c.level, qc.c.lot)
+    if start is not None:
+        query = query.where(qc.c.at >= start)
+    if end is not None:
+        query = query.where(qc.c.at < end)
+    with store.engine.connect() as conn:
+        series = conn.execute(query).all()
+    rows, figures, rejected = [], [], set()
+    for analyzer, level, lot in series:
+        points, target = chart_points(store, analyzer, level, lot)
+        points = [p for p in points if (start is None or p.at >= start) and (end is None or p.at < end)]
+        for p in points:
+            z = round((p.value - target["mean"]) / target["sd"], 2)
+            rows.append((p.at.astimezone(UTC).strftime(TIME_FORMAT), analyzer, level, lot, p.qc_run, p.value,
+                         target["mean"], target["sd"], z, ", ".join(rule_name(c) for c in p.violations),
+                         "yes" if p.rejected else "no"))
+            if p.rejected:
+                rejected.add(p.qc_run)
+        title = (f"{analyzer}, {level} control, lot {lot} (mean {target['mean']:g}, SD {target['sd']:g} mmol/L)")
+        figures.append(chart_png(points, target, title))
+    rows.sort(key=lambda r: (r[0], r[1], r[2]))
+    notes = [f"Westgard multirule, evaluated per analytical run with the analyzer's earlier runs as history: "
+             f"{SRC_WESTGARD}. The rules broken and the rejection belong to the analytical run: every control of "
+             "that run shows them; its z-scores show which control broke them. Values in mmol/L; "
+             "z = (value - mean) / SD."]
+    if rows:
+        notes.append(f"{len(rejected)} analytical run(s) rejected: {', '.join(sorted(rejected))}." if rejected
+                     else "No analytical run was rejected.")
+    return PackSection("qc", "Analytical QC: Levey-Jennings and Westgard",
+                       ("at_utc", "analyzer", "level", "lot", "qc_run", "value", "target_mean", "target_sd", "z",
+                        "westgard", "rejected"), tuple(rows), tuple(notes), tuple(figures))
+
+
+def turnaround_section(store, where: RunFilter) -> PackSection:
+    """Hours from the start of a run to its report: per month of the start, and the whole period."""
+    runs = runs_frame(store, where)
+    rows = []
+    if not runs.empty:
+        runs["month"] = runs["started_at"].dt.strftime("%Y-%m")
+        for month, part in runs.groupby("month", sort=True):
+            rows.append(_turnaround_row(month, part))
+        rows.append(_turnaround_row("whole period", runs))
+    return PackSection("turnaround", "Turnaround time (start to report)",
+                       ("month", "runs", "reported", "median_h", "p90_h"), tuple(rows),
+                       ("Hours from the start of the run to its report, by the month the run started (UTC); "
+                        "runs not reported are counted in 'runs' only.",))
+
+
+def _turnaround_row(label: str, runs: pd.DataFrame) -> tuple:
+    figures = turnaround_figures(runs)
+    return (label, figures["runs"], figures["reported"], _blank(figures["median_h"]), _blank(figures["p90_h"]))
+
+
+def amendments_section(store, where: RunFilter) -> PackSection:
+    """Every amendment of a final result made in the period: which run, which fields changed, by whom, why."""
+    start, end = _bounds(where)
+    a, r = schema.audit, schema.runs
+    query = (sa.select(a.c.at, a.c.run_id, r.c.accession, a.c.who, a.c.old, a.c.new, a.c.why)
+             .select_from(a.join(r, r.c.run_id == a.c.run_id)).where(a.c.what == "amend").order_by(a.c.id))
+    if start is not None:
+        query = query.where(a.c.at >= start)
+    if end is not None:
+        query = query.where(a.c.at < end)
+    query = replace(where, date_from=None, date_to=None).apply(query)  # the run's kind; the period is the amendment's
+    with store.engine.connect() as conn:
+        found = conn.execute(query).all()
+    rows = []
+    for at, run_id, accession, who, old_text, new_text, why in found:
+        old, new = json.loads(old_text) or {}, json.loads(new_text) or {}
+        version = new.pop("version", "")
+        changes = "; ".join(f"{k}: {_plain(old.get(k))} -> {_plain(v)}" for k, v in new.items())
+        rows.append((at.astimezone(UTC).strftime(TIME_FORMAT), run_id, accession, version, who, changes, why or ""))
+    return PackSection("amendments", "Amendments of final results", ("amended_at_utc", "run_id", "accession",
+                       "version", "by", "changes", "reason"), tuple(rows),
+                       ("Each amendment is a new result version signed 'corrected'; the original stays in the "
+                        "record.",))
+
+
+def audit_section(store, where: RunFilter) -> PackSection:
+    """The audit chain's head (keep it outside the database) and the result of verifying the whole record."""
+    last_id, last_hash = head(store)
+    result = verify(store)
+    rows = (("head entry", str(last_id)), ("head SHA-256", last_hash),
+            ("verification", "intact" if result.intact else "BROKEN"), ("verification detail", result.message()))
+    return PackSection("audit_chain", "Audit trail: chain head and verification", ("item", "value"), rows,
+                       ("The verification walks the whole chain and checks every chained row of the record, not "
+                        "only the period. Compare the head with the one noted on earlier packs: an earlier head "
+                        "must still be an entry of the chain (`sweattest audit show`).",))
+
+
+def _bounds(where: RunFilter) -> tuple[datetime | None, datetime | None]:
+    start = datetime.combine(where.date_from, time(0), tzinfo=UTC) if where.date_from else None
+    end = datetime.combine(where.date_to + timedelta(days=1), time(0), tzinfo=UTC) if where.date_to else None
+    return start, end
+
+
+def _plain(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, dict) and set(value) == {"value", "unit"}:
+        return f"{value['value']} {value['unit']}"
+    return str(value)
+
+
+def _blank(value):
+    return "" if value is None else value
