@@ -12,6 +12,7 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from sweattest.core.errors import SweatTestError
 from sweattest.core.procedure.table import SITE_STATES
+from sweattest.core.purpose import PURPOSES, parse_purposes
 from sweattest.qa import QNS_TARGETS, qns_rate
 from sweattest.qa.audit_trail import audit_rows, person
 from sweattest.qa.filters import RunFilter, parse_date
@@ -25,7 +26,7 @@ from sweattest.web.accounts import field_of
 from sweattest.web.context import web
 from sweattest.web.plots import bars, trace_svg
 
-FILTERS = ("state", "method", "date_from", "date_to")
+FILTERS = ("state", "method", "date_from", "date_to", "purpose")
 #: Rows a runs list shows (newest first); each row's result is replayed from its events.
 SHOWN = 50
 
@@ -42,15 +43,32 @@ def runs_list(request: Request, user, form) -> Response:
     try:
         where = RunFilter(date_from=parse_date(chosen["date_from"] or None, "From"),
                           date_to=parse_date(chosen["date_to"] or None, "To"),
-                          status=chosen["state"] or None, method=chosen["method"] or None)
+                          status=chosen["state"] or None, method=chosen["method"] or None,
+                          purposes=_purposes(chosen["purpose"]))
         runs, total = find_runs(ctx.store, where, chosen["q"], names, SHOWN)
     except SweatTestError as exc:
         error = str(exc)
+        where = RunFilter()
     shown = [r | run_summary(ctx.store, r, ctx.clock, ctx.config.ranges) for r in runs]
     queue = [(r | {"patient": patient_name(stored_order(r))}, meaning)
              for r, meaning in awaiting_signature(ctx.store, user.username, user.role)]
     return ctx.render(request, user, "qa_runs.html", runs=shown, chosen=chosen, states=SITE_STATES, total=total,
-                      queue=queue, person=_person(names), flags=FLAGS, local=_local(ctx), error=error)
+                      purposes=PURPOSES, counted=where.counted, queue=queue,
+                      person=_person(names), flags=FLAGS, local=_local(ctx), error=error)
+
+
+def _purposes(value: str) -> tuple[str, ...]:
+    """The purpose filter of a QA page: empty for patient runs, a purpose, or "all"."""
+    return parse_purposes([value] if value else None, "Purpose")
+
+
+def _where_purpose(request: Request) -> tuple[RunFilter, str, str | None]:
+    """(the filter, the purpose chosen, an error) from a dashboard's ``?purpose=``."""
+    chosen = request.query_params.get("purpose", "").strip()
+    try:
+        return RunFilter(purposes=_purposes(chosen)), chosen, None
+    except SweatTestError as exc:
+        return RunFilter(), "", str(exc)
 
 
 def _person(names: dict[str, str]):
@@ -134,18 +152,22 @@ def qc_png(request: Request, user, form) -> Response:
 def qns_page(request: Request, user, form) -> Response:
     """The QNS rate per month (all operators) with its trend, and per operator, month and age group."""
     ctx = web(request)
-    rows = qns_rate(ctx.store).to_dict("records")
-    trend = qns_trend(ctx.store)
+    where, chosen, error = _where_purpose(request)
+    rows = qns_rate(ctx.store, where).to_dict("records")
+    trend = qns_trend(ctx.store, where)
     chart = bars([(t["month"], t["rate_pct"]) for t in trend], "%", limits=sorted(set(QNS_TARGETS.values())))
-    return ctx.render(request, user, "qa_qns.html", rows=rows, trend=trend, chart=chart, source=QNS_SOURCE)
+    return ctx.render(request, user, "qa_qns.html", rows=rows, trend=trend, chart=chart, source=QNS_SOURCE,
+                      purposes=PURPOSES, purpose=chosen, counted=where.counted, error=error)
 
 
 def turnaround_page(request: Request, user, form) -> Response:
     """Hours from the start of a run to its report, per month: median and 90th percentile, with the trend."""
     ctx = web(request)
-    trend = turnaround_trend(ctx.store)
+    where, chosen, error = _where_purpose(request)
+    trend = turnaround_trend(ctx.store, where)
     chart = bars([(t["month"], t["median_h"]) for t in trend if t["median_h"] is not None], "h")
-    return ctx.render(request, user, "qa_turnaround.html", trend=trend, chart=chart)
+    return ctx.render(request, user, "qa_turnaround.html", trend=trend, chart=chart, purposes=PURPOSES,
+                      purpose=chosen, counted=where.counted, error=error)
 
 
 def lis_page(request: Request, user, form) -> Response:

@@ -91,8 +91,8 @@ def _keyed(table, rows, chained, keep) -> tuple[int, RowProblem | None]:
             if want[0] != digest:
                 return len(seen), RowProblem(table, key, f"the row was changed after entry {want[1]} chained it",
                                              f"hash {want[0][:16]}", f"{digest[:16]}")
-            if keep is not None:
-                keep[key] = digest
+            if keep is not None:  # runs: also the hash without the purpose (signatures made before migration 13)
+                keep[key] = (digest, sha(encode(row[:-1]).encode()).hexdigest())
             seen.add(key)
     if len(seen) != len(chained):
         gone = min(set(chained) - seen)
@@ -157,7 +157,8 @@ def _name(table: str, row: tuple) -> str:
 
 
 def _bindings(signatures, run_hashes, event_hashes, version_hashes) -> RowProblem | None:
-    """Each signature made since migration 8 still matches what it signed."""
+    """Each signature made since migration 8 still matches what it signed. A signature made before migration 13
+    signed the run's content without its purpose (the purpose itself is checked with the run's row)."""
     cols = COLUMNS["signatures"]
     at = {name: cols.index(name) for name in ("run_id", "version", "signed_seq", "signed_hash", "meaning", "username")}
     for row in signatures:
@@ -167,8 +168,9 @@ def _bindings(signatures, run_hashes, event_hashes, version_hashes) -> RowProble
         run_id, version, seq = row[at["run_id"]], row[at["version"]], row[at["signed_seq"]]
         events = [h for s, h in sorted(event_hashes.get(run_id, [])) if s <= seq]
         versions = [h for v, h in sorted(version_hashes.get(run_id, [])) if v <= version]
-        digest = signed_digest(run_hashes.get(run_id, ""), events, versions)
-        if digest != signed_hash:
+        digests = [signed_digest(h, events, versions) for h in run_hashes.get(run_id, ("",))]
+        if signed_hash not in digests:
+            digest = digests[0]
             return RowProblem("signatures", f"{row[0]} (run {run_id}, {row[at['meaning']]} by "
                               f"{row[at['username']]})", "what was signed changed after signing",
                               f"signed hash {signed_hash[:16]}", f"{digest[:16]}")
