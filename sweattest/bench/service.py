@@ -20,6 +20,7 @@ from typing import Any
 
 from sweattest.bench.instruments.bench import Bench
 from sweattest.bench.order import Order
+from sweattest.bench.proficiency import proficiency_of
 from sweattest.bench.runner import Reporter, Runner
 from sweattest.bench.runner.operator import Operator
 from sweattest.bench.simulation.scenario import Scenario, parse_scenario
@@ -31,7 +32,7 @@ from sweattest.core.procedure import new_run
 from sweattest.core.procedure.model import RunState
 from sweattest.core.procedure.table import SITE_STATES
 from sweattest.core.protocol import Protocol
-from sweattest.core.purpose import PATIENT, SIMULATED, check_purpose
+from sweattest.core.purpose import PATIENT, PROFICIENCY, SIMULATED, check_purpose
 from sweattest.core.rules.eligibility import Decision, Limits, Override, assess
 from sweattest.core.rules.reagents import lot_block
 from sweattest.record.lease import Lease
@@ -138,7 +139,9 @@ class RunService:
         """Create the run (written ahead) on an open bench and verify the patient. ``require_simulators``:
         refuse unless every instrument identifies itself as a sweattest simulator (accelerated time).
         ``purpose`` (``sweattest.core.purpose``): default simulated on simulated instruments, else patient."""
-        purpose = check_purpose(purpose or (SIMULATED if scenario is not None else PATIENT))
+        proficiency = proficiency_of(self.store, order, purpose)
+        purpose = check_purpose(PROFICIENCY if proficiency else purpose or (SIMULATED if scenario is not None
+                                                                            else PATIENT))
         decision = check_order_now(order, clock, self.config.eligibility)
         bench = self.open_bench(clock, order.protocol, order.sites, scenario)
         lease: Lease | None = None
@@ -154,6 +157,8 @@ class RunService:
             doc["analysis"] = self.config.analysis_delay.as_dict()
             if scenario is not None:
                 doc["simulation"] = scenario.as_dict()
+            if proficiency:
+                doc["proficiency"] = proficiency  # provider, scheme, event, sample: the report says PROFICIENCY TEST
             listed = listed_order(self.store, order)
             if listed is not None:
                 doc["lis"] = listed.order  # placer and filler numbers, identifiers, provider: echoed in results

@@ -186,6 +186,16 @@ def _run_purpose(conn: sa.Connection) -> None:
     chain_run_purposes(conn)
 
 
+def _proficiency_testing(conn: sa.Connection) -> None:
+    """Proficiency testing: events, their samples, the provider's targets, grades and corrective actions, each
+    append-only (guarded) and chained."""
+    from sweattest.record.store import guards
+
+    for name in guards.PT_TABLES:
+        schema.metadata.tables[name].create(conn)
+    guards.create(conn, guards.PT_TABLES, guards.PT_TABLES)
+
+
 MIGRATIONS: list[Migration] = [
     (1, "runs, events and readings", _initial),
     (2, "users, e-signatures, result versions and the hash-chained audit trail", _users_signatures_audit),
@@ -201,6 +211,7 @@ MIGRATIONS: list[Migration] = [
     (11, "readings stored compactly: one row per write, packed", _reading_blocks),
     (12, "web sessions, lock-out after failed passwords, password age", _access),
     (13, "the purpose of each run (patient, simulated, training, proficiency), chained", _run_purpose),
+    (16, "proficiency testing: events, samples, targets, grades and corrective actions", _proficiency_testing),
 ]
 
 

@@ -40,6 +40,12 @@ COLUMNS: dict[str, tuple[str, ...]] = {
                    "signed_hash"),
     "result_versions": ("id", "run_id", "version", "changes", "reason", "by", "at"),
     "qc_results": ("id", "analyzer", "level", "lot", "target_mean", "target_sd", "value", "qc_run", "at", "who"),
+    # proficiency testing (migration 16)
+    "pt_events": ("id", "provider", "scheme", "event_code", "received_on", "due_on", "at", "who"),
+    "pt_samples": ("id", "event_id", "sample_id", "at", "who"),
+    "pt_targets": ("id", "sample_id", "target", "low", "high", "reason", "at", "who"),
+    "pt_grades": ("id", "event_id", "sample_id", "run_id", "result", "low", "high", "grade", "at", "who"),
+    "pt_corrective_actions": ("id", "event_id", "found", "done", "done_by", "done_on", "at", "who"),
 }
 #: The chained columns of ``runs`` before migration 13 added the run's purpose.
 RUNS_BEFORE_PURPOSE = COLUMNS["runs"][:-1]

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from sweattest.record.store.chain import FOLDED
+from sweattest.record.store.guards import PT_TABLES
 from sweattest.record.store.rowhash import COLUMNS, KEYED, select_sql
 from sweattest.record.store.rowhash import row_text as _encode
 from sweattest.record.store.signed import signed_digest
@@ -24,7 +25,9 @@ _BATCH = 20_000
 #: Items of tables no longer stored (``readings``, packed into ``reading_blocks`` by migration 11, which checked
 #: them against the chain first) are not checked.
 ORDER = ("runs", "users", "events", "reading_blocks", "readings_pending", "result_versions", "signatures",
-         "qc_results")
+         "qc_results", *PT_TABLES)
+#: Tables whose rows belong to no run (a problem names the row by its id only).
+RUNLESS = frozenset({"qc_results", *PT_TABLES})
 
 
 @dataclass(frozen=True)
@@ -144,7 +147,7 @@ def _close(table, chained_range, acc, first) -> RowProblem | None:
     if acc == digest:
         return None
     rows = f"{lo}" if lo == hi else f"{lo}-{hi}"
-    if first is not None and len(first) > 1 and table != "qc_results":
+    if first is not None and len(first) > 1 and table not in RUNLESS:
         rows += f" (run {first[1]})"
     by = f"entry {entry}" if entry is not None else "the head row (not yet sealed by an entry)"
     what = "changed or removed" if lo != hi else ("removed" if acc == "" else "changed")
@@ -153,7 +156,7 @@ def _close(table, chained_range, acc, first) -> RowProblem | None:
 
 
 def _name(table: str, row: tuple) -> str:
-    return str(row[0]) if table == "qc_results" else f"{row[0]} (run {row[1]})"
+    return str(row[0]) if table in RUNLESS else f"{row[0]} (run {row[1]})"
 
 
 def _bindings(signatures, run_hashes, event_hashes, version_hashes) -> RowProblem | None:
