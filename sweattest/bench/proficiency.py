@@ -8,12 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
-
 from sweattest.core.errors import ValidationError
 from sweattest.core.purpose import PROFICIENCY
-from sweattest.record.proficiency import PTSample, find_sample
-from sweattest.record.store import schema
+from sweattest.record.proficiency import PTSample, find_sample, pt_runs
 
 #: What a PT run's order carries in place of a patient: the sample, and a date of birth no person has.
 BLINDED_FAMILY = "PROFICIENCY TEST"
@@ -49,11 +46,3 @@ def proficiency_of(store, order, purpose: str | None) -> dict[str, Any] | None:
                               "tested once, like a patient sample. No run was created")
     return sample.as_dict()
 
-
-def pt_runs(store, sample_id: str) -> list[str]:
-    """The runs of a PT sample that were not aborted, oldest first."""
-    r = schema.runs
-    query = (sa.select(r.c.run_id).where(r.c.accession == sample_id, r.c.purpose == PROFICIENCY,
-                                         r.c.state != "aborted").order_by(r.c.created_at))
-    with store.engine.connect() as conn:
-        return list(conn.execute(query).scalars())

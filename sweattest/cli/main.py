@@ -35,6 +35,7 @@ COMMANDS: dict[str, str] = {
     "serve": "sweattest.cli.serve",
     "lis": "sweattest.cli.lis",
     "worklist": "sweattest.cli.worklist",
+    "pt": "sweattest.cli.pt",
 }
 
 

@@ -192,3 +192,12 @@ def is_proficiency_run(conn: sa.Connection, run_id: str) -> bool:
     """Whether ``run_id`` ran a PT sample: its result goes to the provider, never to the LIS."""
     r = schema.runs
     return conn.execute(sa.select(r.c.purpose).where(r.c.run_id == run_id)).scalar() == "proficiency"
+
+
+def pt_runs(store, sample_id: str) -> list[str]:
+    """The runs of a PT sample that were not aborted, oldest first."""
+    r = schema.runs
+    query = (sa.select(r.c.run_id).where(r.c.accession == sample_id, r.c.purpose == "proficiency",
+                                         r.c.state != "aborted").order_by(r.c.created_at))
+    with store.engine.connect() as conn:
+        return list(conn.execute(query).scalars())
