@@ -150,3 +150,14 @@ def run_summary(store, row: dict[str, Any], clock, ranges: str = "cff_2017") -> 
 def _side(site: str) -> str:
     """``left_forearm`` -> ``Left forearm``."""
     return site.replace("_", " ").capitalize()
+
+
+def desk_alerts(store) -> list[dict[str, Any]]:
+    """What the QA desk shows above its lists until someone acts: failed PT events without a corrective action
+    recorded since their grading (``sweattest.qa.pt``)."""
+    from sweattest.qa.pt import awaiting_corrective_action
+
+    return [{"kind": "pt", "event": e["event_code"], "provider": e["provider"], "scheme": e["scheme"],
+             "graded_at": e["graded_at"],
+             "failed": [g["sample_id"] for g in e["grades"] if g["grade"] != "acceptable"]}
+            for e in awaiting_corrective_action(store)]

@@ -46,6 +46,7 @@ ROUTES: tuple[tuple[str, tuple[str, ...], tuple[str, ...], Any], ...] = (
     ("/qa/qns", ("GET",), QA, qa_views.qns_page),
     ("/qa/turnaround", ("GET",), QA, qa_views.turnaround_page),
     ("/qa/lis", ("GET",), QA, qa_views.lis_page),
+    ("/qa/pt", ("GET", "POST"), QA, qa_views.pt_page),
     ("/admin/users", ("GET",), ADMIN, qa_views.users_page),
 )
 

@@ -19,9 +19,18 @@ from sweattest.qa.filters import RunFilter, parse_date
 from sweattest.qa.qc_chart import chart_points, qc_choices, render_chart, rule_name
 from sweattest.qa.qns import SOURCE as QNS_SOURCE
 from sweattest.qa.trend import qns_trend, turnaround_trend
-from sweattest.qa.workspace import FLAGS, awaiting_signature, find_runs, full_names, patient_name, run_summary
+from sweattest.qa.workspace import (
+    FLAGS,
+    awaiting_signature,
+    desk_alerts,
+    find_runs,
+    full_names,
+    patient_name,
+    run_summary,
+)
 from sweattest.record.amendable import fields
 from sweattest.record.runs import load_run, stored_order
+from sweattest.record.signoff import REVIEWER_ROLES
 from sweattest.web.accounts import field_of
 from sweattest.web.context import web
 from sweattest.web.plots import bars, trace_svg
@@ -52,8 +61,9 @@ def runs_list(request: Request, user, form) -> Response:
     shown = [r | run_summary(ctx.store, r, ctx.clock, ctx.config.ranges) for r in runs]
     queue = [(r | {"patient": patient_name(stored_order(r))}, meaning)
              for r, meaning in awaiting_signature(ctx.store, user.username, user.role)]
+    alerts = desk_alerts(ctx.store) if user.role in REVIEWER_ROLES else []
     return ctx.render(request, user, "qa_runs.html", runs=shown, chosen=chosen, states=SITE_STATES, total=total,
-                      purposes=PURPOSES, counted=where.counted, queue=queue,
+                      purposes=PURPOSES, counted=where.counted, queue=queue, alerts=alerts,
                       person=_person(names), flags=FLAGS, local=_local(ctx), error=error)
 
 
@@ -168,6 +178,27 @@ def turnaround_page(request: Request, user, form) -> Response:
     chart = bars([(t["month"], t["median_h"]) for t in trend if t["median_h"] is not None], "h")
     return ctx.render(request, user, "qa_turnaround.html", trend=trend, chart=chart, purposes=PURPOSES,
                       purpose=chosen, counted=where.counted, error=error)
+
+
+def pt_page(request: Request, user, form) -> Response:
+    """Proficiency testing: each event with its samples, the lab's results from their blinded runs, the
+    provider's ranges, the grades, the outcome and the corrective actions; a form records a corrective action."""
+    from sweattest.qa import pt as pt_qa
+    from sweattest.record.proficiency import add_corrective_action
+
+    ctx = web(request)
+    error, status = None, 200
+    if form is not None:
+        try:
+            add_corrective_action(ctx.store, event_code=str(form.get("event", "")), found=str(form.get("found", "")),
+                                  done=str(form.get("done", "")), done_by=str(form.get("done_by", "")),
+                                  done_on=str(form.get("done_on", "")), who=user.username)
+            return RedirectResponse("/qa/pt", status_code=303)
+        except SweatTestError as exc:
+            error, status = str(exc), 422
+    events = [(ev, pt_qa.samples_of(ctx.store, ev, ctx.clock)) for ev in reversed(pt_qa.events(ctx.store))]
+    return ctx.render(request, user, "qa_pt.html", status_code=status, events=events, error=error,
+                      source=pt_qa.SOURCE, chosen=form or {})
 
 
 def lis_page(request: Request, user, form) -> Response:
