@@ -75,3 +75,11 @@ def test_a_failed_event_stays_on_the_desk_until_its_corrective_action(client, we
 def test_the_pt_page_is_for_qa(client, web_app):
     log_in(client, "tech")
     assert client.get("/qa/pt", follow_redirects=False).status_code in (303, 403)
+
+
+def test_a_run_of_the_training_bench_is_a_training_run(client, web_app):
+    from tests.web.test_bench_flow import start_run
+
+    log_in(client, "tech")
+    run_url = start_run(client, csrf_of(client))
+    assert web_app.state.web.store.get_run(run_url.rsplit("/", 1)[1])["purpose"] == "training"
