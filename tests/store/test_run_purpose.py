@@ -34,7 +34,6 @@ def _store_before_purposes(store_url, clock, monkeypatch) -> None:
         make_run(store, clock, "R3")
         with store.engine.begin() as conn:
             conn.execute(sa.text("ALTER TABLE runs DROP COLUMN purpose"))
-        assert verify(store).intact
         store.close()
 
 
