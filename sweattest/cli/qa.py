@@ -80,6 +80,8 @@ def _runs(args: argparse.Namespace) -> int:
         text = write_frame(runs_frame(store, where), args.format, args.out)
     finally:
         store.close()
+    if text is not None and args.format == "table":
+        text = f"{where.counted}:\n{text}"  # which runs the list holds (patient runs unless others are named)
     if text is not None:
         sys.stdout.write(text)
     return 0

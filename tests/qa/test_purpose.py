@@ -84,6 +84,11 @@ def test_qns_rate_after_a_demo_counts_only_the_patient_runs(tmp_path, store_url,
     assert main(["qa", "runs", "--db", store_url, "--format", "json", "--purpose", "patient",
                  "--purpose", "simulated"]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 3
+    assert main(["qa", "runs", "--db", store_url]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0] == "patient runs:" and len(table) == 2 + 2  # heading, column names, P1 and P2
+    assert main(["qa", "runs", "--db", store_url, "--purpose", "all"]) == 0
+    assert capsys.readouterr().out.startswith("all runs:\n")
     assert main(["qa", "summary", "--month", "2026-11", "--db", store_url]) == 0
     assert "month 2026-11 (patient runs)" in capsys.readouterr().out
 
