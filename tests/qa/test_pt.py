@@ -221,3 +221,31 @@ def test_the_pack_section_lists_the_graded_samples_of_the_period(lab, tmp_path, 
         assert later.rows == ()
     finally:
         store.close()
+
+
+def test_a_signed_pt_result_is_never_sent_to_the_lis_nor_exported(lab, tmp_path, write_json, capsys):
+    from dataclasses import replace
+
+    from sweattest.core.config import LabConfig, LisConfig
+    from sweattest.core.errors import ValidationError
+    from sweattest.outputs.lims.delivery import export_run
+    from sweattest.outputs.release import sign
+    from sweattest.record import outbox
+    from tests.conftest import PERFORMER_PASSWORD
+
+    assert _run_blinded(lab, tmp_path, write_json) == 0
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    config = replace(LabConfig(), lis=LisConfig(send_to=("127.0.0.1", 2576)), drop_folder=drop)
+    store = open_store(lab)
+    try:
+        [run] = store.list_runs()
+        sign(store, store.clock, run["run_id"], "tech1", PERFORMER_PASSWORD, "performed", config=config)
+        sign(store, store.clock, run["run_id"], "rev1", QA_PASSWORD, "reviewed", config=config)
+        assert store.get_run(run["run_id"])["state"] == "reported"
+        assert outbox.messages(store) == [] and list(drop.iterdir()) == []
+        with pytest.raises(ValidationError, match="is a proficiency-testing sample: its result goes to the PT"):
+            export_run(store, store.clock, run["run_id"], "hl7", drop, config=config)
+        assert list(drop.iterdir()) == []
+    finally:
+        store.close()
