@@ -20,6 +20,7 @@ from typing import Any
 
 from sweattest.bench.instruments.bench import Bench
 from sweattest.bench.order import Order
+from sweattest.bench.proficiency import proficiency_of
 from sweattest.bench.runner import Reporter, Runner
 from sweattest.bench.runner.operator import Operator
 from sweattest.bench.simulation.scenario import Scenario, parse_scenario
@@ -31,6 +32,7 @@ from sweattest.core.procedure import new_run
 from sweattest.core.procedure.model import RunState
 from sweattest.core.procedure.table import SITE_STATES
 from sweattest.core.protocol import Protocol
+from sweattest.core.purpose import PATIENT, PROFICIENCY, SIMULATED, check_purpose
 from sweattest.core.rules.eligibility import Decision, Limits, Override, assess
 from sweattest.core.rules.reagents import lot_block
 from sweattest.record.lease import Lease
@@ -133,9 +135,13 @@ class RunService:
     def start(self, order: Order, *, clock: Clock, scenario: Scenario | None = None,
               operator_for: OperatorFactory | None = None, reporter: Reporter | None = None,
               run_id: str | None = None, extra: dict[str, Any] | None = None,
-              require_simulators: bool = False) -> ActiveRun:
+              require_simulators: bool = False, purpose: str | None = None) -> ActiveRun:
         """Create the run (written ahead) on an open bench and verify the patient. ``require_simulators``:
-        refuse unless every instrument identifies itself as a sweattest simulator (accelerated time)."""
+        refuse unless every instrument identifies itself as a sweattest simulator (accelerated time).
+        ``purpose`` (``sweattest.core.purpose``): default simulated on simulated instruments, else patient."""
+        proficiency = proficiency_of(self.store, order, purpose)
+        purpose = check_purpose(PROFICIENCY if proficiency else purpose or (SIMULATED if scenario is not None
+                                                                            else PATIENT))
         decision = check_order_now(order, clock, self.config.eligibility)
         bench = self.open_bench(clock, order.protocol, order.sites, scenario)
         lease: Lease | None = None
@@ -151,6 +157,8 @@ class RunService:
             doc["analysis"] = self.config.analysis_delay.as_dict()
             if scenario is not None:
                 doc["simulation"] = scenario.as_dict()
+            if proficiency:
+                doc["proficiency"] = proficiency  # provider, scheme, event, sample: the report says PROFICIENCY TEST
             listed = listed_order(self.store, order)
             if listed is not None:
                 doc["lis"] = listed.order  # placer and filler numbers, identifiers, provider: echoed in results
@@ -158,7 +166,7 @@ class RunService:
             created_at = self.store.clock.utcnow()  # a record carries the time it is written
             self.store.create_run(run_id, accession=order.accession, method=order.method, operator=order.operator,
                                   patient_mrn=order.patient.mrn, created_at=created_at, order=doc,
-                                  protocol=order.protocol, lease=lease.for_new_run(),
+                                  protocol=order.protocol, purpose=purpose, lease=lease.for_new_run(),
                                   within=None if listed is None else
                                   partial(mark_started, accession=order.accession, run_id=run_id, at=created_at,
                                           who=order.operator))
@@ -266,10 +274,11 @@ def _operator(operator_for: OperatorFactory | None, simulated: SimulatedOperator
 
 def perform_simulated_run(order: Order, scenario: Scenario, *, store, clock: Clock, out_dir: Path,
                           reporter: Reporter | None = None, run_id: str | None = None,
-                          config: LabConfig | None = None) -> RunResult:
+                          config: LabConfig | None = None, purpose: str | None = None) -> RunResult:
     """A whole simulated run, start to files (the demo, `run --simulate`, tests)."""
     service = RunService(store, config)
-    active = service.start(order, clock=clock, scenario=scenario, reporter=reporter, run_id=run_id)
+    active = service.start(order, clock=clock, scenario=scenario, reporter=reporter, run_id=run_id,
+                           purpose=purpose)
     return service.finish(active, active.perform(), out_dir)
 
 

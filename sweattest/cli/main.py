@@ -36,6 +36,7 @@ COMMANDS: dict[str, str] = {
     "lis": "sweattest.cli.lis",
     "worklist": "sweattest.cli.worklist",
     "validate": "sweattest.cli.validate",
+    "pt": "sweattest.cli.pt",
 }
 
 

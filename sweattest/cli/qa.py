@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sweattest.cli.options import add_config_option
 from sweattest.cli.storeopts import add_db_option, store_from
+from sweattest.core.purpose import PURPOSES, parse_purposes
 from sweattest.qa.filters import RunFilter, parse_date
 from sweattest.qa.qc_chart import chart_points, render_chart
 from sweattest.qa.qns import format_qns, qns_rate
@@ -46,6 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                            description="Summary of one month (UTC dates).")
     s.add_argument("--month", required=True, metavar="YYYY-MM")
     s.add_argument("--format", default="table", choices=("table", "json"))
+    _purpose_option(s)
     add_db_option(s)
     s.set_defaults(func=_summary)
     k = actions.add_parser("pack", help="the accreditation evidence pack of a period (PDF and CSV tables)",
@@ -70,12 +72,19 @@ def _filters(p: argparse.ArgumentParser, *, status: bool) -> None:
     p.add_argument("--method")
     if status:
         p.add_argument("--status", help="run state, e.g. reported, aborted, result_ready")
+    _purpose_option(p)
     add_db_option(p)
+
+
+def _purpose_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--purpose", action="append", metavar="PURPOSE",
+                   help=f"count runs of this purpose ({', '.join(PURPOSES)}, or all; repeatable); "
+                        "default: patient runs only")
 
 
 def _where(args: argparse.Namespace) -> RunFilter:
     return RunFilter(parse_date(args.date_from, "--from"), parse_date(args.date_to, "--to"), args.operator,
-                     getattr(args, "status", None), args.method)
+                     getattr(args, "status", None), args.method, parse_purposes(args.purpose))
 
 
 def _runs(args: argparse.Namespace) -> int:
@@ -85,6 +94,8 @@ def _runs(args: argparse.Namespace) -> int:
         text = write_frame(runs_frame(store, where), args.format, args.out)
     finally:
         store.close()
+    if text is not None and args.format == "table":
+        text = f"{where.counted}:\n{text}"  # which runs the list holds (patient runs unless others are named)
     if text is not None:
         sys.stdout.write(text)
     return 0
@@ -98,7 +109,7 @@ def _qns(args: argparse.Namespace) -> int:
     finally:
         store.close()
     if args.format == "table":
-        sys.stdout.write(format_qns(frame))
+        sys.stdout.write(format_qns(frame, where.counted))
     else:
         sys.stdout.write(write_frame(frame, args.format, None) or "")
     return 0
@@ -122,9 +133,10 @@ def _chart(args: argparse.Namespace) -> int:
 
 
 def _summary(args: argparse.Namespace) -> int:
+    purposes = parse_purposes(args.purpose)
     store = store_from(args)
     try:
-        summary = month_summary(store, args.month)
+        summary = month_summary(store, args.month, purposes)
     finally:
         store.close()
     print(json.dumps(summary) if args.format == "json" else format_summary(summary), end="\n" if args.format ==

@@ -36,9 +36,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     source.add_argument("--order", type=Path, help="the test order (JSON), for a lab without an LIS feed")
     source.add_argument("--accession", metavar="ACC",
                         help="run the open order ACC of the worklist (from the LIS; `sweattest worklist`)")
-    p.add_argument("--operator", help="with --accession: who performs the test")
-    p.add_argument("--lot", help="with --accession: the pilocarpine lot (as on the pack)")
-    p.add_argument("--lot-expires", metavar="YYYY-MM-DD", help="with --accession: the lot's expiry date")
+    source.add_argument("--pt-sample", metavar="SAMPLE",
+                        help="run a registered proficiency-testing sample blinded (`sweattest pt`; docs/pt.md)")
+    p.add_argument("--operator", help="with --accession or --pt-sample: who performs the test")
+    p.add_argument("--lot", help="with --accession or --pt-sample: the pilocarpine lot (as on the pack)")
+    p.add_argument("--lot-expires", metavar="YYYY-MM-DD", help="with --accession or --pt-sample: the lot's expiry "
+                                                               "date")
+    p.add_argument("--method", default="macroduct", help="with --pt-sample: the method (default macroduct)")
+    p.add_argument("--site", action="append", dest="sites", metavar="SITE",
+                   help="with --pt-sample: the site(s) to run (default left_forearm)")
     p.add_argument("--simulate", type=Path, metavar="SCENARIO", default=None,
                    help="simulated truth and faults (JSON); the instruments are simulators")
     add_run_options(p)
@@ -52,9 +58,37 @@ PERFORMERS = ("tech", "reviewer")
 
 def _run(args: argparse.Namespace) -> int:
     scenario = read_json(args.simulate, "scenario") if args.simulate is not None else None
+    if args.pt_sample is not None:
+        return execute(_pt_order(args), scenario, args)
     if args.accession is None:
         return execute(read_json(args.order, "order"), scenario, args)
     return execute(_worklist_order(args), scenario, args)
+
+
+def _bench_details(args: argparse.Namespace, option: str) -> None:
+    missing = [f"--{name.replace('_', '-')}" for name in ("operator", "lot", "lot_expires")
+               if not (getattr(args, name) or "").strip()]
+    if missing:
+        raise ValidationError(f"{option}: give {', '.join(missing)} too (who performs the test, and the "
+                              "pilocarpine lot from the pack)")
+
+
+def _pt_order(args: argparse.Namespace) -> dict[str, Any]:
+    """The blinded order of the registered PT sample ``--pt-sample``."""
+    from sweattest.bench.proficiency import pt_order
+    from sweattest.record.proficiency import find_sample
+
+    _bench_details(args, "--pt-sample")
+    store = open_store(args.db)
+    try:
+        sample = find_sample(store, args.pt_sample)
+    finally:
+        store.close()
+    if sample is None:
+        raise ValidationError(f"--pt-sample {args.pt_sample.strip()!r}: not a registered PT sample; add it with "
+                              "`sweattest pt sample add` first (`sweattest pt list` shows them)")
+    return pt_order(sample, operator=args.operator.strip(), method=args.method, sites=args.sites or ["left_forearm"],
+                    lot=args.lot.strip(), expires=args.lot_expires.strip())
 
 
 def _worklist_order(args: argparse.Namespace) -> dict[str, Any]:
@@ -62,11 +96,7 @@ def _worklist_order(args: argparse.Namespace) -> dict[str, Any]:
     from sweattest.lis.worklist import bench_order
     from sweattest.record.worklist import open_order
 
-    missing = [f"--{name.replace('_', '-')}" for name in ("operator", "lot", "lot_expires")
-               if not (getattr(args, name) or "").strip()]
-    if missing:
-        raise ValidationError(f"--accession: give {', '.join(missing)} too (who performs the test, and the "
-                              "pilocarpine lot from the pack)")
+    _bench_details(args, "--accession")
     config = load_config(args.config)
     store = open_store(args.db)
     try:

@@ -1,4 +1,5 @@
-"""Filters shared by the QA queries: date range (UTC dates, inclusive), operator, status, method."""
+"""Filters shared by the QA queries: date range (UTC dates, inclusive), operator, status, method, and the runs'
+purposes (patient runs only unless others are named: ``sweattest.core.purpose``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import sqlalchemy as sa
 
 from sweattest.core.errors import ValidationError
+from sweattest.core.purpose import PATIENT, PURPOSES, describe
 from sweattest.record.store import schema
 
 
@@ -18,6 +20,7 @@ class RunFilter:
     operator: str | None = None
     status: str | None = None
     method: str | None = None
+    purposes: tuple[str, ...] = (PATIENT,)
 
     def apply(self, query: sa.Select) -> sa.Select:
         runs = schema.runs
@@ -30,7 +33,14 @@ class RunFilter:
         for column, value in (("operator", self.operator), ("state", self.status), ("method", self.method)):
             if value:
                 query = query.where(runs.c[column] == value)
+        if set(self.purposes) != set(PURPOSES):
+            query = query.where(runs.c.purpose.in_(self.purposes))
         return query
+
+    @property
+    def counted(self) -> str:
+        """The runs counted, as a heading names them ("patient runs")."""
+        return describe(self.purposes)
 
 
 def parse_date(text: str | None, option: str) -> date | None:

@@ -25,6 +25,7 @@ from sweattest.outputs.files import write_atomic
 from sweattest.qa.filters import RunFilter
 from sweattest.qa.pack_section import PackSection, SectionBuilder
 from sweattest.qa.pack_sections import amendments_section, audit_section, qc_section, qns_section, turnaround_section
+from sweattest.qa.pt import pack_section as pt_section
 from sweattest.record.audit import head
 
 #: The pack's sections, in print order.
@@ -32,7 +33,7 @@ SECTION_BUILDERS: list[SectionBuilder] = [
     qns_section,
     qc_section,
     # calibrations and calibration verifications (calibration records): its pack_section here
-    # proficiency testing results per event (PT records): its pack_section here
+    pt_section,
     # operator competency (tests per operator, training and assessments): its pack_section here
     # skin reactions and adverse events (per operator and inducer): its pack_section here
     turnaround_section,

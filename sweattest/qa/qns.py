@@ -41,10 +41,10 @@ def qns_rate(store, where: RunFilter | None = None, *, by_operator: bool = True)
     return frame
 
 
-def format_qns(frame: pd.DataFrame) -> str:
+def format_qns(frame: pd.DataFrame, counted: str = "patient runs") -> str:
     if frame.empty:
-        return "no tests with a measured sample match\n"
-    lines = [f"QNS rate per test; targets {SOURCE}: <= 5 % over 3 months, <= 10 % up to 3 months",
+        return f"no tests with a measured sample match ({counted})\n"
+    lines = [f"QNS rate per test of {counted}; targets {SOURCE}: <= 5 % over 3 months, <= 10 % up to 3 months",
              f"{'operator':<14} {'month':<8} {'age':<8} {'tests':>7} {'QNS':>6} {'rate':>7} {'target':>7}"]
     for row in frame.itertuples(index=False):
         target = "-" if pd.isna(row.target_pct) else f"{row.target_pct:.0f} %"

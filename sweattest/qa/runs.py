@@ -15,7 +15,7 @@ from sweattest.qa.filters import RunFilter
 from sweattest.record.store import schema
 
 RUN_COLUMNS = ("run_id", "accession", "status", "operator", "method", "started_at", "reported_at",
-               "patient_mrn", "age_group", "sites_measured", "qns")
+               "patient_mrn", "age_group", "sites_measured", "qns", "purpose")
 FORMATS = ("table", "csv", "json", "parquet")
 
 
@@ -23,7 +23,7 @@ def runs_frame(store, where: RunFilter | None = None) -> pd.DataFrame:
     r = schema.runs
     query = sa.select(r.c.run_id, r.c.accession, r.c.state.label("status"), r.c.operator, r.c.method,
                       r.c.created_at.label("started_at"), r.c.reported_at, r.c.patient_mrn, r.c.age_group,
-                      r.c.sites_measured, r.c.qns).order_by(r.c.created_at, r.c.run_id)
+                      r.c.sites_measured, r.c.qns, r.c.purpose).order_by(r.c.created_at, r.c.run_id)
     query = (where or RunFilter()).apply(query)
     with store.engine.connect() as conn:
         rows = conn.execute(query).all()

@@ -7,13 +7,14 @@ from typing import Any
 
 import pandas as pd
 
+from sweattest.qa.filters import RunFilter
 from sweattest.qa.qns import qns_rate
 from sweattest.qa.runs import runs_frame
 
 
-def qns_trend(store) -> list[dict[str, Any]]:
+def qns_trend(store, where: RunFilter | None = None) -> list[dict[str, Any]]:
     """Per month: tests with a sample, QNS tests, rate in %, and whether an age group broke its target."""
-    frame = qns_rate(store, by_operator=False)
+    frame = qns_rate(store, where, by_operator=False)
     out = []
     for month, rows in frame.groupby("month", sort=True):
         tests, qns = int(rows["tests"].sum()), int(rows["qns"].sum())
@@ -22,9 +23,9 @@ def qns_trend(store) -> list[dict[str, Any]]:
     return out
 
 
-def turnaround_trend(store) -> list[dict[str, Any]]:
+def turnaround_trend(store, where: RunFilter | None = None) -> list[dict[str, Any]]:
     """Per month of the start: runs, runs reported, median and 90th percentile hours from start to report."""
-    runs = runs_frame(store)
+    runs = runs_frame(store, where)
     if runs.empty:
         return []
     runs["month"] = runs["started_at"].dt.strftime("%Y-%m")

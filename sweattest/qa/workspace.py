@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from sweattest.core.errors import SweatTestError
+from sweattest.core.purpose import PATIENT
 from sweattest.outputs.report.stored import stored_record
 from sweattest.qa.filters import RunFilter
 from sweattest.record.runs import stored_order
@@ -30,7 +31,8 @@ CATEGORY_WORDS = {"cf_unlikely": "CF unlikely", "intermediate": "intermediate", 
 FLAGS = {"H": "chloride in the CF-likely band", "A": "chloride in the intermediate band",
          "QNS": "quantity not sufficient", "QC": "QC rejected, or none recorded for the analysis",
          "repeat": "repeat recommended",
-         "amended": "result corrected after release", "training": "simulated (training) run"}
+         "amended": "result corrected after release", "simulated": "simulated run (demo, `run --simulate`)",
+         "training": "training run on simulated instruments", "proficiency": "proficiency-testing sample"}
 
 
 def full_names(store) -> dict[str, str]:
@@ -119,7 +121,7 @@ def run_summary(store, row: dict[str, Any], clock, ranges: str = "cff_2017") -> 
     order = stored_order(row)
     out = {"patient": patient_name(order), "mrn": row["patient_mrn"], "result": [], "interpretation": "",
            "wording": "",
-           "flags": ["training"] if "simulation" in order else []}
+           "flags": [] if row.get("purpose", PATIENT) == PATIENT else [row["purpose"]]}
     try:
         record = stored_record(store, row["run_id"], clock, ranges)
     except SweatTestError as exc:
@@ -148,3 +150,14 @@ def run_summary(store, row: dict[str, Any], clock, ranges: str = "cff_2017") -> 
 def _side(site: str) -> str:
     """``left_forearm`` -> ``Left forearm``."""
     return site.replace("_", " ").capitalize()
+
+
+def desk_alerts(store) -> list[dict[str, Any]]:
+    """What the QA desk shows above its lists until someone acts: failed PT events without a corrective action
+    recorded since their grading (``sweattest.qa.pt``)."""
+    from sweattest.qa.pt import awaiting_corrective_action
+
+    return [{"kind": "pt", "event": e["event_code"], "provider": e["provider"], "scheme": e["scheme"],
+             "graded_at": e["graded_at"],
+             "failed": [g["sample_id"] for g in e["grades"] if g["grade"] != "acceptable"]}
+            for e in awaiting_corrective_action(store)]

@@ -70,7 +70,9 @@ def run_record(run: RunState, order: dict[str, Any], *, generated_at, qc: dict[s
         "generated_at": generated_at.isoformat(),
         # a simulated (demo, training) run must never pass for a patient result; its scenario stays in the store
         "simulated": "simulation" in order,
-        "order": {k: v for k, v in order.items() if k not in {"simulation", "eligibility", "analysis"}},
+        "order": {k: v for k, v in order.items() if k not in {"simulation", "eligibility", "analysis", "proficiency"}},
+        # a proficiency-testing sample run blinded (provider, scheme, event, sample): never a patient result
+        **({"proficiency": order["proficiency"]} if "proficiency" in order else {}),
         "eligibility": eligibility,
         "method": {"name": p.name, "title": p.title, "collection_device": p.device,
                    "collection_kind": p.collection_kind, "analysis": p.analysis_method,

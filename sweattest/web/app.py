@@ -50,6 +50,7 @@ ROUTES: tuple[tuple[str, tuple[str, ...], tuple[str, ...], Any], ...] = (
     ("/qa/pack.zip", ("GET",), QA, qa_views.pack_zip),
     ("/qa/validations", ("GET",), QA, qa_views.validations_page),
     ("/qa/lis", ("GET",), QA, qa_views.lis_page),
+    ("/qa/pt", ("GET", "POST"), QA, qa_views.pt_page),
     ("/admin/users", ("GET",), ADMIN, qa_views.users_page),
 )
 

@@ -22,6 +22,7 @@ from sweattest.core.clock import Clock, VirtualClock
 from sweattest.core.config import LabConfig
 from sweattest.core.errors import ProcedureError, RunLeased, ValidationError
 from sweattest.core.protocol import Protocol
+from sweattest.core.purpose import TRAINING
 from sweattest.core.rules.adequacy import check_plausible
 from sweattest.core.units import format_quantity, parse_quantity
 from sweattest.record.runs import load_run
@@ -300,7 +301,7 @@ class BenchManager:
         active = self.service.start(
             order, clock=self._run_clock() if scenario is not None else self.clock, scenario=scenario,
             operator_for=lambda simulated: WebOperator(operator_name, simulated, order.protocol, station),
-            reporter=reporter)
+            reporter=reporter, purpose=TRAINING if self.simulate else None)
         view.run_id = active.run_id
         self._launch(BenchSession(active, view, reporter, self._clock_time))
         return active.run_id

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -10,6 +11,7 @@ from starlette.responses import RedirectResponse, Response
 from sweattest.core.errors import SweatTestError
 from sweattest.core.procedure.model import SITES
 from sweattest.core.rules.findings import Severity
+from sweattest.record.proficiency import find_sample
 from sweattest.record.runs import load_run
 from sweattest.record.store.chain import append_audit
 from sweattest.web import drafts
@@ -41,12 +43,13 @@ def new_test(request: Request, user, form) -> Response:
                           accession=flash.get("accession", ""))
     accession = str(form.get("accession", ""))
     try:
-        draft = drafts.open_draft(ctx.order_book, accession, user.username, ctx.config.protocol_folder)
+        draft = drafts.open_draft(ctx.order_book, accession, user.username, ctx.config.protocol_folder,
+                                  pt_sample=partial(find_sample, ctx.store))
     except SweatTestError as exc:
         request.session["bench_flash"] = {"error": str(exc), "accession": accession}
         return RedirectResponse("/bench/new", status_code=303)
     ctx.drafts[draft.id] = draft
-    return RedirectResponse(f"/bench/draft/{draft.id}/identify", status_code=303)
+    return RedirectResponse(f"/bench/draft/{draft.id}/{draft.next_step}", status_code=303)
 
 
 def draft_step(request: Request, user, form) -> Response:
@@ -71,7 +74,10 @@ def draft_step(request: Request, user, form) -> Response:
             draft.flash = {"step": step, "error": str(exc), "form": {k: form.getlist(k) for k in form.keys()}}
             return RedirectResponse(here, status_code=303)
         if step in draft.done:
-            return _after(ctx, draft, step, user)
+            try:
+                return _after(ctx, draft, step, user)
+            except SweatTestError as exc:  # the run service refused to start (a PT sample run already): no run
+                return _cancel(request, ctx, draft, step, str(exc), user)
         draft.flash = {"step": step, "error": None, "form": {k: form.getlist(k) for k in form.keys()}}
         return RedirectResponse(here, status_code=303)
     if step != draft.next_step and step not in draft.done:

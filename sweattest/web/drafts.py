@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import copy
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 from sweattest.bench.order import Order, parse_order
+from sweattest.bench.proficiency import pt_order
 from sweattest.bench.service import eligibility_of
 from sweattest.core.errors import ValidationError
 from sweattest.core.procedure.model import SITES
@@ -19,6 +21,7 @@ from sweattest.core.protocol import list_protocols, load_protocol
 from sweattest.core.rules.eligibility import CONDITIONS, DEFAULT_LIMITS, Limits, Override
 from sweattest.core.rules.findings import Finding, Severity
 from sweattest.core.rules.reagents import lot_block
+from sweattest.record.proficiency import PTSample
 
 STEPS = ("identify", "eligibility", "method", "lot", "checklist")
 
@@ -61,11 +64,18 @@ class Draft:
 
 
 def open_draft(order_book: dict[str, dict[str, Any]], accession: str, owner: str,
-               protocols: Path | None = None) -> Draft:
-    """A draft from the order the scanned accession label names."""
+               protocols: Path | None = None, pt_sample: Callable[[str], PTSample | None] | None = None) -> Draft:
+    """A draft from the order the scanned accession label names, or, for the id of a registered
+    proficiency-testing sample (``pt_sample`` looks it up), the sample's blinded order: no patient to identify."""
     code = accession.strip()
     if not code:
         raise ValidationError("accession: scan the accession label on the request form")
+    sample = pt_sample(code) if pt_sample is not None and code not in order_book else None
+    if sample is not None:
+        order = pt_order(sample, operator=owner, method="macroduct", sites=["left_forearm"], lot="to scan",
+                         expires="2000-01-01")  # the lot step scans the real one
+        return Draft(id=secrets.token_urlsafe(9), owner=owner, order=order, protocols=protocols,
+                     ordered={"conditions": [], "overrides": []}, done={"identify"})
     if code not in order_book:
         raise ValidationError(f"accession {code}: no open order with this number. Check the label, or ask the "
                               "ward to send the order")

@@ -12,20 +12,30 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from sweattest.core.errors import SweatTestError
 from sweattest.core.procedure.table import SITE_STATES
+from sweattest.core.purpose import PURPOSES, parse_purposes
 from sweattest.qa import QNS_TARGETS, qns_rate
 from sweattest.qa.audit_trail import audit_rows, person
 from sweattest.qa.filters import RunFilter, parse_date
 from sweattest.qa.qc_chart import chart_points, qc_choices, render_chart, rule_name
 from sweattest.qa.qns import SOURCE as QNS_SOURCE
 from sweattest.qa.trend import qns_trend, turnaround_trend
-from sweattest.qa.workspace import FLAGS, awaiting_signature, find_runs, full_names, patient_name, run_summary
+from sweattest.qa.workspace import (
+    FLAGS,
+    awaiting_signature,
+    desk_alerts,
+    find_runs,
+    full_names,
+    patient_name,
+    run_summary,
+)
 from sweattest.record.amendable import fields
 from sweattest.record.runs import load_run, stored_order
+from sweattest.record.signoff import REVIEWER_ROLES
 from sweattest.web.accounts import field_of
 from sweattest.web.context import web
 from sweattest.web.plots import bars, trace_svg
 
-FILTERS = ("state", "method", "date_from", "date_to")
+FILTERS = ("state", "method", "date_from", "date_to", "purpose")
 #: Rows a runs list shows (newest first); each row's result is replayed from its events.
 SHOWN = 50
 
@@ -42,15 +52,33 @@ def runs_list(request: Request, user, form) -> Response:
     try:
         where = RunFilter(date_from=parse_date(chosen["date_from"] or None, "From"),
                           date_to=parse_date(chosen["date_to"] or None, "To"),
-                          status=chosen["state"] or None, method=chosen["method"] or None)
+                          status=chosen["state"] or None, method=chosen["method"] or None,
+                          purposes=_purposes(chosen["purpose"]))
         runs, total = find_runs(ctx.store, where, chosen["q"], names, SHOWN)
     except SweatTestError as exc:
         error = str(exc)
+        where = RunFilter()
     shown = [r | run_summary(ctx.store, r, ctx.clock, ctx.config.ranges) for r in runs]
     queue = [(r | {"patient": patient_name(stored_order(r))}, meaning)
              for r, meaning in awaiting_signature(ctx.store, user.username, user.role)]
+    alerts = desk_alerts(ctx.store) if user.role in REVIEWER_ROLES else []
     return ctx.render(request, user, "qa_runs.html", runs=shown, chosen=chosen, states=SITE_STATES, total=total,
-                      queue=queue, person=_person(names), flags=FLAGS, local=_local(ctx), error=error)
+                      purposes=PURPOSES, counted=where.counted, queue=queue, alerts=alerts,
+                      person=_person(names), flags=FLAGS, local=_local(ctx), error=error)
+
+
+def _purposes(value: str) -> tuple[str, ...]:
+    """The purpose filter of a QA page: empty for patient runs, a purpose, or "all"."""
+    return parse_purposes([value] if value else None, "Purpose")
+
+
+def _where_purpose(request: Request) -> tuple[RunFilter, str, str | None]:
+    """(the filter, the purpose chosen, an error) from a dashboard's ``?purpose=``."""
+    chosen = request.query_params.get("purpose", "").strip()
+    try:
+        return RunFilter(purposes=_purposes(chosen)), chosen, None
+    except SweatTestError as exc:
+        return RunFilter(), "", str(exc)
 
 
 def _person(names: dict[str, str]):
@@ -134,18 +162,43 @@ def qc_png(request: Request, user, form) -> Response:
 def qns_page(request: Request, user, form) -> Response:
     """The QNS rate per month (all operators) with its trend, and per operator, month and age group."""
     ctx = web(request)
-    rows = qns_rate(ctx.store).to_dict("records")
-    trend = qns_trend(ctx.store)
+    where, chosen, error = _where_purpose(request)
+    rows = qns_rate(ctx.store, where).to_dict("records")
+    trend = qns_trend(ctx.store, where)
     chart = bars([(t["month"], t["rate_pct"]) for t in trend], "%", limits=sorted(set(QNS_TARGETS.values())))
-    return ctx.render(request, user, "qa_qns.html", rows=rows, trend=trend, chart=chart, source=QNS_SOURCE)
+    return ctx.render(request, user, "qa_qns.html", rows=rows, trend=trend, chart=chart, source=QNS_SOURCE,
+                      purposes=PURPOSES, purpose=chosen, counted=where.counted, error=error)
 
 
 def turnaround_page(request: Request, user, form) -> Response:
     """Hours from the start of a run to its report, per month: median and 90th percentile, with the trend."""
     ctx = web(request)
-    trend = turnaround_trend(ctx.store)
+    where, chosen, error = _where_purpose(request)
+    trend = turnaround_trend(ctx.store, where)
     chart = bars([(t["month"], t["median_h"]) for t in trend if t["median_h"] is not None], "h")
-    return ctx.render(request, user, "qa_turnaround.html", trend=trend, chart=chart)
+    return ctx.render(request, user, "qa_turnaround.html", trend=trend, chart=chart, purposes=PURPOSES,
+                      purpose=chosen, counted=where.counted, error=error)
+
+
+def pt_page(request: Request, user, form) -> Response:
+    """Proficiency testing: each event with its samples, the lab's results from their blinded runs, the
+    provider's ranges, the grades, the outcome and the corrective actions; a form records a corrective action."""
+    from sweattest.qa import pt as pt_qa
+    from sweattest.record.proficiency import add_corrective_action
+
+    ctx = web(request)
+    error, status = None, 200
+    if form is not None:
+        try:
+            add_corrective_action(ctx.store, event_code=str(form.get("event", "")), found=str(form.get("found", "")),
+                                  done=str(form.get("done", "")), done_by=str(form.get("done_by", "")),
+                                  done_on=str(form.get("done_on", "")), who=user.username)
+            return RedirectResponse("/qa/pt", status_code=303)
+        except SweatTestError as exc:
+            error, status = str(exc), 422
+    events = [(ev, pt_qa.samples_of(ctx.store, ev, ctx.clock)) for ev in reversed(pt_qa.events(ctx.store))]
+    return ctx.render(request, user, "qa_pt.html", status_code=status, events=events, error=error,
+                      source=pt_qa.SOURCE, chosen=form or {})
 
 
 def pack_page(request: Request, user, form, error: str | None = None, status_code: int = 200) -> Response:

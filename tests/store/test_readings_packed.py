@@ -118,7 +118,8 @@ def test_an_old_store_is_packed_and_chained_when_opened(store_url, clock, monkey
         assert result.intact and result.rows == 1 + 1 + 1  # the run, its event, one block
         with store.engine.connect() as conn:
             whats = conn.execute(sa.text("SELECT what FROM audit ORDER BY id")).scalars().all()
-        assert whats == ["chain_existing_rows"] * 3 + ["pack_readings"]  # runs, events, readings; then packed
+        # runs, events, readings; then packed; then the run chained again with its purpose
+        assert whats == ["chain_existing_rows"] * 3 + ["pack_readings", "chain_run_purposes"]
     finally:
         store.close()
 

@@ -32,6 +32,18 @@ VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "tablet": {"width": 800,
 CONTROLS = "button, input:not([type=hidden]), select, textarea, header a, a.button, nav a"
 
 
+def _failed_pt_event(store, clock) -> None:
+    """A graded PT event whose sample was never run: failed, its corrective action due (desk and /qa/pt)."""
+    from sweattest.qa.pt import grade_event
+    from sweattest.record import proficiency as pt
+
+    pt.add_event(store, provider="CAP", scheme="SW", event_code="SW-A-2026", received_on="2026-11-02",
+                 due_on="2026-11-30", who="rev1")
+    pt.add_sample(store, event_code="SW-A-2026", sample_id="SW-01", who="rev1")
+    pt.set_targets(store, sample_id="SW-01", target="40", low="35", high="45", who="rev1")
+    grade_event(store, "SW-A-2026", clock, who="rev1")
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     """The app with a finished demo run (result to sign), an amended reported run and QC with violations."""
@@ -53,6 +65,7 @@ def site(tmp_path_factory):
 
     record_validation(store, at=clock.utcnow(), who="rev1", version="0.1.0", outcome="PASS", report_sha256="ab" * 32,
                       report_name="sweattest-validation-2026-11-20.pdf", failed=[])
+    _failed_pt_event(store, clock)
     order = parse_order(DEMO_ORDER)
     done = perform_simulated_run(order, parse_scenario(DEMO_SCENARIO, order.sites), store=store, clock=clock,
                                  out_dir=folder / "out").run.run_id
@@ -229,7 +242,7 @@ def test_every_screen_meets_wcag_aa_without_sideways_scrolling(page, site, shots
     for name, path in (("qa-queue", "/qa/runs"), ("qa-amended", f"/qa/runs/{site['amended']}"),
                        ("qa-qc", "/qa/qc"), ("qa-qns", "/qa/qns"), ("qa-turnaround", "/qa/turnaround"),
                        ("qa-lis", "/qa/lis"), ("qa-pack", "/qa/pack"),
-                       ("qa-validations", "/qa/validations")):
+                       ("qa-validations", "/qa/validations"), ("qa-pt", "/qa/pt")):
         visit(name, path)
     log_in(page, base, "admin")
     visit("admin-users", "/admin/users")

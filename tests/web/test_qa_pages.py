@@ -33,10 +33,34 @@ def test_levey_jennings_chart_of_the_controls_run_at_the_bench(client):
     assert png.content.startswith(b"\x89PNG") and len(png.content) > 5000
 
 
-def test_qns_rate_table_lists_the_runs(client):
+def test_qns_rate_table_lists_the_runs_asked_for_by_purpose(client):
+    """The module's run is simulated: the QNS page counts patient runs only, and the simulated run when asked."""
     log_in(client, "reviewer")
     page = client.get("/qa/qns")
-    assert page.status_code == 200 and "tech1" in page.text and "No runs yet" not in page.text
+    assert page.status_code == 200 and "QNS rate: patient runs" in page.text and "tech1" not in page.text
+    assert "No tests of patient runs with a measured sample yet" in page.text
+    page = client.get("/qa/qns?purpose=simulated")
+    assert page.status_code == 200 and "QNS rate: simulated runs" in page.text and "tech1" in page.text
+    assert "tech1" in client.get("/qa/qns?purpose=all").text
+
+
+def test_turnaround_and_runs_pages_count_patient_runs_unless_asked(client):
+    log_in(client, "reviewer")
+    page = client.get("/qa/turnaround")
+    assert "Turnaround time: patient runs" in page.text and "No patient runs yet" in page.text
+    assert 'id="turnaround"' in client.get("/qa/turnaround?purpose=simulated").text
+    page = client.get("/qa/runs")
+    assert "Runs: patient runs" in page.text and "ST-2026-000123" not in page.text.split('id="runs-title"')[1]
+    page = client.get("/qa/runs?purpose=all")
+    assert "Runs: all runs" in page.text and "ST-2026-000123" in page.text.split('id="runs-title"')[1]
+    assert "simulated" in page.text.split('id="runs"')[1]  # the row's flag
+
+
+def test_an_unknown_purpose_is_refused_in_one_line(client):
+    log_in(client, "reviewer")
+    page = client.get("/qa/qns?purpose=bogus")
+    assert page.status_code == 200 and 'role="alert"' in page.text and "bogus" in page.text
+    assert "use one of patient, simulated, training, proficiency or all" in page.text
 
 
 def test_lis_page_shows_the_results_the_lis_refused(client, web_app):

@@ -62,7 +62,16 @@ def _row(record: dict[str, Any], s: dict[str, Any]) -> list[Any]:
             interp["category"], interp["wording"], interp["repeat_recommended"], interp["ranges"]["name"],
             s["flag"],
             record["performed"]["by"], reviewed.get("by"), utc(reviewed.get("at")), utc(report.get("released_at")),
-            order.get("comment"), bool(record.get("simulated"))]
+            _comment(record, order), bool(record.get("simulated") or record.get("proficiency"))]
+
+
+def _comment(record: dict[str, Any], order: dict[str, Any]) -> str | None:
+    """The order's comment; a proficiency-testing sample's row says so first (its ``simulated`` column is true:
+    not a production result)."""
+    pt = record.get("proficiency")
+    if not pt:
+        return order.get("comment")
+    return "; ".join(t for t in (f"PROFICIENCY TEST {pt['provider']} event {pt['event']}", order.get("comment")) if t)
 
 
 #: chloride_text of a site without chloride: never blank.

@@ -21,6 +21,7 @@ from sweattest.core.config import LabConfig
 from sweattest.core.errors import SweatTestError, ValidationError
 from sweattest.outputs.files import file_safe, write_atomic
 from sweattest.record import outbox
+from sweattest.record.proficiency import is_proficiency_run
 from sweattest.record.store.chain import append_audit
 
 FORMATS = ("hl7", "csv", "fhir")
@@ -77,6 +78,9 @@ def export_run(store, clock: Clock, run_id: str, fmt: str, folder: Path, *, conf
     folder = Path(folder)
     if not folder.is_dir():
         raise ValidationError(f"--to {folder}: not a folder; create it or give the LIMS drop folder")
+    if _proficiency(store, run_id):
+        raise ValidationError(f"run {run_id} is a proficiency-testing sample: its result goes to the PT provider "
+                              "(`sweattest pt list`), never to the LIMS; its own files say PROFICIENCY TEST")
     record = stored_record(store, run_id, clock, config.ranges)
     name = export_name(record, fmt)
     target = folder / name
@@ -114,6 +118,8 @@ def lis_release(config: LabConfig, clock: Clock, actor: str):
     destination = "{}:{}".format(*config.lis.send_to)
 
     def release(conn, run_id: str, version: int) -> None:
+        if is_proficiency_run(conn, run_id):
+            return  # a PT sample's result goes to the provider, never to the LIS
         outbox.queue(conn, run_id=run_id, version=version, fmt="hl7", channel=outbox.MLLP, destination=destination,
                      name=f"{run_id}_v{version}.hl7", control_id=None, body=None, at=clock.utcnow(), who=actor)
     return release
@@ -153,7 +159,7 @@ def deliver_on_signoff(store, clock: Clock, run_id: str, config: LabConfig, acto
     except SweatTestError as exc:
         raise DeliveryError(f"run {run_id} is signed and queued for the LIS, but its message could not be "
                             f"written: {exc}; it is written when the LIS sender starts") from None
-    if config.drop_folder is None:
+    if config.drop_folder is None or _proficiency(store, run_id):
         return []
     try:
         return [export_run(store, clock, run_id, fmt, config.drop_folder, config=config, actor=actor)
@@ -162,6 +168,11 @@ def deliver_on_signoff(store, clock: Clock, run_id: str, config: LabConfig, acto
         raise DeliveryError(f"run {run_id} is signed, but delivery to the LIMS drop folder {config.drop_folder} "
                             f"failed: {exc}; fix the folder and run `sweattest export {run_id} --format hl7` "
                             "(and csv)") from None
+
+
+def _proficiency(store, run_id: str) -> bool:
+    with store.engine.connect() as conn:
+        return is_proficiency_run(conn, run_id)
 
 
 def _already_delivered(store, run_id: str, name: str, folder: Path) -> bool:

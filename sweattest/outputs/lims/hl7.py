@@ -44,7 +44,8 @@ def render_oru(record: dict[str, Any], config: LabConfig | None = None, *, sent_
     """The ORU^R01 message for ``record``'s current version; segments end with CR."""
     config = config or LabConfig()
     status = RESULT_STATUS[record["report"]["status"]]
-    segments = [_msh(config, sent_at, control_id or new_control_id(), bool(record.get("simulated"))),
+    not_production = bool(record.get("simulated") or record.get("proficiency"))
+    segments = [_msh(config, sent_at, control_id or new_control_id(), not_production),
                 _pid(record, config), _pv1(record), _orc(record, config), _obr(record, config, status)]
     segments += _notes(record)
     performer = _performer(config)
@@ -144,6 +145,10 @@ def _obr(record: dict[str, Any], config: LabConfig, status: str) -> str:
 
 def _notes(record: dict[str, Any]) -> list[str]:
     texts: list[str] = []
+    pt = record.get("proficiency")
+    if pt:
+        texts.append(f"PROFICIENCY TEST: {pt['provider']} {pt['scheme']}, event {pt['event']}, sample "
+                     f"{pt['sample']}; not a patient result")
     interp = record["interpretation"]
     texts.append(f"Interpretation: {interp['wording']}")
     ranges = interp["ranges"]

@@ -1,12 +1,15 @@
-"""Rows stored before the whole record was chained (migration 8) enter the chain as they are then."""
+"""Rows stored before the whole record was chained (migration 8) enter the chain as they are then; run rows
+stored before they carried their purpose (migration 13) are chained again with it."""
 
 from __future__ import annotations
+
+import json
 
 import sqlalchemy as sa
 
 from sweattest.record.store import schema
 from sweattest.record.store.chain import append_audit
-from sweattest.record.store.rowhash import KEYED, range_item, read_rows, row_hash
+from sweattest.record.store.rowhash import KEYED, RUNS_BEFORE_PURPOSE, range_item, read_rows, row_hash
 
 #: The chained tables as they were at migration 8.
 TABLES = ("runs", "events", "readings", "users", "signatures", "result_versions", "qc_results")
@@ -21,14 +24,36 @@ def chain_existing_rows(conn: sa.Connection) -> None:
     at = conn.info["migrating_at"]  # the time the store was opened for migrating (the store's clock)
     for table in TABLES:
         if table in KEYED:
-            items = [[table, row[0], row_hash(row)] for row in read_rows(conn, table, "1 = 1")]
-            for i in range(0, len(items), KEYS_PER_ENTRY):
-                append_audit(conn, who="system", what="chain_existing_rows", at=at,
-                             new={"table": table, "rows": len(items[i:i + KEYS_PER_ENTRY])},
-                             rows=items[i:i + KEYS_PER_ENTRY])
+            columns = RUNS_BEFORE_PURPOSE if table == "runs" else None  # as they were at migration 8
+            items = [[table, row[0], row_hash(row)] for row in read_rows(conn, table, "1 = 1", columns)]
+            _append_keyed(conn, "chain_existing_rows", table, items)
             continue
         t = schema.metadata.tables[table]
         lo, hi, count = conn.execute(sa.select(sa.func.min(t.c.id), sa.func.max(t.c.id), sa.func.count())).one()
         if count:
             append_audit(conn, who="system", what="chain_existing_rows", at=at, new={"table": table, "rows": count},
                          rows=[range_item(conn, table, lo, hi)])
+
+
+def _append_keyed(conn: sa.Connection, what: str, table: str, items: list[list], **new) -> None:
+    for i in range(0, len(items), KEYS_PER_ENTRY):
+        append_audit(conn, who="system", what=what, at=conn.info["migrating_at"],
+                     new={"table": table, "rows": len(items[i:i + KEYS_PER_ENTRY])} | new,
+                     rows=items[i:i + KEYS_PER_ENTRY])
+
+
+def chain_run_purposes(conn: sa.Connection) -> int:
+    """Migration 13: each run row whose content still matches the chain (hashed without its purpose) is
+    chained again as it is now, with its purpose. A row that no longer matches keeps its old chain item, so
+    ``audit verify`` still names it. Returns the number of rows chained again."""
+    chained: dict[str, str] = {}
+    audit = schema.audit
+    query = sa.select(audit.c.rows).where(audit.c.rows.like('%["runs",%')).order_by(audit.c.id)
+    for (rows_text,) in conn.execute(query):
+        for item in json.loads(rows_text):
+            if item[0] == "runs":
+                chained[item[1]] = item[2]
+    items = [["runs", row[0], row_hash(row)] for row in read_rows(conn, "runs", "1 = 1")
+             if chained.get(row[0]) == row_hash(row[:-1])]
+    _append_keyed(conn, "chain_run_purposes", "runs", items, column="purpose")
+    return len(items)

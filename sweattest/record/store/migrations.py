@@ -171,6 +171,31 @@ def _access(conn: sa.Connection) -> None:
     schema.web_sessions.create(conn)
 
 
+def _run_purpose(conn: sa.Connection) -> None:
+    """Why each run was performed: patient unless its order carries a simulation (the demo, `run --simulate`
+    and the training bench of `serve --simulate` all did); the run rows chained again with it."""
+    from sweattest.record.store.chain_existing import chain_run_purposes
+
+    runs = schema.runs
+    _add_column(conn, runs.c.purpose)
+    conn.exec_driver_sql("CREATE INDEX ix_runs_purpose ON runs (purpose)")
+    simulated = [run_id for run_id, order in conn.execute(sa.select(runs.c.run_id, runs.c.order_json))
+                 if isinstance(order, dict) and "simulation" in order]
+    for i in range(0, len(simulated), 500):
+        conn.execute(runs.update().where(runs.c.run_id.in_(simulated[i:i + 500])).values(purpose="simulated"))
+    chain_run_purposes(conn)
+
+
+def _proficiency_testing(conn: sa.Connection) -> None:
+    """Proficiency testing: events, their samples, the provider's targets, grades and corrective actions, each
+    append-only (guarded) and chained."""
+    from sweattest.record.store import guards
+
+    for name in guards.PT_TABLES:
+        schema.metadata.tables[name].create(conn)
+    guards.create(conn, guards.PT_TABLES, guards.PT_TABLES)
+
+
 MIGRATIONS: list[Migration] = [
     (1, "runs, events and readings", _initial),
     (2, "users, e-signatures, result versions and the hash-chained audit trail", _users_signatures_audit),
@@ -185,6 +210,8 @@ MIGRATIONS: list[Migration] = [
     (10, "worklist of LIS orders and the order messages received", _worklist),
     (11, "readings stored compactly: one row per write, packed", _reading_blocks),
     (12, "web sessions, lock-out after failed passwords, password age", _access),
+    (13, "the purpose of each run (patient, simulated, training, proficiency), chained", _run_purpose),
+    (16, "proficiency testing: events, samples, targets, grades and corrective actions", _proficiency_testing),
 ]
 
 

@@ -27,9 +27,10 @@ _sha256 = hashlib.sha256
 
 #: Chained columns of each table (the key first). ``runs``: its content only; state, updated_at, the lease
 #: and the QA columns derived from events (sites_measured, qns, reported_at) are operational (docs/store.md).
+#: ``purpose`` (migration 13) comes last: a run row as chained before it is the row without its last column.
 COLUMNS: dict[str, tuple[str, ...]] = {
     "runs": ("run_id", "accession", "method", "operator", "patient_mrn", "created_at", "order_json", "month",
-             "age_group", "protocol_sha256", "protocol_text"),
+             "age_group", "protocol_sha256", "protocol_text", "purpose"),
     "events": ("id", "run_id", "seq", "kind", "site", "at", "t", "data", "accepted"),
     "readings": ("id", "run_id", "site", "kind", "at", "t", "data"),  # until migration 11
     "reading_blocks": ("id", "run_id", "site", "kind", "at", "t_first", "t_last", "n", "data"),
@@ -39,16 +40,24 @@ COLUMNS: dict[str, tuple[str, ...]] = {
                    "signed_hash"),
     "result_versions": ("id", "run_id", "version", "changes", "reason", "by", "at"),
     "qc_results": ("id", "analyzer", "level", "lot", "target_mean", "target_sd", "value", "qc_run", "at", "who"),
+    # proficiency testing (migration 16)
+    "pt_events": ("id", "provider", "scheme", "event_code", "received_on", "due_on", "at", "who"),
+    "pt_samples": ("id", "event_id", "sample_id", "at", "who"),
+    "pt_targets": ("id", "sample_id", "target", "low", "high", "reason", "at", "who"),
+    "pt_grades": ("id", "event_id", "sample_id", "run_id", "result", "low", "high", "grade", "at", "who"),
+    "pt_corrective_actions": ("id", "event_id", "found", "done", "done_by", "done_on", "at", "who"),
 }
+#: The chained columns of ``runs`` before migration 13 added the run's purpose.
+RUNS_BEFORE_PURPOSE = COLUMNS["runs"][:-1]
 #: Tables whose rows are identified by a text key rather than an integer id.
 KEYED = frozenset({"runs", "users"})
 _JSON = frozenset({("runs", "order_json"), ("events", "data"), ("readings", "data"), ("result_versions", "changes")})
 _BOOL = frozenset({"accepted", "active"})
 
 
-def select_sql(table: str, dialect: str, where: str = "") -> str:
-    """The query that reads ``table``'s chained columns as stored, ordered by its key."""
-    columns = COLUMNS[table]
+def select_sql(table: str, dialect: str, where: str = "", columns: tuple[str, ...] | None = None) -> str:
+    """The query that reads ``table``'s chained columns (or ``columns``) as stored, ordered by its key."""
+    columns = columns or COLUMNS[table]
     parts = []
     for name in columns:
         quoted = f'"{name}"'
@@ -76,9 +85,10 @@ def fold(rows: Iterable[tuple], start: str = "") -> str:
     return acc
 
 
-def read_rows(conn: sa.Connection, table: str, where: str, **params) -> list[tuple]:
+def read_rows(conn: sa.Connection, table: str, where: str, columns: tuple[str, ...] | None = None,
+              **params) -> list[tuple]:
     """``table``'s chained rows matching ``where`` (SQL with named parameters), as stored, by key."""
-    sql = select_sql(table, conn.dialect.name, f"WHERE {where}")
+    sql = select_sql(table, conn.dialect.name, f"WHERE {where}", columns)
     return [tuple(r) for r in conn.execute(sa.text(sql), params)]
 
 

@@ -39,6 +39,9 @@ runs = sa.Table(
     # the process performing the run (migration 6; sweattest/record/lease.py): host:pid:random, and until when
     sa.Column("lease_owner", sa.String(120), nullable=True),
     sa.Column("lease_until", UTCDateTime, nullable=True),
+    # why the run was performed (migration 13): patient, simulated, training, proficiency (core/purpose.py);
+    # chained with the run's content
+    sa.Column("purpose", sa.String(12), nullable=False, server_default=sa.text("'patient'"), index=True),
     sa.Index("ix_runs_qa", "operator", "month", "age_group", "qns"),
 )
 
@@ -255,4 +258,73 @@ web_sessions = sa.Table(
     sa.Column("locked", sa.Boolean, nullable=False),
     sa.Column("ended_at", UTCDateTime, nullable=True),
     sa.Column("end_reason", sa.String(40), nullable=True),
+)
+
+# -- proficiency testing (migration 16; sweattest/record/proficiency.py, docs/pt.md) ---------------------
+#: A PT event of an external provider (CAP SW survey, UK NEQAS sweat scheme): the shipment of samples. Dates are
+#: ISO text (YYYY-MM-DD, the lab's calendar).
+pt_events = sa.Table(
+    "pt_events", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("provider", sa.String(40), nullable=False),
+    sa.Column("scheme", sa.String(80), nullable=False),
+    sa.Column("event_code", sa.String(40), nullable=False),
+    sa.Column("received_on", sa.String(10), nullable=False),
+    sa.Column("due_on", sa.String(10), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("who", sa.String(80), nullable=False),
+    sa.UniqueConstraint("provider", "scheme", "event_code", name="uq_pt_events_code"),
+)
+
+#: The samples of an event, by the provider's sample id (what the tech enters as the accession).
+pt_samples = sa.Table(
+    "pt_samples", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.Integer, sa.ForeignKey("pt_events.id"), nullable=False, index=True),
+    sa.Column("sample_id", sa.String(40), nullable=False, unique=True),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("who", sa.String(80), nullable=False),
+)
+
+#: The provider's target and acceptable range per sample (mmol/L), entered by QA when the provider reports them;
+#: a correction is a new row (the latest counts), with its reason.
+pt_targets = sa.Table(
+    "pt_targets", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("sample_id", sa.String(40), sa.ForeignKey("pt_samples.sample_id"), nullable=False, index=True),
+    sa.Column("target", sa.Float, nullable=False),
+    sa.Column("low", sa.Float, nullable=False),
+    sa.Column("high", sa.Float, nullable=False),
+    sa.Column("reason", sa.Text, nullable=True),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("who", sa.String(80), nullable=False),
+)
+
+#: Each sample's grade when QA grades the event: the lab's result (NULL: none returned), the run it came from,
+#: the range it was judged by, acceptable or unacceptable. A regrading adds rows (the latest grading counts).
+pt_grades = sa.Table(
+    "pt_grades", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.Integer, sa.ForeignKey("pt_events.id"), nullable=False, index=True),
+    sa.Column("sample_id", sa.String(40), nullable=False),
+    sa.Column("run_id", sa.String(40), nullable=True),
+    sa.Column("result", sa.Float, nullable=True),
+    sa.Column("low", sa.Float, nullable=False),
+    sa.Column("high", sa.Float, nullable=False),
+    sa.Column("grade", sa.String(12), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("who", sa.String(80), nullable=False),
+)
+
+#: The corrective action of a failed event: what was found, what was done, by whom and on which day.
+pt_corrective_actions = sa.Table(
+    "pt_corrective_actions", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.Integer, sa.ForeignKey("pt_events.id"), nullable=False, index=True),
+    sa.Column("found", sa.Text, nullable=False),
+    sa.Column("done", sa.Text, nullable=False),
+    sa.Column("done_by", sa.String(200), nullable=False),
+    sa.Column("done_on", sa.String(10), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("who", sa.String(80), nullable=False),
 )

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sweattest.core.clock import Clock, RealClock
 from sweattest.core.errors import RunTakenOver, StoreError, SweatTestError, ValidationError
 from sweattest.core.protocol import Protocol
+from sweattest.core.purpose import PATIENT, check_purpose
 from sweattest.record.lease import held_by
 from sweattest.record.store import schema
 from sweattest.record.store.chain import append_audit, fold_readings, lock_head
@@ -41,18 +42,28 @@ class StoredEvent:
     accepted: bool
 
 
+#: The lab's default store, and the demo's own beside it (the demo never writes into the lab's store).
+DEFAULT_DB = "sweattest.db"
+DEMO_DB = "sweattest-demo.db"
+
+
 def resolve_url(url: str | None = None) -> str:
     """``url``, else $SWEATTEST_DB, else SQLite in the user data folder. A plain path means SQLite."""
     url = url or os.environ.get(ENV_VAR)
     if not url:
-        folder = Path(platformdirs.user_data_dir("sweattest"))
-        folder.mkdir(parents=True, exist_ok=True)
-        return f"sqlite:///{folder / 'sweattest.db'}"
+        return default_sqlite_url(DEFAULT_DB)
     if "://" not in url:
         return f"sqlite:///{Path(url).expanduser().resolve()}"
     if url.startswith("postgresql://"):
         return "postgresql+psycopg://" + url[len("postgresql://"):]
     return url
+
+
+def default_sqlite_url(name: str) -> str:
+    """SQLite file ``name`` in the user data folder (created if needed)."""
+    folder = Path(platformdirs.user_data_dir("sweattest"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder / name}"
 
 
 def open_store(url: str | None = None, clock: Clock | None = None) -> Store:
@@ -101,25 +112,29 @@ class Store:
     # -- writes (each commits before returning) --------------------------------------------------------
     def create_run(self, run_id: str, *, accession: str, method: str, operator: str, patient_mrn: str,
                    created_at: datetime, order: dict[str, Any], protocol: Protocol,
-                   lease: tuple[str, datetime] | None = None,
+                   purpose: str = PATIENT, lease: tuple[str, datetime] | None = None,
                    within: Callable[[sa.Connection], None] | None = None) -> None:
         """A new run with its method snapshot: ``protocol``'s text and hash are stored with it (the audit
         entry records the hash), and the run is replayed against them from then on. ``lease``: (owner, until):
         the run is created already leased to the process that performs it. ``within``: a write that belongs
-        with the run's creation (the LIS order it performs leaving the worklist), in the same transaction."""
+        with the run's creation (the LIS order it performs leaving the worklist), in the same transaction.
+        ``purpose``: why the run is performed (``sweattest.core.purpose``), chained with it."""
         if not protocol.text:
             raise ValidationError(f"run {run_id}: method {method!r} carries no text to store with the run; "
                                   "load it with load_protocol or parse_protocol_text")
+        check_purpose(purpose)
         owner, until = lease or (None, None)
         with self._begin() as conn:
             conn.execute(schema.runs.insert().values(
                 run_id=run_id, accession=accession, method=method, operator=operator, patient_mrn=patient_mrn,
                 created_at=created_at, state="created", updated_at=created_at, order_json=order,
                 month=f"{created_at.astimezone(UTC):%Y-%m}", age_group=age_group(order, created_at),
-                protocol_text=protocol.text, protocol_sha256=protocol.sha256, lease_owner=owner, lease_until=until))
+                protocol_text=protocol.text, protocol_sha256=protocol.sha256, lease_owner=owner, lease_until=until,
+                purpose=purpose))
             append_audit(conn, run_id=run_id, who=operator, what="create_run", at=created_at,
                          new={"accession": accession, "method": method, "operator": operator,
-                              "patient_mrn": patient_mrn, "protocol_sha256": protocol.sha256},
+                              "patient_mrn": patient_mrn, "protocol_sha256": protocol.sha256,
+                              "purpose": purpose},
                          rows=[keyed_item(conn, "runs", run_id)])
             if within is not None:
                 within(conn)

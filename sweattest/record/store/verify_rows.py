@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from sweattest.record.store.chain import FOLDED
+from sweattest.record.store.guards import PT_TABLES
 from sweattest.record.store.rowhash import COLUMNS, KEYED, select_sql
 from sweattest.record.store.rowhash import row_text as _encode
 from sweattest.record.store.signed import signed_digest
@@ -24,7 +25,9 @@ _BATCH = 20_000
 #: Items of tables no longer stored (``readings``, packed into ``reading_blocks`` by migration 11, which checked
 #: them against the chain first) are not checked.
 ORDER = ("runs", "users", "events", "reading_blocks", "readings_pending", "result_versions", "signatures",
-         "qc_results")
+         "qc_results", *PT_TABLES)
+#: Tables whose rows belong to no run (a problem names the row by its id only).
+RUNLESS = frozenset({"qc_results", *PT_TABLES})
 
 
 @dataclass(frozen=True)
@@ -91,8 +94,8 @@ def _keyed(table, rows, chained, keep) -> tuple[int, RowProblem | None]:
             if want[0] != digest:
                 return len(seen), RowProblem(table, key, f"the row was changed after entry {want[1]} chained it",
                                              f"hash {want[0][:16]}", f"{digest[:16]}")
-            if keep is not None:
-                keep[key] = digest
+            if keep is not None:  # runs: also the hash without the purpose (signatures made before migration 13)
+                keep[key] = (digest, sha(encode(row[:-1]).encode()).hexdigest())
             seen.add(key)
     if len(seen) != len(chained):
         gone = min(set(chained) - seen)
@@ -144,7 +147,7 @@ def _close(table, chained_range, acc, first) -> RowProblem | None:
     if acc == digest:
         return None
     rows = f"{lo}" if lo == hi else f"{lo}-{hi}"
-    if first is not None and len(first) > 1 and table != "qc_results":
+    if first is not None and len(first) > 1 and table not in RUNLESS:
         rows += f" (run {first[1]})"
     by = f"entry {entry}" if entry is not None else "the head row (not yet sealed by an entry)"
     what = "changed or removed" if lo != hi else ("removed" if acc == "" else "changed")
@@ -153,11 +156,12 @@ def _close(table, chained_range, acc, first) -> RowProblem | None:
 
 
 def _name(table: str, row: tuple) -> str:
-    return str(row[0]) if table == "qc_results" else f"{row[0]} (run {row[1]})"
+    return str(row[0]) if table in RUNLESS else f"{row[0]} (run {row[1]})"
 
 
 def _bindings(signatures, run_hashes, event_hashes, version_hashes) -> RowProblem | None:
-    """Each signature made since migration 8 still matches what it signed."""
+    """Each signature made since migration 8 still matches what it signed. A signature made before migration 13
+    signed the run's content without its purpose (the purpose itself is checked with the run's row)."""
     cols = COLUMNS["signatures"]
     at = {name: cols.index(name) for name in ("run_id", "version", "signed_seq", "signed_hash", "meaning", "username")}
     for row in signatures:
@@ -167,8 +171,9 @@ def _bindings(signatures, run_hashes, event_hashes, version_hashes) -> RowProble
         run_id, version, seq = row[at["run_id"]], row[at["version"]], row[at["signed_seq"]]
         events = [h for s, h in sorted(event_hashes.get(run_id, [])) if s <= seq]
         versions = [h for v, h in sorted(version_hashes.get(run_id, [])) if v <= version]
-        digest = signed_digest(run_hashes.get(run_id, ""), events, versions)
-        if digest != signed_hash:
+        digests = [signed_digest(h, events, versions) for h in run_hashes.get(run_id, ("",))]
+        if signed_hash not in digests:
+            digest = digests[0]
             return RowProblem("signatures", f"{row[0]} (run {run_id}, {row[at['meaning']]} by "
                               f"{row[at['username']]})", "what was signed changed after signing",
                               f"signed hash {signed_hash[:16]}", f"{digest[:16]}")
