@@ -171,6 +171,15 @@ def _access(conn: sa.Connection) -> None:
     schema.web_sessions.create(conn)
 
 
+def _qc_lots_calibrations_equipment(conn: sa.Connection) -> None:
+    """Control lots with their targets, calibrations and the equipment log: append-only and chained."""
+    from sweattest.record.store import guards
+
+    for table in guards.V14_TABLES:
+        schema.metadata.tables[table].create(conn)
+    guards.create(conn, guards.V14_TABLES, guards.V14_TABLES)
+
+
 MIGRATIONS: list[Migration] = [
     (1, "runs, events and readings", _initial),
     (2, "users, e-signatures, result versions and the hash-chained audit trail", _users_signatures_audit),
@@ -185,6 +194,7 @@ MIGRATIONS: list[Migration] = [
     (10, "worklist of LIS orders and the order messages received", _worklist),
     (11, "readings stored compactly: one row per write, packed", _reading_blocks),
     (12, "web sessions, lock-out after failed passwords, password age", _access),
+    (14, "control lots and targets, calibrations, equipment log", _qc_lots_calibrations_equipment),
 ]
 
 

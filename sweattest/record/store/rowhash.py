@@ -39,6 +39,11 @@ COLUMNS: dict[str, tuple[str, ...]] = {
                    "signed_hash"),
     "result_versions": ("id", "run_id", "version", "changes", "reason", "by", "at"),
     "qc_results": ("id", "analyzer", "level", "lot", "target_mean", "target_sd", "value", "qc_run", "at", "who"),
+    "qc_lots": ("id", "analyzer", "level", "lot", "material", "expires", "target_mean", "target_sd", "state",
+                "establish_runs", "action", "reason", "at", "who"),
+    "calibrations": ("id", "instrument", "role", "kind", "outcome", "performed_on", "interval_days", "next_due",
+                     "reference", "notes", "at", "who"),
+    "equipment_log": ("id", "instrument", "role", "kind", "on_date", "text", "lot", "at", "who"),
 }
 #: Tables whose rows are identified by a text key rather than an integer id.
 KEYED = frozenset({"runs", "users"})
