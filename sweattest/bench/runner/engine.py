@@ -27,8 +27,8 @@ from sweattest.core.rules.reagents import lot_block
 from sweattest.core.stimulation import StimulationPlan
 from sweattest.core.units import Q_
 from sweattest.record.analytical_qc import ANALYZER, has_qc, qc_run_id
-from sweattest.record.qc_lots import LEVELS, lots_in_use, record_control, seed_simulated_lots
 from sweattest.record.lease import NoLease
+from sweattest.record.qc_lots import LEVELS, lots_in_use, record_control, seed_simulated_lots
 from sweattest.record.runs import commit_event
 
 #: How often a waiting timer reports its countdown, in procedure seconds.
