@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from sweattest.bench.simulation.world import NOMINAL_CONTROL
 from sweattest.cli.main import main
 from sweattest.core.clock import VirtualClock
-from sweattest.bench.simulation.world import NOMINAL_CONTROL
 from sweattest.record.runs import load_run
 from sweattest.record.store import open_store
 from tests.bench.conftest import ROOT, instrument_table, sweattest, write_config
