@@ -12,8 +12,9 @@ from sweattest.core.clock import RealClock
 from sweattest.core.config import LabConfig, load_config
 from sweattest.core.errors import ValidationError
 from sweattest.core.instruments import ROLES
+from sweattest.qa.equipment import instrument_rows
 from sweattest.qa.filters import parse_date
-from sweattest.record.equipment import add_entry, entries, status
+from sweattest.record.equipment import add_entry, entries
 from sweattest.record.users import ROLES as USER_ROLES
 
 
@@ -83,32 +84,6 @@ def _entry(args: argparse.Namespace) -> int:
     print(f"{entry.instrument} ({entry.role}): {entry.kind.replace('_', ' ')} on {entry.on.isoformat()} recorded"
           f"{'' if entry.lot is None else f' (lot {entry.lot})'}: {entry.text}")
     return 0
-
-
-def instrument_rows(store, config: LabConfig) -> list[dict]:
-    """The configured instruments with what their records say."""
-    rows = []
-    for inst in config.instruments:
-        row = {"role": inst.role, "model": inst.model, "serial_number": inst.serial_number,
-               "state": "in service", "calibration_due": _iso(inst.calibration_due),
-               "calibration_from": "configuration", "electrode_lot": None, "collector_lot": None}
-        if inst.serial_number:
-            s = status(store, inst.serial_number)
-            if s.out_of_service is not None:
-                row["state"] = f"OUT OF SERVICE since {s.out_of_service.on.isoformat()}: {s.out_of_service.text}"
-            if s.calibration is not None:
-                c = s.calibration
-                row["calibration_due"] = c.next_due.isoformat() if c.passed else "FAILED"
-                row["calibration_from"] = f"{c.kind} {c.performed_on.isoformat()} {c.outcome}"
-            for kind in ("electrode_lot", "collector_lot"):
-                if kind in s.lots:
-                    row[kind] = f"{s.lots[kind].lot} since {s.lots[kind].on.isoformat()}"
-        rows.append(row)
-    return rows
-
-
-def _iso(day) -> str | None:
-    return day.isoformat() if day else None
 
 
 def _list(args: argparse.Namespace) -> int:

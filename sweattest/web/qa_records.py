@@ -12,6 +12,7 @@ from starlette.responses import RedirectResponse, Response
 from sweattest.core.errors import SweatTestError, ValidationError
 from sweattest.core.instruments import ROLES
 from sweattest.core.units import parse_quantity
+from sweattest.qa.equipment import instrument_rows
 from sweattest.record import calibrations, equipment, qc_lots
 from sweattest.web.context import web
 
@@ -69,8 +70,6 @@ def calibrations_post(request: Request, user, form) -> Response:
 
 
 def equipment_page(request: Request, user, form, error: str | None = None, status_code: int = 200) -> Response:
-    from sweattest.cli.equipment import instrument_rows
-
     ctx = web(request)
     return ctx.render(request, user, "qa_equipment.html", status_code=status_code, error=error,
                       instruments=instrument_rows(ctx.store, ctx.config), rows=equipment.entries(ctx.store),
