@@ -36,7 +36,7 @@ LEVELS = ("normal", "abnormal")
 STATES = ("provisional", "established", "retired")
 #: CLSI C24: a new lot's mean and SD from at least 20 results on separate days.
 ESTABLISH_RUNS = 20
-SRC_ESTABLISH = "CLSI C24 (the lab's own mean and SD of a new control lot, from at least 20 runs)"
+SRC_ESTABLISH = "CLSI C24: the lab's own mean and SD of a new control lot, from at least 20 runs"
 #: The control lots every simulated bench starts with (CLSI C34: normal ~40, abnormal ~100 mmol/L): recorded
 #: the first time a simulated run needs QC on a store that has no lot of the default analyzer.
 SEED_LOTS = (("normal", "QCN-2611", 40.0, 1.5), ("abnormal", "QCA-2611", 100.0, 3.0))
