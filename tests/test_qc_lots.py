@@ -18,7 +18,7 @@ from sweattest.record.qc_lots import (
     lots_in_use,
     record_control,
     retire_lot,
-    seed_simulated_lots,
+    seed_initial_lots,
 )
 from tests.store import backends
 
@@ -152,8 +152,8 @@ def test_westgard_reads_the_targets_of_the_lot_record(store, clock):
     assert target == {"lot": "QCN-2701", "mean": 40.0, "sd": 1.5} and points[0].rejected
 
 
-def test_the_simulated_bench_lots_are_seeded_once(store):
-    seed_simulated_lots(store)
-    seed_simulated_lots(store)
+def test_the_initial_lots_are_recorded_once_on_a_store_without_lots(store):
+    seed_initial_lots(store)
+    seed_initial_lots(store)
     assert [(x.lot, x.mean, x.sd, x.state) for x in lots(store)] == [("QCN-2611", 40.0, 1.5, "established"),
                                                                       ("QCA-2611", 100.0, 3.0, "established")]

@@ -37,10 +37,12 @@ STATES = ("provisional", "established", "retired")
 #: CLSI C24: a new lot's mean and SD from at least 20 results on separate days.
 ESTABLISH_RUNS = 20
 SRC_ESTABLISH = "CLSI C24: the lab's own mean and SD of a new control lot, from at least 20 runs"
-#: The control lots every simulated bench starts with (CLSI C34: normal ~40, abnormal ~100 mmol/L): recorded
-#: the first time a simulated run needs QC on a store that has no lot of the default analyzer.
+#: The two control lots the bench has always run (CLSI C34: normal ~40, abnormal ~100 mmol/L), with the targets
+#: it has always used: recorded the first time a run needs QC on a store that has no lot of the default analyzer
+#: (a new store, or one that kept QC before lots were records), so the demo, simulated and training runs and an
+#: existing installation go on as before. QA retires them and enters the lab's own lots.
 SEED_LOTS = (("normal", "QCN-2611", 40.0, 1.5), ("abnormal", "QCA-2611", 100.0, 3.0))
-SEED_MATERIAL = "sweat chloride control (simulated bench)"
+SEED_MATERIAL = "sweat chloride control (initial lot; QA enters the lab's own)"
 #: Shelf life given to the seeded lots, from the day they are recorded.
 SEED_SHELF_LIFE = timedelta(days=365)
 
@@ -199,8 +201,8 @@ def retire_lot(store, analyzer: str, lot: str, *, reason: str, who: str) -> Lot:
     return _append(store, row, store.clock.utcnow(), who)
 
 
-def seed_simulated_lots(store, analyzer: str = DEFAULT_ANALYZER) -> None:
-    """The simulated bench's two control lots, recorded once: when the store has no lot of ``analyzer``."""
+def seed_initial_lots(store, analyzer: str = DEFAULT_ANALYZER) -> None:
+    """The bench's two initial control lots, recorded once: when the store has no lot of ``analyzer``."""
     if lots(store, analyzer):
         return
     expires = store.clock.utcnow().date() + SEED_SHELF_LIFE

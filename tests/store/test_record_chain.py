@@ -220,9 +220,9 @@ def test_a_lot_target_a_calibration_or_an_equipment_entry_changed_is_caught(sign
 
     from sweattest.record.calibrations import add_calibration
     from sweattest.record.equipment import add_entry
-    from sweattest.record.qc_lots import seed_simulated_lots
+    from sweattest.record.qc_lots import seed_initial_lots
 
-    seed_simulated_lots(signed)
+    seed_initial_lots(signed)
     add_calibration(signed, instrument="CL-9", role="analyzer", kind="calibration", outcome="fail",
                     performed_on=date(2026, 11, 19), interval_days=30, who="tech1", notes="standard read 91")
     add_entry(signed, instrument="CL-9", role="analyzer", kind="out_of_service", on=date(2026, 11, 19),

@@ -28,7 +28,7 @@ from sweattest.core.stimulation import StimulationPlan
 from sweattest.core.units import Q_
 from sweattest.record.analytical_qc import ANALYZER, has_qc, qc_run_id
 from sweattest.record.lease import NoLease
-from sweattest.record.qc_lots import LEVELS, lots_in_use, record_control, seed_simulated_lots
+from sweattest.record.qc_lots import LEVELS, lots_in_use, record_control, seed_initial_lots
 from sweattest.record.runs import commit_event
 
 #: How often a waiting timer reports its countdown, in procedure seconds.
@@ -336,8 +336,7 @@ class Runner:
         qc_run = qc_run_id(ANALYZER, day)
         if has_qc(self.store, ANALYZER, day):
             return qc_run
-        if self.bench.simulated:
-            seed_simulated_lots(self.store)
+        seed_initial_lots(self.store)  # a store with no lot of the analyzer yet starts with the bench's two
         in_use = lots_in_use(self.store, ANALYZER, day)
         missing = [level for level in LEVELS if not any(lot.level == level for lot in in_use)]
         if missing:
