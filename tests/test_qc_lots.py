@@ -8,9 +8,14 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
+from sweattest.bench.demo import DEMO_ORDER, DEMO_SCENARIO
+from sweattest.bench.order import parse_order
+from sweattest.bench.runner import Reporter
+from sweattest.bench.service import perform_simulated_run
+from sweattest.bench.simulation.scenario import parse_scenario
 from sweattest.core.errors import ValidationError
 from sweattest.qa.qc_chart import chart_points
-from sweattest.record.analytical_qc import ANALYZER, qc_run_id, verdict
+from sweattest.record.analytical_qc import ANALYZER, qc_run_id, release_findings, verdict
 from sweattest.record.qc_lots import (
     add_lot,
     establish_targets,
@@ -157,3 +162,40 @@ def test_the_initial_lots_are_recorded_once_on_a_store_without_lots(store):
     seed_initial_lots(store)
     assert [(x.lot, x.mean, x.sd, x.state) for x in lots(store)] == [("QCN-2611", 40.0, 1.5, "established"),
                                                                       ("QCA-2611", 100.0, 3.0, "established")]
+
+
+class _Messages(Reporter):
+    def __init__(self):
+        self.lines: list[str] = []
+
+    def message(self, text: str) -> None:
+        self.lines.append(text)
+
+
+def _simulated_run(store, tmp_path, clock):
+    order = parse_order(DEMO_ORDER)
+    reporter = _Messages()
+    result = perform_simulated_run(order, parse_scenario(DEMO_SCENARIO, order.sites), store=store, clock=clock,
+                                   out_dir=tmp_path / "out", reporter=reporter)
+    return result.run.run_id, reporter.lines
+
+
+def test_the_bench_runs_every_lot_in_use_and_a_provisional_one_beside_the_established(store, tmp_path, clock):
+    seed_initial_lots(store)
+    _lot(store, "QCN-NEW", mean=41.0, sd=2.0, provisional=True)
+    run_id, lines = _simulated_run(store, tmp_path, clock)
+    assert any(line.startswith("QC normal control QCN-NEW: ") and "provisional lot: recorded, not judged" in line
+               for line in lines)
+    assert sorted(r["lot"] for r in store.qc_results(ANALYZER, "normal")) == ["QCN-2611", "QCN-NEW"]
+    assert release_findings(store, run_id) == []  # the established lot of each level stands for the run
+
+
+def test_with_no_lot_in_date_no_qc_is_run_and_the_results_cannot_be_final(store, tmp_path, clock):
+    _lot(store, expires=date(2026, 11, 20))
+    _lot(store, "QCA-2701", "abnormal", 100.0, 3.0, expires=date(2026, 11, 20))
+    clock.sleep(timedelta(days=1).total_seconds())
+    run_id, lines = _simulated_run(store, tmp_path, clock)
+    assert ("QC: no normal and no abnormal control lot of chloridometer-1 is in date; QA enters the new lot "
+            "(sweattest qc lot add); results cannot be final until QC is run") in lines
+    assert _qc_rows(store) == 0 and [x.lot for x in lots(store)] == ["QCN-2701", "QCA-2701"]  # none added
+    assert [f.code for f in release_findings(store, run_id)] == ["qc_missing"]
