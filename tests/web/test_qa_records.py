@@ -92,3 +92,12 @@ def test_the_record_pages_are_for_qa(client):
     log_in(client, "tech")
     for path in ("/qa/qc-lots", "/qa/calibrations", "/qa/equipment"):
         assert client.get(path).status_code == 403
+
+
+def test_a_provisional_lot_cannot_be_established_before_its_runs(client):
+    log_in(client, "reviewer")
+    assert _post(client, "/qa/qc-lots", **(LOT | {"provisional": "yes"})).status_code == 303
+    assert "provisional (20 runs to establish)" in client.get("/qa/qc-lots").text
+    page = _post(client, "/qa/qc-lots", action="establish", analyzer="chloridometer-1", lot="QCN-2701")
+    assert page.status_code == 422 and "lot QCN-2701 has 0 of the 20 runs needed" in page.text
+    assert [x.state for x in lots(client.store)] == ["provisional"]
