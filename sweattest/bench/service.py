@@ -35,6 +35,7 @@ from sweattest.core.protocol import Protocol
 from sweattest.core.purpose import PATIENT, PROFICIENCY, SIMULATED, check_purpose
 from sweattest.core.rules.eligibility import Decision, Limits, Override, assess
 from sweattest.core.rules.reagents import lot_block
+from sweattest.record.equipment import status as instrument_status
 from sweattest.record.lease import Lease
 from sweattest.record.run_record import stored_run_record
 from sweattest.record.runs import load_run_at, procedure_time
@@ -129,7 +130,8 @@ class RunService:
                                   "[[instruments]] tables to the lab configuration (docs/config.md), or use "
                                   "the simulated instruments (--simulate)")
         return Bench.open(self.config.instruments, clock, gravimetric=protocol.gravimetric,
-                          second_person=self.config.second_entry_by_second_person)
+                          second_person=self.config.second_entry_by_second_person,
+                          status_of=partial(instrument_status, self.store))
 
     # -- start -----------------------------------------------------------------------------------------
     def start(self, order: Order, *, clock: Clock, scenario: Scenario | None = None,

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from functools import partial
 
 from sweattest.cli.options import add_config_option
+from sweattest.cli.storeopts import add_db_option, store_from
 from sweattest.core.clock import RealClock
 from sweattest.core.config import load_config
 from sweattest.core.errors import ConfigError
@@ -13,12 +15,15 @@ from sweattest.core.errors import ConfigError
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("instruments", help="check the instruments of the lab configuration",
                        description="Opens every configured instrument, identifies it (model, serial number, "
-                                   "firmware), compares the serial number with the configuration, reports the "
-                                   "calibration due date and leaves every output off. One line per instrument; "
+                                   "firmware), compares the serial number with the configuration, refuses an "
+                                   "instrument out of service, reports the calibration due date (the latest "
+                                   "recorded calibration, else the configuration's) and leaves every output off. "
+                                   "One line per instrument; "
                                    "exit status 0 only when all are ready, 2 otherwise.")
     verbs = p.add_subparsers(dest="verb", metavar="VERB", required=True)
     check = verbs.add_parser("check", help="open, identify and check every configured instrument")
     add_config_option(check)
+    add_db_option(check)
     check.set_defaults(func=_check)
 
 
@@ -29,7 +34,13 @@ def _check(args: argparse.Namespace) -> int:
     if not config.instruments:
         raise ConfigError(f"{config.source}: no instruments are configured; add [[instruments]] tables "
                           "(docs/config.md)")
-    lines = check_all(config.instruments, RealClock())
+    from sweattest.record.equipment import status
+
+    store = store_from(args)
+    try:
+        lines = check_all(config.instruments, RealClock(), partial(status, store))
+    finally:
+        store.close()
     width = max(len(line.config.label) for line in lines)
     for line in lines:
         print(f"{line.config.label:<{width}}  {line.text}")

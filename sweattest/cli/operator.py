@@ -85,7 +85,7 @@ class ConsoleOperator:
         return self._quantity(f"{_label(site)}: remove the collector and read the sweat volume on the coil; "
                               "type it with its unit (e.g. 35.5 uL)", "volume", f"volume of {_label(site)}")
 
-    def run_control(self, level: str, lot: str) -> None:
+    def run_control(self, level: str, lot: str, target: pint.Quantity | None = None) -> None:
         self._confirm(f"Quality control: put the {level} control (lot {lot}) into the chloride analyzer and start "
                       "it.", "control loaded")
 

@@ -79,6 +79,10 @@ class LabConfig:
     access: AccessPolicy = field(default_factory=AccessPolicy)
     #: the lab's certificate and key for ``sweattest serve`` over HTTPS ([serve])
     tls: TlsFiles | None = None
+    #: days from a calibration to the next one, per instrument role ([calibration])
+    calibration_intervals: dict[str, int] = field(default_factory=lambda: dict(CALIBRATION_INTERVALS))
+    #: runs of a new control lot its targets are established from ([qc] establish_runs; CLSI C24: 20)
+    establish_runs: int = 20
 
     @property
     def zone(self) -> ZoneInfo:
@@ -96,6 +100,11 @@ _SECTIONS["protocols"] = {"folder": str}  # the lab's own methods
 _ELIGIBILITY = {"min_age": "time", "recommended_age": "time", "min_weight": "mass", "min_corrected_ga": "time"}
 _SECTIONS["eligibility"] = {k: str for k in _ELIGIBILITY}
 _SECTIONS["analysis"] = {"max_delay": str}
+#: Days between calibrations per role unless the lab sets its own ([calibration]; per the instrument's manual,
+#: CLSI C34): the chloridometer monthly, the balance and the inducer yearly (service visit).
+CALIBRATION_INTERVALS = {"analyzer": 30, "balance": 365, "inducer": 365}
+_SECTIONS["calibration"] = {k: str for k in CALIBRATION_INTERVALS}
+_SECTIONS["qc"] = {"establish_runs": int}
 
 
 def load_config(path: str | Path | None = None) -> LabConfig:
@@ -142,7 +151,29 @@ def parse_config(doc: dict[str, Any], file: Path) -> LabConfig:
                      analysis_delay=_analysis(doc.get("analysis", {}), lab.timezone, file),
                      drop_folder=_folder(doc.get("lims", {}), "lims", "drop_folder", file),
                      template_folder=_folder(report, "report", "template_folder", file),
-                     protocol_folder=_folder(doc.get("protocols", {}), "protocols", "folder", file))
+                     protocol_folder=_folder(doc.get("protocols", {}), "protocols", "folder", file),
+                     calibration_intervals=_calibration(doc.get("calibration", {}), file),
+                     establish_runs=_establish_runs(doc.get("qc", {}), file))
+
+
+def _calibration(section: dict[str, str], file: Path) -> dict[str, int]:
+    """``[calibration] analyzer = "30 d"``: whole days from a calibration to the next, per role."""
+    out = dict(CALIBRATION_INTERVALS)
+    for role, text in section.items():
+        days = parse_quantity(text, "time", f"{file}: [calibration] {role}").to("day").magnitude
+        if days != int(days) or not 1 <= days <= 3660:
+            raise ConfigError(f"{file}: [calibration] {role} = {text!r}: a whole number of days from 1 to 3660, "
+                              "e.g. \"30 d\"")
+        out[role] = int(days)
+    return out
+
+
+def _establish_runs(section: dict[str, int], file: Path) -> int:
+    runs = section.get("establish_runs", 20)
+    if isinstance(runs, bool) or not 2 <= runs <= 100:
+        raise ConfigError(f"{file}: [qc] establish_runs = {runs!r}: a whole number from 2 to 100 (CLSI C24 asks "
+                          "at least 20)")
+    return runs
 
 
 def _eligibility(section: dict[str, str], file: Path) -> Limits:

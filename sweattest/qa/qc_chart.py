@@ -9,9 +9,10 @@ from pathlib import Path
 
 from sweattest.core.errors import ValidationError
 from sweattest.core.rules.findings import Severity
-from sweattest.core.rules.qc import ControlLot, ControlResult, QCRun, evaluate_run
+from sweattest.core.rules.qc import ControlResult, QCRun, evaluate_run
 from sweattest.core.units import Q_
 from sweattest.outputs.files import write_atomic
+from sweattest.record.qc_lots import Judging, judging
 
 
 @dataclass(frozen=True)
@@ -30,12 +31,15 @@ def chart_points(store, analyzer: str, level: str, lot: str | None = None) -> tu
     if not mine:
         raise ValidationError(f"no QC results for analyzer {analyzer!r} level {level!r}; record QC first")
     lot = lot or mine[-1]["lot"]
-    target = next((r for r in reversed(mine) if r["lot"] == lot), None)
-    if target is None:
+    last = next((r for r in reversed(mine) if r["lot"] == lot), None)
+    if last is None:
         raise ValidationError(f"no {level} QC results on lot {lot!r} for analyzer {analyzer!r}")
-    verdicts = _westgard(analyzer, rows)
-    points = [ChartPoint(r["at"], r["value"], r["qc_run"], *verdicts[r["qc_run"]]) for r in mine if r["lot"] == lot]
-    return points, {"lot": lot, "mean": target["target_mean"], "sd": target["target_sd"]}
+    judge = judging(store, analyzer)
+    verdicts = _westgard(analyzer, rows, judge)
+    points = [ChartPoint(r["at"], r["value"], r["qc_run"], *verdicts.get(r["qc_run"], ((), False)))
+              for r in mine if r["lot"] == lot]
+    target = judge.target(last)  # the lot record's targets (the lab's own once established)
+    return points, {"lot": lot, "mean": target.mean.to("mmol/L").magnitude, "sd": target.sd.to("mmol/L").magnitude}
 
 
 def _levels(store, analyzer: str) -> list[str]:
@@ -63,10 +67,11 @@ def rule_name(code: str) -> str:
     return name.replace("r-", "R-")
 
 
-def _westgard(analyzer: str, rows: list[dict]) -> dict[str, tuple[tuple[str, ...], bool]]:
-    rows = sorted(rows, key=lambda r: (r["at"], r["id"]))
-    targets = {r["lot"]: ControlLot(r["level"], r["lot"], Q_(r["target_mean"], "mmol/L"), Q_(r["target_sd"], "mmol/L"))
-               for r in rows}
+def _westgard(analyzer: str, rows: list[dict], judge: Judging) -> dict[str, tuple[tuple[str, ...], bool]]:
+    """Each analytical run's Westgard codes, judged by the lot records' targets; results on a provisional lot
+    are not judged."""
+    rows = sorted((r for r in rows if judge.judged(r)), key=lambda r: (r["at"], r["id"]))
+    targets = {r["lot"]: judge.target(r) for r in rows}
     runs: dict[str, list[ControlResult]] = {}
     for r in rows:
         runs.setdefault(r["qc_run"], []).append(ControlResult(r["level"], r["lot"], Q_(r["value"], "mmol/L")))

@@ -12,18 +12,14 @@ from collections import defaultdict
 from datetime import date
 from typing import Any
 
-from sweattest.core.rules.findings import Finding
-from sweattest.core.rules.qc import ControlLot, ControlResult, QCRun, RunQC, can_release, evaluate_run
+from sweattest.core.rules.findings import Finding, Severity
+from sweattest.core.rules.qc import ControlResult, QCRun, RunQC, can_release, evaluate_run
 from sweattest.core.units import Q_
+from sweattest.record.qc_lots import DEFAULT_ANALYZER, LEVELS, SRC_ESTABLISH, judging
 
-#: The bench's chloridometer, as QC results name it.
-ANALYZER = "chloridometer-1"
-#: The control materials in use: normal and abnormal levels (CLSI C34: e.g. ~40 and ~100 mmol/L),
-#: each lot with the target mean and SD the lab established for it.
-CONTROL_LOTS: tuple[ControlLot, ...] = (
-    ControlLot("normal", "QCN-2611", Q_(40.0, "mmol/L"), Q_(1.5, "mmol/L")),
-    ControlLot("abnormal", "QCA-2611", Q_(100.0, "mmol/L"), Q_(3.0, "mmol/L")),
-)
+#: The bench's chloridometer, as QC results name it. Its control lots and their targets are records
+#: (``sweattest.record.qc_lots``).
+ANALYZER = DEFAULT_ANALYZER
 
 
 def qc_run_id(analyzer: str, day: date) -> str:
@@ -31,28 +27,52 @@ def qc_run_id(analyzer: str, day: date) -> str:
     return f"{analyzer}/{day.isoformat()}"
 
 
+def _rows(store, analyzer: str) -> list[dict[str, Any]]:
+    return [r for level in LEVELS for r in store.qc_results(analyzer, level)]
+
+
 def has_qc(store, analyzer: str, day: date) -> bool:
     run_id = qc_run_id(analyzer, day)
-    return any(r["qc_run"] == run_id for lot in CONTROL_LOTS for r in store.qc_results(analyzer, lot.level))
+    return any(r["qc_run"] == run_id for r in _rows(store, analyzer))
 
 
 def verdict(store, qc_run: str) -> RunQC | None:
-    """The Westgard verdict of one analytical run, with the analyzer's earlier runs as history."""
+    """The Westgard verdict of one analytical run, with the analyzer's earlier runs as history, against the
+    targets of the lot records. Results on a provisional lot are not judged, and do not stand for their level:
+    a level measured only on provisional lots keeps the run from releasing results."""
     analyzer = qc_run.rsplit("/", 1)[0]
+    judge = judging(store, analyzer)
     by_run: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for lot in CONTROL_LOTS:
-        for row in store.qc_results(analyzer, lot.level):
-            by_run[row["qc_run"]].append(row)
+    for row in _rows(store, analyzer):
+        by_run[row["qc_run"]].append(row)
     if qc_run not in by_run:
         return None
-    targets = {r["lot"]: ControlLot(r["level"], r["lot"], Q_(r["target_mean"], "mmol/L"),
-                                    Q_(r["target_sd"], "mmol/L")) for rows in by_run.values() for r in rows}
+    targets = {r["lot"]: judge.target(r) for rows in by_run.values() for r in rows if judge.judged(r)}
     runs = {rid: QCRun(rid, analyzer, tuple(ControlResult(r["level"], r["lot"], Q_(r["value"], "mmol/L"))
-                                            for r in sorted(rows, key=lambda r: (r["at"], r["id"]))))
+                                            for r in sorted(rows, key=lambda r: (r["at"], r["id"]))
+                                            if judge.judged(r)))
             for rid, rows in by_run.items()}
     history = [runs[rid] for rid in sorted(runs, key=lambda rid: min(r["at"] for r in by_run[rid]))
                if rid < qc_run]
-    return evaluate_run(runs[qc_run], targets, history)
+    result = evaluate_run(runs[qc_run], targets, history)
+    provisional = _provisional_only(by_run[qc_run], judge)
+    if not provisional:
+        return result
+    extra = tuple(Finding("qc_lot_provisional", Severity.BLOCK, f"QC run {qc_run}: the {level} control was "
+                          f"measured only on provisional lot {', '.join(lots)}, whose targets are not established "
+                          "yet; run the established lot of that level too", SRC_ESTABLISH)
+                  for level, lots in provisional.items())
+    return RunQC(result.run_id, result.levels, True, result.findings + extra)
+
+
+def _provisional_only(rows: list[dict[str, Any]], judge) -> dict[str, list[str]]:
+    """Level -> its provisional lots, for the levels of the run measured on provisional lots alone."""
+    judged = {r["level"] for r in rows if judge.judged(r)}
+    out: dict[str, list[str]] = {}
+    for r in rows:
+        if r["level"] not in judged and r["lot"] not in out.get(r["level"], []):
+            out.setdefault(r["level"], []).append(r["lot"])
+    return out
 
 
 def run_qc_runs(store, run_id: str) -> list[str]:
@@ -93,9 +113,7 @@ def control_lots(store, qc_runs: list[str]) -> list[str]:
     """The control lots measured in the analytical runs, e.g. ``normal QCN-2611``."""
     lots: dict[str, None] = {}
     for qc_run in qc_runs:
-        analyzer = qc_run.rsplit("/", 1)[0]
-        for lot in CONTROL_LOTS:
-            for row in store.qc_results(analyzer, lot.level):
-                if row["qc_run"] == qc_run:
-                    lots[f"{row['level']} {row['lot']}"] = None
+        for row in _rows(store, qc_run.rsplit("/", 1)[0]):
+            if row["qc_run"] == qc_run:
+                lots[f"{row['level']} {row['lot']}"] = None
     return list(lots)

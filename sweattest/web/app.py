@@ -14,7 +14,7 @@ from starlette.staticfiles import StaticFiles
 from sweattest.core.clock import Clock
 from sweattest.core.config import LabConfig
 from sweattest.core.resources import data_dir
-from sweattest.web import auth_views, bench_views, live_stream, qa_views, run_views
+from sweattest.web import auth_views, bench_views, live_stream, qa_records, qa_views, run_views
 from sweattest.web.accounts import Accounts
 from sweattest.web.bench import BenchManager
 from sweattest.web.context import WebContext
@@ -51,6 +51,12 @@ ROUTES: tuple[tuple[str, tuple[str, ...], tuple[str, ...], Any], ...] = (
     ("/qa/validations", ("GET",), QA, qa_views.validations_page),
     ("/qa/lis", ("GET",), QA, qa_views.lis_page),
     ("/qa/pt", ("GET", "POST"), QA, qa_views.pt_page),
+    ("/qa/qc-lots", ("GET",), QA, qa_records.qc_lots_page),
+    ("/qa/qc-lots", ("POST",), QA, qa_records.qc_lots_post),
+    ("/qa/calibrations", ("GET",), QA, qa_records.calibrations_page),
+    ("/qa/calibrations", ("POST",), QA, qa_records.calibrations_post),
+    ("/qa/equipment", ("GET",), QA, qa_records.equipment_page),
+    ("/qa/equipment", ("POST",), QA, qa_records.equipment_post),
     ("/admin/users", ("GET",), ADMIN, qa_views.users_page),
 )
 

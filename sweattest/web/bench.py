@@ -163,11 +163,11 @@ class WebOperator:
         return self._ask("read_volume", site, f"Remove the collector from {_label(site)} and read the sweat "
                          "volume on the coil.", "Save the volume", hint=hint)
 
-    def run_control(self, level: str, lot: str) -> None:
+    def run_control(self, level: str, lot: str, target: pint.Quantity | None = None) -> None:
         self._ask("run_control", "", f"Today's quality control: put the {level} control (lot {lot}) into the "
                   "chloridometer and press its start key.", "Control loaded: analyse", level=level, lot=lot)
         if self.simulated:
-            self.simulated.run_control(level, lot)
+            self.simulated.run_control(level, lot, target)
 
     def enter_reading(self, what: str, dimension: str, label: str, entry: int) -> tuple[pint.Quantity, str]:
         blind = " (second entry: read the display again yourself; the first entry is not shown)" if entry == 2 else ""

@@ -74,3 +74,38 @@ def test_a_sartorius_balance_is_opened_and_identified_through_the_registry(tmp_p
     done = sweattest("instruments", "check", "--config", str(config))
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.startswith("balance sartorius-sbi on /dev/") and "ready: SWEATTEST SIM serial" in done.stdout
+
+
+def test_an_instrument_out_of_service_or_with_a_failed_calibration_on_record_is_not_ready(tmp_path, simulators):
+    """The records of the store (--db) are read by serial number: the inducer taken out of service and the
+    balance whose calibration failed are refused; the recorded calibration replaces the configured due date."""
+    from sweattest.record.calibrations import add_calibration
+    from sweattest.record.equipment import add_entry
+    from sweattest.record.store import open_store
+
+    inducer = simulators.start("inducer", "--seed", "3")
+    balance = simulators.start("balance", "--seed", "5")
+    analyzer = simulators.start("chloridometer")
+    db = str(tmp_path / "runs.db")
+    store = open_store(db)
+    today = dt.datetime.now(dt.UTC).date()
+    add_entry(store, instrument="000003", role="inducer", kind="out_of_service", on=today, text="channel 2 unstable",
+              who="tech1", who_role="tech")
+    add_calibration(store, instrument="B100000005", role="balance", kind="verification", outcome="fail",
+                    performed_on=today, interval_days=365, who="tech1", notes="200 g check weight read 200.4 g")
+    add_calibration(store, instrument="CL-9", role="analyzer", kind="calibration", outcome="pass",
+                    performed_on=today, interval_days=30, who="tech1")
+    store.close()
+    config = write_config(tmp_path,
+                          instrument_table("inducer", "scpi", inducer, serial_number="000003", calibration_due=LATER),
+                          instrument_table("balance", "mt-sics", balance, serial_number="B100000005"),
+                          instrument_table("analyzer", "line", analyzer, serial_number="CL-9",
+                                           calibration_due="2020-01-31"))
+    done = sweattest("instruments", "check", "--config", str(config), "--db", db)
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert (f"NOT READY: inducer scpi 000003 on {inducer}: out of service since {today.isoformat()} (channel 2 "
+            "unstable; recorded by tech1). Use another instrument") in lines[0]
+    assert f"its verification on {today.isoformat()} failed (200 g check weight read 200.4 g)" in lines[1]
+    due = (today + dt.timedelta(days=30)).isoformat()
+    assert "ready: " in lines[2] and f"calibration due {due} (recorded calibration)" in lines[2]

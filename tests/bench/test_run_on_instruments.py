@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from sweattest.bench.simulation.world import NOMINAL_CONTROL
 from sweattest.cli.main import main
 from sweattest.core.clock import VirtualClock
-from sweattest.record.analytical_qc import CONTROL_LOTS
 from sweattest.record.runs import load_run
 from sweattest.record.store import open_store
 from tests.bench.conftest import ROOT, instrument_table, sweattest, write_config
@@ -59,8 +59,8 @@ class Tech:
         if "read the sweat volume" in prompt:
             return "35 uL"
         if self.analyzer and (m := re.search(r"put the (\w+) control \(lot ([\w-]+)\)", prompt)):
-            target = next(c.mean for c in CONTROL_LOTS if c.level == m.group(1))
-            self.keypad(f"CONTROL {m.group(1)} {m.group(2)} {target.magnitude:g}mmol/L")
+            target = NOMINAL_CONTROL[m.group(1)]
+            self.keypad(f"CONTROL {m.group(1)} {m.group(2)} {target:g}mmol/L")
         elif self.analyzer and (m := re.search(r"[Ll]oad sample (\S+-(\d))\b", prompt)):
             self.keypad(f"LOAD {m.group(1)} {CHLORIDE[m.group(2)].replace(' ', '')}")
         return ""

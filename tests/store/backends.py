@@ -111,14 +111,14 @@ def make_run(store, clock, run_id: str = "R1", *, operator: str = "tech1", sites
 
 def _controls(store, clock, who: str, *, rejected: bool) -> str:
     """Both control levels of today's analytical run, as the bench records them (once per day)."""
-    from sweattest.record.analytical_qc import ANALYZER, CONTROL_LOTS, has_qc, qc_run_id
+    from sweattest.record.analytical_qc import ANALYZER, has_qc, qc_run_id
+    from sweattest.record.qc_lots import SEED_LOTS
 
     day = clock.utcnow().date()
     if not has_qc(store, ANALYZER, day):
-        for lot in CONTROL_LOTS:
-            mean, sd = lot.mean.magnitude, lot.sd.magnitude
-            value = mean + 5 * sd if rejected and lot.level == "normal" else mean
-            store.add_qc_result(analyzer=ANALYZER, level=lot.level, lot=lot.lot, target_mean=mean, target_sd=sd,
+        for level, lot, mean, sd in SEED_LOTS:
+            value = mean + 5 * sd if rejected and level == "normal" else mean
+            store.add_qc_result(analyzer=ANALYZER, level=level, lot=lot, target_mean=mean, target_sd=sd,
                                 value=value, qc_run=qc_run_id(ANALYZER, day), at=clock.utcnow(), who=who)
     return qc_run_id(ANALYZER, day)
 

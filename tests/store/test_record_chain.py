@@ -206,3 +206,33 @@ def test_the_head_is_printed_by_a_command_and_on_the_report(signed, store_url, c
     entries = verify(signed).entries
     assert out.startswith(f"audit head: entry {entries} sha256 ") and len(out.rsplit(" ", 1)[1]) == 64
     assert stored_record(signed, "R1", clock)["audit_head"] == {"entry": entries, "sha256": out.rsplit(" ", 1)[1]}
+
+
+@pytest.mark.parametrize("table, statement", [
+    ("qc_lots", "UPDATE qc_lots SET target_sd = 5 WHERE id = :id"),
+    ("calibrations", "UPDATE calibrations SET outcome = 'pass' WHERE id = :id"),
+    ("equipment_log", "DELETE FROM equipment_log WHERE id = :id"),
+])
+def test_a_lot_target_a_calibration_or_an_equipment_entry_changed_is_caught(signed, table, statement):
+    """A widened SD hides a Westgard rejection; a failed calibration turned to pass, or an out-of-service entry
+    removed, lets an instrument be used."""
+    from datetime import date
+
+    from sweattest.record.calibrations import add_calibration
+    from sweattest.record.equipment import add_entry
+    from sweattest.record.qc_lots import seed_initial_lots
+
+    seed_initial_lots(signed)
+    add_calibration(signed, instrument="CL-9", role="analyzer", kind="calibration", outcome="fail",
+                    performed_on=date(2026, 11, 19), interval_days=30, who="tech1", notes="standard read 91")
+    add_entry(signed, instrument="CL-9", role="analyzer", kind="out_of_service", on=date(2026, 11, 19),
+              text="standard read 91", who="tech1", who_role="tech")
+    assert verify(signed).intact
+    row = _id(signed, f"SELECT min(id) FROM {table}")
+    with pytest.raises(sa.exc.DatabaseError, match="append-only"):
+        with signed.engine.begin() as conn:
+            conn.execute(sa.text(statement), {"id": row})
+    _tamper(signed, statement, id=row)
+    result = verify(signed)
+    assert (result.intact, result.table, result.row) == (False, table, str(row))
+    assert ("removed" if statement.startswith("DELETE") else "changed") in result.problem

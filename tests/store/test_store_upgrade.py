@@ -32,3 +32,27 @@ def test_store_without_month_column_gets_it_on_opening(store_url, clock):
             assert list(versions) == [v for v, _, _ in MIGRATIONS]
     finally:
         store.close()
+
+
+def test_a_store_from_before_lots_were_records_gets_the_tables_and_keeps_its_qc(store_url, clock):
+    """Migration 14 on a store that kept QC with the targets stored on each result: the lot, calibration and
+    equipment tables arrive guarded, the chain stays intact, and the stored QC keeps its verdict."""
+    from sweattest.record.analytical_qc import qc_status
+    from sweattest.record.audit import verify
+    from sweattest.record.store import guards
+
+    store = Store(store_url, clock)
+    make_run(store, clock)
+    with store.engine.begin() as conn:  # the shape the store had at migration 12
+        for table in guards.V14_TABLES:
+            conn.execute(sa.text(f"DROP TABLE {table}"))
+        conn.execute(sa.text("DELETE FROM schema_migrations WHERE version = 14"))
+    store.close()
+    store = Store(store_url, clock)
+    try:
+        with store.engine.connect() as conn:
+            assert guards.missing(conn) == []
+        assert verify(store).intact
+        assert qc_status(store, "R1")["status"] == "in_control"
+    finally:
+        store.close()

@@ -7,6 +7,7 @@ device that answers as something else, or an overdue calibration blocks the run 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import drivers  # noqa: F401 - registers the sim:// URL handler
@@ -15,6 +16,10 @@ from sweattest.bench.instruments.roles import AnalyzerRole, BalanceRole, Identit
 from sweattest.core.clock import Clock
 from sweattest.core.errors import ConfigError, DeviceError
 from sweattest.core.instruments import InstrumentConfig
+from sweattest.record.equipment import Status
+
+#: The records of an instrument by its serial number (``sweattest.record.equipment.status`` on a store).
+StatusOf = Callable[[str], Status]
 
 
 @dataclass
@@ -23,12 +28,15 @@ class Bench:
     analyzer: AnalyzerRole
     balance: BalanceRole | None = None
     identities: dict[str, Identity] = field(default_factory=dict)
+    #: role -> the calibration due date the check found (from the records, else the configuration)
+    calibration_due: dict[str, dt.date | None] = field(default_factory=dict)
 
     @classmethod
     def open(cls, instruments: tuple[InstrumentConfig, ...], clock: Clock, *, gravimetric: bool,
-             second_person: bool = False) -> Bench:
-        """Open, identify and check every instrument the method needs; outputs forced off. On any failure
-        what was opened is closed again and the error raised."""
+             second_person: bool = False, status_of: StatusOf | None = None) -> Bench:
+        """Open, identify and check every instrument the method needs; outputs forced off. ``status_of``: the
+        equipment and calibration records of an instrument (out of service, latest calibration). On any
+        failure what was opened is closed again and the error raised."""
         by_role = {i.role: i for i in instruments}
         needed = ("inducer", "analyzer", "balance") if gravimetric else ("inducer", "analyzer")
         missing = [r for r in needed if r not in by_role]
@@ -38,12 +46,14 @@ class Bench:
                               "for each to the lab configuration (docs/config.md)")
         opened: dict[str, object] = {}
         identities: dict[str, Identity] = {}
+        due: dict[str, dt.date | None] = {}
         try:
             for role in needed:
-                instrument, identities[role] = open_checked(by_role[role], clock, second_person=second_person,
-                                                            opened=opened)
+                instrument, identities[role], due[role] = open_checked(
+                    by_role[role], clock, second_person=second_person, opened=opened, status_of=status_of)
             bench = cls(inducer=opened["inducer"], analyzer=opened["analyzer"],  # type: ignore[arg-type]
-                        balance=opened.get("balance"), identities=identities)  # type: ignore[arg-type]
+                        balance=opened.get("balance"), identities=identities,  # type: ignore[arg-type]
+                        calibration_due=due)
             bench.inducer.force_off()  # forced off at start-up, before anything else
         except BaseException:
             for instrument in opened.values():
@@ -63,7 +73,7 @@ class Bench:
             config = getattr(self, role).config
             out[role] = {"model": config.model, "port": config.port, "identity": ident.text(),
                          "serial_number": ident.serial_number or config.serial_number,
-                         "calibration_due": config.calibration_due.isoformat() if config.calibration_due else None}
+                         "calibration_due": _iso(self.calibration_due.get(role, config.calibration_due))}
         return out
 
     def shutdown(self) -> str | None:
@@ -85,10 +95,15 @@ class Bench:
                 instrument.close()
 
 
+def _iso(day: dt.date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
 def open_checked(config: InstrumentConfig, clock: Clock, *, second_person: bool = False,
-                 opened: dict | None = None):
-    """Open one instrument and check it against its configuration: it answers as its model, its serial
-    number is the configured one, its calibration is not overdue. Returns (instrument, identity)."""
+                 opened: dict | None = None, status_of: StatusOf | None = None):
+    """Open one instrument and check it against its configuration and its records: it answers as its model,
+    its serial number is the configured one, it is in service, its calibration is not failed or overdue.
+    Returns (instrument, identity, calibration due date)."""
     instrument = open_instrument(config, clock, second_person=second_person)
     if opened is not None:
         opened[config.role] = instrument
@@ -98,8 +113,14 @@ def open_checked(config: InstrumentConfig, clock: Clock, *, second_person: bool 
         raise DeviceError(f"{config.label}: does not answer as a {config.model} {config.role}: {exc}",
                           device=config.role) from None
     check_identity(config, identity)
-    check_calibration(config, clock.utcnow().date())
-    return instrument, identity
+    due = check_calibration(config, clock.utcnow().date(), records_of(config, identity, status_of))
+    return instrument, identity, due
+
+
+def records_of(config: InstrumentConfig, identity: Identity, status_of: StatusOf | None) -> Status | None:
+    """The instrument's records, by the serial number it reports (else the configured one)."""
+    serial = identity.serial_number or config.serial_number
+    return status_of(serial) if status_of is not None and serial else None
 
 
 def check_identity(config: InstrumentConfig, identity: Identity) -> None:
@@ -110,8 +131,29 @@ def check_identity(config: InstrumentConfig, identity: Identity) -> None:
                           "configuration after checking the instrument's records.")
 
 
-def check_calibration(config: InstrumentConfig, today: dt.date) -> None:
+def check_calibration(config: InstrumentConfig, today: dt.date, status: Status | None = None) -> dt.date | None:
+    """An instrument out of service, or whose latest recorded calibration failed or is overdue, is refused; with
+    no calibration recorded, the configuration's ``calibration_due`` is checked. Returns the due date."""
+    if status is not None and status.out_of_service is not None:
+        out = status.out_of_service
+        raise DeviceError(f"{config.label}: out of service since {out.on.isoformat()} ({out.text}; recorded by "
+                          f"{out.who}).", device=config.role, action="Use another instrument, or ask a reviewer to "
+                          "put it back in service once it is repaired and checked (sweattest equipment in-service).")
+    calibration = status.calibration if status is not None else None
+    if calibration is not None:
+        if not calibration.passed:
+            raise DeviceError(f"{config.label}: its {calibration.kind} on {calibration.performed_on.isoformat()} "
+                              f"failed ({calibration.notes}).", device=config.role,
+                              action="Calibrate it again and record a passing calibration (sweattest calibration "
+                              "add) before testing patients.")
+        if calibration.next_due < today:
+            raise DeviceError(f"{config.label}: calibration was due on {calibration.next_due.isoformat()} (last "
+                              f"{calibration.kind} {calibration.performed_on.isoformat()}).", device=config.role,
+                              action="Calibrate the instrument and record it (sweattest calibration add) before "
+                              "testing patients.")
+        return calibration.next_due
     if config.calibration_due is not None and config.calibration_due < today:
         raise DeviceError(f"{config.label}: calibration was due on {config.calibration_due.isoformat()}.",
                           device=config.role, action="Calibrate the instrument and record the new due date "
                           "before testing patients.")
+    return config.calibration_due

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sweattest.bench.instruments.bench import check_calibration, check_identity
+from sweattest.bench.instruments.bench import StatusOf, check_calibration, check_identity, records_of
 from sweattest.bench.instruments.registry import open_instrument
 from sweattest.core.clock import Clock
 from sweattest.core.errors import DeviceError
@@ -19,7 +19,7 @@ class CheckLine:
     text: str
 
 
-def check_instrument(config: InstrumentConfig, clock: Clock) -> CheckLine:
+def check_instrument(config: InstrumentConfig, clock: Clock, status_of: StatusOf | None = None) -> CheckLine:
     try:
         instrument = open_instrument(config, clock)
     except DeviceError as exc:
@@ -32,8 +32,8 @@ def check_instrument(config: InstrumentConfig, clock: Clock) -> CheckLine:
         if config.role == "inducer":
             instrument.force_off()
         check_identity(config, identity)
-        due = config.calibration_due
-        check_calibration(config, clock.utcnow().date())
+        status = records_of(config, identity, status_of)
+        due = check_calibration(config, clock.utcnow().date(), status)
     except DeviceError as exc:
         return CheckLine(config, False, f"NOT READY: {exc}")
     finally:
@@ -41,11 +41,14 @@ def check_instrument(config: InstrumentConfig, clock: Clock) -> CheckLine:
     facts = [identity.text()]
     if config.serial_number and not identity.serial_number:
         facts.append(f"serial {config.serial_number} (from the configuration; not reported by this model)")
-    facts.append(f"calibration due {due.isoformat()}" if due else "no calibration due date configured")
+    recorded = status is not None and status.calibration is not None
+    facts.append(f"calibration due {due.isoformat()}{' (recorded calibration)' if recorded else ''}" if due
+                 else "no calibration due date configured or recorded")
     if config.role == "inducer" and instrument.host_controlled:
         facts.append("every output off (confirmed)")
     return CheckLine(config, True, "ready: " + "; ".join(facts))
 
 
-def check_all(instruments: tuple[InstrumentConfig, ...], clock: Clock) -> list[CheckLine]:
-    return [check_instrument(config, clock) for config in instruments]
+def check_all(instruments: tuple[InstrumentConfig, ...], clock: Clock,
+              status_of: StatusOf | None = None) -> list[CheckLine]:
+    return [check_instrument(config, clock, status_of) for config in instruments]

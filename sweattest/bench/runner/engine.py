@@ -26,8 +26,9 @@ from sweattest.core.procedure.model import RunState
 from sweattest.core.rules.reagents import lot_block
 from sweattest.core.stimulation import StimulationPlan
 from sweattest.core.units import Q_
-from sweattest.record.analytical_qc import ANALYZER, CONTROL_LOTS, has_qc, qc_run_id
+from sweattest.record.analytical_qc import ANALYZER, has_qc, qc_run_id
 from sweattest.record.lease import NoLease
+from sweattest.record.qc_lots import LEVELS, lots_in_use, record_control, seed_initial_lots
 from sweattest.record.runs import commit_event
 
 #: How often a waiting timer reports its countdown, in procedure seconds.
@@ -335,8 +336,16 @@ class Runner:
         qc_run = qc_run_id(ANALYZER, day)
         if has_qc(self.store, ANALYZER, day):
             return qc_run
-        for lot in CONTROL_LOTS:
-            self.operator.run_control(lot.level, lot.lot)
+        seed_initial_lots(self.store)  # a store with no lot of the analyzer yet starts with the bench's two
+        in_use = lots_in_use(self.store, ANALYZER, day)
+        missing = [level for level in LEVELS if not any(lot.level == level for lot in in_use)]
+        if missing:
+            self.reporter.message(f"QC: no {' and no '.join(missing)} control lot of {ANALYZER} is in date; QA "
+                                  "enters the new lot (sweattest qc lot add); results cannot be final until QC "
+                                  "is run")
+            return None
+        for lot in in_use:
+            self.operator.run_control(lot.level, lot.lot, Q_(lot.mean, "mmol/L"))
             try:
                 result = self.bench.analyzer.read_result(lot.level, f"the {lot.level} control (lot {lot.lot})",
                                                          self.operator, 120.0, record="qc").value
@@ -349,12 +358,15 @@ class Runner:
                                       f"{result.sample_id!r}; results cannot be final until QC is run")
                 return None
             value = result.chloride.to("mmol/L").magnitude
-            self.store.add_qc_result(analyzer=ANALYZER, level=lot.level, lot=lot.lot,
-                                     target_mean=lot.mean.to("mmol/L").magnitude,
-                                     target_sd=lot.sd.to("mmol/L").magnitude, value=value, qc_run=qc_run,
-                                     at=self.store.clock.utcnow(), who=self.operator.name)
+            try:
+                record_control(self.store, analyzer=ANALYZER, level=lot.level, lot=lot.lot, value=value,
+                               qc_run=qc_run, at=self.store.clock.utcnow(), who=self.operator.name)
+            except ValidationError as exc:
+                self.reporter.message(f"QC {lot.level} control: {exc}; results cannot be final until QC is run")
+                return None
+            kind = "" if lot.established else ", provisional lot: recorded, not judged"
             self.reporter.message(f"QC {lot.level} control {lot.lot}: {value:g} mmol/L (target "
-                                  f"{lot.mean.magnitude:g} ± {lot.sd.magnitude:g})")
+                                  f"{lot.mean:g} ± {lot.sd:g}{kind})")
         return qc_run
 
     def _analyze(self, e: fx.Analyze) -> None:

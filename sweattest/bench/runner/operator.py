@@ -22,8 +22,9 @@ class Operator(Protocol):
     def read_volume(self, site: str) -> pint.Quantity:
         """Read the collected volume off the Macroduct coil."""
 
-    def run_control(self, level: str, lot: str) -> None:
-        """Put the control material of ``level`` (lot ``lot``) into the chloridometer and start it."""
+    def run_control(self, level: str, lot: str, target: pint.Quantity | None = None) -> None:
+        """Put the control material of ``level`` (lot ``lot``; its target mean ``target``) into the chloridometer
+        and start it."""
 
     def load_analyzer(self, site: str, sample_id: str) -> None:
         """Put the site's sample into the chloridometer and start the analysis."""

@@ -22,6 +22,8 @@ from sweattest.core.units import Q_
 
 #: Sweat density used to turn a collected mass into a volume (CLSI C34 Appendix A: 1 mg/uL).
 SWEAT_DENSITY_MG_PER_UL = 1.0
+#: The usual value of each control level (CLSI C34: about 40 and 100 mmol/L), mmol/L.
+NOMINAL_CONTROL = {"normal": 40.0, "abnormal": 100.0}
 
 
 def simulated_bench(clock: Clock, protocol: Protocol, scenario: Scenario, sites: tuple[str, ...]) -> Bench:
@@ -90,10 +92,10 @@ class SimulatedOperator:
         sweat_ul = self._sweat_mass(site).to("mg").magnitude / SWEAT_DENSITY_MG_PER_UL
         return Q_(round(min(sweat_ul, self.protocol.maximum_sample.to("uL").magnitude)), "uL")
 
-    def run_control(self, level: str, lot: str) -> None:
-        from sweattest.record.analytical_qc import CONTROL_LOTS
-
-        target = next(c.mean for c in CONTROL_LOTS if c.level == level and c.lot == lot)
+    def run_control(self, level: str, lot: str, target: pint.Quantity | None = None) -> None:
+        """The control gives a value about its lot's target mean (the level's usual value if none is given)."""
+        if target is None:
+            target = Q_(NOMINAL_CONTROL[level], "mmol/L")
         simulator(self.bench.analyzer).run_control(level, lot, target)
 
     def load_analyzer(self, site: str, sample_id: str) -> None:

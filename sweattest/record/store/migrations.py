@@ -196,6 +196,15 @@ def _proficiency_testing(conn: sa.Connection) -> None:
     guards.create(conn, guards.PT_TABLES, guards.PT_TABLES)
 
 
+def _qc_lots_calibrations_equipment(conn: sa.Connection) -> None:
+    """Control lots with their targets, calibrations and the equipment log: append-only and chained."""
+    from sweattest.record.store import guards
+
+    for table in guards.V14_TABLES:
+        schema.metadata.tables[table].create(conn)
+    guards.create(conn, guards.V14_TABLES, guards.V14_TABLES)
+
+
 MIGRATIONS: list[Migration] = [
     (1, "runs, events and readings", _initial),
     (2, "users, e-signatures, result versions and the hash-chained audit trail", _users_signatures_audit),
@@ -211,6 +220,7 @@ MIGRATIONS: list[Migration] = [
     (11, "readings stored compactly: one row per write, packed", _reading_blocks),
     (12, "web sessions, lock-out after failed passwords, password age", _access),
     (13, "the purpose of each run (patient, simulated, training, proficiency), chained", _run_purpose),
+    (14, "control lots and targets, calibrations, equipment log", _qc_lots_calibrations_equipment),
     (16, "proficiency testing: events, samples, targets, grades and corrective actions", _proficiency_testing),
 ]
 

@@ -46,6 +46,11 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "pt_targets": ("id", "sample_id", "target", "low", "high", "reason", "at", "who"),
     "pt_grades": ("id", "event_id", "sample_id", "run_id", "result", "low", "high", "grade", "at", "who"),
     "pt_corrective_actions": ("id", "event_id", "found", "done", "done_by", "done_on", "at", "who"),
+    "qc_lots": ("id", "analyzer", "level", "lot", "material", "expires", "target_mean", "target_sd", "state",
+                "establish_runs", "action", "reason", "at", "who"),
+    "calibrations": ("id", "instrument", "role", "kind", "outcome", "performed_on", "interval_days", "next_due",
+                     "reference", "notes", "at", "who"),
+    "equipment_log": ("id", "instrument", "role", "kind", "on_date", "text", "lot", "at", "who"),
 }
 #: The chained columns of ``runs`` before migration 13 added the run's purpose.
 RUNS_BEFORE_PURPOSE = COLUMNS["runs"][:-1]

@@ -328,3 +328,59 @@ pt_corrective_actions = sa.Table(
     sa.Column("at", UTCDateTime, nullable=False),
     sa.Column("who", sa.String(80), nullable=False),
 )
+
+# -- QC lots, calibrations and the equipment log (migration 14; docs/equipment.md) ----------------------
+#: Control lots per analyzer and level, append-only: each row is the lot as it stands from then on (added,
+#: targets established, retired); a lot's latest row is its state. Dates are ISO text (YYYY-MM-DD).
+#: ``state``: provisional (targets are the manufacturer's, until ``establish_runs`` results give the lab's own),
+#: established, retired.
+qc_lots = sa.Table(
+    "qc_lots", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("analyzer", sa.String(40), nullable=False),
+    sa.Column("level", sa.String(20), nullable=False),
+    sa.Column("lot", sa.String(40), nullable=False),
+    sa.Column("material", sa.String(120), nullable=False),
+    sa.Column("expires", sa.String(10), nullable=False),
+    sa.Column("target_mean", sa.Float, nullable=False),  # mmol/L
+    sa.Column("target_sd", sa.Float, nullable=False),  # mmol/L
+    sa.Column("state", sa.String(12), nullable=False),
+    sa.Column("establish_runs", sa.Integer, nullable=False),
+    sa.Column("action", sa.String(12), nullable=False),  # add, establish, retire
+    sa.Column("reason", sa.Text, nullable=True),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("who", sa.String(80), nullable=False),
+    sa.Index("ix_qc_lots_lot", "analyzer", "level", "lot"),
+)
+
+#: Calibrations and calibration verifications of an instrument (by its serial number), append-only.
+calibrations = sa.Table(
+    "calibrations", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("instrument", sa.String(80), nullable=False, index=True),  # serial number
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("kind", sa.String(12), nullable=False),  # calibration, verification
+    sa.Column("outcome", sa.String(4), nullable=False),  # pass, fail
+    sa.Column("performed_on", sa.String(10), nullable=False),
+    sa.Column("interval_days", sa.Integer, nullable=False),
+    sa.Column("next_due", sa.String(10), nullable=False),
+    sa.Column("reference", sa.Text, nullable=True),  # reference values (e.g. NaCl standard 100 mmol/L)
+    sa.Column("notes", sa.Text, nullable=True),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("who", sa.String(80), nullable=False),
+)
+
+#: The equipment log of an instrument (by its serial number), append-only: maintenance and repairs, electrode
+#: and collector lots put in use, out of service and back in service.
+equipment_log = sa.Table(
+    "equipment_log", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("instrument", sa.String(80), nullable=False, index=True),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("on_date", sa.String(10), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("lot", sa.String(40), nullable=True),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("who", sa.String(80), nullable=False),
+)

@@ -25,9 +25,9 @@ _BATCH = 20_000
 #: Items of tables no longer stored (``readings``, packed into ``reading_blocks`` by migration 11, which checked
 #: them against the chain first) are not checked.
 ORDER = ("runs", "users", "events", "reading_blocks", "readings_pending", "result_versions", "signatures",
-         "qc_results", *PT_TABLES)
-#: Tables whose rows belong to no run (a problem names the row by its id only).
-RUNLESS = frozenset({"qc_results", *PT_TABLES})
+         "qc_results", "qc_lots", "calibrations", "equipment_log", *PT_TABLES)
+#: Chained tables whose rows belong to no run (named by their id alone).
+RUNLESS = frozenset({"qc_results", "qc_lots", "calibrations", "equipment_log", *PT_TABLES})
 
 
 @dataclass(frozen=True)
