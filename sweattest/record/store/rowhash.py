@@ -25,8 +25,9 @@ def _hex(value):
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_hex).encode
 _sha256 = hashlib.sha256
 
-#: Chained columns of each table (the key first). ``runs``: its content only; state, updated_at, the lease
-#: and the QA columns derived from events (sites_measured, qns, reported_at) are operational (docs/store.md).
+#: Chained columns of each table (the key first). ``runs``: its content only; state, updated_at, the lease,
+#: the QA columns derived from events (sites_measured, qns, reported_at) and patient_dob (a copy of the chained
+#: order's date of birth, for the index) are operational (docs/store.md).
 COLUMNS: dict[str, tuple[str, ...]] = {
     "runs": ("run_id", "accession", "method", "operator", "patient_mrn", "created_at", "order_json", "month",
              "age_group", "protocol_sha256", "protocol_text"),
@@ -39,6 +40,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
                    "signed_hash"),
     "result_versions": ("id", "run_id", "version", "changes", "reason", "by", "at"),
     "qc_results": ("id", "analyzer", "level", "lot", "target_mean", "target_sd", "value", "qc_run", "at", "who"),
+    "repeat_links": ("id", "run_id", "repeat_of", "reason", "note", "who", "at"),
 }
 #: Tables whose rows are identified by a text key rather than an integer id.
 KEYED = frozenset({"runs", "users"})

@@ -24,7 +24,7 @@ _BATCH = 20_000
 #: Items of tables no longer stored (``readings``, packed into ``reading_blocks`` by migration 11, which checked
 #: them against the chain first) are not checked.
 ORDER = ("runs", "users", "events", "reading_blocks", "readings_pending", "result_versions", "signatures",
-         "qc_results")
+         "qc_results", "repeat_links")
 
 
 @dataclass(frozen=True)
