@@ -73,15 +73,15 @@ def store(store_url, clock):
 
 def make_run(store, clock, run_id: str = "R1", *, operator: str = "tech1", sites=("left_forearm", "right_forearm"),
              volumes=(40, 40), chlorides=(45, 48), dob: str = "2025-06-01", accession: str | None = None,
-             qc: str = "in_control", patient: dict | None = None) -> str:
+             qc: str = "in_control", patient: dict | None = None, extra: dict | None = None) -> str:
     """A volumetric (Macroduct) run taken to result_ready through the procedure core, event by event.
     A volume under 15 µL makes its site QNS. ``qc``: the analytical run's controls are "in_control" (at
     their targets), "rejected" (the normal control 5 SD high) or "missing" (none run). ``patient``: replaces
-    the patient's MRN and names."""
+    the patient's MRN and names; ``extra``: more fields of the order."""
     order = {"accession": accession or f"ST-{run_id}", "method": "macroduct", "sites": list(sites),
              "operator": operator, "patient": {"mrn": "MRN1", "dob": dob, "family": "Doe", "given": "J",
                                                "sex": "F"} | (patient or {}),
-             "ordering_provider": "Dr P", "pilocarpine_lot": {"lot": "PG1", "expires": "2027-01-31"}}
+             "ordering_provider": "Dr P", "pilocarpine_lot": {"lot": "PG1", "expires": "2027-01-31"}} | (extra or {})
     store.create_run(run_id, accession=order["accession"], method="macroduct", operator=operator,
                      patient_mrn=order["patient"]["mrn"], created_at=clock.utcnow(), order=order,
                      protocol=load_protocol("macroduct"))
