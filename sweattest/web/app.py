@@ -14,7 +14,7 @@ from starlette.staticfiles import StaticFiles
 from sweattest.core.clock import Clock
 from sweattest.core.config import LabConfig
 from sweattest.core.resources import data_dir
-from sweattest.web import auth_views, bench_views, live_stream, qa_views, run_views
+from sweattest.web import auth_views, bench_views, live_stream, patient_views, qa_views, run_views
 from sweattest.web.accounts import Accounts
 from sweattest.web.bench import BenchManager
 from sweattest.web.context import WebContext
@@ -41,6 +41,7 @@ ROUTES: tuple[tuple[str, tuple[str, ...], tuple[str, ...], Any], ...] = (
     ("/qa/runs", ("GET", "POST"), VIEW, qa_views.runs_list),
     ("/qa/runs/{run_id}", ("GET",), VIEW, qa_views.run_detail),
     ("/qa/runs/{run_id}/amend", ("POST",), REVIEW, qa_views.amend),
+    ("/patients/{mrn}", ("GET",), VIEW, patient_views.patient_page),
     ("/qa/qc", ("GET",), QA, qa_views.qc_page),
     ("/qa/qc.png", ("GET",), QA, qa_views.qc_png),
     ("/qa/qns", ("GET",), QA, qa_views.qns_page),
