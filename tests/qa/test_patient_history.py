@@ -124,3 +124,10 @@ def test_a_changed_repeat_link_is_named_by_audit_verify(lab):
 def test_a_repeat_link_cannot_be_changed_through_the_database(lab):
     with pytest.raises(sa.exc.DatabaseError), lab.engine.begin() as conn:
         conn.execute(sa.text("UPDATE repeat_links SET reason = 'qns'"))
+
+
+def test_the_hl7_result_carries_the_repeat_link(lab, clock):
+    from sweattest.outputs.lims.hl7 import render_oru
+
+    message = render_oru(stored_record(lab, "A2", clock), sent_at=clock.utcnow())
+    assert "NTE|" in message and "Repeat of accession ST-A1 (run A1, 2026-11-20): intermediate result" in message
