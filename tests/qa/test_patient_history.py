@@ -131,3 +131,16 @@ def test_the_hl7_result_carries_the_repeat_link(lab, clock):
 
     message = render_oru(stored_record(lab, "A2", clock), sent_at=clock.utcnow())
     assert "NTE|" in message and "Repeat of accession ST-A1 (run A1, 2026-11-20): intermediate result" in message
+
+
+def test_the_pdf_report_prints_the_earlier_results_with_their_dates(lab, clock):
+    import io
+
+    import pypdf
+
+    from sweattest.outputs.report import render_pdf
+
+    pdf = render_pdf(stored_record(lab, "A2", clock))
+    text = " ".join(" ".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf)).pages).split())
+    assert "Earlier sweat tests of this patient" in text
+    assert "2026-11-20 ST-A1" in text and "45 mmol/L" in text
