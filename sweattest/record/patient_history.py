@@ -131,16 +131,24 @@ def test_summary(store, row: dict[str, Any], ranges: str = "cff_2017") -> dict[s
 
 
 def identity_conflicts(store, restrict: Restrict | None = None) -> list[dict[str, Any]]:
-    """MRNs whose runs carry more than one date of birth (by the runs' index column), with their runs."""
-    r = schema.runs
-    query = sa.select(r.c.patient_mrn, r.c.patient_dob, r.c.run_id).order_by(r.c.patient_mrn, r.c.patient_dob)
+    """MRNs whose runs carry more than one date of birth, with the runs of each: the MRNs the index shows with
+    two dates of birth, and those of runs whose MRN or date of birth was amended, each checked against the
+    runs' current identity (order and amendments)."""
+    r, rv = schema.runs, schema.result_versions
     with store.engine.connect() as conn:
-        many = set(conn.execute(sa.select(r.c.patient_mrn).group_by(r.c.patient_mrn)
+        mrns = set(conn.execute(sa.select(r.c.patient_mrn).group_by(r.c.patient_mrn)
                                 .having(sa.func.count(sa.distinct(r.c.patient_dob)) > 1)).scalars())
-        if not many:
-            return []
-        rows = conn.execute((restrict or (lambda q: q))(query.where(r.c.patient_mrn.in_(many)))).all()
-    out: dict[str, dict[str, list[str]]] = {}
-    for row in rows:
-        out.setdefault(row.patient_mrn, {}).setdefault(str(row.patient_dob), []).append(row.run_id)
-    return [{"mrn": mrn, "dobs": dobs} for mrn, dobs in out.items() if len(dobs) > 1]
+        amended = [row.run_id for row in conn.execute(sa.select(rv.c.run_id, rv.c.changes))
+                   if any(k in (row.changes or {}) for k in ("patient.mrn", "patient.dob"))]
+        if amended:
+            mrns |= set(conn.execute(sa.select(r.c.patient_mrn).where(r.c.run_id.in_(amended))).scalars())
+            mrns |= {v["mrn"] for v in _patient_changes(conn, amended).values() if "mrn" in v}
+    out = []
+    for mrn in sorted(mrns):
+        dobs: dict[str, list[str]] = {}
+        for run_id, (run_mrn, run_dob, _) in _identities(store, mrn, restrict).items():
+            if run_mrn == mrn:
+                dobs.setdefault(str(run_dob), []).append(run_id)
+        if len(dobs) > 1:
+            out.append({"mrn": mrn, "dobs": dict(sorted(dobs.items()))})
+    return out

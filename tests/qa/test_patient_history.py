@@ -144,3 +144,17 @@ def test_the_pdf_report_prints_the_earlier_results_with_their_dates(lab, clock):
     text = " ".join(" ".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf)).pages).split())
     assert "Earlier sweat tests of this patient" in text
     assert "2026-11-20 ST-A1" in text and "45 mmol/L" in text
+
+
+def test_a_run_whose_date_of_birth_is_amended_joins_the_patient(lab, clock):
+    from sweattest.record.signoff import amend, sign
+    from sweattest.record.users import add_user
+
+    add_user(lab, "tech1", "Tina Tech", "tech", "tech password")
+    add_user(lab, "rev1", "Rita Reviewer", "reviewer", "review password")
+    sign(lab, clock, "X1", "tech1", "tech password", "performed")
+    sign(lab, clock, "X1", "rev1", "review password", "reviewed")
+    amend(lab, clock, "X1", "rev1", "review password", changes={"patient.dob": DOB}, reason="date of birth typed wrong")
+    h = history(lab, "MRN1", DOB)
+    assert [t["run_id"] for t in h.tests] == ["A1", "A2", "X1"] and h.conflicts == []
+    assert conflicts(lab) == []
