@@ -148,9 +148,12 @@ def repeat_link(store, run_id: str) -> dict[str, Any] | None:
 
 
 def repeated_by(store, run_id: str) -> list[str]:
-    """The runs whose link in force says they repeat ``run_id``."""
+    """The runs whose link in force (their latest row) says they repeat ``run_id``."""
     t = schema.repeat_links
     with store.engine.connect() as conn:
-        rows = conn.execute(sa.select(t.c.run_id, t.c.repeat_of).order_by(t.c.id)).all()
+        linked = list(conn.execute(sa.select(t.c.run_id).where(t.c.repeat_of == run_id).distinct()).scalars())
+        if not linked:
+            return []
+        rows = conn.execute(sa.select(t.c.run_id, t.c.repeat_of).where(t.c.run_id.in_(linked)).order_by(t.c.id)).all()
     latest = {row.run_id: row.repeat_of for row in rows}
-    return [rid for rid, of in latest.items() if of == run_id]
+    return sorted(rid for rid, of in latest.items() if of == run_id)

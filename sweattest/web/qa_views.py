@@ -20,7 +20,7 @@ from sweattest.qa.qns import SOURCE as QNS_SOURCE
 from sweattest.qa.trend import qns_trend, turnaround_trend
 from sweattest.qa.workspace import FLAGS, awaiting_signature, find_runs, full_names, patient_name, run_summary
 from sweattest.record.amendable import fields
-from sweattest.record.repeats import repeat_link
+from sweattest.record.repeats import repeat_link, repeated_by
 from sweattest.record.runs import load_run, stored_order
 from sweattest.web.accounts import field_of
 from sweattest.web.context import web
@@ -82,7 +82,8 @@ def run_detail(request: Request, user, form, error: str | None = None, status_co
                       person=_person(names), local=_local(ctx), zone_name=ctx.config.lab.timezone,
                       versions=ctx.accounts.signoff.versions(ctx.store, run_id),
                       signatures=ctx.accounts.signoff.signatures(ctx.store, run_id), field_of=field_of,
-                      amendable=fields(run), repeat=repeat_link(ctx.store, run_id))
+                      amendable=fields(run), repeat=repeat_link(ctx.store, run_id),
+                      repeated_by=repeated_by(ctx.store, run_id))
 
 
 def amend(request: Request, user, form) -> Response:

@@ -64,6 +64,8 @@ def test_a_second_test_of_an_accession_asks_which_run_it_repeats(client, tech, w
     page = client.get(f"/qa/runs/{second}").text
     assert f"Repeat of run <a href=\"/qa/runs/{first}\">{first}</a>" in page and "technical failure" in page
     assert "/patients/MRN0012345?dob=2025-06-01" in page
+    assert f"Repeated by <a href=\"/qa/runs/{second}\">" in client.get(f"/qa/runs/{first}").text
+    assert "/patients/MRN0012345?dob=2025-06-01" in client.get(f"/runs/{first}").text  # its result screen
 
 
 def test_the_first_test_of_an_accession_is_not_asked(client, tech, web_app):
