@@ -158,3 +158,23 @@ def test_a_run_whose_date_of_birth_is_amended_joins_the_patient(lab, clock):
     h = history(lab, "MRN1", DOB)
     assert [t["run_id"] for t in h.tests] == ["A1", "A2", "X1"] and h.conflicts == []
     assert conflicts(lab) == []
+
+
+def test_a_store_from_before_migration_17_gets_the_dates_of_birth_and_verifies(store_url, clock):
+    from sweattest.record.store import Store
+
+    store = Store(store_url, clock)
+    make_run(store, clock, "OLD1", dob=OTHER_DOB)
+    with store.engine.begin() as conn:  # the store as it was at migration 12
+        conn.execute(sa.text("DROP TABLE repeat_links"))
+        conn.execute(sa.text("DROP INDEX ix_runs_patient"))
+        conn.execute(sa.text("ALTER TABLE runs DROP COLUMN patient_dob"))
+        conn.execute(sa.text("DELETE FROM schema_migrations WHERE version = 17"))
+    store.close()
+    store = Store(store_url, clock)
+    try:
+        assert store.get_run("OLD1")["patient_dob"] == OTHER_DOB
+        assert [t["run_id"] for t in history(store, "MRN1", OTHER_DOB).tests] == ["OLD1"]
+        assert verify(store).intact  # the run's row hash does not include the copied date of birth
+    finally:
+        store.close()
