@@ -55,6 +55,8 @@ def _identities(store, mrn: str, restrict: Restrict | None) -> dict[str, tuple[s
             sa.select(rv.c.run_id, rv.c.changes).order_by(rv.c.run_id, rv.c.version))
             if any(k in (row.changes or {}) for k in ("patient.mrn", "patient.dob"))}
         query = sa.select(*columns).where(sa.or_(r.c.patient_mrn == mrn, r.c.run_id.in_(list(amended))))
+        if "purpose" in r.c:  # stores whose runs carry their purpose: patient runs only, whoever asks
+            query = query.where(r.c.purpose == "patient")
         rows = conn.execute((restrict or (lambda q: q))(query).order_by(r.c.created_at, r.c.run_id)).all()
         changes = _patient_changes(conn, [row.run_id for row in rows if row.run_id in amended])
     out = {}
