@@ -229,7 +229,7 @@ def test_every_screen_meets_wcag_aa_without_sideways_scrolling(page, site, shots
     log_in(page, base, "reviewer")
     for name, path in (("qa-queue", "/qa/runs"), ("qa-amended", f"/qa/runs/{site['amended']}"),
                        ("qa-qc", "/qa/qc"), ("qa-qns", "/qa/qns"), ("qa-turnaround", "/qa/turnaround"),
-                       ("qa-lis", "/qa/lis"), ("patient", "/patients/MRN1?dob=2025-06-01")):
+                       ("qa-lis", "/qa/lis"), ("patient-history", "/runs/QA1/history")):
         visit(name, path)
     log_in(page, base, "admin")
     visit("admin-users", "/admin/users")

@@ -63,9 +63,9 @@ def test_a_second_test_of_an_accession_asks_which_run_it_repeats(client, tech, w
     assert repeat_link(store, second)["run_id"] == first and repeat_link(store, second)["reason"] == "technical_failure"
     page = client.get(f"/qa/runs/{second}").text
     assert f"Repeat of run <a href=\"/qa/runs/{first}\">{first}</a>" in page and "technical failure" in page
-    assert "/patients/MRN0012345?dob=2025-06-01" in page
+    assert f"/runs/{second}/history" in page
     assert f"Repeated by <a href=\"/qa/runs/{second}\">" in client.get(f"/qa/runs/{first}").text
-    assert "/patients/MRN0012345?dob=2025-06-01" in client.get(f"/runs/{first}").text  # its result screen
+    assert f"/runs/{first}/history" in client.get(f"/runs/{first}").text  # its result screen
 
 
 def test_the_first_test_of_an_accession_is_not_asked(client, tech, web_app):
@@ -75,12 +75,18 @@ def test_the_first_test_of_an_accession_is_not_asked(client, tech, web_app):
 
 
 def test_the_patient_page_lists_the_tests_and_a_conflicting_date_of_birth(client, web_app):
+    from tests.web.conftest import csrf_of
+
     store, clock = web_app.state.web.store, web_app.state.web.clock
     make_run(store, clock, "P1", chlorides=(45, 48))
     make_run(store, clock, "P2", chlorides=(20, 22), dob="2024-01-01")
     log_in(client, "reviewer")
-    page = client.get("/patients/MRN1?dob=2025-06-01").text
+    page = client.get("/runs/P1/history").text  # the run's patient: no patient data in the URL
     assert "P1" in page and "left_forearm 45 mmol/L" in page and "Possible identity conflict" in page
     assert "P2" in page  # named in the conflict, not listed as the patient's test
-    bad = client.get("/patients/MRN1?dob=June")
+    token = csrf_of(client)
+    found = client.post("/history", data={"csrf": token, "mrn": "MRN1", "dob": "2024-01-01"}).text
+    assert "left_forearm 20 mmol/L" in found and "also has runs with date of birth 2025-06-01" in found
+    bad = client.post("/history", data={"csrf": token, "mrn": "MRN1", "dob": "June"})
     assert bad.status_code == 422 and "YYYY-MM-DD" in bad.text
+    assert client.get("/runs/NOPE/history").status_code == 404
