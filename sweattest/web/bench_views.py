@@ -7,7 +7,7 @@ import logging
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from sweattest.core.errors import SweatTestError
+from sweattest.core.errors import SweatTestError, ValidationError
 from sweattest.core.procedure.model import SITES
 from sweattest.core.rules.findings import Severity
 from sweattest.record.runs import load_run
@@ -134,7 +134,15 @@ def _after(ctx, draft: drafts.Draft, step: str, user) -> Response:
         return RedirectResponse(f"/bench/draft/{draft.id}/{draft.next_step}", status_code=303)
     order = draft.parsed()
     scenario = scenario_for(draft.scenario, order.sites) if ctx.simulate else None
-    run_id = ctx.bench.start(order, scenario, user.username, user.station, repeat=draft.repeat)
+    try:
+        run_id = ctx.bench.start(order, scenario, user.username, user.station, repeat=draft.repeat)
+    except ValidationError as exc:  # e.g. the accession was run at another station meanwhile: ask again
+        drafts.find_earlier(draft, ctx.store, simulated=ctx.simulate)
+        if draft.repeat_required and draft.repeat is None:
+            draft.done.discard("repeat")
+        draft.done.discard("checklist")
+        draft.flash = {"step": draft.next_step, "error": str(exc), "form": {}}
+        return RedirectResponse(f"/bench/draft/{draft.id}/{draft.next_step}", status_code=303)
     draft.run_id = run_id
     log.info("run %s started by %s", run_id, user.username)
     return RedirectResponse(f"/runs/{run_id}", status_code=303)

@@ -68,6 +68,19 @@ def test_a_second_test_of_an_accession_asks_which_run_it_repeats(client, tech, w
     assert f"/runs/{first}/history" in client.get(f"/runs/{first}").text  # its result screen
 
 
+def test_a_run_of_the_accession_made_meanwhile_elsewhere_asks_again_before_starting(client, tech, web_app,
+                                                                                   tmp_path):
+    base = open_test(client, tech)
+    for name in ("identify", "eligibility", "method", "lot"):
+        assert step(client, tech, base, name, GOOD[name]).status_code == 303
+    first = _earlier_training_run(web_app, tmp_path)  # another station ran the accession meanwhile
+    r = step(client, tech, base, "checklist", GOOD["checklist"])
+    assert r.headers["location"].endswith("/repeat")
+    page = client.get(f"{base}/repeat").text
+    assert "already has run" in page and first in page
+    assert len(web_app.state.web.store.list_runs()) == 1
+
+
 def test_the_first_test_of_an_accession_is_not_asked(client, tech, web_app):
     base = open_test(client, tech)
     r = step(client, tech, base, "identify", GOOD["identify"])
