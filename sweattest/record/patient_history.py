@@ -54,7 +54,8 @@ def _identities(store, mrn: str, restrict: Restrict | None) -> dict[str, tuple[s
         amended = {row.run_id: row.changes for row in conn.execute(
             sa.select(rv.c.run_id, rv.c.changes).order_by(rv.c.run_id, rv.c.version))
             if any(k in (row.changes or {}) for k in ("patient.mrn", "patient.dob"))}
-        query = sa.select(*columns).where(sa.or_(r.c.patient_mrn == mrn, r.c.run_id.in_(list(amended))))
+        found = r.c.patient_mrn == mrn  # ix_runs_patient
+        query = sa.select(*columns).where(sa.or_(found, r.c.run_id.in_(list(amended))) if amended else found)
         if "purpose" in r.c:  # stores whose runs carry their purpose: patient runs only, whoever asks
             query = query.where(r.c.purpose == "patient")
         rows = conn.execute((restrict or (lambda q: q))(query).order_by(r.c.created_at, r.c.run_id)).all()
