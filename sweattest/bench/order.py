@@ -58,6 +58,10 @@ class Order:
     conditions: tuple[str, ...] = ()
     #: one reason per eligibility warning the tech or clinician decided to proceed despite
     overrides: tuple[OrderOverride, ...] = ()
+    #: the CFTR modulator the patient takes (e.g. "elexacaftor/tezacaftor/ivacaftor") and the day it started:
+    #: the report shows the change from the last sweat chloride before that day
+    cftr_modulator: str = ""
+    modulator_start: date | None = None
 
     def as_dict(self) -> dict[str, Any]:
         p = self.patient
@@ -75,7 +79,9 @@ class Order:
                 **({"comment": self.comment} if self.comment else {}),
                 **({"conditions": list(self.conditions)} if self.conditions else {}),
                 **({"overrides": [{"code": o.code, "reason": o.reason} for o in self.overrides]}
-                   if self.overrides else {})}
+                   if self.overrides else {}),
+                **({"cftr_modulator": self.cftr_modulator, "modulator_start": self.modulator_start.isoformat()}
+                   if self.modulator_start is not None else {})}
 
 
 def parse_order(doc: Any, protocols: Path | None = None) -> Order:
@@ -113,12 +119,27 @@ def parse_order(doc: Any, protocols: Path | None = None) -> Order:
     comment = doc.get("comment", "")
     if not isinstance(comment, str):
         raise ValidationError("order.comment: expected text (line breaks allowed)")
+    modulator, started = _modulator(doc, patient.dob)
     return Order(comment=comment.strip(), accession=accession, patient=patient,
+                 cftr_modulator=modulator, modulator_start=started,
                  conditions=_conditions(doc), overrides=_overrides(doc),
                  ordering_provider=field(doc, "ordering_provider", "order", str), method=method,
                  protocol=protocol, sites=tuple(sites), operator=field(doc, "operator", "order", str),
                  pilocarpine_lot=field(lot, "lot", "order.pilocarpine_lot", str),
                  pilocarpine_expires=date_field(lot, "expires", "order.pilocarpine_lot"))
+
+
+def _modulator(doc: dict[str, Any], dob: date) -> tuple[str, date | None]:
+    """The CFTR modulator and its start date: both or neither; the start not before birth."""
+    name = field(doc, "cftr_modulator", "order", str, required=False, default="").strip()
+    started = date_field(doc, "modulator_start", "order", required=False)
+    if bool(name) != (started is not None):
+        raise ValidationError("order.cftr_modulator and order.modulator_start go together: give the modulator's "
+                              "name and the day it was started (YYYY-MM-DD), or neither")
+    if started is not None and started < dob:
+        raise ValidationError(f"order.modulator_start: {started.isoformat()} is before the patient's birth "
+                              f"({dob.isoformat()}); correct it")
+    return name, started
 
 
 def _quantity(pdoc: dict[str, Any], key: str, kind: str, example: str,

@@ -37,6 +37,7 @@ from sweattest.core.rules.eligibility import Decision, Limits, Override, assess
 from sweattest.core.rules.reagents import lot_block
 from sweattest.record.equipment import status as instrument_status
 from sweattest.record.lease import Lease
+from sweattest.record.repeats import RepeatOf, check_repeat, record_repeat
 from sweattest.record.run_record import stored_run_record
 from sweattest.record.runs import load_run_at, procedure_time
 from sweattest.record.worklist import listed_order, mark_started
@@ -137,14 +138,21 @@ class RunService:
     def start(self, order: Order, *, clock: Clock, scenario: Scenario | None = None,
               operator_for: OperatorFactory | None = None, reporter: Reporter | None = None,
               run_id: str | None = None, extra: dict[str, Any] | None = None,
-              require_simulators: bool = False, purpose: str | None = None) -> ActiveRun:
+              require_simulators: bool = False, purpose: str | None = None, repeat: RepeatOf | None = None,
+              ask_repeat: bool = True) -> ActiveRun:
         """Create the run (written ahead) on an open bench and verify the patient. ``require_simulators``:
         refuse unless every instrument identifies itself as a sweattest simulator (accelerated time).
-        ``purpose`` (``sweattest.core.purpose``): default simulated on simulated instruments, else patient."""
+        ``purpose`` (``sweattest.core.purpose``): default simulated on simulated instruments, else patient.
+        ``repeat``: the run this one repeats, and why; required when the accession has a run already
+        (``sweattest.record.repeats``), recorded with the run's creation. ``ask_repeat=False``: a demonstration
+        run, never a repeat (the demo runs its one order again and again)."""
         proficiency = proficiency_of(self.store, order, purpose)
         purpose = check_purpose(PROFICIENCY if proficiency else purpose or (SIMULATED if scenario is not None
                                                                             else PATIENT))
         decision = check_order_now(order, clock, self.config.eligibility)
+        if ask_repeat or repeat is not None:
+            repeat = check_repeat(self.store, order.accession, order.patient.mrn, order.patient.dob.isoformat(),
+                                  repeat, simulated=scenario is not None)
         bench = self.open_bench(clock, order.protocol, order.sites, scenario)
         lease: Lease | None = None
         try:
@@ -166,12 +174,14 @@ class RunService:
                 doc["lis"] = listed.order  # placer and filler numbers, identifiers, provider: echoed in results
             lease = Lease(self.store, run_id)
             created_at = self.store.clock.utcnow()  # a record carries the time it is written
+            writes = [] if listed is None else [partial(mark_started, accession=order.accession, run_id=run_id,
+                                                        at=created_at, who=order.operator)]
+            if repeat is not None:
+                writes.append(partial(record_repeat, run_id=run_id, repeat=repeat, who=order.operator, at=created_at))
             self.store.create_run(run_id, accession=order.accession, method=order.method, operator=order.operator,
                                   patient_mrn=order.patient.mrn, created_at=created_at, order=doc,
                                   protocol=order.protocol, purpose=purpose, lease=lease.for_new_run(),
-                                  within=None if listed is None else
-                                  partial(mark_started, accession=order.accession, run_id=run_id, at=created_at,
-                                          who=order.operator))
+                                  within=(lambda conn: [write(conn) for write in writes]) if writes else None)
             simulated = (SimulatedOperator(order.operator, clock, bench, order.protocol, scenario)
                          if scenario is not None else None)
             operator = _operator(operator_for, simulated, lease)
@@ -280,7 +290,7 @@ def perform_simulated_run(order: Order, scenario: Scenario, *, store, clock: Clo
     """A whole simulated run, start to files (the demo, `run --simulate`, tests)."""
     service = RunService(store, config)
     active = service.start(order, clock=clock, scenario=scenario, reporter=reporter, run_id=run_id,
-                           purpose=purpose)
+                           purpose=purpose, ask_repeat=False)
     return service.finish(active, active.perform(), out_dir)
 
 

@@ -33,6 +33,7 @@ COMMANDS: dict[str, str] = {
     "user": "sweattest.cli.user",
     "sign": "sweattest.cli.signoff",
     "qa": "sweattest.cli.qa",
+    "patient": "sweattest.cli.patient",
     "report": "sweattest.cli.report",
     "export": "sweattest.cli.export",
     "serve": "sweattest.cli.serve",

@@ -19,6 +19,7 @@ from sweattest.core.config import load_config
 from sweattest.core.errors import ValidationError
 from sweattest.core.jsonfile import read_json
 from sweattest.record.alarms import inducer_alarms
+from sweattest.record.repeats import REASONS, RepeatOf, check_repeat
 from sweattest.record.store import open_store
 
 #: Exit status of a run that ended unsafe or without any result: an inducer alarm (its output or setpoint could
@@ -47,9 +48,24 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="with --pt-sample: the site(s) to run (default left_forearm)")
     p.add_argument("--simulate", type=Path, metavar="SCENARIO", default=None,
                    help="simulated truth and faults (JSON); the instruments are simulators")
+    p.add_argument("--repeat-of", metavar="RUN_ID",
+                   help="this test repeats run RUN_ID of the same patient (required when the accession has a run)")
+    p.add_argument("--reason", help=f"with --repeat-of: why the test is repeated ({', '.join(REASONS)})")
+    p.add_argument("--repeat-note", default="", metavar="TEXT", help="with --repeat-of: a note (required for other)")
     add_run_options(p)
     add_actor_options(p, "performs the run", required=False)
     p.set_defaults(func=_run)
+
+
+def repeat_of(args: argparse.Namespace) -> RepeatOf | None:
+    """The repeat declaration of --repeat-of, --reason and --repeat-note (checked: each needs the others)."""
+    if args.repeat_of is None:
+        if args.reason or args.repeat_note:
+            raise ValidationError("--reason and --repeat-note go with --repeat-of RUN_ID (the run this test repeats)")
+        return None
+    if not args.reason:
+        raise ValidationError(f"--repeat-of {args.repeat_of}: give --reason too ({', '.join(REASONS)})")
+    return RepeatOf(args.repeat_of, args.reason, args.repeat_note).checked()
 
 
 #: Who may perform a run: the bench roles.
@@ -114,6 +130,7 @@ def execute(order_doc: Any, scenario_doc: Any | None, args: argparse.Namespace, 
     simulated tech instead, without a password."""
     config = load_config(args.config)
     order = parse_order(order_doc, config.protocol_folder)
+    repeat = repeat_of(args) if simulated_actor is None else None
     if simulated_actor is not None:
         order = replace(order, operator=simulated_actor)
     scenario = parse_scenario(scenario_doc, order.sites) if scenario_doc is not None else None
@@ -128,6 +145,9 @@ def execute(order_doc: Any, scenario_doc: Any | None, args: argparse.Namespace, 
     store = open_store(args.db)
     if simulated_actor is None:
         try:
+            # asked before the password: an accession tested already needs the repeat declared
+            repeat = check_repeat(store, order.accession, order.patient.mrn, order.patient.dob.isoformat(), repeat,
+                                  simulated=scenario is not None)
             args.actor = args.actor or order.operator
             user = authenticated_actor(args, store, config.access, PERFORMERS, "perform a run")
         except BaseException:
@@ -146,7 +166,8 @@ def execute(order_doc: Any, scenario_doc: Any | None, args: argparse.Namespace, 
         active = service.start(order, clock=clock, scenario=scenario, reporter=reporter, run_id=run_id,
                                operator_for=None if scenario is not None else
                                (lambda _: ConsoleOperator(order.operator)),
-                               require_simulators=scenario is None and args.speed is not None)
+                               require_simulators=scenario is None and args.speed is not None,
+                               repeat=repeat, ask_repeat=simulated_actor is None)
         result = service.finish(active, active.perform(), folder)
         alarms = inducer_alarms(store, run_id)
     finally:
@@ -192,3 +213,6 @@ def summary(record: dict) -> None:
         print(f"  eligibility: proceeded despite {o['code']}: {o['reason']} ({o['by']})")
     if interp.get("repeat_recommended"):
         print("  REPEAT RECOMMENDED")
+    if record.get("repeat_of"):
+        link = record["repeat_of"]
+        print(f"  repeat of run {link['run_id']} ({link['accession']}, {link['date']}): {link['reason_text']}")

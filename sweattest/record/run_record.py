@@ -11,7 +11,9 @@ It also keeps the eligibility findings and override reasons, the time from colle
 Later additions to version 3 (optional for readers): ``instruments`` (as the run's readiness check recorded
 them, None: not recorded), and in ``method`` the analyzer's measuring range and the balance readability;
 ``resumed`` (each time the run was brought back after its process stopped: at, by, state_found) and in
-``performed`` whether it was signed (``signed``).
+``performed`` whether it was signed (``signed``); from the store (``stored_run_record``): ``repeat_of`` (the run
+this one repeats, with the reason; None), ``earlier_tests`` (the patient's earlier tests, oldest first) and
+``modulator`` (the change from the pre-treatment chloride on a CFTR modulator; None).
 """
 
 from __future__ import annotations
@@ -103,7 +105,30 @@ def stored_run_record(store, run: RunState, order: dict[str, Any], **kw: Any) ->
                         instruments=recorded_instruments(store, run.run_id), **kw)
     last_id, last_hash = head(store)
     record["audit_head"] = {"entry": last_id, "sha256": last_hash}  # kept outside the database on every report
-    return record
+    return record | patient_context(store, record, order, kw.get("ranges", "cff_2017"))
+
+
+def patient_context(store, record: dict[str, Any], order: dict[str, Any], ranges: str) -> dict[str, Any]:
+    """What the store knows beside the run about its patient: the run it repeats (``repeat_of``), the
+    patient's earlier tests (``earlier_tests``; none for a simulated run) and, on a CFTR modulator, the change
+    from the pre-treatment value (``modulator``)."""
+    from sweattest.record.modulator import modulator_change
+    from sweattest.record.patient_history import patient_history
+    from sweattest.record.repeats import repeat_link
+
+    run_id = record["run_id"]
+    row = store.get_run(run_id)
+    earlier: list[dict[str, Any]] = []
+    if row is not None and not record["simulated"]:
+        patient = order["patient"]
+        earlier = patient_history(store, str(patient["mrn"]), str(patient["dob"]), ranges=ranges,
+                                  before=row["created_at"], exclude=run_id).tests
+    starts = [s["collection"]["started_at"] for s in record["sites"] if s["collection"]["started_at"]]
+    this_date = (min(starts) if starts else record["generated_at"])[:10]
+    this_sites = [{"site": s["site"], "value_mmol_l": (s["chloride"] or {}).get("value_mmol_l")
+                   if (s["chloride"] or {}).get("status") == "reported" else None} for s in record["sites"]]
+    return {"repeat_of": repeat_link(store, run_id), "earlier_tests": earlier,
+            "modulator": modulator_change(order, this_date, this_sites, earlier)}
 
 
 def run_ranges(run: RunState, order: dict[str, Any], name: str, generated_at) -> RangeSet:

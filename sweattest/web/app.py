@@ -14,7 +14,7 @@ from starlette.staticfiles import StaticFiles
 from sweattest.core.clock import Clock
 from sweattest.core.config import LabConfig
 from sweattest.core.resources import data_dir
-from sweattest.web import auth_views, bench_views, live_stream, qa_records, qa_views, run_views
+from sweattest.web import auth_views, bench_views, live_stream, patient_views, qa_records, qa_views, run_views
 from sweattest.web.accounts import Accounts
 from sweattest.web.bench import BenchManager
 from sweattest.web.context import WebContext
@@ -41,6 +41,8 @@ ROUTES: tuple[tuple[str, tuple[str, ...], tuple[str, ...], Any], ...] = (
     ("/qa/runs", ("GET", "POST"), VIEW, qa_views.runs_list),
     ("/qa/runs/{run_id}", ("GET",), VIEW, qa_views.run_detail),
     ("/qa/runs/{run_id}/amend", ("POST",), REVIEW, qa_views.amend),
+    ("/runs/{run_id}/history", ("GET",), VIEW, patient_views.run_patient),
+    ("/history", ("GET", "POST"), VIEW, patient_views.lookup),
     ("/qa/qc", ("GET",), QA, qa_views.qc_page),
     ("/qa/qc.png", ("GET",), QA, qa_views.qc_png),
     ("/qa/qns", ("GET",), QA, qa_views.qns_page),

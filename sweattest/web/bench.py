@@ -25,6 +25,7 @@ from sweattest.core.protocol import Protocol
 from sweattest.core.purpose import TRAINING
 from sweattest.core.rules.adequacy import check_plausible
 from sweattest.core.units import format_quantity, parse_quantity
+from sweattest.record.repeats import RepeatOf
 from sweattest.record.runs import load_run
 
 log = logging.getLogger(__name__)
@@ -292,8 +293,9 @@ class BenchManager:
         self._closing = threading.Event()
 
     def start(self, order: Order, scenario_doc: dict[str, Any] | None, operator_name: str,
-              station: str | None = None) -> str:
-        """Create the run (written ahead), then run it in a thread. Returns the run id."""
+              station: str | None = None, repeat: RepeatOf | None = None) -> str:
+        """Create the run (written ahead), then run it in a thread. Returns the run id. ``repeat``: the run it
+        repeats, as the tech declared it."""
         scenario = parse_scenario(scenario_doc, order.sites) if self.simulate and scenario_doc is not None else None
         if self.simulate and scenario is None:
             raise ValidationError("training: pick a scenario for the simulated instruments")
@@ -301,7 +303,7 @@ class BenchManager:
         active = self.service.start(
             order, clock=self._run_clock() if scenario is not None else self.clock, scenario=scenario,
             operator_for=lambda simulated: WebOperator(operator_name, simulated, order.protocol, station),
-            reporter=reporter, purpose=TRAINING if self.simulate else None)
+            reporter=reporter, purpose=TRAINING if self.simulate else None, repeat=repeat)
         view.run_id = active.run_id
         self._launch(BenchSession(active, view, reporter, self._clock_time))
         return active.run_id

@@ -8,7 +8,7 @@ from functools import partial
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from sweattest.core.errors import SweatTestError
+from sweattest.core.errors import SweatTestError, ValidationError
 from sweattest.core.procedure.model import SITES
 from sweattest.core.rules.findings import Severity
 from sweattest.record.proficiency import find_sample
@@ -21,8 +21,8 @@ from sweattest.web.training import scenario_for
 log = logging.getLogger(__name__)
 
 #: Screen titles, in the order the tech meets them.
-TITLES = {"identify": "Patient identity", "eligibility": "Eligibility", "method": "Method and sites",
-          "lot": "Pilocarpine lot", "checklist": "Electrode placement"}
+TITLES = {"identify": "Patient identity", "repeat": "Earlier tests", "eligibility": "Eligibility",
+          "method": "Method and sites", "lot": "Pilocarpine lot", "checklist": "Electrode placement"}
 
 
 def bench_home(request: Request, user, form) -> Response:
@@ -45,6 +45,7 @@ def new_test(request: Request, user, form) -> Response:
     try:
         draft = drafts.open_draft(ctx.order_book, accession, user.username, ctx.config.protocol_folder,
                                   pt_sample=partial(find_sample, ctx.store))
+        drafts.find_earlier(draft, ctx.store, simulated=ctx.simulate)
     except SweatTestError as exc:
         request.session["bench_flash"] = {"error": str(exc), "accession": accession}
         return RedirectResponse("/bench/new", status_code=303)
@@ -89,7 +90,7 @@ def draft_step(request: Request, user, form) -> Response:
     return ctx.render(request, user, f"step_{step}.html", draft=draft, step=step, title=TITLES[step],
                       steps=TITLES, error=flash["error"], findings=findings,
                       blocked=any(f.severity is Severity.BLOCK for f in findings),
-                      conditions=drafts.CONDITIONS, checklist=drafts.CHECKLIST,
+                      conditions=drafts.CONDITIONS, checklist=drafts.CHECKLIST, reasons_repeat=drafts.REASONS,
                       methods=drafts.methods(ctx.config.protocol_folder), sites=SITES, scenarios=ctx.scenarios,
                       form={k: v[0] for k, v in sent.items() if v},
                       ticked=sent.get("item", []),
@@ -114,6 +115,11 @@ def _cancel(request: Request, ctx, draft: drafts.Draft, step: str, reason: str, 
 def _submit(ctx, draft: drafts.Draft, step: str, form, user) -> list:
     if step == "identify":
         drafts.identify(draft, str(form.get("mrn", "")), str(form.get("dob", "")))
+        if not draft.earlier:
+            draft.done.add("repeat")
+    elif step == "repeat":
+        drafts.declare_repeat(draft, str(form.get("repeat_of", "")), str(form.get("reason", "")),
+                              str(form.get("note", "")))
     elif step == "eligibility":
         reasons = {key.removeprefix("reason_"): str(form.get(key, "")) for key in form.keys()
                    if key.startswith("reason_")}
@@ -134,7 +140,15 @@ def _after(ctx, draft: drafts.Draft, step: str, user) -> Response:
         return RedirectResponse(f"/bench/draft/{draft.id}/{draft.next_step}", status_code=303)
     order = draft.parsed()
     scenario = scenario_for(draft.scenario, order.sites) if ctx.simulate else None
-    run_id = ctx.bench.start(order, scenario, user.username, user.station)
+    try:
+        run_id = ctx.bench.start(order, scenario, user.username, user.station, repeat=draft.repeat)
+    except ValidationError as exc:  # e.g. the accession was run at another station meanwhile: ask again
+        drafts.find_earlier(draft, ctx.store, simulated=ctx.simulate)
+        if draft.repeat_required and draft.repeat is None:
+            draft.done.discard("repeat")
+        draft.done.discard("checklist")
+        draft.flash = {"step": draft.next_step, "error": str(exc), "form": {}}
+        return RedirectResponse(f"/bench/draft/{draft.id}/{draft.next_step}", status_code=303)
     draft.run_id = run_id
     log.info("run %s started by %s", run_id, user.username)
     return RedirectResponse(f"/runs/{run_id}", status_code=303)

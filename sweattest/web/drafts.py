@@ -22,8 +22,9 @@ from sweattest.core.rules.eligibility import CONDITIONS, DEFAULT_LIMITS, Limits,
 from sweattest.core.rules.findings import Finding, Severity
 from sweattest.core.rules.reagents import lot_block
 from sweattest.record.proficiency import PTSample
+from sweattest.record.repeats import REASONS, RepeatOf, runs_of_accession, runs_of_patient
 
-STEPS = ("identify", "eligibility", "method", "lot", "checklist")
+STEPS = ("identify", "repeat", "eligibility", "method", "lot", "checklist")
 
 #: Electrode placement checklist (CLSI C34: site preparation and electrode placement). Every item must be ticked.
 CHECKLIST: tuple[tuple[str, str], ...] = (
@@ -54,6 +55,15 @@ class Draft:
     run_id: str | None = None
     #: the last form sent to a step that did not pass: its error and what was typed, shown once by the step
     flash: dict[str, Any] | None = None
+    #: the patient's earlier runs (``test_summary`` of each; ``same_accession``: of this accession), shown by the
+    #: repeat step; the step is passed at once when there are none
+    earlier: list[dict[str, Any]] = field(default_factory=list)
+    #: the run this test repeats, as the tech declared it (required when the accession has a run already)
+    repeat: RepeatOf | None = None
+
+    @property
+    def repeat_required(self) -> bool:
+        return any(e["same_accession"] for e in self.earlier)
 
     @property
     def next_step(self) -> str:
@@ -82,6 +92,37 @@ def open_draft(order_book: dict[str, dict[str, Any]], accession: str, owner: str
     order = copy.deepcopy(order_book[code]) | {"operator": owner}
     ordered = {"conditions": list(order.get("conditions", [])), "overrides": list(order.get("overrides", []))}
     return Draft(id=secrets.token_urlsafe(9), owner=owner, order=order, protocols=protocols, ordered=ordered)
+
+
+def find_earlier(draft: Draft, store, simulated: bool) -> None:
+    """The runs of the draft's accession and of its patient (MRN and date of birth) already stored (simulated
+    ones at a training bench); none: the repeat step is passed."""
+    from sweattest.record.patient_history import test_summary
+
+    patient = draft.order["patient"]
+    runs = {e.run_id: e for e in runs_of_accession(store, draft.order["accession"], simulated)}
+    runs |= {e.run_id: e for e in runs_of_patient(store, str(patient["mrn"]), str(patient["dob"]), simulated)}
+    draft.earlier = [test_summary(store, {"run_id": e.run_id, "accession": e.accession, "created_at": e.created_at,
+                                          "state": e.state, "qns": e.qns})
+                     | {"same_accession": e.accession == draft.order["accession"]}
+                     for e in sorted(runs.values(), key=lambda e: (e.created_at, e.run_id))]
+    if not draft.earlier:
+        draft.done.add("repeat")
+
+
+def declare_repeat(draft: Draft, repeat_of: str, reason: str, note: str) -> None:
+    """The tech's answer to "is this a repeat?": the earlier run and the reason, or (only when the accession
+    has no run yet) not a repeat."""
+    if not repeat_of.strip():
+        if draft.repeat_required:
+            raise ValidationError("this accession has been tested already: pick the run this test repeats and the "
+                                  "reason, or cancel and ask for a new order")
+        draft.repeat = None
+    else:
+        if repeat_of not in {e["run_id"] for e in draft.earlier}:
+            raise ValidationError(f"run {repeat_of!r} is not one of this patient's runs listed here; pick one")
+        draft.repeat = RepeatOf(repeat_of, reason, note).checked()
+    draft.done.add("repeat")
 
 
 class CheckFailed(ValidationError):
@@ -162,5 +203,5 @@ def checklist(draft: Draft, ticked: list[str]) -> None:
     draft.done.add("checklist")
 
 
-__all__ = ["CHECKLIST", "CONDITIONS", "STEPS", "CheckFailed", "Draft", "checklist", "choose_method", "eligibility",
-           "identify", "methods", "open_draft", "scan_lot"]
+__all__ = ["CHECKLIST", "CONDITIONS", "REASONS", "STEPS", "CheckFailed", "Draft", "checklist", "choose_method",
+           "declare_repeat", "eligibility", "find_earlier", "identify", "methods", "open_draft", "scan_lot"]

@@ -29,6 +29,7 @@ from sweattest.qa.workspace import (
     run_summary,
 )
 from sweattest.record.amendable import fields
+from sweattest.record.repeats import repeat_link, repeated_by
 from sweattest.record.runs import load_run, stored_order
 from sweattest.record.signoff import REVIEWER_ROLES
 from sweattest.web.accounts import field_of
@@ -109,7 +110,8 @@ def run_detail(request: Request, user, form, error: str | None = None, status_co
                       person=_person(names), local=_local(ctx), zone_name=ctx.config.lab.timezone,
                       versions=ctx.accounts.signoff.versions(ctx.store, run_id),
                       signatures=ctx.accounts.signoff.signatures(ctx.store, run_id), field_of=field_of,
-                      amendable=fields(run))
+                      amendable=fields(run), repeat=repeat_link(ctx.store, run_id),
+                      repeated_by=repeated_by(ctx.store, run_id))
 
 
 def amend(request: Request, user, form) -> Response:

@@ -30,6 +30,8 @@ EXPECTED = {
     "/qa/runs": {"tech", "reviewer", "admin"},
     "/qa/runs/{run_id}": {"tech", "reviewer", "admin"},
     "/qa/runs/{run_id}/amend": {"reviewer"},
+    "/runs/{run_id}/history": {"tech", "reviewer", "admin"},
+    "/history": {"tech", "reviewer", "admin"},
     "/qa/qc": {"reviewer", "admin"},
     "/qa/qc.png": {"reviewer", "admin"},
     "/qa/qns": {"reviewer", "admin"},

@@ -157,6 +157,10 @@ def _notes(record: dict[str, Any]) -> list[str]:
     comment = record["order"].get("comment")
     if comment:
         texts.append(f"Comment: {comment}")
+    link = record.get("repeat_of")
+    if link:
+        texts.append(f"Repeat of accession {link['accession']} (run {link['run_id']}, {link['date']}): "
+                     f"{link['reason_text']}" + (f"; {link['note']}" if link.get("note") else ""))
     for c in record["report"]["corrections"]:
         changes = "; ".join(f"{ch['field']}: {ch['old'] if ch['old'] is not None else '-'} -> {ch['new']}"
                             + (" (not applied)" if ch.get("not_applied") else "") for ch in c["changes"])

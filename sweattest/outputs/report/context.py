@@ -67,6 +67,11 @@ def report_context(record: dict[str, Any], config: LabConfig) -> dict[str, Any]:
         "balance": instrument_text(record, "balance"),
         "reporting_limits": reporting_limits(record["method"]),
         "qc_lots": ", ".join(record["qc"].get("lots") or []) or None,
+        # from the store: the run this one repeats, the patient's earlier tests, the change on a CFTR modulator
+        "repeat_of": record.get("repeat_of"),
+        "earlier_tests": record.get("earlier_tests") or [],
+        "modulator": record.get("modulator"),
+        "signed": lambda n: f"+{n}" if n > 0 else (f"−{-n}" if n < 0 else "0"),
         "site_name": lambda site: SITE_NAMES.get(site, site.replace("_", " ")),
         "category_name": lambda c: CATEGORY_NAMES.get(c, c or "—"),
         "local": lambda value: local_time(value, zone),

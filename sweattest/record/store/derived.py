@@ -22,6 +22,14 @@ def age_group(order: dict[str, Any] | None, tested: datetime) -> str | None:
     return INFANT if months < 3 or (months == 3 and tested.day == dob.day) else OLDER
 
 
+def patient_dob(order: dict[str, Any] | None) -> str | None:
+    """The order's patient date of birth as YYYY-MM-DD; None when it has none (or not a date)."""
+    try:
+        return date.fromisoformat(str(((order or {}).get("patient") or {})["dob"])).isoformat()
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 def qns_verdict(run) -> tuple[int, bool | None]:
     """(sites with a measured sample, whether the test is QNS): QNS when every such site was QNS."""
     judged = [s for s in run.sites if s.adequacy is not None]

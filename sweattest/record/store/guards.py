@@ -19,7 +19,7 @@ PT_TABLES = ("pt_events", "pt_samples", "pt_targets", "pt_grades", "pt_correctiv
 #: Migration 14: control lots, calibrations, the equipment log.
 V14_TABLES = ("qc_lots", "calibrations", "equipment_log")
 APPEND_ONLY_TABLES = ("events", "reading_blocks", "signatures", "result_versions", "qc_results", *V14_TABLES,
-                      *PT_TABLES)
+                      *PT_TABLES, "repeat_links")
 TRUNCATE_GUARDED = ("audit", "audit_head", *APPEND_ONLY_TABLES, "readings_pending")
 
 _PG_FUNCTION = ("CREATE OR REPLACE FUNCTION record_append_only() RETURNS trigger AS $$ BEGIN "

@@ -205,6 +205,23 @@ def _qc_lots_calibrations_equipment(conn: sa.Connection) -> None:
     guards.create(conn, guards.V14_TABLES, guards.V14_TABLES)
 
 
+def _patient_history(conn: sa.Connection) -> None:
+    """The patient's date of birth beside the MRN on runs (filled for existing runs from their orders) with
+    the index the patient's history is found by, and the repeat links between runs (append-only, guarded)."""
+    from sweattest.record.store import guards
+    from sweattest.record.store.derived import patient_dob
+
+    _add_column(conn, schema.runs.c.patient_dob)
+    runs = schema.runs
+    for run_id, order in conn.execute(sa.select(runs.c.run_id, runs.c.order_json)).all():
+        dob = patient_dob(order)
+        if dob is not None:
+            conn.execute(runs.update().where(runs.c.run_id == run_id).values(patient_dob=dob))
+    sa.Index("ix_runs_patient", runs.c.patient_mrn, runs.c.patient_dob).create(conn)
+    schema.repeat_links.create(conn)
+    guards.create(conn, ("repeat_links",), ("repeat_links",))
+
+
 MIGRATIONS: list[Migration] = [
     (1, "runs, events and readings", _initial),
     (2, "users, e-signatures, result versions and the hash-chained audit trail", _users_signatures_audit),
@@ -222,6 +239,7 @@ MIGRATIONS: list[Migration] = [
     (13, "the purpose of each run (patient, simulated, training, proficiency), chained", _run_purpose),
     (14, "control lots and targets, calibrations, equipment log", _qc_lots_calibrations_equipment),
     (16, "proficiency testing: events, samples, targets, grades and corrective actions", _proficiency_testing),
+    (17, "patient history: date of birth on runs (indexed with the MRN) and repeat links", _patient_history),
 ]
 
 

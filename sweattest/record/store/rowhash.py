@@ -25,8 +25,9 @@ def _hex(value):
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_hex).encode
 _sha256 = hashlib.sha256
 
-#: Chained columns of each table (the key first). ``runs``: its content only; state, updated_at, the lease
-#: and the QA columns derived from events (sites_measured, qns, reported_at) are operational (docs/store.md).
+#: Chained columns of each table (the key first). ``runs``: its content only; state, updated_at, the lease,
+#: the QA columns derived from events (sites_measured, qns, reported_at) and patient_dob (a copy of the chained
+#: order's date of birth, for the index) are operational (docs/store.md).
 #: ``purpose`` (migration 13) comes last: a run row as chained before it is the row without its last column.
 COLUMNS: dict[str, tuple[str, ...]] = {
     "runs": ("run_id", "accession", "method", "operator", "patient_mrn", "created_at", "order_json", "month",
@@ -51,6 +52,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "calibrations": ("id", "instrument", "role", "kind", "outcome", "performed_on", "interval_days", "next_due",
                      "reference", "notes", "at", "who"),
     "equipment_log": ("id", "instrument", "role", "kind", "on_date", "text", "lot", "at", "who"),
+    "repeat_links": ("id", "run_id", "repeat_of", "reason", "note", "who", "at"),
 }
 #: The chained columns of ``runs`` before migration 13 added the run's purpose.
 RUNS_BEFORE_PURPOSE = COLUMNS["runs"][:-1]

@@ -42,7 +42,11 @@ runs = sa.Table(
     # why the run was performed (migration 13): patient, simulated, training, proficiency (core/purpose.py);
     # chained with the run's content
     sa.Column("purpose", sa.String(12), nullable=False, server_default=sa.text("'patient'"), index=True),
+    # the patient's date of birth (YYYY-MM-DD) from the order, beside the MRN (migration 17): the patient's
+    # history is found by both. Derived from the chained order_json (the history reads the order itself).
+    sa.Column("patient_dob", sa.String(10), nullable=True),
     sa.Index("ix_runs_qa", "operator", "month", "age_group", "qns"),
+    sa.Index("ix_runs_patient", "patient_mrn", "patient_dob"),
 )
 
 events = sa.Table(
@@ -187,6 +191,20 @@ qc_results = sa.Table(
     sa.Column("at", UTCDateTime, nullable=False),
     sa.Column("who", sa.String(80), nullable=False),
     sa.Index("ix_qc_results_analyzer_level", "analyzer", "level", "at"),
+)
+
+# -- repeat tests (migration 17) ----------------------------------------------------------------------
+#: A run declared a repeat of an earlier run of the same patient, with the reason (``sweattest.record.repeats``).
+#: Append-only: a correction is a new row for the same run; the latest row is the link in force.
+repeat_links = sa.Table(
+    "repeat_links", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String(40), sa.ForeignKey("runs.run_id"), nullable=False, index=True),
+    sa.Column("repeat_of", sa.String(40), sa.ForeignKey("runs.run_id"), nullable=False, index=True),
+    sa.Column("reason", sa.String(40), nullable=False),
+    sa.Column("note", sa.Text, nullable=True),
+    sa.Column("who", sa.String(80), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
 )
 
 # -- the LIS interface (sweattest/lis; docs/lis.md) -----------------------------------------------------

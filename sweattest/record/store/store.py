@@ -20,7 +20,7 @@ from sweattest.core.purpose import PATIENT, check_purpose
 from sweattest.record.lease import held_by
 from sweattest.record.store import schema
 from sweattest.record.store.chain import append_audit, fold_readings, lock_head
-from sweattest.record.store.derived import JUDGED_STATES, age_group, qns_verdict
+from sweattest.record.store.derived import JUDGED_STATES, age_group, patient_dob, qns_verdict
 from sweattest.record.store.migrations import migrate
 from sweattest.record.store.packing import unpack
 from sweattest.record.store.pending_readings import block
@@ -129,6 +129,7 @@ class Store:
                 run_id=run_id, accession=accession, method=method, operator=operator, patient_mrn=patient_mrn,
                 created_at=created_at, state="created", updated_at=created_at, order_json=order,
                 month=f"{created_at.astimezone(UTC):%Y-%m}", age_group=age_group(order, created_at),
+                patient_dob=patient_dob(order),
                 protocol_text=protocol.text, protocol_sha256=protocol.sha256, lease_owner=owner, lease_until=until,
                 purpose=purpose))
             append_audit(conn, run_id=run_id, who=operator, what="create_run", at=created_at,

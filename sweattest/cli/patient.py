@@ -1,0 +1,55 @@
+"""`sweattest patient history MRN --dob YYYY-MM-DD`: every sweat test of one patient, with its results."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from sweattest.cli.storeopts import add_db_option, store_from
+from sweattest.qa.patients import FORMATS, conflicts, format_history, history
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("patient", help="a patient's sweat tests: history, repeats, identity conflicts",
+                       description="A patient's sweat tests from the run store (patient runs only).")
+    actions = p.add_subparsers(dest="patient_command", metavar="VIEW")
+    actions.required = True
+    h = actions.add_parser("history", help="every test of one patient (MRN and date of birth) with its results",
+                           description="Every sweat test of the patient with this MRN and date of birth: date, "
+                                       "accession, chloride per site, interpretation, QNS, state and the test it "
+                                       "repeats. Runs with the same MRN and another date of birth are not merged: "
+                                       "they are named as a possible identity conflict.")
+    h.add_argument("mrn", metavar="MRN")
+    h.add_argument("--dob", required=True, metavar="YYYY-MM-DD", help="the patient's date of birth")
+    h.add_argument("--format", default="table", choices=FORMATS)
+    add_db_option(h)
+    h.set_defaults(func=_history)
+    c = actions.add_parser("conflicts", help="MRNs whose runs carry more than one date of birth",
+                           description="MRNs whose runs carry more than one date of birth: possible identity "
+                                       "conflicts for QA to resolve (an amendment of the patient's details).")
+    add_db_option(c)
+    c.set_defaults(func=_conflicts)
+
+
+def _history(args: argparse.Namespace) -> int:
+    store = store_from(args)
+    try:
+        found = history(store, args.mrn, args.dob)
+    finally:
+        store.close()
+    sys.stdout.write(format_history(found, args.format))
+    return 0
+
+
+def _conflicts(args: argparse.Namespace) -> int:
+    store = store_from(args)
+    try:
+        found = conflicts(store)
+    finally:
+        store.close()
+    if not found:
+        print("no MRN has runs with more than one date of birth")
+    for c in found:
+        dobs = "; ".join(f"born {dob}: {', '.join(ids)}" for dob, ids in c["dobs"].items())
+        print(f"MRN {c['mrn']}: {dobs}")
+    return 0

@@ -1,0 +1,58 @@
+"""`sweattest run` on an accession that has a run already: refused in one line unless the repeat is declared
+(--repeat-of RUN_ID --reason ...); the link is in the record file."""
+
+import json
+
+from sweattest.cli.main import main
+from sweattest.record.store import open_store
+from tests.conftest import as_performer
+
+
+def _run(write_json, order, scenario, out, db_url, *extra):
+    args = ["run", "--order", write_json("order.json", order), "--simulate", write_json("scenario.json", scenario),
+            "--out", str(out), "--db", db_url, *extra]
+    with as_performer(db_url) as actor:
+        return main(args + actor)
+
+
+def _runs(db_url):
+    store = open_store(db_url)
+    try:
+        return [r["run_id"] for r in store.list_runs()]
+    finally:
+        store.close()
+
+
+def test_a_second_run_of_an_accession_must_be_declared_a_repeat(write_json, order_doc, scenario_doc, tmp_path,
+                                                                 db_url, capsys):
+    assert _run(write_json, order_doc, scenario_doc, tmp_path / "one", db_url) == 0
+    [first] = _runs(db_url)
+    capsys.readouterr()
+    assert _run(write_json, order_doc, scenario_doc, tmp_path / "two", db_url) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"already has run {first}" in err and "--repeat-of" in err
+    assert _runs(db_url) == [first] and not (tmp_path / "two").exists()
+    for bad, said in ((["--repeat-of", "R-NOPE", "--reason", "qns"], "no such run"),
+                      (["--repeat-of", first], "give --reason"),
+                      (["--repeat-of", first, "--reason", "bored"], "use one of"),
+                      (["--reason", "qns"], "go with --repeat-of")):
+        assert _run(write_json, order_doc, scenario_doc, tmp_path / "two", db_url, *bad) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and said in err, (bad, err)
+        assert _runs(db_url) == [first]
+    assert _run(write_json, order_doc, scenario_doc, tmp_path / "two", db_url, "--repeat-of", first,
+                "--reason", "technical_failure") == 0
+    assert f"repeat of run {first}" in capsys.readouterr().out
+    record = json.loads(next((tmp_path / "two").glob("*.json")).read_text())
+    assert record["repeat_of"]["run_id"] == first and record["repeat_of"]["reason"] == "technical_failure"
+
+
+def test_a_repeat_of_another_patients_run_is_refused(write_json, order_doc, scenario_doc, tmp_path, db_url, capsys):
+    assert _run(write_json, order_doc, scenario_doc, tmp_path / "one", db_url) == 0
+    [first] = _runs(db_url)
+    other = order_doc | {"accession": "ST-2026-000999", "patient": order_doc["patient"] | {"dob": "2025-05-01"}}
+    capsys.readouterr()
+    assert _run(write_json, other, scenario_doc, tmp_path / "two", db_url, "--repeat-of", first, "--reason",
+                "qns") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "another patient" in err and _runs(db_url) == [first]
