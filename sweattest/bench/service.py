@@ -150,7 +150,7 @@ class RunService:
         purpose = check_purpose(PROFICIENCY if proficiency else purpose or (SIMULATED if scenario is not None
                                                                             else PATIENT))
         decision = check_order_now(order, clock, self.config.eligibility)
-        if ask_repeat or repeat is not None:
+        if (ask_repeat or repeat is not None) and not proficiency:  # a PT sample is never a repeat
             repeat = check_repeat(self.store, order.accession, order.patient.mrn, order.patient.dob.isoformat(),
                                   repeat, simulated=scenario is not None)
         bench = self.open_bench(clock, order.protocol, order.sites, scenario)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from sweattest.bench.order import parse_order
+from sweattest.bench.proficiency import proficiency_of
 from sweattest.bench.service import RunService, check_order_now, new_run_id
 from sweattest.bench.simulation.scenario import parse_scenario
 from sweattest.cli.console import ConsoleReporter
@@ -145,9 +146,11 @@ def execute(order_doc: Any, scenario_doc: Any | None, args: argparse.Namespace, 
     store = open_store(args.db)
     if simulated_actor is None:
         try:
-            # asked before the password: an accession tested already needs the repeat declared
-            repeat = check_repeat(store, order.accession, order.patient.mrn, order.patient.dob.isoformat(), repeat,
-                                  simulated=scenario is not None)
+            # asked before the password: a PT sample is run once and blinded, never as a repeat; an accession
+            # tested already needs the repeat declared
+            if proficiency_of(store, order, None) is None:
+                repeat = check_repeat(store, order.accession, order.patient.mrn, order.patient.dob.isoformat(),
+                                      repeat, simulated=scenario is not None)
             args.actor = args.actor or order.operator
             user = authenticated_actor(args, store, config.access, PERFORMERS, "perform a run")
         except BaseException:

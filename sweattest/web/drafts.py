@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sweattest.bench.order import Order, parse_order
-from sweattest.bench.proficiency import pt_order
+from sweattest.bench.proficiency import BLINDED_FAMILY, pt_order
 from sweattest.bench.service import eligibility_of
 from sweattest.core.errors import ValidationError
 from sweattest.core.procedure.model import SITES
@@ -85,7 +85,7 @@ def open_draft(order_book: dict[str, dict[str, Any]], accession: str, owner: str
         order = pt_order(sample, operator=owner, method="macroduct", sites=["left_forearm"], lot="to scan",
                          expires="2000-01-01")  # the lot step scans the real one
         return Draft(id=secrets.token_urlsafe(9), owner=owner, order=order, protocols=protocols,
-                     ordered={"conditions": [], "overrides": []}, done={"identify"})
+                     ordered={"conditions": [], "overrides": []}, done={"identify", "repeat"})  # never a repeat
     if code not in order_book:
         raise ValidationError(f"accession {code}: no open order with this number. Check the label, or ask the "
                               "ward to send the order")
@@ -100,6 +100,8 @@ def find_earlier(draft: Draft, store, simulated: bool) -> None:
     from sweattest.record.patient_history import test_summary
 
     patient = draft.order["patient"]
+    if patient.get("family") == BLINDED_FAMILY:  # a PT sample: run once, never a repeat
+        return
     runs = {e.run_id: e for e in runs_of_accession(store, draft.order["accession"], simulated)}
     runs |= {e.run_id: e for e in runs_of_patient(store, str(patient["mrn"]), str(patient["dob"]), simulated)}
     draft.earlier = [test_summary(store, {"run_id": e.run_id, "accession": e.accession, "created_at": e.created_at,

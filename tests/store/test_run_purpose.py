@@ -27,6 +27,7 @@ def _store_before_purposes(store_url, clock, monkeypatch) -> None:
         store = Store(store_url, clock)
         with store.engine.begin() as conn:  # the program of then wrote no purpose: the column is dropped below
             conn.execute(sa.text("ALTER TABLE runs ADD COLUMN purpose VARCHAR(12) DEFAULT 'patient' NOT NULL"))
+            conn.execute(sa.text("ALTER TABLE runs ADD COLUMN patient_dob VARCHAR(10)"))  # nor this (migration 17)
         add_user(store, "tech1", "Tina Tech", "tech", "tech password")
         make_run(store, clock, "R1")
         sign(store, clock, "R1", "tech1", "tech password", "performed")
@@ -34,6 +35,7 @@ def _store_before_purposes(store_url, clock, monkeypatch) -> None:
         make_run(store, clock, "R3")
         with store.engine.begin() as conn:
             conn.execute(sa.text("ALTER TABLE runs DROP COLUMN purpose"))
+            conn.execute(sa.text("ALTER TABLE runs DROP COLUMN patient_dob"))
         store.close()
 
 
