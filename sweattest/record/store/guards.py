@@ -14,7 +14,9 @@ import sqlalchemy as sa
 #: ``reading_blocks`` in place of ``readings`` since migration 11. ``readings_pending`` rows are removed when
 #: they are sealed into blocks: there only TRUNCATE is refused (its rows are covered by the head's fold).
 V8_TABLES = ("events", "readings", "signatures", "result_versions", "qc_results")
-APPEND_ONLY_TABLES = ("events", "reading_blocks", "signatures", "result_versions", "qc_results")
+#: Migration 15: skin reactions and competency records.
+PEOPLE_TABLES = ("skin_reactions", "competency_records")
+APPEND_ONLY_TABLES = ("events", "reading_blocks", "signatures", "result_versions", "qc_results", *PEOPLE_TABLES)
 TRUNCATE_GUARDED = ("audit", "audit_head", *APPEND_ONLY_TABLES, "readings_pending")
 
 _PG_FUNCTION = ("CREATE OR REPLACE FUNCTION record_append_only() RETURNS trigger AS $$ BEGIN "

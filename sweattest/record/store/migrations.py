@@ -171,6 +171,15 @@ def _access(conn: sa.Connection) -> None:
     schema.web_sessions.create(conn)
 
 
+def _people(conn: sa.Connection) -> None:
+    """Skin reactions after stimulation and operator competency records, append-only and chained."""
+    from sweattest.record.store import guards
+
+    schema.skin_reactions.create(conn)
+    schema.competency_records.create(conn)
+    guards.create(conn, guards.PEOPLE_TABLES, guards.PEOPLE_TABLES)
+
+
 MIGRATIONS: list[Migration] = [
     (1, "runs, events and readings", _initial),
     (2, "users, e-signatures, result versions and the hash-chained audit trail", _users_signatures_audit),

@@ -39,6 +39,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
                    "signed_hash"),
     "result_versions": ("id", "run_id", "version", "changes", "reason", "by", "at"),
     "qc_results": ("id", "analyzer", "level", "lot", "target_mean", "target_sd", "value", "qc_run", "at", "who"),
+    "skin_reactions": ("id", "run_id", "site", "grade", "note", "who", "at"),
+    "competency_records": ("id", "operator", "kind", "what", "done_on", "assessor", "outcome", "next_due",
+                           "recorded_by", "at"),
 }
 #: Tables whose rows are identified by a text key rather than an integer id.
 KEYED = frozenset({"runs", "users"})

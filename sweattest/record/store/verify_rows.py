@@ -24,7 +24,9 @@ _BATCH = 20_000
 #: Items of tables no longer stored (``readings``, packed into ``reading_blocks`` by migration 11, which checked
 #: them against the chain first) are not checked.
 ORDER = ("runs", "users", "events", "reading_blocks", "readings_pending", "result_versions", "signatures",
-         "qc_results")
+         "qc_results", "skin_reactions", "competency_records")
+#: Tables whose rows belong to no run (their second column is not a run id).
+NO_RUN = frozenset({"qc_results", "competency_records"})
 
 
 @dataclass(frozen=True)
@@ -144,7 +146,7 @@ def _close(table, chained_range, acc, first) -> RowProblem | None:
     if acc == digest:
         return None
     rows = f"{lo}" if lo == hi else f"{lo}-{hi}"
-    if first is not None and len(first) > 1 and table != "qc_results":
+    if first is not None and len(first) > 1 and table not in NO_RUN:
         rows += f" (run {first[1]})"
     by = f"entry {entry}" if entry is not None else "the head row (not yet sealed by an entry)"
     what = "changed or removed" if lo != hi else ("removed" if acc == "" else "changed")
@@ -153,7 +155,7 @@ def _close(table, chained_range, acc, first) -> RowProblem | None:
 
 
 def _name(table: str, row: tuple) -> str:
-    return str(row[0]) if table == "qc_results" else f"{row[0]} (run {row[1]})"
+    return str(row[0]) if table in NO_RUN else f"{row[0]} (run {row[1]})"
 
 
 def _bindings(signatures, run_hashes, event_hashes, version_hashes) -> RowProblem | None:
