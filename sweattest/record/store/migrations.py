@@ -194,6 +194,7 @@ MIGRATIONS: list[Migration] = [
     (10, "worklist of LIS orders and the order messages received", _worklist),
     (11, "readings stored compactly: one row per write, packed", _reading_blocks),
     (12, "web sessions, lock-out after failed passwords, password age", _access),
+    (15, "skin reactions after stimulation and operator competency records", _people),
 ]
 
 
