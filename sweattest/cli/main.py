@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "instruments": "sweattest.cli.instruments",
     "audit": "sweattest.cli.audit",
     "user": "sweattest.cli.user",
+    "competency": "sweattest.cli.competency",
     "sign": "sweattest.cli.signoff",
     "qa": "sweattest.cli.qa",
     "report": "sweattest.cli.report",

@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from sweattest.cli import qa_people
 from sweattest.cli.storeopts import add_db_option, store_from
 from sweattest.qa.filters import RunFilter, parse_date
 from sweattest.qa.qc_chart import chart_points, render_chart
@@ -47,6 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--format", default="table", choices=("table", "json"))
     add_db_option(s)
     s.set_defaults(func=_summary)
+    qa_people.register(actions)
 
 
 def _filters(p: argparse.ArgumentParser, *, status: bool) -> None:

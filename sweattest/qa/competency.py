@@ -80,7 +80,7 @@ def figures(store, where: RunFilter) -> dict[str, tuple[int, int, int, int]]:
 
 
 def standings(store, where: RunFilter, rules: CompetencyRules, today: date,
-              operators: list[str] | None = None) -> list[Standing]:
+              operators: list[str] | None = None, period: str = "in the period") -> list[Standing]:
     """Each operator's standing: the performing users, and anyone who performed a test in the period."""
     counts = figures(store, where)
     if operators is None:
@@ -92,15 +92,16 @@ def standings(store, where: RunFilter, rules: CompetencyRules, today: date,
         tests, judged, qns, reacted = counts.get(name, (0, 0, 0, 0))
         assessment = latest_assessment([rec for rec in records if rec.operator == name])
         out.append(Standing(name, tests, judged, qns, reacted, rules.min_tests_per_year, assessment,
-                            tuple(_warnings(tests, rules.min_tests_per_year, assessment, today))))
+                            tuple(_warnings(tests, rules.min_tests_per_year, assessment, today, period))))
     return out
 
 
-def _warnings(tests: int, minimum: int, assessment: CompetencyRecord | None, today: date) -> list[str]:
+def _warnings(tests: int, minimum: int, assessment: CompetencyRecord | None, today: date,
+              period: str = "in the period") -> list[str]:
     out = []
     if tests < minimum:
-        out.append(f"{tests} patient test{'s' if tests != 1 else ''} in the period, below the lab's minimum "
-                   f"of {minimum}")
+        out.append(f"{tests} patient test{'s' if tests != 1 else ''} {period}, below the lab's minimum "
+                   f"of {minimum} a year")
     if assessment is None:
         out.append("no competency assessment recorded")
     elif assessment.outcome == "fail":
@@ -114,10 +115,9 @@ def login_warnings(store, username: str, role: str, rules: CompetencyRules, toda
     """What a performing user is told at log-in (the last 365 days); nothing for other roles."""
     if role not in PERFORMING_ROLES:
         return []
-    [standing] = standings(store, rolling_year(today), rules, today, operators=[username])
-    if not standing.warnings:
-        return []
-    return [f"Competency: {w} (last 365 days). Tell QA; you may go on working." for w in standing.warnings]
+    [standing] = standings(store, rolling_year(today), rules, today, operators=[username],
+                           period="in the last 365 days")
+    return [f"Competency: {w}. Tell QA; you may go on working." for w in standing.warnings]
 
 
 def format_standings(rows: list[Standing]) -> str:
