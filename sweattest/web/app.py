@@ -14,7 +14,7 @@ from starlette.staticfiles import StaticFiles
 from sweattest.core.clock import Clock
 from sweattest.core.config import LabConfig
 from sweattest.core.resources import data_dir
-from sweattest.web import auth_views, bench_views, live_stream, qa_views, run_views
+from sweattest.web import auth_views, bench_views, live_stream, qa_people_views, qa_views, run_views
 from sweattest.web.accounts import Accounts
 from sweattest.web.bench import BenchManager
 from sweattest.web.context import WebContext
@@ -46,6 +46,8 @@ ROUTES: tuple[tuple[str, tuple[str, ...], tuple[str, ...], Any], ...] = (
     ("/qa/qns", ("GET",), QA, qa_views.qns_page),
     ("/qa/turnaround", ("GET",), QA, qa_views.turnaround_page),
     ("/qa/lis", ("GET",), QA, qa_views.lis_page),
+    ("/qa/skin-reactions", ("GET",), QA, qa_people_views.skin_page),
+    ("/qa/competency", ("GET",), QA, qa_people_views.competency_page),
     ("/admin/users", ("GET",), ADMIN, qa_views.users_page),
 )
 
