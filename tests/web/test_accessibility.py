@@ -224,7 +224,8 @@ def test_every_screen_meets_wcag_aa_without_sideways_scrolling(page, site, shots
     log_in(page, base, "reviewer")
     for name, path in (("qa-queue", "/qa/runs"), ("qa-amended", f"/qa/runs/{site['amended']}"),
                        ("qa-qc", "/qa/qc"), ("qa-qns", "/qa/qns"), ("qa-turnaround", "/qa/turnaround"),
-                       ("qa-lis", "/qa/lis")):
+                       ("qa-lis", "/qa/lis"), ("qa-skin-reactions", "/qa/skin-reactions"),
+                       ("qa-competency", "/qa/competency")):
         visit(name, path)
     log_in(page, base, "admin")
     visit("admin-users", "/admin/users")
