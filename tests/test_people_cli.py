@@ -127,3 +127,12 @@ def test_an_unknown_outcome_is_refused_by_the_command_line(qa_db, capsys):
         _add(qa_db, "--outcome", "ok")
     assert exit_.value.code == 2 and "invalid choice: 'ok'" in capsys.readouterr().err
     assert _records(qa_db) == []
+
+
+def test_a_scenario_skin_survives_the_record_a_resumed_run_reads_it_from(scenario_doc):
+    from sweattest.bench.simulation.scenario import parse_scenario
+
+    scenario_doc["sites"]["left_forearm"] |= {"skin": "erythema"}
+    scenario = parse_scenario(scenario_doc, ("left_forearm", "right_forearm"))
+    assert parse_scenario(scenario.as_dict(), ("left_forearm", "right_forearm")) == scenario
+    assert (scenario.sites["left_forearm"].skin, scenario.sites["right_forearm"].skin) == ("erythema", "none")

@@ -298,10 +298,13 @@ class Runner:
             self._inducer_alarm(e.site, f"{e.site}: {off_words(off)}")
 
     def _apply_collector(self, e: fx.ApplyCollector) -> None:
-        """The collector goes on at once (collection is timed); the skin seen as the electrodes came off is
-        graded right after, before the next site is stimulated."""
+        """The collector goes on at once and its collection timer starts; the skin seen as the electrodes came
+        off is graded right after, before the next site is stimulated."""
         self.operator.apply_collector(e.site)
         self.feed("start_collection", site=e.site)
+        for timer in [q for q in self.queue if isinstance(q, fx.StartTimer)]:
+            self.queue.remove(timer)
+            self._start_timer(timer)
         check_skin(self, e.site)
 
     def _start_timer(self, e: fx.StartTimer) -> None:

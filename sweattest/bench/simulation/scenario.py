@@ -54,8 +54,10 @@ class Scenario:
 
 def _skin(s: dict, where: str) -> dict[str, str]:
     """``"skin": "erythema"`` (default none) and ``"skin_note"``: checked as the tech's entry is."""
-    check = skin_check(field(s, "skin", where, str, required=False, default="none"),
-                       field(s, "skin_note", where, str, required=False, default=""), f"{where}.skin")
+    note = s.get("skin_note") or ""  # empty as a resumed run's recorded scenario has it: no note
+    if not isinstance(note, str):
+        raise ValidationError(f"{where}.skin_note: expected a string, got {type(note).__name__} {note!r}")
+    check = skin_check(field(s, "skin", where, str, required=False, default="none"), note, f"{where}.skin")
     return {"skin": check.grade, "skin_note": check.note}
 
 
