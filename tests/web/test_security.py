@@ -35,6 +35,8 @@ EXPECTED = {
     "/qa/qns": {"reviewer", "admin"},
     "/qa/turnaround": {"reviewer", "admin"},
     "/qa/lis": {"reviewer", "admin"},
+    "/qa/skin-reactions": {"reviewer", "admin"},
+    "/qa/competency": {"reviewer", "admin"},
     "/admin/users": {"admin"},
 }
 
