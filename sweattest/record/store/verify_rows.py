@@ -25,8 +25,8 @@ _BATCH = 20_000
 #: them against the chain first) are not checked.
 ORDER = ("runs", "users", "events", "reading_blocks", "readings_pending", "result_versions", "signatures",
          "qc_results", "skin_reactions", "competency_records")
-#: Tables whose rows belong to no run (their second column is not a run id).
-NO_RUN = frozenset({"qc_results", "competency_records"})
+#: Chained tables whose rows belong to no run (named by their id alone).
+RUNLESS = frozenset({"qc_results", "competency_records"})
 
 
 @dataclass(frozen=True)
@@ -146,7 +146,7 @@ def _close(table, chained_range, acc, first) -> RowProblem | None:
     if acc == digest:
         return None
     rows = f"{lo}" if lo == hi else f"{lo}-{hi}"
-    if first is not None and len(first) > 1 and table not in NO_RUN:
+    if first is not None and len(first) > 1 and table not in RUNLESS:
         rows += f" (run {first[1]})"
     by = f"entry {entry}" if entry is not None else "the head row (not yet sealed by an entry)"
     what = "changed or removed" if lo != hi else ("removed" if acc == "" else "changed")
@@ -155,7 +155,7 @@ def _close(table, chained_range, acc, first) -> RowProblem | None:
 
 
 def _name(table: str, row: tuple) -> str:
-    return str(row[0]) if table in NO_RUN else f"{row[0]} (run {row[1]})"
+    return str(row[0]) if table in RUNLESS else f"{row[0]} (run {row[1]})"
 
 
 def _bindings(signatures, run_hashes, event_hashes, version_hashes) -> RowProblem | None:
