@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "qc": "sweattest.cli.qc",
     "audit": "sweattest.cli.audit",
     "user": "sweattest.cli.user",
+    "competency": "sweattest.cli.competency",
     "sign": "sweattest.cli.signoff",
     "qa": "sweattest.cli.qa",
     "patient": "sweattest.cli.patient",

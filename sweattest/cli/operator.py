@@ -15,6 +15,7 @@ from typing import TextIO
 import pint
 
 from sweattest.core.errors import SweatTestError, ValidationError
+from sweattest.core.rules.skin import ADVERSE, GRADES, SkinCheck, skin_check
 from sweattest.core.units import parse_quantity
 
 #: Wrong entries accepted for one prompt before the step is given up.
@@ -80,6 +81,22 @@ class ConsoleOperator:
     def apply_collector(self, site: str) -> None:
         self._confirm(f"{_label(site)}: remove the electrodes, clean and dry the skin, apply the collector.",
                       "collector applied, start the timer")
+
+    def check_skin(self, site: str) -> SkinCheck:
+        """One line: Enter for no reaction, else the grade and, after a colon, the note (asked again for a
+        blister or a burn without one)."""
+        for _ in range(MAX_TRIES):
+            text = self._line(f"{_label(site)}: the skin as the electrodes came off. [Enter: no reaction; or "
+                              f"type {' | '.join(GRADES[1:])}, then ': ' and your note]")
+            grade, _, note = (text or "none").partition(":")
+            try:
+                if grade.strip().lower() in ADVERSE and not note.strip():
+                    note = self._line(f"{_label(site)}: a {grade.strip().lower()} is an adverse event: write what "
+                                      "you saw and did (size, care given, clinician told)")
+                return skin_check(grade, note, _label(site))
+            except ValidationError as exc:
+                self.tell(f"not accepted: {exc}")
+        raise ValidationError(f"{_label(site)}: no valid skin entry after {MAX_TRIES} tries; the step is given up")
 
     def read_volume(self, site: str) -> pint.Quantity:
         return self._quantity(f"{_label(site)}: remove the collector and read the sweat volume on the coil; "

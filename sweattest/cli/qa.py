@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from sweattest.cli import qa_people
 from sweattest.cli.options import add_config_option
 from sweattest.cli.storeopts import add_db_option, store_from
 from sweattest.core.purpose import PURPOSES, parse_purposes
@@ -63,6 +64,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_config_option(k)
     add_db_option(k)
     k.set_defaults(func=_pack)
+    qa_people.register(actions)
 
 
 def _filters(p: argparse.ArgumentParser, *, status: bool) -> None:

@@ -19,6 +19,7 @@ from sweattest.cli.storeopts import add_actor_options, authenticated_actor
 from sweattest.core.config import load_config
 from sweattest.core.errors import ValidationError
 from sweattest.core.jsonfile import read_json
+from sweattest.qa.competency import login_warnings
 from sweattest.record.alarms import inducer_alarms
 from sweattest.record.repeats import REASONS, RepeatOf, check_repeat
 from sweattest.record.store import open_store
@@ -159,6 +160,8 @@ def execute(order_doc: Any, scenario_doc: Any | None, args: argparse.Namespace, 
         if user.username != order.operator:
             print(f"sweattest: the order names {order.operator} as operator; {user.username} performs the run")
             order = replace(order, operator=user.username)
+        for warning in login_warnings(store, user.username, user.role, config.competency, store.clock.utcnow().date()):
+            print(f"sweattest: warning: {warning}")
     terminate_as_interrupt()
     reporter = ConsoleReporter()
     where = "simulated instruments" if scenario is not None else f"the instruments of {config.source}"

@@ -53,6 +53,16 @@ class Hl7Identity:
 
 
 @dataclass(frozen=True)
+class CompetencyRules:
+    """``[competency]``: the least number of patient tests each operator performs in a calendar year. The
+    default 10 is the lab-configurable starting point; UK 2014 asks 50 (a lab following it sets 50). An
+    operator below it, or whose latest competency assessment failed or is overdue, is warned at log-in and
+    marked for QA: a warning, never a block."""
+
+    min_tests_per_year: int = 10
+
+
+@dataclass(frozen=True)
 class LabConfig:
     lab: Lab = field(default_factory=Lab)
     hl7: Hl7Identity = field(default_factory=Hl7Identity)
@@ -83,6 +93,8 @@ class LabConfig:
     calibration_intervals: dict[str, int] = field(default_factory=lambda: dict(CALIBRATION_INTERVALS))
     #: runs of a new control lot its targets are established from ([qc] establish_runs; CLSI C24: 20)
     establish_runs: int = 20
+    #: the lab's minimums for its operators ([competency]; docs/competency.md)
+    competency: CompetencyRules = field(default_factory=lambda: CompetencyRules())
 
     @property
     def zone(self) -> ZoneInfo:
@@ -134,6 +146,7 @@ def parse_config(doc: dict[str, Any], file: Path) -> LabConfig:
     lis = parse_lis(doc.pop("lis", {}), file)
     access = parse_access(doc.pop("access", {}), file)
     tls = parse_tls(doc.pop("serve", {}), file)
+    competency = _competency(doc.pop("competency", {}), file)
     _check_shape(doc, file)
     lab = Lab(**doc.get("lab", {}))
     hl7 = Hl7Identity(**doc.get("hl7", {}))
@@ -147,6 +160,7 @@ def parse_config(doc: dict[str, Any], file: Path) -> LabConfig:
         raise ConfigError(f"{file}: [report] ranges = {ranges!r}: use one of {', '.join(RANGE_SETS)}")
     return LabConfig(lab=lab, hl7=hl7, ranges=ranges, source=str(file), instruments=instruments, lis=lis,
                      second_entry_by_second_person=second_person, access=access, tls=tls,
+                     competency=competency,
                      eligibility=_eligibility(doc.get("eligibility", {}), file),
                      analysis_delay=_analysis(doc.get("analysis", {}), lab.timezone, file),
                      drop_folder=_folder(doc.get("lims", {}), "lims", "drop_folder", file),
@@ -215,11 +229,24 @@ def _entry(section: object, file: Path) -> bool:
     return bool(section.get("second_person", False))
 
 
+def _competency(section: object, file: Path) -> CompetencyRules:
+    """``[competency] min_tests_per_year = 10``: a whole number, 0 or more (0: no minimum)."""
+    if not isinstance(section, dict):
+        raise ConfigError(f"{file}: competency must be a section ([competency]), not a value")
+    for key, value in section.items():
+        if key != "min_tests_per_year":
+            raise ConfigError(f"{file}: [competency] unknown key {key!r}; known keys: min_tests_per_year")
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10000:
+            raise ConfigError(f"{file}: [competency] min_tests_per_year = {value!r}: write a whole number of "
+                              "tests, without quotes, such as 10 (UK 2014 asks 50)")
+    return CompetencyRules(**section)
+
+
 def _check_shape(doc: dict[str, Any], file: Path) -> None:
     for section, value in doc.items():
         if section not in _SECTIONS:
             known = ", ".join([*(f"[{s}]" for s in _SECTIONS), "[entry]", "[lis]", "[access]", "[serve]",
-                               "[[instruments]]"])
+                               "[competency]", "[[instruments]]"])
             raise ConfigError(f"{file}: unknown section [{section}]; use {known}")
         if not isinstance(value, dict):
             raise ConfigError(f"{file}: {section} must be a section ([{section}]), not a value")

@@ -22,12 +22,14 @@ from sweattest import __version__
 from sweattest.core.config import LabConfig
 from sweattest.core.errors import ConfigError, ValidationError
 from sweattest.outputs.files import write_atomic
+from sweattest.qa.competency import pack_section as competency_section
 from sweattest.qa.equipment import pack_section as calibrations_section
 from sweattest.qa.filters import RunFilter
 from sweattest.qa.pack_section import PackSection, SectionBuilder
 from sweattest.qa.pack_sections import amendments_section, audit_section, qc_section, qns_section, turnaround_section
 from sweattest.qa.pt import pack_section as pt_section
 from sweattest.qa.qc_lots import pack_section as qc_lots_section
+from sweattest.qa.skin_reactions import pack_section as skin_section
 from sweattest.record.audit import head
 
 #: The pack's sections, in print order.
@@ -37,8 +39,8 @@ SECTION_BUILDERS: list[SectionBuilder] = [
     qc_lots_section,
     calibrations_section,
     pt_section,
-    # operator competency (tests per operator, training and assessments): its pack_section here
-    # skin reactions and adverse events (per operator and inducer): its pack_section here
+    competency_section,
+    skin_section,
     turnaround_section,
     amendments_section,
     audit_section,

@@ -32,7 +32,8 @@ FLAGS = {"H": "chloride in the CF-likely band", "A": "chloride in the intermedia
          "QNS": "quantity not sufficient", "QC": "QC rejected, or none recorded for the analysis",
          "repeat": "repeat recommended",
          "amended": "result corrected after release", "simulated": "simulated run (demo, `run --simulate`)",
-         "training": "training run on simulated instruments", "proficiency": "proficiency-testing sample"}
+         "training": "training run on simulated instruments", "proficiency": "proficiency-testing sample",
+         "skin": "adverse skin reaction (blister or burn) after stimulation"}
 
 
 def full_names(store) -> dict[str, str]:
@@ -143,6 +144,8 @@ def run_summary(store, row: dict[str, Any], clock, ranges: str = "cff_2017") -> 
         flags.append("repeat")
     if record["report"].get("corrections"):
         flags.append("amended")
+    if any(r["adverse"] for r in record.get("skin") or []):
+        flags.append("skin")
     return out | {"result": parts, "interpretation": CATEGORY_WORDS.get(interp["category"], "none"),
                   "wording": interp["wording"], "flags": flags}
 

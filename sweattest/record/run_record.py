@@ -98,11 +98,15 @@ def run_record(run: RunState, order: dict[str, Any], *, generated_at, qc: dict[s
 
 def stored_run_record(store, run: RunState, order: dict[str, Any], **kw: Any) -> dict[str, Any]:
     """``run_record`` with what the store keeps beside the run's events: its QC status, the instruments its
-    ``check_ready`` event recorded, and the audit chain's head when the record was made (``audit_head``)."""
+    ``check_ready`` event recorded, the skin of each stimulated site (``skin``), and the audit chain's head when
+    the record was made (``audit_head``)."""
     from sweattest.record.audit import head
+    from sweattest.record.skin_reactions import run_skin_reactions
 
     record = run_record(run, order, qc=qc_status(store, run.run_id),
                         instruments=recorded_instruments(store, run.run_id), **kw)
+    record["skin"] = [{"site": r.site, "grade": r.grade, "note": r.note, "adverse": r.adverse, "by": r.who,
+                       "at": r.at.isoformat()} for r in run_skin_reactions(store, run.run_id).values()]
     last_id, last_hash = head(store)
     record["audit_head"] = {"entry": last_id, "sha256": last_hash}  # kept outside the database on every report
     return record | patient_context(store, record, order, kw.get("ranges", "cff_2017"))

@@ -14,7 +14,16 @@ from starlette.staticfiles import StaticFiles
 from sweattest.core.clock import Clock
 from sweattest.core.config import LabConfig
 from sweattest.core.resources import data_dir
-from sweattest.web import auth_views, bench_views, live_stream, patient_views, qa_records, qa_views, run_views
+from sweattest.web import (
+    auth_views,
+    bench_views,
+    live_stream,
+    patient_views,
+    qa_people_views,
+    qa_records,
+    qa_views,
+    run_views,
+)
 from sweattest.web.accounts import Accounts
 from sweattest.web.bench import BenchManager
 from sweattest.web.context import WebContext
@@ -59,6 +68,8 @@ ROUTES: tuple[tuple[str, tuple[str, ...], tuple[str, ...], Any], ...] = (
     ("/qa/calibrations", ("POST",), QA, qa_records.calibrations_post),
     ("/qa/equipment", ("GET",), QA, qa_records.equipment_page),
     ("/qa/equipment", ("POST",), QA, qa_records.equipment_post),
+    ("/qa/skin-reactions", ("GET",), QA, qa_people_views.skin_page),
+    ("/qa/competency", ("GET",), QA, qa_people_views.competency_page),
     ("/admin/users", ("GET",), ADMIN, qa_views.users_page),
 )
 

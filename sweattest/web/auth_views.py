@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from sweattest.core.errors import AuthError
+from sweattest.qa.competency import login_warnings
 from sweattest.record import web_sessions
 from sweattest.record.users import AUTH_FAILED
 from sweattest.web import sessions
@@ -17,6 +18,8 @@ from sweattest.web.screens import station_runs
 from sweattest.web.security import csrf_ok, current_user
 
 log = logging.getLogger(__name__)
+#: The session note holding the log-in warnings, shown (once) by the first page after log-in.
+NOTICES = "login_warnings"
 
 
 async def login(request: Request) -> Response:
@@ -40,6 +43,10 @@ async def login(request: Request) -> Response:
         await run_in_threadpool(sessions.log_out, request, "another log-in at this browser")
     await run_in_threadpool(sessions.log_in, request, user.username)
     log.info("%s logged in", user.username)
+    warnings = await run_in_threadpool(login_warnings, ctx.store, user.username, user.role, ctx.config.competency,
+                                       ctx.clock.utcnow().date())
+    if warnings:
+        sessions.note_for_new_session(request, NOTICES, warnings)
     return RedirectResponse("/", status_code=303)
 
 

@@ -24,6 +24,7 @@ from sweattest.core.errors import ProcedureError, RunLeased, ValidationError
 from sweattest.core.protocol import Protocol
 from sweattest.core.purpose import TRAINING
 from sweattest.core.rules.adequacy import check_plausible
+from sweattest.core.rules.skin import SkinCheck, skin_check
 from sweattest.core.units import format_quantity, parse_quantity
 from sweattest.record.repeats import RepeatOf
 from sweattest.record.runs import load_run
@@ -43,8 +44,8 @@ class Prompt:
     """One thing the tech must do by hand, and the button that says it is done."""
 
     id: int
-    kind: str  # place_on_balance | apply_collector | read_volume | run_control | load_analyzer | enter_reading
-    #          | device_started | device_completed
+    kind: str  # place_on_balance | apply_collector | check_skin | read_volume | run_control | load_analyzer
+    #          | enter_reading | device_started | device_completed
     site: str  # "" for a step of the analytical run (QC), not of one site
     text: str
     action: str
@@ -107,10 +108,12 @@ class WebOperator:
             return self._answer
 
     def confirm(self, prompt_id: int, value: str | None = None, *, by: str | None = None,
-                device_error: str | None = None, station: str | None = None) -> None:
+                device_error: str | None = None, station: str | None = None,
+                skin: tuple[str, str] | None = None) -> None:
         """The tech's confirmation from the browser; a stale prompt (other tab, double click) is refused, and
         so is a measured value from anyone but the run's operator. ``by`` is the user who confirmed, at
-        ``station``; ``device_error`` the error a stand-alone device showed."""
+        ``station``; ``device_error`` the error a stand-alone device showed; ``skin`` the grade and note of a
+        skin check (refused here, with the prompt kept, if the grade is unknown or a burn has no note)."""
         with self._cond:
             prompt = self.prompt
             if prompt is None or prompt.id != prompt_id or self._answered:  # answered, not yet taken up
@@ -133,6 +136,9 @@ class WebOperator:
                           by or self.name)
             elif prompt.kind == "device_completed":
                 answer = (device_error or "").strip() or None
+            elif prompt.kind == "check_skin":
+                grade, note = skin or ("", "")
+                answer = skin_check(grade, note, _label(prompt.site))
             self.acting = (by, station)
             self._answer, self._answered = answer, True
             self._cond.notify_all()
@@ -156,6 +162,11 @@ class WebOperator:
                   "Collector applied: start the timer")
         if self.simulated:
             self.simulated.apply_collector(site)
+
+    def check_skin(self, site: str) -> SkinCheck:
+        return self._ask("check_skin", site, f"Look at the skin of {_label(site)} where the electrodes were (under "
+                         "the collector's edge and around it): no reaction, redness (erythema), a blister or a burn? "
+                         "A blister or a burn needs a note.", "Save the skin check")
 
     def read_volume(self, site: str) -> pint.Quantity:
         hint = None

@@ -38,6 +38,7 @@ class WebContext:
     def render(self, request: Request, user, name: str, status_code: int = 200, **ctx: Any) -> HTMLResponse:
         ctx.setdefault("error", None)
         ctx.setdefault("next_step", None)
+        ctx.setdefault("notices", request.scope.get("session", {}).pop("login_warnings", []))
         html = self.env.get_template(name).render(user=user, csrf=csrf_token(request), simulate=self.simulate,
                                                   **ctx)
         return HTMLResponse(html, status_code=status_code)

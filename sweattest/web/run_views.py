@@ -84,7 +84,7 @@ def confirm(request: Request, user, form) -> Response:
                "the screen shows where it is now")
         record_refusal(ctx.store, run_id, who=user.username, station=user.station, what="confirm", why=why)
         return _back(request, run_id, why)
-    typed = {k: str(form.get(k, "")) for k in ("amount", "device_error", "prompt")}
+    typed = {k: str(form.get(k, "")) for k in ("amount", "device_error", "prompt", "grade", "note")}
     prompt = session.operator.prompt
     unit = device_unit(prompt.kind, prompt.dimension) if prompt is not None else None
     value = typed_value(str(form.get("amount", "")), unit[0]) if unit else None
@@ -93,7 +93,8 @@ def confirm(request: Request, user, form) -> Response:
         return _back(request, run_id, "write the error the device showed", typed)
     try:
         session.operator.confirm(int(form.get("prompt", "0") or 0), value, by=user.username,
-                                 device_error=device_error, station=user.station)
+                                 device_error=device_error, station=user.station,
+                                 skin=(typed["grade"], typed["note"]))
     except (SweatTestError, ValueError) as exc:
         record_refusal(ctx.store, run_id, who=user.username, station=user.station, what="confirm", why=str(exc),
                        details={"step": prompt.kind if prompt else None, "site": prompt.site if prompt else None,

@@ -103,6 +103,11 @@ def log_in(request: Request, username: str) -> None:
     request.state.cookie = web_sessions.open_session(store, username, station_of(request))
 
 
+def note_for_new_session(request: Request, key: str, value) -> None:
+    """Leave ``value`` for the first page the session just opened by ``log_in`` loads (e.g. log-in warnings)."""
+    _notes_of(web_sessions.token_hash(request.state.cookie))[key] = value
+
+
 def log_out(request: Request, reason: str = "log-out") -> None:
     session = request.state.web_session
     if session is not None:

@@ -74,11 +74,12 @@ def store(store_url, clock):
 def make_run(store, clock, run_id: str = "R1", *, operator: str = "tech1", sites=("left_forearm", "right_forearm"),
              volumes=(40, 40), chlorides=(45, 48), dob: str = "2025-06-01", accession: str | None = None,
              qc: str = "in_control", patient: dict | None = None, purpose: str = "patient",
-             order_extra: dict | None = None) -> str:
+             order_extra: dict | None = None, inducer: str | None = None) -> str:
     """A volumetric (Macroduct) run taken to result_ready through the procedure core, event by event.
     A volume under 15 µL makes its site QNS. ``qc``: the analytical run's controls are "in_control" (at
     their targets), "rejected" (the normal control 5 SD high) or "missing" (none run). ``patient``: replaces
-    the patient's MRN and names. ``purpose``: why the run is performed (patient, simulated, ...)."""
+    the patient's MRN and names. ``purpose``: why the run is performed (patient, simulated, ...);
+    ``inducer``: the serial number ``check_ready`` records for the inducer."""
     order = {"accession": accession or f"ST-{run_id}", "method": "macroduct", "sites": list(sites),
              "operator": operator, "patient": {"mrn": "MRN1", "dob": dob, "family": "Doe", "given": "J",
                                                "sex": "F"} | (patient or {}),
@@ -93,7 +94,7 @@ def make_run(store, clock, run_id: str = "R1", *, operator: str = "tech1", sites
         record_event(store, clock, run_id, kind, site=site, data=data, actor=operator)
 
     ev("verify_patient")
-    ev("check_ready")
+    ev("check_ready", **({"instruments": {"inducer": {"serial_number": inducer}}} if inducer else {}))
     for site in sites:
         ev("start_stimulation", site)
         clock.sleep(300)

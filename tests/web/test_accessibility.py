@@ -250,7 +250,8 @@ def test_every_screen_meets_wcag_aa_without_sideways_scrolling(page, site, shots
                        ("qa-validations", "/qa/validations"), ("qa-pt", "/qa/pt"),
                        ("qa-qc-lots", "/qa/qc-lots"), ("qa-calibrations", "/qa/calibrations"),
                        ("qa-equipment", "/qa/equipment"),
-                       ("patient-history", "/runs/QA1/history")):
+                       ("patient-history", "/runs/QA1/history"),
+                       ("qa-skin-reactions", "/qa/skin-reactions"), ("qa-competency", "/qa/competency")):
         visit(name, path)
     log_in(page, base, "admin")
     visit("admin-users", "/admin/users")

@@ -136,6 +136,12 @@ def test_a_whole_run_from_the_browser_to_the_final_report(client, tech, web_app)
             assert 'value="fifty"' in page and "QNS below 15 µL" in page
             assert "left_forearm" not in page.split('id="error"')[1].split("</div>")[0]  # no site codes
             data["amount"] = re.search(r"coil shows ([\d.]+)", prompt.hint).group(1)
+        if prompt.kind == "check_skin":  # a burn needs its note: refused, the step stays with what was chosen
+            client.post(f"{run_url}/confirm", data=data | {"grade": "burn", "note": " "}, follow_redirects=False)
+            page = client.get(run_url).text
+            assert "a burn is an adverse event: write what you saw and did in the note" in page
+            assert 'value="burn" id="grade-burn" checked' in page
+            data["grade"] = "none"
         assert client.post(f"{run_url}/confirm", data=data, follow_redirects=False).status_code == 303
         r = client.post(f"{run_url}/confirm", data=data)  # the same confirmation again (second tab)
         assert "already confirmed" in r.text

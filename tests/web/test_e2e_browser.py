@@ -293,6 +293,8 @@ def test_session_lost_and_server_restarted_mid_collection(station, browser, shot
     wait_for(page, lambda: prompt_id(page) is not None)
     keys(page, "")  # collector applied on the left forearm: its collection runs
     wait_for(page, lambda: page.query_selector("#rail-left_forearm.st-collecting"))
+    wait_for(page, lambda: "Check the skin" in page.inner_text("#prompt h1"), 10)
+    keys(page, "")  # the skin where the electrodes were: no reaction (chosen already)
     page.context.clear_cookies()  # the session ends
     wait_for(page, lambda: page.is_visible("#conn") and "SESSION ENDED" in page.inner_text("#conn"), 5)
     photograph(page, shots, "07-session-ended")

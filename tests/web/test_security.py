@@ -41,6 +41,8 @@ EXPECTED = {
     "/qa/pack.pdf": {"reviewer", "admin"},
     "/qa/pack.zip": {"reviewer", "admin"},
     "/qa/validations": {"reviewer", "admin"},
+    "/qa/skin-reactions": {"reviewer", "admin"},
+    "/qa/competency": {"reviewer", "admin"},
     "/admin/users": {"admin"},
 }
 

@@ -17,6 +17,7 @@ from drivers.inducer_latch import FAULTY_ACTION
 from sweattest.bench.instruments.bench import Bench
 from sweattest.bench.runner.operator import Operator
 from sweattest.bench.runner.reporting import Reporter
+from sweattest.bench.runner.skin import check_skin
 from sweattest.bench.runner.stimulation import StimulationInterrupted, StimulationStopped, off_words
 from sweattest.core.clock import Clock
 from sweattest.core.errors import DeviceError, ProcedureError, RunTakenOver, ValidationError
@@ -298,8 +299,14 @@ class Runner:
             self._inducer_alarm(e.site, f"{e.site}: {off_words(off)}")
 
     def _apply_collector(self, e: fx.ApplyCollector) -> None:
+        """The collector goes on at once and its collection timer starts; the skin seen as the electrodes came
+        off is graded right after, before the next site is stimulated."""
         self.operator.apply_collector(e.site)
         self.feed("start_collection", site=e.site)
+        for timer in [q for q in self.queue if isinstance(q, fx.StartTimer)]:
+            self.queue.remove(timer)
+            self._start_timer(timer)
+        check_skin(self, e.site)
 
     def _start_timer(self, e: fx.StartTimer) -> None:
         self.timers[(e.site, e.name)] = (e.due_t, e.event)

@@ -7,6 +7,8 @@ from typing import Protocol
 
 import pint
 
+from sweattest.core.rules.skin import SkinCheck
+
 
 class Operator(Protocol):
     name: str
@@ -18,6 +20,10 @@ class Operator(Protocol):
 
     def apply_collector(self, site: str) -> None:
         """Remove the electrodes, clean the skin and apply the collector (collection starts now)."""
+
+    def check_skin(self, site: str) -> SkinCheck:
+        """The skin of the site as the electrodes came off: none, erythema, blister or burn, with a note
+        (required for a blister or a burn; ``sweattest.core.rules.skin``)."""
 
     def read_volume(self, site: str) -> pint.Quantity:
         """Read the collected volume off the Macroduct coil."""

@@ -10,6 +10,7 @@ from drivers.simulators.chloridometer import FAULTS as ANALYZER_FAULTS
 from drivers.simulators.inducer import FAULTS as INDUCER_FAULTS
 from sweattest.core.errors import ValidationError
 from sweattest.core.fields import field, number_field
+from sweattest.core.rules.skin import skin_check
 
 #: Fault kinds each simulated device accepts in a scenario: exactly what its simulator can inject.
 FAULT_KINDS: dict[str, tuple[str, ...]] = {
@@ -24,6 +25,9 @@ class SiteTruth:
     sweat_rate_g_m2_min: float
     chloride_mmol_l: float
     skin_resistance_kohm: float
+    #: the skin the simulated tech sees as the electrodes come off (``sweattest.core.rules.skin``)
+    skin: str = "none"
+    skin_note: str = ""
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,15 @@ class Scenario:
                 "seed": self.seed}
 
 
+def _skin(s: dict, where: str) -> dict[str, str]:
+    """``"skin": "erythema"`` (default none) and ``"skin_note"``: checked as the tech's entry is."""
+    note = s.get("skin_note") or ""  # empty as a resumed run's recorded scenario has it: no note
+    if not isinstance(note, str):
+        raise ValidationError(f"{where}.skin_note: expected a string, got {type(note).__name__} {note!r}")
+    check = skin_check(field(s, "skin", where, str, required=False, default="none"), note, f"{where}.skin")
+    return {"skin": check.grade, "skin_note": check.note}
+
+
 def parse_scenario(doc: Any, order_sites: tuple[str, ...]) -> Scenario:
     if not isinstance(doc, dict):
         raise ValidationError("scenario: expected a JSON object")
@@ -62,7 +75,8 @@ def parse_scenario(doc: Any, order_sites: tuple[str, ...]) -> Scenario:
             sweat_rate_g_m2_min=number_field(s, "sweat_rate_g_m2_min", where, minimum=0, maximum=20),
             chloride_mmol_l=number_field(s, "chloride_mmol_l", where, minimum=0, maximum=300),
             skin_resistance_kohm=number_field(s, "skin_resistance_kohm", where, required=False,
-                                              minimum=0.1, maximum=1000) or 10.0)
+                                              minimum=0.1, maximum=1000) or 10.0,
+            **_skin(s, where))
     for site in sites_doc:
         if site not in order_sites:
             raise ValidationError(f"scenario.sites.{site}: not a site of the order ({', '.join(order_sites)})")

@@ -18,6 +18,7 @@ from sweattest.bench.simulation.scenario import Scenario
 from sweattest.core.clock import Clock
 from sweattest.core.instruments import InstrumentConfig
 from sweattest.core.protocol import Protocol
+from sweattest.core.rules.skin import SkinCheck
 from sweattest.core.units import Q_
 
 #: Sweat density used to turn a collected mass into a volume (CLSI C34 Appendix A: 1 mg/uL).
@@ -85,6 +86,11 @@ class SimulatedOperator:
 
     def apply_collector(self, site: str) -> None:
         self._collector_applied[site] = self.clock.monotonic()
+
+    def check_skin(self, site: str) -> SkinCheck:
+        """The simulated skin: none, unless the scenario says otherwise."""
+        truth = self.scenario.sites[site]
+        return SkinCheck(truth.skin, truth.skin_note)
 
     def read_volume(self, site: str) -> pint.Quantity:
         """The coil is read to the nearest microlitre; a full coil holds no more than its capacity (the

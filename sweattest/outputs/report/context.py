@@ -122,4 +122,9 @@ def flags(record: dict[str, Any]) -> list[str]:
             out.append(message)
     if interp.get("repeat_recommended"):
         out.append("Repeat sweat test recommended.")
+    for r in record.get("skin") or []:
+        if r["adverse"]:
+            name = SITE_NAMES.get(r["site"], r["site"])
+            out.append(f"{name}: adverse event — {r['grade']} after stimulation, recorded by {r['by']}: {r['note']}. "
+                       "The requesting clinician is to be informed.")
     return out

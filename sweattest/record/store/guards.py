@@ -18,8 +18,10 @@ V8_TABLES = ("events", "readings", "signatures", "result_versions", "qc_results"
 PT_TABLES = ("pt_events", "pt_samples", "pt_targets", "pt_grades", "pt_corrective_actions")
 #: Migration 14: control lots, calibrations, the equipment log.
 V14_TABLES = ("qc_lots", "calibrations", "equipment_log")
+#: Migration 15: skin reactions and competency records.
+PEOPLE_TABLES = ("skin_reactions", "competency_records")
 APPEND_ONLY_TABLES = ("events", "reading_blocks", "signatures", "result_versions", "qc_results", *V14_TABLES,
-                      *PT_TABLES, "repeat_links")
+                      *PEOPLE_TABLES, *PT_TABLES, "repeat_links")
 TRUNCATE_GUARDED = ("audit", "audit_head", *APPEND_ONLY_TABLES, "readings_pending")
 
 _PG_FUNCTION = ("CREATE OR REPLACE FUNCTION record_append_only() RETURNS trigger AS $$ BEGIN "

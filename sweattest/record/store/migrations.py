@@ -222,6 +222,15 @@ def _patient_history(conn: sa.Connection) -> None:
     guards.create(conn, ("repeat_links",), ("repeat_links",))
 
 
+def _people(conn: sa.Connection) -> None:
+    """Skin reactions after stimulation and operator competency records, append-only and chained."""
+    from sweattest.record.store import guards
+
+    schema.skin_reactions.create(conn)
+    schema.competency_records.create(conn)
+    guards.create(conn, guards.PEOPLE_TABLES, guards.PEOPLE_TABLES)
+
+
 MIGRATIONS: list[Migration] = [
     (1, "runs, events and readings", _initial),
     (2, "users, e-signatures, result versions and the hash-chained audit trail", _users_signatures_audit),
@@ -238,6 +247,7 @@ MIGRATIONS: list[Migration] = [
     (12, "web sessions, lock-out after failed passwords, password age", _access),
     (13, "the purpose of each run (patient, simulated, training, proficiency), chained", _run_purpose),
     (14, "control lots and targets, calibrations, equipment log", _qc_lots_calibrations_equipment),
+    (15, "skin reactions after stimulation and operator competency records", _people),
     (16, "proficiency testing: events, samples, targets, grades and corrective actions", _proficiency_testing),
     (17, "patient history: date of birth on runs (indexed with the MRN) and repeat links", _patient_history),
 ]

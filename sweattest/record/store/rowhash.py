@@ -53,6 +53,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
                      "reference", "notes", "at", "who"),
     "equipment_log": ("id", "instrument", "role", "kind", "on_date", "text", "lot", "at", "who"),
     "repeat_links": ("id", "run_id", "repeat_of", "reason", "note", "who", "at"),
+    "skin_reactions": ("id", "run_id", "site", "grade", "note", "who", "at"),
+    "competency_records": ("id", "operator", "kind", "what", "done_on", "assessor", "outcome", "next_due",
+                           "recorded_by", "at"),
 }
 #: The chained columns of ``runs`` before migration 13 added the run's purpose.
 RUNS_BEFORE_PURPOSE = COLUMNS["runs"][:-1]

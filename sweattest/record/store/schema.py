@@ -402,3 +402,33 @@ equipment_log = sa.Table(
     sa.Column("at", UTCDateTime, nullable=False),
     sa.Column("who", sa.String(80), nullable=False),
 )
+
+# -- people: skin reactions after stimulation, operator competency (migration 15) ------------------------
+#: The skin of each stimulated site when the electrodes came off (``sweattest.core.rules.skin``): none,
+#: erythema, blister or burn, with the tech's note. A later row for the same run and site corrects an earlier.
+skin_reactions = sa.Table(
+    "skin_reactions", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String(40), sa.ForeignKey("runs.run_id"), nullable=False, index=True),
+    sa.Column("site", sa.String(40), nullable=False),
+    sa.Column("grade", sa.String(12), nullable=False),
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Column("who", sa.String(80), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+)
+
+#: Training and competency assessments of the lab's operators (``sweattest.record.competency``): what, when
+#: (a date), by which assessor, the outcome, and when the next one is due.
+competency_records = sa.Table(
+    "competency_records", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("operator", sa.String(80), sa.ForeignKey("users.username"), nullable=False, index=True),
+    sa.Column("kind", sa.String(12), nullable=False),  # training | assessment
+    sa.Column("what", sa.String(200), nullable=False),
+    sa.Column("done_on", sa.String(10), nullable=False),  # YYYY-MM-DD
+    sa.Column("assessor", sa.String(80), nullable=False),
+    sa.Column("outcome", sa.String(4), nullable=False),  # pass | fail
+    sa.Column("next_due", sa.String(10), nullable=True),  # YYYY-MM-DD; NULL: none set
+    sa.Column("recorded_by", sa.String(80), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+)

@@ -25,9 +25,10 @@ _BATCH = 20_000
 #: Items of tables no longer stored (``readings``, packed into ``reading_blocks`` by migration 11, which checked
 #: them against the chain first) are not checked.
 ORDER = ("runs", "users", "events", "reading_blocks", "readings_pending", "result_versions", "signatures",
-         "qc_results", "qc_lots", "calibrations", "equipment_log", *PT_TABLES, "repeat_links")
+         "qc_results", "qc_lots", "calibrations", "equipment_log", "skin_reactions",
+         "competency_records", *PT_TABLES, "repeat_links")
 #: Chained tables whose rows belong to no run (named by their id alone).
-RUNLESS = frozenset({"qc_results", "qc_lots", "calibrations", "equipment_log", *PT_TABLES})
+RUNLESS = frozenset({"qc_results", "qc_lots", "calibrations", "equipment_log", "competency_records", *PT_TABLES})
 
 
 @dataclass(frozen=True)
