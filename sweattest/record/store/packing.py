@@ -20,7 +20,7 @@ _dumps = json.JSONEncoder(ensure_ascii=False, sort_keys=False, separators=(",", 
 Reading = tuple[str, float, dict[str, Any]]
 
 
-def pack(readings: list[Reading]) -> bytes:
+def pack(readings: list[Reading], level: int = 9) -> bytes:
     times = [t for _, t, _ in readings]
     datas = [d for _, _, d in readings]
     fields = list(datas[0])
@@ -31,7 +31,7 @@ def pack(readings: list[Reading]) -> bytes:
         doc |= {"fields": fields, "values": [[d[f] for d in datas] for f in fields]}
     else:
         doc["rows"] = datas
-    return zlib.compress(_dumps(doc).encode("utf-8"), 9)
+    return zlib.compress(_dumps(doc).encode("utf-8"), level)
 
 
 def unpack(blob: bytes) -> list[Reading]:

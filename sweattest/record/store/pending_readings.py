@@ -7,6 +7,7 @@ being taken and under the chain all along.
 
 from __future__ import annotations
 
+from datetime import datetime
 from itertools import groupby
 
 import sqlalchemy as sa
@@ -17,12 +18,19 @@ from sweattest.record.store.packing import Reading, pack, unpack
 from sweattest.record.store.rowhash import fold, range_item, read_rows
 
 _UTC_TEXT = schema.reading_blocks.c.at.type
+#: zlib level of a pending row (a second of readings, short-lived: the next audit entry packs them again at the
+#: sealed blocks' level, 9), written every second of a stimulation.
+PENDING_LEVEL = 1
 
 
-def block(run_id: str, site: str | None, kind: str, readings: list[Reading]) -> dict:
-    """The row holding ``readings`` (in the order taken) of one run, site and kind."""
-    return {"run_id": run_id, "site": site, "kind": kind, "at": _UTC_TEXT.process_result_value(readings[-1][0], None),
-            "t_first": readings[0][1], "t_last": readings[-1][1], "n": len(readings), "data": pack(readings)}
+def block(run_id: str, site: str | None, kind: str, readings: list[Reading], level: int = 9,
+          at: datetime | None = None) -> dict:
+    """The row holding ``readings`` (in the order taken) of one run, site and kind (zlib ``level``); ``at``:
+    when the last of them was committed, if the caller has it as a datetime (else read from its text)."""
+    at = _UTC_TEXT.process_result_value(readings[-1][0], None) if at is None else at
+    return {"run_id": run_id, "site": site, "kind": kind, "at": at,
+            "t_first": readings[0][1], "t_last": readings[-1][1], "n": len(readings),
+            "data": pack(readings, level)}
 
 
 def _key(row: tuple) -> tuple:

@@ -22,11 +22,13 @@ from sweattest.record.store.chain import append_audit, fold_readings, lock_head
 from sweattest.record.store.derived import JUDGED_STATES, age_group, qns_verdict
 from sweattest.record.store.migrations import migrate
 from sweattest.record.store.packing import unpack
-from sweattest.record.store.pending_readings import block
+from sweattest.record.store.pending_readings import PENDING_LEVEL, block
 from sweattest.record.store.rowhash import keyed_item, range_item
 from sweattest.record.store.types import UTCDateTime
 
 ENV_VAR = "SWEATTEST_DB"
+_UTC = UTCDateTime()
+_INSERT_PENDING = schema.readings_pending.insert()
 
 
 @dataclass(frozen=True)
@@ -181,13 +183,22 @@ class Store:
         simulated run, which commits every simulated second and has no patient."""
         if not rows:
             return
-        text = UTCDateTime().process_bind_param
-        blocks = [block(run_id, site, kind, [(text(r["at"], None), r["t"], r["data"]) for r in group])
-                  for (site, kind), group in groupby(rows, key=lambda r: (r.get("site"), r["kind"]))]
+        texts: dict[datetime, str] = {}  # a write's readings mostly share one commit time: converted once
+
+        def text(at: datetime) -> str:
+            if at not in texts:
+                texts[at] = _UTC.process_bind_param(at, None)
+            return texts[at]
+
+        blocks = []
+        for (site, kind), group in groupby(rows, key=lambda r: (r.get("site"), r["kind"])):
+            group = list(group)
+            blocks.append(block(run_id, site, kind, [(text(r["at"]), r["t"], r["data"]) for r in group],
+                                PENDING_LEVEL, at=group[-1]["at"]))
         with _Writing(self, power_safe=power_safe) as conn:
-            lock_head(conn)
-            conn.execute(schema.readings_pending.insert(), blocks)
-            fold_readings(conn)
+            head = lock_head(conn)
+            conn.execute(_INSERT_PENDING, blocks)
+            fold_readings(conn, head)
 
     def set_run_state(self, run_id: str, state: str, at: datetime) -> None:
         """Record the run's state after an accepted event; once every site has its verdict, also the QA
