@@ -18,17 +18,17 @@ from sweattest.core.errors import RunTakenOver, StoreError, SweatTestError, Vali
 from sweattest.core.protocol import Protocol
 from sweattest.record.lease import held_by
 from sweattest.record.store import schema
-from sweattest.record.store.chain import append_audit, fold_readings, lock_head
+from sweattest.record.store.chain import append_audit
 from sweattest.record.store.derived import JUDGED_STATES, age_group, qns_verdict
 from sweattest.record.store.migrations import migrate
 from sweattest.record.store.packing import unpack
 from sweattest.record.store.pending_readings import PENDING_LEVEL, block
+from sweattest.record.store.pending_readings import write as write_pending
 from sweattest.record.store.rowhash import keyed_item, range_item
 from sweattest.record.store.types import UTCDateTime
 
 ENV_VAR = "SWEATTEST_DB"
 _UTC = UTCDateTime()
-_INSERT_PENDING = schema.readings_pending.insert()
 
 
 @dataclass(frozen=True)
@@ -196,9 +196,7 @@ class Store:
             blocks.append(block(run_id, site, kind, [(text(r["at"]), r["t"], r["data"]) for r in group],
                                 PENDING_LEVEL, at=group[-1]["at"]))
         with _Writing(self, power_safe=power_safe) as conn:
-            head = lock_head(conn)
-            conn.execute(_INSERT_PENDING, blocks)
-            fold_readings(conn, head)
+            write_pending(conn, blocks)
 
     def set_run_state(self, run_id: str, state: str, at: datetime) -> None:
         """Record the run's state after an accepted event; once every site has its verdict, also the QA
