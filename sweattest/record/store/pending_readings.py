@@ -46,31 +46,24 @@ def _statements(dialect: str) -> tuple[str, str, str, str]:
             f"UPDATE audit_head SET readings_to = {mark}, readings_acc = {mark} WHERE id = 1")
 
 
-def write(conn: sa.Connection, blocks: list[dict]) -> None:
+def write(db, dialect: str, blocks: list[dict]) -> None:
     """Insert ``blocks`` (from ``block``) into ``readings_pending`` and fold them into the head, inside the
-    caller's write transaction: what ``chain.lock_head``, the insert and ``chain.fold_readings`` do, in four
-    statements on the driver's cursor (a stimulation writes every second; this keeps each write cheap). A
-    database error is raised as SQLAlchemy's, so the caller's transaction turns it into ``StoreError``."""
-    lock, insert, select, set_fold = _statements(conn.dialect.name)
+    caller's write transaction on ``db``, the driver's connection: what ``chain.lock_head``, the insert and
+    ``chain.fold_readings`` do, in four statements on the driver's cursor (a stimulation writes every second;
+    this keeps each write cheap). The driver's errors are raised as they are; the caller rolls back."""
+    lock, insert, select, set_fold = _statements(dialect)
     to_text = _UTC_TEXT.process_bind_param
     values = [(b["run_id"], b["site"], b["kind"], to_text(b["at"], None), b["t_first"], b["t_last"], b["n"],
                b["data"]) for b in blocks]
-    statement = lock
-    cursor = conn.connection.driver_connection.cursor()
+    cursor = db.cursor()
     try:
         cursor.execute(lock)
         pending, acc = cursor.fetchone()
-        statement = insert
         cursor.executemany(insert, values)
-        statement = select
         cursor.execute(select, (pending,))
         rows = [tuple(r) for r in cursor.fetchall()]
         if rows:
-            statement = set_fold
             cursor.execute(set_fold, (rows[-1][0], fold(rows, acc or "")))
-    except conn.dialect.loaded_dbapi.Error as exc:
-        raise sa.exc.DBAPIError.instance(statement, None, exc, conn.dialect.loaded_dbapi.Error,
-                                         dialect=conn.dialect) from exc
     finally:
         cursor.close()
 
