@@ -13,8 +13,14 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from sweattest.bench.demo import DEMO_ORDER, DEMO_SCENARIO
+
+# Property tests check what holds, not how fast: a worker sharing two cores with another (`-n 2`) may take a
+# few hundred milliseconds over one example, which is no failure.
+hypothesis_settings.register_profile("suite", deadline=None)
+hypothesis_settings.load_profile("suite")
 
 
 @pytest.fixture(scope="session", autouse=True)
