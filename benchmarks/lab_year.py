@@ -45,6 +45,7 @@ from sweattest.core.clock import VirtualClock  # noqa: E402
 from sweattest.core.config import LabConfig  # noqa: E402
 from sweattest.outputs.release import sign  # noqa: E402
 from sweattest.qa import qns_rate  # noqa: E402
+from sweattest.record.analytical_qc import release_findings  # noqa: E402
 from sweattest.record.audit import verify  # noqa: E402
 from sweattest.record.store import open_store  # noqa: E402
 from sweattest.record.users import add_user  # noqa: E402
@@ -90,23 +91,29 @@ def one_run(store, config: LabConfig, i: int, n_runs: int) -> tuple[str, Virtual
     return active.run_id, clock, time.perf_counter() - t0
 
 
-def build_part(args: tuple[str, str, list[int], int]) -> list[float]:
-    """One worker: its share of the runs, each signed off and delivered; the seconds each run took."""
+def build_part(args: tuple[str, str, list[int], int]) -> tuple[list[float], int]:
+    """One worker: its share of the runs, each signed off and delivered; the seconds each run took, and how many
+    runs the reviewer could not release because their analytical run's QC was rejected (a Westgard rule: over
+    a year of simulated controls, ten in a row on one side of the mean happens) -- held, as a lab holds them."""
     url, drop, indices, n_runs = args
     store = open_store(url)
     config = LabConfig(drop_folder=Path(drop))
     times = []
+    held = 0
     try:
         for i in indices:
             run_id, clock, seconds = one_run(store, config, i, n_runs)
             clock.advance(600.0)  # the tech signs what they performed, a reviewer an hour later
             sign(store, clock, run_id, TECHS[i % len(TECHS)], TECH_PASSWORD, "performed", config=config)
             clock.advance(3600.0)
-            sign(store, clock, run_id, REVIEWER, REVIEWER_PASSWORD, "reviewed", config=config)
+            if release_findings(store, run_id):
+                held += 1
+            else:
+                sign(store, clock, run_id, REVIEWER, REVIEWER_PASSWORD, "reviewed", config=config)
             times.append(seconds)
     finally:
         store.close()
-    return times
+    return times, held
 
 
 def build(path: Path, drop: Path, n_runs: int, workers: int) -> list[float]:
@@ -116,14 +123,15 @@ def build(path: Path, drop: Path, n_runs: int, workers: int) -> list[float]:
         add_user(store, tech, f"Tech {tech[4:]}", "tech", TECH_PASSWORD)
     store.close()
     parts = [(str(path), str(drop), list(range(w, n_runs, workers)), n_runs) for w in range(workers)]
-    done = 0
+    done = held = 0
     times: list[float] = []
     with multiprocessing.get_context("spawn").Pool(workers) as pool:
-        for chunk in pool.imap_unordered(build_part, _chunks(parts, 50)):
+        for chunk, chunk_held in pool.imap_unordered(build_part, _chunks(parts, 50)):
             times += chunk
             done += len(chunk)
+            held += chunk_held
             print(f"{done}/{n_runs} runs", flush=True)
-    return times
+    return times, held
 
 
 def _chunks(parts: list[tuple], size: int):
@@ -166,7 +174,7 @@ def main() -> int:
     drop = Path(folder.name) / "lims"
     drop.mkdir()
     try:
-        times, build_s = timed(lambda: build(path, drop, args.runs, args.workers))
+        (times, held), build_s = timed(lambda: build(path, drop, args.runs, args.workers))
         store = open_store(str(path))
         with store.engine.connect() as conn:
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -176,7 +184,8 @@ def main() -> int:
         runs = store.list_runs()
         store.close()
         print(f"built {len(runs)} runs in {build_s:.0f} s with {args.workers} workers; "
-              f"{path.stat().st_size / 1e6:.1f} MB; {len(list(drop.iterdir()))} files delivered", flush=True)
+              f"{path.stat().st_size / 1e6:.1f} MB; {len(list(drop.iterdir()))} files delivered; {held} runs held "
+              "by rejected QC", flush=True)
         print(f"qa qns-rate: {len(frame)} rows, {int(frame['qns'].sum())} QNS tests, {qns_s:.3f} s", flush=True)
         print(f"audit verify: {result.message()} in {verify_s:.2f} s", flush=True)
         alone = instant_run_alone(args.samples)
@@ -184,7 +193,7 @@ def main() -> int:
               "building", flush=True)
     finally:
         folder.cleanup()
-    figures = {"runs": len(runs), "workers": args.workers, "build_s": round(build_s, 1),
+    figures = {"runs": len(runs), "workers": args.workers, "build_s": round(build_s, 1), "held_by_qc": held,
                "store_kb_per_run": round(kb_per_run, 1), "audit_verify_lab_year_s": round(verify_s, 2),
                "chain_intact": result.intact, "qns_rate_s": round(qns_s, 3), "instant_run_s": round(alone, 3),
                "instant_run_while_building_s": round(statistics.median(times), 3),

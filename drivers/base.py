@@ -113,7 +113,7 @@ class LineDevice:
         except UnicodeDecodeError:
             raise self.error(ProtocolError, f"garbled reply to {command!r} (bytes that are not ASCII).",
                              command, raw, "Check the cable and the baud rate, then retry.") from None
-        if any(not c.isprintable() and c != "\t" for c in text):
+        if not text.isprintable() and any(not c.isprintable() and c != "\t" for c in text):
             raise self.error(ProtocolError, f"garbled reply to {command!r} (control characters).",
                              command, raw, "Check the cable and the baud rate, then retry.")
         return text

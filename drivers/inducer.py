@@ -283,9 +283,15 @@ class Inducer(LineDevice):
     def measure(self, channel: int) -> tuple[pint.Quantity, pint.Quantity]:
         """(current in mA, voltage in V) at the output of ``channel``, both asked on one line
         (``MEAS<n>:CURR?;MEAS<n>:VOLT?``): one round trip per reading of the 10 Hz loop."""
+        milliamps, volts = self.measure_ma_v(channel)
+        return Q_(milliamps, "mA"), Q_(volts, "V")
+
+    def measure_ma_v(self, channel: int) -> tuple[float, float]:
+        """``measure`` as plain numbers, current in mA and voltage in V: the form the 10 Hz loop computes with
+        and records (no unit objects made and taken apart again ten times a second)."""
         ch = self._ch(channel)
         amps, volts = self._parse(parse_pair, f"MEAS{ch}:CURR?;MEAS{ch}:VOLT?")
-        return Q_(amps * 1000.0, "mA"), Q_(volts, "V")
+        return amps * 1000.0, volts
 
     # --- helpers ------------------------------------------------------------------------------------
 

@@ -13,8 +13,29 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from sweattest.bench.demo import DEMO_ORDER, DEMO_SCENARIO
+
+# Property tests check what holds, not how fast: a worker sharing two cores with another (`-n 2`) may take a
+# few hundred milliseconds over one example, which is no failure.
+hypothesis_settings.register_profile("suite", deadline=None)
+hypothesis_settings.load_profile("suite")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _own_user_data_folder(tmp_path_factory):
+    """A command given no store uses the user's data folder: in the tests, one of this test process's own (never
+    the user's, never shared by tests running side by side)."""
+    import os
+
+    before = os.environ.get("XDG_DATA_HOME")
+    os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("user-data"))
+    yield
+    if before is None:
+        os.environ.pop("XDG_DATA_HOME", None)
+    else:
+        os.environ["XDG_DATA_HOME"] = before
 
 
 @pytest.fixture
@@ -112,3 +133,44 @@ def simulators():
     sims = Simulators()
     yield sims
     sims.stop()
+
+
+#: The test modules that drive the browser. Run in parallel (the README's `-n 2 --dist loadscope`), they all go to
+#: one worker, first, as one unit (one chromium, never two side by side), while the other worker takes the other
+#: modules, a module at a time (its module fixtures made once).
+BROWSER_MODULES = frozenset({"tests/web/test_accessibility.py", "tests/web/test_e2e_browser.py",
+                             "tests/web/test_e2e_instruments.py"})
+BROWSER_SCOPE = "browser"
+
+
+def pytest_collection_modifyitems(config, items):
+    """A test module that drives the browser must be one of ``BROWSER_MODULES``."""
+    for item in items:
+        path = item.nodeid.split("::", 1)[0]
+        if "browser" in getattr(item, "fixturenames", ()) and path not in BROWSER_MODULES:
+            raise pytest.UsageError(f"{path} drives the browser: add it to BROWSER_MODULES in tests/conftest.py")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadscope`` with the browser's modules as one scope, sent first."""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class BrowserFirst(LoadScopeScheduling):
+        def __init__(self, config, log=None):
+            super().__init__(config, log)
+            config.option.loadscopereorder = False  # the order is set here: the browser first, then larger scopes
+
+        def _split_scope(self, nodeid: str) -> str:
+            return BROWSER_SCOPE if nodeid.split("::", 1)[0] in BROWSER_MODULES else super()._split_scope(nodeid)
+
+        def add_node_collection(self, node, collection) -> None:
+            scopes: dict[str, list[str]] = {}
+            for nodeid in collection:
+                scopes.setdefault(self._split_scope(nodeid), []).append(nodeid)
+            order = sorted(scopes, key=lambda scope: (scope != BROWSER_SCOPE, -len(scopes[scope])))
+            super().add_node_collection(node, [nodeid for scope in order for nodeid in scopes[scope]])
+
+    return BrowserFirst(config, log)

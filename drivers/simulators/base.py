@@ -60,7 +60,6 @@ class LineSimulator:
             self._check_connected()
             if self.active_faults & {"silent", "no_response"}:
                 return  # a hung device: nothing is read, nothing is answered
-            self._synced_at = None  # a command may change what update() decides
             self._inbuf += data
             while True:
                 idx = self._inbuf.find(b"\n")
@@ -74,6 +73,8 @@ class LineSimulator:
                 line = raw.rstrip(b"\r\n").decode("ascii", errors="replace")
                 self.received_lines.append(line)
                 reply = self.handle(line)
+                if not self.only_asks(line):
+                    self._synced_at = None  # a command may change what update() decides
                 if reply is not None:
                     self.send(reply, in_order=not self.immediate(line))
 
@@ -102,6 +103,11 @@ class LineSimulator:
 
     def handle(self, line: str) -> str | None:
         raise NotImplementedError
+
+    def only_asks(self, line: str) -> bool:
+        """Whether ``line`` only asks (changes nothing ``update()`` depends on), so the state brought up to this
+        clock time stays current; a device that can tell says so."""
+        return False
 
     def immediate(self, line: str) -> bool:
         """Whether the reply to ``line`` may overtake replies still waiting."""

@@ -11,6 +11,7 @@ as it is today.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import tomllib
 from dataclasses import dataclass, field, replace
@@ -184,6 +185,13 @@ def protocol_from_snapshot(text: str, expected_hash: str, where: str = "method s
         raise TamperError(f"{where}: the stored method text does not match its hash (stored {expected_hash[:12]}…, "
                           f"text hashes to {actual[:12]}…); it was changed after the run was created. Do not "
                           "report this run; run `sweattest audit verify` and tell the laboratory director")
+    return _snapshot(text, where)
+
+
+@functools.lru_cache(maxsize=32)
+def _snapshot(text: str, where: str) -> Protocol:
+    """A checked snapshot parsed once: a run is replayed many times (each event, each signature) from the same
+    text, and a ``Protocol`` never changes."""
     return parse_protocol_text(text, where)
 
 

@@ -60,6 +60,27 @@ def test_readings_of_a_simulated_run_survive_reopening_and_later_writes_stay_pow
     again.close()
 
 
+@pytest.mark.parametrize("power_safe", [True, False])
+def test_a_refused_readings_write_is_one_clear_error_and_leaves_nothing_behind(store, power_safe):
+    _run(store)
+    reading = {"site": "left_forearm", "kind": "stimulation_sample", "at": AT, "t": 0.1, "data": {"current_ma": 1.5}}
+    store.append_readings("R1", [reading], power_safe=power_safe)
+    with pytest.raises(StoreError, match="^cannot write to the run store"):
+        store.append_readings("R1", [reading | {"t": 0.2, "kind": None}], power_safe=power_safe)  # kind required
+    head = sa.select(sa.text("readings_to, readings_acc")).select_from(sa.text("audit_head"))
+    with store.engine.connect() as conn:
+        before = conn.execute(head).one()
+    store.append_readings("R1", [reading | {"t": 0.3}], power_safe=power_safe)  # the store takes the next write
+    with store.engine.connect() as conn:
+        assert conn.execute(head).one() != before
+        if store.engine.dialect.name == "sqlite":
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # back to power-safe
+    assert [r["t"] for r in store.readings("R1")] == [0.1, 0.3]
+    from sweattest.record.audit import verify
+    store.append_event("R1", kind="verify_patient", site=None, at=AT, t=0.0, data={})  # seals the readings
+    assert verify(store).intact
+
+
 def test_other_zones_are_stored_as_utc_and_naive_times_refused(store):
     _run(store)
     plus_two = datetime(2026, 11, 20, 11, 0, tzinfo=timezone(timedelta(hours=2)))

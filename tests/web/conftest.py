@@ -60,6 +60,9 @@ def client(web_app):
 
 
 CHROMIUM = "/usr/bin/chromium"
+#: A screenshot (a full page, in software rendering) may wait long on a machine busy with a parallel test run:
+#: its own timeout, not playwright's 30 s.
+SHOT_TIMEOUT_MS = 120_000
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
@@ -89,3 +92,36 @@ def shots():
     folder = Path(tempfile.mkdtemp(prefix="sweattest-screens-"))
     print(f"screenshots in {folder}")
     return folder
+
+
+class Served:
+    """A web app under uvicorn in a thread of this process, on 127.0.0.1."""
+
+    def __init__(self, app, port: int = 0, **options):
+        """Listens once this returns. ``port`` 0: one the system picks, bound here before uvicorn starts, so tests
+        running side by side (pytest-xdist workers) never race for a port; a given ``port`` is bound again
+        (a station restarted on the address its browser knows)."""
+        import socket
+        import threading
+
+        import uvicorn
+
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", port))
+        self.port = sock.getsockname()[1]
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
+                                                    **options))
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, daemon=True)
+        self.thread.start()
+        while not self.server.started and self.thread.is_alive():
+            self.thread.join(timeout=0.05)
+        assert self.server.started, "the web server did not start"
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self, timeout_s: float = 15) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=timeout_s)

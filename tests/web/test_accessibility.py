@@ -4,7 +4,6 @@ control is at least 44x44 px, and the keyboard focus is visible. Screenshots go 
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 import pytest
@@ -15,8 +14,7 @@ from sweattest.bench.service import perform_simulated_run
 from sweattest.bench.simulation.scenario import parse_scenario
 from sweattest.core.clock import VirtualClock
 from tests.store.backends import START, make_run
-from tests.web.conftest import CHROMIUM, PASSWORD, USERS, accounts_for_tests
-from tests.web.test_e2e_browser import free_port
+from tests.web.conftest import CHROMIUM, PASSWORD, SHOT_TIMEOUT_MS, USERS, Served, accounts_for_tests
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is installed by .ci/setup-chromium")
@@ -47,8 +45,6 @@ def _failed_pt_event(store, clock) -> None:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     """The app with a finished demo run (result to sign), an amended reported run and QC with violations."""
-    import uvicorn
-
     from sweattest.record.store import open_store
     from sweattest.web.app import create_app
 
@@ -70,16 +66,13 @@ def site(tmp_path_factory):
     done = perform_simulated_run(order, parse_scenario(DEMO_SCENARIO, order.sites), store=store, clock=clock,
                                  out_dir=folder / "out").run.run_id
     app = create_app(store, VirtualClock(), accounts, simulate=True, pace=None)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning",
-                                           timeout_graceful_shutdown=1))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        thread.join(timeout=0.05)
-    yield {"base": f"http://127.0.0.1:{server.config.port}", "done": done, "amended": "QA1", "app": app}
-    app.state.web.bench.close()  # the run left collecting after its alarm
-    server.should_exit = True
-    thread.join(timeout=10)
+    served = Served(app, timeout_graceful_shutdown=1)
+    yield {"base": served.base, "done": done, "amended": "QA1", "app": app}
+    bench = app.state.web.bench
+    for session in bench.sessions.values():  # the runs left collecting after their alarm: no waiting them out
+        session.runner.clock.speed = None
+    bench.close()
+    served.stop(timeout_s=10)
     store.close()
 
 
@@ -106,7 +99,7 @@ def inject_axe(page) -> None:
 def check(page, name: str, shots: Path, viewport: str) -> list[str]:
     """The problems of the screen shown now (empty: none); saves its screenshot."""
     page.wait_for_load_state()
-    page.screenshot(path=str(shots / f"a11y-{viewport}-{name}.png"), full_page=True)
+    page.screenshot(path=str(shots / f"a11y-{viewport}-{name}.png"), full_page=True, timeout=SHOT_TIMEOUT_MS)
     problems = []
     inject_axe(page)
     found = page.evaluate("""async (tags) => {
@@ -179,7 +172,7 @@ def live_screens(page, visit) -> None:
             if page.query_selector("#prompt") and page.query_selector("#confirm"):
                 page.click("#confirm", timeout=2000)
             else:
-                page.wait_for_timeout(200)  # stimulation: its screen changes by itself
+                page.wait_for_selector("#prompt, .alarm", timeout=30000)  # stimulation: until its screen moves on
         except playwright_api.Error:
             pass  # the page reloaded itself on the next step: look again
     assert {"stimulation", "alarm"} <= seen, seen
@@ -216,16 +209,15 @@ def test_every_screen_meets_wcag_aa_without_sideways_scrolling(page, site, shots
     page.keyboard.press("Enter")
     page.wait_for_selector("input[name=mrn]")
     visit("step-identify")
-    page.fill("input[name=mrn]", "MRN0012345")
-    page.keyboard.press("Enter")
-    page.keyboard.type("2025-06-01")
-    page.keyboard.press("Enter")
+    page.fill("input[name=mrn]", "MRN0012345")  # field by field: the scanner's keyboard flow is test_e2e_browser's
+    page.fill("input[name=dob]", "2025-06-01")
+    page.press("input[name=dob]", "Enter")
     page.wait_for_selector("#repeat-question")  # the demo run of this accession is done: is this a repeat?
     visit("step-repeat")
     page.check(f"input[name=repeat_of][value='{site['done']}']")
     page.select_option("select[name=reason]", "technical_failure")
     page.click("button.primary")
-    page.wait_for_load_state()
+    page.wait_for_selector("h1:text('Eligibility')")
     visit("step-eligibility")
     page.click("button.primary")
     page.wait_for_selector("select[name=scenario]")
@@ -235,9 +227,8 @@ def test_every_screen_meets_wcag_aa_without_sideways_scrolling(page, site, shots
     page.wait_for_selector("input[name=lot]")
     visit("step-lot")
     page.fill("input[name=lot]", "PG1234")
-    page.keyboard.press("Enter")
-    page.keyboard.type("2099-12-31")
-    page.keyboard.press("Enter")
+    page.fill("input[name=expires]", "2099-12-31")
+    page.press("input[name=expires]", "Enter")
     page.wait_for_selector("text=Electrode placement")
     visit("run-checklist")
     site["app"].state.web.bench.pace = 100.0  # 3 s of stimulation per site: time to check the screen

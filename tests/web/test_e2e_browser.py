@@ -7,8 +7,6 @@ fixture), and the action bar must be on screen in both."""
 from __future__ import annotations
 
 import re
-import socket
-import threading
 from pathlib import Path
 
 import pytest
@@ -18,7 +16,7 @@ from sweattest.record.audit import history
 from sweattest.record.store import open_store
 from sweattest.web.accounts import default_accounts
 from sweattest.web.app import create_app
-from tests.web.conftest import CHROMIUM, PASSWORD, USERS, accounts_for_tests
+from tests.web.conftest import CHROMIUM, PASSWORD, SHOT_TIMEOUT_MS, USERS, Served, accounts_for_tests
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is installed by .ci/setup-chromium")
@@ -28,41 +26,28 @@ BEAT_S, STREAM_S = 0.5, 1.5  # short, so a lost session or server shows within s
 
 
 def base_url(server) -> str:
-    """The address of a uvicorn server started on a fixed port (used by the instrument tests too)."""
+    """The address of a uvicorn server (used by the instrument tests too)."""
     return f"http://127.0.0.1:{server.config.port}"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Station:
-    """The web app under uvicorn on a fixed port; ``restart`` stops it and starts a new process's app on the
+    """The web app under uvicorn on a port of its own; ``restart`` stops it and starts a new process's app on the
     same store and port, recovering unfinished runs as ``sweattest serve`` does at start-up."""
 
     def __init__(self, folder: Path):
         self.clock = VirtualClock()
         self.store = open_store(str(folder / "runs.db"), self.clock)
-        self.port = free_port()
+        self.port = 0  # the system picks it at the first start
         self.start(accounts_for_tests(self.store))
 
     def start(self, accounts) -> None:
-        import uvicorn
-
         self.app = create_app(self.store, self.clock, accounts, simulate=True, pace=300.0,
                               live_heartbeat_s=BEAT_S, live_stream_s=STREAM_S)
-        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
-                                                    timeout_graceful_shutdown=1))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        while not self.server.started:
-            self.thread.join(timeout=0.05)
+        self.served = Served(self.app, port=self.port, timeout_graceful_shutdown=1)
+        self.server, self.port = self.served.server, self.served.port
 
     def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=15)
+        self.served.stop()
 
     def restart(self) -> list[str]:
         self.stop()
@@ -130,7 +115,7 @@ def photograph(page, shots, name: str) -> None:
     for tag, size in (("bench", BENCH), ("tablet", TABLET)):
         page.set_viewport_size(size)
         bar_on_screen(page)
-        page.screenshot(path=str(shots / f"{name}-{tag}.png"))
+        page.screenshot(path=str(shots / f"{name}-{tag}.png"), timeout=SHOT_TIMEOUT_MS)
     page.set_viewport_size(BENCH)
 
 

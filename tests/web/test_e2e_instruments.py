@@ -4,7 +4,6 @@ Time is a virtual clock paced 600 times faster than real time, so the method's m
 
 from __future__ import annotations
 
-import threading
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -20,8 +19,8 @@ from sweattest.record.runs import load_run
 from sweattest.record.store import open_store
 from sweattest.web.app import create_app
 from tests.bench.test_run_on_instruments import CHLORIDE, Tech, short_method
-from tests.web.conftest import CHROMIUM, PASSWORD, accounts_for_tests
-from tests.web.test_e2e_browser import base_url, free_port, log_in, playwright_api
+from tests.web.conftest import CHROMIUM, PASSWORD, SHOT_TIMEOUT_MS, Served, accounts_for_tests
+from tests.web.test_e2e_browser import base_url, log_in, playwright_api
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is installed by .ci/setup-chromium")
 
@@ -30,23 +29,16 @@ TYPED = {"normal control": "40", "abnormal control": "100", "-1 (left forearm)":
 
 def serve(folder, config: LabConfig, order: dict):
     """The bench app on 127.0.0.1 for ``config``'s instruments, on a clock paced 600 times real time."""
-    import uvicorn
-
     clock = VirtualClock(speed=600.0)
     store = open_store(str(folder / "runs.db"), clock)
     # the run's waits move this clock 600 times faster than the tech's hands: no idle lock in between
     config = replace(config, access=AccessPolicy(idle_lock=timedelta(days=365)))
     app = create_app(store, clock, accounts_for_tests(store), simulate=False, config=config,
                      order_book={order["accession"]: order})
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        thread.join(timeout=0.05)
-    server.app_state = app.state
-    yield server
-    server.should_exit = True
-    thread.join(timeout=10)
+    served = Served(app)
+    served.server.app_state = app.state
+    yield served.server
+    served.stop(timeout_s=10)
     store.close()
 
 
@@ -78,16 +70,14 @@ def prepare(page):
     page.click("#new-test")
     page.fill("input[name=accession]", "ST-2026-000123")
     page.keyboard.press("Enter")
-    page.fill("input[name=mrn]", "MRN0012345")
-    page.keyboard.press("Enter")
-    page.keyboard.type("2025-06-01")
-    page.keyboard.press("Enter")
+    page.fill("input[name=mrn]", "MRN0012345")  # field by field: the scanner's keyboard flow is test_e2e_browser's
+    page.fill("input[name=dob]", "2025-06-01")
+    page.press("input[name=dob]", "Enter")
     page.click("button.primary")  # eligibility: nothing applies
     page.click("button.primary")  # method and sites as ordered
     page.fill("input[name=lot]", "PG1234")
-    page.keyboard.press("Enter")
-    page.keyboard.type("2099-12-31")
-    page.keyboard.press("Enter")
+    page.fill("input[name=expires]", "2099-12-31")
+    page.press("input[name=expires]", "Enter")
     page.wait_for_selector("text=Electrode placement")
     for box in page.query_selector_all("input[name=item]"):
         box.check()
@@ -110,12 +100,12 @@ def test_a_run_on_a_standalone_inducer_and_a_manual_analyzer_through_the_bench_s
             text = page.inner_text("#prompt .todo")
             seen.append(heading)
             if "Start the inducer" in heading and not any("Start the inducer" in s for s in seen[:-1]):
-                page.screenshot(path=str(shots / "11-standalone-start.png"))
+                page.screenshot(path=str(shots / "11-standalone-start.png"), timeout=SHOT_TIMEOUT_MS)
             if page.query_selector("input[name=amount]"):
                 value = "35" if "volume" in heading.lower() else next(v for k, v in TYPED.items() if k in text)
                 page.fill("input[name=amount]", value)
                 if "Enter the reading" in heading and "13-typed" not in str(seen):
-                    page.screenshot(path=str(shots / "13-typed-entry.png"))
+                    page.screenshot(path=str(shots / "13-typed-entry.png"), timeout=SHOT_TIMEOUT_MS)
             page.click("#confirm", timeout=2000)
             page.wait_for_load_state()
         except playwright_api.Error:
@@ -124,7 +114,7 @@ def test_a_run_on_a_standalone_inducer_and_a_manual_analyzer_through_the_bench_s
     assert sum("Start the inducer" in s for s in seen) == 2
     assert sum("Inducer finished" in s for s in seen) == 2
     assert sum(s.startswith("Enter the reading") for s in seen) == 8  # two controls and two samples, twice each
-    page.screenshot(path=str(shots / "14-result.png"), full_page=True)
+    page.screenshot(path=str(shots / "14-result.png"), full_page=True, timeout=SHOT_TIMEOUT_MS)
     page.fill("input[name=password]", PASSWORD)
     page.click("#sign")
     page.wait_for_selector("#waiting")
@@ -161,7 +151,7 @@ def test_a_run_on_an_scpi_inducer_and_a_line_analyzer_through_the_bench_screens(
             pass  # the page reloaded itself on the next step: look again
     result = page.inner_text("#result")
     assert f"{CHLORIDE['1'].split()[0]} mmol/L" in result or "mmol/L" in result
-    page.screenshot(path=str(shots / "15-wired-result.png"), full_page=True)
+    page.screenshot(path=str(shots / "15-wired-result.png"), full_page=True, timeout=SHOT_TIMEOUT_MS)
     store = server.app_state.web.store
     [row] = store.list_runs()
     run, _ = load_run(store, row["run_id"])

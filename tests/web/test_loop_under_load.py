@@ -18,7 +18,11 @@ from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
+
 from sweattest.bench.runner.stimulation import POLL_HZ
+
+pytestmark = pytest.mark.realtime  # alone, after the parallel part of the suite (README)
 
 PERIOD_S = 1.0 / POLL_HZ
 RATE_HZ = 50.0

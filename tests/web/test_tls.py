@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
 import subprocess
-import threading
 
 import httpx
 import pytest
-import uvicorn
 
 from sweattest.cli.main import main
 from sweattest.core.clock import VirtualClock
 from sweattest.record.store import open_store
 from sweattest.web.app import create_app
-from tests.web.conftest import PASSWORD, USERS, accounts_for_tests
+from tests.web.conftest import PASSWORD, USERS, Served, accounts_for_tests
 
 
 def self_signed(folder):
@@ -31,30 +28,16 @@ def self_signed(folder):
     return certfile, keyfile
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_served_over_tls_the_session_cookie_is_secure(tmp_path):
     certfile, keyfile = self_signed(tmp_path)
     clock = VirtualClock(speed=None)
     store = open_store(str(tmp_path / "runs.db"), clock)
     app = create_app(store, clock, accounts_for_tests(store), simulate=True, pace=None, secure_cookies=True)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           ssl_certfile=str(certfile), ssl_keyfile=str(keyfile)))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
+    served = Served(app, ssl_certfile=str(certfile), ssl_keyfile=str(keyfile))
+    port = served.port
     try:
         with httpx.Client(base_url=f"https://127.0.0.1:{port}", verify=str(certfile), timeout=10) as client:
-            for _ in range(200):  # until the server listens (it answers as soon as it does)
-                try:
-                    page = client.get("/login")
-                    break
-                except httpx.ConnectError:
-                    thread.join(timeout=0.05)
+            page = client.get("/login")
             token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
             r = client.post("/login", data={"username": USERS["tech"][0], "password": PASSWORD, "csrf": token})
             cookie = next(h for h in r.headers.get_list("set-cookie") if "sweattest_session=" in h)
@@ -63,8 +46,7 @@ def test_served_over_tls_the_session_cookie_is_secure(tmp_path):
         with pytest.raises(httpx.RemoteProtocolError):
             httpx.get(f"http://127.0.0.1:{port}/login", timeout=5)  # no plain HTTP on the TLS port
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+        served.stop(timeout_s=10)
         app.state.web.bench.close()
         store.close()
 

@@ -26,7 +26,7 @@ from sweattest.bench.runner.readings import ReadingsWriter, SampleSink, WriterBe
 from sweattest.core.clock import Clock
 from sweattest.core.errors import DeviceError
 from sweattest.core.stimulation import Fault, MonitorState, StimulationPlan, check
-from sweattest.core.units import Q_, magnitude_in
+from sweattest.core.units import Q_
 
 log = logging.getLogger(__name__)
 
@@ -134,9 +134,7 @@ def run_stimulation(inducer, channel: int, plan: StimulationPlan, clock: Clock, 
             tick += 1
             clock.sleep_until(t0 + tick * period)
             t = clock.monotonic() - t0
-            current_q, voltage_q = inducer.measure(channel)
-            current = magnitude_in(current_q, "mA")
-            voltage = magnitude_in(voltage_q, "V")
+            current, voltage = inducer.measure_ma_v(channel)  # mA, V
             charge_ma_s += (current + last_current) / 2.0 * (t - last_t)
             if tick > 1:
                 intervals.append(t - last_t)

@@ -20,7 +20,11 @@ _dumps = json.JSONEncoder(ensure_ascii=False, sort_keys=False, separators=(",", 
 Reading = tuple[str, float, dict[str, Any]]
 
 
-def pack(readings: list[Reading]) -> bytes:
+#: zlib level of a sealed block: 6 packs a stimulation's readings six times faster than 9, 2 % larger.
+SEALED_LEVEL = 6
+
+
+def pack(readings: list[Reading], level: int = SEALED_LEVEL) -> bytes:
     times = [t for _, t, _ in readings]
     datas = [d for _, _, d in readings]
     fields = list(datas[0])
@@ -31,7 +35,7 @@ def pack(readings: list[Reading]) -> bytes:
         doc |= {"fields": fields, "values": [[d[f] for d in datas] for f in fields]}
     else:
         doc["rows"] = datas
-    return zlib.compress(_dumps(doc).encode("utf-8"), 9)
+    return zlib.compress(_dumps(doc).encode("utf-8"), level)
 
 
 def unpack(blob: bytes) -> list[Reading]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
+from functools import lru_cache
 
 import sqlalchemy as sa
 
@@ -95,11 +96,15 @@ def fold(rows: Iterable[tuple], start: str = "") -> str:
     return acc
 
 
+@lru_cache(maxsize=256)
+def _select(table: str, dialect: str, where: str, columns: tuple[str, ...] | None) -> sa.TextClause:
+    return sa.text(select_sql(table, dialect, f"WHERE {where}", columns))
+
+
 def read_rows(conn: sa.Connection, table: str, where: str, columns: tuple[str, ...] | None = None,
               **params) -> list[tuple]:
     """``table``'s chained rows matching ``where`` (SQL with named parameters), as stored, by key."""
-    sql = select_sql(table, conn.dialect.name, f"WHERE {where}", columns)
-    return [tuple(r) for r in conn.execute(sa.text(sql), params)]
+    return [tuple(r) for r in conn.execute(_select(table, conn.dialect.name, where, columns), params)]
 
 
 def keyed_item(conn: sa.Connection, table: str, key: str) -> list:

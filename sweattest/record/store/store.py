@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,15 +21,17 @@ from sweattest.core.protocol import Protocol
 from sweattest.core.purpose import PATIENT, check_purpose
 from sweattest.record.lease import held_by
 from sweattest.record.store import schema
-from sweattest.record.store.chain import append_audit, fold_readings, lock_head
+from sweattest.record.store.chain import append_audit
 from sweattest.record.store.derived import JUDGED_STATES, age_group, patient_dob, qns_verdict
 from sweattest.record.store.migrations import migrate
 from sweattest.record.store.packing import unpack
-from sweattest.record.store.pending_readings import block
+from sweattest.record.store.pending_readings import PENDING_LEVEL, block
+from sweattest.record.store.pending_readings import write as write_pending
 from sweattest.record.store.rowhash import keyed_item, range_item
 from sweattest.record.store.types import UTCDateTime
 
 ENV_VAR = "SWEATTEST_DB"
+_UTC = UTCDateTime()
 
 
 @dataclass(frozen=True)
@@ -197,13 +201,29 @@ class Store:
         simulated run, which commits every simulated second and has no patient."""
         if not rows:
             return
-        text = UTCDateTime().process_bind_param
-        blocks = [block(run_id, site, kind, [(text(r["at"], None), r["t"], r["data"]) for r in group])
-                  for (site, kind), group in groupby(rows, key=lambda r: (r.get("site"), r["kind"]))]
+        texts: dict[datetime, str] = {}  # a write's readings mostly share one commit time: converted once
+
+        def text(at: datetime) -> str:
+            if at not in texts:
+                texts[at] = _UTC.process_bind_param(at, None)
+            return texts[at]
+
+        blocks = []
+        for (site, kind), group in groupby(rows, key=lambda r: (r.get("site"), r["kind"])):
+            group = list(group)
+            blocks.append(block(run_id, site, kind, [(text(r["at"]), r["t"], r["data"]) for r in group],
+                                PENDING_LEVEL, at=group[-1]["at"]))
+        if not power_safe and self.engine.dialect.name == "sqlite":
+            with _RelaxedSQLiteWriting(self) as db:
+                write_pending(db, "sqlite", blocks)
+            return
         with _Writing(self, power_safe=power_safe) as conn:
-            lock_head(conn)
-            conn.execute(schema.readings_pending.insert(), blocks)
-            fold_readings(conn)
+            dbapi = conn.dialect.loaded_dbapi
+            try:
+                write_pending(conn.connection.driver_connection, conn.dialect.name, blocks)
+            except dbapi.Error as exc:  # as SQLAlchemy's: the transaction turns it into StoreError
+                raise sa.exc.DBAPIError.instance("readings_pending", None, exc, dbapi.Error,
+                                                 dialect=conn.dialect) from exc
 
     def set_run_state(self, run_id: str, state: str, at: datetime) -> None:
         """Record the run's state after an accepted event; once every site has its verdict, also the QA
@@ -330,6 +350,57 @@ class _Writing:
         if isinstance(exc, sa.exc.SQLAlchemyError):
             raise StoreError(f"cannot write to the run store {_safe(self._url)}: {exc.orig or exc}") from exc
         return False
+
+
+class _RelaxedSQLiteWriting:
+    """``_Writing(store, power_safe=False)`` on SQLite, on the pooled driver connection itself: the same
+    transaction (BEGIN IMMEDIATE, ``synchronous=NORMAL`` for this commit only, the connection going back to the
+    pool power-safe), without SQLAlchemy's work around each statement, for the readings of a simulated run,
+    written every simulated second. Yields the driver's connection; its errors become ``StoreError``."""
+
+    def __init__(self, store: Store):
+        self._engine = store.engine
+        self._url = store.url
+        self._raw = None
+
+    def _error(self, exc: BaseException) -> StoreError:
+        return StoreError(f"cannot write to the run store {_safe(self._url)}: {exc}")
+
+    def __enter__(self):
+        try:
+            self._raw = self._engine.raw_connection()
+            db = self._raw.driver_connection
+            db.execute("PRAGMA synchronous=NORMAL")  # outside a transaction (SQLite refuses it inside one)
+            db.execute("BEGIN IMMEDIATE")
+            return db
+        except (sa.exc.SQLAlchemyError, sqlite3.Error) as exc:
+            self._release()
+            raise self._error(exc) from None
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        db = self._raw.driver_connection
+        try:
+            db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        except sqlite3.Error as err:
+            if db.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
+            raise self._error(err) from None
+        finally:
+            self._release()
+        if isinstance(exc, sqlite3.Error):
+            raise self._error(exc) from exc
+        return False
+
+    def _release(self) -> None:
+        if self._raw is not None:
+            try:
+                self._raw.driver_connection.execute("PRAGMA synchronous=FULL")  # back to the pool power-safe
+            except sqlite3.Error:
+                self._raw.invalidate()  # never back to the pool relaxed: the next write opens a new connection
+            finally:
+                self._raw.close()
+                self._raw = None
 
 
 def _audited(site: str | None, data: dict[str, Any]) -> dict[str, Any]:
