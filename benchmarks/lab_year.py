@@ -44,7 +44,7 @@ from sweattest.bench.simulation.scenario import parse_scenario  # noqa: E402
 from sweattest.core.clock import VirtualClock  # noqa: E402
 from sweattest.core.config import LabConfig  # noqa: E402
 from sweattest.outputs.release import sign  # noqa: E402
-from sweattest.qa import qns_rate  # noqa: E402
+from sweattest.qa.qns import qns_rate  # noqa: E402
 from sweattest.record.analytical_qc import release_findings  # noqa: E402
 from sweattest.record.audit import verify  # noqa: E402
 from sweattest.record.store import open_store  # noqa: E402

@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sweattest.core.clock import VirtualClock  # noqa: E402
-from sweattest.qa import qns_rate  # noqa: E402
+from sweattest.qa.qns import qns_rate  # noqa: E402
 from sweattest.record.audit import verify  # noqa: E402
 from sweattest.record.store import open_store  # noqa: E402
 from sweattest.record.store.chain import canonical_json, entry_hash, entry_text  # noqa: E402

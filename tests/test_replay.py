@@ -14,6 +14,7 @@ from tests.conftest import as_performer
 
 def test_every_demo_run_rebuilds_from_its_events(tmp_path, db_url, write_json, order_doc, scenario_doc):
     scenario_doc["faults"] = [{"device": "inducer", "site": "right_forearm", "kind": "open_circuit", "at_s": 90}]
+    order_doc["accession"] = "ST-2026-000124"  # another test than the demo's (a second run of one would be a repeat)
     with freeze_time("2026-11-20 09:00:00"):
         assert main(["demo", "--out", str(tmp_path / "a"), "--db", db_url]) == 0
         with as_performer(db_url) as actor:

@@ -13,10 +13,10 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from sweattest.core.errors import SweatTestError
 from sweattest.core.procedure.table import SITE_STATES
 from sweattest.core.purpose import PURPOSES, parse_purposes
-from sweattest.qa import QNS_TARGETS, qns_rate
 from sweattest.qa.audit_trail import audit_rows, person
 from sweattest.qa.filters import RunFilter, parse_date
 from sweattest.qa.qc_chart import chart_points, qc_choices, render_chart, rule_name
+from sweattest.qa.qns import QNS_TARGETS, qns_rate
 from sweattest.qa.qns import SOURCE as QNS_SOURCE
 from sweattest.qa.trend import qns_trend, turnaround_trend
 from sweattest.qa.workspace import (

@@ -8,9 +8,11 @@ import pytest
 
 from sweattest.cli.main import main
 from sweattest.core.errors import ValidationError
-from sweattest.qa import month_summary, qns_rate, runs_frame
 from sweattest.qa.filters import RunFilter, parse_date
 from sweattest.qa.qc_chart import chart_points
+from sweattest.qa.qns import qns_rate
+from sweattest.qa.runs import runs_frame
+from sweattest.qa.summary import month_summary
 from sweattest.record.runs import record_event
 from tests.store import backends
 from tests.store.backends import START, make_run

@@ -80,10 +80,13 @@ def test_lis_page_shows_the_results_the_lis_refused(client, web_app):
     assert page.status_code == 200 and "AR from the LIS: unknown patient" in page.text and "C" * 20 in page.text
 
 
-def test_evidence_pack_page_downloads_the_pdf_and_the_tables(client):
+def test_evidence_pack_page_downloads_the_pdf_and_the_tables(client, web_app):
     import io
     import zipfile
 
+    from tests.store.backends import START, make_run
+
+    make_run(web_app.state.web.store, VirtualClock(start=START), "PACK1")  # a patient run (the others are simulated)
     log_in(client, "reviewer")
     page = client.get("/qa/pack")
     assert page.status_code == 200 and 'formaction="/qa/pack.zip"' in page.text
@@ -94,7 +97,7 @@ def test_evidence_pack_page_downloads_the_pdf_and_the_tables(client):
     assert f'qa-pack-2000-01-01-to-{today}-tables.zip' in tables.headers["content-disposition"]
     with zipfile.ZipFile(io.BytesIO(tables.content)) as zf:
         qns = zf.read("qns_rate.csv").decode("utf-8").splitlines()
-    assert qns[0].startswith("operator,age_group,tests") and qns[1].startswith("tech1,")
+    assert qns[0].startswith("operator,age_group,tests") and qns[1].startswith("tech1,") and len(qns) == 2
     pdf = client.get(f"/qa/pack.pdf?{period}")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
 

@@ -104,7 +104,9 @@ def _select(table: str, dialect: str, where: str, columns: tuple[str, ...] | Non
 def read_rows(conn: sa.Connection, table: str, where: str, columns: tuple[str, ...] | None = None,
               **params) -> list[tuple]:
     """``table``'s chained rows matching ``where`` (SQL with named parameters), as stored, by key."""
-    return [tuple(r) for r in conn.execute(_select(table, conn.dialect.name, where, columns), params)]
+    # the cache is keyed by the columns read, never by the table alone (older chains read fewer columns)
+    return [tuple(r) for r in conn.execute(_select(table, conn.dialect.name, where, columns or COLUMNS[table]),
+                                           params)]
 
 
 def keyed_item(conn: sa.Connection, table: str, key: str) -> list:
