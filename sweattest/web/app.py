@@ -56,6 +56,7 @@ ROUTES: tuple[tuple[str, tuple[str, ...], tuple[str, ...], Any], ...] = (
     ("/qa/qc.png", ("GET",), QA, qa_views.qc_png),
     ("/qa/qns", ("GET",), QA, qa_views.qns_page),
     ("/qa/turnaround", ("GET",), QA, qa_views.turnaround_page),
+    ("/qa/records", ("GET",), QA, qa_views.records_page),
     ("/qa/pack", ("GET",), QA, qa_views.pack_page),
     ("/qa/pack.pdf", ("GET",), QA, qa_views.pack_pdf),
     ("/qa/pack.zip", ("GET",), QA, qa_views.pack_zip),

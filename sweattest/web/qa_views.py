@@ -203,6 +203,11 @@ def pt_page(request: Request, user, form) -> Response:
                       source=pt_qa.SOURCE, chosen=form or {})
 
 
+def records_page(request: Request, user, form) -> Response:
+    """The index of the QA records (lots, calibrations, equipment, PT, competency, skin, LIS, validations)."""
+    return web(request).render(request, user, "qa_records.html")
+
+
 def pack_page(request: Request, user, form, error: str | None = None, status_code: int = 200) -> Response:
     """The form for the evidence pack's period; the buttons download its PDF or its tables."""
     ctx = web(request)

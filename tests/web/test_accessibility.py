@@ -238,7 +238,7 @@ def test_every_screen_meets_wcag_aa_without_sideways_scrolling(page, site, shots
     for name, path in (("qa-queue", "/qa/runs"), ("qa-amended", f"/qa/runs/{site['amended']}"),
                        ("qa-qc", "/qa/qc"), ("qa-qns", "/qa/qns"), ("qa-turnaround", "/qa/turnaround"),
                        ("qa-lis", "/qa/lis"), ("qa-pack", "/qa/pack"),
-                       ("qa-validations", "/qa/validations"), ("qa-pt", "/qa/pt"),
+                       ("qa-validations", "/qa/validations"), ("qa-pt", "/qa/pt"), ("qa-records", "/qa/records"),
                        ("qa-qc-lots", "/qa/qc-lots"), ("qa-calibrations", "/qa/calibrations"),
                        ("qa-equipment", "/qa/equipment"),
                        ("patient-history", "/runs/QA1/history"),

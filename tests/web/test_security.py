@@ -42,6 +42,7 @@ EXPECTED = {
     "/qa/pack.zip": {"reviewer", "admin"},
     "/qa/validations": {"reviewer", "admin"},
     "/qa/pt": {"reviewer", "admin"},
+    "/qa/records": {"reviewer", "admin"},
     "/qa/qc-lots": {"reviewer", "admin"},
     "/qa/calibrations": {"reviewer", "admin"},
     "/qa/equipment": {"reviewer", "admin"},
