@@ -21,16 +21,17 @@ def conflicts(store, where: RunFilter | None = None) -> list[dict]:
 
 
 def site_text(test: dict) -> str:
-    """Each site's result, e.g. ``left_forearm 45 mmol/L; right_forearm QNS``."""
+    """Each site's result, e.g. ``left forearm: 45 mmol/L; right forearm: QNS``."""
     parts = []
     for s in test["sites"]:
+        site = s["site"].replace("_", " ")
         if s["status"] == "aborted":
-            parts.append(f"{s['site']} aborted")
+            parts.append(f"{site}: aborted")
         elif s["adequate"] is False:
-            parts.append(f"{s['site']} QNS")
+            parts.append(f"{site}: QNS")
         else:
             unit = " mmol/L" if s["status"] in ("reported", "below_range") else ""
-            parts.append(f"{s['site']} {s['chloride'] or '—'}{unit}")
+            parts.append(f"{site}: {s['chloride'] or '—'}{unit}")
     return "; ".join(parts) or "—"
 
 

@@ -59,7 +59,7 @@ def test_the_history_lists_the_patients_tests_and_names_a_conflicting_date_of_bi
 def test_the_history_command_in_a_table_and_in_json(lab, store_url, capsys):
     assert main(["patient", "history", "MRN1", "--dob", DOB, "--db", store_url]) == 0
     out = capsys.readouterr().out
-    assert "2 sweat tests" in out and "left_forearm 62 mmol/L" in out and "repeat of A1 (intermediate)" in out
+    assert "2 sweat tests" in out and "left forearm: 62 mmol/L" in out and "repeat of A1 (intermediate)" in out
     assert "POSSIBLE IDENTITY CONFLICT" in out and "X1" in out
     assert main(["patient", "history", "MRN1", "--dob", DOB, "--db", store_url, "--format", "json"]) == 0
     doc = json.loads(capsys.readouterr().out)

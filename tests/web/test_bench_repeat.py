@@ -95,11 +95,11 @@ def test_the_patient_page_lists_the_tests_and_a_conflicting_date_of_birth(client
     make_run(store, clock, "P2", chlorides=(20, 22), dob="2024-01-01")
     log_in(client, "reviewer")
     page = client.get("/runs/P1/history").text  # the run's patient: no patient data in the URL
-    assert "P1" in page and "left_forearm 45 mmol/L" in page and "Possible identity conflict" in page
+    assert "P1" in page and "left forearm: 45 mmol/L" in page and "Possible identity conflict" in page
     assert "P2" in page  # named in the conflict, not listed as the patient's test
     token = csrf_of(client)
     found = client.post("/history", data={"csrf": token, "mrn": "MRN1", "dob": "2024-01-01"}).text
-    assert "left_forearm 20 mmol/L" in found and "also has runs with date of birth 2025-06-01" in found
+    assert "left forearm: 20 mmol/L" in found and "also has runs with date of birth 2025-06-01" in found
     bad = client.post("/history", data={"csrf": token, "mrn": "MRN1", "dob": "June"})
     assert bad.status_code == 422 and "YYYY-MM-DD" in bad.text
     assert client.get("/runs/NOPE/history").status_code == 404

@@ -82,7 +82,8 @@ def prepare(page):
     for box in page.query_selector_all("input[name=item]"):
         box.check()
     page.click("button.primary")
-    page.wait_for_selector("#run", timeout=60000)
+    page.wait_for_selector("#run, #error", timeout=60000)
+    assert page.query_selector("#error") is None, page.inner_text("#error")  # e.g. an instrument that did not answer
 
 
 def test_a_run_on_a_standalone_inducer_and_a_manual_analyzer_through_the_bench_screens(bench_server, browser, shots):
@@ -127,6 +128,7 @@ def test_a_run_on_a_standalone_inducer_and_a_manual_analyzer_through_the_bench_s
     page.close()
 
 
+@pytest.mark.realtime  # instruments on pseudo-terminals answer within their real-time timeouts: run alone
 def test_a_run_on_an_scpi_inducer_and_a_line_analyzer_through_the_bench_screens(wired_server, browser, shots):
     server, analyzer = wired_server
     page = browser.new_page()
