@@ -44,11 +44,12 @@ def qns_rate(store, where: RunFilter | None = None, *, by_operator: bool = True)
 def format_qns(frame: pd.DataFrame, counted: str = "patient runs") -> str:
     if frame.empty:
         return f"no tests with a measured sample match ({counted})\n"
+    width = max(14, *(len(str(name)) for name in frame["operator"]))  # the longest name sets the column
     lines = [f"QNS rate per test of {counted}; targets {SOURCE}: <= 5 % over 3 months, <= 10 % up to 3 months",
-             f"{'operator':<14} {'month':<8} {'age':<8} {'tests':>7} {'QNS':>6} {'rate':>7} {'target':>7}"]
+             f"{'operator':<{width}} {'month':<8} {'age':<8} {'tests':>7} {'QNS':>6} {'rate':>7} {'target':>7}"]
     for row in frame.itertuples(index=False):
         target = "-" if pd.isna(row.target_pct) else f"{row.target_pct:.0f} %"
         mark = "  BREACH" if row.breach else ""
-        lines.append(f"{row.operator:<14} {row.month:<8} {row.age_group:<8} {row.tests:>7} {row.qns:>6} "
+        lines.append(f"{row.operator:<{width}} {row.month:<8} {row.age_group:<8} {row.tests:>7} {row.qns:>6} "
                      f"{row.rate_pct:>5.1f} % {target:>7}{mark}")
     return "\n".join(lines) + "\n"

@@ -4,13 +4,14 @@ with CFF 2007 targets, monthly summary, Levey-Jennings chart with Westgard marks
 import json
 from datetime import timedelta
 
+import pandas as pd
 import pytest
 
 from sweattest.cli.main import main
 from sweattest.core.errors import ValidationError
 from sweattest.qa.filters import RunFilter, parse_date
 from sweattest.qa.qc_chart import chart_points
-from sweattest.qa.qns import qns_rate
+from sweattest.qa.qns import format_qns, qns_rate
 from sweattest.qa.runs import runs_frame
 from sweattest.qa.summary import month_summary
 from sweattest.record.runs import record_event
@@ -178,3 +179,13 @@ def test_free_search_on_both_backends(lab, clock):
     assert found("müller, zoë") == ["U1"] and found("ülrich") == ["U1", "N5"] and found("ina te") == [
         "D1", "N4", "N3", "N2", "N1"]
     assert found("nobody") == [] and len(found("doe")) == 6
+
+
+def test_qns_table_columns_stay_aligned_under_a_long_operator_name():
+    frame = pd.DataFrame([{"operator": "simulated-tech (demo)", "month": "2026-11", "age_group": ">3m", "tests": 2,
+                           "qns": 0, "rate_pct": 0.0, "target_pct": 5.0, "breach": False},
+                          {"operator": "tech1", "month": "2026-11", "age_group": ">3m", "tests": 12, "qns": 2,
+                           "rate_pct": 16.7, "target_pct": 5.0, "breach": True}])
+    header, *rows = format_qns(frame).splitlines()[1:]
+    assert [r.index("2026-11") for r in rows] == [header.index("month")] * 2
+    assert rows[1].endswith("BREACH")
