@@ -246,7 +246,16 @@ class Inducer(LineDevice):
     def set_current(self, channel: int, current: pint.Quantity) -> None:
         """Setpoint of ``channel``; 0 to 4 mA, else ValidationError (never clipped). Read back."""
         ch = self._ch(channel)
-        ma = float(parse_quantity(current, "current", f"inducer channel {ch} current").to("mA").magnitude)
+        self.set_current_ma(ch, float(parse_quantity(current, "current", f"inducer channel {ch} current")
+                                      .to("mA").magnitude))
+
+    def set_current_ma(self, channel: int, ma: float) -> None:
+        """``set_current`` with the setpoint as a plain number of mA: the form the stimulation loop ramps with
+        (no unit object made and taken apart at every step of a ramp)."""
+        ch = self._ch(channel)
+        if isinstance(ma, bool) or not isinstance(ma, int | float):
+            raise ValidationError(f"inducer channel {ch} current must be a number of mA, got {ma!r}; nothing "
+                                  "was sent.")
         strict_range(ma, 0.0, MAX_CURRENT_MA, f"inducer channel {ch} current (mA)")
         if ma > 0:
             self._refuse_if_faulty(f"SOUR{ch}:CURR")

@@ -89,6 +89,8 @@ class LineSimulator:
         with self.lock:
             self.sync()
             self._check_connected()
+            if not self._out:
+                return b""
             now = self.clock.monotonic() if now is None else now
             chunks = []
             while self._out and self._out[0][0] <= now + 1e-12:

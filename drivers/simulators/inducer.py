@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import pint
 
@@ -232,7 +233,7 @@ class InducerSim(LineSimulator):
 
     def only_asks(self, line: str) -> bool:
         """Queries only (``MEAS1:CURR?;MEAS1:VOLT?``); the error queue a query pops is no state of ``update()``."""
-        return all(part.rstrip().endswith("?") for part in line.split(";"))
+        return _queries_only(line)
 
     def _suffix(self, n: int) -> Channel:
         if n not in self.channels:
@@ -291,3 +292,9 @@ class InducerSim(LineSimulator):
                 ch.setpoint_a = 0.0
             ch.compliance_v = DEFAULT_COMPLIANCE_V
         self.watchdog_s = self.power_on_watchdog_s
+
+
+@lru_cache(maxsize=64)
+def _queries_only(line: str) -> bool:
+    """Whether every command on ``line`` is a query (a host repeats a few lines ten times a second)."""
+    return all(part.rstrip().endswith("?") for part in line.split(";"))

@@ -22,6 +22,8 @@ import urllib.parse
 
 from serial.serialutil import PortNotOpenError, SerialBase, SerialException
 
+from drivers.simulators.base import SimulatorDisconnected
+
 #: device name -> (module, class) of its simulator, imported when a port opens
 DEVICES = {
     "inducer": ("drivers.simulators.inducer", "InducerSim"),
@@ -32,6 +34,11 @@ DEVICES = {
 
 #: wall-time step while waiting on a real or sped-up clock (another thread may queue output meanwhile)
 POLL_S = 0.002
+
+
+def _unplugged(exc: SimulatorDisconnected) -> SerialException:
+    """A disconnected simulator, as the error a real port raises when its device is unplugged."""
+    return SerialException(f"device disconnected: {exc}")
 
 
 class Serial(SerialBase):
@@ -90,7 +97,10 @@ class Serial(SerialBase):
     def write(self, data) -> int:
         self._require_open()
         data = bytes(data)
-        self._guard(self.simulator.receive, data)
+        try:
+            self.simulator.receive(data)
+        except SimulatorDisconnected as exc:
+            raise _unplugged(exc) from None
         return len(data)
 
     def read(self, size: int = 1) -> bytes:
@@ -133,17 +143,16 @@ class Serial(SerialBase):
         self._require_open()
 
     def _pump(self) -> None:
-        self._rx += self._guard(self.simulator.pop_due)
+        try:  # the transport asks several times per reply: no helper call in between
+            self._rx += self.simulator.pop_due()
+        except SimulatorDisconnected as exc:
+            raise _unplugged(exc) from None
 
     def _guard(self, fn, *args):
         try:
             return fn(*args)
-        except Exception as exc:
-            from drivers.simulators.base import SimulatorDisconnected
-
-            if isinstance(exc, SimulatorDisconnected):
-                raise SerialException(f"device disconnected: {exc}") from None
-            raise
+        except SimulatorDisconnected as exc:
+            raise _unplugged(exc) from None
 
     def _require_open(self) -> None:
         if not self.is_open:

@@ -100,6 +100,17 @@ def test_current_above_4_ma_or_negative_is_refused_never_clipped(vclock, bad):
     assert ind.port.simulator.channels[1].setpoint_a == pytest.approx(1.0e-3)
 
 
+@pytest.mark.parametrize("bad", [4.01, -0.1, float("nan"), float("inf"), True, "1.0", None])
+def test_a_plain_setpoint_in_ma_outside_0_to_4_or_not_a_number_is_refused_and_nothing_sent(vclock, bad):
+    ind = open_inducer(vclock)
+    ind.set_current_ma(1, 1.0)
+    sent = len(ind.port.simulator.received_lines)
+    with pytest.raises(ValidationError, match="nothing was sent"):
+        ind.set_current_ma(1, bad)
+    assert len(ind.port.simulator.received_lines) == sent
+    assert ind.port.simulator.channels[1].setpoint_a == pytest.approx(1.0e-3)
+
+
 def test_a_current_in_the_wrong_unit_is_refused(vclock):
     ind = open_inducer(vclock)
     with pytest.raises(ValidationError, match="not a current"):

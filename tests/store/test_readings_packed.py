@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sweattest.core.errors import StoreError
 from sweattest.record.audit import verify
 from sweattest.record.store import Store, migrations, schema
-from sweattest.record.store.packing import pack, unpack
+from sweattest.record.store.packing import merge, pack, unpack
 from tests.store import backends
 from tests.store.backends import START
 
@@ -31,6 +31,22 @@ AT2 = "2026-11-20T09:00:02.000000Z"
 ])
 def test_a_packed_block_reads_back_exactly(readings):
     assert unpack(pack(readings)) == readings
+
+
+SECONDS = [[(AT if i <= 15 else AT2, round(i / 10, 1), _sample(round(i / 10, 1), i)) for i in range(k, k + 10)]
+           for k in (1, 11, 21)]
+
+
+@pytest.mark.parametrize("parts", [
+    SECONDS,  # three seconds of one stimulation, the second one committed over two times
+    [SECONDS[0], [(AT2, 2.5, {"t": 2.5, "other": 1})]],  # the fields change
+    [SECONDS[0], [(AT2, 9.0, _sample(2.0, 3))]],  # a reading whose time is not its own t
+])
+def test_sealing_seconds_into_one_block_keeps_every_reading_as_packing_them_together_does(parts):
+    together = [reading for part in parts for reading in part]
+    merged = merge([pack(part, 1) for part in parts])
+    assert merged == pack(together)
+    assert unpack(merged) == together
 
 
 def test_a_stimulation_is_one_row_per_site_once_sealed_and_every_reading_reads_back(store_url, clock):

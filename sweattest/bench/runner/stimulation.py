@@ -125,7 +125,7 @@ def run_stimulation(inducer, channel: int, plan: StimulationPlan, clock: Clock, 
         _safe_to_start(inducer, channel)
         inducer.set_watchdog(WATCHDOG_S)
         inducer.set_compliance(channel, Q_(plan.compliance_v, "V"))
-        inducer.set_current(channel, Q_(0.0, "mA"))
+        inducer.set_current_ma(channel, 0.0)
         inducer.output_on(channel)
         t0 = clock.monotonic()
         setpoint = 0.0
@@ -151,7 +151,7 @@ def run_stimulation(inducer, channel: int, plan: StimulationPlan, clock: Clock, 
                 break
             next_setpoint = plan.setpoint_ma(t + period)
             if next_setpoint != setpoint:  # the hold phase needs no traffic on a 9600-baud line
-                inducer.set_current(channel, Q_(next_setpoint, "mA"))
+                inducer.set_current_ma(channel, next_setpoint)
             setpoint = next_setpoint
             if len(buffer) >= writer.batch_size:
                 writer.hand_over(buffer)  # raises a failed write; waits only on a store far behind

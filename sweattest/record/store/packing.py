@@ -48,3 +48,22 @@ def unpack(blob: bytes) -> list[Reading]:
     times = doc["t"] if doc["t"] is not None else [d["t"] for d in datas]
     ats = [at for n, at in doc["at"] for _ in range(n)]
     return list(zip(ats, times, datas, strict=True))
+
+
+def merge(blobs: list[bytes], level: int = SEALED_LEVEL) -> bytes:
+    """What ``pack`` makes of all the readings of ``blobs`` (each made by ``pack``), in order; when the blobs
+    share their fields and keep each reading's time in its own ``t``, their columns are joined without taking
+    every reading apart (sealing the seconds of a stimulation into one block)."""
+    docs = [json.loads(zlib.decompress(bytes(blob))) for blob in blobs]
+    fields = docs[0].get("fields")
+    if not fields or any(d.get("fields") != fields or d["t"] is not None for d in docs):
+        return pack([reading for blob in blobs for reading in unpack(blob)], level)
+    at: list[list] = []
+    for doc in docs:
+        for n, stamp in doc["at"]:
+            if at and at[-1][1] == stamp:
+                at[-1][0] += n
+            else:
+                at.append([n, stamp])
+    values = [[v for doc in docs for v in doc["values"][k]] for k in range(len(fields))]
+    return zlib.compress(_dumps({"at": at, "t": None, "fields": fields, "values": values}).encode("utf-8"), level)

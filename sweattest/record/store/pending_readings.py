@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from sweattest.core.errors import TamperError
 from sweattest.record.store import schema
-from sweattest.record.store.packing import SEALED_LEVEL, Reading, pack, unpack
+from sweattest.record.store.packing import SEALED_LEVEL, Reading, merge, pack
 from sweattest.record.store.rowhash import fold, range_item, read_rows, select_sql
 
 _UTC_TEXT = schema.reading_blocks.c.at.type
@@ -68,6 +68,13 @@ def write(db, dialect: str, blocks: list[dict]) -> None:
         cursor.close()
 
 
+def _sealed(run_id: str, site: str | None, kind: str, rows: list[tuple]) -> dict:
+    """The reading block of one run, site and kind made of its pending ``rows`` (in the order written)."""
+    return {"run_id": run_id, "site": site, "kind": kind, "at": _UTC_TEXT.process_result_value(rows[-1][4], None),
+            "t_first": rows[0][5], "t_last": rows[-1][6], "n": sum(r[7] for r in rows),
+            "data": merge([r[8] for r in rows])}
+
+
 def _key(row: tuple) -> tuple:
     return row[1], row[2], row[3]  # run_id, site, kind
 
@@ -81,7 +88,7 @@ def seal(conn: sa.Connection, after: int, upto: int, acc: str) -> list[list]:
                           "match the chain's head: they were changed in the database. Nothing was recorded; run "
                           "`sweattest audit verify` and tell the laboratory director")
     pending = schema.readings_pending
-    blocks = [block(run_id, site, kind, [reading for r in group for reading in unpack(r[8])])
+    blocks = [_sealed(run_id, site, kind, list(group))
               for (run_id, site, kind), group in groupby(sorted(rows, key=_key), key=_key)]
     if not blocks:
         return []
