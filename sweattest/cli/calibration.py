@@ -7,8 +7,7 @@ import argparse
 
 from sweattest.cli.equipment import role_of
 from sweattest.cli.listing import print_listing
-from sweattest.cli.options import add_config_option
-from sweattest.cli.storeopts import add_actor_options, add_db_option, authenticated_actor, store_from
+from sweattest.cli.storeopts import add_db_option, add_signed_options, signed_in, store_from
 from sweattest.core.clock import RealClock
 from sweattest.core.config import load_config
 from sweattest.core.instruments import ROLES
@@ -33,9 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--role", choices=ROLES, help="the instrument's role (default: from the configuration)")
     a.add_argument("--reference", help="reference values, e.g. 'NaCl standard 100 mmol/L read 99'")
     a.add_argument("--notes", help="notes (required for a failed one)")
-    add_actor_options(a, "performed it")
-    add_config_option(a)
-    add_db_option(a)
+    add_signed_options(a, "performed it")
     a.set_defaults(func=_add)
     ls = verbs.add_parser("list", help="list calibrations, newest first", description="Calibrations and "
                           "verifications, newest first.")
@@ -49,14 +46,10 @@ def _add(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     role = role_of(config, args.serial, args.role)
     on = parse_date(args.on, "--on") or RealClock().utcnow().date()
-    store = store_from(args)
-    try:
-        user = authenticated_actor(args, store, config.access, USER_ROLES, "record a calibration")
+    with signed_in(args, USER_ROLES, "record a calibration", config) as (store, user):
         c = add_calibration(store, instrument=args.serial, role=role, kind=args.kind, outcome=args.outcome,
                             performed_on=on, interval_days=config.calibration_intervals[role], who=user.username,
                             reference=args.reference, notes=args.notes)
-    finally:
-        store.close()
     then = (f"next due {c.next_due.isoformat()}" if c.passed else
             "the instrument cannot start a run until a passing calibration is recorded")
     print(f"{c.instrument} ({c.role}): {c.kind} on {c.performed_on.isoformat()} {c.outcome}; {then}")

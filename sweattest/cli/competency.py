@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from sweattest.cli.options import add_config_option
-from sweattest.cli.storeopts import add_actor_options, add_db_option, authenticated_actor, store_from
-from sweattest.core.config import load_config
+from sweattest.cli.storeopts import add_db_option, add_signed_options, signed_in, store_from
 from sweattest.record.competency import KINDS, OUTCOMES, add_record, list_records
 
 #: Who records a training or an assessment: QA (reviewers and administrators).
@@ -31,9 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--assessor", required=True, help="who trained or assessed the operator")
     a.add_argument("--outcome", required=True, choices=OUTCOMES)
     a.add_argument("--next-due", metavar="YYYY-MM-DD", help="when the next assessment is due")
-    add_actor_options(a, "records it")
-    add_config_option(a)
-    add_db_option(a)
+    add_signed_options(a, "records it")
     a.set_defaults(func=_add)
     ls = actions.add_parser("list", help="list the records, oldest first",
                             description="List training and competency assessments, oldest first.")
@@ -44,15 +40,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _add(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
-    store = store_from(args)
-    try:
-        user = authenticated_actor(args, store, config.access, RECORDERS, "record competency")
+    with signed_in(args, RECORDERS, "record competency") as (store, user):
         record = add_record(store, operator=args.operator, kind=args.kind, what=args.what, done_on=args.date,
                             assessor=args.assessor, outcome=args.outcome, next_due=args.next_due,
                             recorded_by=user.username, at=store.clock.utcnow())
-    finally:
-        store.close()
     due = f", next due {record.next_due}" if record.next_due else ""
     print(f"recorded {record.kind} #{record.id} of {record.operator} on {record.done_on}: {record.outcome}{due}")
     return 0

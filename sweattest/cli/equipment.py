@@ -7,7 +7,7 @@ import argparse
 
 from sweattest.cli.listing import print_listing
 from sweattest.cli.options import add_config_option
-from sweattest.cli.storeopts import add_actor_options, add_db_option, authenticated_actor, store_from
+from sweattest.cli.storeopts import add_db_option, add_signed_options, signed_in, store_from
 from sweattest.core.clock import RealClock
 from sweattest.core.config import LabConfig, load_config
 from sweattest.core.errors import ValidationError
@@ -52,9 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="what was done" if name == "log" else "the reason")
         v.add_argument("--on", metavar="YYYY-MM-DD", help="the date (default: today, UTC)")
         v.add_argument("--role", choices=ROLES, help="the instrument's role (default: from the configuration)")
-        add_actor_options(v, "records the entry")
-        add_config_option(v)
-        add_db_option(v)
+        add_signed_options(v, "records the entry")
         v.set_defaults(func=_entry, kind=kind, verb=name)
 
 
@@ -74,13 +72,9 @@ def _entry(args: argparse.Namespace) -> int:
     on = parse_date(args.on, "--on") or RealClock().utcnow().date()
     kind = args.kind if args.verb == "log" else f"{args.kind}_lot" if args.verb == "lot" else args.kind
     text = args.text or (f"{args.kind} lot {args.lot} in use" if args.verb == "lot" else "")
-    store = store_from(args)
-    try:
-        user = authenticated_actor(args, store, config.access, USER_ROLES, "record in the equipment log")
+    with signed_in(args, USER_ROLES, "record in the equipment log", config) as (store, user):
         entry = add_entry(store, instrument=args.serial, role=role, kind=kind, on=on, text=text,
                           who=user.username, who_role=user.role, lot=getattr(args, "lot", None))
-    finally:
-        store.close()
     print(f"{entry.instrument} ({entry.role}): {entry.kind.replace('_', ' ')} on {entry.on.isoformat()} recorded"
           f"{'' if entry.lot is None else f' (lot {entry.lot})'}: {entry.text}")
     return 0

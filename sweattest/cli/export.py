@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sweattest.cli.options import add_config_option
-from sweattest.cli.storeopts import add_actor_options, add_db_option, authenticated_actor, store_from
+from sweattest.cli.storeopts import add_signed_options, signed_in
 from sweattest.core.clock import RealClock
 from sweattest.core.config import load_config
 from sweattest.core.errors import ValidationError
@@ -24,9 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", required=True, choices=FORMATS)
     p.add_argument("--to", type=Path, default=None, metavar="DIR",
                    help="destination folder (default: the drop folder of the lab configuration)")
-    add_actor_options(p, "exports the result")
-    add_config_option(p)
-    add_db_option(p)
+    add_signed_options(p, "exports the result")
     p.set_defaults(func=_export)
 
 
@@ -37,12 +34,8 @@ def _export(args: argparse.Namespace) -> int:
         raise ValidationError("--to: give the destination folder (or set [lims] drop_folder in the lab "
                               "configuration)")
     check_folder(folder, "--to", create=False)  # exists and can be written to, before anything is rendered
-    store = store_from(args)
-    try:
-        user = authenticated_actor(args, store, config.access, ("reviewer", "admin"), "export a result")
+    with signed_in(args, ("reviewer", "admin"), "export a result", config) as (store, user):
         result = export_run(store, RealClock(), args.run_id, args.format, folder, config=config, actor=user.username)
-    finally:
-        store.close()
     if result.created:
         extra = f" (message control ID {result.control_id})" if result.control_id else ""
         print(f"exported {result.path}{extra}")

@@ -6,9 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from sweattest.cli.options import add_config_option
-from sweattest.cli.storeopts import add_actor_options, add_db_option, authenticated_actor, store_from
-from sweattest.core.config import load_config
+from sweattest.cli.storeopts import add_db_option, add_signed_options, signed_in, store_from
 from sweattest.qa import pt as pt_qa
 from sweattest.record import proficiency as pt
 from sweattest.record.signoff import REVIEWER_ROLES
@@ -32,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--event", required=True, metavar="CODE", help="the provider's event code, e.g. SW-A-2026")
     e.add_argument("--received", required=True, metavar="YYYY-MM-DD")
     e.add_argument("--due", required=True, metavar="YYYY-MM-DD", help="results due at the provider")
-    _common(e, "records the event")
+    add_signed_options(e, "records the event")
     e.set_defaults(func=_event_add)
 
     sample = actions.add_parser("sample", help="PT samples").add_subparsers(dest="pt_sample", metavar="add")
@@ -40,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     s = sample.add_parser("add", help="record the samples of an event, by the provider's sample ids")
     s.add_argument("--event", required=True, metavar="CODE")
     s.add_argument("samples", nargs="+", metavar="SAMPLE")
-    _common(s, "records the samples")
+    add_signed_options(s, "records the samples")
     s.set_defaults(func=_sample_add)
 
     t = actions.add_parser("targets", help="the provider's target and acceptable range of a sample (mmol/L)")
@@ -49,12 +47,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--low", required=True, metavar="MMOL_L", help="lowest acceptable result")
     t.add_argument("--high", required=True, metavar="MMOL_L", help="highest acceptable result")
     t.add_argument("--reason", help="why targets already entered are corrected")
-    _common(t, "enters the targets")
+    add_signed_options(t, "enters the targets")
     t.set_defaults(func=_targets)
 
     g = actions.add_parser("grade", help="grade every sample of an event against the provider's ranges")
     g.add_argument("event", metavar="EVENT")
-    _common(g, "grades the event")
+    add_signed_options(g, "grades the event")
     g.set_defaults(func=_grade)
 
     c = actions.add_parser("corrective-action", help="the corrective action of a failed event")
@@ -63,7 +61,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--done", required=True, help="what was done")
     c.add_argument("--by", required=True, metavar="NAME", help="who did it")
     c.add_argument("--on", required=True, metavar="YYYY-MM-DD", help="when it was done")
-    _common(c, "records the corrective action")
+    add_signed_options(c, "records the corrective action")
     c.set_defaults(func=_corrective_action)
 
     ls = actions.add_parser("list", help="PT events with their samples, results, grades and outcome")
@@ -72,63 +70,33 @@ def register(sub: argparse._SubParsersAction) -> None:
     ls.set_defaults(func=_list)
 
 
-def _common(p: argparse.ArgumentParser, what: str) -> None:
-    add_actor_options(p, what)
-    add_config_option(p)
-    add_db_option(p)
-
-
-def _as_qa(args: argparse.Namespace, what: str):
-    """The store and the QA user of --as (password asked)."""
-    config = load_config(args.config)
-    store = store_from(args)
-    try:
-        user = authenticated_actor(args, store, config.access, QA_ROLES, what)
-    except BaseException:
-        store.close()
-        raise
-    return store, user.username
-
-
 def _event_add(args: argparse.Namespace) -> int:
-    store, who = _as_qa(args, "record PT events")
-    try:
+    with signed_in(args, QA_ROLES, "record PT events") as (store, user):
         pt.add_event(store, provider=args.provider, scheme=args.scheme, event_code=args.event,
-                     received_on=args.received, due_on=args.due, who=who)
-    finally:
-        store.close()
+                     received_on=args.received, due_on=args.due, who=user.username)
     print(f"PT event {args.event.strip()} recorded ({args.provider.strip()} {args.scheme.strip()}, due {args.due})")
     return 0
 
 
 def _sample_add(args: argparse.Namespace) -> int:
-    store, who = _as_qa(args, "record PT samples")
-    try:
+    with signed_in(args, QA_ROLES, "record PT samples") as (store, user):
         for sample_id in args.samples:
-            pt.add_sample(store, event_code=args.event, sample_id=sample_id, who=who)
+            pt.add_sample(store, event_code=args.event, sample_id=sample_id, who=user.username)
             print(f"PT sample {sample_id.strip()} recorded for event {args.event.strip()}")
-    finally:
-        store.close()
     return 0
 
 
 def _targets(args: argparse.Namespace) -> int:
-    store, who = _as_qa(args, "enter PT targets")
-    try:
-        pt.set_targets(store, sample_id=args.sample, target=args.target, low=args.low, high=args.high, who=who,
-                       reason=args.reason)
-    finally:
-        store.close()
+    with signed_in(args, QA_ROLES, "enter PT targets") as (store, user):
+        pt.set_targets(store, sample_id=args.sample, target=args.target, low=args.low, high=args.high,
+                       who=user.username, reason=args.reason)
     print(f"PT sample {args.sample.strip()}: target {args.target} mmol/L, acceptable {args.low}-{args.high} mmol/L")
     return 0
 
 
 def _grade(args: argparse.Namespace) -> int:
-    store, who = _as_qa(args, "grade PT events")
-    try:
-        grades = pt_qa.grade_event(store, args.event, store.clock, who=who)
-    finally:
-        store.close()
+    with signed_in(args, QA_ROLES, "grade PT events") as (store, user):
+        grades = pt_qa.grade_event(store, args.event, store.clock, who=user.username)
     for g in grades:
         result = "no result" if g["result"] is None else f"{g['result']:g} mmol/L"
         print(f"{g['sample_id']}: {result}, acceptable {g['low']:g}-{g['high']:g} mmol/L: {g['grade']}")
@@ -138,12 +106,9 @@ def _grade(args: argparse.Namespace) -> int:
 
 
 def _corrective_action(args: argparse.Namespace) -> int:
-    store, who = _as_qa(args, "record corrective actions")
-    try:
+    with signed_in(args, QA_ROLES, "record corrective actions") as (store, user):
         pt.add_corrective_action(store, event_code=args.event, found=args.found, done=args.done, done_by=args.by,
-                                 done_on=args.on, who=who)
-    finally:
-        store.close()
+                                 done_on=args.on, who=user.username)
     print(f"corrective action recorded for PT event {args.event.strip()}")
     return 0
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 import argparse
 
 from sweattest.cli.listing import print_listing
-from sweattest.cli.options import add_config_option
-from sweattest.cli.storeopts import add_actor_options, add_db_option, authenticated_actor, store_from
+from sweattest.cli.storeopts import add_db_option, add_signed_options, signed_in, store_from
 from sweattest.core.config import load_config
 from sweattest.core.units import parse_quantity
 from sweattest.qa.filters import parse_date
@@ -38,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--sd", required=True, metavar="QUANTITY", help="target SD, e.g. '1.5 mmol/L'")
     a.add_argument("--provisional", action="store_true",
                    help="the targets are the manufacturer's until the lab establishes its own")
-    _common(a, "adds the lot")
+    add_signed_options(a, "adds the lot")
     a.set_defaults(func=_add)
     ls = lot.add_parser("list", help="list control lots", description="Every lot as it stands.")
     ls.add_argument("--analyzer", metavar="ID")
@@ -50,7 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("lot")
     r.add_argument("--analyzer", default=DEFAULT_ANALYZER, metavar="ID")
     r.add_argument("--reason", required=True)
-    _common(r, "retires the lot")
+    add_signed_options(r, "retires the lot")
     r.set_defaults(func=_retire)
     targets = groups.add_parser("targets", help="establish a provisional lot's targets from its first runs",
                                 description="Targets of control lots.").add_subparsers(
@@ -61,14 +60,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                        "targets, recorded with who and when. Refused before N runs.")
     e.add_argument("lot")
     e.add_argument("--analyzer", default=DEFAULT_ANALYZER, metavar="ID")
-    _common(e, "establishes the targets")
+    add_signed_options(e, "establishes the targets")
     e.set_defaults(func=_establish)
-
-
-def _common(p: argparse.ArgumentParser, what: str) -> None:
-    add_actor_options(p, what)
-    add_config_option(p)
-    add_db_option(p)
 
 
 def _add(args: argparse.Namespace) -> int:
@@ -76,14 +69,10 @@ def _add(args: argparse.Namespace) -> int:
     expires = parse_date(args.expires, "--expires")
     mean = parse_quantity(args.mean, "concentration", "--mean").to("mmol/L").magnitude
     sd = parse_quantity(args.sd, "concentration", "--sd").to("mmol/L").magnitude
-    store = store_from(args)
-    try:
-        user = authenticated_actor(args, store, config.access, QA_ROLES, "add a control lot")
+    with signed_in(args, QA_ROLES, "add a control lot", config) as (store, user):
         lot = add_lot(store, analyzer=args.analyzer, level=args.level, lot=args.lot, material=args.material,
                       expires=expires, mean=mean, sd=sd, provisional=args.provisional, who=user.username,
                       establish_runs=config.establish_runs)
-    finally:
-        store.close()
     extra = f"; its targets are established after {lot.establish_runs} runs" if lot.state == "provisional" else ""
     print(f"lot {lot.lot} added: {lot.level} control of {lot.analyzer}, {lot.state}, target {lot.mean:g} ± "
           f"{lot.sd:g} mmol/L, expires {lot.expires.isoformat()}{extra}")
@@ -105,24 +94,14 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _retire(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
-    store = store_from(args)
-    try:
-        user = authenticated_actor(args, store, config.access, QA_ROLES, "retire a control lot")
+    with signed_in(args, QA_ROLES, "retire a control lot") as (store, user):
         lot = retire_lot(store, args.analyzer, args.lot, reason=args.reason, who=user.username)
-    finally:
-        store.close()
     print(f"lot {lot.lot} retired: {lot.reason}")
     return 0
 
 
 def _establish(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
-    store = store_from(args)
-    try:
-        user = authenticated_actor(args, store, config.access, QA_ROLES, "establish a lot's targets")
+    with signed_in(args, QA_ROLES, "establish a lot's targets") as (store, user):
         lot, n = establish_targets(store, args.analyzer, args.lot, who=user.username)
-    finally:
-        store.close()
     print(f"lot {lot.lot} established from its first {n} runs: target {lot.mean:g} ± {lot.sd:g} mmol/L")
     return 0

@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+from sweattest.cli.options import add_config_option
 from sweattest.core.access import AccessPolicy
+from sweattest.core.config import LabConfig, load_config
 from sweattest.core.errors import AuthError, ValidationError
 from sweattest.record.store import Store, open_store
 from sweattest.record.users import User, authenticate
@@ -52,3 +56,24 @@ def authenticated_actor(args: argparse.Namespace, store: Store, policy: AccessPo
     if user.role not in roles:
         raise AuthError(f"{user.username} is a {user.role}: only a {' or '.join(roles)} can {what}")
     return user
+
+
+def add_signed_options(p: argparse.ArgumentParser, what: str, *, required: bool = True) -> None:
+    """The options of a command that records as a user: ``--as`` and the password, ``--config``, ``--db``."""
+    add_actor_options(p, what, required=required)
+    add_config_option(p)
+    add_db_option(p)
+
+
+@contextmanager
+def signed_in(args: argparse.Namespace, roles: tuple[str, ...], what: str,
+              config: LabConfig | None = None) -> Iterator[tuple[Store, User]]:
+    """The store of ``--db`` and the user of ``--as`` after their password, whose role must be one of
+    ``roles`` to ``what``; the store is closed afterwards, whatever happens. ``config``: the one the command
+    has loaded already (else ``--config`` is loaded here)."""
+    config = config or load_config(args.config)
+    store = store_from(args)
+    try:
+        yield store, authenticated_actor(args, store, config.access, roles, what)
+    finally:
+        store.close()

@@ -8,8 +8,7 @@ import hashlib
 import sys
 from pathlib import Path
 
-from sweattest.cli.options import add_config_option
-from sweattest.cli.storeopts import add_actor_options, add_db_option, authenticated_actor, store_from
+from sweattest.cli.storeopts import add_signed_options, signed_in, store_from
 from sweattest.core.clock import RealClock
 from sweattest.core.config import load_config
 from sweattest.core.errors import ValidationError
@@ -31,9 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="the report (default: sweattest-validation-YYYY-MM-DD.pdf here)")
     p.add_argument("--list", action="store_true",
                    help="list the validation reports recorded in the audit trail (no check is run)")
-    add_actor_options(p, "signs the validation report (required unless --list)", required=False)
-    add_config_option(p)
-    add_db_option(p)
+    add_signed_options(p, "signs the validation report (required unless --list)", required=False)
     p.set_defaults(func=_validate)
 
 
@@ -51,9 +48,7 @@ def _validate(args: argparse.Namespace) -> int:
     clock = RealClock()
     out = check_out(args.out or Path(f"sweattest-validation-{clock.utcnow():%Y-%m-%d}.pdf"))
     config = load_config(args.config)
-    store = store_from(args)
-    try:
-        user = authenticated_actor(args, store, config.access, SIGNERS, "sign a validation report")
+    with signed_in(args, SIGNERS, "sign a validation report", config) as (store, user):
         validation = run_validation(store, config, clock,
                                     lambda text: print(f"validate: {text}", file=sys.stderr, flush=True),
                                     bench=bench_checks(config, clock))
@@ -67,8 +62,6 @@ def _validate(args: argparse.Namespace) -> int:
         except BaseException:
             out.unlink(missing_ok=True)  # a report is only ever left with its audit entry
             raise
-    finally:
-        store.close()
     checks = len(validation.checks) + len(validation.rules)
     print(f"validation {validation.outcome}: sweattest {validation.version}, {checks} checks "
           f"({len(validation.rules)} clinical rule cases); report {out} sha256 {digest}, signed by "

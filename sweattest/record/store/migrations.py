@@ -213,10 +213,12 @@ def _patient_history(conn: sa.Connection) -> None:
 
     _add_column(conn, schema.runs.c.patient_dob)
     runs = schema.runs
-    for run_id, order in conn.execute(sa.select(runs.c.run_id, runs.c.order_json)).all():
-        dob = patient_dob(order)
-        if dob is not None:
-            conn.execute(runs.update().where(runs.c.run_id == run_id).values(patient_dob=dob))
+    known = [{"rid": run_id, "dob_value": dob} for run_id, order in
+             conn.execute(sa.select(runs.c.run_id, runs.c.order_json)).all()
+             if (dob := patient_dob(order)) is not None]
+    if known:  # one statement executed for many rows, not one round trip per run
+        conn.execute(runs.update().where(runs.c.run_id == sa.bindparam("rid"))
+                     .values(patient_dob=sa.bindparam("dob_value")), known)
     sa.Index("ix_runs_patient", runs.c.patient_mrn, runs.c.patient_dob).create(conn)
     schema.repeat_links.create(conn)
     guards.create(conn, ("repeat_links",), ("repeat_links",))
