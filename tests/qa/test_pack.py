@@ -18,12 +18,12 @@ from sweattest.record.signoff import amend, sign
 from tests.store import backends
 from tests.store.backends import START, make_run
 
-store_url, store, clock = backends.store_url, backends.store, backends.clock  # both backends
+store_url, store, clock = backends.store_url, backends.store, backends.clock  # both backends; empty
 NOVEMBER = pack_filter(date(2026, 11, 1), date(2026, 11, 30))
 
 
 def build_lab(store, clock):
-    """The known values of the module's docstring; returns the store."""
+    """The known values of the module's docstring."""
     from sweattest.record.users import add_user
 
     add_user(store, "tech1", "Tina Tech", "tech", "tech password")
@@ -38,12 +38,9 @@ def build_lab(store, clock):
     make_run(store, clock, "N20", qc="rejected")  # the normal control 5 SD high: 1-3s
     clock.sleep(timedelta(days=15).total_seconds())
     make_run(store, clock, "D1", volumes=(3, 3))  # December: outside the period
-    return store
 
 
-@pytest.fixture
-def lab(store, clock):
-    return build_lab(store, clock)
+built_source, lab = backends.built_store(build_lab, "lab")  # both backends; each test on its own copy
 
 
 def _pack(store):
@@ -96,12 +93,13 @@ def test_a_period_without_records_says_so(store):
     assert html.count(EMPTY) >= 4
 
 
-@pytest.fixture
-def sqlite_lab(tmp_path):
+@pytest.fixture(scope="module")
+def sqlite_lab(tmp_path_factory):
+    """The known store on SQLite, built once for the module's commands (which only read it)."""
     from sweattest.core.clock import VirtualClock
     from sweattest.record.store import Store
 
-    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    url = f"sqlite:///{tmp_path_factory.mktemp('pack') / 'runs.db'}"
     s = Store(url, VirtualClock(start=START))
     build_lab(s, s.clock)
     s.close()

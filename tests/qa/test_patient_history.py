@@ -30,8 +30,7 @@ def _link(store, clock, run_id, of, reason, note=""):
         record_repeat(conn, run_id, RepeatOf(of, reason, note), "tech1", clock.utcnow())
 
 
-@pytest.fixture
-def lab(store, clock):
+def _build_lab(store, clock):
     """MRN1 born 2025-06-01: A1 on 2026-11-20 (45/48, intermediate), A2 five days later on a new accession, a
     repeat of A1 (62/65). X1: MRN1 born 2024-01-01 (another person, or a typing error). B1: MRN2."""
     make_run(store, clock, "A1", chlorides=(45, 48))
@@ -40,7 +39,9 @@ def lab(store, clock):
     _link(store, clock, "A2", "A1", "intermediate")
     make_run(store, clock, "X1", chlorides=(20, 22), dob=OTHER_DOB)
     make_run(store, clock, "B1", patient={"mrn": "MRN2"})
-    return store
+
+
+built_source, lab = backends.built_store(_build_lab, "lab")  # both backends; each test on its own copy
 
 
 def test_the_history_lists_the_patients_tests_and_names_a_conflicting_date_of_birth(lab):
@@ -56,19 +57,19 @@ def test_the_history_lists_the_patients_tests_and_names_a_conflicting_date_of_bi
     assert conflicts(lab) == [{"mrn": "MRN1", "dobs": {DOB: ["A1", "A2"], OTHER_DOB: ["X1"]}}]
 
 
-def test_the_history_command_in_a_table_and_in_json(lab, store_url, capsys):
-    assert main(["patient", "history", "MRN1", "--dob", DOB, "--db", store_url]) == 0
+def test_the_history_command_in_a_table_and_in_json(lab, capsys):
+    assert main(["patient", "history", "MRN1", "--dob", DOB, "--db", lab.url]) == 0
     out = capsys.readouterr().out
     assert "2 sweat tests" in out and "left forearm: 62 mmol/L" in out and "repeat of A1 (intermediate)" in out
     assert "POSSIBLE IDENTITY CONFLICT" in out and "X1" in out
-    assert main(["patient", "history", "MRN1", "--dob", DOB, "--db", store_url, "--format", "json"]) == 0
+    assert main(["patient", "history", "MRN1", "--dob", DOB, "--db", lab.url, "--format", "json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert [t["accession"] for t in doc["tests"]] == ["ST-A1", "ST-A2"]
 
 
 @pytest.mark.parametrize("dob", ["2025-13-01", "01/06/2025", "yesterday"])
-def test_a_bad_date_of_birth_is_one_line(lab, store_url, capsys, dob):
-    assert main(["patient", "history", "MRN1", "--dob", dob, "--db", store_url]) != 0
+def test_a_bad_date_of_birth_is_one_line(lab, capsys, dob):
+    assert main(["patient", "history", "MRN1", "--dob", dob, "--db", lab.url]) != 0
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "YYYY-MM-DD" in err
 
@@ -90,26 +91,26 @@ def test_a_repeat_must_be_of_a_stored_run_of_the_same_patient(lab):
     assert check_repeat(lab, "ST-NEW", "MRN1", DOB, None) is None  # a new accession need not be a repeat
 
 
-def test_the_report_prints_the_earlier_tests_and_the_repeat_link(lab, clock):
-    record = stored_record(lab, "A2", clock)
+def test_the_report_prints_the_earlier_tests_and_the_repeat_link(lab):
+    record = stored_record(lab, "A2", lab.clock)
     assert record["repeat_of"]["run_id"] == "A1" and [t["run_id"] for t in record["earlier_tests"]] == ["A1"]
     html = render_html(record)
     assert "Earlier sweat tests of this patient" in html
     assert "2026-11-20" in html and "ST-A1" in html
     assert "Repeat of run A1" in html and "intermediate result" in html
-    assert "Earlier sweat tests" not in render_html(stored_record(lab, "A1", clock))  # the first test: none
+    assert "Earlier sweat tests" not in render_html(stored_record(lab, "A1", lab.clock))  # the first test: none
 
 
-def test_the_change_on_a_cftr_modulator_from_the_last_pre_treatment_value(lab, clock):
-    clock.sleep(timedelta(days=45).total_seconds())  # 2027-01-09, on treatment since 2026-12-01
-    make_run(lab, clock, "M1", chlorides=(30, 28),
+def test_the_change_on_a_cftr_modulator_from_the_last_pre_treatment_value(lab):
+    lab.clock.sleep(timedelta(days=45).total_seconds())  # 2027-01-09, on treatment since 2026-12-01
+    make_run(lab, lab.clock, "M1", chlorides=(30, 28),
              order_extra={"cftr_modulator": "elexacaftor/tezacaftor/ivacaftor", "modulator_start": "2026-12-01"})
-    change = stored_record(lab, "M1", clock)["modulator"]
+    change = stored_record(lab, "M1", lab.clock)["modulator"]
     assert change["baseline"]["run_id"] == "A2"  # the latest before the start, not A1
     assert [(r["site"], r["before"], r["now"], r["change"]) for r in change["rows"]] == [
         ("left_forearm", 62, 30, -32), ("right_forearm", 65, 28, -37)]
     assert "without interpretation" in change["note"]
-    html = render_html(stored_record(lab, "M1", clock))
+    html = render_html(stored_record(lab, "M1", lab.clock))
     assert "elexacaftor/tezacaftor/ivacaftor" in html and "−32 mmol/L" in html
 
 
@@ -126,35 +127,36 @@ def test_a_repeat_link_cannot_be_changed_through_the_database(lab):
         conn.execute(sa.text("UPDATE repeat_links SET reason = 'qns'"))
 
 
-def test_the_hl7_result_carries_the_repeat_link(lab, clock):
+def test_the_hl7_result_carries_the_repeat_link(lab):
     from sweattest.outputs.lims.hl7 import render_oru
 
-    message = render_oru(stored_record(lab, "A2", clock), sent_at=clock.utcnow())
+    message = render_oru(stored_record(lab, "A2", lab.clock), sent_at=lab.clock.utcnow())
     assert "NTE|" in message and "Repeat of accession ST-A1 (run A1, 2026-11-20): intermediate result" in message
 
 
-def test_the_pdf_report_prints_the_earlier_results_with_their_dates(lab, clock):
+def test_the_pdf_report_prints_the_earlier_results_with_their_dates(lab):
     import io
 
     import pypdf
 
     from sweattest.outputs.report import render_pdf
 
-    pdf = render_pdf(stored_record(lab, "A2", clock))
+    pdf = render_pdf(stored_record(lab, "A2", lab.clock))
     text = " ".join(" ".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf)).pages).split())
     assert "Earlier sweat tests of this patient" in text
     assert "2026-11-20 ST-A1" in text and "45 mmol/L" in text
 
 
-def test_a_run_whose_date_of_birth_is_amended_joins_the_patient(lab, clock):
+def test_a_run_whose_date_of_birth_is_amended_joins_the_patient(lab):
     from sweattest.record.signoff import amend, sign
     from sweattest.record.users import add_user
 
     add_user(lab, "tech1", "Tina Tech", "tech", "tech password")
     add_user(lab, "rev1", "Rita Reviewer", "reviewer", "review password")
-    sign(lab, clock, "X1", "tech1", "tech password", "performed")
-    sign(lab, clock, "X1", "rev1", "review password", "reviewed")
-    amend(lab, clock, "X1", "rev1", "review password", changes={"patient.dob": DOB}, reason="date of birth typed wrong")
+    sign(lab, lab.clock, "X1", "tech1", "tech password", "performed")
+    sign(lab, lab.clock, "X1", "rev1", "review password", "reviewed")
+    amend(lab, lab.clock, "X1", "rev1", "review password", changes={"patient.dob": DOB},
+          reason="date of birth typed wrong")
     h = history(lab, "MRN1", DOB)
     assert [t["run_id"] for t in h.tests] == ["A1", "A2", "X1"] and h.conflicts == []
     assert conflicts(lab) == []

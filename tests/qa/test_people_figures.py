@@ -4,8 +4,6 @@ the warnings for an operator short of the lab's minimums."""
 
 from datetime import date
 
-import pytest
-
 from sweattest.cli.main import main
 from sweattest.core.config import CompetencyRules
 from sweattest.qa.competency import login_warnings, standings, year_filter
@@ -18,16 +16,15 @@ from sweattest.record.skin_reactions import record_skin_reaction
 from tests.store import backends
 from tests.store.backends import make_run
 
-store_url, store, clock, staff = backends.store_url, backends.store, backends.clock, backends.staff  # both backends
 TODAY = date(2026, 11, 30)
 SITES = ("left_forearm", "right_forearm")
 
 
-@pytest.fixture
-def lab(staff, clock):
+def _build_lab(staff, clock):
     """tech1: R01-R12 (R03, R07 QNS on both sites; R05 erythema on the left; R09 a blister on the right), R01-R06
     on inducer WS-1, R07-R12 on WS-2; passed an assessment, due again 2026-06-01 (overdue). tech2: one run, a
     failed assessment."""
+    backends.add_staff(staff)
     for n in range(1, 13):
         run_id = f"R{n:02d}"
         make_run(staff, clock, run_id, volumes=(5, 5) if n in (3, 7) else (40, 40),
@@ -46,7 +43,9 @@ def lab(staff, clock):
     add_record(staff, operator="tech2", kind="assessment", what="Macroduct collection, observed",
                done_on="2026-11-01", assessor="Rita Reviewer", outcome="fail", next_due=None, recorded_by="rev1",
                at=clock.utcnow())
-    return staff
+
+
+built_source, lab = backends.built_store(_build_lab, "lab")  # both backends; each test on its own copy
 
 
 def add_user_tech2(store):
@@ -110,22 +109,22 @@ def test_pack_sections(lab):
     assert "tech2: the last competency assessment (2026-11-01) was failed" in competency.notes
 
 
-def test_commands_print_the_figures(lab, store_url, capsys):
-    assert main(["qa", "skin-reactions", "--db", store_url]) == 0
+def test_commands_print_the_figures(lab, capsys):
+    assert main(["qa", "skin-reactions", "--db", lab.url]) == 0
     out = capsys.readouterr().out
     assert "adverse events: 1" in out and "BLISTER (tech1, inducer WS-2): 3 mm blister; Dr P told" in out
-    assert main(["qa", "skin-reactions", "--db", store_url, "--format", "csv", "--from", "2026-01-01"]) == 0
+    assert main(["qa", "skin-reactions", "--db", lab.url, "--format", "csv", "--from", "2026-01-01"]) == 0
     csv = capsys.readouterr().out.splitlines()
     assert csv[0] == "by,key,sites,none,erythema,blister,burn,reaction_pct,adverse_pct"
     assert "inducer,WS-2,12,10,1,1,0,16.7,8.3" not in csv and "inducer,WS-2,12,11,0,1,0,8.3,8.3" in csv
-    assert main(["qa", "competency", "--db", store_url, "--year", "2026", "--format", "json"]) == 0
+    assert main(["qa", "competency", "--db", lab.url, "--year", "2026", "--format", "json"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert any('"operator": "tech1", "tests": 12, "qns": 2, "qns_rate_pct": 16.7' in line for line in lines)
-    assert main(["qa", "competency", "--db", store_url, "--year", "2026"]) == 0
+    assert main(["qa", "competency", "--db", lab.url, "--year", "2026"]) == 0
     table = capsys.readouterr().out
     assert "WARNING: 1 patient test in the period" in table
 
 
-def test_a_bad_period_is_one_line(lab, store_url, capsys):
-    assert main(["qa", "skin-reactions", "--db", store_url, "--from", "2026-12-01", "--to", "2026-11-01"]) == 2
+def test_a_bad_period_is_one_line(lab, capsys):
+    assert main(["qa", "skin-reactions", "--db", lab.url, "--from", "2026-12-01", "--to", "2026-11-01"]) == 2
     assert capsys.readouterr().err.strip() == "sweattest: error: --from 2026-12-01 is after --to 2026-11-01"

@@ -24,14 +24,15 @@ store_url, store, clock = backends.store_url, backends.store, backends.clock  # 
 OTHERS = ("simulated", "training", "proficiency")
 
 
-@pytest.fixture
-def mixed(store, clock):
+def _build_mixed(store, clock):
     """Two patient runs (one QNS) and one run of each other purpose (all QNS)."""
     make_run(store, clock, "P1", volumes=(40, 40))
     make_run(store, clock, "P2", volumes=(5, 5))
     for purpose in OTHERS:
         make_run(store, clock, purpose.upper(), volumes=(5, 5), purpose=purpose)
-    return store
+
+
+built_source, mixed = backends.built_store(_build_mixed, "mixed")  # both backends; each test on its own copy
 
 
 def test_every_qa_view_counts_patient_runs_only_by_default(mixed):

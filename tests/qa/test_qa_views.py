@@ -21,8 +21,7 @@ from tests.store.backends import START, make_run
 store_url, store, clock = backends.store_url, backends.store, backends.clock  # both backends
 
 
-@pytest.fixture
-def lab(store, clock):
+def _build_lab(store, clock):
     """November: tech1 3 tests of older patients (1 QNS: both sites short), 1 infant test with one QNS site
     (not a QNS test); tech2 1 infant QNS test. December: tech1 1 adequate test. One report."""
     make_run(store, clock, "N1", volumes=(5, 3))
@@ -35,7 +34,9 @@ def lab(store, clock):
     make_run(store, clock, "N5", operator="tech2", volumes=(4, 4), dob="2026-09-15")
     clock.sleep(timedelta(days=20).total_seconds())
     make_run(store, clock, "D1")
-    return store
+
+
+built_source, lab = backends.built_store(_build_lab, "lab")  # both backends; each test on its own copy
 
 
 def test_qns_rate_per_operator_month_and_age_group(lab):
@@ -50,16 +51,16 @@ def test_qns_rate_per_operator_month_and_age_group(lab):
     }
 
 
-def test_qns_rate_command_marks_breaches(lab, store_url, capsys):
-    assert main(["qa", "qns-rate", "--db", store_url, "--operator", "tech1", "--to", "2026-11-30"]) == 0
+def test_qns_rate_command_marks_breaches(lab, capsys):
+    assert main(["qa", "qns-rate", "--db", lab.url, "--operator", "tech1", "--to", "2026-11-30"]) == 0
     out = capsys.readouterr().out
     assert "<= 5 % over 3 months, <= 10 % up to 3 months" in out
     [breach] = [line for line in out.splitlines() if "BREACH" in line]
     assert breach.split()[:3] == ["tech1", "2026-11", ">3m"] and "33.3 %" in breach
 
 
-def test_runs_filters_and_json_lines(lab, store_url, capsys):
-    assert main(["qa", "runs", "--db", store_url, "--format", "json", "--from", "2026-11-01", "--to",
+def test_runs_filters_and_json_lines(lab, capsys):
+    assert main(["qa", "runs", "--db", lab.url, "--format", "json", "--from", "2026-11-01", "--to",
                  "2026-11-30", "--operator", "tech1"]) == 0
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["run_id"] for r in records] == ["N1", "N2", "N3", "N4"]
@@ -70,13 +71,13 @@ def test_runs_filters_and_json_lines(lab, store_url, capsys):
     assert list(runs_frame(lab, RunFilter(method="gibson_cooke"))["run_id"]) == []
 
 
-def test_runs_csv_and_parquet_exports(lab, store_url, tmp_path, capsys):
+def test_runs_csv_and_parquet_exports(lab, tmp_path, capsys):
     out = tmp_path / "runs.csv"
-    assert main(["qa", "runs", "--db", store_url, "--format", "csv", "--out", str(out)]) == 0
+    assert main(["qa", "runs", "--db", lab.url, "--format", "csv", "--out", str(out)]) == 0
     lines = out.read_text().splitlines()
     assert lines[0].startswith("run_id,accession,status,operator,method,started_at") and len(lines) == 7
     parquet = tmp_path / "r.parquet"
-    assert main(["qa", "runs", "--db", store_url, "--format", "parquet", "--out", str(parquet)]) == 0
+    assert main(["qa", "runs", "--db", lab.url, "--format", "parquet", "--out", str(parquet)]) == 0
     import pandas as pd
 
     back = pd.read_parquet(parquet)
@@ -84,11 +85,10 @@ def test_runs_csv_and_parquet_exports(lab, store_url, tmp_path, capsys):
     assert len(back) == len(lines) - 1
 
 
-def test_parquet_without_pyarrow_is_a_clear_error_and_writes_nothing(lab, store_url, tmp_path, capsys,
-                                                                    monkeypatch):
+def test_parquet_without_pyarrow_is_a_clear_error_and_writes_nothing(lab, tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(__import__("sys").modules, "pyarrow", None)  # as if not installed
     out = tmp_path / "r.parquet"
-    assert main(["qa", "runs", "--db", store_url, "--format", "parquet", "--out", str(out)]) == 2
+    assert main(["qa", "runs", "--db", lab.url, "--format", "parquet", "--out", str(out)]) == 2
     assert "pip install 'sweattest[parquet]'" in capsys.readouterr().err
     assert not out.exists()
 
@@ -101,14 +101,14 @@ def test_bad_dates_are_clear():
             __import__("sqlalchemy").select(1))
 
 
-def test_month_summary(lab, store_url, capsys):
+def test_month_summary(lab, capsys):
     s = month_summary(lab, "2026-11")
     assert (s["runs"], s["tests_with_sample"], s["qns_tests"], s["qns_rate_pct"]) == (5, 5, 2, 40.0)
     assert s["repeats"] == 4  # all of November's runs are of patient MRN1; the first is not a repeat
     assert s["reported"] == 1 and s["turnaround_hours_median"] > 1
-    assert main(["qa", "summary", "--month", "2026-11", "--db", store_url]) == 0
+    assert main(["qa", "summary", "--month", "2026-11", "--db", lab.url]) == 0
     assert "QNS rate:    40.0 % (2 of 5 tests with a sample)" in capsys.readouterr().out
-    assert main(["qa", "summary", "--month", "2026-13", "--db", store_url]) == 2
+    assert main(["qa", "summary", "--month", "2026-13", "--db", lab.url]) == 2
 
 
 def _qc(store, run, values, at):
@@ -161,12 +161,12 @@ def test_workspace_queries_on_both_backends(lab):
         ("N5", "performed")]
 
 
-def test_free_search_on_both_backends(lab, clock):
+def test_free_search_on_both_backends(lab):
     """Accession, MRN, names (in any case, not only ASCII) and operators by part, narrowed in SQL."""
     from sweattest.qa.filters import RunFilter
     from sweattest.qa.workspace import find_runs
 
-    make_run(lab, clock, "U1", patient={"mrn": "MRN-9_1%", "family": "Müller", "given": "Zoë"}, operator="tech2")
+    make_run(lab, lab.clock, "U1", patient={"mrn": "MRN-9_1%", "family": "Müller", "given": "Zoë"}, operator="tech2")
     names = {"tech1": "Tina Tech", "tech2": "Ülrich Second"}
 
     def found(text):

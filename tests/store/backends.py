@@ -8,8 +8,12 @@ CI=true or SWEATTEST_REQUIRE_POSTGRES=1: then an unreachable server fails the te
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -57,6 +61,79 @@ def store_url(request, tmp_path):
     url, admin, name = postgres_schema_url()
     yield url
     drop_schema(admin, name)
+
+
+def built_store(build: Callable[[Store, VirtualClock], Any], name: str):
+    """Fixtures giving each test its own copy of the store that ``build(store, clock)`` fills, built once per
+    test module and backend: ``name`` (the copy, opened on a virtual clock where the build left it; its URL is
+    ``.url``, its clock ``.clock`` and what ``build`` returned ``.built``) and ``built_source`` (the store built,
+    never opened by a test; one per module). A copy is a file copy on SQLite and ``CREATE DATABASE ...
+    TEMPLATE`` on PostgreSQL, so a test may write to it."""
+
+    @pytest.fixture(scope="module", params=["sqlite", "postgres"], name="built_source")
+    def source(request, tmp_path_factory):
+        clock = VirtualClock(start=START)
+        if request.param == "sqlite":
+            path = tmp_path_factory.mktemp(name) / "runs.db"
+            url = f"sqlite:///{path}"
+        else:
+            admin, database = _postgres_database()
+            url = _database_url(database)
+        try:
+            store = Store(url, clock)
+            try:
+                result = build(store, clock)
+            finally:
+                store.close()
+            yield (path if request.param == "sqlite" else database), clock.utcnow(), result
+        finally:
+            if request.param == "postgres":
+                _drop_database(admin, database)
+
+    @pytest.fixture(name=name)
+    def copy(built_source, tmp_path):
+        source, at, result = built_source
+        if isinstance(source, Path):
+            target = tmp_path / source.name
+            shutil.copyfile(source, target)
+            url = f"sqlite:///{target}"
+            admin = None
+        else:
+            admin, database = _postgres_database(template=source)
+            url = _database_url(database)
+        store = Store(url, VirtualClock(start=at))
+        store.built = result
+        yield store
+        store.close()
+        if admin is not None:
+            _drop_database(admin, database)
+
+    return source, copy
+
+
+def _postgres_database(template: str | None = None) -> tuple[sa.Engine, str]:
+    """A new database (a copy of ``template``); skips (or fails in CI) when PostgreSQL is unreachable."""
+    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
+    except (sa.exc.OperationalError, ImportError) as exc:
+        admin.dispose()
+        if postgres_required():
+            pytest.fail(f"PostgreSQL at {PG_URL} is required here (CI) but unreachable: {exc}")
+        pytest.skip(f"PostgreSQL at {PG_URL} unreachable")
+    return admin, name
+
+
+def _database_url(database: str) -> str:
+    return sa.make_url(PG_URL).set(database=database).render_as_string(hide_password=False)
+
+
+def _drop_database(admin: sa.Engine, name: str) -> None:
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 @pytest.fixture
@@ -127,6 +204,11 @@ def _controls(store, clock, who: str, *, rejected: bool) -> str:
 @pytest.fixture
 def staff(store):
     """The store with a tech (tech1, the runs' operator) and a reviewer (rev1)."""
+    return add_staff(store)
+
+
+def add_staff(store):
+    """A tech (tech1, the runs' operator) and a reviewer (rev1) in ``store``."""
     from sweattest.record.users import add_user
 
     add_user(store, "tech1", "Tina Tech", "tech", "tech password")

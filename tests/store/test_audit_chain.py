@@ -16,10 +16,11 @@ from tests.store.backends import START, make_run
 store_url, store, clock = backends.store_url, backends.store, backends.clock  # both backends
 
 
-@pytest.fixture
-def audited(store, clock):
+def _build_audited(store, clock):
     make_run(store, clock, sites=("left_forearm",), volumes=(40,), chlorides=(45,))
-    return store
+
+
+built_source, audited = backends.built_store(_build_audited, "audited")  # both backends; each test on its own copy
 
 
 def _bypass_append_only(conn):
@@ -114,20 +115,20 @@ def test_a_relinked_entry_is_caught(audited):
     assert result.broken_id == 3 and "does not link" in result.problem
 
 
-def test_verify_command_exit_status(audited, store_url, capsys):
-    assert main(["audit", "verify", "--db", store_url]) == 0
+def test_verify_command_exit_status(audited, capsys):
+    assert main(["audit", "verify", "--db", audited.url]) == 0
     assert capsys.readouterr().out.startswith("audit trail intact: ")
     _sql(audited, "update audit set why = 'nothing happened' where id = 2")
-    assert main(["audit", "verify", "--db", store_url]) == 1
+    assert main(["audit", "verify", "--db", audited.url]) == 1
     out = capsys.readouterr().out
     assert "BROKEN at entry 2" in out and "expected hash" in out
 
 
-def test_show_command_prints_the_history(audited, store_url, capsys):
-    assert main(["audit", "show", "R1", "--db", store_url]) == 0
+def test_show_command_prints_the_history(audited, capsys):
+    assert main(["audit", "show", "R1", "--db", audited.url]) == 0
     out = capsys.readouterr().out
     assert "run R1:" in out and "verify_patient" in out and "tech1" in out
-    assert main(["audit", "show", "nope", "--db", store_url]) == 2
+    assert main(["audit", "show", "nope", "--db", audited.url]) == 2
     assert "no run 'nope'" in capsys.readouterr().err
 
 

@@ -30,15 +30,17 @@ def _assess(store, clock, **kw):
     return add_record(store, **values)
 
 
-@pytest.fixture
-def recorded(staff, clock):
+def _build_recorded(staff, clock):
+    backends.add_staff(staff)
     make_run(staff, clock, inducer="WS-17")
     record_skin_reaction(staff, "R1", "left_forearm", ("none", ""), who="tech1", at=clock.utcnow())
     record_skin_reaction(staff, "R1", "right_forearm", ("burn", "5 mm burn at the anode; Dr P told"), who="tech1",
                          at=clock.utcnow())
     _assess(staff, clock)
     assert verify(staff).intact
-    return staff
+
+
+built_source, recorded = backends.built_store(_build_recorded, "recorded")  # both backends; each test on its own copy
 
 
 def test_skin_reactions_are_kept_per_site_with_their_audit_entries(recorded):
@@ -50,9 +52,9 @@ def test_skin_reactions_are_kept_per_site_with_their_audit_entries(recorded):
     assert [tuple(e) for e in entries] == [("skin_reaction", None), ("skin_reaction", "adverse event")]
 
 
-def test_a_correction_is_a_new_row_and_the_latest_counts(recorded, clock):
+def test_a_correction_is_a_new_row_and_the_latest_counts(recorded):
     record_skin_reaction(recorded, "R1", "left_forearm", ("erythema", "faint redness"), who="tech1",
-                         at=clock.utcnow())
+                         at=recorded.clock.utcnow())
     assert run_skin_reactions(recorded, "R1")["left_forearm"].grade == "erythema"
     assert _count(recorded, "skin_reactions") == 3 and verify(recorded).intact
 
@@ -62,10 +64,10 @@ def test_a_correction_is_a_new_row_and_the_latest_counts(recorded, clock):
     (("burn", ""), "R1", "a burn is an adverse event: write what you saw"),
     (("none", ""), "R9", "run R9: no such run"),
 ])
-def test_a_wrong_skin_entry_is_refused_and_nothing_is_written(recorded, clock, check, run_id, message):
+def test_a_wrong_skin_entry_is_refused_and_nothing_is_written(recorded, check, run_id, message):
     rows, entries = _count(recorded, "skin_reactions"), _count(recorded, "audit")
     with pytest.raises(ValidationError, match=message):
-        record_skin_reaction(recorded, run_id, "left_forearm", check, who="tech1", at=clock.utcnow())
+        record_skin_reaction(recorded, run_id, "left_forearm", check, who="tech1", at=recorded.clock.utcnow())
     assert (_count(recorded, "skin_reactions"), _count(recorded, "audit")) == (rows, entries)
 
 
@@ -79,16 +81,16 @@ def test_a_wrong_skin_entry_is_refused_and_nothing_is_written(recorded, clock, c
     ({"done_on": "2027-01-01"}, "date 2027-01-01: is in the future"),
     ({"next_due": "2026-11-01"}, "next due 2026-11-01: must be after the date of this assessment"),
 ])
-def test_a_wrong_competency_record_is_refused_and_nothing_is_written(recorded, clock, change, message):
+def test_a_wrong_competency_record_is_refused_and_nothing_is_written(recorded, change, message):
     rows, entries = _count(recorded, "competency_records"), _count(recorded, "audit")
     with pytest.raises(ValidationError, match=message):
-        _assess(recorded, clock, **change)
+        _assess(recorded, recorded.clock, **change)
     assert (_count(recorded, "competency_records"), _count(recorded, "audit")) == (rows, entries)
 
 
-def test_the_latest_assessment_counts(recorded, clock):
-    _assess(recorded, clock, done_on="2026-11-10", outcome="fail", next_due=None)
-    _assess(recorded, clock, kind="training", done_on="2026-11-12", what="refresher", outcome="pass")
+def test_the_latest_assessment_counts(recorded):
+    _assess(recorded, recorded.clock, done_on="2026-11-10", outcome="fail", next_due=None)
+    _assess(recorded, recorded.clock, kind="training", done_on="2026-11-12", what="refresher", outcome="pass")
     latest = latest_assessment(list_records(recorded, "tech1"))
     assert (latest.done_on, latest.outcome) == (date(2026, 11, 10), "fail")
 
@@ -108,8 +110,8 @@ def test_a_burn_turned_into_no_reaction_is_caught(recorded):
     assert not result.intact and (result.table, result.row) == ("skin_reactions", f"{burn} (run R1)")
 
 
-def test_a_failed_assessment_turned_into_a_pass_is_caught(recorded, clock):
-    failed = _assess(recorded, clock, outcome="fail", next_due=None)
+def test_a_failed_assessment_turned_into_a_pass_is_caught(recorded):
+    failed = _assess(recorded, recorded.clock, outcome="fail", next_due=None)
     _tamper(recorded, "UPDATE competency_records SET outcome = 'pass' WHERE id = :id", id=failed.id)
     result = verify(recorded)
     assert not result.intact and (result.table, result.row) == ("competency_records", str(failed.id))

@@ -15,9 +15,9 @@ from tests.store.backends import make_run
 store_url, store, clock, staff = backends.store_url, backends.store, backends.clock, backends.staff  # both backends
 
 
-@pytest.fixture
-def signed(staff, clock):
+def _build_signed(staff, clock):
     """R1 with readings, reported (performed and reviewed signatures) and amended once (version 2)."""
+    backends.add_staff(staff)
     make_run(staff, clock, chlorides=(45, 48))
     staff.append_readings("R1", [{"site": "left_forearm", "kind": "stimulation_sample", "at": clock.utcnow(),
                                   "t": i / 10, "data": {"t": i / 10, "i": {"value": 1.5, "unit": "mA"}}}
@@ -26,7 +26,9 @@ def signed(staff, clock):
     sign(staff, clock, "R1", "rev1", "review password", "reviewed")
     amend(staff, clock, "R1", "rev1", "review password", changes={"comment": "haemolysed"}, reason="comment")
     assert verify(staff).intact
-    return staff
+
+
+built_source, signed = backends.built_store(_build_signed, "signed")  # both backends; each test on its own copy
 
 
 def _drop_guards(conn):
@@ -189,23 +191,24 @@ def test_a_signed_result_changed_and_rechained_breaks_its_signature_and_the_head
     assert head(signed) != kept
 
 
-def test_verify_command_names_the_first_bad_row_in_one_line(signed, store_url, capsys):
-    assert main(["audit", "verify", "--db", store_url]) == 0
+def test_verify_command_names_the_first_bad_row_in_one_line(signed, capsys):
+    assert main(["audit", "verify", "--db", signed.url]) == 0
     capsys.readouterr()
     _tamper(signed, "UPDATE users SET active = :f WHERE username = 'rev1'", f=False)
-    assert main(["audit", "verify", "--db", store_url]) == 1
+    assert main(["audit", "verify", "--db", signed.url]) == 1
     out = capsys.readouterr().out
     assert out.count("\n") == 1 and out.startswith("audit trail BROKEN at users row rev1: the row was changed")
 
 
-def test_the_head_is_printed_by_a_command_and_on_the_report(signed, store_url, clock, capsys):
+def test_the_head_is_printed_by_a_command_and_on_the_report(signed, capsys):
     from sweattest.outputs.report.stored import stored_record
 
-    assert main(["audit", "head", "--db", store_url]) == 0
+    assert main(["audit", "head", "--db", signed.url]) == 0
     out = capsys.readouterr().out.strip()
     entries = verify(signed).entries
     assert out.startswith(f"audit head: entry {entries} sha256 ") and len(out.rsplit(" ", 1)[1]) == 64
-    assert stored_record(signed, "R1", clock)["audit_head"] == {"entry": entries, "sha256": out.rsplit(" ", 1)[1]}
+    shown = stored_record(signed, "R1", signed.clock)["audit_head"]
+    assert shown == {"entry": entries, "sha256": out.rsplit(" ", 1)[1]}
 
 
 @pytest.mark.parametrize("table, statement", [
