@@ -159,18 +159,19 @@ def pytest_xdist_make_scheduler(config, log):
     from xdist.scheduler import LoadScopeScheduling
 
     class BrowserFirst(LoadScopeScheduling):
+        """The workers' own collection order is kept (the controller sends indexes into it); only the order in
+        which scopes are handed out changes: the browser's first, then the scopes with the most tests."""
+
         def __init__(self, config, log=None):
             super().__init__(config, log)
-            config.option.loadscopereorder = False  # the order is set here: the browser first, then larger scopes
+            config.option.loadscopereorder = True  # the queue by number of tests, largest first
 
         def _split_scope(self, nodeid: str) -> str:
             return BROWSER_SCOPE if nodeid.split("::", 1)[0] in BROWSER_MODULES else super()._split_scope(nodeid)
 
-        def add_node_collection(self, node, collection) -> None:
-            scopes: dict[str, list[str]] = {}
-            for nodeid in collection:
-                scopes.setdefault(self._split_scope(nodeid), []).append(nodeid)
-            order = sorted(scopes, key=lambda scope: (scope != BROWSER_SCOPE, -len(scopes[scope])))
-            super().add_node_collection(node, [nodeid for scope in order for nodeid in scopes[scope]])
+        def _assign_work_unit(self, node) -> None:
+            if BROWSER_SCOPE in self.workqueue:
+                self.workqueue.move_to_end(BROWSER_SCOPE, last=False)
+            super()._assign_work_unit(node)
 
     return BrowserFirst(config, log)
