@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -93,6 +94,9 @@ class Store:
     def __init__(self, url: str, clock: Clock):
         self.url = url
         self.clock = clock
+        #: the driver connection of relaxed (not power-safe) writes on SQLite, kept while the store is open
+        self._relaxed = None
+        self._relaxed_lock = threading.Lock()
         try:
             self.engine = sa.create_engine(url, future=True)
         except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError) as exc:
@@ -111,7 +115,19 @@ class Store:
             raise StoreError(f"cannot open the run store {_safe(url)}: {exc.orig}") from None
 
     def close(self) -> None:
+        with self._relaxed_lock:
+            self.drop_relaxed()
         self.engine.dispose()
+
+    def drop_relaxed(self) -> None:
+        """Give up the connection kept for relaxed writes (``_RelaxedSQLiteWriting``): invalidated, never back
+        in the pool with ``synchronous=NORMAL``."""
+        raw, self._relaxed = self._relaxed, None
+        if raw is not None:
+            with contextlib.suppress(sqlite3.Error, sa.exc.SQLAlchemyError):
+                if raw.driver_connection.in_transaction:
+                    raw.driver_connection.execute("ROLLBACK")
+            raw.invalidate()
 
     # -- writes (each commits before returning) --------------------------------------------------------
     def create_run(self, run_id: str, *, accession: str, method: str, operator: str, patient_mrn: str,
@@ -353,54 +369,49 @@ class _Writing:
 
 
 class _RelaxedSQLiteWriting:
-    """``_Writing(store, power_safe=False)`` on SQLite, on the pooled driver connection itself: the same
-    transaction (BEGIN IMMEDIATE, ``synchronous=NORMAL`` for this commit only, the connection going back to the
-    pool power-safe), without SQLAlchemy's work around each statement, for the readings of a simulated run,
-    written every simulated second. Yields the driver's connection; its errors become ``StoreError``."""
+    """``_Writing(store, power_safe=False)`` on SQLite, on a driver connection the store keeps for it: the same
+    transaction (BEGIN IMMEDIATE) with ``synchronous=NORMAL``, without SQLAlchemy's work around each statement
+    nor a pool checkout, for the readings of a simulated run, written every simulated second. The connection
+    stays out of the pool while the store is open (pooled connections stay power-safe); one write at a time
+    uses it. Yields the driver's connection; its errors become ``StoreError``, and a connection that failed is
+    dropped (the next write opens another)."""
 
     def __init__(self, store: Store):
-        self._engine = store.engine
-        self._url = store.url
-        self._raw = None
+        self._store = store
 
     def _error(self, exc: BaseException) -> StoreError:
-        return StoreError(f"cannot write to the run store {_safe(self._url)}: {exc}")
+        return StoreError(f"cannot write to the run store {_safe(self._store.url)}: {exc}")
 
     def __enter__(self):
+        store = self._store
+        store._relaxed_lock.acquire()
         try:
-            self._raw = self._engine.raw_connection()
-            db = self._raw.driver_connection
-            db.execute("PRAGMA synchronous=NORMAL")  # outside a transaction (SQLite refuses it inside one)
+            if store._relaxed is None:
+                raw = store.engine.raw_connection()
+                store._relaxed = raw
+                raw.driver_connection.execute("PRAGMA synchronous=NORMAL")  # outside a transaction
+            db = store._relaxed.driver_connection
             db.execute("BEGIN IMMEDIATE")
             return db
         except (sa.exc.SQLAlchemyError, sqlite3.Error) as exc:
-            self._release()
+            store.drop_relaxed()
+            store._relaxed_lock.release()
             raise self._error(exc) from None
 
     def __exit__(self, exc_type, exc, tb) -> bool:
-        db = self._raw.driver_connection
+        store = self._store
         try:
-            db.execute("COMMIT" if exc_type is None else "ROLLBACK")
-        except sqlite3.Error as err:
-            if db.in_transaction:
-                with contextlib.suppress(sqlite3.Error):
-                    db.execute("ROLLBACK")
-            raise self._error(err) from None
+            db = store._relaxed.driver_connection
+            try:
+                db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+            except sqlite3.Error as err:
+                store.drop_relaxed()
+                raise self._error(err) from None
         finally:
-            self._release()
+            store._relaxed_lock.release()
         if isinstance(exc, sqlite3.Error):
             raise self._error(exc) from exc
         return False
-
-    def _release(self) -> None:
-        if self._raw is not None:
-            try:
-                self._raw.driver_connection.execute("PRAGMA synchronous=FULL")  # back to the pool power-safe
-            except sqlite3.Error:
-                self._raw.invalidate()  # never back to the pool relaxed: the next write opens a new connection
-            finally:
-                self._raw.close()
-                self._raw = None
 
 
 def _audited(site: str | None, data: dict[str, Any]) -> dict[str, Any]:

@@ -8,7 +8,6 @@ just read. The first row that does not match is named: its table, its key and, w
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Iterator
@@ -17,10 +16,14 @@ from dataclasses import dataclass, field
 from sweattest.record.store.chain import FOLDED
 from sweattest.record.store.guards import PT_TABLES
 from sweattest.record.store.rowhash import COLUMNS, KEYED, select_sql
-from sweattest.record.store.rowhash import row_text as _encode
+from sweattest.record.store.rowhash import digest as row_digest
 from sweattest.record.store.signed import signed_digest
 
 _BATCH = 20_000
+#: Rows read at a time from the tables of packed readings (tens of kB each): a year's blocks are never all
+#: in memory at once.
+_BLOB_BATCH = 200
+_BLOB_TABLES = frozenset({"reading_blocks", "readings_pending"})
 #: Tables in the order they are checked (the run before what belongs to it).
 #: Items of tables no longer stored (``readings``, packed into ``reading_blocks`` by migration 11, which checked
 #: them against the chain first) are not checked.
@@ -68,7 +71,7 @@ def check_rows(raw, dialect: str, items: ChainItems, pending: tuple[int, int, st
     version_hashes: dict[str, list[tuple[int, str]]] = defaultdict(list)
     signatures: list[tuple] = []
     for table in ORDER:
-        rows = _stream(raw, select_sql(table, dialect))
+        rows = _stream(raw, select_sql(table, dialect), _BLOB_BATCH if table in _BLOB_TABLES else _BATCH)
         if table in KEYED:
             count, problem = _keyed(table, rows, items.keyed.get(table, {}), run_hashes if table == "runs" else None)
         else:
@@ -82,12 +85,11 @@ def check_rows(raw, dialect: str, items: ChainItems, pending: tuple[int, int, st
 
 
 def _keyed(table, rows, chained, keep) -> tuple[int, RowProblem | None]:
-    sha, encode = hashlib.sha256, _encode
     seen: set[str] = set()
     for batch in rows:
         for row in batch:
             key = row[0]
-            digest = sha(encode(row).encode()).hexdigest()
+            digest = row_digest(row)
             want = chained.get(key)
             if want is None:
                 return len(seen), RowProblem(table, key, "the row is not in the chain (added behind the program's "
@@ -96,7 +98,7 @@ def _keyed(table, rows, chained, keep) -> tuple[int, RowProblem | None]:
                 return len(seen), RowProblem(table, key, f"the row was changed after entry {want[1]} chained it",
                                              f"hash {want[0][:16]}", f"{digest[:16]}")
             if keep is not None:  # runs: also the hash without the purpose (signatures made before migration 13)
-                keep[key] = (digest, sha(encode(row[:-1]).encode()).hexdigest())
+                keep[key] = (digest, row_digest(row[:-1]))
             seen.add(key)
     if len(seen) != len(chained):
         gone = min(set(chained) - seen)
@@ -107,7 +109,6 @@ def _keyed(table, rows, chained, keep) -> tuple[int, RowProblem | None]:
 
 def check_ranged(table, rows, ranges, keep, signatures) -> tuple[int, RowProblem | None]:
     """Rows with integer ids against the chain's ranges (sorted by first id): each range's fold must match."""
-    sha, encode = hashlib.sha256, _encode
     seen, i, acc, first = 0, 0, "", None
     for batch in rows:
         for row in batch:
@@ -120,17 +121,16 @@ def check_ranged(table, rows, ranges, keep, signatures) -> tuple[int, RowProblem
             if i == len(ranges) or rid < ranges[i][0]:
                 return seen, RowProblem(table, _name(table, row), "the row is not in the chain (added behind the "
                                         "program's back)", "no such row", "a row")
-            text = encode(row)
             if first is None:
                 first = row
             if ranges[i][0] == ranges[i][1]:
-                acc = sha(text.encode()).hexdigest()
+                acc = row_digest(row)
                 if keep is not None:
                     keep[row[1]].append((row[2], acc))
             else:
-                acc = sha((acc + text).encode()).hexdigest()
+                acc = row_digest(row, acc)
                 if keep is not None:
-                    keep[row[1]].append((row[2], sha(text.encode()).hexdigest()))
+                    keep[row[1]].append((row[2], row_digest(row)))
             if signatures is not None:
                 signatures.append(row)
             seen += 1
@@ -181,11 +181,11 @@ def _bindings(signatures, run_hashes, event_hashes, version_hashes) -> RowProble
     return None
 
 
-def _stream(raw, sql: str) -> Iterator[list[tuple]]:
+def _stream(raw, sql: str, batch: int) -> Iterator[list[tuple]]:
     cursor = raw.cursor()
     try:
         cursor.execute(sql)
-        while rows := cursor.fetchmany(_BATCH):
+        while rows := cursor.fetchmany(batch):
             yield rows
     finally:
         cursor.close()
