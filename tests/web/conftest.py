@@ -67,9 +67,10 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """Debian's chromium driven by Playwright, one for the whole session."""
+    """Debian's chromium driven by Playwright, one per test module, with a profile of its own: no cookie or
+    storage of another module's server (all on 127.0.0.1) reaches this module's."""
     import shutil
     import tempfile
 

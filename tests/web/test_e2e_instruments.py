@@ -82,7 +82,10 @@ def prepare(page):
     for box in page.query_selector_all("input[name=item]"):
         box.check()
     page.click("button.primary")
-    page.wait_for_selector("#run, #error", timeout=60000)
+    try:
+        page.wait_for_selector("#run, #error", timeout=60000)
+    except playwright_api.TimeoutError:
+        raise AssertionError(f"no run started: {page.url} shows {page.inner_text('body')[:600]!r}") from None
     assert page.query_selector("#error") is None, page.inner_text("#error")  # e.g. an instrument that did not answer
 
 
