@@ -7,8 +7,11 @@ CI=true or SWEATTEST_REQUIRE_POSTGRES=1: then an unreachable server fails the te
 
 from __future__ import annotations
 
+import atexit
 import os
+import queue
 import shutil
+import threading
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -54,13 +57,69 @@ def drop_schema(admin: sa.Engine, name: str) -> None:
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def store_url(request, tmp_path):
+def store_url(request, tmp_path, tmp_path_factory):
+    """An empty store's URL; when the test opens it as ``store``, a copy of a store migrated once per worker
+    process (the migrations are the same for every test), so that the test starts at once."""
+    opened = "store" in request.fixturenames
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'runs.db'}"
+        path = tmp_path / "runs.db"
+        if opened:
+            shutil.copyfile(_migrated_sqlite(tmp_path_factory), path)
+        yield f"sqlite:///{path}"
+        return
+    if opened:
+        admin, database = _postgres_database(template=_migrated_postgres())
+        yield _database_url(database)
+        _drop_later(admin, database)
         return
     url, admin, name = postgres_schema_url()
     yield url
     drop_schema(admin, name)
+
+
+#: Stores migrated once per worker process, copied by ``store_url`` for each test that opens a store.
+_MIGRATED: dict[str, Any] = {}
+
+
+def _migrated_sqlite(tmp_path_factory) -> Path:
+    if "sqlite" not in _MIGRATED:
+        path = tmp_path_factory.mktemp("migrated") / "runs.db"
+        Store(f"sqlite:///{path}", VirtualClock(start=START)).close()
+        _MIGRATED["sqlite"] = path
+    return _MIGRATED["sqlite"]
+
+
+def _migrated_postgres() -> str:
+    if "postgres" not in _MIGRATED:
+        admin, database = _postgres_database()
+        Store(_database_url(database), VirtualClock(start=START)).close()
+        _MIGRATED["postgres"] = database
+        atexit.register(_drop_database, admin, database)
+    return _MIGRATED["postgres"]
+
+
+#: Databases copied for tests, dropped by a thread of their own (a drop waits on the server's checkpoint; the
+#: next test need not), and every one dropped before the worker exits.
+_DROPS: queue.Queue = queue.Queue()
+
+
+def _drop_later(admin: sa.Engine, name: str) -> None:
+    if getattr(_drop_later, "thread", None) is None:
+        _drop_later.thread = threading.Thread(target=_dropper, name="drop-test-databases", daemon=True)
+        _drop_later.thread.start()
+        atexit.register(_DROPS.join)
+    _DROPS.put((admin, name))
+
+
+def _dropper() -> None:
+    while True:
+        admin, name = _DROPS.get()
+        try:
+            _drop_database(admin, name)
+        except sa.exc.SQLAlchemyError:
+            pass  # a test database left behind: harmless, and never one a later test reuses
+        finally:
+            _DROPS.task_done()
 
 
 def built_store(build: Callable[[Store, VirtualClock], Any], name: str):
@@ -106,7 +165,7 @@ def built_store(build: Callable[[Store, VirtualClock], Any], name: str):
         yield store
         store.close()
         if admin is not None:
-            _drop_database(admin, database)
+            _drop_later(admin, database)
 
     return source, copy
 
