@@ -31,8 +31,9 @@ from sweattest.core.protocol import load_protocol  # noqa: E402
 from sweattest.record.audit import verify  # noqa: E402
 from sweattest.record.signoff import _insert_signature  # noqa: E402
 from sweattest.record.store import open_store, schema  # noqa: E402
-from sweattest.record.store.chain import append_audit, fold_readings, lock_head  # noqa: E402
+from sweattest.record.store.chain import append_audit  # noqa: E402
 from sweattest.record.store.pending_readings import PENDING_LEVEL, block  # noqa: E402
+from sweattest.record.store.pending_readings import write as write_pending  # noqa: E402
 from sweattest.record.store.rowhash import keyed_item, range_item  # noqa: E402
 from sweattest.record.store.types import UTCDateTime  # noqa: E402
 from sweattest.record.users import User, add_user  # noqa: E402
@@ -116,9 +117,9 @@ def _readings(conn, run_id: str, site: str, at: datetime, write_every: float) ->
         committed = _UTC_TEXT(at + timedelta(seconds=(k + per_write) / POLL_HZ), None)
         writes.append(block(run_id, site, "stimulation_sample", [(committed, t, d) for t, d in
                                                                   samples[k:k + per_write]], level=PENDING_LEVEL))
-    head = lock_head(conn)
-    conn.execute(schema.readings_pending.insert(), writes)
-    fold_readings(conn, head)  # folds the writes in id order: the same fold as one call after each write
+    # the store's own write of pending rows (Store.append_readings), all the site's writes at once: the same
+    # fold, in id order, as one call after each write
+    write_pending(conn.connection.driver_connection, conn.dialect.name, writes)
 
 
 @cache

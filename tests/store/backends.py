@@ -122,12 +122,12 @@ def _dropper() -> None:
             _DROPS.task_done()
 
 
-def built_store(build: Callable[[Store, VirtualClock], Any], name: str):
+def built_store(build: Callable[[Store, VirtualClock], None], name: str):
     """Fixtures giving each test its own copy of the store that ``build(store, clock)`` fills, built once per
     test module and backend: ``name`` (the copy, opened on a virtual clock where the build left it; its URL is
-    ``.url``, its clock ``.clock`` and what ``build`` returned ``.built``) and ``built_source`` (the store built,
-    never opened by a test; one per module). A copy is a file copy on SQLite and ``CREATE DATABASE ...
-    TEMPLATE`` on PostgreSQL, so a test may write to it."""
+    ``.url`` and its clock ``.clock``) and ``built_source`` (the store built, never opened by a test; one per
+    module). A copy is a file copy on SQLite and ``CREATE DATABASE ... TEMPLATE`` on PostgreSQL, so a test may
+    write to it."""
 
     @pytest.fixture(scope="module", params=["sqlite", "postgres"], name="built_source")
     def source(request, tmp_path_factory):
@@ -141,17 +141,17 @@ def built_store(build: Callable[[Store, VirtualClock], Any], name: str):
         try:
             store = Store(url, clock)
             try:
-                result = build(store, clock)
+                build(store, clock)
             finally:
                 store.close()
-            yield (path if request.param == "sqlite" else database), clock.utcnow(), result
+            yield (path if request.param == "sqlite" else database), clock.utcnow()
         finally:
             if request.param == "postgres":
                 _drop_database(admin, database)
 
     @pytest.fixture(name=name)
     def copy(built_source, tmp_path):
-        source, at, result = built_source
+        source, at = built_source
         if isinstance(source, Path):
             target = tmp_path / source.name
             shutil.copyfile(source, target)
@@ -161,7 +161,6 @@ def built_store(build: Callable[[Store, VirtualClock], Any], name: str):
             admin, database = _postgres_database(template=source)
             url = _database_url(database)
         store = Store(url, VirtualClock(start=at))
-        store.built = result
         yield store
         store.close()
         if admin is not None:

@@ -23,7 +23,6 @@ import sqlalchemy as sa
 
 from sweattest.record.store import schema
 from sweattest.record.store.pending_readings import seal
-from sweattest.record.store.rowhash import fold, read_rows
 from sweattest.record.store.types import UTCDateTime
 
 _dumps = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str).encode
@@ -83,27 +82,3 @@ def append_audit(conn: sa.Connection, *, who: str, what: str, at: datetime, run_
     conn.execute(head.update().where(head.c.id == 1).values(last_hash=digest, readings_from=pending,
                                                             readings_acc=None))
     return last_id
-
-
-_head = schema.audit_head
-#: The head row's lock (a no-op update) taken before readings are inserted, returning its pending fold.
-_LOCK_HEAD = (_head.update().where(_head.c.id == 1).values(last_id=_head.c.last_id)
-              .returning(_head.c.readings_to, _head.c.readings_acc))
-_SET_FOLD = _head.update().where(_head.c.id == 1).values(readings_to=sa.bindparam("upto"),
-                                                         readings_acc=sa.bindparam("acc"))
-
-
-def lock_head(conn: sa.Connection) -> tuple[int, str | None]:
-    """Take the head row's lock before inserting readings, so their ids follow the order they are folded in;
-    returns the head's pending fold (the last reading row folded, the fold) for ``fold_readings``."""
-    pending, acc = conn.execute(_LOCK_HEAD).one()
-    return pending, acc
-
-
-def fold_readings(conn: sa.Connection, head: tuple[int, str | None]) -> None:
-    """Fold the readings inserted since the head's last one into its pending digest (after ``lock_head``, which
-    gave ``head``, and the insert, in the same transaction); the next audit entry seals it."""
-    pending, acc = head
-    rows = read_rows(conn, FOLDED, "id > :after", after=pending)
-    if rows:
-        conn.execute(_SET_FOLD, {"upto": rows[-1][0], "acc": fold(rows, acc or "")})

@@ -48,9 +48,11 @@ def _statements(dialect: str) -> tuple[str, str, str, str]:
 
 def write(db, dialect: str, blocks: list[dict]) -> None:
     """Insert ``blocks`` (from ``block``) into ``readings_pending`` and fold them into the head, inside the
-    caller's write transaction on ``db``, the driver's connection: what ``chain.lock_head``, the insert and
-    ``chain.fold_readings`` do, in four statements on the driver's cursor (a stimulation writes every second;
-    this keeps each write cheap). The driver's errors are raised as they are; the caller rolls back."""
+    caller's write transaction on ``db``, the driver's connection, in four statements on its cursor (a
+    stimulation writes every second; this keeps each write cheap): the head row's lock (a no-op update, so the
+    rows' ids follow the order they are folded in) returning its pending fold, the insert, the new rows read
+    back as ``audit verify`` reads them, and their fold into the head (the next audit entry seals them). The
+    driver's errors are raised as they are; the caller rolls back."""
     lock, insert, select, set_fold = _statements(dialect)
     to_text = _UTC_TEXT.process_bind_param
     values = [(b["run_id"], b["site"], b["kind"], to_text(b["at"], None), b["t_first"], b["t_last"], b["n"],
