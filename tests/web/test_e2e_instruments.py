@@ -73,8 +73,12 @@ def prepare(page):
     page.fill("input[name=mrn]", "MRN0012345")  # field by field: the scanner's keyboard flow is test_e2e_browser's
     page.fill("input[name=dob]", "2025-06-01")
     page.press("input[name=dob]", "Enter")
+    # each click waits for its step's page: a click before the page has loaded would answer the previous step
+    page.wait_for_selector("h1:text('Eligibility')")
     page.click("button.primary")  # eligibility: nothing applies
+    page.wait_for_selector("h1:text('Method and sites')")
     page.click("button.primary")  # method and sites as ordered
+    page.wait_for_selector("h1:text('Pilocarpine lot')")
     page.fill("input[name=lot]", "PG1234")
     page.fill("input[name=expires]", "2099-12-31")
     page.press("input[name=expires]", "Enter")
