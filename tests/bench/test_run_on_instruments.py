@@ -26,10 +26,10 @@ CHLORIDE = {"1": "45 mmol/L", "2": "48 mmol/L"}  # by channel: left forearm, rig
 
 
 def short_method(tmp_path: Path) -> Path:
-    """Macroduct with a short stimulation and collection (2 min, 6 min)."""
+    """Macroduct with a short stimulation and collection (90 s and 6 min)."""
     text = (ROOT / "protocols" / "macroduct.toml").read_text(encoding="utf-8")
     text = text.replace('name = "macroduct"', 'name = "macroduct_short"')
-    text = re.sub(r'duration = \{ value = "5 min"', 'duration = { value = "2 min"', text)
+    text = re.sub(r'duration = \{ value = "5 min"', 'duration = { value = "90 s"', text)
     text = re.sub(r'max_time = \{ value = "30 min"', 'max_time = { value = "6 min"', text)
     path = tmp_path / "macroduct_short.toml"
     path.write_text(text, encoding="utf-8")
@@ -116,7 +116,7 @@ def test_scpi_inducer_and_line_analyzer_on_pseudo_terminals(monkeypatch, tmp_pat
     assert ready.data["instruments"]["inducer"]["identity"] == "SWEATTEST IND-2 SIM serial 000003 firmware 1.0"
     finished = [e for e in events if e.kind == "finish_stimulation"]
     assert [e.data["output_off_confirmed"] for e in finished] == [True, True]
-    assert len(readings) >= 2 * 1190  # ten readings a second for two minutes, on each site, over the serial line
+    assert len(readings) >= 2 * 890  # ten readings a second for 90 s, on each site, over the serial line
     assert "Files written to" in out and "interpretation:" in out
     assert any("load sample" in prompt for prompt, _ in tech.answered)
 
@@ -145,7 +145,7 @@ def test_standalone_inducer_and_manual_analyzer_typed_twice(monkeypatch, tmp_pat
     assert "not accepted: " in out and "use a decimal point" in out or "45,5" in out
     assert "the two entries disagree (45.5 mmol/L and 45.6 mmol/L)" in out
     prompts = [p for p, _ in tech.answered]
-    assert any(p.startswith("Press START on the inducer for left forearm (1.5 mA for 2 min)") for p in prompts)
+    assert any(p.startswith("Press START on the inducer for left forearm (1.5 mA for 1.5 min)") for p in prompts)
     assert any("Did it complete without an error light?" in p for p in prompts)
 
 

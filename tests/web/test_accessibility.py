@@ -96,29 +96,43 @@ def inject_axe(page) -> None:
         page.evaluate(AXE.read_text(encoding="utf-8") + "\n;0")
 
 
-def check(page, name: str, shots: Path, viewport: str) -> list[str]:
-    """The problems of the screen shown now (empty: none); saves its screenshot."""
+def check(page, name: str, shots: Path) -> list[str]:
+    """The problems of the screen shown now (empty: none), at each window size in turn; saves a screenshot at
+    each. The keyboard's first stop is where the page put the focus when it loaded, at every size."""
     page.wait_for_load_state()
+    page.evaluate("window.a11yFirstFocus = document.activeElement")
+    problems = []
+    for viewport, size in VIEWPORTS.items():
+        page.set_viewport_size(size)
+        page.evaluate("(e => e && e !== document.body ? e.focus() : document.activeElement.blur())"
+                      "(window.a11yFirstFocus)")
+        problems += [f"{name} ({viewport}): {problem}" for problem in check_at_size(page, name, shots, viewport)]
+    return problems
+
+
+def check_at_size(page, name: str, shots: Path, viewport: str) -> list[str]:
+    """The problems of the screen shown now at the window's present size."""
     page.screenshot(path=str(shots / f"a11y-{viewport}-{name}.png"), full_page=True, timeout=SHOT_TIMEOUT_MS)
     problems = []
-    inject_axe(page)
+    if not page.evaluate("typeof axe !== 'undefined'"):  # loaded once per page
+        inject_axe(page)
     found = page.evaluate("""async (tags) => {
         const r = await axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']});
         if (r.passes.length < 5) return ["did not run its rules"];
         return r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
             .map(v => v.id + ' (' + v.impact + '): ' + v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | '));
     }""", WCAG_AA)
-    problems += [f"{name}: axe {v}" for v in found]
+    problems += [f"axe {v}" for v in found]
     wide = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
     if wide > 0:
-        problems.append(f"{name}: scrolls sideways by {wide} px")
+        problems.append(f"scrolls sideways by {wide} px")
     small = page.evaluate("""(sel) => [...document.querySelectorAll(sel)].filter(e => e.getClientRects().length)
         .map(e => [e, ((e.type === 'checkbox' || e.type === 'radio') && e.closest('label') || e)
                       .getBoundingClientRect()])
         .filter(([e, r]) => r.width < 44 || r.height < 44)
         .map(([e, r]) => `${e.tagName.toLowerCase()} ${e.name || e.id || e.textContent.trim().slice(0, 20)} `
                          + `${Math.round(r.width)}x${Math.round(r.height)}`)""", CONTROLS)
-    problems += [f"{name}: target under 44x44 px: {s}" for s in small]
+    problems += [f"target under 44x44 px: {s}" for s in small]
     controls = page.evaluate("!!document.querySelector('a[href], button, input:not([type=hidden]), select')")
     # a step's primary action has the focus when the page loads (a scanner's Enter confirms it): that is the
     # first stop; the others follow it (Shift+Tab, since the action bar is the last thing on the page)
@@ -133,10 +147,10 @@ def check(page, name: str, shots: Path, viewport: str) -> list[str]:
                 ? '' : (e.tagName + ' ' + (e.name || e.textContent.trim().slice(0, 20))); }""")
         if unfocused == "end":
             if stop == 0 and controls:
-                problems.append(f"{name}: the keyboard reaches no control")
+                problems.append("the keyboard reaches no control")
             break
         if unfocused:
-            problems.append(f"{name}: keyboard focus not visible on {unfocused}")
+            problems.append(f"keyboard focus not visible on {unfocused}")
     return problems
 
 
@@ -178,10 +192,8 @@ def live_screens(page, visit) -> None:
     assert {"stimulation", "alarm"} <= seen, seen
 
 
-@pytest.mark.parametrize("viewport", list(VIEWPORTS))
-def test_every_screen_meets_wcag_aa_without_sideways_scrolling(page, site, shots, viewport):
+def test_every_screen_meets_wcag_aa_without_sideways_scrolling(page, site, shots):
     base = site["base"]
-    page.set_viewport_size(VIEWPORTS[viewport])
     page.context.clear_cookies()
     problems = []
 
@@ -190,7 +202,7 @@ def test_every_screen_meets_wcag_aa_without_sideways_scrolling(page, site, shots
             page.goto(base + path)
         for attempt in range(3):  # a bench screen may reload itself when its step changes: check it again
             try:
-                problems.extend(check(page, name, shots, viewport))
+                problems.extend(check(page, name, shots))
                 return
             except playwright_api.Error as exc:
                 if "context was destroyed" not in str(exc) or attempt == 2:
