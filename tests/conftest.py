@@ -15,7 +15,24 @@ from unittest import mock
 import pytest
 from hypothesis import settings as hypothesis_settings
 
-from sweattest.bench.demo import DEMO_ORDER, DEMO_SCENARIO
+# Compiled modules are written even where the environment asks for none (PYTHONDONTWRITEBYTECODE): the test
+# modules' rewritten asserts are then kept between the suite's processes, and the processes the tests start
+# (stations, simulators, command lines) load the package compiled instead of compiling it again each time.
+sys.dont_write_bytecode = False
+
+from sweattest.bench.demo import DEMO_ORDER, DEMO_SCENARIO  # noqa: E402
+from sweattest.record import users  # noqa: E402
+
+#: The product's scrypt cost. The tests hash their users' passwords at a low cost instead: a stored hash names
+#: the cost it was made with, so every check (in the test process or a command it starts) reads it back and the
+#: same code runs; tests/test_users.py checks the product's cost with the ``product_password_cost`` fixture.
+PRODUCT_SCRYPT_N = users.SCRYPT_N
+users.SCRYPT_N = 2**4
+
+
+@pytest.fixture
+def product_password_cost(monkeypatch):
+    monkeypatch.setattr(users, "SCRYPT_N", PRODUCT_SCRYPT_N)
 
 # Property tests check what holds, not how fast: a worker sharing two cores with another (`-n 2`) may take a
 # few hundred milliseconds over one example, which is no failure.

@@ -12,7 +12,7 @@ from tests.store import backends
 store_url, store, clock = backends.store_url, backends.store, backends.clock  # both backends
 
 
-def test_a_user_signs_in_with_their_password_only(store):
+def test_a_user_signs_in_with_their_password_only(store, product_password_cost):
     user = add_user(store, "rev1", "Rita Reviewer", "reviewer", "correct horse", actor="admin")
     assert user == User("rev1", "Rita Reviewer", "reviewer", True)
     assert authenticate(store, "rev1", "correct horse") == user
