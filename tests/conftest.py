@@ -34,7 +34,7 @@ users.SCRYPT_N = 2**4
 def product_password_cost(monkeypatch):
     monkeypatch.setattr(users, "SCRYPT_N", PRODUCT_SCRYPT_N)
 
-# Property tests check what holds, not how fast: a worker sharing two cores with another (`-n 2`) may take a
+# Property tests check what holds, not how fast: a worker sharing two cores with others (`-n 3`) may take a
 # few hundred milliseconds over one example, which is no failure.
 hypothesis_settings.register_profile("suite", deadline=None)
 hypothesis_settings.load_profile("suite")
@@ -152,9 +152,9 @@ def simulators():
     sims.stop()
 
 
-#: The test modules that drive the browser. Run in parallel (the README's `-n 2 --dist loadscope`), they all go to
-#: one worker, first, as one unit (one chromium, never two side by side), while the other worker takes the other
-#: modules, a module at a time (its module fixtures made once).
+#: The test modules that drive the browser. Run in parallel (the README's `-n 3 --dist loadscope`), they all go to
+#: one worker, first, as one unit (one chromium, never two side by side), while the other workers take the other
+#: modules, a module at a time (their module fixtures made once).
 BROWSER_MODULES = frozenset({"tests/web/test_accessibility.py", "tests/web/test_e2e_browser.py",
                              "tests/web/test_e2e_instruments.py"})
 BROWSER_SCOPE = "browser"
