@@ -66,23 +66,32 @@ def wired_server(tmp_path, simulators):
     next(server, None)
 
 
+def step(page, heading: str) -> None:
+    """Wait for the step headed ``heading``; if it does not come, say what the screen shows instead."""
+    try:
+        page.wait_for_selector(f"h1:text('{heading}')")
+    except playwright_api.TimeoutError:
+        raise AssertionError(f"no {heading!r} step: {page.url} shows {page.inner_text('body')[:600]!r}") from None
+
+
 def prepare(page):
     page.click("#new-test")
     page.fill("input[name=accession]", "ST-2026-000123")
     page.keyboard.press("Enter")
+    step(page, "Patient identity")
     page.fill("input[name=mrn]", "MRN0012345")  # field by field: the scanner's keyboard flow is test_e2e_browser's
     page.fill("input[name=dob]", "2025-06-01")
     page.press("input[name=dob]", "Enter")
     # each click waits for its step's page: a click before the page has loaded would answer the previous step
-    page.wait_for_selector("h1:text('Eligibility')")
+    step(page, "Eligibility")
     page.click("button.primary")  # eligibility: nothing applies
-    page.wait_for_selector("h1:text('Method and sites')")
+    step(page, "Method and sites")
     page.click("button.primary")  # method and sites as ordered
-    page.wait_for_selector("h1:text('Pilocarpine lot')")
+    step(page, "Pilocarpine lot")
     page.fill("input[name=lot]", "PG1234")
     page.fill("input[name=expires]", "2099-12-31")
     page.press("input[name=expires]", "Enter")
-    page.wait_for_selector("text=Electrode placement")
+    step(page, "Electrode placement")
     for box in page.query_selector_all("input[name=item]"):
         box.check()
     page.click("button.primary")
