@@ -34,6 +34,7 @@ users.SCRYPT_N = 2**4
 def product_password_cost(monkeypatch):
     monkeypatch.setattr(users, "SCRYPT_N", PRODUCT_SCRYPT_N)
 
+
 # Property tests check what holds, not how fast: a worker sharing two cores with others (`-n 3`) may take a
 # few hundred milliseconds over one example, which is no failure.
 hypothesis_settings.register_profile("suite", deadline=None)

@@ -8,12 +8,13 @@ CI=true or SWEATTEST_REQUIRE_POSTGRES=1: then an unreachable server fails the te
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import queue
 import shutil
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -60,17 +61,13 @@ def drop_schema(admin: sa.Engine, name: str) -> None:
 def store_url(request, tmp_path, tmp_path_factory):
     """An empty store's URL; when the test opens it as ``store``, a copy of a store migrated once per worker
     process (the migrations are the same for every test), so that the test starts at once."""
-    opened = "store" in request.fixturenames
-    if request.param == "sqlite":
-        path = tmp_path / "runs.db"
-        if opened:
-            shutil.copyfile(_migrated_sqlite(tmp_path_factory), path)
-        yield f"sqlite:///{path}"
+    if "store" in request.fixturenames:
+        migrated = _migrated_sqlite(tmp_path_factory) if request.param == "sqlite" else _migrated_postgres()
+        with _copy_of(migrated, tmp_path) as url:
+            yield url
         return
-    if opened:
-        admin, database = _postgres_database(template=_migrated_postgres())
-        yield _database_url(database)
-        _drop_later(admin, database)
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'runs.db'}"
         return
     url, admin, name = postgres_schema_url()
     yield url
@@ -103,10 +100,14 @@ def _migrated_postgres() -> str:
 _DROPS: queue.Queue = queue.Queue()
 
 
+_DROPPER: threading.Thread | None = None
+
+
 def _drop_later(admin: sa.Engine, name: str) -> None:
-    if getattr(_drop_later, "thread", None) is None:
-        _drop_later.thread = threading.Thread(target=_dropper, name="drop-test-databases", daemon=True)
-        _drop_later.thread.start()
+    global _DROPPER
+    if _DROPPER is None:
+        _DROPPER = threading.Thread(target=_dropper, name="drop-test-databases", daemon=True)
+        _DROPPER.start()
         atexit.register(_DROPS.join)
     _DROPS.put((admin, name))
 
@@ -152,21 +153,28 @@ def built_store(build: Callable[[Store, VirtualClock], None], name: str):
     @pytest.fixture(name=name)
     def copy(built_source, tmp_path):
         source, at = built_source
-        if isinstance(source, Path):
-            target = tmp_path / source.name
-            shutil.copyfile(source, target)
-            url = f"sqlite:///{target}"
-            admin = None
-        else:
-            admin, database = _postgres_database(template=source)
-            url = _database_url(database)
-        store = Store(url, VirtualClock(start=at))
-        yield store
-        store.close()
-        if admin is not None:
-            _drop_later(admin, database)
+        with _copy_of(source, tmp_path) as url:
+            store = Store(url, VirtualClock(start=at))
+            yield store
+            store.close()
 
     return source, copy
+
+
+@contextlib.contextmanager
+def _copy_of(source: Path | str, tmp_path: Path) -> Iterator[str]:
+    """The URL of a copy of ``source`` (a SQLite file, or a PostgreSQL database's name) for one test: a file
+    copy in ``tmp_path``, or ``CREATE DATABASE ... TEMPLATE``, dropped after the test by ``_drop_later``."""
+    if isinstance(source, Path):
+        target = tmp_path / source.name
+        shutil.copyfile(source, target)
+        yield f"sqlite:///{target}"
+        return
+    admin, database = _postgres_database(template=source)
+    try:
+        yield _database_url(database)
+    finally:
+        _drop_later(admin, database)
 
 
 def _postgres_database(template: str | None = None) -> tuple[sa.Engine, str]:
