@@ -66,12 +66,16 @@ def wired_server(tmp_path, simulators):
     next(server, None)
 
 
-def step(page, heading: str) -> None:
-    """Wait for the step headed ``heading``; if it does not come, say what the screen shows instead."""
+def shown(page, selector: str, what: str, timeout_ms: float = 30000) -> None:
+    """Wait for ``selector``; if it does not come, say what the screen shows instead."""
     try:
-        page.wait_for_selector(f"h1:text('{heading}')")
+        page.wait_for_selector(selector, timeout=timeout_ms)
     except playwright_api.TimeoutError:
-        raise AssertionError(f"no {heading!r} step: {page.url} shows {page.inner_text('body')[:600]!r}") from None
+        raise AssertionError(f"no {what}: {page.url} shows {page.inner_text('body')[:600]!r}") from None
+
+
+def step(page, heading: str) -> None:
+    shown(page, f"h1:text('{heading}')", f"{heading!r} step")
 
 
 def prepare(page):
@@ -95,10 +99,7 @@ def prepare(page):
     for box in page.query_selector_all("input[name=item]"):
         box.check()
     page.click("button.primary")
-    try:
-        page.wait_for_selector("#run, #error", timeout=60000)
-    except playwright_api.TimeoutError:
-        raise AssertionError(f"no run started: {page.url} shows {page.inner_text('body')[:600]!r}") from None
+    shown(page, "#run, #error", "run started", timeout_ms=60000)
     assert page.query_selector("#error") is None, page.inner_text("#error")  # e.g. an instrument that did not answer
 
 
