@@ -149,7 +149,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3000)
     parser.add_argument("--write-every", type=float, default=0.5)
     parser.add_argument("--keep", type=Path, help="keep the store at this path")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, to check that the benchmark runs")
     args = parser.parse_args()
+    if args.quick:
+        args.runs = 30
     with tempfile.TemporaryDirectory() as tmp:
         path = args.keep or Path(tmp) / "year.db"
         url = f"sqlite:///{path}"

@@ -68,7 +68,10 @@ def main() -> int:
     parser.add_argument("--trials", type=int, default=200)
     parser.add_argument("--speed", type=float, default=1200)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, to check that the benchmark runs")
     args = parser.parse_args()
+    if args.quick:
+        args.trials = 4
     rng = random.Random(args.seed)
     totals: Counter = Counter()
     phases: Counter = Counter()

@@ -102,7 +102,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--load-s", type=float, default=8.0, help="seconds of stimulation measured, each case")
     parser.add_argument("--rate", type=float, default=50.0, help="pages a second asked of the web server")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, to check that the benchmark runs")
     args = parser.parse_args()
+    if args.quick:
+        args.faults = 5; args.runs = 1; args.load_s = 2.0
 
     clock = RealClock()
     sim = InducerSim(clock, channels=1, seed=args.seed)

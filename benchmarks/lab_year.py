@@ -171,7 +171,10 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=max(1, min(2, os.cpu_count() or 1)))
     ap.add_argument("--samples", type=int, default=7, help="instant runs timed alone (median)")
     ap.add_argument("--keep", type=Path, help="keep the store at this path (it must not exist)")
+    ap.add_argument("--quick", action="store_true", help="tiny sizes, to check that the benchmark runs")
     args = ap.parse_args()
+    if args.quick:
+        args.runs = 30; args.workers = 1; args.samples = 1
     folder = tempfile.TemporaryDirectory(prefix="sweattest-lab-year-")
     path = args.keep or Path(folder.name) / "lab_year.db"
     drop = Path(folder.name) / "lims"

@@ -37,7 +37,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--orders", type=int, default=300)
     parser.add_argument("--results", type=int, default=300)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, to check that the benchmark runs")
     args = parser.parse_args()
+    if args.quick:
+        args.orders = 20; args.results = 20
     with tempfile.TemporaryDirectory() as tmp:
         clock = RealClock()
         store = open_store(f"sqlite:///{Path(tmp) / 'runs.db'}", clock)

@@ -98,7 +98,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=1_000_000)
     ap.add_argument("--keep", type=Path, help="keep the database at this path")
+    ap.add_argument("--quick", action="store_true", help="tiny sizes, to check that the benchmark runs")
     args = ap.parse_args()
+    if args.quick:
+        args.runs = 2000
     folder = tempfile.TemporaryDirectory(prefix="sweattest-qa-scale-")
     path = args.keep or Path(folder.name) / "qa_scale.db"
     try:

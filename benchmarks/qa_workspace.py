@@ -32,7 +32,10 @@ from tests.store.backends import START, make_run  # noqa: E402
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=100_000)
+    ap.add_argument("--quick", action="store_true", help="tiny sizes, to check that the benchmark runs")
     args = ap.parse_args()
+    if args.quick:
+        args.runs = 1000
     with tempfile.TemporaryDirectory(prefix="sweattest-qa-workspace-") as folder:
         path = Path(folder) / "many.db"
         _, build_s = timed(lambda: build(path, args.runs))

@@ -90,7 +90,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--screens", type=int, default=10)
     parser.add_argument("--window", type=float, default=10.0, help="seconds measured, with and without screens")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, to check that the benchmark runs")
     args = parser.parse_args()
+    if args.quick:
+        args.screens = 2; args.window = 2.0
 
     taken: dict[tuple[str, float], float] = {}
     original = RunView.reading
@@ -108,8 +111,11 @@ def main() -> None:
         app = create_app(store, clock, accounts, simulate=True, pace=1.0)
         server, thread, base = _serve(app)
         bench = app.state.web.bench
-        order = parse_order(DEMO_ORDER | {"operator": TECH})
-        run_ids = [bench.start(order, scenario_for("normal", order.sites), TECH) for _ in range(args.screens)]
+        # one patient each: a second run of one accession is a repeat test, which the service asks to be named
+        orders = [parse_order(DEMO_ORDER | {"operator": TECH, "accession": f"UI-LIVE-{i:03d}",
+                                            "patient": DEMO_ORDER["patient"] | {"mrn": f"MRNUI{i:05d}"}})
+                  for i in range(args.screens)]
+        run_ids = [bench.start(order, scenario_for("normal", order.sites), TECH) for order in orders]
         while not all(bench.session(r).view.stimulating for r in run_ids):
             bench.session(run_ids[0]).thread.join(timeout=0.05)  # until every run stimulates
 
