@@ -105,7 +105,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="tiny sizes, to check that the benchmark runs")
     args = parser.parse_args()
     if args.quick:
-        args.faults = 5; args.runs = 1; args.load_s = 2.0
+        args.faults = 5
+        args.runs = 1
+        args.load_s = 2.0
 
     clock = RealClock()
     sim = InducerSim(clock, channels=1, seed=args.seed)

@@ -174,7 +174,9 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="tiny sizes, to check that the benchmark runs")
     args = ap.parse_args()
     if args.quick:
-        args.runs = 30; args.workers = 1; args.samples = 1
+        args.runs = 30
+        args.workers = 1
+        args.samples = 1
     folder = tempfile.TemporaryDirectory(prefix="sweattest-lab-year-")
     path = args.keep or Path(folder.name) / "lab_year.db"
     drop = Path(folder.name) / "lims"

@@ -40,7 +40,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="tiny sizes, to check that the benchmark runs")
     args = parser.parse_args()
     if args.quick:
-        args.orders = 20; args.results = 20
+        args.orders = 20
+        args.results = 20
     with tempfile.TemporaryDirectory() as tmp:
         clock = RealClock()
         store = open_store(f"sqlite:///{Path(tmp) / 'runs.db'}", clock)

@@ -93,7 +93,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="tiny sizes, to check that the benchmark runs")
     args = parser.parse_args()
     if args.quick:
-        args.screens = 2; args.window = 2.0
+        args.screens = 2
+        args.window = 2.0
 
     taken: dict[tuple[str, float], float] = {}
     original = RunView.reading
