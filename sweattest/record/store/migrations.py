@@ -233,6 +233,31 @@ def _people(conn: sa.Connection) -> None:
     guards.create(conn, guards.PEOPLE_TABLES, guards.PEOPLE_TABLES)
 
 
+def _reorder_cancelled(conn: sa.Connection) -> None:
+    """An accession whose order was cancelled may be ordered again: ``lis_orders.placer`` indexed, no longer
+    unique (PostgreSQL drops the constraint; SQLite, which cannot, copies the table into one without it)."""
+    inspector = sa.inspect(conn)
+    unique = [u for u in inspector.get_unique_constraints("lis_orders") if u["column_names"] == ["placer"]]
+    indexed = any(i["column_names"] == ["placer"] and not i.get("unique") for i in inspector.get_indexes("lis_orders"))
+    unique_index = [i["name"] for i in inspector.get_indexes("lis_orders")
+                    if i["column_names"] == ["placer"] and i.get("unique")]
+    if conn.dialect.name == "postgresql":
+        for constraint in unique:
+            conn.exec_driver_sql(f'ALTER TABLE lis_orders DROP CONSTRAINT "{constraint["name"]}"')
+        for name in unique_index:
+            conn.exec_driver_sql(f'DROP INDEX "{name}"')
+    elif unique or unique_index:
+        conn.exec_driver_sql("ALTER TABLE lis_orders RENAME TO lis_orders_v10")
+        conn.exec_driver_sql("DROP INDEX IF EXISTS ix_lis_orders_state")
+        schema.lis_orders.create(conn)
+        columns = ", ".join(c.name for c in schema.lis_orders.columns)
+        conn.exec_driver_sql(f"INSERT INTO lis_orders ({columns}) SELECT {columns} FROM lis_orders_v10")
+        conn.exec_driver_sql("DROP TABLE lis_orders_v10")
+        return
+    if not indexed:
+        sa.Index("ix_lis_orders_placer", schema.lis_orders.c.placer).create(conn)
+
+
 MIGRATIONS: list[Migration] = [
     (1, "runs, events and readings", _initial),
     (2, "users, e-signatures, result versions and the hash-chained audit trail", _users_signatures_audit),
@@ -252,6 +277,8 @@ MIGRATIONS: list[Migration] = [
     (15, "skin reactions after stimulation and operator competency records", _people),
     (16, "proficiency testing: events, samples, targets, grades and corrective actions", _proficiency_testing),
     (17, "patient history: date of birth on runs (indexed with the MRN) and repeat links", _patient_history),
+    (26, "a cancelled accession may be ordered again (LIS order placer numbers no longer unique)",
+     _reorder_cancelled),
 ]
 
 
