@@ -236,26 +236,24 @@ def _people(conn: sa.Connection) -> None:
 def _reorder_cancelled(conn: sa.Connection) -> None:
     """An accession whose order was cancelled may be ordered again: ``lis_orders.placer`` indexed, no longer
     unique (PostgreSQL drops the constraint; SQLite, which cannot, copies the table into one without it)."""
-    inspector = sa.inspect(conn)
-    unique = [u for u in inspector.get_unique_constraints("lis_orders") if u["column_names"] == ["placer"]]
-    indexed = any(i["column_names"] == ["placer"] and not i.get("unique") for i in inspector.get_indexes("lis_orders"))
-    unique_index = [i["name"] for i in inspector.get_indexes("lis_orders")
-                    if i["column_names"] == ["placer"] and i.get("unique")]
     if conn.dialect.name == "postgresql":
-        for constraint in unique:
-            conn.exec_driver_sql(f'ALTER TABLE lis_orders DROP CONSTRAINT "{constraint["name"]}"')
-        for name in unique_index:
-            conn.exec_driver_sql(f'DROP INDEX "{name}"')
-    elif unique or unique_index:
+        inspector = sa.inspect(conn)
+        for constraint in inspector.get_unique_constraints("lis_orders"):
+            if constraint["column_names"] == ["placer"]:
+                conn.exec_driver_sql(f'ALTER TABLE lis_orders DROP CONSTRAINT "{constraint["name"]}"')
+        conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_lis_orders_placer ON lis_orders (placer)")
+        return
+    unique = [row[1] for row in conn.exec_driver_sql("PRAGMA index_list(lis_orders)") if row[2]
+              and [c[2] for c in conn.exec_driver_sql(f'PRAGMA index_info("{row[1]}")')] == ["placer"]]
+    if unique:
         conn.exec_driver_sql("ALTER TABLE lis_orders RENAME TO lis_orders_v10")
         conn.exec_driver_sql("DROP INDEX IF EXISTS ix_lis_orders_state")
+        conn.exec_driver_sql("DROP INDEX IF EXISTS ix_lis_orders_placer")
         schema.lis_orders.create(conn)
         columns = ", ".join(c.name for c in schema.lis_orders.columns)
         conn.exec_driver_sql(f"INSERT INTO lis_orders ({columns}) SELECT {columns} FROM lis_orders_v10")
         conn.exec_driver_sql("DROP TABLE lis_orders_v10")
-        return
-    if not indexed:
-        sa.Index("ix_lis_orders_placer", schema.lis_orders.c.placer).create(conn)
+    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_lis_orders_placer ON lis_orders (placer)")
 
 
 MIGRATIONS: list[Migration] = [
