@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from sweattest.lis.ack import APPLICATION_INTERNAL_ERROR, DATA_TYPE_ERROR, SEGMENT_SEQUENCE, Problem, build_ack
-from sweattest.lis.mllp import FrameError, FrameReader, frame
+from sweattest.lis.mllp import FrameError, FrameReader, NotText, decode, frame
 
 log = logging.getLogger(__name__)
 #: A client that sends nothing for this long is disconnected (seconds).
@@ -54,10 +54,9 @@ class OrderListener:
             if data is None:
                 return
             try:
-                text = data.decode("utf-8")
-            except UnicodeDecodeError:
-                text = data.decode("latin-1")
-                sock.sendall(frame(self.reject(text, Problem(DATA_TYPE_ERROR, "the message is not UTF-8 text"))))
+                text = decode(data)
+            except NotText as exc:
+                sock.sendall(frame(self.reject(exc.head, Problem(DATA_TYPE_ERROR, str(exc)))))
                 continue
             try:
                 answer = self.receive(text)

@@ -32,13 +32,12 @@ class LisService:
 
         lis, started = self.config.lis, []
         take = partial(receive, self.store, self.clock, config=self.config)
+        reject = rejecter(self.config.hl7.sending_application, self.config.hl7.sending_facility, self.clock.utcnow)
         if lis.listen:
-            reject = rejecter(self.config.hl7.sending_application, self.config.hl7.sending_facility,
-                              self.clock.utcnow)
             self.listener = OrderListener(lis.listen, lambda text: take(text), reject).start()
             started.append("orders over MLLP on {}:{}".format(*self.listener.address))
         if lis.order_folder:
-            self._thread("lis-order-folder", watch, lis.order_folder, lambda text: take(text), self.stop_event)
+            self._thread("lis-order-folder", watch, lis.order_folder, lambda text: take(text), reject, self.stop_event)
             started.append(f"orders from the folder {lis.order_folder}")
         if lis.send_to:
             sender = Sender(self.store, self.clock, lis.send_to, ack_timeout_s=lis.ack_timeout_s,

@@ -141,7 +141,8 @@ def test_orders_dropped_as_files(store, clock, tmp_path):
     (tmp_path / "a.hl7").write_text(orm(), encoding="utf-8")
     (tmp_path / "b.hl7").write_text(orm(control="M2", test="GLUC").replace("\r", "\r\n"), encoding="utf-8")
     (tmp_path / "c.part").write_text("MSH|", encoding="utf-8")  # still being written by the LIS
-    done = process_folder(tmp_path, lambda text: receive(store, clock, text, LabConfig()))
+    done = process_folder(tmp_path, lambda text: receive(store, clock, text, LabConfig()),
+                          rejecter("SWEATTEST", "SWEATLAB", clock.utcnow))
     assert done == [("a.hl7", "AA"), ("b.hl7", "AE")]
     assert (tmp_path / "done" / "a.hl7").exists() and (tmp_path / "rejected" / "b.hl7").exists()
     assert read_ack((tmp_path / "ack" / "b.ack").read_text(encoding="utf-8")).text.startswith("test 'GLUC")
