@@ -12,6 +12,7 @@ from fhir.resources.R4B.bundle import Bundle
 from sweattest.cli.main import main
 from sweattest.core.clock import VirtualClock
 from sweattest.core.config import LabConfig
+from sweattest.core.resources import data_dir
 from sweattest.lis.ack import read_ack
 from sweattest.lis.worklist import WorklistBook, bench_order, receive
 from sweattest.outputs.lims.fhir import bundle
@@ -107,10 +108,15 @@ def test_the_order_comment_is_shown_to_the_tech_at_the_bench(store):
     receive(store, store.clock, EPIC, LabConfig())
     draft = open_draft(WorklistBook(store, LabConfig().lis), "ACC-7001", "tech1")
     assert draft.order["comment"] == "On a CFTR modulator\nsince 2025-09"
-    from jinja2 import Environment, FileSystemLoader
+    import jinja2
 
-    env = Environment(loader=FileSystemLoader("templates/web"), autoescape=True)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(data_dir("templates") / "web")), autoescape=True,
+                             undefined=jinja2.StrictUndefined)  # as the web app renders it
     html = env.get_template("step_identify.html").render(draft=draft, steps={"identify": "Patient identity"},
                                                          step="identify", title="Patient identity", csrf="x",
                                                          form={})
     assert "Order comment:</strong> On a CFTR modulator\nsince 2025-09" in html
+    del draft.order["comment"]  # an order without a comment shows none
+    assert "Order comment" not in env.get_template("step_identify.html").render(
+        draft=draft, steps={"identify": "Patient identity"}, step="identify", title="Patient identity", csrf="x",
+        form={})
