@@ -12,14 +12,12 @@ from fhir.resources.R4B.bundle import Bundle
 from sweattest.cli.main import main
 from sweattest.core.clock import VirtualClock
 from sweattest.core.config import LabConfig
-from sweattest.core.resources import data_dir
 from sweattest.lis.ack import read_ack
-from sweattest.lis.worklist import WorklistBook, bench_order, receive
+from sweattest.lis.worklist import bench_order, receive
 from sweattest.outputs.lims.fhir import bundle
 from sweattest.outputs.lims.hl7 import render_oru
 from sweattest.record.store import open_store
 from sweattest.record.worklist import find
-from sweattest.web.drafts import open_draft
 from tests.lims.hl7_oracle import field, segments, strict
 from tests.lims.records import record_of
 
@@ -102,21 +100,3 @@ def test_escapes_become_text_never_control_characters(store, capsys, tmp_path):
                          control_id="C" * 20)
     strict(message)
     assert field(message, "PID", 5).startswith("O Brien^Mary^Ann")
-
-
-def test_the_order_comment_is_shown_to_the_tech_at_the_bench(store):
-    receive(store, store.clock, EPIC, LabConfig())
-    draft = open_draft(WorklistBook(store, LabConfig().lis), "ACC-7001", "tech1")
-    assert draft.order["comment"] == "On a CFTR modulator\nsince 2025-09"
-    import jinja2
-
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(data_dir("templates") / "web")), autoescape=True,
-                             undefined=jinja2.StrictUndefined)  # as the web app renders it
-    html = env.get_template("step_identify.html").render(draft=draft, steps={"identify": "Patient identity"},
-                                                         step="identify", title="Patient identity", csrf="x",
-                                                         form={})
-    assert "Order comment:</strong> On a CFTR modulator\nsince 2025-09" in html
-    del draft.order["comment"]  # an order without a comment shows none
-    assert "Order comment" not in env.get_template("step_identify.html").render(
-        draft=draft, steps={"identify": "Patient identity"}, step="identify", title="Patient identity", csrf="x",
-        form={})
