@@ -110,7 +110,7 @@ def _response(received: str, kind: str, *, application: str, facility: str, at: 
     if kind == "ACK":
         kind = f"ACK^{escape(trigger)}^ACK" if trigger else "ACK"
     message = hl7.parse("MSH|^~\\&|")
-    fields = {3: escape(application), 4: escape(facility), 5: escape(_echo(msh, 3)), 6: escape(_echo(msh, 4)),
+    fields = {3: escape(application), 4: escape(facility), 5: _hd(msh, 3), 6: _hd(msh, 4),
               7: at.astimezone(UTC).strftime("%Y%m%d%H%M%S+0000"), 9: kind, 10: uuid.uuid4().hex.upper()[:20],
               11: _echo(msh, 11) if _echo(msh, 11) in ("P", "T", "D") else "P", 12: version, 18: "UNICODE UTF-8"}
     segment = message.segment("MSH")
@@ -150,6 +150,12 @@ def read_ack(text: str) -> Answer:
     if len(msa) > 3 and msa[3]:
         words.append(unescape(msa[3]))
     return Answer(msa[1], msa[2] if len(msa) > 2 else "", "; ".join(w for w in words if w))
+
+
+def _hd(msh: list[str], n: int) -> str:
+    """MSH-3/MSH-4 of the received message (HD: namespace^universal ID^its type) as its components."""
+    value = msh[n] if len(msh) > n else ""
+    return "^".join(escape(text(part)) for part in value.split("^")[:3]).rstrip("^")
 
 
 def _echo(msh: list[str], n: int) -> str:

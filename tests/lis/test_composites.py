@@ -22,7 +22,7 @@ from tests.lims.hl7_oracle import field, segments, strict
 from tests.lims.records import record_of
 
 NPI = "1234567893^Smith^Adam^J^^^MD^^NPI&2.16.840.1.113883.4.6&ISO^^^^NPI"
-EPIC = ("MSH|^~\\&|EPIC|UCSF|SWEATTEST|SWEATLAB|20261120080000||OML^O21^OML_O21|E1|P|2.5.1\r"
+EPIC = ("MSH|^~\\&|EPIC|UCSF^2.16.840.1.113883.3.1^ISO|SWEATTEST|SWEATLAB|20261120080000||OML^O21^OML_O21|E1|P|2.5.1\r"
         "PID|1||E12345^^^USSSA&2.16.840.1.113883.4.1&ISO^MR~998877^^^NHS^NH||O'Brien^Mary^Ann^^^^L~Smith^Molly^^^^^A"
         "||20250601|F\r"
         "PV1|1|O|PEDS^12^B^UCSF||||||||||||||||V4455^^^UCSF&2.16.840.1.113883.3.1&ISO^VN\r"
@@ -49,7 +49,11 @@ def _result_of(store, accession: str) -> dict:
 
 
 def test_an_epic_order_comes_back_in_the_oru_with_its_components_and_subcomponents(store):
-    assert read_ack(receive(store, store.clock, EPIC, LabConfig())).code == "AA"
+    answer = receive(store, store.clock, EPIC, LabConfig())
+    strict(answer)  # the ORL^O22
+    assert read_ack(answer).code == "AA"
+    assert field(answer, "MSH", 6) == "UCSF^2.16.840.1.113883.3.1^ISO"  # the sender's HD, as components
+    assert field(answer, "PID", 3).startswith("E12345^^^USSSA&2.16.840.1.113883.4.1&ISO^MR")
     message = render_oru(_result_of(store, "ACC-7001"), LabConfig(), sent_at=datetime(2026, 11, 20, 12, tzinfo=UTC),
                          control_id="C" * 20)
     parsed = strict(message)  # hl7apy STRICT: the CX with its HD subcomponents is valid, not escaped text

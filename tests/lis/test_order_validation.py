@@ -18,6 +18,9 @@ from sweattest.record.store import open_store, schema
 from sweattest.record.worklist import find, open_orders
 from tests.lims.hl7_oracle import strict_answer
 from tests.lis.messages import oml, orm
+from tests.store import backends
+
+store_url = backends.store_url  # both backends
 
 NOW = datetime(2026, 11, 20, 8, tzinfo=UTC)
 
@@ -121,27 +124,33 @@ def test_a_cancelled_accession_may_be_ordered_again(store):
     assert _stored(store) == 2
 
 
-def test_a_store_upgraded_from_unique_accessions_takes_a_reorder(tmp_path):
-    """Migration 26 on a store whose lis_orders was created with the placer unique (migration 10 as released)."""
-    url = f"sqlite:///{tmp_path / 'old.db'}"
-    store = open_store(url, VirtualClock(start=NOW))
+def test_a_store_upgraded_from_unique_accessions_takes_a_reorder(store_url):
+    """Migration 26 on a store whose lis_orders has the placer unique (migration 10 as released), with an order."""
+    store = open_store(store_url, VirtualClock(start=NOW))
     _answer(store, orm())
     with store.engine.begin() as conn:  # the table as migration 10 created it, with this order in it
-        conn.exec_driver_sql("ALTER TABLE lis_orders RENAME TO t_old")
-        conn.exec_driver_sql("DROP INDEX ix_lis_orders_state")
-        conn.exec_driver_sql("DROP INDEX ix_lis_orders_placer")
-        conn.exec_driver_sql("CREATE TABLE lis_orders (id INTEGER PRIMARY KEY AUTOINCREMENT, placer VARCHAR(40) NOT "
-                             "NULL UNIQUE, filler VARCHAR(40), mrn VARCHAR(40) NOT NULL, test_code VARCHAR(40) NOT "
-                             "NULL, state VARCHAR(12) NOT NULL, order_json JSON NOT NULL, control_id VARCHAR(40) NOT "
-                             "NULL, received_at VARCHAR(32) NOT NULL, run_id VARCHAR(40))")
-        conn.exec_driver_sql("CREATE INDEX ix_lis_orders_state ON lis_orders (state)")
-        conn.exec_driver_sql("INSERT INTO lis_orders SELECT * FROM t_old")
-        conn.exec_driver_sql("DROP TABLE t_old")
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("DROP INDEX ix_lis_orders_placer")
+            conn.exec_driver_sql("ALTER TABLE lis_orders ADD CONSTRAINT lis_orders_placer_key UNIQUE (placer)")
+        else:  # what SQLAlchemy wrote for unique=True
+            conn.exec_driver_sql("ALTER TABLE lis_orders RENAME TO t_old")
+            conn.exec_driver_sql("DROP INDEX ix_lis_orders_state")
+            conn.exec_driver_sql("DROP INDEX ix_lis_orders_placer")
+            conn.exec_driver_sql("CREATE TABLE lis_orders (id INTEGER NOT NULL, placer VARCHAR(40) NOT NULL, "
+                                 "filler VARCHAR(40), mrn VARCHAR(40) NOT NULL, test_code VARCHAR(40) NOT NULL, "
+                                 "state VARCHAR(12) NOT NULL, order_json JSON NOT NULL, control_id VARCHAR(40) NOT "
+                                 "NULL, received_at VARCHAR(32) NOT NULL, run_id VARCHAR(40), PRIMARY KEY (id), "
+                                 "UNIQUE (placer))")
+            conn.exec_driver_sql("CREATE INDEX ix_lis_orders_state ON lis_orders (state)")
+            conn.exec_driver_sql("INSERT INTO lis_orders SELECT * FROM t_old")
+            conn.exec_driver_sql("DROP TABLE t_old")
         conn.exec_driver_sql("DELETE FROM schema_migrations WHERE version = 26")
     store.close()
-    store = open_store(url, VirtualClock(start=NOW + timedelta(hours=1)))
-    assert find(store, "ACC-1001").state == "open"  # kept through the copy
-    _answer(store, orm(control="C1", control_code="CA"))
-    assert _answer(store, orm(control="M2"))[1].code == "AA"
-    assert _stored(store) == 2
-    store.close()
+    store = open_store(store_url, VirtualClock(start=NOW + timedelta(hours=1)))
+    try:
+        assert find(store, "ACC-1001").state == "open"  # kept through the migration
+        _answer(store, orm(control="C1", control_code="CA"))
+        assert _answer(store, orm(control="M2"))[1].code == "AA"
+        assert _stored(store) == 2
+    finally:
+        store.close()
