@@ -125,9 +125,14 @@ def too_long(message: hl7.Message) -> tuple[str, int, int, int] | None:
     """The first field longer than HL7 v2.5.1 allows: (segment, field, its length, the limit)."""
     for segment in message:
         name = str(segment[0])
-        for (seg, n), limit in MAX_LENGTH.items():
-            if seg == name:
-                length = max((len(r) for r in raw(segment, n).split("~")), default=0)
+        for n, limit in _LIMITS.get(name, ()):
+            if len(segment) > n:
+                length = max(len(r) for r in str(segment[n]).split("~"))
                 if length > limit:
                     return name, n, length, limit
     return None
+
+
+_LIMITS: dict[str, list[tuple[int, int]]] = {}
+for (_name, _n), _limit in MAX_LENGTH.items():
+    _LIMITS.setdefault(_name, []).append((_n, _limit))
