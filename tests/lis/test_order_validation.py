@@ -12,11 +12,13 @@ import sqlalchemy as sa
 from sweattest.core.clock import VirtualClock
 from sweattest.core.config import LabConfig
 from sweattest.lis.ack import read_ack
-from sweattest.lis.worklist import receive
+from sweattest.lis.worklist import bench_order, receive
+from sweattest.outputs.lims.hl7 import render_oru
 from sweattest.record.audit import verify
 from sweattest.record.store import open_store, schema
 from sweattest.record.worklist import find, open_orders
-from tests.lims.hl7_oracle import strict_answer
+from tests.lims.hl7_oracle import field, strict, strict_answer
+from tests.lims.records import record_of
 from tests.lis.messages import oml, orm
 from tests.store import backends
 
@@ -73,7 +75,14 @@ def test_a_processing_id_that_is_not_this_installations_is_ar(store):
 def test_table_0001_codes_a_and_n_are_taken_and_echoed(store, sex):
     _, answer = _answer(store, orm().replace("||20250601|F", f"||20250601|{sex}"))
     assert answer.code == "AA"
-    assert find(store, "ACC-1001").order["patient"]["sex"] == sex
+    order = find(store, "ACC-1001")
+    assert order.order["patient"]["sex"] == sex
+    assert bench_order(order, LabConfig().lis)["patient"]["sex"] == {"A": "O", "N": "U"}[sex]  # the bench's codes
+    record = record_of({"left_forearm": (40, 45)}, final=True)
+    record["order"]["lis"] = order.order
+    oru = render_oru(record, LabConfig(), sent_at=NOW, control_id="C" * 20)
+    strict(oru)
+    assert field(oru, "PID", 8) == sex  # the result echoes the LIS's own code
 
 
 def test_each_order_of_a_message_is_taken_or_refused_on_its_own(store):
