@@ -39,7 +39,7 @@ def receive_adt(store, text: str, config: LabConfig, *, now: datetime, sender: s
         pid = h.first(message, "PID")
         if pid is None:
             raise Rejected("AE", Problem(SEGMENT_SEQUENCE, "the PID segment is missing", ("PID", 0)))
-        patient = read_patient(pid, new=True, today=now, limits=config.eligibility)
+        patient = read_patient(pid, new=True, today=None)  # a newborn may be updated; its order was checked
         merged = None
         if head.trigger == "A40":
             mrg = h.first(message, "MRG")
