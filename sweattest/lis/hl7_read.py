@@ -35,6 +35,17 @@ MAX_LENGTH: dict[tuple[str, int], int] = {
     ("SPM", 2): 80,
 }
 
+#: ... and of the coded components (IS: 20 characters) inside the composites sweattest echoes: (segment, field)
+#: -> ((component, subcomponent), limit): the namespace of an assigning authority (HD-1), an EI's namespace,
+#: a location's point of care, room and bed.
+COMPONENT_LENGTH: dict[tuple[str, int], tuple[tuple[tuple[int, int], int], ...]] = {
+    ("PID", 3): (((4, 1), 20),), ("PV1", 19): (((4, 1), 20),),
+    ("PV1", 3): (((1, 1), 20), ((2, 1), 20), ((3, 1), 20), ((4, 1), 20)),
+    ("ORC", 12): (((9, 1), 20),), ("OBR", 16): (((9, 1), 20),),
+    ("ORC", 2): (((2, 1), 20),), ("ORC", 3): (((2, 1), 20),), ("ORC", 4): (((2, 1), 20),),
+    ("OBR", 2): (((2, 1), 20),), ("OBR", 3): (((2, 1), 20),), ("SPM", 2): (((1, 2), 20), ((2, 2), 20)),
+}
+
 Composite = list[list[list[str]]]  # one repetition: components of subcomponents
 
 
@@ -121,15 +132,24 @@ def component(value: Composite, n: int, sub: int = 1) -> str:
     return comp[sub - 1] if len(comp) >= sub else ""
 
 
-def too_long(message: hl7.Message) -> tuple[str, int, int, int] | None:
-    """The first field longer than HL7 v2.5.1 allows: (segment, field, its length, the limit)."""
+def too_long(message: hl7.Message) -> tuple[str, str, int, int] | None:
+    """The first field (or component of it) longer than HL7 v2.5.1 allows: (segment, where: "3" or "3.4.1",
+    its length, the limit). Lengths are of the text as sent (escaped)."""
     for segment in message:
         name = str(segment[0])
         for n, limit in _LIMITS.get(name, ()):
-            if len(segment) > n:
-                length = max(len(r) for r in str(segment[n]).split("~"))
-                if length > limit:
-                    return name, n, length, limit
+            if len(segment) <= n:
+                continue
+            reps = str(segment[n]).split("~")
+            length = max(len(r) for r in reps)
+            if length > limit:
+                return name, str(n), length, limit
+            for (comp, sub), most in COMPONENT_LENGTH.get((name, n), ()):
+                for rep in reps:
+                    parts = rep.split("^")
+                    subs = parts[comp - 1].split("&") if len(parts) >= comp else []
+                    if len(subs) >= sub and len(subs[sub - 1]) > most:
+                        return name, f"{n}.{comp}.{sub}", len(subs[sub - 1]), most
     return None
 
 

@@ -131,9 +131,9 @@ def read_header(message, processing_id: str, kinds: set[tuple[str, str]]) -> Hea
                                      "are read)", ("MSH", 12)))
     long = h.too_long(message)
     if long is not None:
-        name, n, length, limit = long
-        raise Rejected("AE", Problem(DATA_TYPE_ERROR, f"{name}-{n} has {length} characters; HL7 v2.5.1 allows "
-                                     f"{limit}", (name, n)))
+        name, where, length, limit = long
+        raise Rejected("AE", Problem(DATA_TYPE_ERROR, f"{name}-{where} has {length} characters; HL7 v2.5.1 allows "
+                                     f"{limit}", (name, int(where.split(".")[0]))))
     return Header(control_id=control_id, sender=f"{h.field_text(msh, 3)}^{h.field_text(msh, 4)}", kind=kind[0],
                   trigger=kind[1], processing_id=sent_id)
 

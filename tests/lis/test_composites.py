@@ -3,11 +3,15 @@ subcomponents, PID-5 with a middle name and an alias, ORC-12/OBR-16 with the NPI
 PV1-19 with its authority, ORC-4, the OML's SPM-2) read from the worklist into the ORU^R01 (hl7apy STRICT)
 and the FHIR bundle (fhir.resources); escapes decoded into text, never into control characters."""
 
+import itertools
 import json
+import re
 from datetime import UTC, datetime
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sweattest.cli.main import main
 from sweattest.core.clock import VirtualClock
@@ -16,6 +20,7 @@ from sweattest.lis.ack import read_ack
 from sweattest.lis.worklist import bench_order, receive
 from sweattest.outputs.lims.fhir import bundle
 from sweattest.outputs.lims.hl7 import render_oru
+from sweattest.outputs.lims.hl7_escape import escape, unescape
 from sweattest.record.store import open_store
 from sweattest.record.worklist import find
 from tests.lims.hl7_oracle import field, segments, strict
@@ -104,3 +109,42 @@ def test_escapes_become_text_never_control_characters(store, capsys, tmp_path):
                          control_id="C" * 20)
     strict(message)
     assert field(message, "PID", 5).startswith("O Brien^Mary^Ann")
+
+
+_ALPHABET = st.sampled_from(list("|^~\\&") + ["a", "E", "F", "S", "T", "X", ".", "b", "r", "0", "D", " ", "\r", "\n",
+                                             "\x00", "\x0b", "é", "ß"])
+_NAME = st.text(alphabet=_ALPHABET, min_size=1, max_size=30)
+_NAMESPACE = st.text(alphabet=_ALPHABET, min_size=1, max_size=4)  # HD-1 (IS) holds 20 characters, escaped
+
+
+@pytest.fixture(scope="module")
+def fuzz_store(tmp_path_factory):
+    store = open_store(f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'runs.db'}",
+                       VirtualClock(start=datetime(2026, 11, 20, 8, tzinfo=UTC)))
+    yield store, itertools.count(1)
+    store.close()
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(family=_NAME, given_name=_NAME, sub=_NAMESPACE)
+def test_any_text_survives_order_to_result_as_text(fuzz_store, family, given_name, sub):
+    """Every delimiter, escape-like text and control character, escaped by a LIS: read into text (line breaks a
+    space, other control characters dropped), echoed in the result so that hl7apy STRICT reads the same text."""
+    store, numbers = fuzz_store
+    n = next(numbers)
+    message = (EPIC.replace("O'Brien^Mary", f"{escape(family)}^{escape(given_name)}")
+               .replace("USSSA&", f"{escape(sub)}&").replace("ACC-7001", f"ACC-F{n}").replace("|E1|", f"|F{n}|"))
+    raw = receive(store, store.clock, message, LabConfig())
+    expected = [re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", "", re.sub(r"[\r\n]+", " ", v)).strip()
+                for v in (family, given_name, sub)]
+    if not expected[0]:
+        assert read_ack(raw).code == "AE"  # no family name left: PID-5 is empty
+        return
+    assert read_ack(raw).code == "AA"
+    patient = find(store, f"ACC-F{n}").order["patient"]
+    assert (patient["family"], patient["given"], patient["identifiers"][0][3][0]) == tuple(expected)
+    oru = render_oru(_result_of(store, f"ACC-F{n}"), LabConfig(), sent_at=datetime(2026, 11, 20, 12, tzinfo=UTC),
+                     control_id="C" * 20)
+    pid = strict(oru).oru_r01_patient_result.oru_r01_patient.pid
+    assert unescape(pid.pid_5[0].xpn_1.to_er7()) == expected[0]
+    assert unescape(pid.pid_3[0].cx_4.hd_1.to_er7()) == expected[2]

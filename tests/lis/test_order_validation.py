@@ -53,6 +53,7 @@ def _answer(store, message: str):
     (orm(control="M" * 5000), "MSH-10 has 5000 characters; HL7 v2.5.1 allows 20"),
     (orm().replace("Doe^Jane", "Doe^" + "J" * 10000), "PID-5 has 10004 characters; HL7 v2.5.1 allows 250"),
     (orm().replace("||20250601|F", "||20250601|X"), "PID-8 (sex) 'X': use one of F, M, O, U, A, N"),
+    (orm().replace("^^^HOSP^MR", "^^^" + "H" * 21 + "^MR"), "PID-3.4.1 has 21 characters; HL7 v2.5.1 allows 20"),
 ])
 def test_orders_that_cannot_be_tested_are_answered_ae_and_stored_nowhere(store, message, text):
     raw, answer = _answer(store, message)
