@@ -26,7 +26,7 @@ def _worklist(args: argparse.Namespace) -> int:
         store.close()
     print_listing(rows, args.format, empty="no open orders on the worklist",
                   header=f"{'ACCESSION':<20} {'MRN':<14} {'PATIENT':<28} {'DOB':<10} {'SEX':<3} {'ORDERED BY':<24} "
-                         "RECEIVED (UTC)",
+                         "RECEIVED (UTC)       NOTES",
                   line=_order_line)
     return 0
 
@@ -34,4 +34,4 @@ def _worklist(args: argparse.Namespace) -> int:
 def _order_line(r: dict) -> str:
     name = f"{r['family']}, {r['given']}"
     return (f"{r['accession']:<20} {r['mrn']:<14} {name[:28]:<28} {r['dob']:<10} {r['sex']:<3} "
-            f"{r['provider'][:24]:<24} {r['received_at'][:19].replace('T', ' ')}")
+            f"{r['provider'][:24]:<24} {r['received_at'][:19].replace('T', ' ')}  {r['notes']}")

@@ -27,7 +27,8 @@ DEFAULT_CODES: dict[str, tuple[str, str, str]] = {
 }
 _ADDRESS = re.compile(r"^(?P<host>[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:]+\]):(?P<port>\d{1,5})$")
 _CODE_PART = re.compile(r"^[^|^~\\&\r\n]{1,80}$")
-_KEYS = ("listen", "order_folder", "send_to", "ack_timeout_s", "retry_delays_s", "method", "sites", "codes")
+_KEYS = ("listen", "order_folder", "send_to", "ack_timeout_s", "retry_delays_s", "method", "sites", "codes",
+         "max_connections", "idle_timeout_s", "tls_certificate", "tls_key")
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,13 @@ class LisConfig:
     sites: tuple[str, ...] = ("left_forearm", "right_forearm")
     #: observation (or "site.observation") -> (code, text, system)
     codes: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+    #: MLLP connections served at once (one more is closed as soon as it is accepted)
+    max_connections: int = 16
+    #: seconds a connection may send nothing (between any two bytes) before it is closed
+    idle_timeout_s: float = 30.0
+    #: the lab's certificate (PEM, with its chain) and key: the listener speaks MLLP over TLS; None: plain MLLP
+    tls_certificate: Path | None = None
+    tls_key: Path | None = None
 
     def code(self, observation: str, site: str | None = None) -> tuple[str, str, str]:
         """The code sent for ``observation`` (at ``site``): the lab's own, else the default."""
@@ -105,7 +113,35 @@ def parse_lis(section: Any, file: Path) -> LisConfig:
                               f"{', '.join(SITES)}")
         values["sites"] = tuple(sites)
     values["codes"] = _codes(section.get("codes", {}), file)
+    values.update(_listener(section, file))
     return LisConfig(**values)
+
+
+def _listener(section: dict[str, Any], file: Path) -> dict[str, Any]:
+    """The MLLP listener's limits and its TLS certificate."""
+    values: dict[str, Any] = {}
+    if "max_connections" in section:
+        cap = section["max_connections"]
+        if isinstance(cap, bool) or not isinstance(cap, int) or not 1 <= cap <= 1000:
+            raise ConfigError(f"{file}: [lis] max_connections = {cap!r}: a whole number from 1 to 1000, e.g. 16")
+        values["max_connections"] = cap
+    if "idle_timeout_s" in section:
+        idle = section["idle_timeout_s"]
+        if isinstance(idle, bool) or not isinstance(idle, int | float) or not 0 < idle <= 3600:
+            raise ConfigError(f"{file}: [lis] idle_timeout_s = {idle!r}: a number of seconds above 0 and at most "
+                              "3600, e.g. 30")
+        values["idle_timeout_s"] = float(idle)
+    if ("tls_certificate" in section) != ("tls_key" in section):
+        raise ConfigError(f"{file}: [lis] tls_certificate and tls_key go together (the lab's certificate and its "
+                          "private key, PEM files)")
+    for key in ("tls_certificate", "tls_key"):
+        if key in section:
+            path = Path(str(section[key])).expanduser()
+            path = path if path.is_absolute() else (file.parent / path).resolve()
+            if not path.is_file():
+                raise ConfigError(f"{file}: [lis] {key} = {section[key]!r}: file {path} does not exist")
+            values[key] = path
+    return values
 
 
 def _codes(table: Any, file: Path) -> dict[str, tuple[str, str, str]]:

@@ -13,7 +13,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sweattest.outputs.lims.hl7_escape import escape, unescape
+import hl7
+
+from sweattest.lis.hl7_read import text
+from sweattest.outputs.lims.hl7_escape import escape, join, unescape
 
 #: HL7 table 0357 codes used in ERR-3
 SEGMENT_SEQUENCE, REQUIRED_FIELD_MISSING, DATA_TYPE_ERROR, TABLE_VALUE_NOT_FOUND = "100", "101", "102", "103"
@@ -31,7 +34,7 @@ class Problem:
 
     code: str
     text: str
-    where: tuple[str, int] | None = None
+    where: tuple[str, int] | tuple[str, int, int] | None = None  # segment, field (, which segment of that name)
 
 
 @dataclass(frozen=True)
@@ -53,25 +56,82 @@ def header(message: str) -> list[str]:
 def build_ack(received: str, code: str, problem: Problem | None, *, application: str, facility: str,
               at: datetime) -> str:
     """The ACK for ``received`` (which may be unreadable: then MSA-2 is empty)."""
-    msh = header(received)
-
-    def get(n: int) -> str:
-        return msh[n] if len(msh) > n else ""
-
-    trigger = get(9).split("^")[1] if "^" in get(9) else ""
-    version = get(12) if get(12) in ("2.3", "2.3.1", "2.4", "2.5", "2.5.1", "2.6") else "2.5.1"
-    segments = ["|".join(["MSH", "^~\\&", escape(application), escape(facility), _safe(get(3)), _safe(get(4)),
-                          at.astimezone(UTC).strftime("%Y%m%d%H%M%S+0000"), "",
-                          f"ACK^{_safe(trigger)}^ACK" if trigger else "ACK", uuid.uuid4().hex.upper()[:20],
-                          get(11) if get(11) in ("P", "T", "D") else "P", version, "", "", "", "", "",
-                          "UNICODE UTF-8"])]
-    msa = ["MSA", code, _safe(get(10))[:20]]
-    segments.append("|".join(msa))
+    message = _response(received, "ACK", application=application, facility=facility, at=at)
+    _add(message, "MSA", {1: code, 2: _echo(header(received), 10)[:20]})
     if problem is not None:
-        where = f"{problem.where[0]}^1^{problem.where[1]}" if problem.where else ""
-        segments.append("|".join(["ERR", "", where, f"{problem.code}^{_TEXT_0357[problem.code]}^HL70357", "E", "",
-                                  "", "", escape(problem.text[:250])]))
-    return "\r".join(segments) + "\r"
+        _err(message, problem)
+    return str(message) + "\r"
+
+
+@dataclass(frozen=True)
+class OrderAnswer:
+    """What became of one order (ORC/OBR group) of an order message."""
+
+    control: str  # ORC-1 of the answer: OK accepted, UA unable to accept, CR cancelled, UC unable to cancel
+    placer: list  # ORC-2 as sent (EI components)
+    filler: list  # ORC-3
+    test: list  # OBR-4 as sent (CE components)
+    problem: Problem | None = None
+
+
+#: the application acknowledgement of each order message (IHE LTW): message type, structure
+RESPONSES = {"ORM": ("ORR^O02^ORR_O02", "ORR"), "OML": ("ORL^O22^ORL_O22", "ORL")}
+
+
+def build_order_response(received: str, kind: str, code: str, answers: list[OrderAnswer], patient: dict,
+                         problem: Problem | None, *, application: str, facility: str, at: datetime) -> str:
+    """ORR^O02 (for ORM^O01) or ORL^O22 (for OML^O21): MSA-1 AA when every order was taken, else AE; an ERR
+    per order refused (ERR-2 names where), then the patient (PID-3, PID-5: ``identifiers`` and ``name`` as
+    composites) and each order: ORC-1 what became of it, ORC-2/3 and OBR-2/3/4 as sent."""
+    message = _response(received, RESPONSES[kind][0], application=application, facility=facility, at=at)
+    _add(message, "MSA", {1: code, 2: _echo(header(received), 10)[:20]})
+    if problem is not None:
+        _err(message, problem)
+    for answer in answers:
+        if answer.problem is not None:
+            _err(message, answer.problem)
+    if answers:
+        _add(message, "PID", {1: "1", 3: join(patient.get("identifiers")) or "UNKNOWN",
+                              5: join(patient.get("name")) or "UNKNOWN"}, raw={3, 5})
+        for set_id, answer in enumerate(answers, start=1):
+            placer, filler = join([[[p] for p in answer.placer]]), join([[[p] for p in answer.filler]])
+            _add(message, "ORC", {1: answer.control, 2: placer, 3: filler}, raw={2, 3})
+            _add(message, "OBR", {1: str(set_id), 2: placer, 3: filler,
+                                  4: join([[[p] for p in answer.test]]) or "UNKNOWN"}, raw={2, 3, 4})
+    return str(message) + "\r"
+
+
+def _response(received: str, kind: str, *, application: str, facility: str, at: datetime) -> hl7.Message:
+    """The MSH of an answer to ``received``, built with python-hl7: sender and receiver swapped, the same
+    processing ID and version (when they are ones sweattest reads), UTF-8 declared."""
+    msh = header(received)
+    trigger = _echo(msh, 9).split("^")[1] if "^" in _echo(msh, 9) else ""
+    version = _echo(msh, 12) if _echo(msh, 12) in ("2.3", "2.3.1", "2.4", "2.5", "2.5.1", "2.6") else "2.5.1"
+    if kind == "ACK":
+        kind = f"ACK^{escape(trigger)}^ACK" if trigger else "ACK"
+    message = hl7.parse("MSH|^~\\&|")
+    fields = {3: escape(application), 4: escape(facility), 5: _hd(msh, 3), 6: _hd(msh, 4),
+              7: at.astimezone(UTC).strftime("%Y%m%d%H%M%S+0000"), 9: kind, 10: uuid.uuid4().hex.upper()[:20],
+              11: _echo(msh, 11) if _echo(msh, 11) in ("P", "T", "D") else "P", 12: version, 18: "UNICODE UTF-8"}
+    segment = message.segment("MSH")
+    for n, value in fields.items():
+        segment.assign_field(value, n)
+    return message
+
+
+def _add(message: hl7.Message, name: str, fields: dict[int, str], raw: set[int] = frozenset()) -> None:
+    """A segment built with python-hl7: each field escaped unless ``raw`` (already written with ``join``)."""
+    segment = message.create_segment([message.create_field([name])])
+    for n, value in sorted(fields.items()):
+        segment.assign_field(value if n in raw else escape(value), n)
+    message.append(segment)
+
+
+def _err(message: hl7.Message, problem: Problem) -> None:
+    where = f"{problem.where[0]}^{problem.where[2] if len(problem.where) > 2 else 1}^{problem.where[1]}" \
+        if problem.where else ""
+    _add(message, "ERR", {2: where, 3: f"{problem.code}^{_TEXT_0357[problem.code]}^HL70357", 4: "E",
+                          8: problem.text[:250]}, raw={2, 3})
 
 
 def read_ack(text: str) -> Answer:
@@ -92,6 +152,12 @@ def read_ack(text: str) -> Answer:
     return Answer(msa[1], msa[2] if len(msa) > 2 else "", "; ".join(w for w in words if w))
 
 
-def _safe(value: str) -> str:
-    """A field echoed from a received message: kept only as plain text (no delimiters)."""
-    return escape(unescape(value)) if value else ""
+def _hd(msh: list[str], n: int) -> str:
+    """MSH-3/MSH-4 of the received message (HD: namespace^universal ID^its type) as its components."""
+    value = msh[n] if len(msh) > n else ""
+    return "^".join(escape(text(part)) for part in value.split("^")[:3]).rstrip("^")
+
+
+def _echo(msh: list[str], n: int) -> str:
+    """A field of the received MSH as text (its escapes decoded, control characters dropped)."""
+    return text(msh[n]) if len(msh) > n else ""

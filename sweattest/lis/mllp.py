@@ -23,6 +23,23 @@ class FrameError(SweatTestError):
         self.head = head
 
 
+class NotText(SweatTestError):
+    """A received message that is not UTF-8 text (``head``: what can be read of it, to name its control ID)."""
+
+    def __init__(self, head: str):
+        super().__init__("the message is not UTF-8 text; send it as UTF-8 (MSH-18 UNICODE UTF-8)")
+        self.head = head
+
+
+def decode(data: bytes) -> str:
+    """A received message's text, the same for MLLP and for the order folder: UTF-8, or NotText (whatever
+    MSH-18 declares: sweattest takes UTF-8 only)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise NotText(data.decode("latin-1")) from None
+
+
 def frame(message: str | bytes) -> bytes:
     data = message.encode("utf-8") if isinstance(message, str) else message
     return START + data + END

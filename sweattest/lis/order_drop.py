@@ -1,47 +1,95 @@
-"""Orders dropped as files into the order folder (``[lis] order_folder``): each ``*.hl7`` file is one order
-message, processed like one received over MLLP. Its acknowledgement is written beside it in ``ack/``
-(``NAME.ack``, atomically) and the file is moved to ``done/`` (accepted) or ``rejected/`` (AE, AR). A LIS
-writes each file under another name and renames it to ``.hl7`` when complete."""
+"""Orders dropped as files into the order folder (``[lis] order_folder``): each ``*.hl7`` file is one message,
+processed like one received over MLLP: the same size limit (``mllp.MAX_MESSAGE``), the same charset rule
+(UTF-8, else AR), the same answers. Its answer is written to ``ack/NAME.ack`` and the file is moved to
+``done/`` (accepted: AA, or AE when some of its orders were taken) or ``rejected/``; a name already there is
+never overwritten (``NAME.2.hl7``, ``NAME.2.ack``...), so every order's evidence is kept.
+
+Only regular files are read: a symbolic link (it could point at any file of the machine), a FIFO (reading it
+would wait for a writer) or a device is opened without following or blocking, refused AR and moved to
+``rejected/`` as it is. A LIS writes each file under another name and renames it to ``.hl7`` when complete.
+"""
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
+import stat
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from sweattest.lis.ack import read_ack
-from sweattest.outputs.files import write_atomic
+from sweattest.lis.ack import DATA_TYPE_ERROR, SEGMENT_SEQUENCE, Problem, read_ack
+from sweattest.lis.mllp import MAX_MESSAGE, NotText, decode
+from sweattest.outputs.files import move_unique, write_new
 
 log = logging.getLogger(__name__)
 POLL = 2.0
 
 
-def process_folder(folder: Path, receive: Callable[[str], str]) -> list[tuple[str, str]]:
-    """Process every waiting ``*.hl7`` file, oldest name first; returns (file name, ACK code) pairs."""
+class NotRegular(Exception):
+    """The entry is not a regular file, or too large; the message says what it is."""
+
+
+def read_regular(path: Path, limit: int = MAX_MESSAGE) -> bytes:
+    """The bytes of ``path`` if it is a regular file of at most ``limit`` bytes (never following a link, never
+    waiting on a FIFO); else NotRegular."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise NotRegular("a symbolic link, not a file: links are not followed; drop the file itself") from None
+        raise
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            kind = "a FIFO" if stat.S_ISFIFO(info.st_mode) else "a device" if stat.S_ISCHR(info.st_mode) or \
+                stat.S_ISBLK(info.st_mode) else "not a regular file"
+            raise NotRegular(f"{kind}, not a regular file: only files are read from the order folder")
+        if info.st_size > limit:
+            raise NotRegular(f"file of {info.st_size} bytes is larger than {limit} bytes (the MLLP limit)")
+        with os.fdopen(os.dup(fd), "rb") as fh:
+            data = fh.read(limit + 1)
+        if len(data) > limit:
+            raise NotRegular(f"file larger than {limit} bytes (the MLLP limit)")
+        return data
+    finally:
+        os.close(fd)
+
+
+def process_folder(folder: Path, receive: Callable[[str], str],
+                   reject: Callable[[str, Problem], str]) -> list[tuple[str, str]]:
+    """Process every waiting ``*.hl7`` entry, oldest name first; returns (file name, answer code) pairs.
+    ``reject(text, problem)`` answers AR what cannot be read (as the MLLP listener does)."""
     done: list[tuple[str, str]] = []
     for path in sorted(folder.glob("*.hl7")):
         try:
-            text = path.read_bytes().decode("utf-8")
-        except UnicodeDecodeError:
-            text = path.read_bytes().decode("latin-1")
-        except OSError:
+            answer = receive(decode(read_regular(path)))
+        except FileNotFoundError:
             continue  # moved away meanwhile
-        answer = receive(text)
+        except NotRegular as exc:
+            answer = reject("", Problem(SEGMENT_SEQUENCE, f"{path.name}: {exc}"))
+        except NotText as exc:
+            answer = reject(exc.head, Problem(DATA_TYPE_ERROR, str(exc)))
         code = read_ack(answer).code
         for sub in ("ack", "done", "rejected"):
             (folder / sub).mkdir(exist_ok=True)
-        write_atomic(folder / "ack" / f"{path.stem}.ack", answer)
-        os.replace(path, folder / ("done" if code == "AA" else "rejected") / path.name)
+        write_new(folder / "ack" / f"{path.stem}.ack", answer)
+        move_unique(path, folder / ("done" if _taken(answer) else "rejected") / path.name)
         done.append((path.name, code))
     return done
 
 
-def watch(folder: Path, receive: Callable[[str], str], stop: threading.Event) -> None:
+def _taken(answer: str) -> bool:
+    """Whether anything of the message was taken: AA, or an order answered OK/CR in an AE."""
+    return read_ack(answer).code == "AA" or any(line.startswith(("ORC|OK|", "ORC|CR|")) for line in answer.split("\r"))
+
+
+def watch(folder: Path, receive: Callable[[str], str], reject: Callable[[str, Problem], str],
+          stop: threading.Event) -> None:
     while not stop.is_set():
         try:
-            process_folder(folder, receive)
+            process_folder(folder, receive, reject)
         except Exception:  # noqa: BLE001 - keep watching; the file stays for the next pass
             log.exception("order folder %s", folder)
         stop.wait(POLL)

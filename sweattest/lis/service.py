@@ -3,11 +3,14 @@ result sender (``sweattest lis serve`` alone, or inside ``sweattest serve``)."""
 
 from __future__ import annotations
 
+import ssl
 import threading
 from functools import partial
 
 from sweattest.core.clock import Clock, RealClock
 from sweattest.core.config import LabConfig, load_config
+from sweattest.core.errors import ConfigError
+from sweattest.core.lis_config import LisConfig
 from sweattest.lis.listener import OrderListener, rejecter
 from sweattest.lis.order_drop import watch
 from sweattest.lis.sender import Sender
@@ -32,13 +35,15 @@ class LisService:
 
         lis, started = self.config.lis, []
         take = partial(receive, self.store, self.clock, config=self.config)
+        reject = rejecter(self.config.hl7.sending_application, self.config.hl7.sending_facility, self.clock.utcnow)
         if lis.listen:
-            reject = rejecter(self.config.hl7.sending_application, self.config.hl7.sending_facility,
-                              self.clock.utcnow)
-            self.listener = OrderListener(lis.listen, lambda text: take(text), reject).start()
-            started.append("orders over MLLP on {}:{}".format(*self.listener.address))
+            self.listener = OrderListener(lis.listen, lambda text: take(text), reject,
+                                          max_connections=lis.max_connections, idle_timeout_s=lis.idle_timeout_s,
+                                          tls=tls_context(lis)).start()
+            over = " over TLS" if lis.tls_certificate else ""
+            started.append("orders over MLLP{} on {}:{}".format(over, *self.listener.address))
         if lis.order_folder:
-            self._thread("lis-order-folder", watch, lis.order_folder, lambda text: take(text), self.stop_event)
+            self._thread("lis-order-folder", watch, lis.order_folder, lambda text: take(text), reject, self.stop_event)
             started.append(f"orders from the folder {lis.order_folder}")
         if lis.send_to:
             sender = Sender(self.store, self.clock, lis.send_to, ack_timeout_s=lis.ack_timeout_s,
@@ -61,8 +66,20 @@ class LisService:
             thread.join(10)
 
 
+def tls_context(lis: LisConfig) -> ssl.SSLContext | None:
+    """The server context of the lab's certificate (TLS 1.2 or later), or None for plain MLLP."""
+    if lis.tls_certificate is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(lis.tls_certificate, lis.tls_key)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(f"[lis] tls_certificate {lis.tls_certificate} with tls_key {lis.tls_key}: cannot be "
+                          f"loaded ({exc}); give the PEM certificate and its private key") from None
+    return context
+
+
 def serve_until_interrupted(config_path, db: str | None) -> int:
-    from sweattest.core.errors import ConfigError
     from sweattest.record.store import open_store
 
     config = load_config(config_path)

@@ -1,11 +1,13 @@
 """The worklist: orders received from the LIS, waiting for their test.
 
-``receive`` takes one order message (from the MLLP listener or the order folder) and returns the
-acknowledgement to send back. An accepted new order is stored with its placer and filler numbers, the
-patient's identifiers and the ordering provider; a cancel removes an order whose test has not started and
-is refused once it has. The message is recorded once per sender and control ID (MSH-10): the same message
-again gets the first acknowledgement and changes nothing; another message with a control ID already used
-is refused (AE). Each write is audited in its transaction.
+``receive`` takes one message (from the MLLP listener or the order folder) and returns the answer to send
+back. Each order of an order message is taken or refused on its own: a new order is stored with what the LIS
+sent (placer and filler numbers, the patient's identifiers and names, the ordering provider, the visit, the
+specimen, the comments); a cancel, from the system that placed the order and for its patient, removes an
+order whose test has not started and is refused once it has; a cancelled accession may be ordered again.
+The message is recorded once per sender and control ID (MSH-10): the same message again gets the first
+answer and changes nothing; another message with a control ID already used is refused (AE). Each write is
+audited in its transaction. ADT A08 and A40 go to ``sweattest.lis.adt``.
 """
 
 from __future__ import annotations
@@ -20,49 +22,73 @@ import sqlalchemy as sa
 from sweattest.core.clock import Clock
 from sweattest.core.config import LabConfig
 from sweattest.core.lis_config import LisConfig
-from sweattest.lis.ack import APPLICATION_INTERNAL_ERROR, DUPLICATE_KEY, UNKNOWN_KEY, Problem, build_ack, header
-from sweattest.lis.orders import LisOrder, Rejected, parse_order_message
+from sweattest.lis.ack import (
+    APPLICATION_INTERNAL_ERROR,
+    DUPLICATE_KEY,
+    RESPONSES,
+    UNKNOWN_KEY,
+    OrderAnswer,
+    Problem,
+    build_ack,
+    build_order_response,
+    header,
+)
+from sweattest.lis.adt import receive_adt
+from sweattest.lis.orders import Group, LisOrder, Rejected, parse_order_message
+from sweattest.outputs.lims.hl7 import CONTROL_ID_LENGTH
 from sweattest.record.store import schema
 from sweattest.record.store.chain import append_audit
 from sweattest.record.worklist import CANCELLED, LIS_ACTOR, OPEN, STARTED, WorklistOrder, find
 
 
 def receive(store, clock: Clock, text: str, config: LabConfig) -> str:
-    """Process one order message; returns the ACK (AA, AE or AR with ERR)."""
+    """Process one message (an order message, or ADT A08/A40); returns the answer: ORR^O02 / ORL^O22 with
+    each order's fate (AA, or AE when an order was refused), an ACK for ADT, AR for what is not taken here."""
     now = clock.utcnow()
     hl7 = config.hl7
-
-    def ack(code: str, problem: Problem | None = None) -> str:
-        return build_ack(text, code, problem, application=hl7.sending_application, facility=hl7.sending_facility,
-                         at=now)
-
+    who = {"application": hl7.sending_application, "facility": hl7.sending_facility, "at": now}
     msh = header(text)
     sender, control_id = ("^".join(msh[3:5]), msh[10]) if len(msh) > 10 else ("", "")
     digest = hashlib.sha256("\r".join(s for s in re.split(r"\r\n|\r|\n", text) if s).encode("utf-8")).hexdigest()
-    if control_id:
+    if control_id and len(control_id) <= CONTROL_ID_LENGTH:
         earlier = _earlier(store, sender, control_id)
         if earlier is not None and earlier.sha256 == digest:
             return earlier.ack  # the same message again: the same answer, nothing changes
         if earlier is not None:
-            return ack("AE", Problem(DUPLICATE_KEY, f"message control ID {control_id} was already used for another "
-                                     "message; give each message its own MSH-10", ("MSH", 10)))
+            return build_ack(text, "AE", Problem(DUPLICATE_KEY, f"message control ID {control_id} was already used "
+                                                 "for another message; give each message its own MSH-10",
+                                                 ("MSH", 10)), **who)
+    kind = msh[9].split("^")[0] if len(msh) > 9 else ""
+    if kind == "ADT":
+        return receive_adt(store, text, config, now=now, sender=sender, digest=digest)
     try:
-        order = parse_order_message(text, config.lis)
+        message = parse_order_message(text, config.lis, processing_id=hl7.processing_id, today=now,
+                                      limits=config.eligibility)
     except Rejected as exc:
-        return ack(exc.code, exc.problem)
-    try:
-        with store.writing() as conn:
-            if order.action == "new":
-                _place(conn, order, now)
-            else:
-                _cancel(conn, order, now)
-            answer = ack("AA")
-            conn.execute(schema.lis_messages.insert().values(sender=sender, control_id=control_id,
-                                                             kind=order.message_type, sha256=digest, ack_code="AA",
-                                                             ack=answer, received_at=now))
-    except Rejected as exc:
-        return ack(exc.code, exc.problem)
+        if exc.code == "AE" and kind in RESPONSES:
+            return build_order_response(text, kind, "AE", [], {}, exc.problem, **who)
+        return build_ack(text, exc.code, exc.problem, **who)
+    with store.writing() as conn:
+        answers = [_apply(conn, group, now) for group in message.groups]
+        code = "AA" if all(a.problem is None for a in answers) else "AE"
+        answer = build_order_response(text, kind, code, answers, message.patient, None, **who)
+        if any(a.problem is None for a in answers):  # something was stored: a repeat gets this same answer
+            conn.execute(schema.lis_messages.insert().values(
+                sender=sender, control_id=control_id, kind=f"{message.header.kind}^{message.header.trigger}",
+                sha256=digest, ack_code=code, ack=answer, received_at=now))
     return answer
+
+
+def _apply(conn: sa.Connection, group: Group, now: datetime) -> OrderAnswer:
+    """One order of the message: placed or cancelled, or refused with the reason (nothing written)."""
+    ok, refused = ("OK", "UA") if group.action != "cancel" else ("CR", "UC")
+    problem = group.refused
+    if problem is None:
+        assert group.order is not None
+        problem = (_place if group.action == "new" else _cancel)(conn, group.order, now)
+    if problem is not None and problem.where and problem.where[0] in ("ORC", "OBR") and len(problem.where) == 2:
+        problem = Problem(problem.code, problem.text, (*problem.where, group.index))
+    return OrderAnswer(refused if problem else ok, group.placer, group.filler, group.test, problem)
 
 
 def _earlier(store, sender: str, control_id: str):
@@ -72,32 +98,50 @@ def _earlier(store, sender: str, control_id: str):
                             .where(lm.c.sender == sender, lm.c.control_id == control_id)).first()
 
 
-def _place(conn: sa.Connection, order: LisOrder, now: datetime) -> None:
+def _place(conn: sa.Connection, order: LisOrder, now: datetime) -> Problem | None:
     lo = schema.lis_orders
-    existing = conn.execute(sa.select(lo.c.state).where(lo.c.placer == order.placer)).scalar()
+    existing = conn.execute(sa.select(lo.c.state).where(lo.c.placer == order.placer, lo.c.state != CANCELLED)
+                            ).scalar()
     if existing is not None:
-        raise Rejected("AE", Problem(DUPLICATE_KEY, f"order {order.placer} is already on the worklist ({existing}); "
-                                     "send a cancel first to replace it", ("ORC", 2)))
+        return Problem(DUPLICATE_KEY, f"order {order.placer} is already on the worklist ({existing}); send a cancel "
+                       "first to replace it", ("ORC", 2))
     conn.execute(lo.insert().values(placer=order.placer, filler=order.filler, mrn=order.patient["mrn"],
                                     test_code=order.test_code, state=OPEN, order_json=order.as_dict(),
                                     control_id=order.control_id, received_at=now))
     append_audit(conn, who=LIS_ACTOR, what="lis order", at=now,
                  new={"accession": order.placer, "filler": order.filler, "mrn": order.patient["mrn"],
-                      "provider": order.provider, "test": order.test_code, "control_id": order.control_id})
+                      "provider": order.provider["name"], "test": order.test_code, "control_id": order.control_id,
+                      "sender": order.sender, "comments": order.comments})
+    return None
 
 
-def _cancel(conn: sa.Connection, order: LisOrder, now: datetime) -> None:
+def _cancel(conn: sa.Connection, order: LisOrder, now: datetime) -> Problem | None:
+    """A cancel takes effect only for the order's own sender and patient, and only before its test started."""
     lo = schema.lis_orders
-    row = conn.execute(sa.select(lo.c.state, lo.c.run_id).where(lo.c.placer == order.placer)).first()
+    row = conn.execute(sa.select(lo.c.id, lo.c.state, lo.c.run_id, lo.c.mrn, lo.c.order_json)
+                       .where(lo.c.placer == order.placer).order_by(lo.c.id.desc())).first()
     if row is None:
-        raise Rejected("AE", Problem(UNKNOWN_KEY, f"order {order.placer} is not on the worklist", ("ORC", 2)))
+        return Problem(UNKNOWN_KEY, f"order {order.placer} is not on the worklist", ("ORC", 2))
+    placed_by = (row.order_json or {}).get("sender")
+    if placed_by and placed_by != order.sender:
+        return Problem(UNKNOWN_KEY, f"order {order.placer} was placed by {placed_by}, not by {order.sender}: only the "
+                       "system that placed an order can cancel it", ("ORC", 2))
+    if row.mrn != order.patient["mrn"]:
+        return Problem(UNKNOWN_KEY, f"order {order.placer} is for another patient (PID-3 {order.patient['mrn']!r} "
+                       "is not the patient of the order): nothing cancelled; check the patient", ("PID", 3))
     if row.state == STARTED:
-        raise Rejected("AE", Problem(APPLICATION_INTERNAL_ERROR, f"order {order.placer} cannot be cancelled: its "
-                                     f"test has started (run {row.run_id}); call the laboratory", ("ORC", 1)))
+        return Problem(APPLICATION_INTERNAL_ERROR, f"order {order.placer} cannot be cancelled: its test has started "
+                       f"(run {row.run_id}); call the laboratory", ("ORC", 1))
     if row.state == OPEN:
-        conn.execute(lo.update().where(lo.c.placer == order.placer).values(state=CANCELLED))
+        conn.execute(lo.update().where(lo.c.id == row.id).values(state=CANCELLED))
     append_audit(conn, who=LIS_ACTOR, what="lis cancel", at=now, old={"state": row.state},
-                 new={"accession": order.placer, "state": CANCELLED, "control_id": order.control_id})
+                 new={"accession": order.placer, "state": CANCELLED, "control_id": order.control_id,
+                      "sender": order.sender})
+    return None
+
+
+#: HL7 table 0001 codes the bench order has no code for (the result echoes the LIS's own code)
+BENCH_SEX = {"A": "O", "N": "U"}
 
 
 def bench_order(order: WorklistOrder, lis: LisConfig) -> dict[str, Any]:
@@ -107,7 +151,8 @@ def bench_order(order: WorklistOrder, lis: LisConfig) -> dict[str, Any]:
     p = order.order["patient"]
     return {"accession": order.placer,
             "patient": {"mrn": p["mrn"], "family": p["family"], "given": p["given"], "dob": p["dob"],
-                        "sex": p["sex"]},
+                        "sex": BENCH_SEX.get(p["sex"], p["sex"])},
+            "comment": "\n".join(order.order.get("comments") or []),  # NTE: shown at the bench, on the report
             "ordering_provider": order.order["provider"]["name"] or "(not given by the LIS)",
             "method": lis.method, "sites": list(lis.sites),
             "pilocarpine_lot": {"lot": "not scanned", "expires": "2000-01-01"}}

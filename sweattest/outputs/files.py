@@ -49,6 +49,39 @@ def write_atomic(path: Path, data: str | bytes) -> Path:
     return path
 
 
+def write_new(path: Path, data: str | bytes) -> Path:
+    """Like ``write_atomic``, but never over an existing file: when ``path`` exists the file is written as
+    ``NAME.2.EXT``, ``NAME.3.EXT``...; returns the path written."""
+    path = Path(path)
+    written = write_atomic(path.with_name(f".{path.name}.new"), data)
+    try:
+        return link_unique(written, path)
+    finally:
+        written.unlink(missing_ok=True)
+
+
+def move_unique(source: Path, path: Path) -> Path:
+    """Move ``source`` (a file, link or FIFO: never followed) to ``path``, or to the first free ``NAME.N.EXT``
+    beside it; never over an existing file. Returns where it went."""
+    target = link_unique(source, path)
+    os.unlink(source)
+    return target
+
+
+def link_unique(source: Path, path: Path) -> Path:
+    """A hard link to ``source`` at ``path`` or the first free ``NAME.N.EXT`` (link creation fails on an
+    existing name, so two writers never take the same one)."""
+    stem, suffix = (path.name.split(".", 1) + [""])[:2]
+    for n in range(1, 100_000):
+        target = path if n == 1 else path.with_name(f"{stem}.{n}.{suffix}" if suffix else f"{stem}.{n}")
+        try:
+            os.link(source, target, follow_symlinks=False)
+        except FileExistsError:
+            continue
+        return target
+    raise ValidationError(f"{path.parent}: no free name for {path.name}; empty the folder")
+
+
 def file_safe(text: str) -> str:
     """Text usable as one file name on every system: anything but letters, digits, ``.``, ``_`` and ``-``
     becomes ``-`` (accessions may hold ``/``), so a name from an order never leaves its folder."""

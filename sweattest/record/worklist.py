@@ -43,7 +43,23 @@ class WorklistOrder:
         return {"accession": self.placer, "filler": self.filler, "mrn": self.mrn, "family": p["family"],
                 "given": p["given"], "dob": p["dob"], "sex": p["sex"], "provider": self.order["provider"]["name"],
                 "test": self.test_code, "state": self.state, "received_at": self.received_at.isoformat(),
-                "run_id": self.run_id}
+                "run_id": self.run_id, "comments": list(self.order.get("comments") or []),
+                "updates": list(self.order.get("updates") or []), "notes": self.notes()}
+
+    def notes(self) -> str:
+        """One line: the patient updates from ADT (A08 updated, A40 merged from MRN) and the order's comment."""
+        words = []
+        for update in self.order.get("updates") or []:
+            when = update["at"][:16].replace("T", " ")
+            if update.get("merged"):
+                words.append(f"A40 merged from MRN {update['merged']} {when}")
+            else:
+                changed = ", ".join(update.get("changes") or {}) or "no change"
+                words.append(f"A08 updated ({changed}) {when}")
+        comments = " / ".join(c.replace("\n", " ") for c in self.order.get("comments") or [])
+        if comments:
+            words.append(f"comment: {comments}")
+        return "; ".join(words)
 
 
 def open_orders(store) -> list[WorklistOrder]:
@@ -55,9 +71,10 @@ def open_orders(store) -> list[WorklistOrder]:
 
 
 def find(store, accession: str) -> WorklistOrder | None:
+    """The latest order of ``accession`` (an accession cancelled may have been ordered again)."""
     lo = schema.lis_orders
     with store.engine.connect() as conn:
-        row = conn.execute(sa.select(lo).where(lo.c.placer == accession)).mappings().first()
+        row = conn.execute(sa.select(lo).where(lo.c.placer == accession).order_by(lo.c.id.desc())).mappings().first()
     return None if row is None else _order(row)
 
 

@@ -1,7 +1,7 @@
 """Reading HL7 messages in tests: hl7apy at STRICT validation, and fields by position."""
 
 from hl7apy.consts import VALIDATION_LEVEL
-from hl7apy.parser import parse_message
+from hl7apy.parser import parse_message, parse_segment
 
 from sweattest.outputs.lims.hl7_escape import unescape
 
@@ -11,6 +11,18 @@ def strict(message: str):
     parsed = parse_message(message, validation_level=VALIDATION_LEVEL.STRICT, find_groups=True)
     parsed.validate()
     return parsed
+
+
+def strict_answer(message: str):
+    """An answer to an order message at hl7apy's strict level. ORR^O02: hl7apy models its ORDER_DETAIL choice
+    (OBR, RQD, RQ1, RXO, ODS or ODT) as a sequence needing all six, so no ORR^O02 can pass; its segments are
+    validated one by one and its structure as the ORL^O22 it has the same segments as (MSH MSA ERR* PID
+    (ORC OBR)*)."""
+    if "|ORR^O02^ORR_O02|" not in message:
+        return strict(message)
+    for segment in message.rstrip("\r").split("\r"):
+        parse_segment(segment, version="2.5.1", validation_level=VALIDATION_LEVEL.STRICT).validate()
+    return strict(message.replace("|ORR^O02^ORR_O02|", "|ORL^O22^ORL_O22|", 1))
 
 
 def segments(message: str, name: str) -> list[list[str]]:

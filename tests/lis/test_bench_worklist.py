@@ -34,3 +34,18 @@ def test_a_scanned_lis_order_is_found_checked_and_started(client, web_app):  # n
     assert ctx.store.get_run(order.run_id)["order"]["lis"]["placer_ei"] == ["ACC-1001", "HIS"]
     r = client.post("/bench/new", data={"csrf": token, "accession": "ACC-1001"})
     assert "no open order with this number" in r.text  # started: no longer an open order
+
+
+def test_the_orders_comment_is_shown_to_the_tech_on_every_step(client, web_app):  # noqa: F811
+    ctx = web_app.state.web
+    ctx.order_book = WorklistBook(ctx.store, LabConfig().lis, TRAINING_ORDERS)
+    commented = orm() + "NTE|1|L|Patient on a CFTR modulator\\.br\\since <2025-09> & anxious\r"
+    assert read_ack(receive(ctx.store, ctx.clock, commented, LabConfig())).code == "AA"
+    log_in(client, "tech")
+    token = csrf_of(client)
+    r = client.post("/bench/new", data={"csrf": token, "accession": "ACC-1001"})
+    assert "<strong>Order comment:</strong> Patient on a CFTR modulator\nsince &lt;2025-09&gt; &amp; anxious" in r.text
+    base = r.url.path.rsplit("/", 1)[0]
+    r = step(client, token, base, "identify", {"mrn": "MRN555", "dob": "2025-06-01"})
+    r = client.get(r.headers["location"])  # the next step
+    assert "Order comment:" in r.text and "since &lt;2025-09&gt;" in r.text

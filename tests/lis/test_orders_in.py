@@ -18,7 +18,7 @@ from sweattest.lis.worklist import receive
 from sweattest.record.audit import verify
 from sweattest.record.store import Store, schema
 from sweattest.record.worklist import find, open_orders
-from tests.lims.hl7_oracle import strict
+from tests.lims.hl7_oracle import strict_answer
 from tests.lis.messages import oml, orm
 from tests.store import backends
 
@@ -70,10 +70,12 @@ def test_orders_over_mllp_land_on_the_worklist_once(store, listener):
     assert reused.code == "AE" and "MSG0001 was already used for another message" in reused.text
     assert [o.accession for o in open_orders(store)] == ["ACC-1001", "ACC-2001"]
     order = find(store, "ACC-1001")
-    assert (order.filler, order.mrn, order.order["provider"]) == ("F1001", "MRN555",
-                                                                  {"id": "1234", "name": "Marcus Welby"})
-    assert order.order["patient"]["identifiers"] == ["MRN555^^^HOSP^MR", "998877^^^NHS^NH"]
-    assert order.order["visit"] == {"class": "O", "number": "V4455"}
+    assert (order.filler, order.mrn, order.order["provider"]) == ("F1001", "MRN555", {
+        "id": "1234", "name": "Marcus Welby", "xcn": [[["1234"], ["Welby"], ["Marcus"]]]})
+    assert order.order["patient"]["identifiers"] == [[["MRN555"], [""], [""], ["HOSP"], ["MR"]],
+                                                     [["998877"], [""], [""], ["NHS"], ["NH"]]]
+    assert order.order["visit"] == {"class": "O", "number": "V4455", "number_cx": [[["V4455"]]],
+                                    "location": [[["PEDS"], ["12"]]]}
     assert _stored(store) == (2, 2)
     assert verify(store).intact
 
@@ -98,7 +100,8 @@ def test_a_cancel_removes_an_open_order_and_is_refused_once_started(store, clock
     (orm().replace("MRN555^^^HOSP^MR~998877^^^NHS^NH", ""), "AE", "PID-3 (patient identifier list"),
     (orm(test="GLUC"), "AE", "test 'GLUC^Sweat chloride test^L' is not performed here"),
     (orm()[:orm().index("PID|") + 20], "AE", "the ORC segment is missing"),  # a segment cut in half, rest lost
-    (orm().replace("ORM^O01^ORM_O01", "ADT^A01^ADT_A01"), "AR", "only ORM^O01 and OML^O21"),
+    (orm().replace("ORM^O01^ORM_O01", "ORU^R01^ORU_R01"), "AR", "only OML^O21 and ORM^O01 are taken"),
+    (orm().replace("ORM^O01^ORM_O01", "ADT^A01^ADT_A01"), "AR", "event 'A01' of ADT is not taken"),
     (orm().replace("|P|2.5.1", "|P|3.0"), "AR", "HL7 version '3.0'"),
     (orm().replace("20250601", "2025-06-01"), "AE", "PID-7 (date of birth)"),
 ])
@@ -108,7 +111,7 @@ def test_malformed_orders_are_answered_with_the_reason_and_store_nothing(tmp_pat
     answer = read_ack(raw)
     assert (answer.code, answer.control_id) == (code, "MSG0001") and text in answer.text
     assert "\rERR|" in raw
-    strict(raw)  # the acknowledgement itself is valid HL7 v2.5.1
+    strict_answer(raw)  # the acknowledgement itself is valid HL7 v2.5.1
     assert _stored(store) == (0, 0)
     store.close()
 
@@ -138,7 +141,8 @@ def test_orders_dropped_as_files(store, clock, tmp_path):
     (tmp_path / "a.hl7").write_text(orm(), encoding="utf-8")
     (tmp_path / "b.hl7").write_text(orm(control="M2", test="GLUC").replace("\r", "\r\n"), encoding="utf-8")
     (tmp_path / "c.part").write_text("MSH|", encoding="utf-8")  # still being written by the LIS
-    done = process_folder(tmp_path, lambda text: receive(store, clock, text, LabConfig()))
+    done = process_folder(tmp_path, lambda text: receive(store, clock, text, LabConfig()),
+                          rejecter("SWEATTEST", "SWEATLAB", clock.utcnow))
     assert done == [("a.hl7", "AA"), ("b.hl7", "AE")]
     assert (tmp_path / "done" / "a.hl7").exists() and (tmp_path / "rejected" / "b.hl7").exists()
     assert read_ack((tmp_path / "ack" / "b.ack").read_text(encoding="utf-8")).text.startswith("test 'GLUC")

@@ -80,15 +80,45 @@ def _coding(code: tuple[str, str, str]) -> dict[str, Any]:
 
 
 def _patient(order: dict[str, Any], lis: dict[str, Any], config: LabConfig) -> dict[str, Any]:
+    """The patient: the identifiers as the LIS sent them (PID-3, each with the system of its assigning
+    authority), else the MRN in this lab's namespace; the name with its middle names."""
     p = order["patient"]
-    identifiers = [{"type": {"coding": [{"system": V2_0203, "code": "MR"}]},
-                    "system": f"urn:sweattest:mrn:{config.hl7.sending_facility}", "value": p["mrn"]}]
-    for ident in (lis.get("patient") or {}).get("identifiers", [])[1:]:
-        parts = ident.split("^") + [""] * 5
-        identifiers.append({"system": f"urn:sweattest:id:{parts[3] or 'unknown'}", "value": parts[0]})
+    sent = lis.get("patient") or {}
+    identifiers = [_identifier(cx) for cx in sent.get("identifiers") or []] or [
+        {"type": {"coding": [{"system": V2_0203, "code": "MR"}]},
+         "system": f"urn:sweattest:mrn:{config.hl7.sending_facility}", "value": p["mrn"]}]
+    given = [g for g in (p["given"], sent.get("middle") or "") if g]
     return {"resourceType": "Patient", "identifier": identifiers,
-            "name": [{"family": p["family"], "given": [p["given"]] if p["given"] else []}],
+            "name": [{"family": p["family"], "given": given}],
             "gender": GENDER.get(p["sex"], "unknown"), "birthDate": p["dob"]}
+
+
+def _identifier(cx: Any) -> dict[str, Any]:
+    """A CX (or an XCN: ``authority`` 9, ``kind`` 13) as a FHIR Identifier: an ISO assigning authority is
+    ``urn:oid:``, a UUID ``urn:uuid:``, a URI itself; else the authority's name in sweattest's namespace."""
+    return _identifier_of(cx, authority=4, kind=5)
+
+
+def _identifier_of(value: Any, *, authority: int, kind: int) -> dict[str, Any]:
+    parts = [[c] for c in value.split("^")] if isinstance(value, str) else value  # stored before composites
+
+    def part(n: int, sub: int = 1) -> str:
+        comp = parts[n - 1] if len(parts) >= n else []
+        return comp[sub - 1] if len(comp) >= sub else ""
+
+    namespace, universal, universal_type = (part(authority, i) for i in (1, 2, 3))
+    if universal and universal_type == "ISO":
+        system = f"urn:oid:{universal}"
+    elif universal and universal_type == "UUID":
+        system = f"urn:uuid:{universal.lower()}"
+    elif universal and universal_type in ("URI", "URL"):
+        system = universal
+    else:
+        system = f"urn:sweattest:id:{namespace or universal or 'unknown'}"
+    out: dict[str, Any] = {"system": system, "value": part(1)}
+    if part(kind):
+        out = {"type": {"coding": [{"system": V2_0203, "code": part(kind)}]}} | out
+    return out
 
 
 def _service_request(record: dict[str, Any], lis: dict[str, Any], config: LabConfig,
@@ -101,10 +131,14 @@ def _service_request(record: dict[str, Any], lis: dict[str, Any], config: LabCon
                                 "system": f"urn:sweattest:order:{parts[1] if len(parts) > 1 else 'unknown'}",
                                 "value": parts[0]})
     provider = lis.get("provider") or {}
+    xcn = (provider.get("xcn") or [None])[0]
+    requester = {"display": record["order"]["ordering_provider"]}
+    if xcn:  # the ID with its assigning authority (XCN-9), e.g. the NPI as urn:oid:2.16.840.1.113883.4.6
+        requester["identifier"] = _identifier_of(xcn, authority=9, kind=13)
+    elif provider.get("id"):
+        requester["identifier"] = {"value": provider["id"]}
     return {"resourceType": "ServiceRequest", "identifier": identifiers, "status": "completed", "intent": "order",
-            "code": _coding(config.lis.code("panel")), "subject": subject,
-            "requester": {"display": record["order"]["ordering_provider"]} | (
-                {"identifier": {"value": provider["id"]}} if provider.get("id") else {})}
+            "code": _coding(config.lis.code("panel")), "subject": subject, "requester": requester}
 
 
 def _specimen(site: dict[str, Any], subject: dict[str, str], config: LabConfig) -> dict[str, Any]:

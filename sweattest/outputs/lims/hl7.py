@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sweattest.core.config import LabConfig
-from sweattest.outputs.lims.hl7_escape import escape
+from sweattest.outputs.lims.hl7_escape import escape, join
 from sweattest.outputs.report.context import SITE_NAMES, flags
 
 VERSION = "2.5.1"
@@ -54,7 +54,8 @@ def render_oru(record: dict[str, Any], config: LabConfig | None = None, *, sent_
     observations += [(0, None, obx) for obx in _interpretation(record, status, config)]
     for set_id, (index, site, obx) in enumerate(observations, start=1):
         segments.append(_segment("OBX", str(set_id), *_obx_fields(obx, index, record, site, performer)))
-    segments += [_spm(index, site, config) for index, site in enumerate(record["sites"], start=1)]
+    specimen = (record["order"].get("lis") or {}).get("specimen")
+    segments += [_spm(index, site, config, specimen) for index, site in enumerate(record["sites"], start=1)]
     return SEGMENT_END.join(segments) + SEGMENT_END
 
 
@@ -87,23 +88,23 @@ def _msh(config: LabConfig, sent_at: datetime, control_id: str, simulated: bool)
 
 
 def _pid(record: dict[str, Any], config: LabConfig) -> str:
+    """PID-3, PID-5 and PID-8 as the LIS sent them (components and subcomponents kept: ``join``), else from the
+    bench order."""
     p = record["order"]["patient"]
-    lis = record["order"].get("lis") or {}
-    identifiers = (lis.get("patient") or {}).get("identifiers")
-    if identifiers:  # as the LIS sent them (MRN and any other identifiers), each escaped component by component
-        ids = "~".join("^".join(escape(part) for part in i.split("^")) for i in identifiers)
-    else:
-        ids = f"{escape(p['mrn'])}^^^{escape(config.hl7.sending_facility)}^MR"
-    return _segment("PID", "1", "", ids, "", f"{escape(p['family'])}^{escape(p['given'])}", "",
-                    p["dob"].replace("-", ""), escape(p["sex"]))
+    sent = (record["order"].get("lis") or {}).get("patient") or {}
+    ids = join(sent.get("identifiers")) or f"{escape(p['mrn'])}^^^{escape(config.hl7.sending_facility)}^MR"
+    name = join(sent.get("name")) or f"{escape(p['family'])}^{escape(p['given'])}"
+    return _segment("PID", "1", "", ids, "", name, "", p["dob"].replace("-", ""), escape(sent.get("sex") or p["sex"]))
 
 
 def _pv1(record: dict[str, Any]) -> str:
-    """PV1-2 the patient class (table 0004; the LIS's, else U unknown), PV1-19 the visit number it sent."""
+    """PV1-2 the patient class (table 0004; the LIS's, else U unknown), PV1-3 the location and PV1-19 the visit
+    number (with its assigning authority) as the LIS sent them."""
     visit = (record["order"].get("lis") or {}).get("visit") or {}
     fields = [""] * 19
     fields[0], fields[1] = "1", escape(visit.get("class") or "U")
-    fields[18] = escape(visit.get("number") or "")
+    fields[2] = join(visit.get("location"))
+    fields[18] = join(visit.get("number_cx")) or escape(visit.get("number") or "")
     return _segment("PV1", *fields)
 
 
@@ -116,15 +117,18 @@ def _numbers(record: dict[str, Any], config: LabConfig) -> tuple[str, str]:
 
 
 def _provider(record: dict[str, Any]) -> str:
-    """XCN: the LIS's identifier of the ordering provider, and the name as written on the order."""
-    lis = record["order"].get("lis") or {}
-    return f"{escape((lis.get('provider') or {}).get('id', ''))}^{escape(record['order']['ordering_provider'])}"
+    """XCN: the ordering provider as the LIS sent it (its ID, often the NPI, names, assigning authority), else
+    the LIS's ID and the name as written on the order."""
+    provider = (record["order"].get("lis") or {}).get("provider") or {}
+    written = f"{escape(provider.get('id', ''))}^{escape(record['order']['ordering_provider'])}"
+    return join(provider.get("xcn")) or written
 
 
 def _orc(record: dict[str, Any], config: LabConfig) -> str:
     order_status = "IP" if record["report"]["status"] == "preliminary" else "CM"  # HL7 table 0038
     placer, filler = _numbers(record, config)
-    return _segment("ORC", "RE", placer, filler, "", order_status, "", "", "", "", "", "", _provider(record))
+    group = join((record["order"].get("lis") or {}).get("placer_group"))  # ORC-4 as the LIS sent it
+    return _segment("ORC", "RE", placer, filler, group, order_status, "", "", "", "", "", "", _provider(record))
 
 
 def _obr(record: dict[str, Any], config: LabConfig, status: str) -> str:
@@ -220,14 +224,15 @@ def _performer(config: LabConfig) -> list[str]:
     return [org, escape(lab.address), f"^{escape(lab.director)}"]
 
 
-def _spm(index: int, site: dict[str, Any], config: LabConfig) -> str:
-    """The specimen of one site: its sample ID (assigned by the lab: SPM-2.2), sweat, its collection method, the
-    site, collection start and end."""
+def _spm(index: int, site: dict[str, Any], config: LabConfig, specimen: list | None = None) -> str:
+    """The specimen of one site: its sample ID (assigned by the lab: SPM-2.2; SPM-2.1 the placer's specimen ID of
+    the OML, as sent), sweat, its collection method, the site, collection start and end."""
     name = SITE_NAMES.get(site["site"], site["site"])
     collection = site["collection"]
     fields = [""] * 17
     fields[0] = str(index)
-    fields[1] = f"^{escape(site['sample_id'])}&{escape(config.hl7.sending_facility)}"
+    placer = "&".join(escape(sub) for sub in specimen[0][0]) if specimen and specimen[0] else ""
+    fields[1] = f"{placer}^{escape(site['sample_id'])}&{escape(config.hl7.sending_facility)}"
     fields[3] = _ce(SPECIMEN_TYPE)
     fields[6] = _ce(COLLECTION_METHOD)
     fields[7] = f"{escape(site['site'])}^{escape(name)}^L"

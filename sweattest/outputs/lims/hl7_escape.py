@@ -1,4 +1,4 @@
-"""HL7 v2 text escaping with the standard delimiters ``|^~\\&``.
+"""HL7 v2 text escaping with the standard delimiters ``|^~\\&``, and composite fields written back with them.
 
 Every text value goes through ``escape`` before it is placed in a field: ``|`` -> ``\\F\\``, ``^`` ->
 ``\\S\\``, ``~`` -> ``\\R\\``, ``\\`` -> ``\\E\\``, ``&`` -> ``\\T\\``; a line break (CR LF, LF or CR) ->
@@ -41,3 +41,22 @@ def unescape(text: str) -> str:
 def _unescaped(m: re.Match) -> str:
     code = m.group(1)
     return chr(int(code[1:], 16)) if code.startswith("X") else _UNESCAPES[code]
+
+
+def join(value: object) -> str:
+    """A composite field written back as it was received (``sweattest.lis.hl7_read.composite``): a list of
+    repetitions, each a list of components, each a list of subcomponents; every part escaped. One repetition
+    may be given alone; an order stored before composites were kept holds text with ``^`` between components."""
+    if not value:
+        return ""
+    if isinstance(value, str):
+        return "^".join(escape(part) for part in value.split("^"))
+    reps = [value] if value and isinstance(value[0], list) and value[0] and isinstance(value[0][0], str) else value
+    return REPETITION.join(_repetition(rep) for rep in reps)
+
+
+def _repetition(rep: object) -> str:
+    if isinstance(rep, str):
+        return "^".join(escape(part) for part in rep.split("^"))
+    return COMPONENT.join(SUBCOMPONENT.join(escape(sub) for sub in ([comp] if isinstance(comp, str) else comp))
+                          for comp in rep)

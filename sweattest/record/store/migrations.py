@@ -233,6 +233,29 @@ def _people(conn: sa.Connection) -> None:
     guards.create(conn, guards.PEOPLE_TABLES, guards.PEOPLE_TABLES)
 
 
+def _reorder_cancelled(conn: sa.Connection) -> None:
+    """An accession whose order was cancelled may be ordered again: ``lis_orders.placer`` indexed, no longer
+    unique (PostgreSQL drops the constraint; SQLite, which cannot, copies the table into one without it)."""
+    if conn.dialect.name == "postgresql":
+        inspector = sa.inspect(conn)
+        for constraint in inspector.get_unique_constraints("lis_orders"):
+            if constraint["column_names"] == ["placer"]:
+                conn.exec_driver_sql(f'ALTER TABLE lis_orders DROP CONSTRAINT "{constraint["name"]}"')
+        conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_lis_orders_placer ON lis_orders (placer)")
+        return
+    unique = [row[1] for row in conn.exec_driver_sql("PRAGMA index_list(lis_orders)") if row[2]
+              and [c[2] for c in conn.exec_driver_sql(f'PRAGMA index_info("{row[1]}")')] == ["placer"]]
+    if unique:
+        conn.exec_driver_sql("ALTER TABLE lis_orders RENAME TO lis_orders_v10")
+        conn.exec_driver_sql("DROP INDEX IF EXISTS ix_lis_orders_state")
+        conn.exec_driver_sql("DROP INDEX IF EXISTS ix_lis_orders_placer")
+        schema.lis_orders.create(conn)
+        columns = ", ".join(c.name for c in schema.lis_orders.columns)
+        conn.exec_driver_sql(f"INSERT INTO lis_orders ({columns}) SELECT {columns} FROM lis_orders_v10")
+        conn.exec_driver_sql("DROP TABLE lis_orders_v10")
+    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_lis_orders_placer ON lis_orders (placer)")
+
+
 MIGRATIONS: list[Migration] = [
     (1, "runs, events and readings", _initial),
     (2, "users, e-signatures, result versions and the hash-chained audit trail", _users_signatures_audit),
@@ -252,6 +275,8 @@ MIGRATIONS: list[Migration] = [
     (15, "skin reactions after stimulation and operator competency records", _people),
     (16, "proficiency testing: events, samples, targets, grades and corrective actions", _proficiency_testing),
     (17, "patient history: date of birth on runs (indexed with the MRN) and repeat links", _patient_history),
+    (26, "a cancelled accession may be ordered again (LIS order placer numbers no longer unique)",
+     _reorder_cancelled),
 ]
 
 

@@ -236,7 +236,9 @@ outbox = sa.Table(
 lis_orders = sa.Table(
     "lis_orders", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("placer", sa.String(40), nullable=False, unique=True),  # ORC-2 / OBR-2: the accession
+    # ORC-2 / OBR-2: the accession; one order open or started per accession (migration 26: a cancelled
+    # accession may be ordered again, so it is no longer unique)
+    sa.Column("placer", sa.String(40), nullable=False, index=True),
     sa.Column("filler", sa.String(40), nullable=True),  # ORC-3 / OBR-3
     sa.Column("mrn", sa.String(40), nullable=False),
     sa.Column("test_code", sa.String(40), nullable=False),

@@ -1,0 +1,86 @@
+"""Patient updates from the hospital's ADT feed: A08 (update patient information) changes the demographics
+of the patient's open orders; A40 (merge patient: PID the surviving patient, MRG-1 the one merged into it)
+moves the open orders of the merged patient to the surviving one. An order whose test has started keeps
+what it was run with. Each change is recorded in the order (``updates``: what changed, when, by which
+message; shown on the worklist) and as an audit entry (``lis patient update``, ``lis patient merge``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from sweattest.core.config import LabConfig
+from sweattest.lis import hl7_read as h
+from sweattest.lis.ack import REQUIRED_FIELD_MISSING, SEGMENT_SEQUENCE, Problem, build_ack
+from sweattest.lis.orders import Rejected, read_header, read_patient
+from sweattest.record.store import schema
+from sweattest.record.store.chain import append_audit
+from sweattest.record.worklist import LIS_ACTOR, OPEN
+
+ADT_TYPES = {("ADT", "A08"), ("ADT", "A40")}
+#: what an update may change on an open order's patient
+DEMOGRAPHICS = ("identifiers", "name", "family", "given", "middle", "dob", "sex")
+
+
+def receive_adt(store, text: str, config: LabConfig, *, now: datetime, sender: str, digest: str) -> str:
+    """Apply one ADT A08 or A40; returns the ACK (AA also when no open order is the patient's)."""
+    hl7 = config.hl7
+
+    def ack(code: str, problem: Problem | None = None) -> str:
+        return build_ack(text, code, problem, application=hl7.sending_application, facility=hl7.sending_facility,
+                         at=now)
+
+    try:
+        message = h.read(text)
+        head = read_header(message, hl7.processing_id, ADT_TYPES)
+        pid = h.first(message, "PID")
+        if pid is None:
+            raise Rejected("AE", Problem(SEGMENT_SEQUENCE, "the PID segment is missing", ("PID", 0)))
+        patient = read_patient(pid, new=True, today=None)  # a newborn may be updated; its order was checked
+        merged = None
+        if head.trigger == "A40":
+            mrg = h.first(message, "MRG")
+            prior = [rep for rep in h.composite(mrg, 1) if h.component(rep, 1)]
+            if not prior:
+                raise Rejected("AE", Problem(REQUIRED_FIELD_MISSING, "MRG-1 (the merged patient's identifiers) is "
+                                             "empty", ("MRG", 1)))
+            merged = h.component(next((i for i in prior if h.component(i, 5) == "MR"), prior[0]), 1)
+    except h.Unreadable as exc:
+        return ack("AR", Problem(SEGMENT_SEQUENCE, str(exc)))
+    except Rejected as exc:
+        return ack(exc.code, exc.problem)
+    with store.writing() as conn:
+        event = {"event": head.trigger, "control_id": head.control_id, "at": now.isoformat()}
+        if merged is None:
+            changed = _update(conn, patient["mrn"], patient, event, now)
+        else:
+            changed = _update(conn, merged, patient, event | {"merged": merged}, now)
+        answer = ack("AA")
+        conn.execute(schema.lis_messages.insert().values(sender=sender, control_id=head.control_id,
+                                                         kind=f"ADT^{head.trigger}", sha256=digest, ack_code="AA",
+                                                         ack=answer, received_at=now))
+        append_audit(conn, who=LIS_ACTOR, what="lis patient merge" if merged else "lis patient update", at=now,
+                     new=event | {"mrn": patient["mrn"], "orders": changed})
+    return answer
+
+
+def _update(conn: sa.Connection, mrn: str, patient: dict[str, Any], event: dict[str, Any],
+            now: datetime) -> list[str]:
+    """The open orders of ``mrn`` take ``patient``'s demographics (and MRN); returns their accessions."""
+    lo = schema.lis_orders
+    rows = conn.execute(sa.select(lo.c.id, lo.c.placer, lo.c.order_json)
+                        .where(lo.c.mrn == mrn, lo.c.state == OPEN).order_by(lo.c.id)).all()
+    for row in rows:
+        order = dict(row.order_json)
+        before = dict(order["patient"])
+        after = before | {k: patient[k] for k in DEMOGRAPHICS} | {"mrn": patient["mrn"],
+                                                                  "authority": patient["authority"]}
+        changes = {k: [before.get(k), after[k]] for k in ("mrn", "family", "given", "middle", "dob", "sex")
+                   if before.get(k) != after[k]}
+        order["patient"] = after
+        order["updates"] = [*order.get("updates", []), event | {"changes": changes}]
+        conn.execute(lo.update().where(lo.c.id == row.id).values(order_json=order, mrn=patient["mrn"]))
+    return [row.placer for row in rows]

@@ -1,0 +1,130 @@
+"""The order folder reads regular files only, with real links, FIFOs and devices: a symbolic link is never
+followed (an outside file is not read, its control ID not echoed), a FIFO never waited on, a file above the
+MLLP limit not read; nothing is overwritten in done/ and ack/; a Latin-1 file is answered as over MLLP."""
+
+import os
+import threading
+
+import pytest
+import sqlalchemy as sa
+
+from sweattest.core.config import LabConfig
+from sweattest.lis.ack import read_ack
+from sweattest.lis.listener import OrderListener, rejecter
+from sweattest.lis.mllp import MAX_MESSAGE, FrameReader, frame
+from sweattest.lis.order_drop import process_folder
+from sweattest.lis.worklist import receive
+from sweattest.record.store import Store, schema
+from tests.lis.messages import orm
+
+
+@pytest.fixture
+def folder(tmp_path, clock):
+    store = Store(f"sqlite:///{tmp_path / 'runs.db'}", clock)
+    drop = tmp_path / "orders"
+    drop.mkdir()
+
+    def process():
+        return process_folder(drop, lambda text: receive(store, clock, text, LabConfig()),
+                              rejecter("SWEATTEST", "SWEATLAB", clock.utcnow))
+
+    yield drop, process, store
+    store.close()
+
+
+@pytest.fixture
+def clock():
+    from datetime import UTC, datetime
+
+    from sweattest.core.clock import VirtualClock
+    return VirtualClock(start=datetime(2026, 11, 20, 8, tzinfo=UTC))
+
+
+def _orders(store) -> int:
+    with store.engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(schema.lis_orders)).scalar()
+
+
+def test_a_symbolic_link_is_not_followed(folder, tmp_path):
+    drop, process, store = folder
+    outside = tmp_path / "secret.hl7"
+    outside.write_text(orm(control="SECRET-ID"), encoding="utf-8")
+    (drop / "link.hl7").symlink_to(outside)
+    assert process() == [("link.hl7", "AR")]
+    ack = (drop / "ack" / "link.ack").read_text(encoding="utf-8")
+    assert "symbolic link" in read_ack(ack).text and "SECRET-ID" not in ack
+    assert os.path.islink(drop / "rejected" / "link.hl7")
+    assert outside.read_bytes() == orm(control="SECRET-ID").encode()  # the outside file untouched
+    assert _orders(store) == 0
+
+
+def test_a_fifo_is_never_waited_on(folder):
+    drop, process, store = folder
+    os.mkfifo(drop / "pipe.hl7")
+    (drop / "z.hl7").write_text(orm(), encoding="utf-8")
+    result = {}
+    worker = threading.Thread(target=lambda: result.update(done=process()), daemon=True)
+    worker.start()
+    worker.join(20)  # returns at once; a folder reader that opened the FIFO would wait here for a writer
+    assert not worker.is_alive()
+    assert result["done"] == [("pipe.hl7", "AR"), ("z.hl7", "AA")]
+    assert "a FIFO, not a regular file" in read_ack((drop / "ack" / "pipe.ack").read_text(encoding="utf-8")).text
+    assert (drop / "rejected" / "pipe.hl7").is_fifo() and _orders(store) == 1
+
+
+def test_a_device_is_not_read(folder):
+    drop, process, _ = folder
+    try:
+        os.mknod(drop / "dev.hl7", 0o600 | 0o020000, os.makedev(1, 5))  # a character device like /dev/zero
+    except PermissionError:
+        pytest.skip("creating a device node needs CAP_MKNOD")
+    assert process() == [("dev.hl7", "AR")]
+    assert "a device, not a regular file" in read_ack((drop / "ack" / "dev.ack").read_text(encoding="utf-8")).text
+
+
+def test_a_file_above_the_mllp_limit_is_not_read(folder):
+    drop, process, store = folder
+    big = drop / "big.hl7"
+    with open(big, "wb") as fh:
+        fh.write(orm().encode())
+        fh.truncate(100 * 1024 * 1024)  # 100 MB (sparse)
+    assert process() == [("big.hl7", "AR")]
+    text = read_ack((drop / "ack" / "big.ack").read_text(encoding="utf-8")).text
+    assert f"file of {100 * 1024 * 1024} bytes is larger than {MAX_MESSAGE} bytes" in text
+    assert _orders(store) == 0
+
+
+def test_files_of_the_same_name_never_overwrite_each_others_evidence(folder):
+    drop, process, store = folder
+    (drop / "order.hl7").write_text(orm(), encoding="utf-8")
+    assert process() == [("order.hl7", "AA")]
+    (drop / "order.hl7").write_text(orm(control="M2", placer="ACC-1002"), encoding="utf-8")
+    assert process() == [("order.hl7", "AA")]
+    (drop / "order.hl7").write_text(orm(control="M3", test="GLUC"), encoding="utf-8")
+    assert process() == [("order.hl7", "AE")]
+    assert sorted(p.name for p in (drop / "done").iterdir()) == ["order.2.hl7", "order.hl7"]
+    assert "ACC-1002" in (drop / "done" / "order.2.hl7").read_text(encoding="utf-8")
+    assert sorted(p.name for p in (drop / "ack").iterdir()) == ["order.2.ack", "order.3.ack", "order.ack"]
+    assert [read_ack((drop / "ack" / n).read_text(encoding="utf-8")).control_id
+            for n in ("order.ack", "order.2.ack", "order.3.ack")] == ["MSG0001", "M2", "M3"]
+    assert (drop / "rejected" / "order.hl7").exists() and _orders(store) == 2
+
+
+def test_latin_1_is_answered_as_over_mllp(folder, clock):
+    drop, process, store = folder
+    latin = orm().replace("Doe^Jane", "Doe^Ren\u00e9e").replace("|P|2.5.1", "|P|2.5.1||||||8859/1")
+    (drop / "latin.hl7").write_bytes(latin.encode("latin-1"))
+    assert process() == [("latin.hl7", "AR")]
+    from_folder = read_ack((drop / "ack" / "latin.ack").read_text(encoding="utf-8"))
+    listener = OrderListener(("127.0.0.1", 0), lambda text: receive(store, clock, text, LabConfig()),
+                             rejecter("SWEATTEST", "SWEATLAB", clock.utcnow)).start()
+    try:
+        import socket
+        with socket.create_connection(listener.address, timeout=5) as sock:
+            sock.sendall(frame(latin.encode("latin-1")))
+            over_mllp = read_ack(FrameReader(sock).read().decode())
+    finally:
+        listener.stop()
+    assert (from_folder.code, from_folder.control_id, from_folder.text) == (over_mllp.code, over_mllp.control_id,
+                                                                            over_mllp.text)
+    assert "not UTF-8" in from_folder.text and _orders(store) == 0
