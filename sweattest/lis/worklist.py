@@ -24,7 +24,8 @@ from sweattest.lis.ack import APPLICATION_INTERNAL_ERROR, DUPLICATE_KEY, UNKNOWN
 from sweattest.lis.orders import LisOrder, Rejected, parse_order_message
 from sweattest.record.store import schema
 from sweattest.record.store.chain import append_audit
-from sweattest.record.worklist import CANCELLED, LIS_ACTOR, OPEN, STARTED, WorklistOrder, find
+from sweattest.record.store.rowhash import range_item
+from sweattest.record.worklist import CANCELLED, LIS_ACTOR, OPEN, STARTED, WorklistOrder, find, order_item
 
 
 def receive(store, clock: Clock, text: str, config: LabConfig) -> str:
@@ -57,9 +58,12 @@ def receive(store, clock: Clock, text: str, config: LabConfig) -> str:
             else:
                 _cancel(conn, order, now)
             answer = ack("AA")
-            conn.execute(schema.lis_messages.insert().values(sender=sender, control_id=control_id,
-                                                             kind=order.message_type, sha256=digest, ack_code="AA",
-                                                             ack=answer, received_at=now))
+            message_id = conn.execute(schema.lis_messages.insert().values(
+                sender=sender, control_id=control_id, kind=order.message_type, sha256=digest, ack_code="AA",
+                ack=answer, received_at=now)).inserted_primary_key[0]
+            append_audit(conn, who=LIS_ACTOR, what="lis message", at=now,
+                         new={"sender": sender, "control_id": control_id, "kind": order.message_type, "ack": "AA"},
+                         rows=[range_item(conn, "lis_messages", message_id, message_id)])
     except Rejected as exc:
         return ack(exc.code, exc.problem)
     return answer
@@ -83,7 +87,8 @@ def _place(conn: sa.Connection, order: LisOrder, now: datetime) -> None:
                                     control_id=order.control_id, received_at=now))
     append_audit(conn, who=LIS_ACTOR, what="lis order", at=now,
                  new={"accession": order.placer, "filler": order.filler, "mrn": order.patient["mrn"],
-                      "provider": order.provider, "test": order.test_code, "control_id": order.control_id})
+                      "provider": order.provider, "test": order.test_code, "control_id": order.control_id},
+                 rows=[order_item(conn, order.placer)])
 
 
 def _cancel(conn: sa.Connection, order: LisOrder, now: datetime) -> None:
@@ -97,7 +102,8 @@ def _cancel(conn: sa.Connection, order: LisOrder, now: datetime) -> None:
     if row.state == OPEN:
         conn.execute(lo.update().where(lo.c.placer == order.placer).values(state=CANCELLED))
     append_audit(conn, who=LIS_ACTOR, what="lis cancel", at=now, old={"state": row.state},
-                 new={"accession": order.placer, "state": CANCELLED, "control_id": order.control_id})
+                 new={"accession": order.placer, "state": CANCELLED, "control_id": order.control_id},
+                 rows=[order_item(conn, order.placer)])
 
 
 def bench_order(order: WorklistOrder, lis: LisConfig) -> dict[str, Any]:

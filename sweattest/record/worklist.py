@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sweattest.core.errors import ValidationError
 from sweattest.record.store import schema
 from sweattest.record.store.chain import append_audit
+from sweattest.record.store.rowhash import keyed_item
 
 OPEN, STARTED, CANCELLED = "open", "started", "cancelled"
 #: who the audit trail names for what the LIS did
@@ -99,7 +100,13 @@ def mark_started(conn: sa.Connection, accession: str, run_id: str, at: datetime,
     if done != 1:
         raise ValidationError(f"order {accession} is no longer open on the worklist (cancelled or started)")
     append_audit(conn, run_id=run_id, who=who, what="lis order started", at=at, old={"state": OPEN},
-                 new={"accession": accession, "state": STARTED})
+                 new={"accession": accession, "state": STARTED}, rows=[order_item(conn, accession)])
+
+
+def order_item(conn: sa.Connection, accession: str) -> list:
+    """The chain item of the worklist's order of ``accession`` as it is now."""
+    lo = schema.lis_orders
+    return keyed_item(conn, "lis_orders", conn.execute(sa.select(lo.c.id).where(lo.c.placer == accession)).scalar_one())
 
 
 def _order(row) -> WorklistOrder:

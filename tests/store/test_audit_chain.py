@@ -56,7 +56,7 @@ def test_every_event_has_an_audit_entry_and_the_chain_is_intact(audited):
     result = verify(audited)
     controls = 2  # the analytical run's two control results, audited outside any patient run
     assert result.intact and result.entries == len(entries) + controls
-    rows = 1 + len(events) + controls  # the run, its events, the control results
+    rows = 2 + len(events) + controls  # the run (its content and its state), its events, the control results
     assert result.message() == (f"audit trail intact: {len(entries) + controls} entries; {rows} rows of the "
                                 "record match the chain")
 

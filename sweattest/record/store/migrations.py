@@ -233,6 +233,17 @@ def _people(conn: sa.Connection) -> None:
     guards.create(conn, guards.PEOPLE_TABLES, guards.PEOPLE_TABLES)
 
 
+def _rest_of_record(conn: sa.Connection) -> None:
+    """The rest of the record under the chain: run states and QA columns, users' access, the worklist, the order
+    messages received and the outbox, chained as they are now; the order messages append-only, and runs,
+    users, orders and outbox messages never removed (DELETE refused; TRUNCATE too on PostgreSQL)."""
+    from sweattest.record.store import guards
+    from sweattest.record.store.chain_existing import chain_rest_of_record
+
+    guards.create(conn, ("lis_messages",), ("lis_messages", *guards.KEPT_TABLES), guards.KEPT_TABLES)
+    chain_rest_of_record(conn)
+
+
 MIGRATIONS: list[Migration] = [
     (1, "runs, events and readings", _initial),
     (2, "users, e-signatures, result versions and the hash-chained audit trail", _users_signatures_audit),
@@ -252,6 +263,8 @@ MIGRATIONS: list[Migration] = [
     (15, "skin reactions after stimulation and operator competency records", _people),
     (16, "proficiency testing: events, samples, targets, grades and corrective actions", _proficiency_testing),
     (17, "patient history: date of birth on runs (indexed with the MRN) and repeat links", _patient_history),
+    (32, "the rest of the record under the chain: run states, users' access, worklist, order messages, outbox",
+     _rest_of_record),
 ]
 
 
