@@ -72,7 +72,8 @@ def present(conn: sa.Connection) -> set[str]:
     if conn.dialect.name == "postgresql":
         return set(conn.exec_driver_sql(
             "SELECT t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
-            "WHERE c.relnamespace = current_schema()::regnamespace AND NOT t.tgisinternal").scalars())
+            "WHERE c.relnamespace = current_schema()::regnamespace AND NOT t.tgisinternal "
+            "AND t.tgenabled IN ('O', 'A')").scalars())  # a disabled (or replica-only) trigger guards nothing
     return set(conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'").scalars())
 
 

@@ -69,6 +69,15 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "run_state": ("run_id", "state", "updated_at", "sites_measured", "qns", "reported_at"),
     "user_access": ("username", "failed_passwords", "locked_until", "password_changed_at"),
 }
+#: Tables outside the chain, and why (docs/store.md, *What protects each table*); ``audit`` and ``audit_head`` are
+#: the chain itself.
+OUTSIDE = {
+    "schema_migrations": "which migrations were applied: the program's own bookkeeping; what a migration changes "
+                         "in the record is chained by it",
+    "web_sessions": "who is signed in at which browser now: operational; a session forged or prolonged by the "
+                    "database owner records nothing by itself, and every record made in it is chained with its "
+                    "author",
+}
 #: The table a view reads: a run's state and QA columns change with its events, a user's lock-out with each
 #: wrong password, apart from the content a signature binds (the run's) or an admin changes (the user's).
 SOURCE = {"run_state": "runs", "user_access": "users"}
