@@ -10,6 +10,7 @@ from sweattest.cli.main import main
 from sweattest.core.protocol import load_protocol
 from sweattest.record.audit import format_history, history, verify
 from sweattest.record.store import Store
+from tests.conftest import as_performer
 from tests.store import backends
 from tests.store.backends import START, make_run
 
@@ -125,10 +126,12 @@ def test_verify_command_exit_status(audited, capsys):
 
 
 def test_show_command_prints_the_history(audited, capsys):
-    assert main(["audit", "show", "R1", "--db", audited.url]) == 0
+    with as_performer(audited.url) as actor:
+        assert main(["audit", "show", "R1", "--db", audited.url, *actor]) == 0
     out = capsys.readouterr().out
     assert "run R1:" in out and "verify_patient" in out and "tech1" in out
-    assert main(["audit", "show", "nope", "--db", audited.url]) == 2
+    with as_performer(audited.url) as actor:
+        assert main(["audit", "show", "nope", "--db", audited.url, *actor]) == 2
     assert "no run 'nope'" in capsys.readouterr().err
 
 
