@@ -77,7 +77,7 @@ def _run(conn, run_id: str, at: datetime, protocol, tech: User, reviewer: User, 
     append_audit(conn, run_id=run_id, who="tech1", what="create_run", at=at,
                  new={"accession": order["accession"], "method": "macroduct", "operator": "tech1",
                       "patient_mrn": order["patient"]["mrn"], "protocol_sha256": protocol.sha256},
-                 rows=[keyed_item(conn, "runs", run_id)])
+                 rows=[keyed_item(conn, "runs", run_id), keyed_item(conn, "run_state", run_id)])
     seq = [0]
 
     def event(kind: str, site: str | None = None, **data) -> None:
@@ -149,7 +149,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3000)
     parser.add_argument("--write-every", type=float, default=0.5)
     parser.add_argument("--keep", type=Path, help="keep the store at this path")
+    parser.add_argument("--quick", action="store_true", help="three runs: a check that it works, not a timing")
     args = parser.parse_args()
+    if args.quick:
+        args.runs = 3
     with tempfile.TemporaryDirectory() as tmp:
         path = args.keep or Path(tmp) / "year.db"
         url = f"sqlite:///{path}"
