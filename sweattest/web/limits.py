@@ -58,6 +58,12 @@ class RequestSizeLimit:
         await self.app(scope, replay, send)
 
 
+def _full(held: int, limit: int) -> str:
+    return (f"this log-in already has {held} live run screen{'s' if held != 1 else ''} open, the most this "
+            "server allows ([serve] "
+            f"live_streams_per_session = {limit}); close a tab or window showing a run, then reload this one")
+
+
 class LiveStreams:
     """The live run screens open per log-in session. A stream counts from the moment it is granted until its
     generator is closed or dropped (weak references: a response never started does not hold its place)."""
@@ -71,11 +77,14 @@ class LiveStreams:
         with self._lock:
             held = self._open.setdefault(session, weakref.WeakSet())
             if len(held) >= limit:
-                return PlainTextResponse(f"this log-in already has {len(held)} live run screens open, the most "
-                                         f"this server allows ([serve] live_streams_per_session = {limit}); close a "
-                                         "tab or window showing a run, then reload this one", status_code=429)
+                return PlainTextResponse(_full(len(held), limit), status_code=429)
             held.add(stream)
             return None
+
+    def refusal(self, session: str, limit: int) -> str | None:
+        """What a screen refused for ``session`` is told (the page asks after its stream was refused)."""
+        held = self.count(session)
+        return _full(held, limit) if held >= limit else None
 
     def release(self, session: str, stream) -> None:
         with self._lock:

@@ -40,10 +40,11 @@ def test_one_log_in_holds_only_so_many_live_screens(client, web_app):
     r = client.get(f"{run_url}/events")
     assert r.status_code == 429 and "already has 2 live run screens open" in r.text
     assert "live_streams_per_session = 2" in r.text and "close a tab" in r.text
+    assert client.get(f"{run_url}/live").json()["screens_full"] == r.text  # what the refused page then shows
     ctx.streams.release(session, open_screens.pop())  # one closed: this one may stream, and frees its place after
     r = client.get(f"{run_url}/events")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
-    assert ctx.streams.count(session) == 1
+    assert ctx.streams.count(session) == 1 and "screens_full" not in client.get(f"{run_url}/live").json()
     log_in(client, "reviewer")  # another log-in has places of its own
     assert client.get(f"{run_url}/events").status_code == 200
 
