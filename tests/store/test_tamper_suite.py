@@ -247,3 +247,19 @@ def test_every_table_is_chained_or_kept_outside_with_its_reason_in_the_docs():
     firsts = re.findall(r"^\| ([^|]+) \|", protected, re.M)  # the first column of each row
     listed = {name for first in firsts for name in re.findall(r"`(\w+)`", first)}
     assert listed == set(schema.metadata.tables)
+
+
+def test_triggers_skipped_for_a_session_do_not_hide_an_edit(everything):
+    """PostgreSQL: a superuser's session can skip every trigger (``session_replication_role = replica``) without
+    dropping any; the guards are still in place, and the edit is still named."""
+    if everything.engine.dialect.name != "postgresql":
+        pytest.skip("a PostgreSQL setting")
+    key = _key(everything, _first("outbox", "state = 'pending'"))
+    first = _key(everything, "SELECT min(id) FROM lis_messages")
+    with everything.engine.begin() as conn:
+        conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
+        conn.execute(sa.text("UPDATE outbox SET body = 'MSH|forged' WHERE id = :key"), {"key": key})
+        conn.execute(sa.text("DELETE FROM lis_messages"))
+    result = verify(everything)
+    assert (result.intact, result.table, result.row) == (False, "lis_messages", str(first))
+    assert "removed" in result.problem
