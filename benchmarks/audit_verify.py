@@ -77,7 +77,7 @@ def _run(conn, run_id: str, at: datetime, protocol, tech: User, reviewer: User, 
     append_audit(conn, run_id=run_id, who="tech1", what="create_run", at=at,
                  new={"accession": order["accession"], "method": "macroduct", "operator": "tech1",
                       "patient_mrn": order["patient"]["mrn"], "protocol_sha256": protocol.sha256},
-                 rows=[keyed_item(conn, "runs", run_id)])
+                 rows=[keyed_item(conn, "runs", run_id), keyed_item(conn, "run_state", run_id)])
     seq = [0]
 
     def event(kind: str, site: str | None = None, **data) -> None:

@@ -57,7 +57,8 @@ def build(path: Path, n_runs: int, seed: int = 1) -> int:
                          "reported", done.strftime(FMT), '{"sites":["left_forearm","right_forearm"]}',
                          f"{created:%Y-%m}", "<=3m" if infant else ">3m", 2, int(qns), done.strftime(FMT)))
             run = runs[-1]  # its chained columns, as stored (rowhash.COLUMNS["runs"])
-            items = [["runs", run_id, row_hash((*run[:6], run[8], run[9], run[10], None, None, "patient"))]]
+            items = [["runs", run_id, row_hash((*run[:6], run[8], run[9], run[10], None, None, "patient"))],
+                     ["run_state", run_id, row_hash((run_id, "reported", run[7], 2, int(qns), run[13]))]]
             for seq, (kind, when, data) in enumerate((
                     ("measure_sample", at, {"actor": operator, "volume": {"unit": "µl", "value": 8 if qns else 40}}),
                     ("report", done.strftime(FMT), {"actor": "rev1"})), start=1):

@@ -33,6 +33,14 @@ def test_the_lab_sets_its_access_rules(tmp_path):
     assert load_config(None).access.idle_lock == timedelta(minutes=15)  # the default without a file
 
 
+def test_the_lab_sets_the_web_limits(tmp_path):
+    config = load_config(_config(tmp_path, '[serve]\nlive_streams_per_session = 2\nmax_request_kb = 64\n'))
+    assert (config.web_limits.live_streams_per_session, config.web_limits.max_request_kb) == (2, 64)
+    assert config.tls is None
+    default = load_config(None).web_limits
+    assert (default.live_streams_per_session, default.max_request_kb) == (4, 1024)
+
+
 @pytest.mark.parametrize("text, words", [
     ('[access]\nidle_lock = 15\n', "[access] idle_lock"),
     ('[access]\nidle_lock = "15 mg"\n', "[access] idle_lock"),
@@ -40,6 +48,8 @@ def test_the_lab_sets_its_access_rules(tmp_path):
     ('[access]\nmin_password_length = 6\n', "min_password_length = 6: at least 8"),
     ('[access]\nforever = 1\n', "unknown key 'forever'"),
     ('[serve]\ncertfile = "bench.crt"\n', "give both certfile and keyfile"),
+    ('[serve]\nlive_streams_per_session = 0\n', "live_streams_per_session = 0: write a whole number of at least 1"),
+    ('[serve]\nmax_request_kb = "1 MB"\n', "max_request_kb = '1 MB': write a whole number"),
 ])
 def test_bad_access_settings_name_the_file_and_key(tmp_path, text, words):
     with pytest.raises(ConfigError) as err:

@@ -68,10 +68,11 @@ def test_a_failing_write_during_export_is_one_line(stored, tmp_path, capsys, mon
     assert [p.name for p in tmp_path.iterdir()] == ["runs.db"]  # no partial file
 
 
-def test_report_into_a_folder_that_cannot_be_written_is_one_line(stored, unwritable, tmp_path, capsys):
-    assert main(["report", "R1", "--out", str(unwritable / "r.html"), "--db", stored]) == 2
+def test_report_into_a_folder_that_cannot_be_written_is_one_line(stored, unwritable, tmp_path, capsys, monkeypatch):
+    assert main(["report", "R1", "--out", str(unwritable / "r.html"), "--db", stored, *_as_rev1(monkeypatch)]) == 2
     assert f"--out: cannot write in {unwritable}" in _one_line(capsys.readouterr().err)
-    assert main(["report", "R1", "--out", str(tmp_path / "no" / "r.html"), "--db", stored]) == 2
+    assert main(["report", "R1", "--out", str(tmp_path / "no" / "r.html"), "--db", stored,
+                 *_as_rev1(monkeypatch)]) == 2
     assert "does not exist" in _one_line(capsys.readouterr().err)
 
 

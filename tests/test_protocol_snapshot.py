@@ -28,6 +28,7 @@ from sweattest.outputs.run_files import write_outputs
 from sweattest.record.audit import history
 from sweattest.record.runs import load_run
 from sweattest.record.store import open_store
+from tests.conftest import as_performer
 
 START = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
@@ -147,7 +148,8 @@ def test_a_tampered_snapshot_is_refused_and_the_run_kept(lab, store, tmp_path, c
     _tamper(store, run_id, **change(store.get_run(run_id)))
     with pytest.raises(TamperError, match=rf"run {run_id}: .*changed after the run was created.*audit verify"):
         load_run(store, run_id)
-    status = main(["report", run_id, "--db", store.url, "--out", str(tmp_path / "report.html")])
+    with as_performer(store.url) as actor:
+        status = main(["report", run_id, "--db", store.url, "--out", str(tmp_path / "report.html"), *actor])
     err = capsys.readouterr().err
     assert status != 0 and "changed after the run was created" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "report.html").exists()

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import argparse
 
-from sweattest.cli.storeopts import add_db_option, store_from
+from sweattest.cli.storeopts import add_db_option, add_signed_options, signed_in, store_from
 from sweattest.record.audit import format_history, head, history, verify
+from sweattest.record.users import ROLES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -17,8 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     actions.required = True
     v = actions.add_parser("verify", help="walk the whole chain and the record; exit 1 at the first broken link",
                            description="Check every entry's link and hash, the database's guards, and every "
-                                       "row of the record (runs, events, readings, users, signatures, result "
-                                       "versions, QC results) against the hash the chain holds for it. Prints "
+                                       "row of the record (every table of docs/store.md, What protects each "
+                                       "table) against the hash the chain holds for it. Prints "
                                        "'audit trail intact: N entries; R rows ...', or the first broken entry "
                                        "or row with what was expected and found (exit status 1).")
     add_db_option(v)
@@ -31,9 +32,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_db_option(h)
     h.set_defaults(func=_head)
     s = actions.add_parser("show", help="print one run's history (UTC times, who, what, why, old -> new)",
-                           description="Print the audit entries of one run, oldest first.")
+                           description="Print the audit entries of one run, oldest first (they show the "
+                                       "patient: a user is asked for).")
     s.add_argument("run_id", metavar="RUN_ID")
-    add_db_option(s)
+    add_signed_options(s, "reads the run's history")
     s.set_defaults(func=_show)
 
 
@@ -58,11 +60,8 @@ def _head(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    store = store_from(args)
-    try:
+    with signed_in(args, ROLES, "read a run's history") as (store, _):
         entries = history(store, args.run_id)
-    finally:
-        store.close()
     print(f"run {args.run_id}: {len(entries)} audit entries (times UTC)")
     for line in format_history(entries):
         print(line)

@@ -5,25 +5,29 @@ from __future__ import annotations
 import argparse
 
 from sweattest.cli.listing import print_listing
-from sweattest.cli.storeopts import add_db_option, store_from
+from sweattest.cli.storeopts import add_signed_options, signed_in
+from sweattest.record.reads import record_bulk_read
+from sweattest.record.runs import local_station
+from sweattest.record.users import ROLES
 from sweattest.record.worklist import open_orders
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("worklist", help="list the open orders received from the LIS",
                        description="Orders received from the LIS (MLLP or order folder) whose test has not "
-                                   "started, oldest first. Run one with `sweattest run --accession ACC`.")
+                                   "started, oldest first. Run one with `sweattest run --accession ACC`. "
+                                   "The list shows patients: it asks for a user, and each listing is recorded "
+                                   "in the audit trail (who, when, how many orders).")
     p.add_argument("--format", default="table", choices=("table", "json"))
-    add_db_option(p)
+    add_signed_options(p, "lists the worklist")
     p.set_defaults(func=_worklist)
 
 
 def _worklist(args: argparse.Namespace) -> int:
-    store = store_from(args)
-    try:
+    with signed_in(args, ROLES, "list the worklist") as (store, user):
         rows = [o.summary() for o in open_orders(store)]
-    finally:
-        store.close()
+        record_bulk_read(store, who=user.username, what="worklist", rows=len(rows), at=store.clock.utcnow(),
+                         detail={"format": args.format}, station=local_station())
     print_listing(rows, args.format, empty="no open orders on the worklist",
                   header=f"{'ACCESSION':<20} {'MRN':<14} {'PATIENT':<28} {'DOB':<10} {'SEX':<3} {'ORDERED BY':<24} "
                          "RECEIVED (UTC)       NOTES",

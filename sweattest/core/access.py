@@ -1,4 +1,5 @@
-"""The lab's access rules: idle lock, lock-out after failed passwords, password policy, TLS files.
+"""The lab's access rules: idle lock, lock-out after failed passwords, password policy, TLS files, and the limits
+that keep one web client from starving the others ([serve]).
 
 Read from the ``[access]`` section of the lab configuration (docs/config.md); the defaults apply without
 one. ``check_new_password`` is the one place a new password is judged."""
@@ -36,6 +37,19 @@ class AccessPolicy:
             return None
         delay = self.lockout_delay * 2 ** min(failures - self.lockout_after, 20)
         return min(delay, self.lockout_max)
+
+
+@dataclass(frozen=True)
+class WebLimits:
+    """``[serve]``: what one web client may take of the server."""
+
+    #: live run screens (server-sent event streams) open at once in one log-in session
+    live_streams_per_session: int = 4
+    #: the largest request body accepted, in kB (1 kB = 1024 bytes): the largest form is a few kB
+    max_request_kb: int = 1024
+
+
+LIMIT_KEYS = tuple(WebLimits.__dataclass_fields__)
 
 
 @dataclass(frozen=True)
@@ -91,13 +105,29 @@ def parse_access(section: object, file: Path) -> AccessPolicy:
     return policy
 
 
+def parse_serve(section: object, file: Path) -> tuple[TlsFiles | None, WebLimits]:
+    """``[serve]``: the TLS files (``parse_tls``) and the web limits, each a whole number of at least 1."""
+    if not isinstance(section, dict):
+        raise ConfigError(f"{file}: serve must be a section ([serve]), not a value")
+    limits = {}
+    for key in LIMIT_KEYS:
+        if key in section:
+            value = section[key]
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ConfigError(f"{file}: [serve] {key} = {value!r}: write a whole number of at least 1, "
+                                  "without quotes")
+            limits[key] = value
+    return parse_tls({k: v for k, v in section.items() if k not in LIMIT_KEYS}, file), WebLimits(**limits)
+
+
 def parse_tls(section: object, file: Path) -> TlsFiles | None:
     """``[serve] certfile = "..."``, ``keyfile = "..."``: the lab's certificate and key for HTTPS."""
     if not isinstance(section, dict):
         raise ConfigError(f"{file}: serve must be a section ([serve]), not a value")
     unknown = set(section) - {"certfile", "keyfile"}
     if unknown:
-        raise ConfigError(f"{file}: [serve] unknown key {sorted(unknown)[0]!r}; known keys: certfile, keyfile")
+        raise ConfigError(f"{file}: [serve] unknown key {sorted(unknown)[0]!r}; known keys: certfile, keyfile, "
+                          f"{', '.join(LIMIT_KEYS)}")
     if not section:
         return None
     if set(section) != {"certfile", "keyfile"}:

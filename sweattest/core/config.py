@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sweattest.core.access import AccessPolicy, TlsFiles, parse_access, parse_tls
+from sweattest.core.access import AccessPolicy, TlsFiles, WebLimits, parse_access, parse_serve
 from sweattest.core.errors import ConfigError, SweatTestError
 from sweattest.core.instruments import InstrumentConfig, parse_instruments
 from sweattest.core.lis_config import LisConfig, parse_lis
@@ -89,6 +89,8 @@ class LabConfig:
     access: AccessPolicy = field(default_factory=AccessPolicy)
     #: the lab's certificate and key for ``sweattest serve`` over HTTPS ([serve])
     tls: TlsFiles | None = None
+    #: live run screens per log-in session and the largest request of the web app ([serve])
+    web_limits: WebLimits = field(default_factory=WebLimits)
     #: days from a calibration to the next one, per instrument role ([calibration])
     calibration_intervals: dict[str, int] = field(default_factory=lambda: dict(CALIBRATION_INTERVALS))
     #: runs of a new control lot its targets are established from ([qc] establish_runs; CLSI C24: 20)
@@ -145,7 +147,7 @@ def parse_config(doc: dict[str, Any], file: Path) -> LabConfig:
     second_person = _entry(doc.pop("entry", {}), file)
     lis = parse_lis(doc.pop("lis", {}), file)
     access = parse_access(doc.pop("access", {}), file)
-    tls = parse_tls(doc.pop("serve", {}), file)
+    tls, web_limits = parse_serve(doc.pop("serve", {}), file)
     competency = _competency(doc.pop("competency", {}), file)
     _check_shape(doc, file)
     lab = Lab(**doc.get("lab", {}))
@@ -159,7 +161,7 @@ def parse_config(doc: dict[str, Any], file: Path) -> LabConfig:
     if ranges not in RANGE_SETS:
         raise ConfigError(f"{file}: [report] ranges = {ranges!r}: use one of {', '.join(RANGE_SETS)}")
     return LabConfig(lab=lab, hl7=hl7, ranges=ranges, source=str(file), instruments=instruments, lis=lis,
-                     second_entry_by_second_person=second_person, access=access, tls=tls,
+                     second_entry_by_second_person=second_person, access=access, tls=tls, web_limits=web_limits,
                      competency=competency,
                      eligibility=_eligibility(doc.get("eligibility", {}), file),
                      analysis_delay=_analysis(doc.get("analysis", {}), lab.timezone, file),

@@ -18,7 +18,8 @@ from sweattest.lis.ack import REQUIRED_FIELD_MISSING, SEGMENT_SEQUENCE, Problem,
 from sweattest.lis.orders import Rejected, read_header, read_patient
 from sweattest.record.store import schema
 from sweattest.record.store.chain import append_audit
-from sweattest.record.worklist import LIS_ACTOR, OPEN
+from sweattest.record.store.rowhash import range_item
+from sweattest.record.worklist import LIS_ACTOR, OPEN, order_item
 
 ADT_TYPES = {("ADT", "A08"), ("ADT", "A40")}
 #: what an update may change on an open order's patient
@@ -59,17 +60,19 @@ def receive_adt(store, text: str, config: LabConfig, *, now: datetime, sender: s
         else:
             changed = _update(conn, merged, patient, event | {"merged": merged}, now)
         answer = ack("AA")
-        conn.execute(schema.lis_messages.insert().values(sender=sender, control_id=head.control_id,
-                                                         kind=f"ADT^{head.trigger}", sha256=digest, ack_code="AA",
-                                                         ack=answer, received_at=now))
+        message_id = conn.execute(schema.lis_messages.insert().values(
+            sender=sender, control_id=head.control_id, kind=f"ADT^{head.trigger}", sha256=digest, ack_code="AA",
+            ack=answer, received_at=now)).inserted_primary_key[0]
         append_audit(conn, who=LIS_ACTOR, what="lis patient merge" if merged else "lis patient update", at=now,
-                     new=event | {"mrn": patient["mrn"], "orders": changed})
+                     new=event | {"mrn": patient["mrn"], "orders": [placer for placer, _ in changed]},
+                     rows=[*(order_item(conn, order_id) for _, order_id in changed),
+                           range_item(conn, "lis_messages", message_id, message_id)])
     return answer
 
 
 def _update(conn: sa.Connection, mrn: str, patient: dict[str, Any], event: dict[str, Any],
-            now: datetime) -> list[str]:
-    """The open orders of ``mrn`` take ``patient``'s demographics (and MRN); returns their accessions."""
+            now: datetime) -> list[tuple[str, int]]:
+    """The open orders of ``mrn`` take ``patient``'s demographics (and MRN); returns their accessions and ids."""
     lo = schema.lis_orders
     rows = conn.execute(sa.select(lo.c.id, lo.c.placer, lo.c.order_json)
                         .where(lo.c.mrn == mrn, lo.c.state == OPEN).order_by(lo.c.id)).all()
@@ -83,4 +86,4 @@ def _update(conn: sa.Connection, mrn: str, patient: dict[str, Any], event: dict[
         order["patient"] = after
         order["updates"] = [*order.get("updates", []), event | {"changes": changes}]
         conn.execute(lo.update().where(lo.c.id == row.id).values(order_json=order, mrn=patient["mrn"]))
-    return [row.placer for row in rows]
+    return [(row.placer, row.id) for row in rows]

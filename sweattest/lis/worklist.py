@@ -38,7 +38,8 @@ from sweattest.lis.orders import Group, LisOrder, Rejected, parse_order_message
 from sweattest.outputs.lims.hl7 import CONTROL_ID_LENGTH
 from sweattest.record.store import schema
 from sweattest.record.store.chain import append_audit
-from sweattest.record.worklist import CANCELLED, LIS_ACTOR, OPEN, STARTED, WorklistOrder, find
+from sweattest.record.store.rowhash import range_item
+from sweattest.record.worklist import CANCELLED, LIS_ACTOR, OPEN, STARTED, WorklistOrder, find, order_item
 
 
 def receive(store, clock: Clock, text: str, config: LabConfig) -> str:
@@ -76,6 +77,12 @@ def receive(store, clock: Clock, text: str, config: LabConfig) -> str:
             conn.execute(schema.lis_messages.insert().values(
                 sender=sender, control_id=control_id, kind=f"{message.header.kind}^{message.header.trigger}",
                 sha256=digest, ack_code=code, ack=answer, received_at=now))
+            message_id = conn.execute(sa.select(schema.lis_messages.c.id).where(
+                schema.lis_messages.c.sender == sender, schema.lis_messages.c.control_id == control_id)).scalar_one()
+            append_audit(conn, who=LIS_ACTOR, what="lis message", at=now,
+                         new={"sender": sender, "control_id": control_id,
+                              "kind": f"{message.header.kind}^{message.header.trigger}", "ack": code},
+                         rows=[range_item(conn, "lis_messages", message_id, message_id)])
     return answer
 
 
@@ -105,13 +112,15 @@ def _place(conn: sa.Connection, order: LisOrder, now: datetime) -> Problem | Non
     if existing is not None:
         return Problem(DUPLICATE_KEY, f"order {order.placer} is already on the worklist ({existing}); send a cancel "
                        "first to replace it", ("ORC", 2))
-    conn.execute(lo.insert().values(placer=order.placer, filler=order.filler, mrn=order.patient["mrn"],
-                                    test_code=order.test_code, state=OPEN, order_json=order.as_dict(),
-                                    control_id=order.control_id, received_at=now))
+    order_id = conn.execute(lo.insert().values(placer=order.placer, filler=order.filler, mrn=order.patient["mrn"],
+                                               test_code=order.test_code, state=OPEN, order_json=order.as_dict(),
+                                               control_id=order.control_id, received_at=now)
+                            ).inserted_primary_key[0]
     append_audit(conn, who=LIS_ACTOR, what="lis order", at=now,
                  new={"accession": order.placer, "filler": order.filler, "mrn": order.patient["mrn"],
                       "provider": order.provider["name"], "test": order.test_code, "control_id": order.control_id,
-                      "sender": order.sender, "comments": order.comments})
+                      "sender": order.sender, "comments": order.comments},
+                 rows=[order_item(conn, order_id)])
     return None
 
 
@@ -136,7 +145,8 @@ def _cancel(conn: sa.Connection, order: LisOrder, now: datetime) -> Problem | No
         conn.execute(lo.update().where(lo.c.id == row.id).values(state=CANCELLED))
     append_audit(conn, who=LIS_ACTOR, what="lis cancel", at=now, old={"state": row.state},
                  new={"accession": order.placer, "state": CANCELLED, "control_id": order.control_id,
-                      "sender": order.sender})
+                      "sender": order.sender},
+                 rows=[order_item(conn, row.id)])
     return None
 
 

@@ -4,7 +4,7 @@ folder. A message keeps its body and control ID for every attempt, so a retry is
 
 States: ``pending`` (to be delivered; ``next_attempt_at`` says when), ``delivered`` (never sent again),
 ``failed`` (refused with AR: raised to QA, re-queued only by a person with ``sweattest lis resend``).
-Every change is recorded in the audit trail in the same transaction.
+Every change is recorded in the audit trail in the same transaction, with the row as it is then (chained).
 """
 
 from __future__ import annotations
@@ -17,8 +17,15 @@ from typing import Any
 import sqlalchemy as sa
 
 from sweattest.core.errors import ValidationError
-from sweattest.record.store import schema
-from sweattest.record.store.chain import append_audit
+from sweattest.record.store import chain, schema
+from sweattest.record.store.rowhash import keyed_item
+
+
+def append_audit(conn: sa.Connection, **entry: Any) -> int:
+    """Every entry of the outbox names its message (``new["message"]``) and chains the message's row as it is
+    now: its body and state as written, checked by ``audit verify`` (``next_attempt_at`` is operational)."""
+    return chain.append_audit(conn, rows=[keyed_item(conn, "outbox", entry["new"]["message"])], **entry)
+
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 MLLP, FOLDER = "mllp", "folder"

@@ -72,9 +72,9 @@ def procedure_time(e) -> datetime:
 
 def commit_event(store, run: RunState, event: Event, *, after: int | None = None, owner: str | None = None,
                  procedure_at: datetime | None = None):
-    """The write-ahead step: the core decides (pure), the event is committed, the run's state updated; only
-    then may its effects be carried out. Returns (new state, effects). A refused event is recorded as refused
-    and its ``ProcedureError`` / ``ValidationError`` raised.
+    """The write-ahead step: the core decides (pure), the event is committed with the run's new state (one
+    transaction, chained together); only then may its effects be carried out. Returns (new state, effects). A
+    refused event is recorded as refused and its ``ProcedureError`` / ``ValidationError`` raised.
 
     ``after``: the sequence number of the last event ``run`` was built from; ``owner``: the writer's lease
     owner id. If the stored run moved on since, or another live process holds it, ``RunTakenOver`` is raised
@@ -92,8 +92,7 @@ def commit_event(store, run: RunState, event: Event, *, after: int | None = None
                            data=payload | {"refused": str(exc)}, accepted=False, after=after, owner=owner)
         raise
     store.append_event(run.run_id, kind=event.kind, site=event.site, at=event.at, t=event.t, data=payload,
-                       accepted=True, after=after, owner=owner)
-    store.set_run_state(run.run_id, new_run.state, event.at)
+                       accepted=True, after=after, owner=owner, run=new_run)
     return new_run, effects
 
 

@@ -97,8 +97,7 @@ def add_user(store, username: str, full_name: str, role: str, password: str, *, 
         conn.execute(schema.users.insert().values(username=username, full_name=user.full_name, role=role,
                                                   active=True, password_hash=hash_password(password),
                                                   created_at=now, password_changed_at=now))
-        append_audit(conn, who=actor, what="add_user", at=now, new=_public(user),
-                     rows=[keyed_item(conn, "users", username)])
+        append_audit(conn, who=actor, what="add_user", at=now, new=_public(user), rows=_chained(conn, username))
     return user
 
 
@@ -126,6 +125,9 @@ def authenticate(store, username: str, password: str, *, policy: AccessPolicy = 
         with store.writing() as conn:
             conn.execute(schema.users.update().where(schema.users.c.username == username)
                          .values(failed_passwords=0, locked_until=None))
+            append_audit(conn, who=username, what="wrong_passwords_cleared", at=now, why=where,
+                         old={"failed_passwords": row.failed_passwords}, new={"failed_passwords": 0},
+                         rows=[keyed_item(conn, "user_access", username)])
     expires = password_expires(row, policy)
     if expires is not None and expires <= now:
         raise AuthError(f"the password of {username} expired on {expires:%Y-%m-%d}; set a new one with "
@@ -140,18 +142,20 @@ def password_expires(row, policy: AccessPolicy) -> datetime | None:
 
 
 def _failed(store, row, now: datetime, policy: AccessPolicy, where: str) -> None:
-    """Count a wrong password; lock the account when the policy says so (audited)."""
+    """Count a wrong password; lock the account when the policy says so. Audited and chained: a count or a
+    lock-out reset behind the program's back is named by ``audit verify``."""
     failures = row.failed_passwords + 1
     lock = policy.lockout_for(failures)
     users = schema.users
     with store.writing() as conn:
         conn.execute(users.update().where(users.c.username == row.username).values(
             failed_passwords=failures, locked_until=now + lock if lock else row.locked_until))
+        new = {"username": row.username, "failed_passwords": failures}
         if lock:
-            append_audit(conn, who=row.username, what="lock_out", at=now,
-                         why=f"{failures} wrong passwords in a row ({where})",
-                         new={"username": row.username, "locked_until": f"{now + lock:%Y-%m-%dT%H:%M:%SZ}",
-                              "locked_seconds": int(lock.total_seconds())})
+            new |= {"locked_until": f"{now + lock:%Y-%m-%dT%H:%M:%SZ}", "locked_seconds": int(lock.total_seconds())}
+        append_audit(conn, who=row.username, what="lock_out" if lock else "wrong_password", at=now,
+                     why=f"{failures} wrong password{'s' if failures > 1 else ''} in a row ({where})", new=new,
+                     rows=[keyed_item(conn, "user_access", row.username)])
 
 
 def change_password(store, username: str, old_password: str, new_password: str, *,
@@ -174,7 +178,7 @@ def change_password(store, username: str, old_password: str, new_password: str, 
             password_hash=hash_password(new_password), password_changed_at=now, failed_passwords=0,
             locked_until=None))
         append_audit(conn, who=username, what="change_password", at=now, new={"username": username},
-                     rows=[keyed_item(conn, "users", username)])
+                     rows=_chained(conn, username))
 
 
 def get_user(store, username: str) -> User | None:
@@ -203,6 +207,11 @@ def disable_user(store, username: str, *, actor: str, actor_password: str | None
         append_audit(conn, who=actor, what="disable_user", at=now, old={"username": username, "active": True},
                      new={"username": username, "active": False}, rows=[keyed_item(conn, "users", username)])
     return User(user.username, user.full_name, user.role, False)
+
+
+def _chained(conn: sa.Connection, username: str) -> list[list]:
+    """The chain items of a user's row: its content and its access (lock-out, password age)."""
+    return [keyed_item(conn, "users", username), keyed_item(conn, "user_access", username)]
 
 
 def _row(store, username: str):

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sweattest.core.errors import ValidationError
 from sweattest.record.store import schema
 from sweattest.record.store.chain import append_audit
+from sweattest.record.store.rowhash import keyed_item
 
 OPEN, STARTED, CANCELLED = "open", "started", "cancelled"
 #: who the audit trail names for what the LIS did
@@ -111,12 +112,18 @@ def mark_started(conn: sa.Connection, accession: str, run_id: str, at: datetime,
     """Inside the transaction that creates the run: the order leaves the worklist (a cancel is refused from
     now on)."""
     lo = schema.lis_orders
-    done = conn.execute(lo.update().where(lo.c.placer == accession, lo.c.state == OPEN)
-                        .values(state=STARTED, run_id=run_id)).rowcount
+    order_id = conn.execute(sa.select(lo.c.id).where(lo.c.placer == accession, lo.c.state == OPEN)).scalar()
+    done = 0 if order_id is None else conn.execute(lo.update().where(lo.c.id == order_id, lo.c.state == OPEN)
+                                                   .values(state=STARTED, run_id=run_id)).rowcount
     if done != 1:
         raise ValidationError(f"order {accession} is no longer open on the worklist (cancelled or started)")
     append_audit(conn, run_id=run_id, who=who, what="lis order started", at=at, old={"state": OPEN},
-                 new={"accession": accession, "state": STARTED})
+                 new={"accession": accession, "state": STARTED}, rows=[order_item(conn, order_id)])
+
+
+def order_item(conn: sa.Connection, order_id: int) -> list:
+    """The chain item of the worklist's order ``order_id`` as it is now."""
+    return keyed_item(conn, "lis_orders", order_id)
 
 
 def _order(row) -> WorklistOrder:

@@ -27,6 +27,7 @@ from sweattest.web import (
 from sweattest.web.accounts import Accounts
 from sweattest.web.bench import BenchManager
 from sweattest.web.context import WebContext
+from sweattest.web.limits import RequestSizeLimit
 from sweattest.web.security import ADMIN, BENCH, QA, REVIEW, VIEW, SecurityHeaders, guard
 from sweattest.web.sessions import ServerSessions
 from sweattest.web.training import TRAINING_ORDERS, TRAINING_SCENARIOS
@@ -101,7 +102,7 @@ def create_app(store, clock: Clock, accounts: Accounts, *, simulate: bool = Fals
                Mount("/static", StaticFiles(directory=str(data_dir("templates") / "web" / "static")),
                      name="static")]
     app = Starlette(routes=routes, middleware=[
-        Middleware(SecurityHeaders), Middleware(ServerSessions, secure=secure_cookies)],
+        Middleware(SecurityHeaders), Middleware(RequestSizeLimit), Middleware(ServerSessions, secure=secure_cookies)],
         lifespan=_lifespan)
     app.state.web = context
     return app

@@ -14,6 +14,7 @@ from sweattest.core.config import LabConfig
 from sweattest.web.accounts import Accounts
 from sweattest.web.bench import BenchManager
 from sweattest.web.drafts import Draft
+from sweattest.web.limits import LiveStreams
 from sweattest.web.pdf_process import PdfRenderer
 from sweattest.web.security import csrf_token
 
@@ -34,6 +35,8 @@ class WebContext:
     #: the run screens' live updates: seconds between heartbeats, and the longest life of one stream
     live_heartbeat_s: float = 2.0
     live_stream_s: float = 60.0
+    #: the live run screens open per log-in session (``config.web_limits``)
+    streams: LiveStreams = field(default_factory=LiveStreams)
 
     def render(self, request: Request, user, name: str, status_code: int = 200, **ctx: Any) -> HTMLResponse:
         ctx.setdefault("error", None)

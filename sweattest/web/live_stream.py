@@ -3,7 +3,8 @@ each update as it happens, and a heartbeat so a screen notices a lost connection
 
 A stream lasts at most ``stream_s``; the browser's EventSource then reconnects by itself (with the last
 update's id, so nothing is missed), and the reconnection checks the log-in again: a screen whose session
-ended learns it within one stream's life.
+ended learns it within one stream's life. A log-in session holds at most ``[serve] live_streams_per_session``
+streams at once (``sweattest.web.limits``); one more is refused (429).
 """
 
 from __future__ import annotations
@@ -44,8 +45,23 @@ def events(request: Request, user, form) -> Response:
     view = session.view if session is not None else None
     stored = live_data(run, None) if run is not None else None
     last = request.headers.get("last-event-id", "")
-    return StreamingResponse(_stream(ctx, run_id, view, stored, last), media_type="text/event-stream",
+    stream = _stream(ctx, run_id, view, stored, last)
+    session = request.state.web_session.token_sha256
+    refused = ctx.streams.grant(session, stream, ctx.config.web_limits.live_streams_per_session)
+    if refused is not None:
+        return refused  # the browser's EventSource does not retry after a refusal
+    return StreamingResponse(_held(ctx, session, stream), media_type="text/event-stream",
                              headers={"cache-control": "no-store", "x-accel-buffering": "no"})
+
+
+async def _held(ctx, session: str, stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """``stream``, holding its place among the session's open streams until it ends or is closed."""
+    try:
+        async for chunk in stream:
+            yield chunk
+    finally:
+        ctx.streams.release(session, stream)
+        await stream.aclose()
 
 
 async def _stream(ctx, run_id: str, view, stored, last_event_id: str) -> AsyncIterator[bytes]:

@@ -72,7 +72,9 @@ def live(request: Request, user, form) -> Response:
         ctx, run_id, run, _ = _load(request)
     except SweatTestError as exc:
         return JSONResponse({"error": str(exc)}, status_code=404)
-    return JSONResponse(live_data(run, ctx.bench.session(run_id)))
+    data = live_data(run, ctx.bench.session(run_id))
+    full = ctx.streams.refusal(request.state.web_session.token_sha256, ctx.config.web_limits.live_streams_per_session)
+    return JSONResponse(data | ({"screens_full": full} if full else {}))
 
 
 def confirm(request: Request, user, form) -> Response:

@@ -31,10 +31,12 @@ def ordered(tmp_path):
 
 def test_worklist_lists_the_open_orders(ordered, capsys):
     store, url = ordered
-    assert main(["worklist", "--db", url]) == 0
+    with as_performer(url) as actor:
+        assert main(["worklist", "--db", url, *actor]) == 0
     out = capsys.readouterr().out
     assert "ACC-1001" in out and "Doe, Jane" in out and "Marcus Welby" in out
-    assert main(["worklist", "--db", url, "--format", "json"]) == 0
+    with as_performer(url) as actor:
+        assert main(["worklist", "--db", url, "--format", "json", *actor]) == 0
     [row] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert (row["accession"], row["mrn"], row["filler"], row["state"]) == ("ACC-1001", "MRN555", "F1001", "open")
 

@@ -117,7 +117,7 @@ def test_failed_audit_write_leaves_no_file_and_no_message(signed, tmp_path, monk
     assert export_run(store, clock, RUN_ID, "hl7", target, config=LabConfig()).created
 
 
-def test_corrected_report_end_to_end(signed, tmp_path, capsys):
+def test_corrected_report_end_to_end(signed, tmp_path, capsys, monkeypatch):
     store, clock, drop, url, cfg = signed
     version = amend(store, clock, RUN_ID, "rev1", "correct horse", changes={"left_forearm.chloride": 62},
                     reason="transcription error\nanalyzer printout re-read")
@@ -134,22 +134,24 @@ def test_corrected_report_end_to_end(signed, tmp_path, capsys):
     csv_text = (drop / f"{STEM}_v2.csv").read_text(encoding="utf-8")
     assert ",2,corrected," in csv_text and ",62,62," in csv_text
     out = tmp_path / "corrected.pdf"
-    assert main(["report", RUN_ID, "--pdf", "--out", str(out), "--db", url, "--config", str(cfg)]) == 0
+    assert main(["report", RUN_ID, "--pdf", "--out", str(out), "--db", url, "--config", str(cfg),
+                 *_as_rev1(monkeypatch)]) == 0
     assert "corrected report" in capsys.readouterr().out
     pdf_text = "\n".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(out.read_bytes())).pages)
     for needle in ("CORRECTED", "Corrections", "left_forearm.chloride: 45 → 62", "transcription error",
                    "analyzer printout re-read", "Rita Reviewer", "04:00 EDT"):  # after the change to daylight time
         assert needle in pdf_text, needle
     html_out = tmp_path / "corrected.html"
-    assert main(["report", RUN_ID, "--out", str(html_out), "--db", url, "--config", str(cfg)]) == 0
+    assert main(["report", RUN_ID, "--out", str(html_out), "--db", url, "--config", str(cfg),
+                 *_as_rev1(monkeypatch)]) == 0
     html = html_out.read_text(encoding="utf-8")
     assert "transcription error<br>\nanalyzer printout re-read" in html and "<script>" not in html
     assert audit.verify(store).intact
 
 
-def test_report_of_unknown_run_is_a_clear_error(signed, tmp_path, capsys):
+def test_report_of_unknown_run_is_a_clear_error(signed, tmp_path, capsys, monkeypatch):
     store, clock, drop, url, cfg = signed
-    assert main(["report", "R-NOPE", "--db", url, "--out", str(tmp_path / "x.html")]) == 2
+    assert main(["report", "R-NOPE", "--db", url, "--out", str(tmp_path / "x.html"), *_as_rev1(monkeypatch)]) == 2
     assert "no run 'R-NOPE'" in capsys.readouterr().err
     assert not (tmp_path / "x.html").exists()
 

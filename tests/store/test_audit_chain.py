@@ -10,6 +10,7 @@ from sweattest.cli.main import main
 from sweattest.core.protocol import load_protocol
 from sweattest.record.audit import format_history, history, verify
 from sweattest.record.store import Store
+from tests.conftest import as_performer
 from tests.store import backends
 from tests.store.backends import START, make_run
 
@@ -56,7 +57,7 @@ def test_every_event_has_an_audit_entry_and_the_chain_is_intact(audited):
     result = verify(audited)
     controls = 2  # the analytical run's two control results, audited outside any patient run
     assert result.intact and result.entries == len(entries) + controls
-    rows = 1 + len(events) + controls  # the run, its events, the control results
+    rows = 2 + len(events) + controls  # the run (its content and its state), its events, the control results
     assert result.message() == (f"audit trail intact: {len(entries) + controls} entries; {rows} rows of the "
                                 "record match the chain")
 
@@ -125,10 +126,12 @@ def test_verify_command_exit_status(audited, capsys):
 
 
 def test_show_command_prints_the_history(audited, capsys):
-    assert main(["audit", "show", "R1", "--db", audited.url]) == 0
+    with as_performer(audited.url) as actor:
+        assert main(["audit", "show", "R1", "--db", audited.url, *actor]) == 0
     out = capsys.readouterr().out
     assert "run R1:" in out and "verify_patient" in out and "tech1" in out
-    assert main(["audit", "show", "nope", "--db", audited.url]) == 2
+    with as_performer(audited.url) as actor:
+        assert main(["audit", "show", "nope", "--db", audited.url, *actor]) == 2
     assert "no run 'nope'" in capsys.readouterr().err
 
 

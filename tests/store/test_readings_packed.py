@@ -131,11 +131,11 @@ def test_an_old_store_is_packed_and_chained_when_opened(store_url, clock, monkey
             assert conn.execute(sa.text("SELECT count(*) FROM reading_blocks")).scalar_one() == 1  # one per site
             assert "readings" not in sa.inspect(conn).get_table_names()
         result = verify(store)
-        assert result.intact and result.rows == 1 + 1 + 1  # the run, its event, one block
+        assert result.intact and result.rows == 2 + 1 + 1  # the run (its content, its state), its event, one block
         with store.engine.connect() as conn:
             whats = conn.execute(sa.text("SELECT what FROM audit ORDER BY id")).scalars().all()
-        # runs, events, readings; then packed; then the run chained again with its purpose
-        assert whats == ["chain_existing_rows"] * 3 + ["pack_readings", "chain_run_purposes"]
+        # runs, events, readings; then packed; then the run chained again with its purpose; then its state
+        assert whats == ["chain_existing_rows"] * 3 + ["pack_readings", "chain_run_purposes", "chain_existing_rows"]
     finally:
         store.close()
 

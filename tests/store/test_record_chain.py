@@ -53,7 +53,7 @@ def _restore_guards(conn):
 
         for statement in APPEND_ONLY["sqlite"]:
             conn.execute(sa.text(statement))
-    guards.create(conn)
+    guards.create_all(conn)
 
 
 def _tamper(store, statement, **params):

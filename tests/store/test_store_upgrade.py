@@ -56,3 +56,49 @@ def test_a_store_from_before_lots_were_records_gets_the_tables_and_keeps_its_qc(
         assert qc_status(store, "R1")["status"] == "in_control"
     finally:
         store.close()
+
+
+def test_a_store_from_before_the_rest_of_the_record_was_chained_chains_it_as_it_is(store_url, clock, monkeypatch):
+    """Migration 32 on a store whose run states, worklist and outbox were outside the chain: they are chained as
+    they are, the chain verifies, and a state changed afterwards is named."""
+    from sweattest.core.protocol import load_protocol
+    from sweattest.record.audit import verify
+    from sweattest.record.store import guards, schema
+    from sweattest.record.store.chain import append_audit
+    from sweattest.record.store.rowhash import keyed_item
+    from sweattest.record.users import add_user
+    from tests.store.test_record_chain import _tamper
+
+    with monkeypatch.context() as m:
+        m.setattr("sweattest.record.store.migrations.MIGRATIONS", MIGRATIONS[:-1])
+        store = Store(store_url, clock)
+    at = clock.utcnow()
+    with store.engine.begin() as conn:  # written as the program wrote them before: only the run's content chained
+        protocol = load_protocol("macroduct")
+        conn.execute(schema.runs.insert().values(
+            run_id="R1", accession="ST-1", method="macroduct", operator="tech1", patient_mrn="MRN1", created_at=at,
+            state="reported", updated_at=at, order_json={"accession": "ST-1"}, month="2026-11", qns=False,
+            protocol_text=protocol.text, protocol_sha256=protocol.sha256))
+        append_audit(conn, run_id="R1", who="tech1", what="create_run", at=at, rows=[keyed_item(conn, "runs", "R1")])
+        conn.execute(schema.lis_orders.insert().values(placer="ST-2", mrn="MRN2", test_code="SWEATCL", state="open",
+                                                       order_json={"patient": {"mrn": "MRN2"}}, control_id="M1",
+                                                       received_at=at))
+        conn.execute(schema.lis_messages.insert().values(sender="HIS^HOSPITAL", control_id="M1", kind="ORM^O01",
+                                                         sha256="0" * 64, ack_code="AA", ack="MSA|AA|M1",
+                                                         received_at=at))
+        conn.execute(schema.outbox.insert().values(run_id="R1", version=1, format="hl7", channel="mllp",
+                                                   destination="lis:2575", name="R1.hl7", body="MSH|x",
+                                                   state="delivered", attempts=1, created_at=at, delivered_at=at))
+    add_user(store, "tech1", "Tina Tech", "tech", "tech password")
+    store.close()
+    store = Store(store_url, clock)
+    try:
+        with store.engine.connect() as conn:
+            assert guards.missing(conn) == []
+        result = verify(store)
+        assert result.intact and result.rows == 7  # run, its state, user, access, order, message, outbox
+        _tamper(store, "UPDATE runs SET state = 'aborted' WHERE run_id = 'R1'")
+        result = verify(store)
+        assert (result.intact, result.table, result.row) == (False, "runs", "R1") and "state" in result.problem
+    finally:
+        store.close()

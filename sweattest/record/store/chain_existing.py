@@ -1,5 +1,6 @@
 """Rows stored before the whole record was chained (migration 8) enter the chain as they are then; run rows
-stored before they carried their purpose (migration 13) are chained again with it."""
+stored before they carried their purpose (migration 13) are chained again with it; the rest of the record
+(migration 32: run states, users' access, the worklist, the order messages, the outbox) enters it as it is."""
 
 from __future__ import annotations
 
@@ -57,3 +58,19 @@ def chain_run_purposes(conn: sa.Connection) -> int:
              if chained.get(row[0]) == row_hash(row[:-1])]
     _append_keyed(conn, "chain_run_purposes", "runs", items, column="purpose")
     return len(items)
+
+
+#: Migration 32: keyed tables and views chained as they are, then the order messages received (ids only grow).
+REST = ("run_state", "user_access", "lis_orders", "outbox")
+
+
+def chain_rest_of_record(conn: sa.Connection) -> None:
+    """Migration 32: one ``chain_existing_rows`` entry per table or view that has rows (more for many keys)."""
+    for table in REST:
+        items = [[table, row[0], row_hash(row)] for row in read_rows(conn, table, "1 = 1")]
+        _append_keyed(conn, "chain_existing_rows", table, items)
+    t = schema.lis_messages
+    lo, hi, count = conn.execute(sa.select(sa.func.min(t.c.id), sa.func.max(t.c.id), sa.func.count())).one()
+    if count:
+        append_audit(conn, who="system", what="chain_existing_rows", at=conn.info["migrating_at"],
+                     new={"table": "lis_messages", "rows": count}, rows=[range_item(conn, "lis_messages", lo, hi)])

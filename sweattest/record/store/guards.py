@@ -3,7 +3,8 @@
 Migration 5 guards ``audit`` against UPDATE and DELETE; migration 8 adds the same for the other append-only
 tables of the record and, on PostgreSQL, refuses TRUNCATE of all of them (TRUNCATE fires no row trigger).
 ``audit verify`` checks that every guard is still in place: dropping one needs owner rights and is itself
-a sign of tampering.
+a sign of tampering. Migration 32 guards the order messages received (append-only) and refuses DELETE on the
+tables whose rows change under the chain (runs, users, the worklist, the outbox), and TRUNCATE of them.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ V14_TABLES = ("qc_lots", "calibrations", "equipment_log")
 #: Migration 15: skin reactions and competency records.
 PEOPLE_TABLES = ("skin_reactions", "competency_records")
 APPEND_ONLY_TABLES = ("events", "reading_blocks", "signatures", "result_versions", "qc_results", *V14_TABLES,
-                      *PEOPLE_TABLES, *PT_TABLES, "repeat_links")
-TRUNCATE_GUARDED = ("audit", "audit_head", *APPEND_ONLY_TABLES, "readings_pending")
+                      *PEOPLE_TABLES, *PT_TABLES, "repeat_links", "lis_messages")
+#: Migration 32: tables whose rows change (each change chained) but are never removed: DELETE refused.
+KEPT_TABLES = ("runs", "users", "lis_orders", "outbox")
+TRUNCATE_GUARDED = ("audit", "audit_head", *APPEND_ONLY_TABLES, "readings_pending", *KEPT_TABLES)
 
 _PG_FUNCTION = ("CREATE OR REPLACE FUNCTION record_append_only() RETURNS trigger AS $$ BEGIN "
                 "RAISE EXCEPTION 'the record is append-only: %% refused on %%', TG_OP, TG_TABLE_NAME; END $$ "
@@ -31,36 +34,46 @@ _PG_FUNCTION = ("CREATE OR REPLACE FUNCTION record_append_only() RETURNS trigger
 
 def expected(dialect: str) -> set[str]:
     """The names of the triggers a store of this backend must have."""
+    kept = {f"{t}_no_delete" for t in KEPT_TABLES}
     if dialect == "postgresql":
         return ({"audit_no_change"} | {f"{t}_no_change" for t in APPEND_ONLY_TABLES}
-                | {f"{t}_no_truncate" for t in TRUNCATE_GUARDED})
-    return {f"{t}_no_{op}" for t in ("audit", *APPEND_ONLY_TABLES) for op in ("update", "delete")}
+                | {f"{t}_no_truncate" for t in TRUNCATE_GUARDED} | kept)
+    return {f"{t}_no_{op}" for t in ("audit", *APPEND_ONLY_TABLES) for op in ("update", "delete")} | kept
 
 
 def create(conn: sa.Connection, tables: tuple[str, ...] = APPEND_ONLY_TABLES,
-           truncate: tuple[str, ...] = TRUNCATE_GUARDED) -> None:
-    """Guards: ``tables`` refuse UPDATE and DELETE; on PostgreSQL ``truncate`` cannot be truncated."""
+           truncate: tuple[str, ...] = TRUNCATE_GUARDED, kept: tuple[str, ...] = ()) -> None:
+    """Guards: ``tables`` refuse UPDATE and DELETE, ``kept`` refuse DELETE; on PostgreSQL ``truncate`` cannot be
+    truncated."""
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(_PG_FUNCTION)
         for table in tables:
             conn.exec_driver_sql(f"CREATE TRIGGER {table}_no_change BEFORE UPDATE OR DELETE ON {table} "
+                                 "FOR EACH ROW EXECUTE FUNCTION record_append_only()")
+        for table in kept:
+            conn.exec_driver_sql(f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} "
                                  "FOR EACH ROW EXECUTE FUNCTION record_append_only()")
         if truncate:
             for table in truncate:
                 conn.exec_driver_sql(f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
                                      "FOR EACH STATEMENT EXECUTE FUNCTION record_append_only()")
         return
-    for table in tables:
-        for op in ("update", "delete"):
-            conn.exec_driver_sql(f"CREATE TRIGGER {table}_no_{op} BEFORE {op.upper()} ON {table} BEGIN "
-                                 f"SELECT RAISE(ABORT, 'the record is append-only: {op} refused on {table}'); END")
+    for table, op in [(t, op) for t in tables for op in ("update", "delete")] + [(t, "delete") for t in kept]:
+        conn.exec_driver_sql(f"CREATE TRIGGER {table}_no_{op} BEFORE {op.upper()} ON {table} BEGIN "
+                             f"SELECT RAISE(ABORT, 'the record is append-only: {op} refused on {table}'); END")
+
+
+def create_all(conn: sa.Connection) -> None:
+    """Every guard of a store at the latest migration (the audit trail's own, of migration 5, apart)."""
+    create(conn, APPEND_ONLY_TABLES, TRUNCATE_GUARDED, KEPT_TABLES)
 
 
 def present(conn: sa.Connection) -> set[str]:
     if conn.dialect.name == "postgresql":
         return set(conn.exec_driver_sql(
             "SELECT t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
-            "WHERE c.relnamespace = current_schema()::regnamespace AND NOT t.tgisinternal").scalars())
+            "WHERE c.relnamespace = current_schema()::regnamespace AND NOT t.tgisinternal "
+            "AND t.tgenabled IN ('O', 'A')").scalars())  # a disabled (or replica-only) trigger guards nothing
     return set(conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'").scalars())
 
 

@@ -254,6 +254,15 @@ def _reorder_cancelled(conn: sa.Connection) -> None:
         conn.exec_driver_sql(f"INSERT INTO lis_orders ({columns}) SELECT {columns} FROM lis_orders_v10")
         conn.exec_driver_sql("DROP TABLE lis_orders_v10")
     conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_lis_orders_placer ON lis_orders (placer)")
+def _rest_of_record(conn: sa.Connection) -> None:
+    """The rest of the record under the chain: run states and QA columns, users' access, the worklist, the order
+    messages received and the outbox, chained as they are now; the order messages append-only, and runs,
+    users, orders and outbox messages never removed (DELETE refused; TRUNCATE too on PostgreSQL)."""
+    from sweattest.record.store import guards
+    from sweattest.record.store.chain_existing import chain_rest_of_record
+
+    guards.create(conn, ("lis_messages",), ("lis_messages", *guards.KEPT_TABLES), guards.KEPT_TABLES)
+    chain_rest_of_record(conn)
 
 
 MIGRATIONS: list[Migration] = [
@@ -277,6 +286,8 @@ MIGRATIONS: list[Migration] = [
     (17, "patient history: date of birth on runs (indexed with the MRN) and repeat links", _patient_history),
     (26, "a cancelled accession may be ordered again (LIS order placer numbers no longer unique)",
      _reorder_cancelled),
+    (32, "the rest of the record under the chain: run states, users' access, worklist, order messages, outbox",
+     _rest_of_record),
 ]
 
 

@@ -27,9 +27,9 @@ def _hex(value):
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_hex).encode
 _sha256 = hashlib.sha256
 
-#: Chained columns of each table (the key first). ``runs``: its content only; state, updated_at, the lease,
-#: the QA columns derived from events (sites_measured, qns, reported_at) and patient_dob (a copy of the chained
-#: order's date of birth, for the index) are operational (docs/store.md).
+#: Chained columns of each table (the key first). ``runs``: its content (what a signature binds); its state
+#: and QA columns are chained apart (``run_state``), the lease is operational and patient_dob a copy of the
+#: chained order's date of birth, for the index (docs/store.md).
 #: ``purpose`` (migration 13) comes last: a run row as chained before it is the row without its last column.
 COLUMNS: dict[str, tuple[str, ...]] = {
     "runs": ("run_id", "accession", "method", "operator", "patient_mrn", "created_at", "order_json", "month",
@@ -58,13 +58,37 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "skin_reactions": ("id", "run_id", "site", "grade", "note", "who", "at"),
     "competency_records": ("id", "operator", "kind", "what", "done_on", "assessor", "outcome", "next_due",
                            "recorded_by", "at"),
+    # the rest of the record (migration 32): the worklist, the order messages received, the outbox
+    "lis_orders": ("id", "placer", "filler", "mrn", "test_code", "state", "order_json", "control_id",
+                   "received_at", "run_id"),
+    "lis_messages": ("id", "sender", "control_id", "kind", "sha256", "ack_code", "ack", "received_at"),
+    #: ``next_attempt_at`` is left out: a sender claims a message by moving it (operational, docs/store.md)
+    "outbox": ("id", "run_id", "version", "format", "channel", "destination", "name", "control_id", "body",
+               "state", "attempts", "last_error", "created_at", "delivered_at"),
+    # views: columns of a table chained apart from its content (``SOURCE``), each change by an entry of its own
+    "run_state": ("run_id", "state", "updated_at", "sites_measured", "qns", "reported_at"),
+    "user_access": ("username", "failed_passwords", "locked_until", "password_changed_at"),
 }
+#: Tables outside the chain, and why (docs/store.md, *What protects each table*); ``audit`` and ``audit_head`` are
+#: the chain itself.
+OUTSIDE = {
+    "schema_migrations": "which migrations were applied: the program's own bookkeeping; what a migration changes "
+                         "in the record is chained by it",
+    "web_sessions": "who is signed in at which browser now: operational; a session forged or prolonged by the "
+                    "database owner records nothing by itself, and every record made in it is chained with its "
+                    "author",
+}
+#: The table a view reads: a run's state and QA columns change with its events, a user's lock-out with each
+#: wrong password, apart from the content a signature binds (the run's) or an admin changes (the user's).
+SOURCE = {"run_state": "runs", "user_access": "users"}
 #: The chained columns of ``runs`` before migration 13 added the run's purpose.
 RUNS_BEFORE_PURPOSE = COLUMNS["runs"][:-1]
-#: Tables whose rows are identified by a text key rather than an integer id.
-KEYED = frozenset({"runs", "users"})
-_JSON = frozenset({("runs", "order_json"), ("events", "data"), ("readings", "data"), ("result_versions", "changes")})
-_BOOL = frozenset({"accepted", "active"})
+#: Tables whose rows change: each change chains the row's new hash by its key, and verify compares each row with
+#: the last hash chained for it (the others add rows only, chained by ranges of ids).
+KEYED = frozenset({"runs", "users", "lis_orders", "outbox", *SOURCE})
+_JSON = frozenset({("runs", "order_json"), ("events", "data"), ("readings", "data"), ("result_versions", "changes"),
+                   ("lis_orders", "order_json")})
+_BOOL = frozenset({"accepted", "active", "qns"})
 
 
 def select_sql(table: str, dialect: str, where: str = "", columns: tuple[str, ...] | None = None) -> str:
@@ -79,7 +103,7 @@ def select_sql(table: str, dialect: str, where: str = "", columns: tuple[str, ..
             parts.append(f"CAST({quoted} AS INTEGER)")
         else:
             parts.append(quoted)
-    return f'SELECT {", ".join(parts)} FROM "{table}" {where} ORDER BY "{columns[0]}"'
+    return f'SELECT {", ".join(parts)} FROM "{SOURCE.get(table, table)}" {where} ORDER BY "{columns[0]}"'
 
 
 #: The text of a row (as read by ``select_sql``).
@@ -123,8 +147,8 @@ def read_rows(conn: sa.Connection, table: str, where: str, columns: tuple[str, .
                                            params)]
 
 
-def keyed_item(conn: sa.Connection, table: str, key: str) -> list:
-    """The chain item for one row of a keyed table (runs, users): [table, key, hash]."""
+def keyed_item(conn: sa.Connection, table: str, key: str | int) -> list:
+    """The chain item for one row of a keyed table (``KEYED``) as it is now: [table, key, hash]."""
     rows = read_rows(conn, table, f'"{COLUMNS[table][0]}" = :key', key=key)
     return [table, key, row_hash(rows[0])]
 

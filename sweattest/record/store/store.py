@@ -17,7 +17,7 @@ import platformdirs
 import sqlalchemy as sa
 
 from sweattest.core.clock import Clock, RealClock
-from sweattest.core.errors import RunTakenOver, StoreError, SweatTestError, ValidationError
+from sweattest.core.errors import RunTakenOver, StoreError, ValidationError
 from sweattest.core.protocol import Protocol
 from sweattest.core.purpose import PATIENT, check_purpose
 from sweattest.record.lease import held_by
@@ -156,16 +156,18 @@ class Store:
                          new={"accession": accession, "method": method, "operator": operator,
                               "patient_mrn": patient_mrn, "protocol_sha256": protocol.sha256,
                               "purpose": purpose},
-                         rows=[keyed_item(conn, "runs", run_id)])
+                         rows=[keyed_item(conn, "runs", run_id), keyed_item(conn, "run_state", run_id)])
             if within is not None:
                 within(conn)
 
     def append_event(self, run_id: str, *, kind: str, site: str | None, at: datetime, t: float,
                      data: dict[str, Any], accepted: bool = True, after: int | None = None,
-                     owner: str | None = None) -> int:
+                     owner: str | None = None, run: Any = None) -> int:
         """Append the run's next event. ``after``: the sequence number of the last event the writer knows
         (0: none); ``owner``: the writer's lease owner id. If the stored run has moved on, or another live
-        process holds its lease, ``RunTakenOver`` is raised and nothing is written."""
+        process holds its lease, ``RunTakenOver`` is raised and nothing is written. ``run``: the run's state
+        after the event (the procedure core's ``RunState``): its state and QA columns are written and chained
+        with the event."""
         ev = schema.events
         with self._begin() as conn:
             lease = conn.execute(sa.select(schema.runs.c.lease_owner, schema.runs.c.lease_until)
@@ -183,10 +185,14 @@ class Store:
                                    "records nothing more", event=kind)
             event_id = conn.execute(ev.insert().values(run_id=run_id, seq=seq, kind=kind, site=site, at=at, t=t,
                                                        data=data, accepted=accepted)).inserted_primary_key[0]
+            rows = [range_item(conn, "events", event_id, event_id)]
+            if run is not None:
+                conn.execute(schema.runs.update().where(schema.runs.c.run_id == run_id)
+                             .values(**_state_columns(run, at)))
+                rows.append(keyed_item(conn, "run_state", run_id))
             append_audit(conn, run_id=run_id, who=str(data.get("actor", "system")),
                          what=kind if accepted else f"{kind} (refused)", at=at,
-                         why=data.get("refused") or data.get("reason"), new=_audited(site, data),
-                         rows=[range_item(conn, "events", event_id, event_id)])
+                         why=data.get("refused") or data.get("reason"), new=_audited(site, data), rows=rows)
         return seq
 
     # -- leases (sweattest/record/lease.py): one conditional UPDATE each, so of two processes one wins --
@@ -240,27 +246,6 @@ class Store:
             except dbapi.Error as exc:  # as SQLAlchemy's: the transaction turns it into StoreError
                 raise sa.exc.DBAPIError.instance("readings_pending", None, exc, dbapi.Error,
                                                  dialect=conn.dialect) from exc
-
-    def set_run_state(self, run_id: str, state: str, at: datetime) -> None:
-        """Record the run's state after an accepted event; once every site has its verdict, also the QA
-        columns (QNS judged from the replayed events, the reporting time)."""
-        values: dict[str, Any] = {"state": state, "updated_at": at}
-        if state in JUDGED_STATES:
-            values |= self._judged(run_id)
-        if state == "reported":
-            values["reported_at"] = at
-        with self._begin() as conn:
-            conn.execute(schema.runs.update().where(schema.runs.c.run_id == run_id).values(**values))
-
-    def _judged(self, run_id: str) -> dict[str, Any]:
-        from sweattest.record.runs import load_run
-
-        try:
-            run, _ = load_run(self, run_id)
-        except SweatTestError:  # a run that does not replay keeps its QA columns empty; the events stay
-            return {}
-        measured, qns = qns_verdict(run)
-        return {"sites_measured": measured, "qns": qns}
 
     def add_qc_result(self, *, analyzer: str, level: str, lot: str, target_mean: float, target_sd: float,
                       value: float, qc_run: str, at: datetime, who: str) -> int:
@@ -412,6 +397,18 @@ class _RelaxedSQLiteWriting:
         if isinstance(exc, sqlite3.Error):
             raise self._error(exc) from exc
         return False
+
+
+def _state_columns(run, at: datetime) -> dict[str, Any]:
+    """The run's state after an accepted event; once every site has its verdict, also the QA columns (QNS
+    judged from the run as the events left it), and the reporting time."""
+    values: dict[str, Any] = {"state": run.state, "updated_at": at}
+    if run.state in JUDGED_STATES:
+        measured, qns = qns_verdict(run)
+        values |= {"sites_measured": measured, "qns": qns}
+    if run.state == "reported":
+        values["reported_at"] = at
+    return values
 
 
 def _audited(site: str | None, data: dict[str, Any]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from sweattest.record.store.chain import FOLDED
 from sweattest.record.store.guards import PT_TABLES
-from sweattest.record.store.rowhash import COLUMNS, KEYED, select_sql
+from sweattest.record.store.rowhash import COLUMNS, KEYED, SOURCE, select_sql
 from sweattest.record.store.rowhash import digest as row_digest
 from sweattest.record.store.signed import signed_digest
 
@@ -27,11 +27,12 @@ _BLOB_TABLES = frozenset({"reading_blocks", "readings_pending"})
 #: Tables in the order they are checked (the run before what belongs to it).
 #: Items of tables no longer stored (``readings``, packed into ``reading_blocks`` by migration 11, which checked
 #: them against the chain first) are not checked.
-ORDER = ("runs", "users", "events", "reading_blocks", "readings_pending", "result_versions", "signatures",
-         "qc_results", "qc_lots", "calibrations", "equipment_log", "skin_reactions",
-         "competency_records", *PT_TABLES, "repeat_links")
+ORDER = ("runs", "run_state", "users", "user_access", "events", "reading_blocks", "readings_pending",
+         "result_versions", "signatures", "qc_results", "qc_lots", "calibrations", "equipment_log", "skin_reactions",
+         "competency_records", *PT_TABLES, "repeat_links", "lis_orders", "lis_messages", "outbox")
 #: Chained tables whose rows belong to no run (named by their id alone).
-RUNLESS = frozenset({"qc_results", "qc_lots", "calibrations", "equipment_log", "competency_records", *PT_TABLES})
+RUNLESS = frozenset({"qc_results", "qc_lots", "calibrations", "equipment_log", "competency_records", *PT_TABLES,
+                     "lis_messages"})
 
 
 @dataclass(frozen=True)
@@ -86,23 +87,26 @@ def check_rows(raw, dialect: str, items: ChainItems, pending: tuple[int, int, st
 
 def _keyed(table, rows, chained, keep) -> tuple[int, RowProblem | None]:
     seen: set[str] = set()
+    what = "the row was" if table not in SOURCE else f"its {', '.join(COLUMNS[table][1:])} were"
+    name = SOURCE.get(table, table)
     for batch in rows:
         for row in batch:
             key = row[0]
             digest = row_digest(row)
             want = chained.get(key)
             if want is None:
-                return len(seen), RowProblem(table, key, "the row is not in the chain (added behind the program's "
-                                             "back)", "no such row", "a row")
+                return len(seen), RowProblem(name, str(key), "the row is not in the chain (added behind the "
+                                             "program's back)", "no such row", "a row")
             if want[0] != digest:
-                return len(seen), RowProblem(table, key, f"the row was changed after entry {want[1]} chained it",
+                return len(seen), RowProblem(name, str(key), f"{what} changed after entry {want[1]} chained "
+                                             f"{'it' if table not in SOURCE else 'them'}",
                                              f"hash {want[0][:16]}", f"{digest[:16]}")
             if keep is not None:  # runs: also the hash without the purpose (signatures made before migration 13)
                 keep[key] = (digest, row_digest(row[:-1]))
             seen.add(key)
     if len(seen) != len(chained):
         gone = min(set(chained) - seen)
-        return len(seen), RowProblem(table, gone, f"the row was removed after entry {chained[gone][1]} chained it",
+        return len(seen), RowProblem(name, str(gone), f"the row was removed after entry {chained[gone][1]} chained it",
                                      f"{len(chained)} rows", f"{len(seen)} rows")
     return len(seen), None
 

@@ -218,7 +218,12 @@
       if (source && source.readyState === EventSource.CLOSED) {  // refused (logged out) or the server is down
         source = null;
         fetch("/runs/" + runId + "/live", { credentials: "same-origin", cache: "no-store", redirect: "manual" })
-          .then(function (r) { if (r.type === "opaqueredirect" || r.status === 401) sessionLost(); })
+          .then(function (r) {
+            if (r.type === "opaqueredirect" || r.status === 401) { sessionLost(); return null; }
+            return r.json().then(function (d) {  // refused: too many screens of this log-in stream already
+              if (d.screens_full) { lost = "screens"; banner("TOO MANY SCREENS OPEN", d.screens_full); }
+            });
+          })
           .catch(function () { /* the server is down: the staleness banner tells */ });
         setTimeout(connect, 2000);
       }
@@ -226,6 +231,7 @@
   }
   setInterval(function () {
     if (lost === "session") { sessionLost(); return; }
+    if (lost === "screens") return;  // its banner stays until a stream is granted
     if (run.dataset.final === "1" && !source) return;
     if (Date.now() - lastUpdate > beat * 2.5) {
       lost = "connection";

@@ -1,0 +1,107 @@
+"""Every command line that shows or exports patient data, or changes a record, asks for an authenticated user; a
+list of patients read is an audit entry with who and when. Each command is named here with its reason, so a new
+command is a visible decision."""
+
+from __future__ import annotations
+
+import argparse
+import io
+from datetime import UTC, datetime
+
+import pytest
+
+from sweattest.cli.main import build_parser, main
+from sweattest.core.clock import VirtualClock
+from sweattest.core.config import LabConfig
+from sweattest.lis.worklist import receive
+from sweattest.record.audit import verify
+from sweattest.record.store import open_store
+from sweattest.record.users import add_user
+from tests.lis.messages import orm
+from tests.store.backends import make_run
+
+#: Commands that ask for no user, and why.
+OPEN = {
+    "demo": "a simulated test into the demo's own store; no patient",
+    "protocol list": "methods", "protocol show": "methods", "protocol diagram": "the procedure's states",
+    "interpret": "a worksheet typed in and interpreted; nothing read from or written to the store",
+    "simulate": "a simulated instrument", "instruments check": "the lab's instruments",
+    "equipment list": "instruments, no patient", "equipment history": "an instrument's log, no patient",
+    "calibration list": "instruments, no patient", "qc lot list": "control lots, no patient",
+    "competency list": "staff records, no patient", "pt list": "proficiency samples, no patient",
+    "audit verify": "names tables and keys, no patient", "audit head": "a hash",
+    "user password": "the user gives their current password", "user list": "user names and roles",
+    "serve": "the web app asks for a log-in on every page",
+    "lis outbox": "message states, run ids and control ids; no body, no patient",
+    "lis serve": "the LIS interface service (its writes are the LIS's and the system's, audited as such)",
+    "lis simulate": "a simulated LIS",
+}
+#: Commands whose access is the work of other changes (QA views and pack, patient history, crash recovery).
+ELSEWHERE = {"qa runs", "qa qns-rate", "qa qc-chart", "qa summary", "qa pack", "qa skin-reactions",
+             "qa competency", "patient history", "patient conflicts", "resume"}
+
+
+def _commands(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()):
+    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not subs:
+        yield " ".join(path), {o for a in parser._actions for o in a.option_strings}
+        return
+    for name, sub in subs[0].choices.items():
+        yield from _commands(sub, (*path, name))
+
+
+def test_every_command_asks_for_a_user_or_says_why_not():
+    for command, required in _commands(build_parser()):
+        if command in OPEN or command in ELSEWHERE:
+            assert not (required & {"--as", "--by"}) or command in ELSEWHERE, command
+            continue
+        assert required & {"--as", "--by"}, f"`sweattest {command}` asks for no user"
+
+
+@pytest.fixture
+def lab(tmp_path):
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    store = open_store(url, VirtualClock(start=datetime(2026, 11, 20, 8, tzinfo=UTC)))
+    add_user(store, "tech1", "Tina Tech", "tech", "tech password", actor="setup")
+    receive(store, store.clock, orm(), LabConfig())
+    make_run(store, store.clock)
+    store.close()
+    return url, tmp_path
+
+
+def _password(monkeypatch, password: str) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO(password + "\n"))
+
+
+@pytest.mark.parametrize("argv", [["worklist"], ["report", "R1", "--out", "{tmp}/r.html"], ["audit", "show", "R1"]])
+def test_patient_data_needs_a_user_and_the_right_password(lab, monkeypatch, capsys, argv):
+    url, tmp = lab
+    argv = [a.replace("{tmp}", str(tmp)) for a in argv] + ["--db", url]
+    with pytest.raises(SystemExit) as stop:  # without a user: refused by the command line itself
+        main(argv)
+    assert stop.value.code == 2 and "--as" in capsys.readouterr().err
+    _password(monkeypatch, "not the password")
+    assert main([*argv, "--as", "tech1", "--password-stdin"]) == 1
+    err = capsys.readouterr().err
+    assert "authentication failed" in err and "MRN" not in err and "Doe" not in err
+    assert not (tmp / "r.html").exists()
+    _password(monkeypatch, "tech password")
+    assert main([*argv, "--as", "tech1", "--password-stdin"]) == 0
+    out = capsys.readouterr().out
+    assert ("ACC-1001" in out) if argv[0] == "worklist" else "R1" in out
+
+
+def test_a_worklist_listing_is_recorded_with_who_and_when(lab, monkeypatch, capsys):
+    url, _ = lab
+    _password(monkeypatch, "tech password")
+    assert main(["worklist", "--format", "json", "--db", url, "--as", "tech1", "--password-stdin"]) == 0
+    store = open_store(url)
+    try:
+        with store.engine.connect() as conn:
+            from sweattest.record.store import schema
+
+            entry = conn.execute(schema.audit.select().where(schema.audit.c.what == "read worklist")).mappings().one()
+        assert entry["who"] == "tech1" and '"rows":1' in entry["new"] and '"format":"json"' in entry["new"]
+        assert entry["at"] is not None and verify(store).intact
+    finally:
+        store.close()
