@@ -15,6 +15,7 @@ from sweattest.lis.worklist import receive
 from sweattest.record.audit import verify
 from sweattest.record.store import open_store
 from sweattest.record.worklist import find, mark_started
+from tests.conftest import as_performer
 from tests.lims.hl7_oracle import strict
 from tests.lis.messages import orm
 
@@ -48,10 +49,12 @@ def test_a08_updates_the_open_orders_of_the_patient_and_shows_on_the_worklist(st
     assert find(store, "ACC-1002").order["patient"]["family"] == "Doe"  # started: unchanged
     [update] = find(store, "ACC-1001").order["updates"]
     assert update["event"] == "A08" and update["changes"]["dob"] == ["2025-06-01", "2025-06-02"]
-    assert main(["worklist", "--db", str(store.engine.url)]) == 0
+    with as_performer(str(store.engine.url)) as actor:
+        assert main(["worklist", "--db", str(store.engine.url), *actor]) == 0
     out = capsys.readouterr().out
     assert "Doe-Smith, Jane" in out and "A08 updated (family, middle, dob) 2026-11-20 08:00" in out
-    assert main(["worklist", "--db", str(store.engine.url), "--format", "json"]) == 0
+    with as_performer(str(store.engine.url)) as actor:
+        assert main(["worklist", "--db", str(store.engine.url), "--format", "json", *actor]) == 0
     [row] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert row["updates"][0]["control_id"] == "U1"
     assert verify(store).intact
@@ -62,7 +65,8 @@ def test_a40_moves_the_open_orders_of_the_merged_patient(store, capsys):
     order = find(store, "ACC-1001")
     assert (order.mrn, order.order["patient"]["mrn"]) == ("MRN777", "MRN777")
     assert find(store, "ACC-1002").mrn == "MRN555"
-    assert main(["worklist", "--db", str(store.engine.url)]) == 0
+    with as_performer(str(store.engine.url)) as actor:
+        assert main(["worklist", "--db", str(store.engine.url), *actor]) == 0
     assert "A40 merged from MRN MRN555" in capsys.readouterr().out
     # a cancel now names the surviving patient
     cancel = read_ack(receive(store, store.clock, orm(control="C1", control_code="CA", mrn="MRN777"), LabConfig()))

@@ -23,6 +23,7 @@ from sweattest.outputs.lims.hl7 import render_oru
 from sweattest.outputs.lims.hl7_escape import escape, unescape
 from sweattest.record.store import open_store
 from sweattest.record.worklist import find
+from tests.conftest import as_performer
 from tests.lims.hl7_oracle import field, segments, strict
 from tests.lims.records import record_of
 
@@ -101,7 +102,8 @@ def test_escapes_become_text_never_control_characters(store, capsys, tmp_path):
     assert order.order["comments"] == ["line one\nline two\nthree"]
     stored = json.dumps(order.order)
     assert not any(c in stored for c in ("\\r", "\\u0000", "\\u000b", "\\u0007"))
-    assert main(["worklist", "--db", str(store.engine.url)]) == 0
+    with as_performer(str(store.engine.url)) as actor:
+        assert main(["worklist", "--db", str(store.engine.url), *actor]) == 0
     rows = capsys.readouterr().out.splitlines()
     assert len(rows) == 2 and "O Brien, Mary" in rows[1]  # one line per order
     assert "comment: line one line two three" in rows[1]
