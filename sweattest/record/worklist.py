@@ -90,6 +90,12 @@ def listed_order(store, order) -> WorklistOrder | None:
     return found
 
 
+def ordered_by_lis(conn: sa.Connection, run_id: str) -> bool:
+    """Whether the run performs an order of the LIS (its result is owed to the LIS, whoever releases it)."""
+    lo = schema.lis_orders
+    return conn.execute(sa.select(lo.c.id).where(lo.c.run_id == run_id).limit(1)).first() is not None
+
+
 def mark_started(conn: sa.Connection, accession: str, run_id: str, at: datetime, who: str) -> None:
     """Inside the transaction that creates the run: the order leaves the worklist (a cancel is refused from
     now on)."""

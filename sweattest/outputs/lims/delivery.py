@@ -23,6 +23,7 @@ from sweattest.outputs.files import file_safe, write_atomic
 from sweattest.record import outbox
 from sweattest.record.proficiency import is_proficiency_run
 from sweattest.record.store.chain import append_audit
+from sweattest.record.worklist import ordered_by_lis
 
 FORMATS = ("hl7", "csv", "fhir")
 #: what is delivered into the drop folder on sign-off
@@ -110,39 +111,43 @@ def export_run(store, clock: Clock, run_id: str, fmt: str, folder: Path, *, conf
 
 
 def lis_release(config: LabConfig, clock: Clock, actor: str):
-    """The write that queues a released result version for the LIS (``[lis] send_to``) in the transaction of
-    the signature or amendment that releases it (sweattest.record.signoff ``releasing``); None without an
-    LIS address. The message's text is written right after the release commits (``render_queued``)."""
-    if config.lis.send_to is None:
-        return None
-    destination = "{}:{}".format(*config.lis.send_to)
+    """The write that queues a released result version for the LIS in the transaction of the signature or
+    amendment that releases it (sweattest.record.signoff ``releasing``), whatever process signs: always for a
+    run of an LIS order, and for any other patient run when this process's configuration names an LIS
+    (``[lis] send_to``). Never for a PT sample. The message is written and sent by the process that sends
+    (``sweattest lis serve``, ``sweattest serve``), with its configuration (``render_queued``)."""
 
     def release(conn, run_id: str, version: int) -> None:
         if is_proficiency_run(conn, run_id):
             return  # a PT sample's result goes to the provider, never to the LIS
-        outbox.queue(conn, run_id=run_id, version=version, fmt="hl7", channel=outbox.MLLP, destination=destination,
-                     name=f"{run_id}_v{version}.hl7", control_id=None, body=None, at=clock.utcnow(), who=actor)
+        if config.lis.send_to is None and not ordered_by_lis(conn, run_id):
+            return
+        outbox.queue(conn, run_id=run_id, version=version, fmt=outbox.RESULT, channel=outbox.MLLP,
+                     destination=outbox.LIS, name=f"{run_id}_v{version}.hl7", control_id=None, body=None,
+                     at=clock.utcnow(), who=actor)
     return release
 
 
 def render_queued(store, clock: Clock, config: LabConfig) -> list[int]:
-    """Write the ORU^R01 of every message queued with its release and not rendered yet (right after the
-    release, or by the sender after a crash); returns their ids. A message is written only once its run is
+    """Write the ORU^R01 of every result queued with its release and not written yet (the sender does it
+    before sending, with its own configuration); returns their ids. A message is written only once its run is
     reported (the signature commits before the review and report events: never a preliminary result). A
-    version amended before its message was written is not sent (failed, for QA): the correction is."""
+    version amended before its message was written is never sent (superseded): the correction is."""
     from sweattest.outputs.lims.hl7 import new_control_id, render_oru
     from sweattest.outputs.report.stored import stored_record
 
     done = []
     for message in outbox.unrendered(store):
+        if message.format != outbox.RESULT or message.run_id is None:
+            continue
         now = clock.utcnow()
         record = stored_record(store, message.run_id, clock, config.ranges)
         if record["report"]["status"] not in ("final", "corrected"):
             continue  # signed a moment ago: the run is being reported
         if record["report"]["version"] != message.version:
-            outbox.failed(store, message.id, now, f"version {message.version} was amended (now version "
-                                                  f"{record['report']['version']}) before it was sent; the "
-                                                  "correction is sent instead")
+            outbox.superseded(store, message.id, now, f"version {message.version} was amended (now version "
+                                                      f"{record['report']['version']}) before it was sent; the "
+                                                      "correction is sent instead")
             continue
         control_id = new_control_id()
         outbox.rendered(store, message.id, now, body=render_oru(record, config, sent_at=now, control_id=control_id),
@@ -152,13 +157,16 @@ def render_queued(store, clock: Clock, config: LabConfig) -> list[int]:
 
 
 def deliver_on_signoff(store, clock: Clock, run_id: str, config: LabConfig, actor: str) -> list[Export]:
-    """Automatic delivery when a run is signed off or amended: the ORU^R01 queued for the LIS with the
-    signature is written, then every format goes into the drop folder (when the configuration names one)."""
-    try:
-        render_queued(store, clock, config)
-    except SweatTestError as exc:
-        raise DeliveryError(f"run {run_id} is signed and queued for the LIS, but its message could not be "
-                            f"written: {exc}; it is written when the LIS sender starts") from None
+    """Automatic delivery when a run is signed off or amended: the message queued for the LIS with the
+    signature is written at once when this process is configured for an LIS (``[lis] send_to``; otherwise the
+    sender writes it, with its configuration), then every format goes into the drop folder (when the
+    configuration names one)."""
+    if config.lis.send_to is not None:
+        try:
+            render_queued(store, clock, config)
+        except SweatTestError as exc:
+            raise DeliveryError(f"run {run_id} is signed and queued for the LIS, but its message could not be "
+                                f"written: {exc}; it is written when the LIS sender starts") from None
     if config.drop_folder is None or _proficiency(store, run_id):
         return []
     try:
