@@ -194,3 +194,34 @@ def test_a_superseded_version_is_never_sent_and_its_resend_is_refused(staff, clo
         peer.stop()
     assert [field(m, "OBR", 25) for m in peer.received] == ["F", "C"]  # the LIS files 65 last
     assert outbox.get(staff, v1.id).state == "superseded"
+
+
+def test_an_outbox_of_before_migration_24_keeps_its_messages(store_url, clock, monkeypatch):
+    """A store as migration 17 left it, with a message queued for an address: migrated, the message keeps
+    everything and gains its run's accession; a message may then have no run."""
+    from sweattest.record.store import migrations
+    from sweattest.record.store.store import Store
+
+    with monkeypatch.context() as m:
+        m.setattr(migrations, "MIGRATIONS", [x for x in migrations.MIGRATIONS if x[0] < 24])
+        old = Store(store_url, clock)
+        make_run(old, clock, "R1", accession="ACC-OLD")
+        with old.engine.begin() as conn:
+            conn.execute(migrations._v9.tables["outbox"].insert().values(  # the table as migration 9 made it
+                run_id="R1", version=1, format="hl7", channel="mllp", destination="127.0.0.1:9", name="R1_v1.hl7",
+                control_id="OLD0000000000000000A", body="MSH|^~\\&|X", state="failed", attempts=1,
+                created_at=clock.utcnow()))
+        old.close()
+    store = Store(store_url, clock)
+    try:
+        [message] = outbox.messages(store)
+        assert (message.run_id, message.accession, message.control_id, message.state, message.attempts,
+                message.ae_count, message.destination) == ("R1", "ACC-OLD", "OLD0000000000000000A", "failed", 1, 0,
+                                                           "127.0.0.1:9")
+        with store.writing() as conn:  # an order refused before any run: a message without a run
+            outbox.queue(conn, run_id=None, accession="ACC-NEW", version=0, fmt=outbox.ORDER_STATUS,
+                         channel=outbox.MLLP, destination=outbox.LIS, name="ACC-NEW_status.hl7",
+                         control_id="NEW0000000000000000B", body="MSH|^~\\&|X", at=clock.utcnow(), who="rev1")
+        assert [m.accession for m in outbox.messages(store)] == ["ACC-OLD", "ACC-NEW"]
+    finally:
+        store.close()
