@@ -120,6 +120,26 @@ class RunService:
         self.store = store
         self.config = config or LabConfig()
 
+    def _tell_lis_of_block(self, order: Order, clock: Clock) -> str | None:
+        """An LIS order whose patient the eligibility rules block (not a warning awaiting its reason) is not
+        performed: the order is closed and the LIS told why (IHE LTW order status), in one transaction."""
+        from sweattest.outputs.lims.order_status import refuse_order
+        from sweattest.record.worklist import OPEN, find
+
+        try:
+            decision = eligibility_of(order, clock.utcnow(), self.config.eligibility)
+        except ValidationError:
+            return None
+        listed = find(self.store, order.accession)
+        if not decision.blocks or listed is None or listed.state != OPEN \
+                or listed.order["patient"]["mrn"] != order.patient.mrn:
+            return None
+        note = "; ".join(f.message for f in decision.blocks)
+        message_id = refuse_order(self.store, self.store.clock, order.accession, "eligibility", note,
+                                  order.operator)
+        return (f"The LIS order {order.accession} is closed and the LIS is told why (order status message "
+                f"{message_id}); it sends a new order when the patient can be tested")
+
     # -- the bench -------------------------------------------------------------------------------------
     def open_bench(self, clock: Clock, protocol: Protocol, sites: tuple[str, ...],
                    scenario: Scenario | None) -> Bench:
@@ -149,7 +169,13 @@ class RunService:
         proficiency = proficiency_of(self.store, order, purpose)
         purpose = check_purpose(PROFICIENCY if proficiency else purpose or (SIMULATED if scenario is not None
                                                                             else PATIENT))
-        decision = check_order_now(order, clock, self.config.eligibility)
+        try:
+            decision = check_order_now(order, clock, self.config.eligibility)
+        except ValidationError as exc:
+            told = self._tell_lis_of_block(order, clock)
+            if told is None:
+                raise
+            raise ValidationError(f"{exc}. {told}") from None
         if (ask_repeat or repeat is not None) and not proficiency:  # a PT sample is never a repeat
             repeat = check_repeat(self.store, order.accession, order.patient.mrn, order.patient.dob.isoformat(),
                                   repeat, simulated=scenario is not None)

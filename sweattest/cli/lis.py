@@ -12,6 +12,7 @@ from sweattest.cli.storeopts import add_db_option, add_signed_options, signed_in
 from sweattest.core.clock import RealClock
 from sweattest.core.errors import ValidationError
 from sweattest.lis.simulator import ANSWERS
+from sweattest.outputs.lims.order_status import REASONS
 from sweattest.record import outbox
 
 
@@ -37,6 +38,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("message_id", type=int, metavar="ID")
     add_signed_options(r, "re-queues the message")
     r.set_defaults(func=_resend)
+    f = actions.add_parser("refuse", help="close an LIS order the laboratory will not perform, and tell the LIS",
+                           description="Closes the order of ACCESSION on the worklist and queues the order status "
+                                       "message of IHE LTW for the LIS (OML^O21, ORC-1 OC, ORC-5 CA, ORC-16 the "
+                                       "reason, NTE the note), sent by the LIS sender. Reasons: eligibility (an "
+                                       "open order whose patient may not be tested), qns (a performed order whose "
+                                       "sample was not sufficient and is not repeated), lab (cancelled by the "
+                                       "laboratory, open or performed).")
+    f.add_argument("accession", metavar="ACCESSION")
+    f.add_argument("--reason", required=True, choices=tuple(REASONS), help="why the order is not performed")
+    f.add_argument("--note", required=True, help="what the LIS and the ordering provider are told")
+    add_signed_options(f, "closes the order")
+    f.set_defaults(func=_refuse)
     s = actions.add_parser("serve", help="run the order listener, the order folder and the result sender",
                            description="Runs what [lis] of the lab configuration turns on, until Ctrl-C.")
     add_config_option(s)
@@ -80,6 +93,18 @@ def _message_line(r: dict) -> str:
             f"{r['attempts']:>5}  {note}")
 
 
+def _refuse(args: argparse.Namespace) -> int:
+    from sweattest.outputs.lims.order_status import refuse_order
+
+    with signed_in(args, REFUSE_ROLES, "close an LIS order") as (store, user):
+        message_id = refuse_order(store, store.clock, args.accession.strip(), args.reason, args.note, user.username)
+    print(f"order {args.accession.strip()} closed ({args.reason}) by {user.username}; the LIS is told by order "
+          f"status message {message_id} (`sweattest lis outbox`)")
+    return 0
+
+
+#: who may close an LIS order the laboratory will not perform
+REFUSE_ROLES = ("tech", "reviewer", "admin")
 #: who may send a message to the LIS again
 RESEND_ROLES = ("reviewer", "admin")
 

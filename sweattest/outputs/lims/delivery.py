@@ -138,9 +138,13 @@ def render_queued(store, clock: Clock, config: LabConfig) -> list[int]:
 
     done = []
     for message in outbox.unrendered(store):
+        now = clock.utcnow()
+        if message.format == outbox.ORDER_STATUS:
+            _render_order_status(store, message, config, now)
+            done.append(message.id)
+            continue
         if message.format != outbox.RESULT or message.run_id is None:
             continue
-        now = clock.utcnow()
         record = stored_record(store, message.run_id, clock, config.ranges)
         if record["report"]["status"] not in ("final", "corrected"):
             continue  # signed a moment ago: the run is being reported
@@ -154,6 +158,17 @@ def render_queued(store, clock: Clock, config: LabConfig) -> list[int]:
                         control_id=control_id)
         done.append(message.id)
     return done
+
+
+def _render_order_status(store, message: outbox.Message, config: LabConfig, now) -> None:
+    from sweattest.outputs.lims.hl7 import new_control_id
+    from sweattest.outputs.lims.order_status import render_order_status
+    from sweattest.record.worklist import find
+
+    order = find(store, message.accession)
+    control_id = new_control_id()
+    outbox.rendered(store, message.id, now, control_id=control_id,
+                    body=render_order_status(order, config, sent_at=now, control_id=control_id))
 
 
 def deliver_on_signoff(store, clock: Clock, run_id: str, config: LabConfig, actor: str) -> list[Export]:

@@ -203,6 +203,11 @@ def _outbox_per_accession(conn: sa.Connection) -> None:
                                     .scalar_subquery()))
 
 
+def _order_closed_by_lab(conn: sa.Connection) -> None:
+    """Why the laboratory closed an order (told to the LIS by an order status message)."""
+    _add_column(conn, schema.lis_orders.c.closed_reason)
+
+
 def _worklist(conn: sa.Connection) -> None:
     """Orders received from the LIS (the worklist) and the order messages received."""
     schema.lis_orders.create(conn)
@@ -300,6 +305,7 @@ MIGRATIONS: list[Migration] = [
     (17, "patient history: date of birth on runs (indexed with the MRN) and repeat links", _patient_history),
     (24, "outbox in order per accession, AE answers counted, order status messages without a run",
      _outbox_per_accession),
+    (25, "why the laboratory closed an LIS order (eligibility, QNS not repeated, cancelled)", _order_closed_by_lab),
 ]
 
 

@@ -251,6 +251,8 @@ lis_orders = sa.Table(
     sa.Column("control_id", sa.String(40), nullable=False),  # MSH-10 of the message that placed it
     sa.Column("received_at", UTCDateTime, nullable=False),
     sa.Column("run_id", sa.String(40), nullable=True),
+    # migration 25: why the laboratory closed the order (code, text, note, who, at), told to the LIS
+    sa.Column("closed_reason", sa.JSON, nullable=True),
 )
 
 #: Every order message received (migration 10), once per sender and MSH-10: a repeat is answered with the
