@@ -133,19 +133,20 @@ def next_to_send(store, channel: str = MLLP, destinations: tuple[str, ...] | Non
     accession whose oldest message is not written yet waits for it. ``destinations``: the MLLP destinations
     this sender serves (``LIS`` and its own address)."""
     ob = schema.outbox
-    query = sa.select(ob).where(ob.c.channel == channel, ob.c.state == PENDING).order_by(ob.c.id)
+    written = ob.c.body.is_not(None).label("written")
+    query = (sa.select(ob.c.id, ob.c.run_id, ob.c.accession, ob.c.next_attempt_at, written)
+             .where(ob.c.channel == channel, ob.c.state == PENDING).order_by(ob.c.id))
     if destinations is not None:
         query = query.where(ob.c.destination.in_(destinations))
-    with store.engine.connect() as conn:
-        pending = [Message(**r) for r in conn.execute(query).mappings()]
-    heads: dict[str, Message] = {}
-    for message in pending:
-        heads.setdefault(_order_key(message), message)
-    ready = [m for m in heads.values() if m.body is not None]
-    due = [m for m in ready if now is None or m.next_attempt_at is None or m.next_attempt_at <= now]
-    if due:
-        return min(due, key=lambda m: m.id)
-    return min(ready, key=lambda m: (m.next_attempt_at, m.id), default=None)
+    heads: dict[str, Any] = {}
+    with store.engine.connect() as conn:  # the queue's keys only; the chosen message is read whole
+        for row in conn.execute(query):
+            heads.setdefault(_order_key(row.accession, row.run_id, row.id), row)
+    ready = [r for r in heads.values() if r.written]
+    due = [r for r in ready if now is None or r.next_attempt_at is None or r.next_attempt_at <= now]
+    chosen = min(due, key=lambda r: r.id, default=None) if due else \
+        min(ready, key=lambda r: (r.next_attempt_at, r.id), default=None)
+    return None if chosen is None else get(store, chosen.id)
 
 
 def newer_version(store, message: Message, *, accepted_only: bool = False) -> Message | None:
@@ -266,10 +267,11 @@ def _transition(store, message_id: int, at: datetime, who: str, what: str, why: 
                      new=change)
 
 
-def _order_key(message: Message) -> str:
-    if message.accession:
-        return f"accession:{message.accession}"
-    return f"run:{message.run_id}" if message.run_id else f"message:{message.id}"
+def _order_key(accession: str | None, run_id: str | None, message_id: int) -> str:
+    """Messages with the same key leave in order: those of one accession (else of one run)."""
+    if accession:
+        return f"accession:{accession}"
+    return f"run:{run_id}" if run_id else f"message:{message_id}"
 
 
 def _run_of(conn: sa.Connection, message_id: int) -> str | None:
