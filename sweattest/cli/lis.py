@@ -88,7 +88,8 @@ def _message_line(r: dict) -> str:
     if r["state"] == outbox.PENDING and r["next_attempt_at"]:
         note = (note + "; " if note else "") + f"next {r['next_attempt_at']}"
     to = f"{r['channel']} {r['destination']}"
-    return (f"{r['id']:>5}  {r['accession'] or '-':<16} {r['run_id'] or '-':<20} {r['version']:>2}  "
+    version = "-" if r["format"] == outbox.ORDER_STATUS else r["version"]
+    return (f"{r['id']:>5}  {r['accession'] or '-':<16} {r['run_id'] or '-':<20} {version:>2}  "
             f"{r['format']:<6} {to[:20]:<20} {r['control_id'] or '-':<20}  {r['shown_state']:<23} "
             f"{r['attempts']:>5}  {note}")
 

@@ -109,3 +109,18 @@ def test_a_qns_not_repeated_is_told_after_its_result(staff, clock, lis):
     assert field(status, "ORC", 16) == "QNS^Quantity not sufficient; the test is not repeated^L"
     assert [m.run_id for m in outbox.messages(staff)] == ["R1", "R1"]
     assert len(segments(status, "OBR")) == 1
+
+
+def test_the_simulated_lis_says_what_order_status_it_received(staff, clock, capsys):
+    from sweattest.lis.simulator import SimulatedLis
+
+    assert read_ack(receive(staff, clock, orm(), LabConfig())).code == "AA"
+    refuse_order(staff, clock, "ACC-1001", "lab", "no pilocarpine in stock", "rev1")
+    simulated = SimulatedLis(0, "AA", say=print).start()
+    try:
+        config = config_for(f"127.0.0.1:{simulated.address[1]}")
+        assert Sender.configured(staff, clock, config).send_next().outcome == "delivered"
+    finally:
+        simulated.stop()
+    assert "for order ACC-1001^HIS (order control OC, status CA, reason LABCA^Cancelled by the laboratory^L): " \
+           "answered AA" in capsys.readouterr().out
