@@ -124,3 +124,35 @@ def test_the_simulated_lis_says_what_order_status_it_received(staff, clock, caps
         simulated.stop()
     assert "for order ACC-1001^HIS (order control OC, status CA, reason LABCA^Cancelled by the laboratory^L): " \
            "answered AA" in capsys.readouterr().out
+
+
+def test_run_of_an_ineligible_lis_order_from_the_terminal_tells_the_lis(tmp_path, capsys):
+    """`sweattest run --accession` of a newborn's order: refused after the performer's password, no run, the
+    order closed and the LIS told."""
+    import json
+    from datetime import UTC, datetime
+
+    from sweattest.bench.demo import DEMO_SCENARIO
+    from sweattest.core.clock import VirtualClock
+    from sweattest.record.store import open_store
+    from tests.conftest import as_performer
+
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    today = datetime.now(UTC)
+    store = open_store(url, VirtualClock(start=today))
+    try:
+        newborn = orm(placer="ACC-BABY").replace("|20250601|", f"|{today:%Y%m%d}|")
+        assert read_ack(receive(store, store.clock, newborn, LabConfig())).code == "AA"
+        scenario = tmp_path / "scenario.json"
+        scenario.write_text(json.dumps(DEMO_SCENARIO), encoding="utf-8")
+        args = ["run", "--accession", "ACC-BABY", "--simulate", str(scenario), "--db", url, "--out",
+                str(tmp_path / "o"), "--operator", "tech1", "--lot", "PG1234", "--lot-expires", "2099-12-31"]
+        with as_performer(url) as performer:
+            assert main(args + performer) == 2
+        err = capsys.readouterr().err
+        assert "do not stimulate" in err and "The LIS order ACC-BABY is closed and the LIS is told why" in err
+        assert store.list_runs() == [] and find(store, "ACC-BABY").state == "cancelled"
+        [message] = outbox.messages(store)
+        assert (message.format, message.accession, message.state) == ("oml", "ACC-BABY", "pending")
+    finally:
+        store.close()

@@ -225,3 +225,33 @@ def test_an_outbox_of_before_migration_24_keeps_its_messages(store_url, clock, m
         assert [m.accession for m in outbox.messages(store)] == ["ACC-OLD", "ACC-NEW"]
     finally:
         store.close()
+
+
+def test_sign_takes_the_lab_configuration(tmp_path, monkeypatch, capsys):
+    """`sweattest sign --config FILE`: a bad file stops the signature before the password, with the file named;
+    a good one naming an LIS writes the message at once, with that configuration."""
+    from sweattest.core.clock import VirtualClock
+    from sweattest.record.store import open_store
+    from tests.store.backends import START, add_staff
+
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    store = open_store(url, VirtualClock(start=START))
+    try:
+        add_staff(store)
+        lis_run(store, store.clock, "R1", "ACC-1")
+        bad = tmp_path / "bad.toml"
+        bad.write_text("[lis]\nae_limit = 0\n", encoding="utf-8")
+        sign_reviewed = ["sign", "R1", "--as", "rev1", "--meaning", "reviewed", "--password-stdin", "--db", url]
+        monkeypatch.setattr("sys.stdin", io.StringIO("review password\n"))
+        assert main(sign_reviewed + ["--config", str(bad)]) == 2
+        assert f"{bad}: [lis] ae_limit = 0: a whole number of AE answers from 1 to 100" in capsys.readouterr().err
+        assert [s.meaning for s in signatures(store, "R1")] == ["performed"] and outbox.messages(store) == []
+        good = tmp_path / "lab.toml"
+        good.write_text('[hl7]\nsending_facility = "CFLAB"\n[lis]\nsend_to = "127.0.0.1:9"\n', encoding="utf-8")
+        monkeypatch.setattr("sys.stdin", io.StringIO("review password\n"))
+        assert main(sign_reviewed + ["--config", str(good)]) == 0
+        assert "R1: version 1 queued for the LIS as message 1" in capsys.readouterr().out
+        [message] = outbox.messages(store)
+        assert message.body is not None and field(message.body, "MSH", 4) == "CFLAB"
+    finally:
+        store.close()
