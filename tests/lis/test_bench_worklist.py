@@ -34,3 +34,26 @@ def test_a_scanned_lis_order_is_found_checked_and_started(client, web_app):  # n
     assert ctx.store.get_run(order.run_id)["order"]["lis"]["placer_ei"] == ["ACC-1001", "HIS"]
     r = client.post("/bench/new", data={"csrf": token, "accession": "ACC-1001"})
     assert "no open order with this number" in r.text  # started: no longer an open order
+
+
+def test_an_lis_order_that_cannot_be_tested_at_the_bench_is_told_to_the_lis(client, web_app):  # noqa: F811
+    from sweattest.record import outbox
+
+    ctx = web_app.state.web
+    ctx.order_book = WorklistBook(ctx.store, LabConfig().lis, TRAINING_ORDERS)
+    born = ctx.clock.utcnow()
+    newborn = orm(placer="ACC-NEWBORN").replace("|20250601|", f"|{born:%Y%m%d}|")
+    assert read_ack(receive(ctx.store, ctx.clock, newborn, LabConfig())).code == "AA"
+    log_in(client, "tech")
+    token = csrf_of(client)
+    r = client.post("/bench/new", data={"csrf": token, "accession": "ACC-NEWBORN"}, follow_redirects=False)
+    base = r.headers["location"].rsplit("/", 1)[0]
+    assert step(client, token, base, "identify", {"mrn": "MRN555", "dob": f"{born:%Y-%m-%d}"}).status_code == 303
+    r = step(client, token, base, "eligibility", {})
+    page = client.get(r.headers["location"]).text
+    assert "the test cannot be done today" in page
+    assert "The LIS order ACC-NEWBORN is closed and the LIS is told why (order status message 1)" in page
+    assert find(ctx.store, "ACC-NEWBORN").state == "cancelled"
+    [message] = outbox.messages(ctx.store)
+    assert (message.format, message.accession, message.run_id) == ("oml", "ACC-NEWBORN", None)
+    assert "under the minimum age" in find(ctx.store, "ACC-NEWBORN").closed_reason["note"]
