@@ -224,12 +224,10 @@ def superseded(store, message_id: int, at: datetime, why: str) -> None:
 
 
 def resend(store, message_id: int, at: datetime, who: str) -> Message:
-    """Re-queue a failed or delivered message: the same body and control ID, sent again now. Refused for a
-    version of a result that a later version supersedes (the LIS must never file the older value last)."""
+    """Re-queue a failed or delivered message: the same body and control ID, sent again now (a message that
+    could not be written is written again first). Refused for a version of a result that a later version
+    supersedes (the LIS must never file the older value last)."""
     message = get(store, message_id)
-    if message.body is None:
-        raise ValidationError(f"message {message_id} was never written ({message.last_error or 'not rendered'}); "
-                              "it cannot be sent")
     if message.state == PENDING:
         raise ValidationError(f"message {message_id} is already waiting to be sent (attempt {message.attempts + 1} "
                               f"at {_iso(message.next_attempt_at)})")

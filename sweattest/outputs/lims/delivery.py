@@ -12,6 +12,7 @@ a LIMS that has consumed the file never receives it twice.
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,8 @@ from sweattest.record import outbox
 from sweattest.record.proficiency import is_proficiency_run
 from sweattest.record.store.chain import append_audit
 from sweattest.record.worklist import ordered_by_lis
+
+log = logging.getLogger(__name__)
 
 FORMATS = ("hl7", "csv", "fhir")
 #: what is delivered into the drop folder on sign-off
@@ -129,35 +132,46 @@ def lis_release(config: LabConfig, clock: Clock, actor: str):
 
 
 def render_queued(store, clock: Clock, config: LabConfig) -> list[int]:
-    """Write the ORU^R01 of every result queued with its release and not written yet (the sender does it
-    before sending, with its own configuration); returns their ids. A message is written only once its run is
-    reported (the signature commits before the review and report events: never a preliminary result). A
-    version amended before its message was written is never sent (superseded): the correction is."""
+    """Write every queued message not written yet (the sender does it before sending, with its own
+    configuration; the signing process too when it is configured for an LIS); returns their ids. A result's
+    ORU^R01 is written only once its run is reported (the signature commits before the review and report
+    events: never a preliminary result); a version amended before its message was written is never sent
+    (superseded): the correction is. An order status message is written from its closed order. A message that
+    cannot be written is failed (needs attention), alone: the others are still written and sent."""
+    done = []
+    for message in outbox.unrendered(store):
+        try:
+            if _render_one(store, clock, config, message):
+                done.append(message.id)
+        except Exception as exc:  # noqa: BLE001 - one message that cannot be written never blocks the others
+            outbox.failed(store, message.id, clock.utcnow(), f"the message could not be written: {exc}; fix the "
+                          "cause, then `sweattest lis resend` writes it again")
+            log.error("outbox message %s (accession %s) could not be written: %s", message.id, message.accession, exc)
+    return done
+
+
+def _render_one(store, clock: Clock, config: LabConfig, message: outbox.Message) -> bool:
     from sweattest.outputs.lims.hl7 import new_control_id, render_oru
     from sweattest.outputs.report.stored import stored_record
 
-    done = []
-    for message in outbox.unrendered(store):
-        now = clock.utcnow()
-        if message.format == outbox.ORDER_STATUS:
-            _render_order_status(store, message, config, now)
-            done.append(message.id)
-            continue
-        if message.format != outbox.RESULT or message.run_id is None:
-            continue
-        record = stored_record(store, message.run_id, clock, config.ranges)
-        if record["report"]["status"] not in ("final", "corrected"):
-            continue  # signed a moment ago: the run is being reported
-        if record["report"]["version"] != message.version:
-            outbox.superseded(store, message.id, now, f"version {message.version} was amended (now version "
-                                                      f"{record['report']['version']}) before it was sent; the "
-                                                      "correction is sent instead")
-            continue
-        control_id = new_control_id()
-        outbox.rendered(store, message.id, now, body=render_oru(record, config, sent_at=now, control_id=control_id),
-                        control_id=control_id)
-        done.append(message.id)
-    return done
+    now = clock.utcnow()
+    if message.format == outbox.ORDER_STATUS:
+        _render_order_status(store, message, config, now)
+        return True
+    if message.format != outbox.RESULT or message.run_id is None:
+        return False
+    record = stored_record(store, message.run_id, clock, config.ranges)
+    if record["report"]["status"] not in ("final", "corrected"):
+        return False  # signed a moment ago: the run is being reported
+    if record["report"]["version"] != message.version:
+        outbox.superseded(store, message.id, now, f"version {message.version} was amended (now version "
+                                                  f"{record['report']['version']}) before it was sent; the "
+                                                  "correction is sent instead")
+        return False
+    control_id = new_control_id()
+    outbox.rendered(store, message.id, now, body=render_oru(record, config, sent_at=now, control_id=control_id),
+                    control_id=control_id)
+    return True
 
 
 def _render_order_status(store, message: outbox.Message, config: LabConfig, now) -> None:
