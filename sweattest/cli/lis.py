@@ -113,8 +113,9 @@ RESEND_ROLES = ("reviewer", "admin")
 def _resend(args: argparse.Namespace) -> int:
     with signed_in(args, RESEND_ROLES, "send a message to the LIS again") as (store, user):
         message = outbox.resend(store, args.message_id, RealClock().utcnow(), user.username)
-    print(f"message {message.id} (run {message.run_id}, control ID {message.control_id}) queued again for "
-          f"{message.destination} by {user.username}")
+    to = "the LIS" if message.destination == outbox.LIS else message.destination
+    print(f"message {message.id} (run {message.run_id}, control ID {message.control_id}) queued again for {to} "
+          f"by {user.username}")
     return 0
 
 
