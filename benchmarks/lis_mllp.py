@@ -3,7 +3,7 @@ connection, one order at a time, as a LIS sends them), and results delivered per
 sender to a simulated LIS answering AA (one connection per message, waiting for each acknowledgement).
 Prints the figures; the last line is one JSON object.
 
-    python benchmarks/lis_mllp.py [--orders 300] [--results 300]
+    python benchmarks/lis_mllp.py [--orders 300] [--results 300] [--quick]
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def main() -> None:
                              patient_mrn="MRN1", created_at=clock.utcnow(), order={"patient": {}}, protocol=protocol)
             with store.writing() as conn:
                 outbox.queue(conn, run_id=run_id, version=1, fmt="hl7", channel=outbox.MLLP,
-                             destination="{}:{}".format(*lis.address), name=f"{run_id}.hl7",
+                             destination=outbox.LIS, name=f"{run_id}.hl7",
                              control_id=f"C{i:019d}", body=body.format(f"C{i:019d}"), at=clock.utcnow(), who="b")
         sender = Sender(store, clock, lis.address, ack_timeout_s=5)
         started = time.perf_counter()

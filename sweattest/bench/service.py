@@ -115,10 +115,37 @@ def check_order_now(order: Order, clock: Clock, limits: Limits) -> Decision:
     return decision
 
 
+def tell_lis_not_eligible(store, accession: str, mrn: str, why: str, who: str) -> str | None:
+    """The eligibility rules block the patient of ``accession``: when it is an open LIS order of that
+    patient, the order is closed and the LIS told why (IHE LTW order status), in one transaction; returns the
+    sentence that says so (None for an order that is not the LIS's)."""
+    from sweattest.outputs.lims.order_status import refuse_order
+    from sweattest.record.worklist import OPEN, find
+
+    listed = find(store, accession)
+    if listed is None or listed.state != OPEN or listed.order["patient"]["mrn"] != mrn:
+        return None
+    message_id = refuse_order(store, store.clock, accession, "eligibility", why, who)
+    return (f"The LIS order {accession} is closed and the LIS is told why (order status message {message_id}); "
+            "it sends a new order when the patient can be tested")
+
+
 class RunService:
     def __init__(self, store, config: LabConfig | None = None):
         self.store = store
         self.config = config or LabConfig()
+
+    def _tell_lis_of_block(self, order: Order, clock: Clock) -> str | None:
+        """An LIS order whose patient the eligibility rules block (not a warning awaiting its reason) is not
+        performed: the LIS is told (``tell_lis_not_eligible``)."""
+        try:
+            decision = eligibility_of(order, clock.utcnow(), self.config.eligibility)
+        except ValidationError:
+            return None
+        if not decision.blocks:
+            return None
+        return tell_lis_not_eligible(self.store, order.accession, order.patient.mrn,
+                                     "; ".join(f.message for f in decision.blocks), order.operator)
 
     # -- the bench -------------------------------------------------------------------------------------
     def open_bench(self, clock: Clock, protocol: Protocol, sites: tuple[str, ...],
@@ -149,7 +176,13 @@ class RunService:
         proficiency = proficiency_of(self.store, order, purpose)
         purpose = check_purpose(PROFICIENCY if proficiency else purpose or (SIMULATED if scenario is not None
                                                                             else PATIENT))
-        decision = check_order_now(order, clock, self.config.eligibility)
+        try:
+            decision = check_order_now(order, clock, self.config.eligibility)
+        except ValidationError as exc:
+            told = self._tell_lis_of_block(order, clock)
+            if told is None:
+                raise
+            raise ValidationError(f"{exc}. {told}") from None
         if (ask_repeat or repeat is not None) and not proficiency:  # a PT sample is never a repeat
             repeat = check_repeat(self.store, order.accession, order.patient.mrn, order.patient.dob.isoformat(),
                                   repeat, simulated=scenario is not None)
@@ -295,4 +328,5 @@ def perform_simulated_run(order: Order, scenario: Scenario, *, store, clock: Clo
 
 
 __all__ = ["ActiveRun", "RunResult", "RunService", "check_order_now", "eligibility_of", "new_run_id",
+           "tell_lis_not_eligible",
            "perform_simulated_run"]

@@ -8,10 +8,11 @@ from pathlib import Path
 
 from sweattest.cli.listing import print_listing
 from sweattest.cli.options import add_config_option
-from sweattest.cli.storeopts import add_db_option, store_from
+from sweattest.cli.storeopts import add_db_option, add_signed_options, signed_in, store_from
 from sweattest.core.clock import RealClock
 from sweattest.core.errors import ValidationError
 from sweattest.lis.simulator import ANSWERS
+from sweattest.outputs.lims.order_status import REASONS
 from sweattest.record import outbox
 
 
@@ -23,16 +24,32 @@ def register(sub: argparse._SubParsersAction) -> None:
     actions.required = True
     o = actions.add_parser("outbox", help="each message leaving for the LIS and its state",
                            description="States: pending (to be sent; attempts and next attempt), delivered, "
-                                       "failed (refused by the LIS: re-queue with `sweattest lis resend ID`).")
+                                       "failed: needs attention (refused by the LIS with AR, or answered AE "
+                                       "[lis] ae_limit times: fix the cause, then `sweattest lis resend ID`), "
+                                       "superseded (a later version of the result went out instead).")
     o.add_argument("--format", default="table", choices=("table", "json"))
-    o.add_argument("--state", choices=(outbox.PENDING, outbox.DELIVERED, outbox.FAILED))
+    o.add_argument("--state", choices=outbox.STATES)
     add_db_option(o)
     o.set_defaults(func=_outbox)
-    r = actions.add_parser("resend", help="queue a message again (same content, same control ID)")
+    r = actions.add_parser("resend", help="queue a message again (same content, same control ID)",
+                           description="Queues a failed or delivered message again, unchanged, as a reviewer or "
+                                       "admin (password asked; recorded in the audit trail). A version of a result "
+                                       "superseded by a later version is refused: resend the later one.")
     r.add_argument("message_id", type=int, metavar="ID")
-    r.add_argument("--as", dest="actor", default="system", help="who re-queues it (recorded in the audit trail)")
-    add_db_option(r)
+    add_signed_options(r, "re-queues the message")
     r.set_defaults(func=_resend)
+    f = actions.add_parser("refuse", help="close an LIS order the laboratory will not perform, and tell the LIS",
+                           description="Closes the order of ACCESSION on the worklist and queues the order status "
+                                       "message of IHE LTW for the LIS (OML^O21, ORC-1 OC, ORC-5 CA, ORC-16 the "
+                                       "reason, NTE the note), sent by the LIS sender. Reasons: eligibility (an "
+                                       "open order whose patient may not be tested), qns (a performed order whose "
+                                       "sample was not sufficient and is not repeated), lab (cancelled by the "
+                                       "laboratory, open or performed).")
+    f.add_argument("accession", metavar="ACCESSION")
+    f.add_argument("--reason", required=True, choices=tuple(REASONS), help="why the order is not performed")
+    f.add_argument("--note", required=True, help="what the LIS and the ordering provider are told")
+    add_signed_options(f, "closes the order")
+    f.set_defaults(func=_refuse)
     s = actions.add_parser("serve", help="run the order listener, the order folder and the result sender",
                            description="Runs what [lis] of the lab configuration turns on, until Ctrl-C.")
     add_config_option(s)
@@ -60,8 +77,8 @@ def _outbox(args: argparse.Namespace) -> int:
     finally:
         store.close()
     print_listing(rows, args.format, empty="the outbox is empty",
-                  header=f"{'ID':>5}  {'RUN':<20} {'V':>2}  {'FORMAT':<6} {'TO':<28} {'CONTROL ID':<20}  "
-                         f"{'STATE':<9} {'TRIES':>5}  LAST ERROR / NEXT ATTEMPT",
+                  header=f"{'ID':>5}  {'ACCESSION':<16} {'RUN':<20} {'V':>2}  {'FORMAT':<6} {'TO':<20} "
+                         f"{'CONTROL ID':<20}  {'STATE':<23} {'TRIES':>5}  LAST ERROR / NEXT ATTEMPT",
                   line=_message_line)
     return 0
 
@@ -71,18 +88,34 @@ def _message_line(r: dict) -> str:
     if r["state"] == outbox.PENDING and r["next_attempt_at"]:
         note = (note + "; " if note else "") + f"next {r['next_attempt_at']}"
     to = f"{r['channel']} {r['destination']}"
-    return (f"{r['id']:>5}  {r['run_id']:<20} {r['version']:>2}  {r['format']:<6} {to[:28]:<28} "
-            f"{r['control_id'] or '-':<20}  {r['state']:<9} {r['attempts']:>5}  {note}")
+    version = "-" if r["format"] == outbox.ORDER_STATUS else r["version"]
+    return (f"{r['id']:>5}  {r['accession'] or '-':<16} {r['run_id'] or '-':<20} {version:>2}  "
+            f"{r['format']:<6} {to[:20]:<20} {r['control_id'] or '-':<20}  {r['shown_state']:<23} "
+            f"{r['attempts']:>5}  {note}")
+
+
+def _refuse(args: argparse.Namespace) -> int:
+    from sweattest.outputs.lims.order_status import refuse_order
+
+    with signed_in(args, REFUSE_ROLES, "close an LIS order") as (store, user):
+        message_id = refuse_order(store, store.clock, args.accession.strip(), args.reason, args.note, user.username)
+    print(f"order {args.accession.strip()} closed ({args.reason}) by {user.username}; the LIS is told by order "
+          f"status message {message_id} (`sweattest lis outbox`)")
+    return 0
+
+
+#: who may close an LIS order the laboratory will not perform
+REFUSE_ROLES = ("tech", "reviewer", "admin")
+#: who may send a message to the LIS again
+RESEND_ROLES = ("reviewer", "admin")
 
 
 def _resend(args: argparse.Namespace) -> int:
-    store = store_from(args)
-    try:
-        message = outbox.resend(store, args.message_id, RealClock().utcnow(), args.actor)
-    finally:
-        store.close()
-    print(f"message {message.id} (run {message.run_id}, control ID {message.control_id}) queued again for "
-          f"{message.destination}")
+    with signed_in(args, RESEND_ROLES, "send a message to the LIS again") as (store, user):
+        message = outbox.resend(store, args.message_id, RealClock().utcnow(), user.username)
+    to = "the LIS" if message.destination == outbox.LIS else message.destination
+    print(f"message {message.id} (run {message.run_id}, control ID {message.control_id}) queued again for {to} "
+          f"by {user.username}")
     return 0
 
 

@@ -75,7 +75,7 @@ def _serve(args: argparse.Namespace) -> int:
     mode = ("training (simulated instruments)" if args.simulate else
             "instruments: " + ", ".join(i.label for i in config.instruments))
     lis = LisService(store, clock, config)
-    for line in lis.start():
+    for line in lis.start() + lis.status():
         print(f"sweattest: LIS: {line}")
     scheme = "https" if tls else "http"
     print(f"sweattest: bench UI on {scheme}://{args.host}:{args.port}/ ({mode}); Ctrl-C stops it")

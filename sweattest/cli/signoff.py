@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import argparse
 
+from sweattest.cli.options import add_config_option
 from sweattest.cli.storeopts import add_db_option, add_password_options, read_password, store_from
 from sweattest.core.clock import RealClock
 from sweattest.core.jsonfile import read_json
-from sweattest.outputs.release import MEANINGS, amend, sign
+from sweattest.outputs.release import MEANINGS, amend, queued_for_lis, sign
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,28 +28,42 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="amend the final result: a JSON object of changed fields (or - for stdin)")
     p.add_argument("--reason", help="why (required with --amend)")
     add_password_options(p)
+    add_config_option(p)
     add_db_option(p)
     p.set_defaults(func=_sign)
 
 
 def _sign(args: argparse.Namespace) -> int:
+    from sweattest.core.config import load_config
     from sweattest.core.errors import ValidationError
 
     if bool(args.amend) == bool(args.meaning):
         raise ValidationError("give either --meaning (performed or reviewed) or --amend CHANGES.json")
     changes = read_json(args.amend, "changes") if args.amend else None
+    config = load_config(args.config)  # a bad file stops here, before the password is asked
     password = read_password(args, f"Password for {args.username} (signing {args.run_id}): ")
     store = store_from(args)
     clock = RealClock()
     try:
         if changes is not None:
             version = amend(store, clock, args.run_id, args.username, password, changes=changes,
-                            reason=args.reason or "")
+                            reason=args.reason or "", config=config)
             print(f"run {args.run_id}: amended as version {version}, signed corrected by {args.username}")
+            _say_queued(store, args.run_id, version)
         else:
-            s = sign(store, clock, args.run_id, args.username, password, args.meaning, reason=args.reason)
+            s = sign(store, clock, args.run_id, args.username, password, args.meaning, reason=args.reason,
+                     config=config)
             print(f"run {args.run_id}: signed {s.meaning} by {s.full_name} ({s.username}) at "
                   f"{s.at:%Y-%m-%d %H:%M:%S}Z")
+            if s.meaning == "reviewed":
+                _say_queued(store, args.run_id, s.version)
     finally:
         store.close()
     return 0
+
+
+def _say_queued(store, run_id: str, version: int) -> None:
+    message = queued_for_lis(store, run_id, version)
+    if message is not None:
+        print(f"run {run_id}: version {version} queued for the LIS as message {message.id}; the LIS sender "
+              "(`sweattest lis serve` or `sweattest serve`) delivers it")

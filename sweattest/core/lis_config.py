@@ -27,8 +27,8 @@ DEFAULT_CODES: dict[str, tuple[str, str, str]] = {
 }
 _ADDRESS = re.compile(r"^(?P<host>[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:]+\]):(?P<port>\d{1,5})$")
 _CODE_PART = re.compile(r"^[^|^~\\&\r\n]{1,80}$")
-_KEYS = ("listen", "order_folder", "send_to", "ack_timeout_s", "retry_delays_s", "method", "sites", "codes",
-         "max_connections", "idle_timeout_s", "tls_certificate", "tls_key")
+_KEYS = ("listen", "order_folder", "send_to", "ack_timeout_s", "retry_delays_s", "ae_limit", "method", "sites",
+         "codes", "max_connections", "idle_timeout_s", "tls_certificate", "tls_key")
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,8 @@ class LisConfig:
     ack_timeout_s: float = 30.0
     #: seconds before each retry of a result not acknowledged; the last one repeats until the LIS answers
     retry_delays_s: tuple[float, ...] = (5, 15, 60, 300, 900)
+    #: AE answers to one message before it is "failed: needs attention" (AR fails it at once)
+    ae_limit: int = 3
     #: the method and sites a run of an LIS order uses (the LIS orders the test, the lab its method)
     method: str = "macroduct"
     sites: tuple[str, ...] = ("left_forearm", "right_forearm")
@@ -101,6 +103,12 @@ def parse_lis(section: Any, file: Path) -> LisConfig:
             raise ConfigError(f"{file}: [lis] retry_delays_s = {delays!r}: a list of seconds above 0, e.g. "
                               "[5, 15, 60, 300, 900]")
         values["retry_delays_s"] = tuple(float(d) for d in delays)
+    if "ae_limit" in section:
+        limit = section["ae_limit"]
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 100:
+            raise ConfigError(f"{file}: [lis] ae_limit = {limit!r}: a whole number of AE answers from 1 to 100 "
+                              "(default 3) after which a message needs attention")
+        values["ae_limit"] = limit
     if "method" in section:
         if not isinstance(section["method"], str) or not section["method"].strip():
             raise ConfigError(f"{file}: [lis] method must be the name of a method in quotes, e.g. \"macroduct\"")

@@ -31,8 +31,6 @@ class LisService:
 
     def start(self) -> list[str]:
         """Start what is configured; returns one line per part started."""
-        from sweattest.outputs.lims.delivery import render_queued
-
         lis, started = self.config.lis, []
         take = partial(receive, self.store, self.clock, config=self.config)
         reject = rejecter(self.config.hl7.sending_application, self.config.hl7.sending_facility, self.clock.utcnow)
@@ -46,12 +44,23 @@ class LisService:
             self._thread("lis-order-folder", watch, lis.order_folder, lambda text: take(text), reject, self.stop_event)
             started.append(f"orders from the folder {lis.order_folder}")
         if lis.send_to:
-            sender = Sender(self.store, self.clock, lis.send_to, ack_timeout_s=lis.ack_timeout_s,
-                            delays=lis.retry_delays_s,
-                            render=lambda: render_queued(self.store, self.clock, self.config))
+            sender = Sender.configured(self.store, self.clock, self.config)
             self._thread("lis-sender", sender.serve, self.stop_event)
             started.append("results to {}:{}".format(*lis.send_to))
         return started
+
+    def status(self) -> list[str]:
+        """What needs a person: the messages to the LIS that failed (shown when the service starts, and on the
+        QA desk)."""
+        from sweattest.record import outbox
+
+        failed = outbox.needing_attention(self.store)
+        if not failed:
+            return []
+        listed = ", ".join(f"{m.id} ({m.accession or m.run_id})" for m in failed[:10])
+        more = f" and {len(failed) - 10} more" if len(failed) > 10 else ""
+        return [f"{len(failed)} message(s) to the LIS {outbox.NEEDS_ATTENTION}: {listed}{more}; "
+                "`sweattest lis outbox --state failed` shows why, `sweattest lis resend ID --as USER` sends again"]
 
     def _thread(self, name: str, target, *args) -> None:
         thread = threading.Thread(target=target, args=args, name=name, daemon=True)
@@ -91,7 +100,7 @@ def serve_until_interrupted(config_path, db: str | None) -> int:
         raise ConfigError(f"{config.source}: [lis] turns nothing on; set listen, order_folder or send_to "
                           "(docs/lis.md)")
     try:
-        for line in service.start():
+        for line in service.start() + service.status():
             print(f"sweattest: LIS: {line}", flush=True)
         print("sweattest: LIS interface running; Ctrl-C stops it", flush=True)
         service.stop_event.wait()

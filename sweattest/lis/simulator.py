@@ -46,7 +46,13 @@ class SimulatedLis:
         status = next((s.split("|")[25] for s in text.split("\r") if s.startswith("OBR|") and s.count("|") >= 25), "?")
         kind, control = (msh[9], msh[10]) if len(msh) > 10 else ("?", "?")
         reply = {"AA": "answered AA", "AE": "answered AE", "AR": "answered AR", "none": "not answered"}[self.answer]
-        self.say(f"received {kind} {control} for order {accession} (result status {status}): {reply}")
+        orc = next((s.split("|") for s in text.split("\r") if s.startswith("ORC|")), [])
+        if kind.startswith("OML") and len(orc) > 5:  # an order status from the laboratory (IHE LTW)
+            why = orc[16] if len(orc) > 16 else ""
+            self.say(f"received {kind} {control} for order {accession} (order control {orc[1]}, status {orc[5]}, "
+                     f"reason {why or '-'}): {reply}")
+        else:
+            self.say(f"received {kind} {control} for order {accession} (result status {status}): {reply}")
         with self.arrived:
             self.received.append(text)
             self.arrived.notify_all()

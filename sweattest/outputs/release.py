@@ -9,10 +9,10 @@ from typing import Any
 
 from sweattest.core.config import LabConfig, load_config
 from sweattest.outputs.lims.delivery import deliver_on_signoff, lis_release
-from sweattest.record import signoff
+from sweattest.record import outbox, signoff
 from sweattest.record.signoff import MEANINGS, offered, signatures, versions
 
-__all__ = ["MEANINGS", "amend", "offered", "sign", "signatures", "versions"]
+__all__ = ["MEANINGS", "amend", "offered", "queued_for_lis", "sign", "signatures", "versions"]
 
 
 def sign(store, clock, run_id: str, username: str, password: str, meaning: str, *, reason: str | None = None,
@@ -34,3 +34,8 @@ def amend(store, clock, run_id: str, username: str, password: str, *, changes: d
                             releasing=lis_release(config, clock, username), policy=config.access)
     deliver_on_signoff(store, clock, run_id, config, username)
     return version
+
+
+def queued_for_lis(store, run_id: str, version: int) -> outbox.Message | None:
+    """The message queued for the LIS when ``version`` of the run's result was released, if any."""
+    return outbox.find(store, run_id, version, outbox.RESULT, outbox.MLLP, outbox.LIS)

@@ -157,10 +157,15 @@ def _side(site: str) -> str:
 
 def desk_alerts(store) -> list[dict[str, Any]]:
     """What the QA desk shows above its lists until someone acts: failed PT events without a corrective action
-    recorded since their grading (``sweattest.qa.pt``)."""
+    recorded since their grading (``sweattest.qa.pt``), and the messages to the LIS that failed and need
+    attention (``sweattest.record.outbox``)."""
     from sweattest.qa.pt import awaiting_corrective_action
+    from sweattest.record.outbox import needing_attention
 
-    return [{"kind": "pt", "event": e["event_code"], "provider": e["provider"], "scheme": e["scheme"],
-             "graded_at": e["graded_at"],
-             "failed": [g["sample_id"] for g in e["grades"] if g["grade"] != "acceptable"]}
-            for e in awaiting_corrective_action(store)]
+    alerts: list[dict[str, Any]] = [
+        {"kind": "pt", "event": e["event_code"], "provider": e["provider"], "scheme": e["scheme"],
+         "graded_at": e["graded_at"], "failed": [g["sample_id"] for g in e["grades"] if g["grade"] != "acceptable"]}
+        for e in awaiting_corrective_action(store)]
+    alerts += [{"kind": "lis", "message": m.id, "accession": m.accession or "-", "run_id": m.run_id,
+                "version": m.version, "error": m.last_error or ""} for m in needing_attention(store)]
+    return alerts

@@ -3,8 +3,15 @@ that records its release, and marked delivered once the LIS accepted it (AA) or 
 folder. A message keeps its body and control ID for every attempt, so a retry is the same message.
 
 States: ``pending`` (to be delivered; ``next_attempt_at`` says when), ``delivered`` (never sent again),
-``failed`` (refused with AR: raised to QA, re-queued only by a person with ``sweattest lis resend``).
-Every change is recorded in the audit trail in the same transaction, with the row as it is then (chained).
+``failed`` (refused with AR, or answered AE as many times as the lab allows: shown as "failed: needs
+attention" to QA, re-queued only by an authenticated person with ``sweattest lis resend``), ``superseded`` (a
+later version of the same result was accepted, or was released before this one was written: this one is
+never sent). Every change of state goes through ``_transition``, which records it in the audit trail in the
+same transaction, with the row as it is then (chained).
+
+Order: the messages of one accession leave in the order they were queued (a correction never overtakes its
+original; a later version is never followed by an earlier one), while a message waiting for its retry holds
+back only its own accession's, never the other orders' results (``next_to_send``).
 """
 
 from __future__ import annotations
@@ -27,14 +34,21 @@ def append_audit(conn: sa.Connection, **entry: Any) -> int:
     return chain.append_audit(conn, rows=[keyed_item(conn, "outbox", entry["new"]["message"])], **entry)
 
 
-PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
+PENDING, DELIVERED, FAILED, SUPERSEDED = "pending", "delivered", "failed", "superseded"
+STATES = (PENDING, DELIVERED, FAILED, SUPERSEDED)
+#: how a failed message is shown (``sweattest lis outbox``, the QA desk, ``sweattest serve``)
+NEEDS_ATTENTION = "failed: needs attention"
 MLLP, FOLDER = "mllp", "folder"
+#: the destination of an MLLP message: the LIS the sending process is configured for (``[lis] send_to``)
+LIS = "lis"
+#: formats of MLLP messages: a result (ORU^R01) and an order status (OML^O21 from the filler, IHE LTW)
+RESULT, ORDER_STATUS = "hl7", "oml"
 
 
 @dataclass(frozen=True)
 class Message:
     id: int
-    run_id: str
+    run_id: str | None
     version: int
     format: str
     channel: str
@@ -48,27 +62,40 @@ class Message:
     last_error: str | None
     created_at: datetime
     delivered_at: datetime | None
+    accession: str | None = None
+    ae_count: int = 0
+
+    @property
+    def shown_state(self) -> str:
+        return NEEDS_ATTENTION if self.state == FAILED else self.state
 
     def summary(self) -> dict[str, Any]:
         """What ``sweattest lis outbox`` shows (everything but the body)."""
-        return {"id": self.id, "run_id": self.run_id, "version": self.version, "format": self.format,
-                "channel": self.channel, "destination": self.destination, "control_id": self.control_id,
-                "state": self.state, "attempts": self.attempts,
+        return {"id": self.id, "run_id": self.run_id, "accession": self.accession, "version": self.version,
+                "format": self.format, "channel": self.channel, "destination": self.destination,
+                "control_id": self.control_id, "state": self.state, "shown_state": self.shown_state,
+                "attempts": self.attempts, "ae_count": self.ae_count,
                 "next_attempt_at": _iso(self.next_attempt_at), "last_error": self.last_error,
                 "created_at": _iso(self.created_at), "delivered_at": _iso(self.delivered_at)}
 
 
-def queue(conn: sa.Connection, *, run_id: str, version: int, fmt: str, channel: str, destination: str, name: str,
-          control_id: str | None, body: str | None, at: datetime, who: str) -> int:
+def queue(conn: sa.Connection, *, run_id: str | None, version: int, fmt: str, channel: str, destination: str,
+          name: str, control_id: str | None, body: str | None, at: datetime, who: str,
+          accession: str | None = None) -> int:
     """Queue one message inside the caller's transaction (with the release it belongs to); returns its id.
-    ``body`` None: the message is rendered after the release commits (``rendered``), before it is sent."""
+    ``body`` None: the message is rendered after the release commits (``rendered``), before it is sent.
+    ``accession``: the order the message belongs to (default: the run's)."""
+    if accession is None and run_id is not None:
+        accession = conn.execute(sa.select(schema.runs.c.accession)
+                                 .where(schema.runs.c.run_id == run_id)).scalar()
     new_id = conn.execute(schema.outbox.insert().values(
-        run_id=run_id, version=version, format=fmt, channel=channel, destination=destination, name=name,
-        control_id=control_id, body=body, state=PENDING, attempts=0, next_attempt_at=at, created_at=at,
+        run_id=run_id, accession=accession, version=version, format=fmt, channel=channel, destination=destination,
+        name=name, control_id=control_id, body=body, state=PENDING, attempts=0, ae_count=0, next_attempt_at=at,
+        created_at=at,
     )).inserted_primary_key[0]
     append_audit(conn, run_id=run_id, who=who, what="outbox queue", at=at,
                  new={"message": int(new_id), "channel": channel, "destination": destination, "format": fmt,
-                      "version": version, "control_id": control_id})
+                      "version": version, "accession": accession, "control_id": control_id})
     return int(new_id)
 
 
@@ -101,14 +128,45 @@ def messages(store, *, state: str | None = None, channel: str | None = None) -> 
         return [Message(**r) for r in conn.execute(query).mappings()]
 
 
-def next_to_send(store, channel: str = MLLP, destination: str | None = None) -> Message | None:
-    """The oldest pending message whose text is written: messages leave in the order they were released (a
-    later result or a correction never overtakes an earlier one)."""
+def needing_attention(store) -> list[Message]:
+    """The failed messages: refused by the LIS, or answered AE as often as the lab allows."""
+    return messages(store, state=FAILED)
+
+
+def next_to_send(store, channel: str = MLLP, destinations: tuple[str, ...] | None = None,
+                 now: datetime | None = None) -> Message | None:
+    """The message to try next: of each accession only its oldest pending message may go (order is kept per
+    accession), and of those the oldest that is due at ``now`` (or, when none is due, the one due first). An
+    accession whose oldest message is not written yet waits for it. ``destinations``: the MLLP destinations
+    this sender serves (``LIS`` and its own address)."""
     ob = schema.outbox
-    query = (sa.select(ob).where(ob.c.channel == channel, ob.c.state == PENDING, ob.c.body.is_not(None))
-             .order_by(ob.c.id).limit(1))
-    if destination is not None:
-        query = query.where(ob.c.destination == destination)
+    written = ob.c.body.is_not(None).label("written")
+    query = (sa.select(ob.c.id, ob.c.run_id, ob.c.accession, ob.c.next_attempt_at, written)
+             .where(ob.c.channel == channel, ob.c.state == PENDING).order_by(ob.c.id))
+    if destinations is not None:
+        query = query.where(ob.c.destination.in_(destinations))
+    heads: dict[str, Any] = {}
+    with store.engine.connect() as conn:  # the queue's keys only; the chosen message is read whole
+        for row in conn.execute(query):
+            heads.setdefault(_order_key(row.accession, row.run_id, row.id), row)
+    ready = [r for r in heads.values() if r.written]
+    due = [r for r in ready if now is None or r.next_attempt_at is None or r.next_attempt_at <= now]
+    chosen = min(due, key=lambda r: r.id, default=None) if due else \
+        min(ready, key=lambda r: (r.next_attempt_at, r.id), default=None)
+    return None if chosen is None else get(store, chosen.id)
+
+
+def newer_version(store, message: Message, *, accepted_only: bool = False) -> Message | None:
+    """The latest later version of the same result queued on the same channel (``accepted_only``: delivered),
+    or None. An order status message has no versions."""
+    if message.run_id is None or message.format != RESULT:
+        return None
+    ob = schema.outbox
+    query = (sa.select(ob).where(ob.c.run_id == message.run_id, ob.c.format == message.format,
+                                 ob.c.channel == message.channel, ob.c.version > message.version)
+             .order_by(ob.c.version.desc(), ob.c.id.desc()).limit(1))
+    if accepted_only:
+        query = query.where(ob.c.state == DELIVERED)
     with store.engine.connect() as conn:
         row = conn.execute(query).mappings().first()
     return None if row is None else Message(**row)
@@ -116,7 +174,8 @@ def next_to_send(store, channel: str = MLLP, destination: str | None = None) -> 
 
 def claim(store, message_id: int, now: datetime, until: datetime) -> bool:
     """Take the message for one attempt (until ``until``), if it is due and no other sender took it: one
-    conditional UPDATE, so of two stations sending from one database only one sends it."""
+    conditional UPDATE, so of two stations sending from one database only one sends it. (Not a change of
+    state: the message stays pending.)"""
     ob = schema.outbox
     with store.writing() as conn:
         taken = conn.execute(ob.update().where(ob.c.id == message_id, ob.c.state == PENDING,
@@ -147,54 +206,80 @@ def rendered(store, message_id: int, at: datetime, *, body: str, control_id: str
 
 def delivered(store, message_id: int, at: datetime, *, who: str = "system", note: str | None = None) -> None:
     """The LIS accepted the message (AA), or its file is in the drop folder: it is never sent again."""
-    _change(store, message_id, at, who, "outbox delivered", note,
-            state=DELIVERED, delivered_at=at, next_attempt_at=None, last_error=None)
+    _transition(store, message_id, at, who, "outbox delivered", note,
+                state=DELIVERED, delivered_at=at, next_attempt_at=None, last_error=None)
 
 
-def retry_later(store, message_id: int, at: datetime, error: str, next_at: datetime) -> None:
+def retry_later(store, message_id: int, at: datetime, error: str, next_at: datetime, *, ae: bool = False) -> None:
     """An attempt failed (no answer in time, connection lost or refused, AE): try again at ``next_at``."""
-    ob = schema.outbox
-    with store.writing() as conn:
-        attempts = conn.execute(sa.select(ob.c.attempts).where(ob.c.id == message_id)).scalar_one() + 1
-        conn.execute(ob.update().where(ob.c.id == message_id, ob.c.state == PENDING)
-                     .values(attempts=attempts, next_attempt_at=next_at, last_error=error))
-        append_audit(conn, run_id=_run_of(conn, message_id), who="system", what="outbox retry", at=at, why=error,
-                     new={"message": message_id, "attempts": attempts, "next_attempt_at": _iso(next_at)})
+    _transition(store, message_id, at, "system", "outbox retry", error, counted=True, ae=ae, only_from=(PENDING,),
+                state=PENDING, next_attempt_at=next_at, last_error=error)
 
 
-def failed(store, message_id: int, at: datetime, error: str) -> None:
-    """The LIS refused the message (AR): not sent again until a person re-queues it; shown to QA."""
-    ob = schema.outbox
-    with store.writing() as conn:
-        conn.execute(ob.update().where(ob.c.id == message_id)
-                     .values(state=FAILED, attempts=ob.c.attempts + 1, next_attempt_at=None, last_error=error))
-        append_audit(conn, run_id=_run_of(conn, message_id), who="system", what="outbox failed", at=at,
-                     why=error, new={"message": message_id})
+def failed(store, message_id: int, at: datetime, error: str, *, ae: bool = False) -> None:
+    """The LIS refused the message (AR), or answered AE as often as the lab allows: not sent again until a
+    person re-queues it; shown to QA as needing attention."""
+    _transition(store, message_id, at, "system", "outbox failed", error, counted=True, ae=ae,
+                state=FAILED, next_attempt_at=None, last_error=error)
+
+
+def superseded(store, message_id: int, at: datetime, why: str) -> None:
+    """A later version of the same result went out (or was released before this one was written): this one is
+    never sent."""
+    _transition(store, message_id, at, "system", "outbox superseded", why,
+                state=SUPERSEDED, next_attempt_at=None, last_error=why)
 
 
 def resend(store, message_id: int, at: datetime, who: str) -> Message:
-    """Re-queue a failed or delivered message: the same body and control ID, sent again now."""
+    """Re-queue a failed or delivered message: the same body and control ID, sent again now (a message that
+    could not be written is written again first). Refused for a version of a result that a later version
+    supersedes (the LIS must never file the older value last)."""
     message = get(store, message_id)
-    if message.body is None:
-        raise ValidationError(f"message {message_id} was never written ({message.last_error or 'not rendered'}); "
-                              "it cannot be sent")
     if message.state == PENDING:
         raise ValidationError(f"message {message_id} is already waiting to be sent (attempt {message.attempts + 1} "
                               f"at {_iso(message.next_attempt_at)})")
-    _change(store, message_id, at, who, "outbox resend", None,
-            state=PENDING, attempts=0, next_attempt_at=at, delivered_at=None)
+    newer = newer_version(store, message)
+    if newer is not None:
+        raise ValidationError(f"message {message_id} is version {message.version} of run {message.run_id}'s result, "
+                              f"superseded by version {newer.version} (message {newer.id}, {newer.shown_state}): "
+                              f"the LIS must never receive the older value after the newer; resend message "
+                              f"{newer.id} instead")
+    _transition(store, message_id, at, who, "outbox resend", None,
+                state=PENDING, attempts=0, ae_count=0, next_attempt_at=at, delivered_at=None)
     return get(store, message_id)
 
 
-def _change(store, message_id: int, at: datetime, who: str, what: str, why: str | None, **values: Any) -> None:
+def _transition(store, message_id: int, at: datetime, who: str, what: str, why: str | None, *,
+                counted: bool = False, ae: bool = False, only_from: tuple[str, ...] | None = None,
+                **values: Any) -> None:
+    """The one place a message changes state: the row updated and the change audited in one transaction.
+    ``counted``: the change ends an attempt (``attempts`` + 1, and ``ae_count`` + 1 for an AE answer);
+    ``only_from``: the change applies only to a message in one of these states."""
     ob = schema.outbox
     with store.writing() as conn:
+        row = conn.execute(sa.select(ob.c.run_id, ob.c.state, ob.c.attempts, ob.c.ae_count)
+                           .where(ob.c.id == message_id)).first()
+        if row is None or (only_from is not None and row.state not in only_from):
+            return
+        if counted:
+            values |= {"attempts": row.attempts + 1, "ae_count": row.ae_count + (1 if ae else 0)}
         conn.execute(ob.update().where(ob.c.id == message_id).values(**values))
-        append_audit(conn, run_id=_run_of(conn, message_id), who=who, what=what, at=at, why=why,
-                     new={"message": message_id, "state": values["state"]})
+        change = {"message": message_id, "state": values["state"]}
+        change |= {k: values[k] for k in ("attempts", "ae_count") if k in values}
+        if values.get("next_attempt_at") is not None and values["state"] == PENDING:
+            change["next_attempt_at"] = _iso(values["next_attempt_at"])
+        append_audit(conn, run_id=row.run_id, who=who, what=what, at=at, why=why, old={"state": row.state},
+                     new=change)
 
 
-def _run_of(conn: sa.Connection, message_id: int) -> str:
+def _order_key(accession: str | None, run_id: str | None, message_id: int) -> str:
+    """Messages with the same key leave in order: those of one accession (else of one run)."""
+    if accession:
+        return f"accession:{accession}"
+    return f"run:{run_id}" if run_id else f"message:{message_id}"
+
+
+def _run_of(conn: sa.Connection, message_id: int) -> str | None:
     return conn.execute(sa.select(schema.outbox.c.run_id).where(schema.outbox.c.id == message_id)).scalar_one()
 
 

@@ -34,6 +34,7 @@ class WorklistOrder:
     control_id: str
     received_at: datetime
     run_id: str | None
+    closed_reason: dict[str, Any] | None = None  # why the laboratory closed it (``close_order``)
 
     @property
     def accession(self) -> str:
@@ -108,6 +109,12 @@ def listed_order(store, order) -> WorklistOrder | None:
     return found
 
 
+def ordered_by_lis(conn: sa.Connection, run_id: str) -> bool:
+    """Whether the run performs an order of the LIS (its result is owed to the LIS, whoever releases it)."""
+    lo = schema.lis_orders
+    return conn.execute(sa.select(lo.c.id).where(lo.c.run_id == run_id).limit(1)).first() is not None
+
+
 def mark_started(conn: sa.Connection, accession: str, run_id: str, at: datetime, who: str) -> None:
     """Inside the transaction that creates the run: the order leaves the worklist (a cancel is refused from
     now on)."""
@@ -126,7 +133,31 @@ def order_item(conn: sa.Connection, order_id: int) -> list:
     return keyed_item(conn, "lis_orders", order_id)
 
 
+def close_order(conn: sa.Connection, accession: str, reason: dict[str, Any], *, states: tuple[str, ...], who: str,
+                at: datetime) -> WorklistOrder:
+    """Inside the caller's transaction (with the order status message that tells the LIS): the laboratory
+    closes the order (cancelled, with ``reason``: code, text, note), if it is in one of ``states``."""
+    lo = schema.lis_orders
+    # the latest order of the accession (a cancelled accession may have been ordered again)
+    row = conn.execute(sa.select(lo).where(lo.c.placer == accession).order_by(lo.c.id.desc())).mappings().first()
+    if row is None:
+        raise ValidationError(f"accession {accession!r} is not an order of the LIS; `sweattest worklist` lists them")
+    if row["state"] not in states:
+        detail = f" (run {row['run_id']})" if row["run_id"] else ""
+        raise ValidationError(f"order {accession} is {row['state']}{detail}; it can be closed only when "
+                              f"{' or '.join(states)}")
+    reason = reason | {"who": who, "at": at.isoformat()}
+    conn.execute(lo.update().where(lo.c.id == row["id"], lo.c.state == row["state"])
+                 .values(state=CANCELLED, closed_reason=reason))
+    append_audit(conn, run_id=row["run_id"], who=who, what="lis order closed by the laboratory", at=at,
+                 why=reason.get("note") or reason["text"], old={"state": row["state"]},
+                 new={"accession": accession, "state": CANCELLED, "reason": reason["code"]},
+                 rows=[order_item(conn, row["id"])])
+    return _order(dict(row) | {"state": CANCELLED, "closed_reason": reason})
+
+
 def _order(row) -> WorklistOrder:
     return WorklistOrder(id=row["id"], placer=row["placer"], filler=row["filler"], mrn=row["mrn"],
                          test_code=row["test_code"], state=row["state"], order=row["order_json"],
-                         control_id=row["control_id"], received_at=row["received_at"], run_id=row["run_id"])
+                         control_id=row["control_id"], received_at=row["received_at"], run_id=row["run_id"],
+                         closed_reason=row.get("closed_reason"))

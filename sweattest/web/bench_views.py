@@ -8,6 +8,7 @@ from functools import partial
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from sweattest.bench.service import tell_lis_not_eligible
 from sweattest.core.errors import SweatTestError, ValidationError
 from sweattest.core.procedure.model import SITES
 from sweattest.core.rules.findings import Severity
@@ -102,13 +103,19 @@ def _cancel(request: Request, ctx, draft: drafts.Draft, step: str, reason: str, 
     """A failed identity or eligibility check: the draft is cancelled and recorded, and the tech starts again
     from the accession."""
     ctx.drafts.pop(draft.id, None)
+    blocks = [f.message for f in draft.findings if f.severity is Severity.BLOCK] if step == "eligibility" else []
+    told = None
+    if blocks:  # an LIS order that cannot be tested: the LIS is told (the order is closed)
+        told = tell_lis_not_eligible(ctx.store, draft.order.get("accession", ""),
+                                     (draft.order.get("patient") or {}).get("mrn", ""),
+                                     "; ".join(blocks), user.username)
     with ctx.store.writing() as conn:
         append_audit(conn, who=user.username, what="cancel_test", at=ctx.clock.utcnow(),
                      why=f"{TITLES[step].lower()} check failed: {reason}",
                      new={"accession": draft.order.get("accession"), "step": step})
     log.warning("test %s cancelled at %s by %s: %s", draft.order.get("accession"), step, user.username, reason)
-    request.session["bench_flash"] = {"error": f"{reason}. The test was cancelled and recorded; to test this "
-                                      "patient, start again from the accession label."}
+    request.session["bench_flash"] = {"error": f"{reason}. The test was cancelled and recorded; " + (
+        f"{told}." if told else "to test this patient, start again from the accession label.")}
     return RedirectResponse("/bench/new", status_code=303)
 
 

@@ -5,22 +5,26 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 
 import hl7
 import hl7.mllp
 
 
 class Lis:
-    """``answer``: "AA", "AE", "AR" or "silent" (reads the message and answers nothing)."""
+    """``answer``: "AA", "AE", "AR" or "silent" (reads the message and answers nothing), or a function of the
+    message's text returning one of them. ``arrived`` is set at each message received."""
 
-    def __init__(self, answer: str = "AA", port: int = 0):
+    def __init__(self, answer: str | Callable[[str], str] = "AA", port: int = 0):
         self.answer = answer
         self.received: list[str] = []
+        self.arrived = threading.Event()
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         self.server = asyncio.run_coroutine_threadsafe(
-            hl7.mllp.start_hl7_server(self._client, host="127.0.0.1", port=port), self.loop).result(5)
+            hl7.mllp.start_hl7_server(self._client, host="127.0.0.1", port=port, encoding="utf-8"),
+            self.loop).result(5)
         self.port = self.server.sockets[0].getsockname()[1]
 
     @property
@@ -32,9 +36,11 @@ class Lis:
             while not writer.is_closing():
                 message = await reader.readmessage()
                 self.received.append(str(message))
-                if self.answer == "silent":
+                self.arrived.set()
+                answer = self.answer(str(message)) if callable(self.answer) else self.answer
+                if answer == "silent":
                     continue
-                writer.writemessage(message.create_ack(ack_code=self.answer))
+                writer.writemessage(message.create_ack(ack_code=answer))
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
             pass

@@ -1,15 +1,19 @@
 """The outbox on both backends: queued with an audit entry, delivered to a LIS that drops the connection
 first, and shown and re-queued from the command line."""
 
+import io
 import json
 import socket
 import threading
 from datetime import timedelta
 
+import pytest
+
 from sweattest.cli.main import main
 from sweattest.lis.sender import Sender
 from sweattest.record import outbox
 from sweattest.record.audit import history, verify
+from sweattest.record.users import add_user
 from tests.lis.peers import Lis
 from tests.store import backends
 from tests.store.backends import make_run
@@ -56,21 +60,39 @@ def test_a_dropped_connection_is_retried_and_the_message_delivered_once(store, c
     assert outbox.get(store, message_id).state == "delivered" and verify(store).intact
 
 
-def test_outbox_and_resend_commands(store, clock, store_url, capsys):
+def _as(monkeypatch, user: str, password: str) -> list[str]:
+    monkeypatch.setattr("sys.stdin", io.StringIO(password + "\n"))
+    return ["--as", user, "--password-stdin"]
+
+
+def test_outbox_and_resend_commands(store, clock, store_url, capsys, monkeypatch):
     make_run(store, clock)
+    add_user(store, "qa1", "Quinn Reviewer", "reviewer", "correct horse")
+    add_user(store, "tech9", "Tom Tech", "tech", "tech horse")
     message_id = _queue(store, clock, "lis.example.org:2576")
     outbox.failed(store, message_id, clock.utcnow(), "AR from the LIS: unknown patient")
     assert main(["lis", "outbox", "--db", store_url]) == 0
     table = capsys.readouterr().out
-    assert "A" * 20 in table and "failed" in table and "AR from the LIS: unknown patient" in table
-    assert main(["lis", "resend", str(message_id), "--db", store_url, "--as", "qa1"]) == 0
+    assert "A" * 20 in table and "failed: needs attention" in table and "AR from the LIS: unknown patient" in table
+    resend = ["lis", "resend", str(message_id), "--db", store_url]
+    with pytest.raises(SystemExit) as stopped:  # nobody named: refused by the argument parser
+        main(resend)
+    assert stopped.value.code == 2 and "required: --as" in capsys.readouterr().err
+    assert main(resend + _as(monkeypatch, "qa1", "wrong horse")) == 1
+    assert "authentication failed" in capsys.readouterr().err
+    assert outbox.get(store, message_id).state == "failed"  # a wrong password changes nothing
+    assert main(resend + _as(monkeypatch, "tech9", "tech horse")) == 1
+    assert "only a reviewer or admin can send a message to the LIS again" in capsys.readouterr().err
+    assert outbox.get(store, message_id).state == "failed"
+    assert main(resend + _as(monkeypatch, "qa1", "correct horse")) == 0
     assert f"message {message_id} (run R1, control ID {'A' * 20}) queued again" in capsys.readouterr().out
+    assert [e.who for e in history(store, "R1") if e.what == "outbox resend"] == ["qa1"]
     assert main(["lis", "outbox", "--db", store_url, "--format", "json"]) == 0
     [row] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert (row["state"], row["attempts"], row["control_id"]) == ("pending", 0, "A" * 20)
-    assert main(["lis", "resend", str(message_id), "--db", store_url]) == 2
+    assert main(resend + _as(monkeypatch, "qa1", "correct horse")) == 2
     assert "already waiting to be sent" in capsys.readouterr().err
-    assert main(["lis", "resend", "999", "--db", store_url]) == 2
+    assert main(["lis", "resend", "999", "--db", store_url, *_as(monkeypatch, "qa1", "correct horse")]) == 2
     assert "no message 999 in the outbox" in capsys.readouterr().err
 
 

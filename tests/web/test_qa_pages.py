@@ -78,6 +78,10 @@ def test_lis_page_shows_the_results_the_lis_refused(client, web_app):
     outbox.failed(store, message_id, now, "AR from the LIS: unknown patient")
     page = client.get("/qa/lis")
     assert page.status_code == 200 and "AR from the LIS: unknown patient" in page.text and "C" * 20 in page.text
+    assert "failed: needs attention" in page.text
+    desk = client.get("/qa/runs").text  # the QA desk raises it above its lists
+    assert 'id="lis-alerts"' in desk and "LIS messages: failed, needs attention" in desk
+    assert f"sweattest lis resend {message_id}" in desk and "AR from the LIS: unknown patient" in desk
 
 
 def test_evidence_pack_page_downloads_the_pdf_and_the_tables(client, web_app):

@@ -12,6 +12,7 @@ a LIMS that has consumed the file never receives it twice.
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,9 @@ from sweattest.outputs.files import file_safe, write_atomic
 from sweattest.record import outbox
 from sweattest.record.proficiency import is_proficiency_run
 from sweattest.record.store.chain import append_audit
+from sweattest.record.worklist import ordered_by_lis
+
+log = logging.getLogger(__name__)
 
 FORMATS = ("hl7", "csv", "fhir")
 #: what is delivered into the drop folder on sign-off
@@ -110,55 +114,88 @@ def export_run(store, clock: Clock, run_id: str, fmt: str, folder: Path, *, conf
 
 
 def lis_release(config: LabConfig, clock: Clock, actor: str):
-    """The write that queues a released result version for the LIS (``[lis] send_to``) in the transaction of
-    the signature or amendment that releases it (sweattest.record.signoff ``releasing``); None without an
-    LIS address. The message's text is written right after the release commits (``render_queued``)."""
-    if config.lis.send_to is None:
-        return None
-    destination = "{}:{}".format(*config.lis.send_to)
+    """The write that queues a released result version for the LIS in the transaction of the signature or
+    amendment that releases it (sweattest.record.signoff ``releasing``), whatever process signs: always for a
+    run of an LIS order, and for any other patient run when this process's configuration names an LIS
+    (``[lis] send_to``). Never for a PT sample. The message is written and sent by the process that sends
+    (``sweattest lis serve``, ``sweattest serve``), with its configuration (``render_queued``)."""
 
     def release(conn, run_id: str, version: int) -> None:
         if is_proficiency_run(conn, run_id):
             return  # a PT sample's result goes to the provider, never to the LIS
-        outbox.queue(conn, run_id=run_id, version=version, fmt="hl7", channel=outbox.MLLP, destination=destination,
-                     name=f"{run_id}_v{version}.hl7", control_id=None, body=None, at=clock.utcnow(), who=actor)
+        if config.lis.send_to is None and not ordered_by_lis(conn, run_id):
+            return
+        outbox.queue(conn, run_id=run_id, version=version, fmt=outbox.RESULT, channel=outbox.MLLP,
+                     destination=outbox.LIS, name=f"{run_id}_v{version}.hl7", control_id=None, body=None,
+                     at=clock.utcnow(), who=actor)
     return release
 
 
 def render_queued(store, clock: Clock, config: LabConfig) -> list[int]:
-    """Write the ORU^R01 of every message queued with its release and not rendered yet (right after the
-    release, or by the sender after a crash); returns their ids. A message is written only once its run is
-    reported (the signature commits before the review and report events: never a preliminary result). A
-    version amended before its message was written is not sent (failed, for QA): the correction is."""
-    from sweattest.outputs.lims.hl7 import new_control_id, render_oru
-    from sweattest.outputs.report.stored import stored_record
-
+    """Write every queued message not written yet (the sender does it before sending, with its own
+    configuration; the signing process too when it is configured for an LIS); returns their ids. A result's
+    ORU^R01 is written only once its run is reported (the signature commits before the review and report
+    events: never a preliminary result); a version amended before its message was written is never sent
+    (superseded): the correction is. An order status message is written from its closed order. A message that
+    cannot be written is failed (needs attention), alone: the others are still written and sent."""
     done = []
     for message in outbox.unrendered(store):
-        now = clock.utcnow()
-        record = stored_record(store, message.run_id, clock, config.ranges)
-        if record["report"]["status"] not in ("final", "corrected"):
-            continue  # signed a moment ago: the run is being reported
-        if record["report"]["version"] != message.version:
-            outbox.failed(store, message.id, now, f"version {message.version} was amended (now version "
-                                                  f"{record['report']['version']}) before it was sent; the "
-                                                  "correction is sent instead")
-            continue
-        control_id = new_control_id()
-        outbox.rendered(store, message.id, now, body=render_oru(record, config, sent_at=now, control_id=control_id),
-                        control_id=control_id)
-        done.append(message.id)
+        try:
+            if _render_one(store, clock, config, message):
+                done.append(message.id)
+        except Exception as exc:  # noqa: BLE001 - one message that cannot be written never blocks the others
+            outbox.failed(store, message.id, clock.utcnow(), f"the message could not be written: {exc}; fix the "
+                          "cause, then `sweattest lis resend` writes it again")
+            log.error("outbox message %s (accession %s) could not be written: %s", message.id, message.accession, exc)
     return done
 
 
+def _render_one(store, clock: Clock, config: LabConfig, message: outbox.Message) -> bool:
+    from sweattest.outputs.lims.hl7 import new_control_id, render_oru
+    from sweattest.outputs.report.stored import stored_record
+
+    now = clock.utcnow()
+    if message.format == outbox.ORDER_STATUS:
+        _render_order_status(store, message, config, now)
+        return True
+    if message.format != outbox.RESULT or message.run_id is None:
+        return False
+    record = stored_record(store, message.run_id, clock, config.ranges)
+    if record["report"]["status"] not in ("final", "corrected"):
+        return False  # signed a moment ago: the run is being reported
+    if record["report"]["version"] != message.version:
+        outbox.superseded(store, message.id, now, f"version {message.version} was amended (now version "
+                                                  f"{record['report']['version']}) before it was sent; the "
+                                                  "correction is sent instead")
+        return False
+    control_id = new_control_id()
+    outbox.rendered(store, message.id, now, body=render_oru(record, config, sent_at=now, control_id=control_id),
+                    control_id=control_id)
+    return True
+
+
+def _render_order_status(store, message: outbox.Message, config: LabConfig, now) -> None:
+    from sweattest.outputs.lims.hl7 import new_control_id
+    from sweattest.outputs.lims.order_status import render_order_status
+    from sweattest.record.worklist import find
+
+    order = find(store, message.accession)
+    control_id = new_control_id()
+    outbox.rendered(store, message.id, now, control_id=control_id,
+                    body=render_order_status(order, config, sent_at=now, control_id=control_id))
+
+
 def deliver_on_signoff(store, clock: Clock, run_id: str, config: LabConfig, actor: str) -> list[Export]:
-    """Automatic delivery when a run is signed off or amended: the ORU^R01 queued for the LIS with the
-    signature is written, then every format goes into the drop folder (when the configuration names one)."""
-    try:
-        render_queued(store, clock, config)
-    except SweatTestError as exc:
-        raise DeliveryError(f"run {run_id} is signed and queued for the LIS, but its message could not be "
-                            f"written: {exc}; it is written when the LIS sender starts") from None
+    """Automatic delivery when a run is signed off or amended: the message queued for the LIS with the
+    signature is written at once when this process is configured for an LIS (``[lis] send_to``; otherwise the
+    sender writes it, with its configuration), then every format goes into the drop folder (when the
+    configuration names one)."""
+    if config.lis.send_to is not None:
+        try:
+            render_queued(store, clock, config)
+        except SweatTestError as exc:
+            raise DeliveryError(f"run {run_id} is signed and queued for the LIS, but its message could not be "
+                                f"written: {exc}; it is written when the LIS sender starts") from None
     if config.drop_folder is None or _proficiency(store, run_id):
         return []
     try:

@@ -152,9 +152,60 @@ def _reading_blocks(conn: sa.Connection) -> None:
     pack_existing_readings(conn)
 
 
+#: the outbox as migration 9 created it (migration 24 changed it)
+_v9 = sa.MetaData()
+sa.Table(
+    "outbox", _v9,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String(40), sa.ForeignKey("runs.run_id"), nullable=False, index=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("format", sa.String(10), nullable=False),
+    sa.Column("channel", sa.String(10), nullable=False),
+    sa.Column("destination", sa.String(400), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("control_id", sa.String(20), nullable=True),
+    sa.Column("body", sa.Text, nullable=True),
+    sa.Column("state", sa.String(12), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", UTCDateTime, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("delivered_at", UTCDateTime, nullable=True),
+    sa.UniqueConstraint("run_id", "version", "format", "channel", "destination", name="uq_outbox_delivery"),
+    sa.Index("ix_outbox_state", "channel", "state", "id"),
+)
+sa.Table("runs", _v9, sa.Column("run_id", sa.String(40), primary_key=True))
+
+
 def _outbox(conn: sa.Connection) -> None:
     """The durable outbox of messages leaving for the LIS."""
-    schema.outbox.create(conn)
+    _v9.tables["outbox"].create(conn)
+
+
+def _outbox_per_accession(conn: sa.Connection) -> None:
+    """The outbox keeps order per accession (its column, filled from the runs) and counts AE answers; a
+    message may have no run (an order refused before its run: the order status message of IHE LTW)."""
+    columns = [c.name for c in _v9.tables["outbox"].columns]
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("ALTER TABLE outbox ALTER COLUMN run_id DROP NOT NULL")
+        _add_column(conn, schema.outbox.c.accession)
+        _add_column(conn, schema.outbox.c.ae_count)
+    else:  # SQLite changes a column's NOT NULL only by rebuilding the table
+        conn.exec_driver_sql("ALTER TABLE outbox RENAME TO outbox_v9")
+        for index in ("ix_outbox_state", "ix_outbox_run_id"):
+            conn.exec_driver_sql(f"DROP INDEX IF EXISTS {index}")
+        schema.outbox.create(conn)
+        names = ", ".join(columns)
+        conn.exec_driver_sql(f"INSERT INTO outbox ({names}) SELECT {names} FROM outbox_v9")
+        conn.exec_driver_sql("DROP TABLE outbox_v9")
+    ob, runs = schema.outbox, schema.runs
+    conn.execute(ob.update().values(accession=sa.select(runs.c.accession).where(runs.c.run_id == ob.c.run_id)
+                                    .scalar_subquery()))
+
+
+def _order_closed_by_lab(conn: sa.Connection) -> None:
+    """Why the laboratory closed an order (told to the LIS by an order status message)."""
+    _add_column(conn, schema.lis_orders.c.closed_reason)
 
 
 def _worklist(conn: sa.Connection) -> None:
@@ -284,6 +335,9 @@ MIGRATIONS: list[Migration] = [
     (15, "skin reactions after stimulation and operator competency records", _people),
     (16, "proficiency testing: events, samples, targets, grades and corrective actions", _proficiency_testing),
     (17, "patient history: date of birth on runs (indexed with the MRN) and repeat links", _patient_history),
+    (24, "outbox in order per accession, AE answers counted, order status messages without a run",
+     _outbox_per_accession),
+    (25, "why the laboratory closed an LIS order (eligibility, QNS not repeated, cancelled)", _order_closed_by_lab),
     (26, "a cancelled accession may be ordered again (LIS order placer numbers no longer unique)",
      _reorder_cancelled),
     (32, "the rest of the record under the chain: run states, users' access, worklist, order messages, outbox",

@@ -60,11 +60,11 @@ COLUMNS: dict[str, tuple[str, ...]] = {
                            "recorded_by", "at"),
     # the rest of the record (migration 32): the worklist, the order messages received, the outbox
     "lis_orders": ("id", "placer", "filler", "mrn", "test_code", "state", "order_json", "control_id",
-                   "received_at", "run_id"),
+                   "received_at", "run_id", "closed_reason"),
     "lis_messages": ("id", "sender", "control_id", "kind", "sha256", "ack_code", "ack", "received_at"),
     #: ``next_attempt_at`` is left out: a sender claims a message by moving it (operational, docs/store.md)
     "outbox": ("id", "run_id", "version", "format", "channel", "destination", "name", "control_id", "body",
-               "state", "attempts", "last_error", "created_at", "delivered_at"),
+               "state", "attempts", "last_error", "created_at", "delivered_at", "accession", "ae_count"),
     # views: columns of a table chained apart from its content (``SOURCE``), each change by an entry of its own
     "run_state": ("run_id", "state", "updated_at", "sites_measured", "qns", "reported_at"),
     "user_access": ("username", "failed_passwords", "locked_until", "password_changed_at"),
@@ -87,7 +87,7 @@ RUNS_BEFORE_PURPOSE = COLUMNS["runs"][:-1]
 #: the last hash chained for it (the others add rows only, chained by ranges of ids).
 KEYED = frozenset({"runs", "users", "lis_orders", "outbox", *SOURCE})
 _JSON = frozenset({("runs", "order_json"), ("events", "data"), ("readings", "data"), ("result_versions", "changes"),
-                   ("lis_orders", "order_json")})
+                   ("lis_orders", "order_json"), ("lis_orders", "closed_reason")})
 _BOOL = frozenset({"accepted", "active", "qns"})
 
 

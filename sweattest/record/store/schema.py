@@ -209,12 +209,16 @@ repeat_links = sa.Table(
 
 # -- the LIS interface (sweattest/lis; docs/lis.md) -----------------------------------------------------
 #: Messages leaving for the LIS (migration 9): queued with the signature that releases them, delivered until
-#: acknowledged, never sent again once accepted. ``channel``: "mllp" or "folder"; ``destination``: the LIS
-#: address or the drop folder. ``state``: pending, delivered (AA / file renamed into the folder), failed (AR).
+#: acknowledged, never sent again once accepted. ``channel``: "mllp" or "folder"; ``destination``: the drop
+#: folder, or for MLLP "lis" (whatever LIS the sending process is configured for; an address before migration
+#: 24). ``state``: pending, delivered (AA / file renamed into the folder), failed (AR, or AE repeated: needs
+#: attention), superseded (a later version of the result went out instead). Migration 24: ``accession`` (the
+#: messages of one accession leave in order; other accessions' do not wait), ``ae_count`` (AE answers so far),
+#: ``run_id`` empty for an order status message of an order refused before any run.
 outbox = sa.Table(
     "outbox", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("run_id", sa.String(40), sa.ForeignKey("runs.run_id"), nullable=False, index=True),
+    sa.Column("run_id", sa.String(40), sa.ForeignKey("runs.run_id"), nullable=True, index=True),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("format", sa.String(10), nullable=False),
     sa.Column("channel", sa.String(10), nullable=False),
@@ -228,6 +232,8 @@ outbox = sa.Table(
     sa.Column("last_error", sa.Text, nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Column("delivered_at", UTCDateTime, nullable=True),
+    sa.Column("accession", sa.String(40), nullable=True),
+    sa.Column("ae_count", sa.Integer, nullable=False, server_default="0"),
     sa.UniqueConstraint("run_id", "version", "format", "channel", "destination", name="uq_outbox_delivery"),
     sa.Index("ix_outbox_state", "channel", "state", "id"),
 )
@@ -247,6 +253,8 @@ lis_orders = sa.Table(
     sa.Column("control_id", sa.String(40), nullable=False),  # MSH-10 of the message that placed it
     sa.Column("received_at", UTCDateTime, nullable=False),
     sa.Column("run_id", sa.String(40), nullable=True),
+    # migration 25: why the laboratory closed the order (code, text, note, who, at), told to the LIS
+    sa.Column("closed_reason", sa.JSON, nullable=True),
 )
 
 #: Every order message received (migration 10), once per sender and MSH-10: a repeat is answered with the
