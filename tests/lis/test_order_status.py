@@ -5,6 +5,7 @@ delivers it to python-hl7's MLLP server, and hl7apy STRICT accepts it."""
 
 import io
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -15,6 +16,8 @@ from sweattest.cli.main import main
 from sweattest.core.clock import RealClock
 from sweattest.core.config import LabConfig
 from sweattest.core.errors import ValidationError
+from sweattest.core.rules.eligibility import Limits
+from sweattest.core.units import Q_
 from sweattest.lis.ack import read_ack
 from sweattest.lis.sender import Sender
 from sweattest.lis.worklist import bench_order, receive
@@ -31,6 +34,10 @@ from tests.lis.test_outbox_policy import lis_run
 from tests.store import backends
 
 store_url, store, clock, staff = backends.store_url, backends.store, backends.clock, backends.staff  # both backends
+
+#: an interface that takes orders for newborns (no minimum age at intake, which refuses under 48 h by
+#: default): the bench's own limit then closes the order and tells the LIS
+INTAKE = LabConfig(eligibility=Limits(min_age=Q_(1, "min")))
 
 
 def _deliver(store, clock, peer: Lis) -> list[str]:
@@ -76,8 +83,8 @@ def test_a_cancel_by_the_laboratory_tells_the_lis(staff, clock, store_url, monke
 
 
 def test_an_eligibility_block_at_the_start_closes_the_order_and_tells_the_lis(staff, clock, lis):
-    newborn = orm(placer="ACC-NEW").replace("|20250601|", f"|{clock.utcnow():%Y%m%d}|")
-    assert read_ack(receive(staff, clock, newborn, LabConfig())).code == "AA"
+    newborn = orm(placer="ACC-NEW").replace("|20250601|", f"|{clock.utcnow() - timedelta(days=1):%Y%m%d}|")
+    assert read_ack(receive(staff, clock, newborn, INTAKE)).code == "AA"
     doc = bench_order(find(staff, "ACC-NEW"), LabConfig().lis) | {
         "operator": "tech1", "pilocarpine_lot": {"lot": "PG1", "expires": "2099-12-31"}}
     with pytest.raises(ValidationError) as refused:
@@ -130,7 +137,7 @@ def test_run_of_an_ineligible_lis_order_from_the_terminal_tells_the_lis(tmp_path
     """`sweattest run --accession` of a newborn's order: refused after the performer's password, no run, the
     order closed and the LIS told."""
     import json
-    from datetime import UTC, datetime
+    from datetime import UTC, datetime, timedelta
 
     from sweattest.bench.demo import DEMO_SCENARIO
     from sweattest.core.clock import VirtualClock
@@ -141,8 +148,8 @@ def test_run_of_an_ineligible_lis_order_from_the_terminal_tells_the_lis(tmp_path
     today = datetime.now(UTC)
     store = open_store(url, VirtualClock(start=today))
     try:
-        newborn = orm(placer="ACC-BABY").replace("|20250601|", f"|{today:%Y%m%d}|")
-        assert read_ack(receive(store, store.clock, newborn, LabConfig())).code == "AA"
+        newborn = orm(placer="ACC-BABY").replace("|20250601|", f"|{today - timedelta(days=1):%Y%m%d}|")
+        assert read_ack(receive(store, store.clock, newborn, INTAKE)).code == "AA"
         scenario = tmp_path / "scenario.json"
         scenario.write_text(json.dumps(DEMO_SCENARIO), encoding="utf-8")
         args = ["run", "--accession", "ACC-BABY", "--simulate", str(scenario), "--db", url, "--out",

@@ -135,7 +135,8 @@ def test_a_cancelled_accession_may_be_ordered_again(store):
 
 
 def test_a_store_upgraded_from_unique_accessions_takes_a_reorder(store_url):
-    """Migration 26 on a store whose lis_orders has the placer unique (migration 10 as released), with an order."""
+    """Migration 26 on a store whose lis_orders has the placer unique (migration 10 as released, with migration 25's
+    column), with an order."""
     store = open_store(store_url, VirtualClock(start=NOW))
     _answer(store, orm())
     with store.engine.begin() as conn:  # the table as migration 10 created it, with this order in it
@@ -149,8 +150,8 @@ def test_a_store_upgraded_from_unique_accessions_takes_a_reorder(store_url):
             conn.exec_driver_sql("CREATE TABLE lis_orders (id INTEGER NOT NULL, placer VARCHAR(40) NOT NULL, "
                                  "filler VARCHAR(40), mrn VARCHAR(40) NOT NULL, test_code VARCHAR(40) NOT NULL, "
                                  "state VARCHAR(12) NOT NULL, order_json JSON NOT NULL, control_id VARCHAR(40) NOT "
-                                 "NULL, received_at VARCHAR(32) NOT NULL, run_id VARCHAR(40), PRIMARY KEY (id), "
-                                 "UNIQUE (placer))")
+                                 "NULL, received_at VARCHAR(32) NOT NULL, run_id VARCHAR(40), closed_reason JSON, "
+                                 "PRIMARY KEY (id), UNIQUE (placer))")
             conn.exec_driver_sql("CREATE INDEX ix_lis_orders_state ON lis_orders (state)")
             conn.exec_driver_sql("INSERT INTO lis_orders SELECT * FROM t_old")
             conn.exec_driver_sql("DROP TABLE t_old")

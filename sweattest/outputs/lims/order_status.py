@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from sweattest.core.clock import Clock
 from sweattest.core.config import LabConfig
 from sweattest.core.errors import ValidationError
-from sweattest.outputs.lims.hl7_escape import escape
+from sweattest.outputs.lims.hl7_escape import escape, join
 from sweattest.record import outbox
 from sweattest.record.worklist import OPEN, STARTED, WorklistOrder, close_order
 
@@ -69,8 +69,9 @@ def render_order_status(order: WorklistOrder, config: LabConfig, *, sent_at: dat
     pid = message.add_group("OML_O21_PATIENT").pid
     pid.pid_1 = "1"
     for identifier in patient.get("identifiers") or [f"{patient.get('mrn') or order.mrn}^^^^MR"]:
-        pid.add_field("pid_3").value = _composite(identifier)
-    pid.pid_5 = _composite([patient.get("family") or "", patient.get("given") or ""])
+        pid.add_field("pid_3").value = join(identifier)  # as the LIS sent it, subcomponents kept
+    names = patient.get("name") or [[[patient.get("family") or ""], [patient.get("given") or ""]]]
+    pid.pid_5 = join(names[0])
     if patient.get("dob"):
         pid.pid_7 = str(patient["dob"]).replace("-", "")
     if patient.get("sex"):
@@ -86,7 +87,9 @@ def render_order_status(order: WorklistOrder, config: LabConfig, *, sent_at: dat
     orc.orc_5 = "CA"  # order was canceled
     orc.orc_9 = _ts(datetime.fromisoformat(reason["at"]) if reason.get("at") else sent_at)
     provider = sent.get("provider") or {}
-    if provider.get("id") or provider.get("name"):
+    if provider.get("xcn"):
+        orc.orc_12 = join(provider["xcn"][0])
+    elif provider.get("id") or provider.get("name"):
         orc.orc_12 = _composite([provider.get("id") or "", provider.get("name") or ""])
     orc.orc_16 = _composite([reason.get("code", "LABCA"), reason.get("text", REASONS["lab"][1]), "L"])
     request = group.add_group("OML_O21_OBSERVATION_REQUEST")
