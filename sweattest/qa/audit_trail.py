@@ -20,7 +20,7 @@ PERSON_KEYS = frozenset({"actor", "reviewer", "by", "who", "operator", "username
 def audit_rows(store, run_id: str, events, zone: ZoneInfo, names: dict[str, str]) -> list[dict[str, Any]]:
     """One row per event and per amendment, oldest first: when (lab time), t (s), what, site, by whom,
     accepted, and the details as ("name", "value") pairs."""
-    rows = [{"at": e.at, "when": _when(e.at, zone), "seq": e.seq, "t": e.t, "what": _words(e.kind),
+    rows = [{"at": e.at, "when": lab_time(e.at, zone), "seq": e.seq, "t": e.t, "what": _words(e.kind),
              "site": _words(e.site or ""), "by": person((e.data or {}).get("actor", ""), names),
              "accepted": e.accepted, "details": details(e.data or {}, zone, names, skip={"actor"})}
             for e in events]
@@ -31,7 +31,7 @@ def audit_rows(store, run_id: str, events, zone: ZoneInfo, names: dict[str, str]
         version = new.pop("version", None)
         changes = [(_words(k), f"{display(old_value, zone, names)} → {display(v, zone, names)}")
                    for k, v in new.items() for old_value in [(entry.old or {}).get(k)]]
-        rows.append({"at": entry.at, "when": _when(entry.at, zone), "seq": "", "t": "",
+        rows.append({"at": entry.at, "when": lab_time(entry.at, zone), "seq": "", "t": "",
                      "what": f"amendment (version {version})" if version else "amendment", "site": "",
                      "by": person(entry.who, names), "accepted": True,
                      "details": [*changes, ("reason", entry.why or "")]})
@@ -81,8 +81,12 @@ def _is_time(text: str) -> bool:
         return False
 
 
-def _when(at: datetime, zone: ZoneInfo) -> str:
-    return at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z")
+def lab_time(at: str | datetime | None, zone: ZoneInfo) -> str:
+    """A recorded (UTC) time in the lab's time zone, to the second: ``2026-12-06 17:40:39 CET``."""
+    if not at:
+        return "—"
+    moment = at if isinstance(at, datetime) else datetime.fromisoformat(at)
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
 def _words(name: str) -> str:

@@ -149,7 +149,7 @@ def test_a_timing_alarm_sounds_until_acknowledged_and_the_acknowledgement_is_rec
     assert text in page and 'id="timing-collect-left_forearm" data-sound="alarm"' in page
     assert 'form="ack-form-collect-left_forearm"' in page  # the bar's focused primary action acknowledges it
     r = client.post(f"{run_url}/alarms/collect-left_forearm/acknowledge", data={"csrf": token})
-    assert "Acknowledged by tech1 at" in r.text and 'data-sound="alarm"' not in r.text
+    assert "Acknowledged by Tess Tech (tech1) at 2026-" in r.text and 'data-sound="alarm"' not in r.text
     [ack] = [e for e in history(web_app.state.web.store, session.run_id) if e.what == "acknowledge_alarm"]
     assert ack.who == "tech1" and ack.why == text and ack.new == {"alarm": "collect-left_forearm"}
     r = client.post(f"{run_url}/alarms/prompt-right_forearm/acknowledge", data={"csrf": token})

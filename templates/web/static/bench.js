@@ -26,6 +26,21 @@
   // the back-forward cache is reloaded to be sure.
   window.addEventListener("pageshow", function (ev) { if (ev.persisted) window.location.reload(); });
 
+  // -- the lock screen: the station's runs kept current in place (a reload would lose a typed password) ----
+  var stationRuns = $("station-runs");
+  if (stationRuns) {
+    setInterval(function () {
+      fetch("/lock?swap=1", { credentials: "same-origin", cache: "no-store" })
+        .then(function (r) { return r.redirected ? null : r.text(); })
+        .then(function (html) {
+          if (html === null) { window.location.reload(); return; }  // unlocked elsewhere, or logged out
+          var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("station-runs");
+          var now = $("station-runs"); if (fresh && now) { now.replaceWith(fresh); initForms(fresh); }
+        })
+        .catch(function () { /* the server is down: the next look tries again */ });
+    }, 5000);
+  }
+
   var run = $("run");
   if (!run) return;
   var runId = run.dataset.run;
@@ -203,6 +218,10 @@
     lastUpdate = Date.now();
     if (lost) clearBanner();
     var d = JSON.parse(ev.data);
+    if (d.type === "lock") {  // the session locked (idle) or was unlocked: the screen draws itself again
+      if ((d.locked ? "1" : "0") !== run.dataset.locked) swap();
+      return;
+    }
     if (d.type === "snapshot") {
       if (d.trace) { traces = d.trace; charts(); }
       stim(d.stim); timers(d.timers || {});
