@@ -1,0 +1,108 @@
+"""Bench screens through a shift, in Debian's chromium: the idle lock of an open run screen while its own
+updates flow (the server's clock moved on, no sleeping), and an open-circuit alarm that leaves the other
+site's timer in view, asks for the faulted site's skin and keeps its chart with the stop mark. Each screen is
+photographed at 1280x800 and 800x1280 (folder printed by the ``shots`` fixture)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sweattest.record.audit import history
+from sweattest.record.skin_reactions import run_skin_reactions
+from tests.web.conftest import CHROMIUM, PASSWORD
+from tests.web.test_e2e_browser import (
+    BENCH,
+    TABLET,
+    Station,
+    keys,
+    log_in,
+    new_page,
+    photograph,
+    prepare_by_keyboard,
+    prompt_id,
+    wait_for,
+)
+
+pytest.importorskip("playwright.sync_api")
+pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is installed by .ci/setup-chromium")
+
+
+@pytest.fixture(scope="module")
+def station(tmp_path_factory):
+    s = Station(tmp_path_factory.mktemp("screens"))
+    yield s
+    s.stop()
+    s.store.close()
+
+
+def in_view(page, selector: str) -> bool:
+    """The element is wholly inside the window (not below the fold, not under the action bar)."""
+    box = page.query_selector(selector).bounding_box()
+    bar = page.query_selector("#actionbar").bounding_box()
+    height = page.viewport_size["height"]
+    return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= min(height, bar["y"])
+
+
+def test_an_open_run_screen_locks_while_its_updates_flow(station, browser, shots):
+    station.web.bench.pace = 60.0
+    base = station.url()
+    page = new_page(browser, BENCH)
+    log_in(page, base, "tech")
+    prepare_by_keyboard(page, base)
+    run_url = page.url
+    wait_for(page, lambda: prompt_id(page) is not None, 60)  # the collector waits: the screen is left alone
+    asked = page.inner_text("#actionbar #confirm")
+    station.clock.advance(15 * 60 + 1)  # the idle time passes on the server's clock; the stream keeps beating
+    wait_for(page, lambda: page.get_attribute("#run", "data-locked") == "1", 10)
+    card = page.inner_text("#lockcard")
+    assert page.url == run_url and "Screen locked" in card and asked in card
+    assert page.query_selector("#confirm") is None and page.query_selector("#step-form") is None
+    assert page.is_visible("#actionbar #stop") and page.is_visible("#rail")  # the stop and the run's state stay
+    assert page.evaluate("document.activeElement.id") == "unlock-password"
+    photograph(page, shots, "10-run-locked")
+    keys(page, "wrong password!")  # a wrong password: said on the run's screen, still locked
+    assert "Wrong password." in page.inner_text("#error") and page.get_attribute("#run", "data-locked") == "1"
+    keys(page, PASSWORD)
+    wait_for(page, lambda: page.get_attribute("#run", "data-locked") == "0" and prompt_id(page) is not None, 10)
+    assert page.url == run_url and page.inner_text("#actionbar #confirm") == asked
+    page.close()
+
+
+def test_an_open_circuit_alarm_keeps_the_other_site_in_view_and_asks_the_faulted_sites_skin(station, browser, shots):
+    station.web.bench.pace = 300.0
+    base = station.url()
+    page = new_page(browser, BENCH)
+    log_in(page, base, "tech")
+    prepare_by_keyboard(page, base, scenario="open_circuit")
+    run_id = page.url.rsplit("/", 1)[1]
+    while not page.query_selector(".alarm"):  # the left forearm's steps, until the right one's fault
+        wait_for(page, lambda: page.query_selector(".alarm") or page.query_selector("#actionbar #confirm"), 60)
+        if page.query_selector("#actionbar #confirm") and not page.query_selector(".alarm"):
+            page.focus("#actionbar #confirm")
+            keys(page, "")
+    wait_for(page, lambda: page.query_selector("#chart-right_forearm .stopline"), 5)
+    seq = page.get_attribute("#ack-primary", "form").rsplit("-", 1)[1]
+    # the faulted site's skin is asked first: the choice has the focus, not the acknowledgment
+    assert page.evaluate("document.activeElement.id") == f"ack-grade-{seq}-none"
+    for size in (BENCH, TABLET):
+        page.set_viewport_size(size)
+        assert in_view(page, "#rail-left_forearm"), size  # the other site's collection timer stays in view
+        assert "left" in page.inner_text("#rail-left_forearm .railtime")
+        assert in_view(page, ".alarm h2"), size
+    photograph(page, shots, "11-alarm-open-circuit")
+    page.focus("#ack-primary")
+    keys(page, "")  # no grade chosen: refused in words, nothing recorded
+    assert "right forearm: choose how its skin looks" in page.inner_text("#error")
+    page.check(f"#ack-grade-{seq}-erythema")
+    page.focus("#ack-primary")
+    keys(page, "")
+    wait_for(page, lambda: page.query_selector(f"#stopped-{seq}") is not None, 10)
+    assert "Acknowledged by Tess Tech (tech1)" in page.inner_text(f"#stopped-{seq}")
+    wait_for(page, lambda: page.query_selector(f"#stopped-{seq} .stopline") is not None, 5)  # the chart stays
+    photograph(page, shots, "12-alarm-acknowledged")
+    assert run_skin_reactions(station.store, run_id)["right_forearm"].grade == "erythema"
+    [ack] = [e for e in history(station.store, run_id) if e.what == "acknowledge_alarm"]
+    assert ack.new["skin"] == "erythema"
+    page.close()
