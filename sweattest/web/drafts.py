@@ -16,6 +16,7 @@ from sweattest.bench.order import Order, parse_order
 from sweattest.bench.proficiency import BLINDED_FAMILY, pt_order
 from sweattest.bench.service import eligibility_of
 from sweattest.core.errors import ValidationError
+from sweattest.core.fields import typed_date
 from sweattest.core.procedure.model import SITES
 from sweattest.core.protocol import list_protocols, load_protocol
 from sweattest.core.rules.eligibility import CONDITIONS, DEFAULT_LIMITS, Limits, Override
@@ -133,12 +134,14 @@ class CheckFailed(ValidationError):
 
 
 def identify(draft: Draft, mrn: str, dob: str) -> None:
-    """Both patient identifiers (wristband) must match the order. A mismatch, at the first visit or a later
-    one, fails the check (CheckFailed): an earlier pass does not count any more."""
+    """Both patient identifiers (wristband) must match the order. A date of birth not written YYYY-MM-DD is a
+    typing error to correct (nothing is cancelled); a mismatch of a well-formed identifier, at the first visit
+    or a later one, fails the check (CheckFailed): an earlier pass does not count any more."""
     patient = draft.order["patient"]
     if not mrn.strip() or not dob.strip():
         raise ValidationError("scan or type both identifiers from the wristband: MRN and date of birth")
-    if mrn.strip() != patient["mrn"] or dob.strip() != patient["dob"]:
+    born = typed_date(dob.strip(), "date of birth")
+    if mrn.strip() != patient["mrn"] or born != typed_date(str(patient["dob"]), "the order's date of birth"):
         draft.done.clear()
         raise CheckFailed("the wristband does not match the order: do NOT test. Check the patient's identity "
                           "and the request form with a colleague")
@@ -187,10 +190,7 @@ def choose_method(draft: Draft, method: str, sites: list[str], scenario: str | N
 
 
 def scan_lot(draft: Draft, lot: str, expires: str, today: date) -> None:
-    try:
-        expiry = date.fromisoformat(expires.strip())
-    except ValueError:
-        raise ValidationError(f"expiry {expires!r}: give the date on the pack as YYYY-MM-DD") from None
+    expiry = typed_date(expires.strip(), "expiry date on the pack")
     block = lot_block(lot, expiry, today)
     if block is not None:
         raise ValidationError(block.message)

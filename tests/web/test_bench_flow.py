@@ -66,6 +66,26 @@ def test_unknown_accession_and_wrong_wristband_stop_the_test(client, tech, web_a
     assert web_app.state.web.store.list_runs() == []
 
 
+@pytest.mark.parametrize("typed", ["01/06/2025", "1.6.2025", "20250601", "2025-6-1", "2025-02-30", "2025-06-01T00:00"])
+def test_a_malformed_date_of_birth_is_a_typing_error_to_correct_not_a_mismatch(client, tech, web_app, typed):
+    base = open_test(client, tech)
+    page = client.get(f"{base}/identify").text
+    assert 'placeholder="YYYY-MM-DD"' in page and "2024-03-15" in page  # the expected form is shown
+    r = step(client, tech, base, "identify", {"mrn": "MRN0012345", "dob": typed})
+    assert r.headers["location"] == f"{base}/identify"  # the same step again: nothing cancelled
+    page = client.get(r.headers["location"]).text
+    assert f"date of birth: &#39;{typed}&#39; is not a date" in page and "2024-03-15" in page
+    assert f'value="{typed}"' in page and "do NOT test" not in page  # what was typed stays to correct
+    r = step(client, tech, base, "identify", {"mrn": "MRN0012345", "dob": "2025-06-01"})
+    assert r.headers["location"] != "/bench/new"  # corrected: the test goes on
+    store = web_app.state.web.store
+    with store.engine.connect() as conn:
+        import sqlalchemy as sa
+
+        from sweattest.record.store import schema
+        assert conn.execute(sa.select(schema.audit).where(schema.audit.c.what == "cancel_test")).all() == []
+
+
 def test_a_wristband_mismatch_on_a_later_visit_cancels_the_earlier_pass(client, tech, web_app):
     import sqlalchemy as sa
 
