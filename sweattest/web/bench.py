@@ -107,7 +107,7 @@ class WebOperator:
             self.on_change()
             return self._answer
 
-    def confirm(self, prompt_id: int, value: str | None = None, *, by: str | None = None,
+    def confirm(self, prompt_id: int, value: str | pint.Quantity | None = None, *, by: str | None = None,
                 device_error: str | None = None, station: str | None = None,
                 skin: tuple[str, str] | None = None) -> None:
         """The tech's confirmation from the browser; a stale prompt (other tab, double click) is refused, and
@@ -125,14 +125,17 @@ class WebOperator:
                                       f"{by} cannot. Ask {self.name} to enter it, or to stop the run")
             answer: Any = None
             if prompt.kind == "read_volume":
-                answer = parse_quantity(value or "", "volume", f"volume read off the coil ({prompt.site})")
+                answer = parse_quantity("" if value is None else value, "volume",
+                                        f"volume read off the coil ({prompt.site})")
                 if answer.to("uL").magnitude <= 0:
-                    raise ValidationError(f"volume {value}: read the coil again; enter the volume above 0")
+                    shown = format_quantity(answer) if isinstance(value, pint.Quantity) else value
+                    raise ValidationError(f"volume {shown}: read the coil again; enter the volume above 0")
                 if self.protocol is not None:
                     check_plausible(self.protocol, answer)
             elif prompt.kind == "enter_reading":
                 assert prompt.dimension is not None
-                answer = (parse_quantity(value or "", prompt.dimension, prompt.label or prompt.dimension),
+                answer = (parse_quantity("" if value is None else value, prompt.dimension,
+                                         prompt.label or prompt.dimension),
                           by or self.name)
             elif prompt.kind == "device_completed":
                 answer = (device_error or "").strip() or None

@@ -21,7 +21,7 @@ from sweattest.record.runs import load_run
 from sweattest.record.users import AUTH_FAILED
 from sweattest.web.accounts import field_of
 from sweattest.web.context import web
-from sweattest.web.entry import device_unit, entry_message, qns_note, typed_value
+from sweattest.web.entry import device_unit, entry_message, qns_note, typed_quantity
 from sweattest.web.screens import alarms, live_data, screen
 
 log = logging.getLogger(__name__)
@@ -91,12 +91,12 @@ def confirm(request: Request, user, form) -> Response:
         return _back(request, run_id, why)
     typed = {k: str(form.get(k, "")) for k in ("amount", "device_error", "prompt", "grade", "note")}
     prompt = session.operator.prompt
-    unit = device_unit(prompt.kind, prompt.dimension) if prompt is not None else None
-    value = typed_value(str(form.get("amount", "")), unit[0]) if unit else None
     device_error = str(form.get("device_error", "")) if form.get("outcome") == "error" else None
     if form.get("outcome") == "error" and not (device_error or "").strip():
         return _back(request, run_id, "write the error the device showed", typed)
     try:
+        value = typed_quantity(typed["amount"], prompt.kind, prompt.dimension, _field_words(prompt)) \
+            if prompt is not None and int(form.get("prompt", "0") or 0) == prompt.id else None
         session.operator.confirm(int(form.get("prompt", "0") or 0), value, by=user.username,
                                  device_error=device_error, station=user.station,
                                  skin=(typed["grade"], typed["note"]))
@@ -106,6 +106,13 @@ def confirm(request: Request, user, form) -> Response:
                                 "operator": session.operator.name})
         return _back(request, run_id, entry_message(str(exc)), typed)
     return _back(request, run_id)
+
+
+def _field_words(prompt) -> str:
+    """The number field as the screen names it, with its site: said first in a refusal of what was typed."""
+    field = ("Volume on the coil" if prompt.kind == "read_volume" else
+             "Weight on the balance" if prompt.dimension == "mass" else "Chloride on the chloridometer")
+    return f"{field} ({prompt.site.replace('_', ' ')})" if prompt.site else field
 
 
 def emergency_stop(request: Request, user, form) -> Response:
