@@ -61,7 +61,7 @@ def entry_message(text: str) -> str:
     text = _EXPECTED.sub("", text)
     text = re.sub(r"\b(left|right)_(forearm|arm|thigh|leg)\b", r"\1 \2", text)
     text = re.sub(r"(\d) uL\b", r"\1 µL", text).replace(" uL ", " µL ")
-    if re.search(r"as (a|one) number|has no number|empty value", text):
+    if re.search(r"as (a|one) number|has no number|empty value", text) and "for example" not in text:
         text += "; type only the number the device shows, like 35.5 (the unit is beside the field)"
     return text
 
