@@ -3,6 +3,7 @@ people by name, quantities with their units and times in the lab's time zone."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,26 +18,51 @@ from sweattest.record.audit import history
 PERSON_KEYS = frozenset({"actor", "reviewer", "by", "who", "operator", "username"})
 
 
+#: Audit entries of a run that are not events, in words (others: their name with spaces).
+WORDS = {"create_run": "run created", "acknowledge_alarm": "alarm acknowledged", "skin_reaction": "skin checked",
+         "repeat_of": "declared a repeat", "confirm (refused)": "confirmation refused",
+         "sign performed": "signed as performed", "sign reviewed": "signed as reviewed"}
+
+
 def audit_rows(store, run_id: str, events, zone: ZoneInfo, names: dict[str, str]) -> list[dict[str, Any]]:
-    """One row per event and per amendment, oldest first: when (lab time), t (s), what, site, by whom,
-    accepted, and the details as ("name", "value") pairs."""
+    """One row per entry of the run's audit trail (``sweattest audit show``), oldest first: each stored event
+    with its data, each amendment with the values it changed, and every other entry (an alarm acknowledged, a
+    skin check, a refused confirmation, a signature, a delivery...) in words. A row: when (lab time), t (s),
+    what, site, by whom, accepted, and the details as ("name", "value") pairs."""
     rows = [{"at": e.at, "when": lab_time(e.at, zone), "seq": e.seq, "t": e.t, "what": _words(e.kind),
              "site": _words(e.site or ""), "by": person((e.data or {}).get("actor", ""), names),
              "accepted": e.accepted, "details": details(e.data or {}, zone, names, skip={"actor"})}
             for e in events]
+    # the entries that record an event are shown as the event (with its data): one per event
+    of_events = Counter((e.kind if e.accepted else f"{e.kind} (refused)", e.at) for e in events)
     for entry in history(store, run_id):
-        if entry.what != "amend":
+        if of_events[(entry.what, entry.at)] > 0:
+            of_events[(entry.what, entry.at)] -= 1
             continue
-        new = dict(entry.new or {})
-        version = new.pop("version", None)
-        changes = [(_words(k), f"{display(old_value, zone, names)} → {display(v, zone, names)}")
-                   for k, v in new.items() for old_value in [(entry.old or {}).get(k)]]
-        rows.append({"at": entry.at, "when": lab_time(entry.at, zone), "seq": "", "t": "",
-                     "what": f"amendment (version {version})" if version else "amendment", "site": "",
-                     "by": person(entry.who, names), "accepted": True,
-                     "details": [*changes, ("reason", entry.why or "")]})
+        rows.append(_amendment(entry, zone, names) if entry.what == "amend" else _entry(entry, zone, names))
     rows.sort(key=lambda r: r["at"])
     return rows
+
+
+def _amendment(entry, zone: ZoneInfo, names: dict[str, str]) -> dict[str, Any]:
+    new = dict(entry.new or {})
+    version = new.pop("version", None)
+    changes = [(_words(k), f"{display(old_value, zone, names)} → {display(v, zone, names)}")
+               for k, v in new.items() for old_value in [(entry.old or {}).get(k)]]
+    return {"at": entry.at, "when": lab_time(entry.at, zone), "seq": "", "t": "",
+            "what": f"amendment (version {version})" if version else "amendment", "site": "",
+            "by": person(entry.who, names), "accepted": True, "details": [*changes, ("reason", entry.why or "")]}
+
+
+def _entry(entry, zone: ZoneInfo, names: dict[str, str]) -> dict[str, Any]:
+    new = dict(entry.new) if isinstance(entry.new, dict) else ({"value": entry.new} if entry.new else {})
+    site = new.pop("site", None)
+    told = details(new, zone, names) + ([("why", entry.why)] if entry.why else [])
+    if isinstance(entry.old, dict) and entry.old:
+        told.append(("before", display(entry.old, zone, names)))
+    return {"at": entry.at, "when": lab_time(entry.at, zone), "seq": "", "t": "",
+            "what": WORDS.get(entry.what, _words(entry.what)), "site": _words(site or ""),
+            "by": person(entry.who, names), "accepted": not entry.what.endswith("(refused)"), "details": told}
 
 
 def person(username: str, names: dict[str, str]) -> str:

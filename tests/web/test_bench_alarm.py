@@ -51,3 +51,10 @@ def test_a_stuck_relay_alarms_until_the_tech_acknowledges_it(client, web_app):
     assert entry.who == "tech1" and entry.new["event"] == seq and entry.new["skin"] == "erythema"
     r = client.post(f"{run_url}/alarms/{seq}/acknowledge", data={"csrf": tech})
     assert r.url.path == f"/runs/{run_id}" and "already acknowledged by tech1" in r.text
+    # the QA audit trail shows every entry `sweattest audit show` shows, in words
+    entries = history(web_app.state.web.store, run_id)
+    detail = client.get(f"/qa/runs/{run_id}").text
+    table = detail.split('id="audit"', 1)[1].split("</table>", 1)[0]
+    assert table.count("<tr class=") == len(entries) >= 8
+    assert "alarm acknowledged" in table and "skin checked" in table and "confirmation refused" not in table
+    assert "Tess Tech (tech1)" in table and "erythema" in table and "acknowledge_alarm" not in table
