@@ -118,7 +118,7 @@ def _submit(ctx, draft: drafts.Draft, step: str, form, user) -> list:
         if not draft.earlier:
             draft.done.add("repeat")
     elif step == "repeat":
-        drafts.declare_repeat(draft, str(form.get("repeat_of", "")), str(form.get("reason", "")),
+        drafts.declare_repeat(draft, form.get("repeat_of"), str(form.get("reason", "")),
                               str(form.get("note", "")))
     elif step == "eligibility":
         reasons = {key.removeprefix("reason_"): str(form.get(key, "")) for key in form.keys()

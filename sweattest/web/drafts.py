@@ -113,17 +113,27 @@ def find_earlier(draft: Draft, store, simulated: bool) -> None:
         draft.done.add("repeat")
 
 
-def declare_repeat(draft: Draft, repeat_of: str, reason: str, note: str) -> None:
+#: The answer "not a repeat" of the repeat step (allowed only when the accession has no run yet).
+NOT_A_REPEAT = "none"
+
+
+def declare_repeat(draft: Draft, repeat_of: str | None, reason: str, note: str) -> None:
     """The tech's answer to "is this a repeat?": the earlier run and the reason, or (only when the accession
-    has no run yet) not a repeat."""
-    if not repeat_of.strip():
+    has no run yet) not a repeat (``NOT_A_REPEAT``). Nothing is chosen for the tech: no answer (None), or no
+    reason for a repeat, asks again."""
+    if not (repeat_of or "").strip():
         if draft.repeat_required:
             raise ValidationError("this accession has been tested already: pick the run this test repeats and the "
                                   "reason, or cancel and ask for a new order")
+        raise ValidationError("say whether this test repeats one of the earlier tests: pick its run, or "
+                              "\u201cNot a repeat\u201d")
+    if repeat_of == NOT_A_REPEAT and not draft.repeat_required:
         draft.repeat = None
     else:
         if repeat_of not in {e["run_id"] for e in draft.earlier}:
             raise ValidationError(f"run {repeat_of!r} is not one of this patient's runs listed here; pick one")
+        if not reason.strip():
+            raise ValidationError(f"reason for repeating run {repeat_of}: choose one from the list")
         draft.repeat = RepeatOf(repeat_of, reason, note).checked()
     draft.done.add("repeat")
 
