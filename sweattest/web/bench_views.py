@@ -11,6 +11,7 @@ from starlette.responses import RedirectResponse, Response
 from sweattest.core.errors import SweatTestError, ValidationError
 from sweattest.core.procedure.model import SITES
 from sweattest.core.rules.findings import Severity
+from sweattest.qa.workspace import patient_name
 from sweattest.record.proficiency import find_sample
 from sweattest.record.runs import load_run
 from sweattest.record.store.chain import append_audit
@@ -31,7 +32,12 @@ def bench_home(request: Request, user, form) -> Response:
     for run_id, session in list(ctx.bench.sessions.items()):
         if session.active:
             run, order = load_run(ctx.store, run_id)
-            active.append({"run_id": run_id, "accession": order["accession"], "state": run.state})
+            snap = session.view.snapshot()
+            active.append({"run_id": run_id, "accession": order["accession"], "state": run.state,
+                           "operator": order.get("operator", ""), "patient": patient_name(order),
+                           "mrn": (order.get("patient") or {}).get("mrn", ""),
+                           "step": (snap.get("screen") or "").replace("_", " "),
+                           "sites": [(s.site.replace("_", " "), s.state.replace("_", " ")) for s in run.sites]})
     return ctx.render(request, user, "bench_home.html", active=active)
 
 

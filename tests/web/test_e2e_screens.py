@@ -106,3 +106,26 @@ def test_an_open_circuit_alarm_keeps_the_other_site_in_view_and_asks_the_faulted
     [ack] = [e for e in history(station.store, run_id) if e.what == "acknowledge_alarm"]
     assert ack.new["skin"] == "erythema"
     page.close()
+
+
+def test_the_header_fits_one_line_at_1280_and_the_bench_home_says_who_and_whom(station, browser, shots):
+    base = station.url()
+    for role in ("reviewer", "admin"):  # the roles with the most links
+        page = new_page(browser, BENCH)
+        log_in(page, base, role)
+        page.goto(f"{base}/qa/runs")
+        tops = {round(a.bounding_box()["y"]) for a in page.query_selector_all("header nav a")}
+        assert len(tops) == 1 and page.query_selector("header.top").bounding_box()["height"] < 70, (role, tops)
+        assert page.evaluate("document.documentElement.scrollWidth") <= BENCH["width"]
+        page.screenshot(path=str(shots / f"13-qa-header-{role}-bench.png"))
+        page.close()
+    station.web.bench.pace = 60.0
+    page = new_page(browser, BENCH)
+    log_in(page, base, "tech")
+    prepare_by_keyboard(page, base)
+    run_id = page.url.rsplit("/", 1)[1]
+    page.goto(f"{base}/bench")
+    row = [r for r in page.query_selector_all("#active-runs tbody tr") if run_id in r.inner_text()][0].inner_text()
+    assert "Doe, Jane" in row and "MRN0012345" in row and "Tess Tech (tech1)" in row and "left forearm" in row
+    photograph(page, shots, "14-bench-home")
+    page.close()
