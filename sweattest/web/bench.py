@@ -266,10 +266,13 @@ class BenchSession:
         if not self.active:
             return
         utc = self.clock.utcnow()
-        timers = {site: timer_entry(t["remaining_s"], t["total_s"], utc, self._fmt)
+        prompt = self.operator.prompt
+        # a training run's clock moves only while the run waits on its own timers: while a prompt waits for the
+        # tech it stands still, and the screens say so (a real collection's time would run on)
+        training = {"training": True, "paused": prompt is not None} if self.clock.virtual else {}
+        timers = {site: timer_entry(t["remaining_s"], t["total_s"], utc, self._fmt) | training
                   for site, t in self.collection_left().items()}
         self.view.set_timers(timers)
-        prompt = self.operator.prompt
         if prompt is None:
             self._prompt_seen = None
         elif self._prompt_seen is None or self._prompt_seen[0] != prompt.id:

@@ -154,3 +154,20 @@ def test_a_timing_alarm_sounds_until_acknowledged_and_the_acknowledgement_is_rec
     assert ack.who == "tech1" and ack.why == text and ack.new == {"alarm": "collect-left_forearm"}
     r = client.post(f"{run_url}/alarms/prompt-right_forearm/acknowledge", data={"csrf": token})
     assert "this alarm has ended" in r.text
+
+
+def test_a_training_runs_timers_say_their_clock_waits_while_a_step_waits(client, web_app):
+    from tests.web.conftest import csrf_of
+
+    log_in(client, "tech")
+    token = csrf_of(client)
+    run_url = start_run(client, token)
+    prompt = wait_for_prompt(client, run_url, web_app, kind="apply_collector")
+    client.post(f"{run_url}/confirm", data={"csrf": token, "prompt": str(prompt.id), "outcome": "ok"})
+    wait_for_prompt(client, run_url, web_app, kind="check_skin")  # the left forearm collects meanwhile
+    session = web_app.state.web.bench.session(run_url.rsplit("/", 1)[1])
+    session.tick()
+    left = session.view.snapshot()["timers"]["left_forearm"]
+    assert left["training"] is True and left["paused"] is True
+    rail = client.get(run_url).text.split('id="rail-left_forearm"', 1)[1].split("</div>\n    </div>", 1)[0]
+    assert "PAUSED: the training clock waits for this step" in rail

@@ -161,9 +161,12 @@
     Object.keys(all).forEach(function (site) {
       var t = all[site], rail = $("rail-" + site); if (!rail) return;
       var box = rail.querySelector(".railtime");
-      box.innerHTML = '<span class="left"></span> left · ends <span class="ends"></span>';
+      box.innerHTML = '<span class="left"></span> left · ends <span class="ends"></span> <span class="clocknote"></span>';
       box.querySelector(".left").textContent = mmss(t.remaining_s);
       box.querySelector(".ends").textContent = t.ends_at;
+      box.querySelector(".clocknote").textContent = !t.training ? "" :
+        (t.paused ? "PAUSED: the training clock waits for this step" : "(training clock)");
+      rail.classList.toggle("paused", !!t.paused);
       rail.classList.toggle("over", t.remaining_s <= 0.5);
       if (t.remaining_s <= 0.5 && !chimed[site]) { chimed[site] = true; chime(); var cue = $("cue"); if (cue) cue.hidden = false; }
       if (t.remaining_s > 0.5) chimed[site] = false;
