@@ -399,12 +399,14 @@ class BenchManager:
     def session(self, run_id: str) -> BenchSession | None:
         return self.sessions.get(run_id)
 
-    def stop(self, run_id: str, by: str, station: str | None = None) -> None:
+    def stop(self, run_id: str, by: str, station: str | None = None, name: str | None = None) -> None:
+        """Stop the run's stimulation; ``by`` (the user name) is recorded as who did it, ``name`` (their full
+        name) is said in the reason."""
         session = self.sessions.get(run_id)
         if session is None or not session.active:
             raise ProcedureError(f"run {run_id} is not running at this station; nothing is stimulating")
         session.operator.acting = (by, station)  # the abort that follows is theirs
-        session.runner.request_stop(f"emergency stop by {by}")
+        session.runner.request_stop(f"emergency stop by {f'{name} ({by})' if name else by}")
 
     def close(self) -> None:
         self._closing.set()

@@ -119,7 +119,7 @@ def emergency_stop(request: Request, user, form) -> Response:
     ctx = web(request)
     run_id = request.path_params["run_id"]
     try:
-        ctx.bench.stop(run_id, user.username, user.station)
+        ctx.bench.stop(run_id, user.username, user.station, name=user.full_name)
     except SweatTestError as exc:
         return _back(request, run_id, str(exc))
     log.warning("run %s: emergency stop by %s", run_id, user.username)

@@ -213,7 +213,7 @@ def test_emergency_stop_aborts_the_stimulating_site_and_says_the_output_is_off(c
     r = client.post(f"{run_url}/stop", data={"csrf": tech}, follow_redirects=False)
     assert r.status_code == 303
     page = client.get(run_url).text
-    assert "STIMULATION STOPPED" in page and "emergency stop by tech1" in page and "Output is OFF" in page
+    assert "STIMULATION STOPPED" in page and "emergency stop by Tess Tech (tech1)" in page and "Output is OFF" in page
     session.thread.join(timeout=20)
     run, _ = load_run(web_app.state.web.store, run_id)
     assert [s.state for s in run.sites] == ["aborted", "aborted"]

@@ -71,7 +71,8 @@ def test_a_locked_run_screen_keeps_the_emergency_stop(client, web_app):
     assert 'data-locked="1"' in client.get(f"{run_url}?swap=1").text
     r = client.post(f"{run_url}/stop", data={"csrf": token})  # no password asked: a stop is never held back
     assert r.url.path == f"/runs/{run_id}" and 'data-locked="1"' in r.text
-    assert "STIMULATION STOPPED" in r.text and "emergency stop by tech1" in r.text and "Output is OFF" in r.text
+    assert "STIMULATION STOPPED" in r.text and "Output is OFF" in r.text
+    assert "emergency stop by Tess Tech (tech1)" in r.text  # who pressed it, by name
     session.thread.join(timeout=20)
     assert not session.active
 
