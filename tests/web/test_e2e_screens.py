@@ -52,10 +52,15 @@ def test_an_open_run_screen_locks_while_its_updates_flow(station, browser, shots
     log_in(page, base, "tech")
     prepare_by_keyboard(page, base)
     run_url = page.url
-    wait_for(page, lambda: prompt_id(page) is not None, 60)  # the collector waits: the screen is left alone
-    asked = page.inner_text("#actionbar #confirm")
+    page.wait_for_selector("#stim")  # the left forearm stimulates; nobody touches the screen from now on
     station.clock.advance(15 * 60 + 1)  # the idle time passes on the server's clock; the stream keeps beating
     wait_for(page, lambda: page.get_attribute("#run", "data-locked") == "1", 10)
+    assert page.is_visible("#chart") and page.is_visible("#actionbar #stop")  # the live stimulation stays
+    photograph(page, shots, "09-run-locked-stimulating")
+    # the stimulation ends and the next step comes while locked: the screen draws itself again (its own
+    # ?swap=1 request, not use) and stays locked; the step waiting is named, not offered
+    wait_for(page, lambda: "Collector applied" in page.inner_text("#lockcard"), 30)
+    asked = "Collector applied: start the timer"
     card = page.inner_text("#lockcard")
     assert page.url == run_url and "Screen locked" in card and asked in card
     assert page.query_selector("#confirm") is None and page.query_selector("#step-form") is None
