@@ -57,6 +57,14 @@ def test_an_open_run_screen_locks_while_its_updates_flow(station, browser, shots
     wait_for(page, lambda: page.get_attribute("#run", "data-locked") == "1", 10)
     assert page.is_visible("#chart") and page.is_visible("#actionbar #stop")  # the live stimulation stays
     photograph(page, shots, "09-run-locked-stimulating")
+    page.goto(f"{base}/bench")  # any other page: the lock screen, with the station's runs and their stop
+    page.wait_for_selector("h1:text('Screen locked')")
+    runs = page.inner_text("#station-runs")
+    assert run_url.rsplit("/", 1)[1] in runs and "Doe" not in runs  # no patient data
+    assert page.evaluate("document.activeElement.id") == "unlock-password"
+    photograph(page, shots, "08-lock-page")
+    page.goto(run_url)
+    wait_for(page, lambda: page.get_attribute("#run", "data-locked") == "1", 10)
     # the stimulation ends and the next step comes while locked: the screen draws itself again (its own
     # ?swap=1 request, not use) and stays locked; the step waiting is named, not offered
     wait_for(page, lambda: "Collector applied" in page.inner_text("#lockcard"), 30)
@@ -127,6 +135,19 @@ def test_the_header_fits_one_line_at_1280_and_the_bench_home_says_who_and_whom(s
     station.web.bench.pace = 60.0
     page = new_page(browser, BENCH)
     log_in(page, base, "tech")
+    page.goto(f"{base}/bench")
+    keys(page, "")
+    keys(page, "ST-2026-000123")  # tested already in this module: the repeat step comes
+    page.wait_for_selector("h1:text('Patient identity')")
+    keys(page, "MRN0012345", "2025-06-01")
+    page.wait_for_selector("h1:text('Earlier tests')")
+    for size in (BENCH, TABLET):  # the whole step, Continue included, on the screen without scrolling
+        page.set_viewport_size(size)
+        page.evaluate("window.scrollTo(0, 0)")
+        box = page.query_selector("button.primary").bounding_box()
+        assert box["y"] + box["height"] <= size["height"], (size, box)
+        page.screenshot(path=str(shots / f"15-repeat-step-{size['width']}.png"))
+    page.set_viewport_size(BENCH)
     prepare_by_keyboard(page, base)
     run_id = page.url.rsplit("/", 1)[1]
     page.goto(f"{base}/bench")
