@@ -3,7 +3,6 @@ people by name, quantities with their units and times in the lab's time zone."""
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -11,7 +10,6 @@ from zoneinfo import ZoneInfo
 from sweattest.core.errors import SweatTestError
 from sweattest.core.jsonable import from_jsonable
 from sweattest.core.units import format_quantity
-from sweattest.outputs.report.context import local_time
 from sweattest.record.audit import history
 
 #: Event data keys that name a user (shown with their full name).
@@ -29,19 +27,22 @@ def audit_rows(store, run_id: str, events, zone: ZoneInfo, names: dict[str, str]
     with its data, each amendment with the values it changed, and every other entry (an alarm acknowledged, a
     skin check, a refused confirmation, a signature, a delivery...) in words. A row: when (lab time), t (s),
     what, site, by whom, accepted, and the details as ("name", "value") pairs."""
-    rows = [{"at": e.at, "when": lab_time(e.at, zone), "seq": e.seq, "t": e.t, "what": _words(e.kind),
-             "site": _words(e.site or ""), "by": person((e.data or {}).get("actor", ""), names),
-             "accepted": e.accepted, "details": details(e.data or {}, zone, names, skip={"actor"})}
-            for e in events]
-    # the entries that record an event are shown as the event (with its data): one per event
-    of_events = Counter((e.kind if e.accepted else f"{e.kind} (refused)", e.at) for e in events)
+    rows = {id(e): {"at": e.at, "when": lab_time(e.at, zone), "seq": e.seq, "t": e.t, "what": _words(e.kind),
+                    "site": _words(e.site or ""), "by": person((e.data or {}).get("actor", ""), names),
+                    "accepted": e.accepted, "details": details(e.data or {}, zone, names, skip={"actor"})}
+            for e in events}
+    # the entries that record an event are shown as the event (with its data), in the chain's order
+    of_events: dict[tuple[str, Any], list] = {}
+    for e in events:
+        of_events.setdefault((e.kind if e.accepted else f"{e.kind} (refused)", e.at), []).append(id(e))
+    out = []
     for entry in history(store, run_id):
-        if of_events[(entry.what, entry.at)] > 0:
-            of_events[(entry.what, entry.at)] -= 1
-            continue
-        rows.append(_amendment(entry, zone, names) if entry.what == "amend" else _entry(entry, zone, names))
-    rows.sort(key=lambda r: r["at"])
-    return rows
+        same = of_events.get((entry.what, entry.at))
+        if same:
+            out.append(rows.pop(same.pop(0)))
+        else:
+            out.append(_amendment(entry, zone, names) if entry.what == "amend" else _entry(entry, zone, names))
+    return out + sorted(rows.values(), key=lambda r: r["at"])  # an event without its entry: never, but shown
 
 
 def _amendment(entry, zone: ZoneInfo, names: dict[str, str]) -> dict[str, Any]:
@@ -57,7 +58,8 @@ def _amendment(entry, zone: ZoneInfo, names: dict[str, str]) -> dict[str, Any]:
 def _entry(entry, zone: ZoneInfo, names: dict[str, str]) -> dict[str, Any]:
     new = dict(entry.new) if isinstance(entry.new, dict) else ({"value": entry.new} if entry.new else {})
     site = new.pop("site", None)
-    told = details(new, zone, names) + ([("why", entry.why)] if entry.why else [])
+    told = details({k: v for k, v in new.items() if v not in ("", None)}, zone, names)
+    told += [("why", entry.why)] if entry.why else []
     if isinstance(entry.old, dict) and entry.old:
         told.append(("before", display(entry.old, zone, names)))
     return {"at": entry.at, "when": lab_time(entry.at, zone), "seq": "", "t": "",
@@ -94,7 +96,7 @@ def display(value: Any, zone: ZoneInfo, names: dict[str, str]) -> str:
     if isinstance(value, list | tuple):
         return ", ".join(display(v, zone, names) for v in value)
     if isinstance(value, str) and _is_time(value):
-        return local_time(value, zone)
+        return lab_time(value, zone)
     return str(value)
 
 

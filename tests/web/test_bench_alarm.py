@@ -58,3 +58,4 @@ def test_a_stuck_relay_alarms_until_the_tech_acknowledges_it(client, web_app):
     assert table.count("<tr class=") == len(entries) >= 8
     assert "alarm acknowledged" in table and "skin checked" in table and "confirmation refused" not in table
     assert "Tess Tech (tech1)" in table and "erythema" in table and "acknowledge_alarm" not in table
+    assert table.index("run created") < table.index("check ready") < table.index("alarm acknowledged")  # chain order

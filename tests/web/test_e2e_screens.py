@@ -118,6 +118,11 @@ def test_an_open_circuit_alarm_keeps_the_other_site_in_view_and_asks_the_faulted
     assert run_skin_reactions(station.store, run_id)["right_forearm"].grade == "erythema"
     [ack] = [e for e in history(station.store, run_id) if e.what == "acknowledge_alarm"]
     assert ack.new["skin"] == "erythema"
+    page.goto(f"{base}/qa/runs/{run_id}")  # the run's audit trail: what `sweattest audit show` shows, in words
+    audit = page.inner_text("#audit")
+    assert "alarm acknowledged" in audit and "skin checked" in audit and "erythema" in audit
+    assert len(page.query_selector_all("#audit tbody tr")) == len(history(station.store, run_id))
+    page.screenshot(path=str(shots / "16-qa-audit-trail-bench.png"), full_page=True)
     page.close()
 
 
