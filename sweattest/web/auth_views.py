@@ -67,8 +67,10 @@ async def lock(request: Request) -> Response:
     if session is None:
         return RedirectResponse("/login", status_code=303)
     if request.method == "GET":
-        if not session.locked:
-            return RedirectResponse("/", status_code=303)
+        if not await run_in_threadpool(sessions.locked_now, ctx, session):  # not idle after all: back to the page
+            back = str(request.query_params.get("from", ""))
+            local = back.startswith("/") and not back.startswith("//") and "\\" not in back
+            return RedirectResponse(back if local else "/", status_code=303)
         return ctx.render(request, user, "lock.html", runs=await run_in_threadpool(station_runs, ctx))
     form = await request.form()
     back = _run_screen(str(form.get("next", "")))

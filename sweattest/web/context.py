@@ -44,6 +44,7 @@ class WebContext:
         ctx.setdefault("notices", request.scope.get("session", {}).pop("login_warnings", []))
         ctx.setdefault("person", self._people())
         ctx.setdefault("when", lambda at: lab_time(at, self.config.zone))
+        ctx.setdefault("idle_s", int(self.config.access.idle_lock.total_seconds()))
         html = self.env.get_template(name).render(user=user, csrf=csrf_token(request), simulate=self.simulate,
                                                   **ctx)
         return HTMLResponse(html, status_code=status_code)

@@ -160,3 +160,24 @@ def test_the_header_fits_one_line_at_1280_and_the_bench_home_says_who_and_whom(s
     assert "Doe, Jane" in row and "MRN0012345" in row and "Tess Tech (tech1)" in row and "left forearm" in row
     photograph(page, shots, "14-bench-home")
     page.close()
+
+
+def test_a_page_left_alone_gives_way_to_the_lock_screen(station, browser, shots):
+    from dataclasses import replace
+    from datetime import timedelta
+
+    config = station.web.config
+    station.web.config = replace(config, access=replace(config.access, idle_lock=timedelta(seconds=2)))
+    try:
+        page = new_page(browser, BENCH)
+        log_in(page, station.url(), "tech")
+        page.goto(f"{station.url()}/bench")
+        station.clock.advance(3)  # idle on the server's clock; the page notices after the idle time
+        wait_for(page, lambda: page.query_selector("h1") and "Screen locked" in page.inner_text("h1"), 15)
+        assert "/lock" in page.url
+        wait_for(page, lambda: page.evaluate("document.activeElement.id") == "unlock-password", 5)
+        keys(page, PASSWORD)
+        wait_for(page, lambda: "/bench" in page.url, 10)
+        page.close()
+    finally:
+        station.web.config = config

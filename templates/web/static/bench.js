@@ -26,6 +26,22 @@
   // the back-forward cache is reloaded to be sure.
   window.addEventListener("pageshow", function (ev) { if (ev.persisted) window.location.reload(); });
 
+  // -- the idle lock of a page that does not keep itself current (a run's screen is told by its updates):
+  // after the lab's idle time without a key, a touch or a click the page gives way to the lock screen, which
+  // the server grants only if the session has really been idle (else it sends the page back)
+  var idle = +(document.body.dataset.idle || 0);
+  if (idle > 0 && !$("run") && !$("unlock-form")) {
+    var idleTimer = null;
+    var rearm = function () {
+      if (idleTimer) clearTimeout(idleTimer);
+      idleTimer = setTimeout(function () {
+        window.location.assign("/lock?from=" + encodeURIComponent(window.location.pathname));
+      }, (idle + 1) * 1000);
+    };
+    ["keydown", "pointerdown", "input"].forEach(function (k) { window.addEventListener(k, rearm, { capture: true }); });
+    rearm();
+  }
+
   // -- the lock screen: the station's runs kept current in place (a reload would lose a typed password) ----
   var stationRuns = $("station-runs");
   if (stationRuns) {
