@@ -108,7 +108,14 @@ def test_an_open_circuit_alarm_keeps_the_other_site_in_view_and_asks_the_faulted
     page.focus("#ack-primary")
     keys(page, "")  # no grade chosen: refused in words, nothing recorded
     assert "right forearm: choose how its skin looks" in page.inner_text("#error")
+    station.clock.advance(15 * 60 + 1)  # nobody at the screen: it locks with the alarm up
+    wait_for(page, lambda: page.get_attribute("#run", "data-locked") == "1", 10)
+    assert page.is_visible(".alarm h2") and page.evaluate("window.sweattestAlarmSounding === true")
+    assert page.is_visible(f"#ack-password-{seq}") and page.is_visible("#actionbar #stop")
+    assert in_view(page, "#rail-left_forearm")
+    photograph(page, shots, "11b-alarm-on-a-locked-screen")
     page.check(f"#ack-grade-{seq}-erythema")
+    page.fill(f"#ack-password-{seq}", PASSWORD)  # the acknowledgment is signed: the password with it
     page.focus("#ack-primary")
     keys(page, "")
     wait_for(page, lambda: page.query_selector(f"#stopped-{seq}") is not None, 10)
