@@ -157,7 +157,7 @@ def simulators():
 #: one worker, first, as one unit (one chromium, never two side by side), while the other workers take the other
 #: modules, a module at a time (their module fixtures made once).
 BROWSER_MODULES = frozenset({"tests/web/test_accessibility.py", "tests/web/test_e2e_browser.py",
-                             "tests/web/test_e2e_instruments.py"})
+                             "tests/web/test_e2e_instruments.py", "tests/web/test_e2e_screens.py"})
 BROWSER_SCOPE = "browser"
 
 

@@ -145,3 +145,36 @@ def test_any_text_is_either_a_finite_quantity_or_a_unit_error(text):
     except UnitError:
         return
     assert math.isfinite(q.to("uL").magnitude)
+
+
+@pytest.mark.parametrize("typed, unit, kind, expected", [
+    ("40", "uL", "volume", 40), ("40 µL", "uL", "volume", 40), ("40µL", "uL", "volume", 40),
+    ("40 uL", "uL", "volume", 40), ("0.040 mL", "uL", "volume", 40), (" 35.5 ", "uL", "volume", 35.5),
+    ("0.1523 g", "mg", "mass", 152.3), ("152.3 mg", "mg", "mass", 152.3), ("45 mmol/l", "mmol/L", "concentration", 45),
+])
+def test_a_persons_entry_with_a_unit_that_fits_the_field_is_read_in_the_fields_unit(typed, unit, kind, expected):
+    from sweattest.core.units import parse_entry
+
+    q = parse_entry(typed, unit, kind, "field")
+    assert q.units == Q_(1, unit).units and q.magnitude == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("typed, said", [
+    ("9**9**9", "“9**9**9” is not a number (only digits and one decimal point: no arithmetic, no exponent)"),
+    ("1e3", "“1e3” is written with an exponent (it would mean 1000 µL)"),
+    ("1e999", "“1e999” is not a number"),
+    ("40 mg", "“40 mg” is a mass, not a volume"),
+    ("40 µL uL", "“40 µL uL” is not one number with its unit"),
+    ("40 xyz", "“40 xyz”: “xyz” is not a unit"),
+    ("35,5", "“35,5”: use a decimal point (35.5), not a comma"),
+    ("NaN", "“NaN” is not a number"),
+    ("", "nothing typed"),
+    ("µL", "“µL” has no number"),
+])
+def test_a_persons_wrong_entry_is_quoted_as_typed_with_an_example_in_the_fields_unit(typed, said):
+    from sweattest.core.units import parse_entry
+
+    with pytest.raises(UnitError) as err:
+        parse_entry(typed, "uL", "volume", "Volume on the coil")
+    assert str(err.value).startswith(f"Volume on the coil: {said}")
+    assert str(err.value).endswith("type the number the device shows, for example 35.5 µL")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -33,14 +34,30 @@ def field(doc: dict[str, Any], key: str, where: str, kind: type | tuple[type, ..
     return value
 
 
+#: The one way a date is written, typed or in a file: year, month, day (ISO 8601 calendar date).
+DATE_FORM = "YYYY-MM-DD"
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def typed_date(text: str, what: str) -> date:
+    """A date written YYYY-MM-DD (exactly: no other ISO form, no day-first or month-first form, no time), and a
+    day of the calendar. Else a ValidationError quoting exactly what was given, with an example: a typing error
+    to correct, never read as some other date."""
+    if not _DATE.fullmatch(text):
+        raise ValidationError(f"{what}: {text!r} is not a date; write it as {DATE_FORM}, for example "
+                              "2024-03-15 for 15 March 2024")
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValidationError(f"{what}: {text!r} is not a date; there is no such day in the calendar. Write it "
+                              f"as {DATE_FORM}, for example 2024-03-15 for 15 March 2024") from None
+
+
 def date_field(doc: dict[str, Any], key: str, where: str, *, required: bool = True) -> date | None:
     text = field(doc, key, where, str, required=required)
     if text is None:
         return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ValidationError(f"{where}.{key}: {text!r} is not a date; write it as YYYY-MM-DD") from None
+    return typed_date(text, f"{where}.{key}")
 
 
 def number_field(doc: dict[str, Any], key: str, where: str, *, required: bool = True,

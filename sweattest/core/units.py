@@ -228,6 +228,53 @@ def _unit(unit: str) -> pint.Unit:
     return ureg.Unit(unit)
 
 
+#: A number read off a device's display and typed by a person: digits, at most one decimal point, a sign.
+_DISPLAYED = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
+#: What a display shows, for the examples of a person's entry (in the field's unit).
+_SHOWN = {"volume": 35.5, "mass": 75.2, "concentration": 45}
+
+
+def parse_entry(text: str, unit: str, kind: str, what: str) -> pint.Quantity:
+    """A value a person typed into a field printed with ``unit`` (the unit the device shows): a number as the
+    display shows it, optionally followed by a unit of the same ``kind`` (``40 µL``, ``0.040 mL``, ``40µL``),
+    returned in ``unit``. No exponent, no arithmetic, no comma: a refusal quotes exactly what was typed and
+    gives an example in the field's unit; the number still goes through ``NUMBER`` (never evaluated)."""
+    t = text.strip()
+    shown = f"\u201c{t if len(t) <= MAX_TEXT else t[:MAX_TEXT] + '...'}\u201d"
+    field_unit = _litre(f"{parse_unit(unit, what):~P}")
+    example = f"type the number the device shows, for example {_SHOWN.get(kind, 1)} {field_unit}"
+    if not t:
+        raise UnitError(f"{what}: nothing typed; {example}")
+    if _NOT_FINITE.match(t):
+        raise UnitError(f"{what}: {shown} is not a number; {example}")
+    m = _QUANTITY.fullmatch(t) if len(t) <= MAX_TEXT else None
+    if m is None:
+        raise UnitError(f"{what}: {shown} is not one number with its unit; {example}")
+    number, unit_text = m.group("number"), m.group("unit")
+    if not number:
+        raise UnitError(f"{what}: {shown} has no number; {example}")
+    if "," in number:
+        fixed = number.replace(",", ".", 1) if number.count(",") == 1 else number.replace(",", "")
+        raise UnitError(f"{what}: {shown}: use a decimal point ({fixed}), not a comma; {example}")
+    if not _DISPLAYED.fullmatch(number):
+        written = (f"is written with an exponent (it would mean {float(number):g} {field_unit})"
+                   if NUMBER.fullmatch(number) and _finite_magnitude(float(number))
+                   else "is not a number (only digits and one decimal point: no arithmetic, no exponent)")
+        raise UnitError(f"{what}: {shown} {written}; {example}")
+    magnitude = parse_number(number, what)
+    if not unit_text:
+        return Q_(magnitude, parse_unit(unit, what))
+    try:
+        typed_unit = parse_unit(unit_text, what)
+    except UnitError:
+        raise UnitError(f"{what}: {shown}: \u201c{unit_text}\u201d is not a unit; {example}") from None
+    if typed_unit.dimensionality != dimensionality(kind):
+        other = next((k for k in _SHOWN if dimensionality(k) == typed_unit.dimensionality), None)
+        raise UnitError(f"{what}: {shown} is {f'a {other}, ' if other else ''}not a {kind}; {example}")
+    value = Q_(magnitude, typed_unit).to(unit).magnitude
+    return Q_(float(f"{value:.12g}") if typed_unit != parse_unit(unit, what) else magnitude, parse_unit(unit, what))
+
+
 def _example(kind: str) -> str:
     return {"current": "1.5 mA", "time": "5 min", "mass": "75 mg", "volume": "15 uL",
             "concentration": "45 mmol/L", "area": "5.3 cm**2", "voltage": "25 V",

@@ -13,7 +13,9 @@ from datetime import datetime
 from typing import Any
 
 from sweattest.core.errors import ValidationError
+from sweattest.core.rules.skin import SkinCheck, skin_check
 from sweattest.record.audit import history
+from sweattest.record.skin_reactions import insert_skin_reaction
 from sweattest.record.store.chain import append_audit
 
 ACKNOWLEDGE = "acknowledge_alarm"
@@ -72,9 +74,17 @@ def stopped_sites(store, run_id: str) -> dict[int, Any]:
     return out
 
 
-def acknowledge(store, run_id: str, seq: int, who: str, at: datetime) -> InducerAlarm:
+def stimulated_sites(store, run_id: str) -> set[str]:
+    """The sites of the run whose stimulation started (their skin must be checked, whatever happened next)."""
+    return {e.site for e in store.events(run_id) if e.kind == "start_stimulation" and e.accepted and e.site}
+
+
+def acknowledge(store, run_id: str, seq: int, who: str, at: datetime,
+                skin: SkinCheck | tuple[str, str] | None = None) -> InducerAlarm:
     """Record that ``who`` acknowledged the alarm of event ``seq`` at ``at`` (an inducer alarm, or a
-    stimulation stopped); a second acknowledgement of the same alarm is refused."""
+    stimulation stopped); a second acknowledgement of the same alarm is refused. When the alarm's site was
+    stimulated, ``skin`` is the grade (and note) of its skin, checked as the electrodes came off: recorded as the
+    site's skin reaction in the same transaction, and required (nothing is written without it)."""
     alarm = next((a for a in inducer_alarms(store, run_id) if a.seq == seq), None)
     why = "inducer not confirmed safe: switched off at its power switch, electrodes removed"
     if alarm is None and (stopped := stopped_sites(store, run_id).get(seq)) is not None:
@@ -87,9 +97,19 @@ def acknowledge(store, run_id: str, seq: int, who: str, at: datetime) -> Inducer
     if alarm.acknowledged:
         raise ValidationError(f"this alarm was already acknowledged by {alarm.acknowledged_by}; the screen now "
                               "shows it as acknowledged")
+    checked = None
+    if alarm.site is not None and alarm.site in stimulated_sites(store, run_id):
+        where = alarm.site.replace("_", " ")
+        if skin is None or not str(skin[0] if isinstance(skin, tuple) else skin.grade).strip():
+            raise ValidationError(f"{where}: choose how its skin looks where the electrodes were (no reaction, "
+                                  "redness, blister or burn), then acknowledge; the alarm is not acknowledged yet")
+        grade, note = (skin.grade, skin.note) if isinstance(skin, SkinCheck) else skin
+        checked = skin_check(grade, note, where)
     with store.writing() as conn:
+        if checked is not None:
+            insert_skin_reaction(conn, run_id, alarm.site, checked, who=who, at=at)
         append_audit(conn, run_id=run_id, who=who, what=ACKNOWLEDGE, at=at, why=why,
-                     new={"event": seq, "site": alarm.site})
+                     new={"event": seq, "site": alarm.site} | ({"skin": checked.grade} if checked else {}))
     return InducerAlarm(alarm.seq, alarm.site, alarm.reason, alarm.output_off, alarm.at, who, at)
 
 

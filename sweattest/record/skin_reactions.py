@@ -40,13 +40,19 @@ def record_skin_reaction(store, run_id: str, site: str, check: SkinCheck | tuple
     checked = skin_check(grade, note, f"run {run_id}, {site.replace('_', ' ')}")
     if store.get_run(run_id) is None:
         raise ValidationError(f"run {run_id}: no such run; check the run id")
-    row = {"run_id": run_id, "site": site, "grade": checked.grade, "note": checked.note, "who": who, "at": at}
     with store.writing() as conn:
-        new_id = conn.execute(schema.skin_reactions.insert().values(**row)).inserted_primary_key[0]
-        append_audit(conn, run_id=run_id, who=who, what="skin_reaction", at=at,
-                     why="adverse event" if checked.adverse else None,
-                     new={"site": site, "grade": checked.grade, "note": checked.note},
-                     rows=[range_item(conn, "skin_reactions", new_id, new_id)])
+        return insert_skin_reaction(conn, run_id, site, checked, who=who, at=at)
+
+
+def insert_skin_reaction(conn: sa.Connection, run_id: str, site: str, checked: SkinCheck, *, who: str,
+                         at: datetime) -> SkinReaction:
+    """Write one checked skin reaction and its audit entry in the caller's transaction."""
+    row = {"run_id": run_id, "site": site, "grade": checked.grade, "note": checked.note, "who": who, "at": at}
+    new_id = conn.execute(schema.skin_reactions.insert().values(**row)).inserted_primary_key[0]
+    append_audit(conn, run_id=run_id, who=who, what="skin_reaction", at=at,
+                 why="adverse event" if checked.adverse else None,
+                 new={"site": site, "grade": checked.grade, "note": checked.note},
+                 rows=[range_item(conn, "skin_reactions", new_id, new_id)])
     return SkinReaction(**row)
 
 

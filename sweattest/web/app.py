@@ -78,6 +78,9 @@ ROUTES: tuple[tuple[str, tuple[str, ...], tuple[str, ...], Any], ...] = (
 #: Requests a page makes by itself: allowed on a locked screen (a live run stays visible), and not counted as
 #: the person's activity (they would keep the screen from ever locking).
 PASSIVE = frozenset({"/runs/{run_id}/live", "/runs/{run_id}/events"})
+#: What a locked screen may still do without the password: see the run's screen (drawn locked: its state,
+#: alarms and the emergency stop) and stop a stimulation; an alarm is acknowledged with the password.
+WHEN_LOCKED = frozenset({"/runs/{run_id}", "/runs/{run_id}/stop", "/runs/{run_id}/alarms/{seq}/acknowledge"})
 
 
 def create_app(store, clock: Clock, accounts: Accounts, *, simulate: bool = False, pace: float | None = 30.0,
@@ -95,8 +98,8 @@ def create_app(store, clock: Clock, accounts: Accounts, *, simulate: bool = Fals
                          order_book=order_book if order_book is not None else (TRAINING_ORDERS if simulate else {}),
                          scenarios=TRAINING_SCENARIOS if simulate else {},
                          live_heartbeat_s=live_heartbeat_s, live_stream_s=live_stream_s)
-    routes = [Route(path, guard(roles, view, passive=path in PASSIVE), methods=list(methods))
-              for path, methods, roles, view in ROUTES]
+    routes = [Route(path, guard(roles, view, passive=path in PASSIVE, when_locked=path in WHEN_LOCKED),
+                    methods=list(methods)) for path, methods, roles, view in ROUTES]
     routes += [Route("/login", auth_views.login, methods=["GET", "POST"]),
                Route("/lock", auth_views.lock, methods=["GET", "POST"]),
                Mount("/static", StaticFiles(directory=str(data_dir("templates") / "web" / "static")),

@@ -67,18 +67,31 @@ async def lock(request: Request) -> Response:
     if session is None:
         return RedirectResponse("/login", status_code=303)
     if request.method == "GET":
-        if not session.locked:
-            return RedirectResponse("/", status_code=303)
+        if not await run_in_threadpool(sessions.locked_now, ctx, session):  # not idle after all: back to the page
+            back = str(request.query_params.get("from", ""))
+            local = back.startswith("/") and not back.startswith("//") and "\\" not in back
+            return RedirectResponse(back if local else "/", status_code=303)
         return ctx.render(request, user, "lock.html", runs=await run_in_threadpool(station_runs, ctx))
     form = await request.form()
+    back = _run_screen(str(form.get("next", "")))
     if not csrf_ok(request, form):
-        return RedirectResponse("/lock", status_code=303)
+        return RedirectResponse(back or "/lock", status_code=303)
     try:
         await run_in_threadpool(ctx.accounts.users.authenticate, ctx.store, user.username,
                                 str(form.get("password", "")), policy=ctx.config.access, where="unlock")
     except AuthError as exc:
         message = "Wrong password." if str(exc) == AUTH_FAILED else str(exc)
+        if back:  # unlocking from a run's screen: that screen again, still locked, with what happened
+            request.session["flash"] = {"run": back.rsplit("/", 1)[1], "error": message}
+            return RedirectResponse(back, status_code=303)
         return ctx.render(request, user, "lock.html", status_code=401, error=message,
                           runs=await run_in_threadpool(station_runs, ctx))
-    await run_in_threadpool(web_sessions.set_locked, ctx.store, session, False, "password given again")
-    return RedirectResponse("/", status_code=303)
+    if await run_in_threadpool(sessions.locked_now, ctx, session):
+        await run_in_threadpool(web_sessions.set_locked, ctx.store, session, False, "password given again")
+    return RedirectResponse(back or "/", status_code=303)
+
+
+def _run_screen(path: str) -> str | None:
+    """``path`` if it is a run's screen of this site (where an unlock from a run's screen returns), else None."""
+    parts = path.split("/")
+    return path if len(parts) == 3 and parts[:2] == ["", "runs"] and parts[2].replace("-", "").isalnum() else None

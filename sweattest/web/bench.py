@@ -107,7 +107,7 @@ class WebOperator:
             self.on_change()
             return self._answer
 
-    def confirm(self, prompt_id: int, value: str | None = None, *, by: str | None = None,
+    def confirm(self, prompt_id: int, value: str | pint.Quantity | None = None, *, by: str | None = None,
                 device_error: str | None = None, station: str | None = None,
                 skin: tuple[str, str] | None = None) -> None:
         """The tech's confirmation from the browser; a stale prompt (other tab, double click) is refused, and
@@ -125,14 +125,17 @@ class WebOperator:
                                       f"{by} cannot. Ask {self.name} to enter it, or to stop the run")
             answer: Any = None
             if prompt.kind == "read_volume":
-                answer = parse_quantity(value or "", "volume", f"volume read off the coil ({prompt.site})")
+                answer = parse_quantity("" if value is None else value, "volume",
+                                        f"volume read off the coil ({prompt.site})")
                 if answer.to("uL").magnitude <= 0:
-                    raise ValidationError(f"volume {value}: read the coil again; enter the volume above 0")
+                    shown = format_quantity(answer) if isinstance(value, pint.Quantity) else value
+                    raise ValidationError(f"volume {shown}: read the coil again; enter the volume above 0")
                 if self.protocol is not None:
                     check_plausible(self.protocol, answer)
             elif prompt.kind == "enter_reading":
                 assert prompt.dimension is not None
-                answer = (parse_quantity(value or "", prompt.dimension, prompt.label or prompt.dimension),
+                answer = (parse_quantity("" if value is None else value, prompt.dimension,
+                                         prompt.label or prompt.dimension),
                           by or self.name)
             elif prompt.kind == "device_completed":
                 answer = (device_error or "").strip() or None
@@ -263,10 +266,13 @@ class BenchSession:
         if not self.active:
             return
         utc = self.clock.utcnow()
-        timers = {site: timer_entry(t["remaining_s"], t["total_s"], utc, self._fmt)
+        prompt = self.operator.prompt
+        # a training run's clock moves only while the run waits on its own timers: while a prompt waits for the
+        # tech it stands still, and the screens say so (a real collection's time would run on)
+        training = {"training": True, "paused": prompt is not None} if self.clock.virtual else {}
+        timers = {site: timer_entry(t["remaining_s"], t["total_s"], utc, self._fmt) | training
                   for site, t in self.collection_left().items()}
         self.view.set_timers(timers)
-        prompt = self.operator.prompt
         if prompt is None:
             self._prompt_seen = None
         elif self._prompt_seen is None or self._prompt_seen[0] != prompt.id:
@@ -393,12 +399,14 @@ class BenchManager:
     def session(self, run_id: str) -> BenchSession | None:
         return self.sessions.get(run_id)
 
-    def stop(self, run_id: str, by: str, station: str | None = None) -> None:
+    def stop(self, run_id: str, by: str, station: str | None = None, name: str | None = None) -> None:
+        """Stop the run's stimulation; ``by`` (the user name) is recorded as who did it, ``name`` (their full
+        name) is said in the reason."""
         session = self.sessions.get(run_id)
         if session is None or not session.active:
             raise ProcedureError(f"run {run_id} is not running at this station; nothing is stimulating")
         session.operator.acting = (by, station)  # the abort that follows is theirs
-        session.runner.request_stop(f"emergency stop by {by}")
+        session.runner.request_stop(f"emergency stop by {f'{name} ({by})' if name else by}")
 
     def close(self) -> None:
         self._closing.set()

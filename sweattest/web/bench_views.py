@@ -12,6 +12,7 @@ from sweattest.bench.service import tell_lis_not_eligible
 from sweattest.core.errors import SweatTestError, ValidationError
 from sweattest.core.procedure.model import SITES
 from sweattest.core.rules.findings import Severity
+from sweattest.qa.workspace import patient_name
 from sweattest.record.proficiency import find_sample
 from sweattest.record.runs import load_run
 from sweattest.record.store.chain import append_audit
@@ -32,7 +33,12 @@ def bench_home(request: Request, user, form) -> Response:
     for run_id, session in list(ctx.bench.sessions.items()):
         if session.active:
             run, order = load_run(ctx.store, run_id)
-            active.append({"run_id": run_id, "accession": order["accession"], "state": run.state})
+            snap = session.view.snapshot()
+            active.append({"run_id": run_id, "accession": order["accession"], "state": run.state,
+                           "operator": order.get("operator", ""), "patient": patient_name(order),
+                           "mrn": (order.get("patient") or {}).get("mrn", ""),
+                           "step": (snap.get("screen") or "").replace("_", " "),
+                           "sites": [(s.site.replace("_", " "), s.state.replace("_", " ")) for s in run.sites]})
     return ctx.render(request, user, "bench_home.html", active=active)
 
 
@@ -125,7 +131,7 @@ def _submit(ctx, draft: drafts.Draft, step: str, form, user) -> list:
         if not draft.earlier:
             draft.done.add("repeat")
     elif step == "repeat":
-        drafts.declare_repeat(draft, str(form.get("repeat_of", "")), str(form.get("reason", "")),
+        drafts.declare_repeat(draft, form.get("repeat_of"), str(form.get("reason", "")),
                               str(form.get("note", "")))
     elif step == "eligibility":
         reasons = {key.removeprefix("reason_"): str(form.get(key, "")) for key in form.keys()

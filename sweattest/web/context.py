@@ -11,6 +11,9 @@ from starlette.responses import HTMLResponse
 
 from sweattest.core.clock import Clock
 from sweattest.core.config import LabConfig
+from sweattest.qa.audit_trail import lab_time
+from sweattest.qa.audit_trail import person as person_of
+from sweattest.qa.workspace import full_names
 from sweattest.web.accounts import Accounts
 from sweattest.web.bench import BenchManager
 from sweattest.web.drafts import Draft
@@ -42,9 +45,23 @@ class WebContext:
         ctx.setdefault("error", None)
         ctx.setdefault("next_step", None)
         ctx.setdefault("notices", request.scope.get("session", {}).pop("login_warnings", []))
+        ctx.setdefault("person", self._people())
+        ctx.setdefault("when", lambda at: lab_time(at, self.config.zone))
+        ctx.setdefault("idle_s", int(self.config.access.idle_lock.total_seconds()))
         html = self.env.get_template(name).render(user=user, csrf=csrf_token(request), simulate=self.simulate,
                                                   **ctx)
         return HTMLResponse(html, status_code=status_code)
+
+    def _people(self):
+        """``person(username)``: the person's full name and user name (the users are read once per page, when
+        the page names someone)."""
+        names: dict[str, str] = {}
+
+        def person(username: str | None) -> str:
+            if username and not names:
+                names.update(full_names(self.store))
+            return person_of(username or "", names)
+        return person
 
 
 def web(request: Request) -> WebContext:

@@ -16,6 +16,7 @@ from sweattest.bench.order import Order, parse_order
 from sweattest.bench.proficiency import BLINDED_FAMILY, pt_order
 from sweattest.bench.service import eligibility_of
 from sweattest.core.errors import ValidationError
+from sweattest.core.fields import typed_date
 from sweattest.core.procedure.model import SITES
 from sweattest.core.protocol import list_protocols, load_protocol
 from sweattest.core.rules.eligibility import CONDITIONS, DEFAULT_LIMITS, Limits, Override
@@ -112,17 +113,27 @@ def find_earlier(draft: Draft, store, simulated: bool) -> None:
         draft.done.add("repeat")
 
 
-def declare_repeat(draft: Draft, repeat_of: str, reason: str, note: str) -> None:
+#: The answer "not a repeat" of the repeat step (allowed only when the accession has no run yet).
+NOT_A_REPEAT = "none"
+
+
+def declare_repeat(draft: Draft, repeat_of: str | None, reason: str, note: str) -> None:
     """The tech's answer to "is this a repeat?": the earlier run and the reason, or (only when the accession
-    has no run yet) not a repeat."""
-    if not repeat_of.strip():
+    has no run yet) not a repeat (``NOT_A_REPEAT``). Nothing is chosen for the tech: no answer (None), or no
+    reason for a repeat, asks again."""
+    if not (repeat_of or "").strip():
         if draft.repeat_required:
             raise ValidationError("this accession has been tested already: pick the run this test repeats and the "
                                   "reason, or cancel and ask for a new order")
+        raise ValidationError("say whether this test repeats one of the earlier tests: pick its run, or "
+                              "\u201cNot a repeat\u201d")
+    if repeat_of == NOT_A_REPEAT and not draft.repeat_required:
         draft.repeat = None
     else:
         if repeat_of not in {e["run_id"] for e in draft.earlier}:
             raise ValidationError(f"run {repeat_of!r} is not one of this patient's runs listed here; pick one")
+        if not reason.strip():
+            raise ValidationError(f"reason for repeating run {repeat_of}: choose one from the list")
         draft.repeat = RepeatOf(repeat_of, reason, note).checked()
     draft.done.add("repeat")
 
@@ -133,12 +144,14 @@ class CheckFailed(ValidationError):
 
 
 def identify(draft: Draft, mrn: str, dob: str) -> None:
-    """Both patient identifiers (wristband) must match the order. A mismatch, at the first visit or a later
-    one, fails the check (CheckFailed): an earlier pass does not count any more."""
+    """Both patient identifiers (wristband) must match the order. A date of birth not written YYYY-MM-DD is a
+    typing error to correct (nothing is cancelled); a mismatch of a well-formed identifier, at the first visit
+    or a later one, fails the check (CheckFailed): an earlier pass does not count any more."""
     patient = draft.order["patient"]
     if not mrn.strip() or not dob.strip():
         raise ValidationError("scan or type both identifiers from the wristband: MRN and date of birth")
-    if mrn.strip() != patient["mrn"] or dob.strip() != patient["dob"]:
+    born = typed_date(dob.strip(), "date of birth")
+    if mrn.strip() != patient["mrn"] or born != typed_date(str(patient["dob"]), "the order's date of birth"):
         draft.done.clear()
         raise CheckFailed("the wristband does not match the order: do NOT test. Check the patient's identity "
                           "and the request form with a colleague")
@@ -187,10 +200,7 @@ def choose_method(draft: Draft, method: str, sites: list[str], scenario: str | N
 
 
 def scan_lot(draft: Draft, lot: str, expires: str, today: date) -> None:
-    try:
-        expiry = date.fromisoformat(expires.strip())
-    except ValueError:
-        raise ValidationError(f"expiry {expires!r}: give the date on the pack as YYYY-MM-DD") from None
+    expiry = typed_date(expires.strip(), "expiry date on the pack")
     block = lot_block(lot, expiry, today)
     if block is not None:
         raise ValidationError(block.message)

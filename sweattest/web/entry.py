@@ -7,7 +7,7 @@ import re
 
 from sweattest.bench.instruments.manual import WITH_SWEAT
 from sweattest.core.protocol import Protocol
-from sweattest.core.units import format_quantity
+from sweattest.core.units import format_quantity, parse_entry
 
 #: The unit each reading is typed in: the unit its device displays (the Macroduct coil in µL, the balance in
 #: mg, the chloridometer in mmol/L). (value sent to the grammar, text shown beside the field)
@@ -27,10 +27,14 @@ def device_unit(kind: str, dimension: str | None) -> tuple[str, str] | None:
     return None
 
 
-def typed_value(amount: str, unit: str) -> str | None:
-    """What the grammar reads: the number the tech typed and the device's unit (None: nothing typed)."""
-    amount = amount.strip()
-    return f"{amount} {unit}" if amount else None
+def typed_quantity(amount: str, kind: str, dimension: str | None, what: str):
+    """What the tech typed in a number field, read by the entry grammar (``sweattest.core.units.parse_entry``):
+    the number as the device shows it, or with a unit that fits the field (``0.040 mL`` in a µL field is 40 µL).
+    None when the prompt takes no number."""
+    unit = device_unit(kind, dimension)
+    if unit is None:
+        return None
+    return parse_entry(amount, unit[0], "volume" if kind == "read_volume" else str(dimension), what)
 
 
 def qns_threshold(protocol: Protocol) -> str:
@@ -57,9 +61,9 @@ def entry_message(text: str) -> str:
     text = _EXPECTED.sub("", text)
     text = re.sub(r"\b(left|right)_(forearm|arm|thigh|leg)\b", r"\1 \2", text)
     text = re.sub(r"(\d) uL\b", r"\1 µL", text).replace(" uL ", " µL ")
-    if re.search(r"as (a|one) number|has no number|empty value", text):
+    if re.search(r"as (a|one) number|has no number|empty value", text) and "for example" not in text:
         text += "; type only the number the device shows, like 35.5 (the unit is beside the field)"
     return text
 
 
-__all__ = ["DEVICE_UNITS", "device_unit", "entry_message", "qns_note", "qns_threshold", "typed_value"]
+__all__ = ["DEVICE_UNITS", "device_unit", "entry_message", "qns_note", "qns_threshold", "typed_quantity"]

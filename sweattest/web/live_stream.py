@@ -13,6 +13,7 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
@@ -20,6 +21,7 @@ from sweattest.core.errors import SweatTestError
 from sweattest.record.runs import load_run
 from sweattest.web.context import web
 from sweattest.web.screens import live_data
+from sweattest.web.sessions import COOKIE, LockWatch
 
 #: Screens of a run that has ended: nothing more is sent.
 FINAL = ("result", "reported", "aborted")
@@ -45,7 +47,8 @@ def events(request: Request, user, form) -> Response:
     view = session.view if session is not None else None
     stored = live_data(run, None) if run is not None else None
     last = request.headers.get("last-event-id", "")
-    stream = _stream(ctx, run_id, view, stored, last)
+    watch = LockWatch(ctx, request.cookies.get(COOKIE), request.state.web_session, request.state.locked)
+    stream = _stream(ctx, run_id, view, stored, last, watch)
     session = request.state.web_session.token_sha256
     refused = ctx.streams.grant(session, stream, ctx.config.web_limits.live_streams_per_session)
     if refused is not None:
@@ -64,7 +67,20 @@ async def _held(ctx, session: str, stream: AsyncIterator[bytes]) -> AsyncIterato
         await stream.aclose()
 
 
-async def _stream(ctx, run_id: str, view, stored, last_event_id: str) -> AsyncIterator[bytes]:
+def _lock_frame(locked: bool) -> bytes:
+    return frame('{"type":"lock","locked":%s}' % ("true" if locked else "false"))
+
+
+async def _lock_change(watch: LockWatch | None) -> bytes | None:
+    """A frame telling the screen its session locked (idle) or was unlocked, if it did since the last look."""
+    if watch is None or not watch.due():
+        return None
+    locked = await run_in_threadpool(watch.look)
+    return None if locked is None else _lock_frame(locked)
+
+
+async def _stream(ctx, run_id: str, view, stored, last_event_id: str,
+                  watch: LockWatch | None = None) -> AsyncIterator[bytes]:
     loop = asyncio.get_running_loop()
     changed = asyncio.Event()
 
@@ -72,6 +88,8 @@ async def _stream(ctx, run_id: str, view, stored, last_event_id: str) -> AsyncIt
         loop.call_soon_threadsafe(changed.set)
 
     yield f"retry: {RETRY_MS}\n\n".encode()
+    if watch is not None and watch.locked:  # a screen drawn before its session locked
+        yield _lock_frame(True)
     started = loop.time()
     if view is None:  # a stored run (finished, or performed elsewhere): its screen, then heartbeats
         yield frame(json.dumps(stored, separators=(",", ":"), default=str))
@@ -81,7 +99,7 @@ async def _stream(ctx, run_id: str, view, stored, last_event_id: str) -> AsyncIt
             await asyncio.sleep(ctx.live_heartbeat_s)  # wall time between heartbeats, not procedure time
             if ctx.bench.session(run_id) is not None:
                 return  # the run came back under control here (start-up recovery): reconnect to its updates
-            yield frame('{"type":"beat"}')
+            yield await _lock_change(watch) or frame('{"type":"beat"}')
         return
     view.subscribe(wake)
     try:
@@ -102,7 +120,7 @@ async def _stream(ctx, run_id: str, view, stored, last_event_id: str) -> AsyncIt
             try:
                 await asyncio.wait_for(changed.wait(), timeout=min(ctx.live_heartbeat_s, left))
             except TimeoutError:
-                yield frame('{"type":"beat"}')
+                yield await _lock_change(watch) or frame('{"type":"beat"}')
                 continue
             changed.clear()
             updates = view.since(seq)
@@ -113,6 +131,9 @@ async def _stream(ctx, run_id: str, view, stored, last_event_id: str) -> AsyncIt
                 continue
             for seq, text in updates:
                 yield frame(text, f"{view.epoch}-{seq}")
+            lock = await _lock_change(watch)
+            if lock is not None:
+                yield lock
     finally:
         view.unsubscribe(wake)
 

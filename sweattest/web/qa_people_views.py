@@ -10,6 +10,7 @@ from starlette.responses import Response
 from sweattest.core.errors import SweatTestError
 from sweattest.core.rules.skin import ADVICE, GRADES
 from sweattest.core.rules.skin import SOURCE as SKIN_SOURCE
+from sweattest.qa.audit_trail import lab_time
 from sweattest.qa.competency import SOURCE as COMPETENCY_SOURCE
 from sweattest.qa.competency import standings, year_filter
 from sweattest.qa.filters import RunFilter, parse_date
@@ -32,7 +33,7 @@ def skin_page(request: Request, user, form) -> Response:
     return ctx.render(request, user, "qa_skin.html", chosen=chosen, error=error, grades=GRADES,
                       by_operator=reaction_rates(rows, "operator"), by_inducer=reaction_rates(rows, "inducer"),
                       events=adverse_events(rows), advice=ADVICE, source=SKIN_SOURCE,
-                      local=lambda at: at.astimezone(ctx.config.zone).strftime("%Y-%m-%d %H:%M"))
+                      local=lambda at: lab_time(at, ctx.config.zone))
 
 
 def competency_page(request: Request, user, form) -> Response:

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from sweattest.core.errors import SweatTestError, ValidationError
+from sweattest.core.fields import typed_date
 from sweattest.core.instruments import ROLES
 from sweattest.core.units import parse_quantity
 from sweattest.qa.equipment import instrument_rows
@@ -92,11 +93,7 @@ def _field(form, name: str) -> str:
 
 
 def _date(form, name: str, what: str) -> date:
-    text = _field(form, name)
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ValidationError(f"{what}: {text!r} is not a date; write it as YYYY-MM-DD") from None
+    return typed_date(_field(form, name), what)
 
 
 def _mmol(form, name: str, what: str) -> float:

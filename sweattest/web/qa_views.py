@@ -13,7 +13,7 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from sweattest.core.errors import SweatTestError
 from sweattest.core.procedure.table import SITE_STATES
 from sweattest.core.purpose import PURPOSES, parse_purposes
-from sweattest.qa.audit_trail import audit_rows, person
+from sweattest.qa.audit_trail import audit_rows, lab_time, person
 from sweattest.qa.filters import RunFilter, parse_date
 from sweattest.qa.qc_chart import chart_points, qc_choices, render_chart, rule_name
 from sweattest.qa.qns import QNS_TARGETS, qns_rate
@@ -87,8 +87,8 @@ def _person(names: dict[str, str]):
 
 
 def _local(ctx):
-    zone = ctx.config.zone
-    return lambda at: at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    """A recorded time in the lab's time zone, to the second (``2026-12-06 17:40:39 CET``)."""
+    return lambda at: lab_time(at, ctx.config.zone)
 
 
 def run_detail(request: Request, user, form, error: str | None = None, status_code: int = 200) -> Response:

@@ -9,15 +9,19 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from sweattest.core.errors import SweatTestError
+from sweattest.core.rules.skin import ADVICE
 from sweattest.core.units import format_quantity
 from sweattest.outputs.report import render_html
 from sweattest.outputs.report.stored import stored_record
-from sweattest.record.alarms import acknowledge, acknowledge_timing, inducer_alarms
+from sweattest.qa.audit_trail import lab_time
+from sweattest.record import web_sessions
+from sweattest.record.alarms import acknowledge, acknowledge_timing, inducer_alarms, stimulated_sites
 from sweattest.record.refusals import record_refusal
 from sweattest.record.runs import load_run
+from sweattest.record.users import AUTH_FAILED
 from sweattest.web.accounts import field_of
 from sweattest.web.context import web
-from sweattest.web.entry import device_unit, entry_message, qns_note, typed_value
+from sweattest.web.entry import device_unit, entry_message, qns_note, typed_quantity
 from sweattest.web.screens import alarms, live_data, screen
 
 log = logging.getLogger(__name__)
@@ -51,6 +55,7 @@ def run_page(request: Request, user, form) -> Response:
     key = view.key_for(current["key"]) if view else current["key"]
     timers = dict(view.timers) if view else {}
     return ctx.render(request, user, "run.html", run=run, order=record["order"], record=record, offer=offer,
+                      locked=getattr(request.state, "locked", False), stimulated=stimulated_sites(ctx.store, run_id),
                       screen=current, key=key, alarms=alarms(ctx.store, run_id), error=flash.get("error"),
                       typed=flash.get("typed", {}), timers=timers,
                       timing_alarms=view.alarm_list() if view else [],
@@ -88,12 +93,12 @@ def confirm(request: Request, user, form) -> Response:
         return _back(request, run_id, why)
     typed = {k: str(form.get(k, "")) for k in ("amount", "device_error", "prompt", "grade", "note")}
     prompt = session.operator.prompt
-    unit = device_unit(prompt.kind, prompt.dimension) if prompt is not None else None
-    value = typed_value(str(form.get("amount", "")), unit[0]) if unit else None
     device_error = str(form.get("device_error", "")) if form.get("outcome") == "error" else None
     if form.get("outcome") == "error" and not (device_error or "").strip():
         return _back(request, run_id, "write the error the device showed", typed)
     try:
+        value = typed_quantity(typed["amount"], prompt.kind, prompt.dimension, _field_words(prompt)) \
+            if prompt is not None and int(form.get("prompt", "0") or 0) == prompt.id else None
         session.operator.confirm(int(form.get("prompt", "0") or 0), value, by=user.username,
                                  device_error=device_error, station=user.station,
                                  skin=(typed["grade"], typed["note"]))
@@ -105,11 +110,18 @@ def confirm(request: Request, user, form) -> Response:
     return _back(request, run_id)
 
 
+def _field_words(prompt) -> str:
+    """The number field as the screen names it, with its site: said first in a refusal of what was typed."""
+    field = ("Volume on the coil" if prompt.kind == "read_volume" else
+             "Weight on the balance" if prompt.dimension == "mass" else "Chloride on the chloridometer")
+    return f"{field} ({prompt.site.replace('_', ' ')})" if prompt.site else field
+
+
 def emergency_stop(request: Request, user, form) -> Response:
     ctx = web(request)
     run_id = request.path_params["run_id"]
     try:
-        ctx.bench.stop(run_id, user.username, user.station)
+        ctx.bench.stop(run_id, user.username, user.station, name=user.full_name)
     except SweatTestError as exc:
         return _back(request, run_id, str(exc))
     log.warning("run %s: emergency stop by %s", run_id, user.username)
@@ -132,16 +144,28 @@ def acknowledge_alarm(request: Request, user, form) -> Response:
     """The tech confirms the inducer was switched off at its power switch and the electrodes removed."""
     ctx = web(request)
     run_id = request.path_params["run_id"]
+    if request.state.locked:  # an acknowledgment is a confirmation: the password first, at a locked screen
+        try:
+            ctx.accounts.users.authenticate(ctx.store, user.username, str(form.get("password", "")),
+                                            policy=ctx.config.access, where="unlock")
+        except SweatTestError as exc:
+            why = "Wrong password." if str(exc) == AUTH_FAILED else str(exc)
+            return _back(request, run_id, f"{why} The alarm is not acknowledged: give your password with it.")
+        web_sessions.set_locked(ctx.store, request.state.web_session, False, "password given again")
     if not request.path_params["seq"].isdigit():
         return _acknowledge_timing(request, ctx, run_id, request.path_params["seq"], user)
+    typed = {"ack": request.path_params["seq"], "grade": str(form.get("grade", "")), "note": str(form.get("note", ""))}
     try:
-        acknowledge(ctx.store, run_id, int(request.path_params["seq"]), user.username, ctx.clock.utcnow())
+        alarm = acknowledge(ctx.store, run_id, int(request.path_params["seq"]), user.username, ctx.clock.utcnow(),
+                            skin=(typed["grade"], typed["note"]))
     except (SweatTestError, ValueError) as exc:
-        return _back(request, run_id, str(exc))
+        return _back(request, run_id, str(exc), typed)
     log.warning("run %s: inducer alarm %s acknowledged by %s", run_id, request.path_params["seq"], user.username)
     session = ctx.bench.session(run_id)
     if session is not None:
         session.view.acknowledged()
+    if typed["grade"] in ("blister", "burn") and alarm.site is not None:
+        return _back(request, run_id, f"{alarm.site.replace('_', ' ')}: {typed['grade']}. {ADVICE}")
     return _back(request, run_id)
 
 
@@ -154,7 +178,7 @@ def _acknowledge_timing(request: Request, ctx, run_id: str, alarm: str, user) ->
         return _back(request, run_id, "this alarm has ended; the screen shows what is happening now")
     at = ctx.clock.utcnow()
     acknowledge_timing(ctx.store, run_id, alarm, text, user.username, at)
-    session.view.silence(alarm, f"{user.username} at {at.astimezone(ctx.bench.zone):%H:%M:%S}")
+    session.view.silence(alarm, f"{user.full_name} ({user.username}) at {lab_time(at, ctx.config.zone)}")
     log.warning("run %s: alarm %s acknowledged by %s", run_id, alarm, user.username)
     return _back(request, run_id)
 

@@ -80,15 +80,20 @@ def live_data(run: RunState, session: BenchSession | None) -> dict[str, Any]:
 
 
 def station_runs(ctx) -> list[dict[str, Any]]:
-    """The runs going on at this station, for the lock screen: run id, state, step and timers (no patient
-    data), so a locked screen still shows that they go on. From the read models: no store read."""
+    """The runs going on at this station, for the lock screen: run id, state, step, timers and the alarm that
+    waits for acknowledgment (no patient data), so a locked screen still shows that they go on and what needs
+    the tech. From the read models, and the stored alarms of the run."""
     out = []
     for run_id, session in list(ctx.bench.sessions.items()):
         if not session.active:
             continue
         snap = session.view.snapshot()
+        waiting = [a for a in snap["alarms"] if not a.get("acknowledged")]
+        stopped = [a for a in alarms(ctx.store, run_id) if not a["acknowledged_by"]]
+        alarm = (f"stimulation of the {stopped[0]['site'].replace('_', ' ')} stopped" if stopped
+                 else waiting[0]["text"] if waiting else "")
         out.append({"run_id": run_id, "state": session.runner.run.state,
-                    "step": (snap["screen"] or "").replace("_", " "),
-                    "alarm": bool(snap["alarms"]),
+                    "step": (snap["screen"] or "").replace("_", " "), "alarm": alarm,
+                    "stimulating": snap["screen"] == "stimulation",
                     "timers": {site: int(t["remaining_s"]) for site, t in session.collection_left().items()}})
     return out

@@ -17,7 +17,8 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from sweattest.web.sessions import SessionUser, active_or_locked
+from sweattest.record.refusals import record_refusal
+from sweattest.web.sessions import SessionUser, active_or_locked, page_request
 
 #: Who may do what. The bench is for techs and reviewers (senior techs); QA for reviewers and admins.
 VIEW = ("tech", "reviewer", "admin")
@@ -79,10 +80,14 @@ def csrf_ok(request: Request, form: FormData) -> bool:
 Endpoint = Callable[[Request, SessionUser, FormData | None], Response]
 
 
-def guard(roles: tuple[str, ...], endpoint: Endpoint, *, passive: bool = False) -> Callable:
+def guard(roles: tuple[str, ...], endpoint: Endpoint, *, passive: bool = False, when_locked: bool = False) -> Callable:
     """The endpoint behind the session check (log-in, idle lock), the role check and (for POST) the CSRF
     check. ``passive``: a request the page makes by itself (live updates): allowed while the screen is
-    locked, and not counted as the person's activity. The view itself runs in a worker thread."""
+    locked, and not counted as the person's activity; a page drawing itself again (``?swap=1``) is not counted
+    either. ``when_locked``: the endpoint serves a locked screen too (the run's screen, drawn locked; the
+    emergency stop; an alarm's acknowledgment with the password), told by ``request.state.locked``. Any other
+    request of a locked screen leads to the lock screen, and a form sent from a run's screen back to that
+    screen, drawn locked, with what happened. The view itself runs in a worker thread."""
 
     async def guarded(request: Request) -> Response:
         user = current_user(request)
@@ -90,10 +95,10 @@ def guard(roles: tuple[str, ...], endpoint: Endpoint, *, passive: bool = False) 
             if request.method == "GET":
                 return RedirectResponse("/login", status_code=303)
             return PlainTextResponse("log in first", status_code=401)
-        if await run_in_threadpool(active_or_locked, request, passive) == "locked" and not passive:
-            if request.method == "GET":
-                return RedirectResponse("/lock", status_code=303)
-            return PlainTextResponse("the screen is locked: give your password again", status_code=401)
+        by_page = passive or page_request(request)
+        request.state.locked = await run_in_threadpool(active_or_locked, request, by_page) == "locked"
+        if request.state.locked and not (passive or when_locked):
+            return await run_in_threadpool(_locked_out, request, user)
         if user.role not in roles:
             return PlainTextResponse(f"forbidden: the {user.role} role cannot open this page", status_code=403)
         form = None
@@ -107,3 +112,23 @@ def guard(roles: tuple[str, ...], endpoint: Endpoint, *, passive: bool = False) 
     guarded.roles = roles  # type: ignore[attr-defined]
     guarded.__name__ = endpoint.__name__
     return guarded
+
+
+#: Said on a run's screen when a form was sent from it after it locked.
+LOCKED_FORM = "The screen locked before this was sent: nothing was done. Give your password, then do it again."
+
+
+def _locked_out(request: Request, user: SessionUser) -> Response:
+    """A locked screen's request for anything but what a locked screen may do: the lock screen; a form sent
+    from a run's screen goes back to that screen (drawn locked) with what happened, a confirmation recorded as
+    refused."""
+    run_id = request.path_params.get("run_id")
+    if request.method == "GET":
+        return RedirectResponse("/lock", status_code=303)
+    if run_id is None:
+        return PlainTextResponse("the screen is locked: give your password again", status_code=401)
+    if request.url.path.endswith("/confirm"):
+        record_refusal(request.app.state.web.store, run_id, who=user.username, station=user.station,
+                       what="confirm", why="the screen was locked (idle time); the password was not given again")
+    request.session["flash"] = {"run": run_id, "error": LOCKED_FORM}
+    return RedirectResponse(f"/runs/{run_id}", status_code=303)

@@ -115,18 +115,56 @@ def log_out(request: Request, reason: str = "log-out") -> None:
     request.state.cookie = ""
 
 
+def page_request(request: Request) -> bool:
+    """A request the page makes by itself, not the person: a screen drawing itself again in place (``?swap=1``)."""
+    return request.method == "GET" and request.query_params.get("swap") == "1"
+
+
 def active_or_locked(request: Request, passive: bool) -> str:
     """"locked" if the session is locked, or idle for longer than the lab allows (it is locked now);
     else "active" (and, unless ``passive``, the person's activity is noted)."""
     ctx = request.app.state.web
     session = request.state.web_session
-    now = ctx.clock.utcnow()
-    if session.locked:
-        return "locked"
-    idle = ctx.config.access.idle_lock
-    if now - session.last_seen >= idle:
-        web_sessions.set_locked(ctx.store, session, True, f"idle for {int(idle.total_seconds() // 60)} min")
+    if locked_now(ctx, session):
         return "locked"
     if not passive:
-        web_sessions.touch(ctx.store, session, now)
+        web_sessions.touch(ctx.store, session, ctx.clock.utcnow())
     return "active"
+
+
+def locked_now(ctx, session: web_sessions.WebSession) -> bool:
+    """Whether ``session`` is locked, locking it first if it has been idle for the lab's ``idle_lock``."""
+    if session.locked:
+        return True
+    idle = ctx.config.access.idle_lock
+    if ctx.clock.utcnow() - session.last_seen >= idle:
+        web_sessions.set_locked(ctx.store, session, True, f"idle for {int(idle.total_seconds() // 60)} min")
+        return True
+    return False
+
+
+class LockWatch:
+    """Tells a live screen when its session locks or unlocks, by the server's clock: the screen's own requests
+    (live updates, drawing itself again) never count as the person's use, so an open run screen locks after
+    the idle time like any page. Cheap while the session is open: the store is read only once the idle time
+    may have passed (another screen of the session may have been used meanwhile), and at each look while it
+    is locked (it may be unlocked at another screen)."""
+
+    def __init__(self, ctx, token: str | None, session: web_sessions.WebSession, locked: bool):
+        self.ctx, self.token, self.session, self.locked = ctx, token, session, locked
+
+    def due(self) -> bool:
+        """Whether ``look`` may find a change (no store read)."""
+        return self.locked or self.ctx.clock.utcnow() - self.session.last_seen >= self.ctx.config.access.idle_lock
+
+    def look(self) -> bool | None:
+        """The session's lock state if it changed since the last look (locking it if idle), else None."""
+        session = web_sessions.find_session(self.ctx.store, self.token)
+        if session is None:
+            return None  # ended: the stream's next reconnection says so
+        self.session = session
+        locked = locked_now(self.ctx, session)
+        if locked == self.locked:
+            return None
+        self.locked = locked
+        return locked

@@ -18,6 +18,7 @@ from sweattest.core.errors import ValidationError
 from sweattest.core.procedure import new_run
 from sweattest.record.alarms import acknowledge, inducer_alarms
 from sweattest.record.audit import history
+from sweattest.record.skin_reactions import run_skin_reactions
 from sweattest.record.store import open_store
 
 STUCK_OFF = "setpoint 0 confirmed; output NOT confirmed off (OUTP1? read 1 twice)"
@@ -70,13 +71,20 @@ def test_a_fault_with_a_stuck_relay_aborts_the_site_latches_the_inducer_and_alar
         assert site == "left_forearm" and POWER_SWITCH in text
         [alarm] = inducer_alarms(store, "R1")
         assert alarm.site == "left_forearm" and not alarm.acknowledged and not alarm.output_off
-        acknowledge(store, "R1", alarm.seq, "tech1", clock.utcnow())
+        with pytest.raises(ValidationError, match="left forearm: choose how its skin looks"):
+            acknowledge(store, "R1", alarm.seq, "tech1", clock.utcnow())  # the faulted site's skin first
+        with pytest.raises(ValidationError, match="a burn is an adverse event"):
+            acknowledge(store, "R1", alarm.seq, "tech1", clock.utcnow(), skin=("burn", ""))
+        assert run_skin_reactions(store, "R1") == {}  # nothing written by a refused acknowledgment
+        acknowledge(store, "R1", alarm.seq, "tech1", clock.utcnow(), skin=("erythema", ""))
         [alarm] = inducer_alarms(store, "R1")
         assert alarm.acknowledged_by == "tech1" and alarm.acknowledged_at == clock.utcnow()
         [entry] = [e for e in history(store, "R1") if e.what == "acknowledge_alarm"]
-        assert entry.who == "tech1" and entry.new == {"event": alarm.seq, "site": "left_forearm"}
+        assert entry.who == "tech1" and entry.new == {"event": alarm.seq, "site": "left_forearm", "skin": "erythema"}
+        assert run_skin_reactions(store, "R1")["left_forearm"].grade == "erythema"
+        assert "right_forearm" not in run_skin_reactions(store, "R1")  # never stimulated: no skin to check
         with pytest.raises(ValidationError, match="already acknowledged by tech1"):
-            acknowledge(store, "R1", alarm.seq, "tech2", clock.utcnow())
+            acknowledge(store, "R1", alarm.seq, "tech2", clock.utcnow(), skin=("none", ""))
     finally:
         store.close()
 

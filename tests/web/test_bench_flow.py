@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from markupsafe import escape
 
 from sweattest.record.runs import load_run
 from tests.web.conftest import PASSWORD, csrf_of, log_in
@@ -66,6 +67,26 @@ def test_unknown_accession_and_wrong_wristband_stop_the_test(client, tech, web_a
     assert web_app.state.web.store.list_runs() == []
 
 
+@pytest.mark.parametrize("typed", ["01/06/2025", "1.6.2025", "20250601", "2025-6-1", "2025-02-30", "2025-06-01T00:00"])
+def test_a_malformed_date_of_birth_is_a_typing_error_to_correct_not_a_mismatch(client, tech, web_app, typed):
+    base = open_test(client, tech)
+    page = client.get(f"{base}/identify").text
+    assert 'placeholder="YYYY-MM-DD"' in page and "2024-03-15" in page  # the expected form is shown
+    r = step(client, tech, base, "identify", {"mrn": "MRN0012345", "dob": typed})
+    assert r.headers["location"] == f"{base}/identify"  # the same step again: nothing cancelled
+    page = client.get(r.headers["location"]).text
+    assert f"date of birth: &#39;{typed}&#39; is not a date" in page and "2024-03-15" in page
+    assert f'value="{typed}"' in page and "do NOT test" not in page  # what was typed stays to correct
+    r = step(client, tech, base, "identify", {"mrn": "MRN0012345", "dob": "2025-06-01"})
+    assert r.headers["location"] != "/bench/new"  # corrected: the test goes on
+    store = web_app.state.web.store
+    with store.engine.connect() as conn:
+        import sqlalchemy as sa
+
+        from sweattest.record.store import schema
+        assert conn.execute(sa.select(schema.audit).where(schema.audit.c.what == "cancel_test")).all() == []
+
+
 def test_a_wristband_mismatch_on_a_later_visit_cancels_the_earlier_pass(client, tech, web_app):
     import sqlalchemy as sa
 
@@ -120,22 +141,35 @@ def test_an_expired_lot_blocks_and_an_unticked_checklist_holds(client, tech, web
     assert web_app.state.web.store.list_runs() == []
 
 
+#: Volumes typed wrong, and how the refusal goes on after quoting exactly what was typed.
+BAD_VOLUMES = (("fifty", " has no number"), ("9**9**9", " is not a number (only digits and one decimal point"),
+               ("1e3", " is written with an exponent (it would mean 1000 µL)"),
+               ("40 mg", " is a mass, not a volume"), ("35,5", ": use a decimal point (35.5), not a comma"),
+               ("40 µL uL", " is not one number with its unit"))
+
+
 def test_a_whole_run_from_the_browser_to_the_final_report(client, tech, web_app):
     run_url = start_run(client, tech)
     run_id = run_url.rsplit("/", 1)[1]
-    answered = 0
+    answered, volumes = 0, {}
     while (prompt := wait_for_prompt(client, run_url, web_app, after=answered)) is not None:
         answered = prompt.id
         data = {"csrf": tech, "prompt": str(prompt.id)}
         if prompt.kind == "read_volume":
-            r = client.post(f"{run_url}/confirm", data=data | {"amount": "fifty"}, follow_redirects=False)
-            assert r.status_code == 303  # post, redirect, get: Back and reload never send the form again
-            page = client.get(run_url).text  # the prompt stays, with the error and what was typed
-            shown = page.split('id="error">')[1].split("</div>")[0] if 'id="error"' in page else None
-            assert "cannot read &#39;fifty&#39;" in page, shown
-            assert 'value="fifty"' in page and "QNS below 15 µL" in page
-            assert "left_forearm" not in page.split('id="error"')[1].split("</div>")[0]  # no site codes
-            data["amount"] = re.search(r"coil shows ([\d.]+)", prompt.hint).group(1)
+            for typed, said in BAD_VOLUMES:
+                r = client.post(f"{run_url}/confirm", data=data | {"amount": typed}, follow_redirects=False)
+                assert r.status_code == 303  # post, redirect, get: Back and reload never send the form again
+                page = client.get(run_url).text  # the prompt stays, with the error and what was typed
+                shown = page.split('id="error">')[1].split("</div>")[0] if 'id="error"' in page else None
+                assert shown is not None and f"\u201c{escape(typed)}\u201d{said}" in shown, shown
+                # an example in the field's unit
+                assert "for example 35.5 µL" in shown and "uL" not in shown.replace(typed, "")
+                assert f'value="{escape(typed)}"' in page and "QNS below 15 µL" in page
+                assert "left_forearm" not in shown  # no site codes
+            coil = re.search(r"coil shows ([\d.]+)", prompt.hint).group(1)
+            # typed with its unit: read as typed when the unit fits the field (µL, or mL converted)
+            data["amount"] = f"{coil} µL" if prompt.site == "left_forearm" else f"{float(coil) / 1000:.4f} mL"
+            volumes[prompt.site] = float(coil)
         if prompt.kind == "check_skin":  # a burn needs its note: refused, the step stays with what was chosen
             client.post(f"{run_url}/confirm", data=data | {"grade": "burn", "note": " "}, follow_redirects=False)
             page = client.get(run_url).text
@@ -147,6 +181,8 @@ def test_a_whole_run_from_the_browser_to_the_final_report(client, tech, web_app)
         assert "already confirmed" in r.text
     page = client.get(run_url).text
     assert 'data-screen="result"' in page and "45 mmol/L" in page and "intermediate" in page
+    run, _ = load_run(web_app.state.web.store, run_id)
+    assert {s.site: s.volume.to("uL").magnitude for s in run.sites} == pytest.approx(volumes)
     r = client.post(f"{run_url}/sign", data={"csrf": tech, "meaning": "performed", "password": PASSWORD},
                     follow_redirects=False)
     assert r.status_code == 303
@@ -177,7 +213,7 @@ def test_emergency_stop_aborts_the_stimulating_site_and_says_the_output_is_off(c
     r = client.post(f"{run_url}/stop", data={"csrf": tech}, follow_redirects=False)
     assert r.status_code == 303
     page = client.get(run_url).text
-    assert "STIMULATION STOPPED" in page and "emergency stop by tech1" in page and "Output is OFF" in page
+    assert "STIMULATION STOPPED" in page and "emergency stop by Tess Tech (tech1)" in page and "Output is OFF" in page
     session.thread.join(timeout=20)
     run, _ = load_run(web_app.state.web.store, run_id)
     assert [s.state for s in run.sites] == ["aborted", "aborted"]

@@ -4,6 +4,8 @@ run page and the patient's page."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from sweattest.bench.demo import DEMO_ORDER, DEMO_SCENARIO
@@ -47,6 +49,14 @@ def test_a_second_test_of_an_accession_asks_which_run_it_repeats(client, tech, w
     assert r.headers["location"].endswith("/repeat")
     page = client.get(f"{base}/repeat").text
     assert "has been tested already" in page and first in page and "Not a repeat" not in page
+    table = page.split('id="earlier-runs"', 1)[1].split("</table>", 1)[0]
+    assert f"<td>{first}</td>" in table and re.search(r"<td>2026-\d\d-\d\d \d\d:\d\d:\d\d UTC</td>", table)
+    assert "first test" in table  # the reason column: the earlier run was not a repeat itself
+    # nothing is chosen for the tech, and Enter does not land on Continue while the choice is unmade
+    assert '<option value="" selected>Choose the reason</option>' in page and "selected>quantity" not in page
+    assert 'class="primary" autofocus' not in page and f'value="{first}"  autofocus' in page
+    r = step(client, tech, base, "repeat", {"repeat_of": first})  # a run, no reason: asked again
+    assert "choose one from the list" in client.get(f"{base}/repeat").text
     r = step(client, tech, base, "repeat", {"reason": "qns"})  # no run picked: asked again, nothing started
     assert r.headers["location"].endswith("/repeat")
     assert "pick the run this test repeats" in client.get(f"{base}/repeat").text
@@ -103,3 +113,18 @@ def test_the_patient_page_lists_the_tests_and_a_conflicting_date_of_birth(client
     bad = client.post("/history", data={"csrf": token, "mrn": "MRN1", "dob": "June"})
     assert bad.status_code == 422 and "YYYY-MM-DD" in bad.text
     assert client.get("/runs/NOPE/history").status_code == 404
+
+
+def test_a_patients_earlier_test_on_another_accession_asks_and_takes_not_a_repeat_only_when_chosen(client, tech,
+                                                                                                   web_app):
+    store = web_app.state.web.store
+    make_run(store, VirtualClock(), "P9", accession="ST-OTHER", patient={"mrn": "MRN0012345"},
+             order_extra={"simulation": True})  # a training bench lists the simulated runs
+    base = open_test(client, tech)
+    assert step(client, tech, base, "identify", GOOD["identify"]).headers["location"].endswith("/repeat")
+    page = client.get(f"{base}/repeat").text
+    assert 'value="none" >' in page and 'value="none" checked' not in page  # "Not a repeat" is not preselected
+    assert step(client, tech, base, "repeat", {"reason": ""}).headers["location"].endswith("/repeat")  # no answer
+    assert "pick its run, or \u201cNot a repeat\u201d" in client.get(f"{base}/repeat").text
+    assert step(client, tech, base, "repeat", {"repeat_of": "none", "reason": ""}).headers[
+        "location"].endswith("/eligibility")

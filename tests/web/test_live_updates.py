@@ -149,8 +149,25 @@ def test_a_timing_alarm_sounds_until_acknowledged_and_the_acknowledgement_is_rec
     assert text in page and 'id="timing-collect-left_forearm" data-sound="alarm"' in page
     assert 'form="ack-form-collect-left_forearm"' in page  # the bar's focused primary action acknowledges it
     r = client.post(f"{run_url}/alarms/collect-left_forearm/acknowledge", data={"csrf": token})
-    assert "Acknowledged by tech1 at" in r.text and 'data-sound="alarm"' not in r.text
+    assert "Acknowledged by Tess Tech (tech1) at 2026-" in r.text and 'data-sound="alarm"' not in r.text
     [ack] = [e for e in history(web_app.state.web.store, session.run_id) if e.what == "acknowledge_alarm"]
     assert ack.who == "tech1" and ack.why == text and ack.new == {"alarm": "collect-left_forearm"}
     r = client.post(f"{run_url}/alarms/prompt-right_forearm/acknowledge", data={"csrf": token})
     assert "this alarm has ended" in r.text
+
+
+def test_a_training_runs_timers_say_their_clock_waits_while_a_step_waits(client, web_app):
+    from tests.web.conftest import csrf_of
+
+    log_in(client, "tech")
+    token = csrf_of(client)
+    run_url = start_run(client, token)
+    prompt = wait_for_prompt(client, run_url, web_app, kind="apply_collector")
+    client.post(f"{run_url}/confirm", data={"csrf": token, "prompt": str(prompt.id), "outcome": "ok"})
+    wait_for_prompt(client, run_url, web_app, kind="check_skin")  # the left forearm collects meanwhile
+    session = web_app.state.web.bench.session(run_url.rsplit("/", 1)[1])
+    session.tick()
+    left = session.view.snapshot()["timers"]["left_forearm"]
+    assert left["training"] is True and left["paused"] is True
+    rail = client.get(run_url).text.split('id="rail-left_forearm"', 1)[1].split("</div>\n    </div>", 1)[0]
+    assert "PAUSED: the training clock waits for this step" in rail

@@ -26,6 +26,37 @@
   // the back-forward cache is reloaded to be sure.
   window.addEventListener("pageshow", function (ev) { if (ev.persisted) window.location.reload(); });
 
+  // -- the idle lock of a page that does not keep itself current (a run's screen is told by its updates):
+  // after the lab's idle time without a key, a touch or a click the page gives way to the lock screen, which
+  // the server grants only if the session has really been idle (else it sends the page back)
+  var idle = +(document.body.dataset.idle || 0);
+  if (idle > 0 && !$("run") && !$("unlock-form")) {
+    var idleTimer = null;
+    var rearm = function () {
+      if (idleTimer) clearTimeout(idleTimer);
+      idleTimer = setTimeout(function () {
+        window.location.assign("/lock?from=" + encodeURIComponent(window.location.pathname));
+      }, (idle + 1) * 1000);
+    };
+    ["keydown", "pointerdown", "input"].forEach(function (k) { window.addEventListener(k, rearm, { capture: true }); });
+    rearm();
+  }
+
+  // -- the lock screen: the station's runs kept current in place (a reload would lose a typed password) ----
+  var stationRuns = $("station-runs");
+  if (stationRuns) {
+    setInterval(function () {
+      fetch("/lock?swap=1", { credentials: "same-origin", cache: "no-store" })
+        .then(function (r) { return r.redirected ? null : r.text(); })
+        .then(function (html) {
+          if (html === null) { window.location.reload(); return; }  // unlocked elsewhere, or logged out
+          var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("station-runs");
+          var now = $("station-runs"); if (fresh && now) { now.replaceWith(fresh); initForms(fresh); }
+        })
+        .catch(function () { /* the server is down: the next look tries again */ });
+    }, 5000);
+  }
+
   var run = $("run");
   if (!run) return;
   var runId = run.dataset.run;
@@ -146,9 +177,12 @@
     Object.keys(all).forEach(function (site) {
       var t = all[site], rail = $("rail-" + site); if (!rail) return;
       var box = rail.querySelector(".railtime");
-      box.innerHTML = '<span class="left"></span> left · ends <span class="ends"></span>';
+      box.innerHTML = '<span class="left"></span> left · ends <span class="ends"></span> <span class="clocknote"></span>';
       box.querySelector(".left").textContent = mmss(t.remaining_s);
       box.querySelector(".ends").textContent = t.ends_at;
+      box.querySelector(".clocknote").textContent = !t.training ? "" :
+        (t.paused ? "PAUSED: the training clock waits for this step" : "(training clock)");
+      rail.classList.toggle("paused", !!t.paused);
       rail.classList.toggle("over", t.remaining_s <= 0.5);
       if (t.remaining_s <= 0.5 && !chimed[site]) { chimed[site] = true; chime(); var cue = $("cue"); if (cue) cue.hidden = false; }
       if (t.remaining_s > 0.5) chimed[site] = false;
@@ -203,6 +237,10 @@
     lastUpdate = Date.now();
     if (lost) clearBanner();
     var d = JSON.parse(ev.data);
+    if (d.type === "lock") {  // the session locked (idle) or was unlocked: the screen draws itself again
+      if ((d.locked ? "1" : "0") !== run.dataset.locked) swap();
+      return;
+    }
     if (d.type === "snapshot") {
       if (d.trace) { traces = d.trace; charts(); }
       stim(d.stim); timers(d.timers || {});
