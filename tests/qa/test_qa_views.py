@@ -112,9 +112,12 @@ def test_month_summary(lab, capsys):
 
 
 def _qc(store, run, values, at):
+    from sweattest.record.analytical_qc import judge_and_record
+
     for level, lot, mean, value in (("normal", "N1", 40.0, values[0]), ("abnormal", "A1", 100.0, values[1])):
         store.add_qc_result(analyzer="CL-1", level=level, lot=lot, target_mean=mean, target_sd=2.0, value=value,
                             qc_run=run, at=at, who="tech1")
+    judge_and_record(store, run)
 
 
 def test_levey_jennings_chart_marks_westgard_violations(store, store_url, tmp_path, capsys):
@@ -141,7 +144,7 @@ def test_workspace_queries_on_both_backends(lab):
     from sweattest.qa.qc_chart import qc_choices
     from sweattest.qa.trend import qns_trend, turnaround_trend
     from sweattest.qa.workspace import awaiting_signature
-    from sweattest.record.analytical_qc import ANALYZER
+    from sweattest.record.qc_lots import DEFAULT_ANALYZER as ANALYZER
 
     assert qns_trend(lab) == [{"month": "2026-11", "tests": 5, "qns": 2, "rate_pct": 40.0, "breach": True},
                               {"month": "2026-12", "tests": 1, "qns": 0, "rate_pct": 0.0, "breach": False}]

@@ -255,16 +255,17 @@ def make_run(store, clock, run_id: str = "R1", *, operator: str = "tech1", sites
 
 def _controls(store, clock, who: str, *, rejected: bool) -> str:
     """Both control levels of today's analytical run, as the bench records them (once per day)."""
-    from sweattest.record.analytical_qc import ANALYZER, has_qc, qc_run_id
-    from sweattest.record.qc_lots import SEED_LOTS
+    from sweattest.record.analytical_qc import current_run, judge_and_record
+    from sweattest.record.qc_lots import DEFAULT_ANALYZER, SEED_LOTS
 
-    day = clock.utcnow().date()
-    if not has_qc(store, ANALYZER, day):
+    qc_run, measured = current_run(store, DEFAULT_ANALYZER, clock.utcnow().date())
+    if not measured:
         for level, lot, mean, sd in SEED_LOTS:
             value = mean + 5 * sd if rejected and level == "normal" else mean
-            store.add_qc_result(analyzer=ANALYZER, level=level, lot=lot, target_mean=mean, target_sd=sd,
-                                value=value, qc_run=qc_run_id(ANALYZER, day), at=clock.utcnow(), who=who)
-    return qc_run_id(ANALYZER, day)
+            store.add_qc_result(analyzer=DEFAULT_ANALYZER, level=level, lot=lot, target_mean=mean, target_sd=sd,
+                                value=value, qc_run=qc_run, at=clock.utcnow(), who=who)
+        judge_and_record(store, qc_run, who=who)
+    return qc_run
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from sweattest.bench.order import parse_order
 from sweattest.bench.service import perform_simulated_run
 from sweattest.bench.simulation.scenario import parse_scenario
 from sweattest.core.clock import VirtualClock
-from sweattest.record.analytical_qc import ANALYZER
+from sweattest.record.qc_lots import DEFAULT_ANALYZER as ANALYZER
 from tests.web.conftest import log_in, make_web_app
 
 

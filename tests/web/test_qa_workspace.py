@@ -12,7 +12,7 @@ from starlette.testclient import TestClient
 
 from sweattest.core.clock import VirtualClock
 from sweattest.core.config import Lab, LabConfig
-from sweattest.record.analytical_qc import ANALYZER
+from sweattest.record.qc_lots import DEFAULT_ANALYZER as ANALYZER
 from sweattest.record.store import open_store
 from sweattest.web.app import create_app
 from tests.store.backends import START, make_run

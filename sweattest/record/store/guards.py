@@ -20,8 +20,10 @@ PT_TABLES = ("pt_events", "pt_samples", "pt_targets", "pt_grades", "pt_correctiv
 V14_TABLES = ("qc_lots", "calibrations", "equipment_log")
 #: Migration 15: skin reactions and competency records.
 PEOPLE_TABLES = ("skin_reactions", "competency_records")
+#: Migration 22: QC verdicts and the corrective actions and overrides of held analytical runs.
+QC_VERDICT_TABLES = ("qc_verdicts", "qc_actions")
 APPEND_ONLY_TABLES = ("events", "reading_blocks", "signatures", "result_versions", "qc_results", *V14_TABLES,
-                      *PEOPLE_TABLES, *PT_TABLES, "repeat_links")
+                      *PEOPLE_TABLES, *PT_TABLES, "repeat_links", *QC_VERDICT_TABLES)
 TRUNCATE_GUARDED = ("audit", "audit_head", *APPEND_ONLY_TABLES, "readings_pending")
 
 _PG_FUNCTION = ("CREATE OR REPLACE FUNCTION record_append_only() RETURNS trigger AS $$ BEGIN "

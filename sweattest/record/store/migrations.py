@@ -233,6 +233,16 @@ def _people(conn: sa.Connection) -> None:
     guards.create(conn, guards.PEOPLE_TABLES, guards.PEOPLE_TABLES)
 
 
+def _qc_verdicts(conn: sa.Connection) -> None:
+    """QC verdicts recorded when made, and the corrective actions and overrides of held analytical runs:
+    append-only (guarded) and chained."""
+    from sweattest.record.store import guards
+
+    for name in guards.QC_VERDICT_TABLES:
+        schema.metadata.tables[name].create(conn)
+    guards.create(conn, guards.QC_VERDICT_TABLES, guards.QC_VERDICT_TABLES)
+
+
 MIGRATIONS: list[Migration] = [
     (1, "runs, events and readings", _initial),
     (2, "users, e-signatures, result versions and the hash-chained audit trail", _users_signatures_audit),
@@ -252,6 +262,7 @@ MIGRATIONS: list[Migration] = [
     (15, "skin reactions after stimulation and operator competency records", _people),
     (16, "proficiency testing: events, samples, targets, grades and corrective actions", _proficiency_testing),
     (17, "patient history: date of birth on runs (indexed with the MRN) and repeat links", _patient_history),
+    (22, "QC verdicts recorded when made; corrective actions and overrides of held analytical runs", _qc_verdicts),
 ]
 
 

@@ -29,9 +29,10 @@ _BLOB_TABLES = frozenset({"reading_blocks", "readings_pending"})
 #: them against the chain first) are not checked.
 ORDER = ("runs", "users", "events", "reading_blocks", "readings_pending", "result_versions", "signatures",
          "qc_results", "qc_lots", "calibrations", "equipment_log", "skin_reactions",
-         "competency_records", *PT_TABLES, "repeat_links")
+         "competency_records", *PT_TABLES, "repeat_links", "qc_verdicts", "qc_actions")
 #: Chained tables whose rows belong to no run (named by their id alone).
-RUNLESS = frozenset({"qc_results", "qc_lots", "calibrations", "equipment_log", "competency_records", *PT_TABLES})
+RUNLESS = frozenset({"qc_results", "qc_lots", "calibrations", "equipment_log", "competency_records", *PT_TABLES,
+                     "qc_verdicts", "qc_actions"})
 
 
 @dataclass(frozen=True)
