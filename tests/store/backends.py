@@ -244,7 +244,8 @@ def make_run(store, clock, run_id: str = "R1", *, operator: str = "tech1", sites
         ev("finish_stimulation", site, charge=Q_(2.5, "mA*min"))
         ev("start_collection", site)
     clock.sleep(1800)
-    qc_run = None if qc == "missing" else _controls(store, clock, operator, rejected=qc == "rejected")
+    qc_run = None if qc == "missing" else _controls(store, clock, operator, rejected=qc == "rejected",
+                                                    purpose=purpose)
     for site, volume, chloride in zip(sites, volumes, chlorides, strict=True):
         ev("finish_collection", site)
         ev("measure_sample", site, volume=Q_(volume, "uL"))
@@ -253,12 +254,12 @@ def make_run(store, clock, run_id: str = "R1", *, operator: str = "tech1", sites
     return run_id
 
 
-def _controls(store, clock, who: str, *, rejected: bool) -> str:
+def _controls(store, clock, who: str, *, rejected: bool, purpose: str = "patient") -> str:
     """Both control levels of today's analytical run, as the bench records them (once per day)."""
     from sweattest.record.analytical_qc import current_run, judge_and_record
     from sweattest.record.qc_lots import DEFAULT_ANALYZER, SEED_LOTS
 
-    qc_run, measured = current_run(store, DEFAULT_ANALYZER, clock.utcnow().date())
+    qc_run, measured = current_run(store, DEFAULT_ANALYZER, clock.utcnow().date(), purpose)
     if not measured:
         for level, lot, mean, sd in SEED_LOTS:
             value = mean + 5 * sd if rejected and level == "normal" else mean

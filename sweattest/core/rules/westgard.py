@@ -103,7 +103,7 @@ def judge(current: list[Z], earlier: Sequence[list[Z]], rules: WestgardRules) ->
         tripped.append("westgard_2_2s")
     if any(z > 2 for z in zs) and any(z < -2 for z in zs):
         tripped.append("westgard_r_4s")
-    if not tripped and any(abs(z) > 2 for z in zs):
+    if not any(rules.severity(_WHAT[c][0]) for c in tripped) and any(abs(z) > 2 for z in zs):
         tripped.append("westgard_1_2s")
     levels = list(dict.fromkeys(level for level, _ in current))
     per_level = [[[z for lv, z in run if lv == level] for run in runs] for level in levels]
