@@ -22,14 +22,21 @@ import sqlalchemy as sa
 
 from sweattest.core.purpose import PATIENT, PURPOSES
 from sweattest.core.rules.findings import Finding, Severity
-from sweattest.core.rules.qc import ControlResult, QCRun, RunQC, can_release, evaluate_run, z_scores
+from sweattest.core.rules.qc import (
+    ControlResult,
+    QCRun,
+    RunQC,
+    can_release,
+    evaluate_run,
+    release_held,
+    z_scores,
+)
 from sweattest.core.rules.westgard import WestgardRules
 from sweattest.core.units import Q_
 from sweattest.record import qc_verdicts
 from sweattest.record.qc_lots import LEVELS, SRC_ESTABLISH, judging
 from sweattest.record.store import schema
 
-SRC_HOLD = "CLSI C34 (a rejected run: corrective action and QC in control again before patient results are released)"
 #: Earlier runs of a series a verdict looks back on: 10x needs ten controls; one level per run at the least.
 LOOK_BACK = 10
 
@@ -155,23 +162,29 @@ def run_qc_runs(store, run_id: str) -> list[str]:
 
 
 def hold_lifted(store, qc_run: str) -> tuple[str, str] | None:
-    """How a held run's hold was lifted: ("override", reason) or ("corrected", what), else None. Corrected: a
-    corrective action recorded and, after it, a run of the same series whose verdict stands accepted."""
-    acts = qc_verdicts.actions(store, qc_run)
-    override = next((a for a in acts if a.kind == qc_verdicts.OVERRIDE), None)
+    """How a held run's hold was lifted: ("override", reason) or ("corrected", what), else None."""
+    override, fix, passed = _hold_acts(store, qc_run)
     if override is not None:
         return "override", f"hold overridden by {override.who} on {override.at:%Y-%m-%d}: {override.text}"
-    fixes = [a for a in acts if a.kind == qc_verdicts.CORRECTIVE_ACTION]
-    if not fixes:
+    if fix is None or passed is None:
         return None
+    return "corrected", (f"corrective action by {fix.who} on {fix.at:%Y-%m-%d}: {fix.text}; QC in control again in "
+                         f"{passed.qc_run}")
+
+
+def _hold_acts(store, qc_run: str):
+    """The override of a held run, its first corrective action, and the first run of its series whose verdict
+    stands accepted after that corrective action (each None when there is none)."""
+    acts = qc_verdicts.actions(store, qc_run)
+    override = next((a for a in acts if a.kind == qc_verdicts.OVERRIDE), None)
+    fix = next((a for a in acts if a.kind == qc_verdicts.CORRECTIVE_ACTION), None)
+    if fix is None:
+        return override, None, None
     analyzer, purpose = series_of(qc_run)
     standing = qc_verdicts.standing_verdicts(store, None)
-    passed = sorted((v for v in standing.values() if v.analyzer == analyzer and v.purpose == purpose
-                     and not v.rejected and v.at > fixes[0].at), key=lambda v: v.at)
-    if not passed:
-        return None
-    return "corrected", (f"corrective action by {fixes[0].who} on {fixes[0].at:%Y-%m-%d}: {fixes[0].text}; QC in "
-                         f"control again in {passed[0].qc_run}")
+    passed = min((v for v in standing.values() if v.analyzer == analyzer and v.purpose == purpose
+                  and not v.rejected and v.at > fix.at), key=lambda v: v.at, default=None)
+    return override, fix, passed
 
 
 def gate(store, qc_run: str) -> list[Finding]:
@@ -179,14 +192,9 @@ def gate(store, qc_run: str) -> list[Finding]:
     found = verdict(store, qc_run)
     if found is None or not found.rejected:
         return can_release(found)
-    if hold_lifted(store, qc_run) is not None:
-        return []
-    blocks = [f.code for f in found.findings if f.severity is Severity.BLOCK]
-    fixed = any(a.kind == qc_verdicts.CORRECTIVE_ACTION for a in qc_verdicts.actions(store, qc_run))
-    todo = ("run QC again and have it pass (the corrective action is recorded)" if fixed else
-            "record the corrective action (sweattest qc correct), then run QC again and have it pass")
-    return [Finding("qc_rejected", Severity.BLOCK, f"QC of run {qc_run} is rejected ({', '.join(blocks)}): "
-                    f"{todo}; or a reviewer overrides the hold with a reason (sweattest qc override)", SRC_HOLD)]
+    override, fix, passed = _hold_acts(store, qc_run)
+    return release_held(found, corrected=fix is not None, passed_since=passed is not None,
+                        overridden=override is not None)
 
 
 def release_findings(store, run_id: str) -> list[Finding]:

@@ -26,6 +26,8 @@ from sweattest.core.units import Quantity, require
 
 SRC_LEVELS = "CLSI C34; CLIA (two control levels each analytical run)"
 SRC_RELEASE = "CLSI C34 (patient results released only when QC is in control)"
+SRC_HOLD = ("CLSI C34; CLIA 42 CFR 493.1282 (a rejected run: corrective action recorded and QC in control again "
+            "before patient results are released)")
 SRC_CALIBRATION = "CLSI C34 (calibration check with a NaCl standard per the analyzer's manual)"
 REQUIRED_LEVELS = 2
 
@@ -112,6 +114,19 @@ def can_release(run_qc: RunQC | None) -> list[Finding]:
         return [Finding("qc_rejected", Severity.BLOCK, f"QC of run {run_qc.run_id} is rejected ({rules}): "
                         "fix the analyzer, rerun QC and re-analyse the samples", SRC_RELEASE)]
     return []
+
+
+def release_held(run_qc: RunQC | None, *, corrected: bool, passed_since: bool, overridden: bool) -> list[Finding]:
+    """The release gate of an analytical run with its hold: a rejected run releases its results only when a
+    corrective action is recorded and a later run passed QC after it, or when the hold is overridden (a separate
+    signed act with its reason). Empty: release."""
+    if run_qc is None or not run_qc.rejected or overridden or (corrected and passed_since):
+        return can_release(run_qc) if run_qc is None or not run_qc.rejected else []
+    blocks = ", ".join(f.code for f in run_qc.findings if f.severity is Severity.BLOCK)
+    todo = ("run QC again and have it pass (the corrective action is recorded)" if corrected else
+            "record the corrective action (sweattest qc correct), then run QC again and have it pass")
+    return [Finding("qc_rejected", Severity.BLOCK, f"QC of run {run_qc.run_id} is rejected ({blocks}): {todo}; "
+                    "or a reviewer or QA overrides the hold with a reason (sweattest qc override)", SRC_HOLD)]
 
 
 def calibration_due(last_calibrated: date, interval: Quantity) -> date:
