@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sweattest.core.purpose import PATIENT, PURPOSES
 from sweattest.core.rules.findings import Finding, Severity
 from sweattest.core.rules.qc import (
+    SRC_LEVELS,
     ControlResult,
     QCRun,
     RunQC,
@@ -189,11 +190,15 @@ def _hold_acts(store, qc_run: str):
 
 def gate(store, qc_run: str) -> list[Finding]:
     """What keeps the results measured in one analytical run from being final (empty: nothing)."""
-    found = verdict(store, qc_run)
-    if found is None or not found.rejected:
-        return can_release(found)
+    found = qc_verdicts.standing(qc_verdicts.verdicts(store, qc_run))
+    if found is None or found.state == qc_verdicts.ACCEPTED:
+        return can_release(None if found is None else found.run_qc())
+    if found.state == qc_verdicts.INCOMPLETE:
+        missing = "; ".join(f.message for f in found.findings if f.code in qc_verdicts.INCOMPLETE_CODES)
+        return [Finding("qc_incomplete", Severity.BLOCK, f"QC of run {qc_run} is incomplete: {missing}; results "
+                        "cannot be final until every level is measured", SRC_LEVELS)]
     override, fix, passed = _hold_acts(store, qc_run)
-    return release_held(found, corrected=fix is not None, passed_since=passed is not None,
+    return release_held(found.run_qc(), corrected=fix is not None, passed_since=passed is not None,
                         overridden=override is not None)
 
 
@@ -209,21 +214,25 @@ def release_findings(store, run_id: str) -> list[Finding]:
 
 
 def qc_status(store, run_id: str) -> dict[str, Any] | None:
-    """The QC status a report prints for the run: in_control, rejected, released_after_hold or not_recorded."""
+    """The QC status a report prints for the run: in_control, rejected, released_after_hold, incomplete or
+    not_recorded."""
     qc_runs = run_qc_runs(store, run_id)
     if not qc_runs:
         return None
-    verdicts = [verdict(store, q) for q in qc_runs]
-    if any(v is None for v in verdicts):
+    standing = qc_verdicts.standing_verdicts(store, qc_runs)
+    if any(q not in standing for q in qc_runs):
         return {"status": "not_recorded", "detail": f"no QC recorded for {', '.join(qc_runs)}"}
+    verdicts = [standing[q] for q in qc_runs]
     lots = control_lots(store, qc_runs)
+    codes = sorted({f.code for v in verdicts for f in v.findings if f.severity is Severity.BLOCK})
+    detail = f"{', '.join(qc_runs)}: {', '.join(codes)}"
+    if any(v.state == qc_verdicts.INCOMPLETE for v in verdicts):
+        return {"status": "incomplete", "detail": detail, "lots": lots}
     if any(v.rejected for v in verdicts):
-        codes = sorted({f.code for v in verdicts for f in v.findings if f.severity.value == "block"})
-        lifted = [hold_lifted(store, v.run_id) for v in verdicts if v.rejected]
-        detail = f"{', '.join(qc_runs)}: {', '.join(codes)}"
+        lifted = [hold_lifted(store, v.qc_run) for v in verdicts if v.rejected]
         if all(lifted):
             return {"status": "released_after_hold", "lots": lots,
-                    "detail": detail + "; " + "; ".join(text for _, text in lifted)}
+                    "detail": detail + "; " + "; ".join(text for _, text in lifted if text)}
         return {"status": "rejected", "detail": detail, "lots": lots}
     warnings = sorted({f.code for v in verdicts for f in v.findings})
     detail = f"analytical run {', '.join(qc_runs)}" + (f"; warning {', '.join(warnings)}" if warnings else "")

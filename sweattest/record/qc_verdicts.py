@@ -28,7 +28,10 @@ from sweattest.record.store import schema
 from sweattest.record.store.chain import append_audit
 from sweattest.record.store.rowhash import range_item
 
-ACCEPTED, REJECTED = "accepted", "rejected"
+ACCEPTED, REJECTED, INCOMPLETE = "accepted", "rejected", "incomplete"
+#: Findings that make a run incomplete rather than rejected: a level not measured yet (or only on a provisional
+#: lot). An incomplete run releases nothing, and is not held: its missing controls complete it.
+INCOMPLETE_CODES = frozenset({"qc_levels_missing", "qc_lot_provisional"})
 CORRECTIVE_ACTION, OVERRIDE = "corrective_action", "override"
 #: Roles that may record a corrective action or override a hold.
 ACT_ROLES = ("reviewer", "qa", "admin")
@@ -42,15 +45,20 @@ class Verdict:
     qc_run: str
     analyzer: str
     purpose: str
-    rejected: bool
+    state: str  # accepted, rejected, incomplete
     findings: tuple[Finding, ...]
     made_from: dict[str, Any]
     at: datetime
     who: str
 
+    @property
+    def rejected(self) -> bool:
+        """Held: a rule in use rejected the run."""
+        return self.state == REJECTED
+
     def run_qc(self) -> RunQC:
         levels = tuple(dict.fromkeys(c["level"] for c in self.made_from.get("controls", [])))
-        return RunQC(self.qc_run, levels, self.rejected, self.findings)
+        return RunQC(self.qc_run, levels, self.state != ACCEPTED, self.findings)
 
     @property
     def codes(self) -> list[str]:
@@ -72,7 +80,7 @@ def record_verdict(store, result: RunQC, *, analyzer: str, purpose: str, made_fr
     """Append the verdict ``result`` of one analytical run, with what it was made from, under the chain."""
     at = store.clock.utcnow()
     row = {"qc_run": result.run_id, "analyzer": analyzer, "purpose": purpose,
-           "verdict": REJECTED if result.rejected else ACCEPTED,
+           "verdict": state_of(result),
            "findings": json.dumps([[f.code, f.severity.value, f.message, f.source] for f in result.findings],
                                   ensure_ascii=False),
            "made_from": json.dumps(made_from, ensure_ascii=False, sort_keys=True), "at": at, "who": who}
@@ -83,6 +91,13 @@ def record_verdict(store, result: RunQC, *, analyzer: str, purpose: str, made_fr
                           "rules": [f.code for f in result.findings]},
                      rows=[range_item(conn, "qc_verdicts", new_id, new_id)])
     return _verdict(row | {"id": new_id})
+
+
+def state_of(result: RunQC) -> str:
+    if not result.rejected:
+        return ACCEPTED
+    blocks = {f.code for f in result.findings if f.severity is Severity.BLOCK}
+    return INCOMPLETE if blocks <= INCOMPLETE_CODES else REJECTED
 
 
 def verdicts(store, qc_run: str | None = None, *, analyzer: str | None = None,
@@ -144,7 +159,7 @@ def add_action(store, qc_run: str, kind: str, text: str, *, who: str) -> Action:
         raise ValidationError(f"analytical run {qc_run!r} has no QC verdict: nothing was recorded; "
                               "`sweattest qc runs` lists the analytical runs")
     if not held.rejected:
-        raise ValidationError(f"analytical run {qc_run} was accepted ({held.at:%Y-%m-%d %H:%M}Z): it is not held; "
+        raise ValidationError(f"analytical run {qc_run} was {held.state} ({held.at:%Y-%m-%d %H:%M}Z): it is not held; "
                               "nothing was recorded")
     at = store.clock.utcnow()
     row = {"qc_run": qc_run, "kind": kind, "text": text, "at": at, "who": who}
@@ -158,5 +173,5 @@ def add_action(store, qc_run: str, kind: str, text: str, *, who: str) -> Action:
 def _verdict(row) -> Verdict:
     findings = tuple(Finding(code, Severity(severity), message, source)
                      for code, severity, message, source in json.loads(row["findings"]))
-    return Verdict(row["id"], row["qc_run"], row["analyzer"], row["purpose"], row["verdict"] == REJECTED,
-                   findings, json.loads(row["made_from"]), row["at"], row["who"])
+    return Verdict(row["id"], row["qc_run"], row["analyzer"], row["purpose"], row["verdict"], findings,
+                   json.loads(row["made_from"]), row["at"], row["who"])

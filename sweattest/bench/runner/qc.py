@@ -9,6 +9,7 @@ from sweattest.core.errors import DeviceError, ValidationError
 from sweattest.core.units import Q_
 from sweattest.record.analytical_qc import current_run, judge_and_record, verdict
 from sweattest.record.qc_lots import DEFAULT_ANALYZER, LEVELS, lots_in_use, record_control, seed_initial_lots
+from sweattest.record.qc_verdicts import ACCEPTED, INCOMPLETE, REJECTED, state_of
 
 
 def ensure_qc(runner) -> str | None:
@@ -21,9 +22,13 @@ def ensure_qc(runner) -> str | None:
         found = verdict(store, qc_run)
         if found is None:  # controls started but never judged (a control failed): judged on what was measured
             found = judge_and_record(store, qc_run, rules=runner.qc_rules, who=runner.operator.name)
-        if found.rejected:
+        state = state_of(found)
+        if state == REJECTED:
             say(f"QC of analytical run {qc_run} is rejected: results measured now are held until a corrective "
                 "action is recorded and QC passes again (sweattest qc correct)")
+        elif state == INCOMPLETE:
+            say(f"QC of analytical run {qc_run} is incomplete: results cannot be final until every control level "
+                "is measured (sweattest qc record)")
         return qc_run
     if analyzer == DEFAULT_ANALYZER:
         seed_initial_lots(store)  # a store with no lot of the bench analyzer yet starts with the bench's two
@@ -56,5 +61,6 @@ def ensure_qc(runner) -> str | None:
         say(f"QC {lot.level} control {lot.lot}: {value:g} mmol/L (target {lot.mean:g} ± {lot.sd:g}{kind})")
     found = judge_and_record(store, qc_run, rules=runner.qc_rules, who=runner.operator.name)
     rules = ", ".join(f.code for f in found.findings) or "no rule"
-    say(f"QC of analytical run {qc_run}: {'REJECTED' if found.rejected else 'accepted'} ({rules})")
+    state = state_of(found)
+    say(f"QC of analytical run {qc_run}: {state.upper() if state != ACCEPTED else state} ({rules})")
     return qc_run

@@ -204,7 +204,7 @@ qc_verdicts = sa.Table(
     sa.Column("qc_run", sa.String(80), nullable=False, index=True),
     sa.Column("analyzer", sa.String(80), nullable=False),  # the analyzer's serial number
     sa.Column("purpose", sa.String(12), nullable=False),  # the series: patient, simulated, training, proficiency
-    sa.Column("verdict", sa.String(10), nullable=False),  # accepted, rejected
+    sa.Column("verdict", sa.String(10), nullable=False),  # accepted, rejected, incomplete
     sa.Column("findings", sa.Text, nullable=False),  # JSON list of [code, severity, message]
     sa.Column("made_from", sa.Text, nullable=False),  # JSON: controls, history, rules
     sa.Column("at", UTCDateTime, nullable=False),
