@@ -61,6 +61,8 @@ class Pack:
     version: str
     audit_head: tuple[int, str]
     sections: tuple[PackSection, ...]
+    #: the QA user who signs the pack as approved ("Full Name (username)"); None: an unsigned draft
+    approved_by: str | None = None
 
 
 def pack_filter(date_from: date | None, date_to: date | None) -> RunFilter:
@@ -95,7 +97,7 @@ def check_out(out: Path) -> Path:
 
 def build_pack(store, where: RunFilter, *, generated_at: datetime, generated_by: str, config: LabConfig,
                progress: Callable[[int, int, str], None] | None = None,
-               builders: list[SectionBuilder] | None = None) -> Pack:
+               builders: list[SectionBuilder] | None = None, approved_by: str | None = None) -> Pack:
     """Every section of the pack for the period of ``where``; ``progress(done, total, title)`` after each."""
     builders = SECTION_BUILDERS if builders is None else builders
     sections = []
@@ -105,7 +107,7 @@ def build_pack(store, where: RunFilter, *, generated_at: datetime, generated_by:
         if progress is not None:
             progress(number, len(builders), section.title)
     return Pack(where.date_from, where.date_to, generated_at, generated_by, config.lab.name, __version__,
-                head(store), tuple(sections))
+                head(store), tuple(sections), approved_by)
 
 
 def render_html(pack: Pack, config: LabConfig) -> str:
@@ -143,7 +145,8 @@ def tables_zip(pack: Pack) -> bytes:
         cover = PackSection("pack", "pack", ("item", "value"), (
             ("lab", pack.lab), ("from", pack.date_from.isoformat()), ("to", pack.date_to.isoformat()),
             ("generated_at_utc", pack.generated_at.strftime("%Y-%m-%dT%H:%M:%SZ")),
-            ("generated_by", pack.generated_by), ("version", pack.version),
+            ("generated_by", pack.generated_by), ("approved_by", pack.approved_by or "not signed (draft)"),
+            ("version", pack.version),
             ("audit_head_entry", pack.audit_head[0]), ("audit_head_sha256", pack.audit_head[1])))
         for section in (cover, *pack.sections):
             info = zipfile.ZipInfo(f"{section.key}.csv", date_time=pack.generated_at.timetuple()[:6])

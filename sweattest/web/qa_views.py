@@ -31,7 +31,7 @@ from sweattest.qa.workspace import (
 from sweattest.record.amendable import fields
 from sweattest.record.repeats import repeat_link, repeated_by
 from sweattest.record.runs import load_run, stored_order
-from sweattest.record.signoff import REVIEWER_ROLES
+from sweattest.record.users import QA_ROLES
 from sweattest.web.accounts import field_of
 from sweattest.web.context import web
 from sweattest.web.plots import bars, trace_svg
@@ -62,7 +62,7 @@ def runs_list(request: Request, user, form) -> Response:
     shown = [r | run_summary(ctx.store, r, ctx.clock, ctx.config.ranges) for r in runs]
     queue = [(r | {"patient": patient_name(stored_order(r))}, meaning)
              for r, meaning in awaiting_signature(ctx.store, user.username, user.role)]
-    alerts = desk_alerts(ctx.store) if user.role in REVIEWER_ROLES else []
+    alerts = desk_alerts(ctx.store) if user.role in QA_ROLES else []
     return ctx.render(request, user, "qa_runs.html", runs=shown, chosen=chosen, states=SITE_STATES, total=total,
                       purposes=PURPOSES, counted=where.counted, queue=queue, alerts=alerts,
                       person=_person(names), flags=FLAGS, local=_local(ctx), error=error)

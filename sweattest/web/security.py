@@ -19,10 +19,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sweattest.web.sessions import SessionUser, active_or_locked
 
-#: Who may do what. The bench is for techs and reviewers (senior techs); QA for reviewers and admins.
-VIEW = ("tech", "reviewer", "admin")
+#: Who may do what. The bench is for techs and reviewers (senior techs); QA for reviewers, the QA desk and
+#: admins; releasing results (REVIEW) for reviewers alone.
+VIEW = ("tech", "reviewer", "qa", "admin")
 BENCH = ("tech", "reviewer")
-QA = ("reviewer", "admin")
+QA = ("reviewer", "qa", "admin")
 REVIEW = ("reviewer",)
 ADMIN = ("admin",)
 

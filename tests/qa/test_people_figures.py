@@ -4,7 +4,6 @@ the warnings for an operator short of the lab's minimums."""
 
 from datetime import date
 
-from sweattest.cli.main import main
 from sweattest.core.config import CompetencyRules
 from sweattest.qa.competency import login_warnings, standings, year_filter
 from sweattest.qa.competency import pack_section as competency_section
@@ -13,6 +12,7 @@ from sweattest.qa.skin_reactions import adverse_events, reaction_rates, reaction
 from sweattest.qa.skin_reactions import pack_section as skin_section
 from sweattest.record.competency import add_record
 from sweattest.record.skin_reactions import record_skin_reaction
+from tests.conftest import qa_main
 from tests.store import backends
 from tests.store.backends import make_run
 
@@ -109,22 +109,24 @@ def test_pack_sections(lab):
     assert "tech2: the last competency assessment (2026-11-01) was failed" in competency.notes
 
 
-def test_commands_print_the_figures(lab, capsys):
-    assert main(["qa", "skin-reactions", "--db", lab.url]) == 0
+def test_commands_print_the_figures(lab, capsys, monkeypatch):
+    assert qa_main(monkeypatch, ["qa", "skin-reactions", "--db", lab.url]) == 0
     out = capsys.readouterr().out
     assert "adverse events: 1" in out and "BLISTER (tech1, inducer WS-2): 3 mm blister; Dr P told" in out
-    assert main(["qa", "skin-reactions", "--db", lab.url, "--format", "csv", "--from", "2026-01-01"]) == 0
+    assert qa_main(monkeypatch, ["qa", "skin-reactions", "--db", lab.url, "--format", "csv",
+                                 "--from", "2026-01-01"]) == 0
     csv = capsys.readouterr().out.splitlines()
     assert csv[0] == "by,key,sites,none,erythema,blister,burn,reaction_pct,adverse_pct"
     assert "inducer,WS-2,12,10,1,1,0,16.7,8.3" not in csv and "inducer,WS-2,12,11,0,1,0,8.3,8.3" in csv
-    assert main(["qa", "competency", "--db", lab.url, "--year", "2026", "--format", "json"]) == 0
+    assert qa_main(monkeypatch, ["qa", "competency", "--db", lab.url, "--year", "2026", "--format", "json"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert any('"operator": "tech1", "tests": 12, "qns": 2, "qns_rate_pct": 16.7' in line for line in lines)
-    assert main(["qa", "competency", "--db", lab.url, "--year", "2026"]) == 0
+    assert qa_main(monkeypatch, ["qa", "competency", "--db", lab.url, "--year", "2026"]) == 0
     table = capsys.readouterr().out
     assert "WARNING: 1 patient test in the period" in table
 
 
-def test_a_bad_period_is_one_line(lab, capsys):
-    assert main(["qa", "skin-reactions", "--db", lab.url, "--from", "2026-12-01", "--to", "2026-11-01"]) == 2
+def test_a_bad_period_is_one_line(lab, capsys, monkeypatch):
+    assert qa_main(monkeypatch, ["qa", "skin-reactions", "--db", lab.url, "--from", "2026-12-01",
+                                 "--to", "2026-11-01"]) == 2
     assert capsys.readouterr().err.strip() == "sweattest: error: --from 2026-12-01 is after --to 2026-11-01"
