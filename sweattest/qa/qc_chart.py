@@ -11,7 +11,7 @@ from pathlib import Path
 from sweattest.core.errors import ValidationError
 from sweattest.core.purpose import PATIENT
 from sweattest.outputs.files import write_atomic
-from sweattest.record.analytical_qc import series_of, series_rows
+from sweattest.record.analytical_qc import purpose_of, recorded_purposes, series_rows
 from sweattest.record.qc_lots import judging
 from sweattest.record.qc_verdicts import standing_verdicts
 
@@ -62,8 +62,9 @@ def qc_choices(store, purpose: str = PATIENT) -> dict[str, list[str]]:
     with store.engine.connect() as conn:
         rows = conn.execute(sa.select(qc.c.analyzer, qc.c.level, qc.c.qc_run).distinct()
                             .order_by(qc.c.analyzer, qc.c.level)).all()
+    known = recorded_purposes(store)
     for analyzer, level, qc_run in rows:
-        if series_of(qc_run)[1] == purpose and level not in out.get(analyzer, []):
+        if purpose_of(qc_run, known) == purpose and level not in out.get(analyzer, []):
             out.setdefault(analyzer, []).append(level)
     return out
 

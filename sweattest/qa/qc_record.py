@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from sweattest.core.purpose import PATIENT
-from sweattest.record.analytical_qc import series_of
+from sweattest.record.analytical_qc import purpose_of, recorded_purposes
 from sweattest.record.qc_lots import LEVELS
 from sweattest.record.qc_verdicts import actions, standing_verdicts
 from sweattest.record.store import schema
@@ -40,7 +40,8 @@ def _controls(store, date_from: date | None, date_to: date | None, purpose: str)
         query = query.where(qc.c.at < end)
     with store.engine.connect() as conn:
         rows = [dict(r) for r in conn.execute(query).mappings()]
-    return [r for r in rows if series_of(r["qc_run"])[1] == purpose]
+    known = recorded_purposes(store)
+    return [r for r in rows if purpose_of(r["qc_run"], known) == purpose]
 
 
 def qc_runs(store, date_from: date | None = None, date_to: date | None = None, *, analyzer: str | None = None,

@@ -57,13 +57,31 @@ def series_of(qc_run: str) -> tuple[str, str]:
     return head, PATIENT
 
 
-def series_rows(store, analyzer: str, purpose: str = PATIENT) -> list[dict[str, Any]]:
-    """Every control result of one series, oldest first."""
+def recorded_purposes(store) -> dict[str, str]:
+    """qc_run -> the purpose its first verdict recorded. Runs named before purposes were part of the name
+    (before migration 23) are in the series their verdict says (a demo's controls of then: simulated)."""
+    t = schema.qc_verdicts
+    out: dict[str, str] = {}
+    with store.engine.connect() as conn:
+        for qc_run, purpose in conn.execute(sa.select(t.c.qc_run, t.c.purpose).order_by(t.c.id)):
+            out.setdefault(qc_run, purpose)
+    return out
+
+
+def series_rows(store, analyzer: str, purpose: str = PATIENT,
+                known: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """Every control result of one series, oldest first. ``known``: qc_run -> purpose (default: as recorded)."""
     qc = schema.qc_results
     query = sa.select(qc).where(qc.c.analyzer == analyzer).order_by(qc.c.at, qc.c.id)
+    known = recorded_purposes(store) if known is None else known
     with store.engine.connect() as conn:
         rows = [dict(r) for r in conn.execute(query).mappings()]
-    return [r for r in rows if series_of(r["qc_run"])[1] == purpose]
+    return [r for r in rows if purpose_of(r["qc_run"], known) == purpose]
+
+
+def purpose_of(qc_run: str, known: dict[str, str]) -> str:
+    """The series purpose of an analytical run: as its verdict recorded it (``known``), else by its name."""
+    return known.get(qc_run) or series_of(qc_run)[1]
 
 
 def runs_of_day(store, analyzer: str, day: date, purpose: str = PATIENT) -> list[str]:
@@ -87,21 +105,23 @@ def current_run(store, analyzer: str, day: date, purpose: str = PATIENT) -> tupl
     return latest, True
 
 
-def judge_and_record(store, qc_run: str, *, rules: WestgardRules | None = None, who: str = "system") -> RunQC:
+def judge_and_record(store, qc_run: str, *, rules: WestgardRules | None = None, who: str = "system",
+                     known: dict[str, str] | None = None) -> RunQC:
     """The Westgard verdict of one analytical run on its controls recorded so far, with the earlier runs of its
     series as history, against the targets of the lot records; recorded with what it was made from. Results on a
     provisional lot are not judged, and do not stand for their level: a level measured only on provisional lots
-    keeps the run from releasing results."""
+    keeps the run from releasing results. ``known``: qc_run -> purpose (default: as recorded)."""
     rules = rules or WestgardRules()
     qc = schema.qc_results
     with store.engine.connect() as conn:
         analyzer = conn.execute(sa.select(qc.c.analyzer).where(qc.c.qc_run == qc_run).limit(1)).scalar()
     if analyzer is None:
         raise ValueError(f"analytical run {qc_run} has no control recorded")
-    purpose = series_of(qc_run)[1]
+    known = recorded_purposes(store) if known is None else known
+    purpose = purpose_of(qc_run, known)
     judge = judging(store, analyzer)
     by_run: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for row in series_rows(store, analyzer, purpose):
+    for row in series_rows(store, analyzer, purpose, known):
         by_run[row["qc_run"]].append(row)
     order = list(by_run)  # by each run's first control
     earlier = order[:order.index(qc_run)][-LOOK_BACK:]
@@ -181,9 +201,9 @@ def _hold_acts(store, qc_run: str):
     fix = next((a for a in acts if a.kind == qc_verdicts.CORRECTIVE_ACTION), None)
     if fix is None:
         return override, None, None
-    analyzer, purpose = series_of(qc_run)
     standing = qc_verdicts.standing_verdicts(store, None)
-    passed = min((v for v in standing.values() if v.analyzer == analyzer and v.purpose == purpose
+    held = standing[qc_run]
+    passed = min((v for v in standing.values() if v.analyzer == held.analyzer and v.purpose == held.purpose
                   and not v.rejected and v.at > fix.at), key=lambda v: v.at, default=None)
     return override, fix, passed
 

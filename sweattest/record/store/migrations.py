@@ -243,6 +243,13 @@ def _qc_verdicts(conn: sa.Connection) -> None:
     guards.create(conn, guards.QC_VERDICT_TABLES, guards.QC_VERDICT_TABLES)
 
 
+def _verdicts_of_existing_qc(conn: sa.Connection) -> None:
+    """A verdict for each analytical run stored before verdicts were records, judged at the upgrade."""
+    from sweattest.record.qc_verdicts_existing import judge_existing
+
+    judge_existing(conn)
+
+
 MIGRATIONS: list[Migration] = [
     (1, "runs, events and readings", _initial),
     (2, "users, e-signatures, result versions and the hash-chained audit trail", _users_signatures_audit),
@@ -263,6 +270,8 @@ MIGRATIONS: list[Migration] = [
     (16, "proficiency testing: events, samples, targets, grades and corrective actions", _proficiency_testing),
     (17, "patient history: date of birth on runs (indexed with the MRN) and repeat links", _patient_history),
     (22, "QC verdicts recorded when made; corrective actions and overrides of held analytical runs", _qc_verdicts),
+    (23, "a verdict for each analytical run stored before verdicts were records, in its run's series",
+     _verdicts_of_existing_qc),
 ]
 
 
