@@ -66,7 +66,7 @@ def test_qa_adds_lists_and_retires_a_lot(setup, monkeypatch, capsys):
     ({"--sd": "1.5"}, "rev1", "--sd: 1.5 has no unit"),
     ({"--expires": "2020-01-31"}, "rev1", "expiry 2020-01-31 is past"),
     ({"--expires": "31/01/2027"}, "rev1", "--expires '31/01/2027': use a date such as"),
-    ({}, "tech1", "tech1 is a tech: only a reviewer or admin can add a control lot"),
+    ({}, "tech1", "tech1 is a tech: only a reviewer or qa or admin can add a control lot"),
 ])
 def test_a_bad_lot_or_a_tech_is_refused_in_one_line_and_nothing_is_stored(setup, monkeypatch, capsys, change, user,
                                                                           words):

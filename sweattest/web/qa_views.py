@@ -12,7 +12,7 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from sweattest.core.errors import SweatTestError
 from sweattest.core.procedure.table import SITE_STATES
-from sweattest.core.purpose import PURPOSES, parse_purposes
+from sweattest.core.purpose import PATIENT, PURPOSES, parse_purposes
 from sweattest.qa.audit_trail import audit_rows, person
 from sweattest.qa.filters import RunFilter, parse_date
 from sweattest.qa.qc_chart import chart_points, qc_choices, render_chart, rule_name
@@ -130,7 +130,8 @@ def qc_page(request: Request, user, form) -> Response:
     """Analyzer and level chosen from the recorded QC (the first by default), the chart, and its points with
     the Westgard rules each analytical run broke."""
     ctx = web(request)
-    choices = qc_choices(ctx.store)
+    purpose = _series(request)
+    choices = qc_choices(ctx.store, purpose)
     analyzer = request.query_params.get("analyzer", "") or next(iter(choices), "")
     levels = choices.get(analyzer, [])
     level = request.query_params.get("level", "")
@@ -139,11 +140,18 @@ def qc_page(request: Request, user, form) -> Response:
     points, target, error = [], None, None
     if analyzer and level:
         try:
-            points, target = chart_points(ctx.store, analyzer, level)
+            points, target = chart_points(ctx.store, analyzer, level, purpose=purpose)
         except SweatTestError as exc:
             error = str(exc)
     return ctx.render(request, user, "qa_qc.html", analyzer=analyzer, level=level, choices=choices,
+                      purpose=purpose, purposes=PURPOSES,
                       points=points, target=target, error=error, rule_name=rule_name, local=_local(ctx))
+
+
+def _series(request: Request) -> str:
+    """The QC series asked for (``purpose``): patient unless another known purpose is named."""
+    purpose = request.query_params.get("purpose", PATIENT)
+    return purpose if purpose in PURPOSES else PATIENT
 
 
 def qc_png(request: Request, user, form) -> Response:
@@ -152,7 +160,7 @@ def qc_png(request: Request, user, form) -> Response:
     analyzer = request.query_params.get("analyzer", "")
     level = request.query_params.get("level", "")
     try:
-        points, target = chart_points(ctx.store, analyzer, level)
+        points, target = chart_points(ctx.store, analyzer, level, purpose=_series(request))
         with tempfile.TemporaryDirectory() as folder:
             png = render_chart(points, target, f"{analyzer} level {level}", Path(folder) / "qc.png",
                                ctx.config.zone).read_bytes()

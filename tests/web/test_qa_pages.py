@@ -25,10 +25,13 @@ def web_app(tmp_path_factory):
 
 
 def test_levey_jennings_chart_of_the_controls_run_at_the_bench(client):
+    """The module's run is simulated: its controls are in the simulated series, never in the patient chart."""
     log_in(client, "reviewer")
     page = client.get(f"/qa/qc?analyzer={ANALYZER}&level=normal")
-    assert page.status_code == 200 and 'class="chart"' in page.text
-    png = client.get(f"/qa/qc.png?analyzer={ANALYZER}&level=normal")
+    assert page.status_code == 200 and "No QC results are recorded yet in the patient series" in page.text
+    page = client.get(f"/qa/qc?analyzer={ANALYZER}&level=normal&purpose=simulated")
+    assert page.status_code == 200 and 'class="chart"' in page.text and "The simulated series" in page.text
+    png = client.get(f"/qa/qc.png?analyzer={ANALYZER}&level=normal&purpose=simulated")
     assert png.status_code == 200 and png.headers["content-type"] == "image/png"
     assert png.content.startswith(b"\x89PNG") and len(png.content) > 5000
 

@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 
 from sweattest.core.clock import VirtualClock
 from sweattest.core.config import Lab, LabConfig
+from sweattest.record.analytical_qc import judge_and_record
 from sweattest.record.qc_lots import DEFAULT_ANALYZER as ANALYZER
 from sweattest.record.store import open_store
 from sweattest.web.app import create_app
@@ -39,6 +40,7 @@ def web_app(tmp_path_factory):
     clock.sleep(timedelta(days=2).total_seconds())
     store.add_qc_result(analyzer=ANALYZER, level="normal", lot="QCN-2611", target_mean=40.0, target_sd=1.5,
                         value=43.75, qc_run="extra-qc", at=clock.utcnow(), who="tech1")
+    judge_and_record(store, "extra-qc", who="tech1")  # one level: incomplete, with its 1-2s warning
     clock.sleep(timedelta(days=20).total_seconds())
     make_run(store, clock, "D1", qc="rejected")
     app = create_app(store, clock, accounts, pace=None,
