@@ -29,6 +29,9 @@ from sweattest.qa.pack_section import PackSection, SectionBuilder
 from sweattest.qa.pack_sections import amendments_section, audit_section, qc_section, qns_section, turnaround_section
 from sweattest.qa.pt import pack_section as pt_section
 from sweattest.qa.qc_lots import pack_section as qc_lots_section
+from sweattest.qa.qc_record import days_section as qc_days_section
+from sweattest.qa.qc_record import runs_section as qc_runs_section
+from sweattest.qa.qc_record import stats_section as qc_stats_section
 from sweattest.qa.skin_reactions import pack_section as skin_section
 from sweattest.record.audit import head
 
@@ -36,6 +39,9 @@ from sweattest.record.audit import head
 SECTION_BUILDERS: list[SectionBuilder] = [
     qns_section,
     qc_section,
+    qc_runs_section,
+    qc_days_section,
+    qc_stats_section,
     qc_lots_section,
     calibrations_section,
     pt_section,

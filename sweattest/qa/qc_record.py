@@ -15,6 +15,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from sweattest.core.purpose import PATIENT
+from sweattest.core.rules.qc import SRC_HOLD
+from sweattest.qa.pack_section import PackSection
 from sweattest.record.analytical_qc import purpose_of, recorded_purposes
 from sweattest.record.qc_lots import LEVELS
 from sweattest.record.qc_verdicts import actions, standing_verdicts
@@ -42,6 +44,11 @@ def _controls(store, date_from: date | None, date_to: date | None, purpose: str)
         rows = [dict(r) for r in conn.execute(query).mappings()]
     known = recorded_purposes(store)
     return [r for r in rows if purpose_of(r["qc_run"], known) == purpose]
+
+
+def patient_controls(store, date_from: date | None = None, date_to: date | None = None) -> list[dict[str, Any]]:
+    """Every control result of the patient series in the period, oldest first."""
+    return _controls(store, date_from, date_to, PATIENT)
 
 
 def qc_runs(store, date_from: date | None = None, date_to: date | None = None, *, analyzer: str | None = None,
@@ -117,3 +124,46 @@ def cumulative(store, date_from: date | None = None, date_to: date | None = None
                     "mean": round(mean, 2), "sd": None if sd is None else round(sd, 2),
                     "cv_pct": None if sd is None or mean == 0 else round(100 * sd / mean, 1)})
     return out
+
+
+def runs_section(store, where) -> PackSection:
+    """QC per analyzer: how many analytical runs, and every run rejected or incomplete with its corrective
+    actions and override (patient series)."""
+    runs = qc_runs(store, where.date_from, where.date_to)
+    held = [r for r in runs if r["verdict"] != "accepted"]
+    rows = tuple((r["analyzer"], r["qc_run"], r["judged_at"], r["verdict"], r["rules"],
+                  r["corrective_action"] or ("NONE RECORDED" if r["verdict"] == "rejected" else ""), r["override"])
+                 for r in held)
+    notes = []
+    for analyzer in dict.fromkeys(r["analyzer"] for r in runs):
+        mine = [r for r in runs if r["analyzer"] == analyzer]
+        rejected = [r for r in mine if r["verdict"] == "rejected"]
+        open_ = [r["qc_run"] for r in rejected if not r["corrective_action"] and not r["override"]]
+        notes.append(f"Analyzer {analyzer}: {len(mine)} analytical run(s), {len(rejected)} rejected"
+                     + (f"; without a corrective action: {', '.join(open_)}" if open_ else "") + ".")
+    notes.append(f"A rejected run releases no patient result until a corrective action is recorded and QC passes "
+                 f"again, or a reviewer or QA overrides the hold with a signed reason ({SRC_HOLD}).")
+    return PackSection("qc_runs", "QC per analyzer: rejected runs and their corrective actions",
+                       ("analyzer", "qc_run", "judged_at_utc", "verdict", "rules", "corrective_action", "override"),
+                       rows, tuple(notes))
+
+
+def days_section(store, where) -> PackSection:
+    """Each day with patient tests on which both control levels were not run (all days counted in the notes)."""
+    days = qc_days(store, where.date_from, where.date_to)
+    missing = [d for d in days if d["both_levels"] != "yes"]
+    rows = tuple((d["day"], d["patient_tests"], d["controls_run"]) for d in missing)
+    notes = [f"{len(days)} day(s) with patient tests; both control levels run on {len(days) - len(missing)}"
+             f"{'' if not missing else f', not on {len(missing)} (listed)'}. {SRC_DAILY}."] if days else []
+    return PackSection("qc_days", "Days with patient tests without both control levels",
+                       ("day", "patient_tests", "controls_run"), rows, tuple(notes))
+
+
+def stats_section(store, where) -> PackSection:
+    """Cumulative statistics of each control lot per month and for the period (patient series)."""
+    rows = tuple((r["analyzer"], r["level"], r["lot"], r["month"], r["n"], r["mean"], r["sd"] if r["sd"] is not None
+                  else "", r["cv_pct"] if r["cv_pct"] is not None else "")
+                 for r in cumulative(store, where.date_from, where.date_to))
+    return PackSection("qc_stats", "Cumulative QC statistics per lot and month",
+                       ("analyzer", "level", "lot", "month", "n", "mean", "sd", "cv_pct"), rows,
+                       (f"{SRC_CUMULATIVE}. Month 'all': the lot over the whole period. Values in mmol/L.",))
