@@ -100,7 +100,7 @@ def test_out_of_service_by_a_tech_back_in_service_by_a_reviewer(setup, monkeypat
     assert row["state"].startswith("OUT OF SERVICE since ") and row["state"].endswith(": display blank")
     assert main(["equipment", "in-service", "CC3400-0173", "--reason", "fixed", *_as(monkeypatch, "tech1"),
                  "--db", setup]) != 0
-    assert "only a reviewer or admin puts an instrument back in service" in capsys.readouterr().err
+    assert "only a reviewer, qa or admin puts an instrument back in service" in capsys.readouterr().err
     assert main(["equipment", "in-service", "CC3400-0173", "--reason", "board replaced, verified",
                  *_as(monkeypatch, "rev1"), "--db", setup]) == 0
     assert main(["equipment", "lot", "CC3400-0173", "--kind", "collector", "--lot", "MD-2611",

@@ -23,6 +23,7 @@ from sweattest.core.config import LabConfig
 from sweattest.core.errors import ConfigError, ValidationError
 from sweattest.outputs.files import write_atomic
 from sweattest.qa.competency import pack_section as competency_section
+from sweattest.qa.equipment import equipment_section
 from sweattest.qa.equipment import pack_section as calibrations_section
 from sweattest.qa.filters import RunFilter
 from sweattest.qa.pack_section import PackSection, SectionBuilder
@@ -44,6 +45,7 @@ SECTION_BUILDERS: list[SectionBuilder] = [
     qc_stats_section,
     qc_lots_section,
     calibrations_section,
+    equipment_section,
     pt_section,
     competency_section,
     skin_section,
