@@ -69,7 +69,7 @@ def qc_runs(store, date_from: date | None = None, date_to: date | None = None, *
         out.append({
             "qc_run": name, "analyzer": mine[0]["analyzer"], "purpose": purpose,
             "first_control_at": mine[0]["at"].astimezone(UTC).strftime("%Y-%m-%d %H:%M"), "controls": len(mine),
-            "verdict": "not judged" if found is None else "rejected" if found.rejected else "accepted",
+            "verdict": "not judged" if found is None else found.state,
             "rules": ", ".join(f.code for f in found.findings) if found else "",
             "judged_at": found.at.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if found else "",
             "corrective_action": "; ".join(f"{a.at:%Y-%m-%d} {a.who}: {a.text}" for a in done

@@ -143,8 +143,12 @@ def qc_page(request: Request, user, form) -> Response:
             points, target = chart_points(ctx.store, analyzer, level, purpose=purpose)
         except SweatTestError as exc:
             error = str(exc)
+    from sweattest.qa.qc_record import cumulative, qc_runs
+
+    stats = [r for r in cumulative(ctx.store, purpose=purpose) if r["analyzer"] == analyzer and r["level"] == level]
+    held = [r for r in qc_runs(ctx.store, analyzer=analyzer, purpose=purpose) if r["verdict"] != "accepted"]
     return ctx.render(request, user, "qa_qc.html", analyzer=analyzer, level=level, choices=choices,
-                      purpose=purpose, purposes=PURPOSES,
+                      purpose=purpose, purposes=PURPOSES, stats=stats, held=held,
                       points=points, target=target, error=error, rule_name=rule_name, local=_local(ctx))
 
 

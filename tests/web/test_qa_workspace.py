@@ -118,6 +118,11 @@ def test_levey_jennings_by_date_with_choices_from_the_recorded_qc_and_westgard_m
     assert [(p[2], p[3], p[4], p[5]) for p in points] == [("40.0", "+0.0", "—", "in control"),
                                                            ("43.75", "+2.5", "1-2s", "warning"),
                                                            ("47.5", "+5.0", "1-3s, 2-2s across", "rejected")]
+    held = rows(page, "qc-held")  # the one-level run is incomplete; the 1-3s run rejected, nothing done about it
+    assert [(r[0], r[1], r[3]) for r in held] == [("extra-qc", "incomplete", ""),
+                                                  (points[2][1], "rejected", "none recorded")]
+    stats = rows(page, "qc-stats")
+    assert ["QCN-2611", "all", "3", "43.75", "3.75", "8.6"] in stats  # 40, 43.75, 47.5: SD 3.75
     png = client.get(f"/qa/qc.png?analyzer={ANALYZER}&level=normal")
     assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
 
