@@ -100,7 +100,8 @@ def test_evidence_pack_page_downloads_the_pdf_and_the_tables(client, web_app):
     assert f'qa-pack-2000-01-01-to-{today}-tables.zip' in tables.headers["content-disposition"]
     with zipfile.ZipFile(io.BytesIO(tables.content)) as zf:
         qns = zf.read("qns_rate.csv").decode("utf-8").splitlines()
-    assert qns[0].startswith("operator,age_group,tests") and qns[1].startswith("tech1,") and len(qns) == 2
+    assert qns[0].startswith("scope,who,age_group,tests") and qns[1].startswith("lab,all operators,")
+    assert qns[2].startswith("operator,tech1,") and len(qns) == 3
     pdf = client.get(f"/qa/pack.pdf?{period}")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
 
