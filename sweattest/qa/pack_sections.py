@@ -50,7 +50,7 @@ def qns_section(store, where: RunFilter) -> PackSection:
         notes.append("The lab breached a CFF target: " + "; ".join(lab_breaches) + "." if lab_breaches else
                      "The lab met the CFF targets in this period.")
         if breaches:
-            notes.append("Operators above the lab's target (with their counts): " + "; ".join(breaches) + ".")
+            notes.append("Operators above the CFF target (with their counts): " + "; ".join(breaches) + ".")
     return PackSection("qns_rate", "QNS rate of the lab per age group, then per operator",
                        ("scope", "who", "age_group", "tests", "qns", "rate_pct", "target_pct", "breach"),
                        tuple(rows), tuple(notes))
