@@ -199,6 +199,6 @@ def test_with_no_lot_in_date_no_qc_is_run_and_the_results_cannot_be_final(store,
     clock.sleep(timedelta(days=1).total_seconds())
     run_id, lines = _simulated_run(store, tmp_path, clock)
     assert ("QC: no normal and no abnormal control lot of analyzer chloridometer-1 is in date; QA enters the new lot "
-            "(sweattest qc lot add); results cannot be final until QC is run") in lines
+            "(sweattest qc lot add LOT --analyzer chloridometer-1); results cannot be final until QC is run") in lines
     assert _qc_rows(store) == 0 and [x.lot for x in lots(store)] == ["QCN-2701", "QCA-2701"]  # none added
     assert [f.code for f in release_findings(store, run_id)] == ["qc_missing"]

@@ -36,7 +36,7 @@ def ensure_qc(runner) -> str | None:
     missing = [level for level in LEVELS if not any(lot.level == level for lot in in_use)]
     if missing:
         say(f"QC: no {' and no '.join(missing)} control lot of analyzer {analyzer} is in date; QA enters the new "
-            "lot (sweattest qc lot add); results cannot be final until QC is run")
+            f"lot (sweattest qc lot add LOT --analyzer {analyzer}); results cannot be final until QC is run")
         return None
     for lot in in_use:
         runner.operator.run_control(lot.level, lot.lot, Q_(lot.mean, "mmol/L"))
