@@ -193,3 +193,35 @@ def pytest_xdist_make_scheduler(config, log):
             super()._assign_work_unit(node)
 
     return BrowserFirst(config, log)
+
+
+#: The QA desk user of the command line in tests: QA commands show patient data and ask who is asking.
+QA_USER, QA_PASSWORD = "qa1", "qa desk password"
+
+
+def qa_main(monkeypatch, argv: list[str], *, user: str = QA_USER, role: str = "qa") -> int:
+    """``main(argv)`` as ``user`` (added with ``role`` to the store of ``argv``'s --db the first time; default
+    the QA user qa1), with the password on stdin."""
+    from sweattest.cli.main import main
+    from sweattest.record.store import open_store, schema
+    from sweattest.record.store.chain import append_audit
+    from sweattest.record.users import get_user, hash_password
+
+    db = argv[argv.index("--db") + 1]
+    store = open_store(str(db))
+    try:
+        if get_user(store, user) is None:  # straight into the store: the test's admin password is not known here
+            from sweattest.record.store.rowhash import keyed_item
+
+            now = store.clock.utcnow()
+            with store.writing() as conn:
+                conn.execute(schema.users.insert().values(
+                    username=user, full_name=f"{user.upper()} Desk", role=role, active=True,
+                    password_hash=hash_password(QA_PASSWORD), created_at=now, password_changed_at=now))
+                append_audit(conn, who="setup", what="add_user", at=now,
+                             new={"username": user, "full_name": f"{user.upper()} Desk", "role": role,
+                                  "active": True}, rows=[keyed_item(conn, "users", user)])
+    finally:
+        store.close()
+    monkeypatch.setattr("sys.stdin", io.StringIO(QA_PASSWORD + "\n"))
+    return main([*argv, "--as", user, "--password-stdin"])

@@ -65,7 +65,7 @@ def test_out_of_service_and_back_with_reasons_and_who_may_put_it_back(store):
     assert out_of_service(store, "CL-9").text == "display blank"
     with pytest.raises(ValidationError, match="already out of service since 2026-11-20 \\(display blank\\)"):
         _log(store, "out_of_service", text="again")
-    with pytest.raises(ValidationError, match="tech1 is a tech: only a reviewer or admin puts an instrument back"):
+    with pytest.raises(ValidationError, match="tech1 is a tech: only a reviewer, qa or admin puts an instrument back"):
         _log(store, "in_service", text="repaired")
     _log(store, "in_service", text="board replaced, verified", who_role="reviewer")
     assert out_of_service(store, "CL-9") is None

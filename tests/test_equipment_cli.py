@@ -66,7 +66,7 @@ def test_qa_adds_lists_and_retires_a_lot(setup, monkeypatch, capsys):
     ({"--sd": "1.5"}, "rev1", "--sd: 1.5 has no unit"),
     ({"--expires": "2020-01-31"}, "rev1", "expiry 2020-01-31 is past"),
     ({"--expires": "31/01/2027"}, "rev1", "--expires '31/01/2027': use a date such as"),
-    ({}, "tech1", "tech1 is a tech: only a reviewer or admin can add a control lot"),
+    ({}, "tech1", "tech1 is a tech: only a reviewer or qa or admin can add a control lot"),
 ])
 def test_a_bad_lot_or_a_tech_is_refused_in_one_line_and_nothing_is_stored(setup, monkeypatch, capsys, change, user,
                                                                           words):
@@ -100,7 +100,7 @@ def test_out_of_service_by_a_tech_back_in_service_by_a_reviewer(setup, monkeypat
     assert row["state"].startswith("OUT OF SERVICE since ") and row["state"].endswith(": display blank")
     assert main(["equipment", "in-service", "CC3400-0173", "--reason", "fixed", *_as(monkeypatch, "tech1"),
                  "--db", setup]) != 0
-    assert "only a reviewer or admin puts an instrument back in service" in capsys.readouterr().err
+    assert "only a reviewer, qa or admin puts an instrument back in service" in capsys.readouterr().err
     assert main(["equipment", "in-service", "CC3400-0173", "--reason", "board replaced, verified",
                  *_as(monkeypatch, "rev1"), "--db", setup]) == 0
     assert main(["equipment", "lot", "CC3400-0173", "--kind", "collector", "--lot", "MD-2611",

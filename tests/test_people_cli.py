@@ -112,7 +112,8 @@ def test_competency_add_and_list(qa_db, capsys):
 @pytest.mark.parametrize("extra, kw, message", [
     (("--date", "15/01/2026"), {}, "date '15/01/2026': use a date such as 2026-11-01"),
     (("--next-due", "2025-01-01"), {}, "next due 2025-01-01: must be after the date of this assessment"),
-    ((), {"actor": "tech1", "password": PERFORMER_PASSWORD}, "tech1 is a tech: only a reviewer or admin can record"),
+    ((), {"actor": "tech1", "password": PERFORMER_PASSWORD},
+     "tech1 is a tech: only a reviewer or qa or admin can record"),
     ((), {"password": "wrong"}, "authentication failed"),
 ])
 def test_a_wrong_competency_entry_is_one_line_and_nothing_is_stored(qa_db, capsys, extra, kw, message):

@@ -15,7 +15,8 @@ from sweattest.bench.service import perform_simulated_run
 from sweattest.bench.simulation.scenario import parse_scenario
 from sweattest.core.errors import ValidationError
 from sweattest.qa.qc_chart import chart_points
-from sweattest.record.analytical_qc import ANALYZER, qc_run_id, release_findings, verdict
+from sweattest.record.analytical_qc import judge_and_record, qc_run_id, release_findings, verdict
+from sweattest.record.qc_lots import DEFAULT_ANALYZER as ANALYZER
 from sweattest.record.qc_lots import (
     add_lot,
     establish_targets,
@@ -129,7 +130,9 @@ def test_a_provisional_lot_is_established_from_its_first_n_runs(store, clock):
 def _run_day(store, clock, day, lots_values):
     for lot, level, value in lots_values:
         _control(store, clock, lot, level, value, day=day)
-    return qc_run_id(ANALYZER, (clock.utcnow() + timedelta(days=day)).date())
+    run = qc_run_id(ANALYZER, (clock.utcnow() + timedelta(days=day)).date())
+    judge_and_record(store, run)
+    return run
 
 
 def test_a_run_on_a_provisional_lot_alone_cannot_release_results(store, clock):
@@ -195,7 +198,7 @@ def test_with_no_lot_in_date_no_qc_is_run_and_the_results_cannot_be_final(store,
     _lot(store, "QCA-2701", "abnormal", 100.0, 3.0, expires=date(2026, 11, 20))
     clock.sleep(timedelta(days=1).total_seconds())
     run_id, lines = _simulated_run(store, tmp_path, clock)
-    assert ("QC: no normal and no abnormal control lot of chloridometer-1 is in date; QA enters the new lot "
-            "(sweattest qc lot add); results cannot be final until QC is run") in lines
+    assert ("QC: no normal and no abnormal control lot of analyzer chloridometer-1 is in date; QA enters the new lot "
+            "(sweattest qc lot add LOT --analyzer chloridometer-1); results cannot be final until QC is run") in lines
     assert _qc_rows(store) == 0 and [x.lot for x in lots(store)] == ["QCN-2701", "QCA-2701"]  # none added
     assert [f.code for f in release_findings(store, run_id)] == ["qc_missing"]

@@ -37,7 +37,7 @@ def test_every_failed_sign_in_says_the_same(store):
     (("rev1", "R", "reviewer", "short"), "at least 10 characters"),
     (("rev1", "R", "reviewer", "12345678"), "at least 10 characters"),
     (("rev1", "R", "reviewer", "Password123"), "most common passwords"),
-    (("rev1", "R", "boss", "long enough"), "use one of tech, reviewer, admin"),
+    (("rev1", "R", "boss", "long enough"), "use one of tech, reviewer, qa, admin"),
     (("Bad Name", "R", "tech", "long enough"), "user name"),
     (("rev2", " ", "tech", "long enough"), "full name"),
 ])
@@ -67,4 +67,4 @@ def test_user_changes_are_in_the_audit_trail_without_passwords(store):
 
 
 def test_roles():
-    assert ROLES == ("tech", "reviewer", "admin")
+    assert ROLES == ("tech", "reviewer", "qa", "admin")

@@ -220,7 +220,7 @@ class RunService:
             operator = _operator(operator_for, simulated, lease)
             runner = Runner(store=self.store, clock=clock, bench=bench, operator=operator,
                             run=new_run(run_id, order.protocol, order.sites), order=doc, reporter=reporter,
-                            lease=lease)
+                            lease=lease, qc_rules=self.config.qc_rules)
             verify = {"mrn": order.patient.mrn, "accession": order.accession,
                       "overrides": [o.to_dict() for o in decision.overrides]}
             runner.feed("verify_patient", data=verify)
@@ -265,7 +265,8 @@ class RunService:
                 simulated.restore(run, t_offset)
             runner = Runner(store=self.store, clock=clock, bench=bench,
                             operator=_operator(operator_for, simulated, lease), run=run, order=order,
-                            reporter=reporter, t_offset=t_offset, lease=lease, seq=seq)
+                            reporter=reporter, t_offset=t_offset, lease=lease, seq=seq,
+                            qc_rules=self.config.qc_rules)
             # the stop is recorded when it is found: the process stopped after its last record
             runner.feed("crash", data={"state_found": run.state, "last_recorded_t": last_t}, actor="system")
             runner.recover()  # every output forced off and confirmed (DeviceError if not), stimulating sites aborted

@@ -7,9 +7,10 @@ import json
 
 from sweattest.cli.storeopts import add_db_option, add_signed_options, signed_in, store_from
 from sweattest.record.competency import KINDS, OUTCOMES, add_record, list_records
+from sweattest.record.users import QA_ROLES
 
 #: Who records a training or an assessment: QA (reviewers and administrators).
-RECORDERS = ("reviewer", "admin")
+RECORDERS = QA_ROLES
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -40,7 +40,7 @@ def register(sub: argparse._SubParsersAction) -> None:
             ("log", None, "record maintenance or a repair"),
             ("lot", None, "record the electrode or collector lot put in use"),
             ("out-of-service", "out_of_service", "take an instrument out of service (with the reason)"),
-            ("in-service", "in_service", "put an instrument back in service (reviewer or admin)")):
+            ("in-service", "in_service", "put an instrument back in service (reviewer, qa or admin)")):
         v = verbs.add_parser(name, help=helptext, description=helptext[0].upper() + helptext[1:] + ".")
         v.add_argument("serial", help="the instrument's serial number")
         if name == "log":

@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sweattest.cli.storeopts import add_db_option, store_from
+from sweattest.cli.storeopts import add_signed_options, signed_in
 from sweattest.qa.patients import FORMATS, conflicts, format_history, history
+from sweattest.record.users import QA_ROLES
+
+#: Who may look up a patient's tests: the bench (a repeat is decided on the history) and the QA desk.
+VIEWERS = ("tech", *QA_ROLES)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,31 +26,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     h.add_argument("mrn", metavar="MRN")
     h.add_argument("--dob", required=True, metavar="YYYY-MM-DD", help="the patient's date of birth")
     h.add_argument("--format", default="table", choices=FORMATS)
-    add_db_option(h)
+    add_signed_options(h, "looks the patient up (tech, reviewer, qa or admin)")
     h.set_defaults(func=_history)
     c = actions.add_parser("conflicts", help="MRNs whose runs carry more than one date of birth",
                            description="MRNs whose runs carry more than one date of birth: possible identity "
                                        "conflicts for QA to resolve (an amendment of the patient's details).")
-    add_db_option(c)
+    add_signed_options(c, "views the conflicts (reviewer, qa or admin)")
     c.set_defaults(func=_conflicts)
 
 
 def _history(args: argparse.Namespace) -> int:
-    store = store_from(args)
-    try:
+    with signed_in(args, VIEWERS, "look up a patient's tests") as (store, _):
         found = history(store, args.mrn, args.dob)
-    finally:
-        store.close()
     sys.stdout.write(format_history(found, args.format))
     return 0
 
 
 def _conflicts(args: argparse.Namespace) -> int:
-    store = store_from(args)
-    try:
+    with signed_in(args, QA_ROLES, "view identity conflicts") as (store, _):
         found = conflicts(store)
-    finally:
-        store.close()
     if not found:
         print("no MRN has runs with more than one date of birth")
     for c in found:

@@ -9,10 +9,9 @@ import json
 from sweattest.cli.storeopts import add_db_option, add_signed_options, signed_in, store_from
 from sweattest.qa import pt as pt_qa
 from sweattest.record import proficiency as pt
-from sweattest.record.signoff import REVIEWER_ROLES
+from sweattest.record.users import QA_ROLES
 
 #: Who records PT: QA (reviewers and admins).
-QA_ROLES = REVIEWER_ROLES
 
 
 def register(sub: argparse._SubParsersAction) -> None:

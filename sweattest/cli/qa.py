@@ -8,14 +8,14 @@ import sys
 from pathlib import Path
 
 from sweattest.cli import qa_people
-from sweattest.cli.options import add_config_option
-from sweattest.cli.storeopts import add_db_option, store_from
+from sweattest.cli.storeopts import add_signed_options, signed_in
 from sweattest.core.purpose import PURPOSES, parse_purposes
 from sweattest.qa.filters import RunFilter, parse_date
 from sweattest.qa.qc_chart import chart_points, render_chart
 from sweattest.qa.qns import format_qns, qns_rate
 from sweattest.qa.runs import FORMATS, runs_frame, write_frame
 from sweattest.qa.summary import format_summary, month_summary
+from sweattest.record.users import QA_ROLES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -42,14 +42,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--level", required=True, metavar="LEVEL", help="control level, e.g. normal or abnormal")
     c.add_argument("--lot", help="control lot (default: the latest)")
     c.add_argument("--out", type=Path, required=True, metavar="FILE.png")
-    add_db_option(c)
+    add_signed_options(c, "views the chart (reviewer, qa or admin)")
     c.set_defaults(func=_chart)
     s = actions.add_parser("summary", help="one month: runs, QNS rate, repeats, turnaround time",
                            description="Summary of one month (UTC dates).")
     s.add_argument("--month", required=True, metavar="YYYY-MM")
     s.add_argument("--format", default="table", choices=("table", "json"))
     _purpose_option(s)
-    add_db_option(s)
+    add_signed_options(s, "views the summary (reviewer, qa or admin)")
     s.set_defaults(func=_summary)
     k = actions.add_parser("pack", help="the accreditation evidence pack of a period (PDF and CSV tables)",
                            description="The accreditation evidence pack of a period (patient runs): QNS rate per "
@@ -61,8 +61,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     k.add_argument("--to", dest="date_to", required=True, metavar="YYYY-MM-DD", help="last day (UTC), inclusive")
     k.add_argument("--out", type=Path, metavar="FILE.pdf",
                    help="the PDF (default: qa-pack-FROM-to-TO.pdf here); the tables go beside it")
-    add_config_option(k)
-    add_db_option(k)
+    add_signed_options(k, "approves the pack: an e-signature with meaning approved (qa role)")
     k.set_defaults(func=_pack)
     qa_people.register(actions)
 
@@ -75,7 +74,7 @@ def _filters(p: argparse.ArgumentParser, *, status: bool) -> None:
     if status:
         p.add_argument("--status", help="run state, e.g. reported, aborted, result_ready")
     _purpose_option(p)
-    add_db_option(p)
+    add_signed_options(p, "views the runs (reviewer, qa or admin)")
 
 
 def _purpose_option(p: argparse.ArgumentParser) -> None:
@@ -91,11 +90,8 @@ def _where(args: argparse.Namespace) -> RunFilter:
 
 def _runs(args: argparse.Namespace) -> int:
     where = _where(args)
-    store = store_from(args)
-    try:
+    with signed_in(args, QA_ROLES, "view patient runs") as (store, _):
         text = write_frame(runs_frame(store, where), args.format, args.out)
-    finally:
-        store.close()
     if text is not None and args.format == "table":
         text = f"{where.counted}:\n{text}"  # which runs the list holds (patient runs unless others are named)
     if text is not None:
@@ -105,11 +101,8 @@ def _runs(args: argparse.Namespace) -> int:
 
 def _qns(args: argparse.Namespace) -> int:
     where = _where(args)
-    store = store_from(args)
-    try:
+    with signed_in(args, QA_ROLES, "view QNS rates") as (store, _):
         frame = qns_rate(store, where)
-    finally:
-        store.close()
     if args.format == "table":
         sys.stdout.write(format_qns(frame, where.counted))
     else:
@@ -118,11 +111,8 @@ def _qns(args: argparse.Namespace) -> int:
 
 
 def _chart(args: argparse.Namespace) -> int:
-    store = store_from(args)
-    try:
+    with signed_in(args, QA_ROLES, "view QC charts") as (store, _):
         points, target = chart_points(store, args.analyzer, args.level, args.lot)
-    finally:
-        store.close()
     title = (f"Levey-Jennings: analyzer {args.analyzer}, {args.level} control, lot {target['lot']} "
              f"(mean {target['mean']:g}, SD {target['sd']:g} mmol/L)")
     render_chart(points, target, title, args.out)
@@ -136,29 +126,20 @@ def _chart(args: argparse.Namespace) -> int:
 
 def _summary(args: argparse.Namespace) -> int:
     purposes = parse_purposes(args.purpose)
-    store = store_from(args)
-    try:
+    with signed_in(args, QA_ROLES, "view the monthly summary") as (store, _):
         summary = month_summary(store, args.month, purposes)
-    finally:
-        store.close()
     print(json.dumps(summary) if args.format == "json" else format_summary(summary), end="\n" if args.format ==
           "json" else "")
     return 0
 
 
-def _system_user() -> str:
-    import getpass
-
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):  # no login name in this environment
-        return "unknown system user"
-
-
 def _pack(args: argparse.Namespace) -> int:
+    import hashlib
+
     from sweattest.core.clock import RealClock
     from sweattest.core.config import load_config
     from sweattest.qa.pack import build_pack, check_out, default_name, pack_filter, render_pdf, write_pack
+    from sweattest.record.pack_approvals import SIGNERS, record_approval
 
     where = pack_filter(parse_date(args.date_from, "--from"), parse_date(args.date_to, "--to"))
     out = check_out(args.out if args.out is not None else default_name(where.date_from, where.date_to))
@@ -167,15 +148,18 @@ def _pack(args: argparse.Namespace) -> int:
     def progress(done: int, total: int, title: str) -> None:
         print(f"pack: {done}/{total} {title}", file=sys.stderr, flush=True)
 
-    store = store_from(args)
-    try:
-        pack = build_pack(store, where, generated_at=RealClock().utcnow(), generated_by=_system_user(),
-                          config=config, progress=progress)
-    finally:
-        store.close()
-    print("pack: rendering the PDF", file=sys.stderr, flush=True)
-    pdf, tables = write_pack(pack, render_pdf(pack, config), out)
+    with signed_in(args, SIGNERS, "approve the evidence pack", config) as (store, user):
+        at = RealClock().utcnow()
+        pack = build_pack(store, where, generated_at=at, generated_by=user.username, config=config,
+                          progress=progress, approved_by=f"{user.full_name} ({user.username})")
+        print("pack: rendering the PDF", file=sys.stderr, flush=True)
+        pdf_bytes = render_pdf(pack, config)
+        pdf, tables = write_pack(pack, pdf_bytes, out)
+        entry = record_approval(store, at=at, who=user.username, full_name=user.full_name,
+                                date_from=where.date_from, date_to=where.date_to,
+                                pdf_sha256=hashlib.sha256(pdf_bytes).hexdigest(), pdf_name=pdf.name)
     empty = [s.title for s in pack.sections if not s.rows]
-    print(f"wrote {pdf} and {tables}: {len(pack.sections)} sections, period {where.date_from} to {where.date_to}"
+    print(f"wrote {pdf} and {tables}: {len(pack.sections)} sections, period {where.date_from} to {where.date_to}, "
+          f"approved by {user.full_name} ({user.username}), audit entry {entry}"
           + (f"; no records in this period for: {', '.join(empty)}" if empty else ""))
     return 0

@@ -8,13 +8,13 @@ import sys
 
 import pandas as pd
 
-from sweattest.cli.options import add_config_option
-from sweattest.cli.storeopts import add_db_option, store_from
+from sweattest.cli.storeopts import add_signed_options, signed_in
 from sweattest.core.config import load_config
 from sweattest.qa.competency import COLUMNS, format_standings, standings, year_filter
 from sweattest.qa.filters import RunFilter, parse_date
 from sweattest.qa.runs import write_frame
 from sweattest.qa.skin_reactions import adverse_events, format_rates, reaction_rates, reaction_rows
+from sweattest.record.users import QA_ROLES
 
 
 def register(actions: argparse._SubParsersAction) -> None:
@@ -24,7 +24,7 @@ def register(actions: argparse._SubParsersAction) -> None:
     s.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD", help="first day (UTC), inclusive")
     s.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD", help="last day (UTC), inclusive")
     s.add_argument("--format", default="table", choices=("table", "csv", "json"))
-    add_db_option(s)
+    add_signed_options(s, "views the figures (reviewer, qa or admin)")
     s.set_defaults(func=_skin)
     c = actions.add_parser("competency", help="tests, QNS and skin-reaction rates per operator in a year",
                            description="Per operator in one calendar year: patient tests, QNS rate, skin-reaction "
@@ -32,8 +32,7 @@ def register(actions: argparse._SubParsersAction) -> None:
                                        "minimums ([competency] in the lab configuration).")
     c.add_argument("--year", type=_year, default=None, help="calendar year (default: this year, UTC)")
     c.add_argument("--format", default="table", choices=("table", "csv", "json"))
-    add_config_option(c)
-    add_db_option(c)
+    add_signed_options(c, "views the figures (reviewer, qa or admin)")
     c.set_defaults(func=_competency)
 
 
@@ -45,11 +44,8 @@ def _year(text: str) -> int:
 
 def _skin(args: argparse.Namespace) -> int:
     where = RunFilter(parse_date(args.date_from, "--from"), parse_date(args.date_to, "--to"))
-    store = store_from(args)
-    try:
+    with signed_in(args, QA_ROLES, "view skin reactions") as (store, _):
         rows = reaction_rows(store, where)
-    finally:
-        store.close()
     rates = reaction_rates(rows, "operator") + reaction_rates(rows, "inducer")
     if args.format == "table":
         sys.stdout.write(format_rates(rates, adverse_events(rows)))
@@ -60,12 +56,9 @@ def _skin(args: argparse.Namespace) -> int:
 
 def _competency(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    store = store_from(args)
-    try:
+    with signed_in(args, QA_ROLES, "view competency figures", config) as (store, _):
         today = store.clock.utcnow().date()
         rows = standings(store, year_filter(args.year or today.year), config.competency, today)
-    finally:
-        store.close()
     if args.format == "table":
         sys.stdout.write(format_standings(rows))
     elif args.format == "json":

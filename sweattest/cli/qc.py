@@ -1,25 +1,27 @@
 """`sweattest qc lot add|list|retire` and `sweattest qc targets establish`: the control lots of each analyzer and
-level with their targets and expiry, entered by QA (a reviewer or admin)."""
+level with their targets and expiry, entered by QA (a reviewer, QA or admin); the QC record is in
+``sweattest.cli.qc_runs``."""
 
 from __future__ import annotations
 
 import argparse
 
+from sweattest.cli import qc_runs
 from sweattest.cli.listing import print_listing
 from sweattest.cli.storeopts import add_db_option, add_signed_options, signed_in, store_from
 from sweattest.core.config import load_config
 from sweattest.core.units import parse_quantity
 from sweattest.qa.filters import parse_date
 from sweattest.record.qc_lots import DEFAULT_ANALYZER, LEVELS, add_lot, establish_targets, lots, retire_lot
-
-QA_ROLES = ("reviewer", "admin")
+from sweattest.record.users import QA_ROLES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("qc", help="control lots and their targets (add, list, retire, establish targets)",
+    p = sub.add_parser("qc", help="control lots, controls measured outside a run, held runs, the QC record",
                        description="Control materials and lots per analyzer and level, with their target mean "
-                                   "and SD and expiry date (docs/equipment.md). A control run on an unknown, "
-                                   "expired or retired lot, or a lot of another analyzer or level, is refused.")
+                                   "and SD and expiry date (docs/equipment.md, docs/qc.md). A control run on an "
+                                   "unknown, expired or retired lot, or a lot of another analyzer or level, is "
+                                   "refused.")
     groups = p.add_subparsers(dest="qc_command", metavar="GROUP", required=True)
     lot = groups.add_parser("lot", help="add, list or retire control lots",
                             description="Control lots of an analyzer.").add_subparsers(
@@ -62,6 +64,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--analyzer", default=DEFAULT_ANALYZER, metavar="ID")
     add_signed_options(e, "establishes the targets")
     e.set_defaults(func=_establish)
+    qc_runs.register(groups)
 
 
 def _add(args: argparse.Namespace) -> int:

@@ -12,9 +12,10 @@ from sweattest.cli.storeopts import add_signed_options, signed_in, store_from
 from sweattest.core.clock import RealClock
 from sweattest.core.config import load_config
 from sweattest.core.errors import ValidationError
+from sweattest.record.users import QA_ROLES
 
 #: Who may sign a validation report.
-SIGNERS = ("reviewer", "admin")
+SIGNERS = QA_ROLES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "install record, the configuration, the store's migrations and audit trail "
                                    "(IQ); runs every clinical rule case against the live rules, a simulated run "
                                    "into a temporary store, and the configured instruments (simulated when none "
-                                   "are) (OQ). Writes the report signed by --as USER (a reviewer or admin; "
+                                   "are) (OQ). Writes the report signed by --as USER (a reviewer, qa or admin; "
                                    "password asked) and records its SHA-256 in the audit trail. Exit status 0 "
                                    "on PASS, 1 on FAIL with the failing checks listed (docs/validation.md).")
     p.add_argument("--out", type=Path, metavar="FILE.pdf",
@@ -38,7 +39,7 @@ def _validate(args: argparse.Namespace) -> int:
     if args.list:
         return _list(args)
     if not args.actor:
-        raise ValidationError("give --as USER: the reviewer or admin who signs the validation report")
+        raise ValidationError("give --as USER: the reviewer, qa or admin who signs the validation report")
     from sweattest.bench.qualification import bench_checks
     from sweattest.outputs.files import write_atomic
     from sweattest.qa.validation import run_validation

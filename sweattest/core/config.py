@@ -22,6 +22,7 @@ from sweattest.core.instruments import InstrumentConfig, parse_instruments
 from sweattest.core.lis_config import LisConfig, parse_lis
 from sweattest.core.rules.analysis_delay import DelayLimit, parse_limit
 from sweattest.core.rules.eligibility import Limits
+from sweattest.core.rules.westgard import WestgardRules, parse_rules
 from sweattest.core.units import parse_quantity
 
 ENV_VAR = "SWEATTEST_CONFIG"
@@ -95,6 +96,8 @@ class LabConfig:
     calibration_intervals: dict[str, int] = field(default_factory=lambda: dict(CALIBRATION_INTERVALS))
     #: runs of a new control lot its targets are established from ([qc] establish_runs; CLSI C24: 20)
     establish_runs: int = 20
+    #: the Westgard rules in use: which reject a run, which warn ([qc] reject, warn; docs/qc.md)
+    qc_rules: WestgardRules = field(default_factory=WestgardRules)
     #: the lab's minimums for its operators ([competency]; docs/competency.md)
     competency: CompetencyRules = field(default_factory=lambda: CompetencyRules())
 
@@ -118,7 +121,6 @@ _SECTIONS["analysis"] = {"max_delay": str}
 #: CLSI C34): the chloridometer monthly, the balance and the inducer yearly (service visit).
 CALIBRATION_INTERVALS = {"analyzer": 30, "balance": 365, "inducer": 365}
 _SECTIONS["calibration"] = {k: str for k in CALIBRATION_INTERVALS}
-_SECTIONS["qc"] = {"establish_runs": int}
 
 
 def load_config(path: str | Path | None = None) -> LabConfig:
@@ -149,6 +151,7 @@ def parse_config(doc: dict[str, Any], file: Path) -> LabConfig:
     access = parse_access(doc.pop("access", {}), file)
     tls, web_limits = parse_serve(doc.pop("serve", {}), file)
     competency = _competency(doc.pop("competency", {}), file)
+    establish_runs, qc_rules = _qc(doc.pop("qc", {}), file)
     _check_shape(doc, file)
     lab = Lab(**doc.get("lab", {}))
     hl7 = Hl7Identity(**doc.get("hl7", {}))
@@ -169,7 +172,7 @@ def parse_config(doc: dict[str, Any], file: Path) -> LabConfig:
                      template_folder=_folder(report, "report", "template_folder", file),
                      protocol_folder=_folder(doc.get("protocols", {}), "protocols", "folder", file),
                      calibration_intervals=_calibration(doc.get("calibration", {}), file),
-                     establish_runs=_establish_runs(doc.get("qc", {}), file))
+                     establish_runs=establish_runs, qc_rules=qc_rules)
 
 
 def _calibration(section: dict[str, str], file: Path) -> dict[str, int]:
@@ -184,12 +187,18 @@ def _calibration(section: dict[str, str], file: Path) -> dict[str, int]:
     return out
 
 
-def _establish_runs(section: dict[str, int], file: Path) -> int:
+def _qc(section: object, file: Path) -> tuple[int, WestgardRules]:
+    """``[qc]``: ``establish_runs`` (a whole number, 2-100) and the Westgard rules ``reject`` and ``warn``."""
+    if not isinstance(section, dict):
+        raise ConfigError(f"{file}: qc must be a section ([qc]), not a value")
+    unknown = [k for k in section if k not in ("establish_runs", "reject", "warn")]
+    if unknown:
+        raise ConfigError(f"{file}: [qc] unknown key {unknown[0]!r}; known keys: establish_runs, reject, warn")
     runs = section.get("establish_runs", 20)
-    if isinstance(runs, bool) or not 2 <= runs <= 100:
-        raise ConfigError(f"{file}: [qc] establish_runs = {runs!r}: a whole number from 2 to 100 (CLSI C24 asks "
-                          "at least 20)")
-    return runs
+    if isinstance(runs, bool) or not isinstance(runs, int) or not 2 <= runs <= 100:
+        raise ConfigError(f"{file}: [qc] establish_runs = {runs!r}: a whole number from 2 to 100, without quotes "
+                          "(CLSI C24 asks at least 20)")
+    return runs, parse_rules(section, str(file))
 
 
 def _eligibility(section: dict[str, str], file: Path) -> Limits:
@@ -248,7 +257,7 @@ def _check_shape(doc: dict[str, Any], file: Path) -> None:
     for section, value in doc.items():
         if section not in _SECTIONS:
             known = ", ".join([*(f"[{s}]" for s in _SECTIONS), "[entry]", "[lis]", "[access]", "[serve]",
-                               "[competency]", "[[instruments]]"])
+                               "[competency]", "[qc]", "[[instruments]]"])
             raise ConfigError(f"{file}: unknown section [{section}]; use {known}")
         if not isinstance(value, dict):
             raise ConfigError(f"{file}: {section} must be a section ([{section}]), not a value")

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sweattest.core.config import CompetencyRules
 from sweattest.qa.filters import RunFilter
 from sweattest.qa.pack_section import PackSection
-from sweattest.record.competency import CompetencyRecord, latest_assessment, list_records
+from sweattest.record.competency import CompetencyRecord, hire_date, latest_assessment, list_records
 from sweattest.record.skin_reactions import latest_reactions_query
 from sweattest.record.store import schema
 from sweattest.record.users import list_users
@@ -22,8 +22,11 @@ from sweattest.record.users import list_users
 #: Roles that perform tests (whose competency is followed).
 PERFORMING_ROLES = ("tech", "reviewer")
 SOURCE = ("minimum tests a year set by the lab ([competency] min_tests_per_year; default 10, UK 2014 asks 50); "
-          "competency assessed and recorded (CLSI C34, ISO 15189 personnel competence)")
-COLUMNS = ("operator", "tests", "qns", "qns_rate_pct", "skin_reactions", "skin_rate_pct", "minimum",
+          "competency assessed and recorded (CLSI C34, ISO 15189 personnel competence); twice in the first year "
+          "after hire, then yearly (CLIA 42 CFR 493.1451(b)(8) and 493.1235; CAP)")
+#: CLIA 42 CFR 493.1451(b)(8): semiannually during the first year of testing, annually after.
+FIRST_CHECK_DAYS, YEAR_DAYS = 183, 365
+COLUMNS = ("operator", "hire_date", "tests", "qns", "qns_rate_pct", "skin_reactions", "skin_rate_pct", "minimum",
            "last_assessment", "outcome", "next_due", "warnings")
 
 
@@ -37,6 +40,7 @@ class Standing:
     minimum: int
     assessment: CompetencyRecord | None
     warnings: tuple[str, ...]
+    hired: date | None = None
 
     @property
     def qns_rate_pct(self) -> float | None:
@@ -48,7 +52,8 @@ class Standing:
 
     def row(self) -> dict:
         a = self.assessment
-        return {"operator": self.operator, "tests": self.tests, "qns": self.qns, "qns_rate_pct": self.qns_rate_pct,
+        return {"operator": self.operator, "hire_date": self.hired.isoformat() if self.hired else None,
+                "tests": self.tests, "qns": self.qns, "qns_rate_pct": self.qns_rate_pct,
                 "skin_reactions": self.reacted, "skin_rate_pct": self.skin_rate_pct, "minimum": self.minimum,
                 "last_assessment": a.done_on.isoformat() if a else None, "outcome": a.outcome if a else None,
                 "next_due": a.next_due.isoformat() if a and a.next_due else None,
@@ -81,18 +86,42 @@ def figures(store, where: RunFilter) -> dict[str, tuple[int, int, int, int]]:
 
 def standings(store, where: RunFilter, rules: CompetencyRules, today: date,
               operators: list[str] | None = None, period: str = "in the period") -> list[Standing]:
-    """Each operator's standing: the performing users, and anyone who performed a test in the period."""
+    """Each operator's standing: the active techs, anyone who performed a test in the period, and anyone with a
+    competency record (a reviewer who never tests is not followed as an operator)."""
     counts = figures(store, where)
-    if operators is None:
-        users = [u.username for u in list_users(store) if u.active and u.role in PERFORMING_ROLES]
-        operators = sorted(set(users) | set(counts))
     records = list_records(store)
+    if operators is None:
+        users = [u.username for u in list_users(store) if u.active and u.role == "tech"]
+        operators = sorted(set(users) | set(counts) | {r.operator for r in records})
     out = []
     for name in operators:
         tests, judged, qns, reacted = counts.get(name, (0, 0, 0, 0))
-        assessment = latest_assessment([rec for rec in records if rec.operator == name])
+        mine = [rec for rec in records if rec.operator == name]
+        assessment, hired = latest_assessment(mine), hire_date(mine)
+        warnings = _warnings(tests, rules.min_tests_per_year, assessment, today, period)
+        warnings += _first_year(mine, hired, today)
         out.append(Standing(name, tests, judged, qns, reacted, rules.min_tests_per_year, assessment,
-                            tuple(_warnings(tests, rules.min_tests_per_year, assessment, today, period))))
+                            tuple(warnings), hired))
+    return out
+
+
+def _first_year(records: list[CompetencyRecord], hired: date | None, today: date) -> list[str]:
+    """The first-year rule: two passing assessments within the first year after hire (the first by six months),
+    then one a year."""
+    passed = sorted(r.done_on for r in records if r.kind == "assessment" and r.outcome == "pass")
+    if hired is None:  # named in the pack (no hire date, no first-year check), not a warning at log-in
+        return []
+    first_year = [d for d in passed if hired < d <= hired + timedelta(days=YEAR_DAYS)]
+    six_months = hired + timedelta(days=FIRST_CHECK_DAYS)
+    if today <= hired + timedelta(days=YEAR_DAYS):
+        if today > six_months and not any(d <= six_months for d in first_year):
+            return [f"first-year assessment at six months (by {six_months}) not recorded (hired {hired})"]
+        return []
+    out = []
+    if len(first_year) < 2:
+        out.append(f"{len(first_year)} of the 2 assessments of the first year after hire ({hired}) recorded")
+    if passed and passed[-1] + timedelta(days=YEAR_DAYS) < today:
+        out.append(f"yearly assessment overdue: the last passed was on {passed[-1]}")
     return out
 
 
@@ -117,6 +146,8 @@ def login_warnings(store, username: str, role: str, rules: CompetencyRules, toda
         return []
     [standing] = standings(store, rolling_year(today), rules, today, operators=[username],
                            period="in the last 365 days")
+    if role != "tech" and standing.tests == 0:  # a reviewer who does not test is not followed as an operator
+        return []
     return [f"Competency: {w}. Tell QA; you may go on working." for w in standing.warnings]
 
 
@@ -145,5 +176,10 @@ def pack_section(store, where: RunFilter, rules: CompetencyRules | None = None,
     notes = [f"Tests are the patient runs of the period; QNS rate over the tests judged; skin-reaction rate over "
              f"the tests. {SOURCE}. Falling short is a warning, not a block."]
     notes += [f"{s.operator}: {w}" for s in rows for w in s.warnings]
+    unhired = [s.operator for s in rows if s.hired is None]
+    if unhired:
+        notes.append(f"No hire date recorded for {', '.join(unhired)}: the first-year rule (two assessments in the "
+                     "first year) is not checked for them (sweattest competency add USER --kind hire).")
     return PackSection(key="competency", title="Operator competency", columns=COLUMNS,
-                       rows=tuple(tuple(s.row()[c] for c in COLUMNS) for s in rows), notes=tuple(notes))
+                       rows=tuple(tuple("" if s.row()[c] is None else s.row()[c] for c in COLUMNS) for s in rows),
+                       notes=tuple(notes))

@@ -1,15 +1,20 @@
-"""The instruments as their records show them (state, calibration due, lots in use), and the calibrations
-section of the accreditation evidence pack."""
+"""The instruments as their records show them (state, calibration due, lots in use), and the calibrations and
+equipment sections of the accreditation evidence pack."""
 
 from __future__ import annotations
 
+import json
+from datetime import UTC
 from typing import Any
+
+import sqlalchemy as sa
 
 from sweattest.core.config import LabConfig
 from sweattest.qa.filters import RunFilter
 from sweattest.qa.pack_section import PackSection
 from sweattest.record.calibrations import calibrations
-from sweattest.record.equipment import LOT_KINDS, status
+from sweattest.record.equipment import LOT_KINDS, SERVICE_KINDS, entries, status
+from sweattest.record.store import schema
 
 
 def instrument_rows(store, config: LabConfig) -> list[dict[str, Any]]:
@@ -53,3 +58,70 @@ def pack_section(store, where: RunFilter) -> PackSection:
                                                             for c in failed) + ". A failed calibration stops the "
                      "instrument from starting a run until a passing one is recorded.")
     return PackSection("calibrations", "Calibrations and calibration verifications", COLUMNS, rows, tuple(notes))
+
+
+EQUIPMENT_COLUMNS = ("instrument", "role", "finding", "date", "detail")
+#: A calibration is named "due" in the pack when it falls due within this many days after the period.
+DUE_SOON_DAYS = 30
+
+
+def equipment_section(store, where: RunFilter) -> PackSection:
+    """The equipment as the records show it over the period: each instrument's calibration due or overdue at the
+    period's end (or failed), each time it went out of service and came back, and each patient run performed
+    while one of its instruments' calibration was overdue."""
+    end = where.date_to
+    cals = sorted(calibrations(store), key=lambda c: (c.performed_on, c.id))
+    log = [e for e in reversed(entries(store)) if e.kind in SERVICE_KINDS]
+    roles = {c.instrument: c.role for c in cals} | {e.instrument: e.role for e in log}
+    rows = []
+    for serial in sorted(roles):
+        mine = [c for c in cals if c.instrument == serial and (end is None or c.performed_on <= end)]
+        if mine:
+            last = mine[-1]
+            if not last.passed:
+                rows.append((serial, roles[serial], "calibration FAILED", last.performed_on.isoformat(),
+                             f"{last.kind} failed: {last.notes or 'no note'}; no run until a passing one"))
+            elif end is not None and last.next_due < end:
+                rows.append((serial, roles[serial], "calibration OVERDUE", last.next_due.isoformat(),
+                             f"due {last.next_due.isoformat()}, {(end - last.next_due).days} day(s) before the "
+                             "period's end"))
+            elif end is not None and (last.next_due - end).days <= DUE_SOON_DAYS:
+                rows.append((serial, roles[serial], "calibration due", last.next_due.isoformat(),
+                             f"last {last.kind} {last.performed_on.isoformat()}"))
+        for e in log:
+            if e.instrument == serial and _within(e.on, where):
+                rows.append((serial, roles[serial], "out of service" if e.kind == "out_of_service"
+                             else "back in service", e.on.isoformat(), e.text))
+    rows += _runs_while_overdue(store, where, cals)
+    notes = [f"Calibration status at the period's end from the calibration records (next due: date performed "
+             f"plus the lab's interval); 'due' within {DUE_SOON_DAYS} days after the period. Out of service and "
+             "back from the equipment log. A run is listed when an instrument it recorded at its start was past "
+             "its calibration's next due date (or its latest calibration had failed) that day."]
+    return PackSection("equipment", "Equipment: calibrations due and overdue, service, runs while overdue",
+                       EQUIPMENT_COLUMNS, tuple(rows), tuple(notes))
+
+
+def _within(day, where: RunFilter) -> bool:
+    return (where.date_from is None or day >= where.date_from) and (where.date_to is None or day <= where.date_to)
+
+
+def _runs_while_overdue(store, where: RunFilter, cals) -> list[tuple]:
+    ev, runs = schema.events, schema.runs
+    query = where.apply(sa.select(runs.c.run_id, ev.c.at, ev.c.data).join(ev, ev.c.run_id == runs.c.run_id)
+                        .where(ev.c.kind == "check_ready", ev.c.accepted == sa.true()).order_by(ev.c.at))
+    with store.engine.connect() as conn:
+        found = conn.execute(query).all()
+    out = []
+    for run_id, at, data in found:
+        doc = json.loads(data) if isinstance(data, str) else (data or {})
+        day = at.astimezone(UTC).date()
+        for role, inst in (doc.get("instruments") or {}).items():
+            serial = inst.get("serial_number") if isinstance(inst, dict) else None
+            before = [c for c in cals if c.instrument == serial and c.performed_on <= day]
+            if not before:
+                continue
+            last = before[-1]
+            if not last.passed or last.next_due < day:
+                why = "failed" if not last.passed else f"due {last.next_due.isoformat()}"
+                out.append((serial, role, "run while overdue", day.isoformat(), f"run {run_id}: calibration {why}"))
+    return out

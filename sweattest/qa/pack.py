@@ -23,12 +23,16 @@ from sweattest.core.config import LabConfig
 from sweattest.core.errors import ConfigError, ValidationError
 from sweattest.outputs.files import write_atomic
 from sweattest.qa.competency import pack_section as competency_section
+from sweattest.qa.equipment import equipment_section
 from sweattest.qa.equipment import pack_section as calibrations_section
 from sweattest.qa.filters import RunFilter
 from sweattest.qa.pack_section import PackSection, SectionBuilder
 from sweattest.qa.pack_sections import amendments_section, audit_section, qc_section, qns_section, turnaround_section
 from sweattest.qa.pt import pack_section as pt_section
 from sweattest.qa.qc_lots import pack_section as qc_lots_section
+from sweattest.qa.qc_record import days_section as qc_days_section
+from sweattest.qa.qc_record import runs_section as qc_runs_section
+from sweattest.qa.qc_record import stats_section as qc_stats_section
 from sweattest.qa.skin_reactions import pack_section as skin_section
 from sweattest.record.audit import head
 
@@ -36,8 +40,12 @@ from sweattest.record.audit import head
 SECTION_BUILDERS: list[SectionBuilder] = [
     qns_section,
     qc_section,
+    qc_runs_section,
+    qc_days_section,
+    qc_stats_section,
     qc_lots_section,
     calibrations_section,
+    equipment_section,
     pt_section,
     competency_section,
     skin_section,
@@ -61,6 +69,8 @@ class Pack:
     version: str
     audit_head: tuple[int, str]
     sections: tuple[PackSection, ...]
+    #: the QA user who signs the pack as approved ("Full Name (username)"); None: an unsigned draft
+    approved_by: str | None = None
 
 
 def pack_filter(date_from: date | None, date_to: date | None) -> RunFilter:
@@ -95,7 +105,7 @@ def check_out(out: Path) -> Path:
 
 def build_pack(store, where: RunFilter, *, generated_at: datetime, generated_by: str, config: LabConfig,
                progress: Callable[[int, int, str], None] | None = None,
-               builders: list[SectionBuilder] | None = None) -> Pack:
+               builders: list[SectionBuilder] | None = None, approved_by: str | None = None) -> Pack:
     """Every section of the pack for the period of ``where``; ``progress(done, total, title)`` after each."""
     builders = SECTION_BUILDERS if builders is None else builders
     sections = []
@@ -105,7 +115,7 @@ def build_pack(store, where: RunFilter, *, generated_at: datetime, generated_by:
         if progress is not None:
             progress(number, len(builders), section.title)
     return Pack(where.date_from, where.date_to, generated_at, generated_by, config.lab.name, __version__,
-                head(store), tuple(sections))
+                head(store), tuple(sections), approved_by)
 
 
 def render_html(pack: Pack, config: LabConfig) -> str:
@@ -143,7 +153,8 @@ def tables_zip(pack: Pack) -> bytes:
         cover = PackSection("pack", "pack", ("item", "value"), (
             ("lab", pack.lab), ("from", pack.date_from.isoformat()), ("to", pack.date_to.isoformat()),
             ("generated_at_utc", pack.generated_at.strftime("%Y-%m-%dT%H:%M:%SZ")),
-            ("generated_by", pack.generated_by), ("version", pack.version),
+            ("generated_by", pack.generated_by), ("approved_by", pack.approved_by or "not signed (draft)"),
+            ("version", pack.version),
             ("audit_head_entry", pack.audit_head[0]), ("audit_head_sha256", pack.audit_head[1])))
         for section in (cover, *pack.sections):
             info = zipfile.ZipInfo(f"{section.key}.csv", date_time=pack.generated_at.timetuple()[:6])

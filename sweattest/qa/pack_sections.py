@@ -16,6 +16,7 @@ from sweattest.core.rules.qc import SRC_WESTGARD
 from sweattest.qa.filters import RunFilter
 from sweattest.qa.pack_section import PackSection
 from sweattest.qa.qc_chart import chart_png, chart_points, rule_name
+from sweattest.qa.qc_record import patient_controls
 from sweattest.qa.qns import QNS_TARGETS, UNKNOWN_AGE, qns_rate
 from sweattest.qa.qns import SOURCE as QNS_SOURCE
 from sweattest.qa.runs import runs_frame
@@ -27,40 +28,47 @@ TIME_FORMAT = "%Y-%m-%d %H:%M:%SZ"
 
 
 def qns_section(store, where: RunFilter) -> PackSection:
-    """Tests with a measured sample, QNS tests and the rate per operator and age group over the whole period."""
+    """Tests with a measured sample, QNS tests and the rate over the whole period: first the lab's, per age group,
+    against the CFF targets (which apply to the lab); then each operator's, with its counts."""
     frame = qns_rate(store, where)
     rows = []
     if not frame.empty:
+        lab = frame.groupby(["age_group"], sort=True)[["tests", "qns"]].sum().reset_index()
+        rows += [_qns_row("lab", "all operators", r.age_group, r.tests, r.qns) for r in lab.itertuples(index=False)]
         totals = frame.groupby(["operator", "age_group"], sort=True)[["tests", "qns"]].sum().reset_index()
-        for r in totals.itertuples(index=False):
-            rate = round(100.0 * r.qns / r.tests, 1)
-            target = QNS_TARGETS.get(r.age_group)
-            rows.append((r.operator, r.age_group, int(r.tests), int(r.qns), rate,
-                         "" if target is None else target, "" if target is None else ("yes" if rate > target
-                                                                                      else "no")))
-    breaches = [f"{r[0]} ({r[1]}): {r[4]:.1f} % against {r[5]:g} %" for r in rows if r[6] == "yes"]
+        rows += [_qns_row("operator", r.operator, r.age_group, r.tests, r.qns) for r in totals.itertuples(index=False)]
+    lab_breaches = [f"{r[2]}: {r[5]:.1f} % ({r[4]} of {r[3]}) against {r[6]:g} %" for r in rows
+                    if r[0] == "lab" and r[7] == "yes"]
+    breaches = [f"{r[1]} ({r[2]}): {r[5]:.1f} % ({r[4]} of {r[3]})" for r in rows
+                if r[0] == "operator" and r[7] == "yes"]
     notes = [f"A test is QNS when every site with a measured sample was QNS. Targets: {QNS_SOURCE}: at most "
-             "5 % of tests over 3 months of age (>3m), at most 10 % up to 3 months (<=3m); patients without a "
-             f"date of birth are counted as '{UNKNOWN_AGE}', without a target."]
-    notes.append("Targets breached: " + "; ".join(breaches) + "." if breaches else
-                 "No operator breached a target." if rows else "")
-    return PackSection("qns_rate", "QNS rate per operator and age group",
-                       ("operator", "age_group", "tests", "qns", "rate_pct", "target_pct", "breach"),
-                       tuple(rows), tuple(n for n in notes if n))
+             "5 % of tests over 3 months of age (>3m), at most 10 % up to 3 months (<=3m), for the lab over the "
+             f"period; patients without a date of birth are counted as '{UNKNOWN_AGE}', without a target. The "
+             "lab's rows come first; each operator's rows follow with their counts (a rate on a few tests is "
+             "shown with its counts, not judged alone)."]
+    if rows:
+        notes.append("The lab breached a CFF target: " + "; ".join(lab_breaches) + "." if lab_breaches else
+                     "The lab met the CFF targets in this period.")
+        if breaches:
+            notes.append("Operators above the CFF target (with their counts): " + "; ".join(breaches) + ".")
+    return PackSection("qns_rate", "QNS rate of the lab per age group, then per operator",
+                       ("scope", "who", "age_group", "tests", "qns", "rate_pct", "target_pct", "breach"),
+                       tuple(rows), tuple(notes))
+
+
+def _qns_row(scope: str, who: str, age_group: str, tests, qns) -> tuple:
+    rate = round(100.0 * int(qns) / int(tests), 1)
+    target = QNS_TARGETS.get(age_group)
+    return (scope, who, age_group, int(tests), int(qns), rate, "" if target is None else target,
+            "" if target is None else ("yes" if rate > target else "no"))
 
 
 def qc_section(store, where: RunFilter) -> PackSection:
     """Every control result of the period with its z-score and the Westgard rules its analytical run broke,
     and one Levey-Jennings chart per analyzer, level and lot."""
     start, end = _bounds(where)
-    qc = schema.qc_results
-    query = sa.select(qc.c.analyzer, qc.c.level, qc.c.lot).distinct().order_by(qc.c.analyzer, qc.c.level, qc.c.lot)
-    if start is not None:
-        query = query.where(qc.c.at >= start)
-    if end is not None:
-        query = query.where(qc.c.at < end)
-    with store.engine.connect() as conn:
-        series = conn.execute(query).all()
+    series = sorted({(r["analyzer"], r["level"], r["lot"])  # the patient series only
+                     for r in patient_controls(store, where.date_from, where.date_to)})
     rows, figures, rejected = [], [], set()
     for analyzer, level, lot in series:
         points, target = chart_points(store, analyzer, level, lot)
@@ -75,10 +83,11 @@ def qc_section(store, where: RunFilter) -> PackSection:
         title = (f"{analyzer}, {level} control, lot {lot} (mean {target['mean']:g}, SD {target['sd']:g} mmol/L)")
         figures.append(chart_png(points, target, title))
     rows.sort(key=lambda r: (r[0], r[1], r[2]))
-    notes = [f"Westgard multirule, evaluated per analytical run with the analyzer's earlier runs as history: "
-             f"{SRC_WESTGARD}. The rules broken and the rejection belong to the analytical run: every control of "
-             "that run shows them; its z-scores show which control broke them. Values in mmol/L; "
-             "z = (value - mean) / SD."]
+    notes = [f"Westgard multirule, evaluated per analytical run over every control measured in it, with the "
+             f"earlier runs of its series (one analyzer, patient controls only) as history: {SRC_WESTGARD}. Each "
+             "run's verdict is the one recorded when it was made. The rules broken and the rejection belong to "
+             "the analytical run: every control of that run shows them; its z-scores show which control broke "
+             "them. Values in mmol/L; z = (value - mean) / SD."]
     if rows:
         notes.append(f"{len(rejected)} analytical run(s) rejected: {', '.join(sorted(rejected))}." if rejected
                      else "No analytical run was rejected.")

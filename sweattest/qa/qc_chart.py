@@ -1,5 +1,6 @@
 """Levey-Jennings chart of one analyzer's control level by date: mean and ±1/2/3 SD lines, Westgard violations
-marked (rules from ``sweattest.core.rules.qc``, evaluated run by run with the runs before as history)."""
+marked as each analytical run's verdict recorded them when it was made (``sweattest.record.qc_verdicts``). One
+chart is one series: an analyzer, a purpose (patient unless asked), a level and a lot."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ from datetime import timedelta
 from pathlib import Path
 
 from sweattest.core.errors import ValidationError
-from sweattest.core.rules.findings import Severity
-from sweattest.core.rules.qc import ControlResult, QCRun, evaluate_run
-from sweattest.core.units import Q_
+from sweattest.core.purpose import PATIENT
 from sweattest.outputs.files import write_atomic
-from sweattest.record.qc_lots import Judging, judging
+from sweattest.record.analytical_qc import purpose_of, recorded_purposes, series_rows
+from sweattest.record.qc_lots import judging
+from sweattest.record.qc_verdicts import standing_verdicts
 
 
 @dataclass(frozen=True)
@@ -24,10 +25,11 @@ class ChartPoint:
     rejected: bool
 
 
-def chart_points(store, analyzer: str, level: str, lot: str | None = None) -> tuple[list[ChartPoint], dict]:
-    """The level's controls on the chosen lot (default: the latest) and that lot's target."""
-    rows = [r for lv in _levels(store, analyzer) for r in store.qc_results(analyzer, lv)]
-    mine = [r for r in rows if r["level"] == level]
+def chart_points(store, analyzer: str, level: str, lot: str | None = None,
+                 purpose: str = PATIENT) -> tuple[list[ChartPoint], dict]:
+    """The level's controls on the chosen lot (default: the latest) in one series (the patient series unless
+    ``purpose`` says otherwise) and that lot's target; each point with its analytical run's recorded verdict."""
+    mine = [r for r in series_rows(store, analyzer, purpose) if r["level"] == level]
     if not mine:
         raise ValidationError(f"no QC results for analyzer {analyzer!r} level {level!r}; record QC first")
     lot = lot or mine[-1]["lot"]
@@ -35,19 +37,22 @@ def chart_points(store, analyzer: str, level: str, lot: str | None = None) -> tu
     if last is None:
         raise ValidationError(f"no {level} QC results on lot {lot!r} for analyzer {analyzer!r}")
     judge = judging(store, analyzer)
-    verdicts = _westgard(analyzer, rows, judge)
-    points = [ChartPoint(r["at"], r["value"], r["qc_run"], *verdicts.get(r["qc_run"], ((), False)))
+    points = [_point(r, verdicts) for verdicts in [standing_verdicts(store, sorted({r["qc_run"] for r in mine}))]
               for r in mine if r["lot"] == lot]
     target = judge.target(last)  # the lot record's targets (the lab's own once established)
     return points, {"lot": lot, "mean": target.mean.to("mmol/L").magnitude, "sd": target.sd.to("mmol/L").magnitude}
 
 
-def _levels(store, analyzer: str) -> list[str]:
-    return qc_choices(store).get(analyzer, [])
+def _point(row: dict, verdicts: dict) -> ChartPoint:
+    found = verdicts.get(row["qc_run"])
+    if found is None:
+        return ChartPoint(row["at"], row["value"], row["qc_run"], (), False)
+    codes = tuple(c for c in found.codes if c.startswith("westgard"))
+    return ChartPoint(row["at"], row["value"], row["qc_run"], codes, found.rejected)
 
 
-def qc_choices(store) -> dict[str, list[str]]:
-    """Analyzer -> its control levels, as recorded in the QC results (sorted)."""
+def qc_choices(store, purpose: str = PATIENT) -> dict[str, list[str]]:
+    """Analyzer -> its control levels, as recorded in the QC results of one purpose's series (sorted)."""
     import sqlalchemy as sa
 
     from sweattest.record.store import schema
@@ -55,8 +60,11 @@ def qc_choices(store) -> dict[str, list[str]]:
     qc = schema.qc_results
     out: dict[str, list[str]] = {}
     with store.engine.connect() as conn:
-        for analyzer, level in conn.execute(sa.select(qc.c.analyzer, qc.c.level).distinct()
-                                            .order_by(qc.c.analyzer, qc.c.level)):
+        rows = conn.execute(sa.select(qc.c.analyzer, qc.c.level, qc.c.qc_run).distinct()
+                            .order_by(qc.c.analyzer, qc.c.level)).all()
+    known = recorded_purposes(store)
+    for analyzer, level, qc_run in rows:
+        if purpose_of(qc_run, known) == purpose and level not in out.get(analyzer, []):
             out.setdefault(analyzer, []).append(level)
     return out
 
@@ -64,27 +72,7 @@ def qc_choices(store) -> dict[str, list[str]]:
 def rule_name(code: str) -> str:
     """``westgard_2_2s_across`` -> ``2-2s across``: the rule as a Levey-Jennings chart names it."""
     name = code.removeprefix("westgard_").replace("_across", " across").replace("_", "-")
-    return name.replace("r-", "R-")
-
-
-def _westgard(analyzer: str, rows: list[dict], judge: Judging) -> dict[str, tuple[tuple[str, ...], bool]]:
-    """Each analytical run's Westgard codes, judged by the lot records' targets; results on a provisional lot
-    are not judged."""
-    rows = sorted((r for r in rows if judge.judged(r)), key=lambda r: (r["at"], r["id"]))
-    targets = {r["lot"]: judge.target(r) for r in rows}
-    runs: dict[str, list[ControlResult]] = {}
-    for r in rows:
-        runs.setdefault(r["qc_run"], []).append(ControlResult(r["level"], r["lot"], Q_(r["value"], "mmol/L")))
-    history: list[QCRun] = []
-    out = {}
-    for run_id, results in runs.items():
-        run = QCRun(run_id, analyzer, tuple(results))
-        verdict = evaluate_run(run, targets, history)
-        codes = tuple(f.code for f in verdict.findings if f.code.startswith("westgard"))
-        out[run_id] = (codes, any(f.severity is Severity.BLOCK and f.code.startswith("westgard")
-                                  for f in verdict.findings))
-        history.append(run)
-    return out
+    return name.replace("r-", "R-").replace("10-x", "10x")
 
 
 def render_chart(points: list[ChartPoint], target: dict, title: str, out: Path, zone=None) -> Path:

@@ -226,11 +226,30 @@ _TARGETS = {"N1": qc.ControlLot("normal", "N1", Q_(40, "mmol/L"), Q_(2, "mmol/L"
             "A1": qc.ControlLot("abnormal", "A1", Q_(100, "mmol/L"), Q_(4, "mmol/L"))}
 
 
+_TARGETS |= {"N2": qc.ControlLot("normal", "N2", Q_(40, "mmol/L"), Q_(2, "mmol/L")),
+             "A2": qc.ControlLot("abnormal", "A2", Q_(100, "mmol/L"), Q_(4, "mmol/L"))}
+_LEVELS = {"normal": (40, 2), "abnormal": (100, 4)}
+
+
+def _controls(run_id: str, controls: list) -> qc.QCRun:
+    """A run of [level, z] controls: the first of each level on lot N1/A1, the second on N2/A2."""
+    seen: dict[str, int] = {}
+    results = []
+    for level, z in controls:
+        seen[level] = seen.get(level, 0) + 1
+        mean, sd = _LEVELS[level]
+        results.append(qc.ControlResult(level, f"{level[0].upper()}{seen[level]}", Q_(mean + sd * z, "mmol/L")))
+    return qc.QCRun(run_id, "validation-analyzer", tuple(results))
+
+
+def _pair(run_id: str, zs: list) -> qc.QCRun:
+    return _controls(run_id, list(zip(("normal", "abnormal"), zs, strict=False)))
+
+
 def _qc_run(i: dict) -> qc.RunQC:
-    levels = (("normal", "N1", 40, 2), ("abnormal", "A1", 100, 4))
-    results = tuple(qc.ControlResult(level, lot, Q_(mean + sd * z, "mmol/L"))
-                    for (level, lot, mean, sd), z in zip(levels, i["z"], strict=False))
-    return qc.evaluate_run(qc.QCRun("validation", "validation-analyzer", results), _TARGETS)
+    current = _controls("validation", i["controls"]) if "controls" in i else _pair("validation", i["z"])
+    history = [_pair(f"earlier-{n}", zs) for n, zs in enumerate(i.get("history", []))]
+    return qc.evaluate_run(current, _TARGETS, history)
 
 
 def _westgard(i: dict) -> str:
@@ -240,6 +259,11 @@ def _westgard(i: dict) -> str:
 
 def _release(i: dict) -> str:
     return ", ".join(f.code for f in qc.can_release(_qc_run(i))) or "released"
+
+
+def _hold(i: dict) -> str:
+    found = qc.release_held(_qc_run(i), corrected=i["corrected"], passed_since=i["passed_since"], overridden=False)
+    return ", ".join(f.code for f in found) or "released"
 
 
 def _calibration(i: dict) -> str:
@@ -263,5 +287,6 @@ def _site(i: dict) -> str:
 
 
 KINDS = {"volume": _volume, "weights": _weights, "chloride": _chloride, "category": _category,
-         "interpret": _interpret, "westgard": _westgard, "release": _release, "calibration": _calibration,
+         "interpret": _interpret, "westgard": _westgard, "release": _release, "hold": _hold,
+         "calibration": _calibration,
          "lot": _lot, "eligibility": _eligibility, "site": _site}

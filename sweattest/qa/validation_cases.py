@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sweattest.core.rules import adequacy, chloride, eligibility, interpretation, qc, ranges, reagents
+from sweattest.core.rules import adequacy, chloride, eligibility, interpretation, qc, ranges, reagents, westgard
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,7 @@ _CL = "sweattest/core/rules/chloride.py"
 _RANGES = "sweattest/core/rules/ranges.py"
 _INTERP = "sweattest/core/rules/interpretation.py"
 _QC = "sweattest/core/rules/qc.py"
+_WG = "sweattest/core/rules/westgard.py"
 _LOT = "sweattest/core/rules/reagents.py"
 _ELIG = "sweattest/core/rules/eligibility.py"
 _MIN = "Minimum sample for analysis"
@@ -41,7 +42,7 @@ _MIN = "Minimum sample for analysis"
 #: The rule module -> the test file of the source tree that tests it in depth (every limit, both sides).
 RULE_TESTS = {_ADEQ: "tests/rules/test_adequacy.py", _CL: "tests/rules/test_chloride.py",
               _RANGES: "tests/rules/test_interpretation.py", _INTERP: "tests/rules/test_interpretation.py",
-              _QC: "tests/rules/test_qc.py", _LOT: "tests/rules/test_reagents.py",
+              _QC: "tests/rules/test_qc.py", _WG: "tests/rules/test_qc.py", _LOT: "tests/rules/test_reagents.py",
               _ELIG: "tests/rules/test_eligibility.py"}
 
 RULE_CASES: tuple[RuleCase, ...] = (
@@ -91,6 +92,26 @@ RULE_CASES: tuple[RuleCase, ...] = (
              "qc_rejected"),
     RuleCase("QC-6", "Calibration check due", _QC, qc.SRC_CALIBRATION, "calibration",
              {"last": "2026-11-01", "interval": "30 day", "on": "2026-12-02"}, "calibration_overdue"),
+    RuleCase("QC-7", "Westgard 2-2s within a run, across lots and levels", _WG, westgard.SRC_WESTGARD, "westgard",
+             {"controls": [["normal", 2.5], ["normal", -0.2], ["abnormal", 2.4], ["abnormal", -0.1]]},
+             "rejected; westgard_2_2s"),
+    RuleCase("QC-8", "Westgard 2-2s across runs, one level", _WG, westgard.SRC_WESTGARD, "westgard",
+             {"history": [[2.1, 0.0]], "z": [2.2, 0.0]}, "rejected; westgard_1_2s; westgard_2_2s_across"),
+    RuleCase("QC-9", "Westgard 4-1s across runs", _WG, westgard.SRC_WESTGARD, "westgard",
+             {"history": [[1.1, 0.0]] * 3, "z": [1.1, 0.0]}, "rejected; westgard_4_1s"),
+    RuleCase("QC-10", "Westgard 4-1s: one control at exactly 1 SD breaks the run of four", _WG,
+             westgard.SRC_WESTGARD, "westgard", {"history": [[1.1, 0.0], [1.1, 0.0], [1.0, 0.0]], "z": [1.1, 0.0]},
+             "accepted"),
+    RuleCase("QC-11", "Westgard 10x across runs", _WG, westgard.SRC_WESTGARD, "westgard",
+             {"history": [[0.3, 0.0]] * 9, "z": [0.1, 0.0]}, "rejected; westgard_10_x"),
+    RuleCase("QC-12", "Westgard 10x: nine on one side do not reject", _WG, westgard.SRC_WESTGARD, "westgard",
+             {"history": [[0.3, 0.0]] * 8, "z": [0.1, 0.0]}, "accepted"),
+    RuleCase("QC-13", "A held run: corrective action without QC passing again", _QC, qc.SRC_HOLD, "hold",
+             {"z": [3.1, 0.0], "corrected": True, "passed_since": False}, "qc_rejected"),
+    RuleCase("QC-14", "A held run: QC passing again without a corrective action", _QC, qc.SRC_HOLD, "hold",
+             {"z": [3.1, 0.0], "corrected": False, "passed_since": True}, "qc_rejected"),
+    RuleCase("QC-15", "A held run: corrective action, then QC passing again", _QC, qc.SRC_HOLD, "hold",
+             {"z": [3.1, 0.0], "corrected": True, "passed_since": True}, "released"),
     RuleCase("LOT-1", "Pilocarpine lot within expiry", _LOT, reagents.SRC_LOT, "lot",
              {"lot": "PG1", "expires": "2026-11-20", "on": "2026-11-20"}, "none"),
     RuleCase("LOT-2", "Pilocarpine lot within expiry", _LOT, reagents.SRC_LOT, "lot",

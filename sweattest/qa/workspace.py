@@ -138,7 +138,8 @@ def run_summary(store, row: dict[str, Any], clock, ranges: str = "cff_2017") -> 
             flags.append("QNS")
     interp = record["interpretation"]
     analysed = any(site["chloride"] for site in record["sites"])
-    if record["qc"].get("status") == "rejected" or (analysed and record["qc"].get("status") == "not_recorded"):
+    status = record["qc"].get("status")
+    if status in ("rejected", "incomplete") or (analysed and status == "not_recorded"):
         flags.append("QC")
     if interp["repeat_recommended"]:
         flags.append("repeat")

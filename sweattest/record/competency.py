@@ -15,7 +15,8 @@ from sweattest.record.store.chain import append_audit
 from sweattest.record.store.rowhash import range_item
 from sweattest.record.users import get_user
 
-KINDS = ("training", "assessment")
+#: ``hire``: the operator's date of hire (its outcome is recorded as given; the first-year rule counts from it).
+KINDS = ("training", "assessment", "hire")
 OUTCOMES = ("pass", "fail")
 WHAT_MAX = 200
 
@@ -101,6 +102,12 @@ def list_records(store, operator: str | None = None) -> list[CompetencyRecord]:
                              r["assessor"], r["outcome"],
                              date.fromisoformat(r["next_due"]) if r["next_due"] else None, r["recorded_by"], r["at"])
             for r in rows]
+
+
+def hire_date(records: list[CompetencyRecord]) -> date | None:
+    """The operator's date of hire, as last recorded."""
+    hires = [r for r in records if r.kind == "hire"]
+    return max(hires, key=lambda r: r.id).done_on if hires else None
 
 
 def latest_assessment(records: list[CompetencyRecord]) -> CompetencyRecord | None:

@@ -3,7 +3,7 @@ lots put in use, and the instrument taken out of service and put back (each with
 
 An instrument out of service cannot be used: the instrument check at the start of a run refuses it, naming the
 instrument and why (``status``). Taking an instrument out of service is open to anyone at the bench (a tech who
-finds a fault stops its use at once); putting it back in service is for a reviewer or admin. Append-only: the
+finds a fault stops its use at once); putting it back in service is for a reviewer, qa or admin. Append-only: the
 latest out-of-service or in-service entry is the instrument's state.
 """
 
@@ -21,6 +21,7 @@ from sweattest.record.calibrations import Calibration, latest
 from sweattest.record.store import schema
 from sweattest.record.store.chain import append_audit
 from sweattest.record.store.rowhash import range_item
+from sweattest.record.users import QA_ROLES
 
 #: What an entry records. Lots: the electrode lot (inducer) or the collector lot (Macroduct coils, gauze) in use
 #: from the entry's date.
@@ -28,7 +29,7 @@ KINDS = ("maintenance", "repair", "electrode_lot", "collector_lot", "out_of_serv
 LOT_KINDS = ("electrode_lot", "collector_lot")
 SERVICE_KINDS = ("out_of_service", "in_service")
 #: Roles that may put an instrument back in service.
-RETURN_ROLES = ("reviewer", "admin")
+RETURN_ROLES = QA_ROLES
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ def add_entry(store, *, instrument: str, role: str, kind: str, on: date, text: s
             if out is None:
                 raise ValidationError(f"{instrument} is in service; nothing to put back")
             if who_role not in RETURN_ROLES:
-                raise ValidationError(f"{who} is a {who_role}: only a reviewer or admin puts an instrument back "
+                raise ValidationError(f"{who} is a {who_role}: only a reviewer, qa or admin puts an instrument back "
                                       "in service")
     row = {"instrument": instrument, "role": role, "kind": kind, "on_date": on.isoformat(), "text": text, "lot": lot}
     with store.writing() as conn:

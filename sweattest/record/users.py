@@ -1,4 +1,6 @@
-"""Users and roles: tech, reviewer, admin. Passwords are kept only as scrypt hashes.
+"""Users and roles: tech (performs runs), reviewer (reviews and releases results), qa (the QA desk: QC, the
+equipment and competency records, the evidence pack it approves; never releases a result), admin. Passwords are
+kept only as scrypt hashes.
 
 The hash is stored with its parameters (``scrypt$n$r$p$salt$hash``, hex) so the work factor can be raised
 later without breaking old passwords. Every change writes an audit entry in the same transaction.
@@ -22,7 +24,9 @@ from sweattest.record.store.chain import append_audit
 from sweattest.record.store.rowhash import keyed_item
 from sweattest.record.web_sessions import end_sessions
 
-ROLES = ("tech", "reviewer", "admin")
+ROLES = ("tech", "reviewer", "qa", "admin")
+#: Who works at the QA desk: the views of patient runs, QC records and acts, the equipment and competency records.
+QA_ROLES = ("reviewer", "qa", "admin")
 DEFAULT_POLICY = AccessPolicy()
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 SALT_BYTES = 16

@@ -12,7 +12,7 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from sweattest.core.errors import SweatTestError
 from sweattest.core.procedure.table import SITE_STATES
-from sweattest.core.purpose import PURPOSES, parse_purposes
+from sweattest.core.purpose import PATIENT, PURPOSES, parse_purposes
 from sweattest.qa.audit_trail import audit_rows, lab_time, person
 from sweattest.qa.filters import RunFilter, parse_date
 from sweattest.qa.qc_chart import chart_points, qc_choices, render_chart, rule_name
@@ -31,7 +31,7 @@ from sweattest.qa.workspace import (
 from sweattest.record.amendable import fields
 from sweattest.record.repeats import repeat_link, repeated_by
 from sweattest.record.runs import load_run, stored_order
-from sweattest.record.signoff import REVIEWER_ROLES
+from sweattest.record.users import QA_ROLES
 from sweattest.web.accounts import field_of
 from sweattest.web.context import web
 from sweattest.web.plots import bars, trace_svg
@@ -62,7 +62,7 @@ def runs_list(request: Request, user, form) -> Response:
     shown = [r | run_summary(ctx.store, r, ctx.clock, ctx.config.ranges) for r in runs]
     queue = [(r | {"patient": patient_name(stored_order(r))}, meaning)
              for r, meaning in awaiting_signature(ctx.store, user.username, user.role)]
-    alerts = desk_alerts(ctx.store) if user.role in REVIEWER_ROLES else []
+    alerts = desk_alerts(ctx.store) if user.role in QA_ROLES else []
     return ctx.render(request, user, "qa_runs.html", runs=shown, chosen=chosen, states=SITE_STATES, total=total,
                       purposes=PURPOSES, counted=where.counted, queue=queue, alerts=alerts,
                       person=_person(names), flags=FLAGS, local=_local(ctx), error=error)
@@ -130,7 +130,8 @@ def qc_page(request: Request, user, form) -> Response:
     """Analyzer and level chosen from the recorded QC (the first by default), the chart, and its points with
     the Westgard rules each analytical run broke."""
     ctx = web(request)
-    choices = qc_choices(ctx.store)
+    purpose = _series(request)
+    choices = qc_choices(ctx.store, purpose)
     analyzer = request.query_params.get("analyzer", "") or next(iter(choices), "")
     levels = choices.get(analyzer, [])
     level = request.query_params.get("level", "")
@@ -139,11 +140,22 @@ def qc_page(request: Request, user, form) -> Response:
     points, target, error = [], None, None
     if analyzer and level:
         try:
-            points, target = chart_points(ctx.store, analyzer, level)
+            points, target = chart_points(ctx.store, analyzer, level, purpose=purpose)
         except SweatTestError as exc:
             error = str(exc)
+    from sweattest.qa.qc_record import cumulative, qc_runs
+
+    stats = [r for r in cumulative(ctx.store, purpose=purpose) if r["analyzer"] == analyzer and r["level"] == level]
+    held = [r for r in qc_runs(ctx.store, analyzer=analyzer, purpose=purpose) if r["verdict"] != "accepted"]
     return ctx.render(request, user, "qa_qc.html", analyzer=analyzer, level=level, choices=choices,
+                      purpose=purpose, purposes=PURPOSES, stats=stats, held=held,
                       points=points, target=target, error=error, rule_name=rule_name, local=_local(ctx))
+
+
+def _series(request: Request) -> str:
+    """The QC series asked for (``purpose``): patient unless another known purpose is named."""
+    purpose = request.query_params.get("purpose", PATIENT)
+    return purpose if purpose in PURPOSES else PATIENT
 
 
 def qc_png(request: Request, user, form) -> Response:
@@ -152,7 +164,7 @@ def qc_png(request: Request, user, form) -> Response:
     analyzer = request.query_params.get("analyzer", "")
     level = request.query_params.get("level", "")
     try:
-        points, target = chart_points(ctx.store, analyzer, level)
+        points, target = chart_points(ctx.store, analyzer, level, purpose=_series(request))
         with tempfile.TemporaryDirectory() as folder:
             png = render_chart(points, target, f"{analyzer} level {level}", Path(folder) / "qc.png",
                                ctx.config.zone).read_bytes()

@@ -20,10 +20,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from sweattest.record.refusals import record_refusal
 from sweattest.web.sessions import SessionUser, active_or_locked, page_request
 
-#: Who may do what. The bench is for techs and reviewers (senior techs); QA for reviewers and admins.
-VIEW = ("tech", "reviewer", "admin")
+#: Who may do what. The bench is for techs and reviewers (senior techs); QA for reviewers, the QA desk and
+#: admins; releasing results (REVIEW) for reviewers alone.
+VIEW = ("tech", "reviewer", "qa", "admin")
 BENCH = ("tech", "reviewer")
-QA = ("reviewer", "admin")
+QA = ("reviewer", "qa", "admin")
 REVIEW = ("reviewer",)
 ADMIN = ("admin",)
 

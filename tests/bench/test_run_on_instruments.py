@@ -10,6 +10,7 @@ import json
 import os
 import re
 import sys
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ import pytest
 from sweattest.bench.simulation.world import NOMINAL_CONTROL
 from sweattest.cli.main import main
 from sweattest.core.clock import VirtualClock
+from sweattest.record.qc_lots import add_lot
 from sweattest.record.runs import load_run
 from sweattest.record.store import open_store
 from tests.bench.conftest import ROOT, instrument_table, sweattest, write_config
@@ -128,9 +130,18 @@ def test_standalone_inducer_and_manual_analyzer_typed_twice(monkeypatch, tmp_pat
              "Type the chloride of the abnormal": ["100 mmol/L", "100 mmol/L"],
              "-1 (left forearm)": ["45.5 mmol/L", "45,5 mmol/L", "45.6 mmol/L", "45.5 mmol/L", "45.5 mmol/L"],
              "-2 (right forearm)": ["48 mmol/L", "48 mmol/L"]}
+    store = open_store(str(tmp_path / "runs.db"))  # the lab's lots of this analyzer, by its serial number
+    try:
+        for level, lot, mean in (("normal", "QCN-5", 40.0), ("abnormal", "QCA-5", 100.0)):
+            add_lot(store, analyzer="CC3400-5", level=level, lot=lot, material="control", expires=date(2099, 1, 1),
+                    mean=mean, sd=2.0, provisional=False, who="qa1")
+    finally:
+        store.close()
     status, out, tech = run_cli(monkeypatch, tmp_path, config, lambda out: Tech(out, typed=typed))
     assert status == 0, out
     run, events, readings = stored(tmp_path)
+    qc_run = next(e for e in events if e.kind == "analyze").data["qc_run"]
+    assert qc_run.startswith("CC3400-5/") and f"QC of analytical run {qc_run}: accepted" in out
     assert [s.state for s in run.sites] == ["result_ready", "result_ready"]
     assert readings == []  # a stand-alone inducer has no current trace
     [html] = (tmp_path / "out").glob("*.html")

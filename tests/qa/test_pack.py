@@ -11,10 +11,10 @@ from datetime import date, timedelta
 
 import pytest
 
-from sweattest.cli.main import main
 from sweattest.core.config import LabConfig
 from sweattest.qa.pack import EMPTY, SECTION_BUILDERS, build_pack, pack_filter, render_html, tables_zip
 from sweattest.record.signoff import amend, sign
+from tests.conftest import qa_main
 from tests.store import backends
 from tests.store.backends import START, make_run
 
@@ -51,8 +51,15 @@ def _pack(store):
 def test_pack_figures_match_the_known_store(lab):
     pack = _pack(lab)
     sections = {s.key: s for s in pack.sections}
-    assert sections["qns_rate"].rows == (("tech1", ">3m", 20, 2, 10.0, 5.0, "yes"),)
-    assert any("tech1 (>3m): 10.0 % against 5 %" in n for n in sections["qns_rate"].notes)
+    assert sections["qns_rate"].rows == (("lab", "all operators", ">3m", 20, 2, 10.0, 5.0, "yes"),
+                                         ("operator", "tech1", ">3m", 20, 2, 10.0, 5.0, "yes"))
+    assert any(">3m: 10.0 % (2 of 20) against 5 %" in n for n in sections["qns_rate"].notes)
+    [held] = sections["qc_runs"].rows  # the rejected run, with no corrective action recorded
+    assert (held[3], held[4], held[5]) == ("rejected", "westgard_1_3s", "NONE RECORDED")
+    assert any("without a corrective action: " + held[1] in n for n in sections["qc_runs"].notes)
+    assert sections["qc_days"].rows == () and "2 day(s) with patient tests" in sections["qc_days"].notes[0]
+    stats = {(r[2], r[3]): r[4] for r in sections["qc_stats"].rows}
+    assert stats[("QCN-2611", "2026-11")] == 2 and stats[("QCN-2611", "all")] == 2
     qc = sections["qc"]
     flagged = [r for r in qc.rows if r[9]]  # both levels of the rejected analytical run; the normal one broke it
     assert sorted((r[2], r[8], r[9], r[10]) for r in flagged) == [("abnormal", 0.0, "1-3s", "yes"),
@@ -78,8 +85,9 @@ def test_csv_tables_hold_the_sections_rows(lab):
         qns = list(csv.reader(io.StringIO(zf.read("qns_rate.csv").decode("utf-8"))))
         cover = dict(csv.reader(io.StringIO(zf.read("pack.csv").decode("utf-8"))))
         qc = list(csv.DictReader(io.StringIO(zf.read("qc.csv").decode("utf-8"))))
-    assert qns == [["operator", "age_group", "tests", "qns", "rate_pct", "target_pct", "breach"],
-                   ["tech1", ">3m", "20", "2", "10.0", "5.0", "yes"]]
+    assert qns == [["scope", "who", "age_group", "tests", "qns", "rate_pct", "target_pct", "breach"],
+                   ["lab", "all operators", ">3m", "20", "2", "10.0", "5.0", "yes"],
+                   ["operator", "tech1", ">3m", "20", "2", "10.0", "5.0", "yes"]]
     assert cover["from"] == "2026-11-01" and cover["to"] == "2026-11-30"
     assert cover["audit_head_sha256"] == pack.audit_head[1]
     assert [(r["level"], r["z"], r["westgard"]) for r in qc if r["rejected"] == "yes"] == [
@@ -106,12 +114,12 @@ def sqlite_lab(tmp_path_factory):
     return url
 
 
-def test_pack_command_writes_the_pdf_and_its_tables(sqlite_lab, tmp_path, capsys):
+def test_pack_command_writes_the_pdf_and_its_tables(sqlite_lab, tmp_path, capsys, monkeypatch):
     from pypdf import PdfReader
 
     out = tmp_path / "evidence" / "nov.pdf"
     out.parent.mkdir()
-    assert main(["qa", "pack", "--from", "2026-11-01", "--to", "2026-11-30", "--out", str(out),
+    assert qa_main(monkeypatch, ["qa", "pack", "--from", "2026-11-01", "--to", "2026-11-30", "--out", str(out),
                  "--db", sqlite_lab]) == 0
     captured = capsys.readouterr()
     assert f"pack: {len(SECTION_BUILDERS)}/{len(SECTION_BUILDERS)} Audit trail" in captured.err
@@ -120,6 +128,8 @@ def test_pack_command_writes_the_pdf_and_its_tables(sqlite_lab, tmp_path, capsys
     text = "\n".join(page.extract_text() for page in PdfReader(out).pages)
     assert "Accreditation evidence pack" in text and "2026-11-01 to 2026-11-30" in text
     assert "10.0" in text and "1-3s" in text and "comment left out at review" in text
+    assert "e-signature of QA1 Desk (qa1), QA, meaning approved" in text.replace("\n", " ")
+    assert "CLIA number" in text and "Laboratory director" in text
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -132,7 +142,26 @@ def test_bad_input_is_one_line_and_writes_nothing(sqlite_lab, tmp_path, capsys, 
     monkeypatch.chdir(tmp_path)
     before = sorted(p.name for p in tmp_path.iterdir())
     argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
-    assert main(["qa", "pack", *argv, "--db", sqlite_lab]) == 2
+    assert qa_main(monkeypatch, ["qa", "pack", *argv, "--db", sqlite_lab]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_the_lab_wide_qns_rate_is_a_hand_count(store, clock):
+    """Two operators, infants (<=3m) and older patients; the figures counted by hand:
+    lab >3m: 4 tests, 1 QNS (25.0 %); lab <=3m: 3 tests, 2 QNS (66.7 %);
+    tech1 >3m 3/1 (33.3 %), tech1 <=3m 2/1 (50.0 %); tech2 >3m 1/0 (0.0 %), tech2 <=3m 1/1 (100.0 %)."""
+    infant = "2026-10-01"  # seven weeks old in November 2026
+    tests = [("tech1", None, False), ("tech1", None, True), ("tech1", None, False), ("tech1", infant, True),
+             ("tech1", infant, False), ("tech2", None, False), ("tech2", infant, True)]
+    for n, (operator, dob, qns) in enumerate(tests):
+        make_run(store, clock, f"H{n}", operator=operator, volumes=(5, 4) if qns else (40, 40),
+                 **({"dob": dob} if dob else {}))
+    rows = {s.key: s for s in _pack(store).sections}["qns_rate"].rows
+    assert rows == (("lab", "all operators", "<=3m", 3, 2, 66.7, 10.0, "yes"),
+                    ("lab", "all operators", ">3m", 4, 1, 25.0, 5.0, "yes"),
+                    ("operator", "tech1", "<=3m", 2, 1, 50.0, 10.0, "yes"),
+                    ("operator", "tech1", ">3m", 3, 1, 33.3, 5.0, "yes"),
+                    ("operator", "tech2", "<=3m", 1, 1, 100.0, 10.0, "yes"),
+                    ("operator", "tech2", ">3m", 1, 0, 0.0, 5.0, "no"))

@@ -9,13 +9,13 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from sweattest.cli.main import main
 from sweattest.core.errors import ValidationError
 from sweattest.outputs.report import render_html
 from sweattest.outputs.report.stored import stored_record
 from sweattest.qa.patients import conflicts, history
 from sweattest.record.audit import verify
 from sweattest.record.repeats import RepeatOf, check_repeat, record_repeat
+from tests.conftest import qa_main
 from tests.store import backends
 from tests.store.backends import make_run
 from tests.store.test_record_chain import _tamper
@@ -57,19 +57,19 @@ def test_the_history_lists_the_patients_tests_and_names_a_conflicting_date_of_bi
     assert conflicts(lab) == [{"mrn": "MRN1", "dobs": {DOB: ["A1", "A2"], OTHER_DOB: ["X1"]}}]
 
 
-def test_the_history_command_in_a_table_and_in_json(lab, capsys):
-    assert main(["patient", "history", "MRN1", "--dob", DOB, "--db", lab.url]) == 0
+def test_the_history_command_in_a_table_and_in_json(lab, capsys, monkeypatch):
+    assert qa_main(monkeypatch, ["patient", "history", "MRN1", "--dob", DOB, "--db", lab.url]) == 0
     out = capsys.readouterr().out
     assert "2 sweat tests" in out and "left forearm: 62 mmol/L" in out and "repeat of A1 (intermediate)" in out
     assert "POSSIBLE IDENTITY CONFLICT" in out and "X1" in out
-    assert main(["patient", "history", "MRN1", "--dob", DOB, "--db", lab.url, "--format", "json"]) == 0
+    assert qa_main(monkeypatch, ["patient", "history", "MRN1", "--dob", DOB, "--db", lab.url, "--format", "json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert [t["accession"] for t in doc["tests"]] == ["ST-A1", "ST-A2"]
 
 
 @pytest.mark.parametrize("dob", ["2025-13-01", "01/06/2025", "yesterday"])
-def test_a_bad_date_of_birth_is_one_line(lab, capsys, dob):
-    assert main(["patient", "history", "MRN1", "--dob", dob, "--db", lab.url]) != 0
+def test_a_bad_date_of_birth_is_one_line(lab, capsys, dob, monkeypatch):
+    assert qa_main(monkeypatch, ["patient", "history", "MRN1", "--dob", dob, "--db", lab.url]) != 0
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "YYYY-MM-DD" in err
 

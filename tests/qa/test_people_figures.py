@@ -4,7 +4,6 @@ the warnings for an operator short of the lab's minimums."""
 
 from datetime import date
 
-from sweattest.cli.main import main
 from sweattest.core.config import CompetencyRules
 from sweattest.qa.competency import login_warnings, standings, year_filter
 from sweattest.qa.competency import pack_section as competency_section
@@ -13,6 +12,7 @@ from sweattest.qa.skin_reactions import adverse_events, reaction_rates, reaction
 from sweattest.qa.skin_reactions import pack_section as skin_section
 from sweattest.record.competency import add_record
 from sweattest.record.skin_reactions import record_skin_reaction
+from tests.conftest import qa_main
 from tests.store import backends
 from tests.store.backends import make_run
 
@@ -64,11 +64,28 @@ def test_competency_per_operator_in_the_year(lab):
     assert (two.tests, two.qns_rate_pct, two.skin_rate_pct) == (1, 0.0, 0.0)
     assert two.warnings == ("1 patient test in the period, below the lab's minimum of 10 a year",
                             "the last competency assessment (2026-11-01) was failed")
-    assert rows["rev1"].tests == 0 and "no competency assessment recorded" in rows["rev1"].warnings
+    assert "rev1" not in rows  # a reviewer who never tests is not followed as an operator
     # the lab's minimum is its own (UK 2014 asks 50), and the year chooses the runs
     [one] = standings(lab, year_filter(2026), CompetencyRules(50), TODAY, operators=["tech1"])
     assert one.warnings[0] == "12 patient tests in the period, below the lab's minimum of 50 a year"
     assert standings(lab, year_filter(2025), CompetencyRules(10), TODAY, operators=["tech1"])[0].tests == 0
+
+
+def test_the_first_year_rule_counts_from_the_hire_date(lab):
+    """Twice in the first year after hire (the first by six months), then yearly (CLIA 493.1451(b)(8); CAP)."""
+    for operator, hired in (("tech1", "2025-01-15"), ("tech2", "2026-05-01")):
+        add_record(lab, operator=operator, kind="hire", what="hired as a sweat-test technologist", done_on=hired,
+                   assessor="HR", outcome="pass", next_due=None, recorded_by="rev1", at=lab.clock.utcnow())
+    rows = {s.operator: s for s in standings(lab, year_filter(2026), CompetencyRules(10), TODAY)}
+    assert rows["tech1"].hired == date(2025, 1, 15)
+    assert rows["tech1"].warnings[-2:] == (
+        "1 of the 2 assessments of the first year after hire (2025-01-15) recorded",
+        "yearly assessment overdue: the last passed was on 2025-06-01")
+    assert rows["tech2"].warnings[-1] == ("first-year assessment at six months (by 2026-10-31) not recorded "
+                                          "(hired 2026-05-01)")
+    section = competency_section(lab, year_filter(2026), CompetencyRules(10), TODAY)
+    assert dict(zip(section.columns, section.rows[0], strict=True))["hire_date"] == "2025-01-15"
+    assert not any("No hire date recorded" in n for n in section.notes)
 
 
 def test_log_in_warnings_name_the_shortfall_and_do_not_block(lab):
@@ -109,22 +126,25 @@ def test_pack_sections(lab):
     assert "tech2: the last competency assessment (2026-11-01) was failed" in competency.notes
 
 
-def test_commands_print_the_figures(lab, capsys):
-    assert main(["qa", "skin-reactions", "--db", lab.url]) == 0
+def test_commands_print_the_figures(lab, capsys, monkeypatch):
+    assert qa_main(monkeypatch, ["qa", "skin-reactions", "--db", lab.url]) == 0
     out = capsys.readouterr().out
     assert "adverse events: 1" in out and "BLISTER (tech1, inducer WS-2): 3 mm blister; Dr P told" in out
-    assert main(["qa", "skin-reactions", "--db", lab.url, "--format", "csv", "--from", "2026-01-01"]) == 0
+    assert qa_main(monkeypatch, ["qa", "skin-reactions", "--db", lab.url, "--format", "csv",
+                                 "--from", "2026-01-01"]) == 0
     csv = capsys.readouterr().out.splitlines()
     assert csv[0] == "by,key,sites,none,erythema,blister,burn,reaction_pct,adverse_pct"
     assert "inducer,WS-2,12,10,1,1,0,16.7,8.3" not in csv and "inducer,WS-2,12,11,0,1,0,8.3,8.3" in csv
-    assert main(["qa", "competency", "--db", lab.url, "--year", "2026", "--format", "json"]) == 0
+    assert qa_main(monkeypatch, ["qa", "competency", "--db", lab.url, "--year", "2026", "--format", "json"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert any('"operator": "tech1", "tests": 12, "qns": 2, "qns_rate_pct": 16.7' in line for line in lines)
-    assert main(["qa", "competency", "--db", lab.url, "--year", "2026"]) == 0
+    assert any('"operator": "tech1", "hire_date": null, "tests": 12, "qns": 2, "qns_rate_pct": 16.7' in line
+               for line in lines)
+    assert qa_main(monkeypatch, ["qa", "competency", "--db", lab.url, "--year", "2026"]) == 0
     table = capsys.readouterr().out
     assert "WARNING: 1 patient test in the period" in table
 
 
-def test_a_bad_period_is_one_line(lab, capsys):
-    assert main(["qa", "skin-reactions", "--db", lab.url, "--from", "2026-12-01", "--to", "2026-11-01"]) == 2
+def test_a_bad_period_is_one_line(lab, capsys, monkeypatch):
+    assert qa_main(monkeypatch, ["qa", "skin-reactions", "--db", lab.url, "--from", "2026-12-01",
+                                 "--to", "2026-11-01"]) == 2
     assert capsys.readouterr().err.strip() == "sweattest: error: --from 2026-12-01 is after --to 2026-11-01"

@@ -20,7 +20,7 @@ from sweattest.qa.filters import RunFilter
 from sweattest.record.audit import verify
 from sweattest.record.store import open_store
 from sweattest.record.users import add_user
-from tests.conftest import as_performer
+from tests.conftest import as_performer, qa_main
 
 QA_PASSWORD = "quality assurance password"
 
@@ -67,7 +67,8 @@ def _count(db_url, table: str) -> int:
         store.close()
 
 
-def test_a_pt_event_runs_blinded_is_graded_and_its_failure_stays_on_the_desk(lab, tmp_path, write_json, capsys):
+def test_a_pt_event_runs_blinded_is_graded_and_its_failure_stays_on_the_desk(lab, tmp_path, write_json, capsys,
+                                                                             monkeypatch):
     assert _run_blinded(lab, tmp_path, write_json) == 0
     capsys.readouterr()
     store = open_store(lab)
@@ -87,9 +88,9 @@ def test_a_pt_event_runs_blinded_is_graded_and_its_failure_stays_on_the_desk(lab
     msh = next(folder.glob("*.hl7")).read_text().split("\r")[0].split("|")
     assert msh[10] == "T" and "PROFICIENCY TEST" in next(folder.glob("*.hl7")).read_text()
     # patient QA figures leave it out; asked for by name it is there
-    assert main(["qa", "runs", "--db", lab, "--format", "json"]) == 0
+    assert qa_main(monkeypatch, ["qa", "runs", "--db", lab, "--format", "json"]) == 0
     assert capsys.readouterr().out == ""
-    assert main(["qa", "runs", "--db", lab, "--format", "json", "--purpose", "proficiency"]) == 0
+    assert qa_main(monkeypatch, ["qa", "runs", "--db", lab, "--format", "json", "--purpose", "proficiency"]) == 0
     assert json.loads(capsys.readouterr().out)["accession"] == "SW-01"
 
     assert _qa(["targets", "SW-01", "--target", f"{value:g}", "--low", f"{value - 3:g}", "--high",

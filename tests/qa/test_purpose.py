@@ -16,6 +16,7 @@ from sweattest.qa.summary import month_summary
 from sweattest.qa.trend import qns_trend, turnaround_trend
 from sweattest.qa.workspace import find_runs
 from sweattest.record.store import Store, open_store
+from tests.conftest import qa_main
 from tests.store import backends
 from tests.store.backends import make_run
 
@@ -63,7 +64,7 @@ def test_each_other_purpose_is_counted_when_named(mixed, purpose):
     assert len(runs_frame(mixed, everything)) == 5 and everything.counted == "all runs"
 
 
-def test_qns_rate_after_a_demo_counts_only_the_patient_runs(tmp_path, store_url, clock, capsys):
+def test_qns_rate_after_a_demo_counts_only_the_patient_runs(tmp_path, store_url, clock, capsys, monkeypatch):
     """The example of the QNS rate: a demo written into the lab's store (by name) plus patient runs."""
     lab = Store(store_url, clock)
     make_run(lab, clock, "P1", volumes=(40, 40))
@@ -71,31 +72,32 @@ def test_qns_rate_after_a_demo_counts_only_the_patient_runs(tmp_path, store_url,
     lab.close()
     assert main(["demo", "--out", str(tmp_path / "out"), "--db", store_url]) == 0
     capsys.readouterr()
-    assert main(["qa", "qns-rate", "--db", store_url, "--format", "json"]) == 0
+    assert qa_main(monkeypatch, ["qa", "qns-rate", "--db", store_url, "--format", "json"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert sum(r["tests"] for r in rows) == 2 and sum(r["qns"] for r in rows) == 1
     assert {r["operator"] for r in rows} == {"tech1"}
-    assert main(["qa", "qns-rate", "--db", store_url]) == 0
+    assert qa_main(monkeypatch, ["qa", "qns-rate", "--db", store_url]) == 0
     assert "QNS rate per test of patient runs" in capsys.readouterr().out
-    assert main(["qa", "qns-rate", "--db", store_url, "--purpose", "simulated", "--format", "json"]) == 0
+    assert qa_main(monkeypatch, ["qa", "qns-rate", "--db", store_url, "--purpose", "simulated",
+                                 "--format", "json"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [(r["operator"], r["tests"]) for r in rows] == [("simulated-tech (demo)", 1)]
-    assert main(["qa", "qns-rate", "--db", store_url, "--purpose", "all", "--format", "json"]) == 0
+    assert qa_main(monkeypatch, ["qa", "qns-rate", "--db", store_url, "--purpose", "all", "--format", "json"]) == 0
     assert sum(json.loads(line)["tests"] for line in capsys.readouterr().out.splitlines()) == 3
-    assert main(["qa", "runs", "--db", store_url, "--format", "json", "--purpose", "patient",
+    assert qa_main(monkeypatch, ["qa", "runs", "--db", store_url, "--format", "json", "--purpose", "patient",
                  "--purpose", "simulated"]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 3
-    assert main(["qa", "runs", "--db", store_url]) == 0
+    assert qa_main(monkeypatch, ["qa", "runs", "--db", store_url]) == 0
     table = capsys.readouterr().out.splitlines()
     assert table[0] == "patient runs:" and len(table) == 2 + 2  # heading, column names, P1 and P2
-    assert main(["qa", "runs", "--db", store_url, "--purpose", "all"]) == 0
+    assert qa_main(monkeypatch, ["qa", "runs", "--db", store_url, "--purpose", "all"]) == 0
     assert capsys.readouterr().out.startswith("all runs:\n")
-    assert main(["qa", "summary", "--month", "2026-11", "--db", store_url]) == 0
+    assert qa_main(monkeypatch, ["qa", "summary", "--month", "2026-11", "--db", store_url]) == 0
     assert "month 2026-11 (patient runs)" in capsys.readouterr().out
 
 
-def test_an_unknown_purpose_is_refused_in_one_line(db_url, capsys):
-    assert main(["qa", "runs", "--db", db_url, "--purpose", "sim"]) != 0
+def test_an_unknown_purpose_is_refused_in_one_line(db_url, capsys, monkeypatch):
+    assert qa_main(monkeypatch, ["qa", "runs", "--db", db_url, "--purpose", "sim"]) != 0
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--purpose 'sim': use one of patient, simulated, training, proficiency or all" \
         in err

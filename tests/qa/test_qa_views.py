@@ -7,7 +7,6 @@ from datetime import timedelta
 import pandas as pd
 import pytest
 
-from sweattest.cli.main import main
 from sweattest.core.errors import ValidationError
 from sweattest.qa.filters import RunFilter, parse_date
 from sweattest.qa.qc_chart import chart_points
@@ -15,6 +14,7 @@ from sweattest.qa.qns import format_qns, qns_rate
 from sweattest.qa.runs import runs_frame
 from sweattest.qa.summary import month_summary
 from sweattest.record.runs import record_event
+from tests.conftest import qa_main
 from tests.store import backends
 from tests.store.backends import START, make_run
 
@@ -51,16 +51,16 @@ def test_qns_rate_per_operator_month_and_age_group(lab):
     }
 
 
-def test_qns_rate_command_marks_breaches(lab, capsys):
-    assert main(["qa", "qns-rate", "--db", lab.url, "--operator", "tech1", "--to", "2026-11-30"]) == 0
+def test_qns_rate_command_marks_breaches(lab, capsys, monkeypatch):
+    assert qa_main(monkeypatch, ["qa", "qns-rate", "--db", lab.url, "--operator", "tech1", "--to", "2026-11-30"]) == 0
     out = capsys.readouterr().out
     assert "<= 5 % over 3 months, <= 10 % up to 3 months" in out
     [breach] = [line for line in out.splitlines() if "BREACH" in line]
     assert breach.split()[:3] == ["tech1", "2026-11", ">3m"] and "33.3 %" in breach
 
 
-def test_runs_filters_and_json_lines(lab, capsys):
-    assert main(["qa", "runs", "--db", lab.url, "--format", "json", "--from", "2026-11-01", "--to",
+def test_runs_filters_and_json_lines(lab, capsys, monkeypatch):
+    assert qa_main(monkeypatch, ["qa", "runs", "--db", lab.url, "--format", "json", "--from", "2026-11-01", "--to",
                  "2026-11-30", "--operator", "tech1"]) == 0
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["run_id"] for r in records] == ["N1", "N2", "N3", "N4"]
@@ -71,13 +71,13 @@ def test_runs_filters_and_json_lines(lab, capsys):
     assert list(runs_frame(lab, RunFilter(method="gibson_cooke"))["run_id"]) == []
 
 
-def test_runs_csv_and_parquet_exports(lab, tmp_path, capsys):
+def test_runs_csv_and_parquet_exports(lab, tmp_path, capsys, monkeypatch):
     out = tmp_path / "runs.csv"
-    assert main(["qa", "runs", "--db", lab.url, "--format", "csv", "--out", str(out)]) == 0
+    assert qa_main(monkeypatch, ["qa", "runs", "--db", lab.url, "--format", "csv", "--out", str(out)]) == 0
     lines = out.read_text().splitlines()
     assert lines[0].startswith("run_id,accession,status,operator,method,started_at") and len(lines) == 7
     parquet = tmp_path / "r.parquet"
-    assert main(["qa", "runs", "--db", lab.url, "--format", "parquet", "--out", str(parquet)]) == 0
+    assert qa_main(monkeypatch, ["qa", "runs", "--db", lab.url, "--format", "parquet", "--out", str(parquet)]) == 0
     import pandas as pd
 
     back = pd.read_parquet(parquet)
@@ -88,7 +88,7 @@ def test_runs_csv_and_parquet_exports(lab, tmp_path, capsys):
 def test_parquet_without_pyarrow_is_a_clear_error_and_writes_nothing(lab, tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(__import__("sys").modules, "pyarrow", None)  # as if not installed
     out = tmp_path / "r.parquet"
-    assert main(["qa", "runs", "--db", lab.url, "--format", "parquet", "--out", str(out)]) == 2
+    assert qa_main(monkeypatch, ["qa", "runs", "--db", lab.url, "--format", "parquet", "--out", str(out)]) == 2
     assert "pip install 'sweattest[parquet]'" in capsys.readouterr().err
     assert not out.exists()
 
@@ -101,23 +101,26 @@ def test_bad_dates_are_clear():
             __import__("sqlalchemy").select(1))
 
 
-def test_month_summary(lab, capsys):
+def test_month_summary(lab, capsys, monkeypatch):
     s = month_summary(lab, "2026-11")
     assert (s["runs"], s["tests_with_sample"], s["qns_tests"], s["qns_rate_pct"]) == (5, 5, 2, 40.0)
     assert s["repeats"] == 4  # all of November's runs are of patient MRN1; the first is not a repeat
     assert s["reported"] == 1 and s["turnaround_hours_median"] > 1
-    assert main(["qa", "summary", "--month", "2026-11", "--db", lab.url]) == 0
+    assert qa_main(monkeypatch, ["qa", "summary", "--month", "2026-11", "--db", lab.url]) == 0
     assert "QNS rate:    40.0 % (2 of 5 tests with a sample)" in capsys.readouterr().out
-    assert main(["qa", "summary", "--month", "2026-13", "--db", lab.url]) == 2
+    assert qa_main(monkeypatch, ["qa", "summary", "--month", "2026-13", "--db", lab.url]) == 2
 
 
 def _qc(store, run, values, at):
+    from sweattest.record.analytical_qc import judge_and_record
+
     for level, lot, mean, value in (("normal", "N1", 40.0, values[0]), ("abnormal", "A1", 100.0, values[1])):
         store.add_qc_result(analyzer="CL-1", level=level, lot=lot, target_mean=mean, target_sd=2.0, value=value,
                             qc_run=run, at=at, who="tech1")
+    judge_and_record(store, run)
 
 
-def test_levey_jennings_chart_marks_westgard_violations(store, store_url, tmp_path, capsys):
+def test_levey_jennings_chart_marks_westgard_violations(store, store_url, tmp_path, capsys, monkeypatch):
     for i, values in enumerate([(40.5, 99.0), (41.0, 101.0), (46.5, 100.5), (44.5, 104.5), (39.0, 100.0)]):
         _qc(store, f"Q{i + 1}", values, START + timedelta(days=i))
     points, target = chart_points(store, "CL-1", "normal")
@@ -127,11 +130,11 @@ def test_levey_jennings_chart_marks_westgard_violations(store, store_url, tmp_pa
     assert marks["Q3"] == (("westgard_1_3s",), True)
     assert marks["Q4"][1] and "westgard_2_2s" in marks["Q4"][0]
     out = tmp_path / "lj.png"
-    assert main(["qa", "qc-chart", "--analyzer", "CL-1", "--level", "normal", "--out", str(out),
+    assert qa_main(monkeypatch, ["qa", "qc-chart", "--analyzer", "CL-1", "--level", "normal", "--out", str(out),
                  "--db", store_url]) == 0
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "5 controls, 2 with Westgard findings" in capsys.readouterr().out
-    assert main(["qa", "qc-chart", "--analyzer", "CL-9", "--level", "normal", "--out", str(out),
+    assert qa_main(monkeypatch, ["qa", "qc-chart", "--analyzer", "CL-9", "--level", "normal", "--out", str(out),
                  "--db", store_url]) == 2
     assert "no QC results" in capsys.readouterr().err
 
@@ -141,7 +144,7 @@ def test_workspace_queries_on_both_backends(lab):
     from sweattest.qa.qc_chart import qc_choices
     from sweattest.qa.trend import qns_trend, turnaround_trend
     from sweattest.qa.workspace import awaiting_signature
-    from sweattest.record.analytical_qc import ANALYZER
+    from sweattest.record.qc_lots import DEFAULT_ANALYZER as ANALYZER
 
     assert qns_trend(lab) == [{"month": "2026-11", "tests": 5, "qns": 2, "rate_pct": 40.0, "breach": True},
                               {"month": "2026-12", "tests": 1, "qns": 0, "rate_pct": 0.0, "breach": False}]

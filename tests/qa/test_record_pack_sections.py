@@ -2,6 +2,7 @@
 
 from datetime import date, timedelta
 
+from sweattest.qa.equipment import equipment_section
 from sweattest.qa.equipment import pack_section as calibrations_section
 from sweattest.qa.filters import RunFilter
 from sweattest.qa.qc_lots import pack_section as lots_section
@@ -51,3 +52,26 @@ def test_the_lots_usable_in_the_period_with_how_their_targets_were_set(store, cl
     # December: the lot retired in November is no longer listed
     assert {r[2] for r in lots_section(store, RunFilter(date(2026, 12, 1), date(2026, 12, 31))).rows} == \
         {"QCN-A", "QCN-P"}
+
+
+def test_the_equipment_section_flags_overdue_service_and_runs_while_overdue(store, clock):
+    """The analyzer CL-9 was calibrated 2026-10-01 (due 10-31): overdue at the end of November, and the run of
+    11-20 that recorded it was performed while overdue; the balance went out of service and came back."""
+    from sweattest.record.equipment import add_entry
+    from tests.store.backends import make_run
+
+    _calibrate(store, "CL-9", date(2026, 10, 1))
+    _calibrate(store, "IND-1", date(2026, 11, 10))  # due 12-10: within 30 days of the period's end
+    add_entry(store, instrument="B-1", role="balance", kind="out_of_service", on=date(2026, 11, 5),
+              text="failed the span check", who="qa1", who_role="qa")
+    add_entry(store, instrument="B-1", role="balance", kind="in_service", on=date(2026, 11, 9),
+              text="repaired and verified", who="qa1", who_role="qa")
+    make_run(store, clock, "R1", order_extra={}, inducer="CL-9")  # check_ready records serial CL-9
+    section = equipment_section(store, NOVEMBER)
+    assert section.key == "equipment"
+    assert section.rows == (
+        ("B-1", "balance", "out of service", "2026-11-05", "failed the span check"),
+        ("B-1", "balance", "back in service", "2026-11-09", "repaired and verified"),
+        ("CL-9", "analyzer", "calibration OVERDUE", "2026-10-31", "due 2026-10-31, 30 day(s) before the period's end"),
+        ("IND-1", "analyzer", "calibration due", "2026-12-10", "last calibration 2026-11-10"),
+        ("CL-9", "inducer", "run while overdue", "2026-11-20", "run R1: calibration due 2026-10-31"))

@@ -101,7 +101,7 @@ def test_a_rule_that_breaks_its_guideline_fails_the_validation(lab, tmp_path, ca
 
 @pytest.mark.parametrize("user, password, message", [
     ("rev1", "wrong password", "error"),
-    ("tech1", "tech password", "only a reviewer or admin can sign a validation report"),
+    ("tech1", "tech password", "only a reviewer or qa or admin can sign a validation report"),
 ])
 def test_wrong_signer_writes_nothing(lab, tmp_path, capsys, user, password, message):
     out = tmp_path / "validation.pdf"

@@ -5,11 +5,13 @@ Targets: normal lot N1 mean 40, SD 2 mmol/L; abnormal lot A1 mean 100, SD 4 mmol
 as z-scores (SDs from the mean) to read the rules directly.
 """
 
+import itertools
 from datetime import date
 
 import pytest
 
-from sweattest.core.errors import ValidationError
+from sweattest.core.config import load_config
+from sweattest.core.errors import ConfigError, ValidationError
 from sweattest.core.rules.findings import Severity, codes
 from sweattest.core.rules.qc import (
     ControlLot,
@@ -19,6 +21,7 @@ from sweattest.core.rules.qc import (
     check_calibration,
     evaluate_run,
 )
+from sweattest.core.rules.westgard import DEFAULT_REJECT, WestgardRules, parse_rules
 from sweattest.core.units import Q_
 
 TARGETS = {"N1": ControlLot("normal", "N1", Q_(40, "mmol/L"), Q_(2, "mmol/L")),
@@ -106,3 +109,54 @@ CALIBRATION_CASES = [
 def test_calibration_due_per_analyzer(last, on, expected, source):
     findings = check_calibration("CC3400-1", last, Q_(30, "day"), on)
     assert codes(findings) == expected, source
+
+
+LOTS_2X2 = TARGETS | {"N2": ControlLot("normal", "N2", Q_(40, "mmol/L"), Q_(2, "mmol/L")),
+                      "A2": ControlLot("abnormal", "A2", Q_(100, "mmol/L"), Q_(4, "mmol/L"))}
+#: Two lots per level, the run the QA desk was tried with: QCN-A +2.5, QCN-B -0.2, QCA-A +2.4, QCA-B -0.1.
+FOUR = [ControlResult("normal", "N1", Q_(45.0, "mmol/L")), ControlResult("normal", "N2", Q_(39.6, "mmol/L")),
+        ControlResult("abnormal", "A1", Q_(109.6, "mmol/L")), ControlResult("abnormal", "A2", Q_(99.6, "mmol/L"))]
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(range(4))))
+def test_two_controls_beyond_2sd_reject_the_run_in_any_order(order):
+    # Westgard 2-2s within a run: any two of its controls (any lots, any levels) beyond the same 2 SD limit
+    run = QCRun("now", "CC3400-1", tuple(FOUR[i] for i in order))
+    result = evaluate_run(run, LOTS_2X2)
+    assert result.rejected and codes(result.findings) == ["westgard_2_2s"]
+    assert codes(can_release(result)) == ["qc_rejected"]
+
+
+def test_four_controls_beyond_1sd_reject_within_one_run():
+    # Westgard 4-1s across materials within a run (four controls, two lots per level)
+    run = QCRun("now", "CC3400-1", tuple(ControlResult(c.level, c.lot, Q_(v, "mmol/L")) for c, v in
+                                         zip(FOUR, (42.4, 42.3, 104.5, 104.2), strict=True)))
+    assert codes(evaluate_run(run, LOTS_2X2).findings) == ["westgard_4_1s"]
+
+
+def test_the_labs_rules_decide_what_rejects_and_what_warns():
+    rules = WestgardRules(reject=("1-3s", "R-4s", "10x"), warn=("1-2s", "4-1s"))
+    result = evaluate_run(qc_run("now", 1.1), TARGETS, history([(1.1, 0)] * 3), rules)
+    assert not result.rejected and codes(result.findings) == ["westgard_4_1s"]
+    assert result.findings[0].severity is Severity.WARN
+    off = evaluate_run(QCRun("now", "CC3400-1", tuple(FOUR)), LOTS_2X2, (), rules)  # 2-2s not in use
+    assert not off.rejected and codes(off.findings) == ["westgard_1_2s"]
+
+
+@pytest.mark.parametrize(("section", "words"), [
+    ({"reject": ["1-3s", "3-1s"]}, "unknown rule '3-1s'"),
+    ({"reject": "1-3s"}, "a list of rules in quotes"),
+    ({"reject": ["1-3s"], "warn": ["1-3s"]}, "both in reject and in warn"),
+    ({"reject": []}, "reject is empty"),
+])
+def test_qc_rules_configuration_refused(section, words):
+    with pytest.raises(ConfigError, match=words):
+        parse_rules(section, "lab.toml")
+
+
+def test_qc_rules_configuration_defaults_and_file(tmp_path):
+    assert parse_rules({}, "x") == WestgardRules(DEFAULT_REJECT, ("1-2s",))
+    file = tmp_path / "lab.toml"
+    file.write_text('[qc]\nestablish_runs = 20\nreject = ["1-3s", "R-4s"]\nwarn = ["1-2s", "2-2s"]\n')
+    config = load_config(file)
+    assert config.qc_rules == WestgardRules(("1-3s", "R-4s"), ("1-2s", "2-2s")) and config.establish_runs == 20

@@ -217,12 +217,13 @@ def store(store_url, clock):
 def make_run(store, clock, run_id: str = "R1", *, operator: str = "tech1", sites=("left_forearm", "right_forearm"),
              volumes=(40, 40), chlorides=(45, 48), dob: str = "2025-06-01", accession: str | None = None,
              qc: str = "in_control", patient: dict | None = None, purpose: str = "patient",
-             order_extra: dict | None = None, inducer: str | None = None) -> str:
+             order_extra: dict | None = None, inducer: str | None = None, judge: bool = True) -> str:
     """A volumetric (Macroduct) run taken to result_ready through the procedure core, event by event.
     A volume under 15 µL makes its site QNS. ``qc``: the analytical run's controls are "in_control" (at
     their targets), "rejected" (the normal control 5 SD high) or "missing" (none run). ``patient``: replaces
     the patient's MRN and names. ``purpose``: why the run is performed (patient, simulated, ...);
-    ``inducer``: the serial number ``check_ready`` records for the inducer."""
+    ``inducer``: the serial number ``check_ready`` records for the inducer. ``judge``: the controls' verdict is
+    recorded (False: a store as a migration before 22 left it, without verdicts)."""
     order = {"accession": accession or f"ST-{run_id}", "method": "macroduct", "sites": list(sites),
              "operator": operator, "patient": {"mrn": "MRN1", "dob": dob, "family": "Doe", "given": "J",
                                                "sex": "F"} | (patient or {}),
@@ -244,7 +245,8 @@ def make_run(store, clock, run_id: str = "R1", *, operator: str = "tech1", sites
         ev("finish_stimulation", site, charge=Q_(2.5, "mA*min"))
         ev("start_collection", site)
     clock.sleep(1800)
-    qc_run = None if qc == "missing" else _controls(store, clock, operator, rejected=qc == "rejected")
+    qc_run = None if qc == "missing" else _controls(store, clock, operator, rejected=qc == "rejected",
+                                                    purpose=purpose, judge=judge)
     for site, volume, chloride in zip(sites, volumes, chlorides, strict=True):
         ev("finish_collection", site)
         ev("measure_sample", site, volume=Q_(volume, "uL"))
@@ -253,18 +255,24 @@ def make_run(store, clock, run_id: str = "R1", *, operator: str = "tech1", sites
     return run_id
 
 
-def _controls(store, clock, who: str, *, rejected: bool) -> str:
+def _controls(store, clock, who: str, *, rejected: bool, purpose: str = "patient", judge: bool = True) -> str:
     """Both control levels of today's analytical run, as the bench records them (once per day)."""
-    from sweattest.record.analytical_qc import ANALYZER, has_qc, qc_run_id
-    from sweattest.record.qc_lots import SEED_LOTS
+    from sweattest.record.analytical_qc import current_run, judge_and_record, qc_run_id
+    from sweattest.record.qc_lots import DEFAULT_ANALYZER, SEED_LOTS
 
-    day = clock.utcnow().date()
-    if not has_qc(store, ANALYZER, day):
+    if judge:
+        qc_run, measured = current_run(store, DEFAULT_ANALYZER, clock.utcnow().date(), purpose)
+    else:  # no verdicts in the store: the day's run, named as stores before migration 22 named every run
+        qc_run = qc_run_id(DEFAULT_ANALYZER, clock.utcnow().date())
+        measured = any(r["qc_run"] == qc_run for r in store.qc_results(DEFAULT_ANALYZER, "normal"))
+    if not measured:
         for level, lot, mean, sd in SEED_LOTS:
             value = mean + 5 * sd if rejected and level == "normal" else mean
-            store.add_qc_result(analyzer=ANALYZER, level=level, lot=lot, target_mean=mean, target_sd=sd,
-                                value=value, qc_run=qc_run_id(ANALYZER, day), at=clock.utcnow(), who=who)
-    return qc_run_id(ANALYZER, day)
+            store.add_qc_result(analyzer=DEFAULT_ANALYZER, level=level, lot=lot, target_mean=mean, target_sd=sd,
+                                value=value, qc_run=qc_run, at=clock.utcnow(), who=who)
+        if judge:
+            judge_and_record(store, qc_run, who=who)
+    return qc_run
 
 
 @pytest.fixture

@@ -55,9 +55,9 @@ def test_every_event_has_an_audit_entry_and_the_chain_is_intact(audited):
     assert [e.what for e in entries] == ["create_run"] + [e.kind for e in events]
     assert {e.who for e in entries} == {"tech1"}
     result = verify(audited)
-    controls = 2  # the analytical run's two control results, audited outside any patient run
+    controls = 3  # the analytical run's two control results and its verdict, audited outside any patient run
     assert result.intact and result.entries == len(entries) + controls
-    rows = 2 + len(events) + controls  # the run (its content and its state), its events, the control results
+    rows = 2 + len(events) + controls  # the run (its content and its state), its events, the controls, the verdict
     assert result.message() == (f"audit trail intact: {len(entries) + controls} entries; {rows} rows of the "
                                 "record match the chain")
 

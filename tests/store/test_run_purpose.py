@@ -29,10 +29,10 @@ def _store_before_purposes(store_url, clock, monkeypatch) -> None:
             conn.execute(sa.text("ALTER TABLE runs ADD COLUMN purpose VARCHAR(12) DEFAULT 'patient' NOT NULL"))
             conn.execute(sa.text("ALTER TABLE runs ADD COLUMN patient_dob VARCHAR(10)"))  # nor this (migration 17)
         add_user(store, "tech1", "Tina Tech", "tech", "tech password")
-        make_run(store, clock, "R1")
+        make_run(store, clock, "R1", judge=False)
         sign(store, clock, "R1", "tech1", "tech password", "performed")
-        make_run(store, clock, "SIM", order_extra={"simulation": {"sites": {}}})
-        make_run(store, clock, "R3")
+        make_run(store, clock, "SIM", order_extra={"simulation": {"sites": {}}}, judge=False)
+        make_run(store, clock, "R3", judge=False)
         with store.engine.begin() as conn:
             conn.execute(sa.text("ALTER TABLE runs DROP COLUMN purpose"))
             conn.execute(sa.text("ALTER TABLE runs DROP COLUMN patient_dob"))

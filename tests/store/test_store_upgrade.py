@@ -102,3 +102,37 @@ def test_a_store_from_before_the_rest_of_the_record_was_chained_chains_it_as_it_
         assert (result.intact, result.table, result.row) == (False, "runs", "R1") and "state" in result.problem
     finally:
         store.close()
+
+
+def test_qc_runs_stored_before_verdicts_were_records_get_one_at_the_upgrade(store_url, clock):
+    """Migration 23: each stored analytical run is judged once, by the default rules, recorded by system; a day
+    whose controls only a simulated run used leaves the patient series; a held run stays held."""
+    from datetime import timedelta
+
+    from sweattest.qa.qc_chart import chart_points
+    from sweattest.record.analytical_qc import qc_status, release_findings
+    from sweattest.record.audit import verify
+    from sweattest.record.qc_verdicts import verdicts
+
+    store = Store(store_url, clock)
+    make_run(store, clock, "R1", qc="rejected", judge=False)
+    clock.sleep(timedelta(days=1).total_seconds())
+    make_run(store, clock, "SIM", purpose="simulated", judge=False)
+    with store.engine.begin() as conn:  # the store as migration 22 found it: no verdict recorded
+        conn.execute(sa.text("DELETE FROM schema_migrations WHERE version = 23"))
+    store.close()
+    store = Store(store_url, clock)
+    try:
+        held, sim = (e.data["qc_run"] for run in ("R1", "SIM") for e in store.events(run) if e.kind == "analyze"
+                     and e.site == "left_forearm")
+        [verdict] = verdicts(store, held)
+        assert (verdict.who, verdict.purpose, verdict.state, verdict.codes) == \
+            ("system", "patient", "rejected", ["westgard_1_3s"])
+        assert verdict.made_from["controls"][0]["z"] == 5.0
+        assert [v.purpose for v in verdicts(store, sim)] == ["simulated"]
+        points, _ = chart_points(store, "chloridometer-1", "normal")
+        assert [p.qc_run for p in points] == [held]
+        assert qc_status(store, "R1")["status"] == "rejected" and release_findings(store, "R1")
+        assert verify(store).intact
+    finally:
+        store.close()

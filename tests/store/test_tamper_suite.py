@@ -24,6 +24,7 @@ from sweattest.record.calibrations import add_calibration
 from sweattest.record.competency import add_record
 from sweattest.record.equipment import add_entry
 from sweattest.record.qc_lots import seed_initial_lots
+from sweattest.record.qc_verdicts import CORRECTIVE_ACTION, add_action
 from sweattest.record.repeats import RepeatOf, record_repeat
 from sweattest.record.signoff import amend, sign
 from sweattest.record.skin_reactions import record_skin_reaction
@@ -93,6 +94,10 @@ def _build_everything(store, clock):
     outbox.delivered(store, message - 1, clock.utcnow())
     with pytest.raises(AuthError):
         authenticate(store, "rev1", "not her password")
+    clock.sleep(86400)  # the next day: an analytical run rejected by its controls, and its corrective action
+    make_run(store, clock, "R4", accession="ST-R4", qc="rejected")
+    held = next(e.data["qc_run"] for e in store.events("R4") if e.kind == "analyze")
+    add_action(store, held, CORRECTIVE_ACTION, "control lot re-made and the analyzer recalibrated", who="rev1")
     store.append_readings("R1", [_sample(i) | {"at": clock.utcnow()} for i in range(10, 15)])  # not sealed yet
     assert verify(store).intact
 
@@ -139,6 +144,9 @@ CASES = [
      "DELETE FROM pt_corrective_actions WHERE id = :key"),
     ("repeat_links", "repeat_links", _first("repeat_links"),
      "UPDATE repeat_links SET reason = 'qns' WHERE id = :key"),
+    ("qc_verdicts", "qc_verdicts", _first("qc_verdicts", "verdict = 'rejected'"),
+     "UPDATE qc_verdicts SET verdict = 'accepted' WHERE id = :key"),
+    ("qc_actions", "qc_actions", _first("qc_actions"), "DELETE FROM qc_actions WHERE id = :key"),
     ("lis_orders", "lis_orders", _first("lis_orders", "placer = 'ACC-2'"),
      "UPDATE lis_orders SET mrn = 'MRNZZZ' WHERE id = :key"),
     ("lis_orders", "lis_orders", _first("lis_orders", "placer = 'ST-R1'"),

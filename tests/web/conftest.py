@@ -11,7 +11,8 @@ from sweattest.web.accounts import Accounts, default_accounts
 from sweattest.web.app import create_app
 
 PASSWORD = "correct horse 42"
-USERS = {"tech": ("tech1", "Tess Tech"), "reviewer": ("rev1", "Rita Reviewer"), "admin": ("admin1", "Ada Admin")}
+USERS = {"tech": ("tech1", "Tess Tech"), "reviewer": ("rev1", "Rita Reviewer"), "qa": ("qa1", "Quinn Assurance"),
+         "admin": ("admin1", "Ada Admin")}
 
 
 def accounts_for_tests(store) -> Accounts:

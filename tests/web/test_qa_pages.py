@@ -9,7 +9,7 @@ from sweattest.bench.order import parse_order
 from sweattest.bench.service import perform_simulated_run
 from sweattest.bench.simulation.scenario import parse_scenario
 from sweattest.core.clock import VirtualClock
-from sweattest.record.analytical_qc import ANALYZER
+from sweattest.record.qc_lots import DEFAULT_ANALYZER as ANALYZER
 from tests.web.conftest import log_in, make_web_app
 
 
@@ -25,10 +25,13 @@ def web_app(tmp_path_factory):
 
 
 def test_levey_jennings_chart_of_the_controls_run_at_the_bench(client):
+    """The module's run is simulated: its controls are in the simulated series, never in the patient chart."""
     log_in(client, "reviewer")
     page = client.get(f"/qa/qc?analyzer={ANALYZER}&level=normal")
-    assert page.status_code == 200 and 'class="chart"' in page.text
-    png = client.get(f"/qa/qc.png?analyzer={ANALYZER}&level=normal")
+    assert page.status_code == 200 and "No QC results are recorded yet in the patient series" in page.text
+    page = client.get(f"/qa/qc?analyzer={ANALYZER}&level=normal&purpose=simulated")
+    assert page.status_code == 200 and 'class="chart"' in page.text and "The simulated series" in page.text
+    png = client.get(f"/qa/qc.png?analyzer={ANALYZER}&level=normal&purpose=simulated")
     assert png.status_code == 200 and png.headers["content-type"] == "image/png"
     assert png.content.startswith(b"\x89PNG") and len(png.content) > 5000
 
@@ -101,7 +104,8 @@ def test_evidence_pack_page_downloads_the_pdf_and_the_tables(client, web_app):
     assert f'qa-pack-2000-01-01-to-{today}-tables.zip' in tables.headers["content-disposition"]
     with zipfile.ZipFile(io.BytesIO(tables.content)) as zf:
         qns = zf.read("qns_rate.csv").decode("utf-8").splitlines()
-    assert qns[0].startswith("operator,age_group,tests") and qns[1].startswith("tech1,") and len(qns) == 2
+    assert qns[0].startswith("scope,who,age_group,tests") and qns[1].startswith("lab,all operators,")
+    assert qns[2].startswith("operator,tech1,") and len(qns) == 3
     pdf = client.get(f"/qa/pack.pdf?{period}")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
 

@@ -12,7 +12,8 @@ from starlette.testclient import TestClient
 
 from sweattest.core.clock import VirtualClock
 from sweattest.core.config import Lab, LabConfig
-from sweattest.record.analytical_qc import ANALYZER
+from sweattest.record.analytical_qc import judge_and_record
+from sweattest.record.qc_lots import DEFAULT_ANALYZER as ANALYZER
 from sweattest.record.store import open_store
 from sweattest.web.app import create_app
 from tests.store.backends import START, make_run
@@ -39,6 +40,7 @@ def web_app(tmp_path_factory):
     clock.sleep(timedelta(days=2).total_seconds())
     store.add_qc_result(analyzer=ANALYZER, level="normal", lot="QCN-2611", target_mean=40.0, target_sd=1.5,
                         value=43.75, qc_run="extra-qc", at=clock.utcnow(), who="tech1")
+    judge_and_record(store, "extra-qc", who="tech1")  # one level: incomplete, with its 1-2s warning
     clock.sleep(timedelta(days=20).total_seconds())
     make_run(store, clock, "D1", qc="rejected")
     app = create_app(store, clock, accounts, pace=None,
@@ -116,6 +118,11 @@ def test_levey_jennings_by_date_with_choices_from_the_recorded_qc_and_westgard_m
     assert [(p[2], p[3], p[4], p[5]) for p in points] == [("40.0", "+0.0", "—", "in control"),
                                                            ("43.75", "+2.5", "1-2s", "warning"),
                                                            ("47.5", "+5.0", "1-3s, 2-2s across", "rejected")]
+    held = rows(page, "qc-held")  # the one-level run is incomplete; the 1-3s run rejected, nothing done about it
+    assert [(r[0], r[1], r[3]) for r in held] == [("extra-qc", "incomplete", ""),
+                                                  (points[2][1], "rejected", "none recorded")]
+    stats = rows(page, "qc-stats")
+    assert ["QCN-2611", "all", "3", "43.75", "3.75", "8.6"] in stats  # 40, 43.75, 47.5: SD 3.75
     png = client.get(f"/qa/qc.png?analyzer={ANALYZER}&level=normal")
     assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
 

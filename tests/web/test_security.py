@@ -13,41 +13,41 @@ from tests.web.conftest import USERS, csrf_of, log_in, make_web_app
 
 #: Who may call what: written out here so a change to the app's table is a visible change to this test.
 EXPECTED = {
-    "/": {"tech", "reviewer", "admin"},
-    "/logout": {"tech", "reviewer", "admin"},
+    "/": {"tech", "reviewer", "qa", "admin"},
+    "/logout": {"tech", "reviewer", "qa", "admin"},
     "/bench": {"tech", "reviewer"},
     "/bench/new": {"tech", "reviewer"},
     "/bench/draft/{draft_id}/{step}": {"tech", "reviewer"},
-    "/runs/{run_id}": {"tech", "reviewer", "admin"},
-    "/runs/{run_id}/live": {"tech", "reviewer", "admin"},
-    "/runs/{run_id}/events": {"tech", "reviewer", "admin"},
+    "/runs/{run_id}": {"tech", "reviewer", "qa", "admin"},
+    "/runs/{run_id}/live": {"tech", "reviewer", "qa", "admin"},
+    "/runs/{run_id}/events": {"tech", "reviewer", "qa", "admin"},
     "/runs/{run_id}/confirm": {"tech", "reviewer"},
     "/runs/{run_id}/stop": {"tech", "reviewer"},
     "/runs/{run_id}/alarms/{seq}/acknowledge": {"tech", "reviewer"},
     "/runs/{run_id}/sign": {"tech", "reviewer"},
-    "/runs/{run_id}/report": {"tech", "reviewer", "admin"},
-    "/runs/{run_id}/report.pdf": {"tech", "reviewer", "admin"},
-    "/qa/runs": {"tech", "reviewer", "admin"},
-    "/qa/runs/{run_id}": {"tech", "reviewer", "admin"},
+    "/runs/{run_id}/report": {"tech", "reviewer", "qa", "admin"},
+    "/runs/{run_id}/report.pdf": {"tech", "reviewer", "qa", "admin"},
+    "/qa/runs": {"tech", "reviewer", "qa", "admin"},
+    "/qa/runs/{run_id}": {"tech", "reviewer", "qa", "admin"},
     "/qa/runs/{run_id}/amend": {"reviewer"},
-    "/runs/{run_id}/history": {"tech", "reviewer", "admin"},
-    "/history": {"tech", "reviewer", "admin"},
-    "/qa/qc": {"reviewer", "admin"},
-    "/qa/qc.png": {"reviewer", "admin"},
-    "/qa/qns": {"reviewer", "admin"},
-    "/qa/turnaround": {"reviewer", "admin"},
-    "/qa/lis": {"reviewer", "admin"},
-    "/qa/pack": {"reviewer", "admin"},
-    "/qa/pack.pdf": {"reviewer", "admin"},
-    "/qa/pack.zip": {"reviewer", "admin"},
-    "/qa/validations": {"reviewer", "admin"},
-    "/qa/pt": {"reviewer", "admin"},
-    "/qa/records": {"reviewer", "admin"},
-    "/qa/qc-lots": {"reviewer", "admin"},
-    "/qa/calibrations": {"reviewer", "admin"},
-    "/qa/equipment": {"reviewer", "admin"},
-    "/qa/skin-reactions": {"reviewer", "admin"},
-    "/qa/competency": {"reviewer", "admin"},
+    "/runs/{run_id}/history": {"tech", "reviewer", "qa", "admin"},
+    "/history": {"tech", "reviewer", "qa", "admin"},
+    "/qa/qc": {"reviewer", "qa", "admin"},
+    "/qa/qc.png": {"reviewer", "qa", "admin"},
+    "/qa/qns": {"reviewer", "qa", "admin"},
+    "/qa/turnaround": {"reviewer", "qa", "admin"},
+    "/qa/lis": {"reviewer", "qa", "admin"},
+    "/qa/pack": {"reviewer", "qa", "admin"},
+    "/qa/pack.pdf": {"reviewer", "qa", "admin"},
+    "/qa/pack.zip": {"reviewer", "qa", "admin"},
+    "/qa/validations": {"reviewer", "qa", "admin"},
+    "/qa/pt": {"reviewer", "qa", "admin"},
+    "/qa/records": {"reviewer", "qa", "admin"},
+    "/qa/qc-lots": {"reviewer", "qa", "admin"},
+    "/qa/calibrations": {"reviewer", "qa", "admin"},
+    "/qa/equipment": {"reviewer", "qa", "admin"},
+    "/qa/skin-reactions": {"reviewer", "qa", "admin"},
+    "/qa/competency": {"reviewer", "qa", "admin"},
     "/admin/users": {"admin"},
 }
 
@@ -77,7 +77,7 @@ def test_the_role_table_is_the_expected_one(web_app):
     assert table == EXPECTED
 
 
-@pytest.mark.parametrize("role", [None, "tech", "reviewer", "admin"])
+@pytest.mark.parametrize("role", [None, "tech", "reviewer", "qa", "admin"])
 def test_every_route_as_every_role(client, web_app, run_id, role):
     if role is not None:
         log_in(client, role)

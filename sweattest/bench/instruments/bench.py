@@ -66,6 +66,17 @@ class Bench:
         """Every instrument identified itself as a sweattest simulator."""
         return bool(self.identities) and all(i.simulator for i in self.identities.values())
 
+    @property
+    def analyzer_serial(self) -> str:
+        """The analyzer's QC series name: the serial number it reports, else the configured one, else the
+        bench's default chloridometer."""
+        from sweattest.record.qc_lots import DEFAULT_ANALYZER
+
+        ident = self.identities.get("analyzer")
+        config = getattr(self.analyzer, "config", None)
+        return ((ident.serial_number if ident else None) or getattr(config, "serial_number", None)
+                or DEFAULT_ANALYZER)
+
     def record(self) -> dict[str, dict]:
         """What the run's record keeps of each instrument."""
         out = {}

@@ -16,6 +16,7 @@ from typing import Any
 from drivers.inducer_latch import FAULTY_ACTION
 from sweattest.bench.instruments.bench import Bench
 from sweattest.bench.runner.operator import Operator
+from sweattest.bench.runner.qc import ensure_qc
 from sweattest.bench.runner.reporting import Reporter
 from sweattest.bench.runner.skin import check_skin
 from sweattest.bench.runner.stimulation import StimulationInterrupted, StimulationStopped, off_words
@@ -25,11 +26,10 @@ from sweattest.core.procedure import effects as fx
 from sweattest.core.procedure.events import Event
 from sweattest.core.procedure.model import RunState
 from sweattest.core.rules.reagents import lot_block
+from sweattest.core.rules.westgard import WestgardRules
 from sweattest.core.stimulation import StimulationPlan
 from sweattest.core.units import Q_
-from sweattest.record.analytical_qc import ANALYZER, has_qc, qc_run_id
 from sweattest.record.lease import NoLease
-from sweattest.record.qc_lots import LEVELS, lots_in_use, record_control, seed_initial_lots
 from sweattest.record.runs import commit_event
 
 #: How often a waiting timer reports its countdown, in procedure seconds.
@@ -43,10 +43,11 @@ MEASURE_ATTEMPTS = 2
 class Runner:
     def __init__(self, *, store, clock: Clock, bench: Bench, operator: Operator, run: RunState,
                  order: dict[str, Any], reporter: Reporter | None = None, t_offset: float = 0.0,
-                 lease=None, seq: int = 0):
+                 lease=None, seq: int = 0, qc_rules: WestgardRules | None = None):
         """``lease``: the run's lease held by this process (``record.lease.Lease``), renewed as the runner
         works; ``seq``: the sequence number of the run's last stored event (0: a new run)."""
         self.store = store
+        self.qc_rules = qc_rules or WestgardRules()  # the lab's Westgard rules ([qc])
         self.clock = clock
         self.bench = bench
         self.operator = operator
@@ -72,6 +73,12 @@ class Runner:
             fx.RunFinished: self._run_finished, fx.AbortInterrupted: self._abort_interrupted,
             fx.VerifyPatient: self._verify_patient,
         }
+
+    @property
+    def purpose(self) -> str:
+        """Why the run is performed: its QC goes to the series of that purpose."""
+        row = self.store.get_run(self.run.run_id)
+        return row["purpose"] if row is not None else "patient"
 
     def request_stop(self, reason: str) -> None:
         """Emergency stop (safe from another thread): the site stimulating now stops at the next reading with
@@ -336,48 +343,8 @@ class Runner:
                 self.operator.tell(f"{_label(e.site)}: not accepted: {refused}")
         self.feed("abort", site=e.site, data={"reason": f"sample not accepted: {refused}", "code": "sample"})
 
-    def _ensure_qc(self) -> str | None:
-        """The analytical run's QC: both control levels once per analyzer and day, before patient samples
-        (CLSI C34; CLIA). Each result is stored (audited); Westgard judges them at release."""
-        day = self.clock.utcnow().date()
-        qc_run = qc_run_id(ANALYZER, day)
-        if has_qc(self.store, ANALYZER, day):
-            return qc_run
-        seed_initial_lots(self.store)  # a store with no lot of the analyzer yet starts with the bench's two
-        in_use = lots_in_use(self.store, ANALYZER, day)
-        missing = [level for level in LEVELS if not any(lot.level == level for lot in in_use)]
-        if missing:
-            self.reporter.message(f"QC: no {' and no '.join(missing)} control lot of {ANALYZER} is in date; QA "
-                                  "enters the new lot (sweattest qc lot add); results cannot be final until QC "
-                                  "is run")
-            return None
-        for lot in in_use:
-            self.operator.run_control(lot.level, lot.lot, Q_(lot.mean, "mmol/L"))
-            try:
-                result = self.bench.analyzer.read_result(lot.level, f"the {lot.level} control (lot {lot.lot})",
-                                                         self.operator, 120.0, record="qc").value
-            except DeviceError as exc:
-                self.reporter.message(f"QC {lot.level} control: chloridometer: {exc}; results cannot be final "
-                                      "until QC is run")
-                return None
-            if result.record != "qc" or result.level != lot.level:
-                self.reporter.message(f"QC {lot.level} control: the chloridometer reported {result.record} "
-                                      f"{result.sample_id!r}; results cannot be final until QC is run")
-                return None
-            value = result.chloride.to("mmol/L").magnitude
-            try:
-                record_control(self.store, analyzer=ANALYZER, level=lot.level, lot=lot.lot, value=value,
-                               qc_run=qc_run, at=self.store.clock.utcnow(), who=self.operator.name)
-            except ValidationError as exc:
-                self.reporter.message(f"QC {lot.level} control: {exc}; results cannot be final until QC is run")
-                return None
-            kind = "" if lot.established else ", provisional lot: recorded, not judged"
-            self.reporter.message(f"QC {lot.level} control {lot.lot}: {value:g} mmol/L (target "
-                                  f"{lot.mean:g} ± {lot.sd:g}{kind})")
-        return qc_run
-
     def _analyze(self, e: fx.Analyze) -> None:
-        qc_run = self._ensure_qc()
+        qc_run = ensure_qc(self)
         last: Exception | None = None
         for _ in range(MEASURE_ATTEMPTS):
             self.operator.load_analyzer(e.site, e.sample_id)

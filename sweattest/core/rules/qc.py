@@ -20,11 +20,14 @@ from datetime import date, timedelta
 
 from sweattest.core.errors import ValidationError
 from sweattest.core.rules.findings import Finding, Severity
+from sweattest.core.rules.westgard import SRC_WESTGARD as SRC_WESTGARD
+from sweattest.core.rules.westgard import WestgardRules, judge
 from sweattest.core.units import Quantity, require
 
 SRC_LEVELS = "CLSI C34; CLIA (two control levels each analytical run)"
-SRC_WESTGARD = "CLSI C34 (Westgard rules; 1-2s warning, 1-3s 2-2s R-4s 4-1s 10-x rejection)"
 SRC_RELEASE = "CLSI C34 (patient results released only when QC is in control)"
+SRC_HOLD = ("CLSI C34; CLIA 42 CFR 493.1282 (a rejected run: corrective action recorded and QC in control again "
+            "before patient results are released)")
 SRC_CALIBRATION = "CLSI C34 (calibration check with a NaCl standard per the analyzer's manual)"
 REQUIRED_LEVELS = 2
 
@@ -85,11 +88,14 @@ def z_scores(run: QCRun, targets: Mapping[str, ControlLot]) -> list[tuple[str, f
     return out
 
 
-def evaluate_run(run: QCRun, targets: Mapping[str, ControlLot], history: Sequence[QCRun] = ()) -> RunQC:
-    """Westgard multirule on ``run`` with earlier runs of the same analyzer (oldest first) in ``history``."""
+def evaluate_run(run: QCRun, targets: Mapping[str, ControlLot], history: Sequence[QCRun] = (),
+                 rules: WestgardRules | None = None) -> RunQC:
+    """Westgard multirule on every control of ``run`` (all lots, both levels, in any order) with the earlier runs
+    of the same series (one analyzer, one purpose; oldest first) in ``history``, by the lab's ``rules``."""
+    rules = rules or WestgardRules()
     current = z_scores(run, targets)
-    earlier = [z for past in history if past.analyzer == run.analyzer for z in z_scores(past, targets)]
-    findings = _within_run(current) + _across_runs(earlier, current)
+    earlier = [z_scores(past, targets) for past in history if past.analyzer == run.analyzer]
+    findings = judge(current, earlier, rules)
     levels = tuple(dict.fromkeys(level for level, _ in current))
     if len(levels) < REQUIRED_LEVELS:
         findings.append(Finding("qc_levels_missing", Severity.BLOCK, f"QC run {run.run_id} has "
@@ -108,6 +114,19 @@ def can_release(run_qc: RunQC | None) -> list[Finding]:
         return [Finding("qc_rejected", Severity.BLOCK, f"QC of run {run_qc.run_id} is rejected ({rules}): "
                         "fix the analyzer, rerun QC and re-analyse the samples", SRC_RELEASE)]
     return []
+
+
+def release_held(run_qc: RunQC | None, *, corrected: bool, passed_since: bool, overridden: bool) -> list[Finding]:
+    """The release gate of an analytical run with its hold: a rejected run releases its results only when a
+    corrective action is recorded and a later run passed QC after it, or when the hold is overridden (a separate
+    signed act with its reason). Empty: release."""
+    if run_qc is None or not run_qc.rejected or overridden or (corrected and passed_since):
+        return can_release(run_qc) if run_qc is None or not run_qc.rejected else []
+    blocks = ", ".join(f.code for f in run_qc.findings if f.severity is Severity.BLOCK)
+    todo = ("run QC again and have it pass (the corrective action is recorded)" if corrected else
+            "record the corrective action (sweattest qc correct), then run QC again and have it pass")
+    return [Finding("qc_rejected", Severity.BLOCK, f"QC of run {run_qc.run_id} is rejected ({blocks}): {todo}; "
+                    "or a reviewer or QA overrides the hold with a reason (sweattest qc override)", SRC_HOLD)]
 
 
 def calibration_due(last_calibrated: date, interval: Quantity) -> date:
@@ -129,50 +148,3 @@ def check_calibration(analyzer: str, last_calibrated: date, interval: Quantity, 
     return []
 
 
-def _reject(code: str, text: str) -> Finding:
-    return Finding(code, Severity.BLOCK, f"QC rejected by Westgard {text}", SRC_WESTGARD)
-
-
-def _within_run(current: list[tuple[str, float]]) -> list[Finding]:
-    zs = [z for _, z in current]
-    out = []
-    if any(abs(z) > 3 for z in zs):
-        out.append(_reject("westgard_1_3s", "1-3s: a control is beyond 3 SD"))
-    if _same_side(zs, 2, 2, anywhere=True):
-        out.append(_reject("westgard_2_2s", "2-2s: two controls beyond 2 SD on the same side"))
-    if any(z > 2 for z in zs) and any(z < -2 for z in zs):
-        out.append(_reject("westgard_r_4s", "R-4s: one control beyond +2 SD and another beyond -2 SD"))
-    if not out and any(abs(z) > 2 for z in zs):
-        out.append(Finding("westgard_1_2s", Severity.WARN, "QC warning (Westgard 1-2s): a control is "
-                           "beyond 2 SD; inspect the other rules and the trend", SRC_WESTGARD))
-    return out
-
-
-def _across_runs(earlier: list[tuple[str, float]], current: list[tuple[str, float]]) -> list[Finding]:
-    """Across-run rules on windows that end with this run's controls, per level and across levels."""
-    out: list[Finding] = []
-    series = [earlier + current]
-    series += [[lz for lz in earlier + current if lz[0] == level] for level in dict.fromkeys(lv for lv, _ in current)]
-    new = len(current)
-    if any(_same_side([z for _, z in s], 4, 1, last=new if s is series[0] else 1) for s in series):
-        out.append(_reject("westgard_4_1s", "4-1s: four consecutive controls beyond 1 SD on the same side"))
-    if any(_same_side([z for _, z in s], 10, 0, last=new if s is series[0] else 1) for s in series):
-        out.append(_reject("westgard_10_x", "10-x: ten consecutive controls on the same side of the mean"))
-    if any(_same_side([z for _, z in s], 2, 2, last=1) for s in series[1:]):
-        out.append(_reject("westgard_2_2s_across", "2-2s across runs: one level beyond 2 SD on the same "
-                           "side in two consecutive runs"))
-    return out
-
-
-def _same_side(zs: list[float], n: int, limit: float, *, anywhere: bool = False, last: int = 1) -> bool:
-    """True when ``n`` consecutive values are all > +limit or all < -limit.
-
-    ``anywhere``: any window; otherwise only windows that include one of the ``last`` values.
-    """
-    for end in range(n, len(zs) + 1):
-        if not anywhere and end <= len(zs) - last:
-            continue
-        window = zs[end - n:end]
-        if all(z > limit for z in window) or all(z < -limit for z in window):
-            return True
-    return False

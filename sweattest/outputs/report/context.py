@@ -22,7 +22,10 @@ CATEGORY_NAMES = {"cf_unlikely": "CF unlikely", "intermediate": "Intermediate", 
 QC_NAMES = {"in_control": "QC in control (two levels) for this analytical run",
             "simulated": "Simulated analyzer: no control material was run",
             "not_recorded": "QC not recorded for this analytical run",
-            "rejected": "QC REJECTED: results must not be released"}
+            "rejected": "QC REJECTED: results must not be released",
+            "incomplete": "QC incomplete for this analytical run: results must not be released",
+            "released_after_hold": "QC rejected, then corrective action and QC in control again (or the hold "
+                                   "overridden, signed with its reason)"}
 
 
 def local_time(value: str | datetime | None, zone: ZoneInfo) -> str:

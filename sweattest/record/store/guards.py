@@ -21,8 +21,10 @@ PT_TABLES = ("pt_events", "pt_samples", "pt_targets", "pt_grades", "pt_correctiv
 V14_TABLES = ("qc_lots", "calibrations", "equipment_log")
 #: Migration 15: skin reactions and competency records.
 PEOPLE_TABLES = ("skin_reactions", "competency_records")
+#: Migration 22: QC verdicts and the corrective actions and overrides of held analytical runs.
+QC_VERDICT_TABLES = ("qc_verdicts", "qc_actions")
 APPEND_ONLY_TABLES = ("events", "reading_blocks", "signatures", "result_versions", "qc_results", *V14_TABLES,
-                      *PEOPLE_TABLES, *PT_TABLES, "repeat_links", "lis_messages")
+                      *PEOPLE_TABLES, *PT_TABLES, "repeat_links", *QC_VERDICT_TABLES, "lis_messages")
 #: Migration 32: tables whose rows change (each change chained) but are never removed: DELETE refused.
 KEPT_TABLES = ("runs", "users", "lis_orders", "outbox")
 TRUNCATE_GUARDED = ("audit", "audit_head", *APPEND_ONLY_TABLES, "readings_pending", *KEPT_TABLES)

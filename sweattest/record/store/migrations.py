@@ -284,6 +284,23 @@ def _people(conn: sa.Connection) -> None:
     guards.create(conn, guards.PEOPLE_TABLES, guards.PEOPLE_TABLES)
 
 
+def _qc_verdicts(conn: sa.Connection) -> None:
+    """QC verdicts recorded when made, and the corrective actions and overrides of held analytical runs:
+    append-only (guarded) and chained."""
+    from sweattest.record.store import guards
+
+    for name in guards.QC_VERDICT_TABLES:
+        schema.metadata.tables[name].create(conn)
+    guards.create(conn, guards.QC_VERDICT_TABLES, guards.QC_VERDICT_TABLES)
+
+
+def _verdicts_of_existing_qc(conn: sa.Connection) -> None:
+    """A verdict for each analytical run stored before verdicts were records, judged at the upgrade."""
+    from sweattest.record.qc_verdicts_existing import judge_existing
+
+    judge_existing(conn)
+
+
 def _reorder_cancelled(conn: sa.Connection) -> None:
     """An accession whose order was cancelled may be ordered again: ``lis_orders.placer`` indexed, no longer
     unique (PostgreSQL drops the constraint; SQLite, which cannot, copies the table into one without it)."""
@@ -305,6 +322,8 @@ def _reorder_cancelled(conn: sa.Connection) -> None:
         conn.exec_driver_sql(f"INSERT INTO lis_orders ({columns}) SELECT {columns} FROM lis_orders_v10")
         conn.exec_driver_sql("DROP TABLE lis_orders_v10")
     conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_lis_orders_placer ON lis_orders (placer)")
+
+
 def _rest_of_record(conn: sa.Connection) -> None:
     """The rest of the record under the chain: run states and QA columns, users' access, the worklist, the order
     messages received and the outbox, chained as they are now; the order messages append-only, and runs,
@@ -335,6 +354,9 @@ MIGRATIONS: list[Migration] = [
     (15, "skin reactions after stimulation and operator competency records", _people),
     (16, "proficiency testing: events, samples, targets, grades and corrective actions", _proficiency_testing),
     (17, "patient history: date of birth on runs (indexed with the MRN) and repeat links", _patient_history),
+    (22, "QC verdicts recorded when made; corrective actions and overrides of held analytical runs", _qc_verdicts),
+    (23, "a verdict for each analytical run stored before verdicts were records, in its run's series",
+     _verdicts_of_existing_qc),
     (24, "outbox in order per accession, AE answers counted, order status messages without a run",
      _outbox_per_accession),
     (25, "why the laboratory closed an LIS order (eligibility, QNS not repeated, cancelled)", _order_closed_by_lab),

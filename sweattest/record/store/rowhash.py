@@ -58,6 +58,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "skin_reactions": ("id", "run_id", "site", "grade", "note", "who", "at"),
     "competency_records": ("id", "operator", "kind", "what", "done_on", "assessor", "outcome", "next_due",
                            "recorded_by", "at"),
+    # QC verdicts and the acts on held analytical runs (migration 22)
+    "qc_verdicts": ("id", "qc_run", "analyzer", "purpose", "verdict", "findings", "made_from", "at", "who"),
+    "qc_actions": ("id", "qc_run", "kind", "text", "at", "who"),
     # the rest of the record (migration 32): the worklist, the order messages received, the outbox
     "lis_orders": ("id", "placer", "filler", "mrn", "test_code", "state", "order_json", "control_id",
                    "received_at", "run_id", "closed_reason"),

@@ -193,6 +193,36 @@ qc_results = sa.Table(
     sa.Index("ix_qc_results_analyzer_level", "analyzer", "level", "at"),
 )
 
+# -- QC verdicts and the acts on a held analytical run (migration 22; docs/qc.md) ---------------------------
+#: Each Westgard verdict on an analytical run, recorded when it is made, with what it was made from: the run's
+#: controls (lot, target, value, z-score), the earlier runs' z-scores of the series and the rules in use
+#: (``made_from``, JSON text). Append-only; a run judged again (a control added) gets a new row, and a run once
+#: rejected stays held whatever comes after (``sweattest.record.qc_verdicts``).
+qc_verdicts = sa.Table(
+    "qc_verdicts", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("qc_run", sa.String(80), nullable=False, index=True),
+    sa.Column("analyzer", sa.String(80), nullable=False),  # the analyzer's serial number
+    sa.Column("purpose", sa.String(12), nullable=False),  # the series: patient, simulated, training, proficiency
+    sa.Column("verdict", sa.String(10), nullable=False),  # accepted, rejected, incomplete
+    sa.Column("findings", sa.Text, nullable=False),  # JSON list of [code, severity, message]
+    sa.Column("made_from", sa.Text, nullable=False),  # JSON: controls, history, rules
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("who", sa.String(80), nullable=False),
+    sa.Index("ix_qc_verdicts_series", "analyzer", "purpose", "at"),
+)
+#: What was done about a rejected analytical run: a corrective action (what was found and done) or an override
+#: of the hold (a separate signed act, with the reason). Append-only.
+qc_actions = sa.Table(
+    "qc_actions", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("qc_run", sa.String(80), nullable=False, index=True),
+    sa.Column("kind", sa.String(20), nullable=False),  # corrective_action, override
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("who", sa.String(80), nullable=False),
+)
+
 # -- repeat tests (migration 17) ----------------------------------------------------------------------
 #: A run declared a repeat of an earlier run of the same patient, with the reason (``sweattest.record.repeats``).
 #: Append-only: a correction is a new row for the same run; the latest row is the link in force.

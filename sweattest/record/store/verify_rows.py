@@ -29,10 +29,11 @@ _BLOB_TABLES = frozenset({"reading_blocks", "readings_pending"})
 #: them against the chain first) are not checked.
 ORDER = ("runs", "run_state", "users", "user_access", "events", "reading_blocks", "readings_pending",
          "result_versions", "signatures", "qc_results", "qc_lots", "calibrations", "equipment_log", "skin_reactions",
-         "competency_records", *PT_TABLES, "repeat_links", "lis_orders", "lis_messages", "outbox")
+         "competency_records", *PT_TABLES, "repeat_links", "qc_verdicts", "qc_actions", "lis_orders", "lis_messages",
+         "outbox")
 #: Chained tables whose rows belong to no run (named by their id alone).
 RUNLESS = frozenset({"qc_results", "qc_lots", "calibrations", "equipment_log", "competency_records", *PT_TABLES,
-                     "lis_messages"})
+                     "qc_verdicts", "qc_actions", "lis_messages"})
 
 
 @dataclass(frozen=True)
