@@ -220,7 +220,8 @@ def qa_main(monkeypatch, argv: list[str], *, user: str = QA_USER, role: str = "q
                     password_hash=hash_password(QA_PASSWORD), created_at=now, password_changed_at=now))
                 append_audit(conn, who="setup", what="add_user", at=now,
                              new={"username": user, "full_name": f"{user.upper()} Desk", "role": role,
-                                  "active": True}, rows=[keyed_item(conn, "users", user)])
+                                  "active": True},
+                             rows=[keyed_item(conn, "users", user), keyed_item(conn, "user_access", user)])
     finally:
         store.close()
     monkeypatch.setattr("sys.stdin", io.StringIO(QA_PASSWORD + "\n"))

@@ -35,6 +35,9 @@ OPEN = {
     "lis outbox": "message states, run ids and control ids; no body, no patient",
     "lis serve": "the LIS interface service (its writes are the LIS's and the system's, audited as such)",
     "lis simulate": "a simulated LIS",
+    "qc runs": "analytical runs, their controls and verdicts; no patient",
+    "qc days": "days with patient tests and the control levels run; counts, no patient",
+    "qc stats": "control statistics per lot and month; no patient",
 }
 #: Commands whose access is the work of other changes (QA views and pack, patient history, crash recovery).
 ELSEWHERE = {"qa runs", "qa qns-rate", "qa qc-chart", "qa summary", "qa pack", "qa skin-reactions",
