@@ -234,7 +234,8 @@ class RunService:
                             operator=_operator(operator_for, simulated, lease), run=run, order=order,
                             reporter=reporter, t_offset=t_offset, lease=lease, seq=seq)
             # the stop is recorded when it is found: the process stopped after its last record
-            runner.feed("crash", data={"state_found": run.state, "last_recorded_t": last_t}, actor="system")
+            runner.feed("crash", data={"state_found": run.state, "last_recorded_t": last_t, "lease": lease.found},
+                        actor="system")
             runner.recover()  # every output forced off and confirmed (DeviceError if not), stimulating sites aborted
             runner.feed("resume", data={"state_found": run.state, "outputs_off_confirmed": True}, actor=by)
         except BaseException:

@@ -22,7 +22,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Finds unfinished runs. Inducer outputs are forced off; a site caught "
                                    "stimulating is aborted with the reason; collections resume from their "
                                    "recorded start; readings already recorded are kept. A run another "
-                                   "process is performing (it holds the run's lease) is left alone.")
+                                   "live process is performing (it holds the run's lease) is left alone, and the "
+                                   "exit status is then 1; a run whose process on this computer no longer runs "
+                                   "is taken over at once.")
     p.add_argument("run_id", nargs="?", help="only this run (default: every unfinished run)")
     p.add_argument("--db", default=None, help="run store URL or SQLite path")
     p.add_argument("--out", type=Path, default=None, help="folder for the resumed runs' files")
@@ -58,6 +60,7 @@ def _resume(args: argparse.Namespace) -> int:
         if not rows:
             print("sweattest: no unfinished runs")
             return 0
+        status = 0
         for row in rows:
             folder = out_dir(args.out, row["accession"], row["run_id"])  # checked before the run goes on
             try:
@@ -67,6 +70,7 @@ def _resume(args: argparse.Namespace) -> int:
                 if args.run_id:
                     raise
                 print(f"sweattest: {exc}")
+                status = exc.exit_status  # a run left unfinished here: scripts and the tech are told
                 continue
             print(f"sweattest: resuming run {row['run_id']} (accession {row['accession']}, was {row['state']})")
             result = service.finish(active, active.perform(), folder)
@@ -74,4 +78,4 @@ def _resume(args: argparse.Namespace) -> int:
             print(f"Files written to {result.out_dir}")
     finally:
         store.close()
-    return 0
+    return status

@@ -191,12 +191,14 @@ class Store:
 
     # -- leases (sweattest/record/lease.py): one conditional UPDATE each, so of two processes one wins --
     def take_lease(self, run_id: str, owner: str, until: datetime, now: datetime, *,
-                   renewing: bool = False) -> bool:
+                   renewing: bool = False, replacing: str | None = None) -> bool:
         """Lease the run to ``owner`` until ``until`` if nobody holds it, its lease expired by ``now``, or
-        ``owner`` holds it already; ``renewing``: only in that last case. True if ``owner`` holds it now."""
+        ``owner`` holds it already; ``renewing``: only in that last case; ``replacing``: also if that holder
+        (found gone) still holds it. True if ``owner`` holds it now."""
         runs = schema.runs
         mine = runs.c.lease_owner == owner
-        free = sa.or_(mine, runs.c.lease_owner.is_(None), runs.c.lease_until <= now)
+        free = sa.or_(mine, runs.c.lease_owner.is_(None), runs.c.lease_until <= now,
+                      *([runs.c.lease_owner == replacing] if replacing is not None else []))
         with self._begin() as conn:
             result = conn.execute(runs.update().where(runs.c.run_id == run_id, mine if renewing else free)
                                   .values(lease_owner=owner, lease_until=until))
