@@ -218,8 +218,11 @@ class RunService:
             if scenario is None and operator_for is None:
                 raise ValidationError(f"run {run_id} was performed on instruments: resume it where a tech can "
                                       "answer the bench's prompts")
-            last_at, last_t = self._last_record(run_id)
-            clock = clock or VirtualClock(start=last_at, speed=speed)
+            last_at, last_t, written_at = self._last_record(run_id)
+            if clock is None:  # a simulated run: its clock goes on from its last record, at its pace, on the wall
+                # clock meanwhile (a collection's time ran on while no process performed the run)
+                gone = max(0.0, (self.store.clock.utcnow() - written_at).total_seconds()) * (speed or 0.0)
+                clock = VirtualClock(start=last_at + timedelta(seconds=gone), speed=speed)
             t_offset = last_t + (clock.utcnow() - last_at).total_seconds()  # procedure time goes on from there
             bench = self.open_bench(clock, run.protocol, tuple(order["sites"]), scenario)
         except BaseException:
@@ -248,20 +251,22 @@ class RunService:
         """The latest procedure time anything of the run was recorded at: the process stopped after it."""
         return self._last_record(run_id)[0]
 
-    def _last_record(self, run_id: str) -> tuple[datetime, float]:
-        """The procedure time (the simulated clock's, for a simulated run) and ``t`` of the run's last record:
-        its last event, or the last current reading of the stimulation that event started (readings count
-        their ``t`` from the start of the stimulation)."""
+    def _last_record(self, run_id: str) -> tuple[datetime, float, datetime]:
+        """The procedure time (the simulated clock's, for a simulated run), ``t`` and the time written of the
+        run's last record: its last event, or the last current reading of the stimulation that event started
+        (readings count their ``t`` from the start of the stimulation)."""
         events = self.store.events(run_id)
         if not events:
-            return self.store.get_run(run_id)["created_at"], 0.0
+            created = self.store.get_run(run_id)["created_at"]
+            return created, 0.0, created
         last = events[-1]
-        at, t = procedure_time(last), last.t
+        at, t, written = procedure_time(last), last.t, last.at
         if last.kind == "start_stimulation" and last.accepted:
             readings = self.store.readings(run_id, site=last.site, kind="stimulation_sample")
             if readings:
                 at, t = at + timedelta(seconds=readings[-1]["t"]), t + readings[-1]["t"]
-        return at, t
+                written = readings[-1]["at"]
+        return at, t, written
 
     # -- results ---------------------------------------------------------------------------------------
     def finish(self, active: ActiveRun, run: RunState, out_dir: Path) -> RunResult:

@@ -38,6 +38,13 @@ COUNTDOWN_STEP_S = 60.0
 RENEW_STEP_S = 1.0
 #: Attempts for a measurement that is safe to repeat (the sample is still there).
 MEASURE_ATTEMPTS = 2
+#: The code of a stimulation stopped because the station stopped (``Runner.stand_down``).
+STATION_STOPPED = "station_stopped"
+
+
+class StationStopping(Exception):
+    """The station stops cleanly (SIGTERM, Ctrl-C, a service stop): the runner leaves the run where the record
+    has it, at a safe point, for the next start to resume. Not a fault of the run."""
 
 
 class Runner:
@@ -62,6 +69,9 @@ class Runner:
         self.finished = False
         self._t0 = clock.monotonic() - t_offset  # procedure time continues across a restart
         self.stop_reason: str | None = None
+        #: why the station stops (``stand_down``): no new step starts, the run is left for the next start
+        self.standing_down: str | None = None
+        self._stop_recorded = False
         self._alarm_raised = False
         self._handlers: dict[type, Callable[[Any], None]] = {
             fx.CheckReadiness: self._check_readiness, fx.PreWeigh: self._pre_weigh,
@@ -77,6 +87,28 @@ class Runner:
         """Emergency stop (safe from another thread): the site stimulating now stops at the next reading with
         its output off and is aborted with ``reason``; no further site is stimulated. Collections go on."""
         self.stop_reason = reason.strip() or "emergency stop"
+
+    def stand_down(self, reason: str) -> None:
+        """The station stops cleanly (safe from another thread): a stimulation in progress stops at the next
+        reading with the off sequence and is aborted with ``reason`` (a stimulation is never resumed); no new
+        step starts; a collection's timer is left running in the record (the next start resumes it from its
+        recorded start). The runner then raises ``StationStopping``."""
+        self.standing_down = reason.strip() or "the station was stopped"
+
+    def _check_standing_down(self) -> None:
+        if self.standing_down is not None:
+            self.record_station_stop()
+            raise StationStopping(self.standing_down)
+
+    def record_station_stop(self) -> None:
+        """Once, when the station stops cleanly: a ``station_stop`` event with why and what was going on (the
+        collections running, whose recorded start the next start resumes from, and what was to come)."""
+        if self.standing_down is None or self._stop_recorded:
+            return
+        self._stop_recorded = True
+        self.feed("station_stop", actor="system", data={
+            "reason": self.standing_down, "collecting": sorted(site for site, _ in self.timers),
+            "next": [type(effect).__name__ for effect in self.queue]})
 
     # -- events -------------------------------------------------------------------------------------
     def elapsed(self) -> float:
@@ -119,6 +151,7 @@ class Runner:
     def run_until_results(self) -> RunState:
         """Carry out effects and fire timers until every site has a result or was aborted."""
         while not (self.results_ready or self.finished):
+            self._check_standing_down()
             self.lease.renew()
             if self.queue:
                 effect = self.queue.popleft()
@@ -139,6 +172,7 @@ class Runner:
             report_at = self.elapsed() + min(COUNTDOWN_STEP_S, remaining)
             while (step := report_at - self.elapsed()) > 1e-9:
                 self.clock.sleep(min(renew_step, step))
+                self._check_standing_down()  # at most a second of wall time after the station is told to stop
                 self.lease.renew()
         self.reporter.countdown(site, 0.0, total)
         del self.timers[(site, name)]
@@ -189,6 +223,7 @@ class Runner:
     def _stimulate(self, e: fx.Stimulate) -> None:
         if self.run.site(e.site).state not in {"ready", "pre_weighed"}:
             return  # already started or aborted: a second request for the same site is void
+        self._check_standing_down()  # a stimulation never starts on a stopping station
         if self.stop_reason is not None:
             self.feed("abort", site=e.site, data={"reason": self.stop_reason, "code": "emergency_stop"})
             return
@@ -218,6 +253,9 @@ class Runner:
         def progress(t, sp, i, v, q):  # in the loop: memory only (the stop flag, the live display)
             if self.stop_reason is not None:
                 raise StimulationStopped(self.stop_reason)
+            if self.standing_down is not None:
+                raise StimulationStopped(f"{self.standing_down} during the stimulation; stimulation is never "
+                                         "resumed: prepare a fresh site to repeat", STATION_STOPPED)
             if taken_over:
                 raise StimulationStopped(taken_over[0])
             self.reporter.stimulation(e.site, t, sp, i, v, q, plan.duration_s)
@@ -225,6 +263,8 @@ class Runner:
         def countdown(remaining: float, total: float) -> None:  # a stand-alone inducer's time, in this thread
             if self.stop_reason is not None:
                 raise StimulationStopped(self.stop_reason)
+            if self.standing_down is not None:
+                raise StimulationStopped(self.standing_down, STATION_STOPPED)
             try:
                 self.lease.renew()
             except RunTakenOver as exc:
@@ -241,7 +281,7 @@ class Runner:
         except StimulationStopped as exc:  # a stand-alone device: the tech is told to stop it by hand
             self.feed("abort", site=e.site, data={
                 "reason": f"{exc}: stop the stand-alone inducer with its own button and remove the electrodes",
-                "code": "emergency_stop"})
+                "code": exc.code})
             return
         if outcome.completed:
             data = {"samples": outcome.samples} | _off_data(outcome) | _poll_data(outcome)
