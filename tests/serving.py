@@ -89,6 +89,14 @@ class Serve:
         self._reader.join(timeout=10)
         return code
 
+    def pause(self, seconds: float = 0.05) -> None:
+        """Wait on the server process a moment (it must not end meanwhile): paces a test that asks it again."""
+        try:
+            self.proc.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            return
+        raise AssertionError("the server stopped:\n" + "".join(self.lines[-15:]))
+
     def kill(self) -> None:
         if self.proc.poll() is None:
             self.proc.kill()

@@ -83,13 +83,13 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"sweattest: LIS: {line}")
     scheme = "https" if tls else "http"
     print(f"sweattest: bench UI on {scheme}://{args.host}:{args.port}/ ({mode}); Ctrl-C stops it")
-    terminate_as_interrupt()  # uvicorn hands the stop signal on once it has shut down: it ends here, cleanly
+    # uvicorn hands a stop signal on once it has shut down: as KeyboardInterrupt, which it ends on, cleanly
+    terminate_as_interrupt()
     try:
         # SIGTERM or Ctrl-C: open screens get GRACE_S to let go, then the bench stands down (app.py's lifespan)
         uvicorn.run(app, host=args.host, port=args.port, log_level="info", server_header=False,
                     timeout_graceful_shutdown=GRACE_S,
                     **({"ssl_certfile": str(tls.certfile), "ssl_keyfile": str(tls.keyfile)} if tls else {}))
-    except KeyboardInterrupt:
         print("sweattest: the station stopped; its unfinished runs resume when it starts again")
     finally:
         lis.stop()

@@ -17,7 +17,7 @@ from drivers.inducer_latch import FAULTY_ACTION
 from sweattest.bench.instruments.bench import Bench
 from sweattest.bench.runner.operator import Operator
 from sweattest.bench.runner.reporting import Reporter
-from sweattest.bench.runner.skin import check_skin
+from sweattest.bench.runner.skin import check_skin, skin_unchecked
 from sweattest.bench.runner.stimulation import StimulationInterrupted, StimulationStopped, off_words
 from sweattest.core.clock import Clock
 from sweattest.core.errors import DeviceError, ProcedureError, RunTakenOver, ValidationError
@@ -72,6 +72,7 @@ class Runner:
         #: why the station stops (``stand_down``): no new step starts, the run is left for the next start
         self.standing_down: str | None = None
         self._stop_recorded = False
+        self._skin_due: list[str] = []  # sites whose skin check a stop interrupted (``recover``)
         self._alarm_raised = False
         self._handlers: dict[type, Callable[[Any], None]] = {
             fx.CheckReadiness: self._check_readiness, fx.PreWeigh: self._pre_weigh,
@@ -144,8 +145,19 @@ class Runner:
         for effect in recovery(self.run):
             if isinstance(effect, fx.AbortInterrupted):
                 self._abort_interrupted(effect)
+            elif isinstance(effect, fx.StartTimer):  # a collection goes on: its timer counts from its start
+                self._start_timer(effect)
+                started = self.run.site(effect.site).collection_started_t
+                if started is not None:
+                    self._timer_started[(effect.site, effect.name)] = started
             else:
                 self.queue.append(effect)
+        self._skin_due = skin_unchecked(self.store, self.run)  # asked again first: the stop came before it
+
+    def _ask_skin_due(self) -> None:
+        while self._skin_due:
+            check_skin(self, self._skin_due[0])
+            self._skin_due.pop(0)
 
     # -- the loop -----------------------------------------------------------------------------------
     def run_until_results(self) -> RunState:
@@ -153,6 +165,7 @@ class Runner:
         while not (self.results_ready or self.finished):
             self._check_standing_down()
             self.lease.renew()
+            self._ask_skin_due()
             if self.queue:
                 effect = self.queue.popleft()
                 self._handlers[type(effect)](effect)
