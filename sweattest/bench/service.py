@@ -27,7 +27,7 @@ from sweattest.bench.simulation.scenario import Scenario, parse_scenario
 from sweattest.bench.simulation.world import SimulatedOperator, simulated_bench
 from sweattest.core.clock import Clock, VirtualClock
 from sweattest.core.config import LabConfig
-from sweattest.core.errors import ValidationError
+from sweattest.core.errors import SweatTestError, ValidationError
 from sweattest.core.procedure import new_run
 from sweattest.core.procedure.model import RunState
 from sweattest.core.procedure.table import SITE_STATES
@@ -73,6 +73,13 @@ class ActiveRun:
         run's lease given up."""
         try:
             return self.runner.run_until_results()
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM (``terminate_as_interrupt``): a stimulation was stopped
+            self.runner.stand_down("the run was interrupted (Ctrl-C or a stop signal)")
+            try:
+                self.runner.record_station_stop()  # what was going on, for the resume
+            except SweatTestError:
+                pass  # the record keeps every step taken; the resume finds the stop all the same
+            raise
         finally:
             try:
                 warning = self.bench.shutdown()
