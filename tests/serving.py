@@ -113,12 +113,18 @@ def logged_in(base: str, role: str = "tech") -> tuple[httpx.Client, str]:
     return client, token
 
 
-def start_training_run(client: httpx.Client, token: str, accession: str = "ST-2026-000123") -> str:
-    """A bilateral training run started through the bench's steps; its run id."""
+#: The second training order (Gibson-Cooke, weighed): the steps that differ.
+SECOND = {"identify": {"mrn": "MRN0067890", "dob": "2019-03-14"},
+          "method": {"method": "gibson_cooke", "site": ["left_forearm"], "scenario": "normal"}}
+
+
+def start_training_run(client: httpx.Client, token: str, accession: str = "ST-2026-000123",
+                       steps: dict | None = None) -> str:
+    """A training run started through the bench's steps (``steps``: those that differ); its run id."""
     r = client.post("/bench/new", data={"csrf": token, "accession": accession})
     assert r.status_code == 303, r.text
     base = r.headers["location"].rsplit("/", 1)[0]
-    for name, data in STEPS.items():
+    for name, data in (STEPS | (steps or {})).items():
         r = client.post(f"{base}/{name}", data={"csrf": token, **data})
         assert r.status_code == 303, (name, r.text)
     return r.headers["location"].rsplit("/", 1)[1]

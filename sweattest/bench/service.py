@@ -188,6 +188,7 @@ class RunService:
             self.store.create_run(run_id, accession=order.accession, method=order.method, operator=order.operator,
                                   patient_mrn=order.patient.mrn, created_at=created_at, order=doc,
                                   protocol=order.protocol, purpose=purpose, lease=lease.for_new_run(),
+                                  station=lease.station,
                                   within=(lambda conn: [write(conn) for write in writes]) if writes else None)
             simulated = (SimulatedOperator(order.operator, clock, bench, order.protocol, scenario)
                          if scenario is not None else None)
@@ -206,10 +207,13 @@ class RunService:
         return ActiveRun(run_id, runner, bench, doc, clock)
 
     # -- resume ----------------------------------------------------------------------------------------
-    def unfinished(self) -> list[dict]:
+    def unfinished(self, station: str | None = None) -> list[dict]:
+        """The runs a stop left unfinished; with ``station``: only those that station performs (and those of
+        stores from before stations were recorded)."""
         done = SITE_STATES.index(FIRST_DONE_STATE)
         return [r for r in self.store.list_runs()
-                if r["state"] in SITE_STATES and SITE_STATES.index(r["state"]) < done]
+                if r["state"] in SITE_STATES and SITE_STATES.index(r["state"]) < done
+                and (station is None or r.get("station") in (None, station))]
 
     def resume(self, run_id: str, *, clock: Clock | None = None, speed: float | None = None,
                operator_for: OperatorFactory | None = None, reporter: Reporter | None = None,

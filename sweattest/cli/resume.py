@@ -14,6 +14,7 @@ from sweattest.cli.options import add_config_option, out_dir, terminate_as_inter
 from sweattest.cli.run import summary
 from sweattest.core.config import load_config
 from sweattest.core.errors import RunLeased, ValidationError
+from sweattest.record.holder import this_station
 from sweattest.record.store import open_store
 
 
@@ -51,14 +52,20 @@ def _resume(args: argparse.Namespace) -> int:
     terminate_as_interrupt()
     try:
         service = RunService(store, config)
-        rows = [r for r in service.unfinished() if args.run_id in (None, r["run_id"])]
+        # every unfinished run of this station, or the one named (of any station: its lease decides)
+        rows = [r for r in service.unfinished(None if args.run_id else this_station())
+                if args.run_id in (None, r["run_id"])]
+        others = [r for r in service.unfinished() if r not in rows] if not args.run_id else []
+        for row in others:
+            print(f"sweattest: run {row['run_id']} is performed by station {row['station']}; left to it (give "
+                  "its run id to resume it here)")
         if args.run_id and not rows:
             row = store.get_run(args.run_id)
             if row is None:
                 raise ValidationError(f"no run {args.run_id!r} in the store; `sweattest qa runs` lists the runs")
             raise ValidationError(f"run {args.run_id} is {row['state']}, not unfinished: there is nothing to resume")
         if not rows:
-            print("sweattest: no unfinished runs")
+            print("sweattest: no unfinished runs" + (" at this station" if others else ""))
             return 0
         status = 0
         for row in rows:

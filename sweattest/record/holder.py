@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
+#: Names this bench station when several share one store (default: the host name).
+STATION_ENV = "SWEATTEST_STATION"
 #: Longest host name kept in a holder (the column holds 120 characters).
 HOST_CHARS = 60
 
@@ -38,6 +40,12 @@ class Holder:
 
 def this_host() -> str:
     return socket.gethostname()[:HOST_CHARS] or "localhost"
+
+
+def this_station() -> str:
+    """This bench station's name: ``$SWEATTEST_STATION``, else the host name. A station resumes the runs it
+    performed; two stations sharing one store need different names (different computers have them)."""
+    return (os.environ.get(STATION_ENV, "").strip() or this_host())[:HOST_CHARS]
 
 
 def boot_id() -> str | None:

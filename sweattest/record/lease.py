@@ -19,7 +19,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from sweattest.core.errors import ConfigError, RunLeased, RunTakenOver, ValidationError
-from sweattest.record.holder import is_gone, own_name, parse, this_host
+from sweattest.record.holder import is_gone, own_name, parse, this_host, this_station
 
 TTL_ENV = "SWEATTEST_LEASE_TTL"
 DEFAULT_TTL_S = 15.0
@@ -72,10 +72,13 @@ class Lease:
     """The lease of one run by this process. ``renew`` may be called as often as wanted: it writes at most
     once per second. Times come from ``store.clock``."""
 
-    def __init__(self, store, run_id: str, *, owner: str | None = None, ttl_s: float | None = None):
+    def __init__(self, store, run_id: str, *, owner: str | None = None, ttl_s: float | None = None,
+                 station: str | None = None):
         self.store = store
         self.run_id = run_id
         self.owner = owner or process_owner()
+        #: the bench station this process is (``holder.this_station``): recorded on the run when it is taken
+        self.station = station or this_station()
         self.ttl_s = lease_ttl() if ttl_s is None else ttl_s
         self._renewed: float | None = None
         #: how the lease was found when taken: "new", "free" (released, or never taken), "ran out" (its time to
@@ -94,7 +97,7 @@ class Lease:
         """Take the run's lease, or raise ``RunLeased`` naming the live process that holds it."""
         now = self.store.clock.utcnow()
         before = self.store.get_run(self.run_id)
-        if self.store.take_lease(self.run_id, self.owner, self._until(), now):
+        if self.store.take_lease(self.run_id, self.owner, self._until(), now, station=self.station):
             if before is not None and before["lease_owner"] not in (None, self.owner):
                 self.found = "ran out"
             elif before is not None and before["lease_owner"] is None:
@@ -107,7 +110,8 @@ class Lease:
         if owner is None or row["lease_until"] <= now:  # released or expired meanwhile
             return self.acquire()
         if is_gone(owner):  # a process of this computer that no longer runs: taken over at once
-            if self.store.take_lease(self.run_id, self.owner, self._until(), now, replacing=owner):
+            if self.store.take_lease(self.run_id, self.owner, self._until(), now, replacing=owner,
+                                     station=self.station):
                 self.found = f"taken over from {parse(owner).name}"
                 return self
             return self.acquire()  # another process took it first, or it changed meanwhile

@@ -28,6 +28,7 @@ from sweattest.core.purpose import TRAINING
 from sweattest.core.rules.adequacy import check_plausible
 from sweattest.core.rules.skin import SkinCheck, skin_check
 from sweattest.core.units import format_quantity, parse_quantity
+from sweattest.record.holder import this_station
 from sweattest.record.repeats import RepeatOf
 from sweattest.record.runs import load_run
 
@@ -362,7 +363,7 @@ class BenchManager:
         continues at this station: training runs on their simulators, others on the configured instruments.
         Runs another live process performs (it holds the lease) are left alone, told to ``left_alone``."""
         resumed = []
-        for row in self.service.unfinished():
+        for row in self.service.unfinished(station=this_station()):  # another station's runs are its own
             if row["run_id"] in self.sessions:
                 continue  # already running at this station
             _, order = load_run(self.store, row["run_id"])

@@ -233,6 +233,11 @@ def _people(conn: sa.Connection) -> None:
     guards.create(conn, guards.PEOPLE_TABLES, guards.PEOPLE_TABLES)
 
 
+def _run_station(conn: sa.Connection) -> None:
+    """The bench station that performs each run (operational, like the lease): a station resumes its own."""
+    _add_column(conn, schema.runs.c.station)
+
+
 MIGRATIONS: list[Migration] = [
     (1, "runs, events and readings", _initial),
     (2, "users, e-signatures, result versions and the hash-chained audit trail", _users_signatures_audit),
@@ -252,6 +257,7 @@ MIGRATIONS: list[Migration] = [
     (15, "skin reactions after stimulation and operator competency records", _people),
     (16, "proficiency testing: events, samples, targets, grades and corrective actions", _proficiency_testing),
     (17, "patient history: date of birth on runs (indexed with the MRN) and repeat links", _patient_history),
+    (28, "the bench station performing each run: a station resumes its own runs", _run_station),
 ]
 
 
