@@ -54,7 +54,7 @@ class Serve:
         self._cond = threading.Condition()
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
-        self.wait_for_line(lambda line: "bench UI on" in line)
+        self.wait_for_line(lambda line: "Uvicorn running on" in line)  # listening
 
     def _read(self) -> None:
         for line in self.proc.stdout:

@@ -19,7 +19,7 @@ from sweattest.web.accounts import default_accounts
 
 #: Seconds a stopping server waits for open requests (a run screen's update stream stays open) before the
 #: bench stands down: a stimulation in progress is stopped by the off sequence, leases are released.
-GRACE_S = 1
+GRACE_S = 0.5
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -34,8 +34,9 @@ from sweattest.record.runs import commit_event
 
 #: How often a waiting timer reports its countdown, in procedure seconds.
 COUNTDOWN_STEP_S = 60.0
-#: Longest sleep between lease renewals while a timer runs, in seconds of wall time.
-RENEW_STEP_S = 1.0
+#: Longest sleep while a timer runs, in seconds of wall time: the lease is renewed and a station's stop seen
+#: between sleeps.
+RENEW_STEP_S = 0.25
 #: Attempts for a measurement that is safe to repeat (the sample is still there).
 MEASURE_ATTEMPTS = 2
 #: The code of a stimulation stopped because the station stopped (``Runner.stand_down``).
