@@ -97,3 +97,38 @@ def test_resume_takes_over_at_once_a_run_whose_process_was_killed(tmp_path, orde
         store.close()
     [hl7] = list(tmp_path.rglob("*.hl7"))
     assert hl7.parent == tmp_path / "resumed"
+
+
+def test_resume_leaves_another_stations_runs_to_it_unless_named(tmp_path, order_doc, scenario_doc, capsys,
+                                                                  monkeypatch):
+    from sweattest.bench.order import parse_order
+    from sweattest.bench.service import RunService
+    from sweattest.bench.simulation.scenario import parse_scenario
+    from sweattest.core.clock import VirtualClock
+
+    db = tmp_path / "runs.db"
+    order = parse_order(order_doc)
+    monkeypatch.setenv("SWEATTEST_STATION", "bench-b")
+    store = open_store(str(db))
+    try:  # bench-b creates a run, then stops before performing it (its lease released)
+        active = RunService(store).start(order, clock=VirtualClock(speed=None), ask_repeat=False,
+                                         scenario=parse_scenario(scenario_doc, order.sites))
+        active.bench.shutdown()
+        active.runner.lease.release()
+        run_id = active.run_id
+        assert store.get_run(run_id)["station"] == "bench-b"
+    finally:
+        store.close()
+    monkeypatch.setenv("SWEATTEST_STATION", "bench-a")
+    assert main(["resume", "--db", str(db), "--out", str(tmp_path / "a")]) == 0
+    out = capsys.readouterr().out
+    assert f"run {run_id} is performed by station bench-b; left to it (give its run id to resume it here)" in out
+    assert "no unfinished runs at this station" in out and not (tmp_path / "a").exists()
+    assert main(["resume", run_id, "--db", str(db), "--out", str(tmp_path / "a")]) == 0  # named: taken here
+    store = open_store(str(db))
+    try:
+        assert store.get_run(run_id)["station"] == "bench-a"
+        run, _ = load_run(store, run_id)
+        assert [s.state for s in run.sites] == ["result_ready", "result_ready"]
+    finally:
+        store.close()
