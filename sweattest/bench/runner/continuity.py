@@ -15,7 +15,7 @@ class StationStopping(Exception):
 
 class Continuity:
     """The stand-down and the recovery of ``Runner`` (which sets ``standing_down``, ``_stop_recorded`` and
-    ``_skin_due`` and provides ``feed``, ``timers``, ``queue`` and the effect handlers)."""
+    ``_skin_due`` and provides ``run``, ``feed``, ``queue`` and the effect handlers)."""
 
     def stand_down(self, reason: str) -> None:
         """The station stops cleanly (safe from another thread): a stimulation in progress stops at the next
@@ -36,7 +36,7 @@ class Continuity:
             return
         self._stop_recorded = True
         self.feed("station_stop", actor="system", data={
-            "reason": self.standing_down, "collecting": sorted(site for site, _ in self.timers),
+            "reason": self.standing_down, "collecting": [s.site for s in self.run.sites if s.state == "collecting"],
             "next": [type(effect).__name__ for effect in self.queue]})
 
     def recover(self) -> None:
