@@ -33,7 +33,7 @@ def test_the_tech_finishes_on_the_bench_screen_a_run_whose_server_was_stopped_mi
     db = str(tmp_path / "runs.db")
     add_users(db)
     port = free_port()
-    servers = [Serve(db, port, speed=60.0)]
+    servers = [Serve(db, port, speed=30.0)]  # a 30-minute collection lasts a minute: the stop comes in it
     try:
         base = servers[0].base
         page = new_page(browser, BENCH)
@@ -46,7 +46,7 @@ def test_the_tech_finishes_on_the_bench_screen_a_run_whose_server_was_stopped_mi
         wait_for(page, lambda: "Check the skin" in page.inner_text("#prompt h1"), 30)
         assert servers[0].stop(signal.SIGTERM) == 0
         wait_for(page, lambda: page.is_visible("#conn"), 30)  # the screen says the connection is lost
-        servers.append(Serve(db, port, speed=120.0))
+        servers.append(Serve(db, port, speed=60.0))
         # the screen comes back by itself: the notice, the skin check asked again, the timer going on
         wait_for(page, lambda: not page.is_visible("#conn") and page.query_selector("#resumed"), 60)
         notice = page.inner_text("#resumed")
