@@ -5,7 +5,7 @@ gone). Either way the station brings the run back to its screen by itself, says 
 the run is finished through the bench's forms.
 
 Training runs at 60 times real time until the stop (a 5-minute stimulation lasts 5 s, a 30-minute
-collection 30 s), and at 120 times after the restart (600 where no time is looked at).
+collection 30 s), and at the same pace after the restart (600 times where no time is looked at).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from sweattest.record.runs import load_run
 from sweattest.record.store import open_store
 from tests.serving import Serve, add_users, confirm, free_port, live, logged_in, start_training_run
 
-SPEED, AFTER, FAST = 60.0, 120.0, 600.0
+SPEED, AFTER, FAST = 60.0, 60.0, 600.0
 
 
 #: Bound on each wait for the server (a busy machine), in steps of 50 ms.
