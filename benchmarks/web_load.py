@@ -24,6 +24,7 @@ from pathlib import Path
 import httpx
 import uvicorn
 
+from benchmarks.heap_churn import HeapChurn
 from sweattest.bench.demo import DEMO_ORDER, DEMO_SCENARIO
 from sweattest.bench.order import parse_order
 from sweattest.bench.service import perform_simulated_run
@@ -168,8 +169,13 @@ def drive_load(base: str, cookies: dict[str, str], loads: list[tuple[tuple[str, 
 
 
 def loaded_stimulation(work_dir: Path, *, rate_hz: float = 50.0, load_s: float = 8.0, clients: int = 8,
-                       slow_write_s: float = 0.3, pdf: bool = True) -> LoadResult:
-    """Stimulate while the server is loaded for ``load_s`` (``rate_hz`` 0: no load), then stop; the figures."""
+                       slow_write_s: float = 0.3, pdf: bool = True, heap_mb: float = 0.0) -> LoadResult:
+    """Stimulate while the server is loaded for ``load_s`` (``rate_hz`` 0: no load), then stop; the figures.
+    ``heap_mb``: a heap of that size churns in the server's process meanwhile (``benchmarks/heap_churn.py``)."""
+    if heap_mb > 0:
+        with HeapChurn(heap_mb):
+            return loaded_stimulation(work_dir, rate_hz=rate_hz, load_s=load_s, clients=clients,
+                                      slow_write_s=slow_write_s, pdf=pdf)
     clock = RealClock()
     db = work_dir / "runs.db"
     store = open_store(str(db), clock)

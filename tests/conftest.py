@@ -156,8 +156,9 @@ def simulators():
 #: The test modules that drive the browser. Run in parallel (the README's `-n 3 --dist loadscope`), they all go to
 #: one worker, first, as one unit (one chromium, never two side by side), while the other workers take the other
 #: modules, a module at a time (their module fixtures made once).
-BROWSER_MODULES = frozenset({"tests/web/test_accessibility.py", "tests/web/test_e2e_browser.py",
-                             "tests/web/test_e2e_instruments.py", "tests/web/test_e2e_screens.py"})
+BROWSER_MODULES = frozenset({"tests/web/test_accessibility.py", "tests/web/test_browser_restart.py",
+                             "tests/web/test_e2e_browser.py", "tests/web/test_e2e_instruments.py",
+                             "tests/web/test_e2e_screens.py"})
 BROWSER_SCOPE = "browser"
 
 

@@ -165,3 +165,31 @@ def test_sigterm_or_sigint_during_stimulation_switches_off_and_records_why(tmp_p
         assert row["lease_owner"] is None  # stopped cleanly: the run is free to resume at once
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
+def test_a_run_stopped_during_collection_is_resumed_at_once_with_its_time(tmp_path, order_doc, scenario_doc, sig):
+    db = tmp_path / "runs.db"
+    proc = start_run(tmp_path, order_doc, scenario_doc, db, SPEED, "stop")
+    stop_after(proc, lines=0, sig=sig, until=lambda line: "start_collection" in line and "left_forearm" in line)
+    store = open_store(str(db))
+    try:
+        [row] = store.list_runs()
+        events = store.events(row["run_id"])
+        if sig == signal.SIGTERM:
+            assert proc.returncode == 130 and row["lease_owner"] is None  # released
+            assert events[-1].kind == "station_stop" and "left_forearm" in events[-1].data["collecting"]
+        else:
+            assert row["lease_owner"] is not None  # held by a process that no longer exists
+        assert not [e for e in events if e.kind == "abort"]
+    finally:
+        store.close()
+    assert main(["resume", "--db", str(db), "--out", str(tmp_path / "resumed")]) == 0  # at once
+    store = open_store(str(db))
+    try:
+        run, _ = load_run(store, row["run_id"])
+        for site in run.sites:
+            assert site.state == "result_ready"
+            assert 30.0 <= site.collection_time.to("min").magnitude < 30.5  # from the recorded start
+    finally:
+        store.close()

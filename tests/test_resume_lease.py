@@ -1,5 +1,6 @@
-"""Two real processes and one run: `sweattest resume` leaves a run another live process performs alone, and
-takes it over only once that process's lease has run out (DESIGN principle 12).
+"""Two real processes and one run: `sweattest resume` leaves a run another live process performs alone (and
+says so with exit status 1), and takes a run over at once when its process on this computer was killed
+(DESIGN principle 12; a holder on another computer: tests/store/test_lease_holder.py).
 
 The run is a real `sweattest run` process on a paced clock; the second process is `sweattest resume`.
 """
@@ -8,16 +9,11 @@ from __future__ import annotations
 
 import re
 import socket
-from datetime import timedelta
 
-import pytest
-
-from sweattest.bench.service import RunService
 from sweattest.cli.main import main
-from sweattest.core.clock import RealClock, VirtualClock
-from sweattest.core.errors import RunLeased
+from sweattest.core.clock import RealClock
 from sweattest.record.runs import load_run
-from sweattest.record.store import Store, open_store, resolve_url
+from sweattest.record.store import open_store
 from tests.crashing import read_until, start_run, stop_after
 
 #: The demo run lasts about 12 s of wall time: resume is tried while the first site is stimulating.
@@ -42,7 +38,7 @@ def test_resume_leaves_a_run_that_another_live_process_performs_alone(tmp_path, 
         run_id = row["run_id"]
         events_before = len(store.events(run_id))
         store.close()
-        assert main(["resume", "--db", str(db), "--out", str(tmp_path / "resumed")]) == 0
+        assert main(["resume", "--db", str(db), "--out", str(tmp_path / "resumed")]) == 1
         assert main(["resume", run_id, "--db", str(db), "--out", str(tmp_path / "resumed")]) == 1
         out, err = proc.communicate(timeout=120)
     finally:
@@ -52,7 +48,8 @@ def test_resume_leaves_a_run_that_another_live_process_performs_alone(tmp_path, 
     assert proc.returncode == 0, err
     printed = capsys.readouterr()
     held = rf"run {run_id} is being performed by {re.escape(socket.gethostname())}:{proc.pid} " \
-           r"\(lease until \d\d:\d\d:\d\d UTC\); left alone"
+           rf"\(lease until \d\d:\d\d:\d\d UTC\); left alone: process {proc.pid} on this computer is still " \
+           r"running it\. Finish the run on that process's screen, or stop that process \(Ctrl-C\) and resume$"
     assert re.search(rf"^sweattest: {held}", printed.out, re.M)
     assert re.search(rf"^sweattest: error: {held}", printed.err, re.M)
     assert "resuming" not in printed.out
@@ -74,36 +71,64 @@ def test_resume_leaves_a_run_that_another_live_process_performs_alone(tmp_path, 
     assert run_id in html.read_text(encoding="utf-8") and "Files written to" in out
 
 
-def test_resume_takes_over_a_killed_run_once_its_lease_has_run_out(tmp_path, order_doc, scenario_doc):
+def test_resume_takes_over_at_once_a_run_whose_process_was_killed(tmp_path, order_doc, scenario_doc, capsys):
     db = tmp_path / "runs.db"
-    proc = start_run(tmp_path, order_doc, scenario_doc, db, KILL_SPEED, "kill", env={"SWEATTEST_LEASE_TTL": "1"})
+    proc = start_run(tmp_path, order_doc, scenario_doc, db, KILL_SPEED, "kill")  # lease time to live: 15 s
     stop_after(proc, lines=0, until=_one_minute_into_left)  # SIGKILL: no clean release
-    killed_at = RealClock().utcnow()
     store = open_store(str(db))
     [row] = store.list_runs()
     store.close()
-    run_id, until = row["run_id"], row["lease_until"]
+    run_id = row["run_id"]
     assert row["lease_owner"].startswith(f"{socket.gethostname()}:{proc.pid}:")
-    assert until <= killed_at + timedelta(seconds=1)  # the 1 s time to live from the environment
+    assert row["lease_until"] > RealClock().utcnow()  # the lease has not run out: the process is known gone
 
-    just_before = Store(resolve_url(str(db)), VirtualClock(start=until - timedelta(milliseconds=1)))
+    assert main(["resume", "--db", str(db), "--out", str(tmp_path / "resumed")]) == 0
+    assert f"resuming run {run_id}" in capsys.readouterr().out
+    store = open_store(str(db))
     try:
-        with pytest.raises(RunLeased, match=f"run {run_id} is being performed by .*; left alone"):
-            RunService(just_before).resume(run_id)
-    finally:
-        just_before.close()
-    assert not (tmp_path / "too-early").exists()
-
-    ran_out = Store(resolve_url(str(db)), VirtualClock(start=until))
-    try:
-        service = RunService(ran_out)
-        active = service.resume(run_id)
-        result = service.finish(active, active.perform(), tmp_path / "resumed")
-        left, right = result.run.sites
+        run, _ = load_run(store, run_id)
+        left, right = run.sites
         assert left.state == "aborted" and "never resumed" in left.abort_reason
         assert right.state == "result_ready"
-        assert ran_out.get_run(run_id)["lease_owner"] is None
+        [crash] = [e for e in store.events(run_id) if e.kind == "crash"]
+        assert crash.data["lease"] == f"taken over from {socket.gethostname()}:{proc.pid}"
+        assert store.get_run(run_id)["lease_owner"] is None
     finally:
-        ran_out.close()
+        store.close()
     [hl7] = list(tmp_path.rglob("*.hl7"))
     assert hl7.parent == tmp_path / "resumed"
+
+
+def test_resume_leaves_another_stations_runs_to_it_unless_named(tmp_path, order_doc, scenario_doc, capsys,
+                                                                  monkeypatch):
+    from sweattest.bench.order import parse_order
+    from sweattest.bench.service import RunService
+    from sweattest.bench.simulation.scenario import parse_scenario
+    from sweattest.core.clock import VirtualClock
+
+    db = tmp_path / "runs.db"
+    order = parse_order(order_doc)
+    monkeypatch.setenv("SWEATTEST_STATION", "bench-b")
+    store = open_store(str(db))
+    try:  # bench-b creates a run, then stops before performing it (its lease released)
+        active = RunService(store).start(order, clock=VirtualClock(speed=None), ask_repeat=False,
+                                         scenario=parse_scenario(scenario_doc, order.sites))
+        active.bench.shutdown()
+        active.runner.lease.release()
+        run_id = active.run_id
+        assert store.get_run(run_id)["station"] == "bench-b"
+    finally:
+        store.close()
+    monkeypatch.setenv("SWEATTEST_STATION", "bench-a")
+    assert main(["resume", "--db", str(db), "--out", str(tmp_path / "a")]) == 0
+    out = capsys.readouterr().out
+    assert f"run {run_id} is performed by station bench-b; left to it (give its run id to resume it here)" in out
+    assert "no unfinished runs at this station" in out and not (tmp_path / "a").exists()
+    assert main(["resume", run_id, "--db", str(db), "--out", str(tmp_path / "a")]) == 0  # named: taken here
+    store = open_store(str(db))
+    try:
+        assert store.get_run(run_id)["station"] == "bench-a"
+        run, _ = load_run(store, run_id)
+        assert [s.state for s in run.sites] == ["result_ready", "result_ready"]
+    finally:
+        store.close()

@@ -27,7 +27,7 @@ from sweattest.bench.simulation.scenario import Scenario, parse_scenario
 from sweattest.bench.simulation.world import SimulatedOperator, simulated_bench
 from sweattest.core.clock import Clock, VirtualClock
 from sweattest.core.config import LabConfig
-from sweattest.core.errors import ValidationError
+from sweattest.core.errors import SweatTestError, ValidationError
 from sweattest.core.procedure import new_run
 from sweattest.core.procedure.model import RunState
 from sweattest.core.procedure.table import SITE_STATES
@@ -73,6 +73,13 @@ class ActiveRun:
         run's lease given up."""
         try:
             return self.runner.run_until_results()
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM (``terminate_as_interrupt``): a stimulation was stopped
+            self.runner.stand_down("the run was interrupted (Ctrl-C or a stop signal)")
+            try:
+                self.runner.record_station_stop()  # what was going on, for the resume
+            except SweatTestError:
+                pass  # the record keeps every step taken; the resume finds the stop all the same
+            raise
         finally:
             try:
                 warning = self.bench.shutdown()
@@ -214,6 +221,7 @@ class RunService:
             self.store.create_run(run_id, accession=order.accession, method=order.method, operator=order.operator,
                                   patient_mrn=order.patient.mrn, created_at=created_at, order=doc,
                                   protocol=order.protocol, purpose=purpose, lease=lease.for_new_run(),
+                                  station=lease.station,
                                   within=(lambda conn: [write(conn) for write in writes]) if writes else None)
             simulated = (SimulatedOperator(order.operator, clock, bench, order.protocol, scenario)
                          if scenario is not None else None)
@@ -232,10 +240,13 @@ class RunService:
         return ActiveRun(run_id, runner, bench, doc, clock)
 
     # -- resume ----------------------------------------------------------------------------------------
-    def unfinished(self) -> list[dict]:
+    def unfinished(self, station: str | None = None) -> list[dict]:
+        """The runs a stop left unfinished; with ``station``: only those that station performs (and those of
+        stores from before stations were recorded)."""
         done = SITE_STATES.index(FIRST_DONE_STATE)
         return [r for r in self.store.list_runs()
-                if r["state"] in SITE_STATES and SITE_STATES.index(r["state"]) < done]
+                if r["state"] in SITE_STATES and SITE_STATES.index(r["state"]) < done
+                and (station is None or r.get("station") in (None, station))]
 
     def resume(self, run_id: str, *, clock: Clock | None = None, speed: float | None = None,
                operator_for: OperatorFactory | None = None, reporter: Reporter | None = None,
@@ -251,8 +262,11 @@ class RunService:
             if scenario is None and operator_for is None:
                 raise ValidationError(f"run {run_id} was performed on instruments: resume it where a tech can "
                                       "answer the bench's prompts")
-            last_at, last_t = self._last_record(run_id)
-            clock = clock or VirtualClock(start=last_at, speed=speed)
+            last_at, last_t, written_at = self._last_record(run_id)
+            if clock is None:  # a simulated run: its clock goes on from its last record, at its pace, on the wall
+                # clock meanwhile (a collection's time ran on while no process performed the run)
+                gone = max(0.0, (self.store.clock.utcnow() - written_at).total_seconds()) * (speed or 0.0)
+                clock = VirtualClock(start=last_at + timedelta(seconds=gone), speed=speed)
             t_offset = last_t + (clock.utcnow() - last_at).total_seconds()  # procedure time goes on from there
             bench = self.open_bench(clock, run.protocol, tuple(order["sites"]), scenario)
         except BaseException:
@@ -268,7 +282,8 @@ class RunService:
                             reporter=reporter, t_offset=t_offset, lease=lease, seq=seq,
                             qc_rules=self.config.qc_rules)
             # the stop is recorded when it is found: the process stopped after its last record
-            runner.feed("crash", data={"state_found": run.state, "last_recorded_t": last_t}, actor="system")
+            runner.feed("crash", data={"state_found": run.state, "last_recorded_t": last_t, "lease": lease.found},
+                        actor="system")
             runner.recover()  # every output forced off and confirmed (DeviceError if not), stimulating sites aborted
             runner.feed("resume", data={"state_found": run.state, "outputs_off_confirmed": True}, actor=by)
         except BaseException:
@@ -281,20 +296,22 @@ class RunService:
         """The latest procedure time anything of the run was recorded at: the process stopped after it."""
         return self._last_record(run_id)[0]
 
-    def _last_record(self, run_id: str) -> tuple[datetime, float]:
-        """The procedure time (the simulated clock's, for a simulated run) and ``t`` of the run's last record:
-        its last event, or the last current reading of the stimulation that event started (readings count
-        their ``t`` from the start of the stimulation)."""
+    def _last_record(self, run_id: str) -> tuple[datetime, float, datetime]:
+        """The procedure time (the simulated clock's, for a simulated run), ``t`` and the time written of the
+        run's last record: its last event, or the last current reading of the stimulation that event started
+        (readings count their ``t`` from the start of the stimulation)."""
         events = self.store.events(run_id)
         if not events:
-            return self.store.get_run(run_id)["created_at"], 0.0
+            created = self.store.get_run(run_id)["created_at"]
+            return created, 0.0, created
         last = events[-1]
-        at, t = procedure_time(last), last.t
+        at, t, written = procedure_time(last), last.t, last.at
         if last.kind == "start_stimulation" and last.accepted:
             readings = self.store.readings(run_id, site=last.site, kind="stimulation_sample")
             if readings:
                 at, t = at + timedelta(seconds=readings[-1]["t"]), t + readings[-1]["t"]
-        return at, t
+                written = readings[-1]["at"]
+        return at, t, written
 
     # -- results ---------------------------------------------------------------------------------------
     def finish(self, active: ActiveRun, run: RunState, out_dir: Path) -> RunResult:

@@ -14,6 +14,7 @@ from sweattest.cli.options import add_config_option, out_dir, terminate_as_inter
 from sweattest.cli.run import summary
 from sweattest.core.config import load_config
 from sweattest.core.errors import RunLeased, ValidationError
+from sweattest.record.holder import this_station
 from sweattest.record.store import open_store
 
 
@@ -22,7 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Finds unfinished runs. Inducer outputs are forced off; a site caught "
                                    "stimulating is aborted with the reason; collections resume from their "
                                    "recorded start; readings already recorded are kept. A run another "
-                                   "process is performing (it holds the run's lease) is left alone.")
+                                   "live process is performing (it holds the run's lease) is left alone, and the "
+                                   "exit status is then 1; a run whose process on this computer no longer runs "
+                                   "is taken over at once.")
     p.add_argument("run_id", nargs="?", help="only this run (default: every unfinished run)")
     p.add_argument("--db", default=None, help="run store URL or SQLite path")
     p.add_argument("--out", type=Path, default=None, help="folder for the resumed runs' files")
@@ -49,15 +52,22 @@ def _resume(args: argparse.Namespace) -> int:
     terminate_as_interrupt()
     try:
         service = RunService(store, config)
-        rows = [r for r in service.unfinished() if args.run_id in (None, r["run_id"])]
+        # every unfinished run of this station, or the one named (of any station: its lease decides)
+        rows = [r for r in service.unfinished(None if args.run_id else this_station())
+                if args.run_id in (None, r["run_id"])]
+        others = [r for r in service.unfinished() if r not in rows] if not args.run_id else []
+        for row in others:
+            print(f"sweattest: run {row['run_id']} is performed by station {row['station']}; left to it (give "
+                  "its run id to resume it here)")
         if args.run_id and not rows:
             row = store.get_run(args.run_id)
             if row is None:
                 raise ValidationError(f"no run {args.run_id!r} in the store; `sweattest qa runs` lists the runs")
             raise ValidationError(f"run {args.run_id} is {row['state']}, not unfinished: there is nothing to resume")
         if not rows:
-            print("sweattest: no unfinished runs")
+            print("sweattest: no unfinished runs" + (" at this station" if others else ""))
             return 0
+        status = 0
         for row in rows:
             folder = out_dir(args.out, row["accession"], row["run_id"])  # checked before the run goes on
             try:
@@ -67,6 +77,7 @@ def _resume(args: argparse.Namespace) -> int:
                 if args.run_id:
                     raise
                 print(f"sweattest: {exc}")
+                status = exc.exit_status  # a run left unfinished here: scripts and the tech are told
                 continue
             print(f"sweattest: resuming run {row['run_id']} (accession {row['accession']}, was {row['state']})")
             result = service.finish(active, active.perform(), folder)
@@ -74,4 +85,4 @@ def _resume(args: argparse.Namespace) -> int:
             print(f"Files written to {result.out_dir}")
     finally:
         store.close()
-    return 0
+    return status

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from sweattest.bench.order_folder import OrderFolder
-from sweattest.cli.options import add_config_option
+from sweattest.cli.options import add_config_option, terminate_as_interrupt
 from sweattest.core.access import TlsFiles
 from sweattest.core.clock import RealClock
 from sweattest.core.config import load_config
@@ -16,6 +16,10 @@ from sweattest.core.errors import ValidationError
 from sweattest.lis.worklist import WorklistBook
 from sweattest.record.store import open_store
 from sweattest.web.accounts import default_accounts
+
+#: Seconds a stopping server waits for open requests (a run screen's update stream stays open) before the
+#: bench stands down: a stimulation in progress is stopped by the off sequence, leases are released.
+GRACE_S = 0.5
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -79,9 +83,14 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"sweattest: LIS: {line}")
     scheme = "https" if tls else "http"
     print(f"sweattest: bench UI on {scheme}://{args.host}:{args.port}/ ({mode}); Ctrl-C stops it")
+    # uvicorn hands a stop signal on once it has shut down: as KeyboardInterrupt, which it ends on, cleanly
+    terminate_as_interrupt()
     try:
+        # SIGTERM or Ctrl-C: open screens get GRACE_S to let go, then the bench stands down (app.py's lifespan)
         uvicorn.run(app, host=args.host, port=args.port, log_level="info", server_header=False,
+                    timeout_graceful_shutdown=GRACE_S,
                     **({"ssl_certfile": str(tls.certfile), "ssl_keyfile": str(tls.keyfile)} if tls else {}))
+        print("sweattest: the station stopped; its unfinished runs resume when it starts again")
     finally:
         lis.stop()
         store.close()

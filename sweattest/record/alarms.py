@@ -62,6 +62,10 @@ def acknowledgements(store, run_id: str) -> dict[int, tuple[str, datetime]]:
     return {e.new.get("event"): (e.who, e.at) for e in history(store, run_id) if e.what == ACKNOWLEDGE and e.new}
 
 
+#: Stops by a person or by the station (a stand-alone inducer's, without an off check, included).
+STOP_CODES = ("emergency_stop", "station_stopped")
+
+
 def stopped_sites(store, run_id: str) -> dict[int, Any]:
     """The run's stimulations stopped with the inducer confirmed safe (a fault or an emergency stop): the
     stored abort events, by seq. An inducer not confirmed safe is an inducer alarm instead."""
@@ -69,7 +73,7 @@ def stopped_sites(store, run_id: str) -> dict[int, Any]:
     for e in store.events(run_id):
         data = e.data or {}
         if (e.kind == "abort" and e.accepted and e.site and not raises_alarm(data)
-                and ("output_off_confirmed" in data or data.get("code") == "emergency_stop")):
+                and ("output_off_confirmed" in data or data.get("code") in STOP_CODES)):
             out[e.seq] = e
     return out
 

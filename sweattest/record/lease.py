@@ -1,11 +1,13 @@
 """Run leases: a live run is performed by one process only (DESIGN principle 12).
 
-The process that creates or resumes a run leases it in the store: owner ``host:pid:random`` and an expiry
-time on the store's clock. The owner renews the lease while it works (the runner's loop, its timers and the
-stimulation progress) at most once per second and at least every third of the time to live; it releases
-the lease when the run is done or the process stops cleanly. A lease not renewed for its time to live has
-expired: the process is taken for dead, and ``sweattest resume`` or a starting ``sweattest serve`` may take
-the run over. A run whose lease is live is left alone.
+The process that creates or resumes a run leases it in the store: its holder name (``host:pid:token:boot.start``,
+sweattest/record/holder.py) and an expiry time on the store's clock. The owner renews the lease while it works (the
+runner's loop, its timers and the stimulation progress) at most once per second and at least every third of the
+time to live; it releases the lease when the run is done or the process stops cleanly. A lease not renewed for its
+time to live has expired: the process is taken for dead, and ``sweattest resume`` or a starting ``sweattest serve``
+may take the run over. A lease whose holder is a process of this computer that no longer runs (killed, crashed, or
+the computer restarted since) is taken over at once. A run whose lease is live is left alone, and the message says
+who holds it and until when.
 
 Time to live: 15 s; ``$SWEATTEST_LEASE_TTL`` (seconds, above 0) sets another.
 """
@@ -14,10 +16,10 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 from datetime import datetime, timedelta
 
 from sweattest.core.errors import ConfigError, RunLeased, RunTakenOver, ValidationError
+from sweattest.record.holder import is_gone, own_name, parse, this_host, this_station
 
 TTL_ENV = "SWEATTEST_LEASE_TTL"
 DEFAULT_TTL_S = 15.0
@@ -43,30 +45,45 @@ def lease_ttl(environ: dict[str, str] | None = None) -> float:
 
 
 def process_owner() -> str:
-    """This process's owner id, ``host:pid:random`` (a new one in a forked child)."""
+    """This process's holder name, ``host:pid:token:boot.start`` (a new one in a forked child)."""
     global _owner
     pid = os.getpid()
     if _owner is None or _owner[0] != pid:
-        _owner = (pid, f"{socket.gethostname()}:{pid}:{secrets.token_hex(4)}")
+        _owner = (pid, own_name(pid, secrets.token_hex(4)))
     return _owner[1]
 
 
 def held_by(run_id: str, owner: str, until: datetime) -> str:
     """'run R is being performed by host:pid (lease until 12:00:05 UTC)'."""
-    who = owner.rsplit(":", 1)[0]
-    return f"run {run_id} is being performed by {who} (lease until {until:%H:%M:%S} UTC)"
+    return f"run {run_id} is being performed by {parse(owner).name} (lease until {until:%H:%M:%S} UTC)"
+
+
+def left_alone(run_id: str, owner: str, until: datetime) -> str:
+    """Why a run is left alone, and what the tech can do about it, by where its holder runs."""
+    holder = parse(owner)
+    if holder.host == this_host():
+        return (f"{held_by(run_id, owner, until)}; left alone: process {holder.pid} on this computer is still "
+                "running it. Finish the run on that process's screen, or stop that process (Ctrl-C) and resume")
+    return (f"{held_by(run_id, owner, until)}; left alone: another computer ({holder.host}) holds it. If that "
+            f"station has stopped, resume the run after {until:%H:%M:%S} UTC, when its lease runs out")
 
 
 class Lease:
     """The lease of one run by this process. ``renew`` may be called as often as wanted: it writes at most
     once per second. Times come from ``store.clock``."""
 
-    def __init__(self, store, run_id: str, *, owner: str | None = None, ttl_s: float | None = None):
+    def __init__(self, store, run_id: str, *, owner: str | None = None, ttl_s: float | None = None,
+                 station: str | None = None):
         self.store = store
         self.run_id = run_id
         self.owner = owner or process_owner()
+        #: the bench station this process is (``holder.this_station``): recorded on the run when it is taken
+        self.station = station or this_station()
         self.ttl_s = lease_ttl() if ttl_s is None else ttl_s
         self._renewed: float | None = None
+        #: how the lease was found when taken: "new", "free" (released, or never taken), "ran out" (its time to
+        #: live passed), or "taken over from host:pid" (a process of this computer found gone)
+        self.found = "new"
 
     def _until(self) -> datetime:
         self._renewed = self.store.clock.monotonic()
@@ -79,15 +96,26 @@ class Lease:
     def acquire(self) -> Lease:
         """Take the run's lease, or raise ``RunLeased`` naming the live process that holds it."""
         now = self.store.clock.utcnow()
-        if self.store.take_lease(self.run_id, self.owner, self._until(), now):
+        before = self.store.get_run(self.run_id)
+        if self.store.take_lease(self.run_id, self.owner, self._until(), now, station=self.station):
+            if before is not None and before["lease_owner"] not in (None, self.owner):
+                self.found = "ran out"
+            elif before is not None and before["lease_owner"] is None:
+                self.found = "free"
             return self
         row = self.store.get_run(self.run_id)
         if row is None:
             raise ValidationError(f"no run {self.run_id!r} in the store; `sweattest qa runs` lists the runs")
-        if row["lease_owner"] is None or row["lease_until"] <= now:  # released or expired meanwhile
+        owner = row["lease_owner"]
+        if owner is None or row["lease_until"] <= now:  # released or expired meanwhile
             return self.acquire()
-        raise RunLeased(f"{held_by(self.run_id, row['lease_owner'], row['lease_until'])}; left alone. "
-                        "Resume it when that process has stopped (its lease then runs out)", state=row["state"])
+        if is_gone(owner):  # a process of this computer that no longer runs: taken over at once
+            if self.store.take_lease(self.run_id, self.owner, self._until(), now, replacing=owner,
+                                     station=self.station):
+                self.found = f"taken over from {parse(owner).name}"
+                return self
+            return self.acquire()  # another process took it first, or it changed meanwhile
+        raise RunLeased(left_alone(self.run_id, owner, row["lease_until"]), state=row["state"])
 
     def renew(self) -> None:
         """Extend the lease (at most once per second; at least every third of the time to live when called

@@ -15,6 +15,8 @@ import pint
 
 from sweattest.bench.live_view import RunView, ViewReporter, timer_entry, timing_alarms
 from sweattest.bench.order import Order
+from sweattest.bench.resume_notice import resume_notice
+from sweattest.bench.runner import StationStopping
 from sweattest.bench.service import ActiveRun, RunService
 from sweattest.bench.simulation.scenario import parse_scenario
 from sweattest.bench.simulation.world import SimulatedOperator
@@ -26,6 +28,7 @@ from sweattest.core.purpose import TRAINING
 from sweattest.core.rules.adequacy import check_plausible
 from sweattest.core.rules.skin import SkinCheck, skin_check
 from sweattest.core.units import format_quantity, parse_quantity
+from sweattest.record.holder import this_station
 from sweattest.record.repeats import RepeatOf
 from sweattest.record.runs import load_run
 
@@ -217,6 +220,8 @@ class BenchSession:
         self.bench = active.bench
         self.clock = active.clock
         self.error: str | None = None
+        #: what the screen says about the station's stop and restart, for a run resumed at start-up
+        self.resumed: str | None = None
         self._fmt = fmt
         self._prompt_seen: tuple[int, float] | None = None
         self._done = False
@@ -228,8 +233,13 @@ class BenchSession:
     def _work(self) -> None:
         try:
             self.runner.run_until_results()
-        except OperatorGone:
-            log.info("run %s: bench session closed while waiting for the tech", self.run_id)
+        except (OperatorGone, StationStopping):
+            log.info("run %s: left where the record has it (the station stops); the next start resumes it",
+                     self.run_id)
+            try:
+                self.runner.record_station_stop()  # a prompt was waiting: the stop is recorded here
+            except Exception:  # noqa: BLE001 - the record keeps every step taken; the next start finds the stop
+                log.exception("run %s: the station's stop could not be recorded", self.run_id)
         except Exception as exc:  # noqa: BLE001 - shown on the run's screen; the store keeps the events
             log.exception("run %s stopped", self.run_id)
             self.error = f"{type(exc).__name__}: {exc}"
@@ -304,6 +314,8 @@ class BenchManager:
         self.pace = pace  # training runs: how much faster than real time (None: as fast as possible)
         self.service = RunService(store, config)
         self.sessions: dict[str, BenchSession] = {}
+        #: why an unfinished run was left alone at start-up (another live process holds it), by run id
+        self.left_alone: dict[str, str] = {}
         self.zone = (config or LabConfig()).zone
         self._lock = threading.Lock()
         self._ticker: threading.Thread | None = None
@@ -357,7 +369,7 @@ class BenchManager:
         continues at this station: training runs on their simulators, others on the configured instruments.
         Runs another live process performs (it holds the lease) are left alone, told to ``left_alone``."""
         resumed = []
-        for row in self.service.unfinished():
+        for row in self.service.unfinished(station=this_station()):  # another station's runs are its own
             if row["run_id"] in self.sessions:
                 continue  # already running at this station
             _, order = load_run(self.store, row["run_id"])
@@ -368,8 +380,10 @@ class BenchManager:
             try:
                 self._resume(row["run_id"], simulated="simulation" in order)
             except RunLeased as exc:
+                self.left_alone[row["run_id"]] = str(exc)
                 left_alone(str(exc))
                 continue
+            self.left_alone.pop(row["run_id"], None)
             resumed.append(row["run_id"])
         return resumed
 
@@ -382,7 +396,9 @@ class BenchManager:
             by="station start-up",
             operator_for=lambda sim: WebOperator(sim.name if sim else self._operator_of(run_id), sim, run.protocol))
         log.warning("run %s was unfinished at start-up: resumed (outputs forced off)", run_id)
-        self._launch(BenchSession(active, view, reporter, self._clock_time))
+        session = BenchSession(active, view, reporter, self._clock_time)
+        session.resumed = resume_notice(self.store.events(run_id), self._clock_time)
+        self._launch(session)
 
     def _operator_of(self, run_id: str) -> str:
         return self.store.get_run(run_id)["operator"]
@@ -408,11 +424,14 @@ class BenchManager:
         session.operator.acting = (by, station)  # the abort that follows is theirs
         session.runner.request_stop(f"emergency stop by {f'{name} ({by})' if name else by}")
 
-    def close(self) -> None:
+    def close(self, reason: str = "the station was shut down") -> None:
+        """The station stops cleanly: a stimulation in progress stops with the off sequence and is recorded
+        as stopped for ``reason``; no new step starts; collections keep their recorded start; each run's lease
+        is released as its thread ends (within about a second), for the next start to resume it."""
         self._closing.set()
         for session in list(self.sessions.values()):
             if session.active:
-                session.runner.request_stop("station shut down")
+                session.runner.stand_down(reason)
             session.operator.close()
         for session in list(self.sessions.values()):
             session.thread.join(timeout=10)

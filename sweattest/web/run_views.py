@@ -61,6 +61,7 @@ def run_page(request: Request, user, form) -> Response:
                       timing_alarms=view.alarm_list() if view else [],
                       inducer_alarms=inducer_alarms(ctx.store, run_id),
                       signatures=_signatures(ctx, run_id), fq=format_quantity, qns_note=qns_note,
+                      left_alone=ctx.bench.left_alone.get(run_id),
                       device_unit=device_unit, beat_s=ctx.live_heartbeat_s,
                       target=format_quantity(run.protocol.current), duration_s=run.protocol.duration.to("s").magnitude)
 

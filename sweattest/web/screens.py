@@ -44,6 +44,7 @@ def screen(run: RunState, session: BenchSession | None) -> dict[str, Any]:
             "stimulating": stimulating[0] if stimulating else None,
             "error": session.error if session else None,
             "notice": session.operator.notice if active else None,
+            "resumed": session.resumed if active else None,
             "standalone": active and not session.bench.inducer.host_controlled}
 
 

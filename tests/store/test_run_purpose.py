@@ -28,6 +28,7 @@ def _store_before_purposes(store_url, clock, monkeypatch) -> None:
         with store.engine.begin() as conn:  # the program of then wrote no purpose: the column is dropped below
             conn.execute(sa.text("ALTER TABLE runs ADD COLUMN purpose VARCHAR(12) DEFAULT 'patient' NOT NULL"))
             conn.execute(sa.text("ALTER TABLE runs ADD COLUMN patient_dob VARCHAR(10)"))  # nor this (migration 17)
+            conn.execute(sa.text("ALTER TABLE runs ADD COLUMN station VARCHAR(120)"))  # nor this (migration 28)
         add_user(store, "tech1", "Tina Tech", "tech", "tech password")
         make_run(store, clock, "R1", judge=False)
         sign(store, clock, "R1", "tech1", "tech password", "performed")
@@ -36,6 +37,7 @@ def _store_before_purposes(store_url, clock, monkeypatch) -> None:
         with store.engine.begin() as conn:
             conn.execute(sa.text("ALTER TABLE runs DROP COLUMN purpose"))
             conn.execute(sa.text("ALTER TABLE runs DROP COLUMN patient_dob"))
+            conn.execute(sa.text("ALTER TABLE runs DROP COLUMN station"))
         store.close()
 
 

@@ -48,7 +48,8 @@ def test_start_up_leaves_a_run_that_another_live_process_performs_alone(tmp_path
         assert app.state.web.bench.resume_unfinished(told.append) == []
         assert app.state.web.bench.session(run_id) is None
         assert len(told) == 1 and told[0].startswith(f"run {run_id} is being performed by ")
-        assert told[0].endswith("left alone. Resume it when that process has stopped (its lease then runs out)")
+        assert told[0].endswith(f"left alone: process {proc.pid} on this computer is still running it. Finish the "
+                                "run on that process's screen, or stop that process (Ctrl-C) and resume")
         _, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err
         run, _ = load_run(store, run_id)

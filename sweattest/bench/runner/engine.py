@@ -15,6 +15,7 @@ from typing import Any
 
 from drivers.inducer_latch import FAULTY_ACTION
 from sweattest.bench.instruments.bench import Bench
+from sweattest.bench.runner.continuity import Continuity
 from sweattest.bench.runner.operator import Operator
 from sweattest.bench.runner.qc import ensure_qc
 from sweattest.bench.runner.reporting import Reporter
@@ -34,13 +35,16 @@ from sweattest.record.runs import commit_event
 
 #: How often a waiting timer reports its countdown, in procedure seconds.
 COUNTDOWN_STEP_S = 60.0
-#: Longest sleep between lease renewals while a timer runs, in seconds of wall time.
-RENEW_STEP_S = 1.0
+#: Longest sleep while a timer runs, in seconds of wall time: the lease is renewed and a station's stop seen
+#: between sleeps.
+RENEW_STEP_S = 0.25
 #: Attempts for a measurement that is safe to repeat (the sample is still there).
 MEASURE_ATTEMPTS = 2
+#: The code of a stimulation stopped because the station stopped (``Runner.stand_down``).
+STATION_STOPPED = "station_stopped"
 
 
-class Runner:
+class Runner(Continuity):
     def __init__(self, *, store, clock: Clock, bench: Bench, operator: Operator, run: RunState,
                  order: dict[str, Any], reporter: Reporter | None = None, t_offset: float = 0.0,
                  lease=None, seq: int = 0, qc_rules: WestgardRules | None = None):
@@ -63,6 +67,10 @@ class Runner:
         self.finished = False
         self._t0 = clock.monotonic() - t_offset  # procedure time continues across a restart
         self.stop_reason: str | None = None
+        #: why the station stops (``stand_down``): no new step starts, the run is left for the next start
+        self.standing_down: str | None = None
+        self._stop_recorded = False
+        self._skin_due: list[str] = []  # sites whose skin check a stop interrupted (``recover``)
         self._alarm_raised = False
         self._handlers: dict[type, Callable[[Any], None]] = {
             fx.CheckReadiness: self._check_readiness, fx.PreWeigh: self._pre_weigh,
@@ -110,23 +118,13 @@ class Runner:
         self.reporter.event(self.run, event)
         self.queue.extend(effects)
 
-    def recover(self) -> None:
-        """After a crash: every output off, and a site caught stimulating aborted with the reason, before
-        this returns; the rest of what ``procedure.recovery`` decides is queued for the run loop."""
-        from sweattest.core.procedure.recovery import recovery
-
-        self.bench.inducer.force_off()
-        for effect in recovery(self.run):
-            if isinstance(effect, fx.AbortInterrupted):
-                self._abort_interrupted(effect)
-            else:
-                self.queue.append(effect)
-
     # -- the loop -----------------------------------------------------------------------------------
     def run_until_results(self) -> RunState:
         """Carry out effects and fire timers until every site has a result or was aborted."""
         while not (self.results_ready or self.finished):
+            self._check_standing_down()
             self.lease.renew()
+            self._ask_skin_due()
             if self.queue:
                 effect = self.queue.popleft()
                 self._handlers[type(effect)](effect)
@@ -146,6 +144,7 @@ class Runner:
             report_at = self.elapsed() + min(COUNTDOWN_STEP_S, remaining)
             while (step := report_at - self.elapsed()) > 1e-9:
                 self.clock.sleep(min(renew_step, step))
+                self._check_standing_down()  # at most a second of wall time after the station is told to stop
                 self.lease.renew()
         self.reporter.countdown(site, 0.0, total)
         del self.timers[(site, name)]
@@ -196,6 +195,7 @@ class Runner:
     def _stimulate(self, e: fx.Stimulate) -> None:
         if self.run.site(e.site).state not in {"ready", "pre_weighed"}:
             return  # already started or aborted: a second request for the same site is void
+        self._check_standing_down()  # a stimulation never starts on a stopping station
         if self.stop_reason is not None:
             self.feed("abort", site=e.site, data={"reason": self.stop_reason, "code": "emergency_stop"})
             return
@@ -225,6 +225,9 @@ class Runner:
         def progress(t, sp, i, v, q):  # in the loop: memory only (the stop flag, the live display)
             if self.stop_reason is not None:
                 raise StimulationStopped(self.stop_reason)
+            if self.standing_down is not None:
+                raise StimulationStopped(f"{self.standing_down} during the stimulation; stimulation is never "
+                                         "resumed: prepare a fresh site to repeat", STATION_STOPPED)
             if taken_over:
                 raise StimulationStopped(taken_over[0])
             self.reporter.stimulation(e.site, t, sp, i, v, q, plan.duration_s)
@@ -232,6 +235,8 @@ class Runner:
         def countdown(remaining: float, total: float) -> None:  # a stand-alone inducer's time, in this thread
             if self.stop_reason is not None:
                 raise StimulationStopped(self.stop_reason)
+            if self.standing_down is not None:
+                raise StimulationStopped(self.standing_down, STATION_STOPPED)
             try:
                 self.lease.renew()
             except RunTakenOver as exc:
@@ -248,7 +253,7 @@ class Runner:
         except StimulationStopped as exc:  # a stand-alone device: the tech is told to stop it by hand
             self.feed("abort", site=e.site, data={
                 "reason": f"{exc}: stop the stand-alone inducer with its own button and remove the electrodes",
-                "code": "emergency_stop"})
+                "code": exc.code})
             return
         if outcome.completed:
             data = {"samples": outcome.samples} | _off_data(outcome) | _poll_data(outcome)

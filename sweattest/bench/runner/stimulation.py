@@ -95,8 +95,13 @@ class _NotSafeToStart(Exception):
 
 
 class StimulationStopped(Exception):
-    """Raised by the progress callback to stop the loop at once (emergency stop from the bench): the loop ends
-    with the output off and a fault ``emergency_stop`` carrying this message; the run goes on safely."""
+    """Raised by the progress callback to stop the loop at once (emergency stop from the bench, or the station
+    stopping): the loop ends with the output off and a fault ``code`` carrying this message; the run goes on
+    safely."""
+
+    def __init__(self, message: str, code: str = "emergency_stop"):
+        super().__init__(message)
+        self.code = code
 
 
 Progress = Callable[[float, float, float, float, float], None]  # t, setpoint, current, voltage, charge
@@ -159,7 +164,7 @@ def run_stimulation(inducer, channel: int, plan: StimulationPlan, clock: Clock, 
     except _NotSafeToStart as exc:
         fault = Fault("inducer_faulty", f"{exc} The output was never switched on.")
     except StimulationStopped as exc:
-        fault = Fault("emergency_stop", f"{exc}.")
+        fault = Fault(exc.code, f"{exc}.")
     except SettingNotTaken as exc:
         fault = Fault("inducer_error", f"the inducer did not carry out a setting ({exc}).")
     except DeviceError as exc:

@@ -15,9 +15,10 @@ ACTIVE_STATES = tuple(s for s in SITE_STATES if s not in FINAL_STATES)
 
 #: Events the core raises itself while handling another event (never accepted from outside).
 INTERNAL_EVENTS = frozenset({"judge_adequate", "judge_qns", "release_result"})
-#: Events that record what happened to the run without moving any site: its process stopped (``crash``, written
-#: when the stop is found) and the run was brought back (``resume``).
-RECORD_EVENTS = frozenset({"crash", "resume"})
+#: Events that record what happened to the run without moving any site: its station stopped cleanly and left it
+#: for its next start (``station_stop``), its process stopped (``crash``, written when the stop is found) and
+#: the run was brought back (``resume``).
+RECORD_EVENTS = frozenset({"station_stop", "crash", "resume"})
 
 
 @dataclass(frozen=True)

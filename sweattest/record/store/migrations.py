@@ -335,6 +335,11 @@ def _rest_of_record(conn: sa.Connection) -> None:
     chain_rest_of_record(conn)
 
 
+def _run_station(conn: sa.Connection) -> None:
+    """The bench station that performs each run (operational, like the lease): a station resumes its own."""
+    _add_column(conn, schema.runs.c.station)
+
+
 MIGRATIONS: list[Migration] = [
     (1, "runs, events and readings", _initial),
     (2, "users, e-signatures, result versions and the hash-chained audit trail", _users_signatures_audit),
@@ -362,6 +367,7 @@ MIGRATIONS: list[Migration] = [
     (25, "why the laboratory closed an LIS order (eligibility, QNS not repeated, cancelled)", _order_closed_by_lab),
     (26, "a cancelled accession may be ordered again (LIS order placer numbers no longer unique)",
      _reorder_cancelled),
+    (28, "the bench station performing each run: a station resumes its own runs", _run_station),
     (32, "the rest of the record under the chain: run states, users' access, worklist, order messages, outbox",
      _rest_of_record),
 ]

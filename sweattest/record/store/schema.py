@@ -39,6 +39,9 @@ runs = sa.Table(
     # the process performing the run (migration 6; sweattest/record/lease.py): host:pid:random, and until when
     sa.Column("lease_owner", sa.String(120), nullable=True),
     sa.Column("lease_until", UTCDateTime, nullable=True),
+    # the bench station performing the run (migration 28; sweattest/record/holder.py ``this_station``), set with
+    # the lease when a run is created or taken; operational: a station resumes its own runs at start-up
+    sa.Column("station", sa.String(120), nullable=True),
     # why the run was performed (migration 13): patient, simulated, training, proficiency (core/purpose.py);
     # chained with the run's content
     sa.Column("purpose", sa.String(12), nullable=False, server_default=sa.text("'patient'"), index=True),

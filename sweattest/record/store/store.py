@@ -132,7 +132,7 @@ class Store:
     # -- writes (each commits before returning) --------------------------------------------------------
     def create_run(self, run_id: str, *, accession: str, method: str, operator: str, patient_mrn: str,
                    created_at: datetime, order: dict[str, Any], protocol: Protocol,
-                   purpose: str = PATIENT, lease: tuple[str, datetime] | None = None,
+                   purpose: str = PATIENT, lease: tuple[str, datetime] | None = None, station: str | None = None,
                    within: Callable[[sa.Connection], None] | None = None) -> None:
         """A new run with its method snapshot: ``protocol``'s text and hash are stored with it (the audit
         entry records the hash), and the run is replayed against them from then on. ``lease``: (owner, until):
@@ -151,7 +151,7 @@ class Store:
                 month=f"{created_at.astimezone(UTC):%Y-%m}", age_group=age_group(order, created_at),
                 patient_dob=patient_dob(order),
                 protocol_text=protocol.text, protocol_sha256=protocol.sha256, lease_owner=owner, lease_until=until,
-                purpose=purpose))
+                purpose=purpose, station=station))
             append_audit(conn, run_id=run_id, who=operator, what="create_run", at=created_at,
                          new={"accession": accession, "method": method, "operator": operator,
                               "patient_mrn": patient_mrn, "protocol_sha256": protocol.sha256,
@@ -197,15 +197,19 @@ class Store:
 
     # -- leases (sweattest/record/lease.py): one conditional UPDATE each, so of two processes one wins --
     def take_lease(self, run_id: str, owner: str, until: datetime, now: datetime, *,
-                   renewing: bool = False) -> bool:
+                   renewing: bool = False, replacing: str | None = None, station: str | None = None) -> bool:
         """Lease the run to ``owner`` until ``until`` if nobody holds it, its lease expired by ``now``, or
-        ``owner`` holds it already; ``renewing``: only in that last case. True if ``owner`` holds it now."""
+        ``owner`` holds it already; ``renewing``: only in that last case; ``replacing``: also if that holder
+        (found gone) still holds it; ``station``: the station performing it from now on. True if ``owner``
+        holds it now."""
         runs = schema.runs
         mine = runs.c.lease_owner == owner
-        free = sa.or_(mine, runs.c.lease_owner.is_(None), runs.c.lease_until <= now)
+        free = sa.or_(mine, runs.c.lease_owner.is_(None), runs.c.lease_until <= now,
+                      *([runs.c.lease_owner == replacing] if replacing is not None else []))
         with self._begin() as conn:
+            values = {"lease_owner": owner, "lease_until": until} | ({"station": station} if station else {})
             result = conn.execute(runs.update().where(runs.c.run_id == run_id, mine if renewing else free)
-                                  .values(lease_owner=owner, lease_until=until))
+                                  .values(**values))
         return result.rowcount == 1
 
     def release_lease(self, run_id: str, owner: str) -> None:

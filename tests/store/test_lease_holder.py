@@ -1,0 +1,96 @@
+"""A lease whose holder is a process of this computer that no longer runs is taken over at once; a live holder
+keeps the run, and the message says who holds it and until when (sweattest/record/holder.py).
+
+Holders are real: this test process, a child process ended and reaped, and names as another computer or an
+earlier boot of this one would have written them.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import timedelta
+
+import pytest
+
+from sweattest.core.errors import RunLeased
+from sweattest.core.protocol import load_protocol
+from sweattest.record import holder
+from sweattest.record.lease import Lease, process_owner
+from tests.store import backends
+from tests.store.backends import START
+
+store_url, clock, store = backends.store_url, backends.clock, backends.store  # both backends
+
+ORDER = {"accession": "ST-1", "method": "macroduct", "sites": ["left_forearm"], "operator": "tech1",
+         "patient": {"mrn": "MRN1", "dob": "2020-01-01", "family": "Doe", "given": "J", "sex": "F"}}
+HOST = holder.this_host()
+
+
+def _ended_process_owner() -> str:
+    """The holder name a child process gave itself; the child has ended and was reaped."""
+    code = "from sweattest.record.lease import process_owner; print(process_owner())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return out.stdout.strip()
+
+
+def _create(store, clock, owner: str) -> None:
+    store.create_run("R1", accession="ST-1", method="macroduct", operator="tech1", patient_mrn="MRN1",
+                     created_at=clock.utcnow(), order=ORDER, protocol=load_protocol("macroduct"),
+                     lease=(owner, clock.utcnow() + timedelta(seconds=15)))
+
+
+def test_a_holder_name_tells_the_computer_its_boot_and_the_process_start():
+    name = process_owner()
+    parsed = holder.parse(name)
+    assert (parsed.host, parsed.pid) == (HOST, os.getpid())
+    if holder.boot_id() is not None:  # Linux: the boot id and the process's start time are kept
+        assert parsed.boot == holder.boot_id() and parsed.start is not None
+    assert len(name) <= 120 and not holder.is_gone(name)
+
+
+def test_a_run_whose_process_on_this_computer_has_ended_is_taken_over_at_once(store, clock):
+    gone = _ended_process_owner()
+    _create(store, clock, gone)
+    lease = Lease(store, "R1", owner=f"{HOST}:1:new", ttl_s=15).acquire()  # 15 s before the lease runs out
+    assert store.get_run("R1")["lease_owner"] == f"{HOST}:1:new"
+    assert lease.found == f"taken over from {holder.parse(gone).name}"
+
+
+def test_a_run_whose_process_on_this_computer_still_runs_is_left_alone_and_the_message_says_so(store, clock):
+    _create(store, clock, process_owner())
+    with pytest.raises(RunLeased) as refused:
+        Lease(store, "R1", owner=f"{HOST}:1:new", ttl_s=15).acquire()
+    assert str(refused.value) == (
+        f"run R1 is being performed by {HOST}:{os.getpid()} (lease until 09:00:15 UTC); left alone: process "
+        f"{os.getpid()} on this computer is still running it. Finish the run on that process's screen, or stop "
+        "that process (Ctrl-C) and resume")
+    assert store.get_run("R1")["lease_owner"] == process_owner()
+
+
+def test_a_run_held_by_another_computer_waits_for_its_lease_and_the_message_says_until_when(store, clock):
+    other = "bench-b:202:bbbb2222:0123456789ab.777"
+    _create(store, clock, other)
+    clock.advance(14.9)
+    with pytest.raises(RunLeased) as refused:
+        Lease(store, "R1", owner=f"{HOST}:1:new", ttl_s=15).acquire()
+    assert str(refused.value) == (
+        "run R1 is being performed by bench-b:202 (lease until 09:00:15 UTC); left alone: another computer "
+        "(bench-b) holds it. If that station has stopped, resume the run after 09:00:15 UTC, when its lease "
+        "runs out")
+    clock.advance(0.1)
+    assert Lease(store, "R1", owner=f"{HOST}:1:new", ttl_s=15).acquire().found == "ran out"
+    assert store.get_run("R1")["lease_until"] == START + timedelta(seconds=30)
+
+
+@pytest.mark.skipif(holder.boot_id() is None, reason="the system tells no boot id")
+def test_a_process_id_used_again_after_a_reboot_or_by_another_process_is_not_the_holder():
+    me = holder.parse(process_owner())
+    earlier_boot = f"{HOST}:{os.getpid()}:aaaa1111:{'f' * 12}.{me.start}"
+    assert holder.is_gone(earlier_boot)  # this very process id, but the computer has booted since
+    parent = os.getppid()  # alive; it started at another time than the one named
+    assert holder.is_gone(f"{HOST}:{parent}:aaaa1111:{me.boot}.1")
+    assert not holder.is_gone(holder.own_name(parent, "aaaa1111"))
+    assert not holder.is_gone(f"{HOST}:{parent}:aaaa1111")  # an older holder name: alive is alive
+    assert not holder.is_gone(f"other-{HOST}:999999:aaaa1111")  # another computer: not seen from here
