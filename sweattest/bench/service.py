@@ -77,7 +77,7 @@ class ActiveRun:
             try:
                 warning = self.bench.shutdown()
                 if warning:
-                    self.runner.reporter.alarm(None, warning)
+                    self.runner.end_warning(warning)
             finally:
                 self.runner.lease.release()
 
@@ -128,8 +128,7 @@ class RunService:
             return simulated_bench(clock, protocol, scenario, sites)
         if not self.config.instruments:
             raise ValidationError(f"{self.config.source}: no instruments are configured for this station; add "
-                                  "[[instruments]] tables to the lab configuration (docs/config.md), or use "
-                                  "the simulated instruments (--simulate)")
+                                  "[[instruments]] tables to the lab configuration (docs/config.md)")
         return Bench.open(self.config.instruments, clock, gravimetric=protocol.gravimetric,
                           second_person=self.config.second_entry_by_second_person,
                           status_of=partial(instrument_status, self.store))
@@ -139,13 +138,15 @@ class RunService:
               operator_for: OperatorFactory | None = None, reporter: Reporter | None = None,
               run_id: str | None = None, extra: dict[str, Any] | None = None,
               require_simulators: bool = False, purpose: str | None = None, repeat: RepeatOf | None = None,
-              ask_repeat: bool = True) -> ActiveRun:
+              ask_repeat: bool = True, created: Callable[[str], None] | None = None) -> ActiveRun:
         """Create the run (written ahead) on an open bench and verify the patient. ``require_simulators``:
         refuse unless every instrument identifies itself as a sweattest simulator (accelerated time).
         ``purpose`` (``sweattest.core.purpose``): default simulated on simulated instruments, else patient.
         ``repeat``: the run this one repeats, and why; required when the accession has a run already
         (``sweattest.record.repeats``), recorded with the run's creation. ``ask_repeat=False``: a demonstration
-        run, never a repeat (the demo runs its one order again and again)."""
+        run, never a repeat (the demo runs its one order again and again). A bench with a simulator on it never
+        performs a patient run: its run is stored as simulated. ``created(run_id)``: called once the run exists
+        (a refused start creates none)."""
         proficiency = proficiency_of(self.store, order, purpose)
         purpose = check_purpose(PROFICIENCY if proficiency else purpose or (SIMULATED if scenario is not None
                                                                             else PATIENT))
@@ -160,6 +161,8 @@ class RunService:
                 real = [r for r, i in bench.identities.items() if not i.simulator]
                 raise ValidationError(f"--speed: the {', '.join(real)} on this bench did not identify itself as a "
                                       "sweattest simulator; real instruments run on the real clock (omit --speed)")
+            if purpose == PATIENT and any(i.simulator for i in bench.identities.values()):
+                purpose = SIMULATED  # a simulator's readings are never a patient's result
             run_id = run_id or new_run_id(clock)
             doc = order.as_dict() | (extra or {})
             # kept with the run: what eligibility found, each override's reason, the limits then in force
@@ -182,6 +185,8 @@ class RunService:
                                   patient_mrn=order.patient.mrn, created_at=created_at, order=doc,
                                   protocol=order.protocol, purpose=purpose, lease=lease.for_new_run(),
                                   within=(lambda conn: [write(conn) for write in writes]) if writes else None)
+            if created is not None:
+                created(run_id)
             simulated = (SimulatedOperator(order.operator, clock, bench, order.protocol, scenario)
                          if scenario is not None else None)
             operator = _operator(operator_for, simulated, lease)

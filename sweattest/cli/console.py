@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
+from drivers.inducer_latch import FAULTY_ACTION
+from drivers.inducer_off import DESCRIPTION as OFF_CHECK
 from sweattest.bench.runner.reporting import Reporter
 from sweattest.core.procedure.events import Event
 from sweattest.core.procedure.model import RunState
@@ -34,8 +36,27 @@ class ConsoleReporter(Reporter):
         self._last_state = None
         #: the inducer alarms raised during the run, in order (the command's exit status depends on them)
         self.alarms: list[str] = []
+        self._shown: set[str] = set()
+
+    def once(self, text: str) -> str:
+        """``text`` with each off check (and the faulty inducer's action) that this screen has shown already
+        replaced by a pointer to it: an unplugged inducer says what was confirmed once, not on every line."""
+        def seen(match) -> str:
+            found = match.group(0)
+            if found in self._shown:
+                return "as shown above"
+            self._shown.add(found)
+            return found
+
+        text = OFF_CHECK.sub(seen, text)
+        if FAULTY_ACTION in text:
+            if FAULTY_ACTION in self._shown:
+                text = text.replace(" " + FAULTY_ACTION, "").replace(FAULTY_ACTION, "")
+            self._shown.add(FAULTY_ACTION)
+        return text
 
     def _print(self, text: str) -> None:
+        text = self.once(text)
         if self.tty:
             self.out.write("\r\033[K")
         self.out.write(text + "\n")

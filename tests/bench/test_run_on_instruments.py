@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from sweattest.bench.service import RunService
 from sweattest.bench.simulation.world import NOMINAL_CONTROL
 from sweattest.cli.main import main
 from sweattest.core.clock import VirtualClock
@@ -195,8 +196,46 @@ def test_standard_input_ending_stops_the_run_safely_and_keeps_what_was_recorded(
         [row] = store.list_runs()
         assert [e.kind for e in store.events(row["run_id"])][:3] == ["verify_patient", "check_ready",
                                                                      "start_stimulation"]
+        assert row["run_id"] in [r["run_id"] for r in RunService(store).unfinished()]  # `sweattest resume` finds it
     finally:
         store.close()
+    run_id = row["run_id"]
+    assert (f"Every output is off. Run {run_id} is left unfinished (left forearm stimulating, "
+            f"right forearm ready); recorded readings and "
+            f"collection start times are kept. Continue it with `sweattest resume {run_id} --config {config} "
+            f"--db {tmp_path / 'runs.db'}` at this station") in done.stderr
+    assert done.stdout.count(run_id) == 1  # said once, when the run was created
+
+    # resumed where no instruments are configured: the message names what `resume` has, never --simulate
+    resumed = sweattest("resume", run_id, "--db", str(tmp_path / "runs.db"))
+    assert resumed.returncode == 2
+    assert "no instruments are configured for this station; add [[instruments]] tables" in resumed.stderr
+    assert "--simulate" not in resumed.stderr
+
+
+def test_a_run_refused_before_it_is_created_prints_no_run_id(tmp_path):
+    """A missing port, an overdue calibration: refused before anything is written, and no run id is printed for
+    a run that does not exist."""
+    from sweattest.bench.demo import DEMO_ORDER
+
+    (tmp_path / "order.json").write_text(json.dumps(DEMO_ORDER), encoding="utf-8")
+    add_performer(tmp_path / "runs.db")
+    configs = {"port": write_config(tmp_path, instrument_table("inducer", "scpi", "/dev/ttyUSB-not-there"),
+                                    instrument_table("analyzer", "manual")),
+               "calibration": write_config(tmp_path, instrument_table("inducer", "standalone",
+                                                                      calibration_due="2020-01-31"),
+                                           instrument_table("analyzer", "manual"))}
+    for why, config in configs.items():
+        done = sweattest("run", "--order", str(tmp_path / "order.json"), "--config", str(config), "--db",
+                         str(tmp_path / "runs.db"), "--password-stdin", input=PERFORMER_PASSWORD + "\n")
+        assert done.returncode == 1, why
+        assert "does not exist" in done.stderr or "calibration was due on 2020-01-31" in done.stderr, why
+        assert "sweattest: run R" not in done.stdout and not re.search(r"R\d{8}-[0-9A-F]{8}", done.stdout), why
+        store = open_store(str(tmp_path / "runs.db"))
+        try:
+            assert store.list_runs() == [], why
+        finally:
+            store.close()
 
 
 @pytest.mark.parametrize("entry, message", [("35,5 uL", "use a decimal point"), ("35.5 mmol/L", "volume")])

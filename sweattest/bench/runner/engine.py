@@ -269,6 +269,15 @@ class Runner:
             data["charge"] = outcome.charge
         self.feed("abort", site=site, data=data | _off_data(outcome))
 
+    def end_warning(self, text: str) -> None:
+        """The inducer did not confirm its outputs off when the bench closed: the alarm, or, when it was raised
+        during the run, a line that says it still holds."""
+        if self._alarm_raised:
+            self.reporter.message("At the end of the run the inducer still did not confirm that its outputs are off "
+                                  "(the alarm above holds).")
+        else:
+            self._inducer_alarm(None, text)
+
     def _inducer_alarm(self, site: str | None, text: str) -> None:
         """The red alarm: the inducer is not confirmed safe. Raised once per run; stored events keep it."""
         if not self._alarm_raised:
@@ -294,7 +303,7 @@ class Runner:
 
     def _output_off(self, e: fx.OutputOff) -> None:
         off = self.bench.inducer.safe_off(e.channel)
-        if not off.confirmed:
+        if not off.confirmed and not self._alarm_raised:  # else the alarm on screen says it already
             self.reporter.message(f"{e.site}: WARNING output off not confirmed: {off.describe()}")
             self._inducer_alarm(e.site, f"{e.site}: {off_words(off)}")
 
