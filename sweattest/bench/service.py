@@ -138,7 +138,8 @@ class RunService:
               operator_for: OperatorFactory | None = None, reporter: Reporter | None = None,
               run_id: str | None = None, extra: dict[str, Any] | None = None,
               require_simulators: bool = False, purpose: str | None = None, repeat: RepeatOf | None = None,
-              ask_repeat: bool = True, created: Callable[[str], None] | None = None) -> ActiveRun:
+              ask_repeat: bool = True, created: Callable[[str], None] | None = None,
+              unverified_reason: str | None = None) -> ActiveRun:
         """Create the run (written ahead) on an open bench and verify the patient. ``require_simulators``:
         refuse unless every instrument identifies itself as a sweattest simulator (accelerated time).
         ``purpose`` (``sweattest.core.purpose``): default simulated on simulated instruments, else patient.
@@ -146,7 +147,8 @@ class RunService:
         (``sweattest.record.repeats``), recorded with the run's creation. ``ask_repeat=False``: a demonstration
         run, never a repeat (the demo runs its one order again and again). A bench with a simulator on it never
         performs a patient run: its run is stored as simulated. ``created(run_id)``: called once the run exists
-        (a refused start creates none)."""
+        (a refused start creates none). ``unverified_reason``: why a patient run goes ahead on an instrument with
+        no calibration on record (needed then, unless the lab refuses such runs: ``[calibration] unrecorded``)."""
         proficiency = proficiency_of(self.store, order, purpose)
         purpose = check_purpose(PROFICIENCY if proficiency else purpose or (SIMULATED if scenario is not None
                                                                             else PATIENT))
@@ -163,6 +165,7 @@ class RunService:
                                       "sweattest simulator; real instruments run on the real clock (omit --speed)")
             if purpose == PATIENT and any(i.simulator for i in bench.identities.values()):
                 purpose = SIMULATED  # a simulator's readings are never a patient's result
+            verification = self._unverified(bench, purpose, unverified_reason, order.operator)
             run_id = run_id or new_run_id(clock)
             doc = order.as_dict() | (extra or {})
             # kept with the run: what eligibility found, each override's reason, the limits then in force
@@ -170,6 +173,8 @@ class RunService:
             doc["analysis"] = self.config.analysis_delay.as_dict()
             if scenario is not None:
                 doc["simulation"] = scenario.as_dict()
+            if verification:
+                doc["unverified_instruments"] = verification  # what was not verified, and why the run went ahead
             if proficiency:
                 doc["proficiency"] = proficiency  # provider, scheme, event, sample: the report says PROFICIENCY TEST
             listed = listed_order(self.store, order)
@@ -202,6 +207,23 @@ class RunService:
                 lease.release()
             raise
         return ActiveRun(run_id, runner, bench, doc, clock)
+
+    def _unverified(self, bench: Bench, purpose: str, reason: str | None, who: str) -> dict[str, Any] | None:
+        """A patient run on an instrument with no calibration on record: refused, or allowed with the reason it
+        goes ahead (kept with the run)."""
+        labels = bench.unverified_labels()
+        if not labels or purpose != PATIENT:
+            return None
+        what = (f"{', '.join(labels)}: not verified (no calibration on record; a due date in the configuration "
+                "verifies nothing)")
+        if self.config.unrecorded_calibration == "refuse":
+            raise UnverifiedInstrument(f"{what}. This lab refuses patient runs on an instrument not verified: record "
+                                       "its calibration (sweattest calibration add) first; nothing was run")
+        if not (reason or "").strip():
+            raise UnverifiedInstrument(f"{what}. A patient run on it needs the reason it goes ahead, recorded with "
+                                       "the run; or record its calibration (sweattest calibration add) first; nothing "
+                                       "was run", needs_reason=True)
+        return {"instruments": labels, "reason": reason.strip(), "by": who}
 
     # -- resume ----------------------------------------------------------------------------------------
     def unfinished(self) -> list[dict]:
@@ -278,6 +300,15 @@ class RunService:
                          files=write_outputs(record, out_dir, self.config))
 
 
+class UnverifiedInstrument(ValidationError):
+    """A patient run on an instrument with no calibration on record, without a reason or where the lab refuses
+    it; nothing was run. ``needs_reason``: a reason would let it go ahead."""
+
+    def __init__(self, message: str, needs_reason: bool = False):
+        super().__init__(message)
+        self.needs_reason = needs_reason
+
+
 def _operator(operator_for: OperatorFactory | None, simulated: SimulatedOperator | None, lease: Lease) -> Operator:
     if operator_for is not None:
         operator = operator_for(simulated)
@@ -299,5 +330,5 @@ def perform_simulated_run(order: Order, scenario: Scenario, *, store, clock: Clo
     return service.finish(active, active.perform(), out_dir)
 
 
-__all__ = ["ActiveRun", "RunResult", "RunService", "check_order_now", "eligibility_of", "new_run_id",
+__all__ = ["ActiveRun", "RunResult", "RunService", "UnverifiedInstrument", "check_order_now", "eligibility_of", "new_run_id",
            "perform_simulated_run"]

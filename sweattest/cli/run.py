@@ -11,7 +11,7 @@ from typing import Any
 
 from sweattest.bench.order import parse_order
 from sweattest.bench.proficiency import proficiency_of
-from sweattest.bench.service import RunService, check_order_now, new_run_id
+from sweattest.bench.service import RunService, UnverifiedInstrument, check_order_now, new_run_id
 from sweattest.bench.simulation.scenario import parse_scenario
 from sweattest.cli.console import ConsoleReporter
 from sweattest.cli.operator import ConsoleOperator, InputEnded
@@ -55,6 +55,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="this test repeats run RUN_ID of the same patient (required when the accession has a run)")
     p.add_argument("--reason", help=f"with --repeat-of: why the test is repeated ({', '.join(REASONS)})")
     p.add_argument("--repeat-note", default="", metavar="TEXT", help="with --repeat-of: a note (required for other)")
+    p.add_argument("--unverified-reason", metavar="TEXT",
+                   help="why a patient run goes ahead on an instrument with no calibration on record (kept with the "
+                        "run; refused instead where the lab configures [calibration] unrecorded = \"refuse\")")
     add_run_options(p)
     add_actor_options(p, "performs the run", required=False)
     p.set_defaults(func=_run)
@@ -173,11 +176,10 @@ def execute(order_doc: Any, scenario_doc: Any | None, args: argparse.Namespace, 
 
     service = RunService(store, config)
     try:
-        active = service.start(order, clock=clock, scenario=scenario, reporter=reporter, run_id=run_id,
-                               operator_for=None if scenario is not None else
-                               (lambda _: ConsoleOperator(order.operator)),
-                               require_simulators=scenario is None and args.speed is not None,
-                               repeat=repeat, ask_repeat=simulated_actor is None, created=created)
+        active = _start(service, order, args, clock=clock, scenario=scenario, reporter=reporter, run_id=run_id,
+                        operator_for=None if scenario is not None else (lambda _: ConsoleOperator(order.operator)),
+                        require_simulators=scenario is None and args.speed is not None,
+                        repeat=repeat, ask_repeat=simulated_actor is None, created=created)
         try:
             state = active.perform()
         except InputEnded as exc:
@@ -191,6 +193,17 @@ def execute(order_doc: Any, scenario_doc: Any | None, args: argparse.Namespace, 
     for kind, path in result.files.items():
         print(f"  {kind:<5} {path.name}")
     return _final_line(result.run, [reporter.once(a.reason) for a in alarms] + reporter.alarms)
+
+
+def _start(service: RunService, order, args: argparse.Namespace, **kw):
+    """The run service's start; where a reason would let a patient run on an instrument not verified go ahead,
+    the message says how to give it."""
+    try:
+        return service.start(order, unverified_reason=getattr(args, "unverified_reason", None), **kw)
+    except UnverifiedInstrument as exc:
+        if exc.needs_reason:
+            raise UnverifiedInstrument(f"{exc}. Give the reason with --unverified-reason TEXT") from None
+        raise
 
 
 def left_unfinished(run, args: argparse.Namespace) -> str:

@@ -24,6 +24,8 @@ from tests.bench.conftest import ROOT, instrument_table, sweattest, write_config
 from tests.conftest import PERFORMER_PASSWORD, add_performer
 
 CHLORIDE = {"1": "45 mmol/L", "2": "48 mmol/L"}  # by channel: left forearm, right forearm
+#: The instruments of these tests have no calibration on record: a patient run on them says why it goes ahead.
+UNVERIFIED_REASON = "first day on these instruments; calibration booked for tomorrow"
 
 
 def short_method(tmp_path: Path) -> Path:
@@ -87,7 +89,8 @@ def run_cli(monkeypatch, tmp_path, config: Path, tech_for, *extra: str) -> tuple
     monkeypatch.setattr("sweattest.cli.storeopts.getpass.getpass", lambda prompt: PERFORMER_PASSWORD)
     monkeypatch.setattr("sweattest.cli.options.RealClock", lambda: VirtualClock(speed=None))
     status = main(["run", "--order", str(tmp_path / "order.json"), "--config", str(config),
-                   "--db", str(tmp_path / "runs.db"), "--out", str(tmp_path / "out"), *extra])
+                   "--db", str(tmp_path / "runs.db"), "--out", str(tmp_path / "out"),
+                   "--unverified-reason", UNVERIFIED_REASON, *extra])
     monkeypatch.undo()
     return status, out.getvalue(), tech
 
@@ -188,7 +191,8 @@ def test_standard_input_ending_stops_the_run_safely_and_keeps_what_was_recorded(
     (tmp_path / "order.json").write_text(json.dumps(DEMO_ORDER), encoding="utf-8")
     add_performer(tmp_path / "runs.db")
     done = sweattest("run", "--order", str(tmp_path / "order.json"), "--config", str(config), "--db",
-                     str(tmp_path / "runs.db"), "--password-stdin", input=PERFORMER_PASSWORD + "\n")
+                     str(tmp_path / "runs.db"), "--password-stdin", "--unverified-reason", UNVERIFIED_REASON,
+                     input=PERFORMER_PASSWORD + "\n")
     assert done.returncode == 1
     assert "standard input ended while waiting for: Press START on the inducer for left forearm" in done.stderr
     store = open_store(str(tmp_path / "runs.db"))
@@ -282,3 +286,50 @@ def test_a_volume_the_coil_cannot_hold_is_refused_naming_the_limit(monkeypatch, 
     assert len(left_readings) == 2, source
     assert not left_readings[0].accepted and "85 µL maximum" in left_readings[0].data["refused"]
     assert "5000" in json.dumps(left_readings[0].data["volume"])
+
+
+def test_a_patient_run_on_instruments_not_verified_needs_a_reason_or_is_refused_as_the_lab_configures(tmp_path):
+    from sweattest.bench.demo import DEMO_ORDER
+
+    (tmp_path / "order.json").write_text(json.dumps(DEMO_ORDER), encoding="utf-8")
+    add_performer(tmp_path / "runs.db")
+    tables = (instrument_table("inducer", "standalone", serial_number="WS-3700-17"),
+              instrument_table("analyzer", "manual", serial_number="CC3400-5"))
+
+    def run(config, *extra):
+        return sweattest("run", "--order", str(tmp_path / "order.json"), "--config", str(config), "--db",
+                         str(tmp_path / "runs.db"), "--password-stdin", *extra, input=PERFORMER_PASSWORD + "\n")
+
+    done = run(write_config(tmp_path, *tables))
+    assert done.returncode == 2
+    assert ("inducer standalone WS-3700-17, analyzer manual CC3400-5: not verified (no calibration on record; a due "
+            "date in the configuration verifies nothing). A patient run on it needs the reason it goes ahead") in done.stderr
+    assert "Give the reason with --unverified-reason TEXT" in done.stderr
+    assert "sweattest: run R" not in done.stdout
+
+    refusing = write_config(tmp_path, *tables, extra='[calibration]\nunrecorded = "refuse"\n')
+    done = run(refusing, "--unverified-reason", UNVERIFIED_REASON)
+    assert done.returncode == 2
+    assert "This lab refuses patient runs on an instrument not verified: record its calibration" in done.stderr
+    assert "--unverified-reason" not in done.stderr
+    store = open_store(str(tmp_path / "runs.db"))
+    try:
+        assert store.list_runs() == []  # nothing was run
+    finally:
+        store.close()
+
+    done = run(write_config(tmp_path, *tables), "--unverified-reason", UNVERIFIED_REASON)  # stdin ends at START
+    assert "standard input ended" in done.stderr
+    store = open_store(str(tmp_path / "runs.db"))
+    try:
+        [row] = store.list_runs()
+        _, order = load_run(store, row["run_id"])
+        events = store.events(row["run_id"])
+    finally:
+        store.close()
+    assert row["purpose"] == "patient"
+    assert order["unverified_instruments"] == {
+        "instruments": ["inducer standalone WS-3700-17", "analyzer manual CC3400-5"], "reason": UNVERIFIED_REASON,
+        "by": "tech1"}
+    ready = next(e for e in events if e.kind == "check_ready")
+    assert ready.data["instruments"]["analyzer"]["calibration"] == "not verified (no calibration on record)"

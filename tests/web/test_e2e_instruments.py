@@ -15,6 +15,7 @@ from sweattest.core.access import AccessPolicy
 from sweattest.core.clock import VirtualClock
 from sweattest.core.config import LabConfig
 from sweattest.core.instruments import InstrumentConfig
+from sweattest.record.calibrations import add_calibration
 from sweattest.record.runs import load_run
 from sweattest.record.store import open_store
 from sweattest.web.app import create_app
@@ -31,6 +32,10 @@ def serve(folder, config: LabConfig, order: dict):
     """The bench app on 127.0.0.1 for ``config``'s instruments, on a clock paced 600 times real time."""
     clock = VirtualClock(speed=600.0)
     store = open_store(str(folder / "runs.db"), clock)
+    for instrument in config.instruments:  # verified: a patient run needs a calibration on record
+        if instrument.serial_number:
+            add_calibration(store, instrument=instrument.serial_number, role=instrument.role, kind="verification",
+                            outcome="pass", performed_on=clock.utcnow().date(), interval_days=365, who="qa1")
     # the run's waits move this clock 600 times faster than the tech's hands: no idle lock in between
     config = replace(config, access=AccessPolicy(idle_lock=timedelta(days=365)))
     app = create_app(store, clock, accounts_for_tests(store), simulate=False, config=config,
