@@ -330,5 +330,5 @@ def perform_simulated_run(order: Order, scenario: Scenario, *, store, clock: Clo
     return service.finish(active, active.perform(), out_dir)
 
 
-__all__ = ["ActiveRun", "RunResult", "RunService", "UnverifiedInstrument", "check_order_now", "eligibility_of", "new_run_id",
-           "perform_simulated_run"]
+__all__ = ["ActiveRun", "RunResult", "RunService", "UnverifiedInstrument", "check_order_now", "eligibility_of",
+           "new_run_id", "perform_simulated_run"]

@@ -11,7 +11,8 @@ from tests.bench.conftest import instrument_table, sweattest, write_config
 LATER = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=90)).isoformat()
 
 
-def test_every_instrument_present_and_right_answers_but_without_a_recorded_calibration_is_not_verified(tmp_path, simulators):
+def test_every_instrument_present_and_right_answers_but_none_without_a_recorded_calibration_is_ready(
+        tmp_path, simulators):
     inducer = simulators.start("inducer", "--seed", "3")
     balance = simulators.start("balance", "--seed", "5")
     analyzer = simulators.start("chloridometer")
@@ -96,7 +97,8 @@ def test_a_sartorius_balance_is_opened_and_identified_through_the_registry(tmp_p
     config = write_config(tmp_path, instrument_table("balance", "sartorius-sbi", balance))
     done = sweattest("instruments", "check", "--config", str(config))
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.startswith("balance sartorius-sbi on /dev/") and "(no calibration on record): SWEATTEST SIM serial" in done.stdout
+    assert done.stdout.startswith("balance sartorius-sbi on /dev/")
+    assert "(no calibration on record): SWEATTEST SIM serial" in done.stdout
 
 
 def test_an_instrument_out_of_service_or_with_a_failed_calibration_on_record_is_not_ready(tmp_path, simulators):

@@ -303,7 +303,8 @@ def test_a_patient_run_on_instruments_not_verified_needs_a_reason_or_is_refused_
     done = run(write_config(tmp_path, *tables))
     assert done.returncode == 2
     assert ("inducer standalone WS-3700-17, analyzer manual CC3400-5: not verified (no calibration on record; a due "
-            "date in the configuration verifies nothing). A patient run on it needs the reason it goes ahead") in done.stderr
+            "date in the configuration verifies nothing). A patient run on it needs the reason it goes "
+            "ahead") in done.stderr
     assert "Give the reason with --unverified-reason TEXT" in done.stderr
     assert "sweattest: run R" not in done.stdout
 
