@@ -15,6 +15,7 @@ from typing import TextIO
 import pint
 
 from sweattest.core.errors import SweatTestError, ValidationError
+from sweattest.core.rules.checklist import CHECKLIST, check_confirmed
 from sweattest.core.rules.skin import ADVERSE, GRADES, SkinCheck, skin_check
 from sweattest.core.units import parse_quantity
 
@@ -81,6 +82,19 @@ class ConsoleOperator:
     def apply_collector(self, site: str) -> None:
         self._confirm(f"{_label(site)}: remove the electrodes, clean and dry the skin, apply the collector.",
                       "collector applied, start the timer")
+
+    def confirm_checklist(self) -> dict:
+        """The pre-stimulation checklist (the bench screens' items), each confirmed with Enter before any current;
+        anything typed instead stops here: ValidationError, nothing is run."""
+        confirmed: list[str] = []
+        for number, (key, text) in enumerate(CHECKLIST, 1):
+            answer = self._line(f"Before any current ({number} of {len(CHECKLIST)}): {text}. [Enter: confirmed; or "
+                                "type what is not right]")
+            if answer:
+                raise ValidationError(f"not confirmed before stimulation: {text} ({answer}); put it right, then start "
+                                      "the run again; nothing was run")
+            confirmed.append(key)
+        return {"items": list(check_confirmed(confirmed)), "by": self.name}
 
     def check_skin(self, site: str) -> SkinCheck:
         """One line: Enter for no reaction, else the grade and, after a colon, the note (asked again for a

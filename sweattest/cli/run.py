@@ -166,6 +166,13 @@ def execute(order_doc: Any, scenario_doc: Any | None, args: argparse.Namespace, 
             order = replace(order, operator=user.username)
         for warning in login_warnings(store, user.username, user.role, config.competency, store.clock.utcnow().date()):
             print(f"sweattest: warning: {warning}")
+    extra = {}
+    if scenario is None:  # a person at the bench: the same checklist as the bench screens, before any current
+        try:
+            extra["checklist"] = ConsoleOperator(order.operator).confirm_checklist()
+        except BaseException:
+            store.close()
+            raise
     terminate_as_interrupt()
     reporter = ConsoleReporter()
     where = "simulated instruments" if scenario is not None else f"the instruments of {config.source}"
@@ -179,7 +186,7 @@ def execute(order_doc: Any, scenario_doc: Any | None, args: argparse.Namespace, 
         active = _start(service, order, args, clock=clock, scenario=scenario, reporter=reporter, run_id=run_id,
                         operator_for=None if scenario is not None else (lambda _: ConsoleOperator(order.operator)),
                         require_simulators=scenario is None and args.speed is not None,
-                        repeat=repeat, ask_repeat=simulated_actor is None, created=created)
+                        repeat=repeat, ask_repeat=simulated_actor is None, created=created, extra=extra)
         try:
             state = active.perform()
         except InputEnded as exc:

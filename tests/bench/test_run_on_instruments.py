@@ -18,12 +18,17 @@ from sweattest.bench.service import RunService
 from sweattest.bench.simulation.world import NOMINAL_CONTROL
 from sweattest.cli.main import main
 from sweattest.core.clock import VirtualClock
+from sweattest.core.rules.checklist import CHECKLIST
 from sweattest.record.runs import load_run
 from sweattest.record.store import open_store
 from tests.bench.conftest import ROOT, instrument_table, sweattest, write_config
 from tests.conftest import PERFORMER_PASSWORD, add_performer
 
 CHLORIDE = {"1": "45 mmol/L", "2": "48 mmol/L"}  # by channel: left forearm, right forearm
+#: The pre-stimulation checklist confirmed at the terminal, item by item (Enter on each)
+CHECKLIST_CONFIRMED = "\n" * len(CHECKLIST)
+#: Standard input of a run started as a process: the password, then the checklist confirmed
+AT_THE_TERMINAL = PERFORMER_PASSWORD + "\n" + CHECKLIST_CONFIRMED
 #: The instruments of these tests have no calibration on record: a patient run on them says why it goes ahead.
 UNVERIFIED_REASON = "first day on these instruments; calibration booked for tomorrow"
 
@@ -173,7 +178,7 @@ def test_speed_is_refused_on_instruments_that_are_not_simulators(tmp_path):
     (tmp_path / "order.json").write_text(json.dumps(DEMO_ORDER), encoding="utf-8")
     add_performer(tmp_path / "runs.db")
     done = sweattest("run", "--order", str(tmp_path / "order.json"), "--config", str(config), "--db",
-                     str(tmp_path / "runs.db"), "--speed", "60", "--password-stdin", input=PERFORMER_PASSWORD + "\n")
+                     str(tmp_path / "runs.db"), "--speed", "60", "--password-stdin", input=AT_THE_TERMINAL)
     assert done.returncode == 2
     assert ("--speed: the inducer, analyzer on this bench did not identify itself as a sweattest simulator"
             in done.stderr)
@@ -192,7 +197,7 @@ def test_standard_input_ending_stops_the_run_safely_and_keeps_what_was_recorded(
     add_performer(tmp_path / "runs.db")
     done = sweattest("run", "--order", str(tmp_path / "order.json"), "--config", str(config), "--db",
                      str(tmp_path / "runs.db"), "--password-stdin", "--unverified-reason", UNVERIFIED_REASON,
-                     input=PERFORMER_PASSWORD + "\n")
+                     input=AT_THE_TERMINAL)
     assert done.returncode == 1
     assert "standard input ended while waiting for: Press START on the inducer for left forearm" in done.stderr
     store = open_store(str(tmp_path / "runs.db"))
@@ -231,7 +236,7 @@ def test_a_run_refused_before_it_is_created_prints_no_run_id(tmp_path):
                                            instrument_table("analyzer", "manual"))}
     for why, config in configs.items():
         done = sweattest("run", "--order", str(tmp_path / "order.json"), "--config", str(config), "--db",
-                         str(tmp_path / "runs.db"), "--password-stdin", input=PERFORMER_PASSWORD + "\n")
+                         str(tmp_path / "runs.db"), "--password-stdin", input=AT_THE_TERMINAL)
         assert done.returncode == 1, why
         assert "does not exist" in done.stderr or "calibration was due on 2020-01-31" in done.stderr, why
         assert "sweattest: run R" not in done.stdout and not re.search(r"R\d{8}-[0-9A-F]{8}", done.stdout), why
@@ -298,7 +303,7 @@ def test_a_patient_run_on_instruments_not_verified_needs_a_reason_or_is_refused_
 
     def run(config, *extra):
         return sweattest("run", "--order", str(tmp_path / "order.json"), "--config", str(config), "--db",
-                         str(tmp_path / "runs.db"), "--password-stdin", *extra, input=PERFORMER_PASSWORD + "\n")
+                         str(tmp_path / "runs.db"), "--password-stdin", *extra, input=AT_THE_TERMINAL)
 
     done = run(write_config(tmp_path, *tables))
     assert done.returncode == 2
@@ -334,3 +339,39 @@ def test_a_patient_run_on_instruments_not_verified_needs_a_reason_or_is_refused_
         "by": "tech1"}
     ready = next(e for e in events if e.kind == "check_ready")
     assert ready.data["instruments"]["analyzer"]["calibration"] == "not verified (no calibration on record)"
+
+
+def test_the_pre_stimulation_checklist_of_the_bench_screens_is_asked_at_the_terminal_before_any_current(
+        monkeypatch, tmp_path, simulators, capsys):
+    inducer = simulators.start("inducer", "--baud", "115200", "--seed", "3")
+    config = write_config(tmp_path, instrument_table("inducer", "scpi", inducer, baudrate=115200),
+                          instrument_table("analyzer", "manual"))
+    typed = {"Before any current (3 of 5)": ["the negative electrode is loose"]}
+    status, _, _ = run_cli(monkeypatch, tmp_path, config, lambda out: Tech(out, typed=typed))
+    assert status == 2
+    assert re.search(r"not confirmed before stimulation: Positive \(red\) electrode on the flexor forearm.* \(the "
+                     r"negative electrode is loose\); put it right, then start the run again; nothing was run",
+                     capsys.readouterr().err)
+    store = open_store(str(tmp_path / "runs.db"))
+    try:
+        assert store.list_runs() == []  # nothing was run, no current
+    finally:
+        store.close()
+
+    typed = {"Type the chloride": ["40 mmol/L", "40 mmol/L", "100 mmol/L", "100 mmol/L", "45 mmol/L", "45 mmol/L",
+                                   "48 mmol/L", "48 mmol/L"]}
+    status, out, tech = run_cli(monkeypatch, tmp_path, config, lambda out: Tech(out, typed=typed))
+    assert status == 0, out
+    prompts = [p for p, _ in tech.answered]
+    asked = [p for p in prompts if p.startswith("Before any current")]
+    assert asked == [f"Before any current ({n} of 5): {text}. [Enter: confirmed; or type what is not right]"
+                     for n, (_, text) in enumerate(CHECKLIST, 1)]
+    assert prompts.index(asked[-1]) < 1 + len(asked)  # the first prompts of the run, before any other step
+    assert out.index("Before any current (5 of 5)") < out.index("start_stimulation")
+    store = open_store(str(tmp_path / "runs.db"))
+    try:
+        [row] = store.list_runs()
+        _, order = load_run(store, row["run_id"])
+    finally:
+        store.close()
+    assert order["checklist"] == {"items": ["skin", "gel", "anode", "straps", "leads"], "by": "tech1"}
