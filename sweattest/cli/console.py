@@ -84,6 +84,9 @@ class ConsoleReporter(Reporter):
             site = run.site(event.site)
             c = site.chloride
             detail = "" if c is None else f": chloride {c.text}{' mmol/L' if c.reportable else ''}"
+            if c is not None and run.protocol.gravimetric and site.analyzer_chloride is not None:
+                detail = (f": eluate {format_quantity(site.analyzer_chloride)} -> sweat chloride {c.text}"
+                          f"{' mmol/L' if c.reportable else ''}")
         targets = [s for s in run.sites if event.site in (None, s.site)]
         states = ", ".join(sorted({s.state for s in targets}))
         self._print(f"[{clock_text(event.t)}] {where:<14} {event.kind:<19} -> {states}{detail}")

@@ -7,9 +7,12 @@ run can be scripted. Standard input ending while a step waits stops the run safe
 
 from __future__ import annotations
 
+import contextlib
+import os
 import select
 import sys
-from collections.abc import Callable
+import termios
+from collections.abc import Callable, Iterator
 from typing import TextIO
 
 import pint
@@ -37,11 +40,17 @@ class ConsoleOperator:
         #: called about once a second while the tech is waited for (the run's lease renewal)
         self.keep_alive: Callable[[], None] = lambda: None
 
-    def _line(self, prompt: str) -> str:
-        self.out.write(f"\n>>> {prompt}\n> ")
-        self.out.flush()
-        self._wait_for_input()
-        line = self.stdin.readline()
+    def _line(self, prompt: str, hidden: bool = False) -> str:
+        """One answer. ``hidden``: at a terminal, what is typed is not shown (as a password is not), so nobody at
+        the screen, the second tech included, sees it; scripted input is read as it comes."""
+        with _no_echo(self.stdin if hidden else None) as muted:  # off before the prompt: nothing typed is shown
+            self.out.write(f"\n>>> {prompt}\n> ")
+            self.out.flush()
+            self._wait_for_input()
+            line = self.stdin.readline()
+        if muted:
+            self.out.write("(typed; not shown)\n" if line.strip() else "\n")
+            self.out.flush()
         if not line:
             raise InputEnded(f"standard input ended while waiting for: {prompt}")
         return line.strip()
@@ -59,9 +68,9 @@ class ConsoleOperator:
     def _confirm(self, text: str, action: str) -> None:
         self._line(f"{text} [Enter: {action}]")
 
-    def _quantity(self, prompt: str, dimension: str, where: str) -> pint.Quantity:
+    def _quantity(self, prompt: str, dimension: str, where: str, hidden: bool = False) -> pint.Quantity:
         for _ in range(MAX_TRIES):
-            text = self._line(prompt)
+            text = self._line(prompt, hidden)
             try:
                 value = parse_quantity(text, dimension, where)
             except ValidationError as exc:
@@ -125,8 +134,10 @@ class ConsoleOperator:
                       "sample loaded")
 
     def enter_reading(self, what: str, dimension: str, label: str, entry: int) -> tuple[pint.Quantity, str]:
+        """Both entries of a double entry are typed unseen at a terminal: the second is blind to the first."""
         again = " again (second entry: read the display yourself)" if entry == 2 else ""
-        value = self._quantity(f"Type the {label} shown on the instrument{again}, with its unit", dimension, label)
+        value = self._quantity(f"Type the {label} shown on the instrument{again}, with its unit (not shown as you "
+                               "type)", dimension, label, hidden=True)
         return value, self.name
 
     def confirm_device_started(self, site: str, text: str) -> None:
@@ -139,6 +150,27 @@ class ConsoleOperator:
     def tell(self, text: str) -> None:
         self.out.write(f"  {text}\n")
         self.out.flush()
+
+
+@contextlib.contextmanager
+def _no_echo(stream: TextIO | None) -> Iterator[bool]:
+    """Echo off on ``stream`` while the block runs, if it is a terminal; yields whether it was turned off."""
+    try:
+        fd = stream.fileno() if stream is not None else -1
+        muted = fd >= 0 and os.isatty(fd)
+    except (AttributeError, OSError, ValueError):
+        muted = False
+    if not muted:
+        yield False
+        return
+    before = termios.tcgetattr(fd)
+    quiet = list(before)
+    quiet[3] &= ~termios.ECHO
+    termios.tcsetattr(fd, termios.TCSANOW, quiet)
+    try:
+        yield True
+    finally:
+        termios.tcsetattr(fd, termios.TCSANOW, before)
 
 
 def _label(site: str) -> str:

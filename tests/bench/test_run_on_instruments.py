@@ -81,10 +81,11 @@ class Tech:
             os.close(fd)
 
 
-def run_cli(monkeypatch, tmp_path, config: Path, tech_for, *extra: str) -> tuple[int, str, Tech]:
+def run_cli(monkeypatch, tmp_path, config: Path, tech_for, *extra: str, method: str | None = None
+            ) -> tuple[int, str, Tech]:
     from sweattest.bench.demo import DEMO_ORDER
 
-    order = dict(DEMO_ORDER, method=str(short_method(tmp_path)))
+    order = dict(DEMO_ORDER, method=method or str(short_method(tmp_path)))
     (tmp_path / "order.json").write_text(json.dumps(order), encoding="utf-8")
     out = io.StringIO()
     tech = tech_for(out)
@@ -375,3 +376,24 @@ def test_the_pre_stimulation_checklist_of_the_bench_screens_is_asked_at_the_term
     finally:
         store.close()
     assert order["checklist"] == {"items": ["skin", "gel", "anode", "straps", "leads"], "by": "tech1"}
+
+
+def test_gibson_cooke_asks_for_the_eluate_by_name_and_shows_the_sweat_chloride_computed_from_it(monkeypatch, tmp_path):
+    config = write_config(tmp_path, instrument_table("inducer", "standalone"), instrument_table("balance", "manual"),
+                          instrument_table("analyzer", "manual"))
+    typed = {"weight empty": ["1.0000 g"] * 4, "weight with the collected sweat": ["1.4000 g"] * 4,
+             "chloride of the normal": ["40 mmol/L"] * 2, "chloride of the abnormal": ["100 mmol/L"] * 2,
+             "chloride of the eluate": ["13 mmol/L", "13 mmol/L", "2.5 mmol/L", "2.5 mmol/L"]}
+    status, out, tech = run_cli(monkeypatch, tmp_path, config, lambda out: Tech(out, typed=typed),
+                                method="gibson_cooke")
+    prompts = [p for p, _ in tech.answered]
+    eluate = [p for p in prompts if "eluate" in p]
+    assert eluate and all(re.match(r"Type the chloride of the eluate of sample \S+-[12] \((left|right) forearm\) "
+                                   r"shown on the instrument", p) for p in eluate), eluate
+    assert not any(re.match(r"Type the chloride of sample", p) for p in prompts)
+    # 400 mg of sweat eluted in 1 mL: sweat chloride = eluate x 1.4 / 0.4 (45.5, reported as 46)
+    assert re.search(r"left_forearm +analyze +-> result_ready: eluate 13(\.0)? mmol/L -> sweat chloride 46 mmol/L",
+                     out), out
+    assert re.search(r"right_forearm +analyze +-> result_ready: eluate 2\.5 mmol/L -> sweat chloride <10 mmol/L "
+                     r"\(eluate\), not reportable", out), out
+    assert status == 0, out

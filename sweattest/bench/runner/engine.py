@@ -390,8 +390,10 @@ class Runner:
         last: Exception | None = None
         for _ in range(MEASURE_ATTEMPTS):
             self.operator.load_analyzer(e.site, e.sample_id)
+            # a gravimetric method's analyzer measures the pad's eluate: the reading is named so
+            what = "the eluate of sample" if self.run.protocol.gravimetric else "sample"
             try:
-                reading = self.bench.analyzer.read_result(e.sample_id, f"sample {e.sample_id} ({_label(e.site)})",
+                reading = self.bench.analyzer.read_result(e.sample_id, f"{what} {e.sample_id} ({_label(e.site)})",
                                                           self.operator, 120.0)
             except DeviceError as exc:
                 last = exc
