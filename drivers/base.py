@@ -33,6 +33,11 @@ except ImportError:  # pragma: no cover - Windows
 CHECK_CABLE = "Check that the device is switched on and its cable is plugged in, then retry."
 
 
+class Silent(DeviceError):
+    """Not one byte came within the command's time: the device is silent (or, for a device that only talks, has
+    nothing to say yet)."""
+
+
 class LineDevice:
     """An instrument that exchanges ASCII lines."""
 
@@ -160,7 +165,7 @@ class LineDevice:
                     raise self.error(ProtocolError, f"incomplete reply to {command!r} after {timeout:g} s.",
                                      command, raw, "Check the cable and the baud rate, then retry.")
                 what = f"no reply to {command!r}" if command else "nothing received"
-                raise self.error(DeviceError, f"{what} within {timeout:g} s.", command, b"", CHECK_CABLE)
+                raise self.error(Silent, f"{what} within {timeout:g} s.", command, b"", CHECK_CABLE)
             self._rxbuf += self._read_some(command)
         line = bytes(self._rxbuf[: idx + len(term)])
         del self._rxbuf[: idx + len(term)]

@@ -19,7 +19,7 @@ def test_every_instrument_present_and_right_answers_but_none_without_a_recorded_
     config = write_config(tmp_path,
                           instrument_table("inducer", "scpi", inducer, serial_number="000003", calibration_due=LATER),
                           instrument_table("balance", "mt-sics", balance, serial_number="B100000005"),
-                          instrument_table("analyzer", "line", analyzer, serial_number="CL-9"))
+                          instrument_table("analyzer", "line", analyzer, serial_number="CL000000"))
     done = sweattest("instruments", "check", "--config", str(config))
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
@@ -29,7 +29,7 @@ def test_every_instrument_present_and_right_answers_but_none_without_a_recorded_
             f"calibration on record (the configuration says due {LATER}); record one with `sweattest calibration "
             "add`; every output off (confirmed)") in lines[0]
     assert "not verified (no calibration on record): SWEATTEST XS205 serial B100000005" in lines[1]
-    assert "serial CL-9 (from the configuration; not reported by this model)" in lines[2]
+    assert "SWEATTEST CL-SIM serial CL000000 firmware 1.0" in lines[2]  # its answer to ID?
     assert not any(" ready: " in line for line in lines)
     assert lines[-1].startswith("all instruments answer; 3 not verified (no calibration on record): a patient run "
                                 "on them needs a recorded reason, or is refused")
@@ -118,13 +118,13 @@ def test_an_instrument_out_of_service_or_with_a_failed_calibration_on_record_is_
               who="tech1", who_role="tech")
     add_calibration(store, instrument="B100000005", role="balance", kind="verification", outcome="fail",
                     performed_on=today, interval_days=365, who="tech1", notes="200 g check weight read 200.4 g")
-    add_calibration(store, instrument="CL-9", role="analyzer", kind="calibration", outcome="pass",
+    add_calibration(store, instrument="CL000000", role="analyzer", kind="calibration", outcome="pass",
                     performed_on=today, interval_days=30, who="tech1")
     store.close()
     config = write_config(tmp_path,
                           instrument_table("inducer", "scpi", inducer, serial_number="000003", calibration_due=LATER),
                           instrument_table("balance", "mt-sics", balance, serial_number="B100000005"),
-                          instrument_table("analyzer", "line", analyzer, serial_number="CL-9",
+                          instrument_table("analyzer", "line", analyzer, serial_number="CL000000",
                                            calibration_due="2020-01-31"))
     done = sweattest("instruments", "check", "--config", str(config), "--db", db)
     assert done.returncode == 2, done.stdout + done.stderr

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 import sys
 from pathlib import Path
@@ -15,7 +14,6 @@ from pathlib import Path
 import pytest
 
 from sweattest.bench.service import RunService
-from sweattest.bench.simulation.world import NOMINAL_CONTROL
 from sweattest.cli.main import main
 from sweattest.core.clock import VirtualClock
 from sweattest.core.rules.checklist import CHECKLIST
@@ -45,12 +43,11 @@ def short_method(tmp_path: Path) -> Path:
 
 
 class Tech:
-    """Standard input of the run: answers the prompt the run just printed, one line at a time, and acts on
-    the analyzer's keypad (its pseudo-terminal) where a prompt asks to load a sample or a control."""
+    """Standard input of the run: answers the prompt the run just printed, one line at a time. Nobody types into
+    a simulated analyzer's terminal: the run tells a simulator what was loaded, and it measures by itself."""
 
-    def __init__(self, out: io.StringIO, analyzer: str | None = None, typed: dict[str, list[str]] | None = None):
+    def __init__(self, out: io.StringIO, typed: dict[str, list[str]] | None = None):
         self.out = out
-        self.analyzer = analyzer
         self.typed = typed or {}
         self.answered: list[tuple[str, str]] = []
 
@@ -66,19 +63,7 @@ class Tech:
                 return answers.pop(0)
         if "read the sweat volume" in prompt:
             return "35 uL"
-        if self.analyzer and (m := re.search(r"put the (\w+) control \(lot ([\w-]+)\)", prompt)):
-            target = NOMINAL_CONTROL[m.group(1)]
-            self.keypad(f"CONTROL {m.group(1)} {m.group(2)} {target:g}mmol/L")
-        elif self.analyzer and (m := re.search(r"[Ll]oad sample (\S+-(\d))\b", prompt)):
-            self.keypad(f"LOAD {m.group(1)} {CHLORIDE[m.group(2)].replace(' ', '')}")
         return ""
-
-    def keypad(self, line: str) -> None:
-        fd = os.open(self.analyzer, os.O_WRONLY | os.O_NOCTTY)
-        try:
-            os.write(fd, line.encode("ascii") + b"\r\n")
-        finally:
-            os.close(fd)
 
 
 def run_cli(monkeypatch, tmp_path, config: Path, tech_for, *extra: str, method: str | None = None
@@ -117,13 +102,21 @@ def test_scpi_inducer_and_line_analyzer_on_pseudo_terminals(monkeypatch, tmp_pat
     config = write_config(tmp_path,
                           instrument_table("inducer", "scpi", inducer, baudrate=115200, serial_number="000003"),
                           instrument_table("analyzer", "line", analyzer))
-    status, out, tech = run_cli(monkeypatch, tmp_path, config, lambda out: Tech(out, analyzer))
+    status, out, tech = run_cli(monkeypatch, tmp_path, config, lambda out: Tech(out), "--speed", "60")
     assert status == 0, out
     run, events, readings = stored(tmp_path)
     assert [s.state for s in run.sites] == ["result_ready", "result_ready"]
-    assert [s.chloride.text for s in run.sites] == ["45", "48"] or all(s.chloride for s in run.sites)
+    # the simulator measured what was loaded by itself: channel 1 (left) about 45, channel 2 (right) about 48
+    assert [round(s.analyzer_chloride.magnitude) for s in run.sites] == [45, 48]
+    assert "QC normal control QCN-2611: 40" in out or "QC normal control QCN-2611: 39" in out
+    store = open_store(str(tmp_path / "runs.db"))
+    try:
+        assert store.list_runs()[0]["purpose"] == "simulated"  # on simulators: never a patient run
+    finally:
+        store.close()
     ready = next(e for e in events if e.kind == "check_ready")
     assert ready.data["instruments"]["inducer"]["identity"] == "SWEATTEST IND-2 SIM serial 000003 firmware 1.0"
+    assert ready.data["instruments"]["analyzer"]["identity"] == "SWEATTEST CL-SIM serial CL000000 firmware 1.0"
     finished = [e for e in events if e.kind == "finish_stimulation"]
     assert [e.data["output_off_confirmed"] for e in finished] == [True, True]
     assert len(readings) >= 2 * 890  # ten readings a second for 90 s, on each site, over the serial line

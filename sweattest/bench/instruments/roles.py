@@ -109,6 +109,9 @@ class AnalyzerRole(Protocol):
         """The next result (``Reading.value`` an ``AnalyzerResult``); ``expected`` is the sample id or the QC
         level the tech was asked to load."""
 
+    def loaded(self, expected: str, record: str = "sample") -> None:
+        """The tech loaded ``expected`` and started the analysis (a simulator on a line is told so)."""
+
     def close(self) -> None: ...
 
 

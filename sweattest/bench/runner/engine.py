@@ -363,6 +363,7 @@ class Runner:
         for lot in in_use:
             self.operator.run_control(lot.level, lot.lot, Q_(lot.mean, "mmol/L"))
             try:
+                self.bench.analyzer.loaded(lot.level, "qc")
                 result = self.bench.analyzer.read_result(lot.level, f"the {lot.level} control (lot {lot.lot})",
                                                          self.operator, 120.0, record="qc").value
             except DeviceError as exc:
@@ -393,6 +394,7 @@ class Runner:
             # a gravimetric method's analyzer measures the pad's eluate: the reading is named so
             what = "the eluate of sample" if self.run.protocol.gravimetric else "sample"
             try:
+                self.bench.analyzer.loaded(e.sample_id)
                 reading = self.bench.analyzer.read_result(e.sample_id, f"{what} {e.sample_id} ({_label(e.site)})",
                                                           self.operator, 120.0)
             except DeviceError as exc:
