@@ -117,7 +117,7 @@ class ConsoleReporter(Reporter):
         self._countdown_seen.add((what, site))
         if self.tty and not first:
             self._live(line)
-        elif first or int(round(remaining_s)) % 300 == 0:
+        elif first or int(round(remaining_s)) % (30 if what == "analysing" else 300) == 0:
             self._print(line)
 
     def message(self, text: str) -> None:

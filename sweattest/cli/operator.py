@@ -140,6 +140,12 @@ class ConsoleOperator:
                                "type)", dimension, label, hidden=True)
         return value, self.name
 
+    def offer_manual_entry(self, site: str, text: str) -> bool:
+        """Before a sample is written off: type the analyzer's displayed result instead (twice, blind)?"""
+        answer = self._line(f"{_label(site)}: {text} If the analyzer shows a result, type it from its display, twice "
+                            "(the second entry blind). [Enter: type it; or type no to write the sample off]")
+        return answer.strip().lower() not in ("no", "n")
+
     def confirm_device_started(self, site: str, text: str) -> None:
         self._confirm(text, "started")
 

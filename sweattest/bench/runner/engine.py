@@ -15,6 +15,7 @@ from typing import Any
 
 from drivers.inducer_latch import FAULTY_ACTION
 from sweattest.bench.instruments.bench import Bench
+from sweattest.bench.runner.analysis import MEASURE_ATTEMPTS, analyze
 from sweattest.bench.runner.operator import Operator
 from sweattest.bench.runner.reporting import Reporter
 from sweattest.bench.runner.skin import check_skin
@@ -27,17 +28,13 @@ from sweattest.core.procedure.model import RunState
 from sweattest.core.rules.reagents import lot_block
 from sweattest.core.stimulation import StimulationPlan
 from sweattest.core.units import Q_
-from sweattest.record.analytical_qc import ANALYZER, has_qc, qc_run_id
 from sweattest.record.lease import NoLease
-from sweattest.record.qc_lots import LEVELS, lots_in_use, record_control, seed_initial_lots
 from sweattest.record.runs import commit_event
 
 #: How often a waiting timer reports its countdown, in procedure seconds.
 COUNTDOWN_STEP_S = 60.0
 #: Longest sleep between lease renewals while a timer runs, in seconds of wall time.
 RENEW_STEP_S = 1.0
-#: Attempts for a measurement that is safe to repeat (the sample is still there).
-MEASURE_ATTEMPTS = 2
 
 
 class Runner:
@@ -62,13 +59,15 @@ class Runner:
         self.finished = False
         self._t0 = clock.monotonic() - t_offset  # procedure time continues across a restart
         self.stop_reason: str | None = None
+        #: while the analyzer's result is waited for: what, for which site, seconds left of how many (screens)
+        self.analyzer_wait: dict[str, Any] | None = None
         self._alarm_raised = False
         self._handlers: dict[type, Callable[[Any], None]] = {
             fx.CheckReadiness: self._check_readiness, fx.PreWeigh: self._pre_weigh,
             fx.Stimulate: self._stimulate, fx.OutputOff: self._output_off,
             fx.ApplyCollector: self._apply_collector, fx.StartTimer: self._start_timer,
             fx.CancelTimer: self._cancel_timer, fx.MeasureSample: self._measure_sample,
-            fx.Analyze: self._analyze, fx.ResultsReady: self._results_ready,
+            fx.Analyze: lambda e: analyze(self, e), fx.ResultsReady: self._results_ready,
             fx.RunFinished: self._run_finished, fx.AbortInterrupted: self._abort_interrupted,
             fx.VerifyPatient: self._verify_patient,
         }
@@ -143,6 +142,16 @@ class Runner:
         self.reporter.countdown(site, 0.0, total)
         del self.timers[(site, name)]
         self.feed(event, site=site, actor="timer")
+
+    def fire_due_timers(self) -> None:
+        """While one step waits (the analyzer), every other timer that has come due fires now: a collection
+        ends and is recorded on time, and the tech is told, whatever else is going on."""
+        for (site, name), (due, event) in sorted(self.timers.items(), key=lambda kv: kv[1][0]):
+            if due - self.elapsed() <= 1e-9:
+                del self.timers[(site, name)]
+                self.feed(event, site=site, actor="timer")
+                self.reporter.message(f"{_label(site)}: its timer has ended ({event.replace('_', ' ')}, recorded on "
+                                      "time); do that step as soon as the analyzer step allows")
 
     # -- effects ------------------------------------------------------------------------------------
     def _check_readiness(self, _: fx.CheckReadiness) -> None:
@@ -344,73 +353,6 @@ class Runner:
                 refused = str(exc)
                 self.operator.tell(f"{_label(e.site)}: not accepted: {refused}")
         self.feed("abort", site=e.site, data={"reason": f"sample not accepted: {refused}", "code": "sample"})
-
-    def _ensure_qc(self) -> str | None:
-        """The analytical run's QC: both control levels once per analyzer and day, before patient samples
-        (CLSI C34; CLIA). Each result is stored (audited); Westgard judges them at release."""
-        day = self.clock.utcnow().date()
-        qc_run = qc_run_id(ANALYZER, day)
-        if has_qc(self.store, ANALYZER, day):
-            return qc_run
-        seed_initial_lots(self.store)  # a store with no lot of the analyzer yet starts with the bench's two
-        in_use = lots_in_use(self.store, ANALYZER, day)
-        missing = [level for level in LEVELS if not any(lot.level == level for lot in in_use)]
-        if missing:
-            self.reporter.message(f"QC: no {' and no '.join(missing)} control lot of {ANALYZER} is in date; QA "
-                                  "enters the new lot (sweattest qc lot add); results cannot be final until QC "
-                                  "is run")
-            return None
-        for lot in in_use:
-            self.operator.run_control(lot.level, lot.lot, Q_(lot.mean, "mmol/L"))
-            try:
-                self.bench.analyzer.loaded(lot.level, "qc")
-                result = self.bench.analyzer.read_result(lot.level, f"the {lot.level} control (lot {lot.lot})",
-                                                         self.operator, 120.0, record="qc").value
-            except DeviceError as exc:
-                self.reporter.message(f"QC {lot.level} control: chloridometer: {exc}; results cannot be final "
-                                      "until QC is run")
-                return None
-            if result.record != "qc" or result.level != lot.level:
-                self.reporter.message(f"QC {lot.level} control: the chloridometer reported {result.record} "
-                                      f"{result.sample_id!r}; results cannot be final until QC is run")
-                return None
-            value = result.chloride.to("mmol/L").magnitude
-            try:
-                record_control(self.store, analyzer=ANALYZER, level=lot.level, lot=lot.lot, value=value,
-                               qc_run=qc_run, at=self.store.clock.utcnow(), who=self.operator.name)
-            except ValidationError as exc:
-                self.reporter.message(f"QC {lot.level} control: {exc}; results cannot be final until QC is run")
-                return None
-            kind = "" if lot.established else ", provisional lot: recorded, not judged"
-            self.reporter.message(f"QC {lot.level} control {lot.lot}: {value:g} mmol/L (target "
-                                  f"{lot.mean:g} ± {lot.sd:g}{kind})")
-        return qc_run
-
-    def _analyze(self, e: fx.Analyze) -> None:
-        qc_run = self._ensure_qc()
-        last: Exception | None = None
-        for _ in range(MEASURE_ATTEMPTS):
-            self.operator.load_analyzer(e.site, e.sample_id)
-            # a gravimetric method's analyzer measures the pad's eluate: the reading is named so
-            what = "the eluate of sample" if self.run.protocol.gravimetric else "sample"
-            try:
-                self.bench.analyzer.loaded(e.sample_id)
-                reading = self.bench.analyzer.read_result(e.sample_id, f"{what} {e.sample_id} ({_label(e.site)})",
-                                                          self.operator, 120.0)
-            except DeviceError as exc:
-                last = exc
-                self.reporter.message(f"{e.site}: chloridometer: {exc}")
-                continue
-            result = reading.value
-            if result.sample_id != e.sample_id:
-                last = DeviceError(f"the chloridometer reported sample {result.sample_id!r}, expected "
-                                   f"{e.sample_id!r}", device="chloridometer")
-                continue
-            self.feed("analyze", site=e.site, data={"chloride": result.chloride, "sample_id": result.sample_id,
-                                                     "flags": list(result.flags), "qc_run": qc_run,
-                                                     **reading.source})
-            return
-        self.feed("abort", site=e.site, data={"reason": f"chloride analysis failed: {last}", "code": "analyzer"})
 
     def _results_ready(self, _: fx.ResultsReady) -> None:
         self.results_ready = True
