@@ -1,7 +1,7 @@
 """One process per instrument port (drivers/port_lock.py).
 
 A stimulation runs in one process on an inducer that `sweattest simulate inducer` serves on a pseudo-terminal;
-`sweattest instruments check` and a second opener in another process are refused with the holder's pid, command
+`instruments check`, a second `run` and a second opener in other processes are refused with the holder's pid, command
 and host, and send nothing: the stimulation completes, every reading in range, the output confirmed off. Within
 one process a second open of the same port is refused too; once the holder closes the port, it opens again.
 """
@@ -19,7 +19,10 @@ import pytest
 
 from drivers.inducer import Inducer
 from drivers.port_lock import PortInUse, port_key
-from tests.bench.conftest import ROOT, instrument_table, sweattest, write_config
+from sweattest.bench.demo import DEMO_ORDER
+from sweattest.core.rules.checklist import CHECKLIST
+from tests.bench.conftest import ROOT, SWEATTEST, instrument_table, sweattest, write_config
+from tests.conftest import PERFORMER_PASSWORD, add_performer
 
 #: Process A: open the inducer as a run does, say so, stimulate 1.5 mA for a few seconds, report the outcome.
 HOLDER = textwrap.dedent("""
@@ -50,6 +53,10 @@ HOLDER = textwrap.dedent("""
 """)
 
 
+#: Seconds the holder's current flows: ample for the other processes to start and be refused, even on a busy machine
+HOLD_S = 30
+
+
 @pytest.fixture
 def lock_dir(tmp_path, monkeypatch):
     folder = tmp_path / "locks"
@@ -61,24 +68,43 @@ def test_a_second_process_is_refused_while_a_stimulation_runs_and_the_stimulatio
         tmp_path, simulators, lock_dir):
     inducer = simulators.start("inducer", "--baud", "115200", "--seed", "3", "--option", "load=1:10kohm")
     env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, inducer, "4"], stdout=subprocess.PIPE,
+    config = write_config(tmp_path, instrument_table("inducer", "scpi", inducer, baudrate=115200),
+                          instrument_table("analyzer", "manual"))
+    (tmp_path / "order.json").write_text(json.dumps(DEMO_ORDER), encoding="utf-8")
+    add_performer(tmp_path / "runs.db")
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, inducer, str(HOLD_S)], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env)
     try:
         assert holder.stdout.readline().strip() == "STIMULATING", holder.stderr.read()
-        config = write_config(tmp_path, instrument_table("inducer", "scpi", inducer, baudrate=115200))
-        check = sweattest("instruments", "check", "--config", str(config), env=env)
-        second = subprocess.run([sys.executable, "-c", "import sys; from drivers.inducer import Inducer; "
-                                 "Inducer.from_url(sys.argv[1], baudrate=115200).all_outputs_off()", inducer],
-                                capture_output=True, text=True, cwd=ROOT, env=env, timeout=60)
+        # all three at once, while the current flows: they take seconds, the stimulation HOLD_S
+        intruders = {
+            "check": [*SWEATTEST, "instruments", "check", "--config", str(config)],
+            "run": [*SWEATTEST, "run", "--order", str(tmp_path / "order.json"), "--config", str(config), "--db",
+                    str(tmp_path / "runs.db"), "--password-stdin", "--unverified-reason", "first day"],
+            "second": [sys.executable, "-c", "import sys; from drivers.inducer import Inducer; "
+                       "Inducer.from_url(sys.argv[1], baudrate=115200).all_outputs_off()", inducer]}
+        started = {name: subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                          stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env)
+                   for name, argv in intruders.items()}
+        typed = {"run": PERFORMER_PASSWORD + "\n" + "\n" * len(CHECKLIST)}
+        done = {name: subprocess.CompletedProcess(intruders[name], 0, *proc.communicate(typed.get(name, ""),
+                                                                                        timeout=HOLD_S))
+                for name, proc in started.items()}
+        for name, proc in started.items():
+            done[name].returncode = proc.returncode
+        assert holder.poll() is None, "the stimulation ended before the other processes were refused"
         outcome = json.loads(holder.stdout.readline())
     finally:
         holder.wait(timeout=60)
+    check, run, second = done["check"], done["run"], done["second"]
     assert check.returncode == 2
-    assert "NOT READY: cannot be opened:" in check.stdout
+    assert check.stdout.startswith("inducer scpi on") and "NOT READY: cannot be opened:" in check.stdout
     assert (f"the inducer port {inducer} is in use by process {holder.pid} on {socket.gethostname()} "
-            f"(-c {inducer} 4;") in check.stdout
+            f"(-c {inducer} {HOLD_S};") in check.stdout
     assert "nothing was sent to it" in check.stdout
     assert second.returncode != 0 and f"is in use by process {holder.pid}" in second.stderr
+    assert run.returncode == 1 and f"the inducer port {inducer} is in use by process {holder.pid}" in run.stderr
+    assert "sweattest: run R" not in run.stdout  # refused before a run was created
     assert outcome == {"completed": True, "fault": None, "off": True, "max_ma": pytest.approx(1.5, abs=0.2)}
 
     again = sweattest("instruments", "check", "--config", str(config), env=env)  # the holder has ended
