@@ -25,9 +25,9 @@ def test_every_instrument_present_and_right_answers_but_none_without_a_recorded_
     lines = done.stdout.splitlines()
     assert lines[0].startswith("inducer scpi 000003 on /dev/")
     # nothing is recorded of them: they answer, but none is "ready"
-    assert ("not verified (no calibration on record): SWEATTEST IND-2 SIM serial 000003 firmware 1.0; no "
-            f"calibration on record (the configuration says due {LATER}); record one with `sweattest calibration "
-            "add`; every output off (confirmed)") in lines[0]
+    assert ("not verified (no calibration on record): SWEATTEST IND-2 SIM serial 000003 firmware 1.0; record its "
+            f"calibration with `sweattest calibration add` (the configuration's due date {LATER} verifies nothing); "
+            "every output off (confirmed)") in lines[0]
     assert "not verified (no calibration on record): SWEATTEST XS205 serial B100000005" in lines[1]
     assert "SWEATTEST CL-SIM serial CL000000 firmware 1.0" in lines[2]  # its answer to ID?
     assert not any(" ready: " in line for line in lines)

@@ -56,8 +56,8 @@ def check_instrument(config: InstrumentConfig, clock: Clock, status_of: StatusOf
         facts.append(f"calibration due {due.isoformat()} (recorded calibration)" if due
                      else "calibration recorded")
     else:
-        facts.append("no calibration on record" + (f" (the configuration says due {due.isoformat()})" if due else "")
-                     + "; record one with `sweattest calibration add`")
+        facts.append("record its calibration with `sweattest calibration add`"
+                     + (f" (the configuration's due date {due.isoformat()} verifies nothing)" if due else ""))
     if config.role == "inducer" and instrument.host_controlled:
         facts.append("every output off (confirmed)")
     return CheckLine(config, True, ("ready: " if recorded else f"{NOT_VERIFIED}: ") + "; ".join(facts), recorded)
