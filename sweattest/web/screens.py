@@ -60,7 +60,11 @@ def analyzer_wait(session: BenchSession) -> dict[str, Any] | None:
     if not wait:
         return None
     ends = wait["since"] + timedelta(seconds=wait["total_s"])
-    return {"label": wait["label"], "total_s": int(wait["total_s"]), "ends_at": session.clock_text(ends)}
+    then = ("without it, results cannot be final until QC is run" if wait["site"] == "QC" else
+            "the sample is then tried once more, and a sample the chloridometer does not measure is written off "
+            "with the reason")
+    return {"label": wait["label"], "total_s": int(wait["total_s"]), "ends_at": session.clock_text(ends),
+            "then": then}
 
 
 def said_once(reason: str) -> str:

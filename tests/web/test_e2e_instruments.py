@@ -4,6 +4,7 @@ Time is a virtual clock paced 600 times faster than real time, so the method's m
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -180,4 +181,62 @@ def test_a_run_on_an_scpi_inducer_and_a_line_analyzer_through_the_bench_screens(
     assert [s.state for s in run.sites] == ["result_ready", "result_ready"]
     assert all(s.charge is not None for s in run.sites)
     assert len(store.readings(row["run_id"])) >= 2 * 890  # every reading over the serial line, both sites
+    page.close()
+
+
+@pytest.fixture
+def silent_analyzer_server(tmp_path, simulators, monkeypatch):
+    """As ``wired_server``, with a chloridometer that never answers and a wait of 3 s instead of 120 s."""
+    from sweattest.bench.runner import analysis
+
+    monkeypatch.setattr(analysis, "ANALYZER_WAIT_S", 3.0)
+    inducer = simulators.start("inducer", "--baud", "115200", "--seed", "3")
+    analyzer = simulators.start("chloridometer", "--fault", "silent")
+    methods = tmp_path / "methods"
+    methods.mkdir()
+    short_method(methods)
+    config = LabConfig(protocol_folder=methods, instruments=(
+        InstrumentConfig("inducer", "scpi", port=inducer, baudrate=115200, serial_number="000003"),
+        InstrumentConfig("analyzer", "line", port=analyzer)))
+    server = serve(tmp_path, config, dict(DEMO_ORDER, method="macroduct_short"))
+    yield next(server)
+    next(server, None)
+
+
+@pytest.mark.realtime  # instruments on pseudo-terminals answer within their real-time timeouts: run alone
+def test_a_silent_chloridometer_is_waited_for_on_screen_and_each_write_off_says_why(silent_analyzer_server, browser,
+                                                                                     shots):
+    server = silent_analyzer_server
+    page = browser.new_page()
+    log_in(page, base_url(server), "tech")
+    prepare(page)
+    waits: list[str] = []
+    for _ in range(300):
+        try:
+            page.wait_for_selector("#prompt, #analyzer-wait, .result", timeout=60000)
+            if page.query_selector("#analyzer-wait"):
+                text = page.inner_text("#analyzer-wait")
+                if text not in waits:
+                    waits.append(text)
+                    if len(waits) == 1:
+                        page.screenshot(path=str(shots / "16-analyzer-wait.png"), full_page=True,
+                                        timeout=SHOT_TIMEOUT_MS)
+                page.wait_for_timeout(200)
+                continue
+            if page.query_selector(".result"):
+                break
+            if page.query_selector("input[name=amount]"):
+                page.fill("input[name=amount]", "35")
+            page.click("#confirm", timeout=2000)
+            page.wait_for_load_state()
+        except playwright_api.Error:
+            pass  # the page reloaded itself on the next step: look again
+    assert any("Waiting for the result of the normal control" in w for w in waits), (waits, page.inner_text("body"))
+    assert any(re.search(r"Waiting for the result of sample \S+-1 \(left forearm\).*gives up at \d\d:\d\d", w, re.S)
+               for w in waits), waits
+    body = page.inner_text("body")
+    assert "Run aborted" in body
+    assert body.count("chloride analysis failed after 2 attempts and no result was typed from the analyzer's "
+                      "display: chloridometer: no result for sample") == 2
+    page.screenshot(path=str(shots / "17-analyzer-write-off.png"), full_page=True, timeout=SHOT_TIMEOUT_MS)
     page.close()
