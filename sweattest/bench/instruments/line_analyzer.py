@@ -33,6 +33,8 @@ class LineAnalyzer:
         self.tells_loads = identity.simulator  # the tech's hands at a simulator on a line: told what is loaded
         return identity
 
+    #: it sends its results by itself: the run waits for them (sweattest.bench.runner.analysis)
+    talks = True
     #: tell the analyzer what was loaded (``LOAD``/``CONTROL`` of the simulator's keypad): a simulator on a line
     tells_loads = False
 

@@ -102,6 +102,8 @@ class BalanceRole(Protocol):
 
 class AnalyzerRole(Protocol):
     config: Any
+    #: optional, True for an analyzer that sends its results by itself (waited for, with a countdown)
+    talks: bool
 
     def identify(self) -> Identity: ...
 
