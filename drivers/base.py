@@ -19,6 +19,7 @@ from typing import Any, Self
 
 import serial
 
+from drivers.port_lock import PortLock, lock_device, unlock_device
 from sweattest.core.clock import Clock, RealClock
 from sweattest.core.errors import DeviceError, ProtocolError, ValidationError
 
@@ -30,6 +31,11 @@ except ImportError:  # pragma: no cover - Windows
     PORT_ERRORS = (serial.SerialException, OSError)
 
 CHECK_CABLE = "Check that the device is switched on and its cable is plugged in, then retry."
+
+
+class Silent(DeviceError):
+    """Not one byte came within the command's time: the device is silent (or, for a device that only talks, has
+    nothing to say yet)."""
 
 
 class LineDevice:
@@ -56,22 +62,44 @@ class LineDevice:
         if timeout_s is not None:
             self.timeout_s = timeout_s
         self._rxbuf = bytearray()
+        #: the installation-wide lock of the port, when this driver opened it (``from_url``)
+        self.port_lock: PortLock | None = None
 
     @classmethod
     def from_url(cls, url: str, *, baudrate: int | None = None, port_timeout: float = 0.1,
                  **kw: Any) -> Self:
-        """Open ``url`` with the device's serial settings and return the driver."""
+        """Open ``url`` with the device's serial settings and return the driver. The port is this process's
+        alone until ``close()`` (drivers/port_lock.py): PortInUse, and nothing sent, if another has it."""
+        lock = PortLock.acquire(url, cls.device)
         try:
-            port = serial.serial_for_url(url, baudrate=baudrate or cls.baudrate, bytesize=cls.bytesize,
-                                         parity=cls.parity, stopbits=cls.stopbits, timeout=port_timeout,
-                                         write_timeout=max(1.0, port_timeout))
-        except (serial.SerialException, ValueError, OSError) as exc:
-            raise DeviceError(f"cannot open the {cls.device} at {url!r}: {exc}.", device=cls.device,
-                              action="Check the port name, the cable and that the device is on.") from None
-        return cls(port, **kw)
+            try:
+                port = serial.serial_for_url(url, baudrate=baudrate or cls.baudrate, bytesize=cls.bytesize,
+                                             parity=cls.parity, stopbits=cls.stopbits, timeout=port_timeout,
+                                             write_timeout=max(1.0, port_timeout))
+            except (serial.SerialException, ValueError, OSError) as exc:
+                raise DeviceError(f"cannot open the {cls.device} at {url!r}: {exc}.", device=cls.device,
+                                  action="Check the port name, the cable and that the device is on.") from None
+            try:
+                lock_device(port, url, cls.device)
+            except BaseException:
+                port.close()
+                raise
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            raise
+        driver = cls(port, **kw)
+        driver.port_lock = lock
+        return driver
 
     def close(self) -> None:
-        self.port.close()
+        try:
+            unlock_device(self.port)
+            self.port.close()
+        finally:
+            if self.port_lock is not None:
+                self.port_lock.release()
+                self.port_lock = None
 
     def __enter__(self) -> Self:
         return self
@@ -137,7 +165,7 @@ class LineDevice:
                     raise self.error(ProtocolError, f"incomplete reply to {command!r} after {timeout:g} s.",
                                      command, raw, "Check the cable and the baud rate, then retry.")
                 what = f"no reply to {command!r}" if command else "nothing received"
-                raise self.error(DeviceError, f"{what} within {timeout:g} s.", command, b"", CHECK_CABLE)
+                raise self.error(Silent, f"{what} within {timeout:g} s.", command, b"", CHECK_CABLE)
             self._rxbuf += self._read_some(command)
         line = bytes(self._rxbuf[: idx + len(term)])
         del self._rxbuf[: idx + len(term)]

@@ -103,3 +103,16 @@ def split(line: str) -> ResultLine:
     if not ident:
         raise FormatError("the id field is empty")
     return ResultLine(record, int(seq), date, time, ident, value, unit, status, lot)
+
+
+def split_identity(line: str) -> tuple[str, str, str, str]:
+    """The answer to ``ID?``: ``ID;<maker>;<model>;<serial>;<firmware>*<checksum>`` -> its four fields."""
+    if not _FIELD.match(line):
+        raise FormatError("the line holds bytes that are not printable ASCII")
+    body, star, cs = line.rpartition("*")
+    if not star or cs != checksum(body):
+        raise FormatError("the identification has no valid '*' checksum")
+    parts = body.split(";")
+    if len(parts) != 5 or parts[0] != "ID" or not parts[2]:
+        raise FormatError("expected ID;<maker>;<model>;<serial>;<firmware>")
+    return parts[1], parts[2], parts[3], parts[4]

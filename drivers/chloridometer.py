@@ -13,11 +13,13 @@ from typing import Any
 import pint
 
 from drivers import chloride_format as fmt
-from drivers.base import LineDevice
+from drivers.base import LineDevice, Silent
 from sweattest.core.errors import DeviceError, ProtocolError, UnitError
 from sweattest.core.units import Q_, parse_number
 
 RESULT_TIMEOUT_S = 120.0
+#: Seconds an analyzer is given to answer ``ID?`` before it is taken as one that only talks.
+IDENTIFY_TIMEOUT_S = 1.0
 UNREADABLE = ("Check the cable and the baud rate; then run the sample again or enter the result from the "
               "analyzer's display with a second tech's check.")
 
@@ -79,6 +81,20 @@ class Chloridometer(LineDevice):
 
     def __init__(self, port: Any, **kw: Any):
         super().__init__(port, **kw)
+
+    def identify(self, timeout_s: float = IDENTIFY_TIMEOUT_S) -> tuple[str, str, str, str] | None:
+        """Ask ``ID?`` (optional in the format): (maker, model, serial, firmware), or None from an analyzer that
+        only talks. Anything it sent before is dropped: no result was asked for yet."""
+        try:
+            reply = self.query("ID?", timeout_s)
+        except Silent:
+            return None  # an analyzer that only talks does not identify itself
+        try:
+            return fmt.split_identity(reply)
+        except fmt.FormatError as exc:
+            raise ProtocolError(f"chloridometer: unreadable answer to 'ID?' ({exc}).", device="chloridometer",
+                                command="ID?", received=reply.encode("ascii", "backslashreplace"),
+                                action="Check the cable and the baud rate.") from None
 
     def read_result(self, timeout_s: float = RESULT_TIMEOUT_S) -> AnalyzerResult:
         """The next result the analyzer sends, within ``timeout_s``."""

@@ -7,6 +7,7 @@ trusted only when both are confirmed.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -72,3 +73,9 @@ def _reads(replies: tuple[str, ...]) -> str:
     if len(replies) == 2 and replies[0] == replies[1]:
         return f"read {replies[0]} twice"
     return "read " + ", then ".join(replies)
+
+
+_BARRIERS = (r"setpoint (?:0 confirmed|NOT confirmed 0 \([^)]*\)); "
+             r"output (?:confirmed off|NOT confirmed off \([^)]*\))")
+#: What ``OffReport.describe()`` writes, found in any text (a screen shows one off check once).
+DESCRIPTION = re.compile(rf"(?:channel \d+: )?{_BARRIERS}(?:; channel \d+: {_BARRIERS})*")

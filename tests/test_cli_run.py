@@ -183,6 +183,9 @@ def test_an_output_not_confirmed_off_at_the_normal_end_alarms_and_exits_3(write_
     assert "Switch the inducer off at its power switch NOW and remove the electrodes." in out[banner:]
     last = out.rstrip().splitlines()[-1]
     assert last.startswith("sweattest: INDUCER NOT CONFIRMED SAFE: stimulation completed, but the inducer is not "
-                           "confirmed safe. Off check: setpoint 0 confirmed; output NOT confirmed off (OUTP1? read 1 "
-                           "twice).") and last.endswith("(exit status 3)")
+                           "confirmed safe. Off check: as shown above.") and last.endswith("(exit status 3)")
+    # the off check and what to do are on the screen once, in the alarm; every later line points to it
+    assert out.count("setpoint 0 confirmed; output NOT confirmed off (OUTP1? read 1 twice)") == 1
+    assert out.index("output NOT confirmed off (OUTP1? read 1 twice)") > banner
+    assert out.count("take the inducer out of service and call engineering") == 1
     assert "right_forearm  ABORTED: not stimulated: the inducer was declared faulty" in out

@@ -245,6 +245,8 @@ class ViewReporter(Reporter):
         if what == "stimulating":  # a stand-alone inducer: no current to show, only its time
             self.view.reading(site, {"t": total_s - remaining_s, "duration_s": total_s, "standalone": True},
                               self.monotonic())
+        elif what == "analysing" and remaining_s >= total_s:  # a wait for the analyzer begins: the screen says so
+            self.on_change()
 
     def message(self, text: str) -> None:
         self.view.message(text)

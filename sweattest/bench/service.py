@@ -84,7 +84,7 @@ class ActiveRun:
             try:
                 warning = self.bench.shutdown()
                 if warning:
-                    self.runner.reporter.alarm(None, warning)
+                    self.runner.end_warning(warning)
             finally:
                 self.runner.lease.release()
 
@@ -162,8 +162,7 @@ class RunService:
             return simulated_bench(clock, protocol, scenario, sites)
         if not self.config.instruments:
             raise ValidationError(f"{self.config.source}: no instruments are configured for this station; add "
-                                  "[[instruments]] tables to the lab configuration (docs/config.md), or use "
-                                  "the simulated instruments (--simulate)")
+                                  "[[instruments]] tables to the lab configuration (docs/config.md)")
         return Bench.open(self.config.instruments, clock, gravimetric=protocol.gravimetric,
                           second_person=self.config.second_entry_by_second_person,
                           status_of=partial(instrument_status, self.store))
@@ -173,13 +172,17 @@ class RunService:
               operator_for: OperatorFactory | None = None, reporter: Reporter | None = None,
               run_id: str | None = None, extra: dict[str, Any] | None = None,
               require_simulators: bool = False, purpose: str | None = None, repeat: RepeatOf | None = None,
-              ask_repeat: bool = True) -> ActiveRun:
+              ask_repeat: bool = True, created: Callable[[str], None] | None = None,
+              unverified_reason: str | None = None) -> ActiveRun:
         """Create the run (written ahead) on an open bench and verify the patient. ``require_simulators``:
         refuse unless every instrument identifies itself as a sweattest simulator (accelerated time).
         ``purpose`` (``sweattest.core.purpose``): default simulated on simulated instruments, else patient.
         ``repeat``: the run this one repeats, and why; required when the accession has a run already
         (``sweattest.record.repeats``), recorded with the run's creation. ``ask_repeat=False``: a demonstration
-        run, never a repeat (the demo runs its one order again and again)."""
+        run, never a repeat (the demo runs its one order again and again). A bench with a simulator on it never
+        performs a patient run: its run is stored as simulated. ``created(run_id)``: called once the run exists
+        (a refused start creates none). ``unverified_reason``: why a patient run goes ahead on an instrument with
+        no calibration on record (needed then, unless the lab refuses such runs: ``[calibration] unrecorded``)."""
         proficiency = proficiency_of(self.store, order, purpose)
         purpose = check_purpose(PROFICIENCY if proficiency else purpose or (SIMULATED if scenario is not None
                                                                             else PATIENT))
@@ -200,6 +203,9 @@ class RunService:
                 real = [r for r, i in bench.identities.items() if not i.simulator]
                 raise ValidationError(f"--speed: the {', '.join(real)} on this bench did not identify itself as a "
                                       "sweattest simulator; real instruments run on the real clock (omit --speed)")
+            if purpose == PATIENT and any(i.simulator for i in bench.identities.values()):
+                purpose = SIMULATED  # a simulator's readings are never a patient's result
+            verification = self._unverified(bench, purpose, unverified_reason, order.operator)
             run_id = run_id or new_run_id(clock)
             doc = order.as_dict() | (extra or {})
             # kept with the run: what eligibility found, each override's reason, the limits then in force
@@ -207,6 +213,8 @@ class RunService:
             doc["analysis"] = self.config.analysis_delay.as_dict()
             if scenario is not None:
                 doc["simulation"] = scenario.as_dict()
+            if verification:
+                doc["unverified_instruments"] = verification  # what was not verified, and why the run went ahead
             if proficiency:
                 doc["proficiency"] = proficiency  # provider, scheme, event, sample: the report says PROFICIENCY TEST
             listed = listed_order(self.store, order)
@@ -223,6 +231,8 @@ class RunService:
                                   protocol=order.protocol, purpose=purpose, lease=lease.for_new_run(),
                                   station=lease.station,
                                   within=(lambda conn: [write(conn) for write in writes]) if writes else None)
+            if created is not None:
+                created(run_id)
             simulated = (SimulatedOperator(order.operator, clock, bench, order.protocol, scenario)
                          if scenario is not None else None)
             operator = _operator(operator_for, simulated, lease)
@@ -238,6 +248,23 @@ class RunService:
                 lease.release()
             raise
         return ActiveRun(run_id, runner, bench, doc, clock)
+
+    def _unverified(self, bench: Bench, purpose: str, reason: str | None, who: str) -> dict[str, Any] | None:
+        """A patient run on an instrument with no calibration on record: refused, or allowed with the reason it
+        goes ahead (kept with the run)."""
+        labels = bench.unverified_labels()
+        if not labels or purpose != PATIENT:
+            return None
+        what = (f"{', '.join(labels)}: not verified (no calibration on record; a due date in the configuration "
+                "verifies nothing)")
+        if self.config.unrecorded_calibration == "refuse":
+            raise UnverifiedInstrument(f"{what}. This lab refuses patient runs on an instrument not verified: record "
+                                       "its calibration (sweattest calibration add) first; nothing was run")
+        if not (reason or "").strip():
+            raise UnverifiedInstrument(f"{what}. A patient run on it needs the reason it goes ahead, recorded with "
+                                       "the run; or record its calibration (sweattest calibration add) first; nothing "
+                                       "was run", needs_reason=True)
+        return {"instruments": labels, "reason": reason.strip(), "by": who}
 
     # -- resume ----------------------------------------------------------------------------------------
     def unfinished(self, station: str | None = None) -> list[dict]:
@@ -324,6 +351,15 @@ class RunService:
                          files=write_outputs(record, out_dir, self.config))
 
 
+class UnverifiedInstrument(ValidationError):
+    """A patient run on an instrument with no calibration on record, without a reason or where the lab refuses
+    it; nothing was run. ``needs_reason``: a reason would let it go ahead."""
+
+    def __init__(self, message: str, needs_reason: bool = False):
+        super().__init__(message)
+        self.needs_reason = needs_reason
+
+
 def _operator(operator_for: OperatorFactory | None, simulated: SimulatedOperator | None, lease: Lease) -> Operator:
     if operator_for is not None:
         operator = operator_for(simulated)
@@ -345,6 +381,5 @@ def perform_simulated_run(order: Order, scenario: Scenario, *, store, clock: Clo
     return service.finish(active, active.perform(), out_dir)
 
 
-__all__ = ["ActiveRun", "RunResult", "RunService", "check_order_now", "eligibility_of", "new_run_id",
-           "tell_lis_not_eligible",
-           "perform_simulated_run"]
+__all__ = ["ActiveRun", "RunResult", "RunService", "UnverifiedInstrument", "check_order_now", "eligibility_of",
+           "new_run_id", "perform_simulated_run", "tell_lis_not_eligible"]

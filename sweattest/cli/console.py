@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
+from drivers.inducer_latch import FAULTY_ACTION
+from drivers.inducer_off import DESCRIPTION as OFF_CHECK
 from sweattest.bench.runner.reporting import Reporter
 from sweattest.core.procedure.events import Event
 from sweattest.core.procedure.model import RunState
@@ -34,8 +36,27 @@ class ConsoleReporter(Reporter):
         self._last_state = None
         #: the inducer alarms raised during the run, in order (the command's exit status depends on them)
         self.alarms: list[str] = []
+        self._shown: set[str] = set()
+
+    def once(self, text: str) -> str:
+        """``text`` with each off check (and the faulty inducer's action) that this screen has shown already
+        replaced by a pointer to it: an unplugged inducer says what was confirmed once, not on every line."""
+        def seen(match) -> str:
+            found = match.group(0)
+            if found in self._shown:
+                return "as shown above"
+            self._shown.add(found)
+            return found
+
+        text = OFF_CHECK.sub(seen, text)
+        if FAULTY_ACTION in text:
+            if FAULTY_ACTION in self._shown:
+                text = text.replace(" " + FAULTY_ACTION, "").replace(FAULTY_ACTION, "")
+            self._shown.add(FAULTY_ACTION)
+        return text
 
     def _print(self, text: str) -> None:
+        text = self.once(text)
         if self.tty:
             self.out.write("\r\033[K")
         self.out.write(text + "\n")
@@ -63,6 +84,9 @@ class ConsoleReporter(Reporter):
             site = run.site(event.site)
             c = site.chloride
             detail = "" if c is None else f": chloride {c.text}{' mmol/L' if c.reportable else ''}"
+            if c is not None and run.protocol.gravimetric and site.analyzer_chloride is not None:
+                detail = (f": eluate {format_quantity(site.analyzer_chloride)} -> sweat chloride {c.text}"
+                          f"{' mmol/L' if c.reportable else ''}")
         targets = [s for s in run.sites if event.site in (None, s.site)]
         states = ", ".join(sorted({s.state for s in targets}))
         self._print(f"[{clock_text(event.t)}] {where:<14} {event.kind:<19} -> {states}{detail}")
@@ -93,7 +117,7 @@ class ConsoleReporter(Reporter):
         self._countdown_seen.add((what, site))
         if self.tty and not first:
             self._live(line)
-        elif first or int(round(remaining_s)) % 300 == 0:
+        elif first or int(round(remaining_s)) % (30 if what == "analysing" else 300) == 0:
             self._print(line)
 
     def message(self, text: str) -> None:

@@ -18,8 +18,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "firmware), compares the serial number with the configuration, refuses an "
                                    "instrument out of service, reports the calibration due date (the latest "
                                    "recorded calibration, else the configuration's) and leaves every output off. "
-                                   "One line per instrument; "
-                                   "exit status 0 only when all are ready, 2 otherwise.")
+                                   "An instrument with no calibration on record is 'not verified'. One line per "
+                                   "instrument; exit status 0 only when all answer as configured, 2 otherwise.")
     verbs = p.add_subparsers(dest="verb", metavar="VERB", required=True)
     check = verbs.add_parser("check", help="open, identify and check every configured instrument")
     add_config_option(check)
@@ -45,5 +45,13 @@ def _check(args: argparse.Namespace) -> int:
     for line in lines:
         print(f"{line.config.label:<{width}}  {line.text}")
     ready = all(line.ready for line in lines)
-    print("all instruments ready" if ready else "NOT all instruments are ready: fix the lines above before testing")
+    unverified = [line for line in lines if line.ready and not line.verified]
+    if not ready:
+        print("NOT all instruments are ready: fix the lines above before testing")
+    elif unverified:
+        print(f"all instruments answer; {len(unverified)} not verified (no calibration on record): a patient run on "
+              "them needs a recorded reason, or is refused, as the lab configures ([calibration] unrecorded, "
+              "docs/config.md)")
+    else:
+        print("all instruments ready")
     return 0 if ready else 2

@@ -7,14 +7,18 @@ run can be scripted. Standard input ending while a step waits stops the run safe
 
 from __future__ import annotations
 
+import contextlib
+import os
 import select
 import sys
-from collections.abc import Callable
+import termios
+from collections.abc import Callable, Iterator
 from typing import TextIO
 
 import pint
 
 from sweattest.core.errors import SweatTestError, ValidationError
+from sweattest.core.rules.checklist import CHECKLIST, check_confirmed
 from sweattest.core.rules.skin import ADVERSE, GRADES, SkinCheck, skin_check
 from sweattest.core.units import parse_quantity
 
@@ -36,11 +40,17 @@ class ConsoleOperator:
         #: called about once a second while the tech is waited for (the run's lease renewal)
         self.keep_alive: Callable[[], None] = lambda: None
 
-    def _line(self, prompt: str) -> str:
-        self.out.write(f"\n>>> {prompt}\n> ")
-        self.out.flush()
-        self._wait_for_input()
-        line = self.stdin.readline()
+    def _line(self, prompt: str, hidden: bool = False) -> str:
+        """One answer. ``hidden``: at a terminal, what is typed is not shown (as a password is not), so nobody at
+        the screen, the second tech included, sees it; scripted input is read as it comes."""
+        with _no_echo(self.stdin if hidden else None) as muted:  # off before the prompt: nothing typed is shown
+            self.out.write(f"\n>>> {prompt}\n> ")
+            self.out.flush()
+            self._wait_for_input()
+            line = self.stdin.readline()
+        if muted:
+            self.out.write("(typed; not shown)\n" if line.strip() else "\n")
+            self.out.flush()
         if not line:
             raise InputEnded(f"standard input ended while waiting for: {prompt}")
         return line.strip()
@@ -58,9 +68,9 @@ class ConsoleOperator:
     def _confirm(self, text: str, action: str) -> None:
         self._line(f"{text} [Enter: {action}]")
 
-    def _quantity(self, prompt: str, dimension: str, where: str) -> pint.Quantity:
+    def _quantity(self, prompt: str, dimension: str, where: str, hidden: bool = False) -> pint.Quantity:
         for _ in range(MAX_TRIES):
-            text = self._line(prompt)
+            text = self._line(prompt, hidden)
             try:
                 value = parse_quantity(text, dimension, where)
             except ValidationError as exc:
@@ -81,6 +91,19 @@ class ConsoleOperator:
     def apply_collector(self, site: str) -> None:
         self._confirm(f"{_label(site)}: remove the electrodes, clean and dry the skin, apply the collector.",
                       "collector applied, start the timer")
+
+    def confirm_checklist(self) -> dict:
+        """The pre-stimulation checklist (the bench screens' items), each confirmed with Enter before any current;
+        anything typed instead stops here: ValidationError, nothing is run."""
+        confirmed: list[str] = []
+        for number, (key, text) in enumerate(CHECKLIST, 1):
+            answer = self._line(f"Before any current ({number} of {len(CHECKLIST)}): {text}. [Enter: confirmed; or "
+                                "type what is not right]")
+            if answer:
+                raise ValidationError(f"not confirmed before stimulation: {text} ({answer}); put it right, then start "
+                                      "the run again; nothing was run")
+            confirmed.append(key)
+        return {"items": list(check_confirmed(confirmed)), "by": self.name}
 
     def check_skin(self, site: str) -> SkinCheck:
         """One line: Enter for no reaction, else the grade and, after a colon, the note (asked again for a
@@ -111,9 +134,17 @@ class ConsoleOperator:
                       "sample loaded")
 
     def enter_reading(self, what: str, dimension: str, label: str, entry: int) -> tuple[pint.Quantity, str]:
+        """Both entries of a double entry are typed unseen at a terminal: the second is blind to the first."""
         again = " again (second entry: read the display yourself)" if entry == 2 else ""
-        value = self._quantity(f"Type the {label} shown on the instrument{again}, with its unit", dimension, label)
+        value = self._quantity(f"Type the {label} shown on the instrument{again}, with its unit (not shown as you "
+                               "type)", dimension, label, hidden=True)
         return value, self.name
+
+    def offer_manual_entry(self, site: str, text: str) -> bool:
+        """Before a sample is written off: type the analyzer's displayed result instead (twice, blind)?"""
+        answer = self._line(f"{_label(site)}: {text} If the analyzer shows a result, type it from its display, twice "
+                            "(the second entry blind). [Enter: type it; or type no to write the sample off]")
+        return answer.strip().lower() not in ("no", "n")
 
     def confirm_device_started(self, site: str, text: str) -> None:
         self._confirm(text, "started")
@@ -125,6 +156,27 @@ class ConsoleOperator:
     def tell(self, text: str) -> None:
         self.out.write(f"  {text}\n")
         self.out.flush()
+
+
+@contextlib.contextmanager
+def _no_echo(stream: TextIO | None) -> Iterator[bool]:
+    """Echo off on ``stream`` while the block runs, if it is a terminal; yields whether it was turned off."""
+    try:
+        fd = stream.fileno() if stream is not None else -1
+        muted = fd >= 0 and os.isatty(fd)
+    except (AttributeError, OSError, ValueError):
+        muted = False
+    if not muted:
+        yield False
+        return
+    before = termios.tcgetattr(fd)
+    quiet = list(before)
+    quiet[3] &= ~termios.ECHO
+    termios.tcsetattr(fd, termios.TCSANOW, quiet)
+    try:
+        yield True
+    finally:
+        termios.tcsetattr(fd, termios.TCSANOW, before)
 
 
 def _label(site: str) -> str:

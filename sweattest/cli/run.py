@@ -4,16 +4,17 @@ instruments of the lab configuration, or on the simulated bench."""
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from sweattest.bench.order import parse_order
 from sweattest.bench.proficiency import proficiency_of
-from sweattest.bench.service import RunService, check_order_now, new_run_id
+from sweattest.bench.service import RunService, UnverifiedInstrument, check_order_now, new_run_id
 from sweattest.bench.simulation.scenario import parse_scenario
 from sweattest.cli.console import ConsoleReporter
-from sweattest.cli.operator import ConsoleOperator
+from sweattest.cli.operator import ConsoleOperator, InputEnded
 from sweattest.cli.options import add_run_options, out_dir, run_clock, terminate_as_interrupt
 from sweattest.cli.storeopts import add_actor_options, authenticated_actor
 from sweattest.core.config import load_config
@@ -54,6 +55,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="this test repeats run RUN_ID of the same patient (required when the accession has a run)")
     p.add_argument("--reason", help=f"with --repeat-of: why the test is repeated ({', '.join(REASONS)})")
     p.add_argument("--repeat-note", default="", metavar="TEXT", help="with --repeat-of: a note (required for other)")
+    p.add_argument("--unverified-reason", metavar="TEXT",
+                   help="why a patient run goes ahead on an instrument with no calibration on record (kept with the "
+                        "run; refused instead where the lab configures [calibration] unrecorded = \"refuse\")")
     add_run_options(p)
     add_actor_options(p, "performs the run", required=False)
     p.set_defaults(func=_run)
@@ -163,27 +167,60 @@ def execute(order_doc: Any, scenario_doc: Any | None, args: argparse.Namespace, 
             order = replace(order, operator=user.username)
         for warning in login_warnings(store, user.username, user.role, config.competency, store.clock.utcnow().date()):
             print(f"sweattest: warning: {warning}")
+    extra = {}
+    if scenario is None:  # a person at the bench: the same checklist as the bench screens, before any current
+        try:
+            extra["checklist"] = ConsoleOperator(order.operator).confirm_checklist()
+        except BaseException:
+            store.close()
+            raise
     terminate_as_interrupt()
     reporter = ConsoleReporter()
     where = "simulated instruments" if scenario is not None else f"the instruments of {config.source}"
-    print(f"sweattest: run {run_id} for accession {order.accession} ({order.protocol.title}), "
-          f"sites: {', '.join(order.sites)}, on {where}")
+
+    def created(run_id: str) -> None:  # a run refused before it exists has no id to print
+        print(f"sweattest: run {run_id} for accession {order.accession} ({order.protocol.title}), "
+              f"sites: {', '.join(order.sites)}, on {where}")
+
     service = RunService(store, config)
     try:
-        active = service.start(order, clock=clock, scenario=scenario, reporter=reporter, run_id=run_id,
-                               operator_for=None if scenario is not None else
-                               (lambda _: ConsoleOperator(order.operator)),
-                               require_simulators=scenario is None and args.speed is not None,
-                               repeat=repeat, ask_repeat=simulated_actor is None)
-        result = service.finish(active, active.perform(), folder)
+        active = _start(service, order, args, clock=clock, scenario=scenario, reporter=reporter, run_id=run_id,
+                        operator_for=None if scenario is not None else (lambda _: ConsoleOperator(order.operator)),
+                        require_simulators=scenario is None and args.speed is not None,
+                        repeat=repeat, ask_repeat=simulated_actor is None, created=created, extra=extra)
+        try:
+            state = active.perform()
+        except InputEnded as exc:
+            raise InputEnded(f"{exc}. {left_unfinished(active.runner.run, args)}") from None
+        result = service.finish(active, state, folder)
         alarms = inducer_alarms(store, run_id)
     finally:
         store.close()
-    summary(result.record)
+    summary(result.record, reporter.once)
     print(f"Files written to {result.out_dir}:")
     for kind, path in result.files.items():
         print(f"  {kind:<5} {path.name}")
-    return _final_line(result.run, [a.reason for a in alarms] + reporter.alarms)
+    return _final_line(result.run, [reporter.once(a.reason) for a in alarms] + reporter.alarms)
+
+
+def _start(service: RunService, order, args: argparse.Namespace, **kw):
+    """The run service's start; where a reason would let a patient run on an instrument not verified go ahead,
+    the message says how to give it."""
+    try:
+        return service.start(order, unverified_reason=getattr(args, "unverified_reason", None), **kw)
+    except UnverifiedInstrument as exc:
+        if exc.needs_reason:
+            raise UnverifiedInstrument(f"{exc}. Give the reason with --unverified-reason TEXT") from None
+        raise
+
+
+def left_unfinished(run, args: argparse.Namespace) -> str:
+    """What the tech is told when the terminal stops answering: where the run stands and how to go on."""
+    options = "".join(f" --{name} {value}" for name, value in (("config", args.config), ("db", args.db))
+                      if value is not None)
+    where = ", ".join(f"{s.site.replace('_', ' ')} {s.state.replace('_', ' ')}" for s in run.sites)
+    return (f"Every output is off. Run {run.run_id} is left unfinished ({where}); recorded readings and collection "
+            f"start times are kept. Continue it with `sweattest resume {run.run_id}{options}` at this station")
 
 
 def _final_line(run, alarms: list[str]) -> int:
@@ -198,12 +235,13 @@ def _final_line(run, alarms: list[str]) -> int:
     return 0
 
 
-def summary(record: dict) -> None:
+def summary(record: dict, once: Callable[[str], str] = str) -> None:
+    """The run's results; ``once``: the screen's filter of what it has shown already (off checks)."""
     print("")
     print(f"Result of run {record['run_id']} ({record['state']}):")
     for s in record["sites"]:
         if s["state"] == "aborted":
-            print(f"  {s['site']:<14} ABORTED: {s['abort_reason']}")
+            print(f"  {s['site']:<14} ABORTED: {once(s['abort_reason'])}")
             continue
         verdict = "adequate" if s["adequate"] else "QNS"
         chloride = s.get("chloride") or {}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+from pathlib import Path
 
 from sweattest.core.errors import ConfigError
 
@@ -38,6 +39,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="a simulator option as in its sim:// URL, e.g. load=1:12kohm, settle=1s, mass=1.2g")
     p.add_argument("--sample", action="append", default=[], metavar="ID=CHLORIDE",
                    help="chloridometer: a sample loaded at start, e.g. ST123-L=45mmol/L (repeatable)")
+    p.add_argument("--results", action="append", default=[], metavar="PATTERN=CHLORIDE",
+                   help="chloridometer: what a sample or control loaded without a value measures, by sample id "
+                        "pattern or control level, e.g. '*-1=45mmol/L' (channel 1, left) or normal=40mmol/L "
+                        "(repeatable; first match wins; defaults normal 40, abnormal 100, *-1 45, *-2 48)")
+    p.add_argument("--scenario", type=Path, default=None, metavar="SCENARIO.json",
+                   help="chloridometer: the chloride of each site of a run --simulate scenario, by channel (the "
+                        "sites in the order the file lists them)")
     p.set_defaults(func=_simulate)
 
 
@@ -76,8 +84,12 @@ def _build(args: argparse.Namespace, simulators: dict):
         options.setdefault(key, []).append(value)
     if args.fault:
         options["fault"] = args.fault
-    if args.sample and args.device != "chloridometer":
-        raise ConfigError("--sample is for the chloridometer only")
+    for option in ("sample", "results", "scenario"):
+        if getattr(args, option, None) and args.device != "chloridometer":
+            raise ConfigError(f"--{option} is for the chloridometer only")
+    results = list(getattr(args, "results", [])) + _scenario_results(getattr(args, "scenario", None))
+    if results:
+        options["results"] = results
     for item in args.sample:
         sample_id, sep, chloride = item.partition("=")
         if not sep or not sample_id:
@@ -88,6 +100,19 @@ def _build(args: argparse.Namespace, simulators: dict):
     except (ValueError, KeyError) as exc:
         raise ConfigError(f"simulate {args.device}: {exc.args[0] if exc.args else exc}; "
                           f"options as in {cls.URL_FORM}") from None
+
+
+def _scenario_results(path: Path | None) -> list[str]:
+    """``*-N=CHLORIDE`` for the Nth site of a scenario file (sample ids end in their channel)."""
+    if path is None:
+        return []
+    from sweattest.bench.simulation.scenario import parse_scenario
+    from sweattest.core.jsonfile import read_json
+
+    doc = read_json(path, "scenario")
+    sites = tuple(doc.get("sites", {})) if isinstance(doc, dict) else ()
+    scenario = parse_scenario(doc, sites)
+    return [f"*-{n}={scenario.sites[site].chloride_mmol_l}mmol/L" for n, site in enumerate(sites, 1)]
 
 
 def _simulator(device: str, model: str | None) -> str:

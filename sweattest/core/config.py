@@ -77,6 +77,9 @@ class LabConfig:
     instruments: tuple[InstrumentConfig, ...] = ()
     #: manual readings: the second (blind) entry must be made by a second tech
     second_entry_by_second_person: bool = False
+    #: ``[calibration] unrecorded``: a patient run on an instrument with no calibration on record needs a recorded
+    #: reason ("reason", the default) or is refused ("refuse")
+    unrecorded_calibration: str = "reason"
     source: str = BUILT_IN
     #: the lab's own method files ([protocols] folder), looked up before the shipped ones
     protocol_folder: Path | None = None
@@ -120,7 +123,7 @@ _SECTIONS["analysis"] = {"max_delay": str}
 #: Days between calibrations per role unless the lab sets its own ([calibration]; per the instrument's manual,
 #: CLSI C34): the chloridometer monthly, the balance and the inducer yearly (service visit).
 CALIBRATION_INTERVALS = {"analyzer": 30, "balance": 365, "inducer": 365}
-_SECTIONS["calibration"] = {k: str for k in CALIBRATION_INTERVALS}
+_SECTIONS["calibration"] = {k: str for k in (*CALIBRATION_INTERVALS, "unrecorded")}
 
 
 def load_config(path: str | Path | None = None) -> LabConfig:
@@ -171,6 +174,7 @@ def parse_config(doc: dict[str, Any], file: Path) -> LabConfig:
                      drop_folder=_folder(doc.get("lims", {}), "lims", "drop_folder", file),
                      template_folder=_folder(report, "report", "template_folder", file),
                      protocol_folder=_folder(doc.get("protocols", {}), "protocols", "folder", file),
+                     unrecorded_calibration=_unrecorded(doc.get("calibration", {}), file),
                      calibration_intervals=_calibration(doc.get("calibration", {}), file),
                      establish_runs=establish_runs, qc_rules=qc_rules)
 
@@ -179,12 +183,26 @@ def _calibration(section: dict[str, str], file: Path) -> dict[str, int]:
     """``[calibration] analyzer = "30 d"``: whole days from a calibration to the next, per role."""
     out = dict(CALIBRATION_INTERVALS)
     for role, text in section.items():
+        if role == "unrecorded":
+            continue
         days = parse_quantity(text, "time", f"{file}: [calibration] {role}").to("day").magnitude
         if days != int(days) or not 1 <= days <= 3660:
             raise ConfigError(f"{file}: [calibration] {role} = {text!r}: a whole number of days from 1 to 3660, "
                               "e.g. \"30 d\"")
         out[role] = int(days)
     return out
+
+
+UNRECORDED = ("reason", "refuse")
+
+
+def _unrecorded(section: dict[str, str], file: Path) -> str:
+    """``[calibration] unrecorded = "reason" | "refuse"``: a patient run on an instrument not verified."""
+    value = section.get("unrecorded", "reason")
+    if value not in UNRECORDED:
+        raise ConfigError(f"{file}: [calibration] unrecorded = {value!r}: use \"reason\" (a patient run on an "
+                          "instrument with no calibration on record needs a recorded reason) or \"refuse\"")
+    return value
 
 
 def _qc(section: object, file: Path) -> tuple[int, WestgardRules]:

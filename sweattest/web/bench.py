@@ -230,6 +230,10 @@ class BenchSession:
         self.operator.on_change = self.refresh
         self.thread = threading.Thread(target=self._work, name=f"run-{self.run_id}", daemon=True)
 
+    def clock_text(self, at: datetime) -> str:
+        """A time as the station's screens show it (the lab's time zone)."""
+        return self._fmt(at)
+
     def _work(self) -> None:
         try:
             self.runner.run_until_results()

@@ -19,6 +19,7 @@ from sweattest.core.errors import ValidationError
 from sweattest.core.fields import typed_date
 from sweattest.core.procedure.model import SITES
 from sweattest.core.protocol import list_protocols, load_protocol
+from sweattest.core.rules.checklist import CHECKLIST, check_confirmed
 from sweattest.core.rules.eligibility import CONDITIONS, DEFAULT_LIMITS, Limits, Override
 from sweattest.core.rules.findings import Finding, Severity
 from sweattest.core.rules.reagents import lot_block
@@ -27,14 +28,6 @@ from sweattest.record.repeats import REASONS, RepeatOf, runs_of_accession, runs_
 
 STEPS = ("identify", "repeat", "eligibility", "method", "lot", "checklist")
 
-#: Electrode placement checklist (CLSI C34: site preparation and electrode placement). Every item must be ticked.
-CHECKLIST: tuple[tuple[str, str], ...] = (
-    ("skin", "Skin at each site cleaned with deionised water and dried; intact, no eczema"),
-    ("gel", "Pilocarpine gel discs (the scanned lot) seated in both electrodes"),
-    ("anode", "Positive (red) electrode on the flexor forearm, negative electrode beside it"),
-    ("straps", "Straps snug; nothing crosses the chest or the head"),
-    ("leads", "Leads connected to the inducer channel for each site"),
-)
 
 
 @dataclass
@@ -209,9 +202,7 @@ def scan_lot(draft: Draft, lot: str, expires: str, today: date) -> None:
 
 
 def checklist(draft: Draft, ticked: list[str]) -> None:
-    missing = [text for key, text in CHECKLIST if key not in ticked]
-    if missing:
-        raise ValidationError(f"check every item before stimulation; not yet ticked: {missing[0]}")
+    check_confirmed(ticked, "ticked")
     draft.done.add("checklist")
 
 

@@ -4,6 +4,7 @@ and the live view always agree."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from sweattest.bench.runner.stimulation import POLL_HZ
@@ -38,14 +39,33 @@ def screen(run: RunState, session: BenchSession | None) -> dict[str, Any]:
         name = "interrupted"
     states = ",".join(f"{s.site}:{s.state}" for s in run.sites)
     raised = len(session.view.alarms) if session else 0
-    key = f"{name}|{prompt.id if prompt else ''}|{states}|{session.error if session else ''}|{raised}"
-    return {"name": name, "prompt": prompt, "key": key, "active": active,
+    wait = analyzer_wait(session) if active else None
+    key = (f"{name}|{prompt.id if prompt else ''}|{states}|{session.error if session else ''}|{raised}|"
+           f"{wait['label'] if wait else ''}")
+    return {"name": name, "prompt": prompt, "key": key, "active": active, "wait": wait,
+            # a site aborted while the run goes on says why on every screen, not only at the end
+            "aborted": [{"site": s.site, "reason": said_once(s.abort_reason or "")} for s in run.sites
+                        if s.state == "aborted"],
             "sites": [{"site": s.site, "state": s.state} for s in run.sites],
             "stimulating": stimulating[0] if stimulating else None,
             "error": session.error if session else None,
             "notice": session.operator.notice if active else None,
             "resumed": session.resumed if active else None,
             "standalone": active and not session.bench.inducer.host_controlled}
+
+
+def analyzer_wait(session: BenchSession) -> dict[str, Any] | None:
+    """The analyzer's result being waited for: what, and the clock time the wait gives up (the runner's
+    ``analyzer_wait``); None when nothing is waited for."""
+    wait = getattr(session.runner, "analyzer_wait", None)
+    if not wait:
+        return None
+    ends = wait["since"] + timedelta(seconds=wait["total_s"])
+    then = ("without it, results cannot be final until QC is run" if wait["site"] == "QC" else
+            "the sample is then tried once more, and a sample the chloridometer does not measure is written off "
+            "with the reason")
+    return {"label": wait["label"], "total_s": int(wait["total_s"]), "ends_at": session.clock_text(ends),
+            "then": then}
 
 
 def said_once(reason: str) -> str:

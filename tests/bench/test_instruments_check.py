@@ -11,23 +11,47 @@ from tests.bench.conftest import instrument_table, sweattest, write_config
 LATER = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=90)).isoformat()
 
 
-def test_every_instrument_present_and_right_is_ready(tmp_path, simulators):
+def test_every_instrument_present_and_right_answers_but_none_without_a_recorded_calibration_is_ready(
+        tmp_path, simulators):
     inducer = simulators.start("inducer", "--seed", "3")
     balance = simulators.start("balance", "--seed", "5")
     analyzer = simulators.start("chloridometer")
     config = write_config(tmp_path,
                           instrument_table("inducer", "scpi", inducer, serial_number="000003", calibration_due=LATER),
                           instrument_table("balance", "mt-sics", balance, serial_number="B100000005"),
-                          instrument_table("analyzer", "line", analyzer, serial_number="CL-9"))
+                          instrument_table("analyzer", "line", analyzer, serial_number="CL000000"))
     done = sweattest("instruments", "check", "--config", str(config))
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].startswith("inducer scpi 000003 on /dev/")
-    assert "ready: SWEATTEST IND-2 SIM serial 000003 firmware 1.0" in lines[0]
-    assert f"calibration due {LATER}" in lines[0] and "every output off (confirmed)" in lines[0]
-    assert "ready: SWEATTEST XS205 serial B100000005" in lines[1]
-    assert "serial CL-9 (from the configuration; not reported by this model)" in lines[2]
-    assert lines[-1] == "all instruments ready"
+    # nothing is recorded of them: they answer, but none is "ready"
+    assert ("not verified (no calibration on record): SWEATTEST IND-2 SIM serial 000003 firmware 1.0; record its "
+            f"calibration with `sweattest calibration add` (the configuration's due date {LATER} verifies nothing); "
+            "every output off (confirmed)") in lines[0]
+    assert "not verified (no calibration on record): SWEATTEST XS205 serial B100000005" in lines[1]
+    assert "SWEATTEST CL-SIM serial CL000000 firmware 1.0" in lines[2]  # its answer to ID?
+    assert not any(" ready: " in line for line in lines)
+    assert lines[-1].startswith("all instruments answer; 3 not verified (no calibration on record): a patient run "
+                                "on them needs a recorded reason, or is refused")
+
+
+def test_an_instrument_with_a_recorded_calibration_is_ready(tmp_path, simulators):
+    from sweattest.record.calibrations import add_calibration
+    from sweattest.record.store import open_store
+
+    inducer = simulators.start("inducer", "--seed", "3")
+    db = str(tmp_path / "runs.db")
+    store = open_store(db)
+    today = dt.datetime.now(dt.UTC).date()
+    add_calibration(store, instrument="000003", role="inducer", kind="verification", outcome="pass",
+                    performed_on=today, interval_days=365, who="tech1")
+    store.close()
+    config = write_config(tmp_path, instrument_table("inducer", "scpi", inducer, serial_number="000003"))
+    done = sweattest("instruments", "check", "--config", str(config), "--db", db)
+    assert done.returncode == 0, done.stdout + done.stderr
+    due = (today + dt.timedelta(days=365)).isoformat()
+    assert f"ready: SWEATTEST IND-2 SIM serial 000003 firmware 1.0; calibration due {due} (recorded" in done.stdout
+    assert done.stdout.splitlines()[-1] == "all instruments ready"
 
 
 def test_a_missing_device_a_wrong_serial_a_silent_port_and_an_overdue_calibration_each_say_so(
@@ -73,7 +97,8 @@ def test_a_sartorius_balance_is_opened_and_identified_through_the_registry(tmp_p
     config = write_config(tmp_path, instrument_table("balance", "sartorius-sbi", balance))
     done = sweattest("instruments", "check", "--config", str(config))
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.startswith("balance sartorius-sbi on /dev/") and "ready: SWEATTEST SIM serial" in done.stdout
+    assert done.stdout.startswith("balance sartorius-sbi on /dev/")
+    assert "(no calibration on record): SWEATTEST SIM serial" in done.stdout
 
 
 def test_an_instrument_out_of_service_or_with_a_failed_calibration_on_record_is_not_ready(tmp_path, simulators):
@@ -93,13 +118,13 @@ def test_an_instrument_out_of_service_or_with_a_failed_calibration_on_record_is_
               who="tech1", who_role="tech")
     add_calibration(store, instrument="B100000005", role="balance", kind="verification", outcome="fail",
                     performed_on=today, interval_days=365, who="tech1", notes="200 g check weight read 200.4 g")
-    add_calibration(store, instrument="CL-9", role="analyzer", kind="calibration", outcome="pass",
+    add_calibration(store, instrument="CL000000", role="analyzer", kind="calibration", outcome="pass",
                     performed_on=today, interval_days=30, who="tech1")
     store.close()
     config = write_config(tmp_path,
                           instrument_table("inducer", "scpi", inducer, serial_number="000003", calibration_due=LATER),
                           instrument_table("balance", "mt-sics", balance, serial_number="B100000005"),
-                          instrument_table("analyzer", "line", analyzer, serial_number="CL-9",
+                          instrument_table("analyzer", "line", analyzer, serial_number="CL000000",
                                            calibration_due="2020-01-31"))
     done = sweattest("instruments", "check", "--config", str(config), "--db", db)
     assert done.returncode == 2, done.stdout + done.stderr

@@ -85,3 +85,11 @@ def test_the_second_entry_rule_is_a_boolean(tmp_path):
     assert load(tmp_path, "[entry]\nsecond_person = true\n").second_entry_by_second_person is True
     with pytest.raises(ConfigError, match="second_person = 'yes': write true or false"):
         load(tmp_path, '[entry]\nsecond_person = "yes"\n')
+
+
+def test_what_a_patient_run_on_an_instrument_not_verified_needs_is_the_labs_choice(tmp_path):
+    assert load(tmp_path, GOOD).unrecorded_calibration == "reason"
+    assert load(tmp_path, GOOD + '[calibration]\nunrecorded = "refuse"\nanalyzer = "30 d"\n').unrecorded_calibration \
+        == "refuse"
+    with pytest.raises(ConfigError, match=r"\[calibration\] unrecorded = 'allow': use \"reason\" .* or \"refuse\""):
+        load(tmp_path, GOOD + '[calibration]\nunrecorded = "allow"\n')

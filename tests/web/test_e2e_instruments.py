@@ -4,6 +4,7 @@ Time is a virtual clock paced 600 times faster than real time, so the method's m
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -15,10 +16,11 @@ from sweattest.core.access import AccessPolicy
 from sweattest.core.clock import VirtualClock
 from sweattest.core.config import LabConfig
 from sweattest.core.instruments import InstrumentConfig
+from sweattest.record.calibrations import add_calibration
 from sweattest.record.runs import load_run
 from sweattest.record.store import open_store
 from sweattest.web.app import create_app
-from tests.bench.test_run_on_instruments import CHLORIDE, Tech, short_method
+from tests.bench.test_run_on_instruments import CHLORIDE, Tech, short_method  # noqa: F401
 from tests.web.conftest import CHROMIUM, PASSWORD, SHOT_TIMEOUT_MS, Served, accounts_for_tests
 from tests.web.test_e2e_browser import base_url, log_in, playwright_api
 
@@ -31,6 +33,10 @@ def serve(folder, config: LabConfig, order: dict):
     """The bench app on 127.0.0.1 for ``config``'s instruments, on a clock paced 600 times real time."""
     clock = VirtualClock(speed=600.0)
     store = open_store(str(folder / "runs.db"), clock)
+    for instrument in config.instruments:  # verified: a patient run needs a calibration on record
+        if instrument.serial_number:
+            add_calibration(store, instrument=instrument.serial_number, role=instrument.role, kind="verification",
+                            outcome="pass", performed_on=clock.utcnow().date(), interval_days=365, who="qa1")
     # the run's waits move this clock 600 times faster than the tech's hands: no idle lock in between
     config = replace(config, access=AccessPolicy(idle_lock=timedelta(days=365)))
     app = create_app(store, clock, accounts_for_tests(store), simulate=False, config=config,
@@ -151,7 +157,6 @@ def test_a_run_on_an_scpi_inducer_and_a_line_analyzer_through_the_bench_screens(
     page = browser.new_page()
     log_in(page, base_url(server), "tech")
     prepare(page)
-    hands = Tech(None, analyzer)  # the tech's hands at the analyzer's keypad
     seen: list[str] = []
     for _ in range(300):
         try:
@@ -162,8 +167,7 @@ def test_a_run_on_an_scpi_inducer_and_a_line_analyzer_through_the_bench_screens(
             seen.append(text)
             if page.query_selector("input[name=amount]"):
                 page.fill("input[name=amount]", "35")
-            else:
-                hands.answer(text)  # loads the control or the sample at the analyzer's keypad
+            # a control or a sample "loaded": the simulator is told over its line and measures it by itself
             page.click("#confirm", timeout=2000)
             page.wait_for_load_state()
         except playwright_api.Error:
@@ -177,4 +181,62 @@ def test_a_run_on_an_scpi_inducer_and_a_line_analyzer_through_the_bench_screens(
     assert [s.state for s in run.sites] == ["result_ready", "result_ready"]
     assert all(s.charge is not None for s in run.sites)
     assert len(store.readings(row["run_id"])) >= 2 * 890  # every reading over the serial line, both sites
+    page.close()
+
+
+@pytest.fixture
+def silent_analyzer_server(tmp_path, simulators, monkeypatch):
+    """As ``wired_server``, with a chloridometer that never answers and a wait of 3 s instead of 120 s."""
+    from sweattest.bench.runner import analysis
+
+    monkeypatch.setattr(analysis, "ANALYZER_WAIT_S", 3.0)
+    inducer = simulators.start("inducer", "--baud", "115200", "--seed", "3")
+    analyzer = simulators.start("chloridometer", "--fault", "silent")
+    methods = tmp_path / "methods"
+    methods.mkdir()
+    short_method(methods)
+    config = LabConfig(protocol_folder=methods, instruments=(
+        InstrumentConfig("inducer", "scpi", port=inducer, baudrate=115200, serial_number="000003"),
+        InstrumentConfig("analyzer", "line", port=analyzer)))
+    server = serve(tmp_path, config, dict(DEMO_ORDER, method="macroduct_short"))
+    yield next(server)
+    next(server, None)
+
+
+@pytest.mark.realtime  # instruments on pseudo-terminals answer within their real-time timeouts: run alone
+def test_a_silent_chloridometer_is_waited_for_on_screen_and_each_write_off_says_why(silent_analyzer_server, browser,
+                                                                                     shots):
+    server = silent_analyzer_server
+    page = browser.new_page()
+    log_in(page, base_url(server), "tech")
+    prepare(page)
+    waits: list[str] = []
+    for _ in range(300):
+        try:
+            page.wait_for_selector("#prompt, #analyzer-wait, .result", timeout=60000)
+            if page.query_selector("#analyzer-wait"):
+                text = page.inner_text("#analyzer-wait")
+                if text not in waits:
+                    waits.append(text)
+                    if len(waits) == 1:
+                        page.screenshot(path=str(shots / "16-analyzer-wait.png"), full_page=True,
+                                        timeout=SHOT_TIMEOUT_MS)
+                page.wait_for_timeout(200)
+                continue
+            if page.query_selector(".result"):
+                break
+            if page.query_selector("input[name=amount]"):
+                page.fill("input[name=amount]", "35")
+            page.click("#confirm", timeout=2000)
+            page.wait_for_load_state()
+        except playwright_api.Error:
+            pass  # the page reloaded itself on the next step: look again
+    assert any("Waiting for the result of the normal control" in w for w in waits), (waits, page.inner_text("body"))
+    assert any(re.search(r"Waiting for the result of sample \S+-1 \(left forearm\).*gives up at \d\d:\d\d", w, re.S)
+               for w in waits), waits
+    body = page.inner_text("body")
+    assert "Run aborted" in body
+    assert body.count("chloride analysis failed after 2 attempts and no result was typed from the analyzer's "
+                      "display: chloridometer: no result for sample") == 2
+    page.screenshot(path=str(shots / "17-analyzer-write-off.png"), full_page=True, timeout=SHOT_TIMEOUT_MS)
     page.close()

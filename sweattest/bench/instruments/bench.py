@@ -30,6 +30,8 @@ class Bench:
     identities: dict[str, Identity] = field(default_factory=dict)
     #: role -> the calibration due date the check found (from the records, else the configuration)
     calibration_due: dict[str, dt.date | None] = field(default_factory=dict)
+    #: the roles whose instrument has no calibration on record: "not verified"
+    unverified: tuple[str, ...] = ()
 
     @classmethod
     def open(cls, instruments: tuple[InstrumentConfig, ...], clock: Clock, *, gravimetric: bool,
@@ -47,13 +49,16 @@ class Bench:
         opened: dict[str, object] = {}
         identities: dict[str, Identity] = {}
         due: dict[str, dt.date | None] = {}
+        unverified: list[str] = []
         try:
             for role in needed:
-                instrument, identities[role], due[role] = open_checked(
+                instrument, identities[role], due[role], verified = open_checked(
                     by_role[role], clock, second_person=second_person, opened=opened, status_of=status_of)
+                if not verified:
+                    unverified.append(role)
             bench = cls(inducer=opened["inducer"], analyzer=opened["analyzer"],  # type: ignore[arg-type]
                         balance=opened.get("balance"), identities=identities,  # type: ignore[arg-type]
-                        calibration_due=due)
+                        calibration_due=due, unverified=tuple(unverified))
             bench.inducer.force_off()  # forced off at start-up, before anything else
         except BaseException:
             for instrument in opened.values():
@@ -84,8 +89,12 @@ class Bench:
             config = getattr(self, role).config
             out[role] = {"model": config.model, "port": config.port, "identity": ident.text(),
                          "serial_number": ident.serial_number or config.serial_number,
-                         "calibration_due": _iso(self.calibration_due.get(role, config.calibration_due))}
+                         "calibration_due": _iso(self.calibration_due.get(role, config.calibration_due)),
+                         "calibration": NOT_VERIFIED if role in self.unverified else "recorded"}
         return out
+
+    def unverified_labels(self) -> list[str]:
+        return [getattr(self, role).config.label for role in self.unverified]
 
     def shutdown(self) -> str | None:
         """End of a run: every output off, ports closed. Never raises; returns a warning for the tech if
@@ -114,7 +123,7 @@ def open_checked(config: InstrumentConfig, clock: Clock, *, second_person: bool 
                  opened: dict | None = None, status_of: StatusOf | None = None):
     """Open one instrument and check it against its configuration and its records: it answers as its model,
     its serial number is the configured one, it is in service, its calibration is not failed or overdue.
-    Returns (instrument, identity, calibration due date)."""
+    Returns (instrument, identity, calibration due date, whether a calibration is on record)."""
     instrument = open_instrument(config, clock, second_person=second_person)
     if opened is not None:
         opened[config.role] = instrument
@@ -124,8 +133,19 @@ def open_checked(config: InstrumentConfig, clock: Clock, *, second_person: bool 
         raise DeviceError(f"{config.label}: does not answer as a {config.model} {config.role}: {exc}",
                           device=config.role) from None
     check_identity(config, identity)
-    due = check_calibration(config, clock.utcnow().date(), records_of(config, identity, status_of))
-    return instrument, identity, due
+    status = records_of(config, identity, status_of)
+    due = check_calibration(config, clock.utcnow().date(), status)
+    return instrument, identity, due, calibration_recorded(status)
+
+
+#: What an instrument is called whose calibration nobody has recorded: it may answer, it is not "ready".
+NOT_VERIFIED = "not verified (no calibration on record)"
+
+
+def calibration_recorded(status: Status | None) -> bool:
+    """Whether the instrument's records hold a calibration or verification (``sweattest calibration add``); a
+    due date in the configuration alone verifies nothing."""
+    return status is not None and status.calibration is not None
 
 
 def records_of(config: InstrumentConfig, identity: Identity, status_of: StatusOf | None) -> Status | None:

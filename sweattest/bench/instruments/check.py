@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sweattest.bench.instruments.bench import StatusOf, check_calibration, check_identity, records_of
+from sweattest.bench.instruments.bench import (
+    NOT_VERIFIED,
+    StatusOf,
+    calibration_recorded,
+    check_calibration,
+    check_identity,
+    records_of,
+)
 from sweattest.bench.instruments.registry import open_instrument
 from sweattest.core.clock import Clock
 from sweattest.core.errors import DeviceError
@@ -15,8 +22,11 @@ from sweattest.core.instruments import InstrumentConfig
 @dataclass(frozen=True)
 class CheckLine:
     config: InstrumentConfig
+    #: it answered as configured, is in service and not overdue (it may still be not verified)
     ready: bool
     text: str
+    #: a calibration of it is on record
+    verified: bool = False
 
 
 def check_instrument(config: InstrumentConfig, clock: Clock, status_of: StatusOf | None = None) -> CheckLine:
@@ -41,12 +51,16 @@ def check_instrument(config: InstrumentConfig, clock: Clock, status_of: StatusOf
     facts = [identity.text()]
     if config.serial_number and not identity.serial_number:
         facts.append(f"serial {config.serial_number} (from the configuration; not reported by this model)")
-    recorded = status is not None and status.calibration is not None
-    facts.append(f"calibration due {due.isoformat()}{' (recorded calibration)' if recorded else ''}" if due
-                 else "no calibration due date configured or recorded")
+    recorded = calibration_recorded(status)
+    if recorded:
+        facts.append(f"calibration due {due.isoformat()} (recorded calibration)" if due
+                     else "calibration recorded")
+    else:
+        facts.append("record its calibration with `sweattest calibration add`"
+                     + (f" (the configuration's due date {due.isoformat()} verifies nothing)" if due else ""))
     if config.role == "inducer" and instrument.host_controlled:
         facts.append("every output off (confirmed)")
-    return CheckLine(config, True, "ready: " + "; ".join(facts))
+    return CheckLine(config, True, ("ready: " if recorded else f"{NOT_VERIFIED}: ") + "; ".join(facts), recorded)
 
 
 def check_all(instruments: tuple[InstrumentConfig, ...], clock: Clock,

@@ -102,12 +102,17 @@ class BalanceRole(Protocol):
 
 class AnalyzerRole(Protocol):
     config: Any
+    #: optional, True for an analyzer that sends its results by itself (waited for, with a countdown)
+    talks: bool
 
     def identify(self) -> Identity: ...
 
     def read_result(self, expected: str, label: str, person: Person, timeout_s: float) -> Reading:
         """The next result (``Reading.value`` an ``AnalyzerResult``); ``expected`` is the sample id or the QC
         level the tech was asked to load."""
+
+    def loaded(self, expected: str, record: str = "sample") -> None:
+        """The tech loaded ``expected`` and started the analysis (a simulator on a line is told so)."""
 
     def close(self) -> None: ...
 

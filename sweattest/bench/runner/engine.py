@@ -15,9 +15,9 @@ from typing import Any
 
 from drivers.inducer_latch import FAULTY_ACTION
 from sweattest.bench.instruments.bench import Bench
+from sweattest.bench.runner.analysis import MEASURE_ATTEMPTS, analyze
 from sweattest.bench.runner.continuity import Continuity
 from sweattest.bench.runner.operator import Operator
-from sweattest.bench.runner.qc import ensure_qc
 from sweattest.bench.runner.reporting import Reporter
 from sweattest.bench.runner.skin import check_skin
 from sweattest.bench.runner.stimulation import StimulationInterrupted, StimulationStopped, off_words
@@ -38,8 +38,6 @@ COUNTDOWN_STEP_S = 60.0
 #: Longest sleep while a timer runs, in seconds of wall time: the lease is renewed and a station's stop seen
 #: between sleeps.
 RENEW_STEP_S = 0.25
-#: Attempts for a measurement that is safe to repeat (the sample is still there).
-MEASURE_ATTEMPTS = 2
 #: The code of a stimulation stopped because the station stopped (``Runner.stand_down``).
 STATION_STOPPED = "station_stopped"
 
@@ -71,13 +69,15 @@ class Runner(Continuity):
         self.standing_down: str | None = None
         self._stop_recorded = False
         self._skin_due: list[str] = []  # sites whose skin check a stop interrupted (``recover``)
+        #: while the analyzer's result is waited for: what, for which site, seconds left of how many (screens)
+        self.analyzer_wait: dict[str, Any] | None = None
         self._alarm_raised = False
         self._handlers: dict[type, Callable[[Any], None]] = {
             fx.CheckReadiness: self._check_readiness, fx.PreWeigh: self._pre_weigh,
             fx.Stimulate: self._stimulate, fx.OutputOff: self._output_off,
             fx.ApplyCollector: self._apply_collector, fx.StartTimer: self._start_timer,
             fx.CancelTimer: self._cancel_timer, fx.MeasureSample: self._measure_sample,
-            fx.Analyze: self._analyze, fx.ResultsReady: self._results_ready,
+            fx.Analyze: lambda e: analyze(self, e), fx.ResultsReady: self._results_ready,
             fx.RunFinished: self._run_finished, fx.AbortInterrupted: self._abort_interrupted,
             fx.VerifyPatient: self._verify_patient,
         }
@@ -149,6 +149,16 @@ class Runner(Continuity):
         self.reporter.countdown(site, 0.0, total)
         del self.timers[(site, name)]
         self.feed(event, site=site, actor="timer")
+
+    def fire_due_timers(self) -> None:
+        """While one step waits (the analyzer), every other timer that has come due fires now: a collection
+        ends and is recorded on time, and the tech is told, whatever else is going on."""
+        for (site, name), (due, event) in sorted(self.timers.items(), key=lambda kv: kv[1][0]):
+            if due - self.elapsed() <= 1e-9:
+                del self.timers[(site, name)]
+                self.feed(event, site=site, actor="timer")
+                self.reporter.message(f"{_label(site)}: its timer has ended ({event.replace('_', ' ')}, recorded on "
+                                      "time); do that step as soon as the analyzer step allows")
 
     # -- effects ------------------------------------------------------------------------------------
     def _check_readiness(self, _: fx.CheckReadiness) -> None:
@@ -281,6 +291,15 @@ class Runner(Continuity):
             data["charge"] = outcome.charge
         self.feed("abort", site=site, data=data | _off_data(outcome))
 
+    def end_warning(self, text: str) -> None:
+        """The inducer did not confirm its outputs off when the bench closed: the alarm, or, when it was raised
+        during the run, a line that says it still holds."""
+        if self._alarm_raised:
+            self.reporter.message("At the end of the run the inducer still did not confirm that its outputs are off "
+                                  "(the alarm above holds).")
+        else:
+            self._inducer_alarm(None, text)
+
     def _inducer_alarm(self, site: str | None, text: str) -> None:
         """The red alarm: the inducer is not confirmed safe. Raised once per run; stored events keep it."""
         if not self._alarm_raised:
@@ -306,7 +325,7 @@ class Runner(Continuity):
 
     def _output_off(self, e: fx.OutputOff) -> None:
         off = self.bench.inducer.safe_off(e.channel)
-        if not off.confirmed:
+        if not off.confirmed and not self._alarm_raised:  # else the alarm on screen says it already
             self.reporter.message(f"{e.site}: WARNING output off not confirmed: {off.describe()}")
             self._inducer_alarm(e.site, f"{e.site}: {off_words(off)}")
 
@@ -347,29 +366,6 @@ class Runner(Continuity):
                 refused = str(exc)
                 self.operator.tell(f"{_label(e.site)}: not accepted: {refused}")
         self.feed("abort", site=e.site, data={"reason": f"sample not accepted: {refused}", "code": "sample"})
-
-    def _analyze(self, e: fx.Analyze) -> None:
-        qc_run = ensure_qc(self)
-        last: Exception | None = None
-        for _ in range(MEASURE_ATTEMPTS):
-            self.operator.load_analyzer(e.site, e.sample_id)
-            try:
-                reading = self.bench.analyzer.read_result(e.sample_id, f"sample {e.sample_id} ({_label(e.site)})",
-                                                          self.operator, 120.0)
-            except DeviceError as exc:
-                last = exc
-                self.reporter.message(f"{e.site}: chloridometer: {exc}")
-                continue
-            result = reading.value
-            if result.sample_id != e.sample_id:
-                last = DeviceError(f"the chloridometer reported sample {result.sample_id!r}, expected "
-                                   f"{e.sample_id!r}", device="chloridometer")
-                continue
-            self.feed("analyze", site=e.site, data={"chloride": result.chloride, "sample_id": result.sample_id,
-                                                     "flags": list(result.flags), "qc_run": qc_run,
-                                                     **reading.source})
-            return
-        self.feed("abort", site=e.site, data={"reason": f"chloride analysis failed: {last}", "code": "analyzer"})
 
     def _results_ready(self, _: fx.ResultsReady) -> None:
         self.results_ready = True

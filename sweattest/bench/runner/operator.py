@@ -46,5 +46,10 @@ class Operator(Protocol):
     def confirm_device_completed(self, site: str, text: str) -> str | None:
         """None if the stand-alone device completed without an error light, else the error it showed."""
 
+    def offer_manual_entry(self, site: str, text: str) -> bool:
+        """Optional: the analyzer gave no result after every attempt; True if the tech will type the result
+        shown on its display (twice, blind) rather than write the sample off. Without it, the sample is
+        written off with the reason."""
+
     def tell(self, text: str) -> None:
         """A line for the tech that needs no answer (e.g. two entries disagreed)."""

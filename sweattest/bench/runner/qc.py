@@ -5,6 +5,7 @@ purpose: a simulated or training run's controls never enter the patient series."
 
 from __future__ import annotations
 
+from sweattest.bench.runner.analyzer_wait import read_analyzer
 from sweattest.core.errors import DeviceError, ValidationError
 from sweattest.core.units import Q_
 from sweattest.record.analytical_qc import current_run, judge_and_record, verdict
@@ -41,8 +42,9 @@ def ensure_qc(runner) -> str | None:
     for lot in in_use:
         runner.operator.run_control(lot.level, lot.lot, Q_(lot.mean, "mmol/L"))
         try:
-            result = runner.bench.analyzer.read_result(lot.level, f"the {lot.level} control (lot {lot.lot})",
-                                                       runner.operator, 120.0, record="qc").value
+            runner.bench.analyzer.loaded(lot.level, "qc")  # a simulator on a line measures it by itself
+            result = read_analyzer(runner, lot.level, f"the {lot.level} control (lot {lot.lot})", "QC",
+                                   record="qc").value
         except DeviceError as exc:
             say(f"QC {lot.level} control: chloridometer: {exc}; results cannot be final until QC is run")
             return None
