@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,7 @@ from sweattest.core.clock import VirtualClock
 from sweattest.core.config import LabConfig
 from sweattest.core.instruments import InstrumentConfig
 from sweattest.record.calibrations import add_calibration
+from sweattest.record.qc_lots import add_lot
 from sweattest.record.runs import load_run
 from sweattest.record.store import open_store
 from sweattest.web.app import create_app
@@ -37,6 +38,10 @@ def serve(folder, config: LabConfig, order: dict):
         if instrument.serial_number:
             add_calibration(store, instrument=instrument.serial_number, role=instrument.role, kind="verification",
                             outcome="pass", performed_on=clock.utcnow().date(), interval_days=365, who="qa1")
+        if instrument.role == "analyzer" and instrument.serial_number:  # the lab's control lots of this analyzer
+            for level, lot, mean in (("normal", "QCN-5", 40.0), ("abnormal", "QCA-5", 100.0)):
+                add_lot(store, analyzer=instrument.serial_number, level=level, lot=lot, material="control",
+                        expires=date(2099, 1, 1), mean=mean, sd=2.0, provisional=False, who="qa1")
     # the run's waits move this clock 600 times faster than the tech's hands: no idle lock in between
     config = replace(config, access=AccessPolicy(idle_lock=timedelta(days=365)))
     app = create_app(store, clock, accounts_for_tests(store), simulate=False, config=config,
@@ -187,9 +192,9 @@ def test_a_run_on_an_scpi_inducer_and_a_line_analyzer_through_the_bench_screens(
 @pytest.fixture
 def silent_analyzer_server(tmp_path, simulators, monkeypatch):
     """As ``wired_server``, with a chloridometer that never answers and a wait of 3 s instead of 120 s."""
-    from sweattest.bench.runner import analysis
+    from sweattest.bench.runner import analyzer_wait
 
-    monkeypatch.setattr(analysis, "ANALYZER_WAIT_S", 3.0)
+    monkeypatch.setattr(analyzer_wait, "ANALYZER_WAIT_S", 3.0)
     inducer = simulators.start("inducer", "--baud", "115200", "--seed", "3")
     analyzer = simulators.start("chloridometer", "--fault", "silent")
     methods = tmp_path / "methods"
