@@ -7,7 +7,7 @@ and runs the clinical rules of ``sweattest.core.rules``; it returns the output d
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,7 @@ from sweattest.core.errors import ConfigError, ValidationError
 from sweattest.core.fields import date_field, field, number_field
 from sweattest.core.protocol import Protocol, load_protocol
 from sweattest.core.rules.adequacy import Adequacy, assess_volume, assess_weights
+from sweattest.core.rules.age import age_at, local_date
 from sweattest.core.rules.chloride import ChlorideReport, site_chloride
 from sweattest.core.rules.eligibility import CONDITIONS, DEFAULT_LIMITS, Limits, assess, check_site
 from sweattest.core.rules.findings import Finding, Severity, withheld_because
@@ -47,12 +48,12 @@ class SiteEntry:
 
 
 def interpret_case(doc: Any, protocols: Path | None = None, ranges: str = "cff_2017",
-                   limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
+                   limits: Limits = DEFAULT_LIMITS, zone: tzinfo = UTC) -> dict[str, Any]:
     """Validate a case document and return the output document (see docs/interpret.md). The case's method
     is looked up in the lab's ``protocols`` folder first, then the shipped methods; its range set is the
     case's ``ranges`` field, else the lab's ``ranges``. A block finding of the case (eligibility: patient or
-    site) withholds the interpretation."""
-    protocol, patient_findings, entries, rs = parse_case(doc, protocols, ranges, limits)
+    site) withholds the interpretation. Ages are calendar ages on the collection date in the lab's ``zone``."""
+    protocol, patient_findings, entries, rs = parse_case(doc, protocols, ranges, limits, zone)
     outcomes, site_findings = [], []
     for entry in entries:
         outcome, findings = _site(protocol, entry)
@@ -67,8 +68,8 @@ def interpret_case(doc: Any, protocols: Path | None = None, ranges: str = "cff_2
             "findings": [f.to_dict() for f in findings]}
 
 
-def parse_case(doc: Any, protocols: Path | None = None, ranges: str = "cff_2017", limits: Limits = DEFAULT_LIMITS
-               ) -> tuple[Protocol, list[Finding], list[SiteEntry], RangeSet]:
+def parse_case(doc: Any, protocols: Path | None = None, ranges: str = "cff_2017", limits: Limits = DEFAULT_LIMITS,
+               zone: tzinfo = UTC) -> tuple[Protocol, list[Finding], list[SiteEntry], RangeSet]:
     """The method, the case's eligibility findings (patient and sites), the site entries and the range set."""
     if not isinstance(doc, dict):
         raise ValidationError("case: expected a JSON object with method, patient, collected_at and sites")
@@ -88,16 +89,16 @@ def parse_case(doc: Any, protocols: Path | None = None, ranges: str = "cff_2017"
     names = [e.site for e in entries]
     if len(set(names)) != len(names):
         raise ValidationError("sites: a site is listed twice; sites are never pooled, give each once")
-    case_findings = _eligibility(pdoc, collected_at, names, limits)
-    age = Q_((collected_at.date() - date_field(pdoc, "dob", "patient")).days, "day")
+    case_findings = _eligibility(pdoc, collected_at, names, limits, zone)
     try:
-        rs = range_set(name, age)
+        rs = range_set(name, age_at(date_field(pdoc, "dob", "patient"), collected_at, zone))
     except ValidationError as exc:
         raise ValidationError(f"ranges: {exc}") from None
     return protocol, case_findings, entries, rs
 
 
-def _eligibility(pdoc: dict[str, Any], collected_at: datetime, sites: list[str], limits: Limits) -> list[Finding]:
+def _eligibility(pdoc: dict[str, Any], collected_at: datetime, sites: list[str], limits: Limits,
+                 zone: tzinfo) -> list[Finding]:
     """The case's eligibility findings, by the same check as a run (sweattest.core.rules.eligibility.assess)."""
     _no_unknown(pdoc, PATIENT_KEYS, "patient")
     dob = date_field(pdoc, "dob", "patient")
@@ -108,11 +109,11 @@ def _eligibility(pdoc: dict[str, Any], collected_at: datetime, sites: list[str],
         if code not in CONDITIONS:
             raise ValidationError(f"patient.conditions[{i}]: unknown condition {code!r}; use one of "
                                   f"{', '.join(CONDITIONS)}")
-    if dob > collected_at.date():
+    if dob > local_date(collected_at, zone):
         raise ValidationError("patient.dob: the date of birth is after collected_at; correct it")
     return list(assess(dob, collected_at, sites=sites, gestational_age_at_birth=None if ga is None else Q_(ga, "week"),
                        weight=None if weight is None else Q_(weight, "kg"), conditions=conditions,
-                       limits=limits).findings)
+                       limits=limits, zone=zone).findings)
 
 
 def _entry(protocol: Protocol, sdoc: Any, where: str) -> SiteEntry:

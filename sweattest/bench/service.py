@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -86,7 +86,7 @@ def new_run_id(clock: Clock) -> str:
     return f"R{clock.utcnow():%Y%m%d}-{uuid.uuid4().hex[:8].upper()}"
 
 
-def eligibility_of(order: Order, on: datetime, limits: Limits) -> Decision:
+def eligibility_of(order: Order, on: datetime, limits: Limits, zone: tzinfo = UTC) -> Decision:
     """The eligibility of the order's patient at ``on``: the one check for the command line, the bench and
     the run service (CFF 2017, CFF 2007, CLSI C34 via sweattest.core.rules.eligibility). A date of birth in
     the future is a ValidationError."""
@@ -94,19 +94,20 @@ def eligibility_of(order: Order, on: datetime, limits: Limits) -> Decision:
     overrides = [Override(o.code, o.reason, order.operator) for o in order.overrides]
     try:
         return assess(p.dob, on, sites=order.sites, gestational_age_at_birth=p.gestational_age_at_birth,
-                      weight=p.weight, conditions=order.conditions, overrides=overrides, limits=limits)
+                      weight=p.weight, conditions=order.conditions, overrides=overrides, limits=limits,
+                      zone=zone)
     except ValidationError as exc:
         raise ValidationError(f"order: {exc}") from None
 
 
-def check_order_now(order: Order, clock: Clock, limits: Limits) -> Decision:
+def check_order_now(order: Order, clock: Clock, limits: Limits, zone: tzinfo = UTC) -> Decision:
     """Checks that depend on today's date, done before anything is written: the pilocarpine lot and the
     patient's eligibility. A block, or a warning without its own reason, refuses the order: no run is
     created and nothing is stimulated."""
     block = lot_block(order.pilocarpine_lot, order.pilocarpine_expires, clock.utcnow().date())
     if block is not None:
         raise ValidationError(f"order.pilocarpine_lot.expires: {block.message}")
-    decision = eligibility_of(order, clock.utcnow(), limits)
+    decision = eligibility_of(order, clock.utcnow(), limits, zone)
     refusal = decision.refusal()
     if refusal is not None:
         raise ValidationError(f"accession {order.accession}: the patient may not be tested now; {refusal}. "
@@ -149,7 +150,7 @@ class RunService:
         proficiency = proficiency_of(self.store, order, purpose)
         purpose = check_purpose(PROFICIENCY if proficiency else purpose or (SIMULATED if scenario is not None
                                                                             else PATIENT))
-        decision = check_order_now(order, clock, self.config.eligibility)
+        decision = check_order_now(order, clock, self.config.eligibility, self.config.zone)
         if (ask_repeat or repeat is not None) and not proficiency:  # a PT sample is never a repeat
             repeat = check_repeat(self.store, order.accession, order.patient.mrn, order.patient.dob.isoformat(),
                                   repeat, simulated=scenario is not None)

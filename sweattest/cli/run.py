@@ -137,7 +137,7 @@ def execute(order_doc: Any, scenario_doc: Any | None, args: argparse.Namespace, 
         order = replace(order, operator=simulated_actor)
     scenario = parse_scenario(scenario_doc, order.sites) if scenario_doc is not None else None
     clock = run_clock(args.speed, simulated=scenario is not None)
-    check_order_now(order, clock, config.eligibility)
+    check_order_now(order, clock, config.eligibility, config.zone)
     run_id = new_run_id(clock)
     folder = out_dir(args.out, order.accession, run_id)  # checked before the 40-minute procedure, not after
     if scenario is None and not config.instruments:

@@ -20,15 +20,17 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sweattest.core.jsonable import to_jsonable
 from sweattest.core.procedure.core import result
 from sweattest.core.procedure.model import RunState, SiteRecord, Step
+from sweattest.core.rules.age import age_at
 from sweattest.core.rules.analysis_delay import DelayLimit, check_delay, delay_minutes, limit_from_dict
 from sweattest.core.rules.findings import Finding, Severity, withheld_because
 from sweattest.core.rules.ranges import RangeSet, range_set
 from sweattest.core.rules.result import SiteResult, SweatResult
-from sweattest.core.units import Q_, format_quantity, magnitude_in
+from sweattest.core.units import format_quantity, magnitude_in
 from sweattest.record.analytical_qc import qc_status
 from sweattest.record.run_instruments import recorded_instruments
 
@@ -135,12 +137,17 @@ def patient_context(store, record: dict[str, Any], order: dict[str, Any], ranges
             "modulator": modulator_change(order, this_date, this_sites, earlier)}
 
 
+def lab_zone(order: dict[str, Any]) -> ZoneInfo:
+    """The lab's time zone as the run kept it when it started (its analysis limit), else UTC."""
+    return ZoneInfo((order.get("analysis") or {}).get("timezone") or "UTC")
+
+
 def run_ranges(run: RunState, order: dict[str, Any], name: str, generated_at) -> RangeSet:
-    """The range set ``name`` for the patient's age on the day of the first collection (else of the record)."""
+    """The range set ``name`` for the patient's calendar age on the local date (the lab's time zone) of the
+    first collection (else of the record)."""
     starts = [s.collection_started_at for s in run.sites if s.collection_started_at is not None]
-    on = (min(starts) if starts else generated_at).date()
-    age = Q_((on - date.fromisoformat(order["patient"]["dob"])).days, "day")
-    return range_set(name, age)
+    at = min(starts) if starts else generated_at
+    return range_set(name, age_at(date.fromisoformat(order["patient"]["dob"]), at, lab_zone(order)))
 
 
 def _interpretation(res: SweatResult) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import copy
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -146,7 +146,7 @@ def identify(draft: Draft, mrn: str, dob: str) -> None:
 
 
 def eligibility(draft: Draft, conditions: list[str], reasons: dict[str, str], on: datetime,
-                limits: Limits = DEFAULT_LIMITS) -> list[Finding]:
+                limits: Limits = DEFAULT_LIMITS, zone: tzinfo = UTC) -> list[Finding]:
     """Check the patient with the run service's own check (sweattest.bench.service.eligibility_of): the
     order's conditions and those ticked at the bench; each warning passes only with its own reason (the order's,
     or one typed at the bench), blocks never. Returns the findings to show."""
@@ -154,10 +154,10 @@ def eligibility(draft: Draft, conditions: list[str], reasons: dict[str, str], on
     given = {o["code"]: o["reason"] for o in draft.ordered["overrides"]}
     given |= {code: text.strip() for code, text in reasons.items() if text.strip()}
     trial = draft.order | {"conditions": ticked, "overrides": []}
-    found = eligibility_of(parse_order(trial, draft.protocols), on, limits).findings
+    found = eligibility_of(parse_order(trial, draft.protocols), on, limits, zone).findings
     warnings = [f.code for f in found if f.severity is Severity.WARN]
     draft.order = trial | {"overrides": [{"code": c, "reason": given[c]} for c in warnings if c in given]}
-    decision = eligibility_of(draft.parsed(), on, limits)
+    decision = eligibility_of(draft.parsed(), on, limits, zone)
     draft.findings, draft.overrides = list(found), list(decision.overrides)
     if decision.allowed:
         draft.done.add("eligibility")

@@ -32,7 +32,7 @@ def test_patient_and_accession_head_every_pdf_page(demo):
 
 def test_age_at_collection_and_indication(demo):
     html = render_html(demo, NY)
-    assert section(html, "age").startswith(">9 months (280 days)")  # born 2025-06-01, collected 2026-03-08
+    assert section(html, "age").startswith(">9 months 7 days")  # born 2025-06-01, collected 2026-03-08
     assert "not given on the order" in section(html, "indication")
     given = dict(demo, order=dict(demo["order"], indication="Positive newborn screen (IRT/DNA)"))
     assert "Positive newborn screen (IRT/DNA)" in section(render_html(given, NY), "indication")

@@ -1,10 +1,13 @@
 """The one result: range sets (CFF 2017; CLSI C34-A3; ACB 2014 UK guideline), repeat, flags, bilateral rules
 (CFF 2007; Macroduct 3710 manual)."""
 
+from datetime import date
+
 import pytest
 
 from sweattest.core.errors import ValidationError
 from sweattest.core.rules.adequacy import assess_volume
+from sweattest.core.rules.age import calendar_age
 from sweattest.core.rules.chloride import report_chloride
 from sweattest.core.rules.findings import Severity, codes
 from sweattest.core.rules.interpretation import ABORTED_WORDING, QNS_WORDING, interpret
@@ -50,31 +53,39 @@ def test_intermediate_wording_says_repeat_and_cftr(macroduct):
     assert "repeat the sweat test" in result.wording and "CFTR" in result.wording
 
 
-# (range set, age days, measured, category, source)
+# (range set, born, collected, measured, category, source): calendar age (sweattest.core.rules.age)
 RANGE_SET_CASES = [
-    ("clsi_c34_a3", 150, 35, "intermediate", "CLSI C34-A3: <= 6 months 30-59 intermediate"),
-    ("clsi_c34_a3", 182, 35, "intermediate", "CLSI C34-A3: exactly 6 months is the infant group"),
-    ("clsi_c34_a3", 300, 35, "cf_unlikely", "CLSI C34-A3: > 6 months <= 39 normal"),
-    ("clsi_c34_a3", 517, 35, "cf_unlikely", "CLSI C34-A3: 17 months, 35 is normal (the issue's case)"),
-    ("clsi_c34_a3", 300, 39, "cf_unlikely", "CLSI C34-A3: > 6 months 39 normal"),
-    ("clsi_c34_a3", 300, 40, "intermediate", "CLSI C34-A3: > 6 months 40-59 intermediate"),
-    ("clsi_c34_a3", 300, 60, "cf_likely", "CLSI C34-A3: >= 60"),
-    ("uk_2014", 100, 29, "cf_unlikely", "ACB 2014: under 6 months < 30 unlikely"),
-    ("uk_2014", 100, 30, "intermediate", "ACB 2014: under 6 months 30-60 intermediate"),
-    ("uk_2014", 100, 60, "intermediate", "ACB 2014: 60 is intermediate under the UK wording"),
-    ("uk_2014", 100, 61, "cf_likely", "ACB 2014: > 60 supports the diagnosis"),
-    ("uk_2014", 183, 35, "cf_unlikely", "ACB 2014: from 6 months < 40 unlikely"),
-    ("uk_2014", 400, 39, "cf_unlikely", "ACB 2014: from 6 months < 40 unlikely"),
-    ("uk_2014", 400, 40, "intermediate", "ACB 2014: from 6 months 40-60 intermediate"),
-    ("uk_2014", 400, 60, "intermediate", "ACB 2014: 60 is intermediate (CFF 2017 would say CF likely)"),
-    ("uk_2014", 400, 61, "cf_likely", "ACB 2014: > 60 supports the diagnosis"),
-    ("cff_2017", 400, 60, "cf_likely", "CFF 2017: >= 60 CF likely at all ages"),
+    ("clsi_c34_a3", "2026-01-01", "2026-05-31", 35, "intermediate", "CLSI C34-A3: <= 6 months 30-59 intermediate"),
+    ("clsi_c34_a3", "2026-05-21", "2026-11-20", 35, "intermediate",
+     "CLSI C34-A3: 5 months 30 days is the infant group (days / 30.44 called it over 6 months)"),
+    ("clsi_c34_a3", "2026-05-21", "2026-11-21", 35, "intermediate", "CLSI C34-A3: exactly 6 months is the infant group"),
+    ("clsi_c34_a3", "2026-05-21", "2026-11-22", 35, "cf_unlikely", "CLSI C34-A3: 6 months 1 day is over 6 months"),
+    ("clsi_c34_a3", "2025-08-31", "2026-02-28", 35, "intermediate", "CLSI C34-A3: born 31 Aug, 6 months on 28 Feb"),
+    ("clsi_c34_a3", "2025-08-31", "2026-03-01", 35, "cf_unlikely", "CLSI C34-A3: born 31 Aug, over 6 months on 1 Mar"),
+    ("clsi_c34_a3", "2025-01-01", "2026-06-01", 35, "cf_unlikely", "CLSI C34-A3: 17 months, 35 is normal"),
+    ("clsi_c34_a3", "2025-01-01", "2025-11-01", 39, "cf_unlikely", "CLSI C34-A3: > 6 months 39 normal"),
+    ("clsi_c34_a3", "2025-01-01", "2025-11-01", 40, "intermediate", "CLSI C34-A3: > 6 months 40-59 intermediate"),
+    ("clsi_c34_a3", "2025-01-01", "2025-11-01", 60, "cf_likely", "CLSI C34-A3: >= 60"),
+    ("uk_2014", "2026-01-01", "2026-04-10", 29, "cf_unlikely", "ACB 2014: under 6 months < 30 unlikely"),
+    ("uk_2014", "2026-01-01", "2026-04-10", 30, "intermediate", "ACB 2014: under 6 months 30-60 intermediate"),
+    ("uk_2014", "2026-01-01", "2026-04-10", 60, "intermediate", "ACB 2014: 60 is intermediate under the UK wording"),
+    ("uk_2014", "2026-01-01", "2026-04-10", 61, "cf_likely", "ACB 2014: > 60 supports the diagnosis"),
+    ("uk_2014", "2025-09-01", "2026-02-28", 35, "intermediate", "ACB 2014: 5 months 27 days is under 6 months"),
+    ("uk_2014", "2025-09-01", "2026-03-01", 35, "cf_unlikely",
+     "ACB 2014: born 1 Sep, 6 calendar months on 1 Mar is the older group (days / 30.44 said under 6 months)"),
+    ("uk_2014", "2024-02-29", "2024-08-28", 35, "intermediate", "ACB 2014: born 29 Feb, 5 months 30 days"),
+    ("uk_2014", "2024-02-29", "2024-08-29", 35, "cf_unlikely", "ACB 2014: born 29 Feb, 6 months on 29 Aug"),
+    ("uk_2014", "2025-01-01", "2026-02-05", 39, "cf_unlikely", "ACB 2014: from 6 months < 40 unlikely"),
+    ("uk_2014", "2025-01-01", "2026-02-05", 40, "intermediate", "ACB 2014: from 6 months 40-60 intermediate"),
+    ("uk_2014", "2025-01-01", "2026-02-05", 60, "intermediate", "ACB 2014: 60 is intermediate (CFF 2017: CF likely)"),
+    ("uk_2014", "2025-01-01", "2026-02-05", 61, "cf_likely", "ACB 2014: > 60 supports the diagnosis"),
+    ("cff_2017", "2025-01-01", "2026-02-05", 60, "cf_likely", "CFF 2017: >= 60 CF likely at all ages"),
 ]
 
 
-@pytest.mark.parametrize(("name", "age_days", "measured", "category", "source"), RANGE_SET_CASES)
-def test_range_sets(macroduct, name, age_days, measured, category, source):
-    rs = range_set(name, Q_(age_days, "day"))
+@pytest.mark.parametrize(("name", "born", "on", "measured", "category", "source"), RANGE_SET_CASES)
+def test_range_sets_by_calendar_age(macroduct, name, born, on, measured, category, source):
+    rs = range_set(name, calendar_age(date.fromisoformat(born), date.fromisoformat(on)))
     result = interpret([site(macroduct, "left_forearm", measured)], rs)
     assert result.category == category, source
     assert result.wording == rs.wording(result.category) and result.ranges is rs, source
@@ -84,7 +95,7 @@ def test_range_set_errors(macroduct):
     with pytest.raises(ValidationError, match="age"):
         range_set("clsi_c34_a3")
     with pytest.raises(ValidationError, match="known range sets: cff_2017, clsi_c34_a3, uk_2014"):
-        range_set("nccls_1994", Q_(100, "day"))
+        range_set("nccls_1994", calendar_age(date(2026, 1, 1), date(2026, 4, 1)))
     with pytest.raises(ValidationError, match="sites"):
         interpret([])
     assert RANGE_SETS == ("cff_2017", "clsi_c34_a3", "uk_2014")

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from sweattest.core.errors import ValidationError
-from sweattest.core.units import Quantity, require
+from sweattest.core.rules.age import CalendarAge, Cutoff
 
 
 class Category(StrEnum):
@@ -107,19 +107,23 @@ UK_2014_OLDER = RangeSet("uk_2014", "age 6 months or over", _bands(39, 60, (
     "Sweat chloride > 60 mmol/L: supports the diagnosis of CF.")), SRC_UK2014)
 
 RANGE_SETS = ("cff_2017", "clsi_c34_a3", "uk_2014")
-DAYS_PER_MONTH = 365.25 / 12
+#: The age cut-offs of the range sets, in calendar months (sweattest.core.rules.age). C34-A3 gives its infant
+#: ranges "up to 6 months" (6 months or under: the day the patient turns 6 months is still the infant group);
+#: ACB 2014 gives them "under 6 months" (the day the patient turns 6 months is the older group).
+AGE_CUTOFFS = {"clsi_c34_a3": Cutoff(6, True, "CLSI C34-A3 (2009): infants up to and including 6 months"),
+               "uk_2014": Cutoff(6, False, "ACB 2014 (2nd version), section on interpretation: under 6 months; "
+                                           "6 months or over")}
+_GROUPS = {"clsi_c34_a3": (C34_A3_INFANT, C34_A3_OLDER), "uk_2014": (UK_2014_INFANT, UK_2014_OLDER)}
 
 
-def range_set(name: str = "cff_2017", age: Quantity | None = None) -> RangeSet:
-    """The range set ``name`` for a patient of ``age``; the C34-A3 and UK sets split at 6 months
-    (C34-A3: 6 months or under is the infant group; UK 2014: under 6 months)."""
+def range_set(name: str = "cff_2017", age: CalendarAge | None = None) -> RangeSet:
+    """The range set ``name`` for a patient of calendar ``age`` on the day of collection; the C34-A3 and UK
+    sets split at 6 calendar months (``AGE_CUTOFFS``: which group the boundary day belongs to)."""
     if name not in RANGE_SETS:
         raise ValidationError(f"unknown range set {name!r}; known range sets: {', '.join(RANGE_SETS)}")
     if name == "cff_2017":
         return CFF_2017
     if age is None:
         raise ValidationError(f"range set {name} needs the patient's age (its ranges differ at 6 months)")
-    months = require(age, "time", "patient age").to("day").magnitude / DAYS_PER_MONTH
-    if name == "clsi_c34_a3":
-        return C34_A3_INFANT if months <= 6 else C34_A3_OLDER
-    return UK_2014_INFANT if months < 6 else UK_2014_OLDER
+    infant, older = _GROUPS[name]
+    return infant if AGE_CUTOFFS[name].younger(age) else older

@@ -13,7 +13,7 @@ from markupsafe import Markup, escape
 
 from sweattest.core.config import LabConfig
 from sweattest.outputs.report.clinical_text import clinical_text
-from sweattest.outputs.report.facts import age_at, indication, instrument_text, reporting_limits
+from sweattest.outputs.report.facts import age_text, indication, instrument_text, reporting_limits
 
 SITE_NAMES = {"left_forearm": "Left forearm", "right_forearm": "Right forearm",
               "left_upper_arm": "Left upper arm", "right_upper_arm": "Right upper arm",
@@ -61,7 +61,7 @@ def report_context(record: dict[str, Any], config: LabConfig) -> dict[str, Any]:
             for r in record.get("resumed") or []],
         "qc_text": QC_NAMES.get(record["qc"]["status"], record["qc"]["status"]),
         "collected_at": first_collection(record),
-        "age": age_at(record["order"]["patient"]["dob"], first_collection(record), zone),
+        "age": age_text(record["order"]["patient"]["dob"], first_collection(record), zone),
         "indication": indication(record["order"]),
         "analyzer": instrument_text(record, "analyzer"),
         "balance": instrument_text(record, "balance"),

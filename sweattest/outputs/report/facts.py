@@ -9,25 +9,19 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sweattest.core.rules.age import age_at
+
 NOT_RECORDED = "not recorded"
 #: CLSI C34: whole mmol/L, rounded half up once at the end; the analyzer's measuring range (lab-configurable).
 LIMITS_SOURCE = "CLSI C34"
 
 
-def age_at(dob: str, at: str | None, zone: ZoneInfo) -> str:
-    """The patient's age on the local date of ``at`` (first collection): days under a month, months under
-    two years, then years and months."""
+def age_text(dob: str, at: str | None, zone: ZoneInfo) -> str:
+    """The patient's calendar age on the local date of ``at`` (first collection), as the age cut-offs count it
+    (sweattest.core.rules.age): ``5 months 30 days``, ``1 year 2 months 3 days``."""
     if not at:
         return "—"
-    born = date.fromisoformat(dob)
-    on = datetime.fromisoformat(at).astimezone(zone).date()
-    days = (on - born).days
-    months = (on.year - born.year) * 12 + on.month - born.month - (on.day < born.day)
-    if months < 1:
-        return f"{days} day{'s' if days != 1 else ''}"
-    if months < 24:
-        return f"{months} month{'s' if months != 1 else ''} ({days} days)"
-    return f"{months // 12} years {months % 12} month{'s' if months % 12 != 1 else ''}"
+    return age_at(date.fromisoformat(dob), datetime.fromisoformat(at), zone).text()
 
 
 def indication(order: dict[str, Any]) -> str | None:
