@@ -111,8 +111,8 @@ RANGE_SETS = ("cff_2017", "clsi_c34_a3", "uk_2014")
 #: ranges "up to 6 months" (6 months or under: the day the patient turns 6 months is still the infant group);
 #: ACB 2014 gives them "under 6 months" (the day the patient turns 6 months is the older group).
 AGE_CUTOFFS = {"clsi_c34_a3": Cutoff(6, True, "CLSI C34-A3 (2009): infants up to and including 6 months"),
-               "uk_2014": Cutoff(6, False, "ACB 2014 (2nd version), section on interpretation: under 6 months; "
-                                           "6 months or over")}
+               "uk_2014": Cutoff(6, False, "ACB 2014 (2nd version), interpretation of results: less than 6 "
+                                           "months of age; 6 months or over")}
 _GROUPS = {"clsi_c34_a3": (C34_A3_INFANT, C34_A3_OLDER), "uk_2014": (UK_2014_INFANT, UK_2014_OLDER)}
 
 
