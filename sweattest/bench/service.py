@@ -166,6 +166,7 @@ class RunService:
             # kept with the run: what eligibility found, each override's reason, the limits then in force
             doc["eligibility"] = decision.to_dict() | {"limits": self.config.eligibility.as_dict()}
             doc["analysis"] = self.config.analysis_delay.as_dict()
+            doc["rules"] = self.config.rules()
             if scenario is not None:
                 doc["simulation"] = scenario.as_dict()
             if proficiency:

@@ -129,8 +129,10 @@ def execute(order_doc: Any, scenario_doc: Any | None, args: argparse.Namespace, 
             simulated_actor: str | None = None) -> int:
     """Validate everything, then run; nothing is written if the inputs are wrong. The run is performed by the
     user of ``--as`` (default: the order's operator) after their password; ``simulated_actor``: the demo's
-    simulated tech instead, without a password."""
+    simulated tech instead, without a password (and the demo's fictitious lab when none is configured)."""
     config = load_config(args.config)
+    if simulated_actor is not None:
+        config = config.for_demo()
     order = parse_order(order_doc, config.protocol_folder)
     repeat = repeat_of(args) if simulated_actor is None else None
     if simulated_actor is not None:

@@ -25,12 +25,12 @@ from zoneinfo import ZoneInfo
 from sweattest.core.jsonable import to_jsonable
 from sweattest.core.procedure.core import result
 from sweattest.core.procedure.model import RunState, SiteRecord, Step
-from sweattest.core.rules.age import age_at
+from sweattest.core.rules.age import age_at, local_date
 from sweattest.core.rules.analysis_delay import DelayLimit, check_delay, delay_minutes, limit_from_dict
 from sweattest.core.rules.findings import Finding, Severity, withheld_because
 from sweattest.core.rules.ranges import RangeSet, range_set
 from sweattest.core.rules.result import SiteResult, SweatResult
-from sweattest.core.units import format_quantity, magnitude_in
+from sweattest.core.units import format_quantity, magnitude_in, parse_quantity
 from sweattest.record.analytical_qc import qc_status
 from sweattest.record.run_instruments import recorded_instruments
 
@@ -65,7 +65,7 @@ def run_record(run: RunState, order: dict[str, Any], *, generated_at, qc: dict[s
     withheld = withheld or withheld_because(Finding(f["code"], Severity(f["severity"]), f["message"],
                                                     f["source"]) for f in eligibility["findings"])
     delay = limit_from_dict(order["analysis"]) if "analysis" in order else DEFAULT_DELAY
-    res = result(run, run_ranges(run, order, ranges, generated_at), withheld)
+    res = result(run, run_ranges(run, order, ranges, generated_at), withheld, **interpretation_rules(run, order))
     by_site = {s.site: s for s in res.sites}
     return {
         "record_version": RECORD_VERSION,
@@ -137,6 +137,22 @@ def patient_context(store, record: dict[str, Any], order: dict[str, Any], ranges
             "modulator": modulator_change(order, this_date, this_sites, earlier)}
 
 
+def interpretation_rules(run: RunState, order: dict[str, Any]) -> dict[str, Any]:
+    """The lab's settings the run kept when it started (``rules``) and, for a patient on a CFTR modulator
+    started on or before the collection date, ``monitoring`` (the modulator's name)."""
+    out: dict[str, Any] = {}
+    kept = order.get("rules") or {}
+    if "difference_limit" in kept:
+        out["difference_limit"] = parse_quantity(kept["difference_limit"], "concentration", "rules.difference_limit")
+    start = order.get("modulator_start")
+    if start and order.get("cftr_modulator"):
+        starts = [s.collection_started_at for s in run.sites if s.collection_started_at is not None]
+        on = local_date(min(starts), lab_zone(order)).isoformat() if starts else None
+        if on is None or on >= start:
+            out["monitoring"] = order["cftr_modulator"]
+    return out
+
+
 def lab_zone(order: dict[str, Any]) -> ZoneInfo:
     """The lab's time zone as the run kept it when it started (its analysis limit), else UTC."""
     return ZoneInfo((order.get("analysis") or {}).get("timezone") or "UTC")
@@ -152,11 +168,15 @@ def run_ranges(run: RunState, order: dict[str, Any], name: str, generated_at) ->
 
 def _interpretation(res: SweatResult) -> dict[str, Any]:
     rs = res.ranges
+    band = rs.band(res.category) if res.category is not None else None
     return {"category": res.category, "wording": res.wording, "repeat_recommended": res.repeat_recommended,
             "withheld": res.withheld, "findings": [f.to_dict() for f in res.findings],
-            "ranges": {"name": rs.name, "group": rs.group, "source": rs.source,
-                       "bands": [{"category": b.category, "low": b.low, "high": b.high, "wording": b.wording}
-                                 for b in rs.bands]}}
+            # the category in the range set's own words ("Normal" under C34-A3 over 6 months) and its code
+            "label": band.label if band else None, "code": band.code if band else None,
+            "monitoring": res.monitoring, "current_guideline": res.current_guideline,
+            "ranges": {"name": rs.name, "group": rs.group, "source": rs.source, "superseded": rs.superseded,
+                       "bands": [{"category": b.category, "low": b.low, "high": b.high, "wording": b.wording,
+                                  "label": b.label, "code": b.code} for b in rs.bands]}}
 
 
 def _chloride(r: SiteResult) -> dict[str, Any] | None:

@@ -28,6 +28,9 @@ def test_every_instrument_present_and_right_is_ready(tmp_path, simulators):
     assert "ready: SWEATTEST XS205 serial B100000005" in lines[1]
     assert "serial CL-9 (from the configuration; not reported by this model)" in lines[2]
     assert lines[-1] == "all instruments ready"
+    # the configuration names no lab: the check says which identity a report needs is missing
+    assert "the lab identity a report needs is not set: [lab] name, address, director, clia or accreditation" in \
+        done.stderr
 
 
 def test_a_missing_device_a_wrong_serial_a_silent_port_and_an_overdue_calibration_each_say_so(

@@ -62,7 +62,7 @@ def test_birth_after_collection_and_naive_times_are_errors():
 def test_each_cutoff_says_which_group_its_boundary_day_is_in():
     six = CalendarAge(6, 0)
     assert AGE_CUTOFFS["clsi_c34_a3"].younger(six) and "up to and including 6 months" in AGE_CUTOFFS["clsi_c34_a3"].source
-    assert not AGE_CUTOFFS["uk_2014"].younger(six) and "under 6 months" in AGE_CUTOFFS["uk_2014"].source
+    assert not AGE_CUTOFFS["uk_2014"].younger(six) and "less than 6 months" in AGE_CUTOFFS["uk_2014"].source
     assert AGE_CUTOFFS["clsi_c34_a3"].younger(CalendarAge(5, 30)) and AGE_CUTOFFS["uk_2014"].younger(CalendarAge(5, 30))
     assert not AGE_CUTOFFS["clsi_c34_a3"].younger(CalendarAge(6, 1))
     assert QNS_AGE_CUTOFF.younger(CalendarAge(3, 0)) and not QNS_AGE_CUTOFF.younger(CalendarAge(3, 1))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from sweattest.core.errors import ProcedureError, ValidationError
 from sweattest.core.procedure import effects as fx
@@ -205,9 +206,10 @@ def _results(run: RunState) -> list[fx.Effect]:
     return [fx.ResultsReady()]
 
 
-def result(run: RunState, ranges: RangeSet = CFF_2017, withheld: str | None = None) -> SweatResult:
+def result(run: RunState, ranges: RangeSet = CFF_2017, withheld: str | None = None, **rules: Any) -> SweatResult:
     """The run's one result from its sites (aborted sites included, as aborted), interpreted with ``ranges``;
-    ``withheld``: why a block withholds the interpretation."""
+    ``withheld``: why a block withholds the interpretation; ``rules``: the lab's settings and the patient's
+    modulator (``interpretation.interpret``: ``difference_limit``, ``monitoring``)."""
     outcomes = [SiteOutcome(site=s.site, adequacy=s.adequacy, chloride=s.chloride, aborted=s.state == "aborted")
                 for s in run.sites]
-    return interpret(outcomes, ranges, withheld=withheld)
+    return interpret(outcomes, ranges, withheld=withheld, **rules)

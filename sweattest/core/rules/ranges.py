@@ -41,12 +41,16 @@ FLAGS = {Category.CF_UNLIKELY: Flag.NORMAL, Category.INTERMEDIATE: Flag.ABNORMAL
 
 @dataclass(frozen=True)
 class Band:
-    """Whole mmol/L from ``low`` to ``high`` inclusive (``high`` None: no upper bound)."""
+    """Whole mmol/L from ``low`` to ``high`` inclusive (``high`` None: no upper bound). ``label``: the band's
+    name in the range set's own words (C34-A3 over 6 months: "Normal"), printed on the report and sent as the
+    coded interpretation's text; ``code``: the coded interpretation (the category, or "normal")."""
 
     category: Category
     low: int
     high: int | None
     wording: str
+    label: str = ""
+    code: str = ""
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,8 @@ class RangeSet:
     group: str
     bands: tuple[Band, Band, Band]
     source: str
+    #: a superseded set (C34-A3): the report also states what the current guideline (CFF 2017) calls the value
+    superseded: bool = False
 
     def category(self, whole_mmol_l: int) -> Category:
         for band in self.bands:
@@ -65,17 +71,26 @@ class RangeSet:
         raise AssertionError("the last band has no upper bound")
 
     def wording(self, category: Category) -> str:
-        return next(b.wording for b in self.bands if b.category is category)
+        return self.band(category).wording
+
+    def band(self, category: Category) -> Band:
+        return next(b for b in self.bands if b.category is category)
 
     @property
     def normal(self) -> Band:
         return self.bands[0]
 
 
-def _bands(unlikely_max: int, intermediate_max: int, wording: tuple[str, str, str]) -> tuple[Band, Band, Band]:
-    return (Band(Category.CF_UNLIKELY, 0, unlikely_max, wording[0]),
-            Band(Category.INTERMEDIATE, unlikely_max + 1, intermediate_max, wording[1]),
-            Band(Category.CF_LIKELY, intermediate_max + 1, None, wording[2]))
+LABELS = ("CF unlikely", "Intermediate", "CF likely")
+
+
+def _bands(unlikely_max: int, intermediate_max: int, wording: tuple[str, str, str],
+           labels: tuple[str, str, str] = LABELS) -> tuple[Band, Band, Band]:
+    codes = ["normal" if labels[0] == "Normal" else Category.CF_UNLIKELY.value, Category.INTERMEDIATE.value,
+             Category.CF_LIKELY.value]
+    return (Band(Category.CF_UNLIKELY, 0, unlikely_max, wording[0], labels[0], codes[0]),
+            Band(Category.INTERMEDIATE, unlikely_max + 1, intermediate_max, wording[1], labels[1], codes[1]),
+            Band(Category.CF_LIKELY, intermediate_max + 1, None, wording[2], labels[2], codes[2]))
 
 
 SRC_CFF2017 = "CFF 2017 (Farrell et al., J Pediatr 2017;181S:S4-S15), all ages"
@@ -92,19 +107,20 @@ CFF_2017 = RangeSet("cff_2017", "all ages", _bands(29, 59, (
 C34_A3_INFANT = RangeSet("clsi_c34_a3", "age 6 months or under", _bands(29, 59, (
     "Sweat chloride <= 29 mmol/L (age <= 6 months): CF unlikely.",
     f"Sweat chloride 30-59 mmol/L (age <= 6 months): intermediate; CF possible; {_REPEAT}.",
-    "Sweat chloride >= 60 mmol/L: CF likely.")), SRC_C34A3)
+    "Sweat chloride >= 60 mmol/L: CF likely.")), SRC_C34A3, True)
 C34_A3_OLDER = RangeSet("clsi_c34_a3", "age over 6 months", _bands(39, 59, (
     "Sweat chloride <= 39 mmol/L (age > 6 months): normal.",
     f"Sweat chloride 40-59 mmol/L (age > 6 months): intermediate; CF possible; {_REPEAT}.",
-    "Sweat chloride >= 60 mmol/L: CF likely.")), SRC_C34A3)
+    "Sweat chloride >= 60 mmol/L: CF likely."), ("Normal", "Intermediate", "CF likely")), SRC_C34A3, True)
+_UK_LABELS = ("CF unlikely", "Intermediate", "Supports the diagnosis of CF")
 UK_2014_INFANT = RangeSet("uk_2014", "age under 6 months", _bands(29, 60, (
     "Sweat chloride < 30 mmol/L (under 6 months): CF unlikely.",
     f"Sweat chloride 30-60 mmol/L (under 6 months): intermediate; CF possible; {_REPEAT}.",
-    "Sweat chloride > 60 mmol/L: supports the diagnosis of CF.")), SRC_UK2014)
+    "Sweat chloride > 60 mmol/L: supports the diagnosis of CF."), _UK_LABELS), SRC_UK2014)
 UK_2014_OLDER = RangeSet("uk_2014", "age 6 months or over", _bands(39, 60, (
     "Sweat chloride < 40 mmol/L (6 months or over): CF unlikely.",
     f"Sweat chloride 40-60 mmol/L (6 months or over): intermediate; CF possible; {_REPEAT}.",
-    "Sweat chloride > 60 mmol/L: supports the diagnosis of CF.")), SRC_UK2014)
+    "Sweat chloride > 60 mmol/L: supports the diagnosis of CF."), _UK_LABELS), SRC_UK2014)
 
 RANGE_SETS = ("cff_2017", "clsi_c34_a3", "uk_2014")
 #: The age cut-offs of the range sets, in calendar months (sweattest.core.rules.age). C34-A3 gives its infant

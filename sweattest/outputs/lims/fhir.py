@@ -127,7 +127,7 @@ def _observations(record: dict[str, Any], site: dict[str, Any], status: str,
     base = {"resourceType": "Observation", "status": status,
             "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
                                       "code": "laboratory"}]}],
-            "performer": [{"display": config.lab.name}]}
+            **_performer(config)}
     if site["collection"].get("started_at"):
         base["effectiveDateTime"] = _instant(site["collection"]["started_at"])
     out = [("chloride", base | {"code": code("chloride")} | _chloride(record, site))]
@@ -176,7 +176,7 @@ def _report(record: dict[str, Any], status: str, config: LabConfig, subject: dic
         "status": status, "category": [{"coding": [{"system": V2_0074, "code": "LAB", "display": "Laboratory"}]}],
         "code": _coding(config.lis.code("panel")), "subject": subject,
         "issued": _instant(record["report"].get("released_at") or record["generated_at"]),
-        "performer": [{"display": config.lab.name}], "specimen": specimens, "result": results,
+        **_performer(config), "specimen": specimens, "result": results,
         "conclusion": interp.get("wording") or interp.get("withheld") or "no reportable result"}
     if request is not None:
         report["basedOn"] = [request]
@@ -186,6 +186,11 @@ def _report(record: dict[str, Any], status: str, config: LabConfig, subject: dic
         report["conclusionCode"] = [_coding((str(interp["category"]), str(interp["category"]).replace("_", " "),
                                              "L"))]
     return report
+
+
+def _performer(config: LabConfig) -> dict[str, Any]:
+    """The performing lab by the name it configured; none when unset (nothing invented stands in)."""
+    return {"performer": [{"display": config.lab.name}]} if config.lab.name else {}
 
 
 def _quantity(value: float, unit: str) -> dict[str, Any]:

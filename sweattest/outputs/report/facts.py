@@ -51,3 +51,52 @@ def reporting_limits(method: dict[str, Any]) -> str:
         below = f"below {low} reported as <{low.split()[0]}"
     return (f"Chloride reported in whole mmol/L, rounded half up; {below}; above {high} not reported "
             f"(implausible; repeat the test) ({LIMITS_SOURCE}).")
+
+
+#: the unit a corrected value is written in, by the field's last part
+_CHANGE_UNITS = {"chloride": " mmol/L", "volume": " uL", "post_weight": " mg"}
+
+
+def change_text(ch: dict[str, Any]) -> str:
+    """One corrected value by name, old and new: ``Right forearm sweat chloride: 35 -> 41 mmol/L``."""
+    unit = _CHANGE_UNITS.get(ch["field"].rpartition(".")[2], "")
+    old = ch["old"] if ch["old"] is not None else "-"
+    if unit and str(old).endswith(unit.strip()):
+        old = str(old)[: -len(unit)].strip()
+    text = f"{ch.get('name') or ch['field']}: {old} -> {ch['new']}{unit}"
+    return text + (" (not applied)" if ch.get("not_applied") else "")
+
+
+def correction_lines(record: dict[str, Any]) -> list[str]:
+    """The corrections as the LIS notes and the report's lines say them: per version the values changed (by
+    name, old and new), who corrected it (full name) and when, the reason; for this version the
+    interpretation change in words."""
+    report = record["report"]
+    out = []
+    for c in report["corrections"]:
+        who = f"{c['by_name']} ({c['by']})" if c.get("by_name") else c["by"]
+        changes = "; ".join(change_text(ch) for ch in c["changes"])
+        out.append(f"Corrected (version {c['version']}, released {c['at']}) by {who}: {changes}. "
+                   f"Reason: {c['reason']}")
+    change = report.get("interpretation_change")
+    if change:
+        out.append(change["text"])
+    return out
+
+
+def modulator_lines(record: dict[str, Any]) -> list[str]:
+    """On a CFTR modulator: the modulator, that the value is a monitoring value, and the change from the
+    patient's previous result and from before treatment (mmol/L per site)."""
+    m = record.get("modulator")
+    if not m:
+        return []
+    out = [f"CFTR modulator: {m['modulator']} since {m['started']}"
+           + ("; monitoring value, no diagnostic category" if record["interpretation"].get("monitoring") else "")]
+    for key, rows, what in (("previous", "previous_rows", "previous result"), ("baseline", "rows", "before treatment")):
+        if m.get(key) and m.get(rows):
+            ref = m[key]
+            values = "; ".join(f"{r['site'].replace('_', ' ')} {r['before']} -> {r['now']} mmol/L ({r['change']:+d})"
+                               for r in m[rows])
+            out.append(f"Change from the {what} (accession {ref['accession']}, {ref['date']}): {values}")
+    out.append(m["note"])
+    return out
