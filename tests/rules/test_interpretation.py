@@ -58,7 +58,7 @@ RANGE_SET_CASES = [
     ("clsi_c34_a3", "2026-01-01", "2026-05-31", 35, "intermediate", "CLSI C34-A3: <= 6 months 30-59 intermediate"),
     ("clsi_c34_a3", "2026-05-21", "2026-11-20", 35, "intermediate",
      "CLSI C34-A3: 5 months 30 days is the infant group (days / 30.44 called it over 6 months)"),
-    ("clsi_c34_a3", "2026-05-21", "2026-11-21", 35, "intermediate", "CLSI C34-A3: exactly 6 months is the infant group"),
+    ("clsi_c34_a3", "2026-05-21", "2026-11-21", 35, "intermediate", "CLSI C34-A3: exactly 6 months is infant"),
     ("clsi_c34_a3", "2026-05-21", "2026-11-22", 35, "cf_unlikely", "CLSI C34-A3: 6 months 1 day is over 6 months"),
     ("clsi_c34_a3", "2025-08-31", "2026-02-28", 35, "intermediate", "CLSI C34-A3: born 31 Aug, 6 months on 28 Feb"),
     ("clsi_c34_a3", "2025-08-31", "2026-03-01", 35, "cf_unlikely", "CLSI C34-A3: born 31 Aug, over 6 months on 1 Mar"),
@@ -161,7 +161,7 @@ NO_RESULT_CASES = [
     ([(0, 10, False), (0, 14.9, False)], QNS_WORDING, "Macroduct 3710; CFF 2007: both QNS, repeat"),
     ([(0, 10, False), (0, 22, True)], QNS_WORDING, "CFF 2007: the only measured site QNS, repeat"),
     ([(0, 22, True), (0, 22, True)], ABORTED_WORDING, "CLSI C34: an aborted test is repeated"),
-    ([(170, 22, False)], "Interpretation withheld: left_forearm chloride above the analyzer's upper limit "
+    ([(170, 22, False)], "Interpretation withheld: left forearm chloride above the analyzer's upper limit "
      "(physiologically implausible): not a valid result, so the test is not interpreted from the other site. Repeat "
      "the test.", "CLSI C34: above 160 not reported, repeat"),
 ]
@@ -204,9 +204,10 @@ def test_an_implausible_arm_withholds_the_interpretation(macroduct, other, was):
     result = interpret([site(macroduct, "left_forearm", 171), site(macroduct, "right_forearm", other)])
     assert result.category is None, f"interpreted from the other arm as {was}"
     assert result.repeat_recommended is True
-    assert result.withheld.startswith("left_forearm chloride above the analyzer's upper limit (physiologically "
+    assert result.withheld.startswith("left forearm chloride above the analyzer's upper limit (physiologically "
                                       "implausible)")
-    assert result.wording.startswith("Interpretation withheld: left_forearm chloride above")
+    assert result.wording.startswith("Interpretation withheld: left forearm chloride above")
+    assert result.wording.endswith("Repeat the test.")
     assert [s.flag for s in result.sites] == [None, None] and [s.category for s in result.sites] == [None, None]
     assert result.sites[1].chloride.text == str(other)  # the other arm's value is still shown
     assert ("site_implausible", Severity.BLOCK) in [(f.code, f.severity) for f in result.findings]

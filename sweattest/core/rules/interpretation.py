@@ -78,8 +78,9 @@ def interpret(outcomes: list[SiteOutcome], ranges: RangeSet = CFF_2017, *, withh
     repeat = any(statuses[o.site] is SiteStatus.NOT_REPORTABLE for o in measured)
     implausible = [o.site for o in measured if o.chloride is not None and _above_range(o.chloride)]
     if implausible and withheld is None:
-        withheld = (f"{' and '.join(implausible)} chloride above the analyzer's upper limit (physiologically "
-                    "implausible): not a valid result, so the test is not interpreted from the other site")
+        named = " and ".join(site.replace("_", " ") for site in implausible)
+        withheld = (f"{named} chloride above the analyzer's upper limit (physiologically implausible): not a "
+                    "valid result, so the test is not interpreted from the other site")
         findings.append(Finding("site_implausible", Severity.BLOCK, f"{' and '.join(implausible)}: chloride above "
                                 "the measuring range is physiologically implausible; the test's interpretation is "
                                 "withheld: repeat the test", SRC_IMPLAUSIBLE))

@@ -46,7 +46,7 @@ def render_csv(record: dict[str, Any]) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     for site in record["sites"]:
-        writer.writerow([neutralize(_text(c)) for c in _row(record, site)])
+        writer.writerow([_text(c) if _is_number(c) else neutralize(_text(c)) for c in _row(record, site)])
     return out.getvalue()
 
 
@@ -108,6 +108,11 @@ def _comment(record: dict[str, Any], order: dict[str, Any]) -> str | None:
 #: chloride_text of a site without chloride: never blank.
 _STATUS_TEXT = {"qns": "QNS", "aborted": "aborted", "pending": "pending", "not_reportable": "not reportable",
                 "reported": "", "below_range": ""}
+
+
+def _is_number(value: Any) -> bool:
+    """A number the file declares as one (a change of -15 mmol/L is written -15, not as text)."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _number(value: float | None) -> str:

@@ -13,7 +13,14 @@ from markupsafe import Markup, escape
 
 from sweattest.core.config import LabConfig
 from sweattest.outputs.report.clinical_text import clinical_text
-from sweattest.outputs.report.facts import age_text, change_text, indication, instrument_text, reporting_limits
+from sweattest.outputs.report.facts import (
+    age_text,
+    change_text,
+    indication,
+    instrument_text,
+    quantity_text,
+    reporting_limits,
+)
 
 SITE_NAMES = {"left_forearm": "Left forearm", "right_forearm": "Right forearm",
               "left_upper_arm": "Left upper arm", "right_upper_arm": "Right upper arm",
@@ -72,6 +79,7 @@ def report_context(record: dict[str, Any], config: LabConfig) -> dict[str, Any]:
         "earlier_tests": record.get("earlier_tests") or [],
         "modulator": record.get("modulator"),
         "change_text": change_text,
+        "quantity": quantity_text,
         "signed": lambda n: f"+{n}" if n > 0 else (f"−{-n}" if n < 0 else "0"),
         "site_name": lambda site: SITE_NAMES.get(site, site.replace("_", " ")),
         "category_name": lambda c: CATEGORY_NAMES.get(c, c or "—"),

@@ -24,6 +24,16 @@ def age_text(dob: str, at: str | None, zone: ZoneInfo) -> str:
     return age_at(date.fromisoformat(dob), datetime.fromisoformat(at), zone).text()
 
 
+def quantity_text(text: str | None) -> str | None:
+    """An order's quantity as people read it: ``37 week`` -> ``37 weeks`` (the unit's plural); None stays None."""
+    if not text:
+        return None
+    number, _, unit = str(text).partition(" ")
+    if unit in {"week", "day", "month", "year"} and number not in {"1", "1.0"}:
+        unit += "s"
+    return f"{number} {unit}".strip()
+
+
 def indication(order: dict[str, Any]) -> str | None:
     """Why the test was ordered: the order's ``indication``, else its ``comment``; None: not given."""
     return order.get("indication") or order.get("comment") or None
@@ -92,7 +102,8 @@ def modulator_lines(record: dict[str, Any]) -> list[str]:
         return []
     out = [f"CFTR modulator: {m['modulator']} since {m['started']}"
            + ("; monitoring value, no diagnostic category" if record["interpretation"].get("monitoring") else "")]
-    for key, rows, what in (("previous", "previous_rows", "previous result"), ("baseline", "rows", "before treatment")):
+    for key, rows, what in (("previous", "previous_rows", "previous result"),
+                              ("baseline", "rows", "last result before treatment")):
         if m.get(key) and m.get(rows):
             ref = m[key]
             values = "; ".join(f"{r['site'].replace('_', ' ')} {r['before']} -> {r['now']} mmol/L ({r['change']:+d})"
