@@ -41,7 +41,7 @@ def case(base=CASE, **changes):
 def test_macroduct_case():
     out = interpret_case(CASE)
     assert set(out) == {"sites", "interpretation", "wording", "range_set", "repeat_recommended", "withheld",
-                        "findings"}
+                        "monitoring", "current_guideline", "findings"}
     left = out["sites"][0]
     assert left == {"site": "left_forearm", "adequate": True, "sample": "22 uL", "sweat_rate_g_m2_min": 1.4,
                     "status": "reported", "reportable_chloride": "45", "chloride_text": "45", "flag": "A",
@@ -278,3 +278,71 @@ def test_unknown_range_set_lists_the_known_ones():
     with pytest.raises(ValidationError, match="ranges: unknown range set 'who_2020'; known range sets: cff_2017, "
                                               "clsi_c34_a3, uk_2014"):
         interpret_case(case(ranges="who_2020"))
+
+
+# The cases of issue 24, as a clinical scientist entered them in the worksheet.
+def _two(left, right, **changes):
+    return case(sites__0__chloride_mmol_l=left, sites__1__chloride_mmol_l=right, **changes)
+
+
+def test_c34_a3_infant_of_5_months_30_days_is_intermediate_not_normal():
+    # born 21 May, tested 20 November: 5 calendar months 30 days, the infant group of C34-A3 ("up to 6 months")
+    out = interpret_case(_two(35, 36, patient__dob="2026-05-21", collected_at="2026-11-20T10:00:00Z",
+                              ranges="clsi_c34_a3"))
+    assert out["interpretation"] == "intermediate" and out["repeat_recommended"] is True
+    assert out["range_set"]["group"] == "age 6 months or under"
+
+
+def test_uk_2014_at_6_calendar_months_is_the_older_group():
+    # born 1 September, tested 1 March: 6 calendar months (181 days): "6 months or over" under ACB 2014
+    out = interpret_case(_two(35, 36, patient__dob="2025-09-01", collected_at="2026-03-01T10:00:00Z",
+                              ranges="uk_2014"))
+    assert out["interpretation"] == "cf_unlikely" and out["range_set"]["group"] == "age 6 months or over"
+
+
+def test_the_collection_date_is_the_lab_local_date():
+    from zoneinfo import ZoneInfo
+
+    # 03:00 UTC on 22 November is 21 November in New York: exactly 6 months there (C34-A3 infant group), 6 months
+    # 1 day for a lab in UTC (the older group)
+    doc = _two(35, 36, patient__dob="2026-05-21", collected_at="2026-11-22T03:00:00Z", ranges="clsi_c34_a3")
+    assert interpret_case(doc, zone=ZoneInfo("America/New_York"))["interpretation"] == "intermediate"
+    assert interpret_case(doc)["interpretation"] == "cf_unlikely"
+
+
+@pytest.mark.parametrize("other", [62, 25])
+def test_an_arm_above_160_withholds_the_interpretation(other):
+    out = interpret_case(_two(171, other))
+    assert out["interpretation"] is None and out["repeat_recommended"] is True
+    assert "left forearm chloride above the analyzer's upper limit (physiologically implausible)" in out["withheld"]
+    assert [s["flag"] for s in out["sites"]] == [None, None]
+    assert out["sites"][1]["reportable_chloride"] == str(other)
+
+
+def test_bilateral_results_in_different_categories_recommend_a_repeat():
+    out = interpret_case(_two(55, 72))
+    assert out["interpretation"] == "cf_likely" and out["repeat_recommended"] is True
+    [finding] = [f for f in out["findings"] if f["code"] == "bilateral_discordant"]
+    assert "different interpretive categories" in finding["message"] and "repeat the test" in finding["message"]
+
+
+def test_the_lab_sets_the_between_arm_difference_limit():
+    from sweattest.core.units import Q_
+
+    assert interpret_case(_two(12, 20))["repeat_recommended"] is False
+    out = interpret_case(_two(12, 20), difference_limit=Q_(7, "mmol/L"))
+    assert out["repeat_recommended"] is True and "more than 7" in out["findings"][0]["message"]
+
+
+def test_a_patient_on_a_cftr_modulator_gets_no_diagnostic_category():
+    out = interpret_case(_two(45, 41, patient__cftr_modulator="elexacaftor/tezacaftor/ivacaftor"))
+    assert out["interpretation"] is None and out["monitoring"] == "elexacaftor/tezacaftor/ivacaftor"
+    assert out["wording"].startswith("Monitoring value") and "CFTR genetic" not in out["wording"]
+    assert [s["flag"] for s in out["sites"]] == [None, None] and out["repeat_recommended"] is False
+
+
+def test_the_c34_a3_toddler_report_says_what_cff_2017_calls_the_value():
+    out = interpret_case(_two(35, 33, patient__dob="2025-06-01", collected_at="2026-11-20T10:00:00Z",
+                              ranges="clsi_c34_a3"))
+    assert out["interpretation"] == "cf_unlikely" and "normal." in out["wording"]
+    assert out["current_guideline"].startswith("Under CFF 2017, the current guideline, 35 mmol/L is intermediate")

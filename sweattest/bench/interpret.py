@@ -19,13 +19,13 @@ from sweattest.core.rules.age import age_at, local_date
 from sweattest.core.rules.chloride import ChlorideReport, site_chloride
 from sweattest.core.rules.eligibility import CONDITIONS, DEFAULT_LIMITS, Limits, assess, check_site
 from sweattest.core.rules.findings import Finding, Severity, withheld_because
-from sweattest.core.rules.interpretation import interpret
+from sweattest.core.rules.interpretation import SITE_DIFFERENCE_LIMIT, interpret
 from sweattest.core.rules.ranges import RangeSet, range_set
 from sweattest.core.rules.result import SiteOutcome, SiteResult
-from sweattest.core.units import Q_
+from sweattest.core.units import Q_, Quantity
 
 CASE_KEYS = {"method", "patient", "collected_at", "sites", "ranges"}
-PATIENT_KEYS = {"dob", "gestational_age_weeks_at_birth", "weight_kg", "conditions"}
+PATIENT_KEYS = {"dob", "gestational_age_weeks_at_birth", "weight_kg", "conditions", "cftr_modulator"}
 SITE_KEYS = {"site", "collection_min", "volume_ul", "pre_weight_mg", "post_weight_mg", "chloride_mmol_l",
              "eluate_chloride_mmol_l", "eluate_volume_ml", "blank_mmol_l"}
 SRC_QNS_NOT_ANALYSED = "CLSI C34; CFF 2007 (no chloride is analysed or reported for a QNS site)"
@@ -48,23 +48,29 @@ class SiteEntry:
 
 
 def interpret_case(doc: Any, protocols: Path | None = None, ranges: str = "cff_2017",
-                   limits: Limits = DEFAULT_LIMITS, zone: tzinfo = UTC) -> dict[str, Any]:
+                   limits: Limits = DEFAULT_LIMITS, zone: tzinfo = UTC,
+                   difference_limit: Quantity = SITE_DIFFERENCE_LIMIT) -> dict[str, Any]:
     """Validate a case document and return the output document (see docs/interpret.md). The case's method
     is looked up in the lab's ``protocols`` folder first, then the shipped methods; its range set is the
     case's ``ranges`` field, else the lab's ``ranges``. A block finding of the case (eligibility: patient or
-    site) withholds the interpretation. Ages are calendar ages on the collection date in the lab's ``zone``."""
+    site) withholds the interpretation. Ages are calendar ages on the collection date in the lab's ``zone``;
+    ``difference_limit``: the lab's between-site difference limit. A patient on a CFTR modulator
+    (``patient.cftr_modulator``) gets a monitoring value, without a diagnostic category."""
     protocol, patient_findings, entries, rs = parse_case(doc, protocols, ranges, limits, zone)
     outcomes, site_findings = [], []
     for entry in entries:
         outcome, findings = _site(protocol, entry)
         outcomes.append(outcome)
         site_findings.append(findings)
-    result = interpret(outcomes, rs, withheld=withheld_because(patient_findings))
+    modulator = field(doc["patient"], "cftr_modulator", "patient", str, required=False, default="").strip()
+    result = interpret(outcomes, rs, withheld=withheld_because(patient_findings), difference_limit=difference_limit,
+                       monitoring=modulator or None)
     findings = list(patient_findings) + list(result.findings)
     return {"sites": [_site_doc(o, r, f) for o, r, f in zip(outcomes, result.sites, site_findings, strict=True)],
             "interpretation": result.category, "wording": result.wording,
             "range_set": {"name": rs.name, "group": rs.group, "source": rs.source},
             "repeat_recommended": result.repeat_recommended, "withheld": result.withheld,
+            "monitoring": result.monitoring, "current_guideline": result.current_guideline,
             "findings": [f.to_dict() for f in findings]}
 
 
