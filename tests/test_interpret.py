@@ -41,7 +41,7 @@ def case(base=CASE, **changes):
 def test_macroduct_case():
     out = interpret_case(CASE)
     assert set(out) == {"sites", "interpretation", "wording", "range_set", "repeat_recommended", "withheld",
-                        "monitoring", "current_guideline", "findings"}
+                        "monitoring", "current_guideline", "adequacy", "findings"}
     left = out["sites"][0]
     assert left == {"site": "left_forearm", "adequate": True, "sample": "22 uL", "sweat_rate_g_m2_min": 1.4,
                     "status": "reported", "reportable_chloride": "45", "chloride_text": "45", "flag": "A",
@@ -346,3 +346,35 @@ def test_the_c34_a3_toddler_report_says_what_cff_2017_calls_the_value():
                               ranges="clsi_c34_a3"))
     assert out["interpretation"] == "cf_unlikely" and "normal." in out["wording"]
     assert out["current_guideline"].startswith("Under CFF 2017, the current guideline, 35 mmol/L is intermediate")
+
+
+def test_macroduct_21_ul_in_40_min_by_the_lab_adequacy_criterion():
+    # 21 uL on 5.3 cm2 in 40 min: 0.99 g/m2/min. By the minimum sample (CLSI C34; CFF 2007: 15 uL x 40/30 = 20 uL)
+    # it is adequate; by the sweat rate (Macroduct 3710 manual; ACB 2014: 1 g/m2/min) it is QNS
+    doc = case(sites__0__volume_ul=21, sites__0__collection_min=40)
+    by_sample = interpret_case(doc)
+    assert by_sample["adequacy"]["criterion"] == "minimum_sample" and by_sample["sites"][0]["adequate"] is True
+    by_rate = interpret_case(doc, adequacy="sweat_rate")
+    assert by_rate["sites"][0]["adequate"] is False and by_rate["sites"][0]["status"] == "qns"
+    [qns] = [f for f in by_rate["sites"][0]["findings"] if f["code"] == "sample_qns"]
+    assert "sweat rate 0.99 g/m²/min" in qns["message"] and "ACB 2014" in qns["source"]
+    # the UK range set's default is the sweat rate; the case may name its criterion
+    assert interpret_case(case(doc, ranges="uk_2014"))["sites"][0]["adequate"] is False
+    assert interpret_case(case(doc, ranges="uk_2014", adequacy="minimum_sample"))["sites"][0]["adequate"] is True
+    with pytest.raises(ValidationError, match="adequacy: 'volume'"):
+        interpret_case(case(doc, adequacy="volume"))
+
+
+def test_sodium_beside_chloride_is_checked_for_plausibility():
+    # Ann Clin Biochem 1985: in CF chloride usually exceeds sodium; in non-CF the reverse
+    agrees = interpret_case(case(sites__0__chloride_mmol_l=80, sites__0__sodium_mmol_l=70,
+                                 sites__1__chloride_mmol_l=20, sites__1__sodium_mmol_l=30))
+    assert not [f for s in agrees["sites"] for f in s["findings"] if f["code"] == "sodium_chloride_pattern"]
+    odd = interpret_case(case(sites__0__chloride_mmol_l=80, sites__0__sodium_mmol_l=95))
+    [finding] = [f for f in odd["sites"][0]["findings"] if f["code"] == "sodium_chloride_pattern"]
+    assert "sodium 95 mmol/L is above chloride 80 mmol/L" in finding["message"] and finding["severity"] == "warn"
+    assert "Ann Clin Biochem 1985" in finding["source"]
+    with pytest.raises(ValidationError, match=r"sites\[0\].sodium_mmol_l: .*never reported alone"):
+        interpret_case(case(sites__0__chloride_mmol_l=..., sites__0__sodium_mmol_l=40))
+    with pytest.raises(ValidationError, match="sodium_mmol_l"):
+        interpret_case(case(sites__0__sodium_mmol_l="40"))  # a number, never a string

@@ -188,7 +188,8 @@ class RunService:
                          if scenario is not None else None)
             operator = _operator(operator_for, simulated, lease)
             runner = Runner(store=self.store, clock=clock, bench=bench, operator=operator,
-                            run=new_run(run_id, order.protocol, order.sites), order=doc, reporter=reporter,
+                            run=new_run(run_id, order.protocol, order.sites, doc["rules"]["adequacy"]), order=doc,
+                            reporter=reporter,
                             lease=lease)
             verify = {"mrn": order.patient.mrn, "accession": order.accession,
                       "overrides": [o.to_dict() for o in decision.overrides]}

@@ -20,6 +20,7 @@ from sweattest.core.access import AccessPolicy, TlsFiles, parse_access, parse_tl
 from sweattest.core.errors import ConfigError, SweatTestError
 from sweattest.core.instruments import InstrumentConfig, parse_instruments
 from sweattest.core.lis_config import LisConfig, parse_lis
+from sweattest.core.rules.adequacy import CRITERIA, DEFAULT_CRITERION
 from sweattest.core.rules.analysis_delay import DelayLimit, parse_limit
 from sweattest.core.rules.eligibility import Limits
 from sweattest.core.rules.interpretation import SITE_DIFFERENCE_LIMIT
@@ -126,10 +127,17 @@ class LabConfig:
     #: between-site difference flagged for review and repeat ([interpretation] difference_limit; a lab setting:
     #: no guideline gives the number, 10 mmol/L after Mackay 2008 and Rock & LeGrys)
     difference_limit: Quantity = SITE_DIFFERENCE_LIMIT
+    #: the adequacy criterion ([adequacy] criterion: minimum_sample or sweat_rate); "" : the range set's default
+    adequacy: str = ""
+
+    @property
+    def adequacy_criterion(self) -> str:
+        """The lab's criterion, else the default of its range set (sweattest.core.rules.adequacy)."""
+        return self.adequacy or DEFAULT_CRITERION[self.ranges]
 
     def rules(self) -> dict[str, str]:
-        """The lab's interpretation settings a run keeps when it starts (so a replay interprets it the same)."""
-        return {"difference_limit": format_quantity(self.difference_limit)}
+        """The lab's interpretation settings a run keeps when it starts (so a replay judges it the same)."""
+        return {"difference_limit": format_quantity(self.difference_limit), "adequacy": self.adequacy_criterion}
 
     @property
     def zone(self) -> ZoneInfo:
@@ -160,6 +168,7 @@ CALIBRATION_INTERVALS = {"analyzer": 30, "balance": 365, "inducer": 365}
 _SECTIONS["calibration"] = {k: str for k in CALIBRATION_INTERVALS}
 _SECTIONS["qc"] = {"establish_runs": int}
 _SECTIONS["interpretation"] = {"difference_limit": str}
+_SECTIONS["adequacy"] = {"criterion": str}
 
 
 def load_config(path: str | Path | None = None) -> LabConfig:
@@ -211,7 +220,17 @@ def parse_config(doc: dict[str, Any], file: Path) -> LabConfig:
                      protocol_folder=_folder(doc.get("protocols", {}), "protocols", "folder", file),
                      calibration_intervals=_calibration(doc.get("calibration", {}), file),
                      establish_runs=_establish_runs(doc.get("qc", {}), file),
-                     difference_limit=_difference_limit(doc.get("interpretation", {}), file))
+                     difference_limit=_difference_limit(doc.get("interpretation", {}), file),
+                     adequacy=_adequacy(doc.get("adequacy", {}), file))
+
+
+def _adequacy(section: dict[str, str], file: Path) -> str:
+    """``[adequacy] criterion = "sweat_rate"`` (or ``"minimum_sample"``); unset: the range set's default."""
+    criterion = section.get("criterion", "")
+    if criterion and criterion not in CRITERIA:
+        raise ConfigError(f"{file}: [adequacy] criterion = {criterion!r}: use one of "
+                          + "; ".join(f"{k} ({text}; {src})" for k, (text, src) in CRITERIA.items()))
+    return criterion
 
 
 def _difference_limit(section: dict[str, str], file: Path) -> Quantity:

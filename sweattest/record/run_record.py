@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 from sweattest.core.jsonable import to_jsonable
 from sweattest.core.procedure.core import result
 from sweattest.core.procedure.model import RunState, SiteRecord, Step
+from sweattest.core.rules.adequacy import CRITERIA
 from sweattest.core.rules.age import age_at, local_date
 from sweattest.core.rules.analysis_delay import DelayLimit, check_delay, delay_minutes, limit_from_dict
 from sweattest.core.rules.findings import Finding, Severity, withheld_because
@@ -82,6 +83,9 @@ def run_record(run: RunState, order: dict[str, Any], *, generated_at, qc: dict[s
                    "collection_kind": p.collection_kind, "analysis": p.analysis_method,
                    "current": format_quantity(p.current), "duration": format_quantity(p.duration),
                    "minimum_sample": format_quantity(p.minimum_sample),
+                   # the lab's adequacy criterion as the run kept it, in words, with its source
+                   "adequacy": {"criterion": run.adequacy, "text": CRITERIA[run.adequacy][0],
+                                "source": CRITERIA[run.adequacy][1]},
                    "max_collection_time": format_quantity(p.max_collection_time),
                    "lower_limit": format_quantity(p.lower_limit), "upper_limit": format_quantity(p.upper_limit),
                    "weight_readability": WEIGHT_READABILITY if p.gravimetric else None},

@@ -77,6 +77,8 @@ class RunState:
     sites: tuple[SiteRecord, ...]
     reviewer: str | None = None
     resumptions: tuple[Resumption, ...] = ()
+    #: the lab's adequacy criterion when the run started (sweattest.core.rules.adequacy.CRITERIA)
+    adequacy: str = "minimum_sample"
 
     @property
     def state(self) -> str:
