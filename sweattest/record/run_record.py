@@ -34,6 +34,7 @@ from sweattest.core.rules.result import SiteResult, SweatResult
 from sweattest.core.units import format_quantity, magnitude_in, parse_quantity
 from sweattest.record.analytical_qc import qc_status
 from sweattest.record.run_instruments import recorded_instruments
+from sweattest.record.timeline import PROCEDURE_CLOCK, on_procedure_clock
 
 RECORD_VERSION = 3
 #: Display digits of a sample: a weight at the analytical balance's 0.01 mg, a coil volume at 0.1 uL.
@@ -62,6 +63,9 @@ def run_record(run: RunState, order: dict[str, Any], *, generated_at, qc: dict[s
     among the run's stored eligibility findings withholds the interpretation (``withheld``: another reason).
     ``instruments``: role -> instrument (sweattest.record.run_instruments), None when not recorded."""
     p = run.protocol
+    simulated = "simulation" in order
+    if simulated:  # a simulated run shows the procedure clock's times, marked as simulated
+        run = on_procedure_clock(run)
     eligibility = dict(order.get("eligibility") or NO_ELIGIBILITY)
     withheld = withheld or withheld_because(Finding(f["code"], Severity(f["severity"]), f["message"],
                                                     f["source"]) for f in eligibility["findings"])
@@ -74,7 +78,8 @@ def run_record(run: RunState, order: dict[str, Any], *, generated_at, qc: dict[s
         "state": run.state,
         "generated_at": generated_at.isoformat(),
         # a simulated (demo, training) run must never pass for a patient result; its scenario stays in the store
-        "simulated": "simulation" in order,
+        "simulated": simulated,
+        "timeline": PROCEDURE_CLOCK if simulated else None,
         "order": {k: v for k, v in order.items() if k not in {"simulation", "eligibility", "analysis", "proficiency"}},
         # a proficiency-testing sample run blinded (provider, scheme, event, sample): never a patient result
         **({"proficiency": order["proficiency"]} if "proficiency" in order else {}),
