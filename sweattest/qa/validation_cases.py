@@ -84,7 +84,7 @@ RULE_CASES: tuple[RuleCase, ...] = (
              {"sites": [["5 uL", None], ["4 uL", None]]}, "none; repeat; test_qns"),
     RuleCase("INT-3", "Sites reported separately; the higher value decides", _INTERP, interpretation.SRC_HIGHER,
              "interpret", {"sites": [["40 uL", "25 mmol/L"], ["40 uL", "65 mmol/L"]]},
-             "cf_likely; no repeat; bilateral_discordant"),
+             "cf_likely; repeat; bilateral_discordant"),
     RuleCase("QC-1", "Westgard 1-3s", _QC, qc.SRC_WESTGARD, "westgard", {"z": [3.1, 0.0]},
              "rejected; westgard_1_3s"),
     RuleCase("QC-2", "Westgard 1-2s warning", _QC, qc.SRC_WESTGARD, "westgard", {"z": [2.1, 0.0]},

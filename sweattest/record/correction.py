@@ -39,6 +39,8 @@ def interpretation_words(interp: dict[str, Any]) -> str:
     if interp.get("label"):
         label = str(interp["label"])
         return label if label.startswith("CF") else label[:1].lower() + label[1:]
+    if interp.get("category"):  # a record made before the range set's labels were kept
+        return str(interp["category"]).replace("_", " ").replace("cf ", "CF ")
     if interp.get("monitoring"):
         return "a monitoring value on a CFTR modulator (no diagnostic category)"
     if interp.get("withheld"):
