@@ -86,3 +86,16 @@ def test_neutralize(cell):
 
 def test_plain_cells_untouched():
     assert neutralize("O'Brien") == "O'Brien" and neutralize("45") == "45"
+
+
+def test_a_monitoring_value_on_a_cftr_modulator_carries_the_modulator_and_the_change():
+    order = {"cftr_modulator": "ivacaftor", "modulator_start": "2026-01-15"}
+    record = record_of({"left_forearm": (22, 45), "right_forearm": (22, 48)}, order=order)
+    record["modulator"] = {"previous_rows": [{"site": "left_forearm", "before": 60, "now": 45, "change": -15}]}
+    left, right = _rows(render_csv(record))
+    assert (left["cftr_modulator"], left["monitoring_value"], left["site_category"]) == ("ivacaftor", "true",
+                                                                                       "monitoring")
+    assert left["test_interpretation_category"] == "" and left["flag"] == ""
+    assert left["test_interpretation"].startswith("Monitoring value")
+    assert left["change_from_previous_mmol_l"] == "-15"  # a number, not neutralized into text
+    assert right["change_from_previous_mmol_l"] == ""
