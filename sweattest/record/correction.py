@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-SITE_WORDS = {"left_forearm": "Left forearm", "right_forearm": "Right forearm", "left_upper_arm": "Left upper arm",
-              "right_upper_arm": "Right upper arm", "left_thigh": "Left thigh", "right_thigh": "Right thigh"}
+from sweattest.core.procedure.model import SITE_NAMES
+
 FIELD_WORDS = {"chloride": "sweat chloride", "volume": "sample volume", "post_weight": "post-collection weight",
                "comment": "comment", "patient.family": "patient family name", "patient.given": "patient given name",
                "patient.mrn": "patient MRN", "patient.dob": "patient date of birth", "patient.sex": "patient sex"}
@@ -29,8 +29,8 @@ OBSERVATIONS = {
 def field_words(key: str) -> str:
     """``right_forearm.chloride`` -> ``Right forearm sweat chloride``; ``patient.dob`` -> ``patient date of birth``."""
     head, _, name = key.partition(".")
-    if head in SITE_WORDS:
-        return f"{SITE_WORDS[head]} {FIELD_WORDS.get(name, name.replace('_', ' '))}"
+    if head in SITE_NAMES:
+        return f"{SITE_NAMES[head]} {FIELD_WORDS.get(name, name.replace('_', ' '))}"
     return FIELD_WORDS.get(key, key.replace("_", " ").replace(".", " "))
 
 

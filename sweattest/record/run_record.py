@@ -64,6 +64,7 @@ def run_record(run: RunState, order: dict[str, Any], *, generated_at, qc: dict[s
     ``instruments``: role -> instrument (sweattest.record.run_instruments), None when not recorded."""
     p = run.protocol
     simulated = "simulation" in order
+    written = {s.site: s.steps for s in run.sites}  # each step as recorded, when it was written
     if simulated:  # a simulated run shows the procedure clock's times, marked as simulated
         run = on_procedure_clock(run)
     eligibility = dict(order.get("eligibility") or NO_ELIGIBILITY)
@@ -95,7 +96,7 @@ def run_record(run: RunState, order: dict[str, Any], *, generated_at, qc: dict[s
                    "lower_limit": format_quantity(p.lower_limit), "upper_limit": format_quantity(p.upper_limit),
                    "weight_readability": WEIGHT_READABILITY if p.gravimetric else None},
         "instruments": instruments,
-        "sites": [_site(s, p, by_site[s.site], delay) for s in run.sites],
+        "sites": [_site(s, p, by_site[s.site], delay, written[s.site]) for s in run.sites],
         "interpretation": _interpretation(res),
         "reviewer": run.reviewer,
         "qc": dict(qc) if qc else dict(SIMULATED_QC if "simulation" in order else QC_NOT_RECORDED),
@@ -208,7 +209,9 @@ def _analysis(s: SiteRecord, limit: DelayLimit) -> tuple[dict[str, Any] | None, 
             check_delay(ended.at, waited, limit, s.site))
 
 
-def _site(s: SiteRecord, p, r: SiteResult, limit: DelayLimit) -> dict[str, Any]:
+def _site(s: SiteRecord, p, r: SiteResult, limit: DelayLimit, written: tuple[Step, ...]) -> dict[str, Any]:
+    """One site's record; ``steps`` as they were written (the audit's times), the times shown beside them on
+    the procedure clock for a simulated run (sweattest.record.timeline)."""
     analysis, late = _analysis(s, limit)
     adequacy = s.adequacy
     sample = adequacy.sample if adequacy is not None else (s.volume if s.volume is not None else None)
@@ -249,7 +252,7 @@ def _site(s: SiteRecord, p, r: SiteResult, limit: DelayLimit) -> dict[str, Any]:
         "analysis": analysis,
         "findings": to_jsonable([f.to_dict() for f in _findings(s) + late]),
         "steps": [{"from": st.source, "event": st.event, "to": st.target, "at": st.at.isoformat(), "t": st.t}
-                  for st in s.steps],
+                  for st in written],
     }
 
 

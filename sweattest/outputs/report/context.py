@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from markupsafe import Markup, escape
 
 from sweattest.core.config import LabConfig
+from sweattest.core.procedure.model import SITE_NAMES
 from sweattest.outputs.report.clinical_text import clinical_text
 from sweattest.outputs.report.facts import (
     age_text,
@@ -22,9 +23,6 @@ from sweattest.outputs.report.facts import (
     reporting_limits,
 )
 
-SITE_NAMES = {"left_forearm": "Left forearm", "right_forearm": "Right forearm",
-              "left_upper_arm": "Left upper arm", "right_upper_arm": "Right upper arm",
-              "left_thigh": "Left thigh", "right_thigh": "Right thigh"}
 CATEGORY_NAMES = {"cf_unlikely": "CF unlikely", "intermediate": "Intermediate", "cf_likely": "CF likely"}
 QC_NAMES = {"in_control": "QC in control (two levels) for this analytical run",
             "simulated": "Simulated analyzer: no control material was run",
