@@ -41,7 +41,7 @@ def case(base=CASE, **changes):
 def test_macroduct_case():
     out = interpret_case(CASE)
     assert set(out) == {"sites", "interpretation", "wording", "range_set", "repeat_recommended", "withheld",
-                        "findings"}
+                        "monitoring", "current_guideline", "adequacy", "findings"}
     left = out["sites"][0]
     assert left == {"site": "left_forearm", "adequate": True, "sample": "22 uL", "sweat_rate_g_m2_min": 1.4,
                     "status": "reported", "reportable_chloride": "45", "chloride_text": "45", "flag": "A",
@@ -278,3 +278,103 @@ def test_unknown_range_set_lists_the_known_ones():
     with pytest.raises(ValidationError, match="ranges: unknown range set 'who_2020'; known range sets: cff_2017, "
                                               "clsi_c34_a3, uk_2014"):
         interpret_case(case(ranges="who_2020"))
+
+
+# The cases of issue 24, as a clinical scientist entered them in the worksheet.
+def _two(left, right, **changes):
+    return case(sites__0__chloride_mmol_l=left, sites__1__chloride_mmol_l=right, **changes)
+
+
+def test_c34_a3_infant_of_5_months_30_days_is_intermediate_not_normal():
+    # born 21 May, tested 20 November: 5 calendar months 30 days, the infant group of C34-A3 ("up to 6 months")
+    out = interpret_case(_two(35, 36, patient__dob="2026-05-21", collected_at="2026-11-20T10:00:00Z",
+                              ranges="clsi_c34_a3"))
+    assert out["interpretation"] == "intermediate" and out["repeat_recommended"] is True
+    assert out["range_set"]["group"] == "age 6 months or under"
+
+
+def test_uk_2014_at_6_calendar_months_is_the_older_group():
+    # born 1 September, tested 1 March: 6 calendar months (181 days): "6 months or over" under ACB 2014
+    out = interpret_case(_two(35, 36, patient__dob="2025-09-01", collected_at="2026-03-01T10:00:00Z",
+                              ranges="uk_2014"))
+    assert out["interpretation"] == "cf_unlikely" and out["range_set"]["group"] == "age 6 months or over"
+
+
+def test_the_collection_date_is_the_lab_local_date():
+    from zoneinfo import ZoneInfo
+
+    # 03:00 UTC on 22 November is 21 November in New York: exactly 6 months there (C34-A3 infant group), 6 months
+    # 1 day for a lab in UTC (the older group)
+    doc = _two(35, 36, patient__dob="2026-05-21", collected_at="2026-11-22T03:00:00Z", ranges="clsi_c34_a3")
+    assert interpret_case(doc, zone=ZoneInfo("America/New_York"))["interpretation"] == "intermediate"
+    assert interpret_case(doc)["interpretation"] == "cf_unlikely"
+
+
+@pytest.mark.parametrize("other", [62, 25])
+def test_an_arm_above_160_withholds_the_interpretation(other):
+    out = interpret_case(_two(171, other))
+    assert out["interpretation"] is None and out["repeat_recommended"] is True
+    assert "left forearm chloride above the analyzer's upper limit (physiologically implausible)" in out["withheld"]
+    assert [s["flag"] for s in out["sites"]] == [None, None]
+    assert out["sites"][1]["reportable_chloride"] == str(other)
+
+
+def test_bilateral_results_in_different_categories_recommend_a_repeat():
+    out = interpret_case(_two(55, 72))
+    assert out["interpretation"] == "cf_likely" and out["repeat_recommended"] is True
+    [finding] = [f for f in out["findings"] if f["code"] == "bilateral_discordant"]
+    assert "different interpretive categories" in finding["message"] and "repeat the test" in finding["message"]
+
+
+def test_the_lab_sets_the_between_arm_difference_limit():
+    from sweattest.core.units import Q_
+
+    assert interpret_case(_two(12, 20))["repeat_recommended"] is False
+    out = interpret_case(_two(12, 20), difference_limit=Q_(7, "mmol/L"))
+    assert out["repeat_recommended"] is True and "more than 7" in out["findings"][0]["message"]
+
+
+def test_a_patient_on_a_cftr_modulator_gets_no_diagnostic_category():
+    out = interpret_case(_two(45, 41, patient__cftr_modulator="elexacaftor/tezacaftor/ivacaftor"))
+    assert out["interpretation"] is None and out["monitoring"] == "elexacaftor/tezacaftor/ivacaftor"
+    assert out["wording"].startswith("Monitoring value") and "CFTR genetic" not in out["wording"]
+    assert [s["flag"] for s in out["sites"]] == [None, None] and out["repeat_recommended"] is False
+
+
+def test_the_c34_a3_toddler_report_says_what_cff_2017_calls_the_value():
+    out = interpret_case(_two(35, 33, patient__dob="2025-06-01", collected_at="2026-11-20T10:00:00Z",
+                              ranges="clsi_c34_a3"))
+    assert out["interpretation"] == "cf_unlikely" and "normal." in out["wording"]
+    assert out["current_guideline"].startswith("Under CFF 2017, the current guideline, 35 mmol/L is intermediate")
+
+
+def test_macroduct_21_ul_in_40_min_by_the_lab_adequacy_criterion():
+    # 21 uL on 5.3 cm2 in 40 min: 0.99 g/m2/min. By the minimum sample (CLSI C34; CFF 2007: 15 uL x 40/30 = 20 uL)
+    # it is adequate; by the sweat rate (Macroduct 3710 manual; ACB 2014: 1 g/m2/min) it is QNS
+    doc = case(sites__0__volume_ul=21, sites__0__collection_min=40)
+    by_sample = interpret_case(doc)
+    assert by_sample["adequacy"]["criterion"] == "minimum_sample" and by_sample["sites"][0]["adequate"] is True
+    by_rate = interpret_case(doc, adequacy="sweat_rate")
+    assert by_rate["sites"][0]["adequate"] is False and by_rate["sites"][0]["status"] == "qns"
+    [qns] = [f for f in by_rate["sites"][0]["findings"] if f["code"] == "sample_qns"]
+    assert "sweat rate 0.99 g/m²/min" in qns["message"] and "ACB 2014" in qns["source"]
+    # the UK range set's default is the sweat rate; the case may name its criterion
+    assert interpret_case(case(doc, ranges="uk_2014"))["sites"][0]["adequate"] is False
+    assert interpret_case(case(doc, ranges="uk_2014", adequacy="minimum_sample"))["sites"][0]["adequate"] is True
+    with pytest.raises(ValidationError, match="adequacy: 'volume'"):
+        interpret_case(case(doc, adequacy="volume"))
+
+
+def test_sodium_beside_chloride_is_checked_for_plausibility():
+    # Ann Clin Biochem 1985: in CF chloride usually exceeds sodium; in non-CF the reverse
+    agrees = interpret_case(case(sites__0__chloride_mmol_l=80, sites__0__sodium_mmol_l=70,
+                                 sites__1__chloride_mmol_l=20, sites__1__sodium_mmol_l=30))
+    assert not [f for s in agrees["sites"] for f in s["findings"] if f["code"] == "sodium_chloride_pattern"]
+    odd = interpret_case(case(sites__0__chloride_mmol_l=80, sites__0__sodium_mmol_l=95))
+    [finding] = [f for f in odd["sites"][0]["findings"] if f["code"] == "sodium_chloride_pattern"]
+    assert "sodium 95 mmol/L is above chloride 80 mmol/L" in finding["message"] and finding["severity"] == "warn"
+    assert "Ann Clin Biochem 1985" in finding["source"]
+    with pytest.raises(ValidationError, match=r"sites\[0\].sodium_mmol_l: .*never reported alone"):
+        interpret_case(case(sites__0__chloride_mmol_l=..., sites__0__sodium_mmol_l=40))
+    with pytest.raises(ValidationError, match="sodium_mmol_l"):
+        interpret_case(case(sites__0__sodium_mmol_l="40"))  # a number, never a string

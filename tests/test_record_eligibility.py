@@ -62,6 +62,6 @@ def test_the_report_prints_why_the_interpretation_is_withheld_and_no_category(tm
         html = render_html(run_record(run, order, generated_at=datetime(2026, 11, 20, 12, tzinfo=UTC)))
     finally:
         store.close()
-    assert "No interpretation: interpretation withheld: patient is under the minimum age of 48 h" in html
+    assert ">Interpretation withheld: patient is under the minimum age of 48 h" in html
     assert "Repeat the test" in html and "BLOCK: patient is under the minimum age" in html
     assert "Intermediate" not in html.split('id="interpretation"')[1].split("</p>")[0]

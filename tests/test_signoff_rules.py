@@ -123,7 +123,7 @@ def test_an_amendment_shows_wherever_the_old_value_did(staff):
     [change] = [c for c in record["report"]["corrections"][0]["changes"] if c["field"] == "left_forearm.chloride"]
     assert (change["old"], change["new"]) == ("45", 62)
     html = render_html(record)
-    assert "Doe-Smith" in html and "sample haemolysed" in html and "left_forearm.chloride: 45 → 62" in html
+    assert "Doe-Smith" in html and "sample haemolysed" in html and "Left forearm sweat chloride: 45 → 62 mmol/L" in html
     assert staff.get_run("R1")["patient_mrn"] == "MRN2"  # the QA run list
     csv_text = render_csv(record)
     assert "Doe-Smith" in csv_text and ",62," in csv_text

@@ -7,26 +7,28 @@ and runs the clinical rules of ``sweattest.core.rules``; it returns the output d
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
 from sweattest.core.errors import ConfigError, ValidationError
 from sweattest.core.fields import date_field, field, number_field
 from sweattest.core.protocol import Protocol, load_protocol
-from sweattest.core.rules.adequacy import Adequacy, assess_volume, assess_weights
+from sweattest.core.rules.adequacy import CRITERIA, DEFAULT_CRITERION, Adequacy, assess_volume, assess_weights
+from sweattest.core.rules.age import age_at, local_date
 from sweattest.core.rules.chloride import ChlorideReport, site_chloride
 from sweattest.core.rules.eligibility import CONDITIONS, DEFAULT_LIMITS, Limits, assess, check_site
 from sweattest.core.rules.findings import Finding, Severity, withheld_because
-from sweattest.core.rules.interpretation import interpret
+from sweattest.core.rules.interpretation import SITE_DIFFERENCE_LIMIT, interpret
 from sweattest.core.rules.ranges import RangeSet, range_set
 from sweattest.core.rules.result import SiteOutcome, SiteResult
-from sweattest.core.units import Q_
+from sweattest.core.rules.sodium import check_sodium
+from sweattest.core.units import Q_, Quantity
 
-CASE_KEYS = {"method", "patient", "collected_at", "sites", "ranges"}
-PATIENT_KEYS = {"dob", "gestational_age_weeks_at_birth", "weight_kg", "conditions"}
+CASE_KEYS = {"method", "patient", "collected_at", "sites", "ranges", "adequacy"}
+PATIENT_KEYS = {"dob", "gestational_age_weeks_at_birth", "weight_kg", "conditions", "cftr_modulator"}
 SITE_KEYS = {"site", "collection_min", "volume_ul", "pre_weight_mg", "post_weight_mg", "chloride_mmol_l",
-             "eluate_chloride_mmol_l", "eluate_volume_ml", "blank_mmol_l"}
+             "eluate_chloride_mmol_l", "eluate_volume_ml", "blank_mmol_l", "sodium_mmol_l"}
 SRC_QNS_NOT_ANALYSED = "CLSI C34; CFF 2007 (no chloride is analysed or reported for a QNS site)"
 
 
@@ -41,34 +43,46 @@ class SiteEntry:
     pre: Any = None
     post: Any = None
     chloride: Any = None
+    sodium: Any = None
     eluate_chloride: Any = None
     eluate_volume: Any = None
     blank: Any = None
 
 
 def interpret_case(doc: Any, protocols: Path | None = None, ranges: str = "cff_2017",
-                   limits: Limits = DEFAULT_LIMITS) -> dict[str, Any]:
+                   limits: Limits = DEFAULT_LIMITS, zone: tzinfo = UTC,
+                   difference_limit: Quantity = SITE_DIFFERENCE_LIMIT, adequacy: str = "") -> dict[str, Any]:
     """Validate a case document and return the output document (see docs/interpret.md). The case's method
     is looked up in the lab's ``protocols`` folder first, then the shipped methods; its range set is the
     case's ``ranges`` field, else the lab's ``ranges``. A block finding of the case (eligibility: patient or
-    site) withholds the interpretation."""
-    protocol, patient_findings, entries, rs = parse_case(doc, protocols, ranges, limits)
+    site) withholds the interpretation. Ages are calendar ages on the collection date in the lab's ``zone``;
+    ``difference_limit``: the lab's between-site difference limit. A patient on a CFTR modulator
+    (``patient.cftr_modulator``) gets a monitoring value, without a diagnostic category. ``adequacy``: the
+    lab's criterion (the case's ``adequacy`` field first; unset: the range set's default)."""
+    protocol, patient_findings, entries, rs = parse_case(doc, protocols, ranges, limits, zone)
+    criterion = field(doc, "adequacy", "", str, required=False, default=adequacy) or DEFAULT_CRITERION[rs.name]
+    if criterion not in CRITERIA:
+        raise ValidationError(f"adequacy: {criterion!r}; use one of {', '.join(CRITERIA)}")
     outcomes, site_findings = [], []
     for entry in entries:
-        outcome, findings = _site(protocol, entry)
+        outcome, findings = _site(protocol, entry, criterion)
         outcomes.append(outcome)
         site_findings.append(findings)
-    result = interpret(outcomes, rs, withheld=withheld_because(patient_findings))
+    modulator = field(doc["patient"], "cftr_modulator", "patient", str, required=False, default="").strip()
+    result = interpret(outcomes, rs, withheld=withheld_because(patient_findings), difference_limit=difference_limit,
+                       monitoring=modulator or None)
     findings = list(patient_findings) + list(result.findings)
     return {"sites": [_site_doc(o, r, f) for o, r, f in zip(outcomes, result.sites, site_findings, strict=True)],
             "interpretation": result.category, "wording": result.wording,
             "range_set": {"name": rs.name, "group": rs.group, "source": rs.source},
             "repeat_recommended": result.repeat_recommended, "withheld": result.withheld,
+            "monitoring": result.monitoring, "current_guideline": result.current_guideline,
+            "adequacy": {"criterion": criterion, "text": CRITERIA[criterion][0], "source": CRITERIA[criterion][1]},
             "findings": [f.to_dict() for f in findings]}
 
 
-def parse_case(doc: Any, protocols: Path | None = None, ranges: str = "cff_2017", limits: Limits = DEFAULT_LIMITS
-               ) -> tuple[Protocol, list[Finding], list[SiteEntry], RangeSet]:
+def parse_case(doc: Any, protocols: Path | None = None, ranges: str = "cff_2017", limits: Limits = DEFAULT_LIMITS,
+               zone: tzinfo = UTC) -> tuple[Protocol, list[Finding], list[SiteEntry], RangeSet]:
     """The method, the case's eligibility findings (patient and sites), the site entries and the range set."""
     if not isinstance(doc, dict):
         raise ValidationError("case: expected a JSON object with method, patient, collected_at and sites")
@@ -88,16 +102,16 @@ def parse_case(doc: Any, protocols: Path | None = None, ranges: str = "cff_2017"
     names = [e.site for e in entries]
     if len(set(names)) != len(names):
         raise ValidationError("sites: a site is listed twice; sites are never pooled, give each once")
-    case_findings = _eligibility(pdoc, collected_at, names, limits)
-    age = Q_((collected_at.date() - date_field(pdoc, "dob", "patient")).days, "day")
+    case_findings = _eligibility(pdoc, collected_at, names, limits, zone)
     try:
-        rs = range_set(name, age)
+        rs = range_set(name, age_at(date_field(pdoc, "dob", "patient"), collected_at, zone))
     except ValidationError as exc:
         raise ValidationError(f"ranges: {exc}") from None
     return protocol, case_findings, entries, rs
 
 
-def _eligibility(pdoc: dict[str, Any], collected_at: datetime, sites: list[str], limits: Limits) -> list[Finding]:
+def _eligibility(pdoc: dict[str, Any], collected_at: datetime, sites: list[str], limits: Limits,
+                 zone: tzinfo) -> list[Finding]:
     """The case's eligibility findings, by the same check as a run (sweattest.core.rules.eligibility.assess)."""
     _no_unknown(pdoc, PATIENT_KEYS, "patient")
     dob = date_field(pdoc, "dob", "patient")
@@ -108,11 +122,11 @@ def _eligibility(pdoc: dict[str, Any], collected_at: datetime, sites: list[str],
         if code not in CONDITIONS:
             raise ValidationError(f"patient.conditions[{i}]: unknown condition {code!r}; use one of "
                                   f"{', '.join(CONDITIONS)}")
-    if dob > collected_at.date():
+    if dob > local_date(collected_at, zone):
         raise ValidationError("patient.dob: the date of birth is after collected_at; correct it")
     return list(assess(dob, collected_at, sites=sites, gestational_age_at_birth=None if ga is None else Q_(ga, "week"),
                        weight=None if weight is None else Q_(weight, "kg"), conditions=conditions,
-                       limits=limits).findings)
+                       limits=limits, zone=zone).findings)
 
 
 def _entry(protocol: Protocol, sdoc: Any, where: str) -> SiteEntry:
@@ -146,7 +160,7 @@ def _entry(protocol: Protocol, sdoc: Any, where: str) -> SiteEntry:
         _need_pair(num, ("eluate_chloride_mmol_l", "eluate_volume_ml"), where, "the eluate pair")
     return SiteEntry(site=site, where=where, minutes=Q_(minutes, "min"), volume=_q(num, "volume_ul", "uL"),
                      pre=_q(num, "pre_weight_mg", "mg"), post=_q(num, "post_weight_mg", "mg"),
-                     chloride=_q(num, "chloride_mmol_l", "mmol/L"),
+                     chloride=_q(num, "chloride_mmol_l", "mmol/L"), sodium=_q(num, "sodium_mmol_l", "mmol/L"),
                      eluate_chloride=_q(num, "eluate_chloride_mmol_l", "mmol/L"),
                      eluate_volume=_q(num, "eluate_volume_ml", "mL"), blank=_q(num, "blank_mmol_l", "mmol/L"))
 
@@ -184,14 +198,15 @@ def _q(num: dict[str, float], key: str, unit: str):
     return Q_(num[key], unit) if key in num else None
 
 
-def _site(protocol: Protocol, e: SiteEntry) -> tuple[SiteOutcome, list[Finding]]:
-    """Adequacy, then chloride for an adequate site only (CLSI C34)."""
+def _site(protocol: Protocol, e: SiteEntry, criterion: str) -> tuple[SiteOutcome, list[Finding]]:
+    """Adequacy by the lab's criterion, then chloride for an adequate site only (CLSI C34), and the Na/Cl
+    plausibility check when a sodium is entered."""
     findings = check_site(e.site)  # shown with the site; the case's own check withholds the interpretation
     try:
         if protocol.gravimetric:
-            adequacy: Adequacy = assess_weights(protocol, e.pre, e.post, e.minutes)
+            adequacy: Adequacy = assess_weights(protocol, e.pre, e.post, e.minutes, criterion)
         else:
-            adequacy = assess_volume(protocol, e.volume, e.minutes)
+            adequacy = assess_volume(protocol, e.volume, e.minutes, criterion)
     except ValidationError as exc:
         raise ValidationError(f"{e.where}: {exc}") from None
     findings += adequacy.findings
@@ -211,6 +226,11 @@ def _site(protocol: Protocol, e: SiteEntry) -> tuple[SiteOutcome, list[Finding]]
         except ValidationError as exc:
             raise ValidationError(f"{e.where}: {exc}") from None
         findings += report.findings
+    if e.sodium is not None and adequacy.adequate:
+        try:
+            findings += check_sodium(e.site, e.sodium, report if report is not None and report.reportable else None)
+        except ValidationError as exc:
+            raise ValidationError(f"{e.where}.sodium_mmol_l: {exc}") from None
     return SiteOutcome(e.site, adequacy, report), findings
 
 

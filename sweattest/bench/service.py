@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -93,7 +93,7 @@ def new_run_id(clock: Clock) -> str:
     return f"R{clock.utcnow():%Y%m%d}-{uuid.uuid4().hex[:8].upper()}"
 
 
-def eligibility_of(order: Order, on: datetime, limits: Limits) -> Decision:
+def eligibility_of(order: Order, on: datetime, limits: Limits, zone: tzinfo = UTC) -> Decision:
     """The eligibility of the order's patient at ``on``: the one check for the command line, the bench and
     the run service (CFF 2017, CFF 2007, CLSI C34 via sweattest.core.rules.eligibility). A date of birth in
     the future is a ValidationError."""
@@ -101,19 +101,20 @@ def eligibility_of(order: Order, on: datetime, limits: Limits) -> Decision:
     overrides = [Override(o.code, o.reason, order.operator) for o in order.overrides]
     try:
         return assess(p.dob, on, sites=order.sites, gestational_age_at_birth=p.gestational_age_at_birth,
-                      weight=p.weight, conditions=order.conditions, overrides=overrides, limits=limits)
+                      weight=p.weight, conditions=order.conditions, overrides=overrides, limits=limits,
+                      zone=zone)
     except ValidationError as exc:
         raise ValidationError(f"order: {exc}") from None
 
 
-def check_order_now(order: Order, clock: Clock, limits: Limits) -> Decision:
+def check_order_now(order: Order, clock: Clock, limits: Limits, zone: tzinfo = UTC) -> Decision:
     """Checks that depend on today's date, done before anything is written: the pilocarpine lot and the
     patient's eligibility. A block, or a warning without its own reason, refuses the order: no run is
     created and nothing is stimulated."""
     block = lot_block(order.pilocarpine_lot, order.pilocarpine_expires, clock.utcnow().date())
     if block is not None:
         raise ValidationError(f"order.pilocarpine_lot.expires: {block.message}")
-    decision = eligibility_of(order, clock.utcnow(), limits)
+    decision = eligibility_of(order, clock.utcnow(), limits, zone)
     refusal = decision.refusal()
     if refusal is not None:
         raise ValidationError(f"accession {order.accession}: the patient may not be tested now; {refusal}. "
@@ -187,7 +188,7 @@ class RunService:
         purpose = check_purpose(PROFICIENCY if proficiency else purpose or (SIMULATED if scenario is not None
                                                                             else PATIENT))
         try:
-            decision = check_order_now(order, clock, self.config.eligibility)
+            decision = check_order_now(order, clock, self.config.eligibility, self.config.zone)
         except ValidationError as exc:
             told = self._tell_lis_of_block(order, clock)
             if told is None:
@@ -211,6 +212,7 @@ class RunService:
             # kept with the run: what eligibility found, each override's reason, the limits then in force
             doc["eligibility"] = decision.to_dict() | {"limits": self.config.eligibility.as_dict()}
             doc["analysis"] = self.config.analysis_delay.as_dict()
+            doc["rules"] = self.config.rules()
             if scenario is not None:
                 doc["simulation"] = scenario.as_dict()
             if verification:
@@ -237,8 +239,8 @@ class RunService:
                          if scenario is not None else None)
             operator = _operator(operator_for, simulated, lease)
             runner = Runner(store=self.store, clock=clock, bench=bench, operator=operator,
-                            run=new_run(run_id, order.protocol, order.sites), order=doc, reporter=reporter,
-                            lease=lease, qc_rules=self.config.qc_rules)
+                            run=new_run(run_id, order.protocol, order.sites, doc["rules"]["adequacy"]), order=doc,
+                            reporter=reporter, lease=lease, qc_rules=self.config.qc_rules)
             verify = {"mrn": order.patient.mrn, "accession": order.accession,
                       "overrides": [o.to_dict() for o in decision.overrides]}
             runner.feed("verify_patient", data=verify)

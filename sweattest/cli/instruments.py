@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from functools import partial
 
 from sweattest.cli.options import add_config_option
 from sweattest.cli.storeopts import add_db_option, store_from
 from sweattest.core.clock import RealClock
-from sweattest.core.config import load_config
+from sweattest.core.config import identity_warning, load_config
 from sweattest.core.errors import ConfigError
 
 
@@ -31,6 +32,9 @@ def _check(args: argparse.Namespace) -> int:
     from sweattest.bench.instruments.check import check_all
 
     config = load_config(args.config)
+    warning = identity_warning(config)
+    if warning:
+        print(warning, file=sys.stderr)
     if not config.instruments:
         raise ConfigError(f"{config.source}: no instruments are configured; add [[instruments]] tables "
                           "(docs/config.md)")

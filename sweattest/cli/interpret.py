@@ -23,6 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    result = interpret_case(read_json(args.case, "case"), config.protocol_folder, config.ranges, config.eligibility)
+    result = interpret_case(read_json(args.case, "case"), config.protocol_folder, config.ranges, config.eligibility,
+                            config.zone, config.difference_limit, config.adequacy)
     print(json.dumps(result, indent=2, ensure_ascii=False))
     return 0

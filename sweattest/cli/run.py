@@ -133,8 +133,10 @@ def execute(order_doc: Any, scenario_doc: Any | None, args: argparse.Namespace, 
             simulated_actor: str | None = None) -> int:
     """Validate everything, then run; nothing is written if the inputs are wrong. The run is performed by the
     user of ``--as`` (default: the order's operator) after their password; ``simulated_actor``: the demo's
-    simulated tech instead, without a password."""
+    simulated tech instead, without a password (and the demo's fictitious lab when none is configured)."""
     config = load_config(args.config)
+    if simulated_actor is not None:
+        config = config.for_demo()
     order = parse_order(order_doc, config.protocol_folder)
     repeat = repeat_of(args) if simulated_actor is None else None
     if simulated_actor is not None:
@@ -142,7 +144,7 @@ def execute(order_doc: Any, scenario_doc: Any | None, args: argparse.Namespace, 
     scenario = parse_scenario(scenario_doc, order.sites) if scenario_doc is not None else None
     clock = run_clock(args.speed, simulated=scenario is not None)
     if getattr(args, "accession", None) is None:  # an LIS order's refusal is told to the LIS by the run service
-        check_order_now(order, clock, config.eligibility)
+        check_order_now(order, clock, config.eligibility, config.zone)
     run_id = new_run_id(clock)
     folder = out_dir(args.out, order.accession, run_id)  # checked before the 40-minute procedure, not after
     if scenario is None and not config.instruments:

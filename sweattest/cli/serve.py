@@ -11,7 +11,7 @@ from sweattest.bench.order_folder import OrderFolder
 from sweattest.cli.options import add_config_option, terminate_as_interrupt
 from sweattest.core.access import TlsFiles
 from sweattest.core.clock import RealClock
-from sweattest.core.config import load_config
+from sweattest.core.config import identity_warning, load_config
 from sweattest.core.errors import ValidationError
 from sweattest.lis.worklist import WorklistBook
 from sweattest.record.store import open_store
@@ -56,6 +56,9 @@ def _serve(args: argparse.Namespace) -> int:
     if not 0 < args.port < 65536:
         raise ValidationError(f"--port: {args.port}; give a port between 1 and 65535")
     config = load_config(args.config)  # a bad file stops here, with the file and key named
+    warning = identity_warning(config)
+    if warning:
+        print(f"sweattest: {warning}", file=sys.stderr)
     if not args.simulate and not config.instruments:
         raise ValidationError(f"{config.source}: no instruments are configured for this station; add "
                               "[[instruments]] tables to the lab configuration (docs/config.md, --config FILE), "

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -20,10 +20,12 @@ from sweattest.core.access import AccessPolicy, TlsFiles, WebLimits, parse_acces
 from sweattest.core.errors import ConfigError, SweatTestError
 from sweattest.core.instruments import InstrumentConfig, parse_instruments
 from sweattest.core.lis_config import LisConfig, parse_lis
+from sweattest.core.rules.adequacy import CRITERIA, DEFAULT_CRITERION
 from sweattest.core.rules.analysis_delay import DelayLimit, parse_limit
 from sweattest.core.rules.eligibility import Limits
+from sweattest.core.rules.interpretation import SITE_DIFFERENCE_LIMIT
 from sweattest.core.rules.westgard import WestgardRules, parse_rules
-from sweattest.core.units import parse_quantity
+from sweattest.core.units import Quantity, format_quantity, parse_quantity
 
 ENV_VAR = "SWEATTEST_CONFIG"
 BUILT_IN = "built-in defaults"
@@ -35,13 +37,40 @@ _HD = re.compile(r"^[^|^~\\&\r\n]{1,20}$")
 
 @dataclass(frozen=True)
 class Lab:
-    name: str = "Sweat Test Laboratory (demonstration)"
-    address: str = "1 Example Street, Springfield"
-    phone: str = "+1 555 0100"
-    director: str = "Laboratory Director, MD"
-    accreditation: str = "CAP 0000000 (demonstration)"
-    clia: str = "99D9999999"
+    """The lab's identity as its configuration gives it ([lab]); an unset field is empty and left out of every
+    report and LIS message: nothing invented stands in for it."""
+
+    name: str = ""
+    address: str = ""
+    phone: str = ""
+    director: str = ""
+    accreditation: str = ""
+    clia: str = ""
     timezone: str = "UTC"
+
+    def missing(self) -> list[str]:
+        """The identity fields a report needs (CAP laboratory general checklist; ISO 15189 §7.4: the lab's name
+        and address, its director, its accreditation or CLIA number) that are not set."""
+        gaps = [k for k in ("name", "address", "director") if not getattr(self, k)]
+        if not self.clia and not self.accreditation:
+            gaps.append("clia or accreditation")
+        return gaps
+
+
+#: The fictitious laboratory of ``sweattest demo`` (when no lab is configured), marked as fictitious everywhere
+#: it prints; never the identity of a lab's own runs.
+DEMO_LAB = Lab(name="Demonstration Sweat Laboratory (FICTITIOUS, not a real laboratory)",
+               address="fictitious address (demonstration)", director="fictitious director (demonstration)",
+               accreditation="no accreditation (demonstration)")
+
+
+def identity_warning(config: LabConfig) -> str | None:
+    """What ``instruments check`` and ``serve`` say when the lab identity a report needs is missing."""
+    gaps = config.lab.missing()
+    if not gaps:
+        return None
+    return (f"warning: {config.source}: the lab identity a report needs is not set: [lab] {', '.join(gaps)}. "
+            "Reports and HL7 results leave unset fields out; set them in the lab configuration (docs/config.md)")
 
 
 @dataclass(frozen=True)
@@ -103,10 +132,31 @@ class LabConfig:
     qc_rules: WestgardRules = field(default_factory=WestgardRules)
     #: the lab's minimums for its operators ([competency]; docs/competency.md)
     competency: CompetencyRules = field(default_factory=lambda: CompetencyRules())
+    #: between-site difference flagged for review and repeat ([interpretation] difference_limit; a lab setting:
+    #: no guideline gives the number, 10 mmol/L after Mackay 2008 and Rock & LeGrys)
+    difference_limit: Quantity = SITE_DIFFERENCE_LIMIT
+    #: the adequacy criterion ([adequacy] criterion: minimum_sample or sweat_rate); "" : the range set's default
+    adequacy: str = ""
+
+    @property
+    def adequacy_criterion(self) -> str:
+        """The lab's criterion, else the default of its range set (sweattest.core.rules.adequacy)."""
+        return self.adequacy or DEFAULT_CRITERION[self.ranges]
+
+    def rules(self) -> dict[str, str]:
+        """The lab's interpretation settings a run keeps when it starts (so a replay judges it the same)."""
+        return {"difference_limit": format_quantity(self.difference_limit), "adequacy": self.adequacy_criterion}
 
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.lab.timezone)
+
+    def for_demo(self) -> LabConfig:
+        """The configuration the demo runs with: a lab that configured no name gets the fictitious DEMO_LAB
+        (its time zone kept)."""
+        if self.lab.name:
+            return self
+        return replace(self, lab=replace(DEMO_LAB, timezone=self.lab.timezone))
 
 
 _SECTIONS: dict[str, dict[str, type]] = {
@@ -124,6 +174,8 @@ _SECTIONS["analysis"] = {"max_delay": str}
 #: CLSI C34): the chloridometer monthly, the balance and the inducer yearly (service visit).
 CALIBRATION_INTERVALS = {"analyzer": 30, "balance": 365, "inducer": 365}
 _SECTIONS["calibration"] = {k: str for k in (*CALIBRATION_INTERVALS, "unrecorded")}
+_SECTIONS["interpretation"] = {"difference_limit": str}
+_SECTIONS["adequacy"] = {"criterion": str}
 
 
 def load_config(path: str | Path | None = None) -> LabConfig:
@@ -176,7 +228,33 @@ def parse_config(doc: dict[str, Any], file: Path) -> LabConfig:
                      protocol_folder=_folder(doc.get("protocols", {}), "protocols", "folder", file),
                      unrecorded_calibration=_unrecorded(doc.get("calibration", {}), file),
                      calibration_intervals=_calibration(doc.get("calibration", {}), file),
-                     establish_runs=establish_runs, qc_rules=qc_rules)
+                     establish_runs=establish_runs, qc_rules=qc_rules,
+                     difference_limit=_difference_limit(doc.get("interpretation", {}), file),
+                     adequacy=_adequacy(doc.get("adequacy", {}), file))
+
+
+def _adequacy(section: dict[str, str], file: Path) -> str:
+    """``[adequacy] criterion = "sweat_rate"`` (or ``"minimum_sample"``); unset: the range set's default."""
+    criterion = section.get("criterion", "")
+    if criterion and criterion not in CRITERIA:
+        raise ConfigError(f"{file}: [adequacy] criterion = {criterion!r}: use one of "
+                          + "; ".join(f"{k} ({text}; {src})" for k, (text, src) in CRITERIA.items()))
+    return criterion
+
+
+def _difference_limit(section: dict[str, str], file: Path) -> Quantity:
+    """``[interpretation] difference_limit = "10 mmol/L"``: from 1 to 30 mmol/L."""
+    if "difference_limit" not in section:
+        return SITE_DIFFERENCE_LIMIT
+    text = section["difference_limit"]
+    try:
+        q = parse_quantity(text, "concentration", "[interpretation] difference_limit")
+    except SweatTestError as exc:
+        raise ConfigError(f"{file}: {exc}") from None
+    if not 1 <= q.to("mmol/L").magnitude <= 30:
+        raise ConfigError(f"{file}: [interpretation] difference_limit = {text!r}: give 1 to 30 mmol/L (10 mmol/L is "
+                          "the usual setting: between-site SD about 4 mmol/L, Mackay 2008)")
+    return q
 
 
 def _calibration(section: dict[str, str], file: Path) -> dict[str, int]:
@@ -293,7 +371,7 @@ def _check_lab(lab: Lab, file: Path) -> None:
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"{file}: [lab] timezone = {lab.timezone!r} is not a known time zone; use an IANA "
                           "name such as 'America/New_York' or 'Europe/London'") from None
-    if not _CLIA.match(lab.clia):
+    if lab.clia and not _CLIA.match(lab.clia):
         raise ConfigError(f"{file}: [lab] clia = {lab.clia!r}: a CLIA number is 2 digits, 'D', 7 digits "
                           "(e.g. '99D9999999')")
 

@@ -26,6 +26,7 @@ from sweattest.core.config import LabConfig
 from sweattest.core.errors import SweatTestError
 from sweattest.core.protocol import load_protocol
 from sweattest.core.rules import adequacy, chloride, eligibility, interpretation, qc, ranges, reagents
+from sweattest.core.rules.age import calendar_age
 from sweattest.core.rules.findings import Severity
 from sweattest.core.rules.result import SiteOutcome
 from sweattest.core.units import Q_, parse_quantity
@@ -204,7 +205,7 @@ def _chloride(i: dict) -> str:
 
 
 def _category(i: dict) -> str:
-    age = _q(i["age"], "time") if "age" in i else None
+    age = calendar_age(date.fromisoformat(i["born"]), date.fromisoformat(i["on"])) if "born" in i else None
     return ranges.range_set(i["ranges"], age).category(int(i["chloride"])).value
 
 

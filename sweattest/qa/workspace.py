@@ -14,6 +14,7 @@ from sweattest.core.errors import SweatTestError
 from sweattest.core.purpose import PATIENT
 from sweattest.outputs.report.stored import stored_record
 from sweattest.qa.filters import RunFilter
+from sweattest.record.correction import interpretation_words
 from sweattest.record.runs import stored_order
 from sweattest.record.signoff import REVIEWER_ROLES
 from sweattest.record.store import schema
@@ -26,7 +27,7 @@ _COLUMNS = [c for c in schema.runs.c if c.name != "protocol_text"]
 #: A list's short words for a site without a chloride, and for the interpretation (the report has the wording).
 STATUS_WORDS = {"qns": "QNS", "below_range": "below range", "not_reportable": "not reportable",
                 "aborted": "aborted", "pending": "pending"}
-CATEGORY_WORDS = {"cf_unlikely": "CF unlikely", "intermediate": "intermediate", "cf_likely": "CF likely"}
+
 #: What each flag on a row means, for the page's legend.
 FLAGS = {"H": "chloride in the CF-likely band", "A": "chloride in the intermediate band",
          "QNS": "quantity not sufficient", "QC": "QC rejected, or none recorded for the analysis",
@@ -147,8 +148,9 @@ def run_summary(store, row: dict[str, Any], clock, ranges: str = "cff_2017") -> 
         flags.append("amended")
     if any(r["adverse"] for r in record.get("skin") or []):
         flags.append("skin")
-    return out | {"result": parts, "interpretation": CATEGORY_WORDS.get(interp["category"], "none"),
-                  "wording": interp["wording"], "flags": flags}
+    return out | {"result": parts, "interpretation": interpretation_words(interp) if interp.get("category")
+                  or interp.get("monitoring") or interp.get("withheld") else "none", "wording": interp["wording"],
+                  "flags": flags}
 
 
 def _side(site: str) -> str:

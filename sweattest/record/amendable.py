@@ -101,11 +101,11 @@ def apply_change(run: RunState, order: dict[str, Any], key: str, value: Any
     minutes = site.collection_time or Q_(0, "min")
     if name == "volume":
         old = None if site.volume is None else format_quantity(site.volume)
-        adequacy = assess_volume(p, Q_(value, "uL"), minutes)
+        adequacy = assess_volume(p, Q_(value, "uL"), minutes, run.adequacy)
         site = replace(site, volume=Q_(value, "uL"), adequacy=adequacy)
     else:
         old = None if site.post_weight is None else format_quantity(site.post_weight)
-        adequacy = assess_weights(p, site.pre_weight, Q_(value, "mg"), minutes)
+        adequacy = assess_weights(p, site.pre_weight, Q_(value, "mg"), minutes, run.adequacy)
         site = replace(site, post_weight=Q_(value, "mg"), adequacy=adequacy)
     if not adequacy.adequate:
         site = replace(site, chloride=None)

@@ -1,5 +1,7 @@
-"""The change of sweat chloride on a CFTR modulator: this test against the patient's last test before the
-modulator was started (the order's ``cftr_modulator`` and ``modulator_start``).
+"""The change of sweat chloride on a CFTR modulator: this test against the patient's previous result (their
+latest earlier test with a value) and against their last test before the modulator was started (the order's
+``cftr_modulator`` and ``modulator_start``). On treatment the value is a monitoring value, not a diagnosis
+(sweattest.core.rules.interpretation: no diagnostic category).
 
 The clinical rules this laboratory works to (``domain/sweat-testing.md``: CLSI C34, CFF 2007, CFF 2017,
 UK 2014) give no threshold for a response to a modulator, so the change is shown in mmol/L per site,
@@ -31,10 +33,15 @@ def modulator_change(order: dict[str, Any], this_date: str, this_sites: list[dic
     if not start:
         return None
     out: dict[str, Any] = {"modulator": order.get("cftr_modulator"), "started": start, "baseline": None,
-                           "rows": [], "note": NO_INTERPRETATION}
+                           "rows": [], "previous": None, "previous_rows": [], "note": NO_INTERPRETATION}
     if this_date < start:
         out["note"] = "This test was collected before the modulator was started: it is itself a pre-treatment value."
         return out
+    with_values = [t for t in earlier if _values(t["sites"])]
+    if with_values:
+        last = with_values[-1]
+        out["previous"] = {"run_id": last["run_id"], "accession": last["accession"], "date": last["date"]}
+        out["previous_rows"] = _rows(_values(last["sites"]), _values(this_sites))
     before = [t for t in earlier if t["date"] < start and _values(t["sites"])]
     if not before:
         out["note"] = "No sweat chloride of this patient before the modulator was started is stored: no change " \
@@ -42,12 +49,17 @@ def modulator_change(order: dict[str, Any], this_date: str, this_sites: list[dic
         return out
     baseline = before[-1]
     out["baseline"] = {"run_id": baseline["run_id"], "accession": baseline["accession"], "date": baseline["date"]}
-    then, now = _values(baseline["sites"]), _values(this_sites)
+    out["rows"] = _rows(_values(baseline["sites"]), _values(this_sites))
+    return out
+
+
+def _rows(then: dict[str, int], now: dict[str, int]) -> list[dict[str, Any]]:
+    """Site by site (like for like); without a common site, the higher value of each."""
     common = [site for site in now if site in then]
     if common:
-        out["rows"] = [{"site": site, "before": then[site], "now": now[site], "change": now[site] - then[site]}
-                       for site in common]
-    elif now:
-        out["rows"] = [{"site": "higher site", "before": max(then.values()), "now": max(now.values()),
-                        "change": max(now.values()) - max(then.values())}]
-    return out
+        return [{"site": site, "before": then[site], "now": now[site], "change": now[site] - then[site]}
+                for site in common]
+    if now:
+        return [{"site": "higher site", "before": max(then.values()), "now": max(now.values()),
+                 "change": max(now.values()) - max(then.values())}]
+    return []

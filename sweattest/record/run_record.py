@@ -20,17 +20,21 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sweattest.core.jsonable import to_jsonable
 from sweattest.core.procedure.core import result
 from sweattest.core.procedure.model import RunState, SiteRecord, Step
+from sweattest.core.rules.adequacy import CRITERIA
+from sweattest.core.rules.age import age_at, local_date
 from sweattest.core.rules.analysis_delay import DelayLimit, check_delay, delay_minutes, limit_from_dict
 from sweattest.core.rules.findings import Finding, Severity, withheld_because
 from sweattest.core.rules.ranges import RangeSet, range_set
 from sweattest.core.rules.result import SiteResult, SweatResult
-from sweattest.core.units import Q_, format_quantity, magnitude_in
+from sweattest.core.units import format_quantity, magnitude_in, parse_quantity
 from sweattest.record.analytical_qc import qc_status
 from sweattest.record.run_instruments import recorded_instruments
+from sweattest.record.timeline import PROCEDURE_CLOCK, on_procedure_clock
 
 RECORD_VERSION = 3
 #: Display digits of a sample: a weight at the analytical balance's 0.01 mg, a coil volume at 0.1 uL.
@@ -59,11 +63,15 @@ def run_record(run: RunState, order: dict[str, Any], *, generated_at, qc: dict[s
     among the run's stored eligibility findings withholds the interpretation (``withheld``: another reason).
     ``instruments``: role -> instrument (sweattest.record.run_instruments), None when not recorded."""
     p = run.protocol
+    simulated = "simulation" in order
+    written = {s.site: s.steps for s in run.sites}  # each step as recorded, when it was written
+    if simulated:  # a simulated run shows the procedure clock's times, marked as simulated
+        run = on_procedure_clock(run)
     eligibility = dict(order.get("eligibility") or NO_ELIGIBILITY)
     withheld = withheld or withheld_because(Finding(f["code"], Severity(f["severity"]), f["message"],
                                                     f["source"]) for f in eligibility["findings"])
     delay = limit_from_dict(order["analysis"]) if "analysis" in order else DEFAULT_DELAY
-    res = result(run, run_ranges(run, order, ranges, generated_at), withheld)
+    res = result(run, run_ranges(run, order, ranges, generated_at), withheld, **interpretation_rules(run, order))
     by_site = {s.site: s for s in res.sites}
     return {
         "record_version": RECORD_VERSION,
@@ -71,7 +79,8 @@ def run_record(run: RunState, order: dict[str, Any], *, generated_at, qc: dict[s
         "state": run.state,
         "generated_at": generated_at.isoformat(),
         # a simulated (demo, training) run must never pass for a patient result; its scenario stays in the store
-        "simulated": "simulation" in order,
+        "simulated": simulated,
+        "timeline": PROCEDURE_CLOCK if simulated else None,
         "order": {k: v for k, v in order.items() if k not in {"simulation", "eligibility", "analysis", "proficiency"}},
         # a proficiency-testing sample run blinded (provider, scheme, event, sample): never a patient result
         **({"proficiency": order["proficiency"]} if "proficiency" in order else {}),
@@ -80,11 +89,14 @@ def run_record(run: RunState, order: dict[str, Any], *, generated_at, qc: dict[s
                    "collection_kind": p.collection_kind, "analysis": p.analysis_method,
                    "current": format_quantity(p.current), "duration": format_quantity(p.duration),
                    "minimum_sample": format_quantity(p.minimum_sample),
+                   # the lab's adequacy criterion as the run kept it, in words, with its source
+                   "adequacy": {"criterion": run.adequacy, "text": CRITERIA[run.adequacy][0],
+                                "source": CRITERIA[run.adequacy][1]},
                    "max_collection_time": format_quantity(p.max_collection_time),
                    "lower_limit": format_quantity(p.lower_limit), "upper_limit": format_quantity(p.upper_limit),
                    "weight_readability": WEIGHT_READABILITY if p.gravimetric else None},
         "instruments": instruments,
-        "sites": [_site(s, p, by_site[s.site], delay) for s in run.sites],
+        "sites": [_site(s, p, by_site[s.site], delay, written[s.site]) for s in run.sites],
         "interpretation": _interpretation(res),
         "reviewer": run.reviewer,
         "qc": dict(qc) if qc else dict(SIMULATED_QC if "simulation" in order else QC_NOT_RECORDED),
@@ -135,21 +147,46 @@ def patient_context(store, record: dict[str, Any], order: dict[str, Any], ranges
             "modulator": modulator_change(order, this_date, this_sites, earlier)}
 
 
+def interpretation_rules(run: RunState, order: dict[str, Any]) -> dict[str, Any]:
+    """The lab's settings the run kept when it started (``rules``) and, for a patient on a CFTR modulator
+    started on or before the collection date, ``monitoring`` (the modulator's name)."""
+    out: dict[str, Any] = {}
+    kept = order.get("rules") or {}
+    if "difference_limit" in kept:
+        out["difference_limit"] = parse_quantity(kept["difference_limit"], "concentration", "rules.difference_limit")
+    start = order.get("modulator_start")
+    if start and order.get("cftr_modulator"):
+        starts = [s.collection_started_at for s in run.sites if s.collection_started_at is not None]
+        on = local_date(min(starts), lab_zone(order)).isoformat() if starts else None
+        if on is None or on >= start:
+            out["monitoring"] = order["cftr_modulator"]
+    return out
+
+
+def lab_zone(order: dict[str, Any]) -> ZoneInfo:
+    """The lab's time zone as the run kept it when it started (its analysis limit), else UTC."""
+    return ZoneInfo((order.get("analysis") or {}).get("timezone") or "UTC")
+
+
 def run_ranges(run: RunState, order: dict[str, Any], name: str, generated_at) -> RangeSet:
-    """The range set ``name`` for the patient's age on the day of the first collection (else of the record)."""
+    """The range set ``name`` for the patient's calendar age on the local date (the lab's time zone) of the
+    first collection (else of the record)."""
     starts = [s.collection_started_at for s in run.sites if s.collection_started_at is not None]
-    on = (min(starts) if starts else generated_at).date()
-    age = Q_((on - date.fromisoformat(order["patient"]["dob"])).days, "day")
-    return range_set(name, age)
+    at = min(starts) if starts else generated_at
+    return range_set(name, age_at(date.fromisoformat(order["patient"]["dob"]), at, lab_zone(order)))
 
 
 def _interpretation(res: SweatResult) -> dict[str, Any]:
     rs = res.ranges
+    band = rs.band(res.category) if res.category is not None else None
     return {"category": res.category, "wording": res.wording, "repeat_recommended": res.repeat_recommended,
             "withheld": res.withheld, "findings": [f.to_dict() for f in res.findings],
-            "ranges": {"name": rs.name, "group": rs.group, "source": rs.source,
-                       "bands": [{"category": b.category, "low": b.low, "high": b.high, "wording": b.wording}
-                                 for b in rs.bands]}}
+            # the category in the range set's own words ("Normal" under C34-A3 over 6 months) and its code
+            "label": band.label if band else None, "code": band.code if band else None,
+            "monitoring": res.monitoring, "current_guideline": res.current_guideline,
+            "ranges": {"name": rs.name, "group": rs.group, "source": rs.source, "superseded": rs.superseded,
+                       "bands": [{"category": b.category, "low": b.low, "high": b.high, "wording": b.wording,
+                                  "label": b.label, "code": b.code} for b in rs.bands]}}
 
 
 def _chloride(r: SiteResult) -> dict[str, Any] | None:
@@ -172,7 +209,9 @@ def _analysis(s: SiteRecord, limit: DelayLimit) -> tuple[dict[str, Any] | None, 
             check_delay(ended.at, waited, limit, s.site))
 
 
-def _site(s: SiteRecord, p, r: SiteResult, limit: DelayLimit) -> dict[str, Any]:
+def _site(s: SiteRecord, p, r: SiteResult, limit: DelayLimit, written: tuple[Step, ...]) -> dict[str, Any]:
+    """One site's record; ``steps`` as they were written (the audit's times), the times shown beside them on
+    the procedure clock for a simulated run (sweattest.record.timeline)."""
     analysis, late = _analysis(s, limit)
     adequacy = s.adequacy
     sample = adequacy.sample if adequacy is not None else (s.volume if s.volume is not None else None)
@@ -213,7 +252,7 @@ def _site(s: SiteRecord, p, r: SiteResult, limit: DelayLimit) -> dict[str, Any]:
         "analysis": analysis,
         "findings": to_jsonable([f.to_dict() for f in _findings(s) + late]),
         "steps": [{"from": st.source, "event": st.event, "to": st.target, "at": st.at.isoformat(), "t": st.t}
-                  for st in s.steps],
+                  for st in written],
     }
 
 

@@ -13,6 +13,7 @@ from sweattest.core.procedure import apply, new_run, replay
 from sweattest.core.procedure.events import Event
 from sweattest.core.procedure.model import RunState
 from sweattest.core.protocol import Protocol, load_protocol, protocol_from_snapshot
+from sweattest.core.rules.adequacy import MINIMUM_SAMPLE
 from sweattest.record.lease import process_owner
 
 #: Key of an event's data holding the simulated clock's time of the event (see ``commit_event``).
@@ -38,7 +39,8 @@ def load_run_at(store, run_id: str) -> tuple[RunState, dict[str, Any], int]:
         raise ValidationError(f"no run {run_id!r} in the store; `sweattest qa runs` lists the runs")
     order = stored_order(row)
     events = store.events(run_id)
-    run = new_run(run_id, stored_protocol(row, order), order["sites"])
+    run = new_run(run_id, stored_protocol(row, order), order["sites"],
+                  (order.get("rules") or {}).get("adequacy", MINIMUM_SAMPLE))  # as kept when the run started
     run = replay(run, [stored_event(e) for e in events if e.accepted])
     return run, order, events[-1].seq if events else 0
 

@@ -137,7 +137,8 @@ def _submit(ctx, draft: drafts.Draft, step: str, form, user) -> list:
         reasons = {key.removeprefix("reason_"): str(form.get(key, "")) for key in form.keys()
                    if key.startswith("reason_")}
         return drafts.eligibility(draft, form.getlist("condition"), reasons, ctx.clock.utcnow(),
-                                  ctx.config.eligibility)
+                                  ctx.config.eligibility, ctx.config.zone,
+                                  (str(form.get("cftr_modulator", "")), str(form.get("modulator_start", ""))))
     elif step == "method":
         drafts.choose_method(draft, str(form.get("method", "")), form.getlist("site"),
                              form.get("scenario") if ctx.simulate else None, ctx.scenarios)

@@ -33,6 +33,9 @@ def test_every_instrument_present_and_right_answers_but_none_without_a_recorded_
     assert not any(" ready: " in line for line in lines)
     assert lines[-1].startswith("all instruments answer; 3 not verified (no calibration on record): a patient run "
                                 "on them needs a recorded reason, or is refused")
+    # the configuration names no lab: the check says which identity a report needs is missing
+    assert "the lab identity a report needs is not set: [lab] name, address, director, clia or accreditation" in \
+        done.stderr
 
 
 def test_an_instrument_with_a_recorded_calibration_is_ready(tmp_path, simulators):

@@ -1,4 +1,4 @@
-"""LIMS CSV schema 3: one row per site, explicit status, UTC times, UTF-8, formula injection neutralized."""
+"""LIMS CSV schema 4: one row per site, explicit status, UTC times, UTF-8, formula injection neutralized."""
 
 import csv
 import io
@@ -17,13 +17,14 @@ def test_demo_rows(demo):
     text = render_csv(demo)
     assert text.startswith(",".join(COLUMNS) + "\r\n")
     left, right = _rows(text)
-    assert left["schema_version"] == "3" and left["site"] == "left_forearm" and left["site_status"] == "reported"
+    assert left["schema_version"] == "4" and left["site"] == "left_forearm" and left["site_status"] == "reported"
     assert (left["chloride_mmol_l"], right["chloride_mmol_l"]) == ("45", "48")
     assert left["sample_amount"] == "40" and left["sample_unit"] == "uL" and left["adequate"] == "true"
     assert left["collection_started_at"] == "2026-03-08T06:05:00Z"
     assert left["result_status"] == "preliminary" and left["report_version"] == "1"
-    assert left["interpretation_category"] == "intermediate" and left["mrn"] == "MRN0012345"
-    assert (left["repeat_recommended"], left["range_set"], left["flag"]) == ("true", "cff_2017", "A")
+    assert left["test_interpretation_category"] == "intermediate" and left["mrn"] == "MRN0012345"
+    assert (left["test_repeat_recommended"], left["range_set"], left["flag"]) == ("true", "cff_2017", "A")
+    assert (left["site_adequacy"], left["site_category"]) == ("adequate", "intermediate")
 
 
 # (sites, method, [(site_status, chloride_mmol_l, chloride_text, flag)], repeat, source)
@@ -51,8 +52,16 @@ def test_every_site_has_an_explicit_status_and_repeat_is_never_blank(sites, meth
     rows = _rows(render_csv(record_of(sites, method)))
     got = [(r["site_status"], r["chloride_mmol_l"], r["chloride_text"], r["flag"]) for r in rows]
     assert got == expected, source
-    assert all(r["repeat_recommended"] == repeat for r in rows), source
-    assert all(r["interpretation"] for r in rows), source
+    assert all(r["test_repeat_recommended"] == repeat for r in rows), source
+    assert all(r["test_interpretation"] for r in rows), source
+
+
+def test_a_qns_site_has_its_own_adequacy_and_no_category_beside_the_test_interpretation():
+    # the issue: the QNS site's row carried the test's "CF likely" as if it were its own
+    qns, adequate = _rows(render_csv(record_of({"left_forearm": (10, 45), "right_forearm": (22, 65)}, "macroduct")))
+    assert (qns["site_status"], qns["site_adequacy"], qns["site_category"], qns["flag"]) == ("qns", "QNS", "none", "")
+    assert (adequate["site_adequacy"], adequate["site_category"], adequate["flag"]) == ("adequate", "cf_likely", "H")
+    assert qns["test_interpretation_category"] == adequate["test_interpretation_category"] == "cf_likely"
 
 
 def test_weight_keeps_the_balance_precision():
@@ -77,3 +86,16 @@ def test_neutralize(cell):
 
 def test_plain_cells_untouched():
     assert neutralize("O'Brien") == "O'Brien" and neutralize("45") == "45"
+
+
+def test_a_monitoring_value_on_a_cftr_modulator_carries_the_modulator_and_the_change():
+    order = {"cftr_modulator": "ivacaftor", "modulator_start": "2026-01-15"}
+    record = record_of({"left_forearm": (22, 45), "right_forearm": (22, 48)}, order=order)
+    record["modulator"] = {"previous_rows": [{"site": "left_forearm", "before": 60, "now": 45, "change": -15}]}
+    left, right = _rows(render_csv(record))
+    assert (left["cftr_modulator"], left["monitoring_value"], left["site_category"]) == ("ivacaftor", "true",
+                                                                                       "monitoring")
+    assert left["test_interpretation_category"] == "" and left["flag"] == ""
+    assert left["test_interpretation"].startswith("Monitoring value")
+    assert left["change_from_previous_mmol_l"] == "-15"  # a number, not neutralized into text
+    assert right["change_from_previous_mmol_l"] == ""

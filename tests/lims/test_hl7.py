@@ -121,10 +121,18 @@ def test_correction_is_a_new_message_with_status_c(demo):
     corrected = render_oru(_with_report(demo, "corrected", [correction]), sent_at=SENT)
     strict(corrected)
     assert field(first, "MSH", 10) != field(corrected, "MSH", 10)
-    assert {o[11] for o in segments(corrected, "OBX")} == {"C"} and field(corrected, "OBR", 25) == "C"
+    # without what this version changed (a record made outside the store): nothing is marked changed
+    assert {o[11] for o in segments(corrected, "OBX")} == {"F"} and field(corrected, "OBR", 25) == "C"
     note = [n[3] for n in segments(corrected, "NTE") if "Corrected" in n[3]]
-    assert note == ["Corrected (version 2) by rev1 at 2026-03-09T10:00:00+00:00: left_forearm.chloride: 45 -> 46. "
-                    "Reason: transcription\\.br\\error"]
+    assert note == ["Corrected (version 2, released 2026-03-09T10:00:00+00:00) by rev1: left_forearm.chloride: 45 -> "
+                    "46 mmol/L. Reason: transcription\\.br\\error"]
+    changed = _with_report(demo, "corrected", [correction])
+    changed["report"] = changed["report"] | {"changed": {"sites": {"left_forearm": ["chloride"]},
+                                                         "interpretation": False}}
+    message = render_oru(changed, sent_at=SENT)
+    chloride = [o for o in segments(message, "OBX") if o[3].startswith("2077-6^")]
+    assert [o[11] for o in chloride] == ["C", "F"]
+    assert {o[11] for o in segments(message, "OBX") if o not in chloride} == {"F"}
 
 
 DELIMITERS = "|^~\\&\r\n"
@@ -146,3 +154,42 @@ def test_any_comment_keeps_the_message_structure(demo, value):
     msg = render_oru(record, sent_at=SENT)
     assert len(segments(msg, "PID")[0]) == 9 and field(msg, "PID", 5).count("^") == 1
     assert text(field(msg, "PID", 5).split("^")[0]) == value.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def test_the_coded_interpretation_says_what_the_report_says():
+    # the C34-A3 toddler: the report says "normal", so the interpretation OBX codes and names "normal", and the
+    # NTE states what CFF 2017 would call 35 mmol/L
+    msg = render_oru(record_of({"left_forearm": (22, 35)}, dob="2025-06-01", ranges="clsi_c34_a3"), sent_at=SENT)
+    [interp] = [o for o in segments(msg, "OBX") if o[2] == "CWE" and o[5].split("^")[0] in
+                ("normal", "cf_unlikely", "intermediate", "cf_likely")]
+    assert interp[5] == "normal^Normal^L"
+    note = text(segments(msg, "NTE")[0][3])
+    assert note.startswith("Interpretation: Sweat chloride <= 39 mmol/L (age > 6 months): normal.")
+    assert "Under CFF 2017, the current guideline, 35 mmol/L is intermediate (30-59 mmol/L, all ages)" in note
+
+
+def test_unset_lab_identity_is_left_out_of_obx_23_to_25(demo):
+    from dataclasses import replace
+
+    from sweattest.core.config import Lab, LabConfig
+
+    for obx in segments(render_oru(demo, sent_at=SENT), "OBX"):
+        assert obx[23:26] == [] or set(obx[23:26]) <= {""}, obx  # nothing invented: no name, CLIA, address
+    lab = LabConfig(lab=replace(Lab(), name="Leeds Sweat Lab", clia="22D0123456", address="Great George St"))
+    obx = segments(render_oru(demo, lab, sent_at=SENT), "OBX")[0]
+    assert obx[23].startswith("Leeds Sweat Lab^L^") and obx[23].endswith("^22D0123456")
+    assert obx[24] == "Great George St" and len(obx) == 25  # OBX-25 (director) not set: left out
+    no_clia = LabConfig(lab=replace(Lab(), name="Leeds Sweat Lab"))
+    assert segments(render_oru(demo, no_clia, sent_at=SENT), "OBX")[0][23] == "Leeds Sweat Lab"
+
+
+def test_a_patient_on_a_cftr_modulator_is_sent_as_a_monitoring_value():
+    order = {"cftr_modulator": "elexacaftor/tezacaftor/ivacaftor", "modulator_start": "2026-01-15"}
+    msg = render_oru(record_of({"left_forearm": (22, 45), "right_forearm": (22, 48)}, order=order), sent_at=SENT)
+    chloride = [o for o in segments(msg, "OBX") if o[3].startswith("2077-6^")]
+    assert [(o[5], o[8]) for o in chloride] == [("45", ""), ("48", "")]  # values, no diagnostic flag
+    assert not [o for o in segments(msg, "OBX") if o[5].split("^")[0] in ("cf_unlikely", "intermediate", "cf_likely")]
+    notes = [text(n[3]) for n in segments(msg, "NTE")]
+    assert notes[0].startswith("Interpretation: Monitoring value: the patient is on a CFTR modulator "
+                               "(elexacaftor/tezacaftor/ivacaftor)")
+    assert not any("CFTR genetic" in n or "intermediate" in n.lower() for n in notes)

@@ -64,3 +64,37 @@ def test_an_lis_order_adds_the_service_request_and_a_qns_site_has_no_value():
     qns = [e["resource"] for e in doc["entry"] if e["resource"]["resourceType"] == "Observation"
            and e["resource"]["code"]["coding"][0]["code"] == "2077-6"][1]
     assert "valueQuantity" not in qns and qns["dataAbsentReason"]["coding"][0]["code"] == "not-performed"
+
+
+def _resources(doc: dict, kind: str) -> list[dict]:
+    return [e["resource"] for e in doc["entry"] if e["resource"]["resourceType"] == kind]
+
+
+def test_a_patient_on_a_cftr_modulator_gets_a_monitoring_value_without_a_category():
+    order = {"cftr_modulator": "ivacaftor", "modulator_start": "2026-01-15"}
+    record = record_of({"left_forearm": (22, 45)}, order=order, final=True)
+    record["modulator"] = {"modulator": "ivacaftor", "started": "2026-01-15", "baseline": None, "rows": [],
+                           "previous": {"run_id": "A1", "accession": "ST-A1", "date": "2026-02-01"},
+                           "previous_rows": [{"site": "left_forearm", "before": 60, "now": 45, "change": -15}],
+                           "note": "no threshold"}
+    doc = bundle(record, config_for("127.0.0.1:9"))
+    _validated(doc)
+    [report] = _resources(doc, "DiagnosticReport")
+    assert "conclusionCode" not in report and report["conclusion"].startswith("Monitoring value")
+    chloride = [o for o in _resources(doc, "Observation") if o["code"]["coding"][0]["code"] == "2077-6"]
+    assert "interpretation" not in chloride[0] and chloride[0]["valueQuantity"]["value"] == 45
+    notes = [n["text"] for n in chloride[0]["note"]]
+    assert notes[0] == "CFTR modulator: ivacaftor since 2026-01-15; monitoring value, no diagnostic category"
+    assert "left forearm 60 -> 45 mmol/L (-15)" in notes[1]
+
+
+def test_the_conclusion_code_is_in_the_range_set_words_and_issued_is_per_version():
+    record = record_of({"left_forearm": (22, 35)}, ranges="clsi_c34_a3", final=True)
+    [report] = _resources(bundle(record, config_for("127.0.0.1:9")), "DiagnosticReport")
+    assert report["conclusionCode"][0]["coding"][0]["code"] == "normal"
+    assert report["conclusionCode"][0]["text"] == "Normal"
+    assert "CFF 2017, the current guideline, 35 mmol/L is intermediate" in report["conclusion"]
+    corrected = dict(record, report=dict(record["report"], status="corrected", version=2,
+                                         released_at="2026-11-21T09:30:00+00:00"))
+    [v2] = _resources(bundle(corrected, config_for("127.0.0.1:9")), "DiagnosticReport")
+    assert v2["issued"] == "2026-11-21T09:30:00Z" and report["issued"] != v2["issued"]

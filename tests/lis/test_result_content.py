@@ -5,7 +5,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sweattest.core.config import LabConfig, parse_config
+from sweattest.core.config import Lab, LabConfig, parse_config
 from sweattest.outputs.lims.hl7 import render_oru
 from tests.lims.hl7_oracle import field, segments, strict, text
 from tests.lims.records import record_of
@@ -36,7 +36,8 @@ def test_an_lis_order_is_echoed_with_its_numbers_visit_and_identifiers():
 
 
 def test_specimen_instrument_time_and_performing_lab():
-    config = LabConfig()
+    config = LabConfig(lab=Lab(name="Leeds Sweat Laboratory", address="Great George Street, Leeds",
+                               director="Dr A. Director", clia="22D0123456"))
     msg = _message(config)
     spm = segments(msg, "SPM")
     assert [s[4] for s in spm] == ["SWT^Sweat^HL70487"] * 2

@@ -119,17 +119,25 @@ def test_failed_audit_write_leaves_no_file_and_no_message(signed, tmp_path, monk
 
 def test_corrected_report_end_to_end(signed, tmp_path, capsys, monkeypatch):
     store, clock, drop, url, cfg = signed
+    clock.sleep(1800)  # corrected half an hour after the first release
     version = amend(store, clock, RUN_ID, "rev1", "correct horse", changes={"left_forearm.chloride": 62},
                     reason="transcription error\nanalyzer printout re-read")
     assert version == 2
     msg = (drop / f"{STEM}_v2.hl7").read_bytes().decode("utf-8")
     strict(msg)
     chloride = [o for o in segments(msg, "OBX") if o[3].startswith("2077-6^")]
-    assert [(o[5], o[8], o[11]) for o in chloride] == [("62", "H", "C"), ("48", "A", "C")]
+    # OBX-11 C only on what changed (the left chloride); the right arm is sent again as final
+    assert [(o[5], o[8], o[11]) for o in chloride] == [("62", "H", "C"), ("48", "A", "F")]
+    interpretation = [o for o in segments(msg, "OBX") if o[5].startswith("cf_likely^")]
+    assert [o[11] for o in interpretation] == ["C"]  # intermediate -> CF likely: the interpretation changed
+    others = [o[11] for o in segments(msg, "OBX") if o not in chloride and o not in interpretation]
+    assert others and set(others) == {"F"}  # site, volume, adequacy, rate, times: unchanged, sent as final
     assert field(msg, "OBR", 25) == "C"
-    note = [text(n[3]) for n in segments(msg, "NTE") if "Corrected" in n[3]]
-    assert note == ["Corrected (version 2) by rev1 at 2026-03-08T08:00:00+00:00: left_forearm.chloride: 45 -> 62. "
-                    "Reason: transcription error\nanalyzer printout re-read"]
+    assert field(msg, "OBR", 22) == "20260308083000+0000"  # this version's release time, not the first release
+    note = [text(n[3]) for n in segments(msg, "NTE") if "Corrected" in n[3] or "interpretation changed" in n[3]]
+    assert note == ["Corrected (version 2, released 2026-03-08T08:30:00+00:00) by Rita Reviewer (rev1): Left forearm "
+                    "sweat chloride: 45 -> 62 mmol/L. Reason: transcription error\nanalyzer printout re-read",
+                    "The interpretation changed from intermediate to CF likely."]
     assert "CF likely" in text(segments(msg, "NTE")[0][3])
     csv_text = (drop / f"{STEM}_v2.csv").read_text(encoding="utf-8")
     assert ",2,corrected," in csv_text and ",62,62," in csv_text
@@ -138,15 +146,32 @@ def test_corrected_report_end_to_end(signed, tmp_path, capsys, monkeypatch):
                  *_as_rev1(monkeypatch)]) == 0
     assert "corrected report" in capsys.readouterr().out
     pdf_text = "\n".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(out.read_bytes())).pages)
-    for needle in ("CORRECTED", "Corrections", "left_forearm.chloride: 45 → 62", "transcription error",
-                   "analyzer printout re-read", "Rita Reviewer", "04:00 EDT"):  # after the change to daylight time
+    for needle in ("CORRECTED REPORT: version 2 replaces version 1", "Corrections",
+                   "45 → 62 mmol/L", "Changed: Left forearm sweat chloride: 45 → 62 mmol/L",
+                   "corrected, was 45", "The interpretation changed from intermediate to CF likely",
+                   "transcription error", "analyzer printout re-read", "Rita Reviewer (rev1)",
+                   "04:30 EDT"):  # after the change to daylight time
         assert needle in pdf_text, needle
+    pages = [p.extract_text() for p in pypdf.PdfReader(io.BytesIO(out.read_bytes())).pages]
+    assert len(pages) >= 2 and all("CORRECTED REPORT (version 2)" in p for p in pages)  # a banner on every page
     html_out = tmp_path / "corrected.html"
     assert main(["report", RUN_ID, "--out", str(html_out), "--db", url, "--config", str(cfg),
                  *_as_rev1(monkeypatch)]) == 0
     html = html_out.read_text(encoding="utf-8")
+    assert "this version (2); first released 2026-03-08 04:00 EDT" in html
     assert "transcription error<br>\nanalyzer printout re-read" in html and "<script>" not in html
     assert audit.verify(store).intact
+    # FHIR: DiagnosticReport.issued is this version's release time; the first release is kept beside it
+    from sweattest.core.config import LabConfig
+    from sweattest.outputs.lims.fhir import bundle
+    from sweattest.outputs.report.stored import stored_record
+
+    record = stored_record(store, RUN_ID, clock)
+    assert record["report"]["released_at"] == "2026-03-08T08:30:00+00:00"
+    assert record["report"]["first_released_at"] == "2026-03-08T08:00:00+00:00"
+    assert record["report"]["corrected_by"] == {"username": "rev1", "name": "Rita Reviewer"}
+    assert record["report"]["changed"] == {"sites": {"left_forearm": ["chloride"]}, "interpretation": True}
+    assert bundle(record, LabConfig())["entry"][0]["resource"]["issued"] == "2026-03-08T08:30:00Z"
 
 
 def test_report_of_unknown_run_is_a_clear_error(signed, tmp_path, capsys, monkeypatch):

@@ -32,7 +32,7 @@ def test_patient_and_accession_head_every_pdf_page(demo):
 
 def test_age_at_collection_and_indication(demo):
     html = render_html(demo, NY)
-    assert section(html, "age").startswith(">9 months (280 days)")  # born 2025-06-01, collected 2026-03-08
+    assert section(html, "age").startswith(">9 months 7 days")  # born 2025-06-01, collected 2026-03-08
     assert "not given on the order" in section(html, "indication")
     given = dict(demo, order=dict(demo["order"], indication="Positive newborn screen (IRT/DNA)"))
     assert "Positive newborn screen (IRT/DNA)" in section(render_html(given, NY), "indication")
@@ -107,3 +107,20 @@ def test_preliminary_report_shows_no_release_time(demo):
     final = record_of({"left_forearm": (40, 45)}, final=True)
     assert final["report"]["status"] == "final"
     assert section(render_html(final, NY), "released") == ">2026-11-20 05:35 EST"
+
+
+def test_weight_gestational_age_and_modulator_are_printed_when_the_order_has_them():
+    from tests.lims.records import record_of
+
+    order = {"cftr_modulator": "elexacaftor/tezacaftor/ivacaftor", "modulator_start": "2026-01-15"}
+    record = record_of({"left_forearm": (22, 35), "right_forearm": (22, 36)}, dob="2026-05-21", order=order)
+    record["order"]["patient"] |= {"weight": "6.1 kg", "gestational_age_at_birth": "37 week"}  # as the order keeps them
+    html = render_html(record, NY)
+    assert section(html, "weight").startswith(">6.1 kg")
+    assert section(html, "gestational-age").startswith(">37 weeks")
+    assert section(html, "modulator-status").startswith(">elexacaftor/tezacaftor/ivacaftor since 2026-01-15: "
+                                                         "monitoring value, no diagnostic category")
+    assert section(html, "interpretation").startswith(">Monitoring value: the patient is on a CFTR modulator")
+    assert section(html, "age").startswith(">5 months 30 days")  # born 21 May, collected 20 November
+    plain = render_html(record_of({"left_forearm": (22, 35)}), NY)
+    assert 'id="weight"' not in plain and 'id="modulator-status"' not in plain

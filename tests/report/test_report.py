@@ -12,14 +12,15 @@ from sweattest.outputs.report import render_html, render_pdf
 from tests.lims.records import record_of
 
 NY = LabConfig(lab=replace(Lab(), name="Boston Children's Sweat Lab", timezone="America/New_York",
-                           clia="22D0123456", director="Dr. Q. Director"))
+                           clia="22D0123456", director="Dr. Q. Director", address="300 Longwood Avenue, Boston",
+                           phone="+1 617 555 0000", accreditation="CAP 7654321"))
 
 
 def test_report_holds_every_required_element(demo):
     html = render_html(demo, NY)
     for text in [
-        "Boston Children&#39;s Sweat Lab", "1 Example Street", "Tel. +1 555 0100", "Dr. Q. Director",
-        "CLIA 22D0123456", "CAP 0000000",                      # lab identity
+        "Boston Children&#39;s Sweat Lab", "300 Longwood Avenue", "Tel. +1 617 555 0000", "Dr. Q. Director",
+        "CLIA 22D0123456", "CAP 7654321",                      # lab identity, as configured
         "Doe, Jane", "MRN0012345", "2025-06-01", "<td>F</td>",  # two identifiers, DOB, sex
         "ST-2026-000123", "A. Smith MD",                         # accession, ordering provider
         "Left forearm", "Right forearm", "coulometric", "macroduct",  # sites, method
@@ -31,6 +32,34 @@ def test_report_holds_every_required_element(demo):
         "preliminary report", "Version 1",                       # status
     ]:
         assert text in html, text
+
+
+def test_no_invented_lab_identity_unset_fields_are_left_out(demo):
+    # nothing configured: no invented address, phone, director, CAP or CLIA number; the report says so
+    html = render_html(demo)
+    for invented in ("Example Street", "555 0100", "0000000", "99D9999999", "Laboratory Director, MD", "Tel.",
+                     "CLIA", "Laboratory director:"):
+        assert invented not in html, invented
+    assert 'id="lab-not-configured">Laboratory identity not configured' in html
+    only_name = render_html(demo, LabConfig(lab=replace(Lab(), name="Leeds Sweat Lab", clia="22D0123456")))
+    assert "Leeds Sweat Lab" in only_name and "CLIA 22D0123456" in only_name and "Tel." not in only_name
+    assert "lab-not-configured" not in only_name and "Laboratory director:" not in only_name
+
+
+def test_a_missing_identity_is_named_by_the_warning():
+    from sweattest.core.config import identity_warning
+
+    assert "[lab] name, address, director, clia or accreditation" in identity_warning(LabConfig())
+    partial = LabConfig(lab=replace(Lab(), name="Leeds Sweat Lab", accreditation="UKAS 1234"))
+    assert "[lab] address, director." in identity_warning(partial)
+    assert identity_warning(NY) is None
+
+
+def test_the_demo_lab_is_marked_fictitious():
+    demo = LabConfig().for_demo()
+    assert "FICTITIOUS" in demo.lab.name and "fictitious" in demo.lab.address and not demo.lab.clia
+    real = LabConfig(lab=replace(Lab(), name="Leeds Sweat Lab"))
+    assert real.for_demo() is real  # a lab's own identity is never replaced
 
 
 def test_times_are_shown_in_the_lab_time_zone(demo):

@@ -194,3 +194,31 @@ def test_longer_collection_never_rescues_a_sample(volume, minutes):
     at_30 = assess_volume(protocol, Q_(volume, "uL"), Q_(30, "min")).adequate
     longer = assess_volume(protocol, Q_(volume, "uL"), Q_(minutes, "min")).adequate
     assert not longer or at_30
+
+
+# (volume uL, minutes, criterion, adequate, source): the lab's adequacy criterion
+CRITERION_CASES = [
+    (21, 40, "minimum_sample", True, "CLSI C34; CFF 2007: 40 min raises the minimum to 20 uL; 21 uL is adequate"),
+    (21, 40, "sweat_rate", False, "Macroduct 3710; ACB 2014: 21 uL / (5.3 cm2 x 40 min) = 0.99 g/m2/min: QNS"),
+    (15, 30, "minimum_sample", True, "CLSI C34: exactly 15 uL in 30 min is adequate"),
+    (15, 30, "sweat_rate", False, "ACB 2014: 15 uL on 5.3 cm2 in 30 min is 0.94 g/m2/min: QNS by the rate"),
+    (16, 30, "sweat_rate", True, "ACB 2014: 16 uL in 30 min is 1.006 g/m2/min"),
+]
+
+
+@pytest.mark.parametrize(("volume", "minutes", "criterion", "adequate", "source"), CRITERION_CASES)
+def test_the_lab_chooses_the_adequacy_criterion(macroduct, volume, minutes, criterion, adequate, source):
+    from sweattest.core.rules.adequacy import assess_volume
+
+    a = assess_volume(macroduct, Q_(volume, "uL"), Q_(minutes, "min"), criterion)
+    assert a.adequate is adequate, source
+    assert ("sample_qns" in [f.code for f in a.findings]) is (not adequate), source
+
+
+def test_an_unknown_criterion_is_refused_by_name(macroduct):
+    from sweattest.core.errors import ValidationError
+    from sweattest.core.rules.adequacy import DEFAULT_CRITERION, assess_volume
+
+    with pytest.raises(ValidationError, match="use one of minimum_sample, sweat_rate"):
+        assess_volume(macroduct, Q_(20, "uL"), Q_(30, "min"), "volume")
+    assert DEFAULT_CRITERION == {"cff_2017": "minimum_sample", "clsi_c34_a3": "minimum_sample", "uk_2014": "sweat_rate"}

@@ -172,3 +172,21 @@ def test_a_block_withholds_the_interpretation(born, sites, withheld, source):
     assert (reason is not None) is withheld, source
     if withheld:
         assert reason.startswith("interpretation withheld") and "Repeat the test" in reason, source
+
+
+def test_days_of_age_are_counted_in_the_lab_time_zone():
+    # 02:00 UTC on 21 November is still 20 November in New York: born 7 November, 13 days there, 14 in UTC
+    at = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)
+    new_york = __import__("zoneinfo").ZoneInfo("America/New_York")
+    assert codes(check_patient(date(2026, 11, 7), at, zone=new_york)) == ["age_under_recommended"]
+    assert codes(check_patient(date(2026, 11, 7), at)) == []
+
+
+def test_an_age_limit_in_months_is_a_calendar_month():
+    # a lab recommending testing from 1 month: born 31 January, 1 calendar month old on 28 February (not 30.44 days)
+    limits = Limits(recommended_age=Q_(1, "month"))
+    on = datetime(2026, 2, 28, 10, 0, tzinfo=UTC)
+    assert codes(check_patient(date(2026, 1, 31), on, limits=limits)) == []
+    assert codes(check_patient(date(2026, 2, 1), on, limits=limits)) == ["age_under_recommended"]
+    with pytest.raises(ValidationError, match="whole months"):
+        check_patient(date(2026, 1, 1), on, limits=Limits(recommended_age=Q_(1.5, "month")))

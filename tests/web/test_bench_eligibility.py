@@ -115,3 +115,22 @@ def test_each_warning_needs_its_own_reason(client, tech, web_app, accession, tic
     given = {k.removeprefix("reason_"): v for k, v in reasons.items()}
     assert {o["code"]: o["reason"] for o in verify.data["overrides"]} == given, source
     assert all(o["by"] == "tech1" for o in verify.data["overrides"])
+
+
+def test_the_bench_records_a_cftr_modulator_the_parent_names(client, tech, web_app):
+    base = _at_eligibility(client, tech, "ST-OXYGEN")
+    reasons = {"reason_condition_open_oxygen": "oxygen off during the test"}
+    # only the name, no start date: refused, named, nothing written
+    r = step(client, tech, base, "eligibility", {**reasons, "cftr_modulator": "ivacaftor"})
+    page = client.get(r.headers["location"]).text
+    assert "go together" in page, page[page.find("error"):][:600]
+    assert web_app.state.web.store.list_runs() == []
+    r = step(client, tech, base, "eligibility", {**reasons, "cftr_modulator": "elexacaftor/tezacaftor/ivacaftor",
+                                                  "modulator_start": "2026-06-01"})
+    assert r.headers["location"].endswith("/method")
+    r = _finish(client, tech, base)
+    run_id = r.headers["location"].rsplit("/", 1)[1]
+    from sweattest.record.runs import load_run
+
+    _, order = load_run(web_app.state.web.store, run_id)
+    assert (order["cftr_modulator"], order["modulator_start"]) == ("elexacaftor/tezacaftor/ivacaftor", "2026-06-01")

@@ -54,4 +54,6 @@ def test_served_over_tls_the_session_cookie_is_secure(tmp_path):
 def test_serve_refuses_a_certificate_without_its_key(tmp_path, capsys):
     certfile, _ = self_signed(tmp_path)
     assert main(["serve", "--simulate", "--certfile", str(certfile), "--db", str(tmp_path / "runs.db")]) == 2
-    assert "--certfile and --keyfile go together" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "--certfile and --keyfile go together" in err
+    assert "the lab identity a report needs is not set: [lab] name" in err  # serve warns before it starts

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from sweattest.core.errors import ProcedureError, ValidationError
 from sweattest.core.procedure import effects as fx
@@ -10,7 +11,7 @@ from sweattest.core.procedure.events import Event
 from sweattest.core.procedure.model import SITES, Resumption, RunState, SiteRecord
 from sweattest.core.procedure.table import EVENTS, INTERNAL_EVENTS, RECORD_EVENTS, lookup
 from sweattest.core.protocol import Protocol
-from sweattest.core.rules.adequacy import assess_volume, assess_weights
+from sweattest.core.rules.adequacy import MINIMUM_SAMPLE, assess_volume, assess_weights, check_criterion
 from sweattest.core.rules.chloride import site_chloride
 from sweattest.core.rules.interpretation import interpret
 from sweattest.core.rules.ranges import CFF_2017, RangeSet
@@ -21,7 +22,10 @@ from sweattest.core.units import Q_, require
 _RUN_WIDE = frozenset({"verify_patient", "check_ready", "review", "report", "abort"})
 
 
-def new_run(run_id: str, protocol: Protocol, sites: list[str] | tuple[str, ...]) -> RunState:
+def new_run(run_id: str, protocol: Protocol, sites: list[str] | tuple[str, ...],
+            adequacy: str = MINIMUM_SAMPLE) -> RunState:
+    """A run before its first event; ``adequacy``: the lab's adequacy criterion (sweattest.core.rules.adequacy),
+    kept with the run when it starts."""
     if not sites:
         raise ValidationError("sites: a run needs at least one collection site")
     if len(set(sites)) != len(sites):
@@ -32,7 +36,7 @@ def new_run(run_id: str, protocol: Protocol, sites: list[str] | tuple[str, ...])
                                   "(never stimulate across the chest or the head)")
     records = tuple(SiteRecord(site=s, channel=i + 1, sample_id=f"{run_id}-{i + 1}")
                     for i, s in enumerate(sites))
-    return RunState(run_id=run_id, protocol=protocol, sites=records)
+    return RunState(run_id=run_id, protocol=protocol, sites=records, adequacy=check_criterion(adequacy))
 
 
 def apply(run: RunState, event: Event) -> tuple[RunState, list[fx.Effect]]:
@@ -119,7 +123,7 @@ def _step(run: RunState, record: SiteRecord, event: Event) -> tuple[RunState, li
         run = replace(run, reviewer=str(d.get("reviewer", event.actor)))
     record = record.moved(row.target, event.kind, event.at, event.t, **changes)
     if event.kind == "measure_sample":
-        record = _measured(p, record, event)
+        record = _measured(p, record, event, run.adequacy)
     elif event.kind == "analyze":
         record = _analyzed(p, record, event)
     if record.state == "adequate":
@@ -127,17 +131,18 @@ def _step(run: RunState, record: SiteRecord, event: Event) -> tuple[RunState, li
     return run.with_site(record), effects
 
 
-def _measured(p: Protocol, record: SiteRecord, event: Event) -> SiteRecord:
-    """Sample in: decide adequacy by the minimum sample (CLSI C34; CFF 2007)."""
+def _measured(p: Protocol, record: SiteRecord, event: Event, criterion: str) -> SiteRecord:
+    """Sample in: decide adequacy by the lab's criterion (the minimum sample, CLSI C34; CFF 2007; or the sweat
+    rate, Macroduct 3710; ACB 2014)."""
     d = event.data
     minutes = record.collection_time or Q_(0, "min")
     if p.gravimetric:
         post = require(d["weight"], "mass", "measure_sample.weight")
-        adequacy = assess_weights(p, record.pre_weight, post, minutes)
+        adequacy = assess_weights(p, record.pre_weight, post, minutes, criterion)
         record = replace(record, post_weight=post, adequacy=adequacy)
     else:
         volume = require(d["volume"], "volume", "measure_sample.volume")
-        adequacy = assess_volume(p, volume, minutes)
+        adequacy = assess_volume(p, volume, minutes, criterion)
         record = replace(record, volume=volume, adequacy=adequacy)
     if adequacy.adequate:
         return record.moved("adequate", "judge_adequate", event.at, event.t)
@@ -205,9 +210,10 @@ def _results(run: RunState) -> list[fx.Effect]:
     return [fx.ResultsReady()]
 
 
-def result(run: RunState, ranges: RangeSet = CFF_2017, withheld: str | None = None) -> SweatResult:
+def result(run: RunState, ranges: RangeSet = CFF_2017, withheld: str | None = None, **rules: Any) -> SweatResult:
     """The run's one result from its sites (aborted sites included, as aborted), interpreted with ``ranges``;
-    ``withheld``: why a block withholds the interpretation."""
+    ``withheld``: why a block withholds the interpretation; ``rules``: the lab's settings and the patient's
+    modulator (``interpretation.interpret``: ``difference_limit``, ``monitoring``)."""
     outcomes = [SiteOutcome(site=s.site, adequacy=s.adequacy, chloride=s.chloride, aborted=s.state == "aborted")
                 for s in run.sites]
-    return interpret(outcomes, ranges, withheld=withheld)
+    return interpret(outcomes, ranges, withheld=withheld, **rules)

@@ -16,6 +16,9 @@ from sweattest.core.protocol import Protocol
 SITES: tuple[str, ...] = (
     "left_forearm", "right_forearm", "left_upper_arm", "right_upper_arm", "left_thigh", "right_thigh",
 )
+#: Each site's name as reports and messages print it.
+SITE_NAMES = {"left_forearm": "Left forearm", "right_forearm": "Right forearm", "left_upper_arm": "Left upper arm",
+              "right_upper_arm": "Right upper arm", "left_thigh": "Left thigh", "right_thigh": "Right thigh"}
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,8 @@ class RunState:
     sites: tuple[SiteRecord, ...]
     reviewer: str | None = None
     resumptions: tuple[Resumption, ...] = ()
+    #: the lab's adequacy criterion when the run started (sweattest.core.rules.adequacy.CRITERIA)
+    adequacy: str = "minimum_sample"
 
     @property
     def state(self) -> str:

@@ -11,8 +11,12 @@ Sources:
 - Plausibility (collection.maximum_sample): a Macroduct coil holds about 85 uL (Macroduct 3710 manual); a
   2x2 in gauze yields tens to a few hundred mg (CLSI C34 Appendix A). A sample beyond what the method can
   physically yield is an entry or instrument error: refused, naming the limit, never a result.
-- Sweat rate (g/m2/min) = sample (mg) / (area (m2) x minutes) / 1000; sweat density 1 mg/uL. Reported
-  for information only; it is not a second threshold.
+- Sweat rate (g/m2/min) = sample (mg) / (area (m2) x minutes) / 1000; sweat density 1 mg/uL.
+- The adequacy criterion is the lab's choice among sourced criteria (``CRITERIA``; ``[adequacy] criterion``,
+  default per range set, ``DEFAULT_CRITERION``): ``minimum_sample`` (CLSI C34; CFF 2007: 15 uL / 75 mg in
+  at most 30 min; the sweat rate is then for information only) or ``sweat_rate`` (Macroduct 3710 manual;
+  ACB 2014: a minimum sweat rate of 1 g/m2/min, the protocol's ``collection.minimum_sweat_rate`` over its
+  ``collection.area``).
 """
 
 from __future__ import annotations
@@ -31,6 +35,20 @@ SWEAT_DENSITY = Q_(1, "mg/uL")
 SRC_MINIMUM = "CLSI C34; CFF 2007 (minimum sample 15 uL / 75 mg in 30 min)"
 SRC_MAX_TIME = "CLSI C34 (collection 30 min at most; minimum x minutes / 30 beyond)"
 SRC_RATE = "CLSI C34 (sweat rate 1 g/m2/min, informational)"
+SRC_RATE_CRITERION = ("Macroduct 3710 manual; ACB 2014 (2nd version), sweat collection: minimum sweat rate "
+                      "1 g/m2/min")
+MINIMUM_SAMPLE, SWEAT_RATE = "minimum_sample", "sweat_rate"
+#: criterion -> what it decides adequacy by, and its source
+CRITERIA = {MINIMUM_SAMPLE: ("the minimum sample in at most 30 min", "CLSI C34; CFF 2007"),
+            SWEAT_RATE: ("a sweat rate of at least 1 g/m²/min", "Macroduct 3710 manual; ACB 2014")}
+#: the criterion of each range set's guideline when the lab chooses none: the UK guideline uses the sweat rate
+DEFAULT_CRITERION = {"cff_2017": MINIMUM_SAMPLE, "clsi_c34_a3": MINIMUM_SAMPLE, "uk_2014": SWEAT_RATE}
+
+
+def check_criterion(criterion: str) -> str:
+    if criterion not in CRITERIA:
+        raise ValidationError(f"adequacy criterion {criterion!r}: use one of {', '.join(CRITERIA)}")
+    return criterion
 
 
 @dataclass(frozen=True)
@@ -43,8 +61,10 @@ class Adequacy:
     findings: tuple[Finding, ...]
 
 
-def assess_volume(protocol: Protocol, volume: Quantity, collection_time: Quantity) -> Adequacy:
-    """Adequacy of a volumetric (Macroduct coil) sample of ``volume`` collected for ``collection_time``."""
+def assess_volume(protocol: Protocol, volume: Quantity, collection_time: Quantity,
+                  criterion: str = MINIMUM_SAMPLE) -> Adequacy:
+    """Adequacy of a volumetric (Macroduct coil) sample of ``volume`` collected for ``collection_time``, by
+    the lab's ``criterion``."""
     if protocol.gravimetric:
         raise ValidationError(f"method {protocol.name} collects by weight: enter pre and post weights, "
                               "not a volume")
@@ -54,18 +74,20 @@ def assess_volume(protocol: Protocol, volume: Quantity, collection_time: Quantit
         raise ValidationError(f"sample volume {format_quantity(volume)} is negative: correct the reading "
                               "(a dry collector is 0 uL)")
     check_plausible(protocol, volume)
-    return _assess(protocol, volume.to("uL"), volume * SWEAT_DENSITY, minutes)
+    return _assess(protocol, volume.to("uL"), volume * SWEAT_DENSITY, minutes, criterion)
 
 
-def assess_weights(protocol: Protocol, pre: Quantity, post: Quantity, collection_time: Quantity) -> Adequacy:
-    """Adequacy of a gravimetric sample weighed ``pre`` and ``post`` collection (CLSI C34 Appendix A)."""
+def assess_weights(protocol: Protocol, pre: Quantity, post: Quantity, collection_time: Quantity,
+                   criterion: str = MINIMUM_SAMPLE) -> Adequacy:
+    """Adequacy of a gravimetric sample weighed ``pre`` and ``post`` collection (CLSI C34 Appendix A), by
+    the lab's ``criterion``."""
     if not protocol.gravimetric:
         raise ValidationError(f"method {protocol.name} reads the sample as a volume: enter the volume, "
                               "not weights")
     minutes = _collection_minutes(collection_time)
     sample = sample_weight(pre, post)
     check_plausible(protocol, sample)
-    return _assess(protocol, sample, sample, minutes)
+    return _assess(protocol, sample, sample, minutes, criterion)
 
 
 def sample_weight(pre: Quantity, post: Quantity) -> Quantity:
@@ -110,7 +132,8 @@ def minimum_for(protocol: Protocol, collection_time: Quantity) -> Quantity:
     return protocol.minimum_sample * (collection_time / protocol.max_collection_time).to("dimensionless")
 
 
-def _assess(protocol: Protocol, sample: Quantity, mass: Quantity, minutes: Quantity) -> Adequacy:
+def _assess(protocol: Protocol, sample: Quantity, mass: Quantity, minutes: Quantity, criterion: str) -> Adequacy:
+    check_criterion(criterion)
     findings: list[Finding] = []
     minimum = minimum_for(protocol, minutes)
     if minutes > protocol.max_collection_time:
@@ -119,9 +142,11 @@ def _assess(protocol: Protocol, sample: Quantity, mass: Quantity, minutes: Quant
             f"collection ran {format_quantity(minutes)}, longer than the "
             f"{format_quantity(protocol.max_collection_time)} maximum; minimum sample raised to "
             f"{format_quantity(minimum.to(sample.units), 1)}", SRC_MAX_TIME))
+    rate = sweat_rate(mass, protocol.area, minutes)
+    if criterion == SWEAT_RATE:
+        return _by_rate(protocol, sample, rate, findings)
     # compared at 1e-9 so that float noise in a scaled minimum never decides a boundary case
     adequate = round(sample.to(minimum.units).magnitude - minimum.magnitude, 9) >= 0
-    rate = sweat_rate(mass, protocol.area, minutes)
     if not adequate:
         findings.append(Finding(
             "sample_qns", Severity.BLOCK,
@@ -133,6 +158,19 @@ def _assess(protocol: Protocol, sample: Quantity, mass: Quantity, minutes: Quant
             "sweat_rate_low", Severity.INFO,
             f"sweat rate {format_quantity(rate, 2)} is below {format_quantity(protocol.minimum_sweat_rate)} "
             "(information only; adequacy is decided by the minimum sample)", SRC_RATE))
+    return Adequacy(adequate=adequate, sample=sample, sweat_rate=rate, findings=tuple(findings))
+
+
+def _by_rate(protocol: Protocol, sample: Quantity, rate: Quantity, findings: list[Finding]) -> Adequacy:
+    """Adequate when the sweat rate reaches the protocol's minimum (1 g/m2/min), compared at 1e-9 before any
+    display rounding: 21 uL on 5.3 cm2 in 40 min is 0.99 g/m2/min, QNS."""
+    minimum = protocol.minimum_sweat_rate
+    adequate = round(float(rate.to(minimum.units).magnitude) - float(minimum.magnitude), 9) >= 0
+    if not adequate:
+        findings.append(Finding(
+            "sample_qns", Severity.BLOCK,
+            f"QNS: sweat rate {format_quantity(rate, 2)} ({format_quantity(sample)}) is below the minimum of "
+            f"{format_quantity(minimum)}; no chloride is analysed for this site", SRC_RATE_CRITERION))
     return Adequacy(adequate=adequate, sample=sample, sweat_rate=rate, findings=tuple(findings))
 
 

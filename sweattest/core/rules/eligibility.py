@@ -20,9 +20,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from sweattest.core.errors import ValidationError
+from sweattest.core.rules.age import calendar_age, local_date
 from sweattest.core.rules.findings import Finding, Severity
 from sweattest.core.units import Q_, Quantity, format_quantity, require
 
@@ -121,12 +122,13 @@ class Decision:
 
 def check_patient(born: date | datetime, on: datetime, *, gestational_age_at_birth: Quantity | None = None,
                   weight: Quantity | None = None, conditions: Iterable[str] = (),
-                  limits: Limits = DEFAULT_LIMITS) -> list[Finding]:
-    """Eligibility of a patient born ``born`` for collection at ``on`` (aware datetime)."""
+                  limits: Limits = DEFAULT_LIMITS, zone: tzinfo = UTC) -> list[Finding]:
+    """Eligibility of a patient born ``born`` for collection at ``on`` (aware datetime); ages in days are
+    calendar days to the collection date in the lab's ``zone``."""
     if on.tzinfo is None:
         raise ValidationError("collection time must carry a time zone (e.g. 2026-11-20T10:00:00Z)")
-    findings = _age(born, on, limits)
-    days = (on.astimezone(UTC).date() - _birth_date(born)).days
+    findings = _age(born, on, limits, zone)
+    days = (local_date(on, zone) - _birth_date(born, zone)).days
     if gestational_age_at_birth is not None:
         findings.extend(_corrected_ga(gestational_age_at_birth, days, limits))
     if weight is not None:
@@ -184,32 +186,33 @@ def decide(findings: Sequence[Finding], overrides: Iterable[Override] = ()) -> D
 
 
 def assess(born: date | datetime, on: datetime, *, sites: Iterable[str] = (),
-           gestational_age_at_birth: Quantity | None = None, weight: Quantity | None = None,
+           gestational_age_at_birth: Quantity | None = None, weight: Quantity | None = None, zone: tzinfo = UTC,
            conditions: Iterable[str] = (), overrides: Iterable[Override] = (),
            limits: Limits = DEFAULT_LIMITS) -> Decision:
     """The one eligibility check for a run, the bench and the worksheet: the patient, each site, and the
     tech's overrides (one reason per warning)."""
     findings = check_patient(born, on, gestational_age_at_birth=gestational_age_at_birth, weight=weight,
-                             conditions=conditions, limits=limits)
+                             conditions=conditions, limits=limits, zone=zone)
     for site in sites:
         findings += check_site(site)
     return decide(findings, overrides)
 
 
-def _birth_date(born: date | datetime) -> date:
-    return born.astimezone(UTC).date() if isinstance(born, datetime) else born
+def _birth_date(born: date | datetime, zone: tzinfo) -> date:
+    return born.astimezone(zone).date() if isinstance(born, datetime) else born
 
 
-def _age(born: date | datetime, on: datetime, limits: Limits) -> list[Finding]:
-    """Age rules. With a date of birth only, the birth is taken at the end of that day (UTC), so the
-    minimum age is never reached early."""
+def _age(born: date | datetime, on: datetime, limits: Limits, zone: tzinfo) -> list[Finding]:
+    """Age rules. With a date of birth only, the birth is taken at the end of that day in the lab's time zone,
+    so the minimum age is never reached early. Days are calendar days in the lab's time zone: the day the
+    patient is 10 days (14 days) old is the older group, no warning (docs/rules.md, age cut-offs)."""
     if isinstance(born, datetime):
         if born.tzinfo is None:
             raise ValidationError("time of birth must carry a time zone")
         earliest_age = on - born
     else:
-        earliest_age = on - datetime.combine(born + timedelta(days=1), time(0), tzinfo=UTC)
-    days = (on.astimezone(UTC).date() - _birth_date(born)).days
+        earliest_age = on - datetime.combine(born + timedelta(days=1), time(0), tzinfo=zone)
+    days = (local_date(on, zone) - _birth_date(born, zone)).days
     if days < 0 or (isinstance(born, datetime) and born > on):
         raise ValidationError("the date of birth is in the future (after the collection time): correct the "
                               "date of birth on the order")
@@ -220,11 +223,23 @@ def _age(born: date | datetime, on: datetime, limits: Limits) -> list[Finding]:
     if days < 10:
         return [Finding("age_under_10_days", Severity.WARN, f"patient is {days} days old: test after 10 days "
                         "of age", SRC_10D)]
-    if days < float(limits.recommended_age.to("day").magnitude):
+    if _younger_than(limits.recommended_age, _birth_date(born, zone), local_date(on, zone)):
         return [Finding("age_under_recommended", Severity.WARN, f"patient is {days} days old: for asymptomatic "
                         f"infants test from {format_quantity(limits.recommended_age)} of age",
                         SRC_RECOMMENDED_AGE)]
     return []
+
+
+def _younger_than(limit: Quantity, born: date, on: date) -> bool:
+    """Whether the patient is under ``limit`` on ``on``: a limit in months or years by the calendar
+    (sweattest.core.rules.age), never at 30.44 days a month; in days or weeks by calendar days."""
+    unit = str(limit.units)
+    if unit in {"month", "year"}:
+        months = limit.to("month").magnitude
+        if months != int(months):
+            raise ValidationError(f"age limit {format_quantity(limit)}: give whole months, or days or weeks")
+        return calendar_age(born, on).total_months < int(months)
+    return (on - born).days < float(limit.to("day").magnitude)
 
 
 def _corrected_ga(ga: Quantity, age_days: int, limits: Limits) -> list[Finding]:

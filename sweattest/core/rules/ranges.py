@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from sweattest.core.errors import ValidationError
-from sweattest.core.units import Quantity, require
+from sweattest.core.rules.age import CalendarAge, Cutoff
 
 
 class Category(StrEnum):
@@ -41,12 +41,16 @@ FLAGS = {Category.CF_UNLIKELY: Flag.NORMAL, Category.INTERMEDIATE: Flag.ABNORMAL
 
 @dataclass(frozen=True)
 class Band:
-    """Whole mmol/L from ``low`` to ``high`` inclusive (``high`` None: no upper bound)."""
+    """Whole mmol/L from ``low`` to ``high`` inclusive (``high`` None: no upper bound). ``label``: the band's
+    name in the range set's own words (C34-A3 over 6 months: "Normal"), printed on the report and sent as the
+    coded interpretation's text; ``code``: the coded interpretation (the category, or "normal")."""
 
     category: Category
     low: int
     high: int | None
     wording: str
+    label: str = ""
+    code: str = ""
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,8 @@ class RangeSet:
     group: str
     bands: tuple[Band, Band, Band]
     source: str
+    #: a superseded set (C34-A3): the report also states what the current guideline (CFF 2017) calls the value
+    superseded: bool = False
 
     def category(self, whole_mmol_l: int) -> Category:
         for band in self.bands:
@@ -65,17 +71,26 @@ class RangeSet:
         raise AssertionError("the last band has no upper bound")
 
     def wording(self, category: Category) -> str:
-        return next(b.wording for b in self.bands if b.category is category)
+        return self.band(category).wording
+
+    def band(self, category: Category) -> Band:
+        return next(b for b in self.bands if b.category is category)
 
     @property
     def normal(self) -> Band:
         return self.bands[0]
 
 
-def _bands(unlikely_max: int, intermediate_max: int, wording: tuple[str, str, str]) -> tuple[Band, Band, Band]:
-    return (Band(Category.CF_UNLIKELY, 0, unlikely_max, wording[0]),
-            Band(Category.INTERMEDIATE, unlikely_max + 1, intermediate_max, wording[1]),
-            Band(Category.CF_LIKELY, intermediate_max + 1, None, wording[2]))
+LABELS = ("CF unlikely", "Intermediate", "CF likely")
+
+
+def _bands(unlikely_max: int, intermediate_max: int, wording: tuple[str, str, str],
+           labels: tuple[str, str, str] = LABELS) -> tuple[Band, Band, Band]:
+    codes = ["normal" if labels[0] == "Normal" else Category.CF_UNLIKELY.value, Category.INTERMEDIATE.value,
+             Category.CF_LIKELY.value]
+    return (Band(Category.CF_UNLIKELY, 0, unlikely_max, wording[0], labels[0], codes[0]),
+            Band(Category.INTERMEDIATE, unlikely_max + 1, intermediate_max, wording[1], labels[1], codes[1]),
+            Band(Category.CF_LIKELY, intermediate_max + 1, None, wording[2], labels[2], codes[2]))
 
 
 SRC_CFF2017 = "CFF 2017 (Farrell et al., J Pediatr 2017;181S:S4-S15), all ages"
@@ -92,34 +107,39 @@ CFF_2017 = RangeSet("cff_2017", "all ages", _bands(29, 59, (
 C34_A3_INFANT = RangeSet("clsi_c34_a3", "age 6 months or under", _bands(29, 59, (
     "Sweat chloride <= 29 mmol/L (age <= 6 months): CF unlikely.",
     f"Sweat chloride 30-59 mmol/L (age <= 6 months): intermediate; CF possible; {_REPEAT}.",
-    "Sweat chloride >= 60 mmol/L: CF likely.")), SRC_C34A3)
+    "Sweat chloride >= 60 mmol/L: CF likely.")), SRC_C34A3, True)
 C34_A3_OLDER = RangeSet("clsi_c34_a3", "age over 6 months", _bands(39, 59, (
     "Sweat chloride <= 39 mmol/L (age > 6 months): normal.",
     f"Sweat chloride 40-59 mmol/L (age > 6 months): intermediate; CF possible; {_REPEAT}.",
-    "Sweat chloride >= 60 mmol/L: CF likely.")), SRC_C34A3)
+    "Sweat chloride >= 60 mmol/L: CF likely."), ("Normal", "Intermediate", "CF likely")), SRC_C34A3, True)
+_UK_LABELS = ("CF unlikely", "Intermediate", "Supports the diagnosis of CF")
 UK_2014_INFANT = RangeSet("uk_2014", "age under 6 months", _bands(29, 60, (
     "Sweat chloride < 30 mmol/L (under 6 months): CF unlikely.",
     f"Sweat chloride 30-60 mmol/L (under 6 months): intermediate; CF possible; {_REPEAT}.",
-    "Sweat chloride > 60 mmol/L: supports the diagnosis of CF.")), SRC_UK2014)
+    "Sweat chloride > 60 mmol/L: supports the diagnosis of CF."), _UK_LABELS), SRC_UK2014)
 UK_2014_OLDER = RangeSet("uk_2014", "age 6 months or over", _bands(39, 60, (
     "Sweat chloride < 40 mmol/L (6 months or over): CF unlikely.",
     f"Sweat chloride 40-60 mmol/L (6 months or over): intermediate; CF possible; {_REPEAT}.",
-    "Sweat chloride > 60 mmol/L: supports the diagnosis of CF.")), SRC_UK2014)
+    "Sweat chloride > 60 mmol/L: supports the diagnosis of CF."), _UK_LABELS), SRC_UK2014)
 
 RANGE_SETS = ("cff_2017", "clsi_c34_a3", "uk_2014")
-DAYS_PER_MONTH = 365.25 / 12
+#: The age cut-offs of the range sets, in calendar months (sweattest.core.rules.age). C34-A3 gives its infant
+#: ranges "up to 6 months" (6 months or under: the day the patient turns 6 months is still the infant group);
+#: ACB 2014 gives them "under 6 months" (the day the patient turns 6 months is the older group).
+AGE_CUTOFFS = {"clsi_c34_a3": Cutoff(6, True, "CLSI C34-A3 (2009): infants up to and including 6 months"),
+               "uk_2014": Cutoff(6, False, "ACB 2014 (2nd version), interpretation of results: less than 6 "
+                                           "months of age; 6 months or over")}
+_GROUPS = {"clsi_c34_a3": (C34_A3_INFANT, C34_A3_OLDER), "uk_2014": (UK_2014_INFANT, UK_2014_OLDER)}
 
 
-def range_set(name: str = "cff_2017", age: Quantity | None = None) -> RangeSet:
-    """The range set ``name`` for a patient of ``age``; the C34-A3 and UK sets split at 6 months
-    (C34-A3: 6 months or under is the infant group; UK 2014: under 6 months)."""
+def range_set(name: str = "cff_2017", age: CalendarAge | None = None) -> RangeSet:
+    """The range set ``name`` for a patient of calendar ``age`` on the day of collection; the C34-A3 and UK
+    sets split at 6 calendar months (``AGE_CUTOFFS``: which group the boundary day belongs to)."""
     if name not in RANGE_SETS:
         raise ValidationError(f"unknown range set {name!r}; known range sets: {', '.join(RANGE_SETS)}")
     if name == "cff_2017":
         return CFF_2017
     if age is None:
         raise ValidationError(f"range set {name} needs the patient's age (its ranges differ at 6 months)")
-    months = require(age, "time", "patient age").to("day").magnitude / DAYS_PER_MONTH
-    if name == "clsi_c34_a3":
-        return C34_A3_INFANT if months <= 6 else C34_A3_OLDER
-    return UK_2014_INFANT if months < 6 else UK_2014_OLDER
+    infant, older = _GROUPS[name]
+    return infant if AGE_CUTOFFS[name].younger(age) else older

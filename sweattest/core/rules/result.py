@@ -56,3 +56,7 @@ class SweatResult:
     repeat_recommended: bool
     withheld: str | None
     findings: tuple[Finding, ...]
+    #: the CFTR modulator the patient is on: the value is a monitoring value, without a diagnostic category
+    monitoring: str | None = None
+    #: under a superseded range set: what the current guideline (CFF 2017) calls the value, in words
+    current_guideline: str | None = None

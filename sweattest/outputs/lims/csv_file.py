@@ -1,4 +1,7 @@
-"""LIMS CSV: one row per site result, schema version 3 (documented in docs/lims-csv.md).
+"""LIMS CSV: one row per site result, schema version 4 (documented in docs/lims-csv.md).
+
+Each site carries its own adequacy and its own category; the test's interpretation is in columns of its own
+(``test_*``), never taken for a site's: a QNS site's row says QNS and no category.
 
 UTF-8, CR LF line ends, a header row; times ISO 8601 in UTC (``Z``); an explicit ``site_status`` column
 (a QNS site is never a blank chloride: LIMS importers read blanks as 0); cells starting with = + - @ TAB
@@ -12,13 +15,17 @@ import io
 from datetime import UTC, datetime
 from typing import Any
 
-CSV_SCHEMA_VERSION = "3"
+CSV_SCHEMA_VERSION = "4"
 COLUMNS = ("schema_version", "run_id", "accession", "report_version", "result_status", "mrn", "patient_family",
            "patient_given", "dob", "sex", "ordering_provider", "method", "site", "sample_id", "site_status",
            "chloride_mmol_l", "chloride_text", "chloride_unit", "sample_amount", "sample_unit", "adequate",
-           "sweat_rate_g_m2_min", "collection_started_at", "collection_minutes", "stimulation_charge_ma_min",
-           "interpretation_category", "interpretation", "repeat_recommended", "range_set", "flag", "performed_by",
-           "reviewed_by", "reviewed_at", "released_at", "comment", "simulated")
+           "site_adequacy", "sweat_rate_g_m2_min", "collection_started_at", "collection_minutes",
+           "stimulation_charge_ma_min", "site_category", "flag", "test_interpretation_category",
+           "test_interpretation", "test_repeat_recommended", "range_set", "cftr_modulator", "monitoring_value",
+           "change_from_previous_mmol_l", "performed_by", "reviewed_by", "reviewed_at", "released_at", "comment",
+           "simulated")
+#: site_adequacy: never blank
+_ADEQUACY = {True: "adequate", False: "QNS", None: "not assessed"}
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -39,7 +46,7 @@ def render_csv(record: dict[str, Any]) -> str:
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(COLUMNS)
     for site in record["sites"]:
-        writer.writerow([neutralize(_text(c)) for c in _row(record, site)])
+        writer.writerow([_text(c) if _is_number(c) else neutralize(_text(c)) for c in _row(record, site)])
     return out.getvalue()
 
 
@@ -52,17 +59,41 @@ def _row(record: dict[str, Any], s: dict[str, Any]) -> list[Any]:
     chloride = s.get("chloride") or {}
     amounts = s["amounts"]
     whole = chloride["value_mmol_l"] if status == "reported" else None
+    modulator = record.get("modulator") or {}
     return [CSV_SCHEMA_VERSION, record["run_id"], order["accession"], report["version"], report["status"],
             patient["mrn"], patient["family"], patient["given"], patient["dob"], patient["sex"],
             order["ordering_provider"], record["method"]["name"], s["site"], s["sample_id"], status,
             whole, chloride.get("text") or _STATUS_TEXT[status], "mmol/L", _number(amounts["sample"]),
             amounts["sample_unit"] if amounts["sample"] is not None else "",
-            s.get("adequate"), s.get("sweat_rate_g_m2_min"), utc(s["collection"]["started_at"]),
+            s.get("adequate"), "aborted" if status == "aborted" else _ADEQUACY[s.get("adequate")],
+            s.get("sweat_rate_g_m2_min"), utc(s["collection"]["started_at"]),
             _number(amounts["collection_min"]), _number(amounts["charge_ma_min"]),
-            interp["category"], interp["wording"], interp["repeat_recommended"], interp["ranges"]["name"],
-            s["flag"],
+            _site_category(record, s), s["flag"],
+            interp.get("code") or interp["category"], interp["wording"], interp["repeat_recommended"],
+            interp["ranges"]["name"], order.get("cftr_modulator"), bool(interp.get("monitoring")),
+            _change(modulator, s["site"]),
             record["performed"]["by"], reviewed.get("by"), utc(reviewed.get("at")), utc(report.get("released_at")),
             _comment(record, order), bool(record.get("simulated") or record.get("proficiency"))]
+
+
+def _site_category(record: dict[str, Any], s: dict[str, Any]) -> str:
+    """The site's own band in the range set's code, or why it has none (never the test's interpretation)."""
+    if s.get("category"):
+        band = next((b for b in record["interpretation"]["ranges"]["bands"] if b["category"] == s["category"]), {})
+        return str(band.get("code") or s["category"])
+    if record["interpretation"].get("monitoring") and s["status"] in ("reported", "below_range"):
+        return "monitoring"
+    if record["interpretation"].get("withheld") and s["status"] in ("reported", "below_range"):
+        return "withheld"
+    return "none"
+
+
+def _change(modulator: dict[str, Any], site: str) -> int | None:
+    """On a CFTR modulator: this site's change from the patient's previous result, in mmol/L."""
+    for row in modulator.get("previous_rows") or []:
+        if row["site"] == site:
+            return row["change"]
+    return None
 
 
 def _comment(record: dict[str, Any], order: dict[str, Any]) -> str | None:
@@ -77,6 +108,11 @@ def _comment(record: dict[str, Any], order: dict[str, Any]) -> str | None:
 #: chloride_text of a site without chloride: never blank.
 _STATUS_TEXT = {"qns": "QNS", "aborted": "aborted", "pending": "pending", "not_reportable": "not reportable",
                 "reported": "", "below_range": ""}
+
+
+def _is_number(value: Any) -> bool:
+    """A number the file declares as one (a change of -15 mmol/L is written -15, not as text)."""
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _number(value: float | None) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 
 from sweattest.core.config import LabConfig
 from sweattest.outputs.report.context import SITE_NAMES
+from sweattest.outputs.report.facts import correction_lines, modulator_lines
 
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
@@ -161,10 +162,10 @@ def _observations(record: dict[str, Any], site: dict[str, Any], status: str,
     base = {"resourceType": "Observation", "status": status,
             "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
                                       "code": "laboratory"}]}],
-            "performer": [{"display": config.lab.name}]}
+            **_performer(config)}
     if site["collection"].get("started_at"):
         base["effectiveDateTime"] = _instant(site["collection"]["started_at"])
-    out = [("chloride", base | {"code": code("chloride")} | _chloride(record, site))]
+    out = [("chloride", base | {"code": code("chloride")} | _chloride(record, site) | _notes(record))]
     amounts = site["amounts"]
     if amounts["sample"] is not None:
         unit = amounts["sample_unit"]
@@ -177,6 +178,13 @@ def _observations(record: dict[str, Any], site: dict[str, Any], status: str,
         out.append(("sweat_rate", base | {"code": code("sweat_rate"),
                                           "valueQuantity": _quantity(site["sweat_rate_g_m2_min"], "g/(m2.min)")}))
     return out
+
+
+def _notes(record: dict[str, Any]) -> dict[str, Any]:
+    """Observation.note: on a CFTR modulator, the monitoring value, the modulator and the change from the
+    patient's previous result; on a corrected version, what changed (as the report and HL7 NTE say it)."""
+    texts = modulator_lines(record) + correction_lines(record)
+    return {"note": [{"text": t} for t in texts]} if texts else {}
 
 
 def _chloride(record: dict[str, Any], site: dict[str, Any]) -> dict[str, Any]:
@@ -210,16 +218,22 @@ def _report(record: dict[str, Any], status: str, config: LabConfig, subject: dic
         "status": status, "category": [{"coding": [{"system": V2_0074, "code": "LAB", "display": "Laboratory"}]}],
         "code": _coding(config.lis.code("panel")), "subject": subject,
         "issued": _instant(record["report"].get("released_at") or record["generated_at"]),
-        "performer": [{"display": config.lab.name}], "specimen": specimens, "result": results,
+        **_performer(config), "specimen": specimens, "result": results,
         "conclusion": interp.get("wording") or interp.get("withheld") or "no reportable result"}
     if request is not None:
         report["basedOn"] = [request]
     if starts:
         report["effectivePeriod"] = {"start": _instant(min(starts))} | ({"end": _instant(max(ends))} if ends else {})
-    if interp.get("category") and not interp.get("withheld"):
-        report["conclusionCode"] = [_coding((str(interp["category"]), str(interp["category"]).replace("_", " "),
-                                             "L"))]
+    if interp.get("category") and not interp.get("withheld"):  # in the range set's own words, as the report
+        category = str(interp["category"])
+        report["conclusionCode"] = [_coding((str(interp.get("code") or category),
+                                             str(interp.get("label") or category.replace("_", " ")), "L"))]
     return report
+
+
+def _performer(config: LabConfig) -> dict[str, Any]:
+    """The performing lab by the name it configured; none when unset (nothing invented stands in)."""
+    return {"performer": [{"display": config.lab.name}]} if config.lab.name else {}
 
 
 def _quantity(value: float, unit: str) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from typing import Any
 from sweattest.core.config import LabConfig
 from sweattest.outputs.lims.hl7_escape import escape, join
 from sweattest.outputs.report.context import SITE_NAMES, flags
+from sweattest.outputs.report.facts import correction_lines, modulator_lines
 
 VERSION = "2.5.1"
 CHARSET = "UNICODE UTF-8"
@@ -165,11 +166,8 @@ def _notes(record: dict[str, Any]) -> list[str]:
     if link:
         texts.append(f"Repeat of accession {link['accession']} (run {link['run_id']}, {link['date']}): "
                      f"{link['reason_text']}" + (f"; {link['note']}" if link.get("note") else ""))
-    for c in record["report"]["corrections"]:
-        changes = "; ".join(f"{ch['field']}: {ch['old'] if ch['old'] is not None else '-'} -> {ch['new']}"
-                            + (" (not applied)" if ch.get("not_applied") else "") for ch in c["changes"])
-        texts.append(f"Corrected (version {c['version']}) by {c['by']} at {c['at']}: {changes}. "
-                     f"Reason: {c['reason']}")
+    texts += modulator_lines(record)
+    texts += correction_lines(record)
     return [_segment("NTE", str(i), "L", escape(t)) for i, t in enumerate(texts, start=1)]
 
 
@@ -181,26 +179,36 @@ def _site_observations(record: dict[str, Any], site: dict[str, Any], status: str
         return config.lis.code(observation, site["site"])
 
     obs = [{"type": "CWE", "code": code("site"), "value": f"{escape(site['site'])}^{escape(name)}^L"}]
-    obs.append(_chloride(record, site, code("chloride")))
+    obs.append(_chloride(record, site, code("chloride")) | {"observation": "chloride"})
     amounts = site["amounts"]
     if amounts["sample"] is not None:
         unit = amounts["sample_unit"]
-        obs.append(_number(code("weight" if unit == "mg" else "volume"), amounts["sample"], unit))
+        obs.append(_number(code("weight" if unit == "mg" else "volume"), amounts["sample"], unit)
+                   | {"observation": "sample"})
     if site["adequate"] is not None:
         adequacy = "ADEQ^Adequate^L" if site["adequate"] else "QNS^Quantity not sufficient^L"
-        obs.append({"type": "CWE", "code": code("adequacy"), "value": adequacy})
+        obs.append({"type": "CWE", "code": code("adequacy"), "value": adequacy, "observation": "adequacy"})
     if site["sweat_rate_g_m2_min"] is not None:
         obs.append({"type": "NM", "code": code("sweat_rate"), "value": _num(site["sweat_rate_g_m2_min"]),
-                    "units": "g/(m2.min)^g/(m2.min)^UCUM"})
+                    "units": "g/(m2.min)^g/(m2.min)^UCUM", "observation": "sweat_rate"})
     if amounts["collection_min"]:
         obs.append(_number(code("collection_time"), amounts["collection_min"], "min"))
     obs.append(_number(code("current"), amounts["current_ma"], "mA"))
     if amounts["charge_ma_min"] is not None:
         obs.append(_number(code("charge"), amounts["charge_ma_min"], "mA.min"))
+    changed = ((record["report"].get("changed") or {}).get("sites") or {}).get(site["site"], [])
     for o in obs:
-        o.setdefault("status", status)
+        o.setdefault("status", _version_status(status, o.pop("observation", None) in changed))
         o["at"] = site["collection"]["started_at"]
     return obs
+
+
+def _version_status(status: str, changed: bool) -> str:
+    """OBX-11 of a corrected version (HL7 table 0085): C only on an observation this version changed; the
+    others are sent again as final (F)."""
+    if status != RESULT_STATUS["corrected"]:
+        return status
+    return status if changed else RESULT_STATUS["final"]
 
 
 def _interpretation(record: dict[str, Any], status: str, config: LabConfig) -> list[dict[str, Any]]:
@@ -209,19 +217,26 @@ def _interpretation(record: dict[str, Any], status: str, config: LabConfig) -> l
     if not interp.get("category") or interp.get("withheld"):
         return []
     category = str(interp["category"])
-    return [{"type": "CWE", "code": config.lis.code("interpretation"), "status": status,
-             "value": f"{escape(category)}^{escape(CATEGORY_TEXT.get(category, category))}^L", "at": None}]
+    # the code and text in the range set's own words, as the report prints them ("normal" under C34-A3)
+    code = str(interp.get("code") or category)
+    text = str(interp.get("label") or CATEGORY_TEXT.get(category, category))
+    changed = bool((record["report"].get("changed") or {}).get("interpretation"))
+    return [{"type": "CWE", "code": config.lis.code("interpretation"), "status": _version_status(status, changed),
+             "value": f"{escape(code)}^{escape(text)}^L", "at": None}]
 
 
-#: interpretation category -> OBX-5 text
+#: interpretation category -> OBX-5 text (records made before the range set's labels were kept)
 CATEGORY_TEXT = {"cf_unlikely": "CF unlikely", "intermediate": "Intermediate", "cf_likely": "CF likely"}
 
 
 def _performer(config: LabConfig) -> list[str]:
-    """OBX-23 performing organization (name, CLIA number), OBX-24 its address, OBX-25 its director."""
+    """OBX-23 performing organization (name, CLIA number), OBX-24 its address, OBX-25 its director: each only
+    as the lab configured it; an unset field (or component) is left empty, never filled with an invented one."""
     lab = config.lab
-    org = f"{escape(lab.name)}^L^^^^CLIA&2.16.840.1.113883.4.7&ISO^XX^^^{escape(lab.clia)}"
-    return [org, escape(lab.address), f"^{escape(lab.director)}"]
+    org = escape(lab.name)
+    if lab.name and lab.clia:
+        org += f"^L^^^^CLIA&2.16.840.1.113883.4.7&ISO^XX^^^{escape(lab.clia)}"
+    return [org, escape(lab.address), f"^{escape(lab.director)}" if lab.director else ""]
 
 
 def _spm(index: int, site: dict[str, Any], config: LabConfig, specimen: list | None = None) -> str:

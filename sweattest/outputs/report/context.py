@@ -12,12 +12,17 @@ from zoneinfo import ZoneInfo
 from markupsafe import Markup, escape
 
 from sweattest.core.config import LabConfig
+from sweattest.core.procedure.model import SITE_NAMES
 from sweattest.outputs.report.clinical_text import clinical_text
-from sweattest.outputs.report.facts import age_at, indication, instrument_text, reporting_limits
+from sweattest.outputs.report.facts import (
+    age_text,
+    change_text,
+    indication,
+    instrument_text,
+    quantity_text,
+    reporting_limits,
+)
 
-SITE_NAMES = {"left_forearm": "Left forearm", "right_forearm": "Right forearm",
-              "left_upper_arm": "Left upper arm", "right_upper_arm": "Right upper arm",
-              "left_thigh": "Left thigh", "right_thigh": "Right thigh"}
 CATEGORY_NAMES = {"cf_unlikely": "CF unlikely", "intermediate": "Intermediate", "cf_likely": "CF likely"}
 QC_NAMES = {"in_control": "QC in control (two levels) for this analytical run",
             "simulated": "Simulated analyzer: no control material was run",
@@ -64,7 +69,7 @@ def report_context(record: dict[str, Any], config: LabConfig) -> dict[str, Any]:
             for r in record.get("resumed") or []],
         "qc_text": QC_NAMES.get(record["qc"]["status"], record["qc"]["status"]),
         "collected_at": first_collection(record),
-        "age": age_at(record["order"]["patient"]["dob"], first_collection(record), zone),
+        "age": age_text(record["order"]["patient"]["dob"], first_collection(record), zone),
         "indication": indication(record["order"]),
         "analyzer": instrument_text(record, "analyzer"),
         "balance": instrument_text(record, "balance"),
@@ -74,6 +79,8 @@ def report_context(record: dict[str, Any], config: LabConfig) -> dict[str, Any]:
         "repeat_of": record.get("repeat_of"),
         "earlier_tests": record.get("earlier_tests") or [],
         "modulator": record.get("modulator"),
+        "change_text": change_text,
+        "quantity": quantity_text,
         "signed": lambda n: f"+{n}" if n > 0 else (f"−{-n}" if n < 0 else "0"),
         "site_name": lambda site: SITE_NAMES.get(site, site.replace("_", " ")),
         "category_name": lambda c: CATEGORY_NAMES.get(c, c or "—"),

@@ -9,25 +9,29 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sweattest.core.rules.age import age_at
+
 NOT_RECORDED = "not recorded"
 #: CLSI C34: whole mmol/L, rounded half up once at the end; the analyzer's measuring range (lab-configurable).
 LIMITS_SOURCE = "CLSI C34"
 
 
-def age_at(dob: str, at: str | None, zone: ZoneInfo) -> str:
-    """The patient's age on the local date of ``at`` (first collection): days under a month, months under
-    two years, then years and months."""
+def age_text(dob: str, at: str | None, zone: ZoneInfo) -> str:
+    """The patient's calendar age on the local date of ``at`` (first collection), as the age cut-offs count it
+    (sweattest.core.rules.age): ``5 months 30 days``, ``1 year 2 months 3 days``."""
     if not at:
         return "—"
-    born = date.fromisoformat(dob)
-    on = datetime.fromisoformat(at).astimezone(zone).date()
-    days = (on - born).days
-    months = (on.year - born.year) * 12 + on.month - born.month - (on.day < born.day)
-    if months < 1:
-        return f"{days} day{'s' if days != 1 else ''}"
-    if months < 24:
-        return f"{months} month{'s' if months != 1 else ''} ({days} days)"
-    return f"{months // 12} years {months % 12} month{'s' if months % 12 != 1 else ''}"
+    return age_at(date.fromisoformat(dob), datetime.fromisoformat(at), zone).text()
+
+
+def quantity_text(text: str | None) -> str | None:
+    """An order's quantity as people read it: ``37 week`` -> ``37 weeks`` (the unit's plural); None stays None."""
+    if not text:
+        return None
+    number, _, unit = str(text).partition(" ")
+    if unit in {"week", "day", "month", "year"} and number not in {"1", "1.0"}:
+        unit += "s"
+    return f"{number} {unit}".strip()
 
 
 def indication(order: dict[str, Any]) -> str | None:
@@ -57,3 +61,53 @@ def reporting_limits(method: dict[str, Any]) -> str:
         below = f"below {low} reported as <{low.split()[0]}"
     return (f"Chloride reported in whole mmol/L, rounded half up; {below}; above {high} not reported "
             f"(implausible; repeat the test) ({LIMITS_SOURCE}).")
+
+
+#: the unit a corrected value is written in, by the field's last part
+_CHANGE_UNITS = {"chloride": " mmol/L", "volume": " uL", "post_weight": " mg"}
+
+
+def change_text(ch: dict[str, Any]) -> str:
+    """One corrected value by name, old and new: ``Right forearm sweat chloride: 35 -> 41 mmol/L``."""
+    unit = _CHANGE_UNITS.get(ch["field"].rpartition(".")[2], "")
+    old = ch["old"] if ch["old"] is not None else "-"
+    if unit and str(old).endswith(unit.strip()):
+        old = str(old)[: -len(unit)].strip()
+    text = f"{ch.get('name') or ch['field']}: {old} -> {ch['new']}{unit}"
+    return text + (" (not applied)" if ch.get("not_applied") else "")
+
+
+def correction_lines(record: dict[str, Any]) -> list[str]:
+    """The corrections as the LIS notes and the report's lines say them: per version the values changed (by
+    name, old and new), who corrected it (full name) and when, the reason; for this version the
+    interpretation change in words."""
+    report = record["report"]
+    out = []
+    for c in report["corrections"]:
+        who = f"{c['by_name']} ({c['by']})" if c.get("by_name") else c["by"]
+        changes = "; ".join(change_text(ch) for ch in c["changes"])
+        out.append(f"Corrected (version {c['version']}, released {c['at']}) by {who}: {changes}. "
+                   f"Reason: {c['reason']}")
+    change = report.get("interpretation_change")
+    if change:
+        out.append(change["text"])
+    return out
+
+
+def modulator_lines(record: dict[str, Any]) -> list[str]:
+    """On a CFTR modulator: the modulator, that the value is a monitoring value, and the change from the
+    patient's previous result and from before treatment (mmol/L per site)."""
+    m = record.get("modulator")
+    if not m:
+        return []
+    out = [f"CFTR modulator: {m['modulator']} since {m['started']}"
+           + ("; monitoring value, no diagnostic category" if record["interpretation"].get("monitoring") else "")]
+    for key, rows, what in (("previous", "previous_rows", "previous result"),
+                              ("baseline", "rows", "last result before treatment")):
+        if m.get(key) and m.get(rows):
+            ref = m[key]
+            values = "; ".join(f"{r['site'].replace('_', ' ')} {r['before']} -> {r['now']} mmol/L ({r['change']:+d})"
+                               for r in m[rows])
+            out.append(f"Change from the {what} (accession {ref['accession']}, {ref['date']}): {values}")
+    out.append(m["note"])
+    return out

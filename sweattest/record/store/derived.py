@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
+
+from sweattest.core.errors import SweatTestError
+from sweattest.core.rules.age import Cutoff, age_at
 
 #: CFF 2007 QNS targets are set per patient age: up to and including 3 months, and older.
 INFANT, OLDER = "<=3m", ">3m"
@@ -11,15 +15,20 @@ INFANT, OLDER = "<=3m", ">3m"
 JUDGED_STATES = frozenset({"result_ready", "reviewed", "reported", "aborted"})
 
 
+#: CFF 2007: "<= 3 months" and "> 3 months"; the day the patient turns 3 calendar months is the younger group.
+QNS_AGE_CUTOFF = Cutoff(3, True, "CFF 2007 (QNS targets: <= 10 % up to 3 months of age, <= 5 % over 3 months)")
+
+
 def age_group(order: dict[str, Any] | None, tested: datetime) -> str | None:
-    """"<=3m" when the patient was at most 3 calendar months old on the test date, else ">3m"; None
-    without a date of birth."""
+    """"<=3m" when the patient was at most 3 calendar months old on the test date (in the lab's time zone as
+    the run kept it), else ">3m"; None without a date of birth."""
     try:
         dob = date.fromisoformat(str(((order or {}).get("patient") or {})["dob"]))
-    except (KeyError, TypeError, ValueError):
+        zone = ZoneInfo(((order or {}).get("analysis") or {}).get("timezone") or "UTC")
+        age = age_at(dob, tested, zone)
+    except (KeyError, TypeError, ValueError, SweatTestError):
         return None
-    months = (tested.year - dob.year) * 12 + tested.month - dob.month - (tested.day < dob.day)
-    return INFANT if months < 3 or (months == 3 and tested.day == dob.day) else OLDER
+    return INFANT if QNS_AGE_CUTOFF.younger(age) else OLDER
 
 
 def patient_dob(order: dict[str, Any] | None) -> str | None:
