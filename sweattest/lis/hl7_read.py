@@ -60,6 +60,9 @@ def read(text: str) -> hl7.Message:
         raise Unreadable("the message does not start with an MSH segment")
     if lines[0][3:8] != "|^~\\&":
         raise Unreadable("only the standard delimiters |^~\\& are read")
+    if sum(1 for line in lines if line.startswith("MSH")) > 1:  # a frame end forgotten between two messages
+        raise Unreadable("more than one MSH segment: send one message per frame (or file); nothing was taken, "
+                         "so that no order is filed under another message's patient")
     for line in lines:
         if not _SEGMENT.match(line[:3]) or (len(line) > 3 and line[3] != "|"):
             raise Unreadable(f"{line[:10]!r} is not a segment name (a segment cut in half or a line break inside "

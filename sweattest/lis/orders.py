@@ -149,6 +149,9 @@ def parse_order_message(text: str, lis: LisConfig, *, processing_id: str = "P", 
     pid = h.first(message, "PID")
     if pid is None:
         raise Rejected("AE", Problem(SEGMENT_SEQUENCE, "the PID segment is missing", ("PID", 0)))
+    if len(h.segments(message, "PID")) > 1:
+        raise Rejected("AE", Problem(SEGMENT_SEQUENCE, "one patient (PID) per message: send each patient's orders "
+                                     "in a message of their own; nothing was taken", ("PID", 0)))
     if not h.segments(message, "ORC"):
         raise Rejected("AE", Problem(SEGMENT_SEQUENCE, "the ORC segment is missing", ("ORC", 0)))
     actions = {ACTIONS.get(h.field_text(orc, 1)) for orc in h.segments(message, "ORC")}

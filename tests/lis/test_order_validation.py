@@ -164,3 +164,20 @@ def test_a_store_upgraded_from_unique_accessions_takes_a_reorder(store_url):
         assert _stored(store) == 2
     finally:
         store.close()
+
+
+def test_two_messages_in_one_frame_are_refused_not_merged_into_one_patient(store):
+    """A LIS that forgets a frame end sends two messages as one: the second patient's order must never be
+    filed under the first patient."""
+    second = orm(control="M2", placer="ACC-1002", mrn="MRN777").replace("Doe^Jane", "Smith^Bob")
+    raw, answer = _answer(store, orm() + second)
+    assert answer.code == "AR" and "more than one MSH" in answer.text
+    assert _stored(store) == 0
+
+
+def test_a_second_patient_in_one_order_message_is_refused(store):
+    second = ("PID|1||MRN777^^^HOSP^MR||Smith^Bob||20200101|M\r"
+              "ORC|NW|ACC-1002^HIS|F1002^LAB\rOBR|1|ACC-1002^HIS|F1002^LAB|SWEATCL^Sweat chloride test^L\r")
+    raw, answer = _answer(store, orm() + second)
+    assert answer.code == "AE" and "one patient (PID) per message" in answer.text
+    assert _stored(store) == 0
