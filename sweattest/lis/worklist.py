@@ -129,11 +129,13 @@ def _cancel(conn: sa.Connection, order: LisOrder, now: datetime) -> Problem | No
     if row.mrn != order.patient["mrn"]:
         return Problem(UNKNOWN_KEY, f"order {order.placer} is for another patient (PID-3 {order.patient['mrn']!r} "
                        "is not the patient of the order): nothing cancelled; check the patient", ("PID", 3))
+    if row.state == OPEN:  # only while still open: a run that started since the read above keeps its order
+        done = conn.execute(lo.update().where(lo.c.id == row.id, lo.c.state == OPEN).values(state=CANCELLED)).rowcount
+        if done != 1:
+            row = conn.execute(sa.select(lo.c.id, lo.c.state, lo.c.run_id).where(lo.c.id == row.id)).one()
     if row.state == STARTED:
         return Problem(APPLICATION_INTERNAL_ERROR, f"order {order.placer} cannot be cancelled: its test has started "
                        f"(run {row.run_id}); call the laboratory", ("ORC", 1))
-    if row.state == OPEN:
-        conn.execute(lo.update().where(lo.c.id == row.id).values(state=CANCELLED))
     append_audit(conn, who=LIS_ACTOR, what="lis cancel", at=now, old={"state": row.state},
                  new={"accession": order.placer, "state": CANCELLED, "control_id": order.control_id,
                       "sender": order.sender})
