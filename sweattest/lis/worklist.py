@@ -38,7 +38,7 @@ from sweattest.lis.orders import Group, LisOrder, Rejected, parse_order_message
 from sweattest.outputs.lims.hl7 import CONTROL_ID_LENGTH
 from sweattest.record.store import schema
 from sweattest.record.store.chain import append_audit
-from sweattest.record.worklist import CANCELLED, LIS_ACTOR, OPEN, STARTED, WorklistOrder, find
+from sweattest.record.worklist import CANCELLED, LIS_ACTOR, OPEN, STARTED, WorklistOrder, find, lock_worklist
 
 
 def receive(store, clock: Clock, text: str, config: LabConfig) -> str:
@@ -69,6 +69,7 @@ def receive(store, clock: Clock, text: str, config: LabConfig) -> str:
             return build_order_response(text, kind, "AE", [], {}, exc.problem, **who)
         return build_ack(text, exc.code, exc.problem, **who)
     with store.writing() as conn:
+        lock_worklist(conn)  # a second message for the same accession waits for this one, then sees its order
         answers = [_apply(conn, group, now) for group in message.groups]
         code = "AA" if all(a.problem is None for a in answers) else "AE"
         answer = build_order_response(text, kind, code, answers, message.patient, None, **who)

@@ -1,7 +1,9 @@
-"""A cancel (ORC-1 CA) racing with the start of the order's run, on both backends: whichever commits first
-wins, and the other is refused; an order whose run has started is never marked cancelled."""
+"""Races on the worklist (PostgreSQL; SQLite serializes its writers): a cancel (ORC-1 CA) racing with the start
+of the order's run (an order whose run has started is never marked cancelled), two orders for one accession
+at once (one is taken)."""
 
 import contextlib
+import threading
 
 import pytest
 import sqlalchemy as sa
@@ -9,7 +11,8 @@ import sqlalchemy as sa
 from sweattest.core.config import LabConfig
 from sweattest.lis.ack import read_ack
 from sweattest.lis.worklist import receive
-from sweattest.record.worklist import find, mark_started
+from sweattest.record.store import schema
+from sweattest.record.worklist import WORKLIST_LOCK, find, mark_started
 from tests.lis.messages import orm
 from tests.store import backends
 
@@ -57,3 +60,45 @@ def test_a_cancel_read_before_the_run_started_does_not_cancel_the_started_order(
     assert "\rORC|UC|" in raw
     order = find(store, "ACC-1001")
     assert (order.state, order.run_id) == ("started", "R-1")
+
+
+def test_two_orders_for_one_accession_at_once_leave_one_on_the_worklist(store, monkeypatch):
+    """Two stations (or a LIS that sent again under a new MSH-10 on a second connection) place the same
+    accession at once: one order is taken, the other refused; the run can then start."""
+    if store.engine.dialect.name == "sqlite":
+        pytest.skip("SQLite serializes writers (BEGIN IMMEDIATE): the second order cannot be placed inside the first")
+    writing = store.writing
+    second: dict = {}
+
+    def place_the_same_accession_meanwhile():
+        worker = threading.Thread(target=lambda: second.setdefault(
+            "raw", receive(store, store.clock, orm(control="M2", filler="F2002"), LabConfig())))
+        worker.start()
+        while worker.is_alive() and not _waiting_on_a_lock(store):  # finishes, or waits for the first one
+            worker.join(0.01)
+        second["worker"] = worker
+
+    @contextlib.contextmanager
+    def racing():
+        monkeypatch.setattr(store, "writing", writing)  # the second placement writes as usual
+        with writing() as conn:
+            yield _RunStartsAfterTheCancelRead(conn, place_the_same_accession_meanwhile)
+
+    monkeypatch.setattr(store, "writing", racing)
+    first = read_ack(receive(store, store.clock, orm(), LabConfig()))
+    monkeypatch.undo()
+    second["worker"].join(10)
+    assert first.code == "AA"
+    answer = read_ack(second["raw"])
+    assert answer.code == "AE" and "already on the worklist (open)" in answer.text
+    with store.engine.connect() as conn:
+        lo = schema.lis_orders
+        assert conn.execute(sa.select(sa.func.count()).select_from(lo).where(lo.c.placer == "ACC-1001")).scalar() == 1
+    with store.writing() as conn:
+        mark_started(conn, "ACC-1001", "R-1", store.clock.utcnow(), "tech1")
+
+
+def _waiting_on_a_lock(store) -> bool:
+    with store.engine.connect() as conn:
+        return bool(conn.exec_driver_sql("SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = 'advisory' "
+                                          f"AND objid = {WORKLIST_LOCK}").scalar())
