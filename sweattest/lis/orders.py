@@ -41,6 +41,8 @@ ACTIONS = {"NW": "new", "CA": "cancel"}
 SEX_CODES = ("F", "M", "O", "U", "A", "N")
 #: no patient is older than this (a date of birth before it is a typing error, e.g. 00010101)
 OLDEST_YEARS = 130
+#: the longest MRN (PID-3.1 of the MR identifier) the worklist keeps (``lis_orders.mrn``)
+MRN_LENGTH = 40
 
 
 class Rejected(Exception):
@@ -171,6 +173,9 @@ def read_patient(pid, *, new: bool, today: datetime | None, limits: Limits = DEF
         raise Rejected("AE", Problem(REQUIRED_FIELD_MISSING, "PID-3 (patient identifier list: the MRN) is empty",
                                      ("PID", 3)))
     chosen = next((i for i in ids if h.component(i, 5) == "MR"), ids[0])
+    if len(h.component(chosen, 1)) > MRN_LENGTH:
+        raise Rejected("AE", Problem(DATA_TYPE_ERROR, f"PID-3 MRN has {len(h.component(chosen, 1))} characters; "
+                                     f"the worklist keeps {MRN_LENGTH}", ("PID", 3)))
     names = h.composite(pid, 5)
     name = names[0] if names else []
     dob, sex = h.field_text(pid, 7), h.field_text(pid, 8)

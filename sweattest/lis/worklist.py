@@ -48,7 +48,7 @@ def receive(store, clock: Clock, text: str, config: LabConfig) -> str:
     hl7 = config.hl7
     who = {"application": hl7.sending_application, "facility": hl7.sending_facility, "at": now}
     msh = header(text)
-    sender, control_id = ("^".join(msh[3:5]), msh[10]) if len(msh) > 10 else ("", "")
+    sender, control_id = (_sender_key("^".join(msh[3:5])), msh[10]) if len(msh) > 10 else ("", "")
     digest = hashlib.sha256("\r".join(s for s in re.split(r"\r\n|\r|\n", text) if s).encode("utf-8")).hexdigest()
     if control_id and len(control_id) <= CONTROL_ID_LENGTH:
         earlier = _earlier(store, sender, control_id)
@@ -78,6 +78,18 @@ def receive(store, clock: Clock, text: str, config: LabConfig) -> str:
                 sender=sender, control_id=control_id, kind=f"{message.header.kind}^{message.header.trigger}",
                 sha256=digest, ack_code=code, ack=answer, received_at=now))
     return answer
+
+
+#: ``lis_messages.sender`` holds this many characters
+SENDER_KEY_LENGTH = 100
+
+
+def _sender_key(sender: str) -> str:
+    """MSH-3^MSH-4 as the key a repeat is recognised by; a longer one (HD with OIDs: up to 227 characters each)
+    by its SHA-256."""
+    if len(sender) <= SENDER_KEY_LENGTH:
+        return sender
+    return "sha256:" + hashlib.sha256(sender.encode("utf-8")).hexdigest()
 
 
 def _apply(conn: sa.Connection, group: Group, now: datetime) -> OrderAnswer:

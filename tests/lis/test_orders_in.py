@@ -148,3 +148,17 @@ def test_orders_dropped_as_files(store, clock, tmp_path):
     assert read_ack((tmp_path / "ack" / "b.ack").read_text(encoding="utf-8")).text.startswith("test 'GLUC")
     assert (tmp_path / "c.part").exists()
     assert [o.accession for o in open_orders(store)] == ["ACC-1001"]
+
+
+def test_long_sender_identifiers_and_mrns_are_answered_the_same_on_both_backends(store, clock):
+    """MSH-3/MSH-4 may be 227 characters each (HD with an OID): taken, and a repeat recognised; an MRN longer than
+    the worklist keeps (40) is answered AE, not a database error."""
+    oid = "2.16.840.1.113883.3.1234.5.6.7.8.9.10.11.12.13"
+    long_sender = orm().replace("|HIS|HOSPITAL|", f"|EPIC^{oid}^ISO|HOSPITAL^{oid}^ISO|")
+    first = receive(store, clock, long_sender, LabConfig())
+    assert read_ack(first).code == "AA"
+    assert receive(store, clock, long_sender, LabConfig()) == first  # the same message again: the same answer
+    strict_answer(first)
+    mrn = read_ack(receive(store, clock, orm(control="M2", placer="ACC-1002", mrn="M" * 41), LabConfig()))
+    assert mrn.code == "AE" and "PID-3 MRN has 41 characters" in mrn.text
+    assert [o.accession for o in open_orders(store)] == ["ACC-1001"]
