@@ -128,3 +128,27 @@ def test_latin_1_is_answered_as_over_mllp(folder, clock):
     assert (from_folder.code, from_folder.control_id, from_folder.text) == (over_mllp.code, over_mllp.control_id,
                                                                             over_mllp.text)
     assert "not UTF-8" in from_folder.text and _orders(store) == 0
+
+
+def test_an_entry_that_cannot_be_read_or_moved_never_stops_the_orders_after_it(folder, monkeypatch):
+    """A file the service may not read, a directory named like an order and a link whose name is not UTF-8 are
+    each left or refused on their own: the orders after them are taken, and no answer is written twice."""
+    drop, process, store = folder
+    (drop / "a-denied.hl7").write_text(orm(control="DENIED"), encoding="utf-8")
+    (drop / "b-directory.hl7").mkdir()
+    os.symlink(b"/etc/passwd", os.fsencode(drop) + b"/c-latin-\xe9.hl7")
+    (drop / "d-order.hl7").write_text(orm(control="M2", placer="ACC-1002"), encoding="utf-8")
+    real_open = os.open
+
+    def denied(path, *args, **kwargs):
+        if os.fsdecode(path).endswith("a-denied.hl7"):
+            raise PermissionError(13, "Permission denied", os.fsdecode(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", denied)
+    assert process() == [("c-latin-\udce9.hl7", "AR"), ("d-order.hl7", "AA")]
+    assert process() == []  # the next pass: nothing answered again
+    assert "symbolic link" in read_ack((drop / "ack" / "c-latin-\udce9.ack").read_text(encoding="utf-8")).text
+    assert sorted(p.name for p in (drop / "ack").iterdir()) == ["c-latin-\udce9.ack", "d-order.ack"]
+    assert (drop / "a-denied.hl7").exists() and (drop / "b-directory.hl7").is_dir()  # left where they are
+    assert _orders(store) == 1
