@@ -35,7 +35,7 @@ def decode(data: bytes) -> str:
     """A received message's text, the same for MLLP and for the order folder: UTF-8, or NotText (whatever
     MSH-18 declares: sweattest takes UTF-8 only)."""
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8").removeprefix("\ufeff")  # a byte order mark (Windows tools) is no text
     except UnicodeDecodeError:
         raise NotText(data.decode("latin-1")) from None
 

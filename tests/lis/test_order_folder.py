@@ -152,3 +152,20 @@ def test_an_entry_that_cannot_be_read_or_moved_never_stops_the_orders_after_it(f
     assert sorted(p.name for p in (drop / "ack").iterdir()) == ["c-latin-\udce9.ack", "d-order.ack"]
     assert (drop / "a-denied.hl7").exists() and (drop / "b-directory.hl7").is_dir()  # left where they are
     assert _orders(store) == 1
+
+
+def test_a_utf8_byte_order_mark_is_read_as_utf8_in_the_folder_and_over_mllp(folder, clock):
+    """Windows tools write UTF-8 files with a byte order mark: it is not part of the message."""
+    drop, process, store = folder
+    (drop / "bom.hl7").write_bytes(b"\xef\xbb\xbf" + orm().replace("Doe^Jane", "Doe^Ren\u00e9e").encode())
+    assert process() == [("bom.hl7", "AA")]
+    listener = OrderListener(("127.0.0.1", 0), lambda text: receive(store, clock, text, LabConfig()),
+                             rejecter("SWEATTEST", "SWEATLAB", clock.utcnow)).start()
+    try:
+        import socket
+        with socket.create_connection(listener.address, timeout=5) as sock:
+            sock.sendall(frame(b"\xef\xbb\xbf" + orm(control="M2", placer="ACC-1002").encode()))
+            over_mllp = read_ack(FrameReader(sock).read().decode())
+    finally:
+        listener.stop()
+    assert (over_mllp.code, over_mllp.control_id) == ("AA", "M2") and _orders(store) == 2
