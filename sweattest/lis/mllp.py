@@ -4,10 +4,12 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 
 from sweattest.core.errors import SweatTestError
 
+log = logging.getLogger(__name__)
 START, END = b"\x0b", b"\x1c\r"
 _BETWEEN = b"\r\n\t "
 #: The largest message accepted (an order is a few hundred bytes; a result a few kilobytes).
@@ -65,7 +67,7 @@ class FrameReader:
             if not self._more():
                 return None
         self.buffer = self.buffer.lstrip(_BETWEEN)
-        if not self.buffer.startswith(START):
+        if not self.buffer.startswith(START) and not self._to_start():
             first, head = self.buffer[:1].hex(), self.buffer[:4096]
             self._skip()
             raise FrameError(f"a message must start with the MLLP start byte 0x0B, not 0x{first}", head)
@@ -83,6 +85,18 @@ class FrameReader:
             if not self._more():
                 head, self.buffer = self.buffer[1:4097], b""
                 raise FrameError("the connection closed in the middle of a message (no 0x1C 0x0D frame end)", head)
+
+    def _to_start(self) -> bool:
+        """Bytes before a frame's start byte (noise between frames) are dropped: True when a start byte comes
+        before any frame end. False for a message sent without its start byte (it ends with 0x1C 0x0D first)."""
+        while True:
+            start, end = self.buffer.find(START), self.buffer.find(END)
+            if start >= 0 and (end < 0 or start < end):
+                log.warning("MLLP: %d bytes before a frame's start byte dropped", start)
+                self.buffer = self.buffer[start:]
+                return True
+            if end >= 0 or len(self.buffer) > self.limit or not self._more():
+                return False
 
     def _skip(self) -> None:
         """Drop bytes up to and including the next frame end (reading on if it has not arrived yet)."""

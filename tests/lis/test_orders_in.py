@@ -162,3 +162,15 @@ def test_long_sender_identifiers_and_mrns_are_answered_the_same_on_both_backends
     mrn = read_ack(receive(store, clock, orm(control="M2", placer="ACC-1002", mrn="M" * 41), LabConfig()))
     assert mrn.code == "AE" and "PID-3 MRN has 41 characters" in mrn.text
     assert [o.accession for o in open_orders(store)] == ["ACC-1001"]
+
+
+def test_noise_before_a_frame_is_dropped_and_the_frame_after_it_answered(store, listener):
+    """Bytes between frames (a LIS's keep-alive text, line noise) never swallow the message that follows: each
+    framed message gets its own answer, in order."""
+    with socket.create_connection(("127.0.0.1", listener.address[1]), timeout=5) as sock:
+        sock.sendall(b"garbage\r\n" + frame(orm(control="M7", placer="ACC-1007")) + b"xx\x00"
+                     + frame(orm(control="M8", placer="ACC-1008")))
+        reader = FrameReader(sock)
+        answers = [read_ack(reader.read().decode()) for _ in range(2)]
+    assert [(a.code, a.control_id) for a in answers] == [("AA", "M7"), ("AA", "M8")]
+    assert [o.accession for o in open_orders(store)] == ["ACC-1007", "ACC-1008"]
