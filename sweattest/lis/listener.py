@@ -4,8 +4,10 @@ back on the same connection. A frame that is broken (no start byte, too large, c
 
 At most ``max_connections`` connections are served at once (one more is closed as soon as it is accepted,
 and logged); a connection that sends nothing for ``idle_timeout_s`` (between any two bytes, in the middle of
-a frame too) is closed. With ``tls`` (an ``ssl.SSLContext`` holding the lab's certificate) every connection
-is MLLP over TLS; the handshake happens in the connection's own thread, under the same idle limit."""
+a frame too) is closed, and so is one whose message has not arrived whole ``message_timeout_s`` after its first
+byte (a byte now and then keeps no connection). With ``tls`` (an ``ssl.SSLContext`` holding the lab's
+certificate) every connection is MLLP over TLS; the handshake happens in the connection's own thread, under
+the same idle limit."""
 
 from __future__ import annotations
 
@@ -24,6 +26,8 @@ log = logging.getLogger(__name__)
 IDLE_TIMEOUT = 30.0
 #: Connections served at once.
 MAX_CONNECTIONS = 16
+#: A message must arrive whole within this many seconds of its first byte (a byte now and then is no message).
+MESSAGE_TIMEOUT = 60.0
 
 
 class OrderListener:
@@ -32,9 +36,10 @@ class OrderListener:
 
     def __init__(self, address: tuple[str, int], receive: Callable[[str], str | None],
                  reject: Callable[[str, Problem], str], *, max_connections: int = MAX_CONNECTIONS,
-                 idle_timeout_s: float = IDLE_TIMEOUT, tls: ssl.SSLContext | None = None):
+                 idle_timeout_s: float = IDLE_TIMEOUT, message_timeout_s: float = MESSAGE_TIMEOUT,
+                 tls: ssl.SSLContext | None = None):
         self.receive, self.reject = receive, reject
-        self.idle_timeout_s, self.tls = idle_timeout_s, tls
+        self.idle_timeout_s, self.message_timeout_s, self.tls = idle_timeout_s, message_timeout_s, tls
         self.max_connections, self.open, self.refused = max_connections, 0, 0
         self.changed = threading.Condition()
         listener = self
@@ -77,7 +82,7 @@ class OrderListener:
             except (OSError, ssl.SSLError) as exc:
                 log.warning("MLLP over TLS: handshake failed: %s", exc)
                 return
-        reader = FrameReader(sock)
+        reader = FrameReader(sock, message_timeout_s=self.message_timeout_s)
         while True:
             try:
                 data = reader.read()

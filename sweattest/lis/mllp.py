@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import time
 
 from sweattest.core.errors import SweatTestError
 
@@ -51,21 +52,34 @@ class FrameReader:
     """Reads MLLP frames from a connected socket. ``read()`` returns the next message's bytes, None when the
     peer closed the connection, or raises FrameError (the frame's bytes are skipped up to its end)."""
 
-    def __init__(self, sock: socket.socket, limit: int = MAX_MESSAGE):
+    def __init__(self, sock: socket.socket, limit: int = MAX_MESSAGE, message_timeout_s: float | None = None):
         self.sock = sock
         self.limit = limit
         self.buffer = b""
+        #: a message must arrive whole within this many seconds of its first byte (None: no limit); between
+        #: bytes the socket's own timeout applies
+        self.message_timeout_s, self.idle_s, self.deadline = message_timeout_s, sock.gettimeout(), None
 
     def _more(self) -> bool:
+        if self.deadline is not None:
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"a message did not arrive whole within {self.message_timeout_s:g} s")
+            self.sock.settimeout(left if self.idle_s is None else min(self.idle_s, left))
+        elif self.message_timeout_s is not None:
+            self.sock.settimeout(self.idle_s)  # between messages: the idle limit alone
         chunk = self.sock.recv(65536)
         self.buffer += chunk
         return bool(chunk)
 
     def read(self) -> bytes | None:
+        self.deadline = None
         while not self.buffer.lstrip(_BETWEEN):  # line ends some peers send between frames are not a message
             self.buffer = b""
             if not self._more():
                 return None
+        if self.message_timeout_s is not None:
+            self.deadline = time.monotonic() + self.message_timeout_s
         self.buffer = self.buffer.lstrip(_BETWEEN)
         if not self.buffer.startswith(START) and not self._to_start():
             first, head = self.buffer[:1].hex(), self.buffer[:4096]
