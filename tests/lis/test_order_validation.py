@@ -181,3 +181,24 @@ def test_a_second_patient_in_one_order_message_is_refused(store):
     raw, answer = _answer(store, orm() + second)
     assert answer.code == "AE" and "one patient (PID) per message" in answer.text
     assert _stored(store) == 0
+
+
+def test_every_hl7_escape_is_decoded_into_text_never_shown_as_a_code(store):
+    """Highlighting (\\H\\ \\N\\), hexadecimal data of several bytes (\\X0D0A\\, UTF-8 as \\XC3A9\\), charset
+    switches (\\Z..\\, \\C..\\, \\M..\\) and formatting commands (\\.sp\\, \\.in+4\\, \\.ce\\): the tech reads
+    text, and the result echoes that text escaped again (STRICT)."""
+    message = orm().replace("Doe^Jane", "\\H\\Doe\\N\\^Ren\\XC3A9\\e\\X0D0A\\Marie^\\C2842\\Ann\\E\\H\\E\\")
+    comment = "\\H\\Sweat\\N\\ first\\.sp\\\\.in+4\\then\\Zabc\\ \\.ce\\end"
+    message = message.replace("\rOBR|", f"\rNTE|1|L|{comment}\rOBR|", 1)
+    _, answer = _answer(store, message)
+    assert answer.code == "AA"
+    order = find(store, "ACC-1001")
+    patient = order.order["patient"]
+    assert (patient["family"], patient["given"], patient["middle"]) == ("Doe", "Renée Marie", "Ann\\H\\")
+    assert order.order["comments"] == ["Sweat first\nthen \nend"]
+    assert bench_order(order, LabConfig().lis)["comment"] == "Sweat first\nthen \nend"
+    record = record_of({"left_forearm": (40, 45)}, final=True)
+    record["order"]["lis"] = order.order
+    oru = render_oru(record, LabConfig(), sent_at=NOW, control_id="C" * 20)
+    strict(oru)
+    assert field(oru, "PID", 5) == "Doe^Renée Marie^Ann\\E\\H\\E\\"
