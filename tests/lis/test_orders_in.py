@@ -174,3 +174,13 @@ def test_noise_before_a_frame_is_dropped_and_the_frame_after_it_answered(store, 
         answers = [read_ack(reader.read().decode()) for _ in range(2)]
     assert [(a.code, a.control_id) for a in answers] == [("AA", "M7"), ("AA", "M8")]
     assert [o.accession for o in open_orders(store)] == ["ACC-1007", "ACC-1008"]
+
+
+def test_every_answer_ends_with_one_segment_terminator_and_an_unreadable_one_names_its_structure(store, clock):
+    """No empty segment after the last one (a strict LIS parser refuses one); the AR to a message with no
+    header still has MSH-9 as HL7 v2.5.1 requires it (message code, trigger, structure)."""
+    for message in (orm(), orm(control="M2", test="GLUC"), orm(control="M3").replace("|P|2.5.1", "|T|2.5.1"),
+                    "garbage"):
+        raw = receive(store, clock, message, LabConfig())
+        assert raw.endswith("\r") and not raw.endswith("\r\r") and "\r\r" not in raw
+    assert raw.split("\r")[0].split("|")[8] == "ACK^^ACK"
