@@ -46,6 +46,20 @@ COMPONENT_LENGTH: dict[tuple[str, int], tuple[tuple[tuple[int, int], int], ...]]
     ("OBR", 2): (((2, 1), 20),), ("OBR", 3): (((2, 1), 20),), ("SPM", 2): (((1, 2), 20), ((2, 2), 20)),
 }
 
+#: ... and the shape of the composites sweattest echoes (in the answer, the result), HL7 v2.5.1 data types:
+#: the number of subcomponents of each component (1: a simple value), so that what comes back passes a parser.
+_CX = (1, 1, 1, 3, 1, 3, 1, 1, 9, 9)
+_EI = (1, 1, 1, 1)
+TYPES: dict[str, tuple[int, ...]] = {
+    "CX": _CX, "EI": _EI, "EIP": (4, 4), "PL": (1, 1, 1, 3, 1, 1, 1, 1, 1, 4, 3),
+    "XPN": (5, 1, 1, 1, 1, 1, 1, 1, 6, 2, 1, 2, 2, 1),
+    "XCN": (1, 5, 1, 1, 1, 1, 1, 1, 3, 1, 1, 1, 1, 3, 1, 6, 2, 1, 2, 2, 1, 9, 9),
+}
+SHAPE: dict[tuple[str, int], str] = {
+    ("PID", 3): "CX", ("PID", 5): "XPN", ("PV1", 3): "PL", ("PV1", 19): "CX", ("ORC", 2): "EI", ("ORC", 3): "EI",
+    ("ORC", 4): "EI", ("ORC", 12): "XCN", ("OBR", 2): "EI", ("OBR", 3): "EI", ("OBR", 16): "XCN", ("SPM", 2): "EIP",
+}
+
 Composite = list[list[list[str]]]  # one repetition: components of subcomponents
 
 
@@ -153,6 +167,28 @@ def too_long(message: hl7.Message) -> tuple[str, str, int, int] | None:
                     subs = parts[comp - 1].split("&") if len(parts) >= comp else []
                     if len(subs) >= sub and len(subs[sub - 1]) > most:
                         return name, f"{n}.{comp}.{sub}", len(subs[sub - 1]), most
+    return None
+
+
+def misshapen(message: hl7.Message) -> tuple[str, int, str] | None:
+    """The first echoed composite with a component or subcomponent its HL7 v2.5.1 type does not have (trailing
+    empty parts aside): (segment, field, what is wrong for a person); None when all are well formed."""
+    for segment in message:
+        name = str(segment[0])
+        for (seg, n), kind in SHAPE.items():
+            if seg != name or len(segment) <= n:
+                continue
+            shape = TYPES[kind]
+            for rep in str(segment[n]).split("~"):
+                parts = rep.rstrip("^&").split("^")
+                if len(parts) > len(shape):
+                    article = "an" if kind[0] in "AEIOSX" else "a"
+                    return name, n, f"{name}-{n} has {len(parts)} components; {article} {kind} has {len(shape)}"
+                for i, (part, most) in enumerate(zip(parts, shape, strict=False), 1):
+                    subs = part.rstrip("&").split("&")
+                    if len(subs) > most:
+                        return name, n, (f"{name}-{n}.{i} has {len(subs)} subcomponents; it has {most} (an & in a "
+                                         "value is sent as \\T\\)")
     return None
 
 

@@ -136,6 +136,9 @@ def read_header(message, processing_id: str, kinds: set[tuple[str, str]]) -> Hea
         name, where, length, limit = long
         raise Rejected("AE", Problem(DATA_TYPE_ERROR, f"{name}-{where} has {length} characters; HL7 v2.5.1 allows "
                                      f"{limit}", (name, int(where.split(".")[0]))))
+    shape = h.misshapen(message)
+    if shape is not None:
+        raise Rejected("AE", Problem(DATA_TYPE_ERROR, shape[2], shape[:2]))
     return Header(control_id=control_id, sender=f"{h.field_text(msh, 3)}^{h.field_text(msh, 4)}", kind=kind[0],
                   trigger=kind[1], processing_id=sent_id)
 

@@ -148,3 +148,24 @@ def test_any_text_survives_order_to_result_as_text(fuzz_store, family, given_nam
     pid = strict(oru).oru_r01_patient_result.oru_r01_patient.pid
     assert unescape(pid.pid_5[0].xpn_1.to_er7()) == expected[0]
     assert unescape(pid.pid_3[0].cx_4.hd_1.to_er7()) == expected[2]
+
+
+@pytest.mark.parametrize("old, new, text", [
+    ("^MR~998877", "^MR^^^^^^^EXTRA~998877", "PID-3 has 12 components; a CX has 10"),
+    ("O'Brien^Mary^Ann^^^^L", "O'Brien^Mary^Ann^^^^L^^^^^^^^^^^^^^^Z", "PID-5 has 22 components; an XPN has 14"),
+    ("PEDS^12^B^UCSF", "PEDS^12^B^UCSF^^^^^^^^^^^^^X", "PV1-3 has 17 components; a PL has 11"),
+    ("GRP-1^EPIC", "GRP-1^EPIC^1.2^ISO^X", "ORC-4 has 5 components; an EI has 4"),
+    ("E12345^^^", "E12&345^^^", "PID-3.1 has 2 subcomponents; it has 1"),
+    ("O'Brien^Mary", "O'Brien^Ma&ry", "PID-5.2 has 2 subcomponents; it has 1"),
+    ("1234567893^Smith", "12345&67893^Smith", "ORC-12.1 has 2 subcomponents; it has 1"),
+    ("USSSA&2.16.840.1.113883.4.1&ISO", "USSSA&2.16.840.1.113883.4.1&ISO&X", "PID-3.4 has 4 subcomponents; it has 3"),
+])
+def test_composites_with_parts_their_type_does_not_have_are_answered_ae(store, old, new, text):
+    """What is echoed must be the type HL7 v2.5.1 says, or the result the LIS gets back fails its parser: a
+    component or subcomponent more than the type has (an & in a simple value the LIS forgot to escape as \\T\\)
+    is answered AE."""
+    raw = receive(store, store.clock, EPIC.replace(old, new), LabConfig())
+    strict(raw)
+    answer = read_ack(raw)
+    assert answer.code == "AE" and text in answer.text, answer.text
+    assert find(store, "ACC-7001") is None
