@@ -169,3 +169,12 @@ def test_composites_with_parts_their_type_does_not_have_are_answered_ae(store, o
     answer = read_ack(raw)
     assert answer.code == "AE" and text in answer.text, answer.text
     assert find(store, "ACC-7001") is None
+
+
+def test_a_provider_sent_by_name_only_makes_a_valid_fhir_requester(store):
+    """ORC-12 with no ID (a name the LIS typed in): the requester is named, with no empty identifier."""
+    receive(store, store.clock, EPIC.replace("1234567893^Smith", "^Smith"), LabConfig())
+    doc = bundle(_result_of(store, "ACC-7001"), LabConfig())
+    Bundle.model_validate(doc)
+    [request] = [e["resource"] for e in doc["entry"] if e["resource"]["resourceType"] == "ServiceRequest"]
+    assert "identifier" not in request["requester"] and request["requester"]["display"]
