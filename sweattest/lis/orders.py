@@ -12,6 +12,7 @@ components and subcomponents, so the result echoes them as they came.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -43,6 +44,8 @@ SEX_CODES = ("F", "M", "O", "U", "A", "N")
 OLDEST_YEARS = 130
 #: the longest MRN (PID-3.1 of the MR identifier) the worklist keeps (``lis_orders.mrn``)
 MRN_LENGTH = 40
+#: HL7 v2.5.1 DTM to the day at least: YYYYMMDD[HH[MM[SS[.S[S[S[S]]]]]]][+/-ZZZZ]
+_DTM = re.compile(r"\d{8}(?:\d{2}(?:\d{2}(?:\d{2}(?:\.\d{1,4})?)?)?)?(?:[+-]\d{4})?")
 
 
 class Rejected(Exception):
@@ -197,7 +200,7 @@ def read_patient(pid, *, new: bool, today: datetime | None, limits: Limits = DEF
 
 def _birth_date(dob: str, today: datetime | None, limits: Limits) -> date:
     try:
-        born = date(int(dob[:4]), int(dob[4:6]), int(dob[6:8])) if dob[:8].isdigit() and len(dob) >= 8 else None
+        born = date(int(dob[:4]), int(dob[4:6]), int(dob[6:8])) if _DTM.fullmatch(dob) else None
     except ValueError:
         born = None
     if born is None:

@@ -50,6 +50,9 @@ def _answer(store, message: str):
     (orm().replace("20250601", "00010101"), "PID-7 (date of birth) '00010101' is more than 130 years ago"),
     (orm().replace("20250601", NOW.strftime("%Y%m%d")), "under the minimum age of 48 h"),
     (orm().replace("20250601", "20250231"), "PID-7 (date of birth) '20250231': write YYYYMMDD"),
+    (orm().replace("20250601", "20250601XYZ"), "PID-7 (date of birth) '20250601XYZ': write YYYYMMDD"),
+    (orm().replace("20250601", "202506011"), "PID-7 (date of birth) '202506011': write YYYYMMDD"),
+    (orm().replace("20250601", "20230229"), "PID-7 (date of birth) '20230229': write YYYYMMDD"),
     (orm(control="M" * 5000), "MSH-10 has 5000 characters; HL7 v2.5.1 allows 20"),
     (orm().replace("Doe^Jane", "Doe^" + "J" * 10000), "PID-5 has 10004 characters; HL7 v2.5.1 allows 250"),
     (orm().replace("||20250601|F", "||20250601|X"), "PID-8 (sex) 'X': use one of F, M, O, U, A, N"),
@@ -202,3 +205,10 @@ def test_every_hl7_escape_is_decoded_into_text_never_shown_as_a_code(store):
     oru = render_oru(record, LabConfig(), sent_at=NOW, control_id="C" * 20)
     strict(oru)
     assert field(oru, "PID", 5) == "Doe^Renée Marie^Ann\\E\\H\\E\\"
+
+
+@pytest.mark.parametrize("dob", ["20240229", "20250601+0100", "202506011230-0500", "20250601123045.1234+0000"])
+def test_a_date_of_birth_with_a_time_or_a_timezone_is_taken(store, dob):
+    _, answer = _answer(store, orm().replace("20250601", dob))
+    assert answer.code == "AA"
+    assert find(store, "ACC-1001").order["patient"]["dob"] == f"{dob[:4]}-{dob[4:6]}-{dob[6:8]}"
