@@ -155,7 +155,23 @@ def read_ack(text: str) -> Answer:
 def _hd(msh: list[str], n: int) -> str:
     """MSH-3/MSH-4 of the received message (HD: namespace^universal ID^its type) as its components."""
     value = msh[n] if len(msh) > n else ""
-    return "^".join(escape(text(part)) for part in value.split("^")[:3]).rstrip("^")
+    parts = [text(part)[:most] for part, most in zip(value.split("^"), _HD_LENGTHS, strict=False)]
+    return "^".join(_escaped_within(part, most) for part, most in zip(parts, _HD_LENGTHS, strict=False)).rstrip("^")
+
+
+#: HL7 v2.5.1 lengths of the HD components: namespace (IS), universal ID (ST), its type (ID)
+_HD_LENGTHS = (20, 199, 6)
+
+
+def _escaped_within(value: str, most: int) -> str:
+    """``value`` escaped, cut (never inside an escape sequence) to ``most`` characters."""
+    out = ""
+    for ch in value:
+        piece = escape(ch)
+        if len(out) + len(piece) > most:
+            break
+        out += piece
+    return out
 
 
 def _echo(msh: list[str], n: int) -> str:

@@ -184,3 +184,10 @@ def test_every_answer_ends_with_one_segment_terminator_and_an_unreadable_one_nam
         raw = receive(store, clock, message, LabConfig())
         assert raw.endswith("\r") and not raw.endswith("\r\r") and "\r\r" not in raw
     assert raw.split("\r")[0].split("|")[8] == "ACK^^ACK"
+
+
+def test_a_long_sending_application_is_echoed_within_what_hl7_allows(store, clock):
+    """MSH-3 may be 227 characters, but the namespace of the HD echoed in the answer's MSH-5 holds 20 (IS)."""
+    raw = receive(store, clock, orm().replace("|HIS|HOSPITAL|", "|" + "H" * 227 + "|HOSPITAL|"), LabConfig())
+    strict_answer(raw)
+    assert raw.split("\r")[0].split("|")[4] == "H" * 20
