@@ -12,6 +12,7 @@ the same idle limit."""
 from __future__ import annotations
 
 import logging
+import socket
 import socketserver
 import ssl
 import threading
@@ -76,12 +77,18 @@ class OrderListener:
 
     def _serve_connection(self, sock) -> None:
         sock.settimeout(self.idle_timeout_s)
-        if self.tls is not None:
+        if self.tls is not None:  # the handshake, like a message, must be done within message_timeout_s
+            same = sock.dup()  # wrap_socket detaches ``sock``; a duplicate still reaches the connection
+            deadline = threading.Timer(self.message_timeout_s, _shut, (same,))
+            deadline.start()
             try:
                 sock = self.tls.wrap_socket(sock, server_side=True)
             except (OSError, ssl.SSLError) as exc:
                 log.warning("MLLP over TLS: handshake failed: %s", exc)
                 return
+            finally:
+                deadline.cancel()
+                same.close()
         reader = FrameReader(sock, message_timeout_s=self.message_timeout_s)
         while True:
             try:
@@ -121,6 +128,14 @@ class OrderListener:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def _shut(sock: socket.socket) -> None:
+    """End a connection whose TLS handshake is still going on at its deadline (its blocked read returns)."""
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
 
 
 def rejecter(application: str, facility: str, now: Callable[[], datetime]) -> Callable[[str, Problem], str]:
