@@ -62,6 +62,12 @@ def process_folder(folder: Path, receive: Callable[[str], str],
     """Process every waiting ``*.hl7`` entry, oldest name first; returns (file name, answer code) pairs.
     ``reject(text, problem)`` answers AR what cannot be read (as the MLLP listener does)."""
     done: list[tuple[str, str]] = []
+    for sub in ("ack", "done", "rejected"):
+        (folder / sub).mkdir(exist_ok=True)
+        if not stat.S_ISDIR(os.lstat(folder / sub).st_mode):  # a link: files would be written wherever it points
+            _warn_once(folder / sub, "not a folder of its own (a link?): no order is taken until it is one")
+            return done
+        _WARNED.discard(folder / sub)
     for path in sorted(folder.glob("*.hl7")):
         try:
             if stat.S_ISDIR(os.lstat(path).st_mode):
@@ -71,8 +77,6 @@ def process_folder(folder: Path, receive: Callable[[str], str],
             if answer is None:
                 continue
             code = read_ack(answer).code
-            for sub in ("ack", "done", "rejected"):
-                (folder / sub).mkdir(exist_ok=True)
             move_unique(path, folder / ("done" if _taken(answer) else "rejected") / path.name)
             write_new(folder / "ack" / f"{path.stem}.ack", answer)
         except Exception as exc:  # noqa: BLE001 - this entry stays for the next pass; the ones after it go on

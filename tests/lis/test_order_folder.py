@@ -169,3 +169,17 @@ def test_a_utf8_byte_order_mark_is_read_as_utf8_in_the_folder_and_over_mllp(fold
     finally:
         listener.stop()
     assert (over_mllp.code, over_mllp.control_id) == ("AA", "M2") and _orders(store) == 2
+
+
+@pytest.mark.parametrize("sub", ["ack", "done", "rejected"])
+def test_answer_folders_that_are_links_are_never_written_through(folder, tmp_path, sub):
+    """done/, ack/ or rejected/ replaced by a link to another folder of the machine: nothing is written there
+    (an order's file or answer would land anywhere); the orders wait, and the folder says why in the log."""
+    drop, process, store = folder
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (drop / sub).symlink_to(elsewhere, target_is_directory=True)
+    (drop / "order.hl7").write_text(orm(), encoding="utf-8")
+    (drop / "bad.hl7").write_text("garbage", encoding="utf-8")
+    assert process() == []
+    assert list(elsewhere.iterdir()) == [] and (drop / "order.hl7").exists() and _orders(store) == 0
