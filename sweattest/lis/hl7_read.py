@@ -20,8 +20,11 @@ import hl7
 from sweattest.outputs.lims.hl7_escape import unescape
 
 _LINE_ENDS = re.compile(r"\r\n|\r|\n")
-_BREAKS = re.compile(r"[\r\n]+")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+#: line breaks: CR, LF and Unicode's own (NEL, line and paragraph separators: str.splitlines breaks on them)
+_BREAKS = re.compile(r"[\r\n\x85\u2028\u2029]+")
+#: no text: C0 and C1 controls (U+009B is a terminal's CSI), bidirectional marks and overrides (U+202E shows
+#: what follows reversed)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _SEGMENT = re.compile(r"^[A-Z][A-Z0-9]{2}$")
 
 #: HL7 v2.5.1 maximum lengths (chapter 2 to 8 segment tables) of the fields sweattest reads.

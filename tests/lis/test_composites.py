@@ -178,3 +178,18 @@ def test_a_provider_sent_by_name_only_makes_a_valid_fhir_requester(store):
     Bundle.model_validate(doc)
     [request] = [e["resource"] for e in doc["entry"] if e["resource"]["resourceType"] == "ServiceRequest"]
     assert "identifier" not in request["requester"] and request["requester"]["display"]
+
+
+def test_unicode_line_breaks_c1_controls_and_bidi_overrides_never_reach_the_record(store, capsys):
+    """Raw or escaped (\\XE280A8\\): U+2028/U+2029 and NEL break a line like CR does; C1 controls (U+009B is a
+    terminal's CSI) and bidirectional overrides (U+202E shows "Doe" as "eoD" and hides what follows) are no
+    text a person should be shown."""
+    hostile = (EPIC.replace("O'Brien^Mary^Ann", "O\u2028Brien\x85X^Ma\u202ery\\XE280A9\\^A\x9b31mnn\u2066")
+               .replace("On a CFTR modulator\\.br\\since 2025-09", "one\u2028two\\XC285\\three\u202e"))
+    assert read_ack(receive(store, store.clock, hostile, LabConfig())).code == "AA"
+    order = find(store, "ACC-7001")
+    patient = order.order["patient"]
+    assert (patient["family"], patient["given"], patient["middle"]) == ("O Brien X", "Mary", "A31mnn")
+    assert order.order["comments"] == ["one\ntwo\nthree"]
+    assert main(["worklist", "--db", str(store.engine.url)]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 2  # one line per order, for str.splitlines too
