@@ -50,14 +50,10 @@ def receive(store, clock: Clock, text: str, config: LabConfig) -> str:
     msh = header(text)
     sender, control_id = (_sender_key("^".join(msh[3:5])), msh[10]) if len(msh) > 10 else ("", "")
     digest = hashlib.sha256("\r".join(s for s in re.split(r"\r\n|\r|\n", text) if s).encode("utf-8")).hexdigest()
-    if control_id and len(control_id) <= CONTROL_ID_LENGTH:
-        earlier = _earlier(store, sender, control_id)
-        if earlier is not None and earlier.sha256 == digest:
-            return earlier.ack  # the same message again: the same answer, nothing changes
-        if earlier is not None:
-            return build_ack(text, "AE", Problem(DUPLICATE_KEY, f"message control ID {control_id} was already used "
-                                                 "for another message; give each message its own MSH-10",
-                                                 ("MSH", 10)), **who)
+    with store.engine.connect() as conn:
+        seen = _seen(conn, text, sender, control_id, digest, who)
+    if seen is not None:
+        return seen
     kind = msh[9].split("^")[0] if len(msh) > 9 else ""
     if kind == "ADT":
         return receive_adt(store, text, config, now=now, sender=sender, digest=digest)
@@ -70,6 +66,9 @@ def receive(store, clock: Clock, text: str, config: LabConfig) -> str:
         return build_ack(text, exc.code, exc.problem, **who)
     with store.writing() as conn:
         lock_worklist(conn)  # a second message for the same accession waits for this one, then sees its order
+        seen = _seen(conn, text, sender, control_id, digest, who)  # the same message, on another connection
+        if seen is not None:
+            return seen
         answers = [_apply(conn, group, now) for group in message.groups]
         code = "AA" if all(a.problem is None for a in answers) else "AE"
         answer = build_order_response(text, kind, code, answers, message.patient, None, **who)
@@ -104,11 +103,21 @@ def _apply(conn: sa.Connection, group: Group, now: datetime) -> OrderAnswer:
     return OrderAnswer(refused if problem else ok, group.placer, group.filler, group.test, problem)
 
 
-def _earlier(store, sender: str, control_id: str):
+def _seen(conn: sa.Connection, text: str, sender: str, control_id: str, digest: str,
+          who: dict[str, Any]) -> str | None:
+    """The answer to a message whose control ID this sender already used: the same message again gets the
+    first answer (nothing changes), another one AE; None for a new control ID."""
+    if not control_id or len(control_id) > CONTROL_ID_LENGTH:
+        return None
     lm = schema.lis_messages
-    with store.engine.connect() as conn:
-        return conn.execute(sa.select(lm.c.ack, lm.c.sha256)
-                            .where(lm.c.sender == sender, lm.c.control_id == control_id)).first()
+    earlier = conn.execute(sa.select(lm.c.ack, lm.c.sha256)
+                           .where(lm.c.sender == sender, lm.c.control_id == control_id)).first()
+    if earlier is None:
+        return None
+    if earlier.sha256 == digest:
+        return earlier.ack
+    return build_ack(text, "AE", Problem(DUPLICATE_KEY, f"message control ID {control_id} was already used for "
+                                         "another message; give each message its own MSH-10", ("MSH", 10)), **who)
 
 
 def _place(conn: sa.Connection, order: LisOrder, now: datetime) -> Problem | None:
