@@ -7,6 +7,7 @@ message; shown on the worklist) and as an audit entry (``lis patient update``, `
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -18,15 +19,18 @@ from sweattest.lis.ack import REQUIRED_FIELD_MISSING, SEGMENT_SEQUENCE, Problem,
 from sweattest.lis.orders import Rejected, read_header, read_patient
 from sweattest.record.store import schema
 from sweattest.record.store.chain import append_audit
-from sweattest.record.worklist import LIS_ACTOR, OPEN
+from sweattest.record.worklist import LIS_ACTOR, OPEN, lock_worklist
 
 ADT_TYPES = {("ADT", "A08"), ("ADT", "A40")}
 #: what an update may change on an open order's patient
 DEMOGRAPHICS = ("identifiers", "name", "family", "given", "middle", "dob", "sex")
 
 
-def receive_adt(store, text: str, config: LabConfig, *, now: datetime, sender: str, digest: str) -> str:
-    """Apply one ADT A08 or A40; returns the ACK (AA also when no open order is the patient's)."""
+def receive_adt(store, text: str, config: LabConfig, *, now: datetime, sender: str, digest: str,
+                seen: Callable[[sa.Connection], str | None] = lambda conn: None) -> str:
+    """Apply one ADT A08 or A40; returns the ACK (AA also when no open order is the patient's). ``seen(conn)``:
+    the answer already given to this message (the same one sent again meanwhile), checked once the worklist
+    is this transaction's."""
     hl7 = config.hl7
 
     def ack(code: str, problem: Problem | None = None) -> str:
@@ -44,6 +48,10 @@ def receive_adt(store, text: str, config: LabConfig, *, now: datetime, sender: s
     except Rejected as exc:
         return ack(exc.code, exc.problem)
     with store.writing() as conn:
+        lock_worklist(conn)
+        earlier = seen(conn)
+        if earlier is not None:
+            return earlier
         answer = ack("AA")
         conn.execute(schema.lis_messages.insert().values(sender=sender, control_id=head.control_id,
                                                          kind=f"ADT^{head.trigger}", sha256=digest, ack_code="AA",

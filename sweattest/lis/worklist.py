@@ -56,7 +56,8 @@ def receive(store, clock: Clock, text: str, config: LabConfig) -> str:
         return seen
     kind = msh[9].split("^")[0] if len(msh) > 9 else ""
     if kind == "ADT":
-        return receive_adt(store, text, config, now=now, sender=sender, digest=digest)
+        return receive_adt(store, text, config, now=now, sender=sender, digest=digest,
+                           seen=lambda conn: _seen(conn, text, sender, control_id, digest, who))
     try:
         message = parse_order_message(text, config.lis, processing_id=hl7.processing_id, today=now,
                                       limits=config.eligibility)

@@ -1,6 +1,6 @@
 """Races on the worklist (PostgreSQL; SQLite serializes its writers): a cancel (ORC-1 CA) racing with the start
 of the order's run (an order whose run has started is never marked cancelled), two orders for one accession
-at once (one is taken)."""
+at once (one is taken), the same message on two connections at once (one answer, applied once)."""
 
 import contextlib
 import threading
@@ -12,7 +12,7 @@ from sweattest.core.config import LabConfig
 from sweattest.lis.ack import read_ack
 from sweattest.lis.worklist import receive
 from sweattest.record.store import schema
-from sweattest.record.worklist import WORKLIST_LOCK, find, mark_started
+from sweattest.record.worklist import find, mark_started
 from tests.lis.messages import orm
 from tests.store import backends
 
@@ -76,7 +76,7 @@ def test_two_orders_for_one_accession_at_once_leave_one_on_the_worklist(store, m
         worker = threading.Thread(target=lambda: second.setdefault(
             "raw", receive(store, store.clock, again, LabConfig())))
         worker.start()
-        while worker.is_alive() and not _waiting_on_a_lock(store):  # finishes, or waits for the first one
+        while worker.is_alive() and not _blocked_by(store, second["pid"]):  # finishes, or waits for the first one
             worker.join(0.01)
         second["worker"] = worker
 
@@ -84,6 +84,7 @@ def test_two_orders_for_one_accession_at_once_leave_one_on_the_worklist(store, m
     def racing():
         monkeypatch.setattr(store, "writing", writing)  # the second placement writes as usual
         with writing() as conn:
+            second["pid"] = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
             yield _RunStartsAfterTheCancelRead(conn, place_the_same_accession_meanwhile)
 
     monkeypatch.setattr(store, "writing", racing)
@@ -103,7 +104,40 @@ def test_two_orders_for_one_accession_at_once_leave_one_on_the_worklist(store, m
         mark_started(conn, "ACC-1001", "R-1", store.clock.utcnow(), "tech1")
 
 
-def _waiting_on_a_lock(store) -> bool:
+def _blocked_by(store, pid: int) -> bool:
+    """Whether a connection waits for a lock held by the transaction of ``pid``."""
     with store.engine.connect() as conn:
-        return bool(conn.exec_driver_sql("SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = 'advisory' "
-                                          f"AND objid = {WORKLIST_LOCK}").scalar())
+        blocked = sa.text("SELECT count(*) FROM pg_stat_activity WHERE :pid = ANY(pg_blocking_pids(pid))")
+        return bool(conn.execute(blocked, {"pid": pid}).scalar())
+
+
+def test_the_same_adt_update_on_two_connections_at_once_is_applied_once(store, monkeypatch):
+    if store.engine.dialect.name == "sqlite":
+        pytest.skip("SQLite serializes writers (BEGIN IMMEDIATE): the second update cannot run inside the first")
+    from tests.lis.test_adt import A08
+    assert read_ack(receive(store, store.clock, orm(), LabConfig())).code == "AA"
+    update = A08.format(control="U1")
+    writing = store.writing
+    second: dict = {}
+
+    def the_same_update_meanwhile():
+        worker = threading.Thread(target=lambda: second.setdefault(
+            "raw", receive(store, store.clock, update, LabConfig())))
+        worker.start()
+        while worker.is_alive() and not _blocked_by(store, second["pid"]):
+            worker.join(0.01)
+        second["worker"] = worker
+
+    @contextlib.contextmanager
+    def racing():
+        monkeypatch.setattr(store, "writing", writing)
+        with writing() as conn:
+            second["pid"] = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+            yield _RunStartsAfterTheCancelRead(conn, the_same_update_meanwhile)
+
+    monkeypatch.setattr(store, "writing", racing)
+    raw = receive(store, store.clock, update, LabConfig())
+    monkeypatch.undo()
+    second["worker"].join(10)
+    assert read_ack(raw).code == "AA" and second["raw"] == raw
+    assert len(find(store, "ACC-1001").order["updates"]) == 1
