@@ -68,7 +68,7 @@ def process_folder(folder: Path, receive: Callable[[str], str],
             _warn_once(folder / sub, "not a folder of its own (a link?): no order is taken until it is one")
             return done
         _WARNED.discard(folder / sub)
-    for path in sorted(folder.glob("*.hl7")):
+    for path in sorted(p for p in folder.iterdir() if p.suffix.lower() == ".hl7"):  # ORDER.HL7 too (Windows)
         try:
             if stat.S_ISDIR(os.lstat(path).st_mode):
                 _warn_once(path, "a directory, not an order file: left where it is")

@@ -183,3 +183,14 @@ def test_answer_folders_that_are_links_are_never_written_through(folder, tmp_pat
     (drop / "bad.hl7").write_text("garbage", encoding="utf-8")
     assert process() == []
     assert list(elsewhere.iterdir()) == [] and (drop / "order.hl7").exists() and _orders(store) == 0
+
+
+def test_order_files_named_in_capitals_are_read_too(folder):
+    """A Windows LIS writes ORDER.HL7: it is an order file like order.hl7, not one left unanswered for ever."""
+    drop, process, store = folder
+    (drop / "ORDER1.HL7").write_text(orm(), encoding="utf-8")
+    (drop / "order2.Hl7").write_text(orm(control="M2", placer="ACC-1002"), encoding="utf-8")
+    (drop / "order3.hl7.tmp").write_text(orm(control="M3", placer="ACC-1003"), encoding="utf-8")  # still written
+    assert process() == [("ORDER1.HL7", "AA"), ("order2.Hl7", "AA")]
+    assert sorted(p.name for p in (drop / "ack").iterdir()) == ["ORDER1.ack", "order2.ack"]
+    assert (drop / "order3.hl7.tmp").exists() and _orders(store) == 2
