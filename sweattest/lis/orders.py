@@ -262,7 +262,8 @@ def _group(index: int, segs: list, header: Header, patient: dict[str, Any], visi
     provider = h.composite(orc, 12)[:1] or h.composite(obr, 16)[:1]
     xcn = provider[0] if provider else []
     spm = next((s for s in segs if str(s[0]) == "SPM"), None)
-    comments = [h.text(h.raw(s, 3), lines=True) for s in segs if str(s[0]) == "NTE"]
+    comments = ["\n".join(h.text(rep, lines=True) for rep in h.raw(s, 3).split("~"))  # NTE-3 repeats: lines
+                for s in segs if str(s[0]) == "NTE"]
     order = LisOrder(control_id=header.control_id, sender=header.sender,
                      message_type=f"{header.kind}^{header.trigger}", action=action, placer=placer,
                      filler=(filler_ei[0] if filler_ei else "") or None, placer_ei=placer_ei, filler_ei=filler_ei,

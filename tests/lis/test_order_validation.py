@@ -212,3 +212,11 @@ def test_a_date_of_birth_with_a_time_or_a_timezone_is_taken(store, dob):
     _, answer = _answer(store, orm().replace("20250601", dob))
     assert answer.code == "AA"
     assert find(store, "ACC-1001").order["patient"]["dob"] == f"{dob[:4]}-{dob[4:6]}-{dob[6:8]}"
+
+
+def test_a_comment_sent_as_repetitions_is_shown_line_by_line(store):
+    """NTE-3 repeats (FT): Cerner sends a long comment as repetitions; the tech reads lines, not '~'."""
+    message = orm().replace("\rOBR|", "\rNTE|1|L|first line~second line\\R\\with a tilde\rOBR|", 1)
+    _, answer = _answer(store, message)
+    assert answer.code == "AA"
+    assert find(store, "ACC-1001").order["comments"] == ["first line\nsecond line~with a tilde"]
