@@ -63,6 +63,9 @@ SHAPE: dict[tuple[str, int], str] = {
     ("ORC", 4): "EI", ("ORC", 12): "XCN", ("OBR", 2): "EI", ("OBR", 3): "EI", ("OBR", 16): "XCN", ("SPM", 2): "EIP",
 }
 
+#: the longest text component (ST) of a composite (as sent, escaped)
+TEXT_LENGTH = 199
+
 Composite = list[list[list[str]]]  # one repetition: components of subcomponents
 
 
@@ -189,6 +192,9 @@ def misshapen(message: hl7.Message) -> tuple[str, int, str] | None:
                     return name, n, f"{name}-{n} has {len(parts)} components; {article} {kind} has {len(shape)}"
                 for i, (part, most) in enumerate(zip(parts, shape, strict=False), 1):
                     subs = part.rstrip("&").split("&")
+                    longest = max(len(sub) for sub in subs)
+                    if longest > TEXT_LENGTH:
+                        return name, n, f"{name}-{n}.{i} has {longest} characters; HL7 v2.5.1 allows {TEXT_LENGTH}"
                     if len(subs) > most:
                         return name, n, (f"{name}-{n}.{i} has {len(subs)} subcomponents; it has {most} (an & in a "
                                          "value is sent as \\T\\)")

@@ -159,6 +159,8 @@ def test_any_text_survives_order_to_result_as_text(fuzz_store, family, given_nam
     ("O'Brien^Mary", "O'Brien^Ma&ry", "PID-5.2 has 2 subcomponents; it has 1"),
     ("1234567893^Smith", "12345&67893^Smith", "ORC-12.1 has 2 subcomponents; it has 1"),
     ("USSSA&2.16.840.1.113883.4.1&ISO", "USSSA&2.16.840.1.113883.4.1&ISO&X", "PID-3.4 has 4 subcomponents; it has 3"),
+    ("O'Brien^Mary", "O'Brien^" + "M" * 200, "PID-5.2 has 200 characters; HL7 v2.5.1 allows 199"),
+    ("V4455^^^", "V" * 200 + "^^^", "PV1-19.1 has 200 characters; HL7 v2.5.1 allows 199"),
 ])
 def test_composites_with_parts_their_type_does_not_have_are_answered_ae(store, old, new, text):
     """What is echoed must be the type HL7 v2.5.1 says, or the result the LIS gets back fails its parser: a
