@@ -49,22 +49,27 @@ COMPONENT_LENGTH: dict[tuple[str, int], tuple[tuple[tuple[int, int], int], ...]]
     ("OBR", 2): (((2, 1), 20),), ("OBR", 3): (((2, 1), 20),), ("SPM", 2): (((1, 2), 20), ((2, 2), 20)),
 }
 
-#: ... and the shape of the composites sweattest echoes (in the answer, the result), HL7 v2.5.1 data types:
-#: the number of subcomponents of each component (1: a simple value), so that what comes back passes a parser.
-_CX = (1, 1, 1, 3, 1, 3, 1, 1, 9, 9)
-_EI = (1, 1, 1, 1)
-TYPES: dict[str, tuple[int, ...]] = {
-    "CX": _CX, "EI": _EI, "EIP": (4, 4), "PL": (1, 1, 1, 3, 1, 1, 1, 1, 1, 4, 3),
-    "XPN": (5, 1, 1, 1, 1, 1, 1, 1, 6, 2, 1, 2, 2, 1),
-    "XCN": (1, 5, 1, 1, 1, 1, 1, 1, 3, 1, 1, 1, 1, 3, 1, 6, 2, 1, 2, 2, 1, 9, 9),
+#: ... and the shape of the composites sweattest echoes (in the answer, the result), HL7 v2.5.1 data types: for
+#: each component, the longest text of each of its subcomponents (one: a simple value; ST 199 characters, IS 20),
+#: so that what comes back passes a parser.
+TEXT_LENGTH, CODE_LENGTH = 199, 20
+_S, _C = (TEXT_LENGTH,), (CODE_LENGTH,)
+_HD = (CODE_LENGTH, TEXT_LENGTH, TEXT_LENGTH)
+_EI_PARTS = (TEXT_LENGTH, CODE_LENGTH, TEXT_LENGTH, TEXT_LENGTH)
+_FN, _CE, _CWE, _DR, _TS = (TEXT_LENGTH,) * 5, (TEXT_LENGTH,) * 6, (TEXT_LENGTH,) * 9, (TEXT_LENGTH,) * 2, \
+    (TEXT_LENGTH,) * 2
+TYPES: dict[str, tuple[tuple[int, ...], ...]] = {
+    "CX": (_S, _S, _S, _HD, _S, _HD, _S, _S, _CWE, _CWE),
+    "EI": tuple((n,) for n in _EI_PARTS),
+    "EIP": (_EI_PARTS, _EI_PARTS),
+    "PL": (_C, _C, _C, _HD, _C, _C, _C, _C, _S, _EI_PARTS, _HD),
+    "XPN": (_FN, _S, _S, _S, _S, _C, _S, _S, _CE, _DR, _S, _TS, _TS, _S),
+    "XCN": (_S, _FN, _S, _S, _S, _S, _C, _C, _HD, _S, _S, _S, _S, _HD, _S, _CE, _DR, _S, _TS, _TS, _S, _CWE, _CWE),
 }
 SHAPE: dict[tuple[str, int], str] = {
     ("PID", 3): "CX", ("PID", 5): "XPN", ("PV1", 3): "PL", ("PV1", 19): "CX", ("ORC", 2): "EI", ("ORC", 3): "EI",
     ("ORC", 4): "EI", ("ORC", 12): "XCN", ("OBR", 2): "EI", ("OBR", 3): "EI", ("OBR", 16): "XCN", ("SPM", 2): "EIP",
 }
-
-#: the longest text component (ST) of a composite (as sent, escaped)
-TEXT_LENGTH = 199
 
 Composite = list[list[list[str]]]  # one repetition: components of subcomponents
 
@@ -190,14 +195,15 @@ def misshapen(message: hl7.Message) -> tuple[str, int, str] | None:
                 if len(parts) > len(shape):
                     article = "an" if kind[0] in "AEIOSX" else "a"
                     return name, n, f"{name}-{n} has {len(parts)} components; {article} {kind} has {len(shape)}"
-                for i, (part, most) in enumerate(zip(parts, shape, strict=False), 1):
+                for i, (part, limits) in enumerate(zip(parts, shape, strict=False), 1):
                     subs = part.rstrip("&").split("&")
-                    longest = max(len(sub) for sub in subs)
-                    if longest > TEXT_LENGTH:
-                        return name, n, f"{name}-{n}.{i} has {longest} characters; HL7 v2.5.1 allows {TEXT_LENGTH}"
-                    if len(subs) > most:
-                        return name, n, (f"{name}-{n}.{i} has {len(subs)} subcomponents; it has {most} (an & in a "
-                                         "value is sent as \\T\\)")
+                    if len(subs) > len(limits):
+                        return name, n, (f"{name}-{n}.{i} has {len(subs)} subcomponents; it has {len(limits)} (an & "
+                                         "in a value is sent as \\T\\)")
+                    for j, (sub, most) in enumerate(zip(subs, limits, strict=False), 1):
+                        if len(sub) > most:
+                            where = f"{name}-{n}.{i}" + (f".{j}" if len(limits) > 1 else "")
+                            return name, n, f"{where} has {len(sub)} characters; HL7 v2.5.1 allows {most}"
     return None
 
 

@@ -161,6 +161,10 @@ def test_any_text_survives_order_to_result_as_text(fuzz_store, family, given_nam
     ("USSSA&2.16.840.1.113883.4.1&ISO", "USSSA&2.16.840.1.113883.4.1&ISO&X", "PID-3.4 has 4 subcomponents; it has 3"),
     ("O'Brien^Mary", "O'Brien^" + "M" * 200, "PID-5.2 has 200 characters; HL7 v2.5.1 allows 199"),
     ("V4455^^^", "V" * 200 + "^^^", "PV1-19.1 has 200 characters; HL7 v2.5.1 allows 199"),
+    ("Ann^^^^L", "Ann^^^" + "D" * 21 + "^L", "PID-5.6 has 21 characters; HL7 v2.5.1 allows 20"),
+    ("PEDS^12^B^UCSF", "PEDS^12^B^UCSF^^^" + "B" * 21, "PV1-3.7 has 21 characters; HL7 v2.5.1 allows 20"),
+    ("^MR~998877", "^MR^" + "H" * 21 + "~998877", "PID-3.6.1 has 21 characters; HL7 v2.5.1 allows 20"),
+    ("1234567893^Smith^Adam^J^^^MD", "1234567893^Smith^Adam^J^^^" + "M" * 21, "ORC-12.7 has 21 characters"),
 ])
 def test_composites_with_parts_their_type_does_not_have_are_answered_ae(store, old, new, text):
     """What is echoed must be the type HL7 v2.5.1 says, or the result the LIS gets back fails its parser: a
