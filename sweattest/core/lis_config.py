@@ -28,7 +28,7 @@ DEFAULT_CODES: dict[str, tuple[str, str, str]] = {
 _ADDRESS = re.compile(r"^(?P<host>[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:]+\]):(?P<port>\d{1,5})$")
 _CODE_PART = re.compile(r"^[^|^~\\&\r\n]{1,80}$")
 _KEYS = ("listen", "order_folder", "send_to", "ack_timeout_s", "retry_delays_s", "ae_limit", "method", "sites",
-         "codes", "max_connections", "idle_timeout_s", "tls_certificate", "tls_key")
+         "codes", "max_connections", "idle_timeout_s", "message_timeout_s", "tls_certificate", "tls_key")
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,8 @@ class LisConfig:
     max_connections: int = 16
     #: seconds a connection may send nothing (between any two bytes) before it is closed
     idle_timeout_s: float = 30.0
+    #: seconds a message may take to arrive whole, from its first byte, before its connection is closed
+    message_timeout_s: float = 60.0
     #: the lab's certificate (PEM, with its chain) and key: the listener speaks MLLP over TLS; None: plain MLLP
     tls_certificate: Path | None = None
     tls_key: Path | None = None
@@ -139,6 +141,12 @@ def _listener(section: dict[str, Any], file: Path) -> dict[str, Any]:
             raise ConfigError(f"{file}: [lis] idle_timeout_s = {idle!r}: a number of seconds above 0 and at most "
                               "3600, e.g. 30")
         values["idle_timeout_s"] = float(idle)
+    if "message_timeout_s" in section:
+        whole = section["message_timeout_s"]
+        if isinstance(whole, bool) or not isinstance(whole, int | float) or not 0 < whole <= 3600:
+            raise ConfigError(f"{file}: [lis] message_timeout_s = {whole!r}: a number of seconds above 0 and at most "
+                              "3600, e.g. 60")
+        values["message_timeout_s"] = float(whole)
     if ("tls_certificate" in section) != ("tls_key" in section):
         raise ConfigError(f"{file}: [lis] tls_certificate and tls_key go together (the lab's certificate and its "
                           "private key, PEM files)")

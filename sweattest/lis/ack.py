@@ -60,7 +60,7 @@ def build_ack(received: str, code: str, problem: Problem | None, *, application:
     _add(message, "MSA", {1: code, 2: _echo(header(received), 10)[:20]})
     if problem is not None:
         _err(message, problem)
-    return str(message) + "\r"
+    return str(message).rstrip("\r") + "\r"  # one terminator (python-hl7 ends with one already)
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ def build_order_response(received: str, kind: str, code: str, answers: list[Orde
             _add(message, "ORC", {1: answer.control, 2: placer, 3: filler}, raw={2, 3})
             _add(message, "OBR", {1: str(set_id), 2: placer, 3: filler,
                                   4: join([[[p] for p in answer.test]]) or "UNKNOWN"}, raw={2, 3, 4})
-    return str(message) + "\r"
+    return str(message).rstrip("\r") + "\r"  # one terminator (python-hl7 ends with one already)
 
 
 def _response(received: str, kind: str, *, application: str, facility: str, at: datetime) -> hl7.Message:
@@ -108,7 +108,7 @@ def _response(received: str, kind: str, *, application: str, facility: str, at: 
     trigger = _echo(msh, 9).split("^")[1] if "^" in _echo(msh, 9) else ""
     version = _echo(msh, 12) if _echo(msh, 12) in ("2.3", "2.3.1", "2.4", "2.5", "2.5.1", "2.6") else "2.5.1"
     if kind == "ACK":
-        kind = f"ACK^{escape(trigger)}^ACK" if trigger else "ACK"
+        kind = f"ACK^{escape(trigger)}^ACK"  # no trigger known (an unreadable message): ACK^^ACK
     message = hl7.parse("MSH|^~\\&|")
     fields = {3: escape(application), 4: escape(facility), 5: _hd(msh, 3), 6: _hd(msh, 4),
               7: at.astimezone(UTC).strftime("%Y%m%d%H%M%S+0000"), 9: kind, 10: uuid.uuid4().hex.upper()[:20],
@@ -155,7 +155,23 @@ def read_ack(text: str) -> Answer:
 def _hd(msh: list[str], n: int) -> str:
     """MSH-3/MSH-4 of the received message (HD: namespace^universal ID^its type) as its components."""
     value = msh[n] if len(msh) > n else ""
-    return "^".join(escape(text(part)) for part in value.split("^")[:3]).rstrip("^")
+    parts = [text(part)[:most] for part, most in zip(value.split("^"), _HD_LENGTHS, strict=False)]
+    return "^".join(_escaped_within(part, most) for part, most in zip(parts, _HD_LENGTHS, strict=False)).rstrip("^")
+
+
+#: HL7 v2.5.1 lengths of the HD components: namespace (IS), universal ID (ST), its type (ID)
+_HD_LENGTHS = (20, 199, 6)
+
+
+def _escaped_within(value: str, most: int) -> str:
+    """``value`` escaped, cut (never inside an escape sequence) to ``most`` characters."""
+    out = ""
+    for ch in value:
+        piece = escape(ch)
+        if len(out) + len(piece) > most:
+            break
+        out += piece
+    return out
 
 
 def _echo(msh: list[str], n: int) -> str:

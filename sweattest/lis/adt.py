@@ -7,6 +7,7 @@ message; shown on the worklist) and as an audit entry (``lis patient update``, `
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -19,15 +20,18 @@ from sweattest.lis.orders import Rejected, read_header, read_patient
 from sweattest.record.store import schema
 from sweattest.record.store.chain import append_audit
 from sweattest.record.store.rowhash import range_item
-from sweattest.record.worklist import LIS_ACTOR, OPEN, order_item
+from sweattest.record.worklist import LIS_ACTOR, OPEN, lock_worklist, order_item
 
 ADT_TYPES = {("ADT", "A08"), ("ADT", "A40")}
 #: what an update may change on an open order's patient
 DEMOGRAPHICS = ("identifiers", "name", "family", "given", "middle", "dob", "sex")
 
 
-def receive_adt(store, text: str, config: LabConfig, *, now: datetime, sender: str, digest: str) -> str:
-    """Apply one ADT A08 or A40; returns the ACK (AA also when no open order is the patient's)."""
+def receive_adt(store, text: str, config: LabConfig, *, now: datetime, sender: str, digest: str,
+                seen: Callable[[sa.Connection], str | None] = lambda conn: None) -> str:
+    """Apply one ADT A08 or A40; returns the ACK (AA also when no open order is the patient's). ``seen(conn)``:
+    the answer already given to this message (the same one sent again meanwhile), checked once the worklist
+    is this transaction's."""
     hl7 = config.hl7
 
     def ack(code: str, problem: Problem | None = None) -> str:
@@ -37,37 +41,67 @@ def receive_adt(store, text: str, config: LabConfig, *, now: datetime, sender: s
     try:
         message = h.read(text)
         head = read_header(message, hl7.processing_id, ADT_TYPES)
-        pid = h.first(message, "PID")
-        if pid is None:
-            raise Rejected("AE", Problem(SEGMENT_SEQUENCE, "the PID segment is missing", ("PID", 0)))
-        patient = read_patient(pid, new=True, today=None)  # a newborn may be updated; its order was checked
-        merged = None
-        if head.trigger == "A40":
-            mrg = h.first(message, "MRG")
-            prior = [rep for rep in h.composite(mrg, 1) if h.component(rep, 1)]
-            if not prior:
-                raise Rejected("AE", Problem(REQUIRED_FIELD_MISSING, "MRG-1 (the merged patient's identifiers) is "
-                                             "empty", ("MRG", 1)))
-            merged = h.component(next((i for i in prior if h.component(i, 5) == "MR"), prior[0]), 1)
+        groups = _patient_groups(message, head.trigger)
+        # a newborn may be updated (its order was checked when it came)
+        merges = [(read_patient(pid, new=True, today=None), _merged(mrg)) for pid, mrg in groups]
     except h.Unreadable as exc:
         return ack("AR", Problem(SEGMENT_SEQUENCE, str(exc)))
     except Rejected as exc:
         return ack(exc.code, exc.problem)
     with store.writing() as conn:
-        event = {"event": head.trigger, "control_id": head.control_id, "at": now.isoformat()}
-        if merged is None:
-            changed = _update(conn, patient["mrn"], patient, event, now)
-        else:
-            changed = _update(conn, merged, patient, event | {"merged": merged}, now)
+        lock_worklist(conn)
+        earlier = seen(conn)
+        if earlier is not None:
+            return earlier
         answer = ack("AA")
         message_id = conn.execute(schema.lis_messages.insert().values(
             sender=sender, control_id=head.control_id, kind=f"ADT^{head.trigger}", sha256=digest, ack_code="AA",
             ack=answer, received_at=now)).inserted_primary_key[0]
-        append_audit(conn, who=LIS_ACTOR, what="lis patient merge" if merged else "lis patient update", at=now,
-                     new=event | {"mrn": patient["mrn"], "orders": [placer for placer, _ in changed]},
-                     rows=[*(order_item(conn, order_id) for _, order_id in changed),
-                           range_item(conn, "lis_messages", message_id, message_id)])
+        message_item = range_item(conn, "lis_messages", message_id, message_id)
+        for patient, merged in merges:
+            event = {"event": head.trigger, "control_id": head.control_id, "at": now.isoformat()}
+            if merged is None:
+                changed = _update(conn, patient["mrn"], patient, event, now)
+            else:
+                changed = _update(conn, merged, patient, event | {"merged": merged}, now)
+            append_audit(conn, who=LIS_ACTOR, what="lis patient merge" if merged else "lis patient update", at=now,
+                         new=event | {"mrn": patient["mrn"], "orders": [placer for placer, _ in changed]},
+                         rows=[*(order_item(conn, order_id) for _, order_id in changed),
+                               *([message_item] if message_item else [])])
+            message_item = None  # the message is chained once, with the first patient's entry
     return answer
+
+
+def _patient_groups(message, trigger: str) -> list[tuple[Any, Any]]:
+    """(PID, MRG) of each patient group: A08 has one patient (MRG None); A40 one or more PID, each followed by
+    the MRG of the patient merged into it."""
+    groups: list[list[Any]] = []
+    for segment in message:
+        name = str(segment[0])
+        if name == "PID":
+            groups.append([segment, None])
+        elif name == "MRG" and groups and groups[-1][1] is None:
+            groups[-1][1] = segment
+    if not groups:
+        raise Rejected("AE", Problem(SEGMENT_SEQUENCE, "the PID segment is missing", ("PID", 0)))
+    if trigger == "A08" and len(groups) > 1:
+        raise Rejected("AE", Problem(SEGMENT_SEQUENCE, "an A08 updates one patient (PID): send each patient's update "
+                                     "in a message of its own; nothing was changed", ("PID", 0)))
+    if trigger == "A40":
+        for n, (_, mrg) in enumerate(groups, 1):
+            if not [rep for rep in h.composite(mrg, 1) if h.component(rep, 1)]:
+                raise Rejected("AE", Problem(REQUIRED_FIELD_MISSING, f"MRG-1 (the merged patient's identifiers) of "
+                                             f"patient {n} is empty or its MRG is missing; nothing was merged",
+                                             ("MRG", 1, n)))
+    return [(pid, mrg) for pid, mrg in groups]
+
+
+def _merged(mrg) -> str | None:
+    """The MRN merged away (MRG-1: the MR identifier, else the first), None for an update."""
+    if mrg is None:
+        return None
+    prior = [rep for rep in h.composite(mrg, 1) if h.component(rep, 1)]
+    return h.component(next((i for i in prior if h.component(i, 5) == "MR"), prior[0]), 1)
 
 
 def _update(conn: sa.Connection, mrn: str, patient: dict[str, Any], event: dict[str, Any],

@@ -20,8 +20,11 @@ import hl7
 from sweattest.outputs.lims.hl7_escape import unescape
 
 _LINE_ENDS = re.compile(r"\r\n|\r|\n")
-_BREAKS = re.compile(r"[\r\n]+")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+#: line breaks: CR, LF and Unicode's own (NEL, line and paragraph separators: str.splitlines breaks on them)
+_BREAKS = re.compile(r"[\r\n\x85\u2028\u2029]+")
+#: no text: C0 and C1 controls (U+009B is a terminal's CSI), bidirectional marks and overrides (U+202E shows
+#: what follows reversed)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _SEGMENT = re.compile(r"^[A-Z][A-Z0-9]{2}$")
 
 #: HL7 v2.5.1 maximum lengths (chapter 2 to 8 segment tables) of the fields sweattest reads.
@@ -46,6 +49,28 @@ COMPONENT_LENGTH: dict[tuple[str, int], tuple[tuple[tuple[int, int], int], ...]]
     ("OBR", 2): (((2, 1), 20),), ("OBR", 3): (((2, 1), 20),), ("SPM", 2): (((1, 2), 20), ((2, 2), 20)),
 }
 
+#: ... and the shape of the composites sweattest echoes (in the answer, the result), HL7 v2.5.1 data types: for
+#: each component, the longest text of each of its subcomponents (one: a simple value; ST 199 characters, IS 20),
+#: so that what comes back passes a parser.
+TEXT_LENGTH, CODE_LENGTH = 199, 20
+_S, _C = (TEXT_LENGTH,), (CODE_LENGTH,)
+_HD = (CODE_LENGTH, TEXT_LENGTH, TEXT_LENGTH)
+_EI_PARTS = (TEXT_LENGTH, CODE_LENGTH, TEXT_LENGTH, TEXT_LENGTH)
+_FN, _CE, _CWE, _DR, _TS = (TEXT_LENGTH,) * 5, (TEXT_LENGTH,) * 6, (TEXT_LENGTH,) * 9, (TEXT_LENGTH,) * 2, \
+    (TEXT_LENGTH,) * 2
+TYPES: dict[str, tuple[tuple[int, ...], ...]] = {
+    "CX": (_S, _S, _S, _HD, _S, _HD, _S, _S, _CWE, _CWE),
+    "EI": tuple((n,) for n in _EI_PARTS),
+    "EIP": (_EI_PARTS, _EI_PARTS),
+    "PL": (_C, _C, _C, _HD, _C, _C, _C, _C, _S, _EI_PARTS, _HD),
+    "XPN": (_FN, _S, _S, _S, _S, _C, _S, _S, _CE, _DR, _S, _TS, _TS, _S),
+    "XCN": (_S, _FN, _S, _S, _S, _S, _C, _C, _HD, _S, _S, _S, _S, _HD, _S, _CE, _DR, _S, _TS, _TS, _S, _CWE, _CWE),
+}
+SHAPE: dict[tuple[str, int], str] = {
+    ("PID", 3): "CX", ("PID", 5): "XPN", ("PV1", 3): "PL", ("PV1", 19): "CX", ("ORC", 2): "EI", ("ORC", 3): "EI",
+    ("ORC", 4): "EI", ("ORC", 12): "XCN", ("OBR", 2): "EI", ("OBR", 3): "EI", ("OBR", 16): "XCN", ("SPM", 2): "EIP",
+}
+
 Composite = list[list[list[str]]]  # one repetition: components of subcomponents
 
 
@@ -60,6 +85,9 @@ def read(text: str) -> hl7.Message:
         raise Unreadable("the message does not start with an MSH segment")
     if lines[0][3:8] != "|^~\\&":
         raise Unreadable("only the standard delimiters |^~\\& are read")
+    if sum(1 for line in lines if line.startswith("MSH")) > 1:  # a frame end forgotten between two messages
+        raise Unreadable("more than one MSH segment: send one message per frame (or file); nothing was taken, "
+                         "so that no order is filed under another message's patient")
     for line in lines:
         if not _SEGMENT.match(line[:3]) or (len(line) > 3 and line[3] != "|"):
             raise Unreadable(f"{line[:10]!r} is not a segment name (a segment cut in half or a line break inside "
@@ -150,6 +178,32 @@ def too_long(message: hl7.Message) -> tuple[str, str, int, int] | None:
                     subs = parts[comp - 1].split("&") if len(parts) >= comp else []
                     if len(subs) >= sub and len(subs[sub - 1]) > most:
                         return name, f"{n}.{comp}.{sub}", len(subs[sub - 1]), most
+    return None
+
+
+def misshapen(message: hl7.Message) -> tuple[str, int, str] | None:
+    """The first echoed composite with a component or subcomponent its HL7 v2.5.1 type does not have (trailing
+    empty parts aside): (segment, field, what is wrong for a person); None when all are well formed."""
+    for segment in message:
+        name = str(segment[0])
+        for (seg, n), kind in SHAPE.items():
+            if seg != name or len(segment) <= n:
+                continue
+            shape = TYPES[kind]
+            for rep in str(segment[n]).split("~"):
+                parts = rep.rstrip("^&").split("^")
+                if len(parts) > len(shape):
+                    article = "an" if kind[0] in "AEIOSX" else "a"
+                    return name, n, f"{name}-{n} has {len(parts)} components; {article} {kind} has {len(shape)}"
+                for i, (part, limits) in enumerate(zip(parts, shape, strict=False), 1):
+                    subs = part.rstrip("&").split("&")
+                    if len(subs) > len(limits):
+                        return name, n, (f"{name}-{n}.{i} has {len(subs)} subcomponents; it has {len(limits)} (an & "
+                                         "in a value is sent as \\T\\)")
+                    for j, (sub, most) in enumerate(zip(subs, limits, strict=False), 1):
+                        if len(sub) > most:
+                            where = f"{name}-{n}.{i}" + (f".{j}" if len(limits) > 1 else "")
+                            return name, n, f"{where} has {len(sub)} characters; HL7 v2.5.1 allows {most}"
     return None
 
 

@@ -4,12 +4,15 @@ back on the same connection. A frame that is broken (no start byte, too large, c
 
 At most ``max_connections`` connections are served at once (one more is closed as soon as it is accepted,
 and logged); a connection that sends nothing for ``idle_timeout_s`` (between any two bytes, in the middle of
-a frame too) is closed. With ``tls`` (an ``ssl.SSLContext`` holding the lab's certificate) every connection
-is MLLP over TLS; the handshake happens in the connection's own thread, under the same idle limit."""
+a frame too) is closed, and so is one whose message has not arrived whole ``message_timeout_s`` after its first
+byte (a byte now and then keeps no connection). With ``tls`` (an ``ssl.SSLContext`` holding the lab's
+certificate) every connection is MLLP over TLS; the handshake happens in the connection's own thread, under
+the same idle limit."""
 
 from __future__ import annotations
 
 import logging
+import socket
 import socketserver
 import ssl
 import threading
@@ -24,6 +27,8 @@ log = logging.getLogger(__name__)
 IDLE_TIMEOUT = 30.0
 #: Connections served at once.
 MAX_CONNECTIONS = 16
+#: A message must arrive whole within this many seconds of its first byte (a byte now and then is no message).
+MESSAGE_TIMEOUT = 60.0
 
 
 class OrderListener:
@@ -32,9 +37,10 @@ class OrderListener:
 
     def __init__(self, address: tuple[str, int], receive: Callable[[str], str | None],
                  reject: Callable[[str, Problem], str], *, max_connections: int = MAX_CONNECTIONS,
-                 idle_timeout_s: float = IDLE_TIMEOUT, tls: ssl.SSLContext | None = None):
+                 idle_timeout_s: float = IDLE_TIMEOUT, message_timeout_s: float = MESSAGE_TIMEOUT,
+                 tls: ssl.SSLContext | None = None):
         self.receive, self.reject = receive, reject
-        self.idle_timeout_s, self.tls = idle_timeout_s, tls
+        self.idle_timeout_s, self.message_timeout_s, self.tls = idle_timeout_s, message_timeout_s, tls
         self.max_connections, self.open, self.refused = max_connections, 0, 0
         self.changed = threading.Condition()
         listener = self
@@ -71,13 +77,19 @@ class OrderListener:
 
     def _serve_connection(self, sock) -> None:
         sock.settimeout(self.idle_timeout_s)
-        if self.tls is not None:
+        if self.tls is not None:  # the handshake, like a message, must be done within message_timeout_s
+            same = sock.dup()  # wrap_socket detaches ``sock``; a duplicate still reaches the connection
+            deadline = threading.Timer(self.message_timeout_s, _shut, (same,))
+            deadline.start()
             try:
                 sock = self.tls.wrap_socket(sock, server_side=True)
             except (OSError, ssl.SSLError) as exc:
                 log.warning("MLLP over TLS: handshake failed: %s", exc)
                 return
-        reader = FrameReader(sock)
+            finally:
+                deadline.cancel()
+                same.close()
+        reader = FrameReader(sock, message_timeout_s=self.message_timeout_s)
         while True:
             try:
                 data = reader.read()
@@ -116,6 +128,14 @@ class OrderListener:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def _shut(sock: socket.socket) -> None:
+    """End a connection whose TLS handshake is still going on at its deadline (its blocked read returns)."""
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
 
 
 def rejecter(application: str, facility: str, now: Callable[[], datetime]) -> Callable[[str, Problem], str]:

@@ -4,10 +4,13 @@
 
 from __future__ import annotations
 
+import logging
 import socket
+import time
 
 from sweattest.core.errors import SweatTestError
 
+log = logging.getLogger(__name__)
 START, END = b"\x0b", b"\x1c\r"
 _BETWEEN = b"\r\n\t "
 #: The largest message accepted (an order is a few hundred bytes; a result a few kilobytes).
@@ -35,7 +38,7 @@ def decode(data: bytes) -> str:
     """A received message's text, the same for MLLP and for the order folder: UTF-8, or NotText (whatever
     MSH-18 declares: sweattest takes UTF-8 only)."""
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8").removeprefix("\ufeff")  # a byte order mark (Windows tools) is no text
     except UnicodeDecodeError:
         raise NotText(data.decode("latin-1")) from None
 
@@ -49,23 +52,36 @@ class FrameReader:
     """Reads MLLP frames from a connected socket. ``read()`` returns the next message's bytes, None when the
     peer closed the connection, or raises FrameError (the frame's bytes are skipped up to its end)."""
 
-    def __init__(self, sock: socket.socket, limit: int = MAX_MESSAGE):
+    def __init__(self, sock: socket.socket, limit: int = MAX_MESSAGE, message_timeout_s: float | None = None):
         self.sock = sock
         self.limit = limit
         self.buffer = b""
+        #: a message must arrive whole within this many seconds of its first byte (None: no limit); between
+        #: bytes the socket's own timeout applies
+        self.message_timeout_s, self.idle_s, self.deadline = message_timeout_s, sock.gettimeout(), None
 
     def _more(self) -> bool:
+        if self.deadline is not None:
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"a message did not arrive whole within {self.message_timeout_s:g} s")
+            self.sock.settimeout(left if self.idle_s is None else min(self.idle_s, left))
+        elif self.message_timeout_s is not None:
+            self.sock.settimeout(self.idle_s)  # between messages: the idle limit alone
         chunk = self.sock.recv(65536)
         self.buffer += chunk
         return bool(chunk)
 
     def read(self) -> bytes | None:
+        self.deadline = None
         while not self.buffer.lstrip(_BETWEEN):  # line ends some peers send between frames are not a message
             self.buffer = b""
             if not self._more():
                 return None
+        if self.message_timeout_s is not None:
+            self.deadline = time.monotonic() + self.message_timeout_s
         self.buffer = self.buffer.lstrip(_BETWEEN)
-        if not self.buffer.startswith(START):
+        if not self.buffer.startswith(START) and not self._to_start():
             first, head = self.buffer[:1].hex(), self.buffer[:4096]
             self._skip()
             raise FrameError(f"a message must start with the MLLP start byte 0x0B, not 0x{first}", head)
@@ -83,6 +99,18 @@ class FrameReader:
             if not self._more():
                 head, self.buffer = self.buffer[1:4097], b""
                 raise FrameError("the connection closed in the middle of a message (no 0x1C 0x0D frame end)", head)
+
+    def _to_start(self) -> bool:
+        """Bytes before a frame's start byte (noise between frames) are dropped: True when a start byte comes
+        before any frame end. False for a message sent without its start byte (it ends with 0x1C 0x0D first)."""
+        while True:
+            start, end = self.buffer.find(START), self.buffer.find(END)
+            if start >= 0 and (end < 0 or start < end):
+                log.warning("MLLP: %d bytes before a frame's start byte dropped", start)
+                self.buffer = self.buffer[start:]
+                return True
+            if end >= 0 or len(self.buffer) > self.limit or not self._more():
+                return False
 
     def _skip(self) -> None:
         """Drop bytes up to and including the next frame end (reading on if it has not arrived yet)."""

@@ -62,22 +62,56 @@ def process_folder(folder: Path, receive: Callable[[str], str],
     """Process every waiting ``*.hl7`` entry, oldest name first; returns (file name, answer code) pairs.
     ``reject(text, problem)`` answers AR what cannot be read (as the MLLP listener does)."""
     done: list[tuple[str, str]] = []
-    for path in sorted(folder.glob("*.hl7")):
+    for sub in ("ack", "done", "rejected"):
+        (folder / sub).mkdir(exist_ok=True)
+        if not stat.S_ISDIR(os.lstat(folder / sub).st_mode):  # a link: files would be written wherever it points
+            _warn_once(folder / sub, "not a folder of its own (a link?): no order is taken until it is one")
+            return done
+        _WARNED.discard(folder / sub)
+    for path in sorted(p for p in folder.iterdir() if p.suffix.lower() == ".hl7"):  # ORDER.HL7 too (Windows)
         try:
-            answer = receive(decode(read_regular(path)))
-        except FileNotFoundError:
-            continue  # moved away meanwhile
-        except NotRegular as exc:
-            answer = reject("", Problem(SEGMENT_SEQUENCE, f"{path.name}: {exc}"))
-        except NotText as exc:
-            answer = reject(exc.head, Problem(DATA_TYPE_ERROR, str(exc)))
-        code = read_ack(answer).code
-        for sub in ("ack", "done", "rejected"):
-            (folder / sub).mkdir(exist_ok=True)
-        write_new(folder / "ack" / f"{path.stem}.ack", answer)
-        move_unique(path, folder / ("done" if _taken(answer) else "rejected") / path.name)
+            if stat.S_ISDIR(os.lstat(path).st_mode):
+                _warn_once(path, "a directory, not an order file: left where it is")
+                continue
+            answer = _answer(path, receive, reject)
+            if answer is None:
+                continue
+            code = read_ack(answer).code
+            move_unique(path, folder / ("done" if _taken(answer) else "rejected") / path.name)
+            write_new(folder / "ack" / f"{path.stem}.ack", answer)
+        except Exception as exc:  # noqa: BLE001 - this entry stays for the next pass; the ones after it go on
+            _warn_once(path, f"left for the next pass: {exc}")
+            continue
+        _WARNED.discard(path)
         done.append((path.name, code))
     return done
+
+
+def _answer(path: Path, receive: Callable[[str], str], reject: Callable[[str, Problem], str]) -> str | None:
+    """The answer to the file at ``path`` (None: it has gone meanwhile)."""
+    try:
+        return receive(decode(read_regular(path)))
+    except FileNotFoundError:
+        return None  # moved away meanwhile
+    except NotRegular as exc:
+        return reject("", Problem(SEGMENT_SEQUENCE, f"{_shown(path.name)}: {exc}"))
+    except NotText as exc:
+        return reject(exc.head, Problem(DATA_TYPE_ERROR, str(exc)))
+
+
+def _shown(name: str) -> str:
+    """A file name as text (a name that is not UTF-8 with its bytes replaced), for an answer or the log."""
+    return os.fsencode(name).decode("utf-8", errors="replace")
+
+
+#: entries already logged as left in the folder (logged once, not at every pass)
+_WARNED: set[Path] = set()
+
+
+def _warn_once(path: Path, what: str) -> None:
+    if path not in _WARNED:
+        _WARNED.add(path)
+        log.warning("order folder: %s: %s", _shown(str(path)), what)
 
 
 def _taken(answer: str) -> bool:

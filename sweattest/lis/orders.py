@@ -12,6 +12,7 @@ components and subcomponents, so the result echoes them as they came.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -41,6 +42,10 @@ ACTIONS = {"NW": "new", "CA": "cancel"}
 SEX_CODES = ("F", "M", "O", "U", "A", "N")
 #: no patient is older than this (a date of birth before it is a typing error, e.g. 00010101)
 OLDEST_YEARS = 130
+#: the longest MRN (PID-3.1 of the MR identifier) the worklist keeps (``lis_orders.mrn``)
+MRN_LENGTH = 40
+#: HL7 v2.5.1 DTM to the day at least: YYYYMMDD[HH[MM[SS[.S[S[S[S]]]]]]][+/-ZZZZ]
+_DTM = re.compile(r"\d{8}(?:\d{2}(?:\d{2}(?:\d{2}(?:\.\d{1,4})?)?)?)?(?:[+-]\d{4})?")
 
 
 class Rejected(Exception):
@@ -134,6 +139,9 @@ def read_header(message, processing_id: str, kinds: set[tuple[str, str]]) -> Hea
         name, where, length, limit = long
         raise Rejected("AE", Problem(DATA_TYPE_ERROR, f"{name}-{where} has {length} characters; HL7 v2.5.1 allows "
                                      f"{limit}", (name, int(where.split(".")[0]))))
+    shape = h.misshapen(message)
+    if shape is not None:
+        raise Rejected("AE", Problem(DATA_TYPE_ERROR, shape[2], shape[:2]))
     return Header(control_id=control_id, sender=f"{h.field_text(msh, 3)}^{h.field_text(msh, 4)}", kind=kind[0],
                   trigger=kind[1], processing_id=sent_id)
 
@@ -149,6 +157,9 @@ def parse_order_message(text: str, lis: LisConfig, *, processing_id: str = "P", 
     pid = h.first(message, "PID")
     if pid is None:
         raise Rejected("AE", Problem(SEGMENT_SEQUENCE, "the PID segment is missing", ("PID", 0)))
+    if len(h.segments(message, "PID")) > 1:
+        raise Rejected("AE", Problem(SEGMENT_SEQUENCE, "one patient (PID) per message: send each patient's orders "
+                                     "in a message of their own; nothing was taken", ("PID", 0)))
     if not h.segments(message, "ORC"):
         raise Rejected("AE", Problem(SEGMENT_SEQUENCE, "the ORC segment is missing", ("ORC", 0)))
     actions = {ACTIONS.get(h.field_text(orc, 1)) for orc in h.segments(message, "ORC")}
@@ -168,6 +179,9 @@ def read_patient(pid, *, new: bool, today: datetime | None, limits: Limits = DEF
         raise Rejected("AE", Problem(REQUIRED_FIELD_MISSING, "PID-3 (patient identifier list: the MRN) is empty",
                                      ("PID", 3)))
     chosen = next((i for i in ids if h.component(i, 5) == "MR"), ids[0])
+    if len(h.component(chosen, 1)) > MRN_LENGTH:
+        raise Rejected("AE", Problem(DATA_TYPE_ERROR, f"PID-3 MRN has {len(h.component(chosen, 1))} characters; "
+                                     f"the worklist keeps {MRN_LENGTH}", ("PID", 3)))
     names = h.composite(pid, 5)
     name = names[0] if names else []
     dob, sex = h.field_text(pid, 7), h.field_text(pid, 8)
@@ -186,7 +200,7 @@ def read_patient(pid, *, new: bool, today: datetime | None, limits: Limits = DEF
 
 def _birth_date(dob: str, today: datetime | None, limits: Limits) -> date:
     try:
-        born = date(int(dob[:4]), int(dob[4:6]), int(dob[6:8])) if dob[:8].isdigit() and len(dob) >= 8 else None
+        born = date(int(dob[:4]), int(dob[4:6]), int(dob[6:8])) if _DTM.fullmatch(dob) else None
     except ValueError:
         born = None
     if born is None:
@@ -248,7 +262,8 @@ def _group(index: int, segs: list, header: Header, patient: dict[str, Any], visi
     provider = h.composite(orc, 12)[:1] or h.composite(obr, 16)[:1]
     xcn = provider[0] if provider else []
     spm = next((s for s in segs if str(s[0]) == "SPM"), None)
-    comments = [h.text(h.raw(s, 3), lines=True) for s in segs if str(s[0]) == "NTE"]
+    comments = ["\n".join(h.text(rep, lines=True) for rep in h.raw(s, 3).split("~"))  # NTE-3 repeats: lines
+                for s in segs if str(s[0]) == "NTE"]
     order = LisOrder(control_id=header.control_id, sender=header.sender,
                      message_type=f"{header.kind}^{header.trigger}", action=action, placer=placer,
                      filler=(filler_ei[0] if filler_ei else "") or None, placer_ei=placer_ei, filler_ei=filler_ei,

@@ -37,6 +37,7 @@ class LisService:
         if lis.listen:
             self.listener = OrderListener(lis.listen, lambda text: take(text), reject,
                                           max_connections=lis.max_connections, idle_timeout_s=lis.idle_timeout_s,
+                                          message_timeout_s=lis.message_timeout_s,
                                           tls=tls_context(lis)).start()
             over = " over TLS" if lis.tls_certificate else ""
             started.append("orders over MLLP{} on {}:{}".format(over, *self.listener.address))

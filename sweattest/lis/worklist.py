@@ -39,7 +39,16 @@ from sweattest.outputs.lims.hl7 import CONTROL_ID_LENGTH
 from sweattest.record.store import schema
 from sweattest.record.store.chain import append_audit
 from sweattest.record.store.rowhash import range_item
-from sweattest.record.worklist import CANCELLED, LIS_ACTOR, OPEN, STARTED, WorklistOrder, find, order_item
+from sweattest.record.worklist import (
+    CANCELLED,
+    LIS_ACTOR,
+    OPEN,
+    STARTED,
+    WorklistOrder,
+    find,
+    lock_worklist,
+    order_item,
+)
 
 
 def receive(store, clock: Clock, text: str, config: LabConfig) -> str:
@@ -49,19 +58,16 @@ def receive(store, clock: Clock, text: str, config: LabConfig) -> str:
     hl7 = config.hl7
     who = {"application": hl7.sending_application, "facility": hl7.sending_facility, "at": now}
     msh = header(text)
-    sender, control_id = ("^".join(msh[3:5]), msh[10]) if len(msh) > 10 else ("", "")
+    sender, control_id = (_sender_key("^".join(msh[3:5])), msh[10]) if len(msh) > 10 else ("", "")
     digest = hashlib.sha256("\r".join(s for s in re.split(r"\r\n|\r|\n", text) if s).encode("utf-8")).hexdigest()
-    if control_id and len(control_id) <= CONTROL_ID_LENGTH:
-        earlier = _earlier(store, sender, control_id)
-        if earlier is not None and earlier.sha256 == digest:
-            return earlier.ack  # the same message again: the same answer, nothing changes
-        if earlier is not None:
-            return build_ack(text, "AE", Problem(DUPLICATE_KEY, f"message control ID {control_id} was already used "
-                                                 "for another message; give each message its own MSH-10",
-                                                 ("MSH", 10)), **who)
+    with store.engine.connect() as conn:
+        seen = _seen(conn, text, sender, control_id, digest, who)
+    if seen is not None:
+        return seen
     kind = msh[9].split("^")[0] if len(msh) > 9 else ""
     if kind == "ADT":
-        return receive_adt(store, text, config, now=now, sender=sender, digest=digest)
+        return receive_adt(store, text, config, now=now, sender=sender, digest=digest,
+                           seen=lambda conn: _seen(conn, text, sender, control_id, digest, who))
     try:
         message = parse_order_message(text, config.lis, processing_id=hl7.processing_id, today=now,
                                       limits=config.eligibility)
@@ -70,6 +76,10 @@ def receive(store, clock: Clock, text: str, config: LabConfig) -> str:
             return build_order_response(text, kind, "AE", [], {}, exc.problem, **who)
         return build_ack(text, exc.code, exc.problem, **who)
     with store.writing() as conn:
+        lock_worklist(conn)  # a second message for the same accession waits for this one, then sees its order
+        seen = _seen(conn, text, sender, control_id, digest, who)  # the same message, on another connection
+        if seen is not None:
+            return seen
         answers = [_apply(conn, group, now) for group in message.groups]
         code = "AA" if all(a.problem is None for a in answers) else "AE"
         answer = build_order_response(text, kind, code, answers, message.patient, None, **who)
@@ -86,6 +96,18 @@ def receive(store, clock: Clock, text: str, config: LabConfig) -> str:
     return answer
 
 
+#: ``lis_messages.sender`` holds this many characters
+SENDER_KEY_LENGTH = 100
+
+
+def _sender_key(sender: str) -> str:
+    """MSH-3^MSH-4 as the key a repeat is recognised by; a longer one (HD with OIDs: up to 227 characters each)
+    by its SHA-256."""
+    if len(sender) <= SENDER_KEY_LENGTH:
+        return sender
+    return "sha256:" + hashlib.sha256(sender.encode("utf-8")).hexdigest()
+
+
 def _apply(conn: sa.Connection, group: Group, now: datetime) -> OrderAnswer:
     """One order of the message: placed or cancelled, or refused with the reason (nothing written)."""
     ok, refused = ("OK", "UA") if group.action != "cancel" else ("CR", "UC")
@@ -98,11 +120,21 @@ def _apply(conn: sa.Connection, group: Group, now: datetime) -> OrderAnswer:
     return OrderAnswer(refused if problem else ok, group.placer, group.filler, group.test, problem)
 
 
-def _earlier(store, sender: str, control_id: str):
+def _seen(conn: sa.Connection, text: str, sender: str, control_id: str, digest: str,
+          who: dict[str, Any]) -> str | None:
+    """The answer to a message whose control ID this sender already used: the same message again gets the
+    first answer (nothing changes), another one AE; None for a new control ID."""
+    if not control_id or len(control_id) > CONTROL_ID_LENGTH:
+        return None
     lm = schema.lis_messages
-    with store.engine.connect() as conn:
-        return conn.execute(sa.select(lm.c.ack, lm.c.sha256)
-                            .where(lm.c.sender == sender, lm.c.control_id == control_id)).first()
+    earlier = conn.execute(sa.select(lm.c.ack, lm.c.sha256)
+                           .where(lm.c.sender == sender, lm.c.control_id == control_id)).first()
+    if earlier is None:
+        return None
+    if earlier.sha256 == digest:
+        return earlier.ack
+    return build_ack(text, "AE", Problem(DUPLICATE_KEY, f"message control ID {control_id} was already used for "
+                                         "another message; give each message its own MSH-10", ("MSH", 10)), **who)
 
 
 def _place(conn: sa.Connection, order: LisOrder, now: datetime) -> Problem | None:
@@ -138,11 +170,13 @@ def _cancel(conn: sa.Connection, order: LisOrder, now: datetime) -> Problem | No
     if row.mrn != order.patient["mrn"]:
         return Problem(UNKNOWN_KEY, f"order {order.placer} is for another patient (PID-3 {order.patient['mrn']!r} "
                        "is not the patient of the order): nothing cancelled; check the patient", ("PID", 3))
+    if row.state == OPEN:  # only while still open: a run that started since the read above keeps its order
+        done = conn.execute(lo.update().where(lo.c.id == row.id, lo.c.state == OPEN).values(state=CANCELLED)).rowcount
+        if done != 1:
+            row = conn.execute(sa.select(lo.c.id, lo.c.state, lo.c.run_id).where(lo.c.id == row.id)).one()
     if row.state == STARTED:
         return Problem(APPLICATION_INTERNAL_ERROR, f"order {order.placer} cannot be cancelled: its test has started "
                        f"(run {row.run_id}); call the laboratory", ("ORC", 1))
-    if row.state == OPEN:
-        conn.execute(lo.update().where(lo.c.id == row.id).values(state=CANCELLED))
     append_audit(conn, who=LIS_ACTOR, what="lis cancel", at=now, old={"state": row.state},
                  new={"accession": order.placer, "state": CANCELLED, "control_id": order.control_id,
                       "sender": order.sender},

@@ -64,6 +64,18 @@ class WorklistOrder:
         return "; ".join(words)
 
 
+#: PostgreSQL advisory lock key held by each transaction that places, cancels or updates (ADT) LIS orders, so two
+#: messages for one accession received at once (two connections, two stations) are taken one after the other.
+WORKLIST_LOCK = 0x5EA7_0126
+
+
+def lock_worklist(conn: sa.Connection) -> None:
+    """Inside a transaction that places, cancels or updates orders: wait for any other such transaction to commit
+    (PostgreSQL; SQLite's writers are serialized by BEGIN IMMEDIATE already)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": WORKLIST_LOCK})
+
+
 def open_orders(store) -> list[WorklistOrder]:
     """The orders waiting for their test, oldest first."""
     lo = schema.lis_orders

@@ -81,3 +81,24 @@ def test_adt_that_cannot_be_applied_is_answered_and_changes_nothing(store):
                              LabConfig()))
     assert other.code == "AR" and "event 'A03' of ADT is not taken" in other.text
     assert find(store, "ACC-1001").order.get("updates") is None
+
+
+def test_an_a40_merging_two_patients_moves_the_orders_of_both(store):
+    """A40 may carry several patient groups (PID + MRG each): every merge is applied, none dropped."""
+    receive(store, store.clock, orm(control="M3", placer="ACC-1003", mrn="MRN600"), LabConfig())
+    two = A40.format(control="G3") + "PID|2||MRN777^^^HOSP^MR||Doe^Jane||20250601|F\rMRG|MRN600^^^HOSP^MR\r"
+    raw = receive(store, store.clock, two, LabConfig())
+    assert read_ack(raw).code == "AA"
+    assert (find(store, "ACC-1001").mrn, find(store, "ACC-1003").mrn) == ("MRN777", "MRN777")
+    assert find(store, "ACC-1003").order["updates"][0]["merged"] == "MRN600"
+    assert verify(store).intact
+
+
+def test_a_second_patient_in_an_a08_or_a_merge_without_its_mrg_changes_nothing(store):
+    two = A08.format(control="U3") + "PID|2||MRN555^^^HOSP^MR||Evil^Eve||20250601|F\r"
+    answer = read_ack(receive(store, store.clock, two, LabConfig()))
+    assert answer.code == "AE" and "one patient (PID)" in answer.text
+    half = A40.format(control="G4") + "PID|2||MRN777^^^HOSP^MR||Doe^Jane||20250601|F\r"
+    answer = read_ack(receive(store, store.clock, half, LabConfig()))
+    assert answer.code == "AE" and "MRG" in answer.text
+    assert find(store, "ACC-1001").order.get("updates") is None

@@ -150,3 +150,54 @@ def test_any_text_survives_order_to_result_as_text(fuzz_store, family, given_nam
     pid = strict(oru).oru_r01_patient_result.oru_r01_patient.pid
     assert unescape(pid.pid_5[0].xpn_1.to_er7()) == expected[0]
     assert unescape(pid.pid_3[0].cx_4.hd_1.to_er7()) == expected[2]
+
+
+@pytest.mark.parametrize("old, new, text", [
+    ("^MR~998877", "^MR^^^^^^^EXTRA~998877", "PID-3 has 12 components; a CX has 10"),
+    ("O'Brien^Mary^Ann^^^^L", "O'Brien^Mary^Ann^^^^L^^^^^^^^^^^^^^^Z", "PID-5 has 22 components; an XPN has 14"),
+    ("PEDS^12^B^UCSF", "PEDS^12^B^UCSF^^^^^^^^^^^^^X", "PV1-3 has 17 components; a PL has 11"),
+    ("GRP-1^EPIC", "GRP-1^EPIC^1.2^ISO^X", "ORC-4 has 5 components; an EI has 4"),
+    ("E12345^^^", "E12&345^^^", "PID-3.1 has 2 subcomponents; it has 1"),
+    ("O'Brien^Mary", "O'Brien^Ma&ry", "PID-5.2 has 2 subcomponents; it has 1"),
+    ("1234567893^Smith", "12345&67893^Smith", "ORC-12.1 has 2 subcomponents; it has 1"),
+    ("USSSA&2.16.840.1.113883.4.1&ISO", "USSSA&2.16.840.1.113883.4.1&ISO&X", "PID-3.4 has 4 subcomponents; it has 3"),
+    ("O'Brien^Mary", "O'Brien^" + "M" * 200, "PID-5.2 has 200 characters; HL7 v2.5.1 allows 199"),
+    ("V4455^^^", "V" * 200 + "^^^", "PV1-19.1 has 200 characters; HL7 v2.5.1 allows 199"),
+    ("Ann^^^^L", "Ann^^^" + "D" * 21 + "^L", "PID-5.6 has 21 characters; HL7 v2.5.1 allows 20"),
+    ("PEDS^12^B^UCSF", "PEDS^12^B^UCSF^^^" + "B" * 21, "PV1-3.7 has 21 characters; HL7 v2.5.1 allows 20"),
+    ("^MR~998877", "^MR^" + "H" * 21 + "~998877", "PID-3.6.1 has 21 characters; HL7 v2.5.1 allows 20"),
+    ("1234567893^Smith^Adam^J^^^MD", "1234567893^Smith^Adam^J^^^" + "M" * 21, "ORC-12.7 has 21 characters"),
+])
+def test_composites_with_parts_their_type_does_not_have_are_answered_ae(store, old, new, text):
+    """What is echoed must be the type HL7 v2.5.1 says, or the result the LIS gets back fails its parser: a
+    component or subcomponent more than the type has (an & in a simple value the LIS forgot to escape as \\T\\)
+    is answered AE."""
+    raw = receive(store, store.clock, EPIC.replace(old, new), LabConfig())
+    strict(raw)
+    answer = read_ack(raw)
+    assert answer.code == "AE" and text in answer.text, answer.text
+    assert find(store, "ACC-7001") is None
+
+
+def test_a_provider_sent_by_name_only_makes_a_valid_fhir_requester(store):
+    """ORC-12 with no ID (a name the LIS typed in): the requester is named, with no empty identifier."""
+    receive(store, store.clock, EPIC.replace("1234567893^Smith", "^Smith"), LabConfig())
+    doc = bundle(_result_of(store, "ACC-7001"), LabConfig())
+    Bundle.model_validate(doc)
+    [request] = [e["resource"] for e in doc["entry"] if e["resource"]["resourceType"] == "ServiceRequest"]
+    assert "identifier" not in request["requester"] and request["requester"]["display"]
+
+
+def test_unicode_line_breaks_c1_controls_and_bidi_overrides_never_reach_the_record(store, capsys):
+    """Raw or escaped (\\XE280A8\\): U+2028/U+2029 and NEL break a line like CR does; C1 controls (U+009B is a
+    terminal's CSI) and bidirectional overrides (U+202E shows "Doe" as "eoD" and hides what follows) are no
+    text a person should be shown."""
+    hostile = (EPIC.replace("O'Brien^Mary^Ann", "O\u2028Brien\x85X^Ma\u202ery\\XE280A9\\^A\x9b31mnn\u2066")
+               .replace("On a CFTR modulator\\.br\\since 2025-09", "one\u2028two\\XC285\\three\u202e"))
+    assert read_ack(receive(store, store.clock, hostile, LabConfig())).code == "AA"
+    order = find(store, "ACC-7001")
+    patient = order.order["patient"]
+    assert (patient["family"], patient["given"], patient["middle"]) == ("O Brien X", "Mary", "A31mnn")
+    assert order.order["comments"] == ["one\ntwo\nthree"]
+    assert main(["worklist", "--db", str(store.engine.url)]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 2  # one line per order, for str.splitlines too

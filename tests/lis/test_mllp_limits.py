@@ -115,3 +115,49 @@ def test_listener_settings_are_checked(tmp_path):
     broken = parse_lis({"tls_certificate": str(TLS / "lab.key"), "tls_key": str(TLS / "lab.key")}, config)
     with pytest.raises(ConfigError, match="cannot be loaded"):
         tls_context(broken)
+
+
+def test_a_frame_dribbled_byte_by_byte_is_dropped_at_its_deadline(store):
+    """Slowloris: a byte before each idle timeout keeps a connection forever, and the cap's few of them shut
+    out the LIS. A frame must arrive whole within message_timeout_s of its start byte."""
+    listener = _listener(store, idle_timeout_s=10, message_timeout_s=0.3, max_connections=1)
+    try:
+        assert _dribbled_until_closed(listener, b"\x0bMSH|^~\\&|")  # dropped while bytes were still arriving
+        assert listener.wait_until(lambda li: li.open == 0, 10)
+        assert read_ack(_send(listener.address[1], orm())).code == "AA"  # the one slot serves the LIS again
+    finally:
+        listener.stop()
+    assert LisConfig().message_timeout_s == 60.0
+    assert parse_lis({"message_timeout_s": 5}, Path("lab.toml")).message_timeout_s == 5.0
+    with pytest.raises(ConfigError, match="message_timeout_s = 0"):
+        parse_lis({"message_timeout_s": 0}, Path("lab.toml"))
+
+
+def test_a_tls_handshake_dribbled_byte_by_byte_is_dropped_at_its_deadline(store, tmp_path):
+    lis = parse_lis({"tls_certificate": str(TLS / "lab.pem"), "tls_key": str(TLS / "lab.key")}, tmp_path / "lab.toml")
+    listener = _listener(store, idle_timeout_s=10, message_timeout_s=0.3, max_connections=1, tls=tls_context(lis))
+    try:
+        assert _dribbled_until_closed(listener, b"\x16\x03\x01\x02\x00")  # a TLS record header, then a byte at a time
+        assert listener.wait_until(lambda li: li.open == 0, 10)
+        client = ssl.create_default_context(cafile=str(TLS / "lab.pem"))
+        assert read_ack(_send(listener.address[1], orm(), ssl=client, server_hostname="localhost")).code == "AA"
+    finally:
+        listener.stop()
+
+
+def _dribbled_until_closed(listener, first: bytes) -> bool:
+    """Send ``first``, then a byte every 50 ms (well within the idle timeout) for up to 5 s: whether the
+    listener closed the connection meanwhile."""
+    with socket.create_connection(listener.address, timeout=10) as sock:
+        sock.sendall(first)
+        sock.settimeout(0.05)
+        for _ in range(100):
+            try:
+                sock.sendall(b"H")
+                if sock.recv(100) == b"":
+                    return True
+            except TimeoutError:
+                continue
+            except OSError:
+                return True
+    return False

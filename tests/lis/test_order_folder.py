@@ -128,3 +128,69 @@ def test_latin_1_is_answered_as_over_mllp(folder, clock):
     assert (from_folder.code, from_folder.control_id, from_folder.text) == (over_mllp.code, over_mllp.control_id,
                                                                             over_mllp.text)
     assert "not UTF-8" in from_folder.text and _orders(store) == 0
+
+
+def test_an_entry_that_cannot_be_read_or_moved_never_stops_the_orders_after_it(folder, monkeypatch):
+    """A file the service may not read, a directory named like an order and a link whose name is not UTF-8 are
+    each left or refused on their own: the orders after them are taken, and no answer is written twice."""
+    drop, process, store = folder
+    (drop / "a-denied.hl7").write_text(orm(control="DENIED"), encoding="utf-8")
+    (drop / "b-directory.hl7").mkdir()
+    os.symlink(b"/etc/passwd", os.fsencode(drop) + b"/c-latin-\xe9.hl7")
+    (drop / "d-order.hl7").write_text(orm(control="M2", placer="ACC-1002"), encoding="utf-8")
+    real_open = os.open
+
+    def denied(path, *args, **kwargs):
+        if os.fsdecode(path).endswith("a-denied.hl7"):
+            raise PermissionError(13, "Permission denied", os.fsdecode(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", denied)
+    assert process() == [("c-latin-\udce9.hl7", "AR"), ("d-order.hl7", "AA")]
+    assert process() == []  # the next pass: nothing answered again
+    assert "symbolic link" in read_ack((drop / "ack" / "c-latin-\udce9.ack").read_text(encoding="utf-8")).text
+    assert sorted(p.name for p in (drop / "ack").iterdir()) == ["c-latin-\udce9.ack", "d-order.ack"]
+    assert (drop / "a-denied.hl7").exists() and (drop / "b-directory.hl7").is_dir()  # left where they are
+    assert _orders(store) == 1
+
+
+def test_a_utf8_byte_order_mark_is_read_as_utf8_in_the_folder_and_over_mllp(folder, clock):
+    """Windows tools write UTF-8 files with a byte order mark: it is not part of the message."""
+    drop, process, store = folder
+    (drop / "bom.hl7").write_bytes(b"\xef\xbb\xbf" + orm().replace("Doe^Jane", "Doe^Ren\u00e9e").encode())
+    assert process() == [("bom.hl7", "AA")]
+    listener = OrderListener(("127.0.0.1", 0), lambda text: receive(store, clock, text, LabConfig()),
+                             rejecter("SWEATTEST", "SWEATLAB", clock.utcnow)).start()
+    try:
+        import socket
+        with socket.create_connection(listener.address, timeout=5) as sock:
+            sock.sendall(frame(b"\xef\xbb\xbf" + orm(control="M2", placer="ACC-1002").encode()))
+            over_mllp = read_ack(FrameReader(sock).read().decode())
+    finally:
+        listener.stop()
+    assert (over_mllp.code, over_mllp.control_id) == ("AA", "M2") and _orders(store) == 2
+
+
+@pytest.mark.parametrize("sub", ["ack", "done", "rejected"])
+def test_answer_folders_that_are_links_are_never_written_through(folder, tmp_path, sub):
+    """done/, ack/ or rejected/ replaced by a link to another folder of the machine: nothing is written there
+    (an order's file or answer would land anywhere); the orders wait, and the folder says why in the log."""
+    drop, process, store = folder
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (drop / sub).symlink_to(elsewhere, target_is_directory=True)
+    (drop / "order.hl7").write_text(orm(), encoding="utf-8")
+    (drop / "bad.hl7").write_text("garbage", encoding="utf-8")
+    assert process() == []
+    assert list(elsewhere.iterdir()) == [] and (drop / "order.hl7").exists() and _orders(store) == 0
+
+
+def test_order_files_named_in_capitals_are_read_too(folder):
+    """A Windows LIS writes ORDER.HL7: it is an order file like order.hl7, not one left unanswered for ever."""
+    drop, process, store = folder
+    (drop / "ORDER1.HL7").write_text(orm(), encoding="utf-8")
+    (drop / "order2.Hl7").write_text(orm(control="M2", placer="ACC-1002"), encoding="utf-8")
+    (drop / "order3.hl7.tmp").write_text(orm(control="M3", placer="ACC-1003"), encoding="utf-8")  # still written
+    assert process() == [("ORDER1.HL7", "AA"), ("order2.Hl7", "AA")]
+    assert sorted(p.name for p in (drop / "ack").iterdir()) == ["ORDER1.ack", "order2.ack"]
+    assert (drop / "order3.hl7.tmp").exists() and _orders(store) == 2

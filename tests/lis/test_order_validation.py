@@ -50,6 +50,9 @@ def _answer(store, message: str):
     (orm().replace("20250601", "00010101"), "PID-7 (date of birth) '00010101' is more than 130 years ago"),
     (orm().replace("20250601", NOW.strftime("%Y%m%d")), "under the minimum age of 48 h"),
     (orm().replace("20250601", "20250231"), "PID-7 (date of birth) '20250231': write YYYYMMDD"),
+    (orm().replace("20250601", "20250601XYZ"), "PID-7 (date of birth) '20250601XYZ': write YYYYMMDD"),
+    (orm().replace("20250601", "202506011"), "PID-7 (date of birth) '202506011': write YYYYMMDD"),
+    (orm().replace("20250601", "20230229"), "PID-7 (date of birth) '20230229': write YYYYMMDD"),
     (orm(control="M" * 5000), "MSH-10 has 5000 characters; HL7 v2.5.1 allows 20"),
     (orm().replace("Doe^Jane", "Doe^" + "J" * 10000), "PID-5 has 10004 characters; HL7 v2.5.1 allows 250"),
     (orm().replace("||20250601|F", "||20250601|X"), "PID-8 (sex) 'X': use one of F, M, O, U, A, N"),
@@ -165,3 +168,56 @@ def test_a_store_upgraded_from_unique_accessions_takes_a_reorder(store_url):
         assert _stored(store) == 2
     finally:
         store.close()
+
+
+def test_two_messages_in_one_frame_are_refused_not_merged_into_one_patient(store):
+    """A LIS that forgets a frame end sends two messages as one: the second patient's order must never be
+    filed under the first patient."""
+    second = orm(control="M2", placer="ACC-1002", mrn="MRN777").replace("Doe^Jane", "Smith^Bob")
+    raw, answer = _answer(store, orm() + second)
+    assert answer.code == "AR" and "more than one MSH" in answer.text
+    assert _stored(store) == 0
+
+
+def test_a_second_patient_in_one_order_message_is_refused(store):
+    second = ("PID|1||MRN777^^^HOSP^MR||Smith^Bob||20200101|M\r"
+              "ORC|NW|ACC-1002^HIS|F1002^LAB\rOBR|1|ACC-1002^HIS|F1002^LAB|SWEATCL^Sweat chloride test^L\r")
+    raw, answer = _answer(store, orm() + second)
+    assert answer.code == "AE" and "one patient (PID) per message" in answer.text
+    assert _stored(store) == 0
+
+
+def test_every_hl7_escape_is_decoded_into_text_never_shown_as_a_code(store):
+    """Highlighting (\\H\\ \\N\\), hexadecimal data of several bytes (\\X0D0A\\, UTF-8 as \\XC3A9\\), charset
+    switches (\\Z..\\, \\C..\\, \\M..\\) and formatting commands (\\.sp\\, \\.in+4\\, \\.ce\\): the tech reads
+    text, and the result echoes that text escaped again (STRICT)."""
+    message = orm().replace("Doe^Jane", "\\H\\Doe\\N\\^Ren\\XC3A9\\e\\X0D0A\\Marie^\\C2842\\Ann\\E\\H\\E\\")
+    comment = "\\H\\Sweat\\N\\ first\\.sp\\\\.in+4\\then\\Zabc\\ \\.ce\\end"
+    message = message.replace("\rOBR|", f"\rNTE|1|L|{comment}\rOBR|", 1)
+    _, answer = _answer(store, message)
+    assert answer.code == "AA"
+    order = find(store, "ACC-1001")
+    patient = order.order["patient"]
+    assert (patient["family"], patient["given"], patient["middle"]) == ("Doe", "Renée Marie", "Ann\\H\\")
+    assert order.order["comments"] == ["Sweat first\nthen \nend"]
+    assert bench_order(order, LabConfig().lis)["comment"] == "Sweat first\nthen \nend"
+    record = record_of({"left_forearm": (40, 45)}, final=True)
+    record["order"]["lis"] = order.order
+    oru = render_oru(record, LabConfig(), sent_at=NOW, control_id="C" * 20)
+    strict(oru)
+    assert field(oru, "PID", 5) == "Doe^Renée Marie^Ann\\E\\H\\E\\"
+
+
+@pytest.mark.parametrize("dob", ["20240229", "20250601+0100", "202506011230-0500", "20250601123045.1234+0000"])
+def test_a_date_of_birth_with_a_time_or_a_timezone_is_taken(store, dob):
+    _, answer = _answer(store, orm().replace("20250601", dob))
+    assert answer.code == "AA"
+    assert find(store, "ACC-1001").order["patient"]["dob"] == f"{dob[:4]}-{dob[4:6]}-{dob[6:8]}"
+
+
+def test_a_comment_sent_as_repetitions_is_shown_line_by_line(store):
+    """NTE-3 repeats (FT): Cerner sends a long comment as repetitions; the tech reads lines, not '~'."""
+    message = orm().replace("\rOBR|", "\rNTE|1|L|first line~second line\\R\\with a tilde\rOBR|", 1)
+    _, answer = _answer(store, message)
+    assert answer.code == "AA"
+    assert find(store, "ACC-1001").order["comments"] == ["first line\nsecond line~with a tilde"]

@@ -148,3 +148,46 @@ def test_orders_dropped_as_files(store, clock, tmp_path):
     assert read_ack((tmp_path / "ack" / "b.ack").read_text(encoding="utf-8")).text.startswith("test 'GLUC")
     assert (tmp_path / "c.part").exists()
     assert [o.accession for o in open_orders(store)] == ["ACC-1001"]
+
+
+def test_long_sender_identifiers_and_mrns_are_answered_the_same_on_both_backends(store, clock):
+    """MSH-3/MSH-4 may be 227 characters each (HD with an OID): taken, and a repeat recognised; an MRN longer than
+    the worklist keeps (40) is answered AE, not a database error."""
+    oid = "2.16.840.1.113883.3.1234.5.6.7.8.9.10.11.12.13"
+    long_sender = orm().replace("|HIS|HOSPITAL|", f"|EPIC^{oid}^ISO|HOSPITAL^{oid}^ISO|")
+    first = receive(store, clock, long_sender, LabConfig())
+    assert read_ack(first).code == "AA"
+    assert receive(store, clock, long_sender, LabConfig()) == first  # the same message again: the same answer
+    strict_answer(first)
+    mrn = read_ack(receive(store, clock, orm(control="M2", placer="ACC-1002", mrn="M" * 41), LabConfig()))
+    assert mrn.code == "AE" and "PID-3 MRN has 41 characters" in mrn.text
+    assert [o.accession for o in open_orders(store)] == ["ACC-1001"]
+
+
+def test_noise_before_a_frame_is_dropped_and_the_frame_after_it_answered(store, listener):
+    """Bytes between frames (a LIS's keep-alive text, line noise) never swallow the message that follows: each
+    framed message gets its own answer, in order."""
+    with socket.create_connection(("127.0.0.1", listener.address[1]), timeout=5) as sock:
+        sock.sendall(b"garbage\r\n" + frame(orm(control="M7", placer="ACC-1007")) + b"xx\x00"
+                     + frame(orm(control="M8", placer="ACC-1008")))
+        reader = FrameReader(sock)
+        answers = [read_ack(reader.read().decode()) for _ in range(2)]
+    assert [(a.code, a.control_id) for a in answers] == [("AA", "M7"), ("AA", "M8")]
+    assert [o.accession for o in open_orders(store)] == ["ACC-1007", "ACC-1008"]
+
+
+def test_every_answer_ends_with_one_segment_terminator_and_an_unreadable_one_names_its_structure(store, clock):
+    """No empty segment after the last one (a strict LIS parser refuses one); the AR to a message with no
+    header still has MSH-9 as HL7 v2.5.1 requires it (message code, trigger, structure)."""
+    for message in (orm(), orm(control="M2", test="GLUC"), orm(control="M3").replace("|P|2.5.1", "|T|2.5.1"),
+                    "garbage"):
+        raw = receive(store, clock, message, LabConfig())
+        assert raw.endswith("\r") and not raw.endswith("\r\r") and "\r\r" not in raw
+    assert raw.split("\r")[0].split("|")[8] == "ACK^^ACK"
+
+
+def test_a_long_sending_application_is_echoed_within_what_hl7_allows(store, clock):
+    """MSH-3 may be 227 characters, but the namespace of the HD echoed in the answer's MSH-5 holds 20 (IS)."""
+    raw = receive(store, clock, orm().replace("|HIS|HOSPITAL|", "|" + "H" * 227 + "|HOSPITAL|"), LabConfig())
+    strict_answer(raw)
+    assert raw.split("\r")[0].split("|")[4] == "H" * 20

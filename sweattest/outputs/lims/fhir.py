@@ -134,7 +134,8 @@ def _service_request(record: dict[str, Any], lis: dict[str, Any], config: LabCon
     provider = lis.get("provider") or {}
     xcn = (provider.get("xcn") or [None])[0]
     requester = {"display": record["order"]["ordering_provider"]}
-    if xcn:  # the ID with its assigning authority (XCN-9), e.g. the NPI as urn:oid:2.16.840.1.113883.4.6
+    if xcn and _identifier_of(xcn, authority=9, kind=13)["value"]:  # the ID with its assigning authority
+        # (XCN-9), e.g. the NPI as urn:oid:2.16.840.1.113883.4.6; a provider sent by name only has none
         requester["identifier"] = _identifier_of(xcn, authority=9, kind=13)
     elif provider.get("id"):
         requester["identifier"] = {"value": provider["id"]}

@@ -16,7 +16,10 @@ ENCODING_CHARACTERS = COMPONENT + REPETITION + ESCAPE + SUBCOMPONENT
 _ESCAPES = {FIELD: "\\F\\", COMPONENT: "\\S\\", REPETITION: "\\R\\", ESCAPE: "\\E\\", SUBCOMPONENT: "\\T\\"}
 _UNESCAPES = {"F": FIELD, "S": COMPONENT, "R": REPETITION, "E": ESCAPE, "T": SUBCOMPONENT, ".br": "\n"}
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
-_SEQUENCE = re.compile(r"\\(F|S|R|E|T|\.br|X[0-9A-Fa-f]{2})\\")
+#: every escape sequence of HL7 v2.5.1 chapter 2.7: delimiters, highlighting (H, N), hexadecimal data of one or
+#: more bytes (X), charset switches (Z, C, M) and the formatting commands of formatted text (.br, .sp...)
+_SEQUENCE = re.compile(r"\\(F|S|R|E|T|H|N|X(?:[0-9A-Fa-f]{2})+|Z[^\\\r\n]*|C[0-9A-Fa-f]{4}"
+                       r"|M[0-9A-Fa-f]{4}(?:[0-9A-Fa-f]{2})?|\.(?:br|sp[+-]?\d*|in[+-]?\d*|ti[+-]?\d*|sk[+-]?\d*|ce|fi|nf))\\")
 
 
 def escape(text: object) -> str:
@@ -34,13 +37,31 @@ def _one(ch: str) -> str:
 
 
 def unescape(text: str) -> str:
-    """The inverse of ``escape`` (line breaks come back as LF)."""
+    """The inverse of ``escape`` (line breaks come back as LF), and the text of any escape a LIS sends:
+    highlighting and charset switches are dropped (the text stays), ``\\Xhh..\\`` is its bytes as UTF-8
+    (one byte above 0x7F alone, as written by escapers of Latin-1, is that character), ``\\.sp\\`` and ``\\.ce\\``
+    start a new line, the other formatting commands (indents, fill) are dropped."""
     return _SEQUENCE.sub(_unescaped, text)
 
 
 def _unescaped(m: re.Match) -> str:
     code = m.group(1)
-    return chr(int(code[1:], 16)) if code.startswith("X") else _UNESCAPES[code]
+    if code in _UNESCAPES:
+        return _UNESCAPES[code]
+    if code[0] == "X":
+        data = bytes.fromhex(code[1:])
+        return data.decode("utf-8") if _utf8(data) else data.decode("latin-1")
+    if code.startswith((".sp", ".ce")):
+        return "\n"
+    return ""  # H, N, Z.., C...., M...., .in, .ti, .sk, .fi, .nf
+
+
+def _utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def join(value: object) -> str:
