@@ -30,7 +30,7 @@ from sweattest.record.skin_reactions import record_skin_reaction
 from sweattest.record.store import guards, schema
 from sweattest.record.store.rowhash import COLUMNS, OUTSIDE, SOURCE
 from sweattest.record.store.verify_rows import ORDER
-from sweattest.record.users import add_user, authenticate
+from sweattest.record.users import add_user, authenticate, disable_user
 from tests.lis.messages import orm
 from tests.store import backends
 from tests.store.backends import make_run
@@ -263,3 +263,21 @@ def test_triggers_skipped_for_a_session_do_not_hide_an_edit(everything):
     result = verify(everything)
     assert (result.intact, result.table, result.row) == (False, "lis_messages", str(first))
     assert "removed" in result.problem
+
+
+@pytest.mark.parametrize("statement, table, key", [
+    ("UPDATE users SET active = 0.5 WHERE username = 'gone1'", "users", "gone1"),  # a disabled user signs in again
+    ("UPDATE runs SET qns = 0.5 WHERE run_id = 'R1'", "runs", "R1"),  # a measured result read as QNS
+])
+def test_a_false_flag_stored_as_a_value_sqlite_reads_as_true_is_named(everything, statement, table, key):
+    """SQLite keeps any value in a boolean column: 0.5 (or '0x') is read by the program as true, while
+    CAST(... AS INTEGER) makes it 0 again. A disabled user set to 0.5 behind the program's back could sign in."""
+    if everything.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's boolean holds true and false only")
+    add_user(everything, "gone1", "Gone User", "tech", "gone password")
+    disable_user(everything, "gone1", actor="admin")
+    with everything.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT qns FROM runs WHERE run_id = 'R1'")).scalar_one() in (0, False)
+    _tamper(everything, statement)
+    result = verify(everything)
+    assert (result.intact, result.table, result.row) == (False, table, key), result.message()
