@@ -281,3 +281,23 @@ def test_a_false_flag_stored_as_a_value_sqlite_reads_as_true_is_named(everything
     _tamper(everything, statement)
     result = verify(everything)
     assert (result.intact, result.table, result.row) == (False, table, key), result.message()
+
+
+def test_the_head_row_removed_is_named_not_a_crash(everything):
+    """The head row holds where the chain ends; with it deleted, verify says so (it used to stop on an
+    exception)."""
+    with everything.engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM audit_head"))
+    result = verify(everything)
+    assert (result.intact, result.table) == (False, "audit_head"), result.message()
+    assert "removed" in result.problem
+
+
+def test_a_chained_column_dropped_is_named_not_a_crash(everything):
+    """ALTER TABLE ... DROP COLUMN with owner rights: the table no longer reads as chained; verify names it."""
+    with everything.engine.begin() as conn:
+        _drop_guards(conn)
+        conn.execute(sa.text("ALTER TABLE outbox DROP COLUMN last_error"))
+        _restore_guards(conn)
+    result = verify(everything)
+    assert (result.intact, result.table) == (False, "outbox"), result.message()

@@ -59,10 +59,11 @@ class ChainItems:
                 self.ranges[item[0]].append((item[1], item[2], item[3], entry_id))
 
 
-def check_rows(raw, dialect: str, items: ChainItems, pending: tuple[int, int, str | None]) -> \
-        tuple[int, RowProblem | None]:
+def check_rows(raw, dialect: str, items: ChainItems, pending: tuple[int, int, str | None],
+               db_error: type[Exception] = Exception) -> tuple[int, RowProblem | None]:
     """(rows checked, the first row that does not match or None). ``pending``: the head's readings fold
-    not sealed yet (from, to, digest)."""
+    not sealed yet (from, to, digest). A table that cannot be read as chained (a column dropped or renamed,
+    the table dropped: ``db_error``, the driver's error) is named as such."""
     sealed, to, acc = pending
     if acc is not None:
         items.ranges[FOLDED].append((sealed + 1, to, acc, None))
@@ -73,12 +74,19 @@ def check_rows(raw, dialect: str, items: ChainItems, pending: tuple[int, int, st
     signatures: list[tuple] = []
     for table in ORDER:
         rows = _stream(raw, select_sql(table, dialect), _BLOB_BATCH if table in _BLOB_TABLES else _BATCH)
-        if table in KEYED:
-            count, problem = _keyed(table, rows, items.keyed.get(table, {}), run_hashes if table == "runs" else None)
-        else:
-            keep = {"events": event_hashes, "result_versions": version_hashes}.get(table)
-            count, problem = check_ranged(table, rows, sorted(items.ranges.get(table, [])), keep,
-                                     signatures if table == "signatures" else None)
+        try:
+            if table in KEYED:
+                count, problem = _keyed(table, rows, items.keyed.get(table, {}),
+                                        run_hashes if table == "runs" else None)
+            else:
+                keep = {"events": event_hashes, "result_versions": version_hashes}.get(table)
+                count, problem = check_ranged(table, rows, sorted(items.ranges.get(table, [])), keep,
+                                              signatures if table == "signatures" else None)
+        except db_error as exc:
+            text = str(exc).strip()
+            return checked, RowProblem(SOURCE.get(table, table), "(all)", "the table cannot be read as chained "
+                                       "(altered behind the program's back)", f"columns {', '.join(COLUMNS[table])}",
+                                       text.splitlines()[0] if text else type(exc).__name__)
         checked += count
         if problem is not None:
             return checked, problem
