@@ -97,6 +97,11 @@ def verify(store) -> Verification:
         if missing:
             return Verification(False, last, None, "guards were removed from the database (owner rights were "
                                 "used behind the program's back)", "triggers " + ", ".join(missing), "none")
+        planted = guards.foreign(conn)
+        if planted:
+            return Verification(False, last, None, "triggers that are not the program's guards are on the record "
+                                "(planted, or a guard re-created to do nothing, behind the program's back)",
+                                "the program's guards only", "triggers " + ", ".join(planted))
         rows, problem = check_rows(raw, conn.dialect.name, items, tuple(pending), db_error)
     if problem is not None:
         return Verification(False, last, None, problem.problem, problem.expected, problem.found,

@@ -301,3 +301,34 @@ def test_a_chained_column_dropped_is_named_not_a_crash(everything):
         _restore_guards(conn)
     result = verify(everything)
     assert (result.intact, result.table) == (False, "outbox"), result.message()
+
+
+def _planted(conn) -> None:
+    """A trigger that rewrites what the program writes: the program would chain the forged value as written."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("CREATE FUNCTION forge() RETURNS trigger AS $$ BEGIN NEW.mrn := 'MRNZZZ'; RETURN NEW; "
+                             "END $$ LANGUAGE plpgsql"))
+        conn.execute(sa.text("CREATE TRIGGER forge BEFORE INSERT ON lis_orders FOR EACH ROW EXECUTE FUNCTION forge()"))
+    else:
+        conn.execute(sa.text("CREATE TRIGGER forge AFTER INSERT ON lis_orders BEGIN "
+                             "UPDATE lis_orders SET mrn = 'MRNZZZ' WHERE id = NEW.id; END"))
+
+
+def _neutered(conn) -> None:
+    """The guards left in place by name, made to do nothing."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("CREATE OR REPLACE FUNCTION record_append_only() RETURNS trigger AS $$ BEGIN "
+                             "RETURN NEW; END $$ LANGUAGE plpgsql"))
+    else:
+        conn.execute(sa.text("DROP TRIGGER users_no_delete"))
+        conn.execute(sa.text("CREATE TRIGGER users_no_delete BEFORE DELETE ON users WHEN 0 BEGIN "
+                             "SELECT RAISE(ABORT, 'the record is append-only: delete refused on users'); END"))
+
+
+@pytest.mark.parametrize("change", [_planted, _neutered])
+def test_a_trigger_planted_or_a_guard_made_to_do_nothing_is_named(everything, change):
+    with everything.engine.begin() as conn:
+        change(conn)
+    result = verify(everything)
+    assert not result.intact and "not the program's guards" in result.problem, result.message()
+    assert ("forge" if change is _planted else "users_no_delete") in result.found
