@@ -332,3 +332,14 @@ def test_a_trigger_planted_or_a_guard_made_to_do_nothing_is_named(everything, ch
     result = verify(everything)
     assert not result.intact and "not the program's guards" in result.problem, result.message()
     assert ("forge" if change is _planted else "users_no_delete") in result.found
+
+
+@pytest.mark.parametrize("value", ["'1999-01-01'", "NULL"])
+def test_the_date_of_birth_copied_beside_the_mrn_is_checked_against_the_chained_order(everything, value):
+    """``runs.patient_dob`` is outside the run's hash, but the bench finds a patient's earlier runs by it and QA
+    its identity conflicts: changed behind the program's back, a patient's earlier test would vanish from the
+    bench. verify compares it with the date of birth of the run's chained order."""
+    _tamper(everything, f"UPDATE runs SET patient_dob = {value} WHERE run_id = 'R1'")
+    result = verify(everything)
+    assert (result.intact, result.table, result.row) == (False, "runs", "R1"), result.message()
+    assert "patient_dob" in result.problem

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from sweattest.record.store.chain import FOLDED
+from sweattest.record.store.derived import patient_dob
 from sweattest.record.store.guards import PT_TABLES
 from sweattest.record.store.rowhash import COLUMNS, KEYED, SOURCE, select_sql
 from sweattest.record.store.rowhash import digest as row_digest
@@ -73,7 +74,9 @@ def check_rows(raw, dialect: str, items: ChainItems, pending: tuple[int, int, st
     version_hashes: dict[str, list[tuple[int, str]]] = defaultdict(list)
     signatures: list[tuple] = []
     for table in ORDER:
-        rows = _stream(raw, select_sql(table, dialect), _BLOB_BATCH if table in _BLOB_TABLES else _BATCH)
+        columns = COLUMNS[table] + (("patient_dob",) if table == "runs" else ())  # checked against the order
+        rows = _stream(raw, select_sql(table, dialect, columns=columns),
+                       _BLOB_BATCH if table in _BLOB_TABLES else _BATCH)
         try:
             if table in KEYED:
                 count, problem = _keyed(table, rows, items.keyed.get(table, {}),
@@ -100,6 +103,11 @@ def _keyed(table, rows, chained, keep) -> tuple[int, RowProblem | None]:
     for batch in rows:
         for row in batch:
             key = row[0]
+            if keep is not None:  # runs: the date of birth copied beside the MRN comes last, outside the hash
+                row, dob = row[:-1], row[-1]
+                problem = _dob_copy(key, row[_ORDER_AT], dob)
+                if problem is not None:
+                    return len(seen), problem
             digest = row_digest(row)
             want = chained.get(key)
             if want is None:
@@ -117,6 +125,22 @@ def _keyed(table, rows, chained, keep) -> tuple[int, RowProblem | None]:
         return len(seen), RowProblem(name, str(gone), f"the row was removed after entry {chained[gone][1]} chained it",
                                      f"{len(chained)} rows", f"{len(seen)} rows")
     return len(seen), None
+
+
+_ORDER_AT = COLUMNS["runs"].index("order_json")
+
+
+def _dob_copy(run_id: str, order_text: str, dob: str | None) -> RowProblem | None:
+    """``runs.patient_dob`` (outside the run's hash, for the index the bench finds a patient's earlier runs by)
+    must be the date of birth of the run's chained order. A substring test first: the order is parsed only
+    when it does not show at once."""
+    if dob is not None and f'"dob": "{dob}"' in order_text or dob is None and '"dob"' not in order_text:
+        return None
+    want = patient_dob(json.loads(order_text))
+    if want == dob:
+        return None
+    return RowProblem("runs", str(run_id), "its patient_dob is not the date of birth of its chained order (changed "
+                      "behind the program's back)", f"patient_dob {want}", f"{dob}")
 
 
 def check_ranged(table, rows, ranges, keep, signatures) -> tuple[int, RowProblem | None]:
