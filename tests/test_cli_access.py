@@ -36,9 +36,8 @@ OPEN = {
     "lis serve": "the LIS interface service (its writes are the LIS's and the system's, audited as such)",
     "lis simulate": "a simulated LIS",
 }
-#: Commands whose access is the work of other changes (QA views and pack, patient history, crash recovery).
-ELSEWHERE = {"qa runs", "qa qns-rate", "qa qc-chart", "qa summary", "qa pack", "qa skin-reactions",
-             "qa competency", "patient history", "patient conflicts", "resume"}
+#: Commands whose access is the work of other changes (QA aggregates, crash recovery).
+ELSEWHERE = {"qa qns-rate", "qa qc-chart", "qa summary", "qa skin-reactions", "qa competency", "resume"}
 
 
 def _commands(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()):
@@ -73,7 +72,14 @@ def _password(monkeypatch, password: str) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO(password + "\n"))
 
 
-@pytest.mark.parametrize("argv", [["worklist"], ["report", "R1", "--out", "{tmp}/r.html"], ["audit", "show", "R1"]])
+#: Commands that list patients (MRNs, names) or export a period's runs: each asks for a user.
+LISTS = [["qa", "runs", "--format", "csv"], ["qa", "pack", "--from", "2026-11-01", "--to", "2026-11-30", "--out",
+                                             "{tmp}/pack.pdf"],
+         ["patient", "history", "MRN1", "--dob", "2025-06-01"], ["patient", "conflicts"]]
+
+
+@pytest.mark.parametrize("argv", [["worklist"], ["report", "R1", "--out", "{tmp}/r.html"], ["audit", "show", "R1"],
+                                  *LISTS])
 def test_patient_data_needs_a_user_and_the_right_password(lab, monkeypatch, capsys, argv):
     url, tmp = lab
     argv = [a.replace("{tmp}", str(tmp)) for a in argv] + ["--db", url]
@@ -84,11 +90,36 @@ def test_patient_data_needs_a_user_and_the_right_password(lab, monkeypatch, caps
     assert main([*argv, "--as", "tech1", "--password-stdin"]) == 1
     err = capsys.readouterr().err
     assert "authentication failed" in err and "MRN" not in err and "Doe" not in err
-    assert not (tmp / "r.html").exists()
+    assert not (tmp / "r.html").exists() and not (tmp / "pack.pdf").exists()
     _password(monkeypatch, "tech password")
     assert main([*argv, "--as", "tech1", "--password-stdin"]) == 0
     out = capsys.readouterr().out
-    assert ("ACC-1001" in out) if argv[0] == "worklist" else "R1" in out
+    if argv[0] == "worklist":
+        assert "ACC-1001" in out
+    elif argv[:2] == ["qa", "pack"]:
+        assert (tmp / "pack.pdf").exists()
+    elif argv[:2] == ["patient", "conflicts"]:
+        assert "no MRN" in out
+    else:
+        assert "R1" in out
+
+
+@pytest.mark.parametrize("argv", LISTS, ids=[" ".join(a[:2]) for a in LISTS])
+def test_a_list_of_patients_read_is_recorded_with_who_and_when(lab, monkeypatch, capsys, argv):
+    url, tmp = lab
+    argv = [a.replace("{tmp}", str(tmp)) for a in argv]
+    _password(monkeypatch, "tech password")
+    assert main([*argv, "--db", url, "--as", "tech1", "--password-stdin"]) == 0
+    store = open_store(url)
+    try:
+        with store.engine.connect() as conn:
+            from sweattest.record.store import schema
+
+            entry = conn.execute(schema.audit.select().where(schema.audit.c.what.like("read %"))).mappings().one()
+        assert entry["who"] == "tech1" and '"rows":' in entry["new"] and '"station":' in entry["new"]
+        assert verify(store).intact
+    finally:
+        store.close()
 
 
 def test_a_worklist_listing_is_recorded_with_who_and_when(lab, monkeypatch, capsys):

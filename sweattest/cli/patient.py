@@ -5,8 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sweattest.cli.storeopts import add_db_option, store_from
+from sweattest.cli.storeopts import add_signed_options, signed_in
 from sweattest.qa.patients import FORMATS, conflicts, format_history, history
+from sweattest.record.reads import record_bulk_read
+from sweattest.record.runs import local_station
+from sweattest.record.users import ROLES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,31 +25,29 @@ def register(sub: argparse._SubParsersAction) -> None:
     h.add_argument("mrn", metavar="MRN")
     h.add_argument("--dob", required=True, metavar="YYYY-MM-DD", help="the patient's date of birth")
     h.add_argument("--format", default="table", choices=FORMATS)
-    add_db_option(h)
+    add_signed_options(h, "reads the patient's tests")
     h.set_defaults(func=_history)
     c = actions.add_parser("conflicts", help="MRNs whose runs carry more than one date of birth",
                            description="MRNs whose runs carry more than one date of birth: possible identity "
                                        "conflicts for QA to resolve (an amendment of the patient's details).")
-    add_db_option(c)
+    add_signed_options(c, "lists the conflicts")
     c.set_defaults(func=_conflicts)
 
 
 def _history(args: argparse.Namespace) -> int:
-    store = store_from(args)
-    try:
+    with signed_in(args, ROLES, "read a patient's tests") as (store, user):
         found = history(store, args.mrn, args.dob)
-    finally:
-        store.close()
+        record_bulk_read(store, who=user.username, what="patient history", rows=len(found.tests),
+                         at=store.clock.utcnow(), detail={"format": args.format}, station=local_station())
     sys.stdout.write(format_history(found, args.format))
     return 0
 
 
 def _conflicts(args: argparse.Namespace) -> int:
-    store = store_from(args)
-    try:
+    with signed_in(args, ROLES, "list identity conflicts") as (store, user):
         found = conflicts(store)
-    finally:
-        store.close()
+        record_bulk_read(store, who=user.username, what="identity conflicts", rows=len(found),
+                         at=store.clock.utcnow(), station=local_station())
     if not found:
         print("no MRN has runs with more than one date of birth")
     for c in found:

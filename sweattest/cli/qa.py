@@ -8,14 +8,16 @@ import sys
 from pathlib import Path
 
 from sweattest.cli import qa_people
-from sweattest.cli.options import add_config_option
-from sweattest.cli.storeopts import add_db_option, store_from
+from sweattest.cli.storeopts import add_db_option, add_signed_options, signed_in, store_from
 from sweattest.core.purpose import PURPOSES, parse_purposes
 from sweattest.qa.filters import RunFilter, parse_date
 from sweattest.qa.qc_chart import chart_points, render_chart
 from sweattest.qa.qns import format_qns, qns_rate
 from sweattest.qa.runs import FORMATS, runs_frame, write_frame
 from sweattest.qa.summary import format_summary, month_summary
+from sweattest.record.reads import record_bulk_read
+from sweattest.record.runs import local_station
+from sweattest.record.users import ROLES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -24,10 +26,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     actions = p.add_subparsers(dest="qa_command", metavar="VIEW")
     actions.required = True
     r = actions.add_parser("runs", help="list runs (filters; table, CSV, JSON lines or Parquet)",
-                           description="List runs. --format json prints one JSON object per line.")
-    _filters(r, status=True)
+                           description="List runs. --format json prints one JSON object per line. The list "
+                                       "shows patients' MRNs: it asks for a user, and each listing is recorded in "
+                                       "the audit trail (who, when, how many runs).")
+    _filters(r, status=True, db=False)
     r.add_argument("--format", default="table", choices=FORMATS)
     r.add_argument("--out", type=Path, help="write to this file instead of stdout (required for parquet)")
+    add_signed_options(r, "lists the runs")
     r.set_defaults(func=_runs)
     q = actions.add_parser("qns-rate", help="QNS rate per operator and month, split at 3 months of age",
                            description="QNS rate per test, by operator and month, for patients up to 3 months "
@@ -56,18 +61,19 @@ def register(sub: argparse._SubParsersAction) -> None:
                                        "operator and age group, QC with Levey-Jennings charts and Westgard "
                                        "violations, turnaround time, amendments, the audit chain's head and "
                                        "verification. Writes FILE.pdf and FILE-tables.zip (one CSV per section; "
-                                       "docs/qa-pack.md). Progress is printed on stderr.")
+                                       "docs/qa-pack.md). Progress is printed on stderr. The pack holds "
+                                       "patients' runs: it asks for a user, who is named in it, and each pack "
+                                       "is recorded in the audit trail.")
     k.add_argument("--from", dest="date_from", required=True, metavar="YYYY-MM-DD", help="first day (UTC), inclusive")
     k.add_argument("--to", dest="date_to", required=True, metavar="YYYY-MM-DD", help="last day (UTC), inclusive")
     k.add_argument("--out", type=Path, metavar="FILE.pdf",
                    help="the PDF (default: qa-pack-FROM-to-TO.pdf here); the tables go beside it")
-    add_config_option(k)
-    add_db_option(k)
+    add_signed_options(k, "makes the pack")
     k.set_defaults(func=_pack)
     qa_people.register(actions)
 
 
-def _filters(p: argparse.ArgumentParser, *, status: bool) -> None:
+def _filters(p: argparse.ArgumentParser, *, status: bool, db: bool = True) -> None:
     p.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD", help="first day (UTC), inclusive")
     p.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD", help="last day (UTC), inclusive")
     p.add_argument("--operator")
@@ -75,7 +81,8 @@ def _filters(p: argparse.ArgumentParser, *, status: bool) -> None:
     if status:
         p.add_argument("--status", help="run state, e.g. reported, aborted, result_ready")
     _purpose_option(p)
-    add_db_option(p)
+    if db:
+        add_db_option(p)
 
 
 def _purpose_option(p: argparse.ArgumentParser) -> None:
@@ -91,11 +98,11 @@ def _where(args: argparse.Namespace) -> RunFilter:
 
 def _runs(args: argparse.Namespace) -> int:
     where = _where(args)
-    store = store_from(args)
-    try:
-        text = write_frame(runs_frame(store, where), args.format, args.out)
-    finally:
-        store.close()
+    with signed_in(args, ROLES, "list runs") as (store, user):
+        frame = runs_frame(store, where)
+        text = write_frame(frame, args.format, args.out)
+        record_bulk_read(store, who=user.username, what="runs", rows=len(frame), at=store.clock.utcnow(),
+                         detail={"format": args.format, "filter": where.counted}, station=local_station())
     if text is not None and args.format == "table":
         text = f"{where.counted}:\n{text}"  # which runs the list holds (patient runs unless others are named)
     if text is not None:
@@ -146,15 +153,6 @@ def _summary(args: argparse.Namespace) -> int:
     return 0
 
 
-def _system_user() -> str:
-    import getpass
-
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):  # no login name in this environment
-        return "unknown system user"
-
-
 def _pack(args: argparse.Namespace) -> int:
     from sweattest.core.clock import RealClock
     from sweattest.core.config import load_config
@@ -167,12 +165,12 @@ def _pack(args: argparse.Namespace) -> int:
     def progress(done: int, total: int, title: str) -> None:
         print(f"pack: {done}/{total} {title}", file=sys.stderr, flush=True)
 
-    store = store_from(args)
-    try:
-        pack = build_pack(store, where, generated_at=RealClock().utcnow(), generated_by=_system_user(),
+    with signed_in(args, ROLES, "make the evidence pack", config) as (store, user):
+        pack = build_pack(store, where, generated_at=RealClock().utcnow(), generated_by=user.username,
                           config=config, progress=progress)
-    finally:
-        store.close()
+        record_bulk_read(store, who=user.username, what="pack", rows=sum(len(s.rows) for s in pack.sections),
+                         at=store.clock.utcnow(), station=local_station(),
+                         detail={"from": str(where.date_from), "to": str(where.date_to), "file": out.name})
     print("pack: rendering the PDF", file=sys.stderr, flush=True)
     pdf, tables = write_pack(pack, render_pdf(pack, config), out)
     empty = [s.title for s in pack.sections if not s.rows]

@@ -16,7 +16,7 @@ from sweattest.core.config import LabConfig
 from sweattest.qa.pack import EMPTY, SECTION_BUILDERS, build_pack, pack_filter, render_html, tables_zip
 from sweattest.record.signoff import amend, sign
 from tests.store import backends
-from tests.store.backends import START, make_run
+from tests.store.backends import START, make_run, signed
 
 store_url, store, clock = backends.store_url, backends.store, backends.clock  # both backends; empty
 NOVEMBER = pack_filter(date(2026, 11, 1), date(2026, 11, 30))
@@ -106,13 +106,13 @@ def sqlite_lab(tmp_path_factory):
     return url
 
 
-def test_pack_command_writes_the_pdf_and_its_tables(sqlite_lab, tmp_path, capsys):
+def test_pack_command_writes_the_pdf_and_its_tables(sqlite_lab, tmp_path, capsys, monkeypatch):
     from pypdf import PdfReader
 
     out = tmp_path / "evidence" / "nov.pdf"
     out.parent.mkdir()
     assert main(["qa", "pack", "--from", "2026-11-01", "--to", "2026-11-30", "--out", str(out),
-                 "--db", sqlite_lab]) == 0
+                 "--db", sqlite_lab, *signed(monkeypatch, sqlite_lab)]) == 0
     captured = capsys.readouterr()
     assert f"pack: {len(SECTION_BUILDERS)}/{len(SECTION_BUILDERS)} Audit trail" in captured.err
     assert f"wrote {out}" in captured.out
@@ -132,7 +132,7 @@ def test_bad_input_is_one_line_and_writes_nothing(sqlite_lab, tmp_path, capsys, 
     monkeypatch.chdir(tmp_path)
     before = sorted(p.name for p in tmp_path.iterdir())
     argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
-    assert main(["qa", "pack", *argv, "--db", sqlite_lab]) == 2
+    assert main(["qa", "pack", *argv, "--db", sqlite_lab, *signed(monkeypatch, sqlite_lab)]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == before

@@ -17,7 +17,7 @@ from sweattest.qa.patients import conflicts, history
 from sweattest.record.audit import verify
 from sweattest.record.repeats import RepeatOf, check_repeat, record_repeat
 from tests.store import backends
-from tests.store.backends import make_run
+from tests.store.backends import make_run, signed
 from tests.store.test_record_chain import _tamper
 
 store_url, store, clock = backends.store_url, backends.store, backends.clock  # both backends
@@ -57,19 +57,22 @@ def test_the_history_lists_the_patients_tests_and_names_a_conflicting_date_of_bi
     assert conflicts(lab) == [{"mrn": "MRN1", "dobs": {DOB: ["A1", "A2"], OTHER_DOB: ["X1"]}}]
 
 
-def test_the_history_command_in_a_table_and_in_json(lab, capsys):
-    assert main(["patient", "history", "MRN1", "--dob", DOB, "--db", lab.url]) == 0
+def test_the_history_command_in_a_table_and_in_json(lab, capsys, monkeypatch):
+    assert main(["patient", "history", "MRN1", "--dob", DOB, "--db", lab.url,
+                 *signed(monkeypatch, lab.url)]) == 0
     out = capsys.readouterr().out
     assert "2 sweat tests" in out and "left forearm: 62 mmol/L" in out and "repeat of A1 (intermediate)" in out
     assert "POSSIBLE IDENTITY CONFLICT" in out and "X1" in out
-    assert main(["patient", "history", "MRN1", "--dob", DOB, "--db", lab.url, "--format", "json"]) == 0
+    assert main(["patient", "history", "MRN1", "--dob", DOB, "--db", lab.url, "--format", "json",
+                 *signed(monkeypatch, lab.url)]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert [t["accession"] for t in doc["tests"]] == ["ST-A1", "ST-A2"]
 
 
 @pytest.mark.parametrize("dob", ["2025-13-01", "01/06/2025", "yesterday"])
-def test_a_bad_date_of_birth_is_one_line(lab, capsys, dob):
-    assert main(["patient", "history", "MRN1", "--dob", dob, "--db", lab.url]) != 0
+def test_a_bad_date_of_birth_is_one_line(lab, capsys, dob, monkeypatch):
+    assert main(["patient", "history", "MRN1", "--dob", dob, "--db", lab.url,
+                 *signed(monkeypatch, lab.url)]) != 0
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "YYYY-MM-DD" in err
 

@@ -17,7 +17,7 @@ from sweattest.qa.trend import qns_trend, turnaround_trend
 from sweattest.qa.workspace import find_runs
 from sweattest.record.store import Store, open_store
 from tests.store import backends
-from tests.store.backends import make_run
+from tests.store.backends import make_run, signed
 
 store_url, store, clock = backends.store_url, backends.store, backends.clock  # both backends
 
@@ -63,7 +63,7 @@ def test_each_other_purpose_is_counted_when_named(mixed, purpose):
     assert len(runs_frame(mixed, everything)) == 5 and everything.counted == "all runs"
 
 
-def test_qns_rate_after_a_demo_counts_only_the_patient_runs(tmp_path, store_url, clock, capsys):
+def test_qns_rate_after_a_demo_counts_only_the_patient_runs(tmp_path, store_url, clock, capsys, monkeypatch):
     """The example of the QNS rate: a demo written into the lab's store (by name) plus patient runs."""
     lab = Store(store_url, clock)
     make_run(lab, clock, "P1", volumes=(40, 40))
@@ -83,19 +83,19 @@ def test_qns_rate_after_a_demo_counts_only_the_patient_runs(tmp_path, store_url,
     assert main(["qa", "qns-rate", "--db", store_url, "--purpose", "all", "--format", "json"]) == 0
     assert sum(json.loads(line)["tests"] for line in capsys.readouterr().out.splitlines()) == 3
     assert main(["qa", "runs", "--db", store_url, "--format", "json", "--purpose", "patient",
-                 "--purpose", "simulated"]) == 0
+                 "--purpose", "simulated", *signed(monkeypatch, store_url)]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 3
-    assert main(["qa", "runs", "--db", store_url]) == 0
+    assert main(["qa", "runs", "--db", store_url, *signed(monkeypatch, store_url)]) == 0
     table = capsys.readouterr().out.splitlines()
     assert table[0] == "patient runs:" and len(table) == 2 + 2  # heading, column names, P1 and P2
-    assert main(["qa", "runs", "--db", store_url, "--purpose", "all"]) == 0
+    assert main(["qa", "runs", "--db", store_url, "--purpose", "all", *signed(monkeypatch, store_url)]) == 0
     assert capsys.readouterr().out.startswith("all runs:\n")
     assert main(["qa", "summary", "--month", "2026-11", "--db", store_url]) == 0
     assert "month 2026-11 (patient runs)" in capsys.readouterr().out
 
 
 def test_an_unknown_purpose_is_refused_in_one_line(db_url, capsys):
-    assert main(["qa", "runs", "--db", db_url, "--purpose", "sim"]) != 0
+    assert main(["qa", "runs", "--db", db_url, "--purpose", "sim", "--as", "qa1"]) != 0
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--purpose 'sim': use one of patient, simulated, training, proficiency or all" \
         in err

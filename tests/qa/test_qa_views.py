@@ -16,7 +16,7 @@ from sweattest.qa.runs import runs_frame
 from sweattest.qa.summary import month_summary
 from sweattest.record.runs import record_event
 from tests.store import backends
-from tests.store.backends import START, make_run
+from tests.store.backends import START, make_run, signed
 
 store_url, store, clock = backends.store_url, backends.store, backends.clock  # both backends
 
@@ -59,9 +59,10 @@ def test_qns_rate_command_marks_breaches(lab, capsys):
     assert breach.split()[:3] == ["tech1", "2026-11", ">3m"] and "33.3 %" in breach
 
 
-def test_runs_filters_and_json_lines(lab, capsys):
+def test_runs_filters_and_json_lines(lab, capsys, monkeypatch):
     assert main(["qa", "runs", "--db", lab.url, "--format", "json", "--from", "2026-11-01", "--to",
-                 "2026-11-30", "--operator", "tech1"]) == 0
+                 "2026-11-30", "--operator", "tech1",
+                 *signed(monkeypatch, lab.url)]) == 0
     records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["run_id"] for r in records] == ["N1", "N2", "N3", "N4"]
     assert {"run_id", "accession", "status", "operator", "method", "started_at"} <= set(records[0])
@@ -71,13 +72,15 @@ def test_runs_filters_and_json_lines(lab, capsys):
     assert list(runs_frame(lab, RunFilter(method="gibson_cooke"))["run_id"]) == []
 
 
-def test_runs_csv_and_parquet_exports(lab, tmp_path, capsys):
+def test_runs_csv_and_parquet_exports(lab, tmp_path, capsys, monkeypatch):
     out = tmp_path / "runs.csv"
-    assert main(["qa", "runs", "--db", lab.url, "--format", "csv", "--out", str(out)]) == 0
+    assert main(["qa", "runs", "--db", lab.url, "--format", "csv", "--out", str(out),
+                 *signed(monkeypatch, lab.url)]) == 0
     lines = out.read_text().splitlines()
     assert lines[0].startswith("run_id,accession,status,operator,method,started_at") and len(lines) == 7
     parquet = tmp_path / "r.parquet"
-    assert main(["qa", "runs", "--db", lab.url, "--format", "parquet", "--out", str(parquet)]) == 0
+    assert main(["qa", "runs", "--db", lab.url, "--format", "parquet", "--out", str(parquet),
+                 *signed(monkeypatch, lab.url)]) == 0
     import pandas as pd
 
     back = pd.read_parquet(parquet)
@@ -88,7 +91,8 @@ def test_runs_csv_and_parquet_exports(lab, tmp_path, capsys):
 def test_parquet_without_pyarrow_is_a_clear_error_and_writes_nothing(lab, tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(__import__("sys").modules, "pyarrow", None)  # as if not installed
     out = tmp_path / "r.parquet"
-    assert main(["qa", "runs", "--db", lab.url, "--format", "parquet", "--out", str(out)]) == 2
+    assert main(["qa", "runs", "--db", lab.url, "--format", "parquet", "--out", str(out),
+                 *signed(monkeypatch, lab.url)]) == 2
     assert "pip install 'sweattest[parquet]'" in capsys.readouterr().err
     assert not out.exists()
 
