@@ -100,15 +100,17 @@ _SQLITE_DEF = re.compile(r"CREATE TRIGGER (\w+) BEFORE (UPDATE|DELETE) ON (\w+) 
 def foreign(conn: sa.Connection) -> list[str]:
     """Triggers on the store's tables that are not the program's guards as it made them, sorted: a trigger
     planted (one that rewrites what the program writes would be chained as written), or a guard re-created
-    to do nothing (``WHEN`` false, a function that returns instead of refusing)."""
+    to do nothing (``WHEN`` false, a function that returns instead of refusing); on PostgreSQL also any rule
+    (``rule NAME``: the program makes none, and a rule rewrites writes as a trigger would)."""
     if conn.dialect.name == "postgresql":
         rows = conn.exec_driver_sql(
             "SELECT t.tgname, pg_get_triggerdef(t.oid), p.proname, p.prosrc, "
             "p.pronamespace = current_schema()::regnamespace FROM pg_trigger t "
             "JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_proc p ON p.oid = t.tgfoid "
             "WHERE c.relnamespace = current_schema()::regnamespace AND NOT t.tgisinternal").all()
-        return sorted(name for name, definition, function, body, here in rows
-                      if not _pg_guard(name, definition, function, body, here))
+        rules = conn.exec_driver_sql("SELECT 'rule ' || rulename FROM pg_rules WHERE schemaname = current_schema()")
+        return sorted([name for name, definition, function, body, here in rows
+                       if not _pg_guard(name, definition, function, body, here)] + list(rules.scalars()))
     rows = conn.exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'").all()
     return sorted(name for name, sql in rows if not _sqlite_guard(name, sql or ""))
 
