@@ -136,3 +136,40 @@ def test_a_worklist_listing_is_recorded_with_who_and_when(lab, monkeypatch, caps
         assert entry["at"] is not None and verify(store).intact
     finally:
         store.close()
+
+
+def test_a_resend_to_the_lis_needs_a_user_and_their_password(lab, monkeypatch, capsys):
+    """`lis resend --as NAME` took any name, with no password, and recorded it as who re-queued the result."""
+    from sweattest.record import outbox
+
+    url, _ = lab
+    store = open_store(url)
+    try:
+        with store.writing() as conn:
+            message_id = outbox.queue(conn, run_id="R1", version=1, fmt="hl7", channel=outbox.MLLP,
+                                      destination="lis:2575", name="R1_v1.hl7", control_id="C1", body="MSH|x\r",
+                                      at=store.clock.utcnow(), who="tech1")
+        outbox.failed(store, message_id, store.clock.utcnow(), "AR from the LIS")
+    finally:
+        store.close()
+    argv = ["lis", "resend", str(message_id), "--db", url]
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2 and "--as" in capsys.readouterr().err
+    _password(monkeypatch, "not the password")
+    assert main([*argv, "--as", "tech1", "--password-stdin"]) == 1
+    assert "authentication failed" in capsys.readouterr().err
+    _password(monkeypatch, "nobody's password")
+    assert main([*argv, "--as", "the director", "--password-stdin"]) == 1
+    _password(monkeypatch, "tech password")
+    assert main([*argv, "--as", "tech1", "--password-stdin"]) == 0
+    store = open_store(url)
+    try:
+        assert outbox.get(store, message_id).state == "pending"
+        with store.engine.connect() as conn:
+            from sweattest.record.store import schema
+
+            who = conn.execute(schema.audit.select().where(schema.audit.c.what == "outbox resend")).mappings().one()
+        assert who["who"] == "tech1"
+    finally:
+        store.close()

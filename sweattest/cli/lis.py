@@ -8,11 +8,12 @@ from pathlib import Path
 
 from sweattest.cli.listing import print_listing
 from sweattest.cli.options import add_config_option
-from sweattest.cli.storeopts import add_db_option, store_from
+from sweattest.cli.storeopts import add_db_option, add_signed_options, signed_in, store_from
 from sweattest.core.clock import RealClock
 from sweattest.core.errors import ValidationError
 from sweattest.lis.simulator import ANSWERS
 from sweattest.record import outbox
+from sweattest.record.users import ROLES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,8 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     o.set_defaults(func=_outbox)
     r = actions.add_parser("resend", help="queue a message again (same content, same control ID)")
     r.add_argument("message_id", type=int, metavar="ID")
-    r.add_argument("--as", dest="actor", default="system", help="who re-queues it (recorded in the audit trail)")
-    add_db_option(r)
+    add_signed_options(r, "re-queues it")
     r.set_defaults(func=_resend)
     s = actions.add_parser("serve", help="run the order listener, the order folder and the result sender",
                            description="Runs what [lis] of the lab configuration turns on, until Ctrl-C.")
@@ -76,11 +76,8 @@ def _message_line(r: dict) -> str:
 
 
 def _resend(args: argparse.Namespace) -> int:
-    store = store_from(args)
-    try:
-        message = outbox.resend(store, args.message_id, RealClock().utcnow(), args.actor)
-    finally:
-        store.close()
+    with signed_in(args, ROLES, "re-queue a message to the LIS") as (store, user):
+        message = outbox.resend(store, args.message_id, RealClock().utcnow(), user.username)
     print(f"message {message.id} (run {message.run_id}, control ID {message.control_id}) queued again for "
           f"{message.destination}")
     return 0

@@ -12,7 +12,7 @@ from sweattest.record import outbox
 from sweattest.record.audit import history, verify
 from tests.lis.peers import Lis
 from tests.store import backends
-from tests.store.backends import make_run
+from tests.store.backends import make_run, signed
 
 store_url, store, clock = backends.store_url, backends.store, backends.clock  # both backends
 
@@ -56,21 +56,21 @@ def test_a_dropped_connection_is_retried_and_the_message_delivered_once(store, c
     assert outbox.get(store, message_id).state == "delivered" and verify(store).intact
 
 
-def test_outbox_and_resend_commands(store, clock, store_url, capsys):
+def test_outbox_and_resend_commands(store, clock, store_url, capsys, monkeypatch):
     make_run(store, clock)
     message_id = _queue(store, clock, "lis.example.org:2576")
     outbox.failed(store, message_id, clock.utcnow(), "AR from the LIS: unknown patient")
     assert main(["lis", "outbox", "--db", store_url]) == 0
     table = capsys.readouterr().out
     assert "A" * 20 in table and "failed" in table and "AR from the LIS: unknown patient" in table
-    assert main(["lis", "resend", str(message_id), "--db", store_url, "--as", "qa1"]) == 0
+    assert main(["lis", "resend", str(message_id), "--db", store_url, *signed(monkeypatch, store_url)]) == 0
     assert f"message {message_id} (run R1, control ID {'A' * 20}) queued again" in capsys.readouterr().out
     assert main(["lis", "outbox", "--db", store_url, "--format", "json"]) == 0
     [row] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert (row["state"], row["attempts"], row["control_id"]) == ("pending", 0, "A" * 20)
-    assert main(["lis", "resend", str(message_id), "--db", store_url]) == 2
+    assert main(["lis", "resend", str(message_id), "--db", store_url, *signed(monkeypatch, store_url)]) == 2
     assert "already waiting to be sent" in capsys.readouterr().err
-    assert main(["lis", "resend", "999", "--db", store_url]) == 2
+    assert main(["lis", "resend", "999", "--db", store_url, *signed(monkeypatch, store_url)]) == 2
     assert "no message 999 in the outbox" in capsys.readouterr().err
 
 
