@@ -39,9 +39,8 @@ OPEN = {
     "qc days": "days with patient tests and the control levels run; counts, no patient",
     "qc stats": "control statistics per lot and month; no patient",
 }
-#: Commands whose access is the work of other changes (QA views and pack, patient history, crash recovery).
-ELSEWHERE = {"qa runs", "qa qns-rate", "qa qc-chart", "qa summary", "qa pack", "qa skin-reactions",
-             "qa competency", "patient history", "patient conflicts", "resume"}
+#: Commands whose access is the work of other changes (QA aggregates, crash recovery).
+ELSEWHERE = {"qa qns-rate", "qa qc-chart", "qa summary", "qa skin-reactions", "qa competency", "resume"}
 
 
 def _commands(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()):
@@ -76,7 +75,14 @@ def _password(monkeypatch, password: str) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO(password + "\n"))
 
 
-@pytest.mark.parametrize("argv", [["worklist"], ["report", "R1", "--out", "{tmp}/r.html"], ["audit", "show", "R1"]])
+#: Commands that list patients (MRNs, names) or export a period's runs: each asks for a user.
+LISTS = [["qa", "runs", "--format", "csv"], ["qa", "pack", "--from", "2026-11-01", "--to", "2026-11-30", "--out",
+                                             "{tmp}/pack.pdf"],
+         ["patient", "history", "MRN1", "--dob", "2025-06-01"], ["patient", "conflicts"]]
+
+
+@pytest.mark.parametrize("argv", [["worklist"], ["report", "R1", "--out", "{tmp}/r.html"], ["audit", "show", "R1"],
+                                  *LISTS])
 def test_patient_data_needs_a_user_and_the_right_password(lab, monkeypatch, capsys, argv):
     url, tmp = lab
     argv = [a.replace("{tmp}", str(tmp)) for a in argv] + ["--db", url]
@@ -87,11 +93,36 @@ def test_patient_data_needs_a_user_and_the_right_password(lab, monkeypatch, caps
     assert main([*argv, "--as", "tech1", "--password-stdin"]) == 1
     err = capsys.readouterr().err
     assert "authentication failed" in err and "MRN" not in err and "Doe" not in err
-    assert not (tmp / "r.html").exists()
+    assert not (tmp / "r.html").exists() and not (tmp / "pack.pdf").exists()
     _password(monkeypatch, "tech password")
     assert main([*argv, "--as", "tech1", "--password-stdin"]) == 0
     out = capsys.readouterr().out
-    assert ("ACC-1001" in out) if argv[0] == "worklist" else "R1" in out
+    if argv[0] == "worklist":
+        assert "ACC-1001" in out
+    elif argv[:2] == ["qa", "pack"]:
+        assert (tmp / "pack.pdf").exists()
+    elif argv[:2] == ["patient", "conflicts"]:
+        assert "no MRN" in out
+    else:
+        assert "R1" in out
+
+
+@pytest.mark.parametrize("argv", LISTS, ids=[" ".join(a[:2]) for a in LISTS])
+def test_a_list_of_patients_read_is_recorded_with_who_and_when(lab, monkeypatch, capsys, argv):
+    url, tmp = lab
+    argv = [a.replace("{tmp}", str(tmp)) for a in argv]
+    _password(monkeypatch, "tech password")
+    assert main([*argv, "--db", url, "--as", "tech1", "--password-stdin"]) == 0
+    store = open_store(url)
+    try:
+        with store.engine.connect() as conn:
+            from sweattest.record.store import schema
+
+            entry = conn.execute(schema.audit.select().where(schema.audit.c.what.like("read %"))).mappings().one()
+        assert entry["who"] == "tech1" and '"rows":' in entry["new"] and '"station":' in entry["new"]
+        assert verify(store).intact
+    finally:
+        store.close()
 
 
 def test_a_worklist_listing_is_recorded_with_who_and_when(lab, monkeypatch, capsys):
@@ -106,5 +137,42 @@ def test_a_worklist_listing_is_recorded_with_who_and_when(lab, monkeypatch, caps
             entry = conn.execute(schema.audit.select().where(schema.audit.c.what == "read worklist")).mappings().one()
         assert entry["who"] == "tech1" and '"rows":1' in entry["new"] and '"format":"json"' in entry["new"]
         assert entry["at"] is not None and verify(store).intact
+    finally:
+        store.close()
+
+
+def test_a_resend_to_the_lis_needs_a_user_and_their_password(lab, monkeypatch, capsys):
+    """`lis resend --as NAME` took any name, with no password, and recorded it as who re-queued the result."""
+    from sweattest.record import outbox
+
+    url, _ = lab
+    store = open_store(url)
+    try:
+        with store.writing() as conn:
+            message_id = outbox.queue(conn, run_id="R1", version=1, fmt="hl7", channel=outbox.MLLP,
+                                      destination="lis:2575", name="R1_v1.hl7", control_id="C1", body="MSH|x\r",
+                                      at=store.clock.utcnow(), who="tech1")
+        outbox.failed(store, message_id, store.clock.utcnow(), "AR from the LIS")
+    finally:
+        store.close()
+    argv = ["lis", "resend", str(message_id), "--db", url]
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2 and "--as" in capsys.readouterr().err
+    _password(monkeypatch, "not the password")
+    assert main([*argv, "--as", "tech1", "--password-stdin"]) == 1
+    assert "authentication failed" in capsys.readouterr().err
+    _password(monkeypatch, "nobody's password")
+    assert main([*argv, "--as", "the director", "--password-stdin"]) == 1
+    _password(monkeypatch, "tech password")
+    assert main([*argv, "--as", "tech1", "--password-stdin"]) == 0
+    store = open_store(url)
+    try:
+        assert outbox.get(store, message_id).state == "pending"
+        with store.engine.connect() as conn:
+            from sweattest.record.store import schema
+
+            who = conn.execute(schema.audit.select().where(schema.audit.c.what == "outbox resend")).mappings().one()
+        assert who["who"] == "tech1"
     finally:
         store.close()

@@ -7,6 +7,8 @@ import sys
 
 from sweattest.cli.storeopts import add_signed_options, signed_in
 from sweattest.qa.patients import FORMATS, conflicts, format_history, history
+from sweattest.record.reads import record_bulk_read
+from sweattest.record.runs import local_station
 from sweattest.record.users import QA_ROLES
 
 #: Who may look up a patient's tests: the bench (a repeat is decided on the history) and the QA desk.
@@ -36,15 +38,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _history(args: argparse.Namespace) -> int:
-    with signed_in(args, VIEWERS, "look up a patient's tests") as (store, _):
+    with signed_in(args, VIEWERS, "look up a patient's tests") as (store, user):
         found = history(store, args.mrn, args.dob)
+        record_bulk_read(store, who=user.username, what="patient history", rows=len(found.tests),
+                         at=store.clock.utcnow(), detail={"format": args.format}, station=local_station())
     sys.stdout.write(format_history(found, args.format))
     return 0
 
 
 def _conflicts(args: argparse.Namespace) -> int:
-    with signed_in(args, QA_ROLES, "view identity conflicts") as (store, _):
+    with signed_in(args, QA_ROLES, "view identity conflicts") as (store, user):
         found = conflicts(store)
+        record_bulk_read(store, who=user.username, what="identity conflicts", rows=len(found),
+                         at=store.clock.utcnow(), station=local_station())
     if not found:
         print("no MRN has runs with more than one date of birth")
     for c in found:

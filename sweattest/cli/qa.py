@@ -15,6 +15,8 @@ from sweattest.qa.qc_chart import chart_points, render_chart
 from sweattest.qa.qns import format_qns, qns_rate
 from sweattest.qa.runs import FORMATS, runs_frame, write_frame
 from sweattest.qa.summary import format_summary, month_summary
+from sweattest.record.reads import record_bulk_read
+from sweattest.record.runs import local_station
 from sweattest.record.users import QA_ROLES
 
 
@@ -90,8 +92,11 @@ def _where(args: argparse.Namespace) -> RunFilter:
 
 def _runs(args: argparse.Namespace) -> int:
     where = _where(args)
-    with signed_in(args, QA_ROLES, "view patient runs") as (store, _):
-        text = write_frame(runs_frame(store, where), args.format, args.out)
+    with signed_in(args, QA_ROLES, "view patient runs") as (store, user):
+        frame = runs_frame(store, where)
+        text = write_frame(frame, args.format, args.out)
+        record_bulk_read(store, who=user.username, what="runs", rows=len(frame), at=store.clock.utcnow(),
+                         detail={"format": args.format, "filter": where.counted}, station=local_station())
     if text is not None and args.format == "table":
         text = f"{where.counted}:\n{text}"  # which runs the list holds (patient runs unless others are named)
     if text is not None:

@@ -35,6 +35,10 @@ AE_LIMIT: int = LisConfig().ae_limit
 IDLE_POLL = 2.0
 #: A message is taken for one attempt for the acknowledgement timeout plus this (seconds, for connecting).
 CLAIM_MARGIN = 30.0
+#: ``next_attempt_at`` is outside the chain. A time further ahead than any a sender sets (its longest retry
+#: delay, or a claim's timeout and margin) plus this slack (seconds; clocks of several stations) was not set by a
+#: sender: the message is due, so a time moved ahead behind the program's back never holds the queue.
+HORIZON_SLACK = 3600.0
 
 
 @dataclass(frozen=True)
@@ -80,15 +84,21 @@ class Sender:
         message = outbox.next_to_send(self.store, outbox.MLLP, (outbox.LIS, self.destination), now)
         if message is None:
             return Attempt(None, "idle")
-        if message.next_attempt_at is not None and message.next_attempt_at > now:
+        horizon = now + timedelta(seconds=max(max(self.delays, default=0.0), self.timeout + CLAIM_MARGIN)
+                                  + HORIZON_SLACK)
+        if message.next_attempt_at is not None and now < message.next_attempt_at <= horizon:
             return Attempt(message.id, "waiting", next_at=message.next_attempt_at)
+        if message.next_attempt_at is not None and message.next_attempt_at > horizon:
+            log.warning("message %s (run %s): next attempt set to %s, beyond any delay a sender sets; sent now",
+                        message.control_id, message.run_id, message.next_attempt_at)
         newer = outbox.newer_version(self.store, message, accepted_only=True)
         if newer is not None:
             why = (f"version {newer.version} of this result (message {newer.id}) was accepted by the LIS; "
                    f"version {message.version} is never sent after it")
             outbox.superseded(self.store, message.id, now, why)
             return Attempt(message.id, "superseded", why)
-        if not outbox.claim(self.store, message.id, now, now + timedelta(seconds=self.timeout + CLAIM_MARGIN)):
+        if not outbox.claim(self.store, message.id, now, now + timedelta(seconds=self.timeout + CLAIM_MARGIN),
+                            horizon):
             return Attempt(message.id, "waiting", next_at=now + timedelta(seconds=IDLE_POLL))  # another sender
         try:
             answer = read_ack(self._exchange(self.address, message.body, self.timeout))

@@ -72,11 +72,20 @@ def verify(store) -> Verification:
     options = {"isolation_level": "REPEATABLE READ"} if store.engine.dialect.name == "postgresql" else {}
     with store.engine.connect().execution_options(**options) as conn:
         head = schema.audit_head.c
-        head_id, head_hash, *pending = conn.execute(sa.select(
-            head.last_id, head.last_hash, head.readings_from, head.readings_to, head.readings_acc)).one()
+        head_row = conn.execute(sa.select(
+            head.last_id, head.last_hash, head.readings_from, head.readings_to, head.readings_acc)).first()
+        if head_row is None:
+            return Verification(False, 0, None, "the head row was removed (where the chain ends is unknown)",
+                                "one row", "none", "audit_head", "1")
+        head_id, head_hash, *pending = head_row
         raw = conn.connection.dbapi_connection
         items = ChainItems()
-        expected_id, prev = _walk(raw, items)
+        db_error = conn.dialect.dbapi.Error
+        try:
+            expected_id, prev = _walk(raw, items)
+        except db_error as exc:
+            return Verification(False, 0, None, "the trail cannot be read as written (its table was altered)",
+                                "the trail's columns", _first_line(exc), "audit", "(all)")
         if isinstance(prev, Verification):
             return prev
         last = expected_id - 1
@@ -88,11 +97,20 @@ def verify(store) -> Verification:
         if missing:
             return Verification(False, last, None, "guards were removed from the database (owner rights were "
                                 "used behind the program's back)", "triggers " + ", ".join(missing), "none")
-        rows, problem = check_rows(raw, conn.dialect.name, items, tuple(pending))
+        planted = guards.foreign(conn)
+        if planted:
+            return Verification(False, last, None, "triggers that are not the program's guards are on the record "
+                                "(planted, or a guard re-created to do nothing, behind the program's back)",
+                                "the program's guards only", "triggers " + ", ".join(planted))
+        rows, problem = check_rows(raw, conn.dialect.name, items, tuple(pending), db_error)
     if problem is not None:
         return Verification(False, last, None, problem.problem, problem.expected, problem.found,
                             problem.table, problem.row, rows)
     return Verification(True, last, rows=rows)
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def head(store) -> tuple[int, str]:

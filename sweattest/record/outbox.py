@@ -172,14 +172,17 @@ def newer_version(store, message: Message, *, accepted_only: bool = False) -> Me
     return None if row is None else Message(**row)
 
 
-def claim(store, message_id: int, now: datetime, until: datetime) -> bool:
+def claim(store, message_id: int, now: datetime, until: datetime, horizon: datetime | None = None) -> bool:
     """Take the message for one attempt (until ``until``), if it is due and no other sender took it: one
     conditional UPDATE, so of two stations sending from one database only one sends it. (Not a change of
-    state: the message stays pending.)"""
+    state: the message stays pending.) A next attempt later than ``horizon`` (further ahead than any a sender
+    sets) counts as due."""
     ob = schema.outbox
+    due = [ob.c.next_attempt_at.is_(None), ob.c.next_attempt_at <= now]
+    if horizon is not None:
+        due.append(ob.c.next_attempt_at > horizon)
     with store.writing() as conn:
-        taken = conn.execute(ob.update().where(ob.c.id == message_id, ob.c.state == PENDING,
-                                               sa.or_(ob.c.next_attempt_at.is_(None), ob.c.next_attempt_at <= now))
+        taken = conn.execute(ob.update().where(ob.c.id == message_id, ob.c.state == PENDING, sa.or_(*due))
                              .values(next_attempt_at=until)).rowcount
     return taken == 1
 

@@ -255,6 +255,11 @@ def _pack_download(request: Request, user, render, media_type: str, suffix: str)
         body = render(pack, ctx)
     except SweatTestError as exc:
         return pack_page(request, user, None, error=str(exc), status_code=422)
+    from sweattest.record.reads import record_bulk_read
+
+    record_bulk_read(ctx.store, who=user.username, what="pack", rows=sum(len(s.rows) for s in pack.sections),
+                     at=ctx.clock.utcnow(), station=user.station,
+                     detail={"from": str(where.date_from), "to": str(where.date_to), "format": suffix})
     name = default_name(where.date_from, where.date_to)
     name = name if suffix == "pdf" else tables_path(name)
     return Response(body, media_type=media_type, headers={"content-disposition": f'attachment; filename="{name}"'})

@@ -156,3 +156,30 @@ def test_a_message_is_never_written_before_its_run_is_reported(run_store, lis):
     sender = _sender(store, clock, config, render=lambda: render_queued(store, clock, config))
     assert sender.send_next().outcome == "idle" and lis.received == []
     assert outbox.messages(store)[0].body is None
+
+
+def test_a_next_attempt_moved_far_ahead_behind_the_programs_back_does_not_hold_the_queue(run_store, lis):
+    """``next_attempt_at`` is outside the chain (a sender claims a message by moving it). Moved years ahead in
+    the database, it held the oldest message, and every later one to that LIS, for ever, while audit verify
+    said intact: a time further ahead than any delay a sender sets is not waited for."""
+    store, clock, config = _signed(run_store, lis.address)
+    [queued] = outbox.messages(store)
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE outbox SET next_attempt_at = '9999-12-31T00:00:00.000000Z'")
+    assert verify(store).intact  # operational: not chained
+    sender = _sender(store, clock, config)
+    sender.timeout = 30.0  # a LIS that answers does so at once; a loaded machine may still take over 0.5 s
+    assert sender.send_next().outcome == "delivered"
+    assert lis.control_ids() == [queued.control_id]
+    assert verify(store).intact
+
+
+def test_a_message_waiting_for_its_retry_is_still_not_sent_early(run_store):
+    peer = Lis()
+    address = peer.address
+    peer.stop()
+    store, clock, config = _signed(run_store, address)
+    sender = _sender(store, clock, config)
+    assert sender.send_next().outcome == "retry"
+    clock.advance(4)
+    assert sender.send_next().outcome == "waiting"

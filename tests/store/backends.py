@@ -295,3 +295,20 @@ def sign_performed(store, clock, run_id: str = "R1") -> None:
     from sweattest.record.signoff import sign
 
     sign(store, clock, run_id, "tech1", "tech password", "performed")
+
+
+def signed(monkeypatch, url: str, username: str = "qa1") -> list[str]:
+    """The options of a command line that asks for a user (``--as``, the password on stdin): ``username`` (a
+    reviewer) is added to the store at ``url`` if missing, and its password is put on stdin for one command."""
+    import io
+
+    from sweattest.record.users import add_user, get_user
+
+    store = Store(url, VirtualClock(start=START))
+    try:
+        if get_user(store, username) is None:
+            add_user(store, username, "Quinn Assurance", "reviewer", "qa password 1", actor="setup")
+    finally:
+        store.close()
+    monkeypatch.setattr("sys.stdin", io.StringIO("qa password 1\n"))
+    return ["--as", username, "--password-stdin"]

@@ -31,7 +31,7 @@ from sweattest.record.skin_reactions import record_skin_reaction
 from sweattest.record.store import guards, schema
 from sweattest.record.store.rowhash import COLUMNS, OUTSIDE, SOURCE
 from sweattest.record.store.verify_rows import ORDER
-from sweattest.record.users import add_user, authenticate
+from sweattest.record.users import add_user, authenticate, disable_user
 from tests.lis.messages import orm
 from tests.store import backends
 from tests.store.backends import make_run
@@ -271,3 +271,91 @@ def test_triggers_skipped_for_a_session_do_not_hide_an_edit(everything):
     result = verify(everything)
     assert (result.intact, result.table, result.row) == (False, "lis_messages", str(first))
     assert "removed" in result.problem
+
+
+@pytest.mark.parametrize("statement, table, key", [
+    ("UPDATE users SET active = 0.5 WHERE username = 'gone1'", "users", "gone1"),  # a disabled user signs in again
+    ("UPDATE runs SET qns = 0.5 WHERE run_id = 'R1'", "runs", "R1"),  # a measured result read as QNS
+])
+def test_a_false_flag_stored_as_a_value_sqlite_reads_as_true_is_named(everything, statement, table, key):
+    """SQLite keeps any value in a boolean column: 0.5 (or '0x') is read by the program as true, while
+    CAST(... AS INTEGER) makes it 0 again. A disabled user set to 0.5 behind the program's back could sign in."""
+    if everything.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's boolean holds true and false only")
+    add_user(everything, "gone1", "Gone User", "tech", "gone password")
+    disable_user(everything, "gone1", actor="admin")
+    with everything.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT qns FROM runs WHERE run_id = 'R1'")).scalar_one() in (0, False)
+    _tamper(everything, statement)
+    result = verify(everything)
+    assert (result.intact, result.table, result.row) == (False, table, key), result.message()
+
+
+def test_the_head_row_removed_is_named_not_a_crash(everything):
+    """The head row holds where the chain ends; with it deleted, verify says so (it used to stop on an
+    exception)."""
+    with everything.engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM audit_head"))
+    result = verify(everything)
+    assert (result.intact, result.table) == (False, "audit_head"), result.message()
+    assert "removed" in result.problem
+
+
+def test_a_chained_column_dropped_is_named_not_a_crash(everything):
+    """ALTER TABLE ... DROP COLUMN with owner rights: the table no longer reads as chained; verify names it."""
+    with everything.engine.begin() as conn:
+        _drop_guards(conn)
+        conn.execute(sa.text("ALTER TABLE outbox DROP COLUMN last_error"))
+        _restore_guards(conn)
+    result = verify(everything)
+    assert (result.intact, result.table) == (False, "outbox"), result.message()
+
+
+def _planted(conn) -> None:
+    """A trigger that rewrites what the program writes: the program would chain the forged value as written."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("CREATE FUNCTION forge() RETURNS trigger AS $$ BEGIN NEW.mrn := 'MRNZZZ'; RETURN NEW; "
+                             "END $$ LANGUAGE plpgsql"))
+        conn.execute(sa.text("CREATE TRIGGER forge BEFORE INSERT ON lis_orders FOR EACH ROW EXECUTE FUNCTION forge()"))
+    else:
+        conn.execute(sa.text("CREATE TRIGGER forge AFTER INSERT ON lis_orders BEGIN "
+                             "UPDATE lis_orders SET mrn = 'MRNZZZ' WHERE id = NEW.id; END"))
+
+
+def _neutered(conn) -> None:
+    """The guards left in place by name, made to do nothing."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("CREATE OR REPLACE FUNCTION record_append_only() RETURNS trigger AS $$ BEGIN "
+                             "RETURN NEW; END $$ LANGUAGE plpgsql"))
+    else:
+        conn.execute(sa.text("DROP TRIGGER users_no_delete"))
+        conn.execute(sa.text("CREATE TRIGGER users_no_delete BEFORE DELETE ON users WHEN 0 BEGIN "
+                             "SELECT RAISE(ABORT, 'the record is append-only: delete refused on users'); END"))
+
+
+def _rule(conn) -> None:
+    """PostgreSQL: a rule that rewrites what the program writes, as a planted trigger would."""
+    if conn.dialect.name != "postgresql":
+        pytest.skip("rules are PostgreSQL's")
+    conn.execute(sa.text("CREATE RULE forge AS ON UPDATE TO lis_orders WHERE NEW.state = 'started' "
+                         "DO ALSO UPDATE lis_orders SET mrn = 'MRNZZZ' WHERE id = NEW.id"))
+
+
+@pytest.mark.parametrize("change", [_planted, _neutered, _rule])
+def test_a_trigger_planted_or_a_guard_made_to_do_nothing_is_named(everything, change):
+    with everything.engine.begin() as conn:
+        change(conn)
+    result = verify(everything)
+    assert not result.intact and "not the program's guards" in result.problem, result.message()
+    assert ("users_no_delete" if change is _neutered else "forge") in result.found
+
+
+@pytest.mark.parametrize("value", ["'1999-01-01'", "NULL"])
+def test_the_date_of_birth_copied_beside_the_mrn_is_checked_against_the_chained_order(everything, value):
+    """``runs.patient_dob`` is outside the run's hash, but the bench finds a patient's earlier runs by it and QA
+    its identity conflicts: changed behind the program's back, a patient's earlier test would vanish from the
+    bench. verify compares it with the date of birth of the run's chained order."""
+    _tamper(everything, f"UPDATE runs SET patient_dob = {value} WHERE run_id = 'R1'")
+    result = verify(everything)
+    assert (result.intact, result.table, result.row) == (False, "runs", "R1"), result.message()
+    assert "patient_dob" in result.problem

@@ -108,6 +108,15 @@ def test_evidence_pack_page_downloads_the_pdf_and_the_tables(client, web_app):
     assert qns[2].startswith("operator,tech1,") and len(qns) == 3
     pdf = client.get(f"/qa/pack.pdf?{period}")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    import sqlalchemy as sa
+
+    from sweattest.record.store import schema
+
+    with web_app.state.web.store.engine.connect() as conn:  # each download a read of patient data in bulk
+        reads = conn.execute(sa.select(schema.audit.c.who, schema.audit.c.new)
+                             .where(schema.audit.c.what == "read pack").order_by(schema.audit.c.id)).all()
+    assert [who for who, _ in reads] == ["rev1", "rev1"], reads
+    assert '"format":"zip"' in reads[0].new and '"format":"pdf"' in reads[1].new and '"station":' in reads[1].new
 
 
 def test_evidence_pack_page_refuses_a_period_backwards(client):

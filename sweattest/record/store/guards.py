@@ -9,6 +9,8 @@ tables whose rows change under the chain (runs, users, the worklist, the outbox)
 
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
 
 #: Rows that are only ever added, besides the audit trail itself (migration 5): migration 8's tables, and
@@ -82,3 +84,53 @@ def present(conn: sa.Connection) -> set[str]:
 def missing(conn: sa.Connection) -> list[str]:
     """Guards that should be there and are not, sorted."""
     return sorted(expected(conn.dialect.name) - present(conn))
+
+
+#: What each guard's function does on PostgreSQL (``pg_proc.prosrc``, whitespace aside): refuse, nothing else.
+_PG_BODIES = {
+    "record_append_only": ("BEGIN RAISE EXCEPTION 'the record is append-only: % refused on %', TG_OP, "
+                           "TG_TABLE_NAME; END"),
+    "audit_append_only": "BEGIN RAISE EXCEPTION 'the audit trail is append-only'; END",
+}
+_PG_DEF = re.compile(r'CREATE TRIGGER (\w+) BEFORE ([A-Z ]+?) ON (?:"?[^".]+"?\.)?(\w+) FOR EACH (ROW|STATEMENT) '
+                     r"EXECUTE FUNCTION (\w+)\(\)")
+_PG_EVENTS = {"change": ("DELETE OR UPDATE", "ROW"), "delete": ("DELETE", "ROW"), "truncate": ("TRUNCATE", "STATEMENT")}
+_SQLITE_DEF = re.compile(r"CREATE TRIGGER (\w+) BEFORE (UPDATE|DELETE) ON (\w+) BEGIN SELECT RAISE\(ABORT, '[^']*'\); "
+                         r"END")
+
+
+def foreign(conn: sa.Connection) -> list[str]:
+    """Triggers on the store's tables that are not the program's guards as it made them, sorted: a trigger
+    planted (one that rewrites what the program writes would be chained as written), or a guard re-created
+    to do nothing (``WHEN`` false, a function that returns instead of refusing); on PostgreSQL also any rule
+    (``rule NAME``: the program makes none, and a rule rewrites writes as a trigger would)."""
+    if conn.dialect.name == "postgresql":
+        rows = conn.exec_driver_sql(
+            "SELECT t.tgname, pg_get_triggerdef(t.oid), p.proname, p.prosrc, "
+            "p.pronamespace = current_schema()::regnamespace FROM pg_trigger t "
+            "JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_proc p ON p.oid = t.tgfoid "
+            "WHERE c.relnamespace = current_schema()::regnamespace AND NOT t.tgisinternal").all()
+        rules = conn.exec_driver_sql("SELECT 'rule ' || rulename FROM pg_rules WHERE schemaname = current_schema()")
+        return sorted([name for name, definition, function, body, here in rows
+                       if not _pg_guard(name, definition, function, body, here)] + list(rules.scalars()))
+    rows = conn.exec_driver_sql("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'").all()
+    return sorted(name for name, sql in rows if not _sqlite_guard(name, sql or ""))
+
+
+def _pg_guard(name: str, definition: str, function: str, body: str, here: bool) -> bool:
+    match = _PG_DEF.fullmatch(" ".join(definition.split()))
+    if not match or not here or " ".join(body.split()) != _PG_BODIES.get(function):
+        return False
+    trigger, events, table, each, called = match.groups()
+    kind = trigger.rsplit("_no_", 1)[-1]
+    want = "audit_append_only" if trigger == "audit_no_change" else "record_append_only"
+    return (trigger == name and name in expected("postgresql") and trigger == f"{table}_no_{kind}"
+            and _PG_EVENTS.get(kind) == (events, each) and called == want)
+
+
+def _sqlite_guard(name: str, sql: str) -> bool:
+    match = _SQLITE_DEF.fullmatch(" ".join(sql.split()))
+    if not match:
+        return False
+    trigger, op, table = match.groups()
+    return trigger == name and name in expected("sqlite") and trigger == f"{table}_no_{op.lower()}"

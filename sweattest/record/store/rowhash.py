@@ -91,6 +91,8 @@ RUNS_BEFORE_PURPOSE = COLUMNS["runs"][:-1]
 KEYED = frozenset({"runs", "users", "lis_orders", "outbox", *SOURCE})
 _JSON = frozenset({("runs", "order_json"), ("events", "data"), ("readings", "data"), ("result_versions", "changes"),
                    ("lis_orders", "order_json"), ("lis_orders", "closed_reason")})
+#: Booleans: 0/1 on both backends. PostgreSQL's are cast; SQLite's are read as stored (the program writes 0 and
+#: 1), since a column there keeps any value: 0.5 or '0x' would read as true in the program and CAST to 0.
 _BOOL = frozenset({"accepted", "active", "qns"})
 
 
@@ -102,7 +104,7 @@ def select_sql(table: str, dialect: str, where: str = "", columns: tuple[str, ..
         quoted = f'"{name}"'
         if (table, name) in _JSON and dialect == "postgresql":
             parts.append(f"{quoted}::text")
-        elif name in _BOOL:
+        elif name in _BOOL and dialect == "postgresql":
             parts.append(f"CAST({quoted} AS INTEGER)")
         else:
             parts.append(quoted)

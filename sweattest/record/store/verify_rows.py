@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from sweattest.record.store.chain import FOLDED
+from sweattest.record.store.derived import patient_dob
 from sweattest.record.store.guards import PT_TABLES
 from sweattest.record.store.rowhash import COLUMNS, KEYED, SOURCE, select_sql
 from sweattest.record.store.rowhash import digest as row_digest
@@ -60,10 +61,11 @@ class ChainItems:
                 self.ranges[item[0]].append((item[1], item[2], item[3], entry_id))
 
 
-def check_rows(raw, dialect: str, items: ChainItems, pending: tuple[int, int, str | None]) -> \
-        tuple[int, RowProblem | None]:
+def check_rows(raw, dialect: str, items: ChainItems, pending: tuple[int, int, str | None],
+               db_error: type[Exception] = Exception) -> tuple[int, RowProblem | None]:
     """(rows checked, the first row that does not match or None). ``pending``: the head's readings fold
-    not sealed yet (from, to, digest)."""
+    not sealed yet (from, to, digest). A table that cannot be read as chained (a column dropped or renamed,
+    the table dropped: ``db_error``, the driver's error) is named as such."""
     sealed, to, acc = pending
     if acc is not None:
         items.ranges[FOLDED].append((sealed + 1, to, acc, None))
@@ -73,13 +75,22 @@ def check_rows(raw, dialect: str, items: ChainItems, pending: tuple[int, int, st
     version_hashes: dict[str, list[tuple[int, str]]] = defaultdict(list)
     signatures: list[tuple] = []
     for table in ORDER:
-        rows = _stream(raw, select_sql(table, dialect), _BLOB_BATCH if table in _BLOB_TABLES else _BATCH)
-        if table in KEYED:
-            count, problem = _keyed(table, rows, items.keyed.get(table, {}), run_hashes if table == "runs" else None)
-        else:
-            keep = {"events": event_hashes, "result_versions": version_hashes}.get(table)
-            count, problem = check_ranged(table, rows, sorted(items.ranges.get(table, [])), keep,
-                                     signatures if table == "signatures" else None)
+        columns = COLUMNS[table] + (("patient_dob",) if table == "runs" else ())  # checked against the order
+        rows = _stream(raw, select_sql(table, dialect, columns=columns),
+                       _BLOB_BATCH if table in _BLOB_TABLES else _BATCH)
+        try:
+            if table in KEYED:
+                count, problem = _keyed(table, rows, items.keyed.get(table, {}),
+                                        run_hashes if table == "runs" else None)
+            else:
+                keep = {"events": event_hashes, "result_versions": version_hashes}.get(table)
+                count, problem = check_ranged(table, rows, sorted(items.ranges.get(table, [])), keep,
+                                              signatures if table == "signatures" else None)
+        except db_error as exc:
+            text = str(exc).strip()
+            return checked, RowProblem(SOURCE.get(table, table), "(all)", "the table cannot be read as chained "
+                                       "(altered behind the program's back)", f"columns {', '.join(COLUMNS[table])}",
+                                       text.splitlines()[0] if text else type(exc).__name__)
         checked += count
         if problem is not None:
             return checked, problem
@@ -93,6 +104,11 @@ def _keyed(table, rows, chained, keep) -> tuple[int, RowProblem | None]:
     for batch in rows:
         for row in batch:
             key = row[0]
+            if keep is not None:  # runs: the date of birth copied beside the MRN comes last, outside the hash
+                row, dob = row[:-1], row[-1]
+                problem = _dob_copy(key, row[_ORDER_AT], dob)
+                if problem is not None:
+                    return len(seen), problem
             digest = row_digest(row)
             want = chained.get(key)
             if want is None:
@@ -110,6 +126,22 @@ def _keyed(table, rows, chained, keep) -> tuple[int, RowProblem | None]:
         return len(seen), RowProblem(name, str(gone), f"the row was removed after entry {chained[gone][1]} chained it",
                                      f"{len(chained)} rows", f"{len(seen)} rows")
     return len(seen), None
+
+
+_ORDER_AT = COLUMNS["runs"].index("order_json")
+
+
+def _dob_copy(run_id: str, order_text: str, dob: str | None) -> RowProblem | None:
+    """``runs.patient_dob`` (outside the run's hash, for the index the bench finds a patient's earlier runs by)
+    must be the date of birth of the run's chained order. A substring test first: the order is parsed only
+    when it does not show at once."""
+    if dob is not None and f'"dob": "{dob}"' in order_text or dob is None and '"dob"' not in order_text:
+        return None
+    want = patient_dob(json.loads(order_text))
+    if want == dob:
+        return None
+    return RowProblem("runs", str(run_id), "its patient_dob is not the date of birth of its chained order (changed "
+                      "behind the program's back)", f"patient_dob {want}", f"{dob}")
 
 
 def check_ranged(table, rows, ranges, keep, signatures) -> tuple[int, RowProblem | None]:
