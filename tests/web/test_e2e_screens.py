@@ -188,3 +188,33 @@ def test_a_page_left_alone_gives_way_to_the_lock_screen(station, browser, shots)
         page.close()
     finally:
         station.web.config = config
+
+
+def test_a_finished_run_screen_left_alone_locks_too(station, browser, shots):
+    """A run's screen whose updates have ended (stopped, reported) still locks after the idle time: its result
+    and the patient's name are not left on an unattended screen."""
+    from dataclasses import replace
+    from datetime import timedelta
+
+    station.web.bench.pace = 60.0
+    base = station.url()
+    page = new_page(browser, BENCH)
+    log_in(page, base, "tech")
+    prepare_by_keyboard(page, base)
+    page.wait_for_selector("#stim")
+    with page.expect_navigation():
+        page.click("#actionbar #stop")
+    wait_for(page, lambda: page.get_attribute("#run", "data-final") == "1", 10)
+    assert "Doe" in page.inner_text("#run .order")
+    config = station.web.config
+    station.web.config = replace(config, access=replace(config.access, idle_lock=timedelta(seconds=2)))
+    try:
+        page.reload()  # the screen as drawn with the shorter idle time
+        page.wait_for_selector("#run")
+        station.clock.advance(3)  # idle on the server's clock; the screen has no stream to be told by
+        wait_for(page, lambda: page.get_attribute("#run", "data-locked") == "1", 15)
+        assert "Doe" not in page.inner_text("#run .order") and page.is_visible("#unlock-password")
+        photograph(page, shots, "17-stopped-run-locked")
+    finally:
+        station.web.config = config
+    page.close()

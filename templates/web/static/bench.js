@@ -277,6 +277,22 @@
              "not current; watch the instruments. It reconnects by itself.");
     }
   }, 1000);
+  // a run's screen without updates (its run has ended, or no stream was granted) is not told that the session
+  // locked: after the lab's idle time without a key, a touch or a click it draws itself again, and the server
+  // draws it locked if the session was idle (else as it was, and the time starts again)
+  var idleS = +(document.body.dataset.idle || 0);
+  if (idleS > 0) {
+    var runIdle = null;
+    var rearmRun = function () {
+      if (runIdle) clearTimeout(runIdle);
+      runIdle = setTimeout(function () {
+        if (!source && run.dataset.locked !== "1") swap();
+        rearmRun();
+      }, (idleS + 1) * 1000);
+    };
+    ["keydown", "pointerdown", "input"].forEach(function (k) { window.addEventListener(k, rearmRun, { capture: true }); });
+    rearmRun();
+  }
   initForms(run); alarms(); charts();
   if (run.dataset.final !== "1") connect();
   window.sweattestChime = chime;
