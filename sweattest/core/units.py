@@ -261,10 +261,14 @@ def parse_entry(text: str, unit: str, kind: str, what: str) -> pint.Quantity:
                    if NUMBER.fullmatch(number) and _finite_magnitude(float(number))
                    else "is not a number (only digits and one decimal point: no arithmetic, no exponent)")
         raise UnitError(f"{what}: {shown} {written}; {example}")
+    if len(number.lstrip("+-").replace(".", "")) > MAX_DIGITS:  # parse_number's advice (an exponent) is no use here
+        raise UnitError(f"{what}: {shown} has more than {MAX_DIGITS} digits; {example}")
     magnitude = parse_number(number, what)
     if not unit_text:
         return Q_(magnitude, parse_unit(unit, what))
     try:
+        if unit_text in ("µ", "μ"):  # a prefix alone (the L forgotten); pint would read it as u, a mass
+            raise UnitError(unit_text)
         typed_unit = parse_unit(unit_text, what)
     except UnitError:
         raise UnitError(f"{what}: {shown}: \u201c{unit_text}\u201d is not a unit; {example}") from None
