@@ -218,3 +218,29 @@ def test_a_finished_run_screen_left_alone_locks_too(station, browser, shots):
     finally:
         station.web.config = config
     page.close()
+
+
+def test_a_person_working_at_a_run_screen_keeps_it_open_though_no_form_is_sent(station, browser, shots):
+    """Keys and touches on a run's screen are the person's use even when they send nothing (typing a skin
+    note, reading the screen with a tap): the session does not lock under someone at work; the page's own
+    requests still never count."""
+    from sweattest.record import web_sessions
+    from sweattest.web.sessions import COOKIE, locked_now
+
+    station.web.bench.pace = 60.0
+    base = station.url()
+    page = new_page(browser, BENCH)
+    log_in(page, base, "tech")
+    prepare_by_keyboard(page, base)
+    page.wait_for_selector("#stim")
+    token = next(c["value"] for c in page.context.cookies() if c["name"] == COOKIE)
+    station.clock.advance(10 * 60)  # ten minutes of watching the run
+    now = station.clock.utcnow()
+    page.mouse.click(5, 400)  # a touch on the screen, away from any control
+    wait_for(page, lambda: web_sessions.find_session(station.store, token).last_seen >= now, 10)
+    station.clock.advance(10 * 60)  # twenty minutes since the last request, ten since the touch
+    session = web_sessions.find_session(station.store, token)
+    assert not locked_now(station.web, session) and page.get_attribute("#run", "data-locked") == "0"
+    station.clock.advance(5 * 60 + 1)  # nobody at the screen for the idle time: it locks
+    wait_for(page, lambda: page.get_attribute("#run", "data-locked") == "1", 10)
+    page.close()

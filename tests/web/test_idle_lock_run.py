@@ -112,3 +112,23 @@ def test_the_live_updates_tell_an_open_screen_that_it_locked(client, web_app):
     body = client.get(f"{run_url}/events").text  # the reconnecting stream checks: idle, so locked
     frames = [json.loads(line[6:]) for line in body.splitlines() if line.startswith("data: ")]
     assert {"type": "lock", "locked": True} in frames
+
+
+def test_the_persons_use_said_by_a_page_keeps_it_open_but_never_opens_a_locked_one(client, web_app):
+    from sweattest.record import web_sessions
+    from sweattest.web.sessions import COOKIE
+
+    clock = web_app.state.web.clock
+    log_in(client, "tech")
+    token = csrf_of(client)
+    store = web_app.state.web.store
+    cookie = client.cookies.get(COOKIE)
+    clock.advance(IDLE.total_seconds() - 60)
+    assert client.post("/activity", data={}).status_code == 403  # no token: not counted
+    assert client.post("/activity", data={"csrf": token}).status_code == 204
+    clock.advance(120)  # the idle time since the page was loaded, two minutes since the person's use
+    assert "Screen locked" not in client.get("/bench").text
+    clock.advance(IDLE.total_seconds() + 1)
+    r = client.post("/activity", data={"csrf": token})  # locked meanwhile: said, and it stays locked
+    assert r.status_code == 401 and web_sessions.find_session(store, cookie).locked
+    assert "Screen locked" in client.get("/bench").text

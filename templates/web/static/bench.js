@@ -26,6 +26,24 @@
   // the back-forward cache is reloaded to be sure.
   window.addEventListener("pageshow", function (ev) { if (ev.persisted) window.location.reload(); });
 
+  // -- the person's keys, touches and clicks are their use of the session even when no form is sent (a note
+  // being typed, a run's screen being looked at): said to the server, at most every few seconds. Only the
+  // person's own input events (isTrusted) do this; the page's own requests never count.
+  var csrfInput = document.querySelector("input[name=csrf]"), lastUse = 0;
+  if (csrfInput && document.body.dataset.idle) {
+    ["keydown", "pointerdown", "input"].forEach(function (k) {
+      window.addEventListener(k, function (ev) {
+        if (!ev.isTrusted || Date.now() - lastUse < 5000) return;
+        var r = $("run");
+        if ($("unlock-form") || (r && r.dataset.locked === "1")) return;  // a locked screen: the password opens it
+        lastUse = Date.now();
+        var body = new URLSearchParams(); body.set("csrf", csrfInput.value);
+        fetch("/activity", { method: "POST", body: body, credentials: "same-origin", cache: "no-store", redirect: "manual" })
+          .catch(function () { /* the server is down: the banner tells on a run's screen */ });
+      }, { capture: true });
+    });
+  }
+
   // -- the idle lock of a page that does not keep itself current (a run's screen is told by its updates):
   // after the lab's idle time without a key, a touch or a click the page gives way to the lock screen, which
   // the server grants only if the session has really been idle (else it sends the page back)
