@@ -244,3 +244,26 @@ def test_a_person_working_at_a_run_screen_keeps_it_open_though_no_form_is_sent(s
     station.clock.advance(5 * 60 + 1)  # nobody at the screen for the idle time: it locks
     wait_for(page, lambda: page.get_attribute("#run", "data-locked") == "1", 10)
     page.close()
+
+
+def test_a_skin_note_being_typed_on_an_alarm_survives_the_screen_drawing_itself_again(station, browser, shots):
+    """The other site goes on while the faulted site's alarm waits: each change draws the screen again in place;
+    the skin grade chosen and the note typed on the alarm's card stay."""
+    station.web.bench.pace = 300.0
+    base = station.url()
+    page = new_page(browser, BENCH)
+    log_in(page, base, "tech")
+    prepare_by_keyboard(page, base, scenario="open_circuit")
+    while not page.query_selector(".alarm"):  # the left forearm's steps, until the right one's fault
+        wait_for(page, lambda: page.query_selector(".alarm") or page.query_selector("#actionbar #confirm"), 60)
+        if page.query_selector("#actionbar #confirm") and not page.query_selector(".alarm"):
+            page.focus("#actionbar #confirm")
+            keys(page, "")
+    seq = page.get_attribute("#ack-primary", "form").rsplit("-", 1)[1]
+    page.check(f"#ack-grade-{seq}-blister")
+    page.fill(f"#ack-note-{seq}", "3 mm blister, cooled")
+    key = page.get_attribute("#run", "data-key")
+    wait_for(page, lambda: page.get_attribute("#run", "data-key") != key, 90)  # the left forearm's next step
+    assert page.is_checked(f"#ack-grade-{seq}-blister")
+    assert page.input_value(f"#ack-note-{seq}") == "3 mm blister, cooled"
+    page.close()

@@ -220,12 +220,18 @@
       .then(function (html) {
         var doc = new DOMParser().parseFromString(html, "text/html");
         var fresh = doc.getElementById("run"); if (!fresh) return;
-        // what the tech is typing on the same prompt stays (an alarm or a rail change redraws the page)
+        // what the tech is typing or has chosen stays (an alarm or a rail change redraws the page): on the same
+        // prompt, and on an alarm's card (its fields are named by the alarm, so they are never another's)
         var samePrompt = fresh.dataset.key.split("|")[1] === run.dataset.key.split("|")[1];
-        var kept = samePrompt ? Array.prototype.map.call(run.querySelectorAll("input[id]:not([type=hidden])"),
-          function (el) { return [el.id, el.value]; }) : [];
+        var kept = Array.prototype.filter.call(run.querySelectorAll("input[id]:not([type=hidden]), textarea[id]"),
+          function (el) { return samePrompt || el.id.indexOf("ack-") === 0; })
+          .map(function (el) { return [el.id, el.value, el.type === "radio" || el.type === "checkbox" ? el.checked : null]; });
         run.replaceWith(fresh); run = fresh;
-        kept.forEach(function (k) { var el = $(k[0]); if (el && k[1] && !el.value) el.value = k[1]; });
+        kept.forEach(function (k) {
+          var el = $(k[0]); if (!el) return;
+          if (k[2] !== null) { if (k[2]) el.checked = true; }
+          else if (k[1] && !el.value) el.value = k[1];
+        });
         var err = $("error"); if (err) err.remove();
         initForms(run); alarms(); charts();
         if (run.dataset.final === "1" && source) { source.close(); source = null; }
