@@ -144,17 +144,17 @@ def acknowledge_alarm(request: Request, user, form) -> Response:
     """The tech confirms the inducer was switched off at its power switch and the electrodes removed."""
     ctx = web(request)
     run_id = request.path_params["run_id"]
+    typed = {"ack": request.path_params["seq"], "grade": str(form.get("grade", "")), "note": str(form.get("note", ""))}
     if request.state.locked:  # an acknowledgment is a confirmation: the password first, at a locked screen
         try:
             ctx.accounts.users.authenticate(ctx.store, user.username, str(form.get("password", "")),
                                             policy=ctx.config.access, where="unlock")
-        except SweatTestError as exc:
+        except SweatTestError as exc:  # the skin grade and note typed stay, to send again with the password
             why = "Wrong password." if str(exc) == AUTH_FAILED else str(exc)
-            return _back(request, run_id, f"{why} The alarm is not acknowledged: give your password with it.")
+            return _back(request, run_id, f"{why} The alarm is not acknowledged: give your password with it.", typed)
         web_sessions.set_locked(ctx.store, request.state.web_session, False, "password given again")
     if not request.path_params["seq"].isdigit():
         return _acknowledge_timing(request, ctx, run_id, request.path_params["seq"], user)
-    typed = {"ack": request.path_params["seq"], "grade": str(form.get("grade", "")), "note": str(form.get("note", ""))}
     try:
         alarm = acknowledge(ctx.store, run_id, int(request.path_params["seq"]), user.username, ctx.clock.utcnow(),
                             skin=(typed["grade"], typed["note"]))

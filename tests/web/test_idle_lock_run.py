@@ -132,3 +132,20 @@ def test_the_persons_use_said_by_a_page_keeps_it_open_but_never_opens_a_locked_o
     r = client.post("/activity", data={"csrf": token})  # locked meanwhile: said, and it stays locked
     assert r.status_code == 401 and web_sessions.find_session(store, cookie).locked
     assert "Screen locked" in client.get("/bench").text
+
+
+def test_a_wrong_password_with_an_acknowledgment_keeps_the_skin_grade_and_note_typed(client, web_app):
+    clock = web_app.state.web.clock
+    log_in(client, "tech")
+    token = csrf_of(client)
+    run_url = start_run(client, token, scenario="stuck_relay")
+    session = web_app.state.web.bench.session(_run_id(run_url))
+    session.thread.join(timeout=30)
+    clock.advance(IDLE.total_seconds() + 1)
+    page = client.get(run_url).text
+    seq = int(page.split("/alarms/", 1)[1].split("/", 1)[0])
+    r = client.post(f"{run_url}/alarms/{seq}/acknowledge",
+                    data={"csrf": token, "grade": "blister", "note": "2 mm blister, <b>cooled</b>", "password": "no"})
+    assert "Wrong password." in r.text and 'data-locked="1"' in r.text
+    assert f'id="ack-grade-{seq}-blister" checked' in r.text
+    assert "2 mm blister, &lt;b&gt;cooled&lt;/b&gt;</textarea>" in r.text
