@@ -172,6 +172,10 @@ def test_a_persons_entry_with_a_unit_that_fits_the_field_is_read_in_the_fields_u
     ("µL", "“µL” has no number"),
     ("1" + "0" * 40, "“1" + "0" * 40 + "” has more than 30 digits"),
     ("40 µ", "“40 µ”: “µ” is not a unit"),
+    ("40.", "“40.” needs a digit on each side of the decimal point, like 0.5 or 40"),
+    (".5 mL", "“.5 mL” needs a digit on each side of the decimal point, like 0.5 or 40"),
+    ("４０", "“４０” is not a number (only digits and one decimal point"),
+    ("−40", "“−40” is not a number (only digits and one decimal point"),
     ("40 μ", "“40 μ”: “μ” is not a unit"),
 ])
 def test_a_persons_wrong_entry_is_quoted_as_typed_with_an_example_in_the_fields_unit(typed, said):

@@ -259,6 +259,8 @@ def parse_entry(text: str, unit: str, kind: str, what: str) -> pint.Quantity:
     if not _DISPLAYED.fullmatch(number):
         written = (f"is written with an exponent (it would mean {float(number):g} {field_unit})"
                    if NUMBER.fullmatch(number) and _finite_magnitude(float(number))
+                   else "needs a digit on each side of the decimal point, like 0.5 or 40"
+                   if re.fullmatch(r"[+-]?(?:[0-9]+\.|\.[0-9]+)", number)
                    else "is not a number (only digits and one decimal point: no arithmetic, no exponent)")
         raise UnitError(f"{what}: {shown} {written}; {example}")
     if len(number.lstrip("+-").replace(".", "")) > MAX_DIGITS:  # parse_number's advice (an exponent) is no use here
