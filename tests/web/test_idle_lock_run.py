@@ -149,3 +149,17 @@ def test_a_wrong_password_with_an_acknowledgment_keeps_the_skin_grade_and_note_t
     assert "Wrong password." in r.text and 'data-locked="1"' in r.text
     assert f'id="ack-grade-{seq}-blister" checked' in r.text
     assert "2 mm blister, &lt;b&gt;cooled&lt;/b&gt;</textarea>" in r.text
+
+
+def test_a_form_of_a_test_in_preparation_sent_after_the_lock_leads_to_the_lock_screen(client, web_app):
+    from tests.web.test_bench_flow import GOOD, open_test, step
+
+    clock = web_app.state.web.clock
+    log_in(client, "tech")
+    token = csrf_of(client)
+    base = open_test(client, token)
+    clock.advance(IDLE.total_seconds() + 1)
+    r = step(client, token, base, "identify", GOOD["identify"])  # sent from a page that locked meanwhile
+    assert r.status_code == 303 and r.headers["location"] == "/lock"
+    page = client.get("/lock").text
+    assert "Screen locked" in page and 'id="unlock-password"' in page
