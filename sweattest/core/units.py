@@ -234,6 +234,12 @@ _DISPLAYED = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
 _SHOWN = {"volume": 35.5, "mass": 75.2, "concentration": 45}
 
 
+def entry_example(unit: str, kind: str) -> str:
+    """The advice ending every refusal of a person's entry: an example in the field's ``unit``."""
+    shown_unit = _litre(f"{parse_unit(unit, unit):~P}")
+    return f"type the number the device shows, for example {_SHOWN.get(kind, 1)} {shown_unit}"
+
+
 def parse_entry(text: str, unit: str, kind: str, what: str) -> pint.Quantity:
     """A value a person typed into a field printed with ``unit`` (the unit the device shows): a number as the
     display shows it, optionally followed by a unit of the same ``kind`` (``40 µL``, ``0.040 mL``, ``40µL``),
@@ -242,7 +248,7 @@ def parse_entry(text: str, unit: str, kind: str, what: str) -> pint.Quantity:
     t = text.strip()
     shown = f"\u201c{t if len(t) <= MAX_TEXT else t[:MAX_TEXT] + '...'}\u201d"
     field_unit = _litre(f"{parse_unit(unit, what):~P}")
-    example = f"type the number the device shows, for example {_SHOWN.get(kind, 1)} {field_unit}"
+    example = entry_example(unit, kind)
     if not t:
         raise UnitError(f"{what}: nothing typed; {example}")
     if _NOT_FINITE.match(t):

@@ -21,7 +21,7 @@ from sweattest.record.runs import load_run
 from sweattest.record.users import AUTH_FAILED
 from sweattest.web.accounts import field_of
 from sweattest.web.context import web
-from sweattest.web.entry import device_unit, entry_message, qns_note, typed_quantity
+from sweattest.web.entry import device_unit, entry_message, qns_note, refused_value, typed_quantity
 from sweattest.web.screens import alarms, live_data, screen
 
 log = logging.getLogger(__name__)
@@ -96,6 +96,7 @@ def confirm(request: Request, user, form) -> Response:
     device_error = str(form.get("device_error", "")) if form.get("outcome") == "error" else None
     if form.get("outcome") == "error" and not (device_error or "").strip():
         return _back(request, run_id, "write the error the device showed", typed)
+    value = None
     try:
         value = typed_quantity(typed["amount"], prompt.kind, prompt.dimension, _field_words(prompt)) \
             if prompt is not None and int(form.get("prompt", "0") or 0) == prompt.id else None
@@ -106,8 +107,15 @@ def confirm(request: Request, user, form) -> Response:
         record_refusal(ctx.store, run_id, who=user.username, station=user.station, what="confirm", why=str(exc),
                        details={"step": prompt.kind if prompt else None, "site": prompt.site if prompt else None,
                                 "operator": session.operator.name})
-        return _back(request, run_id, entry_message(str(exc)), typed)
+        why = str(exc)
+        if value is not None and not why.startswith(NOT_ABOUT_THE_VALUE):  # well written, refused by the method
+            why = refused_value(typed["amount"], prompt.kind, prompt.dimension, _field_words(prompt), why)
+        return _back(request, run_id, entry_message(why), typed)
     return _back(request, run_id)
+
+
+#: Refusals of a confirmation that are not about the value typed (the screen was behind, another person's entry).
+NOT_ABOUT_THE_VALUE = ("this step was already confirmed", "only the run's operator")
 
 
 def _field_words(prompt) -> str:
