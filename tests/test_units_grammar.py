@@ -170,6 +170,13 @@ def test_a_persons_entry_with_a_unit_that_fits_the_field_is_read_in_the_fields_u
     ("NaN", "“NaN” is not a number"),
     ("", "nothing typed"),
     ("µL", "“µL” has no number"),
+    ("1" + "0" * 40, "“1" + "0" * 40 + "” has more than 30 digits"),
+    ("40 µ", "“40 µ”: “µ” is not a unit"),
+    ("40.", "“40.” needs a digit on each side of the decimal point, like 0.5 or 40"),
+    (".5 mL", "“.5 mL” needs a digit on each side of the decimal point, like 0.5 or 40"),
+    ("４０", "“４０” is not a number (only digits and one decimal point"),
+    ("−40", "“−40” is not a number (only digits and one decimal point"),
+    ("40 μ", "“40 μ”: “μ” is not a unit"),
 ])
 def test_a_persons_wrong_entry_is_quoted_as_typed_with_an_example_in_the_fields_unit(typed, said):
     from sweattest.core.units import parse_entry
@@ -178,3 +185,27 @@ def test_a_persons_wrong_entry_is_quoted_as_typed_with_an_example_in_the_fields_
         parse_entry(typed, "uL", "volume", "Volume on the coil")
     assert str(err.value).startswith(f"Volume on the coil: {said}")
     assert str(err.value).endswith("type the number the device shows, for example 35.5 µL")
+
+
+@pytest.mark.parametrize("typed", ["２０２５-０６-０１", "٢٠٢٥-٠٦-٠١", "2025-06-0１"])
+def test_a_date_in_other_digits_is_a_typing_error_in_the_form_to_write_not_a_day_missing_from_the_calendar(typed):
+    from sweattest.core.errors import ValidationError
+    from sweattest.core.fields import typed_date
+
+    with pytest.raises(ValidationError) as err:
+        typed_date(typed, "date of birth")
+    assert str(err.value) == (f"date of birth: {typed!r} is not a date; write it as YYYY-MM-DD, for example "
+                              "2024-03-15 for 15 March 2024")
+
+
+@pytest.mark.parametrize("typed, said", [("2024-02-29", None), ("9999-12-31", None),
+                                         ("2025-02-29", "no such day"), ("0000-01-01", "no such day")])
+def test_the_calendars_edges_in_a_typed_date(typed, said):
+    from sweattest.core.errors import ValidationError
+    from sweattest.core.fields import typed_date
+
+    if said is None:
+        assert typed_date(typed, "date").isoformat() == typed
+    else:
+        with pytest.raises(ValidationError, match=said):
+            typed_date(typed, "date")

@@ -36,7 +36,7 @@ def field(doc: dict[str, Any], key: str, where: str, kind: type | tuple[type, ..
 
 #: The one way a date is written, typed or in a file: year, month, day (ISO 8601 calendar date).
 DATE_FORM = "YYYY-MM-DD"
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # ASCII digits only: \d also takes other scripts' digits
 
 
 def typed_date(text: str, what: str) -> date:

@@ -234,6 +234,12 @@ _DISPLAYED = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
 _SHOWN = {"volume": 35.5, "mass": 75.2, "concentration": 45}
 
 
+def entry_example(unit: str, kind: str) -> str:
+    """The advice ending every refusal of a person's entry: an example in the field's ``unit``."""
+    shown_unit = _litre(f"{parse_unit(unit, unit):~P}")
+    return f"type the number the device shows, for example {_SHOWN.get(kind, 1)} {shown_unit}"
+
+
 def parse_entry(text: str, unit: str, kind: str, what: str) -> pint.Quantity:
     """A value a person typed into a field printed with ``unit`` (the unit the device shows): a number as the
     display shows it, optionally followed by a unit of the same ``kind`` (``40 µL``, ``0.040 mL``, ``40µL``),
@@ -242,7 +248,7 @@ def parse_entry(text: str, unit: str, kind: str, what: str) -> pint.Quantity:
     t = text.strip()
     shown = f"\u201c{t if len(t) <= MAX_TEXT else t[:MAX_TEXT] + '...'}\u201d"
     field_unit = _litre(f"{parse_unit(unit, what):~P}")
-    example = f"type the number the device shows, for example {_SHOWN.get(kind, 1)} {field_unit}"
+    example = entry_example(unit, kind)
     if not t:
         raise UnitError(f"{what}: nothing typed; {example}")
     if _NOT_FINITE.match(t):
@@ -259,12 +265,18 @@ def parse_entry(text: str, unit: str, kind: str, what: str) -> pint.Quantity:
     if not _DISPLAYED.fullmatch(number):
         written = (f"is written with an exponent (it would mean {float(number):g} {field_unit})"
                    if NUMBER.fullmatch(number) and _finite_magnitude(float(number))
+                   else "needs a digit on each side of the decimal point, like 0.5 or 40"
+                   if re.fullmatch(r"[+-]?(?:[0-9]+\.|\.[0-9]+)", number)
                    else "is not a number (only digits and one decimal point: no arithmetic, no exponent)")
         raise UnitError(f"{what}: {shown} {written}; {example}")
+    if len(number.lstrip("+-").replace(".", "")) > MAX_DIGITS:  # parse_number's advice (an exponent) is no use here
+        raise UnitError(f"{what}: {shown} has more than {MAX_DIGITS} digits; {example}")
     magnitude = parse_number(number, what)
     if not unit_text:
         return Q_(magnitude, parse_unit(unit, what))
     try:
+        if unit_text in ("µ", "μ"):  # a prefix alone (the L forgotten); pint would read it as u, a mass
+            raise UnitError(unit_text)
         typed_unit = parse_unit(unit_text, what)
     except UnitError:
         raise UnitError(f"{what}: {shown}: \u201c{unit_text}\u201d is not a unit; {example}") from None

@@ -36,6 +36,7 @@ from sweattest.web.training import TRAINING_ORDERS, TRAINING_SCENARIOS
 ROUTES: tuple[tuple[str, tuple[str, ...], tuple[str, ...], Any], ...] = (
     ("/", ("GET",), VIEW, auth_views.home),
     ("/logout", ("POST",), VIEW, auth_views.logout),
+    ("/activity", ("POST",), VIEW, auth_views.activity),
     ("/bench", ("GET",), BENCH, bench_views.bench_home),
     ("/bench/new", ("GET", "POST"), BENCH, bench_views.new_test),
     ("/bench/draft/{draft_id}/{step}", ("GET", "POST"), BENCH, bench_views.draft_step),

@@ -54,6 +54,13 @@ def home(request: Request, user, form) -> Response:
     return RedirectResponse("/bench" if user.role in ("tech", "reviewer") else "/qa/runs", status_code=303)
 
 
+def activity(request: Request, user, form) -> Response:
+    """A key, a touch or a click of the person on a page that sent nothing else (typing a note, looking at a run's
+    screen with a tap): their use of the session, noted by the guard like any request of theirs. The page sends
+    it only for the person's own input events, never by itself."""
+    return Response(status_code=204)
+
+
 def logout(request: Request, user, form) -> Response:
     sessions.log_out(request)
     return RedirectResponse("/login", status_code=303)

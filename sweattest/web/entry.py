@@ -7,7 +7,7 @@ import re
 
 from sweattest.bench.instruments.manual import WITH_SWEAT
 from sweattest.core.protocol import Protocol
-from sweattest.core.units import format_quantity, parse_entry
+from sweattest.core.units import entry_example, format_quantity, parse_entry
 
 #: The unit each reading is typed in: the unit its device displays (the Macroduct coil in µL, the balance in
 #: mg, the chloridometer in mmol/L). (value sent to the grammar, text shown beside the field)
@@ -25,6 +25,14 @@ def device_unit(kind: str, dimension: str | None) -> tuple[str, str] | None:
     if kind == "enter_reading" and dimension in DEVICE_UNITS:
         return DEVICE_UNITS[dimension]
     return None
+
+
+def refused_value(amount: str, kind: str, dimension: str | None, what: str, why: str) -> str:
+    """A well-written value the method refuses (above the method's maximum, not above 0): the refusal quotes
+    exactly what was typed (``“0.5 mL”`` read as 500 µL) and ends with an example in the field's unit."""
+    unit = device_unit(kind, dimension)
+    example = entry_example(unit[0], "volume" if kind == "read_volume" else str(dimension)) if unit else ""
+    return f"{what}: \u201c{amount.strip()}\u201d: {why}" + (f"; {example}" if example else "")
 
 
 def typed_quantity(amount: str, kind: str, dimension: str | None, what: str):
@@ -66,4 +74,5 @@ def entry_message(text: str) -> str:
     return text
 
 
-__all__ = ["DEVICE_UNITS", "device_unit", "entry_message", "qns_note", "qns_threshold", "typed_quantity"]
+__all__ = ["DEVICE_UNITS", "device_unit", "entry_message", "qns_note", "qns_threshold", "refused_value",
+           "typed_quantity"]

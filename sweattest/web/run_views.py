@@ -21,7 +21,7 @@ from sweattest.record.runs import load_run
 from sweattest.record.users import AUTH_FAILED
 from sweattest.web.accounts import field_of
 from sweattest.web.context import web
-from sweattest.web.entry import device_unit, entry_message, qns_note, typed_quantity
+from sweattest.web.entry import device_unit, entry_message, qns_note, refused_value, typed_quantity
 from sweattest.web.screens import alarms, live_data, screen
 
 log = logging.getLogger(__name__)
@@ -97,6 +97,7 @@ def confirm(request: Request, user, form) -> Response:
     device_error = str(form.get("device_error", "")) if form.get("outcome") == "error" else None
     if form.get("outcome") == "error" and not (device_error or "").strip():
         return _back(request, run_id, "write the error the device showed", typed)
+    value = None
     try:
         value = typed_quantity(typed["amount"], prompt.kind, prompt.dimension, _field_words(prompt)) \
             if prompt is not None and int(form.get("prompt", "0") or 0) == prompt.id else None
@@ -107,8 +108,15 @@ def confirm(request: Request, user, form) -> Response:
         record_refusal(ctx.store, run_id, who=user.username, station=user.station, what="confirm", why=str(exc),
                        details={"step": prompt.kind if prompt else None, "site": prompt.site if prompt else None,
                                 "operator": session.operator.name})
-        return _back(request, run_id, entry_message(str(exc)), typed)
+        why = str(exc)
+        if value is not None and not why.startswith(NOT_ABOUT_THE_VALUE):  # well written, refused by the method
+            why = refused_value(typed["amount"], prompt.kind, prompt.dimension, _field_words(prompt), why)
+        return _back(request, run_id, entry_message(why), typed)
     return _back(request, run_id)
+
+
+#: Refusals of a confirmation that are not about the value typed (the screen was behind, another person's entry).
+NOT_ABOUT_THE_VALUE = ("this step was already confirmed", "only the run's operator")
 
 
 def _field_words(prompt) -> str:
@@ -145,17 +153,17 @@ def acknowledge_alarm(request: Request, user, form) -> Response:
     """The tech confirms the inducer was switched off at its power switch and the electrodes removed."""
     ctx = web(request)
     run_id = request.path_params["run_id"]
+    typed = {"ack": request.path_params["seq"], "grade": str(form.get("grade", "")), "note": str(form.get("note", ""))}
     if request.state.locked:  # an acknowledgment is a confirmation: the password first, at a locked screen
         try:
             ctx.accounts.users.authenticate(ctx.store, user.username, str(form.get("password", "")),
                                             policy=ctx.config.access, where="unlock")
-        except SweatTestError as exc:
+        except SweatTestError as exc:  # the skin grade and note typed stay, to send again with the password
             why = "Wrong password." if str(exc) == AUTH_FAILED else str(exc)
-            return _back(request, run_id, f"{why} The alarm is not acknowledged: give your password with it.")
+            return _back(request, run_id, f"{why} The alarm is not acknowledged: give your password with it.", typed)
         web_sessions.set_locked(ctx.store, request.state.web_session, False, "password given again")
     if not request.path_params["seq"].isdigit():
         return _acknowledge_timing(request, ctx, run_id, request.path_params["seq"], user)
-    typed = {"ack": request.path_params["seq"], "grade": str(form.get("grade", "")), "note": str(form.get("note", ""))}
     try:
         alarm = acknowledge(ctx.store, run_id, int(request.path_params["seq"]), user.username, ctx.clock.utcnow(),
                             skin=(typed["grade"], typed["note"]))

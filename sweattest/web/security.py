@@ -126,8 +126,10 @@ def _locked_out(request: Request, user: SessionUser) -> Response:
     run_id = request.path_params.get("run_id")
     if request.method == "GET":
         return RedirectResponse("/lock", status_code=303)
-    if run_id is None:
-        return PlainTextResponse("the screen is locked: give your password again", status_code=401)
+    if run_id is None:  # a form of a page (a test in preparation, a QA record): the lock screen, not a bare refusal
+        if request.url.path == "/activity":  # the page's note of the person's use: said, never followed
+            return PlainTextResponse("the screen is locked: give your password again", status_code=401)
+        return RedirectResponse("/lock", status_code=303)
     if request.url.path.endswith("/confirm"):
         record_refusal(request.app.state.web.store, run_id, who=user.username, station=user.station,
                        what="confirm", why="the screen was locked (idle time); the password was not given again")

@@ -68,7 +68,8 @@ def test_an_idle_screen_locks_and_the_password_unlocks_it(client, web_app):
     assert client.get("/bench", follow_redirects=False).status_code == 200  # in use: not idle
     clock.advance(15 * 60 + 1)
     assert client.get("/bench", follow_redirects=False).headers["location"] == "/lock"
-    assert client.post("/bench/new", data={"csrf": token, "accession": "ST-2026-000123"}).status_code == 401
+    r = client.post("/bench/new", data={"csrf": token, "accession": "ST-2026-000123"}, follow_redirects=False)
+    assert r.headers["location"] == "/lock"  # refused: the lock screen, nothing opened
     assert client.get("/runs/nosuchrun/live").status_code == 404  # live updates still answer while locked
     page = client.get("/lock")
     assert "Screen locked" in page.text and "Tess Tech" in page.text

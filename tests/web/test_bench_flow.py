@@ -145,7 +145,9 @@ def test_an_expired_lot_blocks_and_an_unticked_checklist_holds(client, tech, web
 BAD_VOLUMES = (("fifty", " has no number"), ("9**9**9", " is not a number (only digits and one decimal point"),
                ("1e3", " is written with an exponent (it would mean 1000 µL)"),
                ("40 mg", " is a mass, not a volume"), ("35,5", ": use a decimal point (35.5), not a comma"),
-               ("40 µL uL", " is not one number with its unit"))
+               ("40 µL uL", " is not one number with its unit"),
+               ("0.5 mL", ": sample volume 500.0 µL is above the 85 µL maximum"),
+               ("-5", ": volume -5 µL: read the coil again; enter the volume above 0"))
 
 
 def test_a_whole_run_from_the_browser_to_the_final_report(client, tech, web_app):

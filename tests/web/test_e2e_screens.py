@@ -188,3 +188,82 @@ def test_a_page_left_alone_gives_way_to_the_lock_screen(station, browser, shots)
         page.close()
     finally:
         station.web.config = config
+
+
+def test_a_finished_run_screen_left_alone_locks_too(station, browser, shots):
+    """A run's screen whose updates have ended (stopped, reported) still locks after the idle time: its result
+    and the patient's name are not left on an unattended screen."""
+    from dataclasses import replace
+    from datetime import timedelta
+
+    station.web.bench.pace = 60.0
+    base = station.url()
+    page = new_page(browser, BENCH)
+    log_in(page, base, "tech")
+    prepare_by_keyboard(page, base)
+    page.wait_for_selector("#stim")
+    with page.expect_navigation():
+        page.click("#actionbar #stop")
+    wait_for(page, lambda: page.get_attribute("#run", "data-final") == "1", 10)
+    assert "Doe" in page.inner_text("#run .order")
+    config = station.web.config
+    station.web.config = replace(config, access=replace(config.access, idle_lock=timedelta(seconds=2)))
+    try:
+        page.reload()  # the screen as drawn with the shorter idle time
+        page.wait_for_selector("#run")
+        station.clock.advance(3)  # idle on the server's clock; the screen has no stream to be told by
+        wait_for(page, lambda: page.get_attribute("#run", "data-locked") == "1", 15)
+        assert "Doe" not in page.inner_text("#run .order") and page.is_visible("#unlock-password")
+        photograph(page, shots, "17-stopped-run-locked")
+    finally:
+        station.web.config = config
+    page.close()
+
+
+def test_a_person_working_at_a_run_screen_keeps_it_open_though_no_form_is_sent(station, browser, shots):
+    """Keys and touches on a run's screen are the person's use even when they send nothing (typing a skin
+    note, reading the screen with a tap): the session does not lock under someone at work; the page's own
+    requests still never count."""
+    from sweattest.record import web_sessions
+    from sweattest.web.sessions import COOKIE, locked_now
+
+    station.web.bench.pace = 60.0
+    base = station.url()
+    page = new_page(browser, BENCH)
+    log_in(page, base, "tech")
+    prepare_by_keyboard(page, base)
+    page.wait_for_selector("#stim")
+    token = next(c["value"] for c in page.context.cookies() if c["name"] == COOKIE)
+    station.clock.advance(10 * 60)  # ten minutes of watching the run
+    now = station.clock.utcnow()
+    page.mouse.click(5, 400)  # a touch on the screen, away from any control
+    wait_for(page, lambda: web_sessions.find_session(station.store, token).last_seen >= now, 10)
+    station.clock.advance(10 * 60)  # twenty minutes since the last request, ten since the touch
+    session = web_sessions.find_session(station.store, token)
+    assert not locked_now(station.web, session) and page.get_attribute("#run", "data-locked") == "0"
+    station.clock.advance(5 * 60 + 1)  # nobody at the screen for the idle time: it locks
+    wait_for(page, lambda: page.get_attribute("#run", "data-locked") == "1", 10)
+    page.close()
+
+
+def test_a_skin_note_being_typed_on_an_alarm_survives_the_screen_drawing_itself_again(station, browser, shots):
+    """The other site goes on while the faulted site's alarm waits: each change draws the screen again in place;
+    the skin grade chosen and the note typed on the alarm's card stay."""
+    station.web.bench.pace = 300.0
+    base = station.url()
+    page = new_page(browser, BENCH)
+    log_in(page, base, "tech")
+    prepare_by_keyboard(page, base, scenario="open_circuit")
+    while not page.query_selector(".alarm"):  # the left forearm's steps, until the right one's fault
+        wait_for(page, lambda: page.query_selector(".alarm") or page.query_selector("#actionbar #confirm"), 60)
+        if page.query_selector("#actionbar #confirm") and not page.query_selector(".alarm"):
+            page.focus("#actionbar #confirm")
+            keys(page, "")
+    seq = page.get_attribute("#ack-primary", "form").rsplit("-", 1)[1]
+    page.check(f"#ack-grade-{seq}-blister")
+    page.fill(f"#ack-note-{seq}", "3 mm blister, cooled")
+    key = page.get_attribute("#run", "data-key")
+    wait_for(page, lambda: page.get_attribute("#run", "data-key") != key, 90)  # the left forearm's next step
+    assert page.is_checked(f"#ack-grade-{seq}-blister")
+    assert page.input_value(f"#ack-note-{seq}") == "3 mm blister, cooled"
+    page.close()

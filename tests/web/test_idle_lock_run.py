@@ -112,3 +112,54 @@ def test_the_live_updates_tell_an_open_screen_that_it_locked(client, web_app):
     body = client.get(f"{run_url}/events").text  # the reconnecting stream checks: idle, so locked
     frames = [json.loads(line[6:]) for line in body.splitlines() if line.startswith("data: ")]
     assert {"type": "lock", "locked": True} in frames
+
+
+def test_the_persons_use_said_by_a_page_keeps_it_open_but_never_opens_a_locked_one(client, web_app):
+    from sweattest.record import web_sessions
+    from sweattest.web.sessions import COOKIE
+
+    clock = web_app.state.web.clock
+    log_in(client, "tech")
+    token = csrf_of(client)
+    store = web_app.state.web.store
+    cookie = client.cookies.get(COOKIE)
+    clock.advance(IDLE.total_seconds() - 60)
+    assert client.post("/activity", data={}).status_code == 403  # no token: not counted
+    assert client.post("/activity", data={"csrf": token}).status_code == 204
+    clock.advance(120)  # the idle time since the page was loaded, two minutes since the person's use
+    assert "Screen locked" not in client.get("/bench").text
+    clock.advance(IDLE.total_seconds() + 1)
+    r = client.post("/activity", data={"csrf": token})  # locked meanwhile: said, and it stays locked
+    assert r.status_code == 401 and web_sessions.find_session(store, cookie).locked
+    assert "Screen locked" in client.get("/bench").text
+
+
+def test_a_wrong_password_with_an_acknowledgment_keeps_the_skin_grade_and_note_typed(client, web_app):
+    clock = web_app.state.web.clock
+    log_in(client, "tech")
+    token = csrf_of(client)
+    run_url = start_run(client, token, scenario="stuck_relay")
+    session = web_app.state.web.bench.session(_run_id(run_url))
+    session.thread.join(timeout=30)
+    clock.advance(IDLE.total_seconds() + 1)
+    page = client.get(run_url).text
+    seq = int(page.split("/alarms/", 1)[1].split("/", 1)[0])
+    r = client.post(f"{run_url}/alarms/{seq}/acknowledge",
+                    data={"csrf": token, "grade": "blister", "note": "2 mm blister, <b>cooled</b>", "password": "no"})
+    assert "Wrong password." in r.text and 'data-locked="1"' in r.text
+    assert f'id="ack-grade-{seq}-blister" checked' in r.text
+    assert "2 mm blister, &lt;b&gt;cooled&lt;/b&gt;</textarea>" in r.text
+
+
+def test_a_form_of_a_test_in_preparation_sent_after_the_lock_leads_to_the_lock_screen(client, web_app):
+    from tests.web.test_bench_flow import GOOD, open_test, step
+
+    clock = web_app.state.web.clock
+    log_in(client, "tech")
+    token = csrf_of(client)
+    base = open_test(client, token)
+    clock.advance(IDLE.total_seconds() + 1)
+    r = step(client, token, base, "identify", GOOD["identify"])  # sent from a page that locked meanwhile
+    assert r.status_code == 303 and r.headers["location"] == "/lock"
+    page = client.get("/lock").text
+    assert "Screen locked" in page and 'id="unlock-password"' in page

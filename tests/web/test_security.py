@@ -15,6 +15,7 @@ from tests.web.conftest import USERS, csrf_of, log_in, make_web_app
 EXPECTED = {
     "/": {"tech", "reviewer", "qa", "admin"},
     "/logout": {"tech", "reviewer", "qa", "admin"},
+    "/activity": {"tech", "reviewer", "qa", "admin"},
     "/bench": {"tech", "reviewer"},
     "/bench/new": {"tech", "reviewer"},
     "/bench/draft/{draft_id}/{step}": {"tech", "reviewer"},

@@ -26,6 +26,24 @@
   // the back-forward cache is reloaded to be sure.
   window.addEventListener("pageshow", function (ev) { if (ev.persisted) window.location.reload(); });
 
+  // -- the person's keys, touches and clicks are their use of the session even when no form is sent (a note
+  // being typed, a run's screen being looked at): said to the server, at most every few seconds. Only the
+  // person's own input events (isTrusted) do this; the page's own requests never count.
+  var csrfInput = document.querySelector("input[name=csrf]"), lastUse = 0;
+  if (csrfInput && document.body.dataset.idle) {
+    ["keydown", "pointerdown", "input"].forEach(function (k) {
+      window.addEventListener(k, function (ev) {
+        if (!ev.isTrusted || Date.now() - lastUse < 5000) return;
+        var r = $("run");
+        if ($("unlock-form") || (r && r.dataset.locked === "1")) return;  // a locked screen: the password opens it
+        lastUse = Date.now();
+        var body = new URLSearchParams(); body.set("csrf", csrfInput.value);
+        fetch("/activity", { method: "POST", body: body, credentials: "same-origin", cache: "no-store", redirect: "manual" })
+          .catch(function () { /* the server is down: the banner tells on a run's screen */ });
+      }, { capture: true });
+    });
+  }
+
   // -- the idle lock of a page that does not keep itself current (a run's screen is told by its updates):
   // after the lab's idle time without a key, a touch or a click the page gives way to the lock screen, which
   // the server grants only if the session has really been idle (else it sends the page back)
@@ -202,12 +220,18 @@
       .then(function (html) {
         var doc = new DOMParser().parseFromString(html, "text/html");
         var fresh = doc.getElementById("run"); if (!fresh) return;
-        // what the tech is typing on the same prompt stays (an alarm or a rail change redraws the page)
+        // what the tech is typing or has chosen stays (an alarm or a rail change redraws the page): on the same
+        // prompt, and on an alarm's card (its fields are named by the alarm, so they are never another's)
         var samePrompt = fresh.dataset.key.split("|")[1] === run.dataset.key.split("|")[1];
-        var kept = samePrompt ? Array.prototype.map.call(run.querySelectorAll("input[id]:not([type=hidden])"),
-          function (el) { return [el.id, el.value]; }) : [];
+        var kept = Array.prototype.filter.call(run.querySelectorAll("input[id]:not([type=hidden]), textarea[id]"),
+          function (el) { return samePrompt || el.id.indexOf("ack-") === 0; })
+          .map(function (el) { return [el.id, el.value, el.type === "radio" || el.type === "checkbox" ? el.checked : null]; });
         run.replaceWith(fresh); run = fresh;
-        kept.forEach(function (k) { var el = $(k[0]); if (el && k[1] && !el.value) el.value = k[1]; });
+        kept.forEach(function (k) {
+          var el = $(k[0]); if (!el) return;
+          if (k[2] !== null) { if (k[2]) el.checked = true; }
+          else if (k[1] && !el.value) el.value = k[1];
+        });
         var err = $("error"); if (err) err.remove();
         initForms(run); alarms(); charts();
         if (run.dataset.final === "1" && source) { source.close(); source = null; }
@@ -277,6 +301,22 @@
              "not current; watch the instruments. It reconnects by itself.");
     }
   }, 1000);
+  // a run's screen without updates (its run has ended, or no stream was granted) is not told that the session
+  // locked: after the lab's idle time without a key, a touch or a click it draws itself again, and the server
+  // draws it locked if the session was idle (else as it was, and the time starts again)
+  var idleS = +(document.body.dataset.idle || 0);
+  if (idleS > 0) {
+    var runIdle = null;
+    var rearmRun = function () {
+      if (runIdle) clearTimeout(runIdle);
+      runIdle = setTimeout(function () {
+        if (!source && run.dataset.locked !== "1") swap();
+        rearmRun();
+      }, (idleS + 1) * 1000);
+    };
+    ["keydown", "pointerdown", "input"].forEach(function (k) { window.addEventListener(k, rearmRun, { capture: true }); });
+    rearmRun();
+  }
   initForms(run); alarms(); charts();
   if (run.dataset.final !== "1") connect();
   window.sweattestChime = chime;
