@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import socket
 
+from sweattest.core.clock import Clock, RealClock
 from sweattest.core.errors import SweatTestError
 
 START, END = b"\x0b", b"\x1c\r"
@@ -49,12 +50,19 @@ class FrameReader:
     """Reads MLLP frames from a connected socket. ``read()`` returns the next message's bytes, None when the
     peer closed the connection, or raises FrameError (the frame's bytes are skipped up to its end)."""
 
-    def __init__(self, sock: socket.socket, limit: int = MAX_MESSAGE):
+    def __init__(self, sock: socket.socket, limit: int = MAX_MESSAGE, *, deadline: float | None = None,
+                 clock: Clock | None = None):
         self.sock = sock
         self.limit = limit
         self.buffer = b""
+        self.deadline, self.clock = deadline, clock  # the frame must be whole by ``deadline`` (clock.monotonic)
 
     def _more(self) -> bool:
+        if self.deadline is not None:
+            left = self.deadline - self.clock.monotonic()
+            if left <= 0:
+                raise TimeoutError("timed out")
+            self.sock.settimeout(left)
         chunk = self.sock.recv(65536)
         self.buffer += chunk
         return bool(chunk)
@@ -99,11 +107,13 @@ class FrameReader:
 
 def exchange(address: tuple[str, int], message: str, timeout_s: float) -> str:
     """Send one message and return the answer (the acknowledgement); raises OSError (refused, dropped, no
-    answer within ``timeout_s``: ``TimeoutError``) or FrameError."""
+    whole answer within ``timeout_s`` of the start, however it trickles in: ``TimeoutError``) or FrameError."""
+    clock = RealClock()
+    deadline = clock.monotonic() + timeout_s
     with socket.create_connection(address, timeout=timeout_s) as sock:
-        sock.settimeout(timeout_s)
+        sock.settimeout(max(deadline - clock.monotonic(), 0.001))
         sock.sendall(frame(message))
-        answer = FrameReader(sock).read()
+        answer = FrameReader(sock, deadline=deadline, clock=clock).read()
     if answer is None:
         raise ConnectionError("the LIS closed the connection without acknowledging")
     return answer.decode("utf-8", errors="replace")
