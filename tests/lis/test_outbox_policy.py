@@ -255,3 +255,37 @@ def test_sign_takes_the_lab_configuration(tmp_path, monkeypatch, capsys):
         assert message.body is not None and field(message.body, "MSH", 4) == "CFLAB"
     finally:
         store.close()
+
+
+def test_a_review_interrupted_after_its_signature_is_completed_without_a_second_message(staff, clock, monkeypatch):
+    """The process dies after the reviewer's signature committed (with the result queued for the LIS) and before
+    the run was reported; the run is still offered for review, and a reviewer signs again: the review is
+    completed under the first signature, and the LIS is sent the result once (one message, one control ID)."""
+    from sweattest.record import runs
+
+    lis_run(staff, clock, "R1", "ACC-1")
+    real = runs.record_event
+
+    def dies_at_review(store, clock, run_id, kind, **kw):
+        if kind == "review":
+            raise SystemExit("killed")
+        return real(store, clock, run_id, kind, **kw)
+
+    with monkeypatch.context() as m:
+        m.setattr(runs, "record_event", dies_at_review)
+        with pytest.raises(SystemExit):
+            release(staff, clock, "R1")
+    assert staff.get_run("R1")["state"] == "result_ready"
+    clock.advance(60)
+    release(staff, clock, "R1")  # signed again once the station is back
+    assert staff.get_run("R1")["state"] == "reported"
+    assert [s.meaning for s in signatures(staff, "R1")] == ["performed", "reviewed"]
+    [message] = outbox.messages(staff)
+    peer = Lis()
+    try:
+        sender = _sender(staff, clock, peer.address)
+        assert sender.send_next().outcome == "delivered" and sender.send_next().outcome == "idle"
+    finally:
+        peer.stop()
+    assert peer.control_ids() == [outbox.get(staff, message.id).control_id]
+    assert verify(staff).intact
