@@ -289,3 +289,27 @@ def test_a_review_interrupted_after_its_signature_is_completed_without_a_second_
         peer.stop()
     assert peer.control_ids() == [outbox.get(staff, message.id).control_id]
     assert verify(staff).intact
+
+
+def test_an_answer_whose_text_holds_control_characters_still_fails_the_message(staff, clock, store_url, capsys):
+    """An AR whose error text carries a NUL, a terminal escape and a bell (raw or as HL7 escapes): the message
+    is failed (needs attention) on either database, and its reason is shown as text, without them."""
+    import hl7
+
+    lis_run(staff, clock, "R1", "ACC-1")
+    release(staff, clock, "R1")
+
+    def refuse(text: str) -> str:
+        ack = str(hl7.parse(text).create_ack(ack_code="AR"))
+        return ack + "\rERR||||E||||Unknown\x00 patient\x1b[2J\x07 \\X00\\\\X1B\\here"
+
+    peer = Lis(answer=refuse)
+    try:
+        attempt = _sender(staff, clock, peer.address).send_next()
+    finally:
+        peer.stop()
+    assert attempt.outcome == "failed"
+    [message] = outbox.messages(staff)
+    assert message.state == "failed" and message.last_error == "AR from the LIS: Unknown patient[2J here"
+    assert main(["lis", "outbox", "--db", store_url]) == 0
+    assert "\x1b" not in capsys.readouterr().out
