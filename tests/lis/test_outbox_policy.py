@@ -313,3 +313,28 @@ def test_an_answer_whose_text_holds_control_characters_still_fails_the_message(s
     assert message.state == "failed" and message.last_error == "AR from the LIS: Unknown patient[2J here"
     assert main(["lis", "outbox", "--db", store_url]) == 0
     assert "\x1b" not in capsys.readouterr().out
+
+
+def test_a_message_another_process_wrote_and_delivered_is_never_marked_superseded_after(staff, clock, monkeypatch):
+    """Two processes write queued messages (``serve`` on its signature, ``lis serve`` before sending). One
+    listed version 1 as not written yet; the other wrote it and the LIS accepted it, then the result was
+    amended. The first, going on with its list, finds version 1 outdated: the LIS has it, and the outbox goes
+    on saying delivered (never "superseded", never sent)."""
+    from sweattest.outputs.lims.delivery import render_queued
+
+    lis_run(staff, clock, "R1", "ACC-1")
+    release(staff, clock, "R1")
+    stale = outbox.unrendered(staff)  # the other process's list, read now
+    peer = Lis()
+    try:
+        assert _sender(staff, clock, peer.address).send_next().outcome == "delivered"  # written and accepted
+    finally:
+        peer.stop()
+    amend(staff, clock, "R1", "rev1", "review password", changes={"left_forearm.chloride": 62},
+          reason="transcription error", config=LabConfig())
+    listed = stale + outbox.unrendered(staff)
+    monkeypatch.setattr(outbox, "unrendered", lambda store: listed)
+    render_queued(staff, clock, config_for(peer.address))
+    v1, v2 = outbox.messages(staff)
+    assert (v1.state, v1.last_error) == ("delivered", None) and v2.body is not None
+    assert [e.what for e in history(staff, "R1") if e.what == "outbox superseded"] == []

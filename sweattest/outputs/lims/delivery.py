@@ -145,7 +145,7 @@ def render_queued(store, clock: Clock, config: LabConfig) -> list[int]:
                 done.append(message.id)
         except Exception as exc:  # noqa: BLE001 - one message that cannot be written never blocks the others
             outbox.failed(store, message.id, clock.utcnow(), f"the message could not be written: {exc}; fix the "
-                          "cause, then `sweattest lis resend` writes it again")
+                          "cause, then `sweattest lis resend` writes it again", unwritten=True)
             log.error("outbox message %s (accession %s) could not be written: %s", message.id, message.accession, exc)
     return done
 
@@ -166,7 +166,7 @@ def _render_one(store, clock: Clock, config: LabConfig, message: outbox.Message)
     if record["report"]["version"] != message.version:
         outbox.superseded(store, message.id, now, f"version {message.version} was amended (now version "
                                                   f"{record['report']['version']}) before it was sent; the "
-                                                  "correction is sent instead")
+                                                  "correction is sent instead", unwritten=True)
         return False
     control_id = new_control_id()
     outbox.rendered(store, message.id, now, body=render_oru(record, config, sent_at=now, control_id=control_id),
