@@ -107,13 +107,13 @@ class FrameReader:
 
 def exchange(address: tuple[str, int], message: str, timeout_s: float) -> str:
     """Send one message and return the answer (the acknowledgement); raises OSError (refused, dropped, no
-    whole answer within ``timeout_s`` of the start, however it trickles in: ``TimeoutError``) or FrameError."""
+    whole answer within ``timeout_s`` of the message sent, however it trickles in: ``TimeoutError``) or
+    FrameError."""
     clock = RealClock()
-    deadline = clock.monotonic() + timeout_s
     with socket.create_connection(address, timeout=timeout_s) as sock:
-        sock.settimeout(max(deadline - clock.monotonic(), 0.001))
+        sock.settimeout(timeout_s)
         sock.sendall(frame(message))
-        answer = FrameReader(sock, deadline=deadline, clock=clock).read()
+        answer = FrameReader(sock, deadline=clock.monotonic() + timeout_s, clock=clock).read()
     if answer is None:
         raise ConnectionError("the LIS closed the connection without acknowledging")
     return answer.decode("utf-8", errors="replace")
