@@ -48,6 +48,8 @@ def lis():
     peer.stop()
 
 
-def config_for(address: str, **lis) -> LabConfig:
+def config_for(address: str, ack_timeout_s: float = 5.0, **lis) -> LabConfig:
+    """A configuration sending to ``address``; a LIS that answers does so at once, but a loaded machine may take
+    over a second (a test of a silent LIS gives a short ``ack_timeout_s``)."""
     host, port = address.rsplit(":", 1)
-    return replace(LabConfig(), lis=LisConfig(send_to=(host, int(port)), ack_timeout_s=0.5, **lis))
+    return replace(LabConfig(), lis=LisConfig(send_to=(host, int(port)), ack_timeout_s=ack_timeout_s, **lis))

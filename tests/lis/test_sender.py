@@ -16,9 +16,9 @@ from tests.lis.conftest import config_for
 from tests.lis.peers import Lis
 
 
-def _signed(run_store, address: str):
+def _signed(run_store, address: str, ack_timeout_s: float = 5.0):
     store, clock, _ = run_store
-    config = config_for(address)
+    config = config_for(address, ack_timeout_s)
     sign(store, clock, RUN_ID, "rev1", "correct horse", "reviewed", config=config)
     return store, clock, config
 
@@ -70,7 +70,7 @@ def test_a_lis_down_for_a_while_gets_the_result_once_with_its_control_id(run_sto
 def test_no_acknowledgement_in_time_and_ae_are_retried_with_the_same_message(run_store):
     peer = Lis(answer="silent")
     try:
-        store, clock, config = _signed(run_store, peer.address)
+        store, clock, config = _signed(run_store, peer.address, ack_timeout_s=0.5)
         sender = _sender(store, clock, config)
         attempt = sender.send_next()
         assert attempt.outcome == "retry" and "no acknowledgement within 0.5 s" in attempt.detail
@@ -186,7 +186,7 @@ def test_an_acknowledgement_dribbled_out_past_the_timeout_is_no_acknowledgement(
     thread = threading.Thread(target=dribble, daemon=True)
     thread.start()
     try:
-        store, clock, config = _signed(run_store, f"127.0.0.1:{server.getsockname()[1]}")
+        store, clock, config = _signed(run_store, f"127.0.0.1:{server.getsockname()[1]}", ack_timeout_s=0.5)
         attempt = _sender(store, clock, config).send_next()  # ack_timeout_s 0.5; the whole answer takes ~10 s
     finally:
         stop.set()
