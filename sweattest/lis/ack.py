@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 import hl7
 
 from sweattest.lis.hl7_read import text
-from sweattest.outputs.lims.hl7_escape import escape, join, unescape
+from sweattest.outputs.lims.hl7_escape import escape, join
 
 #: HL7 table 0357 codes used in ERR-3
 SEGMENT_SEQUENCE, REQUIRED_FIELD_MISSING, DATA_TYPE_ERROR, TABLE_VALUE_NOT_FOUND = "100", "101", "102", "103"
@@ -26,6 +26,10 @@ _TEXT_0357 = {"100": "Segment sequence error", "101": "Required field missing", 
               "103": "Table value not found", "200": "Unsupported message type", "201": "Unsupported event code",
               "202": "Unsupported processing id", "203": "Unsupported version id", "204": "Unknown key identifier",
               "205": "Duplicate key identifier", "207": "Application internal error"}
+
+
+#: the longest error text of an answer kept (in the outbox, the audit trail and what QA is shown)
+ANSWER_TEXT = 500
 
 
 @dataclass(frozen=True)
@@ -134,10 +138,10 @@ def _err(message: hl7.Message, problem: Problem) -> None:
                           8: problem.text[:250]}, raw={2, 3})
 
 
-def read_ack(text: str) -> Answer:
+def read_ack(answer: str) -> Answer:
     """The code, echoed control ID and error text of an acknowledgement (ValueError if it is none)."""
     msa = err = None
-    for segment in text.replace("\n", "\r").split("\r"):
+    for segment in answer.replace("\n", "\r").split("\r"):
         if segment.startswith("MSA|"):
             msa = segment.split("|")
         elif segment.startswith("ERR|") and err is None:
@@ -145,11 +149,13 @@ def read_ack(text: str) -> Answer:
     if msa is None or len(msa) < 2 or msa[1] not in ("AA", "AE", "AR", "CA", "CE", "CR"):
         raise ValueError("the answer has no MSA segment with an acknowledgement code")
     words = []
-    if err is not None:
-        words = [unescape(err[8]) if len(err) > 8 and err[8] else "", unescape(err[3]) if len(err) > 3 else ""]
+    if err is not None:  # as text: escapes decoded, never a control character (a NUL, a terminal escape)
+        words = [text(err[8]) if len(err) > 8 and err[8] else "", text(err[3]) if len(err) > 3 else ""]
     if len(msa) > 3 and msa[3]:
-        words.append(unescape(msa[3]))
-    return Answer(msa[1], msa[2] if len(msa) > 2 else "", "; ".join(w for w in words if w))
+        words.append(text(msa[3]))
+    said = "; ".join(w for w in words if w)
+    return Answer(msa[1], msa[2] if len(msa) > 2 else "", said if len(said) <= ANSWER_TEXT else
+                  said[:ANSWER_TEXT - 1] + "…")
 
 
 def _hd(msh: list[str], n: int) -> str:

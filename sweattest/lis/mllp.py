@@ -8,6 +8,7 @@ import logging
 import socket
 import time
 
+from sweattest.core.clock import Clock, RealClock
 from sweattest.core.errors import SweatTestError
 
 log = logging.getLogger(__name__)
@@ -52,22 +53,33 @@ class FrameReader:
     """Reads MLLP frames from a connected socket. ``read()`` returns the next message's bytes, None when the
     peer closed the connection, or raises FrameError (the frame's bytes are skipped up to its end)."""
 
-    def __init__(self, sock: socket.socket, limit: int = MAX_MESSAGE, message_timeout_s: float | None = None):
+    def __init__(self, sock: socket.socket, limit: int = MAX_MESSAGE, message_timeout_s: float | None = None, *,
+                 deadline: float | None = None, clock: Clock | None = None):
         self.sock = sock
         self.limit = limit
         self.buffer = b""
         #: a message must arrive whole within this many seconds of its first byte (None: no limit); between
         #: bytes the socket's own timeout applies
         self.message_timeout_s, self.idle_s, self.deadline = message_timeout_s, sock.gettimeout(), None
+        #: an answer awaited must be whole by ``answer_by`` (``clock.monotonic``), however it dribbles in
+        self.answer_by, self.clock = deadline, clock
 
     def _more(self) -> bool:
+        timeout, limited = self.sock.gettimeout(), False
         if self.deadline is not None:
             left = self.deadline - time.monotonic()
             if left <= 0:
                 raise TimeoutError(f"a message did not arrive whole within {self.message_timeout_s:g} s")
-            self.sock.settimeout(left if self.idle_s is None else min(self.idle_s, left))
+            timeout, limited = (left if self.idle_s is None else min(self.idle_s, left)), True
         elif self.message_timeout_s is not None:
-            self.sock.settimeout(self.idle_s)  # between messages: the idle limit alone
+            timeout, limited = self.idle_s, True  # between messages: the idle limit alone
+        if self.answer_by is not None:
+            left = self.answer_by - self.clock.monotonic()
+            if left <= 0:
+                raise TimeoutError("timed out")
+            timeout, limited = (left if timeout is None else min(timeout, left)), True
+        if limited:
+            self.sock.settimeout(timeout)
         chunk = self.sock.recv(65536)
         self.buffer += chunk
         return bool(chunk)
@@ -127,11 +139,13 @@ class FrameReader:
 
 def exchange(address: tuple[str, int], message: str, timeout_s: float) -> str:
     """Send one message and return the answer (the acknowledgement); raises OSError (refused, dropped, no
-    answer within ``timeout_s``: ``TimeoutError``) or FrameError."""
+    whole answer within ``timeout_s`` of the message sent, however it trickles in: ``TimeoutError``) or
+    FrameError."""
+    clock = RealClock()
     with socket.create_connection(address, timeout=timeout_s) as sock:
         sock.settimeout(timeout_s)
         sock.sendall(frame(message))
-        answer = FrameReader(sock).read()
+        answer = FrameReader(sock, deadline=clock.monotonic() + timeout_s, clock=clock).read()
     if answer is None:
         raise ConnectionError("the LIS closed the connection without acknowledging")
     return answer.decode("utf-8", errors="replace")

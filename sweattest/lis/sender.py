@@ -109,7 +109,7 @@ class Sender:
         except ValueError as exc:
             return self._retry(message, f"the LIS answered with something else than an acknowledgement: {exc}")
         if answer.control_id != message.control_id:
-            return self._retry(message, f"the acknowledgement is for message {answer.control_id!r}, not "
+            return self._retry(message, f"the acknowledgement is for message {answer.control_id[:40]!r}, not "
                                         f"{message.control_id!r}")
         if answer.code in ("AA", "CA"):
             outbox.delivered(self.store, message.id, self.clock.utcnow(), note=f"{answer.code} from {self.destination}")

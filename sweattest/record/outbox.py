@@ -209,7 +209,7 @@ def rendered(store, message_id: int, at: datetime, *, body: str, control_id: str
 
 def delivered(store, message_id: int, at: datetime, *, who: str = "system", note: str | None = None) -> None:
     """The LIS accepted the message (AA), or its file is in the drop folder: it is never sent again."""
-    _transition(store, message_id, at, who, "outbox delivered", note,
+    _transition(store, message_id, at, who, "outbox delivered", note, only_from=(PENDING,),
                 state=DELIVERED, delivered_at=at, next_attempt_at=None, last_error=None)
 
 
@@ -219,17 +219,19 @@ def retry_later(store, message_id: int, at: datetime, error: str, next_at: datet
                 state=PENDING, next_attempt_at=next_at, last_error=error)
 
 
-def failed(store, message_id: int, at: datetime, error: str, *, ae: bool = False) -> None:
+def failed(store, message_id: int, at: datetime, error: str, *, ae: bool = False, unwritten: bool = False) -> None:
     """The LIS refused the message (AR), or answered AE as often as the lab allows: not sent again until a
-    person re-queues it; shown to QA as needing attention."""
-    _transition(store, message_id, at, "system", "outbox failed", error, counted=True, ae=ae,
-                state=FAILED, next_attempt_at=None, last_error=error)
+    person re-queues it; shown to QA as needing attention. ``unwritten``: only if its text is not written yet
+    (it could not be written; another process may have written it meanwhile)."""
+    _transition(store, message_id, at, "system", "outbox failed", error, counted=True, ae=ae, only_from=(PENDING,),
+                unwritten=unwritten, state=FAILED, next_attempt_at=None, last_error=error)
 
 
-def superseded(store, message_id: int, at: datetime, why: str) -> None:
-    """A later version of the same result went out (or was released before this one was written): this one is
-    never sent."""
-    _transition(store, message_id, at, "system", "outbox superseded", why,
+def superseded(store, message_id: int, at: datetime, why: str, *, unwritten: bool = False) -> None:
+    """A later version of the same result went out (or was released before this one was written: ``unwritten``,
+    only if its text is still not written, by this process or another): this one is never sent. A message no
+    longer pending (delivered by then) is left as it is."""
+    _transition(store, message_id, at, "system", "outbox superseded", why, only_from=(PENDING,), unwritten=unwritten,
                 state=SUPERSEDED, next_attempt_at=None, last_error=why)
 
 
@@ -254,15 +256,16 @@ def resend(store, message_id: int, at: datetime, who: str) -> Message:
 
 def _transition(store, message_id: int, at: datetime, who: str, what: str, why: str | None, *,
                 counted: bool = False, ae: bool = False, only_from: tuple[str, ...] | None = None,
-                **values: Any) -> None:
+                unwritten: bool = False, **values: Any) -> None:
     """The one place a message changes state: the row updated and the change audited in one transaction.
     ``counted``: the change ends an attempt (``attempts`` + 1, and ``ae_count`` + 1 for an AE answer);
-    ``only_from``: the change applies only to a message in one of these states."""
+    ``only_from``: the change applies only to a message in one of these states; ``unwritten``: only to a
+    message whose text is not written yet."""
     ob = schema.outbox
     with store.writing() as conn:
-        row = conn.execute(sa.select(ob.c.run_id, ob.c.state, ob.c.attempts, ob.c.ae_count)
-                           .where(ob.c.id == message_id)).first()
-        if row is None or (only_from is not None and row.state not in only_from):
+        row = conn.execute(sa.select(ob.c.run_id, ob.c.state, ob.c.attempts, ob.c.ae_count, ob.c.body.is_(None))
+                           .where(ob.c.id == message_id).with_for_update()).first()
+        if row is None or (only_from is not None and row.state not in only_from) or (unwritten and not row[4]):
             return
         if counted:
             values |= {"attempts": row.attempts + 1, "ae_count": row.ae_count + (1 if ae else 0)}

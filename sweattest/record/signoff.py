@@ -67,7 +67,8 @@ def sign(store, clock, run_id: str, username: str, password: str, meaning: str, 
     """Sign a run after re-authenticating. "performed" comes from the run's operator; "reviewed" needs a
     reviewer or admin who did not perform the run, after the "performed" signature, and makes the run final;
     "corrected" signatures come only from ``amend``. ``releasing`` runs in the transaction of a "reviewed"
-    signature."""
+    signature. A review whose signature was recorded but whose run was not reported (the process stopped in
+    between) is completed by signing again: under the signature already recorded, releasing nothing twice."""
     if meaning not in MEANINGS:
         raise ValidationError(f"meaning {meaning!r}: use one of {', '.join(MEANINGS)}")
     if meaning == "corrected":
@@ -94,7 +95,7 @@ def sign(store, clock, run_id: str, username: str, password: str, meaning: str, 
     if meaning == "reviewed":
         from sweattest.record.runs import record_event
 
-        record_event(store, clock, run_id, "review", data={"reviewer": user.username}, actor=user.username,
+        record_event(store, clock, run_id, "review", data={"reviewer": signature.username}, actor=user.username,
                      station=station)
         record_event(store, clock, run_id, "report", actor=user.username, station=station)
     return signature
@@ -179,10 +180,26 @@ def _record_signature(store, clock, user: User, run_id: str, meaning: str, reaso
     now = clock.utcnow()
     with store.writing() as conn:
         version = _current_version(conn, run_id)
+        if meaning == "reviewed":
+            earlier = _reviewed(conn, run_id, version)
+            if earlier is not None:
+                return earlier  # a review interrupted after its signature: completed under that signature
         _insert_signature(conn, user, run_id, meaning, now, reason, version)
         if releasing is not None:
             releasing(conn, run_id, version)
     return Signature(run_id, user.username, user.full_name, meaning, now, reason, version)
+
+
+def _reviewed(conn, run_id: str, version: int) -> Signature | None:
+    """The "reviewed" signature of ``version`` already recorded, if any: the process that recorded it stopped
+    before the run was reported (its result is queued for the LIS with it, once). The run's row is locked first,
+    so of two reviewers signing at once the second sees the first's signature."""
+    conn.execute(sa.select(schema.runs.c.run_id).where(schema.runs.c.run_id == run_id).with_for_update())
+    sg = schema.signatures
+    r = conn.execute(sa.select(sg).where(sg.c.run_id == run_id, sg.c.meaning == "reviewed", sg.c.version == version)
+                     .order_by(sg.c.id).limit(1)).mappings().first()
+    return None if r is None else Signature(r["run_id"], r["username"], r["full_name"], r["meaning"], r["at"],
+                                            r["reason"], r["version"])
 
 
 def _insert_signature(conn, user: User, run_id: str, meaning: str, at: datetime, reason: str | None,

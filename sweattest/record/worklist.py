@@ -92,6 +92,22 @@ def find(store, accession: str) -> WorklistOrder | None:
     return None if row is None else _order(row)
 
 
+def closed_by_laboratory(store, accession: str, at: datetime) -> WorklistOrder | None:
+    """The order of ``accession`` the laboratory closed at ``at`` (or, for a message of an older installation,
+    the latest it closed by then): the one its order status message tells of, even once the accession was
+    ordered again."""
+    lo = schema.lis_orders
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.select(lo).where(lo.c.placer == accession, lo.c.closed_reason.is_not(None))
+                            .order_by(lo.c.id.desc())).mappings().all()
+    closed = [(datetime.fromisoformat(r["closed_reason"]["at"]), r) for r in rows
+              if isinstance(r["closed_reason"], dict) and r["closed_reason"].get("at")]
+    exact = [r for when, r in closed if when == at]
+    earlier = [r for when, r in closed if when <= at]
+    row = (exact or earlier or [None])[0]
+    return None if row is None else _order(row)
+
+
 def open_order(store, accession: str) -> WorklistOrder:
     """The open order of ``accession``, or a ValidationError that says why there is none."""
     order = find(store, accession)

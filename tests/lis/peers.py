@@ -13,7 +13,8 @@ import hl7.mllp
 
 class Lis:
     """``answer``: "AA", "AE", "AR" or "silent" (reads the message and answers nothing), or a function of the
-    message's text returning one of them. ``arrived`` is set at each message received."""
+    message's text returning one of them or a whole answer (text starting with MSH). ``arrived`` is set at each
+    message received."""
 
     def __init__(self, answer: str | Callable[[str], str] = "AA", port: int = 0):
         self.answer = answer
@@ -40,7 +41,10 @@ class Lis:
                 answer = self.answer(str(message)) if callable(self.answer) else self.answer
                 if answer == "silent":
                     continue
-                writer.writemessage(message.create_ack(ack_code=answer))
+                if answer.startswith("MSH"):  # a whole answer, as the function wrote it
+                    writer.writemessage(hl7.parse(answer))
+                else:
+                    writer.writemessage(message.create_ack(ack_code=answer))
                 await writer.drain()
         except (asyncio.IncompleteReadError, ConnectionError):
             pass

@@ -188,3 +188,21 @@ def test_a_message_that_cannot_be_written_fails_alone_and_is_written_again_on_re
     outbox.resend(staff, a.id, clock.utcnow(), "rev1")
     assert len(_deliver(staff, clock, lis)) == 2
     assert outbox.get(staff, a.id).state == "delivered"
+
+
+def test_an_accession_ordered_again_before_the_message_is_written_is_not_the_one_told(staff, clock, lis):
+    """The laboratory refuses ACC-1001 (eligibility); before the sender writes the order status message the LIS
+    orders the accession again (filler F2002). The message tells of the order that was refused: its reason,
+    note and filler number, never the new open order (which the LIS would take as cancelled)."""
+    assert read_ack(receive(staff, clock, orm(), LabConfig())).code == "AA"
+    refuse_order(staff, clock, "ACC-1001", "eligibility", "fever 39.5 C today", "tech1")
+    clock.advance(60)
+    again = orm(control="MSG0009", filler="F2002")
+    assert read_ack(receive(staff, clock, again, LabConfig())).code == "AA"
+    assert find(staff, "ACC-1001").state == "open"
+    [message] = _deliver(staff, clock, lis)
+    strict(message)
+    assert field(message, "ORC", 16) == "ELIG^Patient not eligible for sweat testing now^L"
+    assert field(message, "ORC", 3) == "F1001^LAB"
+    assert field(message, "NTE", 3) == "Patient not eligible for sweat testing now: fever 39.5 C today"
+    assert find(staff, "ACC-1001").state == "open"  # the new order stays on the worklist

@@ -255,3 +255,86 @@ def test_sign_takes_the_lab_configuration(tmp_path, monkeypatch, capsys):
         assert message.body is not None and field(message.body, "MSH", 4) == "CFLAB"
     finally:
         store.close()
+
+
+def test_a_review_interrupted_after_its_signature_is_completed_without_a_second_message(staff, clock, monkeypatch):
+    """The process dies after the reviewer's signature committed (with the result queued for the LIS) and before
+    the run was reported; the run is still offered for review, and a reviewer signs again: the review is
+    completed under the first signature, and the LIS is sent the result once (one message, one control ID)."""
+    from sweattest.record import runs
+
+    lis_run(staff, clock, "R1", "ACC-1")
+    real = runs.record_event
+
+    def dies_at_review(store, clock, run_id, kind, **kw):
+        if kind == "review":
+            raise SystemExit("killed")
+        return real(store, clock, run_id, kind, **kw)
+
+    with monkeypatch.context() as m:
+        m.setattr(runs, "record_event", dies_at_review)
+        with pytest.raises(SystemExit):
+            release(staff, clock, "R1")
+    assert staff.get_run("R1")["state"] == "result_ready"
+    clock.advance(60)
+    release(staff, clock, "R1")  # signed again once the station is back
+    assert staff.get_run("R1")["state"] == "reported"
+    assert [s.meaning for s in signatures(staff, "R1")] == ["performed", "reviewed"]
+    [message] = outbox.messages(staff)
+    peer = Lis()
+    try:
+        sender = _sender(staff, clock, peer.address)
+        assert sender.send_next().outcome == "delivered" and sender.send_next().outcome == "idle"
+    finally:
+        peer.stop()
+    assert peer.control_ids() == [outbox.get(staff, message.id).control_id]
+    assert verify(staff).intact
+
+
+def test_an_answer_whose_text_holds_control_characters_still_fails_the_message(staff, clock, store_url, capsys):
+    """An AR whose error text carries a NUL, a terminal escape and a bell (raw or as HL7 escapes): the message
+    is failed (needs attention) on either database, and its reason is shown as text, without them."""
+    import hl7
+
+    lis_run(staff, clock, "R1", "ACC-1")
+    release(staff, clock, "R1")
+
+    def refuse(text: str) -> str:
+        ack = str(hl7.parse(text).create_ack(ack_code="AR"))
+        return ack + "\rERR||||E||||Unknown\x00 patient\x1b[2J\x07 \\X00\\\\X1B\\here"
+
+    peer = Lis(answer=refuse)
+    try:
+        attempt = _sender(staff, clock, peer.address).send_next()
+    finally:
+        peer.stop()
+    assert attempt.outcome == "failed"
+    [message] = outbox.messages(staff)
+    assert message.state == "failed" and message.last_error == "AR from the LIS: Unknown patient[2J here"
+    assert main(["lis", "outbox", "--db", store_url]) == 0
+    assert "\x1b" not in capsys.readouterr().out
+
+
+def test_a_message_another_process_wrote_and_delivered_is_never_marked_superseded_after(staff, clock, monkeypatch):
+    """Two processes write queued messages (``serve`` on its signature, ``lis serve`` before sending). One
+    listed version 1 as not written yet; the other wrote it and the LIS accepted it, then the result was
+    amended. The first, going on with its list, finds version 1 outdated: the LIS has it, and the outbox goes
+    on saying delivered (never "superseded", never sent)."""
+    from sweattest.outputs.lims.delivery import render_queued
+
+    lis_run(staff, clock, "R1", "ACC-1")
+    release(staff, clock, "R1")
+    stale = outbox.unrendered(staff)  # the other process's list, read now
+    peer = Lis()
+    try:
+        assert _sender(staff, clock, peer.address).send_next().outcome == "delivered"  # written and accepted
+    finally:
+        peer.stop()
+    amend(staff, clock, "R1", "rev1", "review password", changes={"left_forearm.chloride": 62},
+          reason="transcription error", config=LabConfig())
+    listed = stale + outbox.unrendered(staff)
+    monkeypatch.setattr(outbox, "unrendered", lambda store: listed)
+    render_queued(staff, clock, config_for(peer.address))
+    v1, v2 = outbox.messages(staff)
+    assert (v1.state, v1.last_error) == ("delivered", None) and v2.body is not None
+    assert [e.what for e in history(staff, "R1") if e.what == "outbox superseded"] == []

@@ -1,6 +1,8 @@
 """Results out over MLLP: queued with the sign-off, delivered to a LIS that acknowledges, retried with
 growing delays while the LIS is down, silent or answers AE, stopped on AR, never sent twice once accepted."""
 
+import socket
+import threading
 from datetime import timedelta
 
 from sweattest.lis.sender import Sender
@@ -183,3 +185,40 @@ def test_a_message_waiting_for_its_retry_is_still_not_sent_early(run_store):
     assert sender.send_next().outcome == "retry"
     clock.advance(4)
     assert sender.send_next().outcome == "waiting"
+
+
+def test_an_acknowledgement_dribbled_out_past_the_timeout_is_no_acknowledgement(run_store):
+    """A LIS that answers one byte at a time, each in less than ``ack_timeout_s`` but the whole long after it:
+    the attempt ends at the timeout (the message is tried again later, with its control ID), never by taking
+    the answer a minute later, when another station may already have taken the message for its own attempt."""
+    import hl7
+
+    server, stop = socket.create_server(("127.0.0.1", 0)), threading.Event()
+
+    def dribble():
+        conn, _ = server.accept()
+        with conn:
+            data = b""
+            while b"\x1c\r" not in data:
+                data += conn.recv(65536)
+            received = hl7.parse(data[1:data.index(b"\x1c\r")].decode())
+            for byte in b"\x0b" + str(received.create_ack(ack_code="AA")).encode() + b"\x1c\r":
+                if stop.wait(0.1):
+                    return
+                try:
+                    conn.sendall(bytes([byte]))
+                except OSError:
+                    return
+
+    thread = threading.Thread(target=dribble, daemon=True)
+    thread.start()
+    try:
+        store, clock, config = _signed(run_store, f"127.0.0.1:{server.getsockname()[1]}", ack_timeout_s=0.5)
+        attempt = _sender(store, clock, config).send_next()  # ack_timeout_s 0.5; the whole answer takes ~10 s
+    finally:
+        stop.set()
+        thread.join(5)
+        server.close()
+    assert attempt.outcome == "retry" and "no acknowledgement within 0.5 s" in attempt.detail
+    [message] = outbox.messages(store)
+    assert (message.state, message.attempts) == ("pending", 1)

@@ -145,7 +145,7 @@ def render_queued(store, clock: Clock, config: LabConfig) -> list[int]:
                 done.append(message.id)
         except Exception as exc:  # noqa: BLE001 - one message that cannot be written never blocks the others
             outbox.failed(store, message.id, clock.utcnow(), f"the message could not be written: {exc}; fix the "
-                          "cause, then `sweattest lis resend` writes it again")
+                          "cause, then `sweattest lis resend` writes it again", unwritten=True)
             log.error("outbox message %s (accession %s) could not be written: %s", message.id, message.accession, exc)
     return done
 
@@ -166,7 +166,7 @@ def _render_one(store, clock: Clock, config: LabConfig, message: outbox.Message)
     if record["report"]["version"] != message.version:
         outbox.superseded(store, message.id, now, f"version {message.version} was amended (now version "
                                                   f"{record['report']['version']}) before it was sent; the "
-                                                  "correction is sent instead")
+                                                  "correction is sent instead", unwritten=True)
         return False
     control_id = new_control_id()
     outbox.rendered(store, message.id, now, body=render_oru(record, config, sent_at=now, control_id=control_id),
@@ -177,9 +177,11 @@ def _render_one(store, clock: Clock, config: LabConfig, message: outbox.Message)
 def _render_order_status(store, message: outbox.Message, config: LabConfig, now) -> None:
     from sweattest.outputs.lims.hl7 import new_control_id
     from sweattest.outputs.lims.order_status import render_order_status
-    from sweattest.record.worklist import find
+    from sweattest.record.worklist import closed_by_laboratory
 
-    order = find(store, message.accession)
+    order = closed_by_laboratory(store, message.accession, message.created_at)
+    if order is None:
+        raise ValidationError(f"no order {message.accession} closed by the laboratory by {_iso(message.created_at)}")
     control_id = new_control_id()
     outbox.rendered(store, message.id, now, control_id=control_id,
                     body=render_order_status(order, config, sent_at=now, control_id=control_id))
@@ -205,6 +207,10 @@ def deliver_on_signoff(store, clock: Clock, run_id: str, config: LabConfig, acto
         raise DeliveryError(f"run {run_id} is signed, but delivery to the LIMS drop folder {config.drop_folder} "
                             f"failed: {exc}; fix the folder and run `sweattest export {run_id} --format hl7` "
                             "(and csv)") from None
+
+
+def _iso(at) -> str:
+    return at.isoformat() if at is not None else "?"
 
 
 def _proficiency(store, run_id: str) -> bool:
