@@ -26,7 +26,6 @@ file system that several hosts share makes the lock cover those hosts' ``socket:
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import fcntl
 import json
 import os
@@ -38,6 +37,7 @@ import termios
 from pathlib import Path
 from typing import Any
 
+from sweattest.core.clock import RealClock
 from sweattest.core.errors import DeviceError
 
 ENV_VAR = "SWEATTEST_LOCK_DIR"
@@ -129,7 +129,7 @@ def holder_record() -> dict[str, Any]:
     name = program.parent.name if program.name == "__main__.py" else program.name  # python -m sweattest
     command = " ".join([name, *sys.argv[1:]])
     return {"pid": os.getpid(), "command": command[:300], "host": socket.gethostname(),
-            "since": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+            "since": RealClock().utcnow().strftime("%Y-%m-%dT%H:%M:%SZ")}
 
 
 def describe(holder: dict[str, Any] | None) -> str:

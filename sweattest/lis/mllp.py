@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import logging
 import socket
-import time
 
 from sweattest.core.clock import Clock, RealClock
 from sweattest.core.errors import SweatTestError
 
 log = logging.getLogger(__name__)
+#: the clock a message's own time limit is kept on (the listener's real time)
+_MONOTONIC = RealClock()
 START, END = b"\x0b", b"\x1c\r"
 _BETWEEN = b"\r\n\t "
 #: The largest message accepted (an order is a few hundred bytes; a result a few kilobytes).
@@ -67,7 +68,7 @@ class FrameReader:
     def _more(self) -> bool:
         timeout, limited = self.sock.gettimeout(), False
         if self.deadline is not None:
-            left = self.deadline - time.monotonic()
+            left = self.deadline - _MONOTONIC.monotonic()
             if left <= 0:
                 raise TimeoutError(f"a message did not arrive whole within {self.message_timeout_s:g} s")
             timeout, limited = (left if self.idle_s is None else min(self.idle_s, left)), True
@@ -91,7 +92,7 @@ class FrameReader:
             if not self._more():
                 return None
         if self.message_timeout_s is not None:
-            self.deadline = time.monotonic() + self.message_timeout_s
+            self.deadline = _MONOTONIC.monotonic() + self.message_timeout_s
         self.buffer = self.buffer.lstrip(_BETWEEN)
         if not self.buffer.startswith(START) and not self._to_start():
             first, head = self.buffer[:1].hex(), self.buffer[:4096]

@@ -129,7 +129,8 @@ def test_pack_command_writes_the_pdf_and_its_tables(sqlite_lab, tmp_path, capsys
     assert "Accreditation evidence pack" in text and "2026-11-01 to 2026-11-30" in text
     assert "10.0" in text and "1-3s" in text and "comment left out at review" in text
     assert "e-signature of QA1 Desk (qa1), QA, meaning approved" in text.replace("\n", " ")
-    assert "CLIA number" in text and "Laboratory director" in text
+    # no [lab] configured: the cover carries no identity rather than an invented one
+    assert "CLIA number" not in text and "Laboratory director" not in text
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -15,7 +15,7 @@ from sweattest.web.screens import screen
 def _session(wait):
     return SimpleNamespace(active=True, operator=SimpleNamespace(prompt=None, notice=None),
                            runner=SimpleNamespace(timers={}, analyzer_wait=wait),
-                           view=SimpleNamespace(alarms=[]), error=None,
+                           view=SimpleNamespace(alarms=[]), error=None, resumed=None,
                            bench=SimpleNamespace(inducer=SimpleNamespace(host_controlled=True)),
                            clock_text=lambda at: at.strftime("%H:%M:%S"))
 
