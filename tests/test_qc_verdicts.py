@@ -126,3 +126,23 @@ def test_acts_on_a_run_that_is_not_held_are_refused(staff, clock):
         add_action(staff, accepted, CORRECTIVE_ACTION, "nothing to correct", who="rev1")
     with pytest.raises(ValidationError, match="has no QC verdict"):
         add_action(staff, "chloridometer-1/2020-01-01", OVERRIDE, "no such run here", who="rev1")
+
+
+def test_an_incomplete_run_after_the_corrective_action_is_not_qc_passing_again(staff, clock):
+    """CLSI C34: QC passing again means both levels in control; one level measured (incomplete) is not passing."""
+    make_run(staff, clock, "R1", qc="rejected")
+    sign_performed(staff, clock)
+    [held] = {e.data["qc_run"] for e in staff.events("R1") if e.kind == "analyze"}
+    add_action(staff, held, CORRECTIVE_ACTION, "electrode cleaned, NaCl standard 100 mmol/L checked", who="rev1")
+    clock.sleep(600)
+    rerun, _ = current_run(staff, DEFAULT_ANALYZER, clock.utcnow().date())
+    level, lot, mean, sd = SEED_LOTS[0]
+    staff.add_qc_result(analyzer=DEFAULT_ANALYZER, level=level, lot=lot, target_mean=mean, target_sd=sd,
+                        value=mean, qc_run=rerun, at=clock.utcnow(), who="tech1")
+    judge_and_record(staff, rerun, who="tech1")
+    assert verdicts(staff, rerun)[-1].state == "incomplete"
+    [finding] = release_findings(staff, "R1")
+    assert "run QC again" in finding.message
+    assert qc_status(staff, "R1")["status"] == "rejected"
+    with pytest.raises(ValidationError, match="cannot be final"):
+        sign(staff, clock, "R1", "rev1", "review password", "reviewed")

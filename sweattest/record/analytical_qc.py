@@ -195,7 +195,8 @@ def hold_lifted(store, qc_run: str) -> tuple[str, str] | None:
 
 def _hold_acts(store, qc_run: str):
     """The override of a held run, its first corrective action, and the first run of its series whose verdict
-    stands accepted after that corrective action (each None when there is none)."""
+    stands accepted after that corrective action (each None when there is none): accepted, every level in
+    control, not a run still incomplete (CLSI C34)."""
     acts = qc_verdicts.actions(store, qc_run)
     override = next((a for a in acts if a.kind == qc_verdicts.OVERRIDE), None)
     fix = next((a for a in acts if a.kind == qc_verdicts.CORRECTIVE_ACTION), None)
@@ -204,7 +205,7 @@ def _hold_acts(store, qc_run: str):
     standing = qc_verdicts.standing_verdicts(store, None)
     held = standing[qc_run]
     passed = min((v for v in standing.values() if v.analyzer == held.analyzer and v.purpose == held.purpose
-                  and not v.rejected and v.at > fix.at), key=lambda v: v.at, default=None)
+                  and v.state == qc_verdicts.ACCEPTED and v.at > fix.at), key=lambda v: v.at, default=None)
     return override, fix, passed
 
 
