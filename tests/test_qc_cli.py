@@ -77,6 +77,10 @@ def test_the_four_control_run_is_rejected_2_2s_and_needs_a_corrective_action(lab
     (["--lot", "QCN-A", "--level", "normal", "--value", "40 mg"], "concentration"),
     (["--lot", "QCA-A", "--level", "normal", "--value", "40 mmol/L"], "QCA-A is a abnormal control, not normal"),
     (["--lot", "QCX", "--level", "normal", "--value", "40 mmol/L"], "QCX is not a known lot of analyzer CC-7781"),
+    (["--lot", "QCN-A", "--level", "normal", "--value", "-5 mmol/L"], "-5 mmol/L is below 0"),
+    (["--lot", "QCN-A", "--level", "normal", "--value", "99999999 mmol/L"], "1e+08 mmol/L is not a chloride"),
+    (["--lot", "QCN-A", "--level", "normal", "--value", "41,2"], "use a decimal point (41.2)"),
+    (["--lot", "QCN-A", "--level", "normal", "--value", "NaN"], "is not a number"),
 ])
 def test_bad_control_entries_are_refused_and_nothing_is_recorded(lab, monkeypatch, capsys, argv, words):
     assert main(["qc", "record", "--analyzer", "CC-7781", *argv, *_as(monkeypatch, "tech1"), "--db", lab]) == 2
