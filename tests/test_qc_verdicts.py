@@ -34,7 +34,7 @@ store_url, store, clock, staff = backends.store_url, backends.store, backends.cl
 
 def _controls(store, clock, normal: float, abnormal: float = 100.0, purpose: str = "patient") -> str:
     """Both levels of the series' current analytical run (mmol/L), judged as the bench judges them."""
-    qc_run, _ = current_run(store, DEFAULT_ANALYZER, clock.utcnow().date(), purpose)
+    qc_run, _ = current_run(store, DEFAULT_ANALYZER, clock.utcnow().date(), purpose, control=True)
     for (level, lot, mean, sd), value in zip(SEED_LOTS, (normal, abnormal), strict=True):
         store.add_qc_result(analyzer=DEFAULT_ANALYZER, level=level, lot=lot, target_mean=mean, target_sd=sd,
                             value=value, qc_run=qc_run, at=clock.utcnow(), who="tech1")
@@ -146,3 +146,21 @@ def test_an_incomplete_run_after_the_corrective_action_is_not_qc_passing_again(s
     assert qc_status(staff, "R1")["status"] == "rejected"
     with pytest.raises(ValidationError, match="cannot be final"):
         sign(staff, clock, "R1", "rev1", "review password", "reviewed")
+
+
+def test_a_control_recorded_after_results_were_released_starts_a_new_run_and_rewrites_nothing(staff, clock):
+    """The results of R1 were released on the accepted verdict of their analytical run; a control measured after
+    that is judged in a new analytical run: R1's run keeps the verdict it was released on."""
+    make_run(staff, clock, "R1")
+    sign_performed(staff, clock)
+    sign(staff, clock, "R1", "rev1", "review password", "reviewed")
+    [released] = {e.data["qc_run"] for e in staff.events("R1") if e.kind == "analyze"}
+    before = verdicts(staff, released)
+    clock.sleep(600)
+    late = _controls(staff, clock, 46.0)  # 1-3s
+    assert late == released + "#2" and verdict(staff, late).rejected
+    assert verdicts(staff, released) == before and not verdict(staff, released).rejected
+    assert qc_status(staff, "R1")["status"] == "in_control"
+    assert load_run(staff, "R1")[0].state == "reported"
+    # a sample measured now is in the held run
+    assert current_run(staff, DEFAULT_ANALYZER, clock.utcnow().date()) == (late, True)

@@ -85,7 +85,7 @@ def _record(args: argparse.Namespace) -> int:
     purpose = check_purpose(args.purpose)
     with signed_in(args, MEASURERS, "record a control", config) as (store, user):
         at = store.clock.utcnow()
-        qc_run, _ = current_run(store, args.analyzer, at.date(), purpose)
+        qc_run, _ = current_run(store, args.analyzer, at.date(), purpose, control=True)
         record_control(store, analyzer=args.analyzer, level=args.level, lot=args.lot, value=value, qc_run=qc_run,
                        at=at, who=user.username)
         found = judge_and_record(store, qc_run, rules=config.qc_rules, who=user.username)

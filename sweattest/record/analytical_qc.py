@@ -15,7 +15,7 @@ passing again before results are released).
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 import sqlalchemy as sa
@@ -91,18 +91,36 @@ def runs_of_day(store, analyzer: str, day: date, purpose: str = PATIENT) -> list
     return sorted(names, key=lambda name: int(name.split("#")[1]) if "#" in name else 1)
 
 
-def current_run(store, analyzer: str, day: date, purpose: str = PATIENT) -> tuple[str, bool]:
+def current_run(store, analyzer: str, day: date, purpose: str = PATIENT, *,
+                control: bool = False) -> tuple[str, bool]:
     """The analytical run a control or a sample measured now belongs to, and whether it has controls yet: the
-    day's latest run, unless it is held and its corrective action is recorded (then a new run, measured again)."""
+    day's latest run, unless it is held and its corrective action is recorded (then a new run, measured again).
+    ``control``: a control is about to be recorded: when results measured in the latest run were already
+    released on its verdict, the control starts a new run (a verdict results were released on is never
+    re-judged by a later control)."""
     names = runs_of_day(store, analyzer, day, purpose)
     if not names:
         return qc_run_id(analyzer, day, purpose), False
     latest = names[-1]
     held = qc_verdicts.standing(qc_verdicts.verdicts(store, latest))
     corrected = any(a.kind == qc_verdicts.CORRECTIVE_ACTION for a in qc_verdicts.actions(store, latest))
-    if held is not None and held.rejected and corrected:
+    if (held is not None and held.rejected and corrected) or (control and released_in(store, latest, day)):
         return qc_run_id(analyzer, day, purpose, len(names) + 1), False
     return latest, True
+
+
+def released_in(store, qc_run: str, day: date) -> bool:
+    """Whether a patient result measured in the analytical run ``qc_run`` (of ``day``) was released (reported)."""
+    ev = schema.events
+    since = datetime.combine(day, time.min, tzinfo=UTC)
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.select(ev.c.run_id, ev.c.data).where(
+            ev.c.kind == "analyze", ev.c.accepted.is_(True), ev.c.at >= since)).all()
+        run_ids = sorted({run_id for run_id, data in rows if (data or {}).get("qc_run") == qc_run})
+        if not run_ids:
+            return False
+        return conn.execute(sa.select(ev.c.id).where(ev.c.kind == "report", ev.c.accepted.is_(True),
+                                                     ev.c.run_id.in_(run_ids)).limit(1)).first() is not None
 
 
 def judge_and_record(store, qc_run: str, *, rules: WestgardRules | None = None, who: str = "system",
