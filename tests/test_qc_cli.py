@@ -133,3 +133,22 @@ def test_cumulative_statistics_per_lot_and_month(lab, monkeypatch, capsys):
     month, whole = rows
     assert (month["lot"], month["n"], month["mean"], month["sd"], month["cv_pct"]) == ("QCN-A", 3, 40.0, 1.0, 2.5)
     assert whole["month"] == "all" and whole["n"] == 3
+
+
+def test_the_hold_is_not_overridden_by_who_measured_its_controls(lab, monkeypatch, capsys):
+    """An override is a second person's act (as a release is): not by the reviewer who measured the held controls."""
+    assert _record(monkeypatch, lab, "QCN-A", "normal", "50 mmol/L", user="rev1") == 0
+    assert _record(monkeypatch, lab, "QCA-A", "abnormal", "100 mmol/L", user="rev1") == 0
+    [run] = _runs(capsys, lab)
+    assert run["verdict"] == "rejected"
+    assert main(["qc", "override", run["qc_run"], "--reason", "vial known contaminated", *_as(monkeypatch, "rev1"),
+                 "--db", lab]) == 2
+    assert "rev1 measured controls of analytical run" in capsys.readouterr().err
+    assert main(["qc", "override", run["qc_run"], "--reason", "vial known contaminated", *_as(monkeypatch, "tech1"),
+                 "--db", lab]) == 1
+    [run] = _runs(capsys, lab)
+    assert run["override"] in (None, "")
+    assert main(["qc", "override", run["qc_run"], "--reason", "vial known contaminated", *_as(monkeypatch, "qa1"),
+                 "--db", lab]) == 0
+    [run] = _runs(capsys, lab)
+    assert "qa1" in run["override"]
