@@ -152,3 +152,26 @@ def test_the_hold_is_not_overridden_by_who_measured_its_controls(lab, monkeypatc
                  "--db", lab]) == 0
     [run] = _runs(capsys, lab)
     assert "qa1" in run["override"]
+
+
+def test_an_analyzer_serial_with_a_hash_keeps_its_runs_apart(lab, monkeypatch, capsys):
+    """A serial number such as SN#7781: its held run, corrective action and the run measured again (#2)."""
+    for lot, level, sd in (("HN-1", "normal", "2"), ("HA-1", "abnormal", "4")):
+        mean = "40" if level == "normal" else "100"
+        assert main(["qc", "lot", "add", lot, "--analyzer", "SN#7781", "--level", level, "--material", "control",
+                     "--expires", "2099-12-31", "--mean", f"{mean} mmol/L", "--sd", f"{sd} mmol/L",
+                     *_as(monkeypatch, "qa1"), "--db", lab]) == 0
+
+    def record(lot, level, value):
+        return main(["qc", "record", "--analyzer", "SN#7781", "--lot", lot, "--level", level, "--value", value,
+                     *_as(monkeypatch, "tech1"), "--db", lab])
+
+    assert record("HN-1", "normal", "50 mmol/L") == 0 and record("HA-1", "abnormal", "100 mmol/L") == 0
+    [held] = _runs(capsys, lab)
+    assert held["verdict"] == "rejected"
+    assert main(["qc", "correct", held["qc_run"], "--action", "electrode cleaned, standard checked",
+                 *_as(monkeypatch, "qa1"), "--db", lab]) == 0
+    assert record("HN-1", "normal", "40 mmol/L") == 0 and record("HA-1", "abnormal", "100 mmol/L") == 0
+    first, again = _runs(capsys, lab)
+    assert first["verdict"] == "rejected"
+    assert (again["qc_run"], again["verdict"]) == (held["qc_run"] + "#2", "accepted")

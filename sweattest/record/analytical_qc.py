@@ -87,8 +87,16 @@ def purpose_of(qc_run: str, known: dict[str, str]) -> str:
 def runs_of_day(store, analyzer: str, day: date, purpose: str = PATIENT) -> list[str]:
     """The analytical runs of a series on one day, in the order they were started."""
     base = qc_run_id(analyzer, day, purpose)
-    names = {r["qc_run"] for r in series_rows(store, analyzer, purpose) if r["qc_run"].split("#")[0] == base}
-    return sorted(names, key=lambda name: int(name.split("#")[1]) if "#" in name else 1)
+    names = {r["qc_run"] for r in series_rows(store, analyzer, purpose) if _measured_again(r["qc_run"], base)}
+    return sorted(names, key=lambda name: _measured_again(name, base) or 0)
+
+
+def _measured_again(name: str, base: str) -> int | None:
+    """1 for the day's run ``base`` itself, n for ``base#n`` (a serial number may hold a ``#``), else None."""
+    if name == base:
+        return 1
+    head, hash_, n = name.rpartition("#")
+    return int(n) if hash_ and head == base and n.isdigit() else None
 
 
 def current_run(store, analyzer: str, day: date, purpose: str = PATIENT, *,
