@@ -164,3 +164,21 @@ def test_a_control_recorded_after_results_were_released_starts_a_new_run_and_rew
     assert load_run(staff, "R1")[0].state == "reported"
     # a sample measured now is in the held run
     assert current_run(staff, DEFAULT_ANALYZER, clock.utcnow().date()) == (late, True)
+
+
+def test_after_a_corrective_action_the_rules_across_runs_count_afresh(staff, clock):
+    """Held for 10x, the analyzer recalibrated: the run measured again with the normal control a little above the
+    mean is not rejected for the streak the corrective action ended (nor is the hold lifted without it)."""
+    held = _ten_x(staff, clock)
+    clock.sleep(600)
+    assert _controls(staff, clock, 40.5) == held  # no corrective action yet: the same held run
+    add_action(staff, held, CORRECTIVE_ACTION, "analyzer recalibrated, bias corrected", who="rev1")
+    clock.sleep(600)
+    again = _controls(staff, clock, 40.5)
+    assert again == held + "#2" and verdict(staff, again).findings == ()
+    assert verdicts(staff, again)[-1].made_from["history"] == []
+    assert verdicts(staff, held)[0].codes == ["westgard_10_x"] and verdict(staff, held).rejected
+    # the series goes on from the run measured again
+    clock.sleep(timedelta(days=1).total_seconds())
+    nxt = _controls(staff, clock, 40.5)
+    assert [h["qc_run"] for h in verdicts(staff, nxt)[-1].made_from["history"]] == [again]

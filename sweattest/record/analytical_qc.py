@@ -136,7 +136,10 @@ def judge_and_record(store, qc_run: str, *, rules: WestgardRules | None = None, 
     """The Westgard verdict of one analytical run on its controls recorded so far, with the earlier runs of its
     series as history, against the targets of the lot records; recorded with what it was made from. Results on a
     provisional lot are not judged, and do not stand for their level: a level measured only on provisional lots
-    keeps the run from releasing results. ``known``: qc_run -> purpose (default: as recorded)."""
+    keeps the run from releasing results. The rules across runs look back no further than the last held run of
+    the series whose corrective action is recorded: the runs measured after it count afresh (else the streak that
+    was corrected, e.g. a 10x, would reject every run measured again). ``known``: qc_run -> purpose (default: as
+    recorded)."""
     rules = rules or WestgardRules()
     qc = schema.qc_results
     with store.engine.connect() as conn:
@@ -150,7 +153,10 @@ def judge_and_record(store, qc_run: str, *, rules: WestgardRules | None = None, 
     for row in series_rows(store, analyzer, purpose, known):
         by_run[row["qc_run"]].append(row)
     order = list(by_run)  # by each run's first control
-    earlier = order[:order.index(qc_run)][-LOOK_BACK:]
+    before = order[:order.index(qc_run)]
+    corrected = {a.qc_run for a in qc_verdicts.actions(store) if a.kind == qc_verdicts.CORRECTIVE_ACTION}
+    last_fix = max((i for i, name in enumerate(before) if name in corrected), default=-1)
+    earlier = before[last_fix + 1:][-LOOK_BACK:]  # a corrective action ends the streaks it corrected
     targets = {r["lot"]: judge.target(r) for name in [*earlier, qc_run] for r in by_run[name] if judge.judged(r)}
 
     def as_run(name: str) -> QCRun:
