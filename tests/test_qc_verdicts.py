@@ -182,3 +182,32 @@ def test_after_a_corrective_action_the_rules_across_runs_count_afresh(staff, clo
     clock.sleep(timedelta(days=1).total_seconds())
     nxt = _controls(staff, clock, 40.5)
     assert [h["qc_run"] for h in verdicts(staff, nxt)[-1].made_from["history"]] == [again]
+
+
+def test_a_verdict_made_before_another_control_came_in_is_made_again_on_every_control(staff, clock, monkeypatch):
+    """Two processes record the two levels of one run at once: the one that read the run with its first control
+    only records its verdict last; the verdict the run stands on is still made from both controls."""
+    import sweattest.record.analytical_qc as aq
+
+    qc_run, _ = current_run(staff, DEFAULT_ANALYZER, clock.utcnow().date(), control=True)
+    (n_level, n_lot, n_mean, n_sd), (a_level, a_lot, a_mean, a_sd) = SEED_LOTS
+    staff.add_qc_result(analyzer=DEFAULT_ANALYZER, level=n_level, lot=n_lot, target_mean=n_mean, target_sd=n_sd,
+                        value=n_mean, qc_run=qc_run, at=clock.utcnow(), who="tech1")
+    real = aq.qc_verdicts.record_verdict
+    calls = []
+
+    def other_process_first(store, result, **kw):
+        if not calls:  # the other process's control and verdict land between this one's read and its write
+            staff.add_qc_result(analyzer=DEFAULT_ANALYZER, level=a_level, lot=a_lot, target_mean=a_mean,
+                                target_sd=a_sd, value=a_mean, qc_run=qc_run, at=clock.utcnow(), who="tech2")
+            calls.append("other")
+            monkeypatch.setattr(aq.qc_verdicts, "record_verdict", real)
+            judge_and_record(staff, qc_run, who="tech2")
+            monkeypatch.setattr(aq.qc_verdicts, "record_verdict", other_process_first)
+        return real(store, result, **kw)
+
+    monkeypatch.setattr(aq.qc_verdicts, "record_verdict", other_process_first)
+    found = judge_and_record(staff, qc_run, who="tech1")
+    assert not found.rejected
+    assert [v.state for v in verdicts(staff, qc_run)][-1] == "accepted"
+    assert not verdict(staff, qc_run).rejected

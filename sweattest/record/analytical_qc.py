@@ -20,6 +20,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from sweattest.core.errors import StoreError
 from sweattest.core.purpose import PATIENT, PURPOSES
 from sweattest.core.rules.findings import Finding, Severity
 from sweattest.core.rules.qc import (
@@ -140,7 +141,16 @@ def judge_and_record(store, qc_run: str, *, rules: WestgardRules | None = None, 
     the series whose corrective action is recorded: the runs measured after it count afresh (else the streak that
     was corrected, e.g. a 10x, would reject every run measured again). ``known``: qc_run -> purpose (default: as
     recorded)."""
-    rules = rules or WestgardRules()
+    for _ in range(20):
+        try:
+            return _judge_and_record(store, qc_run, rules=rules or WestgardRules(), who=who, known=known)
+        except qc_verdicts.StaleVerdict:
+            continue  # a control came in meanwhile: judged again on every control
+    raise StoreError(f"analytical run {qc_run}: controls keep coming in while it is judged; judge it again")
+
+
+def _judge_and_record(store, qc_run: str, *, rules: WestgardRules, who: str,
+                      known: dict[str, str] | None) -> RunQC:
     qc = schema.qc_results
     with store.engine.connect() as conn:
         analyzer = conn.execute(sa.select(qc.c.analyzer).where(qc.c.qc_run == qc_run).limit(1)).scalar()

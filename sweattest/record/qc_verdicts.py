@@ -75,9 +75,15 @@ class Action:
     who: str
 
 
+class StaleVerdict(Exception):
+    """A control of the run was recorded after its verdict was made (by another process): judge it again."""
+
+
 def record_verdict(store, result: RunQC, *, analyzer: str, purpose: str, made_from: dict[str, Any],
                    who: str) -> Verdict:
-    """Append the verdict ``result`` of one analytical run, with what it was made from, under the chain."""
+    """Append the verdict ``result`` of one analytical run, with what it was made from, under the chain.
+    Raises ``StaleVerdict`` (nothing written) when the run has more controls now than the verdict was made from:
+    checked under the chain's write lock, so the verdict recorded last is made from every control."""
     at = store.clock.utcnow()
     row = {"qc_run": result.run_id, "analyzer": analyzer, "purpose": purpose,
            "verdict": state_of(result),
@@ -85,6 +91,13 @@ def record_verdict(store, result: RunQC, *, analyzer: str, purpose: str, made_fr
                                   ensure_ascii=False),
            "made_from": json.dumps(made_from, ensure_ascii=False, sort_keys=True), "at": at, "who": who}
     with store.writing() as conn:
+        head = schema.audit_head  # the chain's lock first (a row lock on PostgreSQL, the write lock on SQLite)
+        conn.execute(head.update().where(head.c.id == 1).values(last_id=head.c.last_id))
+        qc = schema.qc_results
+        now = conn.execute(sa.select(sa.func.count()).select_from(qc).where(qc.c.qc_run == result.run_id,
+                                                                         qc.c.analyzer == analyzer)).scalar()
+        if now != len(made_from.get("controls", [])):
+            raise StaleVerdict(result.run_id)
         new_id = conn.execute(schema.qc_verdicts.insert().values(**row)).inserted_primary_key[0]
         append_audit(conn, who=who, what="qc_verdict", at=at,
                      new={"qc_run": result.run_id, "verdict": row["verdict"],
