@@ -175,3 +175,19 @@ def test_an_analyzer_serial_with_a_hash_keeps_its_runs_apart(lab, monkeypatch, c
     first, again = _runs(capsys, lab)
     assert first["verdict"] == "rejected"
     assert (again["qc_run"], again["verdict"]) == (held["qc_run"] + "#2", "accepted")
+
+
+def test_an_analyzer_serial_with_a_slash_and_a_purpose_word_stays_in_its_patient_series(lab, monkeypatch, capsys):
+    """Serial number 'LAB/training': its patient controls are the patient series, not a training one."""
+    for lot, level, sd in (("TN-1", "normal", "2"), ("TA-1", "abnormal", "4")):
+        mean = "40" if level == "normal" else "100"
+        assert main(["qc", "lot", "add", lot, "--analyzer", "LAB/training", "--level", level, "--material",
+                     "control", "--expires", "2099-12-31", "--mean", f"{mean} mmol/L", "--sd", f"{sd} mmol/L",
+                     *_as(monkeypatch, "qa1"), "--db", lab]) == 0
+    for lot, level, value in (("TN-1", "normal", "40 mmol/L"), ("TA-1", "abnormal", "100 mmol/L")):
+        assert main(["qc", "record", "--analyzer", "LAB/training", "--lot", lot, "--level", level, "--value", value,
+                     *_as(monkeypatch, "tech1"), "--db", lab]) == 0
+    [run] = _runs(capsys, lab)
+    assert run["verdict"] == "accepted" and run["qc_run"].startswith("LAB/training/")
+    assert main(["qc", "runs", "--purpose", "training", "--format", "json", "--db", lab]) == 0
+    assert "LAB/training" not in capsys.readouterr().out

@@ -77,12 +77,19 @@ def series_rows(store, analyzer: str, purpose: str = PATIENT,
     known = recorded_purposes(store) if known is None else known
     with store.engine.connect() as conn:
         rows = [dict(r) for r in conn.execute(query).mappings()]
-    return [r for r in rows if purpose_of(r["qc_run"], known) == purpose]
+    return [r for r in rows if purpose_of(r["qc_run"], known, r["analyzer"]) == purpose]
 
 
-def purpose_of(qc_run: str, known: dict[str, str]) -> str:
-    """The series purpose of an analytical run: as its verdict recorded it (``known``), else by its name."""
-    return known.get(qc_run) or series_of(qc_run)[1]
+def purpose_of(qc_run: str, known: dict[str, str], analyzer: str | None = None) -> str:
+    """The series purpose of an analytical run: as its verdict recorded it (``known``), else by its name (after
+    its ``analyzer``'s serial number when given: a serial number may hold a '/' and a purpose's word)."""
+    found = known.get(qc_run)
+    if found:
+        return found
+    if analyzer is not None and qc_run.startswith(analyzer + "/"):
+        middle, _, _day = qc_run[len(analyzer) + 1:].rpartition("/")
+        return middle if middle in PURPOSES else PATIENT
+    return series_of(qc_run)[1]
 
 
 def runs_of_day(store, analyzer: str, day: date, purpose: str = PATIENT) -> list[str]:
@@ -157,7 +164,7 @@ def _judge_and_record(store, qc_run: str, *, rules: WestgardRules, who: str,
     if analyzer is None:
         raise ValueError(f"analytical run {qc_run} has no control recorded")
     known = recorded_purposes(store) if known is None else known
-    purpose = purpose_of(qc_run, known)
+    purpose = purpose_of(qc_run, known, analyzer)
     judge = judging(store, analyzer)
     by_run: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in series_rows(store, analyzer, purpose, known):
