@@ -77,6 +77,10 @@ def test_the_four_control_run_is_rejected_2_2s_and_needs_a_corrective_action(lab
     (["--lot", "QCN-A", "--level", "normal", "--value", "40 mg"], "concentration"),
     (["--lot", "QCA-A", "--level", "normal", "--value", "40 mmol/L"], "QCA-A is a abnormal control, not normal"),
     (["--lot", "QCX", "--level", "normal", "--value", "40 mmol/L"], "QCX is not a known lot of analyzer CC-7781"),
+    (["--lot", "QCN-A", "--level", "normal", "--value", "-5 mmol/L"], "-5 mmol/L is below 0"),
+    (["--lot", "QCN-A", "--level", "normal", "--value", "99999999 mmol/L"], "1e+08 mmol/L is not a chloride"),
+    (["--lot", "QCN-A", "--level", "normal", "--value", "41,2"], "use a decimal point (41.2)"),
+    (["--lot", "QCN-A", "--level", "normal", "--value", "NaN"], "is not a number"),
 ])
 def test_bad_control_entries_are_refused_and_nothing_is_recorded(lab, monkeypatch, capsys, argv, words):
     assert main(["qc", "record", "--analyzer", "CC-7781", *argv, *_as(monkeypatch, "tech1"), "--db", lab]) == 2
@@ -129,3 +133,61 @@ def test_cumulative_statistics_per_lot_and_month(lab, monkeypatch, capsys):
     month, whole = rows
     assert (month["lot"], month["n"], month["mean"], month["sd"], month["cv_pct"]) == ("QCN-A", 3, 40.0, 1.0, 2.5)
     assert whole["month"] == "all" and whole["n"] == 3
+
+
+def test_the_hold_is_not_overridden_by_who_measured_its_controls(lab, monkeypatch, capsys):
+    """An override is a second person's act (as a release is): not by the reviewer who measured the held controls."""
+    assert _record(monkeypatch, lab, "QCN-A", "normal", "50 mmol/L", user="rev1") == 0
+    assert _record(monkeypatch, lab, "QCA-A", "abnormal", "100 mmol/L", user="rev1") == 0
+    [run] = _runs(capsys, lab)
+    assert run["verdict"] == "rejected"
+    assert main(["qc", "override", run["qc_run"], "--reason", "vial known contaminated", *_as(monkeypatch, "rev1"),
+                 "--db", lab]) == 2
+    assert "rev1 measured controls of analytical run" in capsys.readouterr().err
+    assert main(["qc", "override", run["qc_run"], "--reason", "vial known contaminated", *_as(monkeypatch, "tech1"),
+                 "--db", lab]) == 1
+    [run] = _runs(capsys, lab)
+    assert run["override"] in (None, "")
+    assert main(["qc", "override", run["qc_run"], "--reason", "vial known contaminated", *_as(monkeypatch, "qa1"),
+                 "--db", lab]) == 0
+    [run] = _runs(capsys, lab)
+    assert "qa1" in run["override"]
+
+
+def test_an_analyzer_serial_with_a_hash_keeps_its_runs_apart(lab, monkeypatch, capsys):
+    """A serial number such as SN#7781: its held run, corrective action and the run measured again (#2)."""
+    for lot, level, sd in (("HN-1", "normal", "2"), ("HA-1", "abnormal", "4")):
+        mean = "40" if level == "normal" else "100"
+        assert main(["qc", "lot", "add", lot, "--analyzer", "SN#7781", "--level", level, "--material", "control",
+                     "--expires", "2099-12-31", "--mean", f"{mean} mmol/L", "--sd", f"{sd} mmol/L",
+                     *_as(monkeypatch, "qa1"), "--db", lab]) == 0
+
+    def record(lot, level, value):
+        return main(["qc", "record", "--analyzer", "SN#7781", "--lot", lot, "--level", level, "--value", value,
+                     *_as(monkeypatch, "tech1"), "--db", lab])
+
+    assert record("HN-1", "normal", "50 mmol/L") == 0 and record("HA-1", "abnormal", "100 mmol/L") == 0
+    [held] = _runs(capsys, lab)
+    assert held["verdict"] == "rejected"
+    assert main(["qc", "correct", held["qc_run"], "--action", "electrode cleaned, standard checked",
+                 *_as(monkeypatch, "qa1"), "--db", lab]) == 0
+    assert record("HN-1", "normal", "40 mmol/L") == 0 and record("HA-1", "abnormal", "100 mmol/L") == 0
+    first, again = _runs(capsys, lab)
+    assert first["verdict"] == "rejected"
+    assert (again["qc_run"], again["verdict"]) == (held["qc_run"] + "#2", "accepted")
+
+
+def test_an_analyzer_serial_with_a_slash_and_a_purpose_word_stays_in_its_patient_series(lab, monkeypatch, capsys):
+    """Serial number 'LAB/training': its patient controls are the patient series, not a training one."""
+    for lot, level, sd in (("TN-1", "normal", "2"), ("TA-1", "abnormal", "4")):
+        mean = "40" if level == "normal" else "100"
+        assert main(["qc", "lot", "add", lot, "--analyzer", "LAB/training", "--level", level, "--material",
+                     "control", "--expires", "2099-12-31", "--mean", f"{mean} mmol/L", "--sd", f"{sd} mmol/L",
+                     *_as(monkeypatch, "qa1"), "--db", lab]) == 0
+    for lot, level, value in (("TN-1", "normal", "40 mmol/L"), ("TA-1", "abnormal", "100 mmol/L")):
+        assert main(["qc", "record", "--analyzer", "LAB/training", "--lot", lot, "--level", level, "--value", value,
+                     *_as(monkeypatch, "tech1"), "--db", lab]) == 0
+    [run] = _runs(capsys, lab)
+    assert run["verdict"] == "accepted" and run["qc_run"].startswith("LAB/training/")
+    assert main(["qc", "runs", "--purpose", "training", "--format", "json", "--db", lab]) == 0
+    assert "LAB/training" not in capsys.readouterr().out

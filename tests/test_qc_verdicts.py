@@ -34,7 +34,7 @@ store_url, store, clock, staff = backends.store_url, backends.store, backends.cl
 
 def _controls(store, clock, normal: float, abnormal: float = 100.0, purpose: str = "patient") -> str:
     """Both levels of the series' current analytical run (mmol/L), judged as the bench judges them."""
-    qc_run, _ = current_run(store, DEFAULT_ANALYZER, clock.utcnow().date(), purpose)
+    qc_run, _ = current_run(store, DEFAULT_ANALYZER, clock.utcnow().date(), purpose, control=True)
     for (level, lot, mean, sd), value in zip(SEED_LOTS, (normal, abnormal), strict=True):
         store.add_qc_result(analyzer=DEFAULT_ANALYZER, level=level, lot=lot, target_mean=mean, target_sd=sd,
                             value=value, qc_run=qc_run, at=clock.utcnow(), who="tech1")
@@ -126,3 +126,88 @@ def test_acts_on_a_run_that_is_not_held_are_refused(staff, clock):
         add_action(staff, accepted, CORRECTIVE_ACTION, "nothing to correct", who="rev1")
     with pytest.raises(ValidationError, match="has no QC verdict"):
         add_action(staff, "chloridometer-1/2020-01-01", OVERRIDE, "no such run here", who="rev1")
+
+
+def test_an_incomplete_run_after_the_corrective_action_is_not_qc_passing_again(staff, clock):
+    """CLSI C34: QC passing again means both levels in control; one level measured (incomplete) is not passing."""
+    make_run(staff, clock, "R1", qc="rejected")
+    sign_performed(staff, clock)
+    [held] = {e.data["qc_run"] for e in staff.events("R1") if e.kind == "analyze"}
+    add_action(staff, held, CORRECTIVE_ACTION, "electrode cleaned, NaCl standard 100 mmol/L checked", who="rev1")
+    clock.sleep(600)
+    rerun, _ = current_run(staff, DEFAULT_ANALYZER, clock.utcnow().date())
+    level, lot, mean, sd = SEED_LOTS[0]
+    staff.add_qc_result(analyzer=DEFAULT_ANALYZER, level=level, lot=lot, target_mean=mean, target_sd=sd,
+                        value=mean, qc_run=rerun, at=clock.utcnow(), who="tech1")
+    judge_and_record(staff, rerun, who="tech1")
+    assert verdicts(staff, rerun)[-1].state == "incomplete"
+    [finding] = release_findings(staff, "R1")
+    assert "run QC again" in finding.message
+    assert qc_status(staff, "R1")["status"] == "rejected"
+    with pytest.raises(ValidationError, match="cannot be final"):
+        sign(staff, clock, "R1", "rev1", "review password", "reviewed")
+
+
+def test_a_control_recorded_after_results_were_released_starts_a_new_run_and_rewrites_nothing(staff, clock):
+    """The results of R1 were released on the accepted verdict of their analytical run; a control measured after
+    that is judged in a new analytical run: R1's run keeps the verdict it was released on."""
+    make_run(staff, clock, "R1")
+    sign_performed(staff, clock)
+    sign(staff, clock, "R1", "rev1", "review password", "reviewed")
+    [released] = {e.data["qc_run"] for e in staff.events("R1") if e.kind == "analyze"}
+    before = verdicts(staff, released)
+    clock.sleep(600)
+    late = _controls(staff, clock, 46.0)  # 1-3s
+    assert late == released + "#2" and verdict(staff, late).rejected
+    assert verdicts(staff, released) == before and not verdict(staff, released).rejected
+    assert qc_status(staff, "R1")["status"] == "in_control"
+    assert load_run(staff, "R1")[0].state == "reported"
+    # a sample measured now is in the held run
+    assert current_run(staff, DEFAULT_ANALYZER, clock.utcnow().date()) == (late, True)
+
+
+def test_after_a_corrective_action_the_rules_across_runs_count_afresh(staff, clock):
+    """Held for 10x, the analyzer recalibrated: the run measured again with the normal control a little above the
+    mean is not rejected for the streak the corrective action ended (nor is the hold lifted without it)."""
+    held = _ten_x(staff, clock)
+    clock.sleep(600)
+    assert _controls(staff, clock, 40.5) == held  # no corrective action yet: the same held run
+    add_action(staff, held, CORRECTIVE_ACTION, "analyzer recalibrated, bias corrected", who="rev1")
+    clock.sleep(600)
+    again = _controls(staff, clock, 40.5)
+    assert again == held + "#2" and verdict(staff, again).findings == ()
+    assert verdicts(staff, again)[-1].made_from["history"] == []
+    assert verdicts(staff, held)[0].codes == ["westgard_10_x"] and verdict(staff, held).rejected
+    # the series goes on from the run measured again
+    clock.sleep(timedelta(days=1).total_seconds())
+    nxt = _controls(staff, clock, 40.5)
+    assert [h["qc_run"] for h in verdicts(staff, nxt)[-1].made_from["history"]] == [again]
+
+
+def test_a_verdict_made_before_another_control_came_in_is_made_again_on_every_control(staff, clock, monkeypatch):
+    """Two processes record the two levels of one run at once: the one that read the run with its first control
+    only records its verdict last; the verdict the run stands on is still made from both controls."""
+    import sweattest.record.analytical_qc as aq
+
+    qc_run, _ = current_run(staff, DEFAULT_ANALYZER, clock.utcnow().date(), control=True)
+    (n_level, n_lot, n_mean, n_sd), (a_level, a_lot, a_mean, a_sd) = SEED_LOTS
+    staff.add_qc_result(analyzer=DEFAULT_ANALYZER, level=n_level, lot=n_lot, target_mean=n_mean, target_sd=n_sd,
+                        value=n_mean, qc_run=qc_run, at=clock.utcnow(), who="tech1")
+    real = aq.qc_verdicts.record_verdict
+    calls = []
+
+    def other_process_first(store, result, **kw):
+        if not calls:  # the other process's control and verdict land between this one's read and its write
+            staff.add_qc_result(analyzer=DEFAULT_ANALYZER, level=a_level, lot=a_lot, target_mean=a_mean,
+                                target_sd=a_sd, value=a_mean, qc_run=qc_run, at=clock.utcnow(), who="tech2")
+            calls.append("other")
+            monkeypatch.setattr(aq.qc_verdicts, "record_verdict", real)
+            judge_and_record(staff, qc_run, who="tech2")
+            monkeypatch.setattr(aq.qc_verdicts, "record_verdict", other_process_first)
+        return real(store, result, **kw)
+
+    monkeypatch.setattr(aq.qc_verdicts, "record_verdict", other_process_first)
+    found = judge_and_record(staff, qc_run, who="tech1")
+    assert not found.rejected
+    assert [v.state for v in verdicts(staff, qc_run)][-1] == "accepted"
+    assert not verdict(staff, qc_run).rejected

@@ -8,6 +8,7 @@ import argparse
 from sweattest.cli.listing import print_listing
 from sweattest.cli.storeopts import add_db_option, add_signed_options, signed_in, store_from
 from sweattest.core.config import load_config
+from sweattest.core.errors import ValidationError
 from sweattest.core.purpose import PATIENT, PURPOSES, check_purpose
 from sweattest.core.units import parse_quantity
 from sweattest.qa.filters import parse_date
@@ -19,6 +20,8 @@ from sweattest.record.users import QA_ROLES
 
 #: Who measures controls: whoever performs runs, and the QA desk.
 MEASURERS = ("tech", *QA_ROLES)
+#: A chloride control result a person enters is 0 to this (mmol/L); more is a typing error, not a measurement.
+MAX_CONTROL = 1000.0
 
 
 def register(groups: argparse._SubParsersAction) -> None:
@@ -74,10 +77,15 @@ def _period(p: argparse.ArgumentParser) -> None:
 def _record(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     value = parse_quantity(args.value, "concentration", "--value").to("mmol/L").magnitude
+    if value < 0:
+        raise ValidationError(f"--value: {value:g} mmol/L is below 0; check the value; nothing was recorded")
+    if value > MAX_CONTROL:
+        raise ValidationError(f"--value: {value:g} mmol/L is not a chloride control result (0 to {MAX_CONTROL:g} "
+                              "mmol/L); check the value; nothing was recorded")
     purpose = check_purpose(args.purpose)
     with signed_in(args, MEASURERS, "record a control", config) as (store, user):
         at = store.clock.utcnow()
-        qc_run, _ = current_run(store, args.analyzer, at.date(), purpose)
+        qc_run, _ = current_run(store, args.analyzer, at.date(), purpose, control=True)
         record_control(store, analyzer=args.analyzer, level=args.level, lot=args.lot, value=value, qc_run=qc_run,
                        at=at, who=user.username)
         found = judge_and_record(store, qc_run, rules=config.qc_rules, who=user.username)

@@ -64,7 +64,7 @@ def qc_choices(store, purpose: str = PATIENT) -> dict[str, list[str]]:
                             .order_by(qc.c.analyzer, qc.c.level)).all()
     known = recorded_purposes(store)
     for analyzer, level, qc_run in rows:
-        if purpose_of(qc_run, known) == purpose and level not in out.get(analyzer, []):
+        if purpose_of(qc_run, known, analyzer) == purpose and level not in out.get(analyzer, []):
             out.setdefault(analyzer, []).append(level)
     return out
 

@@ -43,7 +43,7 @@ def _controls(store, date_from: date | None, date_to: date | None, purpose: str)
     with store.engine.connect() as conn:
         rows = [dict(r) for r in conn.execute(query).mappings()]
     known = recorded_purposes(store)
-    return [r for r in rows if purpose_of(r["qc_run"], known) == purpose]
+    return [r for r in rows if purpose_of(r["qc_run"], known, r["analyzer"]) == purpose]
 
 
 def patient_controls(store, date_from: date | None = None, date_to: date | None = None) -> list[dict[str, Any]]:

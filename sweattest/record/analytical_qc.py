@@ -15,11 +15,12 @@ passing again before results are released).
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 import sqlalchemy as sa
 
+from sweattest.core.errors import StoreError
 from sweattest.core.purpose import PATIENT, PURPOSES
 from sweattest.core.rules.findings import Finding, Severity
 from sweattest.core.rules.qc import (
@@ -76,33 +77,66 @@ def series_rows(store, analyzer: str, purpose: str = PATIENT,
     known = recorded_purposes(store) if known is None else known
     with store.engine.connect() as conn:
         rows = [dict(r) for r in conn.execute(query).mappings()]
-    return [r for r in rows if purpose_of(r["qc_run"], known) == purpose]
+    return [r for r in rows if purpose_of(r["qc_run"], known, r["analyzer"]) == purpose]
 
 
-def purpose_of(qc_run: str, known: dict[str, str]) -> str:
-    """The series purpose of an analytical run: as its verdict recorded it (``known``), else by its name."""
-    return known.get(qc_run) or series_of(qc_run)[1]
+def purpose_of(qc_run: str, known: dict[str, str], analyzer: str | None = None) -> str:
+    """The series purpose of an analytical run: as its verdict recorded it (``known``), else by its name (after
+    its ``analyzer``'s serial number when given: a serial number may hold a '/' and a purpose's word)."""
+    found = known.get(qc_run)
+    if found:
+        return found
+    if analyzer is not None and qc_run.startswith(analyzer + "/"):
+        middle, _, _day = qc_run[len(analyzer) + 1:].rpartition("/")
+        return middle if middle in PURPOSES else PATIENT
+    return series_of(qc_run)[1]
 
 
 def runs_of_day(store, analyzer: str, day: date, purpose: str = PATIENT) -> list[str]:
     """The analytical runs of a series on one day, in the order they were started."""
     base = qc_run_id(analyzer, day, purpose)
-    names = {r["qc_run"] for r in series_rows(store, analyzer, purpose) if r["qc_run"].split("#")[0] == base}
-    return sorted(names, key=lambda name: int(name.split("#")[1]) if "#" in name else 1)
+    names = {r["qc_run"] for r in series_rows(store, analyzer, purpose) if _measured_again(r["qc_run"], base)}
+    return sorted(names, key=lambda name: _measured_again(name, base) or 0)
 
 
-def current_run(store, analyzer: str, day: date, purpose: str = PATIENT) -> tuple[str, bool]:
+def _measured_again(name: str, base: str) -> int | None:
+    """1 for the day's run ``base`` itself, n for ``base#n`` (a serial number may hold a ``#``), else None."""
+    if name == base:
+        return 1
+    head, hash_, n = name.rpartition("#")
+    return int(n) if hash_ and head == base and n.isdigit() else None
+
+
+def current_run(store, analyzer: str, day: date, purpose: str = PATIENT, *,
+                control: bool = False) -> tuple[str, bool]:
     """The analytical run a control or a sample measured now belongs to, and whether it has controls yet: the
-    day's latest run, unless it is held and its corrective action is recorded (then a new run, measured again)."""
+    day's latest run, unless it is held and its corrective action is recorded (then a new run, measured again).
+    ``control``: a control is about to be recorded: when results measured in the latest run were already
+    released on its verdict, the control starts a new run (a verdict results were released on is never
+    re-judged by a later control)."""
     names = runs_of_day(store, analyzer, day, purpose)
     if not names:
         return qc_run_id(analyzer, day, purpose), False
     latest = names[-1]
     held = qc_verdicts.standing(qc_verdicts.verdicts(store, latest))
     corrected = any(a.kind == qc_verdicts.CORRECTIVE_ACTION for a in qc_verdicts.actions(store, latest))
-    if held is not None and held.rejected and corrected:
+    if (held is not None and held.rejected and corrected) or (control and released_in(store, latest, day)):
         return qc_run_id(analyzer, day, purpose, len(names) + 1), False
     return latest, True
+
+
+def released_in(store, qc_run: str, day: date) -> bool:
+    """Whether a patient result measured in the analytical run ``qc_run`` (of ``day``) was released (reported)."""
+    ev = schema.events
+    since = datetime.combine(day, time.min, tzinfo=UTC)
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.select(ev.c.run_id, ev.c.data).where(
+            ev.c.kind == "analyze", ev.c.accepted.is_(True), ev.c.at >= since)).all()
+        run_ids = sorted({run_id for run_id, data in rows if (data or {}).get("qc_run") == qc_run})
+        if not run_ids:
+            return False
+        return conn.execute(sa.select(ev.c.id).where(ev.c.kind == "report", ev.c.accepted.is_(True),
+                                                     ev.c.run_id.in_(run_ids)).limit(1)).first() is not None
 
 
 def judge_and_record(store, qc_run: str, *, rules: WestgardRules | None = None, who: str = "system",
@@ -110,21 +144,36 @@ def judge_and_record(store, qc_run: str, *, rules: WestgardRules | None = None, 
     """The Westgard verdict of one analytical run on its controls recorded so far, with the earlier runs of its
     series as history, against the targets of the lot records; recorded with what it was made from. Results on a
     provisional lot are not judged, and do not stand for their level: a level measured only on provisional lots
-    keeps the run from releasing results. ``known``: qc_run -> purpose (default: as recorded)."""
-    rules = rules or WestgardRules()
+    keeps the run from releasing results. The rules across runs look back no further than the last held run of
+    the series whose corrective action is recorded: the runs measured after it count afresh (else the streak that
+    was corrected, e.g. a 10x, would reject every run measured again). ``known``: qc_run -> purpose (default: as
+    recorded)."""
+    for _ in range(20):
+        try:
+            return _judge_and_record(store, qc_run, rules=rules or WestgardRules(), who=who, known=known)
+        except qc_verdicts.StaleVerdict:
+            continue  # a control came in meanwhile: judged again on every control
+    raise StoreError(f"analytical run {qc_run}: controls keep coming in while it is judged; judge it again")
+
+
+def _judge_and_record(store, qc_run: str, *, rules: WestgardRules, who: str,
+                      known: dict[str, str] | None) -> RunQC:
     qc = schema.qc_results
     with store.engine.connect() as conn:
         analyzer = conn.execute(sa.select(qc.c.analyzer).where(qc.c.qc_run == qc_run).limit(1)).scalar()
     if analyzer is None:
         raise ValueError(f"analytical run {qc_run} has no control recorded")
     known = recorded_purposes(store) if known is None else known
-    purpose = purpose_of(qc_run, known)
+    purpose = purpose_of(qc_run, known, analyzer)
     judge = judging(store, analyzer)
     by_run: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in series_rows(store, analyzer, purpose, known):
         by_run[row["qc_run"]].append(row)
     order = list(by_run)  # by each run's first control
-    earlier = order[:order.index(qc_run)][-LOOK_BACK:]
+    before = order[:order.index(qc_run)]
+    corrected = {a.qc_run for a in qc_verdicts.actions(store) if a.kind == qc_verdicts.CORRECTIVE_ACTION}
+    last_fix = max((i for i, name in enumerate(before) if name in corrected), default=-1)
+    earlier = before[last_fix + 1:][-LOOK_BACK:]  # a corrective action ends the streaks it corrected
     targets = {r["lot"]: judge.target(r) for name in [*earlier, qc_run] for r in by_run[name] if judge.judged(r)}
 
     def as_run(name: str) -> QCRun:
@@ -195,7 +244,8 @@ def hold_lifted(store, qc_run: str) -> tuple[str, str] | None:
 
 def _hold_acts(store, qc_run: str):
     """The override of a held run, its first corrective action, and the first run of its series whose verdict
-    stands accepted after that corrective action (each None when there is none)."""
+    stands accepted after that corrective action (each None when there is none): accepted, every level in
+    control, not a run still incomplete (CLSI C34)."""
     acts = qc_verdicts.actions(store, qc_run)
     override = next((a for a in acts if a.kind == qc_verdicts.OVERRIDE), None)
     fix = next((a for a in acts if a.kind == qc_verdicts.CORRECTIVE_ACTION), None)
@@ -204,7 +254,7 @@ def _hold_acts(store, qc_run: str):
     standing = qc_verdicts.standing_verdicts(store, None)
     held = standing[qc_run]
     passed = min((v for v in standing.values() if v.analyzer == held.analyzer and v.purpose == held.purpose
-                  and not v.rejected and v.at > fix.at), key=lambda v: v.at, default=None)
+                  and v.state == qc_verdicts.ACCEPTED and v.at > fix.at), key=lambda v: v.at, default=None)
     return override, fix, passed
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -75,9 +75,15 @@ class Action:
     who: str
 
 
+class StaleVerdict(Exception):
+    """A control of the run was recorded after its verdict was made (by another process): judge it again."""
+
+
 def record_verdict(store, result: RunQC, *, analyzer: str, purpose: str, made_from: dict[str, Any],
                    who: str) -> Verdict:
-    """Append the verdict ``result`` of one analytical run, with what it was made from, under the chain."""
+    """Append the verdict ``result`` of one analytical run, with what it was made from, under the chain.
+    Raises ``StaleVerdict`` (nothing written) when the run has more controls now than the verdict was made from:
+    checked under the chain's write lock, so the verdict recorded last is made from every control."""
     at = store.clock.utcnow()
     row = {"qc_run": result.run_id, "analyzer": analyzer, "purpose": purpose,
            "verdict": state_of(result),
@@ -85,6 +91,13 @@ def record_verdict(store, result: RunQC, *, analyzer: str, purpose: str, made_fr
                                   ensure_ascii=False),
            "made_from": json.dumps(made_from, ensure_ascii=False, sort_keys=True), "at": at, "who": who}
     with store.writing() as conn:
+        head = schema.audit_head  # the chain's lock first (a row lock on PostgreSQL, the write lock on SQLite)
+        conn.execute(head.update().where(head.c.id == 1).values(last_id=head.c.last_id))
+        qc = schema.qc_results
+        now = conn.execute(sa.select(sa.func.count()).select_from(qc).where(qc.c.qc_run == result.run_id,
+                                                                         qc.c.analyzer == analyzer)).scalar()
+        if now != len(made_from.get("controls", [])):
+            raise StaleVerdict(result.run_id)
         new_id = conn.execute(schema.qc_verdicts.insert().values(**row)).inserted_primary_key[0]
         append_audit(conn, who=who, what="qc_verdict", at=at,
                      new={"qc_run": result.run_id, "verdict": row["verdict"],
@@ -161,6 +174,10 @@ def add_action(store, qc_run: str, kind: str, text: str, *, who: str) -> Action:
     if not held.rejected:
         raise ValidationError(f"analytical run {qc_run} was {held.state} ({held.at:%Y-%m-%d %H:%M}Z): it is not held; "
                               "nothing was recorded")
+    if kind == OVERRIDE and who in hands(store, qc_run):
+        raise ValidationError(f"{who} measured controls of analytical run {qc_run} or performed a run measured in "
+                              "it: the override of its hold is another reviewer's, QA's or admin's act; nothing "
+                              "was recorded")
     at = store.clock.utcnow()
     row = {"qc_run": qc_run, "kind": kind, "text": text, "at": at, "who": who}
     with store.writing() as conn:
@@ -168,6 +185,23 @@ def add_action(store, qc_run: str, kind: str, text: str, *, who: str) -> Action:
         append_audit(conn, who=who, what=f"qc_{kind}", at=at, why=text, new={"qc_run": qc_run},
                      rows=[range_item(conn, "qc_actions", new_id, new_id)])
     return Action(new_id, qc_run, kind, text, at, who)
+
+
+def hands(store, qc_run: str) -> set[str]:
+    """Who measured the controls of an analytical run, and the operators of the runs whose results were measured
+    in it: an override of its hold is not theirs to sign (a second person's act, as a release is)."""
+    qc, ev, runs = schema.qc_results, schema.events, schema.runs
+    with store.engine.connect() as conn:
+        measured = conn.execute(sa.select(qc.c.who, qc.c.at).where(qc.c.qc_run == qc_run)).all()
+        out = {who for who, _ in measured}
+        if not measured:
+            return out
+        since = min(at for _, at in measured) - timedelta(days=1)
+        rows = conn.execute(sa.select(ev.c.run_id, ev.c.data).where(ev.c.kind == "analyze", ev.c.at >= since)).all()
+        run_ids = sorted({run_id for run_id, data in rows if (data or {}).get("qc_run") == qc_run})
+        if run_ids:
+            out |= set(conn.execute(sa.select(runs.c.operator).where(runs.c.run_id.in_(run_ids))).scalars())
+    return out
 
 
 def _verdict(row) -> Verdict:
