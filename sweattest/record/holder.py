@@ -74,15 +74,23 @@ def own_name(pid: int, token: str) -> str:
     return f"{this_host()}:{pid}:{token}{tail}"
 
 
+#: The highest process id Linux gives (``/proc/sys/kernel/pid_max`` is at most 2**22).
+PID_MAX = 1 << 22
+
+
 def parse(owner: str) -> Holder:
+    """The holder a lease names. A part that is garbled (edited in the store, or written by something else)
+    names nothing: a process id that is not one, or a boot and start that are not hex digits and a number."""
     parts = owner.split(":")
-    try:
-        pid = int(parts[1]) if len(parts) > 1 else None
-    except ValueError:
+    pid = int(parts[1]) if len(parts) > 1 and parts[1].isascii() and parts[1].isdigit() else None
+    if pid is not None and not 0 < pid <= PID_MAX:
         pid = None
     boot = start = None
     if len(parts) > 3 and "." in parts[3]:
         boot, start = parts[3].split(".", 1)
+        if not (boot and start.isascii() and start.isdigit()
+                and all(c in "0123456789abcdef" for c in boot)):
+            boot = start = None
     return Holder(parts[0], pid, boot, start)
 
 

@@ -98,16 +98,16 @@ class Lease:
         now = self.store.clock.utcnow()
         before = self.store.get_run(self.run_id)
         if self.store.take_lease(self.run_id, self.owner, self._until(), now, station=self.station):
-            if before is not None and before["lease_owner"] not in (None, self.owner):
+            if before is not None and (before["lease_owner"] is None or before["lease_until"] is None):
+                self.found = "free"  # released, or a holder with no time (nothing to wait for)
+            elif before is not None and before["lease_owner"] != self.owner:
                 self.found = "ran out"
-            elif before is not None and before["lease_owner"] is None:
-                self.found = "free"
             return self
         row = self.store.get_run(self.run_id)
         if row is None:
             raise ValidationError(f"no run {self.run_id!r} in the store; `sweattest qa runs` lists the runs")
         owner = row["lease_owner"]
-        if owner is None or row["lease_until"] <= now:  # released or expired meanwhile
+        if owner is None or row["lease_until"] is None or row["lease_until"] <= now:  # released or ran out meanwhile
             return self.acquire()
         if is_gone(owner):  # a process of this computer that no longer runs: taken over at once
             if self.store.take_lease(self.run_id, self.owner, self._until(), now, replacing=owner,

@@ -94,3 +94,18 @@ def test_a_process_id_used_again_after_a_reboot_or_by_another_process_is_not_the
     assert not holder.is_gone(holder.own_name(parent, "aaaa1111"))
     assert not holder.is_gone(f"{HOST}:{parent}:aaaa1111")  # an older holder name: alive is alive
     assert not holder.is_gone(f"other-{HOST}:999999:aaaa1111")  # another computer: not seen from here
+
+
+def test_a_garbled_holder_in_the_store_is_never_taken_for_gone_and_never_breaks_the_check():
+    for garbled in (f"{HOST}:99999999999999999999:x", f"{HOST}:-1:x", f"{HOST}:abc:x", "garbage", "", "::::",
+                    f"{HOST}:1:x:.", f"{HOST}:1:x:zz.", f"{HOST}:1:x:.123"):
+        assert holder.is_gone(garbled) is False, garbled  # process 1 runs; the rest names no process
+
+
+def test_a_lease_with_a_holder_but_no_time_is_free_and_the_run_can_be_resumed(store, clock):
+    _create(store, clock, "bench-b:202:bbbb2222")
+    with store._begin() as conn:
+        conn.exec_driver_sql("UPDATE runs SET lease_until = NULL")
+    lease = Lease(store, "R1", owner=f"{HOST}:1:new", ttl_s=15).acquire()
+    assert lease.found == "free"
+    assert store.get_run("R1")["lease_owner"] == f"{HOST}:1:new"

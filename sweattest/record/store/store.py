@@ -175,7 +175,7 @@ class Store:
             seq = conn.execute(sa.select(sa.func.coalesce(sa.func.max(ev.c.seq), 0) + 1)
                                .where(ev.c.run_id == run_id)).scalar_one()
             if owner is not None and lease is not None and lease.lease_owner not in (None, owner) \
-                    and lease.lease_until > self.clock.utcnow():
+                    and lease.lease_until is not None and lease.lease_until > self.clock.utcnow():
                 raise RunTakenOver(f"{held_by(run_id, lease.lease_owner, lease.lease_until)}; this station "
                                    "stops working on it (outputs off) and records nothing more",
                                    event=kind)
@@ -204,7 +204,7 @@ class Store:
         holds it now."""
         runs = schema.runs
         mine = runs.c.lease_owner == owner
-        free = sa.or_(mine, runs.c.lease_owner.is_(None), runs.c.lease_until <= now,
+        free = sa.or_(mine, runs.c.lease_owner.is_(None), runs.c.lease_until.is_(None), runs.c.lease_until <= now,
                       *([runs.c.lease_owner == replacing] if replacing is not None else []))
         with self._begin() as conn:
             values = {"lease_owner": owner, "lease_until": until} | ({"station": station} if station else {})
