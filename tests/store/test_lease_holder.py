@@ -14,10 +14,12 @@ from datetime import timedelta
 
 import pytest
 
+from sweattest.core.clock import RealClock
 from sweattest.core.errors import RunLeased
 from sweattest.core.protocol import load_protocol
 from sweattest.record import holder
 from sweattest.record.lease import Lease, process_owner
+from sweattest.record.store import Store
 from tests.store import backends
 from tests.store.backends import START
 
@@ -109,3 +111,33 @@ def test_a_lease_with_a_holder_but_no_time_is_free_and_the_run_can_be_resumed(st
     lease = Lease(store, "R1", owner=f"{HOST}:1:new", ttl_s=15).acquire()
     assert lease.found == "free"
     assert store.get_run("R1")["lease_owner"] == f"{HOST}:1:new"
+
+
+class _SkewedClock(RealClock):
+    """A station's wall clock that is ``skew_s`` seconds off."""
+
+    def __init__(self, skew_s: float):
+        self.skew_s = skew_s
+
+    def utcnow(self):
+        return super().utcnow() + timedelta(seconds=self.skew_s)
+
+
+def test_two_stations_on_one_postgresql_agree_when_a_lease_runs_out_whatever_their_own_clocks_say():
+    url, admin, name = backends.postgres_schema_url()
+    try:
+        station_a, station_b = Store(url, _SkewedClock(0)), Store(url, _SkewedClock(120))  # b's clock 2 min ahead
+        try:
+            lease_a = Lease(station_a, "R1", owner="bench-a:101:aaaa1111", ttl_s=15)
+            station_a.create_run("R1", accession="ST-1", method="macroduct", operator="tech1", patient_mrn="MRN1",
+                                 created_at=station_a.clock.utcnow(), order=ORDER, protocol=load_protocol("macroduct"),
+                                 lease=lease_a.for_new_run())
+            with pytest.raises(RunLeased):  # a's lease is live on the server's clock: b waits
+                Lease(station_b, "R1", owner="bench-b:202:bbbb2222", ttl_s=15).acquire()
+            assert station_a.get_run("R1")["lease_owner"] == "bench-a:101:aaaa1111"
+            lease_a.renew()  # a still holds it
+        finally:
+            station_a.engine.dispose()
+            station_b.engine.dispose()
+    finally:
+        backends.drop_schema(admin, name)
