@@ -10,7 +10,8 @@ may take the run over. A lease whose holder is a process of this computer that n
 the computer restarted since) is taken over at once. A run whose lease is live is left alone, and the message says
 who holds it and until when.
 
-Time to live: 15 s; ``$SWEATTEST_LEASE_TTL`` (seconds, above 0) sets another.
+Time to live: 15 s; ``$SWEATTEST_LEASE_TTL`` (seconds, 3 or more: a lease renewed at most once a second must
+outlive three renewals, or it runs out between them and another process could take a live run over) sets another.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ TTL_ENV = "SWEATTEST_LEASE_TTL"
 DEFAULT_TTL_S = 15.0
 #: Renewals are at least this many seconds apart (the 10 Hz stimulation loop renews through this).
 MIN_RENEW_GAP_S = 1.0
+#: The shortest time to live: three renewal gaps.
+MIN_TTL_S = 3 * MIN_RENEW_GAP_S
 
 _owner: tuple[int, str] | None = None
 
@@ -39,8 +42,8 @@ def lease_ttl(environ: dict[str, str] | None = None) -> float:
         ttl = float(text)
     except ValueError:
         ttl = float("nan")
-    if not ttl > 0 or ttl == float("inf"):
-        raise ConfigError(f"{TTL_ENV}={text!r}: give the run lease time to live in seconds, above 0 "
+    if not ttl >= MIN_TTL_S or ttl == float("inf"):
+        raise ConfigError(f"{TTL_ENV}={text!r}: give the run lease time to live in seconds, {MIN_TTL_S:g} or more "
                           f"(default {DEFAULT_TTL_S:g}), or unset it")
     return ttl
 
