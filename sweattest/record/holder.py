@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import socket
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
@@ -94,13 +95,29 @@ def parse(owner: str) -> Holder:
     return Holder(parts[0], pid, boot, start)
 
 
-def is_gone(owner: str) -> bool:
-    """True when the holder ``owner`` is a process of this computer that no longer runs (see the module)."""
+def booted_at() -> datetime | None:
+    """When this computer booted (Linux: ``btime`` of /proc/stat), or None where the system does not tell it."""
+    try:
+        for line in Path("/proc/stat").read_text(encoding="ascii").splitlines():
+            if line.startswith("btime "):
+                return datetime.fromtimestamp(int(line.split()[1]), UTC)
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def is_gone(owner: str, renewed: datetime | None = None) -> bool:
+    """True when the holder ``owner`` is a process of this computer that no longer runs (see the module).
+    ``renewed``: when its lease was last renewed, if known: a holder with another boot id whose lease was
+    renewed after this computer booted is another computer of the same name (stations cloned from one image),
+    whose lease runs out on its own."""
     holder = parse(owner)
     if holder.host != this_host() or holder.pid is None or holder.pid <= 0:
         return False
     if holder.boot is not None and holder.boot != boot_id():
-        return True  # this computer has booted since that process took the lease
+        booted = booted_at()
+        # this computer has booted since that process took the lease; unless renewed since: another computer
+        return renewed is None or booted is None or renewed <= booted
     if holder.pid == os.getpid():
         return False
     try:

@@ -113,7 +113,8 @@ class Lease:
         owner = row["lease_owner"]
         if owner is None or row["lease_until"] is None or row["lease_until"] <= now:  # released or ran out meanwhile
             return self.acquire()
-        if is_gone(owner):  # a process of this computer that no longer runs: taken over at once
+        renewed = row["lease_until"] - timedelta(seconds=self.ttl_s)  # on this station's time to live
+        if is_gone(owner, renewed):  # a process of this computer that no longer runs: taken over at once
             if self.store.take_lease(self.run_id, self.owner, self._until(now), now, replacing=owner,
                                      station=self.station):
                 self.found = f"taken over from {parse(owner).name}"

@@ -141,3 +141,14 @@ def test_two_stations_on_one_postgresql_agree_when_a_lease_runs_out_whatever_the
             station_b.engine.dispose()
     finally:
         backends.drop_schema(admin, name)
+
+
+@pytest.mark.skipif(holder.booted_at() is None, reason="the system tells no boot time")
+def test_another_computer_with_the_same_name_is_not_taken_for_this_one_before_a_reboot():
+    """Two stations cloned from one image may share a host name: a holder with another boot id whose lease was
+    renewed since this computer booted is another computer's live process, not one from before a reboot."""
+    other_boot = f"{HOST}:{os.getpid()}:aaaa1111:{'f' * 12}.1"
+    booted = holder.booted_at()
+    assert not holder.is_gone(other_boot, renewed=booted + timedelta(seconds=5))
+    assert holder.is_gone(other_boot, renewed=booted - timedelta(seconds=5))  # from before this boot
+    assert holder.is_gone(other_boot)  # nothing known of its renewals: taken for one from before the reboot
