@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from datetime import timedelta
 
 import pytest
@@ -152,3 +153,24 @@ def test_another_computer_with_the_same_name_is_not_taken_for_this_one_before_a_
     assert not holder.is_gone(other_boot, renewed=booted + timedelta(seconds=5))
     assert holder.is_gone(other_boot, renewed=booted - timedelta(seconds=5))  # from before this boot
     assert holder.is_gone(other_boot)  # nothing known of its renewals: taken for one from before the reboot
+
+
+def test_two_resumes_at_once_of_a_run_whose_process_ended_only_one_wins(store, clock):
+    _create(store, clock, _ended_process_owner())
+    won, refused = [], []
+    barrier = threading.Barrier(2)
+
+    def resume(owner: str) -> None:
+        barrier.wait(timeout=30)
+        try:
+            won.append(Lease(store, "R1", owner=owner, ttl_s=15).acquire().owner)
+        except RunLeased:
+            refused.append(owner)
+
+    threads = [threading.Thread(target=resume, args=(f"{HOST}:1:{name}",)) for name in ("one", "two")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(won) == 1 and len(refused) == 1
+    assert store.get_run("R1")["lease_owner"] == won[0]
