@@ -174,3 +174,17 @@ def test_two_resumes_at_once_of_a_run_whose_process_ended_only_one_wins(store, c
         thread.join(timeout=60)
     assert len(won) == 1 and len(refused) == 1
     assert store.get_run("R1")["lease_owner"] == won[0]
+
+
+@pytest.mark.skipif(not hasattr(os, "waitid"), reason="no waitid")
+def test_a_holder_that_has_ended_but_was_not_reaped_yet_a_zombie_is_gone():
+    child = subprocess.Popen(["cat"], stdin=subprocess.PIPE)
+    try:
+        name = holder.own_name(child.pid, "aaaa1111")
+        assert not holder.is_gone(name)
+        child.stdin.close()
+        os.waitid(os.P_PID, child.pid, os.WEXITED | os.WNOWAIT)  # ended, left unreaped: a zombie
+        assert holder.is_gone(name)
+    finally:
+        child.wait(timeout=30)
+    assert holder.is_gone(name)  # reaped: no process has its id
