@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -95,8 +96,15 @@ def _serve(args: argparse.Namespace) -> int:
                     **({"ssl_certfile": str(tls.certfile), "ssl_keyfile": str(tls.keyfile)} if tls else {}))
         print("sweattest: the station stopped; its unfinished runs resume when it starts again")
     finally:
-        lis.stop()
-        store.close()
+        # a second Ctrl-C makes uvicorn quit without the shutdown hook: the bench stands down here all the same
+        # (done already: nothing more), deaf to further stop signals until its runs are safe and recorded
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_IGN)
+        try:
+            app.state.web.bench.close()
+        finally:
+            lis.stop()
+            store.close()
     return 0
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import socket
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
@@ -74,25 +75,49 @@ def own_name(pid: int, token: str) -> str:
     return f"{this_host()}:{pid}:{token}{tail}"
 
 
+#: The highest process id Linux gives (``/proc/sys/kernel/pid_max`` is at most 2**22).
+PID_MAX = 1 << 22
+
+
 def parse(owner: str) -> Holder:
+    """The holder a lease names. A part that is garbled (edited in the store, or written by something else)
+    names nothing: a process id that is not one, or a boot and start that are not hex digits and a number."""
     parts = owner.split(":")
-    try:
-        pid = int(parts[1]) if len(parts) > 1 else None
-    except ValueError:
+    pid = int(parts[1]) if len(parts) > 1 and parts[1].isascii() and parts[1].isdigit() else None
+    if pid is not None and not 0 < pid <= PID_MAX:
         pid = None
     boot = start = None
     if len(parts) > 3 and "." in parts[3]:
         boot, start = parts[3].split(".", 1)
+        if not (boot and start.isascii() and start.isdigit()
+                and all(c in "0123456789abcdef" for c in boot)):
+            boot = start = None
     return Holder(parts[0], pid, boot, start)
 
 
-def is_gone(owner: str) -> bool:
-    """True when the holder ``owner`` is a process of this computer that no longer runs (see the module)."""
+def booted_at() -> datetime | None:
+    """When this computer booted (Linux: ``btime`` of /proc/stat), or None where the system does not tell it."""
+    try:
+        for line in Path("/proc/stat").read_text(encoding="ascii").splitlines():
+            if line.startswith("btime "):
+                return datetime.fromtimestamp(int(line.split()[1]), UTC)
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def is_gone(owner: str, renewed: datetime | None = None) -> bool:
+    """True when the holder ``owner`` is a process of this computer that no longer runs (see the module).
+    ``renewed``: when its lease was last renewed, if known: a holder with another boot id whose lease was
+    renewed after this computer booted is another computer of the same name (stations cloned from one image),
+    whose lease runs out on its own."""
     holder = parse(owner)
     if holder.host != this_host() or holder.pid is None or holder.pid <= 0:
         return False
     if holder.boot is not None and holder.boot != boot_id():
-        return True  # this computer has booted since that process took the lease
+        booted = booted_at()
+        # this computer has booted since that process took the lease; unless renewed since: another computer
+        return renewed is None or booted is None or renewed <= booted
     if holder.pid == os.getpid():
         return False
     try:

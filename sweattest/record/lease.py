@@ -1,7 +1,8 @@
 """Run leases: a live run is performed by one process only (DESIGN principle 12).
 
 The process that creates or resumes a run leases it in the store: its holder name (``host:pid:token:boot.start``,
-sweattest/record/holder.py) and an expiry time on the store's clock. The owner renews the lease while it works (the
+sweattest/record/holder.py) and an expiry time on the store's clock (``Store.lease_now``: PostgreSQL's own clock,
+so that stations whose clocks differ agree on when a lease runs out). The owner renews the lease while it works (the
 runner's loop, its timers and the stimulation progress) at most once per second and at least every third of the
 time to live; it releases the lease when the run is done or the process stops cleanly. A lease not renewed for its
 time to live has expired: the process is taken for dead, and ``sweattest resume`` or a starting ``sweattest serve``
@@ -9,7 +10,8 @@ may take the run over. A lease whose holder is a process of this computer that n
 the computer restarted since) is taken over at once. A run whose lease is live is left alone, and the message says
 who holds it and until when.
 
-Time to live: 15 s; ``$SWEATTEST_LEASE_TTL`` (seconds, above 0) sets another.
+Time to live: 15 s; ``$SWEATTEST_LEASE_TTL`` (seconds, 3 or more: a lease renewed at most once a second must
+outlive three renewals, or it runs out between them and another process could take a live run over) sets another.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ TTL_ENV = "SWEATTEST_LEASE_TTL"
 DEFAULT_TTL_S = 15.0
 #: Renewals are at least this many seconds apart (the 10 Hz stimulation loop renews through this).
 MIN_RENEW_GAP_S = 1.0
+#: The shortest time to live: three renewal gaps.
+MIN_TTL_S = 3 * MIN_RENEW_GAP_S
 
 _owner: tuple[int, str] | None = None
 
@@ -38,8 +42,8 @@ def lease_ttl(environ: dict[str, str] | None = None) -> float:
         ttl = float(text)
     except ValueError:
         ttl = float("nan")
-    if not ttl > 0 or ttl == float("inf"):
-        raise ConfigError(f"{TTL_ENV}={text!r}: give the run lease time to live in seconds, above 0 "
+    if not ttl >= MIN_TTL_S or ttl == float("inf"):
+        raise ConfigError(f"{TTL_ENV}={text!r}: give the run lease time to live in seconds, {MIN_TTL_S:g} or more "
                           f"(default {DEFAULT_TTL_S:g}), or unset it")
     return ttl
 
@@ -85,9 +89,9 @@ class Lease:
         #: live passed), or "taken over from host:pid" (a process of this computer found gone)
         self.found = "new"
 
-    def _until(self) -> datetime:
+    def _until(self, now: datetime | None = None) -> datetime:
         self._renewed = self.store.clock.monotonic()
-        return self.store.clock.utcnow() + timedelta(seconds=self.ttl_s)
+        return (now or self.store.lease_now()) + timedelta(seconds=self.ttl_s)
 
     def for_new_run(self) -> tuple[str, datetime]:
         """(owner, until) for ``Store.create_run``: the run is created leased."""
@@ -95,22 +99,23 @@ class Lease:
 
     def acquire(self) -> Lease:
         """Take the run's lease, or raise ``RunLeased`` naming the live process that holds it."""
-        now = self.store.clock.utcnow()
+        now = self.store.lease_now()
         before = self.store.get_run(self.run_id)
-        if self.store.take_lease(self.run_id, self.owner, self._until(), now, station=self.station):
-            if before is not None and before["lease_owner"] not in (None, self.owner):
+        if self.store.take_lease(self.run_id, self.owner, self._until(now), now, station=self.station):
+            if before is not None and (before["lease_owner"] is None or before["lease_until"] is None):
+                self.found = "free"  # released, or a holder with no time (nothing to wait for)
+            elif before is not None and before["lease_owner"] != self.owner:
                 self.found = "ran out"
-            elif before is not None and before["lease_owner"] is None:
-                self.found = "free"
             return self
         row = self.store.get_run(self.run_id)
         if row is None:
             raise ValidationError(f"no run {self.run_id!r} in the store; `sweattest qa runs` lists the runs")
         owner = row["lease_owner"]
-        if owner is None or row["lease_until"] <= now:  # released or expired meanwhile
+        if owner is None or row["lease_until"] is None or row["lease_until"] <= now:  # released or ran out meanwhile
             return self.acquire()
-        if is_gone(owner):  # a process of this computer that no longer runs: taken over at once
-            if self.store.take_lease(self.run_id, self.owner, self._until(), now, replacing=owner,
+        renewed = row["lease_until"] - timedelta(seconds=self.ttl_s)  # on this station's time to live
+        if is_gone(owner, renewed):  # a process of this computer that no longer runs: taken over at once
+            if self.store.take_lease(self.run_id, self.owner, self._until(now), now, replacing=owner,
                                      station=self.station):
                 self.found = f"taken over from {parse(owner).name}"
                 return self
@@ -123,8 +128,8 @@ class Lease:
         if self._renewed is not None and \
                 self.store.clock.monotonic() - self._renewed < max(MIN_RENEW_GAP_S, self.ttl_s / 3):
             return
-        if not self.store.take_lease(self.run_id, self.owner, self._until(), self.store.clock.utcnow(),
-                                     renewing=True):
+        now = self.store.lease_now()
+        if not self.store.take_lease(self.run_id, self.owner, self._until(now), now, renewing=True):
             raise RunTakenOver(f"run {self.run_id} was taken over by another process; this station stops "
                                "working on it (outputs off) and records nothing more")
 

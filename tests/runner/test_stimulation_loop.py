@@ -7,6 +7,8 @@ charge so far recorded; the other channel is never touched. Sources: Webster 370
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 
 import pytest
@@ -179,3 +181,36 @@ def test_the_poll_intervals_are_reported_with_the_outcome(inducer, clock):
     outcome, _ = _run(inducer, clock)
     assert outcome.poll_timing.polls == outcome.samples - 1
     assert outcome.poll_timing.max_s == pytest.approx(0.1) and outcome.poll_timing.p99_s == pytest.approx(0.1)
+
+
+def test_a_second_stop_signal_during_the_off_sequence_does_not_cut_it_short(inducer, clock):
+    """SIGTERM twice quickly (or Ctrl-C twice): the second arrives while the output is being switched off."""
+    def as_interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
+
+    real_safe_off = inducer.safe_off
+    sent: list[int] = []
+
+    def safe_off(channel):
+        if len(sent) == 1:  # the off sequence after the first stop: the second signal comes now
+            sent.append(2)
+            os.kill(os.getpid(), signal.SIGTERM)
+        return real_safe_off(channel)
+
+    def progress(t, *_):
+        if t >= 100.0 and not sent:
+            sent.append(1)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    inducer.safe_off = safe_off
+    previous = signal.signal(signal.SIGTERM, as_interrupt)
+    try:
+        with pytest.raises(StimulationInterrupted) as err:
+            run_stimulation(inducer, 1, PLAN, clock, [].extend, progress)
+    except KeyboardInterrupt:
+        pytest.fail("the second signal cut the off sequence short and escaped the stimulation loop")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert sent == [1, 2]
+    assert err.value.outcome.fault.code == "interrupted" and err.value.outcome.output_off_confirmed
+    assert inducer.port.simulator.output_state(1) is False

@@ -127,13 +127,16 @@ def test_an_event_recorded_outside_the_runner_waits_for_the_live_owner(store, cl
     assert (run.state, seq) == ("created", 0)
 
 
-@pytest.mark.parametrize("value", ["abc", "0", "-5", "inf", "nan", "15s"])
+@pytest.mark.parametrize("value", ["abc", "0", "-5", "inf", "nan", "15s", "0.5", "2.9"])
 def test_a_bad_lease_time_to_live_is_refused_with_the_variable_named(value):
+    """Below 3 s a lease renewed at most once a second runs out between renewals: another process could take
+    a live run over."""
     with pytest.raises(ConfigError, match=f"SWEATTEST_LEASE_TTL='{value}': give the run lease time to live in "
-                                          "seconds, above 0"):
+                                          "seconds, 3 or more"):
         lease_ttl({"SWEATTEST_LEASE_TTL": value})
 
 
 def test_the_lease_time_to_live_is_15_s_unless_set():
     assert lease_ttl({}) == 15.0
-    assert lease_ttl({"SWEATTEST_LEASE_TTL": " 1.5 "}) == 1.5
+    assert lease_ttl({"SWEATTEST_LEASE_TTL": " 3.5 "}) == 3.5
+    assert lease_ttl({"SWEATTEST_LEASE_TTL": "3"}) == 3.0

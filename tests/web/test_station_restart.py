@@ -10,10 +10,13 @@ collection 30 s), and at the same pace after the restart (600 times where no tim
 
 from __future__ import annotations
 
+import contextlib
 import re
 import signal
 import socket
+import threading
 
+import httpx
 import pytest
 
 from sweattest.record.runs import load_run
@@ -187,3 +190,35 @@ def test_a_stop_during_collection_keeps_its_time_and_the_restart_goes_on_with_it
         assert [s.state for s in run.sites] == ["result_ready", "result_ready"]
     finally:
         store.close()
+
+
+def test_ctrl_c_twice_still_stands_the_run_down_with_the_output_off(station):
+    """An impatient second Ctrl-C while the server waits for an open screen's stream to close makes uvicorn
+    quit at once, without its shutdown hook: the bench is stood down all the same."""
+    db, start = station
+    first = start()
+    client, token = logged_in(first.base)
+    run_id = start_training_run(client, token)
+    _wait_for_screen(first, client, run_id, "stimulation")
+    stream = httpx.Client(base_url=first.base, cookies=client.cookies, timeout=30)
+    opened = threading.Event()
+
+    def watch() -> None:  # a run screen's update stream, held open
+        with contextlib.suppress(httpx.HTTPError), stream.stream("GET", f"/runs/{run_id}/events") as response:
+            opened.set()
+            for _ in response.iter_bytes():
+                pass
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    assert opened.wait(30)
+    first.proc.send_signal(signal.SIGINT)
+    first.wait_for_line(lambda line: "Waiting for connections to close" in line)
+    code = first.stop(signal.SIGINT)
+    stream.close()
+    events, row = _events(db, run_id)
+    assert row["lease_owner"] is None, (code, first.lines[-10:])
+    abort, stop = events[-2:]
+    assert (abort.kind, abort.site, abort.data["code"]) == ("abort", "left_forearm", "station_stopped")
+    assert abort.data["output_off_confirmed"]
+    assert stop.kind == "station_stop"

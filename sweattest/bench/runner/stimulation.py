@@ -11,8 +11,10 @@ store; the time between polls is measured on the loop's clock and reported with 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import signal
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -180,7 +182,11 @@ def run_stimulation(inducer, channel: int, plan: StimulationPlan, clock: Clock, 
         interrupted = exc
         fault = _fault_of(exc)
     finally:
-        off = _force_off(inducer, channel)
+        with _stop_signals_held() as arrived:
+            off = _force_off(inducer, channel)
+        if arrived and interrupted is None:  # a stop signal during the off sequence: the run stops now
+            interrupted = KeyboardInterrupt(f"signal {signal.Signals(arrived[0]).name}")
+            fault = fault or _fault_of(interrupted)
         priority.restore()
         try:
             writer.close(buffer)  # after the output is off: commit every reading left, join the writer
@@ -246,6 +252,24 @@ def _safe_to_start(inducer, channel: int) -> None:
     before = inducer.safe_off(channel)
     if not before.confirmed:
         raise _NotSafeToStart(f"the inducer could not be confirmed off before stimulation ({before.describe()}).")
+
+
+@contextlib.contextmanager
+def _stop_signals_held():
+    """SIGINT and SIGTERM held while the off sequence runs: a second Ctrl-C or stop signal (a tech pressing
+    twice, a service manager repeating its stop) cannot cut the off sequence short; the signals that came are
+    listed for the caller. Python runs signal handlers in the main thread only: elsewhere nothing is held."""
+    arrived: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield arrived
+        return
+    previous = {sig: signal.signal(sig, lambda signum, frame: arrived.append(signum))
+                for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield arrived
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
 
 
 def _force_off(inducer, channel: int) -> OffReport | None:

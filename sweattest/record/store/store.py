@@ -175,7 +175,7 @@ class Store:
             seq = conn.execute(sa.select(sa.func.coalesce(sa.func.max(ev.c.seq), 0) + 1)
                                .where(ev.c.run_id == run_id)).scalar_one()
             if owner is not None and lease is not None and lease.lease_owner not in (None, owner) \
-                    and lease.lease_until > self.clock.utcnow():
+                    and lease.lease_until is not None and lease.lease_until > self.lease_now(conn):
                 raise RunTakenOver(f"{held_by(run_id, lease.lease_owner, lease.lease_until)}; this station "
                                    "stops working on it (outputs off) and records nothing more",
                                    event=kind)
@@ -196,6 +196,18 @@ class Store:
         return seq
 
     # -- leases (sweattest/record/lease.py): one conditional UPDATE each, so of two processes one wins --
+    def lease_now(self, conn: sa.Connection | None = None) -> datetime:
+        """The time leases are reckoned on. On PostgreSQL, which several stations may share, the server's
+        clock: a lease written by one station runs out when every other station says so, whatever their own
+        clocks say. Otherwise (SQLite, a file of this computer; or a simulated clock) the store's clock."""
+        if self.engine.dialect.name != "postgresql" or self.clock.virtual:
+            return self.clock.utcnow()
+        query = "SELECT clock_timestamp()"
+        if conn is not None:
+            return conn.exec_driver_sql(query).scalar_one().astimezone(UTC)
+        with self.engine.connect() as own:
+            return own.exec_driver_sql(query).scalar_one().astimezone(UTC)
+
     def take_lease(self, run_id: str, owner: str, until: datetime, now: datetime, *,
                    renewing: bool = False, replacing: str | None = None, station: str | None = None) -> bool:
         """Lease the run to ``owner`` until ``until`` if nobody holds it, its lease expired by ``now``, or
@@ -204,7 +216,7 @@ class Store:
         holds it now."""
         runs = schema.runs
         mine = runs.c.lease_owner == owner
-        free = sa.or_(mine, runs.c.lease_owner.is_(None), runs.c.lease_until <= now,
+        free = sa.or_(mine, runs.c.lease_owner.is_(None), runs.c.lease_until.is_(None), runs.c.lease_until <= now,
                       *([runs.c.lease_owner == replacing] if replacing is not None else []))
         with self._begin() as conn:
             values = {"lease_owner": owner, "lease_until": until} | ({"station": station} if station else {})
