@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import ipaddress
 import json
 import os
 import re
@@ -44,6 +45,8 @@ ENV_VAR = "SWEATTEST_LOCK_DIR"
 SYSTEM_DIR = Path("/run/lock/sweattest")
 #: URL schemes whose every open is a new, private device: nothing to lock
 PRIVATE_SCHEMES = ("sim", "loop")
+#: URL schemes that open a device path underneath (pyserial's spy:// and alt://)
+WRAPPER_SCHEMES = ("spy", "alt")
 
 
 class PortInUse(DeviceError):
@@ -71,10 +74,34 @@ def port_key(url: str) -> str | None:
     """The one name of the port ``url`` opens, or None for a private in-process device."""
     scheme, sep, rest = url.partition("://")
     if sep and "/" not in scheme:
-        if scheme.lower() in PRIVATE_SCHEMES:
+        scheme = scheme.lower()
+        if scheme in PRIVATE_SCHEMES:
             return None
-        return f"{scheme.lower()}://{rest.split('?', 1)[0].rstrip('/').lower()}"
+        where = rest.split("?", 1)[0]
+        if scheme in WRAPPER_SCHEMES and where.startswith("/"):  # spy:///dev/ttyUSB0: the device underneath
+            return os.path.realpath(where)
+        return f"{scheme}://{_network_address(where.rstrip('/').lower())}"
     return os.path.realpath(url)
+
+
+def _network_address(where: str) -> str:
+    """``host:port`` by the address the host name resolves to (``localhost`` and ``127.0.0.1`` are one server),
+    the port as a number; a name that does not resolve stays as written."""
+    host, colon, port = where.rpartition(":")
+    if not colon or not port.isdigit():
+        return where
+    port = str(int(port))
+    host = host.strip("[]")
+    try:
+        infos = socket.getaddrinfo(host, int(port), type=socket.SOCK_STREAM)
+        addresses = sorted({info[4][0] for info in infos})
+    except (OSError, UnicodeError, ValueError):
+        return f"{host}:{port}"
+    if not addresses:
+        return f"{host}:{port}"
+    if all(ipaddress.ip_address(a.split("%", 1)[0]).is_loopback for a in addresses):
+        return f"loopback:{port}"  # 127.0.0.1, ::1 and localhost: this host's own server
+    return f"{addresses[0]}:{port}"
 
 
 def lock_file(key: str) -> Path:

@@ -142,3 +142,22 @@ def test_a_network_port_is_locked_by_its_address_and_in_process_simulators_are_n
         server.close()
     with Inducer.from_url("sim://inducer") as one, Inducer.from_url("sim://inducer") as two:
         assert one.identify() and two.identify()
+
+
+def test_one_network_port_by_two_names_is_one_port(lock_dir):
+    """`localhost` and `127.0.0.1`, a leading-zero port number, a trailing slash: the same instrument server."""
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+    try:
+        first = Inducer.from_url(f"socket://127.0.0.1:{port}")
+        try:
+            for other in (f"socket://localhost:{port}", f"socket://LOCALHOST:0{port}/",
+                          f"socket://127.0.0.1:{port}/"):
+                with pytest.raises(PortInUse, match="in use by this process"):
+                    Inducer.from_url(other)
+        finally:
+            first.close()
+    finally:
+        server.close()
+    assert port_key("socket://bench-3.invalid:4001") == "socket://bench-3.invalid:4001"  # not resolvable: by name
+
