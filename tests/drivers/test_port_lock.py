@@ -161,3 +161,23 @@ def test_one_network_port_by_two_names_is_one_port(lock_dir):
         server.close()
     assert port_key("socket://bench-3.invalid:4001") == "socket://bench-3.invalid:4001"  # not resolvable: by name
 
+
+
+def test_a_device_opened_under_another_lock_folder_is_refused_without_touching_the_holders_line(
+        simulators, tmp_path, monkeypatch):
+    """Two processes with different SWEATTEST_LOCK_DIR (or one as root, past TIOCEXCL): the device itself is locked
+    before the second opener sets the line up, so the holder's unread reply is not flushed away."""
+    path = simulators.start("inducer", "--seed", "3")
+    monkeypatch.setenv("SWEATTEST_LOCK_DIR", str(tmp_path / "one"))
+    first = Inducer.from_url(path)
+    try:
+        first.flush_input()
+        first.write("*IDN?")
+        first._rxbuf += first.port.read(1) or b""  # the reply has begun to arrive; the rest waits in the terminal
+        assert first._rxbuf, "the simulator did not answer"
+        monkeypatch.setenv("SWEATTEST_LOCK_DIR", str(tmp_path / "two"))
+        with pytest.raises(PortInUse):
+            Inducer.from_url(os.path.realpath(path))
+        assert first.read_line("*IDN?").startswith("SWEATTEST,IND-2 SIM")
+    finally:
+        first.close()
