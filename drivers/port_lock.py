@@ -11,9 +11,11 @@ the one place) first takes
    network ports such as ``socket://host:port`` alike. The file names the holder (pid, command, host, since),
    which is what a refused second opener prints. It is taken *before* the device is opened: a refused opener
    touches nothing (opening a serial device alone can toggle its control lines);
-2. on a terminal device, an exclusive lock on the opened device itself (``flock`` on its descriptor, as
-   pyserial's ``exclusive=True`` does, and ``TIOCEXCL``, which makes the kernel refuse any further open by
-   other programs: a terminal program or a vendor tool started by mistake).
+2. on a terminal device, an exclusive lock on the opened device itself (``flock`` on its descriptor, taken by
+   pyserial's ``exclusive=True`` before it sets the line up, and ``TIOCEXCL``, which makes the kernel refuse any
+   further open by other programs: a terminal program or a vendor tool started by mistake). Not ``TIOCEXCL`` on
+   a pseudo-terminal (a simulator, a network bridge): the terminal outlives its opener there, and the flag left
+   by a killed holder would refuse every later open but root's.
 
 ``flock`` locks belong to an open file, not to a process: two opens of one port within one process are refused
 as well. In-process simulators (``sim://``, ``loop://``) are a new device at each open and are not locked.
@@ -196,8 +198,21 @@ def lock_device(port: Any, url: str, device: str) -> None:
         raise PortInUse(f"the {device} port {url} is locked by another program; nothing was sent to it.",
                         device=device, action="Close the program that has the port open (a terminal program "
                         "or a vendor tool), then retry.") from None
+    if _pseudo_terminal(fd):
+        return  # its exclusive flag would outlive a crashed holder (the terminal stays while its server runs)
     with contextlib.suppress(OSError):
         fcntl.ioctl(fd, termios.TIOCEXCL)
+
+
+#: device major numbers of Unix98 pseudo-terminal slaves (/dev/pts/N)
+PTY_SLAVE_MAJORS = range(136, 144)
+
+
+def _pseudo_terminal(fd: int) -> bool:
+    try:
+        return os.major(os.fstat(fd).st_rdev) in PTY_SLAVE_MAJORS
+    except OSError:
+        return False
 
 
 def unlock_device(port: Any) -> None:

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 
 import pytest
@@ -181,3 +183,34 @@ def test_a_device_opened_under_another_lock_folder_is_refused_without_touching_t
         assert first.read_line("*IDN?").startswith("SWEATTEST,IND-2 SIM")
     finally:
         first.close()
+
+
+def test_a_killed_holder_leaves_no_lock_on_a_pseudo_terminal(simulators, tmp_path):
+    """kill -9 of the process that had the simulator's port: an ordinary user's process opens it at once (a
+    pseudo-terminal outlives its opener, and a kernel exclusive flag set on it would stay behind)."""
+    path = simulators.start("inducer", "--seed", "3")
+    lock_dir = tempfile.mkdtemp(prefix="sweattest-locks-")  # in a folder an ordinary user can reach
+    os.chmod(lock_dir, 0o1777)
+    env = dict(os.environ, PYTHONPATH=str(ROOT), SWEATTEST_LOCK_DIR=lock_dir)
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from drivers.inducer import Inducer; "
+                               "d = Inducer.from_url(sys.argv[1]); print(d.identify(), flush=True); time.sleep(600)",
+                               path], stdout=subprocess.PIPE, text=True, cwd=ROOT, env=env)
+    try:
+        assert holder.stdout.readline().startswith("SWEATTEST,IND-2 SIM")
+    finally:
+        holder.kill()
+        holder.wait()
+    opener = [sys.executable, "-c", "import sys; from drivers.inducer import Inducer; "
+              "print(Inducer.from_url(sys.argv[1]).identify())", path]
+    if os.geteuid() == 0:  # root opens past the kernel's flag: open as an ordinary user
+        os.chmod(path, 0o666)
+        for lock in os.listdir(lock_dir):
+            os.chmod(os.path.join(lock_dir, lock), 0o666)
+        opener = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *opener]
+        env["HOME"] = "/"
+    try:
+        again = subprocess.run(opener, capture_output=True, text=True, cwd=ROOT, env=env, timeout=60)
+    finally:
+        shutil.rmtree(lock_dir, ignore_errors=True)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.startswith("SWEATTEST,IND-2 SIM")
