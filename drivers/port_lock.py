@@ -126,7 +126,7 @@ class PortLock:
         if key is None:
             return None
         path = lock_file(key)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+        fd = _open_lock_file(path, device)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -151,6 +151,29 @@ class PortLock:
             fcntl.flock(self.fd, fcntl.LOCK_UN)
         os.close(self.fd)
         self.fd = -1
+
+
+def _open_lock_file(path: Path, device: str) -> int:
+    """The lock file, shared by every user of the installation: made writable by all whatever the umask; one this
+    user may only read (another user's, made under an older version or by hand) is locked all the same (``flock``
+    needs no write access), only without naming this holder in it."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+    except PermissionError:
+        try:
+            return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError as exc:
+            raise DeviceError(f"cannot take the lock of the {device} port ({path}: {exc.strerror}); nothing was "
+                              "sent to it.", device=device, action=f"Let every sweattest user write {path} (or "
+                              f"set {ENV_VAR} to a folder they all can write).") from None
+    except OSError as exc:
+        raise DeviceError(f"cannot take the lock of the {device} port ({path}: {exc.strerror}); nothing was sent "
+                          "to it.", device=device, action=f"Set {ENV_VAR} to a folder every sweattest process can "
+                          "write.") from None
+    with contextlib.suppress(OSError):
+        if os.fstat(fd).st_mode & 0o666 != 0o666:
+            os.fchmod(fd, 0o666)  # only its owner may; others leave it as it is
+    return fd
 
 
 def holder_record() -> dict[str, Any]:

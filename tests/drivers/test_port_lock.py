@@ -214,3 +214,32 @@ def test_a_killed_holder_leaves_no_lock_on_a_pseudo_terminal(simulators, tmp_pat
         shutil.rmtree(lock_dir, ignore_errors=True)
     assert again.returncode == 0, again.stderr
     assert again.stdout.startswith("SWEATTEST,IND-2 SIM")
+
+
+def test_a_lock_file_another_user_made_is_taken_all_the_same(simulators, tmp_path):
+    """The lock files are shared by every user of the installation: one made under a umask of 022 is writable by all,
+    and one an ordinary user cannot write (made by an older version, or by hand) is still taken, not a crash."""
+    path = simulators.start("inducer", "--seed", "3")
+    lock_dir = tempfile.mkdtemp(prefix="sweattest-locks-")  # in a folder an ordinary user can reach
+    os.chmod(lock_dir, 0o1777)
+    env = dict(os.environ, PYTHONPATH=str(ROOT), SWEATTEST_LOCK_DIR=lock_dir)
+    opener = [sys.executable, "-c", "import sys; from drivers.inducer import Inducer; "
+              "print(Inducer.from_url(sys.argv[1]).identify())", path]
+    try:
+        old = os.umask(0o022)
+        try:
+            made = subprocess.run(opener, capture_output=True, text=True, cwd=ROOT, env=env, timeout=60)
+        finally:
+            os.umask(old)
+        assert made.returncode == 0, made.stderr
+        (lock,) = os.listdir(lock_dir)
+        assert os.stat(os.path.join(lock_dir, lock)).st_mode & 0o666 == 0o666
+        if os.geteuid() == 0:
+            os.chmod(os.path.join(lock_dir, lock), 0o644)  # root's, read-only to others
+            os.chmod(path, 0o666)
+            again = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *opener],
+                                   capture_output=True, text=True, cwd=ROOT, env=dict(env, HOME="/"), timeout=60)
+            assert again.returncode == 0, again.stderr
+            assert again.stdout.startswith("SWEATTEST,IND-2 SIM")
+    finally:
+        shutil.rmtree(lock_dir, ignore_errors=True)
