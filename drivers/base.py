@@ -15,11 +15,12 @@ Retries are not done here: only a driver knows where its protocol makes a retry 
 
 from __future__ import annotations
 
+import errno
 from typing import Any, Self
 
 import serial
 
-from drivers.port_lock import PortLock, lock_device, unlock_device
+from drivers.port_lock import PortInUse, PortLock, lock_device, unlock_device
 from sweattest.core.clock import Clock, RealClock
 from sweattest.core.errors import DeviceError, ProtocolError, ValidationError
 
@@ -73,10 +74,18 @@ class LineDevice:
         lock = PortLock.acquire(url, cls.device)
         try:
             try:
+                # a device path: pyserial locks the device (flock) right after opening it, before it sets the line
+                # up and flushes its input, so an opener refused there has not disturbed the holder's line
+                device_path = "://" not in url
                 port = serial.serial_for_url(url, baudrate=baudrate or cls.baudrate, bytesize=cls.bytesize,
                                              parity=cls.parity, stopbits=cls.stopbits, timeout=port_timeout,
-                                             write_timeout=max(1.0, port_timeout))
+                                             write_timeout=max(1.0, port_timeout),
+                                             **({"exclusive": True} if device_path else {}))
             except (serial.SerialException, ValueError, OSError) as exc:
+                if device_path and getattr(exc, "errno", None) in (errno.EAGAIN, errno.EWOULDBLOCK, errno.EBUSY):
+                    raise PortInUse(f"the {cls.device} port {url} is locked by another program; nothing was sent "
+                                    "to it.", device=cls.device, action="Close the program that has the port open "
+                                    "(a terminal program or a vendor tool), then retry.") from None
                 raise DeviceError(f"cannot open the {cls.device} at {url!r}: {exc}.", device=cls.device,
                                   action="Check the port name, the cable and that the device is on.") from None
             try:

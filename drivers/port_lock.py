@@ -11,9 +11,11 @@ the one place) first takes
    network ports such as ``socket://host:port`` alike. The file names the holder (pid, command, host, since),
    which is what a refused second opener prints. It is taken *before* the device is opened: a refused opener
    touches nothing (opening a serial device alone can toggle its control lines);
-2. on a terminal device, an exclusive lock on the opened device itself (``flock`` on its descriptor, as
-   pyserial's ``exclusive=True`` does, and ``TIOCEXCL``, which makes the kernel refuse any further open by
-   other programs: a terminal program or a vendor tool started by mistake).
+2. on a terminal device, an exclusive lock on the opened device itself (``flock`` on its descriptor, taken by
+   pyserial's ``exclusive=True`` before it sets the line up, and ``TIOCEXCL``, which makes the kernel refuse any
+   further open by other programs: a terminal program or a vendor tool started by mistake). Not ``TIOCEXCL`` on
+   a pseudo-terminal (a simulator, a network bridge): the terminal outlives its opener there, and the flag left
+   by a killed holder would refuse every later open but root's.
 
 ``flock`` locks belong to an open file, not to a process: two opens of one port within one process are refused
 as well. In-process simulators (``sim://``, ``loop://``) are a new device at each open and are not locked.
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import ipaddress
 import json
 import os
 import re
@@ -44,6 +47,8 @@ ENV_VAR = "SWEATTEST_LOCK_DIR"
 SYSTEM_DIR = Path("/run/lock/sweattest")
 #: URL schemes whose every open is a new, private device: nothing to lock
 PRIVATE_SCHEMES = ("sim", "loop")
+#: URL schemes that open a device path underneath (pyserial's spy:// and alt://)
+WRAPPER_SCHEMES = ("spy", "alt")
 
 
 class PortInUse(DeviceError):
@@ -71,10 +76,34 @@ def port_key(url: str) -> str | None:
     """The one name of the port ``url`` opens, or None for a private in-process device."""
     scheme, sep, rest = url.partition("://")
     if sep and "/" not in scheme:
-        if scheme.lower() in PRIVATE_SCHEMES:
+        scheme = scheme.lower()
+        if scheme in PRIVATE_SCHEMES:
             return None
-        return f"{scheme.lower()}://{rest.split('?', 1)[0].rstrip('/').lower()}"
+        where = rest.split("?", 1)[0]
+        if scheme in WRAPPER_SCHEMES and where.startswith("/"):  # spy:///dev/ttyUSB0: the device underneath
+            return os.path.realpath(where)
+        return f"{scheme}://{_network_address(where.rstrip('/').lower())}"
     return os.path.realpath(url)
+
+
+def _network_address(where: str) -> str:
+    """``host:port`` by the address the host name resolves to (``localhost`` and ``127.0.0.1`` are one server),
+    the port as a number; a name that does not resolve stays as written."""
+    host, colon, port = where.rpartition(":")
+    if not colon or not port.isdigit():
+        return where
+    port = str(int(port))
+    host = host.strip("[]")
+    try:
+        infos = socket.getaddrinfo(host, int(port), type=socket.SOCK_STREAM)
+        addresses = sorted({info[4][0] for info in infos})
+    except (OSError, UnicodeError, ValueError):
+        return f"{host}:{port}"
+    if not addresses:
+        return f"{host}:{port}"
+    if all(ipaddress.ip_address(a.split("%", 1)[0]).is_loopback for a in addresses):
+        return f"loopback:{port}"  # 127.0.0.1, ::1 and localhost: this host's own server
+    return f"{addresses[0]}:{port}"
 
 
 def lock_file(key: str) -> Path:
@@ -97,7 +126,7 @@ class PortLock:
         if key is None:
             return None
         path = lock_file(key)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+        fd = _open_lock_file(path, device)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -122,6 +151,29 @@ class PortLock:
             fcntl.flock(self.fd, fcntl.LOCK_UN)
         os.close(self.fd)
         self.fd = -1
+
+
+def _open_lock_file(path: Path, device: str) -> int:
+    """The lock file, shared by every user of the installation: made writable by all whatever the umask; one this
+    user may only read (another user's, made under an older version or by hand) is locked all the same (``flock``
+    needs no write access), only without naming this holder in it."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+    except PermissionError:
+        try:
+            return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError as exc:
+            raise DeviceError(f"cannot take the lock of the {device} port ({path}: {exc.strerror}); nothing was "
+                              "sent to it.", device=device, action=f"Let every sweattest user write {path} (or "
+                              f"set {ENV_VAR} to a folder they all can write).") from None
+    except OSError as exc:
+        raise DeviceError(f"cannot take the lock of the {device} port ({path}: {exc.strerror}); nothing was sent "
+                          "to it.", device=device, action=f"Set {ENV_VAR} to a folder every sweattest process can "
+                          "write.") from None
+    with contextlib.suppress(OSError):
+        if os.fstat(fd).st_mode & 0o666 != 0o666:
+            os.fchmod(fd, 0o666)  # only its owner may; others leave it as it is
+    return fd
 
 
 def holder_record() -> dict[str, Any]:
@@ -169,8 +221,21 @@ def lock_device(port: Any, url: str, device: str) -> None:
         raise PortInUse(f"the {device} port {url} is locked by another program; nothing was sent to it.",
                         device=device, action="Close the program that has the port open (a terminal program "
                         "or a vendor tool), then retry.") from None
+    if _pseudo_terminal(fd):
+        return  # its exclusive flag would outlive a crashed holder (the terminal stays while its server runs)
     with contextlib.suppress(OSError):
         fcntl.ioctl(fd, termios.TIOCEXCL)
+
+
+#: device major numbers of Unix98 pseudo-terminal slaves (/dev/pts/N)
+PTY_SLAVE_MAJORS = range(136, 144)
+
+
+def _pseudo_terminal(fd: int) -> bool:
+    try:
+        return os.major(os.fstat(fd).st_rdev) in PTY_SLAVE_MAJORS
+    except OSError:
+        return False
 
 
 def unlock_device(port: Any) -> None:

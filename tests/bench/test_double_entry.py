@@ -41,8 +41,9 @@ def test_two_entries_that_disagree_are_refused_and_asked_again():
                     ("45.2 mmol/L", "tech1"))
     reading = double_entry(typist, "chloride", "concentration", "chloride of S1")
     assert reading.value == Q_(45.2, "mmol/L")
-    assert typist.told == ["chloride of S1: the two entries disagree (45.2 mmol/L and 45.3 mmol/L); read the "
-                           "instrument again and enter the value twice."]
+    # neither value is shown: the next pair's second entry stays blind to what was typed before
+    assert typist.told == ["chloride of S1: the two entries disagree; read the instrument again and enter the "
+                           "value twice (the values typed are kept with the reading, not shown)."]
     assert reading.source["disagreed"] == [{"entries": [{"value": "45.2 mmol/L", "by": "tech1"},
                                                         {"value": "45.3 mmol/L", "by": "tech1"}]}]
 

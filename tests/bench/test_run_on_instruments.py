@@ -157,7 +157,8 @@ def test_standalone_inducer_and_manual_analyzer_typed_twice(monkeypatch, tmp_pat
     assert left.data["disagreed"] == [{"entries": [{"value": "45.5 mmol/L", "by": "tech1"},
                                                    {"value": "45.6 mmol/L", "by": "tech1"}]}]
     assert "not accepted: " in out and "use a decimal point" in out or "45,5" in out
-    assert "the two entries disagree (45.5 mmol/L and 45.6 mmol/L)" in out
+    assert "the two entries disagree; read the instrument again" in out
+    assert "45.6" not in out  # the value typed is never shown, before or after the disagreement
     prompts = [p for p, _ in tech.answered]
     assert any(p.startswith("Press START on the inducer for left forearm (1.5 mA for 1.5 min)") for p in prompts)
     assert any("Did it complete without an error light?" in p for p in prompts)

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 
 import pytest
@@ -117,7 +119,7 @@ def test_two_opens_of_one_port_in_one_process_are_refused_and_a_closed_port_open
     first = Inducer.from_url(path)
     try:
         assert first.identify().startswith("SWEATTEST,IND-2 SIM,000003")
-        with pytest.raises(PortInUse, match=f"is in use by this process .pid {os.getpid()}, pytest"):
+        with pytest.raises(PortInUse, match=fr"is in use by this process \(pid {os.getpid()}, .*\), which has it open"):
             Inducer.from_url(os.path.join("/dev", "..", path.lstrip("/")))  # another spelling of the same device
         assert first.identify().startswith("SWEATTEST,IND-2 SIM")  # the holder's port still works
     finally:
@@ -142,3 +144,102 @@ def test_a_network_port_is_locked_by_its_address_and_in_process_simulators_are_n
         server.close()
     with Inducer.from_url("sim://inducer") as one, Inducer.from_url("sim://inducer") as two:
         assert one.identify() and two.identify()
+
+
+def test_one_network_port_by_two_names_is_one_port(lock_dir):
+    """`localhost` and `127.0.0.1`, a leading-zero port number, a trailing slash: the same instrument server."""
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+    try:
+        first = Inducer.from_url(f"socket://127.0.0.1:{port}")
+        try:
+            for other in (f"socket://localhost:{port}", f"socket://LOCALHOST:0{port}/",
+                          f"socket://127.0.0.1:{port}/"):
+                with pytest.raises(PortInUse, match="in use by this process"):
+                    Inducer.from_url(other)
+        finally:
+            first.close()
+    finally:
+        server.close()
+    assert port_key("socket://bench-3.invalid:4001") == "socket://bench-3.invalid:4001"  # not resolvable: by name
+
+
+
+def test_a_device_opened_under_another_lock_folder_is_refused_without_touching_the_holders_line(
+        simulators, tmp_path, monkeypatch):
+    """Two processes with different SWEATTEST_LOCK_DIR (or one as root, past TIOCEXCL): the device itself is locked
+    before the second opener sets the line up, so the holder's unread reply is not flushed away."""
+    path = simulators.start("inducer", "--seed", "3")
+    monkeypatch.setenv("SWEATTEST_LOCK_DIR", str(tmp_path / "one"))
+    first = Inducer.from_url(path)
+    try:
+        first.flush_input()
+        first.write("*IDN?")
+        first._rxbuf += first.port.read(1) or b""  # the reply has begun to arrive; the rest waits in the terminal
+        assert first._rxbuf, "the simulator did not answer"
+        monkeypatch.setenv("SWEATTEST_LOCK_DIR", str(tmp_path / "two"))
+        with pytest.raises(PortInUse):
+            Inducer.from_url(os.path.realpath(path))
+        assert first.read_line("*IDN?").startswith("SWEATTEST,IND-2 SIM")
+    finally:
+        first.close()
+
+
+def test_a_killed_holder_leaves_no_lock_on_a_pseudo_terminal(simulators, tmp_path):
+    """kill -9 of the process that had the simulator's port: an ordinary user's process opens it at once (a
+    pseudo-terminal outlives its opener, and a kernel exclusive flag set on it would stay behind)."""
+    path = simulators.start("inducer", "--seed", "3")
+    lock_dir = tempfile.mkdtemp(prefix="sweattest-locks-")  # in a folder an ordinary user can reach
+    os.chmod(lock_dir, 0o1777)
+    env = dict(os.environ, PYTHONPATH=str(ROOT), SWEATTEST_LOCK_DIR=lock_dir)
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from drivers.inducer import Inducer; "
+                               "d = Inducer.from_url(sys.argv[1]); print(d.identify(), flush=True); time.sleep(600)",
+                               path], stdout=subprocess.PIPE, text=True, cwd=ROOT, env=env)
+    try:
+        assert holder.stdout.readline().startswith("SWEATTEST,IND-2 SIM")
+    finally:
+        holder.kill()
+        holder.wait()
+    opener = [sys.executable, "-c", "import sys; from drivers.inducer import Inducer; "
+              "print(Inducer.from_url(sys.argv[1]).identify())", path]
+    if os.geteuid() == 0:  # root opens past the kernel's flag: open as an ordinary user
+        os.chmod(path, 0o666)
+        for lock in os.listdir(lock_dir):
+            os.chmod(os.path.join(lock_dir, lock), 0o666)
+        opener = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *opener]
+        env["HOME"] = "/"
+    try:
+        again = subprocess.run(opener, capture_output=True, text=True, cwd=ROOT, env=env, timeout=60)
+    finally:
+        shutil.rmtree(lock_dir, ignore_errors=True)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.startswith("SWEATTEST,IND-2 SIM")
+
+
+def test_a_lock_file_another_user_made_is_taken_all_the_same(simulators, tmp_path):
+    """The lock files are shared by every user of the installation: one made under a umask of 022 is writable by all,
+    and one an ordinary user cannot write (made by an older version, or by hand) is still taken, not a crash."""
+    path = simulators.start("inducer", "--seed", "3")
+    lock_dir = tempfile.mkdtemp(prefix="sweattest-locks-")  # in a folder an ordinary user can reach
+    os.chmod(lock_dir, 0o1777)
+    env = dict(os.environ, PYTHONPATH=str(ROOT), SWEATTEST_LOCK_DIR=lock_dir)
+    opener = [sys.executable, "-c", "import sys; from drivers.inducer import Inducer; "
+              "print(Inducer.from_url(sys.argv[1]).identify())", path]
+    try:
+        old = os.umask(0o022)
+        try:
+            made = subprocess.run(opener, capture_output=True, text=True, cwd=ROOT, env=env, timeout=60)
+        finally:
+            os.umask(old)
+        assert made.returncode == 0, made.stderr
+        (lock,) = os.listdir(lock_dir)
+        assert os.stat(os.path.join(lock_dir, lock)).st_mode & 0o666 == 0o666
+        if os.geteuid() == 0:
+            os.chmod(os.path.join(lock_dir, lock), 0o644)  # root's, read-only to others
+            os.chmod(path, 0o666)
+            again = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *opener],
+                                   capture_output=True, text=True, cwd=ROOT, env=dict(env, HOME="/"), timeout=60)
+            assert again.returncode == 0, again.stderr
+            assert again.stdout.startswith("SWEATTEST,IND-2 SIM")
+    finally:
+        shutil.rmtree(lock_dir, ignore_errors=True)

@@ -29,7 +29,8 @@ def double_entry(person: Person, what: str, dimension: str, label: str, *, secon
             return Reading(first, {"entry": "manual, entered twice", "entries": entries,
                                    **({"disagreed": disagreed} if disagreed else {})})
         disagreed.append({"entries": entries})
-        person.tell(f"{label}: the two entries disagree ({format_quantity(first)} and {format_quantity(second)}); "
-                    "read the instrument again and enter the value twice.")
+        # neither value is shown: the next pair's second entry stays blind to what was typed
+        person.tell(f"{label}: the two entries disagree; read the instrument again and enter the value twice (the "
+                    "values typed are kept with the reading, not shown).")
     raise DeviceError(f"{label}: the entries disagreed {max_pairs} times; nothing was accepted.",
                       device="manual entry", action="Check the instrument's display and repeat the measurement.")
