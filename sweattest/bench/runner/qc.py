@@ -31,8 +31,10 @@ def ensure_qc(runner) -> str | None:
             say(f"QC of analytical run {qc_run} is incomplete: results cannot be final until every control level "
                 "is measured (sweattest qc record)")
         return qc_run
-    if analyzer == DEFAULT_ANALYZER:
-        seed_initial_lots(store)  # a store with no lot of the bench analyzer yet starts with the bench's two
+    identity = getattr(runner.bench, "identities", {}).get("analyzer")
+    if analyzer == DEFAULT_ANALYZER or getattr(identity, "simulator", False):
+        # a store with no lot of the bench's analyzer, or of a simulated one, starts with the bench's two
+        seed_initial_lots(store, analyzer)
     in_use = lots_in_use(store, analyzer, day)
     missing = [level for level in LEVELS if not any(lot.level == level for lot in in_use)]
     if missing:
