@@ -73,7 +73,8 @@ def _run(conn, run_id: str, at: datetime, protocol, tech: User, reviewer: User, 
     conn.execute(schema.runs.insert().values(
         run_id=run_id, accession=order["accession"], method="macroduct", operator="tech1",
         patient_mrn=order["patient"]["mrn"], created_at=at, state="reported", updated_at=at, order_json=order,
-        month=f"{at:%Y-%m}", age_group=">3m", protocol_text=protocol.text, protocol_sha256=protocol.sha256))
+        month=f"{at:%Y-%m}", age_group=">3m", protocol_text=protocol.text, protocol_sha256=protocol.sha256,
+        patient_dob=order["patient"]["dob"]))
     append_audit(conn, run_id=run_id, who="tech1", what="create_run", at=at,
                  new={"accession": order["accession"], "method": "macroduct", "operator": "tech1",
                       "patient_mrn": order["patient"]["mrn"], "protocol_sha256": protocol.sha256},
