@@ -15,6 +15,7 @@ from sweattest.core.clock import VirtualClock
 from sweattest.core.config import LabConfig
 from sweattest.lis.worklist import receive
 from sweattest.record.audit import verify
+from sweattest.record.pack_approvals import WHAT
 from sweattest.record.store import open_store
 from sweattest.record.users import add_user
 from tests.lis.messages import orm
@@ -65,6 +66,8 @@ def lab(tmp_path):
     url = f"sqlite:///{tmp_path / 'runs.db'}"
     store = open_store(url, VirtualClock(start=datetime(2026, 11, 20, 8, tzinfo=UTC)))
     add_user(store, "tech1", "Tina Tech", "tech", "tech password", actor="setup")
+    add_user(store, "qa1", "Quinn Quality", "qa", "qa desk password", actor="setup")
+    add_user(store, "rev1", "Rita Reviewer", "reviewer", "review password", actor="setup")
     receive(store, store.clock, orm(), LabConfig())
     make_run(store, store.clock)
     store.close()
@@ -73,6 +76,14 @@ def lab(tmp_path):
 
 def _password(monkeypatch, password: str) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO(password + "\n"))
+
+
+#: The QA desk's views of the whole lab are the qa role's (and a reviewer's or admin's); the bench's the tech's.
+QA_DESK = {("qa", "runs"), ("qa", "pack"), ("patient", "conflicts")}
+
+
+def _who(argv: list[str]) -> tuple[str, str]:
+    return ("qa1", "qa desk password") if tuple(argv[:2]) in QA_DESK else ("tech1", "tech password")
 
 
 #: Commands that list patients (MRNs, names) or export a period's runs: each asks for a user.
@@ -89,13 +100,14 @@ def test_patient_data_needs_a_user_and_the_right_password(lab, monkeypatch, caps
     with pytest.raises(SystemExit) as stop:  # without a user: refused by the command line itself
         main(argv)
     assert stop.value.code == 2 and "--as" in capsys.readouterr().err
+    user, password = _who(argv)
     _password(monkeypatch, "not the password")
-    assert main([*argv, "--as", "tech1", "--password-stdin"]) == 1
+    assert main([*argv, "--as", user, "--password-stdin"]) == 1
     err = capsys.readouterr().err
     assert "authentication failed" in err and "MRN" not in err and "Doe" not in err
     assert not (tmp / "r.html").exists() and not (tmp / "pack.pdf").exists()
-    _password(monkeypatch, "tech password")
-    assert main([*argv, "--as", "tech1", "--password-stdin"]) == 0
+    _password(monkeypatch, password)
+    assert main([*argv, "--as", user, "--password-stdin"]) == 0
     out = capsys.readouterr().out
     if argv[0] == "worklist":
         assert "ACC-1001" in out
@@ -111,15 +123,21 @@ def test_patient_data_needs_a_user_and_the_right_password(lab, monkeypatch, caps
 def test_a_list_of_patients_read_is_recorded_with_who_and_when(lab, monkeypatch, capsys, argv):
     url, tmp = lab
     argv = [a.replace("{tmp}", str(tmp)) for a in argv]
-    _password(monkeypatch, "tech password")
-    assert main([*argv, "--db", url, "--as", "tech1", "--password-stdin"]) == 0
+    user, password = _who(argv)
+    _password(monkeypatch, password)
+    assert main([*argv, "--db", url, "--as", user, "--password-stdin"]) == 0
     store = open_store(url)
     try:
         with store.engine.connect() as conn:
             from sweattest.record.store import schema
 
-            entry = conn.execute(schema.audit.select().where(schema.audit.c.what.like("read %"))).mappings().one()
-        assert entry["who"] == "tech1" and '"rows":' in entry["new"] and '"station":' in entry["new"]
+            # the pack's read is its approval: who, when, the period and the PDF's SHA-256 (record/pack_approvals.py)
+            wanted = (schema.audit.c.what == WHAT) if argv[:2] == ["qa", "pack"] else schema.audit.c.what.like("read %")
+            entry = conn.execute(schema.audit.select().where(wanted)).mappings().one()
+        if argv[:2] == ["qa", "pack"]:
+            assert entry["who"] == user and "sha256" in entry["new"] and entry["at"] is not None
+            return
+        assert entry["who"] == user and '"rows":' in entry["new"] and '"station":' in entry["new"]
         assert verify(store).intact
     finally:
         store.close()
@@ -160,12 +178,14 @@ def test_a_resend_to_the_lis_needs_a_user_and_their_password(lab, monkeypatch, c
         main(argv)
     assert stop.value.code == 2 and "--as" in capsys.readouterr().err
     _password(monkeypatch, "not the password")
-    assert main([*argv, "--as", "tech1", "--password-stdin"]) == 1
+    assert main([*argv, "--as", "rev1", "--password-stdin"]) == 1
     assert "authentication failed" in capsys.readouterr().err
     _password(monkeypatch, "nobody's password")
     assert main([*argv, "--as", "the director", "--password-stdin"]) == 1
-    _password(monkeypatch, "tech password")
-    assert main([*argv, "--as", "tech1", "--password-stdin"]) == 0
+    _password(monkeypatch, "tech password")  # a tech may not re-queue a result for the LIS
+    assert main([*argv, "--as", "tech1", "--password-stdin"]) == 1
+    _password(monkeypatch, "review password")
+    assert main([*argv, "--as", "rev1", "--password-stdin"]) == 0
     store = open_store(url)
     try:
         assert outbox.get(store, message_id).state == "pending"
@@ -173,6 +193,6 @@ def test_a_resend_to_the_lis_needs_a_user_and_their_password(lab, monkeypatch, c
             from sweattest.record.store import schema
 
             who = conn.execute(schema.audit.select().where(schema.audit.c.what == "outbox resend")).mappings().one()
-        assert who["who"] == "tech1"
+        assert who["who"] == "rev1"
     finally:
         store.close()

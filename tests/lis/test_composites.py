@@ -199,5 +199,6 @@ def test_unicode_line_breaks_c1_controls_and_bidi_overrides_never_reach_the_reco
     patient = order.order["patient"]
     assert (patient["family"], patient["given"], patient["middle"]) == ("O Brien X", "Mary", "A31mnn")
     assert order.order["comments"] == ["one\ntwo\nthree"]
-    assert main(["worklist", "--db", str(store.engine.url)]) == 0
+    with as_performer(str(store.engine.url)) as actor:
+        assert main(["worklist", "--db", str(store.engine.url), *actor]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 2  # one line per order, for str.splitlines too

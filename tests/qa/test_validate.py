@@ -64,7 +64,7 @@ def test_validation_passes_and_its_report_hash_is_in_the_audit_trail(lab, tmp_pa
     assert _validate(lab, out) == 0
     captured = capsys.readouterr()
     assert captured.out.startswith("validation PASS: sweattest ") and "FAILED" not in captured.out
-    assert "validate: operational: 35 clinical rule cases" in captured.err
+    assert "validate: operational: 37 clinical rule cases" in captured.err
     [entry], chain = _recorded(lab)
     assert entry["outcome"] == "PASS" and entry["who"] == "rev1" and entry["failed"] == []
     assert entry["report_sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
