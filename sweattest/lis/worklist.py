@@ -84,14 +84,12 @@ def receive(store, clock: Clock, text: str, config: LabConfig) -> str:
         code = "AA" if all(a.problem is None for a in answers) else "AE"
         answer = build_order_response(text, kind, code, answers, message.patient, None, **who)
         if any(a.problem is None for a in answers):  # something was stored: a repeat gets this same answer
-            conn.execute(schema.lis_messages.insert().values(
-                sender=sender, control_id=control_id, kind=f"{message.header.kind}^{message.header.trigger}",
-                sha256=digest, ack_code=code, ack=answer, received_at=now))
-            message_id = conn.execute(sa.select(schema.lis_messages.c.id).where(
-                schema.lis_messages.c.sender == sender, schema.lis_messages.c.control_id == control_id)).scalar_one()
+            kind_text = f"{message.header.kind}^{message.header.trigger}"
+            message_id = conn.execute(schema.lis_messages.insert().values(
+                sender=sender, control_id=control_id, kind=kind_text, sha256=digest, ack_code=code, ack=answer,
+                received_at=now)).inserted_primary_key[0]
             append_audit(conn, who=LIS_ACTOR, what="lis message", at=now,
-                         new={"sender": sender, "control_id": control_id,
-                              "kind": f"{message.header.kind}^{message.header.trigger}", "ack": code},
+                         new={"sender": sender, "control_id": control_id, "kind": kind_text, "ack": code},
                          rows=[range_item(conn, "lis_messages", message_id, message_id)])
     return answer
 
