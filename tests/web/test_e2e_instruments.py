@@ -119,26 +119,32 @@ def test_a_run_on_a_standalone_inducer_and_a_manual_analyzer_through_the_bench_s
     page = browser.new_page()
     log_in(page, base, "tech")
     prepare(page)
-    seen: list[str] = []
+    prompts: dict[str, str] = {}  # prompt id -> its heading, each prompt once however often it is drawn
     for _ in range(300):
         try:
             page.wait_for_selector("#prompt, #result", timeout=60000)
             if page.query_selector("#result"):
                 break
-            heading = page.inner_text("#prompt h1")
-            text = page.inner_text("#prompt .todo")
-            seen.append(heading)
-            if "Start the inducer" in heading and not any("Start the inducer" in s for s in seen[:-1]):
+            # everything below is scoped to the prompt read here: a click meant for a page that is being
+            # replaced must not land on the next prompt's button unseen
+            pid = page.get_attribute("#prompt input[name=prompt]", "value", timeout=2000)
+            here = f"#prompt:has(input[name=prompt][value='{pid}'])"
+            heading = page.inner_text(f"{here} h1", timeout=2000)
+            text = page.inner_text(f"{here} .todo", timeout=2000)
+            first = not any("Start the inducer" in s for s in prompts.values())
+            prompts[pid] = heading
+            if "Start the inducer" in heading and first:
                 page.screenshot(path=str(shots / "11-standalone-start.png"), timeout=SHOT_TIMEOUT_MS)
-            if page.query_selector("input[name=amount]"):
+            if page.query_selector(f"{here} input[name=amount]"):
                 value = "35" if "volume" in heading.lower() else next(v for k, v in TYPED.items() if k in text)
-                page.fill("input[name=amount]", value)
-                if "Enter the reading" in heading and "13-typed" not in str(seen):
+                page.fill(f"{here} input[name=amount]", value, timeout=2000)
+                if "Enter the reading" in heading and not (shots / "13-typed-entry.png").exists():
                     page.screenshot(path=str(shots / "13-typed-entry.png"), timeout=SHOT_TIMEOUT_MS)
-            page.click("#confirm", timeout=2000)
+            page.click(f"{here} #confirm", timeout=2000)
             page.wait_for_load_state()
         except playwright_api.Error:
             pass  # the page reloaded itself on the next step: look again
+    seen = list(prompts.values())
     assert "45 mmol/L" in page.inner_text("#result") and "48 mmol/L" in page.inner_text("#result")
     assert sum("Start the inducer" in s for s in seen) == 2
     assert sum("Inducer finished" in s for s in seen) == 2
