@@ -61,10 +61,10 @@ def command(p: argparse.ArgumentParser, body: Callable[[Context], int | None], *
         add_config_option(p)
     if needs.store:
         p.add_argument("--db", default=None, help=db_help)
-    p.set_defaults(func=partial(_perform, body, needs))
+    p.set_defaults(func=partial(perform, body, needs))
 
 
-def _perform(body: Callable[[Context], int | None], needs: Needs, args: argparse.Namespace) -> int | None:
+def perform(body: Callable[[Context], int | None], needs: Needs, args: argparse.Namespace) -> int | None:
     ctx = Context(args, needs)
     try:
         return body(ctx)
