@@ -64,9 +64,21 @@ def test_the_run_services_checks_come_before_the_password(write_json, order_doc,
     pilocarpine lot is told without a password being asked, and nothing is written."""
     import io
 
-    assert _run(write_json, order_doc, scenario_doc, tmp_path / "one", db_url) == 0
+    from sweattest.bench.order import parse_order
+    from sweattest.bench.service import RunService
+    from sweattest.bench.simulation.scenario import parse_scenario
+    from sweattest.core.clock import VirtualClock
+
+    order = parse_order(order_doc)
+    store = open_store(db_url)
+    try:  # the accession's first run (left unfinished: enough to make the next one a repeat)
+        active = RunService(store).start(order, clock=VirtualClock(speed=None),
+                                         scenario=parse_scenario(scenario_doc, order.sites))
+        active.bench.shutdown()
+        active.runner.lease.release()
+    finally:
+        store.close()
     [first] = _runs(db_url)
-    capsys.readouterr()
     expired = order_doc | {"accession": "ST-2026-000777", "pilocarpine_lot": {"lot": "P1", "expires": "2020-01-31"}}
     for order, said in ((order_doc, f"already has run {first}"), (expired, "expired")):
         monkeypatch.setattr("sys.stdin", io.StringIO(""))  # no password to give: asking for one would fail
