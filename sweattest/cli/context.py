@@ -107,9 +107,9 @@ class Context:
         if self._user is None:
             if not self.args.actor:
                 raise ValidationError(f"give --as USER: the user who {sign_in.who}")
+            policy, store = self.config.access, self._open()  # a bad configuration stops before the password
             password = read_password(self.args, f"Password of {self.args.actor} ({sign_in.what}): ")
-            user = authenticate(self._open(), self.args.actor, password, policy=self.config.access,
-                                where="command line")
+            user = authenticate(store, self.args.actor, password, policy=policy, where="command line")
             if user.role not in sign_in.roles:
                 raise AuthError(f"{user.username} is a {user.role}: only a {' or '.join(sign_in.roles)} can "
                                 f"{sign_in.what}")
