@@ -46,6 +46,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lot", help="with --accession or --pt-sample: the pilocarpine lot (as on the pack)")
     p.add_argument("--lot-expires", metavar="YYYY-MM-DD", help="with --accession or --pt-sample: the lot's expiry "
                                                                "date")
+    p.add_argument("--modulator-start", metavar="YYYY-MM-DD",
+                   help="with --accession: the day the CFTR modulator the LIS order names was started, when the "
+                        "order does not give it (ask the parent)")
     p.add_argument("--method", default="macroduct", help="with --pt-sample: the method (default macroduct)")
     p.add_argument("--site", action="append", dest="sites", metavar="SITE",
                    help="with --pt-sample: the site(s) to run (default left_forearm)")
@@ -125,6 +128,16 @@ def _worklist_order(args: argparse.Namespace) -> dict[str, Any]:
         doc = bench_order(open_order(store, args.accession.strip()), config.lis)
     finally:
         store.close()
+    started = (getattr(args, "modulator_start", None) or "").strip()
+    if doc.get("cftr_modulator") and not doc.get("modulator_start"):
+        if not started:
+            raise ValidationError(f"order {doc['accession']}: the LIS order says the patient is on a CFTR modulator "
+                                  f"({doc['cftr_modulator']}) but gives no start date; ask the parent and give "
+                                  "--modulator-start YYYY-MM-DD")
+        doc["modulator_start"] = started
+    elif started:
+        raise ValidationError("--modulator-start: the LIS order names no CFTR modulator, or gives its start date "
+                              "already; leave it out")
     return doc | {"operator": args.operator.strip(),
                   "pilocarpine_lot": {"lot": args.lot.strip(), "expires": args.lot_expires.strip()}}
 
