@@ -14,6 +14,7 @@ from sweattest.web.bench import WebOperator
 from tests.bench.conftest import instrument_table, write_config
 from tests.bench.test_run_on_instruments import Tech, run_cli, stored
 from tests.lims.hl7_oracle import segments, strict, text
+from tests.web.conftest import client, web_app  # noqa: F401  (fixtures)
 
 #: QC normal and abnormal, then the left forearm (80) and the right forearm (20), each typed twice
 CHLORIDES = ["40 mmol/L", "40 mmol/L", "100 mmol/L", "100 mmol/L", "80 mmol/L", "80 mmol/L", "20 mmol/L",
@@ -90,3 +91,34 @@ def test_the_browser_refuses_a_bad_sodium_and_keeps_asking(asked):
     op.confirm(prompt_id, "95 mmol/L")
     runner.join(timeout=5)
     assert answers == [(Q_(95, "mmol/L"), "tech1")]
+
+
+def test_the_browser_run_page_asks_sodium_and_shows_the_warning_on_the_result(client, web_app):  # noqa: F811
+    from dataclasses import replace
+
+    from tests.web.conftest import csrf_of, log_in
+    from tests.web.test_bench_flow import start_run, wait_for_prompt
+
+    service = web_app.state.web.bench.service
+    service.config = replace(service.config, sodium_entry=True)
+    log_in(client, "tech")
+    token = csrf_of(client)
+    run_url = start_run(client, token)
+    answered, sodium = 0, {"left_forearm": "30", "right_forearm": ""}  # the normal scenario: 45 and 48 mmol/L
+    while (prompt := wait_for_prompt(client, run_url, web_app, after=answered)) is not None:
+        answered = prompt.id
+        data = {"csrf": token, "prompt": str(prompt.id)}
+        if prompt.kind == "read_volume":
+            data["amount"] = prompt.hint.split("coil shows ")[1].split(" ")[0]
+        if prompt.kind == "check_skin":
+            data["grade"] = "none"
+        if prompt.kind == "enter_sodium":
+            page = client.get(run_url).text
+            assert "Sodium (optional)" in page and "Sodium (empty: not measured)" in page
+            data["amount"] = sodium.pop(prompt.site)
+        assert client.post(f"{run_url}/confirm", data=data, follow_redirects=False).status_code == 303
+    assert sodium == {}  # asked once per site
+    page = client.get(run_url).text
+    assert 'id="sodium-left_forearm"' in page and "sodium 30 mmol/L" in page
+    assert "sodium 30 mmol/L is below chloride 45 mmol/L" in page  # the warning on the result screen
+    assert 'id="sodium-right_forearm"' not in page  # not measured
