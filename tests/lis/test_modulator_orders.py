@@ -1,7 +1,7 @@
 """A patient on a CFTR modulator, as the LIS order says it: the lab maps its order-entry question (an OBX after
 the OBR, as Epic and Cerner send the answers asked at order entry) or a pattern of the order comment (NTE) in
 ``[lis.modulator]``; the order comes in over MLLP or the order folder, the worklist and the bench show the
-modulator, and the run's report, ORU^R01 (hl7apy STRICT) and CSV give a monitoring value without a diagnostic
+modulator, and the run's report, ORU^R01 (hl7apy STRICT), CSV and FHIR give a monitoring value without a diagnostic
 category."""
 
 import csv
@@ -21,12 +21,14 @@ from sweattest.lis.ack import read_ack
 from sweattest.lis.listener import OrderListener, rejecter
 from sweattest.lis.order_drop import process_folder
 from sweattest.lis.worklist import WorklistBook, receive
+from sweattest.outputs.lims.fhir import bundle
 from sweattest.record.store import open_store
 from sweattest.record.worklist import find
 from sweattest.web.drafts import open_draft
 from tests.conftest import as_performer
 from tests.lims.hl7_oracle import segments, strict, strict_answer, text
 from tests.lis.test_orders_in import _send_with_python_hl7
+from tests.web.conftest import client, web_app  # noqa: F401  (fixtures)
 
 LAB = {"question": "CFMOD", "start_question": "CFMODDT", "names": {"IVA": "ivacaftor",
                                                                   "ETI": "elexacaftor/tezacaftor/ivacaftor"},
@@ -176,3 +178,37 @@ def test_the_run_of_a_mapped_order_reports_a_monitoring_value_in_every_output(st
     assert (row["cftr_modulator"], row["monitoring_value"]) == ("elexacaftor/tezacaftor/ivacaftor", "true")
     report = next(out.glob("*.html")).read_text(encoding="utf-8")
     assert "monitoring value, no diagnostic category" in report
+    record = json.loads(next(out.glob("*.json")).read_text(encoding="utf-8"))
+    fhir = [e["resource"] for e in bundle(record, LabConfig())["entry"]]
+    [diagnostic] = [r for r in fhir if r["resourceType"] == "DiagnosticReport"]
+    assert "conclusionCode" not in diagnostic and diagnostic["conclusion"].startswith("Monitoring value")
+    chloride = [r for r in fhir if r["resourceType"] == "Observation" and r["code"]["coding"][0]["code"] == "2077-6"]
+    assert chloride and all("interpretation" not in o for o in chloride)
+    assert chloride[0]["note"][0]["text"].startswith(
+        "CFTR modulator: elexacaftor/tezacaftor/ivacaftor since 2026-03-02")
+
+
+def test_the_bench_shows_the_lis_modulator_and_asks_its_start_date(client, web_app, tmp_path):  # noqa: F811
+    from tests.web.conftest import csrf_of, log_in
+    from tests.web.test_bench_flow import step
+
+    ctx = web_app.state.web
+    config = lab(tmp_path)
+    ctx.order_book = WorklistBook(ctx.store, config.lis, {})
+    message = epic(answer="ETI^Elexacaftor/tezacaftor/ivacaftor^EPIC", started="")
+    assert read_ack(receive(ctx.store, ctx.clock, message, config)).code == "AA"
+    log_in(client, "tech")
+    token = csrf_of(client)
+    r = client.post("/bench/new", data={"csrf": token, "accession": "ACC-3001"}, follow_redirects=False)
+    base = r.headers["location"].rsplit("/", 1)[0]
+    r = step(client, token, base, "identify", {"mrn": "MRN555", "dob": "2025-06-01"})
+    page = client.get(r.headers["location"]).text
+    assert ("<strong>CFTR modulator:</strong> elexacaftor/tezacaftor/ivacaftor: the order gives no start date; "
+            "ask the parent") in page
+    assert 'name="cftr_modulator" autocomplete="off" value="elexacaftor/tezacaftor/ivacaftor"' in page
+    r = step(client, token, base, "eligibility", {"cftr_modulator": "elexacaftor/tezacaftor/ivacaftor"})
+    assert "go together" in client.get(r.headers["location"]).text  # refused until the start date is given
+    r = step(client, token, base, "eligibility", {"cftr_modulator": "elexacaftor/tezacaftor/ivacaftor",
+                                                  "modulator_start": "2026-05-04"})
+    assert r.headers["location"].endswith("/method")
+    assert "since 2026-05-04" in client.get(r.headers["location"]).text
