@@ -196,6 +196,9 @@ def execute(order_doc: Any, scenario_doc: Any | None, args: argparse.Namespace, 
     def created(run_id: str) -> None:  # a run refused before it exists has no id to print
         print(f"sweattest: run {run_id} for accession {order.accession} ({order.protocol.title}), "
               f"sites: {', '.join(order.sites)}, on {where}")
+        if order.cftr_modulator:  # the order's (or the LIS order's, as the lab maps it) CFTR modulator
+            print(f"sweattest: CFTR modulator {order.cftr_modulator} since {order.modulator_start}: the result is a "
+                  "monitoring value, without a diagnostic category")
 
     service = RunService(store, config)
     try:

@@ -152,7 +152,7 @@ def test_a_wrong_mapping_is_refused_when_the_configuration_is_read(tmp_path, cha
         parse_config({"lis": {"modulator": {"names": {"ETI": "x"}}}}, tmp_path / "sweattest.toml")
 
 
-def test_the_run_of_a_mapped_order_reports_a_monitoring_value_in_every_output(store, tmp_path, monkeypatch):
+def test_the_run_of_a_mapped_order_reports_a_monitoring_value_in_every_output(store, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr("sweattest.outputs.run_files.html_to_pdf", lambda html: b"%PDF-1.7")  # not looked at here
     comment = "CFTR modulator: ETI since 2026-03-02"
     config = lab(tmp_path)
@@ -164,6 +164,8 @@ def test_the_run_of_a_mapped_order_reports_a_monitoring_value_in_every_output(st
             "--operator", "tech1", "--lot", "PG1234", "--lot-expires", "2099-12-31"]
     with as_performer(store.url) as performer:
         assert main(args + performer) == 0
+    assert ("CFTR modulator elexacaftor/tezacaftor/ivacaftor since 2026-03-02: the result is a monitoring value"
+            in capsys.readouterr().out)  # told at the terminal when the run starts
     run = store.get_run(find(store, "ACC-3002").run_id)
     assert (run["order"]["cftr_modulator"], run["order"]["modulator_start"]) == (
         "elexacaftor/tezacaftor/ivacaftor", "2026-03-02")

@@ -89,6 +89,8 @@ def ask_sodium(runner, e: fx.Analyze) -> None:
         for finding in check_sodium(e.site, value, chloride):
             runner.operator.tell(f"WARNING {_label(e.site)}: {finding.message.split(': ', 1)[1]}")
         return
+    runner.operator.tell(f"{label}: not recorded after {MEASURE_ATTEMPTS} entries were refused; the chloride stands "
+                         "and is checked without it")
 
 
 def _label(site: str) -> str:
