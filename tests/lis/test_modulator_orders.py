@@ -133,7 +133,9 @@ def test_an_answer_without_a_start_date_is_asked_at_the_bench_and_the_terminal(s
     ("2025-09-15", "write the date YYYYMMDD"), ("20250231", "write the date YYYYMMDD"),
     ("20240101", "is before the patient's birth (2025-06-01)"), ("20261121", "is after today")])
 def test_a_start_date_that_cannot_be_is_refused_to_the_lis_and_nothing_is_stored(store, tmp_path, started, why):
-    answer = read_ack(receive(store, store.clock, epic(started=started), lab(tmp_path)))
+    raw = receive(store, store.clock, epic(started=started), lab(tmp_path))
+    strict_answer(raw)
+    answer = read_ack(raw)
     assert answer.code == "AE" and "CFMODDT (the day the CFTR modulator was started)" in answer.text
     assert why in answer.text
     assert find(store, "ACC-3001") is None
