@@ -123,10 +123,14 @@ def raw(segment: hl7.Segment | None, n: int) -> str:
 
 def text(value: str, *, lines: bool = False) -> str:
     """An escaped value decoded into text (see the module's docstring)."""
-    decoded = unescape(value)
-    decoded = _BREAKS.sub("\n", decoded) if lines else _BREAKS.sub(" ", decoded)
-    decoded = _CONTROL.sub("", decoded)
-    return decoded if lines else decoded.strip()
+    return plain(unescape(value), lines=lines)
+
+
+def plain(value: str, *, lines: bool = False) -> str:
+    """Text with no control character: line breaks a space (a line break with ``lines``), the others dropped."""
+    value = _BREAKS.sub("\n", value) if lines else _BREAKS.sub(" ", value)
+    value = _CONTROL.sub("", value)
+    return value if lines else value.strip()
 
 
 def field_text(segment: hl7.Segment | None, n: int) -> str:
