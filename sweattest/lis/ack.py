@@ -18,7 +18,7 @@ import hl7
 from hl7apy.consts import VALIDATION_LEVEL
 from hl7apy.core import Message
 
-from sweattest.lis.hl7_read import plain, raw, segments, text
+from sweattest.lis.hl7_read import component, composite, plain, raw, segments, text
 from sweattest.outputs.lims.hl7_escape import escape, join
 
 #: HL7 table 0357 codes used in ERR-3
@@ -51,18 +51,16 @@ class Answer:
     text: str
 
 
-def header(message: str) -> list[str]:
-    """The fields of MSH as sent (still escaped), indexed by HL7 field number (MSH-1 is the field separator),
-    read by python-hl7 from the message's first segment alone (so a message cut off, too long or unreadable
-    further on still names its control ID); empty if it has none."""
+def header(message: str) -> hl7.Segment | None:
+    """The MSH of ``message``, read by python-hl7 from the message's first segment alone (so a message cut off,
+    too long or unreadable further on still names its control ID); None if it has none."""
     first = message.lstrip("\ufeff\x00\r\n").split("\r", 1)[0].split("\n", 1)[0]
     if not first.startswith("MSH") or len(first) < 8:
-        return []
+        return None
     try:
-        msh = hl7.parse(first).segment("MSH")
+        return hl7.parse(first).segment("MSH")
     except Exception:  # noqa: BLE001 - python-hl7 raises plain exceptions on what it cannot read
-        return []
-    return [str(part) for part in msh]
+        return None
 
 
 def build_ack(received: str, code: str, problem: Problem | None, *, application: str, facility: str,
@@ -142,7 +140,8 @@ def _response(received: str, kind: str, *, application: str, facility: str, at: 
     """The MSH of an answer to ``received``, built with hl7apy: sender and receiver swapped, the same
     processing ID and version (when they are ones sweattest reads), UTF-8 declared."""
     msh = header(received)
-    trigger = _echo(msh, 9).split("^")[1] if "^" in _echo(msh, 9) else ""
+    kind_sent = composite(msh, 9)
+    trigger = component(kind_sent[0], 2) if kind_sent else ""
     if kind == "ACK":
         kind = f"ACK^{escape(trigger)}^ACK"  # no trigger known (an unreadable message): ACK^^ACK
     message = Message(kind.split("^")[2], version="2.5.1", validation_level=VALIDATION_LEVEL.STRICT)
@@ -221,10 +220,10 @@ def read_ack(answer: str) -> Answer:
     return Answer(code, raw(msa, 2), said if len(said) <= ANSWER_TEXT else said[:ANSWER_TEXT - 1] + "…")
 
 
-def _hd(msh: list[str], n: int) -> str:
+def _hd(msh: hl7.Segment | None, n: int) -> str:
     """MSH-3/MSH-4 of the received message (HD: namespace^universal ID^its type) as its components."""
-    value = msh[n] if len(msh) > n else ""
-    parts = [text(part)[:most] for part, most in zip(value.split("^"), _HD_LENGTHS, strict=False)]
+    value = composite(msh, n)
+    parts = [component(value[0], i)[:most] for i, most in enumerate(_HD_LENGTHS, 1)] if value else []
     return "^".join(_escaped_within(part, most) for part, most in zip(parts, _HD_LENGTHS, strict=False)).rstrip("^")
 
 
@@ -243,6 +242,6 @@ def _escaped_within(value: str, most: int) -> str:
     return out
 
 
-def _echo(msh: list[str], n: int) -> str:
+def _echo(msh: hl7.Segment | None, n: int) -> str:
     """A field of the received MSH as text (its escapes decoded, control characters dropped)."""
-    return text(msh[n]) if len(msh) > n else ""
+    return text(raw(msh, n))

@@ -45,7 +45,7 @@ class SimulatedLis:
 
     def _result(self, text: str) -> str | None:
         msh = header(text)
-        kind, control = (msh[9], msh[10]) if len(msh) > 10 else ("?", "?")
+        kind, control = h.raw(msh, 9) or "?", h.raw(msh, 10) or "?"
         try:  # read by python-hl7 (what a result or order status carries: ORC-1/5/16, OBR-2/25)
             message = hl7.parse("\r".join(line for line in re.split(r"\r\n|\r|\n", text) if line))
         except Exception:  # noqa: BLE001 - a message the simulated LIS cannot read is still answered as told
@@ -78,7 +78,7 @@ class SimulatedLis:
         codes = []
         for message in messages:
             msh = header(message)
-            control = msh[10] if len(msh) > 10 else "?"
+            control = h.raw(msh, 10) or "?"
             try:
                 answer = read_ack(exchange(to, message, timeout_s))
                 detail = f": {answer.text}" if answer.text else ""
