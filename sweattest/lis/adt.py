@@ -1,8 +1,10 @@
 """Patient updates from the hospital's ADT feed: A08 (update patient information) changes the demographics
 of the patient's open orders; A40 (merge patient: PID the surviving patient, MRG-1 the one merged into it)
 moves the open orders of the merged patient to the surviving one. An order whose test has started keeps
-what it was run with. Each change is recorded in the order (``updates``: what changed, when, by which
-message; shown on the worklist) and as an audit entry (``lis patient update``, ``lis patient merge``).
+what it was run with. Updates apply in the order they are received: MSH-7 comes from each sender's own clock
+(the ADT feed and the order placer are different systems) and is recorded, never compared. Each change is
+recorded in the order (``updates``: what changed, when, by which message; shown on the worklist) and as an
+audit entry (``lis patient update``, ``lis patient merge``).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ def receive_adt(store, text: str, config: LabConfig, *, now: datetime, sender: s
         groups = _patient_groups(message, head.trigger)
         # a newborn may be updated (its order was checked when it came)
         merges = [(read_patient(pid, new=True, today=None), _merged(mrg)) for pid, mrg in groups]
+        sent = h.field_text(h.first(message, "MSH"), 7)
     except h.Unreadable as exc:
         return ack("AR", Problem(SEGMENT_SEQUENCE, str(exc)))
     except Rejected as exc:
@@ -59,7 +62,10 @@ def receive_adt(store, text: str, config: LabConfig, *, now: datetime, sender: s
             ack=answer, received_at=now)).inserted_primary_key[0]
         message_item = range_item(conn, "lis_messages", message_id, message_id)
         for patient, merged in merges:
-            event = {"event": head.trigger, "control_id": head.control_id, "at": now.isoformat()}
+            # "at" (reception, this installation's clock) orders the updates; MSH-7 (the sender's own clock, not
+            # comparable between systems) is kept as sent, for a person
+            event = {"event": head.trigger, "control_id": head.control_id, "at": now.isoformat(),
+                     "sender": head.sender, "sent": sent}
             if merged is None:
                 changed = _update(conn, patient["mrn"], patient, event, now)
             else:

@@ -23,6 +23,7 @@ from sweattest.core.clock import Clock
 from sweattest.core.config import LabConfig
 from sweattest.core.lis_config import LisConfig
 from sweattest.core.rules.age import local_date
+from sweattest.lis import hl7_read as h
 from sweattest.lis.ack import (
     APPLICATION_INTERNAL_ERROR,
     DUPLICATE_KEY,
@@ -60,13 +61,13 @@ def receive(store, clock: Clock, text: str, config: LabConfig) -> str:
     hl7 = config.hl7
     who = {"application": hl7.sending_application, "facility": hl7.sending_facility, "at": now}
     msh = header(text)
-    sender, control_id = (_sender_key("^".join(msh[3:5])), msh[10]) if len(msh) > 10 else ("", "")
+    sender, control_id = (_sender_key(f"{h.raw(msh, 3)}^{h.raw(msh, 4)}"), h.raw(msh, 10)) if msh else ("", "")
     digest = hashlib.sha256("\r".join(s for s in re.split(r"\r\n|\r|\n", text) if s).encode("utf-8")).hexdigest()
     with store.engine.connect() as conn:
         seen = _seen(conn, text, sender, control_id, digest, who)
     if seen is not None:
         return seen
-    kind = msh[9].split("^")[0] if len(msh) > 9 else ""
+    kind = h.field_text(msh, 9)
     if kind == "ADT":
         return receive_adt(store, text, config, now=now, sender=sender, digest=digest,
                            seen=lambda conn: _seen(conn, text, sender, control_id, digest, who))

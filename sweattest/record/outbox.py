@@ -172,6 +172,18 @@ def newer_version(store, message: Message, *, accepted_only: bool = False) -> Me
     return None if row is None else Message(**row)
 
 
+def told_cancelled(store, message: Message) -> Message | None:
+    """For a result: the order status message (the laboratory closed the run's order) queued before it, by queue
+    order, never by clock; None when the result was released before the close (a QNS result, then its close)."""
+    if message.run_id is None or message.format != RESULT:
+        return None
+    ob = schema.outbox
+    with store.engine.connect() as conn:
+        row = conn.execute(sa.select(ob).where(ob.c.run_id == message.run_id, ob.c.format == ORDER_STATUS,
+                                               ob.c.id < message.id).order_by(ob.c.id).limit(1)).mappings().first()
+    return None if row is None else Message(**row)
+
+
 def claim(store, message_id: int, now: datetime, until: datetime, horizon: datetime | None = None) -> bool:
     """Take the message for one attempt (until ``until``), if it is due and no other sender took it: one
     conditional UPDATE, so of two stations sending from one database only one sends it. (Not a change of
@@ -249,6 +261,11 @@ def resend(store, message_id: int, at: datetime, who: str) -> Message:
                               f"superseded by version {newer.version} (message {newer.id}, {newer.shown_state}): "
                               f"the LIS must never receive the older value after the newer; resend message "
                               f"{newer.id} instead")
+    told = told_cancelled(store, message)
+    if told is not None:
+        raise ValidationError(f"message {message_id} is a result released after the laboratory closed its order "
+                              f"(order status message {told.id} told the LIS it is cancelled): it is never sent on "
+                              "its own; agree with the LIS how to report it")
     _transition(store, message_id, at, who, "outbox resend", None,
                 state=PENDING, attempts=0, ae_count=0, next_attempt_at=at, delivered_at=None)
     return get(store, message_id)
