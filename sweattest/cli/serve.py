@@ -17,6 +17,7 @@ from sweattest.core.errors import ValidationError
 from sweattest.lis.worklist import WorklistBook
 from sweattest.record.store import open_store
 from sweattest.web.accounts import default_accounts
+from sweattest.web.station_link import open_station
 
 #: Seconds a stopping server waits for open requests (a run screen's update stream stays open) before the
 #: bench stands down: a stimulation in progress is stopped by the off sequence, leases are released.
@@ -74,10 +75,11 @@ def _serve(args: argparse.Namespace) -> int:
         print("sweattest: no users yet. Create the first administrator, then start again:\n"
               "  sweattest user add ADMIN_NAME --role admin --name 'Full Name'", file=sys.stderr)
         return 2
+    # the station's own process performs the runs; it resumes those a crash or power cut left unfinished
+    bench = open_station(args.db, args.config, args.simulate, args.speed)
     app = create_app(store, clock, accounts, simulate=args.simulate, pace=args.speed, secure_cookies=tls is not None,
-                     config=config, order_book=order_book)
-    # a crash or power cut left these unfinished; runs another live process performs are left alone
-    for run_id in app.state.web.bench.resume_unfinished(lambda message: print(f"sweattest: {message}")):
+                     config=config, order_book=order_book, bench=bench)
+    for run_id in bench.resume_unfinished():
         print(f"sweattest: run {run_id} was unfinished: outputs forced off, resumed at this station")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     mode = ("training (simulated instruments)" if args.simulate else
