@@ -17,7 +17,7 @@ from sweattest.core.errors import ValidationError
 from sweattest.lis.worklist import WorklistBook
 from sweattest.record.store import open_store
 from sweattest.web.accounts import default_accounts
-from sweattest.web.station_link import open_station
+from sweattest.web.station_link import begin_station
 
 #: Seconds a stopping server waits for open requests (a run screen's update stream stays open) before the
 #: bench stands down: a stimulation in progress is stopped by the off sequence, leases are released.
@@ -75,18 +75,26 @@ def _serve(args: argparse.Namespace) -> int:
         print("sweattest: no users yet. Create the first administrator, then start again:\n"
               "  sweattest user add ADMIN_NAME --role admin --name 'Full Name'", file=sys.stderr)
         return 2
-    # the station's own process performs the runs; it resumes those a crash or power cut left unfinished
-    bench = open_station(args.db, args.config, args.simulate, args.speed)
+    # the station's own process performs the runs (started now: it loads while this server does); it resumes
+    # the runs a crash or power cut left unfinished
+    bench = begin_station(args.db, args.config, args.simulate, args.speed, told=_say)
     app = create_app(store, clock, accounts, simulate=args.simulate, pace=args.speed, secure_cookies=tls is not None,
                      config=config, order_book=order_book, bench=bench)
-    for run_id in bench.resume_unfinished():
-        print(f"sweattest: run {run_id} was unfinished: outputs forced off, resumed at this station")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     mode = ("training (simulated instruments)" if args.simulate else
             "instruments: " + ", ".join(i.label for i in config.instruments))
     lis = LisService(store, clock, config)
     for line in lis.start() + lis.status():
         print(f"sweattest: LIS: {line}")
+    try:
+        bench.open()
+    except BaseException:
+        lis.stop()
+        store.close()
+        raise
+    _say(f"the bench station runs in process {bench.pid} (its log: {bench.address.log})")
+    for run_id in bench.resume_unfinished():
+        print(f"sweattest: run {run_id} was unfinished: outputs forced off, resumed at this station")
     scheme = "https" if tls else "http"
     print(f"sweattest: bench UI on {scheme}://{args.host}:{args.port}/ ({mode}); Ctrl-C stops it")
     # uvicorn hands a stop signal on once it has shut down: as KeyboardInterrupt, which it ends on, cleanly
@@ -108,6 +116,10 @@ def _serve(args: argparse.Namespace) -> int:
             lis.stop()
             store.close()
     return 0
+
+
+def _say(message: str) -> None:
+    print(f"sweattest: {message}", flush=True)
 
 
 def tls_files(args: argparse.Namespace, config) -> TlsFiles | None:

@@ -173,10 +173,17 @@ class StationLink:
         self._connected = threading.Event()
 
     # -- connection ----------------------------------------------------------------------------------
+    def begin(self) -> StationLink:
+        """Connect to this station's process, or start it (``open`` then waits for it)."""
+        if self._channel is None and not self._try_connect():
+            self._start_process()
+        return self
+
     def open(self, timeout_s: float = START_S) -> StationLink:
         """Connect to this station's process, starting it if it is not running; returns once connected."""
-        if not self._try_connect():
-            self._start_process()
+        if self._channel is None and not self._try_connect():
+            if self.process is None:
+                self._start_process()
             waited = 0.0
             while not self._try_connect():
                 if self.process is not None and self.process.poll() is not None:
@@ -366,15 +373,13 @@ def spawner(address: StationAddress, command: list[str]) -> Callable[[], subproc
     return spawn
 
 
-def open_station(db: str | None, config: str | None, simulate: bool, speed: float) -> StationLink:
+def begin_station(db: str | None, config: str | None, simulate: bool, speed: float,
+                  told: Callable[[str], None] = print) -> StationLink:
     """The link to this computer's station for store ``db``: connected to its running process, or to one
-    started now (``sweattest serve``)."""
+    started now (``sweattest serve``); ``open()`` it to wait until it answers."""
     url = resolve_url(db)
     address = StationAddress.of(url, simulate)
-    link = StationLink(address, spawner(address, station_command(url, config, simulate, speed)),
-                       told=lambda message: print(f"sweattest: {message}", flush=True)).open()
-    print(f"sweattest: the bench station runs in process {link.pid} (its log: {address.log})", flush=True)
-    return link
+    return StationLink(address, spawner(address, station_command(url, config, simulate, speed)), told=told).begin()
 
 
-__all__ = ["MirrorView", "RemoteSession", "StationLink", "open_station", "spawner", "station_command"]
+__all__ = ["MirrorView", "RemoteSession", "StationLink", "begin_station", "spawner", "station_command"]
