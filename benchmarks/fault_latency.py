@@ -6,7 +6,8 @@
    (default 50). Latency is the simulator's own record: the moment its output relay opened minus the
    moment the fault began.
 2. Poll intervals: a real-time training stimulation in ``sweattest serve --simulate`` (the web server in this
-   process, uvicorn on 127.0.0.1; the bench station's own process performs the run, as ``serve`` starts it), once with nobody asking and once while a local client asks for about 50 pages a second, another
+   process, uvicorn on 127.0.0.1; the bench station's own process performs the run, as ``serve`` starts it),
+   once with nobody asking and once while a local client asks for about 50 pages a second, another
    for PDF reports and another connection holds the store's write lock 0.3 s of every second
    (``benchmarks/web_load.py``); the loop's own poll intervals, p99 and max, from the stimulation's record.
    Goal: p99 within the poll period plus one command round trip. Then once more at ``--busy-rate`` (200)

@@ -20,7 +20,7 @@ from typing import Any
 
 import pint
 
-from sweattest.bench.live_view import TRACE_STEP_S, RunView
+from sweattest.bench.live_view import RunView
 from sweattest.bench.order import Order
 from sweattest.bench.station.channel import Channel, StationAddress, raise_reply
 from sweattest.bench.station.prompts import Prompt
@@ -89,10 +89,11 @@ class MirrorView(RunView):
         message.pop("seq", None)
         if kind == "stim":
             site = message["site"]
-            values = {k: v for k, v in message.items() if k != "site"}
-            points = self.trace.setdefault(site, [])
-            if "sp" in values and (not points or values["t"] - points[-1][0] >= TRACE_STEP_S):
-                points.append((values["t"], values["sp"], values.get("i", 0.0)))
+            values = {k: v for k, v in message.items() if k not in ("site", "points")}
+            trace = self.trace.setdefault(site, [])
+            for point in message.get("points", []):  # those taken before the snapshot are in it already
+                if not trace or point[0] > trace[-1][0]:
+                    trace.append(tuple(point))
             self.stimulating[site] = values
             self._stim_site = site
         elif kind == "timers":
