@@ -47,12 +47,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from sweattest.lis.service import LisService
-    from sweattest.web.app import create_app
-    from sweattest.web.training import TRAINING_ORDERS
-
     if args.speed <= 0:
         raise ValidationError(f"--speed: {args.speed:g}; give a positive factor such as 30")
     if not 0 < args.port < 65536:
@@ -66,6 +60,22 @@ def _serve(args: argparse.Namespace) -> int:
                               "[[instruments]] tables to the lab configuration (docs/config.md, --config FILE), "
                               "or start with --simulate for training runs")
     tls = tls_files(args, config)
+    # the station's own process performs the runs (started now: it loads while this server does); it resumes
+    # the runs a crash or power cut left unfinished
+    bench = begin_station(args.db, args.config, args.simulate, args.speed, told=_say)
+    try:
+        return _serve_with(args, config, tls, bench)
+    finally:
+        bench.close()  # the station stands down and ends (at once when it was never reached)
+
+
+def _serve_with(args: argparse.Namespace, config, tls: TlsFiles | None, bench) -> int:
+    import uvicorn  # the web stack loads while the station's process starts
+
+    from sweattest.lis.service import LisService
+    from sweattest.web.app import create_app
+    from sweattest.web.training import TRAINING_ORDERS
+
     accounts = default_accounts()
     clock = RealClock()
     store = open_store(args.db, clock)
@@ -75,9 +85,6 @@ def _serve(args: argparse.Namespace) -> int:
         print("sweattest: no users yet. Create the first administrator, then start again:\n"
               "  sweattest user add ADMIN_NAME --role admin --name 'Full Name'", file=sys.stderr)
         return 2
-    # the station's own process performs the runs (started now: it loads while this server does); it resumes
-    # the runs a crash or power cut left unfinished
-    bench = begin_station(args.db, args.config, args.simulate, args.speed, told=_say)
     app = create_app(store, clock, accounts, simulate=args.simulate, pace=args.speed, secure_cookies=tls is not None,
                      config=config, order_book=order_book, bench=bench)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

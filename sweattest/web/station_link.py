@@ -337,6 +337,8 @@ class StationLink:
                     self.request("close", reason=reason)
                 except ProcedureError:
                     pass  # gone meanwhile: its next start does the rest
+            elif self.process is not None and self.process.poll() is None:
+                self.process.terminate()  # not connected yet: its SIGTERM handler stands it down
         if self.process is not None:  # (asked again after a second Ctrl-C: waits all the same)
             try:
                 self.process.wait(timeout=30)
