@@ -267,7 +267,8 @@ class StationLink:
                      "its start switches every output off, confirms it and resumes the run here.")
         log.critical("the bench station's process cannot be reached: %s", self.lost)
         for session in list(self.sessions.values()):
-            session.view.lost(self.lost)
+            if session._live.active:  # a finished run's screens have nothing to fear
+                session.view.lost(self.lost)
         threading.Thread(target=self._reconnect, name="station-reconnect", daemon=True).start()
 
     def _reconnect(self) -> None:
