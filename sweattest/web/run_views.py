@@ -62,8 +62,14 @@ def run_page(request: Request, user, form) -> Response:
                       inducer_alarms=inducer_alarms(ctx.store, run_id),
                       signatures=_signatures(ctx, run_id), fq=format_quantity, qns_note=qns_note,
                       left_alone=ctx.bench.left_alone.get(run_id),
+                      station_lost=_station_lost(view),
                       device_unit=device_unit, beat_s=ctx.live_heartbeat_s,
                       target=format_quantity(run.protocol.current), duration_s=run.protocol.duration.to("s").magnitude)
+
+
+def _station_lost(view) -> str | None:
+    """Why the station's process cannot be reached while it performs this run (its screens' alarm), or None."""
+    return next((a["text"] for a in (view.alarm_list() if view else []) if a["id"] == "station"), None)
 
 
 def _back(request: Request, run_id: str, error: str | None = None, typed: dict | None = None) -> Response:

@@ -90,6 +90,8 @@ def test_the_station_process_killed_on_its_own_alarms_the_screen_and_its_restart
         serve.pause()
     seen = [a["text"] for a in data["alarms"] if a["id"] == "station"]
     assert seen and "inducer's own watchdog" in seen[0]
+    page = client.get(f"/runs/{run_id}").text
+    assert 'id="station-lost"' in page or 'id="resumed"' in page  # the alarm card sounds until the station is back
     serve.wait_for_line(lambda line: "the bench station's process ended (status -9): started again" in line)
     for _ in range(ROUNDS):
         html = client.get(f"/runs/{run_id}").text
