@@ -74,10 +74,8 @@ def instruments(config: LabConfig, clock: Clock) -> list[CheckRow]:
 def _simulators(clock: VirtualClock):
     import drivers  # noqa: F401 - registers sim://
     from drivers.simulators.clocks import set_clock
-    from sweattest.core.instruments import InstrumentConfig
+    from sweattest.bench.simulation.simulators import simulated_instruments
 
     name = f"validate-{uuid.uuid4().hex[:8]}"
     set_clock(clock, name)
-    return (InstrumentConfig("inducer", "scpi", channels=2, port=f"sim://inducer?channels=2&clock={name}"),
-            InstrumentConfig("analyzer", "line", port=f"sim://chloridometer?clock={name}"),
-            InstrumentConfig("balance", "mt-sics", port=f"sim://balance?clock={name}"))
+    return simulated_instruments(name)

@@ -14,11 +14,11 @@ import signal
 import sys
 from pathlib import Path
 
+from sweattest.core import instrument_models
 from sweattest.core.errors import ConfigError
+from sweattest.core.instrument_models import SIMULATED_DEVICE
 
-DEVICES = ("inducer", "balance", "chloridometer")
-#: device -> {model: simulator name in the sim:// registry}; the first model is the default
-MODELS = {"balance": {"mt-sics": "balance", "sartorius-sbi": "sartorius"}}
+DEVICES = tuple(SIMULATED_DEVICE.values())
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,7 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "(chloridometer); --model sartorius-sbi for a Sartorius balance.")
     p.add_argument("device", choices=DEVICES)
     p.add_argument("--model", default=None, metavar="MODEL",
-                   help="the instrument model to simulate; balance: mt-sics (default) or sartorius-sbi")
+                   help="the instrument model to simulate (the first is the default); " + "; ".join(
+                       f"{device}: {', '.join(m.name for m in instrument_models.simulated(role))}"
+                       for role, device in SIMULATED_DEVICE.items()))
     p.add_argument("--fault", action="append", default=[], metavar="KIND[@TIME][:CHANNEL]",
                    help="inject a fault (repeatable)")
     p.add_argument("--baud", type=int, default=9600, help="baud rate of the terminal (default 9600)")
@@ -51,9 +53,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _simulate(args: argparse.Namespace) -> int:
     from drivers.simulators.pty_server import PtyServer
-    from drivers.urlhandler.protocol_sim import DEVICES as SIMULATORS
 
-    sim = _build(args, SIMULATORS)
+    sim = _build(args)
     try:
         server = PtyServer(sim, args.baud)
     except ValueError as exc:
@@ -69,13 +70,10 @@ def _simulate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _build(args: argparse.Namespace, simulators: dict):
-    import importlib
-
+def _build(args: argparse.Namespace):
     from sweattest.core.units import parse_quantity
 
-    module, name = simulators[_simulator(args.device, getattr(args, "model", None))]
-    cls = getattr(importlib.import_module(module), name)
+    cls = instrument_models.load(_simulator(args.device, getattr(args, "model", None)).simulator)
     options: dict[str, list[str]] = {"seed": [str(args.seed)]}
     for item in args.option:
         key, sep, value = item.partition("=")
@@ -115,14 +113,14 @@ def _scenario_results(path: Path | None) -> list[str]:
     return [f"*-{n}={scenario.sites[site].chloride_mmol_l}mmol/L" for n, site in enumerate(sites, 1)]
 
 
-def _simulator(device: str, model: str | None) -> str:
-    """The sim:// name that simulates ``model`` of ``device`` (its default model when ``None``)."""
-    models = MODELS.get(device)
+def _simulator(device: str, model: str | None) -> instrument_models.Model:
+    """The simulated model ``model`` of ``device``'s role (the role's first simulated model when ``None``)."""
+    role = next(r for r, d in SIMULATED_DEVICE.items() if d == device)
+    models = {m.name: m for m in instrument_models.simulated(role)}
     if model is None:
-        return next(iter(models.values())) if models else device
-    if not models or model not in models:
-        known = ", ".join(models) if models else "none: it has one simulated model"
-        raise ConfigError(f"simulate {device}: unknown --model {model!r}; models: {known}")
+        return next(iter(models.values()))
+    if model not in models:
+        raise ConfigError(f"simulate {device}: unknown --model {model!r}; models: {', '.join(models)}")
     return models[model]
 
 
