@@ -14,9 +14,13 @@ import signal
 import sys
 from pathlib import Path
 
+from drivers.simulators.pty_server import PtyServer
+from sweattest.bench.simulation.scenario import parse_scenario
 from sweattest.core import instrument_models
-from sweattest.core.errors import ConfigError
+from sweattest.core.errors import ConfigError, SweatTestError
 from sweattest.core.instrument_models import SIMULATED_DEVICE
+from sweattest.core.jsonfile import read_json
+from sweattest.core.units import parse_quantity
 
 DEVICES = tuple(SIMULATED_DEVICE.values())
 
@@ -52,8 +56,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from drivers.simulators.pty_server import PtyServer
-
     sim = _build(args)
     try:
         server = PtyServer(sim, args.baud)
@@ -71,8 +73,6 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace):
-    from sweattest.core.units import parse_quantity
-
     cls = instrument_models.load(_simulator(args.device, getattr(args, "model", None)).simulator)
     options: dict[str, list[str]] = {"seed": [str(args.seed)]}
     for item in args.option:
@@ -104,9 +104,6 @@ def _scenario_results(path: Path | None) -> list[str]:
     """``*-N=CHLORIDE`` for the Nth site of a scenario file (sample ids end in their channel)."""
     if path is None:
         return []
-    from sweattest.bench.simulation.scenario import parse_scenario
-    from sweattest.core.jsonfile import read_json
-
     doc = read_json(path, "scenario")
     sites = tuple(doc.get("sites", {})) if isinstance(doc, dict) else ()
     scenario = parse_scenario(doc, sites)
@@ -126,8 +123,6 @@ def _simulator(device: str, model: str | None) -> instrument_models.Model:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m sweattest.cli.simulate DEVICE ...``: the same command, loading only what it needs."""
-    from sweattest.core.errors import SweatTestError
-
     parser = argparse.ArgumentParser(prog="sweattest")
     register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["simulate", *(sys.argv[1:] if argv is None else argv)])
