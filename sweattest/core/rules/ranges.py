@@ -15,8 +15,8 @@ from sweattest.core.rules.age import CalendarAge, Cutoff
 from sweattest.core.rules.bands import FLAGS, LABELS, Band, Category, Flag, RangeSet, RangeSetDefinition
 from sweattest.core.rules.range_sets import ALL
 
-__all__ = ["AGE_CUTOFFS", "CFF_2017", "FLAGS", "LABELS", "RANGE_SETS", "Band", "Category", "Flag", "RangeSet",
-           "definition", "range_set"]
+__all__ = ["AGE_CUTOFFS", "CFF_2017", "DEFAULT_RANGE_SET", "FLAGS", "LABELS", "RANGE_SETS", "Band", "Category",
+           "Flag", "RangeSet", "definition", "range_set"]
 
 #: name -> the set's ranges of each of its age groups (younger first), built once
 _GROUPS: dict[str, tuple[RangeSet, ...]] = {
@@ -27,6 +27,8 @@ RANGE_SETS = tuple(_GROUPS)
 #: 2014 gives them "under 6 months" (the day the patient turns 6 months is the older group).
 AGE_CUTOFFS: dict[str, Cutoff] = {d.name: d.cutoff for d in ALL if d.cutoff is not None}
 CFF_2017 = _GROUPS["cff_2017"][0]
+#: The range set of a lab that names none (``[report] ranges``): the first of the list.
+DEFAULT_RANGE_SET = RANGE_SETS[0]
 SRC_CFF2017, SRC_C34A3, SRC_UK2014 = (_GROUPS[name][0].source for name in ("cff_2017", "clsi_c34_a3", "uk_2014"))
 
 
@@ -38,7 +40,7 @@ def definition(name: str) -> RangeSetDefinition:
     raise ValidationError(f"unknown range set {name!r}; known range sets: {', '.join(RANGE_SETS)}")
 
 
-def range_set(name: str = "cff_2017", age: CalendarAge | None = None) -> RangeSet:
+def range_set(name: str = DEFAULT_RANGE_SET, age: CalendarAge | None = None) -> RangeSet:
     """The range set ``name`` for a patient of calendar ``age`` on the day of collection; a set with age groups
     splits at its cut-off (``AGE_CUTOFFS``: which group the boundary day belongs to)."""
     cutoff = definition(name).cutoff
