@@ -112,8 +112,7 @@ def _scenario_results(path: Path | None) -> list[str]:
 
 def _simulator(device: str, model: str | None) -> instrument_models.Model:
     """The simulated model ``model`` of ``device``'s role (the role's first simulated model when ``None``)."""
-    role = next(r for r, d in SIMULATED_DEVICE.items() if d == device)
-    models = {m.name: m for m in instrument_models.simulated(role)}
+    models = {m.name: m for m in instrument_models.simulated(instrument_models.role_of(device))}
     if model is None:
         return next(iter(models.values()))
     if model not in models:

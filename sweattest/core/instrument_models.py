@@ -69,6 +69,11 @@ def simulated(role: str) -> tuple[Model, ...]:
     return tuple(m for m in MODELS if m.role == role and m.sim is not None)
 
 
+def role_of(device: str) -> str:
+    """The role whose simulated instrument ``device`` names (``SIMULATED_DEVICE``)."""
+    return next(role for role, name in SIMULATED_DEVICE.items() if name == device)
+
+
 def simulators() -> dict[str, str]:
     """``sim://`` device name -> its simulator's ``module:Class``."""
     return {m.sim: m.simulator for m in MODELS if m.sim is not None and m.simulator is not None}

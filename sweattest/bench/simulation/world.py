@@ -17,7 +17,7 @@ from sweattest.bench.instruments.bench import Bench
 from sweattest.bench.simulation.scenario import Scenario
 from sweattest.bench.simulation.simulators import simulated_instruments
 from sweattest.core.clock import Clock
-from sweattest.core.instrument_models import SIMULATED_DEVICE
+from sweattest.core.instrument_models import role_of
 from sweattest.core.protocol import Protocol
 from sweattest.core.rules.skin import SkinCheck
 from sweattest.core.units import Q_
@@ -36,7 +36,7 @@ def simulated_bench(clock: Clock, protocol: Protocol, scenario: Scenario, sites:
     instruments = simulated_instruments(name, channels=len(sites), loads=loads, seed=scenario.seed)
     bench = Bench.open(instruments, clock, gravimetric=protocol.gravimetric)
     for fault in scenario.faults:
-        role = next(r for r, device in SIMULATED_DEVICE.items() if device == fault.device)
+        role = role_of(fault.device)
         if role == "inducer":
             simulator(bench.inducer).inject(fault.kind, channel=sites.index(fault.site) + 1, at_s=fault.at_s)
         elif getattr(bench, role) is not None:  # no balance on a volumetric bench
