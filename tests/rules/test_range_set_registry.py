@@ -80,5 +80,6 @@ def test_the_docs_list_every_registered_range_set():
         rows = re.findall(rf"^\| `{d.name}`", table, re.M)
         assert len(rows) == len(d.groups), f"docs/rules.md lists {len(rows)} age groups of {d.name}"
         if d.cutoff is not None:
-            assert re.search(rf"^\| {d.cutoff.months} months, `{d.name}` \| range set \|", rules, re.M), \
-                f"docs/rules.md's age cut-offs do not list {d.name}"
+            row = re.search(rf"^\| {d.cutoff.months} months, `{d.name}` \| range set \|.*$", rules, re.M)
+            assert row, f"docs/rules.md's age cut-offs do not list {d.name}"
+            assert d.reference in row.group(0), f"docs/rules.md cites {d.name} without its edition and section"
