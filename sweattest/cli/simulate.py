@@ -16,6 +16,7 @@ from pathlib import Path
 
 from drivers.simulators.pty_server import PtyServer
 from sweattest.bench.simulation.scenario import parse_scenario
+from sweattest.cli.context import Context, command
 from sweattest.core import instrument_models
 from sweattest.core.errors import ConfigError, SweatTestError
 from sweattest.core.instrument_models import SIMULATED_DEVICE
@@ -52,10 +53,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--scenario", type=Path, default=None, metavar="SCENARIO.json",
                    help="chloridometer: the chloride of each site of a run --simulate scenario, by channel (the "
                         "sites in the order the file lists them)")
-    p.set_defaults(func=_simulate)
+    command(p, _simulate)
 
 
-def _simulate(args: argparse.Namespace) -> int:
+def _simulate(ctx: Context) -> int:
+    args = ctx.args
     sim = _build(args)
     try:
         server = PtyServer(sim, args.baud)
