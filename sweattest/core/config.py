@@ -24,6 +24,7 @@ from sweattest.core.rules.adequacy import CRITERIA, DEFAULT_CRITERION
 from sweattest.core.rules.analysis_delay import DelayLimit, parse_limit
 from sweattest.core.rules.eligibility import Limits
 from sweattest.core.rules.interpretation import SITE_DIFFERENCE_LIMIT
+from sweattest.core.rules.ranges import RANGE_SETS
 from sweattest.core.rules.westgard import WestgardRules, parse_rules
 from sweattest.core.units import Quantity, format_quantity, parse_quantity
 
@@ -217,8 +218,6 @@ def parse_config(doc: dict[str, Any], file: Path) -> LabConfig:
     _check_hl7(hl7, file)
     report = doc.get("report", {})
     ranges = report.get("ranges", "cff_2017")
-    from sweattest.core.rules.ranges import RANGE_SETS
-
     if ranges not in RANGE_SETS:
         raise ConfigError(f"{file}: [report] ranges = {ranges!r}: use one of {', '.join(RANGE_SETS)}")
     return LabConfig(lab=lab, hl7=hl7, ranges=ranges, source=str(file), instruments=instruments, lis=lis,
