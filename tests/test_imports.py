@@ -58,7 +58,6 @@ PENDING: dict[str, str] = {
     "sweattest.record.patient_history": "hides the circle with record/run_record.py (PENDING_CIRCLES)",
     "sweattest.record.store.migrations": "one import, of the QC judgement of existing runs, hides the circle of "
                                          "the store package (PENDING_CIRCLES)",
-    "sweattest.web.bench": "hides the circle with web/screens.py (PENDING_CIRCLES)",
 }
 
 #: circles inside a room still to be broken (the sorted modules of each), and how. Only shrinks.
@@ -72,8 +71,6 @@ PENDING_CIRCLES: dict[tuple[str, ...], str] = {
     ("sweattest.record.patient_history", "sweattest.record.run_record"):
         "the run record adds the patient's history, which summarises earlier runs through the run record: the "
         "typed RunRecord built once by record/ breaks it",
-    ("sweattest.web.bench", "sweattest.web.screens"):
-        "web/bench.py (operator, session, manager) split by what it holds breaks it",
 }
 
 

@@ -8,9 +8,9 @@ import threading
 
 import pytest
 
+from sweattest.bench.station.prompts import WebOperator
 from sweattest.core.errors import ValidationError
 from sweattest.core.units import Q_
-from sweattest.bench.station.prompts import WebOperator
 from tests.bench.conftest import instrument_table, write_config
 from tests.bench.test_run_on_instruments import Tech, run_cli, stored
 from tests.lims.hl7_oracle import segments, strict, text
