@@ -10,12 +10,13 @@ from pathlib import Path
 from sweattest.cli import qa_people
 from sweattest.cli.storeopts import add_signed_options, signed_in
 from sweattest.core.purpose import PURPOSES, parse_purposes
-from sweattest.qa.filters import RunFilter, parse_date
+from sweattest.qa.filters import parse_date
 from sweattest.qa.qc_chart import chart_points, render_chart
 from sweattest.qa.qns import format_qns, qns_rate
 from sweattest.qa.runs import FORMATS, runs_frame, write_frame
 from sweattest.qa.summary import format_summary, month_summary
 from sweattest.record.reads import record_bulk_read
+from sweattest.record.run_filter import RunFilter
 from sweattest.record.runs import local_station
 from sweattest.record.users import QA_ROLES
 
