@@ -99,6 +99,17 @@ def queue(conn: sa.Connection, *, run_id: str | None, version: int, fmt: str, ch
     return int(new_id)
 
 
+def queue_export(store, *, run_id: str, version: int, fmt: str, destination: str, name: str,
+                 control_id: str | None, body: str, at: datetime, who: str, export: dict[str, Any]) -> int:
+    """Queue a result file for the drop folder ``destination`` and record the export (``export``: what the audit
+    entry "export <fmt>" says of it), in one transaction; returns the message's id."""
+    with store.writing() as conn:
+        message_id = queue(conn, run_id=run_id, version=version, fmt=fmt, channel=FOLDER, destination=destination,
+                           name=name, control_id=control_id, body=body, at=at, who=who)
+        chain.append_audit(conn, run_id=run_id, who=who, what=f"export {fmt}", at=at, new=export)
+    return message_id
+
+
 def find(store, run_id: str, version: int, fmt: str, channel: str, destination: str) -> Message | None:
     ob = schema.outbox
     query = sa.select(ob).where(ob.c.run_id == run_id, ob.c.version == version, ob.c.format == fmt,
