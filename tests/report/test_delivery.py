@@ -164,7 +164,7 @@ def test_corrected_report_end_to_end(signed, tmp_path, capsys, monkeypatch):
     # FHIR: DiagnosticReport.issued is this version's release time; the first release is kept beside it
     from sweattest.core.config import LabConfig
     from sweattest.outputs.lims.fhir import bundle
-    from sweattest.outputs.report.stored import stored_record
+    from sweattest.record.stored_record import stored_record
 
     record = stored_record(store, RUN_ID, clock)
     assert record["report"]["released_at"] == "2026-03-08T08:30:00+00:00"

@@ -123,6 +123,8 @@ UK_2014_OLDER = RangeSet("uk_2014", "age 6 months or over", _bands(39, 60, (
     "Sweat chloride > 60 mmol/L: supports the diagnosis of CF."), _UK_LABELS), SRC_UK2014)
 
 RANGE_SETS = ("cff_2017", "clsi_c34_a3", "uk_2014")
+#: The range set of a lab that names none (``[report] ranges``), and of every record made without one.
+DEFAULT_RANGE_SET = CFF_2017.name
 #: The age cut-offs of the range sets, in calendar months (sweattest.core.rules.age). C34-A3 gives its infant
 #: ranges "up to 6 months" (6 months or under: the day the patient turns 6 months is still the infant group);
 #: ACB 2014 gives them "under 6 months" (the day the patient turns 6 months is the older group).
@@ -132,12 +134,12 @@ AGE_CUTOFFS = {"clsi_c34_a3": Cutoff(6, True, "CLSI C34-A3 (2009): infants up to
 _GROUPS = {"clsi_c34_a3": (C34_A3_INFANT, C34_A3_OLDER), "uk_2014": (UK_2014_INFANT, UK_2014_OLDER)}
 
 
-def range_set(name: str = "cff_2017", age: CalendarAge | None = None) -> RangeSet:
+def range_set(name: str = DEFAULT_RANGE_SET, age: CalendarAge | None = None) -> RangeSet:
     """The range set ``name`` for a patient of calendar ``age`` on the day of collection; the C34-A3 and UK
     sets split at 6 calendar months (``AGE_CUTOFFS``: which group the boundary day belongs to)."""
     if name not in RANGE_SETS:
         raise ValidationError(f"unknown range set {name!r}; known range sets: {', '.join(RANGE_SETS)}")
-    if name == "cff_2017":
+    if name == CFF_2017.name:
         return CFF_2017
     if age is None:
         raise ValidationError(f"range set {name} needs the patient's age (its ranges differ at 6 months)")
