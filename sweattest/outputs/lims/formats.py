@@ -12,7 +12,6 @@ from typing import Any
 from sweattest.core.config import LabConfig
 from sweattest.core.errors import ValidationError
 from sweattest.outputs.lims.csv_file import render_csv
-from sweattest.outputs.lims.fhir import render_fhir
 from sweattest.outputs.lims.hl7 import render_oru
 
 #: (record, lab configuration, time sent, control ID or None) -> the file's text
@@ -31,10 +30,16 @@ class LimsFormat:
 LIMS_FORMATS = (
     LimsFormat("hl7", "hl7", lambda r, config, at, cid: render_oru(r, config, sent_at=at, control_id=cid), True),
     LimsFormat("csv", "csv", lambda r, config, at, cid: render_csv(r)),
-    LimsFormat("fhir", "fhir.json", lambda r, config, at, cid: render_fhir(r, config), on_signoff=False),
+    LimsFormat("fhir", "fhir.json", lambda r, config, at, cid: _fhir(r, config), on_signoff=False),
 )
 #: the names, for ``--format``
 FORMATS = tuple(f.name for f in LIMS_FORMATS)
+
+
+def _fhir(record: dict[str, Any], config: LabConfig) -> str:
+    from sweattest.outputs.lims.fhir import render_fhir  # fhir.resources' models take 1.5 s to import
+
+    return render_fhir(record, config)
 
 
 def lims_format(name: str) -> LimsFormat:
