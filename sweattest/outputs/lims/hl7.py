@@ -78,11 +78,10 @@ def render_oru(record: dict[str, Any], config: LabConfig | None = None, *, sent_
 
 def _add(message: hl7.Message, name: str, fields: list[str]) -> None:
     """Segment ``name`` with field n ``fields[n - 1]`` (HL7 text); empty ones left empty, none after the last."""
-    segment = message.create_segment([message.create_field([name])])
-    for number, value in enumerate(fields, start=1):
-        if value:
-            segment.assign_field(value, number)
-    message.append(segment)
+    fields = list(fields)
+    while fields and not fields[-1]:
+        fields.pop()
+    message.append(message.create_segment([message.create_field([value]) for value in (name, *fields)]))
 
 
 def _ce(code: tuple[str, str, str]) -> str:
