@@ -27,6 +27,7 @@ from sweattest.bench.demo import DEMO_ORDER, DEMO_SCENARIO  # noqa: E402
 from sweattest.cli.main import main as sweattest  # noqa: E402
 from sweattest.record.runs import load_run  # noqa: E402
 from sweattest.record.store import open_store  # noqa: E402
+from tests.conftest import as_performer  # noqa: E402
 from tests.crashing import leases_run_out, snapshot, start_run, stop_after  # noqa: E402
 
 
@@ -41,8 +42,8 @@ def trial(tmp: Path, n: int, rng: random.Random, speed: float) -> dict:
     store = open_store(str(db))
     before = {r["run_id"]: (r["state"], snapshot(store, r["run_id"])) for r in store.list_runs()}
     store.close()
-    with contextlib.redirect_stdout(io.StringIO()):
-        sweattest(["resume", "--db", str(db), "--out", str(tmp / f"resumed-{n}")])
+    with contextlib.redirect_stdout(io.StringIO()), as_performer(str(db)) as who:  # the tech who resumes
+        sweattest(["resume", "--db", str(db), "--out", str(tmp / f"resumed-{n}"), *who])
     store = open_store(str(db))
     out = {"killed_in": "before_run_created", "lost": 0, "unfinished": 0, "aborted_sites": 0,
            "reasonless_aborts": 0}

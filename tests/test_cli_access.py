@@ -7,9 +7,11 @@ from __future__ import annotations
 import argparse
 import io
 from datetime import UTC, datetime
+from functools import partial
 
 import pytest
 
+from sweattest.cli.context import perform
 from sweattest.cli.main import build_parser, main
 from sweattest.core.clock import VirtualClock
 from sweattest.core.config import LabConfig
@@ -40,25 +42,32 @@ OPEN = {
     "qc days": "days with patient tests and the control levels run; counts, no patient",
     "qc stats": "control statistics per lot and month; no patient",
 }
-#: Commands whose access is the work of other changes (QA aggregates, crash recovery).
-ELSEWHERE = {"qa qns-rate", "qa qc-chart", "qa summary", "qa skin-reactions", "qa competency", "resume"}
 
 
 def _commands(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()):
     subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
     if not subs:
-        yield " ".join(path), {o for a in parser._actions for o in a.option_strings}
+        yield " ".join(path), parser
         return
     for name, sub in subs[0].choices.items():
         yield from _commands(sub, (*path, name))
 
 
 def test_every_command_asks_for_a_user_or_says_why_not():
-    for command, required in _commands(build_parser()):
-        if command in OPEN or command in ELSEWHERE:
-            assert not (required & {"--as", "--by"}) or command in ELSEWHERE, command
+    for command, parser in _commands(build_parser()):
+        options = {o for a in parser._actions for o in a.option_strings}
+        if command in OPEN:
+            assert not options & {"--as", "--by"}, command
             continue
-        assert required & {"--as", "--by"}, f"`sweattest {command}` asks for no user"
+        assert options & {"--as", "--by"}, f"`sweattest {command}` asks for no user"
+
+
+def test_every_command_gets_its_store_configuration_and_user_from_the_context():
+    """One way in: each command is declared with what it needs (sweattest.cli.context.command), so its store is
+    closed on every path and its user signed in before its records are read."""
+    for command, parser in _commands(build_parser()):
+        func = parser.get_default("func")
+        assert isinstance(func, partial) and func.func is perform, f"`sweattest {command}` opens things by hand"
 
 
 @pytest.fixture
@@ -194,5 +203,53 @@ def test_a_resend_to_the_lis_needs_a_user_and_their_password(lab, monkeypatch, c
 
             who = conn.execute(schema.audit.select().where(schema.audit.c.what == "outbox resend")).mappings().one()
         assert who["who"] == "rev1"
+    finally:
+        store.close()
+
+
+def test_resume_needs_a_user_who_may_perform_runs_and_records_who_resumed(lab, monkeypatch, capsys):
+    """`sweattest resume` carried a run of a patient on with no user: it asks for a tech or reviewer and their
+    password before reading the store, and the resume is recorded as theirs."""
+    from sweattest.bench.demo import DEMO_ORDER, DEMO_SCENARIO
+    from sweattest.bench.order import parse_order
+    from sweattest.bench.service import RunService
+    from sweattest.bench.simulation.scenario import parse_scenario
+    from sweattest.record.runs import load_run
+
+    url, tmp = lab
+    order = parse_order(DEMO_ORDER)
+    store = open_store(url)
+    try:  # a run left unfinished: created, then its process stopped before performing it
+        active = RunService(store).start(order, clock=VirtualClock(speed=None), ask_repeat=False,
+                                         scenario=parse_scenario(DEMO_SCENARIO, order.sites))
+        active.bench.shutdown()
+        active.runner.lease.release()
+        events = len(store.events(active.run_id))
+    finally:
+        store.close()
+    argv = ["resume", active.run_id, "--db", url, "--out", str(tmp / "resumed")]
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2 and "--as" in capsys.readouterr().err
+    for user, password, refusal in (
+            ("tech1", "not the password", "authentication failed"),
+            ("qa1", "qa desk password", "qa1 is a qa: only a tech or reviewer can resume a run")):
+        _password(monkeypatch, password)
+        assert main([*argv, "--as", user, "--password-stdin"]) == 1
+        assert refusal in capsys.readouterr().err
+    store = open_store(url)
+    try:
+        assert len(store.events(active.run_id)) == events  # refused: nothing resumed, nothing recorded
+    finally:
+        store.close()
+    assert not (tmp / "resumed").exists()
+    _password(monkeypatch, "tech password")
+    assert main([*argv, "--as", "tech1", "--password-stdin"]) == 0
+    assert f"resuming run {active.run_id}" in capsys.readouterr().out
+    store = open_store(url)
+    try:
+        run, _ = load_run(store, active.run_id)
+        assert [r.by for r in run.resumptions] == ["tech1"] and run.state == "result_ready"
+        assert verify(store).intact
     finally:
         store.close()

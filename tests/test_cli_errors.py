@@ -18,6 +18,7 @@ from sweattest.core.errors import ValidationError
 from sweattest.record.audit import history
 from sweattest.record.store import open_store
 from sweattest.record.users import add_user
+from tests.conftest import as_performer
 from tests.report.test_delivery import _as_rev1
 from tests.store.backends import START, make_run
 
@@ -121,9 +122,11 @@ def test_user_add_without_a_terminal_says_so(db_url, monkeypatch, capsys):
 
 
 def test_resume_of_an_unknown_or_finished_run_fails(stored, capsys):
-    assert main(["resume", "NOPE", "--db", stored]) == 2
+    with as_performer(stored) as who:
+        assert main(["resume", "NOPE", "--db", stored, *who]) == 2
     assert "no run 'NOPE' in the store" in _one_line(capsys.readouterr().err)
-    assert main(["resume", "R1", "--db", stored]) == 2
+    with as_performer(stored) as who:
+        assert main(["resume", "R1", "--db", stored, *who]) == 2
     assert "run R1 is result_ready, not unfinished" in _one_line(capsys.readouterr().err)
 
 

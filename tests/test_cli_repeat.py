@@ -56,3 +56,35 @@ def test_a_repeat_of_another_patients_run_is_refused(write_json, order_doc, scen
                 "qns") == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "another patient" in err and _runs(db_url) == [first]
+
+
+def test_the_run_services_checks_come_before_the_password(write_json, order_doc, scenario_doc, tmp_path, db_url,
+                                                          capsys, monkeypatch):
+    """`sweattest run` asks the run service's checks (RunService.check) first: an undeclared repeat or an expired
+    pilocarpine lot is told without a password being asked, and nothing is written."""
+    import io
+
+    from sweattest.bench.order import parse_order
+    from sweattest.bench.service import RunService
+    from sweattest.bench.simulation.scenario import parse_scenario
+    from sweattest.core.clock import VirtualClock
+
+    order = parse_order(order_doc)
+    store = open_store(db_url)
+    try:  # the accession's first run (left unfinished: enough to make the next one a repeat)
+        active = RunService(store).start(order, clock=VirtualClock(speed=None),
+                                         scenario=parse_scenario(scenario_doc, order.sites))
+        active.bench.shutdown()
+        active.runner.lease.release()
+    finally:
+        store.close()
+    [first] = _runs(db_url)
+    expired = order_doc | {"accession": "ST-2026-000777", "pilocarpine_lot": {"lot": "P1", "expires": "2020-01-31"}}
+    for order, said in ((order_doc, f"already has run {first}"), (expired, "expired")):
+        monkeypatch.setattr("sys.stdin", io.StringIO(""))  # no password to give: asking for one would fail
+        args = ["run", "--order", write_json("order.json", order), "--simulate", write_json("s.json", scenario_doc),
+                "--out", str(tmp_path / "two"), "--db", db_url, "--as", "tech1", "--password-stdin"]
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert said in err and "password" not in err, err
+        assert _runs(db_url) == [first] and not (tmp_path / "two").exists()

@@ -7,11 +7,9 @@ collections resumed from their recorded start. Every recorded event and reading 
 
 from __future__ import annotations
 
-import getpass
 import random
 import re
 import signal
-import socket
 
 import pytest
 
@@ -19,6 +17,7 @@ from sweattest.cli.main import main
 from sweattest.core.clock import RealClock
 from sweattest.record.runs import load_run, record_event
 from sweattest.record.store import open_store
+from tests.conftest import PERFORMER, as_performer
 from tests.crashing import leases_run_out, snapshot, start_run, stop_after
 
 TRIALS = 6  # the many-kill trials are benchmarks/crash_recovery.py; these keep every phase in reach
@@ -40,7 +39,8 @@ def _resume_and_finish(db, tmp, trial):
             before[row["run_id"]] = snapshot(store, row["run_id"])
     finally:
         store.close()
-    assert main(["resume", "--db", str(db), "--out", str(tmp / f"resumed-{trial}")]) == 0
+    with as_performer(str(db)) as who:  # the tech who resumes: recorded as such
+        assert main(["resume", "--db", str(db), "--out", str(tmp / f"resumed-{trial}"), *who]) == 0
     store = open_store(str(db))
     try:
         for run_id, (events, readings) in before.items():
@@ -51,7 +51,7 @@ def _resume_and_finish(db, tmp, trial):
             kinds = [e[1] for e in after_events[len(events):]]
             assert kinds[0] == "crash" and kinds[1:kinds.index("resume")] in ([], ["abort"])
             run, _ = load_run(store, run_id)
-            assert [r.by for r in run.resumptions] == [f"{getpass.getuser()}@{socket.gethostname()}"]
+            assert [r.by for r in run.resumptions] == [PERFORMER]
             assert run.state in {"result_ready", "aborted"}, run.state
             for site in run.sites:
                 assert site.state in {"result_ready", "aborted"}
@@ -184,7 +184,8 @@ def test_a_run_stopped_during_collection_is_resumed_at_once_with_its_time(tmp_pa
         assert not [e for e in events if e.kind == "abort"]
     finally:
         store.close()
-    assert main(["resume", "--db", str(db), "--out", str(tmp_path / "resumed")]) == 0  # at once
+    with as_performer(str(db)) as who:
+        assert main(["resume", "--db", str(db), "--out", str(tmp_path / "resumed"), *who]) == 0  # at once
     store = open_store(str(db))
     try:
         run, _ = load_run(store, row["run_id"])

@@ -14,12 +14,19 @@ from sweattest.cli.main import main
 from sweattest.core.clock import RealClock
 from sweattest.record.runs import load_run
 from sweattest.record.store import open_store
+from tests.conftest import as_performer
 from tests.crashing import read_until, start_run, stop_after
 
 #: The demo run lasts about 12 s of wall time: resume is tried while the first site is stimulating.
 LIVE_SPEED = 600
 #: A fast run for the takeover (it is killed one minute into the first stimulation).
 KILL_SPEED = 2400
+
+
+def _resume(argv: list[str]) -> int:
+    """`sweattest resume ARGV` as the tech who resumes, their password on stdin (ARGV names the --db)."""
+    with as_performer(argv[argv.index("--db") + 1]) as who:
+        return main(["resume", *argv, *who])
 
 
 def _one_minute_into_left(line: str) -> bool:
@@ -38,8 +45,8 @@ def test_resume_leaves_a_run_that_another_live_process_performs_alone(tmp_path, 
         run_id = row["run_id"]
         events_before = len(store.events(run_id))
         store.close()
-        assert main(["resume", "--db", str(db), "--out", str(tmp_path / "resumed")]) == 1
-        assert main(["resume", run_id, "--db", str(db), "--out", str(tmp_path / "resumed")]) == 1
+        assert _resume(["--db", str(db), "--out", str(tmp_path / "resumed")]) == 1
+        assert _resume([run_id, "--db", str(db), "--out", str(tmp_path / "resumed")]) == 1
         out, err = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
@@ -82,7 +89,7 @@ def test_resume_takes_over_at_once_a_run_whose_process_was_killed(tmp_path, orde
     assert row["lease_owner"].startswith(f"{socket.gethostname()}:{proc.pid}:")
     assert row["lease_until"] > RealClock().utcnow()  # the lease has not run out: the process is known gone
 
-    assert main(["resume", "--db", str(db), "--out", str(tmp_path / "resumed")]) == 0
+    assert _resume(["--db", str(db), "--out", str(tmp_path / "resumed")]) == 0
     assert f"resuming run {run_id}" in capsys.readouterr().out
     store = open_store(str(db))
     try:
@@ -120,11 +127,11 @@ def test_resume_leaves_another_stations_runs_to_it_unless_named(tmp_path, order_
     finally:
         store.close()
     monkeypatch.setenv("SWEATTEST_STATION", "bench-a")
-    assert main(["resume", "--db", str(db), "--out", str(tmp_path / "a")]) == 0
+    assert _resume(["--db", str(db), "--out", str(tmp_path / "a")]) == 0
     out = capsys.readouterr().out
     assert f"run {run_id} is performed by station bench-b; left to it (give its run id to resume it here)" in out
     assert "no unfinished runs at this station" in out and not (tmp_path / "a").exists()
-    assert main(["resume", run_id, "--db", str(db), "--out", str(tmp_path / "a")]) == 0  # named: taken here
+    assert _resume([run_id, "--db", str(db), "--out", str(tmp_path / "a")]) == 0  # named: taken here
     store = open_store(str(db))
     try:
         assert store.get_run(run_id)["station"] == "bench-a"

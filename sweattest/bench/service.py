@@ -40,7 +40,7 @@ from sweattest.record.lease import Lease
 from sweattest.record.repeats import RepeatOf, check_repeat, record_repeat
 from sweattest.record.runs import load_run_at, procedure_time
 from sweattest.record.stored_record import stored_run_record
-from sweattest.record.worklist import listed_order, mark_started
+from sweattest.record.worklist import OPEN, find, listed_order, mark_started
 
 #: A run whose derived state comes before this one is unfinished: the runner still had work to do.
 FIRST_DONE_STATE = "result_ready"
@@ -56,6 +56,30 @@ class RunResult:
     record: dict
     out_dir: Path
     files: dict[str, Path]
+
+
+@dataclass(frozen=True)
+class StartChecks:
+    """What the checks of a start found (``RunService.check``): the eligibility decision (with each override's
+    reason), the run's purpose, the PT sample it performs (None: none) and the run it repeats (None: none)."""
+
+    decision: Decision
+    purpose: str
+    proficiency: dict[str, Any] | None
+    repeat: RepeatOf | None
+
+
+class OrderRefused(ValidationError):
+    """The order may not be run now: its pilocarpine lot, or its patient's eligibility. ``for_lis``: an open
+    LIS order whose patient the rules block; starting it closes the order and tells the LIS why."""
+
+    def __init__(self, message: str, for_lis: bool = False):
+        super().__init__(message)
+        self.for_lis = for_lis
+
+
+class NoInstruments(ValidationError):
+    """A run on instruments where the lab configuration names none."""
 
 
 @dataclass
@@ -128,7 +152,6 @@ def tell_lis_not_eligible(store, accession: str, mrn: str, why: str, who: str) -
     patient, the order is closed and the LIS told why (IHE LTW order status), in one transaction; returns the
     sentence that says so (None for an order that is not the LIS's)."""
     from sweattest.outputs.lims.order_status import refuse_order
-    from sweattest.record.worklist import OPEN, find
 
     listed = find(store, accession)
     if listed is None or listed.state != OPEN or listed.order["patient"]["mrn"] != mrn:
@@ -143,17 +166,45 @@ class RunService:
         self.store = store
         self.config = config or LabConfig()
 
-    def _tell_lis_of_block(self, order: Order, clock: Clock) -> str | None:
-        """An LIS order whose patient the eligibility rules block (not a warning awaiting its reason) is not
-        performed: the LIS is told (``tell_lis_not_eligible``)."""
+    def _blocked_lis_order(self, order: Order, clock: Clock) -> bool:
+        """Is ``order`` an open LIS order of its patient whom the eligibility rules block (not a warning awaiting
+        its reason)? Such an order is not performed: the LIS is told (``tell_lis_not_eligible``)."""
         try:
             decision = eligibility_of(order, clock.utcnow(), self.config.eligibility)
         except ValidationError:
-            return None
-        if not decision.blocks:
-            return None
-        return tell_lis_not_eligible(self.store, order.accession, order.patient.mrn,
-                                     "; ".join(f.message for f in decision.blocks), order.operator)
+            return False
+        listed = find(self.store, order.accession)
+        return (bool(decision.blocks) and listed is not None and listed.state == OPEN
+                and listed.order["patient"]["mrn"] == order.patient.mrn)
+
+    # -- the checks ------------------------------------------------------------------------------------
+    def check(self, order: Order, *, clock: Clock, scenario: Scenario | None = None, purpose: str | None = None,
+              repeat: RepeatOf | None = None, ask_repeat: bool = True) -> StartChecks:
+        """Every check of a start that needs no instrument, in the order a start takes them; nothing is written,
+        so the command line checks first and asks the password after. A PT sample runs once and blinded
+        (``proficiency_of``); the order's date checks (pilocarpine lot, eligibility; ``OrderRefused``); the run
+        it repeats, required when the accession has a run already (``check_repeat``; a PT sample is never a
+        repeat, a demonstration run with ``ask_repeat=False`` neither); instruments configured for a run that
+        is not simulated (``NoInstruments``)."""
+        proficiency = proficiency_of(self.store, order, purpose)
+        purpose = check_purpose(PROFICIENCY if proficiency else purpose or (SIMULATED if scenario is not None
+                                                                            else PATIENT))
+        try:
+            decision = check_order_now(order, clock, self.config.eligibility, self.config.zone)
+        except ValidationError as exc:
+            raise OrderRefused(str(exc), for_lis=self._blocked_lis_order(order, clock)) from None
+        if (ask_repeat or repeat is not None) and not proficiency:
+            repeat = check_repeat(self.store, order.accession, order.patient.mrn, order.patient.dob.isoformat(),
+                                  repeat, simulated=scenario is not None)
+        if scenario is None:
+            self.require_instruments()
+        return StartChecks(decision, purpose, proficiency, repeat)
+
+    def require_instruments(self) -> None:
+        """A run on instruments needs instruments in the lab configuration (``NoInstruments``)."""
+        if not self.config.instruments:
+            raise NoInstruments(f"{self.config.source}: no instruments are configured for this station; add "
+                                "[[instruments]] tables to the lab configuration (docs/config.md)")
 
     # -- the bench -------------------------------------------------------------------------------------
     def open_bench(self, clock: Clock, protocol: Protocol, sites: tuple[str, ...],
@@ -161,9 +212,7 @@ class RunService:
         """The simulators of ``scenario``, or the instruments of the lab configuration."""
         if scenario is not None:
             return simulated_bench(clock, protocol, scenario, sites)
-        if not self.config.instruments:
-            raise ValidationError(f"{self.config.source}: no instruments are configured for this station; add "
-                                  "[[instruments]] tables to the lab configuration (docs/config.md)")
+        self.require_instruments()
         return Bench.open(self.config.instruments, clock, gravimetric=protocol.gravimetric,
                           second_person=self.config.second_entry_by_second_person,
                           status_of=partial(instrument_status, self.store))
@@ -184,19 +233,17 @@ class RunService:
         performs a patient run: its run is stored as simulated. ``created(run_id)``: called once the run exists
         (a refused start creates none). ``unverified_reason``: why a patient run goes ahead on an instrument with
         no calibration on record (needed then, unless the lab refuses such runs: ``[calibration] unrecorded``)."""
-        proficiency = proficiency_of(self.store, order, purpose)
-        purpose = check_purpose(PROFICIENCY if proficiency else purpose or (SIMULATED if scenario is not None
-                                                                            else PATIENT))
         try:
-            decision = check_order_now(order, clock, self.config.eligibility, self.config.zone)
-        except ValidationError as exc:
-            told = self._tell_lis_of_block(order, clock)
-            if told is None:
+            checks = self.check(order, clock=clock, scenario=scenario, purpose=purpose, repeat=repeat,
+                                ask_repeat=ask_repeat)
+        except OrderRefused as exc:
+            if not exc.for_lis:
                 raise
-            raise ValidationError(f"{exc}. {told}") from None
-        if (ask_repeat or repeat is not None) and not proficiency:  # a PT sample is never a repeat
-            repeat = check_repeat(self.store, order.accession, order.patient.mrn, order.patient.dob.isoformat(),
-                                  repeat, simulated=scenario is not None)
+            told = tell_lis_not_eligible(self.store, order.accession, order.patient.mrn, "; ".join(
+                f.message for f in eligibility_of(order, clock.utcnow(), self.config.eligibility).blocks),
+                order.operator)
+            raise OrderRefused(f"{exc}. {told}" if told else str(exc)) from None
+        decision, purpose, proficiency, repeat = checks.decision, checks.purpose, checks.proficiency, checks.repeat
         bench = self.open_bench(clock, order.protocol, order.sites, scenario)
         lease: Lease | None = None
         try:
@@ -213,6 +260,8 @@ class RunService:
             doc["eligibility"] = decision.to_dict() | {"limits": self.config.eligibility.as_dict()}
             doc["analysis"] = self.config.analysis_delay.as_dict()
             doc["rules"] = self.config.rules()
+            if self.config.sodium_entry:
+                doc["sodium_entry"] = True  # the bench offers the optional sodium after each chloride of this run
             if scenario is not None:
                 doc["simulation"] = scenario.as_dict()
             if verification:
@@ -383,5 +432,6 @@ def perform_simulated_run(order: Order, scenario: Scenario, *, store, clock: Clo
     return service.finish(active, active.perform(), out_dir)
 
 
-__all__ = ["ActiveRun", "RunResult", "RunService", "UnverifiedInstrument", "check_order_now", "eligibility_of",
+__all__ = ["ActiveRun", "NoInstruments", "OrderRefused", "RunResult", "RunService", "StartChecks",
+           "UnverifiedInstrument", "check_order_now", "eligibility_of",
            "new_run_id", "perform_simulated_run", "tell_lis_not_eligible"]

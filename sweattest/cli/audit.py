@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 
-from sweattest.cli.storeopts import add_db_option, add_signed_options, signed_in, store_from
+from sweattest.cli.context import Context, SignIn, command
 from sweattest.record.audit import format_history, head, history, verify
 from sweattest.record.users import ROLES
 
@@ -22,47 +22,35 @@ def register(sub: argparse._SubParsersAction) -> None:
                                        "table) against the hash the chain holds for it. Prints "
                                        "'audit trail intact: N entries; R rows ...', or the first broken entry "
                                        "or row with what was expected and found (exit status 1).")
-    add_db_option(v)
-    v.set_defaults(func=_verify)
+    command(v, _verify, store=True)
     h = actions.add_parser("head", help="print the chain's last entry and its hash (keep it outside the database)",
                            description="Print the id and SHA-256 of the chain's last entry. Noted somewhere "
                                        "else (a printed monthly sheet, another system), it catches even a "
                                        "rewrite of the chain and its head row: compare it with a later "
                                        "`audit show` or with the entry of that id.")
-    add_db_option(h)
-    h.set_defaults(func=_head)
+    command(h, _head, store=True)
     s = actions.add_parser("show", help="print one run's history (UTC times, who, what, why, old -> new)",
                            description="Print the audit entries of one run, oldest first (they show the "
                                        "patient: a user is asked for).")
     s.add_argument("run_id", metavar="RUN_ID")
-    add_signed_options(s, "reads the run's history")
-    s.set_defaults(func=_show)
+    command(s, _show, user=SignIn(ROLES, "read a run's history", "reads the run's history"))
 
 
-def _verify(args: argparse.Namespace) -> int:
-    store = store_from(args)
-    try:
-        result = verify(store)
-    finally:
-        store.close()
+def _verify(ctx: Context) -> int:
+    result = verify(ctx.store)
     print(result.message())
     return 0 if result.intact else 1
 
 
-def _head(args: argparse.Namespace) -> int:
-    store = store_from(args)
-    try:
-        last_id, last_hash = head(store)
-    finally:
-        store.close()
+def _head(ctx: Context) -> int:
+    last_id, last_hash = head(ctx.store)
     print(f"audit head: entry {last_id} sha256 {last_hash}")
     return 0
 
 
-def _show(args: argparse.Namespace) -> int:
-    with signed_in(args, ROLES, "read a run's history") as (store, _):
-        entries = history(store, args.run_id)
-    print(f"run {args.run_id}: {len(entries)} audit entries (times UTC)")
+def _show(ctx: Context) -> int:
+    entries = history(ctx.store, ctx.args.run_id)
+    print(f"run {ctx.args.run_id}: {len(entries)} audit entries (times UTC)")
     for line in format_history(entries):
         print(line)
     return 0

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import argparse
 
+from sweattest.cli.context import Context, SignIn, command
 from sweattest.cli.equipment import role_of
 from sweattest.cli.listing import print_listing
-from sweattest.cli.storeopts import add_db_option, add_signed_options, signed_in, store_from
 from sweattest.core.clock import RealClock
-from sweattest.core.config import load_config
 from sweattest.core.instruments import ROLES
 from sweattest.qa.filters import parse_date
 from sweattest.record.calibrations import KINDS, OUTCOMES, add_calibration, calibrations
@@ -32,37 +31,30 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--role", choices=ROLES, help="the instrument's role (default: from the configuration)")
     a.add_argument("--reference", help="reference values, e.g. 'NaCl standard 100 mmol/L read 99'")
     a.add_argument("--notes", help="notes (required for a failed one)")
-    add_signed_options(a, "performed it")
-    a.set_defaults(func=_add)
+    command(a, _add, user=SignIn(USER_ROLES, "record a calibration", "performed it"))
     ls = verbs.add_parser("list", help="list calibrations, newest first", description="Calibrations and "
                           "verifications, newest first.")
     ls.add_argument("serial", nargs="?", help="one instrument (default: all)")
     ls.add_argument("--format", default="table", choices=("table", "json"))
-    add_db_option(ls)
-    ls.set_defaults(func=_list)
+    command(ls, _list, store=True)
 
 
-def _add(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
+def _add(ctx: Context) -> int:
+    args, config = ctx.args, ctx.config
     role = role_of(config, args.serial, args.role)
     on = parse_date(args.on, "--on") or RealClock().utcnow().date()
-    with signed_in(args, USER_ROLES, "record a calibration", config) as (store, user):
-        c = add_calibration(store, instrument=args.serial, role=role, kind=args.kind, outcome=args.outcome,
-                            performed_on=on, interval_days=config.calibration_intervals[role], who=user.username,
-                            reference=args.reference, notes=args.notes)
+    c = add_calibration(ctx.store, instrument=args.serial, role=role, kind=args.kind, outcome=args.outcome,
+                        performed_on=on, interval_days=config.calibration_intervals[role], who=ctx.user.username,
+                        reference=args.reference, notes=args.notes)
     then = (f"next due {c.next_due.isoformat()}" if c.passed else
             "the instrument cannot start a run until a passing calibration is recorded")
     print(f"{c.instrument} ({c.role}): {c.kind} on {c.performed_on.isoformat()} {c.outcome}; {then}")
     return 0
 
 
-def _list(args: argparse.Namespace) -> int:
-    store = store_from(args)
-    try:
-        rows = [c.as_dict() for c in calibrations(store, args.serial)]
-    finally:
-        store.close()
-    print_listing(rows, args.format, empty="no calibrations recorded",
+def _list(ctx: Context) -> int:
+    rows = [c.as_dict() for c in calibrations(ctx.store, ctx.args.serial)]
+    print_listing(rows, ctx.args.format, empty="no calibrations recorded",
                   header=f"{'DATE':<10} {'INSTRUMENT':<14} {'ROLE':<9} {'KIND':<12} {'OUTCOME':<7} {'NEXT DUE':<10} "
                          "BY",
                   line=lambda r: f"{r['performed_on']:<10} {r['instrument']:<14} {r['role']:<9} {r['kind']:<12} "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from sweattest.cli.storeopts import add_db_option, add_signed_options, signed_in, store_from
+from sweattest.cli.context import Context, SignIn, command
 from sweattest.record.competency import KINDS, OUTCOMES, add_record, list_records
 from sweattest.record.users import QA_ROLES
 
@@ -30,33 +30,27 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--assessor", required=True, help="who trained or assessed the operator")
     a.add_argument("--outcome", required=True, choices=OUTCOMES)
     a.add_argument("--next-due", metavar="YYYY-MM-DD", help="when the next assessment is due")
-    add_signed_options(a, "records it")
-    a.set_defaults(func=_add)
+    command(a, _add, user=SignIn(RECORDERS, "record competency", "records it"))
     ls = actions.add_parser("list", help="list the records, oldest first",
                             description="List training and competency assessments, oldest first.")
     ls.add_argument("--operator", help="only this operator's records")
     ls.add_argument("--format", default="table", choices=("table", "json"))
-    add_db_option(ls)
-    ls.set_defaults(func=_list)
+    command(ls, _list, store=True)
 
 
-def _add(args: argparse.Namespace) -> int:
-    with signed_in(args, RECORDERS, "record competency") as (store, user):
-        record = add_record(store, operator=args.operator, kind=args.kind, what=args.what, done_on=args.date,
-                            assessor=args.assessor, outcome=args.outcome, next_due=args.next_due,
-                            recorded_by=user.username, at=store.clock.utcnow())
+def _add(ctx: Context) -> int:
+    args, store = ctx.args, ctx.store
+    record = add_record(store, operator=args.operator, kind=args.kind, what=args.what, done_on=args.date,
+                        assessor=args.assessor, outcome=args.outcome, next_due=args.next_due,
+                        recorded_by=ctx.user.username, at=store.clock.utcnow())
     due = f", next due {record.next_due}" if record.next_due else ""
     print(f"recorded {record.kind} #{record.id} of {record.operator} on {record.done_on}: {record.outcome}{due}")
     return 0
 
 
-def _list(args: argparse.Namespace) -> int:
-    store = store_from(args)
-    try:
-        records = list_records(store, args.operator)
-    finally:
-        store.close()
-    if args.format == "json":
+def _list(ctx: Context) -> int:
+    records = list_records(ctx.store, ctx.args.operator)
+    if ctx.args.format == "json":
         for r in records:
             print(json.dumps(r.as_dict(), ensure_ascii=False))
         return 0

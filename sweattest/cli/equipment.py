@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import argparse
 
+from sweattest.cli.context import Context, SignIn, command
 from sweattest.cli.listing import print_listing
-from sweattest.cli.options import add_config_option
-from sweattest.cli.storeopts import add_db_option, add_signed_options, signed_in, store_from
 from sweattest.core.clock import RealClock
-from sweattest.core.config import LabConfig, load_config
+from sweattest.core.config import LabConfig
 from sweattest.core.errors import ValidationError
 from sweattest.core.instruments import ROLES
 from sweattest.qa.equipment import instrument_rows
@@ -27,15 +26,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     ls = verbs.add_parser("list", help="the configured instruments: serial, state, calibration due, lots in use",
                           description="One line per configured instrument.")
     ls.add_argument("--format", default="table", choices=("table", "json"))
-    add_config_option(ls)
-    add_db_option(ls)
-    ls.set_defaults(func=_list)
+    command(ls, _list, config=True, store=True)
     h = verbs.add_parser("history", help="an instrument's log entries, newest first",
                          description="The log entries of one instrument (or of all).")
     h.add_argument("serial", nargs="?", help="serial number (default: every instrument)")
     h.add_argument("--format", default="table", choices=("table", "json"))
-    add_db_option(h)
-    h.set_defaults(func=_history)
+    command(h, _history, store=True)
     for name, kind, helptext in (
             ("log", None, "record maintenance or a repair"),
             ("lot", None, "record the electrode or collector lot put in use"),
@@ -52,8 +48,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                        help="what was done" if name == "log" else "the reason")
         v.add_argument("--on", metavar="YYYY-MM-DD", help="the date (default: today, UTC)")
         v.add_argument("--role", choices=ROLES, help="the instrument's role (default: from the configuration)")
-        add_signed_options(v, "records the entry")
-        v.set_defaults(func=_entry, kind=kind, verb=name)
+        command(v, _entry, user=SignIn(USER_ROLES, "record in the equipment log", "records the entry"))
+        v.set_defaults(kind=kind, verb=name)
 
 
 def role_of(config: LabConfig, serial: str, given: str | None) -> str:
@@ -66,28 +62,24 @@ def role_of(config: LabConfig, serial: str, given: str | None) -> str:
     return given or configured
 
 
-def _entry(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
-    role = role_of(config, args.serial, args.role)
+def _entry(ctx: Context) -> int:
+    args = ctx.args
+    role = role_of(ctx.config, args.serial, args.role)
     on = parse_date(args.on, "--on") or RealClock().utcnow().date()
     kind = args.kind if args.verb == "log" else f"{args.kind}_lot" if args.verb == "lot" else args.kind
     text = args.text or (f"{args.kind} lot {args.lot} in use" if args.verb == "lot" else "")
-    with signed_in(args, USER_ROLES, "record in the equipment log", config) as (store, user):
-        entry = add_entry(store, instrument=args.serial, role=role, kind=kind, on=on, text=text,
-                          who=user.username, who_role=user.role, lot=getattr(args, "lot", None))
+    user = ctx.user
+    entry = add_entry(ctx.store, instrument=args.serial, role=role, kind=kind, on=on, text=text,
+                      who=user.username, who_role=user.role, lot=getattr(args, "lot", None))
     print(f"{entry.instrument} ({entry.role}): {entry.kind.replace('_', ' ')} on {entry.on.isoformat()} recorded"
           f"{'' if entry.lot is None else f' (lot {entry.lot})'}: {entry.text}")
     return 0
 
 
-def _list(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
-    store = store_from(args)
-    try:
-        rows = instrument_rows(store, config)
-    finally:
-        store.close()
-    print_listing(rows, args.format, empty=f"{config.source}: no instruments are configured (docs/config.md)",
+def _list(ctx: Context) -> int:
+    config = ctx.config
+    rows = instrument_rows(ctx.store, config)
+    print_listing(rows, ctx.args.format, empty=f"{config.source}: no instruments are configured (docs/config.md)",
                   header=f"{'ROLE':<9} {'MODEL':<14} {'SERIAL':<14} {'CALIBRATION DUE':<16} STATE",
                   line=lambda r: f"{r['role']:<9} {r['model']:<14} {r['serial_number'] or '(none)':<14} "
                                  f"{r['calibration_due'] or '-':<16} "
@@ -95,13 +87,9 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _history(args: argparse.Namespace) -> int:
-    store = store_from(args)
-    try:
-        rows = [e.as_dict() for e in entries(store, args.serial)]
-    finally:
-        store.close()
-    print_listing(rows, args.format, empty="no equipment log entries",
+def _history(ctx: Context) -> int:
+    rows = [e.as_dict() for e in entries(ctx.store, ctx.args.serial)]
+    print_listing(rows, ctx.args.format, empty="no equipment log entries",
                   header=f"{'DATE':<10} {'INSTRUMENT':<14} {'KIND':<15} {'BY':<12} WHAT",
                   line=lambda r: f"{r['date']:<10} {r['instrument']:<14} {r['kind']:<15} {r['by']:<12} "
                                  f"{r['text']}")

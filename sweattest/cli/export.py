@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sweattest.cli.storeopts import add_signed_options, signed_in
+from sweattest.cli.context import Context, SignIn, command
 from sweattest.core.clock import RealClock
-from sweattest.core.config import load_config
 from sweattest.core.errors import ValidationError
 from sweattest.outputs.files import check_folder
 from sweattest.outputs.lims.delivery import export_run
@@ -24,19 +23,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", required=True, choices=FORMATS)
     p.add_argument("--to", type=Path, default=None, metavar="DIR",
                    help="destination folder (default: the drop folder of the lab configuration)")
-    add_signed_options(p, "exports the result")
-    p.set_defaults(func=_export)
+    command(p, _export, user=SignIn(EXPORTERS, "export a result", "exports the result"))
 
 
-def _export(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
+#: Who may deliver a result to the LIMS.
+EXPORTERS = ("reviewer", "admin")
+
+
+def _export(ctx: Context) -> int:
+    args, config = ctx.args, ctx.config
     folder = args.to or config.drop_folder
     if folder is None:
         raise ValidationError("--to: give the destination folder (or set [lims] drop_folder in the lab "
                               "configuration)")
     check_folder(folder, "--to", create=False)  # exists and can be written to, before anything is rendered
-    with signed_in(args, ("reviewer", "admin"), "export a result", config) as (store, user):
-        result = export_run(store, RealClock(), args.run_id, args.format, folder, config=config, actor=user.username)
+    result = export_run(ctx.store, RealClock(), args.run_id, args.format, folder, config=config,
+                        actor=ctx.user.username)
     if result.created:
         extra = f" (message control ID {result.control_id})" if result.control_id else ""
         print(f"exported {result.path}{extra}")

@@ -6,10 +6,9 @@ import argparse
 import sys
 from functools import partial
 
-from sweattest.cli.options import add_config_option
-from sweattest.cli.storeopts import add_db_option, store_from
+from sweattest.cli.context import Context, command
 from sweattest.core.clock import RealClock
-from sweattest.core.config import identity_warning, load_config
+from sweattest.core.config import identity_warning
 from sweattest.core.errors import ConfigError
 
 
@@ -23,15 +22,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "instrument; exit status 0 only when all answer as configured, 2 otherwise.")
     verbs = p.add_subparsers(dest="verb", metavar="VERB", required=True)
     check = verbs.add_parser("check", help="open, identify and check every configured instrument")
-    add_config_option(check)
-    add_db_option(check)
-    check.set_defaults(func=_check)
+    command(check, _check, config=True, store=True)
 
 
-def _check(args: argparse.Namespace) -> int:
+def _check(ctx: Context) -> int:
     from sweattest.bench.instruments.check import check_all
 
-    config = load_config(args.config)
+    config = ctx.config
     warning = identity_warning(config)
     if warning:
         print(warning, file=sys.stderr)
@@ -40,11 +37,7 @@ def _check(args: argparse.Namespace) -> int:
                           "(docs/config.md)")
     from sweattest.record.equipment import status
 
-    store = store_from(args)
-    try:
-        lines = check_all(config.instruments, RealClock(), partial(status, store))
-    finally:
-        store.close()
+    lines = check_all(config.instruments, RealClock(), partial(status, ctx.store))
     width = max(len(line.config.label) for line in lines)
     for line in lines:
         print(f"{line.config.label:<{width}}  {line.text}")

@@ -6,8 +6,7 @@ import argparse
 import json
 
 from sweattest.bench.interpret import interpret_case
-from sweattest.cli.options import add_config_option
-from sweattest.core.config import load_config
+from sweattest.cli.context import Context, command
 from sweattest.core.jsonfile import read_json
 
 
@@ -17,13 +16,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "CFF 2017 interpretation, eligibility) to CASE.json and print the result "
                                    "as JSON.")
     p.add_argument("case", metavar="CASE.json", help="the case file, or - to read it from stdin")
-    add_config_option(p)
-    p.set_defaults(func=_run)
+    command(p, _run, config=True)
 
 
-def _run(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
-    result = interpret_case(read_json(args.case, "case"), config.protocol_folder, config.ranges, config.eligibility,
+def _run(ctx: Context) -> int:
+    config = ctx.config
+    result = interpret_case(read_json(ctx.args.case, "case"), config.protocol_folder, config.ranges, config.eligibility,
                             config.zone, config.difference_limit, config.adequacy)
     print(json.dumps(result, indent=2, ensure_ascii=False))
     return 0

@@ -6,14 +6,18 @@ import argparse
 import threading
 from pathlib import Path
 
+from sweattest.cli.context import Context, SignIn, command
 from sweattest.cli.listing import print_listing
-from sweattest.cli.options import add_config_option
-from sweattest.cli.storeopts import add_db_option, add_signed_options, signed_in, store_from
 from sweattest.core.clock import RealClock
 from sweattest.core.errors import ValidationError
 from sweattest.lis.simulator import ANSWERS
 from sweattest.outputs.lims.order_status import REASONS
 from sweattest.record import outbox
+
+#: who may close an LIS order the laboratory will not perform
+REFUSE_ROLES = ("tech", "reviewer", "admin")
+#: who may send a message to the LIS again
+RESEND_ROLES = ("reviewer", "admin")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,15 +33,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                                        "superseded (a later version of the result went out instead).")
     o.add_argument("--format", default="table", choices=("table", "json"))
     o.add_argument("--state", choices=outbox.STATES)
-    add_db_option(o)
-    o.set_defaults(func=_outbox)
+    command(o, _outbox, store=True)
     r = actions.add_parser("resend", help="queue a message again (same content, same control ID)",
                            description="Queues a failed or delivered message again, unchanged, as a reviewer or "
                                        "admin (password asked; recorded in the audit trail). A version of a result "
                                        "superseded by a later version is refused: resend the later one.")
     r.add_argument("message_id", type=int, metavar="ID")
-    add_signed_options(r, "re-queues the message")
-    r.set_defaults(func=_resend)
+    command(r, _resend, user=SignIn(RESEND_ROLES, "send a message to the LIS again", "re-queues the message"))
     f = actions.add_parser("refuse", help="close an LIS order the laboratory will not perform, and tell the LIS",
                            description="Closes the order of ACCESSION on the worklist and queues the order status "
                                        "message of IHE LTW for the LIS (OML^O21, ORC-1 OC, ORC-5 CA, ORC-16 the "
@@ -48,13 +50,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     f.add_argument("accession", metavar="ACCESSION")
     f.add_argument("--reason", required=True, choices=tuple(REASONS), help="why the order is not performed")
     f.add_argument("--note", required=True, help="what the LIS and the ordering provider are told")
-    add_signed_options(f, "closes the order")
-    f.set_defaults(func=_refuse)
+    command(f, _refuse, user=SignIn(REFUSE_ROLES, "close an LIS order", "closes the order"))
     s = actions.add_parser("serve", help="run the order listener, the order folder and the result sender",
                            description="Runs what [lis] of the lab configuration turns on, until Ctrl-C.")
-    add_config_option(s)
-    add_db_option(s)
-    s.set_defaults(func=_serve)
+    command(s, _serve, config=True, store=True)
     m = actions.add_parser("simulate", help="a simulated LIS: send orders, receive results and answer them",
                            description="Sends the order messages of FILE (HL7, one message per MSH line) to "
                                        "sweattest's order listener, then receives results on PORT, answering "
@@ -66,16 +65,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="port to receive results on (127.0.0.1); 0 picks a free one")
     m.add_argument("--answer", choices=ANSWERS, default="AA", help="answer to each result (none: stay silent)")
     m.add_argument("--results", type=int, default=None, metavar="N", help="stop after N results (default: Ctrl-C)")
-    add_config_option(m)
-    m.set_defaults(func=_simulate)
+    command(m, _simulate, config=True)
 
 
-def _outbox(args: argparse.Namespace) -> int:
-    store = store_from(args)
-    try:
-        rows = [m.summary() for m in outbox.messages(store, state=args.state)]
-    finally:
-        store.close()
+def _outbox(ctx: Context) -> int:
+    args = ctx.args
+    store = ctx.store
+    rows = [m.summary() for m in outbox.messages(store, state=args.state)]
     print_listing(rows, args.format, empty="the outbox is empty",
                   header=f"{'ID':>5}  {'ACCESSION':<16} {'RUN':<20} {'V':>2}  {'FORMAT':<6} {'TO':<20} "
                          f"{'CONTROL ID':<20}  {'STATE':<23} {'TRIES':>5}  LAST ERROR / NEXT ATTEMPT",
@@ -94,42 +90,38 @@ def _message_line(r: dict) -> str:
             f"{r['attempts']:>5}  {note}")
 
 
-def _refuse(args: argparse.Namespace) -> int:
+def _refuse(ctx: Context) -> int:
     from sweattest.outputs.lims.order_status import refuse_order
 
-    with signed_in(args, REFUSE_ROLES, "close an LIS order") as (store, user):
-        message_id = refuse_order(store, store.clock, args.accession.strip(), args.reason, args.note, user.username)
+    args = ctx.args
+    store, user = ctx.store, ctx.user
+    message_id = refuse_order(store, store.clock, args.accession.strip(), args.reason, args.note, user.username)
     print(f"order {args.accession.strip()} closed ({args.reason}) by {user.username}; the LIS is told by order "
           f"status message {message_id} (`sweattest lis outbox`)")
     return 0
 
 
-#: who may close an LIS order the laboratory will not perform
-REFUSE_ROLES = ("tech", "reviewer", "admin")
-#: who may send a message to the LIS again
-RESEND_ROLES = ("reviewer", "admin")
-
-
-def _resend(args: argparse.Namespace) -> int:
-    with signed_in(args, RESEND_ROLES, "send a message to the LIS again") as (store, user):
-        message = outbox.resend(store, args.message_id, RealClock().utcnow(), user.username)
+def _resend(ctx: Context) -> int:
+    args = ctx.args
+    store, user = ctx.store, ctx.user
+    message = outbox.resend(store, args.message_id, RealClock().utcnow(), user.username)
     to = "the LIS" if message.destination == outbox.LIS else message.destination
     print(f"message {message.id} (run {message.run_id}, control ID {message.control_id}) queued again for {to} "
           f"by {user.username}")
     return 0
 
 
-def _serve(args: argparse.Namespace) -> int:
+def _serve(ctx: Context) -> int:
     from sweattest.lis.service import serve_until_interrupted
 
-    return serve_until_interrupted(args.config, args.db)
+    return serve_until_interrupted(ctx.store, ctx.config)
 
 
-def _simulate(args: argparse.Namespace) -> int:
-    from sweattest.core.config import load_config
+def _simulate(ctx: Context) -> int:
     from sweattest.core.lis_config import address
     from sweattest.lis.simulator import SimulatedLis, split_messages
 
+    args = ctx.args
     if args.orders is None and args.listen is None:
         raise ValidationError("give --orders FILE to send orders, --listen PORT to receive results, or both")
     messages = []
@@ -142,7 +134,7 @@ def _simulate(args: argparse.Namespace) -> int:
             raise ValidationError(f"--orders {args.orders}: no message (each starts with a line MSH|...)")
     to = None
     if messages:
-        to = address(args.to, "--to") if args.to else load_config(args.config).lis.listen
+        to = address(args.to, "--to") if args.to else ctx.config.lis.listen
         if to is None:
             raise ValidationError("--to: give sweattest's order listener as HOST:PORT (or set [lis] listen)")
     lis = SimulatedLis(args.listen if args.listen is not None else 0, args.answer, say=_say)

@@ -1,4 +1,5 @@
-"""`sweattest` entry point. Each subcommand lives in its own module exposing ``register(subparsers)``.
+"""`sweattest` entry point. Each subcommand lives in its own module exposing ``register(subparsers)``, which
+declares each command with what it needs (``sweattest.cli.context.command``: configuration, store, user).
 
 Errors of the ``SweatTestError`` family are printed as one line on stderr, without a traceback, and the
 command exits with the error's status (2 for bad input or configuration). So are an input that ends where

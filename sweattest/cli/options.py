@@ -1,4 +1,5 @@
-"""Options shared by the commands that perform runs: --db, --out, --speed."""
+"""Options shared by the commands that perform runs: --out, --speed (``--config`` and ``--db`` are the
+context's: sweattest.cli.context)."""
 
 from __future__ import annotations
 
@@ -10,22 +11,13 @@ from sweattest.core.clock import Clock, RealClock, VirtualClock
 from sweattest.core.errors import ValidationError
 from sweattest.core.units import parse_number
 
-DB_HELP = "run store URL or SQLite path (default: $SWEATTEST_DB, else the user data folder)"
 
-
-def add_run_options(p: argparse.ArgumentParser, db_help: str = DB_HELP) -> None:
+def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, default=None,
                    help="folder for the run record, report and LIMS files (default: a new folder here)")
     p.add_argument("--speed", default=None,
                    help="simulated time: 'instant' (the default with simulators) or a speed-up factor such as 60; "
                         "refused unless every instrument is a sweattest simulator")
-    add_config_option(p)
-    p.add_argument("--db", default=None, help=db_help)
-
-
-def add_config_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", type=Path, default=None,
-                   help="lab configuration file (default: $SWEATTEST_CONFIG, else built-in; docs/config.md)")
 
 
 def parse_speed(speed: str) -> float | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sweattest.cli.storeopts import add_signed_options, signed_in
+from sweattest.cli.context import Context, SignIn, command
 from sweattest.qa.patients import FORMATS, conflicts, format_history, history
 from sweattest.record.reads import record_bulk_read
 from sweattest.record.runs import local_station
@@ -28,29 +28,29 @@ def register(sub: argparse._SubParsersAction) -> None:
     h.add_argument("mrn", metavar="MRN")
     h.add_argument("--dob", required=True, metavar="YYYY-MM-DD", help="the patient's date of birth")
     h.add_argument("--format", default="table", choices=FORMATS)
-    add_signed_options(h, "looks the patient up (tech, reviewer, qa or admin)")
-    h.set_defaults(func=_history)
+    command(h, _history, user=SignIn(VIEWERS, "look up a patient's tests",
+                                     "looks the patient up (tech, reviewer, qa or admin)"))
     c = actions.add_parser("conflicts", help="MRNs whose runs carry more than one date of birth",
                            description="MRNs whose runs carry more than one date of birth: possible identity "
                                        "conflicts for QA to resolve (an amendment of the patient's details).")
-    add_signed_options(c, "views the conflicts (reviewer, qa or admin)")
-    c.set_defaults(func=_conflicts)
+    command(c, _conflicts, user=SignIn(QA_ROLES, "view identity conflicts",
+                                       "views the conflicts (reviewer, qa or admin)"))
 
 
-def _history(args: argparse.Namespace) -> int:
-    with signed_in(args, VIEWERS, "look up a patient's tests") as (store, user):
-        found = history(store, args.mrn, args.dob)
-        record_bulk_read(store, who=user.username, what="patient history", rows=len(found.tests),
-                         at=store.clock.utcnow(), detail={"format": args.format}, station=local_station())
+def _history(ctx: Context) -> int:
+    store, args = ctx.store, ctx.args
+    found = history(store, args.mrn, args.dob)
+    record_bulk_read(store, who=ctx.user.username, what="patient history", rows=len(found.tests),
+                     at=store.clock.utcnow(), detail={"format": args.format}, station=local_station())
     sys.stdout.write(format_history(found, args.format))
     return 0
 
 
-def _conflicts(args: argparse.Namespace) -> int:
-    with signed_in(args, QA_ROLES, "view identity conflicts") as (store, user):
-        found = conflicts(store)
-        record_bulk_read(store, who=user.username, what="identity conflicts", rows=len(found),
-                         at=store.clock.utcnow(), station=local_station())
+def _conflicts(ctx: Context) -> int:
+    store = ctx.store
+    found = conflicts(store)
+    record_bulk_read(store, who=ctx.user.username, what="identity conflicts", rows=len(found),
+                     at=store.clock.utcnow(), station=local_station())
     if not found:
         print("no MRN has runs with more than one date of birth")
     for c in found:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sweattest.cli.options import add_config_option
-from sweattest.core.config import load_config
+from sweattest.cli.context import Context, command
 from sweattest.core.protocol import list_protocols, load_protocol
 
 
@@ -17,27 +16,24 @@ def register(sub: argparse._SubParsersAction) -> None:
     ps = p.add_subparsers(dest="action", metavar="ACTION")
     ps.required = True
     listing = ps.add_parser("list", help="list the known methods and where each comes from")
-    add_config_option(listing)
-    listing.set_defaults(func=_list)
+    command(listing, _list, config=True)
     show = ps.add_parser("show", help="show one method's values and their sources")
     show.add_argument("name")
-    add_config_option(show)
-    show.set_defaults(func=_show)
-    ps.add_parser("diagram", help="print the procedure state machine as a Mermaid diagram").set_defaults(
-        func=_diagram)
+    command(show, _show, config=True)
+    command(ps.add_parser("diagram", help="print the procedure state machine as a Mermaid diagram"), _diagram)
 
 
-def _list(args: argparse.Namespace) -> int:
-    folder = load_config(args.config).protocol_folder
+def _list(ctx: Context) -> int:
+    folder = ctx.config.protocol_folder
     for path in list_protocols(folder):
         proto = load_protocol(path)
         print(f"{proto.name:<16} {_origin(path, folder):<28} {proto.title}")
     return 0
 
 
-def _show(args: argparse.Namespace) -> int:
-    folder = load_config(args.config).protocol_folder
-    proto = load_protocol(args.name, folder)
+def _show(ctx: Context) -> int:
+    folder = ctx.config.protocol_folder
+    proto = load_protocol(ctx.args.name, folder)
     print(f"{proto.name}: {proto.title}")
     print(f"file: {proto.path} ({_origin(proto.path, folder)})")
     print(f"sha256: {proto.sha256}")
@@ -54,7 +50,7 @@ def _origin(path: Path, folder: Path | None) -> str:
     return "lab (replaces shipped)" if path.stem in shipped else "lab"
 
 
-def _diagram(args: argparse.Namespace) -> int:
+def _diagram(ctx: Context) -> int:
     from sweattest.core.procedure.diagram import mermaid
 
     print(mermaid())

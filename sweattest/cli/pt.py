@@ -6,12 +6,10 @@ from __future__ import annotations
 import argparse
 import json
 
-from sweattest.cli.storeopts import add_db_option, add_signed_options, signed_in, store_from
+from sweattest.cli.context import Context, SignIn, command
 from sweattest.qa import pt as pt_qa
 from sweattest.record import proficiency as pt
 from sweattest.record.users import QA_ROLES
-
-#: Who records PT: QA (reviewers and admins).
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,16 +27,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--event", required=True, metavar="CODE", help="the provider's event code, e.g. SW-A-2026")
     e.add_argument("--received", required=True, metavar="YYYY-MM-DD")
     e.add_argument("--due", required=True, metavar="YYYY-MM-DD", help="results due at the provider")
-    add_signed_options(e, "records the event")
-    e.set_defaults(func=_event_add)
+    command(e, _event_add, user=SignIn(QA_ROLES, "record PT events", "records the event"))
 
     sample = actions.add_parser("sample", help="PT samples").add_subparsers(dest="pt_sample", metavar="add")
     sample.required = True
     s = sample.add_parser("add", help="record the samples of an event, by the provider's sample ids")
     s.add_argument("--event", required=True, metavar="CODE")
     s.add_argument("samples", nargs="+", metavar="SAMPLE")
-    add_signed_options(s, "records the samples")
-    s.set_defaults(func=_sample_add)
+    command(s, _sample_add, user=SignIn(QA_ROLES, "record PT samples", "records the samples"))
 
     t = actions.add_parser("targets", help="the provider's target and acceptable range of a sample (mmol/L)")
     t.add_argument("sample", metavar="SAMPLE")
@@ -46,13 +42,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--low", required=True, metavar="MMOL_L", help="lowest acceptable result")
     t.add_argument("--high", required=True, metavar="MMOL_L", help="highest acceptable result")
     t.add_argument("--reason", help="why targets already entered are corrected")
-    add_signed_options(t, "enters the targets")
-    t.set_defaults(func=_targets)
+    command(t, _targets, user=SignIn(QA_ROLES, "enter PT targets", "enters the targets"))
 
     g = actions.add_parser("grade", help="grade every sample of an event against the provider's ranges")
     g.add_argument("event", metavar="EVENT")
-    add_signed_options(g, "grades the event")
-    g.set_defaults(func=_grade)
+    command(g, _grade, user=SignIn(QA_ROLES, "grade PT events", "grades the event"))
 
     c = actions.add_parser("corrective-action", help="the corrective action of a failed event")
     c.add_argument("event", metavar="EVENT")
@@ -60,42 +54,44 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--done", required=True, help="what was done")
     c.add_argument("--by", required=True, metavar="NAME", help="who did it")
     c.add_argument("--on", required=True, metavar="YYYY-MM-DD", help="when it was done")
-    add_signed_options(c, "records the corrective action")
-    c.set_defaults(func=_corrective_action)
+    command(c, _corrective_action, user=SignIn(QA_ROLES, "record corrective actions", "records the corrective action"))
 
     ls = actions.add_parser("list", help="PT events with their samples, results, grades and outcome")
     ls.add_argument("--format", default="table", choices=("table", "json"))
-    add_db_option(ls)
-    ls.set_defaults(func=_list)
+    command(ls, _list, store=True)
 
 
-def _event_add(args: argparse.Namespace) -> int:
-    with signed_in(args, QA_ROLES, "record PT events") as (store, user):
-        pt.add_event(store, provider=args.provider, scheme=args.scheme, event_code=args.event,
-                     received_on=args.received, due_on=args.due, who=user.username)
+def _event_add(ctx: Context) -> int:
+    args = ctx.args
+    store, user = ctx.store, ctx.user
+    pt.add_event(store, provider=args.provider, scheme=args.scheme, event_code=args.event,
+                 received_on=args.received, due_on=args.due, who=user.username)
     print(f"PT event {args.event.strip()} recorded ({args.provider.strip()} {args.scheme.strip()}, due {args.due})")
     return 0
 
 
-def _sample_add(args: argparse.Namespace) -> int:
-    with signed_in(args, QA_ROLES, "record PT samples") as (store, user):
-        for sample_id in args.samples:
-            pt.add_sample(store, event_code=args.event, sample_id=sample_id, who=user.username)
-            print(f"PT sample {sample_id.strip()} recorded for event {args.event.strip()}")
+def _sample_add(ctx: Context) -> int:
+    args = ctx.args
+    store, user = ctx.store, ctx.user
+    for sample_id in args.samples:
+        pt.add_sample(store, event_code=args.event, sample_id=sample_id, who=user.username)
+        print(f"PT sample {sample_id.strip()} recorded for event {args.event.strip()}")
     return 0
 
 
-def _targets(args: argparse.Namespace) -> int:
-    with signed_in(args, QA_ROLES, "enter PT targets") as (store, user):
-        pt.set_targets(store, sample_id=args.sample, target=args.target, low=args.low, high=args.high,
-                       who=user.username, reason=args.reason)
+def _targets(ctx: Context) -> int:
+    args = ctx.args
+    store, user = ctx.store, ctx.user
+    pt.set_targets(store, sample_id=args.sample, target=args.target, low=args.low, high=args.high,
+                   who=user.username, reason=args.reason)
     print(f"PT sample {args.sample.strip()}: target {args.target} mmol/L, acceptable {args.low}-{args.high} mmol/L")
     return 0
 
 
-def _grade(args: argparse.Namespace) -> int:
-    with signed_in(args, QA_ROLES, "grade PT events") as (store, user):
-        grades = pt_qa.grade_event(store, args.event, store.clock, who=user.username)
+def _grade(ctx: Context) -> int:
+    args = ctx.args
+    store, user = ctx.store, ctx.user
+    grades = pt_qa.grade_event(store, args.event, store.clock, who=user.username)
     for g in grades:
         result = "no result" if g["result"] is None else f"{g['result']:g} mmol/L"
         print(f"{g['sample_id']}: {result}, acceptable {g['low']:g}-{g['high']:g} mmol/L: {g['grade']}")
@@ -104,20 +100,19 @@ def _grade(args: argparse.Namespace) -> int:
     return 0
 
 
-def _corrective_action(args: argparse.Namespace) -> int:
-    with signed_in(args, QA_ROLES, "record corrective actions") as (store, user):
-        pt.add_corrective_action(store, event_code=args.event, found=args.found, done=args.done, done_by=args.by,
-                                 done_on=args.on, who=user.username)
+def _corrective_action(ctx: Context) -> int:
+    args = ctx.args
+    store, user = ctx.store, ctx.user
+    pt.add_corrective_action(store, event_code=args.event, found=args.found, done=args.done, done_by=args.by,
+                             done_on=args.on, who=user.username)
     print(f"corrective action recorded for PT event {args.event.strip()}")
     return 0
 
 
-def _list(args: argparse.Namespace) -> int:
-    store = store_from(args)
-    try:
-        rows = [(ev, pt_qa.samples_of(store, ev, store.clock)) for ev in pt_qa.events(store)]
-    finally:
-        store.close()
+def _list(ctx: Context) -> int:
+    args = ctx.args
+    store = ctx.store
+    rows = [(ev, pt_qa.samples_of(store, ev, store.clock)) for ev in pt_qa.events(store)]
     if args.format == "json":
         for ev, samples in rows:
             print(json.dumps({"provider": ev["provider"], "scheme": ev["scheme"], "event": ev["event_code"],

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 from pathlib import Path
 
 from sweattest.cli import qa_people
-from sweattest.cli.storeopts import add_signed_options, signed_in
+from sweattest.cli.context import Context, SignIn, command
+from sweattest.core.clock import RealClock
 from sweattest.core.purpose import PURPOSES, parse_purposes
 from sweattest.qa.filters import RunFilter, parse_date
 from sweattest.qa.qc_chart import chart_points, render_chart
 from sweattest.qa.qns import format_qns, qns_rate
 from sweattest.qa.runs import FORMATS, runs_frame, write_frame
 from sweattest.qa.summary import format_summary, month_summary
+from sweattest.record.pack_approvals import SIGNERS, record_approval
 from sweattest.record.reads import record_bulk_read
 from sweattest.record.runs import local_station
 from sweattest.record.users import QA_ROLES
@@ -30,13 +33,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     _filters(r, status=True)
     r.add_argument("--format", default="table", choices=FORMATS)
     r.add_argument("--out", type=Path, help="write to this file instead of stdout (required for parquet)")
-    r.set_defaults(func=_runs)
+    command(r, _runs, user=SignIn(QA_ROLES, "view patient runs", VIEWS_RUNS))
     q = actions.add_parser("qns-rate", help="QNS rate per operator and month, split at 3 months of age",
                            description="QNS rate per test, by operator and month, for patients up to 3 months "
                                        "and older; CFF 2007 targets (<= 10 %% and <= 5 %%); breaches marked.")
     _filters(q, status=False)
     q.add_argument("--format", default="table", choices=("table", "csv", "json"))
-    q.set_defaults(func=_qns)
+    command(q, _qns, user=SignIn(QA_ROLES, "view QNS rates", VIEWS_RUNS))
     c = actions.add_parser("qc-chart", help="Levey-Jennings chart of one analyzer's control level (PNG)",
                            description="Levey-Jennings chart with mean and ±1/2/3 SD; Westgard violations "
                                        "marked (orange: warning, red: rejection).")
@@ -44,15 +47,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--level", required=True, metavar="LEVEL", help="control level, e.g. normal or abnormal")
     c.add_argument("--lot", help="control lot (default: the latest)")
     c.add_argument("--out", type=Path, required=True, metavar="FILE.png")
-    add_signed_options(c, "views the chart (reviewer, qa or admin)")
-    c.set_defaults(func=_chart)
+    command(c, _chart, user=SignIn(QA_ROLES, "view QC charts", "views the chart (reviewer, qa or admin)"))
     s = actions.add_parser("summary", help="one month: runs, QNS rate, repeats, turnaround time",
                            description="Summary of one month (UTC dates).")
     s.add_argument("--month", required=True, metavar="YYYY-MM")
     s.add_argument("--format", default="table", choices=("table", "json"))
     _purpose_option(s)
-    add_signed_options(s, "views the summary (reviewer, qa or admin)")
-    s.set_defaults(func=_summary)
+    command(s, _summary, user=SignIn(QA_ROLES, "view the monthly summary", "views the summary (reviewer, qa or admin)"))
     k = actions.add_parser("pack", help="the accreditation evidence pack of a period (PDF and CSV tables)",
                            description="The accreditation evidence pack of a period (patient runs): QNS rate per "
                                        "operator and age group, QC with Levey-Jennings charts and Westgard "
@@ -63,8 +64,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     k.add_argument("--to", dest="date_to", required=True, metavar="YYYY-MM-DD", help="last day (UTC), inclusive")
     k.add_argument("--out", type=Path, metavar="FILE.pdf",
                    help="the PDF (default: qa-pack-FROM-to-TO.pdf here); the tables go beside it")
-    add_signed_options(k, "approves the pack: an e-signature with meaning approved (qa role)")
-    k.set_defaults(func=_pack)
+    command(k, _pack, user=SignIn(SIGNERS, "approve the evidence pack",
+                                  "approves the pack: an e-signature with meaning approved (qa role)"))
     qa_people.register(actions)
 
 
@@ -76,7 +77,10 @@ def _filters(p: argparse.ArgumentParser, *, status: bool) -> None:
     if status:
         p.add_argument("--status", help="run state, e.g. reported, aborted, result_ready")
     _purpose_option(p)
-    add_signed_options(p, "views the runs (reviewer, qa or admin)")
+
+
+#: How ``--as`` of the run lists is described.
+VIEWS_RUNS = "views the runs (reviewer, qa or admin)"
 
 
 def _purpose_option(p: argparse.ArgumentParser) -> None:
@@ -90,13 +94,14 @@ def _where(args: argparse.Namespace) -> RunFilter:
                      getattr(args, "status", None), args.method, parse_purposes(args.purpose))
 
 
-def _runs(args: argparse.Namespace) -> int:
+def _runs(ctx: Context) -> int:
+    args = ctx.args
     where = _where(args)
-    with signed_in(args, QA_ROLES, "view patient runs") as (store, user):
-        frame = runs_frame(store, where)
-        text = write_frame(frame, args.format, args.out)
-        record_bulk_read(store, who=user.username, what="runs", rows=len(frame), at=store.clock.utcnow(),
-                         detail={"format": args.format, "filter": where.counted}, station=local_station())
+    store, user = ctx.store, ctx.user
+    frame = runs_frame(store, where)
+    text = write_frame(frame, args.format, args.out)
+    record_bulk_read(store, who=user.username, what="runs", rows=len(frame), at=store.clock.utcnow(),
+                     detail={"format": args.format, "filter": where.counted}, station=local_station())
     if text is not None and args.format == "table":
         text = f"{where.counted}:\n{text}"  # which runs the list holds (patient runs unless others are named)
     if text is not None:
@@ -104,10 +109,11 @@ def _runs(args: argparse.Namespace) -> int:
     return 0
 
 
-def _qns(args: argparse.Namespace) -> int:
+def _qns(ctx: Context) -> int:
+    args = ctx.args
     where = _where(args)
-    with signed_in(args, QA_ROLES, "view QNS rates") as (store, _):
-        frame = qns_rate(store, where)
+    store = ctx.store
+    frame = qns_rate(store, where)
     if args.format == "table":
         sys.stdout.write(format_qns(frame, where.counted))
     else:
@@ -115,9 +121,10 @@ def _qns(args: argparse.Namespace) -> int:
     return 0
 
 
-def _chart(args: argparse.Namespace) -> int:
-    with signed_in(args, QA_ROLES, "view QC charts") as (store, _):
-        points, target = chart_points(store, args.analyzer, args.level, args.lot)
+def _chart(ctx: Context) -> int:
+    args = ctx.args
+    store = ctx.store
+    points, target = chart_points(store, args.analyzer, args.level, args.lot)
     title = (f"Levey-Jennings: analyzer {args.analyzer}, {args.level} control, lot {target['lot']} "
              f"(mean {target['mean']:g}, SD {target['sd']:g} mmol/L)")
     render_chart(points, target, title, args.out)
@@ -129,40 +136,37 @@ def _chart(args: argparse.Namespace) -> int:
     return 0
 
 
-def _summary(args: argparse.Namespace) -> int:
+def _summary(ctx: Context) -> int:
+    args = ctx.args
     purposes = parse_purposes(args.purpose)
-    with signed_in(args, QA_ROLES, "view the monthly summary") as (store, _):
-        summary = month_summary(store, args.month, purposes)
+    store = ctx.store
+    summary = month_summary(store, args.month, purposes)
     print(json.dumps(summary) if args.format == "json" else format_summary(summary), end="\n" if args.format ==
           "json" else "")
     return 0
 
 
-def _pack(args: argparse.Namespace) -> int:
-    import hashlib
-
-    from sweattest.core.clock import RealClock
-    from sweattest.core.config import load_config
+def _pack(ctx: Context) -> int:
     from sweattest.qa.pack import build_pack, check_out, default_name, pack_filter, render_pdf, write_pack
-    from sweattest.record.pack_approvals import SIGNERS, record_approval
 
+    args = ctx.args
     where = pack_filter(parse_date(args.date_from, "--from"), parse_date(args.date_to, "--to"))
     out = check_out(args.out if args.out is not None else default_name(where.date_from, where.date_to))
-    config = load_config(args.config)
+    config = ctx.config
 
     def progress(done: int, total: int, title: str) -> None:
         print(f"pack: {done}/{total} {title}", file=sys.stderr, flush=True)
 
-    with signed_in(args, SIGNERS, "approve the evidence pack", config) as (store, user):
-        at = RealClock().utcnow()
-        pack = build_pack(store, where, generated_at=at, generated_by=user.username, config=config,
-                          progress=progress, approved_by=f"{user.full_name} ({user.username})")
-        print("pack: rendering the PDF", file=sys.stderr, flush=True)
-        pdf_bytes = render_pdf(pack, config)
-        pdf, tables = write_pack(pack, pdf_bytes, out)
-        entry = record_approval(store, at=at, who=user.username, full_name=user.full_name,
-                                date_from=where.date_from, date_to=where.date_to,
-                                pdf_sha256=hashlib.sha256(pdf_bytes).hexdigest(), pdf_name=pdf.name)
+    store, user = ctx.store, ctx.user
+    at = RealClock().utcnow()
+    pack = build_pack(store, where, generated_at=at, generated_by=user.username, config=config,
+                      progress=progress, approved_by=f"{user.full_name} ({user.username})")
+    print("pack: rendering the PDF", file=sys.stderr, flush=True)
+    pdf_bytes = render_pdf(pack, config)
+    pdf, tables = write_pack(pack, pdf_bytes, out)
+    entry = record_approval(store, at=at, who=user.username, full_name=user.full_name,
+                            date_from=where.date_from, date_to=where.date_to,
+                            pdf_sha256=hashlib.sha256(pdf_bytes).hexdigest(), pdf_name=pdf.name)
     empty = [s.title for s in pack.sections if not s.rows]
     print(f"wrote {pdf} and {tables}: {len(pack.sections)} sections, period {where.date_from} to {where.date_to}, "
           f"approved by {user.full_name} ({user.username}), audit entry {entry}"

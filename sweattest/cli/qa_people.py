@@ -8,8 +8,7 @@ import sys
 
 import pandas as pd
 
-from sweattest.cli.storeopts import add_signed_options, signed_in
-from sweattest.core.config import load_config
+from sweattest.cli.context import Context, SignIn, command
 from sweattest.qa.competency import COLUMNS, format_standings, standings, year_filter
 from sweattest.qa.filters import RunFilter, parse_date
 from sweattest.qa.runs import write_frame
@@ -24,16 +23,15 @@ def register(actions: argparse._SubParsersAction) -> None:
     s.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD", help="first day (UTC), inclusive")
     s.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD", help="last day (UTC), inclusive")
     s.add_argument("--format", default="table", choices=("table", "csv", "json"))
-    add_signed_options(s, "views the figures (reviewer, qa or admin)")
-    s.set_defaults(func=_skin)
+    command(s, _skin, user=SignIn(QA_ROLES, "view skin reactions", "views the figures (reviewer, qa or admin)"))
     c = actions.add_parser("competency", help="tests, QNS and skin-reaction rates per operator in a year",
                            description="Per operator in one calendar year: patient tests, QNS rate, skin-reaction "
                                        "rate, the latest competency assessment, and what falls short of the lab's "
                                        "minimums ([competency] in the lab configuration).")
     c.add_argument("--year", type=_year, default=None, help="calendar year (default: this year, UTC)")
     c.add_argument("--format", default="table", choices=("table", "csv", "json"))
-    add_signed_options(c, "views the figures (reviewer, qa or admin)")
-    c.set_defaults(func=_competency)
+    command(c, _competency, user=SignIn(QA_ROLES, "view competency figures",
+                                        "views the figures (reviewer, qa or admin)"))
 
 
 def _year(text: str) -> int:
@@ -42,10 +40,11 @@ def _year(text: str) -> int:
     return int(text)
 
 
-def _skin(args: argparse.Namespace) -> int:
+def _skin(ctx: Context) -> int:
+    args = ctx.args
     where = RunFilter(parse_date(args.date_from, "--from"), parse_date(args.date_to, "--to"))
-    with signed_in(args, QA_ROLES, "view skin reactions") as (store, _):
-        rows = reaction_rows(store, where)
+    store = ctx.store
+    rows = reaction_rows(store, where)
     rates = reaction_rates(rows, "operator") + reaction_rates(rows, "inducer")
     if args.format == "table":
         sys.stdout.write(format_rates(rates, adverse_events(rows)))
@@ -54,11 +53,12 @@ def _skin(args: argparse.Namespace) -> int:
     return 0
 
 
-def _competency(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
-    with signed_in(args, QA_ROLES, "view competency figures", config) as (store, _):
-        today = store.clock.utcnow().date()
-        rows = standings(store, year_filter(args.year or today.year), config.competency, today)
+def _competency(ctx: Context) -> int:
+    args = ctx.args
+    config = ctx.config
+    store = ctx.store
+    today = store.clock.utcnow().date()
+    rows = standings(store, year_filter(args.year or today.year), config.competency, today)
     if args.format == "table":
         sys.stdout.write(format_standings(rows))
     elif args.format == "json":

@@ -7,9 +7,8 @@ from __future__ import annotations
 import argparse
 
 from sweattest.cli import qc_runs
+from sweattest.cli.context import Context, SignIn, command
 from sweattest.cli.listing import print_listing
-from sweattest.cli.storeopts import add_db_option, add_signed_options, signed_in, store_from
-from sweattest.core.config import load_config
 from sweattest.core.units import parse_quantity
 from sweattest.qa.filters import parse_date
 from sweattest.record.qc_lots import DEFAULT_ANALYZER, LEVELS, add_lot, establish_targets, lots, retire_lot
@@ -39,20 +38,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--sd", required=True, metavar="QUANTITY", help="target SD, e.g. '1.5 mmol/L'")
     a.add_argument("--provisional", action="store_true",
                    help="the targets are the manufacturer's until the lab establishes its own")
-    add_signed_options(a, "adds the lot")
-    a.set_defaults(func=_add)
+    command(a, _add, user=SignIn(QA_ROLES, "add a control lot", "adds the lot"))
     ls = lot.add_parser("list", help="list control lots", description="Every lot as it stands.")
     ls.add_argument("--analyzer", metavar="ID")
     ls.add_argument("--format", default="table", choices=("table", "json"))
-    add_db_option(ls)
-    ls.set_defaults(func=_list)
+    command(ls, _list, store=True)
     r = lot.add_parser("retire", help="retire a lot (no control run is recorded on it afterwards)",
                        description="Retire a lot, with the reason.")
     r.add_argument("lot")
     r.add_argument("--analyzer", default=DEFAULT_ANALYZER, metavar="ID")
     r.add_argument("--reason", required=True)
-    add_signed_options(r, "retires the lot")
-    r.set_defaults(func=_retire)
+    command(r, _retire, user=SignIn(QA_ROLES, "retire a control lot", "retires the lot"))
     targets = groups.add_parser("targets", help="establish a provisional lot's targets from its first runs",
                                 description="Targets of control lots.").add_subparsers(
         dest="targets_command", metavar="ACTION", required=True)
@@ -62,32 +58,30 @@ def register(sub: argparse._SubParsersAction) -> None:
                                        "targets, recorded with who and when. Refused before N runs.")
     e.add_argument("lot")
     e.add_argument("--analyzer", default=DEFAULT_ANALYZER, metavar="ID")
-    add_signed_options(e, "establishes the targets")
-    e.set_defaults(func=_establish)
+    command(e, _establish, user=SignIn(QA_ROLES, "establish a lot's targets", "establishes the targets"))
     qc_runs.register(groups)
 
 
-def _add(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
+def _add(ctx: Context) -> int:
+    args = ctx.args
+    config = ctx.config
     expires = parse_date(args.expires, "--expires")
     mean = parse_quantity(args.mean, "concentration", "--mean").to("mmol/L").magnitude
     sd = parse_quantity(args.sd, "concentration", "--sd").to("mmol/L").magnitude
-    with signed_in(args, QA_ROLES, "add a control lot", config) as (store, user):
-        lot = add_lot(store, analyzer=args.analyzer, level=args.level, lot=args.lot, material=args.material,
-                      expires=expires, mean=mean, sd=sd, provisional=args.provisional, who=user.username,
-                      establish_runs=config.establish_runs)
+    store, user = ctx.store, ctx.user
+    lot = add_lot(store, analyzer=args.analyzer, level=args.level, lot=args.lot, material=args.material,
+                  expires=expires, mean=mean, sd=sd, provisional=args.provisional, who=user.username,
+                  establish_runs=config.establish_runs)
     extra = f"; its targets are established after {lot.establish_runs} runs" if lot.state == "provisional" else ""
     print(f"lot {lot.lot} added: {lot.level} control of {lot.analyzer}, {lot.state}, target {lot.mean:g} ± "
           f"{lot.sd:g} mmol/L, expires {lot.expires.isoformat()}{extra}")
     return 0
 
 
-def _list(args: argparse.Namespace) -> int:
-    store = store_from(args)
-    try:
-        rows = [x.as_dict() for x in lots(store, args.analyzer)]
-    finally:
-        store.close()
+def _list(ctx: Context) -> int:
+    args = ctx.args
+    store = ctx.store
+    rows = [x.as_dict() for x in lots(store, args.analyzer)]
     print_listing(rows, args.format, empty="no control lots recorded",
                   header=f"{'ANALYZER':<18} {'LEVEL':<9} {'LOT':<14} {'STATE':<12} {'MEAN':>7} {'SD':>6} "
                          f"{'EXPIRES':<10} MATERIAL",
@@ -96,15 +90,17 @@ def _list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _retire(args: argparse.Namespace) -> int:
-    with signed_in(args, QA_ROLES, "retire a control lot") as (store, user):
-        lot = retire_lot(store, args.analyzer, args.lot, reason=args.reason, who=user.username)
+def _retire(ctx: Context) -> int:
+    args = ctx.args
+    store, user = ctx.store, ctx.user
+    lot = retire_lot(store, args.analyzer, args.lot, reason=args.reason, who=user.username)
     print(f"lot {lot.lot} retired: {lot.reason}")
     return 0
 
 
-def _establish(args: argparse.Namespace) -> int:
-    with signed_in(args, QA_ROLES, "establish a lot's targets") as (store, user):
-        lot, n = establish_targets(store, args.analyzer, args.lot, who=user.username)
+def _establish(ctx: Context) -> int:
+    args = ctx.args
+    store, user = ctx.store, ctx.user
+    lot, n = establish_targets(store, args.analyzer, args.lot, who=user.username)
     print(f"lot {lot.lot} established from its first {n} runs: target {lot.mean:g} ± {lot.sd:g} mmol/L")
     return 0

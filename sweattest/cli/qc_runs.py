@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from sweattest.cli.context import Context, SignIn, command
 from sweattest.cli.listing import print_listing
-from sweattest.cli.storeopts import add_db_option, add_signed_options, signed_in, store_from
-from sweattest.core.config import load_config
 from sweattest.core.errors import ValidationError
 from sweattest.core.purpose import PATIENT, PURPOSES, check_purpose
 from sweattest.core.units import parse_quantity
@@ -36,17 +35,18 @@ def register(groups: argparse._SubParsersAction) -> None:
     r.add_argument("--value", required=True, metavar="QUANTITY", help="the result, e.g. '41.2 mmol/L'")
     r.add_argument("--purpose", default=PATIENT, choices=PURPOSES,
                    help="the series (default patient; training and proficiency controls are kept apart)")
-    add_signed_options(r, "measured the control")
-    r.set_defaults(func=_record)
-    for name, kind, text, helptext in (
-            ("correct", CORRECTIVE_ACTION, "--action", "record the corrective action of a held analytical run"),
-            ("override", OVERRIDE, "--reason", "override the hold of an analytical run (signed, with a reason)")):
+    command(r, _record, user=SignIn(MEASURERS, "record a control", "measured the control"))
+    for name, kind, text, what, helptext in (
+            ("correct", CORRECTIVE_ACTION, "--action", "record a corrective action",
+             "record the corrective action of a held analytical run"),
+            ("override", OVERRIDE, "--reason", "override a QC hold",
+             "override the hold of an analytical run (signed, with a reason)")):
         a = groups.add_parser(name, help=helptext, description=helptext.capitalize() + ". Asks the password: "
                               "a signed act, recorded under the audit chain with who and when.")
         a.add_argument("qc_run", metavar="QC_RUN", help="the analytical run, as `sweattest qc runs` lists it")
         a.add_argument(text, dest="text", required=True)
-        add_signed_options(a, "signs the act")
-        a.set_defaults(func=_act, kind=kind)
+        command(a, _act, user=SignIn(ACT_ROLES, what, "signs the act"))
+        a.set_defaults(kind=kind)
     ls = groups.add_parser("runs", help="analytical runs with their recorded verdicts and corrective actions",
                            description="Each analytical run of the period: its verdict as recorded when it was "
                                        "made, the rules it broke, and the corrective actions and override of a "
@@ -54,28 +54,28 @@ def register(groups: argparse._SubParsersAction) -> None:
     _period(ls)
     ls.add_argument("--analyzer", metavar="SERIAL")
     ls.add_argument("--purpose", default=PATIENT, choices=PURPOSES)
-    ls.set_defaults(func=_runs)
+    command(ls, _runs, store=True)
     d = groups.add_parser("days", help="each day with patient tests: were both control levels run",
                           description="Each day (UTC) with patient tests and the control levels each analyzer "
                                       "ran that day (CLSI C34; CLIA: two levels each day of testing).")
     _period(d)
-    d.set_defaults(func=_days)
+    command(d, _days, store=True)
     s = groups.add_parser("stats", help="cumulative QC statistics per lot and month (n, mean, SD, CV)",
                           description="n, mean, SD and CV of each control lot per month and for the period "
                                       "(patient series; CLSI C24).")
     _period(s)
-    s.set_defaults(func=_stats)
+    command(s, _stats, store=True)
 
 
 def _period(p: argparse.ArgumentParser) -> None:
     p.add_argument("--from", dest="date_from", metavar="YYYY-MM-DD", help="first day (UTC), inclusive")
     p.add_argument("--to", dest="date_to", metavar="YYYY-MM-DD", help="last day (UTC), inclusive")
     p.add_argument("--format", default="table", choices=("table", "json"))
-    add_db_option(p)
 
 
-def _record(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
+def _record(ctx: Context) -> int:
+    args = ctx.args
+    config = ctx.config
     value = parse_quantity(args.value, "concentration", "--value").to("mmol/L").magnitude
     if value < 0:
         raise ValidationError(f"--value: {value:g} mmol/L is below 0; check the value; nothing was recorded")
@@ -83,12 +83,12 @@ def _record(args: argparse.Namespace) -> int:
         raise ValidationError(f"--value: {value:g} mmol/L is not a chloride control result (0 to {MAX_CONTROL:g} "
                               "mmol/L); check the value; nothing was recorded")
     purpose = check_purpose(args.purpose)
-    with signed_in(args, MEASURERS, "record a control", config) as (store, user):
-        at = store.clock.utcnow()
-        qc_run, _ = current_run(store, args.analyzer, at.date(), purpose, control=True)
-        record_control(store, analyzer=args.analyzer, level=args.level, lot=args.lot, value=value, qc_run=qc_run,
-                       at=at, who=user.username)
-        found = judge_and_record(store, qc_run, rules=config.qc_rules, who=user.username)
+    store, user = ctx.store, ctx.user
+    at = store.clock.utcnow()
+    qc_run, _ = current_run(store, args.analyzer, at.date(), purpose, control=True)
+    record_control(store, analyzer=args.analyzer, level=args.level, lot=args.lot, value=value, qc_run=qc_run,
+                   at=at, who=user.username)
+    found = judge_and_record(store, qc_run, rules=config.qc_rules, who=user.username)
     rules = "; ".join(f.message for f in found.findings) or "no rule broken"
     print(f"{args.level} control {args.lot}: {value:g} mmol/L recorded in analytical run {qc_run}")
     state = state_of(found)
@@ -96,23 +96,21 @@ def _record(args: argparse.Namespace) -> int:
     return 0
 
 
-def _act(args: argparse.Namespace) -> int:
-    what = "record a corrective action" if args.kind == CORRECTIVE_ACTION else "override a QC hold"
-    with signed_in(args, ACT_ROLES, what) as (store, user):
-        act = add_action(store, args.qc_run, args.kind, args.text, who=user.username)
+def _act(ctx: Context) -> int:
+    args = ctx.args
+    store, user = ctx.store, ctx.user
+    act = add_action(store, args.qc_run, args.kind, args.text, who=user.username)
     name = "corrective action" if act.kind == CORRECTIVE_ACTION else "override"
     print(f"{name} of analytical run {act.qc_run} recorded by {user.full_name} ({user.username}) at "
           f"{act.at:%Y-%m-%d %H:%M:%S}Z")
     return 0
 
 
-def _runs(args: argparse.Namespace) -> int:
-    store = store_from(args)
-    try:
-        rows = qc_runs(store, parse_date(args.date_from, "--from"), parse_date(args.date_to, "--to"),
-                       analyzer=args.analyzer, purpose=args.purpose)
-    finally:
-        store.close()
+def _runs(ctx: Context) -> int:
+    args = ctx.args
+    store = ctx.store
+    rows = qc_runs(store, parse_date(args.date_from, "--from"), parse_date(args.date_to, "--to"),
+                   analyzer=args.analyzer, purpose=args.purpose)
     print_listing(rows, args.format, empty="no analytical run in the period",
                   header=f"{'ANALYTICAL RUN':<34} {'VERDICT':<10} {'JUDGED (UTC)':<17} RULES / ACTIONS",
                   line=lambda r: f"{r['qc_run']:<34} {r['verdict']:<10} {r['judged_at']:<17} "
@@ -122,12 +120,10 @@ def _runs(args: argparse.Namespace) -> int:
     return 0
 
 
-def _days(args: argparse.Namespace) -> int:
-    store = store_from(args)
-    try:
-        rows = qc_days(store, parse_date(args.date_from, "--from"), parse_date(args.date_to, "--to"))
-    finally:
-        store.close()
+def _days(ctx: Context) -> int:
+    args = ctx.args
+    store = ctx.store
+    rows = qc_days(store, parse_date(args.date_from, "--from"), parse_date(args.date_to, "--to"))
     print_listing(rows, args.format, empty="no day with patient tests in the period",
                   header=f"{'DAY':<10} {'TESTS':>5} {'BOTH LEVELS':<11} CONTROLS RUN",
                   line=lambda r: f"{r['day']:<10} {r['patient_tests']:>5} {r['both_levels']:<11} "
@@ -135,12 +131,10 @@ def _days(args: argparse.Namespace) -> int:
     return 0
 
 
-def _stats(args: argparse.Namespace) -> int:
-    store = store_from(args)
-    try:
-        rows = cumulative(store, parse_date(args.date_from, "--from"), parse_date(args.date_to, "--to"))
-    finally:
-        store.close()
+def _stats(ctx: Context) -> int:
+    args = ctx.args
+    store = ctx.store
+    rows = cumulative(store, parse_date(args.date_from, "--from"), parse_date(args.date_to, "--to"))
 
     def num(value, fmt="g"):
         return "-" if value is None else format(value, fmt)

@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sweattest.cli.storeopts import add_signed_options, signed_in
+from sweattest.cli.context import Context, SignIn, command
 from sweattest.core.clock import RealClock
-from sweattest.core.config import load_config
 from sweattest.core.errors import ValidationError
 from sweattest.outputs.files import check_folder, file_safe, write_atomic
 from sweattest.outputs.report import render_html
@@ -23,18 +22,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pdf", action="store_true", help="write PDF instead of HTML")
     p.add_argument("--out", type=Path, default=None,
                    help="file to write (default: ACCESSION_RUNID_vN.html|pdf in the current folder)")
-    add_signed_options(p, "writes the report (it shows a patient: a user is asked for)")
-    p.set_defaults(func=_report)
+    command(p, _report, user=SignIn(ROLES, "write a report",
+                                    "writes the report (it shows a patient: a user is asked for)"))
 
 
-def _report(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
+def _report(ctx: Context) -> int:
+    args = ctx.args
+    config = ctx.config
     if args.out is not None and args.out.is_dir():
         raise ValidationError(f"--out: {args.out} is a folder; give a file name")
     # the folder written to exists and can be written to, checked before anything is rendered
     check_folder(Path.cwd() if args.out is None else args.out.parent, "--out", create=False)
-    with signed_in(args, ROLES, "write a report", config) as (store, _):
-        record = stored_record(store, args.run_id, RealClock(), config.ranges)
+    store = ctx.store
+    record = stored_record(store, args.run_id, RealClock(), config.ranges)
     html = render_html(record, config)
     suffix = "pdf" if args.pdf else "html"
     out = args.out or Path.cwd() / (f"{file_safe(record['order']['accession'])}_{record['run_id']}"

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import getpass
-import socket
 from pathlib import Path
 
 from sweattest.bench.service import RunService
 from sweattest.cli.console import ConsoleReporter
+from sweattest.cli.context import Context, SignIn, command
 from sweattest.cli.operator import ConsoleOperator
-from sweattest.cli.options import add_config_option, out_dir, terminate_as_interrupt
-from sweattest.cli.run import summary
-from sweattest.core.config import load_config
+from sweattest.cli.options import out_dir, parse_speed, terminate_as_interrupt
+from sweattest.cli.run import PERFORMERS, summary
 from sweattest.core.errors import RunLeased, ValidationError
 from sweattest.record.holder import this_station
-from sweattest.record.store import open_store
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,64 +22,50 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "recorded start; readings already recorded are kept. A run another "
                                    "live process is performing (it holds the run's lease) is left alone, and the "
                                    "exit status is then 1; a run whose process on this computer no longer runs "
-                                   "is taken over at once.")
+                                   "is taken over at once. The runs show patients and go on under the user of "
+                                   "--as (a tech or reviewer; password asked), recorded as who resumed them.")
     p.add_argument("run_id", nargs="?", help="only this run (default: every unfinished run)")
-    p.add_argument("--db", default=None, help="run store URL or SQLite path")
     p.add_argument("--out", type=Path, default=None, help="folder for the resumed runs' files")
     p.add_argument("--speed", default="instant", help="simulated time: 'instant' (default) or a factor")
-    add_config_option(p)
-    p.set_defaults(func=_resume)
+    command(p, _resume, user=SignIn(PERFORMERS, "resume a run", "resumes the runs (a tech or reviewer)"))
 
 
-def station_user() -> str:
-    """Who resumes from this terminal: the signed-in system user at this computer (``user@host``)."""
-    try:
-        user = getpass.getuser()
-    except (OSError, KeyError):
-        user = "unknown user"
-    return f"{user}@{socket.gethostname()}"
-
-
-def _resume(args: argparse.Namespace) -> int:
-    from sweattest.cli.options import parse_speed
-
+def _resume(ctx: Context) -> int:
+    args = ctx.args
     speed = parse_speed(args.speed)
-    config = load_config(args.config)
-    store = open_store(args.db)
+    config = ctx.config
+    store, user = ctx.store, ctx.user
     terminate_as_interrupt()
-    try:
-        service = RunService(store, config)
-        # every unfinished run of this station, or the one named (of any station: its lease decides)
-        rows = [r for r in service.unfinished(None if args.run_id else this_station())
-                if args.run_id in (None, r["run_id"])]
-        others = [r for r in service.unfinished() if r not in rows] if not args.run_id else []
-        for row in others:
-            print(f"sweattest: run {row['run_id']} is performed by station {row['station']}; left to it (give "
-                  "its run id to resume it here)")
-        if args.run_id and not rows:
-            row = store.get_run(args.run_id)
-            if row is None:
-                raise ValidationError(f"no run {args.run_id!r} in the store; `sweattest qa runs` lists the runs")
-            raise ValidationError(f"run {args.run_id} is {row['state']}, not unfinished: there is nothing to resume")
-        if not rows:
-            print("sweattest: no unfinished runs" + (" at this station" if others else ""))
-            return 0
-        status = 0
-        for row in rows:
-            folder = out_dir(args.out, row["accession"], row["run_id"])  # checked before the run goes on
-            try:
-                active = service.resume(row["run_id"], speed=speed, reporter=ConsoleReporter(), by=station_user(),
-                                        operator_for=lambda sim, op=row["operator"]: sim or ConsoleOperator(op))
-            except RunLeased as exc:
-                if args.run_id:
-                    raise
-                print(f"sweattest: {exc}")
-                status = exc.exit_status  # a run left unfinished here: scripts and the tech are told
-                continue
-            print(f"sweattest: resuming run {row['run_id']} (accession {row['accession']}, was {row['state']})")
-            result = service.finish(active, active.perform(), folder)
-            summary(result.record)
-            print(f"Files written to {result.out_dir}")
-    finally:
-        store.close()
+    service = RunService(store, config)
+    # every unfinished run of this station, or the one named (of any station: its lease decides)
+    rows = [r for r in service.unfinished(None if args.run_id else this_station())
+            if args.run_id in (None, r["run_id"])]
+    others = [r for r in service.unfinished() if r not in rows] if not args.run_id else []
+    for row in others:
+        print(f"sweattest: run {row['run_id']} is performed by station {row['station']}; left to it (give "
+              "its run id to resume it here)")
+    if args.run_id and not rows:
+        row = store.get_run(args.run_id)
+        if row is None:
+            raise ValidationError(f"no run {args.run_id!r} in the store; `sweattest qa runs` lists the runs")
+        raise ValidationError(f"run {args.run_id} is {row['state']}, not unfinished: there is nothing to resume")
+    if not rows:
+        print("sweattest: no unfinished runs" + (" at this station" if others else ""))
+        return 0
+    status = 0
+    for row in rows:
+        folder = out_dir(args.out, row["accession"], row["run_id"])  # checked before the run goes on
+        try:
+            active = service.resume(row["run_id"], speed=speed, reporter=ConsoleReporter(), by=user.username,
+                                    operator_for=lambda sim, op=row["operator"]: sim or ConsoleOperator(op))
+        except RunLeased as exc:
+            if args.run_id:
+                raise
+            print(f"sweattest: {exc}")
+            status = exc.exit_status  # a run left unfinished here: scripts and the tech are told
+            continue
+        print(f"sweattest: resuming run {row['run_id']} (accession {row['accession']}, was {row['state']})")
+        result = service.finish(active, active.perform(), folder)
+        summary(result.record)
+        print(f"Files written to {result.out_dir}")
     return status

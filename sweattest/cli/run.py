@@ -10,24 +10,29 @@ from pathlib import Path
 from typing import Any
 
 from sweattest.bench.order import parse_order
-from sweattest.bench.proficiency import proficiency_of
-from sweattest.bench.service import RunService, UnverifiedInstrument, check_order_now, new_run_id
+from sweattest.bench.proficiency import pt_order
+from sweattest.bench.service import NoInstruments, OrderRefused, RunService, UnverifiedInstrument, new_run_id
 from sweattest.bench.simulation.scenario import parse_scenario
 from sweattest.cli.console import ConsoleReporter
+from sweattest.cli.context import Context, SignIn, command
 from sweattest.cli.operator import ConsoleOperator, InputEnded
 from sweattest.cli.options import add_run_options, out_dir, run_clock, terminate_as_interrupt
-from sweattest.cli.storeopts import add_actor_options, authenticated_actor
-from sweattest.core.config import load_config
 from sweattest.core.errors import ValidationError
 from sweattest.core.jsonfile import read_json
+from sweattest.lis.worklist import bench_order
 from sweattest.qa.competency import login_warnings
 from sweattest.record.alarms import inducer_alarms
-from sweattest.record.repeats import REASONS, RepeatOf, check_repeat
-from sweattest.record.store import open_store
+from sweattest.record.proficiency import find_sample
+from sweattest.record.repeats import REASONS, RepeatOf
+from sweattest.record.worklist import open_order
 
 #: Exit status of a run that ended unsafe or without any result: an inducer alarm (its output or setpoint could
 #: not be confirmed off), or every site aborted. Bad input is 2 (nothing was run); an error during the run 1.
 EXIT_NOT_SAFE_OR_NO_RESULT = 3
+
+
+#: Who may perform a run: the bench roles.
+PERFORMERS = ("tech", "reviewer")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -46,6 +51,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lot", help="with --accession or --pt-sample: the pilocarpine lot (as on the pack)")
     p.add_argument("--lot-expires", metavar="YYYY-MM-DD", help="with --accession or --pt-sample: the lot's expiry "
                                                                "date")
+    p.add_argument("--modulator-start", metavar="YYYY-MM-DD",
+                   help="with --accession: the day the CFTR modulator the LIS order names was started, when the "
+                        "order does not give it (ask the parent)")
     p.add_argument("--method", default="macroduct", help="with --pt-sample: the method (default macroduct)")
     p.add_argument("--site", action="append", dest="sites", metavar="SITE",
                    help="with --pt-sample: the site(s) to run (default left_forearm)")
@@ -59,8 +67,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="why a patient run goes ahead on an instrument with no calibration on record (kept with the "
                         "run; refused instead where the lab configures [calibration] unrecorded = \"refuse\")")
     add_run_options(p)
-    add_actor_options(p, "performs the run", required=False)
-    p.set_defaults(func=_run)
+    command(p, _run, user=SignIn(PERFORMERS, "perform a run", "performs the run", required=False))
 
 
 def repeat_of(args: argparse.Namespace) -> RepeatOf | None:
@@ -74,17 +81,14 @@ def repeat_of(args: argparse.Namespace) -> RepeatOf | None:
     return RepeatOf(args.repeat_of, args.reason, args.repeat_note).checked()
 
 
-#: Who may perform a run: the bench roles.
-PERFORMERS = ("tech", "reviewer")
-
-
-def _run(args: argparse.Namespace) -> int:
+def _run(ctx: Context) -> int:
+    args = ctx.args
     scenario = read_json(args.simulate, "scenario") if args.simulate is not None else None
     if args.pt_sample is not None:
-        return execute(_pt_order(args), scenario, args)
+        return execute(ctx, _pt_order(ctx), scenario)
     if args.accession is None:
-        return execute(read_json(args.order, "order"), scenario, args)
-    return execute(_worklist_order(args), scenario, args)
+        return execute(ctx, read_json(args.order, "order"), scenario)
+    return execute(ctx, _worklist_order(ctx), scenario)
 
 
 def _bench_details(args: argparse.Namespace, option: str) -> None:
@@ -95,17 +99,11 @@ def _bench_details(args: argparse.Namespace, option: str) -> None:
                               "pilocarpine lot from the pack)")
 
 
-def _pt_order(args: argparse.Namespace) -> dict[str, Any]:
+def _pt_order(ctx: Context) -> dict[str, Any]:
     """The blinded order of the registered PT sample ``--pt-sample``."""
-    from sweattest.bench.proficiency import pt_order
-    from sweattest.record.proficiency import find_sample
-
+    args = ctx.args
     _bench_details(args, "--pt-sample")
-    store = open_store(args.db)
-    try:
-        sample = find_sample(store, args.pt_sample)
-    finally:
-        store.close()
+    sample = find_sample(ctx.store, args.pt_sample)
     if sample is None:
         raise ValidationError(f"--pt-sample {args.pt_sample.strip()!r}: not a registered PT sample; add it with "
                               "`sweattest pt sample add` first (`sweattest pt list` shows them)")
@@ -113,69 +111,63 @@ def _pt_order(args: argparse.Namespace) -> dict[str, Any]:
                     lot=args.lot.strip(), expires=args.lot_expires.strip())
 
 
-def _worklist_order(args: argparse.Namespace) -> dict[str, Any]:
+def _worklist_order(ctx: Context) -> dict[str, Any]:
     """The worklist's open order of ``--accession`` with the operator and the lot given here."""
-    from sweattest.lis.worklist import bench_order
-    from sweattest.record.worklist import open_order
-
+    args = ctx.args
     _bench_details(args, "--accession")
-    config = load_config(args.config)
-    store = open_store(args.db)
-    try:
-        doc = bench_order(open_order(store, args.accession.strip()), config.lis)
-    finally:
-        store.close()
+    doc = bench_order(open_order(ctx.store, args.accession.strip()), ctx.config.lis)
+    started = (getattr(args, "modulator_start", None) or "").strip()
+    if doc.get("cftr_modulator") and not doc.get("modulator_start"):
+        if not started:
+            raise ValidationError(f"order {doc['accession']}: the LIS order says the patient is on a CFTR modulator "
+                                  f"({doc['cftr_modulator']}) but gives no start date; ask the parent and give "
+                                  "--modulator-start YYYY-MM-DD")
+        doc["modulator_start"] = started
+    elif started:
+        raise ValidationError("--modulator-start: the LIS order names no CFTR modulator, or gives its start date "
+                              "already; leave it out")
     return doc | {"operator": args.operator.strip(),
                   "pilocarpine_lot": {"lot": args.lot.strip(), "expires": args.lot_expires.strip()}}
 
 
-def execute(order_doc: Any, scenario_doc: Any | None, args: argparse.Namespace, *,
-            simulated_actor: str | None = None) -> int:
-    """Validate everything, then run; nothing is written if the inputs are wrong. The run is performed by the
-    user of ``--as`` (default: the order's operator) after their password; ``simulated_actor``: the demo's
-    simulated tech instead, without a password (and the demo's fictitious lab when none is configured)."""
-    config = load_config(args.config)
-    if simulated_actor is not None:
-        config = config.for_demo()
+def execute(ctx: Context, order_doc: Any, scenario_doc: Any | None, *, simulated_actor: str | None = None) -> int:
+    """Validate everything, then run; nothing is written if the inputs are wrong. The run service's checks come
+    first, then the password: the run is performed by the user of ``--as`` (default: the order's operator).
+    ``simulated_actor``: the demo's simulated tech instead, without a password (and the demo's fictitious lab
+    when none is configured)."""
+    args = ctx.args
+    config = ctx.config if simulated_actor is None else ctx.config.for_demo()
     order = parse_order(order_doc, config.protocol_folder)
     repeat = repeat_of(args) if simulated_actor is None else None
     if simulated_actor is not None:
         order = replace(order, operator=simulated_actor)
     scenario = parse_scenario(scenario_doc, order.sites) if scenario_doc is not None else None
     clock = run_clock(args.speed, simulated=scenario is not None)
-    if getattr(args, "accession", None) is None:  # an LIS order's refusal is told to the LIS by the run service
-        check_order_now(order, clock, config.eligibility, config.zone)
     run_id = new_run_id(clock)
-    folder = out_dir(args.out, order.accession, run_id)  # checked before the 40-minute procedure, not after
-    if scenario is None and not config.instruments:
-        raise ValidationError(f"{config.source}: no instruments are configured; add [[instruments]] tables to "
-                              "the lab configuration (docs/config.md, --config FILE), or give --simulate "
-                              "SCENARIO.json for a simulated run")
-    store = open_store(args.db)
-    if simulated_actor is None:
-        try:
-            # asked before the password: a PT sample is run once and blinded, never as a repeat; an accession
-            # tested already needs the repeat declared
-            if proficiency_of(store, order, None) is None:
-                repeat = check_repeat(store, order.accession, order.patient.mrn, order.patient.dob.isoformat(),
-                                      repeat, simulated=scenario is not None)
-            args.actor = args.actor or order.operator
-            user = authenticated_actor(args, store, config.access, PERFORMERS, "perform a run")
-        except BaseException:
-            store.close()
+    store = ctx.store
+    service = RunService(store, config)
+    refused = False
+    try:
+        repeat = service.check(order, clock=clock, scenario=scenario, repeat=repeat,
+                               ask_repeat=simulated_actor is None).repeat
+    except OrderRefused as exc:
+        if not exc.for_lis:
             raise
+        refused = True  # an LIS order: closed, and the LIS told why, by the user who runs it (the start below)
+    except NoInstruments as exc:
+        raise NoInstruments(f"{exc}; or give --simulate SCENARIO.json for a simulated run") from None
+    folder = out_dir(args.out, order.accession, run_id)  # checked before the 40-minute procedure, not after
+    if simulated_actor is None:
+        args.actor = args.actor or order.operator
+        user = ctx.user
         if user.username != order.operator:
             print(f"sweattest: the order names {order.operator} as operator; {user.username} performs the run")
             order = replace(order, operator=user.username)
         for warning in login_warnings(store, user.username, user.role, config.competency, store.clock.utcnow().date()):
             print(f"sweattest: warning: {warning}")
     extra = {}
-    if scenario is None:  # a person at the bench: the same checklist as the bench screens, before any current
-        try:
-            extra["checklist"] = ConsoleOperator(order.operator).confirm_checklist()
-        except BaseException:
-            store.close()
-            raise
+    if scenario is None and not refused:  # a person at the bench: the bench screens' checklist, before any current
+        extra["checklist"] = ConsoleOperator(order.operator).confirm_checklist()
     terminate_as_interrupt()
     reporter = ConsoleReporter()
     where = "simulated instruments" if scenario is not None else f"the instruments of {config.source}"
@@ -183,21 +175,20 @@ def execute(order_doc: Any, scenario_doc: Any | None, args: argparse.Namespace, 
     def created(run_id: str) -> None:  # a run refused before it exists has no id to print
         print(f"sweattest: run {run_id} for accession {order.accession} ({order.protocol.title}), "
               f"sites: {', '.join(order.sites)}, on {where}")
+        if order.cftr_modulator:  # the order's (or the LIS order's, as the lab maps it) CFTR modulator
+            print(f"sweattest: CFTR modulator {order.cftr_modulator} since {order.modulator_start}: the result is a "
+                  "monitoring value, without a diagnostic category")
 
-    service = RunService(store, config)
+    active = _start(service, order, args, clock=clock, scenario=scenario, reporter=reporter, run_id=run_id,
+                    operator_for=None if scenario is not None else (lambda _: ConsoleOperator(order.operator)),
+                    require_simulators=scenario is None and args.speed is not None,
+                    repeat=repeat, ask_repeat=simulated_actor is None, created=created, extra=extra)
     try:
-        active = _start(service, order, args, clock=clock, scenario=scenario, reporter=reporter, run_id=run_id,
-                        operator_for=None if scenario is not None else (lambda _: ConsoleOperator(order.operator)),
-                        require_simulators=scenario is None and args.speed is not None,
-                        repeat=repeat, ask_repeat=simulated_actor is None, created=created, extra=extra)
-        try:
-            state = active.perform()
-        except InputEnded as exc:
-            raise InputEnded(f"{exc}. {left_unfinished(active.runner.run, args)}") from None
-        result = service.finish(active, state, folder)
-        alarms = inducer_alarms(store, run_id)
-    finally:
-        store.close()
+        state = active.perform()
+    except InputEnded as exc:
+        raise InputEnded(f"{exc}. {left_unfinished(active.runner.run, args)}") from None
+    result = service.finish(active, state, folder)
+    alarms = inducer_alarms(store, run_id)
     summary(result.record, reporter.once)
     print(f"Files written to {result.out_dir}:")
     for kind, path in result.files.items():
@@ -222,7 +213,8 @@ def left_unfinished(run, args: argparse.Namespace) -> str:
                       if value is not None)
     where = ", ".join(f"{s.site.replace('_', ' ')} {s.state.replace('_', ' ')}" for s in run.sites)
     return (f"Every output is off. Run {run.run_id} is left unfinished ({where}); recorded readings and collection "
-            f"start times are kept. Continue it with `sweattest resume {run.run_id}{options}` at this station")
+            f"start times are kept. Continue it with `sweattest resume {run.run_id}{options} --as {args.actor}` at "
+            "this station")
 
 
 def _final_line(run, alarms: list[str]) -> int:

@@ -9,13 +9,12 @@ import sys
 from pathlib import Path
 
 from sweattest.bench.order_folder import OrderFolder
-from sweattest.cli.options import add_config_option, terminate_as_interrupt
+from sweattest.cli.context import Context, command
+from sweattest.cli.options import terminate_as_interrupt
 from sweattest.core.access import TlsFiles
-from sweattest.core.clock import RealClock
-from sweattest.core.config import identity_warning, load_config
+from sweattest.core.config import identity_warning
 from sweattest.core.errors import ValidationError
 from sweattest.lis.worklist import WorklistBook
-from sweattest.record.store import open_store
 from sweattest.web.accounts import default_accounts
 
 #: Seconds a stopping server waits for open requests (a run screen's update stream stays open) before the
@@ -33,30 +32,28 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="a folder of order files (ORDER.json) the bench finds by accession (no LIS feed)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this computer)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    add_config_option(p)
-    p.add_argument("--db", default=None,
-                   help="run store URL or SQLite path (default: $SWEATTEST_DB, else the user data folder)")
     p.add_argument("--certfile", type=Path, default=None,
                    help="serve over HTTPS with the lab's certificate (PEM; with --keyfile; or [serve] in the "
                         "lab configuration); the session cookie is then Secure")
     p.add_argument("--keyfile", type=Path, default=None, help="the certificate's private key (PEM)")
     p.add_argument("--speed", type=float, default=30.0,
                    help="with --simulate: training runs go this many times faster than real time (default 30)")
-    p.set_defaults(func=_serve)
+    command(p, _serve, config=True, store=True)
 
 
-def _serve(args: argparse.Namespace) -> int:
+def _serve(ctx: Context) -> int:
     import uvicorn
 
     from sweattest.lis.service import LisService
     from sweattest.web.app import create_app
     from sweattest.web.training import TRAINING_ORDERS
 
+    args = ctx.args
     if args.speed <= 0:
         raise ValidationError(f"--speed: {args.speed:g}; give a positive factor such as 30")
     if not 0 < args.port < 65536:
         raise ValidationError(f"--port: {args.port}; give a port between 1 and 65535")
-    config = load_config(args.config)  # a bad file stops here, with the file and key named
+    config = ctx.config  # a bad file stops here, with the file and key named
     warning = identity_warning(config)
     if warning:
         print(f"sweattest: {warning}", file=sys.stderr)
@@ -66,8 +63,8 @@ def _serve(args: argparse.Namespace) -> int:
                               "or start with --simulate for training runs")
     tls = tls_files(args, config)
     accounts = default_accounts()
-    clock = RealClock()
-    store = open_store(args.db, clock)
+    store = ctx.store
+    clock = store.clock
     fallback = OrderFolder(args.orders) if args.orders is not None else (TRAINING_ORDERS if args.simulate else {})
     order_book = WorklistBook(store, config.lis, fallback)  # LIS orders first, then the order files
     if not list(accounts.users.list_users(store)):
@@ -104,7 +101,6 @@ def _serve(args: argparse.Namespace) -> int:
             app.state.web.bench.close()
         finally:
             lis.stop()
-            store.close()
     return 0
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import argparse
 
-from sweattest.cli.options import add_config_option
-from sweattest.cli.storeopts import add_db_option, add_password_options, read_password, store_from
+from sweattest.cli.context import Context, add_password_options, command, read_password
 from sweattest.core.clock import RealClock
+from sweattest.core.errors import ValidationError
 from sweattest.core.jsonfile import read_json
 from sweattest.outputs.release import MEANINGS, amend, queued_for_lis, sign
 
@@ -28,37 +28,31 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="amend the final result: a JSON object of changed fields (or - for stdin)")
     p.add_argument("--reason", help="why (required with --amend)")
     add_password_options(p)
-    add_config_option(p)
-    add_db_option(p)
-    p.set_defaults(func=_sign)
+    command(p, _sign, config=True, store=True)
 
 
-def _sign(args: argparse.Namespace) -> int:
-    from sweattest.core.config import load_config
-    from sweattest.core.errors import ValidationError
-
+def _sign(ctx: Context) -> int:
+    """The signature is the password given for it: ``sign`` and ``amend`` check it themselves (the signer's
+    meaning, and who may sign, are theirs to judge), so the user is not signed in beforehand."""
+    args = ctx.args
     if bool(args.amend) == bool(args.meaning):
         raise ValidationError("give either --meaning (performed or reviewed) or --amend CHANGES.json")
     changes = read_json(args.amend, "changes") if args.amend else None
-    config = load_config(args.config)  # a bad file stops here, before the password is asked
+    config = ctx.config  # a bad file stops here, before the password is asked
     password = read_password(args, f"Password for {args.username} (signing {args.run_id}): ")
-    store = store_from(args)
-    clock = RealClock()
-    try:
-        if changes is not None:
-            version = amend(store, clock, args.run_id, args.username, password, changes=changes,
-                            reason=args.reason or "", config=config)
-            print(f"run {args.run_id}: amended as version {version}, signed corrected by {args.username}")
-            _say_queued(store, args.run_id, version)
-        else:
-            s = sign(store, clock, args.run_id, args.username, password, args.meaning, reason=args.reason,
-                     config=config)
-            print(f"run {args.run_id}: signed {s.meaning} by {s.full_name} ({s.username}) at "
-                  f"{s.at:%Y-%m-%d %H:%M:%S}Z")
-            if s.meaning == "reviewed":
-                _say_queued(store, args.run_id, s.version)
-    finally:
-        store.close()
+    store, clock = ctx.store, RealClock()
+    if changes is not None:
+        version = amend(store, clock, args.run_id, args.username, password, changes=changes,
+                        reason=args.reason or "", config=config)
+        print(f"run {args.run_id}: amended as version {version}, signed corrected by {args.username}")
+        _say_queued(store, args.run_id, version)
+    else:
+        s = sign(store, clock, args.run_id, args.username, password, args.meaning, reason=args.reason,
+                 config=config)
+        print(f"run {args.run_id}: signed {s.meaning} by {s.full_name} ({s.username}) at "
+              f"{s.at:%Y-%m-%d %H:%M:%S}Z")
+        if s.meaning == "reviewed":
+            _say_queued(store, args.run_id, s.version)
     return 0
 
 

@@ -14,6 +14,7 @@ import signal
 import sys
 from pathlib import Path
 
+from sweattest.cli.context import Context, command
 from sweattest.core.errors import ConfigError
 
 DEVICES = ("inducer", "balance", "chloridometer")
@@ -46,13 +47,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--scenario", type=Path, default=None, metavar="SCENARIO.json",
                    help="chloridometer: the chloride of each site of a run --simulate scenario, by channel (the "
                         "sites in the order the file lists them)")
-    p.set_defaults(func=_simulate)
+    command(p, _simulate)
 
 
-def _simulate(args: argparse.Namespace) -> int:
+def _simulate(ctx: Context) -> int:
     from drivers.simulators.pty_server import PtyServer
     from drivers.urlhandler.protocol_sim import DEVICES as SIMULATORS
 
+    args = ctx.args
     sim = _build(args, SIMULATORS)
     try:
         server = PtyServer(sim, args.baud)

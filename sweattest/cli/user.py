@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from sweattest.cli.options import add_config_option
-from sweattest.cli.storeopts import add_db_option, add_password_options, read_password, store_from
-from sweattest.core.config import load_config
+from sweattest.cli.context import Context, add_password_options, command, read_password
 from sweattest.core.errors import ValidationError
 from sweattest.record.users import ROLES, add_user, admin_required, change_password, disable_user, list_users
 
@@ -26,28 +24,22 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="the administrator adding the user (their password is asked first); not needed only "
                         "for the first administrator of a new installation")
     add_password_options(a)
-    add_config_option(a)
-    add_db_option(a)
-    a.set_defaults(func=_add)
+    command(a, _add, config=True, store=True)
     pw = actions.add_parser("password", help="set a new password (the current one is asked first)",
                             description="Set a new password: the current one (an expired one too), then the new "
                                         "one twice; with --password-stdin three lines.")
     pw.add_argument("username")
     add_password_options(pw)
-    add_config_option(pw)
-    add_db_option(pw)
-    pw.set_defaults(func=_password)
+    command(pw, _password, config=True, store=True)
     ls = actions.add_parser("list", help="list users", description="List users with role and status.")
-    add_db_option(ls)
-    ls.set_defaults(func=_list)
+    command(ls, _list, store=True)
     d = actions.add_parser("disable", help="disable a user (accounts are never deleted)",
                            description="Disable an account; its signatures stay on record.")
     d.add_argument("username")
     d.add_argument("--by", required=True, metavar="ADMIN",
                    help="the administrator disabling the user (their password is asked)")
     add_password_options(d)
-    add_db_option(d)
-    d.set_defaults(func=_disable)
+    command(d, _disable, store=True)
 
 
 def _admin_password(args: argparse.Namespace, store) -> str | None:
@@ -59,50 +51,35 @@ def _admin_password(args: argparse.Namespace, store) -> str | None:
     return read_password(args, f"Password of administrator {args.by}: ")
 
 
-def _add(args: argparse.Namespace) -> int:
-    store = store_from(args)
-    try:
-        admin_password = _admin_password(args, store)
-        password = read_password(args, f"Password for the new user {args.username}: ")
-        user = add_user(store, args.username, args.name, args.role, password, actor=args.by or args.username,
-                        actor_password=admin_password, policy=load_config(args.config).access)
-    finally:
-        store.close()
+def _add(ctx: Context) -> int:
+    args, store = ctx.args, ctx.store
+    admin_password = _admin_password(args, store)
+    password = read_password(args, f"Password for the new user {args.username}: ")
+    user = add_user(store, args.username, args.name, args.role, password, actor=args.by or args.username,
+                    actor_password=admin_password, policy=ctx.config.access)
     print(f"added {user.username} ({user.full_name}) as {user.role}")
     return 0
 
 
-def _list(args: argparse.Namespace) -> int:
-    store = store_from(args)
-    try:
-        users = list_users(store)
-    finally:
-        store.close()
-    for u in users:
+def _list(ctx: Context) -> int:
+    for u in list_users(ctx.store):
         print(f"{u.username:<16} {u.role:<9} {'active' if u.active else 'disabled':<9} {u.full_name}")
     return 0
 
 
-def _disable(args: argparse.Namespace) -> int:
-    store = store_from(args)
-    try:
-        user = disable_user(store, args.username, actor=args.by, actor_password=_admin_password(args, store))
-    finally:
-        store.close()
+def _disable(ctx: Context) -> int:
+    args, store = ctx.args, ctx.store
+    user = disable_user(store, args.username, actor=args.by, actor_password=_admin_password(args, store))
     print(f"disabled {user.username}")
     return 0
 
 
-def _password(args: argparse.Namespace) -> int:
-    policy = load_config(args.config).access
-    store = store_from(args)
-    try:
-        old = read_password(args, f"Current password of {args.username}: ")
-        new = read_password(args, "New password: ")
-        if read_password(args, "New password again: ") != new:
-            raise ValidationError("the two new passwords differ; nothing was changed")
-        change_password(store, args.username, old, new, policy=policy)
-    finally:
-        store.close()
+def _password(ctx: Context) -> int:
+    args, policy = ctx.args, ctx.config.access
+    old = read_password(args, f"Current password of {args.username}: ")
+    new = read_password(args, "New password: ")
+    if read_password(args, "New password again: ") != new:
+        raise ValidationError("the two new passwords differ; nothing was changed")
+    change_password(ctx.store, args.username, old, new, policy=policy)
     print(f"password of {args.username} changed")
     return 0

@@ -8,9 +8,8 @@ import hashlib
 import sys
 from pathlib import Path
 
-from sweattest.cli.storeopts import add_signed_options, signed_in, store_from
+from sweattest.cli.context import Context, SignIn, command
 from sweattest.core.clock import RealClock
-from sweattest.core.config import load_config
 from sweattest.core.errors import ValidationError
 from sweattest.record.users import QA_ROLES
 
@@ -31,13 +30,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="the report (default: sweattest-validation-YYYY-MM-DD.pdf here)")
     p.add_argument("--list", action="store_true",
                    help="list the validation reports recorded in the audit trail (no check is run)")
-    add_signed_options(p, "signs the validation report (required unless --list)", required=False)
-    p.set_defaults(func=_validate)
+    command(p, _validate, user=SignIn(SIGNERS, "sign a validation report",
+                                      "signs the validation report (required unless --list)", required=False))
 
 
-def _validate(args: argparse.Namespace) -> int:
+def _validate(ctx: Context) -> int:
+    args = ctx.args
     if args.list:
-        return _list(args)
+        return _list(ctx)
     if not args.actor:
         raise ValidationError("give --as USER: the reviewer, qa or admin who signs the validation report")
     from sweattest.bench.qualification import bench_checks
@@ -48,21 +48,21 @@ def _validate(args: argparse.Namespace) -> int:
 
     clock = RealClock()
     out = check_out(args.out or Path(f"sweattest-validation-{clock.utcnow():%Y-%m-%d}.pdf"))
-    config = load_config(args.config)
-    with signed_in(args, SIGNERS, "sign a validation report", config) as (store, user):
-        validation = run_validation(store, config, clock,
-                                    lambda text: print(f"validate: {text}", file=sys.stderr, flush=True),
-                                    bench=bench_checks(config, clock))
-        pdf = render_report(validation, config, user, store)
-        digest = hashlib.sha256(pdf).hexdigest()
-        write_atomic(out, pdf)
-        try:
-            entry = record_validation(store, at=clock.utcnow(), who=user.username, version=validation.version,
-                                      outcome=validation.outcome, report_sha256=digest, report_name=out.name,
-                                      failed=validation.failures())
-        except BaseException:
-            out.unlink(missing_ok=True)  # a report is only ever left with its audit entry
-            raise
+    config = ctx.config
+    store, user = ctx.store, ctx.user
+    validation = run_validation(store, config, clock,
+                                lambda text: print(f"validate: {text}", file=sys.stderr, flush=True),
+                                bench=bench_checks(config, clock))
+    pdf = render_report(validation, config, user, store)
+    digest = hashlib.sha256(pdf).hexdigest()
+    write_atomic(out, pdf)
+    try:
+        entry = record_validation(store, at=clock.utcnow(), who=user.username, version=validation.version,
+                                  outcome=validation.outcome, report_sha256=digest, report_name=out.name,
+                                  failed=validation.failures())
+    except BaseException:
+        out.unlink(missing_ok=True)  # a report is only ever left with its audit entry
+        raise
     checks = len(validation.checks) + len(validation.rules)
     print(f"validation {validation.outcome}: sweattest {validation.version}, {checks} checks "
           f"({len(validation.rules)} clinical rule cases); report {out} sha256 {digest}, signed by "
@@ -72,15 +72,11 @@ def _validate(args: argparse.Namespace) -> int:
     return 0 if validation.passed else 1
 
 
-
-def _list(args: argparse.Namespace) -> int:
+def _list(ctx: Context) -> int:
     from sweattest.record.validations import validations
 
-    store = store_from(args)
-    try:
-        rows = validations(store)
-    finally:
-        store.close()
+    store = ctx.store
+    rows = validations(store)
     if not rows:
         print("no validation recorded yet: run sweattest validate --as USER")
     for r in rows:

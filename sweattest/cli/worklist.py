@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from sweattest.cli.context import Context, SignIn, command
 from sweattest.cli.listing import print_listing
-from sweattest.cli.storeopts import add_signed_options, signed_in
 from sweattest.record.reads import record_bulk_read
 from sweattest.record.runs import local_station
 from sweattest.record.users import ROLES
@@ -19,15 +19,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                                    "The list shows patients: it asks for a user, and each listing is recorded "
                                    "in the audit trail (who, when, how many orders).")
     p.add_argument("--format", default="table", choices=("table", "json"))
-    add_signed_options(p, "lists the worklist")
-    p.set_defaults(func=_worklist)
+    command(p, _worklist, user=SignIn(ROLES, "list the worklist", "lists the worklist"))
 
 
-def _worklist(args: argparse.Namespace) -> int:
-    with signed_in(args, ROLES, "list the worklist") as (store, user):
-        rows = [o.summary() for o in open_orders(store)]
-        record_bulk_read(store, who=user.username, what="worklist", rows=len(rows), at=store.clock.utcnow(),
-                         detail={"format": args.format}, station=local_station())
+def _worklist(ctx: Context) -> int:
+    args = ctx.args
+    store, user = ctx.store, ctx.user
+    rows = [o.summary() for o in open_orders(store)]
+    record_bulk_read(store, who=user.username, what="worklist", rows=len(rows), at=store.clock.utcnow(),
+                     detail={"format": args.format}, station=local_station())
     print_listing(rows, args.format, empty="no open orders on the worklist",
                   header=f"{'ACCESSION':<20} {'MRN':<14} {'PATIENT':<28} {'DOB':<10} {'SEX':<3} {'ORDERED BY':<24} "
                          "RECEIVED (UTC)       NOTES",

@@ -7,8 +7,8 @@ import ssl
 import threading
 from functools import partial
 
-from sweattest.core.clock import Clock, RealClock
-from sweattest.core.config import LabConfig, load_config
+from sweattest.core.clock import Clock
+from sweattest.core.config import LabConfig
 from sweattest.core.errors import ConfigError
 from sweattest.core.lis_config import LisConfig
 from sweattest.lis.listener import OrderListener, rejecter
@@ -89,15 +89,10 @@ def tls_context(lis: LisConfig) -> ssl.SSLContext | None:
     return context
 
 
-def serve_until_interrupted(config_path, db: str | None) -> int:
-    from sweattest.record.store import open_store
-
-    config = load_config(config_path)
-    clock = RealClock()
-    store = open_store(db, clock)
-    service = LisService(store, clock, config)
+def serve_until_interrupted(store, config: LabConfig) -> int:
+    """The LIS interface ``config`` turns on, over ``store``, until Ctrl-C (the store is the caller's to close)."""
+    service = LisService(store, store.clock, config)
     if not service.enabled:
-        store.close()
         raise ConfigError(f"{config.source}: [lis] turns nothing on; set listen, order_folder or send_to "
                           "(docs/lis.md)")
     try:
@@ -107,5 +102,4 @@ def serve_until_interrupted(config_path, db: str | None) -> int:
         service.stop_event.wait()
     finally:
         service.stop()
-        store.close()
     return 0

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sweattest.core.clock import Clock
 from sweattest.core.config import LabConfig
 from sweattest.core.lis_config import LisConfig
+from sweattest.core.rules.age import local_date
 from sweattest.lis.ack import (
     APPLICATION_INTERNAL_ERROR,
     DUPLICATE_KEY,
@@ -34,6 +35,7 @@ from sweattest.lis.ack import (
     header,
 )
 from sweattest.lis.adt import receive_adt
+from sweattest.lis.order_modulator import modulator_of
 from sweattest.lis.orders import Group, LisOrder, Rejected, parse_order_message
 from sweattest.outputs.lims.hl7 import CONTROL_ID_LENGTH
 from sweattest.record.store import schema
@@ -80,7 +82,8 @@ def receive(store, clock: Clock, text: str, config: LabConfig) -> str:
         seen = _seen(conn, text, sender, control_id, digest, who)  # the same message, on another connection
         if seen is not None:
             return seen
-        answers = [_apply(conn, group, now) for group in message.groups]
+        today = local_date(now, config.zone)  # in the lab's time zone: a modulator started today is not "after today"
+        answers = [_apply(conn, group, now, config.lis, today) for group in message.groups]
         code = "AA" if all(a.problem is None for a in answers) else "AE"
         answer = build_order_response(text, kind, code, answers, message.patient, None, **who)
         if any(a.problem is None for a in answers):  # something was stored: a repeat gets this same answer
@@ -106,13 +109,14 @@ def _sender_key(sender: str) -> str:
     return "sha256:" + hashlib.sha256(sender.encode("utf-8")).hexdigest()
 
 
-def _apply(conn: sa.Connection, group: Group, now: datetime) -> OrderAnswer:
+def _apply(conn: sa.Connection, group: Group, now: datetime, lis: LisConfig, today: date) -> OrderAnswer:
     """One order of the message: placed or cancelled, or refused with the reason (nothing written)."""
     ok, refused = ("OK", "UA") if group.action != "cancel" else ("CR", "UC")
     problem = group.refused
     if problem is None:
         assert group.order is not None
-        problem = (_place if group.action == "new" else _cancel)(conn, group.order, now)
+        order = group.order
+        problem = _place(conn, order, now, lis, today) if group.action == "new" else _cancel(conn, order, now)
     if problem is not None and problem.where and problem.where[0] in ("ORC", "OBR") and len(problem.where) == 2:
         problem = Problem(problem.code, problem.text, (*problem.where, group.index))
     return OrderAnswer(refused if problem else ok, group.placer, group.filler, group.test, problem)
@@ -135,7 +139,11 @@ def _seen(conn: sa.Connection, text: str, sender: str, control_id: str, digest: 
                                          "another message; give each message its own MSH-10", ("MSH", 10)), **who)
 
 
-def _place(conn: sa.Connection, order: LisOrder, now: datetime) -> Problem | None:
+def _place(conn: sa.Connection, order: LisOrder, now: datetime, lis: LisConfig, today: date) -> Problem | None:
+    """A new order on the worklist, with the CFTR modulator the lab's mapping finds in it (``[lis.modulator]``)."""
+    modulator, problem = modulator_of(order, lis.modulator, today)
+    if problem is not None:
+        return problem
     lo = schema.lis_orders
     existing = conn.execute(sa.select(lo.c.state).where(lo.c.placer == order.placer, lo.c.state != CANCELLED)
                             ).scalar()
@@ -143,13 +151,16 @@ def _place(conn: sa.Connection, order: LisOrder, now: datetime) -> Problem | Non
         return Problem(DUPLICATE_KEY, f"order {order.placer} is already on the worklist ({existing}); send a cancel "
                        "first to replace it", ("ORC", 2))
     order_id = conn.execute(lo.insert().values(placer=order.placer, filler=order.filler, mrn=order.patient["mrn"],
-                                               test_code=order.test_code, state=OPEN, order_json=order.as_dict(),
+                                               test_code=order.test_code, state=OPEN,
+                                               order_json=order.as_dict() | ({"modulator": modulator} if modulator
+                                                                             else {}),
                                                control_id=order.control_id, received_at=now)
                             ).inserted_primary_key[0]
     append_audit(conn, who=LIS_ACTOR, what="lis order", at=now,
                  new={"accession": order.placer, "filler": order.filler, "mrn": order.patient["mrn"],
                       "provider": order.provider["name"], "test": order.test_code, "control_id": order.control_id,
-                      "sender": order.sender, "comments": order.comments},
+                      "sender": order.sender, "comments": order.comments,
+                      **({"cftr_modulator": modulator} if modulator else {})},
                  rows=[order_item(conn, order_id)])
     return None
 
@@ -195,9 +206,18 @@ def bench_order(order: WorklistOrder, lis: LisConfig) -> dict[str, Any]:
             "patient": {"mrn": p["mrn"], "family": p["family"], "given": p["given"], "dob": p["dob"],
                         "sex": BENCH_SEX.get(p["sex"], p["sex"])},
             "comment": "\n".join(order.order.get("comments") or []),  # NTE: shown at the bench, on the report
+            **_modulator(order.order.get("modulator")),
             "ordering_provider": order.order["provider"]["name"] or "(not given by the LIS)",
             "method": lis.method, "sites": list(lis.sites),
             "pilocarpine_lot": {"lot": "not scanned", "expires": "2000-01-01"}}
+
+
+def _modulator(found: dict[str, Any] | None) -> dict[str, Any]:
+    """The CFTR modulator the order says the patient is on; a start date the LIS did not send is left for the
+    bench to ask (the order's check names it missing)."""
+    if not found:
+        return {}
+    return {"cftr_modulator": found["name"], **({"modulator_start": found["start"]} if found.get("start") else {})}
 
 
 class WorklistBook:

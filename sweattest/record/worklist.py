@@ -46,7 +46,8 @@ class WorklistOrder:
                 "given": p["given"], "dob": p["dob"], "sex": p["sex"], "provider": self.order["provider"]["name"],
                 "test": self.test_code, "state": self.state, "received_at": self.received_at.isoformat(),
                 "run_id": self.run_id, "comments": list(self.order.get("comments") or []),
-                "updates": list(self.order.get("updates") or []), "notes": self.notes()}
+                "updates": list(self.order.get("updates") or []), "notes": self.notes(),
+                "cftr_modulator": self.order.get("modulator")}
 
     def notes(self) -> str:
         """One line: the patient updates from ADT (A08 updated, A40 merged from MRN) and the order's comment."""
@@ -58,6 +59,10 @@ class WorklistOrder:
             else:
                 changed = ", ".join(update.get("changes") or {}) or "no change"
                 words.append(f"A08 updated ({changed}) {when}")
+        modulator = self.order.get("modulator")
+        if modulator:
+            since = f"since {modulator['start']}" if modulator.get("start") else "start date not sent: ask at the bench"
+            words.append(f"CFTR modulator {modulator['name']} ({since}; {modulator['from']}): monitoring value")
         comments = " / ".join(c.replace("\n", " ") for c in self.order.get("comments") or [])
         if comments:
             words.append(f"comment: {comments}")

@@ -64,7 +64,7 @@ class Prompt:
 
 #: Prompts whose answer is a measured value: only the run's operator enters them (the second, blind entry of
 #: a double-entered reading may be another tech's).
-MEASURED = ("read_volume", "enter_reading")
+MEASURED = ("read_volume", "enter_reading", "enter_sodium")
 
 
 class WebOperator:
@@ -140,6 +140,9 @@ class WebOperator:
                 answer = (parse_quantity("" if value is None else value, prompt.dimension,
                                          prompt.label or prompt.dimension),
                           by or self.name)
+            elif prompt.kind == "enter_sodium":  # optional: nothing typed means not measured
+                answer = (None if value is None else parse_quantity(value, "concentration", prompt.label or "sodium"),
+                          by)
             elif prompt.kind == "device_completed":
                 answer = (device_error or "").strip() or None
             elif prompt.kind == "check_skin":
@@ -191,6 +194,11 @@ class WebOperator:
         blind = " (second entry: read the display again yourself; the first entry is not shown)" if entry == 2 else ""
         return self._ask("enter_reading", "", f"Enter the {label} shown on the instrument{blind}.",
                          "Save the entry", dimension=dimension, entry=entry, label=label)
+
+    def enter_sodium(self, site: str, label: str) -> tuple[pint.Quantity | None, str]:
+        return self._ask("enter_sodium", site, f"If the {label} was measured, enter it: a check on the chloride, "
+                         "never a result. Leave the field empty if it was not measured.", "Save",
+                         dimension="concentration", label=label)
 
     def confirm_device_started(self, site: str, text: str) -> None:
         self._ask("device_started", site, text, "Started on the device")

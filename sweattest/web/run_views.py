@@ -121,7 +121,7 @@ NOT_ABOUT_THE_VALUE = ("this step was already confirmed", "only the run's operat
 
 def _field_words(prompt) -> str:
     """The number field as the screen names it, with its site: said first in a refusal of what was typed."""
-    field = ("Volume on the coil" if prompt.kind == "read_volume" else
+    field = ("Volume on the coil" if prompt.kind == "read_volume" else "Sodium" if prompt.kind == "enter_sodium" else
              "Weight on the balance" if prompt.dimension == "mass" else "Chloride on the chloridometer")
     return f"{field} ({prompt.site.replace('_', ' ')})" if prompt.site else field
 

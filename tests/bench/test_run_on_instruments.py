@@ -22,7 +22,7 @@ from sweattest.record.qc_lots import add_lot
 from sweattest.record.runs import load_run
 from sweattest.record.store import open_store
 from tests.bench.conftest import ROOT, instrument_table, sweattest, write_config
-from tests.conftest import PERFORMER_PASSWORD, add_performer
+from tests.conftest import PERFORMER, PERFORMER_PASSWORD, add_performer
 
 CHLORIDE = {"1": "45 mmol/L", "2": "48 mmol/L"}  # by channel: left forearm, right forearm
 #: The pre-stimulation checklist confirmed at the terminal, item by item (Enter on each)
@@ -79,7 +79,7 @@ def run_cli(monkeypatch, tmp_path, config: Path, tech_for, *extra: str, method: 
     monkeypatch.setattr(sys, "stdout", out)
     monkeypatch.setattr(sys, "stdin", tech)
     add_performer(tmp_path / "runs.db")  # the order's operator, asked for their password at the terminal
-    monkeypatch.setattr("sweattest.cli.storeopts.getpass.getpass", lambda prompt: PERFORMER_PASSWORD)
+    monkeypatch.setattr("sweattest.cli.context.getpass.getpass", lambda prompt: PERFORMER_PASSWORD)
     monkeypatch.setattr("sweattest.cli.options.RealClock", lambda: VirtualClock(speed=None))
     status = main(["run", "--order", str(tmp_path / "order.json"), "--config", str(config),
                    "--db", str(tmp_path / "runs.db"), "--out", str(tmp_path / "out"),
@@ -218,11 +218,12 @@ def test_standard_input_ending_stops_the_run_safely_and_keeps_what_was_recorded(
     assert (f"Every output is off. Run {run_id} is left unfinished (left forearm stimulating, "
             f"right forearm ready); recorded readings and "
             f"collection start times are kept. Continue it with `sweattest resume {run_id} --config {config} "
-            f"--db {tmp_path / 'runs.db'}` at this station") in done.stderr
+            f"--db {tmp_path / 'runs.db'} --as {PERFORMER}` at this station") in done.stderr
     assert done.stdout.count(run_id) == 1  # said once, when the run was created
 
     # resumed where no instruments are configured: the message names what `resume` has, never --simulate
-    resumed = sweattest("resume", run_id, "--db", str(tmp_path / "runs.db"))
+    resumed = sweattest("resume", run_id, "--db", str(tmp_path / "runs.db"), "--as", PERFORMER, "--password-stdin",
+                        input=PERFORMER_PASSWORD + "\n")
     assert resumed.returncode == 2
     assert "no instruments are configured for this station; add [[instruments]] tables" in resumed.stderr
     assert "--simulate" not in resumed.stderr
