@@ -1,11 +1,11 @@
 """`sweattest run` on an accession that has a run already: refused in one line unless the repeat is declared
 (--repeat-of RUN_ID --reason ...); the link is in the record file."""
 
-import json
 
 from sweattest.cli.main import main
 from sweattest.record.store import open_store
 from tests.conftest import as_performer
+from tests.run_folder import record_in
 
 
 def _run(write_json, order, scenario, out, db_url, *extra):
@@ -43,7 +43,7 @@ def test_a_second_run_of_an_accession_must_be_declared_a_repeat(write_json, orde
     assert _run(write_json, order_doc, scenario_doc, tmp_path / "two", db_url, "--repeat-of", first,
                 "--reason", "technical_failure") == 0
     assert f"repeat of run {first}" in capsys.readouterr().out
-    record = json.loads(next((tmp_path / "two").glob("*.json")).read_text())
+    record = record_in(tmp_path / "two")
     assert record["repeat_of"]["run_id"] == first and record["repeat_of"]["reason"] == "technical_failure"
 
 

@@ -8,6 +8,7 @@ import pytest
 from sweattest.cli.main import main
 from sweattest.record.store import open_store
 from tests.conftest import PERFORMER_PASSWORD, as_performer
+from tests.run_folder import record_in
 
 
 def _run(write_json, order, scenario, out, db_url, password=PERFORMER_PASSWORD):
@@ -52,7 +53,7 @@ def _nothing_written(out, db_url):
 
 def test_a_good_order_runs(write_json, order_doc, scenario_doc, tmp_path, db_url, capsys):
     assert _run(write_json, order_doc, scenario_doc, tmp_path / "out", db_url) == 0
-    record = json.loads(next((tmp_path / "out").glob("*.json")).read_text())
+    record = record_in(tmp_path / "out")
     assert record["order"]["accession"] == "ST-2026-000123"
 
 

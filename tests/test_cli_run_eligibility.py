@@ -4,7 +4,6 @@ warning are kept with the run and printed on the report. Sources are cited per c
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 
 import pytest
@@ -14,6 +13,7 @@ from sweattest.cli.main import main
 from sweattest.core.clock import VirtualClock
 from sweattest.record.store import open_store
 from tests.conftest import as_performer
+from tests.run_folder import record_in
 
 ON = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 
@@ -105,7 +105,7 @@ def test_an_eligible_order_runs_and_keeps_its_findings_and_reasons(write_json, o
                                                                    source):
     doc = _patient(order_doc, **patient) | fields
     assert _run(write_json, doc, scenario_doc, tmp_path / "out", db_url) == 0, source
-    record = json.loads(next((tmp_path / "out").glob("*.json")).read_text())
+    record = record_in(tmp_path / "out")
     assert [o["code"] for o in record["eligibility"]["overrides"]] == overridden, source
     assert record["eligibility"]["limits"]["min_age"] == "48 h"
     assert record["interpretation"]["category"] is not None
@@ -139,7 +139,7 @@ def test_collection_to_analysis_past_the_lab_limit_is_flagged_in_the_record_and_
     config = tmp_path / "sweattest.toml"
     config.write_text('[analysis]\nmax_delay = "30 s"\n', encoding="utf-8")
     assert _run(write_json, order_doc, scenario_doc, tmp_path / "out", db_url, "--config", str(config)) == 0
-    record = json.loads(next((tmp_path / "out").glob("*.json")).read_text())
+    record = record_in(tmp_path / "out")
     left, right = record["sites"]
     assert left["analysis"]["delay_min"] == 1 and left["analysis"]["limit"]["max_delay"] == "30 s"
     assert [f["code"] for f in left["findings"]].count("analysis_delayed") == 1
@@ -150,6 +150,6 @@ def test_collection_to_analysis_past_the_lab_limit_is_flagged_in_the_record_and_
 
 def test_by_default_a_same_day_analysis_is_not_flagged(write_json, order_doc, scenario_doc, tmp_path, db_url):
     assert _run(write_json, order_doc, scenario_doc, tmp_path / "out", db_url) == 0
-    record = json.loads(next((tmp_path / "out").glob("*.json")).read_text())
+    record = record_in(tmp_path / "out")
     assert all(s["analysis"]["limit"]["max_delay"] == "same day" for s in record["sites"])
     assert not any(f["code"] == "analysis_delayed" for s in record["sites"] for f in s["findings"])

@@ -14,9 +14,10 @@ def test_demo_runs_a_bilateral_test_and_writes_its_files(tmp_path, db_url, capsy
     assert "start_stimulation" in text and "stimulating left_forearm" in text and " mA " in text
     assert "collecting  right_forearm" in text and "left" in text
     assert "interpretation: " in text and f"Files written to {out}" in text
-    files = sorted(p.suffix for p in out.iterdir())
-    assert files == [".csv", ".hl7", ".html", ".json", ".pdf"]
-    record = json.loads(next(out.glob("*.json")).read_text())
+    files = sorted(p.name.split(".", 1)[1] for p in out.iterdir())
+    assert files == ["csv", "fhir.json", "hl7", "html", "json", "pdf"]  # a file of each LIMS format
+    [path] = [p for p in out.glob("*.json") if not p.name.endswith(".fhir.json")]
+    record = json.loads(path.read_text())
     assert [s["site"] for s in record["sites"]] == ["left_forearm", "right_forearm"]
     for site in record["sites"]:
         assert site["state"] == "result_ready" and site["adequate"] is True

@@ -53,7 +53,8 @@ def test_installed_wheel_runs_the_demo_outside_the_repo(wheel, tmp_path):
     assert demo.returncode == 0, demo.stdout + demo.stderr
     assert "interpretation:" in demo.stdout
     [folder] = [p for p in work.iterdir() if p.is_dir()]
-    assert sorted(p.suffix for p in folder.iterdir()) == [".csv", ".hl7", ".html", ".json", ".pdf"]
+    endings = sorted(p.name.split(".", 1)[1] for p in folder.iterdir())  # fhir.resources installed with it
+    assert endings == ["csv", "fhir.json", "hl7", "html", "json", "pdf"]
     shown = subprocess.run([str(py), "-m", "sweattest", "protocol", "show", "macroduct"], capture_output=True,
                            text=True, cwd=work, env=env, timeout=120)
     assert shown.returncode == 0 and "_data/protocols/macroduct.toml" in shown.stdout

@@ -15,6 +15,7 @@ from sweattest.record.skin_reactions import run_skin_reactions
 from sweattest.record.store import open_store
 from sweattest.record.users import add_user
 from tests.conftest import PERFORMER_PASSWORD, as_performer
+from tests.run_folder import record_in
 
 QA_PASSWORD = "rev1 review password"
 
@@ -41,7 +42,7 @@ def test_a_simulated_run_grades_the_skin_and_an_adverse_event_is_told_and_report
     finally:
         store.close()
     assert {s: r.grade for s, r in reactions.items()} == {"left_forearm": "none", "right_forearm": "burn"}
-    record = json.loads(next((tmp_path / "out").glob("*.json")).read_text())
+    record = record_in(tmp_path / "out")
     assert [(s["site"], s["grade"], s["adverse"]) for s in record["skin"]] == [
         ("left_forearm", "none", False), ("right_forearm", "burn", True)]
     report = next((tmp_path / "out").glob("*.html")).read_text()

@@ -23,11 +23,11 @@ from sweattest.core.errors import TamperError, ValidationError
 from sweattest.core.protocol import load_protocol, protocol_hash
 from sweattest.core.resources import data_dir
 from sweattest.core.units import Q_
-from sweattest.outputs.report.stored import stored_record
 from sweattest.outputs.run_files import write_outputs
 from sweattest.record.audit import history
 from sweattest.record.runs import load_run
 from sweattest.record.store import open_store
+from sweattest.record.stored_record import stored_record
 from tests.conftest import as_performer
 
 START = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)

@@ -6,9 +6,9 @@ import sqlalchemy as sa
 from freezegun import freeze_time
 
 from sweattest.cli.main import main
-from sweattest.record.run_record import stored_run_record
 from sweattest.record.runs import load_run
 from sweattest.record.store import open_store, schema
+from sweattest.record.stored_record import stored_run_record
 from tests.conftest import as_performer
 
 

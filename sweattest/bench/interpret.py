@@ -20,7 +20,7 @@ from sweattest.core.rules.chloride import ChlorideReport, site_chloride
 from sweattest.core.rules.eligibility import CONDITIONS, DEFAULT_LIMITS, Limits, assess, check_site
 from sweattest.core.rules.findings import Finding, Severity, withheld_because
 from sweattest.core.rules.interpretation import SITE_DIFFERENCE_LIMIT, interpret
-from sweattest.core.rules.ranges import RangeSet, range_set
+from sweattest.core.rules.ranges import DEFAULT_RANGE_SET, RangeSet, range_set
 from sweattest.core.rules.result import SiteOutcome, SiteResult
 from sweattest.core.rules.sodium import check_sodium
 from sweattest.core.units import Q_, Quantity
@@ -49,7 +49,7 @@ class SiteEntry:
     blank: Any = None
 
 
-def interpret_case(doc: Any, protocols: Path | None = None, ranges: str = "cff_2017",
+def interpret_case(doc: Any, protocols: Path | None = None, ranges: str = DEFAULT_RANGE_SET,
                    limits: Limits = DEFAULT_LIMITS, zone: tzinfo = UTC,
                    difference_limit: Quantity = SITE_DIFFERENCE_LIMIT, adequacy: str = "") -> dict[str, Any]:
     """Validate a case document and return the output document (see docs/interpret.md). The case's method
@@ -81,7 +81,8 @@ def interpret_case(doc: Any, protocols: Path | None = None, ranges: str = "cff_2
             "findings": [f.to_dict() for f in findings]}
 
 
-def parse_case(doc: Any, protocols: Path | None = None, ranges: str = "cff_2017", limits: Limits = DEFAULT_LIMITS,
+def parse_case(doc: Any, protocols: Path | None = None, ranges: str = DEFAULT_RANGE_SET,
+               limits: Limits = DEFAULT_LIMITS,
                zone: tzinfo = UTC) -> tuple[Protocol, list[Finding], list[SiteEntry], RangeSet]:
     """The method, the case's eligibility findings (patient and sites), the site entries and the range set."""
     if not isinstance(doc, dict):

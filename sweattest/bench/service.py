@@ -38,8 +38,8 @@ from sweattest.core.rules.reagents import lot_block
 from sweattest.record.equipment import status as instrument_status
 from sweattest.record.lease import Lease
 from sweattest.record.repeats import RepeatOf, check_repeat, record_repeat
-from sweattest.record.run_record import stored_run_record
 from sweattest.record.runs import load_run_at, procedure_time
+from sweattest.record.stored_record import stored_run_record
 from sweattest.record.worklist import OPEN, find, listed_order, mark_started
 
 #: A run whose derived state comes before this one is unfinished: the runner still had work to do.

@@ -9,7 +9,8 @@ from sweattest.cli.context import Context, SignIn, command
 from sweattest.core.clock import RealClock
 from sweattest.core.errors import ValidationError
 from sweattest.outputs.files import check_folder
-from sweattest.outputs.lims.delivery import FORMATS, export_run
+from sweattest.outputs.lims.delivery import export_run
+from sweattest.outputs.lims.formats import FORMATS
 
 
 def register(sub: argparse._SubParsersAction) -> None:

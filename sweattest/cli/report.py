@@ -10,7 +10,7 @@ from sweattest.core.clock import RealClock
 from sweattest.core.errors import ValidationError
 from sweattest.outputs.files import check_folder, file_safe, write_atomic
 from sweattest.outputs.report import render_html
-from sweattest.outputs.report.stored import stored_record
+from sweattest.record.stored_record import stored_record
 from sweattest.record.users import ROLES
 
 

@@ -24,7 +24,7 @@ from sweattest.core.rules.adequacy import CRITERIA, DEFAULT_CRITERION
 from sweattest.core.rules.analysis_delay import DelayLimit, parse_limit
 from sweattest.core.rules.eligibility import Limits
 from sweattest.core.rules.interpretation import SITE_DIFFERENCE_LIMIT
-from sweattest.core.rules.ranges import RANGE_SETS
+from sweattest.core.rules.ranges import DEFAULT_RANGE_SET, RANGE_SETS
 from sweattest.core.rules.westgard import WestgardRules, parse_rules
 from sweattest.core.units import Quantity, format_quantity, parse_quantity
 
@@ -102,7 +102,7 @@ class LabConfig:
     #: the lab's own report templates, looked up before the shipped ones
     template_folder: Path | None = None
     #: interpretive range set printed on the report (sweattest.core.rules.ranges.RANGE_SETS)
-    ranges: str = "cff_2017"
+    ranges: str = DEFAULT_RANGE_SET
     #: the instruments of this bench ([[instruments]] tables); none: only simulated runs
     instruments: tuple[InstrumentConfig, ...] = ()
     #: manual readings: the second (blind) entry must be made by a second tech
@@ -217,7 +217,7 @@ def parse_config(doc: dict[str, Any], file: Path) -> LabConfig:
     _check_lab(lab, file)
     _check_hl7(hl7, file)
     report = doc.get("report", {})
-    ranges = report.get("ranges", "cff_2017")
+    ranges = report.get("ranges", DEFAULT_RANGE_SET)
     if ranges not in RANGE_SETS:
         raise ConfigError(f"{file}: [report] ranges = {ranges!r}: use one of {', '.join(RANGE_SETS)}")
     return LabConfig(lab=lab, hl7=hl7, ranges=ranges, source=str(file), instruments=instruments, lis=lis,

@@ -19,11 +19,11 @@ from datetime import date
 from typing import Any
 
 from sweattest.core.errors import SweatTestError, ValidationError
-from sweattest.outputs.report.stored import stored_record
 from sweattest.qa.pack_section import PackSection
 from sweattest.record import proficiency as pt
 from sweattest.record.proficiency import ACCEPTABLE, UNACCEPTABLE, pt_runs
 from sweattest.record.run_filter import RunFilter
+from sweattest.record.stored_record import stored_record
 
 SOURCE = ("event passed only when every sample is acceptable (stricter than CLIA's 80 %, 42 CFR 493.851; "
           "every unacceptable result investigated, CAP COM.01700)")

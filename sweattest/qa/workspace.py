@@ -8,12 +8,13 @@ from typing import Any
 
 from sweattest.core.errors import SweatTestError
 from sweattest.core.purpose import PATIENT
-from sweattest.outputs.report.stored import stored_record
+from sweattest.core.rules.ranges import DEFAULT_RANGE_SET
 from sweattest.record import run_lists
 from sweattest.record.correction import interpretation_words
 from sweattest.record.run_filter import RunFilter
 from sweattest.record.runs import stored_order
 from sweattest.record.signoff import REVIEWER_ROLES
+from sweattest.record.stored_record import stored_record
 from sweattest.record.users import list_users
 
 #: States in which the operator signs the run as performed (a result exists), and in which a reviewer signs.
@@ -70,7 +71,7 @@ def awaiting_signature(store, username: str, role: str, limit: int = 500) -> lis
     return [(row, "performed" if row["operator"] == username else "reviewed") for row in rows]
 
 
-def run_summary(store, row: dict[str, Any], clock, ranges: str = "cff_2017") -> dict[str, Any]:
+def run_summary(store, row: dict[str, Any], clock, ranges: str = DEFAULT_RANGE_SET) -> dict[str, Any]:
     """What a runs list shows of one run: patient, result per site (one text each), interpretation and flags, from the
     run's current result version (amendments applied), as the report states them."""
     order = stored_order(row)

@@ -19,7 +19,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from sweattest.core.errors import ValidationError
+from sweattest.core.rules.ranges import DEFAULT_RANGE_SET
+from sweattest.record.repeats import repeat_link
 from sweattest.record.run_record import run_record
+from sweattest.record.signoff import current_result
 from sweattest.record.store import schema
 
 #: A query restriction applied to the runs considered (``RunFilter.apply`` in the QA views).
@@ -84,7 +87,7 @@ def _patient_changes(conn: sa.Connection, run_ids: list[str]) -> dict[str, dict[
     return out
 
 
-def patient_history(store, mrn: str, dob: str, *, restrict: Restrict | None = None, ranges: str = "cff_2017",
+def patient_history(store, mrn: str, dob: str, *, restrict: Restrict | None = None, ranges: str = DEFAULT_RANGE_SET,
                     before: datetime | None = None, exclude: str | None = None) -> PatientHistory:
     """The patient's runs (``before``: created before then; ``exclude``: leave this run out) and the runs of
     the same MRN with another date of birth."""
@@ -103,12 +106,9 @@ def patient_history(store, mrn: str, dob: str, *, restrict: Restrict | None = No
     return PatientHistory(mrn, dob, tests, conflicts)
 
 
-def test_summary(store, row: dict[str, Any], ranges: str = "cff_2017") -> dict[str, Any]:
+def test_summary(store, row: dict[str, Any], ranges: str = DEFAULT_RANGE_SET) -> dict[str, Any]:
     """One run as the history lists it: date, accession, per-site chloride, interpretation, QNS, state, and
     the run it repeats."""
-    from sweattest.record.repeats import repeat_link
-    from sweattest.record.signoff import current_result
-
     run_id = row["run_id"]
     base = {"run_id": run_id, "accession": row["accession"], "created_at": row["created_at"].isoformat(),
             "state": row["state"], "qns": row["qns"], "repeat_of": repeat_link(store, run_id)}

@@ -11,9 +11,9 @@ It also keeps the eligibility findings and override reasons, the time from colle
 Later additions to version 3 (optional for readers): ``instruments`` (as the run's readiness check recorded
 them, None: not recorded), and in ``method`` the analyzer's measuring range and the balance readability;
 ``resumed`` (each time the run was brought back after its process stopped: at, by, state_found) and in
-``performed`` whether it was signed (``signed``); from the store (``stored_run_record``): ``repeat_of`` (the run
-this one repeats, with the reason; None), ``earlier_tests`` (the patient's earlier tests, oldest first) and
-``modulator`` (the change from the pre-treatment chloride on a CFTR modulator; None).
+``performed`` whether it was signed (``signed``); from the store (sweattest.record.stored_record):
+``repeat_of`` (the run this one repeats, with the reason; None), ``earlier_tests`` (the patient's earlier
+tests, oldest first) and ``modulator`` (the change from the pre-treatment chloride on a CFTR modulator; None).
 """
 
 from __future__ import annotations
@@ -29,12 +29,10 @@ from sweattest.core.rules.adequacy import CRITERIA
 from sweattest.core.rules.age import age_at, local_date
 from sweattest.core.rules.analysis_delay import DelayLimit, check_delay, delay_minutes, limit_from_dict
 from sweattest.core.rules.findings import Finding, Severity, withheld_because
-from sweattest.core.rules.ranges import RangeSet, range_set
+from sweattest.core.rules.ranges import DEFAULT_RANGE_SET, RangeSet, range_set
 from sweattest.core.rules.result import SiteResult, SweatResult
 from sweattest.core.rules.sodium import check_sodium
 from sweattest.core.units import format_quantity, magnitude_in, parse_quantity
-from sweattest.record.analytical_qc import qc_status
-from sweattest.record.run_instruments import recorded_instruments
 from sweattest.record.timeline import PROCEDURE_CLOCK, on_procedure_clock
 
 RECORD_VERSION = 3
@@ -56,7 +54,7 @@ SIMULATED_QC = {"status": "simulated"}
 
 def run_record(run: RunState, order: dict[str, Any], *, generated_at, qc: dict[str, Any] | None = None,
                signatures: list[dict[str, Any]] | tuple = (), corrections: list[dict[str, Any]] | tuple = (),
-               ranges: str = "cff_2017", withheld: str | None = None,
+               ranges: str = DEFAULT_RANGE_SET, withheld: str | None = None,
                instruments: dict[str, Any] | None = None) -> dict[str, Any]:
     """The record of ``run``. ``signatures``: dicts with username, full_name, meaning, at (datetime);
     ``corrections``: the amendments applied to ``run`` (sweattest.record.amendable), oldest first;
@@ -107,45 +105,6 @@ def run_record(run: RunState, order: dict[str, Any], *, generated_at, qc: dict[s
         "resumed": [{"at": r.at.isoformat(), "by": r.by, "state_found": r.state_found} for r in run.resumptions],
         "report": _report_status(run, corrections),
     }
-
-
-def stored_run_record(store, run: RunState, order: dict[str, Any], **kw: Any) -> dict[str, Any]:
-    """``run_record`` with what the store keeps beside the run's events: its QC status, the instruments its
-    ``check_ready`` event recorded, the skin of each stimulated site (``skin``), and the audit chain's head when
-    the record was made (``audit_head``)."""
-    from sweattest.record.audit import head
-    from sweattest.record.skin_reactions import run_skin_reactions
-
-    record = run_record(run, order, qc=qc_status(store, run.run_id),
-                        instruments=recorded_instruments(store, run.run_id), **kw)
-    record["skin"] = [{"site": r.site, "grade": r.grade, "note": r.note, "adverse": r.adverse, "by": r.who,
-                       "at": r.at.isoformat()} for r in run_skin_reactions(store, run.run_id).values()]
-    last_id, last_hash = head(store)
-    record["audit_head"] = {"entry": last_id, "sha256": last_hash}  # kept outside the database on every report
-    return record | patient_context(store, record, order, kw.get("ranges", "cff_2017"))
-
-
-def patient_context(store, record: dict[str, Any], order: dict[str, Any], ranges: str) -> dict[str, Any]:
-    """What the store knows beside the run about its patient: the run it repeats (``repeat_of``), the
-    patient's earlier tests (``earlier_tests``; none for a simulated run) and, on a CFTR modulator, the change
-    from the pre-treatment value (``modulator``)."""
-    from sweattest.record.modulator import modulator_change
-    from sweattest.record.patient_history import patient_history
-    from sweattest.record.repeats import repeat_link
-
-    run_id = record["run_id"]
-    row = store.get_run(run_id)
-    earlier: list[dict[str, Any]] = []
-    if row is not None and not record["simulated"]:
-        patient = order["patient"]
-        earlier = patient_history(store, str(patient["mrn"]), str(patient["dob"]), ranges=ranges,
-                                  before=row["created_at"], exclude=run_id).tests
-    starts = [s["collection"]["started_at"] for s in record["sites"] if s["collection"]["started_at"]]
-    this_date = (min(starts) if starts else record["generated_at"])[:10]
-    this_sites = [{"site": s["site"], "value_mmol_l": (s["chloride"] or {}).get("value_mmol_l")
-                   if (s["chloride"] or {}).get("status") == "reported" else None} for s in record["sites"]]
-    return {"repeat_of": repeat_link(store, run_id), "earlier_tests": earlier,
-            "modulator": modulator_change(order, this_date, this_sites, earlier)}
 
 
 def interpretation_rules(run: RunState, order: dict[str, Any]) -> dict[str, Any]:

@@ -12,12 +12,12 @@ from sweattest.core.errors import SweatTestError
 from sweattest.core.rules.skin import ADVICE
 from sweattest.core.units import format_quantity
 from sweattest.outputs.report import render_html
-from sweattest.outputs.report.stored import stored_record
 from sweattest.qa.audit_trail import lab_time
 from sweattest.record import web_sessions
 from sweattest.record.alarms import acknowledge, acknowledge_timing, inducer_alarms, stimulated_sites
 from sweattest.record.refusals import record_refusal
 from sweattest.record.runs import load_run
+from sweattest.record.stored_record import stored_record
 from sweattest.record.users import AUTH_FAILED
 from sweattest.web.accounts import field_of
 from sweattest.web.context import web

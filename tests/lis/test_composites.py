@@ -19,7 +19,7 @@ from sweattest.core.config import LabConfig
 from sweattest.lis import hl7_read as h
 from sweattest.lis.ack import read_ack
 from sweattest.lis.worklist import bench_order, receive
-from sweattest.outputs.lims.fhir import bundle
+from sweattest.outputs.lims.fhir import render_fhir
 from sweattest.outputs.lims.hl7 import render_oru
 from sweattest.outputs.lims.hl7_escape import escape, unescape
 from sweattest.record.store import open_store
@@ -78,7 +78,7 @@ def test_an_epic_order_comes_back_in_the_oru_with_its_components_and_subcomponen
 
 def test_the_fhir_identifier_system_is_the_oid_of_the_assigning_authority(store):
     receive(store, store.clock, EPIC, LabConfig())
-    doc = bundle(_result_of(store, "ACC-7001"), LabConfig())
+    doc = json.loads(render_fhir(_result_of(store, "ACC-7001"), LabConfig()))
     Bundle.model_validate(doc)
     [patient] = [e["resource"] for e in doc["entry"] if e["resource"]["resourceType"] == "Patient"]
     assert patient["identifier"][0] == {"type": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0203",
@@ -188,7 +188,7 @@ def test_composites_with_parts_their_type_does_not_have_are_answered_ae(store, o
 def test_a_provider_sent_by_name_only_makes_a_valid_fhir_requester(store):
     """ORC-12 with no ID (a name the LIS typed in): the requester is named, with no empty identifier."""
     receive(store, store.clock, EPIC.replace("1234567893^Smith", "^Smith"), LabConfig())
-    doc = bundle(_result_of(store, "ACC-7001"), LabConfig())
+    doc = json.loads(render_fhir(_result_of(store, "ACC-7001"), LabConfig()))
     Bundle.model_validate(doc)
     [request] = [e["resource"] for e in doc["entry"] if e["resource"]["resourceType"] == "ServiceRequest"]
     assert "identifier" not in request["requester"] and request["requester"]["display"]

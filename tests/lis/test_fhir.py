@@ -3,11 +3,14 @@ written atomically and audited like the other formats."""
 
 import json
 
+import pytest
 from fhir.resources.R4B.bundle import Bundle
 from freezegun import freeze_time
+from pydantic import ValidationError
 
 from sweattest.cli.main import main
-from sweattest.outputs.lims.fhir import bundle
+from sweattest.core.config import LabConfig
+from sweattest.outputs.lims.fhir import render_fhir
 from sweattest.outputs.release import sign
 from sweattest.record.audit import history
 from tests.golden.build import RUN_ID
@@ -52,9 +55,7 @@ def test_export_fhir_writes_a_valid_bundle_and_audits_it(run_store, tmp_path, ca
 def test_an_lis_order_adds_the_service_request_and_a_qns_site_has_no_value():
     record = record_of({"left_forearm": (40, 45), "right_forearm": (5, None)}, final=True)
     record["order"]["lis"] = LIS_ORDER
-    from sweattest.core.config import LabConfig
-
-    doc = bundle(record, LabConfig())
+    doc = json.loads(render_fhir(record, LabConfig()))
     _validated(doc)
     [request] = [e["resource"] for e in doc["entry"] if e["resource"]["resourceType"] == "ServiceRequest"]
     assert [(i["type"]["coding"][0]["code"], i["value"]) for i in request["identifier"]] == [("PLAC", "ACC-1001"),
@@ -77,7 +78,7 @@ def test_a_patient_on_a_cftr_modulator_gets_a_monitoring_value_without_a_categor
                            "previous": {"run_id": "A1", "accession": "ST-A1", "date": "2026-02-01"},
                            "previous_rows": [{"site": "left_forearm", "before": 60, "now": 45, "change": -15}],
                            "note": "no threshold"}
-    doc = bundle(record, config_for("127.0.0.1:9"))
+    doc = json.loads(render_fhir(record, config_for("127.0.0.1:9")))
     _validated(doc)
     [report] = _resources(doc, "DiagnosticReport")
     assert "conclusionCode" not in report and report["conclusion"].startswith("Monitoring value")
@@ -90,11 +91,18 @@ def test_a_patient_on_a_cftr_modulator_gets_a_monitoring_value_without_a_categor
 
 def test_the_conclusion_code_is_in_the_range_set_words_and_issued_is_per_version():
     record = record_of({"left_forearm": (22, 35)}, ranges="clsi_c34_a3", final=True)
-    [report] = _resources(bundle(record, config_for("127.0.0.1:9")), "DiagnosticReport")
+    [report] = _resources(json.loads(render_fhir(record, config_for("127.0.0.1:9"))), "DiagnosticReport")
     assert report["conclusionCode"][0]["coding"][0]["code"] == "normal"
     assert report["conclusionCode"][0]["text"] == "Normal"
     assert "CFF 2017, the current guideline, 35 mmol/L is intermediate" in report["conclusion"]
     corrected = dict(record, report=dict(record["report"], status="corrected", version=2,
                                          released_at="2026-11-21T09:30:00+00:00"))
-    [v2] = _resources(bundle(corrected, config_for("127.0.0.1:9")), "DiagnosticReport")
+    [v2] = _resources(json.loads(render_fhir(corrected, config_for("127.0.0.1:9"))), "DiagnosticReport")
     assert v2["issued"] == "2026-11-21T09:30:00Z" and report["issued"] != v2["issued"]
+
+
+def test_a_resource_fhir_would_refuse_is_refused_when_built_and_nothing_is_written():
+    record = record_of({"left_forearm": (40, 45)}, final=True)
+    record["order"]["patient"]["dob"] = "01/06/2025"  # not a FHIR date
+    with pytest.raises(ValidationError, match="birthDate"):
+        render_fhir(record, LabConfig())

@@ -11,10 +11,10 @@ import sqlalchemy as sa
 
 from sweattest.core.errors import ValidationError
 from sweattest.outputs.report import render_html
-from sweattest.outputs.report.stored import stored_record
 from sweattest.qa.patients import conflicts, history
 from sweattest.record.audit import verify
 from sweattest.record.repeats import RepeatOf, check_repeat, record_repeat
+from sweattest.record.stored_record import stored_record
 from tests.conftest import qa_main
 from tests.store import backends
 from tests.store.backends import make_run

@@ -1,6 +1,7 @@
 """Sign-off, automatic LIMS delivery, re-export without duplicates, the corrected report end to end."""
 
 import io
+import json
 import os
 from datetime import timedelta
 
@@ -163,15 +164,15 @@ def test_corrected_report_end_to_end(signed, tmp_path, capsys, monkeypatch):
     assert audit.verify(store).intact
     # FHIR: DiagnosticReport.issued is this version's release time; the first release is kept beside it
     from sweattest.core.config import LabConfig
-    from sweattest.outputs.lims.fhir import bundle
-    from sweattest.outputs.report.stored import stored_record
+    from sweattest.outputs.lims.fhir import render_fhir
+    from sweattest.record.stored_record import stored_record
 
     record = stored_record(store, RUN_ID, clock)
     assert record["report"]["released_at"] == "2026-03-08T08:30:00+00:00"
     assert record["report"]["first_released_at"] == "2026-03-08T08:00:00+00:00"
     assert record["report"]["corrected_by"] == {"username": "rev1", "name": "Rita Reviewer"}
     assert record["report"]["changed"] == {"sites": {"left_forearm": ["chloride"]}, "interpretation": True}
-    assert bundle(record, LabConfig())["entry"][0]["resource"]["issued"] == "2026-03-08T08:30:00Z"
+    assert json.loads(render_fhir(record, LabConfig()))["entry"][0]["resource"]["issued"] == "2026-03-08T08:30:00Z"
 
 
 def test_report_of_unknown_run_is_a_clear_error(signed, tmp_path, capsys, monkeypatch):

@@ -201,7 +201,7 @@ def test_verify_command_names_the_first_bad_row_in_one_line(signed, capsys):
 
 
 def test_the_head_is_printed_by_a_command_and_on_the_report(signed, capsys):
-    from sweattest.outputs.report.stored import stored_record
+    from sweattest.record.stored_record import stored_record
 
     assert main(["audit", "head", "--db", signed.url]) == 0
     out = capsys.readouterr().out.strip()

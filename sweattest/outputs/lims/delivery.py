@@ -1,12 +1,12 @@
 """Delivering result files to a LIMS drop folder: atomic, stable names, once per version, audited.
 
-A file is named ``<accession>_<run_id>_v<version>.<hl7|csv>``: unique per run, result version and
-format, and the same name every time. The message is first committed to the outbox (sweattest.record.outbox) with
-its audit entry; then it is written to a temp file in the folder, fsynced and renamed (``write_atomic``).
-A failed audit write leaves no file and no message; a failed file write leaves no partial file and the
-message pending, and the next export writes the same bytes (the same control ID).
-Exporting a version already delivered to that folder does nothing (the audit trail says it was sent), so
-a LIMS that has consumed the file never receives it twice.
+A file is named ``<accession>_<run_id>_v<version>.<suffix>`` (the format's, sweattest.outputs.lims.formats):
+unique per run, result version and format, and the same name every time. The message is first committed to
+the outbox (sweattest.record.outbox) with its audit entry; then it is written to a temp file in the folder,
+fsynced and renamed (``write_atomic``). A failed audit write leaves no file and no message; a failed file
+write leaves no partial file and the message pending, and the next export writes the same bytes (the same
+control ID). Exporting a version already delivered to that folder does nothing (the audit trail says it was
+sent), so a LIMS that has consumed the file never receives it twice.
 """
 
 from __future__ import annotations
@@ -21,17 +21,15 @@ from sweattest.core.clock import Clock
 from sweattest.core.config import LabConfig
 from sweattest.core.errors import SweatTestError, ValidationError
 from sweattest.outputs.files import file_safe, write_atomic
+from sweattest.outputs.lims.formats import LIMS_FORMATS, LimsFormat, lims_format
+from sweattest.outputs.lims.hl7 import new_control_id, render_oru
+from sweattest.outputs.lims.order_status import render_order_status
 from sweattest.record import outbox
 from sweattest.record.proficiency import is_proficiency_run, proficiency_run
-from sweattest.record.worklist import ordered_by_lis
+from sweattest.record.stored_record import stored_record
+from sweattest.record.worklist import closed_by_laboratory, ordered_by_lis
 
 log = logging.getLogger(__name__)
-
-FORMATS = ("hl7", "csv", "fhir")
-#: what is delivered into the drop folder on sign-off
-DROP_FORMATS = ("hl7", "csv")
-#: file name ending of each format
-SUFFIX = {"hl7": "hl7", "csv": "csv", "fhir": "fhir.json"}
 
 
 class DeliveryError(SweatTestError):
@@ -45,26 +43,14 @@ class Export:
     control_id: str | None = None
 
 
-def export_name(record: dict[str, Any], fmt: str) -> str:
+def export_name(record: dict[str, Any], fmt: LimsFormat) -> str:
     return (f"{file_safe(record['order']['accession'])}_{record['run_id']}_v{record['report']['version']}"
-            f".{SUFFIX[fmt]}")
+            f".{fmt.suffix}")
 
 
-def render(record: dict[str, Any], fmt: str, config: LabConfig, clock: Clock) -> tuple[bytes, str | None]:
-    if fmt == "hl7":
-        from sweattest.outputs.lims.hl7 import new_control_id, render_oru
-
-        control_id = new_control_id()
-        return render_oru(record, config, sent_at=clock.utcnow(), control_id=control_id).encode(), control_id
-    if fmt == "csv":
-        from sweattest.outputs.lims.csv_file import render_csv
-
-        return render_csv(record).encode("utf-8"), None
-    if fmt == "fhir":
-        from sweattest.outputs.lims.fhir import render_fhir
-
-        return render_fhir(record, config).encode("utf-8"), None
-    raise ValidationError(f"--format {fmt!r}: use one of {', '.join(FORMATS)}")
+def render(record: dict[str, Any], fmt: LimsFormat, config: LabConfig, clock: Clock) -> tuple[bytes, str | None]:
+    control_id = new_control_id() if fmt.control_ids else None
+    return fmt.write(record, config, clock.utcnow(), control_id).encode("utf-8"), control_id
 
 
 def export_run(store, clock: Clock, run_id: str, fmt: str, folder: Path, *, config: LabConfig,
@@ -74,10 +60,7 @@ def export_run(store, clock: Clock, run_id: str, fmt: str, folder: Path, *, conf
     The audit entry and the outbox row (with the message itself) commit first; only then is the file
     renamed into the folder. A write that fails after the commit leaves the message pending, and the next
     export writes the very same bytes (same control ID), never a second message."""
-    from sweattest.outputs.report.stored import stored_record
-
-    if fmt not in FORMATS:
-        raise ValidationError(f"--format {fmt!r}: use one of {', '.join(FORMATS)}")
+    lims = lims_format(fmt)
     folder = Path(folder)
     if not folder.is_dir():
         raise ValidationError(f"--to {folder}: not a folder; create it or give the LIMS drop folder")
@@ -85,7 +68,7 @@ def export_run(store, clock: Clock, run_id: str, fmt: str, folder: Path, *, conf
         raise ValidationError(f"run {run_id} is a proficiency-testing sample: its result goes to the PT provider "
                               "(`sweattest pt list`), never to the LIMS; its own files say PROFICIENCY TEST")
     record = stored_record(store, run_id, clock, config.ranges)
-    name = export_name(record, fmt)
+    name = export_name(record, lims)
     target = folder / name
     where = str(folder.resolve())
     version = record["report"]["version"]
@@ -95,7 +78,7 @@ def export_run(store, clock: Clock, run_id: str, fmt: str, folder: Path, *, conf
     if message is not None and message.state == outbox.DELIVERED:
         return Export(target, created=False)
     if message is None:
-        data, control_id = render(record, fmt, config, clock)
+        data, control_id = render(record, lims, config, clock)
         now = clock.utcnow()
         message_id = outbox.queue_export(
             store, run_id=run_id, version=version, fmt=fmt, destination=where, name=name, control_id=control_id,
@@ -148,9 +131,6 @@ def render_queued(store, clock: Clock, config: LabConfig) -> list[int]:
 
 
 def _render_one(store, clock: Clock, config: LabConfig, message: outbox.Message) -> bool:
-    from sweattest.outputs.lims.hl7 import new_control_id, render_oru
-    from sweattest.outputs.report.stored import stored_record
-
     now = clock.utcnow()
     if message.format == outbox.ORDER_STATUS:
         _render_order_status(store, message, config, now)
@@ -172,10 +152,6 @@ def _render_one(store, clock: Clock, config: LabConfig, message: outbox.Message)
 
 
 def _render_order_status(store, message: outbox.Message, config: LabConfig, now) -> None:
-    from sweattest.outputs.lims.hl7 import new_control_id
-    from sweattest.outputs.lims.order_status import render_order_status
-    from sweattest.record.worklist import closed_by_laboratory
-
     order = closed_by_laboratory(store, message.accession, message.created_at)
     if order is None:
         raise ValidationError(f"no order {message.accession} closed by the laboratory by {_iso(message.created_at)}")
@@ -198,8 +174,8 @@ def deliver_on_signoff(store, clock: Clock, run_id: str, config: LabConfig, acto
     if config.drop_folder is None or proficiency_run(store, run_id):
         return []
     try:
-        return [export_run(store, clock, run_id, fmt, config.drop_folder, config=config, actor=actor)
-                for fmt in DROP_FORMATS]
+        return [export_run(store, clock, run_id, fmt.name, config.drop_folder, config=config, actor=actor)
+                for fmt in LIMS_FORMATS if fmt.on_signoff]
     except (OSError, SweatTestError) as exc:
         raise DeliveryError(f"run {run_id} is signed, but delivery to the LIMS drop folder {config.drop_folder} "
                             f"failed: {exc}; fix the folder and run `sweattest export {run_id} --format hl7` "

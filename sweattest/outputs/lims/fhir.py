@@ -2,14 +2,31 @@
 about, a Specimen per site, an Observation per site and measure (chloride, sample weight or volume, adequacy,
 sweat rate) and, when the order came from the LIS, the ServiceRequest with its placer and filler numbers.
 Documented in docs/lis.md. Codes are those of ``[lis.codes]`` (LOINC 2077-6 for the chloride by default).
+
+Every resource is built as a fhir.resources model (R4B, the R4 resources this file uses unchanged), so each is
+validated as it is made: a wrong element, code or datatype raises here, never at the LIS. The JSON is the
+models' own, elements in FHIR's order.
 """
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
+
+from fhir.resources.R4B.bundle import Bundle, BundleEntry
+from fhir.resources.R4B.codeableconcept import CodeableConcept
+from fhir.resources.R4B.coding import Coding
+from fhir.resources.R4B.diagnosticreport import DiagnosticReport
+from fhir.resources.R4B.humanname import HumanName
+from fhir.resources.R4B.identifier import Identifier
+from fhir.resources.R4B.observation import Observation, ObservationReferenceRange
+from fhir.resources.R4B.patient import Patient
+from fhir.resources.R4B.period import Period
+from fhir.resources.R4B.quantity import Quantity
+from fhir.resources.R4B.reference import Reference
+from fhir.resources.R4B.servicerequest import ServiceRequest
+from fhir.resources.R4B.specimen import Specimen, SpecimenCollection
 
 from sweattest.core.config import LabConfig
 from sweattest.outputs.report.context import SITE_NAMES
@@ -24,45 +41,46 @@ V2_0074 = "http://terminology.hl7.org/CodeSystem/v2-0074"
 V2_0203 = "http://terminology.hl7.org/CodeSystem/v2-0203"
 INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
 DATA_ABSENT = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
+OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 #: report status -> DiagnosticReport.status and Observation.status
 STATUS = {"preliminary": "preliminary", "final": "final", "corrected": "corrected"}
 GENDER = {"F": "female", "M": "male", "O": "other", "U": "unknown"}
 SYSTEMS = {"LN": LOINC, "L": LOCAL, "HL70487": V2_0487}
+SPECIMEN_TYPE = ("SWT", "Sweat", "HL70487")
+COLLECTION_METHOD = ("PILO", "Pilocarpine iontophoresis, timed collection", "L")
 
 
 def render_fhir(record: dict[str, Any], config: LabConfig | None = None) -> str:
-    """The Bundle as JSON text (UTF-8, keys in a stable order)."""
-    return json.dumps(bundle(record, config or LabConfig()), ensure_ascii=False, indent=2) + "\n"
+    """The Bundle as JSON text (UTF-8, two-space indent, FHIR's element order)."""
+    return bundle(record, config or LabConfig()).model_dump_json(indent=2) + "\n"
 
 
-def bundle(record: dict[str, Any], config: LabConfig) -> dict[str, Any]:
+def bundle(record: dict[str, Any], config: LabConfig) -> Bundle:
     run_id, version = record["run_id"], record["report"]["version"]
     ids = _Ids(f"{run_id}/v{version}")
     status = STATUS[record["report"]["status"]]
     order, lis = record["order"], record["order"].get("lis") or {}
-    patient = _patient(order, lis, config)
-    entries: list[tuple[str, dict[str, Any]]] = [(ids("Patient"), patient)]
-    subject = {"reference": ids("Patient")}
+    entries: list[tuple[str, Any]] = [(ids("Patient"), _patient(order, lis, config))]
+    subject = Reference(reference=ids("Patient"))
     request = None
     if lis:
         request = _service_request(record, lis, config, subject)
         entries.append((ids("ServiceRequest"), request))
     specimens, results = [], []
     for index, site in enumerate(record["sites"], start=1):
-        specimen_ref = ids(f"Specimen/{index}")
-        specimens.append({"reference": specimen_ref})
-        entries.append((specimen_ref, _specimen(site, subject, config)))
+        specimen_ref = Reference(reference=ids(f"Specimen/{index}"))
+        specimens.append(specimen_ref)
+        entries.append((specimen_ref.reference, _specimen(site, subject, config)))
         for measure, observation in _observations(record, site, status, config):
             ref = ids(f"Observation/{index}/{measure}")
-            results.append({"reference": ref})
-            entries.append((ref, observation | {"subject": subject, "specimen": {"reference": specimen_ref}}))
+            results.append(Reference(reference=ref))
+            entries.append((ref, Observation(**observation, subject=subject, specimen=specimen_ref)))
     report = _report(record, status, config, subject, results, specimens,
-                     {"reference": ids("ServiceRequest")} if request else None)
+                     Reference(reference=ids("ServiceRequest")) if request else None)
     entries.insert(0, (ids("DiagnosticReport"), report))
-    return {"resourceType": "Bundle", "type": "collection",
-            "identifier": {"system": LOCAL, "value": f"{run_id}-v{version}"},
-            "timestamp": _instant(record["report"].get("released_at") or record["generated_at"]),
-            "entry": [{"fullUrl": url, "resource": resource} for url, resource in entries]}
+    return Bundle(type="collection", identifier=Identifier(system=LOCAL, value=f"{run_id}-v{version}"),
+                  timestamp=_instant(record["report"].get("released_at") or record["generated_at"]),
+                  entry=[BundleEntry(fullUrl=url, resource=resource) for url, resource in entries])
 
 
 class _Ids:
@@ -75,32 +93,35 @@ class _Ids:
         return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'sweattest:{self.seed}/{name}')}"
 
 
-def _coding(code: tuple[str, str, str]) -> dict[str, Any]:
-    return {"coding": [{"system": SYSTEMS.get(code[2], f"{LOCAL}:{code[2]}"), "code": code[0], "display": code[1]}],
-            "text": code[1]}
+def _coding(code: tuple[str, str, str]) -> CodeableConcept:
+    return CodeableConcept(coding=[Coding(system=SYSTEMS.get(code[2], f"{LOCAL}:{code[2]}"), code=code[0],
+                                          display=code[1])], text=code[1])
 
 
-def _patient(order: dict[str, Any], lis: dict[str, Any], config: LabConfig) -> dict[str, Any]:
+def _kind(system: str, code: str) -> CodeableConcept:
+    return CodeableConcept(coding=[Coding(system=system, code=code)])
+
+
+def _patient(order: dict[str, Any], lis: dict[str, Any], config: LabConfig) -> Patient:
     """The patient: the identifiers as the LIS sent them (PID-3, each with the system of its assigning
     authority), else the MRN in this lab's namespace; the name with its middle names."""
     p = order["patient"]
     sent = lis.get("patient") or {}
     identifiers = [_identifier(cx) for cx in sent.get("identifiers") or []] or [
-        {"type": {"coding": [{"system": V2_0203, "code": "MR"}]},
-         "system": f"urn:sweattest:mrn:{config.hl7.sending_facility}", "value": p["mrn"]}]
+        Identifier(type=_kind(V2_0203, "MR"), system=f"urn:sweattest:mrn:{config.hl7.sending_facility}",
+                   value=p["mrn"])]
     given = [g for g in (p["given"], sent.get("middle") or "") if g]
-    return {"resourceType": "Patient", "identifier": identifiers,
-            "name": [{"family": p["family"], "given": given}],
-            "gender": GENDER.get(p["sex"], "unknown"), "birthDate": p["dob"]}
+    return Patient(identifier=identifiers, name=[HumanName(family=p["family"], given=given)],
+                   gender=GENDER.get(p["sex"], "unknown"), birthDate=p["dob"])
 
 
-def _identifier(cx: Any) -> dict[str, Any]:
+def _identifier(cx: Any) -> Identifier:
     """A CX (or an XCN: ``authority`` 9, ``kind`` 13) as a FHIR Identifier: an ISO assigning authority is
     ``urn:oid:``, a UUID ``urn:uuid:``, a URI itself; else the authority's name in sweattest's namespace."""
     return _identifier_of(cx, authority=4, kind=5)
 
 
-def _identifier_of(value: Any, *, authority: int, kind: int) -> dict[str, Any]:
+def _identifier_of(value: Any, *, authority: int, kind: int) -> Identifier:
     parts = [[c] for c in value.split("^")] if isinstance(value, str) else value  # stored before composites
 
     def part(n: int, sub: int = 1) -> str:
@@ -116,56 +137,52 @@ def _identifier_of(value: Any, *, authority: int, kind: int) -> dict[str, Any]:
         system = universal
     else:
         system = f"urn:sweattest:id:{namespace or universal or 'unknown'}"
-    out: dict[str, Any] = {"system": system, "value": part(1)}
-    if part(kind):
-        out = {"type": {"coding": [{"system": V2_0203, "code": part(kind)}]}} | out
-    return out
+    return Identifier(type=_kind(V2_0203, part(kind)) if part(kind) else None, system=system,
+                      value=part(1) or None)
 
 
 def _service_request(record: dict[str, Any], lis: dict[str, Any], config: LabConfig,
-                     subject: dict[str, str]) -> dict[str, Any]:
+                     subject: Reference) -> ServiceRequest:
     identifiers = []
     for kind, key in (("PLAC", "placer_ei"), ("FILL", "filler_ei")):
         parts = lis.get(key) or []
         if parts:
-            identifiers.append({"type": {"coding": [{"system": V2_0203, "code": kind}]},
-                                "system": f"urn:sweattest:order:{parts[1] if len(parts) > 1 else 'unknown'}",
-                                "value": parts[0]})
+            identifiers.append(Identifier(type=_kind(V2_0203, kind), value=parts[0],
+                                          system=f"urn:sweattest:order:{parts[1] if len(parts) > 1 else 'unknown'}"))
     provider = lis.get("provider") or {}
     xcn = (provider.get("xcn") or [None])[0]
-    requester = {"display": record["order"]["ordering_provider"]}
-    if xcn and _identifier_of(xcn, authority=9, kind=13)["value"]:  # the ID with its assigning authority
+    identifier = None
+    if xcn and _identifier_of(xcn, authority=9, kind=13).value:  # the ID with its assigning authority
         # (XCN-9), e.g. the NPI as urn:oid:2.16.840.1.113883.4.6; a provider sent by name only has none
-        requester["identifier"] = _identifier_of(xcn, authority=9, kind=13)
+        identifier = _identifier_of(xcn, authority=9, kind=13)
     elif provider.get("id"):
-        requester["identifier"] = {"value": provider["id"]}
-    return {"resourceType": "ServiceRequest", "identifier": identifiers, "status": "completed", "intent": "order",
-            "code": _coding(config.lis.code("panel")), "subject": subject, "requester": requester}
+        identifier = Identifier(value=provider["id"])
+    return ServiceRequest(identifier=identifiers, status="completed", intent="order",
+                          code=_coding(config.lis.code("panel")), subject=subject,
+                          requester=Reference(display=record["order"]["ordering_provider"], identifier=identifier))
 
 
-def _specimen(site: dict[str, Any], subject: dict[str, str], config: LabConfig) -> dict[str, Any]:
-    collection: dict[str, Any] = {"method": _coding(("PILO", "Pilocarpine iontophoresis, timed collection", "L")),
-                                  "bodySite": {"text": SITE_NAMES.get(site["site"], site["site"])}}
+def _specimen(site: dict[str, Any], subject: Reference, config: LabConfig) -> Specimen:
     started, ended = site["collection"].get("started_at"), site["collection"].get("ended_at")
-    if started:
-        collection["collectedPeriod"] = {"start": _instant(started)} | ({"end": _instant(ended)} if ended else {})
-    return {"resourceType": "Specimen",
-            "identifier": [{"system": f"urn:sweattest:sample:{config.hl7.sending_facility}",
-                            "value": site["sample_id"]}],
-            "type": _coding(("SWT", "Sweat", "HL70487")), "subject": subject, "collection": collection}
+    period = Period(start=_instant(started), end=_instant(ended) if ended else None) if started else None
+    return Specimen(identifier=[Identifier(system=f"urn:sweattest:sample:{config.hl7.sending_facility}",
+                                           value=site["sample_id"])],
+                    type=_coding(SPECIMEN_TYPE), subject=subject,
+                    collection=SpecimenCollection(method=_coding(COLLECTION_METHOD), collectedPeriod=period,
+                                                  bodySite=CodeableConcept(
+                                                      text=SITE_NAMES.get(site["site"], site["site"]))))
 
 
 def _observations(record: dict[str, Any], site: dict[str, Any], status: str,
                   config: LabConfig) -> list[tuple[str, dict[str, Any]]]:
-    def code(observation: str) -> dict[str, Any]:
+    """Each measure of the site as the elements of its Observation (subject and specimen added by the bundle)."""
+    def code(observation: str) -> CodeableConcept:
         return _coding(config.lis.code(observation, site["site"]))
 
-    base = {"resourceType": "Observation", "status": status,
-            "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
-                                      "code": "laboratory"}]}],
-            **_performer(config)}
-    if site["collection"].get("started_at"):
-        base["effectiveDateTime"] = _instant(site["collection"]["started_at"])
+    started = site["collection"].get("started_at")
+    base: dict[str, Any] = {"status": status, "category": [_kind(OBSERVATION_CATEGORY, "laboratory")],
+                            "performer": _performer(config),
+                            "effectiveDateTime": _instant(started) if started else None}
     out = [("chloride", base | {"code": code("chloride")} | _chloride(record, site) | _notes(record))]
     amounts = site["amounts"]
     if amounts["sample"] is not None:
@@ -190,57 +207,53 @@ def _notes(record: dict[str, Any]) -> dict[str, Any]:
 
 def _chloride(record: dict[str, Any], site: dict[str, Any]) -> dict[str, Any]:
     normal = record["interpretation"]["ranges"]["bands"][0]
-    out: dict[str, Any] = {"referenceRange": [{"low": _quantity(normal["low"], "mmol/L"),
-                                               "high": _quantity(normal["high"], "mmol/L"),
-                                               "text": f"CF unlikely ({record['interpretation']['ranges']['name']})"}]}
+    out: dict[str, Any] = {"referenceRange": [ObservationReferenceRange(
+        low=_quantity(normal["low"], "mmol/L"), high=_quantity(normal["high"], "mmol/L"),
+        text=f"CF unlikely ({record['interpretation']['ranges']['name']})")]}
     chloride = site.get("chloride") or {}
     if site["status"] not in {"reported", "below_range"}:
-        return out | {"dataAbsentReason": {"coding": [{"system": DATA_ABSENT, "code": "not-performed"}],
-                                           "text": str(site["status"])}}
-    value = _quantity(chloride["value_mmol_l"], "mmol/L")
-    if chloride["comparator"]:
-        value["comparator"] = chloride["comparator"]
+        return out | {"dataAbsentReason": CodeableConcept(coding=[Coding(system=DATA_ABSENT, code="not-performed")],
+                                                          text=str(site["status"]))}
+    value = _quantity(chloride["value_mmol_l"], "mmol/L", chloride["comparator"])
     if site.get("flag"):
-        out["interpretation"] = [{"coding": [{"system": INTERPRETATION, "code": str(site["flag"])}]}]
+        out["interpretation"] = [_kind(INTERPRETATION, str(site["flag"]))]
     if (site.get("analysis") or {}).get("at"):
         out["issued"] = _instant(site["analysis"]["at"])
     return out | {"valueQuantity": value}
 
 
-def _report(record: dict[str, Any], status: str, config: LabConfig, subject: dict[str, str],
-            results: list[dict[str, str]], specimens: list[dict[str, str]],
-            request: dict[str, str] | None) -> dict[str, Any]:
+def _report(record: dict[str, Any], status: str, config: LabConfig, subject: Reference,
+            results: list[Reference], specimens: list[Reference], request: Reference | None) -> DiagnosticReport:
     interp = record["interpretation"]
     starts = [s["collection"]["started_at"] for s in record["sites"] if s["collection"].get("started_at")]
     ends = [s["collection"]["ended_at"] for s in record["sites"] if s["collection"].get("ended_at")]
-    report: dict[str, Any] = {
-        "resourceType": "DiagnosticReport",
-        "identifier": [{"system": f"urn:sweattest:run:{config.hl7.sending_facility}", "value": record["run_id"]}],
-        "status": status, "category": [{"coding": [{"system": V2_0074, "code": "LAB", "display": "Laboratory"}]}],
-        "code": _coding(config.lis.code("panel")), "subject": subject,
-        "issued": _instant(record["report"].get("released_at") or record["generated_at"]),
-        **_performer(config), "specimen": specimens, "result": results,
-        "conclusion": interp.get("wording") or interp.get("withheld") or "no reportable result"}
-    if request is not None:
-        report["basedOn"] = [request]
-    if starts:
-        report["effectivePeriod"] = {"start": _instant(min(starts))} | ({"end": _instant(max(ends))} if ends else {})
+    conclusion_code = None
     if interp.get("category") and not interp.get("withheld"):  # in the range set's own words, as the report
         category = str(interp["category"])
-        report["conclusionCode"] = [_coding((str(interp.get("code") or category),
-                                             str(interp.get("label") or category.replace("_", " ")), "L"))]
-    return report
+        conclusion_code = [_coding((str(interp.get("code") or category),
+                                    str(interp.get("label") or category.replace("_", " ")), "L"))]
+    return DiagnosticReport(
+        identifier=[Identifier(system=f"urn:sweattest:run:{config.hl7.sending_facility}", value=record["run_id"])],
+        basedOn=[request] if request is not None else None, status=status,
+        category=[CodeableConcept(coding=[Coding(system=V2_0074, code="LAB", display="Laboratory")])],
+        code=_coding(config.lis.code("panel")), subject=subject,
+        effectivePeriod=Period(start=_instant(min(starts)), end=_instant(max(ends)) if ends else None)
+        if starts else None,
+        issued=_instant(record["report"].get("released_at") or record["generated_at"]),
+        performer=_performer(config), specimen=specimens, result=results,
+        conclusion=interp.get("wording") or interp.get("withheld") or "no reportable result",
+        conclusionCode=conclusion_code)
 
 
-def _performer(config: LabConfig) -> dict[str, Any]:
+def _performer(config: LabConfig) -> list[Reference] | None:
     """The performing lab by the name it configured; none when unset (nothing invented stands in)."""
-    return {"performer": [{"display": config.lab.name}]} if config.lab.name else {}
+    return [Reference(display=config.lab.name)] if config.lab.name else None
 
 
-def _quantity(value: float, unit: str) -> dict[str, Any]:
+def _quantity(value: float, unit: str, comparator: str | None = None) -> Quantity:
     number = float(value)
-    return {"value": int(number) if number == int(number) else round(number, 6), "unit": unit, "system": UCUM,
-            "code": unit}
+    return Quantity(value=int(number) if number == int(number) else round(number, 6), comparator=comparator or None,
+                    unit=unit, system=UCUM, code=unit)
 
 
 def _instant(value: str | datetime) -> str:

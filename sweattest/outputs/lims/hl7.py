@@ -5,6 +5,12 @@ LOINC 2077-6 and the lab's local codes for site, sample, adequacy, sweat rate, c
 stimulation current and charge) and NTE for the interpretation, flags, comments and corrections.
 Every OBX has its value type (OBX-2) and every text goes through ``escape`` (hl7apy #82: an untyped
 OBX-5 leaves ``^`` unescaped). A corrected result is a new message with OBX-11 = C, never an overwrite.
+
+The message is built with python-hl7 containers (as the acknowledgements, sweattest.lis.ack), each field
+placed as HL7 text: every piece escaped once by ``escape``, composites from the order written back by ``join``.
+Not with hl7apy's builder: its escaping turns ``\\.br\\`` and ``\\Xhh\\`` into ``\\E\\.br\\E\\``. hl7apy at its STRICT
+level validates the messages in the tests (goldens, composites, corrections); not on every send, where its
+parser takes about half a second a message.
 """
 
 from __future__ import annotations
@@ -12,6 +18,8 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 from typing import Any
+
+import hl7
 
 from sweattest.core.config import LabConfig
 from sweattest.outputs.lims.hl7_escape import escape, join
@@ -46,25 +54,34 @@ def render_oru(record: dict[str, Any], config: LabConfig | None = None, *, sent_
     config = config or LabConfig()
     status = RESULT_STATUS[record["report"]["status"]]
     not_production = bool(record.get("simulated") or record.get("proficiency"))
-    segments = [_msh(config, sent_at, control_id or new_control_id(), not_production),
-                _pid(record, config), _pv1(record), _orc(record, config), _obr(record, config, status)]
-    segments += _notes(record)
+    message = hl7.parse("MSH|^~\\&|")
+    for number, value in enumerate(_msh(config, sent_at, control_id or new_control_id(), not_production), start=3):
+        if value:
+            message.segment("MSH").assign_field(value, number)
+    _add(message, "PID", _pid(record, config))
+    _add(message, "PV1", _pv1(record))
+    _add(message, "ORC", _orc(record, config))
+    _add(message, "OBR", _obr(record, config, status))
+    for note in _notes(record):
+        _add(message, "NTE", note)
     performer = _performer(config)
     observations = [(index, site, obx) for index, site in enumerate(record["sites"], start=1)
                     for obx in _site_observations(record, site, status, config)]
     observations += [(0, None, obx) for obx in _interpretation(record, status, config)]
     for set_id, (index, site, obx) in enumerate(observations, start=1):
-        segments.append(_segment("OBX", str(set_id), *_obx_fields(obx, index, record, site, performer)))
+        _add(message, "OBX", [str(set_id), *_obx_fields(obx, index, record, site, performer)])
     specimen = (record["order"].get("lis") or {}).get("specimen")
-    segments += [_spm(index, site, config, specimen) for index, site in enumerate(record["sites"], start=1)]
-    return SEGMENT_END.join(segments) + SEGMENT_END
+    for index, site in enumerate(record["sites"], start=1):
+        _add(message, "SPM", _spm(index, site, config, specimen))
+    return str(message).rstrip(SEGMENT_END) + SEGMENT_END  # one terminator (python-hl7 ends with one already)
 
 
-def _segment(name: str, *fields: str) -> str:
-    out = list(fields)
-    while out and out[-1] == "":
-        out.pop()
-    return "|".join([name, *out])
+def _add(message: hl7.Message, name: str, fields: list[str]) -> None:
+    """Segment ``name`` with field n ``fields[n - 1]`` (HL7 text); empty ones left empty, none after the last."""
+    fields = list(fields)
+    while fields and not fields[-1]:
+        fields.pop()
+    message.append(message.create_segment([message.create_field([value]) for value in (name, *fields)]))
 
 
 def _ce(code: tuple[str, str, str]) -> str:
@@ -79,26 +96,26 @@ def _ts(value: str | datetime | None) -> str:
     return at.astimezone(UTC).strftime("%Y%m%d%H%M%S+0000")
 
 
-def _msh(config: LabConfig, sent_at: datetime, control_id: str, simulated: bool) -> str:
+def _msh(config: LabConfig, sent_at: datetime, control_id: str, simulated: bool) -> list[str]:
+    """MSH-3 onwards."""
     h = config.hl7
     processing_id = "T" if simulated else h.processing_id  # a simulated run is never a production result
-    return "|".join(["MSH", "^~\\&", escape(h.sending_application), escape(h.sending_facility),
-                     escape(h.receiving_application), escape(h.receiving_facility), _ts(sent_at), "",
-                     "ORU^R01^ORU_R01", escape(control_id), processing_id, VERSION, "", "", "AL", "NE", "",
-                     CHARSET])
+    return [escape(h.sending_application), escape(h.sending_facility), escape(h.receiving_application),
+            escape(h.receiving_facility), _ts(sent_at), "", "ORU^R01^ORU_R01", escape(control_id), processing_id,
+            VERSION, "", "", "AL", "NE", "", CHARSET]
 
 
-def _pid(record: dict[str, Any], config: LabConfig) -> str:
+def _pid(record: dict[str, Any], config: LabConfig) -> list[str]:
     """PID-3, PID-5 and PID-8 as the LIS sent them (components and subcomponents kept: ``join``), else from the
     bench order."""
     p = record["order"]["patient"]
     sent = (record["order"].get("lis") or {}).get("patient") or {}
     ids = join(sent.get("identifiers")) or f"{escape(p['mrn'])}^^^{escape(config.hl7.sending_facility)}^MR"
     name = join(sent.get("name")) or f"{escape(p['family'])}^{escape(p['given'])}"
-    return _segment("PID", "1", "", ids, "", name, "", p["dob"].replace("-", ""), escape(sent.get("sex") or p["sex"]))
+    return ["1", "", ids, "", name, "", p["dob"].replace("-", ""), escape(sent.get("sex") or p["sex"])]
 
 
-def _pv1(record: dict[str, Any]) -> str:
+def _pv1(record: dict[str, Any]) -> list[str]:
     """PV1-2 the patient class (table 0004; the LIS's, else U unknown), PV1-3 the location and PV1-19 the visit
     number (with its assigning authority) as the LIS sent them."""
     visit = (record["order"].get("lis") or {}).get("visit") or {}
@@ -106,7 +123,7 @@ def _pv1(record: dict[str, Any]) -> str:
     fields[0], fields[1] = "1", escape(visit.get("class") or "U")
     fields[2] = join(visit.get("location"))
     fields[18] = join(visit.get("number_cx")) or escape(visit.get("number") or "")
-    return _segment("PV1", *fields)
+    return fields
 
 
 def _numbers(record: dict[str, Any], config: LabConfig) -> tuple[str, str]:
@@ -125,14 +142,14 @@ def _provider(record: dict[str, Any]) -> str:
     return join(provider.get("xcn")) or written
 
 
-def _orc(record: dict[str, Any], config: LabConfig) -> str:
+def _orc(record: dict[str, Any], config: LabConfig) -> list[str]:
     order_status = "IP" if record["report"]["status"] == "preliminary" else "CM"  # HL7 table 0038
     placer, filler = _numbers(record, config)
     group = join((record["order"].get("lis") or {}).get("placer_group"))  # ORC-4 as the LIS sent it
-    return _segment("ORC", "RE", placer, filler, group, order_status, "", "", "", "", "", "", _provider(record))
+    return ["RE", placer, filler, group, order_status, "", "", "", "", "", "", _provider(record)]
 
 
-def _obr(record: dict[str, Any], config: LabConfig, status: str) -> str:
+def _obr(record: dict[str, Any], config: LabConfig, status: str) -> list[str]:
     starts = [s["collection"]["started_at"] for s in record["sites"] if s["collection"]["started_at"]]
     ends = [s["collection"]["ended_at"] for s in record["sites"] if s["collection"].get("ended_at")]
     fields = [""] * 25
@@ -145,10 +162,10 @@ def _obr(record: dict[str, Any], config: LabConfig, status: str) -> str:
     fields[21] = _ts(record["report"].get("released_at") or record["generated_at"])
     fields[23] = "LAB"
     fields[24] = status
-    return _segment("OBR", *fields)
+    return fields
 
 
-def _notes(record: dict[str, Any]) -> list[str]:
+def _notes(record: dict[str, Any]) -> list[list[str]]:
     texts: list[str] = []
     pt = record.get("proficiency")
     if pt:
@@ -168,7 +185,7 @@ def _notes(record: dict[str, Any]) -> list[str]:
                      f"{link['reason_text']}" + (f"; {link['note']}" if link.get("note") else ""))
     texts += modulator_lines(record)
     texts += correction_lines(record)
-    return [_segment("NTE", str(i), "L", escape(t)) for i, t in enumerate(texts, start=1)]
+    return [[str(i), "L", escape(t)] for i, t in enumerate(texts, start=1)]
 
 
 def _site_observations(record: dict[str, Any], site: dict[str, Any], status: str,
@@ -239,7 +256,7 @@ def _performer(config: LabConfig) -> list[str]:
     return [org, escape(lab.address), f"^{escape(lab.director)}" if lab.director else ""]
 
 
-def _spm(index: int, site: dict[str, Any], config: LabConfig, specimen: list | None = None) -> str:
+def _spm(index: int, site: dict[str, Any], config: LabConfig, specimen: list | None = None) -> list[str]:
     """The specimen of one site: its sample ID (assigned by the lab: SPM-2.2; SPM-2.1 the placer's specimen ID of
     the OML, as sent), sweat, its collection method, the site, collection start and end."""
     name = SITE_NAMES.get(site["site"], site["site"])
@@ -253,7 +270,7 @@ def _spm(index: int, site: dict[str, Any], config: LabConfig, specimen: list | N
     fields[7] = f"{escape(site['site'])}^{escape(name)}^L"
     if collection.get("started_at"):
         fields[16] = f"{_ts(collection['started_at'])}^{_ts(collection.get('ended_at'))}"
-    return _segment("SPM", *fields)
+    return fields
 
 
 def _number(code, value: float, ucum: str) -> dict[str, Any]:
