@@ -23,7 +23,7 @@ from sweattest.record.store import open_store
 from sweattest.web.app import create_app
 from tests.bench.test_run_on_instruments import CHLORIDE, Tech, short_method  # noqa: F401
 from tests.web.conftest import CHROMIUM, PASSWORD, SHOT_TIMEOUT_MS, Served, accounts_for_tests
-from tests.web.test_e2e_browser import base_url, log_in, playwright_api
+from tests.web.test_e2e_browser import base_url, log_in, playwright_api, skin_chosen
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is installed by .ci/setup-chromium")
 
@@ -140,6 +140,7 @@ def test_a_run_on_a_standalone_inducer_and_a_manual_analyzer_through_the_bench_s
                 page.fill(f"{here} input[name=amount]", value, timeout=2000)
                 if "Enter the reading" in heading and not (shots / "13-typed-entry.png").exists():
                     page.screenshot(path=str(shots / "13-typed-entry.png"), timeout=SHOT_TIMEOUT_MS)
+            skin_chosen(page)
             page.click(f"{here} #confirm", timeout=2000)
             page.wait_for_load_state()
         except playwright_api.Error:
@@ -179,6 +180,7 @@ def test_a_run_on_an_scpi_inducer_and_a_line_analyzer_through_the_bench_screens(
             if page.query_selector("input[name=amount]"):
                 page.fill("input[name=amount]", "35")
             # a control or a sample "loaded": the simulator is told over its line and measures it by itself
+            skin_chosen(page)
             page.click("#confirm", timeout=2000)
             page.wait_for_load_state()
         except playwright_api.Error:
@@ -238,6 +240,7 @@ def test_a_silent_chloridometer_is_waited_for_on_screen_and_each_write_off_says_
                 break
             if page.query_selector("input[name=amount]"):
                 page.fill("input[name=amount]", "35")
+            skin_chosen(page)
             page.click("#confirm", timeout=2000)
             page.wait_for_load_state()
         except playwright_api.Error:
