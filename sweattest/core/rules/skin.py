@@ -43,7 +43,7 @@ def not_chosen(where: str) -> str:
 
 
 def skin_check(grade: object, note: object = "", where: str = "skin") -> SkinCheck:
-    """The tech's entry checked: a grade chosen (none is assumed), a known one, and a note for a blister or a
+    """The tech's entry checked: a grade chosen (no grade is assumed), a known one, and a note for a blister or a
     burn."""
     text = str(grade or "").strip().lower()
     if not text:
