@@ -140,14 +140,17 @@ def test_a_scenario_skin_survives_the_record_a_resumed_run_reads_it_from(scenari
     assert (scenario.sites["left_forearm"].skin, scenario.sites["right_forearm"].skin) == ("erythema", "none")
 
 
-def test_at_the_terminal_enter_means_no_reaction_and_a_burn_asks_for_its_note():
+def test_at_the_terminal_enter_alone_chooses_no_grade_and_a_burn_asks_for_its_note():
     from sweattest.cli.operator import ConsoleOperator
     from sweattest.core.rules.skin import SkinCheck
 
     out = io.StringIO()
-    tech = ConsoleOperator("tech1", stdin=io.StringIO("\nrash\nburn\n4 mm at the anode, Dr P told\n"
+    tech = ConsoleOperator("tech1", stdin=io.StringIO("\nnone\nrash\nburn\n4 mm at the anode, Dr P told\n"
                                                       "erythema: faded in 10 min\n"), out=out)
-    assert tech.check_skin("left_forearm") == SkinCheck("none", "")
+    assert tech.check_skin("left_forearm") == SkinCheck("none", "")  # Enter alone was asked again
+    assert ("not accepted: left forearm: choose how its skin looks where the electrodes were (no reaction, redness, "
+            "blister or burn); nothing is chosen for you") in out.getvalue()
+    assert "[Enter" not in out.getvalue()  # no answer is offered as the default
     assert tech.check_skin("left_forearm") == SkinCheck("burn", "4 mm at the anode, Dr P told")
     assert "not accepted: left forearm: skin reaction 'rash' is not a grade" in out.getvalue()
     assert "a burn is an adverse event: write what you saw and did" in out.getvalue()

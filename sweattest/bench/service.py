@@ -18,7 +18,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sweattest.bench.instruments.bench import Bench
+from sweattest.bench.instruments.bench import Bench, not_verified_on_record
 from sweattest.bench.order import Order
 from sweattest.bench.proficiency import proficiency_of
 from sweattest.bench.runner import Reporter, Runner
@@ -37,6 +37,7 @@ from sweattest.core.rules.eligibility import Decision, Limits, Override, assess
 from sweattest.core.rules.reagents import lot_block
 from sweattest.record.equipment import status as instrument_status
 from sweattest.record.lease import Lease
+from sweattest.record.proficiency import find_sample
 from sweattest.record.repeats import RepeatOf, check_repeat, record_repeat
 from sweattest.record.runs import load_run_at, procedure_time
 from sweattest.record.stored_record import stored_run_record
@@ -299,6 +300,15 @@ class RunService:
                 lease.release()
             raise
         return ActiveRun(run_id, runner, bench, doc, clock)
+
+    def unverified_ahead(self, order: Order) -> list[str]:
+        """Before a patient run starts on the configured instruments: those not verified (no calibration on record),
+        so the start screen asks the reason it goes ahead (or says the lab refuses it) before the tech starts.
+        None for a proficiency-testing sample, whose run is not a patient run."""
+        if find_sample(self.store, order.accession) is not None or not self.config.instruments:
+            return []
+        return not_verified_on_record(self.config.instruments, partial(instrument_status, self.store),
+                                      gravimetric=order.protocol.gravimetric)
 
     def _unverified(self, bench: Bench, purpose: str, reason: str | None, who: str) -> dict[str, Any] | None:
         """A patient run on an instrument with no calibration on record: refused, or allowed with the reason it

@@ -106,12 +106,13 @@ class ConsoleOperator:
         return {"items": list(check_confirmed(confirmed)), "by": self.name}
 
     def check_skin(self, site: str) -> SkinCheck:
-        """One line: Enter for no reaction, else the grade and, after a colon, the note (asked again for a
-        blister or a burn without one)."""
+        """One line: the grade the tech saw, typed (Enter alone chooses nothing and is asked again), and after a
+        colon the note (asked again for a blister or a burn without one)."""
         for _ in range(MAX_TRIES):
-            text = self._line(f"{_label(site)}: the skin as the electrodes came off. [Enter: no reaction; or "
-                              f"type {' | '.join(GRADES[1:])}, then ': ' and your note]")
-            grade, _, note = (text or "none").partition(":")
+            text = self._line(f"{_label(site)}: look at the skin as the electrodes came off and type what you see: "
+                              f"{' | '.join(GRADES)} (none: no reaction); for a blister or a burn add ': ' and your "
+                              "note")
+            grade, _, note = text.partition(":")
             try:
                 if grade.strip().lower() in ADVERSE and not note.strip():
                     note = self._line(f"{_label(site)}: a {grade.strip().lower()} is an adverse event: write what "

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from sweattest.core.errors import ValidationError
-from sweattest.core.rules.skin import SkinCheck, skin_check
+from sweattest.core.rules.skin import SkinCheck, not_chosen, skin_check
 from sweattest.record.audit import history
 from sweattest.record.skin_reactions import insert_skin_reaction
 from sweattest.record.store.chain import append_audit
@@ -105,8 +105,7 @@ def acknowledge(store, run_id: str, seq: int, who: str, at: datetime,
     if alarm.site is not None and alarm.site in stimulated_sites(store, run_id):
         where = alarm.site.replace("_", " ")
         if skin is None or not str(skin[0] if isinstance(skin, tuple) else skin.grade).strip():
-            raise ValidationError(f"{where}: choose how its skin looks where the electrodes were (no reaction, "
-                                  "redness, blister or burn), then acknowledge; the alarm is not acknowledged yet")
+            raise ValidationError(f"{not_chosen(where)}; the alarm is not acknowledged yet")
         grade, note = (skin.grade, skin.note) if isinstance(skin, SkinCheck) else skin
         checked = skin_check(grade, note, where)
     with store.writing() as conn:

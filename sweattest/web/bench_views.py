@@ -83,7 +83,7 @@ def draft_step(request: Request, user, form) -> Response:
             return RedirectResponse(here, status_code=303)
         if step in draft.done:
             try:
-                return _after(ctx, draft, step, user)
+                return _after(ctx, draft, step, user, form)
             except SweatTestError as exc:  # the run service refused to start (a PT sample run already): no run
                 return _cancel(request, ctx, draft, step, str(exc), user)
         draft.flash = {"step": step, "error": None, "form": {k: form.getlist(k) for k in form.keys()}}
@@ -102,7 +102,20 @@ def draft_step(request: Request, user, form) -> Response:
                       form={k: v[0] for k, v in sent.items() if v},
                       ticked=sent.get("item", []),
                       picked=sent.get("condition", draft.ordered["conditions"]),
-                      reasons={o["code"]: o["reason"] for o in draft.order.get("overrides", [])})
+                      reasons={o["code"]: o["reason"] for o in draft.order.get("overrides", [])},
+                      unverified=_unverified(ctx, draft) if step == "checklist" else [],
+                      refuse_unverified=ctx.config.unrecorded_calibration == "refuse")
+
+
+def _unverified(ctx, draft: drafts.Draft) -> list[str]:
+    """The instruments a patient run of this draft would start on not verified (no calibration on record): the
+    checklist asks why it goes ahead, or says the lab refuses it. None at a training station."""
+    if ctx.simulate:
+        return []
+    try:
+        return ctx.bench.service.unverified_ahead(draft.parsed())
+    except SweatTestError:  # the order itself is refused: the start says why
+        return []
 
 
 def _cancel(request: Request, ctx, draft: drafts.Draft, step: str, reason: str, user) -> Response:
@@ -144,23 +157,25 @@ def _submit(ctx, draft: drafts.Draft, step: str, form, user) -> list:
     elif step == "lot":
         drafts.scan_lot(draft, str(form.get("lot", "")), str(form.get("expires", "")), ctx.clock.utcnow().date())
     elif step == "checklist":
-        drafts.checklist(draft, form.getlist("item"))
+        drafts.checklist(draft, form.getlist("item"), str(form.get("unverified_reason", "")))
     return []
 
 
-def _after(ctx, draft: drafts.Draft, step: str, user) -> Response:
+def _after(ctx, draft: drafts.Draft, step: str, user, form) -> Response:
     if step != "checklist":
         return RedirectResponse(f"/bench/draft/{draft.id}/{draft.next_step}", status_code=303)
     order = draft.parsed()
     scenario = scenario_for(draft.scenario, order.sites) if ctx.simulate else None
     try:
-        run_id = ctx.bench.start(order, scenario, user.username, user.station, repeat=draft.repeat)
+        run_id = ctx.bench.start(order, scenario, user.username, user.station, repeat=draft.repeat,
+                                 unverified_reason=draft.unverified_reason)
     except ValidationError as exc:  # e.g. the accession was run at another station meanwhile: ask again
         drafts.find_earlier(draft, ctx.store, simulated=ctx.simulate)
         if draft.repeat_required and draft.repeat is None:
             draft.done.discard("repeat")
         draft.done.discard("checklist")
-        draft.flash = {"step": draft.next_step, "error": str(exc), "form": {}}
+        kept = {k: form.getlist(k) for k in form.keys()} if draft.next_step == "checklist" else {}
+        draft.flash = {"step": draft.next_step, "error": str(exc), "form": kept}  # the ticks and reason stay
         return RedirectResponse(f"/bench/draft/{draft.id}/{draft.next_step}", status_code=303)
     draft.run_id = run_id
     log.info("run %s started by %s", run_id, user.username)

@@ -55,6 +55,8 @@ class Draft:
     earlier: list[dict[str, Any]] = field(default_factory=list)
     #: the run this test repeats, as the tech declared it (required when the accession has a run already)
     repeat: RepeatOf | None = None
+    #: why the patient run goes ahead on an instrument not verified (asked with the checklist; kept with the run)
+    unverified_reason: str | None = None
 
     @property
     def repeat_required(self) -> bool:
@@ -207,8 +209,9 @@ def scan_lot(draft: Draft, lot: str, expires: str, today: date) -> None:
     draft.done.add("lot")
 
 
-def checklist(draft: Draft, ticked: list[str]) -> None:
+def checklist(draft: Draft, ticked: list[str], unverified_reason: str | None = None) -> None:
     check_confirmed(ticked, "ticked")
+    draft.unverified_reason = (unverified_reason or "").strip() or None
     draft.done.add("checklist")
 
 

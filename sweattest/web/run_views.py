@@ -108,7 +108,8 @@ def confirm(request: Request, user, form) -> Response:
         value = typed_quantity(typed["amount"], prompt.kind, prompt.dimension, _field_words(prompt)) \
             if prompt is not None and int(form.get("prompt", "0") or 0) == prompt.id else None
         session.confirm(int(form.get("prompt", "0") or 0), value, by=user.username, device_error=device_error,
-                        station=user.station, skin=(typed["grade"], typed["note"]))
+                        station=user.station, skin=(typed["grade"], typed["note"]),
+                        write_off=form.get("outcome") == "write_off")
     except (SweatTestError, ValueError) as exc:
         record_refusal(ctx.store, run_id, who=user.username, station=user.station, what="confirm", why=str(exc),
                        details={"step": prompt.kind if prompt else None, "site": prompt.site if prompt else None,

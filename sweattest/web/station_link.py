@@ -308,9 +308,10 @@ class StationLink:
         return self.sessions.get(run_id)
 
     def start(self, order: Order, scenario_doc: dict[str, Any] | None, operator_name: str,
-              station: str | None = None, repeat: RepeatOf | None = None) -> str:
+              station: str | None = None, repeat: RepeatOf | None = None, unverified_reason: str | None = None) -> str:
         run_id = self.request("start", order=order.as_dict(), scenario=scenario_doc, operator=operator_name,
-                              station=station, repeat=asdict(repeat) if repeat is not None else None)
+                              station=station, repeat=asdict(repeat) if repeat is not None else None,
+                              unverified_reason=unverified_reason)
         self._wait_for(run_id)
         return run_id
 

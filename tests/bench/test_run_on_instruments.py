@@ -65,6 +65,8 @@ class Tech:
                 return answers.pop(0)
         if "read the sweat volume" in prompt:
             return "35 uL"
+        if "look at the skin" in prompt:
+            return "none"  # chosen: no grade is assumed
         return ""
 
 

@@ -21,7 +21,9 @@ def test_a_blister_or_a_burn_is_an_adverse_event_with_its_note(grade):
 
 @pytest.mark.parametrize("grade, note, message", [
     ("rash", "", "skin reaction 'rash' is not a grade; choose one of none, erythema, blister, burn"),
-    ("", "", "skin reaction nothing is not a grade"),
+    ("", "", "left forearm: choose how its skin looks where the electrodes were (no reaction, redness, blister or "
+             "burn); nothing is chosen for you"),
+    (None, "", "nothing is chosen for you"),
     ("burn", "   ", "a burn is an adverse event: write what you saw and did in the note"),
     ("blister", None, "a blister is an adverse event"),
     ("erythema", "x" * 501, "keep it under 500"),

@@ -15,6 +15,7 @@ from sweattest.bench.simulation.scenario import parse_scenario
 from sweattest.core.clock import VirtualClock
 from tests.store.backends import START, make_run
 from tests.web.conftest import CHROMIUM, PASSWORD, SHOT_TIMEOUT_MS, USERS, Served, accounts_for_tests
+from tests.web.test_e2e_browser import skin_chosen
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is installed by .ci/setup-chromium")
@@ -184,6 +185,7 @@ def live_screens(page, visit) -> None:
             if name == "alarm":
                 break
             if page.query_selector("#prompt") and page.query_selector("#confirm"):
+                skin_chosen(page)
                 page.click("#confirm", timeout=2000)
             else:
                 page.wait_for_selector("#prompt, .alarm", timeout=30000)  # stimulation: until its screen moves on

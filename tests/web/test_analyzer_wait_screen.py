@@ -27,8 +27,9 @@ def test_the_run_screen_says_what_the_analyzer_is_waited_for_until_when_and_why_
     shown = screen(run, _session(wait))
     assert shown["name"] == "working"
     assert shown["wait"] == {"label": "sample R1-2 (right forearm)", "total_s": 120, "ends_at": "10:42:10",
-                             "then": "the sample is then tried once more, and a sample the chloridometer does not "
-                                     "measure is written off with the reason"}
+                             "then": "the sample is then tried once more; if the chloridometer still gives no "
+                                     "result, you may type the result its display shows (twice) before the sample "
+                                     "is written off with the reason"}
     assert shown["aborted"] == [{"site": "left_forearm", "reason":
                                  "chloride analysis failed after 2 attempts and no result was typed from the "
                                  "analyzer's display: no result within 120 s."}]

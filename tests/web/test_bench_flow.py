@@ -8,6 +8,7 @@ import pytest
 from markupsafe import escape
 
 from sweattest.record.runs import load_run
+from sweattest.record.skin_reactions import run_skin_reactions
 from tests.web.conftest import PASSWORD, csrf_of, log_in
 
 GOOD = {"identify": {"mrn": "MRN0012345", "dob": "2025-06-01"}, "eligibility": {},
@@ -172,7 +173,18 @@ def test_a_whole_run_from_the_browser_to_the_final_report(client, tech, web_app)
             # typed with its unit: read as typed when the unit fits the field (µL, or mL converted)
             data["amount"] = f"{coil} µL" if prompt.site == "left_forearm" else f"{float(coil) / 1000:.4f} mL"
             volumes[prompt.site] = float(coil)
-        if prompt.kind == "check_skin":  # a burn needs its note: refused, the step stays with what was chosen
+        if prompt.kind == "check_skin":
+            page = client.get(run_url).text  # nothing chosen for the tech, and Confirm does not have the focus
+            assert 'name="grade"' in page and "checked" not in page.split('id="step-form"')[1].split("</form>")[0]
+            assert 'id="grade-none" autofocus' in page and re.search(r'id="confirm"[^>]*autofocus', page) is None
+            # a scanner's Enter, or a confirmation by habit: refused in words, nothing recorded, the step stays
+            client.post(f"{run_url}/confirm", data=data | {"outcome": "ok"}, follow_redirects=False)
+            page = client.get(run_url).text
+            assert ("choose how its skin looks where the electrodes were (no reaction, redness, blister or burn); "
+                    "nothing is chosen for you") in page
+            assert prompt.site not in run_skin_reactions(web_app.state.web.store, run_id)
+            assert web_app.state.web.bench.session(run_id).operator.prompt.id == prompt.id
+            # a burn needs its note: refused, the step stays with what was chosen
             client.post(f"{run_url}/confirm", data=data | {"grade": "burn", "note": " "}, follow_redirects=False)
             page = client.get(run_url).text
             assert "a burn is an adverse event: write what you saw and did in the note" in page

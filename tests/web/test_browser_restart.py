@@ -21,6 +21,7 @@ from tests.web.test_e2e_browser import (
     photograph,
     prepare_by_keyboard,
     prompt_id,
+    skin_chosen,
     wait_for,
 )
 
@@ -64,6 +65,7 @@ def test_the_tech_finishes_on_the_bench_screen_a_run_whose_server_was_stopped_mi
             if page.query_selector("#amount"):
                 keys(page, re.search(r"coil shows ([\d.]+)", page.inner_text("#prompt")).group(1))
             else:
+                skin_chosen(page)
                 page.focus("#actionbar #confirm")
                 keys(page, "")
             answered.add(pid)

@@ -89,6 +89,12 @@ def keys(page, *typed: str) -> None:
                 page.keyboard.press("Enter")
 
 
+def skin_chosen(page, grade: str = "none") -> None:
+    """A skin check preselects nothing: the tech chooses ``grade`` (nothing to do on any other step)."""
+    if page.query_selector("#prompt #grade-none"):
+        page.check(f"#prompt #grade-{grade}")
+
+
 def log_in(page, base, role):
     page.goto(f"{base}/login")
     page.keyboard.type(USERS[role][0])
@@ -208,6 +214,20 @@ def test_a_bilateral_run_driven_only_by_the_keyboard(station, browser, shots):
                 assert "_" not in page.inner_text("#error")
                 page.fill("#amount", "")
             keys(page, re.search(r"coil shows ([\d.]+)", page.inner_text("#prompt")).group(1))
+        elif page.query_selector("#grade-none"):  # the skin: nothing chosen for the tech, the choice has the focus
+            assert page.evaluate("document.activeElement.id") == "grade-none"
+            assert not any(page.is_checked(f"#grade-{g}") for g in ("none", "erythema", "blister", "burn"))
+            if "skin-enter" not in answered:  # a scanner's Enter on Confirm records nothing: the tech must look
+                answered.add("skin-enter")
+                page.focus("#actionbar #confirm")
+                keys(page, "")
+                assert "choose how its skin looks where the electrodes were" in page.inner_text("#error")
+                assert "Check the skin" in page.inner_text("#prompt h1")
+                photograph(page, shots, "02-skin-not-chosen")
+            assert page.evaluate("document.activeElement.id") == "grade-none"
+            page.keyboard.press("Space")  # no reaction, chosen by the tech
+            page.focus("#actionbar #confirm")
+            keys(page, "")
         else:
             assert page.evaluate("document.activeElement.id") == "confirm"  # Enter from a pedal confirms
             keys(page, "")
@@ -238,6 +258,7 @@ def test_an_electrode_coming_loose_alarms_until_a_second_user_acknowledges(stati
     while not tech.query_selector(".alarm"):  # confirm the left forearm's prompts until the right one's fault
         wait_for(tech, lambda: tech.query_selector(".alarm") or tech.query_selector("#actionbar #confirm"), 60)
         if tech.query_selector("#actionbar #confirm") and not tech.query_selector(".alarm"):
+            skin_chosen(tech)
             tech.focus("#actionbar #confirm")
             keys(tech, "")
     wait_for(tech, lambda: tech.evaluate("window.sweattestAlarmSounding === true"))
@@ -283,7 +304,9 @@ def test_session_lost_and_server_restarted_mid_collection(station, browser, shot
     keys(page, "")  # collector applied on the left forearm: its collection runs
     wait_for(page, lambda: page.query_selector("#rail-left_forearm.st-collecting"))
     wait_for(page, lambda: "Check the skin" in page.inner_text("#prompt h1"), 10)
-    keys(page, "")  # the skin where the electrodes were: no reaction (chosen already)
+    page.keyboard.press("Space")  # the skin where the electrodes were: no reaction, chosen (the focus is on it)
+    page.focus("#actionbar #confirm")
+    keys(page, "")
     page.context.clear_cookies()  # the session ends
     wait_for(page, lambda: page.is_visible("#conn") and "SESSION ENDED" in page.inner_text("#conn"), 5)
     photograph(page, shots, "07-session-ended")

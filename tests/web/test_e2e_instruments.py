@@ -23,7 +23,7 @@ from sweattest.record.store import open_store
 from sweattest.web.app import create_app
 from tests.bench.test_run_on_instruments import CHLORIDE, Tech, short_method  # noqa: F401
 from tests.web.conftest import CHROMIUM, PASSWORD, SHOT_TIMEOUT_MS, Served, accounts_for_tests
-from tests.web.test_e2e_browser import base_url, log_in, playwright_api
+from tests.web.test_e2e_browser import BENCH, TABLET, base_url, log_in, playwright_api, skin_chosen
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="chromium is installed by .ci/setup-chromium")
 
@@ -129,6 +129,7 @@ def test_a_run_on_a_standalone_inducer_and_a_manual_analyzer_through_the_bench_s
             # replaced must not land on the next prompt's button unseen
             pid = page.get_attribute("#prompt input[name=prompt]", "value", timeout=2000)
             here = f"#prompt:has(input[name=prompt][value='{pid}'])"
+            confirm = f"#run:has(#step-form input[name=prompt][value='{pid}']) #actionbar #confirm"
             heading = page.inner_text(f"{here} h1", timeout=2000)
             text = page.inner_text(f"{here} .todo", timeout=2000)
             first = not any("Start the inducer" in s for s in prompts.values())
@@ -140,7 +141,8 @@ def test_a_run_on_a_standalone_inducer_and_a_manual_analyzer_through_the_bench_s
                 page.fill(f"{here} input[name=amount]", value, timeout=2000)
                 if "Enter the reading" in heading and not (shots / "13-typed-entry.png").exists():
                     page.screenshot(path=str(shots / "13-typed-entry.png"), timeout=SHOT_TIMEOUT_MS)
-            page.click(f"{here} #confirm", timeout=2000)
+            skin_chosen(page)
+            page.click(confirm, timeout=2000)  # the action bar's button of the prompt read here, not the next
             page.wait_for_load_state()
         except playwright_api.Error:
             pass  # the page reloaded itself on the next step: look again
@@ -179,6 +181,7 @@ def test_a_run_on_an_scpi_inducer_and_a_line_analyzer_through_the_bench_screens(
             if page.query_selector("input[name=amount]"):
                 page.fill("input[name=amount]", "35")
             # a control or a sample "loaded": the simulator is told over its line and measures it by itself
+            skin_chosen(page)
             page.click("#confirm", timeout=2000)
             page.wait_for_load_state()
         except playwright_api.Error:
@@ -195,59 +198,108 @@ def test_a_run_on_an_scpi_inducer_and_a_line_analyzer_through_the_bench_screens(
     page.close()
 
 
-@pytest.fixture
-def silent_analyzer_server(tmp_path, simulators, monkeypatch):
-    """As ``wired_server``, with a chloridometer that never answers and a wait of 3 s instead of 120 s."""
-    from sweattest.bench.runner import analyzer_wait
+#: The clock of the silent chloridometer below: slow while the browser is to see a wait, else instant.
+SILENT_CLOCK = "web-silent-analyzer"
 
-    monkeypatch.setattr(analyzer_wait, "ANALYZER_WAIT_S", 3.0)
-    inducer = simulators.start("inducer", "--baud", "115200", "--seed", "3")
-    analyzer = simulators.start("chloridometer", "--fault", "silent")
+
+@pytest.fixture
+def silent_analyzer_server(tmp_path):
+    """A stand-alone inducer and a chloridometer on its line that never answers, in this process: the analyzer's
+    waits pass on its own virtual clock (``silent_clock``), paced by the test, the run's on the server's."""
+    from drivers.simulators.clocks import set_clock
+
+    analyzer_clock = VirtualClock(speed=None)
+    set_clock(analyzer_clock, SILENT_CLOCK)
     methods = tmp_path / "methods"
     methods.mkdir()
     short_method(methods)
     config = LabConfig(protocol_folder=methods, instruments=(
-        InstrumentConfig("inducer", "scpi", port=inducer, baudrate=115200, serial_number="000003"),
-        InstrumentConfig("analyzer", "line", port=analyzer)))
+        InstrumentConfig("inducer", "standalone", serial_number="WS-3700-17"),
+        InstrumentConfig("analyzer", "line", port=f"sim://chloridometer?fault=silent&clock={SILENT_CLOCK}")))
     server = serve(tmp_path, config, dict(DEMO_ORDER, method="macroduct_short"))
-    yield next(server)
+    yield next(server), analyzer_clock
     next(server, None)
+    set_clock(None, SILENT_CLOCK)
 
 
-@pytest.mark.realtime  # instruments on pseudo-terminals answer within their real-time timeouts: run alone
-def test_a_silent_chloridometer_is_waited_for_on_screen_and_each_write_off_says_why(silent_analyzer_server, browser,
-                                                                                     shots):
-    server = silent_analyzer_server
+def test_a_silent_chloridometer_is_waited_for_on_screen_and_the_result_on_its_display_can_be_typed_twice(
+        silent_analyzer_server, browser, shots):
+    """The wait is shown with the clock time it gives up; a sample the chloridometer does not measure is offered
+    for typing from its display, twice, the second entry blind, before it is written off; a sample written off
+    says why."""
+    server, analyzer_clock = silent_analyzer_server
     page = browser.new_page()
+    page.set_viewport_size(BENCH)
     log_in(page, base_url(server), "tech")
+    analyzer_clock.speed = 30.0  # the control's wait lasts 4 s: the screen shows it, then the waits pass at once
     prepare(page)
     waits: list[str] = []
+    offers: list[str] = []
+    second_entry_seen = False
     for _ in range(300):
         try:
-            page.wait_for_selector("#prompt, #analyzer-wait, .result", timeout=60000)
+            page.wait_for_selector("#prompt, #analyzer-wait, #result, h1:text('Run aborted')", timeout=30000)
             if page.query_selector("#analyzer-wait"):
-                text = page.inner_text("#analyzer-wait")
-                if text not in waits:
-                    waits.append(text)
-                    if len(waits) == 1:
-                        page.screenshot(path=str(shots / "16-analyzer-wait.png"), full_page=True,
-                                        timeout=SHOT_TIMEOUT_MS)
-                page.wait_for_timeout(200)
+                waits.append(page.inner_text("#analyzer-wait"))
+                if len(waits) == 1:
+                    page.screenshot(path=str(shots / "16-analyzer-wait.png"), full_page=True, timeout=SHOT_TIMEOUT_MS)
+                analyzer_clock.speed = None
+                page.wait_for_selector("#prompt", timeout=30000)
                 continue
-            if page.query_selector(".result"):
+            if page.query_selector("#result, h1:text('Run aborted')"):
                 break
-            if page.query_selector("input[name=amount]"):
-                page.fill("input[name=amount]", "35")
-            page.click("#confirm", timeout=2000)
+            pid = page.get_attribute("#prompt input[name=prompt]", "value", timeout=2000)
+            here = f"#prompt:has(input[name=prompt][value='{pid}'])"
+            confirm = f"#run:has(#step-form input[name=prompt][value='{pid}']) #actionbar #confirm"
+            heading = page.inner_text(f"{here} h1", timeout=2000)
+            if "No result from the chloridometer" in heading:
+                offers.append(page.inner_text(f"{here} .todo", timeout=2000))
+                if len(offers) == 1:  # the left forearm: typed from the display
+                    for size, name in ((BENCH, "18-manual-entry-offer"), (TABLET, "18-manual-entry-offer-portrait")):
+                        page.set_viewport_size(size)
+                        page.screenshot(path=str(shots / f"{name}.png"), full_page=True, timeout=SHOT_TIMEOUT_MS)
+                    page.set_viewport_size(BENCH)
+                    assert page.is_visible(confirm) and page.is_visible(f"{here} #write-off")
+                    page.click(confirm, timeout=2000)
+                else:  # the right forearm: nothing on the display, written off
+                    page.click(f"{here} #write-off", timeout=2000)
+                page.wait_for_load_state()
+                continue
+            if page.query_selector(f"{here} input[name=amount]"):
+                label = page.inner_text(f"{here} .todo", timeout=2000)
+                if "Enter the reading again" in heading:  # blind: the first entry is nowhere on the screen
+                    assert page.input_value(f"{here} input[name=amount]") == ""
+                    assert "46 mmol/L" not in page.inner_text("body")
+                    if not second_entry_seen:
+                        second_entry_seen = True
+                        page.screenshot(path=str(shots / "19-manual-entry-second.png"), full_page=True,
+                                        timeout=SHOT_TIMEOUT_MS)
+                page.fill(f"{here} input[name=amount]", "46" if "sample" in label else "35", timeout=2000)
+            skin_chosen(page)
+            page.click(confirm, timeout=2000)
             page.wait_for_load_state()
         except playwright_api.Error:
             pass  # the page reloaded itself on the next step: look again
     assert any("Waiting for the result of the normal control" in w for w in waits), (waits, page.inner_text("body"))
-    assert any(re.search(r"Waiting for the result of sample \S+-1 \(left forearm\).*gives up at \d\d:\d\d", w, re.S)
-               for w in waits), waits
+    assert re.search(r"gives up at \d\d:\d\d:\d\d", waits[0]), waits
+    assert len(offers) == 2 and second_entry_seen, offers
+    assert re.match(r"The chloridometer gave no usable result for sample \S+-1 \(left forearm\): chloridometer: no "
+                    r"result for sample \S+-1 \(left forearm\) within 120 s\. Check that the device is switched on "
+                    r"and its cable is plugged in, then retry\. If the chloridometer shows a result on its display, "
+                    r"type it, twice: the second entry does not show the first", offers[0]), offers[0]
     body = page.inner_text("body")
-    assert "Run aborted" in body
-    assert body.count("chloride analysis failed after 2 attempts and no result was typed from the analyzer's "
-                      "display: chloridometer: no result for sample") == 2
+    assert "46 mmol/L" in body
+    assert ("right forearm aborted: chloride analysis failed after 2 attempts and no result was typed from the "
+            "analyzer's display: chloridometer: no result for sample") in body.lower()
     page.screenshot(path=str(shots / "17-analyzer-write-off.png"), full_page=True, timeout=SHOT_TIMEOUT_MS)
+    store = server.app_state.web.store
+    [row] = store.list_runs()
+    run, _ = load_run(store, row["run_id"])
+    left, right = run.sites
+    assert left.state == "result_ready" and left.analyzer_chloride.magnitude == 46
+    typed = next(e for e in store.events(row["run_id"]) if e.kind == "analyze" and e.site == "left_forearm")
+    assert typed.data["entry"] == "manual, entered twice"
+    assert typed.data["entries"] == [{"value": "46 mmol/L", "by": "tech1"}, {"value": "46 mmol/L", "by": "tech1"}]
+    assert "no result for sample" in typed.data["analyzer_failed"]
+    assert right.state == "aborted" and "no result was typed from the analyzer's display" in right.abort_reason
     page.close()

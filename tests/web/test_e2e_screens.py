@@ -22,6 +22,7 @@ from tests.web.test_e2e_browser import (
     photograph,
     prepare_by_keyboard,
     prompt_id,
+    skin_chosen,
     wait_for,
 )
 
@@ -93,6 +94,7 @@ def test_an_open_circuit_alarm_keeps_the_other_site_in_view_and_asks_the_faulted
     while not page.query_selector(".alarm"):  # the left forearm's steps, until the right one's fault
         wait_for(page, lambda: page.query_selector(".alarm") or page.query_selector("#actionbar #confirm"), 60)
         if page.query_selector("#actionbar #confirm") and not page.query_selector(".alarm"):
+            skin_chosen(page)
             page.focus("#actionbar #confirm")
             keys(page, "")
     wait_for(page, lambda: page.query_selector("#chart-right_forearm .stopline"), 5)
@@ -257,6 +259,7 @@ def test_a_skin_note_being_typed_on_an_alarm_survives_the_screen_drawing_itself_
     while not page.query_selector(".alarm"):  # the left forearm's steps, until the right one's fault
         wait_for(page, lambda: page.query_selector(".alarm") or page.query_selector("#actionbar #confirm"), 60)
         if page.query_selector("#actionbar #confirm") and not page.query_selector(".alarm"):
+            skin_chosen(page)
             page.focus("#actionbar #confirm")
             keys(page, "")
     seq = page.get_attribute("#ack-primary", "form").rsplit("-", 1)[1]

@@ -147,6 +147,16 @@ def calibration_recorded(status: Status | None) -> bool:
     return status is not None and status.calibration is not None
 
 
+def not_verified_on_record(instruments: tuple[InstrumentConfig, ...], status_of: StatusOf, *,
+                           gravimetric: bool) -> list[str]:
+    """The configured instruments a method needs whose records hold no calibration under their configured serial
+    number: what opening the bench will find not verified, said before any port is opened (an instrument whose
+    serial number only it reports is counted here, and verified by its records once it is opened)."""
+    needed = ("inducer", "analyzer", "balance") if gravimetric else ("inducer", "analyzer")
+    return [i.label for i in instruments if i.role in needed
+            and not (i.serial_number and calibration_recorded(status_of(i.serial_number)))]
+
+
 def records_of(config: InstrumentConfig, identity: Identity, status_of: StatusOf | None) -> Status | None:
     """The instrument's records, by the serial number it reports (else the configured one)."""
     serial = identity.serial_number or config.serial_number

@@ -57,7 +57,8 @@ def manual_result(runner, e: fx.Analyze, label: str, why: Exception):
     """Before a sample is written off: the tech may read the result on the analyzer's display and type it
     twice, the second entry blind (an operator that cannot be asked is not)."""
     offer = getattr(runner.operator, "offer_manual_entry", None)
-    if offer is None or not offer(e.site, f"The chloridometer gave no usable result for {label} ({why})."):
+    said = f"The chloridometer gave no usable result for {label}: {str(why).rstrip('.')}."
+    if offer is None or not offer(e.site, said):
         return None
     try:
         reading = double_entry(runner.operator, "chloride", "concentration", f"chloride of {label}",

@@ -53,9 +53,10 @@ class BenchManager:
         self._closing = threading.Event()
 
     def start(self, order: Order, scenario_doc: dict[str, Any] | None, operator_name: str,
-              station: str | None = None, repeat: RepeatOf | None = None) -> str:
+              station: str | None = None, repeat: RepeatOf | None = None, unverified_reason: str | None = None) -> str:
         """Create the run (written ahead), then run it in a thread. Returns the run id. ``repeat``: the run it
-        repeats, as the tech declared it."""
+        repeats, as the tech declared it; ``unverified_reason``: why a patient run goes ahead on an instrument not
+        verified (``RunService.start``)."""
         scenario = parse_scenario(scenario_doc, order.sites) if self.simulate and scenario_doc is not None else None
         if self.simulate and scenario is None:
             raise ValidationError("training: pick a scenario for the simulated instruments")
@@ -63,7 +64,8 @@ class BenchManager:
         active = self.service.start(
             order, clock=self._run_clock() if scenario is not None else self.clock, scenario=scenario,
             operator_for=lambda simulated: WebOperator(operator_name, simulated, order.protocol, station),
-            reporter=reporter, purpose=TRAINING if self.simulate else None, repeat=repeat)
+            reporter=reporter, purpose=TRAINING if self.simulate else None, repeat=repeat,
+            unverified_reason=unverified_reason)
         view.run_id = active.run_id
         self._launch(BenchSession(active, view, reporter, self._clock_time))
         return active.run_id

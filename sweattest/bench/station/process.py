@@ -161,7 +161,8 @@ class Station:
         if op == "start":
             order = parse_order(args["order"], manager.service.config.protocol_folder)
             repeat = RepeatOf(**args["repeat"]) if args.get("repeat") else None
-            return manager.start(order, args.get("scenario"), args["operator"], args.get("station"), repeat=repeat)
+            return manager.start(order, args.get("scenario"), args["operator"], args.get("station"), repeat=repeat,
+                                 unverified_reason=args.get("unverified_reason"))
         if op == "stop":
             return manager.stop(args["run_id"], args["by"], args.get("station"), name=args.get("name"))
         if op == "close":
@@ -176,7 +177,7 @@ class Station:
                 value = Q_(value["magnitude"], value["unit"])
             skin = tuple(args["skin"]) if args.get("skin") else None
             session.confirm(args["prompt"], value, by=args.get("by"), device_error=args.get("device_error"),
-                            station=args.get("station"), skin=skin)
+                            station=args.get("station"), skin=skin, write_off=bool(args.get("write_off")))
         elif op == "acknowledged":
             session.acknowledged()
         elif op == "silence":

@@ -28,7 +28,7 @@ class Prompt:
 
     id: int
     kind: str  # place_on_balance | apply_collector | check_skin | read_volume | run_control | load_analyzer
-    #          | enter_reading | device_started | device_completed
+    #          | enter_reading | device_started | device_completed | offer_manual_entry
     site: str  # "" for a step of the analytical run (QC), not of one site
     text: str
     action: str
@@ -92,7 +92,7 @@ class WebOperator:
 
     def confirm(self, prompt_id: int, value: str | pint.Quantity | None = None, *, by: str | None = None,
                 device_error: str | None = None, station: str | None = None,
-                skin: tuple[str, str] | None = None) -> None:
+                skin: tuple[str, str] | None = None, write_off: bool = False) -> None:
         """The tech's confirmation from the browser; a stale prompt (other tab, double click) is refused, and
         so is a measured value from anyone but the run's operator. ``by`` is the user who confirmed, at
         ``station``; ``device_error`` the error a stand-alone device showed; ``skin`` the grade and note of a
@@ -128,6 +128,8 @@ class WebOperator:
             elif prompt.kind == "check_skin":
                 grade, note = skin or ("", "")
                 answer = skin_check(grade, note, _label(prompt.site))
+            elif prompt.kind == "offer_manual_entry":
+                answer = not write_off
             self.acting = (by, station)
             self._answer, self._answered = answer, True
             self._cond.notify_all()
@@ -185,6 +187,13 @@ class WebOperator:
 
     def confirm_device_completed(self, site: str, text: str) -> str | None:
         return self._ask("device_completed", site, text, "Completed without an error light")
+
+    def offer_manual_entry(self, site: str, text: str) -> bool:
+        """Before a sample is written off (``sweattest.bench.runner.analysis.manual_result``): type the result the
+        analyzer shows on its display, twice, the second entry blind, or write the sample off."""
+        return self._ask("offer_manual_entry", site, f"{text} If the chloridometer shows a result on its display, "
+                         "type it, twice: the second entry does not show the first. Otherwise the sample is written "
+                         "off with the reason.", "Type the result from its display")
 
     def tell(self, text: str) -> None:
         self.notice = text

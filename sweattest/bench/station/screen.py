@@ -91,8 +91,8 @@ def analyzer_wait(wait: dict[str, Any] | None, clock_text: Callable[[datetime], 
         return None
     ends = wait["since"] + timedelta(seconds=wait["total_s"])
     then = ("without it, results cannot be final until QC is run" if wait["site"] == "QC" else
-            "the sample is then tried once more, and a sample the chloridometer does not measure is written off "
-            "with the reason")
+            "the sample is then tried once more; if the chloridometer still gives no result, you may type the "
+            "result its display shows (twice) before the sample is written off with the reason")
     return {"label": wait["label"], "total_s": int(wait["total_s"]), "ends_at": clock_text(ends), "then": then}
 
 

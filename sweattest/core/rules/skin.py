@@ -35,12 +35,21 @@ class SkinCheck:
         return self.grade in ADVERSE
 
 
+def not_chosen(where: str) -> str:
+    """What the tech is told when no grade was chosen: nothing is chosen for them (a scanner's Enter, a
+    confirmation by habit), the skin must be looked at."""
+    return (f"{where}: choose how its skin looks where the electrodes were (no reaction, redness, blister or burn); "
+            "nothing is chosen for you")
+
+
 def skin_check(grade: object, note: object = "", where: str = "skin") -> SkinCheck:
-    """The tech's entry checked: a known grade, and a note for a blister or a burn."""
+    """The tech's entry checked: a grade chosen (no grade is assumed), a known one, and a note for a blister or a
+    burn."""
     text = str(grade or "").strip().lower()
+    if not text:
+        raise ValidationError(not_chosen(where))
     if text not in GRADES:
-        shown = f"{grade!r}" if str(grade or "").strip() else "nothing"
-        raise ValidationError(f"{where}: skin reaction {shown} is not a grade; choose one of {', '.join(GRADES)}")
+        raise ValidationError(f"{where}: skin reaction {grade!r} is not a grade; choose one of {', '.join(GRADES)}")
     note_text = " ".join(str(note or "").split())
     if text in ADVERSE and not note_text:
         raise ValidationError(f"{where}: a {text} is an adverse event: write what you saw and did in the note "
