@@ -19,7 +19,7 @@ from sweattest.record.runs import load_run
 from sweattest.record.store import open_store
 from sweattest.web.app import create_app
 from tests.web.conftest import accounts_for_tests, csrf_of, log_in
-from tests.web.test_bench_flow import GOOD, open_test, step
+from tests.web.test_bench_flow import GOOD, open_test, step, wait_for_prompt
 
 INSTRUMENTS = (InstrumentConfig("inducer", "standalone", serial_number="WS-3700-17"),
                InstrumentConfig("analyzer", "manual", serial_number="CC3400-5"))
@@ -77,6 +77,7 @@ def test_a_patient_run_on_instruments_not_verified_asks_why_and_keeps_the_reason
     _, order = load_run(store, row["run_id"])
     assert order["unverified_instruments"] == {
         "instruments": ["inducer standalone WS-3700-17", "analyzer manual CC3400-5"], "reason": REASON, "by": "tech1"}
+    wait_for_prompt(client, r.headers["location"], app)  # the run's thread has checked its instruments by then
     ready = next(e for e in store.events(row["run_id"]) if e.kind == "check_ready")
     assert ready.data["instruments"]["inducer"]["calibration"] == "not verified (no calibration on record)"
 
