@@ -33,8 +33,8 @@ HEAVY: dict[tuple[str, str], str] = {
     ("sweattest.qa.qc_chart", "matplotlib"): "matplotlib loads its backends and font cache; only a chart needs it",
     ("sweattest.qa.runs", "pyarrow"): "optional (the parquet extra); only a Parquet export needs it",
     ("sweattest.cli.serve", "uvicorn"): "the web server; only `sweattest serve` needs it, not every command",
-    ("sweattest.outputs.lims.order_status", "hl7apy"): "optional (not a runtime dependency) and slow to load its "
-                                                       "message definitions; only an order acknowledgement needs it",
+    ("sweattest.outputs.lims.formats", "sweattest"): "the FHIR writer's fhir.resources models take 1.5 s to "
+                                                      "import; only a FHIR file needs them, not every command",
 }
 
 _CLI = ("changing with the commands' one declared context (store, configuration, user): move the imports to the "
@@ -51,11 +51,8 @@ PENDING: dict[str, str] = {
     "sweattest.cli.serve": _CLI,
     "sweattest.cli.validate": _CLI, "sweattest.lis.service": _CLI,
     "sweattest.lis.sender": _FORMATS, "sweattest.outputs.lims.delivery": _FORMATS,
-    "sweattest.outputs.report.stored": "changing to read the typed RunRecord: move the imports with it",
     "sweattest.qa.pack": _QUERY, "sweattest.qa.qc_chart": _QUERY, "sweattest.qa.validation_report": _QUERY,
     "sweattest.qa.workspace": _QUERY, "sweattest.web.qa_views": _QUERY,
-    "sweattest.record.run_record": "hides the circle with record/patient_history.py (PENDING_CIRCLES)",
-    "sweattest.record.patient_history": "hides the circle with record/run_record.py (PENDING_CIRCLES)",
     "sweattest.record.store.migrations": "one import, of the QC judgement of existing runs, hides the circle of "
                                          "the store package (PENDING_CIRCLES)",
 }
@@ -68,9 +65,6 @@ PENDING_CIRCLES: dict[tuple[str, ...], str] = {
         "record/store/__init__.py imports the Store, whose migration 'verdicts of existing QC' judges with "
         "record/analytical_qc.py, which imports the store package: the migration should be given the judgement "
         "by its caller, or the package stop importing store.py",
-    ("sweattest.record.patient_history", "sweattest.record.run_record"):
-        "the run record adds the patient's history, which summarises earlier runs through the run record: the "
-        "typed RunRecord built once by record/ breaks it",
 }
 
 

@@ -16,6 +16,11 @@ SQL = re.compile(r"^\s*(SELECT|INSERT\s+INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM|CR
                  r"DROP\s+TABLE|PRAGMA|BEGIN|COMMIT)\b")
 
 
+def _in_store(module: str) -> bool:
+    """``module`` is the store package or one of its modules (not a record module whose name begins the same)."""
+    return module == "sweattest.record.store" or module.startswith("sweattest.record.store.")
+
+
 def offences(source: str) -> list[str]:
     """What in ``source`` (a module outside the record) speaks to the database itself, one line each."""
     out = []
@@ -23,11 +28,11 @@ def offences(source: str) -> list[str]:
         line = getattr(node, "lineno", 0)
         if isinstance(node, ast.Import):
             out += [f"{line}: imports {a.name}" for a in node.names if a.name.split(".")[0] == "sqlalchemy"
-                    or (a.name.startswith("sweattest.record.store") and a.name not in STORE_MODULES)]
+                    or (_in_store(a.name) and a.name not in STORE_MODULES)]
         elif isinstance(node, ast.ImportFrom) and node.module:
             if node.module.split(".")[0] == "sqlalchemy":
                 out.append(f"{line}: imports from {node.module}")
-            elif node.module.startswith("sweattest.record.store") and node.module not in STORE_MODULES:
+            elif _in_store(node.module) and node.module not in STORE_MODULES:
                 out.append(f"{line}: imports from {node.module}")
             elif node.module == "sweattest.record.store":
                 out += [f"{line}: imports {a.name} from the store" for a in node.names if a.name not in STORE_NAMES]

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from hl7apy.consts import VALIDATION_LEVEL
+from hl7apy.core import Message
+
 from sweattest.core.clock import Clock
 from sweattest.core.config import LabConfig
 from sweattest.core.errors import ValidationError
@@ -48,9 +51,6 @@ def refuse_order(store, clock: Clock, accession: str, reason: str, note: str, wh
 
 def render_order_status(order: WorklistOrder, config: LabConfig, *, sent_at: datetime, control_id: str) -> str:
     """The OML^O21 telling the LIS that ``order`` (closed by the laboratory) will not be performed."""
-    from hl7apy.consts import VALIDATION_LEVEL
-    from hl7apy.core import Message
-
     reason = order.closed_reason or {}
     sent = order.order
     patient = sent.get("patient") or {}
