@@ -57,6 +57,8 @@ def header(message: str) -> hl7.Segment | None:
     first = message.lstrip("\ufeff\x00\r\n").split("\r", 1)[0].split("\n", 1)[0]
     if not first.startswith("MSH") or len(first) < 8:
         return None
+    if len(first) == 8:  # MSH-1 and MSH-2 alone: python-hl7 would read "MSH" as MSH-3 and MSH-2 as MSH-4
+        first += "|"
     try:
         return hl7.parse(first).segment("MSH")
     except Exception:  # noqa: BLE001 - python-hl7 raises plain exceptions on what it cannot read

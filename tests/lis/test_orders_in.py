@@ -191,3 +191,12 @@ def test_a_long_sending_application_is_echoed_within_what_hl7_allows(store, cloc
     raw = receive(store, clock, orm().replace("|HIS|HOSPITAL|", "|" + "H" * 227 + "|HOSPITAL|"), LabConfig())
     strict_answer(raw)
     assert raw.split("\r")[0].split("|")[4] == "H" * 20
+
+
+def test_a_bare_header_is_answered_without_naming_a_made_up_sender(store, clock):
+    """``MSH|^~\\&`` and nothing more (python-hl7 reads its MSH-3 as "MSH" and MSH-4 as the delimiters): the AR
+    is addressed to no one rather than to an application "MSH" at a facility "\\"."""
+    raw = receive(store, clock, "MSH|^~\\&\r", LabConfig())
+    head = raw.split("\r")[0].split("|")
+    assert (head[4], head[5]) == ("", "")
+    assert read_ack(raw).code == "AR"
