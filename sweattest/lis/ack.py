@@ -57,6 +57,8 @@ def header(message: str) -> hl7.Segment | None:
     first = message.lstrip("\ufeff\x00\r\n").split("\r", 1)[0].split("\n", 1)[0]
     if not first.startswith("MSH") or len(first) < 8:
         return None
+    if len(first) == 8:  # MSH-1 and MSH-2 alone: python-hl7 would read "MSH" as MSH-3 and MSH-2 as MSH-4
+        first += "|"
     try:
         return hl7.parse(first).segment("MSH")
     except Exception:  # noqa: BLE001 - python-hl7 raises plain exceptions on what it cannot read
@@ -162,7 +164,21 @@ def _response(received: str, kind: str, *, application: str, facility: str, at: 
 def _msa(message: Message, code: str, received: str) -> None:
     msa = message.add_segment("MSA")
     msa.msa_1 = code
-    msa.msa_2 = escape(_echo(header(received), 10)[:20])
+    msa.msa_2 = _control_id(header(received))
+
+
+#: MSH-10 as sent is echoed when it is one ST value hl7apy writes as it is: printable text, no component,
+#: repetition or subcomponent separator, its backslashes only in the escapes \F\ \S\ \T\ \R\ \E\ \H\ \N\
+_ECHOABLE = re.compile(r"(?:[^\\^~&|\x00-\x1f\x7f-\x9f]|\\[FSTREHN]\\)+")
+
+
+def _control_id(msh: hl7.Segment | None) -> str:
+    """MSA-2: the received MSH-10 character for character (the LIS matches the two as text); any other MSH-10
+    decoded and escaped again, within the 20 characters MSA-2 holds."""
+    sent = raw(msh, 10)
+    if len(sent) <= 20 and _ECHOABLE.fullmatch(sent):
+        return sent
+    return _escaped_within(_echo(msh, 10), 20)
 
 
 def _err(message: Message, problem: Problem) -> None:

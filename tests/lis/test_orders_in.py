@@ -191,3 +191,26 @@ def test_a_long_sending_application_is_echoed_within_what_hl7_allows(store, cloc
     raw = receive(store, clock, orm().replace("|HIS|HOSPITAL|", "|" + "H" * 227 + "|HOSPITAL|"), LabConfig())
     strict_answer(raw)
     assert raw.split("\r")[0].split("|")[4] == "H" * 20
+
+
+def test_a_bare_header_is_answered_without_naming_a_made_up_sender(store, clock):
+    """``MSH|^~\\&`` and nothing more (python-hl7 reads its MSH-3 as "MSH" and MSH-4 as the delimiters): the AR
+    is addressed to no one rather than to an application "MSH" at a facility "\\"."""
+    raw = receive(store, clock, "MSH|^~\\&\r", LabConfig())
+    head = raw.split("\r")[0].split("|")
+    assert (head[4], head[5]) == ("", "")
+    assert read_ack(raw).code == "AR"
+
+
+
+@pytest.mark.parametrize("control, echoed", [
+    ("M\\H\\1\\N\\", "M\\H\\1\\N\\"),  # highlighting escapes kept, not dropped
+    ("A\\T\\B\\E\\C", "A\\T\\B\\E\\C"),
+    ("\\X7C7C7C7C7C7C7C\\", "\\F\\\\F\\\\F\\\\F\\\\F\\\\F\\"),  # seven | are 21 characters escaped
+])
+def test_a_control_id_with_escapes_is_echoed_as_the_lis_sent_it_within_20_characters(store, clock, control, echoed):
+    """MSA-2 is MSH-10 character for character (the LIS matches the two as text) when hl7apy writes it so; an
+    escape it rewrites (\\X..\\) is decoded and escaped again, cut to the 20 characters MSA-2 holds."""
+    raw = receive(store, clock, orm(control=control), LabConfig())
+    strict_answer(raw)
+    assert raw.split("\r")[1].split("|")[2] == echoed
