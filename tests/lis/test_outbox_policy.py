@@ -262,7 +262,7 @@ def test_a_review_interrupted_after_its_signature_is_completed_without_a_second_
     """The process dies after the reviewer's signature committed (with the result queued for the LIS) and before
     the run was reported; the run is still offered for review, and a reviewer signs again: the review is
     completed under the first signature, and the LIS is sent the result once (one message, one control ID)."""
-    from sweattest.record import runs
+    from sweattest.record import runs, signoff
 
     lis_run(staff, clock, "R1", "ACC-1")
     real = runs.record_event
@@ -273,7 +273,7 @@ def test_a_review_interrupted_after_its_signature_is_completed_without_a_second_
         return real(store, clock, run_id, kind, **kw)
 
     with monkeypatch.context() as m:
-        m.setattr(runs, "record_event", dies_at_review)
+        m.setattr(signoff, "record_event", dies_at_review)  # the sign-off's own name for it
         with pytest.raises(SystemExit):
             release(staff, clock, "R1")
     assert staff.get_run("R1")["state"] == "result_ready"
