@@ -109,7 +109,7 @@ def test_failed_audit_write_leaves_no_file_and_no_message(signed, tmp_path, monk
     def refused(*args, **kwargs):
         raise StoreError("cannot write to the run store: disk I/O error")
 
-    monkeypatch.setattr("sweattest.outputs.lims.delivery.append_audit", refused)
+    monkeypatch.setattr("sweattest.record.outbox.chain.append_audit", refused)  # the export's audit entry
     with pytest.raises(StoreError):
         export_run(store, clock, RUN_ID, "hl7", target, config=LabConfig())
     assert list(target.iterdir()) == []
