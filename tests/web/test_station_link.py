@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import re
 import shutil
+import socket
 import stat
 import tempfile
+import threading
 from multiprocessing import AuthenticationError
 from multiprocessing.connection import Client
 from pathlib import Path
@@ -111,3 +113,20 @@ def test_the_channel_is_this_users_only_and_refuses_a_process_without_the_key(li
     assert stat.S_IMODE(address.key_file.stat().st_mode) == 0o600
     with pytest.raises((AuthenticationError, EOFError, OSError)):
         Client(str(address.socket), family="AF_UNIX", authkey=b"not the station's key")
+
+
+def test_a_client_that_never_answers_the_key_challenge_does_not_keep_the_web_server_out(linked):
+    """A process that connects and stays silent (a stalled or hostile one) cannot hold the door: the web server
+    still connects to the station, and the silent one is dropped."""
+    *_, address = linked
+    silent = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    silent.connect(str(address.socket))
+    try:
+        other = StationLink(address, told=lambda message: None)
+        done = threading.Event()
+        threading.Thread(target=lambda: (other.open(timeout_s=3), done.set()), daemon=True).start()
+        assert done.wait(5), "the station accepted nobody while a silent client held its door"
+        assert other.pid is not None
+        other.detach()
+    finally:
+        silent.close()

@@ -18,9 +18,11 @@ import argparse
 import logging
 import os
 import signal
+import socket
+import struct
 import sys
 import threading
-from multiprocessing.connection import Listener
+from multiprocessing.connection import Connection, Listener, answer_challenge, deliver_challenge
 from typing import Any
 
 from sweattest.bench.order import parse_order
@@ -38,6 +40,8 @@ log = logging.getLogger(__name__)
 
 #: Seconds with no run going on and no web server connected after which the station ends by itself.
 IDLE_EXIT_S = 10.0
+#: Seconds a connecting process has to pass the key's challenge; a silent one is dropped after it.
+CHALLENGE_S = 2.0
 #: How often (wall seconds) the updates of the runs are sent at the latest when nothing wakes the sender.
 PUSH_S = 0.25
 
@@ -54,37 +58,59 @@ class Station:
         self.stopped = threading.Event()
         self._lock = threading.Lock()
         self._listener: Listener | None = None
+        self._key = b""
 
     # -- serving -------------------------------------------------------------------------------------
     def listen(self) -> None:
         """Bind the socket (mode 0600) with a fresh key; a stale socket of a dead station is replaced."""
-        key = self.address.new_key()
+        self._key = self.address.new_key()
         if self.address.socket.exists():
             self.address.socket.unlink()
         old = os.umask(0o177)
-        try:
-            self._listener = Listener(str(self.address.socket), family="AF_UNIX", authkey=key)
+        try:  # no authkey here: each connection passes the challenge in its own thread (``_admit``)
+            self._listener = Listener(str(self.address.socket), family="AF_UNIX")
         finally:
             os.umask(old)
         os.chmod(self.address.socket, 0o600)
         threading.Thread(target=self._accept, name="station-accept", daemon=True).start()
 
     def _accept(self) -> None:
+        """Takes each connection at once and leaves its challenge to its own thread: a process that connects
+        and stays silent holds up nobody but itself."""
         assert self._listener is not None
         while not self.stopped.is_set():
             try:
                 conn = self._listener.accept()
-            except (OSError, EOFError):  # a client that failed the key's challenge, or the listener closed
+            except OSError:  # the listener closed
                 if self.stopped.is_set():
                     return
                 continue
+            threading.Thread(target=self._admit, args=(conn,), name="station-admit", daemon=True).start()
+
+    def _admit(self, conn: Connection) -> None:
+        """The key's challenge both ways within CHALLENGE_S, then the client is served; otherwise dropped."""
+        with socket.socket(fileno=os.dup(conn.fileno())) as sock:
+            limit = struct.pack("ll", int(CHALLENGE_S), int(CHALLENGE_S % 1 * 1e6))
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, limit)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, limit)
+            try:
+                deliver_challenge(conn, self._key)
+                answer_challenge(conn, self._key)
+            except (OSError, EOFError):
+                log.warning("a connection that did not pass the key's challenge in %g s was dropped", CHALLENGE_S)
+                conn.close()
+                return
             except Exception:  # noqa: BLE001 - multiprocessing's AuthenticationError: a wrong key
                 log.warning("a connection without the station's key was refused")
-                continue
-            channel = Channel(conn)
-            with self._lock:
-                self.clients.append(channel)
-            threading.Thread(target=self._serve, args=(channel,), name="station-client", daemon=True).start()
+                conn.close()
+                return
+            nolimit = struct.pack("ll", 0, 0)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, nolimit)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, nolimit)
+        channel = Channel(conn)
+        with self._lock:
+            self.clients.append(channel)
+        self._serve(channel)
 
     def _serve(self, channel: Channel) -> None:
         """One client: its hello, then its requests (each in a thread: a start opens instruments) while a
