@@ -22,6 +22,7 @@ from sweattest.bench.station.channel import StationAddress
 from sweattest.bench.station.manager import BenchManager
 from sweattest.bench.station.process import Station
 from sweattest.core.clock import VirtualClock
+from sweattest.core.errors import ProcedureError
 from sweattest.record.runs import load_run
 from sweattest.record.store import open_store
 from sweattest.web.app import create_app
@@ -130,3 +131,33 @@ def test_a_client_that_never_answers_the_key_challenge_does_not_keep_the_web_ser
         other.detach()
     finally:
         silent.close()
+
+
+def test_a_socket_in_the_stations_place_that_never_answers_is_reported_not_waited_on_forever(tmp_path):
+    """A station stalled before its challenge, or another program's socket left at its path: the web server
+    says the station did not answer instead of hanging at its start."""
+    folder = Path(tempfile.mkdtemp(prefix="st", dir="/tmp"))
+    address = StationAddress.of("test", True, folder)
+    address.new_key()
+    mute = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    mute.bind(str(address.socket))
+    mute.listen(4)
+    outcome: list[BaseException] = []
+    link = StationLink(address, told=lambda message: None)
+
+    def opening() -> None:
+        try:
+            link.open(timeout_s=1)
+        except ProcedureError as exc:
+            outcome.append(exc)
+
+    opener = threading.Thread(target=opening, daemon=True)
+    try:
+        opener.start()
+        opener.join(10)
+        assert not opener.is_alive(), "the web server hung on a socket that never answers"
+        assert outcome and "did not answer" in str(outcome[0])
+    finally:
+        link.detach()
+        mute.close()
+        shutil.rmtree(folder)

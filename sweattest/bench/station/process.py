@@ -18,15 +18,13 @@ import argparse
 import logging
 import os
 import signal
-import socket
-import struct
 import sys
 import threading
-from multiprocessing.connection import Connection, Listener, answer_challenge, deliver_challenge
+from multiprocessing.connection import Connection, Listener
 from typing import Any
 
 from sweattest.bench.order import parse_order
-from sweattest.bench.station.channel import Channel, StationAddress, error_reply
+from sweattest.bench.station.channel import CHALLENGE_S, Channel, StationAddress, admit, error_reply
 from sweattest.bench.station.manager import BenchManager
 from sweattest.core.clock import RealClock
 from sweattest.core.config import load_config
@@ -40,8 +38,6 @@ log = logging.getLogger(__name__)
 
 #: Seconds with no run going on and no web server connected after which the station ends by itself.
 IDLE_EXIT_S = 10.0
-#: Seconds a connecting process has to pass the key's challenge; a silent one is dropped after it.
-CHALLENGE_S = 2.0
 #: How often (wall seconds) the updates of the runs are sent at the latest when nothing wakes the sender.
 PUSH_S = 0.25
 
@@ -89,25 +85,16 @@ class Station:
 
     def _admit(self, conn: Connection) -> None:
         """The key's challenge both ways within CHALLENGE_S, then the client is served; otherwise dropped."""
-        with socket.socket(fileno=os.dup(conn.fileno())) as sock:
-            limit = struct.pack("ll", int(CHALLENGE_S), int(CHALLENGE_S % 1 * 1e6))
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, limit)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, limit)
-            try:
-                deliver_challenge(conn, self._key)
-                answer_challenge(conn, self._key)
-            except (OSError, EOFError):
-                log.warning("a connection that did not pass the key's challenge in %g s was dropped", CHALLENGE_S)
-                conn.close()
-                return
-            except Exception:  # noqa: BLE001 - multiprocessing's AuthenticationError: a wrong key
-                log.warning("a connection without the station's key was refused")
-                conn.close()
-                return
-            nolimit = struct.pack("ll", 0, 0)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, nolimit)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, nolimit)
-        channel = Channel(conn)
+        try:
+            channel = admit(conn, self._key, server=True)
+        except (OSError, EOFError):
+            log.warning("a connection that did not pass the key's challenge in %g s was dropped", CHALLENGE_S)
+            conn.close()
+            return
+        except Exception:  # noqa: BLE001 - multiprocessing's AuthenticationError: a wrong key
+            log.warning("a connection without the station's key was refused")
+            conn.close()
+            return
         with self._lock:
             self.clients.append(channel)
         self._serve(channel)
