@@ -15,14 +15,13 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import asdict
-from multiprocessing.connection import Client
 from typing import Any
 
 import pint
 
 from sweattest.bench.live_view import RunView
 from sweattest.bench.order import Order
-from sweattest.bench.station.channel import Channel, StationAddress, raise_reply
+from sweattest.bench.station.channel import Channel, StationAddress, connect, raise_reply
 from sweattest.bench.station.prompts import Prompt
 from sweattest.bench.station.screen import LiveState
 from sweattest.core.clock import RealClock
@@ -185,8 +184,10 @@ class StationLink:
         if self._channel is None and not self._try_connect():
             if self.process is None:
                 self._start_process()
-            waited = 0.0
+            clock = RealClock()  # attempts themselves take time (a silent peer up to its challenge's limit)
+            began = clock.monotonic()
             while not self._try_connect():
+                waited = clock.monotonic() - began
                 if self.process is not None and self.process.poll() is not None:
                     raise ProcedureError(f"the bench station did not start (exit status {self.process.returncode});"
                                          f" see {self.address.log}")
@@ -194,7 +195,6 @@ class StationLink:
                     raise ProcedureError(f"the bench station did not answer within {timeout_s:g} s; see "
                                          f"{self.address.log}")
                 self._closing.wait(RETRY_S)  # wall time while the station's process starts
-                waited += RETRY_S
         return self
 
     def _start_process(self) -> None:
@@ -202,16 +202,11 @@ class StationLink:
             self.process = self.spawn()
 
     def _try_connect(self) -> bool:
-        try:
-            conn = Client(str(self.address.socket), family="AF_UNIX", authkey=self.address.key())
+        try:  # bounded: a stalled station or a silent socket at its path does not hold the web server
+            channel, hello = connect(self.address.socket, self.address.key())
         except (OSError, EOFError):
             return False
         except Exception:  # noqa: BLE001 - multiprocessing's AuthenticationError: a key of another start
-            return False
-        channel = Channel(conn)
-        try:
-            hello = channel.receive()
-        except (OSError, EOFError):
             return False
         self._channel = channel
         self.left_alone = dict(hello.get("left_alone", {}))

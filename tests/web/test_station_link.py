@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import re
 import shutil
+import socket
 import stat
 import tempfile
+import threading
 from multiprocessing import AuthenticationError
 from multiprocessing.connection import Client
 from pathlib import Path
@@ -20,6 +22,7 @@ from sweattest.bench.station.channel import StationAddress
 from sweattest.bench.station.manager import BenchManager
 from sweattest.bench.station.process import Station
 from sweattest.core.clock import VirtualClock
+from sweattest.core.errors import ProcedureError
 from sweattest.record.runs import load_run
 from sweattest.record.store import open_store
 from sweattest.web.app import create_app
@@ -111,3 +114,50 @@ def test_the_channel_is_this_users_only_and_refuses_a_process_without_the_key(li
     assert stat.S_IMODE(address.key_file.stat().st_mode) == 0o600
     with pytest.raises((AuthenticationError, EOFError, OSError)):
         Client(str(address.socket), family="AF_UNIX", authkey=b"not the station's key")
+
+
+def test_a_client_that_never_answers_the_key_challenge_does_not_keep_the_web_server_out(linked):
+    """A process that connects and stays silent (a stalled or hostile one) cannot hold the door: the web server
+    still connects to the station, and the silent one is dropped."""
+    *_, address = linked
+    silent = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    silent.connect(str(address.socket))
+    try:
+        other = StationLink(address, told=lambda message: None)
+        done = threading.Event()
+        threading.Thread(target=lambda: (other.open(timeout_s=3), done.set()), daemon=True).start()
+        assert done.wait(5), "the station accepted nobody while a silent client held its door"
+        assert other.pid is not None
+        other.detach()
+    finally:
+        silent.close()
+
+
+def test_a_socket_in_the_stations_place_that_never_answers_is_reported_not_waited_on_forever(tmp_path):
+    """A station stalled before its challenge, or another program's socket left at its path: the web server
+    says the station did not answer instead of hanging at its start."""
+    folder = Path(tempfile.mkdtemp(prefix="st", dir="/tmp"))
+    address = StationAddress.of("test", True, folder)
+    address.new_key()
+    mute = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    mute.bind(str(address.socket))
+    mute.listen(4)
+    outcome: list[BaseException] = []
+    link = StationLink(address, told=lambda message: None)
+
+    def opening() -> None:
+        try:
+            link.open(timeout_s=1)
+        except ProcedureError as exc:
+            outcome.append(exc)
+
+    opener = threading.Thread(target=opening, daemon=True)
+    try:
+        opener.start()
+        opener.join(10)
+        assert not opener.is_alive(), "the web server hung on a socket that never answers"
+        assert outcome and "did not answer" in str(outcome[0])
+    finally:
+        link.detach()
+        mute.close()
+        shutil.rmtree(folder)

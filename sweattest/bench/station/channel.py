@@ -14,9 +14,11 @@ import hashlib
 import json
 import os
 import secrets
+import socket
+import struct
 import threading
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
+from multiprocessing.connection import Connection, answer_challenge, deliver_challenge
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,9 @@ import platformdirs
 
 from sweattest.core.errors import ProcedureError, SweatTestError, ValidationError
 from sweattest.record.holder import this_station
+
+#: Seconds each end has to pass the key's challenge (and the station to say hello): a silent peer is dropped.
+CHALLENGE_S = 2.0
 
 #: The errors a reply may carry, most specific first; any other error arrives as a SweatTestError.
 ERRORS = (ValidationError, ProcedureError, SweatTestError)
@@ -79,6 +84,51 @@ class Channel:
             pass
 
 
+def _limit(conn: Connection, seconds: float) -> None:
+    """Every receive and send on ``conn`` fails with OSError after ``seconds`` (0: waits as long as it takes)."""
+    with socket.socket(fileno=os.dup(conn.fileno())) as sock:
+        limit = struct.pack("ll", int(seconds), int(seconds % 1 * 1e6))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, limit)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, limit)
+
+
+def admit(conn: Connection, key: bytes, server: bool) -> Channel:
+    """The key's challenge both ways within CHALLENGE_S; OSError, EOFError or multiprocessing's
+    AuthenticationError when the peer fails it or stays silent."""
+    _limit(conn, CHALLENGE_S)
+    if server:
+        deliver_challenge(conn, key)
+        answer_challenge(conn, key)
+    else:
+        answer_challenge(conn, key)
+        deliver_challenge(conn, key)
+    _limit(conn, 0)
+    return Channel(conn)
+
+
+def connect(path: Path, key: bytes) -> tuple[Channel, dict[str, Any]]:
+    """A client's channel to the station at ``path`` and the station's hello, or OSError, EOFError or
+    AuthenticationError within a few CHALLENGE_S when nothing that holds the key answers there."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(CHALLENGE_S)
+        sock.connect(str(path))
+        sock.settimeout(None)
+    except OSError:
+        sock.close()
+        raise
+    conn = Connection(sock.detach())
+    try:
+        channel = admit(conn, key, server=False)
+        _limit(conn, CHALLENGE_S)
+        hello = channel.receive()
+        _limit(conn, 0)
+    except BaseException:
+        conn.close()
+        raise
+    return channel, hello
+
+
 def error_reply(exc: BaseException) -> dict[str, Any]:
     return {"kinds": [c.__name__ for c in type(exc).__mro__], "message": str(exc)}
 
@@ -91,4 +141,4 @@ def raise_reply(error: dict[str, Any]) -> None:
     raise SweatTestError(f"the bench station failed: {error['message']}")
 
 
-__all__ = ["Channel", "StationAddress", "error_reply", "raise_reply"]
+__all__ = ["CHALLENGE_S", "Channel", "StationAddress", "admit", "connect", "error_reply", "raise_reply"]

@@ -20,11 +20,11 @@ import os
 import signal
 import sys
 import threading
-from multiprocessing.connection import Listener
+from multiprocessing.connection import Connection, Listener
 from typing import Any
 
 from sweattest.bench.order import parse_order
-from sweattest.bench.station.channel import Channel, StationAddress, error_reply
+from sweattest.bench.station.channel import CHALLENGE_S, Channel, StationAddress, admit, error_reply
 from sweattest.bench.station.manager import BenchManager
 from sweattest.core.clock import RealClock
 from sweattest.core.config import load_config
@@ -54,37 +54,50 @@ class Station:
         self.stopped = threading.Event()
         self._lock = threading.Lock()
         self._listener: Listener | None = None
+        self._key = b""
 
     # -- serving -------------------------------------------------------------------------------------
     def listen(self) -> None:
         """Bind the socket (mode 0600) with a fresh key; a stale socket of a dead station is replaced."""
-        key = self.address.new_key()
+        self._key = self.address.new_key()
         if self.address.socket.exists():
             self.address.socket.unlink()
         old = os.umask(0o177)
-        try:
-            self._listener = Listener(str(self.address.socket), family="AF_UNIX", authkey=key)
+        try:  # no authkey here: each connection passes the challenge in its own thread (``_admit``)
+            self._listener = Listener(str(self.address.socket), family="AF_UNIX")
         finally:
             os.umask(old)
         os.chmod(self.address.socket, 0o600)
         threading.Thread(target=self._accept, name="station-accept", daemon=True).start()
 
     def _accept(self) -> None:
+        """Takes each connection at once and leaves its challenge to its own thread: a process that connects
+        and stays silent holds up nobody but itself."""
         assert self._listener is not None
         while not self.stopped.is_set():
             try:
                 conn = self._listener.accept()
-            except (OSError, EOFError):  # a client that failed the key's challenge, or the listener closed
+            except OSError:  # the listener closed
                 if self.stopped.is_set():
                     return
                 continue
-            except Exception:  # noqa: BLE001 - multiprocessing's AuthenticationError: a wrong key
-                log.warning("a connection without the station's key was refused")
-                continue
-            channel = Channel(conn)
-            with self._lock:
-                self.clients.append(channel)
-            threading.Thread(target=self._serve, args=(channel,), name="station-client", daemon=True).start()
+            threading.Thread(target=self._admit, args=(conn,), name="station-admit", daemon=True).start()
+
+    def _admit(self, conn: Connection) -> None:
+        """The key's challenge both ways within CHALLENGE_S, then the client is served; otherwise dropped."""
+        try:
+            channel = admit(conn, self._key, server=True)
+        except (OSError, EOFError):
+            log.warning("a connection that did not pass the key's challenge in %g s was dropped", CHALLENGE_S)
+            conn.close()
+            return
+        except Exception:  # noqa: BLE001 - multiprocessing's AuthenticationError: a wrong key
+            log.warning("a connection without the station's key was refused")
+            conn.close()
+            return
+        with self._lock:
+            self.clients.append(channel)
+        self._serve(channel)
 
     def _serve(self, channel: Channel) -> None:
         """One client: its hello, then its requests (each in a thread: a start opens instruments) while a
