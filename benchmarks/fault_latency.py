@@ -5,13 +5,15 @@
    driver with a short profile (0.1 s ramps, 1.5 s). An open circuit is injected at a random moment, N times
    (default 50). Latency is the simulator's own record: the moment its output relay opened minus the
    moment the fault began.
-2. Poll intervals: a real-time training stimulation in ``sweattest serve --simulate`` (in-process, uvicorn on
-   127.0.0.1), once with nobody asking and once while a local client asks for about 50 pages a second, another
+2. Poll intervals: a real-time training stimulation in ``sweattest serve --simulate`` (the web server in this
+   process, uvicorn on 127.0.0.1; the bench station's own process performs the run, as ``serve`` starts it),
+   once with nobody asking and once while a local client asks for about 50 pages a second, another
    for PDF reports and another connection holds the store's write lock 0.3 s of every second
    (``benchmarks/web_load.py``); the loop's own poll intervals, p99 and max, from the stimulation's record.
    Goal: p99 within the poll period plus one command round trip. Then once more at ``--busy-rate`` (200)
-   requests a second while a heap of ``--heap-mb`` (1024 MB) churns in the server's process
-   (``benchmarks/heap_churn.py``): a long-running server's full garbage collections. Goal: p99 <= 110 ms.
+   requests a second while a heap of ``--heap-mb`` (1024 MB) churns in the web server's process
+   (``benchmarks/heap_churn.py``): a long-running server's full garbage collections, which no longer reach
+   the loop. Goal: p99 <= 110 ms.
 3. Charge: undisturbed 5-minute Macroduct stimulations (20 s ramps, 1.5 mA) through the same loop and
    driver over ``sim://`` on an instant virtual clock with 9600-baud timing; the charge the loop integrated
    from its readings is compared with the charge the simulator delivered into the skin load.

@@ -46,10 +46,10 @@ from sweattest.core.clock import VirtualClock  # noqa: E402
 from sweattest.core.config import LabConfig  # noqa: E402
 from sweattest.core.purpose import PURPOSES  # noqa: E402
 from sweattest.outputs.release import sign  # noqa: E402
-from sweattest.qa.filters import RunFilter  # noqa: E402
 from sweattest.qa.qns import qns_rate  # noqa: E402
 from sweattest.record.analytical_qc import release_findings  # noqa: E402
 from sweattest.record.audit import verify  # noqa: E402
+from sweattest.record.run_filter import RunFilter  # noqa: E402
 from sweattest.record.store import open_store  # noqa: E402
 from sweattest.record.users import add_user  # noqa: E402
 

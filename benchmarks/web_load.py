@@ -1,7 +1,8 @@
 """A stimulation at the bench while the web server is busy: the loop's poll intervals under load.
 
-``sweattest serve --simulate`` in-process (uvicorn on 127.0.0.1, a free port) with training runs in real
-time (pace 1: the run's clock is the station's real clock). A tech starts a run through the web pages; while
+``sweattest serve --simulate`` as it runs: the web server in-process (uvicorn on 127.0.0.1, a free port) and the
+bench station in a process of its own that performs the runs, training runs in real time (pace 1: the run's
+clock is the station's real clock). A tech starts a run through the web pages; while
 the first site is stimulating, local clients request ``rate_hz`` pages a second (the live data, the run page,
 the QA runs list), one more client asks for the PDF report of a finished run again as soon as it has one,
 and another connection holds the store's write lock for ``slow_write_s`` once a second (a slow store write).
@@ -33,6 +34,7 @@ from sweattest.core.clock import RealClock, VirtualClock
 from sweattest.record.store import open_store
 from sweattest.web.accounts import default_accounts
 from sweattest.web.app import create_app
+from sweattest.web.station_link import begin_station
 
 PASSWORD = "correct horse 42"
 TECH = "tech1"
@@ -168,6 +170,10 @@ def drive_load(base: str, cookies: dict[str, str], loads: list[tuple[tuple[str, 
     return statuses, clock.monotonic() - began
 
 
+def _pause(seconds: float = 0.05) -> None:
+    threading.Event().wait(seconds)  # a benchmark waits on the wall clock: the run is in real time
+
+
 def loaded_stimulation(work_dir: Path, *, rate_hz: float = 50.0, load_s: float = 8.0, clients: int = 8,
                        slow_write_s: float = 0.3, pdf: bool = True, heap_mb: float = 0.0) -> LoadResult:
     """Stimulate while the server is loaded for ``load_s`` (``rate_hz`` 0: no load), then stop; the figures.
@@ -183,7 +189,10 @@ def loaded_stimulation(work_dir: Path, *, rate_hz: float = 50.0, load_s: float =
         accounts = default_accounts()
         accounts.users.add_user(store, TECH, "Tess Tech", "tech", PASSWORD, actor="setup")
         finished = _finished_run(store, work_dir / "out")
-        app = create_app(store, clock, accounts, simulate=True, pace=1.0)
+        # the station's own process performs the run, as `sweattest serve` starts it: the load and the heap are
+        # the web server's (this process's)
+        bench = begin_station(str(db), None, True, 1.0, told=lambda message: None).open()
+        app = create_app(store, clock, accounts, simulate=True, pace=1.0, bench=bench)
         with _Server(app) as base, httpx.Client(base_url=base, timeout=30.0) as tech:
             token = _log_in(tech)
             if pdf and rate_hz > 0:  # the first report starts the renderer's process: not part of the load
@@ -193,7 +202,7 @@ def loaded_stimulation(work_dir: Path, *, rate_hz: float = 50.0, load_s: float =
             for _ in range(WAIT_STEPS):
                 if session.view.stimulating or not session.active:
                     break
-                session.thread.join(timeout=0.05)
+                _pause()
             where = {"live": f"/runs/{run_id}/live", "page": f"/runs/{run_id}", "qa": "/qa/runs"}
             pages = tuple(where[m] for m in MIX)
             loads = [(pages[i:] + pages[:i], rate_hz / clients) for i in range(clients)] if rate_hz > 0 else []
@@ -206,10 +215,9 @@ def loaded_stimulation(work_dir: Path, *, rate_hz: float = 50.0, load_s: float =
             else:  # unloaded: the same stimulation time, nobody asking
                 statuses, loaded_s = Counter(), load_s
                 clock.sleep(load_s)
-            r = tech.post(f"/runs/{run_id}/stop", data={"csrf": token})
+            r = tech.post(f"/runs/{run_id}/stop", data={"csrf": token})  # answered once the loop has stopped
             if r.status_code != 303:
                 raise RuntimeError(f"emergency stop: {r.status_code}")
-            session.thread.join(timeout=30)
         aborts = [e for e in store.events(run_id) if e.kind == "abort" and e.site == "left_forearm"]
         if not aborts:
             raise RuntimeError("the stimulation did not stop")

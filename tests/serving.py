@@ -3,6 +3,7 @@ start a training run through its bench screens over HTTP, read what it prints, s
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -97,10 +98,40 @@ class Serve:
             return
         raise AssertionError("the server stopped:\n" + "".join(self.lines[-15:]))
 
+    @property
+    def station_pid(self) -> int:
+        """The bench station's process this server started or connected to (it prints it)."""
+        line = self.wait_for_line(lambda text: "the bench station runs in process" in text)
+        return int(re.search(r"in process (\d+)", line)[1])
+
+    def crash(self) -> None:
+        """Both processes of the station killed (a crash of the computer's programs): the server first, so it
+        does not start the station again, then the station's own process."""
+        pid = self.station_pid
+        self.stop(signal.SIGKILL)
+        _kill(pid)
+
     def kill(self) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        with contextlib.suppress(AssertionError):
+            _kill(self.station_pid)
+
+
+def _kill(pid: int) -> None:
+    """SIGKILL to process ``pid`` and wait until it is gone (a child of no process here: its /proc entry)."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    for _ in range(200):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        with contextlib.suppress(OSError):
+            if Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].startswith("Z"):
+                return  # a zombie: dead, waiting for its parent to read its status
+        threading.Event().wait(0.05)  # the kernel ends it within moments
 
 
 def logged_in(base: str, role: str = "tech") -> tuple[httpx.Client, str]:

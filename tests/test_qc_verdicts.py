@@ -12,10 +12,11 @@ import pytest
 
 from sweattest.core.errors import ValidationError
 from sweattest.outputs.release import sign
-from sweattest.qa.qc_chart import chart_points, qc_choices
+from sweattest.qa.qc_chart import chart_points
 from sweattest.record.analytical_qc import (
     current_run,
     judge_and_record,
+    qc_choices,
     qc_run_id,
     qc_status,
     release_findings,

@@ -8,7 +8,8 @@ Examples::
     sim://chloridometer?analysis=20s&fault=E03&seed=1
 
 ``seed`` and ``clock`` (a name registered with ``drivers.simulators.clocks.set_clock``) work for every
-device; the other options are the device's (see its ``URL_FORM``). The simulator answers inside
+device; the other options are the device's (see its ``URL_FORM``). The devices are the simulated models of
+sweattest/core/instrument_models.py. The simulator answers inside
 ``write()``; ``read()`` waits on the simulator's clock, so on an instant ``VirtualClock`` nothing waits on
 wall time. The opened port exposes the simulator as ``.simulator``.
 
@@ -17,20 +18,12 @@ Imports stay light here: pyserial reports any ImportError in this module as "pro
 
 from __future__ import annotations
 
-import importlib
 import urllib.parse
 
 from serial.serialutil import PortNotOpenError, SerialBase, SerialException
 
 from drivers.simulators.base import SimulatorDisconnected
-
-#: device name -> (module, class) of its simulator, imported when a port opens
-DEVICES = {
-    "inducer": ("drivers.simulators.inducer", "InducerSim"),
-    "balance": ("drivers.simulators.balance", "BalanceSim"),
-    "sartorius": ("drivers.simulators.sartorius", "SartoriusSim"),
-    "chloridometer": ("drivers.simulators.chloridometer", "ChloridometerSim"),
-}
+from sweattest.core import instrument_models
 
 #: wall-time step while waiting on a real or sped-up clock (another thread may queue output meanwhile)
 POLL_S = 0.002
@@ -63,15 +56,15 @@ class Serial(SerialBase):
     def from_url(self, url: str):
         """Build the simulator the URL describes; a bad URL raises SerialException with the expected form."""
         parts = urllib.parse.urlsplit(url)
-        form = "sim://{" + "|".join(DEVICES) + "}?option=value&..."
+        devices = instrument_models.simulators()  # device -> its simulator, imported when its port opens
+        form = "sim://{" + "|".join(devices) + "}?option=value&..."
         if parts.scheme != "sim":
             raise SerialException(f'expected a string in the form "{form}": not starting with sim:// '
                                   f'({url!r})')
         device = parts.netloc or parts.path.strip("/")
-        if device not in DEVICES:
+        if device not in devices:
             raise SerialException(f'expected a string in the form "{form}": unknown device {device!r}')
-        module_name, class_name = DEVICES[device]
-        cls = getattr(importlib.import_module(module_name), class_name)
+        cls = instrument_models.load(devices[device])
         options = urllib.parse.parse_qs(parts.query, keep_blank_values=True)
         try:
             return cls.from_url_options(options, baudrate=self._baudrate)

@@ -150,10 +150,14 @@ class RunView:
         READING_GAP_S are merged: the latest is sent at the next slot (``flush``)."""
         points = self.trace.setdefault(site, [])
         t = values["t"]
+        added = []
         if not points or t - points[-1][0] >= TRACE_STEP_S:
             points.append((round(t, 1), round(values.get("sp", 0.0), 3), round(values.get("i", 0.0), 3)))
+            added = [points[-1]]
         self.stimulating[site] = values
-        self._pending_reading = {"site": site, **values}
+        unsent = self._pending_reading.get("points", []) if self._pending_reading else []
+        # the chart's points since the last update go with it (a mirror of this view keeps the same chart)
+        self._pending_reading = {"site": site, **values} | ({"points": unsent + added} if unsent or added else {})
         if now - self._last_reading_sent >= READING_GAP_S:
             self.flush(now)
 

@@ -8,9 +8,19 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+import drivers  # noqa: F401 - registers sim://
+from drivers.simulators.clocks import set_clock
+from sweattest.bench.demo import DEMO_ORDER, DEMO_SCENARIO
+from sweattest.bench.instruments.check import check_all
+from sweattest.bench.order import parse_order
+from sweattest.bench.service import perform_simulated_run
+from sweattest.bench.simulation.scenario import parse_scenario
+from sweattest.bench.simulation.simulators import simulated_instruments
 from sweattest.core.clock import Clock, VirtualClock
 from sweattest.core.config import LabConfig
 from sweattest.core.errors import SweatTestError
+from sweattest.record.audit import verify
+from sweattest.record.store import Store
 
 CheckRow = tuple[str, bool, str]
 
@@ -28,13 +38,6 @@ def bench_checks(config: LabConfig, clock: Clock) -> Callable[[Callable[[str], N
 def simulated_run(clock: Clock) -> CheckRow:
     """The demo's bilateral Macroduct run on simulated instruments, instant clock, into a temporary store (never
     the lab's): its chlorides (45 and 48 mmol/L simulated), interpretation, files and audit trail."""
-    from sweattest.bench.demo import DEMO_ORDER, DEMO_SCENARIO
-    from sweattest.bench.order import parse_order
-    from sweattest.bench.service import perform_simulated_run
-    from sweattest.bench.simulation.scenario import parse_scenario
-    from sweattest.record.audit import verify
-    from sweattest.record.store import Store
-
     with tempfile.TemporaryDirectory(prefix="sweattest-validate-") as folder:
         run_clock = VirtualClock(start=clock.utcnow().replace(microsecond=0))
         temp = Store(f"sqlite:///{Path(folder) / 'validation.db'}", run_clock)
@@ -60,8 +63,6 @@ def simulated_run(clock: Clock) -> CheckRow:
 
 def instruments(config: LabConfig, clock: Clock) -> list[CheckRow]:
     """``sweattest instruments check`` on the configured instruments; on the three simulators when none are."""
-    from sweattest.bench.instruments.check import check_all
-
     configured, simulated = config.instruments, not config.instruments
     if simulated:
         clock = VirtualClock(start=clock.utcnow().replace(microsecond=0))
@@ -72,12 +73,6 @@ def instruments(config: LabConfig, clock: Clock) -> list[CheckRow]:
 
 
 def _simulators(clock: VirtualClock):
-    import drivers  # noqa: F401 - registers sim://
-    from drivers.simulators.clocks import set_clock
-    from sweattest.core.instruments import InstrumentConfig
-
     name = f"validate-{uuid.uuid4().hex[:8]}"
     set_clock(clock, name)
-    return (InstrumentConfig("inducer", "scpi", channels=2, port=f"sim://inducer?channels=2&clock={name}"),
-            InstrumentConfig("analyzer", "line", port=f"sim://chloridometer?clock={name}"),
-            InstrumentConfig("balance", "mt-sics", port=f"sim://balance?clock={name}"))
+    return simulated_instruments(name)

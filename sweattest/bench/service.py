@@ -260,6 +260,8 @@ class RunService:
             doc["eligibility"] = decision.to_dict() | {"limits": self.config.eligibility.as_dict()}
             doc["analysis"] = self.config.analysis_delay.as_dict()
             doc["rules"] = self.config.rules()
+            if self.config.sodium_entry:
+                doc["sodium_entry"] = True  # the bench offers the optional sodium after each chloride of this run
             if scenario is not None:
                 doc["simulation"] = scenario.as_dict()
             if verification:

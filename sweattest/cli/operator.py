@@ -140,6 +140,24 @@ class ConsoleOperator:
                                "type)", dimension, label, hidden=True)
         return value, self.name
 
+    def enter_sodium(self, site: str, label: str) -> tuple[pint.Quantity | None, str]:
+        """The optional sodium after the site's chloride: Enter when it was not measured."""
+        for _ in range(MAX_TRIES):
+            text = self._line(f"Type the {label} with its unit (e.g. 52 mmol/L), if measured: a check on the "
+                              "chloride, never a result. [Enter: not measured]")
+            if not text:
+                return None, self.name
+            try:
+                value = parse_quantity(text, "concentration", label)
+            except ValidationError as exc:
+                self.tell(f"not accepted: {exc}")
+                continue
+            if value.magnitude < 0:
+                self.tell(f"not accepted: {text}: a sodium is not negative")
+                continue
+            return value, self.name
+        raise ValidationError(f"{label}: no valid entry after {MAX_TRIES} tries; the step is given up")
+
     def offer_manual_entry(self, site: str, text: str) -> bool:
         """Before a sample is written off: type the analyzer's displayed result instead (twice, blind)?"""
         answer = self._line(f"{_label(site)}: {text} If the analyzer shows a result, type it from its display, twice "

@@ -12,13 +12,14 @@ from sweattest.cli import qa_people
 from sweattest.cli.context import Context, SignIn, command
 from sweattest.core.clock import RealClock
 from sweattest.core.purpose import PURPOSES, parse_purposes
-from sweattest.qa.filters import RunFilter, parse_date
+from sweattest.qa.filters import parse_date
 from sweattest.qa.qc_chart import chart_points, render_chart
 from sweattest.qa.qns import format_qns, qns_rate
 from sweattest.qa.runs import FORMATS, runs_frame, write_frame
 from sweattest.qa.summary import format_summary, month_summary
 from sweattest.record.pack_approvals import SIGNERS, record_approval
 from sweattest.record.reads import record_bulk_read
+from sweattest.record.run_filter import RunFilter
 from sweattest.record.runs import local_station
 from sweattest.record.users import QA_ROLES
 

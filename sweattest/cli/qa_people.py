@@ -10,9 +10,10 @@ import pandas as pd
 
 from sweattest.cli.context import Context, SignIn, command
 from sweattest.qa.competency import COLUMNS, format_standings, standings, year_filter
-from sweattest.qa.filters import RunFilter, parse_date
+from sweattest.qa.filters import parse_date
 from sweattest.qa.runs import write_frame
 from sweattest.qa.skin_reactions import adverse_events, format_rates, reaction_rates, reaction_rows
+from sweattest.record.run_filter import RunFilter
 from sweattest.record.users import QA_ROLES
 
 

@@ -51,6 +51,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lot", help="with --accession or --pt-sample: the pilocarpine lot (as on the pack)")
     p.add_argument("--lot-expires", metavar="YYYY-MM-DD", help="with --accession or --pt-sample: the lot's expiry "
                                                                "date")
+    p.add_argument("--modulator-start", metavar="YYYY-MM-DD",
+                   help="with --accession: the day the CFTR modulator the LIS order names was started, when the "
+                        "order does not give it (ask the parent)")
     p.add_argument("--method", default="macroduct", help="with --pt-sample: the method (default macroduct)")
     p.add_argument("--site", action="append", dest="sites", metavar="SITE",
                    help="with --pt-sample: the site(s) to run (default left_forearm)")
@@ -113,6 +116,16 @@ def _worklist_order(ctx: Context) -> dict[str, Any]:
     args = ctx.args
     _bench_details(args, "--accession")
     doc = bench_order(open_order(ctx.store, args.accession.strip()), ctx.config.lis)
+    started = (getattr(args, "modulator_start", None) or "").strip()
+    if doc.get("cftr_modulator") and not doc.get("modulator_start"):
+        if not started:
+            raise ValidationError(f"order {doc['accession']}: the LIS order says the patient is on a CFTR modulator "
+                                  f"({doc['cftr_modulator']}) but gives no start date; ask the parent and give "
+                                  "--modulator-start YYYY-MM-DD")
+        doc["modulator_start"] = started
+    elif started:
+        raise ValidationError("--modulator-start: the LIS order names no CFTR modulator, or gives its start date "
+                              "already; leave it out")
     return doc | {"operator": args.operator.strip(),
                   "pilocarpine_lot": {"lot": args.lot.strip(), "expires": args.lot_expires.strip()}}
 
@@ -162,6 +175,9 @@ def execute(ctx: Context, order_doc: Any, scenario_doc: Any | None, *, simulated
     def created(run_id: str) -> None:  # a run refused before it exists has no id to print
         print(f"sweattest: run {run_id} for accession {order.accession} ({order.protocol.title}), "
               f"sites: {', '.join(order.sites)}, on {where}")
+        if order.cftr_modulator:  # the order's (or the LIS order's, as the lab maps it) CFTR modulator
+            print(f"sweattest: CFTR modulator {order.cftr_modulator} since {order.modulator_start}: the result is a "
+                  "monitoring value, without a diagnostic category")
 
     active = _start(service, order, args, clock=clock, scenario=scenario, reporter=reporter, run_id=run_id,
                     operator_for=None if scenario is not None else (lambda _: ConsoleOperator(order.operator)),

@@ -16,6 +16,7 @@ from sweattest.core.config import identity_warning
 from sweattest.core.errors import ValidationError
 from sweattest.lis.worklist import WorklistBook
 from sweattest.web.accounts import default_accounts
+from sweattest.web.station_link import begin_station
 
 #: Seconds a stopping server waits for open requests (a run screen's update stream stays open) before the
 #: bench stands down: a stimulation in progress is stopped by the off sequence, leases are released.
@@ -42,12 +43,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _serve(ctx: Context) -> int:
-    import uvicorn
-
-    from sweattest.lis.service import LisService
-    from sweattest.web.app import create_app
-    from sweattest.web.training import TRAINING_ORDERS
-
     args = ctx.args
     if args.speed <= 0:
         raise ValidationError(f"--speed: {args.speed:g}; give a positive factor such as 30")
@@ -62,6 +57,23 @@ def _serve(ctx: Context) -> int:
                               "[[instruments]] tables to the lab configuration (docs/config.md, --config FILE), "
                               "or start with --simulate for training runs")
     tls = tls_files(args, config)
+    # the station's own process performs the runs (started now: it loads while this server does); it resumes
+    # the runs a crash or power cut left unfinished
+    bench = begin_station(args.db, args.config, args.simulate, args.speed, told=_say)
+    try:
+        return _serve_with(ctx, config, tls, bench)
+    finally:
+        bench.close()  # the station stands down and ends (at once when it was never reached)
+
+
+def _serve_with(ctx: Context, config, tls: TlsFiles | None, bench) -> int:
+    import uvicorn  # the web stack loads while the station's process starts
+
+    from sweattest.lis.service import LisService
+    from sweattest.web.app import create_app
+    from sweattest.web.training import TRAINING_ORDERS
+
+    args = ctx.args
     accounts = default_accounts()
     store = ctx.store
     clock = store.clock
@@ -72,16 +84,22 @@ def _serve(ctx: Context) -> int:
               "  sweattest user add ADMIN_NAME --role admin --name 'Full Name'", file=sys.stderr)
         return 2
     app = create_app(store, clock, accounts, simulate=args.simulate, pace=args.speed, secure_cookies=tls is not None,
-                     config=config, order_book=order_book)
-    # a crash or power cut left these unfinished; runs another live process performs are left alone
-    for run_id in app.state.web.bench.resume_unfinished(lambda message: print(f"sweattest: {message}")):
-        print(f"sweattest: run {run_id} was unfinished: outputs forced off, resumed at this station")
+                     config=config, order_book=order_book, bench=bench)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     mode = ("training (simulated instruments)" if args.simulate else
             "instruments: " + ", ".join(i.label for i in config.instruments))
     lis = LisService(store, clock, config)
     for line in lis.start() + lis.status():
         print(f"sweattest: LIS: {line}")
+    try:
+        bench.open()
+    except BaseException:
+        lis.stop()
+        store.close()
+        raise
+    _say(f"the bench station runs in process {bench.pid} (its log: {bench.address.log})")
+    for run_id in bench.resume_unfinished():
+        print(f"sweattest: run {run_id} was unfinished: outputs forced off, resumed at this station")
     scheme = "https" if tls else "http"
     print(f"sweattest: bench UI on {scheme}://{args.host}:{args.port}/ ({mode}); Ctrl-C stops it")
     # uvicorn hands a stop signal on once it has shut down: as KeyboardInterrupt, which it ends on, cleanly
@@ -102,6 +120,10 @@ def _serve(ctx: Context) -> int:
         finally:
             lis.stop()
     return 0
+
+
+def _say(message: str) -> None:
+    print(f"sweattest: {message}", flush=True)
 
 
 def tls_files(args: argparse.Namespace, config) -> TlsFiles | None:

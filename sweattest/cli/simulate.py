@@ -14,12 +14,16 @@ import signal
 import sys
 from pathlib import Path
 
+from drivers.simulators.pty_server import PtyServer
+from sweattest.bench.simulation.scenario import parse_scenario
 from sweattest.cli.context import Context, command
-from sweattest.core.errors import ConfigError
+from sweattest.core import instrument_models
+from sweattest.core.errors import ConfigError, SweatTestError
+from sweattest.core.instrument_models import SIMULATED_DEVICE
+from sweattest.core.jsonfile import read_json
+from sweattest.core.units import parse_quantity
 
-DEVICES = ("inducer", "balance", "chloridometer")
-#: device -> {model: simulator name in the sim:// registry}; the first model is the default
-MODELS = {"balance": {"mt-sics": "balance", "sartorius-sbi": "sartorius"}}
+DEVICES = tuple(SIMULATED_DEVICE.values())
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -31,7 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "(chloridometer); --model sartorius-sbi for a Sartorius balance.")
     p.add_argument("device", choices=DEVICES)
     p.add_argument("--model", default=None, metavar="MODEL",
-                   help="the instrument model to simulate; balance: mt-sics (default) or sartorius-sbi")
+                   help="the instrument model to simulate (the first is the default); " + "; ".join(
+                       f"{device}: {', '.join(m.name for m in instrument_models.simulated(role))}"
+                       for role, device in SIMULATED_DEVICE.items()))
     p.add_argument("--fault", action="append", default=[], metavar="KIND[@TIME][:CHANNEL]",
                    help="inject a fault (repeatable)")
     p.add_argument("--baud", type=int, default=9600, help="baud rate of the terminal (default 9600)")
@@ -51,11 +57,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _simulate(ctx: Context) -> int:
-    from drivers.simulators.pty_server import PtyServer
-    from drivers.urlhandler.protocol_sim import DEVICES as SIMULATORS
-
     args = ctx.args
-    sim = _build(args, SIMULATORS)
+    sim = _build(args)
     try:
         server = PtyServer(sim, args.baud)
     except ValueError as exc:
@@ -71,13 +74,8 @@ def _simulate(ctx: Context) -> int:
     return 0
 
 
-def _build(args: argparse.Namespace, simulators: dict):
-    import importlib
-
-    from sweattest.core.units import parse_quantity
-
-    module, name = simulators[_simulator(args.device, getattr(args, "model", None))]
-    cls = getattr(importlib.import_module(module), name)
+def _build(args: argparse.Namespace):
+    cls = instrument_models.load(_simulator(args.device, getattr(args, "model", None)).simulator)
     options: dict[str, list[str]] = {"seed": [str(args.seed)]}
     for item in args.option:
         key, sep, value = item.partition("=")
@@ -108,30 +106,24 @@ def _scenario_results(path: Path | None) -> list[str]:
     """``*-N=CHLORIDE`` for the Nth site of a scenario file (sample ids end in their channel)."""
     if path is None:
         return []
-    from sweattest.bench.simulation.scenario import parse_scenario
-    from sweattest.core.jsonfile import read_json
-
     doc = read_json(path, "scenario")
     sites = tuple(doc.get("sites", {})) if isinstance(doc, dict) else ()
     scenario = parse_scenario(doc, sites)
     return [f"*-{n}={scenario.sites[site].chloride_mmol_l}mmol/L" for n, site in enumerate(sites, 1)]
 
 
-def _simulator(device: str, model: str | None) -> str:
-    """The sim:// name that simulates ``model`` of ``device`` (its default model when ``None``)."""
-    models = MODELS.get(device)
+def _simulator(device: str, model: str | None) -> instrument_models.Model:
+    """The simulated model ``model`` of ``device``'s role (the role's first simulated model when ``None``)."""
+    models = {m.name: m for m in instrument_models.simulated(instrument_models.role_of(device))}
     if model is None:
-        return next(iter(models.values())) if models else device
-    if not models or model not in models:
-        known = ", ".join(models) if models else "none: it has one simulated model"
-        raise ConfigError(f"simulate {device}: unknown --model {model!r}; models: {known}")
+        return next(iter(models.values()))
+    if model not in models:
+        raise ConfigError(f"simulate {device}: unknown --model {model!r}; models: {', '.join(models)}")
     return models[model]
 
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m sweattest.cli.simulate DEVICE ...``: the same command, loading only what it needs."""
-    from sweattest.core.errors import SweatTestError
-
     parser = argparse.ArgumentParser(prog="sweattest")
     register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["simulate", *(sys.argv[1:] if argv is None else argv)])

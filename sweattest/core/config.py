@@ -24,6 +24,7 @@ from sweattest.core.rules.adequacy import CRITERIA, DEFAULT_CRITERION
 from sweattest.core.rules.analysis_delay import DelayLimit, parse_limit
 from sweattest.core.rules.eligibility import Limits
 from sweattest.core.rules.interpretation import SITE_DIFFERENCE_LIMIT
+from sweattest.core.rules.ranges import RANGE_SETS
 from sweattest.core.rules.westgard import WestgardRules, parse_rules
 from sweattest.core.units import Quantity, format_quantity, parse_quantity
 
@@ -106,6 +107,9 @@ class LabConfig:
     instruments: tuple[InstrumentConfig, ...] = ()
     #: manual readings: the second (blind) entry must be made by a second tech
     second_entry_by_second_person: bool = False
+    #: ``[entry] sodium = true``: after each reportable chloride the bench offers an optional sweat sodium entry
+    #: (a Na/Cl plausibility check on the chloride, UK 2014; sweattest.core.rules.sodium)
+    sodium_entry: bool = False
     #: ``[calibration] unrecorded``: a patient run on an instrument with no calibration on record needs a recorded
     #: reason ("reason", the default) or is refused ("refuse")
     unrecorded_calibration: str = "reason"
@@ -201,7 +205,7 @@ def parse_config(doc: dict[str, Any], file: Path) -> LabConfig:
     """Validate a parsed TOML document; relative folders are taken relative to the file's folder."""
     doc = dict(doc)
     instruments = parse_instruments(doc.pop("instruments", []), file)
-    second_person = _entry(doc.pop("entry", {}), file)
+    second_person, sodium_entry = _entry(doc.pop("entry", {}), file)
     lis = parse_lis(doc.pop("lis", {}), file)
     access = parse_access(doc.pop("access", {}), file)
     tls, web_limits = parse_serve(doc.pop("serve", {}), file)
@@ -214,12 +218,11 @@ def parse_config(doc: dict[str, Any], file: Path) -> LabConfig:
     _check_hl7(hl7, file)
     report = doc.get("report", {})
     ranges = report.get("ranges", "cff_2017")
-    from sweattest.core.rules.ranges import RANGE_SETS
-
     if ranges not in RANGE_SETS:
         raise ConfigError(f"{file}: [report] ranges = {ranges!r}: use one of {', '.join(RANGE_SETS)}")
     return LabConfig(lab=lab, hl7=hl7, ranges=ranges, source=str(file), instruments=instruments, lis=lis,
-                     second_entry_by_second_person=second_person, access=access, tls=tls, web_limits=web_limits,
+                     second_entry_by_second_person=second_person,
+                     sodium_entry=sodium_entry, access=access, tls=tls, web_limits=web_limits,
                      competency=competency,
                      eligibility=_eligibility(doc.get("eligibility", {}), file),
                      analysis_delay=_analysis(doc.get("analysis", {}), lab.timezone, file),
@@ -324,16 +327,17 @@ def _analysis(section: dict[str, str], timezone: str, file: Path) -> DelayLimit:
         raise ConfigError(f"{file}: {exc}") from None
 
 
-def _entry(section: object, file: Path) -> bool:
-    """``[entry] second_person = true``: manual readings are entered a second time by another tech."""
+def _entry(section: object, file: Path) -> tuple[bool, bool]:
+    """``[entry] second_person = true``: manual readings are entered a second time by another tech;
+    ``sodium = true``: the bench offers an optional sweat sodium after each reportable chloride."""
     if not isinstance(section, dict):
         raise ConfigError(f"{file}: entry must be a section ([entry]), not a value")
     for key, value in section.items():
-        if key != "second_person":
-            raise ConfigError(f"{file}: [entry] unknown key {key!r}; known keys: second_person")
+        if key not in ("second_person", "sodium"):
+            raise ConfigError(f"{file}: [entry] unknown key {key!r}; known keys: second_person, sodium")
         if not isinstance(value, bool):
-            raise ConfigError(f"{file}: [entry] second_person = {value!r}: write true or false, without quotes")
-    return bool(section.get("second_person", False))
+            raise ConfigError(f"{file}: [entry] {key} = {value!r}: write true or false, without quotes")
+    return bool(section.get("second_person", False)), bool(section.get("sodium", False))
 
 
 def _competency(section: object, file: Path) -> CompetencyRules:

@@ -12,17 +12,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from sweattest.core import instrument_models
 from sweattest.core.errors import ConfigError
+from sweattest.core.instrument_models import ROLES
 
-ROLES = ("inducer", "balance", "analyzer")
-#: the models each role knows; the registry (registry.py) maps each to its module
-MODELS: dict[str, tuple[str, ...]] = {
-    "inducer": ("scpi", "standalone"),
-    "balance": ("mt-sics", "sartorius-sbi", "manual"),
-    "analyzer": ("line", "manual"),
-}
-#: models with no host link: no port, and nothing to identify over a wire
-UNWIRED = {"standalone", "manual"}
 #: pyserial URL schemes sweattest accepts besides a plain device path
 URL_SCHEMES = ("sim", "socket", "rfc2217", "loop", "spy")
 BAUDRATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
@@ -48,7 +41,7 @@ class InstrumentConfig:
 
     @property
     def wired(self) -> bool:
-        return self.model not in UNWIRED
+        return instrument_models.model(self.role, self.model).wired
 
 
 def parse_instruments(items: Any, file: Path) -> tuple[InstrumentConfig, ...]:
@@ -70,11 +63,12 @@ def _one(item: dict[str, Any], n: int, file: Path) -> InstrumentConfig:
     if role not in ROLES:
         raise ConfigError(f"{where}: role = {role!r}: use one of {', '.join(ROLES)}")
     model = _text(item, "model", where, required=True)
-    if model not in MODELS[role]:
-        raise ConfigError(f"{where}: model = {model!r} is not a known {role} model; use one of "
-                          f"{', '.join(MODELS[role])}")
-    port = _text(item, "port", where, required=model not in UNWIRED)
-    if port is not None and model in UNWIRED:
+    known = instrument_models.models(role)
+    if model not in known:
+        raise ConfigError(f"{where}: model = {model!r} is not a known {role} model; use one of {', '.join(known)}")
+    wired = instrument_models.model(role, model).wired
+    port = _text(item, "port", where, required=wired)
+    if port is not None and not wired:
         raise ConfigError(f"{where}: port: a {model} {role} has no host link; remove the port")
     if port is not None:
         _check_port(port, where)

@@ -28,7 +28,26 @@ DEFAULT_CODES: dict[str, tuple[str, str, str]] = {
 _ADDRESS = re.compile(r"^(?P<host>[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:]+\]):(?P<port>\d{1,5})$")
 _CODE_PART = re.compile(r"^[^|^~\\&\r\n]{1,80}$")
 _KEYS = ("listen", "order_folder", "send_to", "ack_timeout_s", "retry_delays_s", "ae_limit", "method", "sites",
-         "codes", "max_connections", "idle_timeout_s", "message_timeout_s", "tls_certificate", "tls_key")
+         "codes", "max_connections", "idle_timeout_s", "message_timeout_s", "tls_certificate", "tls_key",
+         "modulator")
+
+
+@dataclass(frozen=True)
+class ModulatorMap:
+    """Where the lab's LIS orders say "on a CFTR modulator, which one" (``[lis.modulator]``, docs/config.md):
+    an ask-at-order-entry question sent as an OBX of the order (its OBX-3 identifier), a second one for the
+    day it was started, and/or a pattern of the order's comment (NTE)."""
+
+    #: OBX-3.1 of the question "CFTR modulator" (OBX-5: the modulator, as a code or as text)
+    question: str = ""
+    #: OBX-3.1 of the question "date the modulator was started" (OBX-5: YYYYMMDD)
+    start_question: str = ""
+    #: answers (case-insensitive) that say "not on a modulator"
+    none_answers: tuple[str, ...] = ("N", "NO", "NONE")
+    #: answer (code or text, case-insensitive) -> the modulator's name as the report prints it
+    names: dict[str, str] = field(default_factory=dict)
+    #: a regular expression over each NTE comment: group ``modulator`` (required) and ``start`` (YYYY-MM-DD)
+    comment_pattern: re.Pattern[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +78,8 @@ class LisConfig:
     #: the lab's certificate (PEM, with its chain) and key: the listener speaks MLLP over TLS; None: plain MLLP
     tls_certificate: Path | None = None
     tls_key: Path | None = None
+    #: how an order says the patient is on a CFTR modulator (``[lis.modulator]``); None: orders never say it
+    modulator: ModulatorMap | None = None
 
     def code(self, observation: str, site: str | None = None) -> tuple[str, str, str]:
         """The code sent for ``observation`` (at ``site``): the lab's own, else the default."""
@@ -123,6 +144,8 @@ def parse_lis(section: Any, file: Path) -> LisConfig:
                               f"{', '.join(SITES)}")
         values["sites"] = tuple(sites)
     values["codes"] = _codes(section.get("codes", {}), file)
+    if "modulator" in section:
+        values["modulator"] = _modulator(section["modulator"], file)
     values.update(_listener(section, file))
     return LisConfig(**values)
 
@@ -177,3 +200,56 @@ def _codes(table: Any, file: Path) -> dict[str, tuple[str, str, str]]:
                               "\"2077-6^Chloride [Moles/volume] in Sweat^LN\", without | ~ \\ &")
         out[key] = (parts[0], parts[1], parts[2])
     return out
+
+
+_MODULATOR_KEYS = ("question", "start_question", "none_answers", "names", "comment_pattern")
+
+
+def _modulator(table: Any, file: Path) -> ModulatorMap:
+    """``[lis.modulator]``: where an order says the patient is on a CFTR modulator (docs/config.md)."""
+    where = f"{file}: [lis.modulator]"
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where} must be a table (question, start_question, none_answers, names, comment_pattern)")
+    for key in table:
+        if key not in _MODULATOR_KEYS:
+            raise ConfigError(f"{where} unknown key {key!r}; known keys: {', '.join(_MODULATOR_KEYS)}")
+    values: dict[str, Any] = {}
+    for key in ("question", "start_question"):
+        if key in table:
+            if not isinstance(table[key], str) or not _CODE_PART.match(table[key].strip()):
+                raise ConfigError(f"{where} {key} = {table[key]!r}: the OBX-3 identifier of the order question, "
+                                  "e.g. \"CFMOD\", without | ^ ~ \\ &")
+            values[key] = table[key].strip()
+    if "none_answers" in table:
+        answers = table["none_answers"]
+        if not isinstance(answers, list) or any(not isinstance(a, str) or not a.strip() for a in answers):
+            raise ConfigError(f"{where} none_answers = {answers!r}: a list of answers that mean \"not on a "
+                              "modulator\", e.g. [\"N\", \"NO\", \"NONE\"]")
+        values["none_answers"] = tuple(a.strip().upper() for a in answers)
+    if "names" in table:
+        names = table["names"]
+        if not isinstance(names, dict) or any(not isinstance(v, str) or not v.strip() for v in names.values()):
+            raise ConfigError(f"{where}.names: a table of answer = \"modulator name\", e.g. "
+                              "ETI = \"elexacaftor/tezacaftor/ivacaftor\"")
+        values["names"] = {str(k).strip().upper(): v.strip() for k, v in names.items()}
+    if "comment_pattern" in table:
+        values["comment_pattern"] = _comment_pattern(table["comment_pattern"], where)
+    if not values.get("question") and "comment_pattern" not in values:
+        raise ConfigError(f"{where}: give question (the OBX-3 identifier of the order question) or "
+                          "comment_pattern (a pattern of the order comment), or both")
+    if values.get("start_question") and not values.get("question"):
+        raise ConfigError(f"{where}: start_question needs question (the modulator's own order question)")
+    return ModulatorMap(**values)
+
+
+def _comment_pattern(text: Any, where: str) -> re.Pattern[str]:
+    if not isinstance(text, str) or not text.strip():
+        raise ConfigError(f"{where} comment_pattern: a regular expression in quotes")
+    try:
+        pattern = re.compile(text, re.IGNORECASE)
+    except re.error as exc:
+        raise ConfigError(f"{where} comment_pattern = {text!r}: not a regular expression ({exc})") from None
+    if "modulator" not in pattern.groupindex or set(pattern.groupindex) - {"modulator", "start"}:
+        raise ConfigError(f"{where} comment_pattern = {text!r}: name the modulator's group (?P<modulator>...) and "
+                          "optionally the start date's (?P<start>...), no other named group")
+    return pattern

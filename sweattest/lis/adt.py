@@ -1,8 +1,10 @@
 """Patient updates from the hospital's ADT feed: A08 (update patient information) changes the demographics
 of the patient's open orders; A40 (merge patient: PID the surviving patient, MRG-1 the one merged into it)
 moves the open orders of the merged patient to the surviving one. An order whose test has started keeps
-what it was run with. Each change is recorded in the order (``updates``: what changed, when, by which
-message; shown on the worklist) and as an audit entry (``lis patient update``, ``lis patient merge``).
+what it was run with. Updates apply in the order they are received: MSH-7 comes from each sender's own clock
+(the ADT feed and the order placer are different systems) and is recorded, never compared. Each change is
+recorded in the order (``updates``: what changed, when, by which message; shown on the worklist) and as an
+audit entry (``lis patient update``, ``lis patient merge``).
 """
 
 from __future__ import annotations
@@ -11,16 +13,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
-
 from sweattest.core.config import LabConfig
 from sweattest.lis import hl7_read as h
 from sweattest.lis.ack import REQUIRED_FIELD_MISSING, SEGMENT_SEQUENCE, Problem, build_ack
 from sweattest.lis.orders import Rejected, read_header, read_patient
-from sweattest.record.store import schema
-from sweattest.record.store.chain import append_audit
-from sweattest.record.store.rowhash import range_item
-from sweattest.record.worklist import LIS_ACTOR, OPEN, lock_worklist, order_item
+from sweattest.record import worklist as stored
+from sweattest.record.worklist import lock_worklist
 
 ADT_TYPES = {("ADT", "A08"), ("ADT", "A40")}
 #: what an update may change on an open order's patient
@@ -28,7 +26,7 @@ DEMOGRAPHICS = ("identifiers", "name", "family", "given", "middle", "dob", "sex"
 
 
 def receive_adt(store, text: str, config: LabConfig, *, now: datetime, sender: str, digest: str,
-                seen: Callable[[sa.Connection], str | None] = lambda conn: None) -> str:
+                seen: Callable[[Any], str | None] = lambda conn: None) -> str:
     """Apply one ADT A08 or A40; returns the ACK (AA also when no open order is the patient's). ``seen(conn)``:
     the answer already given to this message (the same one sent again meanwhile), checked once the worklist
     is this transaction's."""
@@ -44,6 +42,7 @@ def receive_adt(store, text: str, config: LabConfig, *, now: datetime, sender: s
         groups = _patient_groups(message, head.trigger)
         # a newborn may be updated (its order was checked when it came)
         merges = [(read_patient(pid, new=True, today=None), _merged(mrg)) for pid, mrg in groups]
+        sent = h.field_text(h.first(message, "MSH"), 7)
     except h.Unreadable as exc:
         return ack("AR", Problem(SEGMENT_SEQUENCE, str(exc)))
     except Rejected as exc:
@@ -54,20 +53,20 @@ def receive_adt(store, text: str, config: LabConfig, *, now: datetime, sender: s
         if earlier is not None:
             return earlier
         answer = ack("AA")
-        message_id = conn.execute(schema.lis_messages.insert().values(
-            sender=sender, control_id=head.control_id, kind=f"ADT^{head.trigger}", sha256=digest, ack_code="AA",
-            ack=answer, received_at=now)).inserted_primary_key[0]
-        message_item = range_item(conn, "lis_messages", message_id, message_id)
+        message_item = stored.add_message(conn, sender=sender, control_id=head.control_id, kind=f"ADT^{head.trigger}",
+                                          sha256=digest, ack_code="AA", ack=answer, at=now)
         for patient, merged in merges:
-            event = {"event": head.trigger, "control_id": head.control_id, "at": now.isoformat()}
+            # "at" (reception, this installation's clock) orders the updates; MSH-7 (the sender's own clock, not
+            # comparable between systems) is kept as sent, for a person
+            event = {"event": head.trigger, "control_id": head.control_id, "at": now.isoformat(),
+                     "sender": head.sender, "sent": sent}
             if merged is None:
                 changed = _update(conn, patient["mrn"], patient, event, now)
             else:
                 changed = _update(conn, merged, patient, event | {"merged": merged}, now)
-            append_audit(conn, who=LIS_ACTOR, what="lis patient merge" if merged else "lis patient update", at=now,
-                         new=event | {"mrn": patient["mrn"], "orders": [placer for placer, _ in changed]},
-                         rows=[*(order_item(conn, order_id) for _, order_id in changed),
-                               *([message_item] if message_item else [])])
+            stored.record_lis(conn, "lis patient merge" if merged else "lis patient update", at=now,
+                              new=event | {"mrn": patient["mrn"], "orders": [placer for placer, _ in changed]},
+                              order_ids=[order_id for _, order_id in changed], message=message_item)
             message_item = None  # the message is chained once, with the first patient's entry
     return answer
 
@@ -104,14 +103,12 @@ def _merged(mrg) -> str | None:
     return h.component(next((i for i in prior if h.component(i, 5) == "MR"), prior[0]), 1)
 
 
-def _update(conn: sa.Connection, mrn: str, patient: dict[str, Any], event: dict[str, Any],
+def _update(conn, mrn: str, patient: dict[str, Any], event: dict[str, Any],
             now: datetime) -> list[tuple[str, int]]:
     """The open orders of ``mrn`` take ``patient``'s demographics (and MRN); returns their accessions and ids."""
-    lo = schema.lis_orders
-    rows = conn.execute(sa.select(lo.c.id, lo.c.placer, lo.c.order_json)
-                        .where(lo.c.mrn == mrn, lo.c.state == OPEN).order_by(lo.c.id)).all()
+    rows = stored.patient_orders(conn, mrn)
     for row in rows:
-        order = dict(row.order_json)
+        order = dict(row.order)
         before = dict(order["patient"])
         after = before | {k: patient[k] for k in DEMOGRAPHICS} | {"mrn": patient["mrn"],
                                                                   "authority": patient["authority"]}
@@ -119,5 +116,5 @@ def _update(conn: sa.Connection, mrn: str, patient: dict[str, Any], event: dict[
                    if before.get(k) != after[k]}
         order["patient"] = after
         order["updates"] = [*order.get("updates", []), event | {"changes": changes}]
-        conn.execute(lo.update().where(lo.c.id == row.id).values(order_json=order, mrn=patient["mrn"]))
+        stored.set_patient(conn, row.id, order, patient["mrn"])
     return [(row.placer, row.id) for row in rows]

@@ -60,6 +60,7 @@ _FN, _CE, _CWE, _DR, _TS = (TEXT_LENGTH,) * 5, (TEXT_LENGTH,) * 6, (TEXT_LENGTH,
     (TEXT_LENGTH,) * 2
 TYPES: dict[str, tuple[tuple[int, ...], ...]] = {
     "CX": (_S, _S, _S, _HD, _S, _HD, _S, _S, _CWE, _CWE),
+    "CE": (_S,) * 6,
     "EI": tuple((n,) for n in _EI_PARTS),
     "EIP": (_EI_PARTS, _EI_PARTS),
     "PL": (_C, _C, _C, _HD, _C, _C, _C, _C, _S, _EI_PARTS, _HD),
@@ -68,7 +69,8 @@ TYPES: dict[str, tuple[tuple[int, ...], ...]] = {
 }
 SHAPE: dict[tuple[str, int], str] = {
     ("PID", 3): "CX", ("PID", 5): "XPN", ("PV1", 3): "PL", ("PV1", 19): "CX", ("ORC", 2): "EI", ("ORC", 3): "EI",
-    ("ORC", 4): "EI", ("ORC", 12): "XCN", ("OBR", 2): "EI", ("OBR", 3): "EI", ("OBR", 16): "XCN", ("SPM", 2): "EIP",
+    ("ORC", 4): "EI", ("ORC", 12): "XCN", ("OBR", 2): "EI", ("OBR", 3): "EI", ("OBR", 4): "CE", ("OBR", 16): "XCN",
+    ("SPM", 2): "EIP",
 }
 
 Composite = list[list[list[str]]]  # one repetition: components of subcomponents
@@ -123,10 +125,14 @@ def raw(segment: hl7.Segment | None, n: int) -> str:
 
 def text(value: str, *, lines: bool = False) -> str:
     """An escaped value decoded into text (see the module's docstring)."""
-    decoded = unescape(value)
-    decoded = _BREAKS.sub("\n", decoded) if lines else _BREAKS.sub(" ", decoded)
-    decoded = _CONTROL.sub("", decoded)
-    return decoded if lines else decoded.strip()
+    return plain(unescape(value), lines=lines)
+
+
+def plain(value: str, *, lines: bool = False) -> str:
+    """Text with no control character: line breaks a space (a line break with ``lines``), the others dropped."""
+    value = _BREAKS.sub("\n", value) if lines else _BREAKS.sub(" ", value)
+    value = _CONTROL.sub("", value)
+    return value if lines else value.strip()
 
 
 def field_text(segment: hl7.Segment | None, n: int) -> str:

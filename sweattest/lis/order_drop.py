@@ -7,6 +7,8 @@ never overwritten (``NAME.2.hl7``, ``NAME.2.ack``...), so every order's evidence
 Only regular files are read: a symbolic link (it could point at any file of the machine), a FIFO (reading it
 would wait for a writer) or a device is opened without following or blocking, refused AR and moved to
 ``rejected/`` as it is. A LIS writes each file under another name and renames it to ``.hl7`` when complete.
+Files are taken in the order they arrived (renamed into the folder), as MLLP takes messages in the order
+received: never by a name or a time stamp from the sender's clock.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from sweattest.lis import hl7_read as h
 from sweattest.lis.ack import DATA_TYPE_ERROR, SEGMENT_SEQUENCE, Problem, read_ack
 from sweattest.lis.mllp import MAX_MESSAGE, NotText, decode
 from sweattest.outputs.files import move_unique, write_new
@@ -59,7 +62,7 @@ def read_regular(path: Path, limit: int = MAX_MESSAGE) -> bytes:
 
 def process_folder(folder: Path, receive: Callable[[str], str],
                    reject: Callable[[str, Problem], str]) -> list[tuple[str, str]]:
-    """Process every waiting ``*.hl7`` entry, oldest name first; returns (file name, answer code) pairs.
+    """Process every waiting ``*.hl7`` entry, in the order they arrived; returns (file name, answer code) pairs.
     ``reject(text, problem)`` answers AR what cannot be read (as the MLLP listener does)."""
     done: list[tuple[str, str]] = []
     for sub in ("ack", "done", "rejected"):
@@ -68,7 +71,7 @@ def process_folder(folder: Path, receive: Callable[[str], str],
             _warn_once(folder / sub, "not a folder of its own (a link?): no order is taken until it is one")
             return done
         _WARNED.discard(folder / sub)
-    for path in sorted(p for p in folder.iterdir() if p.suffix.lower() == ".hl7"):  # ORDER.HL7 too (Windows)
+    for path in _by_arrival(p for p in folder.iterdir() if p.suffix.lower() == ".hl7"):  # ORDER.HL7 too (Windows)
         try:
             if stat.S_ISDIR(os.lstat(path).st_mode):
                 _warn_once(path, "a directory, not an order file: left where it is")
@@ -85,6 +88,19 @@ def process_folder(folder: Path, receive: Callable[[str], str],
         _WARNED.discard(path)
         done.append((path.name, code))
     return done
+
+
+def _by_arrival(paths) -> list[Path]:
+    """The entries in the order they arrived: the time each was created or renamed into the folder (its inode
+    change time, set by this machine, never by the sender's clock), then by name (two at the same instant). A
+    name chosen by the LIS (often its own time stamp) does not order files of two systems or a cancel written
+    after its order under an earlier name."""
+    def arrived(path: Path) -> tuple[int, str]:
+        try:
+            return os.lstat(path).st_ctime_ns, path.name
+        except OSError:
+            return 0, path.name  # gone meanwhile: skipped when read
+    return sorted(paths, key=arrived)
 
 
 def _answer(path: Path, receive: Callable[[str], str], reject: Callable[[str, Problem], str]) -> str | None:
@@ -116,7 +132,13 @@ def _warn_once(path: Path, what: str) -> None:
 
 def _taken(answer: str) -> bool:
     """Whether anything of the message was taken: AA, or an order answered OK/CR in an AE."""
-    return read_ack(answer).code == "AA" or any(line.startswith(("ORC|OK|", "ORC|CR|")) for line in answer.split("\r"))
+    if read_ack(answer).code == "AA":
+        return True
+    try:
+        orders = h.segments(h.read(answer), "ORC")
+    except h.Unreadable:
+        return False
+    return any(h.raw(orc, 1) in ("OK", "CR") for orc in orders)
 
 
 def watch(folder: Path, receive: Callable[[str], str], reject: Callable[[str, Problem], str],

@@ -83,13 +83,16 @@ class LisOrder:
     specimen: list = field(default_factory=list)  # SPM-2 of an OML as sent
     comments: list[str] = field(default_factory=list)  # NTE-3 of the order, line breaks kept
     test: list[str] = field(default_factory=list)  # OBR-4 as sent
+    #: the order's ask-at-order-entry answers (OBX of the order): code (OBX-3.1), text (OBX-3.2), type (OBX-2),
+    #: value (OBX-5's components, as text)
+    answers: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"control_id": self.control_id, "sender": self.sender, "message_type": self.message_type,
                 "action": self.action, "placer": self.placer, "filler": self.filler, "patient": self.patient,
                 "provider": self.provider, "test_code": self.test_code, "visit": self.visit,
                 "placer_ei": self.placer_ei, "filler_ei": self.filler_ei, "placer_group": self.placer_group,
-                "specimen": self.specimen, "comments": self.comments}
+                "specimen": self.specimen, "comments": self.comments, "answers": self.answers}
 
 
 @dataclass(frozen=True)
@@ -269,8 +272,21 @@ def _group(index: int, segs: list, header: Header, patient: dict[str, Any], visi
                      filler=(filler_ei[0] if filler_ei else "") or None, placer_ei=placer_ei, filler_ei=filler_ei,
                      patient=patient, provider=_provider(xcn, provider), test_code=test[0], test=test, visit=visit,
                      placer_group=h.composite(orc, 4)[:1], specimen=h.composite(spm, 2)[:1],
-                     comments=[c for c in comments if c.strip()])
+                     comments=[c for c in comments if c.strip()], answers=_answers(segs))
     return Group(index, placer_ei, filler_ei, test, action, order=order)
+
+
+def _answers(segs: list) -> list[dict[str, Any]]:
+    """The ask-at-order-entry answers of one order: each OBX after its OBR (Epic and Cerner send order
+    questions so)."""
+    out = []
+    for obx in (s for s in segs if str(s[0]) == "OBX"):
+        question = h.composite(obx, 3)[:1]
+        value = h.composite(obx, 5)[:1]
+        out.append({"code": h.component(question[0], 1) if question else "",
+                    "text": h.component(question[0], 2) if question else "", "type": h.field_text(obx, 2),
+                    "value": [h.component(value[0], n) for n in range(1, len(value[0]) + 1)] if value else []})
+    return out
 
 
 def _provider(xcn: list, as_sent: list) -> dict[str, Any]:

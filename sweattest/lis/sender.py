@@ -4,8 +4,9 @@ AA marks it delivered (never sent again); AR, and AE answered ``ae_limit`` times
 needs attention", shown to QA); a timeout, a refused or dropped connection, an AE below the limit or an
 answer that is not an acknowledgement of this message are tried again after growing delays. A message waiting
 for its retry holds back the later messages of its own accession only: other orders' results keep flowing. A
-version of a result is never sent once a later version was accepted (it is marked superseded). A retry sends
-the same bytes: the same control ID.
+version of a result is never sent once a later version was accepted (it is marked superseded). A result
+released after the laboratory closed its order (the LIS told the order is cancelled, HL7 order control OC) is
+never sent: it fails ("held", needs attention). A retry sends the same bytes: the same control ID.
 
 The sender never sleeps on its own: ``send_next`` makes at most one attempt and says when the next is due;
 ``serve`` loops over it until told to stop (waiting on an event, so a test or a shutdown wakes it at once).
@@ -97,6 +98,13 @@ class Sender:
                    f"version {message.version} is never sent after it")
             outbox.superseded(self.store, message.id, now, why)
             return Attempt(message.id, "superseded", why)
+        told = outbox.told_cancelled(self.store, message)
+        if told is not None:  # HL7 order control OC: the order is cancelled at the LIS, no result may follow
+            accession = message.accession or told.accession
+            return self._failed(message, f"held, not sent: the laboratory closed order {accession} and told the LIS "
+                                f"it is cancelled (order status message {told.id}) before this result was released; "
+                                "a result for a cancelled order is never sent on its own: agree with the LIS how "
+                                "to report it")
         if not outbox.claim(self.store, message.id, now, now + timedelta(seconds=self.timeout + CLAIM_MARGIN),
                             horizon):
             return Attempt(message.id, "waiting", next_at=now + timedelta(seconds=IDLE_POLL))  # another sender

@@ -7,7 +7,10 @@ import re
 import threading
 from collections.abc import Callable
 
+import hl7
+
 from sweattest.core.clock import RealClock
+from sweattest.lis import hl7_read as h
 from sweattest.lis.ack import APPLICATION_INTERNAL_ERROR, Problem, build_ack, header, read_ack
 from sweattest.lis.listener import OrderListener, rejecter
 from sweattest.lis.mllp import exchange
@@ -42,15 +45,17 @@ class SimulatedLis:
 
     def _result(self, text: str) -> str | None:
         msh = header(text)
-        accession = next((s.split("|")[2] for s in text.split("\r") if s.startswith("OBR|")), "?")
-        status = next((s.split("|")[25] for s in text.split("\r") if s.startswith("OBR|") and s.count("|") >= 25), "?")
-        kind, control = (msh[9], msh[10]) if len(msh) > 10 else ("?", "?")
+        kind, control = h.raw(msh, 9) or "?", h.raw(msh, 10) or "?"
+        try:  # read by python-hl7 (what a result or order status carries: ORC-1/5/16, OBR-2/25)
+            message = hl7.parse("\r".join(line for line in re.split(r"\r\n|\r|\n", text) if line))
+        except Exception:  # noqa: BLE001 - a message the simulated LIS cannot read is still answered as told
+            message = None
+        orc, obr = h.first(message, "ORC") if message else None, h.first(message, "OBR") if message else None
+        accession, status = h.raw(obr, 2) or "?", h.raw(obr, 25) or "?"
         reply = {"AA": "answered AA", "AE": "answered AE", "AR": "answered AR", "none": "not answered"}[self.answer]
-        orc = next((s.split("|") for s in text.split("\r") if s.startswith("ORC|")), [])
-        if kind.startswith("OML") and len(orc) > 5:  # an order status from the laboratory (IHE LTW)
-            why = orc[16] if len(orc) > 16 else ""
-            self.say(f"received {kind} {control} for order {accession} (order control {orc[1]}, status {orc[5]}, "
-                     f"reason {why or '-'}): {reply}")
+        if kind.startswith("OML") and h.raw(orc, 5):  # an order status from the laboratory (IHE LTW)
+            self.say(f"received {kind} {control} for order {accession} (order control {h.raw(orc, 1)}, status "
+                     f"{h.raw(orc, 5)}, reason {h.raw(orc, 16) or '-'}): {reply}")
         else:
             self.say(f"received {kind} {control} for order {accession} (result status {status}): {reply}")
         with self.arrived:
@@ -73,7 +78,7 @@ class SimulatedLis:
         codes = []
         for message in messages:
             msh = header(message)
-            control = msh[10] if len(msh) > 10 else "?"
+            control = h.raw(msh, 10) or "?"
             try:
                 answer = read_ack(exchange(to, message, timeout_s))
                 detail = f": {answer.text}" if answer.text else ""
@@ -88,3 +93,4 @@ class SimulatedLis:
         """Until ``count`` results have arrived (or ``timeout_s`` passed)."""
         with self.arrived:
             return self.arrived.wait_for(lambda: len(self.received) >= count, timeout_s)
+

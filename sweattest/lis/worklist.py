@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
-
-import sqlalchemy as sa
 
 from sweattest.core.clock import Clock
 from sweattest.core.config import LabConfig
 from sweattest.core.lis_config import LisConfig
+from sweattest.core.rules.age import local_date
+from sweattest.lis import hl7_read as h
 from sweattest.lis.ack import (
     APPLICATION_INTERNAL_ERROR,
     DUPLICATE_KEY,
@@ -34,21 +34,11 @@ from sweattest.lis.ack import (
     header,
 )
 from sweattest.lis.adt import receive_adt
+from sweattest.lis.order_modulator import modulator_of
 from sweattest.lis.orders import Group, LisOrder, Rejected, parse_order_message
 from sweattest.outputs.lims.hl7 import CONTROL_ID_LENGTH
-from sweattest.record.store import schema
-from sweattest.record.store.chain import append_audit
-from sweattest.record.store.rowhash import range_item
-from sweattest.record.worklist import (
-    CANCELLED,
-    LIS_ACTOR,
-    OPEN,
-    STARTED,
-    WorklistOrder,
-    find,
-    lock_worklist,
-    order_item,
-)
+from sweattest.record import worklist as stored
+from sweattest.record.worklist import CANCELLED, OPEN, STARTED, WorklistOrder, find, lock_worklist
 
 
 def receive(store, clock: Clock, text: str, config: LabConfig) -> str:
@@ -58,13 +48,13 @@ def receive(store, clock: Clock, text: str, config: LabConfig) -> str:
     hl7 = config.hl7
     who = {"application": hl7.sending_application, "facility": hl7.sending_facility, "at": now}
     msh = header(text)
-    sender, control_id = (_sender_key("^".join(msh[3:5])), msh[10]) if len(msh) > 10 else ("", "")
+    sender, control_id = (_sender_key(f"{h.raw(msh, 3)}^{h.raw(msh, 4)}"), h.raw(msh, 10)) if msh else ("", "")
     digest = hashlib.sha256("\r".join(s for s in re.split(r"\r\n|\r|\n", text) if s).encode("utf-8")).hexdigest()
-    with store.engine.connect() as conn:
+    with store.reading() as conn:
         seen = _seen(conn, text, sender, control_id, digest, who)
     if seen is not None:
         return seen
-    kind = msh[9].split("^")[0] if len(msh) > 9 else ""
+    kind = h.field_text(msh, 9)
     if kind == "ADT":
         return receive_adt(store, text, config, now=now, sender=sender, digest=digest,
                            seen=lambda conn: _seen(conn, text, sender, control_id, digest, who))
@@ -80,17 +70,16 @@ def receive(store, clock: Clock, text: str, config: LabConfig) -> str:
         seen = _seen(conn, text, sender, control_id, digest, who)  # the same message, on another connection
         if seen is not None:
             return seen
-        answers = [_apply(conn, group, now) for group in message.groups]
+        today = local_date(now, config.zone)  # in the lab's time zone: a modulator started today is not "after today"
+        answers = [_apply(conn, group, now, config.lis, today) for group in message.groups]
         code = "AA" if all(a.problem is None for a in answers) else "AE"
         answer = build_order_response(text, kind, code, answers, message.patient, None, **who)
         if any(a.problem is None for a in answers):  # something was stored: a repeat gets this same answer
             kind_text = f"{message.header.kind}^{message.header.trigger}"
-            message_id = conn.execute(schema.lis_messages.insert().values(
-                sender=sender, control_id=control_id, kind=kind_text, sha256=digest, ack_code=code, ack=answer,
-                received_at=now)).inserted_primary_key[0]
-            append_audit(conn, who=LIS_ACTOR, what="lis message", at=now,
-                         new={"sender": sender, "control_id": control_id, "kind": kind_text, "ack": code},
-                         rows=[range_item(conn, "lis_messages", message_id, message_id)])
+            item = stored.add_message(conn, sender=sender, control_id=control_id, kind=kind_text, sha256=digest,
+                                      ack_code=code, ack=answer, at=now)
+            stored.record_lis(conn, "lis message", at=now, order_ids=[], message=item,
+                              new={"sender": sender, "control_id": control_id, "kind": kind_text, "ack": code})
     return answer
 
 
@@ -106,62 +95,60 @@ def _sender_key(sender: str) -> str:
     return "sha256:" + hashlib.sha256(sender.encode("utf-8")).hexdigest()
 
 
-def _apply(conn: sa.Connection, group: Group, now: datetime) -> OrderAnswer:
+def _apply(conn, group: Group, now: datetime, lis: LisConfig, today: date) -> OrderAnswer:
     """One order of the message: placed or cancelled, or refused with the reason (nothing written)."""
     ok, refused = ("OK", "UA") if group.action != "cancel" else ("CR", "UC")
     problem = group.refused
     if problem is None:
         assert group.order is not None
-        problem = (_place if group.action == "new" else _cancel)(conn, group.order, now)
+        order = group.order
+        problem = _place(conn, order, now, lis, today) if group.action == "new" else _cancel(conn, order, now)
     if problem is not None and problem.where and problem.where[0] in ("ORC", "OBR") and len(problem.where) == 2:
         problem = Problem(problem.code, problem.text, (*problem.where, group.index))
     return OrderAnswer(refused if problem else ok, group.placer, group.filler, group.test, problem)
 
 
-def _seen(conn: sa.Connection, text: str, sender: str, control_id: str, digest: str,
+def _seen(conn, text: str, sender: str, control_id: str, digest: str,
           who: dict[str, Any]) -> str | None:
     """The answer to a message whose control ID this sender already used: the same message again gets the
     first answer (nothing changes), another one AE; None for a new control ID."""
     if not control_id or len(control_id) > CONTROL_ID_LENGTH:
         return None
-    lm = schema.lis_messages
-    earlier = conn.execute(sa.select(lm.c.ack, lm.c.sha256)
-                           .where(lm.c.sender == sender, lm.c.control_id == control_id)).first()
+    earlier = stored.earlier_answer(conn, sender, control_id)
     if earlier is None:
         return None
-    if earlier.sha256 == digest:
-        return earlier.ack
+    if earlier[1] == digest:
+        return earlier[0]
     return build_ack(text, "AE", Problem(DUPLICATE_KEY, f"message control ID {control_id} was already used for "
                                          "another message; give each message its own MSH-10", ("MSH", 10)), **who)
 
 
-def _place(conn: sa.Connection, order: LisOrder, now: datetime) -> Problem | None:
-    lo = schema.lis_orders
-    existing = conn.execute(sa.select(lo.c.state).where(lo.c.placer == order.placer, lo.c.state != CANCELLED)
-                            ).scalar()
+def _place(conn, order: LisOrder, now: datetime, lis: LisConfig, today: date) -> Problem | None:
+    """A new order on the worklist, with the CFTR modulator the lab's mapping finds in it (``[lis.modulator]``)."""
+    modulator, problem = modulator_of(order, lis.modulator, today)
+    if problem is not None:
+        return problem
+    existing = stored.placed_state(conn, order.placer)
     if existing is not None:
         return Problem(DUPLICATE_KEY, f"order {order.placer} is already on the worklist ({existing}); send a cancel "
                        "first to replace it", ("ORC", 2))
-    order_id = conn.execute(lo.insert().values(placer=order.placer, filler=order.filler, mrn=order.patient["mrn"],
-                                               test_code=order.test_code, state=OPEN, order_json=order.as_dict(),
-                                               control_id=order.control_id, received_at=now)
-                            ).inserted_primary_key[0]
-    append_audit(conn, who=LIS_ACTOR, what="lis order", at=now,
-                 new={"accession": order.placer, "filler": order.filler, "mrn": order.patient["mrn"],
-                      "provider": order.provider["name"], "test": order.test_code, "control_id": order.control_id,
-                      "sender": order.sender, "comments": order.comments},
-                 rows=[order_item(conn, order_id)])
+    stored.place(conn, {"placer": order.placer, "filler": order.filler, "mrn": order.patient["mrn"],
+                        "test_code": order.test_code,
+                        "order_json": order.as_dict() | ({"modulator": modulator} if modulator else {}),
+                        "control_id": order.control_id},
+                 at=now, audit={"accession": order.placer, "filler": order.filler, "mrn": order.patient["mrn"],
+                                "provider": order.provider["name"], "test": order.test_code,
+                                "control_id": order.control_id, "sender": order.sender, "comments": order.comments,
+                                **({"cftr_modulator": modulator} if modulator else {})})
     return None
 
 
-def _cancel(conn: sa.Connection, order: LisOrder, now: datetime) -> Problem | None:
+def _cancel(conn, order: LisOrder, now: datetime) -> Problem | None:
     """A cancel takes effect only for the order's own sender and patient, and only before its test started."""
-    lo = schema.lis_orders
-    row = conn.execute(sa.select(lo.c.id, lo.c.state, lo.c.run_id, lo.c.mrn, lo.c.order_json)
-                       .where(lo.c.placer == order.placer).order_by(lo.c.id.desc())).first()
+    row = stored.latest(conn, order.placer)
     if row is None:
         return Problem(UNKNOWN_KEY, f"order {order.placer} is not on the worklist", ("ORC", 2))
-    placed_by = (row.order_json or {}).get("sender")
+    placed_by = (row.order or {}).get("sender")
     if placed_by and placed_by != order.sender:
         return Problem(UNKNOWN_KEY, f"order {order.placer} was placed by {placed_by}, not by {order.sender}: only the "
                        "system that placed an order can cancel it", ("ORC", 2))
@@ -169,16 +156,13 @@ def _cancel(conn: sa.Connection, order: LisOrder, now: datetime) -> Problem | No
         return Problem(UNKNOWN_KEY, f"order {order.placer} is for another patient (PID-3 {order.patient['mrn']!r} "
                        "is not the patient of the order): nothing cancelled; check the patient", ("PID", 3))
     if row.state == OPEN:  # only while still open: a run that started since the read above keeps its order
-        done = conn.execute(lo.update().where(lo.c.id == row.id, lo.c.state == OPEN).values(state=CANCELLED)).rowcount
-        if done != 1:
-            row = conn.execute(sa.select(lo.c.id, lo.c.state, lo.c.run_id).where(lo.c.id == row.id)).one()
+        row = stored.cancel_open(conn, row)
     if row.state == STARTED:
         return Problem(APPLICATION_INTERNAL_ERROR, f"order {order.placer} cannot be cancelled: its test has started "
                        f"(run {row.run_id}); call the laboratory", ("ORC", 1))
-    append_audit(conn, who=LIS_ACTOR, what="lis cancel", at=now, old={"state": row.state},
-                 new={"accession": order.placer, "state": CANCELLED, "control_id": order.control_id,
-                      "sender": order.sender},
-                 rows=[order_item(conn, row.id)])
+    stored.record_cancel(conn, row.id, old_state=row.state, at=now,
+                         audit={"accession": order.placer, "state": CANCELLED, "control_id": order.control_id,
+                                "sender": order.sender})
     return None
 
 
@@ -195,9 +179,18 @@ def bench_order(order: WorklistOrder, lis: LisConfig) -> dict[str, Any]:
             "patient": {"mrn": p["mrn"], "family": p["family"], "given": p["given"], "dob": p["dob"],
                         "sex": BENCH_SEX.get(p["sex"], p["sex"])},
             "comment": "\n".join(order.order.get("comments") or []),  # NTE: shown at the bench, on the report
+            **_modulator(order.order.get("modulator")),
             "ordering_provider": order.order["provider"]["name"] or "(not given by the LIS)",
             "method": lis.method, "sites": list(lis.sites),
             "pilocarpine_lot": {"lot": "not scanned", "expires": "2000-01-01"}}
+
+
+def _modulator(found: dict[str, Any] | None) -> dict[str, Any]:
+    """The CFTR modulator the order says the patient is on; a start date the LIS did not send is left for the
+    bench to ask (the order's check names it missing)."""
+    if not found:
+        return {}
+    return {"cftr_modulator": found["name"], **({"modulator_start": found["start"]} if found.get("start") else {})}
 
 
 class WorklistBook:

@@ -9,14 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-import sqlalchemy as sa
-
 from sweattest.core.config import CompetencyRules
-from sweattest.qa.filters import RunFilter
 from sweattest.qa.pack_section import PackSection
 from sweattest.record.competency import CompetencyRecord, hire_date, latest_assessment, list_records
-from sweattest.record.skin_reactions import latest_reactions_query
-from sweattest.record.store import schema
+from sweattest.record.run_counts import operator_counts
+from sweattest.record.run_filter import RunFilter
 from sweattest.record.users import list_users
 
 #: Roles that perform tests (whose competency is followed).
@@ -69,26 +66,11 @@ def rolling_year(today: date) -> RunFilter:
     return RunFilter(date_from=today - timedelta(days=364), date_to=today)
 
 
-def figures(store, where: RunFilter) -> dict[str, tuple[int, int, int, int]]:
-    """Operator -> (tests, judged, QNS tests, tests with a skin reaction) over the runs ``where`` chooses."""
-    r, sr = schema.runs, schema.skin_reactions
-    reacted = (sa.select(sr.c.run_id).where(sr.c.id.in_(latest_reactions_query()), sr.c.grade != "none"))
-    query = (sa.select(r.c.operator, sa.func.count().label("tests"),
-                       sa.func.sum(sa.case((r.c.qns.is_not(None), 1), else_=0)).label("judged"),
-                       sa.func.sum(sa.case((r.c.qns, 1), else_=0)).label("qns"),
-                       sa.func.sum(sa.case((r.c.run_id.in_(reacted), 1), else_=0)).label("reacted"))
-             .group_by(r.c.operator).order_by(r.c.operator))
-    query = where.apply(query)
-    with store.engine.connect() as conn:
-        return {row.operator: (int(row.tests), int(row.judged or 0), int(row.qns or 0), int(row.reacted or 0))
-                for row in conn.execute(query)}
-
-
 def standings(store, where: RunFilter, rules: CompetencyRules, today: date,
               operators: list[str] | None = None, period: str = "in the period") -> list[Standing]:
     """Each operator's standing: the active techs, anyone who performed a test in the period, and anyone with a
     competency record (a reviewer who never tests is not followed as an operator)."""
-    counts = figures(store, where)
+    counts = operator_counts(store, where)
     records = list_records(store)
     if operators is None:
         users = [u.username for u in list_users(store) if u.active and u.role == "tech"]

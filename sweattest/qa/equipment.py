@@ -3,18 +3,15 @@ equipment sections of the accreditation evidence pack."""
 
 from __future__ import annotations
 
-import json
 from datetime import UTC
 from typing import Any
 
-import sqlalchemy as sa
-
 from sweattest.core.config import LabConfig
-from sweattest.qa.filters import RunFilter
 from sweattest.qa.pack_section import PackSection
 from sweattest.record.calibrations import calibrations
 from sweattest.record.equipment import LOT_KINDS, SERVICE_KINDS, entries, status
-from sweattest.record.store import schema
+from sweattest.record.run_filter import RunFilter
+from sweattest.record.run_instruments import ready_checks
 
 
 def instrument_rows(store, config: LabConfig) -> list[dict[str, Any]]:
@@ -106,14 +103,8 @@ def _within(day, where: RunFilter) -> bool:
 
 
 def _runs_while_overdue(store, where: RunFilter, cals) -> list[tuple]:
-    ev, runs = schema.events, schema.runs
-    query = where.apply(sa.select(runs.c.run_id, ev.c.at, ev.c.data).join(ev, ev.c.run_id == runs.c.run_id)
-                        .where(ev.c.kind == "check_ready", ev.c.accepted == sa.true()).order_by(ev.c.at))
-    with store.engine.connect() as conn:
-        found = conn.execute(query).all()
     out = []
-    for run_id, at, data in found:
-        doc = json.loads(data) if isinstance(data, str) else (data or {})
+    for run_id, at, doc in ready_checks(store, where):
         day = at.astimezone(UTC).date()
         for role, inst in (doc.get("instruments") or {}).items():
             serial = inst.get("serial_number") if isinstance(inst, dict) else None

@@ -25,7 +25,6 @@ from sweattest.outputs.files import write_atomic
 from sweattest.qa.competency import pack_section as competency_section
 from sweattest.qa.equipment import equipment_section
 from sweattest.qa.equipment import pack_section as calibrations_section
-from sweattest.qa.filters import RunFilter
 from sweattest.qa.pack_section import PackSection, SectionBuilder
 from sweattest.qa.pack_sections import amendments_section, audit_section, qc_section, qns_section, turnaround_section
 from sweattest.qa.pt import pack_section as pt_section
@@ -35,6 +34,7 @@ from sweattest.qa.qc_record import runs_section as qc_runs_section
 from sweattest.qa.qc_record import stats_section as qc_stats_section
 from sweattest.qa.skin_reactions import pack_section as skin_section
 from sweattest.record.audit import head
+from sweattest.record.run_filter import RunFilter
 
 #: The pack's sections, in print order.
 SECTION_BUILDERS: list[SectionBuilder] = [

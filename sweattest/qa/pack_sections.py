@@ -5,15 +5,11 @@ holds the pack's period (UTC dates, inclusive)."""
 
 from __future__ import annotations
 
-import json
-from dataclasses import replace
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC
 
 import pandas as pd
-import sqlalchemy as sa
 
 from sweattest.core.rules.qc import SRC_WESTGARD
-from sweattest.qa.filters import RunFilter
 from sweattest.qa.pack_section import PackSection
 from sweattest.qa.qc_chart import chart_png, chart_points, rule_name
 from sweattest.qa.qc_record import patient_controls
@@ -21,8 +17,8 @@ from sweattest.qa.qns import QNS_TARGETS, UNKNOWN_AGE, qns_rate
 from sweattest.qa.qns import SOURCE as QNS_SOURCE
 from sweattest.qa.runs import runs_frame
 from sweattest.qa.trend import turnaround_figures
-from sweattest.record.audit import head, verify
-from sweattest.record.store import schema
+from sweattest.record.audit import amendments, head, verify
+from sweattest.record.run_filter import RunFilter
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%SZ"
 
@@ -66,7 +62,7 @@ def _qns_row(scope: str, who: str, age_group: str, tests, qns) -> tuple:
 def qc_section(store, where: RunFilter) -> PackSection:
     """Every control result of the period with its z-score and the Westgard rules its analytical run broke,
     and one Levey-Jennings chart per analyzer, level and lot."""
-    start, end = _bounds(where)
+    start, end = where.bounds
     series = sorted({(r["analyzer"], r["level"], r["lot"])  # the patient series only
                      for r in patient_controls(store, where.date_from, where.date_to)})
     rows, figures, rejected = [], [], set()
@@ -118,23 +114,13 @@ def _turnaround_row(label: str, runs: pd.DataFrame) -> tuple:
 
 def amendments_section(store, where: RunFilter) -> PackSection:
     """Every amendment of a final result made in the period: which run, which fields changed, by whom, why."""
-    start, end = _bounds(where)
-    a, r = schema.audit, schema.runs
-    query = (sa.select(a.c.at, a.c.run_id, r.c.accession, a.c.who, a.c.old, a.c.new, a.c.why)
-             .select_from(a.join(r, r.c.run_id == a.c.run_id)).where(a.c.what == "amend").order_by(a.c.id))
-    if start is not None:
-        query = query.where(a.c.at >= start)
-    if end is not None:
-        query = query.where(a.c.at < end)
-    query = replace(where, date_from=None, date_to=None).apply(query)  # the run's kind; the period is the amendment's
-    with store.engine.connect() as conn:
-        found = conn.execute(query).all()
     rows = []
-    for at, run_id, accession, who, old_text, new_text, why in found:
-        old, new = json.loads(old_text) or {}, json.loads(new_text) or {}
+    for entry, accession in amendments(store, where):  # the run's kind; the period is the amendment's
+        old, new = entry.old or {}, dict(entry.new or {})
         version = new.pop("version", "")
         changes = "; ".join(f"{k}: {_plain(old.get(k))} -> {_plain(v)}" for k, v in new.items())
-        rows.append((at.astimezone(UTC).strftime(TIME_FORMAT), run_id, accession, version, who, changes, why or ""))
+        rows.append((entry.at.astimezone(UTC).strftime(TIME_FORMAT), entry.run_id, accession, version, entry.who,
+                     changes, entry.why or ""))
     return PackSection("amendments", "Amendments of final results", ("amended_at_utc", "run_id", "accession",
                        "version", "by", "changes", "reason"), tuple(rows),
                        ("Each amendment is a new result version signed 'corrected'; the original stays in the "
@@ -151,12 +137,6 @@ def audit_section(store, where: RunFilter) -> PackSection:
                        ("The verification walks the whole chain and checks every chained row of the record, not "
                         "only the period. Compare the head with the one noted on earlier packs: an earlier head "
                         "must still be an entry of the chain (`sweattest audit show`).",))
-
-
-def _bounds(where: RunFilter) -> tuple[datetime | None, datetime | None]:
-    start = datetime.combine(where.date_from, time(0), tzinfo=UTC) if where.date_from else None
-    end = datetime.combine(where.date_to + timedelta(days=1), time(0), tzinfo=UTC) if where.date_to else None
-    return start, end
 
 
 def _plain(value) -> str:

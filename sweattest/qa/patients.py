@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import json
 
-from sweattest.qa.filters import RunFilter
 from sweattest.record.patient_history import PatientHistory, identity_conflicts, patient_history
+from sweattest.record.run_filter import RunFilter
 
 FORMATS = ("table", "json")
 

@@ -20,10 +20,10 @@ from typing import Any
 
 from sweattest.core.errors import SweatTestError, ValidationError
 from sweattest.outputs.report.stored import stored_record
-from sweattest.qa.filters import RunFilter
 from sweattest.qa.pack_section import PackSection
 from sweattest.record import proficiency as pt
 from sweattest.record.proficiency import ACCEPTABLE, UNACCEPTABLE, pt_runs
+from sweattest.record.run_filter import RunFilter
 
 SOURCE = ("event passed only when every sample is acceptable (stricter than CLIA's 80 %, 42 CFR 493.851; "
           "every unacceptable result investigated, CAP COM.01700)")
@@ -62,10 +62,8 @@ def grade(value: float | None, low: float, high: float) -> str:
 
 def grade_event(store, event_code: str, clock, *, who: str) -> list[dict[str, Any]]:
     """Grade every sample of the event against its latest targets and record the grading; returns the rows."""
-    with store.engine.connect() as conn:
-        event = pt.event_id(conn, event_code)
-        samples = [s["sample_id"] for s in pt.rows(store, "pt_samples", event_id=event)]
-        targets = {s: pt.latest_targets(conn, s) for s in samples}
+    event, targets = pt.event_targets(store, event_code)
+    samples = list(targets)
     if not samples:
         raise ValidationError(f"PT event {event_code} has no samples; add them with `sweattest pt sample add`")
     missing = [s for s, t in targets.items() if t is None]
@@ -113,8 +111,7 @@ def awaiting_corrective_action(store) -> list[dict[str, Any]]:
 def samples_of(store, event: dict[str, Any], clock) -> list[dict[str, Any]]:
     """An event's samples with their lab result, latest targets and latest grade."""
     grades = {g["sample_id"]: g for g in event["grades"]}
-    with store.engine.connect() as conn:
-        targets = {s: pt.latest_targets(conn, s) for s in event["samples"]}
+    targets = pt.sample_targets(store, event["samples"])
     return [{"sample_id": s, "result": lab_result(store, s, clock), "targets": targets[s], "grade": grades.get(s)}
             for s in event["samples"]]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from sweattest.core.errors import ValidationError
 from sweattest.core.purpose import PATIENT
 from sweattest.outputs.files import write_atomic
-from sweattest.record.analytical_qc import purpose_of, recorded_purposes, series_rows
+from sweattest.record.analytical_qc import series_rows
 from sweattest.record.qc_lots import judging
 from sweattest.record.qc_verdicts import standing_verdicts
 
@@ -49,24 +49,6 @@ def _point(row: dict, verdicts: dict) -> ChartPoint:
         return ChartPoint(row["at"], row["value"], row["qc_run"], (), False)
     codes = tuple(c for c in found.codes if c.startswith("westgard"))
     return ChartPoint(row["at"], row["value"], row["qc_run"], codes, found.rejected)
-
-
-def qc_choices(store, purpose: str = PATIENT) -> dict[str, list[str]]:
-    """Analyzer -> its control levels, as recorded in the QC results of one purpose's series (sorted)."""
-    import sqlalchemy as sa
-
-    from sweattest.record.store import schema
-
-    qc = schema.qc_results
-    out: dict[str, list[str]] = {}
-    with store.engine.connect() as conn:
-        rows = conn.execute(sa.select(qc.c.analyzer, qc.c.level, qc.c.qc_run).distinct()
-                            .order_by(qc.c.analyzer, qc.c.level)).all()
-    known = recorded_purposes(store)
-    for analyzer, level, qc_run in rows:
-        if purpose_of(qc_run, known, analyzer) == purpose and level not in out.get(analyzer, []):
-            out.setdefault(analyzer, []).append(level)
-    return out
 
 
 def rule_name(code: str) -> str:

@@ -3,9 +3,9 @@ and how those were set (the Levey-Jennings and Westgard section is built from th
 
 from __future__ import annotations
 
-from sweattest.qa.filters import RunFilter
 from sweattest.qa.pack_section import PackSection
 from sweattest.record.qc_lots import SRC_ESTABLISH, history, lots
+from sweattest.record.run_filter import RunFilter
 
 COLUMNS = ("analyzer", "level", "lot", "material", "state", "target_mean_mmol_l", "target_sd_mmol_l", "expires",
            "targets_set", "added", "by")

@@ -9,41 +9,24 @@ Sources: CLSI C34 and CLIA 42 CFR 493.1256 (two levels of control each day of pa
 from __future__ import annotations
 
 import statistics
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date
 from typing import Any
-
-import sqlalchemy as sa
 
 from sweattest.core.purpose import PATIENT
 from sweattest.core.rules.qc import SRC_HOLD
 from sweattest.qa.pack_section import PackSection
-from sweattest.record.analytical_qc import purpose_of, recorded_purposes
+from sweattest.record.analytical_qc import controls_between
 from sweattest.record.qc_lots import LEVELS
 from sweattest.record.qc_verdicts import actions, standing_verdicts
-from sweattest.record.store import schema
+from sweattest.record.run_counts import patient_test_times
+from sweattest.record.run_filter import day_bounds
 
 SRC_DAILY = "CLSI C34; CLIA 42 CFR 493.1256 (two levels of control each day of patient testing)"
 SRC_CUMULATIVE = "CLSI C24 (cumulative QC statistics per control lot: n, mean, SD, CV)"
 
 
-def _bounds(date_from: date | None, date_to: date | None) -> tuple[datetime | None, datetime | None]:
-    start = datetime.combine(date_from, time(0), tzinfo=UTC) if date_from else None
-    end = datetime.combine(date_to + timedelta(days=1), time(0), tzinfo=UTC) if date_to else None
-    return start, end
-
-
 def _controls(store, date_from: date | None, date_to: date | None, purpose: str) -> list[dict[str, Any]]:
-    qc = schema.qc_results
-    start, end = _bounds(date_from, date_to)
-    query = sa.select(qc).order_by(qc.c.at, qc.c.id)
-    if start is not None:
-        query = query.where(qc.c.at >= start)
-    if end is not None:
-        query = query.where(qc.c.at < end)
-    with store.engine.connect() as conn:
-        rows = [dict(r) for r in conn.execute(query).mappings()]
-    known = recorded_purposes(store)
-    return [r for r in rows if purpose_of(r["qc_run"], known, r["analyzer"]) == purpose]
+    return controls_between(store, *day_bounds(date_from, date_to), purpose)
 
 
 def patient_controls(store, date_from: date | None = None, date_to: date | None = None) -> list[dict[str, Any]]:
@@ -81,18 +64,10 @@ def qc_runs(store, date_from: date | None = None, date_to: date | None = None, *
 def qc_days(store, date_from: date | None = None, date_to: date | None = None) -> list[dict[str, Any]]:
     """Each day (UTC) with patient tests: how many, and the control levels each analyzer ran that day; both
     levels run is ``yes`` only when one analyzer ran every level."""
-    runs = schema.runs
-    start, end = _bounds(date_from, date_to)
-    query = sa.select(runs.c.created_at).where(runs.c.purpose == PATIENT)
-    if start is not None:
-        query = query.where(runs.c.created_at >= start)
-    if end is not None:
-        query = query.where(runs.c.created_at < end)
-    with store.engine.connect() as conn:
-        tests: dict[date, int] = {}
-        for (created,) in conn.execute(query):
-            day = created.astimezone(UTC).date()
-            tests[day] = tests.get(day, 0) + 1
+    tests: dict[date, int] = {}
+    for created in patient_test_times(store, date_from, date_to):
+        day = created.astimezone(UTC).date()
+        tests[day] = tests.get(day, 0) + 1
     levels: dict[date, dict[str, set[str]]] = {}
     for r in _controls(store, min(tests, default=None), max(tests, default=None), PATIENT) if tests else []:
         levels.setdefault(r["at"].astimezone(UTC).date(), {}).setdefault(r["analyzer"], set()).add(r["level"])

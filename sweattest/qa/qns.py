@@ -7,10 +7,9 @@ measured sample (aborted before collection) are not counted. Aggregated in SQL o
 from __future__ import annotations
 
 import pandas as pd
-import sqlalchemy as sa
 
-from sweattest.qa.filters import RunFilter
-from sweattest.record.store import schema
+from sweattest.record.run_counts import QNS_COUNT_COLUMNS, qns_counts
+from sweattest.record.run_filter import RunFilter
 from sweattest.record.store.derived import INFANT, OLDER
 
 #: CFF 2007 (LeGrys et al., J Pediatr 2007;151:85-89): QNS rate at most 5 % over 3 months of age, 10 % up to 3 months.
@@ -22,18 +21,9 @@ QNS_COLUMNS = ("operator", "month", "age_group", "tests", "qns", "rate_pct", "ta
 
 def qns_rate(store, where: RunFilter | None = None, *, by_operator: bool = True) -> pd.DataFrame:
     """One row per (operator, month, age group): tests, QNS tests, rate in %, target in %, breach."""
-    r = schema.runs
-    month = r.c.month.label("month")
-    group = r.c.age_group.label("age_group")  # NULL (no date of birth) becomes "unknown" below
-    operator = (r.c.operator if by_operator else sa.literal("all")).label("operator")
-    query = (sa.select(operator, month, group, sa.func.count().label("tests"),
-                       sa.func.sum(sa.case((r.c.qns, 1), else_=0)).label("qns"))
-             .where(r.c.qns.is_not(None)).group_by(operator, month, group).order_by(operator, month, group))
-    query = (where or RunFilter()).apply(query)
-    with store.engine.connect() as conn:
-        rows = conn.execute(query).all()
-    frame = pd.DataFrame(rows, columns=list(QNS_COLUMNS[:5]))
-    frame["age_group"] = frame["age_group"].fillna(UNKNOWN_AGE)
+    rows = qns_counts(store, where, by_operator=by_operator)
+    frame = pd.DataFrame(rows, columns=list(QNS_COUNT_COLUMNS))
+    frame["age_group"] = frame["age_group"].fillna(UNKNOWN_AGE)  # no date of birth
     frame["qns"] = frame["qns"].astype(int)
     frame["rate_pct"] = (100.0 * frame["qns"] / frame["tests"]).round(1)
     frame["target_pct"] = frame["age_group"].map(QNS_TARGETS)

@@ -7,27 +7,17 @@ import json
 from pathlib import Path
 
 import pandas as pd
-import sqlalchemy as sa
 
 from sweattest.core.errors import ValidationError
 from sweattest.outputs.files import write_atomic
-from sweattest.qa.filters import RunFilter
-from sweattest.record.store import schema
+from sweattest.record.run_filter import RunFilter
+from sweattest.record.run_lists import RUN_COLUMNS, run_rows
 
-RUN_COLUMNS = ("run_id", "accession", "status", "operator", "method", "started_at", "reported_at",
-               "patient_mrn", "age_group", "sites_measured", "qns", "purpose")
 FORMATS = ("table", "csv", "json", "parquet")
 
 
 def runs_frame(store, where: RunFilter | None = None) -> pd.DataFrame:
-    r = schema.runs
-    query = sa.select(r.c.run_id, r.c.accession, r.c.state.label("status"), r.c.operator, r.c.method,
-                      r.c.created_at.label("started_at"), r.c.reported_at, r.c.patient_mrn, r.c.age_group,
-                      r.c.sites_measured, r.c.qns, r.c.purpose).order_by(r.c.created_at, r.c.run_id)
-    query = (where or RunFilter()).apply(query)
-    with store.engine.connect() as conn:
-        rows = conn.execute(query).all()
-    frame = pd.DataFrame(rows, columns=list(RUN_COLUMNS))
+    frame = pd.DataFrame(run_rows(store, where), columns=list(RUN_COLUMNS))
     for column in ("started_at", "reported_at"):
         frame[column] = pd.to_datetime(frame[column], utc=True)
     frame["qns"] = frame["qns"].astype("boolean")

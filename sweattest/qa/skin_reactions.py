@@ -10,14 +10,11 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-import sqlalchemy as sa
-
 from sweattest.core.rules.skin import ADVERSE, GRADES, SOURCE
-from sweattest.qa.filters import RunFilter
 from sweattest.qa.pack_section import PackSection
+from sweattest.record.run_filter import RunFilter
 from sweattest.record.run_instruments import recorded_instruments
-from sweattest.record.skin_reactions import latest_reactions_query
-from sweattest.record.store import schema
+from sweattest.record.skin_reactions import reaction_rows as recorded_reactions
 
 RATE_COLUMNS = ("by", "key", "sites", *GRADES, "reaction_pct", "adverse_pct")
 #: The inducer of a run whose instruments were not recorded.
@@ -26,14 +23,7 @@ UNKNOWN_INDUCER = "not recorded"
 
 def reaction_rows(store, where: RunFilter | None = None) -> list[dict[str, Any]]:
     """One row per checked site of the runs ``where`` chooses: run, operator, inducer, site, grade, note."""
-    r, sr = schema.runs, schema.skin_reactions
-    query = (sa.select(r.c.run_id, r.c.created_at, r.c.operator, r.c.accession, sr.c.site, sr.c.grade, sr.c.note,
-                       sr.c.who, sr.c.at)
-             .join(sr, sr.c.run_id == r.c.run_id).where(sr.c.id.in_(latest_reactions_query()))
-             .order_by(r.c.created_at, sr.c.id))
-    query = (where or RunFilter()).apply(query)
-    with store.engine.connect() as conn:
-        rows = [dict(row) for row in conn.execute(query).mappings()]
+    rows = recorded_reactions(store, where or RunFilter())
     inducers: dict[str, str] = {}
     for row in rows:
         if row["run_id"] not in inducers:

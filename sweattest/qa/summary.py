@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
-import sqlalchemy as sa
 
 from sweattest.core.purpose import PATIENT
-from sweattest.qa.filters import RunFilter, parse_month
+from sweattest.qa.filters import parse_month
 from sweattest.qa.qns import qns_rate
 from sweattest.qa.runs import runs_frame
-from sweattest.record.store import schema
+from sweattest.record.run_counts import first_tested
+from sweattest.record.run_filter import RunFilter
 
 
 def month_summary(store, month: str, purposes: tuple[str, ...] = (PATIENT,)) -> dict[str, Any]:
@@ -41,15 +41,7 @@ def _repeats(store, runs: pd.DataFrame, where: RunFilter) -> int:
     """Runs of the month whose patient already had an earlier run (any month, of the same purposes)."""
     if runs.empty:
         return 0
-    r = schema.runs
-    first_run = (sa.select(r.c.patient_mrn, sa.func.min(r.c.created_at).label("first"))
-                 .where(r.c.patient_mrn.in_(sa.bindparam("mrns", expanding=True))).group_by(r.c.patient_mrn))
-    first_run = RunFilter(purposes=where.purposes).apply(first_run)
-    mrns = sorted(set(runs["patient_mrn"]))
-    firsts: dict[str, str] = {}
-    with store.engine.connect() as conn:
-        for i in range(0, len(mrns), 500):
-            firsts.update(dict(conn.execute(first_run, {"mrns": mrns[i:i + 500]}).all()))
+    firsts = first_tested(store, list(runs["patient_mrn"]), where.purposes)
     first_at = pd.to_datetime(runs["patient_mrn"].map(firsts), utc=True, format="%Y-%m-%dT%H:%M:%S.%fZ")
     return int((runs["started_at"] > first_at).sum())
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pandas as pd
 
-from sweattest.qa.filters import RunFilter
 from sweattest.qa.qns import qns_rate
 from sweattest.qa.runs import runs_frame
+from sweattest.record.run_filter import RunFilter
 
 
 def qns_trend(store, where: RunFilter | None = None) -> list[dict[str, Any]]:

@@ -32,7 +32,6 @@ from sweattest.core.rules.result import SiteOutcome
 from sweattest.core.units import Q_, parse_quantity
 from sweattest.qa.validation_cases import RULE_CASES, RuleCase
 from sweattest.record.audit import verify
-from sweattest.record.store.migrations import MIGRATIONS, applied
 
 IQ, OQ = "installation", "operational"
 
@@ -150,14 +149,12 @@ def check_config(config: LabConfig) -> Check:
 
 
 def check_store(store) -> list[Check]:
-    with store.engine.connect() as conn:
-        done = applied(conn)
-    wanted = {version for version, _, _ in MIGRATIONS}
+    done, wanted = store.migrations()
     missing = sorted(wanted - done)
     migrations = Check(IQ, "store migrations", not missing,
                        f"{len(done & wanted)} of {len(wanted)} migrations applied"
                        + (f"; missing: {', '.join(map(str, missing))}" if missing else "")
-                       + f" ({store.engine.dialect.name})")
+                       + f" ({store.dialect})")
     result = verify(store)
     return [migrations, Check(IQ, "audit trail", result.intact, result.message())]
 

@@ -37,7 +37,7 @@ def render_html(validation: Validation, config: LabConfig, signer, store) -> str
     return template.render(v=validation, lab=config.lab, signer=signer, failures=validation.failures(),
                            at_local=validation.at.astimezone(config.zone).strftime("%Y-%m-%d %H:%M %Z"),
                            at_utc=validation.at.strftime("%Y-%m-%d %H:%M:%SZ"), inputs=_inputs, rule_tests=RULE_TESTS,
-                           store_name=store.engine.url.render_as_string())
+                           store_name=store.shown_url)
 
 
 def render_report(validation: Validation, config: LabConfig, signer, store) -> bytes:

@@ -4,26 +4,21 @@ awaiting the logged-in user's "performed" or "reviewed" signature)."""
 
 from __future__ import annotations
 
-import json
-import re
 from typing import Any
-
-import sqlalchemy as sa
 
 from sweattest.core.errors import SweatTestError
 from sweattest.core.purpose import PATIENT
 from sweattest.outputs.report.stored import stored_record
-from sweattest.qa.filters import RunFilter
+from sweattest.record import run_lists
 from sweattest.record.correction import interpretation_words
+from sweattest.record.run_filter import RunFilter
 from sweattest.record.runs import stored_order
 from sweattest.record.signoff import REVIEWER_ROLES
-from sweattest.record.store import schema
+from sweattest.record.users import list_users
 
 #: States in which the operator signs the run as performed (a result exists), and in which a reviewer signs.
 PERFORMED_STATES = frozenset({"result_ready", "reviewed", "reported"})
 REVIEW_STATES = frozenset({"result_ready"})
-#: A run row as the lists read it (the method text stays in the store; ``stored_order`` reads ``order_json``).
-_COLUMNS = [c for c in schema.runs.c if c.name != "protocol_text"]
 #: A list's short words for a site without a chloride, and for the interpretation (the report has the wording).
 STATUS_WORDS = {"qns": "QNS", "below_range": "below range", "not_reportable": "not reportable",
                 "aborted": "aborted", "pending": "pending"}
@@ -39,9 +34,7 @@ FLAGS = {"H": "chloride in the CF-likely band", "A": "chloride in the intermedia
 
 def full_names(store) -> dict[str, str]:
     """User name -> full name, for every user (disabled ones too: old runs name them)."""
-    users = schema.users
-    with store.engine.connect() as conn:
-        return dict(conn.execute(sa.select(users.c.username, users.c.full_name)).all())
+    return {user.username: user.full_name for user in list_users(store)}
 
 
 def patient_name(order: dict[str, Any]) -> str:
@@ -66,54 +59,14 @@ def find_runs(store, where: RunFilter, text: str, names: dict[str, str], limit: 
     """The newest ``limit`` runs that pass ``where`` (in SQL) and the free search ``text``, and how many
     match in all. Without a search text only ``limit`` rows are read; with one, SQL narrows the runs and
     ``matches`` decides for those only its order's words brought in."""
-    r = schema.runs
-    newest = (r.c.created_at.desc(), r.c.run_id.desc())
-    with store.engine.connect() as conn:
-        if not text.strip():
-            total = conn.execute(where.apply(sa.select(sa.func.count()).select_from(r))).scalar_one()
-            rows = conn.execute(where.apply(sa.select(*_COLUMNS)).order_by(*newest).limit(limit)).mappings()
-            return [dict(row) for row in rows], total
-        sure, in_order = _search(text, names)
-        query = where.apply(sa.select(r.c.run_id, r.c.accession, r.c.patient_mrn, r.c.operator, sure.label("sure"),
-                                      sa.cast(r.c.order_json, sa.Text).label("order_json"))
-                            .where(sure | in_order)).order_by(*newest)
-        ids = [row["run_id"] for row in conn.execute(query).mappings() if row["sure"] or matches(row, text, names)]
-        picked = ids[:limit]
-        rows = conn.execute(sa.select(*_COLUMNS).where(r.c.run_id.in_(picked)).order_by(*newest)).mappings()
-        return [dict(row) for row in rows], len(ids)
-
-
-def _search(text: str, names: dict[str, str]) -> tuple[sa.ColumnElement, sa.ColumnElement]:
-    """The free search in SQL: (``sure``: the text is in the accession, MRN or operator, or in the operator's
-    name; ``in_order``: every word of it is in the order's stored JSON, which ``matches`` then decides).
-    Names not in ASCII are stored escaped in the JSON, so each word is looked for as typed and as escaped."""
-    r = schema.runs
-    text = text.strip().lower()
-    people = sorted(u for u, n in names.items() if text in u.lower() or text in n.lower())
-    order = sa.cast(r.c.order_json, sa.Text)
-    words = re.findall(r"\w+", text) or [text]
-    in_order = sa.and_(*(sa.or_(_like(order, w), _like(order, json.dumps(w)[1:-1])) for w in words))
-    return (sa.or_(_like(r.c.accession, text), _like(r.c.patient_mrn, text), _like(r.c.operator, text),
-                   r.c.operator.in_(people)), in_order)
-
-
-def _like(column, text: str) -> sa.ColumnElement:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return sa.func.lower(column).like(f"%{escaped}%", escape="\\")
+    return run_lists.find_runs(store, where, text, names, limit, matches)
 
 
 def awaiting_signature(store, username: str, role: str, limit: int = 500) -> list[tuple[dict[str, Any], str]]:
     """(run row, meaning) for each run that needs ``username``'s signature, oldest first: "performed" on the
     runs they operated that have a result, "reviewed" (reviewers and admins) on other operators' results."""
-    r, sg = schema.runs, schema.signatures
-    performed = sa.exists().where(sg.c.run_id == r.c.run_id, sg.c.username == username, sg.c.meaning == "performed")
-    reviewed = sa.exists().where(sg.c.run_id == r.c.run_id, sg.c.meaning == "reviewed")
-    wanted = (r.c.operator == username) & r.c.state.in_(sorted(PERFORMED_STATES)) & ~performed
-    if role in REVIEWER_ROLES:
-        wanted = wanted | ((r.c.operator != username) & r.c.state.in_(sorted(REVIEW_STATES)) & ~reviewed)
-    query = sa.select(*_COLUMNS).where(wanted).order_by(r.c.created_at, r.c.run_id).limit(limit)
-    with store.engine.connect() as conn:
-        rows = [dict(row) for row in conn.execute(query).mappings()]
+    rows = run_lists.awaiting_signature(store, username, reviews=role in REVIEWER_ROLES,
+                                        performed_states=PERFORMED_STATES, review_states=REVIEW_STATES, limit=limit)
     return [(row, "performed" if row["operator"] == username else "reviewed") for row in rows]
 
 

@@ -80,6 +80,35 @@ def series_rows(store, analyzer: str, purpose: str = PATIENT,
     return [r for r in rows if purpose_of(r["qc_run"], known, r["analyzer"]) == purpose]
 
 
+def controls_between(store, start: datetime | None, end: datetime | None,
+                     purpose: str = PATIENT) -> list[dict[str, Any]]:
+    """Every control result of one purpose's series measured in [``start``, ``end``) (None: open), oldest first."""
+    qc = schema.qc_results
+    query = sa.select(qc).order_by(qc.c.at, qc.c.id)
+    if start is not None:
+        query = query.where(qc.c.at >= start)
+    if end is not None:
+        query = query.where(qc.c.at < end)
+    with store.engine.connect() as conn:
+        rows = [dict(r) for r in conn.execute(query).mappings()]
+    known = recorded_purposes(store)
+    return [r for r in rows if purpose_of(r["qc_run"], known, r["analyzer"]) == purpose]
+
+
+def qc_choices(store, purpose: str = PATIENT) -> dict[str, list[str]]:
+    """Analyzer -> its control levels, as recorded in the QC results of one purpose's series (sorted)."""
+    qc = schema.qc_results
+    out: dict[str, list[str]] = {}
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.select(qc.c.analyzer, qc.c.level, qc.c.qc_run).distinct()
+                            .order_by(qc.c.analyzer, qc.c.level)).all()
+    known = recorded_purposes(store)
+    for analyzer, level, qc_run in rows:
+        if purpose_of(qc_run, known, analyzer) == purpose and level not in out.get(analyzer, []):
+            out.setdefault(analyzer, []).append(level)
+    return out
+
+
 def purpose_of(qc_run: str, known: dict[str, str], analyzer: str | None = None) -> str:
     """The series purpose of an analytical run: as its verdict recorded it (``known``), else by its name (after
     its ``analyzer``'s serial number when given: a serial number may hold a '/' and a purpose's word)."""

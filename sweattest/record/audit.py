@@ -1,4 +1,4 @@
-"""The audit trail as QA reads it: verify the hash chain, show one run's history.
+"""The audit trail as QA reads it: verify the hash chain, show one run's history, list the amendments of a period.
 
 Entries are written by the store and the services (``sweattest.record.store.chain.append_audit``) in the same
 transaction as the change they record; nothing here writes. Chain format: docs/store.md.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -184,6 +184,24 @@ def history(store, run_id: str) -> list[AuditEntry]:
         raise ValidationError(f"no run {run_id!r} in the store; `sweattest qa runs` lists the runs")
     return [AuditEntry(r["id"], r["run_id"], r["who"], r["what"], r["at"], r["why"], json.loads(r["old"]),
                        json.loads(r["new"])) for r in rows]
+
+
+def amendments(store, where) -> list[tuple[AuditEntry, str]]:
+    """(entry, accession) of every amendment of a final result made in the period of ``where`` (a ``RunFilter``:
+    its dates are the amendment's, its other conditions the run's), oldest first."""
+    a, r = schema.audit, schema.runs
+    query = (sa.select(a).add_columns(r.c.accession.label("accession"))
+             .select_from(a.join(r, r.c.run_id == a.c.run_id)).where(a.c.what == "amend").order_by(a.c.id))
+    start, end = where.bounds
+    if start is not None:
+        query = query.where(a.c.at >= start)
+    if end is not None:
+        query = query.where(a.c.at < end)
+    query = replace(where, date_from=None, date_to=None).apply(query)
+    with store.engine.connect() as conn:
+        rows = conn.execute(query).mappings().all()
+    return [(AuditEntry(r["id"], r["run_id"], r["who"], r["what"], r["at"], r["why"], json.loads(r["old"]),
+                        json.loads(r["new"])), r["accession"]) for r in rows]
 
 
 def format_history(entries: list[AuditEntry]) -> list[str]:

@@ -99,6 +99,17 @@ def queue(conn: sa.Connection, *, run_id: str | None, version: int, fmt: str, ch
     return int(new_id)
 
 
+def queue_export(store, *, run_id: str, version: int, fmt: str, destination: str, name: str,
+                 control_id: str | None, body: str, at: datetime, who: str, export: dict[str, Any]) -> int:
+    """Queue a result file for the drop folder ``destination`` and record the export (``export``: what the audit
+    entry "export <fmt>" says of it), in one transaction; returns the message's id."""
+    with store.writing() as conn:
+        message_id = queue(conn, run_id=run_id, version=version, fmt=fmt, channel=FOLDER, destination=destination,
+                           name=name, control_id=control_id, body=body, at=at, who=who)
+        chain.append_audit(conn, run_id=run_id, who=who, what=f"export {fmt}", at=at, new=export)
+    return message_id
+
+
 def find(store, run_id: str, version: int, fmt: str, channel: str, destination: str) -> Message | None:
     ob = schema.outbox
     query = sa.select(ob).where(ob.c.run_id == run_id, ob.c.version == version, ob.c.format == fmt,
@@ -169,6 +180,18 @@ def newer_version(store, message: Message, *, accepted_only: bool = False) -> Me
         query = query.where(ob.c.state == DELIVERED)
     with store.engine.connect() as conn:
         row = conn.execute(query).mappings().first()
+    return None if row is None else Message(**row)
+
+
+def told_cancelled(store, message: Message) -> Message | None:
+    """For a result: the order status message (the laboratory closed the run's order) queued before it, by queue
+    order, never by clock; None when the result was released before the close (a QNS result, then its close)."""
+    if message.run_id is None or message.format != RESULT:
+        return None
+    ob = schema.outbox
+    with store.engine.connect() as conn:
+        row = conn.execute(sa.select(ob).where(ob.c.run_id == message.run_id, ob.c.format == ORDER_STATUS,
+                                               ob.c.id < message.id).order_by(ob.c.id).limit(1)).mappings().first()
     return None if row is None else Message(**row)
 
 
@@ -249,6 +272,11 @@ def resend(store, message_id: int, at: datetime, who: str) -> Message:
                               f"superseded by version {newer.version} (message {newer.id}, {newer.shown_state}): "
                               f"the LIS must never receive the older value after the newer; resend message "
                               f"{newer.id} instead")
+    told = told_cancelled(store, message)
+    if told is not None:
+        raise ValidationError(f"message {message_id} is a result released after the laboratory closed its order "
+                              f"(order status message {told.id} told the LIS it is cancelled): it is never sent on "
+                              "its own; agree with the LIS how to report it")
     _transition(store, message_id, at, who, "outbox resend", None,
                 state=PENDING, attempts=0, ae_count=0, next_attempt_at=at, delivered_at=None)
     return get(store, message_id)

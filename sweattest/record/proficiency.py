@@ -156,6 +156,22 @@ def latest_targets(conn: sa.Connection, sample_id: str) -> dict[str, Any] | None
     return None if found is None else dict(found)
 
 
+def event_targets(store, event_code: str) -> tuple[int, dict[str, dict[str, Any] | None]]:
+    """(event id, sample id -> its latest targets, None when none were entered) of a recorded event; its samples
+    in the order they were added."""
+    sm = schema.pt_samples
+    with store.engine.connect() as conn:
+        event = event_id(conn, event_code)
+        samples = conn.execute(sa.select(sm.c.sample_id).where(sm.c.event_id == event).order_by(sm.c.id)).scalars()
+        return event, {s: latest_targets(conn, s) for s in samples}
+
+
+def sample_targets(store, samples: list[str]) -> dict[str, dict[str, Any] | None]:
+    """Sample id -> its latest targets (None: none entered)."""
+    with store.engine.connect() as conn:
+        return {s: latest_targets(conn, s) for s in samples}
+
+
 def add_grades(store, event: int, grades: list[dict[str, Any]], *, who: str) -> int:
     """One grading of an event: a row per sample, chained by one entry; returns the first row's id."""
     g = schema.pt_grades
@@ -192,6 +208,12 @@ def is_proficiency_run(conn: sa.Connection, run_id: str) -> bool:
     """Whether ``run_id`` ran a PT sample: its result goes to the provider, never to the LIS."""
     r = schema.runs
     return conn.execute(sa.select(r.c.purpose).where(r.c.run_id == run_id)).scalar() == "proficiency"
+
+
+def proficiency_run(store, run_id: str) -> bool:
+    """``is_proficiency_run`` outside a transaction."""
+    with store.engine.connect() as conn:
+        return is_proficiency_run(conn, run_id)
 
 
 def pt_runs(store, sample_id: str) -> list[str]:

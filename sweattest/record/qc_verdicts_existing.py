@@ -16,6 +16,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from sweattest.core.purpose import PATIENT
+from sweattest.record.analytical_qc import judge_and_record
 from sweattest.record.store import schema
 
 WHO = "system"
@@ -42,8 +43,6 @@ class _Migrating:
 
 def judge_existing(conn: sa.Connection) -> int:
     """Record a verdict for every stored analytical run that has none; returns how many."""
-    from sweattest.record.analytical_qc import judge_and_record
-
     qc = schema.qc_results
     firsts: dict[str, datetime] = {}
     for qc_run, at in conn.execute(sa.select(qc.c.qc_run, qc.c.at).order_by(qc.c.at, qc.c.id)):

@@ -31,6 +31,7 @@ from sweattest.core.rules.analysis_delay import DelayLimit, check_delay, delay_m
 from sweattest.core.rules.findings import Finding, Severity, withheld_because
 from sweattest.core.rules.ranges import RangeSet, range_set
 from sweattest.core.rules.result import SiteResult, SweatResult
+from sweattest.core.rules.sodium import check_sodium
 from sweattest.core.units import format_quantity, magnitude_in, parse_quantity
 from sweattest.record.analytical_qc import qc_status
 from sweattest.record.run_instruments import recorded_instruments
@@ -232,7 +233,8 @@ def _site(s: SiteRecord, p, r: SiteResult, limit: DelayLimit, written: tuple[Ste
                     "current_ma": _m(p.current, "mA"),
                     # the charge integral to 0.01 mA·min, as the inducer display and the report show it
                     "charge_ma_min": None if s.charge is None else round(_m(s.charge, "mA*min"), 2),
-                    "analyzer_chloride_mmol_l": _m(s.analyzer_chloride, "mmol/L")},
+                    "analyzer_chloride_mmol_l": _m(s.analyzer_chloride, "mmol/L"),
+                    "sodium_mmol_l": _m(s.sodium, "mmol/L")},
         "stimulation": {"current": format_quantity(p.current), "charge": _q(s.charge, 2),
                         "trace": STANDALONE_TRACE if s.standalone_inducer else "recorded at 10 Hz",
                         "duration_s": duration,
@@ -248,6 +250,8 @@ def _site(s: SiteRecord, p, r: SiteResult, limit: DelayLimit, written: tuple[Ste
         "sweat_rate_g_m2_min": None if adequacy is None else round(
             float(adequacy.sweat_rate.to("g/m**2/min").magnitude), 2),
         "analyzer_chloride": _q(s.analyzer_chloride, 1),
+        # the optional sweat sodium typed after the chloride: a plausibility check, never a result (None: not measured)
+        "sodium": _q(s.sodium, 0),
         "chloride": _chloride(r),
         "analysis": analysis,
         "findings": to_jsonable([f.to_dict() for f in _findings(s) + late]),
@@ -312,6 +316,8 @@ def _findings(s: SiteRecord) -> list:
     out = list(s.adequacy.findings) if s.adequacy is not None else []
     if s.chloride is not None:
         out.extend(s.chloride.findings)
+    if s.sodium is not None:  # accepted by the core only beside a reportable chloride
+        out.extend(check_sodium(s.site, s.sodium, s.chloride))
     return out
 
 

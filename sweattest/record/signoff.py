@@ -23,6 +23,8 @@ from sweattest.core.access import AccessPolicy
 from sweattest.core.errors import ProcedureError, ValidationError
 from sweattest.core.jsonable import to_jsonable
 from sweattest.record.amendable import apply_amendments, check_changes
+from sweattest.record.analytical_qc import release_findings
+from sweattest.record.runs import load_run, record_event
 from sweattest.record.store import schema
 from sweattest.record.store.chain import append_audit, canonical_json
 from sweattest.record.store.rowhash import keyed_item, range_item
@@ -93,8 +95,6 @@ def sign(store, clock, run_id: str, username: str, password: str, meaning: str, 
     signature = _record_signature(store, clock, user, run_id, meaning, reason,
                                   releasing if meaning == "reviewed" else None)
     if meaning == "reviewed":
-        from sweattest.record.runs import record_event
-
         record_event(store, clock, run_id, "review", data={"reviewer": signature.username}, actor=user.username,
                      station=station)
         record_event(store, clock, run_id, "report", actor=user.username, station=station)
@@ -169,8 +169,6 @@ def versions(store, run_id: str) -> list[ResultVersion]:
 def current_result(store, run_id: str):
     """The run and its order as the current result version shows them (every amendment applied), and the
     corrections as the report lists them."""
-    from sweattest.record.runs import load_run
-
     run, order = load_run(store, run_id)
     return apply_amendments(run, order, versions(store, run_id))
 
@@ -228,16 +226,12 @@ def _check_reviewer(user: User, row: dict, signed: list[Signature], action: str)
 def _check_qc(store, run_id: str) -> None:
     """Patient results cannot be final while their analytical run's QC is missing or rejected (CLSI C34;
     CLIA)."""
-    from sweattest.record.analytical_qc import release_findings
-
     blocks = release_findings(store, run_id)
     if blocks:
         raise ValidationError(f"run {run_id} cannot be final: {blocks[0].message}")
 
 
 def _check_state(store, run_id: str, wanted: str, action: str) -> None:
-    from sweattest.record.runs import load_run
-
     run, _ = load_run(store, run_id)
     if run.state != wanted:
         hint = "amend it instead" if run.state == "reported" else f"it must be {wanted} first"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -69,6 +70,18 @@ def latest_reactions_query() -> sa.Select:
     """The latest reaction of each run and site (ids of the rows that count), for the QA figures."""
     sr = schema.skin_reactions
     return sa.select(sa.func.max(sr.c.id).label("id")).group_by(sr.c.run_id, sr.c.site)
+
+
+def reaction_rows(store, where) -> list[dict[str, Any]]:
+    """One row per checked site (its latest entry) of the runs ``where`` (a ``RunFilter``) chooses, oldest run
+    first: run_id, created_at, operator, accession, site, grade, note, who, at."""
+    r, sr = schema.runs, schema.skin_reactions
+    query = (sa.select(r.c.run_id, r.c.created_at, r.c.operator, r.c.accession, sr.c.site, sr.c.grade, sr.c.note,
+                       sr.c.who, sr.c.at)
+             .join(sr, sr.c.run_id == r.c.run_id).where(sr.c.id.in_(latest_reactions_query()))
+             .order_by(r.c.created_at, sr.c.id))
+    with store.engine.connect() as conn:
+        return [dict(row) for row in conn.execute(where.apply(query)).mappings()]
 
 
 def _reaction(r) -> SkinReaction:

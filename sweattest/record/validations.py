@@ -4,6 +4,7 @@ can be matched to the entry (hash the file, compare)."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -26,8 +27,6 @@ def record_validation(store, *, at: datetime, who: str, version: str, outcome: s
 
 def validations(store) -> list[dict[str, Any]]:
     """The recorded validations, oldest first: entry id, when, who, and what the entry holds."""
-    import json
-
     a = schema.audit
     with store.engine.connect() as conn:
         rows = conn.execute(sa.select(a.c.id, a.c.at, a.c.who, a.c.new).where(a.c.what == WHAT)

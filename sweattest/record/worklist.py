@@ -1,7 +1,9 @@
-"""The worklist in the store: orders received from the LIS, waiting for their test (docs/lis.md).
+"""The worklist in the store: orders received from the LIS, waiting for their test (docs/lis.md), and the LIS
+messages answered (``lis_messages``: a message sent again gets its first answer).
 
-``sweattest.lis.worklist`` puts orders on it from the LIS's messages; the run service takes an order off it
-in the transaction that creates the run.
+``sweattest.lis.worklist`` and ``sweattest.lis.adt`` decide what a message does and write it here, inside one
+transaction per message (``lock_worklist`` first); the run service takes an order off the worklist in the
+transaction that creates the run.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import sqlalchemy as sa
 from sweattest.core.errors import ValidationError
 from sweattest.record.store import schema
 from sweattest.record.store.chain import append_audit
-from sweattest.record.store.rowhash import keyed_item
+from sweattest.record.store.rowhash import keyed_item, range_item
 
 OPEN, STARTED, CANCELLED = "open", "started", "cancelled"
 #: who the audit trail names for what the LIS did
@@ -46,7 +48,8 @@ class WorklistOrder:
                 "given": p["given"], "dob": p["dob"], "sex": p["sex"], "provider": self.order["provider"]["name"],
                 "test": self.test_code, "state": self.state, "received_at": self.received_at.isoformat(),
                 "run_id": self.run_id, "comments": list(self.order.get("comments") or []),
-                "updates": list(self.order.get("updates") or []), "notes": self.notes()}
+                "updates": list(self.order.get("updates") or []), "notes": self.notes(),
+                "cftr_modulator": self.order.get("modulator")}
 
     def notes(self) -> str:
         """One line: the patient updates from ADT (A08 updated, A40 merged from MRN) and the order's comment."""
@@ -58,6 +61,10 @@ class WorklistOrder:
             else:
                 changed = ", ".join(update.get("changes") or {}) or "no change"
                 words.append(f"A08 updated ({changed}) {when}")
+        modulator = self.order.get("modulator")
+        if modulator:
+            since = f"since {modulator['start']}" if modulator.get("start") else "start date not sent: ask at the bench"
+            words.append(f"CFTR modulator {modulator['name']} ({since}; {modulator['from']}): monitoring value")
         comments = " / ".join(c.replace("\n", " ") for c in self.order.get("comments") or [])
         if comments:
             words.append(f"comment: {comments}")
@@ -135,6 +142,85 @@ def listed_order(store, order) -> WorklistOrder | None:
         raise ValidationError(f"order {order.accession}: the patient (MRN, date of birth) is not the one the LIS "
                               "ordered the test for: do NOT test; check the request form")
     return found
+
+
+def earlier_answer(conn: sa.Connection, sender: str, control_id: str) -> tuple[str, str] | None:
+    """(answer, SHA-256 of the message) already given to ``sender``'s message ``control_id``; None: none yet."""
+    lm = schema.lis_messages
+    earlier = conn.execute(sa.select(lm.c.ack, lm.c.sha256)
+                           .where(lm.c.sender == sender, lm.c.control_id == control_id)).first()
+    return None if earlier is None else (earlier.ack, earlier.sha256)
+
+
+def add_message(conn: sa.Connection, *, sender: str, control_id: str, kind: str, sha256: str, ack_code: str,
+                ack: str, at: datetime) -> list:
+    """Keep a message's answer (the same message again gets it); returns the chain item of its row, for the
+    audit entry that records what the message did."""
+    message_id = conn.execute(schema.lis_messages.insert().values(
+        sender=sender, control_id=control_id, kind=kind, sha256=sha256, ack_code=ack_code, ack=ack,
+        received_at=at)).inserted_primary_key[0]
+    return range_item(conn, "lis_messages", message_id, message_id)
+
+
+def placed_state(conn: sa.Connection, placer: str) -> str | None:
+    """The state of ``placer``'s order on the worklist that is not cancelled; None: there is none."""
+    lo = schema.lis_orders
+    return conn.execute(sa.select(lo.c.state).where(lo.c.placer == placer, lo.c.state != CANCELLED)).scalar()
+
+
+def place(conn: sa.Connection, row: dict[str, Any], *, at: datetime, audit: dict[str, Any]) -> int:
+    """Put an order on the worklist (``row``: placer, filler, mrn, test_code, order_json, control_id), open,
+    audited as "lis order" with ``audit``; returns its id."""
+    lo = schema.lis_orders
+    order_id = conn.execute(lo.insert().values(**row, state=OPEN, received_at=at)).inserted_primary_key[0]
+    append_audit(conn, who=LIS_ACTOR, what="lis order", at=at, new=audit, rows=[order_item(conn, order_id)])
+    return int(order_id)
+
+
+def latest(conn: sa.Connection, placer: str) -> WorklistOrder | None:
+    """The latest order of ``placer`` in the caller's transaction."""
+    lo = schema.lis_orders
+    row = conn.execute(sa.select(lo).where(lo.c.placer == placer).order_by(lo.c.id.desc())).mappings().first()
+    return None if row is None else _order(row)
+
+
+def cancel_open(conn: sa.Connection, order: WorklistOrder) -> WorklistOrder:
+    """Cancel ``order`` if it is still open; returns it as it was read (cancelled now), or as it is now when it
+    was no longer open (a run started it since it was read)."""
+    lo = schema.lis_orders
+    done = conn.execute(lo.update().where(lo.c.id == order.id, lo.c.state == OPEN).values(state=CANCELLED)).rowcount
+    if done == 1:
+        return order
+    row = conn.execute(sa.select(lo).where(lo.c.id == order.id)).mappings().one()
+    return _order(row)
+
+
+def record_cancel(conn: sa.Connection, order_id: int, *, old_state: str, at: datetime,
+                  audit: dict[str, Any]) -> None:
+    """The audit entry "lis cancel" of a cancel the LIS sent, with the order as it is now."""
+    append_audit(conn, who=LIS_ACTOR, what="lis cancel", at=at, old={"state": old_state}, new=audit,
+                 rows=[order_item(conn, order_id)])
+
+
+def patient_orders(conn: sa.Connection, mrn: str) -> list[WorklistOrder]:
+    """The open orders of the patient ``mrn``, oldest first, in the caller's transaction."""
+    lo = schema.lis_orders
+    rows = conn.execute(sa.select(lo).where(lo.c.mrn == mrn, lo.c.state == OPEN).order_by(lo.c.id)).mappings()
+    return [_order(r) for r in rows]
+
+
+def set_patient(conn: sa.Connection, order_id: int, order: dict[str, Any], mrn: str) -> None:
+    """An open order's stored order (with its patient changed by ADT) and MRN."""
+    lo = schema.lis_orders
+    conn.execute(lo.update().where(lo.c.id == order_id).values(order_json=order, mrn=mrn))
+
+
+def record_lis(conn: sa.Connection, what: str, *, at: datetime, new: dict[str, Any], order_ids: list[int],
+               message: list | None = None) -> None:
+    """An audit entry of what the LIS did (``what``), with the orders it changed as they are now and, when given,
+    the chain item of its message (``add_message``)."""
+    append_audit(conn, who=LIS_ACTOR, what=what, at=at, new=new,
+                 rows=[*(order_item(conn, order_id) for order_id in order_ids), *([message] if message else [])])
 
 
 def ordered_by_lis(conn: sa.Connection, run_id: str) -> bool:

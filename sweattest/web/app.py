@@ -11,6 +11,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from sweattest.bench.station.manager import BenchManager
 from sweattest.core.clock import Clock
 from sweattest.core.config import LabConfig
 from sweattest.core.resources import data_dir
@@ -25,7 +26,6 @@ from sweattest.web import (
     run_views,
 )
 from sweattest.web.accounts import Accounts
-from sweattest.web.bench import BenchManager
 from sweattest.web.context import WebContext
 from sweattest.web.limits import RequestSizeLimit
 from sweattest.web.security import ADMIN, BENCH, QA, REVIEW, VIEW, SecurityHeaders, guard
@@ -86,16 +86,18 @@ WHEN_LOCKED = frozenset({"/runs/{run_id}", "/runs/{run_id}/stop", "/runs/{run_id
 
 def create_app(store, clock: Clock, accounts: Accounts, *, simulate: bool = False, pace: float | None = 30.0,
                secure_cookies: bool = False, config: LabConfig | None = None, order_book=None,
-               live_heartbeat_s: float = 2.0, live_stream_s: float = 60.0) -> Starlette:
+               live_heartbeat_s: float = 2.0, live_stream_s: float = 60.0, bench=None) -> Starlette:
     """``secure_cookies``: the app is served over HTTPS (``sweattest serve`` with the lab's certificate); the
     session cookie is then sent only over HTTPS. ``live_heartbeat_s``: seconds between the heartbeats of a run
     screen's updates; ``live_stream_s``: the longest life of one update stream (the screen reconnects and its
-    log-in is checked again)."""
+    log-in is checked again). ``bench``: the station's runs (a ``StationLink`` to the station's process); by
+    default a ``BenchManager`` in this process."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(data_dir("templates") / "web")),
                              autoescape=True, undefined=jinja2.StrictUndefined)
     context = WebContext(store=store, clock=clock, accounts=accounts, simulate=simulate, env=env,
                          config=config or LabConfig(),
-                         bench=BenchManager(store, clock, simulate=simulate, pace=pace, config=config),
+                         bench=bench if bench is not None else BenchManager(store, clock, simulate=simulate,
+                                                                            pace=pace, config=config),
                          order_book=order_book if order_book is not None else (TRAINING_ORDERS if simulate else {}),
                          scenarios=TRAINING_SCENARIOS if simulate else {},
                          live_heartbeat_s=live_heartbeat_s, live_stream_s=live_stream_s)

@@ -14,8 +14,8 @@ from sweattest.core.procedure.model import SITES
 from sweattest.core.rules.findings import Severity
 from sweattest.qa.workspace import patient_name
 from sweattest.record.proficiency import find_sample
+from sweattest.record.refusals import record_cancelled_test
 from sweattest.record.runs import load_run
-from sweattest.record.store.chain import append_audit
 from sweattest.web import drafts
 from sweattest.web.context import web
 from sweattest.web.training import scenario_for
@@ -115,10 +115,9 @@ def _cancel(request: Request, ctx, draft: drafts.Draft, step: str, reason: str, 
         told = tell_lis_not_eligible(ctx.store, draft.order.get("accession", ""),
                                      (draft.order.get("patient") or {}).get("mrn", ""),
                                      "; ".join(blocks), user.username)
-    with ctx.store.writing() as conn:
-        append_audit(conn, who=user.username, what="cancel_test", at=ctx.clock.utcnow(),
-                     why=f"{TITLES[step].lower()} check failed: {reason}",
-                     new={"accession": draft.order.get("accession"), "step": step})
+    record_cancelled_test(ctx.store, who=user.username, at=ctx.clock.utcnow(),
+                          why=f"{TITLES[step].lower()} check failed: {reason}", accession=draft.order.get("accession"),
+                          step=step)
     log.warning("test %s cancelled at %s by %s: %s", draft.order.get("accession"), step, user.username, reason)
     request.session["bench_flash"] = {"error": f"{reason}. The test was cancelled and recorded; " + (
         f"{told}." if told else "to test this patient, start again from the accession label.")}

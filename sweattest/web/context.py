@@ -15,7 +15,6 @@ from sweattest.qa.audit_trail import lab_time
 from sweattest.qa.audit_trail import person as person_of
 from sweattest.qa.workspace import full_names
 from sweattest.web.accounts import Accounts
-from sweattest.web.bench import BenchManager
 from sweattest.web.drafts import Draft
 from sweattest.web.limits import LiveStreams
 from sweattest.web.pdf_process import PdfRenderer
@@ -27,7 +26,9 @@ class WebContext:
     store: Any
     clock: Clock
     accounts: Accounts
-    bench: BenchManager
+    #: the station's runs: ``StationLink`` to the station's process (``sweattest serve``), or the in-process
+    #: ``BenchManager`` (tests on a virtual clock)
+    bench: Any
     simulate: bool
     env: jinja2.Environment
     config: LabConfig = field(default_factory=LabConfig)

@@ -23,6 +23,7 @@ from sweattest.core.rules.checklist import CHECKLIST, check_confirmed
 from sweattest.core.rules.eligibility import CONDITIONS, DEFAULT_LIMITS, Limits, Override
 from sweattest.core.rules.findings import Finding, Severity
 from sweattest.core.rules.reagents import lot_block
+from sweattest.record.patient_history import test_summary
 from sweattest.record.proficiency import PTSample
 from sweattest.record.repeats import REASONS, RepeatOf, runs_of_accession, runs_of_patient
 
@@ -91,8 +92,6 @@ def open_draft(order_book: dict[str, dict[str, Any]], accession: str, owner: str
 def find_earlier(draft: Draft, store, simulated: bool) -> None:
     """The runs of the draft's accession and of its patient (MRN and date of birth) already stored (simulated
     ones at a training bench); none: the repeat step is passed."""
-    from sweattest.record.patient_history import test_summary
-
     patient = draft.order["patient"]
     if patient.get("family") == BLINDED_FAMILY:  # a PT sample: run once, never a repeat
         return

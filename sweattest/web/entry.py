@@ -22,7 +22,7 @@ def device_unit(kind: str, dimension: str | None) -> tuple[str, str] | None:
     """The unit a prompt's number is typed in, or None when the prompt takes no number."""
     if kind == "read_volume":
         return DEVICE_UNITS["volume"]
-    if kind == "enter_reading" and dimension in DEVICE_UNITS:
+    if kind in ("enter_reading", "enter_sodium") and dimension in DEVICE_UNITS:
         return DEVICE_UNITS[dimension]
     return None
 
@@ -40,7 +40,7 @@ def typed_quantity(amount: str, kind: str, dimension: str | None, what: str):
     the number as the device shows it, or with a unit that fits the field (``0.040 mL`` in a µL field is 40 µL).
     None when the prompt takes no number."""
     unit = device_unit(kind, dimension)
-    if unit is None:
+    if unit is None or (kind == "enter_sodium" and not amount.strip()):  # an optional sodium left empty: not measured
         return None
     return parse_entry(amount, unit[0], "volume" if kind == "read_volume" else str(dimension), what)
 

@@ -13,9 +13,10 @@ from sweattest.core.rules.skin import SOURCE as SKIN_SOURCE
 from sweattest.qa.audit_trail import lab_time
 from sweattest.qa.competency import SOURCE as COMPETENCY_SOURCE
 from sweattest.qa.competency import standings, year_filter
-from sweattest.qa.filters import RunFilter, parse_date
+from sweattest.qa.filters import parse_date
 from sweattest.qa.skin_reactions import adverse_events, reaction_rates, reaction_rows
 from sweattest.record.competency import list_records
+from sweattest.record.run_filter import RunFilter
 from sweattest.web.context import web
 
 

@@ -14,8 +14,8 @@ from sweattest.core.errors import SweatTestError
 from sweattest.core.procedure.table import SITE_STATES
 from sweattest.core.purpose import PATIENT, PURPOSES, parse_purposes
 from sweattest.qa.audit_trail import audit_rows, lab_time, person
-from sweattest.qa.filters import RunFilter, parse_date
-from sweattest.qa.qc_chart import chart_points, qc_choices, render_chart, rule_name
+from sweattest.qa.filters import parse_date
+from sweattest.qa.qc_chart import chart_points, render_chart, rule_name
 from sweattest.qa.qns import QNS_TARGETS, qns_rate
 from sweattest.qa.qns import SOURCE as QNS_SOURCE
 from sweattest.qa.trend import qns_trend, turnaround_trend
@@ -29,7 +29,9 @@ from sweattest.qa.workspace import (
     run_summary,
 )
 from sweattest.record.amendable import fields
+from sweattest.record.analytical_qc import qc_choices
 from sweattest.record.repeats import repeat_link, repeated_by
+from sweattest.record.run_filter import RunFilter
 from sweattest.record.runs import load_run, stored_order
 from sweattest.record.users import QA_ROLES
 from sweattest.web.accounts import field_of

@@ -50,7 +50,7 @@ def run_page(request: Request, user, form) -> Response:
     # a screen drawing itself again in place (?swap=1) leaves the error for the page the browser loads next
     flash = request.session.get("flash") if request.query_params.get("swap") else request.session.pop("flash", None)
     flash = flash if flash and flash.get("run") == run_id else {}
-    current = screen(run, session)
+    current = screen(run, session.live_state() if session is not None else None)
     view = session.view if session is not None else None
     key = view.key_for(current["key"]) if view else current["key"]
     timers = dict(view.timers) if view else {}
@@ -62,8 +62,14 @@ def run_page(request: Request, user, form) -> Response:
                       inducer_alarms=inducer_alarms(ctx.store, run_id),
                       signatures=_signatures(ctx, run_id), fq=format_quantity, qns_note=qns_note,
                       left_alone=ctx.bench.left_alone.get(run_id),
+                      station_lost=_station_lost(view),
                       device_unit=device_unit, beat_s=ctx.live_heartbeat_s,
                       target=format_quantity(run.protocol.current), duration_s=run.protocol.duration.to("s").magnitude)
+
+
+def _station_lost(view) -> str | None:
+    """Why the station's process cannot be reached while it performs this run (its screens' alarm), or None."""
+    return next((a["text"] for a in (view.alarm_list() if view else []) if a["id"] == "station"), None)
 
 
 def _back(request: Request, run_id: str, error: str | None = None, typed: dict | None = None) -> Response:
@@ -93,7 +99,7 @@ def confirm(request: Request, user, form) -> Response:
         record_refusal(ctx.store, run_id, who=user.username, station=user.station, what="confirm", why=why)
         return _back(request, run_id, why)
     typed = {k: str(form.get(k, "")) for k in ("amount", "device_error", "prompt", "grade", "note")}
-    prompt = session.operator.prompt
+    prompt = session.prompt
     device_error = str(form.get("device_error", "")) if form.get("outcome") == "error" else None
     if form.get("outcome") == "error" and not (device_error or "").strip():
         return _back(request, run_id, "write the error the device showed", typed)
@@ -101,13 +107,12 @@ def confirm(request: Request, user, form) -> Response:
     try:
         value = typed_quantity(typed["amount"], prompt.kind, prompt.dimension, _field_words(prompt)) \
             if prompt is not None and int(form.get("prompt", "0") or 0) == prompt.id else None
-        session.operator.confirm(int(form.get("prompt", "0") or 0), value, by=user.username,
-                                 device_error=device_error, station=user.station,
-                                 skin=(typed["grade"], typed["note"]))
+        session.confirm(int(form.get("prompt", "0") or 0), value, by=user.username, device_error=device_error,
+                        station=user.station, skin=(typed["grade"], typed["note"]))
     except (SweatTestError, ValueError) as exc:
         record_refusal(ctx.store, run_id, who=user.username, station=user.station, what="confirm", why=str(exc),
                        details={"step": prompt.kind if prompt else None, "site": prompt.site if prompt else None,
-                                "operator": session.operator.name})
+                                "operator": session.live_state().operator})
         why = str(exc)
         if value is not None and not why.startswith(NOT_ABOUT_THE_VALUE):  # well written, refused by the method
             why = refused_value(typed["amount"], prompt.kind, prompt.dimension, _field_words(prompt), why)
@@ -121,7 +126,7 @@ NOT_ABOUT_THE_VALUE = ("this step was already confirmed", "only the run's operat
 
 def _field_words(prompt) -> str:
     """The number field as the screen names it, with its site: said first in a refusal of what was typed."""
-    field = ("Volume on the coil" if prompt.kind == "read_volume" else
+    field = ("Volume on the coil" if prompt.kind == "read_volume" else "Sodium" if prompt.kind == "enter_sodium" else
              "Weight on the balance" if prompt.dimension == "mass" else "Chloride on the chloridometer")
     return f"{field} ({prompt.site.replace('_', ' ')})" if prompt.site else field
 
@@ -129,24 +134,12 @@ def _field_words(prompt) -> str:
 def emergency_stop(request: Request, user, form) -> Response:
     ctx = web(request)
     run_id = request.path_params["run_id"]
-    try:
+    try:  # returns once the loop has stopped (its next reading, 0.1 s): the screen shows the outcome
         ctx.bench.stop(run_id, user.username, user.station, name=user.full_name)
     except SweatTestError as exc:
         return _back(request, run_id, str(exc))
     log.warning("run %s: emergency stop by %s", run_id, user.username)
-    session = ctx.bench.session(run_id)
-    if session is not None:  # the loop stops at its next reading (0.1 s); show the outcome, not the chart
-        _wait_stopped(ctx, session)
     return RedirectResponse(f"/runs/{run_id}", status_code=303)
-
-
-def _wait_stopped(ctx, session) -> None:
-    """Give the loop a moment to switch off and record the abort, so the next screen shows it."""
-    for _ in range(50):
-        run = session.view.run  # the read model: no replay of the run per look
-        if run is None or not any(s.state == "stimulating" for s in run.sites):
-            return
-        session.thread.join(timeout=0.05)  # waits for the runner thread, not for procedure time
 
 
 def acknowledge_alarm(request: Request, user, form) -> Response:
@@ -172,7 +165,7 @@ def acknowledge_alarm(request: Request, user, form) -> Response:
     log.warning("run %s: inducer alarm %s acknowledged by %s", run_id, request.path_params["seq"], user.username)
     session = ctx.bench.session(run_id)
     if session is not None:
-        session.view.acknowledged()
+        session.acknowledged()
     if typed["grade"] in ("blister", "burn") and alarm.site is not None:
         return _back(request, run_id, f"{alarm.site.replace('_', ' ')}: {typed['grade']}. {ADVICE}")
     return _back(request, run_id)
@@ -182,12 +175,12 @@ def _acknowledge_timing(request: Request, ctx, run_id: str, alarm: str, user) ->
     """A timing alarm of the screens (a collection about to run past its maximum, a collector waiting): who
     acknowledged it and when is recorded; it stays shown, silent, until its cause is gone."""
     session = ctx.bench.session(run_id)
-    text = session.view.timing_alarms.get(alarm) if session is not None else None
+    text = session.live_state().timing_alarms.get(alarm) if session is not None else None
     if text is None:
         return _back(request, run_id, "this alarm has ended; the screen shows what is happening now")
     at = ctx.clock.utcnow()
     acknowledge_timing(ctx.store, run_id, alarm, text, user.username, at)
-    session.view.silence(alarm, f"{user.full_name} ({user.username}) at {lab_time(at, ctx.config.zone)}")
+    session.silence(alarm, f"{user.full_name} ({user.username}) at {lab_time(at, ctx.config.zone)}")
     log.warning("run %s: alarm %s acknowledged by %s", run_id, alarm, user.username)
     return _back(request, run_id)
 

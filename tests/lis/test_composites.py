@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from sweattest.cli.main import main
 from sweattest.core.clock import VirtualClock
 from sweattest.core.config import LabConfig
+from sweattest.lis import hl7_read as h
 from sweattest.lis.ack import read_ack
 from sweattest.lis.worklist import bench_order, receive
 from sweattest.outputs.lims.fhir import bundle
@@ -143,6 +144,9 @@ def test_any_text_survives_order_to_result_as_text(fuzz_store, family, given_nam
         assert read_ack(raw).code == "AE"  # no family name left: PID-5 is empty
         return
     assert read_ack(raw).code == "AA"
+    echoed = h.first(h.read(raw), "PID")  # the answer (built with hl7apy) echoes the same text, escaped once
+    assert [h.component(h.composite(echoed, 5)[0], i) for i in (1, 2)] == expected[:2]
+    assert h.component(h.composite(echoed, 3)[0], 4, 1) == expected[2]
     patient = find(store, f"ACC-F{n}").order["patient"]
     assert (patient["family"], patient["given"], patient["identifiers"][0][3][0]) == tuple(expected)
     oru = render_oru(_result_of(store, f"ACC-F{n}"), LabConfig(), sent_at=datetime(2026, 11, 20, 12, tzinfo=UTC),
@@ -167,6 +171,8 @@ def test_any_text_survives_order_to_result_as_text(fuzz_store, family, given_nam
     ("PEDS^12^B^UCSF", "PEDS^12^B^UCSF^^^" + "B" * 21, "PV1-3.7 has 21 characters; HL7 v2.5.1 allows 20"),
     ("^MR~998877", "^MR^" + "H" * 21 + "~998877", "PID-3.6.1 has 21 characters; HL7 v2.5.1 allows 20"),
     ("1234567893^Smith^Adam^J^^^MD", "1234567893^Smith^Adam^J^^^" + "M" * 21, "ORC-12.7 has 21 characters"),
+    ("SWEATCL^Sweat chloride test^L", "X" * 220, "OBR-4.1 has 220 characters; HL7 v2.5.1 allows 199"),
+    ("SWEATCL^Sweat chloride test^L", "SWEATCL^Sweat chloride test^L^^^^EXTRA", "OBR-4 has 7 components; a CE has 6"),
 ])
 def test_composites_with_parts_their_type_does_not_have_are_answered_ae(store, old, new, text):
     """What is echoed must be the type HL7 v2.5.1 says, or the result the LIS gets back fails its parser: a

@@ -194,3 +194,27 @@ def test_order_files_named_in_capitals_are_read_too(folder):
     assert process() == [("ORDER1.HL7", "AA"), ("order2.Hl7", "AA")]
     assert sorted(p.name for p in (drop / "ack").iterdir()) == ["ORDER1.ack", "order2.ack"]
     assert (drop / "order3.hl7.tmp").exists() and _orders(store) == 2
+
+
+def _arrived_after(later, earlier) -> None:
+    """Change ``later``'s inode time until the file system's (coarse) clock puts it after ``earlier``'s: a
+    few milliseconds at most, bounded."""
+    for _ in range(100_000):
+        if os.lstat(later).st_ctime_ns > os.lstat(earlier).st_ctime_ns:
+            return
+        os.chmod(later, 0o644)
+    raise AssertionError("the file system's clock did not move")
+
+
+def test_files_are_taken_in_the_order_they_arrived_not_by_name(folder):
+    """The LIS names its files by its own clock, which was set back between the order and its cancel: the cancel
+    (written second) has the earlier name. It still cancels the order instead of being refused before it."""
+    drop, process, store = folder
+    (drop / "20261120-0800-order.tmp").write_text(orm(), encoding="utf-8")
+    os.rename(drop / "20261120-0800-order.tmp", drop / "20261120-0800-order.hl7")
+    (drop / "20261120-0759-cancel.tmp").write_text(orm(control="C1", control_code="CA"), encoding="utf-8")
+    os.rename(drop / "20261120-0759-cancel.tmp", drop / "20261120-0759-cancel.hl7")
+    _arrived_after(drop / "20261120-0759-cancel.hl7", drop / "20261120-0800-order.hl7")
+    assert process() == [("20261120-0800-order.hl7", "AA"), ("20261120-0759-cancel.hl7", "AA")]
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.select(schema.lis_orders.c.state)).scalars().all() == ["cancelled"]

@@ -206,3 +206,23 @@ def test_an_accession_ordered_again_before_the_message_is_written_is_not_the_one
     assert field(message, "ORC", 3) == "F1001^LAB"
     assert field(message, "NTE", 3) == "Patient not eligible for sweat testing now: fever 39.5 C today"
     assert find(staff, "ACC-1001").state == "open"  # the new order stays on the worklist
+
+
+def test_a_result_released_after_the_lab_cancelled_its_started_order_is_held_never_sent(staff, clock, lis):
+    """HL7 order control OC: once the LIS is told the order is cancelled, no result may follow it. The lab closes
+    a started order (the patient left mid-run), then the run's result is released anyway: the LIS receives the
+    order status only; the result is held, needs attention, and cannot be resent."""
+    run = lis_run(staff, clock, "R1", "ACC-S")
+    refuse_order(staff, clock, "ACC-S", "lab", "the patient left during collection", "rev1")
+    sign(staff, clock, run, "rev1", "review password", "reviewed", config=LabConfig())
+    [received] = _deliver(staff, clock, lis)
+    assert field(received, "MSH", 9) == "OML^O21^OML_O21" and field(received, "ORC", 1) == "OC"
+    status, result = outbox.messages(staff)
+    assert (status.format, status.state) == ("oml", "delivered")
+    assert (result.format, result.run_id, result.shown_state) == ("hl7", "R1", outbox.NEEDS_ATTENTION)
+    assert result.last_error.startswith(f"held, not sent: the laboratory closed order ACC-S and told the LIS it is "
+                                        f"cancelled (order status message {status.id})")
+    assert [m.id for m in outbox.needing_attention(staff)] == [result.id]
+    with pytest.raises(ValidationError, match="released after the laboratory closed its order"):
+        outbox.resend(staff, result.id, clock.utcnow(), "rev1")
+    assert _deliver(staff, clock, lis) == [received]  # nothing more reached the LIS

@@ -39,6 +39,7 @@ EXPECTED: dict[tuple[str, str, str | None], list[fx.Effect]] = {
     ("collection_done", "measure_sample", None): [fx.Analyze(LEFT, "R1-1")],
     ("adequate", "analyze", None): [fx.ResultsReady()],
     ("result_ready", "review", None): [],
+    ("result_ready", "enter_sodium", None): [],
     ("reviewed", "report", None): [fx.RunFinished()],
 }
 #: an abort ends a one-site run; stimulation is switched off, a collection's timer cancelled, first

@@ -12,6 +12,7 @@ from sweattest.core.procedure.events import Event
 from sweattest.core.procedure.table import EVENTS, INTERNAL_EVENTS, SITE_STATES, TRANSITIONS, lookup
 from sweattest.core.protocol import load_protocol
 from sweattest.core.rules.adequacy import assess_volume, assess_weights
+from sweattest.core.rules.chloride import site_chloride
 from sweattest.core.units import Q_
 
 AT = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
@@ -29,6 +30,7 @@ def _data(event: str, kind: str) -> dict:
         "analyze": {"chloride": Q_(45 if kind == "volumetric" else 4.5, "mmol/L")},
         "abort": {"reason": "tech cancelled"},
         "review": {"reviewer": "rev1"},
+        "enter_sodium": {"sodium": Q_(52, "mmol/L")},
     }.get(event, {})
 
 
@@ -38,8 +40,12 @@ def _run_in(state: str, method: str):
     thirty = Q_(30, "min")
     adequacy = (assess_weights(protocol, Q_(1012.4, "mg"), Q_(1112.4, "mg"), thirty) if protocol.gravimetric
                 else assess_volume(protocol, Q_(22, "uL"), thirty))
+    # from the chloride on, the site has one (an optional sodium is taken only beside a reportable chloride)
+    analysed = state in ("analyzed", "result_ready", "reviewed", "reported")
+    chloride = site_chloride(protocol, Q_(45 if not protocol.gravimetric else 10, "mmol/L"),
+                             sweat_mass=adequacy.sample if protocol.gravimetric else None) if analysed else None
     site = replace(run.sites[0], state=state, pre_weight=Q_(1012.4, "mg"), collection_started_t=0.0,
-                   collection_time=thirty, adequacy=adequacy)
+                   collection_time=thirty, adequacy=adequacy, chloride=chloride)
     return run.with_site(site)
 
 

@@ -7,10 +7,10 @@ from datetime import date
 from sweattest.core.config import CompetencyRules
 from sweattest.qa.competency import login_warnings, standings, year_filter
 from sweattest.qa.competency import pack_section as competency_section
-from sweattest.qa.filters import RunFilter
 from sweattest.qa.skin_reactions import adverse_events, reaction_rates, reaction_rows
 from sweattest.qa.skin_reactions import pack_section as skin_section
 from sweattest.record.competency import add_record
+from sweattest.record.run_filter import RunFilter
 from sweattest.record.skin_reactions import record_skin_reaction
 from tests.conftest import qa_main
 from tests.store import backends

@@ -9,12 +9,12 @@ import pytest
 
 from sweattest.cli.main import main
 from sweattest.core.errors import ValidationError
-from sweattest.qa.filters import RunFilter
 from sweattest.qa.qns import qns_rate
 from sweattest.qa.runs import runs_frame
 from sweattest.qa.summary import month_summary
 from sweattest.qa.trend import qns_trend, turnaround_trend
 from sweattest.qa.workspace import find_runs
+from sweattest.record.run_filter import RunFilter
 from sweattest.record.store import Store, open_store
 from tests.conftest import qa_main
 from tests.store import backends

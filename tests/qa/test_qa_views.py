@@ -8,11 +8,12 @@ import pandas as pd
 import pytest
 
 from sweattest.core.errors import ValidationError
-from sweattest.qa.filters import RunFilter, parse_date
+from sweattest.qa.filters import parse_date
 from sweattest.qa.qc_chart import chart_points
 from sweattest.qa.qns import format_qns, qns_rate
 from sweattest.qa.runs import runs_frame
 from sweattest.qa.summary import month_summary
+from sweattest.record.run_filter import RunFilter
 from sweattest.record.runs import record_event
 from tests.conftest import qa_main
 from tests.store import backends
@@ -141,9 +142,9 @@ def test_levey_jennings_chart_marks_westgard_violations(store, store_url, tmp_pa
 
 def test_workspace_queries_on_both_backends(lab):
     """Monthly QNS and turnaround trends, the QC choices and the review queue, from SQL on either backend."""
-    from sweattest.qa.qc_chart import qc_choices
     from sweattest.qa.trend import qns_trend, turnaround_trend
     from sweattest.qa.workspace import awaiting_signature
+    from sweattest.record.analytical_qc import qc_choices
     from sweattest.record.qc_lots import DEFAULT_ANALYZER as ANALYZER
 
     assert qns_trend(lab) == [{"month": "2026-11", "tests": 5, "qns": 2, "rate_pct": 40.0, "breach": True},
@@ -166,8 +167,8 @@ def test_workspace_queries_on_both_backends(lab):
 
 def test_free_search_on_both_backends(lab):
     """Accession, MRN, names (in any case, not only ASCII) and operators by part, narrowed in SQL."""
-    from sweattest.qa.filters import RunFilter
     from sweattest.qa.workspace import find_runs
+    from sweattest.record.run_filter import RunFilter
 
     make_run(lab, lab.clock, "U1", patient={"mrn": "MRN-9_1%", "family": "Müller", "given": "Zoë"}, operator="tech2")
     names = {"tech1": "Tina Tech", "tech2": "Ülrich Second"}

@@ -4,10 +4,10 @@ from datetime import date, timedelta
 
 from sweattest.qa.equipment import equipment_section
 from sweattest.qa.equipment import pack_section as calibrations_section
-from sweattest.qa.filters import RunFilter
 from sweattest.qa.qc_lots import pack_section as lots_section
 from sweattest.record.calibrations import add_calibration
 from sweattest.record.qc_lots import add_lot, retire_lot
+from sweattest.record.run_filter import RunFilter
 from tests.store import backends
 
 store_url, store, clock = backends.store_url, backends.store, backends.clock  # both backends

@@ -1,23 +1,18 @@
 """The run screen while the chloridometer's result is waited for, and a site aborted while the run goes on:
-the screen says what is waited for and until when, and why the site was aborted (``sweattest.web.screens``)."""
+the screen says what is waited for and until when, and why the site was aborted (``sweattest.bench.station.screen``)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, datetime
-from types import SimpleNamespace
 
+from sweattest.bench.station.screen import LiveState, analyzer_wait, screen
 from sweattest.core.procedure import new_run
 from sweattest.core.protocol import load_protocol
-from sweattest.web.screens import screen
 
 
 def _session(wait):
-    return SimpleNamespace(active=True, operator=SimpleNamespace(prompt=None, notice=None),
-                           runner=SimpleNamespace(timers={}, analyzer_wait=wait),
-                           view=SimpleNamespace(alarms=[]), error=None, resumed=None,
-                           bench=SimpleNamespace(inducer=SimpleNamespace(host_controlled=True)),
-                           clock_text=lambda at: at.strftime("%H:%M:%S"))
+    return LiveState(active=True, wait=analyzer_wait(wait, lambda at: at.strftime("%H:%M:%S")))
 
 
 def test_the_run_screen_says_what_the_analyzer_is_waited_for_until_when_and_why_a_site_was_aborted():

@@ -135,7 +135,7 @@ def test_a_timing_alarm_sounds_until_acknowledged_and_the_acknowledgement_is_rec
 
     text = ("Left forearm: the collection reaches its maximum time at 10:42:00. Finish this step, then remove "
             "the collector from left forearm.")
-    monkeypatch.setattr("sweattest.web.bench.timing_alarms", lambda *args: {"collect-left_forearm": text})
+    monkeypatch.setattr("sweattest.bench.station.session.timing_alarms", lambda *args: {"collect-left_forearm": text})
     log_in(client, "tech")
     token = csrf_of(client)
     run_url = start_run(client, token)

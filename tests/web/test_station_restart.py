@@ -1,7 +1,8 @@
 """A real `sweattest serve` stopped during a run, and started again on the same store and port: a clean stop
 (SIGTERM) stands the run down (a stimulation stopped by the off sequence, collections left running in the
-record, the lease released); a SIGKILL leaves a lease that the next start takes over at once (its process is
-gone). Either way the station brings the run back to its screen by itself, says what happened and when, and
+record, the lease released); a crash that kills both the server and its station's process (SIGKILL) leaves a
+lease that the next start takes over at once (its process is gone). Either way the station brings the run
+back to its screen by itself, says what happened and when, and
 the run is finished through the bench's forms.
 
 Training runs at 60 times real time until the stop (a 5-minute stimulation lasts 5 s, a 30-minute
@@ -106,7 +107,7 @@ def test_a_stop_during_stimulation_ends_it_with_the_output_off_and_the_restart_r
     client, token = logged_in(first.base)
     run_id = start_training_run(client, token)
     _wait_for_screen(first, client, run_id, "stimulation")
-    code = first.stop(sig)
+    code = first.stop(sig) if sig == signal.SIGTERM else first.crash()
     events, row = _events(db, run_id)
     if sig == signal.SIGTERM:
         assert code == 0
@@ -153,14 +154,15 @@ def test_a_stop_during_collection_keeps_its_time_and_the_restart_goes_on_with_it
     prompt = _prompt(client, run_id)
     confirm(client, token, run_id, prompt[0])  # collector applied: the left forearm's collection runs
     _wait_for_screen(first, client, run_id, "check_skin")
-    first.stop(sig)
+    station_pid = first.station_pid
+    first.stop(sig) if sig == signal.SIGTERM else first.crash()
     events, row = _events(db, run_id)
     [collection] = [e for e in events if e.kind == "start_collection"]
     if sig == signal.SIGTERM:
         assert row["lease_owner"] is None
         assert events[-1].kind == "station_stop" and events[-1].data["collecting"] == ["left_forearm"]
     else:  # killed: its lease stays, held by a process that no longer exists
-        assert row["lease_owner"].startswith(f"{socket.gethostname()}:{first.proc.pid}:")
+        assert row["lease_owner"].startswith(f"{socket.gethostname()}:{station_pid}:")
     assert not [e for e in events if e.kind == "abort"]  # a collection is never aborted by a stop
 
     second = start(AFTER)  # at once: a killed process's lease is taken over without waiting for it to run out
@@ -170,7 +172,7 @@ def test_a_stop_during_collection_keeps_its_time_and_the_restart_goes_on_with_it
     events, _ = _events(db, run_id)
     [crash] = [e for e in events if e.kind == "crash"]
     assert crash.data["lease"] == ("free" if sig == signal.SIGTERM else
-                                   f"taken over from {socket.gethostname()}:{first.proc.pid}")
+                                   f"taken over from {socket.gethostname()}:{station_pid}")
     # the collection's time ran on while no server ran (the run's procedure time went on across the stop, at
     # its pace; without it, none would), and what is left is counted from its recorded start
     last = [e for e in events if e.seq < crash.seq][-1]

@@ -4,8 +4,6 @@ its restart, resumes its own runs only."""
 
 from __future__ import annotations
 
-import signal
-
 import pytest
 
 from sweattest.record.store import open_store
@@ -44,7 +42,7 @@ def test_a_dead_station_holds_up_no_other_and_each_resumes_its_own_runs(shared_d
         run_b = start_training_run(client_b, token_b, "ST-2026-000124", SECOND)
         _wait_for_screen(a, client_a, run_a, "stimulation")
         _wait_for_screen(b, client_b, run_b, "place_on_balance")  # bench-b waits for its tech
-        a.stop(signal.SIGKILL)  # bench-a dies in the middle of a stimulation
+        a.crash()  # bench-a dies (its server and its station's process) in the middle of a stimulation
 
         first = _prompt(client_b, run_b)
         confirm(client_b, token_b, run_b, first[0])  # bench-b goes on: its tech weighs, its run moves
@@ -55,7 +53,7 @@ def test_a_dead_station_holds_up_no_other_and_each_resumes_its_own_runs(shared_d
             b.pause()
         assert live(client_b, run_b)["screen"] != "interrupted"
 
-        b.stop(signal.SIGKILL)  # bench-b dies too; bench-a comes back first
+        b.crash()  # bench-b dies too; bench-a comes back first
         assert _resumed(station("bench-a", port_a)) == [run_a]  # its own run only
         assert _resumed(station("bench-b", port_b)) == [run_b]
         store = open_store(shared_db)

@@ -13,9 +13,9 @@ import time
 
 import pytest
 
+from sweattest.bench.station.prompts import OperatorGone, WebOperator
 from sweattest.core.errors import ValidationError
 from sweattest.core.units import Q_
-from sweattest.web.bench import OperatorGone, WebOperator
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from sweattest.core.clock import Clock
 from sweattest.core.errors import ConfigError, DeviceError
 from sweattest.core.instruments import InstrumentConfig
 from sweattest.record.equipment import Status
+from sweattest.record.qc_lots import DEFAULT_ANALYZER
 
 #: The records of an instrument by its serial number (``sweattest.record.equipment.status`` on a store).
 StatusOf = Callable[[str], Status]
@@ -75,8 +76,6 @@ class Bench:
     def analyzer_serial(self) -> str:
         """The analyzer's QC series name: the serial number it reports, else the configured one, else the
         bench's default chloridometer."""
-        from sweattest.record.qc_lots import DEFAULT_ANALYZER
-
         ident = self.identities.get("analyzer")
         config = getattr(self.analyzer, "config", None)
         return ((ident.serial_number if ident else None) or getattr(config, "serial_number", None)

@@ -1,25 +1,14 @@
-"""The models sweattest knows, by role: a new model is one module with an ``open(config, clock)`` class method
-implementing its role (roles.py), and one line here."""
+"""Opening an instrument through its model's class: the models and the class of each are the one list in
+sweattest/core/instrument_models.py (a new model is one module implementing its role and one line there)."""
 
 from __future__ import annotations
 
-import importlib
 import os
 
+from sweattest.core import instrument_models
 from sweattest.core.clock import Clock
 from sweattest.core.errors import DeviceError
-from sweattest.core.instruments import MODELS, InstrumentConfig
-
-REGISTRY: dict[tuple[str, str], str] = {
-    ("inducer", "scpi"): "sweattest.bench.instruments.scpi_inducer:ScpiInducer",
-    ("inducer", "standalone"): "sweattest.bench.instruments.standalone_inducer:StandaloneInducer",
-    ("balance", "mt-sics"): "sweattest.bench.instruments.serial_balance:SerialBalance",
-    ("balance", "sartorius-sbi"): "sweattest.bench.instruments.serial_balance:SerialBalance",
-    ("balance", "manual"): "sweattest.bench.instruments.manual:ManualBalance",
-    ("analyzer", "line"): "sweattest.bench.instruments.line_analyzer:LineAnalyzer",
-    ("analyzer", "manual"): "sweattest.bench.instruments.manual:ManualAnalyzer",
-}
-assert set(REGISTRY) == {(role, model) for role, models in MODELS.items() for model in models}
+from sweattest.core.instruments import InstrumentConfig
 
 
 def open_instrument(config: InstrumentConfig, clock: Clock, **options):
@@ -28,8 +17,7 @@ def open_instrument(config: InstrumentConfig, clock: Clock, **options):
         raise DeviceError(f"{config.label}: port {config.port} does not exist.", device=config.role,
                           action="Check that the instrument is connected and switched on, and the device name "
                                  "(ls /dev/serial/by-id/ lists the serial devices).")
-    module, name = REGISTRY[(config.role, config.model)].split(":")
-    cls = getattr(importlib.import_module(module), name)
+    cls = instrument_models.load(instrument_models.model(config.role, config.model).opens)
     if config.model == "manual":
         return cls.open(config, clock, **options)
     return cls.open(config, clock)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from sweattest.bench.runner.skin import check_skin, skin_unchecked
 from sweattest.core.procedure import effects as fx
+from sweattest.core.procedure.recovery import recovery
 
 
 class StationStopping(Exception):
@@ -42,8 +43,6 @@ class Continuity:
     def recover(self) -> None:
         """After a crash: every output off, and a site caught stimulating aborted with the reason, before
         this returns; the rest of what ``procedure.recovery`` decides is queued for the run loop."""
-        from sweattest.core.procedure.recovery import recovery
-
         self.bench.inducer.force_off()
         for effect in recovery(self.run):
             if isinstance(effect, fx.AbortInterrupted):

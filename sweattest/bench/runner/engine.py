@@ -97,6 +97,15 @@ class Runner(Continuity):
     def elapsed(self) -> float:
         return self.clock.monotonic() - self._t0
 
+    def collection_left(self) -> dict[str, dict[str, float]]:
+        """Seconds left on each site's collection timer, and its whole length (the screens' countdowns)."""
+        now = self.elapsed()
+        out = {}
+        for (site, name), (due, _event) in list(self.timers.items()):
+            started = self._timer_started.get((site, name), now)
+            out[site] = {"remaining_s": max(0.0, due - now), "total_s": due - started}
+        return out
+
     def feed(self, kind: str, site: str | None = None, data: dict[str, Any] | None = None,
              actor: str | None = None) -> None:
         # a record carries the time it is written; a simulated run's own clock stays beside it (and in t)

@@ -51,5 +51,9 @@ class Operator(Protocol):
         shown on its display (twice, blind) rather than write the sample off. Without it, the sample is
         written off with the reason."""
 
+    def enter_sodium(self, site: str, label: str) -> tuple[pint.Quantity | None, str]:
+        """Optional: after a reportable chloride, the sweat sodium of the same sample as its instrument shows it
+        (parsed by the one number grammar), or None when it was not measured; and who typed it."""
+
     def tell(self, text: str) -> None:
         """A line for the tech that needs no answer (e.g. two entries disagreed)."""

@@ -5,19 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from drivers.simulators.balance import FAULTS as BALANCE_FAULTS
-from drivers.simulators.chloridometer import FAULTS as ANALYZER_FAULTS
-from drivers.simulators.inducer import FAULTS as INDUCER_FAULTS
+from sweattest.core import instrument_models
 from sweattest.core.errors import ValidationError
 from sweattest.core.fields import field, number_field
 from sweattest.core.rules.skin import skin_check
 
-#: Fault kinds each simulated device accepts in a scenario: exactly what its simulator can inject.
-FAULT_KINDS: dict[str, tuple[str, ...]] = {
-    "inducer": tuple(INDUCER_FAULTS),
-    "balance": tuple(BALANCE_FAULTS),
-    "chloridometer": tuple(ANALYZER_FAULTS),
-}
+
+def fault_kinds() -> dict[str, tuple[str, ...]]:
+    """Fault kinds each simulated device accepts in a scenario: exactly what the simulator of its role's first
+    simulated model (the one a simulated bench opens) can inject (its module's ``FAULTS``)."""
+    kinds = {}
+    for role, device in instrument_models.SIMULATED_DEVICE.items():
+        module = instrument_models.simulated(role)[0].simulator.partition(":")[0]
+        kinds[device] = tuple(instrument_models.load(f"{module}:FAULTS"))
+    return kinds
 
 
 @dataclass(frozen=True)
@@ -81,15 +82,16 @@ def parse_scenario(doc: Any, order_sites: tuple[str, ...]) -> Scenario:
         if site not in order_sites:
             raise ValidationError(f"scenario.sites.{site}: not a site of the order ({', '.join(order_sites)})")
     faults = []
+    kinds = fault_kinds()
     for i, f in enumerate(field(doc, "faults", "scenario", list, required=False, default=[])):
         where = f"scenario.faults[{i}]"
         device = field(f, "device", where, str)
-        if device not in FAULT_KINDS:
-            raise ValidationError(f"{where}.device: {device!r}; use one of {', '.join(FAULT_KINDS)}")
+        if device not in kinds:
+            raise ValidationError(f"{where}.device: {device!r}; use one of {', '.join(kinds)}")
         kind = field(f, "kind", where, str)
-        if kind not in FAULT_KINDS[device]:
+        if kind not in kinds[device]:
             raise ValidationError(f"{where}.kind: {kind!r} is not a {device} fault; use one of "
-                                  f"{', '.join(FAULT_KINDS[device])}")
+                                  f"{', '.join(kinds[device])}")
         site = field(f, "site", where, str, required=device == "inducer")
         if site is not None and site not in order_sites:
             raise ValidationError(f"{where}.site: {site!r} is not a site of the order")

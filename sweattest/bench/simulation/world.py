@@ -15,8 +15,9 @@ import drivers  # noqa: F401 - registers sim://
 from drivers.simulators.clocks import set_clock
 from sweattest.bench.instruments.bench import Bench
 from sweattest.bench.simulation.scenario import Scenario
+from sweattest.bench.simulation.simulators import simulated_instruments
 from sweattest.core.clock import Clock
-from sweattest.core.instruments import InstrumentConfig
+from sweattest.core.instrument_models import role_of
 from sweattest.core.protocol import Protocol
 from sweattest.core.rules.skin import SkinCheck
 from sweattest.core.units import Q_
@@ -28,24 +29,18 @@ NOMINAL_CONTROL = {"normal": 40.0, "abnormal": 100.0}
 
 
 def simulated_bench(clock: Clock, protocol: Protocol, scenario: Scenario, sites: tuple[str, ...]) -> Bench:
-    """Open the three simulators through their sim:// URLs, on ``clock``, with the scenario's faults."""
+    """Open a simulator per role through its sim:// URL, on ``clock``, with the scenario's faults."""
     name = f"run-{uuid.uuid4().hex[:8]}"
     set_clock(clock, name)
     loads = ",".join(f"{i + 1}:{scenario.sites[s].skin_resistance_kohm}kohm" for i, s in enumerate(sites))
-    instruments = (
-        InstrumentConfig("inducer", "scpi", channels=len(sites),
-                         port=f"sim://inducer?channels={len(sites)}&load={loads}&seed={scenario.seed}&clock={name}"),
-        InstrumentConfig("analyzer", "line", port=f"sim://chloridometer?seed={scenario.seed}&clock={name}"),
-        InstrumentConfig("balance", "mt-sics", port=f"sim://balance?seed={scenario.seed}&clock={name}"),
-    )
+    instruments = simulated_instruments(name, channels=len(sites), loads=loads, seed=scenario.seed)
     bench = Bench.open(instruments, clock, gravimetric=protocol.gravimetric)
     for fault in scenario.faults:
-        if fault.device == "inducer":
+        role = role_of(fault.device)
+        if role == "inducer":
             simulator(bench.inducer).inject(fault.kind, channel=sites.index(fault.site) + 1, at_s=fault.at_s)
-        elif fault.device == "balance" and bench.balance is not None:
-            simulator(bench.balance).inject(fault.kind, at_s=fault.at_s or None)
-        elif fault.device == "chloridometer":
-            simulator(bench.analyzer).inject(fault.kind, at_s=fault.at_s or None)
+        elif getattr(bench, role) is not None:  # no balance on a volumetric bench
+            simulator(getattr(bench, role)).inject(fault.kind, at_s=fault.at_s or None)
     return bench
 
 

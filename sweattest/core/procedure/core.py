@@ -16,6 +16,7 @@ from sweattest.core.rules.chloride import site_chloride
 from sweattest.core.rules.interpretation import interpret
 from sweattest.core.rules.ranges import CFF_2017, RangeSet
 from sweattest.core.rules.result import SiteOutcome, SweatResult
+from sweattest.core.rules.sodium import check_sodium
 from sweattest.core.units import Q_, require
 
 #: Events that, without a site, apply to every site in a state that allows them.
@@ -119,6 +120,11 @@ def _step(run: RunState, record: SiteRecord, event: Event) -> tuple[RunState, li
     elif event.kind == "finish_collection":
         minutes = (event.t - (record.collection_started_t or event.t)) / 60.0
         changes = {"collection_time": Q_(round(minutes, 4), "min")}
+    elif event.kind == "enter_sodium":
+        sodium = require(d.get("sodium"), "concentration", "enter_sodium.sodium")
+        reportable = record.chloride if record.chloride is not None and record.chloride.reportable else None
+        check_sodium(record.site, sodium, reportable)  # refused without a reportable chloride beside it
+        changes = {"sodium": sodium}
     elif event.kind == "review":
         run = replace(run, reviewer=str(d.get("reviewer", event.actor)))
     record = record.moved(row.target, event.kind, event.at, event.t, **changes)

@@ -53,6 +53,8 @@ class SiteRecord:
     sample_id: str | None = None
     analyzer_chloride: pint.Quantity | None = None  # as measured (the eluate's, for gravimetric)
     chloride: Any = None  # sweattest.core.rules.chloride.ChlorideReport
+    #: the optional sweat sodium typed after the chloride (a plausibility check on it, never a result)
+    sodium: pint.Quantity | None = None
     steps: tuple[Step, ...] = ()
 
     @property

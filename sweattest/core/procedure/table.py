@@ -45,6 +45,7 @@ _ROWS: tuple[Transition, ...] = (
     Transition("sample_measured", "judge_qns", "qns"),
     Transition("adequate", "analyze", "analyzed", label="chloride"),
     Transition("analyzed", "release_result", "result_ready"),
+    Transition("result_ready", "enter_sodium", "result_ready", label="optional sweat sodium"),
     Transition("qns", "release_result", "result_ready"),
     Transition("result_ready", "review", "reviewed"),
     Transition("reviewed", "report", "reported"),

@@ -27,6 +27,7 @@ from decimal import Decimal
 from sweattest.core.errors import ValidationError
 from sweattest.core.protocol import MAXIMUM_SAMPLE_SOURCE, Protocol
 from sweattest.core.rules.findings import Finding, Severity
+from sweattest.core.rules.range_sets import ALL as RANGE_SETS
 from sweattest.core.units import Q_, Quantity, format_quantity, require
 
 #: Sweat density used to turn a volume into a mass (CLSI C34: taken as 1 mg/uL).
@@ -42,7 +43,8 @@ MINIMUM_SAMPLE, SWEAT_RATE = "minimum_sample", "sweat_rate"
 CRITERIA = {MINIMUM_SAMPLE: ("the minimum sample in at most 30 min", "CLSI C34; CFF 2007"),
             SWEAT_RATE: ("a sweat rate of at least 1 g/m²/min", "Macroduct 3710 manual; ACB 2014")}
 #: the criterion of each range set's guideline when the lab chooses none: the UK guideline uses the sweat rate
-DEFAULT_CRITERION = {"cff_2017": MINIMUM_SAMPLE, "clsi_c34_a3": MINIMUM_SAMPLE, "uk_2014": SWEAT_RATE}
+DEFAULT_CRITERION = {rs.name: rs.adequacy for rs in RANGE_SETS}
+assert set(DEFAULT_CRITERION.values()) <= set(CRITERIA), "a range set names an unknown adequacy criterion"
 
 
 def check_criterion(criterion: str) -> str:

@@ -7,7 +7,9 @@ Sources:
 - Diagnostic Pathology 2016, doi:10.1186/s13000-016-0555-6 (quality of the sweat test by the proportion of
   sweat sodium and chloride): a test is taken as of good quality when chloride < 60 mmol/L with sodium above
   chloride, or chloride >= 60 mmol/L with sodium below chloride.
-- UK practice (ACB 2014) measures sodium beside chloride; sodium is never reported alone for diagnosis.
+- UK 2014 (ACB, Guidelines for the performance of the sweat test for the investigation of cystic fibrosis in the
+  UK, 2nd version, March 2014), sweat analysis: sodium may be measured beside chloride, as a check on it; it is
+  never reported or interpreted alone for diagnosis.
 The check is a warning on the site: the sodium pattern contradicts the chloride's, so the chloride is to be
 reviewed (contamination, evaporation, an entry error) and the test repeated if doubt remains.
 """
@@ -19,7 +21,8 @@ from sweattest.core.rules.chloride import ChlorideReport, round_half_up
 from sweattest.core.rules.findings import Finding, Severity
 from sweattest.core.units import Quantity, format_quantity, require
 
-SRC_SODIUM = ("Ann Clin Biochem 1985;22:171-174 (in CF chloride usually exceeds sodium, in non-CF the reverse); "
+SRC_SODIUM = ("UK 2014 (ACB, 2nd version, March 2014), sweat analysis: sodium beside chloride as a check, never alone; "
+              "Ann Clin Biochem 1985;22:171-174 (in CF chloride usually exceeds sodium, in non-CF the reverse); "
               "Diagnostic Pathology 2016, doi:10.1186/s13000-016-0555-6 (Na/Cl pattern as a quality check)")
 #: the chloride at which the expected Na/Cl pattern turns (CFF 2017 "CF likely" limit, as the 2016 study uses)
 PATTERN_CHLORIDE = 60

@@ -22,8 +22,7 @@ from sweattest.core.config import LabConfig
 from sweattest.core.errors import SweatTestError, ValidationError
 from sweattest.outputs.files import file_safe, write_atomic
 from sweattest.record import outbox
-from sweattest.record.proficiency import is_proficiency_run
-from sweattest.record.store.chain import append_audit
+from sweattest.record.proficiency import is_proficiency_run, proficiency_run
 from sweattest.record.worklist import ordered_by_lis
 
 log = logging.getLogger(__name__)
@@ -82,7 +81,7 @@ def export_run(store, clock: Clock, run_id: str, fmt: str, folder: Path, *, conf
     folder = Path(folder)
     if not folder.is_dir():
         raise ValidationError(f"--to {folder}: not a folder; create it or give the LIMS drop folder")
-    if _proficiency(store, run_id):
+    if proficiency_run(store, run_id):
         raise ValidationError(f"run {run_id} is a proficiency-testing sample: its result goes to the PT provider "
                               "(`sweattest pt list`), never to the LIMS; its own files say PROFICIENCY TEST")
     record = stored_record(store, run_id, clock, config.ranges)
@@ -98,14 +97,12 @@ def export_run(store, clock: Clock, run_id: str, fmt: str, folder: Path, *, conf
     if message is None:
         data, control_id = render(record, fmt, config, clock)
         now = clock.utcnow()
-        with store.writing() as conn:
-            message_id = outbox.queue(conn, run_id=run_id, version=version, fmt=fmt, channel=outbox.FOLDER,
-                                      destination=where, name=name, control_id=control_id,
-                                      body=data.decode("utf-8"), at=now, who=actor)
-            append_audit(conn, run_id=run_id, who=actor, what=f"export {fmt}", at=now,
-                         new={"file": name, "folder": where, "format": fmt, "version": version,
-                              "status": record["report"]["status"], "control_id": control_id,
-                              "sha256": hashlib.sha256(data).hexdigest()})
+        message_id = outbox.queue_export(
+            store, run_id=run_id, version=version, fmt=fmt, destination=where, name=name, control_id=control_id,
+            body=data.decode("utf-8"), at=now, who=actor,
+            export={"file": name, "folder": where, "format": fmt, "version": version,
+                    "status": record["report"]["status"], "control_id": control_id,
+                    "sha256": hashlib.sha256(data).hexdigest()})
     else:
         message_id, data, control_id = message.id, message.body.encode("utf-8"), message.control_id
     write_atomic(target, data)
@@ -198,7 +195,7 @@ def deliver_on_signoff(store, clock: Clock, run_id: str, config: LabConfig, acto
         except SweatTestError as exc:
             raise DeliveryError(f"run {run_id} is signed and queued for the LIS, but its message could not be "
                                 f"written: {exc}; it is written when the LIS sender starts") from None
-    if config.drop_folder is None or _proficiency(store, run_id):
+    if config.drop_folder is None or proficiency_run(store, run_id):
         return []
     try:
         return [export_run(store, clock, run_id, fmt, config.drop_folder, config=config, actor=actor)
@@ -212,10 +209,6 @@ def deliver_on_signoff(store, clock: Clock, run_id: str, config: LabConfig, acto
 def _iso(at) -> str:
     return at.isoformat() if at is not None else "?"
 
-
-def _proficiency(store, run_id: str) -> bool:
-    with store.engine.connect() as conn:
-        return is_proficiency_run(conn, run_id)
 
 
 def _already_delivered(store, run_id: str, name: str, folder: Path) -> bool:

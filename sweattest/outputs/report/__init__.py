@@ -12,6 +12,7 @@ from sweattest.core.config import LabConfig
 from sweattest.core.errors import ConfigError
 from sweattest.core.resources import data_dir
 from sweattest.outputs.report.context import nl2br, report_context
+from sweattest.outputs.report.pdf import html_to_pdf
 
 TEMPLATE = "report.html"
 
@@ -44,6 +45,4 @@ def render_html(record: dict[str, Any], config: LabConfig | None = None) -> str:
 
 def render_pdf(record: dict[str, Any], config: LabConfig | None = None) -> bytes:
     """The report as PDF (A4/Letter by the template's @page rule, page X of Y in the footer)."""
-    from sweattest.outputs.report.pdf import html_to_pdf
-
     return html_to_pdf(render_html(record, config))

@@ -12,7 +12,10 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from sweattest.record.store import schema
+from sweattest.record.store import guards, schema
+from sweattest.record.store.chain_existing import chain_existing_rows, chain_rest_of_record, chain_run_purposes
+from sweattest.record.store.derived import age_group, patient_dob
+from sweattest.record.store.pack_readings import pack_existing_readings
 from sweattest.record.store.types import UTCDateTime
 
 Migration = tuple[int, str, Callable[[sa.Connection], None]]
@@ -68,7 +71,6 @@ def _qa_columns(conn: sa.Connection) -> None:
         conn.exec_driver_sql(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
     sa.Index("ix_runs_qa", runs.c.operator, runs.c.month, runs.c.age_group, runs.c.qns).create(conn)
     schema.qc_results.create(conn)
-    from sweattest.record.store.derived import age_group
 
     for run_id, created_at, order in conn.execute(sa.select(runs.c.run_id, runs.c.created_at, runs.c.order_json)):
         conn.execute(runs.update().where(runs.c.run_id == run_id).values(month=f"{created_at:%Y-%m}",
@@ -121,8 +123,6 @@ def _run_leases(conn: sa.Connection) -> None:
 def _whole_record_chain(conn: sa.Connection) -> None:
     """The whole record under the chain: the columns that carry row hashes, the guards of the other
     append-only tables, and one entry chaining the rows already stored (as they are now)."""
-    from sweattest.record.store import guards
-    from sweattest.record.store.chain_existing import chain_existing_rows
 
     for table, name in (("audit", "rows"), ("audit_head", "readings_from"), ("audit_head", "readings_to"),
                         ("audit_head", "readings_acc"), ("signatures", "signed_seq"),
@@ -147,8 +147,6 @@ def _add_column(conn: sa.Connection, column: sa.Column) -> None:
 def _reading_blocks(conn: sa.Connection) -> None:
     """Readings stored compactly: the rows of ``readings`` packed into ``reading_blocks`` (after checking them
     against the chain), chained, and the old table dropped."""
-    from sweattest.record.store.pack_readings import pack_existing_readings
-
     pack_existing_readings(conn)
 
 
@@ -225,8 +223,6 @@ def _access(conn: sa.Connection) -> None:
 def _run_purpose(conn: sa.Connection) -> None:
     """Why each run was performed: patient unless its order carries a simulation (the demo, `run --simulate`
     and the training bench of `serve --simulate` all did); the run rows chained again with it."""
-    from sweattest.record.store.chain_existing import chain_run_purposes
-
     runs = schema.runs
     _add_column(conn, runs.c.purpose)
     conn.exec_driver_sql("CREATE INDEX ix_runs_purpose ON runs (purpose)")
@@ -240,8 +236,6 @@ def _run_purpose(conn: sa.Connection) -> None:
 def _proficiency_testing(conn: sa.Connection) -> None:
     """Proficiency testing: events, their samples, the provider's targets, grades and corrective actions, each
     append-only (guarded) and chained."""
-    from sweattest.record.store import guards
-
     for name in guards.PT_TABLES:
         schema.metadata.tables[name].create(conn)
     guards.create(conn, guards.PT_TABLES, guards.PT_TABLES)
@@ -249,8 +243,6 @@ def _proficiency_testing(conn: sa.Connection) -> None:
 
 def _qc_lots_calibrations_equipment(conn: sa.Connection) -> None:
     """Control lots with their targets, calibrations and the equipment log: append-only and chained."""
-    from sweattest.record.store import guards
-
     for table in guards.V14_TABLES:
         schema.metadata.tables[table].create(conn)
     guards.create(conn, guards.V14_TABLES, guards.V14_TABLES)
@@ -259,8 +251,6 @@ def _qc_lots_calibrations_equipment(conn: sa.Connection) -> None:
 def _patient_history(conn: sa.Connection) -> None:
     """The patient's date of birth beside the MRN on runs (filled for existing runs from their orders) with
     the index the patient's history is found by, and the repeat links between runs (append-only, guarded)."""
-    from sweattest.record.store import guards
-    from sweattest.record.store.derived import patient_dob
 
     _add_column(conn, schema.runs.c.patient_dob)
     runs = schema.runs
@@ -277,8 +267,6 @@ def _patient_history(conn: sa.Connection) -> None:
 
 def _people(conn: sa.Connection) -> None:
     """Skin reactions after stimulation and operator competency records, append-only and chained."""
-    from sweattest.record.store import guards
-
     schema.skin_reactions.create(conn)
     schema.competency_records.create(conn)
     guards.create(conn, guards.PEOPLE_TABLES, guards.PEOPLE_TABLES)
@@ -287,8 +275,6 @@ def _people(conn: sa.Connection) -> None:
 def _qc_verdicts(conn: sa.Connection) -> None:
     """QC verdicts recorded when made, and the corrective actions and overrides of held analytical runs:
     append-only (guarded) and chained."""
-    from sweattest.record.store import guards
-
     for name in guards.QC_VERDICT_TABLES:
         schema.metadata.tables[name].create(conn)
     guards.create(conn, guards.QC_VERDICT_TABLES, guards.QC_VERDICT_TABLES)
@@ -296,6 +282,7 @@ def _qc_verdicts(conn: sa.Connection) -> None:
 
 def _verdicts_of_existing_qc(conn: sa.Connection) -> None:
     """A verdict for each analytical run stored before verdicts were records, judged at the upgrade."""
+    # here, not at the top: the QC judgement imports the store package, whose Store runs these migrations
     from sweattest.record.qc_verdicts_existing import judge_existing
 
     judge_existing(conn)
@@ -328,8 +315,6 @@ def _rest_of_record(conn: sa.Connection) -> None:
     """The rest of the record under the chain: run states and QA columns, users' access, the worklist, the order
     messages received and the outbox, chained as they are now; the order messages append-only, and runs,
     users, orders and outbox messages never removed (DELETE refused; TRUNCATE too on PostgreSQL)."""
-    from sweattest.record.store import guards
-    from sweattest.record.store.chain_existing import chain_rest_of_record
 
     guards.create(conn, ("lis_messages",), ("lis_messages", *guards.KEPT_TABLES), guards.KEPT_TABLES)
     chain_rest_of_record(conn)

@@ -24,7 +24,7 @@ from sweattest.record.lease import held_by
 from sweattest.record.store import schema
 from sweattest.record.store.chain import append_audit
 from sweattest.record.store.derived import JUDGED_STATES, age_group, patient_dob, qns_verdict
-from sweattest.record.store.migrations import migrate
+from sweattest.record.store.migrations import MIGRATIONS, applied, migrate
 from sweattest.record.store.packing import unpack
 from sweattest.record.store.pending_readings import PENDING_LEVEL, block
 from sweattest.record.store.pending_readings import write as write_pending
@@ -113,6 +113,21 @@ class Store:
             migrate(self.engine, self.clock.utcnow())
         except sa.exc.OperationalError as exc:
             raise StoreError(f"cannot open the run store {_safe(url)}: {exc.orig}") from None
+
+    @property
+    def shown_url(self) -> str:
+        """The store's URL as people are shown it (no password)."""
+        return self.engine.url.render_as_string()
+
+    @property
+    def dialect(self) -> str:
+        """The database: "sqlite" or "postgresql"."""
+        return self.engine.dialect.name
+
+    def migrations(self) -> tuple[set[int], set[int]]:
+        """(the migrations applied to this database, the migrations this version of the software has)."""
+        with self.engine.connect() as conn:
+            return applied(conn), {version for version, _, _ in MIGRATIONS}
 
     def close(self) -> None:
         with self._relaxed_lock:
@@ -317,6 +332,11 @@ class Store:
         when = UTCDateTime().process_result_value
         return [{"site": b.site, "kind": b.kind, "at": when(at, None), "t": t, "data": data}
                 for b in blocks for at, t, data in unpack(b.data)]
+
+    def reading(self) -> sa.Connection:
+        """A connection (``with store.reading() as conn``) for reads that go together, made by the record's
+        functions that take a connection."""
+        return self.engine.connect()
 
     def writing(self) -> _Writing:
         """A write transaction (context manager yielding the connection); commits on leaving, database errors

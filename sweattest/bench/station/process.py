@@ -1,0 +1,242 @@
+"""The bench station's process: it owns the instruments, performs the runs (``BenchManager``: the runner
+threads, the stimulation loop) and writes the store, and serves the control channel the web server talks to
+(``sweattest.bench.station.channel``). It does not depend on the web server: if that stops, crashes or stalls,
+a stimulation still ends by its method (or its off sequence on a fault) and every reading and event is still
+written; a web server that comes back connects again.
+
+    python -m sweattest.bench.station --db URL [--config FILE] [--simulate [--speed 30]]
+
+``sweattest serve`` starts it (or connects to the one already running for its store and station). It stops
+cleanly on SIGTERM or when the web server says so (a graceful stop of ``serve``): a stimulation in progress
+stops with the off sequence, leases are released. With no run going on and no web server connected for
+``IDLE_EXIT_S``, it ends by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from multiprocessing.connection import Listener
+from typing import Any
+
+from sweattest.bench.order import parse_order
+from sweattest.bench.station.channel import Channel, StationAddress, error_reply
+from sweattest.bench.station.manager import BenchManager
+from sweattest.core.clock import RealClock
+from sweattest.core.config import load_config
+from sweattest.core.errors import SweatTestError
+from sweattest.core.units import Q_
+from sweattest.record.repeats import RepeatOf
+from sweattest.record.store import open_store
+from sweattest.record.store.store import resolve_url
+
+log = logging.getLogger(__name__)
+
+#: Seconds with no run going on and no web server connected after which the station ends by itself.
+IDLE_EXIT_S = 10.0
+#: How often (wall seconds) the updates of the runs are sent at the latest when nothing wakes the sender.
+PUSH_S = 0.25
+
+
+class Station:
+    """The channel's server around a ``BenchManager``."""
+
+    def __init__(self, manager: BenchManager, address: StationAddress):
+        self.manager = manager
+        self.address = address
+        self.clients: list[Channel] = []
+        self.resumed: list[str] = []
+        self.told: list[str] = []
+        self.stopped = threading.Event()
+        self._lock = threading.Lock()
+        self._listener: Listener | None = None
+
+    # -- serving -------------------------------------------------------------------------------------
+    def listen(self) -> None:
+        """Bind the socket (mode 0600) with a fresh key; a stale socket of a dead station is replaced."""
+        key = self.address.new_key()
+        if self.address.socket.exists():
+            self.address.socket.unlink()
+        old = os.umask(0o177)
+        try:
+            self._listener = Listener(str(self.address.socket), family="AF_UNIX", authkey=key)
+        finally:
+            os.umask(old)
+        os.chmod(self.address.socket, 0o600)
+        threading.Thread(target=self._accept, name="station-accept", daemon=True).start()
+
+    def _accept(self) -> None:
+        assert self._listener is not None
+        while not self.stopped.is_set():
+            try:
+                conn = self._listener.accept()
+            except (OSError, EOFError):  # a client that failed the key's challenge, or the listener closed
+                if self.stopped.is_set():
+                    return
+                continue
+            except Exception:  # noqa: BLE001 - multiprocessing's AuthenticationError: a wrong key
+                log.warning("a connection without the station's key was refused")
+                continue
+            channel = Channel(conn)
+            with self._lock:
+                self.clients.append(channel)
+            threading.Thread(target=self._serve, args=(channel,), name="station-client", daemon=True).start()
+
+    def _serve(self, channel: Channel) -> None:
+        """One client: its hello, then its requests (each in a thread: a start opens instruments) while a
+        second thread pushes the runs' updates to it."""
+        channel.send({"push": "hello", "pid": os.getpid(), "resumed": self.resumed, "told": self.told,
+                      "left_alone": self.manager.left_alone})
+        gone = threading.Event()
+        threading.Thread(target=self._push, args=(channel, gone), name="station-push", daemon=True).start()
+        try:
+            while True:
+                message = channel.receive()
+                threading.Thread(target=self._answer, args=(channel, message), daemon=True).start()
+        except (EOFError, OSError):
+            pass
+        finally:
+            gone.set()
+            with self._lock:
+                if channel in self.clients:
+                    self.clients.remove(channel)
+            channel.close()
+
+    def _answer(self, channel: Channel, message: dict[str, Any]) -> None:
+        try:
+            reply: dict[str, Any] = {"reply": message["id"], "ok": self.handle(message["op"], message["args"])}
+        except SweatTestError as exc:
+            reply = {"reply": message["id"], "error": error_reply(exc)}
+        except Exception as exc:  # noqa: BLE001 - told to the screen that asked; the station goes on
+            log.exception("station: %s failed", message.get("op"))
+            reply = {"reply": message["id"], "error": error_reply(exc)}
+        try:
+            channel.send(reply)
+        except OSError:
+            pass  # the web server went away meanwhile: what was done is in the store
+
+    def _push(self, channel: Channel, gone: threading.Event) -> None:
+        """Each run's screen updates since the last sent (or its snapshot) and its live state when it changed."""
+        wake = threading.Event()
+        sent: dict[str, tuple[int, dict[str, Any]]] = {}
+        subscribed: set[str] = set()
+        while not gone.is_set():
+            for run_id, session in list(self.manager.sessions.items()):
+                if run_id not in subscribed:
+                    session.view.subscribe(wake.set)
+                    subscribed.add(run_id)
+                live = session.live_state().to_dict()
+                seq, before = sent.get(run_id, (-1, None))
+                if seq == session.view.seq and live == before:
+                    continue
+                updates = session.view.since(seq) if seq >= 0 else None
+                message: dict[str, Any] = {"push": "run", "run_id": run_id, "live": live}
+                if updates is None:
+                    snap = session.view.snapshot()
+                    message["snapshot"] = snap
+                    seq = snap["seq"]
+                else:
+                    message["updates"] = [text for _, text in updates]
+                    seq = updates[-1][0] if updates else seq
+                try:
+                    channel.send(message)
+                except OSError:
+                    gone.set()
+                    break
+                sent[run_id] = (seq, live)
+            wake.wait(PUSH_S)  # wall time between looks when nothing changed, not procedure time
+            wake.clear()
+        for run_id in subscribed:
+            session = self.manager.sessions.get(run_id)
+            if session is not None:
+                session.view.unsubscribe(wake.set)
+
+    # -- the operations --------------------------------------------------------------------------------
+    def handle(self, op: str, args: dict[str, Any]) -> Any:
+        manager = self.manager
+        if op == "start":
+            order = parse_order(args["order"], manager.service.config.protocol_folder)
+            repeat = RepeatOf(**args["repeat"]) if args.get("repeat") else None
+            return manager.start(order, args.get("scenario"), args["operator"], args.get("station"), repeat=repeat)
+        if op == "stop":
+            return manager.stop(args["run_id"], args["by"], args.get("station"), name=args.get("name"))
+        if op == "close":
+            self.stop(args.get("reason") or "the station was shut down")
+            return None
+        session = manager.session(args["run_id"])
+        if session is None:
+            raise SweatTestError(f"run {args['run_id']} is not running at this station")
+        if op == "confirm":
+            value = args.get("value")
+            if isinstance(value, dict):
+                value = Q_(value["magnitude"], value["unit"])
+            skin = tuple(args["skin"]) if args.get("skin") else None
+            session.confirm(args["prompt"], value, by=args.get("by"), device_error=args.get("device_error"),
+                            station=args.get("station"), skin=skin)
+        elif op == "acknowledged":
+            session.acknowledged()
+        elif op == "silence":
+            session.silence(args["alarm"], args["text"])
+        else:
+            raise SweatTestError(f"the bench station does not know {op!r}")
+        return None
+
+    def stop(self, reason: str) -> None:
+        """Stand down (off sequences, stops recorded, leases released) and end."""
+        if self.stopped.is_set():
+            return
+        log.warning("station: standing down (%s)", reason)
+        self.manager.close(reason)
+        self.stopped.set()
+
+    def wait(self) -> None:
+        """Until told to stop, or idle with nobody connected for IDLE_EXIT_S."""
+        idle = 0.0
+        while not self.stopped.wait(1.0):  # wall time between looks at the station's own state
+            busy = any(s.active for s in list(self.manager.sessions.values()))
+            idle = 0.0 if busy or self.clients else idle + 1.0
+            if idle >= IDLE_EXIT_S:
+                self.stop("the station had nothing to do and no screen connected")
+        if self._listener is not None:
+            self._listener.close()
+        try:
+            self.address.socket.unlink()
+        except OSError:
+            pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sweattest.bench.station", description=__doc__.split("\n")[0])
+    parser.add_argument("--db", default=None)
+    parser.add_argument("--config", default=None)
+    parser.add_argument("--simulate", action="store_true")
+    parser.add_argument("--speed", type=float, default=30.0)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s station %(name)s: %(message)s")
+    config = load_config(args.config)
+    clock = RealClock()
+    url = resolve_url(args.db)
+    store = open_store(url, clock)
+    manager = BenchManager(store, clock, simulate=args.simulate, pace=args.speed, config=config)
+    station = Station(manager, StationAddress.of(url, args.simulate))
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the web server decides; its Ctrl-C comes as "close"
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(
+        target=station.stop, args=("the station was shut down",), daemon=True).start())
+    try:
+        # a crash or power cut left these unfinished; runs another live process performs are left alone
+        station.resumed = manager.resume_unfinished(station.told.append)
+        station.listen()
+        log.info("station %d listening on %s", os.getpid(), station.address.socket)
+        station.wait()
+    finally:
+        station.stop("the station was shut down")
+        store.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
