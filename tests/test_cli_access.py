@@ -253,3 +253,35 @@ def test_resume_needs_a_user_who_may_perform_runs_and_records_who_resumed(lab, m
         assert verify(store).intact
     finally:
         store.close()
+
+
+def test_a_run_resumed_by_another_user_records_that_user_for_what_follows(lab, monkeypatch, capsys):
+    """The run's operator went home; a reviewer resumes the run at the terminal. Every step after the resume is
+    recorded as the reviewer's, not as the absent operator's."""
+    from sweattest.bench.demo import DEMO_ORDER, DEMO_SCENARIO
+    from sweattest.bench.order import parse_order
+    from sweattest.bench.service import RunService
+    from sweattest.bench.simulation.scenario import parse_scenario
+
+    url, tmp = lab
+    order = parse_order(DEMO_ORDER)
+    store = open_store(url)
+    try:
+        active = RunService(store).start(order, clock=VirtualClock(speed=None), ask_repeat=False,
+                                         scenario=parse_scenario(DEMO_SCENARIO, order.sites))
+        active.bench.shutdown()
+        active.runner.lease.release()
+    finally:
+        store.close()
+    _password(monkeypatch, "review password")
+    assert main(["resume", active.run_id, "--db", url, "--out", str(tmp / "resumed"), "--as", "rev1",
+                 "--password-stdin"]) == 0
+    capsys.readouterr()
+    store = open_store(url)
+    try:
+        kinds = [(e.kind, e.data.get("actor")) for e in store.events(active.run_id)]
+    finally:
+        store.close()
+    after = kinds[[k for k, _ in kinds].index("resume"):]
+    assert after[0] == ("resume", "rev1")
+    assert {actor for _, actor in after} <= {"rev1", "timer", "system"}, after

@@ -88,3 +88,17 @@ def test_the_run_services_checks_come_before_the_password(write_json, order_doc,
         err = capsys.readouterr().err
         assert said in err and "password" not in err, err
         assert _runs(db_url) == [first] and not (tmp_path / "two").exists()
+
+
+def test_a_patient_run_repeating_a_simulated_run_is_told_so_not_of_another_patient(write_json, order_doc,
+                                                                                   scenario_doc, tmp_path, db_url,
+                                                                                   capsys):
+    assert _run(write_json, order_doc, scenario_doc, tmp_path / "one", db_url) == 0
+    [first] = _runs(db_url)
+    capsys.readouterr()
+    args = ["run", "--order", write_json("order.json", order_doc), "--out", str(tmp_path / "two"), "--db", db_url,
+            "--repeat-of", first, "--reason", "qns"]
+    assert main(args) == 2  # refused before any password is asked
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "another patient" not in err
+    assert f"run {first} was simulated" in err and _runs(db_url) == [first]

@@ -73,3 +73,21 @@ def test_disabling_an_unknown_user_is_clear(db_url, monkeypatch, capsys):
     _stdin(monkeypatch, "admin password\n")
     assert main(["user", "disable", "ghost", "--by", "admin1", "--password-stdin", "--db", db_url]) == 2
     assert "no user 'ghost'" in capsys.readouterr().err
+
+
+def test_disabling_a_user_keeps_the_labs_lock_out_rules(db_url, monkeypatch, capsys, tmp_path):
+    """The lab locks an account after two wrong passwords: guessing the administrator's password through
+    `user disable` locks it as a log-in does, and the right password then is refused until the lock ends."""
+    config = tmp_path / "lab.toml"
+    config.write_text("[access]\nlockout_after = 2\n", encoding="utf-8")
+    _first_admin(db_url, monkeypatch)
+    _stdin(monkeypatch, "admin password\ntech password\n")
+    assert main(["user", "add", "tech1", "--name", "Tina Tech", "--role", "tech", "--by", "admin1",
+                 "--password-stdin", "--db", db_url, "--config", str(config)]) == 0
+    for guess in ("guess one", "guess two", "admin password"):
+        _stdin(monkeypatch, guess + "\n")
+        assert main(["user", "disable", "tech1", "--by", "admin1", "--password-stdin", "--db", db_url,
+                     "--config", str(config)]) == 1
+    assert "account admin1 is locked" in capsys.readouterr().err
+    assert main(["user", "list", "--db", db_url]) == 0
+    assert "tech1            tech      active" in capsys.readouterr().out

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from functools import partial
 from pathlib import Path
 
+from sweattest.bench.runner.operator import Operator
 from sweattest.bench.service import RunService
+from sweattest.bench.simulation.world import SimulatedOperator
 from sweattest.cli.console import ConsoleReporter
 from sweattest.cli.context import Context, SignIn, command
 from sweattest.cli.operator import ConsoleOperator
@@ -57,7 +60,7 @@ def _resume(ctx: Context) -> int:
         folder = out_dir(args.out, row["accession"], row["run_id"])  # checked before the run goes on
         try:
             active = service.resume(row["run_id"], speed=speed, reporter=ConsoleReporter(), by=user.username,
-                                    operator_for=lambda sim, op=row["operator"]: sim or ConsoleOperator(op))
+                                    operator_for=partial(_at_the_terminal, user.username))
         except RunLeased as exc:
             if args.run_id:
                 raise
@@ -69,3 +72,12 @@ def _resume(ctx: Context) -> int:
         summary(result.record)
         print(f"Files written to {result.out_dir}")
     return status
+
+
+def _at_the_terminal(username: str, simulated: SimulatedOperator | None) -> Operator:
+    """Who performs the rest of a resumed run: the user who resumed it (the run's operator may have gone), so each
+    step that follows is recorded as theirs; on a simulated bench the simulated tech acts under their name."""
+    if simulated is None:
+        return ConsoleOperator(username)
+    simulated.name = username
+    return simulated

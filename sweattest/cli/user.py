@@ -39,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--by", required=True, metavar="ADMIN",
                    help="the administrator disabling the user (their password is asked)")
     add_password_options(d)
-    command(d, _disable, store=True)
+    command(d, _disable, config=True, store=True)
 
 
 def _admin_password(args: argparse.Namespace, store) -> str | None:
@@ -68,8 +68,9 @@ def _list(ctx: Context) -> int:
 
 
 def _disable(ctx: Context) -> int:
-    args, store = ctx.args, ctx.store
-    user = disable_user(store, args.username, actor=args.by, actor_password=_admin_password(args, store))
+    args, policy, store = ctx.args, ctx.config.access, ctx.store  # a bad configuration stops before the password
+    user = disable_user(store, args.username, actor=args.by, actor_password=_admin_password(args, store),
+                        policy=policy)
     print(f"disabled {user.username}")
     return 0
 

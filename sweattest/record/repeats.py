@@ -114,9 +114,13 @@ def check_repeat(store, accession: str, mrn: str, dob: str, repeat: RepeatOf | N
         found = _earlier(conn, schema.runs.c.run_id == repeat.run_id)
     if not found:
         raise ValidationError(f"repeat of {repeat.run_id!r}: no such run in the store; `sweattest patient history "
-                              f"{mrn} --dob {dob}` lists this patient's runs; nothing was run")
+                              f"{mrn} --dob {dob} --as USER` lists this patient's runs; nothing was run")
     earlier = found[0]
-    if earlier.mrn != mrn or earlier.dob != dob or earlier.simulated != simulated:
+    if earlier.simulated != simulated:
+        was, this = ("simulated", "a patient run") if earlier.simulated else ("a patient run", "a simulated run")
+        raise ValidationError(f"repeat of {repeat.run_id}: run {repeat.run_id} was {was}; {this} repeats only "
+                              f"{this}. Check the run id; nothing was run")
+    if earlier.mrn != mrn or earlier.dob != dob:
         raise ValidationError(f"repeat of {repeat.run_id}: that run is of another patient (MRN, date of birth); "
                               "a repeat is of the same patient. Check the run id; nothing was run")
     return repeat

@@ -196,9 +196,11 @@ def list_users(store) -> list[User]:
     return [_user(r) for r in rows]
 
 
-def disable_user(store, username: str, *, actor: str, actor_password: str | None = None) -> User:
-    """Disable an account (users are never deleted: their signatures keep their names)."""
-    authorize_admin(store, actor, actor_password)
+def disable_user(store, username: str, *, actor: str, actor_password: str | None = None,
+                 policy: AccessPolicy = DEFAULT_POLICY) -> User:
+    """Disable an account (users are never deleted: their signatures keep their names); the administrator signs
+    in under the lab's ``policy`` (lock-out, password age)."""
+    authorize_admin(store, actor, actor_password, policy=policy)
     user = get_user(store, username)
     if user is None:
         raise ValidationError(f"no user {username!r}; `sweattest user list` shows the users")
