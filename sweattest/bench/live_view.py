@@ -155,6 +155,8 @@ class RunView:
             points.append((round(t, 1), round(values.get("sp", 0.0), 3), round(values.get("i", 0.0), 3)))
             added = [points[-1]]
         self.stimulating[site] = values
+        if self._pending_reading is not None and self._pending_reading["site"] != site:
+            self.flush(now)  # another site's reading is never merged into this one's (its chart points are its own)
         unsent = self._pending_reading.get("points", []) if self._pending_reading else []
         # the chart's points since the last update go with it (a mirror of this view keeps the same chart)
         self._pending_reading = {"site": site, **values} | ({"points": unsent + added} if unsent or added else {})

@@ -174,3 +174,21 @@ def test_a_training_runs_timers_say_their_clock_waits_while_a_step_waits(client,
     assert left["training"] is True and left["paused"] is True
     rail = client.get(run_url).text.split('id="rail-left_forearm"', 1)[1].split("</div>\n    </div>", 1)[0]
     assert "PAUSED: the training clock waits for this step" in rail
+
+
+def test_a_sites_chart_points_are_never_sent_as_another_sites():
+    """The last reading of the left forearm, not yet sent, and the first of the right one within the same gap: each
+    update carries its own site's chart points, so a mirror of the view draws each site's curve from its start."""
+    view = RunView("R1", 1.5)
+    view.reading("left_forearm", {"t": 290.1, "sp": 1.5, "i": 1.5, "v": 7.0, "q": 0.3, "duration_s": 300.0}, now=0.0)
+    view.reading("left_forearm", {"t": 300.0, "sp": 0.0, "i": 0.0, "v": 0.0, "q": 0.3, "duration_s": 300.0},
+                 now=READING_GAP_S / 10)
+    view.reading("right_forearm", {"t": 0.1, "sp": 1.5, "i": 1.5, "v": 7.0, "q": 0.0, "duration_s": 300.0},
+                 now=READING_GAP_S / 5)
+    view.flush(now=READING_GAP_S * 2)
+    sent = [json.loads(body) for _, body in view.since(0) if json.loads(body).get("kind", "stim") == "stim"]
+    points = {}
+    for update in sent:
+        if "site" in update:
+            points.setdefault(update["site"], []).extend(p[0] for p in update.get("points", []))
+    assert points["right_forearm"][0] == 0.1 and all(t >= 290 for t in points["left_forearm"])
