@@ -21,13 +21,14 @@ from sweattest.lis.ack import read_ack
 from sweattest.lis.listener import OrderListener, rejecter
 from sweattest.lis.order_drop import process_folder
 from sweattest.lis.worklist import WorklistBook, receive
-from sweattest.outputs.lims.fhir import bundle
+from sweattest.outputs.lims.fhir import render_fhir
 from sweattest.record.store import open_store
 from sweattest.record.worklist import find
 from sweattest.web.drafts import open_draft
 from tests.conftest import as_performer
 from tests.lims.hl7_oracle import segments, strict, strict_answer, text
 from tests.lis.test_orders_in import _send_with_python_hl7
+from tests.run_folder import record_in
 from tests.web.conftest import client, web_app  # noqa: F401  (fixtures)
 
 LAB = {"question": "CFMOD", "start_question": "CFMODDT", "names": {"IVA": "ivacaftor",
@@ -182,8 +183,7 @@ def test_the_run_of_a_mapped_order_reports_a_monitoring_value_in_every_output(st
     assert (row["cftr_modulator"], row["monitoring_value"]) == ("elexacaftor/tezacaftor/ivacaftor", "true")
     report = next(out.glob("*.html")).read_text(encoding="utf-8")
     assert "monitoring value, no diagnostic category" in report
-    record = json.loads(next(out.glob("*.json")).read_text(encoding="utf-8"))
-    fhir = [e["resource"] for e in bundle(record, LabConfig())["entry"]]
+    fhir = [e["resource"] for e in json.loads(render_fhir(record_in(out), LabConfig()))["entry"]]
     [diagnostic] = [r for r in fhir if r["resourceType"] == "DiagnosticReport"]
     assert "conclusionCode" not in diagnostic and diagnostic["conclusion"].startswith("Monitoring value")
     chloride = [r for r in fhir if r["resourceType"] == "Observation" and r["code"]["coding"][0]["code"] == "2077-6"]

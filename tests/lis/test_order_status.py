@@ -167,24 +167,24 @@ def test_run_of_an_ineligible_lis_order_from_the_terminal_tells_the_lis(tmp_path
 
 def test_a_message_that_cannot_be_written_fails_alone_and_is_written_again_on_resend(staff, clock, lis,
                                                                                      monkeypatch):
-    from sweattest.outputs.lims import order_status
+    from sweattest.outputs.lims import delivery
 
     for n, accession in enumerate(("ACC-A", "ACC-B")):
         assert read_ack(receive(staff, clock, orm(control=f"M{n}", placer=accession), LabConfig())).code == "AA"
         refuse_order(staff, clock, accession, "lab", "no pilocarpine in stock", "rev1")
-    written = order_status.render_order_status
+    written = delivery.render_order_status  # as the sender writes the message
 
     def broken_for_a(order, *args, **kwargs):
         if order.placer == "ACC-A":
             raise ValueError("PID-8: code not in table 0001")
         return written(order, *args, **kwargs)
 
-    monkeypatch.setattr(order_status, "render_order_status", broken_for_a)
+    monkeypatch.setattr(delivery, "render_order_status", broken_for_a)
     assert len(_deliver(staff, clock, lis)) == 1  # ACC-B went
     a, b = outbox.messages(staff)
     assert (a.state, b.state) == ("failed", "delivered")
     assert a.last_error.startswith("the message could not be written: PID-8: code not in table 0001")
-    monkeypatch.setattr(order_status, "render_order_status", written)  # the cause fixed
+    monkeypatch.setattr(delivery, "render_order_status", written)  # the cause fixed
     outbox.resend(staff, a.id, clock.utcnow(), "rev1")
     assert len(_deliver(staff, clock, lis)) == 2
     assert outbox.get(staff, a.id).state == "delivered"
