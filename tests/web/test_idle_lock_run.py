@@ -77,15 +77,19 @@ def test_a_locked_run_screen_keeps_the_emergency_stop(client, web_app):
     assert not session.active
 
 
-def test_an_alarm_on_a_locked_screen_is_shown_and_acknowledged_with_the_password(client, web_app):
-    clock = web_app.state.web.clock
+def _alarm_left_on_a_locked_screen(client, web_app) -> tuple[str, str, str]:
+    """A stuck-relay run whose alarm is up when the screen locks: the CSRF token, the run's URL and its page."""
     log_in(client, "tech")
     token = csrf_of(client)
     run_url = start_run(client, token, scenario="stuck_relay")
-    session = web_app.state.web.bench.session(_run_id(run_url))
-    session.thread.join(timeout=30)
-    clock.advance(IDLE.total_seconds() + 1)
-    page = client.get(run_url).text  # the run's screen, locked: the alarm in full, its password field
+    web_app.state.web.bench.session(_run_id(run_url)).thread.join(timeout=30)
+    web_app.state.web.clock.advance(IDLE.total_seconds() + 1)
+    return token, run_url, client.get(run_url).text
+
+
+def test_an_alarm_on_a_locked_screen_is_shown_and_acknowledged_with_the_password(client, web_app):
+    # the run's screen, locked: the alarm in full, its password field
+    token, run_url, page = _alarm_left_on_a_locked_screen(client, web_app)
     assert 'data-locked="1"' in page and "INDUCER NOT CONFIRMED SAFE" in page and 'data-sound="alarm"' in page
     seq = int(page.split("/alarms/", 1)[1].split("/", 1)[0])
     assert f'id="ack-password-{seq}"' in page
@@ -135,14 +139,7 @@ def test_the_persons_use_said_by_a_page_keeps_it_open_but_never_opens_a_locked_o
 
 
 def test_a_wrong_password_with_an_acknowledgment_keeps_the_skin_grade_and_note_typed(client, web_app):
-    clock = web_app.state.web.clock
-    log_in(client, "tech")
-    token = csrf_of(client)
-    run_url = start_run(client, token, scenario="stuck_relay")
-    session = web_app.state.web.bench.session(_run_id(run_url))
-    session.thread.join(timeout=30)
-    clock.advance(IDLE.total_seconds() + 1)
-    page = client.get(run_url).text
+    token, run_url, page = _alarm_left_on_a_locked_screen(client, web_app)
     seq = int(page.split("/alarms/", 1)[1].split("/", 1)[0])
     r = client.post(f"{run_url}/alarms/{seq}/acknowledge",
                     data={"csrf": token, "grade": "blister", "note": "2 mm blister, <b>cooled</b>", "password": "no"})
