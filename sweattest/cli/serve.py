@@ -94,8 +94,7 @@ def _serve_with(ctx: Context, config, tls: TlsFiles | None, bench) -> int:
     try:
         bench.open()
     except BaseException:
-        lis.stop()
-        store.close()
+        lis.stop()  # the store is the command's: its context closes it
         raise
     _say(f"the bench station runs in process {bench.pid} (its log: {bench.address.log})")
     for run_id in bench.resume_unfinished():
