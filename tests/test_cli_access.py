@@ -25,7 +25,6 @@ from tests.store.backends import make_run
 
 #: Commands that ask for no user, and why.
 OPEN = {
-    "demo": "a simulated test into the demo's own store; no patient",
     "protocol list": "methods", "protocol show": "methods", "protocol diagram": "the procedure's states",
     "interpret": "a worksheet typed in and interpreted; nothing read from or written to the store",
     "simulate": "a simulated instrument", "instruments check": "the lab's instruments",

@@ -224,7 +224,7 @@ class RunService:
               run_id: str | None = None, extra: dict[str, Any] | None = None,
               require_simulators: bool = False, purpose: str | None = None, repeat: RepeatOf | None = None,
               ask_repeat: bool = True, created: Callable[[str], None] | None = None,
-              unverified_reason: str | None = None) -> ActiveRun:
+              unverified_reason: str | None = None, started_by: str | None = None) -> ActiveRun:
         """Create the run (written ahead) on an open bench and verify the patient. ``require_simulators``:
         refuse unless every instrument identifies itself as a sweattest simulator (accelerated time).
         ``purpose`` (``sweattest.core.purpose``): default simulated on simulated instruments, else patient.
@@ -233,7 +233,9 @@ class RunService:
         run, never a repeat (the demo runs its one order again and again). A bench with a simulator on it never
         performs a patient run: its run is stored as simulated. ``created(run_id)``: called once the run exists
         (a refused start creates none). ``unverified_reason``: why a patient run goes ahead on an instrument with
-        no calibration on record (needed then, unless the lab refuses such runs: ``[calibration] unrecorded``)."""
+        no calibration on record (needed then, unless the lab refuses such runs: ``[calibration] unrecorded``).
+        ``started_by``: the signed-in user who starts a simulated run whose operator is the simulated tech (the
+        demo in a lab's store), kept with the run and named by its creation's audit entry."""
         try:
             checks = self.check(order, clock=clock, scenario=scenario, purpose=purpose, repeat=repeat,
                                 ask_repeat=ask_repeat)
@@ -267,6 +269,8 @@ class RunService:
                 doc["simulation"] = scenario.as_dict()
             if verification:
                 doc["unverified_instruments"] = verification  # what was not verified, and why the run went ahead
+            if started_by:
+                doc["started_by"] = started_by
             if proficiency:
                 doc["proficiency"] = proficiency  # provider, scheme, event, sample: the report says PROFICIENCY TEST
             listed = listed_order(self.store, order)
@@ -281,7 +285,7 @@ class RunService:
             self.store.create_run(run_id, accession=order.accession, method=order.method, operator=order.operator,
                                   patient_mrn=order.patient.mrn, created_at=created_at, order=doc,
                                   protocol=order.protocol, purpose=purpose, lease=lease.for_new_run(),
-                                  station=lease.station,
+                                  station=lease.station, by=started_by,
                                   within=(lambda conn: [write(conn) for write in writes]) if writes else None)
             if created is not None:
                 created(run_id)

@@ -21,7 +21,7 @@ from pathlib import Path
 from sweattest.core.config import LabConfig, load_config
 from sweattest.core.errors import AuthError, ValidationError
 from sweattest.record.store import Store, open_store
-from sweattest.record.users import User, authenticate
+from sweattest.record.users import User, authenticate, record_wrong_role
 
 DB_HELP = "run store URL or SQLite path (default: $SWEATTEST_DB, else the user data folder)"
 
@@ -46,13 +46,14 @@ class Needs:
     config: bool = False
     store: bool = False
     user: SignIn | None = None
+    name: str = ""  # the command line's command ("qa runs"), for the audit entries of its sign-in
 
 
 def command(p: argparse.ArgumentParser, body: Callable[[Context], int | None], *, config: bool = False,
             store: bool = False, user: SignIn | None = None, db_help: str = DB_HELP) -> None:
     """Declare ``body`` as the command of ``p`` and what it needs; a user implies the configuration (its access
     policy) and the store (the accounts)."""
-    needs = Needs(config or user is not None, store or user is not None, user)
+    needs = Needs(config or user is not None, store or user is not None, user, p.prog.removeprefix("sweattest "))
     if user is not None:
         p.add_argument("--as", dest="actor", required=user.required, metavar="USER",
                        help=f"the user who {user.who} (their password is asked; recorded as the actor)")
@@ -100,7 +101,8 @@ class Context:
 
     @property
     def user(self) -> User:
-        """The user of ``--as`` after their password (lock-out applies), refused unless their role may act."""
+        """The user of ``--as`` after their password (lock-out applies), refused unless their role may act. A
+        wrong password, a disabled account and a role that may not act are audited (who, the command, why)."""
         sign_in = self.needs.user
         if sign_in is None:
             raise TypeError("this command declares no user")
@@ -109,8 +111,10 @@ class Context:
                 raise ValidationError(f"give --as USER: the user who {sign_in.who}")
             policy, store = self.config.access, self._open()  # a bad configuration stops before the password
             password = read_password(self.args, f"Password of {self.args.actor} ({sign_in.what}): ")
-            user = authenticate(store, self.args.actor, password, policy=policy, where="command line")
+            where = f"command line: sweattest {self.needs.name}" if self.needs.name else "command line"
+            user = authenticate(store, self.args.actor, password, policy=policy, where=where)
             if user.role not in sign_in.roles:
+                record_wrong_role(store, user, sign_in.roles, sign_in.what, where=where)
                 raise AuthError(f"{user.username} is a {user.role}: only a {' or '.join(sign_in.roles)} can "
                                 f"{sign_in.what}")
             self._user = user

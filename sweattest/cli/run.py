@@ -130,11 +130,13 @@ def _worklist_order(ctx: Context) -> dict[str, Any]:
                   "pilocarpine_lot": {"lot": args.lot.strip(), "expires": args.lot_expires.strip()}}
 
 
-def execute(ctx: Context, order_doc: Any, scenario_doc: Any | None, *, simulated_actor: str | None = None) -> int:
+def execute(ctx: Context, order_doc: Any, scenario_doc: Any | None, *, simulated_actor: str | None = None,
+            started_by: str | None = None) -> int:
     """Validate everything, then run; nothing is written if the inputs are wrong. The run service's checks come
     first, then the password: the run is performed by the user of ``--as`` (default: the order's operator).
-    ``simulated_actor``: the demo's simulated tech instead, without a password (and the demo's fictitious lab
-    when none is configured)."""
+    ``simulated_actor``: the demo's simulated tech instead, with no password asked here (and the demo's
+    fictitious lab when none is configured); ``started_by``: the user signed in who started it (the demo in a
+    store that has users)."""
     args = ctx.args
     config = ctx.config if simulated_actor is None else ctx.config.for_demo()
     order = parse_order(order_doc, config.protocol_folder)
@@ -182,7 +184,8 @@ def execute(ctx: Context, order_doc: Any, scenario_doc: Any | None, *, simulated
     active = _start(service, order, args, clock=clock, scenario=scenario, reporter=reporter, run_id=run_id,
                     operator_for=None if scenario is not None else (lambda _: ConsoleOperator(order.operator)),
                     require_simulators=scenario is None and args.speed is not None,
-                    repeat=repeat, ask_repeat=simulated_actor is None, created=created, extra=extra)
+                    repeat=repeat, ask_repeat=simulated_actor is None, created=created, extra=extra,
+                    started_by=started_by)
     try:
         state = active.perform()
     except InputEnded as exc:

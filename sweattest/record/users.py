@@ -64,6 +64,12 @@ def check_password(password: str, stored: str) -> bool:
 _DUMMY_HASH = hash_password("not a password", salt=b"\0" * SALT_BYTES)
 
 
+def has_users(store) -> bool:
+    """Whether the store has any user account (disabled ones too): a lab's store, not a new or demo one."""
+    with store.engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(schema.users)).scalar_one() > 0
+
+
 def admin_required(store) -> bool:
     """Whether managing users needs an administrator's password: once an active admin exists, it does.
     Before that (a new installation) the first administrator can be created."""
@@ -78,7 +84,9 @@ def authorize_admin(store, actor: str, password: str | None, *, policy: AccessPo
         return
     if password is None:
         raise AuthError("managing users needs an administrator: give the administrator's user name and password")
-    if authenticate(store, actor, password, policy=policy).role != "admin":
+    user = authenticate(store, actor, password, policy=policy, where="user management")
+    if user.role != "admin":
+        record_wrong_role(store, user, ("admin",), "manage users", where="user management")
         raise AuthError(f"{actor} is not an administrator; only an administrator can manage users")
 
 
@@ -109,8 +117,8 @@ def authenticate(store, username: str, password: str, *, policy: AccessPolicy = 
                  where: str = "log-in") -> User:
     """The active user with this password, else ``AuthError`` (the same message whatever was wrong, except for
     a locked account and an expired password, which say so). Wrong passwords in a row lock the account for a
-    time that doubles with each further one (``policy``); the lock-out is audited. ``where``: log-in or
-    signing, for the audit entry."""
+    time that doubles with each further one (``policy``); the lock-out is audited, and so is the right password
+    of a disabled account. ``where``: log-in, signing, the command line, for the audit entry."""
     row = _row(store, username)
     if row is None:
         check_password(password, _DUMMY_HASH)  # same work as a real check: no timing hint
@@ -124,6 +132,7 @@ def authenticate(store, username: str, password: str, *, policy: AccessPolicy = 
         _failed(store, row, now, policy, where)
         raise AuthError(AUTH_FAILED)
     if not row.active:
+        _disabled(store, row.username, now, where)
         raise AuthError(AUTH_FAILED)
     if row.failed_passwords:
         with store.writing() as conn:
@@ -162,15 +171,36 @@ def _failed(store, row, now: datetime, policy: AccessPolicy, where: str) -> None
                      rows=[keyed_item(conn, "user_access", row.username)])
 
 
+def _disabled(store, username: str, now: datetime, where: str) -> None:
+    """A disabled account signing in with its right password: refused (with the message of any failed sign-in)
+    and audited, with who and where."""
+    with store.writing() as conn:
+        append_audit(conn, who=username, what="disabled_sign_in", at=now, why=f"the account is disabled ({where})",
+                     new={"username": username, "where": where})
+
+
+def record_wrong_role(store, user: User, roles: tuple[str, ...], action: str, *, where: str) -> None:
+    """``user`` signed in but was refused ``action``, which only ``roles`` may take: audited (who, their role,
+    the action, where); the caller raises the refusal."""
+    with store.writing() as conn:
+        append_audit(conn, who=user.username, what="wrong_role", at=store.clock.utcnow(),
+                     why=f"a {user.role} cannot {action}: only a {' or '.join(roles)} can ({where})",
+                     new={"username": user.username, "role": user.role, "roles": list(roles), "action": action,
+                          "where": where})
+
+
 def change_password(store, username: str, old_password: str, new_password: str, *,
                     policy: AccessPolicy = DEFAULT_POLICY) -> None:
     """A user sets a new password, giving the current one (an expired one is accepted here)."""
     row = _row(store, username)
-    if row is None or not check_password(old_password, row.password_hash) or not row.active:
-        if row is not None and row.active:
-            _failed(store, row, store.clock.utcnow(), policy, "password change")
-        raise AuthError(AUTH_FAILED)
     now = store.clock.utcnow()
+    right = row is not None and check_password(old_password, row.password_hash)
+    if not right or not row.active:
+        if row is not None and row.active:
+            _failed(store, row, now, policy, "password change")
+        elif right:
+            _disabled(store, username, now, "password change")
+        raise AuthError(AUTH_FAILED)
     if row.locked_until is not None and row.locked_until > now:
         raise AuthError(f"the account {username} is locked after repeated wrong passwords until "
                         f"{row.locked_until:%H:%M:%S} UTC; wait, or ask an admin")

@@ -57,7 +57,10 @@ def test_disabling_a_user_ends_their_open_sessions(client, web_app):
     disable_user(store, "tech1", actor="admin1", actor_password=PASSWORD)
     assert client.get("/bench", follow_redirects=False).headers["location"] == "/login"
     r = _wrong_login(client, password=PASSWORD)
-    assert r.status_code == 401
+    assert r.status_code == 401 and "Wrong user name or password, or the account is disabled" in r.text
+    [entry] = _audit(store, "disabled_sign_in")  # the right password of a disabled account: refused and audited
+    assert entry.who == "tech1" and "disabled (log-in)" in entry.why and '"where":"log-in"' in entry.new
+    assert client.get("/bench", follow_redirects=False).headers["location"] == "/login"  # no session opened
 
 
 def test_an_idle_screen_locks_and_the_password_unlocks_it(client, web_app):

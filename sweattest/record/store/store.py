@@ -148,12 +148,14 @@ class Store:
     def create_run(self, run_id: str, *, accession: str, method: str, operator: str, patient_mrn: str,
                    created_at: datetime, order: dict[str, Any], protocol: Protocol,
                    purpose: str = PATIENT, lease: tuple[str, datetime] | None = None, station: str | None = None,
-                   within: Callable[[sa.Connection], None] | None = None) -> None:
+                   within: Callable[[sa.Connection], None] | None = None, by: str | None = None) -> None:
         """A new run with its method snapshot: ``protocol``'s text and hash are stored with it (the audit
         entry records the hash), and the run is replayed against them from then on. ``lease``: (owner, until):
         the run is created already leased to the process that performs it. ``within``: a write that belongs
         with the run's creation (the LIS order it performs leaving the worklist), in the same transaction.
-        ``purpose``: why the run is performed (``sweattest.core.purpose``), chained with it."""
+        ``purpose``: why the run is performed (``sweattest.core.purpose``), chained with it. ``by``: the signed-in
+        user who started it, when that is not its operator (the demo's simulated tech, started in a lab's store):
+        the audit entry names them."""
         if not protocol.text:
             raise ValidationError(f"run {run_id}: method {method!r} carries no text to store with the run; "
                                   "load it with load_protocol or parse_protocol_text")
@@ -167,10 +169,10 @@ class Store:
                 patient_dob=patient_dob(order),
                 protocol_text=protocol.text, protocol_sha256=protocol.sha256, lease_owner=owner, lease_until=until,
                 purpose=purpose, station=station))
-            append_audit(conn, run_id=run_id, who=operator, what="create_run", at=created_at,
+            append_audit(conn, run_id=run_id, who=by or operator, what="create_run", at=created_at,
                          new={"accession": accession, "method": method, "operator": operator,
                               "patient_mrn": patient_mrn, "protocol_sha256": protocol.sha256,
-                              "purpose": purpose},
+                              "purpose": purpose} | ({"started_by": by} if by else {}),
                          rows=[keyed_item(conn, "runs", run_id), keyed_item(conn, "run_state", run_id)])
             if within is not None:
                 within(conn)
