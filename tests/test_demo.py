@@ -1,9 +1,19 @@
 """`sweattest demo`: a complete simulated bilateral Macroduct test, end to end, on the virtual clock."""
 
+import io
 import json
 
+import pytest
+import sqlalchemy as sa
+
+from sweattest.cli.demo import SIMULATED_ACTOR
 from sweattest.cli.main import main
-from sweattest.record.store import open_store
+from sweattest.record.audit import verify
+from sweattest.record.store import open_store, schema
+from sweattest.record.users import add_user
+from tests.store import backends
+
+store_url = backends.store_url  # both backends
 
 
 def test_demo_runs_a_bilateral_test_and_writes_its_files(tmp_path, db_url, capsys):
@@ -48,3 +58,53 @@ def test_python_dash_m_works_too(tmp_path, db_url):
                               __file__).resolve().parents[1]), "PATH": ""}, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "macroduct" in proc.stdout and "gibson_cooke" in proc.stdout
+
+
+@pytest.fixture
+def lab_store(store_url):
+    """A lab's store: it has users."""
+    store = open_store(store_url, backends.VirtualClock(start=backends.START))
+    try:
+        add_user(store, "tech1", "Tina Tech", "tech", "tech password", actor="setup")
+    finally:
+        store.close()
+    return store_url
+
+
+def _audit(url: str) -> list[dict]:
+    store = open_store(url)
+    try:
+        with store.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(sa.select(schema.audit).order_by(schema.audit.c.id)).mappings()]
+    finally:
+        store.close()
+
+
+def test_the_demo_in_a_store_with_users_is_started_by_a_bench_user_who_signs_in(lab_store, tmp_path, monkeypatch,
+                                                                                 capsys):
+    """A store that has users is a lab's: the demo asks who starts it, and their password, before it reads or
+    writes anything; the run's operator stays the simulated tech, its creation is audited as the user's."""
+    out, before = tmp_path / "out", _audit(lab_store)
+    argv = ["demo", "--out", str(out), "--db", lab_store]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "this store has users (a lab's store): give --as USER, a tech or reviewer" in err
+    assert _audit(lab_store) == before and not out.exists()
+    monkeypatch.setattr("sys.stdin", io.StringIO("not the password\n"))
+    assert main([*argv, "--as", "tech1", "--password-stdin"]) == 1
+    assert "authentication failed" in capsys.readouterr().err
+    assert [e["what"] for e in _audit(lab_store)[len(before):]] == ["wrong_password"] and not out.exists()
+    monkeypatch.setattr("sys.stdin", io.StringIO("tech password\n"))
+    assert main([*argv, "--as", "tech1", "--password-stdin"]) == 0
+    capsys.readouterr()
+    store = open_store(lab_store)
+    try:
+        [run] = store.list_runs()
+        assert (run["purpose"], run["operator"], run["state"]) == ("simulated", SIMULATED_ACTOR, "result_ready")
+        assert store.get_run(run["run_id"])["order"]["started_by"] == "tech1"
+        assert verify(store).intact
+    finally:
+        store.close()
+    [created] = [e for e in _audit(lab_store) if e["what"] == "create_run"]
+    assert created["who"] == "tech1" and json.loads(created["new"])["started_by"] == "tech1"
+    assert json.loads(created["new"])["operator"] == SIMULATED_ACTOR

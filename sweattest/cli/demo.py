@@ -36,6 +36,7 @@ def _demo(ctx: Context) -> int:
     written, and the run's creation is audited as theirs (its operator stays the simulated tech)."""
     ctx.args.db = ctx.args.db or default_sqlite_url(DEMO_DB)
     print(f"sweattest: the demo's run store is {ctx.args.db}")
+    ctx.config  # noqa: B018 - a bad configuration stops the demo before the store is opened
     started_by = None
     if ctx.args.actor or has_users(ctx.store):
         if not ctx.args.actor:

@@ -3,6 +3,7 @@ other purposes (simulated, training, proficiency) are asked for by name; the dem
 
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
@@ -16,6 +17,7 @@ from sweattest.qa.trend import qns_trend, turnaround_trend
 from sweattest.qa.workspace import find_runs
 from sweattest.record.run_filter import RunFilter
 from sweattest.record.store import Store, open_store
+from sweattest.record.users import add_user
 from tests.conftest import qa_main
 from tests.store import backends
 from tests.store.backends import make_run
@@ -65,12 +67,15 @@ def test_each_other_purpose_is_counted_when_named(mixed, purpose):
 
 
 def test_qns_rate_after_a_demo_counts_only_the_patient_runs(tmp_path, store_url, clock, capsys, monkeypatch):
-    """The example of the QNS rate: a demo written into the lab's store (by name) plus patient runs."""
+    """The example of the QNS rate: a demo written into the lab's store (by name, by a tech who signs in) plus
+    patient runs."""
     lab = Store(store_url, clock)
+    add_user(lab, "tech1", "Tina Tech", "tech", "tech password", actor="setup")
     make_run(lab, clock, "P1", volumes=(40, 40))
     make_run(lab, clock, "P2", volumes=(5, 5))
     lab.close()
-    assert main(["demo", "--out", str(tmp_path / "out"), "--db", store_url]) == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO("tech password\n"))
+    assert main(["demo", "--out", str(tmp_path / "out"), "--db", store_url, "--as", "tech1", "--password-stdin"]) == 0
     capsys.readouterr()
     assert qa_main(monkeypatch, ["qa", "qns-rate", "--db", store_url, "--format", "json"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
