@@ -42,6 +42,9 @@ def test_a_tech_role_cannot_review(staff, clock):
     with pytest.raises(ValidationError, match="only a reviewer or admin"):
         sign(staff, clock, "R1", "tech2", "tech2 password", "reviewed")
     assert signatures(staff, "R1") == []
+    refused = history(staff, "R1")[-1]  # the refusal is in the run's audit trail: who, their role, what, where
+    assert (refused.who, refused.what) == ("tech2", "wrong_role") and "a tech cannot review a run" in refused.why
+    assert "(signing)" in refused.why and verify(staff).intact
 
 
 def test_a_wrong_password_signs_nothing(staff, clock):

@@ -4,6 +4,7 @@ import io
 import json
 
 from sweattest.cli.main import main
+from sweattest.record.audit import history, verify
 from sweattest.record.signoff import signatures, versions
 from sweattest.record.store import open_store
 from sweattest.record.users import add_user
@@ -52,6 +53,21 @@ def test_a_wrong_password_signs_nothing(db_url, monkeypatch, capsys):
     assert [s.meaning for s in signatures(store, "R1")] == ["performed"]
     assert store.get_run("R1")["state"] == "result_ready"
     store.close()
+
+
+def test_a_tech_who_tries_to_review_is_refused_and_the_attempt_audited(db_url, monkeypatch, capsys):
+    _prepare(db_url)
+    _stdin(monkeypatch, "tech password\n")
+    assert main(["sign", "R1", "--as", "tech1", "--meaning", "reviewed", "--password-stdin", "--db", db_url]) == 2
+    err = capsys.readouterr().err
+    assert "tech1 is a tech: only a reviewer or admin can review a run" in err and "MRN" not in err
+    store = open_store(db_url)
+    try:
+        assert [s.meaning for s in signatures(store, "R1")] == ["performed"]
+        refused = history(store, "R1")[-1]
+        assert (refused.who, refused.what) == ("tech1", "wrong_role") and verify(store).intact
+    finally:
+        store.close()
 
 
 def test_meaning_or_amend_is_required(db_url, capsys):

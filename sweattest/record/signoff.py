@@ -29,7 +29,7 @@ from sweattest.record.store import schema
 from sweattest.record.store.chain import append_audit, canonical_json
 from sweattest.record.store.rowhash import keyed_item, range_item
 from sweattest.record.store.signed import signed_content
-from sweattest.record.users import DEFAULT_POLICY, User, authenticate
+from sweattest.record.users import DEFAULT_POLICY, User, authenticate, record_wrong_role
 
 MEANINGS = ("performed", "reviewed", "corrected")
 REVIEWER_ROLES = ("reviewer", "admin")
@@ -80,7 +80,7 @@ def sign(store, clock, run_id: str, username: str, password: str, meaning: str, 
     row = _run_row(store, run_id)
     signed = signatures(store, run_id)
     if meaning == "reviewed":
-        _check_reviewer(user, row, signed, "review")
+        _check_reviewer(store, user, row, signed, "review")
         _check_state(store, run_id, "result_ready", "review")
         if not any(s.meaning == "performed" for s in signed):
             raise ValidationError(f"run {run_id} is not signed performed: its operator ({row['operator']}) "
@@ -126,7 +126,7 @@ def amend(store, clock, run_id: str, username: str, password: str, *, changes: d
         raise ValidationError("amendment: a reason is required (it is printed on the corrected report)")
     user = authenticate(store, username, password, policy=policy, where="signing")
     row = _run_row(store, run_id)
-    _check_reviewer(user, row, signatures(store, run_id), "amend")
+    _check_reviewer(store, user, row, signatures(store, run_id), "amend")
     _check_state(store, run_id, "reported", "amend")
     run, order, _ = current_result(store, run_id)
     changes, old = check_changes(run, order, changes)
@@ -212,9 +212,11 @@ def _insert_signature(conn, user: User, run_id: str, meaning: str, at: datetime,
                       "signed_hash": signed_hash}, rows=[range_item(conn, "signatures", signature_id, signature_id)])
 
 
-def _check_reviewer(user: User, row: dict, signed: list[Signature], action: str) -> None:
-    """Only a reviewer or admin who did not perform the run reviews it or signs a correction of it."""
+def _check_reviewer(store, user: User, row: dict, signed: list[Signature], action: str) -> None:
+    """Only a reviewer or admin who did not perform the run reviews it or signs a correction of it (another role
+    is refused and audited)."""
     if user.role not in REVIEWER_ROLES:
+        record_wrong_role(store, user, REVIEWER_ROLES, f"{action} a run", where="signing", run_id=row["run_id"])
         raise ValidationError(f"{user.username} is a {user.role}: only a reviewer or admin can {action} a run")
     performed = any(s.username == user.username and s.meaning == "performed" for s in signed)
     if user.username == row["operator"] or performed:

@@ -179,11 +179,12 @@ def _disabled(store, username: str, now: datetime, where: str) -> None:
                      new={"username": username, "where": where})
 
 
-def record_wrong_role(store, user: User, roles: tuple[str, ...], action: str, *, where: str) -> None:
+def record_wrong_role(store, user: User, roles: tuple[str, ...], action: str, *, where: str,
+                      run_id: str | None = None) -> None:
     """``user`` signed in but was refused ``action``, which only ``roles`` may take: audited (who, their role,
-    the action, where); the caller raises the refusal."""
+    the action, where; ``run_id``: the run it was tried on); the caller raises the refusal."""
     with store.writing() as conn:
-        append_audit(conn, who=user.username, what="wrong_role", at=store.clock.utcnow(),
+        append_audit(conn, run_id=run_id, who=user.username, what="wrong_role", at=store.clock.utcnow(),
                      why=f"a {user.role} cannot {action}: only a {' or '.join(roles)} can ({where})",
                      new={"username": user.username, "role": user.role, "roles": list(roles), "action": action,
                           "where": where})
