@@ -179,10 +179,11 @@ def _disabled(store, username: str, now: datetime, where: str) -> None:
                      new={"username": username, "where": where})
 
 
-def record_wrong_role(store, user: User, roles: tuple[str, ...], action: str, *, where: str,
+def record_wrong_role(store, user, roles: tuple[str, ...], action: str, *, where: str,
                       run_id: str | None = None) -> None:
-    """``user`` signed in but was refused ``action``, which only ``roles`` may take: audited (who, their role,
-    the action, where; ``run_id``: the run it was tried on); the caller raises the refusal."""
+    """``user`` (a ``User``, or a web session's person: a user name and a role) signed in but was refused
+    ``action``, which only ``roles`` may take: audited (who, their role, the action, where; ``run_id``: the run
+    it was tried on); the caller refuses."""
     with store.writing() as conn:
         append_audit(conn, run_id=run_id, who=user.username, what="wrong_role", at=store.clock.utcnow(),
                      why=f"a {user.role} cannot {action}: only a {' or '.join(roles)} can ({where})",

@@ -18,6 +18,7 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sweattest.record.refusals import record_refusal
+from sweattest.record.users import record_wrong_role
 from sweattest.web.sessions import SessionUser, active_or_locked, page_request
 
 #: Who may do what. The bench is for techs and reviewers (senior techs); QA for reviewers, the QA desk and
@@ -101,6 +102,7 @@ def guard(roles: tuple[str, ...], endpoint: Endpoint, *, passive: bool = False, 
         if request.state.locked and not (passive or when_locked):
             return await run_in_threadpool(_locked_out, request, user)
         if user.role not in roles:
+            await run_in_threadpool(_wrong_role, request, user, roles)
             return PlainTextResponse(f"forbidden: the {user.role} role cannot open this page", status_code=403)
         form = None
         if request.method == "POST":
@@ -113,6 +115,13 @@ def guard(roles: tuple[str, ...], endpoint: Endpoint, *, passive: bool = False, 
     guarded.roles = roles  # type: ignore[attr-defined]
     guarded.__name__ = endpoint.__name__
     return guarded
+
+
+def _wrong_role(request: Request, user: SessionUser, roles: tuple[str, ...]) -> None:
+    """A page or form refused for the person's role: audited with the request (method and path, which carry no
+    patient data) and the station."""
+    action = f"{request.method} {request.url.path[:200]}"
+    record_wrong_role(request.app.state.web.store, user, roles, action, where=f"web, station {user.station}")
 
 
 #: Said on a run's screen when a form was sent from it after it locked.

@@ -7,7 +7,7 @@ import re
 
 from starlette.testclient import TestClient
 
-from sweattest.record.audit import history
+from sweattest.record.audit import history, verify
 from sweattest.record.users import add_user, disable_user
 from tests.web.conftest import PASSWORD, csrf_of, log_in
 from tests.web.test_bench_flow import start_run, wait_for_prompt
@@ -61,6 +61,16 @@ def test_disabling_a_user_ends_their_open_sessions(client, web_app):
     [entry] = _audit(store, "disabled_sign_in")  # the right password of a disabled account: refused and audited
     assert entry.who == "tech1" and "disabled (log-in)" in entry.why and '"where":"log-in"' in entry.new
     assert client.get("/bench", follow_redirects=False).headers["location"] == "/login"  # no session opened
+
+
+def test_a_page_refused_for_the_role_is_audited_with_who_and_where(client, web_app):
+    log_in(client, "tech")
+    store = web_app.state.web.store
+    r = client.get("/qa/qns", follow_redirects=False)
+    assert r.status_code == 403 and "the tech role cannot open this page" in r.text
+    [entry] = _audit(store, "wrong_role")
+    assert entry.who == "tech1" and "a tech cannot GET /qa/qns" in entry.why and "web, station" in entry.why
+    assert "MRN" not in entry.new and verify(store).intact
 
 
 def test_an_idle_screen_locks_and_the_password_unlocks_it(client, web_app):
