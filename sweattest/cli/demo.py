@@ -14,7 +14,7 @@ from sweattest.record.users import has_users
 
 #: Who may start the demo in a store that has users (a lab's): a bench user, signed in.
 STARTER = SignIn(PERFORMERS, "run the demo in a store that has users",
-                 "starts the demo, needed where --db names a store that has users (a tech or reviewer)",
+                 "starts the demo where --db names a store that has users: a tech or reviewer",
                  required=False)
 
 
