@@ -12,6 +12,7 @@ import socket
 
 from sweattest.cli.main import main
 from sweattest.core.clock import RealClock
+from sweattest.record.lease import TTL_ENV
 from sweattest.record.runs import load_run
 from sweattest.record.store import open_store
 from tests.conftest import as_performer
@@ -80,7 +81,8 @@ def test_resume_leaves_a_run_that_another_live_process_performs_alone(tmp_path, 
 
 def test_resume_takes_over_at_once_a_run_whose_process_was_killed(tmp_path, order_doc, scenario_doc, capsys):
     db = tmp_path / "runs.db"
-    proc = start_run(tmp_path, order_doc, scenario_doc, db, KILL_SPEED, "kill")  # lease time to live: 15 s
+    # a lease that runs out only after the test: taken over because its process is gone, however busy the machine
+    proc = start_run(tmp_path, order_doc, scenario_doc, db, KILL_SPEED, "kill", env={TTL_ENV: "600"})
     stop_after(proc, lines=0, until=_one_minute_into_left)  # SIGKILL: no clean release
     store = open_store(str(db))
     [row] = store.list_runs()

@@ -84,11 +84,14 @@ def repeat_of(args: argparse.Namespace) -> RepeatOf | None:
 def _run(ctx: Context) -> int:
     args = ctx.args
     scenario = read_json(args.simulate, "scenario") if args.simulate is not None else None
-    if args.pt_sample is not None:
-        return execute(ctx, _pt_order(ctx), scenario)
-    if args.accession is None:
+    if args.pt_sample is None and args.accession is None:
         return execute(ctx, read_json(args.order, "order"), scenario)
-    return execute(ctx, _worklist_order(ctx), scenario)
+    _bench_details(args, "--pt-sample" if args.pt_sample is not None else "--accession")
+    # the order is the store's (a patient's worklist entry, a PT sample): the user signs in before it is read, so a
+    # refusal of the order (the patient's age, a started order) is told only to someone who may see it
+    args.actor = args.actor or args.operator.strip()
+    ctx.user  # noqa: B018 - the password before any record is read
+    return execute(ctx, _pt_order(ctx) if args.pt_sample is not None else _worklist_order(ctx), scenario)
 
 
 def _bench_details(args: argparse.Namespace, option: str) -> None:
@@ -102,7 +105,6 @@ def _bench_details(args: argparse.Namespace, option: str) -> None:
 def _pt_order(ctx: Context) -> dict[str, Any]:
     """The blinded order of the registered PT sample ``--pt-sample``."""
     args = ctx.args
-    _bench_details(args, "--pt-sample")
     sample = find_sample(ctx.store, args.pt_sample)
     if sample is None:
         raise ValidationError(f"--pt-sample {args.pt_sample.strip()!r}: not a registered PT sample; add it with "
@@ -114,7 +116,6 @@ def _pt_order(ctx: Context) -> dict[str, Any]:
 def _worklist_order(ctx: Context) -> dict[str, Any]:
     """The worklist's open order of ``--accession`` with the operator and the lot given here."""
     args = ctx.args
-    _bench_details(args, "--accession")
     doc = bench_order(open_order(ctx.store, args.accession.strip()), ctx.config.lis)
     started = (getattr(args, "modulator_start", None) or "").strip()
     if doc.get("cftr_modulator") and not doc.get("modulator_start"):

@@ -57,7 +57,8 @@ def test_run_by_accession_takes_the_order_off_the_worklist(ordered, tmp_path, ca
     assert run["accession"] == "ACC-1001" and run["order"]["lis"]["filler_ei"] == ["F1001", "LAB"]
     assert run["order"]["ordering_provider"] == "Marcus Welby"
     capsys.readouterr()
-    assert main(args[:-6] + ["--out", str(tmp_path / "again")] + args[-6:]) == 2
+    with as_performer(url) as performer:  # told to a signed-in user only
+        assert main(args[:-6] + ["--out", str(tmp_path / "again")] + args[-6:] + performer) == 2
     assert "order ACC-1001 is started (run " in capsys.readouterr().err
     cancel = read_ack(receive(store, store.clock, orm(control="C9", control_code="CA"), LabConfig()))
     assert cancel.code == "AE" and "its test has started" in cancel.text
@@ -73,3 +74,20 @@ def test_the_bench_finds_the_order_by_its_label_and_still_checks_the_wristband(o
     identify(draft, "MRN555", "2025-06-01")
     with pytest.raises(ValidationError, match="no open order"):
         open_draft(book, "ACC-0000", "tech1")
+
+
+def test_run_by_accession_asks_the_password_before_it_reads_the_order(ordered, tmp_path, capsys):
+    """The order is the store's: nothing of it (its patient, its state) is told before the user has signed in."""
+    store, url = ordered
+    scenario = tmp_path / "scenario.json"
+    scenario.write_text(json.dumps(DEMO_SCENARIO), encoding="utf-8")
+    args = ["run", "--accession", "ACC-1001", "--simulate", str(scenario), "--db", url, "--out", str(tmp_path / "o"),
+            "--operator", "tech1", "--lot", "PG1234", "--lot-expires", "2099-12-31"]
+    with as_performer(url, password="not the password") as performer:
+        assert main(args + performer) == 1
+    err = capsys.readouterr().err
+    assert "authentication failed" in err and "Doe" not in err and "MRN555" not in err and "ACC-1001" not in err, err
+    assert find(store, "ACC-1001").state == "open" and not (tmp_path / "o").exists()
+    with as_performer(url):  # the operator of --operator signs in when --as is left out
+        assert main(args + ["--password-stdin"]) == 0
+    assert find(store, "ACC-1001").state == "started"

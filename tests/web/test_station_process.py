@@ -17,6 +17,7 @@ import stat
 import pytest
 
 from sweattest.bench.station.channel import StationAddress
+from sweattest.record.lease import TTL_ENV
 from sweattest.record.store import open_store
 from sweattest.record.store.store import resolve_url
 from tests.serving import Serve, _kill, add_users, free_port, live, logged_in, start_training_run
@@ -33,7 +34,7 @@ def station(tmp_path):
     started: list[Serve] = []
 
     def start() -> Serve:
-        serve = Serve(db, port, speed=SPEED)
+        serve = Serve(db, port, speed=SPEED, env={TTL_ENV: "600"})  # a killed station is taken over, never run out
         started.append(serve)
         return serve
 

@@ -20,6 +20,7 @@ import threading
 import httpx
 import pytest
 
+from sweattest.record.lease import TTL_ENV
 from sweattest.record.runs import load_run
 from sweattest.record.store import open_store
 from tests.serving import Serve, add_users, confirm, free_port, live, logged_in, start_training_run
@@ -91,7 +92,9 @@ def station(tmp_path):
     started: list[Serve] = []
 
     def start(speed: float = SPEED) -> Serve:
-        serve = Serve(db, port, speed=speed)
+        # a killed station's lease runs out only after the test: it is taken over because its process is gone,
+        # however slowly a busy machine starts the next one
+        serve = Serve(db, port, speed=speed, env={TTL_ENV: "600"})
         started.append(serve)
         return serve
 
