@@ -171,6 +171,8 @@ class StationLink:
         self._lock = threading.Lock()
         self._closing = threading.Event()
         self._connected = threading.Event()
+        #: called with each of the station's run messages (a terminal that follows a run reads its feed)
+        self.on_run: Callable[[dict[str, Any]], None] = lambda message: None
 
     # -- connection ----------------------------------------------------------------------------------
     def begin(self) -> StationLink:
@@ -246,6 +248,7 @@ class StationLink:
                 session.view.load(message["snapshot"])
             for text in message.get("updates", []):
                 session.view.apply(text)
+            self.on_run(message)
 
     def _dropped(self) -> None:
         """The channel is gone: every screen says so at once; the station is reached again, or started again."""

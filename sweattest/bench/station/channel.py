@@ -24,14 +24,15 @@ from typing import Any
 
 import platformdirs
 
-from sweattest.core.errors import ProcedureError, SweatTestError, ValidationError
+from sweattest.bench.service import UnverifiedInstrument
+from sweattest.core.errors import ProcedureError, RunLeased, SweatTestError, ValidationError
 from sweattest.record.holder import this_station
 
 #: Seconds each end has to pass the key's challenge (and the station to say hello): a silent peer is dropped.
 CHALLENGE_S = 2.0
 
 #: The errors a reply may carry, most specific first; any other error arrives as a SweatTestError.
-ERRORS = (ValidationError, ProcedureError, SweatTestError)
+ERRORS = (ValidationError, RunLeased, ProcedureError, SweatTestError)
 
 
 @dataclass(frozen=True)
@@ -130,11 +131,14 @@ def connect(path: Path, key: bytes) -> tuple[Channel, dict[str, Any]]:
 
 
 def error_reply(exc: BaseException) -> dict[str, Any]:
-    return {"kinds": [c.__name__ for c in type(exc).__mro__], "message": str(exc)}
+    return {"kinds": [c.__name__ for c in type(exc).__mro__], "message": str(exc),
+            "needs_reason": bool(getattr(exc, "needs_reason", False))}
 
 
 def raise_reply(error: dict[str, Any]) -> None:
     """The station's refusal raised here as the error it was (ValidationError, ProcedureError, ...)."""
+    if "UnverifiedInstrument" in error["kinds"]:
+        raise UnverifiedInstrument(error["message"], needs_reason=error.get("needs_reason", False))
     for cls in ERRORS:
         if cls.__name__ in error["kinds"]:
             raise cls(error["message"])

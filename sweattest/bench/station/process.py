@@ -25,7 +25,7 @@ from typing import Any
 
 from sweattest.bench.order import parse_order
 from sweattest.bench.station.channel import CHALLENGE_S, Channel, StationAddress, admit, error_reply
-from sweattest.bench.station.manager import BenchManager
+from sweattest.bench.station.manager import BenchManager, Terminal
 from sweattest.core.clock import RealClock
 from sweattest.core.config import load_config
 from sweattest.core.errors import SweatTestError
@@ -52,6 +52,8 @@ class Station:
         self.resumed: list[str] = []
         self.told: list[str] = []
         self.stopped = threading.Event()
+        #: the runs each client follows at a terminal (``sweattest run``, ``resume``): it gets their feed too
+        self.following: dict[int, set[str]] = {}
         self._lock = threading.Lock()
         self._listener: Listener | None = None
         self._key = b""
@@ -114,6 +116,7 @@ class Station:
             pass
         finally:
             gone.set()
+            self.following.pop(id(channel), None)
             with self._lock:
                 if channel in self.clients:
                     self.clients.remove(channel)
@@ -121,7 +124,10 @@ class Station:
 
     def _answer(self, channel: Channel, message: dict[str, Any]) -> None:
         try:
-            reply: dict[str, Any] = {"reply": message["id"], "ok": self.handle(message["op"], message["args"])}
+            ok = self.handle(message["op"], message["args"])
+            if message["op"] in ("start", "resume") and message["args"].get("follow"):
+                self.following.setdefault(id(channel), set()).add(ok or message["args"]["run_id"])
+            reply: dict[str, Any] = {"reply": message["id"], "ok": ok}
         except SweatTestError as exc:
             reply = {"reply": message["id"], "error": error_reply(exc)}
         except Exception as exc:  # noqa: BLE001 - told to the screen that asked; the station goes on
@@ -137,17 +143,23 @@ class Station:
         wake = threading.Event()
         sent: dict[str, tuple[int, dict[str, Any]]] = {}
         subscribed: set[str] = set()
+        fed: dict[str, int] = {}  # how much of each followed run's feed this client has
         while not gone.is_set():
+            following = self.following.get(id(channel), set())
             for run_id, session in list(self.manager.sessions.items()):
                 if run_id not in subscribed:
                     session.view.subscribe(wake.set)
                     subscribed.add(run_id)
-                live = session.live_state().to_dict()
+                live = session.live_state().to_dict()  # before the feed: the reports before a prompt come first
+                feed, position = session.feed.since(fed.get(run_id, 0)) if run_id in following else ([], 0)
                 seq, before = sent.get(run_id, (-1, None))
-                if seq == session.view.seq and live == before:
+                if seq == session.view.seq and live == before and not feed:
                     continue
                 updates = session.view.since(seq) if seq >= 0 else None
                 message: dict[str, Any] = {"push": "run", "run_id": run_id, "live": live}
+                if run_id in following:
+                    message["feed"] = feed
+                    fed[run_id] = position
                 if updates is None:
                     snap = session.view.snapshot()
                     message["snapshot"] = snap
@@ -174,8 +186,14 @@ class Station:
         if op == "start":
             order = parse_order(args["order"], manager.service.config.protocol_folder)
             repeat = RepeatOf(**args["repeat"]) if args.get("repeat") else None
+            terminal = (Terminal(True, args.get("checklist"), args.get("speed"), args.get("run_id"))
+                        if args.get("follow") else None)  # a terminal follows it (``sweattest run``)
             return manager.start(order, args.get("scenario"), args["operator"], args.get("station"), repeat=repeat,
-                                 unverified_reason=args.get("unverified_reason"))
+                                 unverified_reason=args.get("unverified_reason"), terminal=terminal)
+        if op == "resume":
+            return manager.resume(args["run_id"], args["by"])
+        if op == "leave":
+            return manager.leave(args["run_id"], args["reason"])
         if op == "stop":
             return manager.stop(args["run_id"], args["by"], args.get("station"), name=args.get("name"))
         if op == "close":
