@@ -37,10 +37,12 @@ def station_for(db: str | None, config: str | None) -> StationLink:
 
 
 class StationTerminal:
-    """This terminal as a client of the bench station, following one run."""
+    """This terminal as a client of the bench station of the store ``db`` and lab configuration ``config``,
+    following one run."""
 
-    def __init__(self, link: StationLink, store, reporter: ConsoleReporter, operator: ConsoleOperator):
-        self.link = link
+    def __init__(self, db: str | None, config: str | None, store, reporter: ConsoleReporter,
+                 operator: ConsoleOperator):
+        self.link = link = station_for(db, config)
         self.store = store
         self.reporter = reporter
         self.operator = operator
@@ -161,7 +163,8 @@ class StationTerminal:
         for _ in range(MAX_TRIES):
             answer = self._ask(prompt)
             try:
-                self.link.request("confirm", run_id=self.run_id, prompt=prompt.id, by=self.operator.name, **answer)
+                self.link.request("confirm", **({"run_id": self.run_id, "prompt": prompt.id,
+                                                   "by": self.operator.name} | answer))
                 return
             except ValidationError as exc:
                 self.operator.tell(f"not accepted: {exc}")

@@ -13,7 +13,7 @@ from sweattest.bench.order import parse_order
 from sweattest.bench.proficiency import pt_order
 from sweattest.bench.service import NoInstruments, OrderRefused, RunService, UnverifiedInstrument, new_run_id
 from sweattest.bench.simulation.scenario import parse_scenario
-from sweattest.cli.at_station import StationTerminal, station_for
+from sweattest.cli.at_station import StationTerminal
 from sweattest.cli.console import ConsoleReporter
 from sweattest.cli.context import Context, SignIn, command
 from sweattest.cli.operator import ConsoleOperator, InputEnded
@@ -198,7 +198,7 @@ def _at_the_station(ctx: Context, service: RunService, order, run_id: str, folde
     (``sweattest.cli.at_station``): the same steps, prompts and results as at the console."""
     args = ctx.args
     speed = None if args.speed is None else parse_speed(args.speed) or "instant"
-    terminal = StationTerminal(station_for(args.db, args.config), ctx.store, reporter, ConsoleOperator(order.operator))
+    terminal = StationTerminal(args.db, args.config, ctx.store, reporter, ConsoleOperator(order.operator))
     _start(lambda: terminal.start(
         order=order.as_dict(), scenario=None, operator=order.operator, station=None,
         repeat=asdict(repeat) if repeat is not None else None,

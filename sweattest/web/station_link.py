@@ -381,7 +381,7 @@ def begin_station(db: str | None, config: str | None, simulate: bool, speed: flo
     """The link to this computer's station for store ``db``: connected to its running process, or to one
     started now (``sweattest serve``); ``open()`` it to wait until it answers."""
     url = resolve_url(db)
-    address = StationAddress.of(url, simulate)
+    address = StationAddress.of(url, simulate, config=config)
     return StationLink(address, spawner(address, station_command(url, config, simulate, speed)), told=told).begin()
 
 

@@ -1,7 +1,8 @@
 """A complete bilateral run through `sweattest run` without --simulate, on the instruments of the lab
-configuration, the tech's answers scripted on standard input (one line per prompt). Wired instruments are
-simulators in their own processes on pseudo-terminals; time is a virtual clock (instant), so the five-minute
-stimulation and the collection take no wall time while every reading still crosses the serial line."""
+configuration, the tech's answers scripted on standard input (one line per prompt). The bench station performs
+the run (here its server runs in the test's process, on a virtual clock: instant, so the five-minute stimulation
+and the collection take no wall time while every reading still crosses the serial line); the command follows it
+as a terminal. Wired instruments are simulators in their own processes on pseudo-terminals."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from sweattest.record.qc_lots import add_lot
 from sweattest.record.runs import load_run
 from sweattest.record.store import open_store
 from tests.bench.conftest import ROOT, instrument_table, sweattest, write_config
+from tests.bench.station_here import station_here
 from tests.conftest import PERFORMER, PERFORMER_PASSWORD, add_performer
 
 CHLORIDE = {"1": "45 mmol/L", "2": "48 mmol/L"}  # by channel: left forearm, right forearm
@@ -82,10 +84,10 @@ def run_cli(monkeypatch, tmp_path, config: Path, tech_for, *extra: str, method: 
     monkeypatch.setattr(sys, "stdin", tech)
     add_performer(tmp_path / "runs.db")  # the order's operator, asked for their password at the terminal
     monkeypatch.setattr("sweattest.cli.context.getpass.getpass", lambda prompt: PERFORMER_PASSWORD)
-    monkeypatch.setattr("sweattest.cli.options.RealClock", lambda: VirtualClock(speed=None))
-    status = main(["run", "--order", str(tmp_path / "order.json"), "--config", str(config),
-                   "--db", str(tmp_path / "runs.db"), "--out", str(tmp_path / "out"),
-                   "--unverified-reason", UNVERIFIED_REASON, *extra])
+    with station_here(monkeypatch, str(tmp_path / "runs.db"), config, VirtualClock(speed=None)):
+        status = main(["run", "--order", str(tmp_path / "order.json"), "--config", str(config),
+                       "--db", str(tmp_path / "runs.db"), "--out", str(tmp_path / "out"),
+                       "--unverified-reason", UNVERIFIED_REASON, *extra])
     monkeypatch.undo()
     return status, out.getvalue(), tech
 

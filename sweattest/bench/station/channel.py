@@ -44,10 +44,13 @@ class StationAddress:
     log: Path
 
     @classmethod
-    def of(cls, store_url: str, simulate: bool, folder: Path | None = None) -> StationAddress:
+    def of(cls, store_url: str, simulate: bool, folder: Path | None = None,
+           config: str | None = None) -> StationAddress:
+        """``config``: the lab configuration file the station runs with; the station is started with the file as
+        it is, so a configuration edited since (or another file) is another station."""
         folder = folder or Path(platformdirs.user_data_dir("sweattest")) / "stations"
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        name = hashlib.sha256(f"{store_url}|{this_station()}|{simulate}".encode()).hexdigest()[:16]
+        name = hashlib.sha256(f"{store_url}|{this_station()}|{simulate}|{_digest(config)}".encode()).hexdigest()[:16]
         return cls(folder / f"{name}.sock", folder / f"{name}.key", folder / f"{name}.log")
 
     def new_key(self) -> bytes:
@@ -60,6 +63,13 @@ class StationAddress:
 
     def key(self) -> bytes:
         return self.key_file.read_bytes()
+
+
+def _digest(config: str | None) -> str:
+    try:
+        return hashlib.sha256(Path(config).read_bytes()).hexdigest() if config else ""
+    except OSError:
+        return ""  # the station's start says what is wrong with it
 
 
 class Channel:

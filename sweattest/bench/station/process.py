@@ -254,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     url = resolve_url(args.db)
     store = open_store(url, clock)
     manager = BenchManager(store, clock, simulate=args.simulate, pace=args.speed, config=config)
-    station = Station(manager, StationAddress.of(url, args.simulate))
+    station = Station(manager, StationAddress.of(url, args.simulate, config=args.config))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the web server decides; its Ctrl-C comes as "close"
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(
         target=station.stop, args=("the station was shut down",), daemon=True).start())
