@@ -11,7 +11,7 @@ from typing import Any
 
 from sweattest.bench.order import parse_order
 from sweattest.bench.proficiency import pt_order
-from sweattest.bench.service import NoInstruments, OrderRefused, RunService, UnverifiedInstrument, new_run_id
+from sweattest.bench.service import NoInstruments, OrderRefused, RunResult, RunService, UnverifiedInstrument, new_run_id
 from sweattest.bench.simulation.scenario import parse_scenario
 from sweattest.cli.at_station import StationTerminal
 from sweattest.cli.console import ConsoleReporter
@@ -204,14 +204,22 @@ def _at_the_station(ctx: Context, service: RunService, order, run_id: str, folde
         repeat=asdict(repeat) if repeat is not None else None,
         unverified_reason=getattr(args, "unverified_reason", None), checklist=checklist, speed=speed, run_id=run_id))
     created(run_id)
+    return _results(ctx.store, followed(ctx, service, terminal, folder), reporter)
+
+
+def followed(ctx: Context, service: RunService, terminal: StationTerminal, folder: Path) -> RunResult:
+    """The run the station performs, followed at this terminal to its results, and its files; a run left
+    unfinished (input ended, an error, the station stopped) says where it stands and how to go on."""
+    run_id = terminal.run_id
     try:
         live = terminal.follow()
     except InputEnded as exc:
-        raise InputEnded(f"{exc}. {left_unfinished(load_run(ctx.store, run_id)[0], args)}") from None
+        raise InputEnded(f"{exc}. {left_unfinished(load_run(ctx.store, run_id)[0], ctx.args)}") from None
     run, stored = load_run(ctx.store, run_id)
     if live.error or run_id in {r["run_id"] for r in service.unfinished()}:
-        raise SweatTestError(f"{live.error or 'the bench station stopped the run'}. {left_unfinished(run, args)}")
-    return _results(ctx.store, service.files(run, stored, folder), reporter)
+        raise SweatTestError(f"{live.error or 'the bench station stopped the run'}. "
+                             f"{left_unfinished(run, ctx.args)}")
+    return service.files(run, stored, folder)
 
 
 def _results(store, result, reporter: ConsoleReporter) -> int:
