@@ -28,6 +28,8 @@ from sweattest.web.station_link import StationLink, begin_station
 
 #: Wall seconds between two looks at the link while the station sends nothing.
 LOOK_S = 0.5
+#: Looks after a stop for the station's last reports of the run (it stops a stimulation within a second).
+DRAIN_LOOKS = 20
 
 
 def station_for(db: str | None, config: str | None) -> StationLink:
@@ -86,13 +88,16 @@ class StationTerminal:
                 signal.signal(sig, handler)
 
     def _drain(self) -> None:
-        while True:
+        """What the station reports until its session of the run has ended (bounded: LOOK_S a look)."""
+        for _ in range(DRAIN_LOOKS):
             try:
-                message = self._pushed.get_nowait()
+                message = self._pushed.get(timeout=LOOK_S)
             except queue.Empty:
-                return
+                continue
             if message["run_id"] == self.run_id:
                 self._show_feed(message)
+                if not message["live"]["active"]:
+                    return
 
     def _follow(self) -> LiveState:
         answered: int | None = None
