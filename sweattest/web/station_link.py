@@ -1,6 +1,7 @@
-"""The web server's side of the bench station's process (``sweattest.bench.station.process``): it starts the
-station (or connects to the one already running for this store and station), mirrors each run's read model
-for the screens, and passes on the tech's confirmations and stops. It never performs a run. If the channel
+"""The web server's side of the bench station's process (``sweattest.bench.station.process``), also the link of
+the terminal that follows a run (``sweattest.cli.at_station``): it starts the station (or connects to the one
+already running for this store, station and lab configuration), mirrors each run's read model for the screens,
+and passes on the tech's confirmations and stops. It never performs a run. If the channel
 drops, every run's screen says so at once (an alarm: the inducer's own watchdog ends a current the station
 was driving); the link connects again, and starts the station again where it has gone (its start runs the
 off sequence and resumes the runs)."""

@@ -75,7 +75,9 @@ class BenchManager:
             unverified_reason=unverified_reason, require_simulators=terminal.speed is not None, run_id=terminal.run_id,
             extra={"checklist": terminal.checklist} if terminal.checklist else None)
         view.run_id = active.run_id
-        self._launch(BenchSession(active, view, reporter, self._clock_time, feed))
+        session = BenchSession(active, view, reporter, self._clock_time, feed)
+        session.at_terminal = terminal.at_terminal
+        self._launch(session)
         return active.run_id
 
     def _instrument_clock(self, speed: str | float | None) -> Clock:
@@ -142,6 +144,9 @@ class BenchManager:
         another live process holds it."""
         session = self.sessions.get(run_id)
         if session is not None and session.active:
+            if not session.at_terminal:
+                raise RunLeased(f"run {run_id} is being performed on this station's bench screens; left alone: "
+                                "continue it there")
             session.operator.name = by  # what follows is recorded as theirs
             session.operator.acting = (by, None)
             return
@@ -180,6 +185,7 @@ class BenchManager:
                     f", resumed by {by}" if by else " at start-up")
         session = BenchSession(active, view, reporter, self._clock_time, feed)
         session.resumed = resume_notice(self.store.events(run_id), self._clock_time)
+        session.at_terminal = not simulated  # a run on instruments may go on at a terminal (``sweattest resume``)
         self._launch(session)
 
     def _operator_of(self, run_id: str) -> str:

@@ -1,14 +1,16 @@
 """The bench station's process: it owns the instruments, performs the runs (``BenchManager``: the runner
 threads, the stimulation loop) and writes the store, and serves the control channel the web server talks to
-(``sweattest.bench.station.channel``). It does not depend on the web server: if that stops, crashes or stalls,
-a stimulation still ends by its method (or its off sequence on a fault) and every reading and event is still
-written; a web server that comes back connects again.
+(``sweattest.bench.station.channel``), and the terminal of ``sweattest run`` or ``resume`` on instruments
+follows. It depends on neither: if one stops, crashes or stalls, a stimulation still ends by its method (or its
+off sequence on a fault) and every reading and event is still written; a web server that comes back connects
+again, and ``sweattest resume`` follows a run again.
 
     python -m sweattest.bench.station --db URL [--config FILE] [--simulate [--speed 30]]
 
-``sweattest serve`` starts it (or connects to the one already running for its store and station). It stops
-cleanly on SIGTERM or when the web server says so (a graceful stop of ``serve``): a stimulation in progress
-stops with the off sequence, leases are released. With no run going on and no web server connected for
+``sweattest serve``, ``run`` and ``resume`` start it (or connect to the one already running for their store,
+station and lab configuration). It stops cleanly on SIGTERM or when the web server says so (a graceful stop of
+``serve``): a stimulation in progress stops with the off sequence, leases are released; a terminal that stops
+(``run`` or ``resume``) leaves its run the same way. With no run going on and nobody connected for
 ``IDLE_EXIT_S``, it ends by itself.
 """
 
@@ -28,7 +30,7 @@ from sweattest.bench.station.channel import CHALLENGE_S, Channel, StationAddress
 from sweattest.bench.station.manager import BenchManager, Terminal
 from sweattest.core.clock import RealClock
 from sweattest.core.config import load_config
-from sweattest.core.errors import SweatTestError
+from sweattest.core.errors import RunLeased, SweatTestError
 from sweattest.core.units import Q_
 from sweattest.record.repeats import RepeatOf
 from sweattest.record.store import open_store
@@ -36,7 +38,7 @@ from sweattest.record.store.store import resolve_url
 
 log = logging.getLogger(__name__)
 
-#: Seconds with no run going on and no web server connected after which the station ends by itself.
+#: Seconds with no run going on and nobody connected after which the station ends by itself.
 IDLE_EXIT_S = 10.0
 #: How often (wall seconds) the updates of the runs are sent at the latest when nothing wakes the sender.
 PUSH_S = 0.25
@@ -124,6 +126,8 @@ class Station:
 
     def _answer(self, channel: Channel, message: dict[str, Any]) -> None:
         try:
+            if message["op"] == "resume":
+                self._not_followed_elsewhere(channel, message["args"]["run_id"])
             ok = self.handle(message["op"], message["args"])
             if message["op"] in ("start", "resume") and message["args"].get("follow"):
                 self.following.setdefault(id(channel), set()).add(ok or message["args"]["run_id"])
@@ -137,6 +141,12 @@ class Station:
             channel.send(reply)
         except OSError:
             pass  # the web server went away meanwhile: what was done is in the store
+
+    def _not_followed_elsewhere(self, channel: Channel, run_id: str) -> None:
+        """A run another connected terminal follows is that terminal's: RunLeased."""
+        if any(run_id in runs for client, runs in list(self.following.items()) if client != id(channel)):
+            raise RunLeased(f"run {run_id} is being performed at another terminal of this station; left alone: "
+                            "finish it there, or stop that command (Ctrl-C) and resume")
 
     def _push(self, channel: Channel, gone: threading.Event) -> None:
         """Each run's screen updates since the last sent (or its snapshot) and its live state when it changed."""

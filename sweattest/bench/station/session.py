@@ -43,6 +43,8 @@ class BenchSession:
         view.run = active.runner.run
         reporter.on_change = self.refresh
         self.operator.on_change = self.refresh
+        #: a terminal may follow the run (`sweattest run` started it, or it was resumed here, not on a screen)
+        self.at_terminal = False
         #: what a terminal that follows the run shows (``sweattest run`` and ``resume`` on instruments)
         self.feed = feed or TerminalFeed()
         self.operator.on_tell = self.feed.tell
