@@ -27,9 +27,9 @@ from tests.bench.conftest import ROOT, instrument_table, write_config
 from tests.bench.test_run_on_instruments import UNVERIFIED_REASON
 from tests.conftest import PERFORMER, PERFORMER_PASSWORD, add_performer
 
-#: Simulated time: the six-minute collection takes 3 s (the stimulation takes as long as its 900 readings over
+#: Simulated time: the six-minute collection takes 1.5 s (the stimulation takes as long as its 900 readings over
 #: the serial line take).
-SPEED = "120"
+SPEED = "240"
 
 
 def method(tmp_path: Path) -> Path:
@@ -140,6 +140,15 @@ def wait_for(db: str, kind: str) -> None:
 
 def test_run_is_performed_by_the_station_and_the_terminal_asks_the_same_steps(bench):
     command = run_command(bench)
+    command.follow(lambda line: "start_stimulation" in line)
+    run_id = stored(bench["db"])[0]["run_id"]
+    # another terminal cannot take over a run this one follows
+    other = subprocess.run([sys.executable, "-m", "sweattest", "resume", run_id, "--config", bench["config"], "--db",
+                            bench["db"], "--as", PERFORMER, "--password-stdin"], input=PERFORMER_PASSWORD + "\n",
+                           capture_output=True, text=True, cwd=ROOT, timeout=60,
+                           env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert other.returncode == 1
+    assert f"run {run_id} is being performed at another terminal of this station; left alone" in other.stderr
     status, out, err = command.finish()
     assert status == 0, out + err
     row, run, events, readings = stored(bench["db"])
