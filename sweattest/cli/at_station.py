@@ -203,7 +203,7 @@ class StationTerminal:
         elif p.kind == "offer_manual_entry":
             return {"write_off": not op.offer_manual_entry(site, p.said or p.text)}
         else:
-            op._confirm(p.text, p.action)
+            op.confirm(p.text, p.action)  # a step this terminal has no words of its own for
         return {}
 
 

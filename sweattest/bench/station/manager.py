@@ -152,8 +152,9 @@ class BenchManager:
             return
         _, order = load_run(self.store, run_id)
         if ("simulation" in order) != self.simulate:
-            raise ValidationError(f"run {run_id} was performed on {'simulated' if 'simulation' in order else ''} "
-                                  "instruments: resume it where they are")
+            kind = "simulated" if "simulation" in order else "configured"
+            raise ValidationError(f"run {run_id} was performed on {kind} instruments, not this station's: resume it "
+                                  "where they are")
         self._resume(run_id, simulated="simulation" in order, by=by)
 
     def leave(self, run_id: str, reason: str) -> None:
@@ -180,7 +181,7 @@ class BenchManager:
             run_id, speed=self.pace, clock=None if simulated else self.clock, reporter=Reporters(reporter, feed),
             by=by or "station start-up",
             operator_for=lambda sim: WebOperator(sim.name if sim else by or self._operator_of(run_id), sim,
-                                                 run.protocol))
+                                                 None if by else run.protocol))  # ``start``: at a terminal
         log.warning("run %s was unfinished%s: resumed (outputs forced off)", run_id,
                     f", resumed by {by}" if by else " at start-up")
         session = BenchSession(active, view, reporter, self._clock_time, feed)
