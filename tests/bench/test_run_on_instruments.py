@@ -407,3 +407,42 @@ def test_gibson_cooke_asks_for_the_eluate_by_name_and_shows_the_sweat_chloride_c
     assert re.search(r"right_forearm +analyze +-> result_ready: eluate 2\.5 mmol/L -> sweat chloride <10 mmol/L "
                      r"\(eluate\), not reportable", out), out
     assert status == 0, out
+
+
+class LeavesAt(Tech):
+    """A tech whose input ends at the first prompt that contains ``where``."""
+
+    def __init__(self, out: io.StringIO, where: str, typed: dict[str, list[str]] | None = None):
+        super().__init__(out, typed)
+        self.where = where
+
+    def readline(self) -> str:
+        if self.where in self.out.getvalue().rsplit(">>> ", 1)[-1].split("\n", 1)[0]:
+            return ""
+        return super().readline()
+
+
+def test_a_run_left_at_its_terminal_is_resumed_at_the_station_under_who_resumed_it(monkeypatch, tmp_path):
+    config = write_config(tmp_path, instrument_table("inducer", "standalone"), instrument_table("analyzer", "manual"))
+    status, out, _ = run_cli(monkeypatch, tmp_path, config, lambda out: LeavesAt(out, "read the sweat volume"))
+    assert status == 1
+    run, events, _ = stored(tmp_path)
+    assert [s.state for s in run.sites] == ["collection_done", "collecting"]  # left waiting for the volume
+    assert events[-1].kind == "station_stop"  # the terminal's stop, recorded with why
+
+    out = io.StringIO()
+    typed = {"Type the chloride": ["40 mmol/L", "40 mmol/L", "100 mmol/L", "100 mmol/L", "45 mmol/L", "45 mmol/L",
+                                   "48 mmol/L", "48 mmol/L"]}
+    monkeypatch.setattr(sys, "stdout", out)
+    monkeypatch.setattr(sys, "stdin", Tech(out, typed=typed))
+    monkeypatch.setattr("sweattest.cli.context.getpass.getpass", lambda prompt: PERFORMER_PASSWORD)
+    with station_here(monkeypatch, str(tmp_path / "runs.db"), config, VirtualClock(speed=None)):
+        status = main(["resume", run.run_id, "--config", str(config), "--db", str(tmp_path / "runs.db"), "--out",
+                       str(tmp_path / "resumed"), "--as", PERFORMER])
+    monkeypatch.undo()
+    assert status == 0, out.getvalue()
+    assert f"sweattest: resuming run {run.run_id}" in out.getvalue() and "Result of run" in out.getvalue()
+    run, events, _ = stored(tmp_path)
+    assert [s.state for s in run.sites] == ["result_ready", "result_ready"]
+    resumed = next(e for e in events if e.kind == "resume")
+    assert resumed.data["actor"] == PERFORMER and resumed.data["outputs_off_confirmed"] is True
