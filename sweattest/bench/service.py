@@ -408,9 +408,13 @@ class RunService:
     # -- results ---------------------------------------------------------------------------------------
     def finish(self, active: ActiveRun, run: RunState, out_dir: Path) -> RunResult:
         """The run's record and its files (report, LIMS files) once it has results."""
+        return self.files(run, active.order, out_dir)
+
+    def files(self, run: RunState, order: dict[str, Any], out_dir: Path) -> RunResult:
+        """The record and files of a run with results, from the run and its stored order."""
         from sweattest.outputs.run_files import write_outputs
 
-        record = stored_run_record(self.store, run, active.order, generated_at=self.store.clock.utcnow(),
+        record = stored_run_record(self.store, run, order, generated_at=self.store.clock.utcnow(),
                                    ranges=self.config.ranges)
         return RunResult(run=run, record=record, out_dir=out_dir,
                          files=write_outputs(record, out_dir, self.config))

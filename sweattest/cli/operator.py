@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-import select
 import sys
 import termios
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import TextIO
 
 import pint
@@ -24,8 +23,6 @@ from sweattest.core.units import parse_quantity
 
 #: Wrong entries accepted for one prompt before the step is given up.
 MAX_TRIES = 5
-#: Seconds between two lease renewals while the terminal waits for the tech.
-KEEP_ALIVE_S = 1.0
 
 
 class InputEnded(SweatTestError):
@@ -33,12 +30,13 @@ class InputEnded(SweatTestError):
 
 
 class ConsoleOperator:
+    """The tech at this terminal: each step of a run that waits for a person, asked in the console's words (the
+    bench station's prompts: ``sweattest.cli.at_station``), and the pre-stimulation checklist."""
+
     def __init__(self, name: str, stdin: TextIO | None = None, out: TextIO | None = None):
         self.name = name
         self.stdin = stdin or sys.stdin
         self.out = out or sys.stdout
-        #: called about once a second while the tech is waited for (the run's lease renewal)
-        self.keep_alive: Callable[[], None] = lambda: None
 
     def _line(self, prompt: str, hidden: bool = False) -> str:
         """One answer. ``hidden``: at a terminal, what is typed is not shown (as a password is not), so nobody at
@@ -46,8 +44,7 @@ class ConsoleOperator:
         with _no_echo(self.stdin if hidden else None) as muted:  # off before the prompt: nothing typed is shown
             self.out.write(f"\n>>> {prompt}\n> ")
             self.out.flush()
-            self._wait_for_input()
-            line = self.stdin.readline()
+            line = self.stdin.readline()  # the bench station keeps the run's lease while the tech reads
         if muted:
             self.out.write("(typed; not shown)\n" if line.strip() else "\n")
             self.out.flush()
@@ -55,17 +52,8 @@ class ConsoleOperator:
             raise InputEnded(f"standard input ended while waiting for: {prompt}")
         return line.strip()
 
-    def _wait_for_input(self) -> None:
-        """While the tech reads the prompt, the run's lease is kept (``keep_alive``, set by the run service),
-        so no other station takes over a run that waits at this terminal."""
-        try:
-            fd = self.stdin.fileno()
-        except (AttributeError, OSError, ValueError):
-            return  # not a file (a script's stream): read at once
-        while not select.select([fd], [], [], KEEP_ALIVE_S)[0]:
-            self.keep_alive()
-
-    def _confirm(self, text: str, action: str) -> None:
+    def confirm(self, text: str, action: str) -> None:
+        """A step done by hand, confirmed with Enter."""
         self._line(f"{text} [Enter: {action}]")
 
     def _quantity(self, prompt: str, dimension: str, where: str, hidden: bool = False) -> pint.Quantity:
@@ -85,11 +73,11 @@ class ConsoleOperator:
     # -- the Operator protocol -----------------------------------------------------------------------
     def place_on_balance(self, site: str, purpose: str) -> None:
         when = "empty, before collection" if purpose == "pre" else "with the collected sweat"
-        self._confirm(f"{_label(site)}: put the sealed collection container on the balance ({when}) and close "
+        self.confirm(f"{_label(site)}: put the sealed collection container on the balance ({when}) and close "
                       "the draught shield.", "weigh")
 
     def apply_collector(self, site: str) -> None:
-        self._confirm(f"{_label(site)}: remove the electrodes, clean and dry the skin, apply the collector.",
+        self.confirm(f"{_label(site)}: remove the electrodes, clean and dry the skin, apply the collector.",
                       "collector applied, start the timer")
 
     def confirm_checklist(self) -> dict:
@@ -127,11 +115,11 @@ class ConsoleOperator:
                               "type it with its unit (e.g. 35.5 uL)", "volume", f"volume of {_label(site)}")
 
     def run_control(self, level: str, lot: str, target: pint.Quantity | None = None) -> None:
-        self._confirm(f"Quality control: put the {level} control (lot {lot}) into the chloride analyzer and start "
+        self.confirm(f"Quality control: put the {level} control (lot {lot}) into the chloride analyzer and start "
                       "it.", "control loaded")
 
     def load_analyzer(self, site: str, sample_id: str) -> None:
-        self._confirm(f"{_label(site)}: load sample {sample_id} into the chloride analyzer and start it.",
+        self.confirm(f"{_label(site)}: load sample {sample_id} into the chloride analyzer and start it.",
                       "sample loaded")
 
     def enter_reading(self, what: str, dimension: str, label: str, entry: int) -> tuple[pint.Quantity, str]:
@@ -166,7 +154,7 @@ class ConsoleOperator:
         return answer.strip().lower() not in ("no", "n")
 
     def confirm_device_started(self, site: str, text: str) -> None:
-        self._confirm(text, "started")
+        self.confirm(text, "started")
 
     def confirm_device_completed(self, site: str, text: str) -> str | None:
         answer = self._line(f"{text} [Enter: yes, completed; or type the error it showed]")

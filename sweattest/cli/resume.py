@@ -7,15 +7,17 @@ from functools import partial
 from pathlib import Path
 
 from sweattest.bench.runner.operator import Operator
-from sweattest.bench.service import RunService
+from sweattest.bench.service import RunResult, RunService
 from sweattest.bench.simulation.world import SimulatedOperator
+from sweattest.cli.at_station import StationTerminal
 from sweattest.cli.console import ConsoleReporter
 from sweattest.cli.context import Context, SignIn, command
 from sweattest.cli.operator import ConsoleOperator
 from sweattest.cli.options import out_dir, parse_speed, terminate_as_interrupt
-from sweattest.cli.run import PERFORMERS, summary
+from sweattest.cli.run import PERFORMERS, followed, summary
 from sweattest.core.errors import RunLeased, ValidationError
 from sweattest.record.holder import this_station
+from sweattest.record.runs import load_run
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -58,26 +60,48 @@ def _resume(ctx: Context) -> int:
     status = 0
     for row in rows:
         folder = out_dir(args.out, row["accession"], row["run_id"])  # checked before the run goes on
+        on_instruments = "simulation" not in load_run(store, row["run_id"])[1]
         try:
-            active = service.resume(row["run_id"], speed=speed, reporter=ConsoleReporter(), by=user.username,
-                                    operator_for=partial(_at_the_terminal, user.username))
+            if on_instruments:  # the bench station performs it; this terminal follows it
+                service.require_instruments()
+                result = _at_the_station(ctx, service, row, folder)
+            else:  # the virtual world of a simulated run: performed here (docs/safety.md)
+                result = _here(service, row, speed, user.username, folder)
         except RunLeased as exc:
             if args.run_id:
                 raise
             print(f"sweattest: {exc}")
             status = exc.exit_status  # a run left unfinished here: scripts and the tech are told
             continue
-        print(f"sweattest: resuming run {row['run_id']} (accession {row['accession']}, was {row['state']})")
-        result = service.finish(active, active.perform(), folder)
         summary(result.record)
         print(f"Files written to {result.out_dir}")
     return status
 
 
+def _resuming(row: dict) -> None:
+    print(f"sweattest: resuming run {row['run_id']} (accession {row['accession']}, was {row['state']})")
+
+
+def _here(service: RunService, row: dict, speed: float | None, username: str, folder: Path) -> RunResult:
+    active = service.resume(row["run_id"], speed=speed, reporter=ConsoleReporter(), by=username,
+                            operator_for=partial(_at_the_terminal, username))
+    _resuming(row)
+    return service.finish(active, active.perform(), folder)
+
+
+def _at_the_station(ctx: Context, service: RunService, row: dict, folder: Path) -> RunResult:
+    """The run goes on at the bench station (resumed there, or followed again if it performs it still, as
+    after this terminal was killed), under the user who resumed it; this terminal follows it."""
+    args, username = ctx.args, ctx.user.username
+    terminal = StationTerminal(args.db, args.config, ctx.store, ConsoleReporter(), ConsoleOperator(username))
+    terminal.attach(row["run_id"], username)
+    _resuming(row)
+    return followed(ctx, service, terminal, folder)
+
+
 def _at_the_terminal(username: str, simulated: SimulatedOperator | None) -> Operator:
-    """Who performs the rest of a resumed run: the user who resumed it (the run's operator may have gone), so each
-    step that follows is recorded as theirs; on a simulated bench the simulated tech acts under their name."""
-    if simulated is None:
-        return ConsoleOperator(username)
+    """Who performs the rest of a resumed simulated run: the simulated tech, under the name of the user who
+    resumed it, so each step that follows is recorded as theirs."""
+    assert simulated is not None  # a run on instruments goes on at the bench station (``_at_the_station``)
     simulated.name = username
     return simulated

@@ -5,25 +5,27 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
 from sweattest.bench.order import parse_order
 from sweattest.bench.proficiency import pt_order
-from sweattest.bench.service import NoInstruments, OrderRefused, RunService, UnverifiedInstrument, new_run_id
+from sweattest.bench.service import NoInstruments, OrderRefused, RunResult, RunService, UnverifiedInstrument, new_run_id
 from sweattest.bench.simulation.scenario import parse_scenario
+from sweattest.cli.at_station import StationTerminal
 from sweattest.cli.console import ConsoleReporter
 from sweattest.cli.context import Context, SignIn, command
 from sweattest.cli.operator import ConsoleOperator, InputEnded
-from sweattest.cli.options import add_run_options, out_dir, run_clock, terminate_as_interrupt
-from sweattest.core.errors import ValidationError
+from sweattest.cli.options import add_run_options, out_dir, parse_speed, run_clock, terminate_as_interrupt
+from sweattest.core.errors import SweatTestError, ValidationError
 from sweattest.core.jsonfile import read_json
 from sweattest.lis.worklist import bench_order
 from sweattest.qa.competency import login_warnings
 from sweattest.record.alarms import inducer_alarms
 from sweattest.record.proficiency import find_sample
 from sweattest.record.repeats import REASONS, RepeatOf
+from sweattest.record.runs import load_run
 from sweattest.record.worklist import open_order
 
 #: Exit status of a run that ended unsafe or without any result: an inducer alarm (its output or setpoint could
@@ -182,17 +184,50 @@ def execute(ctx: Context, order_doc: Any, scenario_doc: Any | None, *, simulated
             print(f"sweattest: CFTR modulator {order.cftr_modulator} since {order.modulator_start}: the result is a "
                   "monitoring value, without a diagnostic category")
 
-    active = _start(service, order, args, clock=clock, scenario=scenario, reporter=reporter, run_id=run_id,
-                    operator_for=None if scenario is not None else (lambda _: ConsoleOperator(order.operator)),
-                    require_simulators=scenario is None and args.speed is not None,
-                    repeat=repeat, ask_repeat=simulated_actor is None, created=created, extra=extra,
-                    started_by=started_by)
+    if scenario is None and simulated_actor is None:  # a person at the bench: the station performs the run
+        return _at_the_station(ctx, service, order, run_id, folder, repeat=repeat, checklist=extra.get("checklist"),
+                               reporter=reporter, created=created)
+    active = _start(lambda: service.start(
+        order, unverified_reason=getattr(args, "unverified_reason", None), clock=clock, scenario=scenario,
+        reporter=reporter, run_id=run_id, repeat=repeat, ask_repeat=simulated_actor is None, created=created,
+        extra=extra, started_by=started_by))
+    result = service.finish(active, active.perform(), folder)
+    return _results(store, result, reporter)
+
+
+def _at_the_station(ctx: Context, service: RunService, order, run_id: str, folder: Path, *, repeat, checklist,
+                    reporter: ConsoleReporter, created: Callable[[str], None]) -> int:
+    """The bench station's process performs the run on the configured instruments; this terminal follows it
+    (``sweattest.cli.at_station``): the same steps, prompts and results as at the console."""
+    args = ctx.args
+    speed = None if args.speed is None else parse_speed(args.speed) or "instant"
+    terminal = StationTerminal(args.db, args.config, ctx.store, reporter, ConsoleOperator(order.operator))
+    _start(lambda: terminal.start(
+        order=order.as_dict(), scenario=None, operator=order.operator, station=None,
+        repeat=asdict(repeat) if repeat is not None else None,
+        unverified_reason=getattr(args, "unverified_reason", None), checklist=checklist, speed=speed, run_id=run_id))
+    created(run_id)
+    return _results(ctx.store, followed(ctx, service, terminal, folder), reporter)
+
+
+def followed(ctx: Context, service: RunService, terminal: StationTerminal, folder: Path) -> RunResult:
+    """The run the station performs, followed at this terminal to its results, and its files; a run left
+    unfinished (input ended, an error, the station stopped) says where it stands and how to go on."""
+    run_id = terminal.run_id
     try:
-        state = active.perform()
+        live = terminal.follow()
     except InputEnded as exc:
-        raise InputEnded(f"{exc}. {left_unfinished(active.runner.run, args)}") from None
-    result = service.finish(active, state, folder)
-    alarms = inducer_alarms(store, run_id)
+        raise InputEnded(f"{exc}. {left_unfinished(load_run(ctx.store, run_id)[0], ctx.args)}") from None
+    run, stored = load_run(ctx.store, run_id)
+    if live.error or run_id in {r["run_id"] for r in service.unfinished()}:
+        raise SweatTestError(f"{live.error or 'the bench station stopped the run'}. "
+                             f"{left_unfinished(run, ctx.args)}")
+    return service.files(run, stored, folder)
+
+
+def _results(store, result, reporter: ConsoleReporter) -> int:
+    """The summary, the files written and the last line, with the exit status."""
+    alarms = inducer_alarms(store, result.run.run_id)
     summary(result.record, reporter.once)
     print(f"Files written to {result.out_dir}:")
     for kind, path in result.files.items():
@@ -200,11 +235,11 @@ def execute(ctx: Context, order_doc: Any, scenario_doc: Any | None, *, simulated
     return _final_line(result.run, [reporter.once(a.reason) for a in alarms] + reporter.alarms)
 
 
-def _start(service: RunService, order, args: argparse.Namespace, **kw):
-    """The run service's start; where a reason would let a patient run on an instrument not verified go ahead,
-    the message says how to give it."""
+def _start(start: Callable[[], Any]) -> Any:
+    """A start (the run service's, or the station's); where a reason would let a patient run on an instrument not
+    verified go ahead, the message says how to give it."""
     try:
-        return service.start(order, unverified_reason=getattr(args, "unverified_reason", None), **kw)
+        return start()
     except UnverifiedInstrument as exc:
         if exc.needs_reason:
             raise UnverifiedInstrument(f"{exc}. Give the reason with --unverified-reason TEXT") from None

@@ -39,10 +39,14 @@ def load_run_at(store, run_id: str) -> tuple[RunState, dict[str, Any], int]:
         raise ValidationError(f"no run {run_id!r} in the store; `sweattest qa runs` lists the runs")
     order = stored_order(row)
     events = store.events(run_id)
-    run = new_run(run_id, stored_protocol(row, order), order["sites"],
-                  (order.get("rules") or {}).get("adequacy", MINIMUM_SAMPLE))  # as kept when the run started
-    run = replay(run, [stored_event(e) for e in events if e.accepted])
+    run = replay(initial_run(row, order), [stored_event(e) for e in events if e.accepted])
     return run, order, events[-1].seq if events else 0
+
+
+def initial_run(row: dict[str, Any], order: dict[str, Any]) -> RunState:
+    """The run as created, before any event: its stored method, sites and adequacy rule."""
+    return new_run(row["run_id"], stored_protocol(row, order), order["sites"],
+                   (order.get("rules") or {}).get("adequacy", MINIMUM_SAMPLE))  # as kept when the run started
 
 
 def stored_protocol(row: dict[str, Any], order: dict[str, Any]) -> Protocol:

@@ -1,6 +1,7 @@
-"""The web server's side of the bench station's process (``sweattest.bench.station.process``): it starts the
-station (or connects to the one already running for this store and station), mirrors each run's read model
-for the screens, and passes on the tech's confirmations and stops. It never performs a run. If the channel
+"""The web server's side of the bench station's process (``sweattest.bench.station.process``), also the link of
+the terminal that follows a run (``sweattest.cli.at_station``): it starts the station (or connects to the one
+already running for this store, station and lab configuration), mirrors each run's read model for the screens,
+and passes on the tech's confirmations and stops. It never performs a run. If the channel
 drops, every run's screen says so at once (an alarm: the inducer's own watchdog ends a current the station
 was driving); the link connects again, and starts the station again where it has gone (its start runs the
 off sequence and resumes the runs)."""
@@ -171,6 +172,8 @@ class StationLink:
         self._lock = threading.Lock()
         self._closing = threading.Event()
         self._connected = threading.Event()
+        #: called with each of the station's run messages (a terminal that follows a run reads its feed)
+        self.on_run: Callable[[dict[str, Any]], None] = lambda message: None
 
     # -- connection ----------------------------------------------------------------------------------
     def begin(self) -> StationLink:
@@ -246,6 +249,7 @@ class StationLink:
                 session.view.load(message["snapshot"])
             for text in message.get("updates", []):
                 session.view.apply(text)
+            self.on_run(message)
 
     def _dropped(self) -> None:
         """The channel is gone: every screen says so at once; the station is reached again, or started again."""
@@ -378,7 +382,7 @@ def begin_station(db: str | None, config: str | None, simulate: bool, speed: flo
     """The link to this computer's station for store ``db``: connected to its running process, or to one
     started now (``sweattest serve``); ``open()`` it to wait until it answers."""
     url = resolve_url(db)
-    address = StationAddress.of(url, simulate)
+    address = StationAddress.of(url, simulate, config=config)
     return StationLink(address, spawner(address, station_command(url, config, simulate, speed)), told=told).begin()
 
 

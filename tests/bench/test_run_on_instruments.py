@@ -1,7 +1,8 @@
 """A complete bilateral run through `sweattest run` without --simulate, on the instruments of the lab
-configuration, the tech's answers scripted on standard input (one line per prompt). Wired instruments are
-simulators in their own processes on pseudo-terminals; time is a virtual clock (instant), so the five-minute
-stimulation and the collection take no wall time while every reading still crosses the serial line."""
+configuration, the tech's answers scripted on standard input (one line per prompt). The bench station performs
+the run (here its server runs in the test's process, on a virtual clock: instant, so the five-minute stimulation
+and the collection take no wall time while every reading still crosses the serial line); the command follows it
+as a terminal. Wired instruments are simulators in their own processes on pseudo-terminals."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from sweattest.record.qc_lots import add_lot
 from sweattest.record.runs import load_run
 from sweattest.record.store import open_store
 from tests.bench.conftest import ROOT, instrument_table, sweattest, write_config
+from tests.bench.station_here import station_here
 from tests.conftest import PERFORMER, PERFORMER_PASSWORD, add_performer
 
 CHLORIDE = {"1": "45 mmol/L", "2": "48 mmol/L"}  # by channel: left forearm, right forearm
@@ -82,10 +84,10 @@ def run_cli(monkeypatch, tmp_path, config: Path, tech_for, *extra: str, method: 
     monkeypatch.setattr(sys, "stdin", tech)
     add_performer(tmp_path / "runs.db")  # the order's operator, asked for their password at the terminal
     monkeypatch.setattr("sweattest.cli.context.getpass.getpass", lambda prompt: PERFORMER_PASSWORD)
-    monkeypatch.setattr("sweattest.cli.options.RealClock", lambda: VirtualClock(speed=None))
-    status = main(["run", "--order", str(tmp_path / "order.json"), "--config", str(config),
-                   "--db", str(tmp_path / "runs.db"), "--out", str(tmp_path / "out"),
-                   "--unverified-reason", UNVERIFIED_REASON, *extra])
+    with station_here(monkeypatch, str(tmp_path / "runs.db"), config, VirtualClock(speed=None)):
+        status = main(["run", "--order", str(tmp_path / "order.json"), "--config", str(config),
+                       "--db", str(tmp_path / "runs.db"), "--out", str(tmp_path / "out"),
+                       "--unverified-reason", UNVERIFIED_REASON, *extra])
     monkeypatch.undo()
     return status, out.getvalue(), tech
 
@@ -405,3 +407,42 @@ def test_gibson_cooke_asks_for_the_eluate_by_name_and_shows_the_sweat_chloride_c
     assert re.search(r"right_forearm +analyze +-> result_ready: eluate 2\.5 mmol/L -> sweat chloride <10 mmol/L "
                      r"\(eluate\), not reportable", out), out
     assert status == 0, out
+
+
+class LeavesAt(Tech):
+    """A tech whose input ends at the first prompt that contains ``where``."""
+
+    def __init__(self, out: io.StringIO, where: str, typed: dict[str, list[str]] | None = None):
+        super().__init__(out, typed)
+        self.where = where
+
+    def readline(self) -> str:
+        if self.where in self.out.getvalue().rsplit(">>> ", 1)[-1].split("\n", 1)[0]:
+            return ""
+        return super().readline()
+
+
+def test_a_run_left_at_its_terminal_is_resumed_at_the_station_under_who_resumed_it(monkeypatch, tmp_path):
+    config = write_config(tmp_path, instrument_table("inducer", "standalone"), instrument_table("analyzer", "manual"))
+    status, out, _ = run_cli(monkeypatch, tmp_path, config, lambda out: LeavesAt(out, "read the sweat volume"))
+    assert status == 1
+    run, events, _ = stored(tmp_path)
+    assert [s.state for s in run.sites] == ["collection_done", "collecting"]  # left waiting for the volume
+    assert events[-1].kind == "station_stop"  # the terminal's stop, recorded with why
+
+    out = io.StringIO()
+    typed = {"Type the chloride": ["40 mmol/L", "40 mmol/L", "100 mmol/L", "100 mmol/L", "45 mmol/L", "45 mmol/L",
+                                   "48 mmol/L", "48 mmol/L"]}
+    monkeypatch.setattr(sys, "stdout", out)
+    monkeypatch.setattr(sys, "stdin", Tech(out, typed=typed))
+    monkeypatch.setattr("sweattest.cli.context.getpass.getpass", lambda prompt: PERFORMER_PASSWORD)
+    with station_here(monkeypatch, str(tmp_path / "runs.db"), config, VirtualClock(speed=None)):
+        status = main(["resume", run.run_id, "--config", str(config), "--db", str(tmp_path / "runs.db"), "--out",
+                       str(tmp_path / "resumed"), "--as", PERFORMER])
+    monkeypatch.undo()
+    assert status == 0, out.getvalue()
+    assert f"sweattest: resuming run {run.run_id}" in out.getvalue() and "Result of run" in out.getvalue()
+    run, events, _ = stored(tmp_path)
+    assert [s.state for s in run.sites] == ["result_ready", "result_ready"]
+    resumed = next(e for e in events if e.kind == "resume")
+    assert resumed.data["actor"] == PERFORMER and resumed.data["outputs_off_confirmed"] is True

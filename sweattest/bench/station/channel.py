@@ -24,14 +24,15 @@ from typing import Any
 
 import platformdirs
 
-from sweattest.core.errors import ProcedureError, SweatTestError, ValidationError
+from sweattest.bench.service import UnverifiedInstrument
+from sweattest.core.errors import ProcedureError, RunLeased, SweatTestError, ValidationError
 from sweattest.record.holder import this_station
 
 #: Seconds each end has to pass the key's challenge (and the station to say hello): a silent peer is dropped.
 CHALLENGE_S = 2.0
 
 #: The errors a reply may carry, most specific first; any other error arrives as a SweatTestError.
-ERRORS = (ValidationError, ProcedureError, SweatTestError)
+ERRORS = (ValidationError, RunLeased, ProcedureError, SweatTestError)
 
 
 @dataclass(frozen=True)
@@ -43,10 +44,13 @@ class StationAddress:
     log: Path
 
     @classmethod
-    def of(cls, store_url: str, simulate: bool, folder: Path | None = None) -> StationAddress:
+    def of(cls, store_url: str, simulate: bool, folder: Path | None = None,
+           config: str | None = None) -> StationAddress:
+        """``config``: the lab configuration file the station runs with; the station is started with the file as
+        it is, so a configuration edited since (or another file) is another station."""
         folder = folder or Path(platformdirs.user_data_dir("sweattest")) / "stations"
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        name = hashlib.sha256(f"{store_url}|{this_station()}|{simulate}".encode()).hexdigest()[:16]
+        name = hashlib.sha256(f"{store_url}|{this_station()}|{simulate}|{_digest(config)}".encode()).hexdigest()[:16]
         return cls(folder / f"{name}.sock", folder / f"{name}.key", folder / f"{name}.log")
 
     def new_key(self) -> bytes:
@@ -59,6 +63,13 @@ class StationAddress:
 
     def key(self) -> bytes:
         return self.key_file.read_bytes()
+
+
+def _digest(config: str | None) -> str:
+    try:
+        return hashlib.sha256(Path(config).read_bytes()).hexdigest() if config else ""
+    except OSError:
+        return ""  # the station's start says what is wrong with it
 
 
 class Channel:
@@ -130,11 +141,14 @@ def connect(path: Path, key: bytes) -> tuple[Channel, dict[str, Any]]:
 
 
 def error_reply(exc: BaseException) -> dict[str, Any]:
-    return {"kinds": [c.__name__ for c in type(exc).__mro__], "message": str(exc)}
+    return {"kinds": [c.__name__ for c in type(exc).__mro__], "message": str(exc),
+            "needs_reason": bool(getattr(exc, "needs_reason", False))}
 
 
 def raise_reply(error: dict[str, Any]) -> None:
     """The station's refusal raised here as the error it was (ValidationError, ProcedureError, ...)."""
+    if "UnverifiedInstrument" in error["kinds"]:
+        raise UnverifiedInstrument(error["message"], needs_reason=error.get("needs_reason", False))
     for cls in ERRORS:
         if cls.__name__ in error["kinds"]:
             raise cls(error["message"])

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +17,7 @@ from sweattest.bench.order import Order
 from sweattest.bench.resume_notice import resume_notice
 from sweattest.bench.service import RunService
 from sweattest.bench.simulation.scenario import parse_scenario
+from sweattest.bench.station.feed import Reporters, TerminalFeed
 from sweattest.bench.station.prompts import WebOperator
 from sweattest.bench.station.session import BenchSession
 from sweattest.core.clock import Clock, VirtualClock
@@ -53,26 +55,42 @@ class BenchManager:
         self._closing = threading.Event()
 
     def start(self, order: Order, scenario_doc: dict[str, Any] | None, operator_name: str,
-              station: str | None = None, repeat: RepeatOf | None = None, unverified_reason: str | None = None) -> str:
+              station: str | None = None, repeat: RepeatOf | None = None, unverified_reason: str | None = None,
+              terminal: Terminal | None = None) -> str:
         """Create the run (written ahead), then run it in a thread. Returns the run id. ``repeat``: the run it
         repeats, as the tech declared it; ``unverified_reason``: why a patient run goes ahead on an instrument not
-        verified (``RunService.start``)."""
+        verified (``RunService.start``); ``terminal``: a run started at a terminal (``sweattest run``)."""
         scenario = parse_scenario(scenario_doc, order.sites) if self.simulate and scenario_doc is not None else None
         if self.simulate and scenario is None:
             raise ValidationError("training: pick a scenario for the simulated instruments")
-        view, reporter = self._view(order.protocol)
+        terminal = terminal or Terminal()
+        view, reporter, feed = self._view(order.protocol)
+        # at a terminal the runner judges a volume the method cannot yield (recorded as refused), as it always has
+        protocol = None if terminal.at_terminal else order.protocol
+        clock = self._run_clock() if scenario is not None else self._instrument_clock(terminal.speed)
         active = self.service.start(
-            order, clock=self._run_clock() if scenario is not None else self.clock, scenario=scenario,
-            operator_for=lambda simulated: WebOperator(operator_name, simulated, order.protocol, station),
-            reporter=reporter, purpose=TRAINING if self.simulate else None, repeat=repeat,
-            unverified_reason=unverified_reason)
+            order, clock=clock, scenario=scenario,
+            operator_for=lambda simulated: WebOperator(operator_name, simulated, protocol, station),
+            reporter=Reporters(reporter, feed), purpose=TRAINING if self.simulate else None, repeat=repeat,
+            unverified_reason=unverified_reason, require_simulators=terminal.speed is not None, run_id=terminal.run_id,
+            extra={"checklist": terminal.checklist} if terminal.checklist else None)
         view.run_id = active.run_id
-        self._launch(BenchSession(active, view, reporter, self._clock_time))
+        session = BenchSession(active, view, reporter, self._clock_time, feed)
+        session.at_terminal = terminal.at_terminal
+        self._launch(session)
         return active.run_id
 
-    def _view(self, protocol: Protocol) -> tuple[RunView, ViewReporter]:
+    def _instrument_clock(self, speed: str | float | None) -> Clock:
+        """The clock of a run on the configured instruments: the station's; with ``speed`` (``run --speed``:
+        every instrument must then be a sweattest simulator) simulated time from now, instant or that factor."""
+        if speed is None:
+            return self.clock
+        return VirtualClock(start=self.clock.utcnow().replace(microsecond=0),
+                            speed=None if speed == "instant" else float(speed))
+
+    def _view(self, protocol: Protocol) -> tuple[RunView, ViewReporter, TerminalFeed]:
         view = RunView("", protocol.current.to("mA").magnitude)
-        return view, ViewReporter(view, self.clock.monotonic, lambda: None)
+        return view, ViewReporter(view, self.clock.monotonic, lambda: None), TerminalFeed()
 
     def _clock_time(self, at: datetime) -> str:
         """A time of day on the lab's clock, as the screens show it."""
@@ -120,17 +138,55 @@ class BenchManager:
             resumed.append(row["run_id"])
         return resumed
 
-    def _resume(self, run_id: str, simulated: bool) -> None:
+    def resume(self, run_id: str, by: str) -> None:
+        """``sweattest resume`` at this station: the run goes on under ``by`` (who resumed it), in the session
+        performing it here, or resumed now (outputs forced off first) if no session performs it; RunLeased when
+        another live process holds it."""
+        session = self.sessions.get(run_id)
+        if session is not None and session.active:
+            if not session.at_terminal:
+                raise RunLeased(f"run {run_id} is being performed on this station's bench screens; left alone: "
+                                "continue it there")
+            session.operator.name = by  # what follows is recorded as theirs
+            session.operator.acting = (by, None)
+            return
+        _, order = load_run(self.store, run_id)
+        if ("simulation" in order) != self.simulate:
+            kind = "simulated" if "simulation" in order else "configured"
+            raise ValidationError(f"run {run_id} was performed on {kind} instruments, not this station's: resume it "
+                                  "where they are")
+        self._resume(run_id, simulated="simulation" in order, by=by)
+
+    def leave(self, run_id: str, reason: str) -> None:
+        """The terminal that follows the run stops (Ctrl-C, a stop signal, its input ended): a stimulation in
+        progress stops with the off sequence and is recorded as stopped for ``reason``; no new step starts;
+        collections keep their recorded start; the lease is released as the run's thread ends, and the run is
+        left for ``sweattest resume``."""
+        session = self.sessions.get(run_id)
+        if session is None:
+            raise ProcedureError(f"run {run_id} is not running at this station")
+        self._leave(session, reason)
+        session.thread.join(timeout=10)
+
+    def _leave(self, session: BenchSession, reason: str) -> None:
+        if session.active:
+            session.runner.stand_down(reason)
+        session.operator.close()
+
+    def _resume(self, run_id: str, simulated: bool, by: str | None = None) -> None:
         run, _ = load_run(self.store, run_id)
-        view, reporter = self._view(run.protocol)
+        view, reporter, feed = self._view(run.protocol)
         view.run_id = run_id
         active = self.service.resume(
-            run_id, speed=self.pace, clock=None if simulated else self.clock, reporter=reporter,
-            by="station start-up",
-            operator_for=lambda sim: WebOperator(sim.name if sim else self._operator_of(run_id), sim, run.protocol))
-        log.warning("run %s was unfinished at start-up: resumed (outputs forced off)", run_id)
-        session = BenchSession(active, view, reporter, self._clock_time)
+            run_id, speed=self.pace, clock=None if simulated else self.clock, reporter=Reporters(reporter, feed),
+            by=by or "station start-up",
+            operator_for=lambda sim: WebOperator(sim.name if sim else by or self._operator_of(run_id), sim,
+                                                 None if by else run.protocol))  # ``start``: at a terminal
+        log.warning("run %s was unfinished%s: resumed (outputs forced off)", run_id,
+                    f", resumed by {by}" if by else " at start-up")
+        session = BenchSession(active, view, reporter, self._clock_time, feed)
         session.resumed = resume_notice(self.store.events(run_id), self._clock_time)
+        session.at_terminal = not simulated  # a run on instruments may go on at a terminal (``sweattest resume``)
         self._launch(session)
 
     def _operator_of(self, run_id: str) -> str:
@@ -164,11 +220,21 @@ class BenchManager:
         is released as its thread ends (within about a second), for the next start to resume it."""
         self._closing.set()
         for session in list(self.sessions.values()):
-            if session.active:
-                session.runner.stand_down(reason)
-            session.operator.close()
+            self._leave(session, reason)
         for session in list(self.sessions.values()):
             session.thread.join(timeout=10)
 
 
-__all__ = ["TICK_S", "BenchManager"]
+@dataclass(frozen=True)
+class Terminal:
+    """What a run started at a terminal (``sweattest run`` on instruments) brings: ``at_terminal``; the
+    pre-stimulation checklist confirmed there (kept with the run); ``speed``: simulated time (``--speed``:
+    "instant" or a factor; every instrument must then be a sweattest simulator)."""
+
+    at_terminal: bool = False
+    checklist: dict[str, Any] | None = None
+    speed: str | float | None = None
+    run_id: str | None = None  # the id the terminal chose (its output folder is named for it)
+
+
+__all__ = ["TICK_S", "BenchManager", "Terminal"]

@@ -1,14 +1,16 @@
 """The bench station's process: it owns the instruments, performs the runs (``BenchManager``: the runner
 threads, the stimulation loop) and writes the store, and serves the control channel the web server talks to
-(``sweattest.bench.station.channel``). It does not depend on the web server: if that stops, crashes or stalls,
-a stimulation still ends by its method (or its off sequence on a fault) and every reading and event is still
-written; a web server that comes back connects again.
+(``sweattest.bench.station.channel``), and the terminal of ``sweattest run`` or ``resume`` on instruments
+follows. It depends on neither: if one stops, crashes or stalls, a stimulation still ends by its method (or its
+off sequence on a fault) and every reading and event is still written; a web server that comes back connects
+again, and ``sweattest resume`` follows a run again.
 
     python -m sweattest.bench.station --db URL [--config FILE] [--simulate [--speed 30]]
 
-``sweattest serve`` starts it (or connects to the one already running for its store and station). It stops
-cleanly on SIGTERM or when the web server says so (a graceful stop of ``serve``): a stimulation in progress
-stops with the off sequence, leases are released. With no run going on and no web server connected for
+``sweattest serve``, ``run`` and ``resume`` start it (or connect to the one already running for their store,
+station and lab configuration). It stops cleanly on SIGTERM or when the web server says so (a graceful stop of
+``serve``): a stimulation in progress stops with the off sequence, leases are released; a terminal that stops
+(``run`` or ``resume``) leaves its run the same way. With no run going on and nobody connected for
 ``IDLE_EXIT_S``, it ends by itself.
 """
 
@@ -25,10 +27,10 @@ from typing import Any
 
 from sweattest.bench.order import parse_order
 from sweattest.bench.station.channel import CHALLENGE_S, Channel, StationAddress, admit, error_reply
-from sweattest.bench.station.manager import BenchManager
+from sweattest.bench.station.manager import BenchManager, Terminal
 from sweattest.core.clock import RealClock
 from sweattest.core.config import load_config
-from sweattest.core.errors import SweatTestError
+from sweattest.core.errors import RunLeased, SweatTestError
 from sweattest.core.units import Q_
 from sweattest.record.repeats import RepeatOf
 from sweattest.record.store import open_store
@@ -36,7 +38,7 @@ from sweattest.record.store.store import resolve_url
 
 log = logging.getLogger(__name__)
 
-#: Seconds with no run going on and no web server connected after which the station ends by itself.
+#: Seconds with no run going on and nobody connected after which the station ends by itself.
 IDLE_EXIT_S = 10.0
 #: How often (wall seconds) the updates of the runs are sent at the latest when nothing wakes the sender.
 PUSH_S = 0.25
@@ -52,6 +54,8 @@ class Station:
         self.resumed: list[str] = []
         self.told: list[str] = []
         self.stopped = threading.Event()
+        #: the runs each client follows at a terminal (``sweattest run``, ``resume``): it gets their feed too
+        self.following: dict[int, set[str]] = {}
         self._lock = threading.Lock()
         self._listener: Listener | None = None
         self._key = b""
@@ -114,6 +118,7 @@ class Station:
             pass
         finally:
             gone.set()
+            self.following.pop(id(channel), None)
             with self._lock:
                 if channel in self.clients:
                     self.clients.remove(channel)
@@ -121,7 +126,12 @@ class Station:
 
     def _answer(self, channel: Channel, message: dict[str, Any]) -> None:
         try:
-            reply: dict[str, Any] = {"reply": message["id"], "ok": self.handle(message["op"], message["args"])}
+            if message["op"] == "resume":
+                self._not_followed_elsewhere(channel, message["args"]["run_id"])
+            ok = self.handle(message["op"], message["args"])
+            if message["op"] in ("start", "resume") and message["args"].get("follow"):
+                self.following.setdefault(id(channel), set()).add(ok or message["args"]["run_id"])
+            reply: dict[str, Any] = {"reply": message["id"], "ok": ok}
         except SweatTestError as exc:
             reply = {"reply": message["id"], "error": error_reply(exc)}
         except Exception as exc:  # noqa: BLE001 - told to the screen that asked; the station goes on
@@ -132,22 +142,34 @@ class Station:
         except OSError:
             pass  # the web server went away meanwhile: what was done is in the store
 
+    def _not_followed_elsewhere(self, channel: Channel, run_id: str) -> None:
+        """A run another connected terminal follows is that terminal's: RunLeased."""
+        if any(run_id in runs for client, runs in list(self.following.items()) if client != id(channel)):
+            raise RunLeased(f"run {run_id} is being performed at another terminal of this station; left alone: "
+                            "finish it there, or stop that command (Ctrl-C) and resume")
+
     def _push(self, channel: Channel, gone: threading.Event) -> None:
         """Each run's screen updates since the last sent (or its snapshot) and its live state when it changed."""
         wake = threading.Event()
         sent: dict[str, tuple[int, dict[str, Any]]] = {}
         subscribed: set[str] = set()
+        fed: dict[str, int] = {}  # how much of each followed run's feed this client has
         while not gone.is_set():
+            following = self.following.get(id(channel), set())
             for run_id, session in list(self.manager.sessions.items()):
                 if run_id not in subscribed:
                     session.view.subscribe(wake.set)
                     subscribed.add(run_id)
-                live = session.live_state().to_dict()
+                live = session.live_state().to_dict()  # before the feed: the reports before a prompt come first
+                feed, position = session.feed.since(fed.get(run_id, 0)) if run_id in following else ([], 0)
                 seq, before = sent.get(run_id, (-1, None))
-                if seq == session.view.seq and live == before:
+                if seq == session.view.seq and live == before and not feed:
                     continue
                 updates = session.view.since(seq) if seq >= 0 else None
                 message: dict[str, Any] = {"push": "run", "run_id": run_id, "live": live}
+                if run_id in following:
+                    message["feed"] = feed
+                    fed[run_id] = position
                 if updates is None:
                     snap = session.view.snapshot()
                     message["snapshot"] = snap
@@ -174,8 +196,14 @@ class Station:
         if op == "start":
             order = parse_order(args["order"], manager.service.config.protocol_folder)
             repeat = RepeatOf(**args["repeat"]) if args.get("repeat") else None
+            terminal = (Terminal(True, args.get("checklist"), args.get("speed"), args.get("run_id"))
+                        if args.get("follow") else None)  # a terminal follows it (``sweattest run``)
             return manager.start(order, args.get("scenario"), args["operator"], args.get("station"), repeat=repeat,
-                                 unverified_reason=args.get("unverified_reason"))
+                                 unverified_reason=args.get("unverified_reason"), terminal=terminal)
+        if op == "resume":
+            return manager.resume(args["run_id"], args["by"])
+        if op == "leave":
+            return manager.leave(args["run_id"], args["reason"])
         if op == "stop":
             return manager.stop(args["run_id"], args["by"], args.get("station"), name=args.get("name"))
         if op == "close":
@@ -236,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     url = resolve_url(args.db)
     store = open_store(url, clock)
     manager = BenchManager(store, clock, simulate=args.simulate, pace=args.speed, config=config)
-    station = Station(manager, StationAddress.of(url, args.simulate))
+    station = Station(manager, StationAddress.of(url, args.simulate, config=args.config))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the web server decides; its Ctrl-C comes as "close"
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(
         target=station.stop, args=("the station was shut down",), daemon=True).start())

@@ -40,6 +40,7 @@ class Prompt:
     dimension: str | None = None  # enter_reading: mass | concentration
     entry: int | None = None  # enter_reading: 1, or 2 (blind to the first)
     label: str | None = None  # enter_reading: what is read, in the tech's words ("chloride of sample 1")
+    said: str | None = None  # offer_manual_entry: the runner's own words (a terminal adds its own choice)
 
 
 #: Prompts whose answer is a measured value: only the run's operator enters them (the second, blind entry of
@@ -74,6 +75,8 @@ class WebOperator:
         self.keep_alive: Callable[[], None] = lambda: None
         #: called when the prompt appears or is answered (the screens' read model)
         self.on_change: Callable[[], None] = lambda: None
+        #: called with each message that needs no answer (a terminal that follows the run prints it)
+        self.on_tell: Callable[[str], None] = lambda text: None
 
     def _ask(self, kind: str, site: str, text: str, action: str, **extra: Any) -> Any:
         with self._cond:
@@ -193,10 +196,11 @@ class WebOperator:
         analyzer shows on its display, twice, the second entry blind, or write the sample off."""
         return self._ask("offer_manual_entry", site, f"{text} If the chloridometer shows a result on its display, "
                          "type it, twice: the second entry does not show the first. Otherwise the sample is written "
-                         "off with the reason.", "Type the result from its display")
+                         "off with the reason.", "Type the result from its display", said=text)
 
     def tell(self, text: str) -> None:
         self.notice = text
+        self.on_tell(text)
 
     def load_analyzer(self, site: str, sample_id: str) -> None:
         self._ask("load_analyzer", site, f"Load sample {sample_id} ({_label(site)}) into the chloridometer and "

@@ -15,6 +15,7 @@ import pint
 from sweattest.bench.live_view import RunView, ViewReporter, timer_entry, timing_alarms
 from sweattest.bench.runner import StationStopping
 from sweattest.bench.service import ActiveRun
+from sweattest.bench.station.feed import TerminalFeed
 from sweattest.bench.station.prompts import OperatorGone, Prompt, WebOperator
 from sweattest.bench.station.screen import LiveState, analyzer_wait, screen
 
@@ -25,7 +26,8 @@ class BenchSession:
     """One active run: its runner thread, its operator and its read model (``view``), which every open screen
     of the run receives its updates from."""
 
-    def __init__(self, active: ActiveRun, view: RunView, reporter: ViewReporter, fmt: Callable[[datetime], str]):
+    def __init__(self, active: ActiveRun, view: RunView, reporter: ViewReporter, fmt: Callable[[datetime], str],
+                 feed: TerminalFeed | None = None):
         self.run_id = active.run_id
         self.runner = active.runner
         self.operator: WebOperator = active.runner.operator  # type: ignore[assignment]
@@ -41,6 +43,11 @@ class BenchSession:
         view.run = active.runner.run
         reporter.on_change = self.refresh
         self.operator.on_change = self.refresh
+        #: a terminal may follow the run (`sweattest run` started it, or it was resumed here, not on a screen)
+        self.at_terminal = False
+        #: what a terminal that follows the run shows (``sweattest run`` and ``resume`` on instruments)
+        self.feed = feed or TerminalFeed()
+        self.operator.on_tell = self.feed.tell
         self.thread = threading.Thread(target=self._work, name=f"run-{self.run_id}", daemon=True)
 
     def clock_text(self, at: datetime) -> str:

@@ -1,0 +1,211 @@
+"""`sweattest run` and `sweattest resume` on configured instruments, as real processes: the bench station's own
+process performs the run and the command follows it as a terminal. Killing the command (SIGKILL) during the
+stimulation does not end it early: the station ends it by its method and stores every reading; `resume` follows
+the run again and finishes it. A stop signal (SIGTERM) is a graceful stop: the stimulation is stopped by the off
+sequence and recorded as such, and the run's lease is released. The inducer is a simulator on a pseudo-terminal;
+simulated time (--speed 60) keeps each test to seconds."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from sweattest.bench.demo import DEMO_ORDER
+from sweattest.bench.station.channel import StationAddress
+from sweattest.record.runs import load_run
+from sweattest.record.store import open_store
+from sweattest.record.store.store import resolve_url
+from tests.bench.conftest import ROOT, instrument_table, write_config
+from tests.bench.test_run_on_instruments import UNVERIFIED_REASON
+from tests.conftest import PERFORMER, PERFORMER_PASSWORD, add_performer
+
+#: Simulated time: the six-minute collection takes 1.5 s (the stimulation takes as long as its 900 readings over
+#: the serial line take).
+SPEED = "240"
+
+
+def method(tmp_path: Path) -> Path:
+    """Macroduct with a 90-second stimulation and a six-minute collection."""
+    text = (ROOT / "protocols" / "macroduct.toml").read_text(encoding="utf-8")
+    text = text.replace('name = "macroduct"', 'name = "macroduct_station"')
+    text = re.sub(r'duration = \{ value = "5 min"', 'duration = { value = "90 s"', text)
+    text = re.sub(r'max_time = \{ value = "30 min"', 'max_time = { value = "6 min"', text)
+    path = tmp_path / "macroduct_station.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def answer(prompt: str) -> str:
+    """What the tech types at each prompt (Enter confirms a step)."""
+    if "look at the skin" in prompt:
+        return "none"
+    if "read the sweat volume" in prompt:
+        return "35 uL"
+    if "chloride of the normal" in prompt:
+        return "40 mmol/L"
+    if "chloride of the abnormal" in prompt:
+        return "100 mmol/L"
+    if "Type the chloride" in prompt:
+        return "45 mmol/L"
+    return ""
+
+
+class Command:
+    """A `sweattest` command in a process of its own whose prompts a tech answers as they appear."""
+
+    def __init__(self, *argv: str):
+        env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
+        self.proc = subprocess.Popen([sys.executable, "-m", "sweattest", *argv], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env)
+        self.proc.stdin.write(PERFORMER_PASSWORD + "\n")  # --password-stdin
+        self.proc.stdin.flush()
+        self.out: list[str] = []
+        self.prompts: list[str] = []
+
+    def follow(self, until=lambda line: False) -> str | None:
+        """Read its output, answering each prompt, up to the line for which ``until`` holds (None: the end).
+        Reading blocks on the process's output: no waiting on wall time."""
+        for line in self.proc.stdout:
+            self.out.append(line)
+            if line.startswith(">>> "):
+                self.prompts.append(line[4:].strip())
+                try:
+                    self.proc.stdin.write(answer(line[4:]) + "\n")
+                    self.proc.stdin.flush()
+                except BrokenPipeError:
+                    pass
+            if until(line):
+                return line
+        return None
+
+    def finish(self) -> tuple[int, str, str]:
+        self.follow()
+        err = self.proc.stderr.read()
+        return self.proc.wait(timeout=60), "".join(self.out), err
+
+
+@pytest.fixture
+def bench(tmp_path, simulators):
+    """A store with the performer, a lab configuration with the simulated inducer and chloridometer on
+    pseudo-terminals, the order file; the station process the commands start is stopped at the end."""
+    inducer = simulators.start("inducer", "--baud", "115200", "--seed", "3", "--option", "load=1:10kohm")
+    analyzer = simulators.start("chloridometer", "--option", "analysis=0.2s")
+    config = write_config(tmp_path, instrument_table("inducer", "scpi", inducer, baudrate=115200),
+                          instrument_table("analyzer", "line", analyzer))
+    db = str(tmp_path / "runs.db")
+    add_performer(db)
+    order = dict(DEMO_ORDER, method=str(method(tmp_path)), sites=["left_forearm"])
+    (tmp_path / "order.json").write_text(json.dumps(order), encoding="utf-8")
+    yield {"config": str(config), "db": db, "order": str(tmp_path / "order.json"), "out": str(tmp_path / "out")}
+    log = StationAddress.of(resolve_url(db), False, config=str(config)).log
+    for pid in re.findall(r"station (\d+) listening", log.read_text() if log.exists() else ""):
+        try:
+            os.kill(int(pid), signal.SIGTERM)  # the station these tests started (it ends by itself when idle)
+        except ProcessLookupError:
+            pass
+
+
+def run_command(bench) -> Command:
+    return Command("run", "--order", bench["order"], "--config", bench["config"], "--db", bench["db"], "--out",
+                   bench["out"], "--password-stdin", "--unverified-reason", UNVERIFIED_REASON, "--speed", SPEED)
+
+
+def stored(db: str):
+    store = open_store(db)
+    try:
+        [row] = store.list_runs()
+        run, _ = load_run(store, row["run_id"])
+        return row, run, store.events(row["run_id"]), store.readings(row["run_id"], kind="stimulation_sample")
+    finally:
+        store.close()
+
+
+def wait_for(db: str, kind: str) -> None:
+    """Until the station has recorded an event ``kind`` (it works in its own process meanwhile)."""
+    pause = threading.Event()
+    for _ in range(600):
+        if any(e.kind == kind for e in stored(db)[2]):
+            return
+        pause.wait(0.05)
+    raise AssertionError(f"the station recorded no {kind}")
+
+
+def test_run_is_performed_by_the_station_and_the_terminal_asks_the_same_steps(bench):
+    command = run_command(bench)
+    command.follow(lambda line: "start_stimulation" in line)
+    run_id = stored(bench["db"])[0]["run_id"]
+    # another terminal cannot take over a run this one follows
+    other = subprocess.run([sys.executable, "-m", "sweattest", "resume", run_id, "--config", bench["config"], "--db",
+                            bench["db"], "--as", PERFORMER, "--password-stdin"], input=PERFORMER_PASSWORD + "\n",
+                           capture_output=True, text=True, cwd=ROOT, timeout=60,
+                           env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert other.returncode == 1
+    assert f"run {run_id} is being performed at another terminal of this station; left alone" in other.stderr
+    status, out, err = command.finish()
+    assert status == 0, out + err
+    row, run, events, readings = stored(bench["db"])
+    assert run.sites[0].state == "result_ready"
+    assert f"sweattest: run {row['run_id']} for accession ST-2026-000123" in out
+    # the console's own flow: the checklist, the collector, the skin grade, the volume, the analyzer
+    assert [p for p in command.prompts if p.startswith("Before any current")][-1].startswith("Before any current "
+                                                                                             "(5 of 5)")
+    assert any("apply the collector" in p for p in command.prompts)
+    assert any("look at the skin" in p for p in command.prompts)
+    assert any("read the sweat volume" in p for p in command.prompts)
+    assert any("load sample" in p for p in command.prompts)
+    assert out.index("start_stimulation") < out.index("finish_stimulation") < out.index("Result of run")
+    assert "left_forearm   sample 35" in out and "Files written to" in out
+    finished = next(e for e in events if e.kind == "finish_stimulation")
+    assert finished.data["output_off_confirmed"] is True
+    assert len(readings) == finished.data["samples"]  # every reading of the loop is stored
+    assert row["lease_owner"] is None
+
+
+def test_a_killed_run_command_leaves_the_stimulation_to_the_station_and_resume_finishes_the_run(bench):
+    command = run_command(bench)
+    command.follow(lambda line: "start_stimulation" in line)
+    assert not any(e.kind == "finish_stimulation" for e in stored(bench["db"])[2])  # the current flows
+    command.proc.kill()
+    command.proc.wait(timeout=10)
+
+    wait_for(bench["db"], "finish_stimulation")  # ended by its method, by the station, with nobody following
+    row, run, events, readings = stored(bench["db"])
+    finished = next(e for e in events if e.kind == "finish_stimulation")
+    assert finished.data["output_off_confirmed"] is True and "abort" not in [e.kind for e in events]
+    assert len(readings) == finished.data["samples"] > 0  # each reading of the loop stored
+
+    resumed = Command("resume", row["run_id"], "--config", bench["config"], "--db", bench["db"], "--out",
+                      bench["out"], "--as", PERFORMER, "--password-stdin")
+    status, out, err = resumed.finish()
+    assert status == 0, out + err
+    assert f"sweattest: resuming run {row['run_id']}" in out
+    assert any("apply the collector" in p for p in resumed.prompts)  # where the station waits for the tech
+    row, run, events, _ = stored(bench["db"])
+    assert run.sites[0].state == "result_ready" and "Result of run" in out
+    assert row["lease_owner"] is None
+
+
+def test_a_stop_signal_to_run_stops_the_stimulation_by_the_off_sequence_and_releases_the_run(bench):
+    command = run_command(bench)
+    command.follow(lambda line: "start_stimulation" in line)
+    command.proc.send_signal(signal.SIGTERM)
+    status, out, err = command.finish()
+    assert status == 130, out + err
+    row, run, events, readings = stored(bench["db"])
+    [abort] = [e for e in events if e.kind == "abort"]
+    assert abort.data["code"] == "station_stopped"
+    assert "the run was interrupted (Ctrl-C or a stop signal)" in abort.data["reason"]
+    assert abort.data["output_off_confirmed"] is True
+    assert len(readings) == abort.data["samples"]  # the readings until the stop, each one stored
+    assert any(e.kind == "station_stop" for e in events)
+    assert run.sites[0].state == "aborted"
+    assert row["lease_owner"] is None  # released: another terminal or the bench screens may take the run on
+    assert "run was interrupted" in out
