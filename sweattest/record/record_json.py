@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sweattest.core.errors import ValidationError
+from sweattest.core.procedure.model import Step
 from sweattest.core.rules.bands import Band, Category, Flag, RangeSet
 from sweattest.core.rules.chloride import ChlorideStatus
 from sweattest.core.rules.findings import Finding, Severity
@@ -40,7 +41,6 @@ from sweattest.record.run_record_model import (
     RunRecord,
     SiteEntry,
     SkinEntry,
-    Step,
     Stimulation,
     StoredParts,
     Was,
@@ -215,6 +215,11 @@ def parse_record(doc: Any, what: str = "run record") -> RunRecord:
 def parse_time(text: str | None) -> datetime | None:
     """An ISO 8601 time of a record (None stays None)."""
     return None if text is None else datetime.fromisoformat(text)
+
+
+def birth_date(record: RunRecord) -> date:
+    """The patient's date of birth as the order keeps it (YYYY-MM-DD)."""
+    return date.fromisoformat(str(record.patient["dob"]))
 
 
 def _parse(d: Mapping[str, Any]) -> RunRecord:

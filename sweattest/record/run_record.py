@@ -52,7 +52,6 @@ from sweattest.record.run_record_model import (
     SiteEntry,
     Stimulation,
 )
-from sweattest.record.run_record_model import Step as RecordStep
 from sweattest.record.timeline import PROCEDURE_CLOCK, on_procedure_clock
 
 __all__ = ["RECORD_VERSION", "RunRecord", "run_record"]
@@ -222,7 +221,7 @@ def _site(s: SiteRecord, p, r: SiteResult, limit: DelayLimit, written: tuple[Ste
         chloride=_chloride(r),
         analysis=analysis,
         findings=tuple(_findings(s) + late),
-        steps=tuple(RecordStep(st.source, st.event, st.target, st.at, st.t) for st in written),
+        steps=tuple(written),
     )
 
 

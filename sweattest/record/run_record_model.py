@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from sweattest.core.procedure.model import Step
 from sweattest.core.rules.bands import Category, Flag, RangeSet
 from sweattest.core.rules.chloride import ChlorideStatus
 from sweattest.core.rules.findings import Finding
@@ -105,17 +106,6 @@ class Analysis:
 
 
 @dataclass(frozen=True)
-class Step:
-    """One step of a site as it was written: from, event, to, when, and the procedure's seconds ``t``."""
-
-    source: str
-    event: str
-    target: str
-    at: datetime
-    t: float
-
-
-@dataclass(frozen=True)
 class Was:
     """A corrected site's values as the version before showed them."""
 
@@ -148,6 +138,7 @@ class SiteEntry:
     chloride: Chloride | None
     analysis: Analysis | None
     findings: tuple[Finding, ...]
+    #: each step as it was written (the audit's times; a simulated run's other times are the procedure clock's)
     steps: tuple[Step, ...]
     #: on a corrected version, the values this site showed before (None: unchanged or not corrected)
     was: Was | None = None

@@ -21,10 +21,11 @@ AT = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 
 def record_of(sites: dict[str, tuple | str], method: str = "macroduct", dob: str = "2025-06-01",
               ranges: str = "cff_2017", withheld: str | None = None, final: bool = False,
-              order: dict | None = None) -> RunRecord:
+              order: dict | None = None, corrections: tuple = ()) -> RunRecord:
     """``sites``: site -> (sample, chloride as measured) with sample a volume (uL) or the post weight over a
     1000 mg container (mg), chloride None for not analysed; or "abort" (or ("abort", reason)).
-    ``final``: reviewed and reported; ``order``: keys that replace the demo order's."""
+    ``final``: reviewed and reported; ``order``: keys that replace the demo order's; ``corrections``: the
+    amendments applied (as sweattest.record.amendable lists them)."""
     protocol = load_protocol(method)
     run = new_run("R-TEST", protocol, list(sites))
     clock = {"t": 0.0}
@@ -59,7 +60,8 @@ def record_of(sites: dict[str, tuple | str], method: str = "macroduct", dob: str
         ev("report")
     order = dict(DEMO_ORDER, method=method, sites=list(sites), patient=dict(DEMO_ORDER["patient"], dob=dob),
                  **(order or {}))
-    return run_record(run, order, generated_at=AT + timedelta(hours=1), ranges=ranges, withheld=withheld)
+    return run_record(run, order, generated_at=AT + timedelta(hours=1), ranges=ranges, withheld=withheld,
+                      corrections=corrections)
 
 
 def edited(record: RunRecord, change: Callable[[dict], None]) -> RunRecord:

@@ -62,7 +62,6 @@ def report_context(record: RunRecord, config: LabConfig) -> dict[str, Any]:
     zone = config.zone
     return {
         **{f.name: getattr(record, f.name) for f in fields(record)},
-        "record": record,
         "audit_head": record.audit_head,  # the chain head, when the record was made from the store
         "lab": config.lab,
         "zone_name": config.lab.timezone,
@@ -73,7 +72,7 @@ def report_context(record: RunRecord, config: LabConfig) -> dict[str, Any]:
             for r in record.resumed],
         "qc_text": QC_NAMES.get(record.qc["status"], record.qc["status"]),
         "collected_at": record.first_collection,
-        "age": age_text(record.patient["dob"], record.first_collection, zone),
+        "age": age_text(record, record.first_collection, zone),
         "indication": indication(record.order),
         "analyzer": instrument_text(record, "analyzer"),
         "balance": instrument_text(record, "balance"),

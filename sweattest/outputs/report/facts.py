@@ -5,11 +5,12 @@ They are formatted here from the record; none is a clinical rule of its own.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sweattest.core.rules.age import age_at
+from sweattest.record.record_json import birth_date
 from sweattest.record.run_record_model import Change, Method, RunRecord
 
 NOT_RECORDED = "not recorded"
@@ -17,12 +18,12 @@ NOT_RECORDED = "not recorded"
 LIMITS_SOURCE = "CLSI C34"
 
 
-def age_text(dob: str, at: datetime | None, zone: ZoneInfo) -> str:
+def age_text(record: RunRecord, at: datetime | None, zone: ZoneInfo) -> str:
     """The patient's calendar age on the local date of ``at`` (first collection), as the age cut-offs count it
     (sweattest.core.rules.age): ``5 months 30 days``, ``1 year 2 months 3 days``."""
     if not at:
         return "—"
-    return age_at(date.fromisoformat(dob), at, zone).text()
+    return age_at(birth_date(record), at, zone).text()
 
 
 def quantity_text(text: str | None) -> str | None:
