@@ -115,3 +115,15 @@ def test_a_document_missing_a_field_or_not_a_record_is_refused_naming_it():
         parse_record([])
     with pytest.raises(RecordFormatError, match="run.json: not JSON"):
         load_record("{", "run.json")
+
+
+def test_a_version_3_document_from_before_the_later_additions_is_read():
+    doc = record_document(record_of(BOTH))
+    for key in ("instruments", "resumed"):
+        del doc[key]
+    del doc["performed"]["signed"]
+    for key in ("lower_limit", "upper_limit", "weight_readability"):
+        del doc["method"][key]
+    record = parse_record(doc)
+    assert record.instruments is None and record.resumed == () and record.performed.signed is False
+    assert record.method.lower_limit is None and record.report.status == "preliminary"

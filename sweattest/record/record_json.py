@@ -2,8 +2,10 @@
 (``parse_record``, ``load_record``) of sweattest.record.run_record_model.RunRecord.
 
 The document is version 3 (sweattest.record.run_record describes its fields): keys in a fixed order, times as
-ISO 8601 text with their UTC offset, enums as their values. The parser refuses a document of another version,
-or one missing a field, with the field it could not read: a record is never guessed.
+ISO 8601 text with their UTC offset, enums as their values. The parser reads a version-3 document written before
+the later additions to version 3 (instruments, resumed, performed.signed, the method's measuring range and
+balance readability: not recorded); it refuses a document of another version, or one missing a field, with the
+field it could not read: a record is never guessed.
 """
 
 from __future__ import annotations
@@ -234,12 +236,13 @@ def _parse(d: Mapping[str, Any]) -> RunRecord:
     return RunRecord(
         run_id=d["run_id"], state=d["state"], generated_at=parse_time(d["generated_at"]), simulated=d["simulated"],
         timeline=d["timeline"], order=d["order"], proficiency=d.get("proficiency"), eligibility=d["eligibility"],
-        method=_parse_method(d["method"]), instruments=d["instruments"],
+        method=_parse_method(d["method"]), instruments=d.get("instruments"),
         sites=tuple(_parse_site(s) for s in d["sites"]), interpretation=_parse_interpretation(d["interpretation"]),
         reviewer=d["reviewer"], qc=d["qc"],
-        performed=Performed(performed["by"], performed["name"], performed["signed"], parse_time(performed["at"])),
+        performed=Performed(performed["by"], performed["name"], performed.get("signed", False),
+                            parse_time(performed["at"])),
         reviewed=None if reviewed is None else Reviewed(reviewed["by"], reviewed["name"], parse_time(reviewed["at"])),
-        resumed=tuple(Resumption(parse_time(x["at"]), x["by"], x["state_found"]) for x in d["resumed"]),
+        resumed=tuple(Resumption(parse_time(x["at"]), x["by"], x["state_found"]) for x in d.get("resumed", ())),
         report=_parse_report(d["report"]), stored=stored)
 
 
@@ -247,7 +250,7 @@ def _parse_method(m: Mapping[str, Any]) -> Method:
     a = m["adequacy"]
     return Method(m["name"], m["title"], m["collection_device"], m["collection_kind"], m["analysis"], m["current"],
                   m["duration"], m["minimum_sample"], AdequacyRule(a["criterion"], a["text"], a["source"]),
-                  m["max_collection_time"], m["lower_limit"], m["upper_limit"], m["weight_readability"])
+                  m["max_collection_time"], m.get("lower_limit"), m.get("upper_limit"), m.get("weight_readability"))
 
 
 def _parse_finding(f: Mapping[str, Any]) -> Finding:
