@@ -73,14 +73,14 @@ def _demo_run(store, config, out_dir: Path, reporter: Reporter | None = None):
 def test_a_run_replays_reports_and_exports_as_before_after_its_method_file_is_edited(lab, store, tmp_path):
     config = load_config(lab)
     result = _demo_run(store, config, tmp_path / "before")
-    assert result.record["method"]["title"].startswith("Lab: ")  # the lab's method, not the shipped one
+    assert result.record.method.title.startswith("Lab: ")  # the lab's method, not the shipped one
     _edit_method(config.protocol_folder)
     assert load_protocol("macroduct", config.protocol_folder).minimum_sample == Q_(60, "uL")
 
     run, _ = load_run(store, result.run.run_id)
     assert run == result.run
     assert run.protocol.minimum_sample == Q_(15, "uL") and run.protocol.current == Q_(1.5, "mA")
-    generated = datetime.fromisoformat(result.record["generated_at"])
+    generated = result.record.generated_at
     record = stored_record(store, result.run.run_id, VirtualClock(start=generated))
     assert record == result.record
     after = write_outputs(record, tmp_path / "after", config)
@@ -125,9 +125,9 @@ def test_a_run_resumes_with_its_own_method_after_the_file_is_edited(lab, store, 
     active = service.resume(row["run_id"], clock=VirtualClock(start=START.replace(hour=10)))
     resumed = service.finish(active, active.perform(), tmp_path / "resumed")
     assert resumed.run.protocol.minimum_sample == Q_(15, "uL")
-    assert resumed.record["method"]["title"].startswith("Lab: ")
-    assert resumed.record["method"]["current"] == "1.5 mA"
-    assert [s["adequate"] for s in resumed.record["sites"]] == [True, True]
+    assert resumed.record.method.title.startswith("Lab: ")
+    assert resumed.record.method.current == "1.5 mA"
+    assert [s.adequate for s in resumed.record.sites] == [True, True]
 
 
 def _tamper(store, run_id: str, **values) -> None:

@@ -30,7 +30,7 @@ def _finished_run(tmp_path):
 def test_a_run_keeps_its_eligibility_and_is_interpreted_without_a_block(tmp_path):
     store, result = _finished_run(tmp_path)
     try:
-        assert result.record["eligibility"]["findings"] == [] and result.record["interpretation"]["category"]
+        assert result.record.eligibility["findings"] == [] and result.record.interpretation.category
         run, order = load_run(store, result.run.run_id)
         assert order["eligibility"]["limits"]["min_weight"] == "2 kg"
     finally:
@@ -45,11 +45,11 @@ def test_a_block_finding_withholds_the_interpretation_in_the_record(tmp_path):
         record = run_record(run, order, generated_at=datetime(2026, 11, 20, 12, tzinfo=UTC))
     finally:
         store.close()
-    interp = record["interpretation"]
-    assert interp["category"] is None and interp["repeat_recommended"] is True
-    assert interp["wording"].startswith("Interpretation withheld: ")  # never blank: it says why
-    assert "age_under_minimum" in interp["withheld"] and "Repeat the test" in interp["withheld"]
-    assert record["sites"][0]["chloride"]["text"]  # the measurement stays on record, uninterpreted
+    interp = record.interpretation
+    assert interp.category is None and interp.repeat_recommended is True
+    assert interp.wording.startswith("Interpretation withheld: ")  # never blank: it says why
+    assert "age_under_minimum" in interp.withheld and "Repeat the test" in interp.withheld
+    assert record.sites[0].chloride.text  # the measurement stays on record, uninterpreted
 
 
 def test_the_report_prints_why_the_interpretation_is_withheld_and_no_category(tmp_path):

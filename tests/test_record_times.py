@@ -50,8 +50,8 @@ def test_a_simulated_run_records_when_it_was_written_with_its_own_clock_beside(t
     assert procedure_time(events[-1]) - procedure_time(events[0]) > timedelta(minutes=30)  # the procedure's time
     assert events[-1].t > 30 * 60
     record = result.record
-    steps = [st["at"] for s in record["sites"] for st in s["steps"]]
-    assert max(steps) < record["generated_at"]  # collected before reported, in real time
+    steps = [st.at for s in record.sites for st in s.steps]
+    assert max(steps) < record.generated_at  # collected before reported, in real time
     assert all(r["at"] <= now for r in store.readings(result.run.run_id)[-1:])
     store.close()
 
@@ -74,8 +74,8 @@ def test_a_resumed_run_records_the_stop_and_the_resume(tmp_path, order_doc, scen
     assert [e.what for e in history(store, active.run_id)][-2:] == ["crash", "resume"]
     result = service.finish(resumed, resumed.perform(), tmp_path / "out")
     assert [s.state for s in result.run.sites] == ["result_ready", "result_ready"]
-    [entry] = result.record["resumed"]
-    assert (entry["by"], entry["state_found"]) == ("tina@bench-3", "patient_verified")
+    [entry] = result.record.resumed
+    assert (entry.by, entry.state_found) == ("tina@bench-3", "patient_verified")
     html = render_html(result.record, LabConfig())
     assert "resumed at" in html and "by tina@bench-3: found patient verified, inducer outputs confirmed off" in html
     store.close()

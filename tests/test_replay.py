@@ -1,11 +1,12 @@
 """Write-ahead: a run's state is rebuilt from its recorded events and matches what the runner had."""
 
-import json
+from dataclasses import replace
 
 import sqlalchemy as sa
 from freezegun import freeze_time
 
 from sweattest.cli.main import main
+from sweattest.record.record_json import load_record, record_document
 from sweattest.record.runs import load_run
 from sweattest.record.store import open_store, schema
 from sweattest.record.stored_record import stored_run_record
@@ -26,17 +27,16 @@ def test_every_demo_run_rebuilds_from_its_events(tmp_path, db_url, write_json, o
         assert len(runs) == 2
         for row in runs:
             folder = tmp_path / ("a" if any((tmp_path / "a").glob(f"*{row['run_id']}.json")) else "b")
-            written = json.loads(next(folder.glob(f"*{row['run_id']}.json")).read_text())
+            written = load_record(next(folder.glob(f"*{row['run_id']}.json")).read_text())
             run, order = load_run(store, row["run_id"])
-            rebuilt = stored_run_record(store, run, order, generated_at=__import__("datetime").datetime.fromisoformat(
-                written["generated_at"]))
-            head = written.pop("audit_head")  # the chain's head when the file was written: an entry of the chain
+            rebuilt = stored_run_record(store, run, order, generated_at=written.generated_at)
+            head = written.audit_head  # the chain's head when the file was written: an entry of the chain
             audit = schema.audit
             with store.engine.connect() as conn:
-                entry = conn.execute(sa.select(audit.c.hash).where(audit.c.id == head["entry"])).scalar()
-            assert entry == head["sha256"]
-            rebuilt.pop("audit_head")
-            assert rebuilt == written
+                entry = conn.execute(sa.select(audit.c.hash).where(audit.c.id == head.entry)).scalar()
+            assert entry == head.sha256
+            rebuilt = replace(rebuilt, stored=replace(rebuilt.stored, audit_head=head))
+            assert record_document(rebuilt) == record_document(written)
             assert run.state == row["state"]
     finally:
         store.close()

@@ -48,7 +48,7 @@ def test_a_result_is_not_final_without_the_performed_signature(staff):
     sign(staff, staff.clock, "R1", "rev1", "rev1 password", "reviewed")
     assert offered(staff, "R1", "rev2", "reviewer") is None
     record = stored_record(staff, "R1", staff.clock)
-    assert record["performed"]["by"] == "tech1" and record["performed"]["name"] == "Tina Tech"
+    assert record.performed.by == "tech1" and record.performed.name == "Tina Tech"
     assert "Tina Tech (tech1)" in render_html(record)
 
 
@@ -108,7 +108,7 @@ def test_a_bad_amendment_is_refused_and_nothing_is_stored(staff):
         assert message in str(err.value) and "\n" not in str(err.value), changes
     assert versions(staff, "R1") == [] and len(history(staff, "R1")) == entries
     after = stored_record(staff, "R1", staff.clock)
-    assert after["sites"] == before["sites"] and after["report"] == before["report"]
+    assert after.sites == before.sites and after.report == before.report
 
 
 def test_an_amendment_shows_wherever_the_old_value_did(staff):
@@ -117,11 +117,11 @@ def test_an_amendment_shows_wherever_the_old_value_did(staff):
           changes={"left_forearm.chloride": "62", "patient.family": "Doe-Smith", "patient.dob": "2025-05-01",
                    "comment": "sample haemolysed", "patient.mrn": "MRN2"})
     record = stored_record(staff, "R1", staff.clock)
-    assert record["sites"][0]["chloride"]["text"] == "62" and record["order"]["patient"]["family"] == "Doe-Smith"
-    assert record["order"]["patient"]["dob"] == "2025-05-01" and record["order"]["comment"] == "sample haemolysed"
-    assert record["report"]["status"] == "corrected"
-    [change] = [c for c in record["report"]["corrections"][0]["changes"] if c["field"] == "left_forearm.chloride"]
-    assert (change["old"], change["new"]) == ("45", 62)
+    assert record.sites[0].chloride.text == "62" and record.patient["family"] == "Doe-Smith"
+    assert record.patient["dob"] == "2025-05-01" and record.order["comment"] == "sample haemolysed"
+    assert record.report.status == "corrected"
+    [change] = [c for c in record.report.corrections[0].changes if c.field == "left_forearm.chloride"]
+    assert (change.old, change.new) == ("45", 62)
     html = render_html(record)
     assert "Doe-Smith" in html and "sample haemolysed" in html and "Left forearm sweat chloride: 45 → 62 mmol/L" in html
     assert staff.get_run("R1")["patient_mrn"] == "MRN2"  # the QA run list
@@ -142,5 +142,5 @@ def test_a_smaller_volume_makes_the_site_qns_and_a_qns_site_cannot_become_adequa
         amend(staff, staff.clock, "R1", "rev2", "rev2 password", changes={"right_forearm.volume": 40}, reason="x")
     amend(staff, staff.clock, "R1", "rev2", "rev2 password", changes={"left_forearm.volume": 12}, reason="misread")
     record = stored_record(staff, "R1", staff.clock)
-    assert record["sites"][0]["adequate"] is False and record["sites"][0]["chloride"] is None
-    assert record["interpretation"]["category"] is None
+    assert record.sites[0].adequate is False and record.sites[0].chloride is None
+    assert record.interpretation.category is None

@@ -4,7 +4,6 @@ ends at the same minute because the simulation wrote its records within a second
 from __future__ import annotations
 
 import copy
-from datetime import datetime
 
 from sweattest.bench.demo import DEMO_ORDER, DEMO_SCENARIO
 from sweattest.bench.order import parse_order
@@ -27,15 +26,12 @@ def test_an_instant_simulated_run_prints_a_consistent_timeline(tmp_path):
         store.close()
     record = result.record
     assert {e.at for e in store_events(tmp_path)} == {START}  # written at one instant...
-    left = record["sites"][0]
-    start = datetime.fromisoformat(left["collection"]["started_at"])
-    end = datetime.fromisoformat(left["collection"]["ended_at"])
-    analysed = datetime.fromisoformat(left["analysis"]["at"])
+    left = record.sites[0]
+    start, end, analysed = left.collection.started_at, left.collection.ended_at, left.analysis.at
     assert (end - start).total_seconds() == 30 * 60  # ...shown on the procedure clock: 30 minutes
-    assert analysed > end and left["analysis"]["delay_min"] == round((analysed - end).total_seconds() / 60)
-    stimulated = datetime.fromisoformat(left["stimulation"]["started_at"])
-    assert stimulated < start
-    assert record["timeline"].startswith("Simulated run: its times are the procedure clock's")
+    assert analysed > end and left.analysis.delay_min == round((analysed - end).total_seconds() / 60)
+    assert left.stimulation.started_at < start
+    assert record.timeline.startswith("Simulated run: its times are the procedure clock's")
     html = render_html(record)
     assert 'id="timeline">Simulated run: its times are the procedure clock' in html
     assert f"{start:%Y-%m-%d %H:%M} UTC to {end:%H:%M}; 30.0 min" in html

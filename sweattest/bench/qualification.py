@@ -51,12 +51,12 @@ def simulated_run(clock: Clock) -> CheckRow:
         finally:
             temp.close()
     record = result.record
-    chlorides = [(s.get("chloride") or {}).get("text") for s in record["sites"]]
-    category = (record.get("interpretation") or {}).get("category")
+    chlorides = [s.chloride.text if s.chloride else None for s in record.sites]
+    category = record.interpretation.category
     files = sorted(result.files)
     ok = chlorides == ["45", "48"] and category == "intermediate" and chain.intact and bool(files)
     return ("simulated run", ok,
-            f"run {record['run_id']} ({record['state']}): chloride {', '.join(map(str, chlorides))} mmol/L "
+            f"run {record.run_id} ({record.state}): chloride {', '.join(map(str, chlorides))} mmol/L "
             f"(simulated 45, 48), interpretation {category} (expected intermediate); files {', '.join(files)}; "
             f"{chain.message()}")
 

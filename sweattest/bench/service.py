@@ -39,6 +39,7 @@ from sweattest.record.equipment import status as instrument_status
 from sweattest.record.lease import Lease
 from sweattest.record.proficiency import find_sample
 from sweattest.record.repeats import RepeatOf, check_repeat, record_repeat
+from sweattest.record.run_record_model import RunRecord
 from sweattest.record.runs import load_run_at, procedure_time
 from sweattest.record.stored_record import stored_run_record
 from sweattest.record.worklist import OPEN, find, listed_order, mark_started
@@ -54,7 +55,7 @@ OperatorFactory = Callable[[SimulatedOperator | None], Operator]
 @dataclass(frozen=True)
 class RunResult:
     run: RunState
-    record: dict
+    record: RunRecord
     out_dir: Path
     files: dict[str, Path]
 

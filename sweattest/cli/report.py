@@ -37,14 +37,13 @@ def _report(ctx: Context) -> int:
     record = stored_record(store, args.run_id, RealClock(), config.ranges)
     html = render_html(record, config)
     suffix = "pdf" if args.pdf else "html"
-    out = args.out or Path.cwd() / (f"{file_safe(record['order']['accession'])}_{record['run_id']}"
-                                    f"_v{record['report']['version']}.{suffix}")
+    out = args.out or Path.cwd() / f"{file_safe(record.accession)}_{record.run_id}_v{record.report.version}.{suffix}"
     if args.pdf:
         from sweattest.outputs.report.pdf import html_to_pdf
 
         write_atomic(out, html_to_pdf(html))
     else:
         write_atomic(out, html)
-    print(f"{record['report']['status']} report of run {record['run_id']} (version {record['report']['version']}) "
+    print(f"{record.report.status} report of run {record.run_id} (version {record.report.version}) "
           f"written to {out}")
     return 0

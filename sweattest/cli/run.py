@@ -25,6 +25,7 @@ from sweattest.qa.competency import login_warnings
 from sweattest.record.alarms import inducer_alarms
 from sweattest.record.proficiency import find_sample
 from sweattest.record.repeats import REASONS, RepeatOf
+from sweattest.record.run_record_model import RunRecord
 from sweattest.record.runs import load_run
 from sweattest.record.worklist import open_order
 
@@ -268,29 +269,29 @@ def _final_line(run, alarms: list[str]) -> int:
     return 0
 
 
-def summary(record: dict, once: Callable[[str], str] = str) -> None:
+def summary(record: RunRecord, once: Callable[[str], str] = str) -> None:
     """The run's results; ``once``: the screen's filter of what it has shown already (off checks)."""
     print("")
-    print(f"Result of run {record['run_id']} ({record['state']}):")
-    for s in record["sites"]:
-        if s["state"] == "aborted":
-            print(f"  {s['site']:<14} ABORTED: {once(s['abort_reason'])}")
+    print(f"Result of run {record.run_id} ({record.state}):")
+    for s in record.sites:
+        if s.state == "aborted":
+            print(f"  {s.site:<14} ABORTED: {once(s.abort_reason)}")
             continue
-        verdict = "adequate" if s["adequate"] else "QNS"
-        chloride = s.get("chloride") or {}
-        cl = (f"chloride {chloride['text']} mmol/L" if s["status"] in {"reported", "below_range"}
-              else f"chloride {chloride['text']}" if chloride else "no chloride (QNS)")
-        print(f"  {s['site']:<14} sample {s['sample']} ({verdict}), sweat rate "
-              f"{s['sweat_rate_g_m2_min']} g/m²/min, {cl}")
-    interp = record.get("interpretation") or {}
-    if interp.get("withheld"):
-        print(f"  interpretation: none; {interp['withheld']}")
+        verdict = "adequate" if s.adequate else "QNS"
+        chloride = s.chloride
+        cl = (f"chloride {chloride.text} mmol/L" if s.reportable and chloride
+              else f"chloride {chloride.text}" if chloride else "no chloride (QNS)")
+        print(f"  {s.site:<14} sample {s.sample} ({verdict}), sweat rate "
+              f"{s.sweat_rate_g_m2_min} g/m²/min, {cl}")
+    interp = record.interpretation
+    if interp.withheld:
+        print(f"  interpretation: none; {interp.withheld}")
     else:
-        print(f"  interpretation: {interp.get('wording') or 'none (no reportable result)'}")
-    for o in (record.get("eligibility") or {}).get("overrides", []):
+        print(f"  interpretation: {interp.wording or 'none (no reportable result)'}")
+    for o in record.eligibility.get("overrides", []):
         print(f"  eligibility: proceeded despite {o['code']}: {o['reason']} ({o['by']})")
-    if interp.get("repeat_recommended"):
+    if interp.repeat_recommended:
         print("  REPEAT RECOMMENDED")
-    if record.get("repeat_of"):
-        link = record["repeat_of"]
+    if record.repeat_of:
+        link = record.repeat_of
         print(f"  repeat of run {link['run_id']} ({link['accession']}, {link['date']}): {link['reason_text']}")

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import json
-from datetime import datetime
 from pathlib import Path
 
 from sweattest.core.config import LabConfig, load_config
@@ -12,18 +10,20 @@ from sweattest.outputs.files import file_safe, write_atomic
 from sweattest.outputs.lims.formats import LIMS_FORMATS
 from sweattest.outputs.report import render_html
 from sweattest.outputs.report.pdf import html_to_pdf
+from sweattest.record.record_json import record_json
+from sweattest.record.run_record_model import RunRecord
 
 
-def write_outputs(record: dict, out_dir: Path, config: LabConfig | None = None) -> dict[str, Path]:
+def write_outputs(record: RunRecord, out_dir: Path, config: LabConfig | None = None) -> dict[str, Path]:
     """``config`` defaults to the lab configuration from $SWEATTEST_CONFIG (else built-in). Returns each
     file by its kind: ``json``, ``html``, ``pdf`` and the name of each LIMS format."""
     config = config or load_config()
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = f"{file_safe(record['order']['accession'])}_{record['run_id']}"
+    stem = f"{file_safe(record.accession)}_{record.run_id}"
     html = render_html(record, config)
-    sent_at = datetime.fromisoformat(record["generated_at"])
+    sent_at = record.generated_at
     files = {
-        "json": write_atomic(out_dir / f"{stem}.json", json.dumps(record, indent=2, ensure_ascii=False) + "\n"),
+        "json": write_atomic(out_dir / f"{stem}.json", record_json(record)),
         "html": write_atomic(out_dir / f"{stem}.html", html),
         "pdf": write_atomic(out_dir / f"{stem}.pdf", html_to_pdf(html)),
     }

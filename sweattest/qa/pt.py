@@ -47,11 +47,11 @@ def lab_result(store, sample_id: str, clock) -> LabResult:
         record = stored_record(store, run_id, clock)
     except SweatTestError as exc:
         return LabResult(run_id, None, f"cannot be read: {exc}")
-    for site in record["sites"]:
-        chloride = site["chloride"]
-        if chloride and chloride["value_mmol_l"] is not None and not chloride["comparator"]:
-            return LabResult(run_id, float(chloride["value_mmol_l"]), f"{chloride['text']} mmol/L ({site['site']})")
-    texts = [site["chloride"]["text"] if site["chloride"] else str(site["status"]) for site in record["sites"]]
+    for site in record.sites:
+        chloride = site.chloride
+        if chloride and chloride.value_mmol_l is not None and not chloride.comparator:
+            return LabResult(run_id, float(chloride.value_mmol_l), f"{chloride.text} mmol/L ({site.site})")
+    texts = [site.chloride.text if site.chloride else str(site.status) for site in record.sites]
     return LabResult(run_id, None, f"no numeric result ({', '.join(texts)})")
 
 

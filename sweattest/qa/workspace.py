@@ -83,27 +83,27 @@ def run_summary(store, row: dict[str, Any], clock, ranges: str = DEFAULT_RANGE_S
     except SweatTestError as exc:
         return out | {"interpretation": "cannot be shown", "wording": str(exc)}
     parts, flags = [], out["flags"]
-    for site in record["sites"]:
-        chloride = site["chloride"]
-        text = chloride["text"] if chloride else STATUS_WORDS.get(str(site["status"]), str(site["status"]))
-        parts.append(f"{_side(site['site'])} {text}")
-        if site["flag"] in ("H", "A") and site["flag"] not in flags:
-            flags.append(site["flag"])
-        if site["status"] == "qns" and "QNS" not in flags:
+    for site in record.sites:
+        chloride = site.chloride
+        text = chloride.text if chloride else STATUS_WORDS.get(str(site.status), str(site.status))
+        parts.append(f"{_side(site.site)} {text}")
+        if site.flag in ("H", "A") and site.flag not in flags:
+            flags.append(str(site.flag))
+        if site.status == "qns" and "QNS" not in flags:
             flags.append("QNS")
-    interp = record["interpretation"]
-    analysed = any(site["chloride"] for site in record["sites"])
-    status = record["qc"].get("status")
+    interp = record.interpretation
+    analysed = any(site.chloride for site in record.sites)
+    status = record.qc.get("status")
     if status in ("rejected", "incomplete") or (analysed and status == "not_recorded"):
         flags.append("QC")
-    if interp["repeat_recommended"]:
+    if interp.repeat_recommended:
         flags.append("repeat")
-    if record["report"].get("corrections"):
+    if record.report.corrections:
         flags.append("amended")
-    if any(r["adverse"] for r in record.get("skin") or []):
+    if any(r.adverse for r in record.skin):
         flags.append("skin")
-    return out | {"result": parts, "interpretation": interpretation_words(interp) if interp.get("category")
-                  or interp.get("monitoring") or interp.get("withheld") else "none", "wording": interp["wording"],
+    return out | {"result": parts, "interpretation": interpretation_words(interp) if interp.category
+                  or interp.monitoring or interp.withheld else "none", "wording": interp.wording,
                   "flags": flags}
 
 

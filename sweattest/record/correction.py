@@ -10,19 +10,29 @@ change and its reason, identified as corrected); HL7 v2.5.1 table 0085 (C: recor
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sweattest.core.procedure.model import SITE_NAMES
+from sweattest.record.run_record_model import (
+    Changed,
+    CorrectedBy,
+    CorrectionSummary,
+    Interpretation,
+    InterpretationChange,
+    RunRecord,
+    Was,
+)
 
 FIELD_WORDS = {"chloride": "sweat chloride", "volume": "sample volume", "post_weight": "post-collection weight",
                "comment": "comment", "patient.family": "patient family name", "patient.given": "patient given name",
                "patient.mrn": "patient MRN", "patient.dob": "patient date of birth", "patient.sex": "patient sex"}
 #: per site: the observation (as HL7 and the report name it) -> how it is read from the record's site
 OBSERVATIONS = {
-    "chloride": lambda s: ((s.get("chloride") or {}).get("text"), s["status"]),
-    "sample": lambda s: s.get("sample"),
-    "adequacy": lambda s: s.get("adequate"),
-    "sweat_rate": lambda s: s.get("sweat_rate_g_m2_min"),
+    "chloride": lambda s: (s.chloride.text if s.chloride else None, s.status),
+    "sample": lambda s: s.sample,
+    "adequacy": lambda s: s.adequate,
+    "sweat_rate": lambda s: s.sweat_rate_g_m2_min,
 }
 
 
@@ -34,58 +44,56 @@ def field_words(key: str) -> str:
     return FIELD_WORDS.get(key, key.replace("_", " ").replace(".", " "))
 
 
-def interpretation_words(interp: dict[str, Any]) -> str:
+def interpretation_words(interp: Interpretation) -> str:
     """The interpretation in a few words: its label ("normal", "intermediate"), or why there is none."""
-    if interp.get("label"):
-        label = str(interp["label"])
+    if interp.label:
+        label = str(interp.label)
         return label if label.startswith("CF") else label[:1].lower() + label[1:]
-    if interp.get("category"):  # a record made before the range set's labels were kept
-        return str(interp["category"]).replace("_", " ").replace("cf ", "CF ")
-    if interp.get("monitoring"):
+    if interp.category:  # a record made before the range set's labels were kept
+        return str(interp.category).replace("_", " ").replace("cf ", "CF ")
+    if interp.monitoring:
         return "a monitoring value on a CFTR modulator (no diagnostic category)"
-    if interp.get("withheld"):
+    if interp.withheld:
         return "no interpretation (withheld)"
-    return "no interpretation (" + str(interp.get("wording", "")).rstrip(".").lower() + ")"
+    return "no interpretation (" + str(interp.wording or "").rstrip(".").lower() + ")"
 
 
-def correction_summary(previous: dict[str, Any], current: dict[str, Any],
-                       signatures: list[dict[str, Any]]) -> dict[str, Any]:
-    """The ``report`` additions of a corrected ``current`` record against the ``previous`` version's record:
-    ``released_at`` (this version's), ``first_released_at``, ``corrected_by`` (username and full name),
-    ``changed`` (per site the observations that changed; whether the interpretation did),
-    ``interpretation_change`` (in words; None when it did not change); per site ``was`` (old values shown)."""
-    report = current["report"]
-    last = report["corrections"][-1]
-    signed = [s for s in signatures if s["meaning"] == "corrected" and s.get("version") == last["version"]]
+def corrected(previous: RunRecord, current: RunRecord, signatures: list[dict[str, Any]]) -> RunRecord:
+    """``current`` (a corrected version) with what it changed against the ``previous`` version's record: its
+    report's ``released_at`` (this version's) and summary (first release, who corrected it with the full name,
+    per site the observations that changed, the interpretation change in words), per site ``was`` (the old
+    values shown), each correction with its corrector's full name and each change named in words."""
+    report = current.report
+    last = report.corrections[-1]
+    signed = [s for s in signatures if s["meaning"] == "corrected" and s.get("version") == last.version]
     name = signed[-1].get("full_name") if signed else None
-    before = {s["site"]: s for s in previous["sites"]}
-    changed: dict[str, list[str]] = {}
-    for site in current["sites"]:
-        old = before.get(site["site"])
-        if old is None:
-            continue
-        names = [n for n, read in OBSERVATIONS.items() if read(site) != read(old)]
+    before = {s.site: s for s in previous.sites}
+    changed: dict[str, tuple[str, ...]] = {}
+    sites = []
+    for site in current.sites:
+        old = before.get(site.site)
+        names = tuple(n for n, read in OBSERVATIONS.items() if old is not None and read(site) != read(old))
         if names:
-            changed[site["site"]] = names
-            site["was"] = {"chloride": (old.get("chloride") or {}).get("text") or old["status"],
-                           "sample": old.get("sample"),
-                           "adequacy": None if old.get("adequate") is None else
-                           ("adequate" if old["adequate"] else "QNS")}
-    old_i, new_i = previous["interpretation"], current["interpretation"]
+            changed[site.site] = names
+            site = replace(site, was=Was(chloride=(old.chloride.text if old.chloride else None) or str(old.status),
+                                         sample=old.sample,
+                                         adequacy=None if old.adequate is None else
+                                         ("adequate" if old.adequate else "QNS")))
+        sites.append(site)
+    old_i, new_i = previous.interpretation, current.interpretation
     keys = ("category", "label", "withheld", "monitoring", "wording")
-    interp_changed = any(old_i.get(k) != new_i.get(k) for k in keys)
+    interp_changed = any(getattr(old_i, k) != getattr(new_i, k) for k in keys)
     change = None
     if interp_changed:
         was, now = interpretation_words(old_i), interpretation_words(new_i)
-        change = {"from": was, "to": now,
-                  "text": f"The interpretation changed from {was} to {now}." if was != now else
-                  "The interpretation's wording changed: " + str(new_i.get("wording"))}
-    for c in report["corrections"]:
-        by = [s for s in signatures if s["meaning"] == "corrected" and s.get("version") == c["version"]]
-        c["by_name"] = by[-1].get("full_name") if by else None
-        for ch in c["changes"]:
-            ch["name"] = field_words(ch["field"])
-    return {"released_at": last["at"], "first_released_at": report.get("released_at"),
-            "corrected_by": {"username": last["by"], "name": name},
-            "changed": {"sites": changed, "interpretation": interp_changed},
-            "interpretation_change": change}
+        change = InterpretationChange(was, now, f"The interpretation changed from {was} to {now}." if was != now
+                                      else "The interpretation's wording changed: " + str(new_i.wording))
+    corrections = []
+    for c in report.corrections:
+        by = [s for s in signatures if s["meaning"] == "corrected" and s.get("version") == c.version]
+        corrections.append(replace(c, by_name=by[-1].get("full_name") if by else None,
+                                   changes=tuple(replace(ch, name=field_words(ch.field)) for ch in c.changes)))
+    summary = CorrectionSummary(first_released_at=report.released_at, corrected_by=CorrectedBy(last.by, name),
+                                changed=Changed(changed, interp_changed), interpretation_change=change)
+    return replace(current, sites=tuple(sites),
+                   report=replace(report, released_at=last.at, corrections=tuple(corrections), summary=summary))

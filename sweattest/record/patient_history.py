@@ -118,18 +118,17 @@ def test_summary(store, row: dict[str, Any], ranges: str = DEFAULT_RANGE_SET) ->
     except Exception as exc:  # noqa: BLE001 - one run that does not replay must not hide the patient's others
         return base | {"date": row["created_at"].date().isoformat(), "sites": [], "category": None,
                        "interpretation": f"not available: {exc}", "report_status": None}
-    starts = [s["collection"]["started_at"] for s in record["sites"] if s["collection"]["started_at"]]
-    interp = record["interpretation"]
+    first, interp = record.first_collection, record.interpretation
     return base | {
-        "date": (min(starts) if starts else row["created_at"].isoformat())[:10],
-        "sites": [{"site": s["site"], "status": s["status"], "adequate": s["adequate"],
-                   "chloride": (s["chloride"] or {}).get("text"),
-                   "value_mmol_l": (s["chloride"] or {}).get("value_mmol_l")
-                   if (s["chloride"] or {}).get("status") == "reported" else None}
-                  for s in record["sites"]],
-        "category": interp["category"],
-        "interpretation": interp["withheld"] and f"withheld: {interp['withheld']}" or interp["wording"],
-        "report_status": record["report"]["status"],
+        "date": (first.isoformat() if first else row["created_at"].isoformat())[:10],
+        "sites": [{"site": s.site, "status": str(s.status), "adequate": s.adequate,
+                   "chloride": s.chloride.text if s.chloride else None,
+                   "value_mmol_l": s.chloride.value_mmol_l
+                   if s.chloride is not None and s.chloride.status == "reported" else None}
+                  for s in record.sites],
+        "category": None if interp.category is None else str(interp.category),
+        "interpretation": interp.withheld and f"withheld: {interp.withheld}" or interp.wording,
+        "report_status": record.report.status,
     }
 
 

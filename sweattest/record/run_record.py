@@ -1,4 +1,5 @@
-"""The run record: everything known about a run, as plain data for JSON, reports and LIMS files.
+"""The run record: everything known about a run, built once as a typed RunRecord (sweattest.record.run_record_model)
+for JSON (sweattest.record.record_json), reports and LIMS files.
 
 Version 2 adds per-site stimulation current, collection end, QC status, performed/reviewed by with times,
 and the report's status (preliminary, final, corrected) with its version and corrections.
@@ -22,7 +23,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sweattest.core.jsonable import to_jsonable
 from sweattest.core.procedure.core import result
 from sweattest.core.procedure.model import RunState, SiteRecord, Step
 from sweattest.core.rules.adequacy import CRITERIA
@@ -33,9 +33,28 @@ from sweattest.core.rules.ranges import DEFAULT_RANGE_SET, RangeSet, range_set
 from sweattest.core.rules.result import SiteResult, SweatResult
 from sweattest.core.rules.sodium import check_sodium
 from sweattest.core.units import format_quantity, magnitude_in, parse_quantity
+from sweattest.record.record_json import RECORD_VERSION, parse_time
+from sweattest.record.run_record_model import (
+    AdequacyRule,
+    Amounts,
+    Analysis,
+    Change,
+    Chloride,
+    Collection,
+    Correction,
+    Interpretation,
+    Method,
+    Performed,
+    ReportStatus,
+    Resumption,
+    Reviewed,
+    RunRecord,
+    SiteEntry,
+    Stimulation,
+)
 from sweattest.record.timeline import PROCEDURE_CLOCK, on_procedure_clock
 
-RECORD_VERSION = 3
+__all__ = ["RECORD_VERSION", "RunRecord", "run_record"]
 #: Display digits of a sample: a weight at the analytical balance's 0.01 mg, a coil volume at 0.1 uL.
 SAMPLE_DIGITS = {"mg": 2, "uL": 1}
 #: The readability of the analytical balance the weights are kept and shown at (SAMPLE_DIGITS["mg"]).
@@ -55,7 +74,7 @@ SIMULATED_QC = {"status": "simulated"}
 def run_record(run: RunState, order: dict[str, Any], *, generated_at, qc: dict[str, Any] | None = None,
                signatures: list[dict[str, Any]] | tuple = (), corrections: list[dict[str, Any]] | tuple = (),
                ranges: str = DEFAULT_RANGE_SET, withheld: str | None = None,
-               instruments: dict[str, Any] | None = None) -> dict[str, Any]:
+               instruments: dict[str, Any] | None = None) -> RunRecord:
     """The record of ``run``. ``signatures``: dicts with username, full_name, meaning, at (datetime);
     ``corrections``: the amendments applied to ``run`` (sweattest.record.amendable), oldest first;
     ``ranges``: the lab's range set (by name; chosen for the patient's age at collection). A block finding
@@ -72,39 +91,36 @@ def run_record(run: RunState, order: dict[str, Any], *, generated_at, qc: dict[s
     delay = limit_from_dict(order["analysis"]) if "analysis" in order else DEFAULT_DELAY
     res = result(run, run_ranges(run, order, ranges, generated_at), withheld, **interpretation_rules(run, order))
     by_site = {s.site: s for s in res.sites}
-    return {
-        "record_version": RECORD_VERSION,
-        "run_id": run.run_id,
-        "state": run.state,
-        "generated_at": generated_at.isoformat(),
+    return RunRecord(
+        run_id=run.run_id,
+        state=run.state,
+        generated_at=generated_at,
         # a simulated (demo, training) run must never pass for a patient result; its scenario stays in the store
-        "simulated": simulated,
-        "timeline": PROCEDURE_CLOCK if simulated else None,
-        "order": {k: v for k, v in order.items() if k not in {"simulation", "eligibility", "analysis", "proficiency"}},
+        simulated=simulated,
+        timeline=PROCEDURE_CLOCK if simulated else None,
+        order={k: v for k, v in order.items() if k not in {"simulation", "eligibility", "analysis", "proficiency"}},
         # a proficiency-testing sample run blinded (provider, scheme, event, sample): never a patient result
-        **({"proficiency": order["proficiency"]} if "proficiency" in order else {}),
-        "eligibility": eligibility,
-        "method": {"name": p.name, "title": p.title, "collection_device": p.device,
-                   "collection_kind": p.collection_kind, "analysis": p.analysis_method,
-                   "current": format_quantity(p.current), "duration": format_quantity(p.duration),
-                   "minimum_sample": format_quantity(p.minimum_sample),
-                   # the lab's adequacy criterion as the run kept it, in words, with its source
-                   "adequacy": {"criterion": run.adequacy, "text": CRITERIA[run.adequacy][0],
-                                "source": CRITERIA[run.adequacy][1]},
-                   "max_collection_time": format_quantity(p.max_collection_time),
-                   "lower_limit": format_quantity(p.lower_limit), "upper_limit": format_quantity(p.upper_limit),
-                   "weight_readability": WEIGHT_READABILITY if p.gravimetric else None},
-        "instruments": instruments,
-        "sites": [_site(s, p, by_site[s.site], delay, written[s.site]) for s in run.sites],
-        "interpretation": _interpretation(res),
-        "reviewer": run.reviewer,
-        "qc": dict(qc) if qc else dict(SIMULATED_QC if "simulation" in order else QC_NOT_RECORDED),
-        "performed": _performed(run, order, signatures),
-        "reviewed": _reviewed(run, signatures),
+        proficiency=order.get("proficiency"),
+        eligibility=eligibility,
+        method=Method(name=p.name, title=p.title, collection_device=p.device, collection_kind=p.collection_kind,
+                      analysis=p.analysis_method, current=format_quantity(p.current),
+                      duration=format_quantity(p.duration), minimum_sample=format_quantity(p.minimum_sample),
+                      # the lab's adequacy criterion as the run kept it, in words, with its source
+                      adequacy=AdequacyRule(run.adequacy, CRITERIA[run.adequacy][0], CRITERIA[run.adequacy][1]),
+                      max_collection_time=format_quantity(p.max_collection_time),
+                      lower_limit=format_quantity(p.lower_limit), upper_limit=format_quantity(p.upper_limit),
+                      weight_readability=WEIGHT_READABILITY if p.gravimetric else None),
+        instruments=instruments,
+        sites=tuple(_site(s, p, by_site[s.site], delay, written[s.site]) for s in run.sites),
+        interpretation=_interpretation(res),
+        reviewer=run.reviewer,
+        qc=dict(qc) if qc else dict(SIMULATED_QC if "simulation" in order else QC_NOT_RECORDED),
+        performed=_performed(run, order, signatures),
+        reviewed=_reviewed(run, signatures),
         # each time the run was brought back after its process stopped (crash, power loss), outputs forced off
-        "resumed": [{"at": r.at.isoformat(), "by": r.by, "state_found": r.state_found} for r in run.resumptions],
-        "report": _report_status(run, corrections),
-    }
+        resumed=tuple(Resumption(r.at, r.by, r.state_found) for r in run.resumptions),
+        report=_report_status(run, corrections),
+    )
 
 
 def interpretation_rules(run: RunState, order: dict[str, Any]) -> dict[str, Any]:
@@ -136,28 +152,24 @@ def run_ranges(run: RunState, order: dict[str, Any], name: str, generated_at) ->
     return range_set(name, age_at(date.fromisoformat(order["patient"]["dob"]), at, lab_zone(order)))
 
 
-def _interpretation(res: SweatResult) -> dict[str, Any]:
-    rs = res.ranges
-    band = rs.band(res.category) if res.category is not None else None
-    return {"category": res.category, "wording": res.wording, "repeat_recommended": res.repeat_recommended,
-            "withheld": res.withheld, "findings": [f.to_dict() for f in res.findings],
-            # the category in the range set's own words ("Normal" under C34-A3 over 6 months) and its code
-            "label": band.label if band else None, "code": band.code if band else None,
-            "monitoring": res.monitoring, "current_guideline": res.current_guideline,
-            "ranges": {"name": rs.name, "group": rs.group, "source": rs.source, "superseded": rs.superseded,
-                       "bands": [{"category": b.category, "low": b.low, "high": b.high, "wording": b.wording,
-                                  "label": b.label, "code": b.code} for b in rs.bands]}}
+def _interpretation(res: SweatResult) -> Interpretation:
+    band = res.ranges.band(res.category) if res.category is not None else None
+    return Interpretation(category=res.category, wording=res.wording, repeat_recommended=res.repeat_recommended,
+                          withheld=res.withheld, findings=tuple(res.findings),
+                          # the category in the range set's own words ("Normal" under C34-A3 over 6 months)
+                          label=band.label if band else None, code=band.code if band else None,
+                          monitoring=res.monitoring, current_guideline=res.current_guideline, ranges=res.ranges)
 
 
-def _chloride(r: SiteResult) -> dict[str, Any] | None:
+def _chloride(r: SiteResult) -> Chloride | None:
     c = r.chloride
     if c is None:
         return None
-    return {"status": c.status, "value_mmol_l": None if c.value is None else int(c.value.to("mmol/L").magnitude),
-            "comparator": c.comparator, "text": c.text, "repeat_required": c.repeat_required}
+    return Chloride(c.status, None if c.value is None else int(c.value.to("mmol/L").magnitude), c.comparator,
+                    c.text, c.repeat_required)
 
 
-def _analysis(s: SiteRecord, limit: DelayLimit) -> tuple[dict[str, Any] | None, list[Finding]]:
+def _analysis(s: SiteRecord, limit: DelayLimit) -> tuple[Analysis | None, list[Finding]]:
     """When the site was analysed, how long after the end of collection, and a warning past the limit. The
     delay is the procedure's (``t``): a simulated run's sample waits on the simulated clock, whatever the
     time its records were written at."""
@@ -165,11 +177,11 @@ def _analysis(s: SiteRecord, limit: DelayLimit) -> tuple[dict[str, Any] | None, 
     if ended is None or analysed is None:
         return None, []
     waited = ended.at + timedelta(seconds=analysed.t - ended.t)
-    return ({"at": analysed.at.isoformat(), "delay_min": delay_minutes(ended.at, waited), "limit": limit.as_dict()},
+    return (Analysis(analysed.at, delay_minutes(ended.at, waited), limit.as_dict()),
             check_delay(ended.at, waited, limit, s.site))
 
 
-def _site(s: SiteRecord, p, r: SiteResult, limit: DelayLimit, written: tuple[Step, ...]) -> dict[str, Any]:
+def _site(s: SiteRecord, p, r: SiteResult, limit: DelayLimit, written: tuple[Step, ...]) -> SiteEntry:
     """One site's record; ``steps`` as they were written (the audit's times), the times shown beside them on
     the procedure clock for a simulated run (sweattest.record.timeline)."""
     analysis, late = _analysis(s, limit)
@@ -179,44 +191,38 @@ def _site(s: SiteRecord, p, r: SiteResult, limit: DelayLimit, written: tuple[Ste
     digits = SAMPLE_DIGITS[unit]
     duration = (None if s.stimulation_ended_t is None or s.stimulation_started_t is None
                 else round(s.stimulation_ended_t - s.stimulation_started_t, 1))
-    return {
-        "site": s.site,
-        "state": s.state,
-        "abort_reason": s.abort_reason,
-        "sample_id": s.sample_id,
-        "status": r.status,
-        "category": r.category,
-        "flag": r.flag,
+    finished = _step(s, "finish_collection")
+    return SiteEntry(
+        site=s.site, state=s.state, abort_reason=s.abort_reason, sample_id=s.sample_id, status=r.status,
+        category=r.category, flag=r.flag,
         # numbers in the units named here, for file formats; the texts beside them are for display
-        "amounts": {"sample": _m(sample, unit), "sample_unit": unit, "collection_min": _m(s.collection_time, "min"),
-                    "current_ma": _m(p.current, "mA"),
-                    # the charge integral to 0.01 mA·min, as the inducer display and the report show it
-                    "charge_ma_min": None if s.charge is None else round(_m(s.charge, "mA*min"), 2),
-                    "analyzer_chloride_mmol_l": _m(s.analyzer_chloride, "mmol/L"),
-                    "sodium_mmol_l": _m(s.sodium, "mmol/L")},
-        "stimulation": {"current": format_quantity(p.current), "charge": _q(s.charge, 2),
-                        "trace": STANDALONE_TRACE if s.standalone_inducer else "recorded at 10 Hz",
-                        "duration_s": duration,
-                        "started_at": _step_at(s, "start_stimulation"),
-                        "ended_at": _step_at(s, "finish_stimulation")},
-        "collection": {"started_at": s.collection_started_at.isoformat() if s.collection_started_at else None,
-                       "ended_at": _step_at(s, "finish_collection"),
-                       "minutes": _q(s.collection_time, 1)},
+        amounts=Amounts(sample=_m(sample, unit), sample_unit=unit, collection_min=_m(s.collection_time, "min"),
+                        current_ma=_m(p.current, "mA"),
+                        # the charge integral to 0.01 mA·min, as the inducer display and the report show it
+                        charge_ma_min=None if s.charge is None else round(_m(s.charge, "mA*min"), 2),
+                        analyzer_chloride_mmol_l=_m(s.analyzer_chloride, "mmol/L"),
+                        sodium_mmol_l=_m(s.sodium, "mmol/L")),
+        stimulation=Stimulation(current=format_quantity(p.current), charge=_q(s.charge, 2),
+                                trace=STANDALONE_TRACE if s.standalone_inducer else "recorded at 10 Hz",
+                                duration_s=duration, started_at=_step_at(s, "start_stimulation"),
+                                ended_at=_step_at(s, "finish_stimulation")),
+        collection=Collection(started_at=s.collection_started_at, ended_at=finished.at if finished else None,
+                              minutes=_q(s.collection_time, 1)),
         # texts at the instrument's precision, trailing zeros kept: 1012.40 mg on a 0.01 mg balance
-        "pre_weight": _fixed(s.pre_weight, unit, digits), "post_weight": _fixed(s.post_weight, unit, digits),
-        "sample": _fixed(sample, unit, digits),
-        "adequate": None if adequacy is None else adequacy.adequate,
-        "sweat_rate_g_m2_min": None if adequacy is None else round(
+        pre_weight=_fixed(s.pre_weight, unit, digits), post_weight=_fixed(s.post_weight, unit, digits),
+        sample=_fixed(sample, unit, digits),
+        adequate=None if adequacy is None else adequacy.adequate,
+        sweat_rate_g_m2_min=None if adequacy is None else round(
             float(adequacy.sweat_rate.to("g/m**2/min").magnitude), 2),
-        "analyzer_chloride": _q(s.analyzer_chloride, 1),
-        # the optional sweat sodium typed after the chloride: a plausibility check, never a result (None: not measured)
-        "sodium": _q(s.sodium, 0),
-        "chloride": _chloride(r),
-        "analysis": analysis,
-        "findings": to_jsonable([f.to_dict() for f in _findings(s) + late]),
-        "steps": [{"from": st.source, "event": st.event, "to": st.target, "at": st.at.isoformat(), "t": st.t}
-                  for st in written],
-    }
+        analyzer_chloride=_q(s.analyzer_chloride, 1),
+        # the optional sweat sodium typed after the chloride: a plausibility check, never a result (None: not
+        # measured)
+        sodium=_q(s.sodium, 0),
+        chloride=_chloride(r),
+        analysis=analysis,
+        findings=tuple(_findings(s) + late),
+        steps=tuple(written),
+    )
 
 
 def _step(s: SiteRecord, event: str) -> Step | None:
@@ -226,16 +232,14 @@ def _step(s: SiteRecord, event: str) -> Step | None:
     return None
 
 
-def _step_at(s: SiteRecord, event: str) -> str | None:
-    for st in reversed(s.steps):
-        if st.event == event:
-            return st.at.isoformat()
-    return None
+def _step_at(s: SiteRecord, event: str) -> datetime | None:
+    st = _step(s, event)
+    return None if st is None else st.at
 
 
-def _last_step_at(run: RunState, events: set[str]) -> str | None:
+def _last_step_at(run: RunState, events: set[str]) -> datetime | None:
     times = [st.at for s in run.sites for st in s.steps if st.event in events]
-    return max(times).isoformat() if times else None
+    return max(times) if times else None
 
 
 def _signed(signatures, meaning: str) -> dict[str, Any] | None:
@@ -243,32 +247,34 @@ def _signed(signatures, meaning: str) -> dict[str, Any] | None:
     return found[-1] if found else None
 
 
-def _performed(run: RunState, order: dict[str, Any], signatures) -> dict[str, Any]:
+def _performed(run: RunState, order: dict[str, Any], signatures) -> Performed:
     """Who performed the run, from the "performed" signature; before it, the order's operator, not signed."""
     sig = _signed(signatures, "performed")
-    return {"by": sig["username"] if sig else order["operator"],
-            "name": sig.get("full_name") if sig else None, "signed": sig is not None,
-            "at": _iso(sig["at"]) if sig else _last_step_at(run, {"release_result", "abort"})}
+    return Performed(by=sig["username"] if sig else order["operator"], name=sig.get("full_name") if sig else None,
+                     signed=sig is not None, at=sig["at"] if sig else _last_step_at(run, {"release_result", "abort"}))
 
 
-def _reviewed(run: RunState, signatures) -> dict[str, Any] | None:
+def _reviewed(run: RunState, signatures) -> Reviewed | None:
     sig = _signed(signatures, "reviewed")
     if sig is None and run.reviewer is None:
         return None
-    return {"by": sig["username"] if sig else run.reviewer,
-            "name": sig.get("full_name") if sig else None,
-            "at": _iso(sig["at"]) if sig else _last_step_at(run, {"review"})}
+    return Reviewed(by=sig["username"] if sig else run.reviewer, name=sig.get("full_name") if sig else None,
+                    at=sig["at"] if sig else _last_step_at(run, {"review"}))
 
 
-def _report_status(run: RunState, corrections) -> dict[str, Any]:
+def _report_status(run: RunState, corrections) -> ReportStatus:
     final = run.state == "reported"
     status = "corrected" if corrections else ("final" if final else "preliminary")
-    return {"status": status, "version": 1 + len(corrections),
-            "released_at": _last_step_at(run, {"report"}), "corrections": [dict(c) for c in corrections]}
+    return ReportStatus(status=status, version=1 + len(corrections), released_at=_last_step_at(run, {"report"}),
+                        corrections=tuple(correction_of(c) for c in corrections))
 
 
-def _iso(at) -> str:
-    return at.isoformat() if isinstance(at, datetime) else str(at)
+def correction_of(c: dict[str, Any]) -> Correction:
+    """An amendment as sweattest.record.amendable lists it, as the record keeps it."""
+    return Correction(version=c["version"], at=parse_time(c["at"]) if isinstance(c["at"], str) else c["at"],
+                      by=c["by"], reason=c["reason"],
+                      changes=tuple(Change(ch["field"], ch["old"], ch["new"], ch.get("not_applied"))
+                                    for ch in c["changes"]))
 
 
 def _findings(s: SiteRecord) -> list:

@@ -42,6 +42,12 @@ class WorklistOrder:
     def accession(self) -> str:
         return self.placer
 
+    @property
+    def closed_at(self) -> datetime | None:
+        """When the laboratory closed the order (None: not closed by the laboratory, or no time kept)."""
+        at = (self.closed_reason or {}).get("at")
+        return datetime.fromisoformat(at) if at else None
+
     def summary(self) -> dict[str, Any]:
         p = self.order["patient"]
         return {"accession": self.placer, "filler": self.filler, "mrn": self.mrn, "family": p["family"],

@@ -54,7 +54,7 @@ def run_page(request: Request, user, form) -> Response:
     view = session.view if session is not None else None
     key = view.key_for(current["key"]) if view else current["key"]
     timers = dict(view.timers) if view else {}
-    return ctx.render(request, user, "run.html", run=run, order=record["order"], record=record, offer=offer,
+    return ctx.render(request, user, "run.html", run=run, order=record.order, record=record, offer=offer,
                       locked=getattr(request.state, "locked", False), stimulated=stimulated_sites(ctx.store, run_id),
                       screen=current, key=key, alarms=alarms(ctx.store, run_id), error=flash.get("error"),
                       typed=flash.get("typed", {}), timers=timers,
@@ -222,7 +222,7 @@ def report_pdf(request: Request, user, form) -> Response:
         return web(request).render(request, user, "missing.html", status_code=404, error=str(exc))
     pdf = ctx.pdf.render(render_html(record, ctx.config))  # in a process of its own: never holds a stimulation
     return Response(pdf, media_type="application/pdf",
-                    headers={"content-disposition": f'inline; filename="{record["run_id"]}.pdf"'})
+                    headers={"content-disposition": f'inline; filename="{record.run_id}.pdf"'})
 
 
 def _signatures(ctx, run_id: str) -> list[dict]:

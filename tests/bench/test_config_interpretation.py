@@ -59,10 +59,10 @@ def test_a_run_is_judged_by_the_criterion_it_started_with(tmp_path):
         result = perform_simulated_run(order, parse_scenario(scenario, order.sites), store=store,
                                        clock=VirtualClock(start=START), out_dir=tmp_path / "out",
                                        config=LabConfig(adequacy="sweat_rate"))
-        left = result.record["sites"][0]
-        assert left["sweat_rate_g_m2_min"] < 1 and left["adequate"] is False and left["status"] == "qns"
-        assert left["amounts"]["sample"] >= 15  # the minimum sample alone would have passed it
-        assert result.record["method"]["adequacy"]["criterion"] == "sweat_rate"
+        left = result.record.sites[0]
+        assert left.sweat_rate_g_m2_min < 1 and left.adequate is False and left.status == "qns"
+        assert left.amounts.sample >= 15  # the minimum sample alone would have passed it
+        assert result.record.method.adequacy.criterion == "sweat_rate"
         run, order_doc = load_run(store, result.run.run_id)  # replayed later: the same criterion
         assert order_doc["rules"]["adequacy"] == "sweat_rate" and run.site("left_forearm").state == "result_ready"
         assert run.site("left_forearm").adequacy.adequate is False

@@ -35,8 +35,8 @@ def test_a_resumed_run_keeps_its_stored_eligibility(tmp_path):
         result = uk.finish(active, active.perform(), tmp_path / "out")
     finally:
         store.close()
-    eligibility = result.record["eligibility"]
+    eligibility = result.record.eligibility
     assert [f["code"] for f in eligibility["findings"]] == ["age_under_10_days", "override"]
     assert eligibility["overrides"] == [{"code": "age_under_10_days", "reason": "clinician asked", "by": "tech1"}]
     assert eligibility["limits"]["min_age"] == "48 h"
-    assert result.record["interpretation"]["category"] is not None
+    assert result.record.interpretation.category is not None

@@ -14,6 +14,7 @@ from sweattest.core.config import Lab, LabConfig
 from sweattest.outputs.lims.csv_file import render_csv
 from sweattest.outputs.lims.hl7 import render_oru
 from sweattest.outputs.report import render_html
+from sweattest.record.run_record_model import RunRecord
 from tests.golden.build import demo_order, simulated
 
 FOLDER = Path(__file__).resolve().parent
@@ -23,10 +24,8 @@ CONTROL_ID = "0" * 20
 CASES = {"demo": False, "hostile": True}
 
 
-def outputs(record: dict) -> dict[str, str]:
-    from datetime import datetime
-
-    sent_at = datetime.fromisoformat(record["generated_at"])
+def outputs(record: RunRecord) -> dict[str, str]:
+    sent_at = record.generated_at
     return {"html": render_html(record, CONFIG),
             "hl7": render_oru(record, CONFIG, sent_at=sent_at, control_id=CONTROL_ID),
             "csv": render_csv(record)}
@@ -36,14 +35,16 @@ def outputs(record: dict) -> dict[str, str]:
 AUDIT_HEAD = "ab" * 32
 
 
-def records() -> dict[str, dict]:
+def records() -> dict[str, RunRecord]:
     out = {}
     for name, hostile in CASES.items():
         with tempfile.TemporaryDirectory() as tmp:
             result, _ = simulated(Path(tmp), demo_order(hostile=hostile))
-            out[name] = result.record
-            assert len(out[name]["audit_head"]["sha256"]) == 64
-            out[name]["audit_head"]["sha256"] = AUDIT_HEAD  # it hashes the stimulation's poll timing too
+            record = result.record
+            assert len(record.audit_head.sha256) == 64
+            # it hashes the stimulation's poll timing too
+            head = replace(record.audit_head, sha256=AUDIT_HEAD)
+            out[name] = replace(record, stored=replace(record.stored, audit_head=head))
     return out
 
 

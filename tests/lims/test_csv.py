@@ -6,7 +6,7 @@ import io
 import pytest
 
 from sweattest.outputs.lims.csv_file import COLUMNS, neutralize, render_csv
-from tests.lims.records import record_of
+from tests.lims.records import record_of, stored
 
 
 def _rows(text):
@@ -91,7 +91,8 @@ def test_plain_cells_untouched():
 def test_a_monitoring_value_on_a_cftr_modulator_carries_the_modulator_and_the_change():
     order = {"cftr_modulator": "ivacaftor", "modulator_start": "2026-01-15"}
     record = record_of({"left_forearm": (22, 45), "right_forearm": (22, 48)}, order=order)
-    record["modulator"] = {"previous_rows": [{"site": "left_forearm", "before": 60, "now": 45, "change": -15}]}
+    record = stored(record, modulator={"previous_rows": [{"site": "left_forearm", "before": 60, "now": 45,
+                                                          "change": -15}]})
     left, right = _rows(render_csv(record))
     assert (left["cftr_modulator"], left["monitoring_value"], left["site_category"]) == ("ivacaftor", "true",
                                                                                        "monitoring")

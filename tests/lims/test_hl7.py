@@ -1,5 +1,6 @@
 """HL7 v2.5.1 ORU^R01: every message validates with hl7apy at STRICT; fields checked by position."""
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -8,6 +9,8 @@ from hypothesis import strategies as st
 
 from sweattest.outputs.lims.hl7 import render_oru
 from sweattest.outputs.lims.hl7_escape import escape, unescape
+from sweattest.record.run_record import correction_of
+from sweattest.record.run_record_model import Changed, CorrectedBy, CorrectionSummary
 from tests.lims.hl7_oracle import field, segments, strict, text
 from tests.lims.records import record_of
 
@@ -15,7 +18,7 @@ SENT = datetime(2026, 3, 8, 7, 0, tzinfo=UTC)
 
 
 def _with_report(record, status, corrections=()):
-    return {**record, "report": {**record["report"], "status": status, "corrections": list(corrections)}}
+    return replace(record, report=replace(record.report, status=status, corrections=tuple(corrections)))
 
 
 def test_demo_message_header_patient_order(demo):
@@ -115,8 +118,9 @@ def test_hostile_patient_and_comment_are_escaped(hostile):
 
 
 def test_correction_is_a_new_message_with_status_c(demo):
-    correction = {"version": 2, "at": "2026-03-09T10:00:00+00:00", "by": "rev1", "reason": "transcription\nerror",
-                  "changes": [{"field": "left_forearm.chloride", "old": "45", "new": 46}]}
+    correction = correction_of({"version": 2, "at": "2026-03-09T10:00:00+00:00", "by": "rev1",
+                                "reason": "transcription\nerror",
+                                "changes": [{"field": "left_forearm.chloride", "old": "45", "new": 46}]})
     first = render_oru(_with_report(demo, "final"), sent_at=SENT)
     corrected = render_oru(_with_report(demo, "corrected", [correction]), sent_at=SENT)
     strict(corrected)
@@ -127,8 +131,8 @@ def test_correction_is_a_new_message_with_status_c(demo):
     assert note == ["Corrected (version 2, released 2026-03-09T10:00:00+00:00) by rev1: left_forearm.chloride: 45 -> "
                     "46 mmol/L. Reason: transcription\\.br\\error"]
     changed = _with_report(demo, "corrected", [correction])
-    changed["report"] = changed["report"] | {"changed": {"sites": {"left_forearm": ["chloride"]},
-                                                         "interpretation": False}}
+    summary = CorrectionSummary(None, CorrectedBy("rev1", None), Changed({"left_forearm": ("chloride",)}, False), None)
+    changed = replace(changed, report=replace(changed.report, summary=summary))
     message = render_oru(changed, sent_at=SENT)
     chloride = [o for o in segments(message, "OBX") if o[3].startswith("2077-6^")]
     assert [o[11] for o in chloride] == ["C", "F"]
@@ -149,8 +153,8 @@ def test_escape_round_trips_every_delimiter_and_line_break(value):
 
 @given(st.text(min_size=1, max_size=40))
 def test_any_comment_keeps_the_message_structure(demo, value):
-    record = {**demo, "order": {**demo["order"], "comment": value,
-                                "patient": {**demo["order"]["patient"], "family": value}}}
+    record = replace(demo, order={**demo.order, "comment": value,
+                                  "patient": {**demo.order["patient"], "family": value}})
     msg = render_oru(record, sent_at=SENT)
     assert len(segments(msg, "PID")[0]) == 9 and field(msg, "PID", 5).count("^") == 1
     assert text(field(msg, "PID", 5).split("^")[0]) == value.replace("\r\n", "\n").replace("\r", "\n")

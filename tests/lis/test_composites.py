@@ -22,11 +22,12 @@ from sweattest.lis.worklist import bench_order, receive
 from sweattest.outputs.lims.fhir import render_fhir
 from sweattest.outputs.lims.hl7 import render_oru
 from sweattest.outputs.lims.hl7_escape import escape, unescape
+from sweattest.record.run_record_model import RunRecord
 from sweattest.record.store import open_store
 from sweattest.record.worklist import find
 from tests.conftest import as_performer
 from tests.lims.hl7_oracle import field, segments, strict
-from tests.lims.records import record_of
+from tests.lims.records import edited, record_of
 
 NPI = "1234567893^Smith^Adam^J^^^MD^^NPI&2.16.840.1.113883.4.6&ISO^^^^NPI"
 EPIC = ("MSH|^~\\&|EPIC|UCSF^2.16.840.1.113883.3.1^ISO|SWEATTEST|SWEATLAB|20261120080000||OML^O21^OML_O21|E1|P|2.5.1\r"
@@ -46,13 +47,12 @@ def store(tmp_path):
     store.close()
 
 
-def _result_of(store, accession: str) -> dict:
+def _result_of(store, accession: str) -> RunRecord:
     """The record of a run of the worklist's order (the run service keeps the order as ``lis``)."""
     order = find(store, accession)
     record = record_of({"left_forearm": (40, 45), "right_forearm": (35, 48)}, final=True)
-    record["order"]["patient"] = bench_order(order, LabConfig().lis)["patient"]
-    record["order"]["lis"] = order.order
-    return record
+    return edited(record, lambda d: d["order"].update(patient=bench_order(order, LabConfig().lis)["patient"],
+                                                      lis=order.order))
 
 
 def test_an_epic_order_comes_back_in_the_oru_with_its_components_and_subcomponents(store):

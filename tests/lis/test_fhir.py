@@ -2,6 +2,8 @@
 written atomically and audited like the other formats."""
 
 import json
+from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
@@ -14,7 +16,7 @@ from sweattest.outputs.lims.fhir import render_fhir
 from sweattest.outputs.release import sign
 from sweattest.record.audit import history
 from tests.golden.build import RUN_ID
-from tests.lims.records import record_of
+from tests.lims.records import edited, record_of, stored
 from tests.lis.conftest import config_for
 from tests.lis.test_result_content import LIS_ORDER
 from tests.report.test_delivery import _as_rev1
@@ -54,7 +56,7 @@ def test_export_fhir_writes_a_valid_bundle_and_audits_it(run_store, tmp_path, ca
 
 def test_an_lis_order_adds_the_service_request_and_a_qns_site_has_no_value():
     record = record_of({"left_forearm": (40, 45), "right_forearm": (5, None)}, final=True)
-    record["order"]["lis"] = LIS_ORDER
+    record = replace(record, order=record.order | {"lis": LIS_ORDER})
     doc = json.loads(render_fhir(record, LabConfig()))
     _validated(doc)
     [request] = [e["resource"] for e in doc["entry"] if e["resource"]["resourceType"] == "ServiceRequest"]
@@ -74,10 +76,10 @@ def _resources(doc: dict, kind: str) -> list[dict]:
 def test_a_patient_on_a_cftr_modulator_gets_a_monitoring_value_without_a_category():
     order = {"cftr_modulator": "ivacaftor", "modulator_start": "2026-01-15"}
     record = record_of({"left_forearm": (22, 45)}, order=order, final=True)
-    record["modulator"] = {"modulator": "ivacaftor", "started": "2026-01-15", "baseline": None, "rows": [],
-                           "previous": {"run_id": "A1", "accession": "ST-A1", "date": "2026-02-01"},
-                           "previous_rows": [{"site": "left_forearm", "before": 60, "now": 45, "change": -15}],
-                           "note": "no threshold"}
+    record = stored(record, modulator={
+        "modulator": "ivacaftor", "started": "2026-01-15", "baseline": None, "rows": [],
+        "previous": {"run_id": "A1", "accession": "ST-A1", "date": "2026-02-01"},
+        "previous_rows": [{"site": "left_forearm", "before": 60, "now": 45, "change": -15}], "note": "no threshold"})
     doc = json.loads(render_fhir(record, config_for("127.0.0.1:9")))
     _validated(doc)
     [report] = _resources(doc, "DiagnosticReport")
@@ -95,14 +97,14 @@ def test_the_conclusion_code_is_in_the_range_set_words_and_issued_is_per_version
     assert report["conclusionCode"][0]["coding"][0]["code"] == "normal"
     assert report["conclusionCode"][0]["text"] == "Normal"
     assert "CFF 2017, the current guideline, 35 mmol/L is intermediate" in report["conclusion"]
-    corrected = dict(record, report=dict(record["report"], status="corrected", version=2,
-                                         released_at="2026-11-21T09:30:00+00:00"))
+    corrected = replace(record, report=replace(record.report, status="corrected", version=2,
+                                               released_at=datetime(2026, 11, 21, 9, 30, tzinfo=UTC)))
     [v2] = _resources(json.loads(render_fhir(corrected, config_for("127.0.0.1:9"))), "DiagnosticReport")
     assert v2["issued"] == "2026-11-21T09:30:00Z" and report["issued"] != v2["issued"]
 
 
 def test_a_resource_fhir_would_refuse_is_refused_when_built_and_nothing_is_written():
     record = record_of({"left_forearm": (40, 45)}, final=True)
-    record["order"]["patient"]["dob"] = "01/06/2025"  # not a FHIR date
+    record = edited(record, lambda d: d["order"]["patient"].update(dob="01/06/2025"))  # not a FHIR date
     with pytest.raises(ValidationError, match="birthDate"):
         render_fhir(record, LabConfig())

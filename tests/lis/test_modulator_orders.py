@@ -22,6 +22,7 @@ from sweattest.lis.listener import OrderListener, rejecter
 from sweattest.lis.order_drop import process_folder
 from sweattest.lis.worklist import WorklistBook, receive
 from sweattest.outputs.lims.fhir import render_fhir
+from sweattest.record.record_json import parse_record
 from sweattest.record.store import open_store
 from sweattest.record.worklist import find
 from sweattest.web.drafts import open_draft
@@ -184,7 +185,7 @@ def test_the_run_of_a_mapped_order_reports_a_monitoring_value_in_every_output(st
     assert (row["cftr_modulator"], row["monitoring_value"]) == ("elexacaftor/tezacaftor/ivacaftor", "true")
     report = next(out.glob("*.html")).read_text(encoding="utf-8")
     assert "monitoring value, no diagnostic category" in report
-    fhir = [e["resource"] for e in json.loads(render_fhir(record_in(out), LabConfig()))["entry"]]
+    fhir = [e["resource"] for e in json.loads(render_fhir(parse_record(record_in(out)), LabConfig()))["entry"]]
     [diagnostic] = [r for r in fhir if r["resourceType"] == "DiagnosticReport"]
     assert "conclusionCode" not in diagnostic and diagnostic["conclusion"].startswith("Monitoring value")
     chloride = [r for r in fhir if r["resourceType"] == "Observation" and r["code"]["coding"][0]["code"] == "2077-6"]

@@ -3,6 +3,7 @@ HL7 v2.5.1 allows, unknown codes), AR for another installation's processing ID, 
 or refused on its own (ORR^O02 / ORL^O22), cancels only by the order's sender for its patient, a cancelled
 accession ordered again, HL7 table 0001 sex codes. Nothing is stored for what is refused."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import hl7
@@ -83,7 +84,7 @@ def test_table_0001_codes_a_and_n_are_taken_and_echoed(store, sex):
     assert order.order["patient"]["sex"] == sex
     assert bench_order(order, LabConfig().lis)["patient"]["sex"] == {"A": "O", "N": "U"}[sex]  # the bench's codes
     record = record_of({"left_forearm": (40, 45)}, final=True)
-    record["order"]["lis"] = order.order
+    record = replace(record, order=record.order | {"lis": order.order})
     oru = render_oru(record, LabConfig(), sent_at=NOW, control_id="C" * 20)
     strict(oru)
     assert field(oru, "PID", 8) == sex  # the result echoes the LIS's own code
@@ -202,7 +203,7 @@ def test_every_hl7_escape_is_decoded_into_text_never_shown_as_a_code(store):
     assert order.order["comments"] == ["Sweat first\nthen \nend"]
     assert bench_order(order, LabConfig().lis)["comment"] == "Sweat first\nthen \nend"
     record = record_of({"left_forearm": (40, 45)}, final=True)
-    record["order"]["lis"] = order.order
+    record = replace(record, order=record.order | {"lis": order.order})
     oru = render_oru(record, LabConfig(), sent_at=NOW, control_id="C" * 20)
     strict(oru)
     assert field(oru, "PID", 5) == "Doe^Renée Marie^Ann\\E\\H\\E\\"

@@ -18,9 +18,10 @@ AT = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 def _message(config: LabConfig, lis: dict | None = LIS_ORDER) -> str:
     record = record_of({"left_forearm": (40, 45), "right_forearm": (35, 48)}, final=True)
-    record["instruments"] = {"analyzer": {"model": "line", "serial_number": "AN-0042", "identity": "analyzer"}}
+    record = replace(record, instruments={"analyzer": {"model": "line", "serial_number": "AN-0042",
+                                                       "identity": "analyzer"}})
     if lis is not None:
-        record["order"]["lis"] = lis
+        record = replace(record, order=record.order | {"lis": lis})
     message = render_oru(record, config, sent_at=AT, control_id="C" * 20)
     strict(message)
     return message

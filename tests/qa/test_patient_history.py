@@ -93,7 +93,7 @@ def test_a_repeat_must_be_of_a_stored_run_of_the_same_patient(lab):
 
 def test_the_report_prints_the_earlier_tests_and_the_repeat_link(lab):
     record = stored_record(lab, "A2", lab.clock)
-    assert record["repeat_of"]["run_id"] == "A1" and [t["run_id"] for t in record["earlier_tests"]] == ["A1"]
+    assert record.repeat_of["run_id"] == "A1" and [t["run_id"] for t in record.earlier_tests] == ["A1"]
     html = render_html(record)
     assert "Earlier sweat tests of this patient" in html
     assert "2026-11-20" in html and "ST-A1" in html
@@ -105,7 +105,7 @@ def test_the_change_on_a_cftr_modulator_from_the_last_pre_treatment_value(lab):
     lab.clock.sleep(timedelta(days=45).total_seconds())  # 2027-01-09, on treatment since 2026-12-01
     make_run(lab, lab.clock, "M1", chlorides=(30, 28),
              order_extra={"cftr_modulator": "elexacaftor/tezacaftor/ivacaftor", "modulator_start": "2026-12-01"})
-    change = stored_record(lab, "M1", lab.clock)["modulator"]
+    change = stored_record(lab, "M1", lab.clock).modulator
     assert change["baseline"]["run_id"] == "A2"  # the latest before the start, not A1
     assert [(r["site"], r["before"], r["now"], r["change"]) for r in change["rows"]] == [
         ("left_forearm", 62, 30, -32), ("right_forearm", 65, 28, -37)]

@@ -165,13 +165,15 @@ def test_corrected_report_end_to_end(signed, tmp_path, capsys, monkeypatch):
     # FHIR: DiagnosticReport.issued is this version's release time; the first release is kept beside it
     from sweattest.core.config import LabConfig
     from sweattest.outputs.lims.fhir import render_fhir
+    from sweattest.record.record_json import record_document
     from sweattest.record.stored_record import stored_record
 
     record = stored_record(store, RUN_ID, clock)
-    assert record["report"]["released_at"] == "2026-03-08T08:30:00+00:00"
-    assert record["report"]["first_released_at"] == "2026-03-08T08:00:00+00:00"
-    assert record["report"]["corrected_by"] == {"username": "rev1", "name": "Rita Reviewer"}
-    assert record["report"]["changed"] == {"sites": {"left_forearm": ["chloride"]}, "interpretation": True}
+    report = record_document(record)["report"]
+    assert report["released_at"] == "2026-03-08T08:30:00+00:00"
+    assert report["first_released_at"] == "2026-03-08T08:00:00+00:00"
+    assert report["corrected_by"] == {"username": "rev1", "name": "Rita Reviewer"}
+    assert report["changed"] == {"sites": {"left_forearm": ["chloride"]}, "interpretation": True}
     assert json.loads(render_fhir(record, LabConfig()))["entry"][0]["resource"]["issued"] == "2026-03-08T08:30:00Z"
 
 

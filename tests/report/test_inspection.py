@@ -21,7 +21,7 @@ def section(html: str, element_id: str) -> str:
 
 def test_patient_and_accession_head_every_pdf_page(demo):
     # a long comment pushes the report onto several pages; every page still names the patient
-    record = dict(demo, order=dict(demo["order"], comment="\n".join(f"note line {i}" for i in range(60))))
+    record = replace(demo, order=dict(demo.order, comment="\n".join(f"note line {i}" for i in range(60))))
     reader = pypdf.PdfReader(io.BytesIO(render_pdf(record, NY)))
     assert len(reader.pages) >= 2
     for number, page in enumerate(reader.pages, 1):
@@ -34,9 +34,9 @@ def test_age_at_collection_and_indication(demo):
     html = render_html(demo, NY)
     assert section(html, "age").startswith(">9 months 7 days")  # born 2025-06-01, collected 2026-03-08
     assert "not given on the order" in section(html, "indication")
-    given = dict(demo, order=dict(demo["order"], indication="Positive newborn screen (IRT/DNA)"))
+    given = replace(demo, order=dict(demo.order, indication="Positive newborn screen (IRT/DNA)"))
     assert "Positive newborn screen (IRT/DNA)" in section(render_html(given, NY), "indication")
-    commented = dict(demo, order=dict(demo["order"], comment="meconium ileus"))
+    commented = replace(demo, order=dict(demo.order, comment="meconium ileus"))
     assert "meconium ileus" in section(render_html(commented, NY), "indication")
 
 
@@ -105,7 +105,7 @@ def test_preliminary_report_shows_no_release_time(demo):
     html = render_html(demo, NY)
     assert "not released (preliminary)" in section(html, "released")
     final = record_of({"left_forearm": (40, 45)}, final=True)
-    assert final["report"]["status"] == "final"
+    assert final.report.status == "final"
     assert section(render_html(final, NY), "released") == ">2026-11-20 05:35 EST"
 
 
@@ -114,7 +114,9 @@ def test_weight_gestational_age_and_modulator_are_printed_when_the_order_has_the
 
     order = {"cftr_modulator": "elexacaftor/tezacaftor/ivacaftor", "modulator_start": "2026-01-15"}
     record = record_of({"left_forearm": (22, 35), "right_forearm": (22, 36)}, dob="2026-05-21", order=order)
-    record["order"]["patient"] |= {"weight": "6.1 kg", "gestational_age_at_birth": "37 week"}  # as the order keeps them
+    # as the order keeps them
+    record = replace(record, order=record.order | {"patient": record.patient | {"weight": "6.1 kg",
+                                                                                "gestational_age_at_birth": "37 week"}})
     html = render_html(record, NY)
     assert section(html, "weight").startswith(">6.1 kg")
     assert section(html, "gestational-age").startswith(">37 weeks")

@@ -116,7 +116,7 @@ def test_lab_template_folder_overrides_blocks_and_stays_escaped(demo, tmp_path):
     (tmp_path / "report.html").write_text(
         '{% extends "shipped/report.html" %}{% block header %}<h1>OUR LAB {{ order.patient.family }}'
         '</h1>{% endblock %}', encoding="utf-8")
-    hostile = {**demo, "order": {**demo["order"], "patient": {**demo["order"]["patient"], "family": "<i>x"}}}
+    hostile = replace(demo, order={**demo.order, "patient": {**demo.order["patient"], "family": "<i>x"}})
     html = render_html(hostile, LabConfig(template_folder=tmp_path))
     assert "<h1>OUR LAB &lt;i&gt;x</h1>" in html and "Results per site" in html
 

@@ -47,7 +47,7 @@ def test_a_load_fault_aborts_its_site_only(tmp_path, kind, phase):
     assert abort.site == "left_forearm" and abort.data["code"] in {
         "open_circuit", "compliance_voltage", "lost_communication", "current_deviation"}
     assert right.state == "result_ready" and right.chloride.text is not None  # the other site is unaffected
-    assert result.record["interpretation"]["category"] == "intermediate"
+    assert result.record.interpretation.category == "intermediate"
 
 
 @pytest.mark.parametrize("phase", PHASES)
@@ -65,9 +65,9 @@ def test_a_broken_inducer_stops_the_site_and_stimulates_no_other(tmp_path, kind,
     assert "not stimulated: the inducer was declared faulty" in aborts["right_forearm"]["reason"]
     assert right.charge is None or right.charge.magnitude == 0  # never switched on
     assert result.files  # the record is still written, and says what to do (CLSI C34: an aborted test is repeated)
-    interp = result.record["interpretation"]
-    assert (interp["category"], interp["repeat_recommended"]) == (None, True)
-    assert interp["wording"] == "No result: the test was aborted; repeat the test."
+    interp = result.record.interpretation
+    assert (interp.category, interp.repeat_recommended) == (None, True)
+    assert interp.wording == "No result: the test was aborted; repeat the test."
 
 
 def test_an_analyzer_error_code_is_retried_once_then_succeeds(tmp_path):
@@ -128,4 +128,4 @@ def test_a_balance_reading_beyond_what_a_gauze_can_hold_is_refused_and_kept(tmp_
     refused = [e for e in events if e.kind == "measure_sample" and e.site == "left_forearm"]
     assert len(refused) == 2 and not any(e.accepted for e in refused)  # both readings kept, marked refused
     assert all("500 mg maximum" in e.data["refused"] for e in refused)
-    assert result.record["interpretation"]["repeat_recommended"] is True
+    assert result.record.interpretation.repeat_recommended is True

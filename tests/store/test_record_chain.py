@@ -207,8 +207,8 @@ def test_the_head_is_printed_by_a_command_and_on_the_report(signed, capsys):
     out = capsys.readouterr().out.strip()
     entries = verify(signed).entries
     assert out.startswith(f"audit head: entry {entries} sha256 ") and len(out.rsplit(" ", 1)[1]) == 64
-    shown = stored_record(signed, "R1", signed.clock)["audit_head"]
-    assert shown == {"entry": entries, "sha256": out.rsplit(" ", 1)[1]}
+    shown = stored_record(signed, "R1", signed.clock).audit_head
+    assert (shown.entry, shown.sha256) == (entries, out.rsplit(" ", 1)[1])
 
 
 @pytest.mark.parametrize("table, statement", [

@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
+
+from sweattest.record.run_record_model import RunRecord, SiteEntry
 
 CSV_SCHEMA_VERSION = "4"
 COLUMNS = ("schema_version", "run_id", "accession", "report_version", "result_status", "mrn", "patient_family",
@@ -34,61 +37,57 @@ def neutralize(cell: str) -> str:
     return "'" + cell if cell.startswith(_FORMULA_START) else cell
 
 
-def utc(value: str | None) -> str:
+def utc(at: datetime | None) -> str:
     """ISO 8601 in UTC with ``Z``, whole seconds."""
-    if not value:
-        return ""
-    return datetime.fromisoformat(value).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return "" if at is None else at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def render_csv(record: dict[str, Any]) -> str:
+def render_csv(record: RunRecord) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(COLUMNS)
-    for site in record["sites"]:
+    for site in record.sites:
         writer.writerow([_text(c) if _is_number(c) else neutralize(_text(c)) for c in _row(record, site)])
     return out.getvalue()
 
 
-def _row(record: dict[str, Any], s: dict[str, Any]) -> list[Any]:
-    order, patient = record["order"], record["order"]["patient"]
-    interp = record["interpretation"]
-    report = record["report"]
-    reviewed = record.get("reviewed") or {}
-    status = s["status"]
-    chloride = s.get("chloride") or {}
-    amounts = s["amounts"]
-    whole = chloride["value_mmol_l"] if status == "reported" else None
-    modulator = record.get("modulator") or {}
-    return [CSV_SCHEMA_VERSION, record["run_id"], order["accession"], report["version"], report["status"],
+def _row(record: RunRecord, s: SiteEntry) -> list[Any]:
+    order, patient = record.order, record.patient
+    interp = record.interpretation
+    report = record.report
+    reviewed = record.reviewed
+    status = str(s.status)
+    whole = s.chloride.value_mmol_l if status == "reported" and s.chloride else None
+    amounts = s.amounts
+    return [CSV_SCHEMA_VERSION, record.run_id, order["accession"], report.version, report.status,
             patient["mrn"], patient["family"], patient["given"], patient["dob"], patient["sex"],
-            order["ordering_provider"], record["method"]["name"], s["site"], s["sample_id"], status,
-            whole, chloride.get("text") or _STATUS_TEXT[status], "mmol/L", _number(amounts["sample"]),
-            amounts["sample_unit"] if amounts["sample"] is not None else "",
-            s.get("adequate"), "aborted" if status == "aborted" else _ADEQUACY[s.get("adequate")],
-            s.get("sweat_rate_g_m2_min"), utc(s["collection"]["started_at"]),
-            _number(amounts["collection_min"]), _number(amounts["charge_ma_min"]),
-            _site_category(record, s), s["flag"],
-            interp.get("code") or interp["category"], interp["wording"], interp["repeat_recommended"],
-            interp["ranges"]["name"], order.get("cftr_modulator"), bool(interp.get("monitoring")),
-            _change(modulator, s["site"]),
-            record["performed"]["by"], reviewed.get("by"), utc(reviewed.get("at")), utc(report.get("released_at")),
-            _comment(record, order), bool(record.get("simulated") or record.get("proficiency"))]
+            order["ordering_provider"], record.method.name, s.site, s.sample_id, status,
+            whole, (s.chloride.text if s.chloride else None) or _STATUS_TEXT[status], "mmol/L",
+            _number(amounts.sample), amounts.sample_unit if amounts.sample is not None else "",
+            s.adequate, "aborted" if status == "aborted" else _ADEQUACY[s.adequate],
+            s.sweat_rate_g_m2_min, utc(s.collection.started_at),
+            _number(amounts.collection_min), _number(amounts.charge_ma_min),
+            _site_category(record, s), s.flag,
+            interp.code or interp.category, interp.wording, interp.repeat_recommended,
+            interp.ranges.name, order.get("cftr_modulator"), bool(interp.monitoring),
+            _change(record.modulator or {}, s.site),
+            record.performed.by, reviewed.by if reviewed else None, utc(reviewed.at if reviewed else None),
+            utc(report.released_at), _comment(record, order), record.not_production]
 
 
-def _site_category(record: dict[str, Any], s: dict[str, Any]) -> str:
+def _site_category(record: RunRecord, s: SiteEntry) -> str:
     """The site's own band in the range set's code, or why it has none (never the test's interpretation)."""
-    if s.get("category"):
-        band = next((b for b in record["interpretation"]["ranges"]["bands"] if b["category"] == s["category"]), {})
-        return str(band.get("code") or s["category"])
-    if record["interpretation"].get("monitoring") and s["status"] in ("reported", "below_range"):
+    if s.category:
+        band = next((b for b in record.interpretation.ranges.bands if b.category == s.category), None)
+        return str((band.code if band else None) or s.category)
+    if record.interpretation.monitoring and s.reportable:
         return "monitoring"
-    if record["interpretation"].get("withheld") and s["status"] in ("reported", "below_range"):
+    if record.interpretation.withheld and s.reportable:
         return "withheld"
     return "none"
 
 
-def _change(modulator: dict[str, Any], site: str) -> int | None:
+def _change(modulator: Mapping[str, Any], site: str) -> int | None:
     """On a CFTR modulator: this site's change from the patient's previous result, in mmol/L."""
     for row in modulator.get("previous_rows") or []:
         if row["site"] == site:
@@ -96,10 +95,10 @@ def _change(modulator: dict[str, Any], site: str) -> int | None:
     return None
 
 
-def _comment(record: dict[str, Any], order: dict[str, Any]) -> str | None:
+def _comment(record: RunRecord, order: Mapping[str, Any]) -> str | None:
     """The order's comment; a proficiency-testing sample's row says so first (its ``simulated`` column is true:
     not a production result)."""
-    pt = record.get("proficiency")
+    pt = record.proficiency
     if not pt:
         return order.get("comment")
     return "; ".join(t for t in (f"PROFICIENCY TEST {pt['provider']} event {pt['event']}", order.get("comment")) if t)

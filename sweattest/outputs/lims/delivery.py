@@ -15,7 +15,6 @@ import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from sweattest.core.clock import Clock
 from sweattest.core.config import LabConfig
@@ -26,6 +25,7 @@ from sweattest.outputs.lims.hl7 import new_control_id, render_oru
 from sweattest.outputs.lims.order_status import render_order_status
 from sweattest.record import outbox
 from sweattest.record.proficiency import is_proficiency_run, proficiency_run
+from sweattest.record.run_record_model import RunRecord
 from sweattest.record.stored_record import stored_record
 from sweattest.record.worklist import closed_by_laboratory, ordered_by_lis
 
@@ -43,12 +43,12 @@ class Export:
     control_id: str | None = None
 
 
-def export_name(record: dict[str, Any], fmt: LimsFormat) -> str:
-    return (f"{file_safe(record['order']['accession'])}_{record['run_id']}_v{record['report']['version']}"
+def export_name(record: RunRecord, fmt: LimsFormat) -> str:
+    return (f"{file_safe(record.accession)}_{record.run_id}_v{record.report.version}"
             f".{fmt.suffix}")
 
 
-def render(record: dict[str, Any], fmt: LimsFormat, config: LabConfig, clock: Clock) -> tuple[bytes, str | None]:
+def render(record: RunRecord, fmt: LimsFormat, config: LabConfig, clock: Clock) -> tuple[bytes, str | None]:
     control_id = new_control_id() if fmt.control_ids else None
     return fmt.write(record, config, clock.utcnow(), control_id).encode("utf-8"), control_id
 
@@ -71,7 +71,7 @@ def export_run(store, clock: Clock, run_id: str, fmt: str, folder: Path, *, conf
     name = export_name(record, lims)
     target = folder / name
     where = str(folder.resolve())
-    version = record["report"]["version"]
+    version = record.report.version
     message = outbox.find(store, run_id, version, fmt, outbox.FOLDER, where)
     if message is None and _already_delivered(store, run_id, name, folder):
         return Export(target, created=False)  # delivered before the outbox kept drop-folder messages
@@ -84,7 +84,7 @@ def export_run(store, clock: Clock, run_id: str, fmt: str, folder: Path, *, conf
             store, run_id=run_id, version=version, fmt=fmt, destination=where, name=name, control_id=control_id,
             body=data.decode("utf-8"), at=now, who=actor,
             export={"file": name, "folder": where, "format": fmt, "version": version,
-                    "status": record["report"]["status"], "control_id": control_id,
+                    "status": record.report.status, "control_id": control_id,
                     "sha256": hashlib.sha256(data).hexdigest()})
     else:
         message_id, data, control_id = message.id, message.body.encode("utf-8"), message.control_id
@@ -138,11 +138,11 @@ def _render_one(store, clock: Clock, config: LabConfig, message: outbox.Message)
     if message.format != outbox.RESULT or message.run_id is None:
         return False
     record = stored_record(store, message.run_id, clock, config.ranges)
-    if record["report"]["status"] not in ("final", "corrected"):
+    if record.report.status not in ("final", "corrected"):
         return False  # signed a moment ago: the run is being reported
-    if record["report"]["version"] != message.version:
+    if record.report.version != message.version:
         outbox.superseded(store, message.id, now, f"version {message.version} was amended (now version "
-                                                  f"{record['report']['version']}) before it was sent; the "
+                                                  f"{record.report.version}) before it was sent; the "
                                                   "correction is sent instead", unwritten=True)
         return False
     control_id = new_control_id()

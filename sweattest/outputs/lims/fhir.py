@@ -31,6 +31,7 @@ from fhir.resources.R4B.specimen import Specimen, SpecimenCollection
 from sweattest.core.config import LabConfig
 from sweattest.outputs.report.context import SITE_NAMES
 from sweattest.outputs.report.facts import correction_lines, modulator_lines
+from sweattest.record.run_record_model import RunRecord, SiteEntry
 
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
@@ -50,16 +51,16 @@ SPECIMEN_TYPE = ("SWT", "Sweat", "HL70487")
 COLLECTION_METHOD = ("PILO", "Pilocarpine iontophoresis, timed collection", "L")
 
 
-def render_fhir(record: dict[str, Any], config: LabConfig | None = None) -> str:
+def render_fhir(record: RunRecord, config: LabConfig | None = None) -> str:
     """The Bundle as JSON text (UTF-8, two-space indent, FHIR's element order)."""
     return bundle(record, config or LabConfig()).model_dump_json(indent=2) + "\n"
 
 
-def bundle(record: dict[str, Any], config: LabConfig) -> Bundle:
-    run_id, version = record["run_id"], record["report"]["version"]
+def bundle(record: RunRecord, config: LabConfig) -> Bundle:
+    run_id, version = record.run_id, record.report.version
     ids = _Ids(f"{run_id}/v{version}")
-    status = STATUS[record["report"]["status"]]
-    order, lis = record["order"], record["order"].get("lis") or {}
+    status = STATUS[record.report.status]
+    order, lis = record.order, record.order.get("lis") or {}
     entries: list[tuple[str, Any]] = [(ids("Patient"), _patient(order, lis, config))]
     subject = Reference(reference=ids("Patient"))
     request = None
@@ -67,7 +68,7 @@ def bundle(record: dict[str, Any], config: LabConfig) -> Bundle:
         request = _service_request(record, lis, config, subject)
         entries.append((ids("ServiceRequest"), request))
     specimens, results = [], []
-    for index, site in enumerate(record["sites"], start=1):
+    for index, site in enumerate(record.sites, start=1):
         specimen_ref = Reference(reference=ids(f"Specimen/{index}"))
         specimens.append(specimen_ref)
         entries.append((specimen_ref.reference, _specimen(site, subject, config)))
@@ -79,7 +80,7 @@ def bundle(record: dict[str, Any], config: LabConfig) -> Bundle:
                      Reference(reference=ids("ServiceRequest")) if request else None)
     entries.insert(0, (ids("DiagnosticReport"), report))
     return Bundle(type="collection", identifier=Identifier(system=LOCAL, value=f"{run_id}-v{version}"),
-                  timestamp=_instant(record["report"].get("released_at") or record["generated_at"]),
+                  timestamp=_instant(record.report.released_at or record.generated_at),
                   entry=[BundleEntry(fullUrl=url, resource=resource) for url, resource in entries])
 
 
@@ -141,7 +142,7 @@ def _identifier_of(value: Any, *, authority: int, kind: int) -> Identifier:
                       value=part(1) or None)
 
 
-def _service_request(record: dict[str, Any], lis: dict[str, Any], config: LabConfig,
+def _service_request(record: RunRecord, lis: dict[str, Any], config: LabConfig,
                      subject: Reference) -> ServiceRequest:
     identifiers = []
     for kind, key in (("PLAC", "placer_ei"), ("FILL", "filler_ei")):
@@ -159,89 +160,88 @@ def _service_request(record: dict[str, Any], lis: dict[str, Any], config: LabCon
         identifier = Identifier(value=provider["id"])
     return ServiceRequest(identifier=identifiers, status="completed", intent="order",
                           code=_coding(config.lis.code("panel")), subject=subject,
-                          requester=Reference(display=record["order"]["ordering_provider"], identifier=identifier))
+                          requester=Reference(display=record.order["ordering_provider"], identifier=identifier))
 
 
-def _specimen(site: dict[str, Any], subject: Reference, config: LabConfig) -> Specimen:
-    started, ended = site["collection"].get("started_at"), site["collection"].get("ended_at")
+def _specimen(site: SiteEntry, subject: Reference, config: LabConfig) -> Specimen:
+    started, ended = site.collection.started_at, site.collection.ended_at
     period = Period(start=_instant(started), end=_instant(ended) if ended else None) if started else None
     return Specimen(identifier=[Identifier(system=f"urn:sweattest:sample:{config.hl7.sending_facility}",
-                                           value=site["sample_id"])],
+                                           value=site.sample_id)],
                     type=_coding(SPECIMEN_TYPE), subject=subject,
                     collection=SpecimenCollection(method=_coding(COLLECTION_METHOD), collectedPeriod=period,
                                                   bodySite=CodeableConcept(
-                                                      text=SITE_NAMES.get(site["site"], site["site"]))))
+                                                      text=SITE_NAMES.get(site.site, site.site))))
 
 
-def _observations(record: dict[str, Any], site: dict[str, Any], status: str,
+def _observations(record: RunRecord, site: SiteEntry, status: str,
                   config: LabConfig) -> list[tuple[str, dict[str, Any]]]:
     """Each measure of the site as the elements of its Observation (subject and specimen added by the bundle)."""
     def code(observation: str) -> CodeableConcept:
-        return _coding(config.lis.code(observation, site["site"]))
+        return _coding(config.lis.code(observation, site.site))
 
-    started = site["collection"].get("started_at")
+    started = site.collection.started_at
     base: dict[str, Any] = {"status": status, "category": [_kind(OBSERVATION_CATEGORY, "laboratory")],
                             "performer": _performer(config),
                             "effectiveDateTime": _instant(started) if started else None}
     out = [("chloride", base | {"code": code("chloride")} | _chloride(record, site) | _notes(record))]
-    amounts = site["amounts"]
-    if amounts["sample"] is not None:
-        unit = amounts["sample_unit"]
+    amounts = site.amounts
+    if amounts.sample is not None:
+        unit = amounts.sample_unit
         out.append(("sample", base | {"code": code("weight" if unit == "mg" else "volume"),
-                                      "valueQuantity": _quantity(amounts["sample"], unit)}))
-    if site["adequate"] is not None:
-        value = ("ADEQ", "Adequate", "L") if site["adequate"] else ("QNS", "Quantity not sufficient", "L")
+                                      "valueQuantity": _quantity(amounts.sample, unit)}))
+    if site.adequate is not None:
+        value = ("ADEQ", "Adequate", "L") if site.adequate else ("QNS", "Quantity not sufficient", "L")
         out.append(("adequacy", base | {"code": code("adequacy"), "valueCodeableConcept": _coding(value)}))
-    if site["sweat_rate_g_m2_min"] is not None:
+    if site.sweat_rate_g_m2_min is not None:
         out.append(("sweat_rate", base | {"code": code("sweat_rate"),
-                                          "valueQuantity": _quantity(site["sweat_rate_g_m2_min"], "g/(m2.min)")}))
+                                          "valueQuantity": _quantity(site.sweat_rate_g_m2_min, "g/(m2.min)")}))
     return out
 
 
-def _notes(record: dict[str, Any]) -> dict[str, Any]:
+def _notes(record: RunRecord) -> dict[str, Any]:
     """Observation.note: on a CFTR modulator, the monitoring value, the modulator and the change from the
     patient's previous result; on a corrected version, what changed (as the report and HL7 NTE say it)."""
     texts = modulator_lines(record) + correction_lines(record)
     return {"note": [{"text": t} for t in texts]} if texts else {}
 
 
-def _chloride(record: dict[str, Any], site: dict[str, Any]) -> dict[str, Any]:
-    normal = record["interpretation"]["ranges"]["bands"][0]
+def _chloride(record: RunRecord, site: SiteEntry) -> dict[str, Any]:
+    normal = record.interpretation.ranges.normal
     out: dict[str, Any] = {"referenceRange": [ObservationReferenceRange(
-        low=_quantity(normal["low"], "mmol/L"), high=_quantity(normal["high"], "mmol/L"),
-        text=f"CF unlikely ({record['interpretation']['ranges']['name']})")]}
-    chloride = site.get("chloride") or {}
-    if site["status"] not in {"reported", "below_range"}:
+        low=_quantity(normal.low, "mmol/L"), high=_quantity(normal.high, "mmol/L"),
+        text=f"CF unlikely ({record.interpretation.ranges.name})")]}
+    chloride = site.chloride
+    if not site.reportable or chloride is None:
         return out | {"dataAbsentReason": CodeableConcept(coding=[Coding(system=DATA_ABSENT, code="not-performed")],
-                                                          text=str(site["status"]))}
-    value = _quantity(chloride["value_mmol_l"], "mmol/L", chloride["comparator"])
-    if site.get("flag"):
-        out["interpretation"] = [_kind(INTERPRETATION, str(site["flag"]))]
-    if (site.get("analysis") or {}).get("at"):
-        out["issued"] = _instant(site["analysis"]["at"])
+                                                          text=str(site.status))}
+    value = _quantity(chloride.value_mmol_l, "mmol/L", chloride.comparator)
+    if site.flag:
+        out["interpretation"] = [_kind(INTERPRETATION, str(site.flag))]
+    if site.analysis is not None:
+        out["issued"] = _instant(site.analysis.at)
     return out | {"valueQuantity": value}
 
 
-def _report(record: dict[str, Any], status: str, config: LabConfig, subject: Reference,
+def _report(record: RunRecord, status: str, config: LabConfig, subject: Reference,
             results: list[Reference], specimens: list[Reference], request: Reference | None) -> DiagnosticReport:
-    interp = record["interpretation"]
-    starts = [s["collection"]["started_at"] for s in record["sites"] if s["collection"].get("started_at")]
-    ends = [s["collection"]["ended_at"] for s in record["sites"] if s["collection"].get("ended_at")]
+    interp = record.interpretation
+    starts, ends = record.collection_starts(), record.collection_ends()
     conclusion_code = None
-    if interp.get("category") and not interp.get("withheld"):  # in the range set's own words, as the report
-        category = str(interp["category"])
-        conclusion_code = [_coding((str(interp.get("code") or category),
-                                    str(interp.get("label") or category.replace("_", " ")), "L"))]
+    if interp.category and not interp.withheld:  # in the range set's own words, as the report
+        category = str(interp.category)
+        conclusion_code = [_coding((str(interp.code or category),
+                                    str(interp.label or category.replace("_", " ")), "L"))]
     return DiagnosticReport(
-        identifier=[Identifier(system=f"urn:sweattest:run:{config.hl7.sending_facility}", value=record["run_id"])],
+        identifier=[Identifier(system=f"urn:sweattest:run:{config.hl7.sending_facility}", value=record.run_id)],
         basedOn=[request] if request is not None else None, status=status,
         category=[CodeableConcept(coding=[Coding(system=V2_0074, code="LAB", display="Laboratory")])],
         code=_coding(config.lis.code("panel")), subject=subject,
         effectivePeriod=Period(start=_instant(min(starts)), end=_instant(max(ends)) if ends else None)
         if starts else None,
-        issued=_instant(record["report"].get("released_at") or record["generated_at"]),
+        issued=_instant(record.report.released_at or record.generated_at),
         performer=_performer(config), specimen=specimens, result=results,
-        conclusion=interp.get("wording") or interp.get("withheld") or "no reportable result",
+        conclusion=interp.wording or interp.withheld or "no reportable result",
         conclusionCode=conclusion_code)
 
 
@@ -256,6 +256,5 @@ def _quantity(value: float, unit: str, comparator: str | None = None) -> Quantit
                     unit=unit, system=UCUM, code=unit)
 
 
-def _instant(value: str | datetime) -> str:
-    at = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+def _instant(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

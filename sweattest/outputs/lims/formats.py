@@ -7,15 +7,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sweattest.core.config import LabConfig
 from sweattest.core.errors import ValidationError
 from sweattest.outputs.lims.csv_file import render_csv
 from sweattest.outputs.lims.hl7 import render_oru
+from sweattest.record.run_record_model import RunRecord
 
 #: (record, lab configuration, time sent, control ID or None) -> the file's text
-Writer = Callable[[dict[str, Any], LabConfig, datetime, "str | None"], str]
+Writer = Callable[[RunRecord, LabConfig, datetime, "str | None"], str]
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ LIMS_FORMATS = (
 FORMATS = tuple(f.name for f in LIMS_FORMATS)
 
 
-def _fhir(record: dict[str, Any], config: LabConfig) -> str:
+def _fhir(record: RunRecord, config: LabConfig) -> str:
     from sweattest.outputs.lims.fhir import render_fhir  # fhir.resources' models take 1.5 s to import
 
     return render_fhir(record, config)

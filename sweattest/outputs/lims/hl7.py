@@ -25,6 +25,7 @@ from sweattest.core.config import LabConfig
 from sweattest.outputs.lims.hl7_escape import escape, join
 from sweattest.outputs.report.context import SITE_NAMES, flags
 from sweattest.outputs.report.facts import correction_lines, modulator_lines
+from sweattest.record.run_record_model import RunRecord, SiteEntry
 
 VERSION = "2.5.1"
 CHARSET = "UNICODE UTF-8"
@@ -48,12 +49,12 @@ def new_control_id() -> str:
     return uuid.uuid4().hex.upper()[:CONTROL_ID_LENGTH]
 
 
-def render_oru(record: dict[str, Any], config: LabConfig | None = None, *, sent_at: datetime,
+def render_oru(record: RunRecord, config: LabConfig | None = None, *, sent_at: datetime,
                control_id: str | None = None) -> str:
     """The ORU^R01 message for ``record``'s current version; segments end with CR."""
     config = config or LabConfig()
-    status = RESULT_STATUS[record["report"]["status"]]
-    not_production = bool(record.get("simulated") or record.get("proficiency"))
+    status = RESULT_STATUS[record.report.status]
+    not_production = record.not_production
     message = hl7.parse("MSH|^~\\&|")
     for number, value in enumerate(_msh(config, sent_at, control_id or new_control_id(), not_production), start=3):
         if value:
@@ -65,13 +66,13 @@ def render_oru(record: dict[str, Any], config: LabConfig | None = None, *, sent_
     for note in _notes(record):
         _add(message, "NTE", note)
     performer = _performer(config)
-    observations = [(index, site, obx) for index, site in enumerate(record["sites"], start=1)
+    observations = [(index, site, obx) for index, site in enumerate(record.sites, start=1)
                     for obx in _site_observations(record, site, status, config)]
     observations += [(0, None, obx) for obx in _interpretation(record, status, config)]
     for set_id, (index, site, obx) in enumerate(observations, start=1):
         _add(message, "OBX", [str(set_id), *_obx_fields(obx, index, record, site, performer)])
-    specimen = (record["order"].get("lis") or {}).get("specimen")
-    for index, site in enumerate(record["sites"], start=1):
+    specimen = (record.order.get("lis") or {}).get("specimen")
+    for index, site in enumerate(record.sites, start=1):
         _add(message, "SPM", _spm(index, site, config, specimen))
     return str(message).rstrip(SEGMENT_END) + SEGMENT_END  # one terminator (python-hl7 ends with one already)
 
@@ -88,12 +89,9 @@ def _ce(code: tuple[str, str, str]) -> str:
     return "^".join(escape(part) for part in code)
 
 
-def _ts(value: str | datetime | None) -> str:
+def _ts(at: datetime | None) -> str:
     """HL7 TS with explicit UTC offset: YYYYMMDDHHMMSS+0000."""
-    if not value:
-        return ""
-    at = value if isinstance(value, datetime) else datetime.fromisoformat(value)
-    return at.astimezone(UTC).strftime("%Y%m%d%H%M%S+0000")
+    return "" if at is None else at.astimezone(UTC).strftime("%Y%m%d%H%M%S+0000")
 
 
 def _msh(config: LabConfig, sent_at: datetime, control_id: str, simulated: bool) -> list[str]:
@@ -105,20 +103,20 @@ def _msh(config: LabConfig, sent_at: datetime, control_id: str, simulated: bool)
             VERSION, "", "", "AL", "NE", "", CHARSET]
 
 
-def _pid(record: dict[str, Any], config: LabConfig) -> list[str]:
+def _pid(record: RunRecord, config: LabConfig) -> list[str]:
     """PID-3, PID-5 and PID-8 as the LIS sent them (components and subcomponents kept: ``join``), else from the
     bench order."""
-    p = record["order"]["patient"]
-    sent = (record["order"].get("lis") or {}).get("patient") or {}
+    p = record.patient
+    sent = (record.order.get("lis") or {}).get("patient") or {}
     ids = join(sent.get("identifiers")) or f"{escape(p['mrn'])}^^^{escape(config.hl7.sending_facility)}^MR"
     name = join(sent.get("name")) or f"{escape(p['family'])}^{escape(p['given'])}"
     return ["1", "", ids, "", name, "", p["dob"].replace("-", ""), escape(sent.get("sex") or p["sex"])]
 
 
-def _pv1(record: dict[str, Any]) -> list[str]:
+def _pv1(record: RunRecord) -> list[str]:
     """PV1-2 the patient class (table 0004; the LIS's, else U unknown), PV1-3 the location and PV1-19 the visit
     number (with its assigning authority) as the LIS sent them."""
-    visit = (record["order"].get("lis") or {}).get("visit") or {}
+    visit = (record.order.get("lis") or {}).get("visit") or {}
     fields = [""] * 19
     fields[0], fields[1] = "1", escape(visit.get("class") or "U")
     fields[2] = join(visit.get("location"))
@@ -126,32 +124,31 @@ def _pv1(record: dict[str, Any]) -> list[str]:
     return fields
 
 
-def _numbers(record: dict[str, Any], config: LabConfig) -> tuple[str, str]:
+def _numbers(record: RunRecord, config: LabConfig) -> tuple[str, str]:
     """Placer and filler order numbers (EI): as the LIS sent them, else the accession and the run id."""
-    lis = record["order"].get("lis") or {}
-    placer = lis.get("placer_ei") or [record["order"]["accession"]]
-    filler = lis.get("filler_ei") or [record["run_id"], config.hl7.sending_facility]
+    lis = record.order.get("lis") or {}
+    placer = lis.get("placer_ei") or [record.accession]
+    filler = lis.get("filler_ei") or [record.run_id, config.hl7.sending_facility]
     return "^".join(escape(p) for p in placer), "^".join(escape(p) for p in filler)
 
 
-def _provider(record: dict[str, Any]) -> str:
+def _provider(record: RunRecord) -> str:
     """XCN: the ordering provider as the LIS sent it (its ID, often the NPI, names, assigning authority), else
     the LIS's ID and the name as written on the order."""
-    provider = (record["order"].get("lis") or {}).get("provider") or {}
-    written = f"{escape(provider.get('id', ''))}^{escape(record['order']['ordering_provider'])}"
+    provider = (record.order.get("lis") or {}).get("provider") or {}
+    written = f"{escape(provider.get('id', ''))}^{escape(record.order['ordering_provider'])}"
     return join(provider.get("xcn")) or written
 
 
-def _orc(record: dict[str, Any], config: LabConfig) -> list[str]:
-    order_status = "IP" if record["report"]["status"] == "preliminary" else "CM"  # HL7 table 0038
+def _orc(record: RunRecord, config: LabConfig) -> list[str]:
+    order_status = "IP" if record.report.status == "preliminary" else "CM"  # HL7 table 0038
     placer, filler = _numbers(record, config)
-    group = join((record["order"].get("lis") or {}).get("placer_group"))  # ORC-4 as the LIS sent it
+    group = join((record.order.get("lis") or {}).get("placer_group"))  # ORC-4 as the LIS sent it
     return ["RE", placer, filler, group, order_status, "", "", "", "", "", "", _provider(record)]
 
 
-def _obr(record: dict[str, Any], config: LabConfig, status: str) -> list[str]:
-    starts = [s["collection"]["started_at"] for s in record["sites"] if s["collection"]["started_at"]]
-    ends = [s["collection"]["ended_at"] for s in record["sites"] if s["collection"].get("ended_at")]
+def _obr(record: RunRecord, config: LabConfig, status: str) -> list[str]:
+    starts, ends = record.collection_starts(), record.collection_ends()
     fields = [""] * 25
     fields[0] = "1"
     fields[1], fields[2] = _numbers(record, config)
@@ -159,27 +156,27 @@ def _obr(record: dict[str, Any], config: LabConfig, status: str) -> list[str]:
     fields[6] = _ts(min(starts) if starts else None)
     fields[7] = _ts(max(ends) if ends else None)
     fields[15] = _provider(record)
-    fields[21] = _ts(record["report"].get("released_at") or record["generated_at"])
+    fields[21] = _ts(record.report.released_at or record.generated_at)
     fields[23] = "LAB"
     fields[24] = status
     return fields
 
 
-def _notes(record: dict[str, Any]) -> list[list[str]]:
+def _notes(record: RunRecord) -> list[list[str]]:
     texts: list[str] = []
-    pt = record.get("proficiency")
+    pt = record.proficiency
     if pt:
         texts.append(f"PROFICIENCY TEST: {pt['provider']} {pt['scheme']}, event {pt['event']}, sample "
                      f"{pt['sample']}; not a patient result")
-    interp = record["interpretation"]
-    texts.append(f"Interpretation: {interp['wording']}")
-    ranges = interp["ranges"]
-    texts.append(f"Interpretive ranges: {ranges['name']} ({ranges['group']}); {ranges['source']}")
+    interp = record.interpretation
+    texts.append(f"Interpretation: {interp.wording}")
+    ranges = interp.ranges
+    texts.append(f"Interpretive ranges: {ranges.name} ({ranges.group}); {ranges.source}")
     texts += flags(record)
-    comment = record["order"].get("comment")
+    comment = record.order.get("comment")
     if comment:
         texts.append(f"Comment: {comment}")
-    link = record.get("repeat_of")
+    link = record.repeat_of
     if link:
         texts.append(f"Repeat of accession {link['accession']} (run {link['run_id']}, {link['date']}): "
                      f"{link['reason_text']}" + (f"; {link['note']}" if link.get("note") else ""))
@@ -188,35 +185,35 @@ def _notes(record: dict[str, Any]) -> list[list[str]]:
     return [[str(i), "L", escape(t)] for i, t in enumerate(texts, start=1)]
 
 
-def _site_observations(record: dict[str, Any], site: dict[str, Any], status: str,
+def _site_observations(record: RunRecord, site: SiteEntry, status: str,
                        config: LabConfig) -> list[dict[str, Any]]:
-    name = SITE_NAMES.get(site["site"], site["site"])
+    name = SITE_NAMES.get(site.site, site.site)
 
     def code(observation: str) -> tuple[str, str, str]:
-        return config.lis.code(observation, site["site"])
+        return config.lis.code(observation, site.site)
 
-    obs = [{"type": "CWE", "code": code("site"), "value": f"{escape(site['site'])}^{escape(name)}^L"}]
+    obs = [{"type": "CWE", "code": code("site"), "value": f"{escape(site.site)}^{escape(name)}^L"}]
     obs.append(_chloride(record, site, code("chloride")) | {"observation": "chloride"})
-    amounts = site["amounts"]
-    if amounts["sample"] is not None:
-        unit = amounts["sample_unit"]
-        obs.append(_number(code("weight" if unit == "mg" else "volume"), amounts["sample"], unit)
+    amounts = site.amounts
+    if amounts.sample is not None:
+        unit = amounts.sample_unit
+        obs.append(_number(code("weight" if unit == "mg" else "volume"), amounts.sample, unit)
                    | {"observation": "sample"})
-    if site["adequate"] is not None:
-        adequacy = "ADEQ^Adequate^L" if site["adequate"] else "QNS^Quantity not sufficient^L"
+    if site.adequate is not None:
+        adequacy = "ADEQ^Adequate^L" if site.adequate else "QNS^Quantity not sufficient^L"
         obs.append({"type": "CWE", "code": code("adequacy"), "value": adequacy, "observation": "adequacy"})
-    if site["sweat_rate_g_m2_min"] is not None:
-        obs.append({"type": "NM", "code": code("sweat_rate"), "value": _num(site["sweat_rate_g_m2_min"]),
+    if site.sweat_rate_g_m2_min is not None:
+        obs.append({"type": "NM", "code": code("sweat_rate"), "value": _num(site.sweat_rate_g_m2_min),
                     "units": "g/(m2.min)^g/(m2.min)^UCUM", "observation": "sweat_rate"})
-    if amounts["collection_min"]:
-        obs.append(_number(code("collection_time"), amounts["collection_min"], "min"))
-    obs.append(_number(code("current"), amounts["current_ma"], "mA"))
-    if amounts["charge_ma_min"] is not None:
-        obs.append(_number(code("charge"), amounts["charge_ma_min"], "mA.min"))
-    changed = ((record["report"].get("changed") or {}).get("sites") or {}).get(site["site"], [])
+    if amounts.collection_min:
+        obs.append(_number(code("collection_time"), amounts.collection_min, "min"))
+    obs.append(_number(code("current"), amounts.current_ma, "mA"))
+    if amounts.charge_ma_min is not None:
+        obs.append(_number(code("charge"), amounts.charge_ma_min, "mA.min"))
+    changed = record.report.site_changed(site.site)
     for o in obs:
         o.setdefault("status", _version_status(status, o.pop("observation", None) in changed))
-        o["at"] = site["collection"]["started_at"]
+        o["at"] = site.collection.started_at
     return obs
 
 
@@ -228,16 +225,16 @@ def _version_status(status: str, changed: bool) -> str:
     return status if changed else RESULT_STATUS["final"]
 
 
-def _interpretation(record: dict[str, Any], status: str, config: LabConfig) -> list[dict[str, Any]]:
+def _interpretation(record: RunRecord, status: str, config: LabConfig) -> list[dict[str, Any]]:
     """One OBX for the test's interpretation (category code, the wording in NTE); none when withheld."""
-    interp = record["interpretation"]
-    if not interp.get("category") or interp.get("withheld"):
+    interp = record.interpretation
+    if not interp.category or interp.withheld:
         return []
-    category = str(interp["category"])
+    category = str(interp.category)
     # the code and text in the range set's own words, as the report prints them ("normal" under C34-A3)
-    code = str(interp.get("code") or category)
-    text = str(interp.get("label") or CATEGORY_TEXT.get(category, category))
-    changed = bool((record["report"].get("changed") or {}).get("interpretation"))
+    code = str(interp.code or category)
+    text = str(interp.label or CATEGORY_TEXT.get(category, category))
+    changed = bool(record.report.changed and record.report.changed.interpretation)
     return [{"type": "CWE", "code": config.lis.code("interpretation"), "status": _version_status(status, changed),
              "value": f"{escape(code)}^{escape(text)}^L", "at": None}]
 
@@ -256,20 +253,20 @@ def _performer(config: LabConfig) -> list[str]:
     return [org, escape(lab.address), f"^{escape(lab.director)}" if lab.director else ""]
 
 
-def _spm(index: int, site: dict[str, Any], config: LabConfig, specimen: list | None = None) -> list[str]:
+def _spm(index: int, site: SiteEntry, config: LabConfig, specimen: list | None = None) -> list[str]:
     """The specimen of one site: its sample ID (assigned by the lab: SPM-2.2; SPM-2.1 the placer's specimen ID of
     the OML, as sent), sweat, its collection method, the site, collection start and end."""
-    name = SITE_NAMES.get(site["site"], site["site"])
-    collection = site["collection"]
+    name = SITE_NAMES.get(site.site, site.site)
+    collection = site.collection
     fields = [""] * 17
     fields[0] = str(index)
     placer = "&".join(escape(sub) for sub in specimen[0][0]) if specimen and specimen[0] else ""
-    fields[1] = f"{placer}^{escape(site['sample_id'])}&{escape(config.hl7.sending_facility)}"
+    fields[1] = f"{placer}^{escape(site.sample_id)}&{escape(config.hl7.sending_facility)}"
     fields[3] = _ce(SPECIMEN_TYPE)
     fields[6] = _ce(COLLECTION_METHOD)
-    fields[7] = f"{escape(site['site'])}^{escape(name)}^L"
-    if collection.get("started_at"):
-        fields[16] = f"{_ts(collection['started_at'])}^{_ts(collection.get('ended_at'))}"
+    fields[7] = f"{escape(site.site)}^{escape(name)}^L"
+    if collection.started_at:
+        fields[16] = f"{_ts(collection.started_at)}^{_ts(collection.ended_at)}"
     return fields
 
 
@@ -281,23 +278,22 @@ def _num(value: float) -> str:
     return f"{float(value):.6g}" if float(value) != int(value) else str(int(value))
 
 
-def _chloride(record: dict[str, Any], site: dict[str, Any], code: tuple[str, str, str]) -> dict[str, Any]:
+def _chloride(record: RunRecord, site: SiteEntry, code: tuple[str, str, str]) -> dict[str, Any]:
     """OBX for the chloride (LOINC 2077-6 unless configured): the value, OBX-7 the range set's CF-unlikely
     band, OBX-8 the site's flag."""
-    normal = record["interpretation"]["ranges"]["bands"][0]
+    normal = record.interpretation.ranges.normal
     out: dict[str, Any] = {"type": "NM", "code": code, "units": "mmol/L^mmol/L^UCUM", "analysis": True,
-                           "range": f"{normal['low']}-{normal['high']}"}
-    chloride = site.get("chloride") or {}
-    if site["status"] not in {"reported", "below_range"}:
+                           "range": f"{normal.low}-{normal.high}"}
+    chloride = site.chloride
+    if not site.reportable or chloride is None:
         return out | {"value": "", "status": NOT_OBTAINED}
-    flag = site["flag"] or ""
-    if chloride["comparator"]:
-        return out | {"type": "SN", "value": f"{escape(chloride['comparator'])}^{chloride['value_mmol_l']}",
-                      "flag": flag}
-    return out | {"value": str(chloride["value_mmol_l"]), "flag": flag}
+    flag = str(site.flag or "")
+    if chloride.comparator:
+        return out | {"type": "SN", "value": f"{escape(chloride.comparator)}^{chloride.value_mmol_l}", "flag": flag}
+    return out | {"value": str(chloride.value_mmol_l), "flag": flag}
 
 
-def _obx_fields(obx: dict[str, Any], sub_id: int, record: dict[str, Any], site: dict[str, Any] | None,
+def _obx_fields(obx: dict[str, Any], sub_id: int, record: RunRecord, site: SiteEntry | None,
                 performer: list[str]) -> list[str]:
     """OBX-2 to OBX-25: for the chloride also OBX-18 the analyzer and OBX-19 the analysis time."""
     fields = [obx["type"], _ce(obx["code"]), str(sub_id) if sub_id else "", obx["value"], obx.get("units", ""),
@@ -305,15 +301,15 @@ def _obx_fields(obx: dict[str, Any], sub_id: int, record: dict[str, Any], site: 
     fields += [""] * 4  # OBX-15 to OBX-18
     if obx.get("analysis") and site is not None and obx["status"] != NOT_OBTAINED:
         fields[16] = _equipment(record)
-        fields.append(_ts((site.get("analysis") or {}).get("at")))
+        fields.append(_ts(site.analysis.at if site.analysis else None))
     else:
         fields.append("")
     fields += ["", "", "", *performer]  # OBX-20 to OBX-22 empty; OBX-23, 24, 25 the performing lab
     return fields
 
 
-def _equipment(record: dict[str, Any]) -> str:
+def _equipment(record: RunRecord) -> str:
     """OBX-18 (EI): the analyzer's serial number (or its identity text) and its model."""
-    analyzer = (record.get("instruments") or {}).get("analyzer") or {}
+    analyzer = (record.instruments or {}).get("analyzer") or {}
     ident = analyzer.get("serial_number") or analyzer.get("identity") or ""
     return f"{escape(str(ident)[:199])}^{escape(str(analyzer.get('model') or ''))}" if ident else ""

@@ -85,7 +85,7 @@ def render_order_status(order: WorklistOrder, config: LabConfig, *, sent_at: dat
     if filler:
         orc.orc_3 = filler
     orc.orc_5 = "CA"  # order was canceled
-    orc.orc_9 = _ts(datetime.fromisoformat(reason["at"]) if reason.get("at") else sent_at)
+    orc.orc_9 = _ts(order.closed_at or sent_at)
     provider = sent.get("provider") or {}
     if provider.get("xcn"):
         orc.orc_12 = join(provider["xcn"][0])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 import jinja2
 
@@ -13,6 +12,7 @@ from sweattest.core.errors import ConfigError
 from sweattest.core.resources import data_dir
 from sweattest.outputs.report.context import nl2br, report_context
 from sweattest.outputs.report.pdf import html_to_pdf
+from sweattest.record.run_record_model import RunRecord
 
 TEMPLATE = "report.html"
 
@@ -32,7 +32,7 @@ def environment(override: Path | None = None) -> jinja2.Environment:
     return env
 
 
-def render_html(record: dict[str, Any], config: LabConfig | None = None) -> str:
+def render_html(record: RunRecord, config: LabConfig | None = None) -> str:
     """The report as HTML, in the lab's template and time zone."""
     config = config or LabConfig()
     try:
@@ -43,6 +43,6 @@ def render_html(record: dict[str, Any], config: LabConfig | None = None) -> str:
     return template.render(**report_context(record, config))
 
 
-def render_pdf(record: dict[str, Any], config: LabConfig | None = None) -> bytes:
+def render_pdf(record: RunRecord, config: LabConfig | None = None) -> bytes:
     """The report as PDF (A4/Letter by the template's @page rule, page X of Y in the footer)."""
     return html_to_pdf(render_html(record, config))

@@ -5,6 +5,7 @@ No clinical rule lives in a template: flags, ranges and wording come from the re
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,6 +14,8 @@ from markupsafe import Markup, escape
 
 from sweattest.core.config import LabConfig
 from sweattest.core.procedure.model import SITE_NAMES
+from sweattest.core.rules.bands import Band
+from sweattest.core.rules.findings import Severity
 from sweattest.outputs.report.clinical_text import clinical_text
 from sweattest.outputs.report.facts import (
     age_text,
@@ -22,6 +25,7 @@ from sweattest.outputs.report.facts import (
     quantity_text,
     reporting_limits,
 )
+from sweattest.record.run_record_model import RunRecord
 
 CATEGORY_NAMES = {"cf_unlikely": "CF unlikely", "intermediate": "Intermediate", "cf_likely": "CF likely"}
 QC_NAMES = {"in_control": "QC in control (two levels) for this analytical run",
@@ -33,19 +37,17 @@ QC_NAMES = {"in_control": "QC in control (two levels) for this analytical run",
                                    "overridden, signed with its reason)"}
 
 
-def local_time(value: str | datetime | None, zone: ZoneInfo) -> str:
-    """An ISO UTC time shown in the lab's time zone, e.g. ``2026-03-08 09:30 EDT``."""
-    if not value:
+def local_time(at: datetime | None, zone: ZoneInfo) -> str:
+    """A time shown in the lab's time zone, e.g. ``2026-03-08 09:30 EDT``."""
+    if not at:
         return "—"
-    at = value if isinstance(value, datetime) else datetime.fromisoformat(value)
     return at.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
 
 
-def local_clock(value: str | datetime | None, zone: ZoneInfo) -> str:
+def local_clock(at: datetime | None, zone: ZoneInfo) -> str:
     """Only the time of day in the lab's zone, e.g. ``09:30``: the end of a span whose start gives the date."""
-    if not value:
+    if not at:
         return "—"
-    at = value if isinstance(value, datetime) else datetime.fromisoformat(value)
     return at.astimezone(zone).strftime("%H:%M")
 
 
@@ -55,30 +57,31 @@ def nl2br(text: Any) -> Markup:
     return Markup("<br>\n").join(escape(line) for line in lines)
 
 
-def report_context(record: dict[str, Any], config: LabConfig) -> dict[str, Any]:
+def report_context(record: RunRecord, config: LabConfig) -> dict[str, Any]:
+    """The record's fields by name (the template reads their attributes), the lab, and display helpers."""
     zone = config.zone
     return {
-        **record,
-        "audit_head": record.get("audit_head"),  # the chain head, when the record was made from the store
+        **{f.name: getattr(record, f.name) for f in fields(record)},
+        "audit_head": record.audit_head,  # the chain head, when the record was made from the store
         "lab": config.lab,
         "zone_name": config.lab.timezone,
         "ranges": interpretive_ranges(record),
         "flags": flags(record) + [
-            f"Run interrupted (its process stopped) and resumed at {local_time(r['at'], zone)} by {r['by']}: "
-            f"found {r['state_found'].replace('_', ' ')}, inducer outputs confirmed off"
-            for r in record.get("resumed") or []],
-        "qc_text": QC_NAMES.get(record["qc"]["status"], record["qc"]["status"]),
-        "collected_at": first_collection(record),
-        "age": age_text(record["order"]["patient"]["dob"], first_collection(record), zone),
-        "indication": indication(record["order"]),
+            f"Run interrupted (its process stopped) and resumed at {local_time(r.at, zone)} by {r.by}: "
+            f"found {r.state_found.replace('_', ' ')}, inducer outputs confirmed off"
+            for r in record.resumed],
+        "qc_text": QC_NAMES.get(record.qc["status"], record.qc["status"]),
+        "collected_at": record.first_collection,
+        "age": age_text(record, record.first_collection, zone),
+        "indication": indication(record.order),
         "analyzer": instrument_text(record, "analyzer"),
         "balance": instrument_text(record, "balance"),
-        "reporting_limits": reporting_limits(record["method"]),
-        "qc_lots": ", ".join(record["qc"].get("lots") or []) or None,
+        "reporting_limits": reporting_limits(record.method),
+        "qc_lots": ", ".join(record.qc.get("lots") or []) or None,
         # from the store: the run this one repeats, the patient's earlier tests, the change on a CFTR modulator
-        "repeat_of": record.get("repeat_of"),
-        "earlier_tests": record.get("earlier_tests") or [],
-        "modulator": record.get("modulator"),
+        "repeat_of": record.repeat_of,
+        "earlier_tests": record.earlier_tests,
+        "modulator": record.modulator,
         "change_text": change_text,
         "quantity": quantity_text,
         "signed": lambda n: f"+{n}" if n > 0 else (f"−{-n}" if n < 0 else "0"),
@@ -89,52 +92,47 @@ def report_context(record: dict[str, Any], config: LabConfig) -> dict[str, Any]:
     }
 
 
-def first_collection(record: dict[str, Any]) -> str | None:
-    starts = [s["collection"]["started_at"] for s in record["sites"] if s["collection"]["started_at"]]
-    return min(starts) if starts else None
-
-
-def band_text(band: dict[str, Any]) -> str:
+def band_text(band: Band) -> str:
     """A band of whole mmol/L as the report prints it: ``≤ 29``, ``30–59``, ``≥ 60`` mmol/L."""
-    if band["low"] == 0:
-        return f"≤ {band['high']} mmol/L"
-    if band["high"] is None:
-        return f"≥ {band['low']} mmol/L"
-    return f"{band['low']}–{band['high']} mmol/L"
+    if band.low == 0:
+        return f"≤ {band.high} mmol/L"
+    if band.high is None:
+        return f"≥ {band.low} mmol/L"
+    return f"{band.low}–{band.high} mmol/L"
 
 
-def interpretive_ranges(record: dict[str, Any]) -> dict[str, Any]:
+def interpretive_ranges(record: RunRecord) -> dict[str, Any]:
     """The range set the record's interpretation used, as rows for the report."""
-    rs = record["interpretation"]["ranges"]
-    return {"name": rs["name"], "group": rs["group"], "source": rs["source"],
-            "rows": [{"range": band_text(b), "wording": b["wording"]} for b in rs["bands"]]}
+    rs = record.interpretation.ranges
+    return {"name": rs.name, "group": rs.group, "source": rs.source,
+            "rows": [{"range": band_text(b), "wording": b.wording} for b in rs.bands]}
 
 
-def flags(record: dict[str, Any]) -> list[str]:
+def flags(record: RunRecord) -> list[str]:
     """Flags and comments the report prints: QNS, repeat, aborts, rule findings (warnings and blocks), with
     device commands summarised (sweattest.outputs.report.clinical_text)."""
     out: list[str] = []
-    for s in record["sites"]:
-        name = SITE_NAMES.get(s["site"], s["site"])
-        if s["state"] == "aborted":
-            out.append(f"{name}: site aborted — {clinical_text(s['abort_reason'] or 'no reason recorded')}")
-        elif s.get("adequate") is False:
-            out.append(f"{name}: QNS — quantity not sufficient (sample {s['sample']}); no chloride reported")
-        for f in s["findings"]:
-            if f.get("severity") != "info":
-                out.append(f"{name}: {clinical_text(f['message'])}")
-    interp = record["interpretation"]
-    for f in interp["findings"]:
-        message = clinical_text(f["message"])
-        for s in record["sites"]:  # test-level messages name sites by id; the report by their names
-            message = message.replace(s["site"], SITE_NAMES.get(s["site"], s["site"]))
-        if f.get("severity") != "info" and message not in out:
+    for s in record.sites:
+        name = SITE_NAMES.get(s.site, s.site)
+        if s.state == "aborted":
+            out.append(f"{name}: site aborted — {clinical_text(s.abort_reason or 'no reason recorded')}")
+        elif s.adequate is False:
+            out.append(f"{name}: QNS — quantity not sufficient (sample {s.sample}); no chloride reported")
+        for f in s.findings:
+            if f.severity is not Severity.INFO:
+                out.append(f"{name}: {clinical_text(f.message)}")
+    interp = record.interpretation
+    for f in interp.findings:
+        message = clinical_text(f.message)
+        for s in record.sites:  # test-level messages name sites by id; the report by their names
+            message = message.replace(s.site, SITE_NAMES.get(s.site, s.site))
+        if f.severity is not Severity.INFO and message not in out:
             out.append(message)
-    if interp.get("repeat_recommended"):
+    if interp.repeat_recommended:
         out.append("Repeat sweat test recommended.")
-    for r in record.get("skin") or []:
-        if r["adverse"]:
-            name = SITE_NAMES.get(r["site"], r["site"])
-            out.append(f"{name}: adverse event — {r['grade']} after stimulation, recorded by {r['by']}: {r['note']}. "
+    for r in record.skin:
+        if r.adverse:
+            name = SITE_NAMES.get(r.site, r.site)
+            out.append(f"{name}: adverse event — {r.grade} after stimulation, recorded by {r.by}: {r.note}. "
                        "The requesting clinician is to be informed.")
     return out
