@@ -366,7 +366,7 @@ class StationLink:
         if channel is None:
             raise ProcedureError(f"the bench station cannot be reached now ({self.lost}); try again in a moment")
         if self.silent_since is not None:
-            raise ProcedureError(self._silent_error(op))
+            raise ProcedureError(self._silent_error(op, sent=False))
         with self._lock:
             self._ids += 1
             ident = self._ids
@@ -382,18 +382,23 @@ class StationLink:
             pass  # the reader finds the channel gone and ends the wait
         if not done[0].wait(REPLY_S) or not done[1]:
             if self.silent_since is not None:
-                raise ProcedureError(self._silent_error(op))
+                raise ProcedureError(self._silent_error(op, sent=True))
             raise ProcedureError("the bench station did not answer; the screen shows where the run is now")
         reply = done[1][0]
         if "error" in reply:
             raise_reply(reply["error"])
         return reply.get("ok")
 
-    def _silent_error(self, op: str) -> str:
+    def _silent_error(self, op: str, sent: bool) -> str:
+        """What the screen says of a request the station does not answer: not sent (it was silent already), or
+        sent and not confirmed (it may still act on it if it answers again)."""
         since = f"the bench station has not answered since {self.silent_since} (stalled or hung)"
         if op == "stop":
-            return (f"EMERGENCY STOP NOT CONFIRMED: {since}. Press the inducer's stop key and remove the electrodes; "
-                    "the inducer's own watchdog ends a current the station was driving.")
+            return (f"EMERGENCY STOP {'NOT CONFIRMED' if sent else 'NOT SENT'}: {since}. Press the inducer's stop key "
+                    "and remove the electrodes; the inducer's own watchdog ends a current the station was driving.")
+        if sent:
+            return (f"Not confirmed: {since}. If it answers again it may still do it; the screen then shows where "
+                    "the run is.")
         return f"Not done: {since}. The screen says what to do; try again once the station answers."
 
     # -- what the screens use (as ``BenchManager``) ----------------------------------------------------
