@@ -276,8 +276,10 @@ class StationLink:
     def _watch(self) -> None:
         """Every run's screens alarm once the connected station has said nothing for ``silent_s``."""
         while not self._closing.wait(min(0.1, self.silent_s / 10)):  # wall time between looks
-            if (self._channel is not None and self.silent_since is None
-                    and self.clock.monotonic() - self._heard > self.silent_s):
+            channel = self._channel
+            if (channel is not None and self.silent_since is None
+                    and self.clock.monotonic() - self._heard > self.silent_s
+                    and not channel.waiting()):  # this process was slow to read, not the station to speak
                 self._not_answering()
 
     def _not_answering(self) -> None:

@@ -29,6 +29,7 @@ from sweattest.core.clock import VirtualClock
 from sweattest.core.errors import ProcedureError, SweatTestError
 from sweattest.record.store import open_store
 from sweattest.web.app import create_app
+from sweattest.web.screens import station_runs
 from sweattest.web.station_link import StationLink
 from tests.web.conftest import accounts_for_tests, csrf_of, log_in
 from tests.web.test_bench_flow import start_run
@@ -97,6 +98,8 @@ def test_a_silent_station_alarms_every_screen_after_the_bound_and_clears_when_it
         assert "Do not start another station" in alarm["text"]
         page = client.get(f"/runs/{run_id}").text
         assert 'id="station-lost"' in page and "BENCH STATION NOT ANSWERING" in page
+        [locked] = [r for r in station_runs(client.app.state.web) if r["run_id"] == run_id]  # the lock screen's
+        assert locked["alarm"].startswith("BENCH STATION NOT ANSWERING: The bench station")
     finally:
         gate.set()  # the station answers again
     _wait(link, lambda: link.silent_since is None)

@@ -153,6 +153,13 @@ class Channel:
             self._refuse(f"a frame of {len(data)} bytes that is not a JSON object was refused")
         return message
 
+    def waiting(self) -> bool:
+        """Whether a frame has arrived that is not read yet (the other end has spoken)."""
+        try:
+            return self.conn.poll(0)
+        except (OSError, ValueError):  # closed meanwhile
+            return False
+
     def _refuse(self, what: str) -> None:
         log.error("control channel: %s; the connection is dropped", what)
         self.close()
