@@ -34,9 +34,12 @@ from sweattest.record.store.store import resolve_url
 
 log = logging.getLogger(__name__)
 
-#: Seconds a request waits for the reply of a station that answers (a start opens and identifies the instruments);
-#: a station that stops answering ends the wait within SILENT_S.
+#: Seconds a start waits for the reply of a station that answers (it opens and identifies the instruments).
 REPLY_S = 60.0
+#: Seconds every other request waits for the reply of a station that answers (an emergency stop returns once the
+#: loop has stopped, within about 2.5 s; a confirmation at once): a station that beats but does not act (hung
+#: in a lock) cannot hold a screen. A station that stops answering ends every wait within SILENT_S.
+ANSWER_S = 5.0
 #: Seconds the station's process is given to be there (it imports, resumes runs, then listens).
 START_S = 60.0
 #: Wall seconds between attempts to reach the station again.
@@ -382,10 +385,22 @@ class StationLink:
             raise ProcedureError(f"the bench station was not asked: {exc}") from exc
         except OSError:
             pass  # the reader finds the channel gone and ends the wait
-        if not done[0].wait(REPLY_S) or not done[1]:
+        bound = REPLY_S if op == "start" else ANSWER_S
+        began = self.clock.monotonic()
+        while not done[0].wait(0.05):  # wall time between looks at the link's clock
+            if self.clock.monotonic() - began >= bound:
+                with self._lock:
+                    self._replies.pop(ident, None)
+                break
+        if not done[1]:
             if self.silent_since is not None:
                 raise ProcedureError(self._silent_error(op, sent=True))
-            raise ProcedureError("the bench station did not answer; the screen shows where the run is now")
+            if op == "stop":
+                raise ProcedureError(f"EMERGENCY STOP NOT CONFIRMED: the bench station did not confirm it within "
+                                     f"{bound:g} s. Press the inducer's stop key and remove the electrodes; the "
+                                     "screen shows where the run is now.")
+            raise ProcedureError(f"the bench station did not answer within {bound:g} s; the screen shows where the "
+                                 "run is now")
         reply = done[1][0]
         if "error" in reply:
             raise_reply(reply["error"])

@@ -30,7 +30,7 @@ from sweattest.core.errors import ProcedureError, SweatTestError
 from sweattest.record.store import open_store
 from sweattest.web.app import create_app
 from sweattest.web.screens import station_runs
-from sweattest.web.station_link import StationLink
+from sweattest.web.station_link import ANSWER_S, StationLink
 from tests.web.conftest import accounts_for_tests, csrf_of, log_in
 from tests.web.test_bench_flow import start_run
 
@@ -133,6 +133,38 @@ def test_an_emergency_stop_waiting_on_a_station_that_goes_silent_ends_with_a_cle
     finally:
         gate.set()
     _wait(link, lambda: link.silent_since is None and _station_alarm(client, run_id) is None)
+
+
+def test_an_emergency_stop_a_station_does_not_carry_out_while_it_beats_ends_after_the_short_bound(linked,
+                                                                                                monkeypatch):
+    """A station hung in its work (its heartbeat goes on): the emergency stop says it was not confirmed after
+    ANSWER_S, not after the minute a start may take."""
+    client, token, station, link, wall = linked
+    link.silent_s = 60.0  # the virtual clock jumps past the bound of silence between two beats: not this test's
+    run_id = start_run(client, token).rsplit("/", 1)[1]
+    _wait(link, lambda: link.session(run_id) is not None and link.session(run_id).active)
+    hung = threading.Event()
+    handle = station.handle
+    monkeypatch.setattr(station, "handle", lambda op, args: hung.wait() if op == "stop" else handle(op, args))
+    pages: list[str] = []
+    stopping = threading.Thread(target=lambda: pages.append(
+        client.post(f"/runs/{run_id}/stop", data={"csrf": token}).text), daemon=True)
+    try:
+        stopping.start()
+        _wait(link, lambda: link._replies)
+        wall.advance(ANSWER_S - 0.5)
+        for _ in range(5):
+            link._closing.wait(0.05)  # five of the request's looks at the clock
+        assert stopping.is_alive() and not pages
+        wall.advance(1.0)
+        stopping.join(5)
+        assert not stopping.is_alive(), "the emergency stop still waits"
+        said = html.unescape(pages[0])
+        assert f"EMERGENCY STOP NOT CONFIRMED: the bench station did not confirm it within {ANSWER_S:g} s" in said
+        assert "Press the inducer's stop key" in said
+        assert link.silent_since is None  # it beats: no alarm of silence
+    finally:
+        hung.set()
 
 
 def test_a_request_to_a_silent_station_is_refused_at_once(linked):
