@@ -22,7 +22,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from sweattest.bench.station import process
-from sweattest.bench.station.channel import MAX_FRAME, SILENT_S, StationAddress, admit
+from sweattest.bench.station.channel import MAX_FRAME, SILENT_S, Channel, FrameRefused, StationAddress, admit
 from sweattest.bench.station.manager import BenchManager
 from sweattest.bench.station.process import HELD_EXIT, Station
 from sweattest.core.clock import VirtualClock
@@ -249,6 +249,7 @@ def test_a_second_station_process_refuses_to_start_beside_one_that_exists(tmp_pa
         link = StationLink(address, spawn=lambda: spawned.append(1), told=lambda message: None)
         with pytest.raises(ProcedureError, match="exists but did not answer .* no second station is started"):
             link.open(timeout_s=0.3)
+        link._start_process()  # as its reconnection would after a drop
         assert not spawned
         link.detach()
     finally:
@@ -256,3 +257,25 @@ def test_a_second_station_process_refuses_to_start_beside_one_that_exists(tmp_pa
             os.close(held)
         shutil.rmtree(folder)
     assert address.holder() is None
+
+
+def test_a_frame_over_the_limit_from_the_station_is_refused_unread_by_the_web_servers_end(caplog):
+    """Both ends bound the frames they read: a station's end gone wrong cannot make the web server allocate it."""
+    ours, theirs = socket.socketpair()
+    web_end, station_end = Channel(Connection(ours.detach())), Connection(theirs.detach())
+    caplog.set_level(logging.ERROR)
+    sending = threading.Thread(target=_send_big, args=(station_end,), daemon=True)
+    sending.start()
+    try:
+        with pytest.raises(FrameRefused, match="over the channel's limit"):
+            web_end.receive()
+        assert "the connection is dropped" in caplog.text
+        assert web_end.conn.closed
+    finally:
+        sending.join(5)
+        station_end.close()
+
+
+def _send_big(conn: Connection) -> None:
+    with contextlib.suppress(OSError):  # the reader stops after the frame's length and closes
+        conn.send_bytes(b"x" * (MAX_FRAME + 1))
