@@ -199,6 +199,7 @@ class StationLink:
         self._heard_at = ""  # ... and that time of day
         #: the time of day since which the connected station has not answered (None: it answers)
         self.silent_since: str | None = None
+        self._silence = threading.Lock()  # silence and answer are told in the order they happened
         self._watching = False
 
     # -- connection ----------------------------------------------------------------------------------
@@ -268,9 +269,10 @@ class StationLink:
         try:
             while True:
                 message = channel.receive()
-                self._heard, self._heard_at = self.clock.monotonic(), _time_of_day(self.clock)
-                if self.silent_since is not None:
-                    self._answering()
+                with self._silence:
+                    self._heard, self._heard_at = self.clock.monotonic(), _time_of_day(self.clock)
+                    if self.silent_since is not None:
+                        self._answering()
                 self._dispatch(message)
         except (EOFError, OSError):
             pass  # gone, or a frame refused (logged by the channel): connected again
@@ -280,10 +282,11 @@ class StationLink:
         """Every run's screens alarm once the connected station has said nothing for ``silent_s``."""
         while not self._closing.wait(min(0.1, self.silent_s / 10)):  # wall time between looks
             channel = self._channel
-            if (channel is not None and self.silent_since is None
-                    and self.clock.monotonic() - self._heard > self.silent_s
-                    and not channel.waiting()):  # this process was slow to read, not the station to speak
-                self._not_answering()
+            with self._silence:
+                if (channel is not None and self.silent_since is None
+                        and self.clock.monotonic() - self._heard > self.silent_s
+                        and not channel.waiting()):  # this process was slow to read, not the station to speak
+                    self._not_answering()
 
     def _not_answering(self) -> None:
         """The station is connected but silent (stalled: SIGSTOP, an overloaded computer; or hung): the screens

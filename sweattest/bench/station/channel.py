@@ -145,6 +145,8 @@ class Channel:
             if exc.args == ("bad message length",):  # multiprocessing's word for a frame over the limit given
                 self._refuse(f"a frame over the channel's limit of {MAX_FRAME} bytes was refused unread")
             raise
+        except TypeError as exc:  # closed by another thread between multiprocessing's check and its read
+            raise OSError("the connection was closed") from exc
         try:
             message = json.loads(data)
         except ValueError:
