@@ -45,10 +45,10 @@ def station_runs(ctx) -> list[dict[str, Any]]:
     and the stored alarms of the run."""
     out = []
     for run_id, session in list(ctx.bench.sessions.items()):
-        snap = session.view.snapshot()
-        station = next((a for a in snap["alarms"] if a["id"] == "station"), None)  # gone or not answering
+        station = next((a for a in session.view.alarm_list() if a["id"] == "station"), None)  # gone, not answering
         if not session.active and station is None:
             continue
+        snap = session.view.snapshot()
         waiting = [a for a in snap["alarms"] if not a.get("acknowledged")]
         stopped = [a for a in alarms(ctx.store, run_id) if not a["acknowledged_by"]]
         alarm = (f"{station['title']}: {station['text']}" if station else
