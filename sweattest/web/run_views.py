@@ -67,9 +67,10 @@ def run_page(request: Request, user, form) -> Response:
                       target=format_quantity(run.protocol.current), duration_s=run.protocol.duration.to("s").magnitude)
 
 
-def _station_lost(view) -> str | None:
-    """Why the station's process cannot be reached while it performs this run (its screens' alarm), or None."""
-    return next((a["text"] for a in (view.alarm_list() if view else []) if a["id"] == "station"), None)
+def _station_lost(view) -> dict[str, str] | None:
+    """The alarm of this run's screens while the station's process performing it is gone or does not answer
+    (its ``title`` and ``text``), or None."""
+    return next((a for a in (view.alarm_list() if view else []) if a["id"] == "station"), None)
 
 
 def _back(request: Request, run_id: str, error: str | None = None, typed: dict | None = None) -> Response:

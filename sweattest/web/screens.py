@@ -41,15 +41,18 @@ def live_data(run: RunState, session) -> dict[str, Any]:
 def station_runs(ctx) -> list[dict[str, Any]]:
     """The runs going on at this station, for the lock screen: run id, state, step, timers and the alarm that
     waits for acknowledgment (no patient data), so a locked screen still shows that they go on and what needs
-    the tech. From the read models, and the stored alarms of the run."""
+    the tech; a run whose station is gone or does not answer stays, with that alarm first. From the read models,
+    and the stored alarms of the run."""
     out = []
     for run_id, session in list(ctx.bench.sessions.items()):
-        if not session.active:
+        station = next((a for a in session.view.alarm_list() if a["id"] == "station"), None)  # gone, not answering
+        if not session.active and station is None:
             continue
         snap = session.view.snapshot()
         waiting = [a for a in snap["alarms"] if not a.get("acknowledged")]
         stopped = [a for a in alarms(ctx.store, run_id) if not a["acknowledged_by"]]
-        alarm = (f"stimulation of the {stopped[0]['site'].replace('_', ' ')} stopped" if stopped
+        alarm = (f"{station['title']}: {station['text']}" if station else
+                 f"stimulation of the {stopped[0]['site'].replace('_', ' ')} stopped" if stopped
                  else waiting[0]["text"] if waiting else "")
         out.append({"run_id": run_id, "state": session.live_state().run_state,
                     "step": (snap["screen"] or "").replace("_", " "), "alarm": alarm,

@@ -4,7 +4,10 @@ already running for this store, station and lab configuration), mirrors each run
 and passes on the tech's confirmations and stops. It never performs a run. If the channel
 drops, every run's screen says so at once (an alarm: the inducer's own watchdog ends a current the station
 was driving); the link connects again, and starts the station again where it has gone (its start runs the
-off sequence and resumes the runs)."""
+off sequence and resumes the runs). If the station says nothing for SILENT_S (stalled or hung: it beats every
+BEAT_S), every run's screen alarms that it is not answering and what to do, and requests end with an error at
+once; the alarm clears when it answers again. A station's process that still exists, answering or not, is
+never started a second time."""
 
 from __future__ import annotations
 
@@ -22,22 +25,29 @@ import pint
 
 from sweattest.bench.live_view import RunView
 from sweattest.bench.order import Order
-from sweattest.bench.station.channel import Channel, StationAddress, connect, raise_reply
+from sweattest.bench.station.channel import SILENT_S, Channel, FrameRefused, StationAddress, connect, raise_reply
 from sweattest.bench.station.prompts import Prompt
 from sweattest.bench.station.screen import LiveState
-from sweattest.core.clock import RealClock
+from sweattest.core.clock import Clock, RealClock
 from sweattest.core.errors import ProcedureError
 from sweattest.record.repeats import RepeatOf
 from sweattest.record.store.store import resolve_url
 
 log = logging.getLogger(__name__)
 
-#: Seconds a request waits for the station's reply (a start opens and identifies the instruments).
+#: Seconds a start waits for the reply of a station that answers (it opens and identifies the instruments).
 REPLY_S = 60.0
+#: Seconds every other request waits for the reply of a station that answers (an emergency stop returns once the
+#: loop has stopped, within about 2.5 s; a confirmation at once): a station that beats but does not act (hung
+#: in a lock) cannot hold a screen. A station that stops answering ends every wait within SILENT_S.
+ANSWER_S = 5.0
 #: Seconds the station's process is given to be there (it imports, resumes runs, then listens).
 START_S = 60.0
 #: Wall seconds between attempts to reach the station again.
 RETRY_S = 0.25
+#: The heading of the screens' alarm while the station's process is gone, and while it does not answer.
+STOPPED = "BENCH STATION STOPPED"
+NOT_ANSWERING = "BENCH STATION NOT ANSWERING"
 
 
 class MirrorView(RunView):
@@ -48,15 +58,22 @@ class MirrorView(RunView):
         super().__init__(run_id)
         self._part: dict[str, Any] = {"key": "", "screen": "", "sites": [], "alarms": [], "notice": None}
         self._stim_site: str | None = None
+        #: the station's alarm while it cannot be reached or does not answer (None: it does)
+        self._station: dict[str, str] | None = None
 
     def _screen_part(self) -> dict[str, Any]:
-        return dict(self._part)
+        """The station's screen, or while it cannot be reached the run interrupted with the station's alarm."""
+        part, alarm = self._part, self._station
+        if alarm is None:
+            return dict(part)
+        return part | {"screen": "interrupted", "key": f"{part['key']}|station-{alarm['title']}",
+                       "alarms": [a for a in part["alarms"] if a["id"] != "station"] + [alarm]}
 
     def key(self) -> str:
-        return self._part["key"]
+        return self._screen_part()["key"]
 
     def alarm_list(self) -> list[dict[str, str]]:
-        return list(self._part["alarms"])
+        return list(self._screen_part()["alarms"])
 
     def _stim_part(self) -> dict[str, Any] | None:
         if self._part["screen"] != "stimulation" or self._stim_site not in self.stimulating:
@@ -75,6 +92,7 @@ class MirrorView(RunView):
             self.stimulating = {stim["site"]: {k: v for k, v in stim.items() if k != "site"}} if stim else {}
             self.timers = snap["timers"]
             self._part = {k: snap.get(k) for k in ("key", "screen", "sites", "alarms", "notice")}
+            self._station = None  # a snapshot comes from a station that answers
             wake = list(self._subscribers)
         for w in wake:
             try:
@@ -102,12 +120,16 @@ class MirrorView(RunView):
             self._part = message
         self.publish(kind, **message)
 
-    def lost(self, why: str) -> None:
-        """The station's process is gone: the screens say so, as an alarm."""
-        alarm = {"id": "station", "level": "inducer", "text": why}
-        self._part = self._part | {"screen": "interrupted", "key": f"{self._part['key']}|station-lost",
-                                   "alarms": [a for a in self._part["alarms"] if a["id"] != "station"] + [alarm]}
-        self.publish("screen", **self._part)
+    def lost(self, why: str, title: str = STOPPED) -> None:
+        """The station's process is gone, or does not answer: the screens say so, as an alarm (``title``)."""
+        self._station = {"id": "station", "level": "inducer", "title": title, "text": why}
+        self.publish("screen", **self._screen_part())
+
+    def answering(self) -> None:
+        """The station answers again: the screens show its screen of the run again."""
+        if self._station is not None:
+            self._station = None
+            self.publish("screen", **self._screen_part())
 
 
 class RemoteSession:
@@ -155,10 +177,12 @@ class StationLink:
     link only connects to a running one."""
 
     def __init__(self, address: StationAddress, spawn: Callable[[], subprocess.Popen] | None = None,
-                 told: Callable[[str], None] = print):
+                 told: Callable[[str], None] = print, clock: Clock | None = None, silent_s: float = SILENT_S):
         self.address = address
         self.spawn = spawn
         self.told = told
+        self.clock = clock or RealClock()  # wall time between processes (tests: a virtual one)
+        self.silent_s = silent_s
         self.sessions: dict[str, RemoteSession] = {}
         self.left_alone: dict[str, str] = {}
         #: why the station cannot be reached now (None: connected)
@@ -174,6 +198,12 @@ class StationLink:
         self._connected = threading.Event()
         #: called with each of the station's run messages (a terminal that follows a run reads its feed)
         self.on_run: Callable[[dict[str, Any]], None] = lambda message: None
+        self._heard = 0.0  # the clock's monotonic seconds when the station last said anything
+        self._heard_at = ""  # ... and that time of day
+        #: the time of day since which the connected station has not answered (None: it answers)
+        self.silent_since: str | None = None
+        self._silence = threading.Lock()  # silence and answer are told in the order they happened
+        self._watching = False
 
     # -- connection ----------------------------------------------------------------------------------
     def begin(self) -> StationLink:
@@ -195,13 +225,22 @@ class StationLink:
                     raise ProcedureError(f"the bench station did not start (exit status {self.process.returncode});"
                                          f" see {self.address.log}")
                 if waited >= timeout_s:
+                    holder = self.address.holder()
+                    if holder is not None and (self.process is None or self.process.pid != holder):
+                        raise ProcedureError(
+                            f"the bench station's process {holder} exists but did not answer within {timeout_s:g} s "
+                            "(stalled or hung): no second station is started beside it. If a run is going on, press "
+                            "the inducer's stop key and remove the electrodes; then end that process (kill "
+                            f"{holder}) and start again. See {self.address.log}")
                     raise ProcedureError(f"the bench station did not answer within {timeout_s:g} s; see "
                                          f"{self.address.log}")
                 self._closing.wait(RETRY_S)  # wall time while the station's process starts
         return self
 
     def _start_process(self) -> None:
-        if self.spawn is not None:
+        """Starts the station's process, unless one of this station exists (running, stalled or hung: it holds
+        the station's lock): never two."""
+        if self.spawn is not None and self.address.holder() is None:
             self.process = self.spawn()
 
     def _try_connect(self) -> bool:
@@ -211,6 +250,8 @@ class StationLink:
             return False
         except Exception:  # noqa: BLE001 - multiprocessing's AuthenticationError: a key of another start
             return False
+        self._heard, self._heard_at = self.clock.monotonic(), _time_of_day(self.clock)
+        self.silent_since = None
         self._channel = channel
         self.left_alone = dict(hello.get("left_alone", {}))
         for message in hello.get("told", []):
@@ -221,16 +262,65 @@ class StationLink:
         self.pid = hello.get("pid")
         self._connected.set()
         threading.Thread(target=self._read, args=(channel,), name="station-link", daemon=True).start()
+        if not self._watching:
+            self._watching = True
+            threading.Thread(target=self._watch, name="station-watch", daemon=True).start()
         log.info("connected to the bench station (process %s)", hello.get("pid"))
         return True
 
     def _read(self, channel: Channel) -> None:
         try:
             while True:
-                self._dispatch(channel.receive())
+                message = channel.receive()
+                with self._silence:
+                    self._heard, self._heard_at = self.clock.monotonic(), _time_of_day(self.clock)
+                    if self.silent_since is not None:
+                        self._answering()
+                self._dispatch(message)
         except (EOFError, OSError):
-            pass
+            pass  # gone, or a frame refused (logged by the channel): connected again
         self._dropped()
+
+    def _watch(self) -> None:
+        """Every run's screens alarm once the connected station has said nothing for ``silent_s``."""
+        while not self._closing.wait(min(0.1, self.silent_s / 10)):  # wall time between looks
+            channel = self._channel
+            with self._silence:
+                if (channel is not None and self.silent_since is None
+                        and self.clock.monotonic() - self._heard > self.silent_s
+                        and not channel.waiting()):  # this process was slow to read, not the station to speak
+                    self._not_answering()
+
+    def _not_answering(self) -> None:
+        """The station is connected but silent (stalled: SIGSTOP, an overloaded computer; or hung): the screens
+        say so and what to do; the requests waiting for it end now. Its process still exists: nothing is started
+        in its place."""
+        self.silent_since = self._heard_at
+        self.lost = (f"The bench station (process {self.pid}) has not answered since {self.silent_since}: it is "
+                     "stalled or hung. A current it was driving is ended by the inducer's own watchdog (1 s without "
+                     "the computer); if the inducer still shows a current, press the inducer's stop key and remove "
+                     "the electrodes. Do not start another station: this screen goes on by itself when the station "
+                     "answers again.")
+        log.critical("the bench station does not answer: %s", self.lost)
+        self._end_waits()
+        for session in list(self.sessions.values()):
+            if session._live.active:
+                session.view.lost(self.lost, NOT_ANSWERING)
+
+    def _answering(self) -> None:
+        log.warning("the bench station answers again (silent since %s)", self.silent_since)
+        self.told(f"the bench station answers again (it was silent since {self.silent_since})")
+        self.silent_since = None
+        self.lost = None
+        for session in list(self.sessions.values()):
+            session.view.answering()
+
+    def _end_waits(self) -> None:
+        """No reply will come to the requests waiting now: each ends with its error."""
+        with self._lock:
+            waiting, self._replies = self._replies, {}
+        for event, _ in waiting.values():
+            event.set()
 
     def _dispatch(self, message: dict[str, Any]) -> None:
         if "reply" in message:
@@ -255,15 +345,13 @@ class StationLink:
         """The channel is gone: every screen says so at once; the station is reached again, or started again."""
         self._connected.clear()
         self._channel = None
-        with self._lock:
-            waiting, self._replies = self._replies, {}
-        for event, _ in waiting.values():
-            event.set()  # no reply will come
+        self.silent_since = None
+        self._end_waits()
         if self._closing.is_set():
             return
-        self.lost = (f"The bench station's process stopped at {_now()}: a current it was driving is ended by the "
-                     "inducer's own watchdog (1 s without the computer). The station is being started again: "
-                     "its start switches every output off, confirms it and resumes the run here.")
+        self.lost = (f"The bench station's process stopped at {_time_of_day(self.clock)}: a current it was driving "
+                     "is ended by the inducer's own watchdog (1 s without the computer). The station is being "
+                     "started again: its start switches every output off, confirms it and resumes the run here.")
         log.critical("the bench station's process cannot be reached: %s", self.lost)
         for session in list(self.sessions.values()):
             if session._live.active:  # a finished run's screens have nothing to fear
@@ -275,7 +363,8 @@ class StationLink:
             if self._try_connect():
                 self.told("the bench station is reached again")
                 return
-            if self.spawn is not None and (self.process is None or self.process.poll() is not None):
+            if (self.spawn is not None and (self.process is None or self.process.poll() is not None)
+                    and self.address.holder() is None):  # never beside a station's process that still exists
                 if self.process is not None:
                     self.told(f"the bench station's process ended (status {self.process.returncode}): started again")
                 self._start_process()
@@ -283,9 +372,13 @@ class StationLink:
 
     # -- requests ------------------------------------------------------------------------------------
     def request(self, op: str, **args: Any) -> Any:
+        """The station's answer to ``op``; ProcedureError at once when it cannot be reached or does not answer
+        (within ``silent_s`` of its last word when it stops answering meanwhile)."""
         channel = self._channel
         if channel is None:
             raise ProcedureError(f"the bench station cannot be reached now ({self.lost}); try again in a moment")
+        if self.silent_since is not None:
+            raise ProcedureError(self._silent_error(op, sent=False))
         with self._lock:
             self._ids += 1
             ident = self._ids
@@ -293,14 +386,44 @@ class StationLink:
             self._replies[ident] = done
         try:
             channel.send({"id": ident, "op": op, "args": args})
+        except FrameRefused as exc:
+            with self._lock:
+                self._replies.pop(ident, None)
+            raise ProcedureError(f"the bench station was not asked: {exc}") from exc
         except OSError:
             pass  # the reader finds the channel gone and ends the wait
-        if not done[0].wait(REPLY_S) or not done[1]:
-            raise ProcedureError("the bench station did not answer; the screen shows where the run is now")
+        bound = REPLY_S if op == "start" else ANSWER_S
+        began = self.clock.monotonic()
+        while not done[0].wait(0.05):  # wall time between looks at the link's clock
+            if self.clock.monotonic() - began >= bound:
+                with self._lock:
+                    self._replies.pop(ident, None)
+                break
+        if not done[1]:
+            if self.silent_since is not None:
+                raise ProcedureError(self._silent_error(op, sent=True))
+            if op == "stop":
+                raise ProcedureError(f"EMERGENCY STOP NOT CONFIRMED: the bench station did not confirm it within "
+                                     f"{bound:g} s. Press the inducer's stop key and remove the electrodes; the "
+                                     "screen shows where the run is now.")
+            raise ProcedureError(f"the bench station did not answer within {bound:g} s; the screen shows where the "
+                                 "run is now")
         reply = done[1][0]
         if "error" in reply:
             raise_reply(reply["error"])
         return reply.get("ok")
+
+    def _silent_error(self, op: str, sent: bool) -> str:
+        """What the screen says of a request the station does not answer: not sent (it was silent already), or
+        sent and not confirmed (it may still act on it if it answers again)."""
+        since = f"the bench station has not answered since {self.silent_since} (stalled or hung)"
+        if op == "stop":
+            return (f"EMERGENCY STOP {'NOT CONFIRMED' if sent else 'NOT SENT'}: {since}. Press the inducer's stop key "
+                    "and remove the electrodes; the inducer's own watchdog ends a current the station was driving.")
+        if sent:
+            return (f"Not confirmed: {since}. If it answers again it may still do it; the screen then shows where "
+                    "the run is.")
+        return f"Not done: {since}. The screen says what to do; try again once the station answers."
 
     # -- what the screens use (as ``BenchManager``) ----------------------------------------------------
     def session(self, run_id: str) -> RemoteSession | None:
@@ -353,8 +476,8 @@ class StationLink:
             self._channel.close()
 
 
-def _now() -> str:
-    return f"{RealClock().utcnow().astimezone():%H:%M:%S}"
+def _time_of_day(clock: Clock) -> str:
+    return f"{clock.utcnow().astimezone():%H:%M:%S}"
 
 
 def station_command(db_url: str, config: str | None, simulate: bool, speed: float) -> list[str]:

@@ -9,6 +9,7 @@ Training runs at 120 times real time (a 5-minute stimulation lasts 2.5 s)."""
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import signal
@@ -16,7 +17,8 @@ import stat
 
 import pytest
 
-from sweattest.bench.station.channel import StationAddress
+from sweattest.bench.station.channel import SILENT_S, StationAddress
+from sweattest.core.clock import RealClock
 from sweattest.record.lease import TTL_ENV
 from sweattest.record.store import open_store
 from sweattest.record.store.store import resolve_url
@@ -109,3 +111,47 @@ def test_the_station_process_killed_on_its_own_alarms_the_screen_and_its_restart
     assert crash.data["lease"].startswith("taken over from") and str(pid) in crash.data["lease"]
     [abort] = [e for e in events if e.kind == "abort" and e.site == "left_forearm"]
     assert abort.data["code"] == "interrupted_stimulation" and abort.data["output_off_confirmed"]
+
+
+def test_a_stalled_station_alarms_the_screen_refuses_the_emergency_stop_at_once_and_clears_when_it_goes_on(station):
+    """SIGSTOP of the station's process during a stimulation: within the silence bound every screen of the run
+    alarms that the station does not answer and what to do; the emergency stop ends at once with a clear error;
+    the web server serves meanwhile and starts no second station; SIGCONT clears the alarm."""
+    db, start = station
+    serve = start()
+    pid = serve.station_pid
+    client, token = logged_in(serve.base)
+    run_id = start_training_run(client, token)
+    _wait_for_screen(serve, client, run_id, "stimulation")
+    wall = RealClock()  # measures how long the screens take to say so; nothing here waits on it
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        stalled = wall.monotonic()
+        for _ in range(ROUNDS):
+            alarm = next((a for a in live(client, run_id)["alarms"] if a["id"] == "station"), None)
+            if alarm is not None:
+                break
+            serve.pause()
+        took = wall.monotonic() - stalled
+        assert alarm is not None and alarm["title"] == "BENCH STATION NOT ANSWERING"
+        assert SILENT_S - 1.0 <= took <= SILENT_S + 3.0, took  # a beat is sent every 0.5 s; looks may come late
+        assert "stalled or hung" in alarm["text"] and "press the inducer's stop key" in alarm["text"]
+        began = wall.monotonic()
+        page = html.unescape(client.post(f"/runs/{run_id}/stop", data={"csrf": token}, follow_redirects=True).text)
+        assert wall.monotonic() - began < 2.0  # not the minute a reply was once waited for
+        assert "EMERGENCY STOP NOT SENT: the bench station has not answered since" in page
+        assert "BENCH STATION NOT ANSWERING" in page and 'id="station-lost"' in page
+        assert StationAddress.of(resolve_url(db), True).holder() == pid  # the stalled one still holds the station
+        assert not [line for line in serve.lines if "started again" in line]  # and none was started beside it
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    for _ in range(ROUNDS):
+        data = live(client, run_id)
+        if not any(a["id"] == "station" for a in data["alarms"]):
+            break
+        serve.pause()
+    assert not any(a["id"] == "station" for a in data["alarms"])
+    assert 'id="station-lost"' not in client.get(f"/runs/{run_id}").text
+    serve.wait_for_line(lambda line: "the bench station answers again" in line)
+    assert serve.station_pid == pid
+    os.kill(pid, 0)  # the same process goes on

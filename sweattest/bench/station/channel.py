@@ -4,14 +4,21 @@ it, mode 0600; ``multiprocessing.connection``'s challenge). Messages are JSON ob
 
 - a request ``{"id": n, "op": name, "args": {...}}`` and its reply ``{"reply": n, "ok": value}`` or
   ``{"reply": n, "error": {"kinds": [class names], "message": text}}``;
-- pushed by the station: ``{"push": "hello", ...}`` when a client connects, and ``{"push": "run", ...}`` with
-  a run's screen updates and its live state as they happen.
+- pushed by the station: ``{"push": "hello", ...}`` when a client connects, ``{"push": "run", ...}`` with
+  a run's screen updates and its live state as they happen, and ``{"push": "beat"}`` when it has sent nothing
+  else for BEAT_S: a client that hears nothing for SILENT_S knows the station is not answering (stalled or hung).
+
+Each frame is at most MAX_FRAME bytes, both ways: a larger one is refused unread, logged, and its connection
+dropped. One station process per address: it holds the lock file beside the socket (``flock``) for its life,
+stalled or not, and a second one refuses to start (``StationAddress.holder``).
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
+import logging
 import os
 import secrets
 import socket
@@ -28,8 +35,21 @@ from sweattest.bench.service import UnverifiedInstrument
 from sweattest.core.errors import ProcedureError, RunLeased, SweatTestError, ValidationError
 from sweattest.record.holder import this_station
 
+log = logging.getLogger(__name__)
+
 #: Seconds each end has to pass the key's challenge (and the station to say hello): a silent peer is dropped.
 CHALLENGE_S = 2.0
+
+#: The largest frame either end sends or reads, in bytes. A run's snapshot (its chart's trace, one point a second)
+#: is tens of kilobytes; 4 MB leaves room for the longest run many times over, while a peer that sends more (a
+#: fault, or a process holding the key gone wrong) cannot make the other end allocate what it says.
+MAX_FRAME = 4 * 1024 * 1024
+#: Wall seconds between the station's heartbeats to each client when it has nothing else to send.
+BEAT_S = 0.5
+#: Wall seconds without a word from the station after which the web server says it is not answering (stalled,
+#: SIGSTOP, hung): every screen of its runs alarms, and a request waiting for its reply ends with an error. The
+#: one place this bound is set; a few beats are allowed to come late on a loaded computer before it alarms.
+SILENT_S = 3.0
 
 #: The errors a reply may carry, most specific first; any other error arrives as a SweatTestError.
 ERRORS = (ValidationError, RunLeased, ProcedureError, SweatTestError)
@@ -42,6 +62,7 @@ class StationAddress:
     socket: Path
     key_file: Path
     log: Path
+    lock: Path
 
     @classmethod
     def of(cls, store_url: str, simulate: bool, folder: Path | None = None,
@@ -51,7 +72,7 @@ class StationAddress:
         folder = folder or Path(platformdirs.user_data_dir("sweattest")) / "stations"
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         name = hashlib.sha256(f"{store_url}|{this_station()}|{simulate}|{_digest(config)}".encode()).hexdigest()[:16]
-        return cls(folder / f"{name}.sock", folder / f"{name}.key", folder / f"{name}.log")
+        return cls(folder / f"{name}.sock", folder / f"{name}.key", folder / f"{name}.log", folder / f"{name}.lock")
 
     def new_key(self) -> bytes:
         """A fresh key, written where only this user can read it."""
@@ -63,6 +84,41 @@ class StationAddress:
 
     def key(self) -> bytes:
         return self.key_file.read_bytes()
+
+    def hold(self) -> int | None:
+        """This process becomes the station's only process: the lock file held (``flock``) until it ends. Returns
+        the lock's file descriptor (keep it open), or None when another process holds it (``holder``)."""
+        fd = os.open(self.lock, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        return fd
+
+    def holder(self) -> int | None:
+        """The process id of the station's process that exists now (running, stalled or hung), or None when
+        there is none: a new one may be started."""
+        try:
+            fd = os.open(self.lock, os.O_RDONLY)
+        except FileNotFoundError:
+            return None
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                text = os.read(fd, 32).decode(errors="replace").strip()
+                return int(text) if text.isdigit() else 0
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return None
+        finally:
+            os.close(fd)
+
+
+class FrameRefused(OSError):
+    """A frame over MAX_FRAME, or not a JSON object: refused and logged; one received drops the connection."""
 
 
 def _digest(config: str | None) -> str:
@@ -80,13 +136,47 @@ class Channel:
         self._send_lock = threading.Lock()
 
     def send(self, message: dict[str, Any]) -> None:
+        """Sends ``message``; OSError when the other end is gone, FrameRefused when it is larger than MAX_FRAME
+        (not sent)."""
         data = json.dumps(message, separators=(",", ":"), default=str).encode()
+        if len(data) > MAX_FRAME:  # nothing sent: the connection stays as it was
+            what = (f"a message of {len(data)} bytes ({message.get('op') or message.get('push') or 'a reply'}) was not "
+                    f"sent: over the channel's limit of {MAX_FRAME} bytes")
+            log.error("control channel: %s", what)
+            raise FrameRefused(what)
         with self._send_lock:
             self.conn.send_bytes(data)
 
     def receive(self) -> dict[str, Any]:
-        """The next message; EOFError or OSError when the other end is gone."""
-        return json.loads(self.conn.recv_bytes())
+        """The next message; EOFError or OSError when the other end is gone, FrameRefused (the connection
+        dropped) for a frame over MAX_FRAME (not read) or one that is not a JSON object."""
+        try:
+            data = self.conn.recv_bytes(MAX_FRAME)
+        except OSError as exc:
+            if exc.args == ("bad message length",):  # multiprocessing's word for a frame over the limit given
+                self._refuse(f"a frame over the channel's limit of {MAX_FRAME} bytes was refused unread")
+            raise
+        except TypeError as exc:  # closed by another thread between multiprocessing's check and its read
+            raise OSError("the connection was closed") from exc
+        try:
+            message = json.loads(data)
+        except ValueError:
+            message = None
+        if not isinstance(message, dict):
+            self._refuse(f"a frame of {len(data)} bytes that is not a JSON object was refused")
+        return message
+
+    def waiting(self) -> bool:
+        """Whether a frame has arrived that is not read yet (the other end has spoken)."""
+        try:
+            return self.conn.poll(0)
+        except (OSError, ValueError):  # closed meanwhile
+            return False
+
+    def _refuse(self, what: str) -> None:
+        log.error("control channel: %s; the connection is dropped", what)
+        self.close()
+        raise FrameRefused(what)
 
     def close(self) -> None:
         try:
@@ -155,4 +245,5 @@ def raise_reply(error: dict[str, Any]) -> None:
     raise SweatTestError(f"the bench station failed: {error['message']}")
 
 
-__all__ = ["CHALLENGE_S", "Channel", "StationAddress", "admit", "connect", "error_reply", "raise_reply"]
+__all__ = ["BEAT_S", "CHALLENGE_S", "MAX_FRAME", "SILENT_S", "Channel", "FrameRefused",
+           "StationAddress", "admit", "connect", "error_reply", "raise_reply"]

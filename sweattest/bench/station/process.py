@@ -26,7 +26,7 @@ from multiprocessing.connection import Connection, Listener
 from typing import Any
 
 from sweattest.bench.order import parse_order
-from sweattest.bench.station.channel import CHALLENGE_S, Channel, StationAddress, admit, error_reply
+from sweattest.bench.station.channel import BEAT_S, CHALLENGE_S, Channel, StationAddress, admit, error_reply
 from sweattest.bench.station.manager import BenchManager, Terminal
 from sweattest.core.clock import RealClock
 from sweattest.core.config import load_config
@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 
 #: Seconds with no run going on and nobody connected after which the station ends by itself.
 IDLE_EXIT_S = 10.0
+#: The exit status of a station's process that found another process of the same station (``StationAddress.hold``).
+HELD_EXIT = 3
 #: How often (wall seconds) the updates of the runs are sent at the latest when nothing wakes the sender.
 PUSH_S = 0.25
 
@@ -113,9 +115,13 @@ class Station:
         try:
             while True:
                 message = channel.receive()
+                if not isinstance(message.get("id"), int) or not isinstance(message.get("args"), dict):
+                    log.error("control channel: a message that is not a request was refused; the connection is "
+                              "dropped")
+                    break
                 threading.Thread(target=self._answer, args=(channel, message), daemon=True).start()
         except (EOFError, OSError):
-            pass
+            pass  # gone, or a frame refused (logged by the channel): the station serves its other clients
         finally:
             gone.set()
             self.following.pop(id(channel), None)
@@ -149,11 +155,14 @@ class Station:
                             "finish it there, or stop that command (Ctrl-C) and resume")
 
     def _push(self, channel: Channel, gone: threading.Event) -> None:
-        """Each run's screen updates since the last sent (or its snapshot) and its live state when it changed."""
+        """Each run's screen updates since the last sent (or its snapshot) and its live state when it changed,
+        and a heartbeat when nothing else was sent for BEAT_S (the client's sign that the station answers)."""
         wake = threading.Event()
         sent: dict[str, tuple[int, dict[str, Any]]] = {}
         subscribed: set[str] = set()
         fed: dict[str, int] = {}  # how much of each followed run's feed this client has
+        clock = RealClock()  # the heartbeat is wall time between processes, not procedure time
+        last = clock.monotonic()
         while not gone.is_set():
             following = self.following.get(id(channel), set())
             for run_id, session in list(self.manager.sessions.items()):
@@ -179,10 +188,18 @@ class Station:
                     seq = updates[-1][0] if updates else seq
                 try:
                     channel.send(message)
-                except OSError:
+                except OSError:  # gone, or refused as too large: the client is dropped, and connects again
                     gone.set()
+                    channel.close()
                     break
                 sent[run_id] = (seq, live)
+                last = clock.monotonic()
+            if not gone.is_set() and clock.monotonic() - last >= BEAT_S:
+                try:
+                    channel.send({"push": "beat"})
+                except OSError:
+                    gone.set()
+                last = clock.monotonic()
             wake.wait(PUSH_S)  # wall time between looks when nothing changed, not procedure time
             wake.clear()
         for run_id in subscribed:
@@ -262,9 +279,15 @@ def main(argv: list[str] | None = None) -> int:
     config = load_config(args.config)
     clock = RealClock()
     url = resolve_url(args.db)
+    address = StationAddress.of(url, args.simulate, config=args.config)
+    held = address.hold()  # kept open for the process's life: a stalled station still holds it
+    if held is None:
+        log.error("another process of this station (process %s) exists, running, stalled or hung: this one ends "
+                  "without touching the instruments or the runs", address.holder())
+        return HELD_EXIT
     store = open_store(url, clock)
     manager = BenchManager(store, clock, simulate=args.simulate, pace=args.speed, config=config)
-    station = Station(manager, StationAddress.of(url, args.simulate, config=args.config))
+    station = Station(manager, address)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the web server decides; its Ctrl-C comes as "close"
     signal.signal(signal.SIGTERM, lambda *_: threading.Thread(
         target=station.stop, args=("the station was shut down",), daemon=True).start())
