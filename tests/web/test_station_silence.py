@@ -235,7 +235,7 @@ def test_a_second_station_process_refuses_to_start_beside_one_that_exists(tmp_pa
     and the web server neither starts one nor waits for ever; it says which process to deal with."""
     folder = Path(tempfile.mkdtemp(prefix="st", dir="/tmp"))
     address = StationAddress.of(str(tmp_path / "runs.db"), True, folder)
-    monkeypatch.setattr(process.StationAddress, "of", classmethod(lambda cls, url, simulate: address))
+    monkeypatch.setattr(process.StationAddress, "of", classmethod(lambda cls, url, simulate, config=None: address))
     held = address.hold()
     try:
         assert held is not None and address.holder() is not None
