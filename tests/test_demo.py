@@ -3,7 +3,7 @@
 import json
 
 from sweattest.cli.main import main
-from sweattest.record.store import open_store
+from sweattest.record.store.store import open_store
 
 
 def test_demo_runs_a_bilateral_test_and_writes_its_files(tmp_path, db_url, capsys):

@@ -53,19 +53,10 @@ PENDING: dict[str, str] = {
     "sweattest.lis.sender": _FORMATS, "sweattest.outputs.lims.delivery": _FORMATS,
     "sweattest.qa.pack": _QUERY, "sweattest.qa.qc_chart": _QUERY, "sweattest.qa.validation_report": _QUERY,
     "sweattest.qa.workspace": _QUERY, "sweattest.web.qa_views": _QUERY,
-    "sweattest.record.store.migrations": "one import, of the QC judgement of existing runs, hides the circle of "
-                                         "the store package (PENDING_CIRCLES)",
 }
 
 #: circles inside a room still to be broken (the sorted modules of each), and how. Only shrinks.
-PENDING_CIRCLES: dict[tuple[str, ...], str] = {
-    ("sweattest.record.analytical_qc", "sweattest.record.qc_lots", "sweattest.record.qc_verdicts",
-     "sweattest.record.qc_verdicts_existing", "sweattest.record.store", "sweattest.record.store.migrations",
-     "sweattest.record.store.store"):
-        "record/store/__init__.py imports the Store, whose migration 'verdicts of existing QC' judges with "
-        "record/analytical_qc.py, which imports the store package: the migration should be given the judgement "
-        "by its caller, or the package stop importing store.py",
-}
+PENDING_CIRCLES: dict[tuple[str, ...], str] = {}
 
 
 @cache

@@ -22,7 +22,7 @@ from sweattest.lis.worklist import bench_order, receive
 from sweattest.outputs.lims.fhir import render_fhir
 from sweattest.outputs.lims.hl7 import render_oru
 from sweattest.outputs.lims.hl7_escape import escape, unescape
-from sweattest.record.store import open_store
+from sweattest.record.store.store import open_store
 from sweattest.record.worklist import find
 from tests.conftest import as_performer
 from tests.lims.hl7_oracle import field, segments, strict
