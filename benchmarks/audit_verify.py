@@ -30,11 +30,12 @@ from sweattest.core.clock import VirtualClock  # noqa: E402
 from sweattest.core.protocol import load_protocol  # noqa: E402
 from sweattest.record.audit import verify  # noqa: E402
 from sweattest.record.signoff import _insert_signature  # noqa: E402
-from sweattest.record.store import open_store, schema  # noqa: E402
+from sweattest.record.store import schema  # noqa: E402
 from sweattest.record.store.chain import append_audit  # noqa: E402
 from sweattest.record.store.pending_readings import PENDING_LEVEL, block  # noqa: E402
 from sweattest.record.store.pending_readings import write as write_pending  # noqa: E402
 from sweattest.record.store.rowhash import keyed_item, range_item  # noqa: E402
+from sweattest.record.store.store import open_store  # noqa: E402
 from sweattest.record.store.types import UTCDateTime  # noqa: E402
 from sweattest.record.users import User, add_user  # noqa: E402
 

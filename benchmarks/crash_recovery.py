@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 from sweattest.bench.demo import DEMO_ORDER, DEMO_SCENARIO  # noqa: E402
 from sweattest.cli.main import main as sweattest  # noqa: E402
 from sweattest.record.runs import load_run  # noqa: E402
-from sweattest.record.store import open_store  # noqa: E402
+from sweattest.record.store.store import open_store  # noqa: E402
 from tests.conftest import as_performer  # noqa: E402
 from tests.crashing import leases_run_out, snapshot, start_run, stop_after  # noqa: E402
 

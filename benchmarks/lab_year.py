@@ -50,7 +50,7 @@ from sweattest.qa.qns import qns_rate  # noqa: E402
 from sweattest.record.analytical_qc import release_findings  # noqa: E402
 from sweattest.record.audit import verify  # noqa: E402
 from sweattest.record.run_filter import RunFilter  # noqa: E402
-from sweattest.record.store import open_store  # noqa: E402
+from sweattest.record.store.store import open_store  # noqa: E402
 from sweattest.record.users import add_user  # noqa: E402
 
 YEAR_START = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)

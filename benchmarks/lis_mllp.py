@@ -28,7 +28,7 @@ from sweattest.lis.sender import Sender  # noqa: E402
 from sweattest.lis.simulator import SimulatedLis  # noqa: E402
 from sweattest.lis.worklist import receive  # noqa: E402
 from sweattest.record import outbox  # noqa: E402
-from sweattest.record.store import open_store  # noqa: E402
+from sweattest.record.store.store import open_store  # noqa: E402
 from sweattest.record.worklist import open_orders  # noqa: E402
 from tests.lis.messages import orm  # noqa: E402
 

@@ -34,10 +34,10 @@ from sweattest.qa.pack import build_pack, pack_filter, render_pdf, tables_zip  #
 from sweattest.qa.qns import qns_rate  # noqa: E402
 from sweattest.record.analytical_qc import judge_and_record, qc_run_id  # noqa: E402
 from sweattest.record.audit import verify  # noqa: E402
-from sweattest.record.store import open_store  # noqa: E402
 from sweattest.record.store.chain import canonical_json, entry_hash, entry_text  # noqa: E402
 from sweattest.record.store.migrations import GENESIS_HASH  # noqa: E402
 from sweattest.record.store.rowhash import row_hash  # noqa: E402
+from sweattest.record.store.store import open_store  # noqa: E402
 
 START = datetime(2024, 1, 1, 8, 0, tzinfo=UTC)
 OPERATORS = [f"tech{i}" for i in range(1, 13)]

@@ -24,7 +24,7 @@ from benchmarks.qa_scale import (
 from sweattest.core.clock import VirtualClock  # noqa: E402
 from sweattest.qa.workspace import awaiting_signature, find_runs, full_names, run_summary  # noqa: E402
 from sweattest.record.run_filter import RunFilter  # noqa: E402
-from sweattest.record.store import open_store  # noqa: E402
+from sweattest.record.store.store import open_store  # noqa: E402
 from sweattest.web.qa_views import SHOWN  # noqa: E402
 from tests.store.backends import START, make_run  # noqa: E402
 

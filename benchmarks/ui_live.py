@@ -37,7 +37,7 @@ from sweattest.bench.demo import DEMO_ORDER
 from sweattest.bench.live_view import RunView
 from sweattest.bench.order import parse_order
 from sweattest.core.clock import RealClock
-from sweattest.record.store import open_store
+from sweattest.record.store.store import open_store
 from sweattest.web.accounts import default_accounts
 from sweattest.web.app import create_app
 from sweattest.web.training import scenario_for

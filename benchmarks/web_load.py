@@ -31,7 +31,7 @@ from sweattest.bench.order import parse_order
 from sweattest.bench.service import perform_simulated_run
 from sweattest.bench.simulation.scenario import parse_scenario
 from sweattest.core.clock import RealClock, VirtualClock
-from sweattest.record.store import open_store
+from sweattest.record.store.store import open_store
 from sweattest.web.accounts import default_accounts
 from sweattest.web.app import create_app
 from sweattest.web.station_link import begin_station

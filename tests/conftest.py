@@ -67,7 +67,7 @@ PERFORMER, PERFORMER_PASSWORD = "tech1", "tech1 bench password"
 
 def add_performer(db_url: str) -> None:
     """tech1, with ``PERFORMER_PASSWORD``, in the store at ``db_url`` (a URL or a SQLite path)."""
-    from sweattest.record.store import open_store
+    from sweattest.record.store.store import open_store
     from sweattest.record.users import add_user, get_user
 
     store = open_store(str(db_url))
@@ -204,8 +204,9 @@ def qa_main(monkeypatch, argv: list[str], *, user: str = QA_USER, role: str = "q
     """``main(argv)`` as ``user`` (added with ``role`` to the store of ``argv``'s --db the first time; default
     the QA user qa1), with the password on stdin."""
     from sweattest.cli.main import main
-    from sweattest.record.store import open_store, schema
+    from sweattest.record.store import schema
     from sweattest.record.store.chain import append_audit
+    from sweattest.record.store.store import open_store
     from sweattest.record.users import get_user, hash_password
 
     db = argv[argv.index("--db") + 1]

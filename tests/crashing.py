@@ -59,7 +59,8 @@ def leases_run_out(db: Path) -> None:
     """Let the leases of killed processes run out, as their time to live does (without waiting for it)."""
     from datetime import UTC, datetime
 
-    from sweattest.record.store import open_store, schema
+    from sweattest.record.store import schema
+    from sweattest.record.store.store import open_store
 
     store = open_store(str(db))
     try:

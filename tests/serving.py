@@ -26,7 +26,7 @@ STEPS = {"identify": {"mrn": "MRN0012345", "dob": "2025-06-01"}, "eligibility": 
 
 
 def add_users(db: str) -> None:
-    from sweattest.record.store import open_store
+    from sweattest.record.store.store import open_store
 
     store = open_store(db)
     try:

@@ -13,7 +13,7 @@ from sweattest.core.access import AccessPolicy, common_passwords
 from sweattest.core.clock import VirtualClock
 from sweattest.core.config import load_config
 from sweattest.core.errors import AuthError, ConfigError, ValidationError
-from sweattest.record.store import open_store
+from sweattest.record.store.store import open_store
 from sweattest.record.users import add_user, authenticate, change_password
 
 

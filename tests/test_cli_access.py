@@ -18,7 +18,7 @@ from sweattest.core.config import LabConfig
 from sweattest.lis.worklist import receive
 from sweattest.record.audit import verify
 from sweattest.record.pack_approvals import WHAT
-from sweattest.record.store import open_store
+from sweattest.record.store.store import open_store
 from sweattest.record.users import add_user
 from tests.lis.messages import orm
 from tests.store.backends import make_run

@@ -16,7 +16,7 @@ from sweattest.cli.options import out_dir
 from sweattest.core.clock import VirtualClock
 from sweattest.core.errors import ValidationError
 from sweattest.record.audit import history
-from sweattest.record.store import open_store
+from sweattest.record.store.store import open_store
 from sweattest.record.users import add_user
 from tests.conftest import as_performer
 from tests.report.test_delivery import _as_rev1

@@ -3,7 +3,7 @@
 
 
 from sweattest.cli.main import main
-from sweattest.record.store import open_store
+from sweattest.record.store.store import open_store
 from tests.conftest import as_performer
 from tests.run_folder import record_in
 

@@ -6,7 +6,7 @@ import re
 import pytest
 
 from sweattest.cli.main import main
-from sweattest.record.store import open_store
+from sweattest.record.store.store import open_store
 from tests.conftest import PERFORMER_PASSWORD, as_performer
 from tests.run_folder import record_in
 

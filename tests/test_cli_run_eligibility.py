@@ -11,7 +11,7 @@ import pytest
 from sweattest.cli import run as cli_run
 from sweattest.cli.main import main
 from sweattest.core.clock import VirtualClock
-from sweattest.record.store import open_store
+from sweattest.record.store.store import open_store
 from tests.conftest import as_performer
 from tests.run_folder import record_in
 

@@ -15,7 +15,7 @@ from sweattest.cli.main import main
 from sweattest.core.config import LabConfig
 from sweattest.lis.worklist import receive
 from sweattest.record.audit import verify
-from sweattest.record.store import open_store, schema
+from sweattest.record.store.store import open_store, schema
 from sweattest.record.users import add_user, disable_user
 from tests.lis.messages import orm
 from tests.store import backends

@@ -16,7 +16,7 @@ import pytest
 from sweattest.cli.main import main
 from sweattest.core.clock import RealClock
 from sweattest.record.runs import load_run, record_event
-from sweattest.record.store import open_store
+from sweattest.record.store.store import open_store
 from tests.conftest import PERFORMER, as_performer
 from tests.crashing import leases_run_out, snapshot, start_run, stop_after
 

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sweattest.cli.demo import SIMULATED_ACTOR
 from sweattest.cli.main import main
 from sweattest.record.audit import verify
-from sweattest.record.store import open_store, schema
+from sweattest.record.store.store import open_store, schema
 from sweattest.record.users import add_user
 from tests.store import backends
 

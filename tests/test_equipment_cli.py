@@ -7,7 +7,7 @@ import json
 import pytest
 
 from sweattest.cli.main import main
-from sweattest.record.store import open_store
+from sweattest.record.store.store import open_store
 from sweattest.record.users import add_user
 
 CONFIG = """

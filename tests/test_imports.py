@@ -33,38 +33,10 @@ HEAVY: dict[tuple[str, str], str] = {
     ("sweattest.qa.qc_chart", "matplotlib"): "matplotlib loads its backends and font cache; only a chart needs it",
     ("sweattest.qa.runs", "pyarrow"): "optional (the parquet extra); only a Parquet export needs it",
     ("sweattest.cli.serve", "uvicorn"): "the web server; only `sweattest serve` needs it, not every command",
+    ("sweattest.cli.serve", "sweattest.web.app"): "the web app loads pandas (QA pages) and starlette; it loads while "
+                                                  "the station's process starts, and `sweattest --help` skips it",
     ("sweattest.outputs.lims.formats", "sweattest.outputs.lims.fhir"): "its fhir.resources models take 1.5 s to "
                                                                        "import; only a FHIR file needs them",
-}
-
-_CLI = ("changing with the commands' one declared context (store, configuration, user): move the imports to the "
-        "top with it")
-_QUERY = "changing to read through record/'s queries instead of the store's tables: move the imports with it"
-_FORMATS = "changing with the one list of LIMS formats (delivery, run files, export): move the imports with it"
-#: modules whose function-level imports (other than HEAVY) are still to be moved to the top, and what keeps each.
-#: The list only shrinks: an entry whose module has no such import left fails the test.
-PENDING: dict[str, str] = {
-    "sweattest.bench.service": "changing with the one check of an order shared by the CLI and the web "
-                               "(RunService.check): move the imports with it",
-    "sweattest.cli.instruments": _CLI, "sweattest.cli.lis": _CLI, "sweattest.cli.options": _CLI,
-    "sweattest.cli.protocol": _CLI, "sweattest.cli.qa": _CLI, "sweattest.cli.report": _CLI,
-    "sweattest.cli.serve": _CLI,
-    "sweattest.cli.validate": _CLI, "sweattest.lis.service": _CLI,
-    "sweattest.lis.sender": _FORMATS, "sweattest.outputs.lims.delivery": _FORMATS,
-    "sweattest.qa.pack": _QUERY, "sweattest.qa.qc_chart": _QUERY, "sweattest.qa.validation_report": _QUERY,
-    "sweattest.qa.workspace": _QUERY, "sweattest.web.qa_views": _QUERY,
-    "sweattest.record.store.migrations": "one import, of the QC judgement of existing runs, hides the circle of "
-                                         "the store package (PENDING_CIRCLES)",
-}
-
-#: circles inside a room still to be broken (the sorted modules of each), and how. Only shrinks.
-PENDING_CIRCLES: dict[tuple[str, ...], str] = {
-    ("sweattest.record.analytical_qc", "sweattest.record.qc_lots", "sweattest.record.qc_verdicts",
-     "sweattest.record.qc_verdicts_existing", "sweattest.record.store", "sweattest.record.store.migrations",
-     "sweattest.record.store.store"):
-        "record/store/__init__.py imports the Store, whose migration 'verdicts of existing QC' judges with "
-        "record/analytical_qc.py, which imports the store package: the migration should be given the judgement "
-        "by its caller, or the package stop importing store.py",
 }
 
 
@@ -111,19 +83,38 @@ def _function_imports() -> list[tuple[str, str, int]]:
     return sorted(set(found))
 
 
+def _loaded(name: str, target: str) -> set[str]:
+    """The project modules that importing ``target`` from ``name`` runs: the module and the packages above it
+    (their ``__init__``), except the packages ``name`` is inside already."""
+    parts = target.split(".")
+    loaded = {".".join(parts[:n]) for n in range(2, len(parts) + 1)}
+    return {t for t in loaded if t in _modules() and t != name and not (name + ".").startswith(t + ".")}
+
+
+def _top_imports() -> dict[str, set[str]]:
+    """Module -> what its top (outside any function or class) imports: project modules and libraries."""
+    found = defaultdict(set)
+    for name, tree in _trees().items():
+        scopes = [tree]
+        while scopes:
+            for node in ast.iter_child_nodes(scopes.pop()):
+                if isinstance(node, ast.Import | ast.ImportFrom):
+                    found[name] |= set(_targets(node, name)) | _loaded(name, _targets(node, name)[0])
+                elif not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                    scopes.append(node)  # an import under ``try`` or ``if`` runs with the module
+    return found
+
+
 def _graph() -> dict[str, set[str]]:
     """Module -> the project modules it imports, wherever the import statement is. Importing ``a.b.c`` also
     runs the package ``a.b`` (its ``__init__``) unless the importer is inside it already (the top packages
     ``sweattest`` and ``drivers`` hold nothing that imports)."""
-    modules, graph = _modules(), defaultdict(set)
+    graph = defaultdict(set)
     for name, tree in _trees().items():
         for node in ast.walk(tree):
             if isinstance(node, ast.Import | ast.ImportFrom):
                 for target in _targets(node, name):
-                    parts = target.split(".")
-                    loaded = {".".join(parts[:n]) for n in range(2, len(parts) + 1)}
-                    graph[name] |= {t for t in loaded if t in modules and t != name and not
-                                    (name + ".").startswith(t + ".")}
+                    graph[name] |= _loaded(name, target)
     return graph
 
 
@@ -176,29 +167,41 @@ def test_no_circle_inside_a_room():
     graph, rooms = _graph(), defaultdict(set)
     for module in _modules():
         rooms[_room(module)].add(module)
-    circles = {c for members in rooms.values() for c in _circles(members, graph)}
-    new = sorted(circles - set(PENDING_CIRCLES))
-    assert not new, "import circles:\n" + "\n".join(" <-> ".join(c) for c in new)
-    gone = sorted(set(PENDING_CIRCLES) - circles)
-    assert not gone, f"these circles are broken: remove them from PENDING_CIRCLES: {gone}"
+    circles = sorted(c for members in rooms.values() for c in _circles(members, graph))
+    assert not circles, "import circles:\n" + "\n".join(" <-> ".join(c) for c in circles)
 
 
 def test_a_function_imports_only_a_heavy_optional_library_with_its_reason():
     modules = _modules()
-    wrong, pending_seen, heavy_seen = [], set(), set()
+    wrong, heavy_seen = [], set()
     for module, target, line in _function_imports():
         library = target.split(".")[0]
         heavy = (module, target) if (module, target) in HEAVY else (module, library)
         if heavy in HEAVY:
             heavy_seen.add(heavy)
-        elif module in PENDING:
-            pending_seen.add(module)
         elif library in {"sweattest", "drivers"}:
             wrong.append(f"{modules[module].relative_to(ROOT)}:{line}: {target}")
         else:
             wrong.append(f"{modules[module].relative_to(ROOT)}:{line}: {target} (not a heavy optional library "
                          "listed in HEAVY with its reason)")
     assert not wrong, "move these imports to the top of the module:\n" + "\n".join(wrong)
-    assert set(PENDING) <= pending_seen, f"no function-level import left: remove {sorted(set(PENDING) - pending_seen)}"
     assert set(HEAVY) == heavy_seen, f"not imported in a function any more: {sorted(set(HEAVY) - heavy_seen)}"
     assert all(reason.strip() and "\n" not in reason for reason in HEAVY.values())
+
+
+def test_a_heavy_import_in_a_function_is_not_loaded_by_the_top_of_its_module_anyway():
+    """Importing the module does not load the heavy library or module through its top-level imports, else the
+    import in the function saves nothing."""
+    top, modules = _top_imports(), _modules()
+    loaded_anyway = []
+    for module, target in HEAVY:
+        seen, todo = set(), [module]
+        while todo:  # the project modules the top of ``module`` runs, and theirs
+            current = todo.pop()
+            if current not in seen:
+                seen.add(current)
+                todo += [t for t in top[current] if t in modules]
+        by = sorted(m for m in seen if any(t == target or t.startswith(target + ".") for t in top[m]))
+        if by:
+            loaded_anyway.append(f"{module} imports {target} in a function, but {by[0]} imports it at the top")
+    assert not loaded_anyway, "\n".join(loaded_anyway)

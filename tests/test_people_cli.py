@@ -12,7 +12,7 @@ import pytest
 from sweattest.cli.main import main
 from sweattest.record.competency import list_records
 from sweattest.record.skin_reactions import run_skin_reactions
-from sweattest.record.store import open_store
+from sweattest.record.store.store import open_store
 from sweattest.record.users import add_user
 from tests.conftest import PERFORMER_PASSWORD, as_performer
 from tests.run_folder import record_in

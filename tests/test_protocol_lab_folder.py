@@ -12,7 +12,7 @@ from sweattest.cli.main import main
 from sweattest.core.config import load_config
 from sweattest.core.errors import ConfigError
 from sweattest.core.resources import data_dir
-from sweattest.record.store import open_store
+from sweattest.record.store.store import open_store
 from tests.conftest import as_performer
 from tests.test_interpret import CASE
 

@@ -26,7 +26,7 @@ from sweattest.core.units import Q_
 from sweattest.outputs.run_files import write_outputs
 from sweattest.record.audit import history
 from sweattest.record.runs import load_run
-from sweattest.record.store import open_store
+from sweattest.record.store.store import open_store
 from sweattest.record.stored_record import stored_record
 from tests.conftest import as_performer
 

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from sweattest.cli.main import main
-from sweattest.record.store import open_store
+from sweattest.record.store.store import open_store
 from sweattest.record.users import add_user
 from tests.store.backends import make_run
 
@@ -98,7 +98,7 @@ def test_a_wrong_password_records_nothing(lab, monkeypatch, capsys):
 
 def test_each_day_with_patient_tests_shows_whether_both_levels_were_run(lab, monkeypatch, capsys):
     from sweattest.core.clock import VirtualClock
-    from sweattest.record.store import Store
+    from sweattest.record.store.store import Store
 
     store = Store(lab, VirtualClock())
     try:

@@ -77,7 +77,7 @@ QUERY = """
 
 def test_opening_the_store_and_its_age_groups_are_not_offences():
     source = '''
-from sweattest.record.store import Store, open_store
+from sweattest.record.store.store import Store, open_store
 from sweattest.record.store.store import DEMO_DB
 from sweattest.record.store.derived import INFANT
 HELP = "Select the runs of one operator"

@@ -12,7 +12,7 @@ from sweattest.bench.simulation.scenario import parse_scenario
 from sweattest.core.clock import VirtualClock
 from sweattest.record.run_record import run_record
 from sweattest.record.runs import load_run
-from sweattest.record.store import open_store
+from sweattest.record.store.store import open_store
 
 BLOCK = {"code": "age_under_minimum", "severity": "block", "message": "patient is under the minimum age of 48 h",
          "source": "CLSI C34; CFF 2007"}

@@ -14,7 +14,7 @@ from sweattest.core.config import LabConfig
 from sweattest.outputs.report import render_html
 from sweattest.record.audit import history
 from sweattest.record.runs import procedure_time
-from sweattest.record.store import Store
+from sweattest.record.store.store import Store
 
 #: The time records are written at: a clock that advances one second per reading, standing in for the wall.
 WRITTEN = datetime(2026, 11, 20, 22, 0, tzinfo=UTC)

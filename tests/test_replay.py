@@ -8,7 +8,8 @@ from freezegun import freeze_time
 from sweattest.cli.main import main
 from sweattest.record.record_json import load_record, record_document
 from sweattest.record.runs import load_run
-from sweattest.record.store import open_store, schema
+from sweattest.record.store import schema
+from sweattest.record.store.store import open_store
 from sweattest.record.stored_record import stored_run_record
 from tests.conftest import as_performer
 

@@ -14,7 +14,7 @@ from sweattest.cli.main import main
 from sweattest.core.clock import RealClock
 from sweattest.record.lease import TTL_ENV
 from sweattest.record.runs import load_run
-from sweattest.record.store import open_store
+from sweattest.record.store.store import open_store
 from tests.conftest import as_performer
 from tests.crashing import read_until, start_run, stop_after
 

@@ -6,7 +6,7 @@ import json
 from sweattest.cli.main import main
 from sweattest.record.audit import history, verify
 from sweattest.record.signoff import signatures, versions
-from sweattest.record.store import open_store
+from sweattest.record.store.store import open_store
 from sweattest.record.users import add_user
 from tests.store.backends import START, make_run, sign_performed
 

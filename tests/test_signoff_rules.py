@@ -10,7 +10,7 @@ from sweattest.outputs.report import render_html
 from sweattest.record.audit import history
 from sweattest.record.runs import load_run
 from sweattest.record.signoff import amend, offered, sign, signatures, versions
-from sweattest.record.store import Store
+from sweattest.record.store.store import Store
 from sweattest.record.stored_record import stored_record
 from sweattest.record.users import add_user
 from tests.store.backends import START, make_run

@@ -11,7 +11,7 @@ from sweattest.bench.service import perform_simulated_run
 from sweattest.bench.simulation.scenario import parse_scenario
 from sweattest.core.clock import VirtualClock
 from sweattest.outputs.report import render_html
-from sweattest.record.store import open_store
+from sweattest.record.store.store import open_store
 from tests.golden.build import START
 
 

@@ -9,7 +9,7 @@ from freezegun import freeze_time
 
 from sweattest.cli.main import main
 from sweattest.record.runs import procedure_time
-from sweattest.record.store import open_store
+from sweattest.record.store.store import open_store
 
 
 @pytest.fixture

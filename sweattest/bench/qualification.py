@@ -20,7 +20,7 @@ from sweattest.core.clock import Clock, VirtualClock
 from sweattest.core.config import LabConfig
 from sweattest.core.errors import SweatTestError
 from sweattest.record.audit import verify
-from sweattest.record.store import Store
+from sweattest.record.store.store import Store
 
 CheckRow = tuple[str, bool, str]
 

@@ -35,6 +35,8 @@ from sweattest.core.protocol import Protocol
 from sweattest.core.purpose import PATIENT, PROFICIENCY, SIMULATED, check_purpose
 from sweattest.core.rules.eligibility import Decision, Limits, Override, assess
 from sweattest.core.rules.reagents import lot_block
+from sweattest.outputs.lims.order_status import refuse_order
+from sweattest.outputs.run_files import write_outputs
 from sweattest.record.equipment import status as instrument_status
 from sweattest.record.lease import Lease
 from sweattest.record.proficiency import find_sample
@@ -153,8 +155,6 @@ def tell_lis_not_eligible(store, accession: str, mrn: str, why: str, who: str) -
     """The eligibility rules block the patient of ``accession``: when it is an open LIS order of that
     patient, the order is closed and the LIS told why (IHE LTW order status), in one transaction; returns the
     sentence that says so (None for an order that is not the LIS's)."""
-    from sweattest.outputs.lims.order_status import refuse_order
-
     listed = find(store, accession)
     if listed is None or listed.state != OPEN or listed.order["patient"]["mrn"] != mrn:
         return None
@@ -413,8 +413,6 @@ class RunService:
 
     def files(self, run: RunState, order: dict[str, Any], out_dir: Path) -> RunResult:
         """The record and files of a run with results, from the run and its stored order."""
-        from sweattest.outputs.run_files import write_outputs
-
         record = stored_run_record(self.store, run, order, generated_at=self.store.clock.utcnow(),
                                    ranges=self.config.ranges)
         return RunResult(run=run, record=record, out_dir=out_dir,

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from sweattest.core.config import LabConfig, load_config
 from sweattest.core.errors import AuthError, ValidationError
-from sweattest.record.store import Store, open_store
+from sweattest.record.store.store import Store, open_store
 from sweattest.record.users import User, authenticate, record_wrong_role
 
 DB_HELP = "run store URL or SQLite path (default: $SWEATTEST_DB, else the user data folder)"

@@ -6,10 +6,12 @@ import argparse
 import sys
 from functools import partial
 
+from sweattest.bench.instruments.check import check_all
 from sweattest.cli.context import Context, command
 from sweattest.core.clock import RealClock
 from sweattest.core.config import identity_warning
 from sweattest.core.errors import ConfigError
+from sweattest.record.equipment import status
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,8 +28,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _check(ctx: Context) -> int:
-    from sweattest.bench.instruments.check import check_all
-
     config = ctx.config
     warning = identity_warning(config)
     if warning:
@@ -35,7 +35,6 @@ def _check(ctx: Context) -> int:
     if not config.instruments:
         raise ConfigError(f"{config.source}: no instruments are configured; add [[instruments]] tables "
                           "(docs/config.md)")
-    from sweattest.record.equipment import status
 
     lines = check_all(config.instruments, RealClock(), partial(status, ctx.store))
     width = max(len(line.config.label) for line in lines)

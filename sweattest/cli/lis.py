@@ -10,8 +10,10 @@ from sweattest.cli.context import Context, SignIn, command
 from sweattest.cli.listing import print_listing
 from sweattest.core.clock import RealClock
 from sweattest.core.errors import ValidationError
-from sweattest.lis.simulator import ANSWERS
-from sweattest.outputs.lims.order_status import REASONS
+from sweattest.core.lis_config import address
+from sweattest.lis.service import serve_until_interrupted
+from sweattest.lis.simulator import ANSWERS, SimulatedLis, split_messages
+from sweattest.outputs.lims.order_status import REASONS, refuse_order
 from sweattest.record import outbox
 
 #: who may close an LIS order the laboratory will not perform
@@ -91,8 +93,6 @@ def _message_line(r: dict) -> str:
 
 
 def _refuse(ctx: Context) -> int:
-    from sweattest.outputs.lims.order_status import refuse_order
-
     args = ctx.args
     store, user = ctx.store, ctx.user
     message_id = refuse_order(store, store.clock, args.accession.strip(), args.reason, args.note, user.username)
@@ -112,15 +112,10 @@ def _resend(ctx: Context) -> int:
 
 
 def _serve(ctx: Context) -> int:
-    from sweattest.lis.service import serve_until_interrupted
-
     return serve_until_interrupted(ctx.store, ctx.config)
 
 
 def _simulate(ctx: Context) -> int:
-    from sweattest.core.lis_config import address
-    from sweattest.lis.simulator import SimulatedLis, split_messages
-
     args = ctx.args
     if args.orders is None and args.listen is None:
         raise ValidationError("give --orders FILE to send orders, --listen PORT to receive results, or both")

@@ -10,6 +10,7 @@ from pathlib import Path
 from sweattest.core.clock import Clock, RealClock, VirtualClock
 from sweattest.core.errors import ValidationError
 from sweattest.core.units import parse_number
+from sweattest.outputs.files import check_folder, file_safe
 
 
 def add_run_options(p: argparse.ArgumentParser) -> None:
@@ -49,8 +50,6 @@ def out_dir(arg: Path | None, accession: str, run_id: str) -> Path:
     """The run's output folder: ``--out``, else a new folder here named for the accession (as a safe file
     name: an accession such as ``A/../../x`` never leaves the current folder) and the run. Checked (it exists
     or can be created, and can be written to) before the run starts."""
-    from sweattest.outputs.files import check_folder, file_safe
-
     folder = arg if arg is not None else Path.cwd() / f"sweattest-{file_safe(accession)}-{file_safe(run_id)}"
     return check_folder(folder, "--out")
 

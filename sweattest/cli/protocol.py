@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from sweattest.cli.context import Context, command
+from sweattest.core.procedure.diagram import mermaid
 from sweattest.core.protocol import list_protocols, load_protocol
 
 
@@ -51,7 +52,5 @@ def _origin(path: Path, folder: Path | None) -> str:
 
 
 def _diagram(ctx: Context) -> int:
-    from sweattest.core.procedure.diagram import mermaid
-
     print(mermaid())
     return 0

@@ -13,6 +13,7 @@ from sweattest.cli.context import Context, SignIn, command
 from sweattest.core.clock import RealClock
 from sweattest.core.purpose import PURPOSES, parse_purposes
 from sweattest.qa.filters import parse_date
+from sweattest.qa.pack import build_pack, check_out, default_name, pack_filter, render_pdf, write_pack
 from sweattest.qa.qc_chart import chart_points, render_chart
 from sweattest.qa.qns import format_qns, qns_rate
 from sweattest.qa.runs import FORMATS, runs_frame, write_frame
@@ -148,8 +149,6 @@ def _summary(ctx: Context) -> int:
 
 
 def _pack(ctx: Context) -> int:
-    from sweattest.qa.pack import build_pack, check_out, default_name, pack_filter, render_pdf, write_pack
-
     args = ctx.args
     where = pack_filter(parse_date(args.date_from, "--from"), parse_date(args.date_to, "--to"))
     out = check_out(args.out if args.out is not None else default_name(where.date_from, where.date_to))

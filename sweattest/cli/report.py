@@ -10,6 +10,7 @@ from sweattest.core.clock import RealClock
 from sweattest.core.errors import ValidationError
 from sweattest.outputs.files import check_folder, file_safe, write_atomic
 from sweattest.outputs.report import render_html
+from sweattest.outputs.report.pdf import html_to_pdf
 from sweattest.record.stored_record import stored_record
 from sweattest.record.users import ROLES
 
@@ -39,8 +40,6 @@ def _report(ctx: Context) -> int:
     suffix = "pdf" if args.pdf else "html"
     out = args.out or Path.cwd() / f"{file_safe(record.accession)}_{record.run_id}_v{record.report.version}.{suffix}"
     if args.pdf:
-        from sweattest.outputs.report.pdf import html_to_pdf
-
         write_atomic(out, html_to_pdf(html))
     else:
         write_atomic(out, html)

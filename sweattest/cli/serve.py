@@ -14,9 +14,11 @@ from sweattest.cli.options import terminate_as_interrupt
 from sweattest.core.access import TlsFiles
 from sweattest.core.config import identity_warning
 from sweattest.core.errors import ValidationError
+from sweattest.lis.service import LisService
 from sweattest.lis.worklist import WorklistBook
 from sweattest.web.accounts import default_accounts
 from sweattest.web.station_link import begin_station
+from sweattest.web.training import TRAINING_ORDERS
 
 #: Seconds a stopping server waits for open requests (a run screen's update stream stays open) before the
 #: bench stands down: a stimulation in progress is stopped by the off sequence, leases are released.
@@ -69,9 +71,7 @@ def _serve(ctx: Context) -> int:
 def _serve_with(ctx: Context, config, tls: TlsFiles | None, bench) -> int:
     import uvicorn  # the web stack loads while the station's process starts
 
-    from sweattest.lis.service import LisService
-    from sweattest.web.app import create_app
-    from sweattest.web.training import TRAINING_ORDERS
+    from sweattest.web.app import create_app  # with the web stack: pandas for the QA pages, the bench's runner
 
     args = ctx.args
     accounts = default_accounts()

@@ -8,10 +8,15 @@ import hashlib
 import sys
 from pathlib import Path
 
+from sweattest.bench.qualification import bench_checks
 from sweattest.cli.context import Context, SignIn, command
 from sweattest.core.clock import RealClock
 from sweattest.core.errors import ValidationError
+from sweattest.outputs.files import write_atomic
+from sweattest.qa.validation import run_validation
+from sweattest.qa.validation_report import check_out, render_report
 from sweattest.record.users import QA_ROLES
+from sweattest.record.validations import record_validation, validations
 
 #: Who may sign a validation report.
 SIGNERS = QA_ROLES
@@ -40,11 +45,6 @@ def _validate(ctx: Context) -> int:
         return _list(ctx)
     if not args.actor:
         raise ValidationError("give --as USER: the reviewer, qa or admin who signs the validation report")
-    from sweattest.bench.qualification import bench_checks
-    from sweattest.outputs.files import write_atomic
-    from sweattest.qa.validation import run_validation
-    from sweattest.qa.validation_report import check_out, render_report
-    from sweattest.record.validations import record_validation
 
     clock = RealClock()
     out = check_out(args.out or Path(f"sweattest-validation-{clock.utcnow():%Y-%m-%d}.pdf"))
@@ -73,8 +73,6 @@ def _validate(ctx: Context) -> int:
 
 
 def _list(ctx: Context) -> int:
-    from sweattest.record.validations import validations
-
     store = ctx.store
     rows = validations(store)
     if not rows:

@@ -24,6 +24,7 @@ from sweattest.core.clock import Clock
 from sweattest.core.lis_config import LisConfig
 from sweattest.lis.ack import read_ack
 from sweattest.lis.mllp import FrameError, exchange
+from sweattest.outputs.lims.delivery import render_queued
 from sweattest.record import outbox
 
 log = logging.getLogger(__name__)
@@ -67,8 +68,6 @@ class Sender:
     def configured(cls, store, clock: Clock, config, **kw) -> Sender:
         """The sender of ``config`` (``[lis]``: address, timeouts, retries, AE limit), writing the messages
         queued with their release with that configuration."""
-        from sweattest.outputs.lims.delivery import render_queued
-
         lis = config.lis
         return cls(store, clock, lis.send_to, ack_timeout_s=lis.ack_timeout_s, delays=lis.retry_delays_s,
                    ae_limit=lis.ae_limit, render=lambda: render_queued(store, clock, config), **kw)

@@ -15,6 +15,7 @@ from sweattest.lis.listener import OrderListener, rejecter
 from sweattest.lis.order_drop import watch
 from sweattest.lis.sender import Sender
 from sweattest.lis.worklist import receive
+from sweattest.record import outbox
 
 
 class LisService:
@@ -53,8 +54,6 @@ class LisService:
     def status(self) -> list[str]:
         """What needs a person: the messages to the LIS that failed (shown when the service starts, and on the
         QA desk)."""
-        from sweattest.record import outbox
-
         failed = outbox.needing_attention(self.store)
         if not failed:
             return []

@@ -21,7 +21,9 @@ import jinja2
 from sweattest import __version__
 from sweattest.core.config import LabConfig
 from sweattest.core.errors import ConfigError, ValidationError
-from sweattest.outputs.files import write_atomic
+from sweattest.outputs.files import check_folder, write_atomic
+from sweattest.outputs.report import environment
+from sweattest.outputs.report.pdf import html_to_pdf
 from sweattest.qa.competency import pack_section as competency_section
 from sweattest.qa.equipment import equipment_section
 from sweattest.qa.equipment import pack_section as calibrations_section
@@ -93,8 +95,6 @@ def tables_path(pdf: Path) -> Path:
 
 def check_out(out: Path) -> Path:
     """``out`` as the pack's PDF: a name ending in .pdf in a folder that exists and can be written to."""
-    from sweattest.outputs.files import check_folder
-
     out = Path(out)
     if out.suffix.lower() != ".pdf" or out.is_dir():
         raise ValidationError(f"--out {out}: give a file name ending in .pdf (the tables go beside it, "
@@ -119,8 +119,6 @@ def build_pack(store, where: RunFilter, *, generated_at: datetime, generated_by:
 
 
 def render_html(pack: Pack, config: LabConfig) -> str:
-    from sweattest.outputs.report import environment
-
     try:
         template = environment(config.template_folder).get_template(TEMPLATE)
     except jinja2.TemplateError as exc:
@@ -132,9 +130,7 @@ def render_html(pack: Pack, config: LabConfig) -> str:
                            generated_utc=pack.generated_at.strftime("%Y-%m-%d %H:%M:%SZ"))
 
 
-def render_pdf(pack: Pack, config: LabConfig, html_to_pdf: Callable[[str], bytes] | None = None) -> bytes:
-    if html_to_pdf is None:
-        from sweattest.outputs.report.pdf import html_to_pdf
+def render_pdf(pack: Pack, config: LabConfig) -> bytes:
     return html_to_pdf(render_html(pack, config))
 
 

@@ -4,6 +4,7 @@ chart is one series: an analyzer, a purpose (patient unless asked), a level and 
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -64,8 +65,6 @@ def render_chart(points: list[ChartPoint], target: dict, title: str, out: Path, 
 
 def chart_png(points: list[ChartPoint], target: dict, title: str, zone=None) -> bytes:
     """The chart as PNG bytes; dates in ``zone`` (a ZoneInfo; default UTC)."""
-    import io
-
     import matplotlib
 
     matplotlib.use("Agg")

@@ -9,6 +9,9 @@ import jinja2
 
 from sweattest.core.config import LabConfig
 from sweattest.core.errors import ConfigError, ValidationError
+from sweattest.outputs.files import check_folder
+from sweattest.outputs.report import environment
+from sweattest.outputs.report.pdf import html_to_pdf
 from sweattest.qa.validation import Validation
 from sweattest.qa.validation_cases import RULE_TESTS
 
@@ -17,8 +20,6 @@ TEMPLATE = "validation.html"
 
 def check_out(out: Path) -> Path:
     """``out`` as the report: a name ending in .pdf in a folder that exists and can be written to."""
-    from sweattest.outputs.files import check_folder
-
     out = Path(out)
     if out.suffix.lower() != ".pdf" or out.is_dir():
         raise ValidationError(f"--out {out}: give a file name ending in .pdf")
@@ -27,8 +28,6 @@ def check_out(out: Path) -> Path:
 
 
 def render_html(validation: Validation, config: LabConfig, signer, store) -> str:
-    from sweattest.outputs.report import environment
-
     try:
         template = environment(config.template_folder).get_template(TEMPLATE)
     except jinja2.TemplateError as exc:
@@ -41,8 +40,6 @@ def render_html(validation: Validation, config: LabConfig, signer, store) -> str
 
 
 def render_report(validation: Validation, config: LabConfig, signer, store) -> bytes:
-    from sweattest.outputs.report.pdf import html_to_pdf
-
     return html_to_pdf(render_html(validation, config, signer, store))
 
 

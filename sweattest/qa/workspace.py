@@ -9,8 +9,10 @@ from typing import Any
 from sweattest.core.errors import SweatTestError
 from sweattest.core.purpose import PATIENT
 from sweattest.core.rules.ranges import DEFAULT_RANGE_SET
+from sweattest.qa.pt import awaiting_corrective_action
 from sweattest.record import run_lists
 from sweattest.record.correction import interpretation_words
+from sweattest.record.outbox import needing_attention
 from sweattest.record.run_filter import RunFilter
 from sweattest.record.runs import stored_order
 from sweattest.record.signoff import REVIEWER_ROLES
@@ -116,9 +118,6 @@ def desk_alerts(store) -> list[dict[str, Any]]:
     """What the QA desk shows above its lists until someone acts: failed PT events without a corrective action
     recorded since their grading (``sweattest.qa.pt``), and the messages to the LIS that failed and need
     attention (``sweattest.record.outbox``)."""
-    from sweattest.qa.pt import awaiting_corrective_action
-    from sweattest.record.outbox import needing_attention
-
     alerts: list[dict[str, Any]] = [
         {"kind": "pt", "event": e["event_code"], "provider": e["provider"], "scheme": e["scheme"],
          "graded_at": e["graded_at"], "failed": [g["sample_id"] for g in e["grades"] if g["grade"] != "acceptable"]}

@@ -13,9 +13,12 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from sweattest.core.errors import SweatTestError
 from sweattest.core.procedure.table import SITE_STATES
 from sweattest.core.purpose import PATIENT, PURPOSES, parse_purposes
+from sweattest.qa import pt as pt_qa
 from sweattest.qa.audit_trail import audit_rows, lab_time, person
 from sweattest.qa.filters import parse_date
+from sweattest.qa.pack import build_pack, default_name, pack_filter, render_html, tables_path, tables_zip
 from sweattest.qa.qc_chart import chart_points, render_chart, rule_name
+from sweattest.qa.qc_record import cumulative, qc_runs
 from sweattest.qa.qns import QNS_TARGETS, qns_rate
 from sweattest.qa.qns import SOURCE as QNS_SOURCE
 from sweattest.qa.trend import qns_trend, turnaround_trend
@@ -28,12 +31,16 @@ from sweattest.qa.workspace import (
     patient_name,
     run_summary,
 )
+from sweattest.record import outbox
 from sweattest.record.amendable import fields
 from sweattest.record.analytical_qc import qc_choices
+from sweattest.record.proficiency import add_corrective_action
+from sweattest.record.reads import record_bulk_read
 from sweattest.record.repeats import repeat_link, repeated_by
 from sweattest.record.run_filter import RunFilter
 from sweattest.record.runs import load_run, stored_order
 from sweattest.record.users import QA_ROLES
+from sweattest.record.validations import validations
 from sweattest.web.accounts import field_of
 from sweattest.web.context import web
 from sweattest.web.plots import bars, trace_svg
@@ -145,7 +152,6 @@ def qc_page(request: Request, user, form) -> Response:
             points, target = chart_points(ctx.store, analyzer, level, purpose=purpose)
         except SweatTestError as exc:
             error = str(exc)
-    from sweattest.qa.qc_record import cumulative, qc_runs
 
     stats = [r for r in cumulative(ctx.store, purpose=purpose) if r["analyzer"] == analyzer and r["level"] == level]
     held = [r for r in qc_runs(ctx.store, analyzer=analyzer, purpose=purpose) if r["verdict"] != "accepted"]
@@ -199,9 +205,6 @@ def turnaround_page(request: Request, user, form) -> Response:
 def pt_page(request: Request, user, form) -> Response:
     """Proficiency testing: each event with its samples, the lab's results from their blinded runs, the
     provider's ranges, the grades, the outcome and the corrective actions; a form records a corrective action."""
-    from sweattest.qa import pt as pt_qa
-    from sweattest.record.proficiency import add_corrective_action
-
     ctx = web(request)
     error, status = None, 200
     if form is not None:
@@ -231,22 +234,16 @@ def pack_page(request: Request, user, form, error: str | None = None, status_cod
 
 def pack_pdf(request: Request, user, form) -> Response:
     """The evidence pack of the period as PDF, rendered in the PDF process (never beside a stimulation)."""
-    from sweattest.qa.pack import render_html
-
     return _pack_download(request, user, lambda pack, ctx: ctx.pdf.render(render_html(pack, ctx.config)),
                           "application/pdf", "pdf")
 
 
 def pack_zip(request: Request, user, form) -> Response:
     """The evidence pack's tables: one CSV per section, in one zip."""
-    from sweattest.qa.pack import tables_zip
-
     return _pack_download(request, user, lambda pack, ctx: tables_zip(pack), "application/zip", "zip")
 
 
 def _pack_download(request: Request, user, render, media_type: str, suffix: str) -> Response:
-    from sweattest.qa.pack import build_pack, default_name, pack_filter, tables_path
-
     ctx = web(request)
     given = request.query_params
     try:
@@ -257,7 +254,6 @@ def _pack_download(request: Request, user, render, media_type: str, suffix: str)
         body = render(pack, ctx)
     except SweatTestError as exc:
         return pack_page(request, user, None, error=str(exc), status_code=422)
-    from sweattest.record.reads import record_bulk_read
 
     record_bulk_read(ctx.store, who=user.username, what="pack", rows=sum(len(s.rows) for s in pack.sections),
                      at=ctx.clock.utcnow(), station=user.station,
@@ -269,8 +265,6 @@ def _pack_download(request: Request, user, render, media_type: str, suffix: str)
 
 def validations_page(request: Request, user, form) -> Response:
     """The signed validation reports recorded in the audit trail: when, who, version, outcome, the report's hash."""
-    from sweattest.record.validations import validations
-
     ctx = web(request)
     return ctx.render(request, user, "qa_validations.html", rows=validations(ctx.store), local=_local(ctx),
                       person=_person(full_names(ctx.store)))
@@ -278,8 +272,6 @@ def validations_page(request: Request, user, form) -> Response:
 
 def lis_page(request: Request, user, form) -> Response:
     """Messages to the LIS that failed (refused with AR) or are still waiting after a failed attempt."""
-    from sweattest.record import outbox
-
     ctx = web(request)
     rows = [m.summary() for m in outbox.messages(ctx.store) if m.state == outbox.FAILED
             or (m.state == outbox.PENDING and m.attempts > 0)]

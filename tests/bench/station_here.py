@@ -15,7 +15,7 @@ from sweattest.bench.station.manager import BenchManager
 from sweattest.bench.station.process import Station
 from sweattest.core.clock import Clock
 from sweattest.core.config import load_config
-from sweattest.record.store import open_store
+from sweattest.record.store.store import open_store
 from sweattest.web.station_link import StationLink
 
 

@@ -17,7 +17,7 @@ from sweattest.core.config import LabConfig, load_config
 from sweattest.core.errors import ConfigError
 from sweattest.core.units import Q_
 from sweattest.record.runs import load_run
-from sweattest.record.store import open_store
+from sweattest.record.store.store import open_store
 from tests.golden.build import START
 
 

@@ -40,7 +40,7 @@ def test_every_instrument_present_and_right_answers_but_none_without_a_recorded_
 
 def test_an_instrument_with_a_recorded_calibration_is_ready(tmp_path, simulators):
     from sweattest.record.calibrations import add_calibration
-    from sweattest.record.store import open_store
+    from sweattest.record.store.store import open_store
 
     inducer = simulators.start("inducer", "--seed", "3")
     db = str(tmp_path / "runs.db")
@@ -109,7 +109,7 @@ def test_an_instrument_out_of_service_or_with_a_failed_calibration_on_record_is_
     balance whose calibration failed are refused; the recorded calibration replaces the configured due date."""
     from sweattest.record.calibrations import add_calibration
     from sweattest.record.equipment import add_entry
-    from sweattest.record.store import open_store
+    from sweattest.record.store.store import open_store
 
     inducer = simulators.start("inducer", "--seed", "3")
     balance = simulators.start("balance", "--seed", "5")

@@ -14,7 +14,7 @@ from sweattest.core.clock import VirtualClock
 from sweattest.core.config import LabConfig
 from sweattest.core.rules.eligibility import Limits
 from sweattest.core.units import Q_
-from sweattest.record.store import open_store
+from sweattest.record.store.store import open_store
 
 ON = datetime(2026, 11, 20, 10, tzinfo=UTC)
 

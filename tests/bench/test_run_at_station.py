@@ -21,8 +21,7 @@ import pytest
 from sweattest.bench.demo import DEMO_ORDER
 from sweattest.bench.station.channel import StationAddress
 from sweattest.record.runs import load_run
-from sweattest.record.store import open_store
-from sweattest.record.store.store import resolve_url
+from sweattest.record.store.store import open_store, resolve_url
 from tests.bench.conftest import ROOT, instrument_table, write_config
 from tests.bench.test_run_on_instruments import UNVERIFIED_REASON
 from tests.conftest import PERFORMER, PERFORMER_PASSWORD, add_performer

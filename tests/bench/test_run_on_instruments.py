@@ -21,7 +21,7 @@ from sweattest.core.clock import VirtualClock
 from sweattest.core.rules.checklist import CHECKLIST
 from sweattest.record.qc_lots import add_lot
 from sweattest.record.runs import load_run
-from sweattest.record.store import open_store
+from sweattest.record.store.store import open_store
 from tests.bench.conftest import ROOT, instrument_table, sweattest, write_config
 from tests.bench.station_here import station_here
 from tests.conftest import PERFORMER, PERFORMER_PASSWORD, add_performer

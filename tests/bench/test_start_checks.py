@@ -16,7 +16,7 @@ from sweattest.core.clock import VirtualClock
 from sweattest.core.errors import ValidationError
 from sweattest.core.purpose import SIMULATED
 from sweattest.record.audit import verify
-from sweattest.record.store import open_store
+from sweattest.record.store.store import open_store
 
 ON = datetime(2026, 11, 20, 10, tzinfo=UTC)
 

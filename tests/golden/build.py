@@ -11,7 +11,7 @@ from sweattest.bench.order import parse_order
 from sweattest.bench.service import perform_simulated_run
 from sweattest.bench.simulation.scenario import parse_scenario
 from sweattest.core.clock import VirtualClock
-from sweattest.record.store import open_store
+from sweattest.record.store.store import open_store
 
 #: 06:00 UTC on the day the US changes to daylight saving time: the report shows lab-zone times.
 START = datetime(2026, 3, 8, 6, 0, tzinfo=UTC)

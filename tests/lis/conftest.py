@@ -10,7 +10,7 @@ from sweattest.core.clock import VirtualClock
 from sweattest.core.config import LabConfig
 from sweattest.core.lis_config import LisConfig
 from sweattest.record.signoff import sign
-from sweattest.record.store import open_store
+from sweattest.record.store.store import open_store
 from sweattest.record.users import add_user
 from tests.golden.build import RUN_ID, START, simulated
 from tests.lis.peers import Lis

@@ -13,7 +13,7 @@ from sweattest.core.config import LabConfig
 from sweattest.lis.ack import read_ack
 from sweattest.lis.worklist import receive
 from sweattest.record.audit import verify
-from sweattest.record.store import open_store
+from sweattest.record.store.store import open_store
 from sweattest.record.worklist import find, mark_started
 from tests.conftest import as_performer
 from tests.lims.hl7_oracle import strict

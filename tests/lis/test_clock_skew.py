@@ -10,7 +10,7 @@ from sweattest.core.clock import VirtualClock
 from sweattest.core.config import LabConfig
 from sweattest.lis.ack import read_ack
 from sweattest.lis.worklist import receive
-from sweattest.record.store import open_store
+from sweattest.record.store.store import open_store
 from sweattest.record.worklist import find, open_orders
 from tests.lis.messages import orm
 from tests.lis.test_adt import A08

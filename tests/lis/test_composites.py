@@ -23,7 +23,7 @@ from sweattest.outputs.lims.fhir import render_fhir
 from sweattest.outputs.lims.hl7 import render_oru
 from sweattest.outputs.lims.hl7_escape import escape, unescape
 from sweattest.record.run_record_model import RunRecord
-from sweattest.record.store import open_store
+from sweattest.record.store.store import open_store
 from sweattest.record.worklist import find
 from tests.conftest import as_performer
 from tests.lims.hl7_oracle import field, segments, strict

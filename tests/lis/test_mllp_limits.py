@@ -21,7 +21,7 @@ from sweattest.lis.ack import read_ack
 from sweattest.lis.listener import OrderListener, rejecter
 from sweattest.lis.service import tls_context
 from sweattest.lis.worklist import receive
-from sweattest.record.store import open_store
+from sweattest.record.store.store import open_store
 from tests.lis.messages import orm
 
 TLS = Path(__file__).parent / "tls"

@@ -23,7 +23,7 @@ from sweattest.lis.order_drop import process_folder
 from sweattest.lis.worklist import WorklistBook, receive
 from sweattest.outputs.lims.fhir import render_fhir
 from sweattest.record.record_json import parse_record
-from sweattest.record.store import open_store
+from sweattest.record.store.store import open_store
 from sweattest.record.worklist import find
 from sweattest.web.drafts import open_draft
 from tests.conftest import as_performer

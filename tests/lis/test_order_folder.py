@@ -14,7 +14,8 @@ from sweattest.lis.listener import OrderListener, rejecter
 from sweattest.lis.mllp import MAX_MESSAGE, FrameReader, frame
 from sweattest.lis.order_drop import process_folder
 from sweattest.lis.worklist import receive
-from sweattest.record.store import Store, schema
+from sweattest.record.store import schema
+from sweattest.record.store.store import Store
 from tests.lis.messages import orm
 
 

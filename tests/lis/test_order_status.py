@@ -141,7 +141,7 @@ def test_run_of_an_ineligible_lis_order_from_the_terminal_tells_the_lis(tmp_path
 
     from sweattest.bench.demo import DEMO_SCENARIO
     from sweattest.core.clock import VirtualClock
-    from sweattest.record.store import open_store
+    from sweattest.record.store.store import open_store
     from tests.conftest import as_performer
 
     url = f"sqlite:///{tmp_path / 'runs.db'}"

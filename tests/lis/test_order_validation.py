@@ -16,7 +16,8 @@ from sweattest.lis.ack import read_ack
 from sweattest.lis.worklist import bench_order, receive
 from sweattest.outputs.lims.hl7 import render_oru
 from sweattest.record.audit import verify
-from sweattest.record.store import open_store, schema
+from sweattest.record.store import schema
+from sweattest.record.store.store import open_store
 from sweattest.record.worklist import find, open_orders
 from tests.lims.hl7_oracle import field, strict, strict_answer
 from tests.lims.records import record_of

@@ -16,7 +16,8 @@ from sweattest.lis.mllp import FrameReader, frame
 from sweattest.lis.order_drop import process_folder
 from sweattest.lis.worklist import receive
 from sweattest.record.audit import verify
-from sweattest.record.store import Store, schema
+from sweattest.record.store import schema
+from sweattest.record.store.store import Store
 from sweattest.record.worklist import find, open_orders
 from tests.lims.hl7_oracle import strict_answer
 from tests.lis.messages import oml, orm

@@ -91,7 +91,7 @@ def test_sign_without_a_configuration_then_lis_serve_delivers(tmp_path, monkeypa
     import time
 
     from sweattest.core.clock import VirtualClock
-    from sweattest.record.store import open_store
+    from sweattest.record.store.store import open_store
     from tests.store.backends import START, add_staff
 
     url = f"sqlite:///{tmp_path / 'runs.db'}"
@@ -232,7 +232,7 @@ def test_sign_takes_the_lab_configuration(tmp_path, monkeypatch, capsys):
     """`sweattest sign --config FILE`: a bad file stops the signature before the password, with the file named;
     a good one naming an LIS writes the message at once, with that configuration."""
     from sweattest.core.clock import VirtualClock
-    from sweattest.record.store import open_store
+    from sweattest.record.store.store import open_store
     from tests.store.backends import START, add_staff
 
     url = f"sqlite:///{tmp_path / 'runs.db'}"

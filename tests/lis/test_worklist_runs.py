@@ -13,7 +13,7 @@ from sweattest.core.config import LabConfig
 from sweattest.core.errors import ValidationError
 from sweattest.lis.ack import read_ack
 from sweattest.lis.worklist import WorklistBook, receive
-from sweattest.record.store import open_store
+from sweattest.record.store.store import open_store
 from sweattest.record.worklist import find
 from sweattest.web.drafts import identify, open_draft
 from tests.conftest import as_performer

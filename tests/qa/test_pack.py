@@ -105,7 +105,7 @@ def test_a_period_without_records_says_so(store):
 def sqlite_lab(tmp_path_factory):
     """The known store on SQLite, built once for the module's commands (which only read it)."""
     from sweattest.core.clock import VirtualClock
-    from sweattest.record.store import Store
+    from sweattest.record.store.store import Store
 
     url = f"sqlite:///{tmp_path_factory.mktemp('pack') / 'runs.db'}"
     s = Store(url, VirtualClock(start=START))

@@ -163,7 +163,7 @@ def test_a_run_whose_date_of_birth_is_amended_joins_the_patient(lab):
 
 
 def test_a_store_from_before_migration_17_gets_the_dates_of_birth_and_verifies(store_url, clock):
-    from sweattest.record.store import Store
+    from sweattest.record.store.store import Store
 
     store = Store(store_url, clock)
     make_run(store, clock, "OLD1", dob=OTHER_DOB)

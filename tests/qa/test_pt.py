@@ -18,7 +18,7 @@ from sweattest.cli.main import main
 from sweattest.qa import pt as pt_qa
 from sweattest.record.audit import verify
 from sweattest.record.run_filter import RunFilter
-from sweattest.record.store import open_store
+from sweattest.record.store.store import open_store
 from sweattest.record.users import add_user
 from tests.conftest import as_performer, qa_main
 

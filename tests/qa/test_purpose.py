@@ -16,7 +16,7 @@ from sweattest.qa.summary import month_summary
 from sweattest.qa.trend import qns_trend, turnaround_trend
 from sweattest.qa.workspace import find_runs
 from sweattest.record.run_filter import RunFilter
-from sweattest.record.store import Store, open_store
+from sweattest.record.store.store import Store, open_store
 from sweattest.record.users import add_user
 from tests.conftest import qa_main
 from tests.store import backends

@@ -9,7 +9,7 @@ import pytest
 
 from sweattest.cli.main import main
 from sweattest.record.pack_approvals import approvals
-from sweattest.record.store import open_store
+from sweattest.record.store.store import open_store
 from sweattest.record.users import add_user
 
 PASSWORD = "role test password"

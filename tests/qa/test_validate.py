@@ -17,7 +17,8 @@ from sweattest.core.clock import VirtualClock
 from sweattest.qa.validation import RULE_CASES, run_case
 from sweattest.qa.validation_cases import RULE_TESTS
 from sweattest.record.audit import verify
-from sweattest.record.store import Store, schema
+from sweattest.record.store import schema
+from sweattest.record.store.store import Store
 from sweattest.record.validations import validations
 from tests.store.backends import START
 

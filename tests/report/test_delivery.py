@@ -15,7 +15,7 @@ from sweattest.core.errors import StoreError
 from sweattest.outputs.lims.delivery import export_run
 from sweattest.outputs.release import amend, sign
 from sweattest.record import audit, outbox
-from sweattest.record.store import open_store
+from sweattest.record.store.store import open_store
 from sweattest.record.users import add_user
 from tests.golden.build import RUN_ID, START, demo_order, simulated
 from tests.lims.hl7_oracle import field, segments, strict, text

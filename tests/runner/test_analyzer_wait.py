@@ -13,7 +13,7 @@ from drivers.simulators.clocks import set_clock
 from sweattest.cli.main import main
 from sweattest.core.clock import VirtualClock
 from sweattest.record.runs import load_run
-from sweattest.record.store import open_store
+from sweattest.record.store.store import open_store
 from tests.bench.conftest import instrument_table, write_config
 from tests.bench.test_run_on_instruments import Tech, run_cli, stored
 from tests.conftest import as_performer

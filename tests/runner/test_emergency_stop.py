@@ -9,7 +9,7 @@ from sweattest.bench.simulation.scenario import parse_scenario
 from sweattest.bench.simulation.world import SimulatedOperator, simulated_bench
 from sweattest.core.clock import VirtualClock
 from sweattest.core.procedure import new_run
-from sweattest.record.store import open_store
+from sweattest.record.store.store import open_store
 
 
 class StopAfter(Reporter):

@@ -19,7 +19,7 @@ from sweattest.core.procedure import new_run
 from sweattest.record.alarms import acknowledge, inducer_alarms
 from sweattest.record.audit import history
 from sweattest.record.skin_reactions import run_skin_reactions
-from sweattest.record.store import open_store
+from sweattest.record.store.store import open_store
 
 STUCK_OFF = "setpoint 0 confirmed; output NOT confirmed off (OUTP1? read 1 twice)"
 POWER_SWITCH = "Switch the inducer off at its power switch now and remove the electrodes from the patient"

@@ -12,7 +12,7 @@ from sweattest.bench.order import parse_order
 from sweattest.bench.service import perform_simulated_run
 from sweattest.bench.simulation.scenario import parse_scenario
 from sweattest.core.clock import VirtualClock
-from sweattest.record.store import open_store
+from sweattest.record.store.store import open_store
 
 PHASES = {"ramp_up": 8, "hold": 150, "ramp_down": 292}
 #: Faults of one channel's load: the other channel's site goes on untouched.

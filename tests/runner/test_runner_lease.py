@@ -17,7 +17,7 @@ from sweattest.core.clock import VirtualClock
 from sweattest.core.errors import RunTakenOver
 from sweattest.core.procedure import new_run
 from sweattest.record.lease import Lease
-from sweattest.record.store import open_store
+from sweattest.record.store.store import open_store
 
 OTHER = "bench-b:202:bbbb2222"
 

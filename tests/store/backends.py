@@ -26,7 +26,7 @@ from sweattest.core.clock import VirtualClock
 from sweattest.core.protocol import load_protocol
 from sweattest.core.units import Q_
 from sweattest.record.runs import record_event
-from sweattest.record.store import Store
+from sweattest.record.store.store import Store
 
 PG_URL = os.environ.get("SWEATTEST_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 START = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sweattest.cli.main import main
 from sweattest.core.protocol import load_protocol
 from sweattest.record.audit import format_history, history, verify
-from sweattest.record.store import Store
+from sweattest.record.store.store import Store
 from tests.conftest import as_performer
 from tests.store import backends
 from tests.store.backends import START, make_run

@@ -20,7 +20,7 @@ from sweattest.core.errors import RunLeased
 from sweattest.core.protocol import load_protocol
 from sweattest.record import holder
 from sweattest.record.lease import Lease, process_owner
-from sweattest.record.store import Store
+from sweattest.record.store.store import Store
 from tests.store import backends
 from tests.store.backends import START
 

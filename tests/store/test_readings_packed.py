@@ -8,8 +8,9 @@ import sqlalchemy as sa
 
 from sweattest.core.errors import StoreError
 from sweattest.record.audit import verify
-from sweattest.record.store import Store, migrations, schema
+from sweattest.record.store import migrations, schema
 from sweattest.record.store.packing import merge, pack, unpack
+from sweattest.record.store.store import Store
 from tests.store import backends
 from tests.store.backends import START
 

@@ -9,7 +9,8 @@ import sqlalchemy as sa
 
 from sweattest.record.audit import verify
 from sweattest.record.signoff import sign
-from sweattest.record.store import Store, migrations, rowhash
+from sweattest.record.store import migrations, rowhash
+from sweattest.record.store.store import Store
 from sweattest.record.users import add_user
 from tests.store import backends
 from tests.store.backends import make_run

@@ -8,8 +8,8 @@ import sqlalchemy as sa
 
 from sweattest.core.errors import StoreError
 from sweattest.core.protocol import load_protocol
-from sweattest.record.store import Store, open_store
 from sweattest.record.store.migrations import MIGRATIONS
+from sweattest.record.store.store import Store, open_store
 from tests.store import backends
 
 store_url, store, clock = backends.store_url, backends.store, backends.clock  # both backends

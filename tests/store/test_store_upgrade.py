@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from sweattest.qa.qns import qns_rate
-from sweattest.record.store import Store
 from sweattest.record.store.migrations import MIGRATIONS
+from sweattest.record.store.store import Store
 from tests.store import backends
 from tests.store.backends import make_run
 

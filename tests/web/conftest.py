@@ -6,7 +6,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from sweattest.core.clock import VirtualClock
-from sweattest.record.store import open_store
+from sweattest.record.store.store import open_store
 from sweattest.web.accounts import Accounts, default_accounts
 from sweattest.web.app import create_app
 

@@ -46,7 +46,7 @@ def _failed_pt_event(store, clock) -> None:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     """The app with a finished demo run (result to sign), an amended reported run and QC with violations."""
-    from sweattest.record.store import open_store
+    from sweattest.record.store.store import open_store
     from sweattest.web.app import create_app
 
     folder = tmp_path_factory.mktemp("a11y")

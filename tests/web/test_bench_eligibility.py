@@ -11,7 +11,7 @@ from starlette.testclient import TestClient
 
 from sweattest.bench.demo import DEMO_ORDER
 from sweattest.core.clock import VirtualClock
-from sweattest.record.store import open_store
+from sweattest.record.store.store import open_store
 from sweattest.web.app import create_app
 from tests.web.conftest import accounts_for_tests, csrf_of, log_in
 from tests.web.test_bench_flow import GOOD, open_test, step

@@ -16,7 +16,7 @@ from sweattest.core.config import LabConfig
 from sweattest.core.instruments import InstrumentConfig
 from sweattest.record.calibrations import add_calibration
 from sweattest.record.runs import load_run
-from sweattest.record.store import open_store
+from sweattest.record.store.store import open_store
 from sweattest.web.app import create_app
 from tests.web.conftest import accounts_for_tests, csrf_of, log_in
 from tests.web.test_bench_flow import GOOD, open_test, step, wait_for_prompt

@@ -13,7 +13,7 @@ import pytest
 
 from sweattest.core.clock import VirtualClock
 from sweattest.record.audit import history
-from sweattest.record.store import open_store
+from sweattest.record.store.store import open_store
 from sweattest.web.accounts import default_accounts
 from sweattest.web.app import create_app
 from tests.web.conftest import CHROMIUM, PASSWORD, SHOT_TIMEOUT_MS, USERS, Served, accounts_for_tests

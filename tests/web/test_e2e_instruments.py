@@ -19,7 +19,7 @@ from sweattest.core.instruments import InstrumentConfig
 from sweattest.record.calibrations import add_calibration
 from sweattest.record.qc_lots import add_lot
 from sweattest.record.runs import load_run
-from sweattest.record.store import open_store
+from sweattest.record.store.store import open_store
 from sweattest.web.app import create_app
 from tests.bench.test_run_on_instruments import CHLORIDE, Tech, short_method  # noqa: F401
 from tests.web.conftest import CHROMIUM, PASSWORD, SHOT_TIMEOUT_MS, Served, accounts_for_tests

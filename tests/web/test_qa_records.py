@@ -15,7 +15,7 @@ from sweattest.core.instruments import InstrumentConfig
 from sweattest.record.calibrations import calibrations
 from sweattest.record.equipment import entries
 from sweattest.record.qc_lots import lots
-from sweattest.record.store import open_store
+from sweattest.record.store.store import open_store
 from sweattest.web.app import create_app
 from tests.web.conftest import accounts_for_tests, csrf_of, log_in
 

@@ -14,7 +14,7 @@ from sweattest.core.clock import VirtualClock
 from sweattest.core.config import Lab, LabConfig
 from sweattest.record.analytical_qc import judge_and_record
 from sweattest.record.qc_lots import DEFAULT_ANALYZER as ANALYZER
-from sweattest.record.store import open_store
+from sweattest.record.store.store import open_store
 from sweattest.web.app import create_app
 from tests.store.backends import START, make_run
 from tests.web.conftest import PASSWORD, accounts_for_tests, csrf_of, log_in

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sweattest.core.clock import VirtualClock
 from sweattest.record.runs import load_run
-from sweattest.record.store import open_store
+from sweattest.record.store.store import open_store
 from sweattest.web.app import create_app
 from tests.crashing import leases_run_out, read_until, start_run, stop_after
 from tests.web.conftest import accounts_for_tests

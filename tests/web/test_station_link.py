@@ -24,7 +24,7 @@ from sweattest.bench.station.process import Station
 from sweattest.core.clock import VirtualClock
 from sweattest.core.errors import ProcedureError
 from sweattest.record.runs import load_run
-from sweattest.record.store import open_store
+from sweattest.record.store.store import open_store
 from sweattest.web.app import create_app
 from sweattest.web.station_link import StationLink
 from tests.web.conftest import accounts_for_tests, csrf_of, log_in

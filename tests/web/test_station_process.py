@@ -20,8 +20,7 @@ import pytest
 from sweattest.bench.station.channel import SILENT_S, StationAddress
 from sweattest.core.clock import RealClock
 from sweattest.record.lease import TTL_ENV
-from sweattest.record.store import open_store
-from sweattest.record.store.store import resolve_url
+from sweattest.record.store.store import open_store, resolve_url
 from tests.serving import Serve, _kill, add_users, free_port, live, logged_in, start_training_run
 from tests.web.test_station_restart import ROUNDS, _wait_for_screen
 

@@ -22,7 +22,7 @@ import pytest
 
 from sweattest.record.lease import TTL_ENV
 from sweattest.record.runs import load_run
-from sweattest.record.store import open_store
+from sweattest.record.store.store import open_store
 from tests.serving import Serve, add_users, confirm, free_port, live, logged_in, start_training_run
 
 SPEED, AFTER, FAST = 60.0, 60.0, 600.0

@@ -27,7 +27,7 @@ from sweattest.bench.station.manager import BenchManager
 from sweattest.bench.station.process import HELD_EXIT, Station
 from sweattest.core.clock import VirtualClock
 from sweattest.core.errors import ProcedureError, SweatTestError
-from sweattest.record.store import open_store
+from sweattest.record.store.store import open_store
 from sweattest.web.app import create_app
 from sweattest.web.screens import station_runs
 from sweattest.web.station_link import ANSWER_S, StationLink

@@ -11,7 +11,7 @@ import pytest
 
 from sweattest.cli.main import main
 from sweattest.core.clock import VirtualClock
-from sweattest.record.store import open_store
+from sweattest.record.store.store import open_store
 from sweattest.web.app import create_app
 from tests.web.conftest import PASSWORD, USERS, Served, accounts_for_tests
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from sweattest.record.store import open_store
+from sweattest.record.store.store import open_store
 from tests.serving import SECOND, Serve, add_users, confirm, free_port, live, logged_in, start_training_run
 from tests.store.backends import drop_schema, postgres_schema_url
 from tests.web.test_station_restart import ROUNDS, _prompt, _wait_for_screen

@@ -33,8 +33,7 @@ from sweattest.core.config import load_config
 from sweattest.core.errors import RunLeased, SweatTestError
 from sweattest.core.units import Q_
 from sweattest.record.repeats import RepeatOf
-from sweattest.record.store import open_store
-from sweattest.record.store.store import resolve_url
+from sweattest.record.store.store import open_store, resolve_url
 
 log = logging.getLogger(__name__)
 

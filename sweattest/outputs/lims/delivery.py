@@ -24,6 +24,7 @@ from sweattest.outputs.lims.formats import LIMS_FORMATS, LimsFormat, lims_format
 from sweattest.outputs.lims.hl7 import new_control_id, render_oru
 from sweattest.outputs.lims.order_status import render_order_status
 from sweattest.record import outbox
+from sweattest.record.audit import history
 from sweattest.record.proficiency import is_proficiency_run, proficiency_run
 from sweattest.record.run_record_model import RunRecord
 from sweattest.record.stored_record import stored_record
@@ -188,8 +189,6 @@ def _iso(at) -> str:
 
 
 def _already_delivered(store, run_id: str, name: str, folder: Path) -> bool:
-    from sweattest.record.audit import history
-
     where = str(folder.resolve())
     return any(e.what.startswith("export ") and isinstance(e.new, dict) and e.new.get("file") == name
                and e.new.get("folder") == where for e in history(store, run_id))

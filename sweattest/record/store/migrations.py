@@ -12,6 +12,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from sweattest.record.qc_verdicts_existing import judge_existing
 from sweattest.record.store import guards, schema
 from sweattest.record.store.chain_existing import chain_existing_rows, chain_rest_of_record, chain_run_purposes
 from sweattest.record.store.derived import age_group, patient_dob
@@ -282,9 +283,6 @@ def _qc_verdicts(conn: sa.Connection) -> None:
 
 def _verdicts_of_existing_qc(conn: sa.Connection) -> None:
     """A verdict for each analytical run stored before verdicts were records, judged at the upgrade."""
-    # here, not at the top: the QC judgement imports the store package, whose Store runs these migrations
-    from sweattest.record.qc_verdicts_existing import judge_existing
-
     judge_existing(conn)
 
 
