@@ -20,7 +20,10 @@ from sweattest.record.store import open_store
 from tests.conftest import PERFORMER, as_performer
 from tests.crashing import leases_run_out, snapshot, start_run, stop_after
 
-TRIALS = 6  # the many-kill trials are benchmarks/crash_recovery.py; these keep every phase in reach
+#: The lines of a run's output (the demo's order) between which each trial kills it, one trial per phase: before
+#: the run is recorded (the log-in warnings), recorded and checked, the left site stimulating, the right
+#: stimulating while the left collects, both collecting. The many-kill trials are benchmarks/crash_recovery.py.
+PHASES = ((1, 2), (3, 7), (9, 19), (24, 34), (38, 44))
 
 
 def _one_minute_into_left(line: str) -> bool:
@@ -78,13 +81,13 @@ def _interrupted_stimulations(db) -> int:
 def test_sigkill_at_random_moments_then_resume(tmp_path, order_doc, scenario_doc):
     rng = random.Random(20261124)
     killed_in_stimulation = 0
-    for trial in range(TRIALS):
+    for trial, (first, last) in enumerate(PHASES):
         db = tmp_path / f"runs-{trial}.db"
         proc = start_run(tmp_path, order_doc, scenario_doc, db, SPEED, str(trial))
-        stop_after(proc, lines=rng.randint(1, 40))
+        stop_after(proc, lines=rng.randint(first, last))
         _resume_and_finish(db, tmp_path, trial)
         killed_in_stimulation += _interrupted_stimulations(db)
-    assert killed_in_stimulation >= 1  # the random moments include the dangerous phase
+    assert killed_in_stimulation >= 1  # the moments include the dangerous phase: a site stimulating
 
 
 def test_a_run_killed_during_stimulation_aborts_that_site_and_finishes_the_other(tmp_path, order_doc,
