@@ -7,12 +7,16 @@ collections resumed from their recorded start. Every recorded event and reading 
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import random
 import re
 import signal
+import sqlite3
 
 import pytest
 
+from sweattest.bench.demo import DEMO_ORDER, DEMO_SCENARIO
 from sweattest.cli.main import main
 from sweattest.core.clock import RealClock
 from sweattest.record.runs import load_run, record_event
@@ -110,10 +114,29 @@ def test_a_run_killed_during_stimulation_aborts_that_site_and_finishes_the_other
         store.close()
 
 
-def test_a_run_killed_during_collection_resumes_the_remaining_time(tmp_path, order_doc, scenario_doc):
-    db = tmp_path / "runs.db"
-    proc = start_run(tmp_path, order_doc, scenario_doc, db, SPEED, "coll")
+@pytest.fixture(scope="module")
+def killed_collecting(tmp_path_factory):
+    """The store of a run killed (SIGKILL) as its second site starts collecting, once for the module; tests take
+    a copy of it (``killed_collecting_copy``)."""
+    folder = tmp_path_factory.mktemp("killed-collecting")
+    db = folder / "runs.db"
+    proc = start_run(folder, copy.deepcopy(DEMO_ORDER), copy.deepcopy(DEMO_SCENARIO), db, SPEED, "coll")
     stop_after(proc, lines=0, until=lambda line: "start_collection" in line and "right_forearm" in line)
+    return db
+
+
+@pytest.fixture
+def killed_collecting_copy(killed_collecting, tmp_path):
+    """A copy of ``killed_collecting`` in ``tmp_path`` (through SQLite's backup: with what its log holds)."""
+    db = tmp_path / "runs.db"
+    with contextlib.closing(sqlite3.connect(killed_collecting)) as source, \
+            contextlib.closing(sqlite3.connect(db)) as target:
+        source.backup(target)
+    return db
+
+
+def test_a_run_killed_during_collection_resumes_the_remaining_time(tmp_path, killed_collecting_copy):
+    db = killed_collecting_copy
     _resume_and_finish(db, tmp_path, "coll")
     store = open_store(str(db))
     try:
@@ -127,15 +150,13 @@ def test_a_run_killed_during_collection_resumes_the_remaining_time(tmp_path, ord
         store.close()
 
 
-def test_collection_past_its_maximum_during_an_outage_is_flagged(tmp_path, order_doc, scenario_doc):
+def test_collection_past_its_maximum_during_an_outage_is_flagged(tmp_path, killed_collecting_copy):
     from datetime import timedelta
 
     from sweattest.bench.service import RunService
     from sweattest.core.clock import VirtualClock
 
-    db = tmp_path / "runs.db"
-    proc = start_run(tmp_path, order_doc, scenario_doc, db, SPEED, "late")
-    stop_after(proc, lines=0, until=lambda line: "start_collection" in line and "right_forearm" in line)
+    db = killed_collecting_copy
     leases_run_out(db)
     store = open_store(str(db))
     try:
