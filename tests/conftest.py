@@ -6,6 +6,7 @@ import contextlib
 import copy
 import io
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -13,12 +14,15 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
-from hypothesis import settings as hypothesis_settings
 
 # Compiled modules are written even where the environment asks for none (PYTHONDONTWRITEBYTECODE): the test
-# modules' rewritten asserts are then kept between the suite's processes, and the processes the tests start
-# (stations, simulators, command lines) load the package compiled instead of compiling it again each time.
+# modules' rewritten asserts (and those of hypothesis, imported below) are then kept between the suite's
+# processes, and the processes the tests start (stations, simulators, command lines, pytest itself) write and
+# load the modules only they import compiled instead of compiling them again each time.
 sys.dont_write_bytecode = False
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+
+from hypothesis import settings as hypothesis_settings  # noqa: E402
 
 from sweattest.bench.demo import DEMO_ORDER, DEMO_SCENARIO  # noqa: E402
 from sweattest.record import users  # noqa: E402
@@ -45,8 +49,6 @@ hypothesis_settings.load_profile("suite")
 def _own_user_data_folder(tmp_path_factory):
     """A command given no store uses the user's data folder: in the tests, one of this test process's own (never
     the user's, never shared by tests running side by side)."""
-    import os
-
     before = os.environ.get("XDG_DATA_HOME")
     os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("user-data"))
     yield
@@ -127,12 +129,18 @@ class Simulators:
 
     def start(self, device: str, *args: str) -> str:
         """Start ``sweattest simulate DEVICE ARGS``; returns the device path it prints first."""
-        proc = subprocess.Popen([sys.executable, "-m", "sweattest", "simulate", device, *args],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
-        self.procs.append(proc)
-        path = proc.stdout.readline().strip()
-        assert path.startswith("/dev/"), proc.stderr.read()
+        [path] = self.start_all((device, *args))
         return path
+
+    def start_all(self, *commands: tuple[str, ...]) -> list[str]:
+        """Start one simulator per ``(DEVICE, *ARGS)``, side by side; their device paths, in that order."""
+        procs = [subprocess.Popen([sys.executable, "-m", "sweattest", "simulate", *command], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True, cwd=ROOT) for command in commands]
+        self.procs.extend(procs)
+        paths = [proc.stdout.readline().strip() for proc in procs]
+        for proc, path in zip(procs, paths, strict=True):
+            assert path.startswith("/dev/"), proc.stderr.read()
+        return paths
 
     def stop(self) -> None:
         for proc in self.procs:

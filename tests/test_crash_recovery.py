@@ -7,12 +7,16 @@ collections resumed from their recorded start. Every recorded event and reading 
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import random
 import re
 import signal
+import sqlite3
 
 import pytest
 
+from sweattest.bench.demo import DEMO_ORDER, DEMO_SCENARIO
 from sweattest.cli.main import main
 from sweattest.core.clock import RealClock
 from sweattest.record.runs import load_run, record_event
@@ -20,7 +24,10 @@ from sweattest.record.store.store import open_store
 from tests.conftest import PERFORMER, as_performer
 from tests.crashing import leases_run_out, snapshot, start_run, stop_after
 
-TRIALS = 6  # the many-kill trials are benchmarks/crash_recovery.py; these keep every phase in reach
+#: The lines of a run's output (the demo's order) between which each trial kills it, one trial per phase: before
+#: the run is recorded (the log-in warnings), recorded and checked, the left site stimulating, the right
+#: stimulating while the left collects, both collecting. The many-kill trials are benchmarks/crash_recovery.py.
+PHASES = ((1, 2), (3, 7), (9, 19), (24, 34), (38, 44))
 
 
 def _one_minute_into_left(line: str) -> bool:
@@ -78,13 +85,13 @@ def _interrupted_stimulations(db) -> int:
 def test_sigkill_at_random_moments_then_resume(tmp_path, order_doc, scenario_doc):
     rng = random.Random(20261124)
     killed_in_stimulation = 0
-    for trial in range(TRIALS):
+    for trial, (first, last) in enumerate(PHASES):
         db = tmp_path / f"runs-{trial}.db"
         proc = start_run(tmp_path, order_doc, scenario_doc, db, SPEED, str(trial))
-        stop_after(proc, lines=rng.randint(1, 40))
+        stop_after(proc, lines=rng.randint(first, last))
         _resume_and_finish(db, tmp_path, trial)
         killed_in_stimulation += _interrupted_stimulations(db)
-    assert killed_in_stimulation >= 1  # the random moments include the dangerous phase
+    assert killed_in_stimulation >= 1  # the moments include the dangerous phase: a site stimulating
 
 
 def test_a_run_killed_during_stimulation_aborts_that_site_and_finishes_the_other(tmp_path, order_doc,
@@ -107,10 +114,29 @@ def test_a_run_killed_during_stimulation_aborts_that_site_and_finishes_the_other
         store.close()
 
 
-def test_a_run_killed_during_collection_resumes_the_remaining_time(tmp_path, order_doc, scenario_doc):
-    db = tmp_path / "runs.db"
-    proc = start_run(tmp_path, order_doc, scenario_doc, db, SPEED, "coll")
+@pytest.fixture(scope="module")
+def killed_collecting(tmp_path_factory):
+    """The store of a run killed (SIGKILL) as its second site starts collecting, once for the module; tests take
+    a copy of it (``killed_collecting_copy``)."""
+    folder = tmp_path_factory.mktemp("killed-collecting")
+    db = folder / "runs.db"
+    proc = start_run(folder, copy.deepcopy(DEMO_ORDER), copy.deepcopy(DEMO_SCENARIO), db, SPEED, "coll")
     stop_after(proc, lines=0, until=lambda line: "start_collection" in line and "right_forearm" in line)
+    return db
+
+
+@pytest.fixture
+def killed_collecting_copy(killed_collecting, tmp_path):
+    """A copy of ``killed_collecting`` in ``tmp_path`` (through SQLite's backup: with what its log holds)."""
+    db = tmp_path / "runs.db"
+    with contextlib.closing(sqlite3.connect(killed_collecting)) as source, \
+            contextlib.closing(sqlite3.connect(db)) as target:
+        source.backup(target)
+    return db
+
+
+def test_a_run_killed_during_collection_resumes_the_remaining_time(tmp_path, killed_collecting_copy):
+    db = killed_collecting_copy
     _resume_and_finish(db, tmp_path, "coll")
     store = open_store(str(db))
     try:
@@ -124,15 +150,13 @@ def test_a_run_killed_during_collection_resumes_the_remaining_time(tmp_path, ord
         store.close()
 
 
-def test_collection_past_its_maximum_during_an_outage_is_flagged(tmp_path, order_doc, scenario_doc):
+def test_collection_past_its_maximum_during_an_outage_is_flagged(tmp_path, killed_collecting_copy):
     from datetime import timedelta
 
     from sweattest.bench.service import RunService
     from sweattest.core.clock import VirtualClock
 
-    db = tmp_path / "runs.db"
-    proc = start_run(tmp_path, order_doc, scenario_doc, db, SPEED, "late")
-    stop_after(proc, lines=0, until=lambda line: "start_collection" in line and "right_forearm" in line)
+    db = killed_collecting_copy
     leases_run_out(db)
     store = open_store(str(db))
     try:

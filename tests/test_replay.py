@@ -1,7 +1,9 @@
 """Write-ahead: a run's state is rebuilt from its recorded events and matches what the runner had."""
 
+import shutil
 from dataclasses import replace
 
+import pytest
 import sqlalchemy as sa
 from freezegun import freeze_time
 
@@ -13,12 +15,31 @@ from sweattest.record.store.store import open_store
 from sweattest.record.stored_record import stored_run_record
 from tests.conftest import as_performer
 
+FROZEN = "2026-11-20 09:00:00"
 
-def test_every_demo_run_rebuilds_from_its_events(tmp_path, db_url, write_json, order_doc, scenario_doc):
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """The demo run at FROZEN, once for the module: its store and its output folder."""
+    folder = tmp_path_factory.mktemp("demo")
+    with freeze_time(FROZEN):
+        assert main(["demo", "--out", str(folder / "a"), "--db", f"sqlite:///{folder / 'runs.db'}"]) == 0
+    return folder
+
+
+@pytest.fixture
+def demo_db(demo, tmp_path, db_url):
+    """``db_url``, a copy of the demo's store, and its output folder in ``tmp_path / "a"``."""
+    shutil.copyfile(demo / "runs.db", tmp_path / "runs.db")
+    shutil.copytree(demo / "a", tmp_path / "a")
+    return db_url
+
+
+def test_every_demo_run_rebuilds_from_its_events(tmp_path, demo_db, write_json, order_doc, scenario_doc):
+    db_url = demo_db
     scenario_doc["faults"] = [{"device": "inducer", "site": "right_forearm", "kind": "open_circuit", "at_s": 90}]
     order_doc["accession"] = "ST-2026-000124"  # another test than the demo's (a second run of one would be a repeat)
-    with freeze_time("2026-11-20 09:00:00"):
-        assert main(["demo", "--out", str(tmp_path / "a"), "--db", db_url]) == 0
+    with freeze_time(FROZEN):
         with as_performer(db_url) as actor:
             assert main(["run", "--order", write_json("o.json", order_doc), "--simulate",
                          write_json("s.json", scenario_doc), "--out", str(tmp_path / "b"), "--db", db_url, *actor]) == 0
@@ -43,15 +64,12 @@ def test_every_demo_run_rebuilds_from_its_events(tmp_path, db_url, write_json, o
         store.close()
 
 
-def test_review_and_report_are_recorded_on_a_stored_run(tmp_path, db_url):
-    import pytest
-
+def test_review_and_report_are_recorded_on_a_stored_run(demo_db):
     from sweattest.core.clock import VirtualClock
     from sweattest.core.errors import ProcedureError
     from sweattest.record.runs import record_event
 
-    with freeze_time("2026-11-20 09:00:00"):
-        assert main(["demo", "--out", str(tmp_path / "a"), "--db", db_url]) == 0
+    db_url = demo_db
     store = open_store(db_url)
     try:
         [row] = store.list_runs()

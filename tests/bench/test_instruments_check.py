@@ -5,17 +5,33 @@ overdue calibration each give a clear line and exit 2, and every inducer output 
 from __future__ import annotations
 
 import datetime as dt
+from types import SimpleNamespace
+
+import pytest
 
 from tests.bench.conftest import instrument_table, sweattest, write_config
+from tests.conftest import Simulators
 
 LATER = (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=90)).isoformat()
 
 
+@pytest.fixture(scope="module")
+def bench():
+    """An inducer (serial 000003), a balance (B100000005) and an analyzer (CL000000), each simulated in its own
+    process, for the module's checks: a check opens, identifies and closes each instrument (pyserial flushes the
+    line when it opens it) and leaves every inducer output off, so each check finds them as the first did."""
+    sims = Simulators()
+    try:
+        inducer, balance, analyzer = sims.start_all(("inducer", "--seed", "3"), ("balance", "--seed", "5"),
+                                                    ("chloridometer",))
+        yield SimpleNamespace(inducer=inducer, balance=balance, analyzer=analyzer)
+    finally:
+        sims.stop()
+
+
 def test_every_instrument_present_and_right_answers_but_none_without_a_recorded_calibration_is_ready(
-        tmp_path, simulators):
-    inducer = simulators.start("inducer", "--seed", "3")
-    balance = simulators.start("balance", "--seed", "5")
-    analyzer = simulators.start("chloridometer")
+        tmp_path, bench):
+    inducer, balance, analyzer = bench.inducer, bench.balance, bench.analyzer
     config = write_config(tmp_path,
                           instrument_table("inducer", "scpi", inducer, serial_number="000003", calibration_due=LATER),
                           instrument_table("balance", "mt-sics", balance, serial_number="B100000005"),
@@ -38,11 +54,11 @@ def test_every_instrument_present_and_right_answers_but_none_without_a_recorded_
         done.stderr
 
 
-def test_an_instrument_with_a_recorded_calibration_is_ready(tmp_path, simulators):
+def test_an_instrument_with_a_recorded_calibration_is_ready(tmp_path, bench):
     from sweattest.record.calibrations import add_calibration
     from sweattest.record.store.store import open_store
 
-    inducer = simulators.start("inducer", "--seed", "3")
+    inducer = bench.inducer
     db = str(tmp_path / "runs.db")
     store = open_store(db)
     today = dt.datetime.now(dt.UTC).date()
@@ -58,9 +74,8 @@ def test_an_instrument_with_a_recorded_calibration_is_ready(tmp_path, simulators
 
 
 def test_a_missing_device_a_wrong_serial_a_silent_port_and_an_overdue_calibration_each_say_so(
-        tmp_path, simulators, silent_port):
-    inducer = simulators.start("inducer", "--seed", "3")
-    balance = simulators.start("balance", "--seed", "5")
+        tmp_path, bench, silent_port):
+    inducer, balance = bench.inducer, bench.balance
     config = write_config(tmp_path,
                           instrument_table("inducer", "scpi", inducer, serial_number="SN-4711"),
                           instrument_table("balance", "mt-sics", balance, calibration_due="2020-01-31"),
@@ -104,16 +119,14 @@ def test_a_sartorius_balance_is_opened_and_identified_through_the_registry(tmp_p
     assert "(no calibration on record): SWEATTEST SIM serial" in done.stdout
 
 
-def test_an_instrument_out_of_service_or_with_a_failed_calibration_on_record_is_not_ready(tmp_path, simulators):
+def test_an_instrument_out_of_service_or_with_a_failed_calibration_on_record_is_not_ready(tmp_path, bench):
     """The records of the store (--db) are read by serial number: the inducer taken out of service and the
     balance whose calibration failed are refused; the recorded calibration replaces the configured due date."""
     from sweattest.record.calibrations import add_calibration
     from sweattest.record.equipment import add_entry
     from sweattest.record.store.store import open_store
 
-    inducer = simulators.start("inducer", "--seed", "3")
-    balance = simulators.start("balance", "--seed", "5")
-    analyzer = simulators.start("chloridometer")
+    inducer, balance, analyzer = bench.inducer, bench.balance, bench.analyzer
     db = str(tmp_path / "runs.db")
     store = open_store(db)
     today = dt.datetime.now(dt.UTC).date()

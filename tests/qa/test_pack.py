@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
 import zipfile
 from datetime import date, timedelta
 
@@ -103,15 +104,12 @@ def test_a_period_without_records_says_so(store):
 
 @pytest.fixture(scope="module")
 def sqlite_lab(tmp_path_factory):
-    """The known store on SQLite, built once for the module's commands (which only read it)."""
-    from sweattest.core.clock import VirtualClock
-    from sweattest.record.store.store import Store
-
-    url = f"sqlite:///{tmp_path_factory.mktemp('pack') / 'runs.db'}"
-    s = Store(url, VirtualClock(start=START))
-    build_lab(s, s.clock)
-    s.close()
-    return url
+    """A copy of the known store on SQLite (the one the SQLite tests above copy, built once) for the module's
+    commands, which read it and add their user and audit entries."""
+    source, _ = backends.built_sqlite(build_lab, tmp_path_factory)
+    path = tmp_path_factory.mktemp("pack") / "runs.db"
+    shutil.copyfile(source, path)
+    return f"sqlite:///{path}"
 
 
 def test_pack_command_writes_the_pdf_and_its_tables(sqlite_lab, tmp_path, capsys, monkeypatch):

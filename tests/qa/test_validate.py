@@ -4,8 +4,10 @@ tech writes nothing and records nothing."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
+import shutil
 from pathlib import Path
 from unittest import mock
 
@@ -25,16 +27,41 @@ from tests.store.backends import START
 PASSWORD = "review password"
 
 
-@pytest.fixture
-def lab(tmp_path):
+def _new_lab(folder: Path) -> str:
     from sweattest.record.users import add_user
 
-    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    url = f"sqlite:///{folder / 'runs.db'}"
     store = Store(url, VirtualClock(start=START))
     add_user(store, "rev1", "Rita Reviewer", "reviewer", PASSWORD)
     add_user(store, "tech1", "Tina Tech", "tech", "tech password")
     store.close()
     return url
+
+
+@pytest.fixture
+def lab(tmp_path):
+    return _new_lab(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def validated(tmp_path_factory):
+    """A lab validated once for the module (PASS): its folder (the store and validation.pdf) and the command's
+    exit status, output and error output. Each test reads a copy (``validated_lab``)."""
+    folder = tmp_path_factory.mktemp("validated")
+    url = _new_lab(folder)
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = _validate(url, folder / "validation.pdf")
+    return folder, status, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def validated_lab(validated, tmp_path):
+    """A copy of the validated lab in ``tmp_path`` (its store's URL; the report is tmp_path / validation.pdf)."""
+    folder = validated[0]
+    for name in ("runs.db", "validation.pdf"):
+        shutil.copyfile(folder / name, tmp_path / name)
+    return f"sqlite:///{tmp_path / 'runs.db'}"
 
 
 def _validate(lab, out: Path, user="rev1", password=PASSWORD) -> int:
@@ -58,14 +85,14 @@ def test_every_rule_case_passes_against_the_live_rules():
     assert all((root / c.module).is_file() and (root / RULE_TESTS[c.module]).is_file() for c in RULE_CASES)
 
 
-def test_validation_passes_and_its_report_hash_is_in_the_audit_trail(lab, tmp_path, capsys):
+def test_validation_passes_and_its_report_hash_is_in_the_audit_trail(validated, validated_lab, tmp_path, capsys):
     from pypdf import PdfReader
 
+    lab, (_, status, printed, errors) = validated_lab, validated
     out = tmp_path / "validation.pdf"
-    assert _validate(lab, out) == 0
-    captured = capsys.readouterr()
-    assert captured.out.startswith("validation PASS: sweattest ") and "FAILED" not in captured.out
-    assert "validate: operational: 37 clinical rule cases" in captured.err
+    assert status == 0
+    assert printed.startswith("validation PASS: sweattest ") and "FAILED" not in printed
+    assert "validate: operational: 37 clinical rule cases" in errors
     [entry], chain = _recorded(lab)
     assert entry["outcome"] == "PASS" and entry["who"] == "rev1" and entry["failed"] == []
     assert entry["report_sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
@@ -122,8 +149,8 @@ def test_report_out_must_be_a_pdf_in_a_folder_that_exists(lab, tmp_path, capsys)
     assert _recorded(lab)[0] == []
 
 
-def test_a_changed_validation_entry_is_named_by_audit_verify(lab, tmp_path):
-    assert _validate(lab, tmp_path / "v.pdf") == 0
+def test_a_changed_validation_entry_is_named_by_audit_verify(validated_lab):
+    lab = validated_lab
     [entry], _ = _recorded(lab)
     engine = sa.create_engine(lab)
     with engine.begin() as conn:  # behind the program's back: the guards must go first

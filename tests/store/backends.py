@@ -132,23 +132,16 @@ def built_store(build: Callable[[Store, VirtualClock], None], name: str):
 
     @pytest.fixture(scope="module", params=["sqlite", "postgres"], name="built_source")
     def source(request, tmp_path_factory):
-        clock = VirtualClock(start=START)
         if request.param == "sqlite":
-            path = tmp_path_factory.mktemp(name) / "runs.db"
-            url = f"sqlite:///{path}"
-        else:
-            admin, database = _postgres_database()
-            url = _database_url(database)
+            yield built_sqlite(build, tmp_path_factory)
+            return
+        clock = VirtualClock(start=START)
+        admin, database = _postgres_database()
         try:
-            store = Store(url, clock)
-            try:
-                build(store, clock)
-            finally:
-                store.close()
-            yield (path if request.param == "sqlite" else database), clock.utcnow()
+            _build(build, _database_url(database), clock)
+            yield database, clock.utcnow()
         finally:
-            if request.param == "postgres":
-                _drop_database(admin, database)
+            _drop_database(admin, database)
 
     @pytest.fixture(name=name)
     def copy(built_source, tmp_path):
@@ -159,6 +152,29 @@ def built_store(build: Callable[[Store, VirtualClock], None], name: str):
             store.close()
 
     return source, copy
+
+
+#: SQLite stores built by ``built_sqlite``, by their build function: (the file, the build's clock at its end).
+_BUILT_SQLITE: dict[Callable[[Store, VirtualClock], None], tuple[Path, datetime]] = {}
+
+
+def built_sqlite(build: Callable[[Store, VirtualClock], None], tmp_path_factory) -> tuple[Path, datetime]:
+    """The SQLite store that ``build(store, clock)`` fills (on a virtual clock from ``START``), built once per
+    worker process, and the clock where the build left it. Never opened again: tests open copies of it."""
+    if build not in _BUILT_SQLITE:
+        path = tmp_path_factory.mktemp(build.__name__.strip("_")) / "runs.db"
+        clock = VirtualClock(start=START)
+        _build(build, f"sqlite:///{path}", clock)
+        _BUILT_SQLITE[build] = path, clock.utcnow()
+    return _BUILT_SQLITE[build]
+
+
+def _build(build: Callable[[Store, VirtualClock], None], url: str, clock: VirtualClock) -> None:
+    store = Store(url, clock)
+    try:
+        build(store, clock)
+    finally:
+        store.close()
 
 
 @contextlib.contextmanager
