@@ -71,11 +71,17 @@ def has_users(store) -> bool:
 
 
 def admin_required(store) -> bool:
-    """Whether managing users needs an administrator's password: once an active admin exists, it does.
-    Before that (a new installation) the first administrator can be created."""
+    """Whether managing users needs an administrator's password: once an administrator account exists (a disabled
+    one too: disabling it never reopens the store to anyone), it does. Before that (a new installation) the first
+    administrator can be created."""
     with store.engine.connect() as conn:
-        return conn.execute(sa.select(sa.func.count()).select_from(schema.users).where(
-            (schema.users.c.role == "admin") & (schema.users.c.active == sa.true()))).scalar_one() > 0
+        return _admins(conn, active_only=False) > 0
+
+
+def _admins(conn: sa.Connection, *, active_only: bool) -> int:
+    users = schema.users
+    wanted = (users.c.role == "admin") & ((users.c.active == sa.true()) if active_only else sa.true())
+    return conn.execute(sa.select(sa.func.count()).select_from(users).where(wanted)).scalar_one()
 
 
 def authorize_admin(store, actor: str, password: str | None, *, policy: AccessPolicy = DEFAULT_POLICY) -> None:
@@ -240,6 +246,9 @@ def disable_user(store, username: str, *, actor: str, actor_password: str | None
         return user
     now = store.clock.utcnow()
     with store.writing() as conn:
+        if user.role == "admin" and _admins(conn, active_only=True) <= 1:
+            raise ValidationError(f"{username} is the only active administrator: add another administrator first; "
+                                  "without one, nobody could manage the users")
         conn.execute(schema.users.update().where(schema.users.c.username == username).values(active=False))
         end_sessions(conn, username, now, "user disabled")
         append_audit(conn, who=actor, what="disable_user", at=now, old={"username": username, "active": True},
