@@ -65,9 +65,12 @@ _DUMMY_HASH = hash_password("not a password", salt=b"\0" * SALT_BYTES)
 
 
 def has_users(store) -> bool:
-    """Whether the store has any user account (disabled ones too): a lab's store, not a new or demo one."""
+    """Whether the store has or had a user account (disabled ones too): a lab's store, not a new or demo one. The
+    audit trail's accounts added count too: accounts deleted behind the program's back leave it a lab's store."""
     with store.engine.connect() as conn:
-        return conn.execute(sa.select(sa.func.count()).select_from(schema.users)).scalar_one() > 0
+        return (conn.execute(sa.select(sa.func.count()).select_from(schema.users)).scalar_one() > 0
+                or conn.execute(sa.select(schema.audit.c.id).where(schema.audit.c.what == "add_user")
+                                .limit(1)).first() is not None)
 
 
 def admin_required(store) -> bool:
