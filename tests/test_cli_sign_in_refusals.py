@@ -64,6 +64,9 @@ REFUSALS = {
     "a qa user starts the demo in the lab's store": (
         ["demo", "--out", "{tmp}/out"], "qa1", "qa password", "wrong_role",
         "qa1 is a qa: only a tech or reviewer can run the demo in a store that has users"),
+    "an admin starts the demo in the lab's store": (
+        ["demo", "--out", "{tmp}/out"], "admin1", "admin password", "wrong_role",
+        "admin1 is an admin: only a tech or reviewer can run the demo in a store that has users"),
     "a disabled tech lists the worklist": (
         ["worklist"], "tech2", "tech password", "disabled_sign_in", "authentication failed"),
     "a disabled tech starts the demo": (

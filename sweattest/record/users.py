@@ -43,6 +43,11 @@ class User:
     active: bool
 
 
+def a_role(role: str) -> str:
+    """The role with its article, as a sentence says it: "a tech", "an admin"."""
+    return f"{'an' if role[:1] in 'aeiou' else 'a'} {role}"
+
+
 def hash_password(password: str, *, salt: bytes | None = None) -> str:
     salt = salt if salt is not None else secrets.token_bytes(SALT_BYTES)
     digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32)
@@ -195,7 +200,7 @@ def record_wrong_role(store, user, roles: tuple[str, ...], action: str, *, where
     it was tried on); the caller refuses."""
     with store.writing() as conn:
         append_audit(conn, run_id=run_id, who=user.username, what="wrong_role", at=store.clock.utcnow(),
-                     why=f"a {user.role} cannot {action}: only a {' or '.join(roles)} can ({where})",
+                     why=f"{a_role(user.role)} cannot {action}: only {a_role(' or '.join(roles))} can ({where})",
                      new={"username": user.username, "role": user.role, "roles": list(roles), "action": action,
                           "where": where})
 
