@@ -146,7 +146,7 @@ def authenticate(store, username: str, password: str, *, policy: AccessPolicy = 
         _failed(store, row, now, policy, where)
         raise AuthError(AUTH_FAILED)
     if not row.active:
-        _disabled(store, row.username, now, where)
+        _failed(store, row, now, policy, where, disabled=True)
         raise AuthError(AUTH_FAILED)
     if row.failed_passwords:
         with store.writing() as conn:
@@ -168,9 +168,10 @@ def password_expires(row, policy: AccessPolicy) -> datetime | None:
     return (row.password_changed_at or row.created_at) + timedelta(days=policy.password_expiry_days)
 
 
-def _failed(store, row, now: datetime, policy: AccessPolicy, where: str) -> None:
-    """Count a wrong password; lock the account when the policy says so. Audited and chained: a count or a
-    lock-out reset behind the program's back is named by ``audit verify``."""
+def _failed(store, row, now: datetime, policy: AccessPolicy, where: str, *, disabled: bool = False) -> None:
+    """Count a wrong password (``disabled``: the right password of a disabled account, refused alike); lock the
+    account when the policy says so, after which its attempts write nothing more. Audited and chained: a count or
+    a lock-out reset behind the program's back is named by ``audit verify``."""
     failures = row.failed_passwords + 1
     lock = policy.lockout_for(failures)
     users = schema.users
@@ -180,17 +181,13 @@ def _failed(store, row, now: datetime, policy: AccessPolicy, where: str) -> None
         new = {"username": row.username, "failed_passwords": failures}
         if lock:
             new |= {"locked_until": f"{now + lock:%Y-%m-%dT%H:%M:%SZ}", "locked_seconds": int(lock.total_seconds())}
-        append_audit(conn, who=row.username, what="lock_out" if lock else "wrong_password", at=now,
-                     why=f"{failures} wrong password{'s' if failures > 1 else ''} in a row ({where})", new=new,
+        if disabled:
+            what, why, new = "disabled_sign_in", f"the account is disabled ({where})", new | {"where": where}
+        else:
+            what = "lock_out" if lock else "wrong_password"
+            why = f"{failures} wrong password{'s' if failures > 1 else ''} in a row ({where})"
+        append_audit(conn, who=row.username, what=what, at=now, why=why, new=new,
                      rows=[keyed_item(conn, "user_access", row.username)])
-
-
-def _disabled(store, username: str, now: datetime, where: str) -> None:
-    """A disabled account signing in with its right password: refused (with the message of any failed sign-in)
-    and audited, with who and where."""
-    with store.writing() as conn:
-        append_audit(conn, who=username, what="disabled_sign_in", at=now, why=f"the account is disabled ({where})",
-                     new={"username": username, "where": where})
 
 
 def record_wrong_role(store, user, roles: tuple[str, ...], action: str, *, where: str,
@@ -207,19 +204,20 @@ def record_wrong_role(store, user, roles: tuple[str, ...], action: str, *, where
 
 def change_password(store, username: str, old_password: str, new_password: str, *,
                     policy: AccessPolicy = DEFAULT_POLICY) -> None:
-    """A user sets a new password, giving the current one (an expired one is accepted here)."""
+    """A user sets a new password, giving the current one (an expired one is accepted here). Refused as a sign-in
+    is: a locked account first, then a wrong password or a disabled account, counted towards the lock-out."""
     row = _row(store, username)
-    now = store.clock.utcnow()
-    right = row is not None and check_password(old_password, row.password_hash)
-    if not right or not row.active:
-        if row is not None and row.active:
-            _failed(store, row, now, policy, "password change")
-        elif right:
-            _disabled(store, username, now, "password change")
+    if row is None:
+        check_password(old_password, _DUMMY_HASH)  # same work as a real check: no timing hint
         raise AuthError(AUTH_FAILED)
+    now = store.clock.utcnow()
+    right = check_password(old_password, row.password_hash)
     if row.locked_until is not None and row.locked_until > now:
         raise AuthError(f"the account {username} is locked after repeated wrong passwords until "
                         f"{row.locked_until:%H:%M:%S} UTC; wait, or ask an admin")
+    if not right or not row.active:
+        _failed(store, row, now, policy, "password change", disabled=right)
+        raise AuthError(AUTH_FAILED)
     check_new_password(new_password, policy)
     if check_password(new_password, row.password_hash):
         raise ValidationError("password: the new password must differ from the current one")
