@@ -58,36 +58,33 @@ def test_a_repeat_of_another_patients_run_is_refused(write_json, order_doc, scen
     assert err.count("\n") == 1 and "another patient" in err and _runs(db_url) == [first]
 
 
-def test_the_run_services_checks_come_before_the_password(write_json, order_doc, scenario_doc, tmp_path, db_url,
-                                                          capsys, monkeypatch):
-    """`sweattest run` asks the run service's checks (RunService.check) first: an undeclared repeat or an expired
-    pilocarpine lot is told without a password being asked, and nothing is written."""
+def test_what_the_store_says_of_an_accession_or_a_run_is_told_only_after_the_password(
+        write_json, order_doc, scenario_doc, tmp_path, db_url, capsys, monkeypatch):
+    """`sweattest run --order FILE` reads the store (the accession's runs, the run a repeat repeats) only after the
+    user's password: without it, nobody learns that an accession has a run, its date and state, or whether a run
+    is of a given MRN and date of birth; a wrong password is told as such, and nothing is written."""
     import io
 
-    from sweattest.bench.order import parse_order
-    from sweattest.bench.service import RunService
-    from sweattest.bench.simulation.scenario import parse_scenario
-    from sweattest.core.clock import VirtualClock
-
-    order = parse_order(order_doc)
-    store = open_store(db_url)
-    try:  # the accession's first run (left unfinished: enough to make the next one a repeat)
-        active = RunService(store).start(order, clock=VirtualClock(speed=None),
-                                         scenario=parse_scenario(scenario_doc, order.sites))
-        active.bench.shutdown()
-        active.runner.lease.release()
-    finally:
-        store.close()
+    assert _run(write_json, order_doc, scenario_doc, tmp_path / "one", db_url) == 0
     [first] = _runs(db_url)
-    expired = order_doc | {"accession": "ST-2026-000777", "pilocarpine_lot": {"lot": "P1", "expires": "2020-01-31"}}
-    for order, said in ((order_doc, f"already has run {first}"), (expired, "expired")):
-        monkeypatch.setattr("sys.stdin", io.StringIO(""))  # no password to give: asking for one would fail
+    capsys.readouterr()
+    other = order_doc | {"accession": "ST-2026-000999", "patient": order_doc["patient"] | {"mrn": "MRN-GUESS"}}
+    same = order_doc | {"accession": "ST-2026-000999"}
+    for order, extra, told in ((order_doc, [], f"already has run {first}"),
+                               (other, ["--repeat-of", first, "--reason", "qns"], "another patient"),
+                               (same, ["--repeat-of", first, "--reason", "qns"], None)):
         args = ["run", "--order", write_json("order.json", order), "--simulate", write_json("s.json", scenario_doc),
-                "--out", str(tmp_path / "two"), "--db", db_url, "--as", "tech1", "--password-stdin"]
-        assert main(args) == 2
-        err = capsys.readouterr().err
-        assert said in err and "password" not in err, err
+                "--out", str(tmp_path / "two"), "--db", db_url, *extra]
+        for password in ("", "not the password"):
+            monkeypatch.setattr("sys.stdin", io.StringIO(password + "\n"))
+            assert main([*args, "--as", "tech1", "--password-stdin"]) in (1, 2)
+            err = capsys.readouterr().err
+            assert err.count("\n") == 1 and ("no password given" if not password else "authentication failed") in err
+            assert first not in err and "another patient" not in err and "MRN" not in err, err
         assert _runs(db_url) == [first] and not (tmp_path / "two").exists()
+        if told is not None:
+            assert _run(write_json, order, scenario_doc, tmp_path / "two", db_url, *extra) == 2
+            assert told in capsys.readouterr().err and _runs(db_url) == [first]
 
 
 def test_a_patient_run_repeating_a_simulated_run_is_told_so_not_of_another_patient(write_json, order_doc,
@@ -98,7 +95,8 @@ def test_a_patient_run_repeating_a_simulated_run_is_told_so_not_of_another_patie
     capsys.readouterr()
     args = ["run", "--order", write_json("order.json", order_doc), "--out", str(tmp_path / "two"), "--db", db_url,
             "--repeat-of", first, "--reason", "qns"]
-    assert main(args) == 2  # refused before any password is asked
+    with as_performer(db_url) as actor:
+        assert main(args + actor) == 2  # refused after the password, before anything is written
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "another patient" not in err
     assert f"run {first} was simulated" in err and _runs(db_url) == [first]

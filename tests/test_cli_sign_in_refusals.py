@@ -64,6 +64,9 @@ REFUSALS = {
     "a qa user starts the demo in the lab's store": (
         ["demo", "--out", "{tmp}/out"], "qa1", "qa password", "wrong_role",
         "qa1 is a qa: only a tech or reviewer can run the demo in a store that has users"),
+    "an admin starts the demo in the lab's store": (
+        ["demo", "--out", "{tmp}/out"], "admin1", "admin password", "wrong_role",
+        "admin1 is an admin: only a tech or reviewer can run the demo in a store that has users"),
     "a disabled tech lists the worklist": (
         ["worklist"], "tech2", "tech password", "disabled_sign_in", "authentication failed"),
     "a disabled tech starts the demo": (
@@ -104,3 +107,32 @@ def test_a_user_who_is_not_an_administrator_is_refused_and_audited(lab, monkeypa
     assert main(["user", "list", "--db", lab]) == 0
     assert "rev2" not in capsys.readouterr().out
     _intact_with_no_run(lab)
+
+
+def test_the_only_active_administrator_cannot_be_disabled_so_nobody_adds_users_without_one(lab, monkeypatch, capsys):
+    """Disabling the last administrator left a store that needed no administrator at all: anyone then added
+    an administrator of their own, with no password, and `audit verify` said intact. The last one is kept; a
+    disabled administrator still makes the store one whose users only an administrator manages."""
+    monkeypatch.setattr("sys.stdin", io.StringIO("admin password\n"))
+    assert main(["user", "disable", "admin1", "--by", "admin1", "--password-stdin", "--db", lab]) == 2
+    assert "admin1 is the only active administrator: add another administrator first" in capsys.readouterr().err
+    monkeypatch.setattr("sys.stdin", io.StringIO("a password of my own\n"))
+    assert main(["user", "add", "mallory", "--name", "M", "--role", "admin", "--password-stdin", "--db", lab]) == 2
+    assert "--by ADMIN: an administrator must add users" in capsys.readouterr().err
+    monkeypatch.setattr("sys.stdin", io.StringIO("admin password\nsecond admin password\n"))
+    assert main(["user", "add", "admin2", "--name", "Al Admin", "--role", "admin", "--by", "admin1",
+                 "--password-stdin", "--db", lab]) == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO("second admin password\n"))
+    assert main(["user", "disable", "admin1", "--by", "admin2", "--password-stdin", "--db", lab]) == 0
+    store = open_store(lab)
+    try:  # admin1 is disabled (a lab may disable a departed administrator); admin2 is kept, so is the rule
+        with store.writing() as conn:  # admin2 left too, behind the program's back (caught by verify)
+            conn.execute(schema.users.update().values(active=False))
+    finally:
+        store.close()
+    capsys.readouterr()
+    monkeypatch.setattr("sys.stdin", io.StringIO("a password of my own\n"))
+    assert main(["user", "add", "mallory", "--name", "M", "--role", "admin", "--password-stdin", "--db", lab]) == 2
+    assert "an administrator must add users" in capsys.readouterr().err
+    assert main(["user", "list", "--db", lab]) == 0
+    assert "mallory" not in capsys.readouterr().out

@@ -12,6 +12,7 @@ from sweattest.record.audit import verify
 from sweattest.record.store.store import open_store, schema
 from sweattest.record.users import add_user
 from tests.store import backends
+from tests.store.test_record_chain import _tamper
 
 store_url = backends.store_url  # both backends
 
@@ -108,3 +109,27 @@ def test_the_demo_in_a_store_with_users_is_started_by_a_bench_user_who_signs_in(
     [created] = [e for e in _audit(lab_store) if e["what"] == "create_run"]
     assert created["who"] == "tech1" and json.loads(created["new"])["started_by"] == "tech1"
     assert json.loads(created["new"])["operator"] == SIMULATED_ACTOR
+
+
+def test_a_lab_store_whose_users_were_deleted_behind_the_programs_back_is_still_a_lab_store(lab_store, tmp_path,
+                                                                                          monkeypatch, capsys):
+    """Deleting every account (guards dropped, as the database's owner could) made the demo take the lab's store
+    for a new one and write into it with no user: it still asks who starts it, and nobody can sign in."""
+    store = open_store(lab_store)
+    try:
+        _tamper(store, "DELETE FROM users")
+    finally:
+        store.close()
+    out, before = tmp_path / "out", _audit(lab_store)
+    argv = ["demo", "--out", str(out), "--db", lab_store]
+    assert main(argv) == 2
+    assert "this store has users (a lab's store): give --as USER" in capsys.readouterr().err
+    monkeypatch.setattr("sys.stdin", io.StringIO("tech password\n"))
+    assert main([*argv, "--as", "tech1", "--password-stdin"]) == 1
+    assert "authentication failed" in capsys.readouterr().err
+    assert _audit(lab_store) == before and not out.exists()
+    store = open_store(lab_store)
+    try:
+        assert store.list_runs() == [] and not verify(store).intact  # the deletion itself is named
+    finally:
+        store.close()

@@ -1,5 +1,7 @@
 """Users and roles: scrypt-hashed passwords, one message for every failed sign-in, audited changes."""
 
+from functools import partial
+
 import pytest
 import sqlalchemy as sa
 
@@ -68,3 +70,37 @@ def test_user_changes_are_in_the_audit_trail_without_passwords(store):
 
 def test_roles():
     assert ROLES == ("tech", "reviewer", "qa", "admin")
+
+
+def _audit_count(store) -> int:
+    with store.engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(schema.audit)).scalar_one()
+
+
+@pytest.mark.parametrize("attempt", ["a disabled account signs in with its password",
+                                     "a wrong password to change a password"])
+def test_a_flood_of_refused_sign_ins_stops_writing_once_the_account_is_locked(store, attempt):
+    """Wrong passwords lock the account, after which they write nothing. The right password of a disabled
+    account, and a wrong one given to change a password, were audited without end: anyone holding a departed
+    user's password, or anyone at all with `sweattest user password`, grew the audit trail at will. Both count
+    towards the lock-out now; each refusal before it is still an audit entry."""
+    from sweattest.core.access import AccessPolicy
+    from sweattest.record.users import change_password
+
+    policy = AccessPolicy()
+    add_user(store, "admin1", "Ada Admin", "admin", "admin password")
+    add_user(store, "tech2", "Tom Tech", "tech", "battery staple", actor="admin1", actor_password="admin password")
+    if attempt.startswith("a disabled"):
+        disable_user(store, "tech2", actor="admin1", actor_password="admin password")
+        try_once = partial(authenticate, store, "tech2", "battery staple", policy=policy)
+    else:
+        try_once = partial(change_password, store, "tech2", "not my password", "a new password 1", policy=policy)
+    before = _audit_count(store)
+    for _ in range(policy.lockout_after):
+        with pytest.raises(AuthError, match="authentication failed"):
+            try_once()
+    assert _audit_count(store) == before + policy.lockout_after
+    for _ in range(50):
+        with pytest.raises(AuthError, match="tech2 is locked"):
+            try_once()
+    assert _audit_count(store) == before + policy.lockout_after and verify(store).intact

@@ -183,7 +183,7 @@ class RunService:
     def check(self, order: Order, *, clock: Clock, scenario: Scenario | None = None, purpose: str | None = None,
               repeat: RepeatOf | None = None, ask_repeat: bool = True) -> StartChecks:
         """Every check of a start that needs no instrument, in the order a start takes them; nothing is written,
-        so the command line checks first and asks the password after. A PT sample runs once and blinded
+        so the command line asks the password, checks, and only then writes. A PT sample runs once and blinded
         (``proficiency_of``); the order's date checks (pilocarpine lot, eligibility; ``OrderRefused``); the run
         it repeats, required when the accession has a run already (``check_repeat``; a PT sample is never a
         repeat, a demonstration run with ``ask_repeat=False`` neither); instruments configured for a run that

@@ -21,7 +21,7 @@ from pathlib import Path
 from sweattest.core.config import LabConfig, load_config
 from sweattest.core.errors import AuthError, ValidationError
 from sweattest.record.store.store import Store, open_store
-from sweattest.record.users import User, authenticate, record_wrong_role
+from sweattest.record.users import User, a_role, authenticate, record_wrong_role
 
 DB_HELP = "run store URL or SQLite path (default: $SWEATTEST_DB, else the user data folder)"
 
@@ -115,8 +115,8 @@ class Context:
             user = authenticate(store, self.args.actor, password, policy=policy, where=where)
             if user.role not in sign_in.roles:
                 record_wrong_role(store, user, sign_in.roles, sign_in.what, where=where)
-                raise AuthError(f"{user.username} is a {user.role}: only a {' or '.join(sign_in.roles)} can "
-                                f"{sign_in.what}")
+                raise AuthError(f"{user.username} is {a_role(user.role)}: only "
+                                f"{a_role(' or '.join(sign_in.roles))} can {sign_in.what}")
             self._user = user
         return self._user
 

@@ -136,8 +136,10 @@ def _worklist_order(ctx: Context) -> dict[str, Any]:
 
 def execute(ctx: Context, order_doc: Any, scenario_doc: Any | None, *, simulated_actor: str | None = None,
             started_by: str | None = None) -> int:
-    """Validate everything, then run; nothing is written if the inputs are wrong. The run service's checks come
-    first, then the password: the run is performed by the user of ``--as`` (default: the order's operator).
+    """Validate everything, then run; nothing is written if the inputs are wrong. The checks of the inputs alone
+    come first, then the password, then the checks that read the store (the accession's runs, the run a repeat
+    repeats, the LIS order): what they refuse tells of a patient's runs, so only to a user who signed in. The run
+    is performed by the user of ``--as`` (default: the order's operator).
     ``simulated_actor``: the demo's simulated tech instead, with no password asked here (and the demo's
     fictitious lab when none is configured); ``started_by``: the user signed in who started it (the demo in a
     store that has users)."""
@@ -150,6 +152,13 @@ def execute(ctx: Context, order_doc: Any, scenario_doc: Any | None, *, simulated
     scenario = parse_scenario(scenario_doc, order.sites) if scenario_doc is not None else None
     clock = run_clock(args.speed, simulated=scenario is not None)
     run_id = new_run_id(clock)
+    folder = out_dir(args.out, order.accession, run_id)  # checked before the 40-minute procedure, not after
+    if simulated_actor is None:
+        args.actor = args.actor or order.operator
+        user = ctx.user
+        if user.username != order.operator:
+            print(f"sweattest: the order names {order.operator} as operator; {user.username} performs the run")
+            order = replace(order, operator=user.username)
     store = ctx.store
     service = RunService(store, config)
     refused = False
@@ -162,13 +171,7 @@ def execute(ctx: Context, order_doc: Any, scenario_doc: Any | None, *, simulated
         refused = True  # an LIS order: closed, and the LIS told why, by the user who runs it (the start below)
     except NoInstruments as exc:
         raise NoInstruments(f"{exc}; or give --simulate SCENARIO.json for a simulated run") from None
-    folder = out_dir(args.out, order.accession, run_id)  # checked before the 40-minute procedure, not after
     if simulated_actor is None:
-        args.actor = args.actor or order.operator
-        user = ctx.user
-        if user.username != order.operator:
-            print(f"sweattest: the order names {order.operator} as operator; {user.username} performs the run")
-            order = replace(order, operator=user.username)
         for warning in login_warnings(store, user.username, user.role, config.competency, store.clock.utcnow().date()):
             print(f"sweattest: warning: {warning}")
     extra = {}

@@ -43,6 +43,11 @@ class User:
     active: bool
 
 
+def a_role(role: str) -> str:
+    """The role with its article, as a sentence says it: "a tech", "an admin"."""
+    return f"{'an' if role[:1] in 'aeiou' else 'a'} {role}"
+
+
 def hash_password(password: str, *, salt: bytes | None = None) -> str:
     salt = salt if salt is not None else secrets.token_bytes(SALT_BYTES)
     digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=32)
@@ -65,17 +70,26 @@ _DUMMY_HASH = hash_password("not a password", salt=b"\0" * SALT_BYTES)
 
 
 def has_users(store) -> bool:
-    """Whether the store has any user account (disabled ones too): a lab's store, not a new or demo one."""
+    """Whether the store has or had a user account (disabled ones too): a lab's store, not a new or demo one. The
+    audit trail's accounts added count too: accounts deleted behind the program's back leave it a lab's store."""
     with store.engine.connect() as conn:
-        return conn.execute(sa.select(sa.func.count()).select_from(schema.users)).scalar_one() > 0
+        return (conn.execute(sa.select(sa.func.count()).select_from(schema.users)).scalar_one() > 0
+                or conn.execute(sa.select(schema.audit.c.id).where(schema.audit.c.what == "add_user")
+                                .limit(1)).first() is not None)
 
 
 def admin_required(store) -> bool:
-    """Whether managing users needs an administrator's password: once an active admin exists, it does.
-    Before that (a new installation) the first administrator can be created."""
+    """Whether managing users needs an administrator's password: once an administrator account exists (a disabled
+    one too: disabling it never reopens the store to anyone), it does. Before that (a new installation) the first
+    administrator can be created."""
     with store.engine.connect() as conn:
-        return conn.execute(sa.select(sa.func.count()).select_from(schema.users).where(
-            (schema.users.c.role == "admin") & (schema.users.c.active == sa.true()))).scalar_one() > 0
+        return _admins(conn, active_only=False) > 0
+
+
+def _admins(conn: sa.Connection, *, active_only: bool) -> int:
+    users = schema.users
+    wanted = (users.c.role == "admin") & ((users.c.active == sa.true()) if active_only else sa.true())
+    return conn.execute(sa.select(sa.func.count()).select_from(users).where(wanted)).scalar_one()
 
 
 def authorize_admin(store, actor: str, password: str | None, *, policy: AccessPolicy = DEFAULT_POLICY) -> None:
@@ -132,7 +146,7 @@ def authenticate(store, username: str, password: str, *, policy: AccessPolicy = 
         _failed(store, row, now, policy, where)
         raise AuthError(AUTH_FAILED)
     if not row.active:
-        _disabled(store, row.username, now, where)
+        _failed(store, row, now, policy, where, disabled=True)
         raise AuthError(AUTH_FAILED)
     if row.failed_passwords:
         with store.writing() as conn:
@@ -154,9 +168,10 @@ def password_expires(row, policy: AccessPolicy) -> datetime | None:
     return (row.password_changed_at or row.created_at) + timedelta(days=policy.password_expiry_days)
 
 
-def _failed(store, row, now: datetime, policy: AccessPolicy, where: str) -> None:
-    """Count a wrong password; lock the account when the policy says so. Audited and chained: a count or a
-    lock-out reset behind the program's back is named by ``audit verify``."""
+def _failed(store, row, now: datetime, policy: AccessPolicy, where: str, *, disabled: bool = False) -> None:
+    """Count a wrong password (``disabled``: the right password of a disabled account, refused alike); lock the
+    account when the policy says so, after which its attempts write nothing more. Audited and chained: a count or
+    a lock-out reset behind the program's back is named by ``audit verify``."""
     failures = row.failed_passwords + 1
     lock = policy.lockout_for(failures)
     users = schema.users
@@ -166,17 +181,13 @@ def _failed(store, row, now: datetime, policy: AccessPolicy, where: str) -> None
         new = {"username": row.username, "failed_passwords": failures}
         if lock:
             new |= {"locked_until": f"{now + lock:%Y-%m-%dT%H:%M:%SZ}", "locked_seconds": int(lock.total_seconds())}
-        append_audit(conn, who=row.username, what="lock_out" if lock else "wrong_password", at=now,
-                     why=f"{failures} wrong password{'s' if failures > 1 else ''} in a row ({where})", new=new,
+        if disabled:
+            what, why, new = "disabled_sign_in", f"the account is disabled ({where})", new | {"where": where}
+        else:
+            what = "lock_out" if lock else "wrong_password"
+            why = f"{failures} wrong password{'s' if failures > 1 else ''} in a row ({where})"
+        append_audit(conn, who=row.username, what=what, at=now, why=why, new=new,
                      rows=[keyed_item(conn, "user_access", row.username)])
-
-
-def _disabled(store, username: str, now: datetime, where: str) -> None:
-    """A disabled account signing in with its right password: refused (with the message of any failed sign-in)
-    and audited, with who and where."""
-    with store.writing() as conn:
-        append_audit(conn, who=username, what="disabled_sign_in", at=now, why=f"the account is disabled ({where})",
-                     new={"username": username, "where": where})
 
 
 def record_wrong_role(store, user, roles: tuple[str, ...], action: str, *, where: str,
@@ -186,26 +197,27 @@ def record_wrong_role(store, user, roles: tuple[str, ...], action: str, *, where
     it was tried on); the caller refuses."""
     with store.writing() as conn:
         append_audit(conn, run_id=run_id, who=user.username, what="wrong_role", at=store.clock.utcnow(),
-                     why=f"a {user.role} cannot {action}: only a {' or '.join(roles)} can ({where})",
+                     why=f"{a_role(user.role)} cannot {action}: only {a_role(' or '.join(roles))} can ({where})",
                      new={"username": user.username, "role": user.role, "roles": list(roles), "action": action,
                           "where": where})
 
 
 def change_password(store, username: str, old_password: str, new_password: str, *,
                     policy: AccessPolicy = DEFAULT_POLICY) -> None:
-    """A user sets a new password, giving the current one (an expired one is accepted here)."""
+    """A user sets a new password, giving the current one (an expired one is accepted here). Refused as a sign-in
+    is: a locked account first, then a wrong password or a disabled account, counted towards the lock-out."""
     row = _row(store, username)
-    now = store.clock.utcnow()
-    right = row is not None and check_password(old_password, row.password_hash)
-    if not right or not row.active:
-        if row is not None and row.active:
-            _failed(store, row, now, policy, "password change")
-        elif right:
-            _disabled(store, username, now, "password change")
+    if row is None:
+        check_password(old_password, _DUMMY_HASH)  # same work as a real check: no timing hint
         raise AuthError(AUTH_FAILED)
+    now = store.clock.utcnow()
+    right = check_password(old_password, row.password_hash)
     if row.locked_until is not None and row.locked_until > now:
         raise AuthError(f"the account {username} is locked after repeated wrong passwords until "
                         f"{row.locked_until:%H:%M:%S} UTC; wait, or ask an admin")
+    if not right or not row.active:
+        _failed(store, row, now, policy, "password change", disabled=right)
+        raise AuthError(AUTH_FAILED)
     check_new_password(new_password, policy)
     if check_password(new_password, row.password_hash):
         raise ValidationError("password: the new password must differ from the current one")
@@ -240,6 +252,9 @@ def disable_user(store, username: str, *, actor: str, actor_password: str | None
         return user
     now = store.clock.utcnow()
     with store.writing() as conn:
+        if user.role == "admin" and _admins(conn, active_only=True) <= 1:
+            raise ValidationError(f"{username} is the only active administrator: add another administrator first; "
+                                  "without one, nobody could manage the users")
         conn.execute(schema.users.update().where(schema.users.c.username == username).values(active=False))
         end_sessions(conn, username, now, "user disabled")
         append_audit(conn, who=actor, what="disable_user", at=now, old={"username": username, "active": True},

@@ -10,7 +10,7 @@ import pytest
 from sweattest.cli.main import main
 from sweattest.record.pack_approvals import approvals
 from sweattest.record.store.store import open_store
-from sweattest.record.users import add_user
+from sweattest.record.users import a_role, add_user
 
 PASSWORD = "role test password"
 ROLES = ("tech", "reviewer", "qa", "admin")
@@ -51,7 +51,7 @@ def test_every_role_on_every_qa_command(users_db, tmp_path, monkeypatch, capsys,
         assert "only a" not in err, err
         assert code == 0 or "no QC results" in err  # an empty store has no chart to draw
     else:
-        assert code != 0 and f"{role} is a {role}: only a " in err
+        assert code != 0 and f"{role} is {a_role(role)}: only a " in err
         assert not (tmp_path / "pack.pdf").exists()
 
 
