@@ -194,15 +194,18 @@ def test_sigterm_or_sigint_during_stimulation_switches_off_and_records_why(tmp_p
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])
 def test_a_run_stopped_during_collection_is_resumed_at_once_with_its_time(tmp_path, order_doc, scenario_doc, sig):
     db = tmp_path / "runs.db"
-    proc = start_run(tmp_path, order_doc, scenario_doc, db, SPEED, "stop")
-    stop_after(proc, lines=0, sig=sig, until=lambda line: "start_collection" in line and "left_forearm" in line)
+    # stopped once both collections run: no stimulation is near (the right forearm's follows the left's collection
+    # start within a fraction of a second at SPEED), and the left's 25 remaining minutes last 2.5 s at this pace
+    proc = start_run(tmp_path, order_doc, scenario_doc, db, SPEED / 4, "stop")
+    stop_after(proc, lines=0, sig=sig, until=lambda line: "start_collection" in line and "right_forearm" in line)
     store = open_store(str(db))
     try:
         [row] = store.list_runs()
         events = store.events(row["run_id"])
         if sig == signal.SIGTERM:
             assert proc.returncode == 130 and row["lease_owner"] is None  # released
-            assert events[-1].kind == "station_stop" and "left_forearm" in events[-1].data["collecting"]
+            assert events[-1].kind == "station_stop"
+            assert events[-1].data["collecting"] == ["left_forearm", "right_forearm"]
         else:
             assert row["lease_owner"] is not None  # held by a process that no longer exists
         assert not [e for e in events if e.kind == "abort"]
