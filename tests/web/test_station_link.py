@@ -161,3 +161,19 @@ def test_a_socket_in_the_stations_place_that_never_answers_is_reported_not_waite
         link.detach()
         mute.close()
         shutil.rmtree(folder)
+
+
+def test_a_run_is_active_from_the_moment_the_station_holds_it(linked, monkeypatch):
+    """The station shows a run as soon as it holds it, before its runner thread starts: a terminal or a screen
+    that sees it then takes it for a run going on, never for one that ended."""
+    client, token, station, link, _ = linked
+    seen: list[tuple[bool, bool]] = []
+    launch = BenchManager._launch
+
+    def watched(manager, session):
+        seen.append((session.active, session.live_state().active))  # registered; the thread not yet started
+        launch(manager, session)
+
+    monkeypatch.setattr(BenchManager, "_launch", watched)
+    start_run(client, token)
+    assert seen == [(True, True)]

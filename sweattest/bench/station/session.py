@@ -80,7 +80,9 @@ class BenchSession:
 
     @property
     def active(self) -> bool:
-        return self.thread.is_alive() and not self._done
+        """Until its runner thread has ended: a session registered, whose thread is about to start, is active
+        (a screen or a terminal that sees it then must not take the run for ended)."""
+        return not self._done and (self.thread.ident is None or self.thread.is_alive())
 
     def live_state(self) -> LiveState:
         """What this session adds to the stored run, as the screens need it."""
