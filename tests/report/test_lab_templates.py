@@ -1,0 +1,57 @@
+"""A lab's own report template (report.template_folder): one written for earlier versions, which read the record
+as a mapping, keeps rendering the same values; one that reads what the record does not offer stops the report
+with an error naming the template file, its line and what it could not read."""
+
+import pytest
+
+from sweattest.core.config import LabConfig
+from sweattest.core.errors import ConfigError
+from sweattest.outputs.report import render_html
+
+#: the constructs of a template written for the record as a mapping
+OLD_STYLE = """\
+<p id="version">record {{ record_version }}</p>
+{% if proficiency is defined %}<p id="pt">PT {{ proficiency.provider }}</p>{% endif %}
+{% for s in sites %}<p class="site">{{ s["site"] }}: {{ s["chloride"]["text"] }} / \
+{{ (s.chloride or {}).get("text") }} / {{ s.get("was") or "not corrected" }} / \
+{{ s.get("analysis")["delay_min"] }} min / {{ s.get("reportable") }} / {{ s.get("no_such_field", "none") }}</p>
+{% endfor %}
+<p id="withheld">{{ interpretation.get("withheld") or "interpreted" }}: {{ interpretation["wording"] }}</p>
+<p id="change">{{ report.get("interpretation_change") or "no change" }}; \
+{{ method.get("weight_readability") or "volumetric" }}</p>
+<p id="repeat">{{ repeat_of.get("run_id") if repeat_of else "first test" }}; skin {{ skin | length }}</p>
+<p id="analysed">{{ local(sites[0].analysis.at) }}</p>
+"""
+
+
+def _lab(tmp_path, text: str) -> LabConfig:
+    (tmp_path / "report.html").write_text(text, encoding="utf-8")
+    return LabConfig(template_folder=tmp_path)
+
+
+def test_a_template_written_for_the_record_as_a_mapping_keeps_rendering_its_values(demo, tmp_path):
+    html = render_html(demo, _lab(tmp_path, OLD_STYLE))
+    assert '<p id="version">record 3</p>' in html
+    assert 'id="pt"' not in html  # not a proficiency-testing sample
+    assert '<p class="site">left_forearm: 45 / 45 / not corrected / 1 min / True / none</p>' in html
+    assert '<p class="site">right_forearm: 48 / 48 / not corrected / ' in html
+    assert '<p id="withheld">interpreted: ' in html
+    assert '<p id="change">no change; volumetric</p>' in html
+    assert '<p id="repeat">first test; skin 2</p>' in html
+    assert '<p id="analysed">2026-03-0' in html
+
+
+@pytest.mark.parametrize(("line", "said"), [
+    ("{{ record.sites }}", "'record' is undefined"),
+    ("{% for k, v in sites[0].amounts.items() %}{{ k }}{% endfor %}", "has no attribute 'items'"),
+    ("{{ generated_at[:10] }}", "'datetime.datetime' object is not subscriptable"),
+    ("{% if proficiency.provider %}PT{% endif %}", "'proficiency' is undefined"),
+])
+def test_a_template_reading_what_the_record_does_not_offer_is_refused_naming_file_line_and_construct(
+        demo, tmp_path, line, said):
+    config = _lab(tmp_path, "<p>lab report</p>\n" + line + "\n")
+    with pytest.raises(ConfigError) as refused:
+        render_html(demo, config)
+    message = str(refused.value)
+    assert message.startswith(f"report template {tmp_path / 'report.html'} line 2: ")
+    assert said in message and "docs/config.md (Report templates)" in message
