@@ -3,10 +3,13 @@ for the golden runs and for records of every kind; a document of another version
 
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from sweattest.core.clock import VirtualClock
+from sweattest.core.config import LabConfig
+from sweattest.outputs.release import amend, sign
 from sweattest.record.correction import corrected
 from sweattest.record.record_json import (
     RECORD_VERSION,
@@ -17,8 +20,15 @@ from sweattest.record.record_json import (
     record_json,
 )
 from sweattest.record.run_record_model import RunRecord
+from sweattest.record.store import open_store
+from sweattest.record.stored_record import stored_record
+from sweattest.record.users import add_user
+from tests.golden.build import RUN_ID, START, demo_order, simulated
 from tests.golden.regenerate import records
 from tests.lims.records import record_of
+from tests.store import backends
+
+store_url = backends.store_url  # both backends
 
 BOTH = {"left_forearm": (40, 45), "right_forearm": (35, 48)}
 CORRECTION = {"version": 2, "at": "2026-11-21T09:30:00+00:00", "by": "rev2", "reason": "re-read the printout",
@@ -202,3 +212,28 @@ def test_extra_keys_and_a_huge_whole_number_are_read_as_the_document_has_them():
     record = parse_record(doc)
     assert record.sites[0].chloride.value_mmol_l == 10**30
     assert record_document(record)["sites"][0]["chloride"]["value_mmol_l"] == 10**30
+
+
+def test_a_record_read_back_from_the_store_writes_the_same_document(store_url, tmp_path):
+    """A modulator patient's run, released and corrected twice, read back from SQLite and PostgreSQL."""
+    order = demo_order()
+    order["patient"]["dob"] = "2015-01-01"
+    order |= {"cftr_modulator": "elexacaftor/tezacaftor/ivacaftor", "modulator_start": "2025-01-01"}
+    _, url = simulated(tmp_path, order, db_url=store_url)
+    store = open_store(url)
+    clock = VirtualClock(start=START + timedelta(hours=2))
+    config = LabConfig()
+    try:
+        add_user(store, "rev1", "Rita Reviewer", "reviewer", "correct horse")
+        add_user(store, "tech1", "Tina Tech", "tech", "tech horse")
+        sign(store, clock, RUN_ID, "tech1", "tech horse", "performed", config=config)
+        sign(store, clock, RUN_ID, "rev1", "correct horse", "reviewed", config=config)
+        for changes in ({"left_forearm.chloride": 62}, {"right_forearm.chloride": 20}):
+            clock.sleep(1800)
+            amend(store, clock, RUN_ID, "rev1", "correct horse", changes=changes, reason="re-read", config=config)
+        record = stored_record(store, RUN_ID, clock)
+    finally:
+        store.close()
+    assert record.report.version == 3 and record.modulator is not None and record.audit_head.entry
+    assert parse_record(record_document(record)) == record
+    _round_trip(record)
