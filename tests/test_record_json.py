@@ -172,6 +172,10 @@ HOSTILE = [  # (field, value, what the refusal says about it)
     ("sites.0", [], r"sites\[0\] is a list, not an object"),
     ("sites", {}, r"sites is an object, not a list"),
     ("eligibility", None, r"eligibility is null"),
+    ("generated_at", datetime(2026, 11, 20, 11, 0), r"generated_at is datetime, not a text"),  # noqa: DTZ001
+    ("order.patient.dob", "2025-13-01", r"order.patient.dob is '2025-13-01', not a date \(YYYY-MM-DD\)"),
+    ("order.patient.mrn", None, r"order.patient.mrn is null"),
+    ("qc.status", 1, r"qc.status is the number 1, not a text"),
 ]
 
 

@@ -371,7 +371,7 @@ def _parse(d: _Fields) -> RunRecord:
         method=_parse_method(d.obj("method")), instruments=d.mapping("instruments", True, None),
         sites=tuple(_parse_site(s) for s in d.items("sites")),
         interpretation=_parse_interpretation(d.obj("interpretation")), reviewer=d.text("reviewer", True),
-        qc=d.mapping("qc"),
+        qc=_qc(d),
         performed=Performed(performed.text("by"), performed.text("name", True),
                             performed.flag("signed", default=False), performed.time("at", True)),
         reviewed=None if reviewed is None else Reviewed(reviewed.text("by"), reviewed.text("name", True),
@@ -382,11 +382,24 @@ def _parse(d: _Fields) -> RunRecord:
 
 
 def _order(d: _Fields) -> Mapping[str, Any]:
-    """The order as the run kept it: its accession and patient, which every output reads, checked."""
+    """The order as the run kept it: its accession and the patient's identity, which every output reads, checked."""
     order = d.obj("order")
     order.text("accession")
-    order.mapping("patient")
+    patient = order.obj("patient")
+    for key in ("mrn", "family", "given", "sex"):
+        patient.text(key)
+    try:
+        date.fromisoformat(patient.text("dob"))
+    except ValueError:
+        patient._fail("dob", f"is {patient.doc['dob']!r}, not a date (YYYY-MM-DD)")
     return order.doc
+
+
+def _qc(d: _Fields) -> Mapping[str, Any]:
+    """The QC status as the run kept it; its status, which every report shows, checked."""
+    qc = d.obj("qc")
+    qc.text("status")
+    return qc.doc
 
 
 def _parse_method(m: _Fields) -> Method:
