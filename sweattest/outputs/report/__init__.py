@@ -61,9 +61,12 @@ def render_html(record: RunRecord, config: LabConfig | None = None) -> str:
     except jinja2.TemplateError as exc:
         raise ConfigError(f"report template {TEMPLATE}: {exc}; fix the lab's template folder "
                           f"{config.template_folder}") from None
+    context = report_context(record, config)
     try:
-        return template.render(**report_context(record, config))
+        return template.render(**context)
     except (jinja2.TemplateError, TypeError, AttributeError, KeyError, ValueError) as exc:
+        if config.template_folder is None:
+            raise  # the shipped template: a defect, not the lab's to fix
         raise ConfigError(f"report template {_where(exc, template)}: {type(exc).__name__}: {exc}; a template reads "
                           f"what docs/config.md (Report templates) lists; fix the lab's template folder "
                           f"{config.template_folder}") from None
