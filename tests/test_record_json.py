@@ -209,13 +209,32 @@ def test_a_file_cut_short_not_a_number_or_nested_too_deep_is_refused_saying_so()
         load_record('{"record_version": 3, "order": ' + "[" * 100_000 + "]" * 100_000 + "}", "run.json")
 
 
-def test_extra_keys_and_a_huge_whole_number_are_read_as_the_document_has_them():
+def test_a_huge_whole_number_is_read_as_the_document_has_it():
     doc = record_document(record_of(BOTH, final=True))
-    doc["written_by"] = "a later version"
     doc["sites"][0]["chloride"]["value_mmol_l"] = 10**30
     record = parse_record(doc)
     assert record.sites[0].chloride.value_mmol_l == 10**30
     assert record_document(record)["sites"][0]["chloride"]["value_mmol_l"] == 10**30
+
+
+@pytest.mark.parametrize(("path", "said"), [
+    ("written_by", "written_by"), ("sites.0.chloride.note", r"sites\[0\].chloride.note"),
+    ("report.corrections.0.changes.0.unit", r"report.corrections\[0\].changes\[0\].unit"),
+    ("skin", "skin")])
+def test_a_field_version_3_does_not_have_is_refused_never_dropped(path, said):
+    doc = record_document(_corrected())
+    _set(path, "x")(doc)
+    with pytest.raises(RecordFormatError, match=rf"\(record_version 3\): {said} is not a field of record_version 3"):
+        parse_record(doc)
+
+
+def test_the_order_and_qc_status_are_kept_whole_with_fields_of_their_own():
+    doc = record_document(record_of(BOTH, order={"comment": "anxious", "indication": "newborn screen"}))
+    doc["order"]["patient"]["weight"] = "12 kg"
+    doc["qc"]["lots"] = ["QC-1"]
+    record = parse_record(doc)
+    assert record.order["comment"] == "anxious" and record.patient["weight"] == "12 kg"
+    assert record_document(record) == doc
 
 
 def test_a_record_read_back_from_the_store_writes_the_same_document(store_url, tmp_path):

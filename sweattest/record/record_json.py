@@ -218,14 +218,22 @@ def _finite_float(text: str) -> float:
 def parse_record(doc: Any, what: str = "run record") -> RunRecord:
     """The record of a version-3 document; RecordFormatError naming the version or the field it cannot read.
     Every field is checked for its type (a text, a whole number, a finite number, true/false, a time with its
-    UTC offset, one of the rules' values): a field of the wrong type is refused, never converted."""
+    UTC offset, one of the rules' values): a field of the wrong type is refused, never converted; a field
+    version 3 does not have is refused, never dropped (what came from outside as a document, the order and the
+    QC status, is kept whole)."""
     if not isinstance(doc, Mapping):
         raise RecordFormatError(f"{what}: a run record is a JSON object, not {type(doc).__name__}")
     version = doc.get("record_version")
     if type(version) is not int or version != RECORD_VERSION:
         raise RecordFormatError(f"{what}: record_version {version!r} is not one this version reads "
                                 f"(it reads record_version {RECORD_VERSION})")
-    return _parse(_Fields(doc, what, ""))
+    opened: list[_Fields] = []
+    top = _Fields(doc, what, "", opened)
+    top.read.add("record_version")
+    record = _parse(top)
+    for part in opened:
+        part.no_others()
+    return record
 
 
 def parse_time(text: str | None) -> datetime | None:
@@ -245,11 +253,19 @@ class _Fields:
     """One object of the document, read field by field: each read checks the field's type and names the field
     (its path in the document) when it is missing or wrong."""
 
-    def __init__(self, doc: Any, what: str, path: str):
-        self.what, self.path = what, path
+    def __init__(self, doc: Any, what: str, path: str, opened: list[_Fields]):
+        self.what, self.path, self.opened = what, path, opened
         if not isinstance(doc, Mapping):
             self._fail(None, f"is {_kind(doc)}, not an object")
         self.doc = doc
+        self.read: set[str] | None = set()  # None: an object kept as a document, its other fields its own
+        opened.append(self)
+
+    def no_others(self) -> None:
+        """Refuses a field this object has that version 3 does not (one never read)."""
+        for key in self.doc:
+            if self.read is not None and key not in self.read:
+                self._fail(key, f"is not a field of record_version {RECORD_VERSION}")
 
     def _name(self, key: str | int | None) -> str:
         if key is None:
@@ -260,6 +276,8 @@ class _Fields:
         raise RecordFormatError(f"{self.what} (record_version {RECORD_VERSION}): {self._name(key)} {problem}")
 
     def _get(self, key: str, optional: bool, default: Any) -> Any:
+        if self.read is not None:
+            self.read.add(key)
         value = self.doc.get(key, _ABSENT)
         if value is _ABSENT:
             if default is not _ABSENT:
@@ -323,10 +341,11 @@ class _Fields:
 
     def obj(self, key: str, optional: bool = False) -> _Fields | None:
         value = self._get(key, optional, _ABSENT)
-        return None if value is None else _Fields(value, self.what, self._name(key))
+        return None if value is None else _Fields(value, self.what, self._name(key), self.opened)
 
     def items(self, key: str, default: Any = _ABSENT) -> list[_Fields]:
-        return [_Fields(v, self.what, f"{self._name(key)}[{i}]") for i, v in enumerate(self.array(key, default))]
+        return [_Fields(v, self.what, f"{self._name(key)}[{i}]", self.opened)
+                for i, v in enumerate(self.array(key, default))]
 
     def array(self, key: str, default: Any = _ABSENT) -> list[Any]:
         value = self._get(key, False, default)
@@ -384,8 +403,10 @@ def _parse(d: _Fields) -> RunRecord:
 def _order(d: _Fields) -> Mapping[str, Any]:
     """The order as the run kept it: its accession and the patient's identity, which every output reads, checked."""
     order = d.obj("order")
+    order.read = None
     order.text("accession")
     patient = order.obj("patient")
+    patient.read = None
     for key in ("mrn", "family", "given", "sex"):
         patient.text(key)
     try:
@@ -398,6 +419,7 @@ def _order(d: _Fields) -> Mapping[str, Any]:
 def _qc(d: _Fields) -> Mapping[str, Any]:
     """The QC status as the run kept it; its status, which every report shows, checked."""
     qc = d.obj("qc")
+    qc.read = None
     qc.text("status")
     return qc.doc
 
