@@ -2,11 +2,17 @@
 as a mapping, keeps rendering the same values; one that reads what the record does not offer stops the report
 with an error naming the template file, its line and what it could not read."""
 
+import io
+
 import pytest
 
+from sweattest.cli.main import main
 from sweattest.core.config import LabConfig
 from sweattest.core.errors import ConfigError
 from sweattest.outputs.report import render_html
+from sweattest.record.store import open_store
+from sweattest.record.users import add_user
+from tests.golden.build import RUN_ID, simulated
 
 #: the constructs of a template written for the record as a mapping
 OLD_STYLE = """\
@@ -55,3 +61,24 @@ def test_a_template_reading_what_the_record_does_not_offer_is_refused_naming_fil
     message = str(refused.value)
     assert message.startswith(f"report template {tmp_path / 'report.html'} line 2: ")
     assert said in message and "docs/config.md (Report templates)" in message
+
+
+def test_the_report_command_tells_the_template_and_line_in_one_line_and_writes_nothing(tmp_path, monkeypatch,
+                                                                                       capsys):
+    folder = tmp_path / "lab-templates"
+    folder.mkdir()
+    (folder / "report.html").write_text("<h1>{{ lab.name }}</h1>\n{{ record.get('repeat_of') }}\n", encoding="utf-8")
+    cfg = tmp_path / "sweattest.toml"
+    cfg.write_text(f'[report]\ntemplate_folder = "{folder}"\n', encoding="utf-8")
+    monkeypatch.setenv("SWEATTEST_CONFIG", str(cfg))
+    _, url = simulated(tmp_path)
+    store = open_store(url)
+    add_user(store, "rev1", "Rita Reviewer", "reviewer", "correct horse")
+    store.close()
+    monkeypatch.setattr("sys.stdin", io.StringIO("correct horse\n"))
+    out = tmp_path / "report.html"
+    status = main(["report", RUN_ID, "--db", url, "--out", str(out), "--as", "rev1", "--password-stdin"])
+    err = capsys.readouterr().err
+    assert status != 0 and not out.exists()
+    assert err.startswith(f"sweattest: error: report template {folder / 'report.html'} line 2: UndefinedError: "
+                          "'record' is undefined; ") and err.count("\n") == 1 and "Traceback" not in err
