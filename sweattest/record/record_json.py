@@ -4,8 +4,9 @@
 The document is version 3 (sweattest.record.run_record describes its fields): keys in a fixed order, times as
 ISO 8601 text with their UTC offset, enums as their values. The parser reads a version-3 document written before
 the later additions to version 3 (instruments, resumed, performed.signed, the method's measuring range and
-balance readability: not recorded); it refuses a document of another version, or one missing a field, with the
-field it could not read: a record is never guessed.
+balance readability: not recorded); it refuses a document of another version, one missing a field, with a field
+of the wrong type or one version 3 does not have, naming the field by its path (``sites[0].chloride.text``): a
+record is never guessed, a value never converted.
 """
 
 from __future__ import annotations
