@@ -4,13 +4,15 @@
 The document is version 3 (sweattest.record.run_record describes its fields): keys in a fixed order, times as
 ISO 8601 text with their UTC offset, enums as their values. The parser reads a version-3 document written before
 the later additions to version 3 (instruments, resumed, performed.signed, the method's measuring range and
-balance readability: not recorded); it refuses a document of another version, or one missing a field, with the
-field it could not read: a record is never guessed.
+balance readability: not recorded); it refuses a document of another version, one missing a field, with a field
+of the wrong type or one version 3 does not have, naming the field by its path (``sites[0].chloride.text``): a
+record is never guessed, a value never converted.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
@@ -193,25 +195,46 @@ def _correction(c: Correction, summarised: bool) -> dict[str, Any]:
 def load_record(text: str, what: str = "run record") -> RunRecord:
     """A record from its JSON file's text; RecordFormatError when it is not JSON or not a record."""
     try:
-        doc = json.loads(text)
+        doc = json.loads(text, parse_constant=_no_constant, parse_float=_finite_float)
     except json.JSONDecodeError as exc:
+        raise RecordFormatError(f"{what}: not JSON ({exc})") from None
+    except RecursionError:
+        raise RecordFormatError(f"{what}: not a run record (nested too deeply to read)") from None
+    except ValueError as exc:
         raise RecordFormatError(f"{what}: not JSON ({exc})") from None
     return parse_record(doc, what)
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number a record holds")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} is too large a number for a record")
+    return value
+
+
 def parse_record(doc: Any, what: str = "run record") -> RunRecord:
-    """The record of a version-3 document; RecordFormatError naming the version or the field it cannot read."""
+    """The record of a version-3 document; RecordFormatError naming the version or the field it cannot read.
+    Every field is checked for its type (a text, a whole number, a finite number, true/false, a time with its
+    UTC offset, one of the rules' values): a field of the wrong type is refused, never converted; a field
+    version 3 does not have is refused, never dropped (what came from outside as a document, the order and the
+    QC status, is kept whole)."""
     if not isinstance(doc, Mapping):
         raise RecordFormatError(f"{what}: a run record is a JSON object, not {type(doc).__name__}")
     version = doc.get("record_version")
-    if version != RECORD_VERSION:
+    if type(version) is not int or version != RECORD_VERSION:
         raise RecordFormatError(f"{what}: record_version {version!r} is not one this version reads "
                                 f"(it reads record_version {RECORD_VERSION})")
-    try:
-        return _parse(doc)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise RecordFormatError(f"{what} (record_version {RECORD_VERSION}): cannot read it: "
-                                f"{type(exc).__name__} {exc}") from None
+    opened: list[_Fields] = []
+    top = _Fields(doc, what, "", opened)
+    top.read.add("record_version")
+    record = _parse(top)
+    for part in opened:
+        part.no_others()
+    return record
 
 
 def parse_time(text: str | None) -> datetime | None:
@@ -224,86 +247,260 @@ def birth_date(record: RunRecord) -> date:
     return date.fromisoformat(str(record.patient["dob"]))
 
 
-def _parse(d: Mapping[str, Any]) -> RunRecord:
+_ABSENT = object()
+
+
+class _Fields:
+    """One object of the document, read field by field: each read checks the field's type and names the field
+    (its path in the document) when it is missing or wrong."""
+
+    def __init__(self, doc: Any, what: str, path: str, opened: list[_Fields]):
+        self.what, self.path, self.opened = what, path, opened
+        if not isinstance(doc, Mapping):
+            self._fail(None, f"is {_kind(doc)}, not an object")
+        self.doc = doc
+        self.read: set[str] | None = set()  # None: an object kept as a document, its other fields its own
+        opened.append(self)
+
+    def no_others(self) -> None:
+        """Refuses a field this object has that version 3 does not (one never read)."""
+        for key in self.doc:
+            if self.read is not None and key not in self.read:
+                self._fail(key, f"is not a field of record_version {RECORD_VERSION}")
+
+    def _name(self, key: str | int | None) -> str:
+        if key is None:
+            return self.path or "the document"
+        return f"{self.path}[{key}]" if isinstance(key, int) else f"{self.path}.{key}".lstrip(".")
+
+    def _fail(self, key: str | int | None, problem: str):
+        raise RecordFormatError(f"{self.what} (record_version {RECORD_VERSION}): {self._name(key)} {problem}")
+
+    def _get(self, key: str, optional: bool, default: Any) -> Any:
+        if self.read is not None:
+            self.read.add(key)
+        value = self.doc.get(key, _ABSENT)
+        if value is _ABSENT:
+            if default is not _ABSENT:
+                return default
+            self._fail(key, "is missing")
+        if value is None and not optional:
+            self._fail(key, "is null")
+        return value
+
+    def text(self, key: str, optional: bool = False, default: Any = _ABSENT) -> Any:
+        value = self._get(key, optional, default)
+        if value is not None and value is not default and not isinstance(value, str):
+            self._fail(key, f"is {_kind(value)}, not a text")
+        return value
+
+    def whole(self, key: str, optional: bool = False) -> Any:
+        value = self._get(key, optional, _ABSENT)
+        if value is not None and type(value) is not int:
+            self._fail(key, f"is {_kind(value)}, not a whole number")
+        return value
+
+    def number(self, key: str, optional: bool = False) -> Any:
+        value = self._get(key, optional, _ABSENT)
+        if value is not None and (type(value) not in (int, float) or not math.isfinite(value)):
+            self._fail(key, f"is {_kind(value)}, not a finite number")
+        return value
+
+    def flag(self, key: str, optional: bool = False, default: Any = _ABSENT) -> Any:
+        value = self._get(key, optional, default)
+        if value is not None and not isinstance(value, bool):
+            self._fail(key, f"is {_kind(value)}, not true or false")
+        return value
+
+    def time(self, key: str, optional: bool = False) -> datetime | None:
+        value = self.text(key, optional)
+        if value is None:
+            return None
+        try:
+            at = datetime.fromisoformat(value)
+        except ValueError:
+            self._fail(key, f"is {value!r}, not an ISO 8601 time")
+        if at.utcoffset() is None:
+            self._fail(key, f"is {value!r}, a time without its UTC offset")
+        return at
+
+    def choice(self, key: str, kind: Any, optional: bool = False) -> Any:
+        value = self.text(key, optional)
+        if value is None:
+            return None
+        try:
+            return kind(value)
+        except ValueError:
+            self._fail(key, f"is {value!r}, not one of {', '.join(str(v.value) for v in kind)}")
+
+    def mapping(self, key: str, optional: bool = False, default: Any = _ABSENT) -> Any:
+        """An object kept as the document has it (the order, QC status, ...)."""
+        value = self._get(key, optional, default)
+        if value is not None and value is not default and not isinstance(value, Mapping):
+            self._fail(key, f"is {_kind(value)}, not an object")
+        return value
+
+    def obj(self, key: str, optional: bool = False) -> _Fields | None:
+        value = self._get(key, optional, _ABSENT)
+        return None if value is None else _Fields(value, self.what, self._name(key), self.opened)
+
+    def items(self, key: str, default: Any = _ABSENT) -> list[_Fields]:
+        return [_Fields(v, self.what, f"{self._name(key)}[{i}]", self.opened)
+                for i, v in enumerate(self.array(key, default))]
+
+    def array(self, key: str, default: Any = _ABSENT) -> list[Any]:
+        value = self._get(key, False, default)
+        if not isinstance(value, list | tuple):
+            self._fail(key, f"is {_kind(value)}, not a list")
+        return list(value)
+
+    def any(self, key: str, default: Any = _ABSENT) -> Any:
+        return self._get(key, True, default)
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"{str(value).lower()} (true/false)"
+    if isinstance(value, str):
+        return f"the text {value[:40]!r}"
+    if isinstance(value, int | float):
+        return f"the number {value!r}"
+    return {"dict": "an object", "list": "a list"}.get(type(value).__name__, type(value).__name__)
+
+
+def _parse(d: _Fields) -> RunRecord:
     stored = None
-    if "audit_head" in d:
-        head = d["audit_head"]
-        stored = StoredParts(skin=tuple(SkinEntry(k["site"], k["grade"], k["note"], k["adverse"], k["by"],
-                                                  parse_time(k["at"])) for k in d["skin"]),
-                             audit_head=AuditHead(head["entry"], head["sha256"]), repeat_of=d["repeat_of"],
-                             earlier_tests=tuple(d["earlier_tests"]), modulator=d["modulator"])
-    performed, reviewed = d["performed"], d["reviewed"]
+    if "audit_head" in d.doc:
+        head = d.obj("audit_head")
+        earlier = d.array("earlier_tests")
+        for i, test in enumerate(earlier):
+            if not isinstance(test, Mapping):
+                d._fail(f"earlier_tests[{i}]", f"is {_kind(test)}, not an object")
+        stored = StoredParts(skin=tuple(SkinEntry(k.text("site"), k.text("grade"), k.text("note"), k.flag("adverse"),
+                                                  k.text("by"), k.time("at")) for k in d.items("skin")),
+                             audit_head=AuditHead(head.whole("entry", True), head.text("sha256", True)),
+                             repeat_of=d.mapping("repeat_of", True), earlier_tests=tuple(earlier),
+                             modulator=d.mapping("modulator", True))
+    performed, reviewed = d.obj("performed"), d.obj("reviewed", True)
     return RunRecord(
-        run_id=d["run_id"], state=d["state"], generated_at=parse_time(d["generated_at"]), simulated=d["simulated"],
-        timeline=d["timeline"], order=d["order"], proficiency=d.get("proficiency"), eligibility=d["eligibility"],
-        method=_parse_method(d["method"]), instruments=d.get("instruments"),
-        sites=tuple(_parse_site(s) for s in d["sites"]), interpretation=_parse_interpretation(d["interpretation"]),
-        reviewer=d["reviewer"], qc=d["qc"],
-        performed=Performed(performed["by"], performed["name"], performed.get("signed", False),
-                            parse_time(performed["at"])),
-        reviewed=None if reviewed is None else Reviewed(reviewed["by"], reviewed["name"], parse_time(reviewed["at"])),
-        resumed=tuple(Resumption(parse_time(x["at"]), x["by"], x["state_found"]) for x in d.get("resumed", ())),
-        report=_parse_report(d["report"]), stored=stored)
+        run_id=d.text("run_id"), state=d.text("state"), generated_at=d.time("generated_at"),
+        simulated=d.flag("simulated"), timeline=d.text("timeline", True), order=_order(d),
+        proficiency=d.mapping("proficiency", True, None), eligibility=d.mapping("eligibility"),
+        method=_parse_method(d.obj("method")), instruments=d.mapping("instruments", True, None),
+        sites=tuple(_parse_site(s) for s in d.items("sites")),
+        interpretation=_parse_interpretation(d.obj("interpretation")), reviewer=d.text("reviewer", True),
+        qc=_qc(d),
+        performed=Performed(performed.text("by"), performed.text("name", True),
+                            performed.flag("signed", default=False), performed.time("at", True)),
+        reviewed=None if reviewed is None else Reviewed(reviewed.text("by"), reviewed.text("name", True),
+                                                        reviewed.time("at", True)),
+        resumed=tuple(Resumption(x.time("at"), x.text("by"), x.text("state_found"))
+                      for x in d.items("resumed", default=())),
+        report=_parse_report(d.obj("report")), stored=stored)
 
 
-def _parse_method(m: Mapping[str, Any]) -> Method:
-    a = m["adequacy"]
-    return Method(m["name"], m["title"], m["collection_device"], m["collection_kind"], m["analysis"], m["current"],
-                  m["duration"], m["minimum_sample"], AdequacyRule(a["criterion"], a["text"], a["source"]),
-                  m["max_collection_time"], m.get("lower_limit"), m.get("upper_limit"), m.get("weight_readability"))
+def _order(d: _Fields) -> Mapping[str, Any]:
+    """The order as the run kept it: its accession and the patient's identity, which every output reads, checked."""
+    order = d.obj("order")
+    order.read = None
+    order.text("accession")
+    patient = order.obj("patient")
+    patient.read = None
+    for key in ("mrn", "family", "given", "sex"):
+        patient.text(key)
+    try:
+        date.fromisoformat(patient.text("dob"))
+    except ValueError:
+        patient._fail("dob", f"is {patient.doc['dob']!r}, not a date (YYYY-MM-DD)")
+    return order.doc
 
 
-def _parse_finding(f: Mapping[str, Any]) -> Finding:
-    return Finding(f["code"], Severity(f["severity"]), f["message"], f["source"])
+def _qc(d: _Fields) -> Mapping[str, Any]:
+    """The QC status as the run kept it; its status, which every report shows, checked."""
+    qc = d.obj("qc")
+    qc.read = None
+    qc.text("status")
+    return qc.doc
 
 
-def _maybe(kind, value):
-    return None if value is None else kind(value)
+def _parse_method(m: _Fields) -> Method:
+    a = m.obj("adequacy")
+    return Method(m.text("name"), m.text("title"), m.text("collection_device"), m.text("collection_kind"),
+                  m.text("analysis"), m.text("current"), m.text("duration"), m.text("minimum_sample"),
+                  AdequacyRule(a.text("criterion"), a.text("text"), a.text("source")), m.text("max_collection_time"),
+                  m.text("lower_limit", True, None), m.text("upper_limit", True, None),
+                  m.text("weight_readability", True, None))
 
 
-def _parse_site(s: Mapping[str, Any]) -> SiteEntry:
-    a, st, c, cl, an, was = s["amounts"], s["stimulation"], s["collection"], s["chloride"], s["analysis"], s.get("was")
+def _parse_finding(f: _Fields) -> Finding:
+    return Finding(f.text("code"), f.choice("severity", Severity), f.text("message"), f.text("source"))
+
+
+def _parse_site(s: _Fields) -> SiteEntry:
+    a, st, c, cl, an, was = (s.obj("amounts"), s.obj("stimulation"), s.obj("collection"), s.obj("chloride", True),
+                             s.obj("analysis", True), s.obj("was", True) if "was" in s.doc else None)
     return SiteEntry(
-        site=s["site"], state=s["state"], abort_reason=s["abort_reason"], sample_id=s["sample_id"],
-        status=SiteStatus(s["status"]), category=_maybe(Category, s["category"]), flag=_maybe(Flag, s["flag"]),
-        amounts=Amounts(a["sample"], a["sample_unit"], a["collection_min"], a["current_ma"], a["charge_ma_min"],
-                        a["analyzer_chloride_mmol_l"], a["sodium_mmol_l"]),
-        stimulation=Stimulation(st["current"], st["charge"], st["trace"], st["duration_s"],
-                                parse_time(st["started_at"]), parse_time(st["ended_at"])),
-        collection=Collection(parse_time(c["started_at"]), parse_time(c["ended_at"]), c["minutes"]),
-        pre_weight=s["pre_weight"], post_weight=s["post_weight"], sample=s["sample"], adequate=s["adequate"],
-        sweat_rate_g_m2_min=s["sweat_rate_g_m2_min"], analyzer_chloride=s["analyzer_chloride"], sodium=s["sodium"],
-        chloride=None if cl is None else Chloride(ChlorideStatus(cl["status"]), cl["value_mmol_l"], cl["comparator"],
-                                                  cl["text"], cl["repeat_required"]),
-        analysis=None if an is None else Analysis(parse_time(an["at"]), an["delay_min"], an["limit"]),
-        findings=tuple(_parse_finding(f) for f in s["findings"]),
-        steps=tuple(Step(x["from"], x["event"], x["to"], parse_time(x["at"]), x["t"]) for x in s["steps"]),
-        was=None if was is None else Was(was["chloride"], was["sample"], was["adequacy"]))
+        site=s.text("site"), state=s.text("state"), abort_reason=s.text("abort_reason", True),
+        sample_id=s.text("sample_id"), status=s.choice("status", SiteStatus),
+        category=s.choice("category", Category, True), flag=s.choice("flag", Flag, True),
+        amounts=Amounts(a.number("sample", True), a.text("sample_unit"), a.number("collection_min", True),
+                        a.number("current_ma", True), a.number("charge_ma_min", True),
+                        a.number("analyzer_chloride_mmol_l", True), a.number("sodium_mmol_l", True)),
+        stimulation=Stimulation(st.text("current"), st.text("charge", True), st.text("trace"),
+                                st.number("duration_s", True), st.time("started_at", True), st.time("ended_at", True)),
+        collection=Collection(c.time("started_at", True), c.time("ended_at", True), c.text("minutes", True)),
+        pre_weight=s.text("pre_weight", True), post_weight=s.text("post_weight", True), sample=s.text("sample", True),
+        adequate=s.flag("adequate", True), sweat_rate_g_m2_min=s.number("sweat_rate_g_m2_min", True),
+        analyzer_chloride=s.text("analyzer_chloride", True), sodium=s.text("sodium", True),
+        chloride=None if cl is None else Chloride(cl.choice("status", ChlorideStatus), cl.whole("value_mmol_l", True),
+                                                  cl.text("comparator"), cl.text("text"), cl.flag("repeat_required")),
+        analysis=None if an is None else Analysis(an.time("at"), an.whole("delay_min"), an.mapping("limit")),
+        findings=tuple(_parse_finding(f) for f in s.items("findings")),
+        steps=tuple(Step(x.text("from"), x.text("event"), x.text("to"), x.time("at"), x.number("t"))
+                    for x in s.items("steps")),
+        was=None if was is None else Was(was.text("chloride", True), was.text("sample", True),
+                                         was.text("adequacy", True)))
 
 
-def _parse_interpretation(i: Mapping[str, Any]) -> Interpretation:
-    rs = i["ranges"]
-    bands = tuple(Band(Category(b["category"]), b["low"], b["high"], b["wording"], b["label"], b["code"])
-                  for b in rs["bands"])
+def _parse_interpretation(i: _Fields) -> Interpretation:
+    rs = i.obj("ranges")
+    bands = tuple(Band(b.choice("category", Category), b.whole("low"), b.whole("high", True), b.text("wording"),
+                       b.text("label"), b.text("code")) for b in rs.items("bands"))
     return Interpretation(
-        category=_maybe(Category, i["category"]), wording=i["wording"], repeat_recommended=i["repeat_recommended"],
-        withheld=i["withheld"], findings=tuple(_parse_finding(f) for f in i["findings"]), label=i["label"],
-        code=i["code"], monitoring=i["monitoring"], current_guideline=i["current_guideline"],
-        ranges=RangeSet(rs["name"], rs["group"], bands, rs["source"], rs["superseded"]))
+        category=i.choice("category", Category, True), wording=i.text("wording"),
+        repeat_recommended=i.flag("repeat_recommended"), withheld=i.text("withheld", True),
+        findings=tuple(_parse_finding(f) for f in i.items("findings")), label=i.text("label", True),
+        code=i.text("code", True), monitoring=i.text("monitoring", True),
+        current_guideline=i.text("current_guideline", True),
+        ranges=RangeSet(rs.text("name"), rs.text("group"), bands, rs.text("source"), rs.flag("superseded")))
 
 
-def _parse_report(r: Mapping[str, Any]) -> ReportStatus:
+REPORT_STATES = ("preliminary", "final", "corrected")
+
+
+def _parse_report(r: _Fields) -> ReportStatus:
     summary = None
-    if "corrected_by" in r:
-        by, changed, change = r["corrected_by"], r["changed"], r["interpretation_change"]
+    if "corrected_by" in r.doc:
+        by, changed, change = r.obj("corrected_by"), r.obj("changed"), r.obj("interpretation_change", True)
+        sites = changed.mapping("sites")
+        for site, names in sites.items():
+            if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+                changed._fail(f"sites.{site}", "is not a list of texts")
         summary = CorrectionSummary(
-            first_released_at=parse_time(r["first_released_at"]), corrected_by=CorrectedBy(by["username"], by["name"]),
-            changed=Changed({k: tuple(v) for k, v in changed["sites"].items()}, changed["interpretation"]),
-            interpretation_change=None if change is None else InterpretationChange(change["from"], change["to"],
-                                                                                   change["text"]))
+            first_released_at=r.time("first_released_at", True),
+            corrected_by=CorrectedBy(by.text("username"), by.text("name", True)),
+            changed=Changed({k: tuple(v) for k, v in sites.items()}, changed.flag("interpretation")),
+            interpretation_change=None if change is None else InterpretationChange(
+                change.text("from"), change.text("to"), change.text("text")))
     corrections = tuple(
-        Correction(c["version"], parse_time(c["at"]), c["by"], c["reason"],
-                   tuple(Change(ch["field"], ch["old"], ch["new"], ch.get("not_applied"), ch.get("name"))
-                         for ch in c["changes"]), c.get("by_name"))
-        for c in r["corrections"])
-    return ReportStatus(r["status"], r["version"], parse_time(r["released_at"]), corrections, summary)
+        Correction(c.whole("version"), c.time("at"), c.text("by"), c.text("reason"),
+                   tuple(Change(ch.text("field"), ch.any("old"), ch.any("new"), ch.text("not_applied", True, None),
+                                ch.text("name", True, None)) for ch in c.items("changes")),
+                   c.text("by_name", True, None))
+        for c in r.items("corrections"))
+    status = r.text("status")
+    if status not in REPORT_STATES:
+        r._fail("status", f"is {status!r}, not one of {', '.join(REPORT_STATES)}")
+    return ReportStatus(status, r.whole("version"), r.time("released_at", True), corrections, summary)

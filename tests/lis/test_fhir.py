@@ -16,7 +16,7 @@ from sweattest.outputs.lims.fhir import render_fhir
 from sweattest.outputs.release import sign
 from sweattest.record.audit import history
 from tests.golden.build import RUN_ID
-from tests.lims.records import edited, record_of, stored
+from tests.lims.records import record_of, stored
 from tests.lis.conftest import config_for
 from tests.lis.test_result_content import LIS_ORDER
 from tests.report.test_delivery import _as_rev1
@@ -105,6 +105,7 @@ def test_the_conclusion_code_is_in_the_range_set_words_and_issued_is_per_version
 
 def test_a_resource_fhir_would_refuse_is_refused_when_built_and_nothing_is_written():
     record = record_of({"left_forearm": (40, 45)}, final=True)
-    record = edited(record, lambda d: d["order"]["patient"].update(dob="01/06/2025"))  # not a FHIR date
+    # not a FHIR date (a record document holding it is refused when read: made here as a record was built with it)
+    record = replace(record, order={**record.order, "patient": {**record.patient, "dob": "01/06/2025"}})
     with pytest.raises(ValidationError, match="birthDate"):
         render_fhir(record, LabConfig())

@@ -25,6 +25,7 @@ from sweattest.outputs.report.facts import (
     quantity_text,
     reporting_limits,
 )
+from sweattest.record.record_json import RECORD_VERSION
 from sweattest.record.run_record_model import RunRecord
 
 CATEGORY_NAMES = {"cf_unlikely": "CF unlikely", "intermediate": "Intermediate", "cf_likely": "CF likely"}
@@ -61,7 +62,11 @@ def report_context(record: RunRecord, config: LabConfig) -> dict[str, Any]:
     """The record's fields by name (the template reads their attributes), the lab, and display helpers."""
     zone = config.zone
     return {
-        **{f.name: getattr(record, f.name) for f in fields(record)},
+        **{f.name: getattr(record, f.name) for f in fields(record) if f.name != "proficiency"},
+        # only a proficiency-testing sample's record has one, as its document (``proficiency is defined``)
+        **({"proficiency": record.proficiency} if record.proficiency is not None else {}),
+        "record_version": RECORD_VERSION,
+        "skin": record.skin,
         "audit_head": record.audit_head,  # the chain head, when the record was made from the store
         "lab": config.lab,
         "zone_name": config.lab.timezone,
