@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from sweattest.core.units import Q_
 from sweattest.record.correction import corrected
 from sweattest.record.record_json import (
     RECORD_VERSION,
@@ -127,3 +128,21 @@ def test_a_version_3_document_from_before_the_later_additions_is_read():
     record = parse_record(doc)
     assert record.instruments is None and record.resumed == () and record.performed.signed is False
     assert record.method.lower_limit is None and record.report.status == "preliminary"
+
+
+def test_a_quantity_is_a_quantity_read_by_the_one_grammar_and_printed_as_the_record_shows_it(golden):
+    """The record's quantities are quantities (the rules' units), their texts at the instrument's precision;
+    a text the grammar does not read is refused with its field named."""
+    record = golden["demo"]
+    method, site = record.method, record.sites[0]
+    assert method.current.quantity == Q_(1.5, "mA") and str(method.current) == "1.5 mA"
+    assert method.lower_limit.quantity == Q_(10, "mmol/L")
+    assert site.sample.quantity.to("uL").magnitude == pytest.approx(40.0) and str(site.sample) == "40.0 µL"
+    doc = record_document(record)
+    doc["sites"][0]["sample"] = "40.0 mmol/L"  # not a volume
+    with pytest.raises(RecordFormatError, match="sites.left_forearm.sample"):
+        parse_record(doc)
+    doc = record_document(record)
+    doc["method"]["current"] = "__import__('os')"
+    with pytest.raises(RecordFormatError, match="method.current"):
+        parse_record(doc)

@@ -15,12 +15,13 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from sweattest.core.errors import ValidationError
+from sweattest.core.errors import UnitError, ValidationError
 from sweattest.core.procedure.model import Step
 from sweattest.core.rules.bands import Band, Category, Flag, RangeSet
 from sweattest.core.rules.chloride import ChlorideStatus
 from sweattest.core.rules.findings import Finding, Severity
 from sweattest.core.rules.result import SiteStatus
+from sweattest.core.units import parse_quantity
 from sweattest.record.run_record_model import (
     AdequacyRule,
     Amounts,
@@ -41,6 +42,7 @@ from sweattest.record.run_record_model import (
     Resumption,
     Reviewed,
     RunRecord,
+    Shown,
     SiteEntry,
     SkinEntry,
     Stimulation,
@@ -102,13 +104,18 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _text(value: Shown | None) -> str | None:
+    """A quantity as the document keeps it: its text at the instrument's precision."""
+    return None if value is None else value.text
+
+
 def _method(m: Method) -> dict[str, Any]:
     return {"name": m.name, "title": m.title, "collection_device": m.collection_device,
-            "collection_kind": m.collection_kind, "analysis": m.analysis, "current": m.current,
-            "duration": m.duration, "minimum_sample": m.minimum_sample,
+            "collection_kind": m.collection_kind, "analysis": m.analysis, "current": _text(m.current),
+            "duration": _text(m.duration), "minimum_sample": _text(m.minimum_sample),
             "adequacy": {"criterion": m.adequacy.criterion, "text": m.adequacy.text, "source": m.adequacy.source},
-            "max_collection_time": m.max_collection_time, "lower_limit": m.lower_limit,
-            "upper_limit": m.upper_limit, "weight_readability": m.weight_readability}
+            "max_collection_time": _text(m.max_collection_time), "lower_limit": _text(m.lower_limit),
+            "upper_limit": _text(m.upper_limit), "weight_readability": _text(m.weight_readability)}
 
 
 def _enum(value: Any) -> Any:
@@ -127,11 +134,12 @@ def _site(s: SiteEntry, summarised: bool) -> dict[str, Any]:
         "amounts": {"sample": a.sample, "sample_unit": a.sample_unit, "collection_min": a.collection_min,
                     "current_ma": a.current_ma, "charge_ma_min": a.charge_ma_min,
                     "analyzer_chloride_mmol_l": a.analyzer_chloride_mmol_l, "sodium_mmol_l": a.sodium_mmol_l},
-        "stimulation": {"current": st.current, "charge": st.charge, "trace": st.trace, "duration_s": st.duration_s,
-                        "started_at": _iso(st.started_at), "ended_at": _iso(st.ended_at)},
-        "collection": {"started_at": _iso(c.started_at), "ended_at": _iso(c.ended_at), "minutes": c.minutes},
-        "pre_weight": s.pre_weight, "post_weight": s.post_weight, "sample": s.sample, "adequate": s.adequate,
-        "sweat_rate_g_m2_min": s.sweat_rate_g_m2_min, "analyzer_chloride": s.analyzer_chloride, "sodium": s.sodium,
+        "stimulation": {"current": _text(st.current), "charge": _text(st.charge), "trace": st.trace,
+                        "duration_s": st.duration_s, "started_at": _iso(st.started_at), "ended_at": _iso(st.ended_at)},
+        "collection": {"started_at": _iso(c.started_at), "ended_at": _iso(c.ended_at), "minutes": _text(c.minutes)},
+        "pre_weight": _text(s.pre_weight), "post_weight": _text(s.post_weight), "sample": _text(s.sample),
+        "adequate": s.adequate, "sweat_rate_g_m2_min": s.sweat_rate_g_m2_min,
+        "analyzer_chloride": _text(s.analyzer_chloride), "sodium": _text(s.sodium),
         "chloride": None if s.chloride is None else {
             "status": _enum(s.chloride.status), "value_mmol_l": s.chloride.value_mmol_l,
             "comparator": s.chloride.comparator, "text": s.chloride.text,
@@ -209,6 +217,8 @@ def parse_record(doc: Any, what: str = "run record") -> RunRecord:
                                 f"(it reads record_version {RECORD_VERSION})")
     try:
         return _parse(doc)
+    except UnitError as exc:  # a quantity's text, the field named
+        raise RecordFormatError(f"{what} (record_version {RECORD_VERSION}): {exc}") from None
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise RecordFormatError(f"{what} (record_version {RECORD_VERSION}): cannot read it: "
                                 f"{type(exc).__name__} {exc}") from None
@@ -246,11 +256,31 @@ def _parse(d: Mapping[str, Any]) -> RunRecord:
         report=_parse_report(d["report"]), stored=stored)
 
 
+def _quantity(text: Any, kind: str, where: str) -> Shown | None:
+    """A quantity's text read by the one grammar (sweattest.core.units), kept beside it as the record shows it."""
+    if text is None:
+        return None
+    if not isinstance(text, str):
+        raise UnitError(f"{where}: {text!r} is not a quantity's text (a number and a unit)")
+    return Shown(parse_quantity(text, kind, where), text)
+
+
+def _sample_kind(unit: str) -> str:
+    return "mass" if unit == "mg" else "volume"
+
+
 def _parse_method(m: Mapping[str, Any]) -> Method:
     a = m["adequacy"]
-    return Method(m["name"], m["title"], m["collection_device"], m["collection_kind"], m["analysis"], m["current"],
-                  m["duration"], m["minimum_sample"], AdequacyRule(a["criterion"], a["text"], a["source"]),
-                  m["max_collection_time"], m.get("lower_limit"), m.get("upper_limit"), m.get("weight_readability"))
+    sample = "mass" if m["collection_kind"] == "gravimetric" else "volume"
+    return Method(m["name"], m["title"], m["collection_device"], m["collection_kind"], m["analysis"],
+                  _quantity(m["current"], "current", "method.current"),
+                  _quantity(m["duration"], "time", "method.duration"),
+                  _quantity(m["minimum_sample"], sample, "method.minimum_sample"),
+                  AdequacyRule(a["criterion"], a["text"], a["source"]),
+                  _quantity(m["max_collection_time"], "time", "method.max_collection_time"),
+                  _quantity(m.get("lower_limit"), "concentration", "method.lower_limit"),
+                  _quantity(m.get("upper_limit"), "concentration", "method.upper_limit"),
+                  _quantity(m.get("weight_readability"), "mass", "method.weight_readability"))
 
 
 def _parse_finding(f: Mapping[str, Any]) -> Finding:
@@ -263,16 +293,23 @@ def _maybe(kind, value):
 
 def _parse_site(s: Mapping[str, Any]) -> SiteEntry:
     a, st, c, cl, an, was = s["amounts"], s["stimulation"], s["collection"], s["chloride"], s["analysis"], s.get("was")
+    where, sample = f"sites.{s['site']}", _sample_kind(a["sample_unit"])
     return SiteEntry(
         site=s["site"], state=s["state"], abort_reason=s["abort_reason"], sample_id=s["sample_id"],
         status=SiteStatus(s["status"]), category=_maybe(Category, s["category"]), flag=_maybe(Flag, s["flag"]),
         amounts=Amounts(a["sample"], a["sample_unit"], a["collection_min"], a["current_ma"], a["charge_ma_min"],
                         a["analyzer_chloride_mmol_l"], a["sodium_mmol_l"]),
-        stimulation=Stimulation(st["current"], st["charge"], st["trace"], st["duration_s"],
-                                parse_time(st["started_at"]), parse_time(st["ended_at"])),
-        collection=Collection(parse_time(c["started_at"]), parse_time(c["ended_at"]), c["minutes"]),
-        pre_weight=s["pre_weight"], post_weight=s["post_weight"], sample=s["sample"], adequate=s["adequate"],
-        sweat_rate_g_m2_min=s["sweat_rate_g_m2_min"], analyzer_chloride=s["analyzer_chloride"], sodium=s["sodium"],
+        stimulation=Stimulation(_quantity(st["current"], "current", f"{where}.stimulation.current"),
+                                _quantity(st["charge"], "charge", f"{where}.stimulation.charge"), st["trace"],
+                                st["duration_s"], parse_time(st["started_at"]), parse_time(st["ended_at"])),
+        collection=Collection(parse_time(c["started_at"]), parse_time(c["ended_at"]),
+                              _quantity(c["minutes"], "time", f"{where}.collection.minutes")),
+        pre_weight=_quantity(s["pre_weight"], sample, f"{where}.pre_weight"),
+        post_weight=_quantity(s["post_weight"], sample, f"{where}.post_weight"),
+        sample=_quantity(s["sample"], sample, f"{where}.sample"), adequate=s["adequate"],
+        sweat_rate_g_m2_min=s["sweat_rate_g_m2_min"],
+        analyzer_chloride=_quantity(s["analyzer_chloride"], "concentration", f"{where}.analyzer_chloride"),
+        sodium=_quantity(s["sodium"], "concentration", f"{where}.sodium"),
         chloride=None if cl is None else Chloride(ChlorideStatus(cl["status"]), cl["value_mmol_l"], cl["comparator"],
                                                   cl["text"], cl["repeat_required"]),
         analysis=None if an is None else Analysis(parse_time(an["at"]), an["delay_min"], an["limit"]),
