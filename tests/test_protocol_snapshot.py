@@ -126,7 +126,7 @@ def test_a_run_resumes_with_its_own_method_after_the_file_is_edited(lab, store, 
     resumed = service.finish(active, active.perform(), tmp_path / "resumed")
     assert resumed.run.protocol.minimum_sample == Q_(15, "uL")
     assert resumed.record.method.title.startswith("Lab: ")
-    assert resumed.record.method.current == "1.5 mA"
+    assert resumed.record.method.current.quantity == Q_(1.5, "mA") and str(resumed.record.method.current) == "1.5 mA"
     assert [s.adequate for s in resumed.record.sites] == [True, True]
 
 

@@ -10,6 +10,7 @@ from fhir.resources.R4B.bundle import Bundle
 
 from sweattest.core.clock import VirtualClock
 from sweattest.core.config import LabConfig
+from sweattest.core.units import Q_
 from sweattest.outputs.lims.csv_file import render_csv
 from sweattest.outputs.lims.fhir import render_fhir
 from sweattest.outputs.lims.hl7 import render_oru
@@ -25,7 +26,7 @@ from sweattest.record.record_json import (
     record_json,
 )
 from sweattest.record.run_record_model import RunRecord
-from sweattest.record.store import open_store
+from sweattest.record.store.store import open_store
 from sweattest.record.stored_record import stored_record
 from sweattest.record.users import add_user
 from tests.golden.build import RUN_ID, START, demo_order, simulated
@@ -280,3 +281,21 @@ def test_a_record_read_back_makes_the_same_lims_files_each_valid(kind):
     fhir = render_fhir(again, LabConfig())
     Bundle.model_validate(json.loads(fhir))
     assert render_csv(again) == render_csv(record) and render_html(again) == render_html(record)
+
+
+def test_a_quantity_is_a_quantity_read_by_the_one_grammar_and_printed_as_the_record_shows_it(golden):
+    """The record's quantities are quantities (the rules' units), their texts at the instrument's precision;
+    a text the grammar does not read is refused with its field named."""
+    record = golden["demo"]
+    method, site = record.method, record.sites[0]
+    assert method.current.quantity == Q_(1.5, "mA") and str(method.current) == "1.5 mA"
+    assert method.lower_limit.quantity == Q_(10, "mmol/L")
+    assert site.sample.quantity.to("uL").magnitude == pytest.approx(40.0) and str(site.sample) == "40.0 µL"
+    doc = record_document(record)
+    doc["sites"][0]["sample"] = "40.0 mmol/L"  # not a volume
+    with pytest.raises(RecordFormatError, match=r"sites\[0\]\.sample"):
+        parse_record(doc)
+    doc = record_document(record)
+    doc["method"]["current"] = "__import__('os')"
+    with pytest.raises(RecordFormatError, match="method.current"):
+        parse_record(doc)

@@ -76,7 +76,7 @@ def corrected(previous: RunRecord, current: RunRecord, signatures: list[dict[str
         if names:
             changed[site.site] = names
             site = replace(site, was=Was(chloride=(old.chloride.text if old.chloride else None) or str(old.status),
-                                         sample=old.sample,
+                                         sample=None if old.sample is None else old.sample.text,
                                          adequacy=None if old.adequate is None else
                                          ("adequate" if old.adequate else "QNS")))
         sites.append(site)

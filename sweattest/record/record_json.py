@@ -17,12 +17,13 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from sweattest.core.errors import ValidationError
+from sweattest.core.errors import UnitError, ValidationError
 from sweattest.core.procedure.model import Step
 from sweattest.core.rules.bands import Band, Category, Flag, RangeSet
 from sweattest.core.rules.chloride import ChlorideStatus
 from sweattest.core.rules.findings import Finding, Severity
 from sweattest.core.rules.result import SiteStatus
+from sweattest.core.units import parse_quantity
 from sweattest.record.run_record_model import (
     AdequacyRule,
     Amounts,
@@ -43,6 +44,7 @@ from sweattest.record.run_record_model import (
     Resumption,
     Reviewed,
     RunRecord,
+    Shown,
     SiteEntry,
     SkinEntry,
     Stimulation,
@@ -104,13 +106,18 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _text(value: Shown | None) -> str | None:
+    """A quantity as the document keeps it: its text at the instrument's precision."""
+    return None if value is None else value.text
+
+
 def _method(m: Method) -> dict[str, Any]:
     return {"name": m.name, "title": m.title, "collection_device": m.collection_device,
-            "collection_kind": m.collection_kind, "analysis": m.analysis, "current": m.current,
-            "duration": m.duration, "minimum_sample": m.minimum_sample,
+            "collection_kind": m.collection_kind, "analysis": m.analysis, "current": _text(m.current),
+            "duration": _text(m.duration), "minimum_sample": _text(m.minimum_sample),
             "adequacy": {"criterion": m.adequacy.criterion, "text": m.adequacy.text, "source": m.adequacy.source},
-            "max_collection_time": m.max_collection_time, "lower_limit": m.lower_limit,
-            "upper_limit": m.upper_limit, "weight_readability": m.weight_readability}
+            "max_collection_time": _text(m.max_collection_time), "lower_limit": _text(m.lower_limit),
+            "upper_limit": _text(m.upper_limit), "weight_readability": _text(m.weight_readability)}
 
 
 def _enum(value: Any) -> Any:
@@ -129,11 +136,12 @@ def _site(s: SiteEntry, summarised: bool) -> dict[str, Any]:
         "amounts": {"sample": a.sample, "sample_unit": a.sample_unit, "collection_min": a.collection_min,
                     "current_ma": a.current_ma, "charge_ma_min": a.charge_ma_min,
                     "analyzer_chloride_mmol_l": a.analyzer_chloride_mmol_l, "sodium_mmol_l": a.sodium_mmol_l},
-        "stimulation": {"current": st.current, "charge": st.charge, "trace": st.trace, "duration_s": st.duration_s,
-                        "started_at": _iso(st.started_at), "ended_at": _iso(st.ended_at)},
-        "collection": {"started_at": _iso(c.started_at), "ended_at": _iso(c.ended_at), "minutes": c.minutes},
-        "pre_weight": s.pre_weight, "post_weight": s.post_weight, "sample": s.sample, "adequate": s.adequate,
-        "sweat_rate_g_m2_min": s.sweat_rate_g_m2_min, "analyzer_chloride": s.analyzer_chloride, "sodium": s.sodium,
+        "stimulation": {"current": _text(st.current), "charge": _text(st.charge), "trace": st.trace,
+                        "duration_s": st.duration_s, "started_at": _iso(st.started_at), "ended_at": _iso(st.ended_at)},
+        "collection": {"started_at": _iso(c.started_at), "ended_at": _iso(c.ended_at), "minutes": _text(c.minutes)},
+        "pre_weight": _text(s.pre_weight), "post_weight": _text(s.post_weight), "sample": _text(s.sample),
+        "adequate": s.adequate, "sweat_rate_g_m2_min": s.sweat_rate_g_m2_min,
+        "analyzer_chloride": _text(s.analyzer_chloride), "sodium": _text(s.sodium),
         "chloride": None if s.chloride is None else {
             "status": _enum(s.chloride.status), "value_mmol_l": s.chloride.value_mmol_l,
             "comparator": s.chloride.comparator, "text": s.chloride.text,
@@ -324,6 +332,17 @@ class _Fields:
             self._fail(key, f"is {value!r}, a time without its UTC offset")
         return at
 
+    def quantity(self, key: str, kind: str, optional: bool = False, default: Any = _ABSENT) -> Shown | None:
+        """A quantity's text read by the one grammar (sweattest.core.units), kept beside it as the record shows
+        it; ``kind``: what it must be (current, time, volume, ...)."""
+        value = self.text(key, optional, default)
+        if value is None:
+            return None
+        try:
+            return Shown(parse_quantity(value, kind, self._name(key)), value)
+        except UnitError as exc:
+            raise RecordFormatError(f"{self.what} (record_version {RECORD_VERSION}): {exc}") from None
+
     def choice(self, key: str, kind: Any, optional: bool = False) -> Any:
         value = self.text(key, optional)
         if value is None:
@@ -426,12 +445,14 @@ def _qc(d: _Fields) -> Mapping[str, Any]:
 
 
 def _parse_method(m: _Fields) -> Method:
-    a = m.obj("adequacy")
-    return Method(m.text("name"), m.text("title"), m.text("collection_device"), m.text("collection_kind"),
-                  m.text("analysis"), m.text("current"), m.text("duration"), m.text("minimum_sample"),
-                  AdequacyRule(a.text("criterion"), a.text("text"), a.text("source")), m.text("max_collection_time"),
-                  m.text("lower_limit", True, None), m.text("upper_limit", True, None),
-                  m.text("weight_readability", True, None))
+    a, kind = m.obj("adequacy"), m.text("collection_kind")
+    return Method(m.text("name"), m.text("title"), m.text("collection_device"), kind, m.text("analysis"),
+                  m.quantity("current", "current"), m.quantity("duration", "time"),
+                  m.quantity("minimum_sample", "mass" if kind == "gravimetric" else "volume"),
+                  AdequacyRule(a.text("criterion"), a.text("text"), a.text("source")),
+                  m.quantity("max_collection_time", "time"), m.quantity("lower_limit", "concentration", True, None),
+                  m.quantity("upper_limit", "concentration", True, None),
+                  m.quantity("weight_readability", "mass", True, None))
 
 
 def _parse_finding(f: _Fields) -> Finding:
@@ -441,19 +462,25 @@ def _parse_finding(f: _Fields) -> Finding:
 def _parse_site(s: _Fields) -> SiteEntry:
     a, st, c, cl, an, was = (s.obj("amounts"), s.obj("stimulation"), s.obj("collection"), s.obj("chloride", True),
                              s.obj("analysis", True), s.obj("was", True) if "was" in s.doc else None)
+    unit = a.text("sample_unit")
+    sample = "mass" if unit == "mg" else "volume"  # the amounts' unit of the sample: a weight or a volume
     return SiteEntry(
         site=s.text("site"), state=s.text("state"), abort_reason=s.text("abort_reason", True),
         sample_id=s.text("sample_id"), status=s.choice("status", SiteStatus),
         category=s.choice("category", Category, True), flag=s.choice("flag", Flag, True),
-        amounts=Amounts(a.number("sample", True), a.text("sample_unit"), a.number("collection_min", True),
+        amounts=Amounts(a.number("sample", True), unit, a.number("collection_min", True),
                         a.number("current_ma", True), a.number("charge_ma_min", True),
                         a.number("analyzer_chloride_mmol_l", True), a.number("sodium_mmol_l", True)),
-        stimulation=Stimulation(st.text("current"), st.text("charge", True), st.text("trace"),
-                                st.number("duration_s", True), st.time("started_at", True), st.time("ended_at", True)),
-        collection=Collection(c.time("started_at", True), c.time("ended_at", True), c.text("minutes", True)),
-        pre_weight=s.text("pre_weight", True), post_weight=s.text("post_weight", True), sample=s.text("sample", True),
-        adequate=s.flag("adequate", True), sweat_rate_g_m2_min=s.number("sweat_rate_g_m2_min", True),
-        analyzer_chloride=s.text("analyzer_chloride", True), sodium=s.text("sodium", True),
+        stimulation=Stimulation(st.quantity("current", "current"), st.quantity("charge", "charge", True),
+                                st.text("trace"), st.number("duration_s", True), st.time("started_at", True),
+                                st.time("ended_at", True)),
+        collection=Collection(c.time("started_at", True), c.time("ended_at", True),
+                              c.quantity("minutes", "time", True)),
+        pre_weight=s.quantity("pre_weight", sample, True), post_weight=s.quantity("post_weight", sample, True),
+        sample=s.quantity("sample", sample, True), adequate=s.flag("adequate", True),
+        sweat_rate_g_m2_min=s.number("sweat_rate_g_m2_min", True),
+        analyzer_chloride=s.quantity("analyzer_chloride", "concentration", True),
+        sodium=s.quantity("sodium", "concentration", True),
         chloride=None if cl is None else Chloride(cl.choice("status", ChlorideStatus), cl.whole("value_mmol_l", True),
                                                   cl.text("comparator"), cl.text("text"), cl.flag("repeat_required")),
         analysis=None if an is None else Analysis(an.time("at"), an.whole("delay_min"), an.mapping("limit")),

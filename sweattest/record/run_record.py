@@ -32,7 +32,7 @@ from sweattest.core.rules.findings import Finding, Severity, withheld_because
 from sweattest.core.rules.ranges import DEFAULT_RANGE_SET, RangeSet, range_set
 from sweattest.core.rules.result import SiteResult, SweatResult
 from sweattest.core.rules.sodium import check_sodium
-from sweattest.core.units import format_quantity, magnitude_in, parse_quantity
+from sweattest.core.units import Q_, format_quantity, magnitude_in, parse_quantity
 from sweattest.record.record_json import RECORD_VERSION, parse_time
 from sweattest.record.run_record_model import (
     AdequacyRule,
@@ -49,6 +49,7 @@ from sweattest.record.run_record_model import (
     Resumption,
     Reviewed,
     RunRecord,
+    Shown,
     SiteEntry,
     Stimulation,
 )
@@ -103,13 +104,15 @@ def run_record(run: RunState, order: dict[str, Any], *, generated_at, qc: dict[s
         proficiency=order.get("proficiency"),
         eligibility=eligibility,
         method=Method(name=p.name, title=p.title, collection_device=p.device, collection_kind=p.collection_kind,
-                      analysis=p.analysis_method, current=format_quantity(p.current),
-                      duration=format_quantity(p.duration), minimum_sample=format_quantity(p.minimum_sample),
+                      analysis=p.analysis_method, current=_shown(p.current, "current"),
+                      duration=_shown(p.duration, "time"),
+                      minimum_sample=_shown(p.minimum_sample, "mass" if p.gravimetric else "volume"),
                       # the lab's adequacy criterion as the run kept it, in words, with its source
                       adequacy=AdequacyRule(run.adequacy, CRITERIA[run.adequacy][0], CRITERIA[run.adequacy][1]),
-                      max_collection_time=format_quantity(p.max_collection_time),
-                      lower_limit=format_quantity(p.lower_limit), upper_limit=format_quantity(p.upper_limit),
-                      weight_readability=WEIGHT_READABILITY if p.gravimetric else None),
+                      max_collection_time=_shown(p.max_collection_time, "time"),
+                      lower_limit=_shown(p.lower_limit, "concentration"),
+                      upper_limit=_shown(p.upper_limit, "concentration"),
+                      weight_readability=_shown(Q_(WEIGHT_READABILITY), "mass") if p.gravimetric else None),
         instruments=instruments,
         sites=tuple(_site(s, p, by_site[s.site], delay, written[s.site]) for s in run.sites),
         interpretation=_interpretation(res),
@@ -202,22 +205,22 @@ def _site(s: SiteRecord, p, r: SiteResult, limit: DelayLimit, written: tuple[Ste
                         charge_ma_min=None if s.charge is None else round(_m(s.charge, "mA*min"), 2),
                         analyzer_chloride_mmol_l=_m(s.analyzer_chloride, "mmol/L"),
                         sodium_mmol_l=_m(s.sodium, "mmol/L")),
-        stimulation=Stimulation(current=format_quantity(p.current), charge=_q(s.charge, 2),
+        stimulation=Stimulation(current=_shown(p.current, "current"), charge=_shown(s.charge, "charge", 2),
                                 trace=STANDALONE_TRACE if s.standalone_inducer else "recorded at 10 Hz",
                                 duration_s=duration, started_at=_step_at(s, "start_stimulation"),
                                 ended_at=_step_at(s, "finish_stimulation")),
         collection=Collection(started_at=s.collection_started_at, ended_at=finished.at if finished else None,
-                              minutes=_q(s.collection_time, 1)),
+                              minutes=_shown(s.collection_time, "time", 1)),
         # texts at the instrument's precision, trailing zeros kept: 1012.40 mg on a 0.01 mg balance
         pre_weight=_fixed(s.pre_weight, unit, digits), post_weight=_fixed(s.post_weight, unit, digits),
         sample=_fixed(sample, unit, digits),
         adequate=None if adequacy is None else adequacy.adequate,
         sweat_rate_g_m2_min=None if adequacy is None else round(
             float(adequacy.sweat_rate.to("g/m**2/min").magnitude), 2),
-        analyzer_chloride=_q(s.analyzer_chloride, 1),
+        analyzer_chloride=_shown(s.analyzer_chloride, "concentration", 1),
         # the optional sweat sodium typed after the chloride: a plausibility check, never a result (None: not
         # measured)
-        sodium=_q(s.sodium, 0),
+        sodium=_shown(s.sodium, "concentration", 0),
         chloride=_chloride(r),
         analysis=analysis,
         findings=tuple(_findings(s) + late),
@@ -286,16 +289,24 @@ def _findings(s: SiteRecord) -> list:
     return out
 
 
-def _q(q, digits: int) -> str | None:
-    return None if q is None else format_quantity(q, digits)
+def _shown(q, kind: str, digits: int | None = None) -> Shown | None:
+    """``q`` as the record shows it (``digits`` decimals at most, None: as it is): its text, and the quantity that
+    text says (as the record's parser reads it back)."""
+    if q is None:
+        return None
+    return _as_shown(format_quantity(q) if digits is None else format_quantity(q, digits), kind)
 
 
-def _fixed(q, unit: str, digits: int) -> str | None:
+def _fixed(q, unit: str, digits: int) -> Shown | None:
     """``q`` in ``unit`` with exactly ``digits`` decimals (``100.00 mg``)."""
     if q is None:
         return None
     unit_text = format_quantity(q.to(unit)).split(" ", 1)[1]  # as displayed: µL, mg
-    return f"{magnitude_in(q, unit):.{digits}f} {unit_text}"
+    return _as_shown(f"{magnitude_in(q, unit):.{digits}f} {unit_text}", "mass" if unit == "mg" else "volume")
+
+
+def _as_shown(text: str, kind: str) -> Shown:
+    return Shown(parse_quantity(text, kind, "run record"), text)
 
 
 def _m(q, unit: str) -> float | None:

@@ -1,8 +1,9 @@
 """The run record as typed values: everything known about a run, built once (sweattest.record.run_record and,
 for what the store keeps beside the run, sweattest.record.stored_record) and read by reports, LIMS files, QA,
 the web views and the command line. Times are aware datetimes; categories, flags, statuses and severities
-the rules' own enums; the range set the rules' own ``RangeSet``. Quantities are kept as numbers in the units
-their field names (``Amounts``) beside the texts shown at the instrument's precision.
+the rules' own enums; the range set the rules' own ``RangeSet``. Quantities are ``Shown``: the quantity and its
+text at the instrument's precision (which a template prints as it is); ``Amounts`` gives them as numbers in the
+units their field names declare, for file formats.
 
 JSON is only at the file edge (sweattest.record.record_json: one serializer, one parser). What came from
 outside the record as a document stays a mapping: the order as the run kept it, its eligibility findings, the
@@ -17,6 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+import pint
+
 from sweattest.core.procedure.model import Step
 from sweattest.core.rules.bands import Category, Flag, RangeSet
 from sweattest.core.rules.chloride import ChlorideStatus
@@ -25,6 +28,18 @@ from sweattest.core.rules.result import SiteStatus
 
 #: The report's status: preliminary until released, final, corrected once amended.
 ReportState = Literal["preliminary", "final", "corrected"]
+
+
+@dataclass(frozen=True)
+class Shown:
+    """A quantity of the record and its text as the record shows it: the instrument's precision, trailing zeros
+    kept (``100.00 mg`` on a 0.01 mg balance). Printed (a report template, a message), it is that text."""
+
+    quantity: pint.Quantity
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
 
 
 @dataclass(frozen=True)
@@ -38,21 +53,21 @@ class AdequacyRule:
 
 @dataclass(frozen=True)
 class Method:
-    """The method (protocol) the run ran with; its quantities as the report prints them."""
+    """The method (protocol) the run ran with."""
 
     name: str
     title: str
     collection_device: str
     collection_kind: str
     analysis: str
-    current: str
-    duration: str
-    minimum_sample: str
+    current: Shown
+    duration: Shown
+    minimum_sample: Shown
     adequacy: AdequacyRule
-    max_collection_time: str
-    lower_limit: str | None
-    upper_limit: str | None
-    weight_readability: str | None
+    max_collection_time: Shown
+    lower_limit: Shown | None
+    upper_limit: Shown | None
+    weight_readability: Shown | None
 
 
 @dataclass(frozen=True)
@@ -70,8 +85,8 @@ class Amounts:
 
 @dataclass(frozen=True)
 class Stimulation:
-    current: str
-    charge: str | None
+    current: Shown
+    charge: Shown | None
     trace: str
     duration_s: float | None
     started_at: datetime | None
@@ -82,7 +97,7 @@ class Stimulation:
 class Collection:
     started_at: datetime | None
     ended_at: datetime | None
-    minutes: str | None
+    minutes: Shown | None
 
 
 @dataclass(frozen=True)
@@ -128,13 +143,13 @@ class SiteEntry:
     amounts: Amounts
     stimulation: Stimulation
     collection: Collection
-    pre_weight: str | None
-    post_weight: str | None
-    sample: str | None
+    pre_weight: Shown | None
+    post_weight: Shown | None
+    sample: Shown | None
     adequate: bool | None
     sweat_rate_g_m2_min: float | None
-    analyzer_chloride: str | None
-    sodium: str | None
+    analyzer_chloride: Shown | None
+    sodium: Shown | None
     chloride: Chloride | None
     analysis: Analysis | None
     findings: tuple[Finding, ...]

@@ -10,7 +10,7 @@ from sweattest.cli.main import main
 from sweattest.core.config import LabConfig
 from sweattest.core.errors import ConfigError
 from sweattest.outputs.report import render_html
-from sweattest.record.store import open_store
+from sweattest.record.store.store import open_store
 from sweattest.record.users import add_user
 from tests.golden.build import RUN_ID, simulated
 

@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sweattest.core.rules.age import age_at
+from sweattest.core.units import magnitude_in
 from sweattest.record.record_json import birth_date
 from sweattest.record.run_record_model import Change, Method, RunRecord
 
@@ -60,7 +61,7 @@ def reporting_limits(method: Method) -> str:
     if method.collection_kind == "gravimetric":  # the range applies to the eluate measured
         below = f"an eluate below {low} is not reportable"
     else:
-        below = f"below {low} reported as <{low.split()[0]}"
+        below = f"below {low} reported as <{magnitude_in(low.quantity, 'mmol/L'):g}"
     return (f"Chloride reported in whole mmol/L, rounded half up; {below}; above {high} not reported "
             f"(implausible; repeat the test) ({LIMITS_SOURCE}).")
 
