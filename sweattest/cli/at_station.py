@@ -24,7 +24,7 @@ from sweattest.core.errors import ProcedureError, SweatTestError, ValidationErro
 from sweattest.core.procedure.core import apply
 from sweattest.core.procedure.events import Event
 from sweattest.record.runs import initial_run, stored_event, stored_order
-from sweattest.web.station_link import StationLink, begin_station
+from sweattest.web.station_link import NOT_ANSWERING, StationLink, begin_station
 
 #: Wall seconds between two looks at the link while the station sends nothing.
 LOOK_S = 0.5
@@ -53,6 +53,7 @@ class StationTerminal:
         link.on_run = self._pushed.put  # from now: the pushes of a run started next come before its reply
         self._run = None
         self._seen = 0
+        self._silent = False  # the station's silence told here, until it answers again
 
     def start(self, **args: Any) -> str:
         """The run started at the station (``BenchManager.start``), followed from its first report."""
@@ -106,18 +107,35 @@ class StationTerminal:
             try:
                 message = self._pushed.get(timeout=LOOK_S)  # wall time: the station pushes as things happen
             except queue.Empty:
-                if self.link.lost is not None:
-                    raise ProcedureError(self.link.lost) from None
                 message = None
+            self._look_at_station(gone_ends=message is None)  # what was sent before it went is shown first
             if message is not None and message["run_id"] == self.run_id:  # not a bench screen's run
                 self._show_feed(message)
                 live = LiveState.from_dict(message["live"])
                 if not live.active:
                     return live
             prompt = live.prompt if live is not None else None
-            if prompt is not None and prompt.id != answered and self._pushed.empty():  # the latest state
-                self._answer(prompt)
-                answered = prompt.id
+            if (prompt is not None and prompt.id != answered and self._pushed.empty()  # the latest state
+                    and self.link.silent_since is None):
+                answered = prompt.id if self._answer(prompt) else None  # not taken: asked again when it answers
+
+    def _look_at_station(self, gone_ends: bool) -> None:
+        """A station that stopped answering (stalled, hung) is told here as on the bench screens, and this
+        terminal waits for it (the run is still its); once it answers again the run goes on here. A station whose
+        process is gone ends the following (``sweattest resume`` follows the run again)."""
+        link = self.link
+        if link.silent_since is not None:
+            if not self._silent:
+                self._silent = True
+                self.reporter.message(f"!! {NOT_ANSWERING}: {link.lost}")  # the station's words, not the inducer's
+            return
+        if link.lost is not None:
+            if gone_ends:
+                raise ProcedureError(link.lost)
+            return
+        if self._silent:
+            self._silent = False
+            self.reporter.message("The bench station answers again: the run goes on here.")
 
     def _show_feed(self, message: dict[str, Any]) -> None:
         for entry in message.get("feed", []):
@@ -163,16 +181,22 @@ class StationTerminal:
                 return run, event
         return run, Event(kind, self.store.clock.utcnow(), t, site)
 
-    def _answer(self, prompt: Prompt) -> None:
-        """The prompt asked in the console's words; the answer sent; refused answers said and asked again."""
+    def _answer(self, prompt: Prompt) -> bool:
+        """The prompt asked in the console's words; the answer sent; refused answers said and asked again. False
+        when the station did not answer meanwhile (stalled): the step is asked again once it does."""
         for _ in range(MAX_TRIES):
             answer = self._ask(prompt)
             try:
                 self.link.request("confirm", **({"run_id": self.run_id, "prompt": prompt.id,
                                                    "by": self.operator.name} | answer))
-                return
+                return True
             except ValidationError as exc:
                 self.operator.tell(f"not accepted: {exc}")
+            except ProcedureError as exc:
+                if self.link.silent_since is None:
+                    raise
+                self.operator.tell(str(exc))
+                return False
         raise ValidationError(f"{prompt.text}: no accepted answer after {MAX_TRIES} tries; the step is given up")
 
     def _ask(self, p: Prompt) -> dict[str, Any]:

@@ -209,3 +209,31 @@ def test_a_stop_signal_to_run_stops_the_stimulation_by_the_off_sequence_and_rele
     assert run.sites[0].state == "aborted"
     assert row["lease_owner"] is None  # released: another terminal or the bench screens may take the run on
     assert "run was interrupted" in out
+
+
+def station_pid(bench) -> int:
+    pid = StationAddress.of(resolve_url(bench["db"]), False, config=bench["config"]).holder()
+    assert pid
+    return pid
+
+
+def test_a_stalled_station_is_told_at_the_terminal_which_waits_and_goes_on_when_it_answers(bench):
+    """SIGSTOP of the station while `run` follows the stimulation: the terminal says the station does not answer
+    and what to do (as the bench screens do), neither hangs silently nor gives the run up; after SIGCONT the run
+    goes on at the terminal to its end."""
+    command = run_command(bench)
+    command.follow(lambda line: "start_stimulation" in line)
+    pid = station_pid(bench)
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        told = command.follow(lambda line: "NOT ANSWERING" in line or "sweattest:" in line)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert told is not None and "BENCH STATION NOT ANSWERING" in told and "stalled or hung" in told, command.out
+    assert command.follow(lambda line: "answers again" in line) is not None, command.out
+    status, out, err = command.finish()
+    row, run, events, readings = stored(bench["db"])
+    assert run.state != "open" and row["lease_owner"] is None, out + err  # followed to its end here
+    assert "Result of run" in out and "sweattest resume" not in out + err
+    ended = next(e for e in events if e.kind in ("finish_stimulation", "abort"))
+    assert len(readings) == ended.data["samples"] > 0  # every reading of the loop stored
