@@ -38,6 +38,10 @@ def station_for(db: str | None, config: str | None) -> StationLink:
     return begin_station(db, config, simulate=False, speed=1.0, told=lambda message: None).open()
 
 
+class StationGone(ProcedureError):
+    """The station's process went away while this terminal followed a run (``sweattest resume`` goes on)."""
+
+
 class StationTerminal:
     """This terminal as a client of the bench station of the store ``db`` and lab configuration ``config``,
     following one run."""
@@ -78,6 +82,8 @@ class StationTerminal:
     def leave(self, reason: str) -> None:
         """The station stops the run where it is (a stimulation by the off sequence, recorded) and releases it;
         what it reports meanwhile is shown. Deaf to further stop signals until then."""
+        if self.link.lost is not None and self.link.silent_since is None:
+            return  # its process is gone: nothing to ask (its next start stops the outputs and resumes the run)
         before = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
             self.link.request("leave", run_id=self.run_id, reason=reason)
@@ -131,7 +137,9 @@ class StationTerminal:
             return
         if link.lost is not None:
             if gone_ends:
-                raise ProcedureError(link.lost)
+                raise StationGone("the bench station's process stopped: a current it was driving is ended by the "
+                                  "inducer's own watchdog (1 s without the computer); if the inducer still shows a "
+                                  "current, press its stop key and remove the electrodes")
             return
         if self._silent:
             self._silent = False
@@ -241,4 +249,4 @@ def _why(exc: BaseException) -> str:
     return f"the terminal that performed the run stopped: {exc}"
 
 
-__all__ = ["StationTerminal", "station_for"]
+__all__ = ["StationGone", "StationTerminal", "station_for"]

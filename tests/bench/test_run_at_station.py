@@ -26,6 +26,7 @@ from sweattest.record.store.store import resolve_url
 from tests.bench.conftest import ROOT, instrument_table, write_config
 from tests.bench.test_run_on_instruments import UNVERIFIED_REASON
 from tests.conftest import PERFORMER, PERFORMER_PASSWORD, add_performer
+from tests.serving import _kill
 
 #: Simulated time: the six-minute collection takes 1.5 s (the stimulation takes as long as its 900 readings over
 #: the serial line take).
@@ -237,3 +238,29 @@ def test_a_stalled_station_is_told_at_the_terminal_which_waits_and_goes_on_when_
     assert "Result of run" in out and "sweattest resume" not in out + err
     ended = next(e for e in events if e.kind in ("finish_stimulation", "abort"))
     assert len(readings) == ended.data["samples"] > 0  # every reading of the loop stored
+
+
+def test_a_killed_station_is_told_at_the_terminal_with_how_to_go_on_and_resume_finishes_the_run(bench):
+    """SIGKILL of the station while `run` follows the stimulation: the command ends non-zero, once, saying the
+    station stopped, what to do at the inducer and the `sweattest resume` that goes on; the station's next start
+    stops the stimulation by the off sequence (its only site aborted), which `resume` then says."""
+    command = run_command(bench)
+    command.follow(lambda line: "start_stimulation" in line)
+    pid = station_pid(bench)
+    _kill(pid)
+    status, out, err = command.finish()
+    assert status == 1, out + err
+    row = stored(bench["db"])[0]
+    said = err.splitlines()[-1]
+    assert said.startswith("sweattest: error: the bench station's process stopped: a current it was driving is ended "
+                           "by the inducer's own watchdog"), err
+    assert f"Continue it with `sweattest resume {row['run_id']} --config {bench['config']}" in said
+    assert "try again in a moment" not in out + err  # not told a terminal that has given up
+    resumed = Command("resume", row["run_id"], "--config", bench["config"], "--db", bench["db"], "--out",
+                      bench["out"], "--as", PERFORMER, "--password-stdin")
+    status, out, err = resumed.finish()  # the station started again stopped the stimulation caught by the kill
+    row, run, events, _ = stored(bench["db"])
+    [abort] = [e for e in events if e.kind == "abort"]
+    assert abort.data["code"] == "interrupted_stimulation" and abort.data["output_off_confirmed"] is True
+    assert run.sites[0].state == "aborted" and row["lease_owner"] is None
+    assert status == 2 and f"run {row['run_id']} is aborted, not unfinished: there is nothing to resume" in err
