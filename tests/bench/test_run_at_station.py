@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from sweattest.bench.demo import DEMO_ORDER
-from sweattest.bench.station.channel import StationAddress
+from sweattest.bench.station.channel import MAX_FRAME, StationAddress, connect
 from sweattest.record.runs import load_run
 from sweattest.record.store import open_store
 from sweattest.record.store.store import resolve_url
@@ -264,3 +264,37 @@ def test_a_killed_station_is_told_at_the_terminal_with_how_to_go_on_and_resume_f
     assert abort.data["code"] == "interrupted_stimulation" and abort.data["output_off_confirmed"] is True
     assert run.sites[0].state == "aborted" and row["lease_owner"] is None
     assert status == 2 and f"run {row['run_id']} is aborted, not unfinished: there is nothing to resume" in err
+
+
+def test_garbage_and_oversized_frames_from_a_client_holding_the_key_leave_the_stimulation_unharmed(bench):
+    """While `run` follows a stimulation, a process holding the station's key sends a frame over the limit, one
+    that is not JSON, one that is not a request and requests the station does not know: each such connection is
+    dropped or refused; the stimulation runs its method's whole duration at 10 Hz, every reading stored, and the
+    run goes on at the terminal to its result."""
+    command = run_command(bench)
+    command.follow(lambda line: "start_stimulation" in line)
+    address = StationAddress.of(resolve_url(bench["db"]), False, config=bench["config"])
+    bad = [b"\xff" * (MAX_FRAME + 1), b"\x00garbage\xfe", b"[1, 2, 3]", b'{"op": "stop"}',
+           b'{"id": 1, "op": "confirm", "args": {"run_id": 7, "prompt": "x"}}',
+           b'{"id": 2, "op": "nothing", "args": {}}']
+    refused = 0
+    for frame in bad:
+        channel, hello = connect(address.socket, address.key())
+        try:
+            channel.conn.send_bytes(frame)
+            reply = channel.receive()
+            while "reply" not in reply:  # the station's pushes to this client come first
+                reply = channel.receive()
+            assert "error" in reply
+            refused += 1
+        except (EOFError, OSError):
+            refused += 1  # dropped
+        finally:
+            channel.close()
+    assert refused == len(bad)
+    status, out, err = command.finish()
+    assert status == 0, out + err
+    row, run, events, readings = stored(bench["db"])
+    finished = next(e for e in events if e.kind == "finish_stimulation")
+    assert finished.data["output_off_confirmed"] is True and run.sites[0].state == "result_ready"
+    assert len(readings) == finished.data["samples"] >= 90 * 10  # the method's 90 s at 10 Hz, each stored
