@@ -105,13 +105,12 @@ def bench(tmp_path, simulators):
     add_performer(db)
     order = dict(DEMO_ORDER, method=str(method(tmp_path)), sites=["left_forearm"])
     (tmp_path / "order.json").write_text(json.dumps(order), encoding="utf-8")
+    before = StationAddress.of(resolve_url(db), False, config=str(config))
     yield {"config": str(config), "db": db, "order": str(tmp_path / "order.json"), "out": str(tmp_path / "out")}
-    log = StationAddress.of(resolve_url(db), False, config=str(config)).log
-    for pid in re.findall(r"station (\d+) listening", log.read_text() if log.exists() else ""):
-        try:
-            os.kill(int(pid), signal.SIGTERM)  # the station these tests started (it ends by itself when idle)
-        except ProcessLookupError:
-            pass
+    for address in {before, StationAddress.of(resolve_url(db), False, config=str(config))}:  # a test may edit it
+        for pid in {*re.findall(r"station (\d+) listening", address.log.read_text() if address.log.exists() else ""),
+                    address.holder()} - {None}:
+            _kill(int(pid))  # the stations these tests started (one ends by itself only with no run waiting)
 
 
 def run_command(bench) -> Command:
@@ -120,9 +119,14 @@ def run_command(bench) -> Command:
 
 
 def stored(db: str):
+    return stored_of(db, None)
+
+
+def stored_of(db: str, accession: str | None):
+    """The run of ``accession`` (None: the only run), its state, events and stimulation readings."""
     store = open_store(db)
     try:
-        [row] = store.list_runs()
+        [row] = [r for r in store.list_runs() if accession in (None, r["accession"])]
         run, _ = load_run(store, row["run_id"])
         return row, run, store.events(row["run_id"]), store.readings(row["run_id"], kind="stimulation_sample")
     finally:
@@ -298,3 +302,25 @@ def test_garbage_and_oversized_frames_from_a_client_holding_the_key_leave_the_st
     finished = next(e for e in events if e.kind == "finish_stimulation")
     assert finished.data["output_off_confirmed"] is True and run.sites[0].state == "result_ready"
     assert len(readings) == finished.data["samples"] >= 90 * 10  # the method's 90 s at 10 Hz, each stored
+
+
+def test_a_second_run_on_an_edited_lab_configuration_is_refused_the_ports_the_running_station_holds(bench):
+    """The lab configuration edited while a station performs a run on it: a second `run` starts another station
+    (the configuration is another one), whose start finds the serial ports held and says so; the first run goes
+    on untouched."""
+    command = run_command(bench)
+    command.follow(lambda line: "start_stimulation" in line)
+    first = station_pid(bench)
+    with open(bench["config"], "a", encoding="utf-8") as f:
+        f.write("\n# edited at the bench\n")
+    order = json.loads(Path(bench["order"]).read_text(encoding="utf-8")) | {"accession": "ST-2026-000124"}
+    Path(bench["order"]).write_text(json.dumps(order), encoding="utf-8")
+    second = run_command(bench)
+    status2, out2, err2 = second.finish()
+    assert status2 == 1 and "sweattest: error: the inducer port " in err2, out2 + err2
+    assert f"is in use by process {first} " in err2 and "nothing was sent to it" in err2
+    status, out, err = command.finish()
+    assert status == 0, out + err
+    row, run, events, readings = stored_of(bench["db"], "ST-2026-000123")
+    finished = next(e for e in events if e.kind == "finish_stimulation")
+    assert run.sites[0].state == "result_ready" and len(readings) == finished.data["samples"] >= 90 * 10

@@ -21,6 +21,7 @@ from starlette.testclient import TestClient
 from sweattest.bench.station.channel import StationAddress
 from sweattest.bench.station.manager import BenchManager
 from sweattest.bench.station.process import Station
+from sweattest.bench.station.session import BenchSession
 from sweattest.core.clock import VirtualClock
 from sweattest.core.errors import ProcedureError
 from sweattest.record.runs import load_run
@@ -161,3 +162,21 @@ def test_a_socket_in_the_stations_place_that_never_answers_is_reported_not_waite
         link.detach()
         mute.close()
         shutil.rmtree(folder)
+
+
+def test_a_run_is_active_for_its_screens_from_the_moment_the_station_lists_it(linked, monkeypatch):
+    """The station lists a new run before its runner's thread starts: what it pushes then says the run goes on
+    (a terminal following it took an inactive run for ended, said "the bench station stopped the run" and left
+    the run to go on with nobody following it)."""
+    client, token, station, link, wall = linked
+    seen: list[bool] = []
+    refresh = BenchSession.refresh
+
+    def listed(session: BenchSession) -> None:
+        if session.run_id in station.manager.sessions and session.thread.ident is None:
+            seen.append(session.live_state().active)
+        refresh(session)
+
+    monkeypatch.setattr(BenchSession, "refresh", listed)
+    start_run(client, token)
+    assert seen == [True]

@@ -80,7 +80,9 @@ class BenchSession:
 
     @property
     def active(self) -> bool:
-        return self.thread.is_alive() and not self._done
+        """From its launch, its thread about to start (the screens and a terminal that follows it see it then, and
+        must not take it for ended), until its runner has ended."""
+        return not self._done and (self.thread.ident is None or self.thread.is_alive())
 
     def live_state(self) -> LiveState:
         """What this session adds to the stored run, as the screens need it."""
