@@ -324,3 +324,25 @@ def test_a_second_run_on_an_edited_lab_configuration_is_refused_the_ports_the_ru
     row, run, events, readings = stored_of(bench["db"], "ST-2026-000123")
     finished = next(e for e in events if e.kind == "finish_stimulation")
     assert run.sites[0].state == "result_ready" and len(readings) == finished.data["samples"] >= 90 * 10
+
+
+def test_a_second_run_on_the_instruments_a_run_uses_is_refused_and_the_first_goes_on(bench):
+    """Two `run` commands at once on one station and its instruments: the second is told the inducer is in use
+    by the station's run, nothing is sent to the instrument, and the first run goes on to its result."""
+    command = run_command(bench)
+    command.follow(lambda line: "start_stimulation" in line)
+    order = json.loads(Path(bench["order"]).read_text(encoding="utf-8")) | {"accession": "ST-2026-000124"}
+    Path(bench["order"]).write_text(json.dumps(order), encoding="utf-8")
+    second = run_command(bench)
+    status2, out2, err2 = second.finish()
+    assert status2 == 1 and "sweattest: error: the inducer port " in err2, out2 + err2
+    assert "is in use by this process" in err2 and "nothing was sent to it" in err2
+    status, out, err = command.finish()
+    assert status == 0, out + err
+    row, run, events, readings = stored_of(bench["db"], "ST-2026-000123")
+    assert run.sites[0].state == "result_ready"
+    store = open_store(bench["db"])
+    try:
+        assert [r["accession"] for r in store.list_runs()] == ["ST-2026-000123"]  # no run left of the refused one
+    finally:
+        store.close()
