@@ -70,6 +70,7 @@ class Command:
         self.proc.stdin.flush()
         self.out: list[str] = []
         self.prompts: list[str] = []
+        self.answer = answer  # what is typed at each prompt (bytes: written as they are)
 
     def follow(self, until=lambda line: False) -> str | None:
         """Read its output, answering each prompt, up to the line for which ``until`` holds (None: the end).
@@ -79,7 +80,12 @@ class Command:
             if line.startswith(">>> "):
                 self.prompts.append(line[4:].strip())
                 try:
-                    self.proc.stdin.write(answer(line[4:]) + "\n")
+                    typed = self.answer(line[4:])
+                    if isinstance(typed, bytes):
+                        self.proc.stdin.flush()
+                        self.proc.stdin.buffer.write(typed + b"\n")
+                    else:
+                        self.proc.stdin.write(typed + "\n")
                     self.proc.stdin.flush()
                 except BrokenPipeError:
                     pass
@@ -346,3 +352,17 @@ def test_a_second_run_on_the_instruments_a_run_uses_is_refused_and_the_first_goe
         assert [r["accession"] for r in store.list_runs()] == ["ST-2026-000123"]  # no run left of the refused one
     finally:
         store.close()
+
+
+def test_a_binary_answer_at_a_prompt_is_refused_and_asked_again_and_the_run_goes_on(bench):
+    """Bytes that are not text typed at a prompt (a scanner's noise into the skin note): the station refuses the
+    answer, the terminal says so and asks again; the run goes on to its result (it was once given up)."""
+    command = run_command(bench)
+    skin = iter([b"blister: \xff\xfe scanner", "none"])
+    command.answer = lambda prompt: next(skin) if "look at the skin" in prompt else answer(prompt)
+    status, out, err = command.finish()
+    assert status == 0, out + err
+    assert "not accepted: '\ufffd\ufffd scanner' holds characters that are not text" in out
+    assert sum("look at the skin" in p for p in command.prompts) == 2
+    row, run, events, _ = stored(bench["db"])
+    assert run.sites[0].state == "result_ready" and row["lease_owner"] is None
