@@ -62,8 +62,8 @@ def answer(prompt: str) -> str:
 class Command:
     """A `sweattest` command in a process of its own whose prompts a tech answers as they appear."""
 
-    def __init__(self, *argv: str):
-        env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
+    def __init__(self, *argv: str, env: dict[str, str] | None = None):
+        env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1") | (env or {})
         self.proc = subprocess.Popen([sys.executable, "-m", "sweattest", *argv], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env)
         self.proc.stdin.write(PERFORMER_PASSWORD + "\n")  # --password-stdin
@@ -119,9 +119,10 @@ def bench(tmp_path, simulators):
             _kill(int(pid))  # the stations these tests started (one ends by itself only with no run waiting)
 
 
-def run_command(bench) -> Command:
+def run_command(bench, env: dict[str, str] | None = None) -> Command:
     return Command("run", "--order", bench["order"], "--config", bench["config"], "--db", bench["db"], "--out",
-                   bench["out"], "--password-stdin", "--unverified-reason", UNVERIFIED_REASON, "--speed", SPEED)
+                   bench["out"], "--password-stdin", "--unverified-reason", UNVERIFIED_REASON, "--speed", SPEED,
+                   env=env)
 
 
 def stored(db: str):
@@ -354,10 +355,12 @@ def test_a_second_run_on_the_instruments_a_run_uses_is_refused_and_the_first_goe
         store.close()
 
 
-def test_a_binary_answer_at_a_prompt_is_refused_and_asked_again_and_the_run_goes_on(bench):
-    """Bytes that are not text typed at a prompt (a scanner's noise into the skin note): the station refuses the
-    answer, the terminal says so and asks again; the run goes on to its result (it was once given up)."""
-    command = run_command(bench)
+@pytest.mark.parametrize("io", [{}, {"PYTHONIOENCODING": "utf-8"}], ids=["locale", "strict-utf8"])
+def test_a_binary_answer_at_a_prompt_is_refused_and_asked_again_and_the_run_goes_on(bench, io):
+    """Bytes that are not text typed at a prompt (a scanner's noise into the skin note), whatever the terminal's
+    decoding: the station refuses the answer, the terminal says so and asks again; the run goes on to its result
+    (it was once given up; with strict decoding the command ended with a traceback)."""
+    command = run_command(bench, io)
     skin = iter([b"blister: \xff\xfe scanner", "none"])
     command.answer = lambda prompt: next(skin) if "look at the skin" in prompt else answer(prompt)
     status, out, err = command.finish()
