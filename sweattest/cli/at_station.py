@@ -60,8 +60,25 @@ class StationTerminal:
         self._silent = False  # the station's silence told here, until it answers again
 
     def start(self, **args: Any) -> str:
-        """The run started at the station (``BenchManager.start``), followed from its first report."""
-        self.run_id = self.link.request("start", follow=True, **args)
+        """The run started at the station (``BenchManager.start``), followed from its first report. A stop
+        (Ctrl-C, a stop signal) while the station starts it is kept until its reply, then the run is left at once
+        (a current it began stopped by the off sequence): never a run going on that nobody follows."""
+        stopped: list[int] = []
+
+        def keep(signum: int, frame: Any) -> None:
+            stopped.append(signum)
+            print("sweattest: stopping: the run is left as soon as the bench station has answered its start",
+                  flush=True)
+
+        before = {sig: signal.signal(sig, keep) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            self.run_id = self.link.request("start", follow=True, **args)
+        finally:
+            for sig, handler in before.items():
+                signal.signal(sig, handler)
+        if stopped:
+            self.leave(_why(KeyboardInterrupt()))
+            raise KeyboardInterrupt(f"signal {signal.Signals(stopped[0]).name}")
         return self.run_id
 
     def attach(self, run_id: str, by: str) -> None:
