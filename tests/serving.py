@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 
+from sweattest.bench.station.channel import StationAddress
 from tests.web.conftest import PASSWORD, USERS, accounts_for_tests
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -112,11 +113,33 @@ class Serve:
         _kill(pid)
 
     def kill(self) -> None:
+        """The server, then its station's processes: the one it printed and the one holding the station's lock
+        now (started again after the first was killed). ``end_all`` for the servers of one test."""
+        end_all([self])
+
+    def _kill_server(self) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+
+    def _kill_stations(self) -> None:
         with contextlib.suppress(AssertionError):
-            _kill(self.station_pid)
+            line = self.wait_for_line(lambda text: "the bench station runs in process" in text, timeout_s=1.0)
+            _kill(int(re.search(r"in process (\d+)", line)[1]))
+            log = Path(re.search(r"its log: (.*)\)", line)[1])
+            holder = StationAddress(log.with_suffix(".sock"), log.with_suffix(".key"), log,
+                                    log.with_suffix(".lock")).holder()
+            if holder:
+                _kill(holder)
+
+
+def end_all(servers: list[Serve]) -> None:
+    """Every server killed first (none is left to start its station again), then their stations' processes: no
+    process of a test outlives it."""
+    for serve in servers:
+        serve._kill_server()
+    for serve in servers:
+        serve._kill_stations()
 
 
 def _kill(pid: int) -> None:

@@ -24,7 +24,7 @@ from sweattest.core.errors import ProcedureError, SweatTestError, ValidationErro
 from sweattest.core.procedure.core import apply
 from sweattest.core.procedure.events import Event
 from sweattest.record.runs import initial_run, stored_event, stored_order
-from sweattest.web.station_link import StationLink, begin_station
+from sweattest.web.station_link import NOT_ANSWERING, StationLink, begin_station
 
 #: Wall seconds between two looks at the link while the station sends nothing.
 LOOK_S = 0.5
@@ -36,6 +36,10 @@ def station_for(db: str | None, config: str | None) -> StationLink:
     """This computer's bench station for the store ``db`` (its configured instruments): the running one, or one
     started now; connected."""
     return begin_station(db, config, simulate=False, speed=1.0, told=lambda message: None).open()
+
+
+class StationGone(ProcedureError):
+    """The station's process went away while this terminal followed a run (``sweattest resume`` goes on)."""
 
 
 class StationTerminal:
@@ -53,10 +57,28 @@ class StationTerminal:
         link.on_run = self._pushed.put  # from now: the pushes of a run started next come before its reply
         self._run = None
         self._seen = 0
+        self._silent = False  # the station's silence told here, until it answers again
 
     def start(self, **args: Any) -> str:
-        """The run started at the station (``BenchManager.start``), followed from its first report."""
-        self.run_id = self.link.request("start", follow=True, **args)
+        """The run started at the station (``BenchManager.start``), followed from its first report. A stop
+        (Ctrl-C, a stop signal) while the station starts it is kept until its reply, then the run is left at once
+        (a current it began stopped by the off sequence): never a run going on that nobody follows."""
+        stopped: list[int] = []
+
+        def keep(signum: int, frame: Any) -> None:
+            stopped.append(signum)
+            print("sweattest: stopping: the run is left as soon as the bench station has answered its start",
+                  flush=True)
+
+        before = {sig: signal.signal(sig, keep) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            self.run_id = self.link.request("start", follow=True, **args)
+        finally:
+            for sig, handler in before.items():
+                signal.signal(sig, handler)
+        if stopped:
+            self.leave(_why(KeyboardInterrupt()))
+            raise KeyboardInterrupt(f"signal {signal.Signals(stopped[0]).name}")
         return self.run_id
 
     def attach(self, run_id: str, by: str) -> None:
@@ -77,6 +99,8 @@ class StationTerminal:
     def leave(self, reason: str) -> None:
         """The station stops the run where it is (a stimulation by the off sequence, recorded) and releases it;
         what it reports meanwhile is shown. Deaf to further stop signals until then."""
+        if self.link.lost is not None and self.link.silent_since is None:
+            return  # its process is gone: nothing to ask (its next start stops the outputs and resumes the run)
         before = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
             self.link.request("leave", run_id=self.run_id, reason=reason)
@@ -106,18 +130,37 @@ class StationTerminal:
             try:
                 message = self._pushed.get(timeout=LOOK_S)  # wall time: the station pushes as things happen
             except queue.Empty:
-                if self.link.lost is not None:
-                    raise ProcedureError(self.link.lost) from None
                 message = None
+            self._look_at_station(gone_ends=message is None)  # what was sent before it went is shown first
             if message is not None and message["run_id"] == self.run_id:  # not a bench screen's run
                 self._show_feed(message)
                 live = LiveState.from_dict(message["live"])
                 if not live.active:
                     return live
             prompt = live.prompt if live is not None else None
-            if prompt is not None and prompt.id != answered and self._pushed.empty():  # the latest state
-                self._answer(prompt)
-                answered = prompt.id
+            if (prompt is not None and prompt.id != answered and self._pushed.empty()  # the latest state
+                    and self.link.silent_since is None):
+                answered = prompt.id if self._answer(prompt) else None  # not taken: asked again when it answers
+
+    def _look_at_station(self, gone_ends: bool) -> None:
+        """A station that stopped answering (stalled, hung) is told here as on the bench screens, and this
+        terminal waits for it (the run is still its); once it answers again the run goes on here. A station whose
+        process is gone ends the following (``sweattest resume`` follows the run again)."""
+        link = self.link
+        if link.silent_since is not None:
+            if not self._silent:
+                self._silent = True
+                self.reporter.message(f"!! {NOT_ANSWERING}: {link.lost}")  # the station's words, not the inducer's
+            return
+        if link.lost is not None:
+            if gone_ends:
+                raise StationGone("the bench station's process stopped: a current it was driving is ended by the "
+                                  "inducer's own watchdog (1 s without the computer); if the inducer still shows a "
+                                  "current, press its stop key and remove the electrodes")
+            return
+        if self._silent:
+            self._silent = False
+            self.reporter.message("The bench station answers again: the run goes on here.")
 
     def _show_feed(self, message: dict[str, Any]) -> None:
         for entry in message.get("feed", []):
@@ -163,16 +206,22 @@ class StationTerminal:
                 return run, event
         return run, Event(kind, self.store.clock.utcnow(), t, site)
 
-    def _answer(self, prompt: Prompt) -> None:
-        """The prompt asked in the console's words; the answer sent; refused answers said and asked again."""
+    def _answer(self, prompt: Prompt) -> bool:
+        """The prompt asked in the console's words; the answer sent; refused answers said and asked again. False
+        when the station did not answer meanwhile (stalled): the step is asked again once it does."""
         for _ in range(MAX_TRIES):
             answer = self._ask(prompt)
             try:
                 self.link.request("confirm", **({"run_id": self.run_id, "prompt": prompt.id,
                                                    "by": self.operator.name} | answer))
-                return
+                return True
             except ValidationError as exc:
                 self.operator.tell(f"not accepted: {exc}")
+            except ProcedureError as exc:
+                if self.link.silent_since is None:
+                    raise
+                self.operator.tell(str(exc))
+                return False
         raise ValidationError(f"{prompt.text}: no accepted answer after {MAX_TRIES} tries; the step is given up")
 
     def _ask(self, p: Prompt) -> dict[str, Any]:
@@ -217,4 +266,4 @@ def _why(exc: BaseException) -> str:
     return f"the terminal that performed the run stopped: {exc}"
 
 
-__all__ = ["StationTerminal", "station_for"]
+__all__ = ["StationGone", "StationTerminal", "station_for"]

@@ -9,8 +9,10 @@ an answer was asked for, a file system failure and input nested too deeply to re
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import importlib
+import io
 import sys
 import warnings
 
@@ -68,6 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser(argv[0] if argv else None)
     args = parser.parse_args(argv)
+    if isinstance(sys.stdin, io.TextIOWrapper) and sys.stdin.errors != "surrogateescape":
+        with contextlib.suppress(io.UnsupportedOperation):  # before anything is read: bytes that are not text (a
+            sys.stdin.reconfigure(errors="surrogateescape")  # scanner's noise) are refused as an answer, not a crash
     try:
         with warnings.catch_warnings():  # a password asked with no terminal to ask it at: say so, read nothing
             warnings.simplefilter("error", getpass.GetPassWarning)

@@ -13,7 +13,7 @@ from sweattest.bench.order import parse_order
 from sweattest.bench.proficiency import pt_order
 from sweattest.bench.service import NoInstruments, OrderRefused, RunResult, RunService, UnverifiedInstrument, new_run_id
 from sweattest.bench.simulation.scenario import parse_scenario
-from sweattest.cli.at_station import StationTerminal
+from sweattest.cli.at_station import StationGone, StationTerminal
 from sweattest.cli.console import ConsoleReporter
 from sweattest.cli.context import Context, SignIn, command
 from sweattest.cli.operator import ConsoleOperator, InputEnded
@@ -222,6 +222,8 @@ def followed(ctx: Context, service: RunService, terminal: StationTerminal, folde
         live = terminal.follow()
     except InputEnded as exc:
         raise InputEnded(f"{exc}. {left_unfinished(load_run(ctx.store, run_id)[0], ctx.args)}") from None
+    except StationGone as exc:
+        raise StationGone(f"{exc}. {left_unfinished(load_run(ctx.store, run_id)[0], ctx.args, off=False)}") from None
     run, stored = load_run(ctx.store, run_id)
     if live.error or run_id in {r["run_id"] for r in service.unfinished()}:
         raise SweatTestError(f"{live.error or 'the bench station stopped the run'}. "
@@ -250,14 +252,14 @@ def _start(start: Callable[[], Any]) -> Any:
         raise
 
 
-def left_unfinished(run, args: argparse.Namespace) -> str:
+def left_unfinished(run, args: argparse.Namespace, off: bool = True) -> str:
     """What the tech is told when the terminal stops answering: where the run stands and how to go on."""
     options = "".join(f" --{name} {value}" for name, value in (("config", args.config), ("db", args.db))
                       if value is not None)
     where = ", ".join(f"{s.site.replace('_', ' ')} {s.state.replace('_', ' ')}" for s in run.sites)
-    return (f"Every output is off. Run {run.run_id} is left unfinished ({where}); recorded readings and collection "
-            f"start times are kept. Continue it with `sweattest resume {run.run_id}{options} --as {args.actor}` at "
-            "this station")
+    return (f"{'Every output is off. ' if off else ''}Run {run.run_id} is left unfinished ({where}); recorded "
+            f"readings and collection start times are kept. Continue it with `sweattest resume {run.run_id}{options} "
+            f"--as {args.actor}` at this station")
 
 
 def _final_line(run, alarms: list[str]) -> int:

@@ -19,12 +19,13 @@ from pathlib import Path
 import pytest
 
 from sweattest.bench.demo import DEMO_ORDER
-from sweattest.bench.station.channel import StationAddress
+from sweattest.bench.station.channel import MAX_FRAME, StationAddress, connect
 from sweattest.record.runs import load_run
 from sweattest.record.store.store import open_store, resolve_url
 from tests.bench.conftest import ROOT, instrument_table, write_config
 from tests.bench.test_run_on_instruments import UNVERIFIED_REASON
 from tests.conftest import PERFORMER, PERFORMER_PASSWORD, add_performer
+from tests.serving import _kill
 
 #: Simulated time: the six-minute collection takes 1.5 s (the stimulation takes as long as its 900 readings over
 #: the serial line take).
@@ -60,14 +61,15 @@ def answer(prompt: str) -> str:
 class Command:
     """A `sweattest` command in a process of its own whose prompts a tech answers as they appear."""
 
-    def __init__(self, *argv: str):
-        env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1")
+    def __init__(self, *argv: str, env: dict[str, str] | None = None):
+        env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1") | (env or {})
         self.proc = subprocess.Popen([sys.executable, "-m", "sweattest", *argv], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env)
         self.proc.stdin.write(PERFORMER_PASSWORD + "\n")  # --password-stdin
         self.proc.stdin.flush()
         self.out: list[str] = []
         self.prompts: list[str] = []
+        self.answer = answer  # what is typed at each prompt (bytes: written as they are)
 
     def follow(self, until=lambda line: False) -> str | None:
         """Read its output, answering each prompt, up to the line for which ``until`` holds (None: the end).
@@ -77,7 +79,12 @@ class Command:
             if line.startswith(">>> "):
                 self.prompts.append(line[4:].strip())
                 try:
-                    self.proc.stdin.write(answer(line[4:]) + "\n")
+                    typed = self.answer(line[4:])
+                    if isinstance(typed, bytes):
+                        self.proc.stdin.flush()
+                        self.proc.stdin.buffer.write(typed + b"\n")
+                    else:
+                        self.proc.stdin.write(typed + "\n")
                     self.proc.stdin.flush()
                 except BrokenPipeError:
                     pass
@@ -103,24 +110,29 @@ def bench(tmp_path, simulators):
     add_performer(db)
     order = dict(DEMO_ORDER, method=str(method(tmp_path)), sites=["left_forearm"])
     (tmp_path / "order.json").write_text(json.dumps(order), encoding="utf-8")
+    before = StationAddress.of(resolve_url(db), False, config=str(config))
     yield {"config": str(config), "db": db, "order": str(tmp_path / "order.json"), "out": str(tmp_path / "out")}
-    log = StationAddress.of(resolve_url(db), False, config=str(config)).log
-    for pid in re.findall(r"station (\d+) listening", log.read_text() if log.exists() else ""):
-        try:
-            os.kill(int(pid), signal.SIGTERM)  # the station these tests started (it ends by itself when idle)
-        except ProcessLookupError:
-            pass
+    for address in {before, StationAddress.of(resolve_url(db), False, config=str(config))}:  # a test may edit it
+        for pid in {*re.findall(r"station (\d+) listening", address.log.read_text() if address.log.exists() else ""),
+                    address.holder()} - {None}:
+            _kill(int(pid))  # the stations these tests started (one ends by itself only with no run waiting)
 
 
-def run_command(bench) -> Command:
+def run_command(bench, env: dict[str, str] | None = None) -> Command:
     return Command("run", "--order", bench["order"], "--config", bench["config"], "--db", bench["db"], "--out",
-                   bench["out"], "--password-stdin", "--unverified-reason", UNVERIFIED_REASON, "--speed", SPEED)
+                   bench["out"], "--password-stdin", "--unverified-reason", UNVERIFIED_REASON, "--speed", SPEED,
+                   env=env)
 
 
 def stored(db: str):
+    return stored_of(db, None)
+
+
+def stored_of(db: str, accession: str | None):
+    """The run of ``accession`` (None: the only run), its state, events and stimulation readings."""
     store = open_store(db)
     try:
-        [row] = store.list_runs()
+        [row] = [r for r in store.list_runs() if accession in (None, r["accession"])]
         run, _ = load_run(store, row["run_id"])
         return row, run, store.events(row["run_id"]), store.readings(row["run_id"], kind="stimulation_sample")
     finally:
@@ -208,3 +220,151 @@ def test_a_stop_signal_to_run_stops_the_stimulation_by_the_off_sequence_and_rele
     assert run.sites[0].state == "aborted"
     assert row["lease_owner"] is None  # released: another terminal or the bench screens may take the run on
     assert "run was interrupted" in out
+
+
+def station_pid(bench) -> int:
+    pid = StationAddress.of(resolve_url(bench["db"]), False, config=bench["config"]).holder()
+    assert pid
+    return pid
+
+
+def test_a_stalled_station_is_told_at_the_terminal_which_waits_and_goes_on_when_it_answers(bench):
+    """SIGSTOP of the station while `run` follows the stimulation: the terminal says the station does not answer
+    and what to do (as the bench screens do), neither hangs silently nor gives the run up; after SIGCONT the run
+    goes on at the terminal to its end."""
+    command = run_command(bench)
+    command.follow(lambda line: "start_stimulation" in line)
+    pid = station_pid(bench)
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        told = command.follow(lambda line: "NOT ANSWERING" in line or "sweattest:" in line)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert told is not None and "BENCH STATION NOT ANSWERING" in told and "stalled or hung" in told, command.out
+    assert command.follow(lambda line: "answers again" in line) is not None, command.out
+    status, out, err = command.finish()
+    row, run, events, readings = stored(bench["db"])
+    assert run.state != "open" and row["lease_owner"] is None, out + err  # followed to its end here
+    assert "Result of run" in out and "sweattest resume" not in out + err
+    ended = next(e for e in events if e.kind in ("finish_stimulation", "abort"))
+    assert len(readings) == ended.data["samples"] > 0  # every reading of the loop stored
+
+
+def test_a_killed_station_is_told_at_the_terminal_with_how_to_go_on_and_resume_finishes_the_run(bench):
+    """SIGKILL of the station while `run` follows the stimulation: the command ends non-zero, once, saying the
+    station stopped, what to do at the inducer and the `sweattest resume` that goes on; the station's next start
+    stops the stimulation by the off sequence (its only site aborted), which `resume` then says."""
+    command = run_command(bench)
+    command.follow(lambda line: "start_stimulation" in line)
+    pid = station_pid(bench)
+    _kill(pid)
+    status, out, err = command.finish()
+    assert status == 1, out + err
+    row = stored(bench["db"])[0]
+    said = err.splitlines()[-1]
+    assert said.startswith("sweattest: error: the bench station's process stopped: a current it was driving is ended "
+                           "by the inducer's own watchdog"), err
+    assert f"Continue it with `sweattest resume {row['run_id']} --config {bench['config']}" in said
+    assert "try again in a moment" not in out + err  # not told a terminal that has given up
+    resumed = Command("resume", row["run_id"], "--config", bench["config"], "--db", bench["db"], "--out",
+                      bench["out"], "--as", PERFORMER, "--password-stdin")
+    status, out, err = resumed.finish()  # the station started again stopped the stimulation caught by the kill
+    row, run, events, _ = stored(bench["db"])
+    [abort] = [e for e in events if e.kind == "abort"]
+    assert abort.data["code"] == "interrupted_stimulation" and abort.data["output_off_confirmed"] is True
+    assert run.sites[0].state == "aborted" and row["lease_owner"] is None
+    assert status == 2 and f"run {row['run_id']} is aborted, not unfinished: there is nothing to resume" in err
+
+
+def test_garbage_and_oversized_frames_from_a_client_holding_the_key_leave_the_stimulation_unharmed(bench):
+    """While `run` follows a stimulation, a process holding the station's key sends a frame over the limit, one
+    that is not JSON, one that is not a request and requests the station does not know: each such connection is
+    dropped or refused; the stimulation runs its method's whole duration at 10 Hz, every reading stored, and the
+    run goes on at the terminal to its result."""
+    command = run_command(bench)
+    command.follow(lambda line: "start_stimulation" in line)
+    address = StationAddress.of(resolve_url(bench["db"]), False, config=bench["config"])
+    bad = [b"\xff" * (MAX_FRAME + 1), b"\x00garbage\xfe", b"[1, 2, 3]", b'{"op": "stop"}',
+           b'{"id": 1, "op": "confirm", "args": {"run_id": 7, "prompt": "x"}}',
+           b'{"id": 2, "op": "nothing", "args": {}}']
+    refused = 0
+    for frame in bad:
+        channel, hello = connect(address.socket, address.key())
+        try:
+            channel.conn.send_bytes(frame)
+            reply = channel.receive()
+            while "reply" not in reply:  # the station's pushes to this client come first
+                reply = channel.receive()
+            assert "error" in reply
+            refused += 1
+        except (EOFError, OSError):
+            refused += 1  # dropped
+        finally:
+            channel.close()
+    assert refused == len(bad)
+    status, out, err = command.finish()
+    assert status == 0, out + err
+    row, run, events, readings = stored(bench["db"])
+    finished = next(e for e in events if e.kind == "finish_stimulation")
+    assert finished.data["output_off_confirmed"] is True and run.sites[0].state == "result_ready"
+    assert len(readings) == finished.data["samples"] >= 90 * 10  # the method's 90 s at 10 Hz, each stored
+
+
+def test_a_second_run_on_an_edited_lab_configuration_is_refused_the_ports_the_running_station_holds(bench):
+    """The lab configuration edited while a station performs a run on it: a second `run` starts another station
+    (the configuration is another one), whose start finds the serial ports held and says so; the first run goes
+    on untouched."""
+    command = run_command(bench)
+    command.follow(lambda line: "start_stimulation" in line)
+    first = station_pid(bench)
+    with open(bench["config"], "a", encoding="utf-8") as f:
+        f.write("\n# edited at the bench\n")
+    order = json.loads(Path(bench["order"]).read_text(encoding="utf-8")) | {"accession": "ST-2026-000124"}
+    Path(bench["order"]).write_text(json.dumps(order), encoding="utf-8")
+    second = run_command(bench)
+    status2, out2, err2 = second.finish()
+    assert status2 == 1 and "sweattest: error: the inducer port " in err2, out2 + err2
+    assert f"is in use by process {first} " in err2 and "nothing was sent to it" in err2
+    status, out, err = command.finish()
+    assert status == 0, out + err
+    row, run, events, readings = stored_of(bench["db"], "ST-2026-000123")
+    finished = next(e for e in events if e.kind == "finish_stimulation")
+    assert run.sites[0].state == "result_ready" and len(readings) == finished.data["samples"] >= 90 * 10
+
+
+def test_a_second_run_on_the_instruments_a_run_uses_is_refused_and_the_first_goes_on(bench):
+    """Two `run` commands at once on one station and its instruments: the second is told the inducer is in use
+    by the station's run, nothing is sent to the instrument, and the first run goes on to its result."""
+    command = run_command(bench)
+    command.follow(lambda line: "start_stimulation" in line)
+    order = json.loads(Path(bench["order"]).read_text(encoding="utf-8")) | {"accession": "ST-2026-000124"}
+    Path(bench["order"]).write_text(json.dumps(order), encoding="utf-8")
+    second = run_command(bench)
+    status2, out2, err2 = second.finish()
+    assert status2 == 1 and "sweattest: error: the inducer port " in err2, out2 + err2
+    assert "is in use by this process" in err2 and "nothing was sent to it" in err2
+    status, out, err = command.finish()
+    assert status == 0, out + err
+    row, run, events, readings = stored_of(bench["db"], "ST-2026-000123")
+    assert run.sites[0].state == "result_ready"
+    store = open_store(bench["db"])
+    try:
+        assert [r["accession"] for r in store.list_runs()] == ["ST-2026-000123"]  # no run left of the refused one
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize("io", [{}, {"PYTHONIOENCODING": "utf-8"}], ids=["locale", "strict-utf8"])
+def test_a_binary_answer_at_a_prompt_is_refused_and_asked_again_and_the_run_goes_on(bench, io):
+    """Bytes that are not text typed at a prompt (a scanner's noise into the skin note), whatever the terminal's
+    decoding: the station refuses the answer, the terminal says so and asks again; the run goes on to its result
+    (it was once given up; with strict decoding the command ended with a traceback)."""
+    command = run_command(bench, io)
+    skin = iter([b"blister: \xff\xfe scanner", "none"])
+    command.answer = lambda prompt: next(skin) if "look at the skin" in prompt else answer(prompt)
+    status, out, err = command.finish()
+    assert status == 0, out + err
+    assert "not accepted: '\ufffd\ufffd scanner' holds characters that are not text" in out
+    assert sum("look at the skin" in p for p in command.prompts) == 2
+    row, run, events, _ = stored(bench["db"])
+    assert run.sites[0].state == "result_ready" and row["lease_owner"] is None

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.serving import Serve, add_users, free_port
+from tests.serving import Serve, add_users, end_all, free_port
 from tests.web.conftest import CHROMIUM
 from tests.web.test_e2e_browser import (
     BENCH,
@@ -73,5 +73,4 @@ def test_the_tech_finishes_on_the_bench_screen_a_run_whose_server_was_stopped_mi
         assert run_id in page.url
         page.close()
     finally:
-        for serve in servers:
-            serve.kill()
+        end_all(servers)

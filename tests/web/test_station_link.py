@@ -21,6 +21,7 @@ from starlette.testclient import TestClient
 from sweattest.bench.station.channel import StationAddress
 from sweattest.bench.station.manager import BenchManager
 from sweattest.bench.station.process import Station
+from sweattest.bench.station.session import BenchSession
 from sweattest.core.clock import VirtualClock
 from sweattest.core.errors import ProcedureError
 from sweattest.record.runs import load_run
@@ -163,17 +164,19 @@ def test_a_socket_in_the_stations_place_that_never_answers_is_reported_not_waite
         shutil.rmtree(folder)
 
 
-def test_a_run_is_active_from_the_moment_the_station_holds_it(linked, monkeypatch):
-    """The station shows a run as soon as it holds it, before its runner thread starts: a terminal or a screen
-    that sees it then takes it for a run going on, never for one that ended."""
-    client, token, station, link, _ = linked
-    seen: list[tuple[bool, bool]] = []
-    launch = BenchManager._launch
+def test_a_run_is_active_for_its_screens_from_the_moment_the_station_lists_it(linked, monkeypatch):
+    """The station lists a new run before its runner's thread starts: what it pushes then says the run goes on
+    (a terminal following it took an inactive run for ended, said "the bench station stopped the run" and left
+    the run to go on with nobody following it)."""
+    client, token, station, link, wall = linked
+    seen: list[bool] = []
+    refresh = BenchSession.refresh
 
-    def watched(manager, session):
-        seen.append((session.active, session.live_state().active))  # registered; the thread not yet started
-        launch(manager, session)
+    def listed(session: BenchSession) -> None:
+        if session.run_id in station.manager.sessions and session.thread.ident is None:
+            seen.append(session.live_state().active)
+        refresh(session)
 
-    monkeypatch.setattr(BenchManager, "_launch", watched)
+    monkeypatch.setattr(BenchSession, "refresh", listed)
     start_run(client, token)
-    assert seen == [(True, True)]
+    assert seen == [True]

@@ -21,7 +21,7 @@ from sweattest.bench.station.channel import SILENT_S, StationAddress
 from sweattest.core.clock import RealClock
 from sweattest.record.lease import TTL_ENV
 from sweattest.record.store.store import open_store, resolve_url
-from tests.serving import Serve, _kill, add_users, free_port, live, logged_in, start_training_run
+from tests.serving import Serve, _kill, add_users, end_all, free_port, live, logged_in, start_training_run
 from tests.web.test_station_restart import ROUNDS, _wait_for_screen
 
 SPEED = 120.0
@@ -40,8 +40,8 @@ def station(tmp_path):
         return serve
 
     yield db, start
-    for serve in started:
-        serve.kill()
+    end_all(started)
+    assert StationAddress.of(resolve_url(db), True).holder() is None  # no station's process outlives its test
 
 
 def _stored(db: str, run_id: str):

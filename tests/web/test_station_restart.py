@@ -23,7 +23,7 @@ import pytest
 from sweattest.record.lease import TTL_ENV
 from sweattest.record.runs import load_run
 from sweattest.record.store.store import open_store
-from tests.serving import Serve, add_users, confirm, free_port, live, logged_in, start_training_run
+from tests.serving import Serve, add_users, confirm, end_all, free_port, live, logged_in, start_training_run
 
 SPEED, AFTER, FAST = 60.0, 60.0, 600.0
 
@@ -99,8 +99,7 @@ def station(tmp_path):
         return serve
 
     yield db, start
-    for serve in started:
-        serve.kill()
+    end_all(started)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["sigterm", "sigkill"])

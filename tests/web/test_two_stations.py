@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from sweattest.record.store.store import open_store
-from tests.serving import SECOND, Serve, add_users, confirm, free_port, live, logged_in, start_training_run
+from tests.serving import SECOND, Serve, add_users, confirm, end_all, free_port, live, logged_in, start_training_run
 from tests.store.backends import drop_schema, postgres_schema_url
 from tests.web.test_station_restart import ROUNDS, _prompt, _wait_for_screen
 
@@ -66,5 +66,4 @@ def test_a_dead_station_holds_up_no_other_and_each_resumes_its_own_runs(shared_d
         finally:
             store.close()
     finally:
-        for serve in started:
-            serve.kill()
+        end_all(started)

@@ -30,7 +30,7 @@ from sweattest.bench.station.channel import BEAT_S, CHALLENGE_S, Channel, Statio
 from sweattest.bench.station.manager import BenchManager, Terminal
 from sweattest.core.clock import RealClock
 from sweattest.core.config import load_config
-from sweattest.core.errors import RunLeased, SweatTestError
+from sweattest.core.errors import RunLeased, SweatTestError, ValidationError
 from sweattest.core.units import Q_
 from sweattest.record.repeats import RepeatOf
 from sweattest.record.store.store import open_store, resolve_url
@@ -229,6 +229,7 @@ class Station:
         if session is None:
             raise SweatTestError(f"run {args['run_id']} is not running at this station")
         if op == "confirm":
+            _text_only(args)
             value = args.get("value")
             if isinstance(value, dict):
                 value = Q_(value["magnitude"], value["unit"])
@@ -265,6 +266,24 @@ class Station:
             self.address.socket.unlink()
         except OSError:
             pass
+
+
+def _text_only(answer: Any) -> None:
+    """ValidationError when an answer holds what is not text (bytes a terminal could not decode, as a scanner
+    may send): refused and asked again, never written to the record half-way."""
+    if isinstance(answer, dict):
+        for value in answer.values():
+            _text_only(value)
+    elif isinstance(answer, list):
+        for value in answer:
+            _text_only(value)
+    elif isinstance(answer, str):
+        try:
+            answer.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in answer)
+            raise ValidationError(f"{shown!r} holds characters that are not text (bytes that are not UTF-8): type it "
+                                  "again") from None
 
 
 def main(argv: list[str] | None = None) -> int:

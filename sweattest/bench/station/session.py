@@ -80,8 +80,8 @@ class BenchSession:
 
     @property
     def active(self) -> bool:
-        """Until its runner thread has ended: a session registered, whose thread is about to start, is active
-        (a screen or a terminal that sees it then must not take the run for ended)."""
+        """From its launch, its thread about to start (the screens and a terminal that follows it see it then, and
+        must not take it for ended), until its runner has ended."""
         return not self._done and (self.thread.ident is None or self.thread.is_alive())
 
     def live_state(self) -> LiveState:
