@@ -15,7 +15,6 @@ from pathlib import Path
 
 import httpx
 
-from sweattest.bench.station.channel import StationAddress
 from tests.web.conftest import PASSWORD, USERS, accounts_for_tests
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,6 +47,7 @@ class Serve:
     def __init__(self, db: str, port: int, *, speed: float = 300.0, env: dict[str, str] | None = None,
                  extra: tuple[str, ...] = ()):
         self.port = port
+        self.db = db
         env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1") | (env or {})
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "sweattest", "serve", "--simulate", "--speed", str(speed), "--port", str(port),
@@ -123,14 +123,25 @@ class Serve:
             self.proc.wait()
 
     def _kill_stations(self) -> None:
-        with contextlib.suppress(AssertionError):
-            line = self.wait_for_line(lambda text: "the bench station runs in process" in text, timeout_s=1.0)
-            _kill(int(re.search(r"in process (\d+)", line)[1]))
-            log = Path(re.search(r"its log: (.*)\)", line)[1])
-            holder = StationAddress(log.with_suffix(".sock"), log.with_suffix(".key"), log,
-                                    log.with_suffix(".lock")).holder()
-            if holder:
-                _kill(holder)
+        """Every bench station's process of this server's store: the ones it printed, one it started again, and one
+        still starting when it was killed (each found by its command line)."""
+        for pid in _station_processes(self.db):
+            _kill(pid)
+
+
+def _station_processes(db: str) -> list[int]:
+    """The processes of ``python -m sweattest.bench.station`` for the store ``db``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
+        except OSError:
+            continue  # ended meanwhile
+        if "sweattest.bench.station" in argv and any(db in arg for arg in argv):
+            found.append(int(entry.name))
+    return found
 
 
 def end_all(servers: list[Serve]) -> None:
@@ -152,8 +163,9 @@ def _kill(pid: int) -> None:
         except ProcessLookupError:
             return
         with contextlib.suppress(OSError):
-            if Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].startswith("Z"):
-                return  # a zombie: dead, waiting for its parent to read its status
+            fields = Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].split()
+            if fields[0] == "Z" and int(fields[17]) <= 1:  # a zombie whose every thread has ended (its files closed)
+                return  # dead, waiting for its parent to read its status
         threading.Event().wait(0.05)  # the kernel ends it within moments
 
 
