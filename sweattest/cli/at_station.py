@@ -53,6 +53,7 @@ class StationTerminal:
         self.reporter = reporter
         self.operator = operator
         self.run_id = ""
+        self._session = 0  # the station's session of the run followed here: what earlier ones pushed is not its
         self._pushed: queue.Queue[dict[str, Any]] = queue.Queue()
         link.on_run = self._pushed.put  # from now: the pushes of a run started next come before its reply
         self._run = None
@@ -84,7 +85,7 @@ class StationTerminal:
     def attach(self, run_id: str, by: str) -> None:
         """``sweattest resume``: the run goes on under ``by``, followed here (RunLeased: another live process
         performs it)."""
-        self.link.request("resume", run_id=run_id, by=by, follow=True)
+        self._session = self.link.request("resume", run_id=run_id, by=by, follow=True)
         self.run_id = run_id
 
     def follow(self) -> LiveState:
@@ -118,7 +119,7 @@ class StationTerminal:
                 message = self._pushed.get(timeout=LOOK_S)
             except queue.Empty:
                 continue
-            if message["run_id"] == self.run_id:
+            if self._ours(message):
                 self._show_feed(message)
                 if not message["live"]["active"]:
                     return
@@ -132,7 +133,7 @@ class StationTerminal:
             except queue.Empty:
                 message = None
             self._look_at_station(gone_ends=message is None)  # what was sent before it went is shown first
-            if message is not None and message["run_id"] == self.run_id:  # not a bench screen's run
+            if message is not None and self._ours(message):
                 self._show_feed(message)
                 live = LiveState.from_dict(message["live"])
                 if not live.active:
@@ -141,6 +142,12 @@ class StationTerminal:
             if (prompt is not None and prompt.id != answered and self._pushed.empty()  # the latest state
                     and self.link.silent_since is None):
                 answered = prompt.id if self._answer(prompt) else None  # not taken: asked again when it answers
+
+    def _ours(self, message: dict[str, Any]) -> bool:
+        """A push of the run followed here, by the session that performs it for this terminal: not a bench
+        screen's run, nor the earlier session of a run resumed at the station that ended it (its end is not the
+        resumed run's)."""
+        return message["run_id"] == self.run_id and message["session"] >= self._session
 
     def _look_at_station(self, gone_ends: bool) -> None:
         """A station that stopped answering (stalled, hung) is told here as on the bench screens, and this

@@ -368,3 +368,32 @@ def test_a_binary_answer_at_a_prompt_is_refused_and_asked_again_and_the_run_goes
     assert sum("look at the skin" in p for p in command.prompts) == 2
     row, run, events, _ = stored(bench["db"])
     assert run.sites[0].state == "result_ready" and row["lease_owner"] is None
+
+
+def test_input_ended_at_a_prompt_of_run_leaves_the_run_and_resume_at_the_same_station_finishes_it(bench):
+    """The station that performed the run still runs when `resume` asks for it, holding the run's ended
+    session: `resume` follows the run's new session to its results; the site stimulated is not stimulated again."""
+    command = run_command(bench)
+
+    def ends_at_the_volume(prompt: str) -> str:
+        if "read the sweat volume" in prompt or command.proc.stdin.closed:
+            command.proc.stdin.close()  # the tech's input ends at this prompt
+            raise BrokenPipeError
+        return answer(prompt)
+
+    command.answer = ends_at_the_volume
+    status, out, err = command.finish()
+    assert status == 1, out + err
+    row, run, events, _ = stored(bench["db"])
+    assert events[-1].kind == "station_stop" and row["lease_owner"] is None
+
+    resumed = Command("resume", row["run_id"], "--config", bench["config"], "--db", bench["db"], "--out",
+                      bench["out"], "--as", PERFORMER, "--password-stdin")
+    status, out, err = resumed.finish()
+    assert status == 0, out + err
+    assert "the bench station stopped the run" not in out + err
+    assert any("read the sweat volume" in p for p in resumed.prompts)  # where the run was left
+    row, run, events, _ = stored(bench["db"])
+    assert run.sites[0].state == "result_ready" and "Result of run" in out
+    assert [e.kind for e in events if e.accepted].count("start_stimulation") == 1
+    assert row["lease_owner"] is None

@@ -446,3 +446,40 @@ def test_a_run_left_at_its_terminal_is_resumed_at_the_station_under_who_resumed_
     assert [s.state for s in run.sites] == ["result_ready", "result_ready"]
     resumed = next(e for e in events if e.kind == "resume")
     assert resumed.data["actor"] == PERFORMER and resumed.data["outputs_off_confirmed"] is True
+
+
+def test_a_run_left_at_its_terminal_is_resumed_at_the_same_station_and_finished_there(monkeypatch, tmp_path):
+    """The station that performed the run still holds its ended session when `resume` asks for the run: what it
+    pushed of that session is not taken for the end of the resumed run, which goes on to its results."""
+    from sweattest.bench.demo import DEMO_ORDER
+
+    config = write_config(tmp_path, instrument_table("inducer", "standalone"), instrument_table("analyzer", "manual"))
+    order = dict(DEMO_ORDER, method=str(short_method(tmp_path)))
+    (tmp_path / "order.json").write_text(json.dumps(order), encoding="utf-8")
+    add_performer(tmp_path / "runs.db")
+    db = str(tmp_path / "runs.db")
+    monkeypatch.setattr("sweattest.cli.context.getpass.getpass", lambda prompt: PERFORMER_PASSWORD)
+    with station_here(monkeypatch, db, config, VirtualClock(speed=None)):
+        left = io.StringIO()
+        monkeypatch.setattr(sys, "stdout", left)
+        monkeypatch.setattr(sys, "stdin", LeavesAt(left, "read the sweat volume"))
+        assert main(["run", "--order", str(tmp_path / "order.json"), "--config", str(config), "--db", db, "--out",
+                     str(tmp_path / "out"), "--unverified-reason", UNVERIFIED_REASON]) == 1, left.getvalue()
+        run, events, _ = stored(tmp_path)
+        assert events[-1].kind == "station_stop"  # left waiting for the volume, the stop recorded
+
+        out = io.StringIO()
+        typed = {"Type the chloride": ["40 mmol/L", "40 mmol/L", "100 mmol/L", "100 mmol/L", "45 mmol/L",
+                                       "45 mmol/L", "48 mmol/L", "48 mmol/L"]}
+        monkeypatch.setattr(sys, "stdout", out)
+        monkeypatch.setattr(sys, "stdin", Tech(out, typed=typed))
+        status = main(["resume", run.run_id, "--config", str(config), "--db", db, "--out", str(tmp_path / "resumed"),
+                       "--as", PERFORMER])
+    monkeypatch.undo()
+    assert status == 0, out.getvalue()
+    assert "the bench station stopped the run" not in out.getvalue()
+    assert "Result of run" in out.getvalue()
+    run, events, _ = stored(tmp_path)
+    assert [s.state for s in run.sites] == ["result_ready", "result_ready"]
+    stimulated = [e.site for e in events if e.kind == "start_stimulation" and e.accepted]
+    assert sorted(stimulated) == sorted(set(stimulated)) and len(stimulated) == 2  # none stimulated again

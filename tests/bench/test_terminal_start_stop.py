@@ -31,7 +31,7 @@ class StartingStation:
             os.kill(os.getpid(), signal.SIGTERM)  # the tech's stop, while the station opens the instruments
             return "R1"
         if op == "leave":
-            self.on_run({"run_id": args["run_id"], "live": {"active": False}, "feed": []})
+            self.on_run({"run_id": args["run_id"], "session": 1, "live": {"active": False}, "feed": []})
         return None
 
 

@@ -5,8 +5,10 @@ it, mode 0600; ``multiprocessing.connection``'s challenge). Messages are JSON ob
 - a request ``{"id": n, "op": name, "args": {...}}`` and its reply ``{"reply": n, "ok": value}`` or
   ``{"reply": n, "error": {"kinds": [class names], "message": text}}``;
 - pushed by the station: ``{"push": "hello", ...}`` when a client connects, ``{"push": "run", ...}`` with
-  a run's screen updates and its live state as they happen, and ``{"push": "beat"}`` when it has sent nothing
-  else for BEAT_S: a client that hears nothing for SILENT_S knows the station is not answering (stalled or hung).
+  a run's screen updates and its live state as they happen (``session``: the number of the station's session
+  that performs the run; a run resumed after its session ended has a new one, sent from its snapshot), and
+  ``{"push": "beat"}`` when it has sent nothing else for BEAT_S: a client that hears nothing for SILENT_S knows
+  the station is not answering (stalled or hung).
 
 Each frame is at most MAX_FRAME bytes, both ways: a larger one is refused unread, logged, and its connection
 dropped. One station process per address: it holds the lock file beside the socket (``flock``) for its life,

@@ -5,6 +5,7 @@ run it in their own process."""
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 from collections.abc import Callable
@@ -53,6 +54,7 @@ class BenchManager:
         self._lock = threading.Lock()
         self._ticker: threading.Thread | None = None
         self._closing = threading.Event()
+        self._numbers = itertools.count(1)
 
     def start(self, order: Order, scenario_doc: dict[str, Any] | None, operator_name: str,
               station: str | None = None, repeat: RepeatOf | None = None, unverified_reason: str | None = None,
@@ -98,6 +100,7 @@ class BenchManager:
 
     def _launch(self, session: BenchSession) -> None:
         with self._lock:
+            session.number = next(self._numbers)
             self.sessions[session.run_id] = session
             if self._ticker is None:
                 self._ticker = threading.Thread(target=self._tick, name="bench-ticker", daemon=True)
@@ -138,10 +141,11 @@ class BenchManager:
             resumed.append(row["run_id"])
         return resumed
 
-    def resume(self, run_id: str, by: str) -> None:
+    def resume(self, run_id: str, by: str) -> int:
         """``sweattest resume`` at this station: the run goes on under ``by`` (who resumed it), in the session
-        performing it here, or resumed now (outputs forced off first) if no session performs it; RunLeased when
-        another live process holds it."""
+        performing it here, or resumed now (outputs forced off first) in a new one if no session performs it (an
+        ended one is replaced); RunLeased when another live process holds it. Returns the number of the session
+        that performs it (what was pushed of an earlier one is not its end)."""
         session = self.sessions.get(run_id)
         if session is not None and session.active:
             if not session.at_terminal:
@@ -149,13 +153,13 @@ class BenchManager:
                                 "continue it there")
             session.operator.name = by  # what follows is recorded as theirs
             session.operator.acting = (by, None)
-            return
+            return session.number
         _, order = load_run(self.store, run_id)
         if ("simulation" in order) != self.simulate:
             kind = "simulated" if "simulation" in order else "configured"
             raise ValidationError(f"run {run_id} was performed on {kind} instruments, not this station's: resume it "
                                   "where they are")
-        self._resume(run_id, simulated="simulation" in order, by=by)
+        return self._resume(run_id, simulated="simulation" in order, by=by)
 
     def leave(self, run_id: str, reason: str) -> None:
         """The terminal that follows the run stops (Ctrl-C, a stop signal, its input ended): a stimulation in
@@ -173,7 +177,7 @@ class BenchManager:
             session.runner.stand_down(reason)
         session.operator.close()
 
-    def _resume(self, run_id: str, simulated: bool, by: str | None = None) -> None:
+    def _resume(self, run_id: str, simulated: bool, by: str | None = None) -> int:
         run, _ = load_run(self.store, run_id)
         view, reporter, feed = self._view(run.protocol)
         view.run_id = run_id
@@ -188,6 +192,7 @@ class BenchManager:
         session.resumed = resume_notice(self.store.events(run_id), self._clock_time)
         session.at_terminal = not simulated  # a run on instruments may go on at a terminal (``sweattest resume``)
         self._launch(session)
+        return session.number
 
     def _operator_of(self, run_id: str) -> str:
         return self.store.get_run(run_id)["operator"]

@@ -135,7 +135,9 @@ class Station:
                 self._not_followed_elsewhere(channel, message["args"]["run_id"])
             ok = self.handle(message["op"], message["args"])
             if message["op"] in ("start", "resume") and message["args"].get("follow"):
-                self.following.setdefault(id(channel), set()).add(ok or message["args"]["run_id"])
+                self.following.setdefault(id(channel), set()).add(message["args"].get("run_id") or ok)
+            elif message["op"] == "leave":  # a terminal that left the run follows it no longer
+                self.following.get(id(channel), set()).discard(message["args"]["run_id"])
             reply: dict[str, Any] = {"reply": message["id"], "ok": ok}
         except SweatTestError as exc:
             reply = {"reply": message["id"], "error": error_reply(exc)}
@@ -155,26 +157,32 @@ class Station:
 
     def _push(self, channel: Channel, gone: threading.Event) -> None:
         """Each run's screen updates since the last sent (or its snapshot) and its live state when it changed,
-        and a heartbeat when nothing else was sent for BEAT_S (the client's sign that the station answers)."""
+        and a heartbeat when nothing else was sent for BEAT_S (the client's sign that the station answers). Each
+        message names the run's session: a run resumed here after its session ended is a new session, sent from
+        its snapshot and its feed's start."""
         wake = threading.Event()
         sent: dict[str, tuple[int, dict[str, Any]]] = {}
-        subscribed: set[str] = set()
+        subscribed: dict[str, Any] = {}  # the session of each run whose updates wake this sender
         fed: dict[str, int] = {}  # how much of each followed run's feed this client has
         clock = RealClock()  # the heartbeat is wall time between processes, not procedure time
         last = clock.monotonic()
         while not gone.is_set():
             following = self.following.get(id(channel), set())
             for run_id, session in list(self.manager.sessions.items()):
-                if run_id not in subscribed:
+                if subscribed.get(run_id) is not session:
+                    if run_id in subscribed:
+                        subscribed[run_id].view.unsubscribe(wake.set)
                     session.view.subscribe(wake.set)
-                    subscribed.add(run_id)
+                    subscribed[run_id] = session
+                    sent.pop(run_id, None)
+                    fed.pop(run_id, None)
                 live = session.live_state().to_dict()  # before the feed: the reports before a prompt come first
                 feed, position = session.feed.since(fed.get(run_id, 0)) if run_id in following else ([], 0)
                 seq, before = sent.get(run_id, (-1, None))
                 if seq == session.view.seq and live == before and not feed:
                     continue
                 updates = session.view.since(seq) if seq >= 0 else None
-                message: dict[str, Any] = {"push": "run", "run_id": run_id, "live": live}
+                message: dict[str, Any] = {"push": "run", "run_id": run_id, "session": session.number, "live": live}
                 if run_id in following:
                     message["feed"] = feed
                     fed[run_id] = position
@@ -201,10 +209,8 @@ class Station:
                 last = clock.monotonic()
             wake.wait(PUSH_S)  # wall time between looks when nothing changed, not procedure time
             wake.clear()
-        for run_id in subscribed:
-            session = self.manager.sessions.get(run_id)
-            if session is not None:
-                session.view.unsubscribe(wake.set)
+        for session in subscribed.values():
+            session.view.unsubscribe(wake.set)
 
     # -- the operations --------------------------------------------------------------------------------
     def handle(self, op: str, args: dict[str, Any]) -> Any:

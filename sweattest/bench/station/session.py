@@ -29,6 +29,9 @@ class BenchSession:
     def __init__(self, active: ActiveRun, view: RunView, reporter: ViewReporter, fmt: Callable[[datetime], str],
                  feed: TerminalFeed | None = None):
         self.run_id = active.run_id
+        #: which of the station's sessions this is, counted from 1 as they are launched: a run resumed at the
+        #: station that ended its earlier session is performed by a new one, of a higher number
+        self.number = 0
         self.runner = active.runner
         self.operator: WebOperator = active.runner.operator  # type: ignore[assignment]
         self.view = view
