@@ -11,7 +11,6 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -45,7 +44,7 @@ def main() -> None:
         record = simulated(Path(tmp))[0].record
     render_html(record, CONFIG)  # template compiled once, as in a running program
     html = render_html(record, CONFIG)
-    sent_at = datetime.fromisoformat(record["generated_at"])
+    sent_at = record.generated_at
     figures = {
         "html_median_ms": median_ms(lambda: render_html(record, CONFIG), repeats),
         "pdf_median_ms": median_ms(lambda: html_to_pdf(render_html(record, CONFIG)), repeats),
