@@ -397,3 +397,28 @@ def test_input_ended_at_a_prompt_of_run_leaves_the_run_and_resume_at_the_same_st
     assert run.sites[0].state == "result_ready" and "Result of run" in out
     assert [e.kind for e in events if e.accepted].count("start_stimulation") == 1
     assert row["lease_owner"] is None
+
+
+def test_a_stop_signal_to_run_during_collection_keeps_its_time_and_resume_finishes_it_at_its_pace(bench):
+    """SIGTERM of `run` while the sweat is collected: no stimulation to stop, the collection keeps its recorded
+    start, the lease released; `resume` at the same station goes on with it (on the run's simulated pace) to its
+    results, the site never stimulated again."""
+    command = run_command(bench)
+    command.follow(lambda line: "start_collection" in line)
+    command.proc.send_signal(signal.SIGTERM)
+    status, out, err = command.finish()
+    assert status == 130, out + err
+    row, run, events, _ = stored(bench["db"])
+    assert not [e for e in events if e.kind == "abort"]  # a collection is never aborted by a stop
+    assert events[-1].kind == "station_stop" and events[-1].data["collecting"] == ["left_forearm"]
+    assert row["lease_owner"] is None
+    started = run.sites[0].collection_started_at
+
+    resumed = Command("resume", row["run_id"], "--config", bench["config"], "--db", bench["db"], "--out",
+                      bench["out"], "--as", PERFORMER, "--password-stdin")
+    status, out, err = resumed.finish()
+    assert status == 0, out + err
+    row, run, events, _ = stored(bench["db"])
+    assert run.sites[0].state == "result_ready" and "Result of run" in out
+    assert run.sites[0].collection_started_at == started  # its time runs from the recorded start
+    assert [e.kind for e in events if e.accepted].count("start_stimulation") == 1

@@ -159,7 +159,9 @@ class BenchManager:
             kind = "simulated" if "simulation" in order else "configured"
             raise ValidationError(f"run {run_id} was performed on {kind} instruments, not this station's: resume it "
                                   "where they are")
-        return self._resume(run_id, simulated="simulation" in order, by=by)
+        # a `run --speed` run on simulators this station performed goes on at its pace, on its own clock
+        paced = session.clock if session is not None and session.clock is not self.clock else None
+        return self._resume(run_id, simulated="simulation" in order, by=by, clock=paced)
 
     def leave(self, run_id: str, reason: str) -> None:
         """The terminal that follows the run stops (Ctrl-C, a stop signal, its input ended): a stimulation in
@@ -177,12 +179,13 @@ class BenchManager:
             session.runner.stand_down(reason)
         session.operator.close()
 
-    def _resume(self, run_id: str, simulated: bool, by: str | None = None) -> int:
+    def _resume(self, run_id: str, simulated: bool, by: str | None = None, clock: Clock | None = None) -> int:
         run, _ = load_run(self.store, run_id)
         view, reporter, feed = self._view(run.protocol)
         view.run_id = run_id
         active = self.service.resume(
-            run_id, speed=self.pace, clock=None if simulated else self.clock, reporter=Reporters(reporter, feed),
+            run_id, speed=self.pace, clock=None if simulated else clock or self.clock,
+            reporter=Reporters(reporter, feed),
             by=by or "station start-up",
             operator_for=lambda sim: WebOperator(sim.name if sim else by or self._operator_of(run_id), sim,
                                                  None if by else run.protocol))  # ``start``: at a terminal
